@@ -1,0 +1,65 @@
+/**
+ * The rule table's shape. Every diagnostic the editor shows, and every rejection fleetd's API
+ * makes, comes from a Rule: one code, one default severity, one check.
+ */
+import type { UnitFile } from './parse';
+import type { EnforcedBy, Fix, Problem, Severity } from './problem';
+
+/** Other unit files the check may look at (the workspace, and when connected the cluster). */
+export interface UnitIndex {
+  /** Every known unit by name (file base name), excluding none: callers skip the current file themselves. */
+  units(): Iterable<{ name: string; file: UnitFile; uri?: string }>;
+  get(name: string): { name: string; file: UnitFile; uri?: string } | undefined;
+}
+
+export interface RuleContext {
+  file: UnitFile;
+  /** The unit's name (the file's base name) when known, e.g. `web@1.service`. */
+  unitName: string | undefined;
+  /** The unit type (`service`, `timer`, …), from the name, or guessed from the sections when unnamed. */
+  unitType: string;
+  /** The systemd version the unit targets (fleet.systemdVersion). */
+  systemdVersion: number;
+  /** Cross-file index, when available. */
+  index: UnitIndex | undefined;
+}
+
+export interface Finding {
+  start: number;
+  end: number;
+  message: string;
+  tags?: Problem['tags'];
+  fixes?: Fix[];
+  /** Overrides the rule's default severity for this finding (e.g. a removed directive is worse than a deprecated one). */
+  severity?: Severity;
+}
+
+export interface Rule {
+  /** Stable code: users key severity overrides and suppressions on it. */
+  code: string;
+  severity: Severity;
+  enforcedBy: EnforcedBy;
+  /** One line for docs and the settings description. */
+  summary: string;
+  check(ctx: RuleContext, report: (finding: Finding) => void): void;
+}
+
+export function runRules(rules: readonly Rule[], ctx: RuleContext): Problem[] {
+  const out: Problem[] = [];
+  for (const rule of rules) {
+    rule.check(ctx, f => {
+      const p: Problem = {
+        code: rule.code,
+        message: f.message,
+        severity: f.severity ?? rule.severity,
+        enforcedBy: rule.enforcedBy,
+        start: f.start,
+        end: f.end,
+      };
+      if (f.tags) p.tags = f.tags;
+      if (f.fixes) p.fixes = f.fixes;
+      out.push(p);
+    });
+  }
+  return out;
+}
