@@ -1,0 +1,162 @@
+/**
+ * The registry: fleetd's only view of shared state. Two implementations sit behind it —
+ * EtcdRegistry (etcd v3 through etcd3, fleet's key names under a prefix) and MemoryRegistry
+ * (in-process, the zero-install default of the local cluster) — and the same contract tests
+ * run against both. Only etcdRegistry.ts and keys.ts know etcd keys or etcd errors.
+ *
+ * Semantics follow fleet's registry (fleet-reference §5.3), adapted to etcd v3:
+ *  - a unit's content is stored exactly as submitted and returned in the same order;
+ *  - scheduling is create-only, unscheduling compares the previous machine;
+ *  - everything ephemeral (machine presence, launched heartbeats, unit states, the engine lease)
+ *    expires after its TTL unless refreshed.
+ */
+import type { UnitOption } from '../../../unitfile/src/serialize';
+import type { JobState } from '../../../protocol/src/api';
+
+export interface UnitRecord {
+  name: string;
+  /** Exactly as submitted (after fleet's store round trip: grouped by section). */
+  options: UnitOption[];
+  /** unitHash(options). */
+  hash: string;
+  /** fleet's target-state. */
+  desiredState: JobState;
+}
+
+export interface ScheduleEntry {
+  name: string;
+  /** fleet's job/<name>/target: the machine the engine placed the unit on. */
+  machineId: string;
+  /** fleet's job/<name>/job-state heartbeat: the machine that reports it launched it (may differ or be absent). */
+  launchedOn?: string;
+}
+
+export interface MachineRecord {
+  id: string;
+  /** "" when unknown. */
+  publicIP: string;
+  /** Configured metadata overlaid with dynamic metadata (PATCH /machines); a dynamic "" deletes a key. */
+  metadata: Record<string, string>;
+  /** fleetd extension: the agent's private journal endpoint (http://127.0.0.1:PORT), when it serves one. */
+  journalUrl?: string;
+  version: string;
+}
+
+export interface UnitStateRecord {
+  name: string;
+  machineId: string;
+  /** 40-hex hash of the unit file the agent loaded. */
+  hash: string;
+  loadState: string;
+  activeState: string;
+  subState: string;
+  /** Extension: why the unit is in this state on this machine (see ApiUnitState.detail). */
+  detail?: string;
+}
+
+/** A consistent read of everything the engine plans from. */
+export interface ClusterSnapshot {
+  units: UnitRecord[];
+  schedule: Map<string, ScheduleEntry>;
+  machines: MachineRecord[];
+}
+
+export interface Disposable {
+  dispose(): void;
+}
+
+/** A registered machine's presence: kept alive until disposed (graceful) or the process dies (TTL expiry). */
+export interface MachinePresence {
+  /** Re-publish the machine record (IP or metadata changed). */
+  update(machine: MachineRecord): Promise<void>;
+  /** Remove the machine now (graceful shutdown). */
+  release(): Promise<void>;
+}
+
+/** Engine leadership: held until released or not renewed within its TTL. */
+export interface Leadership {
+  /** True while this process still holds the lease. */
+  readonly held: boolean;
+  /** Fires once when leadership is lost (expiry, registry loss, or another engine took over). */
+  onLost(listener: () => void): Disposable;
+  release(): Promise<void>;
+}
+
+/** What changed, for watchers. Listeners are level-triggered hints: always re-read, never trust the event payload. */
+export type WatchTopic = 'units' | 'schedule' | 'machines' | 'states';
+
+export class RegistryUnavailableError extends Error {
+  constructor(message = 'fleet server unable to communicate with etcd') {
+    super(message);
+    this.name = 'RegistryUnavailableError';
+  }
+}
+
+export class MachineExistsError extends Error {
+  constructor(readonly machineId: string) {
+    super(`machine ${machineId} is already registered and alive`);
+    this.name = 'MachineExistsError';
+  }
+}
+
+export interface Registry {
+  // ---- units (written by the API) ----
+  getUnit(name: string): Promise<UnitRecord | undefined>;
+  /** Sorted by name. */
+  listUnits(): Promise<UnitRecord[]>;
+  /** Create a unit, or replace its content; its desired state is set to `desiredState`. */
+  putUnit(unit: { name: string; options: UnitOption[]; desiredState: JobState }): Promise<void>;
+  /** Set the desired state of an existing unit. Returns false when the unit does not exist. */
+  setDesiredState(name: string, state: JobState): Promise<boolean>;
+  /** Remove a unit (and its schedule entry). Returns false when it did not exist. */
+  deleteUnit(name: string): Promise<boolean>;
+
+  // ---- schedule (written by the engine; launched heartbeats by agents) ----
+  getSchedule(): Promise<Map<string, ScheduleEntry>>;
+  /** Create-only: false when the unit already has a target. */
+  scheduleUnit(name: string, machineId: string): Promise<boolean>;
+  /** Delete the target only if it still names `machineId`. */
+  unscheduleUnit(name: string, machineId: string): Promise<boolean>;
+  /** The agent's "launched" heartbeat, with a TTL. */
+  setLaunched(name: string, machineId: string, ttlMs: number): Promise<void>;
+  clearLaunched(name: string, machineId: string): Promise<void>;
+
+  // ---- engine reasons (fleetd extension) ----
+  /** Replace the set of "why is this unit not scheduled" reasons (unit name → reason). */
+  setUnitReasons(reasons: ReadonlyMap<string, string>): Promise<void>;
+  getUnitReasons(): Promise<Map<string, string>>;
+
+  // ---- machines ----
+  /** Create-only presence with a TTL; throws MachineExistsError while another live process holds the ID. */
+  registerMachine(machine: MachineRecord, ttlMs: number): Promise<MachinePresence>;
+  /** Live machines, sorted by ID, metadata merged with dynamic metadata. */
+  listMachines(): Promise<MachineRecord[]>;
+  /** PATCH /machines: `value` "" is a tombstone that deletes the key from the merged view. */
+  patchMachineMetadata(ops: readonly { machineId: string; key: string; value: string }[]): Promise<void>;
+
+  // ---- unit states (published by agents) ----
+  saveUnitState(state: UnitStateRecord, ttlMs: number): Promise<void>;
+  /** Remove one machine's state for a unit. */
+  removeUnitState(name: string, machineId: string): Promise<void>;
+  /** Sorted by unit name, then machine ID. */
+  listUnitStates(): Promise<UnitStateRecord[]>;
+
+  // ---- snapshot and leadership ----
+  snapshot(): Promise<ClusterSnapshot>;
+  /** Try once to become the engine leader; undefined when another live engine holds the lease. */
+  tryAcquireLeadership(machineId: string, ttlMs: number): Promise<Leadership | undefined>;
+
+  // ---- change notification ----
+  /** Level-triggered hint that something under `topic` changed. */
+  watch(topic: WatchTopic, listener: () => void): Disposable;
+  /**
+   * Hint that something concerning one machine changed: a unit scheduled to it (or unscheduled
+   * from it), the content or desired state of such a unit, a global unit, or its metadata.
+   * This is what lets a change to one unit wake only the machines it concerns (no thundering herd).
+   */
+  watchMachine(machineId: string, listener: () => void): Disposable;
+
+  /** Resolves when the registry answers; rejects with RegistryUnavailableError otherwise. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
