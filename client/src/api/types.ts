@@ -1,0 +1,43 @@
+/**
+ * The client's only network seam: everything the explorer, the commands and the language
+ * server's cluster context read from or write to a cluster goes through FleetApi.
+ * HttpFleetApi (fleetApi.ts) implements it over HTTP(S), a unix socket or an SSH tunnel;
+ * tests use an in-memory fake. No `vscode` import here.
+ */
+import type { ApiMachine, ApiUnit, ApiUnitOption, ApiUnitState, JobState, JournalLine } from '../../../protocol/src/api';
+
+export interface FleetApi {
+  /** A short label for logs and the status bar, e.g. `http://127.0.0.1:49153` or `core@host → unix:///var/run/fleet.sock`. */
+  readonly label: string;
+  listMachines(signal?: AbortSignal): Promise<ApiMachine[]>;
+  /** All pages. */
+  listUnits(signal?: AbortSignal): Promise<ApiUnit[]>;
+  listUnitStates(signal?: AbortSignal): Promise<ApiUnitState[]>;
+  /** undefined on 404. */
+  getUnit(name: string, signal?: AbortSignal): Promise<ApiUnit | undefined>;
+  /** Create (with options) as fleetctl submit/load/start do. */
+  createUnit(name: string, options: ApiUnitOption[], desiredState: JobState, signal?: AbortSignal): Promise<void>;
+  /** Change the desired state of an existing unit (fleetctl load/start/stop/unload). */
+  setUnitTargetState(name: string, desiredState: JobState, signal?: AbortSignal): Promise<void>;
+  /** 404 is not an error: returns false. */
+  destroyUnit(name: string, signal?: AbortSignal): Promise<boolean>;
+  /** fleetd extension; rejects with FleetApiError(404) on a real fleet. */
+  journal(unit: string, options: { lines?: number; machineId?: string }, signal?: AbortSignal): Promise<JournalLine[]>;
+  /** Follow the journal until the signal aborts. */
+  followJournal(unit: string, onLine: (line: JournalLine) => void, signal: AbortSignal): Promise<void>;
+  dispose(): void;
+}
+
+/** An error from the API or the way to it, with a message that names the object and the fix. */
+export class FleetApiError extends Error {
+  constructor(
+    message: string,
+    /** HTTP status, when the server answered. */
+    readonly status?: number,
+    /** 'http' (the server answered with an error), 'network' (unreachable, refused, timeout), 'ssh' (tunnel), 'tls', 'config'. */
+    readonly kind: 'http' | 'network' | 'ssh' | 'tls' | 'config' = 'http',
+  ) {
+    super(message);
+    this.name = 'FleetApiError';
+  }
+}
