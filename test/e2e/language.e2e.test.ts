@@ -1,0 +1,83 @@
+/**
+ * The language server in a real VS Code (code-server + Debian chromium), as a user sees it:
+ * fleet's problems in the Problems panel, a quick fix from Ctrl+., and [X-Fleet] completion.
+ * The packaged extension (out/vscode-fleet.vsix) is installed into a fresh profile.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { CodeServer, VSIX } from './codeServer';
+import { assertE2eAvailable, e2eSkip, type E2eNeeds } from './gate';
+import { withWorkbench } from './workbench';
+
+const UNIT = 'web.service';
+// Line numbers below are 1-based, as in the status bar.
+const FIXTURE = [
+  '# e2e fixture: problems the fleet language server reports and fixes.', // 1
+  '[Unit]', //                                                               2
+  'Description=Web server', //                                               3
+  '', //                                                                     4
+  '[Service]', //                                                            5
+  "ExecStart=/bin/sh -c 'while true; do echo hello from %H; sleep 5; done'", // 6
+  '', //                                                                     7
+  '[X-Fleet]', //                                                            8
+  'MachineMetaData=region=us-east', //                                       9
+  'MachineID=4d389537d9d14bdabe8be54a9c29f68d', //                           10
+  'MachineOf=db.service', //                                                 11
+  '', //                                                                     12: empty last line, inside [X-Fleet]
+].join('\n');
+const UNKNOWN_KEY = 'unrecognized requirement in [X-Fleet] section: "MachineMetaData"; did you mean MachineMetadata?';
+const MACHINE_ID_WITH_PEERS = 'MachineID cannot be used with Peers';
+
+const needs: E2eNeeds = { parts: ['extension', 'server'], vsix: true };
+
+describe('fleet language features in a real VS Code', { skip: e2eSkip(needs) }, () => {
+  let cs: CodeServer | undefined;
+  let workspace = '';
+
+  before(async () => {
+    assertE2eAvailable(needs);
+    cs = await CodeServer.start({ vsix: [VSIX], settings: { 'git.enabled': false } });
+    workspace = path.join(cs.dir, 'workspace');
+    fs.mkdirSync(workspace);
+    fs.writeFileSync(path.join(workspace, UNIT), FIXTURE);
+  }, { timeout: 120_000 });
+
+  after(async () => cs?.stop());
+
+  test('problems, quick fix and completion for a unit file', { timeout: 180_000 }, async () => {
+    await withWorkbench(cs!, 'language', { folder: workspace, waitForFile: UNIT }, async wb => {
+      await wb.quickOpen(UNIT);
+      await wb.languageStatus().filter({ hasText: 'Fleet Unit' }).waitFor();
+
+      // Diagnostics: a fleetctl warning and a fleet API error, as rows of the Problems panel.
+      await wb.showProblems();
+      const warning = await wb.waitForProblem(UNKNOWN_KEY);
+      const error = await wb.waitForProblem(MACHINE_ID_WITH_PEERS);
+      assert.match(warning, /Ln 9, Col 1/);
+      assert.match(error, /Ln (10|11), Col 1/);
+      await wb.page.locator('.monaco-editor .squiggly-warning').first().waitFor();
+      await wb.page.locator('.monaco-editor .squiggly-error').first().waitFor();
+
+      // Quick fix: Ctrl+. on the squiggle → "Change to MachineMetadata=".
+      await wb.goTo(9, 3);
+      await wb.applyQuickFix('Change to MachineMetadata=');
+      const fixed = await wb.waitForEditorText('show MachineMetadata=', t => t.includes('\nMachineMetadata=region=us-east\n'));
+      assert.ok(!fixed.includes('MachineMetaData'), fixed);
+      await wb.waitForNoProblem(UNKNOWN_KEY);
+      await wb.waitForProblem(MACHINE_ID_WITH_PEERS);
+
+      // Completion on an empty line of [X-Fleet].
+      await wb.goTo(12, 1);
+      await wb.page.keyboard.type('Mach');
+      const machineOf = await wb.triggerSuggest('MachineOf');
+      const labels = await wb.suggestLabels();
+      assert.ok(labels.includes('MachineOf'), `suggestions: ${labels.join(', ')}`);
+      const shot = await wb.screenshot('language');
+      console.log(`screenshot: ${shot}`);
+      await machineOf.click();
+      await wb.waitForEditorText('end with the accepted MachineOf completion', t => /\nMachineOf\S*\s*$/.test(t));
+    });
+  });
+});

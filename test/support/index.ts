@@ -1,0 +1,6 @@
+/** Helpers for integration tests: private etcd, sshd + ssh-agent, free ports, process groups, requirements. */
+export * from './etcd';
+export * from './ports';
+export * from './process';
+export * from './requirements';
+export * from './sshd';

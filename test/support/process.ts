@@ -1,0 +1,170 @@
+/**
+ * Child processes for tests: start a server detached (its own process group, output to a log
+ * file, never the runner's stdio), wait for a condition with a bounded loop, and stop the whole
+ * group, polling until every member is gone. Only processes started here are ever signalled.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+
+export interface Spawned {
+  /** The process group leader's PID, which is also the group ID (the process was spawned detached). */
+  readonly pid: number;
+  readonly child: ChildProcess;
+  readonly logFile: string;
+  /** Resolves with the exit code (or the signal name) once the leader has exited. */
+  readonly exited: Promise<number | string>;
+  hasExited(): boolean;
+}
+
+export interface SpawnOptions {
+  logFile: string;
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Groups still running when this process exits are killed with SIGKILL (a safety net for forgotten stop() calls). */
+const liveGroups = new Set<number>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const pgid of liveGroups) {
+      try {
+        process.kill(-pgid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  });
+}
+
+/**
+ * Starts `command` in a new session and process group with stdout and stderr appended to
+ * `logFile`. The handle is unref'd, so a forgotten server never keeps the test process alive;
+ * the exit hook above kills it instead.
+ */
+export function spawnDetached(command: string, args: readonly string[], options: SpawnOptions): Spawned {
+  installExitHook();
+  const fd = fs.openSync(options.logFile, 'a');
+  let child: ChildProcess;
+  try {
+    child = spawn(command, args, {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      detached: true,
+      stdio: ['ignore', fd, fd],
+    });
+  } finally {
+    fs.closeSync(fd);
+  }
+  let done = false;
+  const exited = new Promise<number | string>(resolve => {
+    child.once('exit', (code, signal) => {
+      done = true;
+      resolve(code ?? signal ?? 'unknown');
+    });
+    child.once('error', err => {
+      done = true;
+      resolve(`spawn error: ${err.message}`);
+    });
+  });
+  child.unref();
+  const pid = child.pid;
+  if (pid === undefined) {
+    throw new Error(`could not start ${command}; see ${options.logFile}`);
+  }
+  liveGroups.add(pid);
+  return { pid, child, logFile: options.logFile, exited, hasExited: () => done };
+}
+
+/** True while any process of the group exists. */
+export function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * A short, bounded pause for polling loops. It is deliberately ref'd: an unref'd poll timer lets
+ * the event loop drain mid-wait. (Long timeouts raced against a result are the ones to unref.)
+ */
+export function sleep(ms: number): Promise<void> {
+  return new Promise(resolve => setTimeout(resolve, ms));
+}
+
+/**
+ * Sends `signal` to the whole group, polls until no member is left, and escalates to SIGKILL
+ * after `timeoutMs`. Resolves once the group is gone (or, after SIGKILL, after another bounded wait).
+ */
+export async function stopProcessGroup(pgid: number, options: { signal?: NodeJS.Signals; timeoutMs?: number } = {}): Promise<void> {
+  const signal = options.signal ?? 'SIGTERM';
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const send = (sig: NodeJS.Signals) => {
+    try {
+      process.kill(-pgid, sig);
+    } catch {
+      // gone already
+    }
+  };
+  if (groupAlive(pgid)) {
+    send(signal);
+    const deadline = Date.now() + timeoutMs;
+    while (groupAlive(pgid) && Date.now() < deadline) await sleep(50);
+    if (groupAlive(pgid)) {
+      send('SIGKILL');
+      const hardDeadline = Date.now() + 5_000;
+      while (groupAlive(pgid) && Date.now() < hardDeadline) await sleep(50);
+    }
+  }
+  if (!groupAlive(pgid)) liveGroups.delete(pgid);
+}
+
+/** Stops a spawned server's group and waits for the leader's exit event too. */
+export async function stopSpawned(s: Spawned, options: { signal?: NodeJS.Signals; timeoutMs?: number } = {}): Promise<void> {
+  await stopProcessGroup(s.pid, options);
+  if (!s.hasExited()) await Promise.race([s.exited, sleep(2_000)]);
+}
+
+/**
+ * Polls `check` until it returns a truthy value, at most `timeoutMs`; throws with `what` and the
+ * last error otherwise. `abortIf` ends the wait early (e.g. the server process already exited).
+ */
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  options: { timeoutMs?: number; intervalMs?: number; abortIf?: () => string | undefined } = {},
+): Promise<T> {
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const intervalMs = options.intervalMs ?? 50;
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value) return value;
+    } catch (err) {
+      lastError = err;
+    }
+    const abort = options.abortIf?.();
+    if (abort) throw new Error(`${what}: ${abort}`);
+    if (Date.now() >= deadline) {
+      const detail = lastError instanceof Error ? ` (last error: ${lastError.message})` : '';
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${detail}`);
+    }
+    await sleep(intervalMs);
+  }
+}
+
+/** The last `lines` lines of a log file, for error messages. */
+export function tail(file: string, lines = 40): string {
+  try {
+    return fs.readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
+  } catch {
+    return `(no log at ${file})`;
+  }
+}

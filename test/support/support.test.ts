@@ -1,0 +1,147 @@
+/**
+ * The test-support helpers themselves: etcd start/restart/crash, the shared-etcd prefix, sshd +
+ * agent with TCP and unix-socket forwarding through ssh2, process-group cleanup, free ports.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { after, describe, test } from 'node:test';
+import { Client } from 'ssh2';
+import {
+  EtcdServer, etcdAvailable, etcdBinary, freePorts, groupAlive, skipUnlessAvailable, sshdAvailable,
+  stopProcessGroup, useEtcd, useSshd, waitFor, SSH_HOST_ALIAS,
+} from './index';
+
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+
+async function etcdPut(endpoint: string, key: string, value: string): Promise<void> {
+  const res = await fetch(`http://${endpoint}/v3/kv/put`, { method: 'POST', body: JSON.stringify({ key: b64(key), value: b64(value) }) });
+  assert.equal(res.status, 200, await res.text());
+}
+
+async function etcdGet(endpoint: string, key: string): Promise<string | undefined> {
+  const res = await fetch(`http://${endpoint}/v3/kv/range`, { method: 'POST', body: JSON.stringify({ key: b64(key) }) });
+  const body = (await res.json()) as { kvs?: { value: string }[] };
+  const kv = body.kvs?.[0];
+  return kv ? Buffer.from(kv.value, 'base64').toString() : undefined;
+}
+
+describe('ports and process groups', () => {
+  test('freePorts returns distinct usable ports', async () => {
+    const ports = await freePorts(5);
+    assert.equal(new Set(ports).size, 5);
+    for (const p of ports) assert.ok(p > 0 && p < 65536);
+  });
+
+  test('stopProcessGroup stops grandchildren and returns once the group is gone', async () => {
+    const child = spawn('/bin/sh', ['-c', 'sleep 60 & sleep 60 & wait'], { detached: true, stdio: 'ignore' });
+    child.unref();
+    const pgid = child.pid!;
+    await waitFor('the group to exist', () => groupAlive(pgid));
+    await stopProcessGroup(pgid, { timeoutMs: 5_000 });
+    assert.equal(groupAlive(pgid), false);
+  });
+});
+
+describe('etcd', { skip: skipUnlessAvailable(etcdBinary()) }, () => {
+  let server: EtcdServer | undefined;
+  after(async () => server?.stop());
+
+  test('private etcd: data survives SIGTERM and SIGKILL restarts; stop() removes everything', async () => {
+    server = await EtcdServer.start();
+    const { endpoint, dataDir } = server;
+    await etcdPut(endpoint, '/k', 'v1');
+    await server.restart();
+    assert.equal(server.endpoint, endpoint);
+    assert.equal(await etcdGet(endpoint, '/k'), 'v1');
+    await etcdPut(endpoint, '/k', 'v2');
+    await server.halt('SIGKILL');
+    assert.equal(await server.healthy(), false);
+    await server.relaunch();
+    assert.equal(await etcdGet(endpoint, '/k'), 'v2');
+    const pid = server.pid!;
+    await server.stop();
+    assert.equal(groupAlive(pid), false);
+    assert.equal(fs.existsSync(dataDir), false);
+    server = undefined;
+  });
+});
+
+describe('useEtcd', { skip: skipUnlessAvailable(etcdAvailable()) }, () => {
+  test('keys under the fixture prefix are cleaned up (shared) or the server stops (private)', async () => {
+    const etcd = await useEtcd('support');
+    assert.match(etcd.prefix, /^\/fleet-test\/support-\d+-[0-9a-f]{8}\/$/);
+    await etcdPut(etcd.endpoint, `${etcd.prefix}a`, '1');
+    assert.equal(await etcdGet(etcd.endpoint, `${etcd.prefix}a`), '1');
+    await etcd.stop();
+    if (!etcd.server) assert.equal(await etcdGet(etcd.endpoint, `${etcd.prefix}a`), undefined);
+  });
+});
+
+function connect(ssh: Awaited<ReturnType<typeof useSshd>>): Promise<Client> {
+  return new Promise((resolve, reject) => {
+    const c = new Client();
+    c.on('ready', () => resolve(c)).on('error', reject).connect({
+      host: ssh.host, port: ssh.port, username: ssh.user, agent: ssh.agentSocket,
+      hostVerifier: (key: Buffer) => key.equals(ssh.hostKeyBlob), readyTimeout: 5_000,
+    });
+  });
+}
+
+function httpOver(stream: NodeJS.ReadWriteStream): Promise<string> {
+  return new Promise((resolve, reject) => {
+    // No `agent` option: with agent:false Node ignores createConnection.
+    const req = http.request({ path: '/units', createConnection: () => stream as never }, res => {
+      let body = '';
+      res.on('data', d => (body += d)).on('end', () => resolve(body));
+    });
+    req.on('error', reject).end();
+  });
+}
+
+describe('sshd + ssh-agent', { skip: skipUnlessAvailable(...sshdAvailable()) }, () => {
+  test('agent auth, pinned host key, TCP and unix-socket forwarding, ssh_config alias', async () => {
+    const ssh = await useSshd();
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-support-'));
+    const app = http.createServer((req, res) => res.end(`hello ${req.url}`));
+    const sockApp = http.createServer((req, res) => res.end(`socket ${req.url}`));
+    const sock = path.join(tmp, 'app.sock');
+    let client: Client | undefined;
+    try {
+      await new Promise<void>(r => app.listen(0, '127.0.0.1', r));
+      await new Promise<void>(r => sockApp.listen(sock, r));
+      const port = (app.address() as { port: number }).port;
+      client = await connect(ssh);
+      const c = client;
+      const tcp = await new Promise<NodeJS.ReadWriteStream>((resolve, reject) =>
+        c.forwardOut('127.0.0.1', 0, '127.0.0.1', port, (err, stream) => (err ? reject(err) : resolve(stream))));
+      assert.equal(await httpOver(tcp), 'hello /units');
+      const unix = await new Promise<NodeJS.ReadWriteStream>((resolve, reject) =>
+        c.openssh_forwardOutStreamLocal(sock, (err, stream) => (err ? reject(err) : resolve(stream))));
+      assert.equal(await httpOver(unix), 'socket /units');
+      // The OpenSSH client accepts the generated config and known_hosts as they are.
+      const out = execFileSync('ssh', ['-F', ssh.sshConfig, '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=5', SSH_HOST_ALIAS, 'echo', 'ok'], {
+        env: { ...process.env, SSH_AUTH_SOCK: ssh.agentSocket }, encoding: 'utf8', timeout: 10_000,
+      });
+      assert.equal(out.trim(), 'ok');
+    } finally {
+      client?.end();
+      app.close();
+      sockApp.close();
+      await ssh.stop();
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
+  test('a wrong host key is refused', async () => {
+    const ssh = await useSshd();
+    try {
+      await assert.rejects(connect({ ...ssh, hostKeyBlob: Buffer.from('not the key') }), /Host denied/);
+    } finally {
+      await ssh.stop();
+    }
+  });
+});
