@@ -1,0 +1,67 @@
+/**
+ * Custom LSP messages between the extension (client) and the fleet language server. Each method
+ * name is written once, here.
+ */
+import { NotificationType, RequestType, RequestType0 } from 'vscode-languageserver-protocol';
+
+/** A problem as the server reports it for submit checks (offsets into the text that was checked). */
+export interface SubmitProblem {
+  code: string;
+  message: string;
+  severity: 'error' | 'warning' | 'information' | 'hint';
+  enforcedBy: 'fleet' | 'fleetctl' | 'systemd' | 'advice';
+  /** Zero-based line/character range (LSP positions). */
+  range: { start: { line: number; character: number }; end: { line: number; character: number } };
+}
+
+export type ValidateForSubmitParams =
+  /** An open or workspace document, by URI (the server uses the open text when there is one). */
+  | { uri: string }
+  /** Text that is not a document (e.g. from the cluster); `name` is the unit name, e.g. `web@1.service`. */
+  | { text: string; name: string };
+
+export interface ValidateForSubmitResult {
+  /** The unit name the problems were computed for. */
+  name: string;
+  /** Every problem after the user's severity overrides (rules set to "off" are left out). */
+  problems: SubmitProblem[];
+  /** True when at least one problem is an error: the client must not submit. */
+  blocking: boolean;
+}
+
+/** Sent by the client before it submits a unit to a fleet cluster; errors block the submit. */
+export namespace ValidateForSubmitRequest {
+  export const method = 'fleet/validateForSubmit';
+  export const type = new RequestType<ValidateForSubmitParams, ValidateForSubmitResult, void>(method);
+}
+
+export interface ClusterMachine {
+  /** The machine ID (32 hex characters). */
+  id: string;
+  primaryIP?: string;
+  metadata: Record<string, string>;
+}
+
+/** What the client knows about the connected cluster; drives MachineID/metadata completion and placement preview. */
+export interface ClusterContext {
+  machines: ClusterMachine[];
+  /** Names of the units the cluster knows. */
+  units: string[];
+}
+
+export interface ClusterContextParams {
+  /** `null` when the client disconnected: placement preview and cluster completion stop. */
+  context: ClusterContext | null;
+}
+
+/** Sent by the client whenever its cluster snapshot changes (or it disconnects). */
+export namespace ClusterContextNotification {
+  export const method = 'fleet/clusterContext';
+  export const type = new NotificationType<ClusterContextParams>(method);
+}
+
+/** A no-op round trip (health checks and benchmarks' baseline). Sent by anyone; answers `'pong'`. */
+export namespace PingRequest {
+  export const method = 'fleet/ping';
+  export const type = new RequestType0<'pong', void>(method);
+}
