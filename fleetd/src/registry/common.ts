@@ -1,0 +1,78 @@
+/** Pieces both Registry implementations share: the store round trip of options, and watcher fan-out. */
+import type { UnitOption } from '../../../unitfile/src';
+import type { Disposable, WatchTopic } from './registry';
+
+/**
+ * fleet stores a unit as its serialized text and parses it back, so options come back grouped by
+ * section in order of first appearance (options keep their order within a section).
+ */
+export function groupBySection(options: readonly UnitOption[]): UnitOption[] {
+  const bySection = new Map<string, UnitOption[]>();
+  for (const o of options) {
+    const list = bySection.get(o.section);
+    const copy = { section: o.section, name: o.name, value: o.value };
+    if (list) list.push(copy);
+    else bySection.set(o.section, [copy]);
+  }
+  return [...bySection.values()].flat();
+}
+
+/**
+ * Level-triggered listeners per topic and per machine. A notification is delivered on a microtask,
+ * after the write that caused it, and a listener that throws does not stop the others.
+ */
+export class Watchers {
+  private readonly topics = new Map<WatchTopic, Set<() => void>>();
+  private readonly machines = new Map<string, Set<() => void>>();
+
+  onTopic(topic: WatchTopic, listener: () => void): Disposable {
+    return add(this.topics, topic, listener);
+  }
+
+  onMachine(machineId: string, listener: () => void): Disposable {
+    return add(this.machines, machineId, listener);
+  }
+
+  /** Listeners for any machine (used to decide whether per-machine hints are worth computing). */
+  get machineIds(): string[] {
+    return [...this.machines.keys()];
+  }
+
+  notify(topics: Iterable<WatchTopic>, machines: Iterable<string>): void {
+    const due = new Set<() => void>();
+    for (const t of topics) for (const l of this.topics.get(t) ?? []) due.add(l);
+    for (const m of machines) for (const l of this.machines.get(m) ?? []) due.add(l);
+    if (due.size === 0) return;
+    queueMicrotask(() => {
+      for (const listener of due) {
+        try {
+          listener();
+        } catch (err) {
+          // A watcher is a hint; its failure must not break the registry or the other watchers.
+          console.error(`fleetd: registry watcher failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+        }
+      }
+    });
+  }
+
+  clear(): void {
+    this.topics.clear();
+    this.machines.clear();
+  }
+}
+
+function add<K>(map: Map<K, Set<() => void>>, key: K, listener: () => void): Disposable {
+  let set = map.get(key);
+  if (!set) map.set(key, (set = new Set()));
+  // Wrap so that the same function registered twice is two subscriptions.
+  const entry = () => listener();
+  set.add(entry);
+  return {
+    dispose: () => {
+      const s = map.get(key);
+      if (!s) return;
+      s.delete(entry);
+      if (s.size === 0) map.delete(key);
+    },
+  };
+}
