@@ -1,0 +1,313 @@
+/**
+ * The Registry contract: one suite, run against MemoryRegistry (registry.memory.test.ts) and
+ * EtcdRegistry on a private etcd (registry.etcd.test.ts). Time-dependent cases go through the
+ * harness: `advance(ms)` moves a fake clock (memory) or sleeps (etcd, whose TTLs are whole seconds).
+ */
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, describe, test } from 'node:test';
+import { unitHash, type UnitOption } from '../../unitfile/src';
+import { MachineExistsError, type MachineRecord, type Registry, type WatchTopic } from '../src/registry/registry';
+
+export interface RegistryHarness {
+  registry: Registry;
+  /** A second client on the same store (another fleetd process). */
+  peer(): Promise<Registry>;
+  /** Let `ms` pass. */
+  advance(ms: number): Promise<void>;
+  /** The process holding `machineId`'s presence and leadership dies (no graceful release). */
+  crash(registry: Registry, machineId: string): Promise<void>;
+  /** TTL to use for ephemeral entries in this backend, and how long to wait for them to be gone. */
+  ttlMs: number;
+  expiryWaitMs: number;
+  dispose(): Promise<void>;
+}
+
+const opt = (section: string, name: string, value: string): UnitOption => ({ section, name, value });
+const HELLO: UnitOption[] = [opt('Unit', 'Description', 'Hello'), opt('Service', 'ExecStart', '/bin/sleep 1000')];
+const machine = (id: string, metadata: Record<string, string> = {}): MachineRecord => ({ id, publicIP: `10.0.0.${id.length}`, metadata, version: 'test' });
+
+/** Resolves when `listener`-style watch fires, or after `ms` with false. */
+function fired(subscribe: (l: () => void) => { dispose(): void }, ms = 1_500): { done: Promise<boolean>; count: () => number } {
+  let n = 0;
+  let resolve!: (v: boolean) => void;
+  const done = new Promise<boolean>(r => (resolve = r));
+  const sub = subscribe(() => {
+    n++;
+    resolve(true);
+  });
+  const t = setTimeout(() => resolve(false), ms);
+  void done.then(() => {
+    clearTimeout(t);
+    sub.dispose();
+  });
+  return { done, count: () => n };
+}
+
+async function settle(ms = 150): Promise<void> {
+  await new Promise(r => setTimeout(r, ms));
+}
+
+export function registryContract(name: string, make: () => Promise<RegistryHarness>): void {
+  describe(`Registry contract: ${name}`, () => {
+    let h: RegistryHarness;
+    let r: Registry;
+    beforeEach(async () => {
+      h = await make();
+      r = h.registry;
+    });
+    afterEach(async () => h.dispose());
+
+    test('units: put, get, list sorted, content round trip grouped by section, hash', async () => {
+      const mixed = [opt('Unit', 'Description', 'x'), opt('Service', 'ExecStart', '/bin/true'), opt('Unit', 'After', 'a.service'), opt('Service', 'Environment', '')];
+      await r.putUnit({ name: 'b.service', options: mixed, desiredState: 'inactive' });
+      await r.putUnit({ name: 'a.service', options: HELLO, desiredState: 'launched' });
+      const b = await r.getUnit('b.service');
+      const grouped = [mixed[0]!, mixed[2]!, mixed[1]!, mixed[3]!];
+      assert.deepEqual(b, { name: 'b.service', options: grouped, hash: unitHash(grouped), desiredState: 'inactive' });
+      assert.deepEqual((await r.listUnits()).map(u => [u.name, u.desiredState]), [['a.service', 'launched'], ['b.service', 'inactive']]);
+      assert.equal(await r.getUnit('nope.service'), undefined);
+      // Replacing content keeps the name and takes the new desired state.
+      await r.putUnit({ name: 'a.service', options: [opt('Service', 'ExecStart', '/bin/false')], desiredState: 'inactive' });
+      const a = await r.getUnit('a.service');
+      assert.equal(a?.desiredState, 'inactive');
+      assert.equal(a?.hash, unitHash([opt('Service', 'ExecStart', '/bin/false')]));
+    });
+
+    test('units: values with odd characters survive exactly', async () => {
+      const odd = [opt('Service', 'ExecStart', '/bin/sh -c "echo $HOME \\\n  && true"'), opt('Unit', 'Description', 'ünï cödé ☃ = yes'), opt('X-Fleet', 'MachineMetadata', '"a=b" "c=d"')];
+      await r.putUnit({ name: 'odd@1.service', options: odd, desiredState: 'loaded' });
+      const back = await r.getUnit('odd@1.service');
+      assert.deepEqual(back?.options, odd);
+    });
+
+    test('units: desired state and delete (with its schedule)', async () => {
+      assert.equal(await r.setDesiredState('a.service', 'loaded'), false);
+      await r.putUnit({ name: 'a.service', options: HELLO, desiredState: 'inactive' });
+      assert.equal(await r.setDesiredState('a.service', 'launched'), true);
+      assert.equal((await r.getUnit('a.service'))?.desiredState, 'launched');
+      assert.equal(await r.scheduleUnit('a.service', 'm1'), true);
+      assert.equal(await r.deleteUnit('a.service'), true);
+      assert.equal(await r.deleteUnit('a.service'), false);
+      assert.equal(await r.getUnit('a.service'), undefined);
+      assert.equal((await r.getSchedule()).has('a.service'), false);
+      // A unit created again starts unscheduled.
+      await r.putUnit({ name: 'a.service', options: HELLO, desiredState: 'launched' });
+      assert.equal(await r.scheduleUnit('a.service', 'm2'), true);
+      assert.equal((await r.getSchedule()).get('a.service')?.machineId, 'm2');
+    });
+
+    test('schedule: create-only, CAS unschedule, launched heartbeat', async () => {
+      await r.putUnit({ name: 'a.service', options: HELLO, desiredState: 'launched' });
+      assert.equal(await r.scheduleUnit('a.service', 'm1'), true);
+      assert.equal(await r.scheduleUnit('a.service', 'm2'), false, 'a second schedule must not overwrite');
+      assert.deepEqual(await r.getSchedule(), new Map([['a.service', { name: 'a.service', machineId: 'm1' }]]));
+      await r.setLaunched('a.service', 'm1', 30_000);
+      assert.deepEqual((await r.getSchedule()).get('a.service'), { name: 'a.service', machineId: 'm1', launchedOn: 'm1' });
+      assert.equal(await r.unscheduleUnit('a.service', 'm2'), false, 'unschedule compares the machine');
+      assert.equal(await r.unscheduleUnit('a.service', 'm1'), true);
+      assert.equal(await r.unscheduleUnit('a.service', 'm1'), false);
+      assert.equal((await r.getSchedule()).has('a.service'), false);
+      await r.clearLaunched('a.service', 'm2');
+      await r.scheduleUnit('a.service', 'm1');
+      assert.equal((await r.getSchedule()).get('a.service')?.launchedOn, 'm1', 'clearLaunched by another machine is a no-op');
+      await r.clearLaunched('a.service', 'm1');
+      assert.equal((await r.getSchedule()).get('a.service')?.launchedOn, undefined);
+    });
+
+    test('schedule: concurrent schedulers, exactly one wins', async () => {
+      const other = await h.peer();
+      await r.putUnit({ name: 'a.service', options: HELLO, desiredState: 'launched' });
+      const results = await Promise.all([r.scheduleUnit('a.service', 'm1'), other.scheduleUnit('a.service', 'm2'), r.scheduleUnit('a.service', 'm3')]);
+      assert.equal(results.filter(Boolean).length, 1);
+      const winner = ['m1', 'm2', 'm3'][results.indexOf(true)];
+      assert.equal((await other.getSchedule()).get('a.service')?.machineId, winner);
+    });
+
+    test('reasons: replaced as a whole', async () => {
+      await r.setUnitReasons(new Map([['a.service', 'no machine has metadata region=west'], ['b.service', 'x']]));
+      await r.setUnitReasons(new Map([['a.service', 'no machine has metadata region=west']]));
+      assert.deepEqual(await r.getUnitReasons(), new Map([['a.service', 'no machine has metadata region=west']]));
+      await r.setUnitReasons(new Map());
+      assert.deepEqual(await r.getUnitReasons(), new Map());
+    });
+
+    test('machines: register, exists while alive, update, release, sorted', async () => {
+      const pB = await r.registerMachine(machine('bbb', { region: 'us' }), h.ttlMs);
+      await r.registerMachine({ ...machine('aaa'), journalUrl: 'http://127.0.0.1:1234' }, h.ttlMs);
+      await assert.rejects(r.registerMachine(machine('bbb'), h.ttlMs), (err: unknown) => err instanceof MachineExistsError && /bbb/.test(err.message));
+      assert.deepEqual(await r.listMachines(), [
+        { id: 'aaa', publicIP: '10.0.0.3', metadata: {}, version: 'test', journalUrl: 'http://127.0.0.1:1234' },
+        { id: 'bbb', publicIP: '10.0.0.3', metadata: { region: 'us' }, version: 'test' },
+      ]);
+      await pB.update({ ...machine('bbb', { region: 'eu' }), publicIP: '10.1.1.1' });
+      assert.deepEqual((await r.listMachines()).find(m => m.id === 'bbb'), { id: 'bbb', publicIP: '10.1.1.1', metadata: { region: 'eu' }, version: 'test' });
+      await pB.release();
+      assert.deepEqual((await r.listMachines()).map(m => m.id), ['aaa']);
+      // The ID is free again.
+      const again = await r.registerMachine(machine('bbb'), h.ttlMs);
+      await again.release();
+    });
+
+    test('machines: dynamic metadata overlays config; "" is a tombstone; it persists across restarts', async () => {
+      const p = await r.registerMachine(machine('m1', { region: 'us', disk: 'hdd' }), h.ttlMs);
+      await r.patchMachineMetadata([
+        { machineId: 'm1', key: 'role', value: 'db' },
+        { machineId: 'm1', key: 'disk', value: '' },
+        { machineId: 'nosuch', key: 'x', value: 'y' },
+      ]);
+      assert.deepEqual((await r.listMachines())[0]?.metadata, { region: 'us', role: 'db' });
+      await p.release();
+      const p2 = await r.registerMachine(machine('m1', { region: 'us', disk: 'hdd' }), h.ttlMs);
+      assert.deepEqual((await r.listMachines())[0]?.metadata, { region: 'us', role: 'db' });
+      await r.patchMachineMetadata([{ machineId: 'm1', key: 'role', value: 'web' }]);
+      assert.deepEqual((await r.listMachines())[0]?.metadata, { region: 'us', role: 'web' });
+      await p2.release();
+    });
+
+    test('unit states: save, sorted by unit then machine, remove one', async () => {
+      const st = (name: string, machineId: string, activeState = 'active') => ({ name, machineId, hash: 'a'.repeat(40), loadState: 'loaded', activeState, subState: 'running' });
+      await r.saveUnitState(st('b.service', 'm2'), 30_000);
+      await r.saveUnitState(st('b.service', 'm1'), 30_000);
+      await r.saveUnitState({ ...st('a.service', 'm9'), detail: 'ExecStart exited 1' }, 30_000);
+      await r.saveUnitState(st('b.service', 'm1', 'failed'), 30_000);
+      assert.deepEqual((await r.listUnitStates()).map(s => [s.name, s.machineId, s.activeState, s.detail]), [
+        ['a.service', 'm9', 'active', 'ExecStart exited 1'],
+        ['b.service', 'm1', 'failed', undefined],
+        ['b.service', 'm2', 'active', undefined],
+      ]);
+      await r.removeUnitState('b.service', 'm1');
+      await r.removeUnitState('b.service', 'm1');
+      assert.deepEqual((await r.listUnitStates()).map(s => s.machineId), ['m9', 'm2']);
+    });
+
+    test('snapshot: units, schedule and machines in one read', async () => {
+      await r.putUnit({ name: 'a.service', options: HELLO, desiredState: 'launched' });
+      await r.scheduleUnit('a.service', 'm1');
+      const p = await r.registerMachine(machine('m1'), h.ttlMs);
+      const snap = await r.snapshot();
+      assert.deepEqual(snap.units.map(u => u.name), ['a.service']);
+      assert.deepEqual([...snap.schedule.values()], [{ name: 'a.service', machineId: 'm1' }]);
+      assert.deepEqual(snap.machines.map(m => m.id), ['m1']);
+      await p.release();
+    });
+
+    test('TTL: states and launched heartbeats expire unless refreshed', async () => {
+      const ttl = h.ttlMs;
+      await r.putUnit({ name: 'a.service', options: HELLO, desiredState: 'launched' });
+      await r.scheduleUnit('a.service', 'm1');
+      await r.setLaunched('a.service', 'm1', ttl);
+      await r.saveUnitState({ name: 'a.service', machineId: 'm1', hash: 'b'.repeat(40), loadState: 'loaded', activeState: 'active', subState: 'running' }, ttl);
+      await r.saveUnitState({ name: 'keep.service', machineId: 'm1', hash: 'b'.repeat(40), loadState: 'loaded', activeState: 'active', subState: 'running' }, ttl * 20);
+      const statesWatch = fired(l => r.watch('states', l), h.expiryWaitMs + 5_000);
+      await h.advance(h.expiryWaitMs);
+      assert.equal((await r.getSchedule()).get('a.service')?.launchedOn, undefined);
+      assert.deepEqual((await r.listUnitStates()).map(s => s.name), ['keep.service']);
+      assert.equal((await r.getSchedule()).get('a.service')?.machineId, 'm1', 'the target itself never expires');
+      assert.equal(await statesWatch.done, true, 'expiry notifies watchers');
+    });
+
+    test('TTL: a crashed machine disappears after its TTL; a live one stays', async () => {
+      const other = await h.peer();
+      await other.registerMachine(machine('dead'), h.ttlMs);
+      const live = await r.registerMachine(machine('live'), h.ttlMs);
+      await h.crash(other, 'dead');
+      const w = fired(l => r.watch('machines', l), h.expiryWaitMs + 5_000);
+      await h.advance(h.expiryWaitMs);
+      assert.deepEqual((await r.listMachines()).map(m => m.id), ['live']);
+      assert.equal(await w.done, true);
+      // The ID can be registered again.
+      const back = await r.registerMachine(machine('dead'), h.ttlMs);
+      await back.release();
+      await live.release();
+    });
+
+    test('leadership: exclusive, renewable by the holder, handed over on release and on expiry', async () => {
+      const other = await h.peer();
+      const l1 = await r.tryAcquireLeadership('m1', h.ttlMs);
+      assert.ok(l1?.held);
+      assert.equal(await other.tryAcquireLeadership('m2', h.ttlMs), undefined);
+      const again = await r.tryAcquireLeadership('m1', h.ttlMs);
+      assert.ok(again?.held, 'the holder asking again keeps (renews) it');
+      let lost = 0;
+      l1!.onLost(() => lost++);
+      await l1!.release();
+      assert.equal(l1!.held, false);
+      await settle(50);
+      assert.equal(lost, 1);
+      const l2 = await other.tryAcquireLeadership('m2', h.ttlMs);
+      assert.ok(l2?.held);
+      assert.equal(await r.tryAcquireLeadership('m1', h.ttlMs), undefined);
+      // The holder dies: after its TTL someone else can take over, and the old handle reports loss.
+      const lostEvent = fired(l => l2!.onLost(l), h.expiryWaitMs + 5_000);
+      await h.crash(other, 'm2');
+      await h.advance(h.expiryWaitMs);
+      const l3 = await r.tryAcquireLeadership('m1', h.ttlMs);
+      assert.ok(l3?.held, 'leadership is free after the holder expired');
+      assert.equal(await lostEvent.done, true);
+      assert.equal(l2!.held, false);
+      await l3!.release();
+    });
+
+    test('watch: topics fire for their own writes only', async () => {
+      const seen: WatchTopic[] = [];
+      const subs = (['units', 'schedule', 'machines', 'states'] as const).map(t => r.watch(t, () => seen.push(t)));
+      const step = async (fn: () => Promise<unknown>, expected: WatchTopic) => {
+        seen.length = 0;
+        await fn();
+        await settle();
+        assert.ok(seen.includes(expected), `expected ${expected}, saw ${seen.join(',')}`);
+        for (const t of seen) assert.equal(t, expected, `unexpected ${t} after a ${expected} write`);
+      };
+      await step(() => r.putUnit({ name: 'a.service', options: HELLO, desiredState: 'inactive' }), 'units');
+      await step(() => r.setDesiredState('a.service', 'launched'), 'units');
+      await step(() => r.scheduleUnit('a.service', 'm1'), 'schedule');
+      await step(() => r.setLaunched('a.service', 'm1', 30_000), 'schedule');
+      await step(() => r.saveUnitState({ name: 'a.service', machineId: 'm1', hash: 'c'.repeat(40), loadState: 'loaded', activeState: 'active', subState: 'running' }, 30_000), 'states');
+      const p = await r.registerMachine(machine('m1'), h.ttlMs);
+      await step(() => r.patchMachineMetadata([{ machineId: 'm1', key: 'k', value: 'v' }]), 'machines');
+      for (const s of subs) s.dispose();
+      seen.length = 0;
+      await r.setDesiredState('a.service', 'loaded');
+      await settle();
+      assert.deepEqual(seen, [], 'disposed watchers stay quiet');
+      await p.release();
+    });
+
+    test('watchMachine: wakes only the machines a change concerns', async () => {
+      const other = await h.peer();
+      const m1 = await r.registerMachine(machine('m1'), h.ttlMs);
+      const m2 = await r.registerMachine(machine('m2'), h.ttlMs);
+      const hits = { m1: 0, m2: 0 };
+      const s1 = other.watchMachine('m1', () => hits.m1++);
+      const s2 = other.watchMachine('m2', () => hits.m2++);
+      await settle();
+      const expect = async (fn: () => Promise<unknown>, m1Woke: boolean, m2Woke: boolean, what: string) => {
+        await settle(50);
+        hits.m1 = hits.m2 = 0;
+        await fn();
+        await settle(300);
+        assert.deepEqual({ m1: hits.m1 > 0, m2: hits.m2 > 0 }, { m1: m1Woke, m2: m2Woke }, what);
+      };
+      await expect(() => r.putUnit({ name: 'a.service', options: HELLO, desiredState: 'launched' }), false, false, 'an unscheduled unit concerns nobody');
+      await expect(() => r.scheduleUnit('a.service', 'm1'), true, false, 'scheduling wakes the target');
+      await expect(() => r.setDesiredState('a.service', 'loaded'), true, false, 'desired state wakes the target');
+      await expect(() => r.putUnit({ name: 'a.service', options: [...HELLO, opt('Unit', 'After', 'x')], desiredState: 'inactive' }), true, false, 'new content wakes the target');
+      await expect(() => r.unscheduleUnit('a.service', 'm1'), true, false, 'unscheduling wakes the old target');
+      await expect(() => r.patchMachineMetadata([{ machineId: 'm2', key: 'k', value: 'v' }]), false, true, 'metadata wakes its machine');
+      await expect(() => r.putUnit({ name: 'g.service', options: [...HELLO, opt('X-Fleet', 'Global', 'true')], desiredState: 'launched' }), true, true, 'a global unit wakes every machine');
+      await expect(() => r.setDesiredState('g.service', 'inactive'), true, true, 'a global unit wakes every machine');
+      await r.scheduleUnit('a.service', 'm2');
+      await expect(() => r.deleteUnit('a.service'), false, true, 'delete wakes the target');
+      s1.dispose();
+      s2.dispose();
+      await m1.release();
+      await m2.release();
+    });
+
+    test('ping answers; close is idempotent-safe for a peer', async () => {
+      await r.ping();
+      const other = await h.peer();
+      await other.ping();
+    });
+  });
+}

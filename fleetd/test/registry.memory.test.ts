@@ -1,0 +1,68 @@
+/** The Registry contract against MemoryRegistry on a fake clock, plus what only the fake has. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { MemoryRegistry } from '../src/registry/memoryRegistry';
+import { registryContract } from './registry.contract';
+
+registryContract('MemoryRegistry', async () => {
+  let now = 1_000_000;
+  const registry = new MemoryRegistry({ now: () => now, timers: false });
+  return {
+    registry,
+    peer: async () => registry,
+    advance: async ms => {
+      now += ms;
+      registry.expire();
+    },
+    crash: async (r, machineId) => (r as MemoryRegistry).simulateCrash(machineId),
+    ttlMs: 1_000,
+    expiryWaitMs: 1_001,
+    dispose: () => registry.close(),
+  };
+});
+
+test('MemoryRegistry: eager expiry on real timers fires watchers without any read', async () => {
+  const registry = new MemoryRegistry();
+  try {
+    await registry.saveUnitState({ name: 'a.service', machineId: 'm1', hash: 'a'.repeat(40), loadState: 'loaded', activeState: 'active', subState: 'running' }, 30);
+    const fired = await new Promise<boolean>(resolve => {
+      const t = setTimeout(() => resolve(false), 2_000);
+      registry.watch('states', () => {
+        clearTimeout(t);
+        resolve(true);
+      });
+    });
+    assert.equal(fired, true);
+    assert.deepEqual(await registry.listUnitStates(), []);
+  } finally {
+    await registry.close();
+  }
+});
+
+test('MemoryRegistry: a heartbeat refreshed before its TTL stays', async () => {
+  let now = 0;
+  const registry = new MemoryRegistry({ now: () => now, timers: false });
+  await registry.scheduleUnit('a.service', 'm1');
+  for (let i = 0; i < 5; i++) {
+    await registry.setLaunched('a.service', 'm1', 100);
+    now += 90;
+    registry.expire();
+    assert.equal((await registry.getSchedule()).get('a.service')?.launchedOn, 'm1');
+  }
+  now += 20;
+  assert.equal((await registry.getSchedule()).get('a.service')?.launchedOn, undefined);
+});
+
+test('MemoryRegistry: a renewed leader that crashes is lost after the TTL measured from the crash', async () => {
+  let now = 0;
+  const registry = new MemoryRegistry({ now: () => now, timers: false });
+  const l = await registry.tryAcquireLeadership('m1', 100);
+  now += 10_000;
+  assert.equal(l?.held, true, 'kept alive while the holder lives');
+  registry.simulateCrash('m1');
+  now += 99;
+  assert.equal(l?.held, true);
+  now += 1;
+  assert.equal(l?.held, false);
+  assert.ok(await registry.tryAcquireLeadership('m2', 100));
+});
