@@ -1,0 +1,81 @@
+/**
+ * Problems → LSP diagnostics: the unitfile rule table (validateUnitFile), placement preview, the
+ * user's per-rule severity overrides, tags and documentation links.
+ */
+import { Diagnostic, DiagnosticSeverity, DiagnosticTag } from 'vscode-languageserver-types';
+import { PARSE_CODE, suppressions, validateUnitFile, XFLEET_DOC_URL, type Problem, type Severity } from '../../../unitfile/src';
+import type { RuleSeverityOverride } from '../../../protocol/src/settings';
+import { placementProblems } from './placement';
+import { rangeOf, type ServiceContext, type UnitDocument } from './types';
+
+export const SOURCE = 'fleet';
+
+const FLEET_DOCS = 'https://github.com/coreos/fleet/blob/master/Documentation';
+const SYSTEMD_UNIT_MAN = 'https://www.freedesktop.org/software/systemd/man/latest/systemd.unit.html';
+
+/** Every problem of the document: rules, suppressions, placement; before the user's overrides. */
+export function computeProblems(doc: UnitDocument, ctx: ServiceContext): Problem[] {
+  const problems = validateUnitFile(doc.file, { unitName: doc.unitName, systemdVersion: ctx.settings.systemdVersion, index: ctx.index });
+  const placement = placementProblems(doc.file, doc.unitName, ctx.cluster);
+  if (placement.length === 0) return problems;
+  // The file's suppression comments apply to placement advice too.
+  const s = suppressions(doc.file);
+  const text = doc.file.text;
+  const hit = (set: Set<string> | 'all' | undefined, code: string) => set === 'all' || (set !== undefined && set.has(code));
+  const kept = placement.filter(p => !hit(s.file, p.code) && !hit(s.lines.get(text.lastIndexOf('\n', p.start - 1) + 1), p.code));
+  return [...problems, ...kept];
+}
+
+/** The effective severity after `fleet.diagnostics.rules`; undefined when the rule is off. */
+export function effectiveSeverity(p: Problem, rules: Readonly<Record<string, RuleSeverityOverride>>): Severity | undefined {
+  const o = Object.prototype.hasOwnProperty.call(rules, p.code) ? rules[p.code] : undefined;
+  if (o === 'off') return undefined;
+  return o ?? p.severity;
+}
+
+/** Problems after the overrides (rules set to "off" dropped, severities replaced). */
+export function applyOverrides(problems: readonly Problem[], rules: Readonly<Record<string, RuleSeverityOverride>>): Problem[] {
+  const out: Problem[] = [];
+  for (const p of problems) {
+    const severity = effectiveSeverity(p, rules);
+    if (severity === undefined) continue;
+    out.push(severity === p.severity ? p : { ...p, severity });
+  }
+  return out;
+}
+
+const SEVERITY: Record<Severity, DiagnosticSeverity> = {
+  error: DiagnosticSeverity.Error,
+  warning: DiagnosticSeverity.Warning,
+  information: DiagnosticSeverity.Information,
+  hint: DiagnosticSeverity.Hint,
+};
+
+/** Where a rule code is explained. */
+export function ruleDocUrl(code: string): string {
+  if (code === PARSE_CODE) return `${FLEET_DOCS}/unit-files-and-scheduling.md`;
+  if (code.startsWith('xfleet-')) return XFLEET_DOC_URL;
+  if (code.startsWith('fleet-')) return `${FLEET_DOCS}/unit-files-and-scheduling.md`;
+  return SYSTEMD_UNIT_MAN;
+}
+
+export function toDiagnostic(doc: UnitDocument, p: Problem): Diagnostic {
+  const d: Diagnostic = {
+    range: rangeOf(doc.document, p.start, p.end),
+    severity: SEVERITY[p.severity],
+    code: p.code,
+    codeDescription: { href: ruleDocUrl(p.code) },
+    source: SOURCE,
+    message: p.message,
+  };
+  if (p.tags && p.tags.length > 0) {
+    d.tags = p.tags.map(t => (t === 'deprecated' ? DiagnosticTag.Deprecated : DiagnosticTag.Unnecessary));
+  }
+  return d;
+}
+
+/** The document's diagnostics, as published. */
+export function diagnostics(doc: UnitDocument, ctx: ServiceContext, problems = computeProblems(doc, ctx)): Diagnostic[] {
+  if (!ctx.settings.diagnosticsEnabled) return [];
+  return applyOverrides(problems, ctx.settings.rules).map(p => toDiagnostic(doc, p));
+}

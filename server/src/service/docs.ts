@@ -1,0 +1,53 @@
+/** Markdown for directives, sections, [X-Fleet] keys and specifiers (completion and hover share it). */
+import { XFLEET_DOC_URL, type XFleetKey } from '../../../unitfile/src';
+import type { Directive, SectionInfo } from '../../../unitfile/src/systemd/types';
+
+const KIND_LABEL: Record<string, string> = {
+  boolean: 'boolean', timespan: 'time span', size: 'size', integer: 'integer', percent: 'percentage', enum: 'one of a fixed set',
+  path: 'absolute path', paths: 'absolute paths', command: 'command line', units: 'unit names', unit: 'unit name',
+  signal: 'signal', mode: 'file mode', user: 'user or group', environment: 'environment assignments', string: 'text',
+};
+
+export function directiveMarkdown(d: Directive, booleans: readonly string[]): string {
+  const lines = [`**${d.name}=** in \`[${d.section}]\` — ${KIND_LABEL[d.kind] ?? d.kind}${d.multiple ? ', may repeat' : ''}`, '', d.description];
+  if (d.kind === 'enum' && d.values && d.values.length > 0) lines.push('', `Values: ${d.values.map(v => `\`${v}\``).join(', ')}`);
+  if (d.kind === 'boolean') lines.push('', `Values: ${booleans.map(v => `\`${v}\``).join(', ')}`);
+  const versions: string[] = [];
+  if (d.since > 1) versions.push(`since systemd ${d.since}`);
+  if (d.deprecated) versions.push(`deprecated since ${d.deprecated.since}${d.deprecated.replacement ? `, use \`${d.deprecated.replacement}=\`` : ''}`);
+  if (d.removed !== undefined) versions.push(`removed in systemd ${d.removed}`);
+  if (versions.length > 0) lines.push('', `_${versions.join('; ')}_`);
+  lines.push('', `[systemd documentation](${d.docUrl})`);
+  return lines.join('\n');
+}
+
+export function sectionMarkdown(s: SectionInfo): string {
+  return [`**[${s.name}]**`, '', s.description, '', `[systemd documentation](${s.docUrl})`].join('\n');
+}
+
+export const XFLEET_SECTION_MARKDOWN = [
+  '**[X-Fleet]** — fleet scheduling options',
+  '',
+  'Read by fleet, ignored by systemd: where the unit may run (MachineID, MachineMetadata), with or away from which units (MachineOf, Conflicts, Replaces), or everywhere (Global).',
+  '',
+  `[fleet documentation](${XFLEET_DOC_URL})`,
+].join('\n');
+
+export function xfleetKeyMarkdown(k: XFleetKey): string {
+  const status = k.status === 'current' ? '' : ` — ${k.status}${k.replacement ? `, use \`${k.replacement}=\`` : ''}`;
+  return [
+    `**${k.name}=** in \`[X-Fleet]\`${status}`,
+    '',
+    k.summary,
+    '',
+    `Value: ${k.syntax}.`,
+    '',
+    k.details,
+    '',
+    '```',
+    k.example,
+    '```',
+    '',
+    `[fleet documentation](${XFLEET_DOC_URL})`,
+  ].join('\n');
+}

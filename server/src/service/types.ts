@@ -1,0 +1,50 @@
+/**
+ * The language service's inputs: a document with its parsed model, and what else it may know
+ * (settings, the workspace index, the cluster, the directive catalog).
+ */
+import type { Range } from 'vscode-languageserver-types';
+import type { TextDocument } from 'vscode-languageserver-textdocument';
+import type { UnitFile, UnitIndex } from '../../../unitfile/src';
+import type { ClusterContext } from '../../../protocol/src/lsp';
+import type { FleetLanguageSettings } from '../../../protocol/src/settings';
+import type { DirectiveCatalog } from './catalog';
+
+export interface UnitDocument {
+  document: TextDocument;
+  /** Parsed once per version (the adapter's cache). */
+  file: UnitFile;
+  /** The file's base name, e.g. `web@1.service`; undefined for untitled documents. */
+  unitName: string | undefined;
+}
+
+/** An entry of the workspace index: a unit name, its parsed file and where it lives. */
+export interface IndexedUnit {
+  name: string;
+  file: UnitFile;
+  uri?: string;
+}
+
+/** The workspace index: unit name → parsed file (the current document included when it has a name). */
+export interface WorkspaceIndex extends UnitIndex {
+  units(): Iterable<IndexedUnit>;
+  get(name: string): IndexedUnit | undefined;
+}
+
+export interface ServiceContext {
+  settings: FleetLanguageSettings;
+  catalog: DirectiveCatalog;
+  index?: WorkspaceIndex | undefined;
+  cluster?: ClusterContext | undefined;
+}
+
+export namespace WorkspaceIndex {
+  /** An index over a fixed list (tests, and the adapter's snapshot). */
+  export function of(entries: Iterable<IndexedUnit>): WorkspaceIndex {
+    const map = new Map<string, IndexedUnit>();
+    for (const e of entries) map.set(e.name, e);
+    return { units: () => map.values(), get: name => map.get(name) };
+  }
+}
+
+export const rangeOf = (doc: TextDocument, start: number, end: number): Range =>
+  ({ start: doc.positionAt(start), end: doc.positionAt(Math.max(start, end)) });
