@@ -1,0 +1,468 @@
+/**
+ * HttpFleetApi: FleetApi over fleet's v1 HTTP API, the way fleetctl's API driver talks to it
+ * (fleet-reference §3, §4.2): `/fleet/v1/…` under the endpoint's path, `alt=json` on every
+ * request, `@` sent as `%40`, every page followed, errors shown with the server's message.
+ *
+ * Every request dials its own connection through one factory: TCP, a unix socket, TLS on top of
+ * either, or a stream from an SSH tunnel (`dial`), as fleetctl's Transport.Dial does. No
+ * `vscode` import here.
+ */
+import http from 'node:http';
+import net from 'node:net';
+import tls from 'node:tls';
+import type { Duplex } from 'node:stream';
+import type {
+  ApiErrorBody, ApiMachine, ApiUnit, ApiUnitOption, ApiUnitState, JobState, JournalLine, MachinePage, UnitPage, UnitStatePage,
+} from '../../../protocol/src/api';
+import { FleetApiError, type FleetApi } from './types';
+
+/** Where a connection goes: what the tunnel (or the local machine) dials. */
+export type DialTarget = { kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string };
+
+export interface HttpFleetApiOptions {
+  /** `http://host:port[/prefix]`, `https://…`, `unix:///path` (or `file:///path`). */
+  endpoint: string;
+  /** Defaults to the endpoint. */
+  label?: string;
+  /** Time allowed from dialing to the end of the response (to the headers for followJournal). Default 10 s; 0 = none. */
+  requestTimeoutMs?: number;
+  /** PEM contents for https endpoints. Without `ca` the system roots are used. */
+  tls?: { ca?: string | Buffer; cert?: string | Buffer; key?: string | Buffer };
+  /** Opens the byte stream to the target instead of dialing locally (an SSH tunnel). */
+  dial?: (target: DialTarget, signal?: AbortSignal) => Promise<Duplex>;
+  /** Called once by dispose() (e.g. to close the tunnel). */
+  onDispose?: () => void;
+  /** Upper bound on pages followed per list (default 10 000). */
+  maxPages?: number;
+  /** Upper bound on a response body (default 64 MiB). */
+  maxBodyBytes?: number;
+}
+
+interface Endpoint {
+  scheme: 'http' | 'https' | 'unix';
+  /** For TCP: host and port; for unix: the socket path. */
+  target: DialTarget;
+  /** Host header (`domain-sock` for unix sockets, as fleetctl). */
+  hostHeader: string;
+  servername: string | undefined;
+  /** Path prefix + `/fleet/v1/`. */
+  base: string;
+}
+
+function parseEndpoint(endpoint: string): Endpoint {
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    throw new FleetApiError(`"${endpoint}" is not a valid fleet endpoint; write e.g. http://10.0.0.1:49153 or unix:///var/run/fleet.sock`, undefined, 'config');
+  }
+  const scheme = url.protocol.replace(/:$/, '');
+  if (scheme === 'unix' || scheme === 'file') {
+    if (url.host !== '') {
+      throw new FleetApiError(`unable to connect to host "${url.host}" with scheme "${scheme}": write unix:///${url.host}${url.pathname} (three slashes)`, undefined, 'config');
+    }
+    return { scheme: 'unix', target: { kind: 'unix', path: decodeURIComponent(url.pathname) }, hostHeader: 'domain-sock', servername: undefined, base: '/fleet/v1/' };
+  }
+  if (scheme !== 'http' && scheme !== 'https') {
+    throw new FleetApiError(`unsupported scheme "${scheme}" in ${endpoint}; use http://, https:// or unix://`, undefined, 'config');
+  }
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const port = url.port ? Number(url.port) : scheme === 'https' ? 443 : 80;
+  const prefix = url.pathname.replace(/\/+$/, '');
+  return {
+    scheme,
+    target: { kind: 'tcp', host, port },
+    hostHeader: url.host,
+    servername: net.isIP(host) ? undefined : host,
+    base: `${prefix}/fleet/v1/`,
+  };
+}
+
+/** Path segment for a unit name: `@` becomes `%40` (as fleetctl sends it); `/` can never be part of a name. */
+function unitSegment(name: string): string {
+  if (name === '' || name.includes('/')) {
+    throw new FleetApiError(`"${name}" is not a unit name; a name such as hello.service or web@1.service is needed`, undefined, 'config');
+  }
+  return encodeURIComponent(name);
+}
+
+function abortError(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  if (reason instanceof Error) return reason;
+  const err = new Error('The operation was aborted');
+  err.name = 'AbortError';
+  return err;
+}
+
+const TLS_CODES = /^(CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED|ERR_SSL|ERR_TLS|EPROTO$|HOSTNAME_MISMATCH|ERR_TLS_CERT_ALTNAME)/;
+
+/** Turns a socket-level failure into a message that names the endpoint and the fix. */
+export function networkError(err: unknown, label: string, endpoint: Endpoint, timeoutMs: number): FleetApiError {
+  if (err instanceof FleetApiError) return err;
+  const e = err as NodeJS.ErrnoException;
+  const code = e.code ?? '';
+  const where = endpoint.target.kind === 'unix' ? `the fleet socket ${endpoint.target.path}` : `fleet at ${label}`;
+  if (endpoint.target.kind === 'unix' && code === 'ENOENT') {
+    return new FleetApiError(`Cannot reach ${where}: no such socket. Is fleetd running on this machine? For a remote cluster set an http:// endpoint or a tunnel.`, undefined, 'network');
+  }
+  if (code === 'EACCES' || code === 'EPERM') {
+    return new FleetApiError(`Cannot reach ${where}: permission denied. Add your user to the group that owns the socket, or use an http:// endpoint.`, undefined, 'network');
+  }
+  if (code === 'ECONNREFUSED') {
+    return new FleetApiError(`Cannot reach ${where}: connection refused. Is fleetd running and listening there? Check the endpoint.`, undefined, 'network');
+  }
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+    return new FleetApiError(`Cannot reach ${where}: host name not found. Check the host in the endpoint.`, undefined, 'network');
+  }
+  if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'ETIMEDOUT') {
+    return new FleetApiError(`Cannot reach ${where}: the host is unreachable (${code}). Check the network, or use a tunnel.`, undefined, 'network');
+  }
+  if (code === 'ECONNRESET' || code === 'EPIPE' || /socket hang up/i.test(e.message ?? '')) {
+    return new FleetApiError(`The connection to ${where} closed before fleet answered. Is that endpoint a fleet API${endpoint.scheme === 'http' ? ' (or does it expect https://)' : ''}?`, undefined, 'network');
+  }
+  if (TLS_CODES.test(code) || /certificate|ssl|tls/i.test(e.message ?? '')) {
+    return new FleetApiError(`TLS to ${where} failed: ${e.message}. Check caFile (the CA that signed the server's certificate), certFile and keyFile.`, undefined, 'tls');
+  }
+  if (code === 'ETIMEOUT_FLEET') {
+    return new FleetApiError(`${where} did not answer within ${timeoutMs / 1000} s. Is fleetd healthy? (The timeout is the profile's requestTimeout.)`, undefined, 'network');
+  }
+  return new FleetApiError(`Cannot reach ${where}: ${e.message ?? String(err)}`, undefined, 'network');
+}
+
+/** The `message` of fleet's error body; undefined when the body is not one. */
+function serverMessage(body: string): string | undefined {
+  try {
+    const parsed = JSON.parse(body) as Partial<ApiErrorBody>;
+    if (parsed && typeof parsed.error === 'object' && parsed.error !== null && typeof parsed.error.message === 'string') {
+      return parsed.error.message;
+    }
+  } catch {
+    // not JSON: the caller describes the body instead
+  }
+  return undefined;
+}
+
+function httpError(status: number, body: string, label: string, what: string): FleetApiError {
+  const message = serverMessage(body);
+  if (message === undefined) {
+    const snippet = body.trim().split('\n')[0]?.slice(0, 200) ?? '';
+    return new FleetApiError(`fleet API ${status}: ${what} got a response that is not fleet's${snippet ? ` ("${snippet}")` : ''}; is ${label} a fleet API endpoint?`, status, 'http');
+  }
+  if (message === '') {
+    const hint = status >= 500 ? `the server gave no detail; see the fleetd log on ${label}` : 'the server gave no detail';
+    return new FleetApiError(`fleet API ${status}: ${what} failed (${hint})`, status, 'http');
+  }
+  return new FleetApiError(`fleet API ${status}: ${message}`, status, 'http');
+}
+
+interface Response {
+  status: number;
+  body: string;
+}
+
+export class HttpFleetApi implements FleetApi {
+  readonly label: string;
+  private readonly endpoint: Endpoint;
+  private readonly timeoutMs: number;
+  private readonly maxPages: number;
+  private readonly maxBodyBytes: number;
+  private disposed = false;
+  /** Requests in flight, destroyed by dispose(). */
+  private readonly inflight = new Set<http.ClientRequest>();
+
+  constructor(private readonly options: HttpFleetApiOptions) {
+    this.endpoint = parseEndpoint(options.endpoint);
+    this.label = options.label ?? options.endpoint;
+    this.timeoutMs = options.requestTimeoutMs ?? 10_000;
+    this.maxPages = options.maxPages ?? 10_000;
+    this.maxBodyBytes = options.maxBodyBytes ?? 64 * 1024 * 1024;
+  }
+
+  // --- FleetApi -------------------------------------------------------------------------------
+
+  async listMachines(signal?: AbortSignal): Promise<ApiMachine[]> {
+    return this.pages<MachinePage, ApiMachine>('machines', page => page.machines, 'listing machines', signal);
+  }
+
+  async listUnits(signal?: AbortSignal): Promise<ApiUnit[]> {
+    return this.pages<UnitPage, ApiUnit>('units', page => page.units, 'listing units', signal);
+  }
+
+  async listUnitStates(signal?: AbortSignal): Promise<ApiUnitState[]> {
+    return this.pages<UnitStatePage, ApiUnitState>('state', page => page.states, 'listing unit states', signal);
+  }
+
+  async getUnit(name: string, signal?: AbortSignal): Promise<ApiUnit | undefined> {
+    const res = await this.send('GET', `units/${unitSegment(name)}`, undefined, signal);
+    if (res.status === 404) return undefined;
+    this.expect(res, [200], `getting unit ${name}`);
+    return this.json<ApiUnit>(res, `unit ${name}`);
+  }
+
+  async createUnit(name: string, options: ApiUnitOption[], desiredState: JobState, signal?: AbortSignal): Promise<void> {
+    const res = await this.send('PUT', `units/${unitSegment(name)}`, { name, options, desiredState }, signal);
+    this.expect(res, [201, 204], `creating unit ${name}`);
+  }
+
+  async setUnitTargetState(name: string, desiredState: JobState, signal?: AbortSignal): Promise<void> {
+    const res = await this.send('PUT', `units/${unitSegment(name)}`, { name, desiredState }, signal);
+    this.expect(res, [201, 204], `setting unit ${name} to ${desiredState}`);
+  }
+
+  async destroyUnit(name: string, signal?: AbortSignal): Promise<boolean> {
+    const res = await this.send('DELETE', `units/${unitSegment(name)}`, undefined, signal);
+    if (res.status === 404) return false;
+    this.expect(res, [200, 204], `destroying unit ${name}`);
+    return true;
+  }
+
+  async journal(unit: string, options: { lines?: number; machineId?: string }, signal?: AbortSignal): Promise<JournalLine[]> {
+    const res = await this.send('GET', this.journalPath(unit, options, false), undefined, signal);
+    this.expectJournal(res, unit);
+    const lines: JournalLine[] = [];
+    const text = res.body.trim();
+    if (text.startsWith('[')) {
+      for (const item of this.json<unknown[]>(res, `the journal of ${unit}`)) lines.push(journalLine(item, JSON.stringify(item)));
+    } else if (text.startsWith('{"lines"')) {
+      for (const item of this.json<{ lines: unknown[] }>(res, `the journal of ${unit}`).lines ?? []) lines.push(journalLine(item, JSON.stringify(item)));
+    } else {
+      for (const raw of text.split('\n')) if (raw.trim()) lines.push(parseJournalLine(raw));
+    }
+    return lines;
+  }
+
+  async followJournal(unit: string, onLine: (line: JournalLine) => void, signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return;
+    let response: http.IncomingMessage;
+    try {
+      ({ response } = await this.open('GET', this.journalPath(unit, {}, true), undefined, signal, true));
+    } catch (err) {
+      if (signal.aborted) return;
+      throw err;
+    }
+    if (response.statusCode !== 200) {
+      const body = await this.readBody(response, () => false, signal).catch(() => '');
+      this.expectJournal({ status: response.statusCode ?? 0, body }, unit);
+    }
+    await new Promise<void>((resolve, reject) => {
+      let buffered = '';
+      response.setEncoding('utf8');
+      const onAbort = () => {
+        response.destroy();
+        resolve();
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      const finish = (err?: Error) => {
+        signal.removeEventListener('abort', onAbort);
+        if (buffered.trim()) onLine(parseJournalLine(buffered));
+        buffered = '';
+        if (err && !signal.aborted) reject(networkError(err, this.label, this.endpoint, this.timeoutMs));
+        else resolve();
+      };
+      response.on('data', (chunk: string) => {
+        buffered += chunk;
+        let newline: number;
+        while ((newline = buffered.indexOf('\n')) >= 0) {
+          const raw = buffered.slice(0, newline);
+          buffered = buffered.slice(newline + 1);
+          if (raw.trim()) onLine(parseJournalLine(raw));
+        }
+        if (buffered.length > 1024 * 1024) finish(new Error('a journal line longer than 1 MiB'));
+      });
+      response.on('end', () => finish());
+      response.on('error', err => finish(err));
+      response.on('close', () => finish());
+    });
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const req of this.inflight) req.destroy(new FleetApiError(`the connection to ${this.label} was closed`, undefined, 'network'));
+    this.inflight.clear();
+    this.options.onDispose?.();
+  }
+
+  // --- internals ------------------------------------------------------------------------------
+
+  private journalPath(unit: string, options: { lines?: number; machineId?: string }, follow: boolean): string {
+    const query = new URLSearchParams();
+    if (options.lines !== undefined) query.set('lines', String(Math.max(0, Math.floor(options.lines))));
+    if (options.machineId) query.set('machineID', options.machineId);
+    if (follow) query.set('follow', 'true');
+    const q = query.toString();
+    return `journal/${unitSegment(unit)}${q ? `?${q}` : ''}`;
+  }
+
+  private expectJournal(res: Response, unit: string): void {
+    // fleet answers unknown paths with 404 and an empty message; fleetd's journal says why it has none.
+    if (res.status === 404 && serverMessage(res.body) === '') {
+      throw new FleetApiError(
+        `fleet API 404: ${this.label} has no journal endpoint (a fleetd extension; real fleet serves journals only through \`fleetctl journal\` over SSH)`,
+        404,
+        'http',
+      );
+    }
+    this.expect(res, [200], `reading the journal of ${unit}`);
+  }
+
+  private expect(res: Response, ok: number[], what: string): void {
+    if (!ok.includes(res.status)) throw httpError(res.status, res.body, this.label, what);
+  }
+
+  private json<T>(res: Response, what: string): T {
+    try {
+      return JSON.parse(res.body) as T;
+    } catch {
+      throw new FleetApiError(`fleet API ${res.status}: ${what} is not valid JSON; is ${this.label} a fleet API endpoint?`, res.status, 'http');
+    }
+  }
+
+  private async pages<P extends { nextPageToken?: string }, T>(collection: string, items: (page: P) => T[] | undefined, what: string, signal?: AbortSignal): Promise<T[]> {
+    const all: T[] = [];
+    const seen = new Set<string>();
+    let token: string | undefined;
+    for (let page = 0; page < this.maxPages; page++) {
+      const path = token === undefined ? collection : `${collection}?nextPageToken=${encodeURIComponent(token)}`;
+      const res = await this.send('GET', path, undefined, signal);
+      this.expect(res, [200], what);
+      const body = this.json<P>(res, what);
+      if (typeof body !== 'object' || body === null) {
+        throw new FleetApiError(`fleet API ${res.status}: ${what}: expected an object, got ${res.body.slice(0, 100)}`, res.status, 'http');
+      }
+      all.push(...(items(body) ?? []));
+      token = body.nextPageToken || undefined;
+      if (token === undefined) return all;
+      if (seen.has(token)) throw new FleetApiError(`fleet API: ${what}: the server repeated page token ${token}; stopped to avoid looping forever`, res.status, 'http');
+      seen.add(token);
+    }
+    throw new FleetApiError(`fleet API: ${what}: more than ${this.maxPages} pages; stopped`, undefined, 'http');
+  }
+
+  private async send(method: string, path: string, body: unknown, signal?: AbortSignal): Promise<Response> {
+    const { response, timedOut } = await this.open(method, path, body, signal, false);
+    return { status: response.statusCode ?? 0, body: await this.readBody(response, timedOut, signal) };
+  }
+
+  private readBody(response: http.IncomingMessage, timedOut: () => boolean, signal?: AbortSignal): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      response.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > this.maxBodyBytes) {
+          response.destroy();
+          reject(new FleetApiError(`fleet API: the response from ${this.label} is larger than ${this.maxBodyBytes} bytes; stopped reading`, response.statusCode, 'http'));
+          return;
+        }
+        chunks.push(chunk);
+      });
+      response.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+      const failed = (err: Error) => {
+        if (signal?.aborted) reject(abortError(signal));
+        else if (timedOut()) reject(networkError(Object.assign(new Error('timeout'), { code: 'ETIMEOUT_FLEET' }), this.label, this.endpoint, this.timeoutMs));
+        else reject(networkError(err, this.label, this.endpoint, this.timeoutMs));
+      };
+      response.on('error', failed);
+      response.on('aborted', () => failed(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })));
+    });
+  }
+
+  /** Dials (through the tunnel when there is one), adds TLS for https. */
+  private async connect(signal?: AbortSignal): Promise<Duplex> {
+    const { target } = this.endpoint;
+    const raw: Duplex | undefined = this.options.dial ? await this.options.dial(target, signal) : undefined;
+    if (this.endpoint.scheme === 'https') {
+      const tlsOptions: tls.ConnectionOptions = {
+        ...(this.options.tls?.ca ? { ca: this.options.tls.ca } : {}),
+        ...(this.options.tls?.cert ? { cert: this.options.tls.cert } : {}),
+        ...(this.options.tls?.key ? { key: this.options.tls.key } : {}),
+        ...(this.endpoint.servername ? { servername: this.endpoint.servername } : {}),
+        ...(raw ? { socket: raw } : target.kind === 'tcp' ? { host: target.host, port: target.port } : { path: target.path }),
+      };
+      return tls.connect(tlsOptions);
+    }
+    if (raw) return raw;
+    return target.kind === 'tcp' ? net.connect({ host: target.host, port: target.port }) : net.connect({ path: target.path });
+  }
+
+  /**
+   * One request on its own connection. Resolves with the response once the headers arrived;
+   * the timeout keeps running until the body ended (unless `streaming`).
+   */
+  private open(method: string, path: string, body: unknown, signal: AbortSignal | undefined, streaming: boolean): Promise<{ response: http.IncomingMessage; timedOut: () => boolean }> {
+    if (this.disposed) return Promise.reject(new FleetApiError(`the connection to ${this.label} was closed`, undefined, 'config'));
+    if (signal?.aborted) return Promise.reject(abortError(signal));
+    const payload = body === undefined ? undefined : `${JSON.stringify(body)}\n`;
+    const separator = path.includes('?') ? '&' : '?';
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      let timedOut = false;
+      let timer: NodeJS.Timeout | undefined;
+      const headers: http.OutgoingHttpHeaders = { Host: this.endpoint.hostHeader, 'User-Agent': 'vscode-fleet', Accept: 'application/json' };
+      if (payload !== undefined) {
+        headers['Content-Type'] = 'application/json';
+        headers['Content-Length'] = Buffer.byteLength(payload);
+      }
+      const req = http.request({
+        method,
+        path: `${this.endpoint.base}${path}${separator}alt=json`,
+        headers,
+        createConnection: ((_: unknown, callback: (err: Error | null, socket?: Duplex) => void) => {
+          this.connect(signal).then(socket => callback(null, socket), (err: unknown) => callback(err as Error));
+          return undefined;
+        }) as unknown as http.ClientRequestArgs['createConnection'],
+      });
+      this.inflight.add(req);
+      const cleanup = () => {
+        if (timer) clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        this.inflight.delete(req);
+      };
+      const fail = (err: unknown) => {
+        cleanup();
+        if (!settled) {
+          settled = true;
+          reject(signal?.aborted ? abortError(signal) : networkError(err, this.label, this.endpoint, this.timeoutMs));
+        }
+      };
+      const onAbort = () => req.destroy(abortError(signal!));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      if (this.timeoutMs > 0) {
+        timer = setTimeout(() => {
+          timedOut = true;
+          req.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEOUT_FLEET' }));
+        }, this.timeoutMs);
+      }
+      req.on('error', fail);
+      req.on('response', response => {
+        if (streaming) cleanup();
+        else response.on('close', cleanup);
+        settled = true;
+        resolve({ response, timedOut: () => timedOut });
+      });
+      req.end(payload);
+    });
+  }
+}
+
+function parseJournalLine(raw: string): JournalLine {
+  try {
+    return journalLine(JSON.parse(raw), raw);
+  } catch {
+    return { time: Date.now(), machineID: '', stream: 'system', text: `(unreadable journal line) ${raw}` };
+  }
+}
+
+function journalLine(value: unknown, raw: string): JournalLine {
+  const v = value as Partial<JournalLine> | null;
+  if (!v || typeof v !== 'object' || typeof v.text !== 'string') {
+    return { time: Date.now(), machineID: '', stream: 'system', text: `(unreadable journal line) ${raw}` };
+  }
+  return {
+    time: typeof v.time === 'number' ? v.time : Date.now(),
+    machineID: typeof v.machineID === 'string' ? v.machineID : '',
+    stream: v.stream === 'stdout' || v.stream === 'stderr' || v.stream === 'system' ? v.stream : 'system',
+    text: v.text,
+  };
+}

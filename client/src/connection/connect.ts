@@ -1,0 +1,58 @@
+/**
+ * From a ClusterProfile to a FleetApi: reads the TLS files, builds the SSH tunnel when the
+ * profile has one, and wires them into HttpFleetApi. The UI passes its prompt in as a callback.
+ * Plain Node: no `vscode` import.
+ */
+import fs from 'node:fs';
+import { HttpFleetApi } from '../api/fleetApi';
+import { FleetApiError, type FleetApi } from '../api/types';
+import { describeProfile, type ClusterProfile } from './profile';
+import { SshTunnel } from './tunnel';
+
+export interface ConnectDeps {
+  /** Asked when the tunnel host's key is not in known_hosts; absent: unknown hosts are refused. */
+  confirmUnknownHost?: (host: string, fingerprint: string, keyType: string) => Promise<boolean>;
+  log?: (message: string) => void;
+  env?: NodeJS.ProcessEnv;
+}
+
+function readPem(profile: ClusterProfile, field: 'caFile' | 'certFile' | 'keyFile'): Buffer | undefined {
+  const file = profile[field];
+  if (!file) return undefined;
+  try {
+    return fs.readFileSync(file);
+  } catch (err) {
+    throw new FleetApiError(`profile "${profile.name}": cannot read ${field} ${file}: ${(err as Error).message}. Fix ${field} in the cluster profile.`, undefined, 'config');
+  }
+}
+
+/** A FleetApi for the profile. Throws FleetApiError('config') when a file it names cannot be read. */
+export function createFleetApi(profile: ClusterProfile, deps: ConnectDeps = {}): FleetApi {
+  const ca = readPem(profile, 'caFile');
+  const cert = readPem(profile, 'certFile');
+  const key = readPem(profile, 'keyFile');
+  const tls = { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) };
+  const target = profile.tunnelTarget;
+  const tunnel = target
+    ? new SshTunnel({
+        host: target.host,
+        port: target.port,
+        username: target.user,
+        ...(target.alias ? { displayHost: target.alias } : {}),
+        ...(profile.identityFile ? { identityFile: profile.identityFile } : {}),
+        knownHostsFile: profile.knownHostsFile,
+        strictHostKeyChecking: profile.strictHostKeyChecking,
+        timeoutMs: profile.sshTimeoutMs,
+        ...(deps.confirmUnknownHost ? { confirmUnknownHost: deps.confirmUnknownHost } : {}),
+        ...(deps.log ? { log: deps.log } : {}),
+        ...(deps.env ? { env: deps.env } : {}),
+      })
+    : undefined;
+  return new HttpFleetApi({
+    endpoint: profile.endpoint,
+    label: describeProfile(profile),
+    requestTimeoutMs: profile.requestTimeoutMs,
+    tls,
+    ...(tunnel ? { dial: (t, signal) => tunnel.dial(t, signal), onDispose: () => tunnel.dispose() } : {}),
+  });
+}

@@ -1,0 +1,390 @@
+/**
+ * SshTunnel: fleetctl's --tunnel in Node (fleet-reference §4.4). One SSH connection to the
+ * bastion, authenticated with ssh-agent (SSH_AUTH_SOCK) or an identity file; the host key is
+ * checked against known_hosts before anything is sent. Each API request gets its own channel:
+ * `direct-tcpip` for TCP endpoints, `direct-streamlocal@openssh.com` for unix sockets, and, when
+ * the server refuses streamlocal, `fleetctl fd-forward <socket>` run on the bastion, as fleetctl
+ * itself does. A dropped connection is re-dialled by the next request.
+ *
+ * Prompts are injected (`confirmUnknownHost`), so this file is plain Node: no `vscode` import.
+ */
+import fs from 'node:fs';
+import type { Duplex } from 'node:stream';
+import { Client, type ClientChannel, type ConnectConfig, type ServerHostKeyAlgorithm } from 'ssh2';
+import type { DialTarget } from '../api/fleetApi';
+import { FleetApiError } from '../api/types';
+import { appendKnownHost, fingerprintSha256, hostToken, keyTypeOf, knownKeyTypes, lookupHostKey, readKnownHosts } from './knownHosts';
+
+export interface TunnelOptions {
+  host: string;
+  port: number;
+  username: string;
+  /** Shown in messages instead of the host (e.g. the ssh config alias). */
+  displayHost?: string;
+  identityFile?: string;
+  /** ssh-agent socket; default $SSH_AUTH_SOCK. Pass '' to not use an agent. */
+  agentSocket?: string;
+  knownHostsFile: string;
+  /** false: accept any host key without looking (fleetctl --strict-host-key-checking=false). */
+  strictHostKeyChecking: boolean;
+  /** Time to connect, verify and authenticate (prompts excluded); default 10 s. */
+  timeoutMs?: number;
+  /** Asked when known_hosts has no key for the host; true trusts and records the key. Absent: refuse. */
+  confirmUnknownHost?: (host: string, fingerprint: string, keyType: string) => Promise<boolean>;
+  /** The command run on the bastion when streamlocal is refused; default `fleetctl fd-forward`. */
+  fdForwardCommand?: string;
+  /** Progress and warnings (e.g. "Permanently added …"). */
+  log?: (message: string) => void;
+  /** Environment for SSH_AUTH_SOCK; default process.env. */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** ssh2's host-key algorithm names for each key type, strongest first. */
+const HOST_KEY_ALGORITHMS: Record<string, ServerHostKeyAlgorithm[]> = {
+  'ssh-ed25519': ['ssh-ed25519'],
+  'ecdsa-sha2-nistp256': ['ecdsa-sha2-nistp256'],
+  'ecdsa-sha2-nistp384': ['ecdsa-sha2-nistp384'],
+  'ecdsa-sha2-nistp521': ['ecdsa-sha2-nistp521'],
+  'ssh-rsa': ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'],
+};
+const ALL_HOST_KEY_ALGORITHMS = Object.values(HOST_KEY_ALGORITHMS).flat();
+
+/** SSH channel-open failure reasons (RFC 4254 §5.1) that mean "this kind of channel is not allowed". */
+const SSH_OPEN_ADMINISTRATIVELY_PROHIBITED = 1;
+const SSH_OPEN_UNKNOWN_CHANNEL_TYPE = 3;
+
+function shellQuote(text: string): string {
+  return `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
+export class SshTunnel {
+  readonly label: string;
+  private current: Promise<Client> | undefined;
+  private readonly clients = new Set<Client>();
+  private streamLocalRefused = false;
+  private disposed = false;
+
+  constructor(private readonly options: TunnelOptions) {
+    const host = options.displayHost ?? options.host;
+    this.label = `${options.username}@${host.includes(':') ? `[${host}]` : host}:${options.port}`;
+  }
+
+  /** Opens a byte stream to `target` as seen from the bastion (HttpFleetApiOptions.dial). */
+  async dial(target: DialTarget, signal?: AbortSignal): Promise<Duplex> {
+    for (let attempt = 0; ; attempt++) {
+      if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('aborted');
+      const client = await this.connect();
+      try {
+        return target.kind === 'tcp' ? await this.forwardTcp(client, target.host, target.port) : await this.forwardUnix(client, target.path);
+      } catch (err) {
+        // A connection that died under us (not yet noticed) is re-dialled once.
+        if (attempt === 0 && !(err instanceof FleetApiError) && !this.disposed) {
+          this.drop(client);
+          continue;
+        }
+        throw err;
+      }
+    }
+  }
+
+  /** The live connection, dialling one if there is none. Concurrent callers share one dial. */
+  connect(): Promise<Client> {
+    if (this.disposed) return Promise.reject(new FleetApiError(`the SSH tunnel ${this.label} was closed`, undefined, 'ssh'));
+    if (!this.current) {
+      const dialing = this.open();
+      this.current = dialing;
+      dialing.catch(() => {
+        if (this.current === dialing) this.current = undefined;
+      });
+    }
+    return this.current;
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    this.current = undefined;
+    for (const client of this.clients) client.end();
+    this.clients.clear();
+  }
+
+  private drop(client: Client): void {
+    this.clients.delete(client);
+    client.end();
+    this.current = undefined;
+  }
+
+  private authConfig(): Pick<ConnectConfig, 'agent' | 'privateKey'> {
+    const env = this.options.env ?? process.env;
+    const agent = this.options.agentSocket ?? env['SSH_AUTH_SOCK'] ?? '';
+    const config: Pick<ConnectConfig, 'agent' | 'privateKey'> = {};
+    if (agent) {
+      if (!fs.existsSync(agent)) {
+        throw new FleetApiError(`SSH_AUTH_SOCK points to ${agent}, which does not exist. Start ssh-agent and add your key (ssh-add), or set identityFile in the cluster profile.`, undefined, 'ssh');
+      }
+      config.agent = agent;
+    }
+    if (this.options.identityFile) {
+      try {
+        config.privateKey = fs.readFileSync(this.options.identityFile);
+      } catch (err) {
+        throw new FleetApiError(`Cannot read the identity file ${this.options.identityFile} for ${this.label}: ${(err as Error).message}. Fix identityFile in the cluster profile.`, undefined, 'config');
+      }
+    }
+    if (!config.agent && !config.privateKey) {
+      throw new FleetApiError(
+        `No SSH credentials for ${this.label}: SSH_AUTH_SOCK is not set (is ssh-agent running?) and the profile has no identityFile. Run ssh-agent and ssh-add your key, or set identityFile.`,
+        undefined,
+        'ssh',
+      );
+    }
+    return config;
+  }
+
+  private open(): Promise<Client> {
+    const o = this.options;
+    const timeoutMs = o.timeoutMs ?? 10_000;
+    return new Promise<Client>((resolve, reject) => {
+      let auth: Pick<ConnectConfig, 'agent' | 'privateKey'>;
+      try {
+        auth = this.authConfig();
+      } catch (err) {
+        reject(err);
+        return;
+      }
+      const client = new Client();
+      let settled = false;
+      /** Why the host key was refused, when it was. */
+      let refusal: FleetApiError | undefined;
+      let timer: NodeJS.Timeout | undefined;
+      const startTimer = () => {
+        timer = setTimeout(() => {
+          fail(new FleetApiError(`Timed out while initiating the SSH connection to ${this.label} (after ${timeoutMs / 1000} s). Is the host reachable and is sshd running? (The limit is the profile's sshTimeout.)`, undefined, 'ssh'));
+          client.end();
+          client.destroy();
+        }, timeoutMs);
+      };
+      const stopTimer = () => {
+        if (timer) clearTimeout(timer);
+        timer = undefined;
+      };
+      const fail = (err: FleetApiError) => {
+        stopTimer();
+        if (settled) return;
+        settled = true;
+        this.clients.delete(client);
+        reject(err);
+      };
+
+      let knownTypes: string[] = [];
+      if (o.strictHostKeyChecking) {
+        try {
+          knownTypes = knownKeyTypes(readKnownHosts(o.knownHostsFile), o.host, o.port);
+        } catch (err) {
+          reject(new FleetApiError(`Cannot read the known hosts file ${o.knownHostsFile}: ${(err as Error).message}`, undefined, 'config'));
+          return;
+        }
+      }
+      const preferred = knownTypes.flatMap(t => HOST_KEY_ALGORITHMS[t] ?? []);
+      const config: ConnectConfig = {
+        host: o.host,
+        port: o.port,
+        username: o.username,
+        ...auth,
+        readyTimeout: 0,
+        keepaliveInterval: 15_000,
+        keepaliveCountMax: 3,
+        algorithms: { serverHostKey: [...preferred, ...ALL_HOST_KEY_ALGORITHMS.filter(a => !preferred.includes(a))] },
+        hostVerifier: ((key: Buffer, verify: (ok: boolean) => void) => {
+          this.verifyHostKey(key, { pause: stopTimer, resume: startTimer }).then(
+            () => verify(true),
+            (err: unknown) => {
+              refusal = err instanceof FleetApiError ? err : new FleetApiError(String(err), undefined, 'ssh');
+              verify(false);
+            },
+          );
+          return undefined;
+        }) as unknown as ConnectConfig['hostVerifier'],
+      };
+      client.on('ready', () => {
+        stopTimer();
+        if (settled || this.disposed) {
+          client.end();
+          if (!settled) fail(new FleetApiError(`the SSH tunnel ${this.label} was closed`, undefined, 'ssh'));
+          return;
+        }
+        settled = true;
+        o.log?.(`SSH tunnel to ${this.label} is up`);
+        resolve(client);
+      });
+      client.on('error', (err: Error & { level?: string; code?: string }) => {
+        if (settled) {
+          o.log?.(`SSH tunnel ${this.label}: ${err.message}`);
+          this.forget(client);
+          return;
+        }
+        fail(refusal ?? this.connectError(err, auth));
+      });
+      client.on('close', () => {
+        this.forget(client);
+        if (!settled) fail(refusal ?? new FleetApiError(`The SSH server ${this.label} closed the connection during the handshake. Check sshd's logs and that ${o.username} may log in.`, undefined, 'ssh'));
+      });
+      this.clients.add(client);
+      startTimer();
+      try {
+        client.connect(config);
+      } catch (err) {
+        fail(this.connectError(err as Error, auth));
+      }
+    });
+  }
+
+  /** The connection went away: the next request dials again. */
+  private forget(client: Client): void {
+    this.clients.delete(client);
+    void this.current?.then(
+      live => {
+        if (live === client) this.current = undefined;
+      },
+      () => undefined,
+    );
+  }
+
+  private async verifyHostKey(key: Buffer, timer: { pause(): void; resume(): void }): Promise<void> {
+    const o = this.options;
+    if (!o.strictHostKeyChecking) return;
+    const name = hostToken(o.host, o.port);
+    const fingerprint = fingerprintSha256(key);
+    const keyType = keyTypeOf(key) ?? 'unknown';
+    const known = readKnownHosts(o.knownHostsFile);
+    const verdict = lookupHostKey(known, o.host, o.port, key);
+    if (verdict.result === 'match') return;
+    if (verdict.result === 'mismatch') {
+      const lines = verdict.entries.map(e => e.line).join(', ');
+      throw new FleetApiError(
+        verdict.revoked
+          ? `The host key of ${name} (${keyType} ${fingerprint}) is marked @revoked in ${o.knownHostsFile} (line ${lines}). Not connecting.`
+          : `REMOTE HOST IDENTIFICATION HAS CHANGED for ${name}: it sent ${keyType} key ${fingerprint}, which differs from the key in ${o.knownHostsFile} (line ${lines}). ` +
+            `Someone could be intercepting the connection, or the host was reinstalled. Not connecting. If the change is expected, remove line ${lines} from ${o.knownHostsFile} and connect again.`,
+        undefined,
+        'ssh',
+      );
+    }
+    if (!o.confirmUnknownHost) {
+      throw new FleetApiError(
+        `Unknown host ${name} (${keyType} ${fingerprint}) and no one to ask; add it with: ssh-keyscan -p ${o.port} ${o.host} >> ${o.knownHostsFile} (after checking the fingerprint), or connect interactively once.`,
+        undefined,
+        'ssh',
+      );
+    }
+    timer.pause();
+    let trusted: boolean;
+    try {
+      trusted = await o.confirmUnknownHost(name, fingerprint, keyType);
+    } finally {
+      timer.resume();
+    }
+    if (!trusted) {
+      throw new FleetApiError(`Host key verification failed: the key of ${name} (${keyType} ${fingerprint}) was not trusted, so the tunnel was not opened.`, undefined, 'ssh');
+    }
+    try {
+      await appendKnownHost(o.knownHostsFile, o.host, o.port, key);
+      o.log?.(`Permanently added '${name}' (${keyType}) to the list of known hosts (${o.knownHostsFile}).`);
+    } catch (err) {
+      // As fleetctl: the user said yes, so connect, but say why it will ask again.
+      o.log?.(`Failed to add the host to the list of known hosts (${o.knownHostsFile}): ${(err as Error).message}`);
+    }
+  }
+
+  private connectError(err: Error & { level?: string; code?: string }, auth: Pick<ConnectConfig, 'agent' | 'privateKey'>): FleetApiError {
+    const o = this.options;
+    const message = err.message ?? String(err);
+    if (/All configured authentication methods failed/i.test(message)) {
+      const tried = [auth.agent ? `the keys in ssh-agent (${auth.agent})` : undefined, o.identityFile ? `the identity file ${o.identityFile}` : undefined].filter(Boolean).join(' and ');
+      return new FleetApiError(
+        `SSH authentication as ${o.username} to ${this.label} failed (tried ${tried}). Check sshUser, that your public key is in ~${o.username}/.ssh/authorized_keys there, and that the key is loaded (ssh-add -l).`,
+        undefined,
+        'ssh',
+      );
+    }
+    if (/encrypted/i.test(message) && /passphrase/i.test(message)) {
+      return new FleetApiError(`The identity file ${o.identityFile} is encrypted. Load it into ssh-agent (ssh-add ${o.identityFile}) and remove identityFile from the profile.`, undefined, 'ssh');
+    }
+    if (/Cannot parse privateKey/i.test(message)) {
+      return new FleetApiError(`The identity file ${o.identityFile} is not a private key ssh2 can read (${message}). Point identityFile at an OpenSSH or PEM private key.`, undefined, 'config');
+    }
+    const code = err.code ?? '';
+    if (code === 'ECONNREFUSED') return new FleetApiError(`Cannot reach the SSH tunnel host ${this.label}: connection refused. Is sshd running there, and is the port right?`, undefined, 'ssh');
+    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new FleetApiError(`Cannot reach the SSH tunnel host ${this.label}: host name not found. Check the tunnel setting (or its ~/.ssh/config alias).`, undefined, 'ssh');
+    if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'ETIMEDOUT') return new FleetApiError(`Cannot reach the SSH tunnel host ${this.label}: ${code}. Check the network or VPN.`, undefined, 'ssh');
+    return new FleetApiError(`SSH connection to ${this.label} failed: ${message}`, undefined, 'ssh');
+  }
+
+  private forwardTcp(client: Client, host: string, port: number): Promise<Duplex> {
+    return new Promise((resolve, reject) => {
+      client.forwardOut('127.0.0.1', 0, host, port, (err, channel) => {
+        if (!err) return resolve(channel);
+        reject(this.channelError(err, `fleet at ${host}:${port}`, `Is fleetd listening on ${host}:${port} as seen from the tunnel host? (A TCP endpoint is resolved on the tunnel host.)`));
+      });
+    });
+  }
+
+  private forwardUnix(client: Client, socketPath: string): Promise<Duplex> {
+    if (this.streamLocalRefused) return this.fdForward(client, socketPath);
+    return new Promise<Duplex>((resolve, reject) => {
+      client.openssh_forwardOutStreamLocal(socketPath, (err, channel) => {
+        if (!err) return resolve(channel);
+        const reason = (err as Error & { reason?: number }).reason;
+        if (reason === SSH_OPEN_ADMINISTRATIVELY_PROHIBITED || reason === SSH_OPEN_UNKNOWN_CHANNEL_TYPE) {
+          this.streamLocalRefused = true;
+          this.options.log?.(`${this.label} refuses unix-socket forwarding (${err.message}); using \`${this.fdForwardCommand()}\` there, as fleetctl does`);
+          this.fdForward(client, socketPath).then(resolve, reject);
+          return;
+        }
+        reject(this.channelError(err, `the fleet socket ${socketPath}`, `Is fleetd running there, and may ${this.options.username} open ${socketPath}?`));
+      });
+    });
+  }
+
+  private fdForwardCommand(): string {
+    return this.options.fdForwardCommand ?? 'fleetctl fd-forward';
+  }
+
+  /** `fleetctl fd-forward <socket>` on the bastion; its stdin/stdout become the HTTP connection. */
+  private fdForward(client: Client, socketPath: string): Promise<Duplex> {
+    const command = `${this.fdForwardCommand()} ${shellQuote(socketPath)}`;
+    return new Promise((resolve, reject) => {
+      client.exec(command, (err, channel: ClientChannel) => {
+        if (err) {
+          reject(this.channelError(err, `\`${command}\``, 'The SSH server refused to run it.'));
+          return;
+        }
+        let sawData = false;
+        let stderr = '';
+        channel.once('data', () => {
+          sawData = true;
+        });
+        channel.stderr.on('data', (chunk: Buffer) => {
+          if (stderr.length < 2000) stderr += chunk.toString('utf8');
+        });
+        channel.on('exit', (code: number | null) => {
+          if (sawData || code === 0) return;
+          const detail = stderr.trim() ? `: ${stderr.trim().split('\n')[0]}` : '';
+          const fix = code === 127
+            ? `Install fleetctl (with fd-forward) on ${this.options.displayHost ?? this.options.host}, or allow unix-socket forwarding in its sshd (AllowStreamLocalForwarding yes), or use an http:// endpoint.`
+            : `Is fleetd's socket ${socketPath} there?`;
+          (channel as Duplex).destroy(new FleetApiError(`\`${command}\` on ${this.label} exited with ${code}${detail}. ${fix}`, undefined, 'ssh'));
+        });
+        resolve(channel);
+      });
+    });
+  }
+
+  private channelError(err: Error, what: string, fix: string): Error {
+    const message = err.message ?? String(err);
+    if (/Channel open failure/i.test(message)) {
+      return new FleetApiError(`The tunnel ${this.label} could not reach ${what}: ${message.replace(/^\(SSH\) Channel open failure: /, '')}. ${fix}`, undefined, 'ssh');
+    }
+    // "Not connected", "No response from server": a dead connection; dial() retries once.
+    return err;
+  }
+}
