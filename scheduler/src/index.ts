@@ -1,0 +1,4 @@
+/** Pure scheduling decisions: the engine's planCluster (and the agent's planMachine). */
+export * from './snapshot';
+export * from './checks';
+export * from './planCluster';
