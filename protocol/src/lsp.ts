@@ -4,6 +4,14 @@
  */
 import { NotificationType, RequestType, RequestType0 } from 'vscode-languageserver-protocol';
 
+/** The file extensions of the fleet-unit language (package.json contributes.languages; a test keeps them equal). */
+export const UNIT_FILE_EXTENSIONS: readonly string[] = [
+  '.service', '.socket', '.timer', '.path', '.mount', '.automount', '.device', '.target', '.slice', '.swap', '.scope',
+];
+
+/** The language id of unit files. */
+export const LANGUAGE_ID = 'fleet-unit';
+
 /** A problem as the server reports it for submit checks (offsets into the text that was checked). */
 export interface SubmitProblem {
   code: string;

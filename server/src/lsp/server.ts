@@ -1,0 +1,192 @@
+/**
+ * The LSP adapter: documents, the parse cache, settings, the workspace index, diagnostics
+ * scheduling, and one short handler per request that calls the pure service.
+ */
+import {
+  CodeActionKind, DidChangeWatchedFilesNotification, FileChangeType, TextDocuments, TextDocumentSyncKind,
+  type Connection, type InitializeParams, type InitializeResult,
+} from 'vscode-languageserver';
+import { TextDocument } from 'vscode-languageserver-textdocument';
+import { parseUnitFile, type Problem } from '../../../unitfile/src';
+import {
+  ClusterContextNotification, LANGUAGE_ID, PingRequest, UNIT_FILE_EXTENSIONS, ValidateForSubmitRequest,
+  type ClusterContext, type ValidateForSubmitParams, type ValidateForSubmitResult,
+} from '../../../protocol/src/lsp';
+import type { FleetLanguageSettings } from '../../../protocol/src/settings';
+import * as service from '../service';
+import { DiagnosticsScheduler } from './diagnosticsScheduler';
+import { ParseCache } from './parseCache';
+import { SettingsStore } from './settingsStore';
+import { unitNameOf } from './uris';
+import { WorkspaceUnits } from './workspaceUnits';
+
+export interface ServerOptions {
+  catalog?: service.DirectiveCatalog;
+  /** Delay between validations of a document while it changes (ms). */
+  diagnosticsDelay?: number;
+}
+
+export function startServer(connection: Connection, options: ServerOptions = {}): void {
+  const catalog = options.catalog ?? service.defaultCatalog;
+  const documents = new TextDocuments(TextDocument);
+  const cache = new ParseCache();
+  const log = (m: string) => connection.console.log(m);
+  const workspace = new WorkspaceUnits(log);
+  let pullConfiguration = false;
+  let watchDynamically = false;
+  let folders: string[] = [];
+  let cluster: ClusterContext | undefined;
+  const settings = new SettingsStore(connection, () => pullConfiguration);
+  /** The last published problems (after overrides) per URI and version, for code actions. */
+  const published = new Map<string, { version: number; problems: Problem[] }>();
+
+  const context = (s: FleetLanguageSettings): service.ServiceContext => ({ settings: s, catalog, index: workspace.snapshot(), cluster });
+
+  const validate = async (uri: string) => {
+    const s = await settings.get(uri);
+    const document = documents.get(uri);
+    if (!document) return;
+    const doc = cache.get(document);
+    const ctx = context(s);
+    const problems = s.diagnosticsEnabled ? service.applyOverrides(service.computeProblems(doc, ctx), s.rules) : [];
+    published.set(uri, { version: document.version, problems });
+    await connection.sendDiagnostics({ uri, version: document.version, diagnostics: problems.map(p => service.toDiagnostic(doc, p)) });
+  };
+  const scheduler = new DiagnosticsScheduler(uri => {
+    validate(uri).catch((e: unknown) => connection.console.error(`fleet: validating ${uri} failed: ${e instanceof Error ? e.stack : String(e)}`));
+  }, options.diagnosticsDelay ?? 150);
+
+  // Other open documents may depend on a changed file (MachineOf cycles, placement): revalidate them, trailing.
+  let othersTimer: NodeJS.Timeout | undefined;
+  const revalidateAll = (except?: string) => {
+    if (othersTimer) clearTimeout(othersTimer);
+    othersTimer = setTimeout(() => {
+      othersTimer = undefined;
+      for (const d of documents.all()) if (d.uri !== except) scheduler.schedule(d.uri);
+    }, 300);
+  };
+
+  connection.onInitialize((params: InitializeParams): InitializeResult => {
+    pullConfiguration = !!params.capabilities.workspace?.configuration;
+    watchDynamically = !!params.capabilities.workspace?.didChangeWatchedFiles?.dynamicRegistration;
+    folders = params.workspaceFolders?.map(f => f.uri) ?? (params.rootUri ? [params.rootUri] : []);
+    return {
+      capabilities: {
+        textDocumentSync: TextDocumentSyncKind.Incremental,
+        completionProvider: { triggerCharacters: ['=', '%', '[', ' ', '"'], resolveProvider: false },
+        hoverProvider: true,
+        codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix] },
+        documentSymbolProvider: true,
+        foldingRangeProvider: true,
+        documentFormattingProvider: true,
+        documentRangeFormattingProvider: true,
+        definitionProvider: true,
+        referencesProvider: true,
+      },
+      serverInfo: { name: 'fleet-language-server', version: '0.1.0' },
+    };
+  });
+
+  connection.onInitialized(() => {
+    if (watchDynamically) {
+      const globPattern = `**/*{${UNIT_FILE_EXTENSIONS.join(',')}}`;
+      void connection.client.register(DidChangeWatchedFilesNotification.type, { watchers: [{ globPattern }] });
+    }
+    const started = performance.now();
+    workspace.scan(folders).then(
+      count => {
+        log(`fleet: indexed ${count} unit file(s) in ${Math.round(performance.now() - started)} ms`);
+        revalidateAll();
+      },
+      (e: unknown) => connection.console.error(`fleet: workspace scan failed: ${String(e)}`),
+    );
+  });
+
+  documents.onDidOpen(e => {
+    workspace.setOpen(e.document.uri, cache.get(e.document).file);
+    scheduler.schedule(e.document.uri);
+  });
+  documents.onDidChangeContent(e => {
+    workspace.setOpen(e.document.uri, cache.get(e.document).file);
+    scheduler.schedule(e.document.uri);
+    revalidateAll(e.document.uri);
+  });
+  documents.onDidClose(e => {
+    const uri = e.document.uri;
+    workspace.setOpen(uri, undefined);
+    cache.delete(uri);
+    scheduler.cancel(uri);
+    published.delete(uri);
+    settings.forget(uri);
+    void connection.sendDiagnostics({ uri, diagnostics: [] });
+  });
+
+  connection.onDidChangeWatchedFiles(async e => {
+    for (const change of e.changes) {
+      if (change.type === FileChangeType.Deleted) workspace.removeFromDisk(change.uri);
+      else await workspace.readFromDisk(change.uri);
+    }
+    revalidateAll();
+  });
+  connection.onDidChangeConfiguration(e => {
+    settings.changed(e.settings);
+    for (const d of documents.all()) scheduler.schedule(d.uri);
+  });
+  connection.onNotification(ClusterContextNotification.type, params => {
+    cluster = params.context ?? undefined;
+    for (const d of documents.all()) scheduler.schedule(d.uri);
+  });
+  connection.onRequest(PingRequest.type, () => 'pong' as const);
+  connection.onRequest(ValidateForSubmitRequest.type, async params => validateForSubmit(params));
+
+  const withDoc = async <T>(uri: string, empty: T, f: (doc: service.UnitDocument, ctx: service.ServiceContext) => T): Promise<T> => {
+    const document = documents.get(uri);
+    if (!document) return empty;
+    return f(cache.get(document), context(await settings.get(uri)));
+  };
+  const offset = (doc: service.UnitDocument, p: { line: number; character: number }) => doc.document.offsetAt(p);
+
+  connection.onCompletion(p => withDoc(p.textDocument.uri, null, (doc, ctx) => service.complete(doc, offset(doc, p.position), ctx)));
+  connection.onHover(p => withDoc(p.textDocument.uri, null, (doc, ctx) => service.hover(doc, offset(doc, p.position), ctx)));
+  connection.onDocumentSymbol(p => withDoc(p.textDocument.uri, [], doc => service.documentSymbols(doc)));
+  connection.onFoldingRanges(p => withDoc(p.textDocument.uri, [], doc => service.foldingRanges(doc)));
+  connection.onDocumentFormatting(p => withDoc(p.textDocument.uri, [], doc => service.formattingEdits(doc)));
+  connection.onDocumentRangeFormatting(p =>
+    withDoc(p.textDocument.uri, [], doc => service.formattingEdits(doc, { start: offset(doc, p.range.start), end: offset(doc, p.range.end) })));
+  connection.onDefinition(p => withDoc(p.textDocument.uri, [], (doc, ctx) => service.definition(doc, offset(doc, p.position), ctx)));
+  connection.onReferences(p => withDoc(p.textDocument.uri, [], (doc, ctx) => service.references(doc, ctx)));
+  connection.onCodeAction(p =>
+    withDoc(p.textDocument.uri, [], (doc, ctx) => {
+      const last = published.get(p.textDocument.uri);
+      const problems = last && last.version === doc.document.version
+        ? last.problems
+        : service.applyOverrides(service.computeProblems(doc, ctx), ctx.settings.rules);
+      return service.codeActions(doc, offset(doc, p.range.start), offset(doc, p.range.end), problems);
+    }));
+
+  async function validateForSubmit(params: ValidateForSubmitParams): Promise<ValidateForSubmitResult> {
+    if ('uri' in params) {
+      const open = documents.get(params.uri);
+      const s = await settings.get(params.uri);
+      if (open) return service.validateForSubmit(cache.get(open), context(s));
+      let entry = workspace.diskEntry(params.uri);
+      if (!entry && (await workspace.readFromDisk(params.uri))) entry = workspace.diskEntry(params.uri);
+      if (!entry) throw new Error(`Cannot validate ${params.uri}: the file is neither open nor readable. Open or save it, then submit again.`);
+      const document = TextDocument.create(params.uri, LANGUAGE_ID, 0, entry.file.text);
+      return service.validateForSubmit({ document, file: entry.file, unitName: unitNameOf(params.uri) }, context(s));
+    }
+    if (typeof params.text !== 'string' || typeof params.name !== 'string') {
+      throw new Error('fleet/validateForSubmit needs { uri } or { text, name } (the unit name, e.g. web@1.service).');
+    }
+    const uri = `untitled:${encodeURIComponent(params.name)}`;
+    const document = TextDocument.create(uri, LANGUAGE_ID, 0, params.text);
+    const s = folders[0] !== undefined ? await settings.get(folders[0]) : settings.peek(uri);
+    return service.validateForSubmit({ document, file: parseUnitFile(params.text), unitName: params.name }, context(s));
+  }
+
+  connection.onShutdown(() => {
+    scheduler.dispose();
+    if (othersTimer) clearTimeout(othersTimer);
+  });
+  documents.listen(connection);
+}

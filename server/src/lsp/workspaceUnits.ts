@@ -1,0 +1,109 @@
+/**
+ * The workspace index: every unit file under the workspace folders (parsed from disk) with open
+ * documents overriding their disk text. Kept current from didChangeWatchedFiles.
+ */
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseUnitFile, type UnitFile } from '../../../unitfile/src';
+import { WorkspaceIndex, type IndexedUnit } from '../service';
+import { isUnitFileName, pathToUri, unitNameOf, uriToPath } from './uris';
+
+/** Limits that keep a scan of a huge folder (or a home directory) bounded. */
+export const SCAN_LIMITS = { maxFiles: 5000, maxDepth: 12, maxFileBytes: 1 << 20 };
+const SKIP_DIRS = new Set(['node_modules', '.git', '.hg', '.svn', 'out', 'dist', '.vscode-test']);
+
+export class WorkspaceUnits {
+  private readonly disk = new Map<string, IndexedUnit>();
+  private readonly open = new Map<string, IndexedUnit>();
+  private cached: WorkspaceIndex | undefined;
+
+  constructor(private readonly log: (message: string) => void) {}
+
+  /** The index as of now (the same object until something changes). */
+  snapshot(): WorkspaceIndex {
+    if (this.cached) return this.cached;
+    const byName = new Map<string, IndexedUnit>();
+    // Disk first (sorted by URI for a stable winner among same-named files), then open documents win.
+    for (const uri of [...this.disk.keys()].sort()) {
+      const e = this.disk.get(uri)!;
+      if (!byName.has(e.name)) byName.set(e.name, e);
+    }
+    for (const e of this.open.values()) byName.set(e.name, e);
+    this.cached = WorkspaceIndex.of(byName.values());
+    return this.cached;
+  }
+
+  setOpen(uri: string, file: UnitFile | undefined): void {
+    const name = unitNameOf(uri);
+    if (name === undefined) return;
+    if (file) this.open.set(uri, { name, file, uri });
+    else this.open.delete(uri);
+    this.cached = undefined;
+  }
+
+  /** Scans folders for unit files; resolves when done. Errors on single entries are logged and skipped. */
+  async scan(folderUris: readonly string[]): Promise<number> {
+    let count = 0;
+    const walk = async (dir: string, depth: number): Promise<void> => {
+      if (depth > SCAN_LIMITS.maxDepth || count >= SCAN_LIMITS.maxFiles) return;
+      let entries;
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch (e) {
+        this.log(`workspace scan: cannot read ${dir}: ${(e as Error).message}`);
+        return;
+      }
+      for (const entry of entries) {
+        if (count >= SCAN_LIMITS.maxFiles) {
+          this.log(`workspace scan: stopped after ${SCAN_LIMITS.maxFiles} unit files`);
+          return;
+        }
+        const path = join(dir, entry.name);
+        if (entry.isDirectory()) {
+          if (!SKIP_DIRS.has(entry.name) && !entry.name.startsWith('.')) await walk(path, depth + 1);
+        } else if ((entry.isFile() || entry.isSymbolicLink()) && isUnitFileName(entry.name)) {
+          if (await this.readFromDisk(pathToUri(path))) count++;
+        }
+      }
+    };
+    for (const folder of folderUris) {
+      const path = uriToPath(folder);
+      if (path) await walk(path, 0);
+    }
+    return count;
+  }
+
+  /** (Re)reads one file; returns whether it is indexed now. */
+  async readFromDisk(uri: string): Promise<boolean> {
+    const path = uriToPath(uri);
+    const name = unitNameOf(uri);
+    if (!path || name === undefined || !isUnitFileName(name)) return false;
+    try {
+      const info = await stat(path);
+      if (!info.isFile() || info.size > SCAN_LIMITS.maxFileBytes) {
+        this.removeFromDisk(uri);
+        return false;
+      }
+      const text = await readFile(path, 'utf8');
+      this.disk.set(uri, { name, file: parseUnitFile(text), uri });
+      this.cached = undefined;
+      return true;
+    } catch {
+      this.removeFromDisk(uri); // deleted between the event and the read
+      return false;
+    }
+  }
+
+  removeFromDisk(uri: string): void {
+    if (this.disk.delete(uri)) this.cached = undefined;
+  }
+
+  /** The disk entry of a URI (for validateForSubmit on a file that is not open). */
+  diskEntry(uri: string): IndexedUnit | undefined {
+    return this.disk.get(uri);
+  }
+
+  get size(): number {
+    return this.disk.size;
+  }
+}
