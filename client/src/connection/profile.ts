@@ -246,7 +246,7 @@ function sshTarget(draft: Draft, sshConfig: SSHConfig | undefined, home: string)
   const configUser = first(computed['User']);
   const configIdentity = first(computed['IdentityFile']);
   const host = hostName ? hostName.replace(/%h/g, draft.tunnel.host) : draft.tunnel.host;
-  const identity = draft.identityFile ?? (configIdentity ? expandHome(configIdentity, home) : undefined);
+  const identity = draft.identityFile ? expandHome(draft.identityFile, home) : configIdentity ? expandHome(configIdentity, home) : undefined;
   return {
     host,
     port: draft.tunnel.port ?? (Number.isInteger(configPort) && configPort > 0 ? configPort : DEFAULT_SSH_PORT),
@@ -272,7 +272,7 @@ function finish(draft: Draft, sshConfig: SSHConfig | undefined, home: string): C
     profile.tunnel = `${draft.tunnel.host.includes(':') ? `[${draft.tunnel.host}]` : draft.tunnel.host}:${draft.tunnel.port ?? target.port}`;
     profile.tunnelTarget = target;
   }
-  const identity = target?.identityFile ?? draft.identityFile;
+  const identity = target?.identityFile ?? (draft.identityFile ? expandHome(draft.identityFile, home) : undefined);
   if (identity) profile.identityFile = identity;
   if (draft.caFile) profile.caFile = expandHome(draft.caFile, home);
   if (draft.certFile) profile.certFile = expandHome(draft.certFile, home);
