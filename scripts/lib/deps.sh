@@ -140,3 +140,9 @@ deps_tools() {
 deps_all() {
   deps_apt && deps_root_npm "${1:-missing}" && deps_tools
 }
+
+# Run directly (`bash scripts/lib/deps.sh [ci|missing]`): install everything.
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
+  set -euo pipefail
+  deps_all "${1:-missing}"
+fi

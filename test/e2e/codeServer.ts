@@ -44,7 +44,7 @@ export const codeServerInstalled = (): Requirement => ({
   name: 'code-server',
   missing: fs.existsSync(CODE_SERVER_BIN)
     ? undefined
-    : `code-server is not installed in .ci/tools (run: bash scripts/test.sh, which installs it, or see .ci/README.md)`,
+    : `code-server is not installed in .ci/tools (install it with: bash scripts/lib/deps.sh; see .ci/README.md)`,
 });
 
 export interface CodeServerOptions {

@@ -89,7 +89,7 @@ function resolvePlaywright(): string | undefined {
 
 export const playwrightInstalled = (): Requirement => ({
   name: 'playwright-core',
-  missing: resolvePlaywright() ? undefined : 'playwright-core is not installed in .ci/tools (run: bash scripts/test.sh, which installs it)',
+  missing: resolvePlaywright() ? undefined : 'playwright-core is not installed in .ci/tools (install it with: bash scripts/lib/deps.sh; see .ci/README.md)',
 });
 
 export const chromiumInstalled = (): Requirement => ({

@@ -13,7 +13,7 @@ import util from 'node:util';
 import { ROOT, type CodeServer } from './codeServer';
 import { CHROMIUM, CHROMIUM_ARGS, loadChromium, type BrowserContext, type Locator, type Page } from './playwright';
 
-export const SCREENSHOT_DIR = path.join(ROOT, 'out', 'screenshots');
+export const SCREENSHOT_DIR = path.join(ROOT, 'out', 'e2e-artifacts');
 
 /** Milliseconds every UI wait may take (`FLEET_E2E_TIMEOUT` overrides). */
 export const UI_TIMEOUT = Number(process.env.FLEET_E2E_TIMEOUT ?? 30_000);
@@ -191,7 +191,7 @@ export class Workbench {
     return this.page.locator('.suggest-widget .monaco-list-row .label-name').allInnerTexts();
   }
 
-  /** Saves a PNG to out/screenshots/<name>.png and returns its path. */
+  /** Saves a PNG to out/e2e-artifacts/<name>.png and returns its path. */
   async screenshot(name: string): Promise<string> {
     fs.mkdirSync(SCREENSHOT_DIR, { recursive: true });
     const file = path.join(SCREENSHOT_DIR, `${name}.png`);

@@ -48,7 +48,7 @@ function isExecutable(file: string): boolean {
 export function binary(name: string, aptPackage: string): Requirement {
   return {
     name,
-    missing: findBinary(name) ? undefined : `${name} is not installed (apt-get install ${aptPackage}; .ci/run and scripts/test.sh install it as root)`,
+    missing: findBinary(name) ? undefined : `${name} is not installed (as root: apt-get install ${aptPackage}, or bash scripts/lib/deps.sh for everything the tests need)`,
   };
 }
 

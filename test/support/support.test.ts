@@ -11,8 +11,9 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { Client } from 'ssh2';
 import {
-  EtcdServer, etcdAvailable, etcdBinary, freePorts, groupAlive, skipUnlessAvailable, sshdAvailable,
-  stopProcessGroup, useEtcd, useSshd, waitFor, SSH_HOST_ALIAS,
+  binary, EtcdServer, etcdAvailable, etcdBinary, findBinary, freePorts, groupAlive, isPortFree, MissingRequirementError,
+  prefixRangeEnd, preferredOrFreePort, requireBinary, skipUnlessAvailable, sshdAvailable, stopProcessGroup, useEtcd,
+  useSshd, waitFor, SSH_HOST_ALIAS,
 } from './index';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
@@ -43,6 +44,115 @@ describe('ports and process groups', () => {
     await waitFor('the group to exist', () => groupAlive(pgid));
     await stopProcessGroup(pgid, { timeoutMs: 5_000 });
     assert.equal(groupAlive(pgid), false);
+  });
+});
+
+/** Runs `body` with process.env.CI set to `value` (or unset), restoring it afterwards. */
+function withCI<T>(value: string | undefined, body: () => T): T {
+  const saved = process.env.CI;
+  if (value === undefined) delete process.env.CI;
+  else process.env.CI = value;
+  try {
+    return body();
+  } finally {
+    if (saved === undefined) delete process.env.CI;
+    else process.env.CI = saved;
+  }
+}
+
+describe('requirements gate', () => {
+  const missing = binary('fleet-test-intentionally-missing', 'fleet-test-no-package');
+
+  test('a missing binary names its apt package', () => {
+    assert.equal(findBinary('fleet-test-intentionally-missing'), undefined);
+    assert.match(missing.missing!, /fleet-test-intentionally-missing is not installed \(as root: apt-get install fleet-test-no-package,/);
+    assert.throws(() => requireBinary('fleet-test-intentionally-missing', 'fleet-test-no-package'),
+      (err: unknown) => err instanceof MissingRequirementError && /apt-get install fleet-test-no-package/.test(err.message));
+    assert.equal(binary('sh', 'dash').missing, undefined);
+    assert.equal(findBinary('sh')?.endsWith('/sh'), true);
+  });
+
+  test('locally a missing tool skips with its reason; under CI=true it never skips', () => {
+    assert.match(String(withCI(undefined, () => skipUnlessAvailable(missing))), /apt-get install fleet-test-no-package/);
+    assert.equal(withCI('true', () => skipUnlessAvailable(missing)), false);
+    assert.equal(withCI('1', () => skipUnlessAvailable(missing)), false);
+    assert.equal(withCI(undefined, () => skipUnlessAvailable(binary('sh', 'dash'))), false);
+  });
+});
+
+describe('waitFor', () => {
+  test('returns the first truthy value', async () => {
+    let n = 0;
+    assert.equal(await waitFor('n to reach 3', () => (++n >= 3 ? n : undefined), { intervalMs: 1 }), 3);
+  });
+
+  test('times out naming what it waited for and the last error', async () => {
+    await assert.rejects(
+      waitFor('the moon', () => { throw new Error('no moon yet'); }, { timeoutMs: 100, intervalMs: 10 }),
+      /timed out after 100 ms waiting for the moon \(last error: no moon yet\)/);
+  });
+
+  test('abortIf ends the wait early with its reason', async () => {
+    const start = Date.now();
+    await assert.rejects(waitFor('a server', () => false, { timeoutMs: 10_000, abortIf: () => 'it exited' }), /^Error: a server: it exited$/);
+    assert.ok(Date.now() - start < 5_000);
+  });
+});
+
+describe('ports', () => {
+  test('a port someone listens on is not free; preferredOrFreePort then picks another', async () => {
+    const server = http.createServer();
+    await new Promise<void>(r => server.listen(0, '127.0.0.1', r));
+    const taken = (server.address() as { port: number }).port;
+    try {
+      assert.equal(await isPortFree(taken), false);
+      const other = await preferredOrFreePort(taken);
+      assert.notEqual(other, taken);
+      assert.equal(await isPortFree(other), true);
+    } finally {
+      server.close();
+    }
+  });
+});
+
+describe('cleanup when a test process is killed', () => {
+  test('SIGTERM to a process that spawned detached servers kills their groups too', async () => {
+    // A child test process starts a detached `sleep` group (as a test starts etcd), reports its
+    // PGID, then waits; we SIGTERM it, as the test runner does on a timeout.
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-support-kill-'));
+    const script = path.join(tmp, 'child.ts');
+    fs.writeFileSync(script, [
+      `import { spawnDetached } from ${JSON.stringify(path.join(__dirname, 'process'))};`,
+      `const s = spawnDetached('/bin/sh', ['-c', 'sleep 60 & sleep 60; wait'], { logFile: ${JSON.stringify(path.join(tmp, 'log'))} });`,
+      'process.stdout.write(`${s.pid}\\n`);',
+      'setInterval(() => {}, 1000);',
+    ].join('\n'));
+    const child = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      const pgid = await new Promise<number>((resolve, reject) => {
+        let out = '';
+        child.stdout!.on('data', d => {
+          out += d;
+          if (out.includes('\n')) resolve(Number(out.trim()));
+        });
+        child.once('exit', code => reject(new Error(`child exited early (${code})`)));
+      });
+      await waitFor('the detached group', () => groupAlive(pgid));
+      const exited = new Promise<NodeJS.Signals | null>(r => child.once('exit', (_code, signal) => r(signal)));
+      child.kill('SIGTERM');
+      assert.equal(await exited, 'SIGTERM', 'the child still dies of the signal');
+      await waitFor('the detached group to be gone', () => !groupAlive(pgid), { timeoutMs: 5_000 });
+    } finally {
+      child.kill('SIGKILL');
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('prefixRangeEnd', () => {
+  test('is the prefix with its last byte incremented', () => {
+    assert.deepEqual(prefixRangeEnd('/a/'), Buffer.from('/a0'));
+    assert.deepEqual(prefixRangeEnd('ab'), Buffer.from('ac'));
   });
 });
 

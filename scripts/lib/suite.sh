@@ -1,0 +1,186 @@
+# shellcheck shell=bash
+# Helpers for scripts/test.sh: phases with a result line each, node:test runs with counts, and a
+# leak check that finds (and stops) every process this run started, by a run ID in its environment.
+
+SUITE_ROOT="${SUITE_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+SUITE_RESULTS_DIR="${SUITE_RESULTS_DIR:-$SUITE_ROOT/out/test-results}"
+
+# One row per phase: "name|status|detail|seconds|log". status: ok, FAILED, skipped.
+SUITE_ROWS=()
+SUITE_PASSED=0
+SUITE_FAILED=0
+SUITE_SKIPPED=0
+SUITE_ANY_FAILED=0
+# Colours only on a terminal.
+if [[ -t 1 ]]; then
+  C_BOLD='\033[1m' C_RED='\033[31m' C_GREEN='\033[32m' C_YELLOW='\033[33m' C_OFF='\033[0m'
+else
+  C_BOLD='' C_RED='' C_GREEN='' C_YELLOW='' C_OFF=''
+fi
+
+suite_banner() {
+  printf "\n${C_BOLD}=== %s ===${C_OFF}\n" "$*"
+}
+
+suite_record() { # name status detail seconds log
+  SUITE_ROWS+=("$1|$2|$3|$4|$5")
+  [[ $2 == FAILED ]] && SUITE_ANY_FAILED=1
+  return 0
+}
+
+# Runs a command as a phase, its output both on the terminal and in out/test-results/<slug>.log.
+# A phase that exceeds `seconds` is stopped (its whole process group) and fails.
+suite_step() { # name slug seconds command...
+  local name=$1 slug=$2 limit=$3
+  shift 3
+  local log=$SUITE_RESULTS_DIR/$slug.log start=$SECONDS rc
+  suite_banner "$name"
+  # timeout puts the command in its own process group and signals the whole group when time is up.
+  timeout --kill-after=20 "$limit" "$@" 2>&1 | tee "$log"
+  rc=${PIPESTATUS[0]}
+  local took=$((SECONDS - start))
+  if ((rc == 0)); then
+    suite_record "$name" ok "" "$took" "$log"
+  elif ((rc == 124 || rc == 137)); then
+    suite_record "$name" FAILED "timed out after ${limit}s" "$took" "$log"
+  else
+    suite_record "$name" FAILED "exit code $rc" "$took" "$log"
+  fi
+  return "$rc"
+}
+
+suite_skip() { # name reason
+  suite_banner "$1"
+  printf '!! SKIPPED: %s\n' "$2"
+  suite_record "$1" skipped "$2" 0 ""
+}
+
+# Runs test files with node's test runner (tsx for TypeScript), one file at a time. The spec
+# reporter goes to the terminal, TAP to out/test-results/<slug>.tap, which the counts come from.
+suite_node_tests() { # name slug seconds files...
+  local name=$1 slug=$2 limit=$3
+  shift 3
+  if (($# == 0)); then
+    suite_skip "$name" "no test files"
+    return 0
+  fi
+  local tap=$SUITE_RESULTS_DIR/$slug.tap log=$SUITE_RESULTS_DIR/$slug.log start=$SECONDS rc
+  rm -f "$tap"
+  suite_banner "$name ($# files)"
+  printf '%s\n' "$@" | sed 's/^/  /'
+  timeout --kill-after=20 "$limit" \
+    node --import tsx --test --test-concurrency=1 --test-timeout=300000 \
+    --test-reporter=spec --test-reporter-destination=stdout \
+    --test-reporter=tap --test-reporter-destination="$tap" \
+    "$@" 2>&1 | tee "$log"
+  rc=${PIPESTATUS[0]}
+  local took=$((SECONDS - start))
+  local pass fail cancelled skipped todo
+  pass=$(suite_tap_count pass "$tap")
+  fail=$(suite_tap_count fail "$tap")
+  cancelled=$(suite_tap_count cancelled "$tap")
+  skipped=$(suite_tap_count skipped "$tap")
+  todo=$(suite_tap_count todo "$tap")
+  fail=$((fail + cancelled))
+  SUITE_PASSED=$((SUITE_PASSED + pass))
+  SUITE_FAILED=$((SUITE_FAILED + fail))
+  SUITE_SKIPPED=$((SUITE_SKIPPED + skipped + todo))
+  local detail="$pass passed, $fail failed, $((skipped + todo)) skipped"
+  if ((rc == 124 || rc == 137)); then
+    SUITE_FAILED=$((SUITE_FAILED + 1))
+    suite_record "$name" FAILED "$detail; timed out after ${limit}s" "$took" "$log"
+  elif ((rc != 0 || fail > 0)); then
+    ((fail == 0)) && SUITE_FAILED=$((SUITE_FAILED + 1))
+    suite_record "$name" FAILED "$detail (exit code $rc)" "$took" "$log"
+  else
+    suite_record "$name" ok "$detail" "$took" "$log"
+  fi
+  # Why tests were skipped, so a local run cannot look green by accident.
+  if [[ -f $tap ]] && grep -q '# SKIP' "$tap"; then
+    grep -o '# SKIP.*' "$tap" | sed 's/^# SKIP */    skipped: /' | sort | uniq -c | sed 's/^ */  /' >"$SUITE_RESULTS_DIR/$slug.skipped"
+  fi
+  return 0
+}
+
+suite_tap_count() { # key tapfile -> the number on the final "# key N" line, 0 if none
+  local n=0
+  [[ -f $2 ]] && n=$(grep -E "^# $1 [0-9]+$" "$2" | tail -n 1 | awk '{print $3}')
+  printf '%s' "${n:-0}"
+}
+
+# Processes whose environment carries FLEET_TEST_RUN_ID=<id>: everything this run started, even
+# daemons that left the process group with setsid. Reads /proc with bash builtins only, so the
+# scan itself does not show up.
+suite_run_processes() { # run-id
+  local want="FLEET_TEST_RUN_ID=$1" p pid entries
+  for p in /proc/[0-9]*; do
+    pid=${p#/proc/}
+    [[ $pid == "$$" || $pid == "$BASHPID" ]] && continue
+    entries=()
+    mapfile -d '' -t entries 2>/dev/null <"$p/environ" || continue
+    local e
+    for e in "${entries[@]}"; do
+      if [[ $e == "$want" ]]; then
+        printf '%s\n' "$pid"
+        break
+      fi
+    done
+  done
+}
+
+suite_cmdline() { # pid
+  local parts=()
+  mapfile -d '' -t parts 2>/dev/null <"/proc/$1/cmdline" || true
+  printf '%s' "${parts[*]:0:6}"
+}
+
+# Waits up to `grace` seconds for this run's processes to exit by themselves, then lists and stops
+# the rest (TERM, then KILL). Returns 1 when anything was left over.
+suite_reap() { # run-id grace-seconds
+  local id=$1 grace=${2:-5} left=() pid i
+  for ((i = 0; i < grace * 10; i++)); do
+    mapfile -t left < <(suite_run_processes "$id")
+    ((${#left[@]} == 0)) && return 0
+    sleep 0.1
+  done
+  printf '!! %d process(es) of this run were still running; stopping them:\n' "${#left[@]}" >&2
+  for pid in "${left[@]}"; do
+    printf '!!   pid %s: %s\n' "$pid" "$(suite_cmdline "$pid")" >&2
+    kill -TERM "$pid" 2>/dev/null || true
+  done
+  for ((i = 0; i < 50; i++)); do
+    mapfile -t left < <(suite_run_processes "$id")
+    ((${#left[@]} == 0)) && return 1
+    sleep 0.1
+  done
+  for pid in "${left[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+  return 1
+}
+
+suite_summary() {
+  local row name status detail took log
+  printf "\n${C_BOLD}================================ summary ================================${C_OFF}\n"
+  for row in "${SUITE_ROWS[@]}"; do
+    IFS='|' read -r name status detail took log <<<"$row"
+    local colour=$C_GREEN
+    [[ $status == FAILED ]] && colour=$C_RED
+    [[ $status == skipped ]] && colour=$C_YELLOW
+    printf "%-38s ${colour}%-7s${C_OFF} %5ss  %s\n" "$name" "$status" "$took" "$detail"
+    if [[ $status == FAILED && -n $log ]]; then
+      printf '%-38s         log: %s\n' "" "${log#"$SUITE_ROOT"/}"
+    fi
+  done
+  local f
+  for f in "$SUITE_RESULTS_DIR"/*.skipped; do
+    [[ -f $f ]] || continue
+    printf '\nskipped tests in %s:\n' "$(basename "$f" .skipped)"
+    cat "$f"
+  done
+  printf '%s\n' '-------------------------------------------------------------------------'
+  if ((SUITE_ANY_FAILED)); then
+    printf "${C_RED}FAILED${C_OFF}: "
+  else
+    printf "${C_GREEN}OK${C_OFF}: "
+  fi
+  printf '%d passed, %d failed, %d skipped\n' "$SUITE_PASSED" "$SUITE_FAILED" "$SUITE_SKIPPED"
+}
