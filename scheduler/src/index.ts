@@ -2,3 +2,4 @@
 export * from './snapshot';
 export * from './checks';
 export * from './planCluster';
+export * from './planMachine';

@@ -1,0 +1,3 @@
+/** fleetd's engine role: leader election and the cluster reconcile loop. */
+export { startEngine, type Engine, type EngineOptions } from './engine';
+export { reconcileOnce, ActionsFailedError, type PassResult, type Log } from './reconcile';

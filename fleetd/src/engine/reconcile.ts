@@ -1,0 +1,102 @@
+/**
+ * One engine pass: read a snapshot, plan with the pure scheduler, apply. Applying is idempotent:
+ * scheduling is create-only and unscheduling compares the machine, so a stale plan or a second
+ * engine can only make writes fail, never clobber, and the next pass re-plans from fresh state.
+ */
+import { ClusterSnapshot as SchedulerSnapshot, planCluster, type ClusterAction } from '../../../scheduler/src';
+import type { Registry } from '../registry/registry';
+
+export type Log = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
+
+export interface PassResult {
+  /** Actions the plan asked for. */
+  planned: number;
+  /** Writes that took effect. */
+  applied: number;
+  /** Writes refused because the registry changed meanwhile (re-planned next pass). */
+  stale: number;
+  /** Writes that threw. */
+  failed: number;
+  /** True when the pass stopped early (leadership lost). */
+  aborted: boolean;
+  reasons: Map<string, string>;
+}
+
+export class ActionsFailedError extends Error {
+  constructor(readonly failures: readonly { action: ClusterAction; error: unknown }[]) {
+    super(`engine: ${failures.length} scheduling write(s) failed; retrying on the next pass: ` +
+      failures.slice(0, 3).map(f => `${describe(f.action)}: ${errorText(f.error)}`).join('; '));
+    this.name = 'ActionsFailedError';
+  }
+}
+
+export function describe(action: ClusterAction): string {
+  return action.kind === 'schedule'
+    ? `schedule ${action.unit} to ${action.machineId}`
+    : `unschedule ${action.unit} from ${action.machineId}`;
+}
+
+export function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Plan from a fresh snapshot and apply it. `stillLeader` is consulted before every write; when it
+ * turns false the pass stops. Reasons are published only when they differ from `lastReasons`.
+ * Throws ActionsFailedError after the pass when some writes threw (the loop then backs off).
+ */
+export async function reconcileOnce(opts: {
+  registry: Registry;
+  stillLeader: () => boolean;
+  log: Log;
+  lastReasons: ReadonlyMap<string, string> | undefined;
+}): Promise<PassResult> {
+  const { registry, stillLeader, log } = opts;
+  const snap = await registry.snapshot();
+  const plan = planCluster(SchedulerSnapshot.from(snap.units, snap.schedule, snap.machines));
+  const result: PassResult = { planned: plan.actions.length, applied: 0, stale: 0, failed: 0, aborted: false, reasons: plan.reasons };
+  const failures: { action: ClusterAction; error: unknown }[] = [];
+  for (const action of plan.actions) {
+    if (!stillLeader()) {
+      result.aborted = true;
+      log('warn', `engine: leadership lost during a pass; ${plan.actions.length - result.applied - result.stale - result.failed} action(s) left to the new leader`);
+      return result;
+    }
+    try {
+      const ok = action.kind === 'schedule'
+        ? await registry.scheduleUnit(action.unit, action.machineId)
+        : await registry.unscheduleUnit(action.unit, action.machineId);
+      if (ok) {
+        result.applied++;
+        log('info', action.kind === 'schedule'
+          ? `engine: scheduled ${action.unit} to ${action.machineId} (${action.reason})`
+          : `engine: unscheduled ${action.unit} from ${action.machineId} (${action.reason})`);
+      } else {
+        result.stale++;
+        log('debug', `engine: ${describe(action)} skipped: the schedule changed meanwhile; re-planning next pass`);
+      }
+    } catch (error) {
+      result.failed++;
+      failures.push({ action, error });
+      log('warn', `engine: ${describe(action)} failed: ${errorText(error)}`);
+    }
+  }
+  if (!stillLeader()) {
+    result.aborted = true;
+    return result;
+  }
+  if (!sameReasons(opts.lastReasons, plan.reasons)) {
+    await registry.setUnitReasons(plan.reasons);
+    for (const [unit, reason] of plan.reasons) {
+      if (opts.lastReasons?.get(unit) !== reason) log('info', `engine: ${unit} not scheduled: ${reason}`);
+    }
+  }
+  if (failures.length > 0) throw new ActionsFailedError(failures);
+  return result;
+}
+
+function sameReasons(a: ReadonlyMap<string, string> | undefined, b: ReadonlyMap<string, string>): boolean {
+  if (!a || a.size !== b.size) return false;
+  for (const [k, v] of b) if (a.get(k) !== v) return false;
+  return true;
+}

@@ -1,0 +1,78 @@
+/**
+ * A level-triggered reconcile loop (fleet's pkg/reconcile PeriodicReconciler): run once at start,
+ * then `intervalMs` after each run finishes, and as soon as possible after `trigger()`. Triggers
+ * that arrive while a run is in progress coalesce into one more run; runs never overlap. A failed
+ * run is reported to `onError` and retried with exponential backoff (capped; triggers do not cut a
+ * backoff short, they only make sure a run follows it). The loop stops when
+ * `signal` aborts; `done` resolves once the run in progress, if any, has finished. It never rejects.
+ */
+
+export interface LoopOptions {
+  intervalMs: number;
+  reconcile: () => Promise<void>;
+  signal: AbortSignal;
+  onError?: (error: unknown) => void;
+  /** Longest wait after consecutive failures; default max(intervalMs, min(30 s, 8 × intervalMs)). */
+  maxBackoffMs?: number;
+}
+
+export interface Loop {
+  /** Ask for a run soon (a hint; bursts coalesce). */
+  trigger(): void;
+  done: Promise<void>;
+}
+
+export function runLoop(opts: LoopOptions): Loop {
+  const { intervalMs, reconcile, signal, onError } = opts;
+  if (!(intervalMs > 0) || !Number.isFinite(intervalMs)) throw new RangeError(`runLoop: intervalMs must be a positive number, got ${intervalMs}`);
+  const maxBackoffMs = Math.max(intervalMs, opts.maxBackoffMs ?? Math.min(30_000, 8 * intervalMs));
+  let pending = false;
+  let wake: (() => void) | undefined;
+
+  const trigger = (): void => {
+    pending = true;
+    wake?.();
+  };
+
+  /** Wait `ms`, or less when aborted (or triggered, when `wakeable`: not while backing off). */
+  const sleep = (ms: number, wakeable: boolean): Promise<void> =>
+    new Promise<void>(resolve => {
+      const finish = (): void => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', finish);
+        wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(finish, ms);
+      if (wakeable) wake = finish;
+      signal.addEventListener('abort', finish, { once: true });
+      if ((wakeable && pending) || signal.aborted) finish();
+    });
+
+  const report = (error: unknown): void => {
+    try {
+      onError?.(error);
+    } catch {
+      // An error reporter that fails has nowhere else to report to; the loop must go on.
+    }
+  };
+
+  const done = (async () => {
+    let failures = 0;
+    while (!signal.aborted) {
+      pending = false;
+      try {
+        await reconcile();
+        failures = 0;
+      } catch (error) {
+        failures++;
+        report(error);
+      }
+      if (signal.aborted) break;
+      const delay = failures === 0 ? intervalMs : Math.min(maxBackoffMs, intervalMs * 2 ** Math.min(failures, 30));
+      await sleep(delay, failures === 0);
+    }
+  })();
+
+  return { trigger, done };
+}

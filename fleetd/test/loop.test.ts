@@ -1,0 +1,178 @@
+/** runLoop: level-triggered, coalescing, never overlapping, backing off on failure, stopping on abort. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setTimeout as delay } from 'node:timers/promises';
+import { runLoop } from '../src/loop';
+
+/** Poll `condition` every 5 ms for at most `timeoutMs`. */
+async function waitFor(condition: () => boolean, what: string, timeoutMs = 2000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await delay(5);
+  }
+}
+
+function gate(): { wait: Promise<void>; open(): void } {
+  let open!: () => void;
+  const wait = new Promise<void>(resolve => (open = resolve));
+  return { wait, open };
+}
+
+test('runs at start and then every interval', async () => {
+  const controller = new AbortController();
+  let runs = 0;
+  const loop = runLoop({ intervalMs: 20, signal: controller.signal, reconcile: async () => void runs++ });
+  assert.equal(runs, 1, 'the first run starts synchronously');
+  await delay(150);
+  controller.abort();
+  await loop.done;
+  assert.ok(runs >= 4 && runs <= 9, `expected about 7 runs in 150 ms at 20 ms, got ${runs}`);
+});
+
+test('a trigger runs promptly when idle', async () => {
+  const controller = new AbortController();
+  let runs = 0;
+  const loop = runLoop({ intervalMs: 60_000, signal: controller.signal, reconcile: async () => void runs++ });
+  await waitFor(() => runs === 1, 'the first run');
+  loop.trigger();
+  await waitFor(() => runs === 2, 'the triggered run', 500);
+  controller.abort();
+  await loop.done;
+  assert.equal(runs, 2);
+});
+
+test('triggers during a run coalesce into exactly one more run, and runs never overlap', async () => {
+  const controller = new AbortController();
+  let runs = 0;
+  let running = 0;
+  let maxRunning = 0;
+  let release = gate();
+  const loop = runLoop({
+    intervalMs: 60_000,
+    signal: controller.signal,
+    reconcile: async () => {
+      runs++;
+      running++;
+      maxRunning = Math.max(maxRunning, running);
+      await release.wait;
+      running--;
+    },
+  });
+  for (let i = 0; i < 10; i++) loop.trigger();
+  const first = release;
+  release = gate();
+  first.open();
+  await waitFor(() => runs === 2, 'the coalesced run');
+  release.open();
+  await delay(50);
+  assert.equal(runs, 2, 'ten triggers during one run give one more run');
+  assert.equal(maxRunning, 1);
+  controller.abort();
+  await loop.done;
+});
+
+test('a failing run is reported and retried with backoff; triggers do not cut the backoff short', async () => {
+  const controller = new AbortController();
+  const errors: unknown[] = [];
+  let runs = 0;
+  const loop = runLoop({
+    intervalMs: 10,
+    maxBackoffMs: 80,
+    signal: controller.signal,
+    reconcile: async () => {
+      runs++;
+      throw new Error(`boom ${runs}`);
+    },
+    onError: e => errors.push(e),
+  });
+  const hammer = setInterval(() => loop.trigger(), 2);
+  await delay(300);
+  clearInterval(hammer);
+  controller.abort();
+  await loop.done;
+  // Waits 20, 40, 80, 80, … ms: about 5–6 runs in 300 ms (30 without backoff, more with the triggers).
+  assert.ok(runs >= 3 && runs <= 8, `expected backoff to limit runs, got ${runs}`);
+  assert.equal(errors.length, runs);
+  assert.equal((errors[0] as Error).message, 'boom 1');
+});
+
+test('after a failure, success resets the interval', async () => {
+  const controller = new AbortController();
+  let runs = 0;
+  const loop = runLoop({
+    intervalMs: 10,
+    maxBackoffMs: 1000,
+    signal: controller.signal,
+    reconcile: async () => {
+      runs++;
+      if (runs === 1) throw new Error('first run fails');
+    },
+    onError: () => {},
+  });
+  await waitFor(() => runs >= 6, 'runs at the normal interval again', 1000);
+  controller.abort();
+  await loop.done;
+});
+
+test('an onError that throws does not stop the loop', async () => {
+  const controller = new AbortController();
+  let runs = 0;
+  const loop = runLoop({
+    intervalMs: 5,
+    maxBackoffMs: 5,
+    signal: controller.signal,
+    reconcile: async () => {
+      runs++;
+      throw new Error('x');
+    },
+    onError: () => {
+      throw new Error('reporter broke');
+    },
+  });
+  await waitFor(() => runs >= 3, 'three runs');
+  controller.abort();
+  await loop.done;
+});
+
+test('abort waits for the run in progress and then stops for good', async () => {
+  const controller = new AbortController();
+  let runs = 0;
+  let finished = 0;
+  const release = gate();
+  const loop = runLoop({
+    intervalMs: 5,
+    signal: controller.signal,
+    reconcile: async () => {
+      runs++;
+      await release.wait;
+      finished++;
+    },
+  });
+  controller.abort();
+  let done = false;
+  void loop.done.then(() => (done = true));
+  await delay(20);
+  assert.equal(done, false, 'done waits for the run in progress');
+  release.open();
+  await loop.done;
+  assert.equal(finished, 1);
+  loop.trigger();
+  await delay(30);
+  assert.equal(runs, 1, 'no run after abort, even when triggered');
+});
+
+test('an already aborted signal runs nothing', async () => {
+  const controller = new AbortController();
+  controller.abort();
+  let runs = 0;
+  const loop = runLoop({ intervalMs: 5, signal: controller.signal, reconcile: async () => void runs++ });
+  await loop.done;
+  assert.equal(runs, 0);
+});
+
+test('a bad interval is refused with a clear error', () => {
+  const signal = new AbortController().signal;
+  assert.throws(() => runLoop({ intervalMs: 0, signal, reconcile: async () => {} }), /intervalMs must be a positive number, got 0/);
+  assert.throws(() => runLoop({ intervalMs: Number.NaN, signal, reconcile: async () => {} }), RangeError);
+});
