@@ -1,0 +1,725 @@
+/**
+ * The Registry on etcd v3 (etcd3): fleet's key layout under a prefix (keys.ts), TTLs as leases.
+ *
+ *  - Machine presence and engine leadership sit on leases kept alive by this process. Presence is
+ *    re-granted and re-published when etcd lost the lease (a long outage); leadership is not, its
+ *    handle reports the loss and the engine campaigns again.
+ *  - Unit states and launched heartbeats sit on short-lived shared leases granted per TTL, so they
+ *    expire about `ttlMs` after their last write, as fleet's TTL keys do.
+ *  - Scheduling is a create-only transaction; unscheduling compares the value.
+ *  - Every etcd failure surfaces as RegistryUnavailableError (with the cause attached); the gRPC
+ *    channel reconnects by itself when etcd comes back.
+ *  - watch/watchMachine run one watcher over the prefix, with an index of targets and global units
+ *    so that a change wakes only the machines it concerns. After a reconnect every watcher gets a
+ *    hint (events may have been missed).
+ */
+import { Etcd3, type IKeyValue, type Lease, type Watcher } from 'etcd3';
+import { noop } from 'cockatiel';
+import { isGlobalUnit, serializeOptions, unitHash, type UnitOption } from '../../../unitfile/src';
+import type { JobState } from '../../../protocol/src/api';
+import {
+  MachineExistsError, RegistryUnavailableError, type ClusterSnapshot, type Disposable, type Leadership,
+  type MachinePresence, type MachineRecord, type Registry, type ScheduleEntry, type UnitRecord,
+  type UnitStateRecord, type WatchTopic,
+} from './registry';
+import { groupBySection, Watchers } from './common';
+import {
+  DEFAULT_PREFIX, Keys, decodeJobObject, decodeJobState, decodeLeader, decodeMachine, decodeReasons, decodeUnitState,
+  encodeJobObject, encodeLeader, encodeMachine, encodeReasons, encodeUnitBlob, encodeUnitState,
+} from './keys';
+
+export type RegistryLog = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
+
+export interface EtcdRegistryOptions {
+  /** `host:port` or `http://host:port`. */
+  endpoints: string[];
+  /** Key prefix; default fleet's `/_coreos.com/fleet/`. */
+  prefix?: string;
+  /** Deadline of each unary etcd call; default 5 s. */
+  callTimeoutMs?: number;
+  log?: RegistryLog;
+}
+
+type Kv = { key: string; value: string };
+
+/** Everything under the prefix, decoded (one read, so one revision). */
+interface Decoded {
+  units: UnitRecord[];
+  schedule: Map<string, ScheduleEntry>;
+  machines: MachineRecord[];
+  states: UnitStateRecord[];
+}
+
+export class EtcdRegistry implements Registry {
+  private closed = false;
+  private readonly watchers = new Watchers();
+  private watcher: Watcher | undefined;
+  private watchStarting: Promise<void> | undefined;
+  private needsResync = false;
+  /** The watch index: what watchMachine needs to route an event. */
+  private readonly index = { targets: new Map<string, string>(), launched: new Map<string, string>(), global: new Set<string>(), stateMachines: new Map<string, Set<string>>() };
+  private readonly ephemeral = new Map<number, { id: string; grantedAt: number }>();
+  private readonly kept = new Set<KeptLease>();
+  private leadership: EtcdLeadership | undefined;
+
+  private constructor(private readonly client: Etcd3, private readonly keys: Keys, private readonly log: RegistryLog) {}
+
+  /**
+   * Creates the client. It does not wait for etcd: while etcd is unreachable every call rejects
+   * with RegistryUnavailableError (the API answers 503) and the client keeps reconnecting.
+   */
+  static async connect(options: EtcdRegistryOptions): Promise<EtcdRegistry> {
+    if (options.endpoints.length === 0) throw new Error('EtcdRegistry: no etcd endpoints given (expected e.g. http://127.0.0.1:2379)');
+    const timeout = options.callTimeoutMs ?? 5_000;
+    const client = new Etcd3({
+      hosts: options.endpoints,
+      dialTimeout: timeout,
+      // No circuit breaker or retries: a failure is reported at once, and the next call tries again.
+      faultHandling: { host: () => noop, global: noop },
+      defaultCallOptions: context => (context.isStream ? {} : { deadline: new Date(Date.now() + timeout) }),
+    });
+    const registry = new EtcdRegistry(client, new Keys(options.prefix ?? DEFAULT_PREFIX), options.log ?? (() => {}));
+    try {
+      await registry.ping();
+    } catch (err) {
+      registry.log('warn', `etcd at ${options.endpoints.join(',')} is not reachable yet: ${describe(err)}`);
+    }
+    return registry;
+  }
+
+  get prefix(): string {
+    return this.keys.prefix;
+  }
+
+  // ---------------------------------------------------------------- units
+
+  async getUnit(name: string): Promise<UnitRecord | undefined> {
+    const kvs = await this.range(this.keys.job(name));
+    return decode(this.keys, kvs).units[0];
+  }
+
+  async listUnits(): Promise<UnitRecord[]> {
+    return decode(this.keys, await this.range(this.keys.jobs)).units;
+  }
+
+  async putUnit(unit: { name: string; options: UnitOption[]; desiredState: JobState }): Promise<void> {
+    const options = groupBySection(unit.options);
+    const hash = unitHash(options);
+    await this.call(() =>
+      this.client
+        .if(this.keys.unitBlob(hash), 'Create', '==', 0)
+        .then(this.client.put(this.keys.unitBlob(hash)).value(encodeUnitBlob(serializeOptions(options))))
+        .commit(),
+    );
+    await this.call(() =>
+      this.client
+        .if(this.keys.jobObject(unit.name), 'Version', '>', -1)
+        .then(
+          this.client.put(this.keys.jobObject(unit.name)).value(encodeJobObject(unit.name, hash, options)),
+          this.client.put(this.keys.targetState(unit.name)).value(unit.desiredState),
+        )
+        .commit(),
+    );
+  }
+
+  async setDesiredState(name: string, state: JobState): Promise<boolean> {
+    const res = await this.call(() =>
+      this.client.if(this.keys.jobObject(name), 'Create', '>', 0).then(this.client.put(this.keys.targetState(name)).value(state)).commit(),
+    );
+    return res.succeeded;
+  }
+
+  async deleteUnit(name: string): Promise<boolean> {
+    const res = await this.call(() =>
+      this.client.if(this.keys.jobObject(name), 'Create', '>', 0).then(this.client.delete().prefix(this.keys.job(name))).commit(),
+    );
+    return res.succeeded;
+  }
+
+  // ---------------------------------------------------------------- schedule
+
+  async getSchedule(): Promise<Map<string, ScheduleEntry>> {
+    return decode(this.keys, await this.range(this.keys.jobs)).schedule;
+  }
+
+  async scheduleUnit(name: string, machineId: string): Promise<boolean> {
+    const key = this.keys.target(name);
+    const res = await this.call(() => this.client.if(key, 'Create', '==', 0).then(this.client.put(key).value(machineId)).commit());
+    return res.succeeded;
+  }
+
+  async unscheduleUnit(name: string, machineId: string): Promise<boolean> {
+    const key = this.keys.target(name);
+    const res = await this.call(() => this.client.if(key, 'Value', '==', machineId).then(this.client.delete().key(key)).commit());
+    return res.succeeded;
+  }
+
+  async setLaunched(name: string, machineId: string, ttlMs: number): Promise<void> {
+    await this.putEphemeral(this.keys.jobState(name), machineId, ttlMs);
+  }
+
+  async clearLaunched(name: string, machineId: string): Promise<void> {
+    const key = this.keys.jobState(name);
+    await this.call(() => this.client.if(key, 'Value', '==', machineId).then(this.client.delete().key(key)).commit());
+  }
+
+  // ---------------------------------------------------------------- reasons
+
+  async setUnitReasons(reasons: ReadonlyMap<string, string>): Promise<void> {
+    const value = encodeReasons(reasons);
+    // Skip the write when nothing changed (the engine sets them on every pass).
+    const current = await this.call(() => this.client.get(this.keys.reasons).string());
+    if (current !== value) await this.call(() => this.client.put(this.keys.reasons).value(value).exec());
+  }
+
+  async getUnitReasons(): Promise<Map<string, string>> {
+    const value = await this.call(() => this.client.get(this.keys.reasons).string());
+    return value === null ? new Map() : decodeReasons(value);
+  }
+
+  // ---------------------------------------------------------------- machines
+
+  async registerMachine(machine: MachineRecord, ttlMs: number): Promise<MachinePresence> {
+    let current = { ...machine, metadata: { ...machine.metadata } };
+    const key = this.keys.machineObject(machine.id);
+    const publish = async (leaseId: string): Promise<boolean> => {
+      const res = await this.call(() => this.client.if(key, 'Create', '==', 0).then(this.client.put(key).value(encodeMachine(current)).lease(leaseId)).commit());
+      return res.succeeded;
+    };
+    const kept = new KeptLease(this.client, ttlSeconds(ttlMs), publish, this.log, `presence of machine ${machine.id}`);
+    this.kept.add(kept);
+    try {
+      if (!(await kept.start())) throw new MachineExistsError(machine.id);
+    } catch (err) {
+      this.kept.delete(kept);
+      await kept.dispose(true);
+      throw mapError(err);
+    }
+    return {
+      update: async next => {
+        current = { ...next, id: machine.id, metadata: { ...next.metadata } };
+        const leaseId = kept.leaseId;
+        if (leaseId === undefined) return; // being re-granted; the re-publish uses `current`
+        await this.call(() => this.client.put(key).value(encodeMachine(current)).lease(leaseId).exec());
+      },
+      release: async () => {
+        this.kept.delete(kept);
+        await kept.dispose(true);
+      },
+    };
+  }
+
+  async listMachines(): Promise<MachineRecord[]> {
+    return decode(this.keys, await this.range(this.keys.machines)).machines;
+  }
+
+  async patchMachineMetadata(ops: readonly { machineId: string; key: string; value: string }[]): Promise<void> {
+    if (ops.length === 0) return;
+    await this.call(() =>
+      this.client
+        .if(this.keys.machines, 'Version', '>', -1)
+        .then(...ops.map(op => this.client.put(this.keys.machineMetadata(op.machineId, op.key)).value(op.value)))
+        .commit(),
+    );
+  }
+
+  // ---------------------------------------------------------------- unit states
+
+  async saveUnitState(state: UnitStateRecord, ttlMs: number): Promise<void> {
+    await this.putEphemeral(this.keys.state(state.name, state.machineId), encodeUnitState(state), ttlMs);
+  }
+
+  async removeUnitState(name: string, machineId: string): Promise<void> {
+    await this.call(() => this.client.delete().key(this.keys.state(name, machineId)).exec());
+  }
+
+  async listUnitStates(): Promise<UnitStateRecord[]> {
+    return decode(this.keys, await this.range(this.keys.states)).states;
+  }
+
+  // ---------------------------------------------------------------- snapshot and leadership
+
+  async snapshot(): Promise<ClusterSnapshot> {
+    const { units, schedule, machines } = decode(this.keys, await this.range(this.keys.prefix));
+    return { units, schedule, machines };
+  }
+
+  async tryAcquireLeadership(machineId: string, ttlMs: number): Promise<Leadership | undefined> {
+    const mine = this.leadership;
+    if (mine && mine.held && mine.machineId === machineId) {
+      // The holder asks again: a renewal.
+      await this.call(() => mine.lease.keepaliveOnce());
+      return mine;
+    }
+    const key = this.keys.engineLeader;
+    const lease = this.client.lease(ttlSeconds(ttlMs));
+    lease.on('lost', () => undefined);
+    try {
+      const leaseId = await this.call(() => lease.grant());
+      const res = await this.call(() => this.client.if(key, 'Create', '==', 0).then(this.client.put(key).value(encodeLeader(machineId)).lease(leaseId)).commit());
+      if (!res.succeeded) {
+        await lease.revoke().catch(err => this.log('debug', `revoking an unused lease failed: ${describe(err)}`));
+        return undefined;
+      }
+    } catch (err) {
+      lease.release();
+      throw err;
+    }
+    const handle = new EtcdLeadership(machineId, lease, () => {
+      if (this.leadership === handle) this.leadership = undefined;
+    });
+    this.leadership = handle;
+    return handle;
+  }
+
+  /** Who holds the engine lease (for diagnostics and tests). */
+  async leader(): Promise<string | undefined> {
+    const value = await this.call(() => this.client.get(this.keys.engineLeader).string());
+    return value === null ? undefined : decodeLeader(value);
+  }
+
+  // ---------------------------------------------------------------- watches
+
+  watch(topic: WatchTopic, listener: () => void): Disposable {
+    this.ensureWatch();
+    return this.watchers.onTopic(topic, listener);
+  }
+
+  watchMachine(machineId: string, listener: () => void): Disposable {
+    this.ensureWatch();
+    return this.watchers.onMachine(machineId, listener);
+  }
+
+  async ping(): Promise<void> {
+    await this.call(() => this.client.get(this.keys.reasons).exec());
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.watchers.clear();
+    const watcher = this.watcher;
+    this.watcher = undefined;
+    await watcher?.cancel().catch(err => this.log('debug', `cancelling the watch: ${describe(err)}`));
+    for (const k of this.kept) await k.dispose(false);
+    this.kept.clear();
+    const leadership = this.leadership;
+    this.leadership = undefined;
+    // Closing gives up leadership without revoking: the lease expires after its TTL.
+    leadership?.lease.release();
+    leadership?.markLost();
+    this.client.close();
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private async call<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.closed) throw new RegistryUnavailableError();
+    try {
+      return await fn();
+    } catch (err) {
+      throw mapError(err);
+    }
+  }
+
+  private async range(prefix: string): Promise<Kv[]> {
+    const res = await this.call(() => this.client.getAll().prefix(prefix).exec());
+    return res.kvs.map(toKv);
+  }
+
+  /** A put on a shared short-lived lease for this TTL; a lease etcd forgot is re-granted once. */
+  private async putEphemeral(key: string, value: string, ttlMs: number): Promise<void> {
+    const ttl = ttlSeconds(ttlMs);
+    for (let attempt = 0; ; attempt++) {
+      const leaseId = await this.ephemeralLease(ttl);
+      try {
+        await this.call(() => this.client.put(key).value(value).lease(leaseId).exec());
+        return;
+      } catch (err) {
+        this.ephemeral.delete(ttl);
+        if (attempt >= 1) throw err;
+      }
+    }
+  }
+
+  private async ephemeralLease(ttl: number): Promise<string> {
+    const cached = this.ephemeral.get(ttl);
+    // Keys written on one lease expire together: reuse it only within a tenth of the TTL.
+    if (cached && Date.now() - cached.grantedAt < Math.max(200, ttl * 100)) return cached.id;
+    const lease = this.client.lease(ttl, { autoKeepAlive: false });
+    lease.on('lost', () => undefined);
+    const id = await this.call(() => lease.grant());
+    this.ephemeral.set(ttl, { id, grantedAt: Date.now() });
+    return id;
+  }
+
+  private ensureWatch(): void {
+    if (this.watcher || this.watchStarting || this.closed) return;
+    this.watchStarting = this.startWatch().finally(() => (this.watchStarting = undefined));
+  }
+
+  private async startWatch(): Promise<void> {
+    for (let delay = 250; !this.closed; delay = Math.min(delay * 2, 2_000)) {
+      try {
+        const res = await this.call(() => this.client.getAll().prefix(this.keys.prefix).exec());
+        this.rebuildIndex(res.kvs.map(toKv));
+        const watcher = await this.client
+          .watch()
+          .prefix(this.keys.prefix)
+          .withPreviousKV()
+          .startRevision(String(BigInt(res.header.revision) + 1n))
+          .create();
+        if (this.closed) {
+          await watcher.cancel();
+          return;
+        }
+        this.watcher = watcher;
+        watcher.on('put', (kv, prev) => this.onEvent('put', toKv(kv), prev && toKv(prev)));
+        watcher.on('delete', (kv, prev) => this.onEvent('delete', toKv(kv), prev && toKv(prev)));
+        watcher.on('disconnected', () => (this.needsResync = true));
+        watcher.on('connected', () => {
+          if (this.needsResync) void this.resync();
+        });
+        watcher.on('error', err => {
+          this.log('warn', `etcd watch failed: ${describe(err)}`);
+          this.needsResync = true;
+        });
+        return;
+      } catch (err) {
+        this.log('debug', `etcd watch not started yet: ${describe(err)}`);
+        await new Promise(r => setTimeout(r, delay).unref());
+      }
+    }
+  }
+
+  /** After a reconnect: rebuild the index and wake everyone (events may have been missed). */
+  private async resync(): Promise<void> {
+    this.needsResync = false;
+    try {
+      this.rebuildIndex(await this.range(this.keys.prefix));
+    } catch (err) {
+      this.needsResync = true;
+      this.log('debug', `etcd resync failed: ${describe(err)}`);
+    }
+    this.watchers.notify(['units', 'schedule', 'machines', 'states'], this.watchers.machineIds);
+  }
+
+  private rebuildIndex(kvs: readonly Kv[]): void {
+    const { targets, launched, global, stateMachines } = this.index;
+    targets.clear();
+    launched.clear();
+    global.clear();
+    stateMachines.clear();
+    for (const kv of kvs) this.applyToIndex('put', kv);
+  }
+
+  private applyToIndex(type: 'put' | 'delete', kv: Kv): void {
+    const k = this.keys.parse(kv.key);
+    const { targets, launched, global, stateMachines } = this.index;
+    switch (k.kind) {
+      case 'target':
+        if (type === 'put') targets.set(k.unit, kv.value);
+        else targets.delete(k.unit);
+        break;
+      case 'jobState':
+        if (type === 'put') launched.set(k.unit, kv.value);
+        else launched.delete(k.unit);
+        break;
+      case 'jobObject': {
+        const obj = type === 'put' ? decodeJobObject(kv.value) : undefined;
+        if (obj && isGlobalUnit(obj.options)) global.add(k.unit);
+        else global.delete(k.unit);
+        break;
+      }
+      case 'state': {
+        let set = stateMachines.get(k.unit);
+        if (type === 'put') {
+          if (!set) stateMachines.set(k.unit, (set = new Set()));
+          set.add(k.machineId);
+        } else if (set) {
+          set.delete(k.machineId);
+          if (set.size === 0) stateMachines.delete(k.unit);
+        }
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  private concerned(unit: string): string[] {
+    if (this.index.global.has(unit)) return this.watchers.machineIds;
+    const out = new Set<string>();
+    const target = this.index.targets.get(unit);
+    if (target !== undefined) out.add(target);
+    const launched = this.index.launched.get(unit);
+    if (launched !== undefined) out.add(launched);
+    for (const m of this.index.stateMachines.get(unit) ?? []) out.add(m);
+    return [...out];
+  }
+
+  private onEvent(type: 'put' | 'delete', kv: Kv, previous: Kv | undefined): void {
+    if (this.closed) return;
+    const k = this.keys.parse(kv.key);
+    const topics: WatchTopic[] = [];
+    const machines = new Set<string>();
+    switch (k.kind) {
+      case 'jobObject':
+      case 'targetState':
+        topics.push('units');
+        for (const m of this.concerned(k.unit)) machines.add(m);
+        this.applyToIndex(type, kv);
+        for (const m of this.concerned(k.unit)) machines.add(m);
+        break;
+      case 'target':
+        topics.push('schedule');
+        if (previous?.value) machines.add(previous.value);
+        for (const m of this.concerned(k.unit)) machines.add(m);
+        this.applyToIndex(type, kv);
+        if (type === 'put') machines.add(kv.value);
+        break;
+      case 'jobState':
+        topics.push('schedule');
+        this.applyToIndex(type, kv);
+        break;
+      case 'state':
+        topics.push('states');
+        this.applyToIndex(type, kv);
+        break;
+      case 'machineObject':
+      case 'machineMetadata':
+        topics.push('machines');
+        machines.add(k.machineId);
+        break;
+      default:
+        return;
+    }
+    this.watchers.notify(topics, machines);
+  }
+}
+
+class EtcdLeadership implements Leadership {
+  private readonly listeners = new Set<() => void>();
+  private lost = false;
+
+  constructor(readonly machineId: string, readonly lease: Lease, private readonly onGone: () => void) {
+    lease.on('lost', () => this.markLost());
+  }
+
+  get held(): boolean {
+    return !this.lost;
+  }
+
+  onLost(listener: () => void): Disposable {
+    if (this.lost) {
+      queueMicrotask(listener);
+      return { dispose: () => {} };
+    }
+    this.listeners.add(listener);
+    return { dispose: () => this.listeners.delete(listener) };
+  }
+
+  async release(): Promise<void> {
+    if (this.lost) return;
+    this.markLost();
+    try {
+      await this.lease.revoke();
+    } catch (err) {
+      // etcd unreachable: the lease stops being kept alive and expires after its TTL.
+      this.lease.release();
+      throw mapError(err);
+    }
+  }
+
+  /** Internal: the lease is gone (expired, revoked, or this registry closed). */
+  markLost(): void {
+    if (this.lost) return;
+    this.lost = true;
+    this.onGone();
+    const listeners = [...this.listeners];
+    this.listeners.clear();
+    for (const l of listeners) l();
+  }
+}
+
+/**
+ * A lease this process keeps alive, with keys attached by `attach`. When etcd loses the lease
+ * (an outage longer than the TTL), a new one is granted and `attach` runs again, retrying with
+ * backoff until it succeeds or the lease is disposed.
+ */
+class KeptLease {
+  private lease: Lease | undefined;
+  private currentId: string | undefined;
+  private disposed = false;
+
+  constructor(
+    private readonly client: Etcd3,
+    private readonly ttl: number,
+    private readonly attach: (leaseId: string) => Promise<boolean>,
+    private readonly log: RegistryLog,
+    private readonly what: string,
+  ) {}
+
+  get leaseId(): string | undefined {
+    return this.currentId;
+  }
+
+  /** Grants and attaches once; false when `attach` declined (e.g. the key is held by someone else). */
+  async start(): Promise<boolean> {
+    const lease = this.client.lease(this.ttl);
+    this.lease = lease;
+    lease.on('lost', err => this.onLost(lease, err));
+    const id = await lease.grant();
+    if (!(await this.attach(id))) return false;
+    this.currentId = id;
+    return true;
+  }
+
+  private onLost(lease: Lease, err: unknown): void {
+    if (this.disposed || lease !== this.lease) return;
+    this.currentId = undefined;
+    this.log('warn', `etcd lost the lease for the ${this.what} (${describe(err)}); re-granting`);
+    void this.recover();
+  }
+
+  private async recover(): Promise<void> {
+    for (let delay = 250; !this.disposed; delay = Math.min(delay * 2, 2_000)) {
+      await new Promise(r => setTimeout(r, delay).unref());
+      if (this.disposed) return;
+      const lease = this.client.lease(this.ttl);
+      lease.on('lost', err => this.onLost(lease, err));
+      try {
+        const id = await lease.grant();
+        if (this.disposed) {
+          await lease.revoke();
+          return;
+        }
+        if (await this.attach(id)) {
+          this.lease = lease;
+          this.currentId = id;
+          this.log('info', `re-published the ${this.what}`);
+          return;
+        }
+        await lease.revoke();
+      } catch (err2) {
+        lease.release();
+        this.log('debug', `re-granting the lease for the ${this.what} failed: ${describe(err2)}`);
+      }
+    }
+  }
+
+  /** Stops keeping the lease alive; `revoke` also deletes its keys now. */
+  async dispose(revoke: boolean): Promise<void> {
+    this.disposed = true;
+    const lease = this.lease;
+    this.lease = undefined;
+    this.currentId = undefined;
+    if (!lease) return;
+    if (!revoke) {
+      lease.release();
+      return;
+    }
+    try {
+      await lease.revoke();
+    } catch (err) {
+      lease.release();
+      throw mapError(err);
+    }
+  }
+}
+
+/** Decodes keys under the prefix (or part of it) into registry records, sorted as the interface promises. */
+function decode(keys: Keys, kvs: readonly Kv[]): Decoded {
+  const objects = new Map<string, UnitOption[]>();
+  const targetStates = new Map<string, JobState>();
+  const targets = new Map<string, string>();
+  const launched = new Map<string, string>();
+  const machineObjects = new Map<string, MachineRecord>();
+  const dynamic = new Map<string, Map<string, string>>();
+  const states: UnitStateRecord[] = [];
+  for (const kv of kvs) {
+    const k = keys.parse(kv.key);
+    switch (k.kind) {
+      case 'jobObject': {
+        const obj = decodeJobObject(kv.value);
+        if (obj) objects.set(k.unit, obj.options);
+        break;
+      }
+      case 'targetState': {
+        const s = decodeJobState(kv.value);
+        if (s) targetStates.set(k.unit, s);
+        break;
+      }
+      case 'target':
+        targets.set(k.unit, kv.value);
+        break;
+      case 'jobState':
+        launched.set(k.unit, kv.value);
+        break;
+      case 'state': {
+        const s = decodeUnitState(k.unit, k.machineId, kv.value);
+        if (s) states.push(s);
+        break;
+      }
+      case 'machineObject': {
+        const m = decodeMachine(kv.value);
+        if (m) machineObjects.set(k.machineId, { ...m, id: k.machineId });
+        break;
+      }
+      case 'machineMetadata': {
+        let m = dynamic.get(k.machineId);
+        if (!m) dynamic.set(k.machineId, (m = new Map()));
+        m.set(k.key, kv.value);
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  const units: UnitRecord[] = [...objects]
+    .map(([name, options]) => ({ name, options, hash: unitHash(options), desiredState: targetStates.get(name) ?? 'inactive' }))
+    .sort((a, b) => compare(a.name, b.name));
+  const schedule = new Map<string, ScheduleEntry>();
+  for (const name of [...targets.keys()].sort(compare)) {
+    const machineId = targets.get(name)!;
+    const on = launched.get(name);
+    schedule.set(name, on === undefined ? { name, machineId } : { name, machineId, launchedOn: on });
+  }
+  const machines = [...machineObjects.values()]
+    .map(m => {
+      for (const [key, value] of dynamic.get(m.id) ?? []) {
+        if (value === '') delete m.metadata[key];
+        else m.metadata[key] = value;
+      }
+      return m;
+    })
+    .sort((a, b) => compare(a.id, b.id));
+  states.sort((a, b) => compare(a.name, b.name) || compare(a.machineId, b.machineId));
+  return { units, schedule, machines, states };
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function toKv(kv: IKeyValue): Kv {
+  return { key: kv.key.toString(), value: kv.value.toString() };
+}
+
+/** etcd leases are whole seconds. */
+function ttlSeconds(ttlMs: number): number {
+  return Math.max(1, Math.ceil(ttlMs / 1000));
+}
+
+function mapError(err: unknown): Error {
+  if (err instanceof RegistryUnavailableError || err instanceof MachineExistsError) return err;
+  const unavailable = new RegistryUnavailableError();
+  (unavailable as Error & { cause?: unknown }).cause = err;
+  return unavailable;
+}
+
+function describe(err: unknown): string {
+  const cause = (err as { cause?: unknown })?.cause;
+  const text = err instanceof Error ? err.message : String(err);
+  return cause ? `${text}: ${describe(cause)}` : text;
+}

@@ -1,0 +1,202 @@
+/**
+ * Every etcd key fleetd uses, and the JSON stored under it: fleet's layout (fleet-reference §5.3)
+ * under a prefix, adapted to etcd v3 (TTLs become leases). Only this file and etcdRegistry.ts know
+ * these names.
+ *
+ *   job/<name>/object          {"Name","UnitHash":[20 bytes],"Options":[…]}   (Options: fleetd's copy of the content)
+ *   job/<name>/target-state    inactive | loaded | launched
+ *   job/<name>/target          machine ID (create-only; deleted with compare-on-value)
+ *   job/<name>/job-state       machine ID, on a lease (the agent's "launched" heartbeat)
+ *   unit/<sha1hex>             {"Raw":"<serialized unit>"} (create-only, as fleet)
+ *   states/<name>/<machine>    {"loadState","activeState","subState","machineState":{"ID","PublicIP"},"unitHash","detail"}, on a lease
+ *   machines/<id>/object       {"ID","PublicIP","Metadata","Version","JournalURL"}, on a kept-alive lease
+ *   machines/<id>/metadata/<k> dynamic metadata ("" = tombstone)
+ *   lease/engine-leader        {"MachineID","Version":1}, on a kept-alive lease
+ *   fleetd/reasons             {"<unit>":"<reason>",…} (fleetd extension)
+ */
+import { hashToBytes, type UnitOption } from '../../../unitfile/src';
+import type { JobState } from '../../../protocol/src/api';
+import type { MachineRecord, UnitStateRecord } from './registry';
+
+export const DEFAULT_PREFIX = '/_coreos.com/fleet/';
+export const ENGINE_VERSION = 1;
+
+/** Key builders for one prefix (always ending in "/"). */
+export class Keys {
+  readonly prefix: string;
+
+  constructor(prefix = DEFAULT_PREFIX) {
+    this.prefix = prefix.endsWith('/') ? prefix : `${prefix}/`;
+  }
+
+  get jobs(): string {
+    return `${this.prefix}job/`;
+  }
+  job(name: string): string {
+    return `${this.jobs}${name}/`;
+  }
+  jobObject(name: string): string {
+    return `${this.job(name)}object`;
+  }
+  targetState(name: string): string {
+    return `${this.job(name)}target-state`;
+  }
+  target(name: string): string {
+    return `${this.job(name)}target`;
+  }
+  jobState(name: string): string {
+    return `${this.job(name)}job-state`;
+  }
+  unitBlob(hash: string): string {
+    return `${this.prefix}unit/${hash}`;
+  }
+  get states(): string {
+    return `${this.prefix}states/`;
+  }
+  state(name: string, machineId: string): string {
+    return `${this.states}${name}/${machineId}`;
+  }
+  get machines(): string {
+    return `${this.prefix}machines/`;
+  }
+  machineObject(id: string): string {
+    return `${this.machines}${id}/object`;
+  }
+  machineMetadata(id: string, key: string): string {
+    return `${this.machines}${id}/metadata/${key}`;
+  }
+  get engineLeader(): string {
+    return `${this.prefix}lease/engine-leader`;
+  }
+  get reasons(): string {
+    return `${this.prefix}fleetd/reasons`;
+  }
+
+  /** What a key under the prefix is, for the watcher and the snapshot decoder. */
+  parse(fullKey: string): ParsedKey {
+    if (!fullKey.startsWith(this.prefix)) return { kind: 'other' };
+    const rest = fullKey.slice(this.prefix.length);
+    const parts = rest.split('/');
+    const [head, a, b, c] = parts;
+    if (head === 'job' && parts.length === 3 && a && b) {
+      if (b === 'object') return { kind: 'jobObject', unit: a };
+      if (b === 'target-state') return { kind: 'targetState', unit: a };
+      if (b === 'target') return { kind: 'target', unit: a };
+      if (b === 'job-state') return { kind: 'jobState', unit: a };
+    }
+    if (head === 'states' && parts.length === 3 && a && b) return { kind: 'state', unit: a, machineId: b };
+    if (head === 'machines' && a) {
+      if (parts.length === 3 && b === 'object') return { kind: 'machineObject', machineId: a };
+      if (parts.length === 4 && b === 'metadata' && c) return { kind: 'machineMetadata', machineId: a, key: c };
+    }
+    if (rest === 'lease/engine-leader') return { kind: 'leader' };
+    if (rest === 'fleetd/reasons') return { kind: 'reasons' };
+    return { kind: 'other' };
+  }
+}
+
+export type ParsedKey =
+  | { kind: 'jobObject' | 'targetState' | 'target' | 'jobState'; unit: string }
+  | { kind: 'state'; unit: string; machineId: string }
+  | { kind: 'machineObject'; machineId: string }
+  | { kind: 'machineMetadata'; machineId: string; key: string }
+  | { kind: 'leader' | 'reasons' | 'other' };
+
+// ---------------------------------------------------------------- values
+
+export interface JobObjectJson {
+  Name: string;
+  UnitHash: number[];
+  Options?: UnitOption[];
+}
+
+export function encodeJobObject(name: string, hash: string, options: readonly UnitOption[]): string {
+  const value: JobObjectJson = { Name: name, UnitHash: hashToBytes(hash), Options: options.map(o => ({ section: o.section, name: o.name, value: o.value })) };
+  return JSON.stringify(value);
+}
+
+export function decodeJobObject(text: string): { options: UnitOption[] } | undefined {
+  const json = parseJson(text);
+  if (!isObject(json) || !Array.isArray(json.Options)) return undefined;
+  const options: UnitOption[] = [];
+  for (const o of json.Options) {
+    if (!isObject(o) || typeof o.section !== 'string' || typeof o.name !== 'string' || typeof o.value !== 'string') return undefined;
+    options.push({ section: o.section, name: o.name, value: o.value });
+  }
+  return { options };
+}
+
+export function encodeUnitBlob(raw: string): string {
+  return JSON.stringify({ Raw: raw });
+}
+
+export function decodeJobState(text: string): JobState | undefined {
+  return text === 'inactive' || text === 'loaded' || text === 'launched' ? text : undefined;
+}
+
+export function encodeMachine(m: MachineRecord): string {
+  const json: Record<string, unknown> = { ID: m.id, PublicIP: m.publicIP, Metadata: m.metadata, Version: m.version };
+  if (m.journalUrl !== undefined) json.JournalURL = m.journalUrl;
+  return JSON.stringify(json);
+}
+
+export function decodeMachine(text: string): MachineRecord | undefined {
+  const json = parseJson(text);
+  if (!isObject(json) || typeof json.ID !== 'string') return undefined;
+  const metadata: Record<string, string> = {};
+  if (isObject(json.Metadata)) for (const [k, v] of Object.entries(json.Metadata)) if (typeof v === 'string') metadata[k] = v;
+  const m: MachineRecord = { id: json.ID, publicIP: typeof json.PublicIP === 'string' ? json.PublicIP : '', metadata, version: typeof json.Version === 'string' ? json.Version : '' };
+  if (typeof json.JournalURL === 'string') m.journalUrl = json.JournalURL;
+  return m;
+}
+
+export function encodeUnitState(s: UnitStateRecord, publicIP = ''): string {
+  const json: Record<string, unknown> = {
+    loadState: s.loadState, activeState: s.activeState, subState: s.subState,
+    machineState: { ID: s.machineId, PublicIP: publicIP }, unitHash: s.hash,
+  };
+  if (s.detail !== undefined) json.detail = s.detail;
+  return JSON.stringify(json);
+}
+
+export function decodeUnitState(name: string, machineId: string, text: string): UnitStateRecord | undefined {
+  const json = parseJson(text);
+  if (!isObject(json)) return undefined;
+  const str = (v: unknown) => (typeof v === 'string' ? v : '');
+  const s: UnitStateRecord = { name, machineId, hash: str(json.unitHash), loadState: str(json.loadState), activeState: str(json.activeState), subState: str(json.subState) };
+  if (typeof json.detail === 'string') s.detail = json.detail;
+  return s;
+}
+
+export function encodeLeader(machineId: string): string {
+  return JSON.stringify({ MachineID: machineId, Version: ENGINE_VERSION });
+}
+
+/** fleet reads a non-JSON lease value as a bare machine ID. */
+export function decodeLeader(text: string): string {
+  const json = parseJson(text);
+  return isObject(json) && typeof json.MachineID === 'string' ? json.MachineID : text;
+}
+
+export function encodeReasons(reasons: ReadonlyMap<string, string>): string {
+  return JSON.stringify(Object.fromEntries([...reasons].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
+}
+
+export function decodeReasons(text: string): Map<string, string> {
+  const json = parseJson(text);
+  const out = new Map<string, string>();
+  if (isObject(json)) for (const [k, v] of Object.entries(json)) if (typeof v === 'string') out.set(k, v);
+  return out;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

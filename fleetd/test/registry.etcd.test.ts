@@ -1,0 +1,143 @@
+/**
+ * The Registry contract against EtcdRegistry on a private etcd (Debian's etcd-server on 127.0.0.1,
+ * random ports, temp data dir), plus what only etcd has: fleet's key layout, unavailability and
+ * recovery across an etcd restart.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, describe, test } from 'node:test';
+import { Etcd3 } from 'etcd3';
+import { unitHash } from '../../unitfile/src';
+import { EtcdRegistry } from '../src/registry/etcdRegistry';
+import { RegistryUnavailableError, type Registry } from '../src/registry/registry';
+import { EtcdServer, etcdBinary, skipUnlessAvailable, waitFor } from '../../test/support';
+import { registryContract } from './registry.contract';
+
+const skip = skipUnlessAvailable(etcdBinary());
+let server: Promise<EtcdServer> | undefined;
+const etcd = () => (server ??= EtcdServer.start());
+after(async () => {
+  if (server) await (await server).stop();
+});
+
+const freshPrefix = () => `/fleet-test/registry-${process.pid}-${randomBytes(4).toString('hex')}/`;
+
+if (!skip) {
+  registryContract('EtcdRegistry', async () => {
+    const { endpoint } = await etcd();
+    const prefix = freshPrefix();
+    const opened: Registry[] = [];
+    const open = async () => {
+      const r = await EtcdRegistry.connect({ endpoints: [endpoint], prefix, callTimeoutMs: 2_000 });
+      opened.push(r);
+      return r;
+    };
+    const registry = await open();
+    return {
+      registry,
+      peer: open,
+      advance: ms => new Promise(r => setTimeout(r, ms)),
+      // A process that dies stops its keepalives: its leases expire after their TTL.
+      crash: async r => r.close(),
+      ttlMs: 1_000,
+      expiryWaitMs: 3_000,
+      dispose: async () => {
+        for (const r of opened) await r.close();
+      },
+    };
+  });
+}
+
+describe('EtcdRegistry on etcd', { skip }, () => {
+  test("fleet's key layout under the prefix", async () => {
+    const { endpoint } = await etcd();
+    const prefix = freshPrefix();
+    const registry = await EtcdRegistry.connect({ endpoints: [`http://${endpoint}`], prefix });
+    const raw = new Etcd3({ hosts: endpoint });
+    try {
+      const options = [{ section: 'Service', name: 'ExecStart', value: '/bin/sleep 100' }];
+      await registry.putUnit({ name: 'hello.service', options, desiredState: 'loaded' });
+      await registry.scheduleUnit('hello.service', 'm1');
+      await registry.patchMachineMetadata([{ machineId: 'm1', key: 'role', value: 'db' }]);
+      const leadership = await registry.tryAcquireLeadership('m1', 5_000);
+      const keys = await raw.getAll().prefix(prefix).strings();
+      const rel = Object.fromEntries(Object.entries(keys).map(([k, v]) => [k.slice(prefix.length), v]));
+      assert.equal(rel['job/hello.service/target-state'], 'loaded');
+      assert.equal(rel['job/hello.service/target'], 'm1');
+      assert.equal(rel['machines/m1/metadata/role'], 'db');
+      assert.deepEqual(JSON.parse(rel['lease/engine-leader']!), { MachineID: 'm1', Version: 1 });
+      const object = JSON.parse(rel['job/hello.service/object']!) as { Name: string; UnitHash: number[] };
+      assert.equal(object.Name, 'hello.service');
+      // Case 23: the hash, stored as fleet does (20 byte values).
+      assert.equal(unitHash(options), '1c6fb6f3684bafb0c173d8b8b957ceff031180c1');
+      assert.equal(Buffer.from(object.UnitHash).toString('hex'), '1c6fb6f3684bafb0c173d8b8b957ceff031180c1');
+      assert.deepEqual(JSON.parse(rel['unit/1c6fb6f3684bafb0c173d8b8b957ceff031180c1']!), { Raw: '[Service]\nExecStart=/bin/sleep 100\n' });
+      assert.equal(await registry.leader(), 'm1');
+      await leadership?.release();
+      assert.equal(await registry.leader(), undefined);
+    } finally {
+      raw.close();
+      await registry.close();
+    }
+  });
+
+  test('unreachable etcd: RegistryUnavailableError, fast; connect still succeeds', async () => {
+    const registry = await EtcdRegistry.connect({ endpoints: ['127.0.0.1:1'], callTimeoutMs: 1_000 });
+    try {
+      const started = Date.now();
+      await assert.rejects(registry.listUnits(), (err: unknown) => err instanceof RegistryUnavailableError && err.message === 'fleet server unable to communicate with etcd');
+      await assert.rejects(registry.ping(), RegistryUnavailableError);
+      await assert.rejects(registry.registerMachine({ id: 'm', publicIP: '', metadata: {}, version: 'x' }, 1_000), RegistryUnavailableError);
+      assert.ok(Date.now() - started < 10_000, 'fails within the call deadline');
+    } finally {
+      await registry.close();
+    }
+    await assert.rejects(registry.listUnits(), RegistryUnavailableError, 'a closed registry is unavailable');
+  });
+
+  test('etcd restart: unavailable while down, data kept, presence re-published and watches resume', async () => {
+    const own = await EtcdServer.start();
+    const prefix = freshPrefix();
+    const registry = await EtcdRegistry.connect({ endpoints: [own.endpoint], prefix, callTimeoutMs: 1_000 });
+    try {
+      await registry.putUnit({ name: 'a.service', options: [{ section: 'Service', name: 'ExecStart', value: '/bin/true' }], desiredState: 'launched' });
+      await registry.scheduleUnit('a.service', 'm1');
+      const presence = await registry.registerMachine({ id: 'm1', publicIP: '127.0.0.1', metadata: { a: 'b' }, version: 't' }, 1_000);
+      let unitEvents = 0;
+      registry.watch('units', () => unitEvents++);
+      await new Promise(r => setTimeout(r, 300));
+
+      await own.halt('SIGKILL');
+      await assert.rejects(registry.listUnits(), RegistryUnavailableError);
+      await assert.rejects(registry.ping(), RegistryUnavailableError);
+      // Down for longer than the presence TTL: etcd will have to forget that lease.
+      await new Promise(r => setTimeout(r, 2_500));
+      await own.relaunch();
+
+      await waitFor('the registry to answer again', async () => {
+        try {
+          await registry.ping();
+          return true;
+        } catch {
+          return false;
+        }
+      }, { timeoutMs: 15_000 });
+      assert.deepEqual((await registry.listUnits()).map(u => [u.name, u.desiredState]), [['a.service', 'launched']]);
+      assert.equal((await registry.getSchedule()).get('a.service')?.machineId, 'm1');
+      await waitFor('the machine to be re-published', async () => (await registry.listMachines()).some(m => m.id === 'm1'), { timeoutMs: 15_000 });
+      assert.deepEqual((await registry.listMachines())[0]?.metadata, { a: 'b' });
+
+      unitEvents = 0;
+      await waitFor('the watch to deliver after the restart', async () => {
+        await registry.setDesiredState('a.service', unitEvents % 2 ? 'loaded' : 'launched');
+        await new Promise(r => setTimeout(r, 200));
+        return unitEvents > 0;
+      }, { timeoutMs: 15_000 });
+      await presence.release();
+      assert.deepEqual(await registry.listMachines(), []);
+    } finally {
+      await registry.close();
+      await own.stop();
+    }
+  });
+});
