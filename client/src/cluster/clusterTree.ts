@@ -1,0 +1,57 @@
+/**
+ * The vscode adapter for the Machines and Units views: a TreeDataProvider whose getChildren
+ * only reads the ClusterModel's snapshot (no I/O, no pop-ups) and turns ItemSpecs into
+ * TreeItems.
+ */
+import * as vscode from 'vscode';
+import type { ClusterModel } from './clusterModel';
+import { childrenOf, machineRoots, toItem, unitRoots, type ClusterNode, type ExplorerOptions } from './treeItems';
+
+export class ClusterTreeProvider implements vscode.TreeDataProvider<ClusterNode>, vscode.Disposable {
+  private readonly emitter = new vscode.EventEmitter<ClusterNode | undefined>();
+  readonly onDidChangeTreeData = this.emitter.event;
+  private readonly subscription: { dispose(): void };
+
+  constructor(
+    private readonly kind: 'machines' | 'units',
+    private readonly model: ClusterModel,
+    private readonly options: () => ExplorerOptions,
+  ) {
+    this.subscription = model.onDidChange(() => this.emitter.fire(undefined));
+  }
+
+  /** Re-render (e.g. grouping or sorting changed). */
+  refresh(): void {
+    this.emitter.fire(undefined);
+  }
+
+  getChildren(element?: ClusterNode): ClusterNode[] {
+    const view = this.model.view;
+    if (!element) return this.kind === 'machines' ? machineRoots(view) : unitRoots(view, this.options());
+    return childrenOf(element, view, this.options());
+  }
+
+  getTreeItem(node: ClusterNode): vscode.TreeItem {
+    const spec = toItem(node);
+    const item = new vscode.TreeItem(
+      spec.label,
+      spec.collapsible === 'none' ? vscode.TreeItemCollapsibleState.None : spec.collapsible === 'expanded' ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed,
+    );
+    item.id = spec.id;
+    if (spec.description !== undefined) item.description = spec.description;
+    if (spec.tooltip) {
+      const md = new vscode.MarkdownString(spec.tooltip, true);
+      md.isTrusted = false;
+      item.tooltip = md;
+    }
+    item.contextValue = spec.contextValue;
+    item.iconPath = new vscode.ThemeIcon(spec.icon.id, spec.icon.color ? new vscode.ThemeColor(spec.icon.color) : undefined);
+    if (spec.command) item.command = { command: spec.command, title: spec.label };
+    return item;
+  }
+
+  dispose(): void {
+    this.subscription.dispose();
+    this.emitter.dispose();
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * Which cluster the explorer shows: the profiles from `fleet.clusters` and the FLEETCTL_*
+ * environment (resolved by connection/profile.ts), plus the local test cluster while it runs.
+ * The active one is `fleet.activeCluster` (or the local cluster right after it started); this
+ * class opens its FleetApi and hands it to the ClusterModel, disposing the previous one.
+ */
+import * as vscode from 'vscode';
+import { HttpFleetApi } from '../api/fleetApi';
+import type { FleetApi } from '../api/types';
+import { createFleetApi } from '../connection/connect';
+import { describeProfile, resolveProfiles, type ClusterProfile } from '../connection/profile';
+import { confirmHostKey } from '../status/clusterPicker';
+import type { ClusterModel } from './clusterModel';
+
+export const LOCAL_CLUSTER_NAME = 'Local cluster';
+
+export interface ClusterEntry {
+  name: string;
+  /** For pickers: the endpoint (and tunnel). */
+  detail: string;
+  source: 'settings' | 'environment' | 'local';
+  profile?: ClusterProfile;
+  /** The local cluster's API URL. */
+  url?: string;
+}
+
+/** Opens a FleetApi for a profile (the connection module's tunnel support plugs in here). */
+export type ApiOpener = (profile: ClusterProfile) => Promise<FleetApi>;
+
+/** The default opener: the connection module's createFleetApi, with the trust-on-first-use prompt. */
+export function defaultApiOpener(log: vscode.OutputChannel): ApiOpener {
+  return async profile =>
+    createFleetApi(profile, {
+      confirmUnknownHost: (host, fingerprint) => confirmHostKey(host, fingerprint, profile.knownHostsFile),
+      log: message => log.appendLine(`[ssh] ${message}`),
+    });
+}
+
+export class ClusterConnections implements vscode.Disposable {
+  private readonly emitter = new vscode.EventEmitter<void>();
+  /** Fires when the list of clusters or the active one changed. */
+  readonly onDidChange = this.emitter.event;
+  private local: { url: string } | undefined;
+  private activeName: string | undefined;
+  private api: FleetApi | undefined;
+  private opening = 0;
+  private readonly disposables: vscode.Disposable[] = [];
+  private problemsShown = new Set<string>();
+
+  constructor(
+    private readonly model: ClusterModel,
+    private readonly log: vscode.OutputChannel,
+    private readonly openApi: ApiOpener = defaultApiOpener(log),
+  ) {
+    this.disposables.push(
+      vscode.workspace.onDidChangeConfiguration(e => {
+        if (e.affectsConfiguration('fleet.clusters') || e.affectsConfiguration('fleet.activeCluster')) void this.connect();
+      }),
+    );
+  }
+
+  get activeCluster(): ClusterEntry | undefined {
+    return this.list().find(c => c.name === this.activeName);
+  }
+
+  get localUrl(): string | undefined {
+    return this.local?.url;
+  }
+
+  list(): ClusterEntry[] {
+    const config = vscode.workspace.getConfiguration('fleet');
+    const raw = config.get<unknown[]>('clusters', []);
+    const { profiles, problems } = resolveProfiles(Array.isArray(raw) ? raw : [], process.env);
+    for (const p of problems) {
+      const text = `fleet.clusters: ${p.profile}${p.field ? ` (${p.field})` : ''}: ${p.message}`;
+      if (this.problemsShown.has(text)) continue;
+      this.problemsShown.add(text);
+      this.log.appendLine(`[${p.severity}] ${text}`);
+      if (p.severity === 'error') void vscode.window.showWarningMessage(text, 'Open Settings').then(choice => {
+        if (choice) void vscode.commands.executeCommand('workbench.action.openSettings', 'fleet.clusters');
+      });
+    }
+    const entries: ClusterEntry[] = profiles.map(profile => ({ name: profile.name, detail: describeProfile(profile), source: profile.source, profile }));
+    if (this.local) entries.unshift({ name: LOCAL_CLUSTER_NAME, detail: this.local.url, source: 'local', url: this.local.url });
+    return entries;
+  }
+
+  /** Connects to the configured active cluster (`fleet.activeCluster`, else the local one, else the first profile). */
+  async connect(name?: string): Promise<void> {
+    const entries = this.list();
+    const wanted = name ?? (this.activeName && entries.some(e => e.name === this.activeName) ? this.activeName : undefined) ?? vscode.workspace.getConfiguration('fleet').get<string>('activeCluster') ?? undefined;
+    const entry = entries.find(e => e.name === wanted) ?? entries.find(e => e.source === 'local') ?? entries[0];
+    await this.activate(entry);
+  }
+
+  /** Makes a cluster active; `persist` also writes `fleet.activeCluster` (user settings). */
+  async select(name: string, persist: boolean): Promise<void> {
+    if (persist && name !== LOCAL_CLUSTER_NAME) {
+      await vscode.workspace.getConfiguration('fleet').update('activeCluster', name, vscode.ConfigurationTarget.Global);
+    }
+    await this.connect(name);
+  }
+
+  setLocalCluster(url: string | undefined): void {
+    this.local = url ? { url } : undefined;
+    if (url) void this.connect(LOCAL_CLUSTER_NAME);
+    else if (this.activeName === LOCAL_CLUSTER_NAME) {
+      this.activeName = undefined;
+      void this.connect();
+    } else this.emitter.fire();
+  }
+
+  private async activate(entry: ClusterEntry | undefined): Promise<void> {
+    const ticket = ++this.opening;
+    let api: FleetApi | undefined;
+    if (entry) {
+      try {
+        api = entry.source === 'local'
+          ? new HttpFleetApi({ endpoint: entry.url!, label: `${LOCAL_CLUSTER_NAME} (${entry.url})`, requestTimeoutMs: 5000 })
+          : await this.openApi(entry.profile!);
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        this.log.appendLine(`[error] ${message}`);
+        void vscode.window.showErrorMessage(message);
+      }
+    }
+    if (ticket !== this.opening) {
+      api?.dispose();
+      return;
+    }
+    const previous = this.api;
+    this.api = api;
+    this.activeName = api ? entry?.name : undefined;
+    this.model.setApi(api);
+    previous?.dispose();
+    if (api) this.log.appendLine(`[info] Fleet explorer connected to ${entry!.name} (${entry!.detail})`);
+    this.emitter.fire();
+  }
+
+  dispose(): void {
+    this.opening++;
+    this.api?.dispose();
+    this.api = undefined;
+    for (const d of this.disposables) d.dispose();
+    this.emitter.dispose();
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * Show Journal: follows a unit's journal into an OutputChannel of its own, until the user
+ * cancels the progress notification, follows another time, or the window closes.
+ */
+import * as vscode from 'vscode';
+import type { JournalLine } from '../../../protocol/src/api';
+import type { FleetApi } from '../api/types';
+
+export function formatJournalLine(line: JournalLine): string {
+  const time = new Date(line.time).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  return `${time} ${line.machineID.slice(0, 8)} ${line.stream === 'stderr' ? '[err] ' : line.stream === 'system' ? '[sys] ' : ''}${line.text}`;
+}
+
+export class JournalFollower implements vscode.Disposable {
+  private readonly channels = new Map<string, vscode.OutputChannel>();
+  private readonly running = new Map<string, AbortController>();
+
+  async follow(api: FleetApi, unit: string, machineId: string | undefined): Promise<void> {
+    this.running.get(unit)?.abort();
+    const abort = new AbortController();
+    this.running.set(unit, abort);
+    let channel = this.channels.get(unit);
+    if (!channel) {
+      channel = vscode.window.createOutputChannel(`Fleet Journal: ${unit}`);
+      this.channels.set(unit, channel);
+    }
+    channel.clear();
+    channel.show(true);
+    const out = channel;
+    await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `Following the journal of ${unit}`, cancellable: true },
+      async (_progress, token) => {
+        token.onCancellationRequested(() => abort.abort());
+        try {
+          const recent = await api.journal(unit, { lines: 50, ...(machineId ? { machineId } : {}) }, abort.signal);
+          for (const line of recent) out.appendLine(formatJournalLine(line));
+          await api.followJournal(unit, line => out.appendLine(formatJournalLine(line)), abort.signal);
+        } catch (err) {
+          if (abort.signal.aborted) return;
+          const message = err instanceof Error ? err.message : String(err);
+          const status = (err as { status?: number }).status;
+          out.appendLine(`-- ${status === 404 ? `the cluster at ${api.label} has no journal API (fleetd only); on a real fleet use "fleetctl journal ${unit}"` : message} --`);
+          void vscode.window.showErrorMessage(`Cannot follow the journal of ${unit}: ${message}`);
+        } finally {
+          if (this.running.get(unit) === abort) this.running.delete(unit);
+          if (abort.signal.aborted) out.appendLine('-- stopped following --');
+        }
+      },
+    );
+  }
+
+  stopAll(): void {
+    for (const abort of this.running.values()) abort.abort();
+    this.running.clear();
+  }
+
+  dispose(): void {
+    this.stopAll();
+    for (const channel of this.channels.values()) channel.dispose();
+    this.channels.clear();
+  }
+}

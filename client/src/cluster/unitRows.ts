@@ -1,0 +1,100 @@
+/**
+ * Joins the registry's units with the agents' unit states into one row per unit, and decides
+ * the state the explorer shows for it. Pure; no `vscode` import.
+ */
+import type { ApiUnit, ApiUnitOption, ApiUnitState, JobState } from '../../../protocol/src/api';
+import { description, isGlobalUnit, isTemplateName, unitHash, type UnitOption } from '../../../unitfile/src';
+import type { ClusterSnapshot } from './snapshot';
+
+/** What the explorer shows for a unit, worst first (the order of the "by state" groups). */
+export type DisplayState = 'failed' | 'unplaceable' | 'pending' | 'launched' | 'loaded' | 'inactive' | 'unknown';
+export const DISPLAY_STATES: readonly DisplayState[] = ['failed', 'unplaceable', 'pending', 'launched', 'loaded', 'inactive', 'unknown'];
+
+export interface UnitRow {
+  name: string;
+  /** undefined for a unit that only has states (its registry entry is gone). */
+  unit: ApiUnit | undefined;
+  desiredState: JobState | undefined;
+  currentState: JobState | undefined;
+  machineId: string | undefined;
+  reason: string | undefined;
+  global: boolean;
+  template: boolean;
+  states: ApiUnitState[];
+  /** The registry copy's hash (40 hex), when it has options. */
+  hash: string | undefined;
+  description: string | undefined;
+  display: DisplayState;
+}
+
+export function toUnitOptions(options: readonly ApiUnitOption[] | undefined): UnitOption[] {
+  return (options ?? []).map(o => ({ section: o.section, name: o.name, value: o.value ?? '' }));
+}
+
+export function unitRows(snapshot: ClusterSnapshot): UnitRow[] {
+  const statesByUnit = new Map<string, ApiUnitState[]>();
+  for (const s of snapshot.states) {
+    const list = statesByUnit.get(s.name);
+    if (list) list.push(s);
+    else statesByUnit.set(s.name, [s]);
+  }
+  const rows: UnitRow[] = [];
+  const seen = new Set<string>();
+  for (const unit of snapshot.units) {
+    seen.add(unit.name);
+    rows.push(makeRow(unit.name, unit, statesByUnit.get(unit.name) ?? []));
+  }
+  for (const [name, states] of statesByUnit) if (!seen.has(name)) rows.push(makeRow(name, undefined, states));
+  return rows;
+}
+
+function makeRow(name: string, unit: ApiUnit | undefined, states: ApiUnitState[]): UnitRow {
+  const options = toUnitOptions(unit?.options);
+  const global = options.length > 0 && isGlobalUnit(options);
+  const row: UnitRow = {
+    name,
+    unit,
+    desiredState: unit?.desiredState,
+    currentState: unit?.currentState,
+    machineId: unit?.machineID || (!global && states.length === 1 ? states[0]?.machineID : undefined) || undefined,
+    reason: unit?.reason || undefined,
+    global,
+    template: isTemplateName(name),
+    states,
+    hash: options.length > 0 ? unitHash(options) : states[0]?.hash,
+    description: options.length > 0 ? description(options) : undefined,
+    display: 'unknown',
+  };
+  row.display = displayState(row);
+  return row;
+}
+
+export function displayState(row: Pick<UnitRow, 'unit' | 'desiredState' | 'currentState' | 'reason' | 'global' | 'states' | 'machineId'>): DisplayState {
+  const relevant = row.global || !row.machineId ? row.states : row.states.filter(s => s.machineID === row.machineId);
+  if (relevant.some(s => s.systemdActiveState === 'failed')) return 'failed';
+  if (!row.unit) return 'unknown';
+  const desired = row.desiredState ?? 'inactive';
+  if (row.global) {
+    if (desired === 'inactive') return 'inactive';
+    if (row.reason && relevant.length === 0) return 'unplaceable';
+    if (desired === 'launched') {
+      if (relevant.length === 0 || relevant.some(s => s.systemdActiveState !== 'active')) return 'pending';
+      return 'launched';
+    }
+    return 'loaded';
+  }
+  const current = row.currentState ?? 'inactive';
+  if (desired !== 'inactive' && current !== desired) return row.reason ? 'unplaceable' : 'pending';
+  if (current === 'launched' && relevant.some(s => s.systemdActiveState === 'activating' || s.systemdActiveState === 'deactivating')) return 'pending';
+  return current;
+}
+
+/** `active (running)`, `loaded/inactive (dead)`, … from an agent's state; undefined when it has none. */
+export function systemdSummary(state: ApiUnitState | undefined): string | undefined {
+  if (!state) return undefined;
+  const active = state.systemdActiveState;
+  const sub = state.systemdSubState;
+  if (!active && !sub) return state.systemdLoadState;
+  const main = sub ? `${active ?? '-'} (${sub})` : `${active}`;
+  return state.systemdLoadState && state.systemdLoadState !== 'loaded' ? `${state.systemdLoadState}/${main}` : main;
+}

@@ -1,0 +1,37 @@
+/** Every command id the cluster UI contributes, written once (package.json lists the same ids). */
+export const Commands = {
+  refreshCluster: 'fleet.refreshCluster',
+  selectCluster: 'fleet.selectCluster',
+  addCluster: 'fleet.addCluster',
+  setExplorerGrouping: 'fleet.setExplorerGrouping',
+  setExplorerSorting: 'fleet.setExplorerSorting',
+  submitUnit: 'fleet.submitUnit',
+  loadUnit: 'fleet.loadUnit',
+  startUnit: 'fleet.startUnit',
+  stopUnit: 'fleet.stopUnit',
+  unloadUnit: 'fleet.unloadUnit',
+  destroyUnit: 'fleet.destroyUnit',
+  replaceUnit: 'fleet.replaceUnit',
+  showUnitFile: 'fleet.showUnitFile',
+  showUnitStatus: 'fleet.showUnitStatus',
+  showUnitJournal: 'fleet.showUnitJournal',
+  copyMachineId: 'fleet.copyMachineId',
+  startUnitsMatching: 'fleet.startUnitsMatching',
+  createTemplateInstances: 'fleet.createTemplateInstances',
+  startLocalCluster: 'fleet.startLocalCluster',
+  stopLocalCluster: 'fleet.stopLocalCluster',
+  showLocalClusterLogs: 'fleet.showLocalClusterLogs',
+  openSampleUnits: 'fleet.openSampleUnits',
+} as const;
+
+export type CommandId = (typeof Commands)[keyof typeof Commands];
+
+export const Views = {
+  container: 'fleet',
+  machines: 'fleet.machines',
+  units: 'fleet.units',
+} as const;
+
+/** The `fleet-unit:` scheme of read-only registry copies, and `fleet-status:` for unit status pages. */
+export const UNIT_SCHEME = 'fleet-unit';
+export const STATUS_SCHEME = 'fleet-status';

@@ -1,0 +1,91 @@
+/** Registers every cluster UI command; each handler reads its targets and delegates. */
+import * as vscode from 'vscode';
+import type { ClusterModel } from '../cluster/clusterModel';
+import type { ClusterConnections } from '../cluster/connections';
+import type { JournalFollower } from '../cluster/journal';
+import { GROUP_BY_VALUES, SORT_BY_VALUES, type ClusterNode } from '../cluster/treeItems';
+import { showUnitFile, showUnitStatus } from '../cluster/unitDocuments';
+import type { DeployController } from '../deploy/deployController';
+import type { LocalClusterManager } from '../localCluster/localClusterManager';
+import { addCluster, selectCluster } from '../status/clusterPicker';
+import { Commands } from './commandIds';
+import { openSampleUnits } from './samples';
+import { resolveTargets } from './targets';
+
+export interface CommandDeps {
+  context: vscode.ExtensionContext;
+  model: ClusterModel;
+  connections: ClusterConnections;
+  deploy: DeployController;
+  local: LocalClusterManager;
+  journals: JournalFollower;
+  log: vscode.OutputChannel;
+}
+
+export function registerCommands(deps: CommandDeps): vscode.Disposable {
+  const { model, connections, deploy, local, journals } = deps;
+  const guard =
+    (id: string, fn: (...args: unknown[]) => unknown) =>
+    async (...args: unknown[]) => {
+      try {
+        await fn(...args);
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        deps.log.appendLine(`[error] ${id}: ${err instanceof Error ? err.stack ?? message : message}`);
+        void vscode.window.showErrorMessage(message);
+      }
+    };
+  const table: Record<string, (...args: unknown[]) => unknown> = {
+    [Commands.refreshCluster]: () => model.refresh(),
+    [Commands.selectCluster]: () => selectCluster(connections),
+    [Commands.addCluster]: () => addCluster(connections),
+    [Commands.setExplorerGrouping]: async () => {
+      const pick = await vscode.window.showQuickPick(
+        GROUP_BY_VALUES.map(v => ({ label: v === 'machine' ? 'By machine' : v === 'state' ? 'By state' : 'Flat list', value: v })),
+        { title: 'Fleet: Group Units' },
+      );
+      if (pick) await vscode.workspace.getConfiguration('fleet').update('explorer.groupBy', pick.value, vscode.ConfigurationTarget.Global);
+    },
+    [Commands.setExplorerSorting]: async () => {
+      const pick = await vscode.window.showQuickPick(
+        SORT_BY_VALUES.map(v => ({ label: v === 'name' ? 'By name' : v === 'state' ? 'By state (problems first)' : 'By machine', value: v })),
+        { title: 'Fleet: Sort Units' },
+      );
+      if (pick) await vscode.workspace.getConfiguration('fleet').update('explorer.sortBy', pick.value, vscode.ConfigurationTarget.Global);
+    },
+    [Commands.submitUnit]: (a, s) => deploy.command('submit', a, s),
+    [Commands.loadUnit]: (a, s) => deploy.command('load', a, s),
+    [Commands.startUnit]: (a, s) => deploy.command('start', a, s),
+    [Commands.stopUnit]: (a, s) => deploy.command('stop', a, s),
+    [Commands.unloadUnit]: (a, s) => deploy.command('unload', a, s),
+    [Commands.destroyUnit]: (a, s) => deploy.command('destroy', a, s),
+    [Commands.replaceUnit]: (a, s) => deploy.replace(a, s),
+    [Commands.startUnitsMatching]: (a, s) => deploy.startMatching(a, s),
+    [Commands.createTemplateInstances]: (a, s) => deploy.createTemplateInstances(a, s),
+    [Commands.showUnitFile]: async (a, s) => {
+      for (const t of (await resolveTargets(model, 'Fleet: Show Unit File', a, s)) ?? []) await showUnitFile(t.name);
+    },
+    [Commands.showUnitStatus]: async (a, s) => {
+      for (const t of (await resolveTargets(model, 'Fleet: Show Unit Status', a, s)) ?? []) await showUnitStatus(t.name);
+    },
+    [Commands.showUnitJournal]: async (a, s) => {
+      const api = model.currentApi;
+      if (!api) return void vscode.window.showErrorMessage('Not connected to a fleet cluster; run "Fleet: Select Cluster" first.');
+      const targets = (await resolveTargets(model, 'Fleet: Show Journal', a, s)) ?? [];
+      for (const t of targets) void journals.follow(api, t.name, t.machineId);
+    },
+    [Commands.copyMachineId]: async a => {
+      const node = a as ClusterNode | undefined;
+      const id = node?.kind === 'machine' ? node.machine.id : node?.kind === 'unit' ? node.row.machineId : node?.kind === 'unitState' ? node.state.machineID : undefined;
+      if (!id) return void vscode.window.showInformationMessage('Select a machine (or a scheduled unit) in the Fleet explorer to copy its machine ID.');
+      await vscode.env.clipboard.writeText(id);
+      vscode.window.setStatusBarMessage(`Copied machine ID ${id}`, 3000);
+    },
+    [Commands.startLocalCluster]: a => local.start(a && typeof a === 'object' ? (a as { machines?: number; metadata?: string[]; quiet?: boolean }) : undefined),
+    [Commands.stopLocalCluster]: () => local.stop(),
+    [Commands.showLocalClusterLogs]: () => local.showLogs(),
+    [Commands.openSampleUnits]: () => openSampleUnits(deps.context),
+  };
+  const disposables = Object.entries(table).map(([id, fn]) => vscode.commands.registerCommand(id, guard(id, fn)));
+  return vscode.Disposable.from(...disposables);
+}

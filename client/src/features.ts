@@ -1,0 +1,152 @@
+/**
+ * The cluster UI's composition root, called once from extension.ts:
+ *
+ *   context.subscriptions.push(registerClusterFeatures(context, { languageClient: client, log }));
+ *
+ * It builds the ClusterModel, the connections, the Machines and Units views, the status bar,
+ * the deploy commands and the local cluster, and keeps the language server's cluster context
+ * (`fleet/clusterContext`) in step with the snapshot.
+ */
+import * as vscode from 'vscode';
+import type { LanguageClient } from 'vscode-languageclient/node';
+import { ClusterContextNotification, type ClusterContextParams } from '../../protocol/src/lsp';
+import { ClusterModel } from './cluster/clusterModel';
+import { ClusterTreeProvider } from './cluster/clusterTree';
+import { ClusterConnections } from './cluster/connections';
+import { JournalFollower } from './cluster/journal';
+import { clusterContextOf } from './cluster/snapshot';
+import { ExplorerOptions } from './cluster/treeItems';
+import { UnitDocumentProvider } from './cluster/unitDocuments';
+import { STATUS_SCHEME, UNIT_SCHEME, Views } from './commands/commandIds';
+import { registerCommands } from './commands/registerCommands';
+import { DeployController } from './deploy/deployController';
+import { LocalClusterManager } from './localCluster/localClusterManager';
+import { ClusterStatusBar } from './status/statusBar';
+
+export const CONNECTED_CONTEXT = 'fleet.clusterConnected';
+
+export interface ClusterFeatures extends vscode.Disposable {
+  /** For a language client created (or restarted) after registration. */
+  setLanguageClient(client: LanguageClient | undefined): void;
+  readonly model: ClusterModel;
+}
+
+function explorerOptions(): ExplorerOptions {
+  const config = vscode.workspace.getConfiguration('fleet.explorer');
+  return ExplorerOptions.from({ groupBy: config.get('groupBy'), sortBy: config.get('sortBy') });
+}
+
+export function registerClusterFeatures(
+  context: vscode.ExtensionContext,
+  deps: { languageClient?: LanguageClient; log: vscode.OutputChannel },
+): ClusterFeatures {
+  const { log } = deps;
+  const disposables: vscode.Disposable[] = [];
+  const own = <T extends vscode.Disposable>(d: T): T => {
+    disposables.push(d);
+    return d;
+  };
+  let languageClient = deps.languageClient;
+  const intervalSeconds = vscode.workspace.getConfiguration('fleet.explorer').get<number>('refreshIntervalSeconds', 3);
+  const model = new ClusterModel({
+    intervalMs: Math.max(1, Number.isFinite(intervalSeconds) ? intervalSeconds : 3) * 1000,
+    log: (level, message) => log.appendLine(`[${level}] ${message}`),
+  });
+  own({ dispose: () => model.dispose() });
+  const connections = own(new ClusterConnections(model, log));
+  const documents = own(new UnitDocumentProvider(model));
+  own(vscode.workspace.registerTextDocumentContentProvider(UNIT_SCHEME, documents));
+  own(vscode.workspace.registerTextDocumentContentProvider(STATUS_SCHEME, documents));
+
+  // Explorer views; polling runs only while one of them is visible.
+  const machinesProvider = own(new ClusterTreeProvider('machines', model, explorerOptions));
+  const unitsProvider = own(new ClusterTreeProvider('units', model, explorerOptions));
+  const machinesView = own(vscode.window.createTreeView(Views.machines, { treeDataProvider: machinesProvider, canSelectMany: true, showCollapseAll: true }));
+  const unitsView = own(vscode.window.createTreeView(Views.units, { treeDataProvider: unitsProvider, canSelectMany: true, showCollapseAll: true }));
+  let release: (() => void) | undefined;
+  const updateWatching = () => {
+    const visible = machinesView.visible || unitsView.visible;
+    if (visible && !release) release = model.watch();
+    else if (!visible && release) {
+      release();
+      release = undefined;
+    }
+  };
+  own(machinesView.onDidChangeVisibility(updateWatching));
+  own(unitsView.onDidChangeVisibility(updateWatching));
+  own({ dispose: () => release?.() });
+  updateWatching();
+  own(
+    vscode.workspace.onDidChangeConfiguration(e => {
+      if (e.affectsConfiguration('fleet.explorer')) {
+        machinesProvider.refresh();
+        unitsProvider.refresh();
+      }
+    }),
+  );
+  const updateMessage = () => {
+    const view = model.view;
+    unitsView.message = view.kind === 'connected' && view.snapshot.units.length === 0 && !view.error ? `No units in ${view.label}. Open a unit file and run Fleet: Start Unit.` : undefined;
+  };
+  own(model.onDidChange(updateMessage));
+
+  // The language server's cluster context follows the snapshot.
+  let lastContext: ClusterContextParams = { context: null };
+  const sendContext = () => {
+    const client = languageClient;
+    if (!client || !client.isRunning()) return;
+    client.sendNotification(ClusterContextNotification.type, lastContext).catch((err: unknown) => {
+      log.appendLine(`[warn] could not send fleet/clusterContext: ${err instanceof Error ? err.message : String(err)}`);
+    });
+  };
+  let clientState: vscode.Disposable | undefined;
+  const watchClient = (client: LanguageClient | undefined) => {
+    clientState?.dispose();
+    clientState = client?.onDidChangeState(() => sendContext());
+  };
+  watchClient(languageClient);
+  own({ dispose: () => clientState?.dispose() });
+  own(
+    model.onDidChange(change => {
+      const connected = change.view.kind === 'connected';
+      void vscode.commands.executeCommand('setContext', CONNECTED_CONTEXT, connected);
+      if (change.view.kind === 'connected') {
+        if (!change.diff?.changed && lastContext.context) return;
+        lastContext = { context: clusterContextOf(change.view.snapshot) };
+      } else if (change.view.kind === 'disconnected' || change.view.kind === 'loading') {
+        if (lastContext.context === null) return;
+        lastContext = { context: null };
+      } else return; // keep the last context through transient errors
+      sendContext();
+    }),
+  );
+
+  own(new ClusterStatusBar(model, connections));
+  const journals = own(new JournalFollower());
+  const local = own(new LocalClusterManager(context, connections, log));
+  const deploy = new DeployController({ model, log, documents, languageClient: () => languageClient });
+  own(registerCommands({ context, model, connections, deploy, local, journals, log }));
+
+  void connections.connect();
+
+  // Dispose in reverse order: the local cluster is stopped before the model and connections go.
+  const store = vscode.Disposable.from({
+    dispose: () => {
+      for (const d of disposables.reverse()) {
+        try {
+          d.dispose();
+        } catch (err) {
+          log.appendLine(`[error] disposing the cluster UI: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }
+    },
+  });
+  return Object.assign(store, {
+    setLanguageClient(client: LanguageClient | undefined) {
+      languageClient = client;
+      watchClient(client);
+      sendContext();
+    },
+    model,
+  });
+}
