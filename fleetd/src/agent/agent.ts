@@ -1,0 +1,286 @@
+/**
+ * fleet's agent for one machine (fleet-reference §5.7): keeps the machine's presence in the
+ * registry, reconciles what the registry wants on this machine with what the UnitManager runs
+ * (read → desiredUnitsForMachine → planMachine → apply, serially, the first failure ending the
+ * pass), publishes unit states and "launched" heartbeats, and on a clean stop purges: stops and
+ * unloads every unit, removes their states and releases the machine.
+ */
+import { desiredUnitsForMachine, planMachine, planPurge, type CurrentUnit, type MachineTask, type MachineUnitState } from '../../../scheduler/src/planMachine';
+import { runLoop, type Loop } from '../loop';
+import { MachineExistsError, type Disposable, type MachinePresence, type MachineRecord, type Registry } from '../registry/registry';
+import type { UnitManager, UnitManagerState } from './unitManager';
+
+export type LogFn = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
+
+export interface AgentOptions {
+  registry: Registry;
+  machine: { id: string; publicIP: string; metadata: Record<string, string> };
+  unitManager: UnitManager;
+  /** fleet's agent_ttl: presence, states and launched heartbeats expire after it. Default 30 s. */
+  ttlMs?: number;
+  /** The reconcile period. Default 5 s (fleet's fixed agent interval). */
+  intervalMs?: number;
+  /** Advertised in the machine record when the agent serves a journal. */
+  journalUrl?: string;
+  log?: LogFn;
+}
+
+export const AGENT_VERSION = '1.0.0';
+
+/** fleet's heartbeat period: ttl*4/5 above 10 s, else ttl/2. */
+export function heartbeatInterval(ttlMs: number): number {
+  return ttlMs > 10_000 ? Math.floor((ttlMs * 4) / 5) : Math.floor(ttlMs / 2);
+}
+
+export class Agent {
+  private readonly registry: Registry;
+  private readonly manager: UnitManager;
+  private readonly ttlMs: number;
+  private readonly intervalMs: number;
+  private readonly log: LogFn;
+  private readonly record: MachineRecord;
+  /** What this agent last did with each unit (fleet's in-memory cache; lost on restart). */
+  private readonly cache = new Map<string, Exclude<MachineUnitState, 'inactive'>>();
+  /** Last state published per unit (to publish on change only). */
+  private readonly published = new Map<string, string>();
+  private readonly reported = new Set<string>();
+  private readonly abort = new AbortController();
+  private readonly disposables: Disposable[] = [];
+  private presence: MachinePresence | undefined;
+  private loop: Loop | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private publishQueue = new Set<string>();
+  private publishing: Promise<void> = Promise.resolve();
+  private stopped: Promise<void> | undefined;
+
+  constructor(options: AgentOptions) {
+    this.registry = options.registry;
+    this.manager = options.unitManager;
+    this.ttlMs = options.ttlMs ?? 30_000;
+    this.intervalMs = options.intervalMs ?? 5_000;
+    this.log = options.log ?? (() => {});
+    if (!(this.ttlMs > 0)) throw new RangeError(`agent ttlMs must be positive, got ${this.ttlMs}`);
+    this.record = {
+      id: options.machine.id,
+      publicIP: options.machine.publicIP,
+      metadata: { ...options.machine.metadata },
+      version: AGENT_VERSION,
+      ...(options.journalUrl ? { journalUrl: options.journalUrl } : {}),
+    };
+  }
+
+  get machineId(): string {
+    return this.record.id;
+  }
+
+  /** Register the machine (retrying while a previous instance's presence expires), then start the loops. */
+  async start(): Promise<void> {
+    this.presence = await this.register();
+    this.disposables.push(this.registry.watchMachine(this.machineId, () => this.loop?.trigger()));
+    this.disposables.push(this.manager.onChange(name => this.queuePublish(name)));
+    this.loop = runLoop({
+      intervalMs: this.intervalMs,
+      signal: this.abort.signal,
+      reconcile: () => this.reconcile(),
+      onError: err => this.log('error', `agent ${this.machineId}: reconcile failed: ${message(err)}`),
+    });
+    this.heartbeatTimer = setInterval(() => void this.heartbeat(), heartbeatInterval(this.ttlMs));
+  }
+
+  /** Ask for a reconcile pass soon. */
+  trigger(): void {
+    this.loop?.trigger();
+  }
+
+  private async register(): Promise<MachinePresence> {
+    // fleet retries a taken machine ID with backoff (1 s doubling, capped at 60 s) until the old key expires.
+    const giveUpAt = Date.now() + 2 * this.ttlMs + 5_000;
+    let delay = 1_000;
+    for (;;) {
+      try {
+        return await this.registry.registerMachine(this.record, this.ttlMs);
+      } catch (err) {
+        if (!(err instanceof MachineExistsError) || this.abort.signal.aborted) throw err;
+        if (Date.now() + delay > giveUpAt) {
+          throw new Error(`machine ${this.machineId} is still registered by another live fleetd after ${Math.round((2 * this.ttlMs + 5_000) / 1000)} s; ` +
+            'stop the other fleetd or give this machine a different ID');
+        }
+        this.log('warn', `machine ${this.machineId} is already registered (a previous fleetd whose presence has not expired yet?); retrying in ${delay / 1000} s`);
+        await new Promise(r => setTimeout(r, delay));
+        delay = Math.min(delay * 2, 60_000);
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ reconcile
+
+  /** One pass: read, plan, apply; then publish every state. Safe to run repeatedly. */
+  async reconcile(): Promise<void> {
+    const snapshot = await this.registry.snapshot();
+    const me = snapshot.machines.find(m => m.id === this.machineId);
+    const { units, dropped } = desiredUnitsForMachine(
+      snapshot.units,
+      name => snapshot.schedule.get(name)?.machineId,
+      { id: this.machineId, metadata: me?.metadata ?? this.record.metadata },
+    );
+    for (const d of dropped) this.reportOnce('info', d.message);
+    const current: CurrentUnit[] = (await this.manager.states()).map(s => ({ name: s.name, hash: s.hash, state: this.cache.get(s.name) ?? 'inactive' }));
+    const tasks = planMachine(units, current);
+    await this.apply(tasks);
+    await this.publishAll();
+  }
+
+  private async apply(tasks: readonly MachineTask[]): Promise<void> {
+    for (const task of tasks) {
+      const what = task.kind === 'reloadUnitFiles' ? 'reloadUnitFiles' : `${task.kind} ${task.unit}`;
+      try {
+        await this.run(task);
+        this.log('debug', `agent ${this.machineId}: ${what} (${task.reason})`);
+      } catch (err) {
+        // fleet: the first failure ends the pass; the next pass retries.
+        throw new Error(`${what} failed (${task.reason}): ${message(err)}`);
+      }
+    }
+  }
+
+  private async run(task: MachineTask): Promise<void> {
+    const id = this.machineId;
+    switch (task.kind) {
+      case 'load':
+        await this.manager.load(task.unit, task.options, task.hash);
+        this.cache.set(task.unit, 'loaded');
+        return;
+      case 'unload':
+        await this.registry.clearLaunched(task.unit, id);
+        await this.manager.unload(task.unit);
+        this.cache.delete(task.unit);
+        this.published.delete(task.unit);
+        await this.registry.removeUnitState(task.unit, id);
+        return;
+      case 'reloadUnitFiles':
+        await this.manager.reloadUnitFiles();
+        return;
+      case 'start':
+        await this.manager.start(task.unit);
+        this.cache.set(task.unit, 'launched');
+        // Publish the state before the launched heartbeat: fleetctl start reads it right after.
+        await this.publish(task.unit, true);
+        await this.registry.setLaunched(task.unit, id, this.ttlMs);
+        return;
+      case 'stop':
+        await this.registry.clearLaunched(task.unit, id);
+        await this.manager.stop(task.unit);
+        this.cache.set(task.unit, 'loaded');
+        return;
+    }
+  }
+
+  // ------------------------------------------------------------------ publishing
+
+  private queuePublish(name: string): void {
+    this.publishQueue.add(name);
+    this.publishing = this.publishing.then(async () => {
+      const names = [...this.publishQueue];
+      this.publishQueue.clear();
+      for (const n of names) {
+        try {
+          await this.publish(n, false);
+        } catch (err) {
+          this.reportOnce('warn', `agent ${this.machineId}: could not publish the state of ${n}: ${message(err)}`);
+        }
+      }
+    });
+  }
+
+  private async publishAll(force = false): Promise<void> {
+    for (const s of await this.manager.states()) await this.save(s, force);
+  }
+
+  private async publish(name: string, force: boolean): Promise<void> {
+    if (this.abort.signal.aborted && !this.cache.has(name)) return;
+    const state = (await this.manager.states()).find(s => s.name === name);
+    if (state) await this.save(state, force);
+    else if (this.published.delete(name)) await this.registry.removeUnitState(name, this.machineId);
+  }
+
+  private async save(s: UnitManagerState, force: boolean): Promise<void> {
+    const key = JSON.stringify([s.hash, s.loadState, s.activeState, s.subState, s.detail ?? '']);
+    if (!force && this.published.get(s.name) === key) return;
+    this.published.set(s.name, key);
+    await this.registry.saveUnitState({
+      name: s.name, machineId: this.machineId, hash: s.hash,
+      loadState: s.loadState, activeState: s.activeState, subState: s.subState,
+      ...(s.detail ? { detail: s.detail } : {}),
+    }, this.ttlMs);
+  }
+
+  /** Refresh everything that expires: presence, states, launched heartbeats. */
+  private async heartbeat(): Promise<void> {
+    try {
+      await this.presence?.update(this.record);
+      await this.publishAll(true);
+      for (const [name, state] of this.cache) {
+        if (state === 'launched') await this.registry.setLaunched(name, this.machineId, this.ttlMs);
+      }
+    } catch (err) {
+      this.log('warn', `agent ${this.machineId}: heartbeat failed (will retry): ${message(err)}`);
+    }
+  }
+
+  private reportOnce(level: 'info' | 'warn', text: string): void {
+    if (this.reported.has(text)) return;
+    this.reported.add(text);
+    this.log(level, text);
+  }
+
+  // ------------------------------------------------------------------ shutdown
+
+  /** fleet's graceful shutdown: purge every unit (stop, unload, remove state), then release the machine. Idempotent. */
+  stop(): Promise<void> {
+    this.stopped ??= this.shutdown();
+    return this.stopped;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.abort.abort();
+    clearInterval(this.heartbeatTimer);
+    for (const d of this.disposables.splice(0)) d.dispose();
+    await this.loop?.done;
+    await this.publishing;
+    const states = await this.manager.states();
+    const tasks = planPurge(states.map(s => ({ name: s.name, hash: s.hash, state: this.cache.get(s.name) ?? 'inactive' })));
+    const errors: string[] = [];
+    // Stop units in parallel: each may take up to its TimeoutStopSec.
+    // The units are stopped even when the registry is unreachable; only the bookkeeping may fail.
+    await Promise.all(tasks.map(async t => {
+      if (t.kind !== 'unload') return;
+      const attempt = async (what: string, fn: () => Promise<unknown>) => {
+        try {
+          await fn();
+        } catch (err) {
+          errors.push(`${what} ${t.unit}: ${message(err)}`);
+        }
+      };
+      await attempt('clearing the launched heartbeat of', () => this.registry.clearLaunched(t.unit, this.machineId));
+      await attempt('unloading', () => this.manager.unload(t.unit));
+      this.cache.delete(t.unit);
+      this.published.delete(t.unit);
+      await attempt('removing the state of', () => this.registry.removeUnitState(t.unit, this.machineId));
+    }));
+    try {
+      await this.manager.close();
+    } catch (err) {
+      errors.push(`unit manager: ${message(err)}`);
+    }
+    try {
+      await this.presence?.release();
+    } catch (err) {
+      errors.push(`releasing machine ${this.machineId}: ${message(err)}`);
+    }
+    if (errors.length > 0) this.log('warn', `agent ${this.machineId}: shutdown incomplete: ${errors.join('; ')}`);
+  }
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,82 @@
+/**
+ * startAgent: the agent role of fleetd for one machine (the contract shared with main.ts): a
+ * journal (served over loopback HTTP when `journal` is given), the unit manager (processes by
+ * default), and the Agent loop. stop() is fleet's clean shutdown: stops and unloads its units,
+ * removes their states, releases the machine, closes the journal server.
+ */
+import path from 'node:path';
+import type { Registry } from '../registry/registry';
+import { Agent, type LogFn } from './agent';
+import { Journal, startJournalServer, type JournalServer } from './journal';
+import { ProcessUnitManager } from './processUnitManager';
+import type { UnitManager } from './unitManager';
+
+export { Agent, heartbeatInterval, type AgentOptions, type LogFn } from './agent';
+export { Journal, startJournalServer, handleJournalRequest, type JournalServer } from './journal';
+export { ProcessUnitManager, type ProcessUnitManagerOptions } from './processUnitManager';
+export { FakeUnitManager, UnitNotLoadedError, type UnitManager, type UnitManagerState } from './unitManager';
+
+export interface StartAgentOptions {
+  registry: Registry;
+  machine: { id: string; publicIP: string; metadata: Record<string, string> };
+  /** Per-machine state: unit files (`units/`) and the runtime directory (`run/`) of the process manager. */
+  stateDir: string;
+  ttlMs?: number;
+  intervalMs?: number;
+  /** Defaults to a ProcessUnitManager under `stateDir`. */
+  unitManager?: UnitManager;
+  /** Serve the journal on this loopback address (port 0: any free port). */
+  journal?: { host: string; port: number };
+  log?: LogFn;
+}
+
+export interface RunningAgent {
+  /** The journal server's base URL (`GET {journalUrl}/journal/{unit}?lines=N&follow=true`). */
+  journalUrl?: string;
+  journal: Journal;
+  unitManager: UnitManager;
+  agent: Agent;
+  stop(): Promise<void>;
+}
+
+export async function startAgent(options: StartAgentOptions): Promise<RunningAgent> {
+  const { registry, machine, log } = options;
+  if (!machine.id) throw new Error('startAgent: machine.id is empty; give the machine an ID (32 hex characters)');
+  const journal = new Journal({ machineId: machine.id });
+  let server: JournalServer | undefined;
+  if (options.journal) server = await startJournalServer(journal, options.journal);
+  const unitManager = options.unitManager ?? new ProcessUnitManager({
+    machineId: machine.id,
+    journal,
+    stateDir: path.resolve(options.stateDir),
+    ...(log ? { log } : {}),
+  });
+  const agent = new Agent({
+    registry, machine, unitManager,
+    ...(options.ttlMs !== undefined ? { ttlMs: options.ttlMs } : {}),
+    ...(options.intervalMs !== undefined ? { intervalMs: options.intervalMs } : {}),
+    ...(server ? { journalUrl: server.url } : {}),
+    ...(log ? { log } : {}),
+  });
+  try {
+    await agent.start();
+  } catch (err) {
+    await unitManager.close().catch(() => undefined);
+    await server?.close();
+    throw err;
+  }
+  let stopping: Promise<void> | undefined;
+  return {
+    ...(server ? { journalUrl: server.url } : {}),
+    journal,
+    unitManager,
+    agent,
+    stop: () => (stopping ??= (async () => {
+      try {
+        await agent.stop();
+      } finally {
+        await server?.close();
+      }
+    })()),
+  };
+}

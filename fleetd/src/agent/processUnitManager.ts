@@ -1,0 +1,163 @@
+/**
+ * A UnitManager that runs units as supervised child processes with systemd's semantics (see
+ * service.ts for the state machine and serviceConfig.ts for the directives it implements). The
+ * default manager of the local cluster: no systemd, no root. Unit files are also written to
+ * `<stateDir>/units/<name>` (fleet's units_directory) so a user can see what the agent runs.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { UnitOption } from '../../../unitfile/src/serialize';
+import { serializeOptions } from '../../../unitfile/src/serialize';
+import type { Journal } from './journal';
+import { Service, SYSTEMD_PATH } from './service';
+import { parseServiceConfig } from './serviceConfig';
+import { ChangeEmitter, UnitNotLoadedError, type ChangeSubscription, type UnitManager, type UnitManagerState } from './unitManager';
+
+export interface ProcessUnitManagerOptions {
+  machineId: string;
+  journal: Journal;
+  /** Where unit files are written (`<stateDir>/units`) and what %t expands to (`<stateDir>/run`). */
+  stateDir: string;
+  /** %H; defaults to os.hostname(). */
+  hostname?: string;
+  /** %b; defaults to the kernel's boot ID. */
+  bootId?: string;
+  /** Extra variables every process starts with (after PATH). */
+  env?: Record<string, string>;
+  log?: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
+  now?: () => number;
+}
+
+function kernelBootId(): string {
+  try {
+    return fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim().replace(/-/g, '');
+  } catch {
+    return '0'.repeat(32);
+  }
+}
+
+export class ProcessUnitManager implements UnitManager {
+  private readonly services = new Map<string, Service>();
+  private readonly emitter = new ChangeEmitter();
+  private readonly unitsDir: string;
+  private readonly runtimeDir: string;
+  private readonly hostname: string;
+  private readonly bootId: string;
+  private readonly baseEnv: Record<string, string>;
+  private readonly now: () => number;
+  private closed = false;
+
+  constructor(private readonly options: ProcessUnitManagerOptions) {
+    this.unitsDir = path.join(options.stateDir, 'units');
+    this.runtimeDir = path.join(options.stateDir, 'run');
+    this.hostname = options.hostname ?? os.hostname();
+    this.bootId = options.bootId ?? kernelBootId();
+    this.now = options.now ?? Date.now;
+    // systemd's PATH, then fleetd's own (so `node` and friends resolve as they do for the user).
+    const pathVar = [SYSTEMD_PATH, process.env.PATH].filter(Boolean).join(':');
+    this.baseEnv = { PATH: pathVar, ...(process.env.LANG ? { LANG: process.env.LANG } : {}), ...options.env };
+    fs.mkdirSync(this.unitsDir, { recursive: true });
+    fs.mkdirSync(this.runtimeDir, { recursive: true });
+  }
+
+  get journal(): Journal {
+    return this.options.journal;
+  }
+
+  async load(name: string, options: readonly UnitOption[], hash: string): Promise<void> {
+    if (this.closed) throw new Error(`cannot load ${name}: the unit manager is shut down`);
+    if (name.includes('/') || name === '' || name.startsWith('.')) throw new Error(`cannot load unit ${JSON.stringify(name)}: not a valid unit file name`);
+    const config = parseServiceConfig(name, options, {
+      unitName: name, machineId: this.options.machineId, hostname: this.hostname, bootId: this.bootId, runtimeDir: this.runtimeDir,
+    });
+    fs.writeFileSync(path.join(this.unitsDir, name), serializeOptions(options), { mode: 0o644 });
+    const existing = this.services.get(name);
+    if (existing) {
+      // Like a daemon-reload: the running processes keep running; the new settings apply from the next start.
+      existing.config = config;
+      existing.hash = hash;
+    } else {
+      this.services.set(name, new Service(name, config, hash, {
+        journal: this.options.journal, baseEnv: this.baseEnv, now: this.now, onChange: () => this.emitter.fire(name),
+      }));
+    }
+    if (config.errors.length > 0) this.options.log?.('warn', `unit ${name} has a bad setting: ${config.errors.join('; ')}`);
+    this.emitter.fire(name);
+  }
+
+  async unload(name: string): Promise<void> {
+    const svc = this.services.get(name);
+    if (!svc) return;
+    await svc.stop();
+    // fleet's unload: only after a successful stop, and the failed state is reset with the unit.
+    if (this.services.get(name) === svc) this.services.delete(name);
+    fs.rmSync(path.join(this.unitsDir, name), { force: true });
+    this.emitter.fire(name);
+  }
+
+  async reloadUnitFiles(): Promise<void> {
+    // Loading takes effect at once here; nothing to reload.
+  }
+
+  async start(name: string): Promise<void> {
+    const svc = this.services.get(name);
+    if (!svc) throw new UnitNotLoadedError(name, 'start');
+    svc.start();
+  }
+
+  async stop(name: string): Promise<void> {
+    const svc = this.services.get(name);
+    if (!svc) throw new UnitNotLoadedError(name, 'stop');
+    await svc.stop();
+  }
+
+  async states(): Promise<UnitManagerState[]> {
+    return [...this.services.values()]
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+      .map(s => {
+        const state: UnitManagerState = { name: s.name, hash: s.hash, loadState: s.loadState, activeState: s.activeState, subState: s.subState };
+        const detail = describe(s);
+        if (detail) state.detail = detail;
+        return state;
+      });
+  }
+
+  /** Process group IDs a unit still has (for tests: prove nothing leaked). */
+  processGroups(name: string): number[] {
+    return this.services.get(name)?.liveGroups() ?? [];
+  }
+
+  /** The main PID of a running unit, if known. */
+  mainPid(name: string): number | undefined {
+    return this.services.get(name)?.mainPid;
+  }
+
+  /** How many times a unit was restarted automatically since it was loaded. */
+  restarts(name: string): number {
+    return this.services.get(name)?.restarts ?? 0;
+  }
+
+  onChange(listener: (name: string) => void): ChangeSubscription {
+    return this.emitter.on(listener);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.services.keys()].map(n => this.unload(n)));
+  }
+}
+
+/** The state detail: the last result, restarts, unsupported directives, ignored values, load errors. */
+function describe(s: Service): string | undefined {
+  const parts: string[] = [];
+  const c = s.config;
+  if (c.errors.length > 0) parts.push(`bad setting: ${c.errors.join('; ')}`);
+  if (s.lastMessage && (s.activeState === 'failed' || s.subState === 'auto-restart' || s.subState === 'exited' || s.activeState === 'inactive')) {
+    parts.push(s.result === 'success' ? s.lastMessage : `${s.lastMessage} (result: ${s.result})`);
+  }
+  if (s.restarts > 0) parts.push(`restarted ${s.restarts} time${s.restarts === 1 ? '' : 's'}`);
+  if (c.unsupported.length > 0) parts.push(`not supported by the process unit manager: ${c.unsupported.join(', ')}`);
+  if (c.notes.length > 0) parts.push(c.notes.join('; '));
+  return parts.length > 0 ? parts.join('; ') : undefined;
+}
