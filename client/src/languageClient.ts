@@ -1,0 +1,62 @@
+/**
+ * The language client: starts dist/server.js over IPC for fleet-unit documents, and the typed
+ * helpers the rest of the extension uses to talk to it (submit checks, cluster context).
+ */
+import * as vscode from 'vscode';
+import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
+import {
+  ClusterContextNotification, LANGUAGE_ID, UNIT_FILE_EXTENSIONS, ValidateForSubmitRequest,
+  type ClusterContext, type ValidateForSubmitParams, type ValidateForSubmitResult,
+} from '../../protocol/src/lsp';
+import { DisposableStore, toDisposable, type IDisposable } from './dispose';
+
+/** The client id: vscode-languageclient reads `fleet.trace.server` from it. */
+export const CLIENT_ID = 'fleet';
+export const CLIENT_NAME = 'Fleet Language Server';
+
+/** Commands of the language features (package.json contributes.commands lists the same ids). */
+export const LanguageCommands = {
+  restartLanguageServer: 'fleet.restartLanguageServer',
+  showLanguageServerOutput: 'fleet.showLanguageServerOutput',
+} as const;
+
+export const UNIT_FILE_GLOB = `**/*{${UNIT_FILE_EXTENSIONS.join(',')}}`;
+
+export function createLanguageClient(context: vscode.ExtensionContext, outputChannel: vscode.LogOutputChannel): { client: LanguageClient; disposable: IDisposable } {
+  const store = new DisposableStore();
+  const module = context.asAbsolutePath('dist/server.js');
+  const serverOptions: ServerOptions = {
+    run: { module, transport: TransportKind.ipc },
+    debug: { module, transport: TransportKind.ipc, options: { execArgv: ['--nolazy', '--inspect=6009'] } },
+  };
+  const watcher = store.add(vscode.workspace.createFileSystemWatcher(UNIT_FILE_GLOB));
+  const clientOptions: LanguageClientOptions = {
+    documentSelector: [
+      { language: LANGUAGE_ID, scheme: 'file' },
+      { language: LANGUAGE_ID, scheme: 'untitled' },
+    ],
+    synchronize: { fileEvents: watcher },
+    outputChannel,
+  };
+  const client = new LanguageClient(CLIENT_ID, CLIENT_NAME, serverOptions, clientOptions);
+  store.add(toDisposable(() => void client.dispose()));
+  return { client, disposable: store };
+}
+
+/** Asks the server whether a unit may be submitted; `blocking` is true when it has errors. */
+export function validateForSubmit(client: LanguageClient, params: ValidateForSubmitParams): Promise<ValidateForSubmitResult> {
+  return client.sendRequest(ValidateForSubmitRequest.type, params);
+}
+
+/** Tells the server about the connected cluster (`null` when disconnected). */
+export function sendClusterContext(client: LanguageClient, context: ClusterContext | null): Promise<void> {
+  return client.sendNotification(ClusterContextNotification.type, { context });
+}
+
+/** The language feature's commands: restart the server, show its output. */
+export function registerLanguageCommands(client: LanguageClient, outputChannel: vscode.LogOutputChannel): IDisposable {
+  const store = new DisposableStore();
+  store.add(vscode.commands.registerCommand(LanguageCommands.restartLanguageServer, () => client.restart()));
+  store.add(vscode.commands.registerCommand(LanguageCommands.showLanguageServerOutput, () => outputChannel.show(true)));
+  return store;
+}
