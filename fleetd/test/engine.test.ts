@@ -1,0 +1,296 @@
+/**
+ * The engine against MemoryRegistry: placement and published reasons, rescheduling when a machine
+ * expires, leadership handover between two engines (clean stop and crash), quiescence, registry
+ * failures, and the single pass (stale writes, leadership lost mid-pass, failed writes).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setTimeout as delay } from 'node:timers/promises';
+import { MemoryRegistry } from '../src/registry/memoryRegistry';
+import { RegistryUnavailableError, type Registry } from '../src/registry/registry';
+import { startEngine, reconcileOnce, ActionsFailedError, type Engine } from '../src/engine';
+import type { UnitOption } from '../../unitfile/src/serialize';
+import type { JobState } from '../../protocol/src/api';
+
+const TTL = 1_000;
+
+function cluster() {
+  let now = 1_000_000;
+  const registry = new MemoryRegistry({ now: () => now, timers: false });
+  return {
+    registry,
+    /** Advance the fake clock and apply expiries (fires watchers and onLost). */
+    advance(ms: number) {
+      now += ms;
+      registry.expire();
+    },
+    machine: (id: string, metadata: Record<string, string> = {}) =>
+      registry.registerMachine({ id, publicIP: '10.0.0.1', metadata, version: '1.0.0' }, TTL),
+    unit: (name: string, xfleet: string[] = [], desiredState: JobState = 'launched') =>
+      registry.putUnit({ name, options: options(xfleet), desiredState }),
+    async targets(): Promise<Record<string, string>> {
+      return Object.fromEntries([...(await registry.getSchedule())].map(([name, e]) => [name, e.machineId]));
+    },
+  };
+}
+
+function options(xfleet: string[]): UnitOption[] {
+  return [
+    { section: 'Service', name: 'ExecStart', value: '/bin/sleep 1000' },
+    ...xfleet.map(line => ({ section: 'X-Fleet', name: line.slice(0, line.indexOf('=')), value: line.slice(line.indexOf('=') + 1) })),
+  ];
+}
+
+/** Poll an async condition every 5 ms, at most `timeoutMs`; on timeout, fail with the last value seen. */
+async function eventually<T>(read: () => Promise<T>, expected: T, what: string, timeoutMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T = await read();
+  for (;;) {
+    try {
+      assert.deepEqual(last, expected);
+      return;
+    } catch (e) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${(e as Error).message}`);
+    }
+    await delay(5);
+    last = await read();
+  }
+}
+
+interface Logged { level: string; message: string }
+function logger(): { lines: Logged[]; log: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void } {
+  const lines: Logged[] = [];
+  return { lines, log: (level, message) => lines.push({ level, message }) };
+}
+
+const WRITES = new Set(['scheduleUnit', 'unscheduleUnit', 'setUnitReasons']);
+
+/** A view of `registry` that reports every engine write to `onWrite` (which may throw to fail it). */
+function watched(registry: Registry, onWrite: (method: string, args: unknown[]) => void, overrides: Partial<Registry> = {}): Registry {
+  return new Proxy(registry, {
+    get(target, prop) {
+      if (typeof prop === 'string' && prop in overrides) return (overrides as Record<string, unknown>)[prop];
+      const value = Reflect.get(target, prop, target) as unknown;
+      if (typeof value !== 'function') return value;
+      if (typeof prop === 'string' && WRITES.has(prop)) {
+        return async (...args: unknown[]) => {
+          onWrite(prop, args);
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      }
+      return (value as (...a: unknown[]) => unknown).bind(target);
+    },
+  });
+}
+
+async function withEngines(fn: (start: (o: Parameters<typeof startEngine>[0]) => Promise<Engine>) => Promise<void>): Promise<void> {
+  const engines: Engine[] = [];
+  try {
+    await fn(async o => {
+      const e = await startEngine(o);
+      engines.push(e);
+      return e;
+    });
+  } finally {
+    await Promise.all(engines.map(e => e.stop()));
+  }
+}
+
+test('engine: places units, publishes reasons, and reacts to registry hints alone', async () => {
+  const c = cluster();
+  await c.machine('m1', { region: 'east' });
+  await c.machine('m2', { region: 'west' });
+  await c.unit('a.service');
+  await c.unit('b.service', ['MachineMetadata=region=west']);
+  await c.unit('c.service', ['MachineMetadata=region=north']);
+  await c.unit('d.service', [], 'inactive');
+  await c.unit('g.service', ['Global=true']);
+  const { lines, log } = logger();
+  await withEngines(async start => {
+    // A long interval: after the first pass, only watch hints can drive the engine.
+    await start({ registry: c.registry, machineId: 'm1', intervalMs: 60_000, log });
+    await eventually(() => c.targets(), { 'a.service': 'm1', 'b.service': 'm2' }, 'placement');
+    await eventually(async () => Object.fromEntries(await c.registry.getUnitReasons()),
+      { 'c.service': 'no machine has metadata region=north' }, 'the reason for c');
+    assert.ok(lines.some(l => l.level === 'info' && l.message === 'engine: scheduled a.service to m1 (least-loaded machine that can run it (1 unit))'),
+      JSON.stringify(lines));
+    assert.ok(lines.some(l => l.message === 'engine: c.service not scheduled: no machine has metadata region=north'));
+
+    await c.machine('m3', { region: 'north' });
+    await eventually(() => c.targets(), { 'a.service': 'm1', 'b.service': 'm2', 'c.service': 'm3' }, 'c placed on the new machine');
+    await eventually(async () => (await c.registry.getUnitReasons()).size, 0, 'reasons cleared');
+
+    await c.registry.setDesiredState('a.service', 'inactive');
+    await eventually(() => c.targets(), { 'b.service': 'm2', 'c.service': 'm3' }, 'inactive unit unscheduled');
+    await c.registry.patchMachineMetadata([{ machineId: 'm2', key: 'region', value: 'north' }]);
+    await eventually(async () => Object.fromEntries(await c.registry.getUnitReasons()),
+      { 'b.service': 'no machine has metadata region=west' }, 'metadata change unschedules b');
+    assert.deepEqual(await c.targets(), { 'c.service': 'm3' });
+  });
+});
+
+test('engine: units on an expired machine are rescheduled', async () => {
+  const c = cluster();
+  await c.machine('m1');
+  await c.machine('m2');
+  await c.unit('a.service');
+  await c.unit('b.service');
+  await c.unit('p.service', ['MachineOf=a.service']);
+  await withEngines(async start => {
+    await start({ registry: c.registry, machineId: 'm2', intervalMs: 60_000 });
+    await eventually(() => c.targets(), { 'a.service': 'm1', 'b.service': 'm2', 'p.service': 'm1' }, 'initial placement');
+    c.registry.simulateCrash('m1');
+    c.advance(TTL + 1);
+    await eventually(() => c.targets(), { 'a.service': 'm2', 'b.service': 'm2', 'p.service': 'm2' }, 'everything on the survivor');
+  });
+});
+
+test('engine: leadership passes to the other engine on a clean stop', async () => {
+  const c = cluster();
+  await c.machine('w1');
+  await c.unit('a.service');
+  const first = logger();
+  const second = logger();
+  await withEngines(async start => {
+    const e1 = await start({ registry: c.registry, machineId: 'e1', intervalMs: 20, log: first.log });
+    await eventually(() => c.targets(), { 'a.service': 'w1' }, 'e1 schedules');
+    await start({ registry: c.registry, machineId: 'e2', intervalMs: 20, log: second.log });
+    await eventually(async () => second.lines.some(l => l.message.includes('another engine holds the lease')), true, 'e2 following');
+    await e1.stop();
+    assert.ok(first.lines.some(l => l.message === 'engine: e1 released the engine lease'));
+    await eventually(async () => second.lines.some(l => l.message === 'engine: e2 acquired the engine lease; scheduling'), true, 'e2 leading');
+    await c.unit('n.service');
+    await eventually(() => c.targets(), { 'a.service': 'w1', 'n.service': 'w1' }, 'e2 schedules');
+  });
+});
+
+test('engine: a crashed leader stops writing once its lease is lost, and the other engine takes over', async () => {
+  const c = cluster();
+  await c.machine('w1');
+  await c.machine('w2');
+  await c.unit('a.service');
+  let lost = false;
+  let writesAfterLoss = 0;
+  // After the crash, e1 can still read and write but never wins the lease again (as if e2 always
+  // got there first): if it ignored onLost, it would keep scheduling.
+  const e1Registry = watched(c.registry, () => {
+    if (lost) writesAfterLoss++;
+  }, {
+    tryAcquireLeadership: (machineId: string, ttlMs: number) =>
+      lost ? Promise.resolve(undefined) : c.registry.tryAcquireLeadership(machineId, ttlMs),
+  });
+  const first = logger();
+  await withEngines(async start => {
+    await start({ registry: e1Registry, machineId: 'e1', intervalMs: 20, leaseTtlMs: TTL, log: first.log });
+    await eventually(() => c.targets(), { 'a.service': 'w1' }, 'e1 schedules');
+    await start({ registry: c.registry, machineId: 'e2', intervalMs: 20, leaseTtlMs: TTL });
+    lost = true;
+    c.registry.simulateCrash('e1');
+    c.advance(TTL + 1);
+    await eventually(async () => first.lines.some(l => l.level === 'warn' && l.message.startsWith('engine: e1 lost the engine lease')), true, 'e1 notices');
+    await c.unit('n.service');
+    await eventually(() => c.targets(), { 'a.service': 'w1', 'n.service': 'w2' }, 'e2 schedules');
+    await delay(100);
+    assert.equal(writesAfterLoss, 0, 'the old leader wrote after losing its lease');
+  });
+});
+
+test('engine: a settled cluster is quiet (no writes pass after pass)', async () => {
+  const c = cluster();
+  await c.machine('w1');
+  await c.unit('a.service');
+  await c.unit('x.service', ['MachineID=nowhere1']);
+  const writes: string[] = [];
+  await withEngines(async start => {
+    await start({ registry: watched(c.registry, m => writes.push(m)), machineId: 'e1', intervalMs: 10 });
+    await eventually(() => c.targets(), { 'a.service': 'w1' }, 'placement');
+    await eventually(async () => writes.includes('setUnitReasons'), true, 'reasons published');
+    const settled = writes.length;
+    await delay(150);
+    assert.deepEqual(writes.slice(settled), [], 'writes while nothing changed');
+  });
+});
+
+test('engine: survives an unavailable registry and catches up when it returns', async () => {
+  const c = cluster();
+  await c.machine('w1');
+  await c.unit('a.service');
+  let down = true;
+  const flaky = watched(c.registry, () => {}, {
+    snapshot: async () => {
+      if (down) throw new RegistryUnavailableError();
+      return c.registry.snapshot();
+    },
+  });
+  const { lines, log } = logger();
+  await withEngines(async start => {
+    await start({ registry: flaky, machineId: 'e1', intervalMs: 10, log });
+    await eventually(async () => lines.filter(l => l.level === 'error').length >= 2, true, 'failures logged');
+    assert.equal(lines.find(l => l.level === 'error')?.message,
+      'engine: pass failed: fleet server unable to communicate with etcd; retrying with backoff');
+    assert.deepEqual(await c.targets(), {});
+    down = false;
+    await eventually(() => c.targets(), { 'a.service': 'w1' }, 'recovery', 2000);
+  });
+});
+
+test('engine: stop is idempotent, releases the lease and ends all writes', async () => {
+  const c = cluster();
+  await c.machine('w1');
+  const e = await startEngine({ registry: c.registry, machineId: 'e1', intervalMs: 10 });
+  await delay(30);
+  await Promise.all([e.stop(), e.stop()]);
+  await e.stop();
+  const other = await c.registry.tryAcquireLeadership('e2', TTL);
+  assert.ok(other, 'the lease was released');
+  await c.unit('late.service');
+  await delay(50);
+  assert.deepEqual(await c.targets(), {});
+});
+
+test('engine: bad options are refused with clear errors', async () => {
+  const registry = new MemoryRegistry({ timers: false });
+  await assert.rejects(startEngine({ registry, machineId: '' }), /a machine ID is required/);
+  await assert.rejects(startEngine({ registry, machineId: 'm', intervalMs: 100, leaseTtlMs: 100 }), /leaseTtlMs \(100\) must be longer than intervalMs \(100\)/);
+});
+
+test('reconcileOnce: a stale write is skipped, not an error', async () => {
+  const c = cluster();
+  await c.machine('w1');
+  await c.unit('a.service');
+  const registry = watched(c.registry, () => {}, { scheduleUnit: async () => false });
+  const { lines, log } = logger();
+  const result = await reconcileOnce({ registry, stillLeader: () => true, log, lastReasons: undefined });
+  assert.deepEqual({ planned: result.planned, applied: result.applied, stale: result.stale, failed: result.failed }, { planned: 1, applied: 0, stale: 1, failed: 0 });
+  assert.ok(lines.some(l => l.level === 'debug' && l.message.startsWith('engine: schedule a.service to w1 skipped')));
+});
+
+test('reconcileOnce: losing leadership mid-pass stops the writes', async () => {
+  const c = cluster();
+  await c.machine('w1');
+  await c.unit('a.service');
+  await c.unit('b.service');
+  await c.unit('c.service');
+  let writes = 0;
+  const registry = watched(c.registry, () => void writes++);
+  const result = await reconcileOnce({ registry, stillLeader: () => writes < 1, log: () => {}, lastReasons: undefined });
+  assert.equal(result.aborted, true);
+  assert.equal(writes, 1);
+  assert.deepEqual(await c.targets(), { 'a.service': 'w1' });
+});
+
+test('reconcileOnce: a failed write is reported after the others are applied', async () => {
+  const c = cluster();
+  await c.machine('w1');
+  await c.unit('a.service');
+  await c.unit('b.service');
+  const registry = watched(c.registry, (method, args) => {
+    if (method === 'scheduleUnit' && args[0] === 'a.service') throw new Error('etcd request timed out');
+  });
+  await assert.rejects(
+    reconcileOnce({ registry, stillLeader: () => true, log: () => {}, lastReasons: undefined }),
+    (e: unknown) => e instanceof ActionsFailedError &&
+      e.message === 'engine: 1 scheduling write(s) failed; retrying on the next pass: schedule a.service to w1: etcd request timed out',
+  );
+  assert.deepEqual(await c.targets(), { 'b.service': 'w1' });
+});
