@@ -155,6 +155,8 @@ function describe(s: Service): string | undefined {
   if (c.errors.length > 0) parts.push(`bad setting: ${c.errors.join('; ')}`);
   if (s.lastMessage && (s.activeState === 'failed' || s.subState === 'auto-restart' || s.subState === 'exited' || s.activeState === 'inactive')) {
     parts.push(s.result === 'success' ? s.lastMessage : `${s.lastMessage} (result: ${s.result})`);
+  } else if (s.activeState === 'failed') {
+    parts.push(`failed (result: ${s.result})`);
   }
   if (s.restarts > 0) parts.push(`restarted ${s.restarts} time${s.restarts === 1 ? '' : 's'}`);
   if (c.unsupported.length > 0) parts.push(`not supported by the process unit manager: ${c.unsupported.join(', ')}`);

@@ -496,6 +496,7 @@ export class Service {
       return false;
     }
     this.log(`${this.name}: State '${this.subState}' timed out. Killing.`);
+    this.lastMessage = `processes still running ${formatTimespan(this.config.timeoutStopMs)} after ${this.config.killSignal} (TimeoutStopSec=); killed with SIGKILL`;
     this.set('deactivating', 'stop-sigkill');
     signal('SIGKILL');
     const hard = this.host.now() + 5_000;

@@ -1,0 +1,306 @@
+/**
+ * ProcessUnitManager against real child processes: systemd's service semantics (types, prefixes,
+ * restarts, start limit, timeouts, environment, specifiers), and no process left behind.
+ */
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ProcessUnitManager } from '../src/agent/processUnitManager';
+import { Journal } from '../src/agent/journal';
+import type { UnitManagerState } from '../src/agent/unitManager';
+import { waitFor } from '../../test/support/process';
+
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'fleetd-pum-'));
+const managers: ProcessUnitManager[] = [];
+after(async () => {
+  await Promise.all(managers.map(m => m.close()));
+  fs.rmSync(root, { recursive: true, force: true });
+});
+
+const MACHINE = '0123456789abcdef0123456789abcdef';
+
+function setup(name: string) {
+  const journal = new Journal({ machineId: MACHINE });
+  const stateDir = path.join(root, name);
+  const m = new ProcessUnitManager({ machineId: MACHINE, journal, stateDir, hostname: 'host1', bootId: 'b'.repeat(32) });
+  managers.push(m);
+  const state = async (unit: string): Promise<UnitManagerState> => {
+    const s = (await m.states()).find(x => x.name === unit);
+    assert.ok(s, `${unit} is loaded`);
+    return s;
+  };
+  const until = (unit: string, active: string, sub: string, timeoutMs = 10_000) =>
+    waitFor(`${unit} to be ${active}/${sub}`, async () => {
+      const s = await state(unit);
+      return s.activeState === active && s.subState === sub ? s : undefined;
+    }, { timeoutMs, intervalMs: 20 });
+  const lines = (unit: string, stream?: string) => journal.read(unit, 1000).filter(l => !stream || l.stream === stream).map(l => l.text);
+  return { m, journal, stateDir, state, until, lines };
+}
+
+const svc = (...kv: [string, string][]) => kv.map(([name, value]) => ({ section: 'Service', name, value }));
+const HASH = 'a'.repeat(40);
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function gone(pids: number[]): Promise<void> {
+  await waitFor(`processes ${pids.join(',')} to be gone`, () => pids.every(p => !alive(p)), { timeoutMs: 5_000, intervalMs: 20 });
+}
+
+test('simple: starts, reports active/running with the hash, logs output, stops to inactive/dead and kills its group', async () => {
+  const { m, until, lines, stateDir } = setup('simple');
+  await m.load('web.service', [
+    { section: 'Unit', name: 'Description', value: 'Web %i' },
+    ...svc(['ExecStart', `/bin/sh -c "echo hello; sleep 60 & sleep 60"`]),
+  ], HASH);
+  assert.equal(fs.readFileSync(path.join(stateDir, 'units', 'web.service'), 'utf8'), '[Unit]\nDescription=Web %i\n\n[Service]\nExecStart=/bin/sh -c "echo hello; sleep 60 & sleep 60"\n');
+  await m.start('web.service');
+  const s = await until('web.service', 'active', 'running');
+  assert.equal(s.hash, HASH);
+  assert.equal(s.loadState, 'loaded');
+  await waitFor('output', () => lines('web.service', 'stdout').includes('hello'));
+  const pid = m.mainPid('web.service')!;
+  assert.ok(pid > 0 && alive(pid));
+  const groups = m.processGroups('web.service');
+  assert.deepEqual(groups, [pid]);
+  await m.stop('web.service');
+  const stopped = await until('web.service', 'inactive', 'dead');
+  assert.equal(stopped.detail, undefined);
+  assert.deepEqual(m.processGroups('web.service'), []);
+  assert.throws(() => process.kill(-pid, 0), 'the whole group (the backgrounded sleep too) is gone');
+  assert.deepEqual(lines('web.service', 'system'), ['Starting Web ...', 'Started Web .', 'Stopping Web ...', 'Stopped Web .']);
+});
+
+test('Restart=on-failure restarts a crashing process, counts restarts, then hits the start limit', async () => {
+  const { m, until, lines } = setup('restart');
+  await m.load('crash.service', svc(['ExecStart', '/bin/sh -c "echo boom >&2; exit 3"'], ['Restart', 'on-failure'], ['RestartSec', '20ms'], ['StartLimitBurst', '3']), HASH);
+  await m.start('crash.service');
+  const s = await until('crash.service', 'failed', 'failed');
+  assert.equal(m.restarts('crash.service'), 3);
+  assert.match(s.detail!, /Start request repeated too quickly/);
+  assert.match(s.detail!, /restarted 3 times/);
+  assert.deepEqual(lines('crash.service', 'stderr'), ['boom', 'boom', 'boom']);
+  const sys = lines('crash.service', 'system');
+  assert.ok(sys.includes('crash.service: Main process exited, code=exited, status=3/NOTIMPLEMENTED'));
+  assert.ok(sys.includes('crash.service: Scheduled restart job, restart counter is at 3.'));
+  assert.equal(sys.at(-2), 'crash.service: Start request repeated too quickly.');
+  // Unload resets the failed state (fleet's ResetFailedUnit), so a new load can start again.
+  await m.unload('crash.service');
+  assert.deepEqual(await m.states(), []);
+});
+
+test('Restart=on-failure does not restart a clean exit; Restart=always does; Restart=no leaves a crash failed', async () => {
+  const { m, until } = setup('restart-policies');
+  await m.load('clean.service', svc(['ExecStart', '/bin/true'], ['Restart', 'on-failure'], ['RestartSec', '10ms']), HASH);
+  await m.start('clean.service');
+  await until('clean.service', 'inactive', 'dead');
+  assert.equal(m.restarts('clean.service'), 0);
+
+  await m.load('always.service', svc(['ExecStart', '/bin/true'], ['Restart', 'always'], ['RestartSec', '10ms'], ['StartLimitBurst', '2']), HASH);
+  await m.start('always.service');
+  await until('always.service', 'failed', 'failed');
+  assert.equal(m.restarts('always.service'), 2);
+
+  await m.load('no.service', svc(['ExecStart', '/bin/false']), HASH);
+  await m.start('no.service');
+  const s = await until('no.service', 'failed', 'failed');
+  assert.equal(s.detail, 'Main process exited, code=exited, status=1/FAILURE (result: exit-code)');
+  assert.equal(m.restarts('no.service'), 0);
+});
+
+test('oneshot + RemainAfterExit: active/exited after all ExecStart lines; stop runs ExecStop; without it, back to inactive', async () => {
+  const { m, until, lines, stateDir } = setup('oneshot');
+  const marker = path.join(stateDir, 'stopped');
+  await m.load('setup.service', svc(
+    ['Type', 'oneshot'], ['RemainAfterExit', 'yes'],
+    ['ExecStart', '/bin/echo one'], ['ExecStart', '/bin/echo two'],
+    ['ExecStop', `/bin/sh -c 'echo $SERVICE_RESULT > ${marker}'`],
+  ), HASH);
+  await m.start('setup.service');
+  await until('setup.service', 'active', 'exited');
+  assert.deepEqual(lines('setup.service', 'stdout'), ['one', 'two']);
+  await m.stop('setup.service');
+  await until('setup.service', 'inactive', 'dead');
+  assert.equal(fs.readFileSync(marker, 'utf8'), 'success\n');
+
+  await m.load('task.service', svc(['Type', 'oneshot'], ['ExecStart', '/bin/echo done']), HASH);
+  await m.start('task.service');
+  await until('task.service', 'inactive', 'dead');
+  assert.ok(lines('task.service', 'system').includes('Finished task.service.'));
+});
+
+test('ExecStartPre failure fails the unit without running ExecStart; the "-" prefix ignores a failure', async () => {
+  const { m, until, lines } = setup('pre');
+  await m.load('pre.service', svc(['ExecStartPre', '/bin/sh -c "exit 7"'], ['ExecStart', '/bin/echo main'], ['ExecStopPost', '/bin/echo post']), HASH);
+  await m.start('pre.service');
+  const s = await until('pre.service', 'failed', 'failed');
+  assert.equal(s.detail, '/bin/sh exited, code=exited, status=7/NOTRUNNING (result: exit-code)');
+  assert.deepEqual(lines('pre.service', 'stdout'), ['post'], 'ExecStart never ran; ExecStopPost did');
+  assert.ok(lines('pre.service', 'system').includes('Failed to start pre.service.'));
+
+  await m.load('dash.service', svc(['ExecStartPre', '-/bin/false'], ['ExecStartPre', '-/nonexistent/program'], ['ExecStart', '/bin/sleep 60']), HASH);
+  await m.start('dash.service');
+  await until('dash.service', 'active', 'running');
+  assert.ok(lines('dash.service', 'system').includes('dash.service: Failed to execute /nonexistent/program: No such file or directory'));
+  await m.stop('dash.service');
+});
+
+test('a program that does not exist: main process exits 203/EXEC and the unit fails', async () => {
+  const { m, until } = setup('exec');
+  await m.load('missing.service', svc(['ExecStart', '/nonexistent/daemon --flag']), HASH);
+  await m.start('missing.service');
+  const s = await until('missing.service', 'failed', 'failed');
+  assert.match(s.detail!, /status=203\/EXEC/);
+});
+
+test('TimeoutStopSec: a process ignoring SIGTERM is SIGKILLed with its whole group; nothing leaks', async () => {
+  const { m, until, lines } = setup('timeout-stop');
+  await m.load('stubborn.service', svc(
+    ['ExecStart', `/bin/sh -c "trap '' TERM; sleep 60 & echo child $$!; while true; do sleep 0.05; done"`],
+    ['TimeoutStopSec', '300ms'],
+  ), HASH);
+  await m.start('stubborn.service');
+  await until('stubborn.service', 'active', 'running');
+  const childLine = await waitFor('the child pid', () => lines('stubborn.service', 'stdout').find(l => l.startsWith('child ')));
+  const child = Number(childLine.split(' ')[1]);
+  const main = m.mainPid('stubborn.service')!;
+  const t0 = Date.now();
+  await m.stop('stubborn.service');
+  assert.ok(Date.now() - t0 >= 250, 'waited for the stop timeout before SIGKILL');
+  const s = await until('stubborn.service', 'failed', 'failed');
+  assert.match(s.detail ?? '', /result: timeout/);
+  assert.ok(lines('stubborn.service', 'system').includes("stubborn.service: State 'stop-sigterm' timed out. Killing."));
+  await gone([main, child]);
+});
+
+test('TimeoutStartSec: a hanging ExecStartPre is killed and the unit fails with result timeout', async () => {
+  const { m, until } = setup('timeout-start');
+  await m.load('slow.service', svc(['ExecStartPre', '/bin/sleep 60'], ['ExecStart', '/bin/sleep 60'], ['TimeoutStartSec', '200ms']), HASH);
+  await m.start('slow.service');
+  await waitFor('the pre process', () => m.processGroups('slow.service').length === 1);
+  const [pre] = m.processGroups('slow.service');
+  const s = await until('slow.service', 'failed', 'failed');
+  assert.match(s.detail!, /start operation timed out after 200ms \(TimeoutStartSec=\) \(result: timeout\)/);
+  await gone([pre!]);
+});
+
+test('stop during start (ExecStartPre running) aborts the start and kills it', async () => {
+  const { m, until } = setup('stop-during-start');
+  await m.load('s.service', svc(['ExecStartPre', '/bin/sleep 60'], ['ExecStart', '/bin/sleep 60']), HASH);
+  await m.start('s.service');
+  await waitFor('the pre process', () => m.processGroups('s.service').length === 1);
+  const [pre] = m.processGroups('s.service');
+  await m.stop('s.service');
+  await until('s.service', 'inactive', 'dead');
+  await gone([pre!]);
+});
+
+test('Environment= (quoted, several), EnvironmentFile= (with "-"), $VAR and ${VAR}, specifiers, WorkingDirectory=, @argv0', async () => {
+  const { m, until, lines, stateDir } = setup('env');
+  const envFile = path.join(stateDir, 'env');
+  fs.mkdirSync(stateDir, { recursive: true });
+  fs.writeFileSync(envFile, '# comment\nFROM_FILE="file value"\nexport OVERRIDE=file\n');
+  await m.load('app@blue\\x2dgreen.service', svc(
+    ['Environment', '"GREETING=hello world" WORDS="a b  c" OVERRIDE=env'],
+    ['Environment', 'EMPTY='],
+    ['EnvironmentFile', envFile],
+    ['EnvironmentFile', '-/nonexistent/env'],
+    ['WorkingDirectory', stateDir],
+    ['Type', 'oneshot'],
+    ['ExecStart', '/usr/bin/printf "[%%s]" ${GREETING} $WORDS "${FROM_FILE}" $OVERRIDE x$$y'],
+    ['ExecStart', "/bin/echo n=%n N=%N p=%p i=%i I=%I H=%H m=%m b=%b f=%f pct=%%"],
+    ['ExecStart', '/bin/sh -c "pwd"'],
+    ['ExecStart', '@/bin/sh myname -c "echo $0"'],
+    ['ExecStart', ':/bin/echo $GREETING'],
+  ), HASH);
+  await m.start('app@blue\\x2dgreen.service');
+  await until('app@blue\\x2dgreen.service', 'inactive', 'dead');
+  assert.deepEqual(lines('app@blue\\x2dgreen.service', 'stdout'), [
+    '[hello world][a][b][c][file value][file][x$y]',
+    // As in systemd, specifiers expand before the line is unquoted, so the \x2d escape becomes "-" in %n %N %i.
+    `n=app@blue-green.service N=app@blue-green p=app i=blue-green I=blue-green H=host1 m=${MACHINE} b=${'b'.repeat(32)} f=/blue-green pct=%`,
+    stateDir,
+    'myname',
+    '$GREETING',
+  ]);
+});
+
+test('a missing EnvironmentFile without "-" fails the start with a message naming the file', async () => {
+  const { m, until } = setup('envfile');
+  await m.load('e.service', svc(['EnvironmentFile', '/nonexistent/app.env'], ['ExecStart', '/bin/true']), HASH);
+  await m.start('e.service');
+  const s = await until('e.service', 'failed', 'failed');
+  assert.match(s.detail!, /Failed to load environment file \/nonexistent\/app\.env: .*prefix the path with "-"/);
+});
+
+test('forking: PIDFile= names the daemon, which is supervised and stopped', async () => {
+  const { m, until, stateDir } = setup('forking');
+  fs.mkdirSync(stateDir, { recursive: true });
+  const pidFile = path.join(stateDir, 'd.pid');
+  await m.load('d.service', svc(
+    ['Type', 'forking'],
+    ['PIDFile', pidFile],
+    ['ExecStart', `/bin/sh -c "sleep 60 & echo $$! > ${pidFile}"`],
+  ), HASH);
+  await m.start('d.service');
+  await until('d.service', 'active', 'running');
+  const daemon = Number(fs.readFileSync(pidFile, 'utf8'));
+  assert.equal(m.mainPid('d.service'), daemon);
+  assert.ok(alive(daemon));
+  await m.stop('d.service');
+  await until('d.service', 'inactive', 'dead');
+  await gone([daemon]);
+});
+
+test('forking: when the daemon exits on its own the unit goes inactive', async () => {
+  const { m, until } = setup('forking-exit');
+  await m.load('f.service', svc(['Type', 'forking'], ['ExecStart', '/bin/sh -c "sleep 0.3 &"']), HASH);
+  await m.start('f.service');
+  await until('f.service', 'active', 'running');
+  await until('f.service', 'inactive', 'dead', 5_000);
+});
+
+test('bad settings and unsupported directives are reported in the state detail, not ignored', async () => {
+  const { m, state, until } = setup('detail');
+  await m.load('bad.service', svc(['ExecStart', '/bin/true'], ['ExecStart', '/bin/true']), HASH);
+  let s = await state('bad.service');
+  assert.equal(s.loadState, 'bad-setting');
+  assert.match(s.detail!, /more than one ExecStart= setting, which is only allowed for Type=oneshot/);
+  await m.start('bad.service');
+  s = await until('bad.service', 'failed', 'failed');
+  assert.match(s.detail!, /bad unit file setting/);
+
+  await m.load('odd.service', [
+    { section: 'Unit', name: 'Requires', value: 'docker.service' },
+    { section: 'Unit', name: 'After', value: 'docker.service' },
+    ...svc(['ExecStart', '/bin/sleep 60'], ['User', 'core'], ['PrivateTmp', 'true'], ['ExecReload', '/bin/kill -HUP $MAINPID'], ['Restart', 'sometimes'], ['TimeoutStopSec', 'soon']),
+    { section: 'X-Fleet', name: 'Global', value: 'true' },
+    { section: 'Install', name: 'WantedBy', value: 'multi-user.target' },
+  ], HASH);
+  s = await state('odd.service');
+  assert.equal(s.loadState, 'loaded');
+  assert.equal(s.detail,
+    'not supported by the process unit manager: Requires=, User= (processes run as the fleetd user), PrivateTmp=, ExecReload=, ' +
+    '[Install] (the unit is started only by fleet, never enabled); ' +
+    'Restart=sometimes is not one of no, on-success, on-failure, on-abnormal, on-abort, on-watchdog, always; using no; ' +
+    'TimeoutStopSec=soon is not a time span (e.g. 90s, 1min 30s, infinity); ignored');
+
+  await m.load('t.timer', [{ section: 'Timer', name: 'OnCalendar', value: 'daily' }], HASH);
+  await m.start('t.timer');
+  s = await until('t.timer', 'failed', 'failed');
+  assert.match(s.detail!, /cannot run \.timer units/);
+});
+
+test('start on a unit that is not loaded names the unit and the fix', async () => {
+  const { m } = setup('notloaded');
+  await assert.rejects(m.start('ghost.service'), /cannot start unit ghost\.service: it is not loaded on this machine; load it first/);
+});
