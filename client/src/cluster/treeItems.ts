@@ -180,7 +180,7 @@ export function groupRows(rows: UnitRow[], machines: readonly ApiMachine[], opti
     } else if (row.machineId) {
       const id = row.machineId;
       const index = machines.findIndex(m => m.id === id);
-      add(`machine:${id}`, () => ({ label: machineLabel(id, machines), description: metadataLabel(machines[index]?.metadata), icon: { id: 'server' }, order: index < 0 ? 1e5 : index }), row);
+      add(`machine:${id}`, () => ({ label: machineLabel(id, machines), ...(metadataLabel(machines[index]?.metadata) !== '-' ? { description: metadataLabel(machines[index]?.metadata) } : {}), icon: { id: 'server' }, order: index < 0 ? 1e5 : index }), row);
     } else {
       add('unscheduled', () => ({ label: 'Not scheduled', icon: { id: 'circle-slash' }, order: 2e6 }), row);
     }
@@ -279,7 +279,7 @@ export function unitItem(id: string, row: UnitRow, machines: readonly ApiMachine
   const state = row.global ? undefined : row.states.find(s => s.machineID === row.machineId) ?? row.states[0];
   const parts: string[] = [];
   if (row.display === 'unplaceable') parts.push(`not scheduled: ${row.reason}`);
-  else if (row.display === 'pending') parts.push(`${row.currentState ?? 'inactive'} → ${row.desiredState}`);
+  else if (row.display === 'pending' && !row.global) parts.push(`${row.currentState ?? 'inactive'} → ${row.desiredState}`);
   else parts.push(row.global ? `global, ${row.desiredState ?? 'inactive'}` : (row.currentState ?? row.desiredState ?? 'unknown'));
   if (row.global) parts.push(`${row.states.length} machine${row.states.length === 1 ? '' : 's'}`);
   else if (row.machineId) parts.push(machineLabel(row.machineId, machines));

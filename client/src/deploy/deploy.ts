@@ -131,6 +131,9 @@ async function applyOne(
   options: DeployOptions,
 ): Promise<{ target: JobState; global: boolean } | undefined> {
   const { name } = request;
+  if ((op === 'load' || op === 'start') && isTemplateName(name)) {
+    throw new Error(`Unit ${name} is a template and cannot be ${op === 'start' ? 'launched' : 'loaded'}; submit it, then start instances such as ${name.replace('@.', '@1.')} (Fleet: Create Template Instances).`);
+  }
   const existing = await api.getUnit(name, options.signal);
   if (op === 'destroy') {
     const removed = await api.destroyUnit(name, options.signal);
@@ -139,9 +142,6 @@ async function applyOne(
   }
   const target = TARGET_STATE[op];
   if (op === 'submit' || op === 'load' || op === 'start') {
-    if (target !== 'inactive' && isTemplateName(name)) {
-      throw new Error(`Unit ${name} is a template and cannot be ${op === 'start' ? 'launched' : 'loaded'}; submit it, then start instances such as ${name.replace('@.', '@1.')} (Fleet: Create Template Instances).`);
-    }
     if (!existing) {
       if (!request.local) throw new Error(`Unit ${name} is not in the registry and there is no local unit file to submit; open the file and run the command from the editor.`);
       if (request.local.options.length === 0) throw new Error(`Unit ${name} has no options; fleet refuses an empty unit (add a [Service] section).`);
