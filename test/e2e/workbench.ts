@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import util from 'node:util';
 import { ROOT, type CodeServer } from './codeServer';
+import { tail } from '../support/process';
 import { CHROMIUM, CHROMIUM_ARGS, loadChromium, type BrowserContext, type Locator, type Page } from './playwright';
 
 export const SCREENSHOT_DIR = path.join(ROOT, 'out', 'e2e-artifacts');
@@ -45,7 +46,12 @@ export class Workbench {
   ) {}
 
   static async open(cs: CodeServer, options: OpenOptions): Promise<Workbench> {
-    const profile = path.join(cs.dir, `chromium-${++profiles}`);
+    return Workbench.openUrl(cs.workbenchUrl(options.folder, options.payload), cs.dir, options);
+  }
+
+  /** Opens chromium (profile under `dir`) on a workbench URL, e.g. one that `npm start` printed. */
+  static async openUrl(url: string, dir: string, options: Omit<OpenOptions, 'folder' | 'payload'>): Promise<Workbench> {
+    const profile = path.join(dir, `chromium-${++profiles}`);
     fs.mkdirSync(profile);
     const context = await loadChromium().launchPersistentContext(profile, {
       executablePath: CHROMIUM, headless: true, viewport: { width: 1400, height: 900 }, args: CHROMIUM_ARGS, timeout: 60_000,
@@ -62,7 +68,7 @@ export class Workbench {
         await page.exposeFunction('codeAutomationExit', (code: number) => hooks.onExit?.(code));
       }
       const wb = new Workbench(context, page, errors);
-      await page.goto(cs.workbenchUrl(options.folder, options.payload), { timeout: 60_000 });
+      await page.goto(url, { timeout: 60_000 });
       await page.locator('.monaco-workbench').waitFor();
       if (options.waitForFile) await wb.explorerRow(options.waitForFile).waitFor();
       return wb;
@@ -205,13 +211,22 @@ export class Workbench {
 }
 
 /**
- * Runs `body` with a workbench; on failure saves `failure-<name>.png` and appends the Problems
- * rows and the code-server log tail to the error.
+ * Runs `body` with a workbench; on failure saves `failure-<name>.png` and the code-server log in
+ * out/e2e-artifacts/, and appends the Problems rows and the log's tail to the error.
  */
 export async function withWorkbench<T>(cs: CodeServer, name: string, options: OpenOptions, body: (wb: Workbench) => Promise<T>): Promise<T> {
+  return runWorkbench(() => Workbench.open(cs, options), name, cs.logFile, body);
+}
+
+/** withWorkbench for a workbench URL served by someone else (e.g. `npm start`), with its log file. */
+export async function withWorkbenchAt<T>(url: string, dir: string, name: string, body: (wb: Workbench) => Promise<T>, logFile = path.join(dir, 'code-server.log')): Promise<T> {
+  return runWorkbench(() => Workbench.openUrl(url, dir, {}), name, logFile, body);
+}
+
+async function runWorkbench<T>(open: () => Promise<Workbench>, name: string, logFile: string, body: (wb: Workbench) => Promise<T>): Promise<T> {
   let wb: Workbench | undefined;
   try {
-    wb = await Workbench.open(cs, options);
+    wb = await open();
     return await body(wb);
   } catch (err) {
     const notes: string[] = [];
@@ -222,7 +237,15 @@ export async function withWorkbench<T>(cs: CodeServer, name: string, options: Op
       notes.push(`Problems rows: ${JSON.stringify(problems)}`);
       if (wb.pageErrors.length) notes.push(`page errors: ${wb.pageErrors.slice(-5).join(' | ')}`);
     }
-    notes.push(`code-server log (${cs.logFile}):\n${cs.logTail(40)}`);
+    try {
+      fs.mkdirSync(SCREENSHOT_DIR, { recursive: true });
+      const copy = path.join(SCREENSHOT_DIR, `failure-${name}-code-server.log`);
+      fs.copyFileSync(logFile, copy);
+      notes.push(`code-server log: ${copy}`);
+    } catch {
+      notes.push(`(no code-server log at ${logFile})`);
+    }
+    notes.push(`code-server log tail:\n${tail(logFile, 40)}`);
     if (err instanceof Error) err.message += `\n${notes.join('\n')}`;
     throw err;
   } finally {

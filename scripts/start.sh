@@ -1,0 +1,190 @@
+#!/usr/bin/env bash
+# npm start: Fleet for VS Code in a real VS Code (code-server) in your browser, on the sample units.
+#
+#   1. installs what is missing (Debian packages as root, node_modules, code-server in .ci/tools)
+#   2. builds and packages the extension (out/vscode-fleet.vsix)
+#   3. starts the local fleet cluster (hook: start_local_cluster)
+#   4. starts code-server on 127.0.0.1 with a fresh profile that has only this extension installed,
+#      opens samples/, prints the URL, and stays in the foreground until Ctrl-C, then stops
+#      everything it started.
+#
+# Environment:
+#   PORT                     port for code-server (default: a free one)
+#   FLEET_START_DIR          where the profile, extensions and logs go (default: out/start; wiped each run)
+#   FLEET_START_WORKSPACE    folder to open (default: samples/)
+#   FLEET_START_SKIP_BUILD=1 reuse the existing out/vscode-fleet.vsix (used by the tests of this script)
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+# shellcheck source=lib/deps.sh
+source "$ROOT/scripts/lib/deps.sh"
+
+CODE_SERVER=$ROOT/.ci/tools/node_modules/.bin/code-server
+VSIX=$ROOT/out/vscode-fleet.vsix
+STATE=${FLEET_START_DIR:-$ROOT/out/start}
+WORKSPACE=$(cd "${FLEET_START_WORKSPACE:-$ROOT/samples}" && pwd)
+
+say() { printf '[start] %s\n' "$*" >&2; }
+die() {
+  printf '[start] error: %s\n' "$*" >&2
+  exit 1
+}
+
+# --- the local fleet cluster -------------------------------------------------------------------
+# Hook for the bundled cluster (etcd + fleetd machines). It runs before code-server starts, so the
+# extension finds the cluster on activation; it must start its processes in their own process
+# groups and record each group ID in CLUSTER_PGIDS, which stop_local_cluster stops.
+CLUSTER_PGIDS=()
+start_local_cluster() {
+  say "local fleet cluster: not started by npm start yet (scripts/start.sh: start_local_cluster)"
+}
+stop_local_cluster() {
+  local pgid
+  for pgid in "${CLUSTER_PGIDS[@]}"; do stop_group "$pgid" "cluster process group $pgid"; done
+  CLUSTER_PGIDS=()
+}
+
+# --- process groups ----------------------------------------------------------------------------
+# SIGTERM to the whole group, poll until it is gone (10 s), then SIGKILL.
+stop_group() { # pgid label
+  local pgid=$1 label=$2 i
+  kill -0 -- "-$pgid" 2>/dev/null || return 0
+  say "stopping $label"
+  kill -TERM -- "-$pgid" 2>/dev/null || true
+  for ((i = 0; i < 100; i++)); do
+    kill -0 -- "-$pgid" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  say "$label did not stop within 10 s; killing it"
+  kill -KILL -- "-$pgid" 2>/dev/null || true
+}
+
+CODE_SERVER_PGID=
+cleanup() {
+  local status=$?
+  trap - EXIT INT TERM HUP
+  [[ -n $CODE_SERVER_PGID ]] && stop_group "$CODE_SERVER_PGID" "code-server"
+  stop_local_cluster
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+
+free_port() {
+  node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+}
+
+port_in_use() {
+  node -e 'const s=require("net").createServer();s.once("error",()=>process.exit(0));s.listen(+process.argv[1],"127.0.0.1",()=>{s.close();process.exit(1)})' "$1"
+}
+
+# --- 1. dependencies ---------------------------------------------------------------------------
+if ! deps_apt; then
+  say "warning: some Debian packages are missing (see above); the extension may lack parts of the cluster"
+fi
+deps_root_npm missing || die "npm ci failed"
+deps_tools || die "could not install code-server into .ci/tools"
+
+# --- 2. build and package ----------------------------------------------------------------------
+if [[ ${FLEET_START_SKIP_BUILD:-} == 1 ]]; then
+  [[ -f $VSIX ]] || die "FLEET_START_SKIP_BUILD=1 but there is no $VSIX (run: npm run package)"
+  say "reusing $(realpath --relative-to="$ROOT" "$VSIX")"
+else
+  say "building (npm run build)"
+  npm run -s build || die "the build failed (above); fix it and run npm start again"
+  rm -f "$VSIX"
+  say "packaging (npm run package)"
+  npm run -s package || die "packaging the extension failed (above)"
+fi
+
+# --- 3. profile --------------------------------------------------------------------------------
+if [[ -n ${PORT:-} ]]; then
+  [[ $PORT =~ ^[0-9]+$ ]] && ((PORT > 0 && PORT < 65536)) || die "PORT must be a TCP port number (got '$PORT')"
+  if port_in_use "$PORT"; then die "port $PORT on 127.0.0.1 is in use; pick another PORT or leave it unset for a free one"; fi
+else
+  PORT=$(free_port)
+fi
+rm -rf "$STATE"
+mkdir -p "$STATE/user-data/User" "$STATE/extensions" "$STATE/tmp"
+cat >"$STATE/user-data/User/settings.json" <<'JSON'
+{
+  "workbench.startupEditor": "none",
+  "workbench.tips.enabled": false,
+  "workbench.enableExperiments": false,
+  "workbench.secondarySideBar.defaultVisibility": "hidden",
+  "telemetry.telemetryLevel": "off",
+  "update.mode": "none",
+  "extensions.autoCheckUpdates": false,
+  "extensions.autoUpdate": false,
+  "extensions.ignoreRecommendations": true,
+  "security.workspace.trust.enabled": false,
+  "chat.disableAIFeatures": true
+}
+JSON
+# Always --config: without it code-server writes ~/.config/code-server/config.yaml.
+printf 'bind-addr: 127.0.0.1:%s\nauth: none\ncert: false\n' "$PORT" >"$STATE/config.yaml"
+CS_ARGS=(--config "$STATE/config.yaml" --user-data-dir "$STATE/user-data" --extensions-dir "$STATE/extensions")
+LOG=$STATE/code-server.log
+
+# code-server, its extension host and the language server inherit this environment: drop variables
+# that would tie them to a VS Code this script may be running in, and keep their sockets in $STATE.
+code_server_env() {
+  local v
+  for v in $(compgen -e); do
+    case $v in VSCODE_* | ELECTRON_RUN_AS_NODE | NODE_OPTIONS) unset "$v" ;; esac
+  done
+  export TMPDIR=$STATE/tmp
+}
+
+say "installing the extension into a fresh profile ($(realpath --relative-to="$ROOT" "$STATE"))"
+(code_server_env && "$CODE_SERVER" "${CS_ARGS[@]}" --install-extension "$VSIX") >>"$LOG" 2>&1 ||
+  die "code-server --install-extension failed; log: $LOG"
+
+# --- 4. cluster, then code-server --------------------------------------------------------------
+start_local_cluster
+
+# setsid: code-server gets its own session and process group (wrapper, server, file watcher,
+# extension host, language server), so the whole group can be stopped at once.
+(
+  code_server_env
+  exec setsid "$CODE_SERVER" "${CS_ARGS[@]}" --bind-addr "127.0.0.1:$PORT" --auth none \
+    --disable-telemetry --disable-update-check --disable-workspace-trust "$WORKSPACE"
+) >>"$LOG" 2>&1 </dev/null &
+CODE_SERVER_PGID=$!
+echo "$CODE_SERVER_PGID" >"$STATE/code-server.pgid"
+
+for ((i = 0; ; i++)); do
+  if curl -sf -o /dev/null --max-time 1 "http://127.0.0.1:$PORT/healthz"; then break; fi
+  if ! kill -0 "$CODE_SERVER_PGID" 2>/dev/null; then
+    tail -n 30 "$LOG" >&2
+    die "code-server exited during start; log: $LOG"
+  fi
+  ((i < 600)) || die "code-server did not answer on 127.0.0.1:$PORT within 60 s; log: $LOG"
+  sleep 0.1
+done
+
+URL="http://127.0.0.1:$PORT/?folder=$(node -p 'encodeURIComponent(process.argv[1])' "$WORKSPACE")"
+cat <<EOF
+
+  Fleet for VS Code is running in code-server (VS Code $("$CODE_SERVER" "${CS_ARGS[@]}" --version 2>/dev/null | awk '/with Code/ {print $NF}')).
+
+    Open:       $URL
+    Workspace:  $WORKSPACE
+    Log:        $LOG
+
+  From another machine, forward the port first: ssh -L $PORT:127.0.0.1:$PORT <this host>
+  Press Ctrl-C to stop.
+
+EOF
+echo "FLEET_START_URL=$URL"
+
+# Foreground until Ctrl-C (the traps stop everything) or until code-server exits by itself.
+set +e
+wait "$CODE_SERVER_PGID"
+status=$?
+set -e
+say "code-server exited (status $status); log: $LOG"
+exit "$status"

@@ -1,0 +1,112 @@
+/**
+ * `npm start` (scripts/start.sh), the README's main job: it serves VS Code with the packaged
+ * extension on 127.0.0.1, prints the URL of the samples workspace, refuses a busy PORT with a
+ * clear message, and Ctrl-C stops every process it started. The test reuses the package that
+ * `npm test` built (FLEET_START_SKIP_BUILD=1) and a temp dir for the profile (FLEET_START_DIR).
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { after, describe, test } from 'node:test';
+import { ROOT } from './codeServer';
+import { assertE2eAvailable, e2eSkip, type E2eNeeds } from './gate';
+import { freePort } from '../support/ports';
+import { groupAlive, spawnDetached, stopSpawned, tail, waitFor, type Spawned } from '../support/process';
+import { withWorkbenchAt } from './workbench';
+
+const START = path.join(ROOT, 'scripts', 'start.sh');
+const needs: E2eNeeds = { parts: ['extension'], vsix: true };
+
+function startScript(dir: string, env: NodeJS.ProcessEnv): Spawned {
+  return spawnDetached('bash', [START], {
+    logFile: path.join(dir, 'start.log'),
+    cwd: ROOT,
+    env: { ...process.env, FLEET_START_SKIP_BUILD: '1', FLEET_START_DIR: path.join(dir, 'state'), ...env },
+  });
+}
+
+/**
+ * The exit status of a spawned process, or 'timeout'. The timer is ref'd on purpose: the spawned
+ * child is unref'd, so without it the event loop could drain while we wait.
+ */
+async function exitedWithin(run: Spawned, ms: number): Promise<number | string> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([run.exited, new Promise<string>(r => (timer = setTimeout(() => r('timeout'), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+describe('npm start (scripts/start.sh)', { skip: e2eSkip(needs) }, () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-start-'));
+  const started: Spawned[] = [];
+  after(async () => {
+    for (const s of started) await stopSpawned(s);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('serves the samples workspace with the extension, and Ctrl-C stops everything', { timeout: 240_000 }, async () => {
+    assertE2eAvailable(needs);
+    const port = await freePort();
+    const run = startScript(dir, { PORT: String(port) });
+    started.push(run);
+    const url = await waitFor('start.sh to print FLEET_START_URL', () => /^FLEET_START_URL=(\S+)$/m.exec(tail(run.logFile, 400))?.[1], {
+      timeoutMs: 120_000,
+      intervalMs: 200,
+      abortIf: () => (run.hasExited() ? `start.sh exited:\n${tail(run.logFile)}` : undefined),
+    });
+    assert.equal(url, `http://127.0.0.1:${port}/?folder=${encodeURIComponent(path.join(ROOT, 'samples'))}`);
+    const page = await fetch(url);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /workbench/i);
+    // The extension from the package is installed in the fresh profile.
+    const installed = fs.readdirSync(path.join(dir, 'state', 'extensions'));
+    assert.ok(installed.some(name => name.startsWith('fleet-tools.vscode-fleet-')), `extensions: ${installed.join(', ')}`);
+
+    // The workbench really works: the samples are there and open as fleet units.
+    await withWorkbenchAt(url, path.join(dir, 'state'), 'start', async wb => {
+      await wb.explorerRow('broken.service').waitFor();
+      await wb.quickOpen('nginx.1.service');
+      await wb.languageStatus().filter({ hasText: 'Fleet Unit' }).waitFor();
+    });
+
+    const pgid = Number(fs.readFileSync(path.join(dir, 'state', 'code-server.pgid'), 'utf8'));
+    assert.ok(groupAlive(pgid), 'code-server runs in its own process group');
+    process.kill(run.pid, 'SIGINT');
+    const code = await exitedWithin(run, 30_000);
+    assert.equal(code, 130, `start.sh exit status after Ctrl-C; log:\n${tail(run.logFile)}`);
+    assert.equal(groupAlive(pgid), false, 'no process of code-server is left');
+    assert.equal(groupAlive(run.pid), false, 'no process of start.sh is left');
+  });
+
+  test('a busy PORT is refused with a message that says what to do', { timeout: 60_000 }, async () => {
+    const busy = net.createServer();
+    await new Promise<void>(r => busy.listen(0, '127.0.0.1', r));
+    const port = (busy.address() as net.AddressInfo).port;
+    try {
+      const run = startScript(dir, { PORT: String(port) });
+      started.push(run);
+      const code = await exitedWithin(run, 50_000);
+      assert.equal(code, 1);
+      assert.match(tail(run.logFile), new RegExp(`port ${port} on 127.0.0.1 is in use; pick another PORT or leave it unset`));
+    } finally {
+      busy.close();
+    }
+  });
+
+  test('a PORT that is not a number is refused', { timeout: 60_000 }, async () => {
+    const out = await new Promise<{ code: number | null; text: string }>(resolve => {
+      const child = spawn('bash', [START], { cwd: ROOT, env: { ...process.env, PORT: 'eighty', FLEET_START_SKIP_BUILD: '1', FLEET_START_DIR: path.join(dir, 'state3') } });
+      let text = '';
+      child.stdout.on('data', d => (text += d));
+      child.stderr.on('data', d => (text += d));
+      child.on('exit', code => resolve({ code, text }));
+    });
+    assert.equal(out.code, 1);
+    assert.match(out.text, /PORT must be a TCP port number \(got 'eighty'\)/);
+  });
+});
