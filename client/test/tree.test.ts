@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { ApiUnit, ApiUnitState } from '../../protocol/src/api';
+import type { ApiMachine, ApiUnit, ApiUnitState } from '../../protocol/src/api';
 import { ClusterSnapshot, clusterContextOf, diffSnapshots, machineLabel, metadataLabel } from '../src/cluster/snapshot';
 import {
   childrenOf, escapeMarkdown, ExplorerOptions, groupRows, machineRoots, sortRows, toItem, unitRoots, type ClusterNode, type ConnectionView,
@@ -32,7 +32,7 @@ function state(name: string, machineID: string, active = 'active', sub = 'runnin
   return { name, machineID, hash: HASH, systemdLoadState: 'loaded', systemdActiveState: active, systemdSubState: sub, ...extra };
 }
 
-const machines = [
+const machines: ApiMachine[] = [
   { id: M1, primaryIP: '10.1.1.7', metadata: { region: 'us-east', disk: 'ssd' } },
   { id: M2, primaryIP: '10.1.1.8', metadata: { region: 'us-west' } },
   { id: M3 },
