@@ -52,6 +52,7 @@ export class Agent {
   private publishQueue = new Set<string>();
   private publishing: Promise<void> = Promise.resolve();
   private stopped: Promise<void> | undefined;
+  private passes: Promise<void> = Promise.resolve();
 
   constructor(options: AgentOptions) {
     this.registry = options.registry;
@@ -114,8 +115,15 @@ export class Agent {
 
   // ------------------------------------------------------------------ reconcile
 
-  /** One pass: read, plan, apply; then publish every state. Safe to run repeatedly. */
-  async reconcile(): Promise<void> {
+  /** One pass: read, plan, apply; then publish every state. Safe to run repeatedly; passes never overlap. */
+  reconcile(): Promise<void> {
+    const pass = this.passes.then(() => this.reconcileOnce());
+    this.passes = pass.catch(() => undefined);
+    return pass;
+  }
+
+  private async reconcileOnce(): Promise<void> {
+    if (this.abort.signal.aborted) return;
     const snapshot = await this.registry.snapshot();
     const me = snapshot.machines.find(m => m.id === this.machineId);
     const { units, dropped } = desiredUnitsForMachine(
@@ -246,6 +254,7 @@ export class Agent {
     clearInterval(this.heartbeatTimer);
     for (const d of this.disposables.splice(0)) d.dispose();
     await this.loop?.done;
+    await this.passes;
     await this.publishing;
     const states = await this.manager.states();
     const tasks = planPurge(states.map(s => ({ name: s.name, hash: s.hash, state: this.cache.get(s.name) ?? 'inactive' })));

@@ -1,0 +1,246 @@
+/**
+ * The agent end to end on one process: MemoryRegistry + startAgent (ProcessUnitManager, real
+ * child processes, the journal over HTTP), and the task/failure semantics with FakeUnitManager.
+ */
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { MemoryRegistry } from '../src/registry/memoryRegistry';
+import { startAgent, type RunningAgent } from '../src/agent';
+import { Agent, heartbeatInterval } from '../src/agent/agent';
+import { FakeUnitManager } from '../src/agent/unitManager';
+import type { ProcessUnitManager } from '../src/agent/processUnitManager';
+import type { UnitOption } from '../../unitfile/src/serialize';
+import { unitHash } from '../../unitfile/src/serialize';
+import type { JournalLine } from '../../protocol/src/api';
+import { waitFor } from '../../test/support/process';
+
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'fleetd-agent-'));
+const running: RunningAgent[] = [];
+after(async () => {
+  await Promise.all(running.map(a => a.stop()));
+  fs.rmSync(root, { recursive: true, force: true });
+});
+
+const M1 = '11111111111111111111111111111111';
+const M2 = '22222222222222222222222222222222';
+
+const service = (exec: string, ...more: [string, string, string][]): UnitOption[] => [
+  { section: 'Service', name: 'ExecStart', value: exec },
+  ...more.map(([section, name, value]) => ({ section, name, value })),
+];
+
+async function start(registry: MemoryRegistry, id = M1, metadata: Record<string, string> = {}, journal = false): Promise<RunningAgent> {
+  const a = await startAgent({
+    registry, machine: { id, publicIP: '127.0.0.1', metadata }, stateDir: path.join(root, `${id}-${running.length}`),
+    intervalMs: 100, ttlMs: 2_000, ...(journal ? { journal: { host: '127.0.0.1', port: 0 } } : {}),
+  });
+  running.push(a);
+  return a;
+}
+
+async function stateOf(registry: MemoryRegistry, name: string, machineId = M1) {
+  return (await registry.listUnitStates()).find(s => s.name === name && s.machineId === machineId);
+}
+
+function until(registry: MemoryRegistry, name: string, active: string, sub: string, machineId = M1) {
+  return waitFor(`${name} on ${machineId} to be ${active}/${sub}`, async () => {
+    const s = await stateOf(registry, name, machineId);
+    return s && s.activeState === active && s.subState === sub ? s : undefined;
+  }, { timeoutMs: 10_000, intervalMs: 20 });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+test('a scheduled unit starts and reports active/running with its hash; loaded stops it; new content restarts it; deletion unloads it', async () => {
+  const registry = new MemoryRegistry();
+  const agent = await start(registry);
+  const pum = agent.unitManager as ProcessUnitManager;
+  const v1 = service('/bin/sleep 60');
+  await registry.putUnit({ name: 'web.service', options: v1, desiredState: 'launched' });
+  await registry.scheduleUnit('web.service', M1);
+  const s = await until(registry, 'web.service', 'active', 'running');
+  assert.deepEqual(s, { name: 'web.service', machineId: M1, hash: unitHash(v1), loadState: 'loaded', activeState: 'active', subState: 'running' });
+  await waitFor('the launched heartbeat', async () => (await registry.getSchedule()).get('web.service')?.launchedOn === M1);
+  const pid1 = pum.mainPid('web.service')!;
+  assert.ok(alive(pid1));
+
+  await registry.setDesiredState('web.service', 'loaded');
+  await until(registry, 'web.service', 'inactive', 'dead');
+  assert.equal((await registry.getSchedule()).get('web.service')?.launchedOn, undefined);
+  await waitFor('the old process to be gone', () => !alive(pid1));
+
+  await registry.setDesiredState('web.service', 'launched');
+  await until(registry, 'web.service', 'active', 'running');
+  const pid2 = pum.mainPid('web.service')!;
+
+  const v2 = service('/bin/sleep 61');
+  await registry.putUnit({ name: 'web.service', options: v2, desiredState: 'launched' });
+  await waitFor('the new hash running', async () => {
+    const st = await stateOf(registry, 'web.service');
+    return st?.hash === unitHash(v2) && st.subState === 'running';
+  });
+  assert.ok(!alive(pid2), 'the old content was stopped before the new one started');
+  const pid3 = pum.mainPid('web.service')!;
+
+  await registry.deleteUnit('web.service');
+  await waitFor('the state to be removed', async () => !(await stateOf(registry, 'web.service')));
+  assert.deepEqual(await pum.states(), []);
+  await waitFor('the process to be gone', () => !alive(pid3));
+  assert.ok(agent.journal.read('web.service', 100).some(l => l.text === 'Stopped web.service.'));
+});
+
+test('units scheduled elsewhere are ignored; global units run where the metadata matches; local conflicts are enforced', async () => {
+  const registry = new MemoryRegistry();
+  await start(registry, M1, { role: 'web' });
+  await registry.putUnit({ name: 'other.service', options: service('/bin/sleep 60'), desiredState: 'launched' });
+  await registry.scheduleUnit('other.service', M2);
+  await registry.putUnit({ name: 'g.service', options: service('/bin/sleep 60', ['X-Fleet', 'Global', 'true'], ['X-Fleet', 'MachineMetadata', 'role=web']), desiredState: 'launched' });
+  await registry.putUnit({ name: 'h.service', options: service('/bin/sleep 60', ['X-Fleet', 'Global', 'true'], ['X-Fleet', 'MachineMetadata', 'role=db']), desiredState: 'launched' });
+  await registry.putUnit({ name: 'a.service', options: service('/bin/sleep 60', ['X-Fleet', 'Conflicts', 'b.service']), desiredState: 'launched' });
+  await registry.putUnit({ name: 'b.service', options: service('/bin/sleep 60'), desiredState: 'launched' });
+  await registry.scheduleUnit('a.service', M1);
+  await registry.scheduleUnit('b.service', M1);
+  await until(registry, 'g.service', 'active', 'running');
+  await until(registry, 'a.service', 'active', 'running');
+  const names = (await registry.listUnitStates()).map(s => s.name);
+  assert.deepEqual(names, ['a.service', 'g.service'], 'b conflicts with a (accepted first, by name); h needs role=db; other is on M2');
+
+  // Dynamic metadata moves the global unit on or off this machine.
+  await registry.patchMachineMetadata([{ machineId: M1, key: 'role', value: 'db' }]);
+  await until(registry, 'h.service', 'active', 'running');
+  await waitFor('g to be unloaded', async () => !(await stateOf(registry, 'g.service')));
+});
+
+test('Restart=on-failure restarts a crashing unit (journal over HTTP shows it, and follows)', async () => {
+  const registry = new MemoryRegistry();
+  const agent = await start(registry, M1, {}, true);
+  assert.ok(agent.journalUrl);
+  assert.equal((await registry.listMachines())[0]?.journalUrl, agent.journalUrl);
+  const opts = service('/bin/sh -c "echo started; sleep 0.2; exit 1"', ['Service', 'Restart', 'on-failure'], ['Service', 'RestartSec', '50ms'], ['Service', 'StartLimitBurst', '100']);
+  await registry.putUnit({ name: 'crash.service', options: opts, desiredState: 'launched' });
+  await registry.scheduleUnit('crash.service', M1);
+
+  const url = `${agent.journalUrl}/journal/crash.service?lines=100&follow=true`;
+  const received: JournalLine[] = [];
+  const req = http.get(url);
+  const res = await new Promise<http.IncomingMessage>((resolve, reject) => req.on('response', resolve).on('error', reject));
+  let buf = '';
+  res.setEncoding('utf8');
+  res.on('data', (d: string) => {
+    buf += d;
+    const parts = buf.split('\n');
+    buf = parts.pop()!;
+    for (const p of parts) received.push(JSON.parse(p) as JournalLine);
+  });
+  res.on('error', () => undefined);
+  try {
+    await waitFor('two restarts in the followed journal', () =>
+      received.some(l => l.text === 'crash.service: Scheduled restart job, restart counter is at 2.'), { timeoutMs: 10_000 });
+    assert.ok(received.filter(l => l.stream === 'stdout' && l.text === 'started').length >= 2);
+    assert.ok(received.every(l => l.machineID === M1));
+    assert.ok(received.some(l => l.text === 'crash.service: Main process exited, code=exited, status=1/FAILURE'));
+    const st = await waitFor('restarts in the published detail', async () => {
+      const s = await stateOf(registry, 'crash.service');
+      return s?.detail?.includes('restarted') ? s : undefined;
+    });
+    assert.match(st.detail!, /restarted \d+ times?/);
+  } finally {
+    req.destroy();
+  }
+});
+
+test('clean stop: units are stopped and unloaded, states and heartbeats removed, machine released, no process left', async () => {
+  const registry = new MemoryRegistry();
+  const agent = await startAgent({ registry, machine: { id: M1, publicIP: '', metadata: {} }, stateDir: path.join(root, 'clean'), intervalMs: 100, ttlMs: 2_000 });
+  const pum = agent.unitManager as ProcessUnitManager;
+  await registry.putUnit({ name: 'a.service', options: service('/bin/sleep 60'), desiredState: 'launched' });
+  await registry.putUnit({ name: 'b.service', options: service('/bin/sh -c "trap \'\' TERM; sleep 60 & wait"', ['Service', 'TimeoutStopSec', '200ms']), desiredState: 'launched' });
+  await registry.scheduleUnit('a.service', M1);
+  await registry.scheduleUnit('b.service', M1);
+  await until(registry, 'a.service', 'active', 'running');
+  await until(registry, 'b.service', 'active', 'running');
+  const groups = [...pum.processGroups('a.service'), ...pum.processGroups('b.service')];
+  assert.equal(groups.length, 2);
+  await agent.stop();
+  await agent.stop(); // idempotent
+  assert.deepEqual(await registry.listUnitStates(), []);
+  assert.deepEqual([...(await registry.getSchedule()).values()].map(e => e.launchedOn), [undefined, undefined]);
+  assert.deepEqual(await registry.listMachines(), []);
+  for (const g of groups) assert.throws(() => process.kill(-g, 0), `process group ${g} is gone`);
+});
+
+test('a machine ID still registered is retried until the previous presence goes away', async () => {
+  const registry = new MemoryRegistry();
+  const first = await start(registry);
+  const second = startAgent({ registry, machine: { id: M1, publicIP: '', metadata: { gen: '2' } }, stateDir: path.join(root, 'second'), intervalMs: 100, ttlMs: 2_000 });
+  setTimeout(() => void first.stop(), 300);
+  const a = await second;
+  running.push(a);
+  assert.deepEqual((await registry.listMachines()).map(m => m.metadata), [{ gen: '2' }]);
+});
+
+// ---- task semantics with the fake manager ----
+
+test('fake manager: fleet order within a pass, the first failure ends the pass, the next pass retries', async () => {
+  const registry = new MemoryRegistry();
+  // No watch hints: this test drives every pass itself.
+  const quiet = new Proxy(registry, {
+    get(target, prop) {
+      if (prop === 'watchMachine') return () => ({ dispose() {} });
+      const v = Reflect.get(target, prop, target) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  const fake = new FakeUnitManager();
+  const logs: string[] = [];
+  const agent = new Agent({ registry: quiet, machine: { id: M1, publicIP: '', metadata: {} }, unitManager: fake, intervalMs: 60_000, log: (l, m) => logs.push(`${l}: ${m}`) });
+  await agent.start();
+  try {
+    await agent.reconcile(); // after the loop's first pass
+    for (const n of ['a.service', 'b.service']) {
+      await registry.putUnit({ name: n, options: service('/bin/true'), desiredState: 'launched' });
+      await registry.scheduleUnit(n, M1);
+    }
+    fake.calls.length = 0;
+    fake.failNext('start');
+    await assert.rejects(agent.reconcile(), /start a\.service failed \(unit currently loaded but desired state is launched\): injected start failure/);
+    assert.deepEqual(fake.calls, ['load(a.service)', 'load(b.service)', 'reloadUnitFiles()', 'start(a.service)']);
+    fake.calls.length = 0;
+    await agent.reconcile();
+    // Loaded units are now "loaded" in the agent's cache: only the starts remain.
+    assert.deepEqual(fake.calls, ['start(a.service)', 'start(b.service)']);
+    fake.calls.length = 0;
+    await agent.reconcile();
+    assert.deepEqual(fake.calls, [], 'a converged machine does nothing');
+    const states = await registry.listUnitStates();
+    assert.deepEqual(states.map(s => [s.name, s.activeState, s.subState]), [['a.service', 'active', 'running'], ['b.service', 'active', 'running']]);
+
+    // A unit that crashes on its own is not restarted by the agent (fleet's cache says launched).
+    fake.setState('a.service', { activeState: 'failed', subState: 'failed' });
+    await waitFor('the failed state to be published', async () => (await stateOf(registry, 'a.service'))?.activeState === 'failed');
+    fake.calls.length = 0;
+    await agent.reconcile();
+    assert.deepEqual(fake.calls, []);
+  } finally {
+    await agent.stop();
+  }
+  assert.deepEqual(fake.calls.slice(-2).sort(), ['unload(a.service)', 'unload(b.service)']);
+  assert.deepEqual(await registry.listUnitStates(), []);
+});
+
+test('heartbeatInterval follows fleet: ttl*4/5 above 10 s, else ttl/2', () => {
+  assert.equal(heartbeatInterval(30_000), 24_000);
+  assert.equal(heartbeatInterval(10_000), 5_000);
+  assert.equal(heartbeatInterval(2_000), 1_000);
+});
