@@ -1,0 +1,126 @@
+/**
+ * fleetd extension: GET /fleet/v1/journal/{unit}?lines=N&follow=true&machineID=…
+ *
+ * Proxies to the journal endpoint of each agent that runs the unit (MachineRecord.journalUrl,
+ * `GET /journal/{unit}?lines=N&follow=true`, NDJSON JournalLines) and answers NDJSON: the last N
+ * lines across those machines in time order, then (with follow) every new line as it arrives,
+ * until the client disconnects.
+ */
+import http from 'node:http';
+import type { JournalLine } from '../../../protocol/src/api';
+import type { Registry } from '../registry/registry';
+import { ApiError } from './errors';
+
+export const DEFAULT_LINES = 10;
+export const MAX_LINES = 10_000;
+
+export interface JournalRequest {
+  unit: string;
+  query: URLSearchParams;
+}
+
+interface Source {
+  machineId: string;
+  url: string;
+}
+
+export function parseLines(value: string | null): number {
+  if (value === null || value === '') return DEFAULT_LINES;
+  if (!/^\d+$/.test(value)) throw new ApiError(400, `invalid lines ${JSON.stringify(value)}: expected a number from 0 to ${MAX_LINES}`);
+  return Math.min(Number(value), MAX_LINES);
+}
+
+/** The machines whose agents can tell about `unit`: those reporting a state for it, and its target. */
+export async function journalSources(registry: Registry, unit: string, machineId: string | undefined): Promise<Source[]> {
+  const [units, states, schedule, machines] = await Promise.all([
+    registry.getUnit(unit), registry.listUnitStates(), registry.getSchedule(), registry.listMachines(),
+  ]);
+  const involved = new Set(states.filter(s => s.name === unit).map(s => s.machineId));
+  const target = schedule.get(unit)?.machineId;
+  if (target) involved.add(target);
+  if (!units && involved.size === 0) throw new ApiError(404, 'unit does not exist');
+  const byId = new Map(machines.map(m => [m.id, m]));
+  if (machineId) {
+    const m = byId.get(machineId);
+    if (!m) throw new ApiError(404, `machine ${machineId} is not in the cluster`);
+    if (!m.journalUrl) throw new ApiError(404, `machine ${machineId} does not serve a journal (its agent runs without one)`);
+    return [{ machineId, url: m.journalUrl }];
+  }
+  const out: Source[] = [];
+  for (const id of [...involved].sort()) {
+    const url = byId.get(id)?.journalUrl;
+    if (url) out.push({ machineId: id, url });
+  }
+  return out;
+}
+
+/** Streams NDJSON from one agent; resolves when it ends. Lines that are not JSON are skipped. */
+function readAgent(source: Source, unit: string, lines: number, follow: boolean, signal: AbortSignal, onLine: (l: JournalLine) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const url = new URL(`${source.url.replace(/\/$/, '')}/journal/${encodeURIComponent(unit)}`);
+    url.searchParams.set('lines', String(lines));
+    if (follow) url.searchParams.set('follow', 'true');
+    const req = http.get(url, { signal, timeout: follow ? 0 : 10_000 }, res => {
+      if (res.statusCode !== 200) {
+        res.resume();
+        reject(new Error(`agent ${source.machineId} answered HTTP ${res.statusCode}`));
+        return;
+      }
+      res.setEncoding('utf8');
+      let buffer = '';
+      res.on('data', (chunk: string) => {
+        buffer += chunk;
+        let nl: number;
+        while ((nl = buffer.indexOf('\n')) >= 0) {
+          const text = buffer.slice(0, nl).trim();
+          buffer = buffer.slice(nl + 1);
+          if (!text) continue;
+          try {
+            onLine(JSON.parse(text) as JournalLine);
+          } catch {
+            // not a JournalLine: skip it rather than break the stream
+          }
+        }
+      });
+      res.on('end', () => resolve());
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`agent ${source.machineId} did not answer within 10 s`)));
+    req.on('error', err => (signal.aborted ? resolve() : reject(err)));
+  });
+}
+
+/**
+ * Serves the journal request on `res`. Agents that fail are reported as a `system` line rather than
+ * failing the whole request, so one dead machine does not hide the others' output.
+ */
+export async function serveJournal(registry: Registry, request: JournalRequest, res: http.ServerResponse): Promise<void> {
+  const lines = parseLines(request.query.get('lines'));
+  const follow = request.query.get('follow') === 'true';
+  const machineId = request.query.get('machineID') || undefined;
+  const sources = await journalSources(registry, request.unit, machineId);
+
+  const abort = new AbortController();
+  res.on('close', () => abort.abort());
+  res.writeHead(200, { 'Content-Type': 'application/x-ndjson', 'Cache-Control': 'no-store' });
+  const write = (l: JournalLine) => {
+    if (!res.writableEnded && !res.destroyed) res.write(`${JSON.stringify(l)}\n`);
+  };
+  const failure = (s: Source, err: unknown): JournalLine => ({
+    time: Date.now(), machineID: s.machineId, stream: 'system',
+    text: `fleetd: cannot read the journal of ${request.unit} on machine ${s.machineId}: ${err instanceof Error ? err.message : String(err)}`,
+  });
+
+  // The backlog: the last N lines of each agent, merged by time, the last N overall.
+  const backlog: JournalLine[] = [];
+  await Promise.all(sources.map(s => readAgent(s, request.unit, lines, false, abort.signal, l => backlog.push(l)).catch(err => backlog.push(failure(s, err)))));
+  backlog.sort((a, b) => a.time - b.time);
+  for (const l of backlog.slice(Math.max(0, backlog.length - lines))) write(l);
+  if (!follow || abort.signal.aborted) {
+    res.end();
+    return;
+  }
+  // Follow: new lines only (lines=0), from every agent, until the client goes away.
+  await Promise.all(sources.map(s => readAgent(s, request.unit, 0, true, abort.signal, write).catch(err => write(failure(s, err)))));
+  res.end();
+}

@@ -1,0 +1,81 @@
+/** `/machines` (fleet's api/machines.go): the list, and PATCH of dynamic metadata. */
+import type { ApiMachine, MachinePage } from '../../../protocol/src/api';
+import type { MachineRecord, Registry } from '../registry/registry';
+import { ApiError } from './errors';
+import { decodeFirst, field, GoJsonError, isJsonObject, TypeErrors } from './goJson';
+import { pageOf, pageTokenFrom } from './pagination';
+
+const METADATA_PATH = /^\/([^/]+)\/metadata\/([A-Za-z0-9_.-]+)$/;
+
+export function toApiMachine(m: MachineRecord): ApiMachine {
+  const out: ApiMachine = { id: m.id };
+  if (m.publicIP) out.primaryIP = m.publicIP;
+  if (Object.keys(m.metadata).length > 0) out.metadata = { ...m.metadata };
+  return out;
+}
+
+interface Op {
+  op: string;
+  path: string;
+  value: string;
+}
+
+/** The PATCH body as Go decodes `[]machineMetadataOp` (errors are sent without a prefix, as fleet does). */
+export function decodeOps(text: string): Op[] {
+  try {
+    const value = decodeFirst(text);
+    const errors = new TypeErrors();
+    const ops: Op[] = [];
+    if (Array.isArray(value)) {
+      for (const item of value) {
+        if (item === null) {
+          ops.push({ op: '', path: '', value: '' });
+          continue;
+        }
+        if (!isJsonObject(item)) {
+          errors.topLevel(item, 'api.machineMetadataOp');
+          continue;
+        }
+        const op: Op = { op: errors.string(item, 'op', 'machineMetadataOp'), path: errors.string(item, 'path', 'machineMetadataOp'), value: '' };
+        const nested = field(item, 'Value');
+        if (isJsonObject(nested)) op.value = errors.string(nested, 'value', 'machineMetadataOp', 'Value.value');
+        else if (nested !== undefined && nested !== null) errors.mismatch(nested, 'machineMetadataOp', 'Value', 'struct { Value string "json:\\"value\\"" }');
+        ops.push(op);
+      }
+    } else if (value !== null) {
+      errors.topLevel(value, '[]api.machineMetadataOp');
+    }
+    errors.throwIfAny();
+    return ops;
+  } catch (err) {
+    if (err instanceof GoJsonError) throw new ApiError(400, err.message);
+    throw err;
+  }
+}
+
+export class MachinesResource {
+  constructor(private readonly registry: Registry, private readonly tokenLimit: number) {}
+
+  async list(pageTokens: readonly string[]): Promise<MachinePage> {
+    const tok = pageTokenFrom(pageTokens, this.tokenLimit);
+    const { items, next } = pageOf(await this.registry.listMachines(), tok);
+    const page: MachinePage = {};
+    if (items.length > 0) page.machines = items.map(toApiMachine);
+    if (next) page.nextPageToken = next;
+    return page;
+  }
+
+  /** Every op is validated before any is applied; `remove` writes a tombstone. */
+  async patch(bodyText: string): Promise<void> {
+    const ops = decodeOps(bodyText);
+    const writes: { machineId: string; key: string; value: string }[] = [];
+    for (const op of ops) {
+      if (op.op !== 'add' && op.op !== 'remove' && op.op !== 'replace') throw new ApiError(400, 'invalid op: expect add, remove, or replace');
+      const match = METADATA_PATH.exec(op.path);
+      if (!match) throw new ApiError(400, 'machine metadata path invalid');
+      if (op.op !== 'remove' && op.value === '') throw new ApiError(400, 'invalid value: add and replace require a value');
+      writes.push({ machineId: match[1]!, key: match[2]!, value: op.op === 'remove' ? '' : op.value });
+    }
+    await this.registry.patchMachineMetadata(writes);
+  }
+}

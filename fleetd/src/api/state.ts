@@ -1,0 +1,42 @@
+/** `/state` and `/state/{name}` (fleet's api/state.go), plus the `detail` extension. */
+import type { ApiUnitState, UnitStatePage } from '../../../protocol/src/api';
+import type { Registry, UnitStateRecord } from '../registry/registry';
+import { ApiError } from './errors';
+import { pageOf, pageTokenFrom } from './pagination';
+
+export function toApiState(s: UnitStateRecord): ApiUnitState {
+  const out: ApiUnitState = { name: s.name };
+  if (s.hash) out.hash = s.hash;
+  if (s.machineId) out.machineID = s.machineId;
+  if (s.loadState) out.systemdLoadState = s.loadState;
+  if (s.activeState) out.systemdActiveState = s.activeState;
+  if (s.subState) out.systemdSubState = s.subState;
+  if (s.detail) out.detail = s.detail;
+  return out;
+}
+
+export class StateResource {
+  constructor(private readonly registry: Registry, private readonly tokenLimit: number) {}
+
+  /** Filters (exact match, first value of each) apply before pagination. */
+  async list(query: URLSearchParams): Promise<UnitStatePage> {
+    const tok = pageTokenFrom(query.getAll('nextPageToken'), this.tokenLimit);
+    const machineId = query.get('machineID') ?? '';
+    const unitName = query.get('unitName') ?? '';
+    const states = (await this.registry.listUnitStates()).filter(
+      s => (machineId === '' || s.machineId === machineId) && (unitName === '' || s.name === unitName),
+    );
+    const { items, next } = pageOf(states, tok);
+    const page: UnitStatePage = {};
+    if (items.length > 0) page.states = items.map(toApiState);
+    if (next) page.nextPageToken = next;
+    return page;
+  }
+
+  /** The first state found for the unit, on any machine (fleet). */
+  async get(name: string): Promise<ApiUnitState> {
+    const state = (await this.registry.listUnitStates()).find(s => s.name === name);
+    if (!state) throw new ApiError(404, 'unit state does not exist');
+    return toApiState(state);
+  }
+}

@@ -1,0 +1,194 @@
+/**
+ * `/units` and `/units/{name}` (fleet's api/units.go), with fleet's PUT decision order:
+ * 415 → 400 (body) → 400 (name) → create (409/400/201) → replace (201) → update (409/400/204).
+ * Validation is the unitfile core's `validateUnitName` and `validateOptions`, the functions the
+ * editor's diagnostics use, so the API refuses exactly what the editor marks, with the same text.
+ */
+import { goQuote, isGlobalUnit, isTemplateName, unitHash, validateOptions, validateUnitName, type UnitOption } from '../../../unitfile/src';
+import { JobState, type ApiUnit, type ApiUnitOption, type UnitPage } from '../../../protocol/src/api';
+import type { Registry, ScheduleEntry, UnitRecord, UnitStateRecord } from '../registry/registry';
+import { ApiError } from './errors';
+import { decodeFirst, field, GoJsonError, isJsonObject, TypeErrors, type JsonValue } from './goJson';
+import { pageOf, pageTokenFrom } from './pagination';
+
+/** The body of PUT /units/{name}, decoded as fleet's schema.Unit. */
+export interface UnitBody {
+  name: string;
+  options: UnitOption[];
+  desiredState: string;
+}
+
+/** fleet's validateContentType. */
+export function checkContentType(values: readonly string[]): void {
+  if (values.length !== 1) throw new ApiError(415, `expected 1 Content-Type, got ${values.length}`);
+  const media = values[0]!.split(';', 1)[0]!.trim();
+  if (media !== 'application/json') throw new ApiError(415, 'only acceptable Content-Type is application/json');
+}
+
+/** JSON text → schema.Unit, with Go's decoding errors wrapped as fleet does. */
+export function decodeUnitBody(text: string): UnitBody {
+  try {
+    const value = decodeFirst(text);
+    const errors = new TypeErrors();
+    const body: UnitBody = { name: '', options: [], desiredState: '' };
+    if (isJsonObject(value)) {
+      body.name = errors.string(value, 'name', 'Unit');
+      body.desiredState = errors.string(value, 'desiredState', 'Unit');
+      // Read-only fields still have to have the right type.
+      errors.string(value, 'currentState', 'Unit');
+      errors.string(value, 'machineID', 'Unit');
+      body.options = decodeOptions(field(value, 'options'), errors);
+    } else if (value !== null) {
+      errors.topLevel(value, 'schema.Unit');
+    }
+    errors.throwIfAny();
+    return body;
+  } catch (err) {
+    if (err instanceof GoJsonError) throw new ApiError(400, `unable to decode body: ${err.message}`);
+    throw err;
+  }
+}
+
+function decodeOptions(value: JsonValue | undefined, errors: TypeErrors): UnitOption[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) {
+    errors.mismatch(value, 'Unit', 'options', '[]*schema.UnitOption');
+    return [];
+  }
+  const out: UnitOption[] = [];
+  for (const item of value) {
+    // A null element is a nil *UnitOption in Go; fleet would crash on it later. Treat it as empty.
+    if (item === null) {
+      out.push({ section: '', name: '', value: '' });
+      continue;
+    }
+    if (!isJsonObject(item)) {
+      errors.mismatch(item, 'Unit', 'options', 'schema.UnitOption');
+      continue;
+    }
+    out.push({
+      section: errors.string(item, 'section', 'UnitOption', 'options.section'),
+      name: errors.string(item, 'name', 'UnitOption', 'options.name'),
+      value: errors.string(item, 'value', 'UnitOption', 'options.value'),
+    });
+  }
+  return out;
+}
+
+export function toApiOptions(options: readonly UnitOption[]): ApiUnitOption[] {
+  return options.map(o => (o.value === '' ? { section: o.section, name: o.name } : { section: o.section, name: o.name, value: o.value }));
+}
+
+/**
+ * fleet's determineJobState: inactive without a target or without a state published by the target
+ * machine; launched when the target's heartbeat says so; loaded otherwise.
+ */
+export function currentStateOf(entry: ScheduleEntry | undefined, reporters: ReadonlySet<string> | undefined): JobState {
+  if (!entry || !reporters?.has(entry.machineId)) return 'inactive';
+  return entry.launchedOn === entry.machineId ? 'launched' : 'loaded';
+}
+
+export interface UnitView {
+  unit: UnitRecord;
+  schedule: ReadonlyMap<string, ScheduleEntry>;
+  /** unit name → machines that published a state for it. */
+  reporters: ReadonlyMap<string, ReadonlySet<string>>;
+  reasons: ReadonlyMap<string, string>;
+  /** fleet's single GET omits currentState and machineID of global units; its list does not. */
+  single: boolean;
+}
+
+export function toApiUnit({ unit, schedule, reporters, reasons, single }: UnitView): ApiUnit {
+  const out: ApiUnit = { name: unit.name };
+  if (unit.options.length > 0) out.options = toApiOptions(unit.options);
+  out.desiredState = unit.desiredState;
+  const global = isGlobalUnit(unit.options);
+  const entry = global ? undefined : schedule.get(unit.name);
+  if (!(global && single)) out.currentState = currentStateOf(entry, reporters.get(unit.name));
+  if (entry?.machineId) out.machineID = entry.machineId;
+  const reason = reasons.get(unit.name);
+  if (reason && unit.desiredState !== 'inactive' && !entry) out.reason = reason;
+  return out;
+}
+
+export function reportersOf(states: readonly UnitStateRecord[]): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const s of states) {
+    let set = out.get(s.name);
+    if (!set) out.set(s.name, (set = new Set()));
+    set.add(s.machineId);
+  }
+  return out;
+}
+
+export class UnitsResource {
+  constructor(private readonly registry: Registry, private readonly tokenLimit: number) {}
+
+  async list(pageTokens: readonly string[]): Promise<UnitPage> {
+    const tok = pageTokenFrom(pageTokens, this.tokenLimit);
+    const [units, schedule, states, reasons] = await Promise.all([
+      this.registry.listUnits(), this.registry.getSchedule(), this.registry.listUnitStates(), this.registry.getUnitReasons(),
+    ]);
+    const reporters = reportersOf(states);
+    const { items, next } = pageOf(units, tok);
+    const page: UnitPage = {};
+    if (items.length > 0) page.units = items.map(unit => toApiUnit({ unit, schedule, reporters, reasons, single: false }));
+    if (next) page.nextPageToken = next;
+    return page;
+  }
+
+  async get(name: string): Promise<ApiUnit> {
+    const unit = await this.registry.getUnit(name);
+    if (!unit) throw new ApiError(404, 'unit does not exist');
+    const [schedule, states, reasons] = await Promise.all([this.registry.getSchedule(), this.registry.listUnitStates(), this.registry.getUnitReasons()]);
+    return toApiUnit({ unit, schedule, reporters: reportersOf(states.filter(s => s.name === name)), reasons, single: true });
+  }
+
+  async destroy(name: string): Promise<void> {
+    if (!(await this.registry.deleteUnit(name))) throw new ApiError(404, 'unit does not exist');
+  }
+
+  /** PUT: 201 when created or replaced, 204 when the desired state was set. */
+  async set(item: string, contentTypes: readonly string[], bodyText: string): Promise<201 | 204> {
+    checkContentType(contentTypes);
+    const su = decodeUnitBody(bodyText);
+    if (su.name === '') su.name = item;
+    if (item !== su.name) throw new ApiError(400, `name in URL ${goQuote(item)} differs from unit name in request body ${goQuote(su.name)}`);
+    const nameError = validateUnitName(su.name);
+    if (nameError) throw new ApiError(400, nameError);
+    // fleetd deviation (fleet's recommendation): an unknown desiredState is a 400, not a 500 or garbage.
+    if (su.desiredState !== '' && !JobState.is(su.desiredState)) {
+      throw new ApiError(400, `invalid desiredState ${goQuote(su.desiredState)}: expected inactive, loaded or launched`);
+    }
+    const desired = su.desiredState === '' ? undefined : (su.desiredState as JobState);
+
+    const existing = await this.registry.getUnit(su.name);
+    let create = false;
+    if (!existing) {
+      if (su.options.length === 0) throw new ApiError(409, 'unit does not exist and options field empty');
+      const optionsError = validateOptions(su.options);
+      if (optionsError) throw new ApiError(400, optionsError);
+      create = true;
+    } else if (su.options.length > 0) {
+      create = unitHash(su.options) !== existing.hash;
+    }
+
+    if (create) {
+      // fleetd deviation (fleet's recommendation): a template cannot be created already active.
+      if (desired && desired !== 'inactive' && isTemplateName(su.name)) throw new ApiError(400, templateMessage(su.name));
+      await this.registry.putUnit({ name: su.name, options: su.options, desiredState: desired ?? 'inactive' });
+      return 201;
+    }
+
+    if (!desired) throw new ApiError(409, 'must provide DesiredState to update existing unit');
+    if (isTemplateName(su.name) && desired !== 'inactive') throw new ApiError(400, templateMessage(su.name));
+    // Deleted between the read and the write: fleet would write a dangling target state; say so instead.
+    if (!(await this.registry.setDesiredState(su.name, desired))) throw new ApiError(404, 'unit does not exist');
+    return 204;
+  }
+}
+
+/** fleet's text, which fleetctl users know: `cannot activate template "web@.service"`. */
+function templateMessage(name: string): string {
+  return `cannot activate template ${goQuote(name)}`;
+}
