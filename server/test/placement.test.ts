@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { DiagnosticSeverity } from 'vscode-languageserver-types';
+import type { ClusterContext } from '../../protocol/src/lsp';
+import { diagnostics, placement, placementSummary } from '../src/service';
+import { context, unitDoc } from './fixture';
+
+const A = '4d389537d9d14bdabe8be54a9c29f68d';
+const B = 'b2a1c3d4e5f60718293a4b5c6d7e8f90';
+const C = 'c0ffee00c0ffee00c0ffee00c0ffee00';
+const cluster: ClusterContext = {
+  machines: [
+    { id: A, primaryIP: '10.0.0.1', metadata: { region: 'us', disk: 'ssd' } },
+    { id: B, primaryIP: '10.0.0.2', metadata: { region: 'us', disk: 'hdd' } },
+    { id: C, metadata: { region: 'eu' } },
+  ],
+  units: [],
+};
+
+const placementDiagnostics = (text: string, name = 'web.service') =>
+  diagnostics(unitDoc(text, name), context({ cluster })).filter(d => String(d.code).startsWith('xfleet-placement') || d.code === 'xfleet-no-eligible-machine')
+    .map(d => [d.code, d.severity, d.message, d.range.start.line]);
+
+describe('placement preview', () => {
+  test('metadata: eligible on 2 of 3 machines', () => {
+    assert.deepEqual(placementDiagnostics('[Service]\nExecStart=/bin/true\n[X-Fleet]\nMachineMetadata=region=us\n'), [
+      ['xfleet-placement', DiagnosticSeverity.Information, 'Placement: eligible on 2 of 3 machines: 4d389537, b2a1c3d4.', 2],
+    ]);
+  });
+
+  test('metadata keys AND, values OR', () => {
+    const p = placement(unitDoc('[X-Fleet]\nMachineMetadata="region=us" "region=eu"\nMachineMetadata=disk=ssd\n').file, 'web.service', cluster);
+    assert.deepEqual(p.eligible.map(m => m.id), [A]);
+    assert.equal(placementSummary(p), 'eligible on 1 of 3 machines: 4d389537');
+  });
+
+  test('MachineID by full or short ID; %-specifiers are substituted first', () => {
+    assert.deepEqual(placement(unitDoc(`[X-Fleet]\nMachineID=${B.slice(0, 8)}\n`).file, 'web.service', cluster).eligible.map(m => m.id), [B]);
+    assert.deepEqual(placement(unitDoc('[X-Fleet]\nMachineMetadata=region=%i\n').file, 'web@eu.service', cluster).eligible.map(m => m.id), [C]);
+  });
+
+  test('no eligible machine: a warning with each machine\'s reason', () => {
+    assert.deepEqual(placementDiagnostics('[X-Fleet]\nMachineMetadata=region=ap\n'), [[
+      'xfleet-no-eligible-machine', DiagnosticSeverity.Warning,
+      'No machine of the connected cluster can run this unit (4d389537: metadata does not match region=ap; b2a1c3d4: metadata does not match region=ap; c0ffee00: metadata does not match region=ap). Change MachineID= or MachineMetadata=, or add matching metadata to a machine.',
+      0,
+    ]]);
+  });
+
+  test('global units: runs on', () => {
+    assert.deepEqual(placementDiagnostics('[X-Fleet]\nGlobal=true\nMachineMetadata=region=eu\n'), [
+      ['xfleet-placement', DiagnosticSeverity.Information, 'Placement: runs on 1 of 3 machines: c0ffee00.', 0],
+    ]);
+  });
+
+  test('nothing without a cluster, without machines, or without [X-Fleet]; suppressible', () => {
+    assert.deepEqual(diagnostics(unitDoc('[X-Fleet]\nMachineMetadata=region=ap\n'), context()), []);
+    assert.deepEqual(diagnostics(unitDoc('[X-Fleet]\nMachineMetadata=region=ap\n'), context({ cluster: { machines: [], units: [] } })), []);
+    assert.deepEqual(placementDiagnostics('[Service]\nExecStart=/bin/true\n'), []);
+    assert.deepEqual(placementDiagnostics('# fleet-disable xfleet-no-eligible-machine\n[X-Fleet]\nMachineMetadata=region=ap\n'), []);
+  });
+});
