@@ -60,6 +60,8 @@ describe('command line', () => {
     assert.deepEqual(fleetdArgs({ script: '/ext/dist/fleetd.js', machines: 3, metadata: ['region=us-east,disk=ssd', 'region=us-west', ''], etcd: { kind: 'embedded' }, stateDir: '/s' }), [
       '/ext/dist/fleetd.js', 'local', '--machines', '3', '--metadata', 'region=us-east,disk=ssd', '--metadata', 'region=us-west', '--embedded', '--api', '127.0.0.1:0', '--state-dir', '/s',
     ]);
+    assert.deepEqual(fleetdArgs({ script: 'f.js', machines: 3, metadata: ['', ' disk=ssd ', '', ''], etcd: { kind: 'embedded' }, stateDir: '/s' }).slice(4, 8), ['--metadata', '', '--metadata', 'disk=ssd']);
+    assert.deepEqual(fleetdArgs({ script: 'f.js', machines: 1, metadata: ['a=1', 'b=2'], etcd: { kind: 'embedded' }, stateDir: '/s' }).slice(4, 7), ['--metadata', 'a=1', '--embedded']);
     assert.deepEqual(fleetdArgs({ script: 'f.js', machines: 1, metadata: [], etcd: { kind: 'binary', path: '/usr/bin/etcd' }, stateDir: '/s' }).slice(4, 6), ['--etcd-binary', '/usr/bin/etcd']);
     assert.deepEqual(fleetdArgs({ script: 'f.js', machines: 1, metadata: [], etcd: { kind: 'url', url: 'http://127.0.0.1:2379' }, stateDir: '/s' }).slice(4, 6), ['--etcd', 'http://127.0.0.1:2379']);
   });
@@ -136,9 +138,9 @@ describe('process lifecycle', () => {
   test('no ready line within the timeout: a clear error with the last output, and nothing left running', async () => {
     const output: string[] = [];
     await assert.rejects(
-      launchFleetd({ command: process.execPath, args: [fakeFleetd({ ready: false }), 'local', '--machines', '2'], readyTimeoutMs: 500, onLine: l => output.push(l) }),
+      launchFleetd({ command: process.execPath, args: [fakeFleetd({ ready: false }), 'local', '--machines', '2'], readyTimeoutMs: 3000, onLine: l => output.push(l) }),
       (err: Error) => {
-        assert.match(err.message, /^fleetd did not report "API ready" within 1s; it was stopped\.\nLast output:\n/);
+        assert.match(err.message, /^fleetd did not report "API ready" within 3s; it was stopped\.\nLast output:\n/);
         assert.match(err.message, /fleetd: machine 1{32} 127\.0\.0\.2/);
         return true;
       },

@@ -69,7 +69,10 @@ export interface FleetdArgs {
 
 export function fleetdArgs(opts: FleetdArgs): string[] {
   const args = [opts.script, 'local', '--machines', String(opts.machines)];
-  for (const m of opts.metadata) if (m.trim()) args.push('--metadata', m.trim());
+  // The i-th --metadata is the i-th machine's: keep empty entries in the middle (as ''), drop trailing ones.
+  const metadata = opts.metadata.map(m => m.trim());
+  while (metadata.length > 0 && metadata[metadata.length - 1] === '') metadata.pop();
+  for (const m of metadata.slice(0, opts.machines)) args.push('--metadata', m);
   if (opts.etcd.kind === 'binary') args.push('--etcd-binary', opts.etcd.path);
   else if (opts.etcd.kind === 'url') args.push('--etcd', opts.etcd.url);
   else args.push('--embedded');
