@@ -181,8 +181,20 @@ export class Workbench {
     await this.page.keyboard.press('Control+.');
     const item = this.page.locator('.action-widget .monaco-list-row').filter({ hasText: title }).first();
     await item.waitFor();
-    await item.click();
-    await this.page.locator('.action-widget').first().waitFor({ state: 'hidden' });
+    // Keyboard, not a click: the widget's rows move under the pointer while it lays out, and
+    // playwright's click then waits for a stable element until it times out.
+    const rows = this.page.locator('.action-widget .monaco-list-row.action');
+    const count = await rows.count();
+    for (let i = 0; i <= count; i++) {
+      const focused = this.page.locator('.action-widget .monaco-list-row.focused').first();
+      if ((await focused.innerText().catch(() => '')).includes(title)) {
+        await this.page.keyboard.press('Enter');
+        await this.page.locator('.action-widget').first().waitFor({ state: 'hidden' });
+        return;
+      }
+      await this.page.keyboard.press('ArrowDown');
+    }
+    throw new Error(`the quick fix "${title}" is listed but could not be selected with the keyboard`);
   }
 
   /** Ctrl+Space at the cursor; resolves once the suggest widget lists `label`. */
