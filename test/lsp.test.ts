@@ -1,0 +1,187 @@
+/**
+ * The BUILT language server (dist/server.js, built here with esbuild when stale) over stdio,
+ * driven by a real JSON-RPC client: the journey an editor makes, request by request.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { after, before, describe, test } from 'node:test';
+import {
+  CodeActionRequest, CompletionRequest, DefinitionRequest, DidChangeConfigurationNotification, DidChangeTextDocumentNotification,
+  DidChangeWatchedFilesNotification, DidCloseTextDocumentNotification, DocumentFormattingRequest, DocumentSymbolRequest,
+  FileChangeType, FoldingRangeRequest, HoverRequest, ReferencesRequest, type CompletionList, type DocumentSymbol, type MarkupContent,
+} from 'vscode-languageserver-protocol/node';
+import { ClusterContextNotification, PingRequest, ValidateForSubmitRequest } from '../protocol/src/lsp';
+import { ensureBuilt, LspHarness } from '../server/test/lspHarness';
+
+const WEB = [
+  '[Unit]', //                                          0
+  'Description = Web', //                               1
+  'After=db.service', //                                2
+  '', //                                                3
+  '[Service]', //                                       4
+  'ExecStart=/usr/bin/web', //                          5
+  '', //                                                6
+  '[X-Fleet]', //                                       7
+  'MachineMetaData=region=us', //                       8
+  '', //                                                9
+].join('\n');
+
+describe('language server over stdio (dist/server.js)', () => {
+  let dir = '';
+  let h: LspHarness;
+  let webUri = '';
+  let dbUri = '';
+
+  before(async () => {
+    ensureBuilt();
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-lsp-'));
+    fs.writeFileSync(path.join(dir, 'db.service'), '[Unit]\nDescription=db\n[X-Fleet]\nConflicts=web*\n');
+    fs.writeFileSync(path.join(dir, 'web.service'), WEB);
+    webUri = pathToFileURL(path.join(dir, 'web.service')).href;
+    dbUri = pathToFileURL(path.join(dir, 'db.service')).href;
+    h = await LspHarness.start({ workspaceFolders: [{ uri: pathToFileURL(dir).href, name: 'ws' }] });
+  }, { timeout: 120_000 });
+
+  after(async () => {
+    if (h) {
+      const code = await h.stop();
+      assert.equal(code, 0, 'the server exits with 0 after shutdown + exit');
+      assert.notEqual(h.child.exitCode, null, 'no leaked server process');
+    }
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('initialize announces the features', () => {
+    const caps = h.initializeResult!.capabilities;
+    assert.equal(caps.hoverProvider, true);
+    assert.equal(caps.documentSymbolProvider, true);
+    assert.equal(caps.documentFormattingProvider, true);
+    assert.equal(caps.definitionProvider, true);
+    assert.equal(caps.referencesProvider, true);
+    assert.equal(caps.foldingRangeProvider, true);
+    assert.deepEqual(caps.completionProvider?.triggerCharacters, ['=', '%', '[', ' ', '"']);
+  });
+
+  test('ping', async () => {
+    assert.equal(await h.connection.sendRequest(PingRequest.type), 'pong');
+  });
+
+  test('didOpen publishes diagnostics for that version, fast', async () => {
+    const started = performance.now();
+    const waiting = h.diagnostics(webUri);
+    await h.open(webUri, WEB, 1);
+    const p = await waiting;
+    const elapsed = performance.now() - started;
+    assert.equal(p.version, 1);
+    assert.deepEqual(p.diagnostics.map(d => [d.code, d.source, d.severity, d.range.start.line, d.message]), [
+      ['xfleet-unknown-key', 'fleet', 2, 8, 'unrecognized requirement in [X-Fleet] section: "MachineMetaData"; did you mean MachineMetadata?'],
+    ]);
+    assert.ok(elapsed < 2000, `first diagnostics took ${elapsed} ms`);
+  });
+
+  test('completion, hover, symbols, folding', async () => {
+    const list = (await h.connection.sendRequest(CompletionRequest.type, { textDocument: { uri: webUri }, position: { line: 9, character: 0 } })) as CompletionList;
+    assert.deepEqual(list.items.map(i => i.label), ['MachineID', 'MachineOf', 'MachineMetadata', 'Conflicts', 'Global', 'Replaces']);
+    const deps = (await h.connection.sendRequest(CompletionRequest.type, { textDocument: { uri: webUri }, position: { line: 2, character: 16 } })) as CompletionList;
+    assert.ok(deps.items.some(i => i.label === 'db.service'), deps.items.map(i => i.label).join());
+
+    const hover = await h.connection.sendRequest(HoverRequest.type, { textDocument: { uri: webUri }, position: { line: 8, character: 2 } });
+    assert.equal(hover, null, 'an unknown [X-Fleet] key has no hover');
+    const h2 = await h.connection.sendRequest(HoverRequest.type, { textDocument: { uri: webUri }, position: { line: 7, character: 3 } });
+    assert.match((h2!.contents as MarkupContent).value, /^\*\*\[X-Fleet\]\*\* — fleet scheduling options/);
+
+    const symbols = (await h.connection.sendRequest(DocumentSymbolRequest.type, { textDocument: { uri: webUri } })) as DocumentSymbol[];
+    assert.deepEqual(symbols.map(s => [s.name, s.children?.map(c => c.name)]), [
+      ['[Unit]', ['Description', 'After']], ['[Service]', ['ExecStart']], ['[X-Fleet]', ['MachineMetaData']],
+    ]);
+    const folds = await h.connection.sendRequest(FoldingRangeRequest.type, { textDocument: { uri: webUri } });
+    assert.deepEqual(folds?.map(f => [f.startLine, f.endLine]), [[0, 2], [4, 5], [7, 8]]);
+  });
+
+  test('code action fixes the diagnostic; formatting normalises Key = Value', async () => {
+    const p = h.published.get(webUri)!.at(-1)!;
+    const actions = await h.connection.sendRequest(CodeActionRequest.type, {
+      textDocument: { uri: webUri }, range: p.diagnostics[0]!.range, context: { diagnostics: p.diagnostics },
+    });
+    const titles = (actions ?? []).map(a => a.title);
+    assert.deepEqual(titles, ['Change to MachineMetadata=', 'Disable xfleet-unknown-key for this line', 'Disable xfleet-unknown-key for this file']);
+    const edits = await h.connection.sendRequest(DocumentFormattingRequest.type, { textDocument: { uri: webUri }, options: { tabSize: 2, insertSpaces: true } });
+    assert.deepEqual(edits, [
+      { range: { start: { line: 1, character: 11 }, end: { line: 1, character: 12 } }, newText: '' },
+      { range: { start: { line: 1, character: 13 }, end: { line: 1, character: 14 } }, newText: '' },
+    ]);
+  });
+
+  test('definition and references across the workspace (scanned from disk)', async () => {
+    let defs: unknown = [];
+    for (let i = 0; i < 50 && (!Array.isArray(defs) || defs.length === 0); i++) {
+      defs = await h.connection.sendRequest(DefinitionRequest.type, { textDocument: { uri: webUri }, position: { line: 2, character: 8 } });
+      if (!Array.isArray(defs) || defs.length === 0) await new Promise(r => setTimeout(r, 50));
+    }
+    assert.deepEqual(defs, [{ uri: dbUri, range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } } }]);
+    const refs = await h.connection.sendRequest(ReferencesRequest.type, { textDocument: { uri: webUri }, position: { line: 0, character: 0 }, context: { includeDeclaration: true } });
+    assert.deepEqual(refs, [{ uri: dbUri, range: { start: { line: 3, character: 10 }, end: { line: 3, character: 14 } } }]);
+  });
+
+  test('fleet/validateForSubmit by URI and by text', async () => {
+    const byUri = await h.connection.sendRequest(ValidateForSubmitRequest.type, { uri: webUri });
+    assert.equal(byUri.blocking, false);
+    assert.deepEqual(byUri.problems.map(p => p.code), ['xfleet-unknown-key']);
+    const byText = await h.connection.sendRequest(ValidateForSubmitRequest.type, {
+      text: '[X-Fleet]\nMachineID=4d389537d9d14bdabe8be54a9c29f68d\nGlobal=true\n', name: 'x.service',
+    });
+    assert.equal(byText.blocking, true);
+    assert.equal(byText.name, 'x.service');
+    assert.deepEqual(byText.problems.map(p => [p.code, p.severity, p.message]), [
+      ['fleet-options', 'error', 'MachineID cannot be used with Global'],
+      ['fleet-options', 'error', 'MachineID cannot be used with Global'],
+    ]);
+    await assert.rejects(h.connection.sendRequest(ValidateForSubmitRequest.type, { uri: 'file:///nonexistent/zz.service' }), /neither open nor readable/);
+  });
+
+  test('edits, settings and the cluster context re-publish', async () => {
+    let next = h.diagnostics(webUri, p => p.version === 2);
+    await h.connection.sendNotification(DidChangeTextDocumentNotification.type, {
+      textDocument: { uri: webUri, version: 2 },
+      contentChanges: [{ range: { start: { line: 8, character: 0 }, end: { line: 8, character: 15 } }, text: 'MachineMetadata' }],
+    });
+    assert.deepEqual((await next).diagnostics, []);
+
+    next = h.diagnostics(webUri, p => p.diagnostics.length > 0);
+    await h.connection.sendNotification(ClusterContextNotification.type, {
+      context: { machines: [{ id: 'a'.repeat(32), metadata: { region: 'eu' } }, { id: 'b'.repeat(32), metadata: { region: 'us' } }], units: [] },
+    });
+    assert.deepEqual((await next).diagnostics.map(d => [d.code, d.message]), [['xfleet-placement', 'Placement: eligible on 1 of 2 machines: bbbbbbbb.']]);
+
+    h.settings = { diagnostics: { rules: { 'xfleet-placement': 'off' } } };
+    next = h.diagnostics(webUri, p => p.diagnostics.length === 0);
+    await h.connection.sendNotification(DidChangeConfigurationNotification.type, { settings: null });
+    await next;
+    h.settings = {};
+    await h.connection.sendNotification(ClusterContextNotification.type, { context: null });
+  });
+
+  test('watched-file events update the index', async () => {
+    fs.writeFileSync(path.join(dir, 'cache.service'), '[Unit]\nDescription=cache\n');
+    const uri = pathToFileURL(path.join(dir, 'cache.service')).href;
+    await h.connection.sendNotification(DidChangeWatchedFilesNotification.type, { changes: [{ uri, type: FileChangeType.Created }] });
+    let labels: string[] = [];
+    for (let i = 0; i < 50 && !labels.includes('cache.service'); i++) {
+      const list = (await h.connection.sendRequest(CompletionRequest.type, { textDocument: { uri: webUri }, position: { line: 2, character: 16 } })) as CompletionList;
+      labels = list.items.map(x => x.label);
+      if (!labels.includes('cache.service')) await new Promise(r => setTimeout(r, 50));
+    }
+    assert.deepEqual(labels, ['cache.service', 'db.service']);
+    fs.rmSync(path.join(dir, 'cache.service'));
+    await h.connection.sendNotification(DidChangeWatchedFilesNotification.type, { changes: [{ uri, type: FileChangeType.Deleted }] });
+  });
+
+  test('closing a document clears its diagnostics', async () => {
+    const next = h.diagnostics(webUri, p => p.diagnostics.length === 0 && p.version === undefined);
+    await h.connection.sendNotification(DidCloseTextDocumentNotification.type, { textDocument: { uri: webUri } });
+    await next;
+  });
+});
