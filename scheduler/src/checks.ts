@@ -18,7 +18,10 @@ export interface Rejection {
 
 export interface Check {
   name: CheckName;
-  reject(unit: UnitInfo, machine: MachineState, state: ClusterState): Rejection | undefined;
+  /** The fast path: true when the machine passes (no allocation). */
+  passes(unit: UnitInfo, machine: MachineState, state: ClusterState): boolean;
+  /** Why the machine fails; called only when `passes` is false. */
+  reject(unit: UnitInfo, machine: MachineState, state: ClusterState): Rejection;
 }
 
 /** `region=west|east and disk=ssd` */
@@ -29,52 +32,61 @@ export function formatMetadata(metadata: ReadonlyMap<string, readonly string[]>)
 export const CHECKS: readonly Check[] = [
   {
     name: 'machineId',
-    reject(unit, machine) {
+    passes: (unit, machine) => {
       const required = unit.requirements.machineId;
-      if (required === undefined || machineIdMatches(required, machine.id)) return undefined;
+      return required === undefined || machineIdMatches(required, machine.id);
+    },
+    reject: (unit, machine) => {
+      const required = unit.requirements.machineId ?? '';
       return { check: 'machineId', message: `MachineID ${required === '' ? '(empty)' : required} does not match machine ${machine.id}` };
     },
   },
   {
     name: 'metadata',
-    reject(unit, machine) {
+    passes: (unit, machine) => {
       const required = unit.requirements.metadata;
-      if (required.size === 0 || metadataMatches(required, machine.machine.metadata)) return undefined;
-      return { check: 'metadata', message: `machine ${machine.id} does not have metadata ${formatMetadata(required)}` };
+      return required.size === 0 || metadataMatches(required, machine.machine.metadata);
     },
+    reject: (unit, machine) =>
+      ({ check: 'metadata', message: `machine ${machine.id} does not have metadata ${formatMetadata(unit.requirements.metadata)}` }),
   },
   {
     name: 'machineOf',
-    reject(unit, machine) {
-      for (const peer of unit.requirements.peers) {
-        if (!machine.has(peer)) return { check: 'machineOf', message: `MachineOf peer ${peer} is not on machine ${machine.id}`, other: peer };
-      }
-      return undefined;
+    passes: (unit, machine) => {
+      for (const peer of unit.requirements.peers) if (!machine.has(peer)) return false;
+      return true;
+    },
+    reject: (unit, machine) => {
+      const peer = unit.requirements.peers.find(p => !machine.has(p)) ?? '';
+      return { check: 'machineOf', message: `MachineOf peer ${peer} is not on machine ${machine.id}`, other: peer };
     },
   },
   {
     name: 'conflicts',
-    reject(unit, machine, state) {
-      if (unit.conflicts.length === 0 && machine.conflictHolders.size === 0) return undefined;
-      const other = state.conflictOn(machine, unit);
-      return other === undefined ? undefined : { check: 'conflicts', message: `conflicts with ${other} on machine ${machine.id}`, other };
+    passes: (unit, machine, state) => !state.hasConflict(machine, unit),
+    reject: (unit, machine, state) => {
+      const other = state.conflictOn(machine, unit) ?? '?';
+      return { check: 'conflicts', message: `conflicts with ${other} on machine ${machine.id}`, other };
     },
   },
   {
     name: 'replaces',
-    reject(unit, machine, state) {
-      if (machine.replaceHolders.size === 0) return undefined;
-      const other = state.replacedByOn(machine, unit);
-      return other === undefined ? undefined : { check: 'replaces', message: `replaced by ${other} on machine ${machine.id}`, other };
+    passes: (unit, machine, state) => machine.replaceHolders.size === 0 || state.replacedByOn(machine, unit) === undefined,
+    reject: (unit, machine, state) => {
+      const other = state.replacedByOn(machine, unit) ?? '?';
+      return { check: 'replaces', message: `replaced by ${other} on machine ${machine.id}`, other };
     },
   },
 ];
 
+/** True when the machine can run the unit (fleet's AbleToRun is not Unschedule). */
+export function feasible(unit: UnitInfo, machine: MachineState, state: ClusterState): boolean {
+  for (const check of CHECKS) if (!check.passes(unit, machine, state)) return false;
+  return true;
+}
+
 /** The first rejection of `unit` on `machine`, or undefined when the machine can run it. */
 export function firstRejection(unit: UnitInfo, machine: MachineState, state: ClusterState): Rejection | undefined {
-  for (const check of CHECKS) {
-    const rejection = check.reject(unit, machine, state);
-    if (rejection) return rejection;
-  }
+  for (const check of CHECKS) if (!check.passes(unit, machine, state)) return check.reject(unit, machine, state);
   return undefined;
 }

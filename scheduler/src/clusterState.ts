@@ -18,7 +18,11 @@ export interface UnitInfo {
   readonly replaces: readonly NameMatcher[];
   /** The machine the unit is placed on in the working state (non-global units only). */
   machineId: string | undefined;
+  /** A global unit's leftover schedule entry (the engine never schedules global units). */
+  readonly staleTarget: string | undefined;
 }
+
+const NONE: readonly NameMatcher[] = [];
 
 export class MachineState {
   /** Non-global units placed here whose desired state is not inactive, in placement order. */
@@ -29,6 +33,10 @@ export class MachineState {
   readonly conflictHolders = new Set<UnitInfo>();
   /** Units present here that carry Replaces globs. */
   readonly replaceHolders = new Set<UnitInfo>();
+  /** Conflicts pattern → how many units present here have a name it matches. */
+  readonly namesMatching = new Map<NameMatcher, number>();
+  /** Conflicts pattern → how many units present here carry it. */
+  readonly carriers = new Map<NameMatcher, number>();
 
   constructor(readonly machine: SchedulerMachine) {}
 
@@ -60,9 +68,14 @@ export class ClusterState {
   /** Machines in least-loaded order; kept sorted as loads change. */
   private readonly ranking: MachineState[] = [];
   readonly matchers = new MatcherCache();
+  /** Every Conflicts pattern in the cluster, by its literal prefix (the text before any glob metacharacter). */
+  private readonly conflictPatterns = new Map<string, NameMatcher[]>();
+  private longestPrefix = 0;
+  /** Unit name → the Conflicts patterns in the cluster that match it (computed once per name). */
+  private readonly matchingCache = new Map<string, readonly NameMatcher[]>();
 
   constructor(snapshot: ClusterSnapshot) {
-    const machines = [...snapshot.machines].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const machines = sortedBy(snapshot.machines, m => m.id);
     for (const m of machines) {
       if (this.machines.has(m.id)) continue;
       const state = new MachineState(m);
@@ -72,7 +85,7 @@ export class ClusterState {
       if (list) list.push(state);
       else this.byShortId.set(short, [state]);
     }
-    const units = [...snapshot.units].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const units = sortedBy(snapshot.units, u => u.name);
     for (const u of units) {
       if (this.units.has(u.name)) continue;
       const info: UnitInfo = {
@@ -80,12 +93,14 @@ export class ClusterState {
         desiredState: u.desiredState,
         requirements: u.requirements,
         global: u.requirements.global,
-        conflicts: this.matchers.all(u.requirements.conflicts),
-        replaces: this.matchers.all(u.requirements.replaces),
+        conflicts: u.requirements.conflicts.length === 0 ? NONE : [...new Set(this.matchers.all(u.requirements.conflicts))],
+        replaces: u.requirements.replaces.length === 0 ? NONE : this.matchers.all(u.requirements.replaces),
         machineId: u.requirements.global ? undefined : u.machineId,
+        staleTarget: u.requirements.global ? u.machineId : undefined,
       };
       this.units.set(u.name, info);
       if (info.global) this.globalUnits.push(info);
+      for (const m of info.conflicts) this.indexPattern(m);
     }
     for (const info of this.units.values()) {
       if (info.global || info.machineId === undefined || info.desiredState === 'inactive') continue;
@@ -127,16 +142,35 @@ export class ClusterState {
     unit.machineId = undefined;
     if (!machine || !machine.jobs.has(unit.name)) return;
     machine.jobs.delete(unit.name);
-    machine.conflictHolders.delete(unit);
-    machine.replaceHolders.delete(unit);
+    this.removePresent(machine, unit);
     // A global kept out by a conflict with this unit may count again.
     this.computeGlobals(machine);
     this.rerank(machine);
   }
 
   /**
+   * fleet's AgentState.HasConflict, from counts: does a unit present on the machine (other than
+   * `unit` itself) match one of `unit`'s Conflicts, or carry a Conflicts pattern matching `unit`?
+   */
+  hasConflict(machine: MachineState, unit: UnitInfo): boolean {
+    const selfPresent = machine.has(unit.name);
+    for (const matcher of unit.conflicts) {
+      let n = machine.namesMatching.get(matcher) ?? 0;
+      if (selfPresent && matcher.matches(unit.name)) n--;
+      if (n > 0) return true;
+    }
+    if (machine.carriers.size === 0) return false;
+    for (const matcher of this.patternsMatching(unit.name)) {
+      let n = machine.carriers.get(matcher) ?? 0;
+      if (selfPresent && unit.conflicts.includes(matcher)) n--;
+      if (n > 0) return true;
+    }
+    return false;
+  }
+
+  /**
    * The name of a unit present on the machine that conflicts with `unit` (in either direction,
-   * ignoring the unit itself), or undefined. fleet's AgentState.HasConflict.
+   * ignoring the unit itself), or undefined. The slow scan, for messages.
    */
   conflictOn(machine: MachineState, unit: { name: string; conflicts: readonly NameMatcher[] }): string | undefined {
     for (const matcher of unit.conflicts) {
@@ -179,6 +213,42 @@ export class ClusterState {
     else machine.globals.add(unit.name);
     if (unit.conflicts.length > 0) machine.conflictHolders.add(unit);
     if (unit.replaces.length > 0) machine.replaceHolders.add(unit);
+    this.count(machine, unit, 1);
+  }
+
+  /** Undo addPresent (the caller removes the name from jobs or globals). */
+  private removePresent(machine: MachineState, unit: UnitInfo): void {
+    machine.conflictHolders.delete(unit);
+    machine.replaceHolders.delete(unit);
+    this.count(machine, unit, -1);
+  }
+
+  private count(machine: MachineState, unit: UnitInfo, delta: 1 | -1): void {
+    for (const m of this.patternsMatching(unit.name)) bump(machine.namesMatching, m, delta);
+    for (const m of unit.conflicts) bump(machine.carriers, m, delta);
+  }
+
+  private indexPattern(matcher: NameMatcher): void {
+    const prefix = literalPrefix(matcher.pattern);
+    const list = this.conflictPatterns.get(prefix);
+    if (!list) this.conflictPatterns.set(prefix, [matcher]);
+    else if (!list.includes(matcher)) list.push(matcher);
+    this.longestPrefix = Math.max(this.longestPrefix, prefix.length);
+  }
+
+  /** The Conflicts patterns of the cluster that match `name`. */
+  patternsMatching(name: string): readonly NameMatcher[] {
+    let found = this.matchingCache.get(name);
+    if (found) return found;
+    const out: NameMatcher[] = [];
+    const longest = Math.min(name.length, this.longestPrefix);
+    for (let k = 0; k <= longest; k++) {
+      const list = this.conflictPatterns.get(name.slice(0, k));
+      if (list) for (const m of list) if (m.matches(name)) out.push(m);
+    }
+    found = out;
+    this.matchingCache.set(name, found);
+    return found;
   }
 
   /** fleet's agents(): globals in name order count where metadata matches and nothing already there conflicts. */
@@ -186,16 +256,13 @@ export class ClusterState {
     if (this.globalUnits.length === 0) return;
     for (const name of machine.globals) {
       const g = this.units.get(name);
-      if (g) {
-        machine.conflictHolders.delete(g);
-        machine.replaceHolders.delete(g);
-      }
+      if (g) this.removePresent(machine, g);
     }
     machine.globals = new Set();
     for (const g of this.globalUnits) {
       if (g.desiredState === 'inactive') continue;
       if (!metadataMatches(g.requirements.metadata, machine.machine.metadata)) continue;
-      if (this.conflictOn(machine, g) !== undefined) continue;
+      if (this.hasConflict(machine, g)) continue;
       this.addPresent(machine, g, 'global');
     }
   }
@@ -212,4 +279,30 @@ export class ClusterState {
     }
     this.ranking.splice(lo, 0, machine);
   }
+}
+
+/** `items` ordered by key (byte order); the input is returned as is when already sorted (the registry sorts). */
+function sortedBy<T>(items: readonly T[], key: (item: T) => string): readonly T[] {
+  for (let i = 1; i < items.length; i++) {
+    if (key(items[i - 1]!) > key(items[i]!)) {
+      return [...items].sort((a, b) => {
+        const ka = key(a);
+        const kb = key(b);
+        return ka < kb ? -1 : ka > kb ? 1 : 0;
+      });
+    }
+  }
+  return items;
+}
+
+function bump(map: Map<NameMatcher, number>, key: NameMatcher, delta: number): void {
+  const n = (map.get(key) ?? 0) + delta;
+  if (n === 0) map.delete(key);
+  else map.set(key, n);
+}
+
+/** The text before the first glob metacharacter: every name the pattern matches starts with it. */
+function literalPrefix(pattern: string): string {
+  const i = pattern.search(/[*?[\\]/);
+  return i < 0 ? pattern : pattern.slice(0, i);
 }

@@ -15,7 +15,7 @@
  * Global units are never scheduled (agents run them); they count toward load where eligible.
  * Output order is deterministic; applying the actions is the caller's job.
  */
-import { firstRejection } from './checks';
+import { feasible, firstRejection } from './checks';
 import { ClusterState, type MachineState, type UnitInfo } from './clusterState';
 import { explainGlobal, explainUnplaced } from './reasons';
 import type { ClusterSnapshot } from './snapshot';
@@ -40,10 +40,8 @@ export function planCluster(snapshot: ClusterSnapshot): ClusterPlan {
   };
 
   // Pass 1: scheduled units on their own machines.
-  for (const u of [...snapshot.units].sort(byName)) {
-    if (u.machineId !== undefined && u.requirements.global && state.units.get(u.name)?.global) {
-      unschedule(u.name, u.machineId, 'global units run on every eligible machine and are not scheduled to one');
-    }
+  for (const u of state.units.values()) {
+    if (u.staleTarget !== undefined) unschedule(u.name, u.staleTarget, 'global units run on every eligible machine and are not scheduled to one');
   }
   for (const u of state.units.values()) {
     if (u.global || u.machineId === undefined) continue;
@@ -99,10 +97,6 @@ export function planCluster(snapshot: ClusterSnapshot): ClusterPlan {
   return { actions, reasons };
 }
 
-function byName(a: { name: string }, b: { name: string }): number {
-  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
-}
-
 /** Unscheduled units that should run, each after the MachineOf peers it waits for, otherwise by name. */
 function placementOrder(state: ClusterState): UnitInfo[] {
   const order: UnitInfo[] = [];
@@ -110,6 +104,11 @@ function placementOrder(state: ClusterState): UnitInfo[] {
   const pending = (u: UnitInfo | undefined): u is UnitInfo =>
     u !== undefined && !u.global && u.machineId === undefined && u.desiredState !== 'inactive';
   const visit = (root: UnitInfo): void => {
+    if (root.requirements.peers.length === 0) {
+      visited.add(root.name);
+      order.push(root);
+      return;
+    }
     // Iterative depth-first walk (peer chains can be long); cycles are cut at the first revisit.
     const stack: { unit: UnitInfo; next: number }[] = [{ unit: root, next: 0 }];
     visited.add(root.name);
@@ -148,7 +147,7 @@ function choose(
   unit: UnitInfo, state: ClusterState, placedThisPass: ReadonlySet<string>,
 ): { machine: MachineState; displaced: UnitInfo[] } | undefined {
   for (const machine of candidates(unit, state)) {
-    if (firstRejection(unit, machine, state)) continue;
+    if (!feasible(unit, machine, state)) continue;
     const displaced = state.replacedBy(machine, unit);
     if (displaced.some(d => !movable(d, placedThisPass))) continue;
     return { machine, displaced };

@@ -34,9 +34,8 @@ function explain(unit: UnitInfo, state: ClusterState, checks: readonly Check[]):
     const passed: MachineState[] = [];
     const rejected: Eliminated[] = [];
     for (const machine of candidates) {
-      const rejection = check.reject(unit, machine, state);
-      if (rejection) rejected.push({ machine, rejection });
-      else passed.push(machine);
+      if (check.passes(unit, machine, state)) passed.push(machine);
+      else rejected.push({ machine, rejection: check.reject(unit, machine, state) });
     }
     if (passed.length === 0) return summarize(check.name, unit, rejected, restricted, earlier, state);
     for (const r of rejected) earlier.set(r.machine.id, r.rejection);

@@ -30,20 +30,51 @@ export interface ClusterSnapshot {
 }
 
 export namespace ClusterSnapshot {
-  /** Build a snapshot from registry-shaped records (structurally: fleetd's UnitRecord, ScheduleEntry, MachineRecord). */
+  /**
+   * Build a snapshot from registry-shaped records (structurally: fleetd's UnitRecord, ScheduleEntry,
+   * MachineRecord). With a cache, requirements are parsed again only for units whose content hash
+   * changed since the previous pass.
+   */
   export function from(
-    units: readonly { name: string; options: readonly UnitOption[]; desiredState: DesiredState }[],
+    units: readonly { name: string; options: readonly UnitOption[]; desiredState: DesiredState; hash?: string }[],
     schedule: ReadonlyMap<string, { machineId: string }>,
     machines: readonly { id: string; metadata: Readonly<Record<string, string>> }[],
+    cache?: RequirementsCache,
   ): ClusterSnapshot {
-    return {
+    const snapshot: ClusterSnapshot = {
       units: units.map(u => ({
         name: u.name,
         desiredState: u.desiredState,
-        requirements: requirements(u.options, u.name),
+        requirements: cache && u.hash !== undefined ? cache.get(u.name, u.hash, u.options) : requirements(u.options, u.name),
         machineId: schedule.get(u.name)?.machineId,
       })),
       machines: machines.map(m => ({ id: m.id, metadata: m.metadata })),
     };
+    cache?.retainOnly(units);
+    return snapshot;
+  }
+}
+
+/** Parsed requirements by unit name and content hash, kept by the engine from one pass to the next. */
+export class RequirementsCache {
+  private readonly entries = new Map<string, { hash: string; requirements: Requirements }>();
+
+  get(name: string, hash: string, options: readonly UnitOption[]): Requirements {
+    const hit = this.entries.get(name);
+    if (hit && hit.hash === hash) return hit.requirements;
+    const parsed = requirements(options, name);
+    this.entries.set(name, { hash, requirements: parsed });
+    return parsed;
+  }
+
+  /** Forget units that are gone (after get() for every unit, a cache of the same size holds nothing stale). */
+  retainOnly(units: readonly { name: string }[]): void {
+    if (this.entries.size <= units.length) return;
+    const keep = new Set(units.map(u => u.name));
+    for (const name of this.entries.keys()) if (!keep.has(name)) this.entries.delete(name);
+  }
+
+  get size(): number {
+    return this.entries.size;
   }
 }

@@ -6,6 +6,7 @@
  * competing. `stop()` ends the loop and releases the lease, so another engine takes over at once.
  */
 import type { Disposable, Leadership, Registry } from '../registry/registry';
+import { RequirementsCache } from '../../../scheduler/src';
 import { runLoop, type Loop } from '../loop';
 import { ActionsFailedError, errorText, reconcileOnce, type Log } from './reconcile';
 
@@ -37,6 +38,7 @@ export async function startEngine(opts: EngineOptions): Promise<Engine> {
   let lostSubscription: Disposable | undefined;
   let lastReasons: ReadonlyMap<string, string> | undefined;
   let announcedFollower = false;
+  const cache = new RequirementsCache();
 
   const isLeader = (): boolean => !controller.signal.aborted && leadership !== undefined && leadership.held;
 
@@ -81,7 +83,7 @@ export async function startEngine(opts: EngineOptions): Promise<Engine> {
     if (!(await acquire())) return;
     const started = Date.now();
     try {
-      const result = await reconcileOnce({ registry, stillLeader: isLeader, log, lastReasons });
+      const result = await reconcileOnce({ registry, stillLeader: isLeader, log, lastReasons, cache });
       if (!result.aborted) lastReasons = result.reasons;
       log('debug', `engine: pass done in ${Date.now() - started} ms: ${result.planned} planned, ${result.applied} applied, ${result.stale} stale, ${result.reasons.size} unit(s) waiting`);
     } catch (error) {

@@ -3,7 +3,7 @@
  * scheduling is create-only and unscheduling compares the machine, so a stale plan or a second
  * engine can only make writes fail, never clobber, and the next pass re-plans from fresh state.
  */
-import { ClusterSnapshot as SchedulerSnapshot, planCluster, type ClusterAction } from '../../../scheduler/src';
+import { ClusterSnapshot as SchedulerSnapshot, planCluster, type ClusterAction, type RequirementsCache } from '../../../scheduler/src';
 import type { Registry } from '../registry/registry';
 
 export type Log = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
@@ -50,10 +50,12 @@ export async function reconcileOnce(opts: {
   stillLeader: () => boolean;
   log: Log;
   lastReasons: ReadonlyMap<string, string> | undefined;
+  /** Parsed requirements kept from the previous pass (re-parsed only when a unit's hash changes). */
+  cache?: RequirementsCache;
 }): Promise<PassResult> {
   const { registry, stillLeader, log } = opts;
   const snap = await registry.snapshot();
-  const plan = planCluster(SchedulerSnapshot.from(snap.units, snap.schedule, snap.machines));
+  const plan = planCluster(SchedulerSnapshot.from(snap.units, snap.schedule, snap.machines, opts.cache));
   const result: PassResult = { planned: plan.actions.length, applied: 0, stale: 0, failed: 0, aborted: false, reasons: plan.reasons };
   const failures: { action: ClusterAction; error: unknown }[] = [];
   for (const action of plan.actions) {
