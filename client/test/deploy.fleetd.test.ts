@@ -21,7 +21,7 @@ import { runDeploy, type LocalUnit } from '../src/deploy/deploy';
 import { localUnitFromText } from '../src/deploy/localUnit';
 
 const samples = path.join(__dirname, '..', '..', 'media', 'samples');
-const MACHINES = [
+const MACHINES: { id: string; publicIP: string; metadata: Record<string, string> }[] = [
   { id: 'a'.repeat(32), publicIP: '127.0.0.11', metadata: { region: 'us-east', disk: 'ssd' } },
   { id: 'b'.repeat(32), publicIP: '127.0.0.12', metadata: { region: 'us-west' } },
   { id: 'c'.repeat(32), publicIP: '127.0.0.13', metadata: { region: 'eu-central' } },
