@@ -27,6 +27,13 @@ describe('formatting', () => {
     assert.equal(format('[Unit]\n# note \\  \nDescription=x\n'), '[Unit]\n# note \\  \nDescription=x\n');
   });
 
+  test('headers without a closing bracket keep their whitespace (it is part of the name)', () => {
+    // Found by the fuzzer: fleet reads a header up to the next `]`, across lines ...
+    assert.equal(format('[Unit\n  indented = value  \n[Service]\n'), '[Unit\n  indented = value  \n[Service]\n');
+    // ... or to the end of the line when there is none.
+    assert.equal(format('[X-Fleet]\n[Unit \nDescription = x\n'), '[X-Fleet]\n[Unit \nDescription=x\n');
+  });
+
   test('swallowed comment lines are left alone', () => {
     assert.equal(format('[Unit]\n# note \\\n  Description = x  \nAfter = a\n'), '[Unit]\n# note \\\n  Description = x  \nAfter=a\n');
   });

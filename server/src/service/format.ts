@@ -21,7 +21,12 @@ export function formattingEdits(doc: UnitDocument, range?: { start: number; end:
   for (const c of file.comments) {
     if (c.swallows && c.swallowedStart !== undefined) frozen.push({ start: c.swallowedStart, end: c.end });
   }
-  const isFrozen = (lineStart: number) => frozen.some(f => f.start <= lineStart && lineStart <= f.end);
+  // A header's name is everything up to `]`, across lines (fleet's lexer), or to the line end when there
+  // is no `]` at all: whitespace there is part of the name.
+  for (const sec of file.sections) {
+    if (!sec.closed || text.slice(sec.start, sec.headerEnd).includes('\n')) frozen.push({ start: sec.start, end: sec.headerEnd });
+  }
+  const isFrozen = (lineStart: number, lineEnd: number) => frozen.some(f => f.start <= lineEnd && lineStart <= f.end);
 
   for (const o of file.options) {
     const lineStart = text.lastIndexOf('\n', o.start - 1) + 1;
@@ -44,7 +49,7 @@ export function formattingEdits(doc: UnitDocument, range?: { start: number; end:
     if (end > lineStart && text[end - 1] === '\r') end--;
     let s = end;
     while (s > lineStart && isBlank(text[s - 1])) s--;
-    if (s < end && text[s - 1] !== '\\' && !isFrozen(lineStart)) edits.push({ start: s, end, newText: '' });
+    if (s < end && text[s - 1] !== '\\' && !isFrozen(lineStart, end)) edits.push({ start: s, end, newText: '' });
     if (nl < 0) break;
     lineStart = nl + 1;
   }
