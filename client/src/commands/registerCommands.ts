@@ -28,11 +28,12 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable {
     (id: string, fn: (...args: unknown[]) => unknown) =>
     async (...args: unknown[]) => {
       try {
-        await fn(...args);
+        return await fn(...args);
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
         deps.log.appendLine(`[error] ${id}: ${err instanceof Error ? err.stack ?? message : message}`);
         void vscode.window.showErrorMessage(message);
+        return undefined;
       }
     };
   const table: Record<string, (...args: unknown[]) => unknown> = {

@@ -1,0 +1,372 @@
+/**
+ * The cluster UI's vscode adapters, run in Node against a small stand-in for the `vscode`
+ * module (enough of window/workspace/commands to record what the UI shows) and a real fleetd in
+ * this process: registerClusterFeatures connects to the configured cluster, the trees render
+ * the snapshot, the commands start/stop/destroy units from files and tree nodes, the language
+ * server gets `fleet/clusterContext`, and the local cluster command launches a (fake) bundled
+ * fleetd and stops its process group. The real-VS-Code run of the same journeys lives in
+ * test/vscode/suite and test/e2e.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import Module from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { createApiServer, type ApiServer } from '../../fleetd/src/api';
+import { startAgent, type RunningAgent } from '../../fleetd/src/agent';
+import { startEngine, type Engine } from '../../fleetd/src/engine';
+import { MemoryRegistry } from '../../fleetd/src/registry/memoryRegistry';
+
+// ---------------------------------------------------------------------------------------------
+// A minimal `vscode` for the adapters. Messages and pickers are answered from queues the tests fill.
+
+type Listener<T> = (e: T) => void;
+class EventEmitter<T> {
+  private listeners = new Set<Listener<T>>();
+  event = (l: Listener<T>) => {
+    this.listeners.add(l);
+    return { dispose: () => this.listeners.delete(l) };
+  };
+  fire(e: T) {
+    for (const l of [...this.listeners]) l(e);
+  }
+  dispose() {
+    this.listeners.clear();
+  }
+}
+class Disposable {
+  constructor(private readonly fn: () => void) {}
+  static from(...ds: { dispose(): unknown }[]) {
+    return new Disposable(() => ds.forEach(d => d.dispose()));
+  }
+  dispose() {
+    this.fn();
+  }
+}
+class Uri {
+  constructor(readonly scheme: string, readonly path: string) {}
+  static file(p: string) {
+    return new Uri('file', p);
+  }
+  static from(c: { scheme: string; path: string }) {
+    return new Uri(c.scheme, c.path);
+  }
+  get fsPath() {
+    return this.path;
+  }
+  toString() {
+    return `${this.scheme}://${this.path}`;
+  }
+}
+class TreeItem {
+  id?: string;
+  description?: string;
+  tooltip?: unknown;
+  contextValue?: string;
+  iconPath?: unknown;
+  command?: unknown;
+  constructor(readonly label: string, readonly collapsibleState: number) {}
+}
+class ThemeIcon {
+  constructor(readonly id: string, readonly color?: ThemeColor) {}
+}
+class ThemeColor {
+  constructor(readonly id: string) {}
+}
+class MarkdownString {
+  isTrusted = false;
+  constructor(readonly value: string, readonly supportThemeIcons = false) {}
+}
+
+const ui = {
+  info: [] as string[],
+  warnings: [] as string[],
+  errors: [] as string[],
+  /** Answers for showWarningMessage (modal confirms), showInputBox, showQuickPick. */
+  warningAnswers: [] as (string | undefined)[],
+  inputs: [] as (string | undefined)[],
+  picks: [] as unknown[],
+  executed: [] as string[],
+  contexts: new Map<string, unknown>(),
+  clipboard: '',
+  progressTitles: [] as string[],
+};
+const config = new Map<string, unknown>();
+const configEvents = new EventEmitter<{ affectsConfiguration(s: string): boolean }>();
+const commands = new Map<string, (...args: unknown[]) => unknown>();
+const contentProviders = new Map<string, { provideTextDocumentContent(uri: Uri, token: unknown): Promise<string> }>();
+const treeViews = new Map<string, { provider: { getChildren(e?: unknown): unknown[]; getTreeItem(e: unknown): TreeItem }; setVisible(v: boolean): void; message?: string }>();
+const token = { isCancellationRequested: false, onCancellationRequested: () => ({ dispose() {} }) };
+
+const vscodeStub = {
+  EventEmitter, Disposable, Uri, TreeItem, ThemeIcon, ThemeColor, MarkdownString,
+  TreeItemCollapsibleState: { None: 0, Collapsed: 1, Expanded: 2 },
+  StatusBarAlignment: { Left: 1, Right: 2 },
+  ProgressLocation: { Notification: 15 },
+  ConfigurationTarget: { Global: 1 },
+  window: {
+    activeTextEditor: undefined,
+    createOutputChannel: () => ({ appendLine() {}, append() {}, clear() {}, show() {}, dispose() {} }),
+    createStatusBarItem: () => ({ show() {}, dispose() {}, text: '', tooltip: undefined, command: undefined, name: '', backgroundColor: undefined }),
+    createTreeView: (id: string, options: { treeDataProvider: { getChildren(e?: unknown): unknown[]; getTreeItem(e: unknown): TreeItem } }) => {
+      const visibility = new EventEmitter<{ visible: boolean }>();
+      const view = {
+        visible: false,
+        message: undefined as string | undefined,
+        onDidChangeVisibility: visibility.event,
+        dispose() {},
+      };
+      treeViews.set(id, {
+        provider: options.treeDataProvider,
+        setVisible: (v: boolean) => {
+          view.visible = v;
+          visibility.fire({ visible: v });
+        },
+        get message() {
+          return view.message;
+        },
+      });
+      return view;
+    },
+    showInformationMessage: async (m: string) => void ui.info.push(m),
+    showWarningMessage: async (m: string) => {
+      ui.warnings.push(m);
+      return ui.warningAnswers.shift();
+    },
+    showErrorMessage: async (m: string) => void ui.errors.push(m),
+    showInputBox: async () => ui.inputs.shift(),
+    showQuickPick: async (items: unknown[]) => {
+      const want = ui.picks.shift();
+      return typeof want === 'function' ? (want as (i: unknown[]) => unknown)(items) : want;
+    },
+    withProgress: async (o: { title: string }, task: (p: unknown, t: unknown) => Promise<unknown>) => {
+      ui.progressTitles.push(o.title);
+      return task({ report() {} }, token);
+    },
+    setStatusBarMessage: () => ({ dispose() {} }),
+    showTextDocument: async () => undefined,
+  },
+  workspace: {
+    workspaceFolders: undefined,
+    getConfiguration: (section?: string) => ({
+      get: <T>(key: string, fallback?: T) => {
+        const full = section ? `${section}.${key}` : key;
+        return (config.has(full) ? config.get(full) : fallback) as T;
+      },
+      update: async (key: string, value: unknown) => {
+        const full = section ? `${section}.${key}` : key;
+        config.set(full, value);
+        configEvents.fire({ affectsConfiguration: (s: string) => full === s || full.startsWith(`${s}.`) });
+      },
+    }),
+    onDidChangeConfiguration: configEvents.event,
+    registerTextDocumentContentProvider: (scheme: string, provider: { provideTextDocumentContent(uri: Uri, token: unknown): Promise<string> }) => {
+      contentProviders.set(scheme, provider);
+      return { dispose() {} };
+    },
+    openTextDocument: async (uri: Uri) => {
+      const text = uri.scheme === 'file' ? fs.readFileSync(uri.fsPath, 'utf8') : await contentProviders.get(uri.scheme)!.provideTextDocumentContent(uri, token);
+      return { uri, languageId: 'fleet-unit', getText: () => text };
+    },
+    findFiles: async () => [],
+  },
+  commands: {
+    registerCommand: (id: string, fn: (...args: unknown[]) => unknown) => {
+      commands.set(id, fn);
+      return { dispose: () => commands.delete(id) };
+    },
+    executeCommand: async (id: string, ...args: unknown[]) => {
+      ui.executed.push(id);
+      if (id === 'setContext') ui.contexts.set(args[0] as string, args[1]);
+      return commands.get(id)?.(...args);
+    },
+  },
+  languages: { setTextDocumentLanguage: async (doc: unknown) => doc },
+  env: { clipboard: { writeText: async (t: string) => void (ui.clipboard = t) } },
+};
+
+const moduleInternals = Module as unknown as { _load(request: string, parent: unknown, isMain: boolean): unknown };
+const originalLoad = moduleInternals._load;
+moduleInternals._load = function (request: string, parent: unknown, isMain: boolean) {
+  if (request === 'vscode') return vscodeStub;
+  return originalLoad.call(this, request, parent, isMain);
+};
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { registerClusterFeatures } = require('../src/features') as typeof import('../src/features');
+
+// ---------------------------------------------------------------------------------------------
+
+const samples = path.join(__dirname, '..', '..', 'media', 'samples');
+const MACHINES: { id: string; publicIP: string; metadata: Record<string, string> }[] = [
+  { id: '1'.repeat(32), publicIP: '127.0.0.21', metadata: { region: 'us-east' } },
+  { id: '2'.repeat(32), publicIP: '127.0.0.22', metadata: { region: 'us-west' } },
+  { id: '3'.repeat(32), publicIP: '127.0.0.23', metadata: { region: 'eu-central' } },
+];
+
+async function until<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
+    await new Promise(r => setTimeout(r, 50));
+  }
+}
+
+function labels(viewId: string, parent?: unknown): string[] {
+  const view = treeViews.get(viewId)!;
+  return view.provider.getChildren(parent).map(n => view.provider.getTreeItem(n).label);
+}
+
+describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-ui-'));
+  const registry = new MemoryRegistry();
+  let server: ApiServer;
+  let engine: Engine;
+  const agents: RunningAgent[] = [];
+  const notifications: { method: string; params: unknown }[] = [];
+  let features: ReturnType<typeof registerClusterFeatures>;
+  const quiet = () => undefined;
+
+  before(async () => {
+    server = await createApiServer({ registry, listen: [{ host: '127.0.0.1', port: 0 }] });
+    engine = await startEngine({ registry, machineId: MACHINES[0]!.id, intervalMs: 100, log: quiet });
+    for (const machine of MACHINES) agents.push(await startAgent({ registry, machine, stateDir: path.join(root, machine.id.slice(0, 4)), intervalMs: 100, ttlMs: 5000, log: quiet }));
+    config.set('fleet.clusters', [{ name: 'test', endpoint: server.urls[0] }]);
+    config.set('fleet.activeCluster', 'test');
+    config.set('fleet.explorer.refreshIntervalSeconds', 1);
+    config.set('fleet.deploy.timeoutSeconds', 30);
+    const extensionPath = path.join(root, 'extension');
+    fs.mkdirSync(path.join(extensionPath, 'dist'), { recursive: true });
+    const context = { extensionPath, globalStorageUri: Uri.file(path.join(root, 'storage')), subscriptions: [] };
+    const languageClient = {
+      isRunning: () => true,
+      onDidChangeState: () => ({ dispose() {} }),
+      sendNotification: async (type: { method: string }, params: unknown) => void notifications.push({ method: type.method, params }),
+      sendRequest: async () => {
+        throw new Error('not used');
+      },
+    };
+    features = registerClusterFeatures(context as never, { log: vscodeStub.window.createOutputChannel() as never, languageClient: languageClient as never });
+  });
+
+  after(async () => {
+    features?.dispose();
+    await Promise.all(agents.map(a => a.stop()));
+    await engine?.stop();
+    await server?.close();
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  test('the views connect to fleet.activeCluster once visible and list the machines', async () => {
+    treeViews.get('fleet.machines')!.setVisible(true);
+    await until('three machines', () => labels('fleet.machines').length === 3);
+    assert.deepEqual(labels('fleet.machines'), ['11111111 127.0.0.21', '22222222 127.0.0.22', '33333333 127.0.0.23']);
+    assert.equal(ui.contexts.get('fleet.clusterConnected'), true);
+    const context = await until('clusterContext', () => notifications.find(n => n.method === 'fleet/clusterContext' && (n.params as { context: { machines: unknown[] } | null }).context?.machines.length === 3));
+    assert.deepEqual((context.params as { context: { units: string[] } }).context.units, []);
+  });
+
+  test('Start Unit from a file: fleetctl-style report, the tree shows it launched, the language server hears of it', async () => {
+    await commands.get('fleet.startUnit')!(Uri.file(path.join(samples, 'nginx.1.service')));
+    assert.deepEqual(ui.errors, []);
+    assert.match(ui.info.at(-1)!, /^Unit nginx\.1\.service launched on \d{8}\.\.\.\/127\.0\.0\.2\d$/);
+    assert.ok(ui.progressTitles.includes('Fleet: Starting nginx.1.service'));
+    await until('unit in tree', () => labels('fleet.units').includes('nginx.1.service'));
+    const units = treeViews.get('fleet.units')!;
+    const node = units.provider.getChildren().find(n => units.provider.getTreeItem(n).label === 'nginx.1.service');
+    const item = units.provider.getTreeItem(node);
+    assert.equal(item.contextValue, 'fleet.unit.launched');
+    assert.equal((item.iconPath as ThemeIcon).id, 'pass-filled');
+    assert.equal((item.iconPath as ThemeIcon).color?.id, 'testing.iconPassed');
+    await until('context lists the unit', () => notifications.some(n => (n.params as { context: { units: string[] } | null }).context?.units.includes('nginx.1.service')));
+  });
+
+  test('grouping by machine re-renders the Units view from the setting', async () => {
+    await vscodeStub.workspace.getConfiguration('fleet').update('explorer.groupBy', 'machine');
+    const groups = labels('fleet.units');
+    assert.equal(groups.length, 1);
+    assert.match(groups[0]!, /^\d{8}\.\.\.\/127\.0\.0\.2\d$/);
+    await vscodeStub.workspace.getConfiguration('fleet').update('explorer.groupBy', 'flat');
+  });
+
+  test('Show Unit File reads the registry copy through the fleet-unit: scheme', async () => {
+    const text = await contentProviders.get('fleet-unit')!.provideTextDocumentContent(Uri.from({ scheme: 'fleet-unit', path: '/nginx.1.service' }), token);
+    assert.match(text, /^\[Unit\]\nDescription=Web server 1/);
+    assert.match(text, /\[X-Fleet\]\nConflicts=nginx\.\*\.service\n$/);
+    const status = await contentProviders.get('fleet-status')!.provideTextDocumentContent(Uri.from({ scheme: 'fleet-status', path: '/nginx.1.service.status' }), token);
+    assert.match(status, /Desired state: launched/);
+    assert.match(status, /Active: active \(running\)/);
+  });
+
+  test('a blocking parse error stops Submit with the reason, before any request', async () => {
+    const bad = path.join(root, 'broken.service');
+    fs.writeFileSync(bad, '[Service\nExecStart=/bin/true\n');
+    ui.errors.length = 0;
+    await commands.get('fleet.submitUnit')!(Uri.file(bad));
+    assert.equal(ui.errors.length, 1);
+    assert.match(ui.errors[0]!, /^Cannot submit broken\.service: fleet cannot parse it: /);
+    assert.equal((await registry.listUnits()).some(u => u.name === 'broken.service'), false);
+  });
+
+  test('Stop and Destroy from tree nodes (multi-select), Destroy asks first', async () => {
+    await commands.get('fleet.startUnit')!(Uri.file(path.join(samples, 'nginx.2.service')));
+    await features.model.refresh();
+    const units = treeViews.get('fleet.units')!;
+    const nodes = units.provider.getChildren().filter(n => /^nginx\.[12]\.service$/.test(units.provider.getTreeItem(n).label));
+    assert.equal(nodes.length, 2);
+    await commands.get('fleet.stopUnit')!(nodes[0], nodes);
+    assert.match(ui.info.at(-1)!, /^2 units done: nginx\.1\.service stopped on .*; nginx\.2\.service stopped on /);
+    ui.warningAnswers.push(undefined); // the user closes the modal
+    await commands.get('fleet.destroyUnit')!(nodes[0], nodes);
+    assert.equal((await registry.listUnits()).length, 2, 'nothing destroyed without confirmation');
+    ui.warningAnswers.push('Destroy');
+    await commands.get('fleet.destroyUnit')!(nodes[0], nodes);
+    assert.match(ui.warnings.at(-1)!, /^Destroy 2 units in /);
+    assert.match(ui.info.at(-1)!, /Destroyed nginx\.1\.service; Destroyed nginx\.2\.service/);
+    await features.model.refresh();
+    await until('units gone from the tree', () => labels('fleet.units').length === 0);
+  });
+
+  test('Copy Machine ID from a machine node', async () => {
+    const machines = treeViews.get('fleet.machines')!;
+    await commands.get('fleet.copyMachineId')!(machines.provider.getChildren()[1]);
+    assert.equal(ui.clipboard, '2'.repeat(32));
+  });
+
+  test('Create Template Instances starts web@1..3 from the template file', async () => {
+    ui.errors.length = 0;
+    ui.inputs.push('3');
+    ui.picks.push((items: { label: string }[]) => items.find(i => i.label === 'Submit'));
+    await commands.get('fleet.createTemplateInstances')!(Uri.file(path.join(samples, 'web@.service')));
+    assert.deepEqual(ui.errors.slice(-1), []);
+    assert.match(ui.info.at(-1)!, /^3 units done: web@1\.service inactive; web@2\.service inactive; web@3\.service inactive$/);
+    const names = (await registry.listUnits()).map(u => u.name).sort();
+    assert.deepEqual(names, ['web@1.service', 'web@2.service', 'web@3.service']);
+  });
+
+  test('Start Local Cluster launches the bundled fleetd, connects to it, and Stop ends its process group', async () => {
+    // The "bundled fleetd" prints the ready line for the in-process API, and keeps a child in its group.
+    const childPidFile = path.join(root, 'child.pid');
+    fs.writeFileSync(
+      path.join(root, 'extension', 'dist', 'fleetd.js'),
+      `const { spawn } = require('node:child_process');
+       if (!process.argv.includes('--embedded') && !process.argv.includes('--etcd-binary')) process.exit(9);
+       const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+       require('node:fs').writeFileSync(${JSON.stringify(childPidFile)}, String(child.pid));
+       process.on('SIGTERM', () => { child.kill(); process.exit(0); });
+       console.log('fleetd: API ready at ${server.urls[0]}');
+       setInterval(() => {}, 1000);`,
+    );
+    config.set('fleet.localCluster.etcdPath', '');
+    const url = await commands.get('fleet.startLocalCluster')!({ machines: 2, metadata: ['region=a', 'region=b'], quiet: true });
+    assert.equal(url, server.urls[0]);
+    assert.equal(ui.contexts.get('fleet.localClusterRunning'), true);
+    const childPid = Number(fs.readFileSync(childPidFile, 'utf8'));
+    process.kill(childPid, 0); // alive
+    await commands.get('fleet.stopLocalCluster')!();
+    assert.equal(ui.contexts.get('fleet.localClusterRunning'), false);
+    assert.throws(() => process.kill(childPid, 0), /ESRCH/);
+  });
+});
