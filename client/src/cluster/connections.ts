@@ -8,7 +8,7 @@ import * as vscode from 'vscode';
 import { HttpFleetApi } from '../api/fleetApi';
 import type { FleetApi } from '../api/types';
 import { createFleetApi } from '../connection/connect';
-import { describeProfile, resolveProfiles, type ClusterProfile } from '../connection/profile';
+import { describeProfile, FLEETCTL_ENV, resolveProfiles, type ClusterProfile } from '../connection/profile';
 import { confirmHostKey } from '../status/clusterPicker';
 import type { ClusterModel } from './clusterModel';
 
@@ -89,7 +89,10 @@ export class ClusterConnections implements vscode.Disposable {
   async connect(name?: string): Promise<void> {
     const entries = this.list();
     const wanted = name ?? (this.activeName && entries.some(e => e.name === this.activeName) ? this.activeName : undefined) ?? vscode.workspace.getConfiguration('fleet').get<string>('activeCluster') ?? undefined;
-    const entry = entries.find(e => e.name === wanted) ?? entries.find(e => e.source === 'local') ?? entries[0];
+    let entry = entries.find(e => e.name === wanted) ?? entries.find(e => e.source === 'local') ?? entries[0];
+    // With nothing configured, resolveProfiles still offers fleetctl's default (unix:///var/run/fleet.sock).
+    // Connect to it only when asked to: otherwise the views show their welcome (select, add, start local).
+    if (entry && entry.name !== wanted && entry.source === 'environment' && !FLEETCTL_ENV.some(key => (process.env[key] ?? '') !== '')) entry = undefined;
     await this.activate(entry);
   }
 
@@ -101,12 +104,12 @@ export class ClusterConnections implements vscode.Disposable {
     await this.connect(name);
   }
 
-  setLocalCluster(url: string | undefined): void {
+  async setLocalCluster(url: string | undefined): Promise<void> {
     this.local = url ? { url } : undefined;
-    if (url) void this.connect(LOCAL_CLUSTER_NAME);
+    if (url) await this.connect(LOCAL_CLUSTER_NAME);
     else if (this.activeName === LOCAL_CLUSTER_NAME) {
       this.activeName = undefined;
-      void this.connect();
+      await this.connect();
     } else this.emitter.fire();
   }
 

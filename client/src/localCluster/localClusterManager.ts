@@ -118,7 +118,7 @@ export class LocalClusterManager implements vscode.Disposable {
       this.process = proc;
       void vscode.commands.executeCommand('setContext', LOCAL_RUNNING_CONTEXT, true);
       void proc.exited.then(code => this.onExit(proc, code));
-      this.connections.setLocalCluster(proc.url);
+      await this.connections.setLocalCluster(proc.url);
       this.log.appendLine(`[info] local fleet cluster running at ${proc.url} (pid ${proc.pid})`);
       if (!args?.quiet) {
         void vscode.commands.executeCommand(`workbench.view.extension.fleet`);
@@ -139,7 +139,7 @@ export class LocalClusterManager implements vscode.Disposable {
     if (this.process !== proc) return;
     this.process = undefined;
     void vscode.commands.executeCommand('setContext', LOCAL_RUNNING_CONTEXT, false);
-    this.connections.setLocalCluster(undefined);
+    void this.connections.setLocalCluster(undefined);
     this.output.appendLine(`[info] fleetd exited (${code})`);
     if (!this.stopping) {
       void proc.stop(1000); // reap anything left in its group
