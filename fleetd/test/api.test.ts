@@ -113,12 +113,15 @@ describe('PUT /units/{name}: fleet decision order (case 59)', () => {
       ['{"options":"x"}', 'unable to decode body: json: cannot unmarshal string into Go struct field Unit.options of type []*schema.UnitOption'],
       ['{"options":[{"section":"Unit","name":"A","value":true}]}', 'unable to decode body: json: cannot unmarshal bool into Go struct field UnitOption.options.value of type string'],
       ['[]', 'unable to decode body: json: cannot unmarshal array into Go value of type schema.Unit'],
+      ['{"options":[{"section":"Unit","name":"A","value":"1"},null]}', 'unable to decode body: options[1] is null (expected {"section","name","value"})'],
     ];
     for (const [body, message] of cases) {
       const r = await put('json.service', body);
       assert.deepEqual([r.status, r.json], [400, errorBody(400, message)], JSON.stringify(body));
     }
     assert.equal(await f.registry.getUnit('json.service'), undefined);
+    // Go's Decoder reads one value: trailing bytes are ignored.
+    assert.equal((await put('json.service', `${JSON.stringify({ options: HELLO_OPTIONS })} trailing {garbage`)).status, 201);
   });
 
   test('400: URL and body names differ; invalid names get the unitfile message', async () => {

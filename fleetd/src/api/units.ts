@@ -56,12 +56,10 @@ function decodeOptions(value: JsonValue | undefined, errors: TypeErrors): UnitOp
     return [];
   }
   const out: UnitOption[] = [];
-  for (const item of value) {
-    // A null element is a nil *UnitOption in Go; fleet would crash on it later. Treat it as empty.
-    if (item === null) {
-      out.push({ section: '', name: '', value: '' });
-      continue;
-    }
+  for (const [index, item] of value.entries()) {
+    // A null element is a nil *UnitOption in Go, on which fleet's handler panics (the client sees
+    // the connection drop). Refuse it with a message instead.
+    if (item === null) throw new ApiError(400, `unable to decode body: options[${index}] is null (expected {"section","name","value"})`);
     if (!isJsonObject(item)) {
       errors.mismatch(item, 'Unit', 'options', 'schema.UnitOption');
       continue;
