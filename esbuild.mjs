@@ -1,5 +1,6 @@
 // Bundles the three entry points. `--production` minifies and drops source maps (for the .vsix).
 import { build } from 'esbuild';
+import { cp, mkdir, readFile } from 'node:fs/promises';
 
 const production = process.argv.includes('--production');
 const common = {
@@ -14,12 +15,25 @@ const common = {
   external: ['vscode', 'cpu-features', './crypto/build/Release/sshcrypto.node'],
 };
 
+// etcd3 loads its gRPC schema at run time from `${__dirname}/../proto/*.proto`. In a bundle
+// __dirname is dist/, so point it at dist/etcd3-proto/ and copy the schema there.
+const etcd3Proto = {
+  name: 'etcd3-proto',
+  setup(b) {
+    b.onLoad({ filter: /etcd3[\\/]lib[\\/]connection-pool\.js$/ }, async args => {
+      const source = await readFile(args.path, 'utf8');
+      const patched = source.replace('`${__dirname}/../proto/rpc.proto`', '`${__dirname}/etcd3-proto/rpc.proto`');
+      if (patched === source) throw new Error('esbuild.mjs: etcd3 no longer loads ../proto/rpc.proto; update the etcd3-proto plugin');
+      return { contents: patched, loader: 'js' };
+    });
+  },
+};
+await mkdir('dist/etcd3-proto', { recursive: true });
+await cp('node_modules/etcd3/proto', 'dist/etcd3-proto', { recursive: true });
+
 const entries = [
   { entryPoints: { extension: 'client/src/extension.ts' } },
   { entryPoints: { server: 'server/src/main.ts' } },
-  { entryPoints: { fleetd: 'fleetd/src/main.ts' } },
+  { entryPoints: { fleetd: 'fleetd/src/main.ts' }, plugins: [etcd3Proto] },
 ];
-const present = entries.filter(e => Object.values(e.entryPoints).every(p => existsSync(p)));
-await Promise.all(present.map(e => build({ ...common, ...e, outdir: 'dist' })));
-
-import { existsSync } from 'node:fs';
+await Promise.all(entries.map(e => build({ ...common, ...e, outdir: 'dist' })));

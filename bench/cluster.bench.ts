@@ -1,0 +1,150 @@
+/**
+ * fleetd on a real etcd, against the physical limit measured in the same run.
+ *
+ *   node --import tsx bench/cluster.bench.ts [--units 1000] [--machines 10]
+ *
+ * 1. The raw etcd transaction rate of this machine: compare-and-put transactions, one at a time
+ *    and 32 in flight (the better one is the limit).
+ * 2. `fleetd local --etcd-binary`-style cluster with 10 machine processes on that etcd: submit
+ *    1,000 units with desiredState=launched through the v1 API and time until every one reports
+ *    active/running. Units per second as a fraction of the raw rate, and etcd operations per
+ *    unit (from etcd's own /metrics, before and after).
+ * Target: 1,000 units converge in under 30 s.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Etcd3 } from 'etcd3';
+import { EtcdServer } from '../test/support/etcd';
+
+const args = process.argv.slice(2);
+const flag = (name: string, def: number) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args[i + 1]) : def;
+};
+const UNITS = flag('units', 1000);
+const MACHINES = flag('machines', 10);
+const RAW_TXNS = 3000;
+const root = path.resolve(__dirname, '..');
+
+async function rawRate(client: Etcd3, inFlight: number): Promise<number> {
+  const prefix = `/bench/raw-${inFlight}/`;
+  let next = 0;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      for (let i = next++; i < RAW_TXNS; i = next++) {
+        const key = `${prefix}${i}`;
+        await client.if(key, 'Create', '==', 0).then(client.put(key).value('x')).commit();
+      }
+    }),
+  );
+  return RAW_TXNS / ((performance.now() - start) / 1000);
+}
+
+async function etcdOps(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  let total = 0;
+  for (const metric of ['etcd_mvcc_put_total', 'etcd_mvcc_delete_total', 'etcd_mvcc_txn_total', 'etcd_mvcc_range_total']) {
+    const m = new RegExp(`^${metric} (\\S+)$`, 'm').exec(text);
+    if (m) total += Number(m[1]);
+  }
+  return total;
+}
+
+async function main(): Promise<void> {
+  const bundle = path.join(root, 'dist', 'fleetd.js');
+  if (!fs.existsSync(bundle)) throw new Error('dist/fleetd.js is missing: run `npm run build` first');
+  const etcd = await EtcdServer.start({ heartbeatMs: 50, electionMs: 500 });
+  const client = new Etcd3({ hosts: etcd.endpoint });
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fleetd-bench-'));
+  let cluster: ReturnType<typeof spawn> | undefined;
+  try {
+    const sequential = await rawRate(client, 1);
+    const parallel = await rawRate(client, 32);
+    const limit = Math.max(sequential, parallel);
+    console.log(`raw etcd txn rate: ${sequential.toFixed(0)}/s one at a time, ${parallel.toFixed(0)}/s with 32 in flight`);
+
+    cluster = spawn(
+      process.execPath,
+      [bundle, 'local', '--machines', String(MACHINES), '--etcd', etcd.url, '--api', '127.0.0.1:0', '--state-dir', stateDir,
+        '--agent-reconcile-interval', '1', '--engine-reconcile-interval', '1', '--verbosity', '0'],
+      { stdio: ['pipe', 'pipe', 'inherit'], detached: true },
+    );
+    const apiUrl = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      const timer = setTimeout(() => reject(new Error(`fleetd not ready in 60 s:\n${out}`)), 60_000);
+      cluster!.stdout!.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        const m = /fleetd: API ready at (\S+)/.exec(out);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1]!);
+        }
+      });
+      cluster!.once('exit', code => reject(new Error(`fleetd exited (${code}) before ready:\n${out}`)));
+    });
+
+    const opsBefore = await etcdOps(etcd.url);
+    const start = performance.now();
+    let nextUnit = 0;
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        for (let i = nextUnit++; i < UNITS; i = nextUnit++) {
+          const res = await fetch(`${apiUrl}/fleet/v1/units/bench-${i}.service`, {
+            method: 'PUT',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({
+              desiredState: 'launched',
+              options: [
+                { section: 'Unit', name: 'Description', value: `bench unit ${i}` },
+                { section: 'Service', name: 'ExecStart', value: '/bin/sleep 3600' },
+              ],
+            }),
+          });
+          if (res.status !== 201 && res.status !== 204) throw new Error(`PUT bench-${i}: ${res.status} ${await res.text()}`);
+        }
+      }),
+    );
+    const submitted = performance.now() - start;
+    let active = 0;
+    const deadline = Date.now() + 120_000;
+    while (Date.now() < deadline) {
+      const res = await fetch(`${apiUrl}/fleet/v1/state`);
+      const states: { systemdActiveState?: string }[] = [];
+      let page = (await res.json()) as { states?: typeof states; nextPageToken?: string };
+      states.push(...(page.states ?? []));
+      while (page.nextPageToken) {
+        page = (await (await fetch(`${apiUrl}/fleet/v1/state?nextPageToken=${page.nextPageToken}`)).json()) as typeof page;
+        states.push(...(page.states ?? []));
+      }
+      active = states.filter(s => s.systemdActiveState === 'active').length;
+      if (active >= UNITS) break;
+      await new Promise(r => setTimeout(r, 200));
+    }
+    const elapsed = (performance.now() - start) / 1000;
+    const ops = (await etcdOps(etcd.url)) - opsBefore;
+    const rate = UNITS / elapsed;
+    console.log(`submitted ${UNITS} units in ${(submitted / 1000).toFixed(2)} s; ${active}/${UNITS} active on ${MACHINES} machines after ${elapsed.toFixed(2)} s`);
+    console.log(`convergence: ${rate.toFixed(1)} units/s = ${((rate / limit) * 100).toFixed(2)}% of the raw txn rate; ${(ops / UNITS).toFixed(1)} etcd ops per unit (during convergence)`);
+    console.log(`target: ${UNITS} units active in < 30 s: ${active >= UNITS && elapsed < 30 ? 'PASS' : 'MISS'}`);
+  } finally {
+    if (cluster?.pid) {
+      try {
+        process.kill(-cluster.pid, 'SIGTERM');
+      } catch {
+        // gone
+      }
+      await new Promise(r => (cluster!.exitCode !== null ? r(undefined) : cluster!.once('exit', r)));
+    }
+    client.close();
+    await etcd.stop();
+    fs.rmSync(stateDir, { recursive: true, force: true });
+  }
+}
+
+main().catch(err => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,268 @@
+/**
+ * fleetd's composition root: parse flags and FLEET_* once into a frozen Config, start the roles
+ * (registry, engine, agents, API), print one ready line, and stop everything on SIGINT/SIGTERM.
+ *
+ *   fleetd local …   a whole cluster: with the embedded registry everything runs in this process;
+ *                    with etcd every machine is its own `fleetd agent` child process.
+ *   fleetd agent …   one machine (agent + engine candidate) joined to an existing etcd.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { agentArgs, ConfigError, helpText, parseConfig, type Config } from './config';
+import { startEtcd, stopChild, type EtcdProcess } from './cli/etcdProcess';
+import { describeMachine, machineIdIn } from './cli/identity';
+import { createApiServer } from './api';
+import { startAgent } from './agent';
+import { startEngine } from './engine';
+import { EtcdRegistry } from './registry/etcdRegistry';
+import { MemoryRegistry } from './registry/memoryRegistry';
+import type { Registry } from './registry/registry';
+
+const VERSION = '1.0.0';
+
+type Level = 'debug' | 'info' | 'warn' | 'error';
+type Log = (level: Level, message: string) => void;
+
+function makeLog(config: Config, tag: string): Log {
+  const min = config.verbosity >= 2 ? 0 : config.verbosity === 1 ? 1 : 2;
+  const rank: Record<Level, number> = { debug: 0, info: 1, warn: 2, error: 3 };
+  return (level, message) => {
+    if (rank[level] >= min) process.stderr.write(`${new Date().toISOString()} ${level.padEnd(5)} ${tag}: ${message}\n`);
+  };
+}
+
+interface Stoppable {
+  stop(): Promise<void>;
+}
+
+/** Everything started, stopped in reverse order; bounded so a stuck part cannot hang shutdown. */
+class Lifetime {
+  private readonly parts: { name: string; part: Stoppable }[] = [];
+  private stopping: Promise<void> | undefined;
+
+  add(name: string, part: Stoppable): void {
+    this.parts.push({ name, part });
+  }
+
+  stop(log: Log): Promise<void> {
+    this.stopping ??= (async () => {
+      for (const { name, part } of this.parts.reverse()) {
+        try {
+          await Promise.race([
+            part.stop(),
+            new Promise((_, reject) => setTimeout(() => reject(new Error('did not stop within 30 s')), 30_000).unref()),
+          ]);
+        } catch (err) {
+          log('warn', `stopping ${name}: ${(err as Error).message}`);
+        }
+      }
+    })();
+    return this.stopping;
+  }
+}
+
+function stateDirOf(config: Config): string {
+  if (config.stateDir) {
+    fs.mkdirSync(config.stateDir, { recursive: true });
+    return path.resolve(config.stateDir);
+  }
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'fleetd-'));
+}
+
+function onSignals(handler: (signal: string) => void): void {
+  let count = 0;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      count++;
+      if (count > 1) {
+        process.stderr.write(`fleetd: second ${signal}, exiting now\n`);
+        process.exit(130);
+      }
+      handler(signal);
+    });
+  }
+}
+
+async function openRegistry(config: Config, endpoints: string[] | undefined): Promise<Registry> {
+  if (!endpoints) return new MemoryRegistry();
+  return EtcdRegistry.connect({ endpoints, prefix: config.prefix });
+}
+
+async function serveApi(config: Config, registry: Registry, lifetime: Lifetime): Promise<string | undefined> {
+  const listen: ({ host: string; port: number } | { socketPath: string })[] = [];
+  if (config.api) listen.push(config.api);
+  if (config.socket) {
+    fs.rmSync(config.socket, { force: true });
+    listen.push({ socketPath: config.socket });
+  }
+  if (listen.length === 0) return undefined;
+  const api = await createApiServer({ registry, listen });
+  lifetime.add('API', { stop: () => api.close() });
+  return api.urls.find(u => u.startsWith('http')) ?? api.urls[0];
+}
+
+async function waitForMachines(registry: Registry, count: number, timeoutMs: number, children: ChildProcess[]): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const machines = await registry.listMachines().catch(() => []);
+    if (machines.length >= count) return;
+    const dead = children.find(c => c.exitCode !== null || c.signalCode !== null);
+    if (dead) throw new Error(`a machine process (pid ${dead.pid}) exited during start (exit ${dead.exitCode ?? dead.signalCode}); see the log above`);
+    if (Date.now() > deadline) throw new Error(`only ${machines.length} of ${count} machines registered within ${timeoutMs / 1000} s`);
+    await new Promise(r => setTimeout(r, 100));
+  }
+}
+
+async function runLocal(config: Config, log: Log, lifetime: Lifetime): Promise<void> {
+  const stateDir = stateDirOf(config);
+  let endpoints: string[] | undefined;
+  if (config.registry.kind === 'etcd-binary') {
+    const etcd: EtcdProcess = await startEtcd(config.registry.path, stateDir, line => log('debug', line));
+    lifetime.add('etcd', etcd);
+    endpoints = [etcd.url];
+    log('info', `private etcd at ${etcd.url} (pid ${etcd.pid})`);
+  } else if (config.registry.kind === 'etcd') {
+    endpoints = config.registry.endpoints;
+  }
+  const registry = await openRegistry(config, endpoints);
+  lifetime.add('registry', { stop: () => registry.close() });
+
+  const machines = Array.from({ length: config.machines }, (_, i) => {
+    const dir = path.join(stateDir, `machine-${i + 1}`);
+    return { index: i, id: machineIdIn(dir), publicIp: config.publicIp ?? `127.0.0.${i + 2}`, stateDir: dir, metadata: config.metadata[i] ?? {} };
+  });
+
+  const children: ChildProcess[] = [];
+  if (!endpoints) {
+    const engine = await startEngine({ registry, machineId: machines[0]!.id, intervalMs: config.engineIntervalMs, log });
+    lifetime.add('engine', engine);
+    for (const m of machines) {
+      const agent = await startAgent({
+        registry,
+        machine: { id: m.id, publicIP: m.publicIp, metadata: m.metadata },
+        stateDir: m.stateDir,
+        ttlMs: config.agentTtlMs,
+        intervalMs: config.agentIntervalMs,
+        journal: { host: config.journal.host, port: 0 },
+        log: tagged(log, `agent ${m.id.slice(0, 8)}`),
+      });
+      lifetime.add(`agent ${m.id}`, agent);
+    }
+  } else {
+    // Every machine is its own process, as on a real cluster: kill -9 one and its units move.
+    const script = process.argv[1]!;
+    for (const m of machines) {
+      const args = [...process.execArgv, script, ...agentArgs(config, m.index, m, endpoints)];
+      const child = spawn(process.execPath, args, {
+        stdio: ['pipe', 'pipe', 'pipe'],
+        env: { ...process.env, FLEETD_PARENT_PIPE: '1' },
+      });
+      children.push(child);
+      forwardLines(child, `machine ${m.index + 1}`);
+      lifetime.add(`machine ${m.index + 1} (pid ${child.pid})`, { stop: () => stopChild(child, 45_000) });
+    }
+  }
+  await waitForMachines(registry, config.machines, 60_000, children);
+  const url = await serveApi(config, registry, lifetime);
+  for (const m of await registry.listMachines()) process.stdout.write(`${describeMachine(m)}\n`);
+  if (config.socket) process.stdout.write(`fleetd: API socket at unix://${config.socket}\n`);
+  process.stdout.write(`fleetd: API ready at ${url}\n`);
+  log('info', `state dir ${stateDir}`);
+}
+
+function forwardLines(child: ChildProcess, tag: string): void {
+  for (const stream of [child.stdout, child.stderr]) {
+    let rest = '';
+    stream?.on('data', (chunk: Buffer) => {
+      const text = rest + chunk.toString();
+      const lines = text.split('\n');
+      rest = lines.pop() ?? '';
+      for (const line of lines) if (line) process.stderr.write(`[${tag}] ${line}\n`);
+    });
+  }
+}
+
+function tagged(log: Log, tag: string): Log {
+  return (level, message) => log(level, `${tag}: ${message}`);
+}
+
+async function runAgent(config: Config, log: Log, lifetime: Lifetime): Promise<void> {
+  if (config.registry.kind !== 'etcd') throw new ConfigError('`fleetd agent` needs --etcd URL');
+  const stateDir = stateDirOf(config);
+  const id = config.machineId ?? machineIdIn(stateDir);
+  const registry = await openRegistry(config, config.registry.endpoints);
+  lifetime.add('registry', { stop: () => registry.close() });
+  if (!config.disableEngine) {
+    const engine = await startEngine({ registry, machineId: id, intervalMs: config.engineIntervalMs, log });
+    lifetime.add('engine', engine);
+  }
+  const agent = await startAgent({
+    registry,
+    machine: { id, publicIP: config.publicIp ?? '127.0.0.1', metadata: config.metadata[0] ?? {} },
+    stateDir,
+    ttlMs: config.agentTtlMs,
+    intervalMs: config.agentIntervalMs,
+    journal: config.journal,
+    log: tagged(log, `agent ${id.slice(0, 8)}`),
+  });
+  lifetime.add('agent', agent);
+  const url = await serveApi(config, registry, lifetime);
+  process.stdout.write(`${describeMachine({ id, publicIP: config.publicIp ?? '127.0.0.1', metadata: config.metadata[0] ?? {} })}\n`);
+  if (url) process.stdout.write(`fleetd: API ready at ${url}\n`);
+}
+
+async function main(): Promise<number> {
+  let config: Readonly<Config>;
+  try {
+    config = parseConfig(process.argv.slice(2), process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`fleetd: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  if (config.command === 'help') {
+    process.stdout.write(`${helpText()}\n`);
+    return 0;
+  }
+  if (config.command === 'version') {
+    process.stdout.write(`fleetd ${VERSION}\n`);
+    return 0;
+  }
+  const log = makeLog(config, 'fleetd');
+  const lifetime = new Lifetime();
+  let finish: (code: number) => void = () => undefined;
+  const finished = new Promise<number>(resolve => (finish = resolve));
+  const shutdown = (why: string, code: number) => {
+    log('info', `${why}: stopping`);
+    void lifetime.stop(log).then(() => finish(code));
+  };
+  onSignals(signal => shutdown(signal, 0));
+  if (process.env.FLEETD_PARENT_PIPE === '1') {
+    // Started by `fleetd local`: when the parent dies (even by SIGKILL) our stdin closes.
+    process.stdin.on('end', () => shutdown('parent exited', 0));
+    process.stdin.on('error', () => shutdown('parent exited', 0));
+    process.stdin.resume();
+  }
+  try {
+    if (config.command === 'local') await runLocal(config, log, lifetime);
+    else await runAgent(config, log, lifetime);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`fleetd: ${message}\n`);
+    await lifetime.stop(log);
+    return err instanceof ConfigError ? 2 : 1;
+  }
+  return finished;
+}
+
+main().then(
+  code => process.exit(code),
+  err => {
+    process.stderr.write(`fleetd: unexpected error: ${(err as Error)?.stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);
