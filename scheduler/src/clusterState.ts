@@ -73,6 +73,9 @@ export class ClusterState {
   private longestPrefix = 0;
   /** Unit name → the Conflicts patterns in the cluster that match it (computed once per name). */
   private readonly matchingCache = new Map<string, readonly NameMatcher[]>();
+  private readonly needsCache = new Map<string, ReadonlySet<string>>();
+  /** Units placed by the pass under way (they are not moved again in the same pass). */
+  readonly placedThisPass = new Set<string>();
 
   constructor(snapshot: ClusterSnapshot) {
     const machines = sortedBy(snapshot.machines, m => m.id);
@@ -131,8 +134,11 @@ export class ClusterState {
     if (unit.machineId !== undefined) this.remove(unit);
     unit.machineId = machine.id;
     if (unit.desiredState === 'inactive') return;
+    this.placedThisPass.add(unit.name);
     this.addPresent(machine, unit, 'job');
-    // A unit placed through the checks conflicts with no global there, so globals cannot drop out.
+    // Usually a no-op (the checks kept the unit clear of the globals there), but a unit it
+    // displaced may have been holding off a global that conflicts with it.
+    this.computeGlobals(machine);
     this.rerank(machine);
   }
 
@@ -191,7 +197,7 @@ export class ClusterState {
   replacedByOn(machine: MachineState, unit: UnitInfo): string | undefined {
     for (const holder of machine.replaceHolders) {
       if (holder.name === unit.name) continue;
-      if (anyMatches(holder.replaces, unit.name) && !anyMatches(unit.replaces, holder.name)) return holder.name;
+      if (this.replaces(holder, unit)) return holder.name;
     }
     return undefined;
   }
@@ -203,9 +209,38 @@ export class ClusterState {
     for (const name of machine.jobs) {
       if (name === unit.name) continue;
       const other = this.units.get(name);
-      if (other && anyMatches(unit.replaces, name) && !anyMatches(other.replaces, unit.name)) out.push(other);
+      if (other && this.replaces(unit, other)) out.push(other);
     }
     return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  /**
+   * fleet's hasReplace, one pair: `a` replaces `b` when a Replaces glob of `a` matches `b` and not
+   * the other way round (mutual Replaces is ignored). We also ignore it when `a` needs `b` through
+   * MachineOf, directly or through other peers — fleet's validation calls a direct one
+   * unresolvable, but a unit replaced through the API skips that validation, and honouring both
+   * would move the units round forever.
+   */
+  replaces(a: UnitInfo, b: UnitInfo): boolean {
+    return anyMatches(a.replaces, b.name) && !anyMatches(b.replaces, a.name) && !this.needs(a).has(b.name);
+  }
+
+  /** Every unit `unit` needs through MachineOf, transitively (memoised for the run). */
+  needs(unit: UnitInfo): ReadonlySet<string> {
+    let found = this.needsCache.get(unit.name);
+    if (found) return found;
+    const out = new Set<string>();
+    const stack = [...unit.requirements.peers];
+    while (stack.length > 0) {
+      const name = stack.pop()!;
+      if (out.has(name)) continue;
+      out.add(name);
+      const peer = this.units.get(name);
+      if (peer) stack.push(...peer.requirements.peers);
+    }
+    found = out;
+    this.needsCache.set(unit.name, found);
+    return found;
   }
 
   private addPresent(machine: MachineState, unit: UnitInfo, as: 'job' | 'global'): void {
@@ -294,6 +329,7 @@ function sortedBy<T>(items: readonly T[], key: (item: T) => string): readonly T[
   }
   return items;
 }
+
 
 function bump(map: Map<NameMatcher, number>, key: NameMatcher, delta: number): void {
   const n = (map.get(key) ?? 0) + delta;

@@ -65,23 +65,27 @@ export function planCluster(snapshot: ClusterSnapshot): ClusterPlan {
     toCheck = [...touched].flatMap(m => [...m.jobs]).sort().map(name => state.units.get(name)!);
   }
 
-  // Pass 2: place what should run.
-  const placedThisPass = new Set<string>();
-  const queue = placementOrder(state);
-  for (let i = 0; i < queue.length; i++) {
-    const unit = queue[i]!;
-    if (unit.machineId !== undefined) continue;
-    const chosen = choose(unit, state, placedThisPass);
-    if (!chosen) continue;
-    const { machine, displaced } = chosen;
-    const load = machine.load;
-    for (const other of displaced) {
-      unschedule(other, machine.id, `replaced by ${unit.name} on machine ${machine.id}`);
-      queue.push(other);
+  // Pass 2: place what should run. Moving a replaced unit away can free a machine for a unit that
+  // was turned away earlier in the pass, so after any move the leftovers get one more sweep.
+  for (let sweep = 0; sweep < 2; sweep++) {
+    const queue = placementOrder(state);
+    let moved = false;
+    for (let i = 0; i < queue.length; i++) {
+      const unit = queue[i]!;
+      if (unit.machineId !== undefined) continue;
+      const chosen = choose(unit, state);
+      if (!chosen) continue;
+      const { machine, displaced } = chosen;
+      const load = machine.load;
+      for (const other of displaced) {
+        unschedule(other, machine.id, `replaced by ${unit.name} on machine ${machine.id}`);
+        queue.push(other);
+        moved = true;
+      }
+      state.place(unit, machine);
+      actions.push({ kind: 'schedule', unit: unit.name, machineId: machine.id, reason: placementReason(unit, load, displaced) });
     }
-    state.place(unit, machine);
-    placedThisPass.add(unit.name);
-    actions.push({ kind: 'schedule', unit: unit.name, machineId: machine.id, reason: placementReason(unit, load, displaced) });
+    if (!moved) break;
   }
 
   const reasons = new Map<string, string>();
@@ -143,13 +147,11 @@ function candidates(unit: UnitInfo, state: ClusterState): readonly MachineState[
   return state.ranked();
 }
 
-function choose(
-  unit: UnitInfo, state: ClusterState, placedThisPass: ReadonlySet<string>,
-): { machine: MachineState; displaced: UnitInfo[] } | undefined {
+function choose(unit: UnitInfo, state: ClusterState): { machine: MachineState; displaced: UnitInfo[] } | undefined {
   for (const machine of candidates(unit, state)) {
     if (!feasible(unit, machine, state)) continue;
     const displaced = state.replacedBy(machine, unit);
-    if (displaced.some(d => !movable(d, placedThisPass))) continue;
+    if (displaced.some(d => !movable(d, state))) continue;
     return { machine, displaced };
   }
   return undefined;
@@ -160,8 +162,8 @@ function choose(
  * do units that replace others themselves: moving them could chase a ring of Replaces round the
  * cluster forever.
  */
-export function movable(unit: UnitInfo, placedThisPass: ReadonlySet<string>): boolean {
-  return unit.replaces.length === 0 && !placedThisPass.has(unit.name);
+export function movable(unit: UnitInfo, state: ClusterState): boolean {
+  return unit.replaces.length === 0 && !state.placedThisPass.has(unit.name);
 }
 
 function placementReason(unit: UnitInfo, load: number, displaced: readonly UnitInfo[]): string {

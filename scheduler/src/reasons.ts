@@ -42,9 +42,12 @@ function explain(unit: UnitInfo, state: ClusterState, checks: readonly Check[]):
     if (rejected.length > 0) restricted = true;
     candidates = passed;
   }
-  const blocked = [...new Set(candidates.flatMap(m => state.replacedBy(m, unit).filter(d => d.replaces.length > 0).map(d => d.name)))].sort();
-  if (blocked.length > 0) return `every machine it can use runs a unit it replaces that itself replaces others (${blocked.join(', ')}), so it is not moved`;
-  return 'no machine could take it in this pass; it is retried on the next one';
+  const displaced = candidates.flatMap(m => state.replacedBy(m, unit));
+  const replacers = [...new Set(displaced.filter(d => d.replaces.length > 0).map(d => d.name))].sort();
+  if (replacers.length > 0) return `every machine it can use runs a unit it replaces that itself replaces others (${replacers.join(', ')}), so it is not moved`;
+  const fresh = [...new Set(displaced.filter(d => state.placedThisPass.has(d.name)).map(d => d.name))].sort();
+  if (fresh.length > 0) return `it would replace ${fresh.join(', ')}, placed in this pass; retrying on the next pass`;
+  return 'no machine could take it in this pass; retrying on the next pass';
 }
 
 function summarize(
