@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ProcessUnitManager } from '../src/agent/processUnitManager';
 import { Journal } from '../src/agent/journal';
+import { processesInGroup } from '../src/agent/service';
 import type { UnitManagerState } from '../src/agent/unitManager';
 import { waitFor } from '../../test/support/process';
 
@@ -43,10 +44,16 @@ function setup(name: string) {
 const svc = (...kv: [string, string][]) => kv.map(([name, value]) => ({ section: 'Service', name, value }));
 const HASH = 'a'.repeat(40);
 
+/** A live, non-zombie process (orphaned zombies wait for PID 1 to reap them). */
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
+  } catch {
+    return false;
+  }
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat[stat.lastIndexOf(')') + 2] !== 'Z';
   } catch {
     return false;
   }
@@ -76,7 +83,7 @@ test('simple: starts, reports active/running with the hash, logs output, stops t
   const stopped = await until('web.service', 'inactive', 'dead');
   assert.equal(stopped.detail, undefined);
   assert.deepEqual(m.processGroups('web.service'), []);
-  assert.throws(() => process.kill(-pid, 0), 'the whole group (the backgrounded sleep too) is gone');
+  assert.deepEqual(processesInGroup(pid), [], 'the whole group (the backgrounded sleep too) is gone');
   assert.deepEqual(lines('web.service', 'system'), ['Starting Web ...', 'Started Web .', 'Stopping Web ...', 'Stopped Web .']);
 });
 
@@ -303,4 +310,93 @@ test('bad settings and unsupported directives are reported in the state detail, 
 test('start on a unit that is not loaded names the unit and the fix', async () => {
   const { m } = setup('notloaded');
   await assert.rejects(m.start('ghost.service'), /cannot start unit ghost\.service: it is not loaded on this machine; load it first/);
+});
+
+test('"-" on ExecStart: a failing main process counts as success', async () => {
+  const { m, until } = setup('dash-main');
+  await m.load('d.service', svc(['ExecStart', '-/bin/sh -c "exit 4"'], ['Restart', 'on-failure'], ['RestartSec', '10ms']), HASH);
+  await m.start('d.service');
+  await until('d.service', 'inactive', 'dead');
+  assert.equal(m.restarts('d.service'), 0);
+});
+
+test('Type=exec runs like simple; KillSignal= is the stop signal', async () => {
+  const { m, until, lines } = setup('killsignal');
+  await m.load('k.service', svc(['Type', 'exec'], ['KillSignal', 'USR1'],
+    ['ExecStart', `/bin/sh -c "trap 'echo got USR1; exit 0' USR1; trap 'echo got TERM; exit 0' TERM; echo ready; while true; do sleep 0.05; done"`]), HASH);
+  await m.start('k.service');
+  await until('k.service', 'active', 'running');
+  await waitFor('ready', () => lines('k.service', 'stdout').includes('ready'));
+  await m.stop('k.service');
+  await until('k.service', 'inactive', 'dead');
+  assert.ok(lines('k.service', 'stdout').includes('got USR1'));
+  assert.ok(!lines('k.service', 'stdout').includes('got TERM'));
+});
+
+test('ExecStartPost failure stops the started main process (running ExecStop) and fails the unit', async () => {
+  const { m, until, lines } = setup('post');
+  await m.load('p.service', svc(['ExecStart', '/bin/sleep 60'], ['ExecStartPost', '/bin/false'], ['ExecStop', '/bin/echo stop ran']), HASH);
+  await m.start('p.service');
+  await waitFor('the main process', () => m.mainPid('p.service'));
+  const main = m.mainPid('p.service')!;
+  const s = await until('p.service', 'failed', 'failed');
+  assert.match(s.detail!, /\/bin\/false exited, code=exited, status=1\/FAILURE \(result: exit-code\)/);
+  assert.ok(lines('p.service', 'stdout').includes('stop ran'));
+  await gone([main]);
+});
+
+test('stop during auto-restart cancels the restart; start while stopping starts again afterwards', async () => {
+  const { m, until, lines } = setup('restart-cancel');
+  await m.load('r.service', svc(['ExecStart', '/bin/false'], ['Restart', 'always'], ['RestartSec', '10s']), HASH);
+  await m.start('r.service');
+  await until('r.service', 'activating', 'auto-restart');
+  await m.stop('r.service');
+  await until('r.service', 'failed', 'failed');
+  assert.equal(m.restarts('r.service'), 0);
+
+  await m.load('slowstop.service', svc(['ExecStart', '/bin/sleep 60'], ['ExecStop', '/bin/sleep 0.3']), HASH);
+  await m.start('slowstop.service');
+  await until('slowstop.service', 'active', 'running');
+  const first = m.mainPid('slowstop.service')!;
+  const stopping = m.stop('slowstop.service');
+  await until('slowstop.service', 'deactivating', 'stop');
+  await m.start('slowstop.service');
+  await stopping;
+  await until('slowstop.service', 'active', 'running');
+  assert.notEqual(m.mainPid('slowstop.service'), first);
+  assert.equal(lines('slowstop.service', 'system').filter(l => l === 'Starting slowstop.service...').length, 2);
+  await m.stop('slowstop.service');
+});
+
+test('targets only change state; start is idempotent while running', async () => {
+  const { m, until } = setup('target');
+  await m.load('all.target', [{ section: 'Unit', name: 'Description', value: 'All' }], HASH);
+  await m.start('all.target');
+  await until('all.target', 'active', 'running');
+  await m.stop('all.target');
+  await until('all.target', 'inactive', 'dead');
+  await m.load('s.service', svc(['ExecStart', '/bin/sleep 60']), HASH);
+  await m.start('s.service');
+  await until('s.service', 'active', 'running');
+  const pid = m.mainPid('s.service');
+  await m.start('s.service');
+  assert.equal(m.mainPid('s.service'), pid);
+  assert.equal(m.processGroups('s.service').length, 1);
+  await m.unload('s.service');
+});
+
+test('process groups left behind by a crashed fleetd are killed by the next manager on the same stateDir', async () => {
+  const stateDir = path.join(root, 'orphans');
+  const journal = new Journal({ machineId: MACHINE });
+  const first = new ProcessUnitManager({ machineId: MACHINE, journal, stateDir });
+  await first.load('o.service', svc(['ExecStart', '/bin/sh -c "sleep 60 & sleep 60"']), HASH);
+  await first.start('o.service');
+  await waitFor('the process group', () => first.processGroups('o.service').length === 1);
+  const [pgid] = first.processGroups('o.service');
+  // Simulate a crash: `first` is never closed. A new manager takes over the directory.
+  const second = new ProcessUnitManager({ machineId: MACHINE, journal, stateDir });
+  managers.push(second);
+  await waitFor('the orphaned group to be gone', () => processesInGroup(pgid!).length === 0, { timeoutMs: 5_000 });
+  assert.ok(journal.read('o.service', 100).some(l => l.text === `Killed process group ${pgid} left behind by a previous fleetd.`));
+  await first.close();
 });

@@ -7,7 +7,7 @@
 
 export type WordsResult = { words: string[]; error?: undefined } | { words?: undefined; error: string };
 
-const ESCAPES: Record<string, string> = { a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v', s: ' ', '\\': '\\', '"': '"', "'": "'" };
+const ESCAPES: Record<string, string> = { ' ': ' ', ';': ';', a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v', s: ' ', '\\': '\\', '"': '"', "'": "'" };
 
 /** Split like systemd's extract_first_word(EXTRACT_UNQUOTE|EXTRACT_CUNESCAPE). */
 export function splitWords(text: string): WordsResult {

@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { UnitOption } from '../../../unitfile/src/serialize';
 import { serializeOptions } from '../../../unitfile/src/serialize';
 import type { Journal } from './journal';
-import { Service, SYSTEMD_PATH } from './service';
+import { groupAlive, Service, statFields, SYSTEMD_PATH } from './service';
 import { parseServiceConfig } from './serviceConfig';
 import { ChangeEmitter, UnitNotLoadedError, type ChangeSubscription, type UnitManager, type UnitManagerState } from './unitManager';
 
@@ -26,7 +26,6 @@ export interface ProcessUnitManagerOptions {
   /** Extra variables every process starts with (after PATH). */
   env?: Record<string, string>;
   log?: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
-  now?: () => number;
 }
 
 function kernelBootId(): string {
@@ -46,6 +45,7 @@ export class ProcessUnitManager implements UnitManager {
   private readonly bootId: string;
   private readonly baseEnv: Record<string, string>;
   private readonly now: () => number;
+  private readonly groupsDir: string;
   private closed = false;
 
   constructor(private readonly options: ProcessUnitManagerOptions) {
@@ -53,12 +53,54 @@ export class ProcessUnitManager implements UnitManager {
     this.runtimeDir = path.join(options.stateDir, 'run');
     this.hostname = options.hostname ?? os.hostname();
     this.bootId = options.bootId ?? kernelBootId();
-    this.now = options.now ?? Date.now;
+    this.now = Date.now;
+    this.groupsDir = path.join(options.stateDir, 'groups');
     // systemd's PATH, then fleetd's own (so `node` and friends resolve as they do for the user).
     const pathVar = [SYSTEMD_PATH, process.env.PATH].filter(Boolean).join(':');
     this.baseEnv = { PATH: pathVar, ...(process.env.LANG ? { LANG: process.env.LANG } : {}), ...options.env };
     fs.mkdirSync(this.unitsDir, { recursive: true });
     fs.mkdirSync(this.runtimeDir, { recursive: true });
+    fs.mkdirSync(this.groupsDir, { recursive: true });
+    this.reapOrphans();
+  }
+
+  /**
+   * Process groups a previous fleetd left behind with this stateDir (it crashed or was killed
+   * without its clean shutdown) are killed: systemd would have them in its cgroups; we have a
+   * record per group, `<stateDir>/groups/<pgid>` holding the leader's start time, so a reused PID
+   * is never signalled (the kernel does not reuse a PID while a group with that ID exists).
+   */
+  private reapOrphans(): void {
+    let killed = 0;
+    for (const file of safeReaddir(this.groupsDir)) {
+      const pgid = Number(file);
+      const recordPath = path.join(this.groupsDir, file);
+      const [startTime, unit] = readText(recordPath).split(' ');
+      fs.rmSync(recordPath, { force: true });
+      if (!/^\d+$/.test(file) || pgid <= 1 || !groupAlive(pgid)) continue;
+      const leader = statFields(pgid);
+      if (leader && leader[19] !== startTime) continue; // the leader PID now belongs to someone else
+      try {
+        process.kill(-pgid, 'SIGKILL');
+        killed++;
+        this.options.journal.append(unit ?? 'fleetd', 'system', `Killed process group ${pgid} left behind by a previous fleetd.`);
+      } catch {
+        // Gone meanwhile.
+      }
+    }
+    if (killed > 0) this.options.log?.('warn', `killed ${killed} process group(s) left behind by a previous fleetd in ${this.options.stateDir}`);
+  }
+
+  private recordGroup(unit: string, pgid: number): void {
+    const startTime = statFields(pgid)?.[19] ?? '';
+    try {
+      fs.writeFileSync(path.join(this.groupsDir, String(pgid)), `${startTime} ${unit}`);
+      for (const file of safeReaddir(this.groupsDir)) {
+        if (!groupAlive(Number(file))) fs.rmSync(path.join(this.groupsDir, file), { force: true });
+      }
+    } catch (err) {
+      this.options.log?.('warn', `could not record process group ${pgid} of ${unit}: ${(err as Error).message}`);
+    }
   }
 
   get journal(): Journal {
@@ -80,6 +122,7 @@ export class ProcessUnitManager implements UnitManager {
     } else {
       this.services.set(name, new Service(name, config, hash, {
         journal: this.options.journal, baseEnv: this.baseEnv, now: this.now, onChange: () => this.emitter.fire(name),
+        onSpawn: pgid => this.recordGroup(name, pgid),
       }));
     }
     if (config.errors.length > 0) this.options.log?.('warn', `unit ${name} has a bad setting: ${config.errors.join('; ')}`);
@@ -145,6 +188,22 @@ export class ProcessUnitManager implements UnitManager {
   async close(): Promise<void> {
     this.closed = true;
     await Promise.all([...this.services.keys()].map(n => this.unload(n)));
+  }
+}
+
+function safeReaddir(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+function readText(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return '';
   }
 }
 

@@ -33,7 +33,9 @@ export interface ServiceHost {
   /** PATH and other variables every process starts with. */
   baseEnv: Record<string, string>;
   onChange(): void;
-  /** Timers are injectable for the agent's own scheduling; the defaults are Node's. */
+  /** A process group was started for this unit (the manager records it to reap it after a crash of fleetd). */
+  onSpawn(pgid: number): void;
+  /** Wall-clock milliseconds (real time: timeouts are polled against it). */
   now(): number;
 }
 
@@ -60,8 +62,12 @@ const sleep = (ms: number) => new Promise<void>(r => setTimeout(r, ms));
 interface Proc {
   pid: number;
   child: ChildProcess;
+  /** Resolves after the exit and the last output (or 100 ms after the exit). */
   exited: Promise<ExitInfo>;
+  /** The process has exited. */
   done: boolean;
+  /** `exited` has resolved. */
+  settled: boolean;
 }
 
 type ControlOutcome = { kind: 'exited'; info: ExitInfo } | { kind: 'timeout' } | { kind: 'aborted' };
@@ -76,6 +82,8 @@ export class Service {
   mainPid: number | undefined;
 
   private groups = new Set<number>();
+  /** Our children whose exit has not been fully processed yet. */
+  private readonly procs = new Set<Proc>();
   private main: Proc | undefined;
   /** A forking daemon's main PID that is not our child. */
   private externalMain: number | undefined;
@@ -88,6 +96,8 @@ export class Service {
   private startTimes: number[] = [];
   private watcher: NodeJS.Timeout | undefined;
   private invocation = invocationId();
+  /** The main command had the `-` prefix: its failure counts as success. */
+  private mainIgnoresFailure = false;
 
   constructor(readonly name: string, public config: ServiceConfig, public hash: string, private readonly host: ServiceHost) {}
 
@@ -174,8 +184,9 @@ export class Service {
       this.job = this.runStop({ execStop: true, manual: true }).catch(err => this.internalError(err));
       await this.job;
     }
-    // A running restart job or a finished job may leave stragglers (a start that raced us): make sure.
-    if (this.liveGroups().length > 0) await this.killAll();
+    // A finished job may leave stragglers (a start that raced us): make sure, unless a start
+    // queued while we were stopping has begun meanwhile.
+    if ((this.activeState === 'inactive' || this.activeState === 'failed') && this.liveGroups().length > 0) await this.killAll();
   }
 
   private fail(message: string, result: ServiceResult): void {
@@ -203,6 +214,7 @@ export class Service {
     this.mainExitDuringStart = undefined;
     this.mainPid = undefined;
     this.externalMain = undefined;
+    this.mainIgnoresFailure = false;
     this.invocation = invocationId();
     const c = this.config;
     const deadline = this.host.now() + c.timeoutStartMs;
@@ -242,6 +254,7 @@ export class Service {
       if (!proc) return this.finishFailedStart(this.lastMessage ?? `could not execute ${cmd.path}`, 'exit-code');
       this.main = proc;
       this.mainPid = proc.pid;
+      this.mainIgnoresFailure = cmd.ignoreFailure;
       void proc.exited.then(info => this.onMainExit(proc, info));
       const first = await Promise.race([spawned(proc.child), proc.exited]);
       if (first !== 'spawned' && first.spawnError) return; // onMainExit handles it (status 203/EXEC).
@@ -356,6 +369,7 @@ export class Service {
   }
 
   private classify(info: ExitInfo): ServiceResult {
+    if (this.mainIgnoresFailure) return 'success';
     if (info.spawnError) return 'exit-code';
     if (info.signal) return CLEAN_SIGNALS.has(info.signal) ? 'success' : 'signal';
     return this.succeeded(info, true) ? 'success' : 'exit-code';
@@ -430,6 +444,9 @@ export class Service {
       }
       if (this.liveGroups().length > 0) await this.killAll();
     }
+    // Let the children's last output reach the journal before "Stopped …" (bounded: a pipe may be held open).
+    const pending = [...this.procs].filter(p => !p.settled);
+    if (pending.length > 0) await Promise.race([Promise.all(pending.map(p => p.exited)), sleep(1_000)]);
     this.main = undefined;
     this.mainPid = undefined;
     this.externalMain = undefined;
@@ -555,8 +572,12 @@ export class Service {
     const errOut = new LineSplitter(l => this.host.journal.append(this.name, 'stderr', l));
     child.stdout?.setEncoding('utf8').on('data', (d: string) => out.write(d));
     child.stderr?.setEncoding('utf8').on('data', (d: string) => errOut.write(d));
-    const proc: Proc = { pid: child.pid ?? -1, child, done: false, exited: undefined as unknown as Promise<ExitInfo> };
-    if (child.pid !== undefined) this.groups.add(child.pid);
+    const proc: Proc = { pid: child.pid ?? -1, child, done: false, settled: false, exited: undefined as unknown as Promise<ExitInfo> };
+    this.procs.add(proc);
+    if (child.pid !== undefined) {
+      this.groups.add(child.pid);
+      this.host.onSpawn(child.pid);
+    }
     proc.exited = new Promise<ExitInfo>(resolve => {
       let settled = false;
       const finish = (info: ExitInfo) => {
@@ -568,6 +589,8 @@ export class Service {
         void Promise.race([closed, sleep(100)]).then(() => {
           out.flush();
           errOut.flush();
+          proc.settled = true;
+          this.procs.delete(proc);
           resolve(info);
         });
       };
@@ -612,13 +635,23 @@ function spawned(child: ChildProcess): Promise<'spawned'> {
   return new Promise(resolve => child.once('spawn', () => resolve('spawned')));
 }
 
+/**
+ * True while the group has a live member. Zombies do not count: an orphaned child that died is
+ * reparented to PID 1, which may take seconds to reap it (and in containers sometimes never does).
+ */
 export function groupAlive(pgid: number): boolean {
   try {
     process.kill(-pgid, 0);
-    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+  return !procAvailable() || processesInGroup(pgid).length > 0;
+}
+
+let procChecked: boolean | undefined;
+function procAvailable(): boolean {
+  procChecked ??= fs.existsSync(`/proc/${process.pid}/stat`);
+  return procChecked;
 }
 
 function pidAlive(pid: number): boolean {
@@ -662,8 +695,8 @@ function readPidFile(path: string): number | undefined {
   }
 }
 
-/** /proc/<pid>/stat: fields after the parenthesised command: state ppid pgrp ... */
-function statFields(pid: string | number): string[] | undefined {
+/** /proc/<pid>/stat: fields after the parenthesised command: state ppid pgrp session ... (starttime is index 19). */
+export function statFields(pid: string | number): string[] | undefined {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
