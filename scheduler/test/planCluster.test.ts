@@ -398,6 +398,65 @@ const CASES: Case[] = [
     units: { 'app-v2.service': { on: 'A', x: ['Replaces=app-v1*'] }, 'app-v1.service': { on: 'A' } },
     actions: ['unschedule app-v1.service ← A (replaced by app-v2.service on machine A)', `schedule app-v1.service → B (${least(0)})`],
   },
+  {
+    name: '51 Replaces is ignored for a unit the replacer needs through MachineOf (directly or not)',
+    machines: { A: '', B: '' },
+    units: {
+      'db.service': { on: 'A' },
+      'side.service': { on: 'A', x: ['MachineOf=db.service'] },
+      'app.service': { on: 'A', x: ['MachineOf=side.service', 'Replaces=db*'] },
+    },
+    actions: [],
+  },
+  {
+    name: '51 the replaced unit takes its MachineOf followers along',
+    machines: { A: '', B: '' },
+    units: {
+      'new.service': { on: 'A', x: ['Replaces=old.service'] },
+      'old.service': { on: 'A' },
+      'side.service': { on: 'A', x: ['MachineOf=old.service'] },
+    },
+    actions: [
+      'unschedule old.service ← A (replaced by new.service on machine A)',
+      'unschedule side.service ← A (MachineOf peer old.service is not on machine A)',
+      `schedule old.service → B (${least(0)})`,
+      'schedule side.service → B (with its MachineOf peer old.service)',
+    ],
+  },
+  {
+    name: '51 a move frees a machine: units turned away earlier in the pass get a second sweep',
+    machines: { A: '' },
+    units: {
+      'a.service': { x: ['Conflicts=old.service'] },
+      'old.service': { on: 'A' },
+      'z-new.service': { x: ['Replaces=old.service'] },
+    },
+    actions: [
+      'unschedule old.service ← A (replaced by z-new.service on machine A)',
+      `schedule z-new.service → A (${least(1)}; replaces old.service)`,
+      `schedule a.service → A (${least(1)})`,
+    ],
+    reasons: { 'old.service': 'conflicts with a.service on every machine' },
+  },
+  {
+    name: '51 a global held off by the replaced unit comes back, and keeps off a unit it conflicts with',
+    machines: { A: '', B: '' },
+    units: {
+      'g.service': { x: ['Global=true', 'Conflicts=old.service'] },
+      'old.service': { on: 'A' },
+      'b1.service': { on: 'B' },
+      'b2.service': { on: 'B' },
+      'new.service': { x: ['Replaces=old.service'] },
+      'x.service': { x: ['Conflicts=g.service'] },
+    },
+    // A: old (g held off) = 1; B: b1, b2, g = 3. new goes to A and moves old away; g now counts
+    // on A too, so old (which g conflicts with) and x fit nowhere.
+    actions: [
+      'unschedule old.service ← A (replaced by new.service on machine A)',
+      `schedule new.service → A (${least(1)}; replaces old.service)`,
+    ],
+    reasons: { 'old.service': 'conflicts with g.service on every machine', 'x.service': 'conflicts with g.service on every machine' },
+  },
   // ---- 52 globals and templates ----
   {
     name: '52 global units are never scheduled; a stale target is cleared',
