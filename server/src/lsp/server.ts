@@ -7,7 +7,7 @@ import {
   type Connection, type InitializeParams, type InitializeResult,
 } from 'vscode-languageserver';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { parseUnitFile, type Problem } from '../../../unitfile/src';
+import { parseUnitFile, XFLEET_SECTION, type Problem, type UnitFile } from '../../../unitfile/src';
 import {
   ClusterContextNotification, LANGUAGE_ID, PingRequest, UNIT_FILE_EXTENSIONS, ValidateForSubmitRequest,
   type ClusterContext, type ValidateForSubmitParams, type ValidateForSubmitResult,
@@ -102,18 +102,37 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     );
   });
 
+  /**
+   * What other files can see of a document: its [X-Fleet] options (MachineOf cycles). Other open
+   * documents are revalidated only when this changes, not on every keystroke.
+   */
+  const crossFileKeys = new Map<string, string>();
+  const crossFileKey = (file: UnitFile) => file.options.filter(o => o.section === XFLEET_SECTION).map(o => `${o.name}=${o.value}`).join('\n');
+  const updateIndex = (document: TextDocument) => {
+    const uri = document.uri;
+    const name = unitNameOf(uri);
+    const known = name !== undefined && workspace.snapshot().get(name) !== undefined;
+    const disk = workspace.diskEntry(uri);
+    const before = crossFileKeys.get(uri) ?? (disk ? crossFileKey(disk.file) : undefined);
+    const file = cache.get(document).file;
+    workspace.setOpen(uri, file);
+    const key = crossFileKey(file);
+    crossFileKeys.set(uri, key);
+    if (name !== undefined && (!known || before !== key)) revalidateAll(uri);
+  };
   documents.onDidOpen(e => {
-    workspace.setOpen(e.document.uri, cache.get(e.document).file);
+    updateIndex(e.document);
     scheduler.schedule(e.document.uri);
   });
   documents.onDidChangeContent(e => {
-    workspace.setOpen(e.document.uri, cache.get(e.document).file);
+    // (TextDocuments fires onDidChangeContent on open too; the key comparison makes that a no-op.)
+    updateIndex(e.document);
     scheduler.schedule(e.document.uri);
-    revalidateAll(e.document.uri);
   });
   documents.onDidClose(e => {
     const uri = e.document.uri;
     workspace.setOpen(uri, undefined);
+    crossFileKeys.delete(uri);
     cache.delete(uri);
     scheduler.cancel(uri);
     published.delete(uri);

@@ -8,7 +8,19 @@ const KIND_LABEL: Record<string, string> = {
   signal: 'signal', mode: 'file mode', user: 'user or group', environment: 'environment assignments', string: 'text',
 };
 
+const directiveCache = new WeakMap<Directive, string>();
+
+/** Markdown for a directive (memoised per catalog entry: completion lists build hundreds). */
 export function directiveMarkdown(d: Directive, booleans: readonly string[]): string {
+  let md = directiveCache.get(d);
+  if (md === undefined) {
+    md = buildDirectiveMarkdown(d, booleans);
+    directiveCache.set(d, md);
+  }
+  return md;
+}
+
+function buildDirectiveMarkdown(d: Directive, booleans: readonly string[]): string {
   const lines = [`**${d.name}=** in \`[${d.section}]\` — ${KIND_LABEL[d.kind] ?? d.kind}${d.multiple ? ', may repeat' : ''}`, '', d.description];
   if (d.kind === 'enum' && d.values && d.values.length > 0) lines.push('', `Values: ${d.values.map(v => `\`${v}\``).join(', ')}`);
   if (d.kind === 'boolean') lines.push('', `Values: ${booleans.map(v => `\`${v}\``).join(', ')}`);

@@ -107,6 +107,14 @@ function unitRefMarkdown(name: string, glob: boolean, doc: UnitDocument, ctx: Se
     ].join('\n');
   }
   const u = ctx.index?.get(name);
-  const where = u ? `Defined in the workspace${u.uri ? `: ${u.uri}` : '.'}` : ctx.cluster?.units.includes(name) ? 'Known to the connected cluster.' : 'Not found in the workspace.';
+  const template = UnitNameInfo.parse(name)?.template;
+  const t = u === undefined && template !== undefined && template !== name ? ctx.index?.get(template) : undefined;
+  const where = u
+    ? `Defined in the workspace${u.uri ? `: ${u.uri}` : '.'}`
+    : t
+      ? `An instance of the template \`${template}\`, defined in the workspace${t.uri ? `: ${t.uri}` : '.'}`
+      : ctx.cluster?.units.includes(name)
+        ? 'Known to the connected cluster.'
+        : 'Not found in the workspace.';
   return `**${name}**\n\n${where}`;
 }

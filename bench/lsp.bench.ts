@@ -1,0 +1,225 @@
+/**
+ * Language-server benchmark, measured from a client process over LSP (stdio) against the built
+ * server. Each figure is printed with its ratio to a no-op round trip measured in the same run,
+ * its target, and PASS/MISS. Run: node --import tsx bench/lsp.bench.ts  (see bench/README.md).
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import {
+  CompletionRequest, DidChangeTextDocumentNotification, InitializedNotification, InitializeRequest,
+  PublishDiagnosticsNotification, createProtocolConnection, StreamMessageReader, StreamMessageWriter,
+} from 'vscode-languageserver-protocol/node';
+import { PingRequest } from '../protocol/src/lsp';
+import { ensureBuilt, LspHarness, ROOT, SERVER_JS } from '../server/test/lspHarness';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 21);
+
+const median = (xs: number[]) => percentile(xs, 50);
+function percentile(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
+}
+const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
+
+/** A typical unit (30 lines). */
+export function typicalUnit(i = 0): string {
+  return [
+    '# A web worker: one instance per machine.',
+    '[Unit]',
+    `Description=Web worker ${i} for %i`,
+    'Documentation=https://example.com/web',
+    'After=docker.service etcd.service',
+    'Requires=docker.service',
+    'Wants=network-online.target',
+    '',
+    '[Service]',
+    'Type=simple',
+    'TimeoutStartSec=0',
+    'Restart=on-failure',
+    'RestartSec=5s',
+    'EnvironmentFile=-/etc/environment',
+    'Environment=PORT=8080 MODE=prod',
+    'ExecStartPre=-/usr/bin/docker kill web-%i',
+    'ExecStartPre=-/usr/bin/docker rm web-%i',
+    'ExecStartPre=/usr/bin/docker pull example/web:latest',
+    'ExecStart=/usr/bin/docker run --rm --name web-%i \\',
+    '  -p ${PORT}:8080 -e MODE=${MODE} \\',
+    '  example/web:latest',
+    'ExecStop=/usr/bin/docker stop web-%i',
+    'KillMode=control-group',
+    '',
+    '[X-Fleet]',
+    'Conflicts=web@*.service',
+    'MachineMetadata="region=us-east" "region=us-west"',
+    'MachineOf=cache@%i.service',
+    '# end',
+    '',
+  ].join('\n');
+}
+
+/** A 10,000-line unit: many directives, comments and continuations in the usual sections. */
+export function hugeUnit(lines = 10_000): string {
+  const out = ['[Unit]', 'Description=A very large unit', 'After=network-online.target', '', '[Service]', 'Type=oneshot', 'RemainAfterExit=yes'];
+  let i = 0;
+  while (out.length < lines - 6) {
+    switch (i % 8) {
+      case 0: out.push(`# step ${i}`); break;
+      case 1: out.push(`Environment=VAR_${i}=value-${i} OTHER_${i}=x`); break;
+      case 2: out.push(`ExecStartPre=/usr/bin/echo step ${i} for %n`); break;
+      case 3: out.push(`ExecStart=/bin/sh -c 'echo ${i}' \\`, '  && /bin/true'); break;
+      case 4: out.push(`ExecStartPost=-/usr/bin/logger done ${i}`); break;
+      case 5: out.push(''); break;
+      case 6: out.push(`Environment="QUOTED_${i}=a b c"`); break;
+      default: out.push(`ExecStop=/usr/bin/echo stop ${i}`); break;
+    }
+    i++;
+  }
+  out.push('', '[X-Fleet]', 'MachineMetadata=region=us', 'Conflicts=huge@*.service', '');
+  return out.slice(0, lines).join('\n');
+}
+
+interface Row { name: string; value: number; unit: 'ms' | 'MB'; target: number; ratio?: boolean; /** Server CPU time per operation (load-independent). */ cpu?: number }
+
+/** The server process's CPU time (user + system) in ms, from /proc (clock ticks of 10 ms). */
+function cpuMs(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10; // utime, stime (fields 14 and 15)
+}
+
+async function measureEditToDiagnostics(h: LspHarness, uri: string, text: string, runs: number): Promise<{ times: number[]; cpu: number }> {
+  const times: number[] = [];
+  let cpu = 0;
+  let version = 1;
+  const first = h.diagnostics(uri, p => p.version === version);
+  await h.open(uri, text, version);
+  await first;
+  const endPos = (() => {
+    const lines = text.split('\n');
+    return { line: lines.length - 1, character: lines[lines.length - 1]!.length };
+  })();
+  for (let i = 0; i < runs; i++) {
+    await sleep(200); // let the server's per-document throttle (150 ms) lapse: this measures an edit after a pause
+    version++;
+    const v = version;
+    const waiting = h.diagnostics(uri, p => p.version === v, 30_000);
+    const c0 = cpuMs(h.child.pid!);
+    const t0 = performance.now();
+    await h.connection.sendNotification(DidChangeTextDocumentNotification.type, {
+      textDocument: { uri, version: v },
+      contentChanges: [{ range: { start: endPos, end: endPos }, text: i % 2 === 0 ? '#' : '' }],
+    });
+    await waiting;
+    times.push(performance.now() - t0);
+    cpu += cpuMs(h.child.pid!) - c0;
+  }
+  return { times, cpu: cpu / runs };
+}
+
+async function startToFirstDiagnostics(text: string): Promise<number> {
+  const t0 = performance.now();
+  const child = spawn(process.execPath, [SERVER_JS, '--stdio'], { cwd: ROOT, stdio: ['pipe', 'pipe', 'ignore'] });
+  const connection = createProtocolConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
+  const got = new Promise<number>(resolve => connection.onNotification(PublishDiagnosticsNotification.type, () => resolve(performance.now() - t0)));
+  connection.onRequest('workspace/configuration', (p: { items: unknown[] }) => p.items.map(() => ({})));
+  connection.listen();
+  await connection.sendRequest(InitializeRequest.type, { processId: process.pid, rootUri: null, capabilities: { workspace: { configuration: true } } });
+  await connection.sendNotification(InitializedNotification.type, {});
+  await connection.sendNotification('textDocument/didOpen', { textDocument: { uri: 'file:///bench/start.service', languageId: 'fleet-unit', version: 1, text } });
+  const timeout = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  const ms = await got;
+  clearTimeout(timeout);
+  await connection.sendRequest('shutdown');
+  await connection.sendNotification('exit');
+  await new Promise(r => (child.exitCode !== null ? r(null) : child.once('exit', r)));
+  connection.dispose();
+  return ms;
+}
+
+function rssMb(pid: number): number {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const m = /VmRSS:\s+(\d+)\s+kB/.exec(status);
+  if (!m) throw new Error(`no VmRSS in /proc/${pid}/status`);
+  return Number(m[1]) / 1024;
+}
+
+async function main(): Promise<void> {
+  ensureBuilt();
+  const rows: Row[] = [];
+  let baseline = NaN;
+  const h = await LspHarness.start();
+  try {
+    // Baseline: a no-op round trip.
+    for (let i = 0; i < 50; i++) await h.connection.sendRequest(PingRequest.type); // warm-up
+    const pings: number[] = [];
+    for (let i = 0; i < 500; i++) {
+      const t0 = performance.now();
+      await h.connection.sendRequest(PingRequest.type);
+      pings.push(performance.now() - t0);
+    }
+    baseline = median(pings);
+
+    const huge = hugeUnit();
+    const hugeTimes = await measureEditToDiagnostics(h, 'file:///bench/huge.service', huge, RUNS);
+    rows.push({ name: `diagnostics, 10,000-line unit (edit → publish, median of ${RUNS})`, value: median(hugeTimes.times), unit: 'ms', target: 50, ratio: true, cpu: hugeTimes.cpu });
+
+    const typical = typicalUnit();
+    const typicalRuns = Math.max(RUNS, 101);
+    const typicalTimes = await measureEditToDiagnostics(h, 'file:///bench/web@1.service', typical, typicalRuns);
+    rows.push({ name: `diagnostics, 30-line unit (edit → publish, median of ${typicalRuns})`, value: median(typicalTimes.times), unit: 'ms', target: 1, ratio: true, cpu: typicalTimes.cpu });
+
+    const completion: number[] = [];
+    const completionCpu0 = cpuMs(h.child.pid!);
+    const positions = [{ line: 9, character: 5 }, { line: 11, character: 8 }, { line: 25, character: 10 }, { line: 4, character: 6 }, { line: 3, character: 0 }, { line: 18, character: 40 }];
+    for (let i = 0; i < 600; i++) {
+      const t0 = performance.now();
+      await h.connection.sendRequest(CompletionRequest.type, { textDocument: { uri: 'file:///bench/web@1.service' }, position: positions[i % positions.length]! });
+      if (i >= 100) completion.push(performance.now() - t0); // after warm-up
+    }
+    const completionCpu = (cpuMs(h.child.pid!) - completionCpu0) / 600;
+    rows.push({ name: 'completion p50', value: percentile(completion, 50), unit: 'ms', target: 5, ratio: true, cpu: completionCpu });
+    rows.push({ name: 'completion p99', value: percentile(completion, 99), unit: 'ms', target: 5, ratio: true });
+
+    // RSS with 200 open files (the 10k-line one included).
+    const pending: Promise<unknown>[] = [];
+    for (let i = 0; i < 200; i++) {
+      const uri = `file:///bench/many/web-${i}.service`;
+      pending.push(h.diagnostics(uri, () => true, 60_000));
+      await h.open(uri, typicalUnit(i));
+    }
+    await Promise.all(pending);
+    if (typeof global.gc === 'function') global.gc();
+    await sleep(500);
+    rows.push({ name: 'server RSS with 200 open files', value: rssMb(h.child.pid!), unit: 'MB', target: 100 });
+  } finally {
+    const code = await h.stop();
+    if (code !== 0) console.error(`server exited with ${code}`);
+  }
+
+  const starts: number[] = [];
+  for (let i = 0; i < 5; i++) starts.push(await startToFirstDiagnostics(typicalUnit()));
+  rows.push({ name: 'server start → first diagnostics (median of 5)', value: median(starts), unit: 'ms', target: 300, ratio: true });
+
+  const pad = (s: string, n: number) => s.padEnd(n);
+  console.log(`\nfleet language server benchmark (node ${process.version}, ${RUNS} runs; load average ${fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')})\n`);
+  console.log(`${pad('measure', 62)} ${pad('value', 12)} ${pad('× no-op', 10)} ${pad('target', 10)} ${pad('result', 7)} server CPU/op`);
+  console.log(`${pad('no-op round trip (fleet/ping, median of 500) = baseline', 62)} ${pad(`${baseline.toFixed(3)} ms`, 12)} ${pad('1.0', 10)} ${pad('-', 10)} -`);
+  let missed = 0;
+  for (const r of rows) {
+    const pass = r.value < r.target;
+    if (!pass) missed++;
+    const value = r.unit === 'ms' ? `${r.value.toFixed(3)} ms` : `${r.value.toFixed(1)} MB`;
+    const ratio = r.ratio ? (r.value / baseline).toFixed(1) : '-';
+    const cpu = r.cpu !== undefined ? `${r.cpu.toFixed(2)} ms` : '';
+    console.log(`${pad(r.name, 62)} ${pad(value, 12)} ${pad(ratio, 10)} ${pad(`< ${r.target} ${r.unit}`, 10)} ${pad(pass ? 'PASS' : 'MISS', 7)} ${cpu}`);
+  }
+  console.log(missed === 0 ? '\nall targets met' : `\n${missed} target(s) missed`);
+  process.exitCode = missed === 0 ? 0 : 1;
+}
+
+if (require.main === module) {
+  main().catch(e => {
+    console.error(e);
+    process.exitCode = 2;
+  });
+}
