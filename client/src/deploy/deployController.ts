@@ -51,19 +51,19 @@ export class DeployController {
     return Math.max(0, Number.isFinite(seconds) ? seconds : 60) * 1000;
   }
 
-  /** The command handler for submit/load/start/stop/unload/destroy. */
-  async command(op: DeployOp, arg: unknown, selection: unknown): Promise<void> {
+  /** The command handler for submit/load/start/stop/unload/destroy; resolves to each unit's result (undefined when nothing ran). */
+  async command(op: DeployOp, arg: unknown, selection: unknown): Promise<DeployResult[] | undefined> {
     const targets = await resolveTargets(this.deps.model, `Fleet: ${TITLES[op][0]} Unit`, arg, selection);
-    if (!targets) return;
+    if (!targets) return undefined;
     const api = this.api();
-    if (!api) return;
+    if (!api) return undefined;
     if ((op === 'start' || op === 'load') && targets.length === 1 && targets[0]!.uri && isTemplateName(targets[0]!.name)) {
       const choice = await vscode.window.showWarningMessage(
         `${targets[0]!.name} is a template and cannot be ${op === 'start' ? 'started' : 'loaded'} itself; create instances such as ${targets[0]!.name.replace('@.', '@1.')} from it.`,
         'Create Template Instances…',
       );
-      if (choice) await this.createTemplateInstances(targets[0]);
-      return;
+      if (choice) return this.createTemplateInstances(targets[0]);
+      return undefined;
     }
     if (op === 'destroy') {
       const names = targets.map(t => t.name);
@@ -72,11 +72,11 @@ export class DeployController {
         { modal: true, detail: `${names.join(', ')}\n\nThe units are stopped, unloaded and removed from the registry.` },
         'Destroy',
       );
-      if (confirm !== 'Destroy') return;
+      if (confirm !== 'Destroy') return undefined;
     }
     const requests = await this.requests(op, targets);
-    if (!requests) return;
-    await this.run(api, op, requests);
+    if (!requests) return undefined;
+    return this.run(api, op, requests);
   }
 
   /** Builds requests; for submit/load/start, local files are validated first (blocking errors stop everything). */
@@ -245,7 +245,7 @@ export class DeployController {
   }
 
   /** Start units by glob over the registry and the workspace's unit files, or the explorer selection. */
-  async startMatching(arg: unknown, selection: unknown): Promise<void> {
+  async startMatching(arg: unknown, selection: unknown): Promise<DeployResult[] | undefined> {
     const selected = targetsFromArgs(arg, selection);
     if (selected && selected.length > 1) return this.command('start', arg, selection);
     const api = this.api();
@@ -259,7 +259,7 @@ export class DeployController {
         return 'error' in r ? r.error : undefined;
       },
     });
-    if (pattern === undefined) return;
+    if (pattern === undefined) return undefined;
     await this.deps.model.refresh();
     const registry = this.deps.model.lastSnapshot?.units.map(u => u.name) ?? [];
     const files = await vscode.workspace.findFiles('**/*.{service,socket,timer,path,mount,automount,device,target}', '**/node_modules/**', 2000);
@@ -271,24 +271,24 @@ export class DeployController {
     const names = matched.names.filter(n => !isTemplateName(n));
     if (names.length === 0) {
       void vscode.window.showWarningMessage(`No unit in ${api.label} or in the workspace matches ${pattern.trim()}.`);
-      return;
+      return undefined;
     }
     const registrySet = new Set(registry);
     const targets: UnitTarget[] = names.map(n => (registrySet.has(n) ? { name: n } : { name: n, uri: byName.get(n)! }));
     const requests = await this.requests('start', targets);
-    if (!requests) return;
-    await this.run(api, 'start', requests);
+    if (!requests) return undefined;
+    return this.run(api, 'start', requests);
   }
 
   /** `web@.service` → `web@1.service`…: from the template file (or its registry copy), then submit/load/start. */
-  async createTemplateInstances(arg: unknown, selection?: unknown): Promise<void> {
+  async createTemplateInstances(arg: unknown, selection?: unknown): Promise<DeployResult[] | undefined> {
     const target = (arg && typeof arg === 'object' && 'name' in arg && !('kind' in arg) ? (arg as UnitTarget) : targetsFromArgs(arg, selection)?.[0]);
     if (!target || !isTemplateName(target.name)) {
       void vscode.window.showErrorMessage(`${target ? `${target.name} is not a template unit. ` : ''}Open a template unit file (named like web@.service) or select one in the explorer, then run Fleet: Create Template Instances.`);
       return;
     }
     const api = this.api();
-    if (!api) return;
+    if (!api) return undefined;
     let options: LocalUnit['options'] | undefined;
     if (target.uri) options = (await this.localUnit(target.uri))?.options;
     else {
@@ -296,7 +296,7 @@ export class DeployController {
       options = unit?.options?.length ? toUnitOptions(unit.options) : undefined;
       if (!options) return void vscode.window.showErrorMessage(`Cannot read the template ${target.name} from ${api.label}.`);
     }
-    if (!options) return;
+    if (!options) return undefined;
     const spec = await vscode.window.showInputBox({
       title: `Fleet: Create Instances of ${target.name}`,
       prompt: 'How many instances (3 → 1..3), a range (1..5) or a list (1,2,blue)',
@@ -308,9 +308,9 @@ export class DeployController {
         return 'error' in names ? names.error : undefined;
       },
     });
-    if (spec === undefined) return;
+    if (spec === undefined) return undefined;
     const parsed = parseInstanceSpec(spec);
-    if ('error' in parsed) return;
+    if ('error' in parsed) return undefined;
     const made = templateInstances(target.name, parsed.instances);
     if ('error' in made) return void vscode.window.showErrorMessage(made.error);
     const action = await vscode.window.showQuickPick(
@@ -321,8 +321,8 @@ export class DeployController {
       ],
       { title: `${made.names.length} instance${made.names.length === 1 ? '' : 's'}: ${made.names.slice(0, 4).join(', ')}${made.names.length > 4 ? ', …' : ''}` },
     );
-    if (!action) return;
+    if (!action) return undefined;
     const templateOptions = options;
-    await this.run(api, action.op, made.names.map(name => ({ name, local: { name, options: templateOptions } })));
+    return this.run(api, action.op, made.names.map(name => ({ name, local: { name, options: templateOptions } })));
   }
 }

@@ -75,14 +75,14 @@ suite('Fleet cluster UI in a real extension host', function () {
     assert.ok(started, 'the local cluster is running');
     const uri = workspaceFile('web.service');
     await vscode.window.showTextDocument(uri);
-    await vscode.commands.executeCommand('fleet.startUnit', uri);
-    const registryCopy = await waitFor('the registry copy of web.service', async () => {
-      const text = await documentText(vscode.Uri.parse('fleet-unit:/web.service'));
-      return text.startsWith('[Unit]') ? text : undefined;
-    });
+    const results = await vscode.commands.executeCommand('fleet.startUnit', uri);
+    assert.ok(Array.isArray(results) && results.length === 1, `fleet.startUnit resolved to ${JSON.stringify(results)}`);
+    assert.ok(results[0].ok, results[0].message);
+    assert.match(results[0].message, /^Unit web\.service launched on [0-9a-f]{8}\.\.\.\/\S+$/);
+    // A new URI per read: VS Code keeps an opened virtual document until it is closed.
+    const registryCopy = await documentText(vscode.Uri.parse(`fleet-unit:/web.service?${Date.now()}`));
     assert.match(registryCopy, /\[X-Fleet\]\nConflicts=web\*\.service\n$/);
     const status = await waitFor('web.service active', async () => {
-      // A new URI per read: the content provider is asked again.
       const text = await documentText(vscode.Uri.parse(`fleet-status:/web.service.status?${Date.now()}`));
       return /Active: active \(running\)/.test(text) ? text : undefined;
     });
@@ -92,7 +92,8 @@ suite('Fleet cluster UI in a real extension host', function () {
 
   test('Stop Unit brings web.service back to loaded', async function () {
     this.timeout(60000);
-    await vscode.commands.executeCommand('fleet.stopUnit', workspaceFile('web.service'));
+    const results = await vscode.commands.executeCommand('fleet.stopUnit', workspaceFile('web.service'));
+    assert.ok(Array.isArray(results) && results[0] && results[0].ok, `fleet.stopUnit resolved to ${JSON.stringify(results)}`);
     await waitFor('web.service loaded and inactive', async () => {
       const text = await documentText(vscode.Uri.parse(`fleet-status:/web.service.status?${Date.now()}`));
       return /Desired state: loaded/.test(text) && !/Active: active/.test(text);
