@@ -400,3 +400,19 @@ test('process groups left behind by a crashed fleetd are killed by the next mana
   assert.ok(journal.read('o.service', 100).some(l => l.text === `Killed process group ${pgid} left behind by a previous fleetd.`));
   await first.close();
 });
+
+test('stop right after start (any phase) always ends stopped with nothing left running', async () => {
+  const { m, state } = setup('start-stop-race');
+  await m.load('race.service', svc(['ExecStart', '/bin/sleep 60'], ['ExecStartPost', '/bin/true'], ['StartLimitIntervalSec', '0']), HASH);
+  const seen = new Set<number>();
+  for (let i = 0; i < 8; i++) {
+    await m.start('race.service');
+    if (i % 2 === 1) await new Promise(r => setTimeout(r, i * 5));
+    for (const g of m.processGroups('race.service')) seen.add(g);
+    await m.stop('race.service');
+    const s = await state('race.service');
+    assert.deepEqual([s.activeState, s.subState], ['inactive', 'dead'], `round ${i}`);
+    assert.deepEqual(m.processGroups('race.service'), [], `round ${i}`);
+  }
+  for (const g of seen) assert.deepEqual(processesInGroup(g), []);
+});

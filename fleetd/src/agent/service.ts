@@ -92,6 +92,8 @@ export class Service {
   private startAbort: AbortController | undefined;
   private restartTimer: NodeJS.Timeout | undefined;
   private pendingStart = false;
+  /** Counts start() calls, so a stop() in progress can tell that a newer start replaced it. */
+  private startRequests = 0;
   private stopping = false;
   private startTimes: number[] = [];
   private watcher: NodeJS.Timeout | undefined;
@@ -121,8 +123,13 @@ export class Service {
     this.host.onChange();
   }
 
-  /** Queue a start (systemctl start): returns at once; progress shows in the state. */
+  /** Queue a start (systemctl start): returns at once; progress shows in the state. A start wins over a stop in progress. */
   start(): void {
+    this.startRequests++;
+    this.beginStart();
+  }
+
+  private beginStart(): void {
     if (this.subState === 'auto-restart') {
       clearTimeout(this.restartTimer);
       this.restartTimer = undefined;
@@ -161,31 +168,37 @@ export class Service {
   /** Stop (systemctl stop): resolves once every process of the unit is gone. */
   async stop(): Promise<void> {
     this.pendingStart = false;
-    if (this.subState === 'auto-restart') {
-      clearTimeout(this.restartTimer);
-      this.restartTimer = undefined;
-      this.set(this.result === 'success' ? 'inactive' : 'failed', this.result === 'success' ? 'dead' : 'failed');
-      return;
+    const requests = this.startRequests;
+    // Bounded: each round either finds the unit down or waits for the job in progress, which ends stopped.
+    for (let round = 0; round < 4 && this.startRequests === requests; round++) {
+      if (this.subState === 'auto-restart') {
+        clearTimeout(this.restartTimer);
+        this.restartTimer = undefined;
+        this.set(this.result === 'success' ? 'inactive' : 'failed', this.result === 'success' ? 'dead' : 'failed');
+        break;
+      }
+      if (this.config.kind === 'target') {
+        if (this.activeState === 'active') {
+          this.set('inactive', 'dead');
+          this.log(`Stopped target ${this.config.description}.`);
+        }
+        break;
+      }
+      if (this.activeState === 'activating' || this.activeState === 'deactivating') {
+        this.stopping = true;
+        this.startAbort?.abort();
+        await this.job;
+      } else if (this.activeState === 'active') {
+        this.stopping = true;
+        this.job = this.runStop({ execStop: true, manual: true }).catch(err => this.internalError(err));
+        await this.job;
+      } else {
+        break;
+      }
     }
-    if (this.config.kind === 'target' && this.activeState === 'active') {
-      this.set('inactive', 'dead');
-      this.log(`Stopped target ${this.config.description}.`);
-      return;
-    }
-    if (this.activeState === 'activating') {
-      this.stopping = true;
-      this.startAbort?.abort();
-      await this.job;
-    } else if (this.activeState === 'deactivating') {
-      this.stopping = true;
-      await this.job;
-    } else if (this.activeState === 'active') {
-      this.stopping = true;
-      this.job = this.runStop({ execStop: true, manual: true }).catch(err => this.internalError(err));
-      await this.job;
-    }
-    // A finished job may leave stragglers (a start that raced us): make sure, unless a start
-    // queued while we were stopping has begun meanwhile.
+    if (this.startRequests !== requests) return; // a start issued meanwhile replaced this stop
+    this.stopping = false;
+    // A finished job may leave stragglers (a start that raced us): make sure.
     if ((this.activeState === 'inactive' || this.activeState === 'failed') && this.liveGroups().length > 0) await this.killAll();
   }
 
@@ -259,6 +272,7 @@ export class Service {
       const first = await Promise.race([spawned(proc.child), proc.exited]);
       if (first !== 'spawned' && first.spawnError) return; // onMainExit handles it (status 203/EXEC).
     }
+    if (abort.signal.aborted) return this.runStop({ execStop: false, manual: true });
 
     if (c.execStartPost.length > 0) {
       this.set('activating', 'start-post');
@@ -270,6 +284,7 @@ export class Service {
       }
     }
     this.startAbort = undefined;
+    if (abort.signal.aborted) return this.runStop({ execStop: true, manual: true });
 
     const early = this.mainExitDuringStart;
     if (c.type === 'oneshot') {
@@ -467,13 +482,13 @@ export class Service {
         this.restarts++;
         this.log(`${this.name}: Scheduled restart job, restart counter is at ${this.restarts}.`);
         this.set(this.result === 'success' ? 'inactive' : 'failed', this.result === 'success' ? 'dead' : 'failed');
-        this.start();
+        this.beginStart();
       }, Math.min(c.restartMs, 2 ** 31 - 1));
       return;
     }
     if (this.pendingStart) {
       this.pendingStart = false;
-      this.start();
+      this.beginStart();
     }
   }
 
