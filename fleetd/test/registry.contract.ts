@@ -273,6 +273,30 @@ export function registryContract(name: string, make: () => Promise<RegistryHarne
       await p.release();
     });
 
+    test('watch: refreshing a heartbeat or a state with the same value wakes nobody', async () => {
+      const st = { name: 'a.service', machineId: 'm1', hash: 'd'.repeat(40), loadState: 'loaded', activeState: 'active', subState: 'running' };
+      await r.putUnit({ name: 'a.service', options: HELLO, desiredState: 'launched' });
+      await r.scheduleUnit('a.service', 'm1');
+      await r.setLaunched('a.service', 'm1', 30_000);
+      await r.saveUnitState(st, 30_000);
+      await r.setDesiredState('a.service', 'launched');
+      await settle(300);
+      let events = 0;
+      const subs = [r.watch('schedule', () => events++), r.watch('states', () => events++), r.watch('units', () => events++), r.watchMachine('m1', () => events++)];
+      await settle(300);
+      events = 0;
+      for (let i = 0; i < 3; i++) {
+        await r.setLaunched('a.service', 'm1', 30_000);
+        await r.saveUnitState(st, 30_000);
+      }
+      await settle(300);
+      assert.equal(events, 0);
+      await r.saveUnitState({ ...st, activeState: 'failed' }, 30_000);
+      await settle(300);
+      assert.ok(events > 0, 'a real change still wakes');
+      for (const sub of subs) sub.dispose();
+    });
+
     test('watchMachine: wakes only the machines a change concerns', async () => {
       const other = await h.peer();
       const m1 = await r.registerMachine(machine('m1'), h.ttlMs);

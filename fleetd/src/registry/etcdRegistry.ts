@@ -374,8 +374,16 @@ export class EtcdRegistry implements Registry {
           return;
         }
         this.watcher = watcher;
-        watcher.on('put', (kv, prev) => this.onEvent('put', toKv(kv), prev && toKv(prev)));
-        watcher.on('delete', (kv, prev) => this.onEvent('delete', toKv(kv), prev && toKv(prev)));
+        // etcd3 passes prev_kv as null (not undefined) when there was none.
+        const handle = (type: 'put' | 'delete', kv: IKeyValue, prev: IKeyValue | null | undefined) => {
+          try {
+            this.onEvent(type, toKv(kv), prev ? toKv(prev) : undefined);
+          } catch (err) {
+            this.log('error', `etcd watch event ${type} ${kv.key.toString()} failed: ${describe(err)}`);
+          }
+        };
+        watcher.on('put', (kv, prev) => handle('put', kv, prev));
+        watcher.on('delete', (kv, prev) => handle('delete', kv, prev));
         watcher.on('disconnected', () => (this.needsResync = true));
         watcher.on('connected', () => {
           if (this.needsResync) void this.resync();
@@ -460,6 +468,9 @@ export class EtcdRegistry implements Registry {
 
   private onEvent(type: 'put' | 'delete', kv: Kv, previous: Kv | undefined): void {
     if (this.closed) return;
+    // A refresh that writes the same value (heartbeats, re-published states) changes nothing a
+    // watcher could see: stay quiet, so agents' heartbeats do not keep waking the engine.
+    if (type === 'put' && previous !== undefined && previous.value === kv.value) return;
     const k = this.keys.parse(kv.key);
     const topics: WatchTopic[] = [];
     const machines = new Set<string>();
