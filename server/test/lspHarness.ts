@@ -38,6 +38,8 @@ export interface HarnessOptions {
   /** The `fleet` settings object returned for workspace/configuration. */
   settings?: unknown;
   workspaceFolders?: { uri: string; name: string }[];
+  /** Extra node flags for the server process (e.g. --cpu-prof). */
+  execArgv?: string[];
 }
 
 export class LspHarness {
@@ -73,7 +75,7 @@ export class LspHarness {
 
   /** Spawns `node dist/server.js --stdio` and runs initialize/initialized. */
   static async start(options: HarnessOptions = {}): Promise<LspHarness> {
-    const child = spawn(process.execPath, [SERVER_JS, '--stdio'], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...(options.execArgv ?? []), SERVER_JS, '--stdio'], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
     const connection = createProtocolConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
     const h = new LspHarness(child, connection, options);
     h.initializeResult = await h.withTimeout('initialize', connection.sendRequest(InitializeRequest.type, {

@@ -107,7 +107,8 @@ export function startServer(connection: Connection, options: ServerOptions = {})
    * documents are revalidated only when this changes, not on every keystroke.
    */
   const crossFileKeys = new Map<string, string>();
-  const crossFileKey = (file: UnitFile) => file.options.filter(o => o.section === XFLEET_SECTION).map(o => `${o.name}=${o.value}`).join('\n');
+  const crossFileKey = (file: UnitFile) =>
+    file.sections.filter(x => x.name === XFLEET_SECTION).flatMap(x => x.options.map(o => `${o.name}=${o.value}`)).join('\n');
   const updateIndex = (document: TextDocument) => {
     const uri = document.uri;
     const name = unitNameOf(uri);
