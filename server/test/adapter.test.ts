@@ -99,6 +99,9 @@ describe('WorkspaceUnits', () => {
       ws.setOpen(uri, undefined);
       assert.equal(ws.snapshot().get('web.service')!.file.options[0]!.value, 'disk');
 
+      ws.removeUnder(pathToFileURL(path.join(dir, 'units/nested')).href);
+      assert.deepEqual([...ws.snapshot().units()].map(u => u.name).sort(), ['web.service']);
+
       fs.rmSync(path.join(dir, 'units/web.service'));
       assert.equal(await ws.readFromDisk(uri), false);
       assert.equal(ws.snapshot().get('web.service'), undefined);

@@ -35,6 +35,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   let pullConfiguration = false;
   let watchDynamically = false;
   let folders: string[] = [];
+  let supportsFolders = false;
   let cluster: ClusterContext | undefined;
   const settings = new SettingsStore(connection, () => pullConfiguration);
   /** The last published problems (after overrides) per URI and version, for code actions. */
@@ -70,6 +71,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     pullConfiguration = !!params.capabilities.workspace?.configuration;
     watchDynamically = !!params.capabilities.workspace?.didChangeWatchedFiles?.dynamicRegistration;
     folders = params.workspaceFolders?.map(f => f.uri) ?? (params.rootUri ? [params.rootUri] : []);
+    supportsFolders = !!params.capabilities.workspace?.workspaceFolders;
     return {
       capabilities: {
         textDocumentSync: TextDocumentSyncKind.Incremental,
@@ -82,6 +84,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
         documentRangeFormattingProvider: true,
         definitionProvider: true,
         referencesProvider: true,
+        workspace: { workspaceFolders: { supported: true, changeNotifications: true } },
       },
       serverInfo: { name: 'fleet-language-server', version: '0.1.0' },
     };
@@ -93,6 +96,17 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       void connection.client.register(DidChangeWatchedFilesNotification.type, { watchers: [{ globPattern }] });
     }
     const started = performance.now();
+    if (supportsFolders) {
+      connection.workspace.onDidChangeWorkspaceFolders(e => {
+        for (const removed of e.removed) workspace.removeUnder(removed.uri);
+        folders = [...folders.filter(f => !e.removed.some(r => r.uri === f)), ...e.added.map(a => a.uri)];
+        workspace.scan(e.added.map(a => a.uri)).then(
+          () => revalidateAll(),
+          (err: unknown) => connection.console.error(`fleet: workspace scan failed: ${String(err)}`),
+        );
+        if (e.removed.length > 0) revalidateAll();
+      });
+    }
     workspace.scan(folders).then(
       count => {
         log(`fleet: indexed ${count} unit file(s) in ${Math.round(performance.now() - started)} ms`);

@@ -94,6 +94,13 @@ export class WorkspaceUnits {
     }
   }
 
+  /** Forgets every disk entry under a folder (a removed workspace folder). */
+  removeUnder(folderUri: string): void {
+    const prefix = folderUri.endsWith('/') ? folderUri : `${folderUri}/`;
+    for (const uri of [...this.disk.keys()]) if (uri.startsWith(prefix)) this.disk.delete(uri);
+    this.cached = undefined;
+  }
+
   removeFromDisk(uri: string): void {
     if (this.disk.delete(uri)) this.cached = undefined;
   }
