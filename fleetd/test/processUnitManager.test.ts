@@ -393,7 +393,11 @@ test('process groups left behind by a crashed fleetd are killed by the next mana
   await first.start('o.service');
   await waitFor('the process group', () => first.processGroups('o.service').length === 1);
   const [pgid] = first.processGroups('o.service');
-  // Simulate a crash: `first` is never closed. A new manager takes over the directory.
+  // While `first` holds the directory, a second manager refuses it.
+  assert.throws(() => new ProcessUnitManager({ machineId: MACHINE, journal, stateDir }),
+    /state directory .*orphans is in use by another fleetd agent \(pid \d+\); give every machine its own state directory \(--state-dir\)/);
+  // Simulate a crash of `first`: its lock now names a process that is gone.
+  fs.writeFileSync(path.join(stateDir, 'lock'), '2147483647 crashed\n');
   const second = new ProcessUnitManager({ machineId: MACHINE, journal, stateDir });
   managers.push(second);
   await waitFor('the orphaned group to be gone', () => processesInGroup(pgid!).length === 0, { timeoutMs: 5_000 });

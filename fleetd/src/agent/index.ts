@@ -45,12 +45,18 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
   const journal = new Journal({ machineId: machine.id });
   let server: JournalServer | undefined;
   if (options.journal) server = await startJournalServer(journal, options.journal);
-  const unitManager = options.unitManager ?? new ProcessUnitManager({
-    machineId: machine.id,
-    journal,
-    stateDir: path.resolve(options.stateDir),
-    ...(log ? { log } : {}),
-  });
+  let unitManager: UnitManager;
+  try {
+    unitManager = options.unitManager ?? new ProcessUnitManager({
+      machineId: machine.id,
+      journal,
+      stateDir: path.resolve(options.stateDir),
+      ...(log ? { log } : {}),
+    });
+  } catch (err) {
+    await server?.close();
+    throw err;
+  }
   const agent = new Agent({
     registry, machine, unitManager,
     ...(options.ttlMs !== undefined ? { ttlMs: options.ttlMs } : {}),

@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { randomUUID } from 'node:crypto';
 import type { UnitOption } from '../../../unitfile/src/serialize';
 import { serializeOptions } from '../../../unitfile/src/serialize';
 import type { Journal } from './journal';
@@ -46,6 +47,8 @@ export class ProcessUnitManager implements UnitManager {
   private readonly baseEnv: Record<string, string>;
   private readonly now: () => number;
   private readonly groupsDir: string;
+  private readonly lockFile: string;
+  private readonly token = randomUUID();
   private closed = false;
 
   constructor(private readonly options: ProcessUnitManagerOptions) {
@@ -61,7 +64,28 @@ export class ProcessUnitManager implements UnitManager {
     fs.mkdirSync(this.unitsDir, { recursive: true });
     fs.mkdirSync(this.runtimeDir, { recursive: true });
     fs.mkdirSync(this.groupsDir, { recursive: true });
+    this.lockFile = path.join(options.stateDir, 'lock');
+    this.lock();
     this.reapOrphans();
+  }
+
+  /**
+   * One manager per stateDir: a second one would reap the first one's processes as orphans.
+   * The lock holds `<pid> <token>`; it is stale when that process is gone, or (same process)
+   * when its token is no longer held by a live manager.
+   */
+  private lock(): void {
+    const [pidText, token] = readText(this.lockFile).trim().split(' ');
+    const pid = Number(pidText);
+    if (pidText && pid > 0 && token) {
+      const holderAlive = pid === process.pid ? LIVE_TOKENS.has(token) : pidIsAlive(pid);
+      if (holderAlive) {
+        throw new Error(`state directory ${this.options.stateDir} is in use by another fleetd agent (pid ${pid}); ` +
+          'give every machine its own state directory (--state-dir)');
+      }
+    }
+    fs.writeFileSync(this.lockFile, `${process.pid} ${this.token}\n`);
+    LIVE_TOKENS.add(this.token);
   }
 
   /**
@@ -186,8 +210,23 @@ export class ProcessUnitManager implements UnitManager {
   }
 
   async close(): Promise<void> {
+    if (this.closed) return;
     this.closed = true;
     await Promise.all([...this.services.keys()].map(n => this.unload(n)));
+    LIVE_TOKENS.delete(this.token);
+    if (readText(this.lockFile).trim() === `${process.pid} ${this.token}`) fs.rmSync(this.lockFile, { force: true });
+  }
+}
+
+/** Locks held by managers of this process (several machines may run in one fleetd). */
+const LIVE_TOKENS = new Set<string>();
+
+function pidIsAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
