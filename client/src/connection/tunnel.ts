@@ -9,7 +9,7 @@
  * Prompts are injected (`confirmUnknownHost`), so this file is plain Node: no `vscode` import.
  */
 import fs from 'node:fs';
-import type { Duplex } from 'node:stream';
+import { Duplex } from 'node:stream';
 import { Client, type ClientChannel, type ConnectConfig, type ServerHostKeyAlgorithm } from 'ssh2';
 import type { DialTarget } from '../api/fleetApi';
 import { FleetApiError } from '../api/types';
@@ -55,6 +55,40 @@ const SSH_OPEN_UNKNOWN_CHANNEL_TYPE = 3;
 
 function shellQuote(text: string): string {
   return `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * The exec channel as a Duplex whose end is held back until the channel closes, so that a
+ * command that failed (exit status arrives before close) ends the stream with its error instead
+ * of an anonymous "socket hang up".
+ */
+function endAfterExit(channel: ClientChannel, failure: () => Error | undefined): Duplex {
+  const stream = new Duplex({
+    write(chunk: Buffer, encoding, callback) {
+      channel.write(chunk, encoding, callback);
+    },
+    final(callback) {
+      channel.end();
+      callback();
+    },
+    read() {
+      channel.resume();
+    },
+    destroy(err, callback) {
+      channel.destroy();
+      callback(err);
+    },
+  });
+  channel.on('data', (chunk: Buffer) => {
+    if (!stream.push(chunk)) channel.pause();
+  });
+  channel.on('error', (err: Error) => stream.destroy(err));
+  channel.on('close', () => {
+    const err = failure();
+    if (err) stream.destroy(err);
+    else stream.push(null);
+  });
+  return stream;
 }
 
 export class SshTunnel {
@@ -329,18 +363,18 @@ export class SshTunnel {
   }
 
   private forwardUnix(client: Client, socketPath: string): Promise<Duplex> {
-    if (this.streamLocalRefused) return this.fdForward(client, socketPath);
+    if (this.streamLocalRefused) return this.fdForward(client, socketPath, undefined);
     return new Promise<Duplex>((resolve, reject) => {
       client.openssh_forwardOutStreamLocal(socketPath, (err, channel) => {
         if (!err) return resolve(channel);
+        if (!/Channel open failure/i.test(err.message)) return reject(err);
+        // OpenSSH answers "open failed" both when AllowStreamLocalForwarding is off and when the
+        // socket is missing; only "administratively prohibited"/"unknown channel type" are certain.
         const reason = (err as Error & { reason?: number }).reason;
-        if (reason === SSH_OPEN_ADMINISTRATIVELY_PROHIBITED || reason === SSH_OPEN_UNKNOWN_CHANNEL_TYPE) {
-          this.streamLocalRefused = true;
-          this.options.log?.(`${this.label} refuses unix-socket forwarding (${err.message}); using \`${this.fdForwardCommand()}\` there, as fleetctl does`);
-          this.fdForward(client, socketPath).then(resolve, reject);
-          return;
-        }
-        reject(this.channelError(err, `the fleet socket ${socketPath}`, `Is fleetd running there, and may ${this.options.username} open ${socketPath}?`));
+        if (reason === SSH_OPEN_ADMINISTRATIVELY_PROHIBITED || reason === SSH_OPEN_UNKNOWN_CHANNEL_TYPE) this.streamLocalRefused = true;
+        const refusal = err.message.replace(/^\(SSH\) Channel open failure: /, '');
+        this.options.log?.(`${this.label} did not open ${socketPath} itself (${refusal}); trying \`${this.fdForwardCommand()}\` there, as fleetctl does`);
+        this.fdForward(client, socketPath, refusal).then(resolve, reject);
       });
     });
   }
@@ -349,9 +383,13 @@ export class SshTunnel {
     return this.options.fdForwardCommand ?? 'fleetctl fd-forward';
   }
 
-  /** `fleetctl fd-forward <socket>` on the bastion; its stdin/stdout become the HTTP connection. */
-  private fdForward(client: Client, socketPath: string): Promise<Duplex> {
+  /**
+   * `fleetctl fd-forward <socket>` on the bastion; its stdin/stdout become the HTTP connection.
+   * `refusal` is why streamlocal failed first, for the message if this fails too.
+   */
+  private fdForward(client: Client, socketPath: string, refusal: string | undefined): Promise<Duplex> {
     const command = `${this.fdForwardCommand()} ${shellQuote(socketPath)}`;
+    const host = this.options.displayHost ?? this.options.host;
     return new Promise((resolve, reject) => {
       client.exec(command, (err, channel: ClientChannel) => {
         if (err) {
@@ -360,8 +398,11 @@ export class SshTunnel {
         }
         let sawData = false;
         let stderr = '';
+        let failure: FleetApiError | undefined;
         channel.once('data', () => {
           sawData = true;
+          // fd-forward works here: skip the streamlocal attempt from now on.
+          if (refusal !== undefined) this.streamLocalRefused = true;
         });
         channel.stderr.on('data', (chunk: Buffer) => {
           if (stderr.length < 2000) stderr += chunk.toString('utf8');
@@ -369,12 +410,14 @@ export class SshTunnel {
         channel.on('exit', (code: number | null) => {
           if (sawData || code === 0) return;
           const detail = stderr.trim() ? `: ${stderr.trim().split('\n')[0]}` : '';
+          const first = refusal === undefined ? '' : `${host} would not open ${socketPath} over SSH (${refusal}: the socket is missing or AllowStreamLocalForwarding is off), and `;
+          const what = `\`${command}\` on ${this.label} exited with ${code}${detail}.`;
           const fix = code === 127
-            ? `Install fleetctl (with fd-forward) on ${this.options.displayHost ?? this.options.host}, or allow unix-socket forwarding in its sshd (AllowStreamLocalForwarding yes), or use an http:// endpoint.`
-            : `Is fleetd's socket ${socketPath} there?`;
-          (channel as Duplex).destroy(new FleetApiError(`\`${command}\` on ${this.label} exited with ${code}${detail}. ${fix}`, undefined, 'ssh'));
+            ? `Install fleetctl (with fd-forward) on ${host}, or allow unix-socket forwarding in its sshd (AllowStreamLocalForwarding yes), or use an http:// endpoint.`
+            : `Is fleetd running there with its socket at ${socketPath}?`;
+          failure = new FleetApiError(`${first}${what} ${fix}`, undefined, 'ssh');
         });
-        resolve(channel);
+        resolve(endAfterExit(channel, () => failure));
       });
     });
   }
