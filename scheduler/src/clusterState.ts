@@ -29,14 +29,12 @@ export class MachineState {
   readonly jobs = new Set<string>();
   /** Global units that count here (metadata matches, no conflict), by name. */
   globals = new Set<string>();
-  /** Units present here (jobs and globals) that carry Conflicts globs. */
-  readonly conflictHolders = new Set<UnitInfo>();
   /** Units present here that carry Replaces globs. */
   readonly replaceHolders = new Set<UnitInfo>();
-  /** Conflicts pattern → how many units present here have a name it matches. */
-  readonly namesMatching = new Map<NameMatcher, number>();
-  /** Conflicts pattern → how many units present here carry it. */
-  readonly carriers = new Map<NameMatcher, number>();
+  /** Conflicts pattern (of any unit in the cluster) → the units present here whose name it matches. */
+  readonly namesMatching = new Map<NameMatcher, Set<string>>();
+  /** Conflicts pattern → the units present here that carry it. */
+  readonly carriers = new Map<NameMatcher, Set<string>>();
 
   constructor(readonly machine: SchedulerMachine) {}
 
@@ -155,42 +153,25 @@ export class ClusterState {
   }
 
   /**
-   * fleet's AgentState.HasConflict, from counts: does a unit present on the machine (other than
-   * `unit` itself) match one of `unit`'s Conflicts, or carry a Conflicts pattern matching `unit`?
+   * fleet's AgentState.HasConflict from the indexes: the name of a unit present on the machine
+   * (other than `unit` itself) that one of `unit`'s Conflicts matches, or that carries a Conflicts
+   * pattern matching `unit`; undefined when there is none.
    */
-  hasConflict(machine: MachineState, unit: UnitInfo): boolean {
-    const selfPresent = machine.has(unit.name);
+  conflictOn(machine: MachineState, unit: UnitInfo): string | undefined {
     for (const matcher of unit.conflicts) {
-      let n = machine.namesMatching.get(matcher) ?? 0;
-      if (selfPresent && matcher.matches(unit.name)) n--;
-      if (n > 0) return true;
+      const names = machine.namesMatching.get(matcher);
+      if (names) for (const name of names) if (name !== unit.name) return name;
     }
-    if (machine.carriers.size === 0) return false;
+    if (machine.carriers.size === 0) return undefined;
     for (const matcher of this.patternsMatching(unit.name)) {
-      let n = machine.carriers.get(matcher) ?? 0;
-      if (selfPresent && unit.conflicts.includes(matcher)) n--;
-      if (n > 0) return true;
-    }
-    return false;
-  }
-
-  /**
-   * The name of a unit present on the machine that conflicts with `unit` (in either direction,
-   * ignoring the unit itself), or undefined. The slow scan, for messages.
-   */
-  conflictOn(machine: MachineState, unit: { name: string; conflicts: readonly NameMatcher[] }): string | undefined {
-    for (const matcher of unit.conflicts) {
-      if (matcher.literal !== undefined) {
-        if (matcher.literal !== unit.name && machine.has(matcher.literal)) return matcher.literal;
-        continue;
-      }
-      for (const name of machine.jobs) if (name !== unit.name && matcher.matches(name)) return name;
-      for (const name of machine.globals) if (name !== unit.name && matcher.matches(name)) return name;
-    }
-    for (const holder of machine.conflictHolders) {
-      if (holder.name !== unit.name && anyMatches(holder.conflicts, unit.name)) return holder.name;
+      const names = machine.carriers.get(matcher);
+      if (names) for (const name of names) if (name !== unit.name) return name;
     }
     return undefined;
+  }
+
+  hasConflict(machine: MachineState, unit: UnitInfo): boolean {
+    return this.conflictOn(machine, unit) !== undefined;
   }
 
   /** A unit on the machine whose Replaces matches `unit` while `unit` does not replace it back. */
@@ -246,21 +227,19 @@ export class ClusterState {
   private addPresent(machine: MachineState, unit: UnitInfo, as: 'job' | 'global'): void {
     if (as === 'job') machine.jobs.add(unit.name);
     else machine.globals.add(unit.name);
-    if (unit.conflicts.length > 0) machine.conflictHolders.add(unit);
     if (unit.replaces.length > 0) machine.replaceHolders.add(unit);
     this.count(machine, unit, 1);
   }
 
   /** Undo addPresent (the caller removes the name from jobs or globals). */
   private removePresent(machine: MachineState, unit: UnitInfo): void {
-    machine.conflictHolders.delete(unit);
     machine.replaceHolders.delete(unit);
     this.count(machine, unit, -1);
   }
 
   private count(machine: MachineState, unit: UnitInfo, delta: 1 | -1): void {
-    for (const m of this.patternsMatching(unit.name)) bump(machine.namesMatching, m, delta);
-    for (const m of unit.conflicts) bump(machine.carriers, m, delta);
+    for (const m of this.patternsMatching(unit.name)) update(machine.namesMatching, m, unit.name, delta);
+    for (const m of unit.conflicts) update(machine.carriers, m, unit.name, delta);
   }
 
   private indexPattern(matcher: NameMatcher): void {
@@ -331,10 +310,15 @@ function sortedBy<T>(items: readonly T[], key: (item: T) => string): readonly T[
 }
 
 
-function bump(map: Map<NameMatcher, number>, key: NameMatcher, delta: number): void {
-  const n = (map.get(key) ?? 0) + delta;
-  if (n === 0) map.delete(key);
-  else map.set(key, n);
+function update(index: Map<NameMatcher, Set<string>>, key: NameMatcher, name: string, delta: 1 | -1): void {
+  let names = index.get(key);
+  if (delta > 0) {
+    if (!names) index.set(key, (names = new Set()));
+    names.add(name);
+  } else if (names) {
+    names.delete(name);
+    if (names.size === 0) index.delete(key);
+  }
 }
 
 /** The text before the first glob metacharacter: every name the pattern matches starts with it. */
