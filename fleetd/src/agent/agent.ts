@@ -27,6 +27,9 @@ export interface AgentOptions {
 
 export const AGENT_VERSION = '1.0.0';
 
+/** How often states and launched heartbeats are rewritten when the registry keeps them alive with the presence. */
+const SAFETY_REFRESH_MS = 60_000;
+
 /** fleet's heartbeat period: ttl*4/5 above 10 s, else ttl/2. */
 export function heartbeatInterval(ttlMs: number): number {
   return ttlMs > 10_000 ? Math.floor((ttlMs * 4) / 5) : Math.floor(ttlMs / 2);
@@ -49,6 +52,7 @@ export class Agent {
   private presence: MachinePresence | undefined;
   private loop: Loop | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
+  private heartbeats = 0;
   private publishQueue = new Set<string>();
   private publishing: Promise<void> = Promise.resolve();
   private stopped: Promise<void> | undefined;
@@ -222,10 +226,18 @@ export class Agent {
     }, this.ttlMs);
   }
 
-  /** Refresh everything that expires: presence, states, launched heartbeats. */
+  /**
+   * Refresh everything that expires: presence, states, launched heartbeats. When the registry
+   * ties states and heartbeats to the presence lease, they are rewritten only once a minute (a
+   * safety net after a long etcd outage), not on every heartbeat: at a thousand units the
+   * rewrite storm, not the work, is what limits fleet.
+   */
   private async heartbeat(): Promise<void> {
     try {
       await this.presence?.update(this.record);
+      this.heartbeats++;
+      const everyBeats = Math.max(1, Math.round(SAFETY_REFRESH_MS / heartbeatInterval(this.ttlMs)));
+      if (this.registry.ephemeralFollowsPresence && this.heartbeats % everyBeats !== 0) return;
       await this.publishAll(true);
       for (const [name, state] of this.cache) {
         if (state === 'launched') await this.registry.setLaunched(name, this.machineId, this.ttlMs);

@@ -67,6 +67,9 @@ export class ProcessUnitManager implements UnitManager {
     this.lockFile = path.join(options.stateDir, 'lock');
     this.lock();
     this.reapOrphans();
+    // Unit files of a previous run are stale: this manager starts with nothing loaded (fleet's agent
+    // would list them as inactive and unload them on its first pass).
+    for (const file of safeReaddir(this.unitsDir)) fs.rmSync(path.join(this.unitsDir, file), { force: true });
   }
 
   /**
