@@ -20,6 +20,8 @@ export interface DirectiveCatalog {
   lookupDirective(section: string, name: string, unitType?: string): Directive | undefined;
   specifiers: readonly SpecifierInfo[];
   booleanValues: readonly string[];
+  /** The oldest systemd version the catalog covers: "since" is shown only for newer directives. */
+  oldestVersion?: number;
 }
 
 /** Value kinds whose values are unit names (completion, definition and references look at these). */

@@ -84,7 +84,7 @@ function directiveItem(d: Directive, ctx: ServiceContext, hasEq: boolean, alread
     label: d.name,
     kind: CompletionItemKind.Property,
     detail: d.description,
-    documentation: md(directiveMarkdown(d, ctx.catalog.booleanValues)),
+    documentation: md(directiveMarkdown(d, ctx.catalog)),
     insertTextFormat: hasEq ? InsertTextFormat.PlainText : InsertTextFormat.Snippet,
     textEdit: { range, newText: hasEq ? d.name : snippet },
     sortText: `${alreadySet ? '1' : '0'}${d.name}`,

@@ -1,6 +1,7 @@
 /** Markdown for directives, sections, [X-Fleet] keys and specifiers (completion and hover share it). */
 import { XFLEET_DOC_URL, type XFleetKey } from '../../../unitfile/src';
 import type { Directive, SectionInfo } from '../../../unitfile/src/systemd/types';
+import type { DirectiveCatalog } from './catalog';
 
 const KIND_LABEL: Record<string, string> = {
   boolean: 'boolean', timespan: 'time span', size: 'size', integer: 'integer', percent: 'percentage', enum: 'one of a fixed set',
@@ -11,21 +12,21 @@ const KIND_LABEL: Record<string, string> = {
 const directiveCache = new WeakMap<Directive, string>();
 
 /** Markdown for a directive (memoised per catalog entry: completion lists build hundreds). */
-export function directiveMarkdown(d: Directive, booleans: readonly string[]): string {
+export function directiveMarkdown(d: Directive, catalog: Pick<DirectiveCatalog, 'booleanValues' | 'oldestVersion'>): string {
   let md = directiveCache.get(d);
   if (md === undefined) {
-    md = buildDirectiveMarkdown(d, booleans);
+    md = buildDirectiveMarkdown(d, catalog.booleanValues, catalog.oldestVersion ?? 1);
     directiveCache.set(d, md);
   }
   return md;
 }
 
-function buildDirectiveMarkdown(d: Directive, booleans: readonly string[]): string {
+function buildDirectiveMarkdown(d: Directive, booleans: readonly string[], oldest: number): string {
   const lines = [`**${d.name}=** in \`[${d.section}]\` — ${KIND_LABEL[d.kind] ?? d.kind}${d.multiple ? ', may repeat' : ''}`, '', d.description];
   if (d.kind === 'enum' && d.values && d.values.length > 0) lines.push('', `Values: ${d.values.map(v => `\`${v}\``).join(', ')}`);
   if (d.kind === 'boolean') lines.push('', `Values: ${booleans.map(v => `\`${v}\``).join(', ')}`);
   const versions: string[] = [];
-  if (d.since > 1) versions.push(`since systemd ${d.since}`);
+  if (d.since > oldest) versions.push(`since systemd ${d.since}`);
   if (d.deprecated) versions.push(`deprecated since ${d.deprecated.since}${d.deprecated.replacement ? `, use \`${d.deprecated.replacement}=\`` : ''}`);
   if (d.removed !== undefined) versions.push(`removed in systemd ${d.removed}`);
   if (versions.length > 0) lines.push('', `_${versions.join('; ')}_`);

@@ -59,7 +59,7 @@ function optionHover(doc: UnitDocument, o: UnitOptionNode, ctx: ServiceContext, 
     if (key) value = xfleetKeyMarkdown(key);
   } else {
     const d = ctx.catalog.lookupDirective(o.section, o.name, guessUnitType(doc.file, doc.unitName));
-    if (d) value = directiveMarkdown(d, ctx.catalog.booleanValues);
+    if (d) value = directiveMarkdown(d, ctx.catalog);
   }
   return value ? { contents: { kind: MarkupKind.Markdown, value }, range: rangeOf(doc.document, start, end) } : null;
 }
