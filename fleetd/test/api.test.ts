@@ -113,6 +113,13 @@ describe('PUT /units/{name}: fleet decision order (case 59)', () => {
       ['{"options":"x"}', 'unable to decode body: json: cannot unmarshal string into Go struct field Unit.options of type []*schema.UnitOption'],
       ['{"options":[{"section":"Unit","name":"A","value":true}]}', 'unable to decode body: json: cannot unmarshal bool into Go struct field UnitOption.options.value of type string'],
       ['[]', 'unable to decode body: json: cannot unmarshal array into Go value of type schema.Unit'],
+      // Verified against Go 1.19's encoding/json: the first mismatch in document order; bytes, not runes.
+      ['{"desiredState":5,"name":7}', 'unable to decode body: json: cannot unmarshal number into Go struct field Unit.desiredState of type string'],
+      ['{"machineID":[],"currentState":{}}', 'unable to decode body: json: cannot unmarshal array into Go struct field Unit.machineID of type string'],
+      ['\ufeff{}', "unable to decode body: invalid character 'ï' looking for beginning of value"],
+      ['{"name":1.x}', "unable to decode body: invalid character 'x' after decimal point in numeric literal"],
+      ['{"name":1e+}', "unable to decode body: invalid character '}' in exponent of numeric literal"],
+      ['{"name":"\\u12g4"}', "unable to decode body: invalid character 'g' in \\u hexadecimal character escape"],
       ['{"options":[{"section":"Unit","name":"A","value":"1"},null]}', 'unable to decode body: options[1] is null (expected {"section","name","value"})'],
     ];
     for (const [body, message] of cases) {
@@ -314,6 +321,8 @@ describe('pagination (token_limit 2, case 58)', () => {
       ['nextPageToken=AgACAA=', 'illegal base64 data at input byte 7'],
       ['nextPageToken=', 'EOF'],
       ['nextPageToken=AgA=', 'unexpected EOF'],
+      ['nextPageToken=ZAAC%0AAA%3D%3D', 'token limit must be 2'],
+      ['nextPageToken=Ag%3D%0AA', 'illegal base64 data at input byte 2'],
       [`nextPageToken=${encodePageToken({ limit: 100, page: 2 })}`, 'token limit must be 2'],
       [`nextPageToken=${encodePageToken({ limit: 2, page: 0 })}`, 'token page must be greater than zero'],
     ];
@@ -379,6 +388,7 @@ describe('machines (case 60)', () => {
       [[{ op: 'replace', path: '/aaa/metadata/k', value: { value: '' } }], 'invalid value: add and replace require a value'],
       [{ op: 'add' }, 'json: cannot unmarshal object into Go value of type []api.machineMetadataOp'],
       ['[{"op":"add",', 'unexpected EOF'],
+      [[{ op: 'add', path: '/aaa/metadata/x', value: { value: 5 } }], 'json: cannot unmarshal number into Go struct field .Value.value of type string'],
       // Nothing applies when a later op is invalid.
       [[{ op: 'add', path: '/aaa/metadata/role', value: { value: 'web' } }, { op: 'bogus', path: '/aaa/metadata/k' }], 'invalid op: expect add, remove, or replace'],
     ];

@@ -51,8 +51,9 @@ class Scanner {
   private fail(context: string): never {
     const c = this.peek();
     if (c === undefined) throw new GoJsonError('unexpected EOF');
-    const ch = String.fromCodePoint(this.text.codePointAt(this.pos)!);
-    throw new GoJsonError(`invalid character ${quoteChar(ch)} ${context}`);
+    // Go's scanner works on bytes: a non-ASCII character shows as its first UTF-8 byte read as a rune.
+    const first = Buffer.from(String.fromCodePoint(this.text.codePointAt(this.pos)!), 'utf8')[0]!;
+    throw new GoJsonError(`invalid character ${quoteChar(String.fromCharCode(first))} ${context}`);
   }
 
   /** The first value of the text (Go's Decoder.Decode). */
@@ -226,13 +227,16 @@ export function goKind(v: JsonValue): string {
   return typeof v === 'boolean' ? 'bool' : typeof v;
 }
 
-/** Looks a struct field up as Go does: an exact key first, then a case-insensitive one (the last such key wins). */
-export function field(obj: { [key: string]: JsonValue }, name: string): JsonValue | undefined {
-  if (Object.prototype.hasOwnProperty.call(obj, name)) return obj[name];
-  let found: JsonValue | undefined;
-  const lower = name.toLowerCase();
-  for (const key of Object.keys(obj)) if (key.toLowerCase() === lower) found = obj[key];
-  return found;
+/**
+ * Visits an object's keys in document order as Go's decoder does: each key goes to the field of
+ * that name, matched exactly or else case-insensitively; unknown keys are skipped; a later key for
+ * the same field overwrites an earlier one.
+ */
+export function forEachField(obj: { [key: string]: JsonValue }, fields: readonly string[], visit: (field: string, value: JsonValue) => void): void {
+  for (const key of Object.keys(obj)) {
+    const name = fields.includes(key) ? key : fields.find(f => f.toLowerCase() === key.toLowerCase());
+    if (name !== undefined) visit(name, obj[key]!);
+  }
 }
 
 /** Collects the first type mismatch while the whole value is still mapped (Go reports it at the end). */
@@ -247,13 +251,12 @@ export class TypeErrors {
     this.first ??= `json: cannot unmarshal ${goKind(value)} into Go value of type ${goType}`;
   }
 
-  /** A string field: "" when absent or null; a mismatch is recorded. */
-  string(obj: { [key: string]: JsonValue }, key: string, goStruct: string, path = key): string {
-    const v = field(obj, key);
-    if (v === undefined || v === null) return '';
-    if (typeof v === 'string') return v;
-    this.mismatch(v, goStruct, path, 'string');
-    return '';
+  /** A string field's value: "" for null (Go leaves the field alone); a mismatch is recorded. */
+  string(value: JsonValue, goStruct: string, path: string): string | undefined {
+    if (value === null) return undefined;
+    if (typeof value === 'string') return value;
+    this.mismatch(value, goStruct, path, 'string');
+    return undefined;
   }
 
   throwIfAny(): void {

@@ -2,7 +2,7 @@
 import type { ApiMachine, MachinePage } from '../../../protocol/src/api';
 import type { MachineRecord, Registry } from '../registry/registry';
 import { ApiError } from './errors';
-import { decodeFirst, field, GoJsonError, isJsonObject, TypeErrors } from './goJson';
+import { decodeFirst, forEachField, GoJsonError, isJsonObject, TypeErrors } from './goJson';
 import { pageOf, pageTokenFrom } from './pagination';
 
 const METADATA_PATH = /^\/([^/]+)\/metadata\/([A-Za-z0-9_.-]+)$/;
@@ -36,10 +36,23 @@ export function decodeOps(text: string): Op[] {
           errors.topLevel(item, 'api.machineMetadataOp');
           continue;
         }
-        const op: Op = { op: errors.string(item, 'op', 'machineMetadataOp'), path: errors.string(item, 'path', 'machineMetadataOp'), value: '' };
-        const nested = field(item, 'Value');
-        if (isJsonObject(nested)) op.value = errors.string(nested, 'value', 'machineMetadataOp', 'Value.value');
-        else if (nested !== undefined && nested !== null) errors.mismatch(nested, 'machineMetadataOp', 'Value', 'struct { Value string "json:\\"value\\"" }');
+        const op: Op = { op: '', path: '', value: '' };
+        forEachField(item, ['op', 'path', 'Value'], (name, v) => {
+          if (name === 'Value') {
+            // An anonymous struct: Go names it "" in the error (`Go struct field .Value.value`).
+            if (isJsonObject(v)) {
+              forEachField(v, ['value'], (_, inner) => {
+                const text = errors.string(inner, '', 'Value.value');
+                if (text !== undefined) op.value = text;
+              });
+            } else if (v !== null) {
+              errors.mismatch(v, 'machineMetadataOp', 'Value', 'struct { Value string "json:\\"value\\"" }');
+            }
+            return;
+          }
+          const text = errors.string(v, 'machineMetadataOp', name);
+          if (text !== undefined) op[name as 'op' | 'path'] = text;
+        });
         ops.push(op);
       }
     } else if (value !== null) {

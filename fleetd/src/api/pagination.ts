@@ -27,10 +27,10 @@ function decodeBase64Url(value: string): Buffer {
   };
   const isAlpha = (c: string | undefined) => c !== undefined && /[A-Za-z0-9\-_]/.test(c);
   const n = value.length;
+  const newline = (c: string | undefined) => c === '\n' || c === '\r';
   let si = 0;
   while (si < n) {
-    let j = 0;
-    for (; j < 4; j++) {
+    for (let j = 0; j < 4; j++) {
       if (si === n) {
         // A short final quantum: padding is required.
         if (j === 0) break;
@@ -38,18 +38,22 @@ function decodeBase64Url(value: string): Buffer {
       }
       const c = value[si]!;
       si++;
-      if (c === '=') {
-        if (j < 2) bad(si - 1);
-        if (j === 2) {
-          if (si === n) bad(n);
-          if (value[si] !== '=') bad(si - 1);
-          si++;
-        }
-        if (si < n) bad(si);
-        j = 4;
-        break;
+      if (isAlpha(c)) continue;
+      if (newline(c)) {
+        j--;
+        continue;
       }
-      if (!isAlpha(c)) bad(si - 1);
+      if (c !== '=') bad(si - 1);
+      if (j < 2) bad(si - 1);
+      if (j === 2) {
+        while (si < n && newline(value[si])) si++;
+        if (si === n) bad(n);
+        if (value[si] !== '=') bad(si - 1);
+        si++;
+      }
+      while (si < n && newline(value[si])) si++;
+      if (si < n) bad(si);
+      break;
     }
   }
   return Buffer.from(value.replace(/-/g, '+').replace(/_/g, '/'), 'base64');

@@ -8,7 +8,7 @@ import { goQuote, isGlobalUnit, isTemplateName, unitHash, validateOptions, valid
 import { JobState, type ApiUnit, type ApiUnitOption, type UnitPage } from '../../../protocol/src/api';
 import type { Registry, ScheduleEntry, UnitRecord, UnitStateRecord } from '../registry/registry';
 import { ApiError } from './errors';
-import { decodeFirst, field, GoJsonError, isJsonObject, TypeErrors, type JsonValue } from './goJson';
+import { decodeFirst, forEachField, GoJsonError, isJsonObject, TypeErrors, type JsonValue } from './goJson';
 import { pageOf, pageTokenFrom } from './pagination';
 
 /** The body of PUT /units/{name}, decoded as fleet's schema.Unit. */
@@ -32,12 +32,18 @@ export function decodeUnitBody(text: string): UnitBody {
     const errors = new TypeErrors();
     const body: UnitBody = { name: '', options: [], desiredState: '' };
     if (isJsonObject(value)) {
-      body.name = errors.string(value, 'name', 'Unit');
-      body.desiredState = errors.string(value, 'desiredState', 'Unit');
-      // Read-only fields still have to have the right type.
-      errors.string(value, 'currentState', 'Unit');
-      errors.string(value, 'machineID', 'Unit');
-      body.options = decodeOptions(field(value, 'options'), errors);
+      forEachField(value, ['currentState', 'desiredState', 'machineID', 'name', 'options'], (name, v) => {
+        if (name === 'options') {
+          const options = decodeOptions(v, errors);
+          if (options) body.options = options;
+          return;
+        }
+        const text = errors.string(v, 'Unit', name);
+        if (text === undefined) return;
+        if (name === 'name') body.name = text;
+        else if (name === 'desiredState') body.desiredState = text;
+        // currentState and machineID are read-only: type-checked, then ignored.
+      });
     } else if (value !== null) {
       errors.topLevel(value, 'schema.Unit');
     }
@@ -49,11 +55,12 @@ export function decodeUnitBody(text: string): UnitBody {
   }
 }
 
-function decodeOptions(value: JsonValue | undefined, errors: TypeErrors): UnitOption[] {
-  if (value === undefined || value === null) return [];
+/** undefined for null (the field is left alone). */
+function decodeOptions(value: JsonValue, errors: TypeErrors): UnitOption[] | undefined {
+  if (value === null) return undefined;
   if (!Array.isArray(value)) {
     errors.mismatch(value, 'Unit', 'options', '[]*schema.UnitOption');
-    return [];
+    return undefined;
   }
   const out: UnitOption[] = [];
   for (const [index, item] of value.entries()) {
@@ -64,11 +71,12 @@ function decodeOptions(value: JsonValue | undefined, errors: TypeErrors): UnitOp
       errors.mismatch(item, 'Unit', 'options', 'schema.UnitOption');
       continue;
     }
-    out.push({
-      section: errors.string(item, 'section', 'UnitOption', 'options.section'),
-      name: errors.string(item, 'name', 'UnitOption', 'options.name'),
-      value: errors.string(item, 'value', 'UnitOption', 'options.value'),
+    const option: UnitOption = { section: '', name: '', value: '' };
+    forEachField(item, ['name', 'section', 'value'], (name, v) => {
+      const text = errors.string(v, 'UnitOption', `options.${name}`);
+      if (text !== undefined) option[name as 'name' | 'section' | 'value'] = text;
     });
+    out.push(option);
   }
   return out;
 }
