@@ -4,8 +4,11 @@
  *  - Machine presence and engine leadership sit on leases kept alive by this process. Presence is
  *    re-granted and re-published when etcd lost the lease (a long outage); leadership is not, its
  *    handle reports the loss and the engine campaigns again.
- *  - Unit states and launched heartbeats sit on short-lived shared leases granted per TTL, so they
- *    expire about `ttlMs` after their last write, as fleet's TTL keys do.
+ *  - Unit states and launched heartbeats of a machine registered through this registry sit on
+ *    that machine's presence lease: they live exactly as long as the machine does (kept alive
+ *    by lease keepalives, which cost etcd no disk write), so the agent rewrites them only when
+ *    they change. fleet rewrote every TTL key on every heartbeat, which is what melts etcd at
+ *    a thousand units. Other writers get short-lived shared leases granted per TTL.
  *  - Scheduling is a create-only transaction; unscheduling compares the value.
  *  - Every etcd failure surfaces as RegistryUnavailableError (with the cause attached); the gRPC
  *    channel reconnects by itself when etcd comes back.
@@ -59,6 +62,10 @@ export class EtcdRegistry implements Registry {
   /** The watch index: what watchMachine needs to route an event. */
   private readonly index = { targets: new Map<string, string>(), launched: new Map<string, string>(), global: new Set<string>(), stateMachines: new Map<string, Set<string>>() };
   private readonly ephemeral = new Map<number, { id: string; grantedAt: number }>();
+  /** Presence leases of the machines registered through this registry, by machine ID. */
+  private readonly presence = new Map<string, KeptLease>();
+  /** See Registry.ephemeralFollowsPresence. */
+  readonly ephemeralFollowsPresence = true;
   private readonly kept = new Set<KeptLease>();
   private leadership: EtcdLeadership | undefined;
 
@@ -105,19 +112,17 @@ export class EtcdRegistry implements Registry {
   async putUnit(unit: { name: string; options: UnitOption[]; desiredState: JobState }): Promise<void> {
     const options = groupBySection(unit.options);
     const hash = unitHash(options);
+    // One transaction: the content blob is create-only (content-addressed, never rewritten), the
+    // job object and target state are set either way.
+    const job = () => [
+      this.client.put(this.keys.jobObject(unit.name)).value(encodeJobObject(unit.name, hash, options)),
+      this.client.put(this.keys.targetState(unit.name)).value(unit.desiredState),
+    ];
     await this.call(() =>
       this.client
         .if(this.keys.unitBlob(hash), 'Create', '==', 0)
-        .then(this.client.put(this.keys.unitBlob(hash)).value(encodeUnitBlob(serializeOptions(options))))
-        .commit(),
-    );
-    await this.call(() =>
-      this.client
-        .if(this.keys.jobObject(unit.name), 'Version', '>', -1)
-        .then(
-          this.client.put(this.keys.jobObject(unit.name)).value(encodeJobObject(unit.name, hash, options)),
-          this.client.put(this.keys.targetState(unit.name)).value(unit.desiredState),
-        )
+        .then(this.client.put(this.keys.unitBlob(hash)).value(encodeUnitBlob(serializeOptions(options))), ...job())
+        .else(...job())
         .commit(),
     );
   }
@@ -155,7 +160,7 @@ export class EtcdRegistry implements Registry {
   }
 
   async setLaunched(name: string, machineId: string, ttlMs: number): Promise<void> {
-    await this.putEphemeral(this.keys.jobState(name), machineId, ttlMs);
+    await this.putEphemeral(this.keys.jobState(name), machineId, ttlMs, machineId);
   }
 
   async clearLaunched(name: string, machineId: string): Promise<void> {
@@ -190,6 +195,7 @@ export class EtcdRegistry implements Registry {
     this.kept.add(kept);
     try {
       if (!(await kept.start())) throw new MachineExistsError(machine.id);
+      this.presence.set(machine.id, kept);
     } catch (err) {
       this.kept.delete(kept);
       await kept.dispose(true);
@@ -203,6 +209,7 @@ export class EtcdRegistry implements Registry {
         await this.call(() => this.client.put(key).value(encodeMachine(current)).lease(leaseId).exec());
       },
       release: async () => {
+        if (this.presence.get(machine.id) === kept) this.presence.delete(machine.id);
         this.kept.delete(kept);
         await kept.dispose(true);
       },
@@ -226,7 +233,7 @@ export class EtcdRegistry implements Registry {
   // ---------------------------------------------------------------- unit states
 
   async saveUnitState(state: UnitStateRecord, ttlMs: number): Promise<void> {
-    await this.putEphemeral(this.keys.state(state.name, state.machineId), encodeUnitState(state), ttlMs);
+    await this.putEphemeral(this.keys.state(state.name, state.machineId), encodeUnitState(state), ttlMs, state.machineId);
   }
 
   async removeUnitState(name: string, machineId: string): Promise<void> {
@@ -327,8 +334,20 @@ export class EtcdRegistry implements Registry {
     return res.kvs.map(toKv);
   }
 
-  /** A put on a shared short-lived lease for this TTL; a lease etcd forgot is re-granted once. */
-  private async putEphemeral(key: string, value: string, ttlMs: number): Promise<void> {
+  /**
+   * A put on the machine's presence lease when it registered here, else on a shared short-lived
+   * lease for this TTL; a lease etcd forgot is re-granted once.
+   */
+  private async putEphemeral(key: string, value: string, ttlMs: number, machineId: string): Promise<void> {
+    const presenceLease = this.presence.get(machineId)?.leaseId;
+    if (presenceLease !== undefined) {
+      try {
+        await this.call(() => this.client.put(key).value(value).lease(presenceLease).exec());
+        return;
+      } catch (err) {
+        this.log('debug', `writing ${key} on the presence lease of ${machineId} failed (${describe(err)}); using a TTL lease`);
+      }
+    }
     const ttl = ttlSeconds(ttlMs);
     for (let attempt = 0; ; attempt++) {
       const leaseId = await this.ephemeralLease(ttl);

@@ -100,6 +100,12 @@ export class MachineExistsError extends Error {
 }
 
 export interface Registry {
+  /**
+   * True when unit states and launched heartbeats written for a machine registered through this
+   * registry live exactly as long as its presence: an agent then rewrites them only on change
+   * (and on a slow safety refresh), instead of on every heartbeat.
+   */
+  readonly ephemeralFollowsPresence?: boolean;
   // ---- units (written by the API) ----
   getUnit(name: string): Promise<UnitRecord | undefined>;
   /** Sorted by name. */
