@@ -322,7 +322,7 @@ describe('pagination (token_limit 2, case 58)', () => {
       ['nextPageToken=', 'EOF'],
       ['nextPageToken=AgA=', 'unexpected EOF'],
       ['nextPageToken=ZAAC%0AAA%3D%3D', 'token limit must be 2'],
-      ['nextPageToken=Ag%3D%0AA', 'illegal base64 data at input byte 2'],
+      ['nextPageToken=Ag%3D%0AA', 'illegal base64 data at input byte 3'],
       [`nextPageToken=${encodePageToken({ limit: 100, page: 2 })}`, 'token limit must be 2'],
       [`nextPageToken=${encodePageToken({ limit: 2, page: 0 })}`, 'token page must be greater than zero'],
     ];
