@@ -107,6 +107,35 @@ test('a scheduled unit starts and reports active/running with its hash; loaded s
   assert.ok(agent.journal.read('web.service', 100).some(l => l.text === 'Stopped web.service.'));
 });
 
+test('published states for systemd semantics: oneshot+RemainAfterExit, ExecStartPre failure, "-" prefix, start timeout (no leaked process)', async () => {
+  const registry = new MemoryRegistry();
+  const agent = await start(registry);
+  const pum = agent.unitManager as ProcessUnitManager;
+  const S = (name: string, value: string): [string, string, string] => ['Service', name, value];
+  const cases: { name: string; options: UnitOption[]; active: string; sub: string; detail?: RegExp }[] = [
+    { name: 'oneshot.service', options: service('/bin/true', S('Type', 'oneshot'), S('RemainAfterExit', 'yes')), active: 'active', sub: 'exited' },
+    { name: 'prefail.service', options: service('/bin/sleep 60', S('ExecStartPre', '/bin/sh -c "exit 2"')), active: 'failed', sub: 'failed', detail: /^\/bin\/sh exited, code=exited, status=2\/INVALIDARGUMENT \(result: exit-code\)$/ },
+    { name: 'dash.service', options: service('/bin/sleep 60', S('ExecStartPre', '-/bin/false')), active: 'active', sub: 'running' },
+    { name: 'slow.service', options: service('/bin/sleep 60', S('ExecStartPre', '/bin/sleep 60'), S('TimeoutStartSec', '300ms')), active: 'failed', sub: 'failed', detail: /start operation timed out after 300ms/ },
+  ];
+  for (const c of cases) {
+    await registry.putUnit({ name: c.name, options: c.options, desiredState: 'launched' });
+    await registry.scheduleUnit(c.name, M1);
+  }
+  await waitFor('the pre process of slow.service', () => pum.processGroups('slow.service').length > 0);
+  const slowGroups = pum.processGroups('slow.service');
+  for (const c of cases) {
+    const s = await until(registry, c.name, c.active, c.sub);
+    assert.equal(s.hash, unitHash(c.options), c.name);
+    if (c.detail) assert.match(s.detail ?? '', c.detail, c.name);
+    else assert.equal(s.detail, undefined, c.name);
+  }
+  for (const g of slowGroups) assert.deepEqual(processesInGroup(g), [], 'the timed-out ExecStartPre was killed with its group');
+  // fleet does not restart a failed unit whose target is still launched: the state stays failed.
+  await new Promise(r => setTimeout(r, 300));
+  assert.equal((await stateOf(registry, 'prefail.service'))?.activeState, 'failed');
+});
+
 test('units scheduled elsewhere are ignored; global units run where the metadata matches; local conflicts are enforced', async () => {
   const registry = new MemoryRegistry();
   await start(registry, M1, { role: 'web' });

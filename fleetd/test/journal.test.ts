@@ -25,6 +25,16 @@ test('Journal: bounded ring per unit, last N lines oldest first, newline splitti
   assert.deepEqual(j.units(), ['a.service', 'b.service']);
 });
 
+test('Journal: at most maxUnits units, the least recently written forgotten first', () => {
+  const j = new Journal({ machineId: M, maxUnits: 2 });
+  j.append('a.service', 'stdout', '1');
+  j.append('b.service', 'stdout', '1');
+  j.append('a.service', 'stdout', '2');
+  j.append('c.service', 'stdout', '1');
+  assert.deepEqual(j.units(), ['a.service', 'c.service']);
+  assert.deepEqual(j.read('a.service').map(l => l.text), ['1', '2']);
+});
+
 test('Journal: followers get new lines until disposed; one failing follower does not stop the others', () => {
   const j = new Journal({ machineId: M });
   const seen: string[] = [];

@@ -14,6 +14,8 @@ export interface JournalOptions {
   machineId: string;
   /** Lines kept per unit (older ones are dropped). Default 1000. */
   maxLinesPerUnit?: number;
+  /** Units kept; the one that wrote least recently is forgotten first. Default 1000. */
+  maxUnits?: number;
   now?: () => number;
 }
 
@@ -55,12 +57,16 @@ export class Journal {
   readonly machineId: string;
   private readonly max: number;
   private readonly now: () => number;
+  private readonly maxUnits: number;
+  /** Units in least-recently-written order (Map iteration order). */
   private readonly rings = new Map<string, Ring>();
+  private lastUnit: string | undefined;
   private readonly followers = new Map<string, Set<(line: JournalLine) => void>>();
 
   constructor(options: JournalOptions) {
     this.machineId = options.machineId;
     this.max = Math.max(0, Math.floor(options.maxLinesPerUnit ?? 1000));
+    this.maxUnits = Math.max(1, Math.floor(options.maxUnits ?? 1000));
     this.now = options.now ?? Date.now;
   }
 
@@ -70,7 +76,15 @@ export class Journal {
       for (let i = 0; i === 0 || i < raw.length; i += MAX_LINE) {
         const line: JournalLine = { time: this.now(), machineID: this.machineId, stream, text: raw.slice(i, i + MAX_LINE) };
         let ring = this.rings.get(unit);
-        if (!ring) this.rings.set(unit, (ring = new Ring(this.max)));
+        if (!ring) {
+          this.rings.set(unit, (ring = new Ring(this.max)));
+          // Bounded memory across unit churn: forget the units that wrote least recently.
+          while (this.rings.size > this.maxUnits) this.rings.delete(this.rings.keys().next().value!);
+        } else if (this.lastUnit !== unit) {
+          this.rings.delete(unit);
+          this.rings.set(unit, ring);
+        }
+        this.lastUnit = unit;
         ring.push(line);
         for (const f of this.followers.get(unit) ?? []) {
           try {
