@@ -420,3 +420,35 @@ test('stop right after start (any phase) always ends stopped with nothing left r
   }
   for (const g of seen) assert.deepEqual(processesInGroup(g), []);
 });
+
+test('Restart=on-abnormal restarts after a kill by signal but not after an exit code; SuccessExitStatus= counts as success', async () => {
+  const { m, until } = setup('abnormal');
+  await m.load('sig.service', svc(['ExecStart', '/bin/sh -c "sleep 0.2; kill -KILL $$$$"'], ['Restart', 'on-abnormal'], ['RestartSec', '10ms'], ['StartLimitBurst', '2']), HASH);
+  await m.start('sig.service');
+  const s = await until('sig.service', 'failed', 'failed');
+  assert.equal(m.restarts('sig.service'), 2);
+  assert.match(s.detail!, /restarted 2 times/);
+
+  await m.load('code.service', svc(['ExecStart', '/bin/sh -c "exit 5"'], ['Restart', 'on-abnormal'], ['RestartSec', '10ms']), HASH);
+  await m.start('code.service');
+  const c = await until('code.service', 'failed', 'failed');
+  assert.equal(c.detail, 'Main process exited, code=exited, status=5/NOTINSTALLED (result: exit-code)');
+  assert.equal(m.restarts('code.service'), 0);
+
+  await m.load('ok.service', svc(['ExecStart', '/bin/sh -c "exit 5"'], ['SuccessExitStatus', '5']), HASH);
+  await m.start('ok.service');
+  await until('ok.service', 'inactive', 'dead');
+});
+
+test('forking without PIDFile=: the single process left in the group is the main PID', async () => {
+  const { m, until } = setup('forking-guess');
+  await m.load('g.service', svc(['Type', 'forking'], ['ExecStart', '/bin/sh -c "sleep 60 &"']), HASH);
+  await m.start('g.service');
+  await until('g.service', 'active', 'running');
+  const main = m.mainPid('g.service');
+  assert.ok(main && alive(main));
+  assert.match(fs.readFileSync(`/proc/${main}/cmdline`, 'utf8'), /^sleep\x0060/);
+  await m.stop('g.service');
+  await until('g.service', 'inactive', 'dead');
+  await gone([main]);
+});

@@ -90,6 +90,7 @@ export class Agent {
       onError: err => this.log('error', `agent ${this.machineId}: reconcile failed: ${message(err)}`),
     });
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), heartbeatInterval(this.ttlMs));
+    this.heartbeatTimer.unref();
   }
 
   /** Ask for a reconcile pass soon. */
