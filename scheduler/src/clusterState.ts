@@ -265,7 +265,11 @@ export class ClusterState {
     return found;
   }
 
-  /** fleet's agents(): globals in name order count where metadata matches and nothing already there conflicts. */
+  /**
+   * fleet's agents(): globals in name order count where metadata matches and nothing already there
+   * conflicts. Unlike fleet, an inactive global unit does not count: no agent runs it, so it is
+   * neither load nor a MachineOf peer nor a conflict.
+   */
   private computeGlobals(machine: MachineState): void {
     if (this.globalUnits.length === 0) return;
     for (const name of machine.globals) {

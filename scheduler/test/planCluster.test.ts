@@ -472,6 +472,18 @@ const CASES: Case[] = [
     reasons: { 'g.service': 'no machine has metadata r=2' },
   },
   {
+    name: '52 an inactive global unit is no load, no peer and no conflict (fleet counts it)',
+    machines: { A: '', B: '' },
+    units: {
+      'g.service': { x: ['Global=true'], state: 'inactive' },
+      'b.service': { on: 'B' },
+      'f.service': { x: ['MachineOf=g.service'] },
+      'x.service': { x: ['Conflicts=g.service'] },
+    },
+    actions: [`schedule x.service → A (${least(0)})`],
+    reasons: { 'f.service': 'waiting for g.service (MachineOf), whose desired state is inactive' },
+  },
+  {
     name: '52 a launched template is scheduled (fleet does; the API should refuse it)',
     machines: { A: '' },
     units: { 't@.service': {} },
