@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { it } from 'node:test';
 import type { ApiMachine, ApiUnit, ApiUnitState, JournalLine } from '../../protocol/src/api';
@@ -24,6 +25,8 @@ export interface FakeFleetServerOptions {
   states?: ApiUnitState[];
   machines?: ApiMachine[];
   journal?: JournalLine[];
+  /** Serve https with these options (key, cert, ca, requestCert…). */
+  tls?: https.ServerOptions;
   /** Overrides: return true when handled. */
   override?: (req: http.IncomingMessage, res: http.ServerResponse, body: string) => boolean;
 }
@@ -71,7 +74,7 @@ export class FakeFleetServer {
     this.states = options.states ?? [];
     this.machines = options.machines ?? [];
     this.journal = options.journal ?? [];
-    this.server = http.createServer((req, res) => {
+    const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
       const chunks: Buffer[] = [];
       req.on('data', c => chunks.push(c));
       req.on('end', () => {
@@ -80,7 +83,8 @@ export class FakeFleetServer {
         if (this.options.override?.(req, res, body)) return;
         this.handle(req, res, body);
       });
-    });
+    };
+    this.server = options.tls ? https.createServer(options.tls, handler) : http.createServer(handler);
   }
 
   async listen(where: { port: 0 } | { path: string }): Promise<string> {
@@ -90,7 +94,7 @@ export class FakeFleetServer {
       else this.server.listen(0, '127.0.0.1', resolve);
     });
     if ('path' in where) return `unix://${where.path}`;
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return `${this.options.tls ? 'https' : 'http'}://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
 
   push(line: JournalLine): void {

@@ -96,6 +96,22 @@ function abortError(signal: AbortSignal): Error {
 
 const TLS_CODES = /^(CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED|ERR_SSL|ERR_TLS|EPROTO$|HOSTNAME_MISMATCH|ERR_TLS_CERT_ALTNAME)/;
 
+/** OpenSSL's error text without its `…:SSL routines:fn:` prefix and source location, and the fix. */
+function tlsReason(e: NodeJS.ErrnoException): string {
+  const text = (e.message ?? '').split('\n')[0]!;
+  if (/alert certificate required|alert handshake failure|alert bad certificate/i.test(text) && !/unknown ca/i.test(text)) {
+    return 'the server requires a client certificate it accepts. Set certFile and keyFile in the cluster profile to a certificate signed by the CA the server trusts.';
+  }
+  if (/alert unknown ca/i.test(text)) {
+    return 'the server does not trust the client certificate (unknown CA). Check certFile and keyFile.';
+  }
+  if (e.code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+    return `${text}. Use the host name the certificate was issued for in the endpoint.`;
+  }
+  const reason = text.replace(/^[0-9A-F]+:error:[0-9A-F]+:[^:]+:[^:]+:/, '').replace(/:\.\.?\/.*$/, '');
+  return `${reason}. Check caFile (the CA that signed the server's certificate), certFile and keyFile.`;
+}
+
 /** Turns a socket-level failure into a message that names the endpoint and the fix. */
 export function networkError(err: unknown, label: string, endpoint: Endpoint, timeoutMs: number): FleetApiError {
   if (err instanceof FleetApiError) return err;
@@ -121,7 +137,7 @@ export function networkError(err: unknown, label: string, endpoint: Endpoint, ti
     return new FleetApiError(`The connection to ${where} closed before fleet answered. Is that endpoint a fleet API${endpoint.scheme === 'http' ? ' (or does it expect https://)' : ''}?`, undefined, 'network');
   }
   if (TLS_CODES.test(code) || /certificate|ssl|tls/i.test(e.message ?? '')) {
-    return new FleetApiError(`TLS to ${where} failed: ${e.message}. Check caFile (the CA that signed the server's certificate), certFile and keyFile.`, undefined, 'tls');
+    return new FleetApiError(`TLS to ${where} failed: ${tlsReason(e)}`, undefined, 'tls');
   }
   if (code === 'ETIMEOUT_FLEET') {
     return new FleetApiError(`${where} did not answer within ${timeoutMs / 1000} s. Is fleetd healthy? (The timeout is the profile's requestTimeout.)`, undefined, 'network');
