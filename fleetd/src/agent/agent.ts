@@ -87,7 +87,7 @@ export class Agent {
       intervalMs: this.intervalMs,
       signal: this.abort.signal,
       reconcile: () => this.reconcile(),
-      onError: err => this.log('error', `agent ${this.machineId}: reconcile failed: ${message(err)}`),
+      onError: err => this.log('error', `reconcile failed: ${message(err)}`),
     });
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), heartbeatInterval(this.ttlMs));
     this.heartbeatTimer.unref();
@@ -148,7 +148,7 @@ export class Agent {
       const what = task.kind === 'reloadUnitFiles' ? 'reloadUnitFiles' : `${task.kind} ${task.unit}`;
       try {
         await this.run(task);
-        this.log('debug', `agent ${this.machineId}: ${what} (${task.reason})`);
+        this.log(task.kind === 'reloadUnitFiles' ? 'debug' : 'info', `completed task: ${what} (${task.reason})`);
       } catch (err) {
         // fleet: the first failure ends the pass; the next pass retries.
         throw new Error(`${what} failed (${task.reason}): ${message(err)}`);
@@ -199,7 +199,7 @@ export class Agent {
         try {
           await this.publish(n, false);
         } catch (err) {
-          this.reportOnce('warn', `agent ${this.machineId}: could not publish the state of ${n}: ${message(err)}`);
+          this.reportOnce('warn', `could not publish the state of ${n}: ${message(err)}`);
         }
       }
     });
@@ -219,12 +219,13 @@ export class Agent {
   private async save(s: UnitManagerState, force: boolean): Promise<void> {
     const key = JSON.stringify([s.hash, s.loadState, s.activeState, s.subState, s.detail ?? '']);
     if (!force && this.published.get(s.name) === key) return;
-    this.published.set(s.name, key);
     await this.registry.saveUnitState({
       name: s.name, machineId: this.machineId, hash: s.hash,
       loadState: s.loadState, activeState: s.activeState, subState: s.subState,
       ...(s.detail ? { detail: s.detail } : {}),
     }, this.ttlMs);
+    // Remembered only once written: a failed write is retried on the next change, pass or heartbeat.
+    this.published.set(s.name, key);
   }
 
   /**
@@ -244,12 +245,13 @@ export class Agent {
         if (state === 'launched') await this.registry.setLaunched(name, this.machineId, this.ttlMs);
       }
     } catch (err) {
-      this.log('warn', `agent ${this.machineId}: heartbeat failed (will retry): ${message(err)}`);
+      this.log('warn', `heartbeat failed (will retry): ${message(err)}`);
     }
   }
 
   private reportOnce(level: 'info' | 'warn', text: string): void {
     if (this.reported.has(text)) return;
+    if (this.reported.size >= 1000) this.reported.clear(); // bounded; a repeat is logged again at worst
     this.reported.add(text);
     this.log(level, text);
   }
@@ -299,7 +301,7 @@ export class Agent {
     } catch (err) {
       errors.push(`releasing machine ${this.machineId}: ${message(err)}`);
     }
-    if (errors.length > 0) this.log('warn', `agent ${this.machineId}: shutdown incomplete: ${errors.join('; ')}`);
+    if (errors.length > 0) this.log('warn', `shutdown incomplete: ${errors.join('; ')}`);
   }
 }
 
