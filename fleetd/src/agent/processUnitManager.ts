@@ -60,7 +60,13 @@ export class ProcessUnitManager implements UnitManager {
     this.groupsDir = path.join(options.stateDir, 'groups');
     // systemd's PATH, then fleetd's own (so `node` and friends resolve as they do for the user).
     const pathVar = [SYSTEMD_PATH, process.env.PATH].filter(Boolean).join(':');
-    this.baseEnv = { PATH: pathVar, ...(process.env.LANG ? { LANG: process.env.LANG } : {}), ...options.env };
+    this.baseEnv = {
+      PATH: pathVar,
+      ...(process.env.LANG ? { LANG: process.env.LANG } : {}),
+      // The test suite's leak check finds every process of a run by this variable (scripts/lib/suite.sh).
+      ...(process.env.FLEET_TEST_RUN_ID ? { FLEET_TEST_RUN_ID: process.env.FLEET_TEST_RUN_ID } : {}),
+      ...options.env,
+    };
     fs.mkdirSync(this.unitsDir, { recursive: true });
     fs.mkdirSync(this.runtimeDir, { recursive: true });
     fs.mkdirSync(this.groupsDir, { recursive: true });
