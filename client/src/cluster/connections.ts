@@ -54,7 +54,10 @@ export class ClusterConnections implements vscode.Disposable {
   ) {
     this.disposables.push(
       vscode.workspace.onDidChangeConfiguration(e => {
-        if (e.affectsConfiguration('fleet.clusters') || e.affectsConfiguration('fleet.activeCluster')) void this.connect();
+        if (e.affectsConfiguration('fleet.clusters') || e.affectsConfiguration('fleet.activeCluster')) {
+          this.cached = undefined;
+          void this.connect();
+        }
       }),
     );
   }
@@ -67,7 +70,15 @@ export class ClusterConnections implements vscode.Disposable {
     return this.local?.url;
   }
 
+  private cached: ClusterEntry[] | undefined;
+
+  /** The clusters to choose from (cached until the settings or the local cluster change). */
   list(): ClusterEntry[] {
+    this.cached ??= this.resolve();
+    return this.cached;
+  }
+
+  private resolve(): ClusterEntry[] {
     const config = vscode.workspace.getConfiguration('fleet');
     const raw = config.get<unknown[]>('clusters', []);
     const { profiles, problems } = resolveProfiles(Array.isArray(raw) ? raw : [], process.env);
@@ -106,6 +117,7 @@ export class ClusterConnections implements vscode.Disposable {
 
   async setLocalCluster(url: string | undefined): Promise<void> {
     this.local = url ? { url } : undefined;
+    this.cached = undefined;
     if (url) await this.connect(LOCAL_CLUSTER_NAME);
     else if (this.activeName === LOCAL_CLUSTER_NAME) {
       this.activeName = undefined;

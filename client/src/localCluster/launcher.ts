@@ -141,7 +141,9 @@ export function launchFleetd(options: LaunchOptions): Promise<LocalClusterProces
     cwd: options.cwd,
     env: options.env ?? process.env,
     detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    // stdin stays open while we live: fleetd can treat its end (EOF) as "the editor is gone" and
+    // shut down even when the extension host was killed without running deactivate.
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
   const log = options.logFile ? fs.createWriteStream(options.logFile, { flags: 'a' }) : undefined;
   const tail: string[] = [];
