@@ -251,6 +251,8 @@ export function registryContract(name: string, make: () => Promise<RegistryHarne
     test('watch: topics fire for their own writes only', async () => {
       const seen: WatchTopic[] = [];
       const subs = (['units', 'schedule', 'machines', 'states'] as const).map(t => r.watch(t, () => seen.push(t)));
+      // A watch may take a moment to be established (and then hints once).
+      await settle(300);
       const step = async (fn: () => Promise<unknown>, expected: WatchTopic) => {
         seen.length = 0;
         await fn();

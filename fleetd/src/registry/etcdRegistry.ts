@@ -198,7 +198,8 @@ export class EtcdRegistry implements Registry {
       this.presence.set(machine.id, kept);
     } catch (err) {
       this.kept.delete(kept);
-      await kept.dispose(true);
+      // Revoke the lease if it was granted; a failure here must not hide the first error.
+      await kept.dispose(true).catch(cleanup => this.log('debug', `revoking the lease of machine ${machine.id} failed: ${describe(cleanup)}`));
       throw mapError(err);
     }
     return {
@@ -246,8 +247,9 @@ export class EtcdRegistry implements Registry {
 
   // ---------------------------------------------------------------- snapshot and leadership
 
+  /** Units, schedule and machines from one transaction: one revision, without the unit blobs. */
   async snapshot(): Promise<ClusterSnapshot> {
-    const { units, schedule, machines } = decode(this.keys, await this.range(this.keys.prefix));
+    const { units, schedule, machines } = decode(this.keys, await this.ranges([this.keys.jobs, this.keys.machines]));
     return { units, schedule, machines };
   }
 
@@ -329,6 +331,17 @@ export class EtcdRegistry implements Registry {
     }
   }
 
+  /** Several prefixes read in one transaction (one revision). */
+  private async ranges(prefixes: readonly string[]): Promise<Kv[]> {
+    const res = await this.call(() =>
+      this.client
+        .if(this.keys.prefix, 'Version', '>', -1)
+        .then(...prefixes.map(p => this.client.getAll().prefix(p)))
+        .commit(),
+    );
+    return res.responses.flatMap(r => r.response_range?.kvs ?? []).map(toKv);
+  }
+
   private async range(prefix: string): Promise<Kv[]> {
     const res = await this.call(() => this.client.getAll().prefix(prefix).exec());
     return res.kvs.map(toKv);
@@ -380,8 +393,10 @@ export class EtcdRegistry implements Registry {
   private async startWatch(): Promise<void> {
     for (let delay = 250; !this.closed; delay = Math.min(delay * 2, 2_000)) {
       try {
-        const res = await this.call(() => this.client.getAll().prefix(this.keys.prefix).exec());
-        this.rebuildIndex(res.kvs.map(toKv));
+        const res = await this.call(() =>
+          this.client.if(this.keys.prefix, 'Version', '>', -1).then(this.client.getAll().prefix(this.keys.jobs), this.client.getAll().prefix(this.keys.states)).commit(),
+        );
+        this.rebuildIndex(res.responses.flatMap(r => r.response_range?.kvs ?? []).map(toKv));
         const watcher = await this.client
           .watch()
           .prefix(this.keys.prefix)
@@ -411,6 +426,8 @@ export class EtcdRegistry implements Registry {
           this.log('warn', `etcd watch failed: ${describe(err)}`);
           this.needsResync = true;
         });
+        // Writes between watch() and now were not seen as events: one hint to everyone covers them.
+        this.watchers.notify(['units', 'schedule', 'machines', 'states'], this.watchers.machineIds);
         return;
       } catch (err) {
         this.log('debug', `etcd watch not started yet: ${describe(err)}`);
@@ -423,7 +440,7 @@ export class EtcdRegistry implements Registry {
   private async resync(): Promise<void> {
     this.needsResync = false;
     try {
-      this.rebuildIndex(await this.range(this.keys.prefix));
+      this.rebuildIndex(await this.ranges([this.keys.jobs, this.keys.states]));
     } catch (err) {
       this.needsResync = true;
       this.log('debug', `etcd resync failed: ${describe(err)}`);
