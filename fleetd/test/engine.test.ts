@@ -129,6 +129,23 @@ test('engine: places units, publishes reasons, and reacts to registry hints alon
   });
 });
 
+test('engine: new unit content is planned from its new requirements (the requirements cache follows the hash)', async () => {
+  const c = cluster();
+  await c.machine('m1', { region: 'east' });
+  await c.machine('m2', { region: 'west' });
+  await c.unit('a.service');
+  await withEngines(async start => {
+    await start({ registry: c.registry, machineId: 'm1', intervalMs: 20 });
+    await eventually(() => c.targets(), { 'a.service': 'm1' }, 'placement');
+    await c.unit('a.service', ['MachineMetadata=region=west']);
+    await eventually(() => c.targets(), { 'a.service': 'm2' }, 'moved after its content changed');
+    await c.unit('a.service', ['MachineMetadata=region=north']);
+    await eventually(async () => Object.fromEntries(await c.registry.getUnitReasons()),
+      { 'a.service': 'no machine has metadata region=north' }, 'unscheduled with a reason');
+    assert.deepEqual(await c.targets(), {});
+  });
+});
+
 test('engine: units on an expired machine are rescheduled', async () => {
   const c = cluster();
   await c.machine('m1');
