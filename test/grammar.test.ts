@@ -174,6 +174,10 @@ describe('TextMate grammar', () => {
     has(t, '"a b %n"', 'string.quoted.double.fleet-unit');
     has(t, '\\', 'constant.character.escape.line-continuation.fleet-unit');
     has(t, 'ExecStop', 'variable.other.key.fleet-unit');
+    // Command lines are not scanned for booleans or numbers ("while true; do sleep 5").
+    const cmd = tokenize("ExecStart=/bin/sh -c 'while true; do sleep 5; done'");
+    hasNot(cmd, 'true', 'constant.language.boolean.fleet-unit');
+    hasNot(cmd, '5', 'constant.numeric.fleet-unit');
     // The continued line is value, not a key.
     hasNot(t, '  --rm busybox', 'variable.other.key.fleet-unit');
   });
