@@ -265,6 +265,20 @@ test('engine: stop is idempotent, releases the lease and ends all writes', async
   assert.deepEqual(await c.targets(), {});
 });
 
+test('engine: stop does not hang on a registry call that never answers', async () => {
+  const c = cluster();
+  await c.machine('w1');
+  const { lines, log } = logger();
+  const hanging = watched(c.registry, () => {}, { snapshot: () => new Promise(() => {}) });
+  const e = await startEngine({ registry: hanging, machineId: 'e1', intervalMs: 20, leaseTtlMs: 200, log });
+  await delay(50);
+  const t0 = Date.now();
+  await e.stop();
+  assert.ok(Date.now() - t0 < 2_000, `stop took ${Date.now() - t0} ms`);
+  assert.ok(lines.some(l => l.message === 'engine: the pass in progress did not finish within 200 ms; stopping without it (it makes no more writes)'));
+  assert.ok(await c.registry.tryAcquireLeadership('e2', TTL), 'the lease was released');
+});
+
 test('engine: bad options are refused with clear errors', async () => {
   const registry = new MemoryRegistry({ timers: false });
   await assert.rejects(startEngine({ registry, machineId: '' }), /a machine ID is required/);

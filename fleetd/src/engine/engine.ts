@@ -116,7 +116,11 @@ export async function startEngine(opts: EngineOptions): Promise<Engine> {
       stopping ??= (async () => {
         controller.abort();
         for (const w of watches) w.dispose();
-        await loop?.done;
+        // The pass in progress makes no more writes once aborted; wait for it, but not forever
+        // (a registry call that hangs must not hang fleetd's shutdown).
+        if (!(await settlesWithin(loop?.done, leaseTtlMs))) {
+          log('warn', `engine: the pass in progress did not finish within ${leaseTtlMs} ms; stopping without it (it makes no more writes)`);
+        }
         const lease = leadership;
         lostSubscription?.dispose();
         leadership = undefined;
@@ -132,4 +136,16 @@ export async function startEngine(opts: EngineOptions): Promise<Engine> {
       return stopping;
     },
   };
+}
+
+/** True when `promise` settles within `ms` (the timer does not outlive the wait). */
+async function settlesWithin(promise: Promise<unknown> | undefined, ms: number): Promise<boolean> {
+  if (!promise) return true;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>(resolve => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([promise.then(() => true, () => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
