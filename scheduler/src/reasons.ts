@@ -66,9 +66,10 @@ function summarize(
     case 'machineOf':
       return explainPeers(unit, rejected, earlier, state);
     case 'conflicts':
-      return `conflicts with ${nameList(rejected)} on ${where}`;
     case 'replaces':
-      return `replaced by ${nameList(rejected)} on ${where}`;
+      // One machine left by the earlier checks: name it.
+      if (restricted && rejected.length === 1) return rejected[0]!.rejection.message;
+      return `${check === 'conflicts' ? 'conflicts with' : 'replaced by'} ${nameList(rejected)} on ${where}`;
   }
 }
 

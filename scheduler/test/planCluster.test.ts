@@ -253,10 +253,24 @@ const CASES: Case[] = [
   },
   {
     name: '47 conflicts on every eligible machine (metadata narrowed the choice)',
-    machines: { A: 'r=1', B: 'r=2' },
-    units: { 'web1.service': { on: 'A' }, 'web2.service': { x: ['Conflicts=web*', 'MachineMetadata=r=1'] } },
+    machines: { A: 'r=1', B: 'r=2', C: 'r=1' },
+    units: { 'web1.service': { on: 'A' }, 'web3.service': { on: 'C' }, 'web2.service': { x: ['Conflicts=web*', 'MachineMetadata=r=1'] } },
     actions: [],
-    reasons: { 'web2.service': 'conflicts with web1.service on every eligible machine' },
+    reasons: { 'web2.service': 'conflicts with web1.service, web3.service on every eligible machine' },
+  },
+  {
+    name: '47 the one eligible machine is named',
+    machines: { A: 'r=1', B: 'r=2' },
+    units: { 'web1.service': { on: 'A' }, 'web2.service': { x: ['Conflicts=web*', 'MachineMetadata=r=1'] }, 'p.service': { x: ['MachineID=A'] } },
+    actions: ['schedule p.service → A (pinned by MachineID A)'],
+    reasons: { 'web2.service': 'conflicts with web1.service on machine A' },
+  },
+  {
+    name: '47 a pinned unit whose machine runs a conflicting unit',
+    machines: { A: '', B: '' },
+    units: { 'web1.service': { on: 'A' }, 'web2.service': { x: ['MachineID=A', 'X-Conflicts=web1.service'] } },
+    actions: [],
+    reasons: { 'web2.service': 'conflicts with web1.service on machine A' },
   },
   {
     name: '47 a glob matching the unit itself is ignored',
