@@ -97,6 +97,7 @@ const configEvents = new EventEmitter<{ affectsConfiguration(s: string): boolean
 const commands = new Map<string, (...args: unknown[]) => unknown>();
 const contentProviders = new Map<string, { provideTextDocumentContent(uri: Uri, token: unknown): Promise<string> }>();
 const treeViews = new Map<string, { provider: { getChildren(e?: unknown): unknown[]; getTreeItem(e: unknown): TreeItem }; setVisible(v: boolean): void; message?: string }>();
+let statusBar: { text: string; command: unknown; backgroundColor: unknown; [k: string]: unknown } | undefined;
 const token = { isCancellationRequested: false, onCancellationRequested: () => ({ dispose() {} }) };
 
 const vscodeStub = {
@@ -108,7 +109,7 @@ const vscodeStub = {
   window: {
     activeTextEditor: undefined,
     createOutputChannel: () => ({ appendLine() {}, append() {}, clear() {}, show() {}, dispose() {} }),
-    createStatusBarItem: () => ({ show() {}, dispose() {}, text: '', tooltip: undefined, command: undefined, name: '', backgroundColor: undefined }),
+    createStatusBarItem: () => (statusBar = { show() {}, dispose() {}, text: '', tooltip: undefined, command: undefined, name: '', backgroundColor: undefined }),
     createTreeView: (id: string, options: { treeDataProvider: { getChildren(e?: unknown): unknown[]; getTreeItem(e: unknown): TreeItem } }) => {
       const visibility = new EventEmitter<{ visible: boolean }>();
       const view = {
@@ -344,6 +345,34 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
     assert.match(ui.info.at(-1)!, /^3 units done: web@1\.service inactive; web@2\.service inactive; web@3\.service inactive$/);
     const names = (await registry.listUnits()).map(u => u.name).sort();
     assert.deepEqual(names, ['web@1.service', 'web@2.service', 'web@3.service']);
+  });
+
+  test('the status bar names the cluster and counts; Add Cluster switches to a new profile, Select Cluster back', async () => {
+    await features.model.refresh();
+    assert.match(statusBar!.text, /^\$\(server-environment\) Fleet: test \(3\/\d+\)$/);
+    assert.equal(statusBar!.command, 'fleet.selectCluster');
+    ui.inputs.push('unreachable', 'http://127.0.0.1:9', '');
+    await commands.get('fleet.addCluster')!();
+    assert.deepEqual(config.get('fleet.clusters'), [{ name: 'test', endpoint: server.urls[0] }, { name: 'unreachable', endpoint: 'http://127.0.0.1:9' }]);
+    assert.equal(config.get('fleet.activeCluster'), 'unreachable');
+    await until('the unreachable cluster shows as such', async () => {
+      await features.model.refresh();
+      return statusBar!.text === '$(debug-disconnect) Fleet: unreachable unreachable';
+    });
+    assert.ok(statusBar!.backgroundColor);
+    const units = treeViews.get('fleet.units')!;
+    const [errorNode] = units.provider.getChildren();
+    assert.equal(units.provider.getTreeItem(errorNode).label, 'Cannot reach fleet at http://127.0.0.1:9');
+    ui.picks.push((items: { label: string; name?: string }[]) => {
+      assert.deepEqual(items.map(i => i.label), ['test', '$(check) unreachable', '$(add) Add Cluster…', '$(play) Start Local Cluster…']);
+      return items.find(i => i.name === 'test');
+    });
+    await commands.get('fleet.selectCluster')!();
+    assert.equal(config.get('fleet.activeCluster'), 'test');
+    await until('connected again', async () => {
+      await features.model.refresh();
+      return /^\$\(server-environment\) Fleet: test /.test(statusBar!.text);
+    });
   });
 
   test('Start Local Cluster launches the bundled fleetd, connects to it, and Stop ends its process group', async () => {
