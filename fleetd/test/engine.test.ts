@@ -42,7 +42,7 @@ function options(xfleet: string[]): UnitOption[] {
 }
 
 /** Poll an async condition every 5 ms, at most `timeoutMs`; on timeout, fail with the last value seen. */
-async function eventually<T>(read: () => Promise<T>, expected: T, what: string, timeoutMs = 3000): Promise<void> {
+async function eventually<T>(read: () => Promise<T>, expected: T, what: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last: T = await read();
   for (;;) {
@@ -247,7 +247,7 @@ test('engine: survives an unavailable registry and catches up when it returns', 
       'engine: pass failed: fleet server unable to communicate with etcd; retrying with backoff');
     assert.deepEqual(await c.targets(), {});
     down = false;
-    await eventually(() => c.targets(), { 'a.service': 'w1' }, 'recovery', 2000);
+    await eventually(() => c.targets(), { 'a.service': 'w1' }, 'recovery');
   });
 });
 
@@ -274,7 +274,7 @@ test('engine: stop does not hang on a registry call that never answers', async (
   await delay(50);
   const t0 = Date.now();
   await e.stop();
-  assert.ok(Date.now() - t0 < 2_000, `stop took ${Date.now() - t0} ms`);
+  assert.ok(Date.now() - t0 < 5_000, `stop took ${Date.now() - t0} ms`);
   assert.ok(lines.some(l => l.message === 'engine: the pass in progress did not finish within 200 ms; stopping without it (it makes no more writes)'));
   assert.ok(await c.registry.tryAcquireLeadership('e2', TTL), 'the lease was released');
 });

@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
+import { performance } from 'node:perf_hooks';
 import { runLoop } from '../src/loop';
 
 /** Poll `condition` every 5 ms for at most `timeoutMs`. */
@@ -19,15 +20,16 @@ function gate(): { wait: Promise<void>; open(): void } {
   return { wait, open };
 }
 
-test('runs at start and then every interval', async () => {
+test('runs at start and then every interval, never sooner', async () => {
   const controller = new AbortController();
-  let runs = 0;
-  const loop = runLoop({ intervalMs: 20, signal: controller.signal, reconcile: async () => void runs++ });
-  assert.equal(runs, 1, 'the first run starts synchronously');
-  await delay(150);
+  const at: number[] = [];
+  const loop = runLoop({ intervalMs: 20, signal: controller.signal, reconcile: async () => void at.push(performance.now()) });
+  assert.equal(at.length, 1, 'the first run starts synchronously');
+  await waitFor(() => at.length >= 5, 'five runs', 5000);
   controller.abort();
   await loop.done;
-  assert.ok(runs >= 4 && runs <= 9, `expected about 7 runs in 150 ms at 20 ms, got ${runs}`);
+  // Timers never fire early (a loaded machine only makes them late).
+  for (let i = 1; i < at.length; i++) assert.ok(at[i]! - at[i - 1]! >= 19, `gap ${i}: ${at[i]! - at[i - 1]!} ms`);
 });
 
 test('a trigger runs promptly when idle', async () => {
@@ -36,7 +38,7 @@ test('a trigger runs promptly when idle', async () => {
   const loop = runLoop({ intervalMs: 60_000, signal: controller.signal, reconcile: async () => void runs++ });
   await waitFor(() => runs === 1, 'the first run');
   loop.trigger();
-  await waitFor(() => runs === 2, 'the triggered run', 500);
+  await waitFor(() => runs === 2, 'the triggered run', 5000);
   controller.abort();
   await loop.done;
   assert.equal(runs, 2);
@@ -75,25 +77,29 @@ test('triggers during a run coalesce into exactly one more run, and runs never o
 test('a failing run is reported and retried with backoff; triggers do not cut the backoff short', async () => {
   const controller = new AbortController();
   const errors: unknown[] = [];
-  let runs = 0;
+  const at: number[] = [];
   const loop = runLoop({
     intervalMs: 10,
     maxBackoffMs: 80,
     signal: controller.signal,
     reconcile: async () => {
-      runs++;
-      throw new Error(`boom ${runs}`);
+      at.push(performance.now());
+      throw new Error(`boom ${at.length}`);
     },
     onError: e => errors.push(e),
   });
   const hammer = setInterval(() => loop.trigger(), 2);
-  await delay(300);
-  clearInterval(hammer);
-  controller.abort();
-  await loop.done;
-  // Waits 20, 40, 80, 80, … ms: about 5–6 runs in 300 ms (30 without backoff, more with the triggers).
-  assert.ok(runs >= 3 && runs <= 8, `expected backoff to limit runs, got ${runs}`);
-  assert.equal(errors.length, runs);
+  try {
+    await waitFor(() => at.length >= 6, 'six failed runs', 10_000);
+  } finally {
+    clearInterval(hammer);
+    controller.abort();
+    await loop.done;
+  }
+  // Waits of 20, 40, 80, 80, 80 ms (doubling from the interval, capped), however often triggered.
+  const expected = [20, 40, 80, 80, 80];
+  expected.forEach((ms, i) => assert.ok(at[i + 1]! - at[i]! >= ms - 1, `wait ${i + 1}: ${at[i + 1]! - at[i]!} ms, expected ≥ ${ms}`));
+  assert.equal(errors.length, at.length);
   assert.equal((errors[0] as Error).message, 'boom 1');
 });
 
@@ -110,7 +116,7 @@ test('after a failure, success resets the interval', async () => {
     },
     onError: () => {},
   });
-  await waitFor(() => runs >= 6, 'runs at the normal interval again', 1000);
+  await waitFor(() => runs >= 6, 'runs at the normal interval again', 10_000);
   controller.abort();
   await loop.done;
 });
