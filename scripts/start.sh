@@ -12,7 +12,8 @@
 #   PORT                     port for code-server (default: a free one)
 #   FLEET_START_DIR          where the profile, extensions and logs go (default: out/start; wiped each run)
 #   FLEET_START_WORKSPACE    folder to open (default: samples/)
-#   FLEET_START_SKIP_BUILD=1 reuse the existing out/vscode-fleet.vsix (used by the tests of this script)
+#   FLEET_START_SKIP_BUILD=1 no installs and no build: reuse .ci/tools and out/vscode-fleet.vsix
+#                            (the tests of this script use it after npm test has built everything)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -82,11 +83,15 @@ port_in_use() {
 }
 
 # --- 1. dependencies ---------------------------------------------------------------------------
-if ! deps_apt; then
-  say "warning: some Debian packages are missing (see above); the extension may lack parts of the cluster"
+if [[ ${FLEET_START_SKIP_BUILD:-} == 1 ]]; then
+  [[ -x $CODE_SERVER ]] || die "code-server is not installed in .ci/tools (run npm start without FLEET_START_SKIP_BUILD, or bash scripts/lib/deps.sh)"
+else
+  if ! deps_apt; then
+    say "warning: some Debian packages are missing (see above); the extension may lack parts of the cluster"
+  fi
+  deps_root_npm missing || die "npm ci failed"
+  deps_tools || die "could not install code-server into .ci/tools"
 fi
-deps_root_npm missing || die "npm ci failed"
-deps_tools || die "could not install code-server into .ci/tools"
 
 # --- 2. build and package ----------------------------------------------------------------------
 if [[ ${FLEET_START_SKIP_BUILD:-} == 1 ]]; then

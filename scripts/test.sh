@@ -4,7 +4,8 @@
 #   1. build       npm run build (tsc -b type-checks every project, esbuild bundles dist/)
 #   2. package     npm run package (out/vscode-fleet.vsix, what users install)
 #   3. unit + integration   every *.test.ts outside node_modules, test/e2e and test/vscode, one file
-#                  at a time (node --test --import tsx); integration tests start their own etcd/sshd
+#                  at a time (node --test --import tsx), each with a time limit; integration tests
+#                  start their own etcd/sshd
 #   4. e2e         test/e2e/*.e2e.test.ts in code-server driven by chromium (the packaged extension)
 #   5. extension host       test/vscode/suite (mocha inside VS Code's extension host, via code-server)
 #   6. leaks       every process the run started must be gone
@@ -17,6 +18,7 @@
 #   FLEET_TEST_ONLY=unit|e2e|exthost   run only that phase (after build and package)
 #   FLEET_E2E=0                        skip the VS Code phases locally (ignored under CI=true)
 #   FLEET_E2E_KEEP=1                   keep code-server's run directories (logs) after e2e tests
+#   FLEET_TEST_BUDGET=840              seconds after which no further test file is started
 # Results: out/test-results/ (a log per phase, TAP files); screenshots: out/e2e-artifacts/.
 set -uo pipefail
 
@@ -74,7 +76,7 @@ unit_files() {
 }
 if wants unit; then
   mapfile -t files < <(unit_files)
-  suite_node_tests "unit + integration" unit 600 "${files[@]}"
+  suite_node_tests "unit + integration" unit 420 150 "${files[@]}"
 fi
 
 # 4-5. VS Code in code-server. The harness skips (locally) or fails (CI) without its tools.
@@ -84,10 +86,10 @@ if [[ ${FLEET_E2E:-} == 0 && ! ${CI:-} =~ ^(1|true|yes)$ ]]; then
 else
   if wants e2e; then
     mapfile -t files < <(find test/e2e -maxdepth 1 -name '*.e2e.test.ts' ! -name 'extensionHost.e2e.test.ts' | sort)
-    suite_node_tests "e2e (code-server + chromium)" e2e 420 "${files[@]}"
+    suite_node_tests "e2e (code-server + chromium)" e2e 300 200 "${files[@]}"
   fi
   if wants exthost; then
-    suite_node_tests "extension host (mocha in VS Code)" exthost 300 test/e2e/extensionHost.e2e.test.ts
+    suite_node_tests "extension host (mocha in VS Code)" exthost 200 200 test/e2e/extensionHost.e2e.test.ts
   fi
 fi
 

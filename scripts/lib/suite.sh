@@ -11,6 +11,8 @@ SUITE_PASSED=0
 SUITE_FAILED=0
 SUITE_SKIPPED=0
 SUITE_ANY_FAILED=0
+# The whole run stops starting test files after this many seconds (npm test must stay < 15 min).
+SUITE_DEADLINE=$((SECONDS + ${FLEET_TEST_BUDGET:-840}))
 # Colours only on a terminal.
 if [[ -t 1 ]]; then
   C_BOLD='\033[1m' C_RED='\033[31m' C_GREEN='\033[32m' C_YELLOW='\033[33m' C_OFF='\033[0m'
@@ -55,49 +57,70 @@ suite_skip() { # name reason
   suite_record "$1" skipped "$2" 0 ""
 }
 
-# Runs test files with node's test runner (tsx for TypeScript), one file at a time. The spec
-# reporter goes to the terminal, TAP to out/test-results/<slug>.tap, which the counts come from.
-suite_node_tests() { # name slug seconds files...
-  local name=$1 slug=$2 limit=$3
-  shift 3
+# Runs test files with node's test runner (tsx for TypeScript), each file in its own run so that
+# a file that hangs costs at most `per_file` seconds and the others still report. The spec
+# reporter goes to the terminal and out/test-results/<slug>.log, TAP to <slug>/<n>.tap, which the
+# counts come from. After `budget` seconds the remaining files are not started (and fail).
+suite_node_tests() { # name slug budget per_file files...
+  local name=$1 slug=$2 budget=$3 per_file=$4
+  shift 4
   if (($# == 0)); then
     suite_skip "$name" "no test files"
     return 0
   fi
-  local tap=$SUITE_RESULTS_DIR/$slug.tap log=$SUITE_RESULTS_DIR/$slug.log start=$SECONDS rc
-  rm -f "$tap"
+  local dir=$SUITE_RESULTS_DIR/$slug log=$SUITE_RESULTS_DIR/$slug.log start=$SECONDS
+  rm -rf "$dir" "$log"
+  mkdir -p "$dir"
   suite_banner "$name ($# files)"
-  printf '%s\n' "$@" | sed 's/^/  /'
-  timeout --kill-after=20 "$limit" \
-    node --import tsx --test --test-concurrency=1 --test-timeout=300000 \
-    --test-reporter=spec --test-reporter-destination=stdout \
-    --test-reporter=tap --test-reporter-destination="$tap" \
-    "$@" 2>&1 | tee "$log"
-  rc=${PIPESTATUS[0]}
+  local pass=0 fail=0 skipped=0 n=0 rc file tap f_pass f_fail f_skip
+  local bad=() unrun=()
+  for file in "$@"; do
+    n=$((n + 1))
+    if ((SECONDS - start >= budget || SECONDS >= SUITE_DEADLINE - 10)); then
+      unrun+=("$file")
+      continue
+    fi
+    # Never past the whole run's deadline.
+    local limit=$per_file
+    ((SUITE_DEADLINE - SECONDS < limit)) && limit=$((SUITE_DEADLINE - SECONDS))
+    tap=$dir/$n.tap
+    printf '\n--- %s\n' "$file" | tee -a "$log"
+    timeout --kill-after=20 "$limit" \
+      node --import tsx --test --test-concurrency=1 --test-timeout=120000 \
+      --test-reporter=spec --test-reporter-destination=stdout \
+      --test-reporter=tap --test-reporter-destination="$tap" \
+      "$file" 2>&1 | tee -a "$log"
+    rc=${PIPESTATUS[0]}
+    f_pass=$(suite_tap_count pass "$tap")
+    f_fail=$(($(suite_tap_count fail "$tap") + $(suite_tap_count cancelled "$tap")))
+    f_skip=$(($(suite_tap_count skipped "$tap") + $(suite_tap_count todo "$tap")))
+    if ((rc == 124 || rc == 137)); then
+      bad+=("$file (timed out after ${limit}s)")
+      ((f_fail == 0)) && f_fail=1
+    elif ((rc != 0 || f_fail > 0)); then
+      bad+=("$file")
+      ((f_fail == 0)) && f_fail=1
+    fi
+    pass=$((pass + f_pass))
+    fail=$((fail + f_fail))
+    skipped=$((skipped + f_skip))
+    # Why tests were skipped, so a local run cannot look green by accident.
+    if [[ -f $tap ]] && grep -q '# SKIP' "$tap"; then
+      grep -o '# SKIP.*' "$tap" | sed "s|^# SKIP *|$file: |" >>"$SUITE_RESULTS_DIR/$slug.skipped"
+    fi
+  done
   local took=$((SECONDS - start))
-  local pass fail cancelled skipped todo
-  pass=$(suite_tap_count pass "$tap")
-  fail=$(suite_tap_count fail "$tap")
-  cancelled=$(suite_tap_count cancelled "$tap")
-  skipped=$(suite_tap_count skipped "$tap")
-  todo=$(suite_tap_count todo "$tap")
-  fail=$((fail + cancelled))
+  fail=$((fail + ${#unrun[@]}))
   SUITE_PASSED=$((SUITE_PASSED + pass))
   SUITE_FAILED=$((SUITE_FAILED + fail))
-  SUITE_SKIPPED=$((SUITE_SKIPPED + skipped + todo))
-  local detail="$pass passed, $fail failed, $((skipped + todo)) skipped"
-  if ((rc == 124 || rc == 137)); then
-    SUITE_FAILED=$((SUITE_FAILED + 1))
-    suite_record "$name" FAILED "$detail; timed out after ${limit}s" "$took" "$log"
-  elif ((rc != 0 || fail > 0)); then
-    ((fail == 0)) && SUITE_FAILED=$((SUITE_FAILED + 1))
-    suite_record "$name" FAILED "$detail (exit code $rc)" "$took" "$log"
+  SUITE_SKIPPED=$((SUITE_SKIPPED + skipped))
+  local detail="$pass passed, $fail failed, $skipped skipped"
+  ((${#unrun[@]})) && bad+=("${unrun[@]/%/ (not run: the time budget was used up)}")
+  if ((${#bad[@]})); then
+    suite_record "$name" FAILED "$detail" "$took" "$log"
+    printf '%s\n' "${bad[@]}" >"$SUITE_RESULTS_DIR/$slug.failed"
   else
     suite_record "$name" ok "$detail" "$took" "$log"
-  fi
-  # Why tests were skipped, so a local run cannot look green by accident.
-  if [[ -f $tap ]] && grep -q '# SKIP' "$tap"; then
-    grep -o '# SKIP.*' "$tap" | sed 's/^# SKIP */    skipped: /' | sort | uniq -c | sed 's/^ */  /' >"$SUITE_RESULTS_DIR/$slug.skipped"
   fi
   return 0
 }
@@ -173,8 +196,13 @@ suite_summary() {
   local f
   for f in "$SUITE_RESULTS_DIR"/*.skipped; do
     [[ -f $f ]] || continue
-    printf '\nskipped tests in %s:\n' "$(basename "$f" .skipped)"
-    cat "$f"
+    printf '\nskipped in %s:\n' "$(basename "$f" .skipped)"
+    sort "$f" | uniq -c | sed 's/^ */  /'
+  done
+  for f in "$SUITE_RESULTS_DIR"/*.failed; do
+    [[ -f $f ]] || continue
+    printf "\n${C_RED}failing files in %s:${C_OFF}\n" "$(basename "$f" .failed)"
+    sed 's/^/  /' "$f"
   done
   printf '%s\n' '-------------------------------------------------------------------------'
   if ((SUITE_ANY_FAILED)); then

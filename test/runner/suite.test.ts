@@ -35,16 +35,17 @@ describe('scripts/lib/suite.sh', () => {
   test('counts passes, failures and skips across files and fails the run on a failure', () => {
     const good = writeTest('good.test.ts', "test('a', () => {}); test('b', () => {}); test('c', { skip: 'not here' }, () => {});");
     const bad = writeTest('bad.test.ts', "test('d', () => assert.equal(1, 2));");
-    const r = bash(`suite_node_tests "demo" demo 60 ${good} ${bad}; suite_summary; exit $SUITE_ANY_FAILED`);
+    const r = bash(`suite_node_tests "demo" demo 60 60 ${good} ${bad}; suite_summary; exit $SUITE_ANY_FAILED`);
     assert.equal(r.status, 1, r.out);
     assert.match(r.out, /demo\s+FAILED\s+\d+s\s+2 passed, 1 failed, 1 skipped/);
     assert.match(r.out, /FAILED: 2 passed, 1 failed, 1 skipped/);
-    assert.match(r.out, /skipped: not here/);
+    assert.match(r.out, /good\.test\.ts: not here/);
+    assert.match(r.out, /failing files in demo:\n\s+\S*bad\.test\.ts\n/);
   });
 
   test('an all-green phase is ok and the run exits 0', () => {
     const good = writeTest('green.test.ts', "test('a', () => {});");
-    const r = bash(`suite_node_tests "green" green 60 ${good}; suite_summary; exit $SUITE_ANY_FAILED`);
+    const r = bash(`suite_node_tests "green" green 60 60 ${good}; suite_summary; exit $SUITE_ANY_FAILED`);
     assert.equal(r.status, 0, r.out);
     assert.match(r.out, /green\s+ok\s+\d+s\s+1 passed, 0 failed, 0 skipped/);
     assert.match(r.out, /OK: 1 passed, 0 failed, 0 skipped/);
@@ -53,10 +54,19 @@ describe('scripts/lib/suite.sh', () => {
   test('a phase that runs past its limit is stopped and fails', () => {
     const slow = writeTest('slow.test.ts', "test('forever', async () => { await new Promise(r => setTimeout(r, 60_000)); });");
     const started = Date.now();
-    const r = bash(`suite_node_tests "slow" slow 2 ${slow}; suite_summary; exit $SUITE_ANY_FAILED`);
+    const r = bash(`suite_node_tests "slow" slow 60 2 ${slow}; suite_summary; exit $SUITE_ANY_FAILED`);
     assert.equal(r.status, 1, r.out);
-    assert.match(r.out, /slow\s+FAILED.*timed out after 2s/);
+    assert.match(r.out, /slow\s+FAILED\s+\d+s\s+0 passed, 1 failed/);
+    assert.match(r.out, /slow\.test\.ts \(timed out after 2s\)/);
     assert.ok(Date.now() - started < 40_000);
+  });
+
+  test('files left when the time budget is used up are not started, and count as failures', () => {
+    const good = writeTest('budget.test.ts', "test('a', () => {});");
+    const r = bash(`suite_node_tests "late" late 60 60 ${good}; suite_summary; exit $SUITE_ANY_FAILED`, { FLEET_TEST_BUDGET: '0' });
+    assert.equal(r.status, 1, r.out);
+    assert.match(r.out, /late\s+FAILED\s+\d+s\s+0 passed, 1 failed/);
+    assert.match(r.out, /budget\.test\.ts \(not run: the time budget was used up\)/);
   });
 
   test('a failing command step is recorded with its exit code', () => {

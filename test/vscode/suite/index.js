@@ -5,19 +5,13 @@
 // runs it in code-server through the workbench's `payload` URL parameter, with
 // extensionDevelopmentPath = the repository root, and reads window.codeAutomationExit.
 //
-// On a machine with desktop VS Code the same suite runs under @vscode/test-electron (not a
-// dependency of this project; install it in a scratch directory), e.g.:
+// On a machine with desktop VS Code the same suite runs under @vscode/test-electron:
 //
-//   const { runTests } = require('@vscode/test-electron');
-//   await runTests({
-//     extensionDevelopmentPath: repoRoot,
-//     extensionTestsPath: path.join(repoRoot, 'test/vscode/suite/index.js'),
-//     launchArgs: [path.join(repoRoot, 'test/vscode/workspace'), '--disable-extensions'],
-//   });
+//   npm run build && node test/vscode/runElectron.js
 //
-// after `npm run build` (the extension's main is dist/extension.js). The suite only reads the
-// workspace. Environment: FLEET_VSCODE_GREP filters tests by title; FLEET_VSCODE_RESULTS names a
-// JSON file that receives { passes, failures, pending, tests: [{ title, state, error }] }.
+// The extension's main is dist/extension.js. The suite edits documents in memory only, never on
+// disk. Environment: FLEET_VSCODE_GREP filters tests by title; FLEET_VSCODE_RESULTS names a JSON file
+// that receives { passes, failures, pending, tests: [{ title, state, error }] }.
 'use strict';
 const fs = require('fs');
 const path = require('path');
