@@ -97,6 +97,8 @@ const configEvents = new EventEmitter<{ affectsConfiguration(s: string): boolean
 const commands = new Map<string, (...args: unknown[]) => unknown>();
 const contentProviders = new Map<string, { provideTextDocumentContent(uri: Uri, token: unknown): Promise<string> }>();
 const treeViews = new Map<string, { provider: { getChildren(e?: unknown): unknown[]; getTreeItem(e: unknown): TreeItem }; setVisible(v: boolean): void; message?: string }>();
+const requests: { method: string; params: unknown }[] = [];
+let validateAnswer: unknown;
 let statusBar: { text: string; command: unknown; backgroundColor: unknown; [k: string]: unknown } | undefined;
 const token = { isCancellationRequested: false, onCancellationRequested: () => ({ dispose() {} }) };
 
@@ -245,8 +247,10 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
       isRunning: () => true,
       onDidChangeState: () => ({ dispose() {} }),
       sendNotification: async (type: { method: string }, params: unknown) => void notifications.push({ method: type.method, params }),
-      sendRequest: async () => {
-        throw new Error('not used');
+      sendRequest: async (type: { method: string }, params: unknown) => {
+        requests.push({ method: type.method, params });
+        if (!validateAnswer) throw new Error('no server in this test');
+        return validateAnswer;
       },
     };
     features = registerClusterFeatures(context as never, { log: vscodeStub.window.createOutputChannel() as never, languageClient: languageClient as never });
@@ -309,6 +313,29 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
     assert.equal(ui.errors.length, 1);
     assert.match(ui.errors[0]!, /^Cannot submit broken\.service: fleet cannot parse it: /);
     assert.equal((await registry.listUnits()).some(u => u.name === 'broken.service'), false);
+  });
+
+  test('a blocking problem from fleet/validateForSubmit stops Start with the editor\'s message', async () => {
+    const uri = Uri.file(path.join(samples, 'nginx.3.service'));
+    validateAnswer = {
+      name: 'nginx.3.service',
+      blocking: true,
+      problems: [
+        { code: 'xfleet-bad-glob', message: 'Conflicts: the pattern nginx.[.service is malformed', severity: 'error', enforcedBy: 'fleet', range: { start: { line: 9, character: 10 }, end: { line: 9, character: 25 } } },
+        { code: 'other', message: 'second', severity: 'error', enforcedBy: 'systemd', range: { start: { line: 2, character: 0 }, end: { line: 2, character: 1 } } },
+        { code: 'advice', message: 'just advice', severity: 'warning', enforcedBy: 'advice', range: { start: { line: 1, character: 0 }, end: { line: 1, character: 1 } } },
+      ],
+    };
+    ui.errors.length = 0;
+    try {
+      const results = await commands.get('fleet.startUnit')!(uri);
+      assert.equal(results, undefined);
+    } finally {
+      validateAnswer = undefined;
+    }
+    assert.deepEqual(requests.at(-1), { method: 'fleet/validateForSubmit', params: { uri: uri.toString() } });
+    assert.deepEqual(ui.errors, ['Cannot submit nginx.3.service: line 10: Conflicts: the pattern nginx.[.service is malformed (and 1 more error). Fix the errors shown in the editor first.']);
+    assert.equal((await registry.listUnits()).some(u => u.name === 'nginx.3.service'), false);
   });
 
   test('Stop and Destroy from tree nodes (multi-select), Destroy asks first', async () => {
