@@ -13,7 +13,7 @@ import { startAgent, type RunningAgent } from '../src/agent';
 import { Agent, heartbeatInterval } from '../src/agent/agent';
 import { FakeUnitManager } from '../src/agent/unitManager';
 import type { ProcessUnitManager } from '../src/agent/processUnitManager';
-import { processesInGroup } from '../src/agent/service';
+import { processesInGroup } from '../src/agent/processes';
 import type { UnitOption } from '../../unitfile/src/serialize';
 import { unitHash } from '../../unitfile/src/serialize';
 import type { JournalLine } from '../../protocol/src/api';

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ProcessUnitManager } from '../src/agent/processUnitManager';
 import { Journal } from '../src/agent/journal';
-import { processesInGroup } from '../src/agent/service';
+import { processesInGroup } from '../src/agent/processes';
 import type { UnitManagerState } from '../src/agent/unitManager';
 import { waitFor } from '../../test/support/process';
 

@@ -11,7 +11,8 @@ import { randomUUID } from 'node:crypto';
 import type { UnitOption } from '../../../unitfile/src/serialize';
 import { serializeOptions } from '../../../unitfile/src/serialize';
 import type { Journal } from './journal';
-import { groupAlive, Service, statFields, SYSTEMD_PATH } from './service';
+import { groupAlive, statFields } from './processes';
+import { Service, SYSTEMD_PATH } from './service';
 import { parseServiceConfig } from './serviceConfig';
 import { ChangeEmitter, UnitNotLoadedError, type ChangeSubscription, type UnitManager, type UnitManagerState } from './unitManager';
 

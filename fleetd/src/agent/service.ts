@@ -8,25 +8,21 @@
  * only tracked through PIDFile= (or the main-PID guess); its exit status cannot be observed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import { expandEnvArgs, parseEnvironmentFile, type ExecCommand } from './commandLine';
 import { LineSplitter, type Journal } from './journal';
 import type { ServiceConfig } from './serviceConfig';
 import { formatTimespan } from './timespan';
+import {
+  describeExit, groupAlive, invocationId, pidAlive, processesInGroup, processGroupOf, readPidFile, sendGroup, sendPid, type ExitInfo,
+} from './processes';
 
 export type ActiveState = 'inactive' | 'activating' | 'active' | 'deactivating' | 'failed';
 export type SubState = 'dead' | 'start-pre' | 'start' | 'start-post' | 'running' | 'exited' | 'stop' | 'stop-sigterm'
   | 'stop-sigkill' | 'stop-post' | 'failed' | 'auto-restart';
 export type ServiceResult = 'success' | 'exit-code' | 'signal' | 'timeout' | 'start-limit-hit' | 'resources';
 
-export interface ExitInfo {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  /** Set when the program could not be executed at all. */
-  spawnError?: string;
-}
+export type { ExitInfo } from './processes';
 
 export interface ServiceHost {
   journal: Journal;
@@ -41,20 +37,6 @@ export interface ServiceHost {
 
 /** The systemd default PATH for services. */
 export const SYSTEMD_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-
-const EXIT_NAMES: Record<number, string> = {
-  0: 'SUCCESS', 1: 'FAILURE', 2: 'INVALIDARGUMENT', 3: 'NOTIMPLEMENTED', 4: 'NOPERMISSION', 5: 'NOTINSTALLED',
-  6: 'NOTCONFIGURED', 7: 'NOTRUNNING', 200: 'CHDIR', 203: 'EXEC', 208: 'STDIN', 226: 'NAMESPACE',
-};
-/** How a main process's exit reads in systemd's log: `code=exited, status=1/FAILURE`, `code=killed, status=9/KILL`. */
-export function describeExit(info: ExitInfo): string {
-  if (info.signal) return `code=killed, status=${signalNumber(info.signal)}/${info.signal.replace(/^SIG/, '')}`;
-  const code = info.code ?? 0;
-  return `code=exited, status=${code}${EXIT_NAMES[code] ? `/${EXIT_NAMES[code]}` : ''}`;
-}
-function signalNumber(sig: NodeJS.Signals): number {
-  return os.constants.signals[sig] ?? 0;
-}
 
 const CLEAN_SIGNALS = new Set(['SIGHUP', 'SIGINT', 'SIGTERM', 'SIGPIPE']);
 const sleep = (ms: number) => new Promise<void>(r => setTimeout(r, ms));
@@ -648,101 +630,4 @@ export class Service {
 
 function spawned(child: ChildProcess): Promise<'spawned'> {
   return new Promise(resolve => child.once('spawn', () => resolve('spawned')));
-}
-
-/**
- * True while the group has a live member. Zombies do not count: an orphaned child that died is
- * reparented to PID 1, which may take seconds to reap it (and in containers sometimes never does).
- */
-export function groupAlive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  return !procAvailable() || processesInGroup(pgid).length > 0;
-}
-
-let procChecked: boolean | undefined;
-function procAvailable(): boolean {
-  procChecked ??= fs.existsSync(`/proc/${process.pid}/stat`);
-  return procChecked;
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  // A zombie (exited, not yet reaped by its parent) is gone for our purposes.
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return true;
-  }
-}
-
-function sendGroup(pgid: number, sig: NodeJS.Signals): void {
-  try {
-    process.kill(-pgid, sig);
-  } catch {
-    // The group is already gone.
-  }
-}
-
-function sendPid(pid: number, sig: NodeJS.Signals): void {
-  try {
-    process.kill(pid, sig);
-  } catch {
-    // Already gone.
-  }
-}
-
-function readPidFile(path: string): number | undefined {
-  try {
-    const text = fs.readFileSync(path, 'utf8').trim();
-    const pid = Number(text);
-    return /^\d+$/.test(text) && pid > 1 && pidAlive(pid) ? pid : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** /proc/<pid>/stat: fields after the parenthesised command: state ppid pgrp session ... (starttime is index 19). */
-export function statFields(pid: string | number): string[] | undefined {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  } catch {
-    return undefined;
-  }
-}
-
-function processGroupOf(pid: number): number | undefined {
-  const f = statFields(pid);
-  return f ? Number(f[2]) : undefined;
-}
-
-/** Live (non-zombie) processes whose process group is `pgid` (Linux /proc). */
-export function processesInGroup(pgid: number): number[] {
-  let entries: string[];
-  try {
-    entries = fs.readdirSync('/proc');
-  } catch {
-    return [];
-  }
-  const out: number[] = [];
-  for (const e of entries) {
-    if (!/^\d+$/.test(e)) continue;
-    const f = statFields(e);
-    if (f && f[0] !== 'Z' && Number(f[2]) === pgid) out.push(Number(e));
-  }
-  return out;
-}
-
-/** A fresh invocation ID (systemd's $INVOCATION_ID): 32 hex characters. */
-export function invocationId(): string {
-  return randomUUID().replace(/-/g, '');
 }
