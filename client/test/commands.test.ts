@@ -97,6 +97,7 @@ const configEvents = new EventEmitter<{ affectsConfiguration(s: string): boolean
 const commands = new Map<string, (...args: unknown[]) => unknown>();
 const contentProviders = new Map<string, { provideTextDocumentContent(uri: Uri, token: unknown): Promise<string> }>();
 const treeViews = new Map<string, { provider: { getChildren(e?: unknown): unknown[]; getTreeItem(e: unknown): TreeItem }; setVisible(v: boolean): void; message?: string }>();
+const outputs = new Map<string, string[]>();
 const requests: { method: string; params: unknown }[] = [];
 let validateAnswer: unknown;
 let statusBar: { text: string; command: unknown; backgroundColor: unknown; [k: string]: unknown } | undefined;
@@ -110,7 +111,11 @@ const vscodeStub = {
   ConfigurationTarget: { Global: 1 },
   window: {
     activeTextEditor: undefined,
-    createOutputChannel: () => ({ appendLine() {}, append() {}, clear() {}, show() {}, dispose() {} }),
+    createOutputChannel: (name: string) => {
+      const lines: string[] = [];
+      outputs.set(name, lines);
+      return { appendLine: (l: string) => void lines.push(l), append() {}, clear: () => void (lines.length = 0), show() {}, dispose() {} };
+    },
     createStatusBarItem: () => (statusBar = { show() {}, dispose() {}, text: '', tooltip: undefined, command: undefined, name: '', backgroundColor: undefined }),
     createTreeView: (id: string, options: { treeDataProvider: { getChildren(e?: unknown): unknown[]; getTreeItem(e: unknown): TreeItem } }) => {
       const visibility = new EventEmitter<{ visible: boolean }>();
@@ -235,7 +240,7 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
   before(async () => {
     server = await createApiServer({ registry, listen: [{ host: '127.0.0.1', port: 0 }] });
     engine = await startEngine({ registry, machineId: MACHINES[0]!.id, intervalMs: 100, log: quiet });
-    for (const machine of MACHINES) agents.push(await startAgent({ registry, machine, stateDir: path.join(root, machine.id.slice(0, 4)), intervalMs: 100, ttlMs: 5000, log: quiet }));
+    for (const machine of MACHINES) agents.push(await startAgent({ registry, machine, stateDir: path.join(root, machine.id.slice(0, 4)), intervalMs: 100, ttlMs: 5000, journal: { host: '127.0.0.1', port: 0 }, log: quiet }));
     config.set('fleet.clusters', [{ name: 'test', endpoint: server.urls[0] }]);
     config.set('fleet.activeCluster', 'test');
     config.set('fleet.explorer.refreshIntervalSeconds', 1);
@@ -253,7 +258,7 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
         return validateAnswer;
       },
     };
-    features = registerClusterFeatures(context as never, { log: vscodeStub.window.createOutputChannel() as never, languageClient: languageClient as never });
+    features = registerClusterFeatures(context as never, { log: vscodeStub.window.createOutputChannel('Fleet') as never, languageClient: languageClient as never });
   });
 
   after(async () => {
@@ -313,6 +318,18 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
     assert.equal(ui.errors.length, 1);
     assert.match(ui.errors[0]!, /^Cannot submit broken\.service: fleet cannot parse it: /);
     assert.equal((await registry.listUnits()).some(u => u.name === 'broken.service'), false);
+  });
+
+  test('Show Journal follows the unit into its own output channel', async () => {
+    const units = treeViews.get('fleet.units')!;
+    const node = units.provider.getChildren().find(n => units.provider.getTreeItem(n).label === 'nginx.1.service');
+    assert.ok(node);
+    await commands.get('fleet.showUnitJournal')!(node, [node]);
+    const lines = await until('journal lines', () => {
+      const out = outputs.get('Fleet Journal: nginx.1.service');
+      return out && out.some(l => l.includes('nginx.1 serving')) ? out : undefined;
+    });
+    assert.match(lines.find(l => l.includes('nginx.1 serving'))!, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ \d{8} nginx\.1 serving on /);
   });
 
   test('a blocking problem from fleet/validateForSubmit stops Start with the editor\'s message', async () => {
