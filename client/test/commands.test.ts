@@ -332,6 +332,29 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
     assert.match(lines.find(l => l.includes('nginx.1 serving'))!, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ \d{8} nginx\.1 serving on /);
   });
 
+  test('Replace Unit shows the diff, asks, replaces and brings the unit back to launched', async () => {
+    const file = path.join(root, 'replaceme.service');
+    fs.writeFileSync(file, '[Service]\nExecStart=/bin/sleep 1000\n');
+    const started = await commands.get('fleet.startUnit')!(Uri.file(file));
+    assert.equal((started as { ok: boolean }[])[0]!.ok, true);
+    ui.info.length = 0;
+    await commands.get('fleet.replaceUnit')!(Uri.file(file));
+    assert.equal(ui.info.at(-1), 'replaceme.service in ' + server.urls[0] + ' is identical to the local file; nothing to replace.');
+    fs.writeFileSync(file, '[Service]\nExecStart=/bin/sleep 2000\n');
+    ui.executed.length = 0;
+    ui.warningAnswers.push(undefined); // cancelled at the modal: nothing changes
+    await commands.get('fleet.replaceUnit')!(Uri.file(file));
+    assert.ok(ui.executed.includes('vscode.diff'));
+    assert.match(ui.warnings.at(-1)!, /^Replace replaceme\.service in .* with the local file\?$/);
+    assert.equal((await registry.getUnit('replaceme.service'))!.options.find(o => o.name === 'ExecStart')!.value, '/bin/sleep 1000');
+    ui.warningAnswers.push('Replace');
+    await commands.get('fleet.replaceUnit')!(Uri.file(file));
+    assert.match(ui.info.at(-1)!, /^Unit replaceme\.service replaced; launched on \d{8}\.\.\.\/127\.0\.0\.2\d$/);
+    assert.equal((await registry.getUnit('replaceme.service'))!.options.find(o => o.name === 'ExecStart')!.value, '/bin/sleep 2000');
+    ui.warningAnswers.push('Destroy');
+    await commands.get('fleet.destroyUnit')!(Uri.file(file));
+  });
+
   test('a blocking problem from fleet/validateForSubmit stops Start with the editor\'s message', async () => {
     const uri = Uri.file(path.join(samples, 'nginx.3.service'));
     validateAnswer = {
