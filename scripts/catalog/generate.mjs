@@ -51,7 +51,7 @@ const PARSERS = {
   exec: { kind: 'command' },
   unit_deps: { kind: 'units' }, obsolete_unit_deps: { kind: 'units' }, service_sockets: { kind: 'units' },
   trigger_unit: { kind: 'unit' }, socket_service: { kind: 'unit' }, unit_slice: { kind: 'unit' }, busname_service: { kind: 'unit' },
-  unit_path_printf: { kind: 'path' }, path: { kind: 'path' }, pid_file: { kind: 'path' }, unit_env_file: { kind: 'path', format: 'optional' },
+  unit_path_printf: { kind: 'path' }, path: { kind: 'path' }, pid_file: { kind: 'path', format: 'pidfile' }, unit_env_file: { kind: 'path', format: 'optional' },
   working_directory: { kind: 'path', format: 'workdir' }, unit_condition_path: { kind: 'path', format: 'condition' }, path_spec: { kind: 'path' },
   namespace_path_strv: { kind: 'paths', format: 'namespace' }, unit_path_strv_printf: { kind: 'paths' },
   unit_requires_mounts_for: { kind: 'paths' }, unit_mounts_for: { kind: 'paths' },
@@ -99,6 +99,9 @@ const PARSERS = {
   memory_pressure_watch: { kind: 'enum', table: 'cgroup_pressure_watch', bool: true },
   exec_mount_propagation_flag: { kind: 'enum', extra: ['shared', 'slave', 'private'] },
 };
+
+/** Older names of a string table. */
+const TABLE_ALIASES = { emergency_action: ['failure_action'] };
 
 /** Directives whose name decides more than the parser does. */
 const BY_NAME = {
@@ -354,13 +357,34 @@ function parseGperf(text) {
 // String tables
 // ---------------------------------------------------------------------------------------------
 const tableCache = new Map();
+const fileCache = new Map();
+/** Where each `<name>_table[` is defined at a tag: one git grep per tag for every table name. */
+const locations = new Map();
+function locate(tag) {
+  if (locations.has(tag)) return locations.get(tag);
+  const names = [...new Set(Object.values(PARSERS).map(p => p.table).filter(Boolean)), ...Object.values(TABLE_ALIASES).flat()];
+  const args = ['grep', '-n', '-F'];
+  for (const n of names) args.push('-e', `${n}_table[`);
+  const out = tryGit(...args, tag, '--', 'src/*.c') ?? '';
+  const found = new Map();
+  for (const line of out.split('\n')) {
+    const m = /^[^:]+:([^:]+):\d+:.*?\b([a-z_0-9]+)_table\[[A-Z_0-9]*\]\s*=\s*\{/.exec(line);
+    if (m && !found.has(m[2])) found.set(m[2], m[1]);
+  }
+  locations.set(tag, found);
+  return found;
+}
 function stringTable(tag, table) {
   const key = `${tag}:${table}`;
   if (tableCache.has(key)) return tableCache.get(key);
   let values;
-  const hits = tryGit('grep', '-h', '-A80', '-E', `\\b${table}_table\\[[A-Z_0-9]*\\]\\s*=\\s*\\{`, tag, '--', 'src/*.c');
-  if (hits) {
-    const block = hits.slice(0, hits.indexOf('};') >= 0 ? hits.indexOf('};') : hits.length);
+  const file = locate(tag).get(table);
+  if (file) {
+    const fk = `${tag}:${file}`;
+    if (!fileCache.has(fk)) fileCache.set(fk, tryGit('show', fk) ?? '');
+    const text = fileCache.get(fk);
+    const at = text.search(new RegExp(`\\b${table}_table\\[[A-Z_0-9]*\\]\\s*=\\s*\\{`));
+    const block = text.slice(at, text.indexOf('};', at));
     values = [...block.matchAll(/(?:\]\s*=\s*|^\s*)"([^"]+)"/gm)].map(m => m[1]);
   }
   tableCache.set(key, values);
@@ -389,8 +413,6 @@ for (const tag of available) {
   }
 }
 
-/** Older names of a string table. */
-const TABLE_ALIASES = { emergency_action: ['failure_action'] };
 const enums = {}; // table → [[value, since]]
 function enumValues(table, tagsWithIt) {
   const since = new Map();

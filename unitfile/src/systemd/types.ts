@@ -30,7 +30,26 @@ export interface SectionInfo {
   /** One line of our own words. */
   description: string;
   docUrl: string;
+  /** First catalogued version that knows the section (absent: all catalogued versions). */
+  since?: number;
+  /** First catalogued version that no longer knows it (e.g. [BusName], kdbus). */
+  removed?: number;
 }
+
+/** A finer check than the kind alone (added to the contract; absent means the kind's plain check). */
+export type ValueFormat =
+  | 'rlimit' // Limit*=: value or soft:hard, each infinity or a number (a size or time span where it fits)
+  | 'calendar' // OnCalendar=
+  | 'nsec' // time span that also accepts ns/nsec
+  | 'memory' // size, percentage or infinity
+  | 'unsigned' | 'nice' | 'oom' | 'ioprio' | 'weight' | 'tasks' // integer ranges
+  | 'numeric' // enum that also accepts a number
+  | 'optional' // path that may be prefixed by "-" (ignore if missing)
+  | 'workdir' // path, "~", or "-"-prefixed path
+  | 'condition' // Condition*/Assert* path: "|" and "!" prefixes
+  | 'namespace' // paths with "-" and "+" prefixes
+  | 'pidfile' // absolute, or relative to /run
+  | 'urls'; // Documentation=: http(s)/file/info/man URIs
 
 export interface Directive {
   name: string;
@@ -43,11 +62,28 @@ export interface Directive {
   /** First catalogued version that no longer knows it (absent: still known). */
   removed?: number;
   /** Deprecated: systemd accepts it but warns; the replacement name when there is one. */
-  deprecated?: { since: number; replacement?: string };
+  deprecated?: {
+    since: number;
+    replacement?: string;
+    /** systemd parses the line but ignores the setting ("support … has been removed"). */
+    ignored?: boolean;
+    /** systemd logs a warning when it reads it (otherwise a quiet alias the manual calls deprecated). */
+    warns?: boolean;
+    /** The replacement lives in this section instead. */
+    replacementSection?: string;
+  };
   /** May appear more than once with accumulating meaning (ExecStart in oneshot, Environment, After, …). */
   multiple: boolean;
   /** One line of our own words. */
   description: string;
   /** Link to the upstream manual anchor. */
   docUrl: string;
+  /** For kind "enum": the first catalogued version accepting each value (absent: the directive's since). */
+  valueSince?: Readonly<Record<string, number>>;
+  /** For kind "enum": the boolean spellings are accepted too (ProtectSystem=yes). */
+  acceptsBoolean?: boolean;
+  /** For kind "enum": prefixes that take an argument (StandardOutput=file:/path). */
+  valuePrefixes?: readonly string[];
+  /** A finer check than the kind alone. */
+  format?: ValueFormat;
 }
