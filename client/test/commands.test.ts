@@ -97,6 +97,7 @@ const configEvents = new EventEmitter<{ affectsConfiguration(s: string): boolean
 const commands = new Map<string, (...args: unknown[]) => unknown>();
 const contentProviders = new Map<string, { provideTextDocumentContent(uri: Uri, token: unknown): Promise<string> }>();
 const treeViews = new Map<string, { provider: { getChildren(e?: unknown): unknown[]; getTreeItem(e: unknown): TreeItem }; setVisible(v: boolean): void; message?: string }>();
+let workspaceFiles: Uri[] = [];
 const outputs = new Map<string, string[]>();
 const requests: { method: string; params: unknown }[] = [];
 let validateAnswer: unknown;
@@ -177,7 +178,7 @@ const vscodeStub = {
       const text = uri.scheme === 'file' ? fs.readFileSync(uri.fsPath, 'utf8') : await contentProviders.get(uri.scheme)!.provideTextDocumentContent(uri, token);
       return { uri, languageId: 'fleet-unit', getText: () => text };
     },
-    findFiles: async () => [],
+    findFiles: async () => workspaceFiles,
   },
   commands: {
     registerCommand: (id: string, fn: (...args: unknown[]) => unknown) => {
@@ -412,6 +413,19 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
     assert.match(ui.info.at(-1)!, /^3 units done: web@1\.service inactive; web@2\.service inactive; web@3\.service inactive$/);
     const names = (await registry.listUnits()).map(u => u.name).sort();
     assert.deepEqual(names, ['web@1.service', 'web@2.service', 'web@3.service']);
+  });
+
+  test('Start Units Matching starts the workspace files that match the glob, spread by their conflicts', async () => {
+    workspaceFiles = fs.readdirSync(samples).map(f => Uri.file(path.join(samples, f)));
+    ui.inputs.push('nginx.*.service');
+    const results = (await commands.get('fleet.startUnitsMatching')!()) as { name: string; ok: boolean; message: string }[];
+    workspaceFiles = [];
+    assert.deepEqual(results.map(r => [r.name, r.ok]), [['nginx.1.service', true], ['nginx.2.service', true], ['nginx.3.service', true]]);
+    const machines = results.map(r => /on (\d{8})\.\.\./.exec(r.message)?.[1]);
+    assert.equal(new Set(machines).size, 3, results.map(r => r.message).join('; '));
+    ui.inputs.push('nothing-*.service');
+    assert.equal(await commands.get('fleet.startUnitsMatching')!(), undefined);
+    assert.match(ui.warnings.at(-1)!, /^No unit in .* or in the workspace matches nothing-\*\.service\.$/);
   });
 
   test('the status bar names the cluster and counts; Add Cluster switches to a new profile, Select Cluster back', async () => {
