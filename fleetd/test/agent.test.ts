@@ -116,7 +116,7 @@ test('published states for systemd semantics: oneshot+RemainAfterExit, ExecStart
     { name: 'oneshot.service', options: service('/bin/true', S('Type', 'oneshot'), S('RemainAfterExit', 'yes')), active: 'active', sub: 'exited' },
     { name: 'prefail.service', options: service('/bin/sleep 60', S('ExecStartPre', '/bin/sh -c "exit 2"')), active: 'failed', sub: 'failed', detail: /^\/bin\/sh exited, code=exited, status=2\/INVALIDARGUMENT \(result: exit-code\)$/ },
     { name: 'dash.service', options: service('/bin/sleep 60', S('ExecStartPre', '-/bin/false')), active: 'active', sub: 'running' },
-    { name: 'slow.service', options: service('/bin/sleep 60', S('ExecStartPre', '/bin/sleep 60'), S('TimeoutStartSec', '300ms')), active: 'failed', sub: 'failed', detail: /start operation timed out after 300ms/ },
+    { name: 'slow.service', options: service('/bin/sleep 60', S('ExecStartPre', '/bin/sleep 60'), S('TimeoutStartSec', '1s')), active: 'failed', sub: 'failed', detail: /start operation timed out after 1s/ },
   ];
   for (const c of cases) {
     await registry.putUnit({ name: c.name, options: c.options, desiredState: 'launched' });
