@@ -87,8 +87,9 @@ function toDirective(row: CatalogRow): Directive {
   if (depSince) {
     d.deprecated = { since: depSince };
     if (replacement) d.deprecated.replacement = replacement;
-    if (flags.includes('i')) d.deprecated.ignored = true;
-    if (flags.includes('i') || flags.includes('w')) d.deprecated.warns = true;
+    const ignored = /i(\d+)/.exec(flags);
+    if (ignored) d.deprecated.ignoredSince = Number(ignored[1]);
+    if (ignored || flags.includes('w')) d.deprecated.warns = true;
     if (flags.includes('u')) d.deprecated.replacementSection = 'Unit';
   }
   return d;

@@ -1,8 +1,353 @@
 /**
  * The systemd half of the rule table: sections, directives and values checked against the
  * directive catalog (unknown, misplaced, deprecated, removed or too new; bad values by kind;
- * required and duplicate settings).
+ * required and duplicate settings). Severities follow what systemd does with such a line:
+ * it ignores unknown sections and keys with a warning, ignores an unparsable value (so the
+ * setting silently keeps its default), and refuses to load a unit that misses a required setting.
+ *
+ * [X-Fleet] and every other `X-` section are left to fleetRules.ts (systemd ignores them).
  */
-import type { Rule } from '../rules';
+import { removeOptionFix, renameFix } from '../fleetRules';
+import type { UnitFile, UnitOptionNode, SectionNode } from '../parse';
+import type { Fix } from '../problem';
+import type { Finding, Rule, RuleContext } from '../rules';
+import { closest } from '../suggest';
+import { OLDEST_CATALOGED_VERSION, SECTIONS, directiveNames, findDirective, knownIn, lookupDirective, sectionInfo, sectionsFor } from './catalog';
+import type { Directive, SectionInfo } from './types';
+import { isBoolean, validateValue, type ValueProblem } from './values';
 
-export const SYSTEMD_RULES: readonly Rule[] = [];
+/** One option with what the catalog says about it, computed once per file and context. */
+interface Entry {
+  o: UnitOptionNode;
+  /** The option's section applies to this unit type and is a systemd section. */
+  checked: boolean;
+  directive: Directive | undefined;
+  /** Value problem (undefined when valid or not checked). */
+  problem: ValueProblem | undefined;
+}
+
+interface Analysis {
+  entries: Entry[];
+  /** Known sections of this unit type present in the file. */
+  sections: SectionNode[];
+}
+
+const isIgnored = (d: Directive, version: number) => d.deprecated?.ignoredSince !== undefined && d.deprecated.ignoredSince <= version;
+
+const cache = new WeakMap<UnitFile, { key: string; analysis: Analysis }>();
+const isExtension = (name: string) => name.startsWith('X-');
+
+function analyze(ctx: RuleContext): Analysis {
+  const key = `${ctx.unitType}@${ctx.systemdVersion}`;
+  const hit = cache.get(ctx.file);
+  if (hit && hit.key === key) return hit.analysis;
+  const applicable = new Set(sectionsFor(ctx.unitType).map(s => s.name));
+  const entries: Entry[] = [];
+  for (const o of ctx.file.options) {
+    const checked = applicable.has(o.section) && !isExtension(o.name);
+    const directive = checked ? lookupDirective(o.section, o.name) : undefined;
+    let problem: ValueProblem | undefined;
+    if (directive && knownIn(directive, ctx.systemdVersion) && !isIgnored(directive, ctx.systemdVersion)) {
+      problem = validateValue(directive, o.value, ctx.systemdVersion);
+    }
+    entries.push({ o, checked, directive, problem });
+  }
+  const analysis = { entries, sections: ctx.file.sections.filter(s => applicable.has(s.name)) };
+  cache.set(ctx.file, { key, analysis });
+  return analysis;
+}
+
+const nameRange = (o: UnitOptionNode) => ({ start: o.nameStart, end: o.nameEnd });
+const lineRange = (o: UnitOptionNode) => ({ start: o.nameStart, end: Math.max(o.valueEnd, o.eq + 1) });
+const quote = (s: string) => JSON.stringify(s);
+
+const unknownSection: Rule = {
+  code: 'unknown-section',
+  severity: 'warning',
+  enforcedBy: 'systemd',
+  summary: 'A section systemd does not know for this unit type (systemd ignores it with a warning; X- sections are allowed).',
+  check(ctx, report) {
+    const applicable = sectionsFor(ctx.unitType).filter(s => knownIn({ since: s.since ?? 0, ...(s.removed ? { removed: s.removed } : {}) }, ctx.systemdVersion));
+    const names = applicable.map(s => s.name);
+    for (const s of ctx.file.sections) {
+      if (isExtension(s.name) || names.includes(s.name)) continue;
+      const range = { start: s.nameStart, end: s.nameEnd };
+      if (s.name.trim().toLowerCase().replace(/[\s_-]/g, '').match(/^x?fleet$/)) continue; // fleetRules' xfleet-section-name
+      const info: SectionInfo | undefined = sectionInfo(s.name);
+      if (info) {
+        const message = info.removed !== undefined && info.removed <= ctx.systemdVersion
+          ? `[${s.name}] is no longer supported (removed in systemd ${info.removed}); systemd ignores its settings`
+          : `[${s.name}] does not belong in a .${ctx.unitType} unit (it is for ${info.unitTypes.map(t => `.${t}`).join(', ')} units); systemd ignores its settings`;
+        report({ ...range, message });
+        continue;
+      }
+      const suggestion = closest(s.name, names);
+      const fixes: Fix[] = suggestion ? [{ title: `Rename to [${suggestion}]`, edits: [{ ...range, newText: suggestion }], preferred: true }] : [];
+      report({
+        ...range, fixes,
+        message: `Unknown section [${s.name}]; systemd ignores its settings` + (suggestion ? `. Did you mean [${suggestion}]?` : ' (name your own sections X-…)'),
+      });
+    }
+  },
+};
+
+const unknownDirective: Rule = {
+  code: 'unknown-directive',
+  severity: 'warning',
+  enforcedBy: 'systemd',
+  summary: 'A directive systemd does not know in this section (systemd ignores the line with a warning).',
+  check(ctx, report) {
+    for (const e of analyze(ctx).entries) {
+      if (!e.checked || e.directive) continue;
+      if (elsewhere(e.o, ctx).length > 0) continue; // directive-wrong-section
+      const o = e.o;
+      const all = directiveNames(o.section);
+      const current = all.filter(n => { const d = lookupDirective(o.section, n); return d !== undefined && knownIn(d, ctx.systemdVersion) && !d.deprecated; });
+      const suggestion = closest(o.name, current) ?? closest(o.name, all);
+      report({
+        ...nameRange(o),
+        message: `Unknown directive ${o.name}= in [${o.section}]; systemd ignores this line` + (suggestion ? `. Did you mean ${suggestion}=?` : ''),
+        ...(suggestion ? { fixes: [renameFix(o, suggestion)] } : {}),
+      });
+    }
+  },
+};
+
+/** Sections (valid for this unit type) that do know this directive. */
+function elsewhere(o: UnitOptionNode, ctx: RuleContext): Directive[] {
+  const types = new Set(sectionsFor(ctx.unitType).map(s => s.name));
+  return findDirective(o.name).filter(d => d.section !== o.section && types.has(d.section));
+}
+
+const wrongSection: Rule = {
+  code: 'directive-wrong-section',
+  severity: 'warning',
+  enforcedBy: 'systemd',
+  summary: 'A directive written in the wrong section (systemd reads it as unknown there and ignores it).',
+  check(ctx, report) {
+    for (const e of analyze(ctx).entries) {
+      if (!e.checked || e.directive) continue;
+      const homes = elsewhere(e.o, ctx);
+      if (homes.length === 0) continue;
+      const where = [...new Set(homes.map(d => `[${d.section}]`))].join(' or ');
+      report({ ...nameRange(e.o), message: `${e.o.name}= belongs in ${where}, not [${e.o.section}]; systemd ignores it here` });
+    }
+  },
+};
+
+function describeValueProblem(o: UnitOptionNode, p: ValueProblem): string {
+  const v = o.value.trim();
+  const shown = v.length > 60 ? `${v.slice(0, 57)}…` : v;
+  return /^["A-Z]/.test(p.message) ? `${o.name}=: ${p.message}` : `${o.name}=${shown} ${p.message}`;
+}
+
+/** The problem's range in the text: exact when the value is written on one physical line. */
+function problemRange(ctx: RuleContext, o: UnitOptionNode, p: ValueProblem) {
+  if (p.start === undefined || p.end === undefined) return { start: o.valueStart, end: o.valueEnd };
+  if (ctx.file.text.slice(o.valueStart, o.valueEnd) !== o.value.trim()) return { start: o.valueStart, end: o.valueEnd };
+  return { start: o.valueStart + p.start, end: o.valueStart + p.end };
+}
+
+const invalidValue: Rule = {
+  code: 'invalid-value',
+  severity: 'error',
+  enforcedBy: 'systemd',
+  summary: 'A value systemd cannot parse: it logs "Failed to parse …, ignoring" and the setting keeps its default (a bad Exec line can make it refuse the unit).',
+  check(ctx, report) {
+    for (const e of analyze(ctx).entries) {
+      const p = e.problem;
+      if (!p || p.since !== undefined || !e.directive) continue;
+      const finding: Finding = { ...problemRange(ctx, e.o, p), message: describeValueProblem(e.o, p) };
+      const d = e.directive;
+      if (d.kind === 'enum' && d.values) {
+        const s = closest(e.o.value.trim(), d.values);
+        if (s) finding.fixes = [{ title: `Change to ${s}`, edits: [{ start: e.o.valueStart, end: e.o.valueEnd, newText: s }], preferred: true }];
+      } else if (d.kind === 'boolean' && !isBoolean(e.o.value.trim())) {
+        finding.fixes = ['yes', 'no'].map(b => ({ title: `Change to ${b}`, edits: [{ start: e.o.valueStart, end: e.o.valueEnd, newText: b }] }));
+      }
+      report(finding);
+    }
+  },
+};
+
+const deprecatedDirective: Rule = {
+  code: 'deprecated-directive',
+  severity: 'warning',
+  enforcedBy: 'systemd',
+  summary: 'A directive systemd still reads but has superseded, or parses and ignores.',
+  check(ctx, report) {
+    for (const e of analyze(ctx).entries) {
+      const dep = e.directive?.deprecated;
+      if (!e.directive || !dep || dep.since > ctx.systemdVersion || !knownIn(e.directive, ctx.systemdVersion)) continue;
+      const o = e.o;
+      let message: string;
+      const fixes: Fix[] = [];
+      if (isIgnored(e.directive, ctx.systemdVersion)) {
+        message = `${o.name}= is no longer supported (since systemd ${dep.ignoredSince}): systemd ignores it` + (dep.replacement ? `; use ${dep.replacement}=` : '');
+        fixes.push(removeOptionFix(ctx.file, o));
+      } else if (dep.replacement && dep.replacementSection && dep.replacementSection !== o.section) {
+        message = `${o.name}= in [${o.section}] is deprecated; use ${dep.replacement}= in [${dep.replacementSection}]`;
+      } else if (dep.replacement) {
+        message = `${o.name}= is deprecated; use ${dep.replacement}=`;
+        const target = lookupDirective(o.section, dep.replacement);
+        if (target && knownIn(target, ctx.systemdVersion)) fixes.push(renameFix(o, dep.replacement));
+      } else {
+        message = `${o.name}= is deprecated`;
+      }
+      report({ ...nameRange(o), message, tags: ['deprecated'], ...(fixes.length ? { fixes } : {}) });
+    }
+  },
+};
+
+const removedDirective: Rule = {
+  code: 'removed-directive',
+  severity: 'error',
+  enforcedBy: 'systemd',
+  summary: 'A directive the target systemd version no longer knows (removed upstream; systemd ignores it).',
+  check(ctx, report) {
+    for (const e of analyze(ctx).entries) {
+      const d = e.directive;
+      if (!d || d.removed === undefined || d.removed > ctx.systemdVersion) continue;
+      report({ ...nameRange(e.o), tags: ['deprecated'], fixes: [removeOptionFix(ctx.file, e.o)], message: `${e.o.name}= was removed in systemd ${d.removed}; systemd ${ctx.systemdVersion} ignores it` });
+    }
+  },
+};
+
+const tooNew: Rule = {
+  code: 'directive-too-new',
+  severity: 'warning',
+  enforcedBy: 'systemd',
+  summary: 'A directive or value newer than the target systemd version (fleet.systemdVersion); older systemd ignores it.',
+  check(ctx, report) {
+    for (const e of analyze(ctx).entries) {
+      const d = e.directive;
+      if (!d) continue;
+      if (d.since > ctx.systemdVersion && d.since > OLDEST_CATALOGED_VERSION) {
+        report({ ...nameRange(e.o), message: `${e.o.name}= needs systemd ${d.since} or later (the target is ${ctx.systemdVersion}); older systemd ignores it as unknown` });
+      } else if (e.problem?.since !== undefined) {
+        report({ start: e.o.valueStart, end: e.o.valueEnd, message: e.problem.message });
+      }
+    }
+  },
+};
+
+/** The options of a section that are in effect, per name: an empty assignment resets lists. */
+function effective(entries: Entry[], section: string): Map<string, UnitOptionNode[]> {
+  const out = new Map<string, UnitOptionNode[]>();
+  for (const e of entries) {
+    if (e.o.section !== section) continue;
+    if (e.o.value.trim() === '') out.set(e.o.name, []);
+    else if (e.directive?.multiple) out.set(e.o.name, [...(out.get(e.o.name) ?? []), e.o]);
+    else out.set(e.o.name, [e.o]);
+  }
+  return out;
+}
+
+const TIMER_TRIGGERS = ['OnActiveSec', 'OnBootSec', 'OnStartupSec', 'OnUnitActiveSec', 'OnUnitInactiveSec', 'OnCalendar', 'OnClockChange', 'OnTimezoneChange'];
+const SOCKET_LISTENERS = ['ListenStream', 'ListenDatagram', 'ListenSequentialPacket', 'ListenFIFO', 'ListenSpecial', 'ListenNetlink', 'ListenMessageQueue', 'ListenUSBFunction'];
+const PATH_SPECS = ['PathExists', 'PathExistsGlob', 'PathChanged', 'PathModified', 'DirectoryNotEmpty'];
+
+const missingRequired: Rule = {
+  code: 'missing-required',
+  severity: 'error',
+  enforcedBy: 'systemd',
+  summary: 'A unit systemd refuses to load: a service without a usable ExecStart=, a timer without a trigger, a socket without Listen…=, a path unit without a path, a mount without What=.',
+  check(ctx, report) {
+    const { entries } = analyze(ctx);
+    const file = ctx.file;
+    const typed = ctx.unitName !== undefined;
+    const anchorOf = (section: string) => {
+      const s = file.sections.find(x => x.name === section) ?? file.sections[0];
+      return s ? { start: s.start, end: s.headerEnd } : { start: 0, end: 0 };
+    };
+    const has = (section: string) => file.sections.some(s => s.name === section);
+    const last = (m: Map<string, UnitOptionNode[]>, name: string) => m.get(name)?.at(-1)?.value.trim();
+    const anyOf = (m: Map<string, UnitOptionNode[]>, names: string[]) => names.some(n => (m.get(n)?.length ?? 0) > 0);
+    const refuse = (range: { start: number; end: number }, message: string) => report({ ...range, message: `${message}; systemd refuses to load the unit` });
+
+    if (ctx.unitType === 'service' && (has('Service') || typed)) {
+      const svc = effective(entries, 'Service');
+      const unit = effective(entries, 'Unit');
+      const starts = svc.get('ExecStart') ?? [];
+      const explicitType = last(svc, 'Type');
+      if (explicitType !== undefined && explicitType.includes('%')) return;
+      const typeValues = lookupDirective('Service', 'Type')?.values ?? [];
+      const type = (explicitType && typeValues.includes(explicitType) ? explicitType : undefined) ?? (last(svc, 'BusName') ? 'dbus' : starts.length ? 'simple' : 'oneshot');
+      const successAction = last(unit, 'SuccessAction');
+      const hasSuccessAction = successAction !== undefined && successAction !== 'none';
+      const remain = last(svc, 'RemainAfterExit');
+      const anchor = anchorOf('Service');
+      if (starts.length === 0 && (svc.get('ExecStop')?.length ?? 0) === 0 && !hasSuccessAction) {
+        refuse(anchor, 'Service has no ExecStart=, ExecStop=, or SuccessAction=');
+      } else if (type !== 'oneshot' && starts.length === 0) {
+        refuse(anchor, `Service has no ExecStart=, which only Type=oneshot services may omit (Type=${type})`);
+      } else if (starts.length === 0 && !hasSuccessAction && !(remain !== undefined && /^(1|yes|y|true|t|on)$/i.test(remain))) {
+        refuse(anchor, 'Service has no ExecStart= and no SuccessAction=, and does not set RemainAfterExit=yes');
+      }
+      if (type !== 'oneshot' && starts.length > 1) {
+        for (const o of starts.slice(1)) {
+          report({ ...lineRange(o), message: `More than one ExecStart= is only allowed for Type=oneshot services (this one is Type=${type}); systemd refuses to load the unit` });
+        }
+      }
+      const restart = svc.get('Restart')?.at(-1);
+      if (type === 'oneshot' && restart && ['always', 'on-success'].includes(restart.value.trim())) {
+        refuse(lineRange(restart), `Restart=${restart.value.trim()} is not allowed for Type=oneshot services`);
+      }
+      const typeLine = svc.get('Type')?.at(-1);
+      if (type === 'dbus' && !last(svc, 'BusName') && typeLine) refuse(lineRange(typeLine), 'Type=dbus needs BusName=');
+    }
+    if (ctx.unitType === 'timer' && (has('Timer') || typed)) {
+      if (!anyOf(effective(entries, 'Timer'), TIMER_TRIGGERS)) refuse(anchorOf('Timer'), 'Timer has no trigger (OnCalendar=, OnBootSec=, OnUnitActiveSec=, …)');
+    }
+    if (ctx.unitType === 'socket' && (has('Socket') || typed)) {
+      if (!anyOf(effective(entries, 'Socket'), SOCKET_LISTENERS)) refuse(anchorOf('Socket'), 'Socket has no Listen setting (ListenStream=, ListenDatagram=, ListenFIFO=, …)');
+    }
+    if (ctx.unitType === 'path' && (has('Path') || typed)) {
+      if (!anyOf(effective(entries, 'Path'), PATH_SPECS)) refuse(anchorOf('Path'), 'Path unit has no path to watch (PathExists=, PathChanged=, PathModified=, …)');
+    }
+    if (ctx.unitType === 'mount' && has('Mount')) {
+      if (!anyOf(effective(entries, 'Mount'), ['What'])) refuse(anchorOf('Mount'), 'Mount has no What= setting');
+    }
+  },
+};
+
+const duplicateDirective: Rule = {
+  code: 'duplicate-directive',
+  severity: 'warning',
+  enforcedBy: 'systemd',
+  summary: 'A single-valued directive set more than once in a section: systemd keeps the last value.',
+  check(ctx, report) {
+    const { entries } = analyze(ctx);
+    // Per section instance and name: the assignments since the last reset.
+    const seen = new Map<string, Entry[]>();
+    for (const e of entries) {
+      if (!e.directive || e.directive.multiple) continue;
+      const key = `${e.o.sectionIndex}\u0000${e.o.name}`;
+      if (e.o.value.trim() === '') {
+        seen.set(key, []);
+        continue;
+      }
+      const list = seen.get(key) ?? [];
+      list.push(e);
+      seen.set(key, list);
+    }
+    for (const list of seen.values()) {
+      const lastEntry = list.at(-1);
+      if (!lastEntry) continue;
+      for (const e of list.slice(0, -1)) {
+        report({
+          ...lineRange(e.o), tags: ['unnecessary'], fixes: [removeOptionFix(ctx.file, e.o)],
+          message: `${e.o.name}= is set again later in [${e.o.section}] (${quote(lastEntry.o.value.trim())}); systemd keeps the last value, so this one has no effect`,
+        });
+      }
+    }
+  },
+};
+
+/** The systemd rules, in the order their diagnostics are listed. */
+export const SYSTEMD_RULES: readonly Rule[] = [
+  unknownSection, unknownDirective, wrongSection, invalidValue, deprecatedDirective, removedDirective, tooNew, missingRequired, duplicateDirective,
+];
+
+/** Exposed for tests and for the language service (which section list a type has). */
+export { SECTIONS };

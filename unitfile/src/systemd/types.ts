@@ -65,8 +65,8 @@ export interface Directive {
   deprecated?: {
     since: number;
     replacement?: string;
-    /** systemd parses the line but ignores the setting ("support … has been removed"). */
-    ignored?: boolean;
+    /** From this version systemd parses the line but ignores the setting ("support … has been removed"). */
+    ignoredSince?: number;
     /** systemd logs a warning when it reads it (otherwise a quiet alias the manual calls deprecated). */
     warns?: boolean;
     /** The replacement lives in this section instead. */
