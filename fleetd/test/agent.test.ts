@@ -9,6 +9,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { MemoryRegistry } from '../src/registry/memoryRegistry';
+import { RegistryUnavailableError } from '../src/registry/registry';
 import { startAgent, type RunningAgent } from '../src/agent';
 import { Agent, heartbeatInterval } from '../src/agent/agent';
 import { FakeUnitManager } from '../src/agent/unitManager';
@@ -224,6 +225,49 @@ test('a machine ID still registered is retried until the previous presence goes 
   const a = await second;
   running.push(a);
   assert.deepEqual((await registry.listMachines()).map(m => m.metadata), [{ gen: '2' }]);
+});
+
+test('losing the registry keeps units running; the agent catches up when it returns', async () => {
+  const registry = new MemoryRegistry();
+  let down = false;
+  const flaky = new Proxy(registry, {
+    get(target, prop) {
+      const v = Reflect.get(target, prop, target) as unknown;
+      if (typeof v !== 'function') return v;
+      const fn = (v as (...a: unknown[]) => unknown).bind(target);
+      if (prop === 'watch' || prop === 'watchMachine') return fn;
+      return (...args: unknown[]) => (down ? Promise.reject(new RegistryUnavailableError()) : fn(...args));
+    },
+  });
+  const logs: string[] = [];
+  const agent = await startAgent({
+    registry: flaky, machine: { id: M1, publicIP: '', metadata: {} }, stateDir: path.join(root, 'flaky'),
+    intervalMs: 50, ttlMs: 2_000, log: (level, m) => logs.push(`${level}: ${m}`),
+  });
+  running.push(agent);
+  const pum = agent.unitManager as ProcessUnitManager;
+  await registry.putUnit({ name: 'keep.service', options: service('/bin/sleep 60'), desiredState: 'launched' });
+  await registry.scheduleUnit('keep.service', M1);
+  await until(registry, 'keep.service', 'active', 'running');
+  const pid = pum.mainPid('keep.service')!;
+  down = true;
+  await waitFor('a failed pass to be logged', () => logs.some(l => l.startsWith('error: reconcile failed: fleet server unable to communicate with etcd')));
+  await new Promise(r => setTimeout(r, 300));
+  assert.ok(alive(pid), 'the unit keeps running while the registry is away');
+  // Meanwhile the unit's desired state changed; once the registry answers again the agent applies it.
+  down = false;
+  await registry.setDesiredState('keep.service', 'loaded');
+  await until(registry, 'keep.service', 'inactive', 'dead');
+  await waitFor('the process to stop', () => !alive(pid));
+
+  // A clean stop while the registry is away still stops every unit, and says what it could not do.
+  await registry.setDesiredState('keep.service', 'launched');
+  await until(registry, 'keep.service', 'active', 'running');
+  const pid2 = pum.mainPid('keep.service')!;
+  down = true;
+  await agent.stop();
+  assert.ok(!alive(pid2));
+  assert.ok(logs.some(l => /^warn: shutdown incomplete: clearing the launched heartbeat of keep\.service: fleet server unable to communicate with etcd/.test(l)), logs.join('\n'));
 });
 
 // ---- task semantics with the fake manager ----
