@@ -107,6 +107,7 @@ const TABLE_ALIASES = { emergency_action: ['failure_action'] };
 const BY_NAME = {
   'Timer.OnCalendar': { kind: 'string', format: 'calendar' },
   'Unit.Documentation': { kind: 'string', format: 'urls' },
+  'Install.DefaultInstance': { kind: 'string' },
 };
 
 /** Multi-valued directives: lists that accumulate (an empty assignment resets them). */

@@ -65,7 +65,7 @@ export const ROWS: readonly CatalogRow[] = [
   ["BusName","Service","unit",219,235,"","","",0,"","","",""],
   ["Install","Alias","units",219,0,"m","","",0,"","","","Additional names created as symlinks when the unit is enabled."],
   ["Install","Also","units",219,0,"m","","",0,"","","","Other units enabled or disabled together with this one."],
-  ["Install","DefaultInstance","units",219,0,"m","","",0,"","","","For templates: the instance enabled when none is given."],
+  ["Install","DefaultInstance","string",219,0,"m","","",0,"","","","For templates: the instance enabled when none is given."],
   ["Install","RequiredBy","units",219,0,"m","","",0,"","","","On enable, adds this unit to the Requires= of the listed units."],
   ["Install","UpheldBy","units",254,0,"m","","",0,"","","","On enable, adds this unit to the Upholds= of the listed units."],
   ["Install","WantedBy","units",219,0,"m","","",0,"","","","On enable, adds this unit to the Wants= of the listed units (usually a target)."],

@@ -12,7 +12,7 @@ import type { UnitFile, UnitOptionNode, SectionNode } from '../parse';
 import type { Fix } from '../problem';
 import type { Finding, Rule, RuleContext } from '../rules';
 import { closest } from '../suggest';
-import { OLDEST_CATALOGED_VERSION, SECTIONS, directiveNames, findDirective, knownIn, lookupDirective, sectionInfo, sectionsFor } from './catalog';
+import { OLDEST_CATALOGED_VERSION, SECTIONS, UNIT_TYPES, directiveNames, findDirective, knownIn, lookupDirective, sectionInfo, sectionsFor } from './catalog';
 import type { Directive, SectionInfo } from './types';
 import { isBoolean, validateValue, type ValueProblem } from './values';
 
@@ -32,16 +32,34 @@ interface Analysis {
   sections: SectionNode[];
 }
 
+const SECTION_TYPES: Record<string, string> = {
+  Service: 'service', Socket: 'socket', Timer: 'timer', Path: 'path', Mount: 'mount', Automount: 'automount', Swap: 'swap', Slice: 'slice', Scope: 'scope',
+};
+
+/**
+ * The unit type the file is checked as: the context's, unless the name has no systemd suffix
+ * (foo.service.in, a drop-in .conf), in which case the first type-specific section decides.
+ */
+export function systemdUnitType(ctx: RuleContext): string {
+  if ((UNIT_TYPES as readonly string[]).includes(ctx.unitType)) return ctx.unitType;
+  for (const s of ctx.file.sections) {
+    const t = SECTION_TYPES[s.name];
+    if (t) return t;
+  }
+  return 'service';
+}
+
+const unitType = (ctx: RuleContext) => systemdUnitType(ctx);
 const isIgnored = (d: Directive, version: number) => d.deprecated?.ignoredSince !== undefined && d.deprecated.ignoredSince <= version;
 
 const cache = new WeakMap<UnitFile, { key: string; analysis: Analysis }>();
 const isExtension = (name: string) => name.startsWith('X-');
 
 function analyze(ctx: RuleContext): Analysis {
-  const key = `${ctx.unitType}@${ctx.systemdVersion}`;
+  const key = `${unitType(ctx)}@${ctx.systemdVersion}`;
   const hit = cache.get(ctx.file);
   if (hit && hit.key === key) return hit.analysis;
-  const applicable = new Set(sectionsFor(ctx.unitType).map(s => s.name));
+  const applicable = new Set(sectionsFor(unitType(ctx)).map(s => s.name));
   const entries: Entry[] = [];
   for (const o of ctx.file.options) {
     const checked = applicable.has(o.section) && !isExtension(o.name);
@@ -67,7 +85,7 @@ const unknownSection: Rule = {
   enforcedBy: 'systemd',
   summary: 'A section systemd does not know for this unit type (systemd ignores it with a warning; X- sections are allowed).',
   check(ctx, report) {
-    const applicable = sectionsFor(ctx.unitType).filter(s => knownIn({ since: s.since ?? 0, ...(s.removed ? { removed: s.removed } : {}) }, ctx.systemdVersion));
+    const applicable = sectionsFor(unitType(ctx)).filter(s => knownIn({ since: s.since ?? 0, ...(s.removed ? { removed: s.removed } : {}) }, ctx.systemdVersion));
     const names = applicable.map(s => s.name);
     for (const s of ctx.file.sections) {
       if (isExtension(s.name) || names.includes(s.name)) continue;
@@ -77,7 +95,7 @@ const unknownSection: Rule = {
       if (info) {
         const message = info.removed !== undefined && info.removed <= ctx.systemdVersion
           ? `[${s.name}] is no longer supported (removed in systemd ${info.removed}); systemd ignores its settings`
-          : `[${s.name}] does not belong in a .${ctx.unitType} unit (it is for ${info.unitTypes.map(t => `.${t}`).join(', ')} units); systemd ignores its settings`;
+          : `[${s.name}] does not belong in a .${unitType(ctx)} unit (it is for ${info.unitTypes.map(t => `.${t}`).join(', ')} units); systemd ignores its settings`;
         report({ ...range, message });
         continue;
       }
@@ -115,7 +133,7 @@ const unknownDirective: Rule = {
 
 /** Sections (valid for this unit type) that do know this directive. */
 function elsewhere(o: UnitOptionNode, ctx: RuleContext): Directive[] {
-  const types = new Set(sectionsFor(ctx.unitType).map(s => s.name));
+  const types = new Set(sectionsFor(unitType(ctx)).map(s => s.name));
   return findDirective(o.name).filter(d => d.section !== o.section && types.has(d.section));
 }
 
@@ -255,6 +273,9 @@ const missingRequired: Rule = {
   check(ctx, report) {
     const { entries } = analyze(ctx);
     const file = ctx.file;
+    const realType = (UNIT_TYPES as readonly string[]).includes(ctx.unitType);
+    // A named file without a unit suffix (a drop-in .conf, a .in template) may be a fragment.
+    if (ctx.unitName !== undefined && !realType) return;
     const typed = ctx.unitName !== undefined;
     const anchorOf = (section: string) => {
       const s = file.sections.find(x => x.name === section) ?? file.sections[0];
@@ -265,7 +286,7 @@ const missingRequired: Rule = {
     const anyOf = (m: Map<string, UnitOptionNode[]>, names: string[]) => names.some(n => (m.get(n)?.length ?? 0) > 0);
     const refuse = (range: { start: number; end: number }, message: string) => report({ ...range, message: `${message}; systemd refuses to load the unit` });
 
-    if (ctx.unitType === 'service' && (has('Service') || typed)) {
+    if (unitType(ctx) === 'service' && (has('Service') || typed)) {
       const svc = effective(entries, 'Service');
       const unit = effective(entries, 'Unit');
       const starts = svc.get('ExecStart') ?? [];
@@ -296,16 +317,16 @@ const missingRequired: Rule = {
       const typeLine = svc.get('Type')?.at(-1);
       if (type === 'dbus' && !last(svc, 'BusName') && typeLine) refuse(lineRange(typeLine), 'Type=dbus needs BusName=');
     }
-    if (ctx.unitType === 'timer' && (has('Timer') || typed)) {
+    if (unitType(ctx) === 'timer' && (has('Timer') || typed)) {
       if (!anyOf(effective(entries, 'Timer'), TIMER_TRIGGERS)) refuse(anchorOf('Timer'), 'Timer has no trigger (OnCalendar=, OnBootSec=, OnUnitActiveSec=, …)');
     }
-    if (ctx.unitType === 'socket' && (has('Socket') || typed)) {
+    if (unitType(ctx) === 'socket' && (has('Socket') || typed)) {
       if (!anyOf(effective(entries, 'Socket'), SOCKET_LISTENERS)) refuse(anchorOf('Socket'), 'Socket has no Listen setting (ListenStream=, ListenDatagram=, ListenFIFO=, …)');
     }
-    if (ctx.unitType === 'path' && (has('Path') || typed)) {
+    if (unitType(ctx) === 'path' && (has('Path') || typed)) {
       if (!anyOf(effective(entries, 'Path'), PATH_SPECS)) refuse(anchorOf('Path'), 'Path unit has no path to watch (PathExists=, PathChanged=, PathModified=, …)');
     }
-    if (ctx.unitType === 'mount' && has('Mount')) {
+    if (unitType(ctx) === 'mount' && has('Mount')) {
       if (!anyOf(effective(entries, 'Mount'), ['What'])) refuse(anchorOf('Mount'), 'Mount has no What= setting');
     }
   },

@@ -81,7 +81,8 @@ export function splitWords(value: string): { words: Word[]; unbalanced: boolean 
   return { words, unbalanced: false };
 }
 
-const hasSpecifier = (v: string) => /%[a-zA-Z%]/.test(v);
+/** A specifier, or a build-time placeholder of a unit template (@bindir@, {{LIBEXECDIR}}): judged only after expansion. */
+const hasSpecifier = (v: string) => /%[a-zA-Z%]|@[A-Za-z_][A-Za-z0-9_]*@|\{\{/.test(v);
 const isAbsolute = (p: string) => p.startsWith('/');
 const UNIT_SUFFIXES = new Set(['service', 'socket', 'device', 'mount', 'automount', 'swap', 'target', 'path', 'timer', 'slice', 'scope']);
 
@@ -178,6 +179,7 @@ export function validateValue(directive: Directive, value: string, version?: num
   const v = value.trim();
   if (v === '') return undefined; // an empty assignment resets the setting
   if (hasSpecifier(v) && directive.kind !== 'command' && directive.kind !== 'environment') return undefined;
+  if (/@[A-Za-z_][A-Za-z0-9_]*@|\{\{/.test(v)) return undefined; // a template placeholder anywhere
   const fail = (message: string): ValueProblem => ({ message });
   switch (directive.kind) {
     case 'boolean':
