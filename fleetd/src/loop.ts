@@ -2,9 +2,11 @@
  * A level-triggered reconcile loop (fleet's pkg/reconcile PeriodicReconciler): run once at start,
  * then `intervalMs` after each run finishes, and as soon as possible after `trigger()`. Triggers
  * that arrive while a run is in progress coalesce into one more run; runs never overlap. A failed
- * run is reported to `onError` and retried with exponential backoff (capped; triggers do not cut a
- * backoff short, they only make sure a run follows it). The loop stops when
- * `signal` aborts; `done` resolves once the run in progress, if any, has finished. It never rejects.
+ * run is reported to `onError` and retried with exponential backoff (capped). A trigger during a
+ * backoff still brings the next run forward — new information deserves a look — but never to less
+ * than `intervalMs` after the failed run, so a failing reconcile that keeps triggering itself
+ * cannot spin. The loop stops when `signal` aborts; `done` resolves once the run in progress, if
+ * any, has finished. It never rejects.
  */
 
 export interface LoopOptions {
@@ -34,7 +36,7 @@ export function runLoop(opts: LoopOptions): Loop {
     wake?.();
   };
 
-  /** Wait `ms`, or less when aborted (or triggered, when `wakeable`: not while backing off). */
+  /** Wait `ms`, or less when aborted (or triggered, when `wakeable`). */
   const sleep = (ms: number, wakeable: boolean): Promise<void> =>
     new Promise<void>(resolve => {
       const finish = (): void => {
@@ -69,8 +71,15 @@ export function runLoop(opts: LoopOptions): Loop {
         report(error);
       }
       if (signal.aborted) break;
-      const delay = failures === 0 ? intervalMs : Math.min(maxBackoffMs, intervalMs * 2 ** Math.min(failures, 30));
-      await sleep(delay, failures === 0);
+      if (failures === 0) {
+        await sleep(intervalMs, true);
+        continue;
+      }
+      // Backing off: at least one interval regardless of triggers, then the rest of the backoff
+      // unless a trigger (now or meanwhile) asks for a run.
+      const backoff = Math.min(maxBackoffMs, intervalMs * 2 ** Math.min(failures, 30));
+      await sleep(intervalMs, false);
+      if (!pending && !signal.aborted) await sleep(backoff - intervalMs, true);
     }
   })();
 

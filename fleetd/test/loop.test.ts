@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
-import { runLoop } from '../src/loop';
+import { runLoop, type Loop } from '../src/loop';
 
 /** Poll `condition` every 5 ms for at most `timeoutMs`. */
 async function waitFor(condition: () => boolean, what: string, timeoutMs = 2000): Promise<void> {
@@ -74,7 +74,7 @@ test('triggers during a run coalesce into exactly one more run, and runs never o
   await loop.done;
 });
 
-test('a failing run is reported and retried with backoff; triggers do not cut the backoff short', async () => {
+test('a failing run is reported and retried with exponential backoff', async () => {
   const controller = new AbortController();
   const errors: unknown[] = [];
   const at: number[] = [];
@@ -88,19 +88,39 @@ test('a failing run is reported and retried with backoff; triggers do not cut th
     },
     onError: e => errors.push(e),
   });
-  const hammer = setInterval(() => loop.trigger(), 2);
-  try {
-    await waitFor(() => at.length >= 6, 'six failed runs', 10_000);
-  } finally {
-    clearInterval(hammer);
-    controller.abort();
-    await loop.done;
-  }
-  // Waits of 20, 40, 80, 80, 80 ms (doubling from the interval, capped), however often triggered.
+  await waitFor(() => at.length >= 6, 'six failed runs', 10_000);
+  controller.abort();
+  await loop.done;
+  // Waits of 20, 40, 80, 80, 80 ms: doubling from the interval, capped.
   const expected = [20, 40, 80, 80, 80];
   expected.forEach((ms, i) => assert.ok(at[i + 1]! - at[i]! >= ms - 1, `wait ${i + 1}: ${at[i + 1]! - at[i]!} ms, expected ≥ ${ms}`));
   assert.equal(errors.length, at.length);
   assert.equal((errors[0] as Error).message, 'boom 1');
+});
+
+test('during a backoff a trigger brings the run forward, but never closer than one interval', async () => {
+  const controller = new AbortController();
+  const at: number[] = [];
+  const self: { loop?: Loop } = {};
+  const loop = runLoop({
+    intervalMs: 30,
+    maxBackoffMs: 10_000,
+    signal: controller.signal,
+    reconcile: async () => {
+      at.push(performance.now());
+      // A failing pass that triggers itself (as a write followed by its own watch event would).
+      self.loop?.trigger();
+      throw new Error('fails');
+    },
+    onError: () => {},
+  });
+  self.loop = loop;
+  await waitFor(() => at.length >= 6, 'six runs', 10_000);
+  controller.abort();
+  await loop.done;
+  for (let i = 1; i < at.length; i++) assert.ok(at[i]! - at[i - 1]! >= 29, `gap ${i}: ${at[i]! - at[i - 1]!} ms`);
+  // Without the triggers the sixth run would come at least 60 + 120 + 240 + 480 + 960 ms after the first.
+  assert.ok(at[5]! - at[0]! < 1860, `triggers should bring runs forward (took ${at[5]! - at[0]!} ms)`);
 });
 
 test('after a failure, success resets the interval', async () => {
