@@ -162,7 +162,7 @@ function choose(unit: UnitInfo, state: ClusterState): { machine: MachineState; d
  * do units that replace others themselves: moving them could chase a ring of Replaces round the
  * cluster forever.
  */
-export function movable(unit: UnitInfo, state: ClusterState): boolean {
+function movable(unit: UnitInfo, state: ClusterState): boolean {
   return unit.replaces.length === 0 && !state.placedThisPass.has(unit.name);
 }
 
