@@ -13,6 +13,8 @@ import path from 'node:path';
 import { agentArgs, ConfigError, helpText, parseConfig, type Config } from './config';
 import { startEtcd, stopChild, type EtcdProcess } from './cli/etcdProcess';
 import { describeMachine, machineIdIn } from './cli/identity';
+import { CLUSTER_MARKER, MACHINE_MARKER, reap } from './cli/reaper';
+import { randomBytes } from 'node:crypto';
 import { createApiServer } from './api';
 import { startAgent } from './agent';
 import { startEngine } from './engine';
@@ -44,6 +46,10 @@ class Lifetime {
 
   add(name: string, part: Stoppable): void {
     this.parts.push({ name, part });
+  }
+
+  get isStopping(): boolean {
+    return this.stopping !== undefined;
   }
 
   stop(log: Log): Promise<void> {
@@ -117,6 +123,14 @@ async function waitForMachines(registry: Registry, count: number, timeoutMs: num
 
 async function runLocal(config: Config, log: Log, lifetime: Lifetime): Promise<void> {
   const stateDir = stateDirOf(config);
+  // Every unit process carries this marker: whatever happens to an agent, nothing outlives the cluster.
+  const clusterId = process.env[CLUSTER_MARKER] || randomBytes(8).toString('hex');
+  lifetime.add('orphan sweep', {
+    stop: async () => {
+      const n = reap({ [CLUSTER_MARKER]: clusterId });
+      if (n > 0) log('warn', `stopped ${n} unit process(es) left behind by machines that did not stop cleanly`);
+    },
+  });
   let endpoints: string[] | undefined;
   if (config.registry.kind === 'etcd-binary') {
     const etcd: EtcdProcess = await startEtcd(config.registry.path, stateDir, line => log('debug', line));
@@ -146,6 +160,7 @@ async function runLocal(config: Config, log: Log, lifetime: Lifetime): Promise<v
         ttlMs: config.agentTtlMs,
         intervalMs: config.agentIntervalMs,
         journal: { host: config.journal.host, port: 0 },
+        unitEnv: { [CLUSTER_MARKER]: clusterId, [MACHINE_MARKER]: m.id },
         log: tagged(log, `agent ${m.id.slice(0, 8)}`),
       });
       lifetime.add(`agent ${m.id}`, agent);
@@ -157,9 +172,15 @@ async function runLocal(config: Config, log: Log, lifetime: Lifetime): Promise<v
       const args = [...process.execArgv, script, ...agentArgs(config, m.index, m, endpoints)];
       const child = spawn(process.execPath, args, {
         stdio: ['pipe', 'pipe', 'pipe'],
-        env: { ...process.env, FLEETD_PARENT_PIPE: '1' },
+        env: { ...process.env, FLEETD_PARENT_PIPE: '1', [CLUSTER_MARKER]: clusterId },
       });
       children.push(child);
+      child.once('exit', (code, signal) => {
+        if (lifetime.isStopping) return;
+        log('warn', `machine ${m.index + 1} (${m.id}) exited (${signal ?? code}); its units will move to other machines`);
+        const n = reap({ [CLUSTER_MARKER]: clusterId, [MACHINE_MARKER]: m.id });
+        if (n > 0) log('info', `stopped ${n} unit process(es) of the dead machine ${m.id}`);
+      });
       forwardLines(child, `machine ${m.index + 1}`);
       lifetime.add(`machine ${m.index + 1} (pid ${child.pid})`, { stop: () => stopChild(child, 45_000) });
     }
@@ -205,6 +226,7 @@ async function runAgent(config: Config, log: Log, lifetime: Lifetime): Promise<v
     ttlMs: config.agentTtlMs,
     intervalMs: config.agentIntervalMs,
     journal: config.journal,
+    ...(process.env[CLUSTER_MARKER] ? { unitEnv: { [CLUSTER_MARKER]: process.env[CLUSTER_MARKER], [MACHINE_MARKER]: id } } : {}),
     log: tagged(log, `agent ${id.slice(0, 8)}`),
   });
   lifetime.add('agent', agent);
@@ -241,6 +263,9 @@ async function main(): Promise<number> {
     void lifetime.stop(log).then(() => finish(code));
   };
   onSignals(signal => shutdown(signal, 0));
+  // A parent that died leaves our stdout/stderr pipes without a reader: keep going (and shut
+  // down cleanly below) instead of dying on EPIPE with unit processes still running.
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
   if (process.env.FLEETD_PARENT_PIPE === '1') {
     // Started by `fleetd local`: when the parent dies (even by SIGKILL) our stdin closes.
     process.stdin.on('end', () => shutdown('parent exited', 0));

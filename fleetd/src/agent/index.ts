@@ -25,6 +25,8 @@ export interface StartAgentOptions {
   intervalMs?: number;
   /** Defaults to a ProcessUnitManager under `stateDir`. */
   unitManager?: UnitManager;
+  /** Extra environment for every unit process (e.g. the markers `fleetd local` reaps orphans by). */
+  unitEnv?: Record<string, string>;
   /** Serve the journal on this loopback address (port 0: any free port). */
   journal?: { host: string; port: number };
   log?: LogFn;
@@ -51,6 +53,7 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
       machineId: machine.id,
       journal,
       stateDir: path.resolve(options.stateDir),
+      ...(options.unitEnv ? { env: options.unitEnv } : {}),
       ...(log ? { log } : {}),
     });
   } catch (err) {

@@ -72,7 +72,10 @@ export async function startEtcd(binary: string, dataRoot: string, log: (line: st
     '--heartbeat-interval', '50', '--election-timeout', '500',
     '--logger', 'zap', '--log-outputs', 'stderr', '--log-level', 'warn',
   ];
-  const child: ChildProcess = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  // etcd runs under a small shell that holds our stdin: if fleetd dies, even by SIGKILL, the
+  // pipe closes and the shell stops etcd, so no etcd outlives the cluster that started it.
+  const guard = 'exec 3<&0; "$0" "$@" </dev/null & p=$!; trap \'kill $p 2>/dev/null\' TERM INT; read -r _ <&3; kill $p 2>/dev/null; wait $p';
+  const child: ChildProcess = spawn('/bin/sh', ['-c', guard, binary, ...args], { stdio: ['pipe', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);
