@@ -175,10 +175,10 @@ describe('tree items', () => {
     assert.match(toItem(roots[0]!).tooltip!, /Metadata: disk=ssd,region=us\\-east/);
     const children = childrenOf(roots[1]!, connected, flat).map(toItem);
     assert.deepEqual(children.map(c => [c.label, c.description]), [
-      ['loaded.service', 'loaded · 85c0e1a2.../10.1.1.8 · inactive (dead)'],
+      ['loaded.service', 'loaded · inactive (dead)'],
       ['monitor.service', 'global · activating (start)'],
-      ['nginx.1.service', 'inactive → launched · 85c0e1a2.../10.1.1.8'],
-      ['nginx.10.service', 'launched · 85c0e1a2.../10.1.1.8 · active (running)'],
+      ['nginx.1.service', 'inactive → launched'],
+      ['nginx.10.service', 'launched · active (running)'],
     ]);
     // A global unit under a machine keeps the unit's context value, so its menu works there too.
     assert.equal(children[1]!.contextValue, 'fleet.unit.launched.global');
@@ -232,7 +232,14 @@ describe('grouping and sorting', () => {
       ['Global units', 'on every matching machine · 1 unit'],
       ['Not scheduled', '3 units'],
     ]);
-    assert.deepEqual(childrenOf(groups[1]!, connected, flat).map(n => toItem(n).label), ['loaded.service', 'nginx.1.service', 'nginx.10.service']);
+    assert.deepEqual(childrenOf(groups[1]!, connected, flat).map(n => [toItem(n).label, toItem(n).description]), [
+      ['loaded.service', 'loaded · inactive (dead)'],
+      ['nginx.1.service', 'inactive → launched'],
+      ['nginx.10.service', 'launched · active (running)'],
+    ]);
+    // Grouped by state, the machine stays in the description.
+    const byState = groupRows(rows, machines, { groupBy: 'state', sortBy: 'name' });
+    assert.equal(toItem(childrenOf(byState[3]!, connected, flat)[0]!).description, 'launched · 85c0e1a2.../10.1.1.8 · active (running)');
   });
 
   test('grouped by state, in the order of severity', () => {

@@ -281,8 +281,10 @@ export function unitItem(id: string, row: UnitRow, machines: readonly ApiMachine
   if (row.display === 'unplaceable') parts.push(`not scheduled: ${row.reason}`);
   else if (row.display === 'pending' && !row.global) parts.push(`${row.currentState ?? 'inactive'} → ${row.desiredState}`);
   else parts.push(row.global ? `global, ${row.desiredState ?? 'inactive'}` : (row.currentState ?? row.desiredState ?? 'unknown'));
+  // Under its machine (Machines view, or Units grouped by machine) the machine is not repeated.
+  const underMachine = id.startsWith('machine:') || id.startsWith('group:machine:');
   if (row.global) parts.push(`${row.states.length} machine${row.states.length === 1 ? '' : 's'}`);
-  else if (row.machineId) parts.push(machineLabel(row.machineId, machines));
+  else if (row.machineId && !underMachine) parts.push(machineLabel(row.machineId, machines));
   const summary = systemdSummary(state);
   if (summary) parts.push(summary);
   return {
