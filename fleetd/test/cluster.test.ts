@@ -11,7 +11,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Etcd3 } from 'etcd3';
+import { randomBytes } from 'node:crypto';
 import { EtcdServer, etcdBinary, assertAvailable, skipUnlessAvailable, waitFor } from '../../test/support';
+import { findMarked } from '../src/cli/reaper';
 
 const root = path.resolve(__dirname, '..', '..');
 const bundle = path.join(root, 'dist', 'fleetd.js');
@@ -42,14 +44,17 @@ class Cluster {
     readonly api: string,
     readonly stateDir: string,
     readonly output: () => string,
+    readonly clusterId: string,
   ) {}
 
   static async start(args: string[]): Promise<Cluster> {
     if (!fs.existsSync(bundle)) throw new Error('dist/fleetd.js is missing: run `npm run build` (scripts/test.sh builds first)');
     const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fleetd-cluster-'));
+    const clusterId = randomBytes(8).toString('hex');
     const child = spawn(process.execPath, [bundle, 'local', '--state-dir', stateDir, '--api', '127.0.0.1:0', ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
+      env: { ...process.env, FLEETD_CLUSTER_ID: clusterId },
     });
     let out = '';
     child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
@@ -59,7 +64,7 @@ class Cluster {
       () => /fleetd: API ready at (\S+)/.exec(out)?.[1],
       { timeoutMs: 60_000, abortIf: () => (child.exitCode !== null ? `fleetd exited ${child.exitCode}:\n${out}` : undefined) },
     );
-    return new Cluster(child, api, stateDir, () => out);
+    return new Cluster(child, api, stateDir, () => out, clusterId);
   }
 
   async get<T>(p: string): Promise<T> {
@@ -175,6 +180,7 @@ describe('a local cluster on real etcd, through the v1 API', { skip }, () => {
   after(async () => {
     await cluster?.stop();
     await etcd?.stop();
+    if (cluster) assert.deepEqual(findMarked({ FLEETD_CLUSTER_ID: cluster.clusterId }), [], 'no process of the cluster outlives it');
   });
 
   test('three machines with their metadata', async () => {
@@ -256,6 +262,8 @@ describe('a local cluster on real etcd, through the v1 API', { skip }, () => {
     assert.notEqual(moved, victim);
     assert.ok(seconds < 3 + 1 + 5, `moved in ${seconds.toFixed(1)} s (TTL 3 s + reconcile)`);
     assert.equal((await cluster.machines()).length, 2);
+    // Its unit processes did not outlive it (they run in their own process groups).
+    assert.deepEqual(findMarked({ FLEETD_CLUSTER_ID: cluster.clusterId, FLEETD_MACHINE_ID: victim }), []);
   });
 
   test('kill -9 of the engine leader: another engine takes over', async () => {
