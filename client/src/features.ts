@@ -86,7 +86,9 @@ export function registerClusterFeatures(
   );
   const updateMessage = () => {
     const view = model.view;
-    unitsView.message = view.kind === 'connected' && view.snapshot.units.length === 0 && !view.error ? `No units in ${view.label}. Open a unit file and run Fleet: Start Unit.` : undefined;
+    const healthy = view.kind === 'connected' && !view.error;
+    unitsView.message = healthy && view.snapshot.units.length === 0 ? `No units in ${view.label}. Open a unit file and run Fleet: Start Unit.` : undefined;
+    machinesView.message = healthy && view.snapshot.machines.length === 0 ? `No machines have joined ${view.label}: units cannot be scheduled until an agent (fleetd) is running.` : undefined;
   };
   own(model.onDidChange(updateMessage));
 
