@@ -106,7 +106,9 @@ test('parseServiceConfig: settings, empty assignments reset lists, TimeoutSec se
 test('parseServiceConfig: systemd refuses these (load state bad-setting), with the fix in the message', () => {
   const o = (name: string, value: string) => ({ section: 'Service', name, value });
   const errors = (...opts: { section: string; name: string; value: string }[]) => parseServiceConfig('a.service', opts, ctx).errors;
-  assert.deepEqual(errors(), ['Service has no ExecStart= setting, which is only allowed for Type=oneshot services; add ExecStart=/path/to/program']);
+  assert.deepEqual(errors(o('Type', 'simple')), ['Service has no ExecStart= setting, which is only allowed for Type=oneshot services; add ExecStart=/path/to/program']);
+  assert.equal(parseServiceConfig('a.service', [], ctx).masked, true, 'an empty file is masked, not a bad setting');
+  assert.deepEqual(errors(), []);
   assert.deepEqual(errors(o('Type', 'oneshot'), o('RemainAfterExit', 'true')), []);
   assert.deepEqual(errors(o('Type', 'oneshot'), o('ExecStart', '/bin/true'), o('Restart', 'always')),
     ["Service has Restart=always, which isn't allowed for Type=oneshot services; use Restart=on-failure or no"]);

@@ -308,6 +308,15 @@ test('bad settings and unsupported directives are reported in the state detail, 
   assert.match(s.detail!, /cannot run \.timer units/);
 });
 
+test('an empty unit file is masked, as in systemd, and does not start', async () => {
+  const { m, state, until } = setup('masked');
+  await m.load('empty.service', [], HASH);
+  assert.equal((await state('empty.service')).loadState, 'masked');
+  await m.start('empty.service');
+  const s = await until('empty.service', 'failed', 'failed');
+  assert.match(s.detail!, /Unit empty\.service is masked: its unit file is empty; submit the unit with its options/);
+});
+
 test('start on a unit that is not loaded names the unit and the fix', async () => {
   const { m } = setup('notloaded');
   await assert.rejects(m.start('ghost.service'), /cannot start unit ghost\.service: it is not loaded on this machine; load it first/);

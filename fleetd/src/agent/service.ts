@@ -86,7 +86,7 @@ export class Service {
   constructor(readonly name: string, public config: ServiceConfig, public hash: string, private readonly host: ServiceHost) {}
 
   get loadState(): string {
-    return this.config.errors.length > 0 ? 'bad-setting' : 'loaded';
+    return this.config.masked ? 'masked' : this.config.errors.length > 0 ? 'bad-setting' : 'loaded';
   }
 
   /** PIDs of process groups this unit still has (for tests and diagnostics). */
@@ -119,6 +119,10 @@ export class Service {
       return;
     } else if (this.activeState === 'deactivating') {
       this.pendingStart = true;
+      return;
+    }
+    if (this.config.masked) {
+      this.fail(`Unit ${this.name} is masked: its unit file is empty; submit the unit with its options`, 'resources');
       return;
     }
     if (this.config.kind === 'other') {

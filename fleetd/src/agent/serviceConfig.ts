@@ -42,6 +42,8 @@ export interface ServiceConfig {
   guessMainPid: boolean;
   /** Extra exit statuses counted as success (SuccessExitStatus=). */
   successExitStatus: number[];
+  /** An empty unit file: systemd reports such a unit as masked and refuses to start it. */
+  masked: boolean;
   /** Why the unit cannot be started (load state bad-setting). */
   errors: string[];
   /** Directives that would matter but are not implemented, e.g. `User=`. */
@@ -93,8 +95,10 @@ export function parseServiceConfig(unitName: string, options: readonly UnitOptio
     environmentFiles: [],
     guessMainPid: true,
     successExitStatus: [],
+    masked: options.length === 0,
     errors: [], unsupported: [], notes: [],
   };
+  if (c.masked) return c;
   const unknownSpecifiers = new Set<string>();
   const expand = (v: string) => expandSpecifiers(v, ctx, unknownSpecifiers);
   const unsupported = (what: string) => {
