@@ -109,6 +109,20 @@ const unknownSection: Rule = {
   },
 };
 
+/** Did-you-mean candidates per section and version: current names first, then every name. */
+const suggestionCache = new Map<string, Map<string, string | undefined>>();
+function suggestDirective(section: string, name: string, version: number): string | undefined {
+  const key = `${section}@${version}`;
+  let perName = suggestionCache.get(key);
+  if (!perName) suggestionCache.set(key, (perName = new Map()));
+  if (perName.has(name)) return perName.get(name);
+  const all = directiveNames(section);
+  const current = all.filter(n => { const d = lookupDirective(section, n); return d !== undefined && knownIn(d, version) && !d.deprecated; });
+  const suggestion = closest(name, current) ?? closest(name, all);
+  if (perName.size < 10_000) perName.set(name, suggestion);
+  return suggestion;
+}
+
 const unknownDirective: Rule = {
   code: 'unknown-directive',
   severity: 'warning',
@@ -117,11 +131,9 @@ const unknownDirective: Rule = {
   check(ctx, report) {
     for (const e of analyze(ctx).entries) {
       if (!e.checked || e.directive) continue;
-      if (elsewhere(e.o, ctx).length > 0) continue; // directive-wrong-section
+      if (findDirective(e.o.name).length > 0) continue; // directive-wrong-section
       const o = e.o;
-      const all = directiveNames(o.section);
-      const current = all.filter(n => { const d = lookupDirective(o.section, n); return d !== undefined && knownIn(d, ctx.systemdVersion) && !d.deprecated; });
-      const suggestion = closest(o.name, current) ?? closest(o.name, all);
+      const suggestion = suggestDirective(o.section, o.name, ctx.systemdVersion);
       report({
         ...nameRange(o),
         message: `Unknown directive ${o.name}= in [${o.section}]; systemd ignores this line` + (suggestion ? `. Did you mean ${suggestion}=?` : ''),
@@ -131,24 +143,23 @@ const unknownDirective: Rule = {
   },
 };
 
-/** Sections (valid for this unit type) that do know this directive. */
-function elsewhere(o: UnitOptionNode, ctx: RuleContext): Directive[] {
-  const types = new Set(sectionsFor(unitType(ctx)).map(s => s.name));
-  return findDirective(o.name).filter(d => d.section !== o.section && types.has(d.section));
-}
-
 const wrongSection: Rule = {
   code: 'directive-wrong-section',
   severity: 'warning',
   enforcedBy: 'systemd',
-  summary: 'A directive written in the wrong section (systemd reads it as unknown there and ignores it).',
+  summary: 'A directive written in the wrong section, or in a unit type that has no such setting (systemd ignores it there).',
   check(ctx, report) {
+    const types = new Set(sectionsFor(unitType(ctx)).map(s => s.name));
     for (const e of analyze(ctx).entries) {
       if (!e.checked || e.directive) continue;
-      const homes = elsewhere(e.o, ctx);
+      const homes = findDirective(e.o.name).filter(d => d.section !== e.o.section);
       if (homes.length === 0) continue;
-      const where = [...new Set(homes.map(d => `[${d.section}]`))].join(' or ');
-      report({ ...nameRange(e.o), message: `${e.o.name}= belongs in ${where}, not [${e.o.section}]; systemd ignores it here` });
+      const here = homes.filter(d => types.has(d.section));
+      const sections = (list: Directive[]) => [...new Set(list.map(d => `[${d.section}]`))].join(' or ');
+      const message = here.length > 0
+        ? `${e.o.name}= belongs in ${sections(here)}, not [${e.o.section}]; systemd ignores it here`
+        : `${e.o.name}= is a ${sections(homes)} setting, which a .${unitType(ctx)} unit does not have; systemd ignores it here`;
+      report({ ...nameRange(e.o), message });
     }
   },
 };
@@ -255,7 +266,11 @@ function effective(entries: Entry[], section: string): Map<string, UnitOptionNod
   for (const e of entries) {
     if (e.o.section !== section) continue;
     if (e.o.value.trim() === '') out.set(e.o.name, []);
-    else if (e.directive?.multiple) out.set(e.o.name, [...(out.get(e.o.name) ?? []), e.o]);
+    else if (e.directive?.multiple) {
+      const list = out.get(e.o.name);
+      if (list) list.push(e.o);
+      else out.set(e.o.name, [e.o]);
+    }
     else out.set(e.o.name, [e.o]);
   }
   return out;

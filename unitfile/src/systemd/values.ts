@@ -57,6 +57,11 @@ export interface Word {
  */
 export function splitWords(value: string): { words: Word[]; unbalanced: boolean } {
   const words: Word[] = [];
+  if (!/["'\\]/.test(value)) {
+    // Fast path: no quoting, words are the runs of non-space.
+    for (const m of value.matchAll(/\S+/g)) words.push({ text: m[0], start: m.index, end: m.index + m[0].length });
+    return { words, unbalanced: false };
+  }
   let i = 0;
   while (i < value.length) {
     while (i < value.length && /\s/.test(value[i]!)) i++;
@@ -128,7 +133,7 @@ function checkCommand(value: string, version: number | undefined): ValueProblem 
     if (isAbsolute(exe)) continue;
     if (exe.includes('/')) return { message: `runs ${JSON.stringify(exe)}: the executable must be an absolute path or a plain command name`, ...at };
     if (version !== undefined && version < 239) {
-      return { message: `runs ${JSON.stringify(exe)}: systemd before 239 needs an absolute path (write /usr/bin/${exe} or the right directory)`, ...at, since: 239 };
+      return { message: `runs ${JSON.stringify(exe)}: systemd before 239 needs an absolute path (write /usr/bin/${exe} or the right directory)`, ...at };
     }
   }
   return undefined;
