@@ -63,9 +63,12 @@ export function registerClusterFeatures(
   const unitsProvider = own(new ClusterTreeProvider('units', model, explorerOptions));
   const machinesView = own(vscode.window.createTreeView(Views.machines, { treeDataProvider: machinesProvider, canSelectMany: true, showCollapseAll: true }));
   const unitsView = own(vscode.window.createTreeView(Views.units, { treeDataProvider: unitsProvider, canSelectMany: true, showCollapseAll: true }));
+  // Polling runs while a Fleet view is visible, or a fleet-unit editor is (so the language
+  // server's cluster context stays fresh for MachineID/MachineOf completion and placement).
   let release: (() => void) | undefined;
+  const editingUnits = () => vscode.window.visibleTextEditors.some(e => e.document.languageId === 'fleet-unit');
   const updateWatching = () => {
-    const visible = machinesView.visible || unitsView.visible;
+    const visible = machinesView.visible || unitsView.visible || editingUnits();
     if (visible && !release) release = model.watch();
     else if (!visible && release) {
       release();
@@ -74,6 +77,7 @@ export function registerClusterFeatures(
   };
   own(machinesView.onDidChangeVisibility(updateWatching));
   own(unitsView.onDidChangeVisibility(updateWatching));
+  own(vscode.window.onDidChangeVisibleTextEditors(updateWatching));
   own({ dispose: () => release?.() });
   updateWatching();
   own(

@@ -98,6 +98,7 @@ const commands = new Map<string, (...args: unknown[]) => unknown>();
 const contentProviders = new Map<string, { provideTextDocumentContent(uri: Uri, token: unknown): Promise<string> }>();
 const treeViews = new Map<string, { provider: { getChildren(e?: unknown): unknown[]; getTreeItem(e: unknown): TreeItem }; setVisible(v: boolean): void; message?: string }>();
 let workspaceFiles: Uri[] = [];
+const visibleEditors = new EventEmitter<unknown>();
 const outputs = new Map<string, string[]>();
 const requests: { method: string; params: unknown }[] = [];
 let validateAnswer: unknown;
@@ -112,6 +113,8 @@ const vscodeStub = {
   ConfigurationTarget: { Global: 1 },
   window: {
     activeTextEditor: undefined,
+    visibleTextEditors: [] as { document: { languageId: string } }[],
+    onDidChangeVisibleTextEditors: visibleEditors.event,
     createOutputChannel: (name: string) => {
       const lines: string[] = [];
       outputs.set(name, lines);
@@ -454,6 +457,20 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
       await features.model.refresh();
       return /^\$\(server-environment\) Fleet: test /.test(statusBar!.text);
     });
+  });
+
+  test('polling pauses when no Fleet view and no unit editor is visible, and resumes for a unit editor', async () => {
+    treeViews.get('fleet.machines')!.setVisible(false);
+    treeViews.get('fleet.units')!.setVisible(false);
+    assert.equal(features.model.watching, false);
+    vscodeStub.window.visibleTextEditors = [{ document: { languageId: 'fleet-unit' } }];
+    visibleEditors.fire(undefined);
+    assert.equal(features.model.watching, true);
+    vscodeStub.window.visibleTextEditors = [];
+    visibleEditors.fire(undefined);
+    assert.equal(features.model.watching, false);
+    treeViews.get('fleet.machines')!.setVisible(true);
+    assert.equal(features.model.watching, true);
   });
 
   test('Start Local Cluster launches the bundled fleetd, connects to it, and Stop ends its process group', async () => {
