@@ -151,19 +151,24 @@ async function runLocal(config: Config, log: Log, lifetime: Lifetime): Promise<v
   const children: ChildProcess[] = [];
   if (!endpoints) {
     const engine = await startEngine({ registry, machineId: machines[0]!.id, intervalMs: config.engineIntervalMs, log });
+    const agents: Stoppable[] = [];
+    // Stopped in reverse: the engine first (so it does not move units between machines that are
+    // all going away), then every agent at once.
+    lifetime.add('agents', { stop: async () => void (await Promise.all(agents.map(a => a.stop()))) });
     lifetime.add('engine', engine);
     for (const m of machines) {
-      const agent = await startAgent({
-        registry,
-        machine: { id: m.id, publicIP: m.publicIp, metadata: m.metadata },
-        stateDir: m.stateDir,
-        ttlMs: config.agentTtlMs,
-        intervalMs: config.agentIntervalMs,
-        journal: { host: config.journal.host, port: 0 },
-        unitEnv: { [CLUSTER_MARKER]: clusterId, [MACHINE_MARKER]: m.id },
-        log: tagged(log, `agent ${m.id.slice(0, 8)}`),
-      });
-      lifetime.add(`agent ${m.id}`, agent);
+      agents.push(
+        await startAgent({
+          registry,
+          machine: { id: m.id, publicIP: m.publicIp, metadata: m.metadata },
+          stateDir: m.stateDir,
+          ttlMs: config.agentTtlMs,
+          intervalMs: config.agentIntervalMs,
+          journal: { host: config.journal.host, port: 0 },
+          unitEnv: { [CLUSTER_MARKER]: clusterId, [MACHINE_MARKER]: m.id },
+          log: tagged(log, `agent ${m.id.slice(0, 8)}`),
+        }),
+      );
     }
   } else {
     // Every machine is its own process, as on a real cluster: kill -9 one and its units move.
@@ -182,8 +187,8 @@ async function runLocal(config: Config, log: Log, lifetime: Lifetime): Promise<v
         if (n > 0) log('info', `stopped ${n} unit process(es) of the dead machine ${m.id}`);
       });
       forwardLines(child, `machine ${m.index + 1}`);
-      lifetime.add(`machine ${m.index + 1} (pid ${child.pid})`, { stop: () => stopChild(child, 45_000) });
     }
+    lifetime.add('machines', { stop: async () => void (await Promise.all(children.map(c => stopChild(c, 45_000)))) });
   }
   await waitForMachines(registry, config.machines, 60_000, children);
   const url = await serveApi(config, registry, lifetime);
