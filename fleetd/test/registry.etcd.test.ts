@@ -127,9 +127,13 @@ describe('EtcdRegistry on etcd', { skip }, () => {
       await waitFor('the machine to be re-published', async () => (await registry.listMachines()).some(m => m.id === 'm1'), { timeoutMs: 15_000 });
       assert.deepEqual((await registry.listMachines())[0]?.metadata, { a: 'b' });
 
+      // Let the reconnect hint pass, then count only events caused by writes.
+      await new Promise(r => setTimeout(r, 2_500));
       unitEvents = 0;
+      let flip = 0;
       await waitFor('the watch to deliver after the restart', async () => {
-        await registry.setDesiredState('a.service', unitEvents % 2 ? 'loaded' : 'launched');
+        // A real change each time (same-value writes wake nobody).
+        await registry.setDesiredState('a.service', flip++ % 2 ? 'launched' : 'loaded');
         await new Promise(r => setTimeout(r, 200));
         return unitEvents > 0;
       }, { timeoutMs: 15_000 });

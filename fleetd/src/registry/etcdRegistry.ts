@@ -17,7 +17,7 @@
  *    hint (events may have been missed).
  */
 import { Etcd3, type IKeyValue, type Lease, type Watcher } from 'etcd3';
-import { noop } from 'cockatiel';
+import { ExponentialBackoff, noop } from 'cockatiel';
 import { isGlobalUnit, serializeOptions, unitHash, type UnitOption } from '../../../unitfile/src';
 import type { JobState } from '../../../protocol/src/api';
 import {
@@ -82,7 +82,8 @@ export class EtcdRegistry implements Registry {
       hosts: options.endpoints,
       dialTimeout: timeout,
       // No circuit breaker or retries: a failure is reported at once, and the next call tries again.
-      faultHandling: { host: () => noop, global: noop },
+      // The watch stream reconnects within 2 s of etcd coming back (cockatiel's default waits up to 30 s).
+      faultHandling: { host: () => noop, global: noop, watchBackoff: new ExponentialBackoff({ initialDelay: 200, maxDelay: 2_000 }) as never },
       defaultCallOptions: context => (context.isStream ? {} : { deadline: new Date(Date.now() + timeout) }),
     });
     const registry = new EtcdRegistry(client, new Keys(options.prefix ?? DEFAULT_PREFIX), options.log ?? (() => {}));
