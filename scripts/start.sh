@@ -3,7 +3,8 @@
 #
 #   1. installs what is missing (Debian packages as root, node_modules, code-server in .ci/tools)
 #   2. builds and packages the extension (out/vscode-fleet.vsix)
-#   3. starts the local fleet cluster (hook: start_local_cluster)
+#   3. starts a local three-machine fleet cluster (fleetd local, on Debian's etcd when installed)
+#      and points the extension at it
 #   4. starts code-server on 127.0.0.1 with a fresh profile that has only this extension installed,
 #      opens samples/, prints the URL, and stays in the foreground until Ctrl-C, then stops
 #      everything it started.
@@ -12,6 +13,7 @@
 #   PORT                     port for code-server (default: a free one)
 #   FLEET_START_DIR          where the profile, extensions and logs go (default: out/start; wiped each run)
 #   FLEET_START_WORKSPACE    folder to open (default: samples/)
+#   FLEET_START_CLUSTER=0    do not start the local fleet cluster
 #   FLEET_START_SKIP_BUILD=1 no installs and no build: reuse .ci/tools and out/vscode-fleet.vsix
 #                            (the tests of this script use it after npm test has built everything)
 set -euo pipefail
@@ -33,16 +35,54 @@ die() {
 }
 
 # --- the local fleet cluster -------------------------------------------------------------------
-# Hook for the bundled cluster (etcd + fleetd machines). It runs before code-server starts, so the
-# extension finds the cluster on activation; it must start its processes in their own process
-# groups and record each group ID in CLUSTER_PGIDS, which stop_local_cluster stops.
+# Three fleetd machines (one `fleetd local` process: engine, API, agents) on a private etcd when
+# Debian's etcd is installed, else fleetd's embedded registry. It starts before code-server, and
+# the fresh profile points the extension at it (fleet.clusters / fleet.activeCluster). Its
+# process group is recorded in CLUSTER_PGIDS, which stop_local_cluster stops.
 CLUSTER_PGIDS=()
+CLUSTER_URL=
 start_local_cluster() {
-  say "local fleet cluster: not started by npm start yet (scripts/start.sh: start_local_cluster)"
+  if [[ ${FLEET_START_CLUSTER:-1} == 0 ]]; then
+    say "local fleet cluster: not started (FLEET_START_CLUSTER=0)"
+    return 0
+  fi
+  local fleetd=$ROOT/dist/fleetd.js dir=$STATE/cluster
+  if [[ ! -f $fleetd ]]; then
+    say "warning: no dist/fleetd.js (npm run build makes it); starting without a local cluster"
+    return 0
+  fi
+  local registry=(--embedded) etcd
+  if etcd=$(command -v etcd); then registry=(--etcd-binary "$etcd"); fi
+  mkdir -p "$dir"
+  say "starting a local fleet cluster: 3 machines, ${registry[*]}"
+  (
+    exec setsid node "$fleetd" local --machines 3 \
+      --metadata region=us-east,disk=ssd --metadata region=us-west --metadata region=eu-central \
+      "${registry[@]}" --api 127.0.0.1:0 --state-dir "$dir/state"
+  ) >"$dir/fleetd.log" 2>&1 </dev/null &
+  local pgid=$!
+  CLUSTER_PGIDS+=("$pgid")
+  echo "$pgid" >"$dir/fleetd.pgid"
+  local i
+  for ((i = 0; i < 600; i++)); do
+    CLUSTER_URL=$(sed -n 's/^fleetd: API ready at \(http[^ ]*\)$/\1/p' "$dir/fleetd.log" | head -n 1)
+    [[ -n $CLUSTER_URL ]] && break
+    if ! kill -0 "$pgid" 2>/dev/null; then
+      tail -n 20 "$dir/fleetd.log" >&2
+      say "warning: the local cluster exited during start (log: $dir/fleetd.log); continuing without it"
+      return 0
+    fi
+    sleep 0.1
+  done
+  if [[ -z $CLUSTER_URL ]]; then
+    say "warning: the local cluster did not report ready within 60 s (log: $dir/fleetd.log); continuing without it"
+    return 0
+  fi
+  say "local fleet cluster: $CLUSTER_URL"
 }
 stop_local_cluster() {
   local pgid
-  for pgid in "${CLUSTER_PGIDS[@]}"; do stop_group "$pgid" "cluster process group $pgid"; done
+  for pgid in "${CLUSTER_PGIDS[@]}"; do stop_group "$pgid" "the local fleet cluster"; done
   CLUSTER_PGIDS=()
 }
 
@@ -114,21 +154,6 @@ else
 fi
 rm -rf "$STATE"
 mkdir -p "$STATE/user-data/User" "$STATE/extensions" "$STATE/tmp"
-cat >"$STATE/user-data/User/settings.json" <<'JSON'
-{
-  "workbench.startupEditor": "none",
-  "workbench.tips.enabled": false,
-  "workbench.enableExperiments": false,
-  "workbench.secondarySideBar.defaultVisibility": "hidden",
-  "telemetry.telemetryLevel": "off",
-  "update.mode": "none",
-  "extensions.autoCheckUpdates": false,
-  "extensions.autoUpdate": false,
-  "extensions.ignoreRecommendations": true,
-  "security.workspace.trust.enabled": false,
-  "chat.disableAIFeatures": true
-}
-JSON
 # Always --config: without it code-server writes ~/.config/code-server/config.yaml.
 printf 'bind-addr: 127.0.0.1:%s\nauth: none\ncert: false\n' "$PORT" >"$STATE/config.yaml"
 CS_ARGS=(--config "$STATE/config.yaml" --user-data-dir "$STATE/user-data" --extensions-dir "$STATE/extensions")
@@ -150,6 +175,27 @@ say "installing the extension into a fresh profile ($(realpath --relative-to="$R
 
 # --- 4. cluster, then code-server --------------------------------------------------------------
 start_local_cluster
+# A quiet fresh profile, connected to the local cluster when it runs.
+CLUSTER_URL=$CLUSTER_URL node -e '
+  const settings = {
+    "workbench.startupEditor": "none",
+    "workbench.tips.enabled": false,
+    "workbench.enableExperiments": false,
+    "workbench.secondarySideBar.defaultVisibility": "hidden",
+    "telemetry.telemetryLevel": "off",
+    "update.mode": "none",
+    "extensions.autoCheckUpdates": false,
+    "extensions.autoUpdate": false,
+    "extensions.ignoreRecommendations": true,
+    "security.workspace.trust.enabled": false,
+    "chat.disableAIFeatures": true,
+  };
+  if (process.env.CLUSTER_URL) {
+    settings["fleet.clusters"] = [{ name: "local", endpoint: process.env.CLUSTER_URL }];
+    settings["fleet.activeCluster"] = "local";
+  }
+  require("fs").writeFileSync(process.argv[1], JSON.stringify(settings, null, 2) + "\n");
+' "$STATE/user-data/User/settings.json"
 
 # setsid: code-server gets its own session and process group (wrapper, server, file watcher,
 # extension host, language server), so the whole group can be stopped at once.
@@ -178,6 +224,7 @@ cat <<EOF
 
     Open:       $URL
     Workspace:  $WORKSPACE
+    Cluster:    ${CLUSTER_URL:-none (see above)}
     Log:        $LOG
 
   From another machine, forward the port first: ssh -L $PORT:127.0.0.1:$PORT <this host>

@@ -1,7 +1,8 @@
 /**
- * `npm start` (scripts/start.sh), the README's main job: it serves VS Code with the packaged
- * extension on 127.0.0.1, prints the URL of the samples workspace, refuses a busy PORT with a
- * clear message, and Ctrl-C stops every process it started. The test reuses the package that
+ * `npm start` (scripts/start.sh), the README's main job: it starts a three-machine local fleet
+ * cluster, serves VS Code with the packaged extension (pointed at that cluster) on 127.0.0.1,
+ * prints the URL of the samples workspace, refuses a busy PORT with a clear message, and Ctrl-C
+ * stops every process it started. The test reuses the package that
  * `npm test` built (FLEET_START_SKIP_BUILD=1) and a temp dir for the profile (FLEET_START_DIR).
  */
 import assert from 'node:assert/strict';
@@ -67,6 +68,19 @@ describe('npm start (scripts/start.sh)', { skip: e2eSkip(needs) }, () => {
     const installed = fs.readdirSync(path.join(dir, 'state', 'extensions'));
     assert.ok(installed.some(name => name.startsWith('fleet-tools.vscode-fleet-')), `extensions: ${installed.join(', ')}`);
 
+    // The local cluster runs, and the fresh profile points the extension at it.
+    const settings = JSON.parse(fs.readFileSync(path.join(dir, 'state', 'user-data', 'User', 'settings.json'), 'utf8'));
+    const clusterUrl = /local fleet cluster: (http:\/\/127\.0\.0\.1:\d+)$/m.exec(tail(run.logFile, 400))?.[1];
+    assert.ok(clusterUrl, `start.sh reports the local cluster's URL; log:\n${tail(run.logFile)}`);
+    assert.deepEqual(settings['fleet.clusters'], [{ name: 'local', endpoint: clusterUrl }]);
+    assert.equal(settings['fleet.activeCluster'], 'local');
+    const machines = await waitFor('three machines in the local cluster', async () => {
+      const body = (await (await fetch(`${clusterUrl}/fleet/v1/machines`)).json()) as { machines?: unknown[] };
+      return (body.machines?.length ?? 0) >= 3 && body.machines;
+    }, { timeoutMs: 30_000, intervalMs: 200 });
+    assert.equal(machines.length, 3);
+    const clusterPgid = Number(fs.readFileSync(path.join(dir, 'state', 'cluster', 'fleetd.pgid'), 'utf8'));
+
     // The workbench really works: the samples are there and open as fleet units.
     await withWorkbenchAt(url, path.join(dir, 'state'), 'start', async wb => {
       await wb.explorerRow('broken.service').waitFor();
@@ -81,6 +95,7 @@ describe('npm start (scripts/start.sh)', { skip: e2eSkip(needs) }, () => {
     assert.equal(code, 130, `start.sh exit status after Ctrl-C; log:\n${tail(run.logFile)}`);
     assert.equal(groupAlive(pgid), false, 'no process of code-server is left');
     assert.equal(groupAlive(run.pid), false, 'no process of start.sh is left');
+    assert.equal(groupAlive(clusterPgid), false, 'no process of the local cluster is left');
   });
 
   test('a busy PORT is refused with a message that says what to do', { timeout: 60_000 }, async () => {
