@@ -131,7 +131,7 @@ describe('language server over stdio (dist/server.js)', () => {
     assert.equal(byUri.blocking, false);
     assert.deepEqual(byUri.problems.map(p => p.code), ['xfleet-unknown-key']);
     const byText = await h.connection.sendRequest(ValidateForSubmitRequest.type, {
-      text: '[X-Fleet]\nMachineID=4d389537d9d14bdabe8be54a9c29f68d\nGlobal=true\n', name: 'x.service',
+      text: '[Service]\nExecStart=/bin/true\n[X-Fleet]\nMachineID=4d389537d9d14bdabe8be54a9c29f68d\nGlobal=true\n', name: 'x.service',
     });
     assert.equal(byText.blocking, true);
     assert.equal(byText.name, 'x.service');

@@ -24,12 +24,12 @@ describe('code actions', () => {
   });
 
   test('the suppression comments silence exactly that rule', () => {
-    const { actions, apply } = actionsAt('[Unit]\nDescription=x\n[X-Fleet]\n  Machine$0MetaData=region=us\n');
+    const { actions, apply } = actionsAt('[Service]\nExecStart=/bin/true\n[X-Fleet]\n  Machine$0MetaData=region=us\n');
     const line = apply(actions[1]!);
-    assert.equal(line, '[Unit]\nDescription=x\n[X-Fleet]\n  # fleet-disable-next-line xfleet-unknown-key\n  MachineMetaData=region=us\n');
+    assert.equal(line, '[Service]\nExecStart=/bin/true\n[X-Fleet]\n  # fleet-disable-next-line xfleet-unknown-key\n  MachineMetaData=region=us\n');
     assert.deepEqual(validateUnitFile(unitDoc(line).file, { unitName: 'web.service' }).map(p => p.code), []);
     const file = apply(actions[2]!);
-    assert.equal(file, '# fleet-disable xfleet-unknown-key\n[Unit]\nDescription=x\n[X-Fleet]\n  MachineMetaData=region=us\n');
+    assert.equal(file, '# fleet-disable xfleet-unknown-key\n[Service]\nExecStart=/bin/true\n[X-Fleet]\n  MachineMetaData=region=us\n');
     assert.deepEqual(validateUnitFile(unitDoc(file).file, { unitName: 'web.service' }).map(p => p.code), []);
   });
 

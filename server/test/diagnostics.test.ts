@@ -8,8 +8,8 @@ import { context, unitDoc } from './fixture';
 const FLEET_DOC = 'https://github.com/coreos/fleet/blob/master/Documentation/unit-files-and-scheduling.md';
 
 const BAD = [
-  '[Unit]', //                                           0
-  'Description=Web', //                                  1
+  '[Service]', //                                        0
+  'ExecStart=/bin/true', //                              1
   '[X-Fleet]', //                                        2
   'MachineMetaData=region=us', //                        3
   'MachineID=4d389537d9d14bdabe8be54a9c29f68d', //       4
@@ -50,14 +50,14 @@ describe('diagnostics', () => {
   });
 
   test('parser errors come first-class, with the exact range', () => {
-    const got = diagnostics(unitDoc('[Unit\nDescription=x\n'), context());
+    const got = diagnostics(unitDoc('[Service]\nExecStart=/bin/true\n[Unit\nDescription=x\n'), context());
     assert.deepEqual(got.filter(d => d.code === 'fleet-parse').map(d => [d.message, d.range, d.severity]), [
-      ['unable to find end of section', r(0, 0, 0, 5), DiagnosticSeverity.Error],
+      ['unable to find end of section', r(2, 0, 2, 5), DiagnosticSeverity.Error],
     ]);
   });
 
   test('deprecated keys carry the Deprecated tag', () => {
-    const got = diagnostics(unitDoc('[X-Fleet]\nX-ConditionMachineOf=db.service\n'), context());
+    const got = diagnostics(unitDoc('[Service]\nExecStart=/bin/true\n[X-Fleet]\nX-ConditionMachineOf=db.service\n'), context());
     const d = got.find(x => x.code === 'xfleet-deprecated-key');
     assert.ok(d, JSON.stringify(got));
     assert.deepEqual(d.tags, [DiagnosticTag.Deprecated]);

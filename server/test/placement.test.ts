@@ -54,8 +54,9 @@ describe('placement preview', () => {
   });
 
   test('nothing without a cluster, without machines, or without [X-Fleet]; suppressible', () => {
-    assert.deepEqual(diagnostics(unitDoc('[X-Fleet]\nMachineMetadata=region=ap\n'), context()), []);
-    assert.deepEqual(diagnostics(unitDoc('[X-Fleet]\nMachineMetadata=region=ap\n'), context({ cluster: { machines: [], units: [] } })), []);
+    const unit = '[Service]\nExecStart=/bin/true\n[X-Fleet]\nMachineMetadata=region=ap\n';
+    assert.deepEqual(diagnostics(unitDoc(unit), context()), []);
+    assert.deepEqual(diagnostics(unitDoc(unit), context({ cluster: { machines: [], units: [] } })), []);
     assert.deepEqual(placementDiagnostics('[Service]\nExecStart=/bin/true\n'), []);
     assert.deepEqual(placementDiagnostics('# fleet-disable xfleet-no-eligible-machine\n[X-Fleet]\nMachineMetadata=region=ap\n'), []);
   });

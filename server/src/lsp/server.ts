@@ -51,7 +51,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     const ctx = context(s);
     const problems = s.diagnosticsEnabled ? service.applyOverrides(service.computeProblems(doc, ctx), s.rules) : [];
     published.set(uri, { version: document.version, problems });
-    await connection.sendDiagnostics({ uri, version: document.version, diagnostics: problems.map(p => service.toDiagnostic(doc, p)) });
+    await connection.sendDiagnostics({ uri, version: document.version, diagnostics: problems.map(p => service.toDiagnostic(doc, p, catalog)) });
   };
   const scheduler = new DiagnosticsScheduler(uri => {
     validate(uri).catch((e: unknown) => connection.console.error(`fleet: validating ${uri} failed: ${e instanceof Error ? e.stack : String(e)}`));

@@ -78,7 +78,8 @@ function sectionItems(file: UnitFile, unitType: string, ctx: ServiceContext, cur
 
 function directiveItem(d: Directive, ctx: ServiceContext, hasEq: boolean, alreadySet: boolean, range: Range): CompletionItem {
   let snippet = `${d.name}=$0`;
-  if (d.kind === 'enum' && d.values && d.values.length > 0 && d.values.every(v => !/[,|$}\\]/.test(v))) snippet = `${d.name}=\${1|${d.values.join(',')}|}`;
+  const values = d.kind === 'enum' ? enumValues(d, ctx.settings.systemdVersion) : [];
+  if (values.length > 0 && values.every(v => !/[,|$}\\]/.test(v))) snippet = `${d.name}=\${1|${values.join(',')}|}`;
   else if (d.kind === 'boolean') snippet = `${d.name}=\${1|${ctx.catalog.booleanValues.join(',')}|}`;
   const item: CompletionItem = {
     label: d.name,
@@ -87,7 +88,8 @@ function directiveItem(d: Directive, ctx: ServiceContext, hasEq: boolean, alread
     documentation: md(directiveMarkdown(d, ctx.catalog)),
     insertTextFormat: hasEq ? InsertTextFormat.PlainText : InsertTextFormat.Snippet,
     textEdit: { range, newText: hasEq ? d.name : snippet },
-    sortText: `${alreadySet ? '1' : '0'}${d.name}`,
+    // Deprecated last, then those already set (and not repeatable), then the rest.
+    sortText: `${d.deprecated || d.removed !== undefined ? '2' : alreadySet ? '1' : '0'}${d.name}`,
   };
   if (d.deprecated || d.removed !== undefined) item.tags = [CompletionItemTag.Deprecated];
   return item;
@@ -134,7 +136,19 @@ function valueItems(doc: UnitDocument, section: string, name: string, word: Word
   }
   const d = ctx.catalog.lookupDirective(section, name, guessUnitType(doc.file, doc.unitName));
   if (d?.kind === 'enum' && d.values) {
-    return d.values.map(v => ({ label: v, kind: CompletionItemKind.EnumMember, textEdit: wordEdit(v), documentation: md(`Value of **${d.name}=**: ${d.description}`) }));
+    const items: CompletionItem[] = enumValues(d, ctx.settings.systemdVersion).map(v => ({
+      label: v, kind: CompletionItemKind.EnumMember, textEdit: wordEdit(v), documentation: md(`Value of **${d.name}=**: ${d.description}`),
+    }));
+    for (const p of d.valuePrefixes ?? []) {
+      items.push({ label: p, kind: CompletionItemKind.Keyword, textEdit: wordEdit(p), documentation: md(`\`${p}\` followed by its argument (**${d.name}=${p}…**).`) });
+    }
+    if (d.acceptsBoolean) {
+      for (const v of ctx.catalog.booleanValues) {
+        if (items.some(i => i.label === v)) continue;
+        items.push({ label: v, kind: CompletionItemKind.Value, textEdit: wordEdit(v), documentation: md(`**${d.name}=** also accepts a boolean.`) });
+      }
+    }
+    return items;
   }
   if (d?.kind === 'boolean') {
     return ctx.catalog.booleanValues.map(v => ({ label: v, kind: CompletionItemKind.Value, textEdit: wordEdit(v), documentation: md(`Boolean value of **${d.name}=**.`) }));
@@ -143,6 +157,12 @@ function valueItems(doc: UnitDocument, section: string, name: string, word: Word
     return unitNameItems(doc, ctx).map(i => ({ ...i, textEdit: wordEdit(i.label) }));
   }
   return [];
+}
+
+/** An enum's values that the target systemd version accepts. */
+function enumValues(d: Directive, version: number): readonly string[] {
+  const values = d.values ?? [];
+  return d.valueSince ? values.filter(v => (d.valueSince![v] ?? d.since) <= version) : values;
 }
 
 function metadataTable(metadata: Record<string, string> | undefined): string {

@@ -5,6 +5,8 @@
 import { Diagnostic, DiagnosticSeverity, DiagnosticTag } from 'vscode-languageserver-types';
 import { PARSE_CODE, suppressions, validateUnitFile, XFLEET_DOC_URL, type Problem, type Severity } from '../../../unitfile/src';
 import type { RuleSeverityOverride } from '../../../protocol/src/settings';
+import type { DirectiveCatalog } from './catalog';
+import { optionAt } from './cursor';
 import { placementProblems } from './placement';
 import { rangeOf, type ServiceContext, type UnitDocument } from './types';
 
@@ -59,12 +61,25 @@ export function ruleDocUrl(code: string): string {
   return SYSTEMD_UNIT_MAN;
 }
 
-export function toDiagnostic(doc: UnitDocument, p: Problem): Diagnostic {
+/** For systemd's rules, the manual entry of the directive (or section) the problem is on. */
+function docUrlFor(doc: UnitDocument, p: Problem, catalog: DirectiveCatalog | undefined): string {
+  if (catalog && p.enforcedBy === 'systemd') {
+    const o = optionAt(doc.file, p.start);
+    const d = o ? catalog.lookupDirective(o.section, o.name) : undefined;
+    if (d) return d.docUrl;
+    const s = doc.file.sections.find(x => x.start <= p.start && p.start < x.headerEnd);
+    const info = s ? catalog.sectionInfo(s.name) : undefined;
+    if (info) return info.docUrl;
+  }
+  return ruleDocUrl(p.code);
+}
+
+export function toDiagnostic(doc: UnitDocument, p: Problem, catalog?: DirectiveCatalog): Diagnostic {
   const d: Diagnostic = {
     range: rangeOf(doc.document, p.start, p.end),
     severity: SEVERITY[p.severity],
     code: p.code,
-    codeDescription: { href: ruleDocUrl(p.code) },
+    codeDescription: { href: docUrlFor(doc, p, catalog) },
     source: SOURCE,
     message: p.message,
   };
@@ -77,5 +92,5 @@ export function toDiagnostic(doc: UnitDocument, p: Problem): Diagnostic {
 /** The document's diagnostics, as published. */
 export function diagnostics(doc: UnitDocument, ctx: ServiceContext, problems = computeProblems(doc, ctx)): Diagnostic[] {
   if (!ctx.settings.diagnosticsEnabled) return [];
-  return applyOverrides(problems, ctx.settings.rules).map(p => toDiagnostic(doc, p));
+  return applyOverrides(problems, ctx.settings.rules).map(p => toDiagnostic(doc, p, ctx.catalog));
 }

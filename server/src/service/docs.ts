@@ -23,11 +23,21 @@ export function directiveMarkdown(d: Directive, catalog: Pick<DirectiveCatalog, 
 
 function buildDirectiveMarkdown(d: Directive, booleans: readonly string[], oldest: number): string {
   const lines = [`**${d.name}=** in \`[${d.section}]\` — ${KIND_LABEL[d.kind] ?? d.kind}${d.multiple ? ', may repeat' : ''}`, '', d.description];
-  if (d.kind === 'enum' && d.values && d.values.length > 0) lines.push('', `Values: ${d.values.map(v => `\`${v}\``).join(', ')}`);
+  if (d.kind === 'enum' && d.values && d.values.length > 0) {
+    const since = (v: string) => { const n = d.valueSince?.[v]; return n !== undefined && n > d.since && n > oldest ? ` (${n}+)` : ''; };
+    lines.push('', `Values: ${d.values.map(v => `\`${v}\`${since(v)}`).join(', ')}`);
+    if (d.valuePrefixes && d.valuePrefixes.length > 0) lines.push('', `With an argument: ${d.valuePrefixes.map(p => `\`${p}…\``).join(', ')}`);
+    if (d.acceptsBoolean) lines.push('', 'Also accepts a boolean.');
+  }
   if (d.kind === 'boolean') lines.push('', `Values: ${booleans.map(v => `\`${v}\``).join(', ')}`);
   const versions: string[] = [];
   if (d.since > oldest) versions.push(`since systemd ${d.since}`);
-  if (d.deprecated) versions.push(`deprecated since ${d.deprecated.since}${d.deprecated.replacement ? `, use \`${d.deprecated.replacement}=\`` : ''}`);
+  if (d.deprecated) {
+    const where = d.deprecated.replacementSection ? ` in \`[${d.deprecated.replacementSection}]\`` : '';
+    const use = d.deprecated.replacement ? `, use \`${d.deprecated.replacement}=\`${where}` : '';
+    versions.push(`deprecated since systemd ${d.deprecated.since}${use}`);
+    if (d.deprecated.ignoredSince !== undefined) versions.push(`ignored since systemd ${d.deprecated.ignoredSince}`);
+  }
   if (d.removed !== undefined) versions.push(`removed in systemd ${d.removed}`);
   if (versions.length > 0) lines.push('', `_${versions.join('; ')}_`);
   lines.push('', `[systemd documentation](${d.docUrl})`);
