@@ -66,3 +66,18 @@ test('MemoryRegistry: a renewed leader that crashes is lost after the TTL measur
   assert.equal(l?.held, false);
   assert.ok(await registry.tryAcquireLeadership('m2', 100));
 });
+
+test('MemoryRegistry: a crashed presence that expired cannot overwrite the process that took its ID', async () => {
+  let now = 0;
+  const registry = new MemoryRegistry({ now: () => now, timers: false });
+  const old = await registry.registerMachine({ id: 'm1', publicIP: '10.0.0.1', metadata: {}, version: 'old' }, 100);
+  registry.simulateCrash('m1');
+  now += 100;
+  const successor = await registry.registerMachine({ id: 'm1', publicIP: '10.0.0.2', metadata: {}, version: 'new' }, 100);
+  await assert.rejects(old.update({ id: 'm1', publicIP: '10.0.0.9', metadata: {}, version: 'old' }), /machine m1 is already registered and alive/);
+  assert.deepEqual((await registry.listMachines()).map(m => m.publicIP), ['10.0.0.2']);
+  await old.release();
+  assert.deepEqual((await registry.listMachines()).map(m => m.version), ['new'], 'a stale release does not remove the successor');
+  await successor.release();
+  assert.deepEqual(await registry.listMachines(), []);
+});

@@ -214,8 +214,10 @@ export class MemoryRegistry implements Registry {
       update: async (next: MachineRecord) => {
         const entry = mine();
         if (!entry) {
-          // Expired meanwhile: re-register, as a lease keepalive would re-grant.
-          this.machines.set(next.id, { record: copyMachine(next), ttlMs, token, expiresAt: Infinity });
+          // Expired meanwhile: re-register, as a lease keepalive would re-grant, unless another
+          // process has taken the ID since.
+          if (this.machines.has(machine.id)) throw new MachineExistsError(machine.id);
+          this.machines.set(machine.id, { record: copyMachine({ ...next, id: machine.id }), ttlMs, token, expiresAt: Infinity });
         } else {
           entry.record = copyMachine({ ...next, id: machine.id });
         }
