@@ -195,7 +195,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       const problems = last && last.version === doc.document.version
         ? last.problems
         : service.applyOverrides(service.computeProblems(doc, ctx), ctx.settings.rules);
-      return service.codeActions(doc, offset(doc, p.range.start), offset(doc, p.range.end), problems);
+      return service.codeActions(doc, offset(doc, p.range.start), offset(doc, p.range.end), problems, catalog);
     }));
 
   async function validateForSubmit(params: ValidateForSubmitParams): Promise<ValidateForSubmitResult> {

@@ -4,6 +4,7 @@
  */
 import { CodeActionKind, type CodeAction, type TextEdit } from 'vscode-languageserver-types';
 import type { Problem, TextEdit as OffsetEdit } from '../../../unitfile/src';
+import type { DirectiveCatalog } from './catalog';
 import { optionAt } from './cursor';
 import { toDiagnostic } from './diagnostics';
 import { rangeOf, type UnitDocument } from './types';
@@ -12,7 +13,7 @@ import { rangeOf, type UnitDocument } from './types';
 const overlapping = (problems: readonly Problem[], start: number, end: number) =>
   problems.filter(p => p.start <= end && p.end >= start);
 
-export function codeActions(doc: UnitDocument, start: number, end: number, problems: readonly Problem[]): CodeAction[] {
+export function codeActions(doc: UnitDocument, start: number, end: number, problems: readonly Problem[], catalog?: DirectiveCatalog): CodeAction[] {
   const { document, file } = doc;
   const uri = document.uri;
   const toEdits = (edits: readonly OffsetEdit[]): TextEdit[] => edits.map(e => ({ range: rangeOf(document, e.start, e.end), newText: e.newText }));
@@ -23,7 +24,7 @@ export function codeActions(doc: UnitDocument, start: number, end: number, probl
       const action: CodeAction = {
         title: fix.title,
         kind: CodeActionKind.QuickFix,
-        diagnostics: [toDiagnostic(doc, p)],
+        diagnostics: [toDiagnostic(doc, p, catalog)],
         edit: { changes: { [uri]: toEdits(fix.edits) } },
       };
       if (fix.preferred) action.isPreferred = true;
@@ -46,14 +47,14 @@ export function codeActions(doc: UnitDocument, start: number, end: number, probl
       out.push({
         title: `Disable ${p.code} for this line`,
         kind: CodeActionKind.QuickFix,
-        diagnostics: [toDiagnostic(doc, p)],
+        diagnostics: [toDiagnostic(doc, p, catalog)],
         edit: { changes: { [uri]: toEdits([{ start: lineStart, end: lineStart, newText: `${indent}# fleet-disable-next-line ${p.code}${eol}` }]) } },
       });
     }
     out.push({
       title: `Disable ${p.code} for this file`,
       kind: CodeActionKind.QuickFix,
-      diagnostics: [toDiagnostic(doc, p)],
+      diagnostics: [toDiagnostic(doc, p, catalog)],
       edit: { changes: { [uri]: toEdits([fileDisableEdit(text, p.code)]) } },
     });
   }
