@@ -35,8 +35,8 @@ function localVersion(binary: string): number {
 
 type Kind = 'unknown' | 'value' | 'deprecated';
 
-/** systemd's line-level complaints, classified. */
-function systemdFindings(file: string): Map<number, Kind> {
+/** systemd's line-level complaints, classified, and whether it refuses the unit. */
+function systemdFindings(file: string): { lines: Map<number, Kind>; refuses: boolean; fatal: boolean } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-oracle-'));
   try {
     const target = path.join(dir, path.basename(file));
@@ -44,6 +44,7 @@ function systemdFindings(file: string): Map<number, Kind> {
     const r = spawnSync(analyze!, ['verify', '--man=no', '--generators=no', target], { encoding: 'utf8', timeout: 30_000 });
     assert.equal(r.error, undefined, `systemd-analyze failed to run: ${r.error?.message}`);
     const out = new Map<number, Kind>();
+    const unitLines = r.stderr.split('\n').filter(l => l.startsWith(`${path.basename(file)}: `));
     for (const line of r.stderr.split('\n')) {
       const m = /^(.+?):(\d+): (.*)$/.exec(line);
       if (!m || m[1] !== target) continue;
@@ -51,7 +52,7 @@ function systemdFindings(file: string): Map<number, Kind> {
       const kind: Kind = /^Unknown (key|section)/.test(message) ? 'unknown' : /please use|deprecated|obsolete/i.test(message) ? 'deprecated' : 'value';
       out.set(Number(m[2]), kind);
     }
-    return out;
+    return { lines: out, refuses: unitLines.some(l => /Refusing\.$/.test(l)), fatal: unitLines.some(l => /fatal error/.test(l)) };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -62,14 +63,15 @@ const KIND_OF_CODE: Record<string, Kind> = {
   'removed-directive': 'unknown', 'directive-too-new': 'unknown', 'invalid-value': 'value', 'deprecated-directive': 'deprecated',
 };
 
-function ourFindings(text: string, unitName: string, version: number): Map<number, Kind> {
+function ourFindings(text: string, unitName: string, version: number): { lines: Map<number, Kind>; refuses: boolean } {
   const lineOf = (p: Problem) => text.slice(0, p.start).split('\n').length;
   const out = new Map<number, Kind>();
-  for (const p of validateUnitFile(parseUnitFile(text), { unitName, systemdVersion: version })) {
+  const problems = validateUnitFile(parseUnitFile(text), { unitName, systemdVersion: version });
+  for (const p of problems) {
     const kind = KIND_OF_CODE[p.code];
     if (kind) out.set(lineOf(p), kind);
   }
-  return out;
+  return { lines: out, refuses: problems.some(p => p.code === 'missing-required') };
 }
 
 const render = (m: Map<number, Kind>, only: Kind[]) => [...m].filter(([, k]) => only.includes(k)).sort((a, b) => a[0] - b[0]).map(([l, k]) => `${l}:${k}`);
@@ -87,9 +89,12 @@ for (const name of fs.readdirSync(fixtures).sort()) {
     const theirs = systemdFindings(file);
     const ours = ourFindings(fs.readFileSync(file, 'utf8'), name, version);
     // Unknown sections/keys and unparsable values: the same lines, the same class.
-    assert.deepEqual(render(ours, ['unknown', 'value']), render(theirs, ['unknown', 'value']));
+    assert.deepEqual(render(ours.lines, ['unknown', 'value']), render(theirs.lines, ['unknown', 'value']));
     // Every deprecation systemd warns about is one of ours (we also flag quiet aliases).
-    for (const line of render(theirs, ['deprecated'])) assert.ok(render(ours, ['deprecated']).includes(line), `systemd warns about a deprecation at ${line}`);
+    for (const line of render(theirs.lines, ['deprecated'])) assert.ok(render(ours.lines, ['deprecated']).includes(line), `systemd warns about a deprecation at ${line}`);
+    // A unit systemd refuses ("… Refusing.") gets missing-required; ours only where systemd refuses or hits a fatal error.
+    if (theirs.refuses) assert.ok(ours.refuses, 'systemd refuses the unit, we report no missing-required');
+    if (ours.refuses) assert.ok(theirs.refuses || theirs.fatal, 'we report missing-required, systemd loads the unit');
   });
 }
 

@@ -179,6 +179,15 @@ test('units, signals, modes, users, environment, URLs', () => {
   assert.equal(check('Unit', 'Documentation', 'systemd.time(7)'), '"systemd.time(7)" is not a URL systemd accepts (http://, https://, file:, info:, man:)');
 });
 
+test('calendar expressions: shorthands and forms pass, misspellings fail', () => {
+  for (const v of ['daily', 'Weekly', 'hourly', 'Mon *-*-* 09:00', '*-*-01 00:00:00', 'Sat,Sun 10:00', '2026-01-01', '*:0/15', 'quarterly']) {
+    assert.equal(check('Timer', 'OnCalendar', v), undefined, v);
+  }
+  assert.match(check('Timer', 'OnCalendar', 'dayly')!, /^is not a calendar expression/);
+  assert.equal(d('Timer', 'OnBootSec').kind, 'timespan');
+  assert.ok(check('Timer', 'OnBootSec', 'soon'));
+});
+
 test('specifiers and template placeholders never make a value invalid', () => {
   assert.equal(check('Service', 'RemainAfterExit', '%i'), undefined);
   assert.equal(check('Service', 'RestartSec', '%i'), undefined);

@@ -112,6 +112,7 @@ test('specifiers and empty assignments are never invalid', () => {
 test('versions: too new, removed, values that need a newer systemd, relative Exec paths before 239', () => {
   const text = '[Unit]\nDescription=x\n[Service]\nType=exec\nExecStart=sleep 1\nImportCredential=foo\nExecCondition=/bin/true\n';
   assert.deepEqual(systemd(text, 'a.service', 235), [
+    ['missing-required', 'error', '[Service]', 'Service has no ExecStart=, ExecStop=, or SuccessAction=; systemd refuses to load the unit'],
     ['directive-too-new', 'warning', 'exec', 'Type=exec needs systemd 241 or later (the target is 235)'],
     ['invalid-value', 'error', 'sleep', 'ExecStart=sleep 1 runs "sleep": systemd before 239 needs an absolute path (write /usr/bin/sleep or the right directory)'],
     ['directive-too-new', 'warning', 'ImportCredential', 'ImportCredential= needs systemd 254 or later (the target is 235); older systemd ignores it as unknown'],

@@ -260,11 +260,15 @@ const tooNew: Rule = {
   },
 };
 
-/** The options of a section that are in effect, per name: an empty assignment resets lists. */
+/**
+ * The options of a section that are in effect, per name: an empty assignment resets lists, and
+ * an unparsable one is skipped (systemd ignores it, so a bad ExecStart= can leave none).
+ */
 function effective(entries: Entry[], section: string): Map<string, UnitOptionNode[]> {
   const out = new Map<string, UnitOptionNode[]>();
   for (const e of entries) {
     if (e.o.section !== section) continue;
+    if (e.problem && e.problem.since === undefined) continue; // systemd ignores an assignment it cannot parse
     if (e.o.value.trim() === '') out.set(e.o.name, []);
     else if (e.directive?.multiple) {
       const list = out.get(e.o.name);

@@ -190,7 +190,6 @@ export function validateValue(directive: Directive, value: string, version?: num
     case 'boolean':
       return isBoolean(v) ? undefined : fail(`is not a boolean: use one of yes/no, true/false, on/off, 1/0`);
     case 'timespan':
-      if (directive.format === 'calendar') return undefined;
       return isTimespan(v, directive.format === 'nsec') ? undefined
         : fail('is not a time span: use a number with a unit (us, ms, s, min, h, d, w, M, y), combinations such as "1min 30s", or infinity');
     case 'size':
@@ -247,6 +246,7 @@ export function validateValue(directive: Directive, value: string, version?: num
     case 'environment':
       return checkEnvironment(v);
     case 'string':
+      if (directive.format === 'calendar') return checkCalendar(v);
       if (directive.format === 'rlimit') {
         const m = checkRlimit(v);
         return m ? fail(m) : undefined;
@@ -276,4 +276,18 @@ function checkEnum(directive: Directive, v: string, version: number | undefined)
   if (directive.valuePrefixes?.some(p => v.startsWith(p) && v.length > p.length)) return undefined;
   const list = [...values, ...(directive.valuePrefixes ?? []).map(p => `${p}…`)];
   return { message: `is not one of ${list.join(', ')}${directive.acceptsBoolean ? ' (or a boolean)' : ''}` };
+}
+
+const CALENDAR_SHORTHANDS = new Set(['minutely', 'hourly', 'daily', 'monthly', 'weekly', 'yearly', 'annually', 'quarterly', 'semiannually', 'semi-annually']);
+const WEEKDAY = /^(mon|tue|wed|thu|fri|sat|sun)/i;
+
+/**
+ * A light check of a calendar expression: a shorthand (daily, weekly, …), or something with a
+ * date, a time, a weekday or a wildcard. It catches misspelled shorthands such as "dayly"; the
+ * full grammar is systemd's (`systemd-analyze calendar` tells exactly).
+ */
+function checkCalendar(v: string): ValueProblem | undefined {
+  if (CALENDAR_SHORTHANDS.has(v.toLowerCase())) return undefined;
+  if (/[0-9*]/.test(v) || WEEKDAY.test(v)) return undefined;
+  return { message: 'is not a calendar expression: use daily, weekly, hourly, …, or a form such as "Mon *-*-* 09:00" or "*-*-01 00:00"' };
 }
