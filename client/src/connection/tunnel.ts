@@ -95,6 +95,8 @@ export class SshTunnel {
   readonly label: string;
   private current: Promise<Client> | undefined;
   private readonly clients = new Set<Client>();
+  /** Clients past the handshake: closed politely; others are destroyed (a silent peer never answers end()). */
+  private readonly ready = new WeakSet<Client>();
   private streamLocalRefused = false;
   private disposed = false;
 
@@ -137,13 +139,18 @@ export class SshTunnel {
   dispose(): void {
     this.disposed = true;
     this.current = undefined;
-    for (const client of this.clients) client.end();
+    for (const client of this.clients) this.close(client);
     this.clients.clear();
+  }
+
+  private close(client: Client): void {
+    if (this.ready.has(client)) client.end();
+    else client.destroy();
   }
 
   private drop(client: Client): void {
     this.clients.delete(client);
-    client.end();
+    this.close(client);
     this.current = undefined;
   }
 
@@ -193,7 +200,6 @@ export class SshTunnel {
       const startTimer = () => {
         timer = setTimeout(() => {
           fail(new FleetApiError(`Timed out while initiating the SSH connection to ${this.label} (after ${timeoutMs / 1000} s). Is the host reachable and is sshd running? (The limit is the profile's sshTimeout.)`, undefined, 'ssh'));
-          client.end();
           client.destroy();
         }, timeoutMs);
       };
@@ -241,6 +247,7 @@ export class SshTunnel {
       };
       client.on('ready', () => {
         stopTimer();
+        this.ready.add(client);
         if (settled || this.disposed) {
           client.end();
           if (!settled) fail(new FleetApiError(`the SSH tunnel ${this.label} was closed`, undefined, 'ssh'));
