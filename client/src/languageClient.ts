@@ -36,6 +36,8 @@ export function createLanguageClient(context: vscode.ExtensionContext, outputCha
       { language: LANGUAGE_ID, scheme: 'untitled' },
     ],
     synchronize: { fileEvents: watcher },
+    // The server then skips its own didChangeWatchedFiles registration (no duplicate events).
+    initializationOptions: { fileEventsSynchronized: true },
     outputChannel,
   };
   const client = new LanguageClient(CLIENT_ID, CLIENT_NAME, serverOptions, clientOptions);

@@ -69,7 +69,9 @@ export function startServer(connection: Connection, options: ServerOptions = {})
 
   connection.onInitialize((params: InitializeParams): InitializeResult => {
     pullConfiguration = !!params.capabilities.workspace?.configuration;
-    watchDynamically = !!params.capabilities.workspace?.didChangeWatchedFiles?.dynamicRegistration;
+    // Our extension watches unit files itself (synchronize.fileEvents) and says so; other clients get a registration.
+    const options = params.initializationOptions as { fileEventsSynchronized?: boolean } | undefined;
+    watchDynamically = !!params.capabilities.workspace?.didChangeWatchedFiles?.dynamicRegistration && options?.fileEventsSynchronized !== true;
     folders = params.workspaceFolders?.map(f => f.uri) ?? (params.rootUri ? [params.rootUri] : []);
     supportsFolders = !!params.capabilities.workspace?.workspaceFolders;
     return {
