@@ -58,6 +58,18 @@ describe('references', () => {
     assert.deepEqual(references(c1, context({}, WORKSPACE)), [{ uri: 'file:///ws/cache-2.service', range: r(1, 10, 1, 17) }]);
   });
 
+  test('on a unit name in a value: the references of that unit', () => {
+    const { text, offset } = cursor('[Unit]\nAfter=d$0b.service\n');
+    const doc = unitDoc(text, 'app.service', 'file:///ws/app.service');
+    // The index holds this file too (from disk): it is listed once, with the open text.
+    assert.deepEqual(references(doc, context({}, [...WORKSPACE, indexed('app.service', '[Unit]\nAfter=db.service\n')]), offset), [
+      { uri: 'file:///ws/app.service', range: r(1, 6, 1, 16) },
+      { uri: 'file:///ws/cache-1.service', range: r(1, 6, 1, 16) },
+      { uri: 'file:///ws/web@.service', range: r(1, 6, 1, 16) },
+      { uri: 'file:///ws/web@.service', range: r(3, 10, 3, 20) },
+    ]);
+  });
+
   test('an untitled document has no references', () => {
     assert.deepEqual(references(unitDoc('[Unit]\n', undefined), context({}, WORKSPACE)), []);
   });

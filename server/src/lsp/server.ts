@@ -190,7 +190,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   connection.onDocumentRangeFormatting(p =>
     withDoc(p.textDocument.uri, [], doc => service.formattingEdits(doc, { start: offset(doc, p.range.start), end: offset(doc, p.range.end) })));
   connection.onDefinition(p => withDoc(p.textDocument.uri, [], (doc, ctx) => service.definition(doc, offset(doc, p.position), ctx)));
-  connection.onReferences(p => withDoc(p.textDocument.uri, [], (doc, ctx) => service.references(doc, ctx)));
+  connection.onReferences(p => withDoc(p.textDocument.uri, [], (doc, ctx) => service.references(doc, ctx, offset(doc, p.position))));
   connection.onCodeAction(p =>
     withDoc(p.textDocument.uri, [], (doc, ctx) => {
       const last = published.get(p.textDocument.uri);

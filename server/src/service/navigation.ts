@@ -24,13 +24,17 @@ export function definition(doc: UnitDocument, offset: number, ctx: ServiceContex
   return hits.filter(u => u.uri !== undefined).sort((a, b) => a.name.localeCompare(b.name)).map(u => fileStart(u.uri!));
 }
 
-/** Every mention of this file's unit name in the other files of the workspace (and in this one). */
-export function references(doc: UnitDocument, ctx: ServiceContext): Location[] {
-  const name = doc.unitName;
+/**
+ * Every mention of a unit name across the workspace: of the unit name under the cursor when the
+ * cursor is on one (an exact name, not a glob), else of this file's own unit name.
+ */
+export function references(doc: UnitDocument, ctx: ServiceContext, offset?: number): Location[] {
+  const under = offset !== undefined ? refAt(unitRefs(doc.file, doc.unitName, ctx.catalog), offset) : undefined;
+  const name = under && !under.glob ? under.name : doc.unitName;
   if (name === undefined || !ctx.index) return [];
   const out: Location[] = [];
   const own = { name, file: doc.file, uri: doc.document.uri };
-  const units = [own, ...[...ctx.index.units()].filter(u => u.name !== name).sort((a, b) => a.name.localeCompare(b.name))];
+  const units = [own, ...[...ctx.index.units()].filter(u => u.name !== doc.unitName).sort((a, b) => a.name.localeCompare(b.name))];
   for (const u of units) {
     if (u.uri === undefined) continue;
     const refs = unitRefs(u.file, u.name, ctx.catalog).filter(r => refMatches(r, name));
