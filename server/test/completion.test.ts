@@ -84,6 +84,8 @@ describe('completion', () => {
     assert.equal(accept('[Unit]\nAfter=network.target d$0\n', 'db.service', ctx), '[Unit]\nAfter=network.target db.service\n');
     assert.deepEqual(completions('[X-Fleet]\nMachineOf=$0', ctx).labels, ['cache.service', 'db.service', 'log.socket']);
     assert.deepEqual(completions('[Install]\nWantedBy=$0', ctx).labels, ['cache.service', 'db.service', 'log.socket']);
+    // Inside fleet's quoted list: the name goes between the quotes.
+    assert.equal(accept('[X-Fleet]\nMachineOf="log.socket" "d$0"\n', 'db.service', ctx), '[X-Fleet]\nMachineOf="log.socket" "db.service"\n');
     assert.equal(byLabel(completions('[X-Fleet]\nConflicts=$0', ctx).items, 'cache.service').detail, 'cluster unit');
   });
 
