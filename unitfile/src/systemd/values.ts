@@ -104,7 +104,11 @@ export function isUnitName(n: string): boolean {
 
 const EXEC_PREFIXES = '@-:+!|';
 
+/** The common case: one command, no quotes, an absolute executable after simple prefixes. */
+const SIMPLE_COMMAND = /^(?:[-@:|]|\+|!!?)?[-@:|]?\/[^\s"'\\;]*(?:\s[^"'\\;]*)?$/;
+
 function checkCommand(value: string, version: number | undefined): ValueProblem | undefined {
+  if (SIMPLE_COMMAND.test(value) && !/^(.)\1/.test(value)) return undefined;
   const { words, unbalanced } = splitWords(value);
   if (unbalanced) return { message: 'has an unbalanced quote, so systemd refuses the whole command line' };
   // Commands may be chained with a lone ";" (older style); check each command's executable.
@@ -139,7 +143,11 @@ function checkCommand(value: string, version: number | undefined): ValueProblem 
   return undefined;
 }
 
+const ENV_ASSIGNMENT = /^[A-Za-z_][A-Za-z0-9_]*=/;
+
 function checkEnvironment(value: string): ValueProblem | undefined {
+  const plain = plainWords(value);
+  if (plain && plain.every(w => ENV_ASSIGNMENT.test(w))) return undefined;
   const { words, unbalanced } = splitWords(value);
   if (unbalanced) return { message: 'has an unbalanced quote' };
   for (const w of words) {
@@ -180,12 +188,18 @@ function checkRlimit(v: string): string | undefined {
 const URL_SCHEMES = /^(https?:\/\/\S+|file:\/\S*|info:\S+|man:\S+)$/;
 
 /** Checks one directive value; undefined when systemd accepts it (or cannot be judged here). */
+const fail = (message: string): ValueProblem => ({ message });
+
+/** Words of a value without quotes or escapes (the common case), without positions. */
+const plainWords = (v: string): string[] | undefined => (/["'\\]/.test(v) ? undefined : v.split(/\s+/));
+
 export function validateValue(directive: Directive, value: string, version?: number): ValueProblem | undefined {
   const v = value.trim();
   if (v === '') return undefined; // an empty assignment resets the setting
-  if (hasSpecifier(v) && directive.kind !== 'command' && directive.kind !== 'environment') return undefined;
-  if (/@[A-Za-z_][A-Za-z0-9_]*@|\{\{/.test(v)) return undefined; // a template placeholder anywhere
-  const fail = (message: string): ValueProblem => ({ message });
+  if (v.includes('%') || v.includes('@') || v.includes('{{')) {
+    if (hasSpecifier(v) && directive.kind !== 'command' && directive.kind !== 'environment') return undefined;
+    if (/@[A-Za-z_][A-Za-z0-9_]*@|\{\{/.test(v)) return undefined; // a template placeholder anywhere
+  }
   switch (directive.kind) {
     case 'boolean':
       return isBoolean(v) ? undefined : fail(`is not a boolean: use one of yes/no, true/false, on/off, 1/0`);
@@ -228,6 +242,8 @@ export function validateValue(directive: Directive, value: string, version?: num
       return checkCommand(v, version);
     case 'units':
     case 'unit': {
+      const plain = plainWords(v);
+      if (plain && (directive.kind === 'units' || plain.length === 1) && plain.every(w => isUnitName(w) || hasSpecifier(w))) return undefined;
       const { words } = splitWords(v);
       if (directive.kind === 'unit' && words.length > 1) return fail('names more than one unit');
       for (const w of words) {
