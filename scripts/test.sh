@@ -76,7 +76,7 @@ unit_files() {
 }
 if wants unit; then
   mapfile -t files < <(unit_files)
-  suite_node_tests "unit + integration" unit 420 150 "${files[@]}"
+  suite_node_tests "unit + integration" unit 480 150 "${files[@]}"
 fi
 
 # 4-5. VS Code in code-server. The harness skips (locally) or fails (CI) without its tools.
