@@ -7,6 +7,7 @@ import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
 import { config } from './config';
 import { DisposableStore, type IDisposable } from './dispose';
+import { registerClusterFeatures } from './features';
 import { CLIENT_NAME, createLanguageClient, registerLanguageCommands } from './languageClient';
 
 /** What a feature registration gets. */
@@ -24,6 +25,7 @@ export const FEATURES: FeatureRegistration[] = [
   s => vscode.workspace.onDidChangeConfiguration(e => {
     if (config.needsServerRestart(e)) void s.languageClient.restart();
   }),
+  s => registerClusterFeatures(s.context, { languageClient: s.languageClient, log: s.outputChannel }),
 ];
 
 export interface FleetExtensionApi {

@@ -113,7 +113,7 @@ function tlsReason(e: NodeJS.ErrnoException): string {
 }
 
 /** Turns a socket-level failure into a message that names the endpoint and the fix. */
-export function networkError(err: unknown, label: string, endpoint: Endpoint, timeoutMs: number): FleetApiError {
+function networkError(err: unknown, label: string, endpoint: Endpoint, timeoutMs: number): FleetApiError {
   if (err instanceof FleetApiError) return err;
   const e = err as NodeJS.ErrnoException;
   const code = e.code ?? '';
@@ -420,7 +420,10 @@ export class HttpFleetApi implements FleetApi {
         headers['Content-Type'] = 'application/json';
         headers['Content-Length'] = Buffer.byteLength(payload);
       }
-      const req = http.request({
+      // new ClientRequest, not http.request: VS Code's extension host patches http.request for its
+      // proxy support, and the patched one ignores createConnection (every request then dials
+      // the Host header directly and is refused).
+      const req = new http.ClientRequest({
         method,
         path: `${this.endpoint.base}${path}${separator}alt=json`,
         headers,

@@ -108,7 +108,9 @@ export class LocalClusterManager implements vscode.Disposable {
           launchFleetd({
             command: process.execPath,
             args: argv,
-            env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+            // FLEETD_PARENT_PIPE: fleetd stops its cluster when our end of its stdin closes, so
+            // even a killed extension host leaves no cluster behind.
+            env: { ...process.env, ELECTRON_RUN_AS_NODE: '1', FLEETD_PARENT_PIPE: '1' },
             cwd: stateDir,
             logFile: path.join(stateDir, 'fleetd.log'),
             readyTimeoutMs: Math.max(5, timeoutSeconds) * 1000,
