@@ -62,3 +62,59 @@ test('the real-world corpus has no error-severity diagnostics except the known g
   // The exceptions are real: each still produces its error (else remove it from the list).
   assert.deepEqual([...seenExceptions].sort(), Object.keys(EXCEPTIONS).sort());
 });
+
+/** What systemd-analyze (252) said per corpus file, line-level: line → class. */
+function analyzeVerdicts(dir: string): Map<string, Map<number, string>> {
+  const rows = fs.readFileSync(path.join(dir, 'systemd-analyze.tsv'), 'utf8').trim().split('\n').slice(1);
+  const out = new Map<string, Map<number, string>>();
+  for (const row of rows) {
+    const [file, , classes, findings] = row.split('\t');
+    if (!file || !classes || !findings) continue;
+    const name = file.split('__').at(-1)!;
+    const cls = classes.split(' | ');
+    const lines = new Map<number, string>();
+    findings.split(' | ').forEach((f, i) => {
+      const m = /^(.+?):(\d+): /.exec(f);
+      if (m && m[1] === name) lines.set(Number(m[2]), cls[i] ?? '');
+    });
+    out.set(file, lines);
+  }
+  return out;
+}
+
+const UNKNOWN_CODES = new Set(['unknown-section', 'unknown-directive', 'directive-wrong-section', 'directive-too-new', 'removed-directive']);
+const VALUE_CODES = new Set(['invalid-value', 'directive-too-new']);
+const UNIT_SUFFIX = /\.(service|socket|device|mount|automount|swap|target|path|timer|slice|scope)$/;
+
+test("systemd-analyze's verdicts on the corpus (systemd 252): the same lines flagged for unknown keys and bad values", t => {
+  if (!root) {
+    if (isCI) assert.fail('the unit-file corpus is missing');
+    t.skip('SKIPPED LOUDLY: the unit-file corpus is missing');
+    return;
+  }
+  const verdicts = analyzeVerdicts(root);
+  const missed: string[] = [];
+  const extra: string[] = [];
+  for (const rel of corpusFiles(root)) {
+    const name = rel.split('__').at(-1)!;
+    if (!UNIT_SUFFIX.test(name)) continue; // systemd-analyze refuses other file names
+    const text = fs.readFileSync(path.join(root, rel), 'utf8');
+    const problems = validateUnitFile(parseUnitFile(text), { unitName: name, systemdVersion: 252 });
+    const lineOf = (start: number) => text.slice(0, start).split('\n').length;
+    const ours = new Map<number, string[]>();
+    // systemd names the last physical line of a continued option; we start at its first.
+    for (const p of problems) for (const line of new Set([lineOf(p.start), lineOf(p.end)])) ours.set(line, [...(ours.get(line) ?? []), p.code]);
+    const theirs = verdicts.get(rel) ?? new Map<number, string>();
+    for (const [line, cls] of theirs) {
+      const codes = ours.get(line) ?? [];
+      if (cls === 'unknown-key' && !codes.some(c => UNKNOWN_CODES.has(c))) missed.push(`${rel}:${line} unknown key`);
+      if (cls === 'bad-value' && !codes.some(c => VALUE_CODES.has(c))) missed.push(`${rel}:${line} bad value`);
+    }
+    for (const [line, codes] of ours) {
+      if (!codes.some(c => c === 'unknown-directive' || c === 'unknown-section' || c === 'directive-wrong-section' || c === 'invalid-value')) continue;
+      if (!theirs.has(line) && !problems.some(p => lineOf(p.start) === line && theirs.has(lineOf(p.end)))) extra.push(`${rel}:${line} ${codes.join(',')}`);
+    }
+  }
+  assert.deepEqual(missed, []);
+  assert.deepEqual(extra, []);
+});
