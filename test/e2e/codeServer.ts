@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from '../support/ports';
-import { spawnDetached, stopSpawned, tail, waitFor, type Spawned } from '../support/process';
+import { spawnDetached, stopSpawned, stopTagged, tail, waitFor, type Spawned } from '../support/process';
 import { type Requirement } from '../support/requirements';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
@@ -70,8 +70,12 @@ function cleanEnv(extra: NodeJS.ProcessEnv | undefined, tmp: string): NodeJS.Pro
     env[k] = v;
   }
   // VS Code leaves vscode-ipc-*.sock and vscode-git-*.sock in os.tmpdir(): keep them in the run's dir.
-  return { ...env, TMPDIR: tmp, ...extra };
+  // RUN_TAG marks every process this server causes, even ones that leave its process group.
+  return { ...env, TMPDIR: tmp, [RUN_TAG]: tmp, ...extra };
 }
+
+/** Environment variable (value: the run's tmp dir) inherited by everything a CodeServer starts. */
+const RUN_TAG = 'FLEET_CODE_SERVER_RUN';
 
 export class CodeServer {
   private process: Spawned | undefined;
@@ -188,6 +192,9 @@ export class CodeServer {
     const p = this.process;
     this.process = undefined;
     if (p) await stopSpawned(p, { timeoutMs: 10_000 });
+    // Processes the extension host started in their own process groups (a local fleetd cluster).
+    const strays = await stopTagged(RUN_TAG, this.env[RUN_TAG] ?? '');
+    if (strays) process.stderr.write(`stopped ${strays} process(es) that code-server's extensions left running\n`);
     if (options.keepDir || process.env.FLEET_E2E_KEEP === '1') {
       process.stderr.write(`code-server run directory kept: ${this.dir}\n`);
       return;

@@ -77,7 +77,7 @@ describe('scripts/lib/suite.sh', () => {
 
   test('the leak check finds a process by the run ID, even in its own session, and stops it', async () => {
     const id = `leak-${process.pid}-${Date.now()}`;
-    const leaked = spawn('setsid', ['sleep', '60'], { detached: true, stdio: 'ignore', env: { ...process.env, FLEET_TEST_RUN_ID: id } });
+    const leaked = spawn('sleep', ['60'], { detached: true, stdio: 'ignore', env: { ...process.env, FLEET_TEST_RUN_ID: id } });
     leaked.unref();
     try {
       await waitFor('the leaked process to show up', () => bash(`suite_run_processes ${id}`).out.trim() !== '');

@@ -184,3 +184,48 @@ export function tail(file: string, lines = 40): string {
     return `(no log at ${file})`;
   }
 }
+
+/**
+ * PIDs of processes whose environment holds `name=value` (read from /proc; Linux only). A tag in
+ * the environment follows a server's children even when they start their own session, as the
+ * extension host's fleetd does, so a test can find everything it caused. This process is excluded.
+ */
+export function processesWithEnv(name: string, value: string): number[] {
+  const want = `${name}=${value}`;
+  const found: number[] = [];
+  let entries: string[];
+  try {
+    entries = fs.readdirSync('/proc');
+  } catch {
+    return found;
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (fs.readFileSync(`/proc/${entry}/environ`, 'latin1').split('\0').includes(want)) found.push(Number(entry));
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return found;
+}
+
+/** Stops every process tagged `name=value` (SIGTERM, then SIGKILL after `timeoutMs`); returns how many there were. */
+export async function stopTagged(name: string, value: string, timeoutMs = 5_000): Promise<number> {
+  const pids = processesWithEnv(name, value);
+  const signal = (sig: NodeJS.Signals) => {
+    for (const pid of processesWithEnv(name, value)) {
+      try {
+        process.kill(pid, sig);
+      } catch {
+        // gone already
+      }
+    }
+  };
+  if (pids.length === 0) return 0;
+  signal('SIGTERM');
+  const deadline = Date.now() + timeoutMs;
+  while (processesWithEnv(name, value).length && Date.now() < deadline) await sleep(50);
+  if (processesWithEnv(name, value).length) signal('SIGKILL');
+  return pids.length;
+}

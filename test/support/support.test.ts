@@ -12,8 +12,8 @@ import { after, describe, test } from 'node:test';
 import { Client } from 'ssh2';
 import {
   binary, EtcdServer, etcdAvailable, etcdBinary, findBinary, freePorts, groupAlive, isPortFree, MissingRequirementError,
-  prefixRangeEnd, preferredOrFreePort, requireBinary, skipUnlessAvailable, sshdAvailable, stopProcessGroup, useEtcd,
-  useSshd, waitFor, SSH_HOST_ALIAS,
+  prefixRangeEnd, preferredOrFreePort, processesWithEnv, requireBinary, skipUnlessAvailable, sshdAvailable, stopProcessGroup,
+  stopTagged, useEtcd, useSshd, waitFor, SSH_HOST_ALIAS,
 } from './index';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
@@ -145,6 +145,40 @@ describe('cleanup when a test process is killed', () => {
     } finally {
       child.kill('SIGKILL');
       fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('processes tagged in their environment', () => {
+  test('are found even in their own session, and stopTagged stops exactly them', async () => {
+    const tag = `t-${process.pid}-${Date.now()}`;
+    const start = () => {
+      const c = spawn('sleep', ['60'], { detached: true, stdio: 'ignore', env: { ...process.env, FLEET_SUPPORT_TAG: tag } });
+      c.unref();
+      return c;
+    };
+    const a = start();
+    const b = start();
+    const other = spawn('sleep', ['60'], { detached: true, stdio: 'ignore', env: { ...process.env, FLEET_SUPPORT_TAG: `${tag}-other` } });
+    other.unref();
+    try {
+      const found = await waitFor('two tagged processes', () => {
+        const pids = processesWithEnv('FLEET_SUPPORT_TAG', tag);
+        return pids.length === 2 && pids;
+      });
+      assert.deepEqual([...found].sort(), [a.pid, b.pid].sort());
+      assert.equal(await stopTagged('FLEET_SUPPORT_TAG', tag), 2);
+      assert.deepEqual(processesWithEnv('FLEET_SUPPORT_TAG', tag), []);
+      assert.deepEqual(processesWithEnv('FLEET_SUPPORT_TAG', `${tag}-other`), [other.pid], 'an untagged process is left alone');
+      assert.equal(await stopTagged('FLEET_SUPPORT_TAG', tag), 0);
+    } finally {
+      for (const c of [a, b, other]) {
+        try {
+          process.kill(c.pid!, 'SIGKILL');
+        } catch {
+          // stopped already
+        }
+      }
     }
   });
 });
