@@ -112,6 +112,15 @@ describe('lookupHostKey', () => {
     assert.equal(verdict.result, 'mismatch');
     assert.equal(verdict.result === 'mismatch' && verdict.revoked, true);
   });
+  it('checks every name of a server (host name and dialled address) and both IPv6 forms', () => {
+    const byIp = parseKnownHosts(`10.0.0.5 ssh-ed25519 ${b64(keyA)}\n[::1] ssh-ed25519 ${b64(keyB)}\nfe80::2 ssh-ed25519 ${b64(keyB)}\n`);
+    assert.equal(lookupHostKey(byIp, ['bastion.example.com', '10.0.0.5'], 22, keyA).result, 'match');
+    assert.equal(lookupHostKey(byIp, ['bastion.example.com', '10.0.0.5'], 22, keyB).result, 'mismatch');
+    assert.equal(lookupHostKey(byIp, ['bastion.example.com', '10.0.0.5'], 2222, keyA).result, 'unknown');
+    assert.equal(lookupHostKey(byIp, '::1', 22, keyB).result, 'match', 'fleetctl writes [::1] for port 22');
+    assert.equal(lookupHostKey(byIp, 'fe80::2', 22, keyB).result, 'match', 'OpenSSH writes the bare address');
+  });
+
   it('lists the key types recorded for a host', () => {
     assert.deepEqual(knownKeyTypes(known, 'bastion', 22), ['ssh-ed25519']);
     assert.deepEqual(knownKeyTypes(known, 'nowhere', 22), []);

@@ -202,6 +202,8 @@ describe('resolveProfiles: ~/.ssh/config aliases', () => {
     '  IdentityFile ~/.ssh/id_rsa',
     'Host plain',
     '  HostName plain.example.com',
+    'Host jumpy',
+    '  ProxyJump bastion',
     '',
   ].join('\n');
 
@@ -218,6 +220,13 @@ describe('resolveProfiles: ~/.ssh/config aliases', () => {
   it('lets the profile\'s own values win over the ssh config', () => {
     const { profiles } = resolve([{ name: 'p', endpoint: 'http://10.0.0.1:49153', tunnel: 'fleet-bastion:2022', sshUser: 'core', identityFile: '/k' }], {}, sshConfig);
     assert.deepEqual(profiles[0]!.tunnelTarget, { host: '192.0.2.10', port: 2022, user: 'core', alias: 'fleet-bastion', identityFile: '/k' });
+  });
+
+  it('warns that ProxyJump is not followed', () => {
+    const { profiles, problems } = resolve([{ name: 'j', endpoint: 'http://x:1', tunnel: 'jumpy' }], {}, sshConfig);
+    assert.equal(profiles.length, 1);
+    assert.deepEqual(problems.map(p => [p.profile, p.field, p.severity]), [['j', 'tunnel', 'warning']]);
+    assert.match(problems[0]!.message, /sets ProxyJump for jumpy, which the extension does not follow/);
   });
 
   it('falls back to fleetctl\'s defaults for hosts the config does not mention', () => {

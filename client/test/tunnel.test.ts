@@ -131,6 +131,25 @@ describe('SshTunnel against a real sshd', { skip }, () => {
     assert.equal(fs.readFileSync(file, 'utf8'), `# old key\n[127.0.0.1]:${ssh.port} ${type} ${b64}\n`, 'known_hosts untouched');
   });
 
+  it('a host name is checked under the address it resolves to, as fleetctl records it', async () => {
+    // ssh.knownHosts holds [127.0.0.1]:PORT only; dialling "localhost" finds it through the address.
+    const api = apiVia(tunnel({ host: 'localhost', confirmUnknownHost: async () => assert.fail('known by address') }), tcpEndpoint);
+    assert.equal((await api.listUnits()).length, 1);
+  });
+
+  it('an unknown host name is asked about (and recorded) under the name the user wrote', async () => {
+    const file = path.join(work, 'byname', 'known_hosts');
+    const asked: string[] = [];
+    const api = apiVia(tunnel({ host: 'localhost', knownHostsFile: file, confirmUnknownHost: async host => (asked.push(host), true) }), tcpEndpoint);
+    assert.equal((await api.listUnits()).length, 1);
+    assert.deepEqual(asked, [`[localhost]:${ssh.port}`]);
+    assert.match(fs.readFileSync(file, 'utf8'), new RegExp(`^\\[localhost\\]:${ssh.port} ssh-ed25519 `));
+  });
+
+  it('reports a host name that does not resolve', async () => {
+    await rejectsWith(apiVia(tunnel({ host: 'no-such-host.invalid', timeoutMs: 5000 }), tcpEndpoint).listUnits(), /^Cannot reach the SSH tunnel host .*no-such-host\.invalid:\d+: (host name not found\. Check the tunnel setting|ETIMEDOUT)/);
+  });
+
   it('with strictHostKeyChecking=false connects whatever the key', async () => {
     const file = knownHostsWith('ignored_known_hosts', `[127.0.0.1]:${ssh.port} ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBtVcXk2jQXhDcK2Y1HnS5FZ4ZkYVn5X0o0v8xY7pQ1e\n`);
     const api = apiVia(tunnel({ knownHostsFile: file, strictHostKeyChecking: false }), tcpEndpoint);

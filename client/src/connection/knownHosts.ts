@@ -142,13 +142,27 @@ export function hostFieldMatches(field: string, name: string): boolean {
 }
 
 /**
+ * The names a host is recorded under: `host` / `[host]:port`, plus the bracketed IPv6 form
+ * fleetctl writes for port 22 (`[::1]`) next to OpenSSH's bare one (`::1`).
+ */
+function namesFor(hosts: string | readonly string[], port: number): string[] {
+  const names = new Set<string>();
+  for (const host of typeof hosts === 'string' ? [hosts] : hosts) {
+    names.add(hostToken(host, port));
+    if ((port === 22 || port === 0) && host.includes(':')) names.add(host);
+  }
+  return [...names];
+}
+
+/**
  * fleetctl's rule: any entry for the host with the same key is a match (whatever else is
  * listed); entries for the host with only other keys are a mismatch; no entry is unknown.
- * A key listed as `@revoked` for the host is always refused.
+ * A key listed as `@revoked` for the host is always refused. `hosts` may list several names
+ * of one server (its host name and the address dialled: fleetctl records the address).
  */
-export function lookupHostKey(knownHosts: KnownHosts, host: string, port: number, key: Buffer): HostKeyVerdict {
-  const name = hostToken(host, port);
-  const forHost = knownHosts.entries.filter(e => e.marker !== '@cert-authority' && hostFieldMatches(e.hosts, name));
+export function lookupHostKey(knownHosts: KnownHosts, hosts: string | readonly string[], port: number, key: Buffer): HostKeyVerdict {
+  const names = namesFor(hosts, port);
+  const forHost = knownHosts.entries.filter(e => e.marker !== '@cert-authority' && names.some(name => hostFieldMatches(e.hosts, name)));
   const revoked = forHost.find(e => e.marker === '@revoked' && e.key.equals(key));
   if (revoked) return { result: 'mismatch', entries: [revoked], revoked: true };
   const plain = forHost.filter(e => e.marker === undefined);
@@ -159,9 +173,9 @@ export function lookupHostKey(knownHosts: KnownHosts, host: string, port: number
 }
 
 /** Key types already recorded for a host (to offer those host-key algorithms first, as fleetctl does). */
-export function knownKeyTypes(knownHosts: KnownHosts, host: string, port: number): string[] {
-  const name = hostToken(host, port);
-  const types = knownHosts.entries.filter(e => e.marker === undefined && hostFieldMatches(e.hosts, name)).map(e => e.keyType);
+export function knownKeyTypes(knownHosts: KnownHosts, hosts: string | readonly string[], port: number): string[] {
+  const names = namesFor(hosts, port);
+  const types = knownHosts.entries.filter(e => e.marker === undefined && names.some(name => hostFieldMatches(e.hosts, name))).map(e => e.keyType);
   return [...new Set(types)];
 }
 

@@ -238,9 +238,19 @@ function first(value: string | string[] | undefined): string | undefined {
 }
 
 /** Applies ~/.ssh/config (`HostName`, `Port`, `User`, `IdentityFile`) to the tunnel host; the profile's own values win. */
-function sshTarget(draft: Draft, sshConfig: SSHConfig | undefined, home: string): SshTarget | undefined {
+function sshTarget(draft: Draft, sshConfig: SSHConfig | undefined, home: string, problems: ProfileProblem[]): SshTarget | undefined {
   if (!draft.tunnel) return undefined;
   const computed = sshConfig?.compute(draft.tunnel.host) ?? {};
+  for (const unsupported of ['ProxyJump', 'ProxyCommand']) {
+    if (computed[unsupported] !== undefined && first(computed[unsupported]) !== 'none') {
+      problems.push({
+        profile: draft.name,
+        field: 'tunnel',
+        severity: 'warning',
+        message: `profile "${draft.name}": ~/.ssh/config sets ${unsupported} for ${draft.tunnel.host}, which the extension does not follow (nor does fleetctl); the tunnel dials it directly. Use the jump host itself as the tunnel.`,
+      });
+    }
+  }
   const hostName = first(computed['HostName']);
   const configPort = Number(first(computed['Port']));
   const configUser = first(computed['User']);
@@ -256,8 +266,8 @@ function sshTarget(draft: Draft, sshConfig: SSHConfig | undefined, home: string)
   };
 }
 
-function finish(draft: Draft, sshConfig: SSHConfig | undefined, home: string): ClusterProfile {
-  const target = sshTarget(draft, sshConfig, home);
+function finish(draft: Draft, sshConfig: SSHConfig | undefined, home: string, problems: ProfileProblem[]): ClusterProfile {
+  const target = sshTarget(draft, sshConfig, home, problems);
   const profile: ClusterProfile = {
     name: draft.name,
     endpoint: draft.endpoint,
@@ -467,13 +477,13 @@ export function resolveProfiles(settings: readonly unknown[], env: NodeJS.Proces
         return;
       }
       seen.add(draft.name);
-      profiles.push(finish(draft, sshConfig, home));
+      profiles.push(finish(draft, sshConfig, home, problems));
     });
   }
   const envSet = FLEETCTL_ENV.some(key => (env[key] ?? '') !== '');
   if (envSet || profiles.length === 0) {
     const draft = environmentDraft(env, problems);
-    if (crossCheck(draft, problems)) profiles.push(finish(draft, sshConfig, home));
+    if (crossCheck(draft, problems)) profiles.push(finish(draft, sshConfig, home, problems));
   }
   return { profiles, problems };
 }

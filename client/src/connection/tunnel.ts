@@ -8,7 +8,9 @@
  *
  * Prompts are injected (`confirmUnknownHost`), so this file is plain Node: no `vscode` import.
  */
+import dns from 'node:dns/promises';
 import fs from 'node:fs';
+import net from 'node:net';
 import { Duplex } from 'node:stream';
 import { Client, type ClientChannel, type ConnectConfig, type ServerHostKeyAlgorithm } from 'ssh2';
 import type { DialTarget } from '../api/fleetApi';
@@ -181,7 +183,33 @@ export class SshTunnel {
     return config;
   }
 
-  private open(): Promise<Client> {
+  /** The address to dial: fleetctl checks (and records) the host key under the address it dialled. */
+  private async resolveAddress(): Promise<string> {
+    const o = this.options;
+    if (net.isIP(o.host)) return o.host;
+    const timeoutMs = o.timeoutMs ?? 10_000;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const found = await Promise.race([
+        dns.lookup(o.host),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(Object.assign(new Error('DNS lookup timed out'), { code: 'ETIMEDOUT' })), timeoutMs);
+        }),
+      ]);
+      return found.address;
+    } catch (err) {
+      throw this.connectError(err as Error, {});
+    } finally {
+      if (timer) clearTimeout(timer);
+    }
+  }
+
+  private async open(): Promise<Client> {
+    const address = await this.resolveAddress();
+    return this.handshake(address);
+  }
+
+  private handshake(address: string): Promise<Client> {
     const o = this.options;
     const timeoutMs = o.timeoutMs ?? 10_000;
     return new Promise<Client>((resolve, reject) => {
@@ -218,7 +246,7 @@ export class SshTunnel {
       let knownTypes: string[] = [];
       if (o.strictHostKeyChecking) {
         try {
-          knownTypes = knownKeyTypes(readKnownHosts(o.knownHostsFile), o.host, o.port);
+          knownTypes = knownKeyTypes(readKnownHosts(o.knownHostsFile), [o.host, address], o.port);
         } catch (err) {
           reject(new FleetApiError(`Cannot read the known hosts file ${o.knownHostsFile}: ${(err as Error).message}`, undefined, 'config'));
           return;
@@ -226,7 +254,7 @@ export class SshTunnel {
       }
       const preferred = knownTypes.flatMap(t => HOST_KEY_ALGORITHMS[t] ?? []);
       const config: ConnectConfig = {
-        host: o.host,
+        host: address,
         port: o.port,
         username: o.username,
         ...auth,
@@ -235,7 +263,7 @@ export class SshTunnel {
         keepaliveCountMax: 3,
         algorithms: { serverHostKey: [...preferred, ...ALL_HOST_KEY_ALGORITHMS.filter(a => !preferred.includes(a))] },
         hostVerifier: ((key: Buffer, verify: (ok: boolean) => void) => {
-          this.verifyHostKey(key, { pause: stopTimer, resume: startTimer }).then(
+          this.verifyHostKey(key, address, { pause: stopTimer, resume: startTimer }).then(
             () => verify(true),
             (err: unknown) => {
               refusal = err instanceof FleetApiError ? err : new FleetApiError(String(err), undefined, 'ssh');
@@ -290,14 +318,14 @@ export class SshTunnel {
     );
   }
 
-  private async verifyHostKey(key: Buffer, timer: { pause(): void; resume(): void }): Promise<void> {
+  private async verifyHostKey(key: Buffer, address: string, timer: { pause(): void; resume(): void }): Promise<void> {
     const o = this.options;
     if (!o.strictHostKeyChecking) return;
     const name = hostToken(o.host, o.port);
     const fingerprint = fingerprintSha256(key);
     const keyType = keyTypeOf(key) ?? 'unknown';
     const known = readKnownHosts(o.knownHostsFile);
-    const verdict = lookupHostKey(known, o.host, o.port, key);
+    const verdict = lookupHostKey(known, [o.host, address], o.port, key);
     if (verdict.result === 'match') return;
     if (verdict.result === 'mismatch') {
       const lines = verdict.entries.map(e => e.line).join(', ');
