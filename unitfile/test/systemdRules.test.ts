@@ -143,6 +143,17 @@ test('deprecated directives: replacement fix, moved settings, ignored settings',
   assert.deepEqual(systemd('[Service]\nExecStart=/bin/true\nMemoryLimit=1G\n', 'a.service', 225), []);
 });
 
+test('deprecated values: StandardOutput=syslog and KillMode=none (systemd 247+ warns)', () => {
+  const text = '[Service]\nExecStart=/bin/true\nStandardOutput=syslog\nStandardError=syslog+console\nKillMode=none\n';
+  assert.deepEqual(systemd(text, 'a.service', 252), [
+    ['deprecated-directive', 'warning', 'syslog', 'StandardOutput=syslog is deprecated: systemd logs a warning and uses journal instead'],
+    ['deprecated-directive', 'warning', 'syslog+console', 'StandardError=syslog+console is deprecated: systemd logs a warning and uses journal+console instead'],
+    ['deprecated-directive', 'warning', 'none', "KillMode=none is deprecated: it disables systemd's process lifecycle management; use mixed or control-group"],
+  ]);
+  assert.equal(apply(text, problems(text, 'a.service', 252)[0]!), text.replace('StandardOutput=syslog', 'StandardOutput=journal'));
+  assert.deepEqual(systemd(text, 'a.service', 245), []);
+});
+
 test('missing-required follows service_verify and the timer/socket/path/mount checks', () => {
   assert.deepEqual(systemd('[Unit]\nDescription=x\n[Service]\nType=simple\n', 'a.service'), [
     ['missing-required', 'error', '[Service]', 'Service has no ExecStart=, ExecStop=, or SuccessAction=; systemd refuses to load the unit'],

@@ -144,6 +144,24 @@ export function directiveNames(section: string): string[] {
   return [...(bySectionAndName.get(section)?.keys() ?? [])];
 }
 
+/**
+ * Values systemd still accepts but warns about when it loads the unit (hand-kept: systemd has no
+ * table for these), by directive name; `replacement` is what systemd switches to or advises.
+ */
+export const DEPRECATED_VALUES: Readonly<Record<string, Readonly<Record<string, { since: number; replacement?: string; note: string }>>>> = {
+  StandardOutput: {
+    syslog: { since: 247, replacement: 'journal', note: 'systemd logs a warning and uses journal instead' },
+    'syslog+console': { since: 247, replacement: 'journal+console', note: 'systemd logs a warning and uses journal+console instead' },
+  },
+  StandardError: {
+    syslog: { since: 247, replacement: 'journal', note: 'systemd logs a warning and uses journal instead' },
+    'syslog+console': { since: 247, replacement: 'journal+console', note: 'systemd logs a warning and uses journal+console instead' },
+  },
+  KillMode: {
+    none: { since: 247, note: 'it disables systemd\'s process lifecycle management; use mixed or control-group' },
+  },
+};
+
 /** The specifiers systemd expands in unit files, with what each stands for. */
 export const SYSTEMD_SPECIFIERS: readonly { specifier: string; meaning: string }[] = [
   { specifier: '%a', meaning: 'architecture (x86-64, arm64, …)' },

@@ -12,7 +12,7 @@ import type { UnitFile, UnitOptionNode, SectionNode } from '../parse';
 import type { Fix } from '../problem';
 import type { Finding, Rule, RuleContext } from '../rules';
 import { closest } from '../suggest';
-import { OLDEST_CATALOGED_VERSION, SECTIONS, UNIT_TYPES, directiveNames, findDirective, knownIn, lookupDirective, sectionInfo, sectionsFor } from './catalog';
+import { DEPRECATED_VALUES, OLDEST_CATALOGED_VERSION, SECTIONS, UNIT_TYPES, directiveNames, findDirective, knownIn, lookupDirective, sectionInfo, sectionsFor } from './catalog';
 import type { Directive, SectionInfo } from './types';
 import { isBoolean, validateValue, type ValueProblem } from './values';
 
@@ -203,9 +203,18 @@ const deprecatedDirective: Rule = {
   code: 'deprecated-directive',
   severity: 'warning',
   enforcedBy: 'systemd',
-  summary: 'A directive systemd still reads but has superseded, or parses and ignores.',
+  summary: 'A directive or value systemd still reads but has superseded (it may warn), or parses and ignores.',
   check(ctx, report) {
     for (const e of analyze(ctx).entries) {
+      const dv = e.directive && knownIn(e.directive, ctx.systemdVersion) ? DEPRECATED_VALUES[e.o.name]?.[e.o.value.trim()] : undefined;
+      if (dv && dv.since <= ctx.systemdVersion) {
+        const o = e.o;
+        report({
+          start: o.valueStart, end: o.valueEnd, tags: ['deprecated'],
+          message: `${o.name}=${o.value.trim()} is deprecated: ${dv.note}`,
+          ...(dv.replacement ? { fixes: [{ title: `Change to ${dv.replacement}`, edits: [{ start: o.valueStart, end: o.valueEnd, newText: dv.replacement }], preferred: true }] } : {}),
+        });
+      }
       const dep = e.directive?.deprecated;
       if (!e.directive || !dep || dep.since > ctx.systemdVersion || !knownIn(e.directive, ctx.systemdVersion)) continue;
       const o = e.o;
