@@ -1,0 +1,202 @@
+/**
+ * The cluster workflow in a real VS Code (code-server + Debian chromium), as a user runs it:
+ * "Fleet: Start Local Cluster" from the command palette (3 machines, default metadata), open
+ * nginx.1-3.service from the samples and start each from its editor's title button, see three
+ * machines and three running units on three different machines in the Fleet explorer, stop one
+ * from its context menu and see it turn loaded/inactive, then "Fleet: Stop Local Cluster" and
+ * check that no fleetd process of the extension is left. Every state the explorer shows is
+ * cross-checked against fleet's v1 API of the cluster (the URL fleetd printed in its log).
+ * Screenshots: out/e2e-artifacts/cluster-*.png.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { CodeServer, EXTENSION_ID, ROOT, VSIX } from './codeServer';
+import { assertE2eAvailable, e2eSkip, type E2eNeeds } from './gate';
+import { withWorkbench, type Workbench } from './workbench';
+import { ClusterWorkbench, installedExtensionDir, processesMatching, readCluster, readyUrl, type ClusterView, type TreeRow } from './clusterWorkbench';
+import { stopProcessGroup, tail, waitFor } from '../support/process';
+
+const needs: E2eNeeds = { parts: ['extension', 'server'], vsix: true };
+const UNITS = ['nginx.1.service', 'nginx.2.service', 'nginx.3.service'] as const;
+/** The unit stopped from the explorer's context menu. */
+const STOPPED = 'nginx.2.service';
+/** Cluster start, unit start and API waits (fleetd's agents reconcile every second or so). */
+const CLUSTER_TIMEOUT = 60_000;
+
+/** The 8-character machine prefix the explorer shows for a machine ID. */
+const short = (id: string) => id.slice(0, 8);
+
+describe('the local cluster workflow in a real VS Code', { skip: e2eSkip(needs) }, () => {
+  let cs: CodeServer | undefined;
+  let workspace = '';
+  let extensionDir = '';
+  let fleetdScript = '';
+
+  before(async () => {
+    assertE2eAvailable(needs);
+    cs = await CodeServer.start({
+      vsix: [VSIX],
+      // Flat, by name: the rows of the Units view are the three units, in order.
+      settings: { 'git.enabled': false, 'fleet.explorer.groupBy': 'flat', 'fleet.explorer.sortBy': 'name' },
+    });
+    workspace = path.join(cs.dir, 'samples');
+    fs.cpSync(path.join(ROOT, 'samples'), workspace, { recursive: true });
+    extensionDir = installedExtensionDir(cs.extensionsDir, EXTENSION_ID);
+    fleetdScript = path.join(extensionDir, 'dist', 'fleetd.js');
+    assert.ok(fs.existsSync(fleetdScript), `the package bundles fleetd at ${fleetdScript}`);
+  }, { timeout: 120_000 });
+
+  after(async () => {
+    // The extension starts fleetd in its own process group, so stopping code-server does not
+    // stop it: if the test failed before "Stop Local Cluster", stop what the extension started.
+    if (fleetdScript) for (const p of processesMatching(fleetdScript)) await stopProcessGroup(p.pgid, { timeoutMs: 5_000 }).catch(() => undefined);
+    await cs?.stop();
+  });
+
+  test('start the cluster, start three units, stop one from the explorer, stop the cluster', { timeout: 240_000 }, async () => {
+    const started = Date.now();
+    const fleetdLog = path.join(cs!.userDataDir, 'User', 'globalStorage', EXTENSION_ID, 'local-cluster', 'fleetd.log');
+    await withWorkbench(cs!, 'cluster', { folder: workspace, waitForFile: 'nginx.1.service' }, async (wb: Workbench) => {
+      const ui = new ClusterWorkbench(wb);
+      const shot = async (name: string) => console.log(`screenshot: ${await wb.screenshot(`cluster-${name}`)}`);
+      // Activate the extension: a unit file in the editor (onLanguage:fleet-unit).
+      await wb.quickOpen(UNITS[0]);
+      await wb.languageStatus().filter({ hasText: 'Fleet Unit' }).waitFor();
+      // The extension is active once its status bar item is there; no cluster is configured yet.
+      await ui.waitForStatus(/Fleet: no cluster/, CLUSTER_TIMEOUT);
+
+      // 1. Fleet: Start Local Cluster, answering its two inputs: 3 machines, default metadata.
+      await ui.pickCommand('Fleet: Start Local Cluster');
+      const defaultMachines = await ui.answerInputBox('Fleet: Start Local Cluster (1/2)', '3');
+      assert.match(defaultMachines, /^\d+$/, 'the machines input offers a number');
+      const metadata = await ui.answerInputBox('Fleet: Start Local Cluster (2/2)');
+      const ready = await ui.waitForNotification(/Local fleet cluster running at http:\/\/127\.0\.0\.1:\d+ with 3 machines/, CLUSTER_TIMEOUT);
+      await ui.waitForStatus(/Fleet: local \(3\/0\)/);
+      const url = /running at (http:\/\/127\.0\.0\.1:\d+)/.exec(ready)![1]!;
+      // fleetd printed the same URL (its log is in the extension's global storage).
+      assert.equal(readyUrl(fs.readFileSync(fleetdLog, 'utf8')), url, `fleetd's log names the URL; log:\n${tail(fleetdLog)}`);
+      const fleetd = processesMatching(fleetdScript);
+      assert.ok(fleetd.length >= 1, 'a fleetd process of the installed extension runs');
+      assert.ok(fleetd.some(p => / local /.test(` ${p.cmdline} `) && p.cmdline.includes('--machines 3')), `fleetd runs "local --machines 3": ${fleetd.map(p => p.cmdline).join('\n')}`);
+
+      // The explorer shows the cluster: three machines, with the default metadata.
+      await ui.expandView('Machines');
+      await ui.expandView('Units');
+      const api0 = await waitFor('three machines in the API', async () => {
+        const c = await readCluster(url);
+        return c.machines.length === 3 && c;
+      }, { timeoutMs: CLUSTER_TIMEOUT, intervalMs: 200 });
+      const machineIds = api0.machines.map(m => m.id);
+      const machineRows = await ui.waitForRows('Machines', 'the three machines of the API', rows =>
+        rows.length === 3 && machineIds.every(id => rows.some(r => r.text.startsWith(short(id)))));
+      for (const m of api0.machines) {
+        const row = machineRows.find(r => r.text.startsWith(short(m.id)))!;
+        const meta = Object.entries(m.metadata ?? {}).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}=${v}`).join(',');
+        if (meta) assert.ok(row.text.includes(meta), `machine row "${row.text}" shows its metadata ${meta}`);
+        if (m.primaryIP) assert.ok(row.text.includes(m.primaryIP), `machine row "${row.text}" shows its IP ${m.primaryIP}`);
+      }
+      if (metadata.trim()) {
+        // The default metadata went to fleetd, one entry per machine.
+        const offered = metadata.split(';').map(s => s.trim()).filter(Boolean);
+        const got = api0.machines.map(m => Object.entries(m.metadata ?? {}).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}=${v}`).join(','));
+        for (const entry of offered) {
+          const pairs = entry.split(',').map(s => s.trim()).sort().join(',');
+          assert.ok(got.includes(pairs), `a machine has the metadata ${pairs}; the machines have: ${got.join(' | ')}`);
+        }
+      }
+      await shot('1-started');
+      assert.match(await ui.statusItem().innerText(), /Fleet: local \(3\/0\)/, 'the status bar shows the local cluster: 3 machines, no units');
+
+      // 2. Open each sample and start it from its editor's title button.
+      for (const unit of UNITS) {
+        await wb.quickOpen(unit);
+        await wb.languageStatus().filter({ hasText: 'Fleet Unit' }).waitFor();
+        await ui.editorTitleAction('Start Unit');
+        await ui.waitForNotification(new RegExp(`${unit.replace(/\./g, '\\.')}.*(launched|started)`, 'i'), CLUSTER_TIMEOUT);
+      }
+      // Running, per fleet: desired and current launched, active/running, three different machines.
+      const running = await waitFor('three nginx units active/running on three machines (API)', async () => {
+        const c = await readCluster(url);
+        const ok = UNITS.every(name => {
+          const u = c.units.find(x => x.name === name);
+          const s = c.states.find(x => x.name === name);
+          return u?.desiredState === 'launched' && u.currentState === 'launched' && s?.systemdActiveState === 'active' && s.systemdSubState === 'running';
+        });
+        return ok && c;
+      }, { timeoutMs: CLUSTER_TIMEOUT, intervalMs: 250 });
+      const placement = new Map(UNITS.map(name => [name, running.units.find(u => u.name === name)!.machineID!]));
+      assert.equal(new Set(placement.values()).size, 3, `Conflicts=nginx.*.service puts each on its own machine: ${[...placement].join(', ')}`);
+      for (const id of placement.values()) assert.ok(machineIds.includes(id), `placed on a machine of the cluster: ${id}`);
+
+      const unitRows = await ui.waitForRows('Units', 'the three units launched and active (running) on their machines', rows =>
+        UNITS.every(name => {
+          const row = rowFor(rows, name);
+          return !!row && row.text.includes('launched') && row.text.includes('active (running)') && row.text.includes(short(placement.get(name)!));
+        }), CLUSTER_TIMEOUT);
+      assertRowsMatchApi(unitRows, running);
+      await ui.clearNotifications();
+      await shot('2-running');
+
+      // 3. Stop one from its context menu in the Units view.
+      const menu = await ui.contextMenuItems('Units', STOPPED);
+      assert.ok(menu.includes('Stop Unit'), `the context menu of a launched unit offers Stop Unit: ${menu.join(', ')}`);
+      assert.ok(!menu.includes('Start Unit'), `a launched unit is not offered Start Unit: ${menu.join(', ')}`);
+      await ui.contextMenu('Units', STOPPED, 'Stop Unit');
+      await ui.waitForNotification(new RegExp(`${STOPPED.replace(/\./g, '\\.')}`), CLUSTER_TIMEOUT);
+      const afterStop = await waitFor(`${STOPPED} loaded and inactive (API)`, async () => {
+        const c = await readCluster(url);
+        const u = c.units.find(x => x.name === STOPPED);
+        const s = c.states.find(x => x.name === STOPPED);
+        return u?.desiredState === 'loaded' && u.currentState === 'loaded' && s?.systemdActiveState === 'inactive' && c;
+      }, { timeoutMs: CLUSTER_TIMEOUT, intervalMs: 250 });
+      const stoppedRows = await ui.waitForRows('Units', `${STOPPED} loaded and inactive, the others still running`, rows => {
+        const row = rowFor(rows, STOPPED);
+        return !!row && row.text.includes('loaded') && !row.text.includes('launched') && row.text.includes('inactive') &&
+          UNITS.filter(n => n !== STOPPED).every(n => rowFor(rows, n)?.text.includes('active (running)'));
+      }, CLUSTER_TIMEOUT);
+      assertRowsMatchApi(stoppedRows, afterStop);
+      // It stays on its machine (stop keeps the unit loaded where it was).
+      assert.equal(afterStop.units.find(u => u.name === STOPPED)?.machineID, placement.get(STOPPED));
+      const menuAfter = await ui.contextMenuItems('Units', STOPPED);
+      assert.ok(menuAfter.includes('Start Unit') && !menuAfter.includes('Stop Unit'), `a loaded unit is offered Start, not Stop: ${menuAfter.join(', ')}`);
+      await ui.clearNotifications();
+      await shot('3-stopped');
+
+      // 4. Fleet: Stop Local Cluster: the explorer disconnects and no fleetd is left.
+      await ui.pickCommand('Fleet: Stop Local Cluster');
+      await waitFor('no fleetd process of the extension', () => processesMatching(fleetdScript).length === 0, { timeoutMs: 20_000, intervalMs: 200 });
+      await waitFor(`the API at ${url} to go away`, async () => {
+        try {
+          await fetch(`${url}/fleet/v1/machines`, { signal: AbortSignal.timeout(1_000) });
+          return false;
+        } catch {
+          return true;
+        }
+      }, { timeoutMs: 10_000, intervalMs: 200 });
+      await ui.waitForRows('Units', 'no unit rows once the cluster is gone', rows => !UNITS.some(n => rowFor(rows, n)));
+      await shot('4-cluster-stopped');
+    });
+    console.log(`cluster workflow took ${Math.round((Date.now() - started) / 1000)} s`);
+  });
+});
+
+/** The Units view row of `name` (flat view: the label is the unit's name). */
+function rowFor(rows: readonly TreeRow[], name: string): TreeRow | undefined {
+  return rows.find(r => r.text === name || r.text.startsWith(`${name} `));
+}
+
+/** Each nginx row shows the current state, the machine and the systemd state that the API reports. */
+function assertRowsMatchApi(rows: readonly TreeRow[], api: ClusterView): void {
+  for (const name of UNITS) {
+    const row = rowFor(rows, name);
+    assert.ok(row, `the Units view has a row for ${name}: ${rows.map(r => r.text).join(' | ')}`);
+    const unit = api.units.find(u => u.name === name);
+    const state = api.states.find(s => s.name === name);
+    assert.ok(unit && state, `the API has ${name} and its state`);
+    assert.ok(row.text.includes(unit.currentState!), `row "${row.text}" shows the current state ${unit.currentState}`);
+    assert.ok(row.text.includes(short(unit.machineID!)), `row "${row.text}" shows the machine ${short(unit.machineID!)}`);
+    assert.ok(row.text.includes(`${state.systemdActiveState} (${state.systemdSubState})`), `row "${row.text}" shows systemd's ${state.systemdActiveState} (${state.systemdSubState})`);
+  }
+}

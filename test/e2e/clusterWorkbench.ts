@@ -1,0 +1,279 @@
+/**
+ * Helpers for the cluster e2e suite (cluster.e2e.test.ts): the Fleet explorer's views and rows,
+ * the quick inputs of "Fleet: Start Local Cluster", notifications, editor title actions and tree
+ * context menus in a real workbench; fleet's v1 API of the local cluster; and the extension's
+ * fleetd processes, found in /proc by the extension's install path. Every wait is bounded.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { UI_TIMEOUT, type Workbench } from './workbench';
+import type { Locator } from './playwright';
+
+/** What playwright's Locator offers beyond the subset declared in playwright.ts. */
+interface ClickableLocator extends Locator {
+  click(options?: { timeout?: number; button?: 'left' | 'right' | 'middle' }): Promise<void>;
+  hover(options?: { timeout?: number }): Promise<void>;
+}
+
+export interface TreeRow {
+  /** The row's visible text: the item's label, then its description. */
+  text: string;
+  /** The row's aria-label (label and description for the screen reader). */
+  ariaLabel: string;
+}
+
+export class ClusterWorkbench {
+  constructor(readonly wb: Workbench) {}
+
+  get page() {
+    return this.wb.page;
+  }
+
+  private quickInputTitle(title: string): Locator {
+    return this.page.locator('.quick-input-widget .quick-input-title').filter({ hasText: title }).first();
+  }
+
+  /** The extension's cluster status bar item ("Fleet: no cluster", "Fleet: local (3/3)", …). */
+  statusItem(): Locator {
+    return this.page.locator('.part.statusbar .statusbar-item').filter({ hasText: /Fleet: / }).first();
+  }
+
+  /** Waits until the status bar item's text matches and returns it. */
+  async waitForStatus(text: RegExp, timeoutMs = UI_TIMEOUT): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    let last = '';
+    while (Date.now() < deadline) {
+      last = (await this.statusItem().innerText().catch(() => '')).trim();
+      if (text.test(last)) return last;
+      await this.page.waitForTimeout(100);
+    }
+    throw new Error(`timed out after ${timeoutMs} ms waiting for the Fleet status bar item to match ${text}; it shows ${JSON.stringify(last)}`);
+  }
+
+  /** Opens the command palette on `title` and picks it (the command may open its own quick inputs next). */
+  async pickCommand(title: string): Promise<void> {
+    await this.page.keyboard.press('F1');
+    const input = this.page.locator('.quick-input-widget input').first();
+    await input.waitFor();
+    await input.fill(`>${title}`);
+    await this.page.locator('.quick-input-widget .quick-input-list .monaco-list-row').filter({ hasText: title }).first().waitFor();
+    await this.page.keyboard.press('Enter');
+  }
+
+  /**
+   * Waits for the input box titled `title`, optionally replaces its value, checks there is no
+   * validation message, and accepts it with Enter. Returns the value it had when shown.
+   */
+  async answerInputBox(title: string, value?: string): Promise<string> {
+    await this.quickInputTitle(title).waitFor();
+    const input = this.page.locator('.quick-input-widget input').first();
+    const shown = await (input as unknown as { inputValue(): Promise<string> }).inputValue();
+    if (value !== undefined) await input.fill(value);
+    const message = this.page.locator('.quick-input-widget .quick-input-message').first();
+    const severity = await this.page.locator('.quick-input-widget .monaco-inputbox.error, .quick-input-widget .monaco-inputbox.warning').count();
+    if (severity > 0) throw new Error(`the input "${title}" rejects ${JSON.stringify(value ?? shown)}: ${await message.innerText().catch(() => '?')}`);
+    await this.page.keyboard.press('Enter');
+    await this.quickInputTitle(title).waitFor({ state: 'hidden' });
+    return shown;
+  }
+
+  /** A notification toast (or a row in the notification center) whose text matches. */
+  notification(text: string | RegExp): Locator {
+    return this.page.locator('.notification-toast .notification-list-item, .notifications-center .notification-list-item').filter({ hasText: text }).first();
+  }
+
+  /** Waits for a notification matching `text` and returns its message text. */
+  async waitForNotification(text: string | RegExp, timeoutMs = UI_TIMEOUT): Promise<string> {
+    const item = this.notification(text);
+    await item.waitFor({ timeout: timeoutMs });
+    return item.locator('.notification-list-item-message').first().innerText();
+  }
+
+  /** The texts of the error notifications on screen, for failure messages. */
+  async errorNotifications(): Promise<string[]> {
+    const items = this.page.locator('.notification-toast .notification-list-item:has(.codicon-error) .notification-list-item-message');
+    return items.allInnerTexts().catch(() => []);
+  }
+
+  /** Clears every notification toast (Notifications: Clear All) so the views are not hidden behind them. */
+  async clearNotifications(): Promise<void> {
+    await this.pickCommand('Notifications: Clear All Notifications');
+    await this.page.locator('.quick-input-widget').first().waitFor({ state: 'hidden' });
+    await this.page.locator('.notification-toast').first().waitFor({ state: 'hidden' }).catch(() => undefined);
+  }
+
+  /** The pane of a view in the side bar, by its title (e.g. "Machines", "Units"). */
+  viewPane(name: string): Locator {
+    return this.page.locator(`.part.sidebar .pane:has(> .pane-header h3.title:text-is("${name}"))`).first();
+  }
+
+  /** Expands a collapsed view pane. */
+  async expandView(name: string): Promise<void> {
+    const header = this.viewPane(name).locator('.pane-header').first();
+    await header.waitFor();
+    if ((await header.getAttribute('aria-expanded')) !== 'true') await header.click();
+    await this.viewPane(name).locator('.pane-body').first().waitFor();
+  }
+
+  /** The tree rows of a view, in order. */
+  async treeRows(view: string): Promise<TreeRow[]> {
+    const rows = this.viewPane(view).locator('.monaco-list-row');
+    const n = await rows.count();
+    const out: TreeRow[] = [];
+    for (let i = 0; i < n; i++) {
+      const row = rows.nth(i);
+      const text = (await row.innerText().catch(() => '')).replace(/\s+/g, ' ').trim();
+      out.push({ text, ariaLabel: (await row.getAttribute('aria-label').catch(() => null)) ?? '' });
+    }
+    return out;
+  }
+
+  /** The row of `view` whose label starts with `label`. */
+  treeRow(view: string, label: string): Locator {
+    return this.viewPane(view).locator('.monaco-list-row').filter({ hasText: label }).first();
+  }
+
+  /** Polls the rows of `view` until `predicate` holds; the error lists the last rows. */
+  async waitForRows(view: string, what: string, predicate: (rows: TreeRow[]) => boolean, timeoutMs = UI_TIMEOUT): Promise<TreeRow[]> {
+    const deadline = Date.now() + timeoutMs;
+    let rows: TreeRow[] = [];
+    while (Date.now() < deadline) {
+      rows = await this.treeRows(view);
+      if (predicate(rows)) return rows;
+      await this.page.waitForTimeout(200);
+    }
+    const errors = await this.errorNotifications();
+    throw new Error(
+      `timed out after ${timeoutMs} ms waiting for the ${view} view to show ${what}; its rows:\n` +
+        (rows.map(r => `  ${r.text}  [aria: ${r.ariaLabel}]`).join('\n') || '  (none)') +
+        (errors.length ? `\nerror notifications:\n  ${errors.join('\n  ')}` : ''),
+    );
+  }
+
+  /** Right-clicks the row of `view` labelled `label` and picks `item` from its context menu. */
+  async contextMenu(view: string, label: string, item: string): Promise<void> {
+    const row = this.treeRow(view, label) as ClickableLocator;
+    await row.click();
+    await row.click({ button: 'right' });
+    const entry = this.page.locator('.context-view .monaco-menu .action-item .action-label').filter({ hasText: item }).first();
+    await entry.waitFor();
+    await entry.click();
+    await this.page.locator('.context-view .monaco-menu').first().waitFor({ state: 'detached' });
+  }
+
+  /** The texts of a row's context menu entries (then closes the menu with Escape). */
+  async contextMenuItems(view: string, label: string): Promise<string[]> {
+    const row = this.treeRow(view, label) as ClickableLocator;
+    await row.click();
+    await row.click({ button: 'right' });
+    const entries = this.page.locator('.context-view .monaco-menu .action-item .action-label');
+    await entries.first().waitFor();
+    const texts = (await entries.allInnerTexts()).map(t => t.trim()).filter(Boolean);
+    await this.page.keyboard.press('Escape');
+    await this.page.locator('.context-view .monaco-menu').first().waitFor({ state: 'detached' });
+    return texts;
+  }
+
+  /** Clicks an action button in the active editor's title bar by its tooltip (e.g. "Start Unit"). */
+  async editorTitleAction(title: string): Promise<void> {
+    const button = this.page.locator(`.editor-group-container.active .title-actions .action-label[aria-label*="${title}"]`).first();
+    await button.waitFor();
+    await button.click();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// fleet's v1 API (only what the test reads).
+
+export interface V1Machine {
+  id: string;
+  primaryIP?: string;
+  metadata?: Record<string, string>;
+}
+
+export interface V1Unit {
+  name: string;
+  desiredState?: string;
+  currentState?: string;
+  machineID?: string;
+}
+
+export interface V1UnitState {
+  name: string;
+  machineID?: string;
+  hash?: string;
+  systemdLoadState?: string;
+  systemdActiveState?: string;
+  systemdSubState?: string;
+}
+
+async function getAll<T>(base: string, collection: 'machines' | 'units' | 'state', key: string): Promise<T[]> {
+  const out: T[] = [];
+  let token: string | undefined;
+  for (let page = 0; page < 100; page++) {
+    const url = `${base}/fleet/v1/${collection}${token ? `?nextPageToken=${encodeURIComponent(token)}` : ''}`;
+    const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+    if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status} ${await res.text()}`);
+    const body = (await res.json()) as Record<string, unknown>;
+    out.push(...((body[key] as T[] | undefined) ?? []));
+    token = body['nextPageToken'] as string | undefined;
+    if (!token) return out;
+  }
+  throw new Error(`GET ${base}/fleet/v1/${collection}: more than 100 pages`);
+}
+
+export interface ClusterView {
+  machines: V1Machine[];
+  units: V1Unit[];
+  states: V1UnitState[];
+}
+
+export async function readCluster(base: string): Promise<ClusterView> {
+  const [machines, units, states] = await Promise.all([
+    getAll<V1Machine>(base, 'machines', 'machines'),
+    getAll<V1Unit>(base, 'units', 'units'),
+    getAll<V1UnitState>(base, 'state', 'states'),
+  ]);
+  return { machines, units, states };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The extension's fleetd processes.
+
+export interface ProcInfo {
+  pid: number;
+  pgid: number;
+  cmdline: string;
+}
+
+/** Live processes whose command line contains `needle` (zombies excluded), read from /proc. */
+export function processesMatching(needle: string): ProcInfo[] {
+  const out: ProcInfo[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmdline = fs.readFileSync(path.join('/proc', entry, 'cmdline'), 'utf8').split('\0').join(' ').trim();
+      if (!cmdline.includes(needle)) continue;
+      const stat = fs.readFileSync(path.join('/proc', entry, 'stat'), 'utf8');
+      // pid (comm) state ppid pgrp …; comm may contain spaces and parentheses.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (fields[0] === 'Z') continue;
+      out.push({ pid: Number(entry), pgid: Number(fields[2]), cmdline });
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return out;
+}
+
+/** The installed extension's directory under a code-server extensions dir. */
+export function installedExtensionDir(extensionsDir: string, extensionId: string): string {
+  const dirs = fs.readdirSync(extensionsDir).filter(d => d.startsWith(`${extensionId}-`));
+  if (dirs.length !== 1) throw new Error(`expected one installed ${extensionId} in ${extensionsDir}, found: ${dirs.join(', ') || 'none'}`);
+  return path.join(extensionsDir, dirs[0]!);
+}
+
+/** The `fleetd: API ready at <url>` line of a fleetd log, if any. */
+export function readyUrl(logText: string): string | undefined {
+  return /fleetd: API ready at (http:\/\/\S+)/.exec(logText)?.[1]?.replace(/\/+$/, '');
+}
