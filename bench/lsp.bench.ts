@@ -9,7 +9,7 @@ import {
   CompletionRequest, DidChangeTextDocumentNotification, InitializedNotification, InitializeRequest,
   PublishDiagnosticsNotification, createProtocolConnection, StreamMessageReader, StreamMessageWriter,
 } from 'vscode-languageserver-protocol/node';
-import { PingRequest } from '../protocol/src/lsp';
+import { PingRequest, SERVER_EXEC_ARGV } from '../protocol/src/lsp';
 import { ensureBuilt, LspHarness, ROOT, SERVER_JS } from '../server/test/lspHarness';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 21);
@@ -118,7 +118,7 @@ async function measureEditToDiagnostics(h: LspHarness, uri: string, text: string
 
 async function startToFirstDiagnostics(text: string): Promise<{ ms: number; cpu: number }> {
   const t0 = performance.now();
-  const child = spawn(process.execPath, [SERVER_JS, '--stdio'], { cwd: ROOT, stdio: ['pipe', 'pipe', 'ignore'] });
+  const child = spawn(process.execPath, [...SERVER_EXEC_ARGV, SERVER_JS, '--stdio'], { cwd: ROOT, stdio: ['pipe', 'pipe', 'ignore'] });
   const connection = createProtocolConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
   const got = new Promise<{ ms: number; cpu: number }>(resolve =>
     connection.onNotification(PublishDiagnosticsNotification.type, () => resolve({ ms: performance.now() - t0, cpu: cpuMs(child.pid!) })));

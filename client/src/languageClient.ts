@@ -5,7 +5,7 @@
 import * as vscode from 'vscode';
 import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
 import {
-  ClusterContextNotification, LANGUAGE_ID, UNIT_FILE_EXTENSIONS, ValidateForSubmitRequest,
+  ClusterContextNotification, LANGUAGE_ID, SERVER_EXEC_ARGV, UNIT_FILE_EXTENSIONS, ValidateForSubmitRequest,
   type ClusterContext, type ValidateForSubmitParams, type ValidateForSubmitResult,
 } from '../../protocol/src/lsp';
 import { DisposableStore, toDisposable, type IDisposable } from './dispose';
@@ -26,8 +26,8 @@ export function createLanguageClient(context: vscode.ExtensionContext, outputCha
   const store = new DisposableStore();
   const module = context.asAbsolutePath('dist/server.js');
   const serverOptions: ServerOptions = {
-    run: { module, transport: TransportKind.ipc },
-    debug: { module, transport: TransportKind.ipc, options: { execArgv: ['--nolazy', '--inspect=6009'] } },
+    run: { module, transport: TransportKind.ipc, options: { execArgv: [...SERVER_EXEC_ARGV] } },
+    debug: { module, transport: TransportKind.ipc, options: { execArgv: [...SERVER_EXEC_ARGV, '--nolazy', '--inspect=6009'] } },
   };
   const watcher = store.add(vscode.workspace.createFileSystemWatcher(UNIT_FILE_GLOB));
   const clientOptions: LanguageClientOptions = {

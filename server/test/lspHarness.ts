@@ -11,6 +11,7 @@ import {
   InitializeRequest, InitializedNotification, ShutdownRequest, ExitNotification, DidOpenTextDocumentNotification,
   type InitializeResult,
 } from 'vscode-languageserver-protocol/node';
+import { SERVER_EXEC_ARGV } from '../../protocol/src/lsp';
 
 export const ROOT = path.resolve(__dirname, '../..');
 export const SERVER_JS = path.join(ROOT, 'dist/server.js');
@@ -38,7 +39,7 @@ export interface HarnessOptions {
   /** The `fleet` settings object returned for workspace/configuration. */
   settings?: unknown;
   workspaceFolders?: { uri: string; name: string }[];
-  /** Extra node flags for the server process (e.g. --cpu-prof). */
+  /** Extra node flags for the server process (e.g. --cpu-prof), after SERVER_EXEC_ARGV (what the extension uses). */
   execArgv?: string[];
 }
 
@@ -75,7 +76,7 @@ export class LspHarness {
 
   /** Spawns `node dist/server.js --stdio` and runs initialize/initialized. */
   static async start(options: HarnessOptions = {}): Promise<LspHarness> {
-    const child = spawn(process.execPath, [...(options.execArgv ?? []), SERVER_JS, '--stdio'], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...SERVER_EXEC_ARGV, ...(options.execArgv ?? []), SERVER_JS, '--stdio'], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
     const connection = createProtocolConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
     const h = new LspHarness(child, connection, options);
     h.initializeResult = await h.withTimeout('initialize', connection.sendRequest(InitializeRequest.type, {
