@@ -29,6 +29,7 @@ async function fakeAgent(machineId: string, backlog: JournalLine[]): Promise<Fak
     const mine = backlog.filter(l => l.text.includes(unit));
     for (const l of mine.slice(Math.max(0, mine.length - lines))) res.write(`${JSON.stringify(l)}\n`);
     if (url.searchParams.get('follow') === 'true') {
+      res.flushHeaders();
       followers.add(res);
       res.on('close', () => followers.delete(res));
       return;
@@ -139,4 +140,42 @@ describe('GET /fleet/v1/journal/{unit}', () => {
     assert.match(system[0]!.text, /cannot read the journal of web.service on machine m4/);
     await f.registry.removeUnitState('web.service', 'm4');
   });
+});
+
+test("the proxy speaks the agent's journal server (fleetd/src/agent/journal.ts)", async () => {
+  const { Journal, startJournalServer } = await import('../src/agent/journal');
+  const f = await startApi();
+  const journal = new Journal({ machineId: 'real' });
+  const agent = await startJournalServer(journal, { host: '127.0.0.1', port: 0 });
+  try {
+    journal.append('svc.service', 'stdout', 'before 1');
+    journal.append('svc.service', 'stderr', 'before 2');
+    await f.registry.registerMachine({ id: 'real', publicIP: '', metadata: {}, version: 't', journalUrl: agent.url }, 60_000);
+    await f.registry.putUnit({ name: 'svc.service', options: HELLO_OPTIONS, desiredState: 'launched' });
+    await f.registry.scheduleUnit('svc.service', 'real');
+    const lines = (await f.api.get('/fleet/v1/journal/svc.service?lines=5')).text.trim().split('\n').map(l => JSON.parse(l) as JournalLine);
+    assert.deepEqual(lines.map(l => [l.machineID, l.stream, l.text]), [['real', 'stdout', 'before 1'], ['real', 'stderr', 'before 2']]);
+
+    const url = new URL(f.server.urls[0]!);
+    const req = http.get({ host: url.hostname, port: url.port, path: '/fleet/v1/journal/svc.service?lines=1&follow=true', agent: false });
+    const res = await new Promise<http.IncomingMessage>((resolve, reject) => req.on('response', resolve).on('error', reject));
+    const got: string[] = [];
+    let buffer = '';
+    res.on('data', (c: Buffer) => {
+      buffer += c.toString();
+      let nl: number;
+      while ((nl = buffer.indexOf('\n')) >= 0) {
+        got.push((JSON.parse(buffer.slice(0, nl)) as JournalLine).text);
+        buffer = buffer.slice(nl + 1);
+      }
+    });
+    for (let i = 0; i < 100 && got.length < 1; i++) await new Promise(r => setTimeout(r, 20));
+    journal.append('svc.service', 'stdout', 'live');
+    for (let i = 0; i < 100 && got.length < 2; i++) await new Promise(r => setTimeout(r, 20));
+    assert.deepEqual(got, ['before 2', 'live']);
+    req.destroy();
+  } finally {
+    await agent.close();
+    await f.close();
+  }
 });

@@ -13,6 +13,7 @@ import { ApiError } from './errors';
 
 export const DEFAULT_LINES = 10;
 export const MAX_LINES = 10_000;
+const OPEN_TIMEOUT_MS = 5_000;
 
 export interface JournalRequest {
   unit: string;
@@ -54,8 +55,14 @@ export async function journalSources(registry: Registry, unit: string, machineId
   return out;
 }
 
-/** Streams NDJSON from one agent; resolves when it ends. Lines that are not JSON are skipped. */
-function readAgent(source: Source, unit: string, lines: number, follow: boolean, signal: AbortSignal, onLine: (l: JournalLine) => void): Promise<void> {
+/**
+ * Streams NDJSON from one agent; resolves when it ends. Lines that are not JSON are skipped.
+ * `onOpen` runs once the agent answered 200 (for a follow: once it is subscribed).
+ */
+function readAgent(
+  source: Source, unit: string, lines: number, follow: boolean, signal: AbortSignal,
+  onLine: (l: JournalLine) => void, onOpen: () => void = () => {},
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const url = new URL(`${source.url.replace(/\/$/, '')}/journal/${encodeURIComponent(unit)}`);
     url.searchParams.set('lines', String(lines));
@@ -66,6 +73,7 @@ function readAgent(source: Source, unit: string, lines: number, follow: boolean,
         reject(new Error(`agent ${source.machineId} answered HTTP ${res.statusCode}`));
         return;
       }
+      onOpen();
       res.setEncoding('utf8');
       let buffer = '';
       res.on('data', (chunk: string) => {
@@ -96,13 +104,16 @@ function readAgent(source: Source, unit: string, lines: number, follow: boolean,
  */
 export async function serveJournal(registry: Registry, request: JournalRequest, res: http.ServerResponse): Promise<void> {
   const lines = parseLines(request.query.get('lines'));
-  const follow = request.query.get('follow') === 'true';
+  const followParam = request.query.get('follow') ?? '';
+  const follow = followParam === 'true' || followParam === '1';
   const machineId = request.query.get('machineID') || undefined;
   const sources = await journalSources(registry, request.unit, machineId);
 
   const abort = new AbortController();
   res.on('close', () => abort.abort());
   res.writeHead(200, { 'Content-Type': 'application/x-ndjson', 'Cache-Control': 'no-store' });
+  // A follower with nothing to read yet still gets its headers now.
+  res.flushHeaders();
   const write = (l: JournalLine) => {
     if (!res.writableEnded && !res.destroyed) res.write(`${JSON.stringify(l)}\n`);
   };
@@ -111,16 +122,42 @@ export async function serveJournal(registry: Registry, request: JournalRequest, 
     text: `fleetd: cannot read the journal of ${request.unit} on machine ${s.machineId}: ${err instanceof Error ? err.message : String(err)}`,
   });
 
+  // With follow, subscribe first and hold new lines back, so that nothing written between the
+  // backlog read and the subscription is lost; lines seen in both are sent once.
+  const pending: JournalLine[] = [];
+  let live = false;
+  let following: Promise<unknown> = Promise.resolve();
+  if (follow) {
+    const onLine = (l: JournalLine) => (live ? write(l) : pending.push(l));
+    const opened = sources.map(s => {
+      let open!: () => void;
+      // An agent that never answers must not hold the others back: give up waiting after 5 s.
+      const isOpen = new Promise<void>(r => {
+        open = r;
+        setTimeout(r, OPEN_TIMEOUT_MS).unref();
+      });
+      const done = readAgent(s, request.unit, 0, true, abort.signal, onLine, open).catch(err => onLine(failure(s, err))).finally(open);
+      return { isOpen, done };
+    });
+    following = Promise.all(opened.map(o => o.done));
+    await Promise.all(opened.map(o => o.isOpen));
+  }
+
   // The backlog: the last N lines of each agent, merged by time, the last N overall.
   const backlog: JournalLine[] = [];
   await Promise.all(sources.map(s => readAgent(s, request.unit, lines, false, abort.signal, l => backlog.push(l)).catch(err => backlog.push(failure(s, err)))));
-  backlog.sort((a, b) => a.time - b.time);
-  for (const l of backlog.slice(Math.max(0, backlog.length - lines))) write(l);
+  const sent = backlog.sort((a, b) => a.time - b.time).slice(Math.max(0, backlog.length - lines));
+  for (const l of sent) write(l);
   if (!follow || abort.signal.aborted) {
+    abort.abort();
     res.end();
     return;
   }
-  // Follow: new lines only (lines=0), from every agent, until the client goes away.
-  await Promise.all(sources.map(s => readAgent(s, request.unit, 0, true, abort.signal, write).catch(err => write(failure(s, err)))));
+  const key = (l: JournalLine) => `${l.time}\0${l.machineID}\0${l.stream}\0${l.text}`;
+  const already = new Set(backlog.map(key));
+  for (const l of pending) if (!already.has(key(l))) write(l);
+  live = true;
+  // Until the client goes away (or every agent ended its stream).
+  await following;
   res.end();
 }
