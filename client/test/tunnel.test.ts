@@ -310,6 +310,16 @@ describe('SshTunnel against a real sshd', { skip }, () => {
       assert.equal((await api.listUnits()).length, 1);
       assert.ok(logs.some(l => /did not open .*fleet\.sock itself \(open failed\); trying `.*fd-forward\.cjs` there, as fleetctl does/.test(l)), logs.join('\n'));
       assert.equal(logs.filter(l => /did not open/.test(l)).length, 1, 'once fd-forward worked, streamlocal is not tried again');
+      // Sessions are capped (sshd MaxSessions): many requests queue instead of failing, and every slot is given back.
+      for (let i = 0; i < 9; i++) await api.listMachines();
+      const results = await Promise.all(Array.from({ length: 10 }, () => api.listUnits()));
+      assert.ok(results.every(r => r.length === 1));
+      const controller = new AbortController();
+      const follows = Array.from({ length: 3 }, () => api.followJournal('sock@1.service', () => undefined, controller.signal));
+      await new Promise(r => setTimeout(r, 200));
+      assert.equal((await api.listUnits()).length, 1, 'long-lived follows leave room for requests');
+      controller.abort();
+      await Promise.all(follows);
     });
 
     it('explains a host without fleetctl', async () => {

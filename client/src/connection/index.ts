@@ -1,4 +1,15 @@
-/** The client's connection layer (plain Node): profiles, known_hosts, SSH tunnels, and the FleetApi factory. */
+/**
+ * The client's connection layer (plain Node, no `vscode`): cluster profiles, known_hosts, SSH
+ * tunnels, and the FleetApi factory. The UI wraps it:
+ *
+ *   const { profiles, problems } = resolveProfiles(config.get('fleet.clusters', []), process.env);
+ *   const api = createFleetApi(profile, {
+ *     confirmUnknownHost: (host, fingerprint, keyType) => askUser(host, fingerprint, keyType),  // modal prompt
+ *     log: line => output.appendLine(line),
+ *   });
+ *   await api.listUnits();   // FleetApiError: .kind 'http' | 'network' | 'ssh' | 'tls' | 'config', message names the fix
+ *   api.dispose();           // closes the tunnel too
+ */
 export * from './connect';
 export * from './knownHosts';
 export * from './profile';

@@ -54,6 +54,8 @@ const ALL_HOST_KEY_ALGORITHMS = Object.values(HOST_KEY_ALGORITHMS).flat();
 /** SSH channel-open failure reasons (RFC 4254 §5.1) that mean "this kind of channel is not allowed". */
 const SSH_OPEN_ADMINISTRATIVELY_PROHIBITED = 1;
 const SSH_OPEN_UNKNOWN_CHANNEL_TYPE = 3;
+/** Below OpenSSH's default MaxSessions (10), leaving room for an interactive session. */
+const MAX_EXEC_CHANNELS = 8;
 
 function shellQuote(text: string): string {
   return `'${text.replace(/'/g, `'\\''`)}'`;
@@ -100,6 +102,9 @@ export class SshTunnel {
   /** Clients past the handshake: closed politely; others are destroyed (a silent peer never answers end()). */
   private readonly ready = new WeakSet<Client>();
   private streamLocalRefused = false;
+  /** fd-forward channels are SSH sessions, which sshd caps per connection (MaxSessions, default 10). */
+  private execChannels = 0;
+  private readonly execWaiters: Array<() => void> = [];
   private disposed = false;
 
   constructor(private readonly options: TunnelOptions) {
@@ -422,7 +427,27 @@ export class SshTunnel {
    * `fleetctl fd-forward <socket>` on the bastion; its stdin/stdout become the HTTP connection.
    * `refusal` is why streamlocal failed first, for the message if this fails too.
    */
-  private fdForward(client: Client, socketPath: string, refusal: string | undefined): Promise<Duplex> {
+  private async fdForward(client: Client, socketPath: string, refusal: string | undefined): Promise<Duplex> {
+    while (this.execChannels >= MAX_EXEC_CHANNELS) await new Promise<void>(resolve => this.execWaiters.push(resolve));
+    this.execChannels++;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      this.execChannels--;
+      this.execWaiters.shift()?.();
+    };
+    try {
+      const stream = await this.execForward(client, socketPath, refusal);
+      stream.once('close', release);
+      return stream;
+    } catch (err) {
+      release();
+      throw err;
+    }
+  }
+
+  private execForward(client: Client, socketPath: string, refusal: string | undefined): Promise<Duplex> {
     const command = `${this.fdForwardCommand()} ${shellQuote(socketPath)}`;
     const host = this.options.displayHost ?? this.options.host;
     return new Promise((resolve, reject) => {
