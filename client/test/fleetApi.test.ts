@@ -287,6 +287,35 @@ describe('HttpFleetApi errors', () => {
     });
   });
 
+  it('reads a journal sent as a JSON array too, and marks lines it cannot read', async () => {
+    const endpoint = await start({
+      override: (req, res) => {
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end(req.url!.includes('array') ? JSON.stringify([line('a'), { nonsense: true }]) : `${JSON.stringify(line('b'))}\nnot json\n`);
+        return true;
+      },
+    });
+    const api = new HttpFleetApi({ endpoint });
+    const fromArray = await api.journal('array.service', {});
+    assert.deepEqual(fromArray[0], line('a'));
+    assert.equal(fromArray[1]!.stream, 'system');
+    assert.equal(fromArray[1]!.text, '(unreadable journal line) {"nonsense":true}');
+    const fromNdjson = await api.journal('nd.service', {});
+    assert.deepEqual(fromNdjson[0], line('b'));
+    assert.equal(fromNdjson[1]!.text, '(unreadable journal line) not json');
+  });
+
+  it('stops reading a response larger than the limit', async () => {
+    const endpoint = await start({
+      override: (_req, res) => {
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify({ units: Array.from({ length: 200 }, (_, i) => unit(`u${i}.service`)) }));
+        return true;
+      },
+    });
+    await rejectsWith(new HttpFleetApi({ endpoint, maxBodyBytes: 1000 }).listUnits(), { message: `fleet API: the response from ${endpoint} is larger than 1000 bytes; stopped reading`, status: 200, kind: 'http' });
+  });
+
   it('a bad endpoint is a config error', () => {
     assert.throws(() => new HttpFleetApi({ endpoint: 'unix://var/run/fleet.sock' }), /unable to connect to host "var" with scheme "unix": write unix:\/\/\/var\/run\/fleet.sock/);
     assert.throws(() => new HttpFleetApi({ endpoint: 'nonsense' }), /not a valid fleet endpoint/);

@@ -367,8 +367,9 @@ export class HttpFleetApi implements FleetApi {
       response.on('data', (chunk: Buffer) => {
         size += chunk.length;
         if (size > this.maxBodyBytes) {
-          response.destroy();
+          // Reject first: destroying the response reports its own (less useful) error.
           reject(new FleetApiError(`fleet API: the response from ${this.label} is larger than ${this.maxBodyBytes} bytes; stopped reading`, response.statusCode, 'http'));
+          response.destroy();
           return;
         }
         chunks.push(chunk);
