@@ -83,7 +83,9 @@ test('booleans: every systemd spelling, any case', () => {
   for (const v of [...BOOLEAN_VALUES, 'YES', 'True', 'oN', 'OFF']) assert.equal(check('Service', 'RemainAfterExit', v), undefined, v);
   assert.equal(check('Service', 'RemainAfterExit', 'maybe'), 'is not a boolean: use one of yes/no, true/false, on/off, 1/0');
   assert.ok(check('Service', 'RemainAfterExit', 'yess'));
-  assert.equal(check('Service', 'RemainAfterExit', ''), undefined, 'an empty assignment resets');
+  assert.equal(check('Service', 'RemainAfterExit', ''), 'is empty, which systemd cannot parse for this setting (it has no reset form); remove the line');
+  assert.equal(check('Service', 'MemoryMax', ''), undefined, 'an empty assignment resets MemoryMax=');
+  assert.equal(check('Service', 'Environment', ''), undefined, 'an empty assignment resets a list');
 });
 
 test('time spans as parse_sec reads them', () => {

@@ -102,11 +102,15 @@ test('invalid values by kind, with exact ranges and fixes', () => {
   assert.deepEqual(boolFix.fixes!.map(f => f.title), ['Change to yes', 'Change to no']);
 });
 
-test('specifiers and empty assignments are never invalid', () => {
+test('specifiers are never invalid; empty assignments reset, except where systemd refuses them', () => {
   assert.deepEqual(systemd('[Service]\nExecStart=/bin/x %i\nRemainAfterExit=%i\nUser=%i\nAfter=\n', 'a@1.service'), [
     ['directive-wrong-section', 'warning', 'After', 'After= belongs in [Unit], not [Service]; systemd ignores it here'],
   ]);
-  assert.deepEqual(systemd('[Unit]\nAfter=\nAfter=%i.service\n[Service]\nExecStart=\nExecStart=/bin/true\nRestartSec=\n', 'a@1.service'), []);
+  assert.deepEqual(systemd('[Unit]\nAfter=\nAfter=%i.service\n[Service]\nExecStart=\nExecStart=/bin/true\nMemoryMax=\nUser=\n', 'a@1.service'), []);
+  // Some parsers refuse an empty value instead of resetting (measured against systemd 252).
+  assert.deepEqual(systemd('[Service]\nExecStart=/bin/true\nRestartSec=\n', 'a.service'), [
+    ['invalid-value', 'error', 'RestartSec=', 'RestartSec= is empty, which systemd cannot parse for this setting (it has no reset form); remove the line'],
+  ]);
 });
 
 test('versions: too new, removed, values that need a newer systemd, relative Exec paths before 239', () => {

@@ -84,6 +84,7 @@ function toDirective(row: CatalogRow): Directive {
   if (flags.includes('b')) d.acceptsBoolean = true;
   if (prefixes) d.valuePrefixes = prefixes.split(' ');
   if (format) d.format = format as ValueFormat;
+  if (flags.includes('e')) d.emptyInvalid = true;
   if (depSince) {
     d.deprecated = { since: depSince };
     if (replacement) d.deprecated.replacement = replacement;

@@ -172,6 +172,7 @@ function describeValueProblem(o: UnitOptionNode, p: ValueProblem): string {
 
 /** The problem's range in the text: exact when the value is written on one physical line. */
 function problemRange(ctx: RuleContext, o: UnitOptionNode, p: ValueProblem) {
+  if (o.value.trim() === '') return lineRange(o); // nothing to underline but the assignment itself
   if (p.start === undefined || p.end === undefined) return { start: o.valueStart, end: o.valueEnd };
   if (ctx.file.text.slice(o.valueStart, o.valueEnd) !== o.value.trim()) return { start: o.valueStart, end: o.valueEnd };
   return { start: o.valueStart + p.start, end: o.valueStart + p.end };

@@ -86,4 +86,6 @@ export interface Directive {
   valuePrefixes?: readonly string[];
   /** A finer check than the kind alone. */
   format?: ValueFormat;
+  /** systemd refuses an empty assignment (it does not reset this setting). */
+  emptyInvalid?: boolean;
 }

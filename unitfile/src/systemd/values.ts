@@ -195,7 +195,10 @@ const plainWords = (v: string): string[] | undefined => (/["'\\]/.test(v) ? unde
 
 export function validateValue(directive: Directive, value: string, version?: number): ValueProblem | undefined {
   const v = value.trim();
-  if (v === '') return undefined; // an empty assignment resets the setting
+  if (v === '') {
+    // An empty assignment resets most settings; some parsers refuse it.
+    return directive.emptyInvalid ? { message: 'is empty, which systemd cannot parse for this setting (it has no reset form); remove the line' } : undefined;
+  }
   if (v.includes('%') || v.includes('@') || v.includes('{{')) {
     if (hasSpecifier(v) && directive.kind !== 'command' && directive.kind !== 'environment') return undefined;
     if (/@[A-Za-z_][A-Za-z0-9_]*@|\{\{/.test(v)) return undefined; // a template placeholder anywhere
