@@ -162,6 +162,11 @@ test('Exec lines: prefixes, absolute or plain names (systemd 239+), quoting', ()
   assert.match(check('Service', 'ExecStart', '--/bin/true')!, /conflicting or repeated prefixes/);
   assert.equal(check('Service', 'ExecStart', '/bin/sh -c "echo'), 'has an unbalanced quote, so systemd refuses the whole command line');
   assert.equal(check('Service', 'ExecStart', '-'), 'has prefixes but no command');
+  assert.deepEqual(validateValue(d('Service', 'ExecStart'), '+/bin/true', 230), { message: 'The + prefix needs systemd 232 or later (the target is 230)', start: 0, end: 1, since: 232 });
+  assert.deepEqual(validateValue(d('Service', 'ExecStart'), '-:/bin/echo $X', 241), { message: 'The : prefix needs systemd 245 or later (the target is 241)', start: 1, end: 2, since: 245 });
+  assert.equal(check('Service', 'ExecStart', '|/bin/true', 257), 'The | prefix needs systemd 258 or later (the target is 257)');
+  assert.equal(check('Service', 'ExecStart', '!!/bin/true', 239), undefined);
+  assert.equal(check('Service', 'ExecStart', '-/bin/true', 219), undefined);
 });
 
 test('units, signals, modes, users, environment, URLs', () => {

@@ -123,6 +123,9 @@ test('versions: too new, removed, values that need a newer systemd, relative Exe
     ['directive-too-new', 'warning', 'ExecCondition', 'ExecCondition= needs systemd 245 or later (the target is 235); older systemd ignores it as unknown'],
   ]);
   assert.deepEqual(systemd(text, 'a.service', 257), []);
+  assert.deepEqual(systemd('[Service]\nExecStart=+/bin/true\n', 'a.service', 230), [
+    ['directive-too-new', 'warning', '+/bin/true', 'The + prefix needs systemd 232 or later (the target is 230)'],
+  ]);
   // [BusName] and its directives went away with kdbus.
   assert.deepEqual(systemd('[Unit]\nDescription=x\n[Service]\nExecStart=/bin/true\nBusPolicy=talk\n', 'a.service', 252).map(p => p[0]), ['deprecated-directive']);
 });

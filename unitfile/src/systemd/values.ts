@@ -103,12 +103,15 @@ export function isUnitName(n: string): boolean {
 }
 
 const EXEC_PREFIXES = '@-:+!|';
+/** The first catalogued systemd version that accepts each Exec prefix (upstream: + 231, ! and !! 236, : 243, | 258). */
+export const EXEC_PREFIX_SINCE: Readonly<Record<string, number>> = { '@': 219, '-': 219, '+': 232, '!': 239, '!!': 239, ':': 245, '|': 258 };
 
 /** The common case: one command, no quotes, an absolute executable after simple prefixes. */
 const SIMPLE_COMMAND = /^(?:[-@:|]|\+|!!?)?[-@:|]?\/[^\s"'\\;]*(?:\s[^"'\\;]*)?$/;
 
 function checkCommand(value: string, version: number | undefined): ValueProblem | undefined {
-  if (SIMPLE_COMMAND.test(value) && !/^(.)\1/.test(value)) return undefined;
+  const plainPrefixes = version === undefined || version >= 258 || /^[-@]*\//.test(value);
+  if (plainPrefixes && SIMPLE_COMMAND.test(value) && !/^(.)\1/.test(value)) return undefined;
   const { words, unbalanced } = splitWords(value);
   if (unbalanced) return { message: 'has an unbalanced quote, so systemd refuses the whole command line' };
   // Commands may be chained with a lone ";" (older style); check each command's executable.
@@ -128,6 +131,10 @@ function checkCommand(value: string, version: number | undefined): ValueProblem 
         return { message: `has conflicting or repeated prefixes ${JSON.stringify(w.text.slice(0, p + c.length))}`, start: w.start, end: w.start + p + c.length };
       }
       seen.add(c);
+      const since = EXEC_PREFIX_SINCE[c]!;
+      if (version !== undefined && since > version) {
+        return { message: `The ${c} prefix needs systemd ${since} or later (the target is ${version})`, start: w.start + p, end: w.start + p + c.length, since };
+      }
       p += c.length;
     }
     const exe = w.text.slice(p);
