@@ -27,8 +27,8 @@ import {
 } from './registry';
 import { groupBySection, Watchers } from './common';
 import {
-  DEFAULT_PREFIX, Keys, decodeJobObject, decodeJobState, decodeLeader, decodeMachine, decodeReasons, decodeUnitState,
-  encodeJobObject, encodeLeader, encodeMachine, encodeReasons, encodeUnitBlob, encodeUnitState,
+  DEFAULT_PREFIX, Keys, decode, decodeJobObject, decodeLeader, decodeReasons,
+  encodeJobObject, encodeLeader, encodeMachine, encodeReasons, encodeUnitBlob, encodeUnitState, type Kv,
 } from './keys';
 
 export type RegistryLog = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
@@ -41,16 +41,6 @@ export interface EtcdRegistryOptions {
   /** Deadline of each unary etcd call; default 5 s. */
   callTimeoutMs?: number;
   log?: RegistryLog;
-}
-
-type Kv = { key: string; value: string };
-
-/** Everything under the prefix, decoded (one read, so one revision). */
-interface Decoded {
-  units: UnitRecord[];
-  schedule: Map<string, ScheduleEntry>;
-  machines: MachineRecord[];
-  states: UnitStateRecord[];
 }
 
 export class EtcdRegistry implements Registry {
@@ -674,80 +664,6 @@ class KeptLease {
       throw mapError(err);
     }
   }
-}
-
-/** Decodes keys under the prefix (or part of it) into registry records, sorted as the interface promises. */
-function decode(keys: Keys, kvs: readonly Kv[]): Decoded {
-  const objects = new Map<string, UnitOption[]>();
-  const targetStates = new Map<string, JobState>();
-  const targets = new Map<string, string>();
-  const launched = new Map<string, string>();
-  const machineObjects = new Map<string, MachineRecord>();
-  const dynamic = new Map<string, Map<string, string>>();
-  const states: UnitStateRecord[] = [];
-  for (const kv of kvs) {
-    const k = keys.parse(kv.key);
-    switch (k.kind) {
-      case 'jobObject': {
-        const obj = decodeJobObject(kv.value);
-        if (obj) objects.set(k.unit, obj.options);
-        break;
-      }
-      case 'targetState': {
-        const s = decodeJobState(kv.value);
-        if (s) targetStates.set(k.unit, s);
-        break;
-      }
-      case 'target':
-        targets.set(k.unit, kv.value);
-        break;
-      case 'jobState':
-        launched.set(k.unit, kv.value);
-        break;
-      case 'state': {
-        const s = decodeUnitState(k.unit, k.machineId, kv.value);
-        if (s) states.push(s);
-        break;
-      }
-      case 'machineObject': {
-        const m = decodeMachine(kv.value);
-        if (m) machineObjects.set(k.machineId, { ...m, id: k.machineId });
-        break;
-      }
-      case 'machineMetadata': {
-        let m = dynamic.get(k.machineId);
-        if (!m) dynamic.set(k.machineId, (m = new Map()));
-        m.set(k.key, kv.value);
-        break;
-      }
-      default:
-        break;
-    }
-  }
-  const units: UnitRecord[] = [...objects]
-    .map(([name, options]) => ({ name, options, hash: unitHash(options), desiredState: targetStates.get(name) ?? 'inactive' }))
-    .sort((a, b) => compare(a.name, b.name));
-  const schedule = new Map<string, ScheduleEntry>();
-  for (const name of [...targets.keys()].sort(compare)) {
-    const machineId = targets.get(name)!;
-    const on = launched.get(name);
-    schedule.set(name, on === undefined ? { name, machineId } : { name, machineId, launchedOn: on });
-  }
-  const machines = [...machineObjects.values()]
-    .map(m => {
-      for (const [key, value] of dynamic.get(m.id) ?? []) {
-        if (value === '') delete m.metadata[key];
-        else m.metadata[key] = value;
-      }
-      return m;
-    })
-    .sort((a, b) => compare(a.id, b.id));
-  states.sort((a, b) => compare(a.name, b.name) || compare(a.machineId, b.machineId));
-  return { units, schedule, machines, states };
-}
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function toKv(kv: IKeyValue): Kv {

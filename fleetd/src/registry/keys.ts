@@ -14,9 +14,9 @@
  *   lease/engine-leader        {"MachineID","Version":1}, on a kept-alive lease
  *   fleetd/reasons             {"<unit>":"<reason>",…} (fleetd extension)
  */
-import { hashToBytes, type UnitOption } from '../../../unitfile/src';
+import { hashToBytes, unitHash, type UnitOption } from '../../../unitfile/src';
 import type { JobState } from '../../../protocol/src/api';
-import type { MachineRecord, UnitStateRecord } from './registry';
+import type { MachineRecord, ScheduleEntry, UnitRecord, UnitStateRecord } from './registry';
 
 export const DEFAULT_PREFIX = '/_coreos.com/fleet/';
 export const ENGINE_VERSION = 1;
@@ -101,6 +101,17 @@ export type ParsedKey =
   | { kind: 'machineObject'; machineId: string }
   | { kind: 'machineMetadata'; machineId: string; key: string }
   | { kind: 'leader' | 'reasons' | 'other' };
+
+/** One key and its value, as text. */
+export type Kv = { key: string; value: string };
+
+/** Everything under the prefix (or the part that was read), decoded. */
+export interface Decoded {
+  units: UnitRecord[];
+  schedule: Map<string, ScheduleEntry>;
+  machines: MachineRecord[];
+  states: UnitStateRecord[];
+}
 
 // ---------------------------------------------------------------- values
 
@@ -187,6 +198,80 @@ export function decodeReasons(text: string): Map<string, string> {
   const out = new Map<string, string>();
   if (isObject(json)) for (const [k, v] of Object.entries(json)) if (typeof v === 'string') out.set(k, v);
   return out;
+}
+
+/** Decodes keys under the prefix (or part of it) into registry records, sorted as the interface promises. */
+export function decode(keys: Keys, kvs: readonly Kv[]): Decoded {
+  const objects = new Map<string, UnitOption[]>();
+  const targetStates = new Map<string, JobState>();
+  const targets = new Map<string, string>();
+  const launched = new Map<string, string>();
+  const machineObjects = new Map<string, MachineRecord>();
+  const dynamic = new Map<string, Map<string, string>>();
+  const states: UnitStateRecord[] = [];
+  for (const kv of kvs) {
+    const k = keys.parse(kv.key);
+    switch (k.kind) {
+      case 'jobObject': {
+        const obj = decodeJobObject(kv.value);
+        if (obj) objects.set(k.unit, obj.options);
+        break;
+      }
+      case 'targetState': {
+        const s = decodeJobState(kv.value);
+        if (s) targetStates.set(k.unit, s);
+        break;
+      }
+      case 'target':
+        targets.set(k.unit, kv.value);
+        break;
+      case 'jobState':
+        launched.set(k.unit, kv.value);
+        break;
+      case 'state': {
+        const s = decodeUnitState(k.unit, k.machineId, kv.value);
+        if (s) states.push(s);
+        break;
+      }
+      case 'machineObject': {
+        const m = decodeMachine(kv.value);
+        if (m) machineObjects.set(k.machineId, { ...m, id: k.machineId });
+        break;
+      }
+      case 'machineMetadata': {
+        let m = dynamic.get(k.machineId);
+        if (!m) dynamic.set(k.machineId, (m = new Map()));
+        m.set(k.key, kv.value);
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  const units: UnitRecord[] = [...objects]
+    .map(([name, options]) => ({ name, options, hash: unitHash(options), desiredState: targetStates.get(name) ?? 'inactive' }))
+    .sort((a, b) => compare(a.name, b.name));
+  const schedule = new Map<string, ScheduleEntry>();
+  for (const name of [...targets.keys()].sort(compare)) {
+    const machineId = targets.get(name)!;
+    const on = launched.get(name);
+    schedule.set(name, on === undefined ? { name, machineId } : { name, machineId, launchedOn: on });
+  }
+  const machines = [...machineObjects.values()]
+    .map(m => {
+      for (const [key, value] of dynamic.get(m.id) ?? []) {
+        if (value === '') delete m.metadata[key];
+        else m.metadata[key] = value;
+      }
+      return m;
+    })
+    .sort((a, b) => compare(a.id, b.id));
+  states.sort((a, b) => compare(a.name, b.name) || compare(a.machineId, b.machineId));
+  return { units, schedule, machines, states };
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function parseJson(text: string): unknown {
