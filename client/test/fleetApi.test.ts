@@ -305,6 +305,27 @@ describe('HttpFleetApi errors', () => {
     assert.equal(fromNdjson[1]!.text, '(unreadable journal line) not json');
   });
 
+  it('stops following a journal that sends an endless line', async () => {
+    const endpoint = await start({
+      override: (_req, res) => {
+        res.writeHead(200, { 'Content-Type': 'application/x-ndjson' });
+        res.write(`${JSON.stringify(line('ok'))}\n`);
+        const chunk = 'x'.repeat(64 * 1024);
+        const pump = () => {
+          while (!res.destroyed && res.write(chunk));
+          if (!res.destroyed) res.once('drain', pump);
+        };
+        pump();
+        return true;
+      },
+    });
+    const seen: string[] = [];
+    await rejectsWith(new HttpFleetApi({ endpoint }).followJournal('a.service', l => seen.push(l.text), new AbortController().signal), {
+      message: `fleet API: the journal from ${endpoint} sent a line longer than 1048576 bytes; stopped following`, status: 200, kind: 'http',
+    });
+    assert.deepEqual(seen, ['ok']);
+  });
+
   it('stops reading a response larger than the limit', async () => {
     const endpoint = await start({
       override: (_req, res) => {

@@ -171,6 +171,8 @@ function httpError(status: number, body: string, label: string, what: string): F
   return new FleetApiError(`fleet API ${status}: ${message}`, status, 'http');
 }
 
+const MAX_JOURNAL_LINE = 1024 * 1024;
+
 interface Response {
   status: number;
   body: string;
@@ -268,8 +270,12 @@ export class HttpFleetApi implements FleetApi {
         resolve();
       };
       signal.addEventListener('abort', onAbort, { once: true });
+      let done = false;
       const finish = (err?: Error) => {
+        if (done) return;
+        done = true;
         signal.removeEventListener('abort', onAbort);
+        if (err) response.destroy();
         if (buffered.trim()) onLine(parseJournalLine(buffered));
         buffered = '';
         if (err && !signal.aborted) reject(networkError(err, this.label, this.endpoint, this.timeoutMs));
@@ -283,7 +289,10 @@ export class HttpFleetApi implements FleetApi {
           buffered = buffered.slice(newline + 1);
           if (raw.trim()) onLine(parseJournalLine(raw));
         }
-        if (buffered.length > 1024 * 1024) finish(new Error('a journal line longer than 1 MiB'));
+        if (buffered.length > MAX_JOURNAL_LINE) {
+          buffered = '';
+          finish(new FleetApiError(`fleet API: the journal from ${this.label} sent a line longer than ${MAX_JOURNAL_LINE} bytes; stopped following`, 200, 'http'));
+        }
       });
       response.on('end', () => finish());
       response.on('error', err => finish(err));
