@@ -44,7 +44,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<FleetE
     await client.start();
   } catch (e) {
     outputChannel.appendLine(`The fleet language server did not start: ${e instanceof Error ? e.message : String(e)}`);
-    void vscode.window.showErrorMessage('The fleet language server did not start. See the "Fleet Language Server" output for details, then run "Fleet: Restart Language Server".');
+    void vscode.window.showErrorMessage('The fleet language server did not start. See the "Fleet Language Server" output for details, then reload the window.');
   }
   return { languageClient: client };
 }
