@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import os from 'node:os';
 import { parseUnitFile, validateUnitFile, type Problem } from '../src/index';
-import { SYSTEMD_RULES } from '../src/systemd/rules';
+import { SYSTEMD_RULES, escapePath } from '../src/systemd/rules';
 
 /** Problems from the systemd rules only, as [code, severity, covered text, message]. */
 function systemd(text: string, unitName?: string, systemdVersion = 252) {
@@ -197,6 +197,14 @@ test('missing-required follows service_verify and the timer/socket/path/mount ch
   assert.deepEqual(systemd('[Mount]\nWhere=/mnt\n', 'mnt.mount'), [
     ['missing-required', 'error', '[Mount]', 'Mount has no What= setting; systemd refuses to load the unit'],
   ]);
+  assert.deepEqual(systemd('[Mount]\nWhat=/dev/sdb1\nWhere=/mnt/data\n', 'mnt-data.mount'), []);
+  assert.deepEqual(systemd('[Mount]\nWhat=/dev/sdb1\nWhere=/mnt/data\n', 'data.mount'), [
+    ['missing-required', 'error', 'Where=/mnt/data', 'Where=/mnt/data does not match the unit name: this unit must be named mnt-data.mount; systemd refuses to load the unit'],
+  ]);
+  assert.deepEqual(systemd('[Automount]\nWhere=/mnt/my-data\n', 'mnt-my\\x2ddata.automount'), []);
+  assert.equal(escapePath('/'), '-');
+  assert.equal(escapePath('/mnt/ä x'), 'mnt-\\xc3\\xa4\\x20x');
+  assert.equal(escapePath('/.hidden/a//b/'), '\\x2ehidden-a-b');
   // Fragments: drop-ins and build templates are not whole units.
   assert.deepEqual(systemd('[Service]\nMemoryMax=1G\n', '10-limits.conf'), []);
   assert.deepEqual(systemd('[Service]\nMemoryMax=1G\n', 'a.service.in'), []);

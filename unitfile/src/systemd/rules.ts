@@ -290,6 +290,24 @@ function effective(entries: Entry[], section: string): Map<string, UnitOptionNod
   return out;
 }
 
+/** systemd's unit_name_from_path: the unit name stem a mount point must have (/mnt/my-data → mnt-my\\x2ddata). */
+export function escapePath(path: string): string {
+  const parts = path.split('/').filter(p => p !== '' && p !== '.');
+  if (parts.length === 0) return '-';
+  const joined = parts.join('/');
+  let out = '';
+  for (const ch of joined) {
+    if (ch === '/') out += '-';
+    else if (/^[A-Za-z0-9:_.]$/.test(ch) && !(out === '' && ch === '.')) out += ch;
+    else {
+      // UTF-8 bytes, each as \xNN (encodeURIComponent gives them as %NN).
+      const bytes = ch.charCodeAt(0) < 128 ? [ch.charCodeAt(0)] : encodeURIComponent(ch).split('%').filter(Boolean).map(h => parseInt(h, 16));
+      for (const b of bytes) out += `\\x${b.toString(16).padStart(2, '0')}`;
+    }
+  }
+  return out;
+}
+
 const TIMER_TRIGGERS = ['OnActiveSec', 'OnBootSec', 'OnStartupSec', 'OnUnitActiveSec', 'OnUnitInactiveSec', 'OnCalendar', 'OnClockChange', 'OnTimezoneChange'];
 const SOCKET_LISTENERS = ['ListenStream', 'ListenDatagram', 'ListenSequentialPacket', 'ListenFIFO', 'ListenSpecial', 'ListenNetlink', 'ListenMessageQueue', 'ListenUSBFunction'];
 const PATH_SPECS = ['PathExists', 'PathExistsGlob', 'PathChanged', 'PathModified', 'DirectoryNotEmpty'];
@@ -298,7 +316,7 @@ const missingRequired: Rule = {
   code: 'missing-required',
   severity: 'error',
   enforcedBy: 'systemd',
-  summary: 'A unit systemd refuses to load: a service without a usable ExecStart=, a timer without a trigger, a socket without Listen…=, a path unit without a path, a mount without What=.',
+  summary: 'A unit systemd refuses to load: a service without a usable ExecStart=, a timer without a trigger, a socket without Listen…=, a path unit without a path, a mount without What= or named unlike its Where=.',
   check(ctx, report) {
     const { entries } = analyze(ctx);
     const file = ctx.file;
@@ -357,6 +375,14 @@ const missingRequired: Rule = {
     }
     if (unitType(ctx) === 'mount' && has('Mount')) {
       if (!anyOf(effective(entries, 'Mount'), ['What'])) refuse(anchorOf('Mount'), 'Mount has no What= setting');
+    }
+    for (const section of ['Mount', 'Automount']) {
+      if (unitType(ctx) !== section.toLowerCase() || ctx.unitName === undefined) continue;
+      const where = effective(entries, section).get('Where')?.at(-1);
+      const path = where?.value.trim();
+      if (!where || !path || !path.startsWith('/') || path.includes('%')) continue;
+      const expected = `${escapePath(path)}.${section.toLowerCase()}`;
+      if (expected !== ctx.unitName) refuse(lineRange(where), `Where=${path} does not match the unit name: this unit must be named ${expected}`);
     }
   },
 };
