@@ -334,6 +334,20 @@ describe('pagination (token_limit 2, case 58)', () => {
     }
   });
 
+  test('the default page size is 100: 101 units give ZAACAA==', async () => {
+    const big = await startApi();
+    try {
+      for (let i = 0; i < 101; i++) await big.registry.putUnit({ name: `u${String(i).padStart(3, '0')}.service`, options: HELLO_OPTIONS, desiredState: 'inactive' });
+      const p1 = (await big.api.get(U)).json as { units: unknown[]; nextPageToken: string };
+      assert.deepEqual([p1.units.length, p1.nextPageToken], [100, 'ZAACAA==']);
+      const p2 = (await big.api.get(`${U}?nextPageToken=ZAACAA==`)).json as { units: { name: string }[]; nextPageToken?: string };
+      assert.deepEqual([p2.units.map(u => u.name), p2.nextPageToken], [['u100.service'], undefined]);
+      assert.deepEqual((await big.api.get(`${U}?nextPageToken=AgACAA==`)).json, errorBody(400, 'token limit must be 100'));
+    } finally {
+      await big.close();
+    }
+  });
+
   test("token vectors from fleet's tests", () => {
     assert.equal(encodePageToken({ limit: 100, page: 2 }), 'ZAACAA==');
     assert.equal(encodePageToken({ limit: 100, page: 3 }), 'ZAADAA==');
@@ -468,6 +482,8 @@ describe('registry failures, limits and transports', () => {
       const options = Array.from({ length: 2000 }, (_, i) => ({ section: 'Service', name: 'Environment', value: `K${i}=${'v'.repeat(40)}` }));
       const r = await f.api.put(`${U}/big.service`, { options });
       assert.deepEqual([r.status, r.json], [413, errorBody(413, 'request body exceeds the limit of 65536 bytes')]);
+      const wrongType = await f.api.request('PUT', `${U}/big.service`, { body: JSON.stringify({ options }), headers: [['Content-Type', 'text/plain']] });
+      assert.equal(wrongType.status, 415, 'the media type is checked before the body is read');
       // Without a Content-Length (chunked), the limit applies as the body streams in.
       const chunked = await new Promise<number>((resolve, reject) => {
         const url = new URL(f.server.urls[0]!);

@@ -12,7 +12,7 @@ import { serveJournal } from './journal';
 import { MachinesResource } from './machines';
 import { DEFAULT_TOKEN_LIMIT } from './pagination';
 import { StateResource } from './state';
-import { UnitsResource } from './units';
+import { checkContentType, UnitsResource } from './units';
 
 export type ApiLog = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
 
@@ -96,6 +96,8 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
       }
       if (method === 'PUT') {
         const contentTypes = headerValues(req, 'content-type');
+        // fleet checks the media type before it reads the body: a 415 wins over a 413.
+        checkContentType(contentTypes);
         const body = await readBody(req, maxBodyBytes);
         return sendEmpty(res, await units.set(name, contentTypes, body));
       }
