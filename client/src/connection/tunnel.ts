@@ -98,6 +98,8 @@ function endAfterExit(channel: ClientChannel, failure: () => Error | undefined):
 export class SshTunnel {
   readonly label: string;
   private current: Promise<Client> | undefined;
+  /** What `current` resolved to. */
+  private live: Client | undefined;
   private readonly clients = new Set<Client>();
   /** Clients past the handshake: closed politely; others are destroyed (a silent peer never answers end()). */
   private readonly ready = new WeakSet<Client>();
@@ -136,9 +138,14 @@ export class SshTunnel {
     if (!this.current) {
       const dialing = this.open();
       this.current = dialing;
-      dialing.catch(() => {
-        if (this.current === dialing) this.current = undefined;
-      });
+      dialing.then(
+        client => {
+          if (this.current === dialing) this.live = client;
+        },
+        () => {
+          if (this.current === dialing) this.current = undefined;
+        },
+      );
     }
     return this.current;
   }
@@ -146,6 +153,7 @@ export class SshTunnel {
   dispose(): void {
     this.disposed = true;
     this.current = undefined;
+    this.live = undefined;
     for (const client of this.clients) this.close(client);
     this.clients.clear();
   }
@@ -156,9 +164,8 @@ export class SshTunnel {
   }
 
   private drop(client: Client): void {
-    this.clients.delete(client);
+    this.forget(client);
     this.close(client);
-    this.current = undefined;
   }
 
   private authConfig(): Pick<ConnectConfig, 'agent' | 'privateKey'> {
@@ -312,15 +319,13 @@ export class SshTunnel {
     });
   }
 
-  /** The connection went away: the next request dials again. */
+  /** The connection went away: the next request dials again (unless a newer one is already up). */
   private forget(client: Client): void {
     this.clients.delete(client);
-    void this.current?.then(
-      live => {
-        if (live === client) this.current = undefined;
-      },
-      () => undefined,
-    );
+    if (this.live === client) {
+      this.live = undefined;
+      this.current = undefined;
+    }
   }
 
   private async verifyHostKey(key: Buffer, address: string, timer: { pause(): void; resume(): void }): Promise<void> {
