@@ -97,6 +97,9 @@ describe('EtcdRegistry on etcd', { skip }, () => {
       await registry.close();
     }
     await assert.rejects(registry.listUnits(), RegistryUnavailableError, 'a closed registry is unavailable');
+    await assert.rejects(EtcdRegistry.connect({ endpoints: [] }), /no etcd endpoints given/);
+    await assert.rejects(EtcdRegistry.connect({ endpoints: ['https://127.0.0.1:2379'] }), /TLS to etcd is not supported/);
+    await assert.rejects(EtcdRegistry.connect({ endpoints: ['127.0.0.1'] }), /"127.0.0.1" is not an etcd endpoint \(expected host:port or http:\/\/host:port\)/);
   });
 
   test('etcd restart: unavailable while down, data kept, presence re-published and watches resume', { skip: skipOwn }, async () => {
