@@ -8,77 +8,15 @@
  * [X-Fleet] and every other `X-` section are left to fleetRules.ts (systemd ignores them).
  */
 import { removeOptionFix, renameFix } from '../fleetRules';
-import type { UnitFile, UnitOptionNode, SectionNode } from '../parse';
+import type { UnitOptionNode } from '../parse';
 import type { Fix } from '../problem';
 import type { Finding, Rule, RuleContext } from '../rules';
 import { closest } from '../suggest';
-import { DEPRECATED_VALUES, OLDEST_CATALOGED_VERSION, SECTIONS, UNIT_TYPES, directiveNames, findDirective, knownIn, lookupDirective, sectionInfo, sectionsFor } from './catalog';
+import { DEPRECATED_VALUES, OLDEST_CATALOGED_VERSION, SECTIONS, directiveNames, findDirective, knownIn, lookupDirective, sectionInfo, sectionsFor } from './catalog';
+import { analyze, isExtension, isIgnored, lineRange, nameRange, quote, unitType, type Entry } from './analysis';
+import { missingRequired } from './required';
 import type { Directive, SectionInfo } from './types';
-import { isBoolean, validateValue, type ValueProblem } from './values';
-
-/** One option with what the catalog says about it, computed once per file and context. */
-interface Entry {
-  o: UnitOptionNode;
-  /** The option's section applies to this unit type and is a systemd section. */
-  checked: boolean;
-  directive: Directive | undefined;
-  /** Value problem (undefined when valid or not checked). */
-  problem: ValueProblem | undefined;
-}
-
-interface Analysis {
-  entries: Entry[];
-  /** Known sections of this unit type present in the file. */
-  sections: SectionNode[];
-}
-
-const SECTION_TYPES: Record<string, string> = {
-  Service: 'service', Socket: 'socket', Timer: 'timer', Path: 'path', Mount: 'mount', Automount: 'automount', Swap: 'swap', Slice: 'slice', Scope: 'scope',
-};
-
-/**
- * The unit type the file is checked as: the context's, unless the name has no systemd suffix
- * (foo.service.in, a drop-in .conf), in which case the first type-specific section decides.
- */
-export function systemdUnitType(ctx: RuleContext): string {
-  if ((UNIT_TYPES as readonly string[]).includes(ctx.unitType)) return ctx.unitType;
-  for (const s of ctx.file.sections) {
-    const t = SECTION_TYPES[s.name];
-    if (t) return t;
-  }
-  return 'service';
-}
-
-const unitType = (ctx: RuleContext) => systemdUnitType(ctx);
-const isIgnored = (d: Directive, version: number) => d.deprecated?.ignoredSince !== undefined && d.deprecated.ignoredSince <= version;
-
-const cache = new WeakMap<UnitFile, { key: string; analysis: Analysis }>();
-const isExtension = (name: string) => name.startsWith('X-');
-
-function analyze(ctx: RuleContext): Analysis {
-  const key = `${unitType(ctx)}@${ctx.systemdVersion}`;
-  const hit = cache.get(ctx.file);
-  if (hit && hit.key === key) return hit.analysis;
-  const applicable = new Set(sectionsFor(unitType(ctx)).map(s => s.name));
-  const entries: Entry[] = [];
-  for (const o of ctx.file.options) {
-    const checked = applicable.has(o.section) && !isExtension(o.name);
-    const directive = checked ? lookupDirective(o.section, o.name) : undefined;
-    let problem: ValueProblem | undefined;
-    if (directive && knownIn(directive, ctx.systemdVersion) && !isIgnored(directive, ctx.systemdVersion)) {
-      problem = validateValue(directive, o.value, ctx.systemdVersion);
-    }
-    entries.push({ o, checked, directive, problem });
-  }
-  const analysis = { entries, sections: ctx.file.sections.filter(s => applicable.has(s.name)) };
-  cache.set(ctx.file, { key, analysis });
-  return analysis;
-}
-
-const nameRange = (o: UnitOptionNode) => ({ start: o.nameStart, end: o.nameEnd });
-const lineRange = (o: UnitOptionNode) => ({ start: o.nameStart, end: Math.max(o.valueEnd, o.eq + 1) });
-const quote = (s: string) => JSON.stringify(s);
-
+import { isBoolean, type ValueProblem } from './values';
 const unknownSection: Rule = {
   code: 'unknown-section',
   severity: 'warning',
@@ -269,124 +207,6 @@ const tooNew: Rule = {
     }
   },
 };
-
-/**
- * The options of a section that are in effect, per name: an empty assignment resets lists, and
- * an unparsable one is skipped (systemd ignores it, so a bad ExecStart= can leave none).
- */
-function effective(entries: Entry[], section: string): Map<string, UnitOptionNode[]> {
-  const out = new Map<string, UnitOptionNode[]>();
-  for (const e of entries) {
-    if (e.o.section !== section) continue;
-    if (e.problem && e.problem.since === undefined) continue; // systemd ignores an assignment it cannot parse
-    if (e.o.value.trim() === '') out.set(e.o.name, []);
-    else if (e.directive?.multiple) {
-      const list = out.get(e.o.name);
-      if (list) list.push(e.o);
-      else out.set(e.o.name, [e.o]);
-    }
-    else out.set(e.o.name, [e.o]);
-  }
-  return out;
-}
-
-/** systemd's unit_name_from_path: the unit name stem a mount point must have (/mnt/my-data → mnt-my\\x2ddata). */
-export function escapePath(path: string): string {
-  const parts = path.split('/').filter(p => p !== '' && p !== '.');
-  if (parts.length === 0) return '-';
-  const joined = parts.join('/');
-  let out = '';
-  for (const ch of joined) {
-    if (ch === '/') out += '-';
-    else if (/^[A-Za-z0-9:_.]$/.test(ch) && !(out === '' && ch === '.')) out += ch;
-    else {
-      // UTF-8 bytes, each as \xNN (encodeURIComponent gives them as %NN).
-      const bytes = ch.charCodeAt(0) < 128 ? [ch.charCodeAt(0)] : encodeURIComponent(ch).split('%').filter(Boolean).map(h => parseInt(h, 16));
-      for (const b of bytes) out += `\\x${b.toString(16).padStart(2, '0')}`;
-    }
-  }
-  return out;
-}
-
-const TIMER_TRIGGERS = ['OnActiveSec', 'OnBootSec', 'OnStartupSec', 'OnUnitActiveSec', 'OnUnitInactiveSec', 'OnCalendar', 'OnClockChange', 'OnTimezoneChange'];
-const SOCKET_LISTENERS = ['ListenStream', 'ListenDatagram', 'ListenSequentialPacket', 'ListenFIFO', 'ListenSpecial', 'ListenNetlink', 'ListenMessageQueue', 'ListenUSBFunction'];
-const PATH_SPECS = ['PathExists', 'PathExistsGlob', 'PathChanged', 'PathModified', 'DirectoryNotEmpty'];
-
-const missingRequired: Rule = {
-  code: 'missing-required',
-  severity: 'error',
-  enforcedBy: 'systemd',
-  summary: 'A unit systemd refuses to load: a service without a usable ExecStart=, a timer without a trigger, a socket without Listen…=, a path unit without a path, a mount without What= or named unlike its Where=.',
-  check(ctx, report) {
-    const { entries } = analyze(ctx);
-    const file = ctx.file;
-    const realType = (UNIT_TYPES as readonly string[]).includes(ctx.unitType);
-    // A named file without a unit suffix (a drop-in .conf, a .in template) may be a fragment.
-    if (ctx.unitName !== undefined && !realType) return;
-    const typed = ctx.unitName !== undefined;
-    const anchorOf = (section: string) => {
-      const s = file.sections.find(x => x.name === section) ?? file.sections[0];
-      return s ? { start: s.start, end: s.headerEnd } : { start: 0, end: 0 };
-    };
-    const has = (section: string) => file.sections.some(s => s.name === section);
-    const last = (m: Map<string, UnitOptionNode[]>, name: string) => m.get(name)?.at(-1)?.value.trim();
-    const anyOf = (m: Map<string, UnitOptionNode[]>, names: string[]) => names.some(n => (m.get(n)?.length ?? 0) > 0);
-    const refuse = (range: { start: number; end: number }, message: string) => report({ ...range, message: `${message}; systemd refuses to load the unit` });
-
-    if (unitType(ctx) === 'service' && (has('Service') || typed)) {
-      const svc = effective(entries, 'Service');
-      const unit = effective(entries, 'Unit');
-      const starts = svc.get('ExecStart') ?? [];
-      const explicitType = last(svc, 'Type');
-      if (explicitType !== undefined && explicitType.includes('%')) return;
-      const typeValues = lookupDirective('Service', 'Type')?.values ?? [];
-      const type = (explicitType && typeValues.includes(explicitType) ? explicitType : undefined) ?? (last(svc, 'BusName') ? 'dbus' : starts.length ? 'simple' : 'oneshot');
-      const successAction = last(unit, 'SuccessAction');
-      const hasSuccessAction = successAction !== undefined && successAction !== 'none';
-      const remain = last(svc, 'RemainAfterExit');
-      const anchor = anchorOf('Service');
-      if (starts.length === 0 && (svc.get('ExecStop')?.length ?? 0) === 0 && !hasSuccessAction) {
-        refuse(anchor, 'Service has no ExecStart=, ExecStop=, or SuccessAction=');
-      } else if (type !== 'oneshot' && starts.length === 0) {
-        refuse(anchor, `Service has no ExecStart=, which only Type=oneshot services may omit (Type=${type})`);
-      } else if (starts.length === 0 && !hasSuccessAction && !(remain !== undefined && /^(1|yes|y|true|t|on)$/i.test(remain))) {
-        refuse(anchor, 'Service has no ExecStart= and no SuccessAction=, and does not set RemainAfterExit=yes');
-      }
-      if (type !== 'oneshot' && starts.length > 1) {
-        for (const o of starts.slice(1)) {
-          report({ ...lineRange(o), message: `More than one ExecStart= is only allowed for Type=oneshot services (this one is Type=${type}); systemd refuses to load the unit` });
-        }
-      }
-      const restart = svc.get('Restart')?.at(-1);
-      if (type === 'oneshot' && restart && ['always', 'on-success'].includes(restart.value.trim())) {
-        refuse(lineRange(restart), `Restart=${restart.value.trim()} is not allowed for Type=oneshot services`);
-      }
-      const typeLine = svc.get('Type')?.at(-1);
-      if (type === 'dbus' && !last(svc, 'BusName') && typeLine) refuse(lineRange(typeLine), 'Type=dbus needs BusName=');
-    }
-    if (unitType(ctx) === 'timer' && (has('Timer') || typed)) {
-      if (!anyOf(effective(entries, 'Timer'), TIMER_TRIGGERS)) refuse(anchorOf('Timer'), 'Timer has no trigger (OnCalendar=, OnBootSec=, OnUnitActiveSec=, …)');
-    }
-    if (unitType(ctx) === 'socket' && (has('Socket') || typed)) {
-      if (!anyOf(effective(entries, 'Socket'), SOCKET_LISTENERS)) refuse(anchorOf('Socket'), 'Socket has no Listen setting (ListenStream=, ListenDatagram=, ListenFIFO=, …)');
-    }
-    if (unitType(ctx) === 'path' && (has('Path') || typed)) {
-      if (!anyOf(effective(entries, 'Path'), PATH_SPECS)) refuse(anchorOf('Path'), 'Path unit has no path to watch (PathExists=, PathChanged=, PathModified=, …)');
-    }
-    if (unitType(ctx) === 'mount' && has('Mount')) {
-      if (!anyOf(effective(entries, 'Mount'), ['What'])) refuse(anchorOf('Mount'), 'Mount has no What= setting');
-    }
-    for (const section of ['Mount', 'Automount']) {
-      if (unitType(ctx) !== section.toLowerCase() || ctx.unitName === undefined) continue;
-      const where = effective(entries, section).get('Where')?.at(-1);
-      const path = where?.value.trim();
-      if (!where || !path || !path.startsWith('/') || path.includes('%')) continue;
-      const expected = `${escapePath(path)}.${section.toLowerCase()}`;
-      if (expected !== ctx.unitName) refuse(lineRange(where), `Where=${path} does not match the unit name: this unit must be named ${expected}`);
-    }
-  },
-};
-
 const duplicateDirective: Rule = {
   code: 'duplicate-directive',
   severity: 'warning',
@@ -427,3 +247,5 @@ export const SYSTEMD_RULES: readonly Rule[] = [
 
 /** Exposed for tests and for the language service (which section list a type has). */
 export { SECTIONS };
+export { escapePath } from './required';
+export { systemdUnitType } from './analysis';

@@ -1,0 +1,72 @@
+/**
+ * What the systemd rules share: each option looked up in the catalog and its value checked,
+ * once per validation run (memoised on the RuleContext, which validateUnitFile makes per call),
+ * and the unit type the file is checked as.
+ */
+import type { UnitOptionNode, SectionNode } from '../parse';
+import type { RuleContext } from '../rules';
+import { UNIT_TYPES, knownIn, lookupDirective, sectionsFor } from './catalog';
+import type { Directive } from './types';
+import { validateValue, type ValueProblem } from './values';
+
+/** One option with what the catalog says about it, computed once per file and context. */
+export interface Entry {
+  o: UnitOptionNode;
+  /** The option's section applies to this unit type and is a systemd section. */
+  checked: boolean;
+  directive: Directive | undefined;
+  /** Value problem (undefined when valid or not checked). */
+  problem: ValueProblem | undefined;
+}
+
+export interface Analysis {
+  entries: Entry[];
+  /** Known sections of this unit type present in the file. */
+  sections: SectionNode[];
+}
+
+const SECTION_TYPES: Record<string, string> = {
+  Service: 'service', Socket: 'socket', Timer: 'timer', Path: 'path', Mount: 'mount', Automount: 'automount', Swap: 'swap', Slice: 'slice', Scope: 'scope',
+};
+
+/**
+ * The unit type the file is checked as: the context's, unless the name has no systemd suffix
+ * (foo.service.in, a drop-in .conf), in which case the first type-specific section decides.
+ */
+export function systemdUnitType(ctx: RuleContext): string {
+  if ((UNIT_TYPES as readonly string[]).includes(ctx.unitType)) return ctx.unitType;
+  for (const s of ctx.file.sections) {
+    const t = SECTION_TYPES[s.name];
+    if (t) return t;
+  }
+  return 'service';
+}
+
+export const unitType = (ctx: RuleContext) => systemdUnitType(ctx);
+export const isIgnored = (d: Directive, version: number) => d.deprecated?.ignoredSince !== undefined && d.deprecated.ignoredSince <= version;
+
+const cache = new WeakMap<RuleContext, Analysis>();
+export const isExtension = (name: string) => name.startsWith('X-');
+
+export function analyze(ctx: RuleContext): Analysis {
+  const hit = cache.get(ctx);
+  if (hit) return hit;
+  const applicable = new Set(sectionsFor(unitType(ctx)).map(s => s.name));
+  const entries: Entry[] = [];
+  for (const o of ctx.file.options) {
+    const checked = applicable.has(o.section) && !isExtension(o.name);
+    const directive = checked ? lookupDirective(o.section, o.name) : undefined;
+    let problem: ValueProblem | undefined;
+    if (directive && knownIn(directive, ctx.systemdVersion) && !isIgnored(directive, ctx.systemdVersion)) {
+      problem = validateValue(directive, o.value, ctx.systemdVersion);
+    }
+    entries.push({ o, checked, directive, problem });
+  }
+  const analysis = { entries, sections: ctx.file.sections.filter(s => applicable.has(s.name)) };
+  cache.set(ctx, analysis);
+  return analysis;
+}
+
+export const nameRange = (o: UnitOptionNode) => ({ start: o.nameStart, end: o.nameEnd });
+export const lineRange = (o: UnitOptionNode) => ({ start: o.nameStart, end: Math.max(o.valueEnd, o.eq + 1) });
+export const quote = (s: string) => JSON.stringify(s);
