@@ -81,3 +81,27 @@ test('MemoryRegistry: a crashed presence that expired cannot overwrite the proce
   await successor.release();
   assert.deepEqual(await registry.listMachines(), []);
 });
+
+test('MemoryRegistry: a throwing watcher does not stop the others; close() silences everything', async () => {
+  const registry = new MemoryRegistry({ timers: false });
+  const seen: string[] = [];
+  const errors: unknown[] = [];
+  const original = console.error;
+  console.error = (...args: unknown[]) => void errors.push(args.join(' '));
+  try {
+    registry.watch('units', () => {
+      throw new Error('listener bug');
+    });
+    registry.watch('units', () => seen.push('second'));
+    await registry.putUnit({ name: 'a.service', options: [{ section: 'Service', name: 'ExecStart', value: '/bin/true' }], desiredState: 'inactive' });
+    await new Promise(r => setTimeout(r, 20));
+    assert.deepEqual(seen, ['second']);
+    assert.match(String(errors[0]), /registry watcher failed: Error: listener bug/);
+    await registry.close();
+    await registry.setDesiredState('a.service', 'launched');
+    await new Promise(r => setTimeout(r, 20));
+    assert.deepEqual(seen, ['second']);
+  } finally {
+    console.error = original;
+  }
+});
