@@ -116,6 +116,38 @@ describe('SshTunnel against a real sshd', { skip }, () => {
     assert.notEqual(await t.connect(), first);
   });
 
+  it('dials once for concurrent requests, and again after the network drops', async () => {
+    // A TCP relay in front of sshd: counts SSH connections and can cut them like a network failure.
+    const sockets = new Set<net.Socket>();
+    let accepted = 0;
+    const relay = net.createServer(inbound => {
+      accepted++;
+      const outbound = net.connect({ host: '127.0.0.1', port: ssh.port });
+      sockets.add(inbound).add(outbound);
+      inbound.pipe(outbound).pipe(inbound);
+      const cut = () => (inbound.destroy(), outbound.destroy());
+      inbound.on('error', cut).on('close', cut);
+      outbound.on('error', cut).on('close', cut);
+    });
+    await new Promise<void>(r => relay.listen(0, '127.0.0.1', r));
+    const relayPort = (relay.address() as net.AddressInfo).port;
+    try {
+      const file = knownHostsWith('relay_known_hosts', `[127.0.0.1]:${relayPort} ${ssh.knownHostsLine.split(' ').slice(1).join(' ')}\n`);
+      const t = tunnel({ port: relayPort, knownHostsFile: file });
+      const api = apiVia(t, tcpEndpoint);
+      const results = await Promise.all(Array.from({ length: 5 }, () => api.listUnits()));
+      assert.ok(results.every(r => r.length === 1));
+      assert.equal(accepted, 1, 'one SSH connection for all five requests');
+      for (const s of sockets) s.destroy();
+      sockets.clear();
+      assert.deepEqual((await api.listUnits()).map(u => u.name), ['tcp.service']);
+      assert.equal(accepted, 2, 're-dialled after the drop');
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>(r => relay.close(() => r()));
+    }
+  });
+
   it('refuses a changed host key without sending anything', async () => {
     const other = path.join(work, 'other_host_key');
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', other], { stdio: 'pipe' });
