@@ -149,7 +149,11 @@ export interface Registry {
 
   // ---- snapshot and leadership ----
   snapshot(): Promise<ClusterSnapshot>;
-  /** Try once to become the engine leader; undefined when another live engine holds the lease. */
+  /**
+   * Try once to become the engine leader; undefined when another live engine holds the lease.
+   * The lease is kept alive while this process lives; the holder asking again renews it and gets
+   * the same handle back.
+   */
   tryAcquireLeadership(machineId: string, ttlMs: number): Promise<Leadership | undefined>;
 
   // ---- change notification ----
