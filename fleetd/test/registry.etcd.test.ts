@@ -110,6 +110,9 @@ describe('EtcdRegistry on etcd', { skip }, () => {
       await registry.putUnit({ name: 'a.service', options: [{ section: 'Service', name: 'ExecStart', value: '/bin/true' }], desiredState: 'launched' });
       await registry.scheduleUnit('a.service', 'm1');
       const presence = await registry.registerMachine({ id: 'm1', publicIP: '127.0.0.1', metadata: { a: 'b' }, version: 't' }, 1_000);
+      // Written once, on the presence lease (agents rewrite them only on change).
+      await registry.saveUnitState({ name: 'a.service', machineId: 'm1', hash: 'c'.repeat(40), loadState: 'loaded', activeState: 'active', subState: 'running' }, 1_000);
+      await registry.setLaunched('a.service', 'm1', 1_000);
       let unitEvents = 0;
       registry.watch('units', () => unitEvents++);
       await new Promise(r => setTimeout(r, 300));
@@ -133,6 +136,9 @@ describe('EtcdRegistry on etcd', { skip }, () => {
       assert.equal((await registry.getSchedule()).get('a.service')?.machineId, 'm1');
       await waitFor('the machine to be re-published', async () => (await registry.listMachines()).some(m => m.id === 'm1'), { timeoutMs: 15_000 });
       assert.deepEqual((await registry.listMachines())[0]?.metadata, { a: 'b' });
+      // The lost lease took the state and the heartbeat with it; they are back on the new one.
+      await waitFor('the unit state to be re-published', async () => (await registry.listUnitStates()).some(st => st.name === 'a.service' && st.machineId === 'm1'), { timeoutMs: 15_000 });
+      assert.equal((await registry.getSchedule()).get('a.service')?.launchedOn, 'm1');
 
       // Let the reconnect hint pass, then count only events caused by writes.
       await new Promise(r => setTimeout(r, 2_500));

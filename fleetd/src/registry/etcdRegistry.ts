@@ -54,6 +54,12 @@ export class EtcdRegistry implements Registry {
   private readonly ephemeral = new Map<number, { id: string; grantedAt: number }>();
   /** Presence leases of the machines registered through this registry, by machine ID. */
   private readonly presence = new Map<string, KeptLease>();
+  /**
+   * What this process wrote on each presence lease (key → value). When etcd loses the lease (an
+   * outage longer than its TTL) those keys go with it; they are written again on the new lease,
+   * since agents that rely on ephemeralFollowsPresence only rewrite them on change.
+   */
+  private readonly onPresence = new Map<string, Map<string, string>>();
   /** See Registry.ephemeralFollowsPresence. */
   readonly ephemeralFollowsPresence = true;
   private readonly kept = new Set<KeptLease>();
@@ -160,6 +166,7 @@ export class EtcdRegistry implements Registry {
 
   async clearLaunched(name: string, machineId: string): Promise<void> {
     const key = this.keys.jobState(name);
+    this.onPresence.get(machineId)?.delete(key);
     await this.call(() => this.client.if(key, 'Value', '==', machineId).then(this.client.delete().key(key)).commit());
   }
 
@@ -182,9 +189,14 @@ export class EtcdRegistry implements Registry {
   async registerMachine(machine: MachineRecord, ttlMs: number): Promise<MachinePresence> {
     let current = { ...machine, metadata: { ...machine.metadata } };
     const key = this.keys.machineObject(machine.id);
+    let published = false;
     const publish = async (leaseId: string): Promise<boolean> => {
       const res = await this.call(() => this.client.if(key, 'Create', '==', 0).then(this.client.put(key).value(encodeMachine(current)).lease(leaseId)).commit());
-      return res.succeeded;
+      if (!res.succeeded) return false;
+      // A re-grant after a lost lease: put back the states and heartbeats that went with it.
+      if (published) await this.republishOnPresence(machine.id, leaseId);
+      published = true;
+      return true;
     };
     const kept = new KeptLease(this.client, ttlSeconds(ttlMs), publish, this.log, `presence of machine ${machine.id}`);
     this.kept.add(kept);
@@ -205,7 +217,10 @@ export class EtcdRegistry implements Registry {
         await this.call(() => this.client.put(key).value(encodeMachine(current)).lease(leaseId).exec());
       },
       release: async () => {
-        if (this.presence.get(machine.id) === kept) this.presence.delete(machine.id);
+        if (this.presence.get(machine.id) === kept) {
+          this.presence.delete(machine.id);
+          this.onPresence.delete(machine.id);
+        }
         this.kept.delete(kept);
         await kept.dispose(true);
       },
@@ -233,6 +248,7 @@ export class EtcdRegistry implements Registry {
   }
 
   async removeUnitState(name: string, machineId: string): Promise<void> {
+    this.onPresence.get(machineId)?.delete(this.keys.state(name, machineId));
     await this.call(() => this.client.delete().key(this.keys.state(name, machineId)).exec());
   }
 
@@ -343,6 +359,26 @@ export class EtcdRegistry implements Registry {
   }
 
   /**
+   * Writes again, on a re-granted presence lease, the states and heartbeats the lost lease took
+   * with it. A heartbeat is only restored while its unit still exists.
+   */
+  private async republishOnPresence(machineId: string, leaseId: string): Promise<void> {
+    const written = this.onPresence.get(machineId);
+    if (!written || written.size === 0) return;
+    for (const [key, value] of written) {
+      const k = this.keys.parse(key);
+      const put = this.client.put(key).value(value).lease(leaseId);
+      if (k.kind === 'jobState') {
+        const res = await this.call(() => this.client.if(this.keys.jobObject(k.unit), 'Create', '>', 0).then(put).commit());
+        if (!res.succeeded) written.delete(key);
+      } else {
+        await this.call(() => put.exec());
+      }
+    }
+    this.log('info', `re-published ${written.size} unit state(s) and heartbeat(s) of machine ${machineId}`);
+  }
+
+  /**
    * A put on the machine's presence lease when it registered here, else on a shared short-lived
    * lease for this TTL; a lease etcd forgot is re-granted once.
    */
@@ -351,6 +387,9 @@ export class EtcdRegistry implements Registry {
     if (presenceLease !== undefined) {
       try {
         await this.call(() => this.client.put(key).value(value).lease(presenceLease).exec());
+        let written = this.onPresence.get(machineId);
+        if (!written) this.onPresence.set(machineId, (written = new Map()));
+        written.set(key, value);
         return;
       } catch (err) {
         this.log('debug', `writing ${key} on the presence lease of ${machineId} failed (${describe(err)}); using a TTL lease`);
