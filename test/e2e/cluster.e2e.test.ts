@@ -57,10 +57,11 @@ describe('the local cluster workflow in a real VS Code', { skip: e2eSkip(needs) 
 
   test('start the cluster, start three units, stop one from the explorer, stop the cluster', { timeout: 240_000 }, async () => {
     const started = Date.now();
+    const elapsed = () => `[${((Date.now() - started) / 1000).toFixed(1)} s]`;
     const fleetdLog = path.join(cs!.userDataDir, 'User', 'globalStorage', EXTENSION_ID, 'local-cluster', 'fleetd.log');
     await withWorkbench(cs!, 'cluster', { folder: workspace, waitForFile: 'nginx.1.service' }, async (wb: Workbench) => {
       const ui = new ClusterWorkbench(wb);
-      const shot = async (name: string) => console.log(`screenshot: ${await wb.screenshot(`cluster-${name}`)}`);
+      const shot = async (name: string) => console.log(`${elapsed()} screenshot: ${await wb.screenshot(`cluster-${name}`)}`);
       // Activate the extension: a unit file in the editor (onLanguage:fleet-unit).
       await wb.quickOpen(UNITS[0]);
       await wb.languageStatus().filter({ hasText: 'Fleet Unit' }).waitFor();
@@ -73,7 +74,7 @@ describe('the local cluster workflow in a real VS Code', { skip: e2eSkip(needs) 
       assert.match(defaultMachines, /^\d+$/, 'the machines input offers a number');
       const metadata = await ui.answerInputBox('Fleet: Start Local Cluster (2/2)');
       const ready = await ui.waitForNotification(/Local fleet cluster running at http:\/\/127\.0\.0\.1:\d+ with 3 machines/, CLUSTER_TIMEOUT);
-      await ui.waitForStatus(/Fleet: local \(3\/0\)/);
+      await ui.waitForStatus(/Fleet: Local cluster \(3\/0\)/);
       const url = /running at (http:\/\/127\.0\.0\.1:\d+)/.exec(ready)![1]!;
       // fleetd printed the same URL (its log is in the extension's global storage).
       assert.equal(readyUrl(fs.readFileSync(fleetdLog, 'utf8')), url, `fleetd's log names the URL; log:\n${tail(fleetdLog)}`);
@@ -90,12 +91,12 @@ describe('the local cluster workflow in a real VS Code', { skip: e2eSkip(needs) 
       }, { timeoutMs: CLUSTER_TIMEOUT, intervalMs: 200 });
       const machineIds = api0.machines.map(m => m.id);
       const machineRows = await ui.waitForRows('Machines', 'the three machines of the API', rows =>
-        rows.length === 3 && machineIds.every(id => rows.some(r => r.text.startsWith(short(id)))));
+        rows.length === 3 && machineIds.every(id => rows.some(r => r.label.startsWith(short(id)))));
       for (const m of api0.machines) {
-        const row = machineRows.find(r => r.text.startsWith(short(m.id)))!;
+        const row = machineRows.find(r => r.label.startsWith(short(m.id)))!;
+        assert.equal(row.label, `${short(m.id)}${m.primaryIP ? ` ${m.primaryIP}` : ''}`, 'a machine row: its ID prefix and IP');
         const meta = Object.entries(m.metadata ?? {}).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}=${v}`).join(',');
-        if (meta) assert.ok(row.text.includes(meta), `machine row "${row.text}" shows its metadata ${meta}`);
-        if (m.primaryIP) assert.ok(row.text.includes(m.primaryIP), `machine row "${row.text}" shows its IP ${m.primaryIP}`);
+        assert.equal(row.description, meta, `machine ${short(m.id)}'s row shows its metadata`);
       }
       if (metadata.trim()) {
         // The default metadata went to fleetd, one entry per machine.
@@ -107,7 +108,7 @@ describe('the local cluster workflow in a real VS Code', { skip: e2eSkip(needs) 
         }
       }
       await shot('1-started');
-      assert.match(await ui.statusItem().innerText(), /Fleet: local \(3\/0\)/, 'the status bar shows the local cluster: 3 machines, no units');
+      assert.match(await ui.statusItem().innerText(), /Fleet: Local cluster \(3\/0\)/, 'the status bar shows the local cluster: 3 machines, no units');
 
       // 2. Open each sample and start it from its editor's title button.
       for (const unit of UNITS) {
@@ -115,6 +116,7 @@ describe('the local cluster workflow in a real VS Code', { skip: e2eSkip(needs) 
         await wb.languageStatus().filter({ hasText: 'Fleet Unit' }).waitFor();
         await ui.editorTitleAction('Start Unit');
         await ui.waitForNotification(new RegExp(`${unit.replace(/\./g, '\\.')}.*(launched|started)`, 'i'), CLUSTER_TIMEOUT);
+        console.log(`${elapsed()} ${unit} started from its editor`);
       }
       // Running, per fleet: desired and current launched, active/running, three different machines.
       const running = await waitFor('three nginx units active/running on three machines (API)', async () => {
@@ -133,7 +135,7 @@ describe('the local cluster workflow in a real VS Code', { skip: e2eSkip(needs) 
       const unitRows = await ui.waitForRows('Units', 'the three units launched and active (running) on their machines', rows =>
         UNITS.every(name => {
           const row = rowFor(rows, name);
-          return !!row && row.text.includes('launched') && row.text.includes('active (running)') && row.text.includes(short(placement.get(name)!));
+          return !!row && row.description.startsWith('launched · ') && row.description.endsWith(' · active (running)') && row.description.includes(short(placement.get(name)!));
         }), CLUSTER_TIMEOUT);
       assertRowsMatchApi(unitRows, running);
       await ui.clearNotifications();
@@ -153,8 +155,8 @@ describe('the local cluster workflow in a real VS Code', { skip: e2eSkip(needs) 
       }, { timeoutMs: CLUSTER_TIMEOUT, intervalMs: 250 });
       const stoppedRows = await ui.waitForRows('Units', `${STOPPED} loaded and inactive, the others still running`, rows => {
         const row = rowFor(rows, STOPPED);
-        return !!row && row.text.includes('loaded') && !row.text.includes('launched') && row.text.includes('inactive') &&
-          UNITS.filter(n => n !== STOPPED).every(n => rowFor(rows, n)?.text.includes('active (running)'));
+        return !!row && row.description.startsWith('loaded · ') && / · inactive( \(dead\))?$/.test(row.description) &&
+          UNITS.filter(n => n !== STOPPED).every(n => rowFor(rows, n)?.description.endsWith(' · active (running)'));
       }, CLUSTER_TIMEOUT);
       assertRowsMatchApi(stoppedRows, afterStop);
       // It stays on its machine (stop keeps the unit loaded where it was).
@@ -166,6 +168,7 @@ describe('the local cluster workflow in a real VS Code', { skip: e2eSkip(needs) 
 
       // 4. Fleet: Stop Local Cluster: the explorer disconnects and no fleetd is left.
       await ui.pickCommand('Fleet: Stop Local Cluster');
+      console.log(`${elapsed()} Fleet: Stop Local Cluster`);
       await waitFor('no fleetd process of the extension', () => processesMatching(fleetdScript).length === 0, { timeoutMs: 20_000, intervalMs: 200 });
       await waitFor(`the API at ${url} to go away`, async () => {
         try {
@@ -184,19 +187,23 @@ describe('the local cluster workflow in a real VS Code', { skip: e2eSkip(needs) 
 
 /** The Units view row of `name` (flat view: the label is the unit's name). */
 function rowFor(rows: readonly TreeRow[], name: string): TreeRow | undefined {
-  return rows.find(r => r.text === name || r.text.startsWith(`${name} `));
+  return rows.find(r => r.label === name);
 }
 
-/** Each nginx row shows the current state, the machine and the systemd state that the API reports. */
+/**
+ * Each nginx row says what the API says: its description is "<current state> · <machine>/<IP> ·
+ * <systemd active> (<sub>)", and the screen reader hears the same.
+ */
 function assertRowsMatchApi(rows: readonly TreeRow[], api: ClusterView): void {
   for (const name of UNITS) {
     const row = rowFor(rows, name);
     assert.ok(row, `the Units view has a row for ${name}: ${rows.map(r => r.text).join(' | ')}`);
     const unit = api.units.find(u => u.name === name);
     const state = api.states.find(s => s.name === name);
-    assert.ok(unit && state, `the API has ${name} and its state`);
-    assert.ok(row.text.includes(unit.currentState!), `row "${row.text}" shows the current state ${unit.currentState}`);
-    assert.ok(row.text.includes(short(unit.machineID!)), `row "${row.text}" shows the machine ${short(unit.machineID!)}`);
-    assert.ok(row.text.includes(`${state.systemdActiveState} (${state.systemdSubState})`), `row "${row.text}" shows systemd's ${state.systemdActiveState} (${state.systemdSubState})`);
+    assert.ok(unit?.machineID && state, `the API has ${name}, its machine and its state`);
+    const ip = api.machines.find(m => m.id === unit.machineID)?.primaryIP;
+    const expected = [unit.currentState, `${short(unit.machineID)}...${ip ? `/${ip}` : ''}`, `${state.systemdActiveState} (${state.systemdSubState})`];
+    assert.deepEqual(row.description.split(' · '), expected, `the row of ${name}`);
+    assert.ok(row.ariaLabel.includes(name) && row.ariaLabel.includes(row.description), `the row's aria-label names the unit and its state: ${row.ariaLabel}`);
   }
 }

@@ -16,7 +16,11 @@ interface ClickableLocator extends Locator {
 }
 
 export interface TreeRow {
-  /** The row's visible text: the item's label, then its description. */
+  /** The item's label (e.g. the unit's name). */
+  label: string;
+  /** The item's description (e.g. "launched · 10d4e20d.../127.0.0.4 · active (running)"). */
+  description: string;
+  /** The item's label, a space, then its description. */
   text: string;
   /** The row's aria-label (label and description for the screen reader). */
   ariaLabel: string;
@@ -122,8 +126,12 @@ export class ClusterWorkbench {
     const out: TreeRow[] = [];
     for (let i = 0; i < n; i++) {
       const row = rows.nth(i);
-      const text = (await row.innerText().catch(() => '')).replace(/\s+/g, ' ').trim();
-      out.push({ text, ariaLabel: (await row.getAttribute('aria-label').catch(() => null)) ?? '' });
+      const label = (await row.locator('.label-name').first().innerText().catch(() => '')).trim();
+      const description = (await row.locator('.label-description').first().innerText().catch(() => '')).trim();
+      const ariaLabel = (await row.getAttribute('aria-label').catch(() => null)) ?? '';
+      // A row without the usual label parts (e.g. a message row) is described by its whole text.
+      const text = label ? [label, description].filter(Boolean).join(' ') : (await row.innerText().catch(() => '')).replace(/\s+/g, ' ').trim();
+      out.push({ label, description, text, ariaLabel });
     }
     return out;
   }
@@ -176,7 +184,8 @@ export class ClusterWorkbench {
 
   /** Clicks an action button in the active editor's title bar by its tooltip (e.g. "Start Unit"). */
   async editorTitleAction(title: string): Promise<void> {
-    const button = this.page.locator(`.editor-group-container.active .title-actions .action-label[aria-label*="${title}"]`).first();
+    const actions = '.editor-group-container.active .editor-actions .action-label';
+    const button = this.page.locator(`${actions}[aria-label*="${title}"], ${actions}[title*="${title}"]`).first();
     await button.waitFor();
     await button.click();
   }
