@@ -11,7 +11,7 @@
  *    unit (from etcd's own /metrics, before and after).
  * Target: 1,000 units converge in under 30 s.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -60,6 +60,8 @@ async function main(): Promise<void> {
   const client = new Etcd3({ hosts: etcd.endpoint });
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fleetd-bench-'));
   let cluster: ReturnType<typeof spawn> | undefined;
+  // Our own cluster marker: the cleanup check finds exactly this run's unit processes.
+  const clusterId = `bench-${process.pid}-${Date.now()}`;
   try {
     const sequential = await rawRate(client, 1);
     const parallel = await rawRate(client, 32);
@@ -70,7 +72,7 @@ async function main(): Promise<void> {
       process.execPath,
       [bundle, 'local', '--machines', String(MACHINES), '--etcd', etcd.url, '--api', '127.0.0.1:0', '--state-dir', stateDir,
         '--agent-reconcile-interval', '1', '--engine-reconcile-interval', '1', '--verbosity', '0'],
-      { stdio: ['pipe', 'pipe', 'inherit'], detached: true },
+      { stdio: ['pipe', 'pipe', 'inherit'], detached: true, env: { ...process.env, FLEETD_CLUSTER_ID: clusterId } },
     );
     const apiUrl = await new Promise<string>((resolve, reject) => {
       let out = '';
@@ -130,18 +132,64 @@ async function main(): Promise<void> {
     console.log(`convergence: ${rate.toFixed(1)} units/s = ${((rate / limit) * 100).toFixed(2)}% of the raw txn rate; ${(ops / UNITS).toFixed(1)} etcd ops per unit (during convergence)`);
     console.log(`target: ${UNITS} units active in < 30 s: ${active >= UNITS && elapsed < 30 ? 'PASS' : 'MISS'}`);
   } finally {
-    if (cluster?.pid) {
-      try {
-        process.kill(-cluster.pid, 'SIGTERM');
-      } catch {
-        // gone
+    if (cluster?.pid) await stopGroup(cluster, cluster.pid);
+    const leftover = leftoverUnits(clusterId);
+    if (leftover.length > 0) {
+      console.error(`WARNING: ${leftover.length} 'sleep 3600' process(es) left behind (pids ${leftover.join(' ')}); killing them`);
+      for (const pid of leftover) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // gone meanwhile
+        }
       }
-      await new Promise(r => (cluster!.exitCode !== null ? r(undefined) : cluster!.once('exit', r)));
+    } else {
+      console.log('cleanup: cluster stopped, no unit process left behind');
     }
     client.close();
     await etcd.stop();
     fs.rmSync(stateDir, { recursive: true, force: true });
   }
+}
+
+/** SIGTERM to the cluster's process group, up to 60 s for a clean stop (fleetd reaps its units), then SIGKILL. */
+async function stopGroup(child: ReturnType<typeof spawn>, pid: number): Promise<void> {
+  const exited = (ms: number) =>
+    new Promise<boolean>(resolve => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve(true);
+      const timer = setTimeout(() => resolve(false), ms);
+      child.once('exit', () => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+  const signal = (sig: NodeJS.Signals) => {
+    try {
+      process.kill(-pid, sig);
+    } catch {
+      // the group is gone
+    }
+  };
+  signal('SIGTERM');
+  if (!(await exited(60_000))) {
+    console.error('WARNING: fleetd did not stop within 60 s of SIGTERM; sending SIGKILL to its process group');
+  }
+  // Whatever is left of the group (a machine process that hung) goes now.
+  signal('SIGKILL');
+  await exited(5_000);
+}
+
+/** Unit processes of this run still alive: `sleep 3600` carrying this run's cluster marker. */
+function leftoverUnits(clusterId: string): number[] {
+  const out = spawnSync('pgrep', ['-f', '^/bin/sleep 3600$'], { encoding: 'utf8' });
+  const pids = (out.stdout ?? '').split('\n').map(Number).filter(n => n > 0);
+  return pids.filter(pid => {
+    try {
+      return fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`FLEETD_CLUSTER_ID=${clusterId}`);
+    } catch {
+      return false;
+    }
+  });
 }
 
 main().catch(err => {

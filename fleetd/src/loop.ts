@@ -16,6 +16,15 @@ export interface LoopOptions {
   onError?: (error: unknown) => void;
   /** Longest wait after consecutive failures; default max(intervalMs, min(30 s, 8 × intervalMs)). */
   maxBackoffMs?: number;
+  /**
+   * Pacing under load: after a run that took `t` ms, a trigger waits at least `t × idleRatio`
+   * (at most `intervalMs`) before the next run, so a stream of hints (a thousand units being
+   * submitted) is served by a few large passes instead of back-to-back full reads, while an idle
+   * loop still reacts at once. Default 0 (no pacing).
+   */
+  idleRatio?: number;
+  /** Smallest wait after a run before a triggered run (lets a burst of hints coalesce); default 0. */
+  minGapMs?: number;
 }
 
 export interface Loop {
@@ -28,6 +37,10 @@ export function runLoop(opts: LoopOptions): Loop {
   const { intervalMs, reconcile, signal, onError } = opts;
   if (!(intervalMs > 0) || !Number.isFinite(intervalMs)) throw new RangeError(`runLoop: intervalMs must be a positive number, got ${intervalMs}`);
   const maxBackoffMs = Math.max(intervalMs, opts.maxBackoffMs ?? Math.min(30_000, 8 * intervalMs));
+  const idleRatio = opts.idleRatio ?? 0;
+  const minGapMs = opts.minGapMs ?? 0;
+  if (!(idleRatio >= 0) || !Number.isFinite(idleRatio)) throw new RangeError(`runLoop: idleRatio must be a non-negative number, got ${idleRatio}`);
+  if (!(minGapMs >= 0) || !Number.isFinite(minGapMs)) throw new RangeError(`runLoop: minGapMs must be a non-negative number, got ${minGapMs}`);
   let pending = false;
   let wake: (() => void) | undefined;
 
@@ -63,6 +76,7 @@ export function runLoop(opts: LoopOptions): Loop {
     let failures = 0;
     while (!signal.aborted) {
       pending = false;
+      const started = performance.now();
       try {
         await reconcile();
         failures = 0;
@@ -72,7 +86,9 @@ export function runLoop(opts: LoopOptions): Loop {
       }
       if (signal.aborted) break;
       if (failures === 0) {
-        await sleep(intervalMs, true);
+        const gap = Math.min(intervalMs, Math.max(minGapMs, (performance.now() - started) * idleRatio));
+        if (gap > 0) await sleep(gap, false);
+        if (!signal.aborted) await sleep(intervalMs - gap, true);
         continue;
       }
       // Backing off: at least one interval regardless of triggers, then the rest of the backoff

@@ -30,6 +30,9 @@ export const AGENT_VERSION = '1.0.0';
 /** How often states and launched heartbeats are rewritten when the registry keeps them alive with the presence. */
 const SAFETY_REFRESH_MS = 60_000;
 
+/** Registry writes for started units in flight at once. */
+const START_WRITE_CONCURRENCY = 8;
+
 /** fleet's heartbeat period: ttl*4/5 above 10 s, else ttl/2. */
 export function heartbeatInterval(ttlMs: number): number {
   return ttlMs > 10_000 ? Math.floor((ttlMs * 4) / 5) : Math.floor(ttlMs / 2);
@@ -87,6 +90,9 @@ export class Agent {
       intervalMs: this.intervalMs,
       signal: this.abort.signal,
       reconcile: () => this.reconcile(),
+      // Hints arrive one per scheduled unit: pace the passes (each reads the whole registry).
+      idleRatio: 1,
+      minGapMs: 20,
       onError: err => this.log('error', `reconcile failed: ${message(err)}`),
     });
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), heartbeatInterval(this.ttlMs));
@@ -144,16 +150,48 @@ export class Agent {
   }
 
   private async apply(tasks: readonly MachineTask[]): Promise<void> {
+    // The registry writes of started units (state, then launched heartbeat) are independent per
+    // unit: they go out together, a few at a time, before any other kind of task and at the end
+    // of the pass. At a hundred units per machine, one round trip after another was the pass.
+    const started: { unit: string; what: string; reason: string }[] = [];
+    const flush = async (): Promise<void> => {
+      const batch = started.splice(0);
+      let next = 0;
+      let failure: Error | undefined;
+      const worker = async (): Promise<void> => {
+        for (let i = next++; i < batch.length && !failure; i = next++) {
+          const t = batch[i]!;
+          try {
+            await this.announceStarted(t.unit);
+            this.log('info', `completed task: ${t.what} (${t.reason})`);
+          } catch (err) {
+            failure ??= new Error(`${t.what} failed (${t.reason}): ${message(err)}`);
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(START_WRITE_CONCURRENCY, batch.length) }, worker));
+      if (failure) throw failure;
+    };
     for (const task of tasks) {
       const what = task.kind === 'reloadUnitFiles' ? 'reloadUnitFiles' : `${task.kind} ${task.unit}`;
+      if (task.kind !== 'start' && task.kind !== 'load') await flush();
       try {
         await this.run(task);
-        this.log(task.kind === 'reloadUnitFiles' ? 'debug' : 'info', `completed task: ${what} (${task.reason})`);
+        if (task.kind === 'start') started.push({ unit: task.unit, what, reason: task.reason });
+        else this.log(task.kind === 'reloadUnitFiles' ? 'debug' : 'info', `completed task: ${what} (${task.reason})`);
       } catch (err) {
         // fleet: the first failure ends the pass; the next pass retries.
+        await flush().catch(() => undefined);
         throw new Error(`${what} failed (${task.reason}): ${message(err)}`);
       }
     }
+    await flush();
+  }
+
+  /** A started unit: publish its state before the launched heartbeat (fleetctl start reads it right after). */
+  private async announceStarted(unit: string): Promise<void> {
+    await this.publish(unit, true);
+    await this.registry.setLaunched(unit, this.machineId, this.ttlMs);
   }
 
   private async run(task: MachineTask): Promise<void> {
@@ -176,9 +214,7 @@ export class Agent {
       case 'start':
         await this.manager.start(task.unit);
         this.cache.set(task.unit, 'launched');
-        // Publish the state before the launched heartbeat: fleetctl start reads it right after.
-        await this.publish(task.unit, true);
-        await this.registry.setLaunched(task.unit, id, this.ttlMs);
+        // Its state and launched heartbeat are written by apply() (announceStarted), batched.
         return;
       case 'stop':
         await this.registry.clearLaunched(task.unit, id);

@@ -6,6 +6,9 @@
 import { ClusterSnapshot as SchedulerSnapshot, planCluster, type ClusterAction, type RequirementsCache } from '../../../scheduler/src';
 import type { Registry } from '../registry/registry';
 
+/** Scheduling writes in flight at once during a pass. */
+export const WRITE_CONCURRENCY = 16;
+
 export type Log = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
 
 export interface PassResult {
@@ -58,30 +61,49 @@ export async function reconcileOnce(opts: {
   const plan = planCluster(SchedulerSnapshot.from(snap.units, snap.schedule, snap.machines, opts.cache));
   const result: PassResult = { planned: plan.actions.length, applied: 0, stale: 0, failed: 0, aborted: false, reasons: plan.reasons };
   const failures: { action: ClusterAction; error: unknown }[] = [];
-  for (const action of plan.actions) {
-    if (!stillLeader()) {
-      result.aborted = true;
-      log('warn', `engine: leadership lost during a pass; ${plan.actions.length - result.applied - result.stale - result.failed} action(s) left to the new leader`);
-      return result;
-    }
-    try {
-      const ok = action.kind === 'schedule'
-        ? await registry.scheduleUnit(action.unit, action.machineId)
-        : await registry.unscheduleUnit(action.unit, action.machineId);
-      if (ok) {
-        result.applied++;
-        log('info', action.kind === 'schedule'
-          ? `engine: scheduled ${action.unit} to ${action.machineId} (${action.reason})`
-          : `engine: unscheduled ${action.unit} from ${action.machineId} (${action.reason})`);
-      } else {
-        result.stale++;
-        log('debug', `engine: ${describe(action)} skipped: the schedule changed meanwhile; re-planning next pass`);
+  // The writes are independent (each is create-only or compare-and-delete on its own key), so
+  // they go out WRITE_CONCURRENCY at a time: at a thousand units, one round trip after another
+  // is what limited a pass, not etcd.
+  // Unschedules go first (a unit moving between machines is unscheduled before it is scheduled
+  // again, as in the plan's order), then the schedules.
+  let leadershipLost = false;
+  const runAll = async (actions: readonly ClusterAction[]): Promise<void> => {
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      for (let i = next++; i < actions.length; i = next++) {
+        const action = actions[i]!;
+        if (leadershipLost || !stillLeader()) {
+          leadershipLost = true;
+          return;
+        }
+        try {
+          const ok = action.kind === 'schedule'
+            ? await registry.scheduleUnit(action.unit, action.machineId)
+            : await registry.unscheduleUnit(action.unit, action.machineId);
+          if (ok) {
+            result.applied++;
+            log('info', action.kind === 'schedule'
+              ? `engine: scheduled ${action.unit} to ${action.machineId} (${action.reason})`
+              : `engine: unscheduled ${action.unit} from ${action.machineId} (${action.reason})`);
+          } else {
+            result.stale++;
+            log('debug', `engine: ${describe(action)} skipped: the schedule changed meanwhile; re-planning next pass`);
+          }
+        } catch (error) {
+          result.failed++;
+          failures.push({ action, error });
+          log('warn', `engine: ${describe(action)} failed: ${errorText(error)}`);
+        }
       }
-    } catch (error) {
-      result.failed++;
-      failures.push({ action, error });
-      log('warn', `engine: ${describe(action)} failed: ${errorText(error)}`);
-    }
+    };
+    await Promise.all(Array.from({ length: Math.min(WRITE_CONCURRENCY, actions.length) }, worker));
+  };
+  await runAll(plan.actions.filter(a => a.kind === 'unschedule'));
+  await runAll(plan.actions.filter(a => a.kind === 'schedule'));
+  if (leadershipLost) {
+    result.aborted = true;
+    log('warn', `engine: leadership lost during a pass; ${plan.actions.length - result.applied - result.stale - result.failed} action(s) left to the new leader`);
+    return result;
   }
   if (!stillLeader()) {
     result.aborted = true;
