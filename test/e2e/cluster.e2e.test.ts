@@ -16,6 +16,7 @@ import { CodeServer, EXTENSION_ID, ROOT, VSIX } from './codeServer';
 import { assertE2eAvailable, e2eSkip, type E2eNeeds } from './gate';
 import { withWorkbench, type Workbench } from './workbench';
 import { ClusterWorkbench, installedExtensionDir, processesMatching, readCluster, readyUrl, type ClusterView, type TreeRow } from './clusterWorkbench';
+import { freePorts } from '../support/ports';
 import { stopProcessGroup, tail, waitFor } from '../support/process';
 
 const needs: E2eNeeds = { parts: ['extension', 'server'], vsix: true };
@@ -33,16 +34,28 @@ describe('the local cluster workflow in a real VS Code', { skip: e2eSkip(needs) 
   let workspace = '';
   let extensionDir = '';
   let fleetdScript = '';
+  /** The HTTP port each nginx stand-in serves in the workspace copy. */
+  const ports = new Map<string, number>();
 
   before(async () => {
     assertE2eAvailable(needs);
     cs = await CodeServer.start({
       vsix: [VSIX],
       // Flat, by name: the rows of the Units view are the three units, in order.
-      settings: { 'git.enabled': false, 'fleet.explorer.groupBy': 'flat', 'fleet.explorer.sortBy': 'name' },
+      settings: { 'git.enabled': false, 'remote.autoForwardPorts': false, 'fleet.explorer.groupBy': 'flat', 'fleet.explorer.sortBy': 'name' },
     });
     workspace = path.join(cs.dir, 'samples');
     fs.cpSync(path.join(ROOT, 'samples'), workspace, { recursive: true });
+    // The samples serve fixed ports (8081-8083); the copy serves free ones instead, so the test
+    // does not collide with anything else on this machine, and can check that the units serve.
+    const free = await freePorts(UNITS.length);
+    UNITS.forEach((unit, i) => {
+      const file = path.join(workspace, unit);
+      const text = fs.readFileSync(file, 'utf8');
+      assert.match(text, /http\.server \d+ /, `${unit} serves a port with python's http.server`);
+      fs.writeFileSync(file, text.replace(/http\.server \d+ /, `http.server ${free[i]} `));
+      ports.set(unit, free[i]!);
+    });
     extensionDir = installedExtensionDir(cs.extensionsDir, EXTENSION_ID);
     fleetdScript = path.join(extensionDir, 'dist', 'fleetd.js');
     assert.ok(fs.existsSync(fleetdScript), `the package bundles fleetd at ${fleetdScript}`);
@@ -55,7 +68,7 @@ describe('the local cluster workflow in a real VS Code', { skip: e2eSkip(needs) 
     await cs?.stop();
   });
 
-  test('start the cluster, start three units, stop one from the explorer, stop the cluster', { timeout: 240_000 }, async () => {
+  test('start the cluster, start three units, stop one from the explorer, stop the cluster', { timeout: 180_000 }, async () => {
     const started = Date.now();
     const elapsed = () => `[${((Date.now() - started) / 1000).toFixed(1)} s]`;
     const fleetdLog = path.join(cs!.userDataDir, 'User', 'globalStorage', EXTENSION_ID, 'local-cluster', 'fleetd.log');
@@ -138,6 +151,8 @@ describe('the local cluster workflow in a real VS Code', { skip: e2eSkip(needs) 
           return !!row && row.description.startsWith('launched · ') && row.description.endsWith(' · active (running)') && row.description.includes(short(placement.get(name)!));
         }), CLUSTER_TIMEOUT);
       assertRowsMatchApi(unitRows, running);
+      // And they really run: each serves HTTP on its port.
+      for (const unit of UNITS) await waitFor(`${unit} to answer HTTP on port ${ports.get(unit)}`, () => serves(ports.get(unit)!), { timeoutMs: 20_000, intervalMs: 250 });
       await ui.clearNotifications();
       await shot('2-running');
 
@@ -159,6 +174,8 @@ describe('the local cluster workflow in a real VS Code', { skip: e2eSkip(needs) 
           UNITS.filter(n => n !== STOPPED).every(n => rowFor(rows, n)?.description.endsWith(' · active (running)'));
       }, CLUSTER_TIMEOUT);
       assertRowsMatchApi(stoppedRows, afterStop);
+      await waitFor(`${STOPPED} to stop serving port ${ports.get(STOPPED)}`, async () => !(await serves(ports.get(STOPPED)!)), { timeoutMs: 20_000, intervalMs: 250 });
+      for (const unit of UNITS.filter(n => n !== STOPPED)) assert.ok(await serves(ports.get(unit)!), `${unit} still serves port ${ports.get(unit)}`);
       // It stays on its machine (stop keeps the unit loaded where it was).
       assert.equal(afterStop.units.find(u => u.name === STOPPED)?.machineID, placement.get(STOPPED));
       const menuAfter = await ui.contextMenuItems('Units', STOPPED);
@@ -179,11 +196,24 @@ describe('the local cluster workflow in a real VS Code', { skip: e2eSkip(needs) 
         }
       }, { timeoutMs: 10_000, intervalMs: 200 });
       await ui.waitForRows('Units', 'no unit rows once the cluster is gone', rows => !UNITS.some(n => rowFor(rows, n)));
+      await ui.waitForStatus(/Fleet: no cluster/);
+      for (const unit of UNITS) assert.equal(await serves(ports.get(unit)!), false, `${unit} stopped serving with the cluster`);
       await shot('4-cluster-stopped');
     });
     console.log(`cluster workflow took ${Math.round((Date.now() - started) / 1000)} s`);
   });
 });
+
+/** Whether something answers HTTP GET / on 127.0.0.1:port. */
+async function serves(port: number): Promise<boolean> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2_000) });
+    await res.arrayBuffer();
+    return res.ok;
+  } catch {
+    return false;
+  }
+}
 
 /** The Units view row of `name` (flat view: the label is the unit's name). */
 function rowFor(rows: readonly TreeRow[], name: string): TreeRow | undefined {

@@ -11,6 +11,7 @@ import type { Locator } from './playwright';
 
 /** What playwright's Locator offers beyond the subset declared in playwright.ts. */
 interface ClickableLocator extends Locator {
+  getAttribute(name: string, options?: { timeout?: number }): Promise<string | null>;
   click(options?: { timeout?: number; button?: 'left' | 'right' | 'middle' }): Promise<void>;
   hover(options?: { timeout?: number }): Promise<void>;
 }
@@ -125,12 +126,14 @@ export class ClusterWorkbench {
     const n = await rows.count();
     const out: TreeRow[] = [];
     for (let i = 0; i < n; i++) {
-      const row = rows.nth(i);
-      const label = (await row.locator('.label-name').first().innerText().catch(() => '')).trim();
-      const description = (await row.locator('.label-description').first().innerText().catch(() => '')).trim();
-      const ariaLabel = (await row.getAttribute('aria-label').catch(() => null)) ?? '';
+      const row = rows.nth(i) as ClickableLocator;
+      // allInnerTexts does not wait: rows come and go while the tree refreshes, and a row
+      // without a description (or one that just went away) must not stall the poll.
+      const label = ((await row.locator('.label-name').allInnerTexts().catch(() => []))[0] ?? '').trim();
+      const description = ((await row.locator('.label-description').allInnerTexts().catch(() => []))[0] ?? '').trim();
+      const ariaLabel = (await row.getAttribute('aria-label', { timeout: 1_000 }).catch(() => null)) ?? '';
       // A row without the usual label parts (e.g. a message row) is described by its whole text.
-      const text = label ? [label, description].filter(Boolean).join(' ') : (await row.innerText().catch(() => '')).replace(/\s+/g, ' ').trim();
+      const text = label ? [label, description].filter(Boolean).join(' ') : ((await row.allInnerTexts().catch(() => []))[0] ?? '').replace(/\s+/g, ' ').trim();
       out.push({ label, description, text, ariaLabel });
     }
     return out;
