@@ -87,6 +87,12 @@ export namespace UnitFile {
 }
 
 /** End of the physical line containing `pos` (index of its \n, or text length). */
+/** True when text[start, end) is empty or only Go white space. */
+function isBlank(text: string, start: number, end: number): boolean {
+  for (let k = start; k < end; k++) if (!isGoSpace(text.charCodeAt(k))) return false;
+  return true;
+}
+
 function lineEnd(text: string, pos: number): number {
   const i = text.indexOf('\n', pos);
   return i < 0 ? text.length : i;
@@ -225,28 +231,43 @@ export function parseUnitFile(text: string): UnitFile {
     const rawName = text.slice(i, j);
     const nameStart = i + goTrimLeftLength(rawName);
     const name = goTrimSpace(rawName);
-    // Option value: line by line while lines end in a backslash.
+    // Option value: line by line while lines end in a backslash. Offsets, not slices, until the
+    // end: most values are one line, and this loop runs for every option of every keystroke.
     let pos = j + 1;
-    let partial = '';
+    let partial: string | undefined; // only for continued values
+    let firstStart = pos;
+    let firstEnd = pos;
     let lastContentEnd = j + 1;
     let lineCount = 0;
     for (;;) {
-      const { line, contentEnd, next, eof } = toEOL(pos);
-      pos = next;
-      if (goTrimSpace(line).length === 0) break;
-      partial += line;
+      // go-systemd's toEOL from `pos`, inlined (see toEOL above).
+      const nl = text.indexOf('\n', pos);
+      const eof = nl < 0;
+      let contentEnd = eof ? n : nl;
+      if (eof && contentEnd > pos && text.charCodeAt(contentEnd - 1) === 13) contentEnd--;
+      const lineStart = pos;
+      pos = eof ? n : nl + 1;
+      if (isBlank(text, lineStart, contentEnd)) break;
+      if (lineCount === 0) {
+        firstStart = lineStart;
+        firstEnd = contentEnd;
+      } else {
+        partial = (partial ?? text.slice(firstStart, firstEnd)) + text.slice(lineStart, contentEnd);
+      }
       lastContentEnd = contentEnd;
       lineCount++;
-      if (!line.endsWith('\\')) break;
+      if (contentEnd === lineStart || text.charCodeAt(contentEnd - 1) !== 92 /* \\ */) break;
       if (eof) break;
-      partial += '\n';
+      partial = (partial ?? text.slice(firstStart, firstEnd)) + '\n';
       if (pos >= n) break; // the next toEOL would read "" at EOF
     }
+    if (partial === undefined) partial = lineCount === 0 ? '' : text.slice(firstStart, firstEnd);
     const keepNewline = partial.endsWith('\n');
-    const value = keepNewline ? goTrimSpace(partial) + '\n' : goTrimSpace(partial);
+    const trimmed = goTrimSpace(partial);
+    const value = keepNewline ? trimmed + '\n' : trimmed;
     const lead = goTrimLeftLength(partial);
     const valueStart = j + 1 + lead;
-    const valueEnd = valueStart + goTrimSpace(partial).length;
+    const valueEnd = valueStart + trimmed.length;
     const opt: UnitOptionNode = {
       section: current.name,
       name,
