@@ -62,6 +62,25 @@ async function main(): Promise<void> {
   let cluster: ReturnType<typeof spawn> | undefined;
   // Our own cluster marker: the cleanup check finds exactly this run's unit processes.
   const clusterId = `bench-${process.pid}-${Date.now()}`;
+  // Ctrl-C or `timeout`: stop the cluster before exiting (the finally below does not run then).
+  const onSignal = (sig: NodeJS.Signals) => {
+    console.error(`bench: ${sig}: stopping the cluster`);
+    void (async () => {
+      if (cluster?.pid) await stopGroup(cluster, cluster.pid);
+      for (const pid of leftoverUnits(clusterId)) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // gone meanwhile
+        }
+      }
+      await etcd.stop().catch(() => undefined);
+      fs.rmSync(stateDir, { recursive: true, force: true });
+      process.exit(130);
+    })();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
     const sequential = await rawRate(client, 1);
     const parallel = await rawRate(client, 32);
@@ -71,7 +90,7 @@ async function main(): Promise<void> {
     cluster = spawn(
       process.execPath,
       [bundle, 'local', '--machines', String(MACHINES), '--etcd', etcd.url, '--api', '127.0.0.1:0', '--state-dir', stateDir,
-        '--agent-reconcile-interval', '1', '--engine-reconcile-interval', '1', '--verbosity', '0'],
+        '--verbosity', '0'],
       { stdio: ['pipe', 'pipe', 'inherit'], detached: true, env: { ...process.env, FLEETD_CLUSTER_ID: clusterId } },
     );
     const apiUrl = await new Promise<string>((resolve, reject) => {
@@ -111,19 +130,20 @@ async function main(): Promise<void> {
     );
     const submitted = performance.now() - start;
     let active = 0;
-    const deadline = Date.now() + 120_000;
+    const deadline = Date.now() + Math.max(120_000, UNITS * 120);
     while (Date.now() < deadline) {
       const res = await fetch(`${apiUrl}/fleet/v1/state`);
-      const states: { systemdActiveState?: string }[] = [];
+      const states: { name?: string; systemdActiveState?: string }[] = [];
       let page = (await res.json()) as { states?: typeof states; nextPageToken?: string };
       states.push(...(page.states ?? []));
       while (page.nextPageToken) {
         page = (await (await fetch(`${apiUrl}/fleet/v1/state?nextPageToken=${page.nextPageToken}`)).json()) as typeof page;
         states.push(...(page.states ?? []));
       }
-      active = states.filter(s => s.systemdActiveState === 'active').length;
+      // Distinct units: while a unit moves between machines it may briefly report from two.
+      active = new Set(states.filter(s => s.systemdActiveState === 'active').map(s => s.name)).size;
       if (active >= UNITS) break;
-      await new Promise(r => setTimeout(r, 200));
+      await new Promise(r => setTimeout(r, 500));
     }
     const elapsed = (performance.now() - start) / 1000;
     const ops = (await etcdOps(etcd.url)) - opsBefore;

@@ -90,9 +90,10 @@ export class Agent {
       intervalMs: this.intervalMs,
       signal: this.abort.signal,
       reconcile: () => this.reconcile(),
-      // Hints arrive one per scheduled unit: pace the passes (each reads the whole registry).
-      idleRatio: 1,
-      minGapMs: 20,
+      // Hints arrive one per scheduled unit: pace the passes (each reads the whole registry), at
+      // most a quarter of the time busy when passes get slow, and bursts coalesce for 100 ms.
+      idleRatio: 3,
+      minGapMs: 100,
       onError: err => this.log('error', `reconcile failed: ${message(err)}`),
     });
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), heartbeatInterval(this.ttlMs));

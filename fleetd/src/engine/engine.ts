@@ -100,7 +100,7 @@ export async function startEngine(opts: EngineOptions): Promise<Engine> {
     signal: controller.signal,
     // A stream of submissions is served by a few large passes, not one full read per unit.
     idleRatio: 1,
-    minGapMs: 20,
+    minGapMs: 50,
     onError: error => log('error', `engine: pass failed: ${errorText(error)}; retrying with backoff`),
   });
 

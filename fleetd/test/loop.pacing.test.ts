@@ -1,0 +1,115 @@
+/**
+ * runLoop pacing (idleRatio, minGapMs): a stream of triggers is served by spaced runs whose gap
+ * follows the last run's duration, an idle loop still reacts at once, and bad options are refused.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setTimeout as delay } from 'node:timers/promises';
+import { performance } from 'node:perf_hooks';
+import { runLoop } from '../src/loop';
+
+async function waitFor(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await delay(5);
+  }
+}
+
+test('idleRatio: after a slow run, a trigger waits at least duration × ratio before the next run', async () => {
+  const controller = new AbortController();
+  const spans: { start: number; end: number }[] = [];
+  const loop = runLoop({
+    intervalMs: 60_000,
+    idleRatio: 2,
+    signal: controller.signal,
+    reconcile: async () => {
+      const start = performance.now();
+      await delay(40);
+      spans.push({ start, end: performance.now() });
+    },
+  });
+  // Keep triggering: without pacing each run would start right after the previous one.
+  const hammer = setInterval(() => loop.trigger(), 2);
+  try {
+    await waitFor(() => spans.length >= 4, 'four runs');
+  } finally {
+    clearInterval(hammer);
+    controller.abort();
+    await loop.done;
+  }
+  for (let i = 1; i < spans.length; i++) {
+    const previous = spans[i - 1]!;
+    const gap = spans[i]!.start - previous.end;
+    const wanted = (previous.end - previous.start) * 2;
+    // Timers never fire early; allow 2 ms for clock granularity.
+    assert.ok(gap >= wanted - 2, `run ${i} started ${gap.toFixed(1)} ms after the previous one ended; wanted ≥ ${wanted.toFixed(1)} ms`);
+  }
+});
+
+test('minGapMs: triggers arriving during the gap coalesce into one run', async () => {
+  const controller = new AbortController();
+  let runs = 0;
+  const loop = runLoop({ intervalMs: 60_000, minGapMs: 150, signal: controller.signal, reconcile: async () => void runs++ });
+  await waitFor(() => runs === 1, 'the first run');
+  for (let i = 0; i < 20; i++) {
+    loop.trigger();
+    await delay(3);
+  }
+  await waitFor(() => runs === 2, 'the run after the gap');
+  await delay(200);
+  controller.abort();
+  await loop.done;
+  assert.equal(runs, 2, 'twenty triggers during the gap make exactly one run');
+});
+
+test('pacing never delays past the interval, and a fast idle loop still reacts promptly', async () => {
+  const controller = new AbortController();
+  const at: number[] = [];
+  const loop = runLoop({
+    intervalMs: 60,
+    idleRatio: 100,
+    signal: controller.signal,
+    reconcile: async () => {
+      at.push(performance.now());
+      await delay(20); // 20 ms × 100 would be 2 s: capped at the 60 ms interval
+    },
+  });
+  await waitFor(() => at.length >= 3, 'three runs', 3000);
+  controller.abort();
+  await loop.done;
+  for (let i = 1; i < at.length; i++) assert.ok(at[i]! - at[i - 1]! < 1500, `gap ${i}: ${(at[i]! - at[i - 1]!).toFixed(0)} ms is not capped by the interval`);
+
+  // No pacing configured: a trigger after a quick run starts the next run without waiting.
+  const c2 = new AbortController();
+  let runs = 0;
+  const l2 = runLoop({ intervalMs: 60_000, signal: c2.signal, reconcile: async () => void runs++ });
+  await waitFor(() => runs === 1, 'the first run');
+  const t0 = performance.now();
+  l2.trigger();
+  await waitFor(() => runs === 2, 'the triggered run');
+  const latency = performance.now() - t0;
+  c2.abort();
+  await l2.done;
+  assert.ok(latency < 1000, `triggered run took ${latency.toFixed(0)} ms`);
+});
+
+test('abort during a pacing gap ends the loop at once', async () => {
+  const controller = new AbortController();
+  let runs = 0;
+  const loop = runLoop({ intervalMs: 60_000, minGapMs: 30_000, signal: controller.signal, reconcile: async () => void runs++ });
+  await waitFor(() => runs === 1, 'the first run');
+  loop.trigger();
+  const t0 = performance.now();
+  controller.abort();
+  await loop.done;
+  assert.ok(performance.now() - t0 < 1000, 'done resolves promptly after abort');
+  assert.equal(runs, 1);
+});
+
+test('bad pacing options are refused with the option named', () => {
+  const signal = new AbortController().signal;
+  assert.throws(() => runLoop({ intervalMs: 10, idleRatio: -1, signal, reconcile: async () => {} }), /idleRatio must be a non-negative number, got -1/);
+  assert.throws(() => runLoop({ intervalMs: 10, idleRatio: Number.NaN, signal, reconcile: async () => {} }), RangeError);
+  assert.throws(() => runLoop({ intervalMs: 10, minGapMs: Number.POSITIVE_INFINITY, signal, reconcile: async () => {} }), /minGapMs must be a non-negative number/);
+});
