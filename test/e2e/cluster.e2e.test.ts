@@ -98,6 +98,8 @@ describe('the local cluster workflow in a real VS Code', { skip: e2eSkip(needs) 
       // The explorer shows the cluster: three machines, with the default metadata.
       await ui.expandView('Machines');
       await ui.expandView('Units');
+      const width = await ui.widenSideBar(640);
+      if (width < 600) console.log(`note: the side bar is ${width} px wide; the screenshots may cut the rows' descriptions`);
       const api0 = await waitFor('three machines in the API', async () => {
         const c = await readCluster(url);
         return c.machines.length === 3 && c;

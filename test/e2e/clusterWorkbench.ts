@@ -10,7 +10,21 @@ import { UI_TIMEOUT, type Workbench } from './workbench';
 import type { Locator } from './playwright';
 
 /** What playwright's Locator offers beyond the subset declared in playwright.ts. */
+interface Box {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+interface Mouse {
+  move(x: number, y: number, options?: { steps?: number }): Promise<void>;
+  down(): Promise<void>;
+  up(): Promise<void>;
+}
+
 interface ClickableLocator extends Locator {
+  boundingBox(): Promise<Box | null>;
   getAttribute(name: string, options?: { timeout?: number }): Promise<string | null>;
   click(options?: { timeout?: number; button?: 'left' | 'right' | 'middle' }): Promise<void>;
   hover(options?: { timeout?: number }): Promise<void>;
@@ -183,6 +197,23 @@ export class ClusterWorkbench {
     await this.page.keyboard.press('Escape');
     await this.page.locator('.context-view .monaco-menu').first().waitFor({ state: 'detached' });
     return texts;
+  }
+
+  /**
+   * Drags the side bar's edge to make it `width` pixels wide, so the screenshots show the rows'
+   * descriptions in full. Returns the width it got.
+   */
+  async widenSideBar(width: number): Promise<number> {
+    const sideBar = this.page.locator('.part.sidebar').first() as ClickableLocator;
+    const box = await sideBar.boundingBox();
+    if (!box) throw new Error('the side bar is not visible');
+    const mouse = (this.page as unknown as { mouse: Mouse }).mouse;
+    const y = box.y + box.height / 2;
+    await mouse.move(box.x + box.width, y);
+    await mouse.down();
+    await mouse.move(box.x + width, y, { steps: 8 });
+    await mouse.up();
+    return (await sideBar.boundingBox())?.width ?? box.width;
   }
 
   /** Clicks an action button in the active editor's title bar by its tooltip (e.g. "Start Unit"). */
