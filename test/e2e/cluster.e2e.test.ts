@@ -122,7 +122,12 @@ describe('the local cluster workflow in a real VS Code', { skip: e2eSkip(needs) 
           assert.ok(got.includes(pairs), `a machine has the metadata ${pairs}; the machines have: ${got.join(' | ')}`);
         }
       }
+      // "Fleet: Show Local Cluster Logs" shows fleetd's output, with the URL it printed.
+      await ui.pickCommand('Fleet: Show Local Cluster Logs');
+      await ui.waitForOutputText('starting:', /starting: \S+ \S+\/dist\/fleetd\.js local --machines 3/);
+      await ui.waitForOutputText('API ready at', new RegExp(`fleetd: API ready at ${url.replace(/[.]/g, '\\.')}`));
       await shot('1-started');
+      await wb.page.keyboard.press('Control+J'); // hide the panel again
       assert.match(await ui.statusItem().innerText(), /Fleet: Local cluster \(3\/0\)/, 'the status bar shows the local cluster: 3 machines, no units');
 
       // 2. Open each sample and start it from its editor's title button.

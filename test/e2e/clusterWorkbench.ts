@@ -200,6 +200,34 @@ export class ClusterWorkbench {
   }
 
   /**
+   * Waits until the Output panel shows `text`: finds `find` in it (Ctrl+F scrolls to the match)
+   * and tests the visible text, wrapped lines joined, against `text`. Returns that text.
+   */
+  async waitForOutputText(find: string, text: RegExp, timeoutMs = UI_TIMEOUT): Promise<string> {
+    const editor = this.page.locator('.part.panel .monaco-editor').first() as ClickableLocator;
+    await editor.waitFor({ timeout: timeoutMs });
+    const deadline = Date.now() + timeoutMs;
+    let visible = '';
+    while (Date.now() < deadline) {
+      await editor.click();
+      await this.page.keyboard.press('Control+Home');
+      await this.page.keyboard.press('Control+F');
+      const findInput = this.page.locator('.part.panel .find-widget textarea, .part.panel .find-widget input').first();
+      await findInput.waitFor({ timeout: 5_000 }).catch(() => undefined);
+      if (await findInput.isVisible()) {
+        await findInput.fill(find);
+        await this.page.keyboard.press('Enter');
+        await this.page.keyboard.press('Escape');
+      }
+      // Lines wrap at the panel's width: join the view lines without separators.
+      visible = (await editor.locator('.view-lines .view-line').allInnerTexts()).join('').replace(/\u00a0/g, ' ');
+      if (text.test(visible)) return visible;
+      await this.page.waitForTimeout(250);
+    }
+    throw new Error(`timed out after ${timeoutMs} ms waiting for the Output panel to show ${text}; it shows:\n${visible}`);
+  }
+
+  /**
    * Drags the side bar's edge to make it `width` pixels wide, so the screenshots show the rows'
    * descriptions in full. Returns the width it got.
    */
