@@ -32,6 +32,17 @@ const SAFETY_REFRESH_MS = 60_000;
 
 /** Registry writes for started units in flight at once. */
 const START_WRITE_CONCURRENCY = 8;
+/** State writes in flight at once. */
+const PUBLISH_CONCURRENCY = 8;
+
+/** Run `fn` over `items`, at most `limit` at a time. `fn` must not throw (catch inside). */
+async function inParallel<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    for (let i = next++; i < items.length; i = next++) await fn(items[i]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
 
 /** fleet's heartbeat period: ttl*4/5 above 10 s, else ttl/2. */
 export function heartbeatInterval(ttlMs: number): number {
@@ -232,18 +243,28 @@ export class Agent {
     this.publishing = this.publishing.then(async () => {
       const names = [...this.publishQueue];
       this.publishQueue.clear();
-      for (const n of names) {
+      // Each name once per batch, batches one after another: a unit's writes stay in order.
+      await inParallel(names, PUBLISH_CONCURRENCY, async n => {
         try {
           await this.publish(n, false);
         } catch (err) {
           this.reportOnce('warn', `could not publish the state of ${n}: ${message(err)}`);
         }
-      }
+      });
     });
   }
 
   private async publishAll(force = false): Promise<void> {
-    for (const s of await this.manager.states()) await this.save(s, force);
+    // Every unit's state is independent; the first failure is reported after the others are tried.
+    let failure: unknown;
+    await inParallel(await this.manager.states(), PUBLISH_CONCURRENCY, async s => {
+      try {
+        await this.save(s, force);
+      } catch (err) {
+        failure ??= err;
+      }
+    });
+    if (failure !== undefined) throw failure;
   }
 
   private async publish(name: string, force: boolean): Promise<void> {
