@@ -158,6 +158,13 @@ describe('the local cluster workflow in a real VS Code', { skip: e2eSkip(needs) 
           return !!row && row.description.startsWith('launched · ') && row.description.endsWith(' · active (running)') && row.description.includes(short(placement.get(name)!));
         }), CLUSTER_TIMEOUT);
       assertRowsMatchApi(unitRows, running);
+      await ui.waitForStatus(/Fleet: Local cluster \(3\/3\)/);
+      // Under its machine in the Machines view, a unit's description does not repeat the machine.
+      const host = placement.get(UNITS[0])!;
+      await ui.expandTreeRow('Machines', short(host));
+      const hostRows = await ui.waitForRows('Machines', `${UNITS[0]} under machine ${short(host)}`, rows => !!rowFor(rows, UNITS[0]));
+      assert.equal(rowFor(hostRows, UNITS[0])!.description, 'launched · active (running)', `${UNITS[0]} under its machine`);
+      for (const other of UNITS.slice(1)) assert.equal(rowFor(hostRows, other), undefined, `${other} runs elsewhere, not under ${short(host)}`);
       // And they really run: each serves HTTP on its port.
       for (const unit of UNITS) await waitFor(`${unit} to answer HTTP on port ${ports.get(unit)}`, () => serves(ports.get(unit)!), { timeoutMs: 20_000, intervalMs: 250 });
       await ui.clearNotifications();
@@ -204,6 +211,7 @@ describe('the local cluster workflow in a real VS Code', { skip: e2eSkip(needs) 
       }, { timeoutMs: 10_000, intervalMs: 200 });
       await ui.waitForRows('Units', 'no unit rows once the cluster is gone', rows => !UNITS.some(n => rowFor(rows, n)));
       await ui.waitForStatus(/Fleet: no cluster/);
+      assert.deepEqual((await ui.treeRows('Machines')).map(r => r.text), [], 'the Machines view has no rows once the cluster is gone');
       for (const unit of UNITS) assert.equal(await serves(ports.get(unit)!), false, `${unit} stopped serving with the cluster`);
       await shot('4-cluster-stopped');
     });

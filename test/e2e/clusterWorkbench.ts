@@ -158,6 +158,14 @@ export class ClusterWorkbench {
     return this.viewPane(view).locator('.monaco-list-row').filter({ hasText: label }).first();
   }
 
+  /** Expands the collapsed row of `view` labelled `label` (a machine) by clicking it. */
+  async expandTreeRow(view: string, label: string): Promise<void> {
+    const row = this.treeRow(view, label) as ClickableLocator;
+    await row.waitFor();
+    if ((await row.getAttribute('aria-expanded')) === 'false') await row.click();
+    await this.viewPane(view).locator('.monaco-list-row[aria-expanded="true"]').filter({ hasText: label }).first().waitFor();
+  }
+
   /** Polls the rows of `view` until `predicate` holds; the error lists the last rows. */
   async waitForRows(view: string, what: string, predicate: (rows: TreeRow[]) => boolean, timeoutMs = UI_TIMEOUT): Promise<TreeRow[]> {
     const deadline = Date.now() + timeoutMs;
