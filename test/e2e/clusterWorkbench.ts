@@ -183,27 +183,53 @@ export class ClusterWorkbench {
     );
   }
 
-  /** Right-clicks the row of `view` labelled `label` and picks `item` from its context menu. */
-  async contextMenu(view: string, label: string, item: string): Promise<void> {
-    const row = this.treeRow(view, label) as ClickableLocator;
-    await row.click();
-    await row.click({ button: 'right' });
-    const entry = this.page.locator('.context-view .monaco-menu .action-item .action-label').filter({ hasText: item }).first();
-    await entry.waitFor();
-    await entry.click();
-    await this.page.locator('.context-view .monaco-menu').first().waitFor({ state: 'detached' });
+  private get contextMenuWidget(): Locator {
+    return this.page.locator('.context-view .monaco-menu').first();
   }
 
-  /** The texts of a row's context menu entries (then closes the menu with Escape). */
-  async contextMenuItems(view: string, label: string): Promise<string[]> {
+  /** Opens the context menu of the row of `view` labelled `label`; returns its entries' locator. */
+  private async openContextMenu(view: string, label: string): Promise<Locator> {
     const row = this.treeRow(view, label) as ClickableLocator;
     await row.click();
     await row.click({ button: 'right' });
     const entries = this.page.locator('.context-view .monaco-menu .action-item .action-label');
     await entries.first().waitFor();
+    return entries;
+  }
+
+  /**
+   * Waits for the context menu to close, pressing Escape now and then: the menu takes the focus a
+   * moment after it shows, and an Escape before that goes elsewhere.
+   */
+  private async closeContextMenu(pressEscape: boolean, timeoutMs = UI_TIMEOUT): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (pressEscape) await this.page.keyboard.press('Escape');
+      try {
+        await this.contextMenuWidget.waitFor({ state: 'detached', timeout: 2_000 });
+        return;
+      } catch {
+        pressEscape = true;
+      }
+    }
+    throw new Error(`the context menu did not close within ${timeoutMs} ms`);
+  }
+
+  /** Right-clicks the row of `view` labelled `label` and picks `item` from its context menu. */
+  async contextMenu(view: string, label: string, item: string): Promise<void> {
+    const entries = await this.openContextMenu(view, label);
+    const entry = entries.filter({ hasText: item }).first();
+    await entry.waitFor();
+    await entry.click();
+    // A click runs the command and closes the menu; Escape only if it somehow stays open.
+    await this.closeContextMenu(false);
+  }
+
+  /** The texts of a row's context menu entries (then closes the menu). */
+  async contextMenuItems(view: string, label: string): Promise<string[]> {
+    const entries = await this.openContextMenu(view, label);
     const texts = (await entries.allInnerTexts()).map(t => t.trim()).filter(Boolean);
-    await this.page.keyboard.press('Escape');
-    await this.page.locator('.context-view .monaco-menu').first().waitFor({ state: 'detached' });
+    await this.closeContextMenu(true);
     return texts;
   }
 
