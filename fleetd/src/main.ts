@@ -91,9 +91,10 @@ function onSignals(handler: (signal: string) => void): void {
   }
 }
 
-async function openRegistry(config: Config, endpoints: string[] | undefined): Promise<Registry> {
+async function openRegistry(config: Config, endpoints: string[] | undefined, log: Log): Promise<Registry> {
   if (!endpoints) return new MemoryRegistry();
-  return EtcdRegistry.connect({ endpoints, prefix: config.prefix });
+  // The registry's own warnings (a lost lease re-granted, a failed watch) belong in fleetd's log.
+  return EtcdRegistry.connect({ endpoints, prefix: config.prefix, log });
 }
 
 async function serveApi(config: Config, registry: Registry, lifetime: Lifetime): Promise<string | undefined> {
@@ -140,7 +141,7 @@ async function runLocal(config: Config, log: Log, lifetime: Lifetime): Promise<v
   } else if (config.registry.kind === 'etcd') {
     endpoints = config.registry.endpoints;
   }
-  const registry = await openRegistry(config, endpoints);
+  const registry = await openRegistry(config, endpoints, log);
   lifetime.add('registry', { stop: () => registry.close() });
 
   const machines = Array.from({ length: config.machines }, (_, i) => {
@@ -218,7 +219,7 @@ async function runAgent(config: Config, log: Log, lifetime: Lifetime): Promise<v
   if (config.registry.kind !== 'etcd') throw new ConfigError('`fleetd agent` needs --etcd URL');
   const stateDir = stateDirOf(config);
   const id = config.machineId ?? machineIdIn(stateDir);
-  const registry = await openRegistry(config, config.registry.endpoints);
+  const registry = await openRegistry(config, config.registry.endpoints, log);
   lifetime.add('registry', { stop: () => registry.close() });
   if (!config.disableEngine) {
     const engine = await startEngine({ registry, machineId: id, intervalMs: config.engineIntervalMs, log });

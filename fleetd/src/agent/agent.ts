@@ -67,6 +67,8 @@ export class Agent {
   private loop: Loop | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private heartbeats = 0;
+  /** Set when a heartbeat failed: the next one rewrites every state and launched heartbeat. */
+  private refreshAll = false;
   private publishQueue = new Set<string>();
   private publishing: Promise<void> = Promise.resolve();
   private stopped: Promise<void> | undefined;
@@ -297,12 +299,24 @@ export class Agent {
       await this.presence?.update(this.record);
       this.heartbeats++;
       const everyBeats = Math.max(1, Math.round(SAFETY_REFRESH_MS / heartbeatInterval(this.ttlMs)));
-      if (this.registry.ephemeralFollowsPresence && this.heartbeats % everyBeats !== 0) return;
+      // After a failed heartbeat the presence lease may have been lost and re-granted, taking
+      // the states and heartbeats written on it along: rewrite them all now, not a minute later.
+      if (this.registry.ephemeralFollowsPresence && this.heartbeats % everyBeats !== 0 && !this.refreshAll) return;
+      this.refreshAll = true;
       await this.publishAll(true);
-      for (const [name, state] of this.cache) {
-        if (state === 'launched') await this.registry.setLaunched(name, this.machineId, this.ttlMs);
-      }
+      const launched = [...this.cache].filter(([, state]) => state === 'launched').map(([name]) => name);
+      let failure: unknown;
+      await inParallel(launched, PUBLISH_CONCURRENCY, async name => {
+        try {
+          await this.registry.setLaunched(name, this.machineId, this.ttlMs);
+        } catch (err) {
+          failure ??= err;
+        }
+      });
+      if (failure !== undefined) throw failure;
+      this.refreshAll = false;
     } catch (err) {
+      this.refreshAll = true;
       this.log('warn', `heartbeat failed (will retry): ${message(err)}`);
     }
   }
