@@ -174,7 +174,18 @@ describe('the local cluster workflow in a real VS Code', { skip: e2eSkip(needs) 
       const menu = await ui.contextMenuItems('Units', STOPPED);
       assert.ok(menu.includes('Stop Unit'), `the context menu of a launched unit offers Stop Unit: ${menu.join(', ')}`);
       assert.ok(!menu.includes('Start Unit'), `a launched unit is not offered Start Unit: ${menu.join(', ')}`);
-      await ui.contextMenu('Units', STOPPED, 'Stop Unit');
+      // The explorer refreshes every few seconds; a refresh that lands while the menu is open can
+      // close it without running the command. Then the desired state is still launched: retry.
+      for (let attempt = 1; ; attempt++) {
+        await ui.contextMenu('Units', STOPPED, 'Stop Unit');
+        const asked = await waitFor(`${STOPPED}'s desired state to become loaded (API)`, async () =>
+          (await readCluster(url)).units.find(u => u.name === STOPPED)?.desiredState === 'loaded', { timeoutMs: 10_000, intervalMs: 250 }).catch(err => {
+          if (attempt >= 3) throw err;
+          return false;
+        });
+        if (asked) break;
+        console.log(`${elapsed()} the context menu closed before Stop Unit ran (attempt ${attempt}); again`);
+      }
       await ui.waitForNotification(new RegExp(`${STOPPED.replace(/\./g, '\\.')}`), CLUSTER_TIMEOUT);
       const afterStop = await waitFor(`${STOPPED} loaded and inactive (API)`, async () => {
         const c = await readCluster(url);
