@@ -117,6 +117,8 @@ describe('tree items', () => {
     const item = toItem({ kind: 'unit', id: 'unit:nginx.10.service', row: row('nginx.10.service'), machines });
     assert.equal(item.label, 'nginx.10.service');
     assert.equal(item.description, 'launched · 85c0e1a2.../10.1.1.8 · active (running)');
+    // Inside a code span Markdown escapes show literally: the machine line must have none.
+    assert.match(item.tooltip!, /- Machine: `85c0e1a2[0-9a-f]*\/10\.1\.1\.8`/);
     assert.deepEqual(item.icon, { id: 'pass-filled', color: 'testing.iconPassed' });
     assert.equal(item.contextValue, 'fleet.unit.launched');
     assert.equal(item.collapsible, 'none');

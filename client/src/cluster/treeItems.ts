@@ -330,7 +330,7 @@ export function unitTooltip(row: UnitRow, machines: readonly ApiMachine[]): stri
   else {
     lines.push(`- Desired state: ${row.desiredState ?? 'inactive'}`);
     if (!row.global) lines.push(`- Current state: ${row.currentState ?? 'inactive'}`);
-    lines.push(`- Machine: ${row.global ? 'global (every matching machine)' : row.machineId ? `\`${escapeMarkdown(machineLabel(row.machineId, machines, true))}\`` : 'not scheduled'}`);
+    lines.push(`- Machine: ${row.global ? 'global (every matching machine)' : row.machineId ? `\`${machineLabel(row.machineId, machines, true).replace(/`/g, "")}\`` : 'not scheduled'}`);
   }
   if (row.hash) lines.push(`- Hash: \`${shortHash(row.hash)}\``);
   if (row.reason) lines.push('', `$(warning) Not scheduled: ${escapeMarkdown(row.reason)}`);
