@@ -85,7 +85,7 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: 'machine-id', value: 'ID', env: 'FLEET_MACHINE_ID', help: 'this machine\'s 32-hex ID (default: kept in the state dir, created once)', commands: ['agent'] },
   { name: 'public-ip', value: 'IP', env: 'FLEET_PUBLIC_IP', help: 'the IP this machine advertises (default 127.0.0.1; `local` gives machine i 127.0.0.(i+2))', commands: BOTH },
   { name: 'journal', value: 'HOST:PORT', env: 'FLEET_JOURNAL', help: 'the agent\'s journal endpoint (default 127.0.0.1:0)', commands: BOTH },
-  { name: 'agent-ttl', value: 'DURATION', env: 'FLEET_AGENT_TTL', help: 'machine presence TTL, a Go duration (default 30s; `local` defaults to 10s)', commands: BOTH },
+  { name: 'agent-ttl', value: 'DURATION', env: 'FLEET_AGENT_TTL', help: 'machine presence TTL, a Go duration (default 30s, as fleet)', commands: BOTH },
   {
     name: 'engine-reconcile-interval',
     value: 'SECONDS',
@@ -234,7 +234,6 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
         throw new ConfigError(`--machines: "${n}" is not a whole number from 1 to ${MAX_LOCAL_MACHINES}`);
       }
     }
-    config.agentTtlMs = 10_000;
     config.api = { host: '127.0.0.1', port: 0 };
   }
   const metadata = values.get('metadata') ?? (env.FLEET_METADATA ? [env.FLEET_METADATA] : []);

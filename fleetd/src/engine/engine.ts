@@ -27,7 +27,9 @@ export interface Engine {
 export async function startEngine(opts: EngineOptions): Promise<Engine> {
   const { registry, machineId } = opts;
   const intervalMs = opts.intervalMs ?? 2000;
-  const leaseTtlMs = opts.leaseTtlMs ?? 5 * intervalMs;
+  // fleet's lease is five intervals; a floor of 10 s keeps a busy machine (a thousand units in
+  // flight) from losing leadership to its own slow keepalives.
+  const leaseTtlMs = opts.leaseTtlMs ?? Math.max(5 * intervalMs, 10_000);
   const log: Log = opts.log ?? (() => {});
   if (machineId === '') throw new Error('engine: a machine ID is required to compete for the engine lease');
   if (!(intervalMs > 0)) throw new RangeError(`engine: intervalMs must be positive, got ${intervalMs}`);

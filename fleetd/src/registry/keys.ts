@@ -126,7 +126,12 @@ export function encodeJobObject(name: string, hash: string, options: readonly Un
   return JSON.stringify(value);
 }
 
-export function decodeJobObject(text: string): { options: UnitOption[] } | undefined {
+/**
+ * The job object's options, and its hash: the stored UnitHash when it is well-formed (it was
+ * computed from these options when the unit was written), so a full read of a thousand units
+ * does not recompute a thousand SHA-1s.
+ */
+export function decodeJobObject(text: string): { options: UnitOption[]; hash: string } | undefined {
   const json = parseJson(text);
   if (!isObject(json) || !Array.isArray(json.Options)) return undefined;
   const options: UnitOption[] = [];
@@ -134,7 +139,12 @@ export function decodeJobObject(text: string): { options: UnitOption[] } | undef
     if (!isObject(o) || typeof o.section !== 'string' || typeof o.name !== 'string' || typeof o.value !== 'string') return undefined;
     options.push({ section: o.section, name: o.name, value: o.value });
   }
-  return { options };
+  const bytes = json.UnitHash;
+  const stored =
+    Array.isArray(bytes) && bytes.length === 20 && bytes.every(b => Number.isInteger(b) && b >= 0 && b <= 255)
+      ? (bytes as number[]).map(b => b.toString(16).padStart(2, '0')).join('')
+      : undefined;
+  return { options, hash: stored ?? unitHash(options) };
 }
 
 export function encodeUnitBlob(raw: string): string {
@@ -202,7 +212,7 @@ export function decodeReasons(text: string): Map<string, string> {
 
 /** Decodes keys under the prefix (or part of it) into registry records, sorted as the interface promises. */
 export function decode(keys: Keys, kvs: readonly Kv[]): Decoded {
-  const objects = new Map<string, UnitOption[]>();
+  const objects = new Map<string, { options: UnitOption[]; hash: string }>();
   const targetStates = new Map<string, JobState>();
   const targets = new Map<string, string>();
   const launched = new Map<string, string>();
@@ -214,7 +224,7 @@ export function decode(keys: Keys, kvs: readonly Kv[]): Decoded {
     switch (k.kind) {
       case 'jobObject': {
         const obj = decodeJobObject(kv.value);
-        if (obj) objects.set(k.unit, obj.options);
+        if (obj) objects.set(k.unit, obj);
         break;
       }
       case 'targetState': {
@@ -249,7 +259,7 @@ export function decode(keys: Keys, kvs: readonly Kv[]): Decoded {
     }
   }
   const units: UnitRecord[] = [...objects]
-    .map(([name, options]) => ({ name, options, hash: unitHash(options), desiredState: targetStates.get(name) ?? 'inactive' }))
+    .map(([name, { options, hash }]) => ({ name, options, hash, desiredState: targetStates.get(name) ?? 'inactive' }))
     .sort((a, b) => compare(a.name, b.name));
   const schedule = new Map<string, ScheduleEntry>();
   for (const name of [...targets.keys()].sort(compare)) {
