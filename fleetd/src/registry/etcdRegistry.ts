@@ -676,6 +676,11 @@ class KeptLease {
           return;
         }
         if (await this.attach(id)) {
+          if (this.disposed) {
+            // Released while we were re-publishing: take the key away again with its lease.
+            await lease.revoke().catch(() => lease.release());
+            return;
+          }
           this.lease = lease;
           this.currentId = id;
           this.log('info', `re-published the ${this.what}`);
