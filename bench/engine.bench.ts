@@ -20,6 +20,7 @@ import { ClusterSnapshot, planCluster, RequirementsCache } from '../scheduler/sr
 import os from 'node:os';
 import { unitHash } from '../unitfile/src';
 import { MemoryRegistry } from '../fleetd/src/registry/memoryRegistry';
+import { random } from '../scheduler/test/random';
 
 const UNITS = 10_000;
 const MACHINES = 100;
@@ -29,16 +30,6 @@ const TARGET_MS = 500;
 type Desired = 'inactive' | 'loaded' | 'launched';
 interface InputUnit { name: string; options: UnitOption[]; desiredState: Desired }
 
-/** A deterministic pseudo-random sequence (mulberry32), so every run plans the same cluster. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = seed;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function machineId(i: number): string {
   return i.toString(16).padStart(8, '0') + 'a'.repeat(24);

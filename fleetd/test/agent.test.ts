@@ -19,6 +19,7 @@ import type { UnitOption } from '../../unitfile/src/serialize';
 import { unitHash } from '../../unitfile/src/serialize';
 import type { JournalLine } from '../../protocol/src/api';
 import { waitFor } from '../../test/support/process';
+import { alive } from './processes';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'fleetd-agent-'));
 const running: RunningAgent[] = [];
@@ -55,20 +56,6 @@ function until(registry: MemoryRegistry, name: string, active: string, sub: stri
   }, { timeoutMs: 10_000, intervalMs: 20 });
 }
 
-/** A live, non-zombie process (orphaned zombies wait for PID 1 to reap them). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat[stat.lastIndexOf(')') + 2] !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 test('a scheduled unit starts and reports active/running with its hash; loaded stops it; new content restarts it; deletion unloads it', async () => {
   const registry = new MemoryRegistry();

@@ -12,6 +12,7 @@ import { Journal } from '../src/agent/journal';
 import { processesInGroup } from '../src/agent/processes';
 import type { UnitManagerState } from '../src/agent/unitManager';
 import { waitFor } from '../../test/support/process';
+import { alive } from './processes';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'fleetd-pum-'));
 const managers: ProcessUnitManager[] = [];
@@ -44,20 +45,6 @@ function setup(name: string) {
 const svc = (...kv: [string, string][]) => kv.map(([name, value]) => ({ section: 'Service', name, value }));
 const HASH = 'a'.repeat(40);
 
-/** A live, non-zombie process (orphaned zombies wait for PID 1 to reap them). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat[stat.lastIndexOf(')') + 2] !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 async function gone(pids: number[]): Promise<void> {
   await waitFor(`processes ${pids.join(',')} to be gone`, () => pids.every(p => !alive(p)), { timeoutMs: 5_000, intervalMs: 20 });

@@ -5,16 +5,8 @@ import { globMatch } from '../../unitfile/src/glob';
 import { MatcherCache } from '../src/matcher';
 import { RequirementsCache } from '../src/snapshot';
 import { xfleet } from './fixtures';
+import { random } from './random';
 
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = seed;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 test('compiled globs match exactly like path.Match on random patterns and names', () => {
   const rnd = random(7);

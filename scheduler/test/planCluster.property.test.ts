@@ -10,16 +10,8 @@ import { planCluster } from '../src/planCluster';
 import { ClusterSnapshot } from '../src/snapshot';
 import { applyActions, show, xfleet } from './fixtures';
 import { referencePlan } from './reference';
+import { random } from './random';
 
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = seed;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const MACHINE_IDS = ['m1aaaaaa0001', 'm2bbbbbb0002', 'm3cccccc0003', 'm4dddddd0004', 'M5', 'm6'];
 
