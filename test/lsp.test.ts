@@ -9,7 +9,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import {
-  CodeActionRequest, CompletionRequest, DefinitionRequest, DidChangeConfigurationNotification, DidChangeTextDocumentNotification,
+  CodeActionRequest, CompletionRequest, CompletionResolveRequest, DefinitionRequest, DidChangeConfigurationNotification, DidChangeTextDocumentNotification,
   DidChangeWatchedFilesNotification, DidCloseTextDocumentNotification, DocumentFormattingRequest, DocumentSymbolRequest,
   FileChangeType, FoldingRangeRequest, HoverRequest, ReferencesRequest, type CompletionList, type DocumentSymbol, type MarkupContent,
 } from 'vscode-languageserver-protocol/node';
@@ -87,6 +87,16 @@ describe('language server over stdio (dist/server.js)', () => {
     assert.deepEqual(list.items.map(i => i.label), ['MachineID', 'MachineOf', 'MachineMetadata', 'Conflicts', 'Global', 'Replaces']);
     const deps = (await h.connection.sendRequest(CompletionRequest.type, { textDocument: { uri: webUri }, position: { line: 2, character: 16 } })) as CompletionList;
     assert.ok(deps.items.some(i => i.label === 'db.service'), deps.items.map(i => i.label).join());
+
+    // Documentation comes with completionItem/resolve (lists stay small), for items of the latest list.
+    const directives = (await h.connection.sendRequest(CompletionRequest.type, { textDocument: { uri: webUri }, position: { line: 6, character: 0 } })) as CompletionList;
+    const restart = directives.items.find(i => i.label === 'Restart');
+    assert.ok(restart, directives.items.map(i => i.label).join());
+    assert.equal(restart.documentation, undefined, 'no documentation in the list');
+    const resolved = await h.connection.sendRequest(CompletionResolveRequest.type, restart);
+    assert.equal(resolved.label, 'Restart');
+    assert.match((resolved.documentation as MarkupContent).value, /Restart=/);
+    assert.equal((resolved.documentation as MarkupContent).kind, 'markdown');
 
     const hover = await h.connection.sendRequest(HoverRequest.type, { textDocument: { uri: webUri }, position: { line: 8, character: 2 } });
     assert.equal(hover, null, 'an unknown [X-Fleet] key has no hover');
@@ -179,9 +189,36 @@ describe('language server over stdio (dist/server.js)', () => {
     await h.connection.sendNotification(DidChangeWatchedFilesNotification.type, { changes: [{ uri, type: FileChangeType.Deleted }] });
   });
 
+  test('non-ASCII text round-trips whole (each message is framed by its byte length)', async () => {
+    const uri = pathToFileURL(path.join(dir, 'cafe.service')).href;
+    const got = h.diagnostics(uri, p => p.version === 1);
+    await h.open(uri, '[Unit]\nDescription=Café ☕ — 東京\nFöö=1\n[Service]\nExecStart=/bin/echo ☕\n', 1);
+    const p = await got;
+    assert.deepEqual(p.diagnostics.map(d => [d.code, d.range.start.line]), [['unknown-directive', 2]]);
+    assert.match(p.diagnostics[0]!.message, /Föö=/);
+  });
+
   test('closing a document clears its diagnostics', async () => {
     const next = h.diagnostics(webUri, p => p.diagnostics.length === 0 && p.version === undefined);
     await h.connection.sendNotification(DidCloseTextDocumentNotification.type, { textDocument: { uri: webUri } });
     await next;
+  });
+});
+
+describe('language server process lifetime (stdio)', () => {
+  test('stdin closing without shutdown ends the server with 1; after shutdown with 0', async () => {
+    ensureBuilt();
+    const a = await LspHarness.start();
+    a.child.stdin!.end();
+    const codeA = await new Promise<number | null>(r => (a.child.exitCode !== null ? r(a.child.exitCode) : a.child.once('exit', c => r(c))));
+    assert.equal(codeA, 1);
+    a.connection.dispose();
+
+    const b = await LspHarness.start();
+    await b.connection.sendRequest('shutdown');
+    b.child.stdin!.end();
+    const codeB = await new Promise<number | null>(r => (b.child.exitCode !== null ? r(b.child.exitCode) : b.child.once('exit', c => r(c))));
+    assert.equal(codeB, 0);
+    b.connection.dispose();
   });
 });

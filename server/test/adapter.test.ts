@@ -92,10 +92,22 @@ describe('WorkspaceUnits', () => {
       assert.deepEqual([...ws.snapshot().units()].map(u => u.name).sort(), ['db.timer', 'web.service']);
 
       const uri = pathToFileURL(path.join(dir, 'units/web.service')).href;
-      const before = ws.snapshot();
+      const view = ws.snapshot();
       ws.setOpen(uri, parseUnitFile('[Unit]\nDescription=open\n'));
-      assert.notEqual(ws.snapshot(), before, 'a change makes a new snapshot');
-      assert.equal(ws.snapshot().get('web.service')!.file.options[0]!.value, 'open');
+      assert.equal(view.get('web.service')!.file.options[0]!.value, 'open', 'the index is a live view: an opened document wins at once');
+      ws.setOpen(uri, parseUnitFile('[Unit]\nDescription=edited\n'));
+      assert.equal(ws.snapshot().get('web.service')!.file.options[0]!.value, 'edited', 'an edit of an open document replaces its entry');
+      // Two open documents with one name (two folders): the first opened wins, whichever is edited.
+      const other = pathToFileURL(path.join(dir, 'other/web.service')).href;
+      ws.setOpen(other, parseUnitFile('[Unit]\nDescription=other\n'));
+      assert.equal(ws.snapshot().get('web.service')!.file.options[0]!.value, 'other', 'the later opened document wins, as in a rebuild');
+      ws.setOpen(uri, parseUnitFile('[Unit]\nDescription=edited again\n'));
+      assert.equal(ws.snapshot().get('web.service')!.file.options[0]!.value, 'other', 'editing the losing document does not make it win');
+      ws.setOpen(other, parseUnitFile('[Unit]\nDescription=other edited\n'));
+      assert.equal(ws.snapshot().get('web.service')!.file.options[0]!.value, 'other edited');
+      ws.setOpen(other, undefined);
+      assert.equal(ws.snapshot().get('web.service')!.file.options[0]!.value, 'edited again', 'closing the winner: the other open document wins');
+      assert.equal([...ws.snapshot().units()].filter(u => u.name === 'web.service').length, 1);
       ws.setOpen(uri, undefined);
       assert.equal(ws.snapshot().get('web.service')!.file.options[0]!.value, 'disk');
 

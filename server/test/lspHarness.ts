@@ -41,6 +41,8 @@ export interface HarnessOptions {
   workspaceFolders?: { uri: string; name: string }[];
   /** Extra node flags for the server process (e.g. --cpu-prof), after SERVER_EXEC_ARGV (what the extension uses). */
   execArgv?: string[];
+  /** initializationOptions sent with initialize (e.g. { diagnosticsDelay: 0 }). */
+  initializationOptions?: unknown;
 }
 
 export class LspHarness {
@@ -83,6 +85,7 @@ export class LspHarness {
       processId: process.pid,
       rootUri: options.workspaceFolders?.[0]?.uri ?? null,
       workspaceFolders: options.workspaceFolders ?? null,
+      ...(options.initializationOptions !== undefined ? { initializationOptions: options.initializationOptions } : {}),
       capabilities: {
         workspace: { configuration: true, didChangeWatchedFiles: { dynamicRegistration: true } },
         textDocument: { publishDiagnostics: { versionSupport: true }, completion: { completionItem: { snippetSupport: true } } },

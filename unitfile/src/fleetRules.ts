@@ -5,7 +5,7 @@
  */
 import { goFields, goQuote } from './goText';
 import { isBadGlob } from './glob';
-import { optionViolations } from './fleetValidation';
+import { optionViolations, type OptionViolation } from './fleetValidation';
 import { isMultivalue, valueElements } from './multivalue';
 import type { UnitFile, UnitOptionNode } from './parse';
 import type { Fix } from './problem';
@@ -15,8 +15,31 @@ import { closest } from './suggest';
 import { AGENT_UNIT_TYPES, UnitNameInfo, validateUnitName } from './unitName';
 import { FLEET_SPECIFIERS, XFLEET_KEYS, XFLEET_SECTION, isFalsy, isTruthy, parseMultivalueLine, unitPrintf, xfleetKey, type XFleetKind } from './xfleet';
 
-const xfleetOptions = (file: UnitFile) => file.options.filter(o => o.section === XFLEET_SECTION);
+/** A file's [X-Fleet] options, computed once per parsed file (the rules below all read them). */
+const xfleetCache = new WeakMap<UnitFile, readonly UnitOptionNode[]>();
+function xfleetOptions(file: UnitFile): readonly UnitOptionNode[] {
+  let list = xfleetCache.get(file);
+  if (!list) xfleetCache.set(file, (list = file.options.filter(o => o.section === XFLEET_SECTION)));
+  return list;
+}
 const ofKind = (file: UnitFile, kind: XFleetKind) => xfleetOptions(file).filter(o => xfleetKey(o.name)?.kind === kind);
+
+/**
+ * optionViolations of a file's [X-Fleet] options (the only ones ValidateOptions reads), remembered
+ * by their text: typing elsewhere in the file does not change them.
+ */
+const violationMemo = new Map<string, readonly OptionViolation[]>();
+function violationsOf(file: UnitFile): readonly OptionViolation[] {
+  const xfleet = xfleetOptions(file);
+  if (xfleet.length === 0) return [];
+  const key = xfleet.map(o => `${o.name}=${o.value}`).join('\n');
+  let hit = violationMemo.get(key);
+  if (!hit) {
+    if (violationMemo.size >= 256) violationMemo.clear();
+    violationMemo.set(key, (hit = optionViolations(toOptions({ options: xfleet }))));
+  }
+  return hit;
+}
 
 /** Range of a whole option line (name through value). */
 const optionRange = (o: UnitOptionNode) => ({ start: o.nameStart, end: Math.max(o.valueEnd, o.eq + 1) });
@@ -59,7 +82,7 @@ const options: Rule = {
   enforcedBy: 'fleet',
   summary: "[X-Fleet] options fleet's API refuses together (fleet's ValidateOptions).",
   check(ctx, report) {
-    const violations = optionViolations(toOptions(ctx.file));
+    const violations = violationsOf(ctx.file);
     for (const v of violations) {
       const involved = new Set<UnitOptionNode>();
       for (const kind of v.kinds) {

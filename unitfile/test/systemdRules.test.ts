@@ -249,3 +249,28 @@ test('a 10,000-line unit validates well under 50 ms (scaled by this machine\'s l
   const load = Math.max(1, os.loadavg()[0]! / os.cpus().length);
   assert.ok(best < 50 * load, `took ${best.toFixed(1)} ms (budget ${(50 * load).toFixed(0)} ms at load ${load.toFixed(1)} per CPU)`);
 });
+
+test('the memo of value checks answers exactly what validateValue does, per version, and its results are frozen', async () => {
+  const { checkValue } = await import('../src/systemd/analysis');
+  const { validateValue } = await import('../src/systemd/values');
+  const { lookupDirective } = await import('../src/systemd/catalog');
+  const cases: [string, string, string][] = [
+    ['Service', 'Restart', 'on-failure'], ['Service', 'Restart', 'sometimes'], ['Service', 'TimeoutStartSec', '1min 30s'],
+    ['Service', 'TimeoutStartSec', '5 parsecs'], ['Service', 'Type', 'exec'], ['Service', 'Type', 'notify-reload'],
+    ['Service', 'ExecStart', '/bin/true'], ['Service', 'ExecStart', 'true'], ['Service', 'MemoryMax', '50%'], ['Unit', 'Requires', ''],
+  ];
+  // Interleaved versions: a result memoised for one version must never answer for another.
+  for (const version of [219, 260, 219, 252, 260, 252, 219]) {
+    for (const [section, name, value] of cases) {
+      const d = lookupDirective(section, name);
+      assert.ok(d, `${section}.${name} is in the catalog`);
+      assert.deepEqual(checkValue(d, value, version), validateValue(d, value, version), `${name}=${value} at v${version}`);
+    }
+  }
+  const d = lookupDirective('Service', 'Restart')!;
+  const p = checkValue(d, 'sometimes', 252)!;
+  assert.ok(p && Object.isFrozen(checkValue(d, 'sometimes', 252)), 'a memoised problem cannot be changed by a caller');
+  // Type=exec is new in v240: an error at 219, fine at 252.
+  assert.ok(checkValue(lookupDirective('Service', 'Type')!, 'exec', 219), 'Type=exec is too new for v219');
+  assert.equal(checkValue(lookupDirective('Service', 'Type')!, 'exec', 252), undefined);
+});

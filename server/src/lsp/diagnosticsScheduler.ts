@@ -9,9 +9,14 @@ export class DiagnosticsScheduler {
 
   constructor(
     private readonly run: (uri: string) => void,
-    private readonly delay = 150,
+    private delay = 150,
     private readonly now: () => number = () => performance.now(),
   ) {}
+
+  /** Changes the throttle (ms) for changes from now on. */
+  setDelay(ms: number): void {
+    this.delay = ms;
+  }
 
   schedule(uri: string): void {
     if (this.timers.has(uri) || this.immediates.has(uri)) return;

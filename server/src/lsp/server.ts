@@ -3,7 +3,7 @@
  * scheduling, and one short handler per request that calls the pure service.
  */
 import {
-  CodeActionKind, DidChangeWatchedFilesNotification, FileChangeType, TextDocuments, TextDocumentSyncKind,
+  CodeActionKind, type CompletionItem, DidChangeWatchedFilesNotification, FileChangeType, TextDocuments, TextDocumentSyncKind,
   type Connection, type InitializeParams, type InitializeResult,
 } from 'vscode-languageserver';
 import { TextDocument } from 'vscode-languageserver-textdocument';
@@ -24,6 +24,8 @@ export interface ServerOptions {
   catalog?: service.DirectiveCatalog;
   /** Delay between validations of a document while it changes (ms). */
   diagnosticsDelay?: number;
+  /** Called when the client sends shutdown (the stdio transport then exits with 0 when stdin closes). */
+  onShutdown?: () => void;
 }
 
 export function startServer(connection: Connection, options: ServerOptions = {}): void {
@@ -70,14 +72,17 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   connection.onInitialize((params: InitializeParams): InitializeResult => {
     pullConfiguration = !!params.capabilities.workspace?.configuration;
     // Our extension watches unit files itself (synchronize.fileEvents) and says so; other clients get a registration.
-    const options = params.initializationOptions as { fileEventsSynchronized?: boolean } | undefined;
+    const options = params.initializationOptions as { fileEventsSynchronized?: boolean; diagnosticsDelay?: unknown } | undefined;
+    // A client may set the typing throttle (ms); benchmarks use 0 to time the pipeline itself.
+    const delay = options?.diagnosticsDelay;
+    if (typeof delay === 'number' && Number.isFinite(delay) && delay >= 0) scheduler.setDelay(Math.min(delay, 5000));
     watchDynamically = !!params.capabilities.workspace?.didChangeWatchedFiles?.dynamicRegistration && options?.fileEventsSynchronized !== true;
     folders = params.workspaceFolders?.map(f => f.uri) ?? (params.rootUri ? [params.rootUri] : []);
     supportsFolders = !!params.capabilities.workspace?.workspaceFolders;
     return {
       capabilities: {
         textDocumentSync: TextDocumentSyncKind.Incremental,
-        completionProvider: { triggerCharacters: ['=', '%', '[', ' ', '"'], resolveProvider: false },
+        completionProvider: { triggerCharacters: ['=', '%', '[', ' ', '"'], resolveProvider: true },
         hoverProvider: true,
         codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix] },
         documentSymbolProvider: true,
@@ -182,7 +187,31 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   };
   const offset = (doc: service.UnitDocument, p: { line: number; character: number }) => doc.document.offsetAt(p);
 
-  connection.onCompletion(p => withDoc(p.textDocument.uri, null, (doc, ctx) => service.complete(doc, offset(doc, p.position), ctx)));
+  // Completion lists go out without their documentation (a [Service] list is ~100 KB with it);
+  // completionItem/resolve adds it to the item the user looks at, from the latest list.
+  let lastCompletion: { id: number; docs: (CompletionItem['documentation'])[] } = { id: 0, docs: [] };
+  connection.onCompletion(p => withDoc(p.textDocument.uri, null, (doc, ctx) => {
+    const list = service.complete(doc, offset(doc, p.position), ctx);
+    if (!list) return list;
+    const id = lastCompletion.id + 1;
+    const docs: (CompletionItem['documentation'])[] = [];
+    for (const item of list.items) {
+      if (item.documentation === undefined) continue;
+      item.data = { fleetDoc: [id, docs.length] };
+      docs.push(item.documentation);
+      delete item.documentation;
+    }
+    lastCompletion = { id, docs };
+    return list;
+  }));
+  connection.onCompletionResolve(item => {
+    const ref = (item.data as { fleetDoc?: [number, number] } | undefined)?.fleetDoc;
+    if (item.documentation === undefined && ref && ref[0] === lastCompletion.id) {
+      const documentation = lastCompletion.docs[ref[1]];
+      if (documentation !== undefined) item.documentation = documentation;
+    }
+    return item;
+  });
   connection.onHover(p => withDoc(p.textDocument.uri, null, (doc, ctx) => service.hover(doc, offset(doc, p.position), ctx)));
   connection.onDocumentSymbol(p => withDoc(p.textDocument.uri, [], doc => service.documentSymbols(doc)));
   connection.onFoldingRanges(p => withDoc(p.textDocument.uri, [], doc => service.foldingRanges(doc)));
@@ -221,6 +250,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   }
 
   connection.onShutdown(() => {
+    options.onShutdown?.();
     scheduler.dispose();
     if (othersTimer) clearTimeout(othersTimer);
   });

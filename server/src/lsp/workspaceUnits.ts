@@ -15,13 +15,23 @@ const SKIP_DIRS = new Set(['node_modules', '.git', '.hg', '.svn', 'out', 'dist',
 export class WorkspaceUnits {
   private readonly disk = new Map<string, IndexedUnit>();
   private readonly open = new Map<string, IndexedUnit>();
-  private cached: WorkspaceIndex | undefined;
+  /** Unit name → winning entry; undefined when it must be rebuilt. */
+  private byName: Map<string, IndexedUnit> | undefined;
+  /** A live view of the index (callers read it synchronously, within one request). */
+  private readonly view: WorkspaceIndex = {
+    units: () => this.current().values(),
+    get: name => this.current().get(name),
+  };
 
   constructor(private readonly log: (message: string) => void) {}
 
-  /** The index as of now (the same object until something changes). */
+  /** The index as of now. */
   snapshot(): WorkspaceIndex {
-    if (this.cached) return this.cached;
+    return this.view;
+  }
+
+  private current(): Map<string, IndexedUnit> {
+    if (this.byName) return this.byName;
     const byName = new Map<string, IndexedUnit>();
     // Disk first (sorted by URI for a stable winner among same-named files), then open documents win.
     for (const uri of [...this.disk.keys()].sort()) {
@@ -29,18 +39,28 @@ export class WorkspaceUnits {
       if (!byName.has(e.name)) byName.set(e.name, e);
     }
     for (const e of this.open.values()) byName.set(e.name, e);
-    this.cached = WorkspaceIndex.of(byName.values());
-    return this.cached;
+    this.byName = byName;
+    return byName;
   }
 
   setOpen(uri: string, file: UnitFile | undefined): void {
     const name = unitNameOf(uri);
     if (name === undefined) return;
-    if (file) this.open.set(uri, { name, file, uri });
-    else this.open.delete(uri);
-    this.cached = undefined;
+    const before = this.open.get(uri);
+    if (file) {
+      const entry = { name, file, uri };
+      this.open.set(uri, entry);
+      // An edit of an open document (the common case, on every keystroke): the same entry wins or
+      // loses as before, so only its own slot changes; no rebuild.
+      if (before && this.byName) {
+        if (this.byName.get(name) === before) this.byName.set(name, entry);
+        return;
+      }
+    } else {
+      this.open.delete(uri);
+    }
+    this.byName = undefined;
   }
-
   /** Scans folders for unit files; resolves when done. Errors on single entries are logged and skipped. */
   async scan(folderUris: readonly string[]): Promise<number> {
     let count = 0;
@@ -86,7 +106,7 @@ export class WorkspaceUnits {
       }
       const text = await readFile(path, 'utf8');
       this.disk.set(uri, { name, file: parseUnitFile(text), uri });
-      this.cached = undefined;
+      this.byName = undefined;
       return true;
     } catch {
       this.removeFromDisk(uri); // deleted between the event and the read
@@ -98,11 +118,11 @@ export class WorkspaceUnits {
   removeUnder(folderUri: string): void {
     const prefix = folderUri.endsWith('/') ? folderUri : `${folderUri}/`;
     for (const uri of [...this.disk.keys()]) if (uri.startsWith(prefix)) this.disk.delete(uri);
-    this.cached = undefined;
+    this.byName = undefined;
   }
 
   removeFromDisk(uri: string): void {
-    if (this.disk.delete(uri)) this.cached = undefined;
+    if (this.disk.delete(uri)) this.byName = undefined;
   }
 
   /** The disk entry of a URI (for validateForSubmit on a file that is not open). */

@@ -48,17 +48,48 @@ export const isIgnored = (d: Directive, version: number) => d.deprecated?.ignore
 const cache = new WeakMap<RuleContext, Analysis>();
 export const isExtension = (name: string) => name.startsWith('X-');
 
+/** The systemd sections of each unit type, as a set (computed once per type). */
+const applicableByType = new Map<string, ReadonlySet<string>>();
+function applicableSections(type: string): ReadonlySet<string> {
+  let set = applicableByType.get(type);
+  if (!set) applicableByType.set(type, (set = new Set(sectionsFor(type).map(s => s.name))));
+  return set;
+}
+
+/**
+ * validateValue is a pure function of (directive, value, version), and between two edits almost
+ * every line is unchanged: results are remembered per directive, a bounded number of values each.
+ */
+let valueMemo = new WeakMap<Directive, Map<string, ValueProblem | null>>();
+let memoVersion = NaN;
+const VALUES_PER_DIRECTIVE = 256;
+export function checkValue(directive: Directive, value: string, version: number): ValueProblem | undefined {
+  if (version !== memoVersion) {
+    // Another target version (a settings change): start over rather than key every value by version.
+    valueMemo = new WeakMap();
+    memoVersion = version;
+  }
+  let memo = valueMemo.get(directive);
+  if (!memo) valueMemo.set(directive, (memo = new Map()));
+  const hit = memo.get(value);
+  if (hit !== undefined) return hit ?? undefined;
+  const problem = validateValue(directive, value, version);
+  if (memo.size >= VALUES_PER_DIRECTIVE) memo.clear();
+  memo.set(value, problem ? Object.freeze(problem) : null);
+  return problem;
+}
+
 export function analyze(ctx: RuleContext): Analysis {
   const hit = cache.get(ctx);
   if (hit) return hit;
-  const applicable = new Set(sectionsFor(unitType(ctx)).map(s => s.name));
+  const applicable = applicableSections(unitType(ctx));
   const entries: Entry[] = [];
   for (const o of ctx.file.options) {
     const checked = applicable.has(o.section) && !isExtension(o.name);
     const directive = checked ? lookupDirective(o.section, o.name) : undefined;
     let problem: ValueProblem | undefined;
     if (directive && knownIn(directive, ctx.systemdVersion) && !isIgnored(directive, ctx.systemdVersion)) {
-      problem = validateValue(directive, o.value, ctx.systemdVersion);
+      problem = checkValue(directive, o.value, ctx.systemdVersion);
     }
     entries.push({ o, checked, directive, problem });
   }
