@@ -195,7 +195,7 @@ describe('language server over stdio (dist/server.js)', () => {
     await h.open(uri, '[Unit]\nDescription=Café ☕ — 東京\nFöö=1\n[Service]\nExecStart=/bin/echo ☕\n', 1);
     const p = await got;
     assert.deepEqual(p.diagnostics.map(d => [d.code, d.range.start.line]), [['unknown-directive', 2]]);
-    assert.match(p.diagnostics[0]!.message, /Föö=/);
+    assert.match(String(p.diagnostics[0]!.message), /Föö=/);
   });
 
   test('closing a document clears its diagnostics', async () => {
