@@ -10,6 +10,10 @@
  *    active/running. Units per second as a fraction of the raw rate, and etcd operations per
  *    unit (from etcd's own /metrics, before and after).
  * Target: 1,000 units converge in under 30 s.
+ *
+ * Options: --verbosity N (fleetd's; 2 logs every pass with its timings), --log FILE (fleetd's log
+ * goes there instead of this terminal), and BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR"
+ * (node flags for fleetd and, inherited, every machine process).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -25,6 +29,13 @@ const flag = (name: string, def: number) => {
 };
 const UNITS = flag('units', 1000);
 const MACHINES = flag('machines', 10);
+/** fleetd's --verbosity (0: warnings only; 1: info, every task and scheduling decision). */
+const VERBOSITY = flag('verbosity', 0);
+/** Where fleetd's log goes (default: this terminal). */
+const LOG_FILE = (() => {
+  const i = args.indexOf('--log');
+  return i >= 0 ? args[i + 1] : undefined;
+})();
 const RAW_TXNS = 3000;
 const root = path.resolve(__dirname, '..');
 
@@ -43,15 +54,61 @@ async function rawRate(client: Etcd3, inFlight: number): Promise<number> {
   return RAW_TXNS / ((performance.now() - start) / 1000);
 }
 
-async function etcdOps(url: string): Promise<number> {
+const OP_KINDS = ['range', 'put', 'delete', 'txn'] as const;
+type Ops = Record<(typeof OP_KINDS)[number], number>;
+
+/** etcd's own counters (mvcc): ranges, puts, deletes and transactions served. */
+async function etcdOps(url: string): Promise<Ops> {
   const text = await (await fetch(`${url}/metrics`)).text();
-  let total = 0;
-  for (const metric of ['etcd_mvcc_put_total', 'etcd_mvcc_delete_total', 'etcd_mvcc_txn_total', 'etcd_mvcc_range_total']) {
-    const m = new RegExp(`^${metric} (\\S+)$`, 'm').exec(text);
-    if (m) total += Number(m[1]);
+  const out = { range: 0, put: 0, delete: 0, txn: 0 };
+  for (const kind of OP_KINDS) {
+    const m = new RegExp(`^etcd_mvcc_${kind}_total (\\S+)$`, 'm').exec(text);
+    if (m) out[kind] = Number(m[1]);
   }
-  return total;
+  return out;
 }
+
+/** CPU seconds (user + system) of a process, from /proc/<pid>/stat; 0 when it is gone. */
+function cpuSeconds(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU seconds of etcd, of the `fleetd local` process (API) and of its machine processes. */
+function clusterCpu(etcdPid: number | undefined, fleetdPid: number): { etcd: number; api: number; machines: number } {
+  let machines = 0;
+  for (const e of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(e) || Number(e) === fleetdPid) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${e}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // The machine processes: node children of `fleetd local` (unit processes are not node).
+      if (Number(f[1]) === fleetdPid && stat.includes('(node)')) machines += cpuSeconds(Number(e));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return { etcd: etcdPid ? cpuSeconds(etcdPid) : 0, api: cpuSeconds(fleetdPid), machines };
+}
+
+/** etcd's gRPC requests by method (unary calls started; stream messages received for watches and keepalives). */
+async function etcdRequests(url: string): Promise<Map<string, number>> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const out = new Map<string, number>();
+  for (const m of text.matchAll(/^grpc_server_(started_total|msg_received_total)\{[^}]*grpc_method="(\w+)"[^}]*grpc_type="(\w+)"[^}]*\} (\S+)$/gm)) {
+    const [, metric, method, type, value] = m;
+    if ((type === 'unary') !== (metric === 'started_total')) continue;
+    out.set(method!, (out.get(method!) ?? 0) + Number(value));
+  }
+  return out;
+}
+
+const total = (o: Ops): number => OP_KINDS.reduce((sum, k) => sum + o[k], 0);
 
 async function main(): Promise<void> {
   const bundle = path.join(root, 'dist', 'fleetd.js');
@@ -89,9 +146,9 @@ async function main(): Promise<void> {
 
     cluster = spawn(
       process.execPath,
-      [bundle, 'local', '--machines', String(MACHINES), '--etcd', etcd.url, '--api', '127.0.0.1:0', '--state-dir', stateDir,
-        '--verbosity', '0'],
-      { stdio: ['pipe', 'pipe', 'inherit'], detached: true, env: { ...process.env, FLEETD_CLUSTER_ID: clusterId } },
+      [...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), bundle, 'local', '--machines', String(MACHINES), '--etcd', etcd.url, '--api', '127.0.0.1:0', '--state-dir', stateDir,
+        '--verbosity', String(VERBOSITY)],
+      { stdio: ['pipe', 'pipe', LOG_FILE ? fs.openSync(LOG_FILE, 'w') : 'inherit'], detached: true, env: { ...process.env, FLEETD_CLUSTER_ID: clusterId } },
     );
     const apiUrl = await new Promise<string>((resolve, reject) => {
       let out = '';
@@ -108,6 +165,8 @@ async function main(): Promise<void> {
     });
 
     const opsBefore = await etcdOps(etcd.url);
+    const cpuBefore = clusterCpu(etcd.pid, cluster.pid!);
+    const requestsBefore = await etcdRequests(etcd.url);
     const start = performance.now();
     let nextUnit = 0;
     await Promise.all(
@@ -159,10 +218,23 @@ async function main(): Promise<void> {
       await new Promise(r => setTimeout(r, 500));
     }
     const elapsed = (performance.now() - start) / 1000;
-    const ops = (await etcdOps(etcd.url)) - opsBefore;
+    const opsAfter = await etcdOps(etcd.url);
+    const cpuAfter = clusterCpu(etcd.pid, cluster.pid!);
+    const requestsAfter = await etcdRequests(etcd.url);
+    const requests = [...requestsAfter]
+      .map(([method, n]) => [method, n - (requestsBefore.get(method) ?? 0)] as const)
+      .filter(([, n]) => n > 0)
+      .sort((a, b) => b[1] - a[1]);
+    const requestTotal = requests.reduce((sum, [, n]) => sum + n, 0);
+    const ops = total(opsAfter) - total(opsBefore);
+    const perUnit = (k: (typeof OP_KINDS)[number]) => ((opsAfter[k] - opsBefore[k]) / UNITS).toFixed(1);
     const rate = UNITS / elapsed;
     console.log(`submitted ${UNITS} units in ${(submitted / 1000).toFixed(2)} s; ${active}/${UNITS} active on ${MACHINES} machines after ${elapsed.toFixed(2)} s`);
-    console.log(`convergence: ${rate.toFixed(1)} units/s = ${((rate / limit) * 100).toFixed(2)}% of the raw txn rate; ${(ops / UNITS).toFixed(1)} etcd ops per unit (during convergence)`);
+    console.log(`convergence: ${rate.toFixed(1)} units/s = ${((rate / limit) * 100).toFixed(2)}% of the raw txn rate; ${(ops / UNITS).toFixed(1)} etcd ops per unit (during convergence: ${OP_KINDS.map(k => `${perUnit(k)} ${k}`).join(', ')})`);
+    console.log(`etcd requests per unit: ${(requestTotal / UNITS).toFixed(1)} (${requests.map(([m, n]) => `${(n / UNITS).toFixed(2)} ${m}`).join(', ')})`);
+    console.log(`CPU during convergence: etcd ${(cpuAfter.etcd - cpuBefore.etcd).toFixed(1)} s, fleetd local + API ${(cpuAfter.api - cpuBefore.api).toFixed(1)} s, ` +
+      `${MACHINES} machine processes ${(cpuAfter.machines - cpuBefore.machines).toFixed(1)} s (of ${(elapsed * os.cpus().length).toFixed(0)} CPU-s available)`);
+    console.log(`load average: ${os.loadavg().map(l => l.toFixed(2)).join(' ')} (${os.cpus().length} CPUs)`);
     if (failedPolls > 0) console.log(`${failedPolls} state poll(s) failed (the count is from the last good one)`);
     console.log(`target: ${UNITS} units active in < 30 s: ${active >= UNITS && elapsed < 30 ? 'PASS' : 'MISS'}`);
   } finally {

@@ -79,9 +79,18 @@ function stateDirOf(config: Config): string {
 
 function onSignals(handler: (signal: string) => void): void {
   let count = 0;
+  // A machine process of `fleetd local` gets SIGTERM twice when its process group is signalled:
+  // once from the signal, once from its parent stopping it. That second one must not skip the
+  // purge (its unit processes would be left to the orphan sweep); the parent escalates to
+  // SIGKILL on its own if the clean stop takes too long.
+  const managed = process.env.FLEETD_PARENT_PIPE === '1';
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {
       count++;
+      if (count > 1 && managed && signal === 'SIGTERM') {
+        process.stderr.write('fleetd: SIGTERM again; still stopping cleanly (the parent sends SIGKILL if this takes too long)\n');
+        return;
+      }
       if (count > 1) {
         process.stderr.write(`fleetd: second ${signal}, exiting now\n`);
         process.exit(130);

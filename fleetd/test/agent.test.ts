@@ -311,3 +311,52 @@ test('heartbeatInterval follows fleet: ttl*4/5 above 10 s, else ttl/2', () => {
   assert.equal(heartbeatInterval(10_000), 5_000);
   assert.equal(heartbeatInterval(2_000), 1_000);
 });
+
+test('a pass reads only this machine (machineView, never a full snapshot); started units are published as one batch, once', async () => {
+  const registry = new MemoryRegistry();
+  const calls: { method: string; args: unknown[] }[] = [];
+  const counted = new Proxy(registry, {
+    get(target, prop) {
+      if (prop === 'watchMachine') return () => ({ dispose() {} });
+      const v = Reflect.get(target, prop, target) as unknown;
+      if (typeof v !== 'function') return v;
+      return (...args: unknown[]) => {
+        calls.push({ method: String(prop), args });
+        return (v as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  const fake = new FakeUnitManager();
+  const agent = new Agent({ registry: counted, machine: { id: M1, publicIP: '', metadata: {} }, unitManager: fake, intervalMs: 60_000 });
+  await agent.start();
+  try {
+    const names = ['a.service', 'b.service', 'c.service', 'd.service'];
+    for (const n of names) {
+      await registry.putUnit({ name: n, options: service('/bin/true'), desiredState: 'launched' });
+      await registry.scheduleUnit(n, M1);
+    }
+    // Someone else's unit: never read by this agent's pass, never loaded.
+    await registry.putUnit({ name: 'other.service', options: service('/bin/true'), desiredState: 'launched' });
+    await registry.scheduleUnit('other.service', M2);
+    calls.length = 0;
+    await agent.reconcile();
+    assert.deepEqual(fake.calls.filter(c => c.startsWith('start')), names.map(n => `start(${n})`));
+    const methods = calls.map(c => c.method);
+    assert.ok(methods.includes('machineView'), methods.join());
+    for (const full of ['snapshot', 'listUnits', 'getSchedule', 'listMachines']) assert.ok(!methods.includes(full), `a pass called ${full}: ${methods.join()}`);
+    // One write for all four starts: their states together with their launched heartbeats.
+    const started = calls.filter(c => c.method === 'publishUnits' && (c.args[1] as { launched: string[] }).launched.length > 0);
+    assert.equal(started.length, 1, JSON.stringify(started.map(c => c.args[1])));
+    const batch = started[0]!.args[1] as { states: { name: string }[]; launched: string[] };
+    assert.deepEqual(batch.launched, names);
+    assert.deepEqual(batch.states.map(s => s.name), names);
+    assert.ok(!methods.includes('saveUnitState') && !methods.includes('setLaunched'), methods.join());
+    // Loaded, then running, in the same pass: each state is written once (running), not twice.
+    await new Promise(r => setTimeout(r, 50));
+    const written = calls.filter(c => c.method === 'publishUnits').flatMap(c => (c.args[1] as { states: { name: string; activeState: string }[] }).states);
+    assert.deepEqual(written.map(s => `${s.name}:${s.activeState}`), names.map(n => `${n}:active`));
+    assert.deepEqual((await registry.getSchedule()).get('d.service')?.launchedOn, M1);
+  } finally {
+    await agent.stop();
+  }
+});

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
 import { MemoryRegistry } from '../src/registry/memoryRegistry';
-import { RegistryUnavailableError, type Registry } from '../src/registry/registry';
+import { MAX_BATCH_OPS, RegistryUnavailableError, type Registry } from '../src/registry/registry';
 import { startEngine, reconcileOnce, ActionsFailedError, type Engine } from '../src/engine';
 import type { UnitOption } from '../../unitfile/src/serialize';
 import type { JobState } from '../../protocol/src/api';
@@ -19,6 +19,7 @@ function cluster() {
   const registry = new MemoryRegistry({ now: () => now, timers: false });
   return {
     registry,
+    clock: () => now,
     /** Advance the fake clock and apply expiries (fires watchers and onLost). */
     advance(ms: number) {
       now += ms;
@@ -63,7 +64,7 @@ function logger(): { lines: Logged[]; log: (level: 'debug' | 'info' | 'warn' | '
   return { lines, log: (level, message) => lines.push({ level, message }) };
 }
 
-const WRITES = new Set(['scheduleUnit', 'unscheduleUnit', 'setUnitReasons']);
+const WRITES = new Set(['scheduleUnit', 'unscheduleUnit', 'applySchedule', 'setUnitReasons']);
 
 /** A view of `registry` that reports every engine write to `onWrite` (which may throw to fail it). */
 function watched(registry: Registry, onWrite: (method: string, args: unknown[]) => void, overrides: Partial<Registry> = {}): Registry {
@@ -154,11 +155,46 @@ test('engine: units on an expired machine are rescheduled', async () => {
   await c.unit('b.service');
   await c.unit('p.service', ['MachineOf=a.service']);
   await withEngines(async start => {
-    await start({ registry: c.registry, machineId: 'm2', intervalMs: 60_000 });
+    // fleet's behaviour, without the grace period (tested below).
+    await start({ registry: c.registry, machineId: 'm2', intervalMs: 60_000, machineGraceMs: 0 });
     await eventually(() => c.targets(), { 'a.service': 'm1', 'b.service': 'm2', 'p.service': 'm1' }, 'initial placement');
     c.registry.simulateCrash('m1');
     c.advance(TTL + 1);
     await eventually(() => c.targets(), { 'a.service': 'm2', 'b.service': 'm2', 'p.service': 'm2' }, 'everything on the survivor');
+  });
+});
+
+test('engine: a machine missing for less than the grace period keeps its units and gets no new ones; after it they move', async () => {
+  const c = cluster();
+  await c.machine('m1');
+  await c.machine('m2');
+  await c.unit('a.service');
+  await c.unit('b.service');
+  const { lines, log } = logger();
+  const missing = () => lines.filter(l => l.message.startsWith('engine: machine m1 is missing')).length;
+  await withEngines(async start => {
+    await start({ registry: c.registry, machineId: 'm2', intervalMs: 20, machineGraceMs: 5_000, now: c.clock, log });
+    await eventually(() => c.targets(), { 'a.service': 'm1', 'b.service': 'm2' }, 'initial placement');
+    // m1's presence expires (as when etcd expires a lease under load).
+    c.registry.simulateCrash('m1');
+    c.advance(TTL + 1);
+    await eventually(async () => missing(), 1, 'the engine notices');
+    await c.unit('n.service');
+    await eventually(() => c.targets(), { 'a.service': 'm1', 'b.service': 'm2', 'n.service': 'm2' }, 'new units avoid the missing machine');
+    c.advance(4_000);
+    await delay(100); // several passes
+    assert.deepEqual(await c.targets(), { 'a.service': 'm1', 'b.service': 'm2', 'n.service': 'm2' }, 'nothing moved within the grace period');
+    // Back (the lease re-granted): its units stay.
+    await c.machine('m1');
+    await eventually(async () => lines.some(l => l.message.startsWith('engine: machine m1 is back after')), true, 'the engine sees it back');
+    // Missing again, now for longer than the grace period: its units move.
+    c.registry.simulateCrash('m1');
+    c.advance(TTL + 1);
+    await eventually(async () => missing(), 2, 'the engine notices again');
+    await delay(50);
+    assert.equal((await c.targets())['a.service'], 'm1', 'still within the grace period');
+    c.advance(5_000);
+    await eventually(() => c.targets(), { 'a.service': 'm2', 'b.service': 'm2', 'n.service': 'm2' }, 'moved after the grace period');
   });
 });
 
@@ -289,39 +325,56 @@ test('reconcileOnce: a stale write is skipped, not an error', async () => {
   const c = cluster();
   await c.machine('w1');
   await c.unit('a.service');
-  const registry = watched(c.registry, () => {}, { scheduleUnit: async () => false });
+  const registry = watched(c.registry, () => {}, { applySchedule: async changes => changes.map(() => false) });
   const { lines, log } = logger();
   const result = await reconcileOnce({ registry, stillLeader: () => true, log, lastReasons: undefined });
   assert.deepEqual({ planned: result.planned, applied: result.applied, stale: result.stale, failed: result.failed }, { planned: 1, applied: 0, stale: 1, failed: 0 });
   assert.ok(lines.some(l => l.level === 'debug' && l.message.startsWith('engine: schedule a.service to w1 skipped')));
 });
 
-test('reconcileOnce: losing leadership mid-pass stops the writes', async () => {
+test('reconcileOnce: losing leadership mid-pass stops the writes (checked before every batch)', async () => {
   const c = cluster();
   await c.machine('w1');
-  await c.unit('a.service');
-  await c.unit('b.service');
-  await c.unit('c.service');
+  // One batch more than a registry write carries.
+  const names = Array.from({ length: MAX_BATCH_OPS + 2 }, (_, i) => `u${String(i).padStart(3, '0')}.service`);
+  for (const n of names) await c.unit(n);
   let writes = 0;
   const registry = watched(c.registry, () => void writes++);
   const result = await reconcileOnce({ registry, stillLeader: () => writes < 1, log: () => {}, lastReasons: undefined });
   assert.equal(result.aborted, true);
   assert.equal(writes, 1);
-  assert.deepEqual(await c.targets(), { 'a.service': 'w1' });
+  assert.deepEqual(Object.keys(await c.targets()).sort(), names.slice(0, MAX_BATCH_OPS));
 });
 
-test('reconcileOnce: a failed write is reported after the others are applied', async () => {
+test('reconcileOnce: schedule changes go out in batches of at most MAX_BATCH_OPS', async () => {
   const c = cluster();
   await c.machine('w1');
-  await c.unit('a.service');
-  await c.unit('b.service');
+  await c.machine('w2');
+  const names = Array.from({ length: 2 * MAX_BATCH_OPS + 5 }, (_, i) => `u${String(i).padStart(3, '0')}.service`);
+  for (const n of names) await c.unit(n);
+  const batches: number[] = [];
   const registry = watched(c.registry, (method, args) => {
-    if (method === 'scheduleUnit' && args[0] === 'a.service') throw new Error('etcd request timed out');
+    if (method === 'applySchedule') batches.push((args[0] as unknown[]).length);
+    else if (method !== 'setUnitReasons') throw new Error(`unexpected write ${method}`);
+  });
+  const result = await reconcileOnce({ registry, stillLeader: () => true, log: () => {}, lastReasons: undefined });
+  assert.deepEqual(batches, [MAX_BATCH_OPS, MAX_BATCH_OPS, 5]);
+  assert.equal(result.applied, names.length);
+  assert.equal(Object.keys(await c.targets()).length, names.length);
+});
+
+test('reconcileOnce: a failed batch is reported after the other batches are applied', async () => {
+  const c = cluster();
+  await c.machine('w1');
+  const names = Array.from({ length: MAX_BATCH_OPS + 1 }, (_, i) => `u${String(i).padStart(3, '0')}.service`);
+  for (const n of names) await c.unit(n);
+  const registry = watched(c.registry, (method, args) => {
+    if (method === 'applySchedule' && (args[0] as { unit: string }[]).some(ch => ch.unit === 'u000.service')) throw new Error('etcd request timed out');
   });
   await assert.rejects(
     reconcileOnce({ registry, stillLeader: () => true, log: () => {}, lastReasons: undefined }),
-    (e: unknown) => e instanceof ActionsFailedError &&
-      e.message === 'engine: 1 scheduling write(s) failed; retrying on the next pass: schedule a.service to w1: etcd request timed out',
+    (e: unknown) => e instanceof ActionsFailedError && e.failures.length === MAX_BATCH_OPS &&
+      e.message.startsWith(`engine: ${MAX_BATCH_OPS} scheduling write(s) failed; retrying on the next pass: schedule u000.service to w1: etcd request timed out; `),
   );
-  assert.deepEqual(await c.targets(), { 'b.service': 'w1' });
+  assert.deepEqual(await c.targets(), { [names[MAX_BATCH_OPS]!]: 'w1' });
 });

@@ -9,7 +9,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { ProcessUnitManager } from '../src/agent/processUnitManager';
 import { Journal } from '../src/agent/journal';
-import { processesInGroup } from '../src/agent/processes';
+import { groupAlive, processesInGroup } from '../src/agent/processes';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import type { UnitManagerState } from '../src/agent/unitManager';
 import { waitFor } from '../../test/support/process';
 import { alive } from './processes';
@@ -448,4 +450,31 @@ test('forking without PIDFile=: the single process left in the group is the main
   await m.stop('g.service');
   await until('g.service', 'inactive', 'dead');
   await gone([main]);
+});
+
+test('groupAlive: one /proc scan serves calls in quick succession, yet a group started since is alive and a killed one soon dead', async () => {
+  const start = async () => {
+    const child = spawn('/bin/sleep', ['30'], { detached: true, stdio: 'ignore' });
+    await once(child, 'spawn');
+    return child;
+  };
+  const a = await start();
+  const b = await start();
+  try {
+    assert.equal(groupAlive(a.pid!), true);
+    // Within the scan's lifetime: a group the scan (possibly) missed is looked up again.
+    const c = await start();
+    try {
+      assert.equal(groupAlive(c.pid!), true, 'a group started after the last scan');
+      assert.equal(groupAlive(b.pid!), true);
+    } finally {
+      process.kill(-c.pid!, 'SIGKILL');
+    }
+    process.kill(-b.pid!, 'SIGKILL');
+    await once(b, 'exit');
+    await waitFor('the killed group to be dead', () => (groupAlive(b.pid!) ? undefined : true), { timeoutMs: 2_000, intervalMs: 5 });
+    assert.equal(groupAlive(a.pid!), true, 'the other one still alive');
+  } finally {
+    process.kill(-a.pid!, 'SIGKILL');
+  }
 });

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { unitHash, type UnitOption } from '../../unitfile/src';
-import { MachineExistsError, type MachineRecord, type Registry, type WatchTopic } from '../src/registry/registry';
+import { MAX_BATCH_OPS, MachineExistsError, type MachineRecord, type MachineView, type Registry, type WatchTopic } from '../src/registry/registry';
 
 export interface RegistryHarness {
   registry: Registry;
@@ -45,6 +45,16 @@ function fired(subscribe: (l: () => void) => { dispose(): void }, ms = 1_500): {
 
 async function settle(ms = 150): Promise<void> {
   await new Promise(r => setTimeout(r, ms));
+}
+
+/** machineView may lag the registry (EtcdRegistry serves it from its watch): poll until `ok`. */
+async function viewUntil(r: Registry, machineId: string, ok: (v: MachineView) => boolean, what: string): Promise<MachineView> {
+  let last: MachineView | undefined;
+  for (const deadline = Date.now() + 5_000; Date.now() < deadline; await settle(25)) {
+    last = await r.machineView(machineId);
+    if (ok(last)) return last;
+  }
+  assert.fail(`machineView(${machineId}): ${what}; last: ${JSON.stringify({ units: last?.units.map(u => u.name), schedule: [...(last?.schedule ?? [])], machine: last?.machine })}`);
 }
 
 export function registryContract(name: string, make: () => Promise<RegistryHarness>): void {
@@ -112,6 +122,79 @@ export function registryContract(name: string, make: () => Promise<RegistryHarne
       assert.equal((await r.getSchedule()).get('a.service')?.launchedOn, 'm1', 'clearLaunched by another machine is a no-op');
       await r.clearLaunched('a.service', 'm1');
       assert.equal((await r.getSchedule()).get('a.service')?.launchedOn, undefined);
+    });
+
+    test('applySchedule: a batch with the semantics of each change, stale ones reported, larger than one write', async () => {
+      const names = Array.from({ length: MAX_BATCH_OPS + 3 }, (_, i) => `u${String(i).padStart(3, '0')}.service`);
+      for (const n of names) await r.putUnit({ name: n, options: HELLO, desiredState: 'launched' });
+      // Every change holds: one write per MAX_BATCH_OPS changes, all applied.
+      assert.deepEqual(await r.applySchedule(names.map(unit => ({ kind: 'schedule' as const, unit, machineId: 'm1' }))), names.map(() => true));
+      assert.deepEqual([...(await r.getSchedule()).values()].map(e => e.machineId), names.map(() => 'm1'));
+      // Some are stale: each is decided on its own (create-only, compare on the machine).
+      await r.unscheduleUnit('u001.service', 'm1');
+      const results = await r.applySchedule([
+        { kind: 'unschedule', unit: 'u000.service', machineId: 'm1' },
+        { kind: 'unschedule', unit: 'u001.service', machineId: 'm1' }, // already gone
+        { kind: 'unschedule', unit: 'u002.service', machineId: 'm2' }, // on m1, not m2
+        { kind: 'schedule', unit: 'u003.service', machineId: 'm2' }, // already scheduled
+      ]);
+      assert.deepEqual(results, [true, false, false, false]);
+      const schedule = await r.getSchedule();
+      assert.equal(schedule.has('u000.service'), false);
+      assert.equal(schedule.get('u002.service')?.machineId, 'm1');
+      assert.equal(schedule.get('u003.service')?.machineId, 'm1');
+      assert.deepEqual(await r.applySchedule([]), []);
+      await assert.rejects(r.applySchedule([
+        { kind: 'unschedule', unit: 'u004.service', machineId: 'm1' },
+        { kind: 'schedule', unit: 'u004.service', machineId: 'm2' },
+      ]), /u004\.service appears twice in one batch/);
+    });
+
+    test('publishUnits: states and launched heartbeats of one machine in one batch', async () => {
+      const names = Array.from({ length: MAX_BATCH_OPS }, (_, i) => `u${String(i).padStart(3, '0')}.service`);
+      for (const n of names) await r.putUnit({ name: n, options: HELLO, desiredState: 'launched' });
+      for (const n of names) await r.scheduleUnit(n, 'm1');
+      const p = await r.registerMachine(machine('m1'), h.ttlMs);
+      const state = (name: string) => ({ name, machineId: 'm1', hash: 'a'.repeat(40), loadState: 'loaded', activeState: 'active', subState: 'running' });
+      // More writes than one transaction carries (a state and a heartbeat per unit).
+      await r.publishUnits('m1', { states: names.map(state), launched: names }, h.ttlMs);
+      assert.deepEqual((await r.listUnitStates()).map(s => [s.name, s.machineId, s.activeState]), names.map(n => [n, 'm1', 'active']));
+      assert.deepEqual([...(await r.getSchedule()).values()].map(e => e.launchedOn), names.map(() => 'm1'));
+      await r.publishUnits('m1', { states: [], launched: [] }, h.ttlMs);
+      await assert.rejects(r.publishUnits('m1', { states: [{ ...state('u000.service'), machineId: 'm2' }], launched: [] }, h.ttlMs), /belongs to machine m2, not m1/);
+      await p.release();
+    });
+
+    test('machineView: only the units scheduled to the machine and the global ones, and its own record', async () => {
+      const global = [opt('Service', 'ExecStart', '/bin/true'), opt('X-Fleet', 'Global', 'true')];
+      await r.putUnit({ name: 'mine.service', options: HELLO, desiredState: 'launched' });
+      await r.putUnit({ name: 'theirs.service', options: HELLO, desiredState: 'launched' });
+      await r.putUnit({ name: 'nowhere.service', options: HELLO, desiredState: 'launched' });
+      await r.putUnit({ name: 'everywhere.service', options: global, desiredState: 'loaded' });
+      await r.scheduleUnit('mine.service', 'm1');
+      await r.scheduleUnit('theirs.service', 'm2');
+      const p1 = await r.registerMachine(machine('m1', { role: 'web' }), h.ttlMs);
+      const p2 = await r.registerMachine(machine('m2'), h.ttlMs);
+      await r.patchMachineMetadata([{ machineId: 'm1', key: 'zone', value: 'a' }]);
+      await r.setLaunched('mine.service', 'm1', 30_000);
+      const view = await viewUntil(r, 'm1', v => v.units.length === 2 && v.machine?.metadata.zone === 'a' && v.schedule.get('mine.service')?.launchedOn === 'm1', 'mine.service and everywhere.service');
+      assert.deepEqual(view.units.map(u => [u.name, u.desiredState, u.hash]), [
+        ['everywhere.service', 'loaded', unitHash(global)],
+        ['mine.service', 'launched', unitHash(HELLO)],
+      ]);
+      assert.deepEqual(view.units[1]!.options, HELLO);
+      assert.deepEqual([...view.schedule], [['mine.service', { name: 'mine.service', machineId: 'm1', launchedOn: 'm1' }]]);
+      assert.deepEqual(view.machine, { ...machine('m1', { role: 'web', zone: 'a' }) });
+      // Changes show up: a unit moves here, another changes its desired state, one is deleted.
+      await r.unscheduleUnit('theirs.service', 'm2');
+      await r.scheduleUnit('theirs.service', 'm1');
+      await r.setDesiredState('mine.service', 'loaded');
+      await r.deleteUnit('everywhere.service');
+      await viewUntil(r, 'm1', v => v.units.map(u => `${u.name}:${u.desiredState}`).join() === 'mine.service:loaded,theirs.service:launched', 'the changes');
+      await viewUntil(r, 'm2', v => v.units.length === 0 && v.machine?.id === 'm2', 'nothing for m2');
+      await p1.release();
+      await p2.release();
+      await viewUntil(r, 'm1', v => v.machine === undefined, 'no record once released');
     });
 
     test('schedule: concurrent schedulers, exactly one wins', async () => {

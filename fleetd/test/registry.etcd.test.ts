@@ -102,6 +102,41 @@ describe('EtcdRegistry on etcd', { skip }, () => {
     await assert.rejects(EtcdRegistry.connect({ endpoints: ['127.0.0.1'] }), /"127.0.0.1" is not an etcd endpoint \(expected host:port or http:\/\/host:port\)/);
   });
 
+  test('a presence lease etcd expired (under load) is re-granted at once, with its states and heartbeats', async () => {
+    const { endpoint } = await etcd();
+    const prefix = await freshPrefix();
+    const registry = await EtcdRegistry.connect({ endpoints: [endpoint], prefix });
+    const raw = new Etcd3({ hosts: endpoint });
+    try {
+      await registry.putUnit({ name: 'a.service', options: [{ section: 'Service', name: 'ExecStart', value: '/bin/true' }], desiredState: 'launched' });
+      await registry.scheduleUnit('a.service', 'm1');
+      // fleet's 30 s TTL: etcd3's keepalive would notice a lost lease only up to 10 s later.
+      const presence = await registry.registerMachine({ id: 'm1', publicIP: '127.0.0.1', metadata: {}, version: 't' }, 30_000);
+      const state = { name: 'a.service', machineId: 'm1', hash: 'c'.repeat(40), loadState: 'loaded', activeState: 'active', subState: 'running' };
+      await registry.publishUnits('m1', { states: [state], launched: ['a.service'] }, 30_000);
+      registry.watchMachine('m1', () => {});
+      await new Promise(r => setTimeout(r, 300));
+      // What etcd does to a lease it considers expired: revoke it, deleting its keys.
+      const machineKey = `${prefix}machines/m1/object`;
+      const leaseId = (await raw.get(machineKey).exec()).kvs[0]!.lease;
+      const revokedAt = Date.now();
+      await raw.leaseClient.leaseRevoke({ ID: leaseId });
+      await waitFor('the machine to be back', async () => (await registry.listMachines()).some(m => m.id === 'm1'), { timeoutMs: 5_000, intervalMs: 50 });
+      await waitFor('its state to be back', async () => (await registry.listUnitStates()).some(st => st.name === 'a.service' && st.machineId === 'm1'), { timeoutMs: 5_000, intervalMs: 50 });
+      assert.equal((await registry.getSchedule()).get('a.service')?.launchedOn, 'm1', 'the launched heartbeat is back');
+      assert.ok(Date.now() - revokedAt < 5_000, `back in ${Date.now() - revokedAt} ms, long before the next keepalive`);
+      const newLease = (await raw.get(machineKey).exec()).kvs[0]!.lease;
+      assert.notEqual(newLease, leaseId);
+      // Everything is on the new lease: releasing the machine takes its states with it.
+      await presence.release();
+      assert.deepEqual(await registry.listMachines(), []);
+      assert.deepEqual(await registry.listUnitStates(), []);
+    } finally {
+      raw.close();
+      await registry.close();
+    }
+  });
+
   test('etcd restart: unavailable while down, data kept, presence re-published and watches resume', { skip: skipOwn }, async () => {
     const own = await EtcdServer.start();
     const prefix = '/fleet-test/restart/';

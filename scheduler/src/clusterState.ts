@@ -109,21 +109,22 @@ export class ClusterState {
       if (m) this.addPresent(m, info, 'job');
     }
     for (const m of this.machines.values()) this.computeGlobals(m);
-    this.ranking.push(...this.machines.values());
+    // An unreachable machine (within the engine's grace period) keeps its units but takes no new ones.
+    this.ranking.push(...[...this.machines.values()].filter(m => !m.machine.unreachable));
     this.ranking.sort(compareMachines);
   }
 
-  /** Machines in least-loaded order (live view; do not mutate). */
+  /** Machines that can take new units, in least-loaded order (live view; do not mutate). */
   ranked(): readonly MachineState[] {
     return this.ranking;
   }
 
-  /** Machines whose ID matches a required MachineID (full ID, or exactly its first 8 characters). */
+  /** Machines that can take new units whose ID matches a required MachineID (full ID, or exactly its first 8 characters). */
   machinesMatchingId(required: string): MachineState[] {
     const out: MachineState[] = [];
     const exact = this.machines.get(required);
-    if (exact) out.push(exact);
-    if (required.length === 8) for (const m of this.byShortId.get(required) ?? []) if (m !== exact) out.push(m);
+    if (exact && !exact.machine.unreachable) out.push(exact);
+    if (required.length === 8) for (const m of this.byShortId.get(required) ?? []) if (m !== exact && !m.machine.unreachable) out.push(m);
     return out.sort(compareMachines);
   }
 
@@ -288,6 +289,7 @@ export class ClusterState {
   private rerank(machine: MachineState): void {
     const i = this.ranking.indexOf(machine);
     if (i >= 0) this.ranking.splice(i, 1);
+    if (machine.machine.unreachable) return;
     let lo = 0;
     let hi = this.ranking.length;
     while (lo < hi) {

@@ -13,6 +13,8 @@
  *  3. Every unit that wants to run but has no machine gets a reason.
  *
  * Global units are never scheduled (agents run them); they count toward load where eligible.
+ * A machine marked `unreachable` (absent for less than the engine's grace period) keeps its units
+ * and is checked like any other, but receives no new units.
  * Output order is deterministic; applying the actions is the caller's job.
  */
 import { feasible, firstRejection } from './checks';
@@ -142,7 +144,7 @@ function candidates(unit: UnitInfo, state: ClusterState): readonly MachineState[
   const peer = firstPeer === undefined ? undefined : state.units.get(firstPeer);
   if (peer && !peer.global) {
     const machine = peer.machineId === undefined ? undefined : state.machines.get(peer.machineId);
-    return machine ? [machine] : [];
+    return machine && !machine.machine.unreachable ? [machine] : [];
   }
   return state.ranked();
 }

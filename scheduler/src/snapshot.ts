@@ -21,11 +21,16 @@ export interface SchedulerMachine {
   id: string;
   /** Merged metadata (configured plus dynamic). */
   metadata: Readonly<Record<string, string>>;
+  /**
+   * Missing from the registry for less than the engine's grace period (a presence lease being
+   * re-granted): the machine keeps the units it has, but nothing new is placed on it.
+   */
+  unreachable?: boolean | undefined;
 }
 
 export interface ClusterSnapshot {
   units: readonly SchedulerUnit[];
-  /** Live machines only. */
+  /** Live machines (and machines within the grace period, marked `unreachable`). */
   machines: readonly SchedulerMachine[];
 }
 
@@ -38,7 +43,7 @@ export namespace ClusterSnapshot {
   export function from(
     units: readonly { name: string; options: readonly UnitOption[]; desiredState: DesiredState; hash?: string }[],
     schedule: ReadonlyMap<string, { machineId: string }>,
-    machines: readonly { id: string; metadata: Readonly<Record<string, string>> }[],
+    machines: readonly { id: string; metadata: Readonly<Record<string, string>>; unreachable?: boolean | undefined }[],
     cache?: RequirementsCache,
   ): ClusterSnapshot {
     const snapshot: ClusterSnapshot = {
@@ -48,7 +53,7 @@ export namespace ClusterSnapshot {
         requirements: cache && u.hash !== undefined ? cache.get(u.name, u.hash, u.options) : requirements(u.options, u.name),
         machineId: schedule.get(u.name)?.machineId,
       })),
-      machines: machines.map(m => ({ id: m.id, metadata: m.metadata })),
+      machines: machines.map(m => (m.unreachable ? { id: m.id, metadata: m.metadata, unreachable: true } : { id: m.id, metadata: m.metadata })),
     };
     cache?.retainOnly(units);
     return snapshot;

@@ -581,3 +581,25 @@ test('a ring of Replaces settles instead of chasing round the cluster', () => {
   const next = planCluster(applyActions(snap, plan.actions));
   assert.deepEqual(show(next.actions), []);
 });
+
+test('an unreachable machine (within the engine grace period) keeps its units but takes no new ones', () => {
+  const base = snapshot({
+    machines: { A: '', B: 'r=1' },
+    units: {
+      'a.service': { on: 'A' }, 'p.service': { on: 'A' },
+      // Would go to A (least loaded, or pinned, or with its peer) if A were reachable.
+      'n.service': {}, 'pin.service': { x: ['MachineID=A'] }, 'f.service': { x: ['MachineOf=p.service'] },
+      'b1.service': { on: 'B' }, 'b2.service': { on: 'B' }, 'b3.service': { on: 'B' },
+    },
+  });
+  const snap = { ...base, machines: base.machines.map(m => (m.id === 'A' ? { ...m, unreachable: true } : m)) };
+  const plan = planCluster(snap);
+  assert.deepEqual(show(plan.actions), [`schedule n.service → B (${least(3)})`]);
+  assert.deepEqual([...plan.reasons.keys()], ['f.service', 'pin.service']);
+  // Reachable again: the same snapshot places everything on A.
+  assert.deepEqual(show(planCluster(base).actions), [
+    'schedule f.service → A (with its MachineOf peer p.service)',
+    `schedule n.service → A (${least(3)})`,
+    'schedule pin.service → A (pinned by MachineID A)',
+  ]);
+});

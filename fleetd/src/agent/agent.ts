@@ -30,10 +30,11 @@ export const AGENT_VERSION = '1.0.0';
 /** How often states and launched heartbeats are rewritten when the registry keeps them alive with the presence. */
 const SAFETY_REFRESH_MS = 60_000;
 
-/** Registry writes for started units in flight at once. */
-const START_WRITE_CONCURRENCY = 8;
-/** State writes in flight at once. */
-const PUBLISH_CONCURRENCY = 8;
+/** Longest a state change waits for the pass in progress to publish it. */
+const HOLD_STATES_MS = 500;
+
+/** State removals in flight at once (rare: units that went away). */
+const REMOVE_CONCURRENCY = 8;
 
 /** Run `fn` over `items`, at most `limit` at a time. `fn` must not throw (catch inside). */
 async function inParallel<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
@@ -42,6 +43,11 @@ async function inParallel<T>(items: readonly T[], limit: number, fn: (item: T) =
     for (let i = next++; i < items.length; i = next++) await fn(items[i]!);
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/** What `published` remembers of a state: everything a reader can see. */
+function publishedKey(s: UnitManagerState): string {
+  return JSON.stringify([s.hash, s.loadState, s.activeState, s.subState, s.detail ?? '']);
 }
 
 /** fleet's heartbeat period: ttl*4/5 above 10 s, else ttl/2. */
@@ -71,6 +77,10 @@ export class Agent {
   private refreshAll = false;
   private publishQueue = new Set<string>();
   private publishing: Promise<void> = Promise.resolve();
+  /** While a pass runs, state changes wait for it: it publishes them at its end, in one batch. */
+  private passRunning = false;
+  /** Bounds that wait: a long pass (a unit slow to stop) must not hold back other units' states. */
+  private holdTimer: NodeJS.Timeout | undefined;
   private stopped: Promise<void> | undefined;
   private passes: Promise<void> = Promise.resolve();
 
@@ -103,9 +113,11 @@ export class Agent {
       intervalMs: this.intervalMs,
       signal: this.abort.signal,
       reconcile: () => this.reconcile(),
-      // Hints arrive one per scheduled unit: pace the passes (each reads the whole registry), at
-      // most a quarter of the time busy when passes get slow, and bursts coalesce for 100 ms.
-      idleRatio: 3,
+      // Hints arrive one per scheduled unit: bursts coalesce for 100 ms, and after a slow pass
+      // (starting many processes) the next waits half as long again. A pass reads only this
+      // machine's units, so a short gap is cheap for etcd; a long one (fleetd used 3× the pass,
+      // up to the interval) left scheduled units waiting seconds for the next pass.
+      idleRatio: 0.5,
       minGapMs: 100,
       onError: err => this.log('error', `reconcile failed: ${message(err)}`),
     });
@@ -149,42 +161,61 @@ export class Agent {
 
   private async reconcileOnce(): Promise<void> {
     if (this.abort.signal.aborted) return;
-    const snapshot = await this.registry.snapshot();
-    const me = snapshot.machines.find(m => m.id === this.machineId);
+    this.passRunning = true;
+    try {
+      await this.pass();
+    } finally {
+      this.passRunning = false;
+      // What changed during the pass and was not published by it (a failed pass, a unit unloaded).
+      if (this.publishQueue.size > 0) this.flushQueue();
+    }
+  }
+
+  private async pass(): Promise<void> {
+    // Only this machine's units and the global ones: at a thousand units on ten machines, every
+    // agent reading every unit on every pass is what saturated etcd.
+    const started = performance.now();
+    const view = await this.registry.machineView(this.machineId);
+    const read = performance.now();
     const { units, dropped } = desiredUnitsForMachine(
-      snapshot.units,
-      name => snapshot.schedule.get(name)?.machineId,
-      { id: this.machineId, metadata: me?.metadata ?? this.record.metadata },
+      view.units,
+      name => view.schedule.get(name)?.machineId,
+      { id: this.machineId, metadata: view.machine?.metadata ?? this.record.metadata },
     );
     for (const d of dropped) this.reportOnce('info', d.message);
     const current: CurrentUnit[] = (await this.manager.states()).map(s => ({ name: s.name, hash: s.hash, state: this.cache.get(s.name) ?? 'inactive' }));
     const tasks = planMachine(units, current);
+    const planned = performance.now();
     await this.apply(tasks);
+    const applied = performance.now();
     await this.publishAll();
+    if (tasks.length > 0) {
+      const ms = (a: number, b: number) => Math.round(b - a);
+      this.log('debug', `pass done in ${ms(started, performance.now())} ms: read ${view.units.length} unit(s) in ${ms(started, read)} ms, ` +
+        `${tasks.length} task(s) in ${ms(planned, applied)} ms, publish ${ms(applied, performance.now())} ms`);
+    }
   }
 
   private async apply(tasks: readonly MachineTask[]): Promise<void> {
-    // The registry writes of started units (state, then launched heartbeat) are independent per
-    // unit: they go out together, a few at a time, before any other kind of task and at the end
-    // of the pass. At a hundred units per machine, one round trip after another was the pass.
+    // The registry writes of started units (state, then launched heartbeat) go out as one batch
+    // (a transaction per 128 writes) before any other kind of task and at the end of the pass.
+    // At a hundred units per machine, a round trip per unit was the pass.
     const started: { unit: string; what: string; reason: string }[] = [];
     const flush = async (): Promise<void> => {
       const batch = started.splice(0);
-      let next = 0;
-      let failure: Error | undefined;
-      const worker = async (): Promise<void> => {
-        for (let i = next++; i < batch.length && !failure; i = next++) {
-          const t = batch[i]!;
-          try {
-            await this.announceStarted(t.unit);
-            this.log('info', `completed task: ${t.what} (${t.reason})`);
-          } catch (err) {
-            failure ??= new Error(`${t.what} failed (${t.reason}): ${message(err)}`);
-          }
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(START_WRITE_CONCURRENCY, batch.length) }, worker));
-      if (failure) throw failure;
+      if (batch.length === 0) return;
+      // Let the processes just spawned report it (Node emits 'spawn' on the next tick), so their
+      // state goes out as active/running with the heartbeat, not as activating and again later.
+      await new Promise(resolve => setImmediate(resolve));
+      const t0 = performance.now();
+      try {
+        await this.announceStarted(batch.map(t => t.unit));
+        this.log('debug', `published ${batch.length} started unit(s) in ${Math.round(performance.now() - t0)} ms`);
+      } catch (err) {
+        const t = batch[0]!;
+        throw new Error(`${t.what}${batch.length > 1 ? ` (and ${batch.length - 1} other start(s))` : ''} failed (${t.reason}): ${message(err)}`);
+      }
+      for (const t of batch) this.log('info', `completed task: ${t.what} (${t.reason})`);
     };
     for (const task of tasks) {
       const what = task.kind === 'reloadUnitFiles' ? 'reloadUnitFiles' : `${task.kind} ${task.unit}`;
@@ -202,10 +233,26 @@ export class Agent {
     await flush();
   }
 
-  /** A started unit: publish its state before the launched heartbeat (fleetctl start reads it right after). */
-  private async announceStarted(unit: string): Promise<void> {
-    await this.publish(unit, true);
-    await this.registry.setLaunched(unit, this.machineId, this.ttlMs);
+  /** Started units: their states with (never after) their launched heartbeats (fleetctl start reads the state right after). */
+  private async announceStarted(units: readonly string[]): Promise<void> {
+    const byName = new Map((await this.manager.states()).map(s => [s.name, s]));
+    const states = units.map(u => byName.get(u)).filter((s): s is UnitManagerState => s !== undefined);
+    await this.writeStates(states, units);
+  }
+
+  /** One registry batch: `states` (remembered as published once written) and launched heartbeats. */
+  private async writeStates(states: readonly UnitManagerState[], launched: readonly string[]): Promise<void> {
+    if (states.length === 0 && launched.length === 0) return;
+    await this.registry.publishUnits(this.machineId, {
+      states: states.map(s => ({
+        name: s.name, machineId: this.machineId, hash: s.hash,
+        loadState: s.loadState, activeState: s.activeState, subState: s.subState,
+        ...(s.detail ? { detail: s.detail } : {}),
+      })),
+      launched,
+    }, this.ttlMs);
+    // Remembered only once written: a failed write is retried on the next change, pass or heartbeat.
+    for (const s of states) this.published.set(s.name, publishedKey(s));
   }
 
   private async run(task: MachineTask): Promise<void> {
@@ -242,50 +289,52 @@ export class Agent {
 
   private queuePublish(name: string): void {
     this.publishQueue.add(name);
+    // A pass in progress publishes every changed state at its end (a unit loaded and started in
+    // the same pass is written once, running, instead of loaded, activating and running).
+    if (!this.passRunning) this.flushQueue();
+    else this.holdTimer ??= setTimeout(() => this.flushQueue(), HOLD_STATES_MS);
+  }
+
+  private flushQueue(): void {
+    clearTimeout(this.holdTimer);
+    this.holdTimer = undefined;
     this.publishing = this.publishing.then(async () => {
+      // Everything that changed meanwhile goes out as one batch; batches one after another, so a
+      // unit's writes stay in order.
       const names = [...this.publishQueue];
       this.publishQueue.clear();
-      // Each name once per batch, batches one after another: a unit's writes stay in order.
-      await inParallel(names, PUBLISH_CONCURRENCY, async n => {
+      if (names.length === 0) return;
+      const byName = new Map((await this.manager.states()).map(s => [s.name, s]));
+      const changed: UnitManagerState[] = [];
+      const gone: string[] = [];
+      for (const n of names) {
+        if (this.abort.signal.aborted && !this.cache.has(n)) continue;
+        const s = byName.get(n);
+        if (s) {
+          if (this.published.get(n) !== publishedKey(s)) changed.push(s);
+        } else if (this.published.delete(n)) {
+          gone.push(n);
+        }
+      }
+      try {
+        await this.writeStates(changed, []);
+      } catch (err) {
+        this.reportOnce('warn', `could not publish the state of ${changed.map(s => s.name).join(', ')}: ${message(err)}`);
+      }
+      await inParallel(gone, REMOVE_CONCURRENCY, async n => {
         try {
-          await this.publish(n, false);
+          await this.registry.removeUnitState(n, this.machineId);
         } catch (err) {
-          this.reportOnce('warn', `could not publish the state of ${n}: ${message(err)}`);
+          this.reportOnce('warn', `could not remove the state of ${n}: ${message(err)}`);
         }
       });
     });
   }
 
-  private async publishAll(force = false): Promise<void> {
-    // Every unit's state is independent; the first failure is reported after the others are tried.
-    let failure: unknown;
-    await inParallel(await this.manager.states(), PUBLISH_CONCURRENCY, async s => {
-      try {
-        await this.save(s, force);
-      } catch (err) {
-        failure ??= err;
-      }
-    });
-    if (failure !== undefined) throw failure;
-  }
-
-  private async publish(name: string, force: boolean): Promise<void> {
-    if (this.abort.signal.aborted && !this.cache.has(name)) return;
-    const state = (await this.manager.states()).find(s => s.name === name);
-    if (state) await this.save(state, force);
-    else if (this.published.delete(name)) await this.registry.removeUnitState(name, this.machineId);
-  }
-
-  private async save(s: UnitManagerState, force: boolean): Promise<void> {
-    const key = JSON.stringify([s.hash, s.loadState, s.activeState, s.subState, s.detail ?? '']);
-    if (!force && this.published.get(s.name) === key) return;
-    await this.registry.saveUnitState({
-      name: s.name, machineId: this.machineId, hash: s.hash,
-      loadState: s.loadState, activeState: s.activeState, subState: s.subState,
-      ...(s.detail ? { detail: s.detail } : {}),
-    }, this.ttlMs);
-    // Remembered only once written: a failed write is retried on the next change, pass or heartbeat.
-    this.published.set(s.name, key);
+  /** Every state that changed since it was last written (all of them when `force`), as one batch. */
+  private async publishAll(force = false, launched: readonly string[] = []): Promise<void> {
+    const states = (await this.manager.states()).filter(s => force || this.published.get(s.name) !== publishedKey(s));
+    await this.writeStates(states, launched);
   }
 
   /**
@@ -303,17 +352,8 @@ export class Agent {
       // the states and heartbeats written on it along: rewrite them all now, not a minute later.
       if (this.registry.ephemeralFollowsPresence && this.heartbeats % everyBeats !== 0 && !this.refreshAll) return;
       this.refreshAll = true;
-      await this.publishAll(true);
       const launched = [...this.cache].filter(([, state]) => state === 'launched').map(([name]) => name);
-      let failure: unknown;
-      await inParallel(launched, PUBLISH_CONCURRENCY, async name => {
-        try {
-          await this.registry.setLaunched(name, this.machineId, this.ttlMs);
-        } catch (err) {
-          failure ??= err;
-        }
-      });
-      if (failure !== undefined) throw failure;
+      await this.publishAll(true, launched);
       this.refreshAll = false;
     } catch (err) {
       this.refreshAll = true;
@@ -339,10 +379,15 @@ export class Agent {
   private async shutdown(): Promise<void> {
     this.abort.abort();
     clearInterval(this.heartbeatTimer);
+    clearTimeout(this.holdTimer);
     for (const d of this.disposables.splice(0)) d.dispose();
+    const t0 = performance.now();
+    this.log('debug', 'stopping: waiting for the pass in progress');
     await this.loop?.done;
     await this.passes;
     await this.publishing;
+    const t1 = performance.now();
+    this.log('debug', `stopping: purging (the last pass took ${Math.round(t1 - t0)} ms to finish)`);
     const states = await this.manager.states();
     const tasks = planPurge(states.map(s => ({ name: s.name, hash: s.hash, state: this.cache.get(s.name) ?? 'inactive' })));
     const errors: string[] = [];
@@ -363,6 +408,7 @@ export class Agent {
       this.published.delete(t.unit);
       await attempt('removing the state of', () => this.registry.removeUnitState(t.unit, this.machineId));
     }));
+    const t2 = performance.now();
     try {
       await this.manager.close();
     } catch (err) {
@@ -373,6 +419,8 @@ export class Agent {
     } catch (err) {
       errors.push(`releasing machine ${this.machineId}: ${message(err)}`);
     }
+    const ms = (a: number, b: number) => Math.round(b - a);
+    this.log('info', `purged ${tasks.length} unit(s) in ${ms(t0, performance.now())} ms (last pass ${ms(t0, t1)} ms, units ${ms(t1, t2)} ms, release ${ms(t2, performance.now())} ms)`);
     if (errors.length > 0) this.log('warn', `shutdown incomplete: ${errors.join('; ')}`);
   }
 }

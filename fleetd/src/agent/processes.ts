@@ -30,16 +30,72 @@ function signalNumber(sig: NodeJS.Signals): number {
 }
 
 /**
- * True while the group has a live member. Zombies do not count: an orphaned child that died is
- * reparented to PID 1, which may take seconds to reap it (and in containers sometimes never does).
+ * Whether any process (a zombie included) is in the group: one syscall, no /proc scan. Enough to
+ * prune records of groups that are gone; groupAlive tells a live group from a zombie one.
  */
-export function groupAlive(pgid: number): boolean {
+export function groupExists(pgid: number): boolean {
   try {
     process.kill(-pgid, 0);
+    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
-  return !procAvailable() || processesInGroup(pgid).length > 0;
+}
+
+/**
+ * True while the group has a live member. Zombies do not count: an orphaned child that died is
+ * reparented to PID 1, which may take seconds to reap it (and in containers sometimes never does).
+ *
+ * The group leader's /proc entry answers most calls. Otherwise one /proc scan serves every call
+ * for PROC_SCAN_MS: a machine stopping a hundred units polls
+ * each unit's groups every 25 ms, and a scan per call (a thousand /proc reads each, with a
+ * thousand unit processes on the host) made that quadratic. A group the scan does not list is
+ * looked up again in a fresh scan unless the scan is newer than the group, so a group started
+ * since is never reported dead; one that died since may be reported alive for up to PROC_SCAN_MS,
+ * which pollers absorb.
+ */
+export function groupAlive(pgid: number): boolean {
+  if (!groupExists(pgid)) {
+    existingSince.delete(pgid);
+    return false;
+  }
+  if (!procAvailable()) return true;
+  // Usually the group's leader (the unit's main process) is still in it and alive: no scan.
+  const leader = statFields(pgid);
+  if (leader && leader[0] !== 'Z' && Number(leader[2]) === pgid) return true;
+  const now = performance.now();
+  const since = existingSince.get(pgid) ?? now;
+  existingSince.set(pgid, since);
+  if (liveGroupIds(PROC_SCAN_MS).has(pgid)) return true;
+  // Not in the last scan: trust that when the scan is newer than the first time we saw the group
+  // exist (it has only zombies left: dying, or waiting to be reaped), else look again.
+  if (lastScan && lastScan.at > since) return false;
+  return liveGroupIds(0).has(pgid);
+}
+
+const PROC_SCAN_MS = 20;
+let lastScan: { at: number; groups: Set<number> } | undefined;
+/** When groupAlive first found each group existing (pruned once it is gone). */
+const existingSince = new Map<number, number>();
+
+/** Process groups with a live (non-zombie) member, from a /proc scan at most `maxAgeMs` old. */
+function liveGroupIds(maxAgeMs: number): Set<number> {
+  const now = performance.now();
+  if (lastScan && maxAgeMs > 0 && now - lastScan.at <= maxAgeMs) return lastScan.groups;
+  const groups = new Set<number>();
+  let entries: string[] = [];
+  try {
+    entries = fs.readdirSync('/proc');
+  } catch {
+    // No /proc: nothing listed (groupAlive checks procAvailable first).
+  }
+  for (const e of entries) {
+    if (!/^\d+$/.test(e)) continue;
+    const f = statFields(e);
+    if (f && f[0] !== 'Z') groups.add(Number(f[2]));
+  }
+  lastScan = { at: now, groups };
+  return groups;
 }
 
 let procChecked: boolean | undefined;

@@ -4,8 +4,14 @@
  * and machines). A follower retries the lease every interval. When the lease is lost the engine
  * stops writing at once (the pass in progress checks before every write) and goes back to
  * competing. `stop()` ends the loop and releases the lease, so another engine takes over at once.
+ *
+ * A machine that disappears from the registry is given a short grace period before its units
+ * are moved (fleet-reference §6: no teardown on a brief registry loss without a grace policy):
+ * a presence lease that etcd expired under load is re-granted within a second or two, and
+ * moving a hundred units for that would churn the cluster. Meanwhile the machine keeps its units
+ * but receives no new ones.
  */
-import type { Disposable, Leadership, Registry } from '../registry/registry';
+import type { Disposable, Leadership, MachineRecord, Registry } from '../registry/registry';
 import { RequirementsCache } from '../../../scheduler/src';
 import { runLoop, type Loop } from '../loop';
 import { ActionsFailedError, errorText, reconcileOnce, type Log } from './reconcile';
@@ -17,6 +23,10 @@ export interface EngineOptions {
   intervalMs?: number;
   /** The engine lease TTL; default 5 × intervalMs, as fleet. */
   leaseTtlMs?: number;
+  /** How long a machine may be missing before its units move; default 2 × intervalMs, at most 10 s. 0: at once (fleet). */
+  machineGraceMs?: number;
+  /** Milliseconds (for the grace period); default Date.now. */
+  now?: () => number;
   log?: Log;
 }
 
@@ -27,10 +37,15 @@ export interface Engine {
 export async function startEngine(opts: EngineOptions): Promise<Engine> {
   const { registry, machineId } = opts;
   const intervalMs = opts.intervalMs ?? 2000;
-  // fleet's lease is five intervals; a floor of 10 s keeps a busy machine (a thousand units in
-  // flight) from losing leadership to its own slow keepalives.
-  const leaseTtlMs = opts.leaseTtlMs ?? Math.max(5 * intervalMs, 10_000);
+  // fleet's lease is five intervals (10 s by default). The floor of 5 s keeps a very short interval
+  // from making leadership flap on a busy machine; a longer floor (10 s) made a dead leader's
+  // units wait twice the agent TTL of a test cluster before moving. The lease is renewed on every
+  // pass and by etcd3's own keepalive timer, so a slow pass does not starve it.
+  const leaseTtlMs = opts.leaseTtlMs ?? Math.max(5 * intervalMs, 5_000);
   const log: Log = opts.log ?? (() => {});
+  const graceMs = opts.machineGraceMs ?? Math.min(2 * intervalMs, 10_000);
+  const now = opts.now ?? Date.now;
+  if (!(graceMs >= 0)) throw new RangeError(`engine: machineGraceMs must be >= 0, got ${graceMs}`);
   if (machineId === '') throw new Error('engine: a machine ID is required to compete for the engine lease');
   if (!(intervalMs > 0)) throw new RangeError(`engine: intervalMs must be positive, got ${intervalMs}`);
   if (!(leaseTtlMs > intervalMs)) throw new RangeError(`engine: leaseTtlMs (${leaseTtlMs}) must be longer than intervalMs (${intervalMs})`);
@@ -41,6 +56,49 @@ export async function startEngine(opts: EngineOptions): Promise<Engine> {
   let lastReasons: ReadonlyMap<string, string> | undefined;
   let announcedFollower = false;
   const cache = new RequirementsCache();
+  /** Machines seen by this engine: the last record, and since when it has been missing. */
+  const seen = new Map<string, { record: MachineRecord; missingSince?: number }>();
+
+  /** A pass when a grace period ends (the interval may be much longer). */
+  let graceTimer: NodeJS.Timeout | undefined;
+  let graceTimerAt = Infinity;
+  const wakeAt = (at: number): void => {
+    if (graceTimer && graceTimerAt <= at) return;
+    clearTimeout(graceTimer);
+    graceTimerAt = at;
+    graceTimer = setTimeout(() => {
+      graceTimer = undefined;
+      graceTimerAt = Infinity;
+      loop?.trigger();
+    }, Math.max(0, at - now()) + 1);
+    graceTimer.unref();
+  };
+
+  /** The live machines plus those missing for less than the grace period (marked unreachable). */
+  const withGrace = (live: readonly MachineRecord[]): (MachineRecord & { unreachable?: boolean })[] => {
+    const t = now();
+    const out: (MachineRecord & { unreachable?: boolean })[] = [...live];
+    const liveIds = new Set(live.map(m => m.id));
+    for (const m of live) {
+      const before = seen.get(m.id);
+      if (before?.missingSince !== undefined) log('info', `engine: machine ${m.id} is back after ${t - before.missingSince} ms; its units stay`);
+      seen.set(m.id, { record: m });
+    }
+    for (const [id, entry] of seen) {
+      if (liveIds.has(id)) continue;
+      if (entry.missingSince === undefined) {
+        entry.missingSince = t;
+        if (graceMs > 0) log('info', `engine: machine ${id} is missing; its units move if it is not back within ${graceMs} ms`);
+      }
+      if (t - entry.missingSince < graceMs) {
+        out.push({ ...entry.record, unreachable: true });
+        wakeAt(entry.missingSince + graceMs);
+      } else {
+        seen.delete(id);
+      }
+    }
+    return out;
+  };
 
   const isLeader = (): boolean => !controller.signal.aborted && leadership !== undefined && leadership.held;
 
@@ -50,6 +108,7 @@ export async function startEngine(opts: EngineOptions): Promise<Engine> {
     lostSubscription = undefined;
     leadership = undefined;
     lastReasons = undefined;
+    seen.clear();
     log('warn', `engine: ${machineId} lost the engine lease (${why}); no longer scheduling`);
   };
 
@@ -85,7 +144,7 @@ export async function startEngine(opts: EngineOptions): Promise<Engine> {
     if (!(await acquire())) return;
     const started = Date.now();
     try {
-      const result = await reconcileOnce({ registry, stillLeader: isLeader, log, lastReasons, cache });
+      const result = await reconcileOnce({ registry, stillLeader: isLeader, log, lastReasons, cache, machines: withGrace });
       if (!result.aborted) lastReasons = result.reasons;
       log('debug', `engine: pass done in ${Date.now() - started} ms: ${result.planned} planned, ${result.applied} applied, ${result.stale} stale, ${result.reasons.size} unit(s) waiting`);
     } catch (error) {
@@ -120,6 +179,7 @@ export async function startEngine(opts: EngineOptions): Promise<Engine> {
     stop: () => {
       stopping ??= (async () => {
         controller.abort();
+        clearTimeout(graceTimer);
         for (const w of watches) w.dispose();
         // The pass in progress makes no more writes once aborted; wait for it, but not forever
         // (a registry call that hangs must not hang fleetd's shutdown).

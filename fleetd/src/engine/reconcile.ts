@@ -4,10 +4,7 @@
  * engine can only make writes fail, never clobber, and the next pass re-plans from fresh state.
  */
 import { ClusterSnapshot as SchedulerSnapshot, planCluster, type ClusterAction, type RequirementsCache } from '../../../scheduler/src';
-import type { Registry } from '../registry/registry';
-
-/** Scheduling writes in flight at once during a pass. */
-export const WRITE_CONCURRENCY = 16;
+import { MAX_BATCH_OPS, type MachineRecord, type Registry } from '../registry/registry';
 
 export type Log = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
 
@@ -55,48 +52,55 @@ export async function reconcileOnce(opts: {
   lastReasons: ReadonlyMap<string, string> | undefined;
   /** Parsed requirements kept from the previous pass (re-parsed only when a unit's hash changes). */
   cache?: RequirementsCache;
+  /**
+   * Given the live machines, the machines to plan with: the engine adds machines that are missing
+   * for less than its grace period, marked unreachable (they keep their units, take no new ones).
+   */
+  machines?: (live: readonly MachineRecord[]) => readonly (MachineRecord & { unreachable?: boolean })[];
 }): Promise<PassResult> {
   const { registry, stillLeader, log } = opts;
   const snap = await registry.snapshot();
-  const plan = planCluster(SchedulerSnapshot.from(snap.units, snap.schedule, snap.machines, opts.cache));
+  const machines = opts.machines ? opts.machines(snap.machines) : snap.machines;
+  const plan = planCluster(SchedulerSnapshot.from(snap.units, snap.schedule, machines, opts.cache));
   const result: PassResult = { planned: plan.actions.length, applied: 0, stale: 0, failed: 0, aborted: false, reasons: plan.reasons };
   const failures: { action: ClusterAction; error: unknown }[] = [];
   // The writes are independent (each is create-only or compare-and-delete on its own key), so
-  // they go out WRITE_CONCURRENCY at a time: at a thousand units, one round trip after another
-  // is what limited a pass, not etcd.
+  // they go out in batches of MAX_BATCH_OPS (one transaction each when none is stale): at a
+  // thousand units, one round trip per unit is what limited a pass, not etcd. Leadership is
+  // checked before every batch.
   // Unschedules go first (a unit moving between machines is unscheduled before it is scheduled
   // again, as in the plan's order), then the schedules.
   let leadershipLost = false;
   const runAll = async (actions: readonly ClusterAction[]): Promise<void> => {
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      for (let i = next++; i < actions.length; i = next++) {
-        const action = actions[i]!;
-        if (leadershipLost || !stillLeader()) {
-          leadershipLost = true;
-          return;
-        }
-        try {
-          const ok = action.kind === 'schedule'
-            ? await registry.scheduleUnit(action.unit, action.machineId)
-            : await registry.unscheduleUnit(action.unit, action.machineId);
-          if (ok) {
-            result.applied++;
-            log('info', action.kind === 'schedule'
-              ? `engine: scheduled ${action.unit} to ${action.machineId} (${action.reason})`
-              : `engine: unscheduled ${action.unit} from ${action.machineId} (${action.reason})`);
-          } else {
-            result.stale++;
-            log('debug', `engine: ${describe(action)} skipped: the schedule changed meanwhile; re-planning next pass`);
-          }
-        } catch (error) {
+    for (let i = 0; i < actions.length; i += MAX_BATCH_OPS) {
+      if (leadershipLost || !stillLeader()) {
+        leadershipLost = true;
+        return;
+      }
+      const batch = actions.slice(i, i + MAX_BATCH_OPS);
+      let applied: boolean[];
+      try {
+        applied = await registry.applySchedule(batch.map(a => ({ kind: a.kind, unit: a.unit, machineId: a.machineId })));
+      } catch (error) {
+        for (const action of batch) {
           result.failed++;
           failures.push({ action, error });
-          log('warn', `engine: ${describe(action)} failed: ${errorText(error)}`);
         }
+        log('warn', `engine: ${batch.length === 1 ? describe(batch[0]!) : `${batch.length} scheduling writes (${describe(batch[0]!)}, …)`} failed: ${errorText(error)}`);
+        continue;
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(WRITE_CONCURRENCY, actions.length) }, worker));
+      batch.forEach((action, j) => {
+        if (applied[j]) {
+          result.applied++;
+          log('info', action.kind === 'schedule'
+            ? `engine: scheduled ${action.unit} to ${action.machineId} (${action.reason})`
+            : `engine: unscheduled ${action.unit} from ${action.machineId} (${action.reason})`);
+        } else {
+          result.stale++;
+          log('debug', `engine: ${describe(action)} skipped: the schedule changed meanwhile; re-planning next pass`);
+        }
+      });
+    }
   };
   await runAll(plan.actions.filter(a => a.kind === 'unschedule'));
   await runAll(plan.actions.filter(a => a.kind === 'schedule'));

@@ -76,3 +76,12 @@ function add<K>(map: Map<K, Set<() => void>>, key: K, listener: () => void): Dis
     },
   };
 }
+
+/** applySchedule's precondition: each unit at most once (one write per key). */
+export function assertDistinctUnits(changes: readonly { unit: string }[]): void {
+  const seen = new Set<string>();
+  for (const c of changes) {
+    if (seen.has(c.unit)) throw new Error(`applySchedule: ${c.unit} appears twice in one batch; apply the changes one batch after another`);
+    seen.add(c.unit);
+  }
+}

@@ -9,7 +9,15 @@
  *    by lease keepalives, which cost etcd no disk write), so the agent rewrites them only when
  *    they change. fleet rewrote every TTL key on every heartbeat, which is what melts etcd at
  *    a thousand units. Other writers get short-lived shared leases granted per TTL.
- *  - Scheduling is a create-only transaction; unscheduling compares the value.
+ *  - Scheduling is a create-only transaction; unscheduling compares the value. Batches (the
+ *    engine's schedule changes, an agent's states and heartbeats) go out as transactions of up to
+ *    MAX_BATCH_OPS operations; a batch whose compares do not all hold falls back to one
+ *    transaction per change.
+ *  - An agent reads only its own units (machineView), and from memory: the watcher keeps a mirror
+ *    of the job and machine keys (an informer cache, as Kubernetes controllers keep), so an
+ *    agent's pass costs etcd nothing. The mirror lags etcd by the watch delay; every change it
+ *    has not reflected yet is followed by a watchMachine hint once it has. Without a live watch
+ *    (starting, reconnecting) machineView reads etcd instead.
  *  - Every etcd failure surfaces as RegistryUnavailableError (with the cause attached); the gRPC
  *    channel reconnects by itself when etcd comes back.
  *  - watch/watchMachine run one watcher over the prefix, with an index of targets and global units
@@ -17,15 +25,16 @@
  *    hint (events may have been missed).
  */
 import { Etcd3, type IKeyValue, type Lease, type Watcher } from 'etcd3';
+import type { IOperation } from 'etcd3/lib/builder';
 import { ExponentialBackoff, noop } from 'cockatiel';
 import { isGlobalUnit, serializeOptions, unitHash, type UnitOption } from '../../../unitfile/src';
 import type { JobState } from '../../../protocol/src/api';
 import {
-  MachineExistsError, RegistryUnavailableError, type ClusterSnapshot, type Disposable, type Leadership,
-  type MachinePresence, type MachineRecord, type Registry, type ScheduleEntry, type UnitRecord,
-  type UnitStateRecord, type WatchTopic,
+  MAX_BATCH_OPS, MachineExistsError, RegistryUnavailableError, type ClusterSnapshot, type Disposable, type Leadership,
+  type MachinePresence, type MachineRecord, type MachineView, type Registry, type ScheduleChange, type ScheduleEntry,
+  type UnitRecord, type UnitStateRecord, type WatchTopic,
 } from './registry';
-import { groupBySection, Watchers } from './common';
+import { assertDistinctUnits, groupBySection, Watchers } from './common';
 import {
   DEFAULT_PREFIX, Keys, decode, decodeJobObject, decodeLeader, decodeReasons,
   encodeJobObject, encodeLeader, encodeMachine, encodeReasons, encodeUnitBlob, encodeUnitState, type Kv,
@@ -49,6 +58,14 @@ export class EtcdRegistry implements Registry {
   private watcher: Watcher | undefined;
   private watchStarting: Promise<void> | undefined;
   private needsResync = false;
+  /**
+   * The mirror: every job/ and states/ key (value by key) and every machine's keys (by machine
+   * ID), as of
+   * `mirrorRevision` plus the events applied since. Events at or below the revision of the read
+   * that rebuilt it are already in it (and skipped).
+   */
+  private readonly mirror = { jobs: new Map<string, string>(), states: new Map<string, string>(), machines: new Map<string, Map<string, string>>() };
+  private mirrorRevision = 0n;
   /** The watch index: what watchMachine needs to route an event. */
   private readonly index = { targets: new Map<string, string>(), launched: new Map<string, string>(), global: new Set<string>(), stateMachines: new Map<string, Set<string>>() };
   private readonly ephemeral = new Map<number, { id: string; grantedAt: number }>();
@@ -160,6 +177,30 @@ export class EtcdRegistry implements Registry {
     return res.succeeded;
   }
 
+  async applySchedule(changes: readonly ScheduleChange[]): Promise<boolean[]> {
+    assertDistinctUnits(changes);
+    const out: boolean[] = [];
+    for (let i = 0; i < changes.length; i += MAX_BATCH_OPS) {
+      const chunk = changes.slice(i, i + MAX_BATCH_OPS);
+      const compare = (c: ScheduleChange): [string, 'Create' | 'Value', '==', string | number] =>
+        c.kind === 'schedule' ? [this.keys.target(c.unit), 'Create', '==', 0] : [this.keys.target(c.unit), 'Value', '==', c.machineId];
+      const write = (c: ScheduleChange): IOperation =>
+        c.kind === 'schedule' ? this.client.put(this.keys.target(c.unit)).value(c.machineId) : this.client.delete().key(this.keys.target(c.unit));
+      const res = await this.call(() => {
+        const txn = this.client.if(...compare(chunk[0]!));
+        for (const c of chunk.slice(1)) txn.and(...compare(c));
+        return txn.then(...chunk.map(write)).commit();
+      });
+      if (res.succeeded) {
+        out.push(...chunk.map(() => true));
+        continue;
+      }
+      // Some change is stale (another engine, or the plan raced a write): decide each one alone.
+      out.push(...(await inParallel(chunk, 16, c => (c.kind === 'schedule' ? this.scheduleUnit(c.unit, c.machineId) : this.unscheduleUnit(c.unit, c.machineId)))));
+    }
+    return out;
+  }
+
   async setLaunched(name: string, machineId: string, ttlMs: number): Promise<void> {
     await this.putEphemeral(this.keys.jobState(name), machineId, ttlMs, machineId);
   }
@@ -247,6 +288,33 @@ export class EtcdRegistry implements Registry {
     await this.putEphemeral(this.keys.state(state.name, state.machineId), encodeUnitState(state), ttlMs, state.machineId);
   }
 
+  async publishUnits(machineId: string, batch: { states: readonly UnitStateRecord[]; launched: readonly string[] }, ttlMs: number): Promise<void> {
+    const writes: [string, string][] = [];
+    for (const st of batch.states) {
+      if (st.machineId !== machineId) throw new Error(`publishUnits: the state of ${st.name} belongs to machine ${st.machineId}, not ${machineId}`);
+      writes.push([this.keys.state(st.name, machineId), encodeUnitState(st)]);
+    }
+    // States first: a unit's heartbeat is never written before its state (same or later transaction).
+    for (const name of batch.launched) writes.push([this.keys.jobState(name), machineId]);
+    if (writes.length === 0) return;
+    const presence = this.presence.get(machineId);
+    if (presence) {
+      // On the presence lease only: a short-lived lease would let the keys expire while the
+      // agent believes them published (that is what emptied the state table under load).
+      const leaseId = presence.leaseId;
+      if (leaseId === undefined) throw new RegistryUnavailableError(`the presence of machine ${machineId} is being re-granted; publishing again once it is back`);
+      for (let i = 0; i < writes.length; i += MAX_BATCH_OPS) {
+        const chunk = writes.slice(i, i + MAX_BATCH_OPS);
+        await this.call(() => this.client.if(this.keys.prefix, 'Version', '>', -1).then(...chunk.map(([k, v]) => this.client.put(k).value(v).lease(leaseId))).commit());
+        let written = this.onPresence.get(machineId);
+        if (!written) this.onPresence.set(machineId, (written = new Map()));
+        for (const [k, v] of chunk) written.set(k, v);
+      }
+      return;
+    }
+    await inParallel(writes, 8, ([k, v]) => this.putEphemeral(k, v, ttlMs, machineId));
+  }
+
   async removeUnitState(name: string, machineId: string): Promise<void> {
     this.onPresence.get(machineId)?.delete(this.keys.state(name, machineId));
     await this.call(() => this.client.delete().key(this.keys.state(name, machineId)).exec());
@@ -264,6 +332,29 @@ export class EtcdRegistry implements Registry {
     return { units, schedule, machines };
   }
 
+  async machineView(machineId: string): Promise<MachineView> {
+    if (this.closed) throw new RegistryUnavailableError();
+    this.ensureWatch();
+    if (!this.watcher || this.needsResync) {
+      // No live watch (starting, or reconnecting): read everything, as fleet does.
+      const { units, schedule, machines } = await this.snapshot();
+      return viewOf(machineId, units, schedule, machines.find(m => m.id === machineId));
+    }
+    // From the mirror: the units scheduled here (the index says which) and the global units.
+    const names = new Set(this.index.global);
+    for (const [unit, target] of this.index.targets) if (target === machineId) names.add(unit);
+    const kvs: Kv[] = [];
+    for (const name of names) {
+      for (const key of [this.keys.jobObject(name), this.keys.targetState(name), this.keys.target(name), this.keys.jobState(name)]) {
+        const value = this.mirror.jobs.get(key);
+        if (value !== undefined) kvs.push({ key, value });
+      }
+    }
+    for (const [key, value] of this.mirror.machines.get(machineId) ?? []) kvs.push({ key, value });
+    const { units, schedule, machines } = decode(this.keys, kvs);
+    return viewOf(machineId, units, schedule, machines.find(m => m.id === machineId));
+  }
+
   async tryAcquireLeadership(machineId: string, ttlMs: number): Promise<Leadership | undefined> {
     const mine = this.leadership;
     if (mine && mine.held && mine.machineId === machineId) {
@@ -272,6 +363,9 @@ export class EtcdRegistry implements Registry {
       return mine;
     }
     const key = this.keys.engineLeader;
+    // A follower asks every interval: one read while someone holds the lease, instead of a lease
+    // grant and revoke (two raft writes) per follower per interval.
+    if ((await this.call(() => this.client.get(key).string())) !== null) return undefined;
     const lease = this.client.lease(ttlSeconds(ttlMs));
     lease.on('lost', () => undefined);
     try {
@@ -365,14 +459,30 @@ export class EtcdRegistry implements Registry {
   private async republishOnPresence(machineId: string, leaseId: string): Promise<void> {
     const written = this.onPresence.get(machineId);
     if (!written || written.size === 0) return;
+    const states: [string, string][] = [];
+    const heartbeats: [string, string, string][] = [];
     for (const [key, value] of written) {
       const k = this.keys.parse(key);
-      const put = this.client.put(key).value(value).lease(leaseId);
-      if (k.kind === 'jobState') {
-        const res = await this.call(() => this.client.if(this.keys.jobObject(k.unit), 'Create', '>', 0).then(put).commit());
-        if (!res.succeeded) written.delete(key);
-      } else {
-        await this.call(() => put.exec());
+      if (k.kind === 'jobState') heartbeats.push([key, value, k.unit]);
+      else states.push([key, value]);
+    }
+    for (let i = 0; i < states.length; i += MAX_BATCH_OPS) {
+      const chunk = states.slice(i, i + MAX_BATCH_OPS);
+      await this.call(() => this.client.if(this.keys.prefix, 'Version', '>', -1).then(...chunk.map(([k, v]) => this.client.put(k).value(v).lease(leaseId))).commit());
+    }
+    // A heartbeat is only restored while its unit still exists: a batch of them when every unit
+    // does, else one by one.
+    for (let i = 0; i < heartbeats.length; i += MAX_BATCH_OPS) {
+      const chunk = heartbeats.slice(i, i + MAX_BATCH_OPS);
+      const res = await this.call(() => {
+        const txn = this.client.if(this.keys.jobObject(chunk[0]![2]), 'Create', '>', 0);
+        for (const [, , unit] of chunk.slice(1)) txn.and(this.keys.jobObject(unit), 'Create', '>', 0);
+        return txn.then(...chunk.map(([k, v]) => this.client.put(k).value(v).lease(leaseId))).commit();
+      });
+      if (res.succeeded) continue;
+      for (const [key, value, unit] of chunk) {
+        const one = await this.call(() => this.client.if(this.keys.jobObject(unit), 'Create', '>', 0).then(this.client.put(key).value(value).lease(leaseId)).commit());
+        if (!one.succeeded) written.delete(key);
       }
     }
     this.log('info', `re-published ${written.size} unit state(s) and heartbeat(s) of machine ${machineId}`);
@@ -383,17 +493,17 @@ export class EtcdRegistry implements Registry {
    * lease for this TTL; a lease etcd forgot is re-granted once.
    */
   private async putEphemeral(key: string, value: string, ttlMs: number, machineId: string): Promise<void> {
-    const presenceLease = this.presence.get(machineId)?.leaseId;
-    if (presenceLease !== undefined) {
-      try {
-        await this.call(() => this.client.put(key).value(value).lease(presenceLease).exec());
-        let written = this.onPresence.get(machineId);
-        if (!written) this.onPresence.set(machineId, (written = new Map()));
-        written.set(key, value);
-        return;
-      } catch (err) {
-        this.log('debug', `writing ${key} on the presence lease of ${machineId} failed (${describe(err)}); using a TTL lease`);
-      }
+    const presence = this.presence.get(machineId);
+    if (presence) {
+      // Never on a short-lived lease instead: the key would expire while the agent, which writes
+      // it again only on change, believes it published. A failure is the caller's to retry.
+      const presenceLease = presence.leaseId;
+      if (presenceLease === undefined) throw new RegistryUnavailableError(`the presence of machine ${machineId} is being re-granted; publishing again once it is back`);
+      await this.call(() => this.client.put(key).value(value).lease(presenceLease).exec());
+      let written = this.onPresence.get(machineId);
+      if (!written) this.onPresence.set(machineId, (written = new Map()));
+      written.set(key, value);
+      return;
     }
     const ttl = ttlSeconds(ttlMs);
     for (let attempt = 0; ; attempt++) {
@@ -428,13 +538,18 @@ export class EtcdRegistry implements Registry {
     for (let delay = 250; !this.closed; delay = Math.min(delay * 2, 2_000)) {
       try {
         const res = await this.call(() =>
-          this.client.if(this.keys.prefix, 'Version', '>', -1).then(this.client.getAll().prefix(this.keys.jobs), this.client.getAll().prefix(this.keys.states)).commit(),
+          this.client
+            .if(this.keys.prefix, 'Version', '>', -1)
+            .then(this.client.getAll().prefix(this.keys.jobs), this.client.getAll().prefix(this.keys.states), this.client.getAll().prefix(this.keys.machines))
+            .commit(),
         );
-        this.rebuildIndex(res.responses.flatMap(r => r.response_range?.kvs ?? []).map(toKv));
+        this.rebuildIndex(res.responses.flatMap(r => r.response_range?.kvs ?? []).map(toKv), BigInt(res.header.revision));
         const watcher = await this.client
           .watch()
           .prefix(this.keys.prefix)
-          .withPreviousKV()
+          // No withPreviousKV(): the previous value comes from the mirror. With it, etcd reads
+          // the previous revision of the key for every change and every watcher (ten machine
+          // processes: ten reads per write, most of etcd's reads at a thousand units).
           .startRevision(String(BigInt(res.header.revision) + 1n))
           .create();
         if (this.closed) {
@@ -442,16 +557,17 @@ export class EtcdRegistry implements Registry {
           return;
         }
         this.watcher = watcher;
-        // etcd3 passes prev_kv as null (not undefined) when there was none.
-        const handle = (type: 'put' | 'delete', kv: IKeyValue, prev: IKeyValue | null | undefined) => {
+        const handle = (type: 'put' | 'delete', kv: IKeyValue) => {
           try {
-            this.onEvent(type, toKv(kv), prev ? toKv(prev) : undefined);
+            const event = toKv(kv);
+            const previous = this.mirrored(event.key);
+            this.onEvent(type, event, previous === undefined ? undefined : { key: event.key, value: previous }, BigInt(kv.mod_revision));
           } catch (err) {
             this.log('error', `etcd watch event ${type} ${kv.key.toString()} failed: ${describe(err)}`);
           }
         };
-        watcher.on('put', (kv, prev) => handle('put', kv, prev));
-        watcher.on('delete', (kv, prev) => handle('delete', kv, prev));
+        watcher.on('put', kv => handle('put', kv));
+        watcher.on('delete', kv => handle('delete', kv));
         watcher.on('disconnected', () => (this.needsResync = true));
         watcher.on('connected', () => {
           if (this.needsResync) void this.resync();
@@ -474,7 +590,13 @@ export class EtcdRegistry implements Registry {
   private async resync(): Promise<void> {
     this.needsResync = false;
     try {
-      this.rebuildIndex(await this.ranges([this.keys.jobs, this.keys.states]));
+      const res = await this.call(() =>
+        this.client
+          .if(this.keys.prefix, 'Version', '>', -1)
+          .then(this.client.getAll().prefix(this.keys.jobs), this.client.getAll().prefix(this.keys.states), this.client.getAll().prefix(this.keys.machines))
+          .commit(),
+      );
+      this.rebuildIndex(res.responses.flatMap(r => r.response_range?.kvs ?? []).map(toKv), BigInt(res.header.revision));
     } catch (err) {
       this.needsResync = true;
       this.log('debug', `etcd resync failed: ${describe(err)}`);
@@ -482,13 +604,70 @@ export class EtcdRegistry implements Registry {
     this.watchers.notify(['units', 'schedule', 'machines', 'states'], this.watchers.machineIds);
   }
 
-  private rebuildIndex(kvs: readonly Kv[]): void {
+  private rebuildIndex(kvs: readonly Kv[], revision: bigint): void {
     const { targets, launched, global, stateMachines } = this.index;
     targets.clear();
     launched.clear();
     global.clear();
     stateMachines.clear();
-    for (const kv of kvs) this.applyToIndex('put', kv);
+    this.mirror.jobs.clear();
+    this.mirror.states.clear();
+    this.mirror.machines.clear();
+    this.mirrorRevision = revision;
+    for (const kv of kvs) {
+      this.applyToIndex('put', kv);
+      this.applyToMirror('put', kv);
+    }
+  }
+
+  /** A key's value in the mirror (what a watch event's previous value would be). */
+  private mirrored(key: string): string | undefined {
+    const k = this.keys.parse(key);
+    switch (k.kind) {
+      case 'jobObject':
+      case 'targetState':
+      case 'target':
+      case 'jobState':
+        return this.mirror.jobs.get(key);
+      case 'state':
+        return this.mirror.states.get(key);
+      case 'machineObject':
+      case 'machineMetadata':
+        return this.mirror.machines.get(k.machineId)?.get(key);
+      default:
+        return undefined;
+    }
+  }
+
+  private applyToMirror(type: 'put' | 'delete', kv: Kv): void {
+    const k = this.keys.parse(kv.key);
+    switch (k.kind) {
+      case 'jobObject':
+      case 'targetState':
+      case 'target':
+      case 'jobState':
+        if (type === 'put') this.mirror.jobs.set(kv.key, kv.value);
+        else this.mirror.jobs.delete(kv.key);
+        break;
+      case 'state':
+        if (type === 'put') this.mirror.states.set(kv.key, kv.value);
+        else this.mirror.states.delete(kv.key);
+        break;
+      case 'machineObject':
+      case 'machineMetadata': {
+        let keys = this.mirror.machines.get(k.machineId);
+        if (type === 'put') {
+          if (!keys) this.mirror.machines.set(k.machineId, (keys = new Map()));
+          keys.set(kv.key, kv.value);
+        } else if (keys) {
+          keys.delete(kv.key);
+          if (keys.size === 0) this.mirror.machines.delete(k.machineId);
+        }
+        break;
+      }
+      default:
+        break;
+    }
   }
 
   private applyToIndex(type: 'put' | 'delete', kv: Kv): void {
@@ -536,8 +715,12 @@ export class EtcdRegistry implements Registry {
     return [...out];
   }
 
-  private onEvent(type: 'put' | 'delete', kv: Kv, previous: Kv | undefined): void {
+  private onEvent(type: 'put' | 'delete', kv: Kv, previous: Kv | undefined, revision: bigint): void {
     if (this.closed) return;
+    // Already in the mirror and the index when the read that rebuilt them was newer (a resync);
+    // applying an older event again could undo a newer change. Watchers still get the hint.
+    const fresh = revision > this.mirrorRevision;
+    if (fresh) this.applyToMirror(type, kv);
     // A refresh that writes the same value (heartbeats, re-published states) changes nothing a
     // watcher could see: stay quiet, so agents' heartbeats do not keep waking the engine.
     if (type === 'put' && previous !== undefined && previous.value === kv.value) return;
@@ -549,25 +732,31 @@ export class EtcdRegistry implements Registry {
       case 'targetState':
         topics.push('units');
         for (const m of this.concerned(k.unit)) machines.add(m);
-        this.applyToIndex(type, kv);
+        if (fresh) this.applyToIndex(type, kv);
         for (const m of this.concerned(k.unit)) machines.add(m);
         break;
       case 'target':
         topics.push('schedule');
         if (previous?.value) machines.add(previous.value);
         for (const m of this.concerned(k.unit)) machines.add(m);
-        this.applyToIndex(type, kv);
+        if (fresh) this.applyToIndex(type, kv);
         if (type === 'put') machines.add(kv.value);
         break;
       case 'jobState':
         topics.push('schedule');
-        this.applyToIndex(type, kv);
+        if (fresh) this.applyToIndex(type, kv);
         break;
       case 'state':
         topics.push('states');
-        this.applyToIndex(type, kv);
+        if (fresh) this.applyToIndex(type, kv);
         break;
       case 'machineObject':
+        // Our own machine's key went away while we still hold it (its lease expired under
+        // load): re-grant and re-publish now, not at the next keepalive (up to TTL/3 later).
+        if (type === 'delete' && fresh) this.presence.get(k.machineId)?.renewNow('its machine key was deleted');
+        topics.push('machines');
+        machines.add(k.machineId);
+        break;
       case 'machineMetadata':
         topics.push('machines');
         machines.add(k.machineId);
@@ -632,6 +821,7 @@ class KeptLease {
   private lease: Lease | undefined;
   private currentId: string | undefined;
   private disposed = false;
+  private recovering = false;
 
   constructor(
     private readonly client: Etcd3,
@@ -656,16 +846,29 @@ class KeptLease {
     return true;
   }
 
+  /**
+   * The lease's keys are gone although etcd3 has not reported the lease lost (yet): treat it as
+   * lost now. The old lease is revoked (its remaining keys are written again on the new one).
+   */
+  renewNow(why: string): void {
+    const lease = this.lease;
+    if (!lease || this.currentId === undefined) return;
+    this.onLost(lease, new Error(why));
+    void lease.revoke().catch(() => lease.release());
+  }
+
   private onLost(lease: Lease, err: unknown): void {
-    if (this.disposed || lease !== this.lease) return;
+    if (this.disposed || lease !== this.lease || this.recovering) return;
     this.currentId = undefined;
+    this.recovering = true;
     this.log('warn', `etcd lost the lease for the ${this.what} (${describe(err)}); re-granting`);
-    void this.recover();
+    void this.recover().finally(() => (this.recovering = false));
   }
 
   private async recover(): Promise<void> {
-    for (let delay = 250; !this.disposed; delay = Math.min(delay * 2, 2_000)) {
-      await new Promise(r => setTimeout(r, delay).unref());
+    // The first attempt at once: every moment without the lease is a moment the machine is absent.
+    for (let delay = 0; !this.disposed; delay = Math.min(Math.max(delay * 2, 250), 2_000)) {
+      if (delay > 0) await new Promise(r => setTimeout(r, delay).unref());
       if (this.disposed) return;
       const lease = this.client.lease(this.ttl);
       lease.on('lost', err => this.onLost(lease, err));
@@ -712,6 +915,27 @@ class KeptLease {
       throw mapError(err);
     }
   }
+}
+
+function viewOf(machineId: string, units: UnitRecord[], schedule: Map<string, ScheduleEntry>, machine: MachineRecord | undefined): MachineView {
+  const mine = units.filter(u => schedule.get(u.name)?.machineId === machineId || isGlobalUnit(u.options));
+  const entries = new Map<string, ScheduleEntry>();
+  for (const u of mine) {
+    const entry = schedule.get(u.name);
+    if (entry) entries.set(u.name, entry);
+  }
+  return { units: mine, schedule: entries, machine };
+}
+
+/** `fn` over `items`, at most `limit` at a time; results in order. */
+async function inParallel<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    for (let i = next++; i < items.length; i = next++) out[i] = await fn(items[i]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
 }
 
 function toKv(kv: IKeyValue): Kv {

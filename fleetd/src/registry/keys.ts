@@ -59,8 +59,11 @@ export class Keys {
   get machines(): string {
     return `${this.prefix}machines/`;
   }
+  machine(id: string): string {
+    return `${this.machines}${id}/`;
+  }
   machineObject(id: string): string {
-    return `${this.machines}${id}/object`;
+    return `${this.machine(id)}object`;
   }
   machineMetadata(id: string, key: string): string {
     return `${this.machines}${id}/metadata/${key}`;

@@ -14,9 +14,10 @@ import { isGlobalUnit, unitHash, type UnitOption } from '../../../unitfile/src';
 import type { JobState } from '../../../protocol/src/api';
 import {
   MachineExistsError, type ClusterSnapshot, type Disposable, type Leadership, type MachinePresence,
-  type MachineRecord, type Registry, type ScheduleEntry, type UnitRecord, type UnitStateRecord, type WatchTopic,
+  type MachineRecord, type MachineView, type Registry, type ScheduleChange, type ScheduleEntry, type UnitRecord,
+  type UnitStateRecord, type WatchTopic,
 } from './registry';
-import { groupBySection, Watchers } from './common';
+import { assertDistinctUnits, groupBySection, Watchers } from './common';
 
 export interface MemoryRegistryOptions {
   /** Milliseconds since the epoch; default Date.now. */
@@ -172,6 +173,13 @@ export class MemoryRegistry implements Registry {
     return true;
   }
 
+  async applySchedule(changes: readonly ScheduleChange[]): Promise<boolean[]> {
+    assertDistinctUnits(changes);
+    const out: boolean[] = [];
+    for (const c of changes) out.push(c.kind === 'schedule' ? await this.scheduleUnit(c.unit, c.machineId) : await this.unscheduleUnit(c.unit, c.machineId));
+    return out;
+  }
+
   async setLaunched(name: string, machineId: string, ttlMs: number): Promise<void> {
     this.expire();
     const previous = this.launched.get(name);
@@ -260,6 +268,14 @@ export class MemoryRegistry implements Registry {
     if (!previous || !sameState(previous, state)) this.changed(['states'], []);
   }
 
+  async publishUnits(machineId: string, batch: { states: readonly UnitStateRecord[]; launched: readonly string[] }, ttlMs: number): Promise<void> {
+    for (const s of batch.states) {
+      if (s.machineId !== machineId) throw new Error(`publishUnits: the state of ${s.name} belongs to machine ${s.machineId}, not ${machineId}`);
+    }
+    for (const s of batch.states) await this.saveUnitState(s, ttlMs);
+    for (const name of batch.launched) await this.setLaunched(name, machineId, ttlMs);
+  }
+
   async removeUnitState(name: string, machineId: string): Promise<void> {
     if (this.states.delete(stateKey(name, machineId))) this.changed(['states'], []);
   }
@@ -275,6 +291,22 @@ export class MemoryRegistry implements Registry {
 
   async snapshot(): Promise<ClusterSnapshot> {
     return { units: await this.listUnits(), schedule: await this.getSchedule(), machines: await this.listMachines() };
+  }
+
+  async machineView(machineId: string): Promise<MachineView> {
+    this.expire();
+    const units = [...this.units.values()]
+      .filter(u => this.targets.get(u.name) === machineId || isGlobalUnit(u.options))
+      .sort(byName)
+      .map(copyUnit);
+    const all = await this.getSchedule();
+    const schedule = new Map<string, ScheduleEntry>();
+    for (const u of units) {
+      const entry = all.get(u.name);
+      if (entry) schedule.set(u.name, entry);
+    }
+    const machine = (await this.listMachines()).find(m => m.id === machineId);
+    return { units, schedule, machine };
   }
 
   async tryAcquireLeadership(machineId: string, ttlMs: number): Promise<Leadership | undefined> {

@@ -54,6 +54,27 @@ export interface UnitStateRecord {
   detail?: string;
 }
 
+/**
+ * What one machine's agent plans from: the units scheduled to it and every global unit (with
+ * their schedule entries), and its own machine record. Other machines' units are not read.
+ */
+export interface MachineView {
+  units: UnitRecord[];
+  schedule: Map<string, ScheduleEntry>;
+  /** This machine as the registry knows it (merged metadata); undefined while it is not registered. */
+  machine: MachineRecord | undefined;
+}
+
+/** One schedule change, with the semantics of scheduleUnit / unscheduleUnit. */
+export interface ScheduleChange {
+  kind: 'schedule' | 'unschedule';
+  unit: string;
+  machineId: string;
+}
+
+/** Most operations one registry write carries (etcd's default --max-txn-ops). */
+export const MAX_BATCH_OPS = 128;
+
 /** A consistent read of everything the engine plans from. */
 export interface ClusterSnapshot {
   units: UnitRecord[];
@@ -126,6 +147,12 @@ export interface Registry {
   /** The agent's "launched" heartbeat, with a TTL. */
   setLaunched(name: string, machineId: string, ttlMs: number): Promise<void>;
   clearLaunched(name: string, machineId: string): Promise<void>;
+  /**
+   * Several schedule changes, each with the semantics of scheduleUnit (create-only) or
+   * unscheduleUnit (compare on the machine), in as few registry writes as possible. Resolves to
+   * one boolean per change: whether it took effect. A unit may appear at most once.
+   */
+  applySchedule(changes: readonly ScheduleChange[]): Promise<boolean[]>;
 
   // ---- engine reasons (fleetd extension) ----
   /** Replace the set of "why is this unit not scheduled" reasons (unit name → reason). */
@@ -142,6 +169,12 @@ export interface Registry {
 
   // ---- unit states (published by agents) ----
   saveUnitState(state: UnitStateRecord, ttlMs: number): Promise<void>;
+  /**
+   * One machine's unit states and launched heartbeats, written together in as few registry
+   * writes as possible (saveUnitState and setLaunched for each, a unit's state no later than its
+   * heartbeat). Every state must carry `machineId`.
+   */
+  publishUnits(machineId: string, batch: { states: readonly UnitStateRecord[]; launched: readonly string[] }, ttlMs: number): Promise<void>;
   /** Remove one machine's state for a unit. */
   removeUnitState(name: string, machineId: string): Promise<void>;
   /** Sorted by unit name, then machine ID. */
@@ -149,6 +182,8 @@ export interface Registry {
 
   // ---- snapshot and leadership ----
   snapshot(): Promise<ClusterSnapshot>;
+  /** The agent's read: only what concerns `machineId` (see MachineView). */
+  machineView(machineId: string): Promise<MachineView>;
   /**
    * Try once to become the engine leader; undefined when another live engine holds the lease.
    * The lease is kept alive while this process lives; the holder asking again renews it and gets
