@@ -537,20 +537,14 @@ export class EtcdRegistry implements Registry {
   private async startWatch(): Promise<void> {
     for (let delay = 250; !this.closed; delay = Math.min(delay * 2, 2_000)) {
       try {
-        const res = await this.call(() =>
-          this.client
-            .if(this.keys.prefix, 'Version', '>', -1)
-            .then(this.client.getAll().prefix(this.keys.jobs), this.client.getAll().prefix(this.keys.states), this.client.getAll().prefix(this.keys.machines))
-            .commit(),
-        );
-        this.rebuildIndex(res.responses.flatMap(r => r.response_range?.kvs ?? []).map(toKv), BigInt(res.header.revision));
+        const revision = await this.reindex();
         const watcher = await this.client
           .watch()
           .prefix(this.keys.prefix)
           // No withPreviousKV(): the previous value comes from the mirror. With it, etcd reads
           // the previous revision of the key for every change and every watcher (ten machine
           // processes: ten reads per write, most of etcd's reads at a thousand units).
-          .startRevision(String(BigInt(res.header.revision) + 1n))
+          .startRevision(String(revision + 1n))
           .create();
         if (this.closed) {
           await watcher.cancel();
@@ -586,17 +580,24 @@ export class EtcdRegistry implements Registry {
     }
   }
 
+  /** Jobs, states and machines in one transaction (one revision) into the index; returns that revision. */
+  private async reindex(): Promise<bigint> {
+    const res = await this.call(() =>
+      this.client
+        .if(this.keys.prefix, 'Version', '>', -1)
+        .then(this.client.getAll().prefix(this.keys.jobs), this.client.getAll().prefix(this.keys.states), this.client.getAll().prefix(this.keys.machines))
+        .commit(),
+    );
+    const revision = BigInt(res.header.revision);
+    this.rebuildIndex(res.responses.flatMap(r => r.response_range?.kvs ?? []).map(toKv), revision);
+    return revision;
+  }
+
   /** After a reconnect: rebuild the index and wake everyone (events may have been missed). */
   private async resync(): Promise<void> {
     this.needsResync = false;
     try {
-      const res = await this.call(() =>
-        this.client
-          .if(this.keys.prefix, 'Version', '>', -1)
-          .then(this.client.getAll().prefix(this.keys.jobs), this.client.getAll().prefix(this.keys.states), this.client.getAll().prefix(this.keys.machines))
-          .commit(),
-      );
-      this.rebuildIndex(res.responses.flatMap(r => r.response_range?.kvs ?? []).map(toKv), BigInt(res.header.revision));
+      await this.reindex();
     } catch (err) {
       this.needsResync = true;
       this.log('debug', `etcd resync failed: ${describe(err)}`);
