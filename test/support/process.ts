@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import { groupExists } from '../../fleetd/src/agent/processes';
 
 export interface Spawned {
   /** The process group leader's PID, which is also the group ID (the process was spawned detached). */
@@ -95,15 +96,8 @@ export function spawnDetached(command: string, args: readonly string[], options:
   return { pid, child, logFile: options.logFile, exited, hasExited: () => done };
 }
 
-/** True while any process of the group exists. */
-export function groupAlive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+/** True while any process of the group exists (zombies included): fleetd's own check. */
+export const groupAlive = groupExists;
 
 /**
  * A short, bounded pause for polling loops. It is deliberately ref'd: an unref'd poll timer lets
