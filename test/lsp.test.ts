@@ -9,7 +9,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import {
-  CodeActionRequest, CompletionRequest, CompletionResolveRequest, DefinitionRequest, DidChangeConfigurationNotification, DidChangeTextDocumentNotification,
+  CodeActionRequest, CompletionRequest, CompletionResolveRequest, InsertTextFormat, DefinitionRequest, DidChangeConfigurationNotification, DidChangeTextDocumentNotification,
   DidChangeWatchedFilesNotification, DidCloseTextDocumentNotification, DocumentFormattingRequest, DocumentSymbolRequest,
   FileChangeType, FoldingRangeRequest, HoverRequest, ReferencesRequest, type CompletionList, type DocumentSymbol, type MarkupContent,
 } from 'vscode-languageserver-protocol/node';
@@ -88,15 +88,25 @@ describe('language server over stdio (dist/server.js)', () => {
     const deps = (await h.connection.sendRequest(CompletionRequest.type, { textDocument: { uri: webUri }, position: { line: 2, character: 16 } })) as CompletionList;
     assert.ok(deps.items.some(i => i.label === 'db.service'), deps.items.map(i => i.label).join());
 
-    // Documentation comes with completionItem/resolve (lists stay small), for items of the latest list.
+    // Lists stay small: what every item shares is in itemDefaults (the harness declares what
+    // vscode-languageclient does), detail and documentation come with completionItem/resolve.
     const directives = (await h.connection.sendRequest(CompletionRequest.type, { textDocument: { uri: webUri }, position: { line: 6, character: 0 } })) as CompletionList;
     const restart = directives.items.find(i => i.label === 'Restart');
     assert.ok(restart, directives.items.map(i => i.label).join());
-    assert.equal(restart.documentation, undefined, 'no documentation in the list');
-    const resolved = await h.connection.sendRequest(CompletionResolveRequest.type, restart);
+    assert.deepEqual(Object.keys(restart).sort(), ['kind', 'label', 'sortText', 'textEditText']);
+    assert.equal(restart.textEditText, 'Restart=${1|no,on-success,on-failure,on-abnormal,on-watchdog,on-abort,always|}');
+    assert.deepEqual(directives.itemDefaults?.editRange, { start: { line: 6, character: 0 }, end: { line: 6, character: 0 } });
+    assert.equal(directives.itemDefaults?.insertTextFormat, InsertTextFormat.Snippet);
+    // The client applies itemDefaults.data to an item before resolving it, as VS Code does.
+    const resolved = await h.connection.sendRequest(CompletionResolveRequest.type, { ...restart, data: directives.itemDefaults?.data });
     assert.equal(resolved.label, 'Restart');
+    assert.match(resolved.detail ?? '', /restart/i);
     assert.match((resolved.documentation as MarkupContent).value, /Restart=/);
     assert.equal((resolved.documentation as MarkupContent).kind, 'markdown');
+    // An item of an older list resolves to itself.
+    await h.connection.sendRequest(CompletionRequest.type, { textDocument: { uri: webUri }, position: { line: 6, character: 0 } });
+    const stale = await h.connection.sendRequest(CompletionResolveRequest.type, { ...restart, data: directives.itemDefaults?.data });
+    assert.equal(stale.documentation, undefined);
 
     const hover = await h.connection.sendRequest(HoverRequest.type, { textDocument: { uri: webUri }, position: { line: 8, character: 2 } });
     assert.equal(hover, null, 'an unknown [X-Fleet] key has no hover');
@@ -220,5 +230,39 @@ describe('language server process lifetime (stdio)', () => {
     const codeB = await new Promise<number | null>(r => (b.child.exitCode !== null ? r(b.child.exitCode) : b.child.once('exit', c => r(c))));
     assert.equal(codeB, 0);
     b.connection.dispose();
+  });
+
+  test('start-up: no child_process or crypto before the first diagnostics; the V8 code cache is written, then used', async () => {
+    ensureBuilt();
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-start-'));
+    try {
+      // A preload that records which Node built-ins the process loaded, and whether dist/server.js took a cache.
+      const preload = path.join(tmp, 'record.js');
+      fs.writeFileSync(preload, `process.on('exit', () => require('node:fs').writeFileSync(process.env.RECORD_TO, JSON.stringify(process.moduleLoadList)));`);
+      const cacheDir = path.join(tmp, 'cache');
+      const startOnce = async (record: string, stayMs: number) => {
+        const h = await LspHarness.start({ execArgv: ['--require', preload], env: { RECORD_TO: record, FLEET_SERVER_CACHE_DIR: cacheDir } });
+        const uri = 'file:///start/web.service';
+        const first = h.diagnostics(uri);
+        await h.open(uri, '[Service]\nExecStart=/bin/true\n');
+        await first;
+        await new Promise(r => setTimeout(r, stayMs));
+        assert.equal(await h.stop(), 0);
+        return JSON.parse(fs.readFileSync(record, 'utf8')) as string[];
+      };
+      const loaded = await startOnce(path.join(tmp, 'a.json'), 1500);
+      for (const m of ['child_process', 'crypto']) assert.ok(!loaded.includes(`NativeModule ${m}`), `${m} loaded at start-up`);
+      const written = fs.readdirSync(cacheDir);
+      assert.equal(written.length, 1, 'one cache file after the first start');
+      const size = fs.statSync(path.join(cacheDir, written[0]!)).size;
+      assert.ok(size > 100_000, `cache of ${size} bytes`);
+      // Started again: the cache is accepted, so it is not rewritten.
+      const mtime = fs.statSync(path.join(cacheDir, written[0]!)).mtimeMs;
+      await startOnce(path.join(tmp, 'b.json'), 1500);
+      assert.deepEqual(fs.readdirSync(cacheDir), written);
+      assert.equal(fs.statSync(path.join(cacheDir, written[0]!)).mtimeMs, mtime, 'cache rewritten: V8 rejected it');
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
   });
 });

@@ -2,6 +2,7 @@
  * The language client: starts dist/server.js over IPC for fleet-unit documents, and the typed
  * helpers the rest of the extension uses to talk to it (submit checks, cluster context).
  */
+import path from 'node:path';
 import * as vscode from 'vscode';
 import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
 import {
@@ -25,9 +26,11 @@ export const UNIT_FILE_GLOB = `**/*{${UNIT_FILE_EXTENSIONS.join(',')}}`;
 export function createLanguageClient(context: vscode.ExtensionContext, outputChannel: vscode.LogOutputChannel): { client: LanguageClient; disposable: IDisposable } {
   const store = new DisposableStore();
   const module = context.asAbsolutePath('dist/server.js');
+  // The server keeps the V8 code cache of its bundle in the extension's storage (server/src/boot.ts).
+  const env = { FLEET_SERVER_CACHE_DIR: path.join(context.globalStorageUri.fsPath, 'server-cache') };
   const serverOptions: ServerOptions = {
-    run: { module, transport: TransportKind.ipc, options: { execArgv: [...SERVER_EXEC_ARGV] } },
-    debug: { module, transport: TransportKind.ipc, options: { execArgv: [...SERVER_EXEC_ARGV, '--nolazy', '--inspect=6009'] } },
+    run: { module, transport: TransportKind.ipc, options: { execArgv: [...SERVER_EXEC_ARGV], env } },
+    debug: { module, transport: TransportKind.ipc, options: { execArgv: [...SERVER_EXEC_ARGV, '--nolazy', '--inspect=6009'], env } },
   };
   const watcher = store.add(vscode.workspace.createFileSystemWatcher(UNIT_FILE_GLOB));
   const clientOptions: LanguageClientOptions = {

@@ -15,6 +15,8 @@ import { SERVER_EXEC_ARGV } from '../../protocol/src/lsp';
 
 export const ROOT = path.resolve(__dirname, '../..');
 export const SERVER_JS = path.join(ROOT, 'dist/server.js');
+/** Tests keep the server's V8 code cache (server/src/boot.ts) in out/, not in the user's ~/.cache. */
+export const SERVER_ENV = { FLEET_SERVER_CACHE_DIR: path.join(ROOT, 'out', 'server-cache') };
 
 function newestMtime(dir: string): number {
   let newest = 0;
@@ -41,6 +43,8 @@ export interface HarnessOptions {
   workspaceFolders?: { uri: string; name: string }[];
   /** Extra node flags for the server process (e.g. --cpu-prof), after SERVER_EXEC_ARGV (what the extension uses). */
   execArgv?: string[];
+  /** Extra environment for the server process. */
+  env?: Record<string, string>;
   /** initializationOptions sent with initialize (e.g. { diagnosticsDelay: 0 }). */
   initializationOptions?: unknown;
 }
@@ -78,7 +82,7 @@ export class LspHarness {
 
   /** Spawns `node dist/server.js --stdio` and runs initialize/initialized. */
   static async start(options: HarnessOptions = {}): Promise<LspHarness> {
-    const child = spawn(process.execPath, [...SERVER_EXEC_ARGV, ...(options.execArgv ?? []), SERVER_JS, '--stdio'], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...SERVER_EXEC_ARGV, ...(options.execArgv ?? []), SERVER_JS, '--stdio'], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...SERVER_ENV, ...options.env } });
     const connection = createProtocolConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
     const h = new LspHarness(child, connection, options);
     h.initializeResult = await h.withTimeout('initialize', connection.sendRequest(InitializeRequest.type, {
@@ -88,7 +92,14 @@ export class LspHarness {
       ...(options.initializationOptions !== undefined ? { initializationOptions: options.initializationOptions } : {}),
       capabilities: {
         workspace: { configuration: true, didChangeWatchedFiles: { dynamicRegistration: true } },
-        textDocument: { publishDiagnostics: { versionSupport: true }, completion: { completionItem: { snippetSupport: true } } },
+        textDocument: {
+          publishDiagnostics: { versionSupport: true },
+          // As vscode-languageclient declares them: shared item defaults, detail and documentation resolved lazily.
+          completion: {
+            completionItem: { snippetSupport: true, resolveSupport: { properties: ['documentation', 'detail', 'additionalTextEdits'] } },
+            completionList: { itemDefaults: ['commitCharacters', 'editRange', 'insertTextFormat', 'insertTextMode', 'data'] },
+          },
+        },
       },
     }), 10_000);
     await connection.sendNotification(InitializedNotification.type, {});

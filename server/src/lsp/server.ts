@@ -3,7 +3,7 @@
  * scheduling, and one short handler per request that calls the pure service.
  */
 import {
-  CodeActionKind, type CompletionItem, DidChangeWatchedFilesNotification, FileChangeType, TextDocuments, TextDocumentSyncKind,
+  CodeActionKind, DidChangeWatchedFilesNotification, FileChangeType, RegistrationRequest, TextDocuments, TextDocumentSyncKind,
   type Connection, type InitializeParams, type InitializeResult,
 } from 'vscode-languageserver';
 import { TextDocument } from 'vscode-languageserver-textdocument';
@@ -14,7 +14,9 @@ import {
 } from '../../../protocol/src/lsp';
 import type { FleetLanguageSettings } from '../../../protocol/src/settings';
 import * as service from '../service';
+import { CompletionWire } from './completionWire';
 import { DiagnosticsScheduler } from './diagnosticsScheduler';
+import { IdleCollector } from './idleCollector';
 import { ParseCache } from './parseCache';
 import { SettingsStore } from './settingsStore';
 import { unitNameOf } from './uris';
@@ -42,6 +44,8 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   const settings = new SettingsStore(connection, () => pullConfiguration);
   /** The last published problems (after overrides) per URI and version, for code actions. */
   const published = new Map<string, { version: number; problems: Problem[] }>();
+  const completionWire = new CompletionWire();
+  const idle = new IdleCollector();
 
   const context = (s: FleetLanguageSettings): service.ServiceContext => ({ settings: s, catalog, index: workspace.snapshot(), cluster });
 
@@ -51,7 +55,9 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     if (!document) return;
     const doc = cache.get(document);
     const ctx = context(s);
+    const started = performance.now();
     const problems = s.diagnosticsEnabled ? service.applyOverrides(service.computeProblems(doc, ctx), s.rules) : [];
+    idle.worked(performance.now() - started);
     published.set(uri, { version: document.version, problems });
     await connection.sendDiagnostics({ uri, version: document.version, diagnostics: problems.map(p => service.toDiagnostic(doc, p, catalog)) });
   };
@@ -70,6 +76,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   };
 
   connection.onInitialize((params: InitializeParams): InitializeResult => {
+    completionWire.configure(params.capabilities);
     pullConfiguration = !!params.capabilities.workspace?.configuration;
     // Our extension watches unit files itself (synchronize.fileEvents) and says so; other clients get a registration.
     const options = params.initializationOptions as { fileEventsSynchronized?: boolean; diagnosticsDelay?: unknown } | undefined;
@@ -100,7 +107,10 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   connection.onInitialized(() => {
     if (watchDynamically) {
       const globPattern = `**/*{${UNIT_FILE_EXTENSIONS.join(',')}}`;
-      void connection.client.register(DidChangeWatchedFilesNotification.type, { watchers: [{ globPattern }] });
+      // A fixed registration id: connection.client.register would make a UUID, and node:crypto costs ~30 ms to load.
+      void connection.sendRequest(RegistrationRequest.type, {
+        registrations: [{ id: 'fleet-unit-files', method: DidChangeWatchedFilesNotification.method, registerOptions: { watchers: [{ globPattern }] } }],
+      });
     }
     const started = performance.now();
     if (supportsFolders) {
@@ -131,6 +141,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   const crossFileKey = (file: UnitFile) =>
     file.sections.filter(x => x.name === XFLEET_SECTION).flatMap(x => x.options.map(o => `${o.name}=${o.value}`)).join('\n');
   const updateIndex = (document: TextDocument) => {
+    idle.touch();
     const uri = document.uri;
     const name = unitNameOf(uri);
     const known = name !== undefined && workspace.snapshot().get(name) !== undefined;
@@ -181,37 +192,15 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   connection.onRequest(ValidateForSubmitRequest.type, async params => validateForSubmit(params));
 
   const withDoc = async <T>(uri: string, empty: T, f: (doc: service.UnitDocument, ctx: service.ServiceContext) => T): Promise<T> => {
+    idle.touch();
     const document = documents.get(uri);
     if (!document) return empty;
     return f(cache.get(document), context(await settings.get(uri)));
   };
   const offset = (doc: service.UnitDocument, p: { line: number; character: number }) => doc.document.offsetAt(p);
 
-  // Completion lists go out without their documentation (a [Service] list is ~100 KB with it);
-  // completionItem/resolve adds it to the item the user looks at, from the latest list.
-  let lastCompletion: { id: number; docs: (CompletionItem['documentation'])[] } = { id: 0, docs: [] };
-  connection.onCompletion(p => withDoc(p.textDocument.uri, null, (doc, ctx) => {
-    const list = service.complete(doc, offset(doc, p.position), ctx);
-    if (!list) return list;
-    const id = lastCompletion.id + 1;
-    const docs: (CompletionItem['documentation'])[] = [];
-    for (const item of list.items) {
-      if (item.documentation === undefined) continue;
-      item.data = { fleetDoc: [id, docs.length] };
-      docs.push(item.documentation);
-      delete item.documentation;
-    }
-    lastCompletion = { id, docs };
-    return list;
-  }));
-  connection.onCompletionResolve(item => {
-    const ref = (item.data as { fleetDoc?: [number, number] } | undefined)?.fleetDoc;
-    if (item.documentation === undefined && ref && ref[0] === lastCompletion.id) {
-      const documentation = lastCompletion.docs[ref[1]];
-      if (documentation !== undefined) item.documentation = documentation;
-    }
-    return item;
-  });
+  connection.onCompletion(p => withDoc(p.textDocument.uri, null, (doc, ctx) => completionWire.compact(service.complete(doc, offset(doc, p.position), ctx))));
+  connection.onCompletionResolve(item => completionWire.resolve(item));
   connection.onHover(p => withDoc(p.textDocument.uri, null, (doc, ctx) => service.hover(doc, offset(doc, p.position), ctx)));
   connection.onDocumentSymbol(p => withDoc(p.textDocument.uri, [], doc => service.documentSymbols(doc)));
   connection.onFoldingRanges(p => withDoc(p.textDocument.uri, [], doc => service.foldingRanges(doc)));
@@ -252,6 +241,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   connection.onShutdown(() => {
     options.onShutdown?.();
     scheduler.dispose();
+    idle.dispose();
     if (othersTimer) clearTimeout(othersTimer);
   });
   documents.listen(connection);

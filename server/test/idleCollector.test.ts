@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { IdleCollector } from '../src/lsp/idleCollector';
+
+const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
+
+describe('IdleCollector', () => {
+  test('light work never collects', async () => {
+    let collected = 0;
+    const c = new IdleCollector(() => collected++, 20, 30);
+    for (let i = 0; i < 5; i++) c.worked(5);
+    await sleep(120);
+    assert.equal(collected, 0);
+  });
+
+  test('heavy work collects once, when nothing has touched the server for the quiet time', async () => {
+    let collected = 0;
+    let at = 0;
+    const c = new IdleCollector(() => { collected++; at = performance.now(); }, 20, 60);
+    c.worked(25);
+    // Keep it busy for ~150 ms: no collection meanwhile.
+    const busyUntil = performance.now() + 150;
+    while (performance.now() < busyUntil) {
+      c.touch();
+      await sleep(10);
+    }
+    assert.equal(collected, 0, 'collected while busy');
+    const lastTouch = performance.now();
+    await sleep(200);
+    assert.equal(collected, 1);
+    assert.ok(at - lastTouch >= 40, `collected ${at - lastTouch} ms after the last touch`);
+    await sleep(100);
+    assert.equal(collected, 1, 'once per burst');
+    c.worked(30);
+    await sleep(150);
+    assert.equal(collected, 2, 'again after the next heavy work');
+    c.dispose();
+  });
+
+  test('without gc exposed, nothing is armed; dispose cancels', async () => {
+    const c = new IdleCollector(undefined, 20, 30);
+    c.worked(100);
+    let collected = 0;
+    const d = new IdleCollector(() => collected++, 20, 30);
+    d.worked(100);
+    d.dispose();
+    await sleep(100);
+    assert.equal(collected, 0);
+  });
+});
