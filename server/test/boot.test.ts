@@ -58,6 +58,13 @@ describe('server boot: the bundle with a V8 code cache', () => {
     assert.equal(afterCorruption.cache, 'written-later');
     assert.deepEqual(afterCorruption.probe, first.probe);
     assert.equal(run(dir, 0).cache, 'used');
+
+    // A new bundle (an update): its cache replaces the old one.
+    fs.appendFileSync(bundle, '// v2\n');
+    const updated = run(dir, CACHE_WRITE_DELAY_MS + 300);
+    assert.equal(updated.cache, 'written-later');
+    assert.notEqual(updated.file, file);
+    assert.deepEqual(fs.readdirSync(dir), [path.basename(updated.file)]);
   });
 
   test('no cache directory, or one that cannot be written: the bundle runs all the same', async () => {

@@ -6,12 +6,13 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  createProtocolConnection, StreamMessageReader, StreamMessageWriter, type ProtocolConnection,
+  createProtocolConnection, StreamMessageReader, type ProtocolConnection,
   ConfigurationRequest, RegistrationRequest, PublishDiagnosticsNotification, type PublishDiagnosticsParams,
   InitializeRequest, InitializedNotification, ShutdownRequest, ExitNotification, DidOpenTextDocumentNotification,
   type InitializeResult,
 } from 'vscode-languageserver-protocol/node';
 import { SERVER_EXEC_ARGV } from '../../protocol/src/lsp';
+import { FramedMessageWriter } from '../src/lsp/stdio';
 
 export const ROOT = path.resolve(__dirname, '../..');
 export const SERVER_JS = path.join(ROOT, 'dist/server.js');
@@ -83,7 +84,9 @@ export class LspHarness {
   /** Spawns `node dist/server.js --stdio` and runs initialize/initialized. */
   static async start(options: HarnessOptions = {}): Promise<LspHarness> {
     const child = spawn(process.execPath, [...SERVER_EXEC_ARGV, ...(options.execArgv ?? []), SERVER_JS, '--stdio'], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...SERVER_ENV, ...options.env } });
-    const connection = createProtocolConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
+    // One write per message, as the extension's IPC transport sends them (vscode-jsonrpc's stream
+    // writer sends the header and the body in two writes, a tick apart).
+    const connection = createProtocolConnection(new StreamMessageReader(child.stdout!), new FramedMessageWriter(child.stdin!));
     const h = new LspHarness(child, connection, options);
     h.initializeResult = await h.withTimeout('initialize', connection.sendRequest(InitializeRequest.type, {
       processId: process.pid,
