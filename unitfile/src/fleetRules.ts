@@ -9,7 +9,7 @@ import { optionViolations, type OptionViolation } from './fleetValidation';
 import { isMultivalue, valueElements } from './multivalue';
 import type { UnitFile, UnitOptionNode } from './parse';
 import type { Fix } from './problem';
-import type { Rule } from './rules';
+import { OptionTextMemo, type Finding, type Rule } from './rules';
 import { toOptions } from './serialize';
 import { closest } from './suggest';
 import { AGENT_UNIT_TYPES, UnitNameInfo, validateUnitName } from './unitName';
@@ -142,22 +142,26 @@ const metadata: Rule = {
   enforcedBy: 'advice',
   summary: 'MachineMetadata elements fleet silently ignores or misreads.',
   check(ctx, report) {
-    for (const o of ofKind(ctx.file, 'metadata')) {
-      for (const el of valueElements(o.value)) {
-        const at = { start: o.valueStart + el.start, end: o.valueStart + el.end };
-        const parts = el.text.split('=');
-        if (/[<>!~]/.test(el.text)) {
-          report({ ...at, message: `fleet has no metadata operators: ${goQuote(el.text)} is not a comparison (only key=value equality exists)` });
-        } else if (parts.length !== 2 || parts[0] === '' || parts[1] === '') {
-          const hint = parts.length > 2 && /\s/.test(el.text) ? '; quote each pair: "a=b" "c=d"' : '';
-          report({ ...at, message: `fleet ignores ${goQuote(el.text)}: a metadata requirement must be exactly key=value${hint}` });
-        } else if (/\s$/.test(parts[0]!) || /^\s/.test(parts[1]!)) {
-          report({ ...at, message: `${goQuote(el.text)} has spaces around "=": fleet compares key ${goQuote(parts[0]!)} and value ${goQuote(parts[1]!)} literally` });
-        }
-      }
-    }
+    for (const o of ofKind(ctx.file, 'metadata')) metadataMemo.report(o.value, o.valueStart, () => metadataFindings(o), report);
   },
 };
+const metadataMemo = new OptionTextMemo();
+function metadataFindings(o: UnitOptionNode): Finding[] {
+  const found: Finding[] = [];
+  for (const el of valueElements(o.value)) {
+    const at = { start: o.valueStart + el.start, end: o.valueStart + el.end };
+    const parts = el.text.split('=');
+    if (/[<>!~]/.test(el.text)) {
+      found.push({ ...at, message: `fleet has no metadata operators: ${goQuote(el.text)} is not a comparison (only key=value equality exists)` });
+    } else if (parts.length !== 2 || parts[0] === '' || parts[1] === '') {
+      const hint = parts.length > 2 && /\s/.test(el.text) ? '; quote each pair: "a=b" "c=d"' : '';
+      found.push({ ...at, message: `fleet ignores ${goQuote(el.text)}: a metadata requirement must be exactly key=value${hint}` });
+    } else if (/\s$/.test(parts[0]!) || /^\s/.test(parts[1]!)) {
+      found.push({ ...at, message: `${goQuote(el.text)} has spaces around "=": fleet compares key ${goQuote(parts[0]!)} and value ${goQuote(parts[1]!)} literally` });
+    }
+  }
+  return found;
+}
 
 const unquotedList: Rule = {
   code: 'xfleet-unquoted-list',
@@ -186,19 +190,25 @@ const badGlob: Rule = {
   summary: 'A malformed Conflicts or Replaces glob, which never matches.',
   check(ctx, report) {
     for (const o of [...ofKind(ctx.file, 'conflicts'), ...ofKind(ctx.file, 'replaces')]) {
-      const kind = xfleetKey(o.name)!.kind;
-      for (const el of valueElements(o.value)) {
-        const patterns = kind === 'conflicts' ? goFields(el.text) : [el.text];
-        for (const p of patterns) {
-          if (!isBadGlob(p)) continue;
-          const idx = o.value.indexOf(p, el.start);
-          const start = o.valueStart + (idx >= 0 ? idx : el.start);
-          report({ start, end: start + (idx >= 0 ? p.length : el.end - el.start), message: `Malformed glob ${goQuote(p)} never matches (Go path.Match syntax: * ? [a-z] \\x)` });
-        }
-      }
+      badGlobMemo.report(`${o.name}=${o.value}`, o.valueStart, () => badGlobFindings(o), report);
     }
   },
 };
+const badGlobMemo = new OptionTextMemo();
+function badGlobFindings(o: UnitOptionNode): Finding[] {
+  const found: Finding[] = [];
+  const kind = xfleetKey(o.name)!.kind;
+  for (const el of valueElements(o.value)) {
+    const patterns = kind === 'conflicts' ? goFields(el.text) : [el.text];
+    for (const p of patterns) {
+      if (!isBadGlob(p)) continue;
+      const idx = o.value.indexOf(p, el.start);
+      const start = o.valueStart + (idx >= 0 ? idx : el.start);
+      found.push({ start, end: start + (idx >= 0 ? p.length : el.end - el.start), message: `Malformed glob ${goQuote(p)} never matches (Go path.Match syntax: * ? [a-z] \\x)` });
+    }
+  }
+  return found;
+}
 
 const globalValue: Rule = {
   code: 'xfleet-global-value',
@@ -299,17 +309,23 @@ const specifiers: Rule = {
   enforcedBy: 'advice',
   summary: 'A specifier fleet does not expand inside [X-Fleet].',
   check(ctx, report) {
-    const known = new Set<string>(FLEET_SPECIFIERS.map(s => s.specifier));
     for (const o of xfleetOptions(ctx.file)) {
       const value = ctx.file.text.slice(o.valueStart, o.valueEnd);
-      for (const m of value.matchAll(/%./g)) {
-        if (known.has(m[0])) continue;
-        const start = o.valueStart + m.index!;
-        report({ start, end: start + 2, message: `fleet expands only %n %N %p %i in [X-Fleet]; ${m[0]} stays literal` });
-      }
+      if (value.includes('%')) specifierMemo.report(value, o.valueStart, () => specifierFindings(value, o.valueStart), report);
     }
   },
 };
+const KNOWN_SPECIFIERS = new Set<string>(FLEET_SPECIFIERS.map(s => s.specifier));
+const specifierMemo = new OptionTextMemo();
+function specifierFindings(value: string, base: number): Finding[] {
+  const found: Finding[] = [];
+  for (const m of value.matchAll(/%./g)) {
+    if (KNOWN_SPECIFIERS.has(m[0])) continue;
+    const start = base + m.index!;
+    found.push({ start, end: start + 2, message: `fleet expands only %n %N %p %i in [X-Fleet]; ${m[0]} stays literal` });
+  }
+  return found;
+}
 
 const machineOfCycle: Rule = {
   code: 'xfleet-machineof-cycle',
@@ -376,23 +392,27 @@ const hashInValue: Rule = {
   check(ctx, report) {
     for (const o of ctx.file.options) {
       const value = ctx.file.text.slice(o.valueStart, o.valueEnd);
-      let quote = '';
-      for (let i = 1; i < value.length; i++) {
-        const ch = value[i]!;
-        if (quote) {
-          if (ch === quote) quote = '';
-          continue;
-        }
-        if (ch === '"' || ch === "'") quote = ch;
-        else if (ch === '#' && /\s/.test(value[i - 1]!)) {
-          const start = o.valueStart + i;
-          report({ start, end: o.valueEnd, message: `"${value.slice(i)}" is part of the ${o.name}= value: comments must start a line` });
-          break;
-        }
-      }
+      if (value.indexOf('#', 1) < 0) continue;
+      hashMemo.report(`${o.name}=${value}`, o.valueStart, () => hashFindings(o.name, value, o.valueStart, o.valueEnd), report);
     }
   },
 };
+const hashMemo = new OptionTextMemo();
+function hashFindings(name: string, value: string, valueStart: number, valueEnd: number): Finding[] {
+  let quote = '';
+  for (let i = 1; i < value.length; i++) {
+    const ch = value[i]!;
+    if (quote) {
+      if (ch === quote) quote = '';
+      continue;
+    }
+    if (ch === '"' || ch === "'") quote = ch;
+    else if (ch === '#' && /\s/.test(value[i - 1]!)) {
+      return [{ start: valueStart + i, end: valueEnd, message: `"${value.slice(i)}" is part of the ${name}= value: comments must start a line` }];
+    }
+  }
+  return [];
+}
 
 const commentContinuation: Rule = {
   code: 'fleet-comment-continuation',

@@ -63,3 +63,32 @@ export function runRules(rules: readonly Rule[], ctx: RuleContext): Problem[] {
   }
   return out;
 }
+
+/**
+ * For checks that read one option's own text and nothing else: the findings for that text are
+ * remembered (a bounded number of texts per check) relative to the option, and placed again
+ * where the option now is. Between two edits almost every option is unchanged, so a validation
+ * then mostly looks findings up instead of scanning values again.
+ */
+export class OptionTextMemo {
+  private readonly memo = new Map<string, readonly Finding[]>();
+
+  constructor(private readonly limit = 512) {}
+
+  /** Reports the findings of `compute` (absolute offsets) for the text `key`, found at offset `base`. */
+  report(key: string, base: number, compute: () => Finding[], report: (finding: Finding) => void): void {
+    let relative = this.memo.get(key);
+    if (relative === undefined) {
+      relative = compute().map(f => shift(f, -base));
+      if (this.memo.size >= this.limit) this.memo.clear();
+      this.memo.set(key, relative);
+    }
+    for (const f of relative) report(shift(f, base));
+  }
+}
+
+function shift(f: Finding, by: number): Finding {
+  const out: Finding = { ...f, start: f.start + by, end: f.end + by };
+  if (f.fixes) out.fixes = f.fixes.map(fix => ({ ...fix, edits: fix.edits.map(e => ({ ...e, start: e.start + by, end: e.end + by })) }));
+  return out;
+}
