@@ -216,6 +216,10 @@ test('duplicate single-valued directives: the earlier one is overridden; lists a
     ['duplicate-directive', 'warning', 'Description=a', 'Description= is set again later in [Unit] ("b"); systemd keeps the last value, so this one has no effect'],
     ['duplicate-directive', 'warning', 'Restart=no', 'Restart= is set again later in [Service] ("always"); systemd keeps the last value, so this one has no effect'],
   ]);
+  // Per section instance: each [Unit] block on its own.
+  assert.deepEqual(systemd('[Unit]\nDescription=a\n[Service]\nExecStart=/bin/true\n[Unit]\nDescription=c\nDescription=d\n', 'a.service'), [
+    ['duplicate-directive', 'warning', 'Description=c', 'Description= is set again later in [Unit] ("d"); systemd keeps the last value, so this one has no effect'],
+  ]);
   const p = problems(text, 'a.service')[0]!;
   assert.deepEqual(p.tags, ['unnecessary']);
   assert.equal(apply(text, p), text.replace('Description=a\n', ''));

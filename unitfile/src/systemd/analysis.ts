@@ -5,7 +5,7 @@
  */
 import type { UnitOptionNode, SectionNode } from '../parse';
 import type { RuleContext } from '../rules';
-import { UNIT_TYPES, knownIn, lookupDirective, sectionsFor } from './catalog';
+import { DEPRECATED_VALUES, UNIT_TYPES, knownIn, lookupDirective, sectionsFor } from './catalog';
 import type { Directive } from './types';
 import { validateValue, type ValueProblem } from './values';
 
@@ -21,6 +21,12 @@ export interface Entry {
 
 export interface Analysis {
   entries: Entry[];
+  /**
+   * The entries a per-option rule can report on: unknown in a checked section, a value problem,
+   * or a directive that is deprecated, has deprecated values, was removed or is newer than the
+   * target. In a clean file there are none, so those rules have nothing to loop over.
+   */
+  notable: Entry[];
   /** Known sections of this unit type present in the file. */
   sections: SectionNode[];
 }
@@ -84,6 +90,7 @@ export function analyze(ctx: RuleContext): Analysis {
   if (hit) return hit;
   const applicable = applicableSections(unitType(ctx));
   const entries: Entry[] = [];
+  const notable: Entry[] = [];
   for (const o of ctx.file.options) {
     const checked = applicable.has(o.section) && !isExtension(o.name);
     const directive = checked ? lookupDirective(o.section, o.name) : undefined;
@@ -91,9 +98,13 @@ export function analyze(ctx: RuleContext): Analysis {
     if (directive && knownIn(directive, ctx.systemdVersion) && !isIgnored(directive, ctx.systemdVersion)) {
       problem = checkValue(directive, o.value, ctx.systemdVersion);
     }
-    entries.push({ o, checked, directive, problem });
+    const entry: Entry = { o, checked, directive, problem };
+    entries.push(entry);
+    if (directive ? problem !== undefined || directive.deprecated !== undefined || directive.removed !== undefined || directive.since > ctx.systemdVersion || Object.hasOwn(DEPRECATED_VALUES, o.name) : checked) {
+      notable.push(entry);
+    }
   }
-  const analysis = { entries, sections: ctx.file.sections.filter(s => applicable.has(s.name)) };
+  const analysis = { entries, notable, sections: ctx.file.sections.filter(s => applicable.has(s.name)) };
   cache.set(ctx, analysis);
   return analysis;
 }

@@ -23,8 +23,7 @@ const unknownSection: Rule = {
   enforcedBy: 'systemd',
   summary: 'A section systemd does not know for this unit type (systemd ignores it with a warning; X- sections are allowed).',
   check(ctx, report) {
-    const applicable = sectionsFor(unitType(ctx)).filter(s => knownIn({ since: s.since ?? 0, ...(s.removed ? { removed: s.removed } : {}) }, ctx.systemdVersion));
-    const names = applicable.map(s => s.name);
+    const names = knownSectionNames(unitType(ctx), ctx.systemdVersion);
     for (const s of ctx.file.sections) {
       if (isExtension(s.name) || names.includes(s.name)) continue;
       const range = { start: s.nameStart, end: s.nameEnd };
@@ -47,6 +46,24 @@ const unknownSection: Rule = {
   },
 };
 
+/** The sections a unit type has (any version), as a set; and those a version knows, in catalog order. */
+const sectionSets = new Map<string, ReadonlySet<string>>();
+function sectionNamesOf(type: string): ReadonlySet<string> {
+  let set = sectionSets.get(type);
+  if (!set) sectionSets.set(type, (set = new Set(sectionsFor(type).map(s => s.name))));
+  return set;
+}
+const knownSections = new Map<string, readonly string[]>();
+function knownSectionNames(type: string, version: number): readonly string[] {
+  const key = `${type}@${version}`;
+  let names = knownSections.get(key);
+  if (!names) {
+    names = sectionsFor(type).filter(s => knownIn({ since: s.since ?? 0, ...(s.removed ? { removed: s.removed } : {}) }, version)).map(s => s.name);
+    knownSections.set(key, names);
+  }
+  return names;
+}
+
 /** Did-you-mean candidates per section and version: current names first, then every name. */
 const suggestionCache = new Map<string, Map<string, string | undefined>>();
 function suggestDirective(section: string, name: string, version: number): string | undefined {
@@ -67,7 +84,7 @@ const unknownDirective: Rule = {
   enforcedBy: 'systemd',
   summary: 'A directive systemd does not know in this section (systemd ignores the line with a warning).',
   check(ctx, report) {
-    for (const e of analyze(ctx).entries) {
+    for (const e of analyze(ctx).notable) {
       if (!e.checked || e.directive) continue;
       if (findDirective(e.o.name).length > 0) continue; // directive-wrong-section
       const o = e.o;
@@ -87,11 +104,11 @@ const wrongSection: Rule = {
   enforcedBy: 'systemd',
   summary: 'A directive written in the wrong section, or in a unit type that has no such setting (systemd ignores it there).',
   check(ctx, report) {
-    const types = new Set(sectionsFor(unitType(ctx)).map(s => s.name));
-    for (const e of analyze(ctx).entries) {
+    for (const e of analyze(ctx).notable) {
       if (!e.checked || e.directive) continue;
       const homes = findDirective(e.o.name).filter(d => d.section !== e.o.section);
       if (homes.length === 0) continue;
+      const types = sectionNamesOf(unitType(ctx));
       const here = homes.filter(d => types.has(d.section));
       const sections = (list: Directive[]) => [...new Set(list.map(d => `[${d.section}]`))].join(' or ');
       const message = here.length > 0
@@ -122,7 +139,7 @@ const invalidValue: Rule = {
   enforcedBy: 'systemd',
   summary: 'A value systemd cannot parse: it logs "Failed to parse …, ignoring" and the setting keeps its default (a bad Exec line can make it refuse the unit).',
   check(ctx, report) {
-    for (const e of analyze(ctx).entries) {
+    for (const e of analyze(ctx).notable) {
       const p = e.problem;
       if (!p || p.since !== undefined || !e.directive) continue;
       const finding: Finding = { ...problemRange(ctx, e.o, p), message: describeValueProblem(e.o, p) };
@@ -144,7 +161,7 @@ const deprecatedDirective: Rule = {
   enforcedBy: 'systemd',
   summary: 'A directive or value systemd still reads but has superseded (it may warn), or parses and ignores.',
   check(ctx, report) {
-    for (const e of analyze(ctx).entries) {
+    for (const e of analyze(ctx).notable) {
       const dv = e.directive && knownIn(e.directive, ctx.systemdVersion) ? DEPRECATED_VALUES[e.o.name]?.[e.o.value.trim()] : undefined;
       if (dv && dv.since <= ctx.systemdVersion) {
         const o = e.o;
@@ -182,7 +199,7 @@ const removedDirective: Rule = {
   enforcedBy: 'systemd',
   summary: 'A directive the target systemd version no longer knows (removed upstream; systemd ignores it).',
   check(ctx, report) {
-    for (const e of analyze(ctx).entries) {
+    for (const e of analyze(ctx).notable) {
       const d = e.directive;
       if (!d || d.removed === undefined || d.removed > ctx.systemdVersion) continue;
       report({ ...nameRange(e.o), tags: ['deprecated'], fixes: [removeOptionFix(ctx.file, e.o)], message: `${e.o.name}= was removed in systemd ${d.removed}; systemd ${ctx.systemdVersion} ignores it` });
@@ -196,7 +213,7 @@ const tooNew: Rule = {
   enforcedBy: 'systemd',
   summary: 'A directive or value newer than the target systemd version (fleet.systemdVersion); older systemd ignores it.',
   check(ctx, report) {
-    for (const e of analyze(ctx).entries) {
+    for (const e of analyze(ctx).notable) {
       const d = e.directive;
       if (!d) continue;
       if (d.since > ctx.systemdVersion && d.since > OLDEST_CATALOGED_VERSION) {
@@ -213,30 +230,38 @@ const duplicateDirective: Rule = {
   enforcedBy: 'systemd',
   summary: 'A single-valued directive set more than once in a section: systemd keeps the last value.',
   check(ctx, report) {
-    const { entries } = analyze(ctx);
-    // Per section instance and name: the assignments since the last reset.
-    const seen = new Map<string, Entry[]>();
-    for (const e of entries) {
+    // Per section instance (options come in text order, so an instance's options are
+    // consecutive) and name: the assignments since the last reset.
+    let section = -1;
+    let seen = new Map<string, Entry[]>();
+    const flush = () => {
+      for (const list of seen.values()) {
+        const lastEntry = list.at(-1);
+        if (!lastEntry) continue;
+        for (const e of list.slice(0, -1)) {
+          report({
+            ...lineRange(e.o), tags: ['unnecessary'], fixes: [removeOptionFix(ctx.file, e.o)],
+            message: `${e.o.name}= is set again later in [${e.o.section}] (${quote(lastEntry.o.value.trim())}); systemd keeps the last value, so this one has no effect`,
+          });
+        }
+      }
+    };
+    for (const e of analyze(ctx).entries) {
       if (!e.directive || e.directive.multiple) continue;
-      const key = `${e.o.sectionIndex}\u0000${e.o.name}`;
+      if (e.o.sectionIndex !== section) {
+        flush();
+        section = e.o.sectionIndex;
+        seen = new Map();
+      }
       if (e.o.value.trim() === '') {
-        seen.set(key, []);
+        seen.set(e.o.name, []);
         continue;
       }
-      const list = seen.get(key) ?? [];
-      list.push(e);
-      seen.set(key, list);
+      const list = seen.get(e.o.name);
+      if (list) list.push(e);
+      else seen.set(e.o.name, [e]);
     }
-    for (const list of seen.values()) {
-      const lastEntry = list.at(-1);
-      if (!lastEntry) continue;
-      for (const e of list.slice(0, -1)) {
-        report({
-          ...lineRange(e.o), tags: ['unnecessary'], fixes: [removeOptionFix(ctx.file, e.o)],
-          message: `${e.o.name}= is set again later in [${e.o.section}] (${quote(lastEntry.o.value.trim())}); systemd keeps the last value, so this one has no effect`,
-        });
-      }
-    }
+    flush();
   },
 };
 
