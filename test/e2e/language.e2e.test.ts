@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { CodeServer, VSIX } from './codeServer';
+import { CodeServer, EXTENSION_ID, VSIX } from './codeServer';
 import { assertE2eAvailable, e2eSkip, type E2eNeeds } from './gate';
 import { withWorkbench } from './workbench';
 
@@ -79,5 +79,13 @@ describe('fleet language features in a real VS Code', { skip: e2eSkip(needs) }, 
       await machineOf.click();
       await wb.waitForEditorText('end with the accepted MachineOf completion', t => /\nMachineOf\S*\s*$/.test(t));
     });
+    // The server, up for more than a second by now, has written its code cache where the extension told it to.
+    const cacheDir = path.join(cs!.userDataDir, 'User', 'globalStorage', EXTENSION_ID, 'server-cache');
+    let caches: string[] = [];
+    for (let i = 0; i < 50 && caches.length === 0; i++) {
+      caches = fs.existsSync(cacheDir) ? fs.readdirSync(cacheDir).filter(f => /^server-main\.[0-9a-f]{16}\.v8cache$/.test(f)) : [];
+      if (caches.length === 0) await new Promise(r => setTimeout(r, 100));
+    }
+    assert.equal(caches.length, 1, `code cache in ${cacheDir}: ${fs.existsSync(cacheDir) ? fs.readdirSync(cacheDir).join(', ') : 'no directory'}`);
   });
 });
