@@ -238,7 +238,11 @@ async function main(): Promise<void> {
     if (failedPolls > 0) console.log(`${failedPolls} state poll(s) failed (the count is from the last good one)`);
     console.log(`target: ${UNITS} units active in < 30 s: ${active >= UNITS && elapsed < 30 ? 'PASS' : 'MISS'}`);
   } finally {
-    if (cluster?.pid) await stopGroup(cluster, cluster.pid);
+    if (cluster?.pid) {
+      const stopStarted = performance.now();
+      await stopGroup(cluster, cluster.pid);
+      console.log(`cluster stopped in ${((performance.now() - stopStarted) / 1000).toFixed(2)} s (every machine purges its units: stop, unload, remove state)`);
+    }
     const leftover = leftoverUnits(clusterId);
     if (leftover.length > 0) {
       console.error(`WARNING: ${leftover.length} 'sleep 3600' process(es) left behind (pids ${leftover.join(' ')}); killing them`);

@@ -478,3 +478,25 @@ test('groupAlive: one /proc scan serves calls in quick succession, yet a group s
     process.kill(-a.pid!, 'SIGKILL');
   }
 });
+
+test('groupAlive: a leader that died but is not reaped yet is our child: alive until node reaps it, then dead (no /proc scan meanwhile)', async () => {
+  const child = spawn('/bin/sh', ['-c', 'exit 0'], { detached: true, stdio: 'ignore' });
+  await once(child, 'spawn');
+  const pgid = child.pid!;
+  // Without giving the event loop a turn, node cannot reap it: wait (synchronously, bounded) for the zombie.
+  const until = Date.now() + 5_000;
+  let state = '';
+  while (Date.now() < until) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pgid}/stat`, 'utf8');
+      state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0]!;
+    } catch {
+      state = 'gone';
+    }
+    if (state === 'Z') break;
+  }
+  assert.equal(state, 'Z', 'the child is a zombie of ours');
+  assert.equal(groupAlive(pgid), true);
+  await once(child, 'exit');
+  assert.equal(groupAlive(pgid), false, 'dead once reaped');
+});

@@ -8,6 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { after, describe, test } from 'node:test';
 import { Etcd3 } from 'etcd3';
 import { unitHash } from '../../unitfile/src';
+import { Agent } from '../src/agent/agent';
+import { FakeUnitManager } from '../src/agent/unitManager';
 import { EtcdRegistry } from '../src/registry/etcdRegistry';
 import { RegistryUnavailableError, type Registry } from '../src/registry/registry';
 import { EtcdServer, etcdAvailable, etcdBinary, skipUnlessAvailable, useEtcd, waitFor, type EtcdFixture } from '../../test/support';
@@ -134,6 +136,53 @@ describe('EtcdRegistry on etcd', { skip }, () => {
     } finally {
       raw.close();
       await registry.close();
+    }
+  });
+
+  test("an agent's clean stop: its units' states and heartbeats go with the machine's presence, in one request, not one per unit", async () => {
+    const { endpoint } = await etcd();
+    const prefix = await freshPrefix();
+    const registry = await EtcdRegistry.connect({ endpoints: [endpoint], prefix });
+    const reader = await EtcdRegistry.connect({ endpoints: [endpoint], prefix });
+    const calls: string[] = [];
+    const counted = new Proxy(registry, {
+      get(target, prop) {
+        const v = Reflect.get(target, prop, target) as unknown;
+        if (typeof v !== 'function') return v;
+        return (...args: unknown[]) => {
+          calls.push(String(prop));
+          return (v as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    const M = 'a'.repeat(32);
+    const names = Array.from({ length: 150 }, (_, i) => `u${i}.service`);
+    const fake = new FakeUnitManager();
+    const agent = new Agent({ registry: counted, machine: { id: M, publicIP: '127.0.0.1', metadata: {} }, unitManager: fake, intervalMs: 60_000 });
+    try {
+      for (const name of names) await registry.putUnit({ name, options: [{ section: 'Service', name: 'ExecStart', value: '/bin/true' }], desiredState: 'launched' });
+      assert.ok((await registry.applySchedule(names.map(unit => ({ kind: 'schedule' as const, unit, machineId: M })))).every(Boolean));
+      await agent.start();
+      await agent.reconcile();
+      await waitFor('150 states and heartbeats', async () => {
+        const states = (await reader.listUnitStates()).filter(st => st.machineId === M);
+        const launched = [...(await reader.getSchedule()).values()].filter(e => e.launchedOn === M);
+        return states.length === 150 && launched.length === 150;
+      }, { timeoutMs: 10_000, intervalMs: 50 });
+      calls.length = 0;
+      const t0 = performance.now();
+      await agent.stop();
+      const ms = performance.now() - t0;
+      assert.deepEqual(calls.filter(c => c === 'clearLaunched' || c === 'removeUnitState'), [], 'no per-unit request');
+      assert.equal(fake.calls.filter(c => c.startsWith('unload(')).length, 150, 'every unit unloaded');
+      assert.deepEqual((await reader.listUnitStates()).filter(st => st.machineId === M), []);
+      assert.deepEqual([...(await reader.getSchedule()).values()].filter(e => e.launchedOn === M), []);
+      assert.deepEqual((await reader.listMachines()).filter(m => m.id === M), []);
+      assert.ok(ms < 5_000, `stopped in ${Math.round(ms)} ms`);
+    } finally {
+      await agent.stop();
+      await registry.close();
+      await reader.close();
     }
   });
 
