@@ -45,6 +45,8 @@ export function groupExists(pgid: number): boolean {
 /**
  * True while the group has a live member. Zombies do not count: an orphaned child that died is
  * reparented to PID 1, which may take seconds to reap it (and in containers sometimes never does).
+ * The exception is a leader that is this process's own child: node reaps it within a turn of the
+ * event loop, and until then it counts (as in systemd, where a zombie is still in the cgroup).
  *
  * The group leader's /proc entry answers most calls. Otherwise one /proc scan serves every call
  * for PROC_SCAN_MS: a machine stopping a hundred units polls
