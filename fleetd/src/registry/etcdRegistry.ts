@@ -24,7 +24,7 @@
  *    so that a change wakes only the machines it concerns. After a reconnect every watcher gets a
  *    hint (events may have been missed).
  */
-import { Etcd3, type IKeyValue, type Lease, type Watcher } from 'etcd3';
+import { Etcd3, type IKeyValue, type Watcher } from 'etcd3';
 import type { IOperation } from 'etcd3/lib/builder';
 import { ExponentialBackoff, noop } from 'cockatiel';
 import { isGlobalUnit, serializeOptions, unitHash, type UnitOption } from '../../../unitfile/src';
@@ -35,12 +35,13 @@ import {
   type UnitRecord, type UnitStateRecord, type WatchTopic,
 } from './registry';
 import { assertDistinctUnits, groupBySection, Watchers } from './common';
+import { EtcdLeadership, KeptLease, describe, mapError, ttlSeconds, type RegistryLog } from './etcdLeases';
 import {
   DEFAULT_PREFIX, Keys, decode, decodeJobObject, decodeLeader, decodeReasons,
   encodeJobObject, encodeLeader, encodeMachine, encodeReasons, encodeUnitBlob, encodeUnitState, type Kv,
 } from './keys';
 
-export type RegistryLog = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
+export type { RegistryLog } from './etcdLeases';
 
 export interface EtcdRegistryOptions {
   /** `host:port` or `http://host:port`. */
@@ -769,155 +770,6 @@ export class EtcdRegistry implements Registry {
   }
 }
 
-class EtcdLeadership implements Leadership {
-  private readonly listeners = new Set<() => void>();
-  private lost = false;
-
-  constructor(readonly machineId: string, readonly lease: Lease, private readonly onGone: () => void) {
-    lease.on('lost', () => this.markLost());
-  }
-
-  get held(): boolean {
-    return !this.lost;
-  }
-
-  onLost(listener: () => void): Disposable {
-    if (this.lost) {
-      queueMicrotask(listener);
-      return { dispose: () => {} };
-    }
-    this.listeners.add(listener);
-    return { dispose: () => this.listeners.delete(listener) };
-  }
-
-  async release(): Promise<void> {
-    if (this.lost) return;
-    this.markLost();
-    try {
-      await this.lease.revoke();
-    } catch (err) {
-      // etcd unreachable: the lease stops being kept alive and expires after its TTL.
-      this.lease.release();
-      throw mapError(err);
-    }
-  }
-
-  /** Internal: the lease is gone (expired, revoked, or this registry closed). */
-  markLost(): void {
-    if (this.lost) return;
-    this.lost = true;
-    this.onGone();
-    const listeners = [...this.listeners];
-    this.listeners.clear();
-    for (const l of listeners) l();
-  }
-}
-
-/**
- * A lease this process keeps alive, with keys attached by `attach`. When etcd loses the lease
- * (an outage longer than the TTL), a new one is granted and `attach` runs again, retrying with
- * backoff until it succeeds or the lease is disposed.
- */
-class KeptLease {
-  private lease: Lease | undefined;
-  private currentId: string | undefined;
-  private disposed = false;
-  private recovering = false;
-
-  constructor(
-    private readonly client: Etcd3,
-    private readonly ttl: number,
-    private readonly attach: (leaseId: string) => Promise<boolean>,
-    private readonly log: RegistryLog,
-    private readonly what: string,
-  ) {}
-
-  get leaseId(): string | undefined {
-    return this.currentId;
-  }
-
-  /** Grants and attaches once; false when `attach` declined (e.g. the key is held by someone else). */
-  async start(): Promise<boolean> {
-    const lease = this.client.lease(this.ttl);
-    this.lease = lease;
-    lease.on('lost', err => this.onLost(lease, err));
-    const id = await lease.grant();
-    if (!(await this.attach(id))) return false;
-    this.currentId = id;
-    return true;
-  }
-
-  /**
-   * The lease's keys are gone although etcd3 has not reported the lease lost (yet): treat it as
-   * lost now. The old lease is revoked (its remaining keys are written again on the new one).
-   */
-  renewNow(why: string): void {
-    const lease = this.lease;
-    if (!lease || this.currentId === undefined) return;
-    this.onLost(lease, new Error(why));
-    void lease.revoke().catch(() => lease.release());
-  }
-
-  private onLost(lease: Lease, err: unknown): void {
-    if (this.disposed || lease !== this.lease || this.recovering) return;
-    this.currentId = undefined;
-    this.recovering = true;
-    this.log('warn', `etcd lost the lease for the ${this.what} (${describe(err)}); re-granting`);
-    void this.recover().finally(() => (this.recovering = false));
-  }
-
-  private async recover(): Promise<void> {
-    // The first attempt at once: every moment without the lease is a moment the machine is absent.
-    for (let delay = 0; !this.disposed; delay = Math.min(Math.max(delay * 2, 250), 2_000)) {
-      if (delay > 0) await new Promise(r => setTimeout(r, delay).unref());
-      if (this.disposed) return;
-      const lease = this.client.lease(this.ttl);
-      lease.on('lost', err => this.onLost(lease, err));
-      try {
-        const id = await lease.grant();
-        if (this.disposed) {
-          await lease.revoke();
-          return;
-        }
-        if (await this.attach(id)) {
-          if (this.disposed) {
-            // Released while we were re-publishing: take the key away again with its lease.
-            await lease.revoke().catch(() => lease.release());
-            return;
-          }
-          this.lease = lease;
-          this.currentId = id;
-          this.log('info', `re-published the ${this.what}`);
-          return;
-        }
-        await lease.revoke();
-      } catch (err2) {
-        lease.release();
-        this.log('debug', `re-granting the lease for the ${this.what} failed: ${describe(err2)}`);
-      }
-    }
-  }
-
-  /** Stops keeping the lease alive; `revoke` also deletes its keys now. */
-  async dispose(revoke: boolean): Promise<void> {
-    this.disposed = true;
-    const lease = this.lease;
-    this.lease = undefined;
-    this.currentId = undefined;
-    if (!lease) return;
-    if (!revoke) {
-      lease.release();
-      return;
-    }
-    try {
-      await lease.revoke();
-    } catch (err) {
-      lease.release();
-      throw mapError(err);
-    }
-  }
-}
-
 function viewOf(machineId: string, units: UnitRecord[], schedule: Map<string, ScheduleEntry>, machine: MachineRecord | undefined): MachineView {
   const mine = units.filter(u => schedule.get(u.name)?.machineId === machineId || isGlobalUnit(u.options));
   const entries = new Map<string, ScheduleEntry>();
@@ -941,22 +793,4 @@ async function inParallel<T, R>(items: readonly T[], limit: number, fn: (item: T
 
 function toKv(kv: IKeyValue): Kv {
   return { key: kv.key.toString(), value: kv.value.toString() };
-}
-
-/** etcd leases are whole seconds. */
-function ttlSeconds(ttlMs: number): number {
-  return Math.max(1, Math.ceil(ttlMs / 1000));
-}
-
-function mapError(err: unknown): Error {
-  if (err instanceof RegistryUnavailableError || err instanceof MachineExistsError) return err;
-  const unavailable = new RegistryUnavailableError();
-  (unavailable as Error & { cause?: unknown }).cause = err;
-  return unavailable;
-}
-
-function describe(err: unknown): string {
-  const cause = (err as { cause?: unknown })?.cause;
-  const text = err instanceof Error ? err.message : String(err);
-  return cause ? `${text}: ${describe(cause)}` : text;
 }
