@@ -6,7 +6,7 @@ import path from 'node:path';
 import * as vscode from 'vscode';
 import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
 import {
-  ClusterContextNotification, LANGUAGE_ID, SERVER_EXEC_ARGV, UNIT_FILE_EXTENSIONS, ValidateForSubmitRequest,
+  ClusterContextNotification, LANGUAGE_ID, UNIT_FILE_EXTENSIONS, ValidateForSubmitRequest, serverExecArgv,
   type ClusterContext, type ValidateForSubmitParams, type ValidateForSubmitResult,
 } from '../../protocol/src/lsp';
 import { DisposableStore, toDisposable, type IDisposable } from './dispose';
@@ -28,9 +28,10 @@ export function createLanguageClient(context: vscode.ExtensionContext, outputCha
   const module = context.asAbsolutePath('dist/server.js');
   // The server keeps the V8 code cache of its bundle in the extension's storage (server/src/boot.ts).
   const env = { FLEET_SERVER_CACHE_DIR: path.join(context.globalStorageUri.fsPath, 'server-cache') };
+  const execArgv = serverExecArgv(process.versions.electron !== undefined);
   const serverOptions: ServerOptions = {
-    run: { module, transport: TransportKind.ipc, options: { execArgv: [...SERVER_EXEC_ARGV], env } },
-    debug: { module, transport: TransportKind.ipc, options: { execArgv: [...SERVER_EXEC_ARGV, '--nolazy', '--inspect=6009'], env } },
+    run: { module, transport: TransportKind.ipc, options: { execArgv, env } },
+    debug: { module, transport: TransportKind.ipc, options: { execArgv: [...execArgv, '--nolazy', '--inspect=6009'], env } },
   };
   const watcher = store.add(vscode.workspace.createFileSystemWatcher(UNIT_FILE_GLOB));
   const clientOptions: LanguageClientOptions = {

@@ -21,6 +21,18 @@ export const UNIT_FILE_EXTENSIONS: readonly string[] = [
  */
 export const SERVER_EXEC_ARGV: readonly string[] = ['--max-semi-space-size=2', '--expose-gc', '--v8-pool-size=1'];
 
+/** Options of Node itself (not V8 flags), which only a plain Node runs with. */
+const NODE_ONLY_OPTIONS = ['--v8-pool-size='];
+
+/**
+ * SERVER_EXEC_ARGV for the runtime the extension host runs on. Desktop VS Code starts the server
+ * with Electron in run-as-node mode, where the V8 platform (and its thread pool) is Electron's own:
+ * there the Node-only options are left out rather than risk a server that does not start.
+ */
+export function serverExecArgv(electron: boolean): string[] {
+  return electron ? SERVER_EXEC_ARGV.filter(a => !NODE_ONLY_OPTIONS.some(o => a.startsWith(o))) : [...SERVER_EXEC_ARGV];
+}
+
 /** The language id of unit files. */
 export const LANGUAGE_ID = 'fleet-unit';
 
