@@ -77,8 +77,10 @@ function writeCache(file: string, data: Buffer): void {
 
 /** Loads a CommonJS bundle as `require` would, compiled with the code cache in `dir` (if any). */
 export function loadWithCodeCache(bundle: string, dir: string | undefined): { cache: 'off' | 'used' | 'written-later' } {
-  const source = fs.readFileSync(bundle, 'utf8');
+  // The stat before the read: a bundle replaced in between then gets a cache under its old key,
+  // which no later start asks for (the other order could file old code under the new key).
   const file = dir !== undefined ? cacheFile(dir, bundle, fs.statSync(bundle)) : undefined;
+  const source = fs.readFileSync(bundle, 'utf8');
   const cachedData = file !== undefined ? readCache(file) : undefined;
   const script = new vm.Script(Module.wrap(source), { filename: bundle, cachedData });
   const accepted = cachedData !== undefined && !script.cachedDataRejected;
