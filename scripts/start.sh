@@ -146,16 +146,21 @@ else
 fi
 
 # --- 3. profile --------------------------------------------------------------------------------
+PORT_GIVEN=
 if [[ -n ${PORT:-} ]]; then
   [[ $PORT =~ ^[0-9]+$ ]] && ((PORT > 0 && PORT < 65536)) || die "PORT must be a TCP port number (got '$PORT')"
   if port_in_use "$PORT"; then die "port $PORT on 127.0.0.1 is in use; pick another PORT or leave it unset for a free one"; fi
+  PORT_GIVEN=1
 else
   PORT=$(free_port)
 fi
 rm -rf "$STATE"
 mkdir -p "$STATE/user-data/User" "$STATE/extensions" "$STATE/tmp"
 # Always --config: without it code-server writes ~/.config/code-server/config.yaml.
-printf 'bind-addr: 127.0.0.1:%s\nauth: none\ncert: false\n' "$PORT" >"$STATE/config.yaml"
+write_config() {
+  printf 'bind-addr: 127.0.0.1:%s\nauth: none\ncert: false\n' "$PORT" >"$STATE/config.yaml"
+}
+write_config
 CS_ARGS=(--config "$STATE/config.yaml" --user-data-dir "$STATE/user-data" --extensions-dir "$STATE/extensions")
 LOG=$STATE/code-server.log
 
@@ -197,24 +202,45 @@ CLUSTER_URL=$CLUSTER_URL node -e '
   require("fs").writeFileSync(process.argv[1], JSON.stringify(settings, null, 2) + "\n");
 ' "$STATE/user-data/User/settings.json"
 
-# setsid: code-server gets its own session and process group (wrapper, server, file watcher,
-# extension host, language server), so the whole group can be stopped at once.
-(
-  code_server_env
-  exec setsid "$CODE_SERVER" "${CS_ARGS[@]}" --bind-addr "127.0.0.1:$PORT" --auth none \
-    --disable-telemetry --disable-update-check --disable-workspace-trust "$WORKSPACE"
-) >>"$LOG" 2>&1 </dev/null &
-CODE_SERVER_PGID=$!
-echo "$CODE_SERVER_PGID" >"$STATE/code-server.pgid"
+# Starts code-server on $PORT and waits until it answers. Returns 0 when it does, 2 when it could
+# not bind $PORT (something took the port since it was found free: the local cluster's etcd and
+# its connections use ports from the same ephemeral range), and dies otherwise.
+start_code_server() {
+  local log_from i
+  log_from=$(($(wc -l <"$LOG") + 1))
+  # setsid: code-server gets its own session and process group (wrapper, server, file watcher,
+  # extension host, language server), so the whole group can be stopped at once.
+  (
+    code_server_env
+    exec setsid "$CODE_SERVER" "${CS_ARGS[@]}" --bind-addr "127.0.0.1:$PORT" --auth none \
+      --disable-telemetry --disable-update-check --disable-workspace-trust "$WORKSPACE"
+  ) >>"$LOG" 2>&1 </dev/null &
+  CODE_SERVER_PGID=$!
+  echo "$CODE_SERVER_PGID" >"$STATE/code-server.pgid"
+  for ((i = 0; ; i++)); do
+    if curl -sf -o /dev/null --max-time 1 "http://127.0.0.1:$PORT/healthz"; then return 0; fi
+    if ! kill -0 "$CODE_SERVER_PGID" 2>/dev/null; then
+      CODE_SERVER_PGID=
+      if tail -n "+$log_from" "$LOG" | grep -q "EADDRINUSE.*127.0.0.1:$PORT"; then return 2; fi
+      tail -n 30 "$LOG" >&2
+      die "code-server exited during start; log: $LOG"
+    fi
+    ((i < 600)) || die "code-server did not answer on 127.0.0.1:$PORT within 60 s; log: $LOG"
+    sleep 0.1
+  done
+}
 
-for ((i = 0; ; i++)); do
-  if curl -sf -o /dev/null --max-time 1 "http://127.0.0.1:$PORT/healthz"; then break; fi
-  if ! kill -0 "$CODE_SERVER_PGID" 2>/dev/null; then
-    tail -n 30 "$LOG" >&2
-    die "code-server exited during start; log: $LOG"
+for ((attempt = 1; ; attempt++)); do
+  status=0
+  start_code_server || status=$?
+  ((status == 0)) && break
+  if [[ -n $PORT_GIVEN ]]; then
+    die "port $PORT on 127.0.0.1 was taken while the cluster started; pick another PORT or leave it unset for a free one"
   fi
-  ((i < 600)) || die "code-server did not answer on 127.0.0.1:$PORT within 60 s; log: $LOG"
-  sleep 0.1
+  ((attempt < 3)) || die "code-server could not bind a free port in 3 attempts; log: $LOG"
+  PORT=$(free_port)
+  write_config
+  say "the port was taken meanwhile; trying 127.0.0.1:$PORT"
 done
 
 URL="http://127.0.0.1:$PORT/?folder=$(node -p 'encodeURIComponent(process.argv[1])' "$WORKSPACE")"

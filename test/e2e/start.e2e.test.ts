@@ -14,7 +14,6 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { ROOT } from './codeServer';
 import { assertE2eAvailable, e2eSkip, type E2eNeeds } from './gate';
-import { freePort } from '../support/ports';
 import { groupAlive, spawnDetached, stopSpawned, tail, waitFor, type Spawned } from '../support/process';
 import { withWorkbenchAt } from './workbench';
 
@@ -52,15 +51,17 @@ describe('npm start (scripts/start.sh)', { skip: e2eSkip(needs) }, () => {
 
   test('serves the samples workspace with the extension, and Ctrl-C stops everything', { timeout: 240_000 }, async () => {
     assertE2eAvailable(needs);
-    const port = await freePort();
-    const run = startScript(dir, { PORT: String(port) });
+    // No PORT: start.sh picks a free one once the local cluster runs (and another if it was taken meanwhile).
+    const run = startScript(dir, { PORT: '' });
     started.push(run);
     const url = await waitFor('start.sh to print FLEET_START_URL', () => /^FLEET_START_URL=(\S+)$/m.exec(tail(run.logFile, 400))?.[1], {
       timeoutMs: 120_000,
       intervalMs: 200,
       abortIf: () => (run.hasExited() ? `start.sh exited:\n${tail(run.logFile)}` : undefined),
     });
-    assert.equal(url, `http://127.0.0.1:${port}/?folder=${encodeURIComponent(path.join(ROOT, 'samples'))}`);
+    const parsed = new URL(url);
+    assert.deepEqual([parsed.protocol, parsed.hostname, parsed.pathname], ['http:', '127.0.0.1', '/'], url);
+    assert.equal(url, `http://127.0.0.1:${parsed.port}/?folder=${encodeURIComponent(path.join(ROOT, 'samples'))}`);
     const page = await fetch(url);
     assert.equal(page.status, 200);
     assert.match(await page.text(), /workbench/i);
@@ -110,6 +111,36 @@ describe('npm start (scripts/start.sh)', { skip: e2eSkip(needs) }, () => {
       assert.match(tail(run.logFile), new RegExp(`port ${port} on 127.0.0.1 is in use; pick another PORT or leave it unset`));
     } finally {
       busy.close();
+    }
+  });
+
+  test('a PORT taken while the cluster starts is reported, and the cluster is stopped', { timeout: 120_000 }, async () => {
+    assertE2eAvailable(needs);
+    const free = net.createServer();
+    await new Promise<void>(r => free.listen(0, '127.0.0.1', r));
+    const port = (free.address() as net.AddressInfo).port;
+    await new Promise(r => free.close(r));
+    const stateDir = path.join(dir, 'taken');
+    const run = spawnDetached('bash', [START], {
+      logFile: path.join(dir, 'taken.log'),
+      cwd: ROOT,
+      env: { ...process.env, FLEET_START_SKIP_BUILD: '1', FLEET_START_DIR: stateDir, PORT: String(port) },
+    });
+    started.push(run);
+    // Once the script has found the port free and is starting the cluster, someone else takes it.
+    await waitFor('start.sh to start the local cluster', () => /starting a local fleet cluster/.test(tail(run.logFile, 50)), {
+      timeoutMs: 60_000, intervalMs: 50, abortIf: () => (run.hasExited() ? `start.sh exited:\n${tail(run.logFile)}` : undefined),
+    });
+    const taker = net.createServer();
+    await new Promise<void>(r => taker.listen(port, '127.0.0.1', r));
+    try {
+      const code = await exitedWithin(run, 100_000);
+      assert.equal(code, 1, tail(run.logFile));
+      assert.match(tail(run.logFile), new RegExp(`port ${port} on 127.0.0.1 was taken while the cluster started; pick another PORT or leave it unset`));
+      const clusterPgid = Number(fs.readFileSync(path.join(stateDir, 'cluster', 'fleetd.pgid'), 'utf8'));
+      assert.equal(groupAlive(clusterPgid), false, 'no process of the local cluster is left');
+    } finally {
+      taker.close();
     }
   });
 
