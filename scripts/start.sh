@@ -230,6 +230,12 @@ start_code_server() {
   done
 }
 
+# A port found free now, not before the cluster started (its etcd and connections take ports from
+# the same ephemeral range); taken meanwhile all the same, another one is tried.
+if [[ -z $PORT_GIVEN ]]; then
+  PORT=$(free_port)
+  write_config
+fi
 for ((attempt = 1; ; attempt++)); do
   status=0
   start_code_server || status=$?
