@@ -114,8 +114,21 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 trap 'exit 129' HUP
 
+# A free port below the kernel's ephemeral range, where no outgoing connection or listen(0) can
+# take it before code-server binds it (random tries, then one the kernel picks).
 free_port() {
-  node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+  node -e '
+    const net = require("net");
+    let high = 32768;
+    try { high = Number(require("fs").readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]) || high; } catch {}
+    const attempt = (n) => {
+      const port = n > 0 && high > 20000 ? 20000 + Math.floor(Math.random() * (high - 20000)) : 0;
+      const s = net.createServer();
+      s.once("error", () => attempt(n - 1));
+      s.listen({ host: "127.0.0.1", port, exclusive: true }, () => { console.log(s.address().port); s.close(); });
+    };
+    attempt(100);
+  '
 }
 
 port_in_use() {
@@ -203,8 +216,7 @@ CLUSTER_URL=$CLUSTER_URL node -e '
 ' "$STATE/user-data/User/settings.json"
 
 # Starts code-server on $PORT and waits until it answers. Returns 0 when it does, 2 when it could
-# not bind $PORT (something took the port since it was found free: the local cluster's etcd and
-# its connections use ports from the same ephemeral range), and dies otherwise.
+# not bind $PORT (something took the port since it was found free), and dies otherwise.
 start_code_server() {
   local log_from i
   log_from=$(($(wc -l <"$LOG") + 1))
@@ -230,8 +242,8 @@ start_code_server() {
   done
 }
 
-# A port found free now, not before the cluster started (its etcd and connections take ports from
-# the same ephemeral range); taken meanwhile all the same, another one is tried.
+# A port found free now, not before the cluster started; if something takes it all the same
+# before code-server binds it, another one is tried.
 if [[ -z $PORT_GIVEN ]]; then
   PORT=$(free_port)
   write_config
