@@ -1,4 +1,4 @@
-/** Pieces both Registry implementations share: the store round trip of options, and watcher fan-out. */
+/** Pieces both Registry implementations share: the store round trip of options, watcher fan-out, and a leadership's loss signal. */
 import type { UnitOption } from '../../../unitfile/src';
 import type { Disposable, WatchTopic } from './registry';
 
@@ -83,5 +83,38 @@ export function assertDistinctUnits(changes: readonly { unit: string }[]): void 
   for (const c of changes) {
     if (seen.has(c.unit)) throw new Error(`applySchedule: ${c.unit} appears twice in one batch; apply the changes one batch after another`);
     seen.add(c.unit);
+  }
+}
+
+/**
+ * A leadership's "lost": set once, and each listener told once (on a microtask when it subscribes
+ * after the loss).
+ */
+export class LossSignal {
+  private readonly listeners = new Set<() => void>();
+  private fired = false;
+
+  get lost(): boolean {
+    return this.fired;
+  }
+
+  onLost(listener: () => void): Disposable {
+    if (this.fired) {
+      queueMicrotask(listener);
+      return { dispose: () => {} };
+    }
+    this.listeners.add(listener);
+    return { dispose: () => this.listeners.delete(listener) };
+  }
+
+  /** Marks it lost, runs `first` (already lost by then), then tells the listeners. False when it already was. */
+  fire(first?: () => void): boolean {
+    if (this.fired) return false;
+    this.fired = true;
+    first?.();
+    const listeners = [...this.listeners];
+    this.listeners.clear();
+    for (const l of listeners) l();
+    return true;
   }
 }

@@ -4,34 +4,28 @@
  * it), and how etcd errors surface (RegistryUnavailableError with the cause attached).
  */
 import type { Etcd3, Lease } from 'etcd3';
+import { LossSignal } from './common';
 import { MachineExistsError, RegistryUnavailableError, type Disposable, type Leadership } from './registry';
 
 export type RegistryLog = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
 
 export class EtcdLeadership implements Leadership {
-  private readonly listeners = new Set<() => void>();
-  private lost = false;
+  private readonly loss = new LossSignal();
 
   constructor(readonly machineId: string, readonly lease: Lease, private readonly onGone: () => void) {
     lease.on('lost', () => this.markLost());
   }
 
   get held(): boolean {
-    return !this.lost;
+    return !this.loss.lost;
   }
 
   onLost(listener: () => void): Disposable {
-    if (this.lost) {
-      queueMicrotask(listener);
-      return { dispose: () => {} };
-    }
-    this.listeners.add(listener);
-    return { dispose: () => this.listeners.delete(listener) };
+    return this.loss.onLost(listener);
   }
 
   async release(): Promise<void> {
-    if (this.lost) return;
-    this.markLost();
+    if (!this.markLost()) return;
     try {
       await this.lease.revoke();
     } catch (err) {
@@ -41,14 +35,9 @@ export class EtcdLeadership implements Leadership {
     }
   }
 
-  /** Internal: the lease is gone (expired, revoked, or this registry closed). */
-  markLost(): void {
-    if (this.lost) return;
-    this.lost = true;
-    this.onGone();
-    const listeners = [...this.listeners];
-    this.listeners.clear();
-    for (const l of listeners) l();
+  /** Internal: the lease is gone (expired, revoked, or this registry closed). False when it already was. */
+  markLost(): boolean {
+    return this.loss.fire(this.onGone);
   }
 }
 

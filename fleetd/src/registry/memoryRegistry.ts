@@ -17,7 +17,7 @@ import {
   type MachineRecord, type MachineView, type Registry, type ScheduleChange, type ScheduleEntry, type UnitRecord,
   type UnitStateRecord, type WatchTopic,
 } from './registry';
-import { assertDistinctUnits, groupBySection, Watchers } from './common';
+import { assertDistinctUnits, groupBySection, LossSignal, Watchers } from './common';
 
 export interface MemoryRegistryOptions {
   /** Milliseconds since the epoch; default Date.now. */
@@ -47,22 +47,16 @@ interface LeaderEntry extends Expiring {
 }
 
 class MemoryLeadership implements Leadership {
-  private readonly listeners = new Set<() => void>();
-  private lost = false;
+  private readonly loss = new LossSignal();
 
   constructor(private readonly isHeld: (self: MemoryLeadership) => boolean, private readonly doRelease: (self: MemoryLeadership) => void) {}
 
   get held(): boolean {
-    return !this.lost && this.isHeld(this);
+    return !this.loss.lost && this.isHeld(this);
   }
 
   onLost(listener: () => void): Disposable {
-    if (this.lost) {
-      queueMicrotask(listener);
-      return { dispose: () => {} };
-    }
-    this.listeners.add(listener);
-    return { dispose: () => this.listeners.delete(listener) };
+    return this.loss.onLost(listener);
   }
 
   async release(): Promise<void> {
@@ -71,11 +65,7 @@ class MemoryLeadership implements Leadership {
 
   /** Marks the handle lost and tells listeners once. */
   markLost(): void {
-    if (this.lost) return;
-    this.lost = true;
-    const listeners = [...this.listeners];
-    this.listeners.clear();
-    for (const l of listeners) l();
+    this.loss.fire();
   }
 }
 
