@@ -20,7 +20,7 @@ import { startAgent } from './agent';
 import { startEngine } from './engine';
 import { EtcdRegistry } from './registry/etcdRegistry';
 import { MemoryRegistry } from './registry/memoryRegistry';
-import type { Registry } from './registry/registry';
+import type { Registry } from '../../registry/src/registry';
 
 const VERSION = '1.0.0';
 

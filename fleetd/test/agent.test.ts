@@ -9,7 +9,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { MemoryRegistry } from '../src/registry/memoryRegistry';
-import { RegistryUnavailableError } from '../src/registry/registry';
+import { RegistryUnavailableError } from '../../registry/src/registry';
 import { startAgent, type RunningAgent } from '../src/agent';
 import { Agent, heartbeatInterval } from '../src/agent/agent';
 import { FakeUnitManager } from '../src/agent/unitManager';

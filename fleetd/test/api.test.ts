@@ -12,9 +12,9 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { unitHash, validateOptions, validateUnitName } from '../../unitfile/src';
 import { createApiServer } from '../src/api';
-import { encodePageToken } from '../src/api/pagination';
+import { encodePageToken } from '../../registry/src/api/pagination';
 import { MemoryRegistry } from '../src/registry/memoryRegistry';
-import { RegistryUnavailableError, type Registry } from '../src/registry/registry';
+import { RegistryUnavailableError, type Registry } from '../../registry/src/registry';
 import { ApiClient, errorBody, HELLO_OPTIONS, startApi, type ApiFixture } from './apiHarness';
 
 const U = '/fleet/v1/units';

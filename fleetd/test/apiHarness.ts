@@ -1,7 +1,7 @@
 /** An API server on 127.0.0.1 (port 0) over a MemoryRegistry, and a raw HTTP client for tests. */
 import http from 'node:http';
 import { MemoryRegistry } from '../src/registry/memoryRegistry';
-import type { Registry } from '../src/registry/registry';
+import type { Registry } from '../../registry/src/registry';
 import { createApiServer, type ApiServer } from '../src/api';
 
 export interface Reply {

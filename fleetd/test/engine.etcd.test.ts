@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { after, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { EtcdRegistry } from '../src/registry/etcdRegistry';
-import type { Registry } from '../src/registry/registry';
+import type { Registry } from '../../registry/src/registry';
 import { startEngine, type Engine } from '../src/engine';
 import { EtcdServer, etcdBinary, skipUnlessAvailable } from '../../test/support';
 

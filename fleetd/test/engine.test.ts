@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
 import { MemoryRegistry } from '../src/registry/memoryRegistry';
-import { MAX_BATCH_OPS, RegistryUnavailableError, type Registry } from '../src/registry/registry';
+import { MAX_BATCH_OPS, RegistryUnavailableError, type Registry } from '../../registry/src/registry';
 import { startEngine, reconcileOnce, ActionsFailedError, type Engine } from '../src/engine';
 import type { UnitOption } from '../../unitfile/src/serialize';
 import type { JobState } from '../../protocol/src/api';

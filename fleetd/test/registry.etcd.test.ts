@@ -11,9 +11,9 @@ import { unitHash } from '../../unitfile/src';
 import { Agent } from '../src/agent/agent';
 import { FakeUnitManager } from '../src/agent/unitManager';
 import { EtcdRegistry } from '../src/registry/etcdRegistry';
-import { RegistryUnavailableError, type Registry } from '../src/registry/registry';
+import { RegistryUnavailableError, type Registry } from '../../registry/src/registry';
 import { EtcdServer, etcdAvailable, etcdBinary, skipUnlessAvailable, useEtcd, waitFor, type EtcdFixture } from '../../test/support';
-import { registryContract } from './registry.contract';
+import { registryContract } from '../../registry/test/registry.contract';
 
 // The contract runs on the runner's shared etcd (FLEET_TEST_ETCD) when there is one, each test
 // under its own prefix; the restart test always starts its own.

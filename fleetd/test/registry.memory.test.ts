@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { MemoryRegistry } from '../src/registry/memoryRegistry';
-import { registryContract } from './registry.contract';
+import { registryContract } from '../../registry/test/registry.contract';
 
 registryContract('MemoryRegistry', async () => {
   let now = 1_000_000;

@@ -98,7 +98,7 @@ export class EtcdServer {
       '--name', this.name, '--data-dir', this.dataDir,
       '--listen-client-urls', this.url, '--advertise-client-urls', this.url,
       '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer,
-      '--initial-cluster', `${this.name}=${peer}`, '--initial-cluster-state', 'new',
+      '--initial-cluster', `${this.name}=${peer}`, '--initial-cluster-state', 'new', '--enable-v2=true',
       '--heartbeat-interval', String(this.timing.heartbeatMs), '--election-timeout', String(this.timing.electionMs),
       '--logger', 'zap', '--log-outputs', 'stderr', '--log-level', 'warn',
     ];

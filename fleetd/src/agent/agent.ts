@@ -8,7 +8,7 @@
  */
 import { desiredUnitsForMachine, planMachine, planPurge, type CurrentUnit, type MachineTask, type MachineUnitState } from '../../../scheduler/src/planMachine';
 import { runLoop, type Loop } from '../loop';
-import { MachineExistsError, type Disposable, type MachinePresence, type MachineRecord, type Registry } from '../registry/registry';
+import { MachineExistsError, type Disposable, type MachinePresence, type MachineRecord, type Registry } from '../../../registry/src/registry';
 import type { UnitManager, UnitManagerState } from './unitManager';
 
 export type LogFn = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;

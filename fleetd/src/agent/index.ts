@@ -5,7 +5,7 @@
  * removes their states, releases the machine, closes the journal server.
  */
 import path from 'node:path';
-import type { Registry } from '../registry/registry';
+import type { Registry } from '../../../registry/src/registry';
 import { Agent, type LogFn } from './agent';
 import { Journal, startJournalServer, type JournalServer } from './journal';
 import { ProcessUnitManager } from './processUnitManager';

@@ -5,14 +5,15 @@
  * the registry is unreachable every request gets fleet's 503.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { RegistryUnavailableError, type Registry } from '../registry/registry';
+import { RegistryUnavailableError, type Registry } from '../../../registry/src/registry';
 import { DISCOVERY_JSON } from './discovery';
-import { ApiError, sendEmpty, sendError, sendJson, UNAVAILABLE_MESSAGE } from './errors';
+import { ApiError, UNAVAILABLE_MESSAGE } from '../../../registry/src/api/errors';
+import { sendEmpty, sendError, sendJson } from './respond';
 import { serveJournal } from './journal';
-import { MachinesResource } from './machines';
-import { DEFAULT_TOKEN_LIMIT } from './pagination';
-import { StateResource } from './state';
-import { checkContentType, UnitsResource } from './units';
+import { MachinesResource } from '../../../registry/src/api/machines';
+import { DEFAULT_TOKEN_LIMIT } from '../../../registry/src/api/pagination';
+import { StateResource } from '../../../registry/src/api/state';
+import { checkContentType, UnitsResource } from '../../../registry/src/api/units';
 
 export type ApiLog = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
 

@@ -8,8 +8,8 @@
  */
 import http from 'node:http';
 import type { JournalLine } from '../../../protocol/src/api';
-import type { Registry } from '../registry/registry';
-import { ApiError } from './errors';
+import type { Registry } from '../../../registry/src/registry';
+import { ApiError } from '../../../registry/src/api/errors';
 
 export const DEFAULT_LINES = 10;
 export const MAX_LINES = 10_000;

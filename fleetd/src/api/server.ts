@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
-import type { Registry } from '../registry/registry';
+import type { Registry } from '../../../registry/src/registry';
 import { createApiHandler, type ApiHandlerOptions } from './handler';
 
 export type ApiListen = { host: string; port: number } | { socketPath: string };

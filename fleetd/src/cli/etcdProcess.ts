@@ -68,7 +68,7 @@ export async function startEtcd(binary: string, dataRoot: string, log: (line: st
     '--name', 'fleetd-local', '--data-dir', dataDir,
     '--listen-client-urls', url, '--advertise-client-urls', url,
     '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer,
-    '--initial-cluster', `fleetd-local=${peer}`, '--initial-cluster-state', 'new',
+    '--initial-cluster', `fleetd-local=${peer}`, '--initial-cluster-state', 'new', '--enable-v2=true',
     '--heartbeat-interval', '50', '--election-timeout', '500',
     '--logger', 'zap', '--log-outputs', 'stderr', '--log-level', 'warn',
   ];

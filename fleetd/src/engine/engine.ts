@@ -11,7 +11,7 @@
  * moving a hundred units for that would churn the cluster. Meanwhile the machine keeps its units
  * but receives no new ones.
  */
-import type { Disposable, Leadership, MachineRecord, Registry } from '../registry/registry';
+import type { Disposable, Leadership, MachineRecord, Registry } from '../../../registry/src/registry';
 import { RequirementsCache } from '../../../scheduler/src';
 import { runLoop, type Loop } from '../loop';
 import { ActionsFailedError, errorText, reconcileOnce, type Log } from './reconcile';

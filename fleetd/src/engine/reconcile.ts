@@ -4,7 +4,7 @@
  * engine can only make writes fail, never clobber, and the next pass re-plans from fresh state.
  */
 import { ClusterSnapshot as SchedulerSnapshot, planCluster, type ClusterAction, type RequirementsCache } from '../../../scheduler/src';
-import { MAX_BATCH_OPS, type MachineRecord, type Registry } from '../registry/registry';
+import { MAX_BATCH_OPS, type MachineRecord, type Registry } from '../../../registry/src/registry';
 
 export type Log = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
 

@@ -4,8 +4,8 @@
  * it), and how etcd errors surface (RegistryUnavailableError with the cause attached).
  */
 import type { Etcd3, Lease } from 'etcd3';
-import { LossSignal } from './common';
-import { MachineExistsError, RegistryUnavailableError, type Disposable, type Leadership } from './registry';
+import { LossSignal } from '../../../registry/src/common';
+import { MachineExistsError, RegistryUnavailableError, type Disposable, type Leadership } from '../../../registry/src/registry';
 
 export type RegistryLog = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
 

@@ -33,8 +33,8 @@ import {
   MAX_BATCH_OPS, MachineExistsError, RegistryUnavailableError, type ClusterSnapshot, type Disposable, type Leadership,
   type MachinePresence, type MachineRecord, type MachineView, type Registry, type ScheduleChange, type ScheduleEntry,
   type UnitRecord, type UnitStateRecord, type WatchTopic,
-} from './registry';
-import { assertDistinctUnits, groupBySection, Watchers } from './common';
+} from '../../../registry/src/registry';
+import { assertDistinctUnits, groupBySection, Watchers } from '../../../registry/src/common';
 import { EtcdLeadership, KeptLease, describe, mapError, ttlSeconds, type RegistryLog } from './etcdLeases';
 import {
   DEFAULT_PREFIX, Keys, decode, decodeJobObject, decodeLeader, decodeReasons,

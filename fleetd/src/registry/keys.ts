@@ -1,7 +1,7 @@
 /**
  * Every etcd key fleetd uses, and the JSON stored under it: fleet's layout (fleet-reference §5.3)
- * under a prefix, adapted to etcd v3 (TTLs become leases). Only this file and etcdRegistry.ts know
- * these names.
+ * under a prefix, adapted to etcd v3 (TTLs become leases). The key names are
+ * registry/src/keyspace.ts's; the values here are the v3 layout's.
  *
  *   job/<name>/object          {"Name","UnitHash":[20 bytes],"Options":[…]}   (Options: fleetd's copy of the content)
  *   job/<name>/target-state    inactive | loaded | launched
@@ -16,94 +16,11 @@
  */
 import { hashToBytes, unitHash, type UnitOption } from '../../../unitfile/src';
 import type { JobState } from '../../../protocol/src/api';
-import type { MachineRecord, ScheduleEntry, UnitRecord, UnitStateRecord } from './registry';
+import type { MachineRecord, ScheduleEntry, UnitRecord, UnitStateRecord } from '../../../registry/src/registry';
 
-export const DEFAULT_PREFIX = '/_coreos.com/fleet/';
-export const ENGINE_VERSION = 1;
+import { ENGINE_VERSION, type Keys } from '../../../registry/src/keyspace';
 
-/** Key builders for one prefix (always ending in "/"). */
-export class Keys {
-  readonly prefix: string;
-
-  constructor(prefix = DEFAULT_PREFIX) {
-    this.prefix = prefix.endsWith('/') ? prefix : `${prefix}/`;
-  }
-
-  get jobs(): string {
-    return `${this.prefix}job/`;
-  }
-  job(name: string): string {
-    return `${this.jobs}${name}/`;
-  }
-  jobObject(name: string): string {
-    return `${this.job(name)}object`;
-  }
-  targetState(name: string): string {
-    return `${this.job(name)}target-state`;
-  }
-  target(name: string): string {
-    return `${this.job(name)}target`;
-  }
-  jobState(name: string): string {
-    return `${this.job(name)}job-state`;
-  }
-  unitBlob(hash: string): string {
-    return `${this.prefix}unit/${hash}`;
-  }
-  get states(): string {
-    return `${this.prefix}states/`;
-  }
-  state(name: string, machineId: string): string {
-    return `${this.states}${name}/${machineId}`;
-  }
-  get machines(): string {
-    return `${this.prefix}machines/`;
-  }
-  machine(id: string): string {
-    return `${this.machines}${id}/`;
-  }
-  machineObject(id: string): string {
-    return `${this.machine(id)}object`;
-  }
-  machineMetadata(id: string, key: string): string {
-    return `${this.machines}${id}/metadata/${key}`;
-  }
-  get engineLeader(): string {
-    return `${this.prefix}lease/engine-leader`;
-  }
-  get reasons(): string {
-    return `${this.prefix}fleetd/reasons`;
-  }
-
-  /** What a key under the prefix is, for the watcher and the snapshot decoder. */
-  parse(fullKey: string): ParsedKey {
-    if (!fullKey.startsWith(this.prefix)) return { kind: 'other' };
-    const rest = fullKey.slice(this.prefix.length);
-    const parts = rest.split('/');
-    const [head, a, b, c] = parts;
-    if (head === 'job' && parts.length === 3 && a && b) {
-      if (b === 'object') return { kind: 'jobObject', unit: a };
-      if (b === 'target-state') return { kind: 'targetState', unit: a };
-      if (b === 'target') return { kind: 'target', unit: a };
-      if (b === 'job-state') return { kind: 'jobState', unit: a };
-    }
-    if (head === 'states' && parts.length === 3 && a && b) return { kind: 'state', unit: a, machineId: b };
-    if (head === 'machines' && a) {
-      if (parts.length === 3 && b === 'object') return { kind: 'machineObject', machineId: a };
-      if (parts.length === 4 && b === 'metadata' && c) return { kind: 'machineMetadata', machineId: a, key: c };
-    }
-    if (rest === 'lease/engine-leader') return { kind: 'leader' };
-    if (rest === 'fleetd/reasons') return { kind: 'reasons' };
-    return { kind: 'other' };
-  }
-}
-
-export type ParsedKey =
-  | { kind: 'jobObject' | 'targetState' | 'target' | 'jobState'; unit: string }
-  | { kind: 'state'; unit: string; machineId: string }
-  | { kind: 'machineObject'; machineId: string }
-  | { kind: 'machineMetadata'; machineId: string; key: string }
-  | { kind: 'leader' | 'reasons' | 'other' };
+export { DEFAULT_PREFIX, Keys } from '../../../registry/src/keyspace';
 
 /** One key and its value, as text. */
 export type Kv = { key: string; value: string };

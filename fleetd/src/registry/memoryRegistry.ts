@@ -16,8 +16,8 @@ import {
   MachineExistsError, type ClusterSnapshot, type Disposable, type Leadership, type MachinePresence,
   type MachineRecord, type MachineView, type Registry, type ScheduleChange, type ScheduleEntry, type UnitRecord,
   type UnitStateRecord, type WatchTopic,
-} from './registry';
-import { assertDistinctUnits, groupBySection, LossSignal, Watchers } from './common';
+} from '../../../registry/src/registry';
+import { assertDistinctUnits, groupBySection, LossSignal, Watchers } from '../../../registry/src/common';
 
 export interface MemoryRegistryOptions {
   /** Milliseconds since the epoch; default Date.now. */

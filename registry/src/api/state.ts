@@ -1,6 +1,6 @@
 /** `/state` and `/state/{name}` (fleet's api/state.go), plus the `detail` extension. */
 import type { ApiUnitState, UnitStatePage } from '../../../protocol/src/api';
-import type { Registry, UnitStateRecord } from '../registry/registry';
+import type { Registry, UnitStateRecord } from '../registry';
 import { ApiError } from './errors';
 import { pageOf, pageTokenFrom } from './pagination';
 

@@ -10,8 +10,8 @@
  *  - everything ephemeral (machine presence, launched heartbeats, unit states, the engine lease)
  *    expires after its TTL unless refreshed.
  */
-import type { UnitOption } from '../../../unitfile/src/serialize';
-import type { JobState } from '../../../protocol/src/api';
+import type { UnitOption } from '../../unitfile/src/serialize';
+import type { JobState } from '../../protocol/src/api';
 
 export interface UnitRecord {
   name: string;

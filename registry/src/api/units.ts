@@ -6,7 +6,7 @@
  */
 import { goQuote, isGlobalUnit, isTemplateName, unitHash, validateOptions, validateUnitName, type UnitOption } from '../../../unitfile/src';
 import { JobState, type ApiUnit, type ApiUnitOption, type UnitPage } from '../../../protocol/src/api';
-import type { Registry, ScheduleEntry, UnitRecord, UnitStateRecord } from '../registry/registry';
+import type { Registry, ScheduleEntry, UnitRecord, UnitStateRecord } from '../registry';
 import { ApiError } from './errors';
 import { decodeFirst, forEachField, GoJsonError, isJsonObject, TypeErrors, type JsonValue } from './goJson';
 import { pageOf, pageTokenFrom } from './pagination';

@@ -1,19 +1,6 @@
-/**
- * The API's one error type and fleet's error body `{"error":{"code":…,"message":…}}`
- * (api/serialization.go). 500s carry an empty message; the detail goes to the log only.
- */
+/** Writing fleet's responses: JSON bodies and fleet's error body `{"error":{"code":…,"message":…}}` (api/serialization.go). */
 import type { ServerResponse } from 'node:http';
 import type { ApiErrorBody } from '../../../protocol/src/api';
-
-export class ApiError extends Error {
-  constructor(readonly status: number, message = '') {
-    super(message);
-    this.name = 'ApiError';
-  }
-}
-
-/** fleet's message while the registry is unreachable (api/server.go). */
-export const UNAVAILABLE_MESSAGE = 'fleet server unable to communicate with etcd';
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);

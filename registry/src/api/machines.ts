@@ -1,6 +1,6 @@
 /** `/machines` (fleet's api/machines.go): the list, and PATCH of dynamic metadata. */
 import type { ApiMachine, MachinePage } from '../../../protocol/src/api';
-import type { MachineRecord, Registry } from '../registry/registry';
+import type { MachineRecord, Registry } from '../registry';
 import { ApiError } from './errors';
 import { decodeFirst, forEachField, GoJsonError, isJsonObject, TypeErrors } from './goJson';
 import { pageOf, pageTokenFrom } from './pagination';

@@ -1,5 +1,5 @@
 /** Pieces both Registry implementations share: the store round trip of options, watcher fan-out, and a leadership's loss signal. */
-import type { UnitOption } from '../../../unitfile/src';
+import type { UnitOption } from '../../unitfile/src';
 import type { Disposable, WatchTopic } from './registry';
 
 /**
