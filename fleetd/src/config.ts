@@ -23,6 +23,8 @@ export interface Config {
   /** The i-th entry is the i-th machine's metadata (`local`), or this machine's (`agent`). */
   metadata: Record<string, string>[];
   registry: RegistryChoice;
+  /** Which etcd keyspace: `v3` (fleetd's layout on etcd's v3 API, the default) or `v2` (fleet v1.0's own, shared with fleet and fleetctl --driver=etcd). */
+  etcdApi: 'v2' | 'v3';
   prefix: string;
   /** TCP address of the v1 API; undefined: none (agent without --api). */
   api: ListenAddress | undefined;
@@ -77,6 +79,13 @@ export const FLAGS: readonly FlagSpec[] = [
     help: 'use an existing etcd (v3 API), e.g. http://127.0.0.1:2379',
     commands: BOTH,
   },
+  {
+    name: 'etcd-api',
+    value: 'v2|v3',
+    env: 'FLEET_ETCD_API',
+    help: "etcd keyspace: v3 (default, fleetd's layout, fastest) or v2 (fleet v1.0's own keys: shared with real fleet machines and `fleetctl --driver=etcd`; etcd needs --enable-v2=true)",
+    commands: BOTH,
+  },
   { name: 'etcd-binary', value: 'PATH', help: 'start a private etcd from this binary on 127.0.0.1, owned by fleetd', commands: ['local'] },
   { name: 'etcd-key-prefix', value: 'PREFIX', env: 'FLEET_ETCD_KEY_PREFIX', help: 'key prefix in etcd (default /_coreos.com/fleet/)', commands: BOTH },
   { name: 'api', value: 'HOST:PORT', env: 'FLEET_API', help: 'serve fleet\'s v1 API on this TCP address (default 127.0.0.1:0 for `local`; port 0 picks a free port)', commands: BOTH },
@@ -124,6 +133,7 @@ export function helpText(): string {
     'Examples:',
     '  fleetd local --machines 3 --metadata region=east --metadata region=west --metadata region=west,disk=ssd --api 127.0.0.1:49153',
     '  fleetd local --etcd-binary /usr/bin/etcd --machines 3',
+    '  fleetd local --etcd-binary /usr/bin/etcd --etcd-api v2   # then: fleetctl --driver=etcd --endpoint <etcd URL> list-machines',
     '  FLEET_ETCD_SERVERS=http://127.0.0.1:2379 fleetd agent --metadata role=db',
   );
   return lines.join('\n');
@@ -254,6 +264,12 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
   else if (command === 'agent') config.registry = { kind: 'etcd', endpoints: ['http://127.0.0.1:2379'] };
   if (command === 'agent' && config.registry.kind === 'embedded') throw new ConfigError('`fleetd agent` joins an etcd cluster: give --etcd URL');
 
+  const etcdApi = get('etcd-api');
+  if (etcdApi !== undefined) {
+    if (etcdApi !== 'v2' && etcdApi !== 'v3') throw new ConfigError(`${what('etcd-api')}: "${etcdApi}" is not v2 or v3 (v2: fleet v1.0's keyspace, for fleetctl --driver=etcd and mixed clusters)`);
+    if (config.registry.kind === 'embedded') throw new ConfigError(`${what('etcd-api')}: the embedded registry has no etcd; add --etcd URL or --etcd-binary PATH`);
+    config.etcdApi = etcdApi;
+  }
   const prefix = get('etcd-key-prefix');
   if (prefix !== undefined) {
     if (!prefix.startsWith('/')) throw new ConfigError(`${what('etcd-key-prefix')}: "${prefix}" must start with / (example: /_coreos.com/fleet/)`);
@@ -300,6 +316,7 @@ function defaults(command: Command): Config {
     machines: 3,
     metadata: [],
     registry: { kind: 'embedded' },
+    etcdApi: 'v3',
     prefix: DEFAULT_PREFIX,
     api: undefined,
     socket: undefined,
@@ -326,6 +343,7 @@ export function agentArgs(
     'agent',
     '--etcd', endpoints.join(','),
     '--etcd-key-prefix', config.prefix,
+    '--etcd-api', config.etcdApi,
     '--machine-id', machine.id,
     '--public-ip', machine.publicIp,
     '--state-dir', machine.stateDir,

@@ -20,6 +20,8 @@ import { startAgent } from './agent';
 import { startEngine } from './engine';
 import { EtcdRegistry } from './registry/etcdRegistry';
 import { MemoryRegistry } from './registry/memoryRegistry';
+import { Etcd2Registry } from '../../registry/src/etcd2/etcd2Registry';
+import { EtcdUnreachableError } from '../../registry/src/etcd2/client';
 import type { Registry } from '../../registry/src/registry';
 
 const VERSION = '1.0.0';
@@ -103,6 +105,22 @@ function onSignals(handler: (signal: string) => void): void {
 async function openRegistry(config: Config, endpoints: string[] | undefined, log: Log): Promise<Registry> {
   if (!endpoints) return new MemoryRegistry();
   // The registry's own warnings (a lost lease re-granted, a failed watch) belong in fleetd's log.
+  if (config.etcdApi === 'v2') {
+    const registry = new Etcd2Registry({ endpoints, prefix: config.prefix, log });
+    try {
+      await registry.client.version();
+      await registry.ping();
+    } catch (err) {
+      // A missing v2 API or a wrong endpoint will not fix itself: say so now. An etcd that is
+      // down is retried (the API answers 503 meanwhile).
+      if (err instanceof EtcdUnreachableError && err.reason !== 'network' && err.reason !== 'timeout') {
+        await registry.close();
+        throw new ConfigError(err.message);
+      }
+      log('warn', `etcd at ${endpoints.join(',')} is not reachable yet: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    return registry;
+  }
   return EtcdRegistry.connect({ endpoints, prefix: config.prefix, log });
 }
 
@@ -204,6 +222,7 @@ async function runLocal(config: Config, log: Log, lifetime: Lifetime): Promise<v
   const url = await serveApi(config, registry, lifetime);
   for (const m of await registry.listMachines()) process.stdout.write(`${describeMachine(m)}\n`);
   if (config.socket) process.stdout.write(`fleetd: API socket at unix://${config.socket}\n`);
+  if (endpoints) process.stdout.write(`fleetd: etcd at ${endpoints.join(',')} (${config.etcdApi === 'v2' ? `fleet's v2 keyspace under ${config.prefix}: fleetctl --driver=etcd --endpoint ${endpoints[0]}` : `v3 API, keys under ${config.prefix}`})\n`);
   process.stdout.write(`fleetd: API ready at ${url}\n`);
   log('info', `state dir ${stateDir}`);
 }

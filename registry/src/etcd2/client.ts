@@ -40,6 +40,7 @@ export const EtcdCode = {
   NotFile: 102,
   NotDir: 104,
   NodeExist: 105,
+  DirNotEmpty: 108,
   EventIndexCleared: 401,
 } as const;
 
@@ -89,6 +90,8 @@ export interface SetOptions {
 
 export interface DeleteOptions {
   recursive?: boolean;
+  /** Delete a directory only if it is empty (etcd answers 108 "Directory not empty" otherwise). */
+  dir?: boolean;
   prevIndex?: number;
   prevValue?: string;
 }
@@ -146,6 +149,7 @@ export class EtcdV2Client {
     if (opts.prevIndex !== undefined) q.set('prevIndex', String(opts.prevIndex));
     if (opts.prevValue !== undefined) q.set('prevValue', opts.prevValue);
     if (opts.recursive) q.set('recursive', 'true');
+    if (opts.dir) q.set('dir', 'true');
     return this.call('DELETE', key, q);
   }
 

@@ -232,6 +232,8 @@ export class Etcd2Registry implements Registry {
     this.written.delete(key);
     this.written.delete(legacy);
     await ignoreMissing(this.client.delete(key));
+    // The unit's states directory goes once no machine has a state in it (fleet deletes it whole).
+    await ignoreMissing(this.client.delete(this.keys.states + name, { dir: true }), EtcdCode.DirNotEmpty, EtcdCode.NotFile);
     if (mine !== undefined) await ignoreMissing(this.client.delete(legacy, { prevValue: mine }), EtcdCode.CompareFailed);
   }
 

@@ -167,6 +167,8 @@ export function decodeJobs(keys: Keys, kvs: ReadonlyMap<string, string>): JobEnt
     if (dir.object === undefined) continue;
     const obj = decodeJobObject(dir.object);
     if (!obj) continue;
+    // fleet drops a unit whose target-state is not one of the three (a missing one shows as "-").
+    if (dir['target-state'] !== undefined && decodeJobState(dir['target-state']) === undefined) continue;
     out.push({ name: obj.name || dirName, hash: obj.hash, desiredState: decodeJobState(dir['target-state']), target: dir.target, launchedOn: dir['job-state'] });
   }
   return out.sort((a, b) => compare(a.name, b.name));

@@ -264,6 +264,7 @@ export class Etcd2Mirror {
     if (dir.object === undefined) return undefined;
     const obj = decodeJobObject(dir.object);
     if (!obj) return undefined;
+    if (dir.targetState !== undefined && decodeJobState(dir.targetState) === undefined) return undefined;
     return { name: obj.name || dirName, hash: obj.hash, desiredState: decodeJobState(dir.targetState), target: dir.target || undefined, launchedOn: dir.jobState };
   }
 }
