@@ -53,6 +53,8 @@ describe('resolveProfiles: settings', () => {
     assert.deepEqual(profiles, [{
       name: 'prod',
       endpoint: 'http://10.0.0.1:49153',
+      driver: 'api',
+      etcdKeyPrefix: '/_coreos.com/fleet/',
       sshUser: 'core',
       knownHostsFile: '/home/dev/.fleetctl/known_hosts',
       strictHostKeyChecking: true,
@@ -72,6 +74,8 @@ describe('resolveProfiles: settings', () => {
     assert.deepEqual(profiles[0], {
       name: 'tls',
       endpoint: 'https://fleet:8443',
+      driver: 'api',
+      etcdKeyPrefix: '/_coreos.com/fleet/',
       tunnel: 'bastion:22',
       tunnelTarget: { host: 'bastion', port: 22, user: 'ops', identityFile: '/home/dev/.ssh/id_fleet' },
       sshUser: 'ops',
@@ -149,6 +153,8 @@ describe('resolveProfiles: FLEETCTL_* environment', () => {
     assert.deepEqual(profiles[1], {
       name: ENVIRONMENT_PROFILE_NAME,
       endpoint: 'http://10.1.1.1:49153',
+      driver: 'api',
+      etcdKeyPrefix: '/_coreos.com/fleet/',
       tunnel: '192.0.2.7:2222',
       tunnelTarget: { host: '192.0.2.7', port: 2222, user: 'admin' },
       sshUser: 'admin',
@@ -168,11 +174,11 @@ describe('resolveProfiles: FLEETCTL_* environment', () => {
       FLEETCTL_ENDPOINT: '127.0.0.1:49153',
       FLEETCTL_STRICT_HOST_KEY_CHECKING: 'maybe',
       FLEETCTL_SSH_TIMEOUT: 'ten',
-      FLEETCTL_DRIVER: 'etcd',
+      FLEETCTL_DRIVER: 'grpc',
     });
     assert.deepEqual(problems.map(p => [p.field, p.severity]), [
       ['FLEETCTL_ENDPOINT', 'error'],
-      ['FLEETCTL_DRIVER', 'warning'],
+      ['FLEETCTL_DRIVER', 'error'],
       ['FLEETCTL_STRICT_HOST_KEY_CHECKING', 'error'],
       ['FLEETCTL_SSH_TIMEOUT', 'error'],
     ]);
@@ -182,6 +188,38 @@ describe('resolveProfiles: FLEETCTL_* environment', () => {
     assert.equal(env!.endpoint, 'unix:///var/run/fleet.sock');
     assert.equal(env!.strictHostKeyChecking, true);
     assert.equal(env!.sshTimeoutMs, 10_000);
+  });
+
+  it("the etcd driver: FLEETCTL_DRIVER=etcd with the key prefix, as the article's FLEETCTL_ENDPOINT workflow", () => {
+    const { profiles, problems } = resolve([], { FLEETCTL_ENDPOINT: 'http://10.0.0.5:4001', FLEETCTL_DRIVER: 'etcd', FLEETCTL_ETCD_KEY_PREFIX: '/myfleet' });
+    assert.deepEqual(problems, []);
+    assert.deepEqual([profiles[0]!.driver, profiles[0]!.endpoint, profiles[0]!.etcdKeyPrefix], ['etcd', 'http://10.0.0.5:4001', '/myfleet']);
+    assert.equal(describeProfile(profiles[0]!), 'etcd http://10.0.0.5:4001');
+  });
+
+  it("an endpoint on etcd's ports selects the etcd driver unless a driver is given (fleetctl's own switch is dead code)", () => {
+    const env = (e: Record<string, string>) => resolve([], e).profiles[0]!.driver;
+    assert.equal(env({ FLEETCTL_ENDPOINT: 'http://10.0.0.5:4001' }), 'etcd');
+    assert.equal(env({ FLEETCTL_ENDPOINT: 'https://etcd.example:2379' }), 'etcd');
+    assert.equal(env({ FLEETCTL_ENDPOINT: 'http://10.0.0.5:2379', FLEETCTL_DRIVER: 'API' }), 'api');
+    assert.equal(env({ FLEETCTL_ENDPOINT: 'http://10.0.0.5:49153' }), 'api');
+    const settings = resolve([{ name: 'e', endpoint: 'http://10.0.0.5:12379', driver: 'etcd', etcdKeyPrefix: '/x/' }, { name: 'p', endpoint: 'http://10.0.0.5:2379' }], {});
+    assert.deepEqual(settings.profiles.map(p => [p.name, p.driver, p.etcdKeyPrefix]), [['e', 'etcd', '/x/'], ['p', 'etcd', '/_coreos.com/fleet/']]);
+  });
+
+  it('the etcd driver refuses a unix socket, a relative prefix and an unknown driver, naming the fix', () => {
+    const { profiles, problems } = resolve([
+      { name: 'u', endpoint: 'unix:///var/run/fleet.sock', driver: 'etcd' },
+      { name: 'r', endpoint: 'http://10.0.0.5:2379', etcdKeyPrefix: 'fleet' },
+      { name: 'd', endpoint: 'http://10.0.0.5:2379', driver: 'v2' },
+      { name: 'w', endpoint: 'http://10.0.0.5:49153', etcdKeyPrefix: '/fleet/' },
+    ], {});
+    assert.deepEqual(profiles.map(p => p.name), ['w']);
+    assert.deepEqual(problems.map(p => [p.profile, p.field, p.severity]), [
+      ['u', 'endpoint', 'error'], ['r', 'etcdKeyPrefix', 'error'], ['d', 'driver', 'error'], ['w', 'etcdKeyPrefix', 'warning'],
+    ]);
+    assert.match(problems[0]!.message, /the etcd driver reaches etcd over http:\/\/ or https:\/\/.*for fleet's unix socket use the API driver/);
+    assert.match(problems[2]!.message, /must be "api" .* or "etcd"/);
   });
 
   it('ignores empty variables, as fleetctl does', () => {

@@ -9,6 +9,7 @@
  *   await own.restart(); await own.halt('SIGKILL'); await own.relaunch(); await own.stop();
  */
 import fs from 'node:fs';
+import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -25,6 +26,10 @@ export interface EtcdOptions {
   /** Raft timing; default fast (heartbeat 10 ms, election 100 ms), as tests want quick (re)starts. */
   heartbeatMs?: number;
   electionMs?: number;
+  /** Serve etcd's v2 API (fleet's registry) too; default true. */
+  enableV2?: boolean;
+  /** Serve clients over TLS with these PEM files (client certificates required when `clientCa` is given). */
+  tls?: { cert: string; key: string; clientCa?: string };
 }
 
 /** What a test needs to start its own etcd. */
@@ -44,7 +49,7 @@ export class EtcdServer {
     readonly peerPort: number,
     readonly dataDir: string,
     readonly logFile: string,
-    private readonly timing: { heartbeatMs: number; electionMs: number },
+    private readonly timing: { heartbeatMs: number; electionMs: number; enableV2: boolean; tls: EtcdOptions['tls'] },
     /** A temp dir this object created and removes on stop(). */
     private readonly ownedDir: string | undefined,
   ) {}
@@ -55,7 +60,7 @@ export class EtcdServer {
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.clientPort}`;
+    return `${this.timing.tls ? 'https' : 'http'}://127.0.0.1:${this.clientPort}`;
   }
 
   get pid(): number | undefined {
@@ -67,7 +72,7 @@ export class EtcdServer {
     const ownedDir = options.dataDir ? undefined : fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-etcd-'));
     const dataDir = options.dataDir ?? path.join(ownedDir!, 'data');
     const logFile = `${dataDir}.log`;
-    const timing = { heartbeatMs: options.heartbeatMs ?? 10, electionMs: options.electionMs ?? 100 };
+    const timing = { heartbeatMs: options.heartbeatMs ?? 10, electionMs: options.electionMs ?? 100, enableV2: options.enableV2 ?? true, tls: options.tls };
     const fixedPorts = options.clientPort !== undefined && options.peerPort !== undefined;
     // Ports picked here can be taken between picking and binding: retry with new ones.
     for (let attempt = 1; ; attempt++) {
@@ -98,10 +103,12 @@ export class EtcdServer {
       '--name', this.name, '--data-dir', this.dataDir,
       '--listen-client-urls', this.url, '--advertise-client-urls', this.url,
       '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer,
-      '--initial-cluster', `${this.name}=${peer}`, '--initial-cluster-state', 'new', '--enable-v2=true',
+      '--initial-cluster', `${this.name}=${peer}`, '--initial-cluster-state', 'new', `--enable-v2=${this.timing.enableV2}`,
       '--heartbeat-interval', String(this.timing.heartbeatMs), '--election-timeout', String(this.timing.electionMs),
       '--logger', 'zap', '--log-outputs', 'stderr', '--log-level', 'warn',
     ];
+    const tls = this.timing.tls;
+    if (tls) args.push('--cert-file', tls.cert, '--key-file', tls.key, ...(tls.clientCa ? ['--client-cert-auth', '--trusted-ca-file', tls.clientCa] : []));
     fs.appendFileSync(this.logFile, `--- etcd ${args.join(' ')}\n`);
     const started = spawnDetached(this.bin, args, { logFile: this.logFile });
     this.process = started;
@@ -112,6 +119,7 @@ export class EtcdServer {
   }
 
   async healthy(): Promise<boolean> {
+    if (this.timing.tls) return this.tlsHealthy();
     try {
       const res = await fetch(`${this.url}/health`, { signal: AbortSignal.timeout(1_000) });
       const body = (await res.json()) as { health?: string };
@@ -119,6 +127,19 @@ export class EtcdServer {
     } catch {
       return false;
     }
+  }
+
+  /** /health over TLS: any HTTP answer from the TLS listener means etcd is serving. */
+  private tlsHealthy(): Promise<boolean> {
+    const tls = this.timing.tls!;
+    return new Promise(resolve => {
+      const req = https.get(`${this.url}/health`, { rejectUnauthorized: false, cert: fs.readFileSync(tls.cert), key: fs.readFileSync(tls.key), timeout: 1_000 }, res => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      });
+      req.on('error', () => resolve(false));
+      req.on('timeout', () => req.destroy());
+    });
   }
 
   /** Stops the process (SIGTERM, or SIGKILL to simulate a crash) and keeps the data for relaunch(). */

@@ -4,3 +4,4 @@ export * from './ports';
 export * from './process';
 export * from './requirements';
 export * from './sshd';
+export * from './fleetdLocal';

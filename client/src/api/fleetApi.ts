@@ -162,6 +162,14 @@ function httpError(status: number, body: string, label: string, what: string): F
   const message = serverMessage(body);
   if (message === undefined) {
     const snippet = body.trim().split('\n')[0]?.slice(0, 200) ?? '';
+    // etcd answers fleet's API paths with Go's plain "404 page not found".
+    if (status === 404 && snippet === '404 page not found') {
+      return new FleetApiError(
+        `fleet API 404: ${label} answers like etcd, not like fleet's HTTP API (${what}). If it is the cluster's etcd, use the etcd driver: "driver": "etcd" in the cluster profile, or FLEETCTL_DRIVER=etcd`,
+        status,
+        'config',
+      );
+    }
     return new FleetApiError(`fleet API ${status}: ${what} got a response that is not fleet's${snippet ? ` ("${snippet}")` : ''}; is ${label} a fleet API endpoint?`, status, 'http');
   }
   if (message === '') {

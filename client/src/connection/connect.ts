@@ -1,9 +1,11 @@
 /**
  * From a ClusterProfile to a FleetApi: reads the TLS files, builds the SSH tunnel when the
- * profile has one, and wires them into HttpFleetApi. The UI passes its prompt in as a callback.
+ * profile has one, and wires them into HttpFleetApi (fleet's HTTP API) or EtcdFleetApi (fleet's
+ * registry in etcd, as fleetctl --driver=etcd). The UI passes its prompt in as a callback.
  * Plain Node: no `vscode` import.
  */
 import fs from 'node:fs';
+import { EtcdFleetApi } from '../api/etcdFleetApi';
 import { HttpFleetApi } from '../api/fleetApi';
 import { FleetApiError, type FleetApi } from '../api/types';
 import { describeProfile, type ClusterProfile } from './profile';
@@ -48,6 +50,16 @@ export function createFleetApi(profile: ClusterProfile, deps: ConnectDeps = {}):
         ...(deps.env ? { env: deps.env } : {}),
       })
     : undefined;
+  if (profile.driver === 'etcd') {
+    return new EtcdFleetApi({
+      endpoint: profile.endpoint,
+      prefix: profile.etcdKeyPrefix,
+      label: describeProfile(profile),
+      requestTimeoutMs: profile.requestTimeoutMs,
+      tls,
+      ...(tunnel ? { dial: (t, signal) => tunnel.dial(t, signal), onDispose: () => tunnel.dispose() } : {}),
+    });
+  }
   return new HttpFleetApi({
     endpoint: profile.endpoint,
     label: describeProfile(profile),

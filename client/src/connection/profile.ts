@@ -23,6 +23,13 @@ export const DEFAULT_SSH_TIMEOUT_MS = 10_000;
  */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 export const ENVIRONMENT_PROFILE_NAME = 'FLEETCTL environment';
+/** fleet's etcd_key_prefix default. */
+export const DEFAULT_ETCD_KEY_PREFIX = '/_coreos.com/fleet/';
+/** etcd's client ports: an endpoint on one of them selects the etcd driver when no driver is given. */
+export const ETCD_PORTS = [2379, 4001];
+
+/** How the extension talks to the cluster: fleet's HTTP API, or fleet's registry in etcd (fleetctl --driver). */
+export type ClusterDriver = 'api' | 'etcd';
 
 /** Where the tunnel goes after ~/.ssh/config aliases are applied. */
 export interface SshTarget {
@@ -37,8 +44,12 @@ export interface SshTarget {
 
 export interface ClusterProfile {
   name: string;
-  /** `http://host:port[/prefix]`, `https://…` or `unix:///path` (fleetctl's `file://` is normalised to `unix://`). */
+  /** `http://host:port[/prefix]`, `https://…` or `unix:///path` (fleetctl's `file://` is normalised to `unix://`); with the etcd driver, etcd's URL. */
   endpoint: string;
+  /** fleetctl's --driver: `api` (fleet's HTTP API) or `etcd` (fleet's v2 keyspace in etcd). */
+  driver: ClusterDriver;
+  /** With the etcd driver: fleet's key prefix (fleetctl's --etcd-key-prefix). */
+  etcdKeyPrefix: string;
   /** `host:port` of the SSH bastion, as fleetctl's --tunnel (`:22` appended when no port was given). */
   tunnel?: string;
   /** The tunnel after ~/.ssh/config; present exactly when `tunnel` is. */
@@ -92,12 +103,13 @@ export const FLEETCTL_ENV = [
   'FLEETCTL_CERT_FILE',
   'FLEETCTL_KEY_FILE',
   'FLEETCTL_DRIVER',
+  'FLEETCTL_ETCD_KEY_PREFIX',
 ] as const;
 
 /** Fields a `fleet.clusters` entry may have. */
 const SETTING_FIELDS = [
   'name', 'endpoint', 'tunnel', 'sshUser', 'sshUsername', 'identityFile', 'knownHostsFile', 'strictHostKeyChecking',
-  'requestTimeout', 'requestTimeoutMs', 'sshTimeout', 'sshTimeoutMs', 'caFile', 'certFile', 'keyFile',
+  'requestTimeout', 'requestTimeoutMs', 'sshTimeout', 'sshTimeoutMs', 'caFile', 'certFile', 'keyFile', 'driver', 'etcdKeyPrefix',
 ] as const;
 
 // ---------------------------------------------------------------------------------------------
@@ -208,6 +220,8 @@ interface Draft {
   caFile?: string;
   certFile?: string;
   keyFile?: string;
+  driver?: ClusterDriver;
+  etcdKeyPrefix?: string;
   source: ClusterProfile['source'];
 }
 
@@ -271,6 +285,8 @@ function finish(draft: Draft, sshConfig: SSHConfig | undefined, home: string, pr
   const profile: ClusterProfile = {
     name: draft.name,
     endpoint: draft.endpoint,
+    driver: driverOf(draft),
+    etcdKeyPrefix: draft.etcdKeyPrefix ?? DEFAULT_ETCD_KEY_PREFIX,
     sshUser: target?.user ?? draft.sshUser ?? DEFAULT_SSH_USER,
     knownHostsFile: expandHome(draft.knownHostsFile ?? DEFAULT_KNOWN_HOSTS_FILE, home),
     strictHostKeyChecking: draft.strictHostKeyChecking ?? true,
@@ -293,6 +309,23 @@ function finish(draft: Draft, sshConfig: SSHConfig | undefined, home: string, pr
 /** Checks that belong to the whole profile rather than one field. */
 function crossCheck(draft: Draft, problems: ProfileProblem[]): boolean {
   let ok = true;
+  const driver = driverOf(draft);
+  if (driver === 'etcd' && draft.endpoint.startsWith('unix://')) {
+    problems.push({
+      profile: draft.name,
+      field: draft.source === 'environment' ? 'FLEETCTL_ENDPOINT' : 'endpoint',
+      severity: 'error',
+      message: `profile "${draft.name}": the etcd driver reaches etcd over http:// or https:// (e.g. http://10.0.0.1:2379), and the endpoint is ${draft.endpoint}; for fleet's unix socket use the API driver`,
+    });
+    ok = false;
+  }
+  if (draft.etcdKeyPrefix !== undefined && !draft.etcdKeyPrefix.startsWith('/')) {
+    problems.push({ profile: draft.name, field: 'etcdKeyPrefix', severity: 'error', message: `profile "${draft.name}": etcdKeyPrefix "${draft.etcdKeyPrefix}" must start with / (fleet's default is /_coreos.com/fleet/)` });
+    ok = false;
+  }
+  if (draft.etcdKeyPrefix !== undefined && driver !== 'etcd') {
+    problems.push({ profile: draft.name, field: 'etcdKeyPrefix', severity: 'warning', message: `profile "${draft.name}": etcdKeyPrefix is only used with the etcd driver; this profile talks to fleet's HTTP API` });
+  }
   if ((draft.certFile === undefined) !== (draft.keyFile === undefined)) {
     problems.push({
       profile: draft.name,
@@ -333,14 +366,13 @@ function environmentDraft(env: NodeJS.ProcessEnv, problems: ProfileProblem[]): D
     }
   }
   const driver = get('FLEETCTL_DRIVER');
-  if (driver !== undefined && driver !== 'API') {
-    problems.push({
-      profile: name,
-      field: 'FLEETCTL_DRIVER',
-      severity: 'warning',
-      message: `FLEETCTL_DRIVER=${driver}: the extension always talks to fleet's HTTP API (fleetctl's API driver); point FLEETCTL_ENDPOINT at the fleet API, not at etcd`,
-    });
+  if (driver !== undefined) {
+    const parsed = parseDriver(driver);
+    if (parsed === undefined) bad('FLEETCTL_DRIVER', `"${driver}" is not a driver fleetctl knows: write API (fleet's HTTP API) or etcd (fleet's registry in etcd)`);
+    else draft.driver = parsed;
   }
+  const prefix = get('FLEETCTL_ETCD_KEY_PREFIX');
+  if (prefix !== undefined) draft.etcdKeyPrefix = prefix;
   const tunnel = get('FLEETCTL_TUNNEL');
   if (tunnel !== undefined) {
     const parsed = parseTunnel(tunnel);
@@ -431,6 +463,14 @@ function settingsDraft(raw: unknown, index: number, problems: ProfileProblem[]):
     const value = string(field);
     if (value !== undefined) draft[field] = value;
   }
+  const driver = string('driver');
+  if (driver !== undefined) {
+    const parsed = parseDriver(driver);
+    if (parsed === undefined) error('driver', `must be "api" (fleet's HTTP API) or "etcd" (fleet's registry in etcd, as fleetctl --driver=etcd), not ${JSON.stringify(driver)}`);
+    else draft.driver = parsed;
+  }
+  const prefix = string('etcdKeyPrefix');
+  if (prefix !== undefined) draft.etcdKeyPrefix = prefix;
   const strict = entry['strictHostKeyChecking'];
   if (strict !== undefined) {
     if (typeof strict === 'boolean') draft.strictHostKeyChecking = strict;
@@ -490,8 +530,25 @@ export function resolveProfiles(settings: readonly unknown[], env: NodeJS.Proces
 
 /** A short description for pickers and logs: `core@bastion:22 → unix:///var/run/fleet.sock`. */
 export function describeProfile(profile: ClusterProfile): string {
-  if (!profile.tunnelTarget) return profile.endpoint;
+  const target = profile.driver === 'etcd' ? `etcd ${profile.endpoint}` : profile.endpoint;
+  if (!profile.tunnelTarget) return target;
   const t = profile.tunnelTarget;
   const host = t.alias ?? t.host;
-  return `${t.user}@${host.includes(':') ? `[${host}]` : host}:${t.port} → ${profile.endpoint}`;
+  return `${t.user}@${host.includes(':') ? `[${host}]` : host}:${t.port} → ${target}`;
+}
+
+/** fleetctl's driver names (`API`, `etcd`), case-insensitively. */
+export function parseDriver(raw: string): ClusterDriver | undefined {
+  const d = raw.trim().toLowerCase();
+  return d === 'api' ? 'api' : d === 'etcd' ? 'etcd' : undefined;
+}
+
+/**
+ * The driver a profile uses: the one it names, else — friendlier than fleetctl v1.0.0, whose own
+ * port-based switch never takes effect — etcd for an endpoint on etcd's ports 2379 and 4001.
+ */
+export function driverOf(p: { driver?: ClusterDriver | undefined; endpoint: string }): ClusterDriver {
+  if (p.driver) return p.driver;
+  const m = /^https?:\/\/(?:\[[^\]]+\]|[^/:]+):(\d+)/i.exec(p.endpoint);
+  return m && ETCD_PORTS.includes(Number(m[1])) ? 'etcd' : 'api';
 }

@@ -160,6 +160,14 @@ export class UnitsResource {
     const su = decodeUnitBody(bodyText);
     if (su.name === '') su.name = item;
     if (item !== su.name) throw new ApiError(400, `name in URL ${goQuote(item)} differs from unit name in request body ${goQuote(su.name)}`);
+    return this.apply(su);
+  }
+
+  /**
+   * A decoded PUT body, with fleet's decision order from the name check on: what the HTTP API
+   * and the extension's etcd driver both run (one implementation of fleet's semantics).
+   */
+  async apply(su: UnitBody): Promise<201 | 204> {
     const nameError = validateUnitName(su.name);
     if (nameError) throw new ApiError(400, nameError);
     // fleetd deviation (fleet's recommendation): an unknown desiredState is a 400, not a 500 or garbage.

@@ -12,6 +12,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
+import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { RegistryUnavailableError } from '../registry';
 
@@ -244,6 +245,11 @@ export class EtcdV2Client {
       } catch (err) {
         if (signal?.aborted) throw abortError(signal);
         last = err;
+        // A plain-HTTP request that a TLS listener hung up on: find out whether it speaks TLS.
+        const code = (err as NodeJS.ErrnoException).code;
+        if (!endpoint.secure && !this.options.dial && (code === 'ECONNRESET' || /socket hang up/i.test(String((err as Error).message))) && (await speaksTls(endpoint))) {
+          last = new EtcdUnreachableError(`etcd at ${endpoint.url.origin} requires TLS: use https://${endpoint.url.host} and set the CA file (and a client certificate and key if etcd asks for one)`, 'tls', { cause: err });
+        }
       }
     }
     throw toUnreachable(last, this.endpoints, this.timeoutMs);
@@ -304,6 +310,20 @@ export class EtcdV2Client {
       req.end(body);
     });
   }
+}
+
+/** True when host:port completes a TLS handshake or answers with a TLS alert (a server that wants TLS). */
+function speaksTls(endpoint: Endpoint): Promise<boolean> {
+  return new Promise(resolve => {
+    const socket = tls.connect({ host: endpoint.host, port: endpoint.port, rejectUnauthorized: false, timeout: 2_000 });
+    const done = (v: boolean) => {
+      socket.destroy();
+      resolve(v);
+    };
+    socket.once('secureConnect', () => done(true));
+    socket.once('error', (e: NodeJS.ErrnoException) => done(/alert|certificate/i.test(e.message) || /^ERR_SSL_(TLSV|SSLV)/.test(e.code ?? '')));
+    socket.once('timeout', () => done(false));
+  });
 }
 
 export function parseEtcdEndpoint(text: string): Endpoint {
