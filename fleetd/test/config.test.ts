@@ -32,6 +32,17 @@ describe('fleetd flags and FLEET_* environment', () => {
     assert.throws(() => parseConfig(['local', '--etcd', 'x:1'], {}), /--etcd: "x:1" is not an http\(s\) URL/);
   });
 
+  test("--etcd-api: v3 by default, v2 for fleet v1.0's keyspace (passed on to every machine), refused without etcd", () => {
+    assert.equal(parseConfig(['local', '--etcd-binary', '/usr/bin/etcd'], {}).etcdApi, 'v3');
+    const c = parseConfig(['local', '--etcd-binary', '/usr/bin/etcd', '--etcd-api', 'v2'], {});
+    assert.equal(c.etcdApi, 'v2');
+    assert.ok(agentArgs(c, 0, { id: 'm1', stateDir: '/s/m1', publicIp: '127.0.0.2' }, ['http://127.0.0.1:2379']).join(' ').includes('--etcd-api v2'));
+    assert.equal(parseConfig(['agent'], { FLEET_ETCD_API: 'v2' }).etcdApi, 'v2');
+    assert.throws(() => parseConfig(['local', '--etcd-api', 'v2'], {}), /--etcd-api: the embedded registry has no etcd; add --etcd URL or --etcd-binary PATH/);
+    assert.throws(() => parseConfig(['agent', '--etcd-api', '2'], {}), /--etcd-api: "2" is not v2 or v3/);
+    assert.match(helpText(), /--etcd-api v2\|v3 .*fleet v1\.0's own keys/);
+  });
+
   test('flags override the environment, and errors name the variable they came from', () => {
     const c = parseConfig(['agent', '--agent-ttl', '5s'], { FLEET_AGENT_TTL: '1m', FLEET_METADATA: 'role=db', FLEET_PUBLIC_IP: '10.0.0.2' });
     assert.equal(c.agentTtlMs, 5000);

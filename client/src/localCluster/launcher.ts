@@ -65,6 +65,8 @@ export interface FleetdArgs {
   stateDir: string;
   /** Defaults to 127.0.0.1:0 (fleetd picks the port and prints it). */
   api?: string;
+  /** On etcd: fleetd's v3 layout (default) or fleet v1.0's own v2 keyspace (`fleetctl --driver=etcd` works against it). */
+  etcdApi?: 'v2' | 'v3';
 }
 
 export function fleetdArgs(opts: FleetdArgs): string[] {
@@ -76,6 +78,7 @@ export function fleetdArgs(opts: FleetdArgs): string[] {
   if (opts.etcd.kind === 'binary') args.push('--etcd-binary', opts.etcd.path);
   else if (opts.etcd.kind === 'url') args.push('--etcd', opts.etcd.url);
   else args.push('--embedded');
+  if (opts.etcdApi === 'v2' && opts.etcd.kind !== 'embedded') args.push('--etcd-api', 'v2');
   args.push('--api', opts.api ?? '127.0.0.1:0', '--state-dir', opts.stateDir);
   return args;
 }

@@ -96,7 +96,13 @@ export class LocalClusterManager implements vscode.Disposable {
       void vscode.window.showWarningMessage(found.warning);
     }
     const etcd: EtcdChoice = found.path ? { kind: 'binary', path: found.path } : { kind: 'embedded' };
-    const argv = fleetdArgs({ script, machines, metadata, etcd, stateDir });
+    const etcdApi = config.get<string>('etcdApi', 'v3') === 'v2' ? 'v2' : 'v3';
+    if (etcdApi === 'v2' && etcd.kind === 'embedded') {
+      const warning = "fleet.localCluster.etcdApi is v2, but no etcd was found: the local cluster uses fleetd's embedded registry, which fleetctl --driver=etcd cannot reach. Install etcd (Debian: etcd-server) or set fleet.localCluster.etcdPath.";
+      this.output.appendLine(`[warn] ${warning}`);
+      void vscode.window.showWarningMessage(warning);
+    }
+    const argv = fleetdArgs({ script, machines, metadata, etcd, stateDir, etcdApi });
     const timeoutSeconds = config.get<number>('readyTimeoutSeconds', 60);
     this.output.appendLine(`[info] ${new Date().toISOString()} starting: ${process.execPath} ${argv.join(' ')}`);
     this.output.appendLine(`[info] registry: ${etcd.kind === 'binary' ? `etcd at ${etcd.path}` : "fleetd's embedded registry (no etcd found; set fleet.localCluster.etcdPath to use one)"}`);
