@@ -9,7 +9,11 @@
  *    1,000 units with desiredState=launched through the v1 API and time until every one reports
  *    active/running. Units per second as a fraction of the raw rate, and etcd operations per
  *    unit (from etcd's own /metrics, before and after).
- * Target: 1,000 units converge in under 30 s.
+ * 3. The same cluster with `--etcd-api v2` (fleet v1.0's own keyspace on etcd's v2 API) on a fresh
+ *    etcd, against the raw v2 rate (create-only PUTs, one at a time and 32 in flight): etcd v2
+ *    has no transactions and no leases, so every schedule change, state and heartbeat is its own
+ *    request and every TTL key is renewed by a request. Printed beside v3 (`--api v3|v2|both`).
+ * Targets: v3: 1,000 units converge in under 30 s; v2: under 60 s.
  *
  * Options: --verbosity N (fleetd's; 2 logs every pass with its timings), --log FILE (fleetd's log
  * goes there instead of this terminal), and BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR"
@@ -37,6 +41,12 @@ const LOG_FILE = (() => {
   return i >= 0 ? args[i + 1] : undefined;
 })();
 const RAW_TXNS = 3000;
+const API = (() => {
+  const i = args.indexOf('--api');
+  const v = i >= 0 ? args[i + 1] : 'both';
+  if (v !== 'v2' && v !== 'v3' && v !== 'both') throw new Error(`--api must be v2, v3 or both, not ${v}`);
+  return v as 'v2' | 'v3' | 'both';
+})();
 const root = path.resolve(__dirname, '..');
 
 async function rawRate(client: Etcd3, inFlight: number): Promise<number> {
@@ -52,6 +62,29 @@ async function rawRate(client: Etcd3, inFlight: number): Promise<number> {
     }),
   );
   return RAW_TXNS / ((performance.now() - start) / 1000);
+}
+
+/** Create-only PUTs on etcd's v2 keys API: what one fleet write costs there. */
+async function rawRateV2(url: string, inFlight: number): Promise<number> {
+  const prefix = `/bench/raw2-${inFlight}/`;
+  let next = 0;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      for (let i = next++; i < RAW_TXNS; i = next++) {
+        const res = await fetch(`${url}/v2/keys${prefix}${i}?prevExist=false`, { method: 'PUT', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'value=x' });
+        if (res.status !== 201) throw new Error(`raw v2 PUT: ${res.status} ${await res.text()}`);
+      }
+    }),
+  );
+  return RAW_TXNS / ((performance.now() - start) / 1000);
+}
+
+/** etcd's v2 store counters: reads and writes served by the v2 API. */
+async function v2StoreOps(url: string): Promise<{ reads: number; writes: number }> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const sum = (name: string) => [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))].reduce((a, m) => a + Number(m[1]), 0);
+  return { reads: sum('etcd_debugging_store_reads_total'), writes: sum('etcd_debugging_store_writes_total') };
 }
 
 const OP_KINDS = ['range', 'put', 'delete', 'txn'] as const;
@@ -110,46 +143,47 @@ async function etcdRequests(url: string): Promise<Map<string, number>> {
 
 const total = (o: Ops): number => OP_KINDS.reduce((sum, k) => sum + o[k], 0);
 
-async function main(): Promise<void> {
-  const bundle = path.join(root, 'dist', 'fleetd.js');
-  if (!fs.existsSync(bundle)) throw new Error('dist/fleetd.js is missing: run `npm run build` first');
+interface Result {
+  api: 'v2' | 'v3';
+  limit: number;
+  submitted: number;
+  elapsed: number;
+  active: number;
+  stopSeconds: number;
+}
+
+/** Live clusters and etcds, for Ctrl-C. */
+const live = { cluster: undefined as ReturnType<typeof spawn> | undefined, etcd: undefined as EtcdServer | undefined, stateDir: '' };
+
+async function converge(api: 'v2' | 'v3', bundle: string, clusterId: string): Promise<Result> {
   const etcd = await EtcdServer.start({ heartbeatMs: 50, electionMs: 500 });
+  live.etcd = etcd;
   const client = new Etcd3({ hosts: etcd.endpoint });
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fleetd-bench-'));
+  live.stateDir = stateDir;
   let cluster: ReturnType<typeof spawn> | undefined;
-  // Our own cluster marker: the cleanup check finds exactly this run's unit processes.
-  const clusterId = `bench-${process.pid}-${Date.now()}`;
-  // Ctrl-C or `timeout`: stop the cluster before exiting (the finally below does not run then).
-  const onSignal = (sig: NodeJS.Signals) => {
-    console.error(`bench: ${sig}: stopping the cluster`);
-    void (async () => {
-      if (cluster?.pid) await stopGroup(cluster, cluster.pid);
-      for (const pid of leftoverUnits(clusterId)) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // gone meanwhile
-        }
-      }
-      await etcd.stop().catch(() => undefined);
-      fs.rmSync(stateDir, { recursive: true, force: true });
-      process.exit(130);
-    })();
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const result: Result = { api, limit: NaN, submitted: NaN, elapsed: NaN, active: 0, stopSeconds: NaN };
   try {
-    const sequential = await rawRate(client, 1);
-    const parallel = await rawRate(client, 32);
-    const limit = Math.max(sequential, parallel);
-    console.log(`raw etcd txn rate: ${sequential.toFixed(0)}/s one at a time, ${parallel.toFixed(0)}/s with 32 in flight`);
+    let limit: number;
+    if (api === 'v3') {
+      const sequential = await rawRate(client, 1);
+      const parallel = await rawRate(client, 32);
+      limit = Math.max(sequential, parallel);
+      console.log(`[v3] raw etcd txn rate: ${sequential.toFixed(0)}/s one at a time, ${parallel.toFixed(0)}/s with 32 in flight`);
+    } else {
+      const sequential = await rawRateV2(etcd.url, 1);
+      const parallel = await rawRateV2(etcd.url, 32);
+      limit = Math.max(sequential, parallel);
+      console.log(`[v2] raw etcd v2 create-only PUT rate: ${sequential.toFixed(0)}/s one at a time, ${parallel.toFixed(0)}/s with 32 in flight`);
+    }
 
     cluster = spawn(
       process.execPath,
-      [...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), bundle, 'local', '--machines', String(MACHINES), '--etcd', etcd.url, '--api', '127.0.0.1:0', '--state-dir', stateDir,
+      [...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), bundle, 'local', '--machines', String(MACHINES), '--etcd', etcd.url, '--etcd-api', api, '--api', '127.0.0.1:0', '--state-dir', stateDir,
         '--verbosity', String(VERBOSITY)],
-      { stdio: ['pipe', 'pipe', LOG_FILE ? fs.openSync(LOG_FILE, 'w') : 'inherit'], detached: true, env: { ...process.env, FLEETD_CLUSTER_ID: clusterId } },
+      { stdio: ['pipe', 'pipe', LOG_FILE ? fs.openSync(`${LOG_FILE}.${api}`, 'w') : 'inherit'], detached: true, env: { ...process.env, FLEETD_CLUSTER_ID: clusterId } },
     );
+    live.cluster = cluster;
     const apiUrl = await new Promise<string>((resolve, reject) => {
       let out = '';
       const timer = setTimeout(() => reject(new Error(`fleetd not ready in 60 s:\n${out}`)), 60_000);
@@ -165,6 +199,7 @@ async function main(): Promise<void> {
     });
 
     const opsBefore = await etcdOps(etcd.url);
+    const storeBefore = await v2StoreOps(etcd.url);
     const cpuBefore = clusterCpu(etcd.pid, cluster.pid!);
     const requestsBefore = await etcdRequests(etcd.url);
     const start = performance.now();
@@ -219,6 +254,7 @@ async function main(): Promise<void> {
     }
     const elapsed = (performance.now() - start) / 1000;
     const opsAfter = await etcdOps(etcd.url);
+    const storeAfter = await v2StoreOps(etcd.url);
     const cpuAfter = clusterCpu(etcd.pid, cluster.pid!);
     const requestsAfter = await etcdRequests(etcd.url);
     const requests = [...requestsAfter]
@@ -229,20 +265,62 @@ async function main(): Promise<void> {
     const ops = total(opsAfter) - total(opsBefore);
     const perUnit = (k: (typeof OP_KINDS)[number]) => ((opsAfter[k] - opsBefore[k]) / UNITS).toFixed(1);
     const rate = UNITS / elapsed;
-    console.log(`submitted ${UNITS} units in ${(submitted / 1000).toFixed(2)} s; ${active}/${UNITS} active on ${MACHINES} machines after ${elapsed.toFixed(2)} s`);
-    console.log(`convergence: ${rate.toFixed(1)} units/s = ${((rate / limit) * 100).toFixed(2)}% of the raw txn rate; ${(ops / UNITS).toFixed(1)} etcd ops per unit (during convergence: ${OP_KINDS.map(k => `${perUnit(k)} ${k}`).join(', ')})`);
-    console.log(`etcd requests per unit: ${(requestTotal / UNITS).toFixed(1)} (${requests.map(([m, n]) => `${(n / UNITS).toFixed(2)} ${m}`).join(', ')})`);
-    console.log(`CPU during convergence: etcd ${(cpuAfter.etcd - cpuBefore.etcd).toFixed(1)} s, fleetd local + API ${(cpuAfter.api - cpuBefore.api).toFixed(1)} s, ` +
-      `${MACHINES} machine processes ${(cpuAfter.machines - cpuBefore.machines).toFixed(1)} s (of ${(elapsed * os.cpus().length).toFixed(0)} CPU-s available)`);
-    console.log(`load average: ${os.loadavg().map(l => l.toFixed(2)).join(' ')} (${os.cpus().length} CPUs)`);
-    if (failedPolls > 0) console.log(`${failedPolls} state poll(s) failed (the count is from the last good one)`);
-    console.log(`target: ${UNITS} units active in < 30 s: ${active >= UNITS && elapsed < 30 ? 'PASS' : 'MISS'}`);
+    const tag = `[${api}]`;
+    console.log(`${tag} submitted ${UNITS} units in ${(submitted / 1000).toFixed(2)} s; ${active}/${UNITS} active on ${MACHINES} machines after ${elapsed.toFixed(2)} s`);
+    console.log(`${tag} convergence: ${rate.toFixed(1)} units/s = ${((rate / limit) * 100).toFixed(2)}% of the raw ${api === 'v3' ? 'txn' : 'v2 PUT'} rate`);
+    if (api === 'v3') {
+      console.log(`${tag} ${(ops / UNITS).toFixed(1)} etcd ops per unit (${OP_KINDS.map(k => `${perUnit(k)} ${k}`).join(', ')}); etcd requests per unit: ${(requestTotal / UNITS).toFixed(1)} (${requests.map(([m, n]) => `${(n / UNITS).toFixed(2)} ${m}`).join(', ')})`);
+    } else {
+      console.log(`${tag} etcd v2 store per unit: ${((storeAfter.writes - storeBefore.writes) / UNITS).toFixed(1)} writes, ${((storeAfter.reads - storeBefore.reads) / UNITS).toFixed(1)} reads`);
+    }
+    console.log(`${tag} CPU during convergence: etcd ${(cpuAfter.etcd - cpuBefore.etcd).toFixed(1)} s, fleetd local + API ${(cpuAfter.api - cpuBefore.api).toFixed(1)} s, ` +
+      `${MACHINES} machine processes ${(cpuAfter.machines - cpuBefore.machines).toFixed(1)} s (of ${(elapsed * os.cpus().length).toFixed(0)} CPU-s available); load average ${os.loadavg().map(l => l.toFixed(2)).join(' ')}`);
+    if (failedPolls > 0) console.log(`${tag} ${failedPolls} state poll(s) failed (the count is from the last good one)`);
+    Object.assign(result, { limit, submitted: submitted / 1000, elapsed, active });
+    return result;
   } finally {
     if (cluster?.pid) {
       const stopStarted = performance.now();
       await stopGroup(cluster, cluster.pid);
-      console.log(`cluster stopped in ${((performance.now() - stopStarted) / 1000).toFixed(2)} s (every machine purges its units: stop, unload, remove state)`);
+      result.stopSeconds = (performance.now() - stopStarted) / 1000;
+      console.log(`[${api}] cluster stopped in ${result.stopSeconds.toFixed(2)} s (every machine purges its units: stop, unload, remove state)`);
     }
+    live.cluster = undefined;
+    client.close();
+    await etcd.stop();
+    live.etcd = undefined;
+    fs.rmSync(stateDir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const bundle = path.join(root, 'dist', 'fleetd.js');
+  if (!fs.existsSync(bundle)) throw new Error('dist/fleetd.js is missing: run `npm run build` first');
+  // Our own cluster marker: the cleanup check finds exactly this run's unit processes.
+  const clusterId = `bench-${process.pid}-${Date.now()}`;
+  // Ctrl-C or `timeout`: stop the cluster before exiting (the finally blocks do not run then).
+  const onSignal = (sig: NodeJS.Signals) => {
+    console.error(`bench: ${sig}: stopping the cluster`);
+    void (async () => {
+      if (live.cluster?.pid) await stopGroup(live.cluster, live.cluster.pid);
+      for (const pid of leftoverUnits(clusterId)) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // gone meanwhile
+        }
+      }
+      await live.etcd?.stop().catch(() => undefined);
+      if (live.stateDir) fs.rmSync(live.stateDir, { recursive: true, force: true });
+      process.exit(130);
+    })();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const results: Result[] = [];
+  try {
+    for (const api of API === 'both' ? (['v3', 'v2'] as const) : [API]) results.push(await converge(api, bundle, clusterId));
+  } finally {
     const leftover = leftoverUnits(clusterId);
     if (leftover.length > 0) {
       console.error(`WARNING: ${leftover.length} 'sleep 3600' process(es) left behind (pids ${leftover.join(' ')}); killing them`);
@@ -254,12 +332,20 @@ async function main(): Promise<void> {
         }
       }
     } else {
-      console.log('cleanup: cluster stopped, no unit process left behind');
+      console.log('cleanup: clusters stopped, no unit process left behind');
     }
-    client.close();
-    await etcd.stop();
-    fs.rmSync(stateDir, { recursive: true, force: true });
   }
+  console.log('');
+  console.log(`| registry | submitted in | all active after | units/s | share of its raw rate | stop | target |`);
+  console.log(`|---|---|---|---|---|---|---|`);
+  for (const r of results) {
+    const target = r.api === 'v3' ? 30 : 60;
+    const ok = r.active >= UNITS && r.elapsed < target;
+    console.log(`| ${r.api === 'v3' ? 'etcd v3 (fleetd layout)' : "etcd v2 (fleet v1.0's keyspace)"} | ${r.submitted.toFixed(2)} s | ${r.elapsed.toFixed(2)} s | ${(UNITS / r.elapsed).toFixed(1)} | ${((UNITS / r.elapsed / r.limit) * 100).toFixed(2)}% | ${r.stopSeconds.toFixed(2)} s | < ${target} s: ${ok ? 'PASS' : 'MISS'} |`);
+  }
+  const v3 = results.find(r => r.api === 'v3');
+  const v2 = results.find(r => r.api === 'v2');
+  if (v3 && v2) console.log(`v2 / v3 convergence time: ${(v2.elapsed / v3.elapsed).toFixed(2)}×`);
 }
 
 /** SIGTERM to the cluster's process group, up to 60 s for a clean stop (fleetd reaps its units), then SIGKILL. */
