@@ -52,7 +52,7 @@ describe("the article's FLEETCTL_ENDPOINT workflow: a cluster through its etcd, 
     });
     workspace = path.join(cs.dir, 'samples');
     fs.cpSync(path.join(ROOT, 'samples'), workspace, { recursive: true });
-    [port] = await freePorts(1);
+    port = (await freePorts(1))[0]!;
     const file = path.join(workspace, UNIT);
     fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace(/http\.server \d+ /, `http.server ${port} `));
     fs.writeFileSync(path.join(workspace, 'pinned.service'), '[Service]\nExecStart=/bin/sleep 1000\n\n[X-Fleet]\n');
