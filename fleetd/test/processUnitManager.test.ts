@@ -286,7 +286,7 @@ test('bad settings and unsupported directives are reported in the state detail, 
   s = await state('odd.service');
   assert.equal(s.loadState, 'loaded');
   assert.equal(s.detail,
-    'not supported by the process unit manager: Requires=, User= (processes run as the fleetd user), PrivateTmp=, ExecReload=, ' +
+    'not supported by the process unit manager: User= (processes run as the fleetd user), PrivateTmp=, ExecReload=, ' +
     '[Install] (the unit is started only by fleet, never enabled); ' +
     'Restart=sometimes is not one of no, on-success, on-failure, on-abnormal, on-abort, on-watchdog, always; using no; ' +
     'TimeoutStopSec=soon is not a time span (e.g. 90s, 1min 30s, infinity); ignored');

@@ -12,6 +12,7 @@ import type { UnitOption } from '../../../unitfile/src/serialize';
 import { serializeOptions } from '../../../unitfile/src/serialize';
 import type { Journal } from './journal';
 import { groupAlive, groupExists, statFields } from './processes';
+import { JobQueue } from './jobs';
 import { Service, SYSTEMD_PATH } from './service';
 import { parseServiceConfig } from './serviceConfig';
 import { ChangeEmitter, UnitNotLoadedError, type ChangeSubscription, type UnitManager, type UnitManagerState } from './unitManager';
@@ -41,6 +42,12 @@ function kernelBootId(): string {
 export class ProcessUnitManager implements UnitManager {
   private readonly services = new Map<string, Service>();
   private readonly emitter = new ChangeEmitter();
+  /** systemd's jobs: dependencies and ordering between this machine's units. */
+  private readonly jobs = new JobQueue({
+    service: name => this.services.get(name),
+    services: () => this.services.values(),
+    log: (level, message) => this.options.log?.(level, message),
+  });
   private readonly unitsDir: string;
   private readonly runtimeDir: string;
   private readonly hostname: string;
@@ -164,7 +171,11 @@ export class ProcessUnitManager implements UnitManager {
       existing.hash = hash;
     } else {
       this.services.set(name, new Service(name, config, hash, {
-        journal: this.options.journal, baseEnv: this.baseEnv, now: this.now, onChange: () => this.emitter.fire(name),
+        journal: this.options.journal, baseEnv: this.baseEnv, now: this.now,
+        onChange: () => {
+          this.jobs.changed(name);
+          this.emitter.fire(name);
+        },
         onSpawn: pgid => this.recordGroup(name, pgid),
       }));
     }
@@ -175,7 +186,7 @@ export class ProcessUnitManager implements UnitManager {
   async unload(name: string): Promise<void> {
     const svc = this.services.get(name);
     if (!svc) return;
-    await svc.stop();
+    await this.jobs.stop(name);
     // fleet's unload: only after a successful stop, and the failed state is reset with the unit.
     if (this.services.get(name) === svc) this.services.delete(name);
     fs.rmSync(path.join(this.unitsDir, name), { force: true });
@@ -189,13 +200,13 @@ export class ProcessUnitManager implements UnitManager {
   async start(name: string): Promise<void> {
     const svc = this.services.get(name);
     if (!svc) throw new UnitNotLoadedError(name, 'start');
-    svc.start();
+    await this.jobs.start(name);
   }
 
   async stop(name: string): Promise<void> {
     const svc = this.services.get(name);
     if (!svc) throw new UnitNotLoadedError(name, 'stop');
-    await svc.stop();
+    await this.jobs.stop(name);
   }
 
   async states(): Promise<UnitManagerState[]> {

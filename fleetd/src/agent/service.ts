@@ -94,6 +94,13 @@ export class Service {
     return [...this.groups].filter(groupAlive);
   }
 
+  /** What the job queue decided for this unit (a refused start, a failed dependency): journal and state detail. */
+  note(text: string): void {
+    this.lastMessage = text;
+    this.log(`${this.name}: ${text}`);
+    this.host.onChange();
+  }
+
   private log(text: string): void {
     this.host.journal.append(this.name, 'system', text);
   }

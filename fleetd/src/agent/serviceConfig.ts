@@ -7,6 +7,7 @@
 import type { UnitOption } from '../../../unitfile/src/serialize';
 import { UnitNameInfo } from '../../../unitfile/src/unitName';
 import { parseExecLine, parseEnvironment, type ExecCommand } from './commandLine';
+import { emptyDeps, isDependencyKey, parseDependencyValue, type UnitDeps } from './dependencies';
 import { expandSpecifiers, type SpecifierContext } from './specifiers';
 import { parseTimeout, parseTimespan } from './timespan';
 
@@ -46,6 +47,8 @@ export interface ServiceConfig {
   masked: boolean;
   /** Why the unit cannot be started (load state bad-setting). */
   errors: string[];
+  /** [Unit] dependencies on other units of the machine (dependencies.ts). */
+  deps: UnitDeps;
   /** Directives that would matter but are not implemented, e.g. `User=`. */
   unsupported: string[];
   /** Values that were invalid and ignored (systemd logs and ignores these too). */
@@ -62,7 +65,7 @@ export const SERVICE_DEFAULTS = {
 } as const;
 
 /** [Unit] keys that change nothing for a process manager that starts what fleet tells it to. */
-const HARMLESS_UNIT = new Set(['Description', 'Documentation', 'After', 'Before', 'DefaultDependencies', 'StartLimitIntervalSec', 'StartLimitInterval', 'StartLimitBurst', 'SourcePath']);
+const HARMLESS_UNIT = new Set(['Description', 'Documentation', 'DefaultDependencies', 'StartLimitIntervalSec', 'StartLimitInterval', 'StartLimitBurst', 'SourcePath']);
 /** [Service] keys implemented here (or harmless because output is always captured). */
 const SERVICE_KEYS = new Set([
   'Type', 'ExecStartPre', 'ExecStart', 'ExecStartPost', 'ExecStop', 'ExecStopPost', 'RemainAfterExit', 'Restart', 'RestartSec',
@@ -96,6 +99,7 @@ export function parseServiceConfig(unitName: string, options: readonly UnitOptio
     guessMainPid: true,
     successExitStatus: [],
     masked: options.length === 0,
+    deps: emptyDeps(),
     errors: [], unsupported: [], notes: [],
   };
   if (c.masked) return c;
@@ -136,6 +140,13 @@ export function parseServiceConfig(unitName: string, options: readonly UnitOptio
       if (o.name === 'Description') c.description = expand(o.value) || unitName;
       else if (o.name === 'StartLimitIntervalSec' || o.name === 'StartLimitInterval') span(o, v => (c.startLimitIntervalMs = v));
       else if (o.name === 'StartLimitBurst') burst(o);
+      else if (isDependencyKey(o.name)) {
+        // An empty assignment resets the list, as in systemd.
+        if (o.value.trim() === '') c.deps[o.name] = [];
+        const r = parseDependencyValue(o.name, expand(o.value), unitName);
+        for (const n of r.names) if (!c.deps[o.name].includes(n)) c.deps[o.name].push(n);
+        c.notes.push(...r.notes);
+      }
       else if (!HARMLESS_UNIT.has(o.name)) unsupported(`${o.name}=`);
       continue;
     }
