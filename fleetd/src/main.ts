@@ -193,6 +193,7 @@ async function runLocal(config: Config, log: Log, lifetime: Lifetime): Promise<v
           ttlMs: config.agentTtlMs,
           intervalMs: config.agentIntervalMs,
           journal: { host: config.journal.host, port: 0 },
+          // The embedded registry is no etcd: units get the machine's address, no ETCDCTL_*.
           unitEnv: { [CLUSTER_MARKER]: clusterId, [MACHINE_MARKER]: m.id },
           log: tagged(log, `agent ${m.id.slice(0, 8)}`),
         }),
@@ -261,6 +262,7 @@ async function runAgent(config: Config, log: Log, lifetime: Lifetime): Promise<v
     intervalMs: config.agentIntervalMs,
     journal: config.journal,
     ...(process.env[CLUSTER_MARKER] ? { unitEnv: { [CLUSTER_MARKER]: process.env[CLUSTER_MARKER], [MACHINE_MARKER]: id } } : {}),
+    etcdEndpoints: config.registry.endpoints,
     log: tagged(log, `agent ${id.slice(0, 8)}`),
   });
   lifetime.add('agent', agent);

@@ -8,12 +8,14 @@ import path from 'node:path';
 import type { Registry } from '../../../registry/src/registry';
 import { Agent, type LogFn } from './agent';
 import { Journal, startJournalServer, type JournalServer } from './journal';
+import { machineEnvironment } from './machineEnv';
 import { ProcessUnitManager } from './processUnitManager';
 import type { UnitManager } from './unitManager';
 
 export { Agent, heartbeatInterval, type AgentOptions, type LogFn } from './agent';
 export { Journal, startJournalServer, handleJournalRequest, type JournalServer } from './journal';
 export { ProcessUnitManager, type ProcessUnitManagerOptions } from './processUnitManager';
+export { machineEnvironment } from './machineEnv';
 export { FakeUnitManager, UnitNotLoadedError, type UnitManager, type UnitManagerState } from './unitManager';
 
 export interface StartAgentOptions {
@@ -27,6 +29,11 @@ export interface StartAgentOptions {
   unitManager?: UnitManager;
   /** Extra environment for every unit process (e.g. the markers `fleetd local` reaps orphans by). */
   unitEnv?: Record<string, string>;
+  /**
+   * The cluster's etcd when the registry is one: every unit gets it in ETCDCTL_ENDPOINTS and
+   * ETCDCTL_PEERS (and always the machine's address in COREOS_PUBLIC_IPV4/COREOS_PRIVATE_IPV4).
+   */
+  etcdEndpoints?: readonly string[];
   /** Serve the journal on this loopback address (port 0: any free port). */
   journal?: { host: string; port: number };
   log?: LogFn;
@@ -53,7 +60,7 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
       machineId: machine.id,
       journal,
       stateDir: path.resolve(options.stateDir),
-      ...(options.unitEnv ? { env: options.unitEnv } : {}),
+      env: { ...machineEnvironment(machine.publicIP, options.etcdEndpoints), ...options.unitEnv },
       ...(log ? { log } : {}),
     });
   } catch (err) {
