@@ -16,7 +16,8 @@ import { describeMachine, machineIdIn } from './cli/identity';
 import { CLUSTER_MARKER, MACHINE_MARKER, reap } from './cli/reaper';
 import { randomBytes } from 'node:crypto';
 import { createApiServer } from './api';
-import { startAgent } from './agent';
+import { machineEnvironment, startAgent } from './agent';
+import { stopOrphanedUnits } from './agent/orphans';
 import { startEngine } from './engine';
 import { EtcdRegistry } from './registry/etcdRegistry';
 import { MemoryRegistry } from './registry/memoryRegistry';
@@ -153,8 +154,15 @@ async function runLocal(config: Config, log: Log, lifetime: Lifetime): Promise<v
   const stateDir = stateDirOf(config);
   // Every unit process carries this marker: whatever happens to an agent, nothing outlives the cluster.
   const clusterId = process.env[CLUSTER_MARKER] || randomBytes(8).toString('hex');
+  // Units a machine process left running when it died are stopped systemd's way (ExecStop=, stop
+  // signal, SIGKILL after TimeoutStopSec=, ExecStopPost=), once per machine; the marker sweep
+  // after it SIGKILLs whatever is left.
+  const orphanStops = new Map<string, Promise<void>>();
+  let stopUnitsOf: (m: { id: string; publicIp: string; stateDir: string }) => Promise<void> = async () => undefined;
+  let everyMachine: { id: string; publicIp: string; stateDir: string }[] = [];
   lifetime.add('orphan sweep', {
     stop: async () => {
+      await Promise.all(everyMachine.map(m => stopUnitsOf(m)));
       const n = reap({ [CLUSTER_MARKER]: clusterId });
       if (n > 0) log('warn', `stopped ${n} unit process(es) left behind by machines that did not stop cleanly`);
     },
@@ -176,6 +184,22 @@ async function runLocal(config: Config, log: Log, lifetime: Lifetime): Promise<v
     return { index: i, id: machineIdIn(dir), publicIp: config.publicIp ?? `127.0.0.${i + 2}`, stateDir: dir, metadata: config.metadata[i] ?? {} };
   });
 
+  everyMachine = machines;
+  stopUnitsOf = m => {
+    let stopping = orphanStops.get(m.id);
+    if (!stopping) {
+      stopping = stopOrphanedUnits({
+        stateDir: m.stateDir, machineId: m.id,
+        env: { [CLUSTER_MARKER]: clusterId, [MACHINE_MARKER]: m.id, ...machineEnvironment(m.publicIp, endpoints) },
+        log: tagged(log, `machine ${m.id.slice(0, 8)}`),
+      }).then(
+        n => void (n > 0 && log('info', `stopped ${n} unit(s) left running by machine ${m.id}`)),
+        err => log('warn', `stopping the units of machine ${m.id}: ${(err as Error).message}`),
+      );
+      orphanStops.set(m.id, stopping);
+    }
+    return stopping;
+  };
   const children: ChildProcess[] = [];
   if (!endpoints) {
     const engine = await startEngine({ registry, machineId: machines[0]!.id, intervalMs: config.engineIntervalMs, log });
@@ -212,8 +236,10 @@ async function runLocal(config: Config, log: Log, lifetime: Lifetime): Promise<v
       child.once('exit', (code, signal) => {
         if (lifetime.isStopping) return;
         log('warn', `machine ${m.index + 1} (${m.id}) exited (${signal ?? code}); its units will move to other machines`);
-        const n = reap({ [CLUSTER_MARKER]: clusterId, [MACHINE_MARKER]: m.id });
-        if (n > 0) log('info', `stopped ${n} unit process(es) of the dead machine ${m.id}`);
+        void stopUnitsOf(m).then(() => {
+          const n = reap({ [CLUSTER_MARKER]: clusterId, [MACHINE_MARKER]: m.id });
+          if (n > 0) log('info', `killed ${n} process(es) of the dead machine ${m.id} left after its units stopped`);
+        });
       });
       forwardLines(child, `machine ${m.index + 1}`);
     }

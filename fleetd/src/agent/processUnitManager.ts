@@ -67,15 +67,7 @@ export class ProcessUnitManager implements UnitManager {
     this.bootId = options.bootId ?? kernelBootId();
     this.now = Date.now;
     this.groupsDir = path.join(options.stateDir, 'groups');
-    // systemd's PATH, then fleetd's own (so `node` and friends resolve as they do for the user).
-    const pathVar = [SYSTEMD_PATH, process.env.PATH].filter(Boolean).join(':');
-    this.baseEnv = {
-      PATH: pathVar,
-      ...(process.env.LANG ? { LANG: process.env.LANG } : {}),
-      // The test suite's leak check finds every process of a run by this variable (scripts/lib/suite.sh).
-      ...(process.env.FLEET_TEST_RUN_ID ? { FLEET_TEST_RUN_ID: process.env.FLEET_TEST_RUN_ID } : {}),
-      ...options.env,
-    };
+    this.baseEnv = unitBaseEnv(options.env);
     fs.mkdirSync(this.unitsDir, { recursive: true });
     fs.mkdirSync(this.runtimeDir, { recursive: true });
     fs.mkdirSync(this.groupsDir, { recursive: true });
@@ -246,6 +238,17 @@ export class ProcessUnitManager implements UnitManager {
     LIVE_TOKENS.delete(this.token);
     if (readText(this.lockFile).trim() === `${process.pid} ${this.token}`) fs.rmSync(this.lockFile, { force: true });
   }
+}
+
+/** What every unit process starts with: systemd's PATH then fleetd's own (so `node` and friends resolve as they do for the user), LANG, then `extra`. */
+export function unitBaseEnv(extra: Record<string, string> | undefined): Record<string, string> {
+  return {
+    PATH: [SYSTEMD_PATH, process.env.PATH].filter(Boolean).join(':'),
+    ...(process.env.LANG ? { LANG: process.env.LANG } : {}),
+    // The test suite's leak check finds every process of a run by this variable (scripts/lib/suite.sh).
+    ...(process.env.FLEET_TEST_RUN_ID ? { FLEET_TEST_RUN_ID: process.env.FLEET_TEST_RUN_ID } : {}),
+    ...extra,
+  };
 }
 
 /** Locks held by managers of this process (several machines may run in one fleetd). */

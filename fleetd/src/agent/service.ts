@@ -158,6 +158,16 @@ export class Service {
     this.job = this.runStart().catch(err => this.internalError(err));
   }
 
+  /**
+   * Take over the process groups a dead agent left running for this unit: the unit is
+   * active/running with those groups, so stop() stops them systemd's way (ExecStop=, the stop
+   * signal, SIGKILL after TimeoutStopSec=, ExecStopPost=). Their exit statuses are unknown.
+   */
+  adopt(groups: readonly number[]): void {
+    for (const g of groups) this.groups.add(g);
+    this.set('active', 'running');
+  }
+
   /** Stop (systemctl stop): resolves once every process of the unit is gone. */
   async stop(): Promise<void> {
     this.pendingStart = false;
@@ -350,6 +360,17 @@ export class Service {
     if (this.activeState !== 'deactivating') {
       this.log(`${this.name}: Main process exited, ${describeExit(info)}`);
       this.lastMessage = `Main process exited, ${describeExit(info)}`;
+    }
+    if (this.activeState === 'deactivating' && this.subState !== 'stop-sigkill') {
+      // systemd (service_sigchld_event): a main process that fails while the unit stops sets the
+      // result, so the unit ends failed — e.g. `docker run` exiting 137 or 143 after `docker stop`.
+      // Exits by the stop signal itself (SIGTERM, SIGINT, SIGHUP, SIGPIPE) count as clean.
+      const result = this.classify(info);
+      if (result !== 'success' && this.result === 'success') {
+        this.result = result;
+        this.log(`${this.name}: Main process exited, ${describeExit(info)}`);
+        this.lastMessage = `Main process exited while stopping, ${describeExit(info)}`;
+      }
     }
     if (this.activeState === 'activating' && (this.subState === 'start' || this.subState === 'start-post')) {
       if (info.spawnError) {
