@@ -42,5 +42,7 @@ for applet in $("$BUSYBOX" --list); do
   [[ $applet == busybox ]] || ln -sf busybox "$root/bin/$applet"
 done
 echo 'root:x:0:0:root:/:/bin/sh' >"$root/etc/passwd"
+# What `httpd -h /www` serves, so a container answers GET / with 200.
+printf '<!doctype html><title>Welcome</title><h1>Welcome to fleet-busybox httpd</h1>\n' >"$root/www/index.html"
 tar -C "$root" -cf - . | docker import --change 'ENV PATH=/bin' --change 'CMD ["/bin/sh"]' - "$IMAGE" >/dev/null
 log "image $IMAGE: imported from $BUSYBOX"

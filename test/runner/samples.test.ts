@@ -13,7 +13,7 @@ const SAMPLES = path.resolve(__dirname, '..', '..', 'samples');
 const read = (name: string) => fs.readFileSync(path.join(SAMPLES, name), 'utf8');
 
 function problems(name: string): Problem[] {
-  return validateUnitFile(parseUnitFile(read(name)), { unitName: name });
+  return validateUnitFile(parseUnitFile(read(name)), { unitName: path.basename(name) });
 }
 
 /** The values of `key` in [X-Fleet]. */
@@ -51,6 +51,27 @@ describe('samples/', () => {
 
   test('no sample needs docker', () => {
     for (const name of [...CLEAN, 'broken.service']) assert.doesNotMatch(read(name), /docker/i, name);
+  });
+
+  test('docker/ holds the article\'s four units, documented, clean under the editor\'s rules, wired as on CoreOS', () => {
+    const units = fs.readdirSync(path.join(SAMPLES, 'docker')).sort();
+    assert.deepEqual(units, ['nginx-discovery.1.service', 'nginx.1.service', 'nginx.2.service', 'nginx.3.service']);
+    const readme = read('README.md');
+    for (const unit of units) {
+      assert.ok(readme.includes(`\`docker/${unit}\``), `samples/README.md describes docker/${unit}`);
+      const serious = problems(`docker/${unit}`).filter(p => p.severity === 'error' || p.severity === 'warning');
+      assert.deepEqual(serious.map(p => `${p.code}: ${p.message}`), [], unit);
+    }
+    for (const n of [1, 2, 3]) {
+      assert.deepEqual(xfleet(`docker/nginx.${n}.service`, 'Conflicts'), ['nginx.*.service']);
+      assert.match(read(`docker/nginx.${n}.service`), new RegExp(`ExecStart=/usr/bin/docker run --name nginx-0${n} -p \\$\\{COREOS_PUBLIC_IPV4\\}:80:80 `));
+      assert.match(read(`docker/nginx.${n}.service`), new RegExp(`ExecStop=/usr/bin/docker stop nginx-0${n}\\n`));
+    }
+    const sidekick = read('docker/nginx-discovery.1.service');
+    assert.deepEqual(xfleet('docker/nginx-discovery.1.service', 'MachineOf'), ['nginx.1.service']);
+    assert.match(sidekick, /^BindsTo=nginx\.1\.service$/m);
+    assert.match(sidekick, /^After=nginx\.1\.service$/m);
+    assert.match(sidekick, /etcdctl set \/announce\/services\/nginx1 \$\{COREOS_PUBLIC_IPV4\}:80 --ttl 60/);
   });
 
   test('broken.service shows the mistakes samples/README.md promises, with quick fixes', () => {
