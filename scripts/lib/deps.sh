@@ -6,6 +6,7 @@
 #   deps_apt            # Debian packages: etcd, sshd, chromium, ripgrep, build tools for code-server
 #   deps_root_npm ci    # the project's node_modules: `ci` always runs `npm ci`, `missing` only when absent
 #   deps_tools          # .ci/tools: code-server 4.100.3 + playwright-core (seeds @vscode/ripgrep's cache)
+#   deps_docker         # docker.io + busybox-static, dockerd running, the local busybox image (scripts/lib/docker-image.sh)
 #
 # Every function is idempotent and prints one line per step. Measured recipes: test-infra.md §1b.
 
@@ -38,6 +39,13 @@ DEPS_APT_PACKAGES=(
   "ca-certificates:/etc/ssl/certs/ca-certificates.crt"
 )
 
+# Installed by deps_docker only (CI, and whoever runs the Docker samples), not by npm start:
+#   docker.io, busybox-static   the Docker samples' test (dockerd, docker; a static busybox for the offline image)
+DEPS_DOCKER_PACKAGES=(
+  "docker.io:dockerd"
+  "busybox-static:busybox"
+)
+
 # code-server 4.100.3 (VS Code 1.100.3) is the last release whose engines field is Node 20.
 # Its @vscode/ripgrep postinstall downloads rg from GitHub, which these machines cannot reach;
 # it accepts a pre-seeded cache instead (versions from code-server's lib/vscode shrinkwrap).
@@ -52,10 +60,11 @@ deps_have() {
   if [[ $probe == /* ]]; then [[ -e $probe ]]; else command -v "$probe" >/dev/null 2>&1 || [[ -x /usr/sbin/$probe ]]; fi
 }
 
-# The packages from DEPS_APT_PACKAGES whose binary is missing.
+# The packages from DEPS_APT_PACKAGES (or the array named by $1) whose binary is missing.
 deps_apt_missing() {
+  local -n list=${1:-DEPS_APT_PACKAGES}
   local entry pkg probe
-  for entry in "${DEPS_APT_PACKAGES[@]}"; do
+  for entry in "${list[@]}"; do
     pkg=${entry%%:*}
     probe=${entry#*:}
     deps_have "$probe" || printf '%s\n' "$pkg"
@@ -65,8 +74,9 @@ deps_apt_missing() {
 # Installs the missing Debian packages (as root). `apt-get update` only runs when an install fails,
 # which keeps a warm machine's run offline and fast.
 deps_apt() {
+  local which=${1:-DEPS_APT_PACKAGES}
   local missing
-  mapfile -t missing < <(deps_apt_missing)
+  mapfile -t missing < <(deps_apt_missing "$which")
   if ((${#missing[@]} == 0)); then
     deps_log "Debian packages: all present"
     return 0
@@ -88,7 +98,7 @@ deps_apt() {
       return 1
     fi
   fi
-  mapfile -t missing < <(deps_apt_missing)
+  mapfile -t missing < <(deps_apt_missing "$which")
   if ((${#missing[@]})); then
     deps_log "still missing after apt-get install: ${missing[*]}"
     return 1
@@ -137,8 +147,19 @@ deps_tools() {
   deps_log "code-server + playwright-core: installed in .ci/tools"
 }
 
+# dockerd running and the local image imported (no registry is reachable). A daemon that cannot
+# start here is not fatal: the Docker test then says so, and fails under CI=true.
+deps_docker() {
+  deps_apt DEPS_DOCKER_PACKAGES || return 1
+  if bash "$DEPS_ROOT/scripts/lib/docker-image.sh"; then
+    deps_log "Docker: dockerd up, image fleet-busybox:latest present"
+  else
+    deps_log "Docker: NOT usable on this machine (see above); the Docker samples' test will fail under CI=true"
+  fi
+}
+
 deps_all() {
-  deps_apt && deps_root_npm "${1:-missing}" && deps_tools
+  deps_apt && deps_root_npm "${1:-missing}" && deps_tools && deps_docker
 }
 
 # Run directly (`bash scripts/lib/deps.sh [ci|missing]`): install everything.
