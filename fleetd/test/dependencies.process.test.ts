@@ -195,3 +195,14 @@ test('After= orders stops in reverse: on unload of both, the unit that comes aft
   await Promise.all([m.unload('first.service'), m.unload('second.service')]);
   assert.deepEqual(fs.readFileSync(`${dir}/order`, 'utf8').trim().split('\n'), ['second', 'first']);
 });
+
+test('a start refused for a missing required unit is retried when that unit is loaded (as fleet retries a failed StartUnit on every pass)', async () => {
+  const { m, until, load, state, dir } = setup('retry');
+  await load('web-discovery.service', sidekick(dir));
+  await m.start('web-discovery.service');
+  assert.match((await state('web-discovery.service')).detail!, /Unit web\.service not found/);
+  await load('web.service', web(dir));
+  await until('web.service', 'active', 'running');
+  const s = await until('web-discovery.service', 'active', 'running');
+  assert.equal(s.detail, undefined);
+});

@@ -30,6 +30,12 @@ export class JobQueue {
   private running: QueuedJob[] = [];
   private settleScheduled = false;
   private afterSettle: (() => void)[] = [];
+  /**
+   * Units whose start was refused (a required unit not loaded, an ordering cycle). fleet's agent
+   * retries a failed StartUnit on every pass; here the start is retried whenever a unit is loaded
+   * or replaced (retryRefused), which is when the answer can change, without failing the pass.
+   */
+  private readonly refused = new Set<string>();
 
   constructor(private readonly host: JobHost) {}
 
@@ -47,10 +53,12 @@ export class JobQueue {
   start(name: string): Promise<void> {
     const t = planStart(this.machine(), name);
     if (!t.ok) {
+      this.refused.add(name);
       this.host.service(name)?.note(`Failed to start ${name}: ${t.error}`);
       this.host.log('warn', `start of ${name} refused: ${t.error}`);
       return Promise.resolve();
     }
+    this.refused.delete(name);
     for (const n of t.notes) this.host.service(n.unit)?.note(n.text);
     for (const j of t.jobs) this.install(j);
     const dispatched = new Promise<void>(resolve => this.afterSettle.push(resolve));
@@ -60,6 +68,7 @@ export class JobQueue {
 
   /** systemctl stop: stops the unit and what depends on it; resolves when the unit's stop job is done (or replaced by a start). */
   stop(name: string): Promise<void> {
+    this.refused.delete(name);
     const jobs = planStop(this.machine(), name).map(j => this.install(j));
     const anchor = jobs[0]!;
     const done = new Promise<void>(resolve => anchor.waiters.push(resolve));
@@ -81,6 +90,14 @@ export class JobQueue {
       this.settleScheduled = false;
       this.settle();
     });
+  }
+
+  /** A unit was loaded or replaced: the starts refused so far are tried again. */
+  retryRefused(): void {
+    for (const name of [...this.refused]) {
+      if (!this.host.service(name)) this.refused.delete(name);
+      else void this.start(name);
+    }
   }
 
   /** The jobs queued or running, for tests and diagnostics. */

@@ -173,6 +173,7 @@ export class ProcessUnitManager implements UnitManager {
     }
     if (config.errors.length > 0) this.options.log?.('warn', `unit ${name} has a bad setting: ${config.errors.join('; ')}`);
     this.emitter.fire(name);
+    this.jobs.retryRefused();
   }
 
   async unload(name: string): Promise<void> {
