@@ -42,8 +42,11 @@ export class JobQueue {
   /** The machine's units with their states and jobs, as the planner sees them. */
   machine(): Machine {
     const m = new Map<string, PlanUnit>();
+    const jobs = new Map<string, Job>();
+    // A running job wins over a queued one for the same unit (it is what the unit is doing now).
+    for (const j of [...this.queued, ...this.running]) jobs.set(j.unit, j);
     for (const s of this.host.services()) {
-      const job = this.running.find(j => j.unit === s.name) ?? this.queued.find(j => j.unit === s.name);
+      const job = jobs.get(s.name);
       m.set(s.name, { name: s.name, deps: s.config.deps, state: s.activeState as Activity, ...(job ? { job: job.type } : {}) });
     }
     return m;
@@ -107,7 +110,11 @@ export class JobQueue {
 
   private settle(): void {
     const machine = this.machine();
-    for (const u of machine.values()) {
+    // Only units something is bound to can stop others (most machines have none: no O(n²) scan).
+    const boundTo = new Set([...machine.values()].flatMap(u => u.deps.BindsTo));
+    for (const name of boundTo) {
+      const u = machine.get(name);
+      if (!u) continue;
       for (const bound of boundToInactive(machine, u.name)) {
         this.host.log('info', `${bound} is bound to inactive unit ${u.name}: stopping it too (BindsTo=)`);
         void this.stop(bound).then(() => this.host.service(bound)?.note(`stopped because it is bound to ${u.name}, which is ${machine.get(u.name)?.state} (BindsTo=)`));
