@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # npm test: the whole suite, in this order, with a summary at the end.
 #
+#   0. deps        what is missing is installed as npm start installs it (scripts/lib/deps.sh)
 #   1. build       npm run build (tsc -b type-checks every project, esbuild bundles dist/)
 #   2. package     npm run package (out/vscode-fleet.vsix, what users install)
 #   3. unit + integration   every *.test.ts outside node_modules, test/e2e and test/vscode, one file
@@ -16,6 +17,8 @@
 #
 # Environment:
 #   FLEET_TEST_ONLY=unit|e2e|exthost   run only that phase (after build and package)
+#   FLEET_TEST_NO_BUILD=1              skip build and package (npm run test:unit)
+#   FLEET_TEST_SKIP_DEPS=1             do not check or install what the tests need (step 0)
 #   FLEET_E2E=0                        skip the VS Code phases locally (ignored under CI=true)
 #   FLEET_E2E_KEEP=1                   keep code-server's run directories (logs) after e2e tests
 #   FLEET_TEST_BUDGET=840              seconds after which no further test file is started
@@ -51,11 +54,34 @@ wants() { [[ -z $ONLY || $ONLY == "$1" ]]; }
 
 echo "node $(node --version), CI=${CI:-}, run $FLEET_TEST_RUN_ID"
 
+# 0. What the tests need, installed when missing with npm start's own steps (scripts/lib/deps.sh):
+# Debian packages (as root), node_modules (npm ci when absent or older than the lockfile), and
+# code-server in .ci/tools for the VS Code phases. FLEET_TEST_SKIP_DEPS=1 skips the check.
+if [[ ${FLEET_TEST_SKIP_DEPS:-} != 1 ]]; then
+  # shellcheck source=lib/deps.sh
+  source "$ROOT/scripts/lib/deps.sh"
+  if ! deps_apt; then
+    echo "warning: Debian packages are missing (above): the tests that need them skip loudly (under CI=true they fail)" >&2
+  fi
+  if ! deps_root_npm missing; then
+    echo "npm ci failed: cannot run the tests without node_modules" >&2
+    exit 1
+  fi
+  if [[ -z $ONLY || $ONLY == e2e || $ONLY == exthost ]] && [[ ${FLEET_E2E:-} != 0 || ${CI:-} =~ ^(1|true|yes)$ ]]; then
+    deps_tools || echo "warning: code-server could not be installed into .ci/tools: the VS Code phases skip (CI: fail)" >&2
+  fi
+fi
+
 # 1-2. Build and package. Later phases still run after a failure here (the TypeScript tests do not
 # need the build), but a stale package must never be tested: remove it first.
-suite_step "build (tsc -b + esbuild)" build 300 npm run -s build
-rm -f "$ROOT/out/vscode-fleet.vsix"
-suite_step "package (out/vscode-fleet.vsix)" package 300 npm run -s package
+if [[ ${FLEET_TEST_NO_BUILD:-} == 1 ]]; then
+  # npm run test:unit: the inner loop; tests of the built daemon use the dist/ that is there.
+  suite_skip "build (tsc -b + esbuild)" "FLEET_TEST_NO_BUILD=1"
+else
+  suite_step "build (tsc -b + esbuild)" build 300 npm run -s build
+  rm -f "$ROOT/out/vscode-fleet.vsix"
+  suite_step "package (out/vscode-fleet.vsix)" package 300 npm run -s package
+fi
 # `npm run package` bundles minified; the extension-host phase loads dist/ from the repository, so
 # rebuild the readable bundles with source maps for its stack traces.
 if wants exthost; then node esbuild.mjs >/dev/null 2>&1 || true; fi

@@ -4,7 +4,7 @@
 #
 #   source scripts/lib/deps.sh
 #   deps_apt            # Debian packages: etcd, sshd, chromium, ripgrep, build tools for code-server
-#   deps_root_npm ci    # the project's node_modules: `ci` always runs `npm ci`, `missing` only when absent
+#   deps_root_npm ci    # the project's node_modules: `ci` always runs `npm ci`, `missing` only when absent or older than the lockfile
 #   deps_tools          # .ci/tools: code-server 4.100.3 + playwright-core (seeds @vscode/ripgrep's cache)
 #   deps_docker         # docker.io + busybox-static, dockerd running, the local busybox image (scripts/lib/docker-image.sh)
 #
@@ -111,8 +111,12 @@ deps_apt() {
 deps_root_npm() {
   local mode=${1:-missing}
   if [[ $mode == missing && -d $DEPS_ROOT/node_modules/typescript && -d $DEPS_ROOT/node_modules/esbuild ]]; then
-    deps_log "node_modules: present"
-    return 0
+    if [[ $DEPS_ROOT/package-lock.json -nt $DEPS_ROOT/node_modules/.package-lock.json ]]; then
+      deps_log "node_modules: older than package-lock.json; reinstalling"
+    else
+      deps_log "node_modules: present"
+      return 0
+    fi
   fi
   deps_log "npm ci (project)"
   (cd "$DEPS_ROOT" && npm_config_yes=true npm ci --no-audit --no-fund --loglevel=error)
