@@ -23,7 +23,7 @@ export interface RequestOptions {
 export class ApiClient {
   constructor(readonly base: string) {}
 
-  request(method: string, path: string, options: RequestOptions = {}): Promise<Reply> {
+  request(method: string, path: string, options: RequestOptions & { timeoutMs?: number } = {}): Promise<Reply> {
     const url = new URL(this.base);
     // Raw header pairs (so a test can repeat or omit Content-Type); Node adds no Host then.
     const headers: string[] = ['Host', options.socketPath ? 'localhost' : url.host];
@@ -51,7 +51,8 @@ export class ApiClient {
           res.on('error', reject);
         },
       );
-      req.setTimeout(10_000, () => req.destroy(new Error(`${method} ${path}: no answer within 10 s`)));
+      const timeoutMs = options.timeoutMs ?? 10_000;
+      req.setTimeout(timeoutMs, () => req.destroy(new Error(`${method} ${path}: no answer within ${timeoutMs / 1000} s`)));
       req.on('error', reject);
       if (options.body !== undefined) req.write(options.body);
       req.end();
@@ -82,7 +83,7 @@ export interface ApiFixture {
   close(): Promise<void>;
 }
 
-export async function startApi(options: { tokenLimit?: number; maxBodyBytes?: number; registry?: Registry } = {}): Promise<ApiFixture & { registryUsed: Registry }> {
+export async function startApi(options: { tokenLimit?: number; maxBodyBytes?: number; maxWaitMs?: number; registry?: Registry } = {}): Promise<ApiFixture & { registryUsed: Registry }> {
   const registry = new MemoryRegistry();
   const used = options.registry ?? registry;
   const server = await createApiServer({
@@ -90,6 +91,7 @@ export async function startApi(options: { tokenLimit?: number; maxBodyBytes?: nu
     listen: [{ host: '127.0.0.1', port: 0 }],
     ...(options.tokenLimit !== undefined ? { tokenLimit: options.tokenLimit } : {}),
     ...(options.maxBodyBytes !== undefined ? { maxBodyBytes: options.maxBodyBytes } : {}),
+    ...(options.maxWaitMs !== undefined ? { maxWaitMs: options.maxWaitMs } : {}),
   });
   return {
     registry,

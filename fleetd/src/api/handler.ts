@@ -14,6 +14,7 @@ import { MachinesResource } from '../../../registry/src/api/machines';
 import { DEFAULT_TOKEN_LIMIT } from '../../../registry/src/api/pagination';
 import { StateResource } from '../../../registry/src/api/state';
 import { checkContentType, UnitsResource } from '../../../registry/src/api/units';
+import { ChangeClock, ifNoneMatch, waitTag } from './changes';
 
 export type ApiLog = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
 
@@ -27,12 +28,17 @@ export interface ApiHandlerOptions {
   /** fleet's token_limit (page size); default 100. */
   tokenLimit?: number;
   maxBodyBytes?: number;
+  /** Longest hold of a `?wait=<tag>` list request (default 60 s). */
+  maxWaitMs?: number;
   /** Sent as `Server: fleetd/<version>`. */
   version?: string;
   log?: ApiLog;
 }
 
-export type ApiHandler = (req: IncomingMessage, res: ServerResponse) => void;
+export type ApiHandler = ((req: IncomingMessage, res: ServerResponse) => void) & { dispose(): void };
+
+/** The longest a `?wait=<tag>` list request is held (the client asks again after it). */
+export const MAX_WAIT_MS = 60_000;
 
 export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
   const { registry } = options;
@@ -44,6 +50,40 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
   const units = new UnitsResource(registry, tokenLimit);
   const state = new StateResource(registry, tokenLimit);
   const machines = new MachinesResource(registry, tokenLimit);
+  const clock = new ChangeClock(registry);
+  const maxWaitMs = options.maxWaitMs ?? MAX_WAIT_MS;
+
+  /**
+   * A collection GET with the change feed: ETag, 304 for If-None-Match, `?wait=<tag>`, and page
+   * walks cut from the list page 1 read. `render` turns the whole list into the answer.
+   */
+  const serveList = async <T>(req: IncomingMessage, res: ServerResponse, url: URL, key: string, all: () => Promise<T[]>, render: (source: () => Promise<readonly T[]>) => Promise<unknown>): Promise<void> => {
+    let tag = clock.tag;
+    const wait = waitTag(url.searchParams);
+    if (wait !== undefined && wait === tag) {
+      const gone = new AbortController();
+      const onClose = () => gone.abort();
+      res.once('close', onClose);
+      const changed = await clock.waitPast(tag, maxWaitMs, gone.signal);
+      res.off('close', onClose);
+      if (gone.signal.aborted) return;
+      if (!changed) return sendNotModified(res, tag);
+      tag = clock.tag;
+    } else if (ifNoneMatch(req.headers['if-none-match']).includes(tag)) {
+      return sendNotModified(res, tag);
+    }
+    const walking = url.searchParams.has('nextPageToken');
+    const source = async (): Promise<readonly T[]> => {
+      const hit = walking ? clock.cachedList<T>(key, tag) : undefined;
+      if (hit) return hit;
+      const items = await all();
+      clock.rememberList(key, tag, items);
+      return items;
+    };
+    const body = await render(source);
+    res.setHeader('ETag', tag);
+    sendJson(res, 200, body);
+  };
   /** Known unreachable: check with a ping before serving anything, as fleet serves only 503s then. */
   let unavailable = false;
 
@@ -75,9 +115,10 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
     }
 
     if (rest === '/machines') {
-      if (method === 'GET') return sendJson(res, 200, await machines.list(url.searchParams.getAll('nextPageToken')));
+      if (method === 'GET') return serveList(req, res, url, 'machines', () => machines.all(), source => machines.list(url.searchParams.getAll('nextPageToken'), source));
       if (method === 'PATCH') {
         await machines.patch(await readBody(req, maxBodyBytes));
+        clock.bump();
         return sendEmpty(res, 204);
       }
       throw new ApiError(405, 'only GET and PATCH supported against this resource');
@@ -86,13 +127,14 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
     const unitsPath = resourcePath(rest, '/units');
     if (unitsPath.kind === 'collection') {
       if (method !== 'GET') throw new ApiError(405, 'only GET supported against this resource');
-      return sendJson(res, 200, await units.list(url.searchParams.getAll('nextPageToken')));
+      return serveList(req, res, url, 'units', () => units.all(), source => units.list(url.searchParams.getAll('nextPageToken'), source));
     }
     if (unitsPath.kind === 'item') {
       const name = unitsPath.item;
       if (method === 'GET') return sendJson(res, 200, await units.get(name));
       if (method === 'DELETE') {
         await units.destroy(name);
+        clock.bump();
         return sendEmpty(res, 204);
       }
       if (method === 'PUT') {
@@ -100,7 +142,9 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
         // fleet checks the media type before it reads the body: a 415 wins over a 413.
         checkContentType(contentTypes);
         const body = await readBody(req, maxBodyBytes);
-        return sendEmpty(res, await units.set(name, contentTypes, body));
+        const status = await units.set(name, contentTypes, body);
+        clock.bump();
+        return sendEmpty(res, status);
       }
       throw new ApiError(405, 'only GET, PUT and DELETE supported against this resource');
     }
@@ -108,7 +152,7 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
     const statePath = resourcePath(rest, '/state');
     if (statePath.kind === 'collection' || statePath.kind === 'item') {
       if (method !== 'GET') throw new ApiError(405, 'only GET supported against this resource');
-      if (statePath.kind === 'collection') return sendJson(res, 200, await state.list(url.searchParams));
+      if (statePath.kind === 'collection') return serveList(req, res, url, 'state', () => state.all(), source => state.list(url.searchParams, source));
       return sendJson(res, 200, await state.get(statePath.item));
     }
 
@@ -121,7 +165,7 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
     throw new ApiError(404);
   };
 
-  return (req, res) => {
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
     res.setHeader('Server', serverHeader);
     log('debug', `HTTP ${req.method} ${req.url}`);
     route(req, res).catch((err: unknown) => {
@@ -151,6 +195,13 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
       sendError(res, status, message);
     });
   };
+  return Object.assign(handler, { dispose: () => clock.dispose() });
+}
+
+/** 304 with the tag (no body). */
+function sendNotModified(res: ServerResponse, tag: string): void {
+  res.writeHead(304, { ETag: tag });
+  res.end();
 }
 
 type ResourcePath = { kind: 'collection' } | { kind: 'item'; item: string } | { kind: 'none' };

@@ -30,6 +30,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
   const urls: string[] = [];
   const sockets: string[] = [];
   const closeAll = async () => {
+    handler.dispose();
     await Promise.all(servers.map(s => new Promise<void>(resolve => {
       s.close(() => resolve());
       s.closeAllConnections();

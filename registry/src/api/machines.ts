@@ -69,11 +69,15 @@ export function decodeOps(text: string): Op[] {
 export class MachinesResource {
   constructor(private readonly registry: Registry, private readonly tokenLimit: number) {}
 
-  async list(pageTokens: readonly string[]): Promise<MachinePage> {
+  async all(): Promise<ApiMachine[]> {
+    return (await this.registry.listMachines()).map(toApiMachine);
+  }
+
+  async list(pageTokens: readonly string[], source: () => Promise<readonly ApiMachine[]> = () => this.all()): Promise<MachinePage> {
     const tok = pageTokenFrom(pageTokens, this.tokenLimit);
-    const { items, next } = pageOf(await this.registry.listMachines(), tok);
+    const { items, next } = pageOf(await source(), tok);
     const page: MachinePage = {};
-    if (items.length > 0) page.machines = items.map(toApiMachine);
+    if (items.length > 0) page.machines = items;
     if (next) page.nextPageToken = next;
     return page;
   }

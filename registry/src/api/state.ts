@@ -18,17 +18,20 @@ export function toApiState(s: UnitStateRecord): ApiUnitState {
 export class StateResource {
   constructor(private readonly registry: Registry, private readonly tokenLimit: number) {}
 
-  /** Filters (exact match, first value of each) apply before pagination. */
-  async list(query: URLSearchParams): Promise<UnitStatePage> {
+  /** Every state as the list shows it. */
+  async all(): Promise<ApiUnitState[]> {
+    return (await this.registry.listUnitStates()).map(toApiState);
+  }
+
+  /** Filters (exact match, first value of each) apply before pagination; `source` gives the whole, unfiltered list. */
+  async list(query: URLSearchParams, source: () => Promise<readonly ApiUnitState[]> = () => this.all()): Promise<UnitStatePage> {
     const tok = pageTokenFrom(query.getAll('nextPageToken'), this.tokenLimit);
     const machineId = query.get('machineID') ?? '';
     const unitName = query.get('unitName') ?? '';
-    const states = (await this.registry.listUnitStates()).filter(
-      s => (machineId === '' || s.machineId === machineId) && (unitName === '' || s.name === unitName),
-    );
+    const states = (await source()).filter(s => (machineId === '' || s.machineID === machineId) && (unitName === '' || s.name === unitName));
     const { items, next } = pageOf(states, tok);
     const page: UnitStatePage = {};
-    if (items.length > 0) page.states = items.map(toApiState);
+    if (items.length > 0) page.states = items;
     if (next) page.nextPageToken = next;
     return page;
   }

@@ -130,15 +130,21 @@ export function reportersOf(states: readonly UnitStateRecord[]): Map<string, Set
 export class UnitsResource {
   constructor(private readonly registry: Registry, private readonly tokenLimit: number) {}
 
-  async list(pageTokens: readonly string[]): Promise<UnitPage> {
-    const tok = pageTokenFrom(pageTokens, this.tokenLimit);
+  /** Every unit as the list shows it (one read of units, schedule, states and reasons). */
+  async all(): Promise<ApiUnit[]> {
     const [units, schedule, states, reasons] = await Promise.all([
       this.registry.listUnits(), this.registry.getSchedule(), this.registry.listUnitStates(), this.registry.getUnitReasons(),
     ]);
     const reporters = reportersOf(states);
-    const { items, next } = pageOf(units, tok);
+    return units.map(unit => toApiUnit({ unit, schedule, reporters, reasons, single: false }));
+  }
+
+  /** One page; `source` gives the whole list (default: a fresh read), e.g. from a page walk's snapshot. */
+  async list(pageTokens: readonly string[], source: () => Promise<readonly ApiUnit[]> = () => this.all()): Promise<UnitPage> {
+    const tok = pageTokenFrom(pageTokens, this.tokenLimit);
+    const { items, next } = pageOf(await source(), tok);
     const page: UnitPage = {};
-    if (items.length > 0) page.units = items.map(unit => toApiUnit({ unit, schedule, reporters, reasons, single: false }));
+    if (items.length > 0) page.units = items;
     if (next) page.nextPageToken = next;
     return page;
   }

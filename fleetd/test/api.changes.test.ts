@@ -1,0 +1,120 @@
+/**
+ * The API's change feed (a fleetd extension; fleetctl never sends these headers or parameters):
+ * ETag and 304 on the list endpoints, the `?wait=<tag>` long poll — including a change landing
+ * between a client's list and its wait, which must never be missed —, and page walks that read
+ * the registry once, not once per page, while fleet's page tokens stay as they are.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { Registry } from '../../registry/src/registry';
+import { MemoryRegistry } from '../src/registry/memoryRegistry';
+import { HELLO_OPTIONS, startApi, type ApiFixture } from './apiHarness';
+
+const unit = (desiredState = 'inactive') => ({ desiredState, options: HELLO_OPTIONS });
+
+describe('the change feed of the list endpoints', () => {
+  let f: ApiFixture & { registryUsed: Registry };
+  before(async () => {
+    f = await startApi({ maxWaitMs: 800 });
+  });
+  after(() => f.close());
+
+  test('ETag on every list; If-None-Match with the current tag is a 304 without a body; a write moves the tag', async () => {
+    for (const path of ['/fleet/v1/units', '/fleet/v1/state', '/fleet/v1/machines']) {
+      const first = await f.api.get(path);
+      assert.equal(first.status, 200);
+      const tag = first.headers.etag!;
+      assert.match(tag, /^"[0-9a-f]{8}-\d+"$/);
+      const again = await f.api.request('GET', path, { headers: [['If-None-Match', tag]] });
+      assert.deepEqual([again.status, again.text, again.headers.etag], [304, '', tag], path);
+    }
+    const before = (await f.api.get('/fleet/v1/units')).headers.etag!;
+    assert.equal((await f.api.put('/fleet/v1/units/a.service', unit())).status, 201);
+    const changed = await f.api.request('GET', '/fleet/v1/units', { headers: [['If-None-Match', before]] });
+    assert.equal(changed.status, 200, 'a write through the API moves the tag at once (read your writes)');
+    assert.notEqual(changed.headers.etag, before);
+    assert.deepEqual((changed.json as { units: { name: string }[] }).units.map(u => u.name), ['a.service']);
+  });
+
+  test('?wait=<tag> holds until a change (here an agent writing a state into the registry), then answers with it', async () => {
+    const tag = (await f.api.get('/fleet/v1/state')).headers.etag!;
+    const started = Date.now();
+    const waiting = f.api.get(`/fleet/v1/state?wait=${encodeURIComponent(tag.slice(1, -1))}`);
+    await new Promise(r => setTimeout(r, 150));
+    await f.registry.saveUnitState({ name: 'a.service', machineId: 'm1', hash: 'a'.repeat(40), loadState: 'loaded', activeState: 'active', subState: 'running' }, 30_000);
+    const reply = await waiting;
+    assert.equal(reply.status, 200);
+    assert.ok(Date.now() - started >= 140, 'it waited for the change');
+    assert.ok(Date.now() - started < 700, 'and answered as soon as it came');
+    assert.notEqual(reply.headers.etag, tag);
+    assert.deepEqual((reply.json as { states: { name: string; machineID: string }[] }).states.map(s => [s.name, s.machineID]), [['a.service', 'm1']]);
+  });
+
+  test('a wait with nothing changing ends with a 304 and the same tag after the bound', async () => {
+    const tag = (await f.api.get('/fleet/v1/machines')).headers.etag!;
+    const started = Date.now();
+    const reply = await f.api.get(`/fleet/v1/machines?wait=${encodeURIComponent(tag)}`);
+    assert.deepEqual([reply.status, reply.headers.etag, reply.text], [304, tag, '']);
+    assert.ok(Date.now() - started >= 750, `held for the bound (${Date.now() - started} ms)`);
+  });
+
+  test('a change between the list and the wait is never missed: the wait answers at once', async () => {
+    const tag = (await f.api.get('/fleet/v1/units')).headers.etag!;
+    await f.registry.setDesiredState('a.service', 'loaded');
+    await new Promise(r => setImmediate(r));
+    const started = Date.now();
+    const reply = await f.api.get(`/fleet/v1/units?wait=${encodeURIComponent(tag)}`);
+    assert.equal(reply.status, 200);
+    assert.ok(Date.now() - started < 300, 'no wait');
+    assert.equal((reply.json as { units: { desiredState: string }[] }).units[0]!.desiredState, 'loaded');
+  });
+
+  test('a client that goes away during a wait leaves nothing behind', async () => {
+    const tag = (await f.api.get('/fleet/v1/units')).headers.etag!;
+    await assert.rejects(f.api.request('GET', `/fleet/v1/units?wait=${encodeURIComponent(tag)}`, { timeoutMs: 100 }), /no answer within 0.1 s/);
+    // The server still answers others normally.
+    assert.equal((await f.api.get('/fleet/v1/units')).status, 200);
+  });
+});
+
+describe('page walks read the registry once', () => {
+  test('35 units in pages of 10: one listUnits for the walk, the same pages and tokens as before', async () => {
+    const memory = new MemoryRegistry();
+    let reads = 0;
+    const counting = new Proxy(memory, {
+      get(target, prop, receiver) {
+        if (prop === 'listUnits') reads++;
+        const v = Reflect.get(target, prop, receiver) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    }) as Registry;
+    const f = await startApi({ tokenLimit: 10, registry: counting });
+    try {
+      for (let i = 0; i < 35; i++) await memory.putUnit({ name: `u${String(i).padStart(2, '0')}.service`, options: HELLO_OPTIONS, desiredState: 'inactive' });
+      await new Promise(r => setImmediate(r));
+      reads = 0;
+      const names: string[] = [];
+      const tokens: string[] = [];
+      let token: string | undefined;
+      for (let page = 0; page < 10; page++) {
+        const reply = await f.api.get(`/fleet/v1/units${token ? `?nextPageToken=${token}` : ''}`);
+        const body = reply.json as { units?: { name: string }[]; nextPageToken?: string };
+        names.push(...(body.units ?? []).map(u => u.name));
+        if (!body.nextPageToken) break;
+        tokens.push(body.nextPageToken);
+        token = body.nextPageToken;
+      }
+      assert.equal(names.length, 35);
+      assert.deepEqual(tokens, ['CgACAA==', 'CgADAA==', 'CgAEAA=='], "fleet's tokens (limit 10, pages 2-4)");
+      assert.equal(reads, 1, 'one read for the whole walk');
+      // After a change, page 1 reads again.
+      await memory.setDesiredState('u00.service', 'loaded');
+      await new Promise(r => setImmediate(r));
+      await f.api.get('/fleet/v1/units');
+      assert.equal(reads, 2);
+    } finally {
+      await f.close();
+      await memory.close();
+    }
+  });
+});
