@@ -75,6 +75,9 @@ export function registerClusterFeatures(
       release = undefined;
     }
   };
+  // An unfocused window polls a cluster without a change feed 4× slower.
+  model.setFocused(vscode.window.state.focused);
+  own(vscode.window.onDidChangeWindowState(state => model.setFocused(state.focused)));
   own(machinesView.onDidChangeVisibility(updateWatching));
   own(unitsView.onDidChangeVisibility(updateWatching));
   own(vscode.window.onDidChangeVisibleTextEditors(updateWatching));

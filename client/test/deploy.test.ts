@@ -92,12 +92,13 @@ class FakeCluster implements FleetApi {
     this.tick();
     return [...this.units.values()].map(u => this.wire(u));
   }
-  async listUnitStates() {
-    this.calls.push('GET /state');
-    return [...this.states.values()];
+  async listUnitStates(_signal?: AbortSignal, filter?: { unitName?: string }) {
+    this.calls.push(filter?.unitName ? `GET /state?unitName=${filter.unitName}` : 'GET /state');
+    return [...this.states.values()].filter(s => !filter?.unitName || s.name === filter.unitName);
   }
   async getUnit(name: string) {
     this.calls.push(`GET /units/${name}`);
+    this.tick();
     const u = this.units.get(name);
     return u ? this.wire(u) : undefined;
   }
@@ -188,14 +189,34 @@ describe('submit, load, start', () => {
     assert.equal(api.calls.filter(c => c.includes('options')).length, 1);
   });
 
-  test('an unschedulable unit times out with fleetd\'s reason and the setting to raise', async () => {
+  test("a unit the engine cannot place stops the wait within a second or so, with the engine's reason", async () => {
     const api = new FakeCluster();
     api.unplaceable.set('db.service', 'no machine has metadata region=moon');
     const c = clock();
-    const [r] = await runDeploy(api, 'start', [{ name: 'db.service', local: local('db.service') }], opts({ timeoutMs: 5000, pollMs: 250, ...c }));
+    const [r] = await runDeploy(api, 'start', [{ name: 'db.service', local: local('db.service') }], opts({ timeoutMs: 60_000, pollMs: 250, ...c }));
     assert.equal(r!.ok, false);
-    assert.equal(r!.message, 'Unit db.service did not become launched within 5s (not scheduled: no machine has metadata region=moon). Raise fleet.deploy.timeoutSeconds or check the unit in the Fleet explorer.');
+    assert.equal(r!.unplaceable, true);
+    assert.equal(r!.message, 'Unit db.service cannot be placed: no machine has metadata region=moon');
+    assert.ok(c.now() >= 1000 && c.now() < 1500, `stopped at ${c.now()} ms, not after the 60 s budget`);
+  });
+
+  test('a unit that is merely slow still times out with the setting to raise', async () => {
+    const api = new FakeCluster();
+    api.lag = 1_000_000;
+    const c = clock();
+    const [r] = await runDeploy(api, 'start', [{ name: 'slow.service', local: local('slow.service') }], opts({ timeoutMs: 5000, pollMs: 250, ...c }));
+    assert.equal(r!.message, 'Unit slow.service did not become launched within 5s (current state inactive). Raise fleet.deploy.timeoutSeconds or check the unit in the Fleet explorer.');
     assert.ok(c.now() >= 5000 && c.now() < 5500, `stopped at ${c.now()}`);
+  });
+
+  test('waiting for a few units reads just those units (GET /units/{name}, /state?unitName=) and reports each read', async () => {
+    const api = new FakeCluster();
+    const seen: string[] = [];
+    const [r] = await runDeploy(api, 'start', [{ name: 'one.service', local: local('one.service') }], opts({ onUnit: (u, states) => seen.push(`${u.name}:${u.currentState}:${states.map(s => s.systemdActiveState).join()}`) }));
+    assert.equal(r!.ok, true);
+    const waits = api.calls.slice(api.calls.indexOf('PUT /units/one.service options launched') + 1);
+    assert.ok(waits.every(c => c === 'GET /units/one.service' || c === 'GET /state?unitName=one.service' || c === 'GET /machines'), waits.join(', '));
+    assert.equal(seen.at(-1), 'one.service:launched:active');
   });
 
   test('a unit that fails in systemd fails fast with the agent\'s detail', async () => {
@@ -265,8 +286,16 @@ describe('submit, load, start', () => {
     api.listUnits = async () => {
       throw new FleetApiError('connect ECONNREFUSED', undefined, 'network');
     };
+    // The first read (is it in the registry?) answers; every read of the wait is refused.
+    const getUnit = api.getUnit.bind(api);
+    let reads = 0;
+    api.getUnit = async (name: string) => {
+      if (reads++ > 0) throw new FleetApiError('connect ECONNREFUSED', undefined, 'network');
+      return getUnit(name);
+    };
     const c = clock();
     const [r] = await runDeploy(api, 'load', [{ name: 'a.service' }], opts({ timeoutMs: 1000, pollMs: 100, ...c }));
+    assert.ok(reads > 5, `kept polling (${reads} reads)`);
     assert.equal(r!.ok, false);
     assert.match(r!.message, /did not become loaded within 1s/);
   });

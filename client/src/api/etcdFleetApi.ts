@@ -69,10 +69,14 @@ export class EtcdFleetApi implements FleetApi {
     return this.call('listing units', () => allPages(t => this.units.list(t), p => p.units));
   }
 
-  async listUnitStates(): Promise<ApiUnitState[]> {
+  async listUnitStates(_signal?: AbortSignal, filter?: { unitName?: string }): Promise<ApiUnitState[]> {
     await this.connect();
-    return this.call('listing unit states', () =>
-      allPages(t => this.state.list(new URLSearchParams(t.map(v => ['nextPageToken', v] as [string, string]))), p => p.states));
+    const query = (t: string[]) => {
+      const q = new URLSearchParams(t.map(v => ['nextPageToken', v] as [string, string]));
+      if (filter?.unitName) q.set('unitName', filter.unitName);
+      return q;
+    };
+    return this.call('listing unit states', () => allPages(t => this.state.list(query(t)), p => p.states));
   }
 
   async getUnit(name: string): Promise<ApiUnit | undefined> {

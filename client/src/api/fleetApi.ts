@@ -184,7 +184,18 @@ const MAX_JOURNAL_LINE = 1024 * 1024;
 interface Response {
   status: number;
   body: string;
+  /** The ETag header (fleetd's change feed), when the server sent one. */
+  etag?: string;
 }
+
+/** Per request: a longer deadline (a long poll) and extra headers. */
+interface RequestExtra {
+  timeoutMs?: number;
+  headers?: Record<string, string>;
+}
+
+/** How long fleetd holds a `?wait=` list request (its MAX_WAIT_MS), plus slack for the answer. */
+const WAIT_HOLD_MS = 60_000;
 
 export class HttpFleetApi implements FleetApi {
   readonly label: string;
@@ -214,8 +225,24 @@ export class HttpFleetApi implements FleetApi {
     return this.pages<UnitPage, ApiUnit>('units', page => page.units, 'listing units', signal);
   }
 
-  async listUnitStates(signal?: AbortSignal): Promise<ApiUnitState[]> {
-    return this.pages<UnitStatePage, ApiUnitState>('state', page => page.states, 'listing unit states', signal);
+  async listUnitStates(signal?: AbortSignal, filter?: { unitName?: string }): Promise<ApiUnitState[]> {
+    const collection = filter?.unitName ? `state?unitName=${encodeURIComponent(filter.unitName)}` : 'state';
+    return this.pages<UnitStatePage, ApiUnitState>(collection, page => page.states, 'listing unit states', signal);
+  }
+
+  /**
+   * fleetd's change feed: `GET machines?wait=<token>` is held until the cluster changes (or about
+   * a minute passes). Resolves with the token after the change (or the same token when nothing
+   * changed), the current token when `token` is undefined, and undefined when the server has no
+   * feed (real fleet: no ETag) — then the caller polls.
+   */
+  async waitForChange(token: string | undefined, signal: AbortSignal): Promise<string | undefined> {
+    const path = token === undefined ? 'machines' : `machines?wait=${encodeURIComponent(token)}`;
+    const extra: RequestExtra = token === undefined ? { headers: {} } : { timeoutMs: WAIT_HOLD_MS + Math.max(this.timeoutMs, 10_000), headers: { 'If-None-Match': token } };
+    const res = await this.send('GET', path, undefined, signal, extra);
+    if (res.status === 304) return res.etag ?? token;
+    this.expect(res, [200], 'waiting for a change');
+    return res.etag;
   }
 
   async getUnit(name: string, signal?: AbortSignal): Promise<ApiUnit | undefined> {
@@ -356,7 +383,7 @@ export class HttpFleetApi implements FleetApi {
     const seen = new Set<string>();
     let token: string | undefined;
     for (let page = 0; page < this.maxPages; page++) {
-      const path = token === undefined ? collection : `${collection}?nextPageToken=${encodeURIComponent(token)}`;
+      const path = token === undefined ? collection : `${collection}${collection.includes('?') ? '&' : '?'}nextPageToken=${encodeURIComponent(token)}`;
       const res = await this.send('GET', path, undefined, signal);
       this.expect(res, [200], what);
       const body = this.json<P>(res, what);
@@ -372,9 +399,12 @@ export class HttpFleetApi implements FleetApi {
     throw new FleetApiError(`fleet API: ${what}: more than ${this.maxPages} pages; stopped`, undefined, 'http');
   }
 
-  private async send(method: string, path: string, body: unknown, signal?: AbortSignal): Promise<Response> {
-    const { response, timedOut } = await this.open(method, path, body, signal, false);
-    return { status: response.statusCode ?? 0, body: await this.readBody(response, timedOut, signal) };
+  private async send(method: string, path: string, body: unknown, signal?: AbortSignal, extra?: RequestExtra): Promise<Response> {
+    const { response, timedOut } = await this.open(method, path, body, signal, false, extra);
+    const out: Response = { status: response.statusCode ?? 0, body: await this.readBody(response, timedOut, signal) };
+    const etag = response.headers.etag;
+    if (typeof etag === 'string' && etag !== '') out.etag = etag;
+    return out;
   }
 
   private readBody(response: http.IncomingMessage, timedOut: () => boolean, signal?: AbortSignal): Promise<string> {
@@ -424,7 +454,7 @@ export class HttpFleetApi implements FleetApi {
    * One request on its own connection. Resolves with the response once the headers arrived;
    * the timeout keeps running until the body ended (unless `streaming`).
    */
-  private open(method: string, path: string, body: unknown, signal: AbortSignal | undefined, streaming: boolean): Promise<{ response: http.IncomingMessage; timedOut: () => boolean }> {
+  private open(method: string, path: string, body: unknown, signal: AbortSignal | undefined, streaming: boolean, extra?: RequestExtra): Promise<{ response: http.IncomingMessage; timedOut: () => boolean }> {
     if (this.disposed) return Promise.reject(new FleetApiError(`the connection to ${this.label} was closed`, undefined, 'config'));
     if (signal?.aborted) return Promise.reject(abortError(signal));
     const payload = body === undefined ? undefined : `${JSON.stringify(body)}\n`;
@@ -433,7 +463,8 @@ export class HttpFleetApi implements FleetApi {
       let settled = false;
       let timedOut = false;
       let timer: NodeJS.Timeout | undefined;
-      const headers: http.OutgoingHttpHeaders = { Host: this.endpoint.hostHeader, 'User-Agent': 'vscode-fleet', Accept: 'application/json' };
+      const headers: http.OutgoingHttpHeaders = { Host: this.endpoint.hostHeader, 'User-Agent': 'vscode-fleet', Accept: 'application/json', ...(extra?.headers ?? {}) };
+      const timeoutMs = extra?.timeoutMs ?? this.timeoutMs;
       if (payload !== undefined) {
         headers['Content-Type'] = 'application/json';
         headers['Content-Length'] = Buffer.byteLength(payload);
@@ -465,11 +496,11 @@ export class HttpFleetApi implements FleetApi {
       };
       const onAbort = () => req.destroy(abortError(signal!));
       signal?.addEventListener('abort', onAbort, { once: true });
-      if (this.timeoutMs > 0) {
+      if (timeoutMs > 0) {
         timer = setTimeout(() => {
           timedOut = true;
           req.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEOUT_FLEET' }));
-        }, this.timeoutMs);
+        }, timeoutMs);
       }
       req.on('error', fail);
       req.on('response', response => {

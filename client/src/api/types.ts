@@ -12,7 +12,8 @@ export interface FleetApi {
   listMachines(signal?: AbortSignal): Promise<ApiMachine[]>;
   /** All pages. */
   listUnits(signal?: AbortSignal): Promise<ApiUnit[]>;
-  listUnitStates(signal?: AbortSignal): Promise<ApiUnitState[]>;
+  /** All pages; `unitName` asks for one unit's states only (fleet's `?unitName=` filter). */
+  listUnitStates(signal?: AbortSignal, filter?: { unitName?: string }): Promise<ApiUnitState[]>;
   /** undefined on 404. */
   getUnit(name: string, signal?: AbortSignal): Promise<ApiUnit | undefined>;
   /** Create (with options) as fleetctl submit/load/start do. */
@@ -23,6 +24,12 @@ export interface FleetApi {
   destroyUnit(name: string, signal?: AbortSignal): Promise<boolean>;
   /** fleetd extension; rejects with FleetApiError(404) on a real fleet. */
   journal(unit: string, options: { lines?: number; machineId?: string }, signal?: AbortSignal): Promise<JournalLine[]>;
+  /**
+   * A change feed, where the server has one (fleetd): resolves with a token that differs from
+   * `token` once the cluster changed (the same token after a quiet minute), the current token for
+   * `undefined`, and undefined when there is no feed (poll instead). Absent: no feed.
+   */
+  waitForChange?(token: string | undefined, signal: AbortSignal): Promise<string | undefined>;
   /** Follow the journal until the signal aborts. */
   followJournal(unit: string, onLine: (line: JournalLine) => void, signal: AbortSignal): Promise<void>;
   dispose(): void;

@@ -1,9 +1,19 @@
 /**
- * ClusterModel: the one owner of the active cluster's snapshot. It polls the FleetApi while
- * someone is watching (a view is visible, or a command holds a lease), fires onDidChange only
- * when the snapshot or the connection status really changed, and backs off on errors. Timers
- * arrive as parameters so tests drive it without waiting. No `vscode` import.
+ * ClusterModel: the one owner of the active cluster's snapshot. While someone is watching (a
+ * view is visible, a unit file is open, or a command holds a lease) it keeps the snapshot fresh:
+ *
+ *  - against a server with a change feed (fleetd: `FleetApi.waitForChange`), one long poll at a
+ *    time that returns when the cluster changed, and a re-read only then, so an idle cluster
+ *    costs about one request a minute;
+ *  - otherwise (real fleet, the etcd driver) by polling, slower while nothing changes (up to 4×
+ *    the interval) and slower still while the window is not focused (4× more);
+ *  - errors back off exponentially.
+ *
+ * onDidChange fires only when the snapshot or the connection status really changed; a deploy
+ * that saw a unit's new state pushes it in (`applyUnit`) without waiting for the next read.
+ * Timers arrive as parameters so tests drive it without waiting. No `vscode` import.
  */
+import type { ApiUnit, ApiUnitState } from '../../../protocol/src/api';
 import type { FleetApi } from '../api/types';
 import { ClusterSnapshot, diffSnapshots, type SnapshotDiff } from './snapshot';
 import type { ConnectionView } from './treeItems';
@@ -23,6 +33,8 @@ export interface ClusterModelOptions {
   intervalMs?: number;
   /** Upper bound of the error backoff. */
   maxBackoffMs?: number;
+  /** Slowest poll while nothing changes (without a change feed); default 4 × intervalMs. */
+  idleMaxMs?: number;
   timers?: Timers;
   log?: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
 }
@@ -44,17 +56,25 @@ export class ClusterModel {
   private inflight: Promise<void> | undefined;
   private abort: AbortController | undefined;
   private failures = 0;
+  /** Polls in a row that found nothing new. */
+  private quiet = 0;
+  private focused = true;
+  /** The change feed of the current API: its last token, and whether the server has one (undefined: not known yet). */
+  private feed: { token?: string; supported?: boolean } = {};
+  private listening: AbortController | undefined;
   private watchers = 0;
   private generation = 0;
   private disposed = false;
   private readonly intervalMs: number;
   private readonly maxBackoffMs: number;
+  private readonly idleMaxMs: number;
   private readonly timers: Timers;
   private readonly log: NonNullable<ClusterModelOptions['log']>;
 
   constructor(options: ClusterModelOptions = {}) {
     this.intervalMs = options.intervalMs ?? 3000;
     this.maxBackoffMs = options.maxBackoffMs ?? 60_000;
+    this.idleMaxMs = options.idleMaxMs ?? 4 * this.intervalMs;
     this.timers = options.timers ?? realTimers;
     this.log = options.log ?? (() => undefined);
   }
@@ -85,6 +105,8 @@ export class ClusterModel {
     this.api = api;
     this.snapshot = undefined;
     this.failures = 0;
+    this.quiet = 0;
+    this.feed = {};
     this.inflight = undefined;
     this.setView(api ? { kind: 'loading', label: api.label } : { kind: 'disconnected' }, { changed: true, machinesChanged: true, addedUnits: [], removedUnits: [], changedUnits: [] });
     if (api && this.watchers > 0) void this.refresh();
@@ -121,10 +143,17 @@ export class ClusterModel {
     this.abort = abort;
     const run = (async () => {
       try {
+        // The feed's token is taken before the read, so a change during the read is not missed.
+        if (api.waitForChange && this.feed.supported !== false && this.feed.token === undefined) {
+          const token = await api.waitForChange(undefined, abort.signal);
+          if (generation !== this.generation || this.disposed) return;
+          this.feed = token === undefined ? { supported: false } : { token, supported: true };
+        }
         const next = await ClusterSnapshot.fetch(api, abort.signal);
         if (generation !== this.generation || this.disposed) return;
         this.failures = 0;
         const diff = diffSnapshots(this.snapshot, next);
+        this.quiet = diff.changed ? 0 : this.quiet + 1;
         const wasHealthy = this._view.kind === 'connected' && !this._view.error;
         this.snapshot = next;
         if (diff.changed || !wasHealthy) this.setView({ kind: 'connected', label: api.label, snapshot: next }, diff);
@@ -148,10 +177,46 @@ export class ClusterModel {
     return run;
   }
 
-  /** The delay before the next poll: the interval while healthy, doubling per failure up to the cap. */
+  /**
+   * The delay before the next poll: the interval while things change; after 3 quiet polls twice
+   * it, after 6 the idle maximum; 4× that while the window is not focused; doubling per failure
+   * up to the cap.
+   */
   nextDelay(): number {
-    if (this.failures === 0) return this.intervalMs;
-    return Math.min(this.maxBackoffMs, this.intervalMs * 2 ** Math.min(this.failures, 20));
+    if (this.failures > 0) return Math.min(this.maxBackoffMs, this.intervalMs * 2 ** Math.min(this.failures, 20));
+    const idle = this.quiet >= 6 ? this.idleMaxMs : this.quiet >= 3 ? Math.min(this.idleMaxMs, 2 * this.intervalMs) : this.intervalMs;
+    return this.focused ? idle : 4 * idle;
+  }
+
+  /** Whether the editor window has focus: an unfocused window polls 4× slower (a change feed is unaffected). */
+  setFocused(focused: boolean): void {
+    if (this.focused === focused) return;
+    this.focused = focused;
+    if (focused) this.quiet = 0;
+    if (this.timer !== undefined) this.schedule();
+  }
+
+  /** True while a long poll on the server's change feed is open. */
+  get listeningForChanges(): boolean {
+    return this.listening !== undefined;
+  }
+
+  /**
+   * A unit's state as a deploy just read it: patched into the snapshot at once (listeners see it
+   * now, not at the next read).
+   */
+  applyUnit(unit: ApiUnit, states: readonly ApiUnitState[]): void {
+    const current = this.snapshot;
+    if (!current || !this.api || this._view.kind !== 'connected') return;
+    const next = ClusterSnapshot.normalize({
+      machines: current.machines,
+      units: [...current.units.filter(u => u.name !== unit.name), unit],
+      states: [...current.states.filter(s => s.name !== unit.name), ...states.filter(s => s.name === unit.name)],
+    });
+    const diff = diffSnapshots(current, next);
+    if (!diff.changed) return;
+    this.snapshot = next;
+    this.setView({ kind: 'connected', label: this.api.label, snapshot: next }, diff);
   }
 
   dispose(): void {
@@ -164,15 +229,54 @@ export class ClusterModel {
   private schedule(): void {
     if (this.disposed || !this.api || this.watchers === 0) return;
     this.cancelTimer();
+    if (this.failures === 0 && this.feed.supported && this.feed.token !== undefined && this.api.waitForChange) {
+      this.listen(this.api, this.generation, this.feed.token);
+      return;
+    }
     this.timer = this.timers.setTimeout(() => {
       this.timer = undefined;
       void this.refresh();
     }, this.nextDelay());
   }
 
+  /** One long poll on the change feed: re-read when the token moved, ask again when it did not. */
+  private listen(api: FleetApi, generation: number, token: string): void {
+    const abort = new AbortController();
+    this.listening = abort;
+    api.waitForChange!(token, abort.signal).then(
+      next => {
+        if (this.listening === abort) this.listening = undefined;
+        if (abort.signal.aborted || generation !== this.generation || this.disposed || this.watchers === 0) return;
+        if (next === undefined) {
+          this.feed = { supported: false };
+          this.schedule();
+        } else if (next === token) {
+          this.listen(api, generation, token);
+        } else {
+          this.feed.token = next;
+          void this.refresh();
+        }
+      },
+      (err: unknown) => {
+        if (this.listening === abort) this.listening = undefined;
+        if (abort.signal.aborted || generation !== this.generation || this.disposed || this.watchers === 0) return;
+        // The connection broke: read again (which reports the error and backs off if it persists).
+        this.log('debug', `fleet: change feed of ${api.label}: ${err instanceof Error ? err.message : String(err)}`);
+        this.feed.token = undefined;
+        this.failures++;
+        this.timer = this.timers.setTimeout(() => {
+          this.timer = undefined;
+          void this.refresh();
+        }, this.nextDelay());
+      },
+    );
+  }
+
   private cancelTimer(): void {
     if (this.timer !== undefined) this.timers.clearTimeout(this.timer);
     this.timer = undefined;
+    this.listening?.abort();
+    this.listening = undefined;
   }
 
   private setView(view: ConnectionView, diff?: SnapshotDiff): void {

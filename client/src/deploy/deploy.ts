@@ -31,6 +31,8 @@ export interface DeployResult {
   message: string;
   /** Warnings that did not stop the operation (e.g. the registry copy differs from the local file). */
   warnings: string[];
+  /** The engine says no machine can take the unit now (the message gives its reason). */
+  unplaceable?: boolean;
 }
 
 export interface DeployOptions {
@@ -41,7 +43,14 @@ export interface DeployOptions {
   onProgress?: (message: string) => void;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   now?: () => number;
+  /** A unit and its states as the wait read them (the explorer shows them at once). */
+  onUnit?: (unit: ApiUnit, states: readonly ApiUnitState[]) => void;
 }
+
+/** Waiting for this many units or fewer reads each of them; more, the whole lists. */
+const PER_UNIT_READS = 8;
+/** An engine reason seen this long means the unit cannot be placed now: stop waiting for it. */
+const UNPLACEABLE_AFTER_MS = 1_000;
 
 export class DeployCancelledError extends Error {
   constructor() {
@@ -205,23 +214,51 @@ async function waitFor(
     return;
   }
   let lastUnits = new Map<string, ApiUnit>();
+  /** When each waited unit was first seen with an engine reason (it cannot be placed). */
+  const unplaceableSince = new Map<string, number>();
   for (let round = 0; pending.length > 0; round++) {
     checkCancelled(options.signal);
-    const units = await api.listUnits(options.signal).catch(() => undefined);
-    if (units) lastUnits = new Map(units.map(u => [u.name, u]));
-    const states = op === 'start' ? await api.listUnitStates(options.signal).catch(() => [] as ApiUnitState[]) : [];
+    // A few units: read just them (GET /units/{name}, /state?unitName=); many: the lists once.
+    let units: ApiUnit[] | undefined;
+    let states: ApiUnitState[] = [];
+    if (pending.length <= PER_UNIT_READS) {
+      const reads = await Promise.all(pending.map(async w => {
+        const unit = await api.getUnit(w.name, options.signal);
+        const unitStates = op === 'start' && unit ? await api.listUnitStates(options.signal, { unitName: w.name }) : [];
+        return { unit, unitStates };
+      })).catch(() => undefined);
+      if (reads) {
+        units = reads.flatMap(r => (r.unit ? [r.unit] : []));
+        states = reads.flatMap(r => r.unitStates);
+        for (const u of units) lastUnits.set(u.name, u);
+        for (const w of pending) if (!units.some(u => u.name === w.name)) lastUnits.delete(w.name);
+      }
+    } else {
+      units = await api.listUnits(options.signal).catch(() => undefined);
+      if (units) lastUnits = new Map(units.map(u => [u.name, u]));
+      states = op === 'start' ? await api.listUnitStates(options.signal).catch(() => [] as ApiUnitState[]) : [];
+    }
     const still: typeof pending = [];
     for (const w of pending) {
       const r = results.get(w.name)!;
       if (!r.ok || r.message) continue;
       const unit = lastUnits.get(w.name);
-      const verdict = units ? judge(w, unit, states, op) : 'wait';
+      if (units && unit) options.onUnit?.(unit, states.filter(s => s.name === w.name));
+      let verdict = units ? judge(w, unit, states, op) : 'wait';
+      if (verdict === 'wait' && unit?.reason && !unit.machineID && w.target !== 'inactive') {
+        const since = unplaceableSince.get(w.name) ?? now();
+        unplaceableSince.set(w.name, since);
+        if (now() - since >= UNPLACEABLE_AFTER_MS) verdict = { failed: `Unit ${w.name} cannot be placed: ${unit.reason}`, unplaceable: true };
+      } else {
+        unplaceableSince.delete(w.name);
+      }
       if (verdict === 'done') {
         const where = unit?.machineID ? ` on ${machineLabel(unit.machineID, await machinesOnce())}` : '';
         r.message = op === 'submit' || op === 'unload' ? `Unit ${w.name} ${w.target}` : `Unit ${w.name} ${PAST[op]}${where}`;
       } else if (typeof verdict === 'object') {
         r.ok = false;
         r.message = verdict.failed;
+        if (verdict.unplaceable) r.unplaceable = true;
       } else still.push(w);
     }
     pending = still;
@@ -244,7 +281,7 @@ function judge(
   unit: ApiUnit | undefined,
   states: readonly ApiUnitState[],
   op: Exclude<DeployOp, 'destroy'>,
-): 'done' | 'wait' | { failed: string } {
+): 'done' | 'wait' | { failed: string; unplaceable?: boolean } {
   if (!unit) return { failed: `Unit ${w.name} disappeared from the registry while waiting (destroyed by someone else?)` };
   if ((unit.currentState ?? 'inactive') !== w.target) return 'wait';
   if (op !== 'start') return 'done';

@@ -132,7 +132,13 @@ export class DeployController {
     const names = requests.map(r => r.name);
     const title = `Fleet: ${TITLES[op][1]} ${names.length === 1 ? names[0] : `${names.length} units`}`;
     return this.withProgress(title, names, signal =>
-      runDeploy(api, op, requests, { timeoutMs: this.timeoutMs(), signal, onProgress: m => this.progress?.report({ message: m }) }),
+      runDeploy(api, op, requests, {
+        timeoutMs: this.timeoutMs(),
+        signal,
+        onProgress: m => this.progress?.report({ message: m }),
+        // The explorer row follows the wait: each state it reads shows at once.
+        onUnit: (unit, states) => this.deps.model.applyUnit(unit, states),
+      }),
     );
   }
 
