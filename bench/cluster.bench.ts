@@ -13,7 +13,7 @@
  *    etcd, against the raw v2 rate (create-only PUTs, one at a time and 32 in flight): etcd v2
  *    has no transactions and no leases, so every schedule change, state and heartbeat is its own
  *    request and every TTL key is renewed by a request. Printed beside v3 (`--api v3|v2|both`).
- * Targets: v3: 1,000 units converge in under 30 s; v2: under 60 s.
+ * Targets: v3: 1,000 units submitted by 8 clients and active in under 5 s; v2: under 60 s.
  *
  * Options: --verbosity N (fleetd's; 2 logs every pass with its timings), --log FILE (fleetd's log
  * goes there instead of this terminal), and BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR"
@@ -41,6 +41,8 @@ const LOG_FILE = (() => {
   return i >= 0 ? args[i + 1] : undefined;
 })();
 const RAW_TXNS = 3000;
+/** Concurrent API clients submitting the units. */
+const CLIENTS = flag('clients', 8);
 const API = (() => {
   const i = args.indexOf('--api');
   const v = i >= 0 ? args[i + 1] : 'both';
@@ -205,7 +207,7 @@ async function converge(api: 'v2' | 'v3', bundle: string, clusterId: string): Pr
     const start = performance.now();
     let nextUnit = 0;
     await Promise.all(
-      Array.from({ length: 16 }, async () => {
+      Array.from({ length: CLIENTS }, async () => {
         for (let i = nextUnit++; i < UNITS; i = nextUnit++) {
           const res = await fetch(`${apiUrl}/fleet/v1/units/bench-${i}.service`, {
             method: 'PUT',
@@ -339,7 +341,7 @@ async function main(): Promise<void> {
   console.log(`| registry | submitted in | all active after | units/s | share of its raw rate | stop | target |`);
   console.log(`|---|---|---|---|---|---|---|`);
   for (const r of results) {
-    const target = r.api === 'v3' ? 30 : 60;
+    const target = r.api === 'v3' ? 5 : 60;
     const ok = r.active >= UNITS && r.elapsed < target;
     console.log(`| ${r.api === 'v3' ? 'etcd v3 (fleetd layout)' : "etcd v2 (fleet v1.0's keyspace)"} | ${r.submitted.toFixed(2)} s | ${r.elapsed.toFixed(2)} s | ${(UNITS / r.elapsed).toFixed(1)} | ${((UNITS / r.elapsed / r.limit) * 100).toFixed(2)}% | ${r.stopSeconds.toFixed(2)} s | < ${target} s: ${ok ? 'PASS' : 'MISS'} |`);
   }

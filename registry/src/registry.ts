@@ -133,6 +133,11 @@ export interface Registry {
   listUnits(): Promise<UnitRecord[]>;
   /** Create a unit, or replace its content; its desired state is set to `desiredState`. */
   putUnit(unit: { name: string; options: UnitOption[]; desiredState: JobState }): Promise<void>;
+  /**
+   * Create a unit only if there is none of that name, in as few registry writes as the backend
+   * allows (etcd v3: one transaction). Returns false, writing nothing, when the unit exists.
+   */
+  createUnit(unit: { name: string; options: UnitOption[]; desiredState: JobState }): Promise<boolean>;
   /** Set the desired state of an existing unit. Returns false when the unit does not exist. */
   setDesiredState(name: string, state: JobState): Promise<boolean>;
   /** Remove a unit (and its schedule entry). Returns false when it did not exist. */

@@ -102,6 +102,16 @@ export function registryContract(name: string, make: () => Promise<RegistryHarne
       }
     });
 
+    test('units: createUnit creates only when absent, and writes nothing otherwise', async () => {
+      assert.equal(await r.createUnit({ name: 'c.service', options: HELLO, desiredState: 'launched' }), true);
+      assert.deepEqual(await r.getUnit('c.service'), { name: 'c.service', options: HELLO, hash: unitHash(HELLO), desiredState: 'launched' });
+      const other = [opt('Service', 'ExecStart', '/bin/false')];
+      assert.equal(await r.createUnit({ name: 'c.service', options: other, desiredState: 'inactive' }), false);
+      assert.deepEqual(await r.getUnit('c.service'), { name: 'c.service', options: HELLO, hash: unitHash(HELLO), desiredState: 'launched' });
+      const results = await Promise.all([1, 2, 3].map(i => r.createUnit({ name: 'race.service', options: [opt('Unit', 'Description', `#${i}`)], desiredState: 'inactive' })));
+      assert.equal(results.filter(Boolean).length, 1, 'concurrent creates: exactly one wins');
+    });
+
     test('units: desired state and delete (with its schedule)', async () => {
       assert.equal(await r.setDesiredState('a.service', 'loaded'), false);
       await r.putUnit({ name: 'a.service', options: HELLO, desiredState: 'inactive' });

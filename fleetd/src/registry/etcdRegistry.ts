@@ -146,6 +146,24 @@ export class EtcdRegistry implements Registry {
     );
   }
 
+  async createUnit(unit: { name: string; options: UnitOption[]; desiredState: JobState }): Promise<boolean> {
+    const options = groupBySection(unit.options);
+    const hash = unitHash(options);
+    // One transaction, no read first: if no job object, the blob (content-addressed: rewriting it
+    // writes the same bytes), the job object and the target state.
+    const res = await this.call(() =>
+      this.client
+        .if(this.keys.jobObject(unit.name), 'Create', '==', 0)
+        .then(
+          this.client.put(this.keys.unitBlob(hash)).value(encodeUnitBlob(serializeOptions(options))),
+          this.client.put(this.keys.jobObject(unit.name)).value(encodeJobObject(unit.name, hash, options)),
+          this.client.put(this.keys.targetState(unit.name)).value(unit.desiredState),
+        )
+        .commit(),
+    );
+    return res.succeeded;
+  }
+
   async setDesiredState(name: string, state: JobState): Promise<boolean> {
     const res = await this.call(() =>
       this.client.if(this.keys.jobObject(name), 'Create', '>', 0).then(this.client.put(this.keys.targetState(name)).value(state)).commit(),

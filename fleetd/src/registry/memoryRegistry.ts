@@ -116,6 +116,12 @@ export class MemoryRegistry implements Registry {
     this.changed(['units'], [...before, ...this.machinesConcernedBy(unit.name)]);
   }
 
+  async createUnit(unit: { name: string; options: UnitOption[]; desiredState: JobState }): Promise<boolean> {
+    if (this.units.has(unit.name)) return false;
+    await this.putUnit(unit);
+    return true;
+  }
+
   async setDesiredState(name: string, state: JobState): Promise<boolean> {
     const unit = this.units.get(name);
     if (!unit) return false;

@@ -182,6 +182,12 @@ export class UnitsResource {
     }
     const desired = su.desiredState === '' ? undefined : (su.desiredState as JobState);
 
+    // A new unit in one registry write, without a read first: only where the answer cannot
+    // depend on whether it exists (valid options, not an active template); otherwise, or when it
+    // exists, fleet's decision order below.
+    if (su.options.length > 0 && !validateOptions(su.options) && !(desired && desired !== 'inactive' && isTemplateName(su.name))) {
+      if (await this.registry.createUnit({ name: su.name, options: su.options, desiredState: desired ?? 'inactive' })) return 201;
+    }
     const existing = await this.registry.getUnit(su.name);
     let create = false;
     if (!existing) {

@@ -101,6 +101,26 @@ export class Etcd2Registry implements Registry {
     await this.client.set(this.keys.targetState(unit.name), unit.desiredState);
   }
 
+  /** etcd v2 has no transactions: the blob, then the object create-only (fleet's order), then the target state. */
+  async createUnit(unit: { name: string; options: UnitOption[]; desiredState: JobState }): Promise<boolean> {
+    const options = groupBySection(unit.options);
+    const raw = serializeOptions(options);
+    const hash = sha1Hex(raw);
+    try {
+      await this.client.set(this.keys.unitBlob(hash), encodeUnitBlob(raw), { prevExist: false });
+    } catch (err) {
+      if (!isCode(err, EtcdCode.NodeExist)) throw err;
+    }
+    try {
+      await this.client.set(this.keys.jobObject(unit.name), encodeJobObject(unit.name, hash), { prevExist: false });
+    } catch (err) {
+      if (isCode(err, EtcdCode.NodeExist)) return false;
+      throw err;
+    }
+    await this.client.set(this.keys.targetState(unit.name), unit.desiredState);
+    return true;
+  }
+
   async setDesiredState(name: string, state: JobState): Promise<boolean> {
     if (!(await this.client.get(this.keys.jobObject(name)))) return false;
     await this.client.set(this.keys.targetState(name), state);
