@@ -81,8 +81,19 @@ start_local_cluster() {
   say "local fleet cluster: $CLUSTER_URL"
 }
 stop_local_cluster() {
-  local pgid
-  for pgid in "${CLUSTER_PGIDS[@]}"; do stop_group "$pgid" "the local fleet cluster"; done
+  local pgid i
+  for pgid in "${CLUSTER_PGIDS[@]}"; do
+    # fleetd (the group leader) alone first: it stops in order (machines release their units and
+    # presence, then its etcd), so the next start finds no machine "already registered".
+    if kill -TERM "$pgid" 2>/dev/null; then
+      say "stopping the local fleet cluster"
+      for ((i = 0; i < 300; i++)); do
+        kill -0 "$pgid" 2>/dev/null || break
+        sleep 0.1
+      done
+    fi
+    stop_group "$pgid" "the rest of the local fleet cluster"
+  done
   CLUSTER_PGIDS=()
 }
 
@@ -193,7 +204,7 @@ say "installing the extension into a fresh profile ($(realpath --relative-to="$R
 
 # --- 4. cluster, then code-server --------------------------------------------------------------
 start_local_cluster
-# A quiet fresh profile, connected to the local cluster when it runs.
+# A quiet fresh profile; the extension adopts the local cluster that runs.
 CLUSTER_URL=$CLUSTER_URL node -e '
   const settings = {
     "workbench.startupEditor": "none",
@@ -208,10 +219,8 @@ CLUSTER_URL=$CLUSTER_URL node -e '
     "security.workspace.trust.enabled": false,
     "chat.disableAIFeatures": true,
   };
-  if (process.env.CLUSTER_URL) {
-    settings["fleet.clusters"] = [{ name: "local", endpoint: process.env.CLUSTER_URL }];
-    settings["fleet.activeCluster"] = "local";
-  }
+  // No cluster profile: the extension finds the running local cluster (the record fleetd keeps
+  // in ~/.cache/fleetd/run) and adopts it, so Stop/Restart Local Cluster and its logs work on it.
   require("fs").writeFileSync(process.argv[1], JSON.stringify(settings, null, 2) + "\n");
 ' "$STATE/user-data/User/settings.json"
 

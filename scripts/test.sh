@@ -35,6 +35,9 @@ FLEET_TEST_RUN_ID="run-$$-$(date +%s)-$RANDOM"
 export FLEET_TEST_RUN_ID
 rm -rf "$SUITE_RESULTS_DIR"
 mkdir -p "$SUITE_RESULTS_DIR"
+# Where `fleetd local` records itself for editors to adopt: this run's own directory, not the user's.
+FLEETD_RUNTIME_DIR="$SUITE_RESULTS_DIR/fleetd-run"
+export FLEETD_RUNTIME_DIR
 
 on_interrupt() {
   trap - INT TERM

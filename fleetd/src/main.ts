@@ -14,6 +14,7 @@ import { agentArgs, ConfigError, helpText, parseConfig, type Config } from './co
 import { startEtcd, stopChild, type EtcdProcess } from './cli/etcdProcess';
 import { describeMachine, machineIdIn } from './cli/identity';
 import { CLUSTER_MARKER, MACHINE_MARKER, reap } from './cli/reaper';
+import { publishLocalCluster } from './cli/discovery';
 import { randomBytes } from 'node:crypto';
 import { createApiServer } from './api';
 import { machineEnvironment, startAgent } from './agent';
@@ -252,6 +253,11 @@ async function runLocal(config: Config, log: Log, lifetime: Lifetime): Promise<v
   if (endpoints) process.stdout.write(`fleetd: etcd at ${endpoints.join(',')} (${config.etcdApi === 'v2' ? `fleet's v2 keyspace under ${config.prefix}: fleetctl --driver=etcd --endpoint ${endpoints[0]}` : `v3 API, keys under ${config.prefix}`})\n`);
   process.stdout.write(`fleetd: API ready at ${url}\n`);
   log('info', `state dir ${stateDir}`);
+  if (url) {
+    const unpublish = publishLocalCluster({ url, ...(endpoints ? { etcd: endpoints[0]! } : {}), machines: config.machines, stateDir }, m => log('warn', m));
+    // Stopped first (the parts stop in reverse): an editor no longer adopts a cluster that is going away.
+    lifetime.add('local cluster record', { stop: async () => unpublish() });
+  }
 }
 
 function forwardLines(child: ChildProcess, tag: string): void {

@@ -71,7 +71,8 @@ function cleanEnv(extra: NodeJS.ProcessEnv | undefined, tmp: string): NodeJS.Pro
   }
   // VS Code leaves vscode-ipc-*.sock and vscode-git-*.sock in os.tmpdir(): keep them in the run's dir.
   // RUN_TAG marks every process this server causes, even ones that leave its process group.
-  return { ...env, TMPDIR: tmp, [RUN_TAG]: tmp, ...extra };
+  // FLEETD_RUNTIME_DIR: the extension adopts only the local clusters of this server's own run.
+  return { ...env, TMPDIR: tmp, [RUN_TAG]: tmp, FLEETD_RUNTIME_DIR: `${tmp}/fleetd-run`, ...extra };
 }
 
 /** Environment variable (value: the run's tmp dir) inherited by everything a CodeServer starts. */

@@ -15,6 +15,7 @@ import { after, describe, test } from 'node:test';
 import { ROOT } from './codeServer';
 import { assertE2eAvailable, e2eSkip, type E2eNeeds } from './gate';
 import { groupAlive, spawnDetached, stopSpawned, tail, waitFor, type Spawned } from '../support/process';
+import { ClusterWorkbench } from './clusterWorkbench';
 import { withWorkbenchAt } from './workbench';
 
 const START = path.join(ROOT, 'scripts', 'start.sh');
@@ -73,8 +74,7 @@ describe('npm start (scripts/start.sh)', { skip: e2eSkip(needs) }, () => {
     const settings = JSON.parse(fs.readFileSync(path.join(dir, 'state', 'user-data', 'User', 'settings.json'), 'utf8'));
     const clusterUrl = /local fleet cluster: (http:\/\/127\.0\.0\.1:\d+)$/m.exec(tail(run.logFile, 400))?.[1];
     assert.ok(clusterUrl, `start.sh reports the local cluster's URL; log:\n${tail(run.logFile)}`);
-    assert.deepEqual(settings['fleet.clusters'], [{ name: 'local', endpoint: clusterUrl }]);
-    assert.equal(settings['fleet.activeCluster'], 'local');
+    assert.equal(settings['fleet.clusters'], undefined, 'no profile: the extension adopts the running local cluster');
     const machines = await waitFor('three machines in the local cluster', async () => {
       const body = (await (await fetch(`${clusterUrl}/fleet/v1/machines`)).json()) as { machines?: unknown[] };
       return (body.machines?.length ?? 0) >= 3 && body.machines;
@@ -87,6 +87,14 @@ describe('npm start (scripts/start.sh)', { skip: e2eSkip(needs) }, () => {
       await wb.explorerRow('broken.service').waitFor();
       await wb.quickOpen('nginx.1.service');
       await wb.languageStatus().filter({ hasText: 'Fleet Unit' }).waitFor();
+      // The cluster start.sh started is the extension's local cluster (adopted): one entry, and
+      // Stop Local Cluster and its logs work on it.
+      const ui = new ClusterWorkbench(wb);
+      await ui.waitForStatus(/Fleet: Local cluster \(3\/\d+\)/, 30_000);
+      await ui.pickCommand('Fleet: Show Local Cluster Logs');
+      await ui.waitForOutputText('adopted the local cluster', new RegExp(`adopted the local cluster at ${clusterUrl.replace(/[.]/g, '\\.')}`));
+      await ui.waitForOutputText('API ready at', /fleetd: API ready at/);
+      console.log(`screenshot: ${await wb.screenshot('start-adopted')}`);
     });
 
     const pgid = Number(fs.readFileSync(path.join(dir, 'state', 'code-server.pgid'), 'utf8'));

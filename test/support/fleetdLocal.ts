@@ -20,12 +20,13 @@ export class FleetdLocal {
     readonly etcd: string | undefined,
     readonly stateDir: string,
     readonly output: () => string,
+    private readonly ownsStateDir: boolean,
   ) {}
 
-  /** `fleetd local --state-dir <tmp> --api 127.0.0.1:0 <args>`. */
-  static async start(args: readonly string[]): Promise<FleetdLocal> {
+  /** `fleetd local --state-dir <tmp, or the given one> --api 127.0.0.1:0 <args>`. */
+  static async start(args: readonly string[], options: { stateDir?: string } = {}): Promise<FleetdLocal> {
     if (!fs.existsSync(bundle)) throw new Error('dist/fleetd.js is missing: run `npm run build` (scripts/test.sh builds first)');
-    const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fleetd-local-'));
+    const stateDir = options.stateDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'fleetd-local-'));
     const child = spawn(process.execPath, [bundle, 'local', '--state-dir', stateDir, '--api', '127.0.0.1:0', ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let out = '';
     child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
@@ -35,7 +36,7 @@ export class FleetdLocal {
         timeoutMs: 60_000,
         abortIf: () => (child.exitCode !== null ? `fleetd exited ${child.exitCode}:\n${out}` : undefined),
       });
-      return new FleetdLocal(child, api, /fleetd: etcd at ([^\s,]+)/.exec(out)?.[1], stateDir, () => out);
+      return new FleetdLocal(child, api, /fleetd: etcd at ([^\s,]+)/.exec(out)?.[1], stateDir, () => out, !options.stateDir);
     } catch (err) {
       await stopProcessGroup(child.pid!, { timeoutMs: 10_000 }).catch(() => undefined);
       throw err;
@@ -45,6 +46,6 @@ export class FleetdLocal {
   /** SIGTERM to the group (fleetd's clean stop), SIGKILL after 45 s; nothing it started is left. */
   async stop(): Promise<void> {
     await stopProcessGroup(this.child.pid!, { timeoutMs: 45_000 });
-    fs.rmSync(this.stateDir, { recursive: true, force: true });
+    if (this.ownsStateDir) fs.rmSync(this.stateDir, { recursive: true, force: true });
   }
 }

@@ -91,7 +91,9 @@ export class ClusterConnections implements vscode.Disposable {
         if (choice) void vscode.commands.executeCommand('workbench.action.openSettings', 'fleet.clusters');
       });
     }
-    const entries: ClusterEntry[] = profiles.map(profile => ({ name: profile.name, detail: describeProfile(profile), source: profile.source, profile }));
+    // A profile that points at the running local cluster is that cluster: listed once, as the local cluster.
+    const sameAsLocal = (p: ClusterProfile) => !!this.local && p.driver === 'api' && !p.tunnel && p.endpoint.replace(/\/+$/, '') === this.local.url.replace(/\/+$/, '');
+    const entries: ClusterEntry[] = profiles.filter(p => !sameAsLocal(p)).map(profile => ({ name: profile.name, detail: describeProfile(profile), source: profile.source, profile }));
     if (this.local) entries.unshift({ name: LOCAL_CLUSTER_NAME, detail: this.local.url, source: 'local', url: this.local.url });
     return entries;
   }

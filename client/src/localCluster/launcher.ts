@@ -107,7 +107,7 @@ export interface LocalClusterProcess {
   /** Resolves when the group leader exits (code or signal name). */
   readonly exited: Promise<number | string>;
   hasExited(): boolean;
-  /** SIGTERM to the group, SIGKILL after graceMs, then waits until no member of the group is left. */
+  /** SIGTERM to fleetd (an orderly stop), to the rest of its group after graceMs, SIGKILL after that; waits until no member is left. */
   stop(graceMs?: number): Promise<void>;
 }
 
@@ -195,9 +195,22 @@ export function launchFleetd(options: LaunchOptions): Promise<LocalClusterProces
 
   const stop = async (graceMs = 5000): Promise<void> => {
     if (pid === undefined) return;
-    signalGroup(pid, 'SIGTERM');
+    // fleetd alone first: it stops in order (machines release their units and presence, then the
+    // registry, then its etcd). Signalling the whole group would stop etcd before the machines
+    // unregistered, and the next start would find them "already registered" for a TTL.
+    if (!exitedFlag) {
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+    }
     const until = Date.now() + graceMs;
-    while (groupAlive(pid) && Date.now() < until) await delay(50);
+    while (!exitedFlag && Date.now() < until) await delay(50);
+    // What is left of the group (the leader died first, or did not finish in time).
+    if (groupAlive(pid)) signalGroup(pid, 'SIGTERM');
+    const rest = Date.now() + Math.min(2000, graceMs);
+    while (groupAlive(pid) && Date.now() < rest) await delay(50);
     if (groupAlive(pid)) {
       signalGroup(pid, 'SIGKILL');
       const hard = Date.now() + 5000;

@@ -10,11 +10,14 @@ import path from 'node:path';
 import type { ClusterConnections } from '../cluster/connections';
 import { Commands } from '../commands/commandIds';
 import { defaultMetadata, findEtcd, fleetdArgs, launchFleetd, validateMetadata, type EtcdChoice, type LocalClusterProcess } from './launcher';
+import { adoptLocalCluster, findLocalClusters } from './discovery';
 
 export const LOCAL_RUNNING_CONTEXT = 'fleet.localClusterRunning';
 
 export class LocalClusterManager implements vscode.Disposable {
   private process: LocalClusterProcess | undefined;
+  /** Set when the running cluster was started outside this editor (e.g. by `npm start`) and adopted. */
+  private adopted: { logFile?: string; tail?: () => void } | undefined;
   private starting = false;
   private stopping = false;
   private readonly output = vscode.window.createOutputChannel('Fleet Local Cluster');
@@ -25,6 +28,61 @@ export class LocalClusterManager implements vscode.Disposable {
     private readonly log: vscode.OutputChannel,
   ) {
     void vscode.commands.executeCommand('setContext', LOCAL_RUNNING_CONTEXT, false);
+    // A local cluster started outside this editor (npm start) is the local cluster: adopt it.
+    void this.adoptRunning(true);
+  }
+
+  /**
+   * Adopts a running `fleetd local` that another process started: it becomes the local cluster
+   * (connected, stoppable, its log shown). Returns its URL, or undefined when there is none.
+   */
+  async adoptRunning(quiet: boolean): Promise<string | undefined> {
+    if (this.running) return this.process!.url;
+    const [record] = findLocalClusters();
+    if (!record) return undefined;
+    const proc = adoptLocalCluster(record);
+    this.process = proc;
+    this.adopted = record.logFile ? { logFile: record.logFile } : {};
+    this.output.appendLine(`[info] adopted the local cluster at ${record.url} (fleetd pid ${record.pid}, started ${new Date(record.startedAt).toISOString()} outside this editor${record.logFile ? `; log ${record.logFile}` : ''})`);
+    if (record.logFile) this.adopted.tail = this.followLog(record.logFile);
+    void vscode.commands.executeCommand('setContext', LOCAL_RUNNING_CONTEXT, true);
+    void proc.exited.then(code => this.onExit(proc, code));
+    await this.connections.setLocalCluster(proc.url);
+    if (!quiet) {
+      void vscode.window.showInformationMessage(`A local fleet cluster is already running at ${record.url} (started outside VS Code); the Fleet explorer shows it.`, 'Show Logs', 'Stop It').then(c => {
+        if (c === 'Show Logs') this.showLogs();
+        if (c === 'Stop It') void this.stop();
+      });
+    }
+    return proc.url;
+  }
+
+  /** Copies the adopted cluster's log into the output channel: its last lines now, new ones as they come. */
+  private followLog(file: string): () => void {
+    let offset = 0;
+    const read = () => {
+      try {
+        const size = fs.statSync(file).size;
+        if (size < offset) offset = 0;
+        if (size === offset) return;
+        const start = offset === 0 ? Math.max(0, size - 64 * 1024) : offset;
+        const fd = fs.openSync(file, 'r');
+        try {
+          const buf = Buffer.alloc(size - start);
+          fs.readSync(fd, buf, 0, buf.length, start);
+          this.output.append(buf.toString('utf8'));
+        } finally {
+          fs.closeSync(fd);
+        }
+        offset = size;
+      } catch {
+        // the log went away with the cluster
+      }
+    };
+    read();
+    const timer = setInterval(read, 1000);
+    timer.unref();
+    return () => clearInterval(timer);
   }
 
   get running(): boolean {
@@ -51,6 +109,9 @@ export class LocalClusterManager implements vscode.Disposable {
       void vscode.window.showInformationMessage('The local fleet cluster is already starting.');
       return undefined;
     }
+    // Never a second cluster on the same machines: one started outside this editor is adopted.
+    const adopted = await this.adoptRunning(!!args?.quiet);
+    if (adopted) return adopted;
     const config = vscode.workspace.getConfiguration('fleet.localCluster');
     let machines = args?.machines;
     if (machines === undefined) {
@@ -146,6 +207,8 @@ export class LocalClusterManager implements vscode.Disposable {
   private onExit(proc: LocalClusterProcess, code: number | string): void {
     if (this.process !== proc) return;
     this.process = undefined;
+    this.adopted?.tail?.();
+    this.adopted = undefined;
     void vscode.commands.executeCommand('setContext', LOCAL_RUNNING_CONTEXT, false);
     void this.connections.setLocalCluster(undefined);
     this.output.appendLine(`[info] fleetd exited (${code})`);
@@ -166,7 +229,8 @@ export class LocalClusterManager implements vscode.Disposable {
     }
     this.stopping = true;
     try {
-      await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Fleet: Stopping the local cluster' }, () => proc.stop(5000));
+      // fleetd stops in order: machines release their units and presence, then its etcd.
+      await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Fleet: Stopping the local cluster' }, () => proc.stop(30_000));
       this.output.appendLine('[info] local cluster stopped');
     } finally {
       this.stopping = false;
@@ -180,7 +244,9 @@ export class LocalClusterManager implements vscode.Disposable {
     this.stopping = true;
     // Deactivation cannot await: SIGTERM now, SIGKILL after the grace period (and the exit hook
     // in launcher.ts kills the group if the extension host exits first).
-    if (proc) void proc.stop(3000);
+    // An adopted cluster belongs to whoever started it: it keeps running when this editor closes.
+    if (proc && !this.adopted) void proc.stop(3000);
+    this.adopted?.tail?.();
     this.output.dispose();
   }
 }
