@@ -227,6 +227,16 @@ describe('submit, load, start', () => {
     assert.equal(r!.message, 'Unit bad.service failed on 4d389537...: ExecStart exited with status 1; see Fleet: Show Journal.');
   });
 
+  test('a unit that keeps crashing (Restart= loop) is reported as started but failing, not as launched', async () => {
+    const api = new FakeCluster();
+    const listStates = api.listUnitStates.bind(api);
+    api.listUnitStates = async (signal?: AbortSignal, filter?: { unitName?: string }) =>
+      (await listStates(signal, filter)).map(s => (s.name === 'loop.service' ? { ...s, systemdActiveState: 'activating', systemdSubState: 'auto-restart', detail: 'Main process exited, code=exited, status=1/FAILURE; restarted 2 times' } : s));
+    const [r] = await runDeploy(api, 'start', [{ name: 'loop.service', local: local('loop.service') }], opts());
+    assert.equal(r!.ok, false);
+    assert.equal(r!.message, 'Unit loop.service started, but it keeps failing on 4d389537...: Main process exited, code=exited, status=1/FAILURE; restarted 2 times; see Fleet: Show Journal.');
+  });
+
   test('one failing unit does not stop the others', async () => {
     const api = new FakeCluster();
     const results = await runDeploy(api, 'start', [{ name: 'missing.service' }, { name: 'ok.service', local: local('ok.service') }], opts());

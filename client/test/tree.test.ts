@@ -135,10 +135,25 @@ describe('tree items', () => {
   test('a failed unit carries the agent\'s detail in its tooltip', () => {
     const item = toItem({ kind: 'unit', id: 'unit:nginx.2.service', row: row('nginx.2.service'), machines });
     assert.deepEqual(item.icon, { id: 'error', color: 'testing.iconFailed' });
-    assert.equal(item.description, 'launched · 4d389537.../10.1.1.7 · failed (failed)');
+    assert.equal(item.description, 'launched · 4d389537.../10.1.1.7 · failed (failed) · exit 1');
     assert.match(item.tooltip!, /Detail: ExecStart exited with status 1/);
     assert.match(item.tooltip!, /- Desired state: launched\n- Current state: launched/);
     assert.match(item.tooltip!, /- Hash: `[0-9a-f]{7}`/);
+  });
+
+  test('a crash-looping unit looks failing: a warning icon, its last exit and restart count, never a green "launched"', () => {
+    const looping = ClusterSnapshot.normalize({
+      machines,
+      units: [unit('loop.service')],
+      states: [state('loop.service', M1, 'activating', 'auto-restart', { detail: 'Main process exited, code=exited, status=3/NOTIMPLEMENTED (result: exit-code); restarted 5 times' })],
+    });
+    const r = unitRows(looping)[0]!;
+    assert.equal(r.display, 'restarting');
+    const item = toItem({ kind: 'unit', id: 'unit:loop.service', row: r, machines });
+    assert.deepEqual(item.icon, { id: 'debug-restart', color: 'problemsWarningIcon.foreground' });
+    assert.equal(item.description, 'launched · 4d389537.../10.1.1.7 · activating (auto-restart) · exit 3, restarted 5×');
+    const killed = ClusterSnapshot.normalize({ machines, units: [unit('k.service')], states: [state('k.service', M1, 'failed', 'failed', { detail: 'Main process exited, code=killed, status=9/KILL (result: signal)' })] });
+    assert.match(toItem({ kind: 'unit', id: 'u', row: unitRows(killed)[0]!, machines }).description!, / · signal KILL$/);
   });
 
   test('a pending unit shows the transition; loaded and inactive units their own icons', () => {

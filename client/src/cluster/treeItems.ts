@@ -6,7 +6,7 @@
 import type { ApiMachine, ApiUnitState } from '../../../protocol/src/api';
 import { shortHash } from '../../../unitfile/src';
 import { machineLabel, metadataLabel, type ClusterSnapshot } from './snapshot';
-import { DISPLAY_STATES, systemdSummary, unitRows, type DisplayState, type UnitRow } from './unitRows';
+import { DISPLAY_STATES, failureSummary, systemdSummary, unitRows, type DisplayState, type UnitRow } from './unitRows';
 
 export type GroupBy = 'machine' | 'state' | 'flat';
 export type SortBy = 'name' | 'state' | 'machine';
@@ -64,6 +64,7 @@ export interface ItemSpec {
 
 export const STATE_ICONS: Readonly<Record<DisplayState, Icon>> = {
   failed: { id: 'error', color: 'testing.iconFailed' },
+  restarting: { id: 'debug-restart', color: 'problemsWarningIcon.foreground' },
   unplaceable: { id: 'warning', color: 'problemsWarningIcon.foreground' },
   pending: { id: 'sync~spin', color: 'charts.yellow' },
   launched: { id: 'pass-filled', color: 'testing.iconPassed' },
@@ -74,6 +75,7 @@ export const STATE_ICONS: Readonly<Record<DisplayState, Icon>> = {
 
 const STATE_LABELS: Readonly<Record<DisplayState, string>> = {
   failed: 'Failed',
+  restarting: 'Failing and restarting',
   unplaceable: 'Cannot be scheduled',
   pending: 'Pending',
   launched: 'Launched',
@@ -287,6 +289,11 @@ export function unitItem(id: string, row: UnitRow, machines: readonly ApiMachine
   else if (row.machineId && !underMachine) parts.push(machineLabel(row.machineId, machines));
   const summary = systemdSummary(state);
   if (summary) parts.push(summary);
+  // A failing or crash-looping unit says how: its last exit and how often it restarted.
+  if (row.display === 'failed' || row.display === 'restarting') {
+    const failure = failureSummary(state?.detail ?? row.states.find(s => s.detail)?.detail);
+    if (failure) parts.push(failure);
+  }
   return {
     id,
     label: row.name,

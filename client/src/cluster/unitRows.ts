@@ -7,8 +7,8 @@ import { description, isGlobalUnit, isTemplateName, unitHash, type UnitOption } 
 import type { ClusterSnapshot } from './snapshot';
 
 /** What the explorer shows for a unit, worst first (the order of the "by state" groups). */
-export type DisplayState = 'failed' | 'unplaceable' | 'pending' | 'launched' | 'loaded' | 'inactive' | 'unknown';
-export const DISPLAY_STATES: readonly DisplayState[] = ['failed', 'unplaceable', 'pending', 'launched', 'loaded', 'inactive', 'unknown'];
+export type DisplayState = 'failed' | 'restarting' | 'unplaceable' | 'pending' | 'launched' | 'loaded' | 'inactive' | 'unknown';
+export const DISPLAY_STATES: readonly DisplayState[] = ['failed', 'restarting', 'unplaceable', 'pending', 'launched', 'loaded', 'inactive', 'unknown'];
 
 export interface UnitRow {
   name: string;
@@ -72,6 +72,8 @@ function makeRow(name: string, unit: ApiUnit | undefined, states: ApiUnitState[]
 export function displayState(row: Pick<UnitRow, 'unit' | 'desiredState' | 'currentState' | 'reason' | 'global' | 'states' | 'machineId'>): DisplayState {
   const relevant = row.global || !row.machineId ? row.states : row.states.filter(s => s.machineID === row.machineId);
   if (relevant.some(s => s.systemdActiveState === 'failed')) return 'failed';
+  // systemd's Restart= loop: the main process exited and a restart is scheduled (crash looping).
+  if (relevant.some(s => s.systemdSubState === 'auto-restart')) return 'restarting';
   if (!row.unit) return 'unknown';
   const desired = row.desiredState ?? 'inactive';
   if (row.global) {
@@ -87,6 +89,24 @@ export function displayState(row: Pick<UnitRow, 'unit' | 'desiredState' | 'curre
   if (desired !== 'inactive' && current !== desired) return row.reason ? 'unplaceable' : 'pending';
   if (current === 'launched' && relevant.some(s => s.systemdActiveState === 'activating' || s.systemdActiveState === 'deactivating')) return 'pending';
   return current;
+}
+
+/**
+ * What a failing or restarting unit's state detail says in a few words: the last exit (`exit 1`,
+ * `signal KILL`) and the restart count (`restarted 5×`), for the explorer row.
+ */
+export function failureSummary(detail: string | undefined): string | undefined {
+  if (!detail) return undefined;
+  const parts: string[] = [];
+  const exit = /code=(exited|killed|dumped), status=(\d+)(?:\/(\w+))?/.exec(detail);
+  if (exit) parts.push(exit[1] === 'exited' ? `exit ${exit[2]}` : `signal ${exit[3] ?? exit[2]}`);
+  else {
+    const status = /status[= ](\d+)/.exec(detail)?.[1];
+    if (status !== undefined) parts.push(`exit ${status}`);
+  }
+  const restarts = /restarted (\d+) time/.exec(detail)?.[1];
+  if (restarts) parts.push(`restarted ${restarts}×`);
+  return parts.length > 0 ? parts.join(', ') : undefined;
 }
 
 /** `active (running)`, `loaded/inactive (dead)`, … from an agent's state; undefined when it has none. */

@@ -287,6 +287,10 @@ function judge(
   if (op !== 'start') return 'done';
   const state = states.find(s => s.name === w.name && s.machineID === unit.machineID);
   if (!state) return 'wait';
+  if (state.systemdSubState === 'auto-restart') {
+    // Restart= brought it back, and it exited again: launched is not the news here.
+    return { failed: `Unit ${w.name} started, but it keeps failing on ${unit.machineID?.slice(0, 8) ?? '?'}...: ${state.detail ?? 'its main process exits and systemd restarts it'}; see Fleet: Show Journal.` };
+  }
   if (state.systemdActiveState === 'failed') {
     return { failed: `Unit ${w.name} failed on ${unit.machineID?.slice(0, 8) ?? '?'}...: ${state.detail ?? `systemd reports ${state.systemdActiveState} (${state.systemdSubState ?? '-'})`}; see Fleet: Show Journal.` };
   }
