@@ -14,7 +14,10 @@ import { CLIENT_NAME, createLanguageClient, registerLanguageCommands } from './l
 export interface FleetServices {
   context: vscode.ExtensionContext;
   languageClient: LanguageClient;
+  /** The language server's channel ("Fleet Language Server"). */
   outputChannel: vscode.LogOutputChannel;
+  /** The cluster features' channel ("Fleet"): connections, deploys, the explorer; one level per line. */
+  fleetLog: vscode.LogOutputChannel;
 }
 
 export type FeatureRegistration = (services: FleetServices) => IDisposable | Promise<IDisposable>;
@@ -25,7 +28,7 @@ export const FEATURES: FeatureRegistration[] = [
   s => vscode.workspace.onDidChangeConfiguration(e => {
     if (config.needsServerRestart(e)) void s.languageClient.restart();
   }),
-  s => registerClusterFeatures(s.context, { languageClient: s.languageClient, log: s.outputChannel }),
+  s => registerClusterFeatures(s.context, { languageClient: s.languageClient, log: s.fleetLog }),
 ];
 
 export interface FleetExtensionApi {
@@ -38,7 +41,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<FleetE
   const outputChannel = store.add(vscode.window.createOutputChannel(CLIENT_NAME, { log: true }));
   const { client, disposable } = createLanguageClient(context, outputChannel);
   store.add(disposable);
-  const services: FleetServices = { context, languageClient: client, outputChannel };
+  const fleetLog = store.add(vscode.window.createOutputChannel('Fleet', { log: true }));
+  const services: FleetServices = { context, languageClient: client, outputChannel, fleetLog };
   for (const register of FEATURES) store.add(await register(services));
   try {
     await client.start();

@@ -38,7 +38,7 @@ function explorerOptions(): ExplorerOptions {
 
 export function registerClusterFeatures(
   context: vscode.ExtensionContext,
-  deps: { languageClient?: LanguageClient; log: vscode.OutputChannel },
+  deps: { languageClient?: LanguageClient; log: vscode.LogOutputChannel },
 ): ClusterFeatures {
   const { log } = deps;
   const disposables: vscode.Disposable[] = [];
@@ -50,7 +50,7 @@ export function registerClusterFeatures(
   const intervalSeconds = vscode.workspace.getConfiguration('fleet.explorer').get<number>('refreshIntervalSeconds', 3);
   const model = new ClusterModel({
     intervalMs: Math.max(1, Number.isFinite(intervalSeconds) ? intervalSeconds : 3) * 1000,
-    log: (level, message) => log.appendLine(`[${level}] ${message}`),
+    log: (level, message) => log[level](message),
   });
   own({ dispose: () => model.dispose() });
   const connections = own(new ClusterConnections(model, log));
@@ -105,7 +105,7 @@ export function registerClusterFeatures(
     const client = languageClient;
     if (!client || !client.isRunning()) return;
     client.sendNotification(ClusterContextNotification.type, lastContext).catch((err: unknown) => {
-      log.appendLine(`[warn] could not send fleet/clusterContext: ${err instanceof Error ? err.message : String(err)}`);
+      log.warn(`could not send fleet/clusterContext: ${err instanceof Error ? err.message : String(err)}`);
     });
   };
   let clientState: vscode.Disposable | undefined;
@@ -145,7 +145,7 @@ export function registerClusterFeatures(
         try {
           d.dispose();
         } catch (err) {
-          log.appendLine(`[error] disposing the cluster UI: ${err instanceof Error ? err.message : String(err)}`);
+          log.error(`disposing the cluster UI: ${err instanceof Error ? err.message : String(err)}`);
         }
       }
     },

@@ -115,10 +115,17 @@ const vscodeStub = {
     activeTextEditor: undefined,
     visibleTextEditors: [] as { document: { languageId: string } }[],
     onDidChangeVisibleTextEditors: visibleEditors.event,
+    state: { focused: true },
+    onDidChangeWindowState: new EventEmitter<{ focused: boolean }>().event,
     createOutputChannel: (name: string) => {
       const lines: string[] = [];
       outputs.set(name, lines);
-      return { appendLine: (l: string) => void lines.push(l), append() {}, clear: () => void (lines.length = 0), show() {}, dispose() {} };
+      // A LogOutputChannel: one level per line, recorded as "[level] text".
+      const at = (level: string) => (l: string) => void lines.push(`[${level}] ${l}`);
+      return {
+        appendLine: (l: string) => void lines.push(l), append() {}, clear: () => void (lines.length = 0), show() {}, dispose() {},
+        trace: at('trace'), debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'),
+      };
     },
     createStatusBarItem: () => (statusBar = { show() {}, dispose() {}, text: '', tooltip: undefined, command: undefined, name: '', backgroundColor: undefined }),
     createTreeView: (id: string, options: { treeDataProvider: { getChildren(e?: unknown): unknown[]; getTreeItem(e: unknown): TreeItem } }) => {

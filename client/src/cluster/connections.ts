@@ -28,11 +28,11 @@ export interface ClusterEntry {
 export type ApiOpener = (profile: ClusterProfile) => Promise<FleetApi>;
 
 /** The default opener: the connection module's createFleetApi, with the trust-on-first-use prompt. */
-export function defaultApiOpener(log: vscode.OutputChannel): ApiOpener {
+export function defaultApiOpener(log: vscode.LogOutputChannel): ApiOpener {
   return async profile =>
     createFleetApi(profile, {
       confirmUnknownHost: (host, fingerprint) => confirmHostKey(host, fingerprint, profile.knownHostsFile),
-      log: message => log.appendLine(`[ssh] ${message}`),
+      log: message => log.info(`ssh: ${message}`),
     });
 }
 
@@ -49,7 +49,7 @@ export class ClusterConnections implements vscode.Disposable {
 
   constructor(
     private readonly model: ClusterModel,
-    private readonly log: vscode.OutputChannel,
+    private readonly log: vscode.LogOutputChannel,
     private readonly openApi: ApiOpener = defaultApiOpener(log),
   ) {
     this.disposables.push(
@@ -86,7 +86,7 @@ export class ClusterConnections implements vscode.Disposable {
       const text = `fleet.clusters: ${p.profile}${p.field ? ` (${p.field})` : ''}: ${p.message}`;
       if (this.problemsShown.has(text)) continue;
       this.problemsShown.add(text);
-      this.log.appendLine(`[${p.severity}] ${text}`);
+      this.log[p.severity === 'error' ? 'error' : 'warn'](text);
       if (p.severity === 'error') void vscode.window.showWarningMessage(text, 'Open Settings').then(choice => {
         if (choice) void vscode.commands.executeCommand('workbench.action.openSettings', 'fleet.clusters');
       });
@@ -137,7 +137,7 @@ export class ClusterConnections implements vscode.Disposable {
           : await this.openApi(entry.profile!);
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
-        this.log.appendLine(`[error] ${message}`);
+        this.log.error(`${message}`);
         void vscode.window.showErrorMessage(message);
       }
     }
@@ -150,7 +150,7 @@ export class ClusterConnections implements vscode.Disposable {
     this.activeName = api ? entry?.name : undefined;
     this.model.setApi(api);
     previous?.dispose();
-    if (api) this.log.appendLine(`[info] Fleet explorer connected to ${entry!.name} (${entry!.detail})`);
+    if (api) this.log.info(`Fleet explorer connected to ${entry!.name} (${entry!.detail})`);
     this.emitter.fire();
   }
 

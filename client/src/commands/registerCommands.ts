@@ -19,7 +19,7 @@ export interface CommandDeps {
   deploy: DeployController;
   local: LocalClusterManager;
   journals: JournalFollower;
-  log: vscode.OutputChannel;
+  log: vscode.LogOutputChannel;
 }
 
 export function registerCommands(deps: CommandDeps): vscode.Disposable {
@@ -31,7 +31,7 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable {
         return await fn(...args);
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
-        deps.log.appendLine(`[error] ${id}: ${err instanceof Error ? err.stack ?? message : message}`);
+        deps.log.error(`${id}: ${err instanceof Error ? err.stack ?? message : message}`);
         void vscode.window.showErrorMessage(message);
         return undefined;
       }

@@ -28,7 +28,7 @@ const TITLES: Record<DeployOp, [string, string]> = {
 
 export interface DeployDeps {
   model: ClusterModel;
-  log: vscode.OutputChannel;
+  log: vscode.LogOutputChannel;
   documents: UnitDocumentProvider;
   languageClient: () => LanguageClient | undefined;
 }
@@ -107,7 +107,7 @@ export class DeployController {
       try {
         result = await client.sendRequest(ValidateForSubmitRequest.type, { uri: uri.toString() });
       } catch (err) {
-        this.deps.log.appendLine(`[warn] fleet/validateForSubmit failed for ${uri.toString()}: ${err instanceof Error ? err.message : String(err)}; checking with fleet's parser only`);
+        this.deps.log.warn(`fleet/validateForSubmit failed for ${uri.toString()}: ${err instanceof Error ? err.message : String(err)}; checking with fleet's parser only`);
       }
       if (result?.blocking) {
         const errors = result.problems.filter(p => p.severity === 'error');
@@ -162,11 +162,11 @@ export class DeployController {
       return results;
     } catch (err) {
       if (err instanceof DeployCancelledError) {
-        this.deps.log.appendLine(`[info] ${title}: cancelled`);
+        this.deps.log.info(`${title}: cancelled`);
         void vscode.window.showInformationMessage(`${title.replace(/^Fleet: /, '')}: cancelled. The cluster keeps the desired state already set.`);
       } else {
         const message = err instanceof Error ? err.message : String(err);
-        this.deps.log.appendLine(`[error] ${title}: ${message}`);
+        this.deps.log.error(`${title}: ${message}`);
         void vscode.window.showErrorMessage(message);
       }
       return undefined;
@@ -178,8 +178,8 @@ export class DeployController {
 
   private report(results: DeployResult[]): void {
     for (const r of results) {
-      this.deps.log.appendLine(`[${r.ok ? 'info' : 'error'}] ${r.message}`);
-      for (const w of r.warnings) this.deps.log.appendLine(`[warn] ${w}`);
+      this.deps.log[r.ok ? 'info' : 'error'](r.message);
+      for (const w of r.warnings) this.deps.log.warn(`${w}`);
     }
     const warnings = results.flatMap(r => r.warnings);
     for (const w of warnings) void vscode.window.showWarningMessage(w);

@@ -25,7 +25,7 @@ export class LocalClusterManager implements vscode.Disposable {
   constructor(
     private readonly context: vscode.ExtensionContext,
     private readonly connections: ClusterConnections,
-    private readonly log: vscode.OutputChannel,
+    private readonly log: vscode.LogOutputChannel,
   ) {
     void vscode.commands.executeCommand('setContext', LOCAL_RUNNING_CONTEXT, false);
     // A local cluster started outside this editor (npm start) is the local cluster: adopt it.
@@ -188,7 +188,7 @@ export class LocalClusterManager implements vscode.Disposable {
       void vscode.commands.executeCommand('setContext', LOCAL_RUNNING_CONTEXT, true);
       void proc.exited.then(code => this.onExit(proc, code));
       await this.connections.setLocalCluster(proc.url);
-      this.log.appendLine(`[info] local fleet cluster running at ${proc.url} (pid ${proc.pid})`);
+      this.log.info(`local fleet cluster running at ${proc.url} (pid ${proc.pid})`);
       if (!args?.quiet) {
         void vscode.commands.executeCommand(`workbench.view.extension.fleet`);
         void vscode.window.showInformationMessage(`Local fleet cluster running at ${proc.url} with ${machines} machine${machines === 1 ? '' : 's'}; the Fleet explorer shows it.`, 'Show Logs').then(c => c && this.showLogs());
