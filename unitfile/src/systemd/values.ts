@@ -19,16 +19,11 @@ export const BOOLEAN_VALUES = ['1', 'yes', 'y', 'true', 't', 'on', '0', 'no', 'n
 const BOOLEANS = new Set<string>(BOOLEAN_VALUES);
 export const isBoolean = (v: string) => BOOLEANS.has(v.toLowerCase());
 
-const TIME_UNITS = ['seconds', 'second', 'sec', 's', 'minutes', 'minute', 'min', 'months', 'month', 'M', 'msec', 'ms', 'm',
-  'hours', 'hour', 'hr', 'h', 'days', 'day', 'd', 'weeks', 'week', 'w', 'years', 'year', 'y', 'usec', 'us', 'µs', 'μs'];
-const NSEC_UNITS = [...TIME_UNITS, 'nsec', 'ns'];
-const unitAlternation = (units: string[]) => [...units].sort((a, b) => b.length - a.length).join('|');
-const TIMESPAN = new RegExp(`^(?:\\s*(?:\\d+(?:\\.\\d*)?|\\.\\d+)\\s*(?:${unitAlternation(TIME_UNITS)})?)+\\s*$`);
-const TIMESPAN_NS = new RegExp(`^(?:\\s*(?:\\d+(?:\\.\\d*)?|\\.\\d+)\\s*(?:${unitAlternation(NSEC_UNITS)})?)+\\s*$`);
 const SIZE = /^(?:\s*(?:\d+(?:\.\d*)?|\.\d+)\s*[KMGTPEB]?)+\s*$/;
 const PERCENT = /^\d+(?:\.\d+)?[%‰‱]$/;
 
-export const isTimespan = (v: string, nsec = false) => v.trim() === 'infinity' || (nsec ? TIMESPAN_NS : TIMESPAN).test(v);
+export { isTimespan } from './timespan';
+import { isTimespan } from './timespan';
 export const isSize = (v: string) => SIZE.test(v);
 
 /** The signals systemd's signal_from_string knows (without SIG). */
