@@ -6,6 +6,7 @@
  *                    with etcd every machine is its own `fleetd agent` child process.
  *   fleetd agent …   one machine (agent + engine candidate) joined to an existing etcd.
  */
+import { FLEET_VERSION } from '../../protocol/src/version';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -26,7 +27,7 @@ import { Etcd2Registry } from '../../registry/src/etcd2/etcd2Registry';
 import { EtcdUnreachableError } from '../../registry/src/etcd2/client';
 import type { Registry } from '../../registry/src/registry';
 
-const VERSION = '1.0.0';
+const VERSION = FLEET_VERSION;
 
 type Level = 'debug' | 'info' | 'warn' | 'error';
 type Log = (level: Level, message: string) => void;

@@ -6,6 +6,7 @@
  * unloads every unit, removes their states and releases the machine (on etcd the states and
  * heartbeats live on the machine's presence lease, so the release removes them all at once).
  */
+import { FLEET_VERSION } from '../../../protocol/src/version';
 import { desiredUnitsForMachine, planMachine, planPurge, type CurrentUnit, type MachineTask, type MachineUnitState } from '../../../scheduler/src/planMachine';
 import { runLoop, type Loop } from '../loop';
 import { MachineExistsError, type Disposable, type MachinePresence, type MachineRecord, type Registry } from '../../../registry/src/registry';
@@ -26,7 +27,7 @@ export interface AgentOptions {
   log?: LogFn;
 }
 
-export const AGENT_VERSION = '1.0.0';
+export const AGENT_VERSION = FLEET_VERSION;
 
 /** How often states and launched heartbeats are rewritten when the registry keeps them alive with the presence. */
 const SAFETY_REFRESH_MS = 60_000;

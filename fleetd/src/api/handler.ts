@@ -4,6 +4,7 @@
  * `/fleet/v1` and the legacy `/v1-alpha`. Errors are fleet's `{"error":{"code","message"}}`; while
  * the registry is unreachable every request gets fleet's 503.
  */
+import { FLEET_VERSION } from '../../../protocol/src/version';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RegistryUnavailableError, type Registry } from '../../../registry/src/registry';
 import { DISCOVERY_JSON } from './discovery';
@@ -21,7 +22,7 @@ export type ApiLog = (level: 'debug' | 'info' | 'warn' | 'error', message: strin
 export const API_PREFIXES = ['/fleet/v1', '/v1-alpha'] as const;
 /** Bodies larger than this are refused with 413 (fleet reads without a limit). */
 export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
-export const FLEETD_VERSION = '0.1.0';
+export const FLEETD_VERSION = FLEET_VERSION;
 
 export interface ApiHandlerOptions {
   registry: Registry;
