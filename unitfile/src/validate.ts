@@ -8,6 +8,7 @@ import type { Problem } from './problem';
 import { runRules, type Rule, type RuleContext, type UnitIndex } from './rules';
 import { SYSTEMD_RULES } from './systemd/rules';
 import { unitTypeOf } from './unitName';
+import { UNIT_TYPES } from './systemd/catalog';
 
 /** Every rule, fleet's first. */
 export const ALL_RULES: readonly Rule[] = [...FLEET_RULES, ...SYSTEMD_RULES];
@@ -27,10 +28,14 @@ const SECTION_TYPES: Record<string, string> = {
   Automount: 'automount', Swap: 'swap', Slice: 'slice', Scope: 'scope',
 };
 
-/** The unit type from the name, else from the first type-specific section, else `service`. */
+/**
+ * The unit type of a file — the one answer every check and the editor use: the name's suffix when
+ * it is a unit type (a build template's trailing `.in` dropped: `foo.service.in` is a service),
+ * else the first type-specific section, else `service`.
+ */
 export function guessUnitType(file: UnitFile, unitName?: string): string {
-  const fromName = unitName !== undefined ? unitTypeOf(unitName) : undefined;
-  if (fromName) return fromName;
+  const fromName = unitName !== undefined ? unitTypeOf(unitName.replace(/\.in$/, '')) : undefined;
+  if (fromName && (UNIT_TYPES as readonly string[]).includes(fromName)) return fromName;
   for (const s of file.sections) {
     const t = SECTION_TYPES[s.name];
     if (t) return t;

@@ -41,3 +41,16 @@ test('memoised [X-Fleet] checks report at the option, wherever the option moves'
   assert.deepEqual(problems(`[Service]\nExecStart=/bin/true\n# a comment\n\n${xfleet}`), first);
   assert.deepEqual(problems(`[Service]\nExecStart=/bin/true\n${xfleet}`), first);
 });
+
+test('one unit type for a file: from the name when it is a unit type (a trailing .in dropped), else from the sections', async () => {
+  const { guessUnitType, parseUnitFile } = await import('../src');
+  const { systemdUnitType } = await import('../src/systemd/rules');
+  const { ruleContext } = await import('../src/validate');
+  const timer = parseUnitFile('[Timer]\nOnCalendar=daily\n');
+  const cases: [string | undefined, string][] = [['foo.socket', 'socket'], ['foo.service.in', 'service'], ['x.conf', 'timer'], [undefined, 'timer'], ['foo.in', 'timer']];
+  for (const [name, type] of cases) {
+    assert.equal(guessUnitType(timer, name), type, String(name));
+    // The rules see the same type (systemdUnitType once fell back differently for foo.service.in).
+    assert.equal(systemdUnitType(ruleContext(timer, { unitName: name })), type, String(name));
+  }
+});

@@ -5,7 +5,7 @@
  */
 import type { UnitOptionNode, SectionNode } from '../parse';
 import type { RuleContext } from '../rules';
-import { DEPRECATED_VALUES, UNIT_TYPES, knownIn, lookupDirective, sectionsFor } from './catalog';
+import { DEPRECATED_VALUES, knownIn, lookupDirective, sectionsFor } from './catalog';
 import type { Directive } from './types';
 import { validateValue, type ValueProblem } from './values';
 
@@ -31,21 +31,9 @@ export interface Analysis {
   sections: SectionNode[];
 }
 
-const SECTION_TYPES: Record<string, string> = {
-  Service: 'service', Socket: 'socket', Timer: 'timer', Path: 'path', Mount: 'mount', Automount: 'automount', Swap: 'swap', Slice: 'slice', Scope: 'scope',
-};
-
-/**
- * The unit type the file is checked as: the context's, unless the name has no systemd suffix
- * (foo.service.in, a drop-in .conf), in which case the first type-specific section decides.
- */
+/** The unit type the rules check against: the context's, which guessUnitType (validate.ts) computed. */
 export function systemdUnitType(ctx: RuleContext): string {
-  if ((UNIT_TYPES as readonly string[]).includes(ctx.unitType)) return ctx.unitType;
-  for (const s of ctx.file.sections) {
-    const t = SECTION_TYPES[s.name];
-    if (t) return t;
-  }
-  return 'service';
+  return ctx.unitType;
 }
 
 export const unitType = (ctx: RuleContext) => systemdUnitType(ctx);

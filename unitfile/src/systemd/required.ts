@@ -5,6 +5,7 @@
 import type { UnitOptionNode } from '../parse';
 import type { Rule } from '../rules';
 import { UNIT_TYPES, lookupDirective } from './catalog';
+import { unitTypeOf } from '../unitName';
 import { analyze, lineRange, unitType, type Entry } from './analysis';
 
 /**
@@ -57,9 +58,8 @@ export const missingRequired: Rule = {
   check(ctx, report) {
     const { entries } = analyze(ctx);
     const file = ctx.file;
-    const realType = (UNIT_TYPES as readonly string[]).includes(ctx.unitType);
-    // A named file without a unit suffix (a drop-in .conf, a .in template) may be a fragment.
-    if (ctx.unitName !== undefined && !realType) return;
+    // A named file without a unit suffix (a drop-in .conf, a .in template, a deis .decorator) may be a fragment.
+    if (ctx.unitName !== undefined && !(UNIT_TYPES as readonly string[]).includes(unitTypeOf(ctx.unitName) ?? '')) return;
     const typed = ctx.unitName !== undefined;
     const anchorOf = (section: string) => {
       const s = file.sections.find(x => x.name === section) ?? file.sections[0];
