@@ -79,6 +79,19 @@ export interface ClusterContext {
   machines: ClusterMachine[];
   /** Names of the units the cluster knows. */
   units: string[];
+  /** What the cluster knows of each unit (code lens, inlay hints); absent from older clients. */
+  unitDetails?: ClusterUnit[];
+}
+
+/** One unit of the cluster as the language server sees it. */
+export interface ClusterUnit {
+  name: string;
+  desiredState?: 'inactive' | 'loaded' | 'launched';
+  currentState?: 'inactive' | 'loaded' | 'launched';
+  /** The machine the unit is scheduled to. */
+  machineID?: string;
+  /** unitHash of the registry copy's options (compared with the file's to tell "differs from the cluster"). */
+  hash?: string;
 }
 
 export interface ClusterContextParams {

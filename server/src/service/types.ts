@@ -35,6 +35,11 @@ export interface ServiceContext {
   catalog: DirectiveCatalog;
   index?: WorkspaceIndex | undefined;
   cluster?: ClusterContext | undefined;
+  /**
+   * The URI of an absolute path written in `fromUri` when the file exists in the workspace (the
+   * adapter looks on disk); absent: no path links.
+   */
+  resolvePath?: ((path: string, fromUri: string) => string | undefined) | undefined;
 }
 
 export namespace WorkspaceIndex {
