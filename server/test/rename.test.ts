@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { TextDocumentEdit, RenameFile } from 'vscode-languageserver-types';
+import type { RenameFile, TextDocumentEdit, TextEdit } from 'vscode-languageserver-types';
 import { prepareRename, rename } from '../src/service';
 import { context, cursor, indexed, unitDoc } from './fixture';
 
@@ -20,7 +20,7 @@ function renameAt(fixture: string, newName: string, name = 'app.service') {
   const files: string[] = [];
   for (const c of result.edit.documentChanges ?? []) {
     if ('kind' in c) files.push(`${(c as RenameFile).oldUri} → ${(c as RenameFile).newUri}`);
-    else for (const e of (c as TextDocumentEdit).edits) edits.push(`${c.textDocument.uri.slice(8)}:${e.range.start.line}:${e.range.start.character} ${e.newText}`);
+    else for (const e of (c as TextDocumentEdit).edits) edits.push(`${c.textDocument.uri.slice(8)}:${e.range.start.line}:${e.range.start.character} ${(e as TextEdit).newText}`);
   }
   return { edits, files, notChanged: result.notChanged.map(n => `${n.uri.slice(8)}:${n.range.start.line} ${n.reason}`) };
 }
