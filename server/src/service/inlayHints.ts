@@ -57,8 +57,15 @@ export function inlayHints(doc: UnitDocument, range: { start: number; end: numbe
   const hint = (offset: number, label: string, tooltip: string): InlayHint =>
     ({ position: document.positionAt(offset), label, kind: InlayHintKind.Parameter, paddingLeft: true, tooltip });
   const scheduledOn = doc.unitName !== undefined ? ctx.cluster?.unitDetails?.find(u => u.name === doc.unitName)?.machineID : undefined;
-  for (const o of file.options) {
-    if (o.end < range.start) continue;
+  // The first option that ends at or after the range (options are in text order).
+  let lo = 0, hi = file.options.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (file.options[mid]!.end < range.start) lo = mid + 1;
+    else hi = mid;
+  }
+  for (let k = lo; k < file.options.length; k++) {
+    const o = file.options[k]!;
     if (o.start > range.end) break;
     const value = text.slice(o.valueStart, o.valueEnd);
     for (let i = value.indexOf('%'); i >= 0 && i < value.length - 1; i = value.indexOf('%', i + 2)) {
