@@ -206,6 +206,16 @@ describe('language server over stdio (dist/server.js)', () => {
     await h.connection.sendNotification(DidCloseTextDocumentNotification.type, doc(apiUri));
   });
 
+  test('a drop-in: diagnostics for its directory\'s unit type, hover with the effective configuration', async () => {
+    const uri = pathToFileURL(path.join(dir, 'db.service.d', '10-restart.conf')).href;
+    const got = h.diagnostics(uri, p => p.version === 1);
+    await h.open(uri, '[Service]\nRestart=sometimes\nRestartSec=5\n', 1);
+    assert.deepEqual((await got).diagnostics.map(d => [d.code, d.severity, d.range.start.line]), [['invalid-value', 2, 1]]);
+    const hover = await h.connection.sendRequest(HoverRequest.type, { textDocument: { uri }, position: { line: 2, character: 2 } });
+    assert.match((hover!.contents as MarkupContent).value, /^\*\*Effective in `db.service`\*\* \(merged from `db.service`, `db.service.d\/10-restart.conf`\):\n\n- `RestartSec=5` — from `db.service.d\/10-restart.conf`/);
+    await h.connection.sendNotification(DidCloseTextDocumentNotification.type, { textDocument: { uri } });
+  });
+
   test('fleet/validateForSubmit by URI and by text', async () => {
     const byUri = await h.connection.sendRequest(ValidateForSubmitRequest.type, { uri: webUri });
     assert.equal(byUri.blocking, false);

@@ -9,7 +9,7 @@ import {
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { parseUnitFile, XFLEET_SECTION, type Problem, type UnitFile } from '../../../unitfile/src';
 import {
-  ClusterContextNotification, LANGUAGE_ID, PingRequest, UNIT_FILE_EXTENSIONS, ValidateForSubmitRequest,
+  ClusterContextNotification, DROP_IN_GLOB, LANGUAGE_ID, PingRequest, UNIT_FILE_EXTENSIONS, ValidateForSubmitRequest,
   type ClusterContext, type ValidateForSubmitParams, type ValidateForSubmitResult,
 } from '../../../protocol/src/lsp';
 import type { FleetLanguageSettings } from '../../../protocol/src/settings';
@@ -20,7 +20,7 @@ import { CODE_ACTION_KINDS, EDITOR_CAPABILITIES, EditorFeatures, workspacePathRe
 import { IdleCollector } from './idleCollector';
 import { ParseCache } from './parseCache';
 import { SettingsStore } from './settingsStore';
-import { unitNameOf } from './uris';
+import { dropInOf, unitNameOf } from './uris';
 import { WorkspaceUnits } from './workspaceUnits';
 
 export interface ServerOptions {
@@ -49,7 +49,8 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   const idle = new IdleCollector();
 
   const resolvePath = workspacePathResolver(() => folders);
-  const context = (s: FleetLanguageSettings): service.ServiceContext => ({ settings: s, catalog, index: workspace.snapshot(), cluster, resolvePath });
+  const dropIns = (unit: string) => workspace.dropIns(unit);
+  const context = (s: FleetLanguageSettings): service.ServiceContext => ({ settings: s, catalog, index: workspace.snapshot(), cluster, resolvePath, dropIns });
 
   const validate = async (uri: string) => {
     const s = await settings.get(uri);
@@ -111,9 +112,10 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   connection.onInitialized(() => {
     if (watchDynamically) {
       const globPattern = `**/*{${UNIT_FILE_EXTENSIONS.join(',')}}`;
+      const dropInPattern = DROP_IN_GLOB;
       // A fixed registration id: connection.client.register would make a UUID, and node:crypto costs ~30 ms to load.
       void connection.sendRequest(RegistrationRequest.type, {
-        registrations: [{ id: 'fleet-unit-files', method: DidChangeWatchedFilesNotification.method, registerOptions: { watchers: [{ globPattern }] } }],
+        registrations: [{ id: 'fleet-unit-files', method: DidChangeWatchedFilesNotification.method, registerOptions: { watchers: [{ globPattern }, { globPattern: dropInPattern }] } }],
       });
     }
     const started = performance.now();
@@ -147,7 +149,8 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   const updateIndex = (document: TextDocument) => {
     idle.touch();
     const uri = document.uri;
-    const name = unitNameOf(uri);
+    // A drop-in is not a unit of the index (its unit's hover reads it through workspace.dropIns).
+    const name = dropInOf(uri) !== undefined ? undefined : unitNameOf(uri);
     const known = name !== undefined && workspace.snapshot().get(name) !== undefined;
     const disk = workspace.diskEntry(uri);
     const before = crossFileKeys.get(uri) ?? (disk ? crossFileKey(disk.file) : undefined);

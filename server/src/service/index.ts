@@ -22,3 +22,4 @@ export * from './links';
 export * from './structure';
 export * from './signatureHelp';
 export * from './refactor';
+export * from './dropIns';
