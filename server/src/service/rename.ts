@@ -19,7 +19,7 @@ export interface RenameResult {
 /** The unit name under the cursor and its range, or undefined when the cursor is not on an exact unit name. */
 export function prepareRename(doc: UnitDocument, offset: number, ctx: ServiceContext): { range: Range; placeholder: string } | undefined {
   const ref = refAt(unitRefs(doc.file, doc.unitName, ctx.catalog), offset);
-  if (!ref || ref.glob || ref.text !== ref.name) return undefined;
+  if (!ref || ref.glob || ref.text !== ref.name || validateUnitName(ref.name) !== undefined) return undefined;
   return { range: rangeOf(doc.document, ref.start, ref.end), placeholder: ref.name };
 }
 
@@ -48,6 +48,8 @@ export function rename(doc: UnitDocument, offset: number, newName: string, ctx: 
   const ref = refAt(unitRefs(doc.file, doc.unitName, ctx.catalog), offset);
   if (!ref || ref.glob) throw new Error('Put the cursor on a unit name in a dependency or [X-Fleet] value to rename that unit.');
   const old = ref.name;
+  const invalid = validateUnitName(old);
+  if (invalid) throw new Error(`${old} is not a unit name (${invalid}), so there is nothing to rename; fix the reference first.`);
   const next = newName.trim();
   const problem = renameProblem(old, next);
   if (problem) throw new Error(problem);

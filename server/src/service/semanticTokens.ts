@@ -43,8 +43,14 @@ export function semanticTokens(doc: UnitDocument, ctx: ServiceContext): number[]
   const raw: Raw[] = [];
   /** Emits [start, end) on one line, with specifiers inside it as macros. */
   const push = (start: number, end: number, type: TokenType, mods = 0, specifiers = true) => {
-    const nl = text.indexOf('\n', start);
-    if (nl >= 0 && nl < end) end = text[nl - 1] === '\r' ? nl - 1 : nl;
+    // A token ends at a line break (LSP's: \n, \r\n or a lone \r).
+    for (let k = start; k < end; k++) {
+      const c = text.charCodeAt(k);
+      if (c === 10 || c === 13) {
+        end = k;
+        break;
+      }
+    }
     if (end <= start) return;
     const t = TYPE_INDEX.get(type)!;
     if (!specifiers) return void raw.push({ start, end, type: t, mods });
@@ -77,14 +83,14 @@ export function semanticTokens(doc: UnitDocument, ctx: ServiceContext): number[]
     // A comment that swallows lines spans several: one token per physical line.
     let at = c.start;
     while (at < c.end) {
-      const nl = text.indexOf('\n', at);
-      const lineEnd = nl < 0 || nl > c.end ? c.end : nl;
+      let lineEnd = at;
+      while (lineEnd < c.end && text.charCodeAt(lineEnd) !== 10 && text.charCodeAt(lineEnd) !== 13) lineEnd++;
       push(at, lineEnd, 'comment', 0, false);
       at = lineEnd + 1;
     }
   }
   raw.sort((a, b) => a.start - b.start);
-  return encode(text, raw);
+  return encode(doc, raw);
 }
 
 function valueTokens(o: UnitOptionNode, ctx: ServiceContext, text: string, push: (s: number, e: number, t: TokenType, m?: number) => void) {
@@ -133,26 +139,22 @@ export function isDeprecatedKey(o: UnitOptionNode, ctx: ServiceContext): boolean
   return (d.removed !== undefined && d.removed <= version) || (d.deprecated !== undefined && d.deprecated.since <= version);
 }
 
-function encode(text: string, raw: readonly Raw[]): number[] {
+function encode(doc: UnitDocument, raw: readonly Raw[]): number[] {
   const data: number[] = new Array<number>(raw.length * 5);
-  let line = 0, lineStart = 0, scanned = 0, prevLine = 0, prevChar = 0, n = 0;
+  let prevLine = 0, prevChar = 0, n = 0;
   let lastEnd = -1;
   for (const t of raw) {
     if (t.start < lastEnd) continue; // overlapping (never expected): keep the first
     lastEnd = t.end;
-    for (let i = text.indexOf('\n', scanned); i >= 0 && i < t.start; i = text.indexOf('\n', i + 1)) {
-      line++;
-      lineStart = i + 1;
-    }
-    scanned = lineStart;
-    const char = t.start - lineStart;
+    // The document's own line index: its line breaks are LSP's (a lone \r too), not fleet's.
+    const { line, character } = doc.document.positionAt(t.start);
     data[n++] = line - prevLine;
-    data[n++] = line === prevLine ? char - prevChar : char;
+    data[n++] = line === prevLine ? character - prevChar : character;
     data[n++] = t.end - t.start;
     data[n++] = t.type;
     data[n++] = t.mods;
     prevLine = line;
-    prevChar = char;
+    prevChar = character;
   }
   data.length = n;
   return data;
