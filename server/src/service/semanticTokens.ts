@@ -90,7 +90,7 @@ export function semanticTokens(doc: UnitDocument, ctx: ServiceContext): number[]
     }
   }
   raw.sort((a, b) => a.start - b.start);
-  return encode(doc, raw);
+  return encode(text, raw);
 }
 
 function valueTokens(o: UnitOptionNode, ctx: ServiceContext, text: string, push: (s: number, e: number, t: TokenType, m?: number) => void) {
@@ -139,15 +139,24 @@ export function isDeprecatedKey(o: UnitOptionNode, ctx: ServiceContext): boolean
   return (d.removed !== undefined && d.removed <= version) || (d.deprecated !== undefined && d.deprecated.since <= version);
 }
 
-function encode(doc: UnitDocument, raw: readonly Raw[]): number[] {
+function encode(text: string, raw: readonly Raw[]): number[] {
   const data: number[] = new Array<number>(raw.length * 5);
-  let prevLine = 0, prevChar = 0, n = 0;
-  let lastEnd = -1;
+  let prevLine = 0, prevChar = 0, n = 0, lastEnd = -1;
+  // One pass over the text for line breaks as LSP counts them (\n, \r\n and a lone \r; fleet
+  // counts only \n): tokens never contain one, so scanning up to each token's start suffices.
+  let line = 0, lineStart = 0, scan = 0;
   for (const t of raw) {
     if (t.start < lastEnd) continue; // overlapping (never expected): keep the first
     lastEnd = t.end;
-    // The document's own line index: its line breaks are LSP's (a lone \r too), not fleet's.
-    const { line, character } = doc.document.positionAt(t.start);
+    for (; scan < t.start; scan++) {
+      const c = text.charCodeAt(scan);
+      if (c === 10 || c === 13) {
+        if (c === 13 && text.charCodeAt(scan + 1) === 10) scan++;
+        line++;
+        lineStart = scan + 1;
+      }
+    }
+    const character = t.start - lineStart;
     data[n++] = line - prevLine;
     data[n++] = line === prevLine ? character - prevChar : character;
     data[n++] = t.end - t.start;
