@@ -33,8 +33,10 @@ function lenses(text: string, c: ClusterContext | undefined, name = 'web.service
 }
 
 describe('code lens', () => {
-  test('nothing when not connected', () => {
+  test('nothing when not connected, nor on a drop-in', () => {
     assert.deepEqual(lenses(WEB, undefined), []);
+    const dropIn = { ...unitDoc('[Service]\nRestart=always\n', 'web.service', 'file:///ws/web.service.d/x.conf'), dropIn: true };
+    assert.deepEqual(codeLenses(dropIn, context({ cluster: cluster([]) })), []);
   });
 
   test('launched: state with machine and IP, Stop, Journal; eligibility from the scheduler\'s checks', () => {

@@ -20,7 +20,8 @@ const short = (id: string) => id.slice(0, 8);
 export function codeLenses(doc: UnitDocument, ctx: ServiceContext): CodeLens[] {
   const cluster = ctx.cluster;
   const name = doc.unitName;
-  if (!cluster || name === undefined || !name.includes('.')) return [];
+  // A drop-in is not what fleet schedules: its unit's state belongs on the unit file.
+  if (!cluster || name === undefined || !name.includes('.') || doc.dropIn) return [];
   const uri = doc.document.uri;
   const range = { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
   const lens = (title: string, command: string | undefined): CodeLens =>
