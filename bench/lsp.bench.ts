@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  CompletionRequest, DidChangeTextDocumentNotification, InitializedNotification, InitializeRequest,
+  CompletionRequest, DidChangeTextDocumentNotification, InitializedNotification, InitializeRequest, InlayHintRequest, SemanticTokensRequest,
   PublishDiagnosticsNotification, createProtocolConnection, StreamMessageReader,
 } from 'vscode-languageserver-protocol/node';
 import { PingRequest, SERVER_EXEC_ARGV } from '../protocol/src/lsp';
@@ -214,6 +214,28 @@ async function main(): Promise<void> {
     const hugeUri = 'file:///bench/huge.service';
     const hugeTimes = await measureEditToDiagnostics(h, hugeUri, huge, RUNS, 0, 3);
     rows.push({ name: `diagnostics, 10,000-line unit (edit → publish, median of ${RUNS} after 3)`, value: median(hugeTimes.times), unit: 'ms', target: 50, ratio: 'baseline', cpu: hugeTimes.cpu });
+
+    // Semantic tokens for the whole 10,000-line file (what VS Code asks for on open and after edits).
+    const tokens: number[] = [];
+    const tokensCpu0 = cpuMs(h.child.pid!);
+    for (let i = -3; i < RUNS; i++) {
+      const t0 = performance.now();
+      const result = await h.connection.sendRequest(SemanticTokensRequest.type, { textDocument: { uri: hugeUri } });
+      if (i >= 0) tokens.push(performance.now() - t0);
+      if (!result || result.data.length < 10_000 * 5) throw new Error(`semantic tokens for the 10,000-line unit: only ${result?.data.length ?? 0} numbers`);
+    }
+    rows.push({ name: `semantic tokens, 10,000-line unit (full, median of ${RUNS} after 3)`, value: median(tokens), unit: 'ms', target: 50, ratio: 'baseline', cpu: (cpuMs(h.child.pid!) - tokensCpu0) / (RUNS + 3) });
+
+    // Inlay hints for a visible range (60 lines) of the 10,000-line file, scrolling through it.
+    const hints: number[] = [];
+    const hintsCpu0 = cpuMs(h.child.pid!);
+    for (let i = -20; i < 200; i++) {
+      const line = 100 + ((i + 20) * 997) % 9_800;
+      const t0 = performance.now();
+      await h.connection.sendRequest(InlayHintRequest.type, { textDocument: { uri: hugeUri }, range: { start: { line, character: 0 }, end: { line: line + 60, character: 0 } } });
+      if (i >= 0) hints.push(performance.now() - t0);
+    }
+    rows.push({ name: 'inlay hints, 60 visible lines of the 10,000-line unit p99', value: percentile(hints, 99), unit: 'ms', target: 5, ratio: 'baseline', cpu: (cpuMs(h.child.pid!) - hintsCpu0) / 220 });
 
     const completion: number[] = [];
     const completionCpu0 = cpuMs(h.child.pid!);

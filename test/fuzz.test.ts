@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import type { Range } from 'vscode-languageserver-types';
+import type { Range, SelectionRange } from 'vscode-languageserver-types';
 import { parseUnitFile, toOptions, validateUnitFile } from '../unitfile/src';
 import type { ClusterContext } from '../protocol/src/lsp';
 import { FleetLanguageSettings } from '../protocol/src/settings';
@@ -145,6 +145,16 @@ describe('fuzz: parser, rules and language service', () => {
       assert.deepEqual(toOptions(parseUnitFile(formatted)), toOptions(file), `formatting changed the options; ${where}`);
       timed('validateForSubmit', () => service.validateForSubmit(doc, ctx));
       timed('references', () => service.references(doc, ctx)).forEach(l => assert.ok(l.uri.length > 0));
+      // Semantic tokens: each on one line, inside it, in order, never overlapping.
+      let prev = { line: -1, end: 0 };
+      for (const t of service.decodeTokens(timed('semanticTokens', () => service.semanticTokens(doc, ctx)))) {
+        checkRange({ start: { line: t.line, character: t.character }, end: { line: t.line, character: t.character + t.length } }, `token ${t.type}`);
+        assert.ok(t.length > 0 && (t.line > prev.line || t.character >= prev.end), `token ${JSON.stringify(t)} overlaps or is out of order; ${where}`);
+        prev = { line: t.line, end: t.character + t.length };
+      }
+      for (const hint of timed('inlayHints', () => service.inlayHints(doc, { start: 0, end: text.length }, ctx))) checkRange({ start: hint.position, end: hint.position }, 'inlay hint');
+      timed('codeLenses', () => service.codeLenses(doc, ctx)).forEach(l => checkRange(l.range, 'code lens'));
+      timed('documentLinks', () => service.documentLinks(doc, ctx)).forEach(l => checkRange(l.range, 'link'));
 
       for (let k = 0; k < 3; k++) {
         const offset = Math.floor(rnd() * (text.length + 1));
@@ -158,6 +168,20 @@ describe('fuzz: parser, rules and language service', () => {
           for (const list of Object.values(a.edit?.changes ?? {})) list.forEach(e => checkRange(e.range, `code action ${a.title}`));
         }
         timed('definition', () => service.definition(doc, offset, ctx));
+        timed('documentHighlights', () => service.documentHighlights(doc, offset, ctx)).forEach(x => checkRange(x.range, 'highlight'));
+        for (let sel: SelectionRange | undefined = timed('selectionRanges', () => service.selectionRanges(doc, [offset]))[0]; sel; sel = sel.parent) checkRange(sel.range, 'selection range');
+        timed('signatureHelp', () => service.signatureHelp(doc, offset, ctx));
+        for (const a of timed('refactorActions', () => service.refactorActions(doc, offset, end, ctx))) {
+          for (const list of Object.values(a.edit?.changes ?? {})) list.forEach(e => checkRange(e.range, `refactor ${a.title}`));
+        }
+        const prepared = timed('prepareRename', () => service.prepareRename(doc, offset, ctx));
+        if (prepared) {
+          checkRange(prepared.range, 'prepareRename');
+          // A valid new name of the same type is always accepted (a bad one is refused with a message).
+          const type = prepared.placeholder.slice(prepared.placeholder.lastIndexOf('.'));
+          const template = /@\./.test(prepared.placeholder);
+          timed('rename', () => service.rename(doc, offset, `renamed${template ? '@' : ''}${type}`, ctx));
+        }
         timed('rangeFormatting', () => service.formattingEdits(doc, { start: offset, end })).forEach(e => checkRange(e.range, 'range format edit'));
       }
     }

@@ -12,6 +12,9 @@ import {
   CodeActionRequest, CompletionRequest, CompletionResolveRequest, InsertTextFormat, DefinitionRequest, DidChangeConfigurationNotification, DidChangeTextDocumentNotification,
   DidChangeWatchedFilesNotification, DidCloseTextDocumentNotification, DocumentFormattingRequest, DocumentSymbolRequest,
   FileChangeType, FoldingRangeRequest, HoverRequest, ReferencesRequest, type CompletionList, type DocumentSymbol, type MarkupContent,
+  CodeLensRequest, DocumentHighlightRequest, DocumentLinkRequest, InlayHintRequest, PrepareRenameRequest, RenameRequest, SelectionRangeRequest,
+  SemanticTokensDeltaRequest, SemanticTokensRequest, SignatureHelpRequest, WorkspaceSymbolRequest,
+  type CodeAction, type SemanticTokensDelta, type SymbolInformation,
 } from 'vscode-languageserver-protocol/node';
 import { ClusterContextNotification, PingRequest, ValidateForSubmitRequest } from '../protocol/src/lsp';
 import { ensureBuilt, LspHarness } from '../server/test/lspHarness';
@@ -63,6 +66,12 @@ describe('language server over stdio (dist/server.js)', () => {
     assert.equal(caps.referencesProvider, true);
     assert.equal(caps.foldingRangeProvider, true);
     assert.deepEqual(caps.completionProvider?.triggerCharacters, ['=', '%', '[', ' ', '"']);
+    assert.deepEqual(caps.semanticTokensProvider?.full, { delta: true });
+    assert.ok(caps.semanticTokensProvider?.legend.tokenTypes.includes('macro'));
+    assert.deepEqual(caps.renameProvider, { prepareProvider: true });
+    for (const k of ['inlayHintProvider', 'documentHighlightProvider', 'selectionRangeProvider', 'workspaceSymbolProvider'] as const) assert.equal(caps[k], true, k);
+    assert.ok(caps.codeLensProvider && caps.documentLinkProvider && caps.signatureHelpProvider);
+    assert.deepEqual((caps.codeActionProvider as { codeActionKinds: string[] }).codeActionKinds, ['quickfix', 'refactor.rewrite']);
   });
 
   test('ping', async () => {
@@ -144,6 +153,67 @@ describe('language server over stdio (dist/server.js)', () => {
     assert.deepEqual(defs, [{ uri: dbUri, range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } } }]);
     const refs = await h.connection.sendRequest(ReferencesRequest.type, { textDocument: { uri: webUri }, position: { line: 0, character: 0 }, context: { includeDeclaration: true } });
     assert.deepEqual(refs, [{ uri: dbUri, range: { start: { line: 3, character: 10 }, end: { line: 3, character: 14 } } }]);
+  });
+
+  test('editor features: tokens, hints, lens, links, highlight, selection, signature, symbols, refactor, rename', async () => {
+    const doc = (uri: string) => ({ textDocument: { uri } });
+    const full = await h.connection.sendRequest(SemanticTokensRequest.type, doc(webUri));
+    assert.deepEqual(full!.data.slice(0, 10), [0, 1, 4, 0, 2, 1, 0, 11, 1, 0], '[Unit] then Description');
+    const delta = await h.connection.sendRequest(SemanticTokensDeltaRequest.type, { ...doc(webUri), previousResultId: full!.resultId! });
+    assert.deepEqual((delta as SemanticTokensDelta).edits, []);
+
+    const apiUri = pathToFileURL(path.join(dir, 'api@1.service')).href;
+    await h.open(apiUri, '[Service]\nExecStart=/bin/api %i\nTimeoutStartSec=90\n[X-Fleet]\nMachineOf=db.service\nConflicts=api@*\n');
+    const hints = await h.connection.sendRequest(InlayHintRequest.type, { ...doc(apiUri), range: { start: { line: 0, character: 0 }, end: { line: 6, character: 0 } } });
+    assert.deepEqual(hints?.map(x => [x.position, x.label]), [[{ line: 1, character: 21 }, '= 1'], [{ line: 2, character: 18 }, '= 1min 30s']]);
+    assert.deepEqual(await h.connection.sendRequest(CodeLensRequest.type, doc(apiUri)), []);
+    const M = '5911b4a9'.padEnd(32, '0');
+    await h.connection.sendNotification(ClusterContextNotification.type, {
+      context: { machines: [{ id: M, primaryIP: '127.0.0.2', metadata: {} }, { id: 'b'.repeat(32), metadata: {} }], units: ['db.service'], unitDetails: [{ name: 'db.service', desiredState: 'launched', machineID: M }] },
+    });
+    const lenses = await h.connection.sendRequest(CodeLensRequest.type, doc(apiUri));
+    assert.deepEqual(lenses?.map(l => [l.command!.title, l.command!.command, l.command!.arguments]), [
+      ['not in the cluster', '', undefined], ['Start', 'fleet.startUnit', [apiUri]], ['eligible on 1 of 2 machines: 5911b4a9', '', undefined],
+    ]);
+    await h.connection.sendNotification(ClusterContextNotification.type, { context: null });
+
+    const links = await h.connection.sendRequest(DocumentLinkRequest.type, doc(webUri));
+    assert.deepEqual(links?.map(l => [l.range.start, l.target]), [[{ line: 2, character: 6 }, dbUri]]);
+    const highlights = await h.connection.sendRequest(DocumentHighlightRequest.type, { ...doc(webUri), position: { line: 2, character: 8 } });
+    assert.deepEqual(highlights?.map(x => x.range), [{ start: { line: 2, character: 6 }, end: { line: 2, character: 16 } }]);
+    const [sel] = (await h.connection.sendRequest(SelectionRangeRequest.type, { ...doc(webUri), positions: [{ line: 5, character: 12 }] }))!;
+    assert.deepEqual([sel!.range, sel!.parent?.range.start, sel!.parent?.parent?.range.start], [
+      { start: { line: 5, character: 10 }, end: { line: 5, character: 22 } }, { line: 5, character: 0 }, { line: 4, character: 0 },
+    ]);
+    const sig = await h.connection.sendRequest(SignatureHelpRequest.type, { ...doc(webUri), position: { line: 5, character: 10 } });
+    assert.equal(sig?.signatures[0]?.label, 'ExecStart=[@-:+!|]/path/to/executable [argument …]');
+    const symbols = (await h.connection.sendRequest(WorkspaceSymbolRequest.type, { query: 'dbserv' })) as SymbolInformation[];
+    assert.deepEqual(symbols.map(x => [x.name, x.location.uri]), [['db.service', dbUri], ['[Unit]', dbUri], ['[X-Fleet]', dbUri]]);
+    const rewrite = await h.connection.sendRequest(CodeActionRequest.type, {
+      ...doc(apiUri), range: { start: { line: 4, character: 0 }, end: { line: 4, character: 0 } }, context: { diagnostics: [], only: ['refactor.rewrite'] },
+    });
+    assert.deepEqual(rewrite?.map(a => [a.title, (a as CodeAction).kind]), [['Sort [X-Fleet] keys', 'refactor.rewrite']]);
+
+    const prepared = await h.connection.sendRequest(PrepareRenameRequest.type, { ...doc(webUri), position: { line: 2, character: 8 } });
+    assert.deepEqual(prepared, { range: { start: { line: 2, character: 6 }, end: { line: 2, character: 16 } }, placeholder: 'db.service' });
+    const edit = await h.connection.sendRequest(RenameRequest.type, { ...doc(webUri), position: { line: 2, character: 8 }, newName: 'data.service' });
+    assert.deepEqual(edit?.documentChanges, [
+      { textDocument: { uri: apiUri, version: null }, edits: [{ range: { start: { line: 4, character: 10 }, end: { line: 4, character: 20 } }, newText: 'data.service' }] },
+      { textDocument: { uri: webUri, version: null }, edits: [{ range: { start: { line: 2, character: 6 }, end: { line: 2, character: 16 } }, newText: 'data.service' }] },
+      { kind: 'rename', oldUri: dbUri, newUri: dbUri.replace(/db\.service$/, 'data.service') },
+    ]);
+    await assert.rejects(h.connection.sendRequest(RenameRequest.type, { ...doc(webUri), position: { line: 2, character: 8 }, newName: 'db.socket' }), /keep the suffix/);
+    await h.connection.sendNotification(DidCloseTextDocumentNotification.type, doc(apiUri));
+  });
+
+  test('a drop-in: diagnostics for its directory\'s unit type, hover with the effective configuration', async () => {
+    const uri = pathToFileURL(path.join(dir, 'db.service.d', '10-restart.conf')).href;
+    const got = h.diagnostics(uri, p => p.version === 1);
+    await h.open(uri, '[Service]\nRestart=sometimes\nRestartSec=5\n', 1);
+    assert.deepEqual((await got).diagnostics.map(d => [d.code, d.severity, d.range.start.line]), [['invalid-value', 2, 1]]);
+    const hover = await h.connection.sendRequest(HoverRequest.type, { textDocument: { uri }, position: { line: 2, character: 2 } });
+    assert.match((hover!.contents as MarkupContent).value, /^\*\*Effective in `db.service`\*\* \(merged from `db.service`, `db.service.d\/10-restart.conf`\):\n\n- `RestartSec=5` — from `db.service.d\/10-restart.conf`/);
+    await h.connection.sendNotification(DidCloseTextDocumentNotification.type, { textDocument: { uri } });
   });
 
   test('fleet/validateForSubmit by URI and by text', async () => {

@@ -6,7 +6,7 @@ import path from 'node:path';
 import * as vscode from 'vscode';
 import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
 import {
-  ClusterContextNotification, LANGUAGE_ID, UNIT_FILE_EXTENSIONS, ValidateForSubmitRequest, serverExecArgv,
+  ClusterContextNotification, DROP_IN_GLOB, LANGUAGE_ID, UNIT_FILE_EXTENSIONS, ValidateForSubmitRequest, serverExecArgv,
   type ClusterContext, type ValidateForSubmitParams, type ValidateForSubmitResult,
 } from '../../protocol/src/lsp';
 import { DisposableStore, toDisposable, type IDisposable } from './dispose';
@@ -34,12 +34,13 @@ export function createLanguageClient(context: vscode.ExtensionContext, outputCha
     debug: { module, transport: TransportKind.ipc, options: { execArgv: [...execArgv, '--nolazy', '--inspect=6009'], env } },
   };
   const watcher = store.add(vscode.workspace.createFileSystemWatcher(UNIT_FILE_GLOB));
+  const dropInWatcher = store.add(vscode.workspace.createFileSystemWatcher(DROP_IN_GLOB));
   const clientOptions: LanguageClientOptions = {
     documentSelector: [
       { language: LANGUAGE_ID, scheme: 'file' },
       { language: LANGUAGE_ID, scheme: 'untitled' },
     ],
-    synchronize: { fileEvents: watcher },
+    synchronize: { fileEvents: [watcher, dropInWatcher] },
     // The server then skips its own didChangeWatchedFiles registration (no duplicate events).
     initializationOptions: { fileEventsSynchronized: true },
     outputChannel,

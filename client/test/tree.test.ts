@@ -298,8 +298,13 @@ describe('snapshot diffing and cluster context', () => {
     assert.deepEqual(diffSnapshots(undefined, snapshot).addedUnits.length, 9);
   });
 
-  test('the clusterContext payload lists machines and unit names', () => {
-    assert.deepEqual(clusterContextOf(snapshot), {
+  test('the clusterContext payload lists machines, unit names and unit details', () => {
+    const { unitDetails, ...rest } = clusterContextOf(snapshot);
+    const nginx = unitDetails?.find(u => u.name === 'nginx.1.service');
+    assert.equal(unitDetails?.length, snapshot.units.length);
+    assert.equal(nginx?.desiredState, snapshot.units.find(u => u.name === 'nginx.1.service')?.desiredState);
+    assert.match(nginx?.hash ?? '', /^[0-9a-f]{40}$/);
+    assert.deepEqual(rest, {
       machines: [
         { id: M1, primaryIP: '10.1.1.7', metadata: { region: 'us-east', disk: 'ssd' } },
         { id: M2, primaryIP: '10.1.1.8', metadata: { region: 'us-west' } },

@@ -33,6 +33,16 @@ export function serverExecArgv(electron: boolean): string[] {
   return electron ? SERVER_EXEC_ARGV.filter(a => !NODE_ONLY_OPTIONS.some(o => a.startsWith(o))) : [...SERVER_EXEC_ARGV];
 }
 
+/** Drop-in files of a unit (`foo.service.d/*.conf`), as a glob (package.json's filenamePatterns name the same files). */
+export const DROP_IN_GLOB = `**/*{${UNIT_FILE_EXTENSIONS.join(',')}}.d/*.conf`;
+
+/** The unit a drop-in path belongs to (`/etc/x/web.service.d/10-env.conf` → `web.service`), or undefined. */
+export function dropInUnitOf(path: string): string | undefined {
+  const m = /([^/\\]+)\.d[/\\][^/\\]+\.conf$/.exec(path);
+  const name = m?.[1];
+  return name !== undefined && UNIT_FILE_EXTENSIONS.some(ext => name.endsWith(ext) && name.length > ext.length) ? name : undefined;
+}
+
 /** The language id of unit files. */
 export const LANGUAGE_ID = 'fleet-unit';
 
@@ -79,6 +89,19 @@ export interface ClusterContext {
   machines: ClusterMachine[];
   /** Names of the units the cluster knows. */
   units: string[];
+  /** What the cluster knows of each unit (code lens, inlay hints); absent from older clients. */
+  unitDetails?: ClusterUnit[];
+}
+
+/** One unit of the cluster as the language server sees it. */
+export interface ClusterUnit {
+  name: string;
+  desiredState?: 'inactive' | 'loaded' | 'launched';
+  currentState?: 'inactive' | 'loaded' | 'launched';
+  /** The machine the unit is scheduled to. */
+  machineID?: string;
+  /** unitHash of the registry copy's options (compared with the file's to tell "differs from the cluster"). */
+  hash?: string;
 }
 
 export interface ClusterContextParams {

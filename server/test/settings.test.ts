@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { UNIT_FILE_EXTENSIONS } from '../../protocol/src/lsp';
+import { DROP_IN_GLOB, dropInUnitOf, UNIT_FILE_EXTENSIONS } from '../../protocol/src/lsp';
 import { FleetLanguageSettings } from '../../protocol/src/settings';
 
 type Conf = { properties?: Record<string, { default?: unknown }> };
 const manifest = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../package.json'), 'utf8')) as {
-  contributes: { languages: { id: string; extensions: string[] }[]; configuration?: Conf | Conf[] };
+  contributes: { languages: { id: string; extensions: string[]; filenamePatterns?: string[] }[]; configuration?: Conf | Conf[] };
 };
 
 describe('FleetLanguageSettings.from', () => {
@@ -30,6 +30,16 @@ describe('manifest agreement', () => {
   test('UNIT_FILE_EXTENSIONS equals the fleet-unit language extensions in package.json', () => {
     const lang = manifest.contributes.languages.find(l => l.id === 'fleet-unit');
     assert.deepEqual([...UNIT_FILE_EXTENSIONS].sort(), [...(lang?.extensions ?? [])].sort());
+  });
+
+  test('drop-ins (every unit type\'s NAME.d/*.conf) are fleet-unit files, as DROP_IN_GLOB and dropInUnitOf say', () => {
+    const lang = manifest.contributes.languages.find(l => l.id === 'fleet-unit');
+    assert.deepEqual(lang?.filenamePatterns, UNIT_FILE_EXTENSIONS.map(e => `**/*${e}.d/*.conf`));
+    assert.equal(DROP_IN_GLOB, `**/*{${UNIT_FILE_EXTENSIONS.join(',')}}.d/*.conf`);
+    assert.equal(dropInUnitOf('/etc/systemd/system/web@.service.d/10-env.conf'), 'web@.service');
+    assert.equal(dropInUnitOf('C:\\units\\db.socket.d\\override.conf'), 'db.socket');
+    assert.equal(dropInUnitOf('/x/foo.d/a.conf'), undefined);
+    assert.equal(dropInUnitOf('/x/web.service.d/notes.txt'), undefined);
   });
 
   test('the declared settings defaults match FleetLanguageSettings.defaults', () => {

@@ -10,6 +10,9 @@ import { after, before, describe, test } from 'node:test';
 import { CodeServer, EXTENSION_ID, VSIX } from './codeServer';
 import { assertE2eAvailable, e2eSkip, type E2eNeeds } from './gate';
 import { withWorkbench } from './workbench';
+import { ClusterWorkbench } from './clusterWorkbench';
+import { FleetdLocal } from '../support/fleetdLocal';
+import { waitFor } from '../support/process';
 
 const UNIT = 'web.service';
 // Line numbers below are 1-based, as in the status bar.
@@ -87,5 +90,81 @@ describe('fleet language features in a real VS Code', { skip: e2eSkip(needs) }, 
       if (caches.length === 0) await new Promise(r => setTimeout(r, 100));
     }
     assert.equal(caches.length, 1, `code cache in ${cacheDir}: ${fs.existsSync(cacheDir) ? fs.readdirSync(cacheDir).join(', ') : 'no directory'}`);
+  });
+});
+
+/**
+ * The editor features that need the language server's newer capabilities, against a running
+ * cluster (fleetd local, connected through FLEETCTL_ENDPOINT): inlay hints, a code lens whose
+ * Start runs the extension's command and then shows the live state, and rename of a unit across
+ * files with the file renamed. Screenshots: out/e2e-artifacts/language-{inlay-hints,code-lens,rename}.png.
+ */
+describe('inlay hints, code lens and rename in a real VS Code', { skip: e2eSkip(needs) }, () => {
+  let cs: CodeServer | undefined;
+  let cluster: FleetdLocal | undefined;
+  let workspace = '';
+
+  before(async () => {
+    assertE2eAvailable(needs);
+    cluster = await FleetdLocal.start(['--machines', '3', '--agent-reconcile-interval', '1', '--engine-reconcile-interval', '1']);
+    cs = await CodeServer.start({
+      vsix: [VSIX], settings: { 'git.enabled': false, 'remote.autoForwardPorts': false }, env: { FLEETCTL_ENDPOINT: cluster.api },
+    });
+    workspace = path.join(cs.dir, 'workspace');
+    fs.mkdirSync(workspace);
+    fs.writeFileSync(path.join(workspace, 'web@1.service'), '[Unit]\nDescription=Web %i\nAfter=db.service\n\n[Service]\nExecStart=/bin/sleep 1000\nTimeoutStartSec=90\n');
+    fs.writeFileSync(path.join(workspace, 'db.service'), '[Service]\nExecStart=/bin/sleep 1000\n');
+    fs.writeFileSync(path.join(workspace, 'cache.service'), '[Unit]\nWants=db.service\n\n[Service]\nExecStart=/bin/sleep 1000\n');
+    fs.writeFileSync(path.join(workspace, 'lens.service'), '[Service]\nExecStart=/bin/sleep 1000\n\n[X-Fleet]\nConflicts=other*.service\n');
+  }, { timeout: 180_000 });
+
+  after(async () => {
+    await cs?.stop();
+    await cluster?.stop();
+  });
+
+  test('inlay hints, a code lens that starts the unit, and rename with the file', { timeout: 240_000 }, async () => {
+    await withWorkbench(cs!, 'language-editor', { folder: workspace, waitForFile: 'lens.service' }, async wb => {
+      const ui = new ClusterWorkbench(wb);
+
+      // Inlay hints: %i → 1 for web@1.service, 90 → 1min 30s (rendered as text inside the lines).
+      await wb.quickOpen('web@1.service');
+      await wb.languageStatus().filter({ hasText: 'Fleet Unit' }).waitFor();
+      const hinted = await wb.waitForEditorText('show the inlay hints', t => t.includes('1min 30s') && /Description=Web %i\s*= 1/.test(t));
+      assert.match(hinted, /TimeoutStartSec=90\s*= 1min 30s/);
+      console.log(`screenshot: ${await wb.screenshot('language-inlay-hints')}`);
+
+      // Code lens: "not in the cluster · Start" while connected; Start runs fleet.startUnit on this file.
+      await ui.waitForStatus(/Fleet: FLEETCTL environment \(3\//, 60_000);
+      await wb.quickOpen('lens.service');
+      const lens = wb.activeEditor.locator('.codelens-decoration');
+      await lens.filter({ hasText: 'not in the cluster' }).waitFor({ timeout: 60_000 });
+      assert.match(await lens.first().innerText(), /not in the cluster\s*\|\s*Start\s*\|\s*eligible on 3 of 3 machines/);
+      await lens.locator('a').filter({ hasText: /^Start$/ }).click();
+      const launched = lens.filter({ hasText: /launched on [0-9a-f]{8} \/ 127\.0\.0\.\d/ });
+      await launched.waitFor({ timeout: 90_000 });
+      assert.match(await launched.innerText(), /launched on [0-9a-f]{8} \/ 127\.0\.0\.\d\s*\|\s*Stop\s*\|\s*Journal\s*\|\s*eligible on 3 of 3 machines/);
+      const res = await fetch(`${cluster!.api}/fleet/v1/units/lens.service`);
+      assert.equal(((await res.json()) as { currentState?: string }).currentState, 'launched', 'the cluster runs the unit the lens started');
+      console.log(`screenshot: ${await wb.screenshot('language-code-lens')}`);
+
+      // Rename db.service from a reference: every reference follows and the file is renamed.
+      await wb.quickOpen('web@1.service');
+      await wb.goTo(3, 9);
+      await wb.page.keyboard.press('F2');
+      const input = wb.page.locator('.rename-box input, .rename-box textarea').first();
+      await input.waitFor();
+      await wb.page.keyboard.press('Control+A');
+      await wb.page.keyboard.type('data.service');
+      console.log(`screenshot: ${await wb.screenshot('language-rename')}`);
+      await wb.page.keyboard.press('Enter');
+      await wb.waitForEditorText('reference the renamed unit', t => t.includes('After=data.service'));
+      await waitFor('db.service renamed to data.service on disk', () =>
+        fs.existsSync(path.join(workspace, 'data.service')) && !fs.existsSync(path.join(workspace, 'db.service')) ? true : undefined, { timeoutMs: 30_000 });
+      await wb.runCommand('File: Save All');
+      await waitFor('cache.service saved with the new name', () =>
+        fs.readFileSync(path.join(workspace, 'cache.service'), 'utf8').includes('Wants=data.service') ? true : undefined, { timeoutMs: 30_000 });
+      assert.match(fs.readFileSync(path.join(workspace, 'web@1.service'), 'utf8'), /\nAfter=data\.service\n/);
+    });
   });
 });

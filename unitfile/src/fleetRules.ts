@@ -305,7 +305,7 @@ const unitType: Rule = {
 
 const specifiers: Rule = {
   code: 'xfleet-specifier',
-  severity: 'information',
+  severity: 'warning',
   enforcedBy: 'advice',
   summary: 'A specifier fleet does not expand inside [X-Fleet].',
   check(ctx, report) {
@@ -371,7 +371,7 @@ const machineOfCycle: Rule = {
 
 const ignoredText: Rule = {
   code: 'fleet-ignored-text',
-  severity: 'information',
+  severity: 'warning',
   enforcedBy: 'advice',
   summary: 'Text before the first section header, which fleet ignores.',
   check(ctx, report) {
@@ -416,7 +416,7 @@ function hashFindings(name: string, value: string, valueStart: number, valueEnd:
 
 const commentContinuation: Rule = {
   code: 'fleet-comment-continuation',
-  severity: 'information',
+  severity: 'warning',
   enforcedBy: 'advice',
   summary: 'A comment ending in a backslash also swallows the next line.',
   check(ctx, report) {

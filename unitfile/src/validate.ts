@@ -21,7 +21,15 @@ export interface ValidateOptions {
   systemdVersion?: number | undefined;
   index?: UnitIndex | undefined;
   rules?: readonly Rule[];
+  /**
+   * The file is a drop-in (`foo.service.d/*.conf`) and `unitName` the unit it belongs to: checked
+   * against that unit's type, without the rules about a whole unit (its name, required settings).
+   */
+  dropIn?: boolean | undefined;
 }
+
+/** Rules about a whole unit file, which a drop-in (a fragment merged into one) is not. */
+export const WHOLE_UNIT_RULES: ReadonlySet<string> = new Set(['fleet-unit-name', 'fleet-unit-type', 'missing-required', 'xfleet-machineof-cycle']);
 
 const SECTION_TYPES: Record<string, string> = {
   Service: 'service', Socket: 'socket', Timer: 'timer', Path: 'path', Mount: 'mount',
@@ -106,7 +114,8 @@ function suppressed(p: Problem, s: Suppressions, text: string): boolean {
 /** Parser problems plus every rule's findings, minus suppressed ones, sorted by position. */
 export function validateUnitFile(file: UnitFile, options: ValidateOptions = {}): Problem[] {
   const ctx = ruleContext(file, options);
-  const all = [...file.problems, ...runRules(options.rules ?? ALL_RULES, ctx)];
+  const rules = options.rules ?? ALL_RULES;
+  const all = [...file.problems, ...runRules(options.dropIn ? rules.filter(r => !WHOLE_UNIT_RULES.has(r.code)) : rules, ctx)];
   const s = suppressions(file);
   return all.filter(p => !suppressed(p, s, file.text)).sort((a, b) => a.start - b.start || a.end - b.end);
 }

@@ -20,9 +20,6 @@ const EXCEPTIONS: Record<string, [string, string][]> = {
     ['missing-required', 'so the service is left without ExecStart= and systemd refuses it'],
   ],
   'fleet/emmanuel__coreos-stack-bootstrap__control__units__docker-registry.vulcand@.service': [['missing-required', 'two ExecStart= in a Type=simple service; systemd refuses the unit']],
-  'fleet/xuwang__coreos-docker-dev__apps__timer__units__hello.timer': [['invalid-value', 'Documentation=systemd.time(7) is not a URL; systemd ignores it']],
-  'fleet/xuwang__coreos-docker-dev__apps__timer__units__host-register.timer': [['invalid-value', 'Documentation=systemd.time(7) is not a URL; systemd ignores it']],
-  'fleet/cloudposse-archives__fleet-units__generic.timer.m4': [['invalid-value', 'an m4 source, not a unit: WantedBy=TIMER_SERVICE is expanded by m4']],
 };
 
 function corpusFiles(dir: string): string[] {

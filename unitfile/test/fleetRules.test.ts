@@ -104,7 +104,7 @@ test('section names, [Install], unit types and specifiers', () => {
   assert.deepEqual(fleet('[Service]\nExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\n[X-Fleet]\nGlobal=true\n').map(p => p[0]), ['fleet-install-section']);
   assert.deepEqual(fleet('[Unit]\nDescription=x\n', 'app.target').map(p => p.slice(0, 3)), [['fleet-unit-type', 'warning', '[Unit]']]);
   assert.deepEqual(fleet('[X-Fleet]\nMachineOf=%p-%H.service\n', 'a@1.service'), [
-    ['xfleet-specifier', 'information', '%H', 'fleet expands only %n %N %p %i in [X-Fleet]; %H stays literal'],
+    ['xfleet-specifier', 'warning', '%H', 'fleet expands only %n %N %p %i in [X-Fleet]; %H stays literal'],
   ]);
 });
 
@@ -121,11 +121,11 @@ test('MachineOf cycles across workspace files', () => {
   assert.deepEqual(fleet(files['d.service'], 'd.service', indexOf(files)), [], 'a unit that only points into a cycle is not itself in one');
 });
 
-test('informational notes: ignored text, # in values, swallowing comments', () => {
+test('ignored text and swallowed lines are warnings (fleet ignores them); # in values is advice', () => {
   assert.deepEqual(fleet('Description=x\n[Unit]\nA=1 # not a comment\n# note \\\nB=2\n'), [
-    ['fleet-ignored-text', 'information', 'Description=x', 'fleet ignores text before the first [Section] header'],
+    ['fleet-ignored-text', 'warning', 'Description=x', 'fleet ignores text before the first [Section] header'],
     ['fleet-hash-in-value', 'information', '# not a comment', '"# not a comment" is part of the A= value: comments must start a line'],
-    ['fleet-comment-continuation', 'information', 'B=2', 'fleet ignores this line: the comment above ends in "\\", which continues the comment'],
+    ['fleet-comment-continuation', 'warning', 'B=2', 'fleet ignores this line: the comment above ends in "\\", which continues the comment'],
   ]);
 });
 

@@ -75,24 +75,24 @@ test('unknown directives: did-you-mean, case, X- keys allowed, wrong section ins
   assert.equal(fix.fixes![0]!.preferred, true);
 });
 
-test('invalid values by kind, with exact ranges and fixes', () => {
+test('invalid values by kind, with exact ranges and fixes: a warning (systemd ignores the line), an error where systemd refuses the unit', () => {
   const text = [
     '[Unit]', 'Description=x', 'After=network', 'Documentation=systemd.time(7)',
     '[Service]', 'Type=forkng', 'ExecStart=/bin/true', 'RemainAfterExit=maybe', 'RestartSec=5 parsecs', 'LimitNOFILE=abc',
     'Nice=30', 'KillSignal=SIGFOO', 'UMask=999', 'ReadWritePaths=/ok relative', 'Environment=A=1 B', 'WorkingDirectory=srv', '',
   ].join('\n');
   assert.deepEqual(systemd(text, 'a.service'), [
-    ['invalid-value', 'error', 'network', 'After=: "network" is not a unit name (name.service, name.target, name@instance.service, …)'],
-    ['invalid-value', 'error', 'systemd.time(7)', 'Documentation=: "systemd.time(7)" is not a URL systemd accepts (http://, https://, file:, info:, man:)'],
-    ['invalid-value', 'error', 'forkng', 'Type=forkng is not one of simple, forking, oneshot, dbus, notify, idle, exec, notify-reload'],
-    ['invalid-value', 'error', 'maybe', 'RemainAfterExit=maybe is not a boolean: use one of yes/no, true/false, on/off, 1/0'],
-    ['invalid-value', 'error', '5 parsecs', 'RestartSec=5 parsecs is not a time span: use a number with a unit (us, ms, s, min, h, d, w, M, y), combinations such as "1min 30s", or infinity'],
-    ['invalid-value', 'error', 'abc', 'LimitNOFILE=abc is not a limit: use a number (with a size or time unit where it fits), infinity, or soft:hard'],
-    ['invalid-value', 'error', '30', 'Nice=30 is out of range (-20 to 19)'],
-    ['invalid-value', 'error', 'SIGFOO', 'KillSignal=SIGFOO is not a signal: use a name such as SIGTERM or TERM, or a number'],
-    ['invalid-value', 'error', '999', 'UMask=999 is not an octal file mode such as 0644'],
-    ['invalid-value', 'error', 'relative', 'ReadWritePaths=: "relative" is not an absolute path'],
-    ['invalid-value', 'error', 'B', 'Environment=: "B" is not a KEY=VALUE assignment (quote assignments that contain spaces: "KEY=a b")'],
+    ['invalid-value', 'warning', 'network', 'After=: "network" is not a unit name (name.service, name.target, name@instance.service, …)'],
+    ['invalid-value', 'warning', 'systemd.time(7)', 'Documentation=: "systemd.time(7)" is not a URL systemd accepts (http://, https://, file:, info:, man:)'],
+    ['invalid-value', 'warning', 'forkng', 'Type=forkng is not one of simple, forking, oneshot, dbus, notify, idle, exec, notify-reload'],
+    ['invalid-value', 'warning', 'maybe', 'RemainAfterExit=maybe is not a boolean: use one of yes/no, true/false, on/off, 1/0'],
+    ['invalid-value', 'warning', '5 parsecs', 'RestartSec=5 parsecs is not a time span: use a number with a unit (us, ms, s, min, h, d, w, M, y), combinations such as "1min 30s", or infinity'],
+    ['invalid-value', 'warning', 'abc', 'LimitNOFILE=abc is not a limit: use a number (with a size or time unit where it fits), infinity, or soft:hard'],
+    ['invalid-value', 'warning', '30', 'Nice=30 is out of range (-20 to 19)'],
+    ['invalid-value', 'warning', 'SIGFOO', 'KillSignal=SIGFOO is not a signal: use a name such as SIGTERM or TERM, or a number'],
+    ['invalid-value', 'warning', '999', 'UMask=999 is not an octal file mode such as 0644'],
+    ['invalid-value', 'warning', 'relative', 'ReadWritePaths=: "relative" is not an absolute path'],
+    ['invalid-value', 'warning', 'B', 'Environment=: "B" is not a KEY=VALUE assignment (quote assignments that contain spaces: "KEY=a b")'],
     ['invalid-value', 'error', 'srv', 'WorkingDirectory=srv is not an absolute path (it must start with /)'],
   ]);
   const all = problems(text, 'a.service');
@@ -109,7 +109,7 @@ test('specifiers are never invalid; empty assignments reset, except where system
   assert.deepEqual(systemd('[Unit]\nAfter=\nAfter=%i.service\n[Service]\nExecStart=\nExecStart=/bin/true\nMemoryMax=\nUser=\n', 'a@1.service'), []);
   // Some parsers refuse an empty value instead of resetting (measured against systemd 252).
   assert.deepEqual(systemd('[Service]\nExecStart=/bin/true\nRestartSec=\n', 'a.service'), [
-    ['invalid-value', 'error', 'RestartSec=', 'RestartSec= is empty, which systemd cannot parse for this setting (it has no reset form); remove the line'],
+    ['invalid-value', 'warning', 'RestartSec=', 'RestartSec= is empty, which systemd cannot parse for this setting (it has no reset form); remove the line'],
   ]);
 });
 
@@ -133,10 +133,10 @@ test('versions: too new, removed, values that need a newer systemd, relative Exe
 test('deprecated directives: replacement fix, moved settings, ignored settings', () => {
   const text = '[Unit]\nBindTo=a.service\nRequiresOverridable=b.service\n[Service]\nExecStart=/bin/true\nStartLimitInterval=10\nMemoryLimit=1G\nCapabilities=cap_net_admin+ep\n';
   assert.deepEqual(systemd(text, 'a.service', 252), [
-    ['deprecated-directive', 'warning', 'BindTo', 'BindTo= is deprecated; use BindsTo='],
-    ['deprecated-directive', 'warning', 'RequiresOverridable', 'RequiresOverridable= is deprecated; use Requires='],
-    ['deprecated-directive', 'warning', 'StartLimitInterval', 'StartLimitInterval= in [Service] is deprecated; use StartLimitIntervalSec= in [Unit]'],
-    ['deprecated-directive', 'warning', 'MemoryLimit', 'MemoryLimit= is deprecated; use MemoryMax='],
+    ['deprecated-directive', 'information', 'BindTo', 'BindTo= is deprecated; use BindsTo='],
+    ['deprecated-directive', 'information', 'RequiresOverridable', 'RequiresOverridable= is deprecated; use Requires='],
+    ['deprecated-directive', 'information', 'StartLimitInterval', 'StartLimitInterval= in [Service] is deprecated; use StartLimitIntervalSec= in [Unit]'],
+    ['deprecated-directive', 'information', 'MemoryLimit', 'MemoryLimit= is deprecated; use MemoryMax='],
     ['deprecated-directive', 'warning', 'Capabilities', 'Capabilities= is no longer supported (since systemd 230): systemd ignores it'],
   ]);
   const all = problems(text, 'a.service', 252);
@@ -153,9 +153,9 @@ test('deprecated directives: replacement fix, moved settings, ignored settings',
 test('deprecated values: StandardOutput=syslog and KillMode=none (systemd 247+ warns)', () => {
   const text = '[Service]\nExecStart=/bin/true\nStandardOutput=syslog\nStandardError=syslog+console\nKillMode=none\n';
   assert.deepEqual(systemd(text, 'a.service', 252), [
-    ['deprecated-directive', 'warning', 'syslog', 'StandardOutput=syslog is deprecated: systemd logs a warning and uses journal instead'],
-    ['deprecated-directive', 'warning', 'syslog+console', 'StandardError=syslog+console is deprecated: systemd logs a warning and uses journal+console instead'],
-    ['deprecated-directive', 'warning', 'none', "KillMode=none is deprecated: it disables systemd's process lifecycle management; use mixed or control-group"],
+    ['deprecated-directive', 'information', 'syslog', 'StandardOutput=syslog is deprecated: systemd logs a warning and uses journal instead'],
+    ['deprecated-directive', 'information', 'syslog+console', 'StandardError=syslog+console is deprecated: systemd logs a warning and uses journal+console instead'],
+    ['deprecated-directive', 'information', 'none', "KillMode=none is deprecated: it disables systemd's process lifecycle management; use mixed or control-group"],
   ]);
   assert.equal(apply(text, problems(text, 'a.service', 252)[0]!), text.replace('StandardOutput=syslog', 'StandardOutput=journal'));
   assert.deepEqual(systemd(text, 'a.service', 245), []);

@@ -4,7 +4,8 @@
  * needs. No `vscode` import here.
  */
 import type { ApiMachine, ApiUnit, ApiUnitState } from '../../../protocol/src/api';
-import type { ClusterContext } from '../../../protocol/src/lsp';
+import type { ClusterContext, ClusterUnit } from '../../../protocol/src/lsp';
+import { unitHash } from '../../../unitfile/src';
 import type { FleetApi } from '../api/types';
 
 export interface ClusterSnapshot {
@@ -106,6 +107,14 @@ export function clusterContextOf(snapshot: ClusterSnapshot): ClusterContext {
       metadata: { ...(m.metadata ?? {}) },
     })),
     units: snapshot.units.map(u => u.name),
+    unitDetails: snapshot.units.map(u => {
+      const d: ClusterUnit = { name: u.name };
+      if (u.desiredState) d.desiredState = u.desiredState;
+      if (u.currentState) d.currentState = u.currentState;
+      if (u.machineID) d.machineID = u.machineID;
+      if (u.options?.length) d.hash = unitHash(u.options.map(o => ({ section: o.section, name: o.name, value: o.value ?? '' })));
+      return d;
+    }),
   };
 }
 

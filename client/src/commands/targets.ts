@@ -24,6 +24,8 @@ function isNode(value: unknown): value is ClusterNode {
 }
 
 function fromArg(arg: unknown): UnitTarget | undefined {
+  // The language server's code lenses pass the document's URI as a string.
+  if (typeof arg === 'string' && /^[a-z][a-z0-9+.-]*:/i.test(arg)) return fromArg(vscode.Uri.parse(arg));
   if (arg instanceof vscode.Uri) {
     const name = arg.path.split('/').pop() ?? '';
     if (arg.scheme === UNIT_SCHEME) return { name };

@@ -2,7 +2,7 @@
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { parseUnitFile } from '../../../unitfile/src';
 import type { UnitDocument } from '../service';
-import { unitNameOf } from './uris';
+import { dropInOf, unitNameOf } from './uris';
 
 export class ParseCache {
   private readonly entries = new Map<string, { version: number; doc: UnitDocument }>();
@@ -10,7 +10,10 @@ export class ParseCache {
   get(document: TextDocument): UnitDocument {
     const hit = this.entries.get(document.uri);
     if (hit && hit.version === document.version && hit.doc.document === document) return hit.doc;
-    const doc: UnitDocument = { document, file: parseUnitFile(document.getText()), unitName: unitNameOf(document.uri) };
+    const unit = dropInOf(document.uri);
+    const doc: UnitDocument = unit !== undefined
+      ? { document, file: parseUnitFile(document.getText()), unitName: unit, dropIn: true }
+      : { document, file: parseUnitFile(document.getText()), unitName: unitNameOf(document.uri) };
     this.entries.set(document.uri, { version: document.version, doc });
     return doc;
   }

@@ -9,17 +9,18 @@ import {
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { parseUnitFile, XFLEET_SECTION, type Problem, type UnitFile } from '../../../unitfile/src';
 import {
-  ClusterContextNotification, LANGUAGE_ID, PingRequest, UNIT_FILE_EXTENSIONS, ValidateForSubmitRequest,
+  ClusterContextNotification, DROP_IN_GLOB, LANGUAGE_ID, PingRequest, UNIT_FILE_EXTENSIONS, ValidateForSubmitRequest,
   type ClusterContext, type ValidateForSubmitParams, type ValidateForSubmitResult,
 } from '../../../protocol/src/lsp';
 import type { FleetLanguageSettings } from '../../../protocol/src/settings';
 import * as service from '../service';
 import { CompletionWire } from './completionWire';
 import { DiagnosticsScheduler } from './diagnosticsScheduler';
+import { CODE_ACTION_KINDS, EDITOR_CAPABILITIES, EditorFeatures, workspacePathResolver } from './editorFeatures';
 import { IdleCollector } from './idleCollector';
 import { ParseCache } from './parseCache';
 import { SettingsStore } from './settingsStore';
-import { unitNameOf } from './uris';
+import { dropInOf, unitNameOf } from './uris';
 import { WorkspaceUnits } from './workspaceUnits';
 
 export interface ServerOptions {
@@ -47,7 +48,9 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   const completionWire = new CompletionWire();
   const idle = new IdleCollector();
 
-  const context = (s: FleetLanguageSettings): service.ServiceContext => ({ settings: s, catalog, index: workspace.snapshot(), cluster });
+  const resolvePath = workspacePathResolver(() => folders);
+  const dropIns = (unit: string) => workspace.dropIns(unit);
+  const context = (s: FleetLanguageSettings): service.ServiceContext => ({ settings: s, catalog, index: workspace.snapshot(), cluster, resolvePath, dropIns });
 
   const validate = async (uri: string) => {
     const s = await settings.get(uri);
@@ -77,6 +80,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
 
   connection.onInitialize((params: InitializeParams): InitializeResult => {
     completionWire.configure(params.capabilities);
+    editor.configure(params.capabilities);
     pullConfiguration = !!params.capabilities.workspace?.configuration;
     // Our extension watches unit files itself (synchronize.fileEvents) and says so; other clients get a registration.
     const options = params.initializationOptions as { fileEventsSynchronized?: boolean; diagnosticsDelay?: unknown } | undefined;
@@ -91,13 +95,14 @@ export function startServer(connection: Connection, options: ServerOptions = {})
         textDocumentSync: TextDocumentSyncKind.Incremental,
         completionProvider: { triggerCharacters: ['=', '%', '[', ' ', '"'], resolveProvider: true },
         hoverProvider: true,
-        codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix] },
+        codeActionProvider: { codeActionKinds: CODE_ACTION_KINDS },
         documentSymbolProvider: true,
         foldingRangeProvider: true,
         documentFormattingProvider: true,
         documentRangeFormattingProvider: true,
         definitionProvider: true,
         referencesProvider: true,
+        ...EDITOR_CAPABILITIES,
         workspace: { workspaceFolders: { supported: true, changeNotifications: true } },
       },
       serverInfo: { name: 'fleet-language-server', version: '0.1.0' },
@@ -107,9 +112,10 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   connection.onInitialized(() => {
     if (watchDynamically) {
       const globPattern = `**/*{${UNIT_FILE_EXTENSIONS.join(',')}}`;
+      const dropInPattern = DROP_IN_GLOB;
       // A fixed registration id: connection.client.register would make a UUID, and node:crypto costs ~30 ms to load.
       void connection.sendRequest(RegistrationRequest.type, {
-        registrations: [{ id: 'fleet-unit-files', method: DidChangeWatchedFilesNotification.method, registerOptions: { watchers: [{ globPattern }] } }],
+        registrations: [{ id: 'fleet-unit-files', method: DidChangeWatchedFilesNotification.method, registerOptions: { watchers: [{ globPattern }, { globPattern: dropInPattern }] } }],
       });
     }
     const started = performance.now();
@@ -143,7 +149,8 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   const updateIndex = (document: TextDocument) => {
     idle.touch();
     const uri = document.uri;
-    const name = unitNameOf(uri);
+    // A drop-in is not a unit of the index (its unit's hover reads it through workspace.dropIns).
+    const name = dropInOf(uri) !== undefined ? undefined : unitNameOf(uri);
     const known = name !== undefined && workspace.snapshot().get(name) !== undefined;
     const disk = workspace.diskEntry(uri);
     const before = crossFileKeys.get(uri) ?? (disk ? crossFileKey(disk.file) : undefined);
@@ -169,6 +176,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     cache.delete(uri);
     scheduler.cancel(uri);
     published.delete(uri);
+    editor.forget(uri);
     settings.forget(uri);
     void connection.sendDiagnostics({ uri, diagnostics: [] });
   });
@@ -186,6 +194,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   });
   connection.onNotification(ClusterContextNotification.type, params => {
     cluster = params.context ?? undefined;
+    editor.clusterChanged();
     for (const d of documents.all()) scheduler.schedule(d.uri);
   });
   connection.onRequest(PingRequest.type, () => 'pong' as const);
@@ -215,8 +224,20 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       const problems = last && last.version === doc.document.version
         ? last.problems
         : service.applyOverrides(service.computeProblems(doc, ctx), ctx.settings.rules);
-      return service.codeActions(doc, offset(doc, p.range.start), offset(doc, p.range.end), problems, catalog);
+      const start = offset(doc, p.range.start), end = offset(doc, p.range.end);
+      const only = p.context.only;
+      const wants = (kind: string) => !only || only.some(k => kind === k || kind.startsWith(`${k}.`));
+      return [
+        ...(wants(CodeActionKind.QuickFix) ? service.codeActions(doc, start, end, problems, catalog) : []),
+        ...(wants(CodeActionKind.RefactorRewrite) ? service.refactorActions(doc, start, end, ctx) : []),
+      ];
     }));
+  const editor = new EditorFeatures(connection, {
+    withDoc,
+    context: async () => context(folders[0] !== undefined ? await settings.get(folders[0]) : settings.peek('untitled:')),
+    folders: () => folders,
+  });
+  editor.listen();
 
   async function validateForSubmit(params: ValidateForSubmitParams): Promise<ValidateForSubmitResult> {
     if ('uri' in params) {

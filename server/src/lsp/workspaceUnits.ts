@@ -5,8 +5,8 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseUnitFile, type UnitFile } from '../../../unitfile/src';
-import { WorkspaceIndex, type IndexedUnit } from '../service';
-import { isUnitFileName, pathToUri, unitNameOf, uriToPath } from './uris';
+import { WorkspaceIndex, type DropIn, type IndexedUnit } from '../service';
+import { dropInOf, isUnitFileName, pathToUri, unitNameOf, uriToPath } from './uris';
 
 /** Limits that keep a scan of a huge folder (or a home directory) bounded. */
 export const SCAN_LIMITS = { maxFiles: 5000, maxDepth: 12, maxFileBytes: 1 << 20 };
@@ -15,6 +15,9 @@ const SKIP_DIRS = new Set(['node_modules', '.git', '.hg', '.svn', 'out', 'dist',
 export class WorkspaceUnits {
   private readonly disk = new Map<string, IndexedUnit>();
   private readonly open = new Map<string, IndexedUnit>();
+  /** Drop-ins by URI: read from disk, and open documents (which win). */
+  private readonly diskDropIns = new Map<string, DropIn>();
+  private readonly openDropIns = new Map<string, DropIn>();
   /** Unit name → winning entry; undefined when it must be rebuilt. */
   private byName: Map<string, IndexedUnit> | undefined;
   /** A live view of the index (callers read it synchronously, within one request). */
@@ -43,7 +46,21 @@ export class WorkspaceUnits {
     return byName;
   }
 
+  /** The drop-ins of `unit` (its `unit.d/*.conf` files anywhere in the workspace), open documents' text first. */
+  dropIns(unit: string): DropIn[] {
+    const out = new Map<string, DropIn>();
+    for (const [uri, d] of this.diskDropIns) if (d.unit === unit) out.set(uri, d);
+    for (const [uri, d] of this.openDropIns) if (d.unit === unit) out.set(uri, d);
+    return [...out.values()];
+  }
+
   setOpen(uri: string, file: UnitFile | undefined): void {
+    const unit = dropInOf(uri);
+    if (unit !== undefined) {
+      if (file) this.openDropIns.set(uri, { unit, name: baseName(uri), file, uri });
+      else this.openDropIns.delete(uri);
+      return;
+    }
     const name = unitNameOf(uri);
     if (name === undefined) return;
     const before = this.open.get(uri);
@@ -81,7 +98,7 @@ export class WorkspaceUnits {
         const path = join(dir, entry.name);
         if (entry.isDirectory()) {
           if (!SKIP_DIRS.has(entry.name) && !entry.name.startsWith('.')) await walk(path, depth + 1);
-        } else if ((entry.isFile() || entry.isSymbolicLink()) && isUnitFileName(entry.name)) {
+        } else if ((entry.isFile() || entry.isSymbolicLink()) && (isUnitFileName(entry.name) || (entry.name.endsWith('.conf') && dropInOf(pathToUri(path)) !== undefined))) {
           if (await this.readFromDisk(pathToUri(path))) count++;
         }
       }
@@ -97,6 +114,8 @@ export class WorkspaceUnits {
   async readFromDisk(uri: string): Promise<boolean> {
     const path = uriToPath(uri);
     const name = unitNameOf(uri);
+    const unit = dropInOf(uri);
+    if (path && unit !== undefined) return this.readDropIn(uri, path, unit);
     if (!path || name === undefined || !isUnitFileName(name)) return false;
     try {
       const info = await stat(path);
@@ -114,14 +133,31 @@ export class WorkspaceUnits {
     }
   }
 
+  private async readDropIn(uri: string, path: string, unit: string): Promise<boolean> {
+    try {
+      const info = await stat(path);
+      if (!info.isFile() || info.size > SCAN_LIMITS.maxFileBytes) {
+        this.diskDropIns.delete(uri);
+        return false;
+      }
+      this.diskDropIns.set(uri, { unit, name: baseName(uri), file: parseUnitFile(await readFile(path, 'utf8')), uri });
+      return true;
+    } catch {
+      this.diskDropIns.delete(uri);
+      return false;
+    }
+  }
+
   /** Forgets every disk entry under a folder (a removed workspace folder). */
   removeUnder(folderUri: string): void {
     const prefix = folderUri.endsWith('/') ? folderUri : `${folderUri}/`;
     for (const uri of [...this.disk.keys()]) if (uri.startsWith(prefix)) this.disk.delete(uri);
+    for (const uri of [...this.diskDropIns.keys()]) if (uri.startsWith(prefix)) this.diskDropIns.delete(uri);
     this.byName = undefined;
   }
 
   removeFromDisk(uri: string): void {
+    this.diskDropIns.delete(uri);
     if (this.disk.delete(uri)) this.byName = undefined;
   }
 
@@ -132,5 +168,14 @@ export class WorkspaceUnits {
 
   get size(): number {
     return this.disk.size;
+  }
+}
+
+function baseName(uri: string): string {
+  const base = uri.slice(uri.lastIndexOf('/') + 1);
+  try {
+    return decodeURIComponent(base);
+  } catch {
+    return base;
   }
 }

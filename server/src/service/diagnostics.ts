@@ -17,7 +17,8 @@ const SYSTEMD_UNIT_MAN = 'https://www.freedesktop.org/software/systemd/man/lates
 
 /** Every problem of the document: rules, suppressions, placement; before the user's overrides. */
 export function computeProblems(doc: UnitDocument, ctx: ServiceContext): Problem[] {
-  const problems = validateUnitFile(doc.file, { unitName: doc.unitName, systemdVersion: ctx.settings.systemdVersion, index: ctx.index });
+  const problems = validateUnitFile(doc.file, { unitName: doc.unitName, systemdVersion: ctx.settings.systemdVersion, index: ctx.index, dropIn: doc.dropIn });
+  if (doc.dropIn) return problems; // fleet schedules unit files, not drop-ins
   const placement = placementProblems(doc.file, doc.unitName, ctx.cluster);
   if (placement.length === 0) return problems;
   // The file's suppression comments apply to placement advice too.

@@ -8,6 +8,7 @@ import {
   FLEET_SPECIFIERS, guessUnitType, machineIdMatches, specifierValue, UnitNameInfo, XFLEET_SECTION, xfleetKey, type UnitOptionNode,
 } from '../../../unitfile/src';
 import { cursorContext } from './cursor';
+import { effectiveMarkdown } from './dropIns';
 import { directiveMarkdown, sectionMarkdown, XFLEET_SECTION_MARKDOWN, xfleetKeyMarkdown } from './docs';
 import { describeMachine, placement, placementSummary } from './placement';
 import { refAt, refMatches, unitRefs } from './unitRefs';
@@ -58,8 +59,11 @@ function optionHover(doc: UnitDocument, o: UnitOptionNode, ctx: ServiceContext, 
     const key = xfleetKey(o.name);
     if (key) value = xfleetKeyMarkdown(key);
   } else {
-    const d = ctx.catalog.lookupDirective(o.section, o.name, guessUnitType(doc.file, doc.unitName));
+    const unitType = guessUnitType(doc.file, doc.unitName);
+    const d = ctx.catalog.lookupDirective(o.section, o.name, unitType);
     if (d) value = directiveMarkdown(d, ctx.catalog);
+    const effective = effectiveMarkdown(doc, o.section, o.name, ctx, unitType);
+    if (effective) value = value ? `${effective}\n\n---\n\n${value}` : effective;
   }
   return value ? { contents: { kind: MarkupKind.Markdown, value }, range: rangeOf(doc.document, start, end) } : null;
 }

@@ -8,13 +8,16 @@ import type { UnitFile, UnitIndex } from '../../../unitfile/src';
 import type { ClusterContext } from '../../../protocol/src/lsp';
 import type { FleetLanguageSettings } from '../../../protocol/src/settings';
 import type { DirectiveCatalog } from './catalog';
+import type { DropIn } from './dropIns';
 
 export interface UnitDocument {
   document: TextDocument;
   /** Parsed once per version (the adapter's cache). */
   file: UnitFile;
-  /** The file's base name, e.g. `web@1.service`; undefined for untitled documents. */
+  /** The file's base name, e.g. `web@1.service` (for a drop-in, the unit of its directory); undefined for untitled documents. */
   unitName: string | undefined;
+  /** A drop-in (`web.service.d/10-env.conf`): `unitName` is the unit it belongs to. */
+  dropIn?: boolean | undefined;
 }
 
 /** An entry of the workspace index: a unit name, its parsed file and where it lives. */
@@ -35,6 +38,13 @@ export interface ServiceContext {
   catalog: DirectiveCatalog;
   index?: WorkspaceIndex | undefined;
   cluster?: ClusterContext | undefined;
+  /**
+   * The URI of an absolute path written in `fromUri` when the file exists in the workspace (the
+   * adapter looks on disk); absent: no path links.
+   */
+  resolvePath?: ((path: string, fromUri: string) => string | undefined) | undefined;
+  /** The drop-ins in the workspace whose directory is named after a unit (`web.service.d/*.conf`). */
+  dropIns?: ((unit: string) => readonly DropIn[]) | undefined;
 }
 
 export namespace WorkspaceIndex {

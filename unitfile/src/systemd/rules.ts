@@ -133,17 +133,24 @@ function problemRange(ctx: RuleContext, o: UnitOptionNode, p: ValueProblem) {
   return { start: o.valueStart + p.start, end: o.valueStart + p.end };
 }
 
+/**
+ * Settings whose unparsable value makes systemd refuse the unit ("bad-setting": their parsers
+ * return -ENOEXEC) rather than log and ignore the line.
+ */
+const REFUSED_WHEN_INVALID = new Set(['User', 'Group', 'WorkingDirectory']);
+const refusesInvalid = (d: { kind: string; name: string }) => d.kind === 'command' || REFUSED_WHEN_INVALID.has(d.name);
+
 const invalidValue: Rule = {
   code: 'invalid-value',
-  severity: 'error',
+  severity: 'warning',
   enforcedBy: 'systemd',
-  summary: 'A value systemd cannot parse: it logs "Failed to parse …, ignoring" and the setting keeps its default (a bad Exec line can make it refuse the unit).',
+  summary: 'A value systemd cannot parse: it logs "Failed to parse …, ignoring" and the setting keeps its default (a warning); for Exec lines, User=, Group= and WorkingDirectory= it refuses the unit (an error).',
   check(ctx, report) {
     for (const e of analyze(ctx).notable) {
       const p = e.problem;
       if (!p || p.since !== undefined || !e.directive) continue;
-      const finding: Finding = { ...problemRange(ctx, e.o, p), message: describeValueProblem(e.o, p) };
       const d = e.directive;
+      const finding: Finding = { ...problemRange(ctx, e.o, p), message: describeValueProblem(e.o, p), ...(refusesInvalid(d) ? { severity: 'error' as const } : {}) };
       if (d.kind === 'enum' && d.values) {
         const s = closest(e.o.value.trim(), d.values);
         if (s) finding.fixes = [{ title: `Change to ${s}`, edits: [{ start: e.o.valueStart, end: e.o.valueEnd, newText: s }], preferred: true }];
@@ -157,9 +164,9 @@ const invalidValue: Rule = {
 
 const deprecatedDirective: Rule = {
   code: 'deprecated-directive',
-  severity: 'warning',
+  severity: 'information',
   enforcedBy: 'systemd',
-  summary: 'A directive or value systemd still reads but has superseded (it may warn), or parses and ignores.',
+  summary: 'A directive or value systemd still reads but has superseded (advice: information), or parses and ignores (a warning).',
   check(ctx, report) {
     for (const e of analyze(ctx).notable) {
       const dv = e.directive && knownIn(e.directive, ctx.systemdVersion) ? DEPRECATED_VALUES[e.o.name]?.[e.o.value.trim()] : undefined;
@@ -175,9 +182,11 @@ const deprecatedDirective: Rule = {
       if (!e.directive || !dep || dep.since > ctx.systemdVersion || !knownIn(e.directive, ctx.systemdVersion)) continue;
       const o = e.o;
       let message: string;
+      let ignored = false;
       const fixes: Fix[] = [];
       if (isIgnored(e.directive, ctx.systemdVersion)) {
         message = `${o.name}= is no longer supported (since systemd ${dep.ignoredSince}): systemd ignores it` + (dep.replacement ? `; use ${dep.replacement}=` : '');
+        ignored = true;
         fixes.push(removeOptionFix(ctx.file, o));
       } else if (dep.replacement && dep.replacementSection && dep.replacementSection !== o.section) {
         message = `${o.name}= in [${o.section}] is deprecated; use ${dep.replacement}= in [${dep.replacementSection}]`;
@@ -188,14 +197,14 @@ const deprecatedDirective: Rule = {
       } else {
         message = `${o.name}= is deprecated`;
       }
-      report({ ...nameRange(o), message, tags: ['deprecated'], ...(fixes.length ? { fixes } : {}) });
+      report({ ...nameRange(o), message, tags: ['deprecated'], ...(ignored ? { severity: 'warning' as const } : {}), ...(fixes.length ? { fixes } : {}) });
     }
   },
 };
 
 const removedDirective: Rule = {
   code: 'removed-directive',
-  severity: 'error',
+  severity: 'warning',
   enforcedBy: 'systemd',
   summary: 'A directive the target systemd version no longer knows (removed upstream; systemd ignores it).',
   check(ctx, report) {

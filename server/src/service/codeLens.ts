@@ -1,0 +1,75 @@
+/**
+ * Code lens when a cluster is connected, on the first line of a unit file: its live state wired to
+ * the client's commands, and where placement is constrained, on how many machines the scheduler's
+ * own checks (scheduler/src/checks.ts) would let it run.
+ */
+import type { CodeLens, Command } from 'vscode-languageserver-types';
+import { requirements, toOptions, unitHash, type Requirements } from '../../../unitfile/src';
+import { feasible } from '../../../scheduler/src/checks';
+import { ClusterState } from '../../../scheduler/src/clusterState';
+import type { ClusterContext, ClusterUnit } from '../../../protocol/src/lsp';
+import type { ServiceContext, UnitDocument } from './types';
+
+/** The client's command ids the lenses run (client/src/commands/commandIds.ts). */
+export const LENS_COMMANDS = {
+  start: 'fleet.startUnit', stop: 'fleet.stopUnit', replace: 'fleet.replaceUnit', journal: 'fleet.showUnitJournal', status: 'fleet.showUnitStatus',
+} as const;
+
+const short = (id: string) => id.slice(0, 8);
+
+export function codeLenses(doc: UnitDocument, ctx: ServiceContext): CodeLens[] {
+  const cluster = ctx.cluster;
+  const name = doc.unitName;
+  // A drop-in is not what fleet schedules: its unit's state belongs on the unit file.
+  if (!cluster || name === undefined || !name.includes('.') || doc.dropIn) return [];
+  const uri = doc.document.uri;
+  const range = { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
+  const lens = (title: string, command: string | undefined): CodeLens =>
+    ({ range, command: { title, command: command ?? '', ...(command ? { arguments: [uri] } : {}) } as Command });
+  const out: CodeLens[] = [];
+  const unit = cluster.unitDetails?.find(u => u.name === name) ?? (cluster.units.includes(name) ? { name } : undefined);
+  const hash = doc.file.options.length > 0 ? unitHash(toOptions(doc.file)) : undefined;
+  if (!unit) {
+    out.push(lens('not in the cluster', undefined), lens('Start', LENS_COMMANDS.start));
+  } else if (unit.hash !== undefined && hash !== undefined && unit.hash !== hash) {
+    out.push(lens('differs from the cluster', LENS_COMMANDS.status), lens('Replace…', LENS_COMMANDS.replace));
+  } else {
+    out.push(lens(stateText(unit, cluster), LENS_COMMANDS.status));
+    if (unit.desiredState === 'launched') out.push(lens('Stop', LENS_COMMANDS.stop));
+    else out.push(lens('Start', LENS_COMMANDS.start));
+    out.push(lens('Journal', LENS_COMMANDS.journal));
+  }
+  const req = requirements(toOptions(doc.file), name);
+  if (constrained(req) && cluster.machines.length > 0) {
+    const { eligible, total } = eligibility(name, req, cluster);
+    const verb = req.global ? 'runs on' : 'eligible on';
+    out.push(lens(`${verb} ${eligible.length} of ${total} machine${total === 1 ? '' : 's'}${eligible.length > 0 && eligible.length <= 3 ? `: ${eligible.map(short).join(', ')}` : ''}`, undefined));
+  }
+  return out;
+}
+
+function stateText(unit: ClusterUnit, cluster: ClusterContext): string {
+  const state = unit.currentState ?? unit.desiredState ?? 'inactive';
+  if (!unit.machineID) return state === 'inactive' ? 'inactive in the cluster' : `${unit.desiredState ?? state}, not scheduled`;
+  const ip = cluster.machines.find(m => m.id === unit.machineID)?.primaryIP;
+  return `${state} on ${short(unit.machineID)}${ip ? ` / ${ip}` : ''}`;
+}
+
+function constrained(req: Requirements): boolean {
+  return req.machineId !== undefined || req.metadata.size > 0 || req.peers.length > 0 || req.conflicts.length > 0 || req.replaces.length > 0 || req.global;
+}
+
+/** The machines the scheduler's checks accept for the unit, given where the cluster's other units are. */
+export function eligibility(name: string, req: Requirements, cluster: ClusterContext): { eligible: string[]; total: number } {
+  const others = (cluster.unitDetails ?? []).filter(u => u.name !== name);
+  const state = new ClusterState({
+    machines: cluster.machines.map(m => ({ id: m.id, metadata: m.metadata ?? {} })),
+    units: [
+      ...others.map(u => ({ name: u.name, desiredState: u.desiredState ?? 'inactive', requirements: requirements([], u.name), machineId: u.machineID })),
+      { name, desiredState: 'launched' as const, requirements: req, machineId: undefined },
+    ],
+  });
+  const info = state.units.get(name)!;
+  const eligible = [...state.machines.values()].filter(m => feasible(info, m, state)).map(m => m.id);
+  return { eligible, total: state.machines.size };
+}
