@@ -1,14 +1,15 @@
 /**
  * fleet's agent for one machine (fleet-reference §5.7): keeps the machine's presence in the
  * registry, reconciles what the registry wants on this machine with what the UnitManager runs
- * (read → desiredUnitsForMachine → planMachine → apply, serially, the first failure ending the
- * pass), publishes unit states and "launched" heartbeats, and on a clean stop purges: stops and
+ * (read → desiredUnitsForMachine → planMachine → apply, serially; unlike fleet, a failed task
+ * ends only its own unit's part of the pass: the unit reports `failed` with the reason in its state
+ * detail and the next pass retries it, so one bad unit never holds back the others), publishes unit states and "launched" heartbeats, and on a clean stop purges: stops and
  * unloads every unit, removes their states and releases the machine (on etcd the states and
  * heartbeats live on the machine's presence lease, so the release removes them all at once).
  */
 import { desiredUnitsForMachine, planMachine, planPurge, type CurrentUnit, type MachineTask, type MachineUnitState } from '../../../scheduler/src/planMachine';
 import { runLoop, type Loop } from '../loop';
-import { MachineExistsError, type Disposable, type MachinePresence, type MachineRecord, type Registry } from '../registry/registry';
+import { MachineExistsError, RegistryUnavailableError, type Disposable, type MachinePresence, type MachineRecord, type Registry } from '../registry/registry';
 import type { UnitManager, UnitManagerState } from './unitManager';
 
 export type LogFn = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
@@ -68,6 +69,8 @@ export class Agent {
   /** Last state published per unit (to publish on change only). */
   private readonly published = new Map<string, string>();
   private readonly reported = new Set<string>();
+  /** Units whose last task failed: the reason, published as a `failed` state until a task of theirs succeeds. */
+  private readonly failures = new Map<string, { hash: string; reason: string }>();
   private readonly abort = new AbortController();
   private readonly disposables: Disposable[] = [];
   private presence: MachinePresence | undefined;
@@ -186,6 +189,7 @@ export class Agent {
     for (const d of dropped) this.reportOnce('info', d.message);
     const current: CurrentUnit[] = (await this.manager.states()).map(s => ({ name: s.name, hash: s.hash, state: this.cache.get(s.name) ?? 'inactive' }));
     const tasks = planMachine(units, current);
+    this.forgetFailures(new Map(units.map(u => [u.name, u.hash])));
     const planned = performance.now();
     await this.apply(tasks);
     const applied = performance.now();
@@ -218,25 +222,73 @@ export class Agent {
       }
       for (const t of batch) this.log('info', `completed task: ${t.what} (${t.reason})`);
     };
+    /** Units whose task failed in this pass: their later tasks wait for the next pass. */
+    const failed = new Set<string>();
     for (const task of tasks) {
       const what = task.kind === 'reloadUnitFiles' ? 'reloadUnitFiles' : `${task.kind} ${task.unit}`;
+      if (task.kind !== 'reloadUnitFiles' && failed.has(task.unit)) continue;
       if (task.kind !== 'start' && task.kind !== 'load') await flush();
       try {
         await this.run(task);
+        if (task.kind !== 'reloadUnitFiles') this.clearFailure(task.unit);
         if (task.kind === 'start') started.push({ unit: task.unit, what, reason: task.reason });
         else this.log(task.kind === 'reloadUnitFiles' ? 'debug' : 'info', `completed task: ${what} (${task.reason})`);
       } catch (err) {
-        // fleet: the first failure ends the pass; the next pass retries.
-        await flush().catch(() => undefined);
-        throw new Error(`${what} failed (${task.reason}): ${message(err)}`);
+        const reason = `${what} failed (${task.reason}): ${message(err)}`;
+        // The registry unreachable, or a failed daemon-reload, concern every unit: end the pass
+        // (fleet's behaviour), the next one retries.
+        if (err instanceof RegistryUnavailableError || task.kind === 'reloadUnitFiles') {
+          await flush().catch(() => undefined);
+          throw new Error(reason);
+        }
+        // fleet ends the pass at the first failure, so one unit that cannot load held back every
+        // unit after it on the machine (and a global one, the whole cluster). Here the unit
+        // reports failed with the reason and the pass goes on; the next pass retries it.
+        failed.add(task.unit);
+        this.failures.set(task.unit, { hash: 'hash' in task ? task.hash : this.failures.get(task.unit)?.hash ?? '', reason });
+        this.reportOnce('error', reason);
+        this.queuePublish(task.unit);
       }
     }
     await flush();
   }
 
+  private clearFailure(unit: string): void {
+    if (this.failures.delete(unit)) this.queuePublish(unit);
+  }
+
+  /** Failures of units no longer wanted here (or wanted with other content) are dropped. */
+  private forgetFailures(desired: ReadonlyMap<string, string>): void {
+    for (const [name, f] of this.failures) {
+      const hash = desired.get(name);
+      if (hash !== undefined && (f.hash === '' || hash === f.hash)) continue;
+      this.failures.delete(name);
+      this.queuePublish(name);
+    }
+  }
+
+  /**
+   * The manager's states with the failures of this agent's tasks laid over them: a unit whose
+   * task failed shows `failed` with the reason in its detail; one that never loaded shows a state
+   * of its own (systemd's load state `error`), so the API and the explorer say why it does not run.
+   */
+  private async states(): Promise<UnitManagerState[]> {
+    const states = await this.manager.states();
+    if (this.failures.size === 0) return states;
+    const out = states.map(s => {
+      const f = this.failures.get(s.name);
+      return f ? { ...s, activeState: 'failed', subState: 'failed', detail: s.detail ? `${f.reason}; ${s.detail}` : f.reason } : s;
+    });
+    const known = new Set(states.map(s => s.name));
+    for (const [name, f] of this.failures) {
+      if (!known.has(name)) out.push({ name, hash: f.hash, loadState: 'error', activeState: 'failed', subState: 'failed', detail: f.reason });
+    }
+    return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
   /** Started units: their states with (never after) their launched heartbeats (fleetctl start reads the state right after). */
   private async announceStarted(units: readonly string[]): Promise<void> {
-    const byName = new Map((await this.manager.states()).map(s => [s.name, s]));
+    const byName = new Map((await this.states()).map(s => [s.name, s]));
     const states = units.map(u => byName.get(u)).filter((s): s is UnitManagerState => s !== undefined);
     await this.writeStates(states, units);
   }
@@ -305,11 +357,11 @@ export class Agent {
       const names = [...this.publishQueue];
       this.publishQueue.clear();
       if (names.length === 0) return;
-      const byName = new Map((await this.manager.states()).map(s => [s.name, s]));
+      const byName = new Map((await this.states()).map(s => [s.name, s]));
       const changed: UnitManagerState[] = [];
       const gone: string[] = [];
       for (const n of names) {
-        if (this.abort.signal.aborted && !this.cache.has(n)) continue;
+        if (this.abort.signal.aborted && !this.cache.has(n) && !this.failures.has(n)) continue;
         const s = byName.get(n);
         if (s) {
           if (this.published.get(n) !== publishedKey(s)) changed.push(s);
@@ -334,7 +386,7 @@ export class Agent {
 
   /** Every state that changed since it was last written (all of them when `force`), as one batch. */
   private async publishAll(force = false, launched: readonly string[] = []): Promise<void> {
-    const states = (await this.manager.states()).filter(s => force || this.published.get(s.name) !== publishedKey(s));
+    const states = (await this.states()).filter(s => force || this.published.get(s.name) !== publishedKey(s));
     await this.writeStates(states, launched);
   }
 
@@ -413,6 +465,19 @@ export class Agent {
       this.published.delete(t.unit);
       if (perUnitBookkeeping) await attempt('removing the state of', () => this.registry.removeUnitState(t.unit, this.machineId));
     }));
+    // Units that never loaded have no process to stop, only the failed state published for them.
+    const loaded = new Set(states.map(s => s.name));
+    const neverLoaded = [...this.failures.keys()].filter(n => !loaded.has(n));
+    this.failures.clear();
+    if (perUnitBookkeeping) {
+      for (const n of neverLoaded) {
+        try {
+          await this.registry.removeUnitState(n, this.machineId);
+        } catch (err) {
+          errors.push(`removing the state of ${n}: ${message(err)}`);
+        }
+      }
+    }
     const t2 = performance.now();
     try {
       await this.manager.close();

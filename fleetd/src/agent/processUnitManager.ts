@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { UnitOption } from '../../../unitfile/src/serialize';
 import { serializeOptions } from '../../../unitfile/src/serialize';
 import type { Journal } from './journal';
@@ -152,11 +152,11 @@ export class ProcessUnitManager implements UnitManager {
 
   async load(name: string, options: readonly UnitOption[], hash: string): Promise<void> {
     if (this.closed) throw new Error(`cannot load ${name}: the unit manager is shut down`);
-    if (name.includes('/') || name === '' || name.startsWith('.')) throw new Error(`cannot load unit ${JSON.stringify(name)}: not a valid unit file name`);
+    if (name.includes('/') || name === '') throw new Error(`cannot load unit ${JSON.stringify(name)}: not a valid unit file name`);
     const config = parseServiceConfig(name, options, {
       unitName: name, machineId: this.options.machineId, hostname: this.hostname, bootId: this.bootId, runtimeDir: this.runtimeDir,
     });
-    fs.writeFileSync(path.join(this.unitsDir, name), serializeOptions(options), { mode: 0o644 });
+    fs.writeFileSync(path.join(this.unitsDir, unitDiskName(name)), serializeOptions(options), { mode: 0o644 });
     const existing = this.services.get(name);
     if (existing) {
       // Like a daemon-reload: the running processes keep running; the new settings apply from the next start.
@@ -178,7 +178,7 @@ export class ProcessUnitManager implements UnitManager {
     await svc.stop();
     // fleet's unload: only after a successful stop, and the failed state is reset with the unit.
     if (this.services.get(name) === svc) this.services.delete(name);
-    fs.rmSync(path.join(this.unitsDir, name), { force: true });
+    fs.rmSync(path.join(this.unitsDir, unitDiskName(name)), { force: true });
     this.emitter.fire(name);
   }
 
@@ -235,6 +235,28 @@ export class ProcessUnitManager implements UnitManager {
     LIVE_TOKENS.delete(this.token);
     if (readText(this.lockFile).trim() === `${process.pid} ${this.token}`) fs.rmSync(this.lockFile, { force: true });
   }
+}
+
+/** Longest file name Linux file systems take (NAME_MAX), in bytes. */
+const NAME_MAX = 255;
+
+/**
+ * The file name a unit is written under in `<stateDir>/units`. fleet's API accepts names no file
+ * system takes as they are (256 bytes) and names that would be hidden files (`.x.service`), so
+ * they are escaped as systemd escapes strings into unit names: `\` → `\x5c` first (so the escape
+ * stays injective), then a leading `.` → `\x2e`. A result longer than NAME_MAX keeps its start
+ * and type and gets `~` plus the SHA-1 of the whole name (`~` never occurs in a valid name, so a
+ * shortened name never equals an escaped one). A name that is already safe is its own file name.
+ */
+export function unitDiskName(name: string): string {
+  let disk = name.replace(/\\/g, '\\x5c').replace(/^\./, '\\x2e');
+  if (Buffer.byteLength(disk) <= NAME_MAX) return disk;
+  const dot = name.lastIndexOf('.');
+  const suffix = dot > 0 ? name.slice(dot) : '';
+  const hash = createHash('sha1').update(name).digest('hex');
+  // Valid names are ASCII, so characters are bytes here.
+  disk = `${disk.slice(0, NAME_MAX - suffix.length - 1 - hash.length)}~${hash}${suffix}`;
+  return disk;
 }
 
 /** Locks held by managers of this process (several machines may run in one fleetd). */
