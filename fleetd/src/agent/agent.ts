@@ -414,7 +414,7 @@ export class Agent {
     }
   }
 
-  private reportOnce(level: 'info' | 'warn', text: string): void {
+  private reportOnce(level: 'info' | 'warn' | 'error', text: string): void {
     if (this.reported.has(text)) return;
     if (this.reported.size >= 1000) this.reported.clear(); // bounded; a repeat is logged again at worst
     this.reported.add(text);
