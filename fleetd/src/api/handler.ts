@@ -5,11 +5,12 @@
  * the registry is unreachable every request gets fleet's 503.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { RegistryUnavailableError, type Registry } from '../registry/registry';
+import { RegistryLimitError, RegistryUnavailableError, type Registry } from '../registry/registry';
 import { DISCOVERY_JSON } from './discovery';
 import { ApiError, sendEmpty, sendError, sendJson, UNAVAILABLE_MESSAGE } from './errors';
 import { serveJournal } from './journal';
 import { MachinesResource } from './machines';
+import { DEFAULT_BODY_TIMEOUT_MS, DEFAULT_MAX_CONCURRENT_BODIES, MAX_JSON_DEPTH, MAX_WAITING_BODIES, nestsDeeperThan, readBody, Semaphore } from './limits';
 import { DEFAULT_TOKEN_LIMIT } from './pagination';
 import { StateResource } from './state';
 import { checkContentType, UnitsResource } from './units';
@@ -26,6 +27,10 @@ export interface ApiHandlerOptions {
   /** fleet's token_limit (page size); default 100. */
   tokenLimit?: number;
   maxBodyBytes?: number;
+  /** Requests with a body processed at once (the others wait); default 4. */
+  maxConcurrentBodies?: number;
+  /** Longest a request body may take to arrive; default 15 s. */
+  bodyTimeoutMs?: number;
   /** Sent as `Server: fleetd/<version>`. */
   version?: string;
   log?: ApiLog;
@@ -39,6 +44,16 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
   if (!Number.isInteger(tokenLimit) || tokenLimit < 1 || tokenLimit > 0xffff) throw new RangeError(`tokenLimit must be an integer from 1 to 65535, got ${tokenLimit}`);
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const log = options.log ?? (() => {});
+  const bodyTimeoutMs = options.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS;
+  const bodies = new Semaphore(options.maxConcurrentBodies ?? DEFAULT_MAX_CONCURRENT_BODIES, MAX_WAITING_BODIES);
+  /** The body of a request, read (and then processed by `fn`) only while fewer than maxConcurrentBodies are. */
+  const withBody = <T>(req: IncomingMessage, decodePrefix: string, fn: (body: string) => Promise<T>): Promise<T> =>
+    bodies.run(async () => {
+      const body = await readBody(req, maxBodyBytes, bodyTimeoutMs);
+      // The decoder recurses per level: refuse what would overflow its stack (Go's text, its own limit).
+      if (nestsDeeperThan(body, MAX_JSON_DEPTH)) throw new ApiError(400, `${decodePrefix}exceeded max depth (fleetd decodes JSON nested at most ${MAX_JSON_DEPTH} deep)`);
+      return fn(body);
+    });
   const serverHeader = `fleetd/${options.version ?? FLEETD_VERSION}`;
   const units = new UnitsResource(registry, tokenLimit);
   const state = new StateResource(registry, tokenLimit);
@@ -76,7 +91,7 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
     if (rest === '/machines') {
       if (method === 'GET') return sendJson(res, 200, await machines.list(url.searchParams.getAll('nextPageToken')));
       if (method === 'PATCH') {
-        await machines.patch(await readBody(req, maxBodyBytes));
+        await withBody(req, '', body => machines.patch(body));
         return sendEmpty(res, 204);
       }
       throw new ApiError(405, 'only GET and PATCH supported against this resource');
@@ -98,8 +113,7 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
         const contentTypes = headerValues(req, 'content-type');
         // fleet checks the media type before it reads the body: a 415 wins over a 413.
         checkContentType(contentTypes);
-        const body = await readBody(req, maxBodyBytes);
-        return sendEmpty(res, await units.set(name, contentTypes, body));
+        return sendEmpty(res, await withBody(req, 'unable to decode body: ', body => units.set(name, contentTypes, body)));
       }
       throw new ApiError(405, 'only GET, PUT and DELETE supported against this resource');
     }
@@ -129,6 +143,11 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
       if (err instanceof ApiError) {
         status = err.status;
         message = err.message;
+      } else if (err instanceof RegistryLimitError) {
+        // fleet answers 503 "unable to communicate with etcd" here; the client's request is what is too big.
+        status = err.kind === 'size' ? 413 : 400;
+        message = err.message;
+        log('warn', `HTTP ${req.method} ${req.url}: ${status}: ${describe(err)}`);
       } else if (err instanceof RegistryUnavailableError) {
         unavailable = true;
         status = 503;
@@ -142,7 +161,7 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
         res.destroy();
         return;
       }
-      if (status === 413) {
+      if (status === 413 || status === 408 || !req.complete) {
         // Refuse the rest of the body: answer, drain what is in flight, and close the connection.
         res.setHeader('Connection', 'close');
         req.resume();
@@ -169,41 +188,6 @@ function headerValues(req: IncomingMessage, name: string): string[] {
     if (req.rawHeaders[i]!.toLowerCase() === name) out.push(req.rawHeaders[i + 1]!);
   }
   return out;
-}
-
-/** The whole body as UTF-8, refused with 413 beyond `limit` bytes. */
-function readBody(req: IncomingMessage, limit: number): Promise<string> {
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) return Promise.reject(tooLarge(limit));
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let done = false;
-    req.on('data', (chunk: Buffer) => {
-      if (done) return;
-      size += chunk.length;
-      if (size > limit) {
-        done = true;
-        reject(tooLarge(limit));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => {
-      if (done) return;
-      done = true;
-      resolve(Buffer.concat(chunks).toString('utf8'));
-    });
-    req.on('error', err => {
-      if (done) return;
-      done = true;
-      reject(err);
-    });
-  });
-}
-
-function tooLarge(limit: number): ApiError {
-  return new ApiError(413, `request body exceeds the limit of ${limit} bytes`);
 }
 
 function describe(err: unknown): string {

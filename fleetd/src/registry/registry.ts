@@ -113,6 +113,18 @@ export class RegistryUnavailableError extends Error {
   }
 }
 
+/**
+ * A write the registry refuses for its size: more bytes (`size`) or more operations
+ * (`operations`) than it takes in one request (etcd's --max-request-bytes, --max-txn-ops). The
+ * request is what is too big, not the registry that is down: the API answers 413/400, not 503.
+ */
+export class RegistryLimitError extends Error {
+  constructor(readonly kind: 'size' | 'operations', message: string) {
+    super(message);
+    this.name = 'RegistryLimitError';
+  }
+}
+
 export class MachineExistsError extends Error {
   constructor(readonly machineId: string) {
     super(`machine ${machineId} is already registered and alive`);

@@ -1,0 +1,100 @@
+/**
+ * What bounds the API's work per request (issue 12, item 5): a semaphore for requests that carry
+ * a body (each buffers up to 4 MiB and is decoded, hashed and written to the registry, so ten at
+ * once peaked fleetd's RSS at half a gigabyte and stalled every other request), a timed body
+ * reader (a client that sends half a body is not waited for forever), and a nesting-depth check
+ * that runs before the recursive JSON decoder (which would otherwise overflow the stack).
+ */
+import type { IncomingMessage } from 'node:http';
+import { ApiError } from './errors';
+
+/** Requests with a body processed at once; the others wait their turn, body-less ones never wait. */
+export const DEFAULT_MAX_CONCURRENT_BODIES = 4;
+/** Requests with a body that may wait for a turn; beyond that they get a 503 to retry. */
+export const MAX_WAITING_BODIES = 256;
+/** Longest a request body may take to arrive once fleetd reads it. */
+export const DEFAULT_BODY_TIMEOUT_MS = 15_000;
+/**
+ * Deepest JSON nesting decoded. Go's decoder stops at 10000 with "exceeded max depth"; fleetd's
+ * recursive decoder stops earlier, and no request fleet defines nests deeper than 4.
+ */
+export const MAX_JSON_DEPTH = 1000;
+
+export class Semaphore {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+  constructor(private readonly limit: number, private readonly maxWaiting: number) {
+    if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`maxConcurrentBodies must be a positive integer, got ${limit}`);
+  }
+
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.active >= this.limit) {
+      if (this.waiting.length >= this.maxWaiting) {
+        throw new ApiError(503, `fleetd is busy: ${this.limit} requests with a body are in progress and ${this.waiting.length} wait; retry shortly`);
+      }
+      await new Promise<void>(resolve => this.waiting.push(resolve));
+    } else {
+      this.active++;
+    }
+    try {
+      return await fn();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next(); // the slot passes on as it is
+      else this.active--;
+    }
+  }
+}
+
+/** The whole body as UTF-8: 413 beyond `limit` bytes, 408 when it has not arrived within `timeoutMs`. */
+export function readBody(req: IncomingMessage, limit: number, timeoutMs: number): Promise<string> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) return Promise.reject(tooLarge(limit));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    const finish = (err: Error | undefined, text?: string) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      req.off('data', onData);
+      if (err) reject(err);
+      else resolve(text!);
+    };
+    const timer = setTimeout(() => finish(new ApiError(408, `request body not received within ${timeoutMs / 1000} s; send the whole body at once`)), timeoutMs);
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) return finish(tooLarge(limit));
+      chunks.push(chunk);
+    };
+    req.on('data', onData);
+    req.on('end', () => finish(undefined, Buffer.concat(chunks).toString('utf8')));
+    req.on('error', err => finish(err));
+    req.on('aborted', () => finish(new ApiError(400, 'the client closed the connection before the body was complete')));
+  });
+}
+
+function tooLarge(limit: number): ApiError {
+  return new ApiError(413, `request body exceeds the limit of ${limit} bytes`);
+}
+
+/** True when the JSON text nests arrays and objects deeper than `max` (brackets inside strings do not count). */
+export function nestsDeeperThan(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) return true;
+    } else if (c === 0x5d || c === 0x7d) {
+      depth--;
+    }
+  }
+  return false;
+}
