@@ -10,7 +10,7 @@ import { DISCOVERY_JSON } from './discovery';
 import { ApiError, sendEmpty, sendError, sendJson, UNAVAILABLE_MESSAGE } from './errors';
 import { serveJournal } from './journal';
 import { MachinesResource } from './machines';
-import { DEFAULT_BODY_TIMEOUT_MS, DEFAULT_MAX_CONCURRENT_BODIES, MAX_JSON_DEPTH, MAX_WAITING_BODIES, nestsDeeperThan, readBody, Semaphore } from './limits';
+import { DEFAULT_BODY_TIMEOUT_MS, DEFAULT_MAX_CONCURRENT_BODIES, MAX_BODIES_READ, MAX_JSON_DEPTH, MAX_WAITING_BODIES, nestsDeeperThan, readBody, Semaphore } from './limits';
 import { DEFAULT_TOKEN_LIMIT } from './pagination';
 import { StateResource } from './state';
 import { checkContentType, UnitsResource } from './units';
@@ -27,7 +27,7 @@ export interface ApiHandlerOptions {
   /** fleet's token_limit (page size); default 100. */
   tokenLimit?: number;
   maxBodyBytes?: number;
-  /** Requests with a body processed at once (the others wait); default 4. */
+  /** Requests with a body processed at once (the others wait; body-less ones never do); default 1. */
   maxConcurrentBodies?: number;
   /** Longest a request body may take to arrive; default 15 s. */
   bodyTimeoutMs?: number;
@@ -45,14 +45,20 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const log = options.log ?? (() => {});
   const bodyTimeoutMs = options.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS;
-  const bodies = new Semaphore(options.maxConcurrentBodies ?? DEFAULT_MAX_CONCURRENT_BODIES, MAX_WAITING_BODIES);
-  /** The body of a request, read (and then processed by `fn`) only while fewer than maxConcurrentBodies are. */
-  const withBody = <T>(req: IncomingMessage, decodePrefix: string, fn: (body: string) => Promise<T>): Promise<T> =>
-    bodies.run(async () => {
-      const body = await readBody(req, maxBodyBytes, bodyTimeoutMs);
+  const reading = new Semaphore(MAX_BODIES_READ, MAX_WAITING_BODIES);
+  const processing = new Semaphore(options.maxConcurrentBodies ?? DEFAULT_MAX_CONCURRENT_BODIES, Number.MAX_SAFE_INTEGER);
+  /** The body of a request, read while fewer than MAX_BODIES_READ are, then processed by `fn` while fewer than maxConcurrentBodies are. */
+  const withBody = <T>(req: IncomingMessage, decodePrefix: string, fn: (body: string) => Promise<T>, unitBody = false): Promise<T> =>
+    reading.run(async () => {
+      // A unit body larger than the registry takes in one request cannot be stored: refused before
+      // it is decoded, validated and hashed (hundreds of ms and of MB for a few MB).
+      const registryLimit = unitBody ? registry.maxRequestBytes : undefined;
+      const body = registryLimit !== undefined && registryLimit < maxBodyBytes
+        ? await readBody(req, registryLimit, bodyTimeoutMs, unitTooLarge, maxBodyBytes)
+        : await readBody(req, maxBodyBytes, bodyTimeoutMs);
       // The decoder recurses per level: refuse what would overflow its stack (Go's text, its own limit).
       if (nestsDeeperThan(body, MAX_JSON_DEPTH)) throw new ApiError(400, `${decodePrefix}exceeded max depth (fleetd decodes JSON nested at most ${MAX_JSON_DEPTH} deep)`);
-      return fn(body);
+      return processing.run(() => fn(body));
     });
   const serverHeader = `fleetd/${options.version ?? FLEETD_VERSION}`;
   const units = new UnitsResource(registry, tokenLimit);
@@ -113,7 +119,7 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
         const contentTypes = headerValues(req, 'content-type');
         // fleet checks the media type before it reads the body: a 415 wins over a 413.
         checkContentType(contentTypes);
-        return sendEmpty(res, await withBody(req, 'unable to decode body: ', body => units.set(name, contentTypes, body)));
+        return sendEmpty(res, await withBody(req, 'unable to decode body: ', body => units.set(name, contentTypes, body), true));
       }
       throw new ApiError(405, 'only GET, PUT and DELETE supported against this resource');
     }
@@ -161,7 +167,7 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
         res.destroy();
         return;
       }
-      if (status === 413 || status === 408 || !req.complete) {
+      if (!req.complete) {
         // Refuse the rest of the body: answer, drain what is in flight, and close the connection.
         res.setHeader('Connection', 'close');
         req.resume();
@@ -188,6 +194,11 @@ function headerValues(req: IncomingMessage, name: string): string[] {
     if (req.rawHeaders[i]!.toLowerCase() === name) out.push(req.rawHeaders[i + 1]!);
   }
   return out;
+}
+
+function unitTooLarge(limit: number): ApiError {
+  return new ApiError(413, `too large for etcd: the request body exceeds ${limit} bytes, and etcd takes at most --max-request-bytes (${limit} bytes) ` +
+    'per request, in which a unit is written with its options more than once; make the unit smaller');
 }
 
 function describe(err: unknown): string {

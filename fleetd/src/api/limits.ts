@@ -8,9 +8,15 @@
 import type { IncomingMessage } from 'node:http';
 import { ApiError } from './errors';
 
-/** Requests with a body processed at once; the others wait their turn, body-less ones never wait. */
-export const DEFAULT_MAX_CONCURRENT_BODIES = 4;
-/** Requests with a body that may wait for a turn; beyond that they get a 503 to retry. */
+/**
+ * Requests with a body processed (decoded, validated, hashed, written) at once; the others wait
+ * their turn, body-less ones never wait. Processing a large unit is CPU work on the one event
+ * loop: one at a time keeps the heap (and so the GC pauses that hold back everything else) small.
+ */
+export const DEFAULT_MAX_CONCURRENT_BODIES = 1;
+/** Bodies read at once (at most 4 MiB each): a few slow clients cannot hold back processing. */
+export const MAX_BODIES_READ = 8;
+/** Requests with a body that may wait to be read; beyond that they get a 503 to retry. */
 export const MAX_WAITING_BODIES = 256;
 /** Longest a request body may take to arrive once fleetd reads it. */
 export const DEFAULT_BODY_TIMEOUT_MS = 15_000;
@@ -24,7 +30,7 @@ export class Semaphore {
   private active = 0;
   private readonly waiting: (() => void)[] = [];
   constructor(private readonly limit: number, private readonly maxWaiting: number) {
-    if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`maxConcurrentBodies must be a positive integer, got ${limit}`);
+    if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`a concurrency limit must be a positive integer, got ${limit}`);
   }
 
   async run<T>(fn: () => Promise<T>): Promise<T> {
@@ -46,10 +52,16 @@ export class Semaphore {
   }
 }
 
-/** The whole body as UTF-8: 413 beyond `limit` bytes, 408 when it has not arrived within `timeoutMs`. */
-export function readBody(req: IncomingMessage, limit: number, timeoutMs: number): Promise<string> {
+/**
+ * The whole body as UTF-8: 413 beyond `limit` bytes (with `tooLarge`'s message), 408 when it has
+ * not arrived within `timeoutMs`. A body over `limit` but within `drainLimit` is read to its end
+ * (and dropped) before the 413, so the client, still sending, gets the answer rather than a reset
+ * connection; beyond `drainLimit` the 413 goes out at once and the connection is closed.
+ */
+export function readBody(req: IncomingMessage, limit: number, timeoutMs: number,
+  tooLarge: (limit: number) => ApiError = bodyTooLarge, drainLimit = limit): Promise<string> {
   const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) return Promise.reject(tooLarge(limit));
+  if (Number.isFinite(declared) && declared > drainLimit) return Promise.reject(tooLarge(limit));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -65,17 +77,18 @@ export function readBody(req: IncomingMessage, limit: number, timeoutMs: number)
     const timer = setTimeout(() => finish(new ApiError(408, `request body not received within ${timeoutMs / 1000} s; send the whole body at once`)), timeoutMs);
     const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (size > limit) return finish(tooLarge(limit));
-      chunks.push(chunk);
+      if (size > drainLimit) return finish(tooLarge(limit));
+      if (size > limit) chunks.length = 0; // draining: nothing more is kept
+      else chunks.push(chunk);
     };
     req.on('data', onData);
-    req.on('end', () => finish(undefined, Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => finish(size > limit ? tooLarge(limit) : undefined, Buffer.concat(chunks).toString('utf8')));
     req.on('error', err => finish(err));
     req.on('aborted', () => finish(new ApiError(400, 'the client closed the connection before the body was complete')));
   });
 }
 
-function tooLarge(limit: number): ApiError {
+function bodyTooLarge(limit: number): ApiError {
   return new ApiError(413, `request body exceeds the limit of ${limit} bytes`);
 }
 

@@ -139,6 +139,12 @@ export interface Registry {
    * (and on a slow safety refresh), instead of on every heartbeat.
    */
   readonly ephemeralFollowsPresence?: boolean;
+  /**
+   * The largest write the registry takes in one request, when it has such a limit (etcd's
+   * --max-request-bytes). A unit is one write holding its options more than once, so the API
+   * refuses a unit body over this size with 413 before decoding it.
+   */
+  readonly maxRequestBytes?: number;
   // ---- units (written by the API) ----
   getUnit(name: string): Promise<UnitRecord | undefined>;
   /** Sorted by name. */
