@@ -106,7 +106,7 @@ async function openRegistry(config: Config, endpoints: string[] | undefined, log
   return EtcdRegistry.connect({ endpoints, prefix: config.prefix, log });
 }
 
-async function serveApi(config: Config, registry: Registry, lifetime: Lifetime): Promise<string | undefined> {
+async function serveApi(config: Config, registry: Registry, lifetime: Lifetime, log: Log): Promise<string | undefined> {
   const listen: ({ host: string; port: number } | { socketPath: string })[] = [];
   if (config.api) listen.push(config.api);
   if (config.socket) {
@@ -114,7 +114,8 @@ async function serveApi(config: Config, registry: Registry, lifetime: Lifetime):
     listen.push({ socketPath: config.socket });
   }
   if (listen.length === 0) return undefined;
-  const api = await createApiServer({ registry, listen });
+  // Every 5xx, and the cause of every 503, goes to fleetd's log with its request line.
+  const api = await createApiServer({ registry, listen, log: tagged(log, 'api') });
   lifetime.add('API', { stop: () => api.close() });
   return api.urls.find(u => u.startsWith('http')) ?? api.urls[0];
 }
@@ -201,7 +202,7 @@ async function runLocal(config: Config, log: Log, lifetime: Lifetime): Promise<v
     lifetime.add('machines', { stop: async () => void (await Promise.all(children.map(c => stopChild(c, 45_000)))) });
   }
   await waitForMachines(registry, config.machines, 60_000, children);
-  const url = await serveApi(config, registry, lifetime);
+  const url = await serveApi(config, registry, lifetime, log);
   for (const m of await registry.listMachines()) process.stdout.write(`${describeMachine(m)}\n`);
   if (config.socket) process.stdout.write(`fleetd: API socket at unix://${config.socket}\n`);
   process.stdout.write(`fleetd: API ready at ${url}\n`);
@@ -245,7 +246,7 @@ async function runAgent(config: Config, log: Log, lifetime: Lifetime): Promise<v
     log: tagged(log, `agent ${id.slice(0, 8)}`),
   });
   lifetime.add('agent', agent);
-  const url = await serveApi(config, registry, lifetime);
+  const url = await serveApi(config, registry, lifetime, log);
   process.stdout.write(`${describeMachine({ id, publicIP: config.publicIp ?? '127.0.0.1', metadata: config.metadata[0] ?? {} })}\n`);
   if (url) process.stdout.write(`fleetd: API ready at ${url}\n`);
 }

@@ -149,6 +149,7 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
       if (err instanceof ApiError) {
         status = err.status;
         message = err.message;
+        if (status >= 500) log('error', `HTTP ${req.method} ${req.url}: ${status} ${message}`);
       } else if (err instanceof RegistryLimitError) {
         // fleet answers 503 "unable to communicate with etcd" here; the client's request is what is too big.
         status = err.kind === 'size' ? 413 : 400;
@@ -158,9 +159,9 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
         unavailable = true;
         status = 503;
         message = UNAVAILABLE_MESSAGE;
-        log('warn', `HTTP ${req.method} ${req.url}: ${describe(err)}`);
+        log('warn', `HTTP ${req.method} ${req.url}: 503: ${describe(err)}`);
       } else {
-        log('error', `HTTP ${req.method} ${req.url} failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+        log('error', `HTTP ${req.method} ${req.url}: 500: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
       }
       if (res.headersSent) {
         // A streaming response (journal) broke after it started: all we can do is end it.
