@@ -144,7 +144,7 @@ async function runLocal(config: Config, log: Log, lifetime: Lifetime): Promise<v
   });
   let endpoints: string[] | undefined;
   if (config.registry.kind === 'etcd-binary') {
-    const etcd: EtcdProcess = await startEtcd(config.registry.path, stateDir, line => log('debug', line));
+    const etcd: EtcdProcess = await startEtcd(config.registry.path, stateDir, tagged(log, 'etcd supervisor'));
     lifetime.add('etcd', etcd);
     endpoints = [etcd.url];
     log('info', `private etcd at ${etcd.url} (pid ${etcd.pid})`);
