@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { agentArgs, ConfigError, helpText, parseConfig, type Config } from './config';
 import { startEtcd, stopChild, type EtcdProcess } from './cli/etcdProcess';
+import { closeInheritedDescriptors } from './cli/fds';
 import { describeMachine, machineIdIn } from './cli/identity';
 import { CLUSTER_MARKER, MACHINE_MARKER, reap } from './cli/reaper';
 import { randomBytes } from 'node:crypto';
@@ -271,6 +272,9 @@ async function main(): Promise<number> {
     return 0;
   }
   const log = makeLog(config, 'fleetd');
+  // Before anything is spawned: what fleetd inherited must not reach machine or unit processes.
+  const closed = closeInheritedDescriptors();
+  if (closed.length > 0) log('debug', `closed inherited file descriptor(s) ${closed.join(', ')} (units get only 0-2)`);
   const lifetime = new Lifetime();
   let finish: (code: number) => void = () => undefined;
   const finished = new Promise<number>(resolve => (finish = resolve));
