@@ -10,6 +10,7 @@
 import { desiredUnitsForMachine, planMachine, planPurge, type CurrentUnit, type MachineTask, type MachineUnitState } from '../../../scheduler/src/planMachine';
 import { runLoop, type Loop } from '../loop';
 import { MachineExistsError, RegistryUnavailableError, type Disposable, type MachinePresence, type MachineRecord, type Registry } from '../registry/registry';
+import { TaskFailures } from './taskFailures';
 import type { UnitManager, UnitManagerState } from './unitManager';
 
 export type LogFn = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
@@ -69,8 +70,8 @@ export class Agent {
   /** Last state published per unit (to publish on change only). */
   private readonly published = new Map<string, string>();
   private readonly reported = new Set<string>();
-  /** Units whose last task failed: the reason, published as a `failed` state until a task of theirs succeeds. */
-  private readonly failures = new Map<string, { hash: string; reason: string }>();
+  /** Units whose last task failed: published as `failed` with the reason until a task of theirs succeeds. */
+  private readonly failures = new TaskFailures();
   private readonly abort = new AbortController();
   private readonly disposables: Disposable[] = [];
   private presence: MachinePresence | undefined;
@@ -189,7 +190,7 @@ export class Agent {
     for (const d of dropped) this.reportOnce('info', d.message);
     const current: CurrentUnit[] = (await this.manager.states()).map(s => ({ name: s.name, hash: s.hash, state: this.cache.get(s.name) ?? 'inactive' }));
     const tasks = planMachine(units, current);
-    this.forgetFailures(new Map(units.map(u => [u.name, u.hash])));
+    for (const n of this.failures.forget(new Map(units.map(u => [u.name, u.hash])))) this.queuePublish(n);
     const planned = performance.now();
     await this.apply(tasks);
     const applied = performance.now();
@@ -245,7 +246,7 @@ export class Agent {
         // unit after it on the machine (and a global one, the whole cluster). Here the unit
         // reports failed with the reason and the pass goes on; the next pass retries it.
         failed.add(task.unit);
-        this.failures.set(task.unit, { hash: 'hash' in task ? task.hash : this.failures.get(task.unit)?.hash ?? '', reason });
+        this.failures.set(task.unit, 'hash' in task ? task.hash : undefined, reason);
         this.reportOnce('error', reason);
         this.queuePublish(task.unit);
       }
@@ -254,36 +255,12 @@ export class Agent {
   }
 
   private clearFailure(unit: string): void {
-    if (this.failures.delete(unit)) this.queuePublish(unit);
+    if (this.failures.clear(unit)) this.queuePublish(unit);
   }
 
-  /** Failures of units no longer wanted here (or wanted with other content) are dropped. */
-  private forgetFailures(desired: ReadonlyMap<string, string>): void {
-    for (const [name, f] of this.failures) {
-      const hash = desired.get(name);
-      if (hash !== undefined && (f.hash === '' || hash === f.hash)) continue;
-      this.failures.delete(name);
-      this.queuePublish(name);
-    }
-  }
-
-  /**
-   * The manager's states with the failures of this agent's tasks laid over them: a unit whose
-   * task failed shows `failed` with the reason in its detail; one that never loaded shows a state
-   * of its own (systemd's load state `error`), so the API and the explorer say why it does not run.
-   */
+  /** The manager's states, with this agent's task failures laid over them. */
   private async states(): Promise<UnitManagerState[]> {
-    const states = await this.manager.states();
-    if (this.failures.size === 0) return states;
-    const out = states.map(s => {
-      const f = this.failures.get(s.name);
-      return f ? { ...s, activeState: 'failed', subState: 'failed', detail: s.detail ? `${f.reason}; ${s.detail}` : f.reason } : s;
-    });
-    const known = new Set(states.map(s => s.name));
-    for (const [name, f] of this.failures) {
-      if (!known.has(name)) out.push({ name, hash: f.hash, loadState: 'error', activeState: 'failed', subState: 'failed', detail: f.reason });
-    }
-    return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return this.failures.overlay(await this.manager.states());
   }
 
   /** Started units: their states with (never after) their launched heartbeats (fleetctl start reads the state right after). */
@@ -466,9 +443,7 @@ export class Agent {
       if (perUnitBookkeeping) await attempt('removing the state of', () => this.registry.removeUnitState(t.unit, this.machineId));
     }));
     // Units that never loaded have no process to stop, only the failed state published for them.
-    const loaded = new Set(states.map(s => s.name));
-    const neverLoaded = [...this.failures.keys()].filter(n => !loaded.has(n));
-    this.failures.clear();
+    const neverLoaded = this.failures.drain(new Set(states.map(s => s.name)));
     if (perUnitBookkeeping) {
       for (const n of neverLoaded) {
         try {
