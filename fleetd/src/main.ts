@@ -13,6 +13,7 @@ import path from 'node:path';
 import { agentArgs, ConfigError, helpText, parseConfig, type Config } from './config';
 import { startEtcd, stopChild, type EtcdProcess } from './cli/etcdProcess';
 import { closeInheritedDescriptors } from './cli/fds';
+import { watchdogMain } from './cli/watchdog';
 import { describeMachine, machineIdIn } from './cli/identity';
 import { CLUSTER_MARKER, MACHINE_MARKER, reap } from './cli/reaper';
 import { randomBytes } from 'node:crypto';
@@ -236,7 +237,11 @@ async function runAgent(config: Config, log: Log, lifetime: Lifetime): Promise<v
     const engine = await startEngine({ registry, machineId: id, intervalMs: config.engineIntervalMs, log });
     lifetime.add('engine', engine);
   }
+  // A standalone agent's units must not outlive it (under `fleetd local` the supervisor reaps them).
+  const standalone = process.env.FLEETD_PARENT_PIPE !== '1';
+  if (standalone) lifetime.add('watchdog', startWatchdog(stateDir, config.agentTtlMs, log));
   const agent = await startAgent({
+    ...(standalone ? { stopRecipes: true } : {}),
     registry,
     machine: { id, publicIP: config.publicIp ?? '127.0.0.1', metadata: config.metadata[0] ?? {} },
     stateDir,
@@ -252,7 +257,31 @@ async function runAgent(config: Config, log: Log, lifetime: Lifetime): Promise<v
   if (url) process.stdout.write(`fleetd: API ready at ${url}\n`);
 }
 
+/**
+ * The watchdog (its own process group, so a kill of the agent's group spares it) holds a pipe to
+ * this process: when the pipe closes it stops the units left running, within half the TTL.
+ */
+function startWatchdog(stateDir: string, ttlMs: number, log: Log): Stoppable {
+  const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, '__watchdog', path.resolve(stateDir), String(Math.max(1_000, Math.floor(ttlMs / 2)))], {
+    stdio: ['pipe', 'ignore', 'inherit'], detached: true,
+  });
+  child.on('error', err => log('warn', `the unit watchdog could not start (${err.message}); if fleetd is killed, its units keep running`));
+  return {
+    // After a clean stop the agent has stopped every unit: closing the pipe lets the watchdog see that and exit.
+    stop: async () => {
+      if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise(resolve => child.once('exit', resolve));
+      child.stdin?.end();
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
 async function main(): Promise<number> {
+  // Internal: the per-machine watchdog a standalone agent starts (cli/watchdog.ts).
+  if (process.argv[2] === '__watchdog') return watchdogMain(process.argv.slice(3));
   let config: Readonly<Config>;
   try {
     config = parseConfig(process.argv.slice(2), process.env);

@@ -27,6 +27,8 @@ export interface StartAgentOptions {
   unitManager?: UnitManager;
   /** Extra environment for every unit process (e.g. the markers `fleetd local` reaps orphans by). */
   unitEnv?: Record<string, string>;
+  /** Have the process manager keep each unit's stop recipe for a watchdog (see ProcessUnitManagerOptions.stopRecipes). */
+  stopRecipes?: boolean;
   /** Serve the journal on this loopback address (port 0: any free port). */
   journal?: { host: string; port: number };
   log?: LogFn;
@@ -54,6 +56,7 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
       journal,
       stateDir: path.resolve(options.stateDir),
       ...(options.unitEnv ? { env: options.unitEnv } : {}),
+      ...(options.stopRecipes ? { stopRecipes: true } : {}),
       ...(log ? { log } : {}),
     });
   } catch (err) {

@@ -27,6 +27,12 @@ export interface ProcessUnitManagerOptions {
   bootId?: string;
   /** Extra variables every process starts with (after PATH). */
   env?: Record<string, string>;
+  /**
+   * Keep `<stateDir>/stop/<unit>.json` (0600) current for every running unit: how to stop it
+   * (ExecStop=, kill signal, ExecStopPost=, environment), for the watchdog that stops the units
+   * of a `fleetd agent` killed with SIGKILL (cli/watchdog.ts).
+   */
+  stopRecipes?: boolean;
   log?: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
 }
 
@@ -48,6 +54,7 @@ export class ProcessUnitManager implements UnitManager {
   private readonly baseEnv: Record<string, string>;
   private readonly now: () => number;
   private readonly groupsDir: string;
+  private readonly stopDir: string;
   private readonly lockFile: string;
   private readonly token = randomUUID();
   private closed = false;
@@ -60,6 +67,7 @@ export class ProcessUnitManager implements UnitManager {
     this.bootId = options.bootId ?? kernelBootId();
     this.now = Date.now;
     this.groupsDir = path.join(options.stateDir, 'groups');
+    this.stopDir = path.join(options.stateDir, 'stop');
     // systemd's PATH, then fleetd's own (so `node` and friends resolve as they do for the user).
     const pathVar = [SYSTEMD_PATH, process.env.PATH].filter(Boolean).join(':');
     this.baseEnv = {
@@ -72,12 +80,36 @@ export class ProcessUnitManager implements UnitManager {
     fs.mkdirSync(this.unitsDir, { recursive: true });
     fs.mkdirSync(this.runtimeDir, { recursive: true });
     fs.mkdirSync(this.groupsDir, { recursive: true });
+    fs.mkdirSync(this.stopDir, { recursive: true, mode: 0o700 });
     this.lockFile = path.join(options.stateDir, 'lock');
     this.lock();
     this.reapOrphans();
     // Unit files of a previous run are stale: this manager starts with nothing loaded (fleet's agent
     // would list them as inactive and unload them on its first pass).
     for (const file of safeReaddir(this.unitsDir)) fs.rmSync(path.join(this.unitsDir, file), { force: true });
+    for (const file of safeReaddir(this.stopDir)) fs.rmSync(path.join(this.stopDir, file), { force: true });
+  }
+
+  /** One file per unit, named by the SHA-1 of its name (any unit name gives a short, safe file name). */
+  private stopFile(unit: string): string {
+    return path.join(this.stopDir, `${createHash('sha1').update(unit).digest('hex')}.json`);
+  }
+
+  /** Write (atomically, 0600: it holds the unit's environment) how to stop a unit; after the spawn settles, so MAINPID is known. */
+  private writeStopRecipe(unit: string): void {
+    if (!this.options.stopRecipes) return;
+    setImmediate(() => {
+      const svc = this.services.get(unit);
+      if (!svc || this.closed) return;
+      const file = this.stopFile(unit);
+      const temp = `${file}.${process.pid}.tmp`;
+      try {
+        fs.writeFileSync(temp, JSON.stringify(svc.stopRecipe()), { mode: 0o600 });
+        fs.renameSync(temp, file);
+      } catch (err) {
+        this.options.log?.('warn', `could not record how to stop ${unit} (${(err as Error).message}); if fleetd is killed, its processes are stopped without ExecStop=`);
+      }
+    });
   }
 
   /**
@@ -165,7 +197,10 @@ export class ProcessUnitManager implements UnitManager {
     } else {
       this.services.set(name, new Service(name, config, hash, {
         journal: this.options.journal, baseEnv: this.baseEnv, now: this.now, onChange: () => this.emitter.fire(name),
-        onSpawn: pgid => this.recordGroup(name, pgid),
+        onSpawn: pgid => {
+          this.recordGroup(name, pgid);
+          this.writeStopRecipe(name);
+        },
       }));
     }
     if (config.errors.length > 0) this.options.log?.('warn', `unit ${name} has a bad setting: ${config.errors.join('; ')}`);
@@ -179,6 +214,7 @@ export class ProcessUnitManager implements UnitManager {
     // fleet's unload: only after a successful stop, and the failed state is reset with the unit.
     if (this.services.get(name) === svc) this.services.delete(name);
     fs.rmSync(path.join(this.unitsDir, unitDiskName(name)), { force: true });
+    fs.rmSync(this.stopFile(name), { force: true });
     this.emitter.fire(name);
   }
 

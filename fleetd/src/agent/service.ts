@@ -24,6 +24,18 @@ export type ServiceResult = 'success' | 'exit-code' | 'signal' | 'timeout' | 'st
 
 export type { ExitInfo } from './processes';
 
+/** How to stop a unit without its Service object: ExecStop=, the kill signal, ExecStopPost=, with the start's environment. */
+export interface StopRecipe {
+  unit: string;
+  execStop: ExecCommand[];
+  execStopPost: ExecCommand[];
+  env: Record<string, string>;
+  cwd: string;
+  killSignal: NodeJS.Signals;
+  sendSigkill: boolean;
+  timeoutStopMs: number;
+}
+
 export interface ServiceHost {
   journal: Journal;
   /** PATH and other variables every process starts with. */
@@ -524,6 +536,21 @@ export class Service {
   }
 
   // ------------------------------------------------------------------ processes
+
+  /** What a watchdog needs to stop this unit as runStop would, should fleetd die (see cli/watchdog.ts). */
+  stopRecipe(): StopRecipe {
+    const c = this.config;
+    const env = this.environment();
+    const stopEnv = typeof env === 'string' ? { ...this.host.baseEnv } : env;
+    stopEnv.SERVICE_RESULT = 'success';
+    if (this.mainPid !== undefined) stopEnv.MAINPID = String(this.mainPid);
+    const wd = c.workingDirectory;
+    const cwd = wd ? (wd.path === '~' ? (stopEnv.HOME ?? process.env.HOME ?? '/') : wd.path) : '/';
+    return {
+      unit: this.name, execStop: c.execStop, execStopPost: c.execStopPost, env: stopEnv, cwd,
+      killSignal: c.killSignal, sendSigkill: c.sendSigkill, timeoutStopMs: c.timeoutStopMs,
+    };
+  }
 
   /** The environment for this start: base, Environment=, then EnvironmentFile= (which wins). A string is an error. */
   private environment(): Record<string, string> | string {
