@@ -73,7 +73,9 @@ class Lifetime {
 
 function stateDirOf(config: Config): string {
   if (config.stateDir) {
-    fs.mkdirSync(config.stateDir, { recursive: true });
+    // fleetd's alone, with everything in it (unit files hold Environment= secrets).
+    fs.mkdirSync(config.stateDir, { recursive: true, mode: 0o700 });
+    fs.chmodSync(config.stateDir, 0o700);
     return path.resolve(config.stateDir);
   }
   return fs.mkdtempSync(path.join(os.tmpdir(), 'fleetd-'));

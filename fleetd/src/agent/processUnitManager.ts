@@ -77,10 +77,8 @@ export class ProcessUnitManager implements UnitManager {
       ...(process.env.FLEET_TEST_RUN_ID ? { FLEET_TEST_RUN_ID: process.env.FLEET_TEST_RUN_ID } : {}),
       ...options.env,
     };
-    fs.mkdirSync(this.unitsDir, { recursive: true });
-    fs.mkdirSync(this.runtimeDir, { recursive: true });
-    fs.mkdirSync(this.groupsDir, { recursive: true });
-    fs.mkdirSync(this.stopDir, { recursive: true, mode: 0o700 });
+    // Everything here is the agent's alone (unit files hold Environment= secrets): 0700 and 0600.
+    for (const dir of [options.stateDir, this.unitsDir, this.runtimeDir, this.groupsDir, this.stopDir]) privateDir(dir);
     this.lockFile = path.join(options.stateDir, 'lock');
     this.lock();
     this.reapOrphans();
@@ -127,7 +125,7 @@ export class ProcessUnitManager implements UnitManager {
           'give every machine its own state directory (--state-dir)');
       }
     }
-    fs.writeFileSync(this.lockFile, `${process.pid} ${this.token}\n`);
+    writePrivate(this.lockFile, `${process.pid} ${this.token}\n`);
     LIVE_TOKENS.add(this.token);
   }
 
@@ -161,7 +159,7 @@ export class ProcessUnitManager implements UnitManager {
   private recordGroup(unit: string, pgid: number): void {
     const startTime = statFields(pgid)?.[19] ?? '';
     try {
-      fs.writeFileSync(path.join(this.groupsDir, String(pgid)), `${startTime} ${unit}`);
+      writePrivate(path.join(this.groupsDir, String(pgid)), `${startTime} ${unit}`);
       // Prune records of groups that are gone, at most once a second and with one syscall per
       // record: groupAlive scans /proc, and doing that for every record on every spawn made
       // starting the hundredth unit of a machine cost a hundred /proc scans (seconds per start at
@@ -188,7 +186,7 @@ export class ProcessUnitManager implements UnitManager {
     const config = parseServiceConfig(name, options, {
       unitName: name, machineId: this.options.machineId, hostname: this.hostname, bootId: this.bootId, runtimeDir: this.runtimeDir,
     });
-    fs.writeFileSync(path.join(this.unitsDir, unitDiskName(name)), serializeOptions(options), { mode: 0o644 });
+    writePrivate(path.join(this.unitsDir, unitDiskName(name)), serializeOptions(options));
     const existing = this.services.get(name);
     if (existing) {
       // Like a daemon-reload: the running processes keep running; the new settings apply from the next start.
@@ -271,6 +269,18 @@ export class ProcessUnitManager implements UnitManager {
     LIVE_TOKENS.delete(this.token);
     if (readText(this.lockFile).trim() === `${process.pid} ${this.token}`) fs.rmSync(this.lockFile, { force: true });
   }
+}
+
+/** A directory only its owner may enter (created, or closed if it exists). */
+export function privateDir(dir: string): void {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  fs.chmodSync(dir, 0o700);
+}
+
+/** A file only its owner may read (0600 even when it existed with another mode). */
+export function writePrivate(file: string, data: string): void {
+  fs.writeFileSync(file, data, { mode: 0o600 });
+  fs.chmodSync(file, 0o600);
 }
 
 /** Longest file name Linux file systems take (NAME_MAX), in bytes. */

@@ -97,7 +97,7 @@ export async function startEtcd(binary: string, dataRoot: string, log: EtcdLog, 
     fs.rmSync(dataDir, { recursive: true, force: true });
     fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     ports = { client: await freePort(), peer: await freePort() };
-    fs.writeFileSync(portsFile, JSON.stringify(ports));
+    fs.writeFileSync(portsFile, JSON.stringify(ports), { mode: 0o600 });
   }
   const url = `http://127.0.0.1:${ports.client}`;
   const peer = `http://127.0.0.1:${ports.peer}`;
