@@ -10,6 +10,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { expandEnvArgs, parseEnvironmentFile, type ExecCommand } from './commandLine';
+import { resolveCredentials, spawnWith, type Credentials } from './credentials';
 import { LineSplitter, type Journal } from './journal';
 import type { ServiceConfig } from './serviceConfig';
 import { formatTimespan } from './timespan';
@@ -34,6 +35,8 @@ export interface StopRecipe {
   killSignal: NodeJS.Signals;
   sendSigkill: boolean;
   timeoutStopMs: number;
+  /** User=/Group= of the start, for ExecStop=. */
+  credentials?: Credentials;
 }
 
 export interface ServiceHost {
@@ -74,6 +77,8 @@ export class Service {
   /** The last thing worth telling the user (a failed start, an exit status). */
   lastMessage: string | undefined;
   mainPid: number | undefined;
+  /** This start's User=/Group= credentials (undefined: fleetd's own). */
+  private credentials: Credentials | undefined;
 
   private groups = new Set<number>();
   /** Our children whose exit has not been fully processed yet. */
@@ -549,12 +554,20 @@ export class Service {
     return {
       unit: this.name, execStop: c.execStop, execStopPost: c.execStopPost, env: stopEnv, cwd,
       killSignal: c.killSignal, sendSigkill: c.sendSigkill, timeoutStopMs: c.timeoutStopMs,
+      ...(this.credentials ? { credentials: this.credentials } : {}),
     };
   }
 
-  /** The environment for this start: base, Environment=, then EnvironmentFile= (which wins). A string is an error. */
+  /**
+   * The environment for this start: base, the user's (User=), Environment=, then EnvironmentFile=
+   * (which wins). Resolves the credentials for this start too. A string is an error.
+   */
   private environment(): Record<string, string> | string {
-    const env: Record<string, string> = { ...this.host.baseEnv, INVOCATION_ID: this.invocation };
+    const c = this.config;
+    const creds = resolveCredentials({ ...(c.user !== undefined ? { user: c.user } : {}), ...(c.group !== undefined ? { group: c.group } : {}), supplementaryGroups: c.supplementaryGroups });
+    if (typeof creds === 'string') return creds;
+    this.credentials = creds;
+    const env: Record<string, string> = { ...this.host.baseEnv, ...creds?.env, INVOCATION_ID: this.invocation };
     for (const [k, v] of this.config.environment) env[k] = v;
     for (const f of this.config.environmentFiles) {
       let text: string;
@@ -588,9 +601,18 @@ export class Service {
       }
     }
     const argv = cmd.noEnvExpansion ? cmd.argv : expandEnvArgs(cmd.argv, env);
+    const how = this.credentials ? spawnWith(this.credentials, cmd.path, argv.slice(1)) : { path: cmd.path, args: argv.slice(1) };
+    if (typeof how === 'string') {
+      this.lastMessage = how;
+      this.log(`${this.name}: ${how}`);
+      return undefined;
+    }
     let child: ChildProcess;
     try {
-      child = spawn(cmd.path, argv.slice(1), { argv0: argv[0] ?? cmd.path, env, cwd: cwd ?? '/', detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      child = spawn(how.path, how.args, {
+        argv0: how.path === cmd.path ? argv[0] ?? cmd.path : how.path, env, cwd: cwd ?? '/', detached: true, stdio: ['ignore', 'pipe', 'pipe'],
+        ...(how.uid !== undefined ? { uid: how.uid, gid: how.gid } : {}),
+      });
     } catch (err) {
       this.lastMessage = `Failed to execute ${cmd.path}: ${(err as Error).message}`;
       this.log(`${this.name}: ${this.lastMessage}`);

@@ -18,6 +18,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { expandEnvArgs, type ExecCommand } from '../agent/commandLine';
+import { spawnWith } from '../agent/credentials';
 import { groupAlive, sendGroup, statFields } from '../agent/processes';
 import type { StopRecipe } from '../agent/service';
 
@@ -78,10 +79,15 @@ function recipes(stateDir: string): Map<string, StopRecipe> {
 async function runControl(cmd: ExecCommand, recipe: StopRecipe, deadline: number, log: Log): Promise<void> {
   const argv = cmd.noEnvExpansion ? cmd.argv : expandEnvArgs(cmd.argv, recipe.env);
   const cwd = fs.existsSync(recipe.cwd) ? recipe.cwd : '/';
+  const how = recipe.credentials ? spawnWith(recipe.credentials, cmd.path, argv.slice(1)) : { path: cmd.path, args: argv.slice(1) };
+  if (typeof how === 'string') return log(`${recipe.unit}: ${cmd.line}: ${how}`);
   await new Promise<void>(resolve => {
     let child: ReturnType<typeof spawn>;
     try {
-      child = spawn(cmd.path, argv.slice(1), { argv0: argv[0] ?? cmd.path, env: recipe.env, cwd, detached: true, stdio: 'ignore' });
+      child = spawn(how.path, how.args, {
+        argv0: how.path === cmd.path ? argv[0] ?? cmd.path : how.path, env: recipe.env, cwd, detached: true, stdio: 'ignore',
+        ...(how.uid !== undefined ? { uid: how.uid, gid: how.gid } : {}),
+      });
     } catch (err) {
       log(`${recipe.unit}: ${cmd.line}: ${(err as Error).message}`);
       return resolve();
