@@ -24,7 +24,7 @@ export interface Config {
   metadata: Record<string, string>[];
   registry: RegistryChoice;
   prefix: string;
-  /** TCP address of the v1 API; undefined: none (agent without --api). */
+  /** TCP address of the v1 API; undefined: none (`local` then serves STATE_DIR/fleet.sock). */
   api: ListenAddress | undefined;
   /** Unix socket of the v1 API, when asked for. */
   socket: string | undefined;
@@ -79,8 +79,12 @@ export const FLAGS: readonly FlagSpec[] = [
   },
   { name: 'etcd-binary', value: 'PATH', help: 'start a private etcd from this binary on 127.0.0.1, owned by fleetd', commands: ['local'] },
   { name: 'etcd-key-prefix', value: 'PREFIX', env: 'FLEET_ETCD_KEY_PREFIX', help: 'key prefix in etcd (default /_coreos.com/fleet/)', commands: BOTH },
-  { name: 'api', value: 'HOST:PORT', env: 'FLEET_API', help: 'serve fleet\'s v1 API on this TCP address (default 127.0.0.1:0 for `local`; port 0 picks a free port)', commands: BOTH },
-  { name: 'socket', value: 'PATH', env: 'FLEET_API_SOCKET', help: 'also serve the API on this unix socket', commands: BOTH },
+  {
+    name: 'api', value: 'HOST:PORT', env: 'FLEET_API',
+    help: 'serve fleet\'s v1 API on this TCP address, which every local user can use (port 0 picks a free port); `local` serves a unix socket without it',
+    commands: BOTH,
+  },
+  { name: 'socket', value: 'PATH', env: 'FLEET_API_SOCKET', help: 'serve the API on this unix socket, mode 0600 (default for `local` without --api: STATE_DIR/fleet.sock)', commands: BOTH },
   { name: 'state-dir', value: 'DIR', env: 'FLEET_STATE_DIR', help: 'where machine IDs and unit files are kept (default: a new temporary directory)', commands: BOTH },
   { name: 'machine-id', value: 'ID', env: 'FLEET_MACHINE_ID', help: 'this machine\'s 32-hex ID (default: kept in the state dir, created once)', commands: ['agent'] },
   { name: 'public-ip', value: 'IP', env: 'FLEET_PUBLIC_IP', help: 'the IP this machine advertises (default 127.0.0.1; `local` gives machine i 127.0.0.(i+2))', commands: BOTH },
@@ -234,7 +238,6 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
         throw new ConfigError(`--machines: "${n}" is not a whole number from 1 to ${MAX_LOCAL_MACHINES}`);
       }
     }
-    config.api = { host: '127.0.0.1', port: 0 };
   }
   const metadata = values.get('metadata') ?? (env.FLEET_METADATA ? [env.FLEET_METADATA] : []);
   config.metadata = metadata.map(m => parseMetadata(m, what('metadata')));

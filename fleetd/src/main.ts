@@ -110,17 +110,31 @@ async function openRegistry(config: Config, endpoints: string[] | undefined, log
   return EtcdRegistry.connect({ endpoints, prefix: config.prefix, log });
 }
 
-async function serveApi(config: Config, registry: Registry, lifetime: Lifetime, log: Log): Promise<string | undefined> {
+/** Longest path a unix socket address holds (sun_path less its NUL). */
+const SOCKET_PATH_MAX = 107;
+
+async function serveApi(config: Config, registry: Registry, lifetime: Lifetime, log: Log, stateDir?: string): Promise<string | undefined> {
   const listen: ({ host: string; port: number } | { socketPath: string })[] = [];
   if (config.api) listen.push(config.api);
-  if (config.socket) {
-    fs.rmSync(config.socket, { force: true });
-    listen.push({ socketPath: config.socket });
+  // The local cluster's default: a socket only its owner can use (0600, in the 0700 state dir).
+  // Whoever reaches the API runs processes as fleetd's user (as root, any user).
+  const socket = config.socket ?? (config.command === 'local' && !config.api && stateDir ? path.join(stateDir, 'fleet.sock') : undefined);
+  if (socket) {
+    if (Buffer.byteLength(socket) > SOCKET_PATH_MAX) {
+      throw new ConfigError(`the API socket path ${socket} is longer than a unix socket path may be (${SOCKET_PATH_MAX} bytes); give a shorter --state-dir, or --socket PATH`);
+    }
+    fs.rmSync(socket, { force: true });
+    listen.push({ socketPath: socket });
   }
   if (listen.length === 0) return undefined;
   // Every 5xx, and the cause of every 503, goes to fleetd's log with its request line.
   const api = await createApiServer({ registry, listen, log: tagged(log, 'api') });
   lifetime.add('API', { stop: () => api.close() });
+  for (const url of api.urls.filter(u => u.startsWith('http'))) {
+    const who = process.getuid?.() === 0 ? 'as root, with any User=' : `as ${os.userInfo().username} (uid ${process.getuid?.()})`;
+    log('warn', `the API on TCP ${url.replace(/^http:\/\//, '')} is open to every local user: anyone who connects can run processes ${who}; ` +
+      'leave out --api to serve it on a unix socket only you can use');
+  }
   return api.urls.find(u => u.startsWith('http')) ?? api.urls[0];
 }
 
@@ -206,7 +220,7 @@ async function runLocal(config: Config, log: Log, lifetime: Lifetime): Promise<v
     lifetime.add('machines', { stop: async () => void (await Promise.all(children.map(c => stopChild(c, 45_000)))) });
   }
   await waitForMachines(registry, config.machines, 60_000, children);
-  const url = await serveApi(config, registry, lifetime, log);
+  const url = await serveApi(config, registry, lifetime, log, stateDir);
   for (const m of await registry.listMachines()) process.stdout.write(`${describeMachine(m)}\n`);
   if (config.socket) process.stdout.write(`fleetd: API socket at unix://${config.socket}\n`);
   process.stdout.write(`fleetd: API ready at ${url}\n`);

@@ -48,6 +48,8 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
         await removeStaleSocket(target.socketPath);
         await listen(server, { path: target.socketPath });
         sockets.push(target.socketPath);
+        // Only its owner may connect: whoever reaches the API runs processes as fleetd's user.
+        fs.chmodSync(target.socketPath, 0o600);
         urls.push(`unix://${target.socketPath}`);
       } else {
         await listen(server, { host: target.host, port: target.port });

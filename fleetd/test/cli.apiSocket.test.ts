@@ -1,0 +1,76 @@
+/**
+ * The local cluster's API is a unix socket by default (issue 12, item 2): mode 0600 in the 0700
+ * state dir, so another local user (uid 65534 here, when the tests run as root) cannot connect
+ * and submit a unit that would run as fleetd's user. TCP only when asked (`--api HOST:PORT`), and
+ * then fleetd warns that every local user can use it. Runs the built CLI (dist/fleetd.js).
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { waitFor } from '../../test/support';
+
+const bundle = path.resolve(__dirname, '..', '..', 'dist', 'fleetd.js');
+
+async function withFleetd(args: string[], fn: (ready: string, output: () => string, stateDir: string) => Promise<void>): Promise<void> {
+  if (!fs.existsSync(bundle)) throw new Error('dist/fleetd.js is missing: run `npm run build` (scripts/test.sh builds first)');
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'fleetd-sock-'));
+  fs.chmodSync(root, 0o755);
+  const stateDir = path.join(root, 'state');
+  const child = spawn(process.execPath, [bundle, 'local', '--machines', '1', '--state-dir', stateDir, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let out = '';
+  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+  try {
+    const ready = await waitFor('fleetd to print its ready line', () => /API ready at (\S+)/.exec(out)?.[1], {
+      timeoutMs: 30_000, abortIf: () => (child.exitCode !== null ? `fleetd exited ${child.exitCode}:\n${out}` : undefined),
+    });
+    await fn(ready, () => out, stateDir);
+  } finally {
+    if (child.exitCode === null) {
+      const exited = new Promise(r => child.once('exit', r));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), 20_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+}
+
+function getOverSocket(socketPath: string, p: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ socketPath, path: p, method: 'GET' }, res => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+test('fleetd local serves its API on a unix socket (0600) in its state dir by default; another user cannot connect', { timeout: 60_000 }, async () => {
+  await withFleetd([], async (ready, output, stateDir) => {
+    const socket = path.join(stateDir, 'fleet.sock');
+    assert.equal(ready, `unix://${socket}`);
+    assert.ok(fs.statSync(socket).isSocket());
+    assert.equal(fs.statSync(socket).mode & 0o777, 0o600);
+    assert.equal(await getOverSocket(socket, '/fleet/v1/machines'), 200);
+    assert.doesNotMatch(output(), /any local user/);
+    if (process.getuid?.() === 0) {
+      const r = spawnSync(process.execPath, ['-e', `require('net').connect(${JSON.stringify(socket)}).on('connect', () => { console.log('connected'); process.exit(0); }).on('error', e => { console.log(e.code); process.exit(1); })`],
+        { uid: 65534, gid: 65534, encoding: 'utf8', timeout: 10_000 });
+      assert.equal(r.stdout.trim(), 'EACCES', `uid 65534 must not reach the API: ${r.stdout}${r.stderr}`);
+    }
+  });
+});
+
+test('fleetd local --api HOST:PORT serves TCP, with a warning that any local user can use it', { timeout: 60_000 }, async () => {
+  await withFleetd(['--api', '127.0.0.1:0'], async (ready, output) => {
+    assert.match(ready, /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.match(output(), /warn .*API on TCP 127\.0\.0\.1:\d+ is open to every local user/);
+  });
+});
