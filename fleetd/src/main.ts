@@ -16,7 +16,7 @@ import { closeInheritedDescriptors } from './cli/fds';
 import { watchdogMain } from './cli/watchdog';
 import { describeMachine, machineIdIn } from './cli/identity';
 import { CLUSTER_MARKER, MACHINE_MARKER, reap } from './cli/reaper';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createApiServer } from './api';
 import { startAgent } from './agent';
 import { startEngine } from './engine';
@@ -113,12 +113,33 @@ async function openRegistry(config: Config, endpoints: string[] | undefined, log
 /** Longest path a unix socket address holds (sun_path less its NUL). */
 const SOCKET_PATH_MAX = 107;
 
+/**
+ * `<stateDir>/fleet.sock`; when that path is too long for a socket, `fleet.sock` in a directory
+ * of this user's alone under the temp dir (named after the state dir, checked to be ours and 0700).
+ */
+function defaultSocket(stateDir: string): string {
+  const inState = path.join(stateDir, 'fleet.sock');
+  if (Buffer.byteLength(inState) <= SOCKET_PATH_MAX) return inState;
+  const uid = process.getuid?.() ?? 0;
+  const dir = path.join(os.tmpdir(), `fleetd-${uid}-${createHash('sha1').update(stateDir).digest('hex').slice(0, 12)}`);
+  try {
+    fs.mkdirSync(dir, { mode: 0o700 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  const st = fs.lstatSync(dir);
+  if (!st.isDirectory() || st.uid !== uid || (st.mode & 0o077) !== 0) {
+    throw new ConfigError(`${dir} (for the API socket, as ${inState} is too long for a socket path) is not a directory of this user's alone; remove it, or give --socket PATH`);
+  }
+  return path.join(dir, 'fleet.sock');
+}
+
 async function serveApi(config: Config, registry: Registry, lifetime: Lifetime, log: Log, stateDir?: string): Promise<string | undefined> {
   const listen: ({ host: string; port: number } | { socketPath: string })[] = [];
   if (config.api) listen.push(config.api);
   // The local cluster's default: a socket only its owner can use (0600, in the 0700 state dir).
   // Whoever reaches the API runs processes as fleetd's user (as root, any user).
-  const socket = config.socket ?? (config.command === 'local' && !config.api && stateDir ? path.join(stateDir, 'fleet.sock') : undefined);
+  const socket = config.socket ?? (config.command === 'local' && !config.api && stateDir ? defaultSocket(stateDir) : undefined);
   if (socket) {
     if (Buffer.byteLength(socket) > SOCKET_PATH_MAX) {
       throw new ConfigError(`the API socket path ${socket} is longer than a unix socket path may be (${SOCKET_PATH_MAX} bytes); give a shorter --state-dir, or --socket PATH`);

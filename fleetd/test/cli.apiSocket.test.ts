@@ -15,11 +15,11 @@ import { waitFor } from '../../test/support';
 
 const bundle = path.resolve(__dirname, '..', '..', 'dist', 'fleetd.js');
 
-async function withFleetd(args: string[], fn: (ready: string, output: () => string, stateDir: string) => Promise<void>): Promise<void> {
+async function withFleetd(args: string[], fn: (ready: string, output: () => string, stateDir: string) => Promise<void>, stateName = 'state'): Promise<void> {
   if (!fs.existsSync(bundle)) throw new Error('dist/fleetd.js is missing: run `npm run build` (scripts/test.sh builds first)');
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'fleetd-sock-'));
   fs.chmodSync(root, 0o755);
-  const stateDir = path.join(root, 'state');
+  const stateDir = path.join(root, stateName);
   const child = spawn(process.execPath, [bundle, 'local', '--machines', '1', '--state-dir', stateDir, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let out = '';
   child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
@@ -73,4 +73,16 @@ test('fleetd local --api HOST:PORT serves TCP, with a warning that any local use
     assert.match(ready, /^http:\/\/127\.0\.0\.1:\d+$/);
     assert.match(output(), /warn .*API on TCP 127\.0\.0\.1:\d+ is open to every local user/);
   });
+});
+
+test('a state dir too deep for a socket path: the socket goes to a private directory under the temp dir', { timeout: 60_000 }, async () => {
+  let socketDir: string | undefined;
+  await withFleetd([], async ready => {
+    socketDir = path.dirname(ready.slice('unix://'.length));
+    assert.match(ready, new RegExp(`^unix://${os.tmpdir().replace(/[.*+?^${'$'}{}()|[\]\\]/g, '\\$&')}/fleetd-\\d+-[0-9a-f]{12}/fleet\\.sock$`));
+    const socket = ready.slice('unix://'.length);
+    assert.equal(fs.statSync(path.dirname(socket)).mode & 0o777, 0o700);
+    assert.equal(fs.statSync(socket).mode & 0o777, 0o600);
+    assert.equal(await getOverSocket(socket, '/fleet/v1/machines'), 200);
+  }, 'd'.repeat(100)).finally(() => socketDir && fs.rmSync(socketDir, { recursive: true, force: true }));
 });
