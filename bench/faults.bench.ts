@@ -63,8 +63,11 @@ interface Outcome {
   duplicated: number;
 }
 
-/** Watch from the fault on: when every unit runs exactly once (and stays so for 3 s), the counts. */
-async function watch(fault: string, startedAt: number): Promise<Outcome> {
+/**
+ * Watch from the fault on (sampling while it is under way too): when, after it, every unit runs
+ * exactly once (and stays so for 3 s), and the counts.
+ */
+async function watch(fault: string, startedAt: number, faultDone: () => boolean = () => true): Promise<Outcome> {
   const everDuplicated = new Set<number>();
   let allOnceSince: number | undefined;
   let recoveredMs: number | undefined;
@@ -72,7 +75,7 @@ async function watch(fault: string, startedAt: number): Promise<Outcome> {
   while (Date.now() - startedAt < WINDOW_MS) {
     counts = processCounts();
     counts.forEach((c, i) => c > 1 && everDuplicated.add(i));
-    if (counts.every(c => c === 1)) {
+    if (faultDone() && counts.every(c => c === 1)) {
       allOnceSince ??= Date.now();
       recoveredMs ??= Date.now() - startedAt;
       if (Date.now() - allOnceSince >= 3_000) break;
@@ -166,8 +169,11 @@ async function main(): Promise<void> {
     };
     for (const [name, fault] of faults) {
       const at = Date.now();
+      let done = false;
+      const watching = watch(name, at, () => done);
       await fault();
-      const o = await watch(name, at);
+      done = true;
+      const o = await watching;
       outcomes.push(o);
       console.log(`${name}: every unit running exactly once after ${o.recoveredMs === undefined ? `more than ${WINDOW_MS / 1000} s` : `${(o.recoveredMs / 1000).toFixed(1)} s`}; lost ${o.lost}, duplicated ${o.duplicated}`);
     }
