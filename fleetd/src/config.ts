@@ -180,7 +180,7 @@ function parseEndpoints(text: string, what: string): string[] {
   const list = text.split(',').map(s => s.trim()).filter(Boolean);
   if (list.length === 0) throw new ConfigError(`${what}: no etcd endpoint given (example: http://127.0.0.1:2379)`);
   for (const url of list) {
-    if (!/^https?:\/\/[^/]+/.test(url)) throw new ConfigError(`${what}: "${url}" is not an http(s) URL (example: http://127.0.0.1:2379)`);
+    if (!/^(https?:\/\/[^/]+|unix:\/\/\/.+)/.test(url)) throw new ConfigError(`${what}: "${url}" is not an http(s) URL or a unix:///path socket (example: http://127.0.0.1:2379)`);
   }
   return list;
 }

@@ -86,3 +86,26 @@ test('a state dir too deep for a socket path: the socket goes to a private direc
     assert.equal(await getOverSocket(socket, '/fleet/v1/machines'), 200);
   }, 'd'.repeat(100)).finally(() => socketDir && fs.rmSync(socketDir, { recursive: true, force: true }));
 });
+
+test('fleetd local --etcd-binary: the private etcd listens on unix sockets in the state dir, which another user cannot reach', { timeout: 90_000 }, async t => {
+  const etcdPath = ['/usr/bin/etcd', '/usr/local/bin/etcd'].find(p => fs.existsSync(p));
+  if (!etcdPath) {
+    if (process.env.CI === 'true') throw new Error('etcd is missing (apt-get install etcd-server)');
+    t.skip('no etcd binary (apt-get install etcd-server)');
+    return;
+  }
+  await withFleetd(['--etcd-binary', etcdPath], async (ready, output, stateDir) => {
+    const url = /private etcd at (\S+) \(pid/.exec(output())?.[1];
+    assert.equal(url, `unix://${stateDir}/etcd.sock:0`, output());
+    const socket = url!.slice('unix://'.length);
+    assert.ok(fs.statSync(socket).isSocket());
+    // No TCP client port: nothing in the state dir names one.
+    assert.ok(!fs.existsSync(path.join(stateDir, 'etcd-ports.json')));
+    assert.equal(await getOverSocket(ready.slice('unix://'.length), '/fleet/v1/machines'), 200);
+    if (process.getuid?.() === 0) {
+      const r = spawnSync(process.execPath, ['-e', `require('net').connect(${JSON.stringify(socket)}).on('connect', () => { console.log('connected'); process.exit(0); }).on('error', e => { console.log(e.code); process.exit(1); })`],
+        { uid: 65534, gid: 65534, encoding: 'utf8', timeout: 10_000 });
+      assert.equal(r.stdout.trim(), 'EACCES', `uid 65534 must not reach etcd: ${r.stdout}${r.stderr}`);
+    }
+  });
+});

@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -35,12 +36,52 @@ async function portFree(port: number): Promise<boolean> {
 }
 
 async function healthy(url: string): Promise<boolean> {
+  if (url.startsWith('unix://')) {
+    return new Promise(resolve => {
+      const req = http.get({ socketPath: url.slice('unix://'.length), path: '/health', timeout: 1_000 }, res => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', c => (body += c));
+        res.on('end', () => {
+          try {
+            resolve((JSON.parse(body) as { health?: string }).health === 'true');
+          } catch {
+            resolve(false);
+          }
+        });
+      });
+      req.on('timeout', () => req.destroy());
+      req.on('error', () => resolve(false));
+    });
+  }
   try {
     const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(1_000) });
     return ((await res.json()) as { health?: string }).health === 'true';
   } catch {
     return false;
   }
+}
+
+/** Longest path a unix socket address holds. */
+const SOCKET_PATH_MAX = 107;
+
+/** A socket file nobody answers on is removed; one that answers means another etcd runs there. */
+async function clearStaleSocket(file: string): Promise<void> {
+  if (!fs.existsSync(file)) return;
+  const alive = await new Promise<boolean>(resolve => {
+    const probe = net.connect({ path: file });
+    probe.setTimeout(1_000, () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+  if (alive) throw new Error(`another etcd listens on ${file}: is another fleetd running with this state dir? Stop it, or give --state-dir another directory`);
+  fs.rmSync(file, { force: true });
 }
 
 export type EtcdLog = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
@@ -83,27 +124,48 @@ export async function startEtcd(binary: string, dataRoot: string, log: EtcdLog, 
   const dataDir = path.join(dataRoot, 'etcd');
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   fs.chmodSync(dataDir, 0o700);
-  // A member's peer URL is stored in its data: reuse the ports of the last run when they are
-  // free, so a restarted local cluster keeps its registry; otherwise start a fresh member.
+  // Unix sockets in the state dir (0700), so no other local user reaches etcd: etcd takes them as
+  // `unix://NAME:0`, relative to its working directory (the state dir). A state dir too deep for a
+  // socket path falls back to loopback TCP, with a warning.
   const portsFile = path.join(dataRoot, 'etcd-ports.json');
-  let ports: { client: number; peer: number } | undefined;
-  try {
-    const saved = JSON.parse(fs.readFileSync(portsFile, 'utf8')) as { client: number; peer: number };
-    if ((await portFree(saved.client)) && (await portFree(saved.peer))) ports = saved;
-  } catch {
-    // first run
+  const clientSocket = path.join(dataRoot, 'etcd.sock:0');
+  const peerSocket = path.join(dataRoot, 'etcd-peer.sock:0');
+  let url: string;
+  let peer: string;
+  if (Buffer.byteLength(peerSocket) <= SOCKET_PATH_MAX) {
+    if (fs.existsSync(portsFile)) {
+      // A member of an older fleetd, on TCP: its peer URL is in its data, so start a fresh one.
+      log('warn', `the private etcd in ${dataDir} listened on TCP (an older fleetd); starting a fresh one on unix sockets (the units submitted before are gone)`);
+      fs.rmSync(dataDir, { recursive: true, force: true });
+      fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+      fs.rmSync(portsFile, { force: true });
+    }
+    url = `unix://${clientSocket}`;
+    peer = 'unix://etcd-peer.sock:0';
+  } else {
+    log('warn', `the state dir ${dataRoot} is too deep for a unix socket path: the private etcd listens on loopback TCP, where other local users can reach it; give a shorter --state-dir`);
+    // A member's peer URL is stored in its data: reuse the ports of the last run when they are
+    // free, so a restarted local cluster keeps its registry; otherwise start a fresh member.
+    let ports: { client: number; peer: number } | undefined;
+    try {
+      const saved = JSON.parse(fs.readFileSync(portsFile, 'utf8')) as { client: number; peer: number };
+      if ((await portFree(saved.client)) && (await portFree(saved.peer))) ports = saved;
+    } catch {
+      // first run
+    }
+    if (!ports) {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+      fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+      ports = { client: await freePort(), peer: await freePort() };
+      fs.writeFileSync(portsFile, JSON.stringify(ports), { mode: 0o600 });
+    }
+    url = `http://127.0.0.1:${ports.client}`;
+    peer = `http://127.0.0.1:${ports.peer}`;
   }
-  if (!ports) {
-    fs.rmSync(dataDir, { recursive: true, force: true });
-    fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    ports = { client: await freePort(), peer: await freePort() };
-    fs.writeFileSync(portsFile, JSON.stringify(ports), { mode: 0o600 });
-  }
-  const url = `http://127.0.0.1:${ports.client}`;
-  const peer = `http://127.0.0.1:${ports.peer}`;
+  const listenClient = url.startsWith('unix://') ? 'unix://etcd.sock:0' : url;
   const args = [
     '--name', 'fleetd-local', '--data-dir', dataDir,
-    '--listen-client-urls', url, '--advertise-client-urls', url,
+    '--listen-client-urls', listenClient, '--advertise-client-urls', listenClient,
     '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer,
     '--initial-cluster', `fleetd-local=${peer}`, '--initial-cluster-state', 'new',
     '--heartbeat-interval', '50', '--election-timeout', '500',
@@ -112,7 +174,8 @@ export async function startEtcd(binary: string, dataRoot: string, log: EtcdLog, 
 
   /** Spawn etcd under its guard and wait until it is healthy. */
   const launch = async (): Promise<ChildProcess> => {
-    const child: ChildProcess = spawn('/bin/sh', ['-c', GUARD, binary, ...args], { stdio: ['pipe', 'ignore', 'pipe'] });
+    if (url.startsWith('unix://')) for (const s of [clientSocket, peerSocket]) await clearStaleSocket(s);
+    const child: ChildProcess = spawn('/bin/sh', ['-c', GUARD, binary, ...args], { stdio: ['pipe', 'ignore', 'pipe'], cwd: dataRoot });
     let stderr = '';
     child.stderr?.on('data', (chunk: Buffer) => {
       stderr = (stderr + chunk.toString()).slice(-4000);

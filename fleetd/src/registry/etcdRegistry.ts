@@ -97,6 +97,7 @@ export class EtcdRegistry implements Registry {
   static async connect(options: EtcdRegistryOptions): Promise<EtcdRegistry> {
     if (options.endpoints.length === 0) throw new Error('EtcdRegistry: no etcd endpoints given (expected e.g. http://127.0.0.1:2379)');
     for (const e of options.endpoints) {
+      if (/^unix:\/\/\/./.test(e)) continue; // a unix socket (the private etcd of `fleetd local`)
       if (/^https:\/\//i.test(e)) throw new Error(`EtcdRegistry: ${e}: TLS to etcd is not supported; use an http:// endpoint on a trusted network (e.g. through an SSH tunnel)`);
       if (!/^(https?:\/\/)?[^/\s]+:\d+\/?$/i.test(e)) throw new Error(`EtcdRegistry: ${JSON.stringify(e)} is not an etcd endpoint (expected host:port or http://host:port)`);
     }
