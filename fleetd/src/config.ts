@@ -31,8 +31,11 @@ export interface Config {
   stateDir: string | undefined;
   machineId: string | undefined;
   publicIp: string | undefined;
-  /** Where the agent's journal endpoint listens (port 0: any free port). */
-  journal: ListenAddress;
+  /**
+   * Where the agent's journal endpoint listens on TCP (port 0: any free port); undefined: a unix
+   * socket in the machine's state dir (`journal.sock`, 0600), which other local users cannot read.
+   */
+  journal: ListenAddress | undefined;
   agentTtlMs: number;
   engineIntervalMs: number;
   agentIntervalMs: number;
@@ -88,7 +91,11 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: 'state-dir', value: 'DIR', env: 'FLEET_STATE_DIR', help: 'where machine IDs and unit files are kept (default: a new temporary directory)', commands: BOTH },
   { name: 'machine-id', value: 'ID', env: 'FLEET_MACHINE_ID', help: 'this machine\'s 32-hex ID (default: kept in the state dir, created once)', commands: ['agent'] },
   { name: 'public-ip', value: 'IP', env: 'FLEET_PUBLIC_IP', help: 'the IP this machine advertises (default 127.0.0.1; `local` gives machine i 127.0.0.(i+2))', commands: BOTH },
-  { name: 'journal', value: 'HOST:PORT', env: 'FLEET_JOURNAL', help: 'the agent\'s journal endpoint (default 127.0.0.1:0)', commands: BOTH },
+  {
+    name: 'journal', value: 'HOST:PORT', env: 'FLEET_JOURNAL',
+    help: 'serve the agent\'s journal endpoint on this TCP address, which every local user can read (default: STATE_DIR/journal.sock, mode 0600)',
+    commands: BOTH,
+  },
   { name: 'agent-ttl', value: 'DURATION', env: 'FLEET_AGENT_TTL', help: 'machine presence TTL, a Go duration (default 30s, as fleet)', commands: BOTH },
   {
     name: 'engine-reconcile-interval',
@@ -309,7 +316,7 @@ function defaults(command: Command): Config {
     stateDir: undefined,
     machineId: undefined,
     publicIp: undefined,
-    journal: { host: '127.0.0.1', port: 0 },
+    journal: undefined,
     agentTtlMs: 30_000,
     engineIntervalMs: 2_000,
     agentIntervalMs: 5_000,
@@ -332,12 +339,13 @@ export function agentArgs(
     '--machine-id', machine.id,
     '--public-ip', machine.publicIp,
     '--state-dir', machine.stateDir,
-    '--journal', `${config.journal.host}:0`,
     '--agent-ttl', `${config.agentTtlMs}ms`,
     '--engine-reconcile-interval', String(config.engineIntervalMs / 1000),
     '--agent-reconcile-interval', String(config.agentIntervalMs / 1000),
     '--verbosity', String(config.verbosity),
   ];
+  // Without --journal the machine serves its journal on a socket in its own state dir.
+  if (config.journal) args.push('--journal', `${config.journal.host}:0`);
   const md = config.metadata[index];
   if (md && Object.keys(md).length > 0) args.push('--metadata', Object.entries(md).map(([k, v]) => `${k}=${v}`).join(','));
   return args;

@@ -113,6 +113,15 @@ async function openRegistry(config: Config, endpoints: string[] | undefined, log
 /** Longest path a unix socket address holds (sun_path less its NUL). */
 const SOCKET_PATH_MAX = 107;
 
+/** The journal endpoint: TCP when asked (--journal), else a socket only this user can read. */
+function journalListen(config: Config, machineStateDir: string, log: Log): { host: string; port: number } | { socketPath: string } {
+  if (config.journal) return { host: config.journal.host, port: config.journal.port };
+  const socketPath = path.resolve(machineStateDir, 'journal.sock');
+  if (Buffer.byteLength(socketPath) <= SOCKET_PATH_MAX) return { socketPath };
+  log('warn', `the state dir ${machineStateDir} is too deep for a unix socket path: the journal is served on loopback TCP, where other local users can read it; give a shorter --state-dir`);
+  return { host: '127.0.0.1', port: 0 };
+}
+
 /**
  * `<stateDir>/fleet.sock`; when that path is too long for a socket, `fleet.sock` in a directory
  * of this user's alone under the temp dir (named after the state dir, checked to be ours and 0700).
@@ -214,7 +223,7 @@ async function runLocal(config: Config, log: Log, lifetime: Lifetime): Promise<v
           stateDir: m.stateDir,
           ttlMs: config.agentTtlMs,
           intervalMs: config.agentIntervalMs,
-          journal: { host: config.journal.host, port: 0 },
+          journal: journalListen(config, m.stateDir, log),
           unitEnv: { [CLUSTER_MARKER]: clusterId, [MACHINE_MARKER]: m.id },
           log: tagged(log, `agent ${m.id.slice(0, 8)}`),
         }),
@@ -284,7 +293,7 @@ async function runAgent(config: Config, log: Log, lifetime: Lifetime): Promise<v
     stateDir,
     ttlMs: config.agentTtlMs,
     intervalMs: config.agentIntervalMs,
-    journal: config.journal,
+    journal: journalListen(config, stateDir, log),
     ...(process.env[CLUSTER_MARKER] ? { unitEnv: { [CLUSTER_MARKER]: process.env[CLUSTER_MARKER], [MACHINE_MARKER]: id } } : {}),
     log: tagged(log, `agent ${id.slice(0, 8)}`),
   });

@@ -109,3 +109,37 @@ test('fleetd local --etcd-binary: the private etcd listens on unix sockets in th
     }
   });
 });
+
+test('each machine serves its journal on a unix socket in its state dir; the API proxies it; another user cannot read it', { timeout: 60_000 }, async () => {
+  await withFleetd([], async (ready, _output, stateDir) => {
+    const api = ready.slice('unix://'.length);
+    await new Promise<void>((resolve, reject) => {
+      const req = http.request({ socketPath: api, path: '/fleet/v1/units/hello.service', method: 'PUT', headers: { 'Content-Type': 'application/json' } }, res => {
+        res.resume();
+        if (res.statusCode === 201) resolve();
+        else reject(new Error(`PUT: ${res.statusCode}`));
+      });
+      req.end(JSON.stringify({ desiredState: 'launched', options: [{ section: 'Service', name: 'ExecStart', value: "/bin/sh -c 'echo hello-journal; sleep 600'" }] }));
+    });
+    const text = await waitFor('the journal to show the unit\'s output through the API', async () => {
+      const body = await new Promise<string>((resolve, reject) => {
+        http.get({ socketPath: api, path: '/fleet/v1/journal/hello.service?lines=10' }, res => {
+          let t = '';
+          res.setEncoding('utf8');
+          res.on('data', c => (t += c));
+          res.on('end', () => resolve(t));
+        }).on('error', reject);
+      });
+      return body.includes('hello-journal') ? body : undefined;
+    }, { timeoutMs: 20_000 });
+    assert.match(text, /hello-journal/);
+    const journalSocket = path.join(stateDir, 'machine-1', 'journal.sock');
+    assert.ok(fs.statSync(journalSocket).isSocket(), 'the journal listens on a socket in the machine\'s state dir');
+    assert.equal(fs.statSync(journalSocket).mode & 0o777, 0o600);
+    if (process.getuid?.() === 0) {
+      const r = spawnSync(process.execPath, ['-e', `require('net').connect(${JSON.stringify(journalSocket)}).on('connect', () => { console.log('connected'); process.exit(0); }).on('error', e => { console.log(e.code); process.exit(1); })`],
+        { uid: 65534, gid: 65534, encoding: 'utf8', timeout: 10_000 });
+      assert.equal(r.stdout.trim(), 'EACCES', `uid 65534 must not read the journal: ${r.stdout}${r.stderr}`);
+    }
+  });
+});
