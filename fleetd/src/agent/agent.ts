@@ -10,6 +10,7 @@
 import { desiredUnitsForMachine, planMachine, planPurge, type CurrentUnit, type MachineTask, type MachineUnitState } from '../../../scheduler/src/planMachine';
 import { runLoop, type Loop } from '../loop';
 import { MachineExistsError, RegistryUnavailableError, type Disposable, type MachinePresence, type MachineRecord, type Registry } from '../registry/registry';
+import { heartbeatInterval, inParallel, message, publishedKey } from './passHelpers';
 import { TaskFailures } from './taskFailures';
 import type { UnitManager, UnitManagerState } from './unitManager';
 
@@ -29,6 +30,7 @@ export interface AgentOptions {
 }
 
 export const AGENT_VERSION = '1.0.0';
+export { heartbeatInterval } from './passHelpers';
 
 /** How often states and launched heartbeats are rewritten when the registry keeps them alive with the presence. */
 const SAFETY_REFRESH_MS = 60_000;
@@ -38,25 +40,6 @@ const HOLD_STATES_MS = 500;
 
 /** State removals in flight at once (rare: units that went away). */
 const REMOVE_CONCURRENCY = 8;
-
-/** Run `fn` over `items`, at most `limit` at a time. `fn` must not throw (catch inside). */
-async function inParallel<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    for (let i = next++; i < items.length; i = next++) await fn(items[i]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
-
-/** What `published` remembers of a state: everything a reader can see. */
-function publishedKey(s: UnitManagerState): string {
-  return JSON.stringify([s.hash, s.loadState, s.activeState, s.subState, s.detail ?? '']);
-}
-
-/** fleet's heartbeat period: ttl*4/5 above 10 s, else ttl/2. */
-export function heartbeatInterval(ttlMs: number): number {
-  return ttlMs > 10_000 ? Math.floor((ttlMs * 4) / 5) : Math.floor(ttlMs / 2);
-}
 
 export class Agent {
   private readonly registry: Registry;
@@ -468,8 +451,4 @@ export class Agent {
     this.log('info', `purged ${tasks.length} unit(s) in ${ms(t0, performance.now())} ms (last pass ${ms(t0, t1)} ms, units ${ms(t1, t2)} ms, release ${ms(t2, performance.now())} ms)`);
     if (errors.length > 0) this.log('warn', `shutdown incomplete: ${errors.join('; ')}`);
   }
-}
-
-function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
