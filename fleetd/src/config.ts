@@ -28,6 +28,8 @@ export interface Config {
   api: ListenAddress | undefined;
   /** Unix socket of the v1 API, when asked for. */
   socket: string | undefined;
+  /** TLS for the TCP API, with client certificates signed by `caFile` required (fleetctl's FLEETCTL_CA_FILE & co.). */
+  apiTls: { caFile: string; certFile: string; keyFile: string } | undefined;
   stateDir: string | undefined;
   machineId: string | undefined;
   publicIp: string | undefined;
@@ -87,6 +89,9 @@ export const FLAGS: readonly FlagSpec[] = [
     help: 'serve fleet\'s v1 API on this TCP address, which every local user can use (port 0 picks a free port); `local` serves a unix socket without it',
     commands: BOTH,
   },
+  { name: 'api-ca-file', value: 'FILE', env: 'FLEET_API_CA_FILE', help: 'serve the TCP API over TLS and accept only clients with a certificate signed by this CA (with --api-cert-file and --api-key-file)', commands: BOTH },
+  { name: 'api-cert-file', value: 'FILE', env: 'FLEET_API_CERT_FILE', help: 'the TLS certificate of the TCP API', commands: BOTH },
+  { name: 'api-key-file', value: 'FILE', env: 'FLEET_API_KEY_FILE', help: 'the key of --api-cert-file', commands: BOTH },
   { name: 'socket', value: 'PATH', env: 'FLEET_API_SOCKET', help: 'serve the API on this unix socket, mode 0600 (default for `local` without --api: STATE_DIR/fleet.sock)', commands: BOTH },
   { name: 'state-dir', value: 'DIR', env: 'FLEET_STATE_DIR', help: 'where machine IDs and unit files are kept (default: a new temporary directory)', commands: BOTH },
   { name: 'machine-id', value: 'ID', env: 'FLEET_MACHINE_ID', help: 'this machine\'s 32-hex ID (default: kept in the state dir, created once)', commands: ['agent'] },
@@ -272,6 +277,12 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
   const api = get('api');
   if (api !== undefined) config.api = parseListen(api, what('api'));
   config.socket = get('socket');
+  const tlsFiles = [get('api-ca-file'), get('api-cert-file'), get('api-key-file')];
+  if (tlsFiles.some(f => f !== undefined)) {
+    if (tlsFiles.some(f => f === undefined)) throw new ConfigError('--api-ca-file, --api-cert-file and --api-key-file go together: give all three (the CA of the client certificates, the server\'s certificate and its key)');
+    if (!config.api) throw new ConfigError('--api-ca-file, --api-cert-file and --api-key-file need --api HOST:PORT (TLS is for the TCP API; the unix socket needs none)');
+    config.apiTls = { caFile: tlsFiles[0]!, certFile: tlsFiles[1]!, keyFile: tlsFiles[2]! };
+  }
   config.stateDir = get('state-dir');
   const machineId = get('machine-id');
   if (machineId !== undefined) {
@@ -313,6 +324,7 @@ function defaults(command: Command): Config {
     prefix: DEFAULT_PREFIX,
     api: undefined,
     socket: undefined,
+    apiTls: undefined,
     stateDir: undefined,
     machineId: undefined,
     publicIp: undefined,

@@ -18,6 +18,7 @@ import { describeMachine, machineIdIn } from './cli/identity';
 import { CLUSTER_MARKER, MACHINE_MARKER, reap } from './cli/reaper';
 import { createHash, randomBytes } from 'node:crypto';
 import { createApiServer } from './api';
+import type { ApiListen, ApiTls } from './api/server';
 import { startAgent } from './agent';
 import { startEngine } from './engine';
 import { EtcdRegistry } from './registry/etcdRegistry';
@@ -113,6 +114,17 @@ async function openRegistry(config: Config, endpoints: string[] | undefined, log
 /** Longest path a unix socket address holds (sun_path less its NUL). */
 const SOCKET_PATH_MAX = 107;
 
+function readTls(files: { caFile: string; certFile: string; keyFile: string }): ApiTls {
+  const read = (flag: string, file: string) => {
+    try {
+      return fs.readFileSync(file);
+    } catch (err) {
+      throw new ConfigError(`${flag}: cannot read ${file}: ${(err as Error).message}`);
+    }
+  };
+  return { ca: read('--api-ca-file', files.caFile), cert: read('--api-cert-file', files.certFile), key: read('--api-key-file', files.keyFile) };
+}
+
 /** The journal endpoint: TCP when asked (--journal), else a socket only this user can read. */
 function journalListen(config: Config, machineStateDir: string, log: Log): { host: string; port: number } | { socketPath: string } {
   if (config.journal) return { host: config.journal.host, port: config.journal.port };
@@ -144,8 +156,8 @@ function defaultSocket(stateDir: string): string {
 }
 
 async function serveApi(config: Config, registry: Registry, lifetime: Lifetime, log: Log, stateDir?: string): Promise<string | undefined> {
-  const listen: ({ host: string; port: number } | { socketPath: string })[] = [];
-  if (config.api) listen.push(config.api);
+  const listen: ApiListen[] = [];
+  if (config.api) listen.push(config.apiTls ? { ...config.api, tls: readTls(config.apiTls) } : config.api);
   // The local cluster's default: a socket only its owner can use (0600, in the 0700 state dir).
   // Whoever reaches the API runs processes as fleetd's user (as root, any user).
   const socket = config.socket ?? (config.command === 'local' && !config.api && stateDir ? defaultSocket(stateDir) : undefined);
@@ -160,7 +172,10 @@ async function serveApi(config: Config, registry: Registry, lifetime: Lifetime, 
   // Every 5xx, and the cause of every 503, goes to fleetd's log with its request line.
   const api = await createApiServer({ registry, listen, log: tagged(log, 'api') });
   lifetime.add('API', { stop: () => api.close() });
-  for (const url of api.urls.filter(u => u.startsWith('http'))) {
+  for (const url of api.urls.filter(u => u.startsWith('https:'))) {
+    log('info', `the API on ${url} requires a client certificate signed by ${config.apiTls?.caFile}`);
+  }
+  for (const url of api.urls.filter(u => u.startsWith('http:'))) {
     const who = process.getuid?.() === 0 ? 'as root, with any User=' : `as ${os.userInfo().username} (uid ${process.getuid?.()})`;
     log('warn', `the API on TCP ${url.replace(/^http:\/\//, '')} is open to every local user: anyone who connects can run processes ${who}; ` +
       'leave out --api to serve it on a unix socket only you can use');
