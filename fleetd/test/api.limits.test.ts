@@ -130,3 +130,37 @@ test('requests with bodies are processed a few at a time; requests without one a
     await server.close();
   }
 });
+
+test('a unit body under the registry limit whose options cannot fit once written (twice) is refused before it is decoded', async () => {
+  const inner = new MemoryRegistry();
+  let puts = 0;
+  const limit = 1_000_000;
+  const registry = new Proxy(inner, {
+    get(target, prop) {
+      if (prop === 'maxRequestBytes') return limit;
+      if (prop === 'putUnit') {
+        return (...a: Parameters<Registry['putUnit']>) => {
+          puts++;
+          return target.putUnit(...a);
+        };
+      }
+      const v = Reflect.get(target, prop, target) as unknown;
+      return typeof v === 'function' ? (v as (...x: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  const server = await createApiServer({ registry, listen: [{ host: '127.0.0.1', port: 0 }] });
+  const api = new ApiClient(server.urls[0]!);
+  try {
+    const body = bigUnit(600_000); // ~0.6 MB of option values: under the limit as a body, over it written twice
+    assert.ok(Buffer.byteLength(body) < limit);
+    const r = await api.put('/fleet/v1/units/big.service', body);
+    assert.equal(r.status, 413, r.text);
+    assert.match((r.json as { error: { message: string } }).error.message, /too large for etcd: .*--max-request-bytes \(1000000 bytes\)/);
+    assert.equal(puts, 0);
+    // A unit that fits is stored.
+    assert.equal((await api.put('/fleet/v1/units/small.service', bigUnit(100_000))).status, 201);
+    assert.equal(puts, 1);
+  } finally {
+    await server.close();
+  }
+});

@@ -10,7 +10,10 @@ import { DISCOVERY_JSON } from './discovery';
 import { ApiError, sendEmpty, sendError, sendJson, UNAVAILABLE_MESSAGE } from './errors';
 import { serveJournal } from './journal';
 import { MachinesResource } from './machines';
-import { DEFAULT_BODY_TIMEOUT_MS, DEFAULT_MAX_CONCURRENT_BODIES, MAX_BODIES_READ, MAX_JSON_DEPTH, MAX_WAITING_BODIES, nestsDeeperThan, readBody, Semaphore } from './limits';
+import {
+  DEFAULT_BODY_TIMEOUT_MS, DEFAULT_MAX_CONCURRENT_BODIES, MAX_BODIES_READ, MAX_JSON_DEPTH, MAX_WAITING_BODIES, nestsDeeperThan, readBody, Semaphore,
+  writtenUnitBytesAtLeast,
+} from './limits';
 import { DEFAULT_TOKEN_LIMIT } from './pagination';
 import { StateResource } from './state';
 import { checkContentType, UnitsResource } from './units';
@@ -58,6 +61,9 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
         : await readBody(req, maxBodyBytes, bodyTimeoutMs);
       // The decoder recurses per level: refuse what would overflow its stack (Go's text, its own limit).
       if (nestsDeeperThan(body, MAX_JSON_DEPTH)) throw new ApiError(400, `${decodePrefix}exceeded max depth (fleetd decodes JSON nested at most ${MAX_JSON_DEPTH} deep)`);
+      // A unit that cannot fit once written is refused before the costly decoding, validation and hashing.
+      const written = registryLimit !== undefined ? writtenUnitBytesAtLeast(body) : undefined;
+      if (written !== undefined && written > registryLimit!) throw unitTooLarge(registryLimit!, written);
       return processing.run(() => fn(body));
     });
   const serverHeader = `fleetd/${options.version ?? FLEETD_VERSION}`;
@@ -197,9 +203,10 @@ function headerValues(req: IncomingMessage, name: string): string[] {
   return out;
 }
 
-function unitTooLarge(limit: number): ApiError {
-  return new ApiError(413, `too large for etcd: the request body exceeds ${limit} bytes, and etcd takes at most --max-request-bytes (${limit} bytes) ` +
-    'per request, in which a unit is written with its options more than once; make the unit smaller');
+function unitTooLarge(limit: number, written?: number): ApiError {
+  const what = written === undefined ? `the request body exceeds ${limit} bytes` : `the unit takes at least ${written} bytes once written`;
+  return new ApiError(413, `too large for etcd: ${what}, and etcd takes at most --max-request-bytes (${limit} bytes) ` +
+    'per request, in which a unit is written with its options twice; make the unit smaller');
 }
 
 function describe(err: unknown): string {

@@ -92,6 +92,33 @@ function bodyTooLarge(limit: number): ApiError {
   return new ApiError(413, `request body exceeds the limit of ${limit} bytes`);
 }
 
+/**
+ * The least a unit body takes once written to the registry: each option's name and value go in
+ * twice (the unit's text and its job object), its section at least once (exact keys only: a lower
+ * bound). Read with the native JSON parser (fast:
+ * the Go-compatible decoder takes hundreds of ms for a few MB); undefined when the body is not
+ * plain JSON of that shape (the decoder then reports what is wrong, in Go's words).
+ */
+export function writtenUnitBytesAtLeast(body: string): number | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  const options = (value as { options?: unknown } | null)?.options;
+  if (!Array.isArray(options)) return undefined;
+  let bytes = 0;
+  for (const o of options) {
+    if (o === null || typeof o !== 'object') return undefined;
+    for (const k of ['section', 'name', 'value'] as const) {
+      const v = (o as Record<string, unknown>)[k];
+      if (typeof v === 'string') bytes += (k === 'section' ? 1 : 2) * Buffer.byteLength(v);
+    }
+  }
+  return bytes;
+}
+
 /** True when the JSON text nests arrays and objects deeper than `max` (brackets inside strings do not count). */
 export function nestsDeeperThan(text: string, max: number): boolean {
   let depth = 0;
