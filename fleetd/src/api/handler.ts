@@ -206,7 +206,7 @@ function headerValues(req: IncomingMessage, name: string): string[] {
 function unitTooLarge(limit: number, written?: number): ApiError {
   const what = written === undefined ? `the request body exceeds ${limit} bytes` : `the unit takes at least ${written} bytes once written`;
   return new ApiError(413, `too large for etcd: ${what}, and etcd takes at most --max-request-bytes (${limit} bytes) ` +
-    'per request, in which a unit is written with its options twice; make the unit smaller');
+    'per request, in which a unit is written with its options three times; make the unit smaller');
 }
 
 function describe(err: unknown): string {

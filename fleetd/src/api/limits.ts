@@ -94,8 +94,8 @@ function bodyTooLarge(limit: number): ApiError {
 
 /**
  * The least a unit body takes once written to the registry: each option's name and value go in
- * twice (the unit's text and its job object), its section at least once (exact keys only: a lower
- * bound). Read with the native JSON parser (fast:
+ * three times (the unit's text, and its job object in both branches of the transaction), its
+ * section at least twice (exact keys only: a lower bound). Read with the native JSON parser (fast:
  * the Go-compatible decoder takes hundreds of ms for a few MB); undefined when the body is not
  * plain JSON of that shape (the decoder then reports what is wrong, in Go's words).
  */
@@ -113,7 +113,7 @@ export function writtenUnitBytesAtLeast(body: string): number | undefined {
     if (o === null || typeof o !== 'object') return undefined;
     for (const k of ['section', 'name', 'value'] as const) {
       const v = (o as Record<string, unknown>)[k];
-      if (typeof v === 'string') bytes += (k === 'section' ? 1 : 2) * Buffer.byteLength(v);
+      if (typeof v === 'string') bytes += (k === 'section' ? 2 : 3) * Buffer.byteLength(v);
     }
   }
   return bytes;

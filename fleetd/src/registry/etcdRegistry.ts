@@ -139,7 +139,8 @@ export class EtcdRegistry implements Registry {
     const hash = unitHash(options);
     const blob = encodeUnitBlob(serializeOptions(options));
     const jobObject = encodeJobObject(unit.name, hash, options);
-    const size = Buffer.byteLength(blob) + Buffer.byteLength(jobObject);
+    // What the transaction carries: the blob once, the job object in both branches, and the keys.
+    const size = Buffer.byteLength(blob) + 2 * Buffer.byteLength(jobObject) + 4 * Buffer.byteLength(this.keys.jobObject(unit.name)) + 64;
     if (size > this.maxRequestBytes) {
       throw new RegistryLimitError('size', `too large for etcd: unit ${unit.name} is ${size} bytes as written, and etcd takes at most ` +
         `--max-request-bytes (${this.maxRequestBytes} bytes) per request; make the unit smaller`);
