@@ -58,14 +58,15 @@ start_local_cluster() {
   (
     exec setsid node "$fleetd" local --machines 3 \
       --metadata region=us-east,disk=ssd --metadata region=us-west --metadata region=eu-central \
-      "${registry[@]}" --api 127.0.0.1:0 --state-dir "$dir/state"
+      "${registry[@]}" --state-dir "$dir/state"
   ) >"$dir/fleetd.log" 2>&1 </dev/null &
   local pgid=$!
   CLUSTER_PGIDS+=("$pgid")
   echo "$pgid" >"$dir/fleetd.pgid"
   local i
   for ((i = 0; i < 600; i++)); do
-    CLUSTER_URL=$(sed -n 's/^fleetd: API ready at \(http[^ ]*\)$/\1/p' "$dir/fleetd.log" | head -n 1)
+    # The API is a unix socket in the state dir that only this user can use (fleetd's default).
+    CLUSTER_URL=$(sed -n 's/^fleetd: API ready at \(\(http\|unix\):[^ ]*\)$/\1/p' "$dir/fleetd.log" | head -n 1)
     [[ -n $CLUSTER_URL ]] && break
     if ! kill -0 "$pgid" 2>/dev/null; then
       tail -n 20 "$dir/fleetd.log" >&2

@@ -112,9 +112,14 @@ describe('lookupHostKey', () => {
     assert.equal(verdict.result, 'mismatch');
     assert.equal(verdict.result === 'mismatch' && verdict.revoked, true);
   });
-  it('checks every name of a server (host name and dialled address) and both IPv6 forms', () => {
+  it('a key recorded only for the address is not accepted for a host name (OpenSSH), but says so; another key there is refused; both IPv6 forms', () => {
     const byIp = parseKnownHosts(`10.0.0.5 ssh-ed25519 ${b64(keyA)}\n[::1] ssh-ed25519 ${b64(keyB)}\nfe80::2 ssh-ed25519 ${b64(keyB)}\n`);
-    assert.equal(lookupHostKey(byIp, ['bastion.example.com', '10.0.0.5'], 22, keyA).result, 'match');
+    const onlyByAddress = lookupHostKey(byIp, ['bastion.example.com', '10.0.0.5'], 22, keyA);
+    assert.equal(onlyByAddress.result, 'unknown');
+    assert.deepEqual(onlyByAddress.result === 'unknown' && onlyByAddress.knownForAddresses?.map(e => [e.line, e.hosts]), [[1, '10.0.0.5']]);
+    assert.equal(lookupHostKey(byIp, ['10.0.0.5', '10.0.0.5'], 22, keyA).result, 'match', 'dialled by address');
+    const named = parseKnownHosts(`bastion.example.com ssh-ed25519 ${b64(keyA)}\n10.0.0.5 ssh-ed25519 ${b64(keyB)}\n`);
+    assert.equal(lookupHostKey(named, ['bastion.example.com', '10.0.0.5'], 22, keyA).result, 'match', 'the name decides; the address only informs');
     assert.equal(lookupHostKey(byIp, ['bastion.example.com', '10.0.0.5'], 22, keyB).result, 'mismatch');
     assert.equal(lookupHostKey(byIp, ['bastion.example.com', '10.0.0.5'], 2222, keyA).result, 'unknown');
     assert.equal(lookupHostKey(byIp, '::1', 22, keyB).result, 'match', 'fleetctl writes [::1] for port 22');
@@ -198,6 +203,24 @@ describe('appendKnownHost', () => {
     const parsed = readKnownHosts(file);
     assert.equal(parsed.entries.length, 10);
     for (let i = 0; i < 10; i++) assert.equal(lookupHostKey(parsed, `h${i}`, 22, i % 2 ? keyA : keyB).result, 'match');
+  });
+
+  it('a symlinked known_hosts is updated through the link (the link stays a link)', async () => {
+    const real = path.join(dir, 'dotfiles', 'known_hosts');
+    fs.mkdirSync(path.dirname(real));
+    fs.writeFileSync(real, `old ssh-ed25519 ${b64(keyB)}\n`, { mode: 0o600 });
+    const link = path.join(dir, 'known_hosts');
+    fs.symlinkSync(path.join('dotfiles', 'known_hosts'), link);
+    await appendKnownHost(link, 'new', 22, keyA);
+    assert.ok(fs.lstatSync(link).isSymbolicLink(), 'still a link');
+    assert.equal(fs.readFileSync(real, 'utf8'), `old ssh-ed25519 ${b64(keyB)}\nnew ssh-ed25519 ${b64(keyA)}\n`);
+    assert.deepEqual(fs.readdirSync(path.dirname(real)), ['known_hosts'], 'no temp file left');
+    // A dangling link creates its target.
+    const dangling = path.join(dir, 'dangling');
+    fs.symlinkSync(path.join(dir, 'dotfiles', 'new_known_hosts'), dangling);
+    await appendKnownHost(dangling, 'h', 22, keyA);
+    assert.ok(fs.lstatSync(dangling).isSymbolicLink());
+    assert.equal(fs.readFileSync(path.join(dir, 'dotfiles', 'new_known_hosts'), 'utf8'), `h ssh-ed25519 ${b64(keyA)}\n`);
   });
 
   it('a missing file reads as empty; an unreadable path throws', () => {

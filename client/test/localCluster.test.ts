@@ -58,7 +58,7 @@ function alive(pid: number): boolean {
 describe('command line', () => {
   test('fleetd local flags, one --metadata per machine', () => {
     assert.deepEqual(fleetdArgs({ script: '/ext/dist/fleetd.js', machines: 3, metadata: ['region=us-east,disk=ssd', 'region=us-west', ''], etcd: { kind: 'embedded' }, stateDir: '/s' }), [
-      '/ext/dist/fleetd.js', 'local', '--machines', '3', '--metadata', 'region=us-east,disk=ssd', '--metadata', 'region=us-west', '--embedded', '--api', '127.0.0.1:0', '--state-dir', '/s',
+      '/ext/dist/fleetd.js', 'local', '--machines', '3', '--metadata', 'region=us-east,disk=ssd', '--metadata', 'region=us-west', '--embedded', '--state-dir', '/s',
     ]);
     assert.deepEqual(fleetdArgs({ script: 'f.js', machines: 3, metadata: ['', ' disk=ssd ', '', ''], etcd: { kind: 'embedded' }, stateDir: '/s' }).slice(4, 8), ['--metadata', '', '--metadata', 'disk=ssd']);
     assert.deepEqual(fleetdArgs({ script: 'f.js', machines: 1, metadata: ['a=1', 'b=2'], etcd: { kind: 'embedded' }, stateDir: '/s' }).slice(4, 7), ['--metadata', 'a=1', '--embedded']);

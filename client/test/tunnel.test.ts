@@ -14,7 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { HttpFleetApi } from '../src/api/fleetApi';
 import { FleetApiError } from '../src/api/types';
 import { createFleetApi } from '../src/connection/connect';
-import { fingerprintSha256, readKnownHosts } from '../src/connection/knownHosts';
+import { fingerprintSha256, lookupHostKey, readKnownHosts } from '../src/connection/knownHosts';
 import { resolveProfiles } from '../src/connection/profile';
 import { SshTunnel, type TunnelOptions } from '../src/connection/tunnel';
 import { freePort } from '../../test/support/ports';
@@ -163,10 +163,25 @@ describe('SshTunnel against a real sshd', { skip }, () => {
     assert.equal(fs.readFileSync(file, 'utf8'), `# old key\n[127.0.0.1]:${ssh.port} ${type} ${b64}\n`, 'known_hosts untouched');
   });
 
-  it('a host name is checked under the address it resolves to, as fleetctl records it', async () => {
-    // ssh.knownHosts holds [127.0.0.1]:PORT only; dialling "localhost" finds it through the address.
-    const api = apiVia(tunnel({ host: 'localhost', confirmUnknownHost: async () => assert.fail('known by address') }), tcpEndpoint);
+  it('a key recorded only for the address is not accepted for the host name (OpenSSH): the prompt says where it is recorded', async () => {
+    // The file holds [127.0.0.1]:PORT only; dialling "localhost" asks, then records the name.
+    const file = knownHostsWith('by_address_known_hosts', fs.readFileSync(ssh.knownHosts, 'utf8'));
+    const asked: [string, readonly string[]][] = [];
+    const api = apiVia(tunnel({ host: 'localhost', knownHostsFile: file, confirmUnknownHost: async (host, _f, _t, notes) => (asked.push([host, notes ?? []]), true) }), tcpEndpoint);
     assert.equal((await api.listUnits()).length, 1);
+    assert.equal(asked.length, 1);
+    assert.equal(asked[0]![0], `[localhost]:${ssh.port}`);
+    assert.match(asked[0]![1].join('\n'), new RegExp(`the same key is recorded for \\[127\\.0\\.0\\.1\\]:${ssh.port} only \\(${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} line 1\\)`));
+    assert.equal(lookupHostKey(readKnownHosts(file), 'localhost', ssh.port, ssh.hostKeyBlob).result, 'match', 'the host name is recorded now');
+  });
+
+  it('a corrupted known_hosts line is reported by its line number in the trust prompt', async () => {
+    const file = knownHostsWith('corrupted_known_hosts', '# mine\nsomehost ssh-ed25519 not*base64\n');
+    const asked: (readonly string[])[] = [];
+    const api = apiVia(tunnel({ knownHostsFile: file, confirmUnknownHost: async (_h, _f, _t, notes) => (asked.push(notes ?? []), false) }), tcpEndpoint);
+    await rejectsWith(api.listUnits(), /^Host key verification failed/);
+    assert.equal(asked.length, 1);
+    assert.deepEqual(asked[0], [`${file} line 2 is ignored: key is not base64 for host somehost`]);
   });
 
   it('an unknown host name is asked about (and recorded) under the name the user wrote', async () => {

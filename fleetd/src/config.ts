@@ -26,15 +26,20 @@ export interface Config {
   /** Which etcd keyspace: `v3` (fleetd's layout on etcd's v3 API, the default) or `v2` (fleet v1.0's own, shared with fleet and fleetctl --driver=etcd). */
   etcdApi: 'v2' | 'v3';
   prefix: string;
-  /** TCP address of the v1 API; undefined: none (agent without --api). */
+  /** TCP address of the v1 API; undefined: none (`local` then serves STATE_DIR/fleet.sock). */
   api: ListenAddress | undefined;
   /** Unix socket of the v1 API, when asked for. */
   socket: string | undefined;
+  /** TLS for the TCP API, with client certificates signed by `caFile` required (fleetctl's FLEETCTL_CA_FILE & co.). */
+  apiTls: { caFile: string; certFile: string; keyFile: string } | undefined;
   stateDir: string | undefined;
   machineId: string | undefined;
   publicIp: string | undefined;
-  /** Where the agent's journal endpoint listens (port 0: any free port). */
-  journal: ListenAddress;
+  /**
+   * Where the agent's journal endpoint listens on TCP (port 0: any free port); undefined: a unix
+   * socket in the machine's state dir (`journal.sock`, 0600), which other local users cannot read.
+   */
+  journal: ListenAddress | undefined;
   agentTtlMs: number;
   engineIntervalMs: number;
   agentIntervalMs: number;
@@ -88,12 +93,23 @@ export const FLAGS: readonly FlagSpec[] = [
   },
   { name: 'etcd-binary', value: 'PATH', help: 'start a private etcd from this binary on 127.0.0.1, owned by fleetd', commands: ['local'] },
   { name: 'etcd-key-prefix', value: 'PREFIX', env: 'FLEET_ETCD_KEY_PREFIX', help: 'key prefix in etcd (default /_coreos.com/fleet/)', commands: BOTH },
-  { name: 'api', value: 'HOST:PORT', env: 'FLEET_API', help: 'serve fleet\'s v1 API on this TCP address (default 127.0.0.1:0 for `local`; port 0 picks a free port)', commands: BOTH },
-  { name: 'socket', value: 'PATH', env: 'FLEET_API_SOCKET', help: 'also serve the API on this unix socket', commands: BOTH },
+  {
+    name: 'api', value: 'HOST:PORT', env: 'FLEET_API',
+    help: 'serve fleet\'s v1 API on this TCP address, which every local user can use (port 0 picks a free port); `local` serves a unix socket without it',
+    commands: BOTH,
+  },
+  { name: 'api-ca-file', value: 'FILE', env: 'FLEET_API_CA_FILE', help: 'serve the TCP API over TLS and accept only clients with a certificate signed by this CA (with --api-cert-file and --api-key-file)', commands: BOTH },
+  { name: 'api-cert-file', value: 'FILE', env: 'FLEET_API_CERT_FILE', help: 'the TLS certificate of the TCP API', commands: BOTH },
+  { name: 'api-key-file', value: 'FILE', env: 'FLEET_API_KEY_FILE', help: 'the key of --api-cert-file', commands: BOTH },
+  { name: 'socket', value: 'PATH', env: 'FLEET_API_SOCKET', help: 'serve the API on this unix socket, mode 0600 (default for `local` without --api: STATE_DIR/fleet.sock)', commands: BOTH },
   { name: 'state-dir', value: 'DIR', env: 'FLEET_STATE_DIR', help: 'where machine IDs and unit files are kept (default: a new temporary directory)', commands: BOTH },
   { name: 'machine-id', value: 'ID', env: 'FLEET_MACHINE_ID', help: 'this machine\'s 32-hex ID (default: kept in the state dir, created once)', commands: ['agent'] },
   { name: 'public-ip', value: 'IP', env: 'FLEET_PUBLIC_IP', help: 'the IP this machine advertises (default 127.0.0.1; `local` gives machine i 127.0.0.(i+2))', commands: BOTH },
-  { name: 'journal', value: 'HOST:PORT', env: 'FLEET_JOURNAL', help: 'the agent\'s journal endpoint (default 127.0.0.1:0)', commands: BOTH },
+  {
+    name: 'journal', value: 'HOST:PORT', env: 'FLEET_JOURNAL',
+    help: 'serve the agent\'s journal endpoint on this TCP address, which every local user can read (default: STATE_DIR/journal.sock, mode 0600)',
+    commands: BOTH,
+  },
   { name: 'agent-ttl', value: 'DURATION', env: 'FLEET_AGENT_TTL', help: 'machine presence TTL, a Go duration (default 30s, as fleet)', commands: BOTH },
   {
     name: 'engine-reconcile-interval',
@@ -186,7 +202,7 @@ function parseEndpoints(text: string, what: string): string[] {
   const list = text.split(',').map(s => s.trim()).filter(Boolean);
   if (list.length === 0) throw new ConfigError(`${what}: no etcd endpoint given (example: http://127.0.0.1:2379)`);
   for (const url of list) {
-    if (!/^https?:\/\/[^/]+/.test(url)) throw new ConfigError(`${what}: "${url}" is not an http(s) URL (example: http://127.0.0.1:2379)`);
+    if (!/^(https?:\/\/[^/]+|unix:\/\/\/.+)/.test(url)) throw new ConfigError(`${what}: "${url}" is not an http(s) URL or a unix:///path socket (example: http://127.0.0.1:2379)`);
   }
   return list;
 }
@@ -244,7 +260,6 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
         throw new ConfigError(`--machines: "${n}" is not a whole number from 1 to ${MAX_LOCAL_MACHINES}`);
       }
     }
-    config.api = { host: '127.0.0.1', port: 0 };
   }
   const metadata = values.get('metadata') ?? (env.FLEET_METADATA ? [env.FLEET_METADATA] : []);
   config.metadata = metadata.map(m => parseMetadata(m, what('metadata')));
@@ -278,6 +293,12 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
   const api = get('api');
   if (api !== undefined) config.api = parseListen(api, what('api'));
   config.socket = get('socket');
+  const tlsFiles = [get('api-ca-file'), get('api-cert-file'), get('api-key-file')];
+  if (tlsFiles.some(f => f !== undefined)) {
+    if (tlsFiles.some(f => f === undefined)) throw new ConfigError('--api-ca-file, --api-cert-file and --api-key-file go together: give all three (the CA of the client certificates, the server\'s certificate and its key)');
+    if (!config.api) throw new ConfigError('--api-ca-file, --api-cert-file and --api-key-file need --api HOST:PORT (TLS is for the TCP API; the unix socket needs none)');
+    config.apiTls = { caFile: tlsFiles[0]!, certFile: tlsFiles[1]!, keyFile: tlsFiles[2]! };
+  }
   config.stateDir = get('state-dir');
   const machineId = get('machine-id');
   if (machineId !== undefined) {
@@ -320,10 +341,11 @@ function defaults(command: Command): Config {
     prefix: DEFAULT_PREFIX,
     api: undefined,
     socket: undefined,
+    apiTls: undefined,
     stateDir: undefined,
     machineId: undefined,
     publicIp: undefined,
-    journal: { host: '127.0.0.1', port: 0 },
+    journal: undefined,
     agentTtlMs: 30_000,
     engineIntervalMs: 2_000,
     agentIntervalMs: 5_000,
@@ -347,12 +369,13 @@ export function agentArgs(
     '--machine-id', machine.id,
     '--public-ip', machine.publicIp,
     '--state-dir', machine.stateDir,
-    '--journal', `${config.journal.host}:0`,
     '--agent-ttl', `${config.agentTtlMs}ms`,
     '--engine-reconcile-interval', String(config.engineIntervalMs / 1000),
     '--agent-reconcile-interval', String(config.agentIntervalMs / 1000),
     '--verbosity', String(config.verbosity),
   ];
+  // Without --journal the machine serves its journal on a socket in its own state dir.
+  if (config.journal) args.push('--journal', `${config.journal.host}:0`);
   const md = config.metadata[index];
   if (md && Object.keys(md).length > 0) args.push('--metadata', Object.entries(md).map(([k, v]) => `${k}=${v}`).join(','));
   return args;

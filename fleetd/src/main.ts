@@ -13,11 +13,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { agentArgs, ConfigError, helpText, parseConfig, type Config } from './config';
 import { startEtcd, stopChild, type EtcdProcess } from './cli/etcdProcess';
+import { closeInheritedDescriptors } from './cli/fds';
+import { watchdogMain } from './cli/watchdog';
 import { describeMachine, machineIdIn } from './cli/identity';
 import { CLUSTER_MARKER, MACHINE_MARKER, reap } from './cli/reaper';
 import { publishLocalCluster } from './cli/discovery';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createApiServer } from './api';
+import type { ApiListen, ApiTls } from './api/server';
 import { machineEnvironment, startAgent } from './agent';
 import { stopOrphanedUnits } from './agent/orphans';
 import { startEngine } from './engine';
@@ -76,7 +79,9 @@ class Lifetime {
 
 function stateDirOf(config: Config): string {
   if (config.stateDir) {
-    fs.mkdirSync(config.stateDir, { recursive: true });
+    // fleetd's alone, with everything in it (unit files hold Environment= secrets).
+    fs.mkdirSync(config.stateDir, { recursive: true, mode: 0o700 });
+    fs.chmodSync(config.stateDir, 0o700);
     return path.resolve(config.stateDir);
   }
   return fs.mkdtempSync(path.join(os.tmpdir(), 'fleetd-'));
@@ -127,16 +132,75 @@ async function openRegistry(config: Config, endpoints: string[] | undefined, log
   return EtcdRegistry.connect({ endpoints, prefix: config.prefix, log });
 }
 
-async function serveApi(config: Config, registry: Registry, lifetime: Lifetime): Promise<string | undefined> {
-  const listen: ({ host: string; port: number } | { socketPath: string })[] = [];
-  if (config.api) listen.push(config.api);
-  if (config.socket) {
-    fs.rmSync(config.socket, { force: true });
-    listen.push({ socketPath: config.socket });
+/** Longest path a unix socket address holds (sun_path less its NUL). */
+const SOCKET_PATH_MAX = 107;
+
+function readTls(files: { caFile: string; certFile: string; keyFile: string }): ApiTls {
+  const read = (flag: string, file: string) => {
+    try {
+      return fs.readFileSync(file);
+    } catch (err) {
+      throw new ConfigError(`${flag}: cannot read ${file}: ${(err as Error).message}`);
+    }
+  };
+  return { ca: read('--api-ca-file', files.caFile), cert: read('--api-cert-file', files.certFile), key: read('--api-key-file', files.keyFile) };
+}
+
+/** The journal endpoint: TCP when asked (--journal), else a socket only this user can read. */
+function journalListen(config: Config, machineStateDir: string, log: Log): { host: string; port: number } | { socketPath: string } {
+  if (config.journal) return { host: config.journal.host, port: config.journal.port };
+  const socketPath = path.resolve(machineStateDir, 'journal.sock');
+  if (Buffer.byteLength(socketPath) <= SOCKET_PATH_MAX) return { socketPath };
+  log('warn', `the state dir ${machineStateDir} is too deep for a unix socket path: the journal is served on loopback TCP, where other local users can read it; give a shorter --state-dir`);
+  return { host: '127.0.0.1', port: 0 };
+}
+
+/**
+ * `<stateDir>/fleet.sock`; when that path is too long for a socket, `fleet.sock` in a directory
+ * of this user's alone under the temp dir (named after the state dir, checked to be ours and 0700).
+ */
+function defaultSocket(stateDir: string): string {
+  const inState = path.join(stateDir, 'fleet.sock');
+  if (Buffer.byteLength(inState) <= SOCKET_PATH_MAX) return inState;
+  const uid = process.getuid?.() ?? 0;
+  const dir = path.join(os.tmpdir(), `fleetd-${uid}-${createHash('sha1').update(stateDir).digest('hex').slice(0, 12)}`);
+  try {
+    fs.mkdirSync(dir, { mode: 0o700 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  const st = fs.lstatSync(dir);
+  if (!st.isDirectory() || st.uid !== uid || (st.mode & 0o077) !== 0) {
+    throw new ConfigError(`${dir} (for the API socket, as ${inState} is too long for a socket path) is not a directory of this user's alone; remove it, or give --socket PATH`);
+  }
+  return path.join(dir, 'fleet.sock');
+}
+
+async function serveApi(config: Config, registry: Registry, lifetime: Lifetime, log: Log, stateDir?: string): Promise<string | undefined> {
+  const listen: ApiListen[] = [];
+  if (config.api) listen.push(config.apiTls ? { ...config.api, tls: readTls(config.apiTls) } : config.api);
+  // The local cluster's default: a socket only its owner can use (0600, in the 0700 state dir).
+  // Whoever reaches the API runs processes as fleetd's user (as root, any user).
+  const socket = config.socket ?? (config.command === 'local' && !config.api && stateDir ? defaultSocket(stateDir) : undefined);
+  if (socket) {
+    if (Buffer.byteLength(socket) > SOCKET_PATH_MAX) {
+      throw new ConfigError(`the API socket path ${socket} is longer than a unix socket path may be (${SOCKET_PATH_MAX} bytes); give a shorter --state-dir, or --socket PATH`);
+    }
+    fs.rmSync(socket, { force: true });
+    listen.push({ socketPath: socket });
   }
   if (listen.length === 0) return undefined;
-  const api = await createApiServer({ registry, listen });
+  // Every 5xx, and the cause of every 503, goes to fleetd's log with its request line.
+  const api = await createApiServer({ registry, listen, log: tagged(log, 'api') });
   lifetime.add('API', { stop: () => api.close() });
+  for (const url of api.urls.filter(u => u.startsWith('https:'))) {
+    log('info', `the API on ${url} requires a client certificate signed by ${config.apiTls?.caFile}`);
+  }
+  for (const url of api.urls.filter(u => u.startsWith('http:'))) {
+    const who = process.getuid?.() === 0 ? 'as root, with any User=' : `as ${os.userInfo().username} (uid ${process.getuid?.()})`;
+    log('warn', `the API on TCP ${url.replace(/^http:\/\//, '')} is open to every local user: anyone who connects can run processes ${who}; ` +
+      'leave out --api to serve it on a unix socket only you can use');
+  }
   return api.urls.find(u => u.startsWith('http')) ?? api.urls[0];
 }
 
@@ -170,8 +234,12 @@ async function runLocal(config: Config, log: Log, lifetime: Lifetime): Promise<v
     },
   });
   let endpoints: string[] | undefined;
+  /** The etcd URL fleet's tools and the units' etcdctl use (TCP), when it differs from fleetd's own. */
+  let toolsEtcd: string | undefined;
   if (config.registry.kind === 'etcd-binary') {
-    const etcd: EtcdProcess = await startEtcd(config.registry.path, stateDir, line => log('debug', line));
+    // On fleet's v2 keyspace the point is that fleet's tools share it: serve them TCP as well.
+    const etcd: EtcdProcess = await startEtcd(config.registry.path, stateDir, tagged(log, 'etcd supervisor'), {}, { tcpClient: config.etcdApi === 'v2' });
+    toolsEtcd = etcd.tcpUrl;
     lifetime.add('etcd', etcd);
     endpoints = [etcd.url];
     log('info', `private etcd at ${etcd.url} (pid ${etcd.pid})`);
@@ -192,7 +260,7 @@ async function runLocal(config: Config, log: Log, lifetime: Lifetime): Promise<v
     if (!stopping) {
       stopping = stopOrphanedUnits({
         stateDir: m.stateDir, machineId: m.id,
-        env: { [CLUSTER_MARKER]: clusterId, [MACHINE_MARKER]: m.id, ...machineEnvironment(m.publicIp, endpoints) },
+        env: { [CLUSTER_MARKER]: clusterId, [MACHINE_MARKER]: m.id, ...machineEnvironment(m.publicIp, toolsEtcd ? [toolsEtcd] : endpoints) },
         log: tagged(log, `machine ${m.id.slice(0, 8)}`),
       }).then(
         n => void (n > 0 && log('info', `stopped ${n} unit(s) left running by machine ${m.id}`)),
@@ -218,7 +286,7 @@ async function runLocal(config: Config, log: Log, lifetime: Lifetime): Promise<v
           stateDir: m.stateDir,
           ttlMs: config.agentTtlMs,
           intervalMs: config.agentIntervalMs,
-          journal: { host: config.journal.host, port: 0 },
+          journal: journalListen(config, m.stateDir, log),
           // The embedded registry is no etcd: units get the machine's address, no ETCDCTL_*.
           unitEnv: { [CLUSTER_MARKER]: clusterId, [MACHINE_MARKER]: m.id },
           log: tagged(log, `agent ${m.id.slice(0, 8)}`),
@@ -248,14 +316,15 @@ async function runLocal(config: Config, log: Log, lifetime: Lifetime): Promise<v
     lifetime.add('machines', { stop: async () => void (await Promise.all(children.map(c => stopChild(c, 45_000)))) });
   }
   await waitForMachines(registry, config.machines, 60_000, children);
-  const url = await serveApi(config, registry, lifetime);
+  const url = await serveApi(config, registry, lifetime, log, stateDir);
   for (const m of await registry.listMachines()) process.stdout.write(`${describeMachine(m)}\n`);
   if (config.socket) process.stdout.write(`fleetd: API socket at unix://${config.socket}\n`);
-  if (endpoints) process.stdout.write(`fleetd: etcd at ${endpoints.join(',')} (${config.etcdApi === 'v2' ? `fleet's v2 keyspace under ${config.prefix}: fleetctl --driver=etcd --endpoint ${endpoints[0]}` : `v3 API, keys under ${config.prefix}`})\n`);
+  const etcdForTools = toolsEtcd ?? endpoints?.[0];
+  if (endpoints) process.stdout.write(`fleetd: etcd at ${etcdForTools} (${config.etcdApi === 'v2' ? `fleet's v2 keyspace under ${config.prefix}: fleetctl --driver=etcd --endpoint ${etcdForTools}` : `v3 API, keys under ${config.prefix}`})\n`);
   process.stdout.write(`fleetd: API ready at ${url}\n`);
   log('info', `state dir ${stateDir}`);
   if (url) {
-    const unpublish = publishLocalCluster({ url, ...(endpoints ? { etcd: endpoints[0]! } : {}), machines: config.machines, stateDir }, m => log('warn', m));
+    const unpublish = publishLocalCluster({ url, ...(etcdForTools ? { etcd: etcdForTools } : {}), machines: config.machines, stateDir }, m => log('warn', m));
     // Stopped first (the parts stop in reverse): an editor no longer adopts a cluster that is going away.
     lifetime.add('local cluster record', { stop: async () => unpublish() });
   }
@@ -287,24 +356,52 @@ async function runAgent(config: Config, log: Log, lifetime: Lifetime): Promise<v
     const engine = await startEngine({ registry, machineId: id, intervalMs: config.engineIntervalMs, log });
     lifetime.add('engine', engine);
   }
+  // A standalone agent's units must not outlive it (under `fleetd local` the supervisor reaps them).
+  const standalone = process.env.FLEETD_PARENT_PIPE !== '1';
+  if (standalone) lifetime.add('watchdog', startWatchdog(stateDir, config.agentTtlMs, log));
   const agent = await startAgent({
+    ...(standalone ? { stopRecipes: true } : {}),
     registry,
     machine: { id, publicIP: config.publicIp ?? '127.0.0.1', metadata: config.metadata[0] ?? {} },
     stateDir,
     ttlMs: config.agentTtlMs,
     intervalMs: config.agentIntervalMs,
-    journal: config.journal,
+    journal: journalListen(config, stateDir, log),
     ...(process.env[CLUSTER_MARKER] ? { unitEnv: { [CLUSTER_MARKER]: process.env[CLUSTER_MARKER], [MACHINE_MARKER]: id } } : {}),
     etcdEndpoints: config.registry.endpoints,
     log: tagged(log, `agent ${id.slice(0, 8)}`),
   });
   lifetime.add('agent', agent);
-  const url = await serveApi(config, registry, lifetime);
+  const url = await serveApi(config, registry, lifetime, log);
   process.stdout.write(`${describeMachine({ id, publicIP: config.publicIp ?? '127.0.0.1', metadata: config.metadata[0] ?? {} })}\n`);
   if (url) process.stdout.write(`fleetd: API ready at ${url}\n`);
 }
 
+/**
+ * The watchdog (its own process group, so a kill of the agent's group spares it) holds a pipe to
+ * this process: when the pipe closes it stops the units left running, within half the TTL.
+ */
+function startWatchdog(stateDir: string, ttlMs: number, log: Log): Stoppable {
+  const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, '__watchdog', path.resolve(stateDir), String(Math.max(1_000, Math.floor(ttlMs / 2)))], {
+    stdio: ['pipe', 'ignore', 'inherit'], detached: true,
+  });
+  child.on('error', err => log('warn', `the unit watchdog could not start (${err.message}); if fleetd is killed, its units keep running`));
+  return {
+    // After a clean stop the agent has stopped every unit: closing the pipe lets the watchdog see that and exit.
+    stop: async () => {
+      if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise(resolve => child.once('exit', resolve));
+      child.stdin?.end();
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
 async function main(): Promise<number> {
+  // Internal: the per-machine watchdog a standalone agent starts (cli/watchdog.ts).
+  if (process.argv[2] === '__watchdog') return watchdogMain(process.argv.slice(3));
   let config: Readonly<Config>;
   try {
     config = parseConfig(process.argv.slice(2), process.env);
@@ -324,6 +421,9 @@ async function main(): Promise<number> {
     return 0;
   }
   const log = makeLog(config, 'fleetd');
+  // Before anything is spawned: what fleetd inherited must not reach machine or unit processes.
+  const closed = closeInheritedDescriptors();
+  if (closed.length > 0) log('debug', `closed inherited file descriptor(s) ${closed.join(', ')} (units get only 0-2)`);
   const lifetime = new Lifetime();
   let finish: (code: number) => void = () => undefined;
   const finished = new Promise<number>(resolve => (finish = resolve));

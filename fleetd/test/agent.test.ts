@@ -259,7 +259,7 @@ test('losing the registry keeps units running; the agent catches up when it retu
 
 // ---- task semantics with the fake manager ----
 
-test('fake manager: fleet order within a pass, the first failure ends the pass, the next pass retries', async () => {
+test('fake manager: fleet order within a pass, a failed task ends only its unit\'s part of the pass, the next pass retries', async () => {
   const registry = new MemoryRegistry();
   // No watch hints: this test drives every pass itself.
   const quiet = new Proxy(registry, {
@@ -281,12 +281,15 @@ test('fake manager: fleet order within a pass, the first failure ends the pass, 
     }
     fake.calls.length = 0;
     fake.failNext('start');
-    await assert.rejects(agent.reconcile(), /start a\.service failed \(unit currently loaded but desired state is launched\): injected start failure/);
-    assert.deepEqual(fake.calls, ['load(a.service)', 'load(b.service)', 'reloadUnitFiles()', 'start(a.service)']);
+    await agent.reconcile();
+    assert.deepEqual(fake.calls, ['load(a.service)', 'load(b.service)', 'reloadUnitFiles()', 'start(a.service)', 'start(b.service)']);
+    assert.ok(logs.some(l => /^error: start a\.service failed \(unit currently loaded but desired state is launched\): injected start failure/.test(l)), logs.join('\n'));
+    const failed = await stateOf(registry, 'a.service');
+    assert.deepEqual([failed?.activeState, failed?.detail], ['failed', 'start a.service failed (unit currently loaded but desired state is launched): injected start failure']);
     fake.calls.length = 0;
     await agent.reconcile();
-    // Loaded units are now "loaded" in the agent's cache: only the starts remain.
-    assert.deepEqual(fake.calls, ['start(a.service)', 'start(b.service)']);
+    // a.service is "loaded" in the agent's cache: only its start remains.
+    assert.deepEqual(fake.calls, ['start(a.service)']);
     fake.calls.length = 0;
     await agent.reconcile();
     assert.deepEqual(fake.calls, [], 'a converged machine does nothing');

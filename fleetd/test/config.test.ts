@@ -3,12 +3,13 @@ import { describe, test } from 'node:test';
 import { agentArgs, ConfigError, FLAGS, helpText, parseConfig, parseGoDuration, parseListen, parseMetadata } from '../src/config';
 
 describe('fleetd flags and FLEET_* environment', () => {
-  test('local defaults: 3 machines, embedded registry, loopback API on a free port, fleet\'s 30s TTL', () => {
+  test('local defaults: 3 machines, embedded registry, no TCP API (the unix socket in the state dir), fleet\'s 30s TTL', () => {
     const c = parseConfig(['local'], {});
     assert.equal(c.command, 'local');
     assert.equal(c.machines, 3);
     assert.deepEqual(c.registry, { kind: 'embedded' });
-    assert.deepEqual(c.api, { host: '127.0.0.1', port: 0 });
+    assert.equal(c.api, undefined);
+    assert.equal(c.socket, undefined);
     assert.equal(c.agentTtlMs, 30_000);
     assert.equal(c.prefix, '/_coreos.com/fleet/');
     assert.ok(Object.isFrozen(c));

@@ -279,14 +279,14 @@ test('bad settings and unsupported directives are reported in the state detail, 
   await m.load('odd.service', [
     { section: 'Unit', name: 'Requires', value: 'docker.service' },
     { section: 'Unit', name: 'After', value: 'docker.service' },
-    ...svc(['ExecStart', '/bin/sleep 60'], ['User', 'core'], ['PrivateTmp', 'true'], ['ExecReload', '/bin/kill -HUP $MAINPID'], ['Restart', 'sometimes'], ['TimeoutStopSec', 'soon']),
+    ...svc(['ExecStart', '/bin/sleep 60'], ['PrivateTmp', 'true'], ['ExecReload', '/bin/kill -HUP $MAINPID'], ['Restart', 'sometimes'], ['TimeoutStopSec', 'soon']),
     { section: 'X-Fleet', name: 'Global', value: 'true' },
     { section: 'Install', name: 'WantedBy', value: 'multi-user.target' },
   ], HASH);
   s = await state('odd.service');
   assert.equal(s.loadState, 'loaded');
   assert.equal(s.detail,
-    'not supported by the process unit manager: User= (processes run as the fleetd user), PrivateTmp=, ExecReload=, ' +
+    'not supported by the process unit manager: PrivateTmp=, ExecReload=, ' +
     '[Install] (the unit is started only by fleet, never enabled); ' +
     'Restart=sometimes is not one of no, on-success, on-failure, on-abnormal, on-abort, on-watchdog, always; using no; ' +
     'TimeoutStopSec=soon is not a time span (e.g. 90s, 1min 30s, infinity); ignored');

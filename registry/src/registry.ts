@@ -113,6 +113,18 @@ export class RegistryUnavailableError extends Error {
   }
 }
 
+/**
+ * A write the registry refuses for its size: more bytes (`size`) or more operations
+ * (`operations`) than it takes in one request (etcd's --max-request-bytes, --max-txn-ops). The
+ * request is what is too big, not the registry that is down: the API answers 413/400, not 503.
+ */
+export class RegistryLimitError extends Error {
+  constructor(readonly kind: 'size' | 'operations', message: string) {
+    super(message);
+    this.name = 'RegistryLimitError';
+  }
+}
+
 export class MachineExistsError extends Error {
   constructor(readonly machineId: string) {
     super(`machine ${machineId} is already registered and alive`);
@@ -127,6 +139,12 @@ export interface Registry {
    * (and on a slow safety refresh), instead of on every heartbeat.
    */
   readonly ephemeralFollowsPresence?: boolean;
+  /**
+   * The largest write the registry takes in one request, when it has such a limit (etcd's
+   * --max-request-bytes). A unit is one write holding its options more than once, so the API
+   * refuses a unit body over this size with 413 before decoding it.
+   */
+  readonly maxRequestBytes?: number;
   // ---- units (written by the API) ----
   getUnit(name: string): Promise<UnitRecord | undefined>;
   /** Sorted by name. */

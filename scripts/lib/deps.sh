@@ -20,6 +20,7 @@ DEPS_ROOT="${DEPS_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 #   libkrb5-dev, pkg-config     code-server's kerberos module builds from source
 #   g++, make, python3          node-gyp (code-server's native modules, ssh2's optional crypto)
 #   curl, git, ca-certificates  health probes, npm git deps, TLS to the npm registry
+#   openssl                     certificates for the API's TLS client-certificate test
 # systemd-analyze (the systemd oracle tests) comes with systemd, which is never installed here:
 # installing it upgrades the running system's libs for nothing (test-infra.md §4).
 DEPS_APT_PACKAGES=(
@@ -37,6 +38,7 @@ DEPS_APT_PACKAGES=(
   "curl:curl"
   "git:git"
   "ca-certificates:/etc/ssl/certs/ca-certificates.crt"
+  "openssl:openssl"
 )
 
 # Installed by deps_docker only (CI, and whoever runs the Docker samples), not by npm start:

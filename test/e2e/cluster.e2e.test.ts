@@ -16,6 +16,7 @@ import { CodeServer, EXTENSION_ID, ROOT, VSIX } from './codeServer';
 import { assertE2eAvailable, e2eSkip, type E2eNeeds } from './gate';
 import { withWorkbench, type Workbench } from './workbench';
 import { ClusterWorkbench, installedExtensionDir, processesMatching, readCluster, readyUrl, type ClusterView, type TreeRow } from './clusterWorkbench';
+import { httpGet } from '../support/fleetHttp';
 import { freePorts } from '../support/ports';
 import { stopProcessGroup, tail, waitFor } from '../support/process';
 
@@ -86,9 +87,10 @@ describe('the local cluster workflow in a real VS Code', { skip: e2eSkip(needs) 
       const defaultMachines = await ui.answerInputBox('Fleet: Start Local Cluster (1/2)', '3');
       assert.match(defaultMachines, /^\d+$/, 'the machines input offers a number');
       const metadata = await ui.answerInputBox('Fleet: Start Local Cluster (2/2)');
-      const ready = await ui.waitForNotification(/Local fleet cluster running at http:\/\/127\.0\.0\.1:\d+ with 3 machines/, CLUSTER_TIMEOUT);
+      // The local cluster's API is a unix socket only this user can use (issue 12).
+      const ready = await ui.waitForNotification(/Local fleet cluster running at unix:\/\/\/\S+\/fleet\.sock with 3 machines/, CLUSTER_TIMEOUT);
       await ui.waitForStatus(/Fleet: Local cluster \(3\/0\)/);
-      const url = /running at (http:\/\/127\.0\.0\.1:\d+)/.exec(ready)![1]!;
+      const url = /running at (unix:\/\/\/\S+\/fleet\.sock)/.exec(ready)![1]!;
       // fleetd printed the same URL (its log is in the extension's global storage).
       assert.equal(readyUrl(fs.readFileSync(fleetdLog, 'utf8')), url, `fleetd's log names the URL; log:\n${tail(fleetdLog)}`);
       const fleetd = processesMatching(fleetdScript);
@@ -125,7 +127,7 @@ describe('the local cluster workflow in a real VS Code', { skip: e2eSkip(needs) 
       // "Fleet: Show Local Cluster Logs" shows fleetd's output, with the URL it printed.
       await ui.pickCommand('Fleet: Show Local Cluster Logs');
       await ui.waitForOutputText('starting:', /starting: \S+ \S+\/dist\/fleetd\.js local --machines 3/);
-      await ui.waitForOutputText('API ready at', new RegExp(`fleetd: API ready at ${url.replace(/[.]/g, '\\.')}`));
+      await ui.waitForOutputText('API ready at', new RegExp(`fleetd: API ready at ${url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
       await shot('1-started');
       await wb.page.keyboard.press('Control+J'); // hide the panel again
       assert.match(await ui.statusItem().innerText(), /Fleet: Local cluster \(3\/0\)/, 'the status bar shows the local cluster: 3 machines, no units');
@@ -214,7 +216,7 @@ describe('the local cluster workflow in a real VS Code', { skip: e2eSkip(needs) 
       await waitFor('no fleetd process of the extension', () => processesMatching(fleetdScript).length === 0, { timeoutMs: 20_000, intervalMs: 200 });
       await waitFor(`the API at ${url} to go away`, async () => {
         try {
-          await fetch(`${url}/fleet/v1/machines`, { signal: AbortSignal.timeout(1_000) });
+          await httpGet(url, '/fleet/v1/machines', 1_000);
           return false;
         } catch {
           return true;

@@ -6,6 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { httpGet } from '../support/fleetHttp';
 import { UI_TIMEOUT, type Workbench } from './workbench';
 import type { Locator } from './playwright';
 
@@ -316,10 +317,10 @@ async function getAll<T>(base: string, collection: 'machines' | 'units' | 'state
   const out: T[] = [];
   let token: string | undefined;
   for (let page = 0; page < 100; page++) {
-    const url = `${base}/fleet/v1/${collection}${token ? `?nextPageToken=${encodeURIComponent(token)}` : ''}`;
-    const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
-    if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status} ${await res.text()}`);
-    const body = (await res.json()) as Record<string, unknown>;
+    const p = `/fleet/v1/${collection}${token ? `?nextPageToken=${encodeURIComponent(token)}` : ''}`;
+    const res = await httpGet(base, p);
+    if (res.status !== 200) throw new Error(`GET ${base}${p}: HTTP ${res.status} ${res.text}`);
+    const body = JSON.parse(res.text) as Record<string, unknown>;
     out.push(...((body[key] as T[] | undefined) ?? []));
     token = body['nextPageToken'] as string | undefined;
     if (!token) return out;
@@ -380,5 +381,5 @@ export function installedExtensionDir(extensionsDir: string, extensionId: string
 
 /** The `fleetd: API ready at <url>` line of a fleetd log, if any. */
 export function readyUrl(logText: string): string | undefined {
-  return /fleetd: API ready at (http:\/\/\S+)/.exec(logText)?.[1]?.replace(/\/+$/, '');
+  return /fleetd: API ready at ((?:http|unix):\/\/\S+)/.exec(logText)?.[1]?.replace(/\/+$/, '');
 }

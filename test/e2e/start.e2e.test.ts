@@ -14,6 +14,7 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { ROOT } from './codeServer';
 import { assertE2eAvailable, e2eSkip, type E2eNeeds } from './gate';
+import { httpGet } from '../support/fleetHttp';
 import { groupAlive, spawnDetached, stopSpawned, tail, waitFor, type Spawned } from '../support/process';
 import { ClusterWorkbench } from './clusterWorkbench';
 import { withWorkbenchAt } from './workbench';
@@ -72,11 +73,12 @@ describe('npm start (scripts/start.sh)', { skip: e2eSkip(needs) }, () => {
 
     // The local cluster runs, and the fresh profile points the extension at it.
     const settings = JSON.parse(fs.readFileSync(path.join(dir, 'state', 'user-data', 'User', 'settings.json'), 'utf8'));
-    const clusterUrl = /local fleet cluster: (http:\/\/127\.0\.0\.1:\d+)$/m.exec(tail(run.logFile, 400))?.[1];
+    // The local cluster's API is a unix socket only this user can use (issue 12).
+    const clusterUrl = /local fleet cluster: (unix:\/\/\/\S+\/fleet\.sock)$/m.exec(tail(run.logFile, 400))?.[1];
     assert.ok(clusterUrl, `start.sh reports the local cluster's URL; log:\n${tail(run.logFile)}`);
     assert.equal(settings['fleet.clusters'], undefined, 'no profile: the extension adopts the running local cluster');
     const machines = await waitFor('three machines in the local cluster', async () => {
-      const body = (await (await fetch(`${clusterUrl}/fleet/v1/machines`)).json()) as { machines?: unknown[] };
+      const body = JSON.parse((await httpGet(clusterUrl, '/fleet/v1/machines')).text) as { machines?: unknown[] };
       return (body.machines?.length ?? 0) >= 3 && body.machines;
     }, { timeoutMs: 30_000, intervalMs: 200 });
     assert.equal(machines.length, 3);

@@ -31,7 +31,7 @@ export type ApiOpener = (profile: ClusterProfile) => Promise<FleetApi>;
 export function defaultApiOpener(log: vscode.LogOutputChannel): ApiOpener {
   return async profile =>
     createFleetApi(profile, {
-      confirmUnknownHost: (host, fingerprint) => confirmHostKey(host, fingerprint, profile.knownHostsFile),
+      confirmUnknownHost: (host, fingerprint, _keyType, notes) => confirmHostKey(host, fingerprint, profile.knownHostsFile, notes),
       log: message => log.info(`ssh: ${message}`),
     });
 }

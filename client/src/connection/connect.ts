@@ -13,7 +13,8 @@ import { SshTunnel } from './tunnel';
 
 export interface ConnectDeps {
   /** Asked when the tunnel host's key is not in known_hosts; absent: unknown hosts are refused. */
-  confirmUnknownHost?: (host: string, fingerprint: string, keyType: string) => Promise<boolean>;
+  /** `notes`: what the user should weigh (the same key recorded for the address only, known_hosts lines ignored, by number). */
+  confirmUnknownHost?: (host: string, fingerprint: string, keyType: string, notes?: readonly string[]) => Promise<boolean>;
   log?: (message: string) => void;
   env?: NodeJS.ProcessEnv;
 }

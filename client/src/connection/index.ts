@@ -4,7 +4,7 @@
  *
  *   const { profiles, problems } = resolveProfiles(config.get('fleet.clusters', []), process.env);
  *   const api = createFleetApi(profile, {
- *     confirmUnknownHost: (host, fingerprint, keyType) => askUser(host, fingerprint, keyType),  // modal prompt
+ *     confirmUnknownHost: (host, fingerprint, keyType, notes) => askUser(host, fingerprint, keyType, notes),  // modal prompt
  *     log: line => output.appendLine(line),
  *   });
  *   await api.listUnits();   // FleetApiError: .kind 'http' | 'network' | 'ssh' | 'tls' | 'config', message names the fix

@@ -36,7 +36,8 @@ export type HostKeyVerdict =
   | { result: 'match'; entry: KnownHostsEntry }
   /** The host is known with other keys (or this key is `@revoked`): refuse. */
   | { result: 'mismatch'; entries: KnownHostsEntry[]; revoked: boolean }
-  | { result: 'unknown' };
+  /** Not recorded for the host name; `knownForAddresses`: the same key recorded only for the address dialled. */
+  | { result: 'unknown'; knownForAddresses?: KnownHostsEntry[] };
 
 /** Never throws: bad lines become problems (with their line number) and are skipped. */
 export function parseKnownHosts(text: string): KnownHosts {
@@ -157,18 +158,28 @@ function namesFor(hosts: string | readonly string[], port: number): string[] {
 /**
  * fleetctl's rule: any entry for the host with the same key is a match (whatever else is
  * listed); entries for the host with only other keys are a mismatch; no entry is unknown.
- * A key listed as `@revoked` for the host is always refused. `hosts` may list several names
- * of one server (its host name and the address dialled: fleetctl records the address).
+ * A key listed as `@revoked` for the host is always refused. `hosts` is the host name the user
+ * wrote, then the addresses dialled. OpenSSH's rule for those: the key is checked under the host
+ * name; a key recorded only for an address is not accepted for the name (whoever controls its
+ * DNS could point it anywhere): it is unknown, with the address's entries to show. An address
+ * recorded with only other keys is still a mismatch.
  */
 export function lookupHostKey(knownHosts: KnownHosts, hosts: string | readonly string[], port: number, key: Buffer): HostKeyVerdict {
-  const names = namesFor(hosts, port);
-  const forHost = knownHosts.entries.filter(e => e.marker !== '@cert-authority' && names.some(name => hostFieldMatches(e.hosts, name)));
-  const revoked = forHost.find(e => e.marker === '@revoked' && e.key.equals(key));
+  const [hostName, ...addresses] = typeof hosts === 'string' ? [hosts] : hosts;
+  const entriesFor = (names: string[]) => knownHosts.entries.filter(e => e.marker !== '@cert-authority' && names.some(name => hostFieldMatches(e.hosts, name)));
+  const forHost = entriesFor(namesFor(hostName ?? '', port));
+  const others = addresses.filter(a => a !== hostName);
+  const forAddresses = others.length > 0 ? entriesFor(namesFor(others, port)).filter(e => !forHost.includes(e)) : [];
+  const revoked = [...forHost, ...forAddresses].find(e => e.marker === '@revoked' && e.key.equals(key));
   if (revoked) return { result: 'mismatch', entries: [revoked], revoked: true };
   const plain = forHost.filter(e => e.marker === undefined);
   const match = plain.find(e => e.key.equals(key));
   if (match) return { result: 'match', entry: match };
   if (plain.length > 0) return { result: 'mismatch', entries: plain, revoked: false };
+  const byAddress = forAddresses.filter(e => e.marker === undefined);
+  const sameKey = byAddress.filter(e => e.key.equals(key));
+  if (sameKey.length > 0) return { result: 'unknown', knownForAddresses: sameKey };
+  if (byAddress.length > 0) return { result: 'mismatch', entries: byAddress, revoked: false };
   return { result: 'unknown' };
 }
 
@@ -230,7 +241,24 @@ export async function appendKnownHost(file: string, host: string, port: number, 
   return line;
 }
 
-async function writeAppended(file: string, line: string): Promise<void> {
+/** The file a known_hosts path names: a symlink (even a dangling one) is followed, so the link is updated through, not replaced. */
+async function linkTarget(file: string): Promise<string> {
+  for (let hops = 0; hops < 40; hops++) {
+    let target: string;
+    try {
+      target = await fs.promises.readlink(file);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EINVAL' || code === 'ENOENT') return file; // not a link, or nothing there yet
+      throw err;
+    }
+    file = path.resolve(path.dirname(file), target);
+  }
+  throw new Error(`${file}: too many levels of symbolic links`);
+}
+
+async function writeAppended(link: string, line: string): Promise<void> {
+  const file = await linkTarget(link);
   const dir = path.dirname(file);
   await fs.promises.mkdir(dir, { recursive: true, mode: 0o700 });
   let existing = '';

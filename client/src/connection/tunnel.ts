@@ -32,7 +32,8 @@ export interface TunnelOptions {
   /** Time to connect, verify and authenticate (prompts excluded); default 10 s. */
   timeoutMs?: number;
   /** Asked when known_hosts has no key for the host; true trusts and records the key. Absent: refuse. */
-  confirmUnknownHost?: (host: string, fingerprint: string, keyType: string) => Promise<boolean>;
+  /** `notes`: what the user should weigh (the same key recorded for the address only, known_hosts lines ignored, by number). */
+  confirmUnknownHost?: (host: string, fingerprint: string, keyType: string, notes?: readonly string[]) => Promise<boolean>;
   /** The command run on the bastion when streamlocal is refused; default `fleetctl fd-forward`. */
   fdForwardCommand?: string;
   /** Progress and warnings (e.g. "Permanently added …"). */
@@ -348,9 +349,15 @@ export class SshTunnel {
         'ssh',
       );
     }
+    const notes = [
+      ...(verdict.knownForAddresses ?? []).map(e => `the same key is recorded for ${e.hosts} only (${o.knownHostsFile} line ${e.line}); ` +
+        'a key is trusted under the name you connect to, not under an address it resolves to'),
+      ...known.problems.map(p => `${o.knownHostsFile} line ${p.line} is ignored: ${p.message}`),
+    ];
     if (!o.confirmUnknownHost) {
       throw new FleetApiError(
-        `Unknown host ${name} (${keyType} ${fingerprint}) and no one to ask; add it with: ssh-keyscan -p ${o.port} ${o.host} >> ${o.knownHostsFile} (after checking the fingerprint), or connect interactively once.`,
+        `Unknown host ${name} (${keyType} ${fingerprint}) and no one to ask; add it with: ssh-keyscan -p ${o.port} ${o.host} >> ${o.knownHostsFile} (after checking the fingerprint), or connect interactively once.` +
+          notes.map(n => ` Note: ${n}.`).join(''),
         undefined,
         'ssh',
       );
@@ -358,7 +365,7 @@ export class SshTunnel {
     timer.pause();
     let trusted: boolean;
     try {
-      trusted = await o.confirmUnknownHost(name, fingerprint, keyType);
+      trusted = await o.confirmUnknownHost(name, fingerprint, keyType, notes);
     } finally {
       timer.resume();
     }

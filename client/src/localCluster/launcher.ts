@@ -8,7 +8,8 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
-export const READY_LINE = /^fleetd: API ready at (https?:\/\/\S+)\s*$/;
+/** fleetd's ready line: the API's URL, `unix:///…/fleet.sock` by default (a socket only this user can use). */
+export const READY_LINE = /^fleetd: API ready at ((?:https?|unix):\/\/\S+)\s*$/;
 export const MACHINE_LINE = /^fleetd: machine (\S+) (\S+)(?: (.*))?$/;
 
 const REGIONS = ['us-east', 'us-west', 'eu-central', 'ap-south', 'sa-east'];
@@ -63,7 +64,10 @@ export interface FleetdArgs {
   metadata: readonly string[];
   etcd: EtcdChoice;
   stateDir: string;
-  /** Defaults to 127.0.0.1:0 (fleetd picks the port and prints it). */
+  /**
+   * A TCP address (`127.0.0.1:0`: fleetd picks the port), which every local user could use.
+   * Without it fleetd serves the API on a unix socket in its state dir that only this user can use.
+   */
   api?: string;
   /** On etcd: fleetd's v3 layout (default) or fleet v1.0's own v2 keyspace (`fleetctl --driver=etcd` works against it). */
   etcdApi?: 'v2' | 'v3';
@@ -79,7 +83,8 @@ export function fleetdArgs(opts: FleetdArgs): string[] {
   else if (opts.etcd.kind === 'url') args.push('--etcd', opts.etcd.url);
   else args.push('--embedded');
   if (opts.etcdApi === 'v2' && opts.etcd.kind !== 'embedded') args.push('--etcd-api', 'v2');
-  args.push('--api', opts.api ?? '127.0.0.1:0', '--state-dir', opts.stateDir);
+  if (opts.api) args.push('--api', opts.api);
+  args.push('--state-dir', opts.stateDir);
   return args;
 }
 

@@ -1,15 +1,18 @@
 /**
  * fleet's agent for one machine (fleet-reference §5.7): keeps the machine's presence in the
  * registry, reconciles what the registry wants on this machine with what the UnitManager runs
- * (read → desiredUnitsForMachine → planMachine → apply, serially, the first failure ending the
- * pass), publishes unit states and "launched" heartbeats, and on a clean stop purges: stops and
+ * (read → desiredUnitsForMachine → planMachine → apply, serially; unlike fleet, a failed task
+ * ends only its own unit's part of the pass: the unit reports `failed` with the reason in its state
+ * detail and the next pass retries it, so one bad unit never holds back the others), publishes unit states and "launched" heartbeats, and on a clean stop purges: stops and
  * unloads every unit, removes their states and releases the machine (on etcd the states and
  * heartbeats live on the machine's presence lease, so the release removes them all at once).
  */
 import { FLEET_VERSION } from '../../../protocol/src/version';
 import { desiredUnitsForMachine, planMachine, planPurge, type CurrentUnit, type MachineTask, type MachineUnitState } from '../../../scheduler/src/planMachine';
 import { runLoop, type Loop } from '../loop';
-import { MachineExistsError, type Disposable, type MachinePresence, type MachineRecord, type Registry } from '../../../registry/src/registry';
+import { MachineExistsError, RegistryUnavailableError, type Disposable, type MachinePresence, type MachineRecord, type Registry } from '../../../registry/src/registry';
+import { heartbeatInterval, inParallel, message, publishedKey } from './passHelpers';
+import { TaskFailures } from './taskFailures';
 import type { UnitManager, UnitManagerState } from './unitManager';
 
 export type LogFn = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
@@ -28,6 +31,7 @@ export interface AgentOptions {
 }
 
 export const AGENT_VERSION = FLEET_VERSION;
+export { heartbeatInterval } from './passHelpers';
 
 /** How often states and launched heartbeats are rewritten when the registry keeps them alive with the presence. */
 const SAFETY_REFRESH_MS = 60_000;
@@ -37,25 +41,6 @@ const HOLD_STATES_MS = 500;
 
 /** State removals in flight at once (rare: units that went away). */
 const REMOVE_CONCURRENCY = 8;
-
-/** Run `fn` over `items`, at most `limit` at a time. `fn` must not throw (catch inside). */
-async function inParallel<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    for (let i = next++; i < items.length; i = next++) await fn(items[i]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
-
-/** What `published` remembers of a state: everything a reader can see. */
-function publishedKey(s: UnitManagerState): string {
-  return JSON.stringify([s.hash, s.loadState, s.activeState, s.subState, s.detail ?? '']);
-}
-
-/** fleet's heartbeat period: ttl*4/5 above 10 s, else ttl/2. */
-export function heartbeatInterval(ttlMs: number): number {
-  return ttlMs > 10_000 ? Math.floor((ttlMs * 4) / 5) : Math.floor(ttlMs / 2);
-}
 
 export class Agent {
   private readonly registry: Registry;
@@ -69,6 +54,8 @@ export class Agent {
   /** Last state published per unit (to publish on change only). */
   private readonly published = new Map<string, string>();
   private readonly reported = new Set<string>();
+  /** Units whose last task failed: published as `failed` with the reason until a task of theirs succeeds. */
+  private readonly failures = new TaskFailures();
   private readonly abort = new AbortController();
   private readonly disposables: Disposable[] = [];
   private presence: MachinePresence | undefined;
@@ -187,6 +174,7 @@ export class Agent {
     for (const d of dropped) this.reportOnce('info', d.message);
     const current: CurrentUnit[] = (await this.manager.states()).map(s => ({ name: s.name, hash: s.hash, state: this.cache.get(s.name) ?? 'inactive' }));
     const tasks = planMachine(units, current);
+    for (const n of this.failures.forget(new Map(units.map(u => [u.name, u.hash])))) this.queuePublish(n);
     const planned = performance.now();
     await this.apply(tasks);
     const applied = performance.now();
@@ -219,25 +207,49 @@ export class Agent {
       }
       for (const t of batch) this.log('info', `completed task: ${t.what} (${t.reason})`);
     };
+    /** Units whose task failed in this pass: their later tasks wait for the next pass. */
+    const failed = new Set<string>();
     for (const task of tasks) {
       const what = task.kind === 'reloadUnitFiles' ? 'reloadUnitFiles' : `${task.kind} ${task.unit}`;
+      if (task.kind !== 'reloadUnitFiles' && failed.has(task.unit)) continue;
       if (task.kind !== 'start' && task.kind !== 'load') await flush();
       try {
         await this.run(task);
+        if (task.kind !== 'reloadUnitFiles') this.clearFailure(task.unit);
         if (task.kind === 'start') started.push({ unit: task.unit, what, reason: task.reason });
         else this.log(task.kind === 'reloadUnitFiles' ? 'debug' : 'info', `completed task: ${what} (${task.reason})`);
       } catch (err) {
-        // fleet: the first failure ends the pass; the next pass retries.
-        await flush().catch(() => undefined);
-        throw new Error(`${what} failed (${task.reason}): ${message(err)}`);
+        const reason = `${what} failed (${task.reason}): ${message(err)}`;
+        // The registry unreachable, or a failed daemon-reload, concern every unit: end the pass
+        // (fleet's behaviour), the next one retries.
+        if (err instanceof RegistryUnavailableError || task.kind === 'reloadUnitFiles') {
+          await flush().catch(() => undefined);
+          throw new Error(reason);
+        }
+        // fleet ends the pass at the first failure, so one unit that cannot load held back every
+        // unit after it on the machine (and a global one, the whole cluster). Here the unit
+        // reports failed with the reason and the pass goes on; the next pass retries it.
+        failed.add(task.unit);
+        this.failures.set(task.unit, 'hash' in task ? task.hash : undefined, reason);
+        this.reportOnce('error', reason);
+        this.queuePublish(task.unit);
       }
     }
     await flush();
   }
 
+  private clearFailure(unit: string): void {
+    if (this.failures.clear(unit)) this.queuePublish(unit);
+  }
+
+  /** The manager's states, with this agent's task failures laid over them. */
+  private async states(): Promise<UnitManagerState[]> {
+    return this.failures.overlay(await this.manager.states());
+  }
+
   /** Started units: their states with (never after) their launched heartbeats (fleetctl start reads the state right after). */
   private async announceStarted(units: readonly string[]): Promise<void> {
-    const byName = new Map((await this.manager.states()).map(s => [s.name, s]));
+    const byName = new Map((await this.states()).map(s => [s.name, s]));
     const states = units.map(u => byName.get(u)).filter((s): s is UnitManagerState => s !== undefined);
     await this.writeStates(states, units);
   }
@@ -306,11 +318,11 @@ export class Agent {
       const names = [...this.publishQueue];
       this.publishQueue.clear();
       if (names.length === 0) return;
-      const byName = new Map((await this.manager.states()).map(s => [s.name, s]));
+      const byName = new Map((await this.states()).map(s => [s.name, s]));
       const changed: UnitManagerState[] = [];
       const gone: string[] = [];
       for (const n of names) {
-        if (this.abort.signal.aborted && !this.cache.has(n)) continue;
+        if (this.abort.signal.aborted && !this.cache.has(n) && !this.failures.has(n)) continue;
         const s = byName.get(n);
         if (s) {
           if (this.published.get(n) !== publishedKey(s)) changed.push(s);
@@ -335,7 +347,7 @@ export class Agent {
 
   /** Every state that changed since it was last written (all of them when `force`), as one batch. */
   private async publishAll(force = false, launched: readonly string[] = []): Promise<void> {
-    const states = (await this.manager.states()).filter(s => force || this.published.get(s.name) !== publishedKey(s));
+    const states = (await this.states()).filter(s => force || this.published.get(s.name) !== publishedKey(s));
     await this.writeStates(states, launched);
   }
 
@@ -363,7 +375,7 @@ export class Agent {
     }
   }
 
-  private reportOnce(level: 'info' | 'warn', text: string): void {
+  private reportOnce(level: 'info' | 'warn' | 'error', text: string): void {
     if (this.reported.has(text)) return;
     if (this.reported.size >= 1000) this.reported.clear(); // bounded; a repeat is logged again at worst
     this.reported.add(text);
@@ -414,6 +426,17 @@ export class Agent {
       this.published.delete(t.unit);
       if (perUnitBookkeeping) await attempt('removing the state of', () => this.registry.removeUnitState(t.unit, this.machineId));
     }));
+    // Units that never loaded have no process to stop, only the failed state published for them.
+    const neverLoaded = this.failures.drain(new Set(states.map(s => s.name)));
+    if (perUnitBookkeeping) {
+      for (const n of neverLoaded) {
+        try {
+          await this.registry.removeUnitState(n, this.machineId);
+        } catch (err) {
+          errors.push(`removing the state of ${n}: ${message(err)}`);
+        }
+      }
+    }
     const t2 = performance.now();
     try {
       await this.manager.close();
@@ -429,8 +452,4 @@ export class Agent {
     this.log('info', `purged ${tasks.length} unit(s) in ${ms(t0, performance.now())} ms (last pass ${ms(t0, t1)} ms, units ${ms(t1, t2)} ms, release ${ms(t2, performance.now())} ms)`);
     if (errors.length > 0) this.log('warn', `shutdown incomplete: ${errors.join('; ')}`);
   }
-}
-
-function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

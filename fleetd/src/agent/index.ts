@@ -1,6 +1,6 @@
 /**
  * startAgent: the agent role of fleetd for one machine (the contract shared with main.ts): a
- * journal (served over loopback HTTP when `journal` is given), the unit manager (processes by
+ * journal (served over HTTP on loopback TCP or a unix socket when `journal` is given), the unit manager (processes by
  * default), and the Agent loop. stop() is fleet's clean shutdown: stops and unloads its units,
  * removes their states, releases the machine, closes the journal server.
  */
@@ -34,8 +34,10 @@ export interface StartAgentOptions {
    * ETCDCTL_PEERS (and always the machine's address in COREOS_PUBLIC_IPV4/COREOS_PRIVATE_IPV4).
    */
   etcdEndpoints?: readonly string[];
-  /** Serve the journal on this loopback address (port 0: any free port). */
-  journal?: { host: string; port: number };
+  /** Have the process manager keep each unit's stop recipe for a watchdog (see ProcessUnitManagerOptions.stopRecipes). */
+  stopRecipes?: boolean;
+  /** Serve the journal on this TCP address (port 0: any free port) or unix socket (0600). */
+  journal?: { host: string; port: number } | { socketPath: string };
   log?: LogFn;
 }
 
@@ -52,19 +54,21 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
   const { registry, machine, log } = options;
   if (!machine.id) throw new Error('startAgent: machine.id is empty; give the machine an ID (32 hex characters)');
   const journal = new Journal({ machineId: machine.id });
+  // The manager first: it takes the state dir's lock, so a second agent on the same directory
+  // fails before its journal server could replace the first one's socket there.
+  const unitManager: UnitManager = options.unitManager ?? new ProcessUnitManager({
+    machineId: machine.id,
+    journal,
+    stateDir: path.resolve(options.stateDir),
+    env: { ...machineEnvironment(machine.publicIP, options.etcdEndpoints), ...options.unitEnv },
+    ...(options.stopRecipes ? { stopRecipes: true } : {}),
+    ...(log ? { log } : {}),
+  });
   let server: JournalServer | undefined;
-  if (options.journal) server = await startJournalServer(journal, options.journal);
-  let unitManager: UnitManager;
   try {
-    unitManager = options.unitManager ?? new ProcessUnitManager({
-      machineId: machine.id,
-      journal,
-      stateDir: path.resolve(options.stateDir),
-      env: { ...machineEnvironment(machine.publicIP, options.etcdEndpoints), ...options.unitEnv },
-      ...(log ? { log } : {}),
-    });
+    if (options.journal) server = await startJournalServer(journal, options.journal);
   } catch (err) {
-    await server?.close();
+    await unitManager.close().catch(() => undefined);
     throw err;
   }
   const agent = new Agent({

@@ -4,7 +4,9 @@
  * server `GET /journal/{unit}?lines=N&follow=true` that answers NDJSON `JournalLine`s
  * (protocol/src/api.ts). With follow it keeps streaming until the client disconnects.
  */
+import fs from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { JournalLine } from '../../../protocol/src/api';
 
@@ -200,24 +202,45 @@ export function handleJournalRequest(journal: Journal, req: http.IncomingMessage
   req.on('close', done);
 }
 
-/** Serve a journal over HTTP on a loopback address. Closing ends follow streams too. */
-export async function startJournalServer(journal: Journal, listen: { host: string; port: number }): Promise<JournalServer> {
+/**
+ * Serve a journal over HTTP on a loopback address, or on a unix socket (made 0600: unit output
+ * may hold secrets; URL `unix:///path`). Closing ends follow streams too.
+ */
+export async function startJournalServer(journal: Journal, listen: { host: string; port: number } | { socketPath: string }): Promise<JournalServer> {
   const sockets = new Set<import('node:net').Socket>();
   const server = http.createServer((req, res) => handleJournalRequest(journal, req, res));
   server.on('connection', s => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
+  const where = 'socketPath' in listen ? listen.socketPath : `${listen.host}:${listen.port}`;
+  if ('socketPath' in listen) {
+    fs.mkdirSync(path.dirname(listen.socketPath), { recursive: true, mode: 0o700 });
+    fs.rmSync(listen.socketPath, { force: true }); // one journal per machine state dir (the manager's lock)
+  }
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ host: listen.host, port: listen.port }, () => {
+    server.listen('socketPath' in listen ? { path: listen.socketPath } : { host: listen.host, port: listen.port }, () => {
       server.off('error', reject);
       resolve();
     });
   }).catch((err: NodeJS.ErrnoException) => {
-    throw new Error(`journal server could not listen on ${listen.host}:${listen.port}: ${err.message}` +
-      (err.code === 'EADDRINUSE' ? ' (the port is in use; pick another port)' : ''));
+    throw new Error(`journal server could not listen on ${where}: ${err.message}` +
+      (err.code === 'EADDRINUSE' ? ('socketPath' in listen ? ' (another server listens there)' : ' (the port is in use; pick another port)') : ''));
   });
+  if ('socketPath' in listen) {
+    fs.chmodSync(listen.socketPath, 0o600);
+    return {
+      url: `unix://${listen.socketPath}`,
+      close: () => new Promise<void>(resolve => {
+        server.close(() => {
+          fs.rmSync(listen.socketPath, { force: true });
+          resolve();
+        });
+        for (const s of sockets) s.destroy();
+      }),
+    };
+  }
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {

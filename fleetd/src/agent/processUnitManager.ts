@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { UnitOption } from '../../../unitfile/src/serialize';
 import { serializeOptions } from '../../../unitfile/src/serialize';
 import type { Journal } from './journal';
@@ -28,6 +28,12 @@ export interface ProcessUnitManagerOptions {
   bootId?: string;
   /** Extra variables every process starts with (after PATH). */
   env?: Record<string, string>;
+  /**
+   * Keep `<stateDir>/stop/<unit>.json` (0600) current for every running unit: how to stop it
+   * (ExecStop=, kill signal, ExecStopPost=, environment), for the watchdog that stops the units
+   * of a `fleetd agent` killed with SIGKILL (cli/watchdog.ts).
+   */
+  stopRecipes?: boolean;
   log?: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
 }
 
@@ -55,6 +61,7 @@ export class ProcessUnitManager implements UnitManager {
   private readonly baseEnv: Record<string, string>;
   private readonly now: () => number;
   private readonly groupsDir: string;
+  private readonly stopDir: string;
   private readonly lockFile: string;
   private readonly token = randomUUID();
   private closed = false;
@@ -67,16 +74,39 @@ export class ProcessUnitManager implements UnitManager {
     this.bootId = options.bootId ?? kernelBootId();
     this.now = Date.now;
     this.groupsDir = path.join(options.stateDir, 'groups');
+    this.stopDir = path.join(options.stateDir, 'stop');
     this.baseEnv = unitBaseEnv(options.env);
-    fs.mkdirSync(this.unitsDir, { recursive: true });
-    fs.mkdirSync(this.runtimeDir, { recursive: true });
-    fs.mkdirSync(this.groupsDir, { recursive: true });
+    // Everything here is the agent's alone (unit files hold Environment= secrets): 0700 and 0600.
+    for (const dir of [options.stateDir, this.unitsDir, this.runtimeDir, this.groupsDir, this.stopDir]) privateDir(dir);
     this.lockFile = path.join(options.stateDir, 'lock');
     this.lock();
     this.reapOrphans();
     // Unit files of a previous run are stale: this manager starts with nothing loaded (fleet's agent
     // would list them as inactive and unload them on its first pass).
     for (const file of safeReaddir(this.unitsDir)) fs.rmSync(path.join(this.unitsDir, file), { force: true });
+    for (const file of safeReaddir(this.stopDir)) fs.rmSync(path.join(this.stopDir, file), { force: true });
+  }
+
+  /** One file per unit, named by the SHA-1 of its name (any unit name gives a short, safe file name). */
+  private stopFile(unit: string): string {
+    return path.join(this.stopDir, `${createHash('sha1').update(unit).digest('hex')}.json`);
+  }
+
+  /** Write (atomically, 0600: it holds the unit's environment) how to stop a unit; after the spawn settles, so MAINPID is known. */
+  private writeStopRecipe(unit: string): void {
+    if (!this.options.stopRecipes) return;
+    setImmediate(() => {
+      const svc = this.services.get(unit);
+      if (!svc || this.closed) return;
+      const file = this.stopFile(unit);
+      const temp = `${file}.${process.pid}.tmp`;
+      try {
+        fs.writeFileSync(temp, JSON.stringify(svc.stopRecipe()), { mode: 0o600 });
+        fs.renameSync(temp, file);
+      } catch (err) {
+        this.options.log?.('warn', `could not record how to stop ${unit} (${(err as Error).message}); if fleetd is killed, its processes are stopped without ExecStop=`);
+      }
+    });
   }
 
   /**
@@ -94,7 +124,7 @@ export class ProcessUnitManager implements UnitManager {
           'give every machine its own state directory (--state-dir)');
       }
     }
-    fs.writeFileSync(this.lockFile, `${process.pid} ${this.token}\n`);
+    writePrivate(this.lockFile, `${process.pid} ${this.token}\n`);
     LIVE_TOKENS.add(this.token);
   }
 
@@ -128,7 +158,7 @@ export class ProcessUnitManager implements UnitManager {
   private recordGroup(unit: string, pgid: number): void {
     const startTime = statFields(pgid)?.[19] ?? '';
     try {
-      fs.writeFileSync(path.join(this.groupsDir, String(pgid)), `${startTime} ${unit}`);
+      writePrivate(path.join(this.groupsDir, String(pgid)), `${startTime} ${unit}`);
       // Prune records of groups that are gone, at most once a second and with one syscall per
       // record: groupAlive scans /proc, and doing that for every record on every spawn made
       // starting the hundredth unit of a machine cost a hundred /proc scans (seconds per start at
@@ -151,11 +181,11 @@ export class ProcessUnitManager implements UnitManager {
 
   async load(name: string, options: readonly UnitOption[], hash: string): Promise<void> {
     if (this.closed) throw new Error(`cannot load ${name}: the unit manager is shut down`);
-    if (name.includes('/') || name === '' || name.startsWith('.')) throw new Error(`cannot load unit ${JSON.stringify(name)}: not a valid unit file name`);
+    if (name.includes('/') || name === '') throw new Error(`cannot load unit ${JSON.stringify(name)}: not a valid unit file name`);
     const config = parseServiceConfig(name, options, {
       unitName: name, machineId: this.options.machineId, hostname: this.hostname, bootId: this.bootId, runtimeDir: this.runtimeDir,
     });
-    fs.writeFileSync(path.join(this.unitsDir, name), serializeOptions(options), { mode: 0o644 });
+    writePrivate(path.join(this.unitsDir, unitDiskName(name)), serializeOptions(options));
     const existing = this.services.get(name);
     if (existing) {
       // Like a daemon-reload: the running processes keep running; the new settings apply from the next start.
@@ -168,7 +198,10 @@ export class ProcessUnitManager implements UnitManager {
           this.jobs.changed(name);
           this.emitter.fire(name);
         },
-        onSpawn: pgid => this.recordGroup(name, pgid),
+        onSpawn: pgid => {
+          this.recordGroup(name, pgid);
+          this.writeStopRecipe(name);
+        },
       }));
     }
     if (config.errors.length > 0) this.options.log?.('warn', `unit ${name} has a bad setting: ${config.errors.join('; ')}`);
@@ -182,7 +215,8 @@ export class ProcessUnitManager implements UnitManager {
     await this.jobs.stop(name);
     // fleet's unload: only after a successful stop, and the failed state is reset with the unit.
     if (this.services.get(name) === svc) this.services.delete(name);
-    fs.rmSync(path.join(this.unitsDir, name), { force: true });
+    fs.rmSync(path.join(this.unitsDir, unitDiskName(name)), { force: true });
+    fs.rmSync(this.stopFile(name), { force: true });
     this.emitter.fire(name);
   }
 
@@ -250,6 +284,40 @@ export function unitBaseEnv(extra: Record<string, string> | undefined): Record<s
     ...(process.env.FLEET_TEST_RUN_ID ? { FLEET_TEST_RUN_ID: process.env.FLEET_TEST_RUN_ID } : {}),
     ...extra,
   };
+}
+
+/** A directory only its owner may enter (created, or closed if it exists). */
+export function privateDir(dir: string): void {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  fs.chmodSync(dir, 0o700);
+}
+
+/** A file only its owner may read (0600 even when it existed with another mode). */
+export function writePrivate(file: string, data: string): void {
+  fs.writeFileSync(file, data, { mode: 0o600 });
+  fs.chmodSync(file, 0o600);
+}
+
+/** Longest file name Linux file systems take (NAME_MAX), in bytes. */
+const NAME_MAX = 255;
+
+/**
+ * The file name a unit is written under in `<stateDir>/units`. fleet's API accepts names no file
+ * system takes as they are (256 bytes) and names that would be hidden files (`.x.service`), so
+ * they are escaped as systemd escapes strings into unit names: `\` → `\x5c` first (so the escape
+ * stays injective), then a leading `.` → `\x2e`. A result longer than NAME_MAX keeps its start
+ * and type and gets `~` plus the SHA-1 of the whole name (`~` never occurs in a valid name, so a
+ * shortened name never equals an escaped one). A name that is already safe is its own file name.
+ */
+export function unitDiskName(name: string): string {
+  let disk = name.replace(/\\/g, '\\x5c').replace(/^\./, '\\x2e');
+  if (Buffer.byteLength(disk) <= NAME_MAX) return disk;
+  const dot = name.lastIndexOf('.');
+  const suffix = dot > 0 ? name.slice(dot) : '';
+  const hash = createHash('sha1').update(name).digest('hex');
+  // Valid names are ASCII, so characters are bytes here.
+  disk = `${disk.slice(0, NAME_MAX - suffix.length - 1 - hash.length)}~${hash}${suffix}`;
+  return disk;
 }
 
 /** Locks held by managers of this process (several machines may run in one fleetd). */

@@ -10,6 +10,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { expandEnvArgs, parseEnvironmentFile, type ExecCommand } from './commandLine';
+import { resolveCredentials, spawnWith, type Credentials } from './credentials';
 import { LineSplitter, type Journal } from './journal';
 import type { ServiceConfig } from './serviceConfig';
 import { formatTimespan } from './timespan';
@@ -23,6 +24,20 @@ export type SubState = 'dead' | 'start-pre' | 'start' | 'start-post' | 'running'
 export type ServiceResult = 'success' | 'exit-code' | 'signal' | 'timeout' | 'start-limit-hit' | 'resources';
 
 export type { ExitInfo } from './processes';
+
+/** How to stop a unit without its Service object: ExecStop=, the kill signal, ExecStopPost=, with the start's environment. */
+export interface StopRecipe {
+  unit: string;
+  execStop: ExecCommand[];
+  execStopPost: ExecCommand[];
+  env: Record<string, string>;
+  cwd: string;
+  killSignal: NodeJS.Signals;
+  sendSigkill: boolean;
+  timeoutStopMs: number;
+  /** User=/Group= of the start, for ExecStop=. */
+  credentials?: Credentials;
+}
 
 export interface ServiceHost {
   journal: Journal;
@@ -62,6 +77,8 @@ export class Service {
   /** The last thing worth telling the user (a failed start, an exit status). */
   lastMessage: string | undefined;
   mainPid: number | undefined;
+  /** This start's User=/Group= credentials (undefined: fleetd's own). */
+  private credentials: Credentials | undefined;
 
   private groups = new Set<number>();
   /** Our children whose exit has not been fully processed yet. */
@@ -553,9 +570,32 @@ export class Service {
 
   // ------------------------------------------------------------------ processes
 
-  /** The environment for this start: base, Environment=, then EnvironmentFile= (which wins). A string is an error. */
+  /** What a watchdog needs to stop this unit as runStop would, should fleetd die (see cli/watchdog.ts). */
+  stopRecipe(): StopRecipe {
+    const c = this.config;
+    const env = this.environment();
+    const stopEnv = typeof env === 'string' ? { ...this.host.baseEnv } : env;
+    stopEnv.SERVICE_RESULT = 'success';
+    if (this.mainPid !== undefined) stopEnv.MAINPID = String(this.mainPid);
+    const wd = c.workingDirectory;
+    const cwd = wd ? (wd.path === '~' ? (stopEnv.HOME ?? process.env.HOME ?? '/') : wd.path) : '/';
+    return {
+      unit: this.name, execStop: c.execStop, execStopPost: c.execStopPost, env: stopEnv, cwd,
+      killSignal: c.killSignal, sendSigkill: c.sendSigkill, timeoutStopMs: c.timeoutStopMs,
+      ...(this.credentials ? { credentials: this.credentials } : {}),
+    };
+  }
+
+  /**
+   * The environment for this start: base, the user's (User=), Environment=, then EnvironmentFile=
+   * (which wins). Resolves the credentials for this start too. A string is an error.
+   */
   private environment(): Record<string, string> | string {
-    const env: Record<string, string> = { ...this.host.baseEnv, INVOCATION_ID: this.invocation };
+    const c = this.config;
+    const creds = resolveCredentials({ ...(c.user !== undefined ? { user: c.user } : {}), ...(c.group !== undefined ? { group: c.group } : {}), supplementaryGroups: c.supplementaryGroups });
+    if (typeof creds === 'string') return creds;
+    this.credentials = creds;
+    const env: Record<string, string> = { ...this.host.baseEnv, ...creds?.env, INVOCATION_ID: this.invocation };
     for (const [k, v] of this.config.environment) env[k] = v;
     for (const f of this.config.environmentFiles) {
       let text: string;
@@ -589,9 +629,18 @@ export class Service {
       }
     }
     const argv = cmd.noEnvExpansion ? cmd.argv : expandEnvArgs(cmd.argv, env);
+    const how = this.credentials ? spawnWith(this.credentials, cmd.path, argv.slice(1)) : { path: cmd.path, args: argv.slice(1) };
+    if (typeof how === 'string') {
+      this.lastMessage = how;
+      this.log(`${this.name}: ${how}`);
+      return undefined;
+    }
     let child: ChildProcess;
     try {
-      child = spawn(cmd.path, argv.slice(1), { argv0: argv[0] ?? cmd.path, env, cwd: cwd ?? '/', detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      child = spawn(how.path, how.args, {
+        argv0: how.path === cmd.path ? argv[0] ?? cmd.path : how.path, env, cwd: cwd ?? '/', detached: true, stdio: ['ignore', 'pipe', 'pipe'],
+        ...(how.uid !== undefined ? { uid: how.uid, gid: how.gid } : {}),
+      });
     } catch (err) {
       this.lastMessage = `Failed to execute ${cmd.path}: ${(err as Error).message}`;
       this.log(`${this.name}: ${this.lastMessage}`);

@@ -41,6 +41,10 @@ export interface ServiceConfig {
   workingDirectory?: { path: string; optional: boolean };
   pidFile?: string;
   guessMainPid: boolean;
+  /** User=, Group=, SupplementaryGroups= (see credentials.ts). */
+  user?: string;
+  group?: string;
+  supplementaryGroups: string[];
   /** Extra exit statuses counted as success (SuccessExitStatus=). */
   successExitStatus: number[];
   /** An empty unit file: systemd reports such a unit as masked and refuses to start it. */
@@ -71,7 +75,7 @@ const SERVICE_KEYS = new Set([
   'Type', 'ExecStartPre', 'ExecStart', 'ExecStartPost', 'ExecStop', 'ExecStopPost', 'RemainAfterExit', 'Restart', 'RestartSec',
   'TimeoutStartSec', 'TimeoutStopSec', 'TimeoutSec', 'KillSignal', 'SendSIGKILL', 'KillMode', 'Environment', 'EnvironmentFile',
   'WorkingDirectory', 'PIDFile', 'GuessMainPID', 'SuccessExitStatus', 'StartLimitInterval', 'StartLimitBurst', 'StartLimitIntervalSec',
-  'StandardOutput', 'StandardError', 'SyslogIdentifier', 'User', 'Group',
+  'StandardOutput', 'StandardError', 'SyslogIdentifier', 'User', 'Group', 'SupplementaryGroups',
 ]);
 const SIGNALS = new Set(['SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGKILL', 'SIGTERM', 'SIGUSR1', 'SIGUSR2', 'SIGABRT', 'SIGCONT', 'SIGSTOP', 'SIGPIPE', 'SIGALRM', 'SIGWINCH']);
 
@@ -97,6 +101,7 @@ export function parseServiceConfig(unitName: string, options: readonly UnitOptio
     environment: [],
     environmentFiles: [],
     guessMainPid: true,
+    supplementaryGroups: [],
     successExitStatus: [],
     masked: options.length === 0,
     deps: emptyDeps(),
@@ -224,8 +229,16 @@ export function parseServiceConfig(unitName: string, options: readonly UnitOptio
           else unsupported(`SuccessExitStatus=${w} (only exit codes 0-255 are supported)`);
         }
         break;
-      case 'User': case 'Group':
-        if (v !== '') unsupported(`${o.name}= (processes run as the fleetd user)`);
+      case 'User': case 'Group': {
+        const value = expand(v.trim());
+        const key = o.name === 'User' ? 'user' : 'group';
+        if (value === '') delete c[key];
+        else c[key] = value;
+        break;
+      }
+      case 'SupplementaryGroups':
+        if (v.trim() === '') c.supplementaryGroups = [];
+        else c.supplementaryGroups.push(...expand(v).split(/\s+/).filter(Boolean));
         break;
       case 'StandardOutput': case 'StandardError':
         if (!['', 'journal', 'inherit', 'journal+console', 'syslog', 'kmsg'].includes(v)) unsupported(`${o.name}=${v} (output always goes to the journal)`);

@@ -6,7 +6,7 @@
  */
 import { FLEET_VERSION } from '../../../protocol/src/version';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { RegistryUnavailableError, type Registry } from '../../../registry/src/registry';
+import { RegistryLimitError, RegistryUnavailableError, type Registry } from '../../../registry/src/registry';
 import { DISCOVERY_JSON } from './discovery';
 import { ApiError, UNAVAILABLE_MESSAGE } from '../../../registry/src/api/errors';
 import { sendEmpty, sendError, sendJson } from './respond';
@@ -16,6 +16,10 @@ import { DEFAULT_TOKEN_LIMIT } from '../../../registry/src/api/pagination';
 import { StateResource } from '../../../registry/src/api/state';
 import { checkContentType, UnitsResource } from '../../../registry/src/api/units';
 import { ChangeClock, ifNoneMatch, waitTag } from './changes';
+import {
+  DEFAULT_BODY_TIMEOUT_MS, DEFAULT_MAX_CONCURRENT_BODIES, MAX_BODIES_READ, MAX_JSON_DEPTH, MAX_WAITING_BODIES, nestsDeeperThan, readBody, Semaphore,
+  writtenUnitBytesAtLeast,
+} from './limits';
 
 export type ApiLog = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
 
@@ -31,6 +35,10 @@ export interface ApiHandlerOptions {
   maxBodyBytes?: number;
   /** Longest hold of a `?wait=<tag>` list request (default 60 s). */
   maxWaitMs?: number;
+  /** Requests with a body processed at once (the others wait; body-less ones never do); default 1. */
+  maxConcurrentBodies?: number;
+  /** Longest a request body may take to arrive; default 15 s. */
+  bodyTimeoutMs?: number;
   /** Sent as `Server: fleetd/<version>`. */
   version?: string;
   log?: ApiLog;
@@ -47,6 +55,25 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
   if (!Number.isInteger(tokenLimit) || tokenLimit < 1 || tokenLimit > 0xffff) throw new RangeError(`tokenLimit must be an integer from 1 to 65535, got ${tokenLimit}`);
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const log = options.log ?? (() => {});
+  const bodyTimeoutMs = options.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS;
+  const reading = new Semaphore(MAX_BODIES_READ, MAX_WAITING_BODIES);
+  const processing = new Semaphore(options.maxConcurrentBodies ?? DEFAULT_MAX_CONCURRENT_BODIES, Number.MAX_SAFE_INTEGER);
+  /** The body of a request, read while fewer than MAX_BODIES_READ are, then processed by `fn` while fewer than maxConcurrentBodies are. */
+  const withBody = <T>(req: IncomingMessage, decodePrefix: string, fn: (body: string) => Promise<T>, unitBody = false): Promise<T> =>
+    reading.run(async () => {
+      // A unit body larger than the registry takes in one request cannot be stored: refused before
+      // it is decoded, validated and hashed (hundreds of ms and of MB for a few MB).
+      const registryLimit = unitBody ? registry.maxRequestBytes : undefined;
+      const body = registryLimit !== undefined && registryLimit < maxBodyBytes
+        ? await readBody(req, registryLimit, bodyTimeoutMs, unitTooLarge, maxBodyBytes)
+        : await readBody(req, maxBodyBytes, bodyTimeoutMs);
+      // The decoder recurses per level: refuse what would overflow its stack (Go's text, its own limit).
+      if (nestsDeeperThan(body, MAX_JSON_DEPTH)) throw new ApiError(400, `${decodePrefix}exceeded max depth (fleetd decodes JSON nested at most ${MAX_JSON_DEPTH} deep)`);
+      // A unit that cannot fit once written is refused before the costly decoding, validation and hashing.
+      const written = registryLimit !== undefined ? writtenUnitBytesAtLeast(body) : undefined;
+      if (written !== undefined && written > registryLimit!) throw unitTooLarge(registryLimit!, written);
+      return processing.run(() => fn(body));
+    });
   const serverHeader = `fleetd/${options.version ?? FLEETD_VERSION}`;
   const units = new UnitsResource(registry, tokenLimit);
   const state = new StateResource(registry, tokenLimit);
@@ -118,7 +145,7 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
     if (rest === '/machines') {
       if (method === 'GET') return serveList(req, res, url, 'machines', () => machines.all(), source => machines.list(url.searchParams.getAll('nextPageToken'), source));
       if (method === 'PATCH') {
-        await machines.patch(await readBody(req, maxBodyBytes));
+        await withBody(req, '', body => machines.patch(body));
         clock.bump();
         return sendEmpty(res, 204);
       }
@@ -142,8 +169,7 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
         const contentTypes = headerValues(req, 'content-type');
         // fleet checks the media type before it reads the body: a 415 wins over a 413.
         checkContentType(contentTypes);
-        const body = await readBody(req, maxBodyBytes);
-        const status = await units.set(name, contentTypes, body);
+        const status = await withBody(req, 'unable to decode body: ', body => units.set(name, contentTypes, body), true);
         clock.bump();
         return sendEmpty(res, status);
       }
@@ -175,20 +201,26 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
       if (err instanceof ApiError) {
         status = err.status;
         message = err.message;
+        if (status >= 500) log('error', `HTTP ${req.method} ${req.url}: ${status} ${message}`);
+      } else if (err instanceof RegistryLimitError) {
+        // fleet answers 503 "unable to communicate with etcd" here; the client's request is what is too big.
+        status = err.kind === 'size' ? 413 : 400;
+        message = err.message;
+        log('warn', `HTTP ${req.method} ${req.url}: ${status}: ${describe(err)}`);
       } else if (err instanceof RegistryUnavailableError) {
         unavailable = true;
         status = 503;
         message = UNAVAILABLE_MESSAGE;
-        log('warn', `HTTP ${req.method} ${req.url}: ${describe(err)}`);
+        log('warn', `HTTP ${req.method} ${req.url}: 503: ${describe(err)}`);
       } else {
-        log('error', `HTTP ${req.method} ${req.url} failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+        log('error', `HTTP ${req.method} ${req.url}: 500: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
       }
       if (res.headersSent) {
         // A streaming response (journal) broke after it started: all we can do is end it.
         res.destroy();
         return;
       }
-      if (status === 413) {
+      if (!req.complete) {
         // Refuse the rest of the body: answer, drain what is in flight, and close the connection.
         res.setHeader('Connection', 'close');
         req.resume();
@@ -224,39 +256,10 @@ function headerValues(req: IncomingMessage, name: string): string[] {
   return out;
 }
 
-/** The whole body as UTF-8, refused with 413 beyond `limit` bytes. */
-function readBody(req: IncomingMessage, limit: number): Promise<string> {
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) return Promise.reject(tooLarge(limit));
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let done = false;
-    req.on('data', (chunk: Buffer) => {
-      if (done) return;
-      size += chunk.length;
-      if (size > limit) {
-        done = true;
-        reject(tooLarge(limit));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => {
-      if (done) return;
-      done = true;
-      resolve(Buffer.concat(chunks).toString('utf8'));
-    });
-    req.on('error', err => {
-      if (done) return;
-      done = true;
-      reject(err);
-    });
-  });
-}
-
-function tooLarge(limit: number): ApiError {
-  return new ApiError(413, `request body exceeds the limit of ${limit} bytes`);
+function unitTooLarge(limit: number, written?: number): ApiError {
+  const what = written === undefined ? `the request body exceeds ${limit} bytes` : `the unit takes at least ${written} bytes once written`;
+  return new ApiError(413, `too large for etcd: ${what}, and etcd takes at most --max-request-bytes (${limit} bytes) ` +
+    'per request, in which a unit is written with its options three times; make the unit smaller');
 }
 
 function describe(err: unknown): string {

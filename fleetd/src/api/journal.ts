@@ -64,10 +64,14 @@ function readAgent(
   onLine: (l: JournalLine) => void, onOpen: () => void = () => {},
 ): Promise<void> {
   return new Promise((resolve, reject) => {
-    const url = new URL(`${source.url.replace(/\/$/, '')}/journal/${encodeURIComponent(unit)}`);
+    // An agent's journal is `http://host:port` or, on the local cluster, `unix:///path` (its socket).
+    const unixSocket = source.url.startsWith('unix://') ? source.url.slice('unix://'.length).replace(/\/$/, '') : undefined;
+    const url = new URL(`${unixSocket ? 'http://localhost' : source.url.replace(/\/$/, '')}/journal/${encodeURIComponent(unit)}`);
     url.searchParams.set('lines', String(lines));
     if (follow) url.searchParams.set('follow', 'true');
-    const req = http.get(url, { signal, timeout: follow ? 0 : 10_000 }, res => {
+    const req = http.get(unixSocket ? 'http://localhost' : url, {
+      signal, timeout: follow ? 0 : 10_000, ...(unixSocket ? { socketPath: unixSocket, path: `${url.pathname}${url.search}` } : {}),
+    }, res => {
       if (res.statusCode !== 200) {
         res.resume();
         reject(new Error(`agent ${source.machineId} answered HTTP ${res.statusCode}`));

@@ -5,11 +5,19 @@
  */
 import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import net, { type AddressInfo } from 'node:net';
 import type { Registry } from '../../../registry/src/registry';
 import { createApiHandler, type ApiHandlerOptions } from './handler';
 
-export type ApiListen = { host: string; port: number } | { socketPath: string };
+/** TLS for a TCP listener: PEM contents; clients must present a certificate signed by `ca`. */
+export interface ApiTls {
+  ca: string | Buffer;
+  cert: string | Buffer;
+  key: string | Buffer;
+}
+
+export type ApiListen = { host: string; port: number; tls?: ApiTls } | { socketPath: string };
 
 export interface ApiServerOptions extends Omit<ApiHandlerOptions, 'registry'> {
   registry: Registry;
@@ -39,7 +47,9 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
   };
   try {
     for (const target of options.listen) {
-      const server = http.createServer(handler);
+      const tls = 'tls' in target ? target.tls : undefined;
+      // With TLS, only clients with a certificate of the CA get through the handshake.
+      const server = tls ? https.createServer({ ca: tls.ca, cert: tls.cert, key: tls.key, requestCert: true, rejectUnauthorized: true }, handler) : http.createServer(handler);
       server.keepAliveTimeout = 5_000;
       server.headersTimeout = 10_000;
       // No requestTimeout: journal follow streams are long-lived by design.
@@ -49,12 +59,14 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
         await removeStaleSocket(target.socketPath);
         await listen(server, { path: target.socketPath });
         sockets.push(target.socketPath);
+        // Only its owner may connect: whoever reaches the API runs processes as fleetd's user.
+        fs.chmodSync(target.socketPath, 0o600);
         urls.push(`unix://${target.socketPath}`);
       } else {
         await listen(server, { host: target.host, port: target.port });
         const address = server.address() as AddressInfo;
         const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-        urls.push(`http://${host}:${address.port}`);
+        urls.push(`${tls ? 'https' : 'http'}://${host}:${address.port}`);
       }
     }
   } catch (err) {

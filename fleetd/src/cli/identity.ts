@@ -11,10 +11,10 @@ export function machineIdIn(stateDir: string): string {
   } catch {
     // absent: create below
   }
-  fs.mkdirSync(stateDir, { recursive: true });
+  fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   const id = randomBytes(16).toString('hex');
   const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, `${id}\n`);
+  fs.writeFileSync(tmp, `${id}\n`, { mode: 0o600 });
   fs.renameSync(tmp, file);
   return id;
 }

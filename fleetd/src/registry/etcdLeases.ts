@@ -5,7 +5,7 @@
  */
 import type { Etcd3, Lease } from 'etcd3';
 import { LossSignal } from '../../../registry/src/common';
-import { MachineExistsError, RegistryUnavailableError, type Disposable, type Leadership } from '../../../registry/src/registry';
+import { MachineExistsError, RegistryLimitError, RegistryUnavailableError, type Disposable, type Leadership } from '../../../registry/src/registry';
 
 export type RegistryLog = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
 
@@ -152,7 +152,17 @@ export function ttlSeconds(ttlMs: number): number {
 }
 
 export function mapError(err: unknown): Error {
-  if (err instanceof RegistryUnavailableError || err instanceof MachineExistsError) return err;
+  if (err instanceof RegistryUnavailableError || err instanceof MachineExistsError || err instanceof RegistryLimitError) return err;
+  const text = err instanceof Error ? err.message : String(err);
+  // etcd refuses a request over --max-request-bytes itself ("request is too large") or, past its
+  // gRPC limit (that plus 512 KiB), in gRPC ("received message larger than max").
+  if (/request is too large|received message larger than max/i.test(text)) {
+    return new RegistryLimitError('size', 'too large for etcd: it takes at most --max-request-bytes (1.5 MiB by default) per request, and a unit ' +
+      `is written in one request with its options several times; make the unit smaller (etcd said: ${text})`);
+  }
+  if (/too many operations in txn request/i.test(text)) {
+    return new RegistryLimitError('operations', `too many operations for one etcd transaction (--max-txn-ops, 128 by default): ${text}`);
+  }
   const unavailable = new RegistryUnavailableError();
   (unavailable as Error & { cause?: unknown }).cause = err;
   return unavailable;

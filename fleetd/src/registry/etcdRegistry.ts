@@ -30,7 +30,7 @@ import { ExponentialBackoff, noop } from 'cockatiel';
 import { isGlobalUnit, serializeOptions, unitHash, type UnitOption } from '../../../unitfile/src';
 import type { JobState } from '../../../protocol/src/api';
 import {
-  MAX_BATCH_OPS, MachineExistsError, RegistryUnavailableError, type ClusterSnapshot, type Disposable, type Leadership,
+  MAX_BATCH_OPS, MachineExistsError, RegistryLimitError, RegistryUnavailableError, type ClusterSnapshot, type Disposable, type Leadership,
   type MachinePresence, type MachineRecord, type MachineView, type Registry, type ScheduleChange, type ScheduleEntry,
   type UnitRecord, type UnitStateRecord, type WatchTopic,
 } from '../../../registry/src/registry';
@@ -50,8 +50,13 @@ export interface EtcdRegistryOptions {
   prefix?: string;
   /** Deadline of each unary etcd call; default 5 s. */
   callTimeoutMs?: number;
+  /** etcd's --max-request-bytes: writes larger than this are refused before they are sent. Default etcd's 1.5 MiB. */
+  maxRequestBytes?: number;
   log?: RegistryLog;
 }
+
+/** etcd's default --max-request-bytes. */
+export const ETCD_DEFAULT_MAX_REQUEST_BYTES = 1.5 * 1024 * 1024;
 
 export class EtcdRegistry implements Registry {
   private closed = false;
@@ -83,7 +88,7 @@ export class EtcdRegistry implements Registry {
   private readonly kept = new Set<KeptLease>();
   private leadership: EtcdLeadership | undefined;
 
-  private constructor(private readonly client: Etcd3, private readonly keys: Keys, private readonly log: RegistryLog) {}
+  private constructor(private readonly client: Etcd3, private readonly keys: Keys, private readonly log: RegistryLog, readonly maxRequestBytes: number) {}
 
   /**
    * Creates the client. It does not wait for etcd: while etcd is unreachable every call rejects
@@ -92,6 +97,7 @@ export class EtcdRegistry implements Registry {
   static async connect(options: EtcdRegistryOptions): Promise<EtcdRegistry> {
     if (options.endpoints.length === 0) throw new Error('EtcdRegistry: no etcd endpoints given (expected e.g. http://127.0.0.1:2379)');
     for (const e of options.endpoints) {
+      if (/^unix:\/\/\/./.test(e)) continue; // a unix socket (the private etcd of `fleetd local`)
       if (/^https:\/\//i.test(e)) throw new Error(`EtcdRegistry: ${e}: TLS to etcd is not supported; use an http:// endpoint on a trusted network (e.g. through an SSH tunnel)`);
       if (!/^(https?:\/\/)?[^/\s]+:\d+\/?$/i.test(e)) throw new Error(`EtcdRegistry: ${JSON.stringify(e)} is not an etcd endpoint (expected host:port or http://host:port)`);
     }
@@ -104,7 +110,7 @@ export class EtcdRegistry implements Registry {
       faultHandling: { host: () => noop, global: noop, watchBackoff: new ExponentialBackoff({ initialDelay: 200, maxDelay: 2_000 }) as never },
       defaultCallOptions: context => (context.isStream ? {} : { deadline: new Date(Date.now() + timeout) }),
     });
-    const registry = new EtcdRegistry(client, new Keys(options.prefix ?? DEFAULT_PREFIX), options.log ?? (() => {}));
+    const registry = new EtcdRegistry(client, new Keys(options.prefix ?? DEFAULT_PREFIX), options.log ?? (() => {}), options.maxRequestBytes ?? ETCD_DEFAULT_MAX_REQUEST_BYTES);
     try {
       await registry.ping();
     } catch (err) {
@@ -131,16 +137,24 @@ export class EtcdRegistry implements Registry {
   async putUnit(unit: { name: string; options: UnitOption[]; desiredState: JobState }): Promise<void> {
     const options = groupBySection(unit.options);
     const hash = unitHash(options);
+    const blob = encodeUnitBlob(serializeOptions(options));
+    const jobObject = encodeJobObject(unit.name, hash, options);
+    // What the transaction carries: the blob once, the job object in both branches, and the keys.
+    const size = Buffer.byteLength(blob) + 2 * Buffer.byteLength(jobObject) + 4 * Buffer.byteLength(this.keys.jobObject(unit.name)) + 64;
+    if (size > this.maxRequestBytes) {
+      throw new RegistryLimitError('size', `too large for etcd: unit ${unit.name} is ${size} bytes as written, and etcd takes at most ` +
+        `--max-request-bytes (${this.maxRequestBytes} bytes) per request; make the unit smaller`);
+    }
     // One transaction: the content blob is create-only (content-addressed, never rewritten), the
     // job object and target state are set either way.
     const job = () => [
-      this.client.put(this.keys.jobObject(unit.name)).value(encodeJobObject(unit.name, hash, options)),
+      this.client.put(this.keys.jobObject(unit.name)).value(jobObject),
       this.client.put(this.keys.targetState(unit.name)).value(unit.desiredState),
     ];
     await this.call(() =>
       this.client
         .if(this.keys.unitBlob(hash), 'Create', '==', 0)
-        .then(this.client.put(this.keys.unitBlob(hash)).value(encodeUnitBlob(serializeOptions(options))), ...job())
+        .then(this.client.put(this.keys.unitBlob(hash)).value(blob), ...job())
         .else(...job())
         .commit(),
     );

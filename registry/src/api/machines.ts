@@ -1,6 +1,6 @@
 /** `/machines` (fleet's api/machines.go): the list, and PATCH of dynamic metadata. */
 import type { ApiMachine, MachinePage } from '../../../protocol/src/api';
-import type { MachineRecord, Registry } from '../registry';
+import { MAX_BATCH_OPS, type MachineRecord, type Registry } from '../registry';
 import { ApiError } from './errors';
 import { decodeFirst, forEachField, GoJsonError, isJsonObject, TypeErrors } from './goJson';
 import { pageOf, pageTokenFrom } from './pagination';
@@ -85,6 +85,12 @@ export class MachinesResource {
   /** Every op is validated before any is applied; `remove` writes a tombstone. */
   async patch(bodyText: string): Promise<void> {
     const ops = decodeOps(bodyText);
+    // fleetd deviation: fleet sends them in one etcd transaction, which etcd refuses beyond its
+    // --max-txn-ops (128), and answers 503 "unable to communicate with etcd".
+    if (ops.length > MAX_BATCH_OPS) {
+      throw new ApiError(400, `too many operations: ${ops.length} operations in one PATCH, fleetd applies at most ${MAX_BATCH_OPS} at once ` +
+        "(etcd's --max-txn-ops); send them in several requests");
+    }
     const writes: { machineId: string; key: string; value: string }[] = [];
     for (const op of ops) {
       if (op.op !== 'add' && op.op !== 'remove' && op.op !== 'replace') throw new ApiError(400, 'invalid op: expect add, remove, or replace');

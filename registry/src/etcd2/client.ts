@@ -78,6 +78,8 @@ interface Endpoint {
   host: string;
   port: number;
   secure: boolean;
+  /** A unix socket (etcd's `unix://path`), instead of host:port. */
+  socketPath?: string;
 }
 
 export interface SetOptions {
@@ -119,7 +121,7 @@ export class EtcdV2Client {
   }
 
   get label(): string {
-    return this.endpoints.map(e => e.url.origin).join(',');
+    return this.endpoints.map(originOf).join(',');
   }
 
   /** undefined when the key does not exist (100). */
@@ -214,7 +216,7 @@ export class EtcdV2Client {
 
   /** An answer that is not etcd v2's, turned into the reason and its fix. */
   private notEtcd(res: { status: number; body: string; endpoint: Endpoint }): EtcdUnreachableError {
-    const where = res.endpoint.url.origin;
+    const where = originOf(res.endpoint);
     const text = res.body.trim().split('\n')[0]?.slice(0, 160) ?? '';
     if (res.status === 404 && /^404 page not found$/i.test(text)) {
       return new EtcdUnreachableError(
@@ -247,7 +249,7 @@ export class EtcdV2Client {
         last = err;
         // A plain-HTTP request that a TLS listener hung up on: find out whether it speaks TLS.
         const code = (err as NodeJS.ErrnoException).code;
-        if (!endpoint.secure && !this.options.dial && (code === 'ECONNRESET' || /socket hang up/i.test(String((err as Error).message))) && (await speaksTls(endpoint))) {
+        if (!endpoint.secure && !endpoint.socketPath && !this.options.dial && (code === 'ECONNRESET' || /socket hang up/i.test(String((err as Error).message))) && (await speaksTls(endpoint))) {
           last = new EtcdUnreachableError(`etcd at ${endpoint.url.origin} requires TLS: use https://${endpoint.url.host} and set the CA file (and a client certificate and key if etcd asks for one)`, 'tls', { cause: err });
         }
       }
@@ -264,7 +266,8 @@ export class EtcdV2Client {
       headers['Content-Length'] = String(Buffer.byteLength(body));
     }
     const options: https.RequestOptions = {
-      method, host: endpoint.host, port: endpoint.port, path, headers,
+      method, path, headers,
+      ...(endpoint.socketPath ? { socketPath: endpoint.socketPath } : { host: endpoint.host, port: endpoint.port }),
       ...(endpoint.secure ? { ...(this.options.tls ?? {}), servername: isIp(endpoint.host) ? undefined : endpoint.host } : {}),
     };
     if (stream) {
@@ -312,6 +315,11 @@ export class EtcdV2Client {
   }
 }
 
+/** How an endpoint is named in messages. */
+function originOf(e: Endpoint): string {
+  return e.socketPath ? `unix://${e.socketPath}` : e.url.origin;
+}
+
 /** True when host:port completes a TLS handshake or answers with a TLS alert (a server that wants TLS). */
 function speaksTls(endpoint: Endpoint): Promise<boolean> {
   return new Promise(resolve => {
@@ -333,7 +341,12 @@ export function parseEtcdEndpoint(text: string): Endpoint {
   } catch {
     throw new Error(`"${text}" is not an etcd endpoint; write e.g. http://127.0.0.1:2379`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`"${text}" is not an etcd endpoint: etcd is reached over http:// or https://`);
+  if (url.protocol === 'unix:') {
+    const socketPath = decodeURIComponent(url.pathname);
+    if (url.host !== '' || socketPath === '') throw new Error(`"${text}" is not a unix socket endpoint; write unix:///path/to/etcd.sock`);
+    return { url, host: 'localhost', port: 0, secure: false, socketPath };
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`"${text}" is not an etcd endpoint: etcd is reached over http://, https:// or unix://`);
   const secure = url.protocol === 'https:';
   const host = url.hostname.replace(/^\[|\]$/g, '');
   return { url, host, port: url.port ? Number(url.port) : secure ? 443 : 80, secure };
@@ -373,7 +386,7 @@ const TLS_FAILURE = /certificate|ssl|tls|wrong version number|alert/i;
 function toUnreachable(err: unknown, endpoints: readonly Endpoint[], timeoutMs: number): EtcdUnreachableError {
   if (err instanceof EtcdUnreachableError) return err;
   const e = err as NodeJS.ErrnoException | undefined;
-  const where = endpoints.map(x => x.url.origin).join(', ');
+  const where = endpoints.map(originOf).join(', ');
   const code = e?.code ?? '';
   const text = e?.message ?? String(err);
   if (code === 'ETIMEOUT_ETCD') return new EtcdUnreachableError(`etcd at ${where} did not answer within ${timeoutMs / 1000} s; is it healthy?`, 'timeout', { cause: err });
