@@ -23,6 +23,8 @@ export interface Config {
   /** The i-th entry is the i-th machine's metadata (`local`), or this machine's (`agent`). */
   metadata: Record<string, string>[];
   registry: RegistryChoice;
+  /** The etcd URL units get in ETCDCTL_ENDPOINTS (`--unit-etcd`), when it is not the registry's. */
+  unitEtcd: string | undefined;
   /** Which etcd keyspace: `v3` (fleetd's layout on etcd's v3 API, the default) or `v2` (fleet v1.0's own, shared with fleet and fleetctl --driver=etcd). */
   etcdApi: 'v2' | 'v3';
   prefix: string;
@@ -83,6 +85,13 @@ export const FLAGS: readonly FlagSpec[] = [
     env: 'FLEET_ETCD_SERVERS',
     help: 'use an existing etcd (v3 API), e.g. http://127.0.0.1:2379',
     commands: BOTH,
+  },
+  {
+    name: 'unit-etcd',
+    value: 'URL',
+    env: 'FLEET_UNIT_ETCD',
+    help: 'the etcd URL every unit gets in ETCDCTL_ENDPOINTS/ETCDCTL_PEERS (default: the --etcd URL)',
+    commands: ['agent'],
   },
   {
     name: 'etcd-api',
@@ -279,6 +288,8 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
   else if (command === 'agent') config.registry = { kind: 'etcd', endpoints: ['http://127.0.0.1:2379'] };
   if (command === 'agent' && config.registry.kind === 'embedded') throw new ConfigError('`fleetd agent` joins an etcd cluster: give --etcd URL');
 
+  const unitEtcd = get('unit-etcd');
+  if (unitEtcd !== undefined) config.unitEtcd = parseEndpoints(unitEtcd, what('unit-etcd'))[0];
   const etcdApi = get('etcd-api');
   if (etcdApi !== undefined) {
     if (etcdApi !== 'v2' && etcdApi !== 'v3') throw new ConfigError(`${what('etcd-api')}: "${etcdApi}" is not v2 or v3 (v2: fleet v1.0's keyspace, for fleetctl --driver=etcd and mixed clusters)`);
@@ -338,6 +349,7 @@ function defaults(command: Command): Config {
     metadata: [],
     registry: { kind: 'embedded' },
     etcdApi: 'v3',
+    unitEtcd: undefined,
     prefix: DEFAULT_PREFIX,
     api: undefined,
     socket: undefined,
@@ -360,6 +372,8 @@ export function agentArgs(
   index: number,
   machine: { id: string; publicIp: string; stateDir: string },
   endpoints: readonly string[],
+  /** The etcd units get in ETCDCTL_ENDPOINTS, when it is not `endpoints` (fleet's tools' TCP URL). */
+  unitEtcd?: string,
 ): string[] {
   const args = [
     'agent',
@@ -374,6 +388,7 @@ export function agentArgs(
     '--agent-reconcile-interval', String(config.agentIntervalMs / 1000),
     '--verbosity', String(config.verbosity),
   ];
+  if (unitEtcd) args.push('--unit-etcd', unitEtcd);
   // Without --journal the machine serves its journal on a socket in its own state dir.
   if (config.journal) args.push('--journal', `${config.journal.host}:0`);
   const md = config.metadata[index];

@@ -297,7 +297,7 @@ async function runLocal(config: Config, log: Log, lifetime: Lifetime): Promise<v
     // Every machine is its own process, as on a real cluster: kill -9 one and its units move.
     const script = process.argv[1]!;
     for (const m of machines) {
-      const args = [...process.execArgv, script, ...agentArgs(config, m.index, m, endpoints)];
+      const args = [...process.execArgv, script, ...agentArgs(config, m.index, m, endpoints, toolsEtcd)];
       const child = spawn(process.execPath, args, {
         stdio: ['pipe', 'pipe', 'pipe'],
         env: { ...process.env, FLEETD_PARENT_PIPE: '1', [CLUSTER_MARKER]: clusterId },
@@ -368,7 +368,7 @@ async function runAgent(config: Config, log: Log, lifetime: Lifetime): Promise<v
     intervalMs: config.agentIntervalMs,
     journal: journalListen(config, stateDir, log),
     ...(process.env[CLUSTER_MARKER] ? { unitEnv: { [CLUSTER_MARKER]: process.env[CLUSTER_MARKER], [MACHINE_MARKER]: id } } : {}),
-    etcdEndpoints: config.registry.endpoints,
+    etcdEndpoints: config.unitEtcd ? [config.unitEtcd] : config.registry.endpoints,
     log: tagged(log, `agent ${id.slice(0, 8)}`),
   });
   lifetime.add('agent', agent);

@@ -21,7 +21,13 @@ type Lines = Record<string, [string, string][]>;
 describe('units stop systemd\'s way on a local etcd cluster: sidekicks, kill -9 of a machine, cluster stop', { skip }, () => {
   let cluster: Cluster;
   let marks: string;
-  const etcdUrl = () => `http://127.0.0.1:${(JSON.parse(fs.readFileSync(path.join(cluster.stateDir, 'etcd-ports.json'), 'utf8')) as { client: number }).client}`;
+  // The article's cluster keeps fleet's own (v2) keyspace, whose private etcd also serves loopback
+  // TCP for fleet's tools (etcdctl's v2 client cannot use a unix socket path): fleetd prints it.
+  const etcdUrl = () => {
+    const url = /fleetd: etcd at (http:\/\/\S+)/.exec(cluster.output())?.[1];
+    assert.ok(url, `fleetd names its etcd's TCP URL:\n${cluster.output().slice(-2000)}`);
+    return url;
+  };
   const web = (i: number): Lines => ({
     Unit: [['Description', `web ${i}`]],
     Service: [
@@ -45,7 +51,7 @@ describe('units stop systemd\'s way on a local etcd cluster: sidekicks, kill -9 
   before(async () => {
     assertAvailable(etcdBinary(), etcdctl());
     cluster = await Cluster.start([
-      '--machines', '3', '--etcd-binary', findBinary('etcd')!,
+      '--machines', '3', '--etcd-binary', findBinary('etcd')!, '--etcd-api', 'v2',
       '--agent-ttl', '3s', '--engine-reconcile-interval', '1', '--agent-reconcile-interval', '1',
     ]);
     marks = path.join(cluster.stateDir, 'marks');

@@ -180,7 +180,9 @@ export async function startEtcd(binary: string, dataRoot: string, log: EtcdLog, 
   }
   const args = [
     '--name', 'fleetd-local', '--data-dir', dataDir,
-    '--listen-client-urls', listenClient, '--advertise-client-urls', listenClient,
+    // Advertised: what clients that sync the member list (etcdctl's v2 client does, before every
+    // command) switch to; with fleet's tools served, only the TCP URL they can use.
+    '--listen-client-urls', listenClient, '--advertise-client-urls', tcpUrl ?? listenClient,
     '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer,
     '--initial-cluster', `fleetd-local=${peer}`, '--initial-cluster-state', 'new', '--enable-v2=true',
     '--heartbeat-interval', '50', '--election-timeout', '500',
