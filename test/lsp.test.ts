@@ -214,6 +214,17 @@ describe('language server over stdio (dist/server.js)', () => {
     const hover = await h.connection.sendRequest(HoverRequest.type, { textDocument: { uri }, position: { line: 2, character: 2 } });
     assert.match((hover!.contents as MarkupContent).value, /^\*\*Effective in `db.service`\*\* \(merged from `db.service`, `db.service.d\/10-restart.conf`\):\n\n- `RestartSec=5` — from `db.service.d\/10-restart.conf`/);
     await h.connection.sendNotification(DidCloseTextDocumentNotification.type, { textDocument: { uri } });
+
+    // A unit whose ExecStart= is in a drop-in: missing-required goes once the drop-in is open.
+    const svc = pathToFileURL(path.join(dir, 'svc.service')).href;
+    const missing = h.diagnostics(svc, p => p.version === 1);
+    await h.open(svc, '[Unit]\nDescription=svc\n[Service]\nType=simple\n', 1);
+    assert.deepEqual((await missing).diagnostics.map(d => d.code), ['missing-required']);
+    const lifted = h.diagnostics(svc, p => p.diagnostics.length === 0);
+    const exec = pathToFileURL(path.join(dir, 'svc.service.d', 'exec.conf')).href;
+    await h.open(exec, '[Service]\nExecStart=/bin/svc\n', 1);
+    await lifted;
+    for (const u of [exec, svc]) await h.connection.sendNotification(DidCloseTextDocumentNotification.type, { textDocument: { uri: u } });
   });
 
   test('fleet/validateForSubmit by URI and by text', async () => {

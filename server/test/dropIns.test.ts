@@ -47,6 +47,17 @@ describe('drop-ins', () => {
     assert.deepEqual(codes(dropInDoc('[Timer]\nOnCalendar=daily\n', 'backup.timer', 'x.conf')), []);
   });
 
+  test('a required setting in a drop-in counts for the unit (systemd loads the merged configuration)', () => {
+    const codes = (name: string) => computeProblems(unitDoc('[Unit]\nDescription=x\n[Service]\nType=simple\n', name), ctx()).map(p => p.code);
+    assert.deepEqual(codes('other.service'), ['missing-required']);
+    const withExec = context({ catalog: defaultCatalog, dropIns: u => (u === 'svc.service' ? [drop('svc.service', 'exec.conf', '[Service]\nExecStart=/bin/svc\n')] : []) });
+    assert.deepEqual(computeProblems(unitDoc('[Unit]\nDescription=x\n[Service]\nType=simple\n', 'svc.service'), withExec).map(p => p.code), []);
+    // Drop-ins only lift a missing-required of the unit file; one that resets ExecStart= is not
+    // reported on the unit (hover on ExecStart= shows the effective, empty, value).
+    const reset = context({ catalog: defaultCatalog, dropIns: u => (u === 'svc.service' ? [drop('svc.service', 'x.conf', '[Service]\nExecStart=\n')] : []) });
+    assert.deepEqual(computeProblems(unitDoc('[Service]\nExecStart=/bin/a\n', 'svc.service'), reset).map(p => p.code), []);
+  });
+
   test('completion offers the directives of the directory\'s unit type', () => {
     const { text, offset } = cursor('[$0');
     assert.deepEqual(complete(dropInDoc(text, 'backup.timer', 'x.conf'), offset, ctx()).items.map(i => i.label), ['Unit', 'Install', 'Timer', 'X-Fleet']);

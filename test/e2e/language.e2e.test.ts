@@ -149,15 +149,18 @@ describe('inlay hints, code lens and rename in a real VS Code', { skip: e2eSkip(
       console.log(`screenshot: ${await wb.screenshot('language-code-lens')}`);
 
       // Rename db.service from a reference: every reference follows and the file is renamed.
-      await wb.quickOpen('web@1.service');
+      // (web@1.service is still open: back to its tab.)
+      await wb.page.locator('.tabs-container .tab').filter({ hasText: 'web@1.service' }).first().click();
+      await wb.page.locator('.tabs-container .tab.active').filter({ hasText: 'web@1.service' }).waitFor();
       await wb.goTo(3, 9);
       await wb.page.keyboard.press('F2');
       const input = wb.page.locator('.rename-box input, .rename-box textarea').first();
       await input.waitFor();
-      await wb.page.keyboard.press('Control+A');
-      await wb.page.keyboard.type('data.service');
+      // The prepared name is in the box (prepareRename's placeholder); fill() replaces it in the box itself.
+      assert.equal(await input.inputValue(), 'db.service');
+      await input.fill('data.service');
       console.log(`screenshot: ${await wb.screenshot('language-rename')}`);
-      await wb.page.keyboard.press('Enter');
+      await input.press('Enter');
       await wb.waitForEditorText('reference the renamed unit', t => t.includes('After=data.service'));
       await waitFor('db.service renamed to data.service on disk', () =>
         fs.existsSync(path.join(workspace, 'data.service')) && !fs.existsSync(path.join(workspace, 'db.service')) ? true : undefined, { timeoutMs: 30_000 });

@@ -19,6 +19,7 @@ export interface Locator {
   count(): Promise<number>;
   isVisible(): Promise<boolean>;
   fill(value: string): Promise<void>;
+  inputValue(): Promise<string>;
   click(options?: { timeout?: number }): Promise<void>;
   press(key: string): Promise<void>;
   innerText(): Promise<string>;

@@ -149,16 +149,18 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   const updateIndex = (document: TextDocument) => {
     idle.touch();
     const uri = document.uri;
-    // A drop-in is not a unit of the index (its unit's hover reads it through workspace.dropIns).
-    const name = dropInOf(uri) !== undefined ? undefined : unitNameOf(uri);
+    // A drop-in is not a unit of the index (its unit's hover reads it through workspace.dropIns);
+    // what it sets may change its unit's diagnostics (a required ExecStart= in a drop-in).
+    const dropIn = dropInOf(uri) !== undefined;
+    const name = dropIn ? undefined : unitNameOf(uri);
     const known = name !== undefined && workspace.snapshot().get(name) !== undefined;
     const disk = workspace.diskEntry(uri);
     const before = crossFileKeys.get(uri) ?? (disk ? crossFileKey(disk.file) : undefined);
     const file = cache.get(document).file;
     workspace.setOpen(uri, file);
-    const key = crossFileKey(file);
+    const key = dropIn ? file.options.map(o => `${o.section}\0${o.name}=${o.value}`).join('\n') : crossFileKey(file);
     crossFileKeys.set(uri, key);
-    if (name !== undefined && (!known || before !== key)) revalidateAll(uri);
+    if (dropIn ? before !== key : name !== undefined && (!known || before !== key)) revalidateAll(uri);
   };
   documents.onDidOpen(e => {
     updateIndex(e.document);

@@ -3,10 +3,11 @@
  * user's per-rule severity overrides, tags and documentation links.
  */
 import { Diagnostic, DiagnosticSeverity, DiagnosticTag } from 'vscode-languageserver-types';
-import { PARSE_CODE, suppressions, validateUnitFile, XFLEET_DOC_URL, type Problem, type Severity } from '../../../unitfile/src';
+import { ALL_RULES, PARSE_CODE, parseUnitFile, suppressions, validateUnitFile, XFLEET_DOC_URL, type Problem, type Severity } from '../../../unitfile/src';
 import type { RuleSeverityOverride } from '../../../protocol/src/settings';
 import type { DirectiveCatalog } from './catalog';
 import { optionAt } from './cursor';
+import { layersOf } from './dropIns';
 import { placementProblems } from './placement';
 import { rangeOf, type ServiceContext, type UnitDocument } from './types';
 
@@ -17,8 +18,9 @@ const SYSTEMD_UNIT_MAN = 'https://www.freedesktop.org/software/systemd/man/lates
 
 /** Every problem of the document: rules, suppressions, placement; before the user's overrides. */
 export function computeProblems(doc: UnitDocument, ctx: ServiceContext): Problem[] {
-  const problems = validateUnitFile(doc.file, { unitName: doc.unitName, systemdVersion: ctx.settings.systemdVersion, index: ctx.index, dropIn: doc.dropIn });
+  let problems = validateUnitFile(doc.file, { unitName: doc.unitName, systemdVersion: ctx.settings.systemdVersion, index: ctx.index, dropIn: doc.dropIn });
   if (doc.dropIn) return problems; // fleet schedules unit files, not drop-ins
+  if (problems.some(p => p.code === MISSING_REQUIRED)) problems = withDropInsRequired(doc, ctx, problems);
   const placement = placementProblems(doc.file, doc.unitName, ctx.cluster);
   if (placement.length === 0) return problems;
   // The file's suppression comments apply to placement advice too.
@@ -27,6 +29,22 @@ export function computeProblems(doc: UnitDocument, ctx: ServiceContext): Problem
   const hit = (set: Set<string> | 'all' | undefined, code: string) => set === 'all' || (set !== undefined && set.has(code));
   const kept = placement.filter(p => !hit(s.file, p.code) && !hit(s.lines.get(text.lastIndexOf('\n', p.start - 1) + 1), p.code));
   return [...problems, ...kept];
+}
+
+const MISSING_REQUIRED = 'missing-required';
+
+/**
+ * A required setting may come from a drop-in (`web.service.d/exec.conf` with the ExecStart=):
+ * systemd loads the merged configuration, so missing-required stands only when the unit file and
+ * its drop-ins together still miss it.
+ */
+function withDropInsRequired(doc: UnitDocument, ctx: ServiceContext, problems: Problem[]): Problem[] {
+  const layers = layersOf(doc, ctx);
+  if (!layers || layers.length < 2) return problems;
+  const merged = parseUnitFile(layers.map(l => l.file.text.endsWith('\n') ? l.file.text : `${l.file.text}\n`).join(''));
+  const rules = ALL_RULES.filter(r => r.code === MISSING_REQUIRED);
+  const still = validateUnitFile(merged, { unitName: doc.unitName, systemdVersion: ctx.settings.systemdVersion, rules }).length > 0;
+  return still ? problems : problems.filter(p => p.code !== MISSING_REQUIRED);
 }
 
 /** The effective severity after `fleet.diagnostics.rules`; undefined when the rule is off. */
