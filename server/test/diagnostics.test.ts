@@ -29,13 +29,23 @@ describe('diagnostics', () => {
       },
       {
         range: r(4, 0, 4, 42), severity: DiagnosticSeverity.Error, code: 'fleet-options',
-        codeDescription: { href: FLEET_DOC }, source: 'fleet', message: 'MachineID cannot be used with Peers',
+        codeDescription: { href: FLEET_DOC }, source: 'fleet', message: "MachineID cannot be used with Peers\nPeers is fleet's internal name for MachineOf=: remove one of the two keys.",
       },
       {
         range: r(5, 0, 5, 20), severity: DiagnosticSeverity.Error, code: 'fleet-options',
-        codeDescription: { href: FLEET_DOC }, source: 'fleet', message: 'MachineID cannot be used with Peers',
+        codeDescription: { href: FLEET_DOC }, source: 'fleet', message: "MachineID cannot be used with Peers\nPeers is fleet's internal name for MachineOf=: remove one of the two keys.",
       },
     ]);
+  });
+
+  test("fleet's cryptic texts keep their exact wording and get a plain hint; an empty new file gets no diagnostic", () => {
+    const eof = diagnostics(unitDoc('[Service]\nExecStart=/bin/true\nDescr'), context());
+    assert.equal(eof[0]!.message, 'EOF\nfleet reached the end of the file in the middle of an option: the last line has no "=". Finish it as Name=value.');
+    const garbage = diagnostics(unitDoc('[Service]]\nExecStart=/bin/true\n'), context());
+    assert.equal(garbage.find(d => d.code === 'fleet-parse')!.message, 'found garbage after section name : [93]\nafter the section\'s closing "]" comes "]"; a section header is only [Name] on its line: remove "]".');
+    assert.deepEqual(diagnostics(unitDoc(''), context()), []);
+    assert.deepEqual(diagnostics(unitDoc('\n  \n'), context()), []);
+    assert.ok(diagnostics(unitDoc('[Service]\n'), context()).length > 0, 'once it has content, it is checked');
   });
 
   test('per-rule overrides change severities and "off" removes a rule', () => {
@@ -52,7 +62,7 @@ describe('diagnostics', () => {
   test('parser errors come first-class, with the exact range', () => {
     const got = diagnostics(unitDoc('[Service]\nExecStart=/bin/true\n[Unit\nDescription=x\n'), context());
     assert.deepEqual(got.filter(d => d.code === 'fleet-parse').map(d => [d.message, d.range, d.severity]), [
-      ['unable to find end of section', r(2, 0, 2, 5), DiagnosticSeverity.Error],
+      ['unable to find end of section\na section header needs its closing "]" on the same line, e.g. [Service].', r(2, 0, 2, 5), DiagnosticSeverity.Error],
     ]);
   });
 

@@ -13,3 +13,4 @@ export * from './rules';
 export * from './fleetValidation';
 export * from './fleetRules';
 export * from './validate';
+export * from './hints';

@@ -3,7 +3,7 @@
  * user's per-rule severity overrides, tags and documentation links.
  */
 import { Diagnostic, DiagnosticSeverity, DiagnosticTag } from 'vscode-languageserver-types';
-import { ALL_RULES, PARSE_CODE, parseUnitFile, suppressions, validateUnitFile, XFLEET_DOC_URL, type Problem, type Severity } from '../../../unitfile/src';
+import { ALL_RULES, PARSE_CODE, parseUnitFile, plainHint, suppressions, validateUnitFile, XFLEET_DOC_URL, type Problem, type Severity } from '../../../unitfile/src';
 import type { RuleSeverityOverride } from '../../../protocol/src/settings';
 import type { DirectiveCatalog } from './catalog';
 import { optionAt } from './cursor';
@@ -100,7 +100,7 @@ export function toDiagnostic(doc: UnitDocument, p: Problem, catalog?: DirectiveC
     code: p.code,
     codeDescription: { href: docUrlFor(doc, p, catalog) },
     source: SOURCE,
-    message: p.message,
+    message: withHint(p),
   };
   if (p.tags && p.tags.length > 0) {
     d.tags = p.tags.map(t => (t === 'deprecated' ? DiagnosticTag.Deprecated : DiagnosticTag.Unnecessary));
@@ -108,8 +108,15 @@ export function toDiagnostic(doc: UnitDocument, p: Problem, catalog?: DirectiveC
   return d;
 }
 
-/** The document's diagnostics, as published. */
+/** fleet's exact text, then a plain hint where fleet's is cryptic ("EOF", a byte list, "Peers"). */
+function withHint(p: Problem): string {
+  const hint = plainHint(p);
+  return hint ? `${p.message}\n${hint}` : p.message;
+}
+
+/** The document's diagnostics, as published. A new, still empty file gets none until it has content. */
 export function diagnostics(doc: UnitDocument, ctx: ServiceContext, problems = computeProblems(doc, ctx)): Diagnostic[] {
   if (!ctx.settings.diagnosticsEnabled) return [];
+  if (doc.document.getText().trim() === '') return [];
   return applyOverrides(problems, ctx.settings.rules).map(p => toDiagnostic(doc, p, ctx.catalog));
 }
