@@ -64,7 +64,7 @@ describe('command line', () => {
     assert.deepEqual(fleetdArgs({ script: 'f.js', machines: 1, metadata: ['a=1', 'b=2'], etcd: { kind: 'embedded' }, stateDir: '/s' }).slice(4, 7), ['--metadata', 'a=1', '--embedded']);
     assert.deepEqual(fleetdArgs({ script: 'f.js', machines: 1, metadata: [], etcd: { kind: 'binary', path: '/usr/bin/etcd' }, stateDir: '/s' }).slice(4, 6), ['--etcd-binary', '/usr/bin/etcd']);
     assert.deepEqual(fleetdArgs({ script: 'f.js', machines: 1, metadata: [], etcd: { kind: 'binary', path: '/usr/bin/etcd' }, stateDir: '/s', etcdApi: 'v2' }).slice(4, 8), ['--etcd-binary', '/usr/bin/etcd', '--etcd-api', 'v2']);
-    assert.deepEqual(fleetdArgs({ script: 'f.js', machines: 1, metadata: [], etcd: { kind: 'embedded' }, stateDir: '/s', etcdApi: 'v2' }).slice(4, 6), ['--embedded', '--api'], 'no etcd: no v2 flag (fleetd would refuse it)');
+    assert.deepEqual(fleetdArgs({ script: 'f.js', machines: 1, metadata: [], etcd: { kind: 'embedded' }, stateDir: '/s', etcdApi: 'v2' }).slice(4, 6), ['--embedded', '--state-dir'], 'no etcd: no v2 flag (fleetd would refuse it)');
     assert.deepEqual(fleetdArgs({ script: 'f.js', machines: 1, metadata: [], etcd: { kind: 'url', url: 'http://127.0.0.1:2379' }, stateDir: '/s' }).slice(4, 6), ['--etcd', 'http://127.0.0.1:2379']);
   });
 

@@ -97,11 +97,12 @@ test('requests with bodies are processed a few at a time; requests without one a
   let puts = 0;
   const registry = new Proxy(inner, {
     get(target, prop) {
-      if (prop === 'putUnit') {
+      // A new unit is written by createUnit (one write, no read first); a replace by putUnit.
+      if (prop === 'putUnit' || prop === 'createUnit') {
         return async (...args: Parameters<Registry['putUnit']>) => {
           puts++;
           await gate;
-          return target.putUnit(...args);
+          return prop === 'putUnit' ? target.putUnit(...args) : target.createUnit(...args);
         };
       }
       const v = Reflect.get(target, prop, target) as unknown;
@@ -138,10 +139,10 @@ test('a unit body under the registry limit whose options cannot fit once written
   const registry = new Proxy(inner, {
     get(target, prop) {
       if (prop === 'maxRequestBytes') return limit;
-      if (prop === 'putUnit') {
+      if (prop === 'putUnit' || prop === 'createUnit') {
         return (...a: Parameters<Registry['putUnit']>) => {
           puts++;
-          return target.putUnit(...a);
+          return prop === 'putUnit' ? target.putUnit(...a) : target.createUnit(...a);
         };
       }
       const v = Reflect.get(target, prop, target) as unknown;
