@@ -182,7 +182,7 @@ describe('the local cluster workflow in a real VS Code', { skip: e2eSkip(needs) 
         await ui.contextMenu('Units', STOPPED, 'Stop Unit');
         const asked = await waitFor(`${STOPPED}'s desired state to become loaded (API)`, async () =>
           (await readCluster(url)).units.find(u => u.name === STOPPED)?.desiredState === 'loaded', { timeoutMs: 10_000, intervalMs: 250 }).catch(err => {
-          if (attempt >= 3) throw err;
+          if (attempt >= 5) throw err;
           return false;
         });
         if (asked) break;
