@@ -14,3 +14,4 @@ export * from './navigation';
 export * from './placement';
 export * from './submit';
 export * from './unitRefs';
+export * from './unitGraph';
