@@ -51,7 +51,7 @@ describe('unitGraph', () => {
     const editor = diagnostics(unitDoc(ws[0]!.file.text, 'a.service'), context({}, ws)).find(d => d.code === 'xfleet-machineof-cycle')!;
     assert.ok(editor, 'the editor reports the cycle');
     assert.deepEqual(g.nodes.find(n => n.name === 'a.service')!.problems, [editor.message]);
-    assert.match(editor.message, /^MachineOf cycle: ([ab])\.service → [ab]\.service → \1\.service; fleet can never schedule these units$/);
+    assert.match(String(editor.message), /^MachineOf cycle: ([ab])\.service → [ab]\.service → \1\.service; fleet can never schedule these units$/);
     assert.match(g.edges.find(e => e.from === 'a.service')!.problem!, /^MachineOf cycle: /);
     assert.match(g.edges.find(e => e.from === 'b.service')!.problem!, /^MachineOf cycle: /);
     assert.equal(g.edges.find(e => e.from === 'c.service')!.problem, undefined);
