@@ -1,0 +1,49 @@
+/** What both map webviews share: the VS Code API handle, escaping, and render timings for the benchmark. */
+
+interface VsCodeApi<S> {
+  postMessage(message: unknown): void;
+  getState(): S | undefined;
+  setState(state: S): void;
+}
+declare function acquireVsCodeApi<S>(): VsCodeApi<S>;
+
+export function vscodeApi<S>(): VsCodeApi<S> {
+  return acquireVsCodeApi<S>();
+}
+
+export const esc = (s: string): string => s.replace(/[&<>"']/g, c => `&#${c.charCodeAt(0)};`);
+
+export interface RenderStats {
+  /** Renders so far. */
+  renders: number;
+  /** performance.now() when the first data message arrived, and when its frame was painted. */
+  firstMessageAt?: number;
+  firstPaintAt?: number;
+  /** The last render: message received → next frame painted, in ms. */
+  lastMs?: number;
+  lastPaintAt?: number;
+}
+
+/** Window-global stats the e2e suite and the benchmark read (`window.fleetRenderStats`). */
+export function renderStats(): RenderStats {
+  const w = window as unknown as { fleetRenderStats?: RenderStats };
+  return (w.fleetRenderStats ??= { renders: 0 });
+}
+
+/** Runs `render` and records, after the next frame, how long message → paint took. */
+export function timedRender(receivedAt: number, render: () => void): void {
+  const stats = renderStats();
+  stats.firstMessageAt ??= receivedAt;
+  render();
+  requestAnimationFrame(() => {
+    // The frame after the DOM change: the browser has laid out and painted it.
+    setTimeout(() => {
+      const now = performance.now();
+      stats.renders++;
+      stats.lastMs = now - receivedAt;
+      stats.lastPaintAt = now;
+      stats.firstPaintAt ??= now;
+      document.body.dataset.renders = String(stats.renders);
+    }, 0);
+  });
+}

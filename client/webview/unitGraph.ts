@@ -1,0 +1,150 @@
+/**
+ * The unit graph in the webview: @dagrejs/dagre lays out the language server's graph (templates
+ * as compound clusters around their instances), and this draws its result as SVG: nodes are
+ * focusable buttons (arrow keys move to the nearest node that way, Enter opens the file), edges
+ * are styled per kind, and problems (MachineOf cycles, unresolvable requirements) carry the
+ * language server's messages.
+ */
+import dagre from '@dagrejs/dagre';
+import type { UnitGraph, UnitGraphEdge, UnitGraphNode } from '../../protocol/src/lsp';
+import type { FromUnitGraph, ToUnitGraph, UnitGraphState } from '../src/maps/unitGraphPanel';
+import { esc, timedRender, vscodeApi } from './common';
+
+const vscode = vscodeApi<UnitGraphState>();
+const root = document.getElementById('root')!;
+let state: UnitGraphState = vscode.getState() ?? {};
+const post = (m: FromUnitGraph) => vscode.postMessage(m);
+
+const KINDS: readonly UnitGraphEdge['kind'][] = ['Requires', 'BindsTo', 'Wants', 'PartOf', 'After', 'Before', 'MachineOf', 'Conflicts', 'Replaces'];
+const CHAR = 7;
+
+interface Placed {
+  node: UnitGraphNode;
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+function layout(graph: UnitGraph): { placed: Placed[]; clusters: { name: string; x: number; y: number; width: number; height: number }[]; edges: { edge: UnitGraphEdge; points: { x: number; y: number }[] }[]; width: number; height: number } {
+  const g = new dagre.graphlib.Graph({ multigraph: true, compound: true });
+  g.setGraph({ rankdir: 'LR', nodesep: 18, ranksep: 70, marginx: 12, marginy: 12 });
+  g.setDefaultEdgeLabel(() => ({}));
+  const groups = new Set(graph.nodes.filter(n => n.group && graph.nodes.filter(m => m.group === n.group).length > 1).map(n => n.group!));
+  for (const group of groups) g.setNode(`group:${group}`, { label: group });
+  for (const n of graph.nodes) {
+    g.setNode(n.name, { width: Math.max(90, n.name.length * CHAR + 24), height: 28 });
+    if (n.group && groups.has(n.group)) g.setParent(n.name, `group:${n.group}`);
+  }
+  for (const e of graph.edges) g.setEdge(e.from, e.to, { edge: e, minlen: 1 }, e.kind);
+  dagre.layout(g);
+  const placed = graph.nodes.map(node => {
+    const l = g.node(node.name) as { x: number; y: number; width: number; height: number };
+    return { node, x: l.x, y: l.y, width: l.width, height: l.height };
+  });
+  const clusters = [...groups].map(name => {
+    const l = g.node(`group:${name}`) as { x: number; y: number; width: number; height: number };
+    return { name, x: l.x, y: l.y, width: l.width, height: l.height };
+  });
+  const edges = g.edges().map(ref => {
+    const l = g.edge(ref) as { edge: UnitGraphEdge; points: { x: number; y: number }[] };
+    return { edge: l.edge, points: l.points };
+  });
+  const size = g.graph() as { width?: number; height?: number };
+  return { placed, clusters, edges, width: size.width ?? 0, height: size.height ?? 0 };
+}
+
+function render(msg: ToUnitGraph): void {
+  const graph = msg.graph;
+  if (msg.focus) state.focus = msg.focus;
+  vscode.setState(state);
+  const head = `<header><h1>Unit graph · workspace</h1><span class="legend">${KINDS.map(k => `<span>${k}</span>`).join(' ')}</span></header>`;
+  if (!graph || graph.nodes.length === 0) {
+    root.innerHTML = `${head}<p class="status" role="status">${esc(msg.status ?? 'No units.')}</p>`;
+    root.setAttribute('aria-busy', 'false');
+    return;
+  }
+  const { placed, clusters, edges, width, height } = layout(graph);
+  const svg: string[] = [];
+  svg.push(`<svg width="${Math.ceil(width)}" height="${Math.ceil(height)}" role="group" aria-label="Units and their relationships"><defs>`);
+  for (const k of KINDS) svg.push(`<marker id="arrow-${k}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse" class="edge ${k}"><path d="M0,0 L10,5 L0,10 z" class="edge-head"></path></marker>`);
+  svg.push('</defs>');
+  for (const c of clusters) {
+    svg.push(`<g class="cluster" data-group="${esc(c.name)}"><rect x="${c.x - c.width / 2}" y="${c.y - c.height / 2}" width="${c.width}" height="${c.height}"></rect><text x="${c.x - c.width / 2 + 6}" y="${c.y - c.height / 2 + 12}">${esc(c.name)} and instances</text></g>`);
+  }
+  for (const { edge, points } of edges) {
+    const d = points.map((p, i) => `${i === 0 ? 'M' : 'L'}${p.x.toFixed(1)},${p.y.toFixed(1)}`).join(' ');
+    const title = `${edge.from} ${edge.kind}=${edge.written ?? edge.to}${edge.written ? ` (${edge.to})` : ''}${edge.problem ? `: ${edge.problem}` : ''}`;
+    svg.push(`<g class="edge ${edge.kind}${edge.problem ? ' problem' : ''}" data-from="${esc(edge.from)}" data-to="${esc(edge.to)}" data-kind="${edge.kind}"><path d="${d}" marker-end="url(#arrow-${edge.kind})"></path><title>${esc(title)}</title></g>`);
+  }
+  for (const p of placed) {
+    const n = p.node;
+    const out = graph.edges.filter(e => e.from === n.name).map(e => `${e.kind} ${e.to}`);
+    const label = `${n.name}${n.uri ? '' : ' (not in the workspace)'}${n.problems.length ? `; problems: ${n.problems.join('; ')}` : ''}${out.length ? `; ${out.join(', ')}` : ''}`;
+    const cls = `node${n.uri ? '' : ' external'}${n.problems.length ? ' problem' : ''}${state.focus === n.name ? ' selected' : ''}`;
+    svg.push(`<g class="${cls}" data-unit="${esc(n.name)}" tabindex="${state.focus === n.name || (!state.focus && p === placed[0]) ? 0 : -1}" role="button" aria-label="${esc(label)}" data-x="${p.x}" data-y="${p.y}"><rect x="${p.x - p.width / 2}" y="${p.y - p.height / 2}" width="${p.width}" height="${p.height}"></rect><text x="${p.x - p.width / 2 + 12}" y="${p.y + 4}">${esc(n.name)}</text><title>${esc(label)}</title></g>`);
+  }
+  svg.push('</svg>');
+  const problems = graph.nodes.flatMap(n => n.problems.map(m => `<li data-unit="${esc(n.name)}"><b>${esc(n.name)}</b>: ${esc(m)}</li>`));
+  root.innerHTML = `${head}${problems.length ? `<ul class="problems" role="alert">${problems.join('')}</ul>` : ''}<div id="graph">${svg.join('')}</div>`;
+  root.setAttribute('aria-busy', 'false');
+  const focused = root.querySelector<SVGGElement>(`g.node[data-unit="${CSS.escape(state.focus ?? '')}"]`);
+  focused?.scrollIntoView({ block: 'center', inline: 'center' });
+}
+
+function nodes(): SVGGElement[] {
+  return [...root.querySelectorAll<SVGGElement>('g.node[data-unit]')];
+}
+
+function open(el: SVGGElement): void {
+  state.focus = el.dataset.unit!;
+  vscode.setState(state);
+  for (const n of nodes()) n.classList.toggle('selected', n === el);
+  post({ type: 'open', unit: el.dataset.unit! });
+}
+
+root.addEventListener('click', e => {
+  const el = (e.target as Element).closest<SVGGElement>('g.node[data-unit]');
+  if (el) open(el);
+});
+root.addEventListener('keydown', e => {
+  const el = (e.target as Element).closest<SVGGElement>('g.node[data-unit]');
+  if (!el) return;
+  if (e.key === 'Enter' || e.key === ' ') {
+    e.preventDefault();
+    open(el);
+    return;
+  }
+  const dir = { ArrowRight: [1, 0], ArrowLeft: [-1, 0], ArrowDown: [0, 1], ArrowUp: [0, -1] }[e.key];
+  if (!dir) return;
+  e.preventDefault();
+  // The nearest node in that direction (distance along it weighs less than sideways offset).
+  const x = Number(el.dataset.x);
+  const y = Number(el.dataset.y);
+  let best: SVGGElement | undefined;
+  let bestScore = Infinity;
+  for (const n of nodes()) {
+    if (n === el) continue;
+    const dx = Number(n.dataset.x) - x;
+    const dy = Number(n.dataset.y) - y;
+    const along = dx * dir[0]! + dy * dir[1]!;
+    if (along <= 0) continue;
+    const score = along + 3 * Math.abs(dx * dir[1]! + dy * dir[0]!);
+    if (score < bestScore) {
+      bestScore = score;
+      best = n;
+    }
+  }
+  if (!best) return;
+  el.tabIndex = -1;
+  best.tabIndex = 0;
+  best.focus();
+  state.focus = best.dataset.unit!;
+  vscode.setState(state);
+});
+
+window.addEventListener('message', (event: MessageEvent<ToUnitGraph>) => {
+  const receivedAt = performance.now();
+  if (event.data.type === 'graph') timedRender(receivedAt, () => render(event.data));
+});
+post({ type: 'ready' });
