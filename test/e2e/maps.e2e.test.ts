@@ -1,0 +1,171 @@
+/**
+ * The two pictures in a real VS Code (code-server + Debian chromium): start the local cluster
+ * (3 machines), run the article's units on it (nginx.1-3 with Conflicts, the sidekick
+ * nginx-discovery.1 with MachineOf=nginx.1) plus a fourth nginx that cannot be placed, then
+ *  - Fleet: Show Cluster Map: three machine boxes, each nginx on its own machine, the sidekick's
+ *    chip next to nginx.1's, nginx.4 in the waiting lane with the engine's reason, the MachineOf
+ *    edge drawn for the selected sidekick, the unit selected in the Units view and its actions
+ *    offered; "what if nginx.1's machine is gone" lists both units as waiting;
+ *  - Fleet: Show Unit Graph: the workspace's units, the sidekick's MachineOf/BindsTo edges, and a
+ *    node click opens its file.
+ * Every placement is cross-checked with fleet's v1 API. Screenshots: out/e2e-artifacts/maps-*.png.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { CodeServer, EXTENSION_ID, ROOT, VSIX } from './codeServer';
+import { assertE2eAvailable, e2eSkip, type E2eNeeds } from './gate';
+import { withWorkbench, type Workbench } from './workbench';
+import { ClusterWorkbench, installedExtensionDir, processesMatching, readCluster, type ClusterView } from './clusterWorkbench';
+import type { Locator } from './playwright';
+import { freePorts } from '../support/ports';
+import { stopProcessGroup, waitFor } from '../support/process';
+import { parseUnitFile } from '../../unitfile/src';
+
+const needs: E2eNeeds = { parts: ['extension', 'server'], vsix: true };
+const NGINX = ['nginx.1.service', 'nginx.2.service', 'nginx.3.service'] as const;
+const SIDEKICK = 'nginx-discovery.1.service';
+/** A fourth web server: Conflicts=nginx.*.service leaves it no machine of three. */
+const EXTRA = 'nginx.4.service';
+const TIMEOUT = 60_000;
+
+interface Frame {
+  locator(selector: string): Locator;
+  url(): string;
+}
+type FramedPage = Workbench['page'] & { frames(): Frame[] };
+type Clickable = Locator & { click(options?: { timeout?: number }): Promise<void>; hover(): Promise<void>; selectOption(value: string): Promise<unknown> };
+
+/** The webview frame whose document has an h1 matching `title` (webviews nest two iframes deep). */
+async function webviewFrame(wb: Workbench, title: RegExp): Promise<Frame> {
+  return waitFor(`a webview showing ${title}`, async () => {
+    for (const frame of (wb.page as FramedPage).frames()) {
+      const h1 = frame.locator('h1').filter({ hasText: title });
+      if ((await h1.count().catch(() => 0)) > 0) return frame;
+    }
+    return false;
+  }, { timeoutMs: TIMEOUT, intervalMs: 200 });
+}
+
+async function putUnit(url: string, name: string, text: string): Promise<void> {
+  const options = parseUnitFile(text).options.map(o => ({ section: o.section, name: o.name, value: o.value }));
+  const res = await fetch(`${url}/fleet/v1/units/${encodeURIComponent(name)}`, {
+    method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ desiredState: 'launched', options }),
+  });
+  assert.ok(res.status === 201 || res.status === 204, `PUT ${name}: ${res.status} ${await res.text()}`);
+}
+
+describe('the cluster map and the unit graph in a real VS Code', { skip: e2eSkip(needs) }, () => {
+  let cs: CodeServer | undefined;
+  let workspace = '';
+  let fleetdScript = '';
+
+  before(async () => {
+    assertE2eAvailable(needs);
+    cs = await CodeServer.start({ vsix: [VSIX], settings: { 'git.enabled': false, 'remote.autoForwardPorts': false, 'fleet.explorer.groupBy': 'flat', 'fleet.explorer.sortBy': 'name' } });
+    workspace = path.join(cs.dir, 'samples');
+    fs.cpSync(path.join(ROOT, 'samples'), workspace, { recursive: true });
+    fs.rmSync(path.join(workspace, 'docker'), { recursive: true, force: true });
+    // Free ports instead of the samples' fixed 8081-8083, so nothing else on the machine collides.
+    const free = await freePorts(NGINX.length + 1);
+    const nginx1 = fs.readFileSync(path.join(workspace, NGINX[0]), 'utf8');
+    fs.writeFileSync(path.join(workspace, EXTRA), nginx1.replace('Web server 1', 'Web server 4'));
+    [...NGINX, EXTRA].forEach((unit, i) => {
+      const file = path.join(workspace, unit);
+      fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace(/http\.server \d+ /, `http.server ${free[i]} `));
+    });
+    fleetdScript = path.join(installedExtensionDir(cs.extensionsDir, EXTENSION_ID), 'dist', 'fleetd.js');
+  }, { timeout: 120_000 });
+
+  after(async () => {
+    if (fleetdScript) for (const p of processesMatching(fleetdScript)) await stopProcessGroup(p.pgid, { timeoutMs: 5_000 }).catch(() => undefined);
+    await cs?.stop();
+  });
+
+  test('cluster map: machines, chips, the waiting lane, edges, explorer selection, what if; unit graph: nodes, edges, open', { timeout: 240_000 }, async () => {
+    await withWorkbench(cs!, 'maps', { folder: workspace, waitForFile: NGINX[0] }, async (wb: Workbench) => {
+      const ui = new ClusterWorkbench(wb);
+      const shot = async (name: string) => console.log(`screenshot: ${await wb.screenshot(`maps-${name}`)}`);
+      await wb.quickOpen(NGINX[0]);
+      await wb.languageStatus().filter({ hasText: 'Fleet Unit' }).waitFor();
+      await ui.waitForStatus(/Fleet: no cluster/, TIMEOUT);
+      await ui.pickCommand('Fleet: Start Local Cluster');
+      await ui.answerInputBox('Fleet: Start Local Cluster (1/2)', '3');
+      await ui.answerInputBox('Fleet: Start Local Cluster (2/2)');
+      const ready = await ui.waitForNotification(/Local fleet cluster running at http:\/\/127\.0\.0\.1:\d+ with 3 machines/, TIMEOUT);
+      const url = /running at (http:\/\/127\.0\.0\.1:\d+)/.exec(ready)![1]!;
+      await ui.clearNotifications();
+
+      // The article's units (and a fourth nginx) through fleet's API; fleetd's engine places them.
+      for (const unit of [...NGINX, SIDEKICK, EXTRA]) await putUnit(url, unit, fs.readFileSync(path.join(workspace, unit), 'utf8'));
+      const api: ClusterView = await waitFor('the article placed and a fourth nginx waiting', async () => {
+        const c = await readCluster(url);
+        const placed = [...NGINX, SIDEKICK].every(n => c.units.find(u => u.name === n)?.machineID);
+        const waiting = c.units.find(u => u.name === EXTRA)?.reason;
+        return placed && !!waiting && c;
+      }, { timeoutMs: TIMEOUT, intervalMs: 250 });
+      const machineOf = (name: string) => api.units.find(u => u.name === name)!.machineID!;
+      assert.equal(new Set(NGINX.map(machineOf)).size, 3, 'three nginx on three machines (API)');
+      assert.equal(machineOf(SIDEKICK), machineOf(NGINX[0]), 'the sidekick follows nginx.1 (API)');
+
+      // 1. The cluster map, from the Machines view's title button's command.
+      await ui.expandView('Units');
+      await ui.pickCommand('Fleet: Show Cluster Map');
+      const map = await webviewFrame(wb, /Cluster map/);
+      await waitFor('three machine boxes with the units as chips', async () => (await map.locator('article.machine').count()) === 3 && (await map.locator(`button.chip[data-unit="${SIDEKICK}"]`).count()) === 1, { timeoutMs: TIMEOUT, intervalMs: 200 });
+      for (const m of api.machines) {
+        const box = map.locator(`article.machine[data-machine="${m.id}"]`);
+        assert.equal(await box.count(), 1, `a box for machine ${m.id}`);
+        assert.match(await box.locator('h2').innerText(), new RegExp(`^${m.id.slice(0, 8)}${m.primaryIP ? ` / ${m.primaryIP.replace(/\./g, '\\.')}` : ''}$`));
+      }
+      for (const unit of [...NGINX, SIDEKICK]) {
+        const chip = map.locator(`article.machine[data-machine="${machineOf(unit)}"] button.chip[data-unit="${unit}"]`);
+        assert.equal(await chip.count(), 1, `${unit}'s chip is in its machine's box`);
+      }
+      await waitFor('the units launched on the map', async () => (await map.locator('article.machine button.chip.s-launched').count()) >= 4, { timeoutMs: TIMEOUT, intervalMs: 250 });
+      const waitingItem = map.locator('section.lane .waiting-item').filter({ hasText: EXTRA });
+      assert.equal(await waitingItem.count(), 1, `${EXTRA} is in the waiting lane`);
+      const reason = await waitingItem.locator('.reason').innerText();
+      assert.equal(reason, api.units.find(u => u.name === EXTRA)!.reason, 'the lane shows the engine reason');
+      assert.match(reason, /conflicts with nginx\.1\.service, nginx\.2\.service, nginx\.3\.service/);
+      assert.match((await map.locator(`button.chip[data-unit="${SIDEKICK}"]`).getAttribute('aria-label')) ?? '', new RegExp(`^${SIDEKICK.replace(/\./g, '\\.')}, Launched, on `));
+
+      // Click the sidekick: its MachineOf edge is drawn, the Units view selects it, actions are offered.
+      await (map.locator(`button.chip[data-unit="${SIDEKICK}"]`) as Clickable).click();
+      await map.locator(`#edges path.machineOf[data-from="${SIDEKICK}"][data-to="${NGINX[0]}"]`).waitFor({ state: 'attached' });
+      await ui.viewPane('Units').locator('.monaco-list-row.selected').filter({ hasText: SIDEKICK }).first().waitFor();
+      await map.locator('#detail button[data-command="fleet.stopUnit"]').waitFor();
+      assert.match(await map.locator('#detail').innerText(), /selected in the Units view/);
+      await shot('1-cluster-map');
+      // nginx.1's conflicts: two dashed edges to its peers.
+      await (map.locator(`button.chip[data-unit="${NGINX[0]}"]`) as Clickable).click();
+      await waitFor('the Conflicts edges of nginx.1', async () => (await map.locator(`#edges path.conflicts`).count()) >= 2, { timeoutMs: 10_000, intervalMs: 100 });
+
+      // What if nginx.1's machine is gone: planCluster says both wait (two machines, Conflicts).
+      await (map.locator('#whatif') as Clickable).selectOption(machineOf(NGINX[0]));
+      await map.locator(`section.whatif li[data-move="${NGINX[0]}"]`).waitFor();
+      const moves = await map.locator('section.whatif li').allInnerTexts();
+      assert.ok(moves.some(t => t.startsWith(`${SIDEKICK}: ${machineOf(NGINX[0]).slice(0, 8)} → waits`)), `the sidekick waits: ${moves.join(' | ')}`);
+      assert.ok(moves.some(t => t.startsWith(`${NGINX[0]}: ${machineOf(NGINX[0]).slice(0, 8)} → waits`) && /conflicts with/.test(t)), `nginx.1 waits for a conflict: ${moves.join(' | ')}`);
+      await shot('2-what-if');
+      await (map.locator('#whatif') as Clickable).selectOption('');
+      await map.locator('section.whatif').waitFor({ state: 'detached' });
+
+      // 2. The unit graph, from a unit file's editor.
+      await wb.quickOpen(SIDEKICK);
+      await ui.pickCommand('Fleet: Show Unit Graph');
+      const graph = await webviewFrame(wb, /Unit graph/);
+      await graph.locator(`g.node[data-unit="${SIDEKICK}"]`).waitFor({ state: 'attached' });
+      for (const unit of [...NGINX, SIDEKICK, EXTRA, 'monitor.service', 'web@.service']) assert.equal(await graph.locator(`g.node[data-unit="${unit}"]`).count(), 1, `a node for ${unit}`);
+      for (const kind of ['MachineOf', 'BindsTo', 'After']) assert.equal(await graph.locator(`g.edge.${kind}[data-from="${SIDEKICK}"][data-to="${NGINX[0]}"]`).count(), 1, `${SIDEKICK} ${kind} ${NGINX[0]}`);
+      assert.equal(await graph.locator(`g.edge.Conflicts[data-from="${NGINX[0]}"]`).count(), 3, 'nginx.1 conflicts with nginx.2, 3 and 4');
+      await shot('3-unit-graph');
+      await (graph.locator(`g.node[data-unit="${NGINX[1]}"]`) as Clickable).click();
+      await wb.page.locator('.tabs-container .tab.active').filter({ hasText: NGINX[1] }).first().waitFor();
+
+      await ui.pickCommand('Fleet: Stop Local Cluster');
+      await waitFor('no fleetd process of the extension', () => processesMatching(fleetdScript).length === 0, { timeoutMs: 20_000, intervalMs: 200 });
+    });
+  });
+});
