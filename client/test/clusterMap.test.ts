@@ -10,7 +10,8 @@ import { describe, test } from 'node:test';
 import type { ApiMachine, ApiUnit, ApiUnitState } from '../../protocol/src/api';
 import { planCluster } from '../../scheduler/src';
 import { parseUnitFile } from '../../unitfile/src';
-import { clusterMap, schedulerSnapshot, whatIfHidden } from '../src/cluster/clusterMap';
+import { clusterMap, mapEdges, schedulerSnapshot, whatIfHidden } from '../src/cluster/clusterMap';
+import { edgesOf } from '../src/cluster/mapEdges';
 import { ClusterSnapshot } from '../src/cluster/snapshot';
 
 const SAMPLES = join(__dirname, '../../samples');
@@ -52,10 +53,17 @@ describe('clusterMap', () => {
     assert.deepEqual([chip.display, chip.stateLabel, chip.color], ['launched', 'Launched', 'testing.iconPassed']);
     assert.deepEqual(map.waiting, []);
     assert.deepEqual(map.global, []);
-    const edges = map.edges.map(e => `${e.from} ${e.kind} ${e.to}`).sort();
+    const edges = mapEdges(map).map(e => `${e.from} ${e.kind} ${e.to}`).sort();
     assert.ok(edges.includes('nginx-discovery.1.service machineOf nginx.1.service'));
     // Conflicts=nginx.*.service resolved against the cluster's names, never the unit itself.
     assert.deepEqual(edges.filter(e => e.startsWith('nginx.1.service ')), ['nginx.1.service conflicts nginx.2.service', 'nginx.1.service conflicts nginx.3.service']);
+    // One unit's edges, both ways, as the webview asks for them.
+    const names = map.machines.flatMap(m => m.chips!.map(c => c.name));
+    assert.deepEqual(edgesOf('nginx.1.service', map.relations, names).map(e => `${e.from} ${e.kind} ${e.to}`).sort(), [
+      'nginx-discovery.1.service machineOf nginx.1.service', 'nginx.1.service conflicts nginx.2.service', 'nginx.1.service conflicts nginx.3.service',
+      'nginx.2.service conflicts nginx.1.service', 'nginx.3.service conflicts nginx.1.service',
+    ]);
+    assert.deepEqual(map.relations['nginx-discovery.1.service'], { machineOf: ['nginx.1.service'] });
   });
 
   test('a fourth nginx waits in the lane with the engine reason', () => {

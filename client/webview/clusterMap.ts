@@ -5,7 +5,8 @@
  * drawn over the map. All data comes from the extension (`clusterMap()`); nothing is computed here
  * but positions.
  */
-import type { ClusterMap, MapChip, MapEdge } from '../src/cluster/clusterMap';
+import type { ClusterMap, MapChip } from '../src/cluster/clusterMap';
+import { edgesOf, type MapEdge } from '../src/cluster/mapEdges';
 import type { ClusterMapState, FromClusterMap, ToClusterMap } from '../src/maps/clusterMapPanel';
 import { esc, timedRender, vscodeApi } from './common';
 
@@ -13,11 +14,14 @@ const vscode = vscodeApi<ClusterMapState>();
 const root = document.getElementById('root')!;
 let state: ClusterMapState = vscode.getState() ?? {};
 let current: ClusterMap | undefined;
-let edgesByUnit = new Map<string, MapEdge[]>();
+/** The units drawn as chips (edges are resolved among them). */
+let chipNames: string[] = [];
 let hovered: string | undefined;
 
 const post = (m: FromClusterMap) => vscode.postMessage(m);
 const save = () => vscode.setState(state);
+
+const STATES: [string, string][] = [['failed', 'failed'], ['unplaceable', 'cannot be scheduled'], ['pending', 'pending'], ['launched', 'launched'], ['loaded', 'loaded'], ['inactive', 'inactive'], ['unknown', 'not in the registry']];
 
 const EDGE_WORDS: Record<MapEdge['kind'], [string, string]> = {
   machineOf: ['follows (MachineOf)', 'followed by (MachineOf)'],
@@ -42,7 +46,9 @@ function render(msg: Extract<ToClusterMap, { type: 'map' }>): void {
   if (map) {
     const options = map.machines.map(m => `<option value="${esc(m.id)}"${m.id === msg.hide ? ' selected' : ''}>${esc(m.shortId)}${m.ip ? ` (${esc(m.ip)})` : ''}</option>`).join('');
     parts.push(`<label>What if this machine is gone: <select id="whatif" aria-label="What if a machine is gone"><option value="">(none)</option>${options}</select></label>`);
-    parts.push(`<span class="legend" aria-hidden="true"><span><span class="swatch s-launched"></span>launched</span> · edges: <span>— MachineOf</span> <span>- - Conflicts</span> <span>··· Replaces</span></span>`);
+    const present = new Set([...map.machines.flatMap(m => Object.keys(m.counts)), ...map.global.map(c => c.display), ...map.waiting.map(c => c.display)]);
+    const states = STATES.filter(([s]) => present.has(s)).map(([s, word]) => `<span><span class="swatch s-${s}"></span>${word}</span>`).join('');
+    parts.push(`<span class="legend" aria-hidden="true">${states}<span><span class="line machineOf"></span>MachineOf</span><span><span class="line conflicts"></span>Conflicts</span><span><span class="line replaces"></span>Replaces</span></span>`);
   }
   parts.push('</header>');
   if (msg.status) parts.push(`<p class="status" role="status">${esc(msg.status)}</p>`);
@@ -85,15 +91,8 @@ function render(msg: Extract<ToClusterMap, { type: 'map' }>): void {
   parts.push('<div class="detail" id="detail" aria-live="polite"></div>');
   root.innerHTML = parts.join('');
   root.setAttribute('aria-busy', 'false');
-  edgesByUnit = new Map();
-  for (const e of map.edges) {
-    for (const u of [e.from, e.to]) {
-      const list = edgesByUnit.get(u);
-      if (list) list.push(e);
-      else edgesByUnit.set(u, [e]);
-    }
-  }
   const chips = chipElements();
+  chipNames = [...new Set(chips.map(c => c.dataset.unit!))];
   const focusable = chips.find(c => c.dataset.unit === state.selected) ?? chips[0];
   if (focusable) focusable.tabIndex = 0;
   drawEdges();
@@ -114,7 +113,7 @@ function drawEdges(): void {
   const stage = root.querySelector<HTMLElement>('#stage');
   if (!svg || !stage) return;
   const focus = hovered ?? state.selected;
-  const edges = focus ? edgesByUnit.get(focus) ?? [] : [];
+  const edges = focus && current ? edgesOf(focus, current.relations, chipNames) : [];
   for (const el of root.querySelectorAll('.chip.related')) el.classList.remove('related');
   const box = stage.getBoundingClientRect();
   svg.setAttribute('width', String(stage.scrollWidth));
@@ -140,7 +139,7 @@ function drawEdges(): void {
 function showRelations(name: string, actions?: { command: string; title: string }[], inExplorer?: boolean): void {
   const detail = root.querySelector<HTMLElement>('#detail');
   if (!detail) return;
-  const words = (edgesByUnit.get(name) ?? []).map(e => (e.from === name ? `${EDGE_WORDS[e.kind][0]} ${e.to}` : `${EDGE_WORDS[e.kind][1]} ${e.from}`));
+  const words = (current ? edgesOf(name, current.relations, chipNames) : []).map(e => (e.from === name ? `${EDGE_WORDS[e.kind][0]} ${e.to}` : `${EDGE_WORDS[e.kind][1]} ${e.from}`));
   const waiting = current?.waiting.find(w => w.name === name);
   const buttons = (actions ?? []).map(a => `<button data-command="${esc(a.command)}">${esc(a.title)}</button>`).join('');
   detail.innerHTML = `<b>${esc(name)}</b>${inExplorer ? ' <span class="status">(selected in the Units view)</span>' : ''}${waiting ? ` <span class="reason">waits: ${esc(waiting.reason)}</span>` : ''}${words.length ? ` · ${esc(words.join('; '))}` : ''} ${buttons}`;
@@ -201,7 +200,7 @@ window.addEventListener('resize', () => drawEdges());
 window.addEventListener('message', (event: MessageEvent<ToClusterMap>) => {
   const msg = event.data;
   const receivedAt = performance.now();
-  if (msg.type === 'map') timedRender(receivedAt, () => render(msg));
+  if (msg.type === 'map') timedRender(receivedAt, () => render(msg), msg.map ? { changedAt: msg.changedAt } : undefined);
   else if (msg.type === 'selected' && msg.unit === state.selected) showRelations(msg.unit, msg.actions, msg.inExplorer);
 });
 post({ type: 'ready' });

@@ -22,19 +22,24 @@ export interface RenderStats {
   /** The last render: message received → next frame painted, in ms. */
   lastMs?: number;
   lastPaintAt?: number;
+  /** Epoch ms (performance.timeOrigin + now) of the first paint that showed data, and of every paint with data. */
+  firstDataPaintEpoch?: number;
+  /** Per paint with data: the extension's `changedAt` and the paint's epoch ms. */
+  paints: { changedAt: number; paintedAt: number; renderMs: number }[];
 }
 
 /** Window-global stats the e2e suite and the benchmark read (`window.fleetRenderStats`). */
 export function renderStats(): RenderStats {
   const w = window as unknown as { fleetRenderStats?: RenderStats };
-  return (w.fleetRenderStats ??= { renders: 0 });
+  return (w.fleetRenderStats ??= { renders: 0, paints: [] });
 }
 
 /** Runs `render` and records, after the next frame, how long message → paint took. */
-export function timedRender(receivedAt: number, render: () => void): void {
+export function timedRender(receivedAt: number, render: () => void, data?: { changedAt: number }): void {
   const stats = renderStats();
   stats.firstMessageAt ??= receivedAt;
   render();
+  const renderMs = performance.now() - receivedAt;
   requestAnimationFrame(() => {
     // The frame after the DOM change: the browser has laid out and painted it.
     setTimeout(() => {
@@ -43,6 +48,12 @@ export function timedRender(receivedAt: number, render: () => void): void {
       stats.lastMs = now - receivedAt;
       stats.lastPaintAt = now;
       stats.firstPaintAt ??= now;
+      if (data) {
+        const paintedAt = performance.timeOrigin + now;
+        stats.firstDataPaintEpoch ??= paintedAt;
+        stats.paints.push({ changedAt: data.changedAt, paintedAt, renderMs });
+        if (stats.paints.length > 1000) stats.paints.shift();
+      }
       document.body.dataset.renders = String(stats.renders);
     }, 0);
   });

@@ -58,7 +58,8 @@ function render(msg: ToUnitGraph): void {
   const graph = msg.graph;
   if (msg.focus) state.focus = msg.focus;
   vscode.setState(state);
-  const head = `<header><h1>Unit graph · workspace</h1><span class="legend">${KINDS.map(k => `<span>${k}</span>`).join(' ')}</span></header>`;
+  const legend = KINDS.map(k => `<span><svg width="26" height="8" aria-hidden="true"><g class="edge ${k}"><path d="M1,4 L25,4"></path></g></svg> ${k}</span>`).join('');
+  const head = `<header><h1>Unit graph · workspace</h1><span class="legend" aria-label="Edge styles">${legend}</span></header>`;
   if (!graph || graph.nodes.length === 0) {
     root.innerHTML = `${head}<p class="status" role="status">${esc(msg.status ?? 'No units.')}</p>`;
     root.setAttribute('aria-busy', 'false');
@@ -66,7 +67,8 @@ function render(msg: ToUnitGraph): void {
   }
   const { placed, clusters, edges, width, height } = layout(graph);
   const svg: string[] = [];
-  svg.push(`<svg width="${Math.ceil(width)}" height="${Math.ceil(height)}" role="group" aria-label="Units and their relationships"><defs>`);
+    // Scaled down to the panel's width when larger (viewBox), never up; scroll for the rest.
+  svg.push(`<svg viewBox="0 0 ${Math.ceil(width)} ${Math.ceil(height)}" width="${Math.ceil(width)}" height="${Math.ceil(height)}" class="fit" role="group" aria-label="Units and their relationships"><defs>`);
   for (const k of KINDS) svg.push(`<marker id="arrow-${k}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse" class="edge ${k}"><path d="M0,0 L10,5 L0,10 z" class="edge-head"></path></marker>`);
   svg.push('</defs>');
   for (const c of clusters) {

@@ -7,10 +7,12 @@
  */
 import type { ApiMachine } from '../../../protocol/src/api';
 import { planCluster, type ClusterSnapshot as SchedulerSnapshot, type DesiredState } from '../../../scheduler/src';
-import { globMatch, hasGlobMeta, requirements, type Requirements } from '../../../unitfile/src';
+import { description, requirements, type Requirements } from '../../../unitfile/src';
+import type { ApiUnit, ApiUnitState } from '../../../protocol/src/api';
+import { edgesOf, type MapEdge, type Relations } from './mapEdges';
 import { metadataLabel, type ClusterSnapshot } from './snapshot';
 import { STATE_ICONS } from './treeItems';
-import { DISPLAY_STATES, toUnitOptions, unitRows, type DisplayState, type UnitRow } from './unitRows';
+import { DISPLAY_STATES, displayState, toUnitOptions, type DisplayState } from './unitRows';
 
 /** Above this many units a machine shows counts by state instead of chips. */
 export const DEFAULT_MAX_CHIPS = 40;
@@ -42,14 +44,7 @@ export interface WaitingUnit extends MapChip {
   reason: string;
 }
 
-export type EdgeKind = 'machineOf' | 'conflicts' | 'replaces';
-
-export interface MapEdge {
-  kind: EdgeKind;
-  /** The unit that carries the option. */
-  from: string;
-  to: string;
-}
+export type { EdgeKind, MapEdge, Relations } from './mapEdges';
 
 export interface MapMove {
   unit: string;
@@ -70,7 +65,12 @@ export interface ClusterMap {
   /** Global units (each runs on every eligible machine). */
   global: MapChip[];
   waiting: WaitingUnit[];
-  edges: MapEdge[];
+  /**
+   * Each unit's MachineOf / Conflicts / Replaces (specifiers substituted, globs as written): the
+   * webview resolves the edges of the unit it highlights with `edgesOf` (mapEdges.ts). Sending
+   * resolved edges would not scale: one `Conflicts=app.*` over 5,000 units is thousands of edges.
+   */
+  relations: Record<string, Relations>;
   whatIf?: WhatIf;
 }
 
@@ -90,15 +90,57 @@ export const STATE_WORDS: Readonly<Record<DisplayState, string>> = {
   unknown: 'Not in the registry',
 };
 
-function chip(row: UnitRow): MapChip {
-  return { name: row.name, display: row.display, stateLabel: STATE_WORDS[row.display], color: STATE_ICONS[row.display].color ?? 'foreground', description: row.description };
+/** What the map needs of a unit: the explorer's display state (unitRows' displayState) without the hash the explorer shows. */
+interface MapRow {
+  name: string;
+  unit: ApiUnit | undefined;
+  desiredState: ApiUnit['desiredState'];
+  machineId: string | undefined;
+  reason: string | undefined;
+  global: boolean;
+  states: ApiUnitState[];
+  description: string | undefined;
+  requirements: Requirements | undefined;
+  display: DisplayState;
+}
+
+function mapRows(snapshot: ClusterSnapshot): MapRow[] {
+  const statesByUnit = new Map<string, ApiUnitState[]>();
+  for (const st of snapshot.states) {
+    const list = statesByUnit.get(st.name);
+    if (list) list.push(st);
+    else statesByUnit.set(st.name, [st]);
+  }
+  const make = (name: string, unit: ApiUnit | undefined, states: ApiUnitState[]): MapRow => {
+    const options = toUnitOptions(unit?.options);
+    const req = options.some(o => o.section === 'X-Fleet') ? requirements(options, name) : undefined;
+    const global = req?.global ?? false;
+    const row: MapRow = {
+      name, unit, desiredState: unit?.desiredState, reason: unit?.reason || undefined, global, states, description: description(options), requirements: req,
+      // As unitRows: the registry's target, else the one machine that reports the unit.
+      machineId: unit?.machineID || (!global && states.length === 1 ? states[0]?.machineID : undefined) || undefined,
+      display: 'unknown',
+    };
+    row.display = displayState({ ...row, currentState: unit?.currentState });
+    return row;
+  };
+  const rows: MapRow[] = [];
+  for (const unit of snapshot.units) rows.push(make(unit.name, unit, statesByUnit.get(unit.name) ?? []));
+  const known = new Set(snapshot.units.map(u => u.name));
+  for (const [name, states] of statesByUnit) if (!known.has(name)) rows.push(make(name, undefined, states));
+  return rows;
+}
+
+function chip(row: MapRow): MapChip {
+  const c: MapChip = { name: row.name, display: row.display, stateLabel: STATE_WORDS[row.display], color: STATE_ICONS[row.display].color ?? 'foreground', description: row.description };
+  return c;
 }
 
 /** From a snapshot to the map's boxes, band, lane and edges. */
 export function clusterMap(snapshot: ClusterSnapshot, options: ClusterMapOptions = {}): ClusterMap {
   const maxChips = options.maxChips ?? DEFAULT_MAX_CHIPS;
-  const rows = unitRows(snapshot);
-  const onMachine = new Map<string, UnitRow[]>();
+  const rows = mapRows(snapshot);
+  const onMachine = new Map<string, MapRow[]>();
   const global: MapChip[] = [];
   const waiting: WaitingUnit[] = [];
   const globalCounts = new Map<string, Map<DisplayState, number>>();
@@ -146,38 +188,36 @@ export function clusterMap(snapshot: ClusterSnapshot, options: ClusterMapOptions
     for (const r of list) waiting.push({ ...chip(r), reason: r.reason ?? `its machine ${id.slice(0, 8)} is not in the cluster` });
   }
   waiting.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const map: ClusterMap = { machines, global, waiting, edges: mapEdges(rows) };
+  const relations: Record<string, Relations> = {};
+  for (const r of rows) {
+    const req = r.requirements;
+    if (!req || (req.peers.length === 0 && req.conflicts.length === 0 && req.replaces.length === 0)) continue;
+    const rel: Relations = {};
+    if (req.peers.length) rel.machineOf = req.peers;
+    if (req.conflicts.length) rel.conflicts = req.conflicts;
+    if (req.replaces.length) rel.replaces = req.replaces;
+    relations[r.name] = rel;
+  }
+  const map: ClusterMap = { machines, global, waiting, relations };
   if (options.hide !== undefined) map.whatIf = whatIfHidden(snapshot, options.hide);
   return map;
 }
 
-/** MachineOf (follows), Conflicts (repels) and Replaces edges between units of the cluster; globs resolved against its unit names. */
-export function mapEdges(rows: readonly UnitRow[]): MapEdge[] {
-  const names = rows.filter(r => r.unit).map(r => r.name);
-  const exact = new Set(names);
-  const globCache = new Map<string, string[]>();
-  const resolve = (pattern: string): string[] => {
-    if (!hasGlobMeta(pattern)) return exact.has(pattern) ? [pattern] : [];
-    let hit = globCache.get(pattern);
-    if (!hit) globCache.set(pattern, (hit = names.filter(n => globMatch(pattern, n))));
-    return hit;
-  };
-  const edges: MapEdge[] = [];
-  for (const row of rows) {
-    if (!row.unit?.options?.some(o => o.section === 'X-Fleet')) continue;
-    const req = requirements(toUnitOptions(row.unit.options), row.name);
-    const seen = new Set<string>();
-    const add = (kind: EdgeKind, to: string) => {
-      const key = `${kind} ${to}`;
-      if (to === row.name || seen.has(key)) return;
-      seen.add(key);
-      edges.push({ kind, from: row.name, to });
-    };
-    for (const peer of req.peers) if (exact.has(peer)) add('machineOf', peer);
-    for (const pattern of req.conflicts) for (const to of resolve(pattern)) add('conflicts', to);
-    for (const pattern of req.replaces) for (const to of resolve(pattern)) add('replaces', to);
+/** Every edge of the map (tests and small clusters; the webview asks `edgesOf` one unit at a time). */
+export function mapEdges(map: ClusterMap): MapEdge[] {
+  const names = [...map.machines.flatMap(m => (m.chips ?? []).map(c => c.name)), ...map.global.map(c => c.name), ...map.waiting.map(c => c.name)];
+  const seen = new Set<string>();
+  const out: MapEdge[] = [];
+  for (const name of names) {
+    for (const e of edgesOf(name, map.relations, names)) {
+      const key = `${e.from} ${e.kind} ${e.to}`;
+      if (!seen.has(key)) {
+        seen.add(key);
+        out.push(e);
+      }
+    }
   }
-  return edges;
+  return out;
 }
 
 /** The scheduler's input from the explorer's snapshot: units with their target, machines with metadata. */

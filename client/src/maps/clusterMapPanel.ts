@@ -22,7 +22,8 @@ export interface ClusterMapState {
 }
 
 export type ToClusterMap =
-  | { type: 'map'; label: string; status: string | undefined; map: ClusterMap | undefined; hide: string | undefined; error?: string }
+  /** `changedAt`: Date.now() when the model's change arrived (the benchmark measures from it to the paint). */
+  | { type: 'map'; label: string; status: string | undefined; map: ClusterMap | undefined; hide: string | undefined; error?: string; changedAt: number }
   | { type: 'selected'; unit: string; actions: ContextAction[]; inExplorer: boolean };
 
 export type FromClusterMap =
@@ -76,7 +77,7 @@ export class ClusterMapPanel implements vscode.Disposable {
       panel.onDidDispose(() => this.dispose()),
       panel.onDidChangeViewState(() => this.updateWatch()),
       panel.webview.onDidReceiveMessage((m: FromClusterMap) => void this.receive(m)),
-      deps.model.onDidChange(() => this.post()),
+      deps.model.onDidChange(() => this.post(Date.now())),
     );
     this.updateWatch();
   }
@@ -89,13 +90,13 @@ export class ClusterMapPanel implements vscode.Disposable {
     }
   }
 
-  private post(): void {
+  private post(changedAt = Date.now()): void {
     if (!this.ready) return;
     const view = this.deps.model.view;
     const label = 'label' in view ? view.label : 'no cluster';
     if (view.kind !== 'connected') {
       const status = view.kind === 'disconnected' ? 'Not connected to a cluster. Run Fleet: Select Cluster or Fleet: Start Local Cluster.' : view.kind === 'loading' ? `Reading ${view.label}…` : `Cannot read ${view.label}: ${view.error}`;
-      void this.panel.webview.postMessage({ type: 'map', label, status, map: undefined, hide: undefined } satisfies ToClusterMap);
+      void this.panel.webview.postMessage({ type: 'map', label, status, map: undefined, hide: undefined, changedAt } satisfies ToClusterMap);
       return;
     }
     let map: ClusterMap;
@@ -108,7 +109,7 @@ export class ClusterMapPanel implements vscode.Disposable {
       this.hide = undefined;
       map = clusterMap(view.snapshot);
     }
-    const message: ToClusterMap = { type: 'map', label, status: view.error ? `Showing the last good read: ${view.error}` : undefined, map, hide: this.hide };
+    const message: ToClusterMap = { type: 'map', label, status: view.error ? `Showing the last good read: ${view.error}` : undefined, map, hide: this.hide, changedAt };
     if (error) message.error = error;
     void this.panel.webview.postMessage(message);
   }

@@ -18,7 +18,12 @@ select { color: var(--vscode-dropdown-foreground); background: var(--vscode-drop
 button:hover { background: var(--vscode-button-secondaryHoverBackground); }
 :focus-visible { outline: 1px solid var(--vscode-focusBorder); outline-offset: 1px; }
 .legend { display: flex; gap: 10px; flex-wrap: wrap; font-size: 0.9em; color: var(--vscode-descriptionForeground); }
-.swatch { display: inline-block; width: 10px; height: 10px; border-radius: 50%; margin-right: 4px; vertical-align: middle; }
+.swatch { display: inline-block; width: 10px; height: 10px; border-radius: 50%; margin-right: 4px; vertical-align: middle; background: var(--chip-color); }
+.legend svg { vertical-align: middle; }
+.legend .line { display: inline-block; width: 22px; border-top: 2px solid; vertical-align: middle; margin-right: 3px; }
+.legend .line.machineOf { border-color: var(--vscode-charts-blue); }
+.legend .line.conflicts { border-color: var(--vscode-charts-red); border-top-style: dashed; }
+.legend .line.replaces { border-color: var(--vscode-charts-purple); border-top-style: dotted; }
 `;
 
 export const MAP_CSS = `${BASE}
@@ -49,6 +54,7 @@ ${STATE_CSS}
 
 export const GRAPH_CSS = `${BASE}
 #graph { width: 100%; height: calc(100vh - 90px); overflow: auto; border: 1px solid var(--vscode-panel-border); }
+#graph svg.fit { max-width: 100%; height: auto; }
 svg .node rect { fill: var(--vscode-editorWidget-background); stroke: var(--vscode-panel-border); rx: 4; }
 svg .node.external rect { stroke-dasharray: 4 3; fill: transparent; }
 svg .node.problem rect { stroke: var(--vscode-errorForeground); stroke-width: 2; }
