@@ -81,10 +81,10 @@ function render(msg: Extract<ToClusterMap, { type: 'map' }>): void {
   if (map.waiting.length === 0) parts.push('<span class="status">Every unit that should run has a machine.</span>');
   parts.push('</section>');
   if (map.whatIf) {
-    const short = (id: string | undefined) => (id ? id.slice(0, 8) : 'waits');
+    const short = (id: string | undefined) => (id ? id.slice(0, 8) : 'nowhere');
     parts.push(`<section class="lane whatif" aria-live="polite" aria-label="What if ${esc(short(map.whatIf.hidden))} is gone"><h2>What if ${esc(short(map.whatIf.hidden))} is gone (fleet's scheduler)</h2>`);
     if (map.whatIf.moves.length === 0) parts.push('<span class="status">Nothing moves.</span>');
-    else parts.push(`<ul class="moves">${map.whatIf.moves.map(mv => `<li data-move="${esc(mv.unit)}"><b>${esc(mv.unit)}</b>: ${esc(short(mv.from))} → ${esc(short(mv.to))} <span class="reason">${esc(mv.reason)}</span></li>`).join('')}</ul>`);
+    else parts.push(`<ul class="moves">${map.whatIf.moves.map(mv => `<li data-move="${esc(mv.unit)}"><b>${esc(mv.unit)}</b>: ${esc(short(mv.from))} → ${esc(short(mv.to))}: <span class="reason">${esc(mv.reason)}</span></li>`).join('')}</ul>`);
     parts.push('</section>');
   }
   parts.push('<svg id="edges" aria-hidden="true"></svg></div>');
@@ -200,7 +200,7 @@ window.addEventListener('resize', () => drawEdges());
 window.addEventListener('message', (event: MessageEvent<ToClusterMap>) => {
   const msg = event.data;
   const receivedAt = performance.now();
-  if (msg.type === 'map') timedRender(receivedAt, () => render(msg), msg.map ? { changedAt: msg.changedAt } : undefined);
+  if (msg.type === 'map') timedRender(receivedAt, () => render(msg), msg.map ? { changedAt: msg.changedAt, postedAt: msg.postedAt } : undefined);
   else if (msg.type === 'selected' && msg.unit === state.selected) showRelations(msg.unit, msg.actions, msg.inExplorer);
 });
 post({ type: 'ready' });

@@ -25,7 +25,7 @@ export interface RenderStats {
   /** Epoch ms (performance.timeOrigin + now) of the first paint that showed data, and of every paint with data. */
   firstDataPaintEpoch?: number;
   /** Per paint with data: the extension's `changedAt` and the paint's epoch ms. */
-  paints: { changedAt: number; paintedAt: number; renderMs: number }[];
+  paints: { changedAt: number; postedAt: number; receivedAt: number; paintedAt: number; renderMs: number }[];
 }
 
 /** Window-global stats the e2e suite and the benchmark read (`window.fleetRenderStats`). */
@@ -35,7 +35,7 @@ export function renderStats(): RenderStats {
 }
 
 /** Runs `render` and records, after the next frame, how long message → paint took. */
-export function timedRender(receivedAt: number, render: () => void, data?: { changedAt: number }): void {
+export function timedRender(receivedAt: number, render: () => void, data?: { changedAt: number; postedAt: number }): void {
   const stats = renderStats();
   stats.firstMessageAt ??= receivedAt;
   render();
@@ -51,7 +51,7 @@ export function timedRender(receivedAt: number, render: () => void, data?: { cha
       if (data) {
         const paintedAt = performance.timeOrigin + now;
         stats.firstDataPaintEpoch ??= paintedAt;
-        stats.paints.push({ changedAt: data.changedAt, paintedAt, renderMs });
+        stats.paints.push({ changedAt: data.changedAt, postedAt: data.postedAt, receivedAt: performance.timeOrigin + receivedAt, paintedAt, renderMs });
         if (stats.paints.length > 1000) stats.paints.shift();
       }
       document.body.dataset.renders = String(stats.renders);

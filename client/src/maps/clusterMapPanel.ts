@@ -23,7 +23,7 @@ export interface ClusterMapState {
 
 export type ToClusterMap =
   /** `changedAt`: Date.now() when the model's change arrived (the benchmark measures from it to the paint). */
-  | { type: 'map'; label: string; status: string | undefined; map: ClusterMap | undefined; hide: string | undefined; error?: string; changedAt: number }
+  | { type: 'map'; label: string; status: string | undefined; map: ClusterMap | undefined; hide: string | undefined; error?: string; changedAt: number; postedAt: number }
   | { type: 'selected'; unit: string; actions: ContextAction[]; inExplorer: boolean };
 
 export type FromClusterMap =
@@ -96,7 +96,7 @@ export class ClusterMapPanel implements vscode.Disposable {
     const label = 'label' in view ? view.label : 'no cluster';
     if (view.kind !== 'connected') {
       const status = view.kind === 'disconnected' ? 'Not connected to a cluster. Run Fleet: Select Cluster or Fleet: Start Local Cluster.' : view.kind === 'loading' ? `Reading ${view.label}…` : `Cannot read ${view.label}: ${view.error}`;
-      void this.panel.webview.postMessage({ type: 'map', label, status, map: undefined, hide: undefined, changedAt } satisfies ToClusterMap);
+      void this.panel.webview.postMessage({ type: 'map', label, status, map: undefined, hide: undefined, changedAt, postedAt: Date.now() } satisfies ToClusterMap);
       return;
     }
     let map: ClusterMap;
@@ -109,7 +109,7 @@ export class ClusterMapPanel implements vscode.Disposable {
       this.hide = undefined;
       map = clusterMap(view.snapshot);
     }
-    const message: ToClusterMap = { type: 'map', label, status: view.error ? `Showing the last good read: ${view.error}` : undefined, map, hide: this.hide, changedAt };
+    const message: ToClusterMap = { type: 'map', label, status: view.error ? `Showing the last good read: ${view.error}` : undefined, map, hide: this.hide, changedAt, postedAt: Date.now() };
     if (error) message.error = error;
     void this.panel.webview.postMessage(message);
   }

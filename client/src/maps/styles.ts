@@ -53,7 +53,7 @@ ${STATE_CSS}
 `;
 
 export const GRAPH_CSS = `${BASE}
-#graph { width: 100%; height: calc(100vh - 90px); overflow: auto; border: 1px solid var(--vscode-panel-border); }
+#graph { width: 100%; max-height: calc(100vh - 90px); overflow: auto; border: 1px solid var(--vscode-panel-border); }
 #graph svg.fit { max-width: 100%; height: auto; }
 svg .node rect { fill: var(--vscode-editorWidget-background); stroke: var(--vscode-panel-border); rx: 4; }
 svg .node.external rect { stroke-dasharray: 4 3; fill: transparent; }
