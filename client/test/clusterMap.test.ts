@@ -10,9 +10,9 @@ import { describe, test } from 'node:test';
 import type { ApiMachine, ApiUnit, ApiUnitState } from '../../protocol/src/api';
 import { planCluster } from '../../scheduler/src';
 import { parseUnitFile } from '../../unitfile/src';
-import { clusterMap, mapEdges, schedulerSnapshot, whatIfHidden } from '../src/cluster/clusterMap';
+import { clusterMap, mapEdges, MapRowCache, schedulerSnapshot, whatIfHidden } from '../src/cluster/clusterMap';
 import { edgesOf } from '../src/cluster/mapEdges';
-import { ClusterSnapshot } from '../src/cluster/snapshot';
+import { ClusterSnapshot, diffSnapshots } from '../src/cluster/snapshot';
 
 const SAMPLES = join(__dirname, '../../samples');
 
@@ -97,6 +97,23 @@ describe('clusterMap', () => {
     assert.deepEqual(map.machines[0]!.counts, { launched: 30 });
     assert.equal(map.machines[0]!.total, 30);
     assert.equal(clusterMap(placed(units, MACHINES.slice(0, 1)), { maxChips: 30 }).machines[0]!.chips!.length, 30);
+  });
+});
+
+describe('MapRowCache', () => {
+  test('a change rebuilds the units the diff names and gives the map a fresh build gives', () => {
+    const before = placed(ARTICLE);
+    const cache = new MapRowCache();
+    clusterMap(before, { cache });
+    const failed = ClusterSnapshot.normalize({ ...before, states: before.states.map(st => (st.name === 'nginx.2.service' ? { ...st, systemdActiveState: 'failed' } : st)) });
+    const since = { snapshot: before, diff: diffSnapshots(before, failed) };
+    assert.deepEqual(since.diff.changedUnits, ['nginx.2.service']);
+    const incremental = clusterMap(failed, { cache, since });
+    assert.deepEqual(incremental, clusterMap(failed));
+    assert.equal(incremental.machines.flatMap(m => m.chips!).find(c => c.name === 'nginx.2.service')!.display, 'failed');
+    // And back, from the base the cache now holds.
+    const other = clusterMap(before, { cache, since: { snapshot: failed, diff: diffSnapshots(failed, before) } });
+    assert.deepEqual(other, clusterMap(before));
   });
 });
 

@@ -10,7 +10,7 @@ import { planCluster, type ClusterSnapshot as SchedulerSnapshot, type DesiredSta
 import { description, requirements, type Requirements } from '../../../unitfile/src';
 import type { ApiUnit, ApiUnitState } from '../../../protocol/src/api';
 import { edgesOf, type MapEdge, type Relations } from './mapEdges';
-import { metadataLabel, type ClusterSnapshot } from './snapshot';
+import { metadataLabel, type ClusterSnapshot, type SnapshotDiff } from './snapshot';
 import { STATE_ICONS } from './treeItems';
 import { DISPLAY_STATES, displayState, toUnitOptions, type DisplayState } from './unitRows';
 
@@ -78,6 +78,9 @@ export interface ClusterMapOptions {
   maxChips?: number;
   /** A machine to take out of the cluster for the "what if" view. */
   hide?: string | undefined;
+  /** Rows kept from the previous map, and the model's diff since the snapshot it was built from. */
+  cache?: MapRowCache;
+  since?: { snapshot: ClusterSnapshot; diff: SnapshotDiff } | undefined;
 }
 
 export const STATE_WORDS: Readonly<Record<DisplayState, string>> = {
@@ -104,31 +107,50 @@ interface MapRow {
   display: DisplayState;
 }
 
-function mapRows(snapshot: ClusterSnapshot): MapRow[] {
-  const statesByUnit = new Map<string, ApiUnitState[]>();
-  for (const st of snapshot.states) {
-    const list = statesByUnit.get(st.name);
-    if (list) list.push(st);
-    else statesByUnit.set(st.name, [st]);
-  }
-  const make = (name: string, unit: ApiUnit | undefined, states: ApiUnitState[]): MapRow => {
-    const options = toUnitOptions(unit?.options);
-    const req = options.some(o => o.section === 'X-Fleet') ? requirements(options, name) : undefined;
-    const global = req?.global ?? false;
-    const row: MapRow = {
-      name, unit, desiredState: unit?.desiredState, reason: unit?.reason || undefined, global, states, description: description(options), requirements: req,
-      // As unitRows: the registry's target, else the one machine that reports the unit.
-      machineId: unit?.machineID || (!global && states.length === 1 ? states[0]?.machineID : undefined) || undefined,
-      display: 'unknown',
-    };
-    row.display = displayState({ ...row, currentState: unit?.currentState });
-    return row;
+function makeRow(name: string, unit: ApiUnit | undefined, states: ApiUnitState[]): MapRow {
+  const options = toUnitOptions(unit?.options);
+  const req = options.some(o => o.section === 'X-Fleet') ? requirements(options, name) : undefined;
+  const global = req?.global ?? false;
+  const row: MapRow = {
+    name, unit, desiredState: unit?.desiredState, reason: unit?.reason || undefined, global, states, description: description(options), requirements: req,
+    // As unitRows: the registry's target, else the one machine that reports the unit.
+    machineId: unit?.machineID || (!global && states.length === 1 ? states[0]?.machineID : undefined) || undefined,
+    display: 'unknown',
   };
-  const rows: MapRow[] = [];
-  for (const unit of snapshot.units) rows.push(make(unit.name, unit, statesByUnit.get(unit.name) ?? []));
-  const known = new Set(snapshot.units.map(u => u.name));
-  for (const [name, states] of statesByUnit) if (!known.has(name)) rows.push(make(name, undefined, states));
-  return rows;
+  row.display = displayState({ ...row, currentState: unit?.currentState });
+  return row;
+}
+
+/**
+ * The rows of the last snapshot, kept so that the next one rebuilds only the units the model's
+ * diff names (a change to one unit of 5,000 parses one unit, not 5,000).
+ */
+export class MapRowCache {
+  private base: ClusterSnapshot | undefined;
+  private rows = new Map<string, MapRow>();
+
+  /** `since`: the snapshot this cache was last given and the model's diff from it to `snapshot`. */
+  rowsFor(snapshot: ClusterSnapshot, since?: { snapshot: ClusterSnapshot; diff: SnapshotDiff }): MapRow[] {
+    if (snapshot === this.base) return [...this.rows.values()];
+    const dirty = since && this.base === since.snapshot ? new Set([...since.diff.addedUnits, ...since.diff.changedUnits, ...since.diff.removedUnits]) : undefined;
+    const statesByUnit = new Map<string, ApiUnitState[]>();
+    for (const st of snapshot.states) {
+      if (dirty && !dirty.has(st.name) && this.rows.has(st.name)) continue;
+      const list = statesByUnit.get(st.name);
+      if (list) list.push(st);
+      else statesByUnit.set(st.name, [st]);
+    }
+    const next = new Map<string, MapRow>();
+    const rowOf = (name: string, unit: ApiUnit | undefined): MapRow => {
+      const kept = dirty && !dirty.has(name) ? this.rows.get(name) : undefined;
+      return kept ?? makeRow(name, unit, statesByUnit.get(name) ?? []);
+    };
+    for (const unit of snapshot.units) next.set(unit.name, rowOf(unit.name, unit));
+    for (const st of snapshot.states) if (!next.has(st.name)) next.set(st.name, rowOf(st.name, undefined));
+    this.rows = next;
+    this.base = snapshot;
+    return [...next.values()];
+  }
 }
 
 function chip(row: MapRow): MapChip {
@@ -139,7 +161,7 @@ function chip(row: MapRow): MapChip {
 /** From a snapshot to the map's boxes, band, lane and edges. */
 export function clusterMap(snapshot: ClusterSnapshot, options: ClusterMapOptions = {}): ClusterMap {
   const maxChips = options.maxChips ?? DEFAULT_MAX_CHIPS;
-  const rows = mapRows(snapshot);
+  const rows = (options.cache ?? new MapRowCache()).rowsFor(snapshot, options.since);
   const onMachine = new Map<string, MapRow[]>();
   const global: MapChip[] = [];
   const waiting: WaitingUnit[] = [];

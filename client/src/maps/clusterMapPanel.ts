@@ -7,7 +7,9 @@
  */
 import * as vscode from 'vscode';
 import type { ClusterModel } from '../cluster/clusterModel';
-import { clusterMap, type ClusterMap } from '../cluster/clusterMap';
+import { clusterMap, MapRowCache, type ClusterMap } from '../cluster/clusterMap';
+import type { ClusterChange } from '../cluster/clusterModel';
+import type { ClusterSnapshot } from '../cluster/snapshot';
 import type { ClusterTreeProvider } from '../cluster/clusterTree';
 import { toItem, type ClusterNode } from '../cluster/treeItems';
 import { contextActions, makeNonce, webviewShell, type ContextAction, type MenuItem } from './webviewParts';
@@ -48,6 +50,11 @@ export class ClusterMapPanel implements vscode.Disposable {
   private release: (() => void) | undefined;
   private hide: string | undefined;
   private ready = false;
+  /** Rows of the last map: a change rebuilds only the units the model's diff names. */
+  private readonly rows = new MapRowCache();
+  /** The snapshot of the last change event (the base of the next event's diff). */
+  private seen: ClusterSnapshot | undefined;
+  private since: { snapshot: ClusterSnapshot; diff: NonNullable<ClusterChange['diff']> } | undefined;
 
   static show(deps: ClusterMapDeps): ClusterMapPanel {
     if (ClusterMapPanel.current) {
@@ -77,7 +84,7 @@ export class ClusterMapPanel implements vscode.Disposable {
       panel.onDidDispose(() => this.dispose()),
       panel.onDidChangeViewState(() => this.updateWatch()),
       panel.webview.onDidReceiveMessage((m: FromClusterMap) => void this.receive(m)),
-      deps.model.onDidChange(() => this.post(Date.now())),
+      deps.model.onDidChange(change => this.changed(change)),
     );
     this.updateWatch();
   }
@@ -88,6 +95,14 @@ export class ClusterMapPanel implements vscode.Disposable {
       this.release();
       this.release = undefined;
     }
+  }
+
+  private changed(change: ClusterChange): void {
+    const changedAt = Date.now();
+    const next = change.view.kind === 'connected' ? change.view.snapshot : undefined;
+    this.since = next && this.seen && change.diff ? { snapshot: this.seen, diff: change.diff } : undefined;
+    this.seen = next;
+    this.post(changedAt);
   }
 
   private post(changedAt = Date.now()): void {
@@ -102,7 +117,7 @@ export class ClusterMapPanel implements vscode.Disposable {
     let map: ClusterMap;
     let error: string | undefined;
     try {
-      map = clusterMap(view.snapshot, { hide: this.hide });
+      map = clusterMap(view.snapshot, { hide: this.hide, cache: this.rows, since: this.since });
     } catch (err) {
       // The hidden machine left the cluster: show the map without "what if", and say why.
       error = err instanceof Error ? err.message : String(err);
