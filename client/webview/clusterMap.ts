@@ -34,6 +34,17 @@ function chipHtml(c: MapChip, where: string): string {
   return `<button class="chip s-${c.display}" data-unit="${esc(c.name)}" tabindex="-1" aria-label="${esc(label)}" title="${esc(label)}" aria-selected="${state.selected === c.name}">${esc(c.name)}</button>`;
 }
 
+/** The HTML of the last render, by part: an update replaces only the machine boxes that changed. */
+let last: { pre: string; post: string; ids: string; boxes: string[] } | undefined;
+
+function machineHtml(m: ClusterMap['machines'][number], hidden: boolean): string {
+  const title = `${m.shortId}${m.ip ? ` / ${m.ip}` : ''}`;
+  const body = m.chips
+    ? `<div class="chips">${m.chips.map(c => chipHtml(c, `on ${m.shortId}`)).join('')}</div>`
+    : `<div class="counts" aria-label="${m.total} units by state">${Object.entries(m.counts).map(([s, n]) => `<span class="chip s-${s}" data-count="${s}">${n} ${esc(s)}</span>`).join('')}</div>`;
+  return `<article class="machine${hidden ? ' hidden' : ''}" data-machine="${esc(m.id)}" aria-label="Machine ${esc(title)}, ${m.total} unit${m.total === 1 ? '' : 's'}${hidden ? ', hidden (what if)' : ''}"><h2 title="${esc(m.id)}">${esc(title)}</h2><div class="meta">${esc(m.metadata)}</div>${body}</article>`;
+}
+
 function render(msg: Extract<ToClusterMap, { type: 'map' }>): void {
   current = msg.map;
   const map = msg.map;
@@ -54,6 +65,7 @@ function render(msg: Extract<ToClusterMap, { type: 'map' }>): void {
   if (msg.status) parts.push(`<p class="status" role="status">${esc(msg.status)}</p>`);
   if (msg.error) parts.push(`<p class="error" role="alert">${esc(msg.error)}</p>`);
   if (!map) {
+    last = undefined;
     root.innerHTML = parts.join('');
     root.setAttribute('aria-busy', 'false');
     return;
@@ -63,19 +75,9 @@ function render(msg: Extract<ToClusterMap, { type: 'map' }>): void {
     parts.push(`<section class="band" aria-label="Global units: on every eligible machine"><h2>Global units · on every eligible machine</h2><div class="chips">${map.global.map(c => chipHtml(c, 'global')).join('')}</div></section>`);
   }
   parts.push('<section class="machines" aria-label="Machines">');
-  for (const m of map.machines) {
-    const hidden = m.id === msg.hide;
-    const title = `${m.shortId}${m.ip ? ` / ${m.ip}` : ''}`;
-    parts.push(`<article class="machine${hidden ? ' hidden' : ''}" data-machine="${esc(m.id)}" aria-label="Machine ${esc(title)}, ${m.total} unit${m.total === 1 ? '' : 's'}${hidden ? ', hidden (what if)' : ''}">`);
-    parts.push(`<h2 title="${esc(m.id)}">${esc(title)}</h2><div class="meta">${esc(m.metadata)}</div>`);
-    if (m.chips) parts.push(`<div class="chips">${m.chips.map(c => chipHtml(c, `on ${m.shortId}`)).join('')}</div>`);
-    else {
-      const counts = Object.entries(m.counts).map(([s, n]) => `<span class="chip s-${s}" data-count="${s}">${n} ${esc(s)}</span>`).join('');
-      parts.push(`<div class="counts" aria-label="${m.total} units by state">${counts}</div>`);
-    }
-    parts.push('</article>');
-  }
-  parts.push('</section>');
+  const pre = parts.join('');
+  const boxes = map.machines.map(m => ({ id: m.id, html: machineHtml(m, m.id === msg.hide) }));
+  parts.length = 0;
   parts.push(`<section class="lane" aria-label="Waiting: units that cannot be placed"><h2>Waiting · ${map.waiting.length}</h2>`);
   for (const w of map.waiting) parts.push(`<div class="waiting-item">${chipHtml(w, 'waiting')}<span class="reason">${esc(w.reason)}</span></div>`);
   if (map.waiting.length === 0) parts.push('<span class="status">Every unit that should run has a machine.</span>');
@@ -89,12 +91,26 @@ function render(msg: Extract<ToClusterMap, { type: 'map' }>): void {
   }
   parts.push('<svg id="edges" aria-hidden="true"></svg></div>');
   parts.push('<div class="detail" id="detail" aria-live="polite"></div>');
-  root.innerHTML = parts.join('');
+  const post = parts.join('');
+  const ids = boxes.map(b => b.id).join(' ');
+  if (last && last.pre === pre && last.post === post && last.ids === ids) {
+    // One unit changed: only the machine boxes whose HTML changed are replaced (focus, the detail
+    // line and the scroll position elsewhere stay as they are).
+    boxes.forEach((b, i) => {
+      if (b.html === last!.boxes[i]) return;
+      const el = root.querySelector(`article.machine[data-machine="${CSS.escape(b.id)}"]`);
+      if (el) el.outerHTML = b.html;
+    });
+  } else {
+    root.innerHTML = `${pre}${boxes.map(b => b.html).join('')}</section>${post}`;
+  }
+  last = { pre, post, ids, boxes: boxes.map(b => b.html) };
   root.setAttribute('aria-busy', 'false');
   const chips = chipElements();
   chipNames = [...new Set(chips.map(c => c.dataset.unit!))];
-  const focusable = chips.find(c => c.dataset.unit === state.selected) ?? chips[0];
-  if (focusable) focusable.tabIndex = 0;
+  const focusName = (chips.find(c => c.dataset.unit === state.selected) ?? chips[0])?.dataset.unit;
+  const active = document.activeElement instanceof HTMLElement ? document.activeElement.dataset.unit : undefined;
+  for (const c of chips) c.tabIndex = c.dataset.unit === (active ?? focusName) ? 0 : -1;
   drawEdges();
   if (state.selected && chips.some(c => c.dataset.unit === state.selected)) showRelations(state.selected);
 }
@@ -136,9 +152,14 @@ function drawEdges(): void {
   svg.innerHTML = paths.join('');
 }
 
+/** The extension's answer for the selected unit (its actions), kept across re-renders. */
+let offered: { unit: string; actions: { command: string; title: string }[]; inExplorer: boolean } | undefined;
+
 function showRelations(name: string, actions?: { command: string; title: string }[], inExplorer?: boolean): void {
   const detail = root.querySelector<HTMLElement>('#detail');
   if (!detail) return;
+  if (actions) offered = { unit: name, actions, inExplorer: !!inExplorer };
+  else if (offered?.unit === name) ({ actions, inExplorer } = offered);
   const words = (current ? edgesOf(name, current.relations, chipNames) : []).map(e => (e.from === name ? `${EDGE_WORDS[e.kind][0]} ${e.to}` : `${EDGE_WORDS[e.kind][1]} ${e.from}`));
   const waiting = current?.waiting.find(w => w.name === name);
   const buttons = (actions ?? []).map(a => `<button data-command="${esc(a.command)}">${esc(a.title)}</button>`).join('');

@@ -164,6 +164,12 @@ describe('the cluster map and the unit graph in a real VS Code', { skip: e2eSkip
       await (map.locator('#whatif') as Clickable).selectOption('');
       await map.locator('section.whatif').waitFor({ state: 'detached' });
 
+      // A chip's action runs the explorer's command; the map follows live (no reopening).
+      await (map.locator(`button.chip[data-unit="${NGINX[1]}"]`) as Clickable).click();
+      await (map.locator('#detail button[data-command="fleet.stopUnit"]') as Clickable).click();
+      await map.locator(`article.machine[data-machine="${machineOf(NGINX[1])}"] button.chip.s-loaded[data-unit="${NGINX[1]}"]`).waitFor({ timeout: TIMEOUT });
+      assert.equal((await readCluster(url)).units.find(u => u.name === NGINX[1])?.desiredState, 'loaded', 'Stop Unit from the map reached the cluster');
+
       // 2. The unit graph, from a unit file's editor.
       await wb.quickOpen(SIDEKICK);
       await ui.pickCommand('Fleet: Show Unit Graph');
