@@ -224,5 +224,10 @@ window.addEventListener('message', (event: MessageEvent<ToClusterMap>) => {
   if (msg.type === 'map') timedRender(receivedAt, () => render(msg), msg.map ? { changedAt: msg.changedAt, postedAt: msg.postedAt } : undefined);
   else if (msg.type === 'selected' && msg.unit === state.selected) showRelations(msg.unit, msg.actions, msg.inExplorer);
 });
+// Say hello until the extension answers: a restored panel can load before the extension has
+// activated and is listening, and a message sent then is lost (bounded: 30 tries).
+let hellos = 0;
+const hello = setInterval(() => (++hellos >= 30 ? clearInterval(hello) : post({ type: 'ready' })), 1000);
+window.addEventListener('message', () => clearInterval(hello), { once: true });
 post({ type: 'ready' });
 if (state.hide) post({ type: 'whatIf', machine: state.hide });

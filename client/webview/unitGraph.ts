@@ -198,4 +198,9 @@ window.addEventListener('message', (event: MessageEvent<ToUnitGraph>) => {
   const receivedAt = performance.now();
   if (event.data.type === 'graph') timedRender(receivedAt, () => render(event.data));
 });
+// Say hello until the extension answers: a restored panel can load before the extension has
+// activated and is listening, and a message sent then is lost (bounded: 30 tries).
+let hellos = 0;
+const hello = setInterval(() => (++hellos >= 30 ? clearInterval(hello) : post({ type: 'ready' })), 1000);
+window.addEventListener('message', () => clearInterval(hello), { once: true });
 post({ type: 'ready' });

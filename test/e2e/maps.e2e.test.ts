@@ -183,7 +183,17 @@ describe('the cluster map and the unit graph in a real VS Code', { skip: e2eSkip
       await (graph.locator(`g.node[data-unit="${NGINX[1]}"]`) as Clickable).click();
       await wb.page.locator('.tabs-container .tab.active').filter({ hasText: NGINX[1] }).first().waitFor();
 
-      await ui.pickCommand('Fleet: Stop Local Cluster');
+      // 3. A reload restores both pictures (WebviewPanelSerializer). The local cluster stops with
+      // the extension host it belongs to, so the restored map says so; the graph is drawn again.
+      await ui.pickCommand('Developer: Reload Window');
+      await wb.page.locator('.monaco-workbench').first().waitFor({ timeout: TIMEOUT });
+      await (wb.page.locator('.tabs-container .tab').filter({ hasText: 'Fleet Cluster Map' }).first() as Clickable).click({ timeout: TIMEOUT });
+      const restored = await webviewFrame(wb, /Cluster map/);
+      await waitFor('the restored map to report the cluster', async () => (await restored.locator('p.status, article.machine').count()) > 0, { timeoutMs: TIMEOUT, intervalMs: 250 });
+      await (wb.page.locator('.tabs-container .tab').filter({ hasText: 'Fleet Unit Graph' }).first() as Clickable).click({ timeout: TIMEOUT });
+      const regraph = await webviewFrame(wb, /Unit graph/);
+      await regraph.locator(`g.node[data-unit="${SIDEKICK}"]`).waitFor({ state: 'attached', timeout: TIMEOUT });
+      await shot('4-restored');
       await waitFor('no fleetd process of the extension', () => processesMatching(fleetdScript).length === 0, { timeoutMs: 20_000, intervalMs: 200 });
     });
   });

@@ -31,6 +31,9 @@ export class UnitGraphPanel implements vscode.Disposable {
   private graph: UnitGraph | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private focus: string | undefined;
+  /** While the language server is not (yet) running: ask again each second, up to a minute. */
+  private retries = 0;
+  private retry: ReturnType<typeof setTimeout> | undefined;
 
   static show(deps: UnitGraphDeps, focus?: string): UnitGraphPanel {
     const existing = UnitGraphPanel.current;
@@ -87,10 +90,21 @@ export class UnitGraphPanel implements vscode.Disposable {
     if (!this.ready) return;
     const client = this.deps.languageClient();
     if (!client || !client.isRunning()) {
-      void this.panel.webview.postMessage({ type: 'graph', graph: undefined, status: 'The fleet language server is not running; the graph comes from its workspace index.' } satisfies ToUnitGraph);
+      // At start-up (a restored panel activates the extension) the server is still starting.
+      const waiting = this.retries < 60;
+      void this.panel.webview.postMessage({ type: 'graph', graph: undefined, status: waiting ? 'Waiting for the fleet language server (the graph comes from its workspace index)…' : 'The fleet language server is not running; the graph comes from its workspace index. Run Fleet: Restart Language Server.' } satisfies ToUnitGraph);
+      if (waiting && !this.retry) {
+        this.retries++;
+        this.retry = setTimeout(() => {
+          this.retry = undefined;
+          this.refresh();
+        }, 1000);
+      }
       return;
     }
-    client.sendRequest(UnitGraphRequest.type).then(
+    this.retries = 0;
+    const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no answer within 15 s')), 15_000).unref?.());
+    Promise.race([client.sendRequest(UnitGraphRequest.type), timeout]).then(
       graph => {
         this.graph = graph;
         const status = graph.nodes.length === 0 ? 'No unit files in the workspace. Open a folder with .service files (Fleet: Open Sample Units has some).' : undefined;
@@ -124,6 +138,7 @@ export class UnitGraphPanel implements vscode.Disposable {
   dispose(): void {
     if (UnitGraphPanel.current === this) UnitGraphPanel.current = undefined;
     if (this.timer) clearTimeout(this.timer);
+    if (this.retry) clearTimeout(this.retry);
     for (const d of this.disposables.splice(0)) d.dispose();
     this.panel.dispose();
   }
