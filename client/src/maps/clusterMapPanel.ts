@@ -186,11 +186,16 @@ export class ClusterMapPanel implements vscode.Disposable {
     return undefined;
   }
 
-  dispose(): void {
+  /** Stops listening (the model, the webview) and leaves the panel to VS Code. */
+  detach(): void {
     if (ClusterMapPanel.current === this) ClusterMapPanel.current = undefined;
     this.release?.();
     this.release = undefined;
     for (const d of this.disposables.splice(0)) d.dispose();
+  }
+
+  dispose(): void {
+    this.detach();
     this.panel.dispose();
   }
 }

@@ -56,6 +56,8 @@ export function registerMaps(deps: {
         new UnitGraphPanel(panel, graphDeps, (state ?? {}) as UnitGraphState);
       },
     }),
-    { dispose: () => { ClusterMapPanel.current?.dispose(); UnitGraphPanel.current?.dispose(); } },
+    // When the extension goes (a reload, a shutdown) the panels stay: VS Code keeps them for the
+    // serializers to revive. Closing them here would race the window saving its layout.
+    { dispose: () => { ClusterMapPanel.current?.detach(); UnitGraphPanel.current?.detach(); } },
   );
 }

@@ -135,11 +135,16 @@ export class UnitGraphPanel implements vscode.Disposable {
     await vscode.window.showTextDocument(vscode.Uri.parse(uri), { viewColumn: vscode.ViewColumn.One, preview: true });
   }
 
-  dispose(): void {
+  /** Stops listening (files, the webview) and leaves the panel to VS Code. */
+  detach(): void {
     if (UnitGraphPanel.current === this) UnitGraphPanel.current = undefined;
     if (this.timer) clearTimeout(this.timer);
     if (this.retry) clearTimeout(this.retry);
     for (const d of this.disposables.splice(0)) d.dispose();
+  }
+
+  dispose(): void {
+    this.detach();
     this.panel.dispose();
   }
 }
