@@ -61,4 +61,14 @@ const entries = [
   { entryPoints: { 'server-main': 'server/src/main.ts' }, plugins: [lazyBuiltins] },
   { entryPoints: { fleetd: 'fleetd/src/main.ts' }, plugins: [etcd3Proto] },
 ];
-await Promise.all(entries.map(e => build({ ...common, ...e, outdir: 'dist' })));
+// The map webviews' scripts (dist/webview/*.js) run in the webview's browser, not in Node; they
+// bundle @dagrejs/dagre (the unit graph's layout).
+const webviews = {
+  ...common,
+  platform: 'browser',
+  format: 'iife',
+  target: 'es2022',
+  external: [],
+  entryPoints: { 'webview/clusterMap': 'client/webview/clusterMap.ts', 'webview/unitGraph': 'client/webview/unitGraph.ts' },
+};
+await Promise.all([...entries.map(e => build({ ...common, ...e, outdir: 'dist' })), build({ ...webviews, outdir: 'dist' })]);

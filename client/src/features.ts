@@ -21,6 +21,7 @@ import { STATUS_SCHEME, UNIT_SCHEME, Views } from './commands/commandIds';
 import { registerCommands } from './commands/registerCommands';
 import { DeployController } from './deploy/deployController';
 import { LocalClusterManager } from './localCluster/localClusterManager';
+import { registerMaps } from './maps/registerMaps';
 import { ClusterStatusBar } from './status/statusBar';
 
 export const CONNECTED_CONTEXT = 'fleet.clusterConnected';
@@ -135,6 +136,7 @@ export function registerClusterFeatures(
   const local = own(new LocalClusterManager(context, connections, log));
   const deploy = new DeployController({ model, log, documents, languageClient: () => languageClient });
   own(registerCommands({ context, model, connections, deploy, local, journals, log }));
+  own(registerMaps({ context, model, unitsView, unitsProvider, languageClient: () => languageClient, log }));
 
   void connections.connect();
 

@@ -114,6 +114,9 @@ const vscodeStub = {
   window: {
     activeTextEditor: undefined,
     visibleTextEditors: [] as { document: { languageId: string } }[],
+    state: { focused: true },
+    onDidChangeWindowState: () => ({ dispose() {} }),
+    registerWebviewPanelSerializer: () => ({ dispose() {} }),
     onDidChangeVisibleTextEditors: visibleEditors.event,
     state: { focused: true },
     onDidChangeWindowState: new EventEmitter<{ focused: boolean }>().event,
@@ -258,7 +261,8 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
     config.set('fleet.deploy.timeoutSeconds', 30);
     const extensionPath = path.join(root, 'extension');
     fs.mkdirSync(path.join(extensionPath, 'dist'), { recursive: true });
-    const context = { extensionPath, globalStorageUri: Uri.file(path.join(root, 'storage')), subscriptions: [] };
+    const packageJSON = JSON.parse(fs.readFileSync(path.join(__dirname, '../../package.json'), 'utf8')) as unknown;
+    const context = { extensionPath, extensionUri: Uri.file(extensionPath), extension: { packageJSON }, globalStorageUri: Uri.file(path.join(root, 'storage')), subscriptions: [] };
     const languageClient = {
       isRunning: () => true,
       onDidChangeState: () => ({ dispose() {} }),
@@ -406,6 +410,13 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
     assert.match(ui.info.at(-1)!, /Destroyed nginx\.1\.service; Destroyed nginx\.2\.service/);
     await features.model.refresh();
     await until('units gone from the tree', () => labels('fleet.units').length === 0);
+  });
+
+  test('every command the manifest contributes is registered (the pictures included)', () => {
+    const manifest = JSON.parse(fs.readFileSync(path.join(__dirname, '../../package.json'), 'utf8')) as { contributes: { commands: { command: string }[] } };
+    const missing = manifest.contributes.commands.map(c => c.command).filter(id => !commands.has(id) && !['fleet.restartLanguageServer', 'fleet.showLanguageServerOutput'].includes(id));
+    assert.deepEqual(missing, []);
+    assert.ok(commands.has('fleet.showClusterMap') && commands.has('fleet.showUnitGraph'));
   });
 
   test('Copy Machine ID from a machine node', async () => {

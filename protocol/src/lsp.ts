@@ -120,3 +120,39 @@ export namespace PingRequest {
   export const method = 'fleet/ping';
   export const type = new RequestType0<'pong', void>(method);
 }
+
+/** The kinds of edges of the unit graph: systemd's dependencies and fleet's placement requirements. */
+export type UnitEdgeKind = 'Requires' | 'Wants' | 'BindsTo' | 'PartOf' | 'After' | 'Before' | 'MachineOf' | 'Conflicts' | 'Replaces';
+
+export interface UnitGraphNode {
+  /** The unit name, e.g. `web@1.service`. */
+  name: string;
+  /** The file in the workspace; absent for a unit that is only referred to (e.g. `docker.service`). */
+  uri?: string;
+  /** For templates and their instances: the template's name (`web@.service`), the group drawn around them. */
+  group?: string;
+  /** The language server's messages for this unit (a MachineOf cycle, unresolvable requirements). */
+  problems: string[];
+}
+
+export interface UnitGraphEdge {
+  kind: UnitEdgeKind;
+  /** The unit whose file has the directive. */
+  from: string;
+  to: string;
+  /** As written, when it differs from `to` (a glob such as `nginx.*.service`). */
+  written?: string;
+  /** The language server's message when this edge is part of a problem. */
+  problem?: string;
+}
+
+export interface UnitGraph {
+  nodes: UnitGraphNode[];
+  edges: UnitGraphEdge[];
+}
+
+/** The workspace's unit graph, from the server's workspace index. */
+export namespace UnitGraphRequest {
+  export const method = 'fleet/unitGraph';
+  export const type = new RequestType0<UnitGraph, void>(method);
+}

@@ -302,6 +302,8 @@ export interface V1Unit {
   desiredState?: string;
   currentState?: string;
   machineID?: string;
+  /** fleetd: why a unit that should run has no machine. */
+  reason?: string;
 }
 
 export interface V1UnitState {

@@ -31,6 +31,19 @@ export class ClusterTreeProvider implements vscode.TreeDataProvider<ClusterNode>
     return childrenOf(element, view, this.options());
   }
 
+  /** For TreeView.reveal: a node's id is its parent's id, `/`, its own part; roots have no parent. */
+  getParent(node: ClusterNode): ClusterNode | undefined {
+    const cut = node.id.lastIndexOf('/');
+    if (cut < 0) return undefined;
+    const parentId = node.id.slice(0, cut);
+    const roots = this.getChildren();
+    const root = roots.find(n => n.id === parentId);
+    if (root) return root;
+    const grandId = parentId.slice(0, Math.max(0, parentId.lastIndexOf('/')));
+    const grand = roots.find(n => n.id === grandId);
+    return grand ? this.getChildren(grand).find(n => n.id === parentId) : undefined;
+  }
+
   getTreeItem(node: ClusterNode): vscode.TreeItem {
     const spec = toItem(node);
     const item = new vscode.TreeItem(

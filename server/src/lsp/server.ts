@@ -9,7 +9,7 @@ import {
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { parseUnitFile, XFLEET_SECTION, type Problem, type UnitFile } from '../../../unitfile/src';
 import {
-  ClusterContextNotification, DROP_IN_GLOB, LANGUAGE_ID, PingRequest, UNIT_FILE_EXTENSIONS, ValidateForSubmitRequest,
+  ClusterContextNotification, DROP_IN_GLOB, LANGUAGE_ID, PingRequest, UNIT_FILE_EXTENSIONS, UnitGraphRequest, ValidateForSubmitRequest,
   type ClusterContext, type ValidateForSubmitParams, type ValidateForSubmitResult,
 } from '../../../protocol/src/lsp';
 import type { FleetLanguageSettings } from '../../../protocol/src/settings';
@@ -201,6 +201,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   });
   connection.onRequest(PingRequest.type, () => 'pong' as const);
   connection.onRequest(ValidateForSubmitRequest.type, async params => validateForSubmit(params));
+  connection.onRequest(UnitGraphRequest.type, () => service.unitGraph(workspace.snapshot(), catalog));
 
   const withDoc = async <T>(uri: string, empty: T, f: (doc: service.UnitDocument, ctx: service.ServiceContext) => T): Promise<T> => {
     idle.touch();

@@ -23,3 +23,4 @@ export * from './structure';
 export * from './signatureHelp';
 export * from './refactor';
 export * from './dropIns';
+export * from './unitGraph';

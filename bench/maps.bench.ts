@@ -1,0 +1,225 @@
+/**
+ * The cluster map in a real webview (code-server + Debian chromium, the packaged extension):
+ *
+ *   node --import tsx bench/maps.bench.ts [--scenarios 10x500,100x5000] [--updates 7]
+ *
+ * For each scenario (machines × units) a fresh code-server connects to a fleet v1 API served by
+ * this process (with fleetd's change feed: ETag and `?wait=`), with mixed constraints (a tenth of
+ * the units follow another with MachineOf, a fifth carry a Conflicts glob). Measured, in the
+ * webview's own clock (performance.timeOrigin + now, the same wall clock as this process):
+ *
+ *  - first paint: Enter on "Fleet: Show Cluster Map" → the first frame painted with the map
+ *    (the extension is active and connected before; the map's watch lease triggers a read);
+ *  - update: one unit's state changes in the API → the frame that shows it (change feed → the
+ *    model's re-read of the three collections → clusterMap() → postMessage → render → paint),
+ *    median of `--updates`; also split: the model's change event → paint, and the webview's
+ *    render (message → DOM built).
+ *
+ * Targets: first paint < 1 s at 1,000 units; an update < 100 ms.
+ */
+import http from 'node:http';
+import path from 'node:path';
+import fs from 'node:fs';
+import { CodeServer, VSIX } from '../test/e2e/codeServer';
+import { withWorkbench, type Workbench } from '../test/e2e/workbench';
+import { ClusterWorkbench } from '../test/e2e/clusterWorkbench';
+import { freePorts } from '../test/support/ports';
+import { waitFor } from '../test/support/process';
+
+const args = process.argv.slice(2);
+const opt = (name: string, def: string) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1]! : def;
+};
+const SCENARIOS = opt('scenarios', '10x500,10x1000,100x500,100x5000').split(',').map(s => {
+  const [m, u] = s.split('x').map(Number);
+  if (!m || !u) throw new Error(`--scenarios: "${s}" is not MACHINESxUNITS (e.g. 100x5000)`);
+  return { machines: m, units: u };
+});
+const UPDATES = Number(opt('updates', '7'));
+
+interface Data {
+  machines: { id: string; primaryIP: string; metadata: Record<string, string> }[];
+  units: Record<string, unknown>[];
+  states: { name: string; hash: string; machineID: string; systemdLoadState: string; systemdActiveState: string; systemdSubState: string }[];
+}
+
+function dataset(machines: number, units: number): Data {
+  const hex = (n: number, len: number) => n.toString(16).padStart(len, '0');
+  const ms = Array.from({ length: machines }, (_, i) => ({ id: `${hex(i + 1, 8)}${'a'.repeat(24)}`, primaryIP: `10.0.${i >> 8}.${i & 255}`, metadata: { region: ['east', 'west', 'north'][i % 3]! } }));
+  const us: Record<string, unknown>[] = [];
+  const states: Data['states'] = [];
+  for (let i = 0; i < units; i++) {
+    const name = `app-${i % 50}.${i}.service`;
+    const options = [{ section: 'Service', name: 'ExecStart', value: `/bin/sleep ${i}` }];
+    if (i % 10 === 1) options.push({ section: 'X-Fleet', name: 'MachineOf', value: `app-${(i - 1) % 50}.${i - 1}.service` });
+    else if (i % 5 === 2) options.push({ section: 'X-Fleet', name: 'Conflicts', value: `app-${i % 50}.*.service` });
+    const machineID = ms[(i % 10 === 1 ? i - 1 : i) % machines]!.id;
+    us.push({ name, options, desiredState: 'launched', currentState: 'launched', machineID });
+    states.push({ name, hash: hex(i, 40), machineID, systemdLoadState: 'loaded', systemdActiveState: 'active', systemdSubState: 'running' });
+  }
+  return { machines: ms, units: us, states };
+}
+
+/** fleet's v1 API (read side) over `data`, with fleetd's change feed on /machines. */
+async function apiServer(data: Data): Promise<{ url: string; change(): number; close(): Promise<void> }> {
+  let version = 1;
+  let waiters: (() => void)[] = [];
+  const bodies = new Map<string, string>();
+  const body = (what: 'machines' | 'units' | 'states') => {
+    const key = `${what}@${version}`;
+    let b = bodies.get(key);
+    if (!b) bodies.set(key, (b = JSON.stringify({ [what]: data[what] })));
+    return b;
+  };
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const what = url.pathname.replace(/^\/fleet\/v1\//, '');
+    const etag = `"v${version}"`;
+    const send = (b: string) => {
+      res.writeHead(200, { 'content-type': 'application/json', etag: `"v${version}"` });
+      res.end(b);
+    };
+    if (what === 'machines' && url.searchParams.has('wait')) {
+      const token = url.searchParams.get('wait');
+      if (token !== etag) return send(body('machines'));
+      const timer = setTimeout(() => {
+        waiters = waiters.filter(w => w !== wake);
+        res.writeHead(304, { etag });
+        res.end();
+      }, 30_000);
+      const wake = () => {
+        clearTimeout(timer);
+        send(body('machines'));
+      };
+      waiters.push(wake);
+      return;
+    }
+    if (what === 'machines') return send(body('machines'));
+    if (what === 'units') return send(body('units'));
+    if (what === 'state') return send(body('states'));
+    res.writeHead(404, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ error: { code: 404, message: `no ${url.pathname}` } }));
+  });
+  const [port] = await freePorts(1);
+  await new Promise<void>(resolve => server.listen(port, '127.0.0.1', resolve));
+  let flip = 0;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    /** One unit's state changes (active ↔ failed); returns Date.now() of the change. */
+    change() {
+      const s = data.states[(flip++ * 7919) % data.states.length]!;
+      s.systemdActiveState = s.systemdActiveState === 'active' ? 'failed' : 'active';
+      version++;
+      const at = Date.now();
+      for (const w of waiters.splice(0)) w();
+      return at;
+    },
+    close: () => new Promise<void>(resolve => {
+      for (const w of waiters.splice(0)) w();
+      server.close(() => resolve());
+      server.closeAllConnections();
+    }),
+  };
+}
+
+interface Frame {
+  locator(selector: string): { count(): Promise<number> };
+  evaluate<T>(fn: () => T): Promise<T>;
+}
+interface Stats {
+  firstDataPaintEpoch?: number;
+  paints: { changedAt: number; postedAt: number; receivedAt: number; paintedAt: number; renderMs: number }[];
+}
+
+async function mapFrame(wb: Workbench): Promise<Frame> {
+  return waitFor('the cluster map webview', async () => {
+    for (const frame of (wb.page as unknown as { frames(): Frame[] }).frames()) {
+      if ((await frame.locator('h1').count().catch(() => 0)) > 0 && (await frame.evaluate(() => !!(globalThis as unknown as { document: { querySelector(s: string): unknown } }).document.querySelector('main#root')).catch(() => false))) return frame;
+    }
+    return false;
+  }, { timeoutMs: 60_000, intervalMs: 50 });
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function scenario(machines: number, units: number): Promise<string> {
+  const data = dataset(machines, units);
+  const api = await apiServer(data);
+  const cs = await CodeServer.start({
+    vsix: [VSIX],
+    settings: { 'fleet.clusters': [{ name: 'bench', endpoint: api.url }], 'fleet.activeCluster': 'bench', 'git.enabled': false },
+  });
+  const folder = path.join(cs.dir, 'ws');
+  fs.mkdirSync(folder, { recursive: true });
+  fs.writeFileSync(path.join(folder, 'README.txt'), 'bench\n');
+  try {
+    return await withWorkbench(cs, `maps-bench-${machines}x${units}`, { folder, waitForFile: 'README.txt' }, async wb => {
+      const ui = new ClusterWorkbench(wb);
+      // Activate and connect (the status bar shows the cluster), then open the map.
+      // (The palette lists the extension's commands once the workbench has read its contributions.)
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await ui.pickCommand('Fleet: Show Language Server Output');
+          break;
+        } catch (err) {
+          if (attempt >= 3) throw err;
+          await wb.page.keyboard.press('Escape');
+        }
+      }
+      await ui.waitForStatus(/Fleet: bench/, 60_000);
+      await wb.page.keyboard.press('F1');
+      const input = wb.page.locator('.quick-input-widget input').first();
+      await input.fill('>Fleet: Show Cluster Map');
+      await wb.page.locator('.quick-input-widget .quick-input-list .monaco-list-row').filter({ hasText: 'Fleet: Show Cluster Map' }).first().waitFor();
+      const t0 = Date.now();
+      await wb.page.keyboard.press('Enter');
+      const frame = await mapFrame(wb);
+      const first = await waitFor('the first paint with the map', async () => (await frame.evaluate(() => (globalThis as unknown as { fleetRenderStats?: Stats }).fleetRenderStats?.firstDataPaintEpoch)) ?? false, { timeoutMs: 60_000, intervalMs: 20 });
+      const boxes = await frame.locator('article.machine').count();
+      if (boxes !== machines) throw new Error(`the map shows ${boxes} machines, the API has ${machines}`);
+      const firstPaint = first - t0;
+      // Let the watch lease's own re-read settle, then change one unit at a time.
+      await wb.page.waitForTimeout(1500);
+      const endToEnd: number[] = [];
+      const fromModel: number[] = [];
+      const render: number[] = [];
+      const compute: number[] = [];
+      const transport: number[] = [];
+      for (let i = 0; i < UPDATES; i++) {
+        const before = (await frame.evaluate(() => (globalThis as unknown as { fleetRenderStats: Stats }).fleetRenderStats.paints.length));
+        const changedAt = api.change();
+        const paint = await waitFor('the update painted', async () => {
+          const paints = await frame.evaluate(() => (globalThis as unknown as { fleetRenderStats: Stats }).fleetRenderStats.paints);
+          return paints.length > before ? paints[paints.length - 1]! : false;
+        }, { timeoutMs: 30_000, intervalMs: 10 });
+        endToEnd.push(paint.paintedAt - changedAt);
+        fromModel.push(paint.paintedAt - paint.changedAt);
+        render.push(paint.renderMs);
+        compute.push(paint.postedAt - paint.changedAt);
+        transport.push(paint.receivedAt - paint.postedAt);
+        await wb.page.waitForTimeout(300);
+      }
+      const f = (n: number) => `${Math.round(n)} ms`;
+      return `${String(machines).padStart(4)} machines × ${String(units).padStart(5)} units: first paint ${f(firstPaint)}; update (API change → paint) median ${f(median(endToEnd))} (max ${f(Math.max(...endToEnd))}), model change → paint ${f(median(fromModel))} (clusterMap ${f(median(compute))}, postMessage ${f(median(transport))}, webview render ${f(median(render))})`;
+    });
+  } finally {
+    await cs.stop();
+    await api.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const lines: string[] = [];
+  for (const s of SCENARIOS) {
+    const line = await scenario(s.machines, s.units);
+    console.log(line);
+    lines.push(line);
+  }
+  console.log('targets: first paint < 1000 ms at 1,000 units; update < 100 ms');
+}
+
+main().catch(err => {
+  console.error(err);
+  process.exit(1);
+});
