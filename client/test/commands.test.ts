@@ -114,8 +114,6 @@ const vscodeStub = {
   window: {
     activeTextEditor: undefined,
     visibleTextEditors: [] as { document: { languageId: string } }[],
-    state: { focused: true },
-    onDidChangeWindowState: () => ({ dispose() {} }),
     registerWebviewPanelSerializer: () => ({ dispose() {} }),
     onDidChangeVisibleTextEditors: visibleEditors.event,
     state: { focused: true },

@@ -85,6 +85,7 @@ export interface ClusterMapOptions {
 
 export const STATE_WORDS: Readonly<Record<DisplayState, string>> = {
   failed: 'Failed',
+  restarting: 'Failing and restarting',
   unplaceable: 'Cannot be scheduled',
   pending: 'Pending',
   launched: 'Launched',
