@@ -19,6 +19,7 @@ import { assertE2eAvailable, e2eSkip, type E2eNeeds } from './gate';
 import { SCREENSHOT_DIR, withWorkbench, type Workbench } from './workbench';
 import { ClusterWorkbench, installedExtensionDir, processesMatching, readCluster, type ClusterView } from './clusterWorkbench';
 import type { Locator } from './playwright';
+import { httpRequest } from '../support/fleetHttp';
 import { freePorts } from '../support/ports';
 import { stopProcessGroup, waitFor } from '../support/process';
 import { parseUnitFile } from '../../unitfile/src';
@@ -67,10 +68,8 @@ async function webviewFrame(wb: Workbench, title: RegExp): Promise<Frame> {
 
 async function putUnit(url: string, name: string, text: string): Promise<void> {
   const options = parseUnitFile(text).options.map(o => ({ section: o.section, name: o.name, value: o.value }));
-  const res = await fetch(`${url}/fleet/v1/units/${encodeURIComponent(name)}`, {
-    method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ desiredState: 'launched', options }),
-  });
-  assert.ok(res.status === 201 || res.status === 204, `PUT ${name}: ${res.status} ${await res.text()}`);
+  const res = await httpRequest('PUT', url, `/fleet/v1/units/${encodeURIComponent(name)}`, { desiredState: 'launched', options });
+  assert.ok(res.status === 201 || res.status === 204, `PUT ${name}: ${res.status} ${res.text}`);
 }
 
 describe('the cluster map and the unit graph in a real VS Code', { skip: e2eSkip(needs) }, () => {
@@ -110,8 +109,9 @@ describe('the cluster map and the unit graph in a real VS Code', { skip: e2eSkip
       await ui.pickCommand('Fleet: Start Local Cluster');
       await ui.answerInputBox('Fleet: Start Local Cluster (1/2)', '3');
       await ui.answerInputBox('Fleet: Start Local Cluster (2/2)');
-      const ready = await ui.waitForNotification(/Local fleet cluster running at http:\/\/127\.0\.0\.1:\d+ with 3 machines/, TIMEOUT);
-      const url = /running at (http:\/\/127\.0\.0\.1:\d+)/.exec(ready)![1]!;
+      // The local cluster's API is a unix socket only this user can use (issue 12).
+      const ready = await ui.waitForNotification(/Local fleet cluster running at unix:\/\/\/\S+\/fleet\.sock with 3 machines/, TIMEOUT);
+      const url = /running at (unix:\/\/\/\S+\/fleet\.sock)/.exec(ready)![1]!;
       await ui.clearNotifications();
 
       // The article's units (and a fourth nginx) through fleet's API; fleetd's engine places them.
