@@ -51,8 +51,7 @@ export interface BenchCluster {
 }
 
 /** `fleetd local --machines N --etcd-binary /usr/bin/etcd --api 127.0.0.1:0` in its own process group. */
-export async function startCluster(machines: number, etcdBinary: string): Promise<BenchCluster> {
-  const bundle = path.join(ROOT, 'dist', 'fleetd.js');
+export async function startCluster(machines: number, etcdBinary: string, bundle = path.join(ROOT, 'dist', 'fleetd.js')): Promise<BenchCluster> {
   if (!fs.existsSync(bundle)) throw new Error('dist/fleetd.js is missing: run `npm run build` first');
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fleetd-explorer-bench-'));
   const logFile = path.join(stateDir, '..', `${path.basename(stateDir)}.log`);
