@@ -132,7 +132,7 @@ export class EtcdRegistry implements Registry {
 
   async unitDetail(name: string): Promise<{ unit: UnitRecord; schedule: Map<string, ScheduleEntry>; states: UnitStateRecord[]; reasons: Map<string, string> } | undefined> {
     // The unit's job keys and its states in one transaction (one revision), the reasons beside.
-    const [kvs, reasons] = await Promise.all([this.ranges([this.keys.job(name), `${this.keys.states}${name}/`]), this.getUnitReasons()]);
+    const [kvs, reasons] = await Promise.all([this.ranges([this.keys.job(name), this.keys.unitStates(name)]), this.getUnitReasons()]);
     const d = decode(this.keys, kvs);
     const unit = d.units[0];
     if (!unit) return undefined;
