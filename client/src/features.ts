@@ -17,6 +17,7 @@ import { JournalFollower } from './cluster/journal';
 import { clusterContextOf } from './cluster/snapshot';
 import { ExplorerOptions } from './cluster/treeItems';
 import { UnitDocumentProvider } from './cluster/unitDocuments';
+import { UnitsViewControls } from './cluster/unitsViewControls';
 import { STATUS_SCHEME, UNIT_SCHEME, Views } from './commands/commandIds';
 import { registerCommands } from './commands/registerCommands';
 import { DeployController } from './deploy/deployController';
@@ -61,7 +62,9 @@ export function registerClusterFeatures(
 
   // Explorer views; polling runs only while one of them is visible.
   const machinesProvider = own(new ClusterTreeProvider('machines', model, explorerOptions));
-  const unitsProvider = own(new ClusterTreeProvider('units', model, explorerOptions));
+  // The Units view's options: the configured grouping, or by machine above 500 units; the filter.
+  let unitsControls: UnitsViewControls | undefined;
+  const unitsProvider = own(new ClusterTreeProvider('units', model, () => unitsControls?.options() ?? explorerOptions()));
   const machinesView = own(vscode.window.createTreeView(Views.machines, { treeDataProvider: machinesProvider, canSelectMany: true, showCollapseAll: true }));
   const unitsView = own(vscode.window.createTreeView(Views.units, { treeDataProvider: unitsProvider, canSelectMany: true, showCollapseAll: true }));
   // Polling runs while a Fleet view is visible, or a fleet-unit editor is (so the language
@@ -99,6 +102,7 @@ export function registerClusterFeatures(
     machinesView.message = healthy && view.snapshot.machines.length === 0 ? `No machines have joined ${view.label}: units cannot be scheduled until an agent (fleetd) is running.` : undefined;
   };
   own(model.onDidChange(updateMessage));
+  unitsControls = own(new UnitsViewControls(model, unitsView, () => unitsProvider.refresh()));
 
   // The language server's cluster context follows the snapshot.
   let lastContext: ClusterContextParams = { context: null };

@@ -132,6 +132,40 @@ test('requests with bodies are processed a few at a time; requests without one a
   }
 });
 
+test('small unit bodies are not queued behind each other\'s registry writes: 8 submits reach the registry together (large ones still one at a time)', async () => {
+  const inner = new MemoryRegistry();
+  let release!: () => void;
+  const gate = new Promise<void>(resolve => (release = resolve));
+  let writes = 0;
+  const registry = new Proxy(inner, {
+    get(target, prop) {
+      if (prop === 'createUnit' || prop === 'putUnit') {
+        return async (...args: unknown[]) => {
+          writes++;
+          await gate;
+          return (Reflect.get(target, prop, target) as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+        };
+      }
+      const v = Reflect.get(target, prop, target) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  const server = await createApiServer({ registry, listen: [{ host: '127.0.0.1', port: 0 }] }); // maxConcurrentBodies: 1
+  const api = new ApiClient(server.urls[0]!);
+  try {
+    const small = Array.from({ length: 8 }, (_, i) => api.put(`/fleet/v1/units/s${i}.service`, JSON.stringify({ desiredState: 'launched', options: HELLO_OPTIONS })));
+    for (let i = 0; i < 100 && writes < 8; i++) await new Promise(r => setTimeout(r, 20));
+    assert.equal(writes, 8, 'all eight small bodies are at the registry at once');
+    const large = [api.put('/fleet/v1/units/l0.service', bigUnit(200_000))];
+    release();
+    assert.deepEqual((await Promise.all([...small, ...large])).map(r => r.status), Array(9).fill(201));
+    assert.equal((await api.get('/fleet/v1/units')).status, 200);
+  } finally {
+    release();
+    await server.close();
+  }
+});
+
 test('a unit body under the registry limit whose options cannot fit once written (twice) is refused before it is decoded', async () => {
   const inner = new MemoryRegistry();
   let puts = 0;

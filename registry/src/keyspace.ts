@@ -50,6 +50,10 @@ export class Keys {
   state(name: string, machineId: string): string {
     return `${this.states}${name}/${machineId}`;
   }
+  /** The prefix of one unit's states on every machine. */
+  unitStates(name: string): string {
+    return `${this.states}${name}/`;
+  }
   /** fleet's legacy copy of the last state published for a unit (fleet issue #638); nothing reads it. */
   legacyState(name: string): string {
     return `${this.prefix}state/${name}`;

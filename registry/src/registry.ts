@@ -147,6 +147,12 @@ export interface Registry {
   readonly maxRequestBytes?: number;
   // ---- units (written by the API) ----
   getUnit(name: string): Promise<UnitRecord | undefined>;
+  /**
+   * One unit with what `GET /units/{name}` derives its state from: its schedule entry, its states
+   * and the reasons, read without the rest of the cluster (etcd v3: one transaction over the
+   * unit's keys). Optional: without it the API reads the whole schedule and every state.
+   */
+  unitDetail?(name: string): Promise<{ unit: UnitRecord; schedule: Map<string, ScheduleEntry>; states: UnitStateRecord[]; reasons: Map<string, string> } | undefined>;
   /** Sorted by name. */
   listUnits(): Promise<UnitRecord[]>;
   /** Create a unit, or replace its content; its desired state is set to `desiredState`. */

@@ -172,6 +172,24 @@ describe('the local cluster workflow in a real VS Code', { skip: e2eSkip(needs) 
       await ui.clearNotifications();
       await shot('2-running');
 
+      // 2b. Fleet: Filter Units… narrows the view (the view's title says so); a bad term is refused
+      // as it is typed; Fleet: Clear Units Filter shows every unit again.
+      await ui.pickCommand('Fleet: Filter Units…');
+      await ui.page.locator('.quick-input-widget .quick-input-title').filter({ hasText: 'Fleet: Filter Units' }).first().waitFor();
+      await ui.page.locator('.quick-input-widget input').first().fill('state:nope');
+      const refusal = ui.page.locator('.quick-input-widget .quick-input-message').filter({ hasText: 'unknown state "nope" in the filter' }).first();
+      await refusal.waitFor();
+      await ui.page.locator('.quick-input-widget input').first().fill('nginx.2 state:launched');
+      await refusal.waitFor({ state: 'hidden' });
+      await ui.answerInputBox('Fleet: Filter Units');
+      await ui.waitForRows('Units', 'only nginx.2.service (filter "nginx.2 state:launched")', rows => rows.length === 1 && !!rowFor(rows, STOPPED));
+      const description = ui.viewPane('Units').locator('.pane-header .description').first();
+      await waitFor('the Units view to describe its filter', async () => (await description.innerText()).trim() === 'filter: nginx.2 state:launched · 1 of 3', { timeoutMs: 10_000, intervalMs: 100 });
+      await shot('2b-filtered');
+      await ui.pickCommand('Fleet: Clear Units Filter');
+      await ui.waitForRows('Units', 'all three units again once the filter is cleared', rows => UNITS.every(n => rowFor(rows, n)));
+      assert.equal((await description.innerText().catch(() => '')).trim(), '', 'no description without a filter (3 units: no automatic grouping)');
+
       // 3. Stop one from its context menu in the Units view.
       const menu = await ui.contextMenuItems('Units', STOPPED);
       assert.ok(menu.includes('Stop Unit'), `the context menu of a launched unit offers Stop Unit: ${menu.join(', ')}`);

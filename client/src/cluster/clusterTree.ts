@@ -1,23 +1,35 @@
 /**
  * The vscode adapter for the Machines and Units views: a TreeDataProvider whose getChildren
  * only reads the ClusterModel's snapshot (no I/O, no pop-ups) and turns ItemSpecs into
- * TreeItems.
+ * TreeItems. A change that keeps the tree's shape repaints only the changed units' nodes
+ * (treeUpdate.ts); anything else refreshes the whole tree (ids are stable either way).
  */
 import * as vscode from 'vscode';
 import type { ClusterModel } from './clusterModel';
-import { childrenOf, machineRoots, toItem, unitRoots, type ClusterNode, type ExplorerOptions } from './treeItems';
+import { childrenOf, machineRoots, toItem, unitRoots, type ClusterNode, type ConnectionView, type ExplorerOptions } from './treeItems';
+import { applyTreeUpdate, planTreeUpdate, ServedTree } from './treeUpdate';
 
 export class ClusterTreeProvider implements vscode.TreeDataProvider<ClusterNode>, vscode.Disposable {
-  private readonly emitter = new vscode.EventEmitter<ClusterNode | undefined>();
+  private readonly emitter = new vscode.EventEmitter<ClusterNode | ClusterNode[] | undefined>();
   readonly onDidChangeTreeData = this.emitter.event;
   private readonly subscription: { dispose(): void };
+  private readonly served = new ServedTree();
 
   constructor(
     private readonly kind: 'machines' | 'units',
     private readonly model: ClusterModel,
     private readonly options: () => ExplorerOptions,
   ) {
-    this.subscription = model.onDidChange(() => this.emitter.fire(undefined));
+    this.subscription = model.onDidChange(change => {
+      const plan = planTreeUpdate(this.served, view => this.roots(view), change.view, this.options(), change.diff);
+      if (plan.full) return this.emitter.fire(undefined);
+      const repaint = applyTreeUpdate(plan.changed);
+      if (repaint.length > 0) this.emitter.fire(repaint);
+    });
+  }
+
+  private roots(view: ConnectionView): ClusterNode[] {
+    return this.kind === 'machines' ? machineRoots(view) : unitRoots(view, this.options());
   }
 
   /** Re-render (e.g. grouping or sorting changed). */
@@ -27,8 +39,8 @@ export class ClusterTreeProvider implements vscode.TreeDataProvider<ClusterNode>
 
   getChildren(element?: ClusterNode): ClusterNode[] {
     const view = this.model.view;
-    if (!element) return this.kind === 'machines' ? machineRoots(view) : unitRoots(view, this.options());
-    return childrenOf(element, view, this.options());
+    if (!element) return this.served.serve(undefined, this.roots(view));
+    return this.served.serve(element, childrenOf(element, view, this.options()));
   }
 
   /** For TreeView.reveal: a node's id is its parent's id, `/`, its own part; roots have no parent. */

@@ -7,6 +7,7 @@ import type { ApiMachine, ApiUnitState } from '../../../protocol/src/api';
 import { shortHash } from '../../../unitfile/src';
 import { machineLabel, metadataLabel, type ClusterSnapshot } from './snapshot';
 import { DISPLAY_STATES, failureSummary, systemdSummary, unitRows, type DisplayState, type UnitRow } from './unitRows';
+import { filterRows, type UnitFilter } from './unitFilter';
 
 export type GroupBy = 'machine' | 'state' | 'flat';
 export type SortBy = 'name' | 'state' | 'machine';
@@ -16,6 +17,10 @@ export const SORT_BY_VALUES: readonly SortBy[] = ['name', 'state', 'machine'];
 export interface ExplorerOptions {
   groupBy: GroupBy;
   sortBy: SortBy;
+  /** Only the rows this filter matches (Fleet: Filter Units…). */
+  filter?: UnitFilter;
+  /** Groups start collapsed (the automatic grouping of a large cluster, unitFilter.ts). */
+  collapseGroups?: boolean;
 }
 
 export namespace ExplorerOptions {
@@ -98,7 +103,7 @@ export function unitRoots(view: ConnectionView, options: ExplorerOptions): Clust
   const status = statusNodes(view);
   if (status) return status;
   const snapshot = (view as { snapshot: ClusterSnapshot }).snapshot;
-  const rows = unitRows(snapshot);
+  const rows = options.filter ? filterRows(unitRows(snapshot), options.filter, snapshot.machines) : unitRows(snapshot);
   const error = errorNode(view);
   return [...error, ...groupRows(rows, snapshot.machines, options)];
 }
@@ -248,7 +253,7 @@ export function toItem(node: ClusterNode): ItemSpec {
         ...(node.description ? { description: node.description } : {}),
         contextValue: 'fleet.group',
         icon: node.icon,
-        collapsible: 'expanded',
+        collapsible: node.options.collapseGroups ? 'collapsed' : 'expanded',
       };
     case 'message':
       return {

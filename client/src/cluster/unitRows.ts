@@ -31,7 +31,18 @@ export function toUnitOptions(options: readonly ApiUnitOption[] | undefined): Un
   return (options ?? []).map(o => ({ section: o.section, name: o.name, value: o.value ?? '' }));
 }
 
+/** Rows per snapshot: a snapshot is never changed once read, and a render asks for its rows many times. */
+const rowsOf = new WeakMap<ClusterSnapshot, UnitRow[]>();
+
 export function unitRows(snapshot: ClusterSnapshot): UnitRow[] {
+  const known = rowsOf.get(snapshot);
+  if (known) return known;
+  const rows = computeRows(snapshot);
+  rowsOf.set(snapshot, rows);
+  return rows;
+}
+
+function computeRows(snapshot: ClusterSnapshot): UnitRow[] {
   const statesByUnit = new Map<string, ApiUnitState[]>();
   for (const s of snapshot.states) {
     const list = statesByUnit.get(s.name);

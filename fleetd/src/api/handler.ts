@@ -17,7 +17,7 @@ import { StateResource } from '../../../registry/src/api/state';
 import { checkContentType, UnitsResource } from '../../../registry/src/api/units';
 import { ChangeClock, ifNoneMatch, waitTag } from './changes';
 import {
-  DEFAULT_BODY_TIMEOUT_MS, DEFAULT_MAX_CONCURRENT_BODIES, MAX_BODIES_READ, MAX_JSON_DEPTH, MAX_WAITING_BODIES, nestsDeeperThan, readBody, Semaphore,
+  DEFAULT_BODY_TIMEOUT_MS, DEFAULT_MAX_CONCURRENT_BODIES, MAX_BODIES_READ, MAX_JSON_DEPTH, MAX_WAITING_BODIES, nestsDeeperThan, readBody, Semaphore, SMALL_BODY_BYTES,
   writtenUnitBytesAtLeast,
 } from './limits';
 
@@ -72,6 +72,8 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
       // A unit that cannot fit once written is refused before the costly decoding, validation and hashing.
       const written = registryLimit !== undefined ? writtenUnitBytesAtLeast(body) : undefined;
       if (written !== undefined && written > registryLimit!) throw unitTooLarge(registryLimit!, written);
+      // Small bodies are processed at once (bounded by the bodies read); large ones one after the other.
+      if (body.length <= SMALL_BODY_BYTES) return fn(body);
       return processing.run(() => fn(body));
     });
   const serverHeader = `fleetd/${options.version ?? FLEETD_VERSION}`;

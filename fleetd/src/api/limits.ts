@@ -14,6 +14,12 @@ import { ApiError } from '../../../registry/src/api/errors';
  * loop: one at a time keeps the heap (and so the GC pauses that hold back everything else) small.
  */
 export const DEFAULT_MAX_CONCURRENT_BODIES = 1;
+/**
+ * Bodies up to this size skip that queue (they are still among the MAX_BODIES_READ in progress):
+ * decoding one takes well under a millisecond, and serialising them behind each other's registry
+ * round trip is what held 8 clients submitting small units to the rate of one.
+ */
+export const SMALL_BODY_BYTES = 64 * 1024;
 /** Bodies read at once (at most 4 MiB each): a few slow clients cannot hold back processing. */
 export const MAX_BODIES_READ = 8;
 /** Requests with a body that may wait to be read; beyond that they get a 503 to retry. */

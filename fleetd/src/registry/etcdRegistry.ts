@@ -130,6 +130,15 @@ export class EtcdRegistry implements Registry {
     return decode(this.keys, kvs).units[0];
   }
 
+  async unitDetail(name: string): Promise<{ unit: UnitRecord; schedule: Map<string, ScheduleEntry>; states: UnitStateRecord[]; reasons: Map<string, string> } | undefined> {
+    // The unit's job keys and its states in one transaction (one revision), the reasons beside.
+    const [kvs, reasons] = await Promise.all([this.ranges([this.keys.job(name), this.keys.unitStates(name)]), this.getUnitReasons()]);
+    const d = decode(this.keys, kvs);
+    const unit = d.units[0];
+    if (!unit) return undefined;
+    return { unit, schedule: d.schedule, states: d.states.filter(s => s.name === name), reasons };
+  }
+
   async listUnits(): Promise<UnitRecord[]> {
     return decode(this.keys, await this.range(this.keys.jobs)).units;
   }

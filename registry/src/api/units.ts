@@ -150,6 +150,11 @@ export class UnitsResource {
   }
 
   async get(name: string): Promise<ApiUnit> {
+    if (this.registry.unitDetail) {
+      const detail = await this.registry.unitDetail(name);
+      if (!detail) throw new ApiError(404, 'unit does not exist');
+      return toApiUnit({ unit: detail.unit, schedule: detail.schedule, reporters: reportersOf(detail.states), reasons: detail.reasons, single: true });
+    }
     const unit = await this.registry.getUnit(name);
     if (!unit) throw new ApiError(404, 'unit does not exist');
     const [schedule, states, reasons] = await Promise.all([this.registry.getSchedule(), this.registry.listUnitStates(), this.registry.getUnitReasons()]);
