@@ -179,7 +179,10 @@ export async function startFleetHosts(machineCount = 2): Promise<FleetHosts> {
       const hostDir = path.join(dir, name);
       fs.mkdirSync(hostDir, { recursive: true, mode: 0o700 });
       installFakes(hostDir, name);
-      const server = await SshServer.start({ dir: hostDir, port, host: address, clientKey, extraConfig: [`ForceCommand ${path.join(hostDir, 'session.sh')}`], logLevel: 'DEBUG1' });
+      const server = await SshServer.start({
+        dir: hostDir, port, host: address, clientKey, extraConfig: [`ForceCommand ${path.join(hostDir, 'session.sh')}`],
+        // DEBUG1 shows the bastion's direct-tcpip targets; on a machine, sshd -e would write debug lines into session ptys.
+        logLevel: name === 'bastion' ? 'DEBUG1' : 'VERBOSE' });
       started.push(server);
       return hostView(name, address, port, server);
     };

@@ -16,6 +16,7 @@ export const Commands = {
   showUnitStatus: 'fleet.showUnitStatus',
   showUnitJournal: 'fleet.showUnitJournal',
   copyMachineId: 'fleet.copyMachineId',
+  openMachineShell: 'fleet.openMachineShell',
   startUnitsMatching: 'fleet.startUnitsMatching',
   createTemplateInstances: 'fleet.createTemplateInstances',
   startLocalCluster: 'fleet.startLocalCluster',
