@@ -85,6 +85,8 @@ const ui = {
   errors: [] as string[],
   /** Answers for showWarningMessage (modal confirms), showInputBox, showQuickPick. */
   warningAnswers: [] as (string | undefined)[],
+  /** Answers for showErrorMessage with buttons. */
+  errorAnswers: [] as (string | undefined)[],
   inputs: [] as (string | undefined)[],
   picks: [] as unknown[],
   executed: [] as string[],
@@ -146,7 +148,10 @@ const vscodeStub = {
       ui.warnings.push(m);
       return ui.warningAnswers.shift();
     },
-    showErrorMessage: async (m: string) => void ui.errors.push(m),
+    showErrorMessage: async (m: string) => {
+      ui.errors.push(m);
+      return ui.errorAnswers.shift();
+    },
     showInputBox: async () => ui.inputs.shift(),
     showQuickPick: async (items: unknown[]) => {
       const want = ui.picks.shift();
@@ -431,13 +436,22 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
     assert.match(ui.warnings.at(-1)!, /^No unit in .* or in the workspace matches nothing-\*\.service\.$/);
   });
 
-  test('the status bar names the cluster and counts; Add Cluster switches to a new profile, Select Cluster back', async () => {
+  test('the status bar names the cluster and counts; Add Cluster saves a profile without switching to it, Select Cluster switches', async () => {
     await features.model.refresh();
     assert.match(statusBar!.text, /^\$\(server-environment\) Fleet: test \(3\/\d+\)$/);
     assert.equal(statusBar!.command, 'fleet.selectCluster');
+    // The wizard: name, how to reach fleet, the API URL, no tunnel; the test fails; "Save anyway".
     ui.inputs.push('unreachable', 'http://127.0.0.1:9', '');
+    ui.picks.push((items: { value: string }[]) => items.find(i => i.value === 'api'));
+    ui.errorAnswers.push('Save anyway');
     await commands.get('fleet.addCluster')!();
+    assert.match(ui.errors.at(-1)!, /^The connection test for "unreachable" failed: .*127\.0\.0\.1:9/);
     assert.deepEqual(config.get('fleet.clusters'), [{ name: 'test', endpoint: server.urls[0] }, { name: 'unreachable', endpoint: 'http://127.0.0.1:9' }]);
+    assert.equal(config.get('fleet.activeCluster'), 'test', 'Add Cluster never switches the active cluster unasked');
+    await features.model.refresh();
+    assert.match(statusBar!.text, /^\$\(server-environment\) Fleet: test /);
+    ui.picks.push((items: { label: string; name?: string }[]) => items.find(i => i.name === 'unreachable'));
+    await commands.get('fleet.selectCluster')!();
     assert.equal(config.get('fleet.activeCluster'), 'unreachable');
     await until('the unreachable cluster shows as such', async () => {
       await features.model.refresh();
@@ -448,7 +462,7 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
     const [errorNode] = units.provider.getChildren();
     assert.equal(units.provider.getTreeItem(errorNode).label, 'Cannot reach fleet at http://127.0.0.1:9');
     ui.picks.push((items: { label: string; name?: string }[]) => {
-      assert.deepEqual(items.map(i => i.label), ['test', '$(check) unreachable', '$(add) Add Cluster…', '$(play) Start Local Cluster…']);
+      assert.deepEqual(items.map(i => i.label), ['test', '$(check) unreachable', '$(add) Add Cluster…', '$(edit) Edit Cluster…', '$(play) Start Local Cluster…']);
       return items.find(i => i.name === 'test');
     });
     await commands.get('fleet.selectCluster')!();

@@ -3,6 +3,7 @@ export const Commands = {
   refreshCluster: 'fleet.refreshCluster',
   selectCluster: 'fleet.selectCluster',
   addCluster: 'fleet.addCluster',
+  editCluster: 'fleet.editCluster',
   setExplorerGrouping: 'fleet.setExplorerGrouping',
   setExplorerSorting: 'fleet.setExplorerSorting',
   submitUnit: 'fleet.submitUnit',

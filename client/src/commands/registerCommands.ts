@@ -9,7 +9,7 @@ import { GROUP_BY_VALUES, SORT_BY_VALUES, type ClusterNode } from '../cluster/tr
 import { showUnitFile, showUnitStatus } from '../cluster/unitDocuments';
 import type { DeployController } from '../deploy/deployController';
 import type { LocalClusterManager } from '../localCluster/localClusterManager';
-import { addCluster, selectCluster } from '../status/clusterPicker';
+import { addCluster, editCluster, selectCluster } from '../status/clusterPicker';
 import { Commands } from './commandIds';
 import { openSampleUnits } from './samples';
 import { resolveTargets } from './targets';
@@ -55,7 +55,8 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable {
   const table: Record<string, (...args: unknown[]) => unknown> = {
     [Commands.refreshCluster]: () => model.refresh(),
     [Commands.selectCluster]: () => selectCluster(connections),
-    [Commands.addCluster]: () => addCluster(connections),
+    [Commands.addCluster]: () => addCluster(connections, message => deps.log.appendLine(`[ssh] ${message}`)),
+    [Commands.editCluster]: (a: unknown) => editCluster(connections, typeof a === 'string' ? a : undefined, message => deps.log.appendLine(`[ssh] ${message}`)),
     [Commands.setExplorerGrouping]: async () => {
       const pick = await vscode.window.showQuickPick(
         GROUP_BY_VALUES.map(v => ({ label: v === 'machine' ? 'By machine' : v === 'state' ? 'By state' : 'Flat list', value: v })),
