@@ -109,6 +109,7 @@ describe('Add Cluster for the article\'s bastion, tested for real', { skip: skip
     await fleet.listen({ path: socket });
   });
   after(async () => {
+    await fleet?.close();
     await hosts?.stop();
     if (work) fs.rmSync(work, { recursive: true, force: true });
   });

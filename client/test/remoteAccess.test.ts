@@ -88,6 +88,8 @@ describe('RemoteAccess through a bastion profile (real sshds)', { skip }, () => 
   });
   after(async () => {
     for (const d of disposables) d.dispose();
+    await fleet?.close();
+    await fleetd?.close();
     await hosts?.stop();
     if (work) fs.rmSync(work, { recursive: true, force: true });
   });

@@ -60,6 +60,7 @@ describe('Show Journal, Show Unit Status and Open Shell on a real fleet (stub vs
     features?.dispose();
     if (savedAgent === undefined) delete process.env['SSH_AUTH_SOCK'];
     else process.env['SSH_AUTH_SOCK'] = savedAgent;
+    await fleet?.close();
     await hosts?.stop();
     if (work) fs.rmSync(work, { recursive: true, force: true });
   });
