@@ -235,7 +235,8 @@ export class MachineSsh {
           }
           channel.close();
         };
-        options.signal?.addEventListener('abort', stop, { once: true });
+        if (options.signal?.aborted) stop();
+        else options.signal?.addEventListener('abort', stop, { once: true });
         channel.on('data', (chunk: Buffer) => options.onStdout?.(chunk));
         channel.stderr.on('data', (chunk: Buffer) => options.onStderr?.(chunk));
         channel.on('exit', (code: number | null, signalName?: string) => {
