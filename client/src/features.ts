@@ -14,6 +14,7 @@ import { ClusterModel } from './cluster/clusterModel';
 import { ClusterTreeProvider } from './cluster/clusterTree';
 import { ClusterConnections } from './cluster/connections';
 import { JournalFollower } from './cluster/journal';
+import { RemoteAccess, remoteSettingsFrom } from './cluster/remoteAccess';
 import { clusterContextOf } from './cluster/snapshot';
 import { ExplorerOptions } from './cluster/treeItems';
 import { UnitDocumentProvider } from './cluster/unitDocuments';
@@ -23,6 +24,7 @@ import { registerCommands } from './commands/registerCommands';
 import { DeployController } from './deploy/deployController';
 import { LocalClusterManager } from './localCluster/localClusterManager';
 import { registerMaps } from './maps/registerMaps';
+import { confirmHostKey } from './status/clusterPicker';
 import { ClusterStatusBar } from './status/statusBar';
 
 export const CONNECTED_CONTEXT = 'fleet.clusterConnected';
@@ -56,7 +58,18 @@ export function registerClusterFeatures(
   });
   own({ dispose: () => model.dispose() });
   const connections = own(new ClusterConnections(model, log));
-  const documents = own(new UnitDocumentProvider(model));
+  // fleetctl journal/status/ssh on the unit's machine for real fleets (settings read on each use).
+  const remote = new RemoteAccess({
+    api: () => model.currentApi,
+    profile: () => connections.activeCluster?.profile,
+    settings: () => {
+      const c = vscode.workspace.getConfiguration('fleet.ssh');
+      return remoteSettingsFrom({ port: c.get('port'), sudo: c.get('sudo'), forwardAgent: c.get('forwardAgent'), journalLines: c.get('journalLines') });
+    },
+    confirmUnknownHost: (host, fingerprint) => confirmHostKey(host, fingerprint, connections.activeCluster?.profile?.knownHostsFile ?? 'the known hosts file'),
+    log: message => log.appendLine(`[ssh] ${message}`),
+  });
+  const documents = own(new UnitDocumentProvider(model, remote));
   own(vscode.workspace.registerTextDocumentContentProvider(UNIT_SCHEME, documents));
   own(vscode.workspace.registerTextDocumentContentProvider(STATUS_SCHEME, documents));
 
@@ -136,10 +149,10 @@ export function registerClusterFeatures(
   );
 
   own(new ClusterStatusBar(model, connections));
-  const journals = own(new JournalFollower());
+  const journals = own(new JournalFollower(remote));
   const local = own(new LocalClusterManager(context, connections, log));
   const deploy = new DeployController({ model, log, documents, languageClient: () => languageClient });
-  own(registerCommands({ context, model, connections, deploy, local, journals, log }));
+  own(registerCommands({ context, model, connections, deploy, local, journals, remote, log }));
   own(registerMaps({ context, model, unitsView, unitsProvider, languageClient: () => languageClient, log }));
 
   void connections.connect();

@@ -9,7 +9,6 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import Module from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -17,201 +16,7 @@ import { createApiServer, type ApiServer } from '../../fleetd/src/api';
 import { startAgent, type RunningAgent } from '../../fleetd/src/agent';
 import { startEngine, type Engine } from '../../fleetd/src/engine';
 import { MemoryRegistry } from '../../fleetd/src/registry/memoryRegistry';
-
-// ---------------------------------------------------------------------------------------------
-// A minimal `vscode` for the adapters. Messages and pickers are answered from queues the tests fill.
-
-type Listener<T> = (e: T) => void;
-class EventEmitter<T> {
-  private listeners = new Set<Listener<T>>();
-  event = (l: Listener<T>) => {
-    this.listeners.add(l);
-    return { dispose: () => this.listeners.delete(l) };
-  };
-  fire(e: T) {
-    for (const l of [...this.listeners]) l(e);
-  }
-  dispose() {
-    this.listeners.clear();
-  }
-}
-class Disposable {
-  constructor(private readonly fn: () => void) {}
-  static from(...ds: { dispose(): unknown }[]) {
-    return new Disposable(() => ds.forEach(d => d.dispose()));
-  }
-  dispose() {
-    this.fn();
-  }
-}
-class Uri {
-  constructor(readonly scheme: string, readonly path: string) {}
-  static file(p: string) {
-    return new Uri('file', p);
-  }
-  static from(c: { scheme: string; path: string }) {
-    return new Uri(c.scheme, c.path);
-  }
-  get fsPath() {
-    return this.path;
-  }
-  toString() {
-    return `${this.scheme}://${this.path}`;
-  }
-}
-class TreeItem {
-  id?: string;
-  description?: string;
-  tooltip?: unknown;
-  contextValue?: string;
-  iconPath?: unknown;
-  command?: unknown;
-  constructor(readonly label: string, readonly collapsibleState: number) {}
-}
-class ThemeIcon {
-  constructor(readonly id: string, readonly color?: ThemeColor) {}
-}
-class ThemeColor {
-  constructor(readonly id: string) {}
-}
-class MarkdownString {
-  isTrusted = false;
-  constructor(readonly value: string, readonly supportThemeIcons = false) {}
-}
-
-const ui = {
-  info: [] as string[],
-  warnings: [] as string[],
-  errors: [] as string[],
-  /** Answers for showWarningMessage (modal confirms), showInputBox, showQuickPick. */
-  warningAnswers: [] as (string | undefined)[],
-  inputs: [] as (string | undefined)[],
-  picks: [] as unknown[],
-  executed: [] as string[],
-  contexts: new Map<string, unknown>(),
-  clipboard: '',
-  progressTitles: [] as string[],
-};
-const config = new Map<string, unknown>();
-const configEvents = new EventEmitter<{ affectsConfiguration(s: string): boolean }>();
-const commands = new Map<string, (...args: unknown[]) => unknown>();
-const contentProviders = new Map<string, { provideTextDocumentContent(uri: Uri, token: unknown): Promise<string> }>();
-const treeViews = new Map<string, { provider: { getChildren(e?: unknown): unknown[]; getTreeItem(e: unknown): TreeItem }; setVisible(v: boolean): void; message?: string }>();
-let workspaceFiles: Uri[] = [];
-const visibleEditors = new EventEmitter<unknown>();
-const outputs = new Map<string, string[]>();
-const requests: { method: string; params: unknown }[] = [];
-let validateAnswer: unknown;
-let statusBar: { text: string; command: unknown; backgroundColor: unknown; [k: string]: unknown } | undefined;
-const token = { isCancellationRequested: false, onCancellationRequested: () => ({ dispose() {} }) };
-
-const vscodeStub = {
-  EventEmitter, Disposable, Uri, TreeItem, ThemeIcon, ThemeColor, MarkdownString,
-  TreeItemCollapsibleState: { None: 0, Collapsed: 1, Expanded: 2 },
-  StatusBarAlignment: { Left: 1, Right: 2 },
-  ProgressLocation: { Notification: 15 },
-  ConfigurationTarget: { Global: 1 },
-  window: {
-    activeTextEditor: undefined,
-    visibleTextEditors: [] as { document: { languageId: string } }[],
-    registerWebviewPanelSerializer: () => ({ dispose() {} }),
-    onDidChangeVisibleTextEditors: visibleEditors.event,
-    state: { focused: true },
-    onDidChangeWindowState: new EventEmitter<{ focused: boolean }>().event,
-    createOutputChannel: (name: string) => {
-      const lines: string[] = [];
-      outputs.set(name, lines);
-      // A LogOutputChannel: one level per line, recorded as "[level] text".
-      const at = (level: string) => (l: string) => void lines.push(`[${level}] ${l}`);
-      return {
-        appendLine: (l: string) => void lines.push(l), append() {}, clear: () => void (lines.length = 0), show() {}, dispose() {},
-        trace: at('trace'), debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'),
-      };
-    },
-    createStatusBarItem: () => (statusBar = { show() {}, dispose() {}, text: '', tooltip: undefined, command: undefined, name: '', backgroundColor: undefined }),
-    createTreeView: (id: string, options: { treeDataProvider: { getChildren(e?: unknown): unknown[]; getTreeItem(e: unknown): TreeItem } }) => {
-      const visibility = new EventEmitter<{ visible: boolean }>();
-      const view = {
-        visible: false,
-        message: undefined as string | undefined,
-        onDidChangeVisibility: visibility.event,
-        dispose() {},
-      };
-      treeViews.set(id, {
-        provider: options.treeDataProvider,
-        setVisible: (v: boolean) => {
-          view.visible = v;
-          visibility.fire({ visible: v });
-        },
-        get message() {
-          return view.message;
-        },
-      });
-      return view;
-    },
-    showInformationMessage: async (m: string) => void ui.info.push(m),
-    showWarningMessage: async (m: string) => {
-      ui.warnings.push(m);
-      return ui.warningAnswers.shift();
-    },
-    showErrorMessage: async (m: string) => void ui.errors.push(m),
-    showInputBox: async () => ui.inputs.shift(),
-    showQuickPick: async (items: unknown[]) => {
-      const want = ui.picks.shift();
-      return typeof want === 'function' ? (want as (i: unknown[]) => unknown)(items) : want;
-    },
-    withProgress: async (o: { title: string }, task: (p: unknown, t: unknown) => Promise<unknown>) => {
-      ui.progressTitles.push(o.title);
-      return task({ report() {} }, token);
-    },
-    setStatusBarMessage: () => ({ dispose() {} }),
-    showTextDocument: async () => undefined,
-  },
-  workspace: {
-    workspaceFolders: undefined,
-    getConfiguration: (section?: string) => ({
-      get: <T>(key: string, fallback?: T) => {
-        const full = section ? `${section}.${key}` : key;
-        return (config.has(full) ? config.get(full) : fallback) as T;
-      },
-      update: async (key: string, value: unknown) => {
-        const full = section ? `${section}.${key}` : key;
-        config.set(full, value);
-        configEvents.fire({ affectsConfiguration: (s: string) => full === s || full.startsWith(`${s}.`) });
-      },
-    }),
-    onDidChangeConfiguration: configEvents.event,
-    registerTextDocumentContentProvider: (scheme: string, provider: { provideTextDocumentContent(uri: Uri, token: unknown): Promise<string> }) => {
-      contentProviders.set(scheme, provider);
-      return { dispose() {} };
-    },
-    openTextDocument: async (uri: Uri) => {
-      const text = uri.scheme === 'file' ? fs.readFileSync(uri.fsPath, 'utf8') : await contentProviders.get(uri.scheme)!.provideTextDocumentContent(uri, token);
-      return { uri, languageId: 'fleet-unit', getText: () => text };
-    },
-    findFiles: async () => workspaceFiles,
-  },
-  commands: {
-    registerCommand: (id: string, fn: (...args: unknown[]) => unknown) => {
-      commands.set(id, fn);
-      return { dispose: () => commands.delete(id) };
-    },
-    executeCommand: async (id: string, ...args: unknown[]) => {
-      ui.executed.push(id);
-      if (id === 'setContext') ui.contexts.set(args[0] as string, args[1]);
-      return commands.get(id)?.(...args);
-    },
-  },
-  languages: { setTextDocumentLanguage: async (doc: unknown) => doc },
-  env: { clipboard: { writeText: async (t: string) => void (ui.clipboard = t) } },
-};
-
-const moduleInternals = Module as unknown as { _load(request: string, parent: unknown, isMain: boolean): unknown };
-const originalLoad = moduleInternals._load;
-moduleInternals._load = function (request: string, parent: unknown, isMain: boolean) {
-  if (request === 'vscode') return vscodeStub;
-  return originalLoad.call(this, request, parent, isMain);
-};
+import { Uri, ThemeIcon, ui, config, commands, contentProviders, treeViews, visibleEditors, outputs, requests, token, vscodeStub, stubState } from './support/vscodeStub';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { registerClusterFeatures } = require('../src/features') as typeof import('../src/features');
 
@@ -267,8 +72,8 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
       sendNotification: async (type: { method: string }, params: unknown) => void notifications.push({ method: type.method, params }),
       sendRequest: async (type: { method: string }, params: unknown) => {
         requests.push({ method: type.method, params });
-        if (!validateAnswer) throw new Error('no server in this test');
-        return validateAnswer;
+        if (!stubState.validateAnswer) throw new Error('no server in this test');
+        return stubState.validateAnswer;
       },
     };
     features = registerClusterFeatures(context as never, { log: vscodeStub.window.createOutputChannel('Fleet') as never, languageClient: languageClient as never });
@@ -370,7 +175,7 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
 
   test('a blocking problem from fleet/validateForSubmit stops Start with the editor\'s message', async () => {
     const uri = Uri.file(path.join(samples, 'nginx.3.service'));
-    validateAnswer = {
+    stubState.validateAnswer = {
       name: 'nginx.3.service',
       blocking: true,
       problems: [
@@ -384,7 +189,7 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
       const results = await commands.get('fleet.startUnit')!(uri);
       assert.equal(results, undefined);
     } finally {
-      validateAnswer = undefined;
+      stubState.validateAnswer = undefined;
     }
     assert.deepEqual(requests.at(-1), { method: 'fleet/validateForSubmit', params: { uri: uri.toString() } });
     assert.deepEqual(ui.errors, ['Cannot submit nginx.3.service: line 10: Conflicts: the pattern nginx.[.service is malformed (and 1 more error). Fix the errors shown in the editor first.']);
@@ -435,10 +240,10 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
   });
 
   test('Start Units Matching starts the workspace files that match the glob, spread by their conflicts', async () => {
-    workspaceFiles = fs.readdirSync(samples).map(f => Uri.file(path.join(samples, f)));
+    stubState.workspaceFiles = fs.readdirSync(samples).map(f => Uri.file(path.join(samples, f)));
     ui.inputs.push('nginx.*.service');
     const results = (await commands.get('fleet.startUnitsMatching')!()) as { name: string; ok: boolean; message: string }[];
-    workspaceFiles = [];
+    stubState.workspaceFiles = [];
     assert.deepEqual(results.map(r => [r.name, r.ok]), [['nginx.1.service', true], ['nginx.2.service', true], ['nginx.3.service', true]]);
     const machines = results.map(r => /on (\d{8})\.\.\./.exec(r.message)?.[1]);
     assert.equal(new Set(machines).size, 3, results.map(r => r.message).join('; '));
@@ -447,31 +252,40 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
     assert.match(ui.warnings.at(-1)!, /^No unit in .* or in the workspace matches nothing-\*\.service\.$/);
   });
 
-  test('the status bar names the cluster and counts; Add Cluster switches to a new profile, Select Cluster back', async () => {
+  test('the status bar names the cluster and counts; Add Cluster saves a profile without switching to it, Select Cluster switches', async () => {
     await features.model.refresh();
-    assert.match(statusBar!.text, /^\$\(server-environment\) Fleet: test \(3\/\d+\)$/);
-    assert.equal(statusBar!.command, 'fleet.selectCluster');
+    assert.match(stubState.statusBar!.text, /^\$\(server-environment\) Fleet: test \(3\/\d+\)$/);
+    assert.equal(stubState.statusBar!.command, 'fleet.selectCluster');
+    // The wizard: name, how to reach fleet, the API URL, no tunnel; the test fails; "Save anyway".
     ui.inputs.push('unreachable', 'http://127.0.0.1:9', '');
+    ui.picks.push((items: { value: string }[]) => items.find(i => i.value === 'api'));
+    ui.errorAnswers.push('Save anyway');
     await commands.get('fleet.addCluster')!();
+    assert.match(ui.errors.at(-1)!, /^The connection test for "unreachable" failed: .*127\.0\.0\.1:9/);
     assert.deepEqual(config.get('fleet.clusters'), [{ name: 'test', endpoint: server.urls[0] }, { name: 'unreachable', endpoint: 'http://127.0.0.1:9' }]);
+    assert.equal(config.get('fleet.activeCluster'), 'test', 'Add Cluster never switches the active cluster unasked');
+    await features.model.refresh();
+    assert.match(stubState.statusBar!.text, /^\$\(server-environment\) Fleet: test /);
+    ui.picks.push((items: { label: string; name?: string }[]) => items.find(i => i.name === 'unreachable'));
+    await commands.get('fleet.selectCluster')!();
     assert.equal(config.get('fleet.activeCluster'), 'unreachable');
     await until('the unreachable cluster shows as such', async () => {
       await features.model.refresh();
-      return statusBar!.text === '$(debug-disconnect) Fleet: unreachable unreachable';
+      return stubState.statusBar!.text === '$(debug-disconnect) Fleet: unreachable unreachable';
     });
-    assert.ok(statusBar!.backgroundColor);
+    assert.ok(stubState.statusBar!.backgroundColor);
     const units = treeViews.get('fleet.units')!;
     const [errorNode] = units.provider.getChildren();
     assert.equal(units.provider.getTreeItem(errorNode).label, 'Cannot reach fleet at http://127.0.0.1:9');
     ui.picks.push((items: { label: string; name?: string }[]) => {
-      assert.deepEqual(items.map(i => i.label), ['test', '$(check) unreachable', '$(add) Add Cluster…', '$(play) Start Local Cluster…']);
+      assert.deepEqual(items.map(i => i.label), ['test', '$(check) unreachable', '$(add) Add Cluster…', '$(edit) Edit Cluster…', '$(play) Start Local Cluster…']);
       return items.find(i => i.name === 'test');
     });
     await commands.get('fleet.selectCluster')!();
     assert.equal(config.get('fleet.activeCluster'), 'test');
     await until('connected again', async () => {
       await features.model.refresh();
-      return /^\$\(server-environment\) Fleet: test /.test(statusBar!.text);
+      return /^\$\(server-environment\) Fleet: test /.test(stubState.statusBar!.text);
     });
   });
 

@@ -50,7 +50,8 @@ export const SshFiles = {
 
 /** The connection facts a test needs, whether the sshd is private or the runner's. */
 export interface SshEndpoint {
-  host: '127.0.0.1';
+  /** A loopback address (127.0.0.1 unless the server was started on another). */
+  host: string;
   port: number;
   user: string;
   dir: string;
@@ -70,25 +71,25 @@ function keygen(file: string, comment: string): void {
   execFileSync(requireBinary('ssh-keygen', 'openssh-client'), ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', file], { stdio: 'pipe' });
 }
 
-function endpointIn(dir: string, port: number, user: string): SshEndpoint {
+function endpointIn(dir: string, port: number, user: string, host = '127.0.0.1', clientKey = path.join(dir, SshFiles.clientKey)): SshEndpoint {
   const hostPub = fs.readFileSync(path.join(dir, `${SshFiles.hostKey}.pub`), 'utf8').trim().split(/\s+/);
   return {
-    host: '127.0.0.1',
+    host,
     port,
     user,
     dir,
-    clientKey: path.join(dir, SshFiles.clientKey),
+    clientKey,
     knownHosts: path.join(dir, SshFiles.knownHosts),
-    knownHostsLine: `[127.0.0.1]:${port} ${hostPub[0]} ${hostPub[1]}`,
+    knownHostsLine: `[${host}]:${port} ${hostPub[0]} ${hostPub[1]}`,
     hostKeyBlob: Buffer.from(hostPub[1] ?? '', 'base64'),
     sshConfig: path.join(dir, SshFiles.sshConfig),
   };
 }
 
 /** Resolves once the server sends its `SSH-2.0-` banner. */
-function sshBanner(port: number): Promise<boolean> {
+function sshBanner(host: string, port: number): Promise<boolean> {
   return new Promise(resolve => {
-    const socket = net.connect({ host: '127.0.0.1', port });
+    const socket = net.connect({ host, port });
     const done = (ok: boolean) => {
       socket.destroy();
       resolve(ok);
@@ -118,20 +119,28 @@ export class SshServer {
     return this.process.pid;
   }
 
-  static async start(options: { dir?: string; port?: number } = {}): Promise<SshServer> {
+  /**
+   * `host`: the loopback address to listen on (default 127.0.0.1; Linux serves all of 127/8).
+   * `clientKey`: a private key whose `.pub` is authorized instead of a generated one (one agent
+   * key for several servers). `extraConfig`: more sshd_config lines (e.g. a ForceCommand);
+   * `logLevel`: sshd's LogLevel (default VERBOSE; DEBUG1 logs direct-tcpip targets).
+   */
+  static async start(options: { dir?: string; port?: number; host?: string; clientKey?: string; extraConfig?: readonly string[]; logLevel?: string } = {}): Promise<SshServer> {
     const sshd = requireBinary('sshd', 'openssh-server');
     const ownedDir = options.dir ? undefined : fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-sshd-'));
     const dir = options.dir ?? ownedDir!;
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     const file = (name: string) => path.join(dir, name);
     keygen(file(SshFiles.hostKey), 'fleet-test-host');
-    keygen(file(SshFiles.clientKey), 'fleet-test-client');
-    fs.copyFileSync(file(`${SshFiles.clientKey}.pub`), file(SshFiles.authorizedKeys));
+    const clientKey = options.clientKey ?? file(SshFiles.clientKey);
+    keygen(clientKey, 'fleet-test-client');
+    fs.copyFileSync(`${clientKey}.pub`, file(SshFiles.authorizedKeys));
+    const host = options.host ?? '127.0.0.1';
     const user = os.userInfo().username;
     const port = options.port ?? (await freePort());
     fs.writeFileSync(file(SshFiles.sshdConfig), [
       `Port ${port}`,
-      'ListenAddress 127.0.0.1',
+      `ListenAddress ${host}`,
       `HostKey ${file(SshFiles.hostKey)}`,
       `PidFile ${file('sshd.pid')}`,
       `AuthorizedKeysFile ${file(SshFiles.authorizedKeys)}`,
@@ -150,15 +159,16 @@ export class SshServer {
       'PrintMotd no',
       'MaxStartups 100:30:200',
       'MaxSessions 100',
-      'LogLevel VERBOSE',
+      `LogLevel ${options.logLevel ?? 'VERBOSE'}`,
       'Subsystem sftp internal-sftp',
+      ...(options.extraConfig ?? []),
       '',
     ].join('\n'));
-    const endpoint = endpointIn(dir, port, user);
+    const endpoint = endpointIn(dir, port, user, host, clientKey);
     fs.writeFileSync(endpoint.knownHosts, `${endpoint.knownHostsLine}\n`);
     fs.writeFileSync(endpoint.sshConfig, [
       `Host ${SSH_HOST_ALIAS}`,
-      '  HostName 127.0.0.1',
+      `  HostName ${host}`,
       `  Port ${port}`,
       `  User ${user}`,
       `  IdentityFile ${endpoint.clientKey}`,
@@ -184,7 +194,7 @@ export class SshServer {
     const started = spawnDetached(sshd, ['-D', '-e', '-f', config], { logFile });
     const server = new SshServer(started, endpoint, ownedDir);
     try {
-      await waitFor(`sshd on 127.0.0.1:${port}`, () => sshBanner(port), {
+      await waitFor(`sshd on ${host}:${port}`, () => sshBanner(host, port), {
         timeoutMs: 10_000,
         abortIf: () => (started.hasExited() ? `sshd exited:\n${tail(logFile)}` : undefined),
       });

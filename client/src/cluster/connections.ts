@@ -54,9 +54,12 @@ export class ClusterConnections implements vscode.Disposable {
   ) {
     this.disposables.push(
       vscode.workspace.onDidChangeConfiguration(e => {
-        if (e.affectsConfiguration('fleet.clusters') || e.affectsConfiguration('fleet.activeCluster')) {
+        if (e.affectsConfiguration('fleet.activeCluster')) {
           this.cached = undefined;
-          void this.connect();
+          void this.connect(vscode.workspace.getConfiguration('fleet').get<string>('activeCluster') || undefined);
+        } else if (e.affectsConfiguration('fleet.clusters')) {
+          this.cached = undefined;
+          void this.reconnect();
         }
       }),
     );
@@ -107,6 +110,20 @@ export class ClusterConnections implements vscode.Disposable {
     // Connect to it only when asked to: otherwise the views show their welcome (select, add, start local).
     if (entry && entry.name !== wanted && entry.source === 'environment' && !FLEETCTL_ENV.some(key => (process.env[key] ?? '') !== '')) entry = undefined;
     await this.activate(entry);
+  }
+
+  /**
+   * After `fleet.clusters` changed: the active cluster again (its profile may have changed), and
+   * never a different one unasked. With none active (e.g. a profile saved without connecting),
+   * the views keep their welcome.
+   */
+  private async reconnect(): Promise<void> {
+    const wanted = this.activeName ?? (vscode.workspace.getConfiguration('fleet').get<string>('activeCluster') || undefined);
+    if (!wanted) {
+      this.emitter.fire();
+      return;
+    }
+    await this.connect(wanted);
   }
 
   /** Makes a cluster active; `persist` also writes `fleet.activeCluster` (user settings). */

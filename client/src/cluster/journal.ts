@@ -1,10 +1,13 @@
 /**
  * Show Journal: follows a unit's journal into an OutputChannel of its own, until the user
- * cancels the progress notification, follows another time, or the window closes.
+ * cancels the progress notification, follows another time, or the window closes. A fleetd
+ * cluster serves the journal through its API; on a real fleet (no journal API) the journal is
+ * fleetctl's `journalctl … -f` on the unit's machine over SSH (RemoteAccess).
  */
 import * as vscode from 'vscode';
 import type { JournalLine } from '../../../protocol/src/api';
 import type { FleetApi } from '../api/types';
+import type { RemoteAccess } from './remoteAccess';
 
 export function formatJournalLine(line: JournalLine): string {
   const time = new Date(line.time).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
@@ -14,6 +17,8 @@ export function formatJournalLine(line: JournalLine): string {
 export class JournalFollower implements vscode.Disposable {
   private readonly channels = new Map<string, vscode.OutputChannel>();
   private readonly running = new Map<string, AbortController>();
+
+  constructor(private readonly remote: RemoteAccess) {}
 
   async follow(api: FleetApi, unit: string, machineId: string | undefined): Promise<void> {
     this.running.get(unit)?.abort();
@@ -32,14 +37,18 @@ export class JournalFollower implements vscode.Disposable {
       async (_progress, token) => {
         token.onCancellationRequested(() => abort.abort());
         try {
+          if (!(await this.remote.hasJournalApi(api, unit, abort.signal))) {
+            const result = await this.remote.followJournal(unit, line => out.appendLine(line), abort.signal, machineId);
+            if (!result.stopped) out.appendLine(`-- journalctl on ${result.target.label} ended${result.exitCode === null ? '' : ` with exit status ${result.exitCode}`} --`);
+            return;
+          }
           const recent = await api.journal(unit, { lines: 50, ...(machineId ? { machineId } : {}) }, abort.signal);
           for (const line of recent) out.appendLine(formatJournalLine(line));
           await api.followJournal(unit, line => out.appendLine(formatJournalLine(line)), abort.signal);
         } catch (err) {
           if (abort.signal.aborted) return;
           const message = err instanceof Error ? err.message : String(err);
-          const status = (err as { status?: number }).status;
-          out.appendLine(`-- ${status === 404 ? `the cluster at ${api.label} has no journal API (fleetd only); on a real fleet use "fleetctl journal ${unit}"` : message} --`);
+          out.appendLine(`-- ${message} --`);
           void vscode.window.showErrorMessage(`Cannot follow the journal of ${unit}: ${message}`);
         } finally {
           if (this.running.get(unit) === abort) this.running.delete(unit);

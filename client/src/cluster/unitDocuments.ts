@@ -1,12 +1,15 @@
 /**
  * Read-only views of registry data: `fleet-unit:/<name>` is the registry copy of a unit file
  * (serialized as fleet hashes it), `fleet-status:/<name>` a status page built from the
- * snapshot. Both read through the active FleetApi when opened.
+ * snapshot. Both read through the active FleetApi when opened. On a real fleet (no fleetd
+ * journal API) the status page starts with fleetctl status's `systemctl status -l` output from
+ * the unit's machine over SSH (RemoteAccess); `?machine=<id>` pins the machine (global units).
  */
 import * as vscode from 'vscode';
 import { serializeOptions } from '../../../unitfile/src';
 import { STATUS_SCHEME, UNIT_SCHEME } from '../commands/commandIds';
 import type { ClusterModel } from './clusterModel';
+import type { RemoteAccess } from './remoteAccess';
 import { machineLabel, metadataLabel } from './snapshot';
 import { systemdSummary, toUnitOptions, unitRows } from './unitRows';
 
@@ -14,15 +17,18 @@ export function unitUri(name: string): vscode.Uri {
   return vscode.Uri.from({ scheme: UNIT_SCHEME, path: `/${name}` });
 }
 
-export function statusUri(name: string): vscode.Uri {
-  return vscode.Uri.from({ scheme: STATUS_SCHEME, path: `/${name}.status` });
+export function statusUri(name: string, machineId?: string): vscode.Uri {
+  return vscode.Uri.from({ scheme: STATUS_SCHEME, path: `/${name}.status`, ...(machineId ? { query: `machine=${encodeURIComponent(machineId)}` } : {}) });
 }
 
 export class UnitDocumentProvider implements vscode.TextDocumentContentProvider, vscode.Disposable {
   private readonly emitter = new vscode.EventEmitter<vscode.Uri>();
   readonly onDidChange = this.emitter.event;
 
-  constructor(private readonly model: ClusterModel) {}
+  constructor(
+    private readonly model: ClusterModel,
+    private readonly remote?: RemoteAccess,
+  ) {}
 
   /** Tells open documents to re-read (after a replace). */
   changed(name: string): void {
@@ -32,7 +38,12 @@ export class UnitDocumentProvider implements vscode.TextDocumentContentProvider,
 
   async provideTextDocumentContent(uri: vscode.Uri, token: vscode.CancellationToken): Promise<string> {
     const api = this.model.currentApi;
-    if (uri.scheme === STATUS_SCHEME) return this.status(uri.path.replace(/^\//, '').replace(/\.status$/, ''));
+    if (uri.scheme === STATUS_SCHEME) {
+      const machineId = new URLSearchParams(uri.query).get('machine') ?? undefined;
+      const name = uri.path.replace(/^\//, '').replace(/\.status$/, '');
+      const [remote, registry] = await Promise.all([this.remoteStatus(name, machineId), this.status(name)]);
+      return remote + registry;
+    }
     const name = uri.path.replace(/^\//, '');
     if (!api) return `# Not connected to a fleet cluster; run "Fleet: Select Cluster" and reopen ${name}.\n`;
     const abort = new AbortController();
@@ -45,6 +56,20 @@ export class UnitDocumentProvider implements vscode.TextDocumentContentProvider,
       return `# Cannot read ${name} from ${api.label}: ${err instanceof Error ? err.message : String(err)}\n`;
     } finally {
       sub.dispose();
+    }
+  }
+
+  /** `systemctl status -l` from the unit's machine on a real fleet; '' on fleetd. */
+  private async remoteStatus(name: string, machineId: string | undefined): Promise<string> {
+    const api = this.model.currentApi;
+    if (!this.remote || !api) return '';
+    try {
+      if (await this.remote.hasJournalApi(api, name)) return '';
+      const status = await this.remote.status(name, machineId);
+      const exit = status.exitCode === 0 ? '' : `  (exit status ${status.exitCode ?? 'unknown'})`;
+      return `$ ${status.commandLine}   # on ${status.target.label}${exit}\n${status.output}${status.output.endsWith('\n') ? '' : '\n'}\n`;
+    } catch (err) {
+      return `Cannot run "systemctl status" for ${name} on its machine: ${err instanceof Error ? err.message : String(err)}\n\n`;
     }
   }
 
@@ -88,7 +113,7 @@ export async function showUnitFile(name: string): Promise<void> {
   await vscode.window.showTextDocument(doc, { preview: true });
 }
 
-export async function showUnitStatus(name: string): Promise<void> {
-  const doc = await vscode.workspace.openTextDocument(statusUri(name));
+export async function showUnitStatus(name: string, machineId?: string): Promise<void> {
+  const doc = await vscode.workspace.openTextDocument(statusUri(name, machineId));
   await vscode.window.showTextDocument(doc, { preview: true });
 }

@@ -3,11 +3,13 @@ import * as vscode from 'vscode';
 import type { ClusterModel } from '../cluster/clusterModel';
 import type { ClusterConnections } from '../cluster/connections';
 import type { JournalFollower } from '../cluster/journal';
+import { openMachineTerminal } from '../cluster/machineTerminal';
+import type { RemoteAccess } from '../cluster/remoteAccess';
 import { GROUP_BY_VALUES, SORT_BY_VALUES, type ClusterNode } from '../cluster/treeItems';
 import { showUnitFile, showUnitStatus } from '../cluster/unitDocuments';
 import type { DeployController } from '../deploy/deployController';
 import type { LocalClusterManager } from '../localCluster/localClusterManager';
-import { addCluster, selectCluster } from '../status/clusterPicker';
+import { addCluster, editCluster, selectCluster } from '../status/clusterPicker';
 import { Commands } from './commandIds';
 import { openSampleUnits } from './samples';
 import { resolveTargets } from './targets';
@@ -19,11 +21,25 @@ export interface CommandDeps {
   deploy: DeployController;
   local: LocalClusterManager;
   journals: JournalFollower;
+  remote: RemoteAccess;
   log: vscode.LogOutputChannel;
 }
 
+/** Open Shell on Machine from the palette: pick one of the cluster's machines. */
+async function pickMachine(model: ClusterModel): Promise<string | undefined> {
+  await model.refresh();
+  const view = model.view;
+  if (view.kind !== 'connected') throw new Error('Not connected to a fleet cluster; run "Fleet: Select Cluster" first.');
+  if (view.snapshot.machines.length === 0) throw new Error(`No machines have joined ${view.label}.`);
+  const pick = await vscode.window.showQuickPick(
+    view.snapshot.machines.map(m => ({ label: m.id.slice(0, 8), description: m.primaryIP ?? '(no PublicIP)', detail: Object.entries(m.metadata ?? {}).map(([k, v]) => `${k}=${v}`).join(', ') || undefined, id: m.id })),
+    { title: 'Fleet: Open Shell on Machine', placeHolder: 'The machine to open a shell on' },
+  );
+  return pick?.id;
+}
+
 export function registerCommands(deps: CommandDeps): vscode.Disposable {
-  const { model, connections, deploy, local, journals } = deps;
+  const { model, connections, deploy, local, journals, remote } = deps;
   const guard =
     (id: string, fn: (...args: unknown[]) => unknown) =>
     async (...args: unknown[]) => {
@@ -39,7 +55,8 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable {
   const table: Record<string, (...args: unknown[]) => unknown> = {
     [Commands.refreshCluster]: () => model.refresh(),
     [Commands.selectCluster]: () => selectCluster(connections),
-    [Commands.addCluster]: () => addCluster(connections),
+    [Commands.addCluster]: () => addCluster(connections, message => deps.log.appendLine(`[ssh] ${message}`)),
+    [Commands.editCluster]: (a: unknown) => editCluster(connections, typeof a === 'string' ? a : undefined, message => deps.log.appendLine(`[ssh] ${message}`)),
     [Commands.setExplorerGrouping]: async () => {
       const pick = await vscode.window.showQuickPick(
         GROUP_BY_VALUES.map(v => ({ label: v === 'machine' ? 'By machine' : v === 'state' ? 'By state' : 'Flat list', value: v })),
@@ -67,7 +84,7 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable {
       for (const t of (await resolveTargets(model, 'Fleet: Show Unit File', a, s)) ?? []) await showUnitFile(t.name);
     },
     [Commands.showUnitStatus]: async (a, s) => {
-      for (const t of (await resolveTargets(model, 'Fleet: Show Unit Status', a, s)) ?? []) await showUnitStatus(t.name);
+      for (const t of (await resolveTargets(model, 'Fleet: Show Unit Status', a, s)) ?? []) await showUnitStatus(t.name, t.machineId);
     },
     [Commands.showUnitJournal]: async (a, s) => {
       const api = model.currentApi;
@@ -81,6 +98,20 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable {
       if (!id) return void vscode.window.showInformationMessage('Select a machine (or a scheduled unit) in the Fleet explorer to copy its machine ID.');
       await vscode.env.clipboard.writeText(id);
       vscode.window.setStatusBarMessage(`Copied machine ID ${id}`, 3000);
+    },
+    [Commands.openMachineShell]: async a => {
+      const node = a as ClusterNode | undefined;
+      let target;
+      if (node?.kind === 'machine') target = await remote.machine(node.machine.id);
+      else if (node?.kind === 'unit' || node?.kind === 'unitState') {
+        const machineId = node.kind === 'unitState' ? node.state.machineID : node.row.machineId;
+        target = await remote.target(node.row.name, 'shell', machineId);
+      } else {
+        const id = await pickMachine(model);
+        if (!id) return;
+        target = await remote.machine(id);
+      }
+      openMachineTerminal(remote, target);
     },
     [Commands.startLocalCluster]: a => local.start(a && typeof a === 'object' ? (a as { machines?: number; metadata?: string[]; quiet?: boolean }) : undefined),
     [Commands.stopLocalCluster]: () => local.stop(),

@@ -22,11 +22,11 @@ export function registerMaps(deps: {
   unitsView: vscode.TreeView<ClusterNode>;
   unitsProvider: ClusterTreeProvider;
   languageClient: () => LanguageClient | undefined;
-  log: vscode.OutputChannel;
+  log: vscode.LogOutputChannel;
 }): vscode.Disposable {
   const extension = deps.context.extension.packageJSON as { contributes?: { menus?: Record<string, MenuItem[]>; commands?: { command: string; title: string }[] } };
   const titles = new Map((extension.contributes?.commands ?? []).map(c => [c.command, c.title]));
-  const log = (message: string) => deps.log.appendLine(message);
+  const log = (message: string) => deps.log.info(message);
   const mapDeps: ClusterMapDeps = {
     extensionUri: deps.context.extensionUri,
     model: deps.model,
