@@ -30,15 +30,15 @@ describe('webviewShell', () => {
 describe('contextActions (from package.json)', () => {
   test('a launched unit: the explorer menu without inline duplicates, in menu order', () => {
     assert.deepEqual(contextActions(menu, titles, 'fleet.unit.launched').map(a => a.command), [
-      'fleet.stopUnit', 'fleet.unloadUnit', 'fleet.showUnitFile', 'fleet.showUnitStatus', 'fleet.showUnitJournal', 'fleet.copyMachineId', 'fleet.replaceUnit', 'fleet.destroyUnit',
+      'fleet.stopUnit', 'fleet.unloadUnit', 'fleet.showUnitFile', 'fleet.showUnitStatus', 'fleet.showUnitJournal', 'fleet.copyMachineId', 'fleet.openMachineShell', 'fleet.replaceUnit', 'fleet.destroyUnit',
     ]);
     assert.equal(contextActions(menu, titles, 'fleet.unit.launched')[0]!.title, 'Stop Unit');
   });
 
-  test('an inactive unit can be started and loaded; a machine only copies its ID', () => {
+  test('an inactive unit can be started and loaded; a machine copies its ID and opens a shell', () => {
     const inactive = contextActions(menu, titles, 'fleet.unit.inactive').map(a => a.command);
     assert.deepEqual(inactive.slice(0, 2), ['fleet.startUnit', 'fleet.loadUnit']);
     assert.ok(!inactive.includes('fleet.stopUnit'));
-    assert.deepEqual(contextActions(menu, titles, 'fleet.machine').map(a => a.command), ['fleet.copyMachineId']);
+    assert.deepEqual(contextActions(menu, titles, 'fleet.machine').map(a => a.command), ['fleet.copyMachineId', 'fleet.openMachineShell']);
   });
 });
