@@ -221,6 +221,10 @@ export class ClusterWorkbench {
     const entries = await this.openContextMenu(view, label);
     const entry = entries.filter({ hasText: item }).first();
     await entry.waitFor();
+    // Move onto the entry and let the menu settle before pressing: the menu opens under the
+    // pointer, and a press that follows the right-click at once can be taken for its release.
+    await entry.hover();
+    await this.page.waitForTimeout(300);
     await entry.click();
     // A click runs the command and closes the menu; Escape only if it somehow stays open.
     await this.closeContextMenu(false);
