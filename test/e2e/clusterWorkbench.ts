@@ -219,7 +219,7 @@ export class ClusterWorkbench {
   /** Right-clicks the row of `view` labelled `label` and picks `item` from its context menu. */
   async contextMenu(view: string, label: string, item: string): Promise<void> {
     const entries = await this.openContextMenu(view, label);
-    const entry = entries.filter({ hasText: item }).first();
+    const entry = entries.filter({ hasText: item }).first() as ClickableLocator;
     await entry.waitFor();
     // Move onto the entry and let the menu settle before pressing: the menu opens under the
     // pointer, and a press that follows the right-click at once can be taken for its release.
