@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { spawn } from 'node:child_process';
 import { after, describe, test } from 'node:test';
 import { adoptLocalCluster, findLocalClusters, isFleetdLocal } from '../src/localCluster/discovery';
 import { launchFleetd } from '../src/localCluster/launcher';
@@ -83,4 +84,68 @@ describe('local cluster discovery and adoption', { skip }, () => {
       fs.rmSync(stateDir, { recursive: true, force: true });
     }
   });
+
+  test('an extension host that exits without stopping its cluster leaves no unit process running', async () => {
+    // The extension host can exit before its dispose() finishes the orderly stop. Its exit hook
+    // used to SIGKILL fleetd's whole group: the machines died before stopping their units, which
+    // run in process groups of their own, so the units' processes were left running.
+    const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fleetd-host-exit-'));
+    const marker = String(700_000 + Math.floor(Math.random() * 200_000));
+    const script = path.join(stateDir, 'host.ts');
+    fs.writeFileSync(script, `
+      import { launchFleetd } from ${JSON.stringify(path.resolve(__dirname, '..', 'src', 'localCluster', 'launcher.ts'))};
+      async function main() {
+        const proc = await launchFleetd({
+          command: process.execPath,
+          args: [${JSON.stringify(bundle)}, 'local', '--machines', '1', '--etcd-binary', ${JSON.stringify(requireBinary('etcd', 'etcd-server'))}, '--api', '127.0.0.1:0', '--state-dir', ${JSON.stringify(path.join(stateDir, 'cluster'))}],
+          env: { ...process.env, FLEETD_PARENT_PIPE: '1' },
+          readyTimeoutMs: 60_000,
+        });
+        const body = { desiredState: 'launched', options: [{ section: 'Service', name: 'ExecStart', value: '/bin/sleep ${marker}' }] };
+        const res = await fetch(proc.url + '/fleet/v1/units/host-exit.service', { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+        if (res.status >= 300) throw new Error('PUT: ' + res.status + ' ' + (await res.text()));
+        process.stdout.write('PID ' + proc.pid + '\\n');
+        // Told to go (once the unit runs), exit as a host does: process.exit, with no stop().
+        process.on('SIGTERM', () => process.exit(0));
+        setInterval(() => {}, 1000);
+      }
+      main().catch(err => { console.error(err); process.exit(1); });
+    `);
+    const host = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    host.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    const sleeping = () => isRunning(`/bin/sleep ${marker}`);
+    let fleetdPid = 0;
+    try {
+      await waitFor('the unit to run under the host-launched cluster', () => /PID (\d+)/.test(out) && sleeping(), { timeoutMs: 60_000, intervalMs: 100 });
+      fleetdPid = Number(/PID (\d+)/.exec(out)![1]);
+      const exited = new Promise(resolve => host.once('exit', resolve));
+      host.kill('SIGTERM'); // the host exits (process.exit); its exit hook runs
+      await exited;
+      await waitFor('the unit process to stop after the host exited', () => !sleeping(), { timeoutMs: 30_000, intervalMs: 100 });
+      await waitFor('fleetd to stop after the host exited', () => !isFleetdLocal(fleetdPid), { timeoutMs: 30_000, intervalMs: 100 });
+    } finally {
+      if (host.exitCode === null && host.signalCode === null) host.kill('SIGKILL');
+      if (fleetdPid && isFleetdLocal(fleetdPid)) process.kill(-fleetdPid, 'SIGKILL');
+      for (const pid of pidsRunning(`/bin/sleep ${marker}`)) process.kill(pid, 'SIGKILL');
+      fs.rmSync(stateDir, { recursive: true, force: true });
+    }
+  });
 });
+
+function pidsRunning(cmdline: string): number[] {
+  const out: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ').trim() === cmdline) out.push(Number(entry));
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+function isRunning(cmdline: string): boolean {
+  return pidsRunning(cmdline).length > 0;
+}

@@ -1,8 +1,9 @@
 /**
  * Starts and stops the bundled fleetd as a local test cluster: builds its command line, spawns
- * it detached in its own process group, waits for its one ready line, and on stop signals the
- * whole group (SIGTERM, then SIGKILL after a grace period) until no member is left. Plain Node;
- * no `vscode` import.
+ * it detached in its own process group, waits for its one ready line, and on stop sends SIGTERM
+ * to fleetd, then to what is left of its group, then SIGKILL after a grace period, until no member
+ * is left. If the extension host exits first, fleetd gets SIGTERM and finishes the stop on its
+ * own. Plain Node; no `vscode` import.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -116,14 +117,26 @@ export interface LocalClusterProcess {
   stop(graceMs?: number): Promise<void>;
 }
 
-/** Groups started here and still alive when the extension host exits get SIGKILL (no orphans). */
+/**
+ * fleetds started here and still alive when the extension host exits get SIGTERM: an orderly stop
+ * that they finish on their own (each leads its own process group, and their stdin, which closes
+ * with us, says the same). Not SIGKILL to the group: that killed the machine processes before they
+ * could stop their units, and unit processes run in process groups of their own, so they were
+ * left running with nobody to stop them.
+ */
 const liveGroups = new Set<number>();
 let exitHook = false;
 function installExitHook(): void {
   if (exitHook) return;
   exitHook = true;
   process.on('exit', () => {
-    for (const pgid of liveGroups) signalGroup(pgid, 'SIGKILL');
+    for (const pgid of liveGroups) {
+      try {
+        process.kill(pgid, 'SIGTERM');
+      } catch {
+        // the leader is gone; its stdin's end has already started the stop
+      }
+    }
   });
 }
 
