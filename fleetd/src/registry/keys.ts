@@ -19,6 +19,7 @@ import type { JobState } from '../../../protocol/src/api';
 import type { MachineRecord, ScheduleEntry, UnitRecord, UnitStateRecord } from '../../../registry/src/registry';
 
 import { ENGINE_VERSION, type Keys } from '../../../registry/src/keyspace';
+import { compare, decodeJobState, decodeUnitState, isObject, parseJson } from '../../../registry/src/values';
 
 export { DEFAULT_PREFIX, Keys } from '../../../registry/src/keyspace';
 
@@ -71,9 +72,6 @@ export function encodeUnitBlob(raw: string): string {
   return JSON.stringify({ Raw: raw });
 }
 
-export function decodeJobState(text: string): JobState | undefined {
-  return text === 'inactive' || text === 'loaded' || text === 'launched' ? text : undefined;
-}
 
 export function encodeMachine(m: MachineRecord): string {
   const json: Record<string, unknown> = { ID: m.id, PublicIP: m.publicIP, Metadata: m.metadata, Version: m.version };
@@ -100,14 +98,6 @@ export function encodeUnitState(s: UnitStateRecord, publicIP = ''): string {
   return JSON.stringify(json);
 }
 
-export function decodeUnitState(name: string, machineId: string, text: string): UnitStateRecord | undefined {
-  const json = parseJson(text);
-  if (!isObject(json)) return undefined;
-  const str = (v: unknown) => (typeof v === 'string' ? v : '');
-  const s: UnitStateRecord = { name, machineId, hash: str(json.unitHash), loadState: str(json.loadState), activeState: str(json.activeState), subState: str(json.subState) };
-  if (typeof json.detail === 'string') s.detail = json.detail;
-  return s;
-}
 
 export function encodeLeader(machineId: string): string {
   return JSON.stringify({ MachineID: machineId, Version: ENGINE_VERSION });
@@ -200,18 +190,4 @@ export function decode(keys: Keys, kvs: readonly Kv[]): Decoded {
   return { units, schedule, machines, states };
 }
 
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+export { decodeJobState, decodeUnitState };

@@ -6,13 +6,12 @@
  * same thing are the same bytes. Readers ignore unknown fields and keys, as fleet's do.
  */
 import { isGlobalUnit, parseUnitFile, toOptions, type UnitOption } from '../../../unitfile/src';
-import type { JobState } from '../../../protocol/src/api';
 import type { MachineRecord, ScheduleEntry, UnitStateRecord } from '../registry';
-import type { Keys } from '../keyspace';
+import { ENGINE_VERSION, type Keys } from '../keyspace';
+import type { JobState } from '../../../protocol/src/api';
+import { compare, decodeJobState, decodeUnitState, isObject, parseJson } from '../values';
 import type { V2Node } from './client';
 
-/** What fleet v1.0.0's engine accepts in `engine/version`; a higher value locks v1.0.0 engines out. */
-export const ENGINE_VERSION = 1;
 /**
  * The `Version` fleetd machines advertise in `machines/<id>/object`. Genuine v1.0.0 daemons write
  * "v1.0.0", which fleetctl's semver check skips; a parseable version above 1.0.0 would make every
@@ -77,9 +76,6 @@ export function decodeUnitBlob(text: string): UnitContent | undefined {
   return { options, global: isGlobalUnit(options) };
 }
 
-export function decodeJobState(text: string | undefined): JobState | undefined {
-  return text === 'inactive' || text === 'loaded' || text === 'launched' ? text : undefined;
-}
 
 /** `machines/<id>/object`: machine.MachineState (no JSON tags), plus fleetd's `JournalURL` extension. */
 export function encodeMachine(m: MachineRecord): string {
@@ -109,15 +105,6 @@ export function encodeUnitState(s: UnitStateRecord): string {
   return `${json}}`;
 }
 
-/** The machine is the key's (fleet's currentState uses the key; its list uses machineState.ID, which fleetd writes the same). */
-export function decodeUnitState(name: string, machineId: string, text: string): UnitStateRecord | undefined {
-  const json = parseJson(text);
-  if (!isObject(json)) return undefined;
-  const str = (v: unknown) => (typeof v === 'string' ? v : '');
-  const s: UnitStateRecord = { name, machineId, hash: str(json.unitHash), loadState: str(json.loadState), activeState: str(json.activeState), subState: str(json.subState) };
-  if (typeof json.detail === 'string') s.detail = json.detail;
-  return s;
-}
 
 /** `lease/engine-leader`: etcdLeaseMetadata{MachineID; Version}. */
 export function encodeLeader(machineId: string): string {
@@ -221,18 +208,6 @@ export function decodeStates(keys: Keys, kvs: ReadonlyMap<string, string>): Unit
   return out.sort((a, b) => compare(a.name, b.name) || compare(a.machineId, b.machineId));
 }
 
-export function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+// ENGINE_VERSION (what fleet v1.0.0's engine accepts in `engine/version`) lives in keyspace.ts;
+// the state decoders in values.ts, shared with fleetd's v3 keyspace.
+export { ENGINE_VERSION, decodeJobState, decodeUnitState };
