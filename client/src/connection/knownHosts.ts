@@ -9,6 +9,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import type { ServerHostKeyAlgorithm } from 'ssh2';
 
 export interface KnownHostsEntry {
   /** 1-based line number. */
@@ -285,4 +286,23 @@ async function writeAppended(link: string, line: string): Promise<void> {
     await fs.promises.rm(temp, { force: true });
     throw err;
   }
+}
+
+/** ssh2's host-key algorithm names for each key type, strongest first. */
+const HOST_KEY_ALGORITHMS: Record<string, ServerHostKeyAlgorithm[]> = {
+  'ssh-ed25519': ['ssh-ed25519'],
+  'ecdsa-sha2-nistp256': ['ecdsa-sha2-nistp256'],
+  'ecdsa-sha2-nistp384': ['ecdsa-sha2-nistp384'],
+  'ecdsa-sha2-nistp521': ['ecdsa-sha2-nistp521'],
+  'ssh-rsa': ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'],
+};
+const ALL_HOST_KEY_ALGORITHMS = Object.values(HOST_KEY_ALGORITHMS).flat();
+
+/**
+ * The host-key algorithms to offer, those of the key types already recorded for the host first
+ * (as OpenSSH does), so a host with several keys answers with the one known_hosts can check.
+ */
+export function hostKeyAlgorithms(knownTypes: readonly string[]): ServerHostKeyAlgorithm[] {
+  const preferred = knownTypes.flatMap(t => HOST_KEY_ALGORITHMS[t] ?? []);
+  return [...preferred, ...ALL_HOST_KEY_ALGORITHMS.filter(a => !preferred.includes(a))];
 }

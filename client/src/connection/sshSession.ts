@@ -13,9 +13,9 @@ import dns from 'node:dns/promises';
 import fs from 'node:fs';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
-import { Client, type ConnectConfig, type ServerHostKeyAlgorithm } from 'ssh2';
+import { Client, type ConnectConfig } from 'ssh2';
 import { FleetApiError } from '../api/types';
-import { appendKnownHost, fingerprintSha256, hostToken, keyTypeOf, knownKeyTypes, lookupHostKey, readKnownHosts } from './knownHosts';
+import { appendKnownHost, fingerprintSha256, hostKeyAlgorithms, hostToken, keyTypeOf, knownKeyTypes, lookupHostKey, readKnownHosts } from './knownHosts';
 
 export type SshFailure =
   | 'no-credentials'
@@ -65,16 +65,6 @@ export interface DialOptions extends SshCredentials {
   /** Run the handshake over this stream instead of dialling TCP. */
   sock?: Duplex;
 }
-
-/** ssh2's host-key algorithm names for each key type, strongest first. */
-const HOST_KEY_ALGORITHMS: Record<string, ServerHostKeyAlgorithm[]> = {
-  'ssh-ed25519': ['ssh-ed25519'],
-  'ecdsa-sha2-nistp256': ['ecdsa-sha2-nistp256'],
-  'ecdsa-sha2-nistp384': ['ecdsa-sha2-nistp384'],
-  'ecdsa-sha2-nistp521': ['ecdsa-sha2-nistp521'],
-  'ssh-rsa': ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'],
-};
-const ALL_HOST_KEY_ALGORITHMS = Object.values(HOST_KEY_ALGORITHMS).flat();
 
 export const DEFAULT_DIAL_TIMEOUT_MS = 10_000;
 
@@ -215,8 +205,7 @@ export async function dialSsh(o: DialOptions): Promise<Client> {
     }
   }
   // fleetctl offers only the key types known_hosts has for the host (GetHostKeyAlgorithms): first here.
-  const preferred = knownTypes.flatMap(t => HOST_KEY_ALGORITHMS[t] ?? []);
-  return new Promise<Client>((resolve, reject) => {
+    return new Promise<Client>((resolve, reject) => {
     const client = new Client();
     let settled = false;
     let refusal: SshConnectError | undefined;
@@ -242,7 +231,7 @@ export async function dialSsh(o: DialOptions): Promise<Client> {
       readyTimeout: 0,
       keepaliveInterval: 15_000,
       keepaliveCountMax: 3,
-      algorithms: { serverHostKey: [...preferred, ...ALL_HOST_KEY_ALGORITHMS.filter(a => !preferred.includes(a))] },
+      algorithms: { serverHostKey: hostKeyAlgorithms(knownTypes) },
       hostVerifier: ((key: Buffer, verify: (ok: boolean) => void) => {
         verifyHostKey(o, key, address, { pause: stopTimer, resume: startTimer }).then(
           () => verify(true),

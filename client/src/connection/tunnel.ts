@@ -12,10 +12,10 @@ import dns from 'node:dns/promises';
 import fs from 'node:fs';
 import net from 'node:net';
 import { Duplex } from 'node:stream';
-import { Client, type ClientChannel, type ConnectConfig, type ServerHostKeyAlgorithm } from 'ssh2';
+import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
 import type { DialTarget } from '../api/fleetApi';
 import { FleetApiError } from '../api/types';
-import { appendKnownHost, fingerprintSha256, hostToken, keyTypeOf, knownKeyTypes, lookupHostKey, readKnownHosts } from './knownHosts';
+import { appendKnownHost, fingerprintSha256, hostKeyAlgorithms, hostToken, keyTypeOf, knownKeyTypes, lookupHostKey, readKnownHosts } from './knownHosts';
 
 export interface TunnelOptions {
   host: string;
@@ -41,16 +41,6 @@ export interface TunnelOptions {
   /** Environment for SSH_AUTH_SOCK; default process.env. */
   env?: NodeJS.ProcessEnv;
 }
-
-/** ssh2's host-key algorithm names for each key type, strongest first. */
-const HOST_KEY_ALGORITHMS: Record<string, ServerHostKeyAlgorithm[]> = {
-  'ssh-ed25519': ['ssh-ed25519'],
-  'ecdsa-sha2-nistp256': ['ecdsa-sha2-nistp256'],
-  'ecdsa-sha2-nistp384': ['ecdsa-sha2-nistp384'],
-  'ecdsa-sha2-nistp521': ['ecdsa-sha2-nistp521'],
-  'ssh-rsa': ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'],
-};
-const ALL_HOST_KEY_ALGORITHMS = Object.values(HOST_KEY_ALGORITHMS).flat();
 
 /** SSH channel-open failure reasons (RFC 4254 §5.1) that mean "this kind of channel is not allowed". */
 const SSH_OPEN_ADMINISTRATIVELY_PROHIBITED = 1;
@@ -265,8 +255,7 @@ export class SshTunnel {
           return;
         }
       }
-      const preferred = knownTypes.flatMap(t => HOST_KEY_ALGORITHMS[t] ?? []);
-      const config: ConnectConfig = {
+            const config: ConnectConfig = {
         host: address,
         port: o.port,
         username: o.username,
@@ -274,7 +263,7 @@ export class SshTunnel {
         readyTimeout: 0,
         keepaliveInterval: 15_000,
         keepaliveCountMax: 3,
-        algorithms: { serverHostKey: [...preferred, ...ALL_HOST_KEY_ALGORITHMS.filter(a => !preferred.includes(a))] },
+        algorithms: { serverHostKey: hostKeyAlgorithms(knownTypes) },
         hostVerifier: ((key: Buffer, verify: (ok: boolean) => void) => {
           this.verifyHostKey(key, address, { pause: stopTimer, resume: startTimer }).then(
             () => verify(true),
