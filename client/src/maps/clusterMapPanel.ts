@@ -12,7 +12,8 @@ import type { ClusterChange } from '../cluster/clusterModel';
 import type { ClusterSnapshot } from '../cluster/snapshot';
 import type { ClusterTreeProvider } from '../cluster/clusterTree';
 import { toItem, type ClusterNode } from '../cluster/treeItems';
-import { contextActions, makeNonce, webviewShell, type ContextAction, type MenuItem } from './webviewParts';
+import { contextActions, type ContextAction, type MenuItem } from './webviewParts';
+import { loadWebview, webviewOptions } from './panelShell';
 import { MAP_CSS } from './styles';
 
 export const CLUSTER_MAP_VIEW = 'fleet.clusterMap';
@@ -61,25 +62,14 @@ export class ClusterMapPanel implements vscode.Disposable {
       ClusterMapPanel.current.panel.reveal();
       return ClusterMapPanel.current;
     }
-    const panel = vscode.window.createWebviewPanel(CLUSTER_MAP_VIEW, 'Fleet Cluster Map', vscode.ViewColumn.Active, ClusterMapPanel.options(deps.extensionUri));
+    const panel = vscode.window.createWebviewPanel(CLUSTER_MAP_VIEW, 'Fleet Cluster Map', vscode.ViewColumn.Active, webviewOptions(deps.extensionUri));
     return new ClusterMapPanel(panel, deps, {});
-  }
-
-  static options(extensionUri: vscode.Uri): vscode.WebviewPanelOptions & vscode.WebviewOptions {
-    return { enableScripts: true, retainContextWhenHidden: false, localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist', 'webview')] };
   }
 
   constructor(readonly panel: vscode.WebviewPanel, private readonly deps: ClusterMapDeps, state: ClusterMapState) {
     ClusterMapPanel.current = this;
     this.hide = state.hide;
-    panel.webview.options = ClusterMapPanel.options(deps.extensionUri);
-    panel.webview.html = webviewShell({
-      cspSource: panel.webview.cspSource,
-      nonce: makeNonce(n => crypto.getRandomValues(new Uint8Array(n))),
-      scriptUri: panel.webview.asWebviewUri(vscode.Uri.joinPath(deps.extensionUri, 'dist', 'webview', 'clusterMap.js')).toString(),
-      title: 'Fleet Cluster Map',
-      css: MAP_CSS,
-    });
+    loadWebview(panel, deps.extensionUri, { script: 'clusterMap.js', title: 'Fleet Cluster Map', css: MAP_CSS });
     this.disposables.push(
       panel.onDidDispose(() => this.dispose()),
       panel.onDidChangeViewState(() => this.updateWatch()),

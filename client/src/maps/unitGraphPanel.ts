@@ -6,7 +6,7 @@
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
 import { LANGUAGE_ID, UNIT_FILE_EXTENSIONS, UnitGraphRequest, type UnitGraph } from '../../../protocol/src/lsp';
-import { makeNonce, webviewShell } from './webviewParts';
+import { loadWebview, webviewOptions } from './panelShell';
 import { GRAPH_CSS } from './styles';
 
 export const UNIT_GRAPH_VIEW = 'fleet.unitGraph';
@@ -43,25 +43,14 @@ export class UnitGraphPanel implements vscode.Disposable {
       existing.refresh();
       return existing;
     }
-    const panel = vscode.window.createWebviewPanel(UNIT_GRAPH_VIEW, 'Fleet Unit Graph', vscode.ViewColumn.Beside, UnitGraphPanel.options(deps.extensionUri));
+    const panel = vscode.window.createWebviewPanel(UNIT_GRAPH_VIEW, 'Fleet Unit Graph', vscode.ViewColumn.Beside, webviewOptions(deps.extensionUri));
     return new UnitGraphPanel(panel, deps, { focus });
-  }
-
-  static options(extensionUri: vscode.Uri): vscode.WebviewPanelOptions & vscode.WebviewOptions {
-    return { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist', 'webview')] };
   }
 
   constructor(readonly panel: vscode.WebviewPanel, private readonly deps: UnitGraphDeps, state: UnitGraphState) {
     UnitGraphPanel.current = this;
     this.focus = state.focus;
-    panel.webview.options = UnitGraphPanel.options(deps.extensionUri);
-    panel.webview.html = webviewShell({
-      cspSource: panel.webview.cspSource,
-      nonce: makeNonce(n => crypto.getRandomValues(new Uint8Array(n))),
-      scriptUri: panel.webview.asWebviewUri(vscode.Uri.joinPath(deps.extensionUri, 'dist', 'webview', 'unitGraph.js')).toString(),
-      title: 'Fleet Unit Graph',
-      css: GRAPH_CSS,
-    });
+    loadWebview(panel, deps.extensionUri, { script: 'unitGraph.js', title: 'Fleet Unit Graph', css: GRAPH_CSS });
     const isUnit = (uri: vscode.Uri) => UNIT_FILE_EXTENSIONS.some(ext => uri.path.endsWith(ext));
     const watcher = vscode.workspace.createFileSystemWatcher(`**/*{${UNIT_FILE_EXTENSIONS.join(',')}}`);
     this.disposables.push(
