@@ -13,7 +13,7 @@ import { spawn } from 'node:child_process';
 import { after, describe, test } from 'node:test';
 import { adoptLocalCluster, findLocalClusters, isFleetdLocal } from '../src/localCluster/discovery';
 import { launchFleetd } from '../src/localCluster/launcher';
-import { etcdBinary, FleetdLocal, requireBinary, skipUnlessAvailable, waitFor } from '../../test/support';
+import { etcdBinary, FleetdLocal, processesWhere, requireBinary, skipUnlessAvailable, waitFor } from '../../test/support';
 
 const skip = skipUnlessAvailable(etcdBinary());
 const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fleetd-run-'));
@@ -134,16 +134,7 @@ describe('local cluster discovery and adoption', { skip }, () => {
 });
 
 function pidsRunning(cmdline: string): number[] {
-  const out: number[] = [];
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ').trim() === cmdline) out.push(Number(entry));
-    } catch {
-      // gone
-    }
-  }
-  return out;
+  return processesWhere(argv => argv.join(' ') === cmdline).map(p => p.pid);
 }
 
 function isRunning(cmdline: string): boolean {

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { waitFor } from '../../test/support';
+import { processesWhere, waitFor } from '../../test/support';
 
 const root = path.resolve(__dirname, '..', '..');
 const bundle = path.join(root, 'dist', 'fleetd.js');
@@ -108,17 +108,11 @@ export class Cluster {
 
   /** The PID of the `fleetd agent` process of a machine (each machine is its own process with etcd). */
   agentPid(machineId: string): number | undefined {
-    for (const entry of fs.readdirSync('/proc')) {
-      if (!/^\d+$/.test(entry)) continue;
-      try {
-        const cmd = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-        const i = cmd.indexOf('--machine-id');
-        if (cmd.includes('agent') && i >= 0 && cmd[i + 1] === machineId && cmd.includes(this.stateDirFor(machineId))) return Number(entry);
-      } catch {
-        // raced with an exit
-      }
-    }
-    return undefined;
+    const stateDir = this.stateDirFor(machineId);
+    return processesWhere(cmd => {
+      const i = cmd.indexOf('--machine-id');
+      return cmd.includes('agent') && i >= 0 && cmd[i + 1] === machineId && cmd.includes(stateDir);
+    })[0]?.pid;
   }
 
   private stateDirFor(machineId: string): string {

@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { httpGet } from '../support/fleetHttp';
+import { processesWhere, type ProcInfo } from '../support/process';
 import { UI_TIMEOUT, type Workbench } from './workbench';
 import type { Locator } from './playwright';
 
@@ -352,30 +353,9 @@ export async function readCluster(base: string): Promise<ClusterView> {
 // ---------------------------------------------------------------------------------------------
 // The extension's fleetd processes.
 
-export interface ProcInfo {
-  pid: number;
-  pgid: number;
-  cmdline: string;
-}
-
 /** Live processes whose command line contains `needle` (zombies excluded), read from /proc. */
 export function processesMatching(needle: string): ProcInfo[] {
-  const out: ProcInfo[] = [];
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const cmdline = fs.readFileSync(path.join('/proc', entry, 'cmdline'), 'utf8').split('\0').join(' ').trim();
-      if (!cmdline.includes(needle)) continue;
-      const stat = fs.readFileSync(path.join('/proc', entry, 'stat'), 'utf8');
-      // pid (comm) state ppid pgrp …; comm may contain spaces and parentheses.
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (fields[0] === 'Z') continue;
-      out.push({ pid: Number(entry), pgid: Number(fields[2]), cmdline });
-    } catch {
-      // the process ended while we looked
-    }
-  }
-  return out;
+  return processesWhere(argv => argv.join(' ').trim().includes(needle));
 }
 
 /** The installed extension's directory under a code-server extensions dir. */

@@ -16,6 +16,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from './ports';
+import { processesWhere } from './process';
 import { SshAgent, SshServer } from './sshd';
 
 export interface FleetHost {
@@ -152,17 +153,7 @@ function hostView(name: string, address: string, port: number, server: SshServer
     },
     runningJournalctl: () => {
       const script = path.join(dir, 'bin', 'journalctl');
-      const pids: number[] = [];
-      for (const entry of fs.readdirSync('/proc')) {
-        if (!/^\d+$/.test(entry)) continue;
-        try {
-          const cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-          if (cmdline.split('\0').includes(script)) pids.push(Number(entry));
-        } catch {
-          // gone meanwhile
-        }
-      }
-      return pids;
+      return processesWhere(argv => argv.includes(script)).map(p => p.pid);
     },
   };
 }

@@ -179,6 +179,42 @@ export function tail(file: string, lines = 40): string {
   }
 }
 
+export interface ProcInfo {
+  pid: number;
+  pgid: number;
+  /** The arguments, as /proc/<pid>/cmdline lists them. */
+  argv: string[];
+  /** The arguments joined with spaces. */
+  cmdline: string;
+}
+
+/** Live processes (zombies and this one excluded) whose arguments satisfy `match`; Linux only. */
+export function processesWhere(match: (argv: string[]) => boolean): ProcInfo[] {
+  const out: ProcInfo[] = [];
+  let entries: string[];
+  try {
+    entries = fs.readdirSync('/proc');
+  } catch {
+    return out;
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const argv = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      if (argv[argv.length - 1] === '') argv.pop();
+      if (!match(argv)) continue;
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // pid (comm) state ppid pgrp …; comm may contain spaces and parentheses.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (fields[0] === 'Z') continue;
+      out.push({ pid: Number(entry), pgid: Number(fields[2]), argv, cmdline: argv.join(' ').trim() });
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return out;
+}
+
 /**
  * PIDs of processes whose environment holds `name=value` (read from /proc; Linux only). A tag in
  * the environment follows a server's children even when they start their own session, as the
