@@ -69,7 +69,7 @@ suite_node_tests() { # name slug budget per_file files...
     return 0
   fi
   local dir=$SUITE_RESULTS_DIR/$slug log=$SUITE_RESULTS_DIR/$slug.log start=$SECONDS
-  rm -rf "$dir" "$log"
+  rm -rf "$dir" "$log" "$SUITE_RESULTS_DIR/$slug.errors"
   mkdir -p "$dir"
   suite_banner "$name ($# files)"
   local pass=0 fail=0 skipped=0 n=0 rc file tap f_pass f_fail f_skip
@@ -105,6 +105,8 @@ suite_node_tests() { # name slug budget per_file files...
       bad+=("$file")
       ((f_fail == 0)) && f_fail=1
     fi
+    # Why it failed, in the summary's tail: the first lines of each failing test's error.
+    ((f_fail > 0)) && [[ -f $tap ]] && suite_tap_errors "$tap" >>"$SUITE_RESULTS_DIR/$slug.errors"
     pass=$((pass + f_pass))
     fail=$((fail + f_fail))
     skipped=$((skipped + f_skip))
@@ -127,6 +129,23 @@ suite_node_tests() { # name slug budget per_file files...
     suite_record "$name" ok "$detail" "$took" "$log"
   fi
   return 0
+}
+
+# The failing tests of a TAP file (leaf tests, not the suites around them), each with the first
+# lines of its error and where it was thrown, so a CI log's tail says why and not only which file.
+suite_tap_errors() { # tapfile
+  awk '
+    function flush() { if (name != "" && nerr > 0 && !suite) { printf "  ✖ %s\n", name; for (i = 1; i <= nerr; i++) printf "      %s\n", err[i]; if (loc != "") printf "      at %s\n", loc } name = ""; nerr = 0; loc = ""; inerr = 0; suite = 0 }
+    /^ *not ok [0-9]+ - / { flush(); name = $0; sub(/^ *not ok [0-9]+ - /, "", name); next }
+    /^ *ok [0-9]+ - / { flush(); next }
+    name != "" && /^ *location: / { loc = $0; sub(/^ *location: /, "", loc); gsub(/\x27/, "", loc); next }
+    name != "" && /^ *failureType: .subtestsFailed./ { suite = 1; next }
+    name != "" && /^ *error: / { inerr = 1; v = $0; sub(/^ *error: *(\|-?)? */, "", v); gsub(/^\x27|\x27$/, "", v); if (v != "") err[++nerr] = v; next }
+    inerr && /^ *(code|name|expected|actual|operator|stack|failureType|location|duration_ms):/ { inerr = 0; next }
+    inerr && /^ *\.\.\./ { inerr = 0; next }
+    inerr && nerr < 8 { v = $0; sub(/^ +/, "", v); if (v != "") err[++nerr] = v; next }
+    END { flush() }
+  ' "$1" | head -n 60
 }
 
 suite_tap_count() { # key tapfile -> the number on the final "# key N" line, 0 if none
@@ -207,6 +226,8 @@ suite_summary() {
     [[ -f $f ]] || continue
     printf "\n${C_RED}failing files in %s:${C_OFF}\n" "$(basename "$f" .failed)"
     sed 's/^/  /' "$f"
+    local errors="${f%.failed}.errors"
+    [[ -s $errors ]] && printf 'why:\n' && head -n 40 "$errors"
   done
   printf '%s\n' '-------------------------------------------------------------------------'
   if ((SUITE_ANY_FAILED)); then
