@@ -150,6 +150,29 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
     assert.match(lines.find(l => l.includes('nginx.1 serving'))!, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ \d{8} nginx\.1 serving on /);
   });
 
+  test('Show Journal prints a unit\'s backlog exactly once, then the lines that follow', async () => {
+    // The unit writes N numbered lines, then waits for a go-ahead file and writes more: what the
+    // channel shows before the go-ahead is the backlog, what comes after is followed live.
+    const N = 7;
+    const go = path.join(root, 'journal-go');
+    const file = path.join(root, 'chatty.service');
+    fs.writeFileSync(file, `[Service]\nExecStart=/bin/sh -c 'for i in $(seq 1 ${N}); do echo backlog $i; done; while [ ! -e ${go} ]; do sleep 0.05; done; echo live 1; echo live 2; sleep 1000'\n`);
+    const started = (await commands.get('fleet.startUnit')!(Uri.file(file))) as { ok: boolean; message: string }[];
+    assert.equal(started[0]!.ok, true, started[0]!.message);
+    await until(`the agent's journal to hold the ${N} lines`, async () => (await registry.listUnitStates()).some(s => s.name === 'chatty.service') &&
+      (await features.model.currentApi!.journal('chatty.service', { lines: 100 })).filter(l => l.text.startsWith('backlog ')).length === N);
+    await commands.get('fleet.showUnitJournal')!(Uri.file(file));
+    const channel = () => outputs.get('Fleet Journal: chatty.service') ?? [];
+    const texts = (lines: string[]) => lines.map(l => /^\S+ \S+ \S+ (?:\[\w+\] )?(.*)$/.exec(l)?.[1] ?? l);
+    await until('the backlog in the channel', () => texts(channel()).includes(`backlog ${N}`));
+    fs.writeFileSync(go, '');
+    await until('the live lines in the channel', () => texts(channel()).includes('live 2'));
+    const shown = texts(channel()).filter(t => /^(backlog|live) \d+$/.test(t));
+    assert.deepEqual(shown, [...Array.from({ length: N }, (_, i) => `backlog ${i + 1}`), 'live 1', 'live 2'], channel().join('\n'));
+    ui.warningAnswers.push('Destroy');
+    await commands.get('fleet.destroyUnit')!(Uri.file(file));
+  });
+
   test('Replace Unit shows the diff, asks, replaces and brings the unit back to launched', async () => {
     const file = path.join(root, 'replaceme.service');
     fs.writeFileSync(file, '[Service]\nExecStart=/bin/sleep 1000\n');

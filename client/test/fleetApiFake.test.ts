@@ -108,12 +108,14 @@ describe('FakeFleetApi', () => {
     assert.deepEqual((await api.journal('a.service', { machineId: M1 })).map(l => l.text), ['one', 'two', 'three']);
     const controller = new AbortController();
     const seen: string[] = [];
-    const following = api.followJournal('a.service', l => seen.push(l.text), controller.signal);
+    // As fleetd: the backlog first (here the last 2 lines of machine M1), then what follows, once.
+    const following = api.followJournal('a.service', l => seen.push(l.text), controller.signal, { lines: 2, machineId: M1 });
     assert.equal(api.followerCount('a.service'), 1);
-    api.appendJournal('a.service', { text: 'live', stream: 'stderr' });
+    api.appendJournal('a.service', { text: 'live', stream: 'stderr', machineID: M1 });
+    api.appendJournal('a.service', { text: 'live elsewhere', machineID: M2 });
     controller.abort();
     await following;
-    assert.deepEqual(seen, ['live']);
+    assert.deepEqual(seen, ['two', 'three', 'live']);
     assert.equal(api.followerCount('a.service'), 0);
   });
 });

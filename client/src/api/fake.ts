@@ -157,19 +157,25 @@ export class FakeFleetApi implements FleetApi {
     return clone(lines);
   }
 
-  followJournal(unit: string, onLine: (line: JournalLine) => void, signal: AbortSignal): Promise<void> {
+  followJournal(unit: string, onLine: (line: JournalLine) => void, signal: AbortSignal, options: { lines?: number; machineId?: string } = {}): Promise<void> {
     try {
-      this.enter('followJournal', [unit], undefined);
+      this.enter('followJournal', [unit, options], undefined);
     } catch (err) {
       return Promise.reject(err);
     }
     if (signal.aborted) return Promise.resolve();
+    // As fleetd: the backlog (10 lines unless asked), then what follows; a machine narrows both.
+    const mine = (l: JournalLine) => !options.machineId || l.machineID === options.machineId;
+    const lines = options.lines ?? 10;
+    const backlog = (this.journals.get(unit) ?? []).filter(mine);
+    for (const l of lines > 0 ? backlog.slice(-lines) : []) onLine(clone(l));
     const set = this.followers.get(unit) ?? new Set();
     this.followers.set(unit, set);
-    set.add(onLine);
+    const follower = (l: JournalLine) => mine(l) && onLine(l);
+    set.add(follower);
     return new Promise(resolve => {
       signal.addEventListener('abort', () => {
-        set.delete(onLine);
+        set.delete(follower);
         resolve();
       }, { once: true });
     });
