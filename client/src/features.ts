@@ -151,7 +151,7 @@ export function registerClusterFeatures(
   own(new ClusterStatusBar(model, connections));
   const journals = own(new JournalFollower(remote));
   const local = own(new LocalClusterManager(context, connections, log));
-  const deploy = new DeployController({ model, log, documents, languageClient: () => languageClient });
+  const deploy = new DeployController({ model, log, documents, languageClient: () => languageClient, clusterName: () => connections.activeCluster?.name });
   own(registerCommands({ context, model, connections, deploy, local, journals, remote, log }));
   own(registerMaps({ context, model, unitsView, unitsProvider, languageClient: () => languageClient, log }));
 

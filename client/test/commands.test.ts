@@ -16,7 +16,7 @@ import { createApiServer, type ApiServer } from '../../fleetd/src/api';
 import { startAgent, type RunningAgent } from '../../fleetd/src/agent';
 import { startEngine, type Engine } from '../../fleetd/src/engine';
 import { MemoryRegistry } from '../../fleetd/src/registry/memoryRegistry';
-import { Uri, ThemeIcon, ui, config, commands, contentProviders, treeViews, visibleEditors, outputs, requests, token, vscodeStub, stubState } from './support/vscodeStub';
+import { Uri, ThemeIcon, TabInputTextDiff, tabs, ui, config, commands, contentProviders, treeViews, visibleEditors, outputs, requests, token, vscodeStub, stubState } from './support/vscodeStub';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { registerClusterFeatures } = require('../src/features') as typeof import('../src/features');
 
@@ -126,6 +126,12 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
     const status = await contentProviders.get('fleet-status')!.provideTextDocumentContent(Uri.from({ scheme: 'fleet-status', path: '/nginx.1.service.status' }), token);
     assert.match(status, /Desired state: launched/);
     assert.match(status, /Active: active \(running\)/);
+    // fleetctl status ends with the unit's last journal lines; so does the status page.
+    const withJournal = await until('the status page with the journal', async () => {
+      const text = await contentProviders.get('fleet-status')!.provideTextDocumentContent(Uri.from({ scheme: 'fleet-status', path: '/nginx.1.service.status' }), token);
+      return /nginx\.1 serving on /.test(text) && text;
+    });
+    assert.match(withJournal, /\n {2}Journal \(last \d+ lines?; Fleet: Show Journal follows it\):\n(?: {4}\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ \d{8} .*\n)+$/);
   });
 
   test('a blocking parse error stops Submit with the reason, before any request', async () => {
@@ -173,27 +179,52 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
     await commands.get('fleet.destroyUnit')!(Uri.file(file));
   });
 
-  test('Replace Unit shows the diff, asks, replaces and brings the unit back to launched', async () => {
+  test('Replace Unit compares as fleet stores units: identical says so, a change opens the normalised diff, asks without a modal, replaces and closes the diff', async () => {
     const file = path.join(root, 'replaceme.service');
     fs.writeFileSync(file, '[Service]\nExecStart=/bin/sleep 1000\n');
     const started = await commands.get('fleet.startUnit')!(Uri.file(file));
     assert.equal((started as { ok: boolean }[])[0]!.ok, true);
+    // Comments and blank lines are not stored by fleet: the same unit, no diff tab.
+    fs.writeFileSync(file, '# the sleeper\n\n[Service]\n; how long\nExecStart=/bin/sleep 1000\n\n');
     ui.info.length = 0;
-    await commands.get('fleet.replaceUnit')!(Uri.file(file));
-    assert.equal(ui.info.at(-1), 'replaceme.service in ' + server.urls[0] + ' is identical to the local file; nothing to replace.');
-    fs.writeFileSync(file, '[Service]\nExecStart=/bin/sleep 2000\n');
     ui.executed.length = 0;
-    ui.warningAnswers.push(undefined); // cancelled at the modal: nothing changes
     await commands.get('fleet.replaceUnit')!(Uri.file(file));
-    assert.ok(ui.executed.includes('vscode.diff'));
-    assert.match(ui.warnings.at(-1)!, /^Replace replaceme\.service in .* with the local file\?$/);
+    assert.equal(ui.info.at(-1), 'replaceme.service: no differences between test and the local file (as fleet stores it); nothing to replace.');
+    assert.ok(!ui.executed.includes('vscode.diff'), 'no diff tab for an identical unit');
+    fs.writeFileSync(file, '# the sleeper\n[Service]\nExecStart=/bin/sleep 2000\n');
+    ui.warningAnswers.push(undefined); // the notification is dismissed: nothing changes
+    await commands.get('fleet.replaceUnit')!(Uri.file(file));
+    const diff = tabs.find(t => t.input instanceof TabInputTextDiff);
+    assert.ok(diff, 'a diff tab');
+    assert.equal(diff.label, 'replaceme.service: test ↔ local file');
+    const { original, modified } = diff.input as TabInputTextDiff;
+    // Both sides as fleet stores them: the comment is gone, only ExecStart= differs.
+    const left = await contentProviders.get('fleet-unit')!.provideTextDocumentContent(original, token);
+    const right = await contentProviders.get('fleet-unit')!.provideTextDocumentContent(modified, token);
+    assert.deepEqual([left, right], ['[Service]\nExecStart=/bin/sleep 1000\n', '[Service]\nExecStart=/bin/sleep 2000\n']);
+    assert.equal(original.path, '/replaceme.service (test)', 'the registry side names the cluster');
+    assert.equal(ui.warnings.at(-1), 'Replace replaceme.service in test with the local file? The unit is launched: fleet tears it down and it is brought back to launched, possibly on another machine.');
     assert.equal((await registry.getUnit('replaceme.service'))!.options.find(o => o.name === 'ExecStart')!.value, '/bin/sleep 1000');
+    assert.equal(tabs.filter(t => t.input instanceof TabInputTextDiff).length, 1, 'a dismissed confirmation leaves the diff open');
     ui.warningAnswers.push('Replace');
     await commands.get('fleet.replaceUnit')!(Uri.file(file));
     assert.match(ui.info.at(-1)!, /^Unit replaceme\.service replaced; launched on \d{8}\.\.\.\/127\.0\.0\.2\d$/);
     assert.equal((await registry.getUnit('replaceme.service'))!.options.find(o => o.name === 'ExecStart')!.value, '/bin/sleep 2000');
+    assert.deepEqual(tabs.filter(t => t.input instanceof TabInputTextDiff), [], 'the replace closed the diff of what is no longer in the registry');
+    tabs.length = 0;
+    // One unit: the dialog names the cluster by its profile name, in the singular.
     ui.warningAnswers.push('Destroy');
     await commands.get('fleet.destroyUnit')!(Uri.file(file));
+    assert.equal(ui.warnings.at(-1), 'Destroy replaceme.service in test?');
+  });
+
+  test('Show Unit File opens the registry copy in a tab named for the unit and the cluster', async () => {
+    tabs.length = 0;
+    await commands.get('fleet.showUnitFile')!(Uri.file(path.join(samples, 'nginx.1.service')));
+    assert.deepEqual(tabs.map(t => t.label), ['nginx.1.service (test)']);
+    const text = await contentProviders.get('fleet-unit')!.provideTextDocumentContent(tabs[0]!.input as Uri, token);
+    assert.match(text, /^\[Unit\]\nDescription=Web server 1/);
+    tabs.length = 0;
   });
 
   test('a blocking problem from fleet/validateForSubmit stops Start with the editor\'s message', async () => {
@@ -232,7 +263,7 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
     assert.equal((await registry.listUnits()).length, 2, 'nothing destroyed without confirmation');
     ui.warningAnswers.push('Destroy');
     await commands.get('fleet.destroyUnit')!(nodes[0], nodes);
-    assert.match(ui.warnings.at(-1)!, /^Destroy 2 units in /);
+    assert.equal(ui.warnings.at(-1), 'Destroy 2 units in test?');
     assert.match(ui.info.at(-1)!, /Destroyed nginx\.1\.service; Destroyed nginx\.2\.service/);
     await features.model.refresh();
     await until('units gone from the tree', () => labels('fleet.units').length === 0);

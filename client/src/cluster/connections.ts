@@ -11,8 +11,9 @@ import { createFleetApi } from '../connection/connect';
 import { describeProfile, FLEETCTL_ENV, resolveProfiles, type ClusterProfile } from '../connection/profile';
 import { confirmHostKey } from '../status/clusterPicker';
 import type { ClusterModel } from './clusterModel';
+import { LOCAL_CLUSTER_NAME } from './clusterName';
 
-export const LOCAL_CLUSTER_NAME = 'Local cluster';
+export { LOCAL_CLUSTER_NAME };
 
 export interface ClusterEntry {
   name: string;

@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import type { ClusterModel } from '../cluster/clusterModel';
 import type { ClusterConnections } from '../cluster/connections';
 import type { JournalFollower } from '../cluster/journal';
+import { clusterTitle } from '../cluster/clusterName';
 import { openMachineTerminal } from '../cluster/machineTerminal';
 import type { RemoteAccess } from '../cluster/remoteAccess';
 import { GROUP_BY_VALUES, SORT_BY_VALUES, type ClusterNode } from '../cluster/treeItems';
@@ -81,7 +82,7 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable {
     [Commands.startUnitsMatching]: (a, s) => deploy.startMatching(a, s),
     [Commands.createTemplateInstances]: (a, s) => deploy.createTemplateInstances(a, s),
     [Commands.showUnitFile]: async (a, s) => {
-      for (const t of (await resolveTargets(model, 'Fleet: Show Unit File', a, s)) ?? []) await showUnitFile(t.name);
+      for (const t of (await resolveTargets(model, 'Fleet: Show Unit File', a, s)) ?? []) await showUnitFile(t.name, clusterTitle(connections.activeCluster?.name, model.currentApi?.label));
     },
     [Commands.showUnitStatus]: async (a, s) => {
       for (const t of (await resolveTargets(model, 'Fleet: Show Unit Status', a, s)) ?? []) await showUnitStatus(t.name, t.machineId);

@@ -9,7 +9,8 @@ import { ValidateForSubmitRequest, type ValidateForSubmitResult } from '../../..
 import { isTemplateName } from '../../../unitfile/src';
 import type { FleetApi } from '../api/types';
 import type { ClusterModel } from '../cluster/clusterModel';
-import { unitUri, type UnitDocumentProvider } from '../cluster/unitDocuments';
+import { clusterPhrase, clusterTitle } from '../cluster/clusterName';
+import { localCopyUri, unitUri, type UnitDocumentProvider } from '../cluster/unitDocuments';
 import { toUnitOptions } from '../cluster/unitRows';
 import { Commands } from '../commands/commandIds';
 import { resolveTargets, targetsFromArgs, type UnitTarget } from '../commands/targets';
@@ -31,6 +32,8 @@ export interface DeployDeps {
   log: vscode.LogOutputChannel;
   documents: UnitDocumentProvider;
   languageClient: () => LanguageClient | undefined;
+  /** The active cluster's entry name (a profile's name, the local cluster's), for titles and dialogs. */
+  clusterName?: () => string | undefined;
 }
 
 export class DeployController {
@@ -44,6 +47,11 @@ export class DeployController {
       });
     }
     return api;
+  }
+
+  /** `the local cluster`, `prod`: the active cluster inside a sentence. */
+  private clusterPhrase(api: FleetApi): string {
+    return clusterPhrase(this.deps.clusterName?.(), api.label);
   }
 
   private timeoutMs(): number {
@@ -67,9 +75,15 @@ export class DeployController {
     }
     if (op === 'destroy') {
       const names = targets.map(t => t.name);
+      const where = this.clusterPhrase(api);
       const confirm = await vscode.window.showWarningMessage(
-        names.length === 1 ? `Destroy ${names[0]} in ${api.label}?` : `Destroy ${names.length} units in ${api.label}?`,
-        { modal: true, detail: `${names.join(', ')}\n\nThe units are stopped, unloaded and removed from the registry.` },
+        names.length === 1 ? `Destroy ${names[0]} in ${where}?` : `Destroy ${names.length} units in ${where}?`,
+        {
+          modal: true,
+          detail: names.length === 1
+            ? `The unit is stopped, unloaded and removed from the registry of ${where}.`
+            : `${names.join(', ')}\n\nThe units are stopped, unloaded and removed from the registry of ${where}.`,
+        },
         'Destroy',
       );
       if (confirm !== 'Destroy') return undefined;
@@ -226,28 +240,34 @@ export class DeployController {
       void vscode.window.showErrorMessage(`Cannot read ${local.name} from ${api.label}: ${err instanceof Error ? err.message : String(err)}`);
       return;
     }
+    const where = this.clusterPhrase(api);
     if (plan.kind === 'create') {
-      const choice = await vscode.window.showInformationMessage(`${local.name} is not in the registry of ${api.label}; there is nothing to replace.`, 'Start It', 'Submit It');
+      const choice = await vscode.window.showInformationMessage(`${local.name} is not in the registry of ${where}; there is nothing to replace.`, 'Start It', 'Submit It');
       if (choice) await this.run(api, choice === 'Start It' ? 'start' : 'submit', [{ name: local.name, local }]);
       return;
     }
     if (plan.kind === 'identical') {
-      void vscode.window.showInformationMessage(`${local.name} in ${api.label} is identical to the local file; nothing to replace.`);
+      // Compared as fleet stores units (comments and blank lines dropped): no diff tab to show.
+      void vscode.window.showInformationMessage(`${local.name}: no differences between ${where} and the local file (as fleet stores it); nothing to replace.`);
       return;
     }
-    await vscode.commands.executeCommand('vscode.diff', unitUri(local.name), target.uri, `${local.name}: registry (${api.label}) ↔ local`, { preview: true });
+    // Both sides as fleet stores them, so the diff shows only what a replace changes.
+    const registryCopy = unitUri(local.name, clusterTitle(this.deps.clusterName?.(), api.label));
+    const localCopy = localCopyUri(local.name, target.uri);
+    this.deps.documents.changed(local.name);
+    await vscode.commands.executeCommand('vscode.diff', registryCopy, localCopy, `${local.name}: ${clusterTitle(this.deps.clusterName?.(), api.label)} ↔ local file`, { preview: true });
+    // A notification, not a modal dialog: the diff stays readable while the user decides.
+    const back = plan.desiredState === 'inactive' ? 'it stays inactive' : `it is brought back to ${plan.desiredState}, possibly on another machine`;
     const confirm = await vscode.window.showWarningMessage(
-      `Replace ${local.name} in ${api.label} with the local file?`,
-      {
-        modal: true,
-        detail: `The unit is ${plan.desiredState}. fleet replaces it in place: it is torn down and ${plan.desiredState === 'inactive' ? 'stays inactive' : `brought back to ${plan.desiredState}, possibly on another machine`}.`,
-      },
+      `Replace ${local.name} in ${where} with the local file? The unit is ${plan.desiredState}: fleet tears it down and ${back}.`,
       'Replace',
     );
     if (confirm !== 'Replace') return;
-    await this.withProgress(`Fleet: Replacing ${local.name}`, [local.name], async signal => [
+    const results = await this.withProgress(`Fleet: Replacing ${local.name}`, [local.name], async signal => [
       await replaceUnit(api, local, plan, { timeoutMs: this.timeoutMs(), signal, onProgress: m => this.progress?.report({ message: m }) }),
     ]);
+    // The diff compared what is no longer there: close it (the registry copy re-reads on its own).
+    if (results) await closeDiffTabs(localCopy);
   }
 
   /** Start units by glob over the registry and the workspace's unit files, or the explorer selection. */
@@ -331,4 +351,10 @@ export class DeployController {
     const templateOptions = options;
     return this.run(api, action.op, made.names.map(name => ({ name, local: { name, options: templateOptions } })));
   }
+}
+
+/** Closes the diff tabs whose right side is `modified`. */
+async function closeDiffTabs(modified: vscode.Uri): Promise<void> {
+  const tabs = vscode.window.tabGroups.all.flatMap(g => g.tabs).filter(t => t.input instanceof vscode.TabInputTextDiff && t.input.modified.toString() === modified.toString());
+  if (tabs.length > 0) await vscode.window.tabGroups.close(tabs);
 }

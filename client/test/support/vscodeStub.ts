@@ -40,11 +40,16 @@ export class Uri {
   static from(c: { scheme: string; path: string; query?: string }) {
     return new Uri(c.scheme, c.path, c.query ?? '');
   }
+  static parse(text: string) {
+    const m = /^([a-z][\w+.-]*):\/\/([^?]*)(?:\?(.*))?$/i.exec(text);
+    if (!m) throw new Error(`the stub Uri.parse cannot read ${text}`);
+    return new Uri(m[1]!, m[2]!, m[3] ?? '');
+  }
   get fsPath() {
     return this.path;
   }
   toString() {
-    return `${this.scheme}://${this.path}`;
+    return `${this.scheme}://${this.path}${this.query ? `?${this.query}` : ''}`;
   }
 }
 export class TreeItem {
@@ -66,6 +71,13 @@ export class MarkdownString {
   isTrusted = false;
   constructor(readonly value: string, readonly supportThemeIcons = false) {}
 }
+
+export class TabInputTextDiff {
+  constructor(readonly original: Uri, readonly modified: Uri) {}
+}
+
+/** The editor tabs the stub's vscode.diff and showTextDocument opened (one group). */
+export const tabs: { label: string; input: unknown }[] = [];
 
 export const ui = {
   info: [] as string[],
@@ -102,7 +114,7 @@ export const stubState = {
 export const token = { isCancellationRequested: false, onCancellationRequested: () => ({ dispose() {} }) };
 
 export const vscodeStub = {
-  EventEmitter, Disposable, Uri, TreeItem, ThemeIcon, ThemeColor, MarkdownString,
+  EventEmitter, Disposable, Uri, TreeItem, ThemeIcon, ThemeColor, MarkdownString, TabInputTextDiff,
   TreeItemCollapsibleState: { None: 0, Collapsed: 1, Expanded: 2 },
   StatusBarAlignment: { Left: 1, Right: 2 },
   ProgressLocation: { Notification: 15 },
@@ -169,7 +181,19 @@ export const vscodeStub = {
       stubState.terminals.push(terminal);
       return { ...terminal, show: () => void (terminal.shown = true), dispose() {} };
     },
-    showTextDocument: async () => undefined,
+    showTextDocument: async (doc: { uri: Uri }) => {
+      if (doc?.uri && !tabs.some(t => t.input instanceof Uri && t.input.toString() === doc.uri.toString())) tabs.push({ label: doc.uri.path.split('/').pop()!, input: doc.uri });
+      return undefined;
+    },
+    tabGroups: {
+      get all() {
+        return [{ tabs }];
+      },
+      close: async (closing: unknown[]) => {
+        for (const t of closing) tabs.splice(tabs.indexOf(t as (typeof tabs)[number]), 1);
+        return true;
+      },
+    },
   },
   workspace: {
     workspaceFolders: undefined,
@@ -203,6 +227,7 @@ export const vscodeStub = {
     executeCommand: async (id: string, ...args: unknown[]) => {
       ui.executed.push(id);
       if (id === 'setContext') ui.contexts.set(args[0] as string, args[1]);
+      if (id === 'vscode.diff') tabs.push({ label: args[2] as string, input: new TabInputTextDiff(args[0] as Uri, args[1] as Uri) });
       return commands.get(id)?.(...args);
     },
   },
