@@ -250,6 +250,42 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
     assert.equal((await registry.listUnits()).some(u => u.name === 'nginx.3.service'), false);
   });
 
+  test('Start asks first when no machine would take the unit; started anyway, it reports the engine\'s reason within seconds with one action', async () => {
+    const file = path.join(root, 'mars.service');
+    fs.writeFileSync(file, '[Service]\nExecStart=/bin/sleep 1000\n[X-Fleet]\nMachineMetadata=region=mars\n');
+    ui.warningAnswers.push(undefined); // the question is closed: nothing is written
+    assert.equal(await commands.get('fleet.startUnit')!(Uri.file(file)), undefined);
+    assert.equal(ui.warnings.at(-1), 'No machine of test can take mars.service now: no machine has metadata region=mars. Start it anyway?');
+    assert.deepEqual(ui.warningOptions.at(-1), { modal: true, detail: 'Started anyway, fleet keeps it in the registry, waiting, until a machine qualifies.', buttons: ['Start Anyway', 'Show Machines'] });
+    assert.equal(await registry.getUnit('mars.service'), undefined, 'nothing submitted without an answer');
+    ui.warningAnswers.push('Start Anyway');
+    ui.errors.length = 0;
+    const t0 = Date.now();
+    const results = (await commands.get('fleet.startUnit')!(Uri.file(file))) as { ok: boolean; unplaceable?: boolean }[];
+    assert.ok(Date.now() - t0 < 10_000, `reported after ${Date.now() - t0} ms, not after the ${config.get('fleet.deploy.timeoutSeconds')} s budget`);
+    assert.equal(results[0]!.unplaceable, true);
+    assert.deepEqual(ui.errors, ['Unit mars.service cannot be placed: no machine has metadata region=mars']);
+    assert.deepEqual(ui.errorButtons.at(-1), ['Show Machines']);
+    ui.warningAnswers.push('Destroy');
+    await commands.get('fleet.destroyUnit')!(Uri.file(file));
+  });
+
+  test('several units that cannot be placed: one question, then one summary', async () => {
+    const files = ['venus', 'pluto'].map(n => {
+      const file = path.join(root, `${n}.service`);
+      fs.writeFileSync(file, `[Service]\nExecStart=/bin/sleep 1000\n[X-Fleet]\nMachineMetadata=region=${n}\n`);
+      return Uri.file(file);
+    });
+    ui.warningAnswers.push('Start Anyway');
+    ui.errors.length = 0;
+    await commands.get('fleet.startUnit')!(files[0], files);
+    assert.equal(ui.warnings.at(-1), 'No machine of test can take 2 of the 2 units now. Start anyway?');
+    assert.deepEqual(ui.errors, ['2 of 2 units failed: venus.service cannot be placed: no machine has metadata region=venus; pluto.service cannot be placed: no machine has metadata region=pluto.']);
+    assert.deepEqual(ui.errorButtons.at(-1), ['Show Machines']);
+    ui.warningAnswers.push('Destroy');
+    await commands.get('fleet.destroyUnit')!(files[0], files);
+  });
+
   test('Stop and Destroy from tree nodes (multi-select), Destroy asks first', async () => {
     await commands.get('fleet.startUnit')!(Uri.file(path.join(samples, 'nginx.2.service')));
     await features.model.refresh();
@@ -288,7 +324,7 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
     ui.picks.push((items: { label: string }[]) => items.find(i => i.label === 'Submit'));
     await commands.get('fleet.createTemplateInstances')!(Uri.file(path.join(samples, 'web@.service')));
     assert.deepEqual(ui.errors.slice(-1), []);
-    assert.match(ui.info.at(-1)!, /^3 units done: web@1\.service inactive; web@2\.service inactive; web@3\.service inactive$/);
+    assert.match(ui.info.at(-1)!, /^3 units done: web@1\.service submitted \(inactive\); web@2\.service submitted \(inactive\); web@3\.service submitted \(inactive\)$/);
     const names = (await registry.listUnits()).map(u => u.name).sort();
     assert.deepEqual(names, ['web@1.service', 'web@2.service', 'web@3.service']);
   });

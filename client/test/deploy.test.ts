@@ -161,7 +161,7 @@ describe('submit, load, start', () => {
   test('submit waits for inactive; load reports the machine', async () => {
     const api = new FakeCluster();
     const [s] = await runDeploy(api, 'submit', [{ name: 'a.service', local: local('a.service') }], opts());
-    assert.equal(s!.message, 'Unit a.service inactive');
+    assert.equal(s!.message, 'Unit a.service submitted (inactive)');
     assert.equal(api.units.get('a.service')!.desiredState, 'inactive');
     const [l] = await runDeploy(api, 'load', [{ name: 'a.service', local: local('a.service') }], opts());
     assert.equal(l!.message, 'Unit a.service loaded on 4d389537.../10.1.1.7');
@@ -206,6 +206,9 @@ describe('submit, load, start', () => {
     const c = clock();
     const [r] = await runDeploy(api, 'start', [{ name: 'slow.service', local: local('slow.service') }], opts({ timeoutMs: 5000, pollMs: 250, ...c }));
     assert.equal(r!.message, 'Unit slow.service did not become launched within 5s (current state inactive). Raise fleet.deploy.timeoutSeconds or check the unit in the Fleet explorer.');
+    // For a list of several units: the outcome, and the advice apart (said once).
+    assert.equal(r!.summary, 'Unit slow.service did not become launched within 5s (current state inactive)');
+    assert.equal(r!.advice, 'Raise fleet.deploy.timeoutSeconds or check the unit in the Fleet explorer.');
     assert.ok(c.now() >= 5000 && c.now() < 5500, `stopped at ${c.now()}`);
   });
 
@@ -325,7 +328,7 @@ describe('stop, unload, destroy', () => {
     const [again] = await runDeploy(api, 'stop', [{ name: 'a.service' }], opts());
     assert.equal(again!.message, 'Unit a.service is already stopped (loaded)');
     const [u] = await runDeploy(api, 'unload', [{ name: 'a.service' }], opts());
-    assert.equal(u!.message, 'Unit a.service inactive');
+    assert.equal(u!.message, 'Unit a.service unloaded (inactive)');
     assert.equal(api.states.has('a.service'), false);
   });
 

@@ -12,10 +12,12 @@ import type { ClusterModel } from '../cluster/clusterModel';
 import { clusterPhrase, clusterTitle } from '../cluster/clusterName';
 import { localCopyUri, unitUri, type UnitDocumentProvider } from '../cluster/unitDocuments';
 import { toUnitOptions } from '../cluster/unitRows';
-import { Commands } from '../commands/commandIds';
+import { Commands, Views } from '../commands/commandIds';
 import { resolveTargets, targetsFromArgs, type UnitTarget } from '../commands/targets';
 import { DeployCancelledError, planReplace, replaceUnit, runDeploy, type DeployOp, type DeployRequest, type DeployResult, type LocalUnit } from './deploy';
 import { localUnitFromText } from './localUnit';
+import { unplaceableOnStart } from './placementCheck';
+import { deployReport, placementQuestion, type ReportAction } from './report';
 import { matchUnits, parseInstanceSpec, templateInstances } from './templates';
 
 const TITLES: Record<DeployOp, [string, string]> = {
@@ -90,7 +92,36 @@ export class DeployController {
     }
     const requests = await this.requests(op, targets);
     if (!requests) return undefined;
-    return this.run(api, op, requests);
+    const files = filesOf(targets);
+    if ((op === 'start' || op === 'load') && !(await this.placeableOrAsked(api, op, requests, files))) return undefined;
+    return this.run(api, op, requests, files);
+  }
+
+  /**
+   * Start's own placement check (the scheduler's planCluster over the explorer's snapshot): when
+   * no machine would take a unit, ask before writing anything. True: go on.
+   */
+  private async placeableOrAsked(api: FleetApi, op: 'start' | 'load', requests: readonly DeployRequest[], files: ReadonlyMap<string, vscode.Uri>): Promise<boolean> {
+    await this.deps.model.refresh().catch(() => undefined);
+    const snapshot = this.deps.model.lastSnapshot;
+    if (!snapshot) return true;
+    const blocked = unplaceableOnStart(snapshot, requests);
+    if (blocked.length === 0) return true;
+    const question = placementQuestion(blocked, requests.length, this.clusterPhrase(api), op, name => files.has(name));
+    this.deps.log.warn(`${question.message} ${question.detail.replace(/\n+/g, ' ')}`);
+    const choice = await vscode.window.showWarningMessage(question.message, { modal: true, detail: question.detail }, question.proceed, question.action.label);
+    if (choice === question.action.label) await this.runAction(question.action, files);
+    return choice === question.proceed;
+  }
+
+  private async runAction(action: ReportAction, files: ReadonlyMap<string, vscode.Uri>): Promise<void> {
+    if (action.kind === 'log') this.deps.log.show();
+    else if (action.kind === 'machines') await vscode.commands.executeCommand(`${Views.machines}.focus`);
+    else {
+      const file = files.get(action.unit);
+      if (file) await vscode.window.showTextDocument(file);
+      else await vscode.commands.executeCommand(Commands.showUnitFile, unitUri(action.unit));
+    }
   }
 
   /** Builds requests; for submit/load/start, local files are validated first (blocking errors stop everything). */
@@ -142,7 +173,7 @@ export class DeployController {
     return parsed.unit;
   }
 
-  private async run(api: FleetApi, op: DeployOp, requests: DeployRequest[]): Promise<DeployResult[] | undefined> {
+  private async run(api: FleetApi, op: DeployOp, requests: DeployRequest[], files: ReadonlyMap<string, vscode.Uri> = new Map()): Promise<DeployResult[] | undefined> {
     const names = requests.map(r => r.name);
     const title = `Fleet: ${TITLES[op][1]} ${names.length === 1 ? names[0] : `${names.length} units`}`;
     return this.withProgress(title, names, signal =>
@@ -153,12 +184,18 @@ export class DeployController {
         // The explorer row follows the wait: each state it reads shows at once.
         onUnit: (unit, states) => this.deps.model.applyUnit(unit, states),
       }),
+      files,
     );
   }
 
   private progress: vscode.Progress<{ message?: string }> | undefined;
 
-  private async withProgress(title: string, names: string[], body: (signal: AbortSignal) => Promise<DeployResult[]>): Promise<DeployResult[] | undefined> {
+  private async withProgress(
+    title: string,
+    names: string[],
+    body: (signal: AbortSignal) => Promise<DeployResult[]>,
+    files: ReadonlyMap<string, vscode.Uri> = new Map(),
+  ): Promise<DeployResult[] | undefined> {
     const release = this.deps.model.watch();
     try {
       const results = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (progress, token) => {
@@ -171,7 +208,7 @@ export class DeployController {
           this.progress = undefined;
         }
       });
-      this.report(results);
+      this.report(results, files);
       for (const name of names) this.deps.documents.changed(name);
       return results;
     } catch (err) {
@@ -190,27 +227,18 @@ export class DeployController {
     }
   }
 
-  private report(results: DeployResult[]): void {
+  /** One message for any number of units, with at most one action (deploy/report.ts decides). */
+  private report(results: DeployResult[], files: ReadonlyMap<string, vscode.Uri>): void {
     for (const r of results) {
       this.deps.log[r.ok ? 'info' : 'error'](r.message);
       for (const w of r.warnings) this.deps.log.warn(`${w}`);
     }
-    const warnings = results.flatMap(r => r.warnings);
-    for (const w of warnings) void vscode.window.showWarningMessage(w);
-    const failed = results.filter(r => !r.ok);
-    const ok = results.filter(r => r.ok);
-    if (results.length === 1) {
-      const r = results[0]!;
-      if (r.ok) void vscode.window.showInformationMessage(r.message);
-      else void vscode.window.showErrorMessage(r.message, 'Show Log').then(c => c && this.deps.log.show());
-      return;
-    }
-    if (failed.length === 0) {
-      void vscode.window.showInformationMessage(`${ok.length} units done: ${ok.map(r => r.message.replace(/^Unit /, '')).join('; ')}`);
-    } else {
-      void vscode.window
-        .showErrorMessage(`${failed.length} of ${results.length} units failed: ${failed.map(r => r.message).join(' ')}`, 'Show Log')
-        .then(c => c && this.deps.log.show());
+    for (const w of results.flatMap(r => r.warnings)) void vscode.window.showWarningMessage(w);
+    const report = deployReport(results, name => files.has(name));
+    if (report.level === 'info') void vscode.window.showInformationMessage(report.message);
+    else {
+      const action = report.action;
+      void vscode.window.showErrorMessage(report.message, ...(action ? [action.label] : [])).then(c => (c && action ? this.runAction(action, files) : undefined));
     }
   }
 
@@ -303,7 +331,9 @@ export class DeployController {
     const targets: UnitTarget[] = names.map(n => (registrySet.has(n) ? { name: n } : { name: n, uri: byName.get(n)! }));
     const requests = await this.requests('start', targets);
     if (!requests) return undefined;
-    return this.run(api, 'start', requests);
+    const unitFiles = filesOf(targets);
+    if (!(await this.placeableOrAsked(api, 'start', requests, unitFiles))) return undefined;
+    return this.run(api, 'start', requests, unitFiles);
   }
 
   /** `web@.service` → `web@1.service`…: from the template file (or its registry copy), then submit/load/start. */
@@ -357,4 +387,9 @@ export class DeployController {
 async function closeDiffTabs(modified: vscode.Uri): Promise<void> {
   const tabs = vscode.window.tabGroups.all.flatMap(g => g.tabs).filter(t => t.input instanceof vscode.TabInputTextDiff && t.input.modified.toString() === modified.toString());
   if (tabs.length > 0) await vscode.window.tabGroups.close(tabs);
+}
+
+/** The unit files among the targets, by unit name. */
+function filesOf(targets: readonly UnitTarget[]): Map<string, vscode.Uri> {
+  return new Map(targets.flatMap(t => (t.uri ? [[t.name, t.uri] as const] : [])));
 }

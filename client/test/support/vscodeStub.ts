@@ -83,6 +83,10 @@ export const ui = {
   info: [] as string[],
   warnings: [] as string[],
   errors: [] as string[],
+  /** The buttons each error message offered, in order. */
+  errorButtons: [] as string[][],
+  /** The modal flag and buttons of each warning message, in order. */
+  warningOptions: [] as { modal: boolean; detail?: string; buttons: string[] }[],
   /** Answers for showWarningMessage (modal confirms), showInputBox, showQuickPick. */
   warningAnswers: [] as (string | undefined)[],
   /** Answers for showErrorMessage with buttons. */
@@ -158,12 +162,15 @@ export const vscodeStub = {
       return view;
     },
     showInformationMessage: async (m: string) => void ui.info.push(m),
-    showWarningMessage: async (m: string) => {
+    showWarningMessage: async (m: string, ...rest: unknown[]) => {
       ui.warnings.push(m);
+      const options = rest[0] && typeof rest[0] === 'object' ? (rest[0] as { modal?: boolean; detail?: string }) : undefined;
+      ui.warningOptions.push({ modal: !!options?.modal, ...(options?.detail ? { detail: options.detail } : {}), buttons: rest.filter((b): b is string => typeof b === 'string') });
       return ui.warningAnswers.shift();
     },
-    showErrorMessage: async (m: string) => {
+    showErrorMessage: async (m: string, ...buttons: unknown[]) => {
       ui.errors.push(m);
+      ui.errorButtons.push(buttons.filter((b): b is string => typeof b === 'string'));
       return ui.errorAnswers.shift();
     },
     showInputBox: async () => ui.inputs.shift(),
