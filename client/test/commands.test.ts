@@ -318,9 +318,9 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
     assert.equal(ui.clipboard, '2'.repeat(32));
   });
 
-  test('Create Template Instances starts web@1..3 from the template file', async () => {
+  test('Create Template Instances takes names and ranges: 1..3 from the template file', async () => {
     ui.errors.length = 0;
-    ui.inputs.push('3');
+    ui.inputs.push('1..3');
     ui.picks.push((items: { label: string }[]) => items.find(i => i.label === 'Submit'));
     await commands.get('fleet.createTemplateInstances')!(Uri.file(path.join(samples, 'web@.service')));
     assert.deepEqual(ui.errors.slice(-1), []);
@@ -329,17 +329,51 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
     assert.deepEqual(names, ['web@1.service', 'web@2.service', 'web@3.service']);
   });
 
-  test('Start Units Matching starts the workspace files that match the glob, spread by their conflicts', async () => {
+  test('Create Template Instances from the palette offers the workspace\'s templates; 7 is the instance web@7.service', async () => {
+    stubState.workspaceFiles = fs.readdirSync(samples).map(f => Uri.file(path.join(samples, f)));
+    let offered: string[] = [];
+    ui.picks.push((items: { label: string }[]) => {
+      offered = items.map(i => i.label);
+      return items.find(i => i.label === 'web@.service');
+    });
+    ui.inputs.push('7');
+    ui.picks.push((items: { label: string }[]) => items.find(i => i.label === 'Submit'));
+    try {
+      await commands.get('fleet.createTemplateInstances')!();
+    } finally {
+      stubState.workspaceFiles = [];
+    }
+    assert.deepEqual(offered, ['web@.service'], 'the templates of the workspace (the registry has none)');
+    assert.equal(ui.info.at(-1), 'Unit web@7.service submitted (inactive)');
+    assert.ok(await registry.getUnit('web@7.service'));
+    ui.warningAnswers.push('Destroy');
+    await commands.get('fleet.destroyUnit')!(undefined, [Uri.from({ scheme: 'fleet-unit', path: '/web@7.service' })]);
+  });
+
+  test('Start Units Matching previews what matches, then starts it, spread by the conflicts', async () => {
     stubState.workspaceFiles = fs.readdirSync(samples).map(f => Uri.file(path.join(samples, f)));
     ui.inputs.push('nginx.*.service');
+    let preview: { label: string; description: string; picked: boolean }[] = [];
+    ui.picks.push((items: { label: string; description: string; picked: boolean }[]) => (preview = items));
     const results = (await commands.get('fleet.startUnitsMatching')!()) as { name: string; ok: boolean; message: string }[];
-    stubState.workspaceFiles = [];
+    assert.deepEqual(preview.map(p => [p.label, p.description, p.picked]), [
+      ['nginx.1.service', 'from its workspace file', true], ['nginx.2.service', 'from its workspace file', true], ['nginx.3.service', 'from its workspace file', true],
+    ]);
     assert.deepEqual(results.map(r => [r.name, r.ok]), [['nginx.1.service', true], ['nginx.2.service', true], ['nginx.3.service', true]]);
     const machines = results.map(r => /on (\d{8})\.\.\./.exec(r.message)?.[1]);
     assert.equal(new Set(machines).size, 3, results.map(r => r.message).join('; '));
     ui.inputs.push('nothing-*.service');
     assert.equal(await commands.get('fleet.startUnitsMatching')!(), undefined);
-    assert.match(ui.warnings.at(-1)!, /^No unit in .* or in the workspace matches nothing-\*\.service\.$/);
+    assert.match(ui.warnings.at(-1)!, /^No unit in test or in the workspace matches nothing-\*\.service\.$/);
+    // An instance nobody has yet is made from its template, as fleetctl start web@8.service does.
+    ui.inputs.push('web@8.service');
+    ui.picks.push((items: { label: string; description: string; picked: boolean }[]) => (preview = items));
+    const made = (await commands.get('fleet.startUnitsMatching')!()) as { name: string; ok: boolean; message: string }[];
+    stubState.workspaceFiles = [];
+    assert.deepEqual(preview.map(p => [p.label, p.description]), [['web@8.service', 'a new instance of web@.service (workspace file)']]);
+    assert.equal(made[0]!.ok, true, made[0]!.message);
+    assert.match(made[0]!.message, /^Unit web@8\.service launched on /);
+    assert.equal((await registry.getUnit('web@8.service'))!.options.find(o => o.name === 'ExecStart')!.value, `/bin/sh -c 'while true; do echo "worker %i"; sleep 5; done'`);
   });
 
   test('the status bar names the cluster and counts; Add Cluster saves a profile without switching to it, Select Cluster switches', async () => {

@@ -11,14 +11,13 @@ import type { FleetApi } from '../api/types';
 import type { ClusterModel } from '../cluster/clusterModel';
 import { clusterPhrase, clusterTitle } from '../cluster/clusterName';
 import { localCopyUri, unitUri, type UnitDocumentProvider } from '../cluster/unitDocuments';
-import { toUnitOptions } from '../cluster/unitRows';
 import { Commands, Views } from '../commands/commandIds';
 import { resolveTargets, targetsFromArgs, type UnitTarget } from '../commands/targets';
 import { DeployCancelledError, planReplace, replaceUnit, runDeploy, type DeployOp, type DeployRequest, type DeployResult, type LocalUnit } from './deploy';
 import { localUnitFromText } from './localUnit';
 import { unplaceableOnStart } from './placementCheck';
 import { deployReport, placementQuestion, type ReportAction } from './report';
-import { matchUnits, parseInstanceSpec, templateInstances } from './templates';
+import { createTemplateInstances, startMatching } from './templateFlows';
 
 const TITLES: Record<DeployOp, [string, string]> = {
   submit: ['Submit', 'Submitting'],
@@ -39,9 +38,10 @@ export interface DeployDeps {
 }
 
 export class DeployController {
-  constructor(private readonly deps: DeployDeps) {}
+  constructor(readonly deps: DeployDeps) {}
 
-  private api(): FleetApi | undefined {
+  /** The active cluster's API; undefined after telling the user how to connect. */
+  api(): FleetApi | undefined {
     const api = this.deps.model.currentApi;
     if (!api) {
       void vscode.window.showErrorMessage('Not connected to a fleet cluster. Run "Fleet: Select Cluster" or "Fleet: Start Local Cluster" first.', 'Select Cluster').then(choice => {
@@ -52,7 +52,7 @@ export class DeployController {
   }
 
   /** `the local cluster`, `prod`: the active cluster inside a sentence. */
-  private clusterPhrase(api: FleetApi): string {
+  clusterPhrase(api: FleetApi): string {
     return clusterPhrase(this.deps.clusterName?.(), api.label);
   }
 
@@ -101,7 +101,7 @@ export class DeployController {
    * Start's own placement check (the scheduler's planCluster over the explorer's snapshot): when
    * no machine would take a unit, ask before writing anything. True: go on.
    */
-  private async placeableOrAsked(api: FleetApi, op: 'start' | 'load', requests: readonly DeployRequest[], files: ReadonlyMap<string, vscode.Uri>): Promise<boolean> {
+  async placeableOrAsked(api: FleetApi, op: 'start' | 'load', requests: readonly DeployRequest[], files: ReadonlyMap<string, vscode.Uri>): Promise<boolean> {
     await this.deps.model.refresh().catch(() => undefined);
     const snapshot = this.deps.model.lastSnapshot;
     if (!snapshot) return true;
@@ -125,7 +125,7 @@ export class DeployController {
   }
 
   /** Builds requests; for submit/load/start, local files are validated first (blocking errors stop everything). */
-  private async requests(op: DeployOp, targets: readonly UnitTarget[]): Promise<DeployRequest[] | undefined> {
+  async requests(op: DeployOp, targets: readonly UnitTarget[]): Promise<DeployRequest[] | undefined> {
     const out: DeployRequest[] = [];
     for (const target of targets) {
       if (target.uri && (op === 'submit' || op === 'load' || op === 'start')) {
@@ -173,7 +173,7 @@ export class DeployController {
     return parsed.unit;
   }
 
-  private async run(api: FleetApi, op: DeployOp, requests: DeployRequest[], files: ReadonlyMap<string, vscode.Uri> = new Map()): Promise<DeployResult[] | undefined> {
+  async run(api: FleetApi, op: DeployOp, requests: DeployRequest[], files: ReadonlyMap<string, vscode.Uri> = new Map()): Promise<DeployResult[] | undefined> {
     const names = requests.map(r => r.name);
     const title = `Fleet: ${TITLES[op][1]} ${names.length === 1 ? names[0] : `${names.length} units`}`;
     return this.withProgress(title, names, signal =>
@@ -298,88 +298,16 @@ export class DeployController {
     if (results) await closeDiffTabs(localCopy);
   }
 
-  /** Start units by glob over the registry and the workspace's unit files, or the explorer selection. */
+  /** Start units by glob (a preview first; `web@7.service` made from `web@.service`), or the explorer selection. */
   async startMatching(arg: unknown, selection: unknown): Promise<DeployResult[] | undefined> {
     const selected = targetsFromArgs(arg, selection);
     if (selected && selected.length > 1) return this.command('start', arg, selection);
-    const api = this.api();
-    if (!api) return;
-    const pattern = await vscode.window.showInputBox({
-      title: 'Fleet: Start Units Matching',
-      prompt: 'A unit name or a glob (fleet syntax: * ? [abc]); matches registry units and unit files in the workspace',
-      value: 'nginx.*.service',
-      validateInput: v => {
-        const r = matchUnits(v, []);
-        return 'error' in r ? r.error : undefined;
-      },
-    });
-    if (pattern === undefined) return undefined;
-    await this.deps.model.refresh();
-    const registry = this.deps.model.lastSnapshot?.units.map(u => u.name) ?? [];
-    const files = await vscode.workspace.findFiles('**/*.{service,socket,timer,path,mount,automount,device,target}', '**/node_modules/**', 2000);
-    const byName = new Map<string, vscode.Uri>();
-    for (const f of files) byName.set(f.path.split('/').pop()!, f);
-    const all = [...new Set([...registry, ...byName.keys()])];
-    const matched = matchUnits(pattern, all);
-    if ('error' in matched) return void vscode.window.showErrorMessage(matched.error);
-    const names = matched.names.filter(n => !isTemplateName(n));
-    if (names.length === 0) {
-      void vscode.window.showWarningMessage(`No unit in ${api.label} or in the workspace matches ${pattern.trim()}.`);
-      return undefined;
-    }
-    const registrySet = new Set(registry);
-    const targets: UnitTarget[] = names.map(n => (registrySet.has(n) ? { name: n } : { name: n, uri: byName.get(n)! }));
-    const requests = await this.requests('start', targets);
-    if (!requests) return undefined;
-    const unitFiles = filesOf(targets);
-    if (!(await this.placeableOrAsked(api, 'start', requests, unitFiles))) return undefined;
-    return this.run(api, 'start', requests, unitFiles);
+    return startMatching(this);
   }
 
   /** `web@.service` → `web@1.service`…: from the template file (or its registry copy), then submit/load/start. */
   async createTemplateInstances(arg: unknown, selection?: unknown): Promise<DeployResult[] | undefined> {
-    const target = (arg && typeof arg === 'object' && 'name' in arg && !('kind' in arg) ? (arg as UnitTarget) : targetsFromArgs(arg, selection)?.[0]);
-    if (!target || !isTemplateName(target.name)) {
-      void vscode.window.showErrorMessage(`${target ? `${target.name} is not a template unit. ` : ''}Open a template unit file (named like web@.service) or select one in the explorer, then run Fleet: Create Template Instances.`);
-      return;
-    }
-    const api = this.api();
-    if (!api) return undefined;
-    let options: LocalUnit['options'] | undefined;
-    if (target.uri) options = (await this.localUnit(target.uri))?.options;
-    else {
-      const unit = await api.getUnit(target.name).catch(() => undefined);
-      options = unit?.options?.length ? toUnitOptions(unit.options) : undefined;
-      if (!options) return void vscode.window.showErrorMessage(`Cannot read the template ${target.name} from ${api.label}.`);
-    }
-    if (!options) return undefined;
-    const spec = await vscode.window.showInputBox({
-      title: `Fleet: Create Instances of ${target.name}`,
-      prompt: 'How many instances (3 → 1..3), a range (1..5) or a list (1,2,blue)',
-      value: '3',
-      validateInput: v => {
-        const r = parseInstanceSpec(v);
-        if ('error' in r) return r.error;
-        const names = templateInstances(target.name, r.instances);
-        return 'error' in names ? names.error : undefined;
-      },
-    });
-    if (spec === undefined) return undefined;
-    const parsed = parseInstanceSpec(spec);
-    if ('error' in parsed) return undefined;
-    const made = templateInstances(target.name, parsed.instances);
-    if ('error' in made) return void vscode.window.showErrorMessage(made.error);
-    const action = await vscode.window.showQuickPick(
-      [
-        { label: 'Start', description: 'submit, load and launch each instance', op: 'start' as const },
-        { label: 'Load', description: 'submit and load (scheduled, not started)', op: 'load' as const },
-        { label: 'Submit', description: 'only add them to the registry', op: 'submit' as const },
-      ],
-      { title: `${made.names.length} instance${made.names.length === 1 ? '' : 's'}: ${made.names.slice(0, 4).join(', ')}${made.names.length > 4 ? ', …' : ''}` },
-    );
-    if (!action) return undefined;
-    const templateOptions = options;
-    return this.run(api, action.op, made.names.map(name => ({ name, local: { name, options: templateOptions } })));
+    return createTemplateInstances(this, arg, selection);
   }
 }
 
@@ -390,6 +318,6 @@ async function closeDiffTabs(modified: vscode.Uri): Promise<void> {
 }
 
 /** The unit files among the targets, by unit name. */
-function filesOf(targets: readonly UnitTarget[]): Map<string, vscode.Uri> {
+export function filesOf(targets: readonly UnitTarget[]): Map<string, vscode.Uri> {
   return new Map(targets.flatMap(t => (t.uri ? [[t.name, t.uri] as const] : [])));
 }

@@ -225,6 +225,7 @@ export const vscodeStub = {
       return { uri, languageId: 'fleet-unit', getText: () => text };
     },
     findFiles: async () => stubState.workspaceFiles,
+    asRelativePath: (uri: Uri) => uri.path,
   },
   commands: {
     registerCommand: (id: string, fn: (...args: unknown[]) => unknown) => {
