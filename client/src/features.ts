@@ -16,7 +16,8 @@ import { ClusterConnections } from './cluster/connections';
 import { JournalFollower } from './cluster/journal';
 import { RemoteAccess, remoteSettingsFrom } from './cluster/remoteAccess';
 import { clusterContextOf } from './cluster/snapshot';
-import { ExplorerOptions } from './cluster/treeItems';
+import { selectionContext } from './cluster/selectionActions';
+import { ExplorerOptions, toItem, type ClusterNode } from './cluster/treeItems';
 import { UnitDocumentProvider } from './cluster/unitDocuments';
 import { UnitsViewControls } from './cluster/unitsViewControls';
 import { STATUS_SCHEME, UNIT_SCHEME, Views } from './commands/commandIds';
@@ -115,6 +116,12 @@ export function registerClusterFeatures(
     machinesView.message = healthy && view.snapshot.machines.length === 0 ? `No machines have joined ${view.label}: units cannot be scheduled until an agent (fleetd) is running.` : undefined;
   };
   own(model.onDidChange(updateMessage));
+  // Several nodes selected: the context menu offers only what applies to all (selectionActions.ts).
+  const selectionKeys = (nodes: readonly ClusterNode[]) => {
+    for (const [key, value] of Object.entries(selectionContext(nodes.map(n => toItem(n).contextValue)))) void vscode.commands.executeCommand('setContext', key, value);
+  };
+  own(unitsView.onDidChangeSelection(e => selectionKeys(e.selection)));
+  own(machinesView.onDidChangeSelection(e => selectionKeys(e.selection)));
   unitsControls = own(new UnitsViewControls(model, unitsView, () => unitsProvider.refresh()));
 
   // The language server's cluster context follows the snapshot.

@@ -102,7 +102,7 @@ export const config = new Map<string, unknown>();
 export const configEvents = new EventEmitter<{ affectsConfiguration(s: string): boolean }>();
 export const commands = new Map<string, (...args: unknown[]) => unknown>();
 export const contentProviders = new Map<string, { provideTextDocumentContent(uri: Uri, token: unknown): Promise<string> }>();
-export const treeViews = new Map<string, { provider: { getChildren(e?: unknown): unknown[]; getTreeItem(e: unknown): TreeItem }; setVisible(v: boolean): void; message?: string }>();
+export const treeViews = new Map<string, { provider: { getChildren(e?: unknown): unknown[]; getTreeItem(e: unknown): TreeItem }; setVisible(v: boolean): void; select(nodes: unknown[]): void; message?: string }>();
 
 export const visibleEditors = new EventEmitter<unknown>();
 export const outputs = new Map<string, string[]>();
@@ -143,10 +143,12 @@ export const vscodeStub = {
     createStatusBarItem: () => (stubState.statusBar = { show() {}, dispose() {}, text: '', tooltip: undefined, command: undefined, name: '', backgroundColor: undefined }),
     createTreeView: (id: string, options: { treeDataProvider: { getChildren(e?: unknown): unknown[]; getTreeItem(e: unknown): TreeItem } }) => {
       const visibility = new EventEmitter<{ visible: boolean }>();
+      const selection = new EventEmitter<{ selection: unknown[] }>();
       const view = {
         visible: false,
         message: undefined as string | undefined,
         onDidChangeVisibility: visibility.event,
+        onDidChangeSelection: selection.event,
         dispose() {},
       };
       treeViews.set(id, {
@@ -155,6 +157,7 @@ export const vscodeStub = {
           view.visible = v;
           visibility.fire({ visible: v });
         },
+        select: (nodes: unknown[]) => selection.fire({ selection: nodes }),
         get message() {
           return view.message;
         },
