@@ -3,3 +3,4 @@ export * from './snapshot';
 export * from './checks';
 export * from './planCluster';
 export * from './planMachine';
+export * from './preview';

@@ -113,6 +113,8 @@ export function clusterContextOf(snapshot: ClusterSnapshot): ClusterContext {
       if (u.currentState) d.currentState = u.currentState;
       if (u.machineID) d.machineID = u.machineID;
       if (u.options?.length) d.hash = unitHash(u.options.map(o => ({ section: o.section, name: o.name, value: o.value ?? '' })));
+      const xfleet = (u.options ?? []).filter(o => o.section === 'X-Fleet').map(o => ({ name: o.name, value: o.value ?? '' }));
+      if (xfleet.length > 0) d.xfleet = xfleet;
       return d;
     }),
   };
