@@ -6,7 +6,8 @@ import { describe, test } from 'node:test';
 import { itemActions, ITEM_ACTIONS, selectionActions, selectionContext, SELECTION_CONTEXT_PREFIX } from '../src/cluster/selectionActions';
 
 const manifest = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as {
-  contributes: { menus: Record<string, { command?: string; submenu?: string; when?: string; group?: string }[]>; submenus?: { id: string; label: string }[] };
+  contributes: {
+    views: Record<string, { id: string; initialSize?: number }[]>; menus: Record<string, { command?: string; submenu?: string; when?: string; group?: string }[]>; submenus?: { id: string; label: string }[] };
 };
 
 const CONTEXT_VALUES = [
@@ -65,5 +66,11 @@ describe('explorer context menus', () => {
     const fileMatches = (w: string, name: string) => new RegExp(/resourceFilename =~ \/(.*)\/(?: |$)/.exec(w)![1]!).test(name);
     assert.ok(fileMatches(when('fleet.createTemplateInstances'), 'web@.service') && !fileMatches(when('fleet.createTemplateInstances'), 'web@1.service'));
     assert.ok(!fileMatches(when('fleet.startUnit'), 'web@.service') && fileMatches(when('fleet.startUnit'), 'web@1.service') && fileMatches(when('fleet.startUnit'), 'nginx.1.service'));
+  });
+
+  test('the Machines view starts at a quarter of the Units view (a few machines, many units)', () => {
+    const views = manifest.contributes.views['fleet']!;
+    const size = (id: string) => views.find(v => v.id === id)?.initialSize;
+    assert.deepEqual([size('fleet.machines'), size('fleet.units')], [1, 3]);
   });
 });
