@@ -195,6 +195,10 @@ describe('the local cluster workflow in a real VS Code', { skip: e2eSkip(needs) 
       await shot('2a-asks-first');
       await ui.answerDialog('Cancel');
       assert.equal((await readCluster(url)).units.some(u => u.name === FOURTH), false, `${FOURTH} was not submitted`);
+      // The code lens says the same, from the scheduler's preview over the units in the cluster.
+      const lens4 = wb.activeEditor.locator('.codelens-decoration').filter({ hasText: 'no machine can take it now' }).first();
+      await lens4.waitFor({ timeout: 30_000 });
+      assert.match(await lens4.innerText(), /no machine can take it now: conflicts with nginx\.1\.service, nginx\.2\.service, nginx\.3\.service on every machine/);
 
       // 2b. Fleet: Filter Units… narrows the view (the view's title says so); a bad term is refused
       // as it is typed; Fleet: Clear Units Filter shows every unit again.
@@ -256,6 +260,10 @@ describe('the local cluster workflow in a real VS Code', { skip: e2eSkip(needs) 
       // 3b. The sidekick follows nginx.1 to its machine; its journal shows each line once, then new ones.
       await wb.quickOpen(SIDEKICK);
       await wb.languageStatus().filter({ hasText: 'Fleet Unit' }).waitFor();
+      // Before it starts, its code lens names the machine it must follow.
+      const follows = wb.activeEditor.locator('.codelens-decoration').filter({ hasText: 'follows nginx.1.service to' }).first();
+      await follows.waitFor({ timeout: 30_000 });
+      assert.match(await follows.innerText(), new RegExp(`follows nginx\\.1\\.service to ${short(placement.get(UNITS[0])!)} \\(127\\.0\\.0\\.\\d+\\)`));
       await ui.editorTitleAction('Start Unit');
       await ui.waitForNotification(/nginx-discovery\.1\.service.*launched/, CLUSTER_TIMEOUT);
       const withSidekick = await readCluster(url);
