@@ -26,6 +26,7 @@ import { LocalClusterManager } from './localCluster/localClusterManager';
 import { registerMaps } from './maps/registerMaps';
 import { confirmHostKey } from './status/clusterPicker';
 import { ClusterStatusBar } from './status/statusBar';
+import { errorMessage } from '../../protocol/src/log';
 
 export const CONNECTED_CONTEXT = 'fleet.clusterConnected';
 
@@ -123,7 +124,7 @@ export function registerClusterFeatures(
     const client = languageClient;
     if (!client || !client.isRunning()) return;
     client.sendNotification(ClusterContextNotification.type, lastContext).catch((err: unknown) => {
-      log.warn(`could not send fleet/clusterContext: ${err instanceof Error ? err.message : String(err)}`);
+      log.warn(`could not send fleet/clusterContext: ${errorMessage(err)}`);
     });
   };
   let clientState: vscode.Disposable | undefined;
@@ -164,7 +165,7 @@ export function registerClusterFeatures(
         try {
           d.dispose();
         } catch (err) {
-          log.error(`disposing the cluster UI: ${err instanceof Error ? err.message : String(err)}`);
+          log.error(`disposing the cluster UI: ${errorMessage(err)}`);
         }
       }
     },

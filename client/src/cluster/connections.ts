@@ -11,6 +11,7 @@ import { createFleetApi } from '../connection/connect';
 import { describeProfile, FLEETCTL_ENV, resolveProfiles, type ClusterProfile } from '../connection/profile';
 import { confirmHostKey } from '../status/clusterPicker';
 import type { ClusterModel } from './clusterModel';
+import { errorMessage } from '../../../protocol/src/log';
 
 export const LOCAL_CLUSTER_NAME = 'Local cluster';
 
@@ -153,7 +154,7 @@ export class ClusterConnections implements vscode.Disposable {
           ? new HttpFleetApi({ endpoint: entry.url!, label: `${LOCAL_CLUSTER_NAME} (${entry.url})`, requestTimeoutMs: 5000 })
           : await this.openApi(entry.profile!);
       } catch (err) {
-        const message = err instanceof Error ? err.message : String(err);
+        const message = errorMessage(err);
         this.log.error(`${message}`);
         void vscode.window.showErrorMessage(message);
       }

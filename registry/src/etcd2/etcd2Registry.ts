@@ -26,19 +26,18 @@ import type {
   UnitRecord, UnitStateRecord, WatchTopic,
 } from '../registry';
 import { EtcdCode, EtcdV2Client, type EtcdV2ClientOptions } from './client';
-import { EngineLease, Presence, isCode, message, ttlSeconds } from './leases';
+import { EngineLease, Presence, isCode, ttlSeconds } from './leases';
+import type { Log } from '../../../protocol/src/log';
 import {
   ENGINE_VERSION, decodeJobs, decodeLeader, decodeMachines, decodeStates, encodeJobObject, encodeLeader, encodeUnitBlob,
   encodeUnitState, leaves, scheduleOf, type JobEntry,
 } from './layout';
 import { BlobCache, Etcd2Mirror } from './mirror';
 
-export type Etcd2Log = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
-
 export interface Etcd2RegistryOptions extends EtcdV2ClientOptions {
   /** fleet's etcd_key_prefix; default `/_coreos.com/fleet/`. Joined as fleet's path.Join does. */
   prefix?: string;
-  log?: Etcd2Log;
+  log?: Log;
 }
 
 /** Writes of one batch in flight at once. */
@@ -53,7 +52,7 @@ export function normalizePrefix(prefix: string): string {
 export class Etcd2Registry implements Registry {
   readonly keys: Keys;
   readonly client: EtcdV2Client;
-  private readonly log: Etcd2Log;
+  private readonly log: Log;
   private readonly watchers = new Watchers();
   private readonly blobs = new BlobCache();
   private readonly mirror: Etcd2Mirror;
@@ -458,5 +457,3 @@ async function ignoreMissing(p: Promise<unknown>, ...more: number[]): Promise<vo
     if (!isCode(err, EtcdCode.KeyNotFound, ...more)) throw err;
   }
 }
-
-export { message };
