@@ -19,7 +19,7 @@
  */
 import { serializeOptions, sha1Hex, type UnitOption } from '../../../unitfile/src';
 import type { JobState } from '../../../protocol/src/api';
-import { assertDistinctUnits, groupBySection, Watchers } from '../common';
+import { assertDistinctUnits, groupBySection, inParallel, Watchers } from '../common';
 import { DEFAULT_PREFIX, Keys } from '../keyspace';
 import type {
   ClusterSnapshot, Disposable, Leadership, MachinePresence, MachineRecord, MachineView, Registry, ScheduleChange, ScheduleEntry,
@@ -165,7 +165,7 @@ export class Etcd2Registry implements Registry {
 
   async applySchedule(changes: readonly ScheduleChange[]): Promise<boolean[]> {
     assertDistinctUnits(changes);
-    return inBatches(changes, c => (c.kind === 'schedule' ? this.scheduleUnit(c.unit, c.machineId) : this.unscheduleUnit(c.unit, c.machineId)));
+    return inParallel(changes, CONCURRENCY, c => (c.kind === 'schedule' ? this.scheduleUnit(c.unit, c.machineId) : this.unscheduleUnit(c.unit, c.machineId)));
   }
 
   async setLaunched(name: string, machineId: string, ttlMs: number): Promise<void> {
@@ -223,7 +223,7 @@ export class Etcd2Registry implements Registry {
   }
 
   async patchMachineMetadata(ops: readonly { machineId: string; key: string; value: string }[]): Promise<void> {
-    await inBatches(ops, op => this.client.set(this.keys.machineMetadata(op.machineId, op.key), op.value));
+    await inParallel(ops, CONCURRENCY, op => this.client.set(this.keys.machineMetadata(op.machineId, op.key), op.value));
   }
 
   // ---------------------------------------------------------------- unit states
@@ -239,8 +239,8 @@ export class Etcd2Registry implements Registry {
       if (s.machineId !== machineId) throw new Error(`publishUnits: the state of ${s.name} belongs to machine ${s.machineId}, not ${machineId}`);
     }
     // A unit's state before its heartbeat: fleetctl start reads the state as soon as it sees `launched`.
-    await inBatches(batch.states, s => this.saveUnitState(s, ttlMs));
-    await inBatches(batch.launched, name => this.setLaunched(name, machineId, ttlMs));
+    await inParallel(batch.states, CONCURRENCY, s => this.saveUnitState(s, ttlMs));
+    await inParallel(batch.launched, CONCURRENCY, name => this.setLaunched(name, machineId, ttlMs));
   }
 
   /** Only this machine's state; fleet deletes `states/<name>` whole, wiping the other machines' states of a global unit. */
@@ -430,24 +430,11 @@ export class Etcd2Registry implements Registry {
       }
       return;
     }
-    await inBatches(hashes, async hash => {
+    await inParallel(hashes, CONCURRENCY, async hash => {
       const res = await this.client.get(this.keys.unitBlob(hash));
       if (res?.node.value !== undefined) this.blobs.setFromValue(hash, res.node.value);
     });
   }
-}
-
-async function inBatches<T, R>(items: readonly T[], fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, items.length) }, worker));
-  return out;
 }
 
 async function ignoreMissing(p: Promise<unknown>, ...more: number[]): Promise<void> {
