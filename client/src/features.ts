@@ -31,8 +31,6 @@ import { errorMessage } from '../../protocol/src/log';
 export const CONNECTED_CONTEXT = 'fleet.clusterConnected';
 
 export interface ClusterFeatures extends vscode.Disposable {
-  /** For a language client created (or restarted) after registration. */
-  setLanguageClient(client: LanguageClient | undefined): void;
   readonly model: ClusterModel;
 }
 
@@ -51,7 +49,7 @@ export function registerClusterFeatures(
     disposables.push(d);
     return d;
   };
-  let languageClient = deps.languageClient;
+  const languageClient = deps.languageClient;
   const intervalSeconds = vscode.workspace.getConfiguration('fleet.explorer').get<number>('refreshIntervalSeconds', 3);
   const model = new ClusterModel({
     intervalMs: Math.max(1, Number.isFinite(intervalSeconds) ? intervalSeconds : 3) * 1000,
@@ -127,13 +125,7 @@ export function registerClusterFeatures(
       log.warn(`could not send fleet/clusterContext: ${errorMessage(err)}`);
     });
   };
-  let clientState: vscode.Disposable | undefined;
-  const watchClient = (client: LanguageClient | undefined) => {
-    clientState?.dispose();
-    clientState = client?.onDidChangeState(() => sendContext());
-  };
-  watchClient(languageClient);
-  own({ dispose: () => clientState?.dispose() });
+  if (languageClient) own(languageClient.onDidChangeState(() => sendContext()));
   own(
     model.onDidChange(change => {
       const connected = change.view.kind === 'connected';
@@ -170,12 +162,5 @@ export function registerClusterFeatures(
       }
     },
   });
-  return Object.assign(store, {
-    setLanguageClient(client: LanguageClient | undefined) {
-      languageClient = client;
-      watchClient(client);
-      sendContext();
-    },
-    model,
-  });
+  return Object.assign(store, { model });
 }
