@@ -19,12 +19,12 @@ import { clusterContextOf } from './cluster/snapshot';
 import { ExplorerOptions } from './cluster/treeItems';
 import { UnitDocumentProvider } from './cluster/unitDocuments';
 import { UnitsViewControls } from './cluster/unitsViewControls';
-import { STATUS_SCHEME, UNIT_SCHEME, Views } from './commands/commandIds';
+import { STATUS_SCHEME, UNIT_SCHEME, Views } from './identifiers';
 import { registerCommands } from './commands/registerCommands';
 import { DeployController } from './deploy/deployController';
 import { LocalClusterManager } from './localCluster/localClusterManager';
 import { registerMaps } from './maps/registerMaps';
-import { confirmHostKey } from './status/clusterPicker';
+import { confirmHostKey } from './hostKeyPrompt';
 import { ClusterStatusBar } from './status/statusBar';
 import { errorMessage } from '../../protocol/src/log';
 

@@ -10,7 +10,7 @@ import type { FleetApi } from '../api/types';
 import { MutableDisposable } from '../dispose';
 import { createFleetApi } from '../connection/connect';
 import { describeProfile, FLEETCTL_ENV, resolveProfiles, type ClusterProfile } from '../connection/profile';
-import { confirmHostKey } from '../status/clusterPicker';
+import { confirmHostKey } from '../hostKeyPrompt';
 import type { ClusterModel } from './clusterModel';
 import { errorMessage } from '../../../protocol/src/log';
 

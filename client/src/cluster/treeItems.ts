@@ -7,9 +7,8 @@ import type { ApiMachine, ApiUnitState } from '../../../protocol/src/api';
 import { shortHash } from '../../../unitfile/src';
 import { machineLabel, metadataLabel, type ClusterSnapshot } from './snapshot';
 import { DISPLAY_STATES, failureSummary, systemdSummary, unitRows, type DisplayState, type UnitRow } from './unitRows';
-import { filterRows, type UnitFilter } from './unitFilter';
+import { filterRows, type GroupBy, type UnitFilter } from './unitFilter';
 
-export type GroupBy = 'machine' | 'state' | 'flat';
 export type SortBy = 'name' | 'state' | 'machine';
 export const GROUP_BY_VALUES: readonly GroupBy[] = ['machine', 'state', 'flat'];
 export const SORT_BY_VALUES: readonly SortBy[] = ['name', 'state', 'machine'];

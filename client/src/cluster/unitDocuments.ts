@@ -7,7 +7,7 @@
  */
 import * as vscode from 'vscode';
 import { serializeOptions } from '../../../unitfile/src';
-import { STATUS_SCHEME, UNIT_SCHEME } from '../commands/commandIds';
+import { STATUS_SCHEME, UNIT_SCHEME } from '../identifiers';
 import type { ClusterModel } from './clusterModel';
 import type { RemoteAccess } from './remoteAccess';
 import { machineLabel, metadataLabel } from './snapshot';

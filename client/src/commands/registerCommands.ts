@@ -10,7 +10,7 @@ import { showUnitFile, showUnitStatus } from '../cluster/unitDocuments';
 import type { DeployController } from '../deploy/deployController';
 import type { LocalClusterManager } from '../localCluster/localClusterManager';
 import { addCluster, editCluster, selectCluster } from '../status/clusterPicker';
-import { Commands } from './commandIds';
+import { Commands } from '../identifiers';
 import { openSampleUnits } from './samples';
 import { resolveTargets } from './targets';
 import { errorMessage } from '../../../protocol/src/log';

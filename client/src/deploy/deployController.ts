@@ -11,7 +11,7 @@ import type { FleetApi } from '../api/types';
 import type { ClusterModel } from '../cluster/clusterModel';
 import { unitUri, type UnitDocumentProvider } from '../cluster/unitDocuments';
 import { toUnitOptions } from '../cluster/unitRows';
-import { Commands } from '../commands/commandIds';
+import { Commands } from '../identifiers';
 import { resolveTargets, targetsFromArgs, type UnitTarget } from '../commands/targets';
 import { DeployCancelledError, planReplace, replaceUnit, runDeploy, type DeployOp, type DeployRequest, type DeployResult, type LocalUnit } from './deploy';
 import { localUnitFromText } from './localUnit';

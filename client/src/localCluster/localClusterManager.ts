@@ -8,7 +8,7 @@ import * as vscode from 'vscode';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ClusterConnections } from '../cluster/connections';
-import { Commands } from '../commands/commandIds';
+import { Commands } from '../identifiers';
 import { defaultMetadata, findEtcd, fleetdArgs, launchFleetd, validateMetadata, type EtcdChoice, type LocalClusterProcess } from './launcher';
 import { adoptLocalCluster, findLocalClusters } from './discovery';
 import { errorMessage } from '../../../protocol/src/log';

@@ -10,7 +10,7 @@ import type { ClusterContext, ClusterUnit } from '../../../protocol/src/lsp';
 import { clusterStateWith } from './placement';
 import type { ServiceContext, UnitDocument } from './types';
 
-/** The client's command ids the lenses run (client/src/commands/commandIds.ts). */
+/** The client's command ids the lenses run (client/src/identifiers.ts). */
 export const LENS_COMMANDS = {
   start: 'fleet.startUnit', stop: 'fleet.stopUnit', replace: 'fleet.replaceUnit', journal: 'fleet.showUnitJournal', status: 'fleet.showUnitStatus',
 } as const;

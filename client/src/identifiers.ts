@@ -1,4 +1,10 @@
-/** Every command id the cluster UI contributes, written once (package.json lists the same ids). */
+/**
+ * The client's identifiers that several of its parts share, written once: the command ids of the
+ * cluster UI (package.json lists the same ids), the view ids, and the URI schemes of the
+ * read-only registry copies.
+ */
+
+/** Every command id the cluster UI contributes. */
 export const Commands = {
   refreshCluster: 'fleet.refreshCluster',
   selectCluster: 'fleet.selectCluster',
