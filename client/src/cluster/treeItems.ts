@@ -77,7 +77,8 @@ export const STATE_ICONS: Readonly<Record<DisplayState, Icon>> = {
   unknown: { id: 'question', color: 'disabledForeground' },
 };
 
-const STATE_LABELS: Readonly<Record<DisplayState, string>> = {
+/** Each display state in words, as the Units view's groups and the cluster map's chips name it. */
+export const STATE_WORDS: Readonly<Record<DisplayState, string>> = {
   failed: 'Failed',
   restarting: 'Failing and restarting',
   unplaceable: 'Cannot be scheduled',
@@ -180,7 +181,7 @@ export function groupRows(rows: UnitRow[], machines: readonly ApiMachine[], opti
   };
   for (const row of rows) {
     if (options.groupBy === 'state') {
-      add(row.display, () => ({ label: STATE_LABELS[row.display], icon: STATE_ICONS[row.display], order: DISPLAY_STATES.indexOf(row.display) }), row);
+      add(row.display, () => ({ label: STATE_WORDS[row.display], icon: STATE_ICONS[row.display], order: DISPLAY_STATES.indexOf(row.display) }), row);
     } else if (row.global) {
       add('global', () => ({ label: 'Global units', description: 'on every matching machine', icon: { id: 'globe' }, order: 1e6 }), row);
     } else if (row.machineId) {
