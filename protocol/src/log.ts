@@ -1,7 +1,7 @@
 /**
- * How every process logs, written once: the log function the extension, the language server,
- * fleetd and the registry adapters pass around, and an error as the text a log line or a message
- * shows.
+ * How every process logs and words its errors, written once: the log function the extension, the
+ * language server, fleetd and the registry adapters pass around, an error as the text a log line
+ * or a message shows, and the error an aborted request ends with.
  */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -26,4 +26,13 @@ export function describeError(err: unknown): string {
 
 function causeOf(err: unknown): unknown {
   return (err as { cause?: unknown } | null | undefined)?.cause;
+}
+
+/** The error a request ends with when its signal aborts: the signal's reason, or an AbortError. */
+export function abortError(signal: { readonly reason?: unknown }): Error {
+  const reason: unknown = signal.reason;
+  if (reason instanceof Error) return reason;
+  const err = new Error('The operation was aborted');
+  err.name = 'AbortError';
+  return err;
 }

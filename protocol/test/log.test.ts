@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { describeError, errorMessage } from '../src/log';
+import { abortError, describeError, errorMessage } from '../src/log';
 
 test('errorMessage: an Error\'s message, anything else as text', () => {
   assert.equal(errorMessage(new Error('boom')), 'boom');
@@ -20,4 +20,16 @@ test('describeError: the causes follow, a loop of causes is cut', () => {
   const b = new Error('b', { cause: a });
   (a as { cause?: unknown }).cause = b;
   assert.equal(describeError(b).split(': ').length, 9);
+});
+
+test('abortError: the signal\'s reason when it is an Error, else an AbortError', () => {
+  const why = new Error('the editor closed');
+  const withReason = new AbortController();
+  withReason.abort(why);
+  assert.equal(abortError(withReason.signal), why);
+  const plain = new AbortController();
+  plain.abort('not an error');
+  const err = abortError(plain.signal);
+  assert.equal(err.name, 'AbortError');
+  assert.equal(err.message, 'The operation was aborted');
 });

@@ -14,6 +14,7 @@ import type { Duplex } from 'node:stream';
 import type {
   ApiErrorBody, ApiMachine, ApiUnit, ApiUnitOption, ApiUnitState, JobState, JournalLine, MachinePage, UnitPage, UnitStatePage,
 } from '../../../protocol/src/api';
+import { abortError } from '../../../protocol/src/log';
 import { parseEndpoint as checkEndpoint } from '../connection/profile';
 import { FleetApiError, type FleetApi } from './types';
 
@@ -78,14 +79,6 @@ function unitSegment(name: string): string {
     throw new FleetApiError(`"${name}" is not a unit name; a name such as hello.service or web@1.service is needed`, undefined, 'config');
   }
   return encodeURIComponent(name);
-}
-
-function abortError(signal: AbortSignal): Error {
-  const reason: unknown = signal.reason;
-  if (reason instanceof Error) return reason;
-  const err = new Error('The operation was aborted');
-  err.name = 'AbortError';
-  return err;
 }
 
 const TLS_CODES = /^(CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED|ERR_SSL|ERR_TLS|EPROTO$|HOSTNAME_MISMATCH|ERR_TLS_CERT_ALTNAME)/;
