@@ -4,7 +4,9 @@
  * read-only registry copies.
  */
 
-/** Every command id the cluster UI contributes. */
+import { LensCommands } from '../../protocol/src/lsp';
+
+/** Every command id the cluster UI contributes (the code lenses' own from protocol). */
 export const Commands = {
   refreshCluster: 'fleet.refreshCluster',
   selectCluster: 'fleet.selectCluster',
@@ -14,14 +16,14 @@ export const Commands = {
   setExplorerSorting: 'fleet.setExplorerSorting',
   submitUnit: 'fleet.submitUnit',
   loadUnit: 'fleet.loadUnit',
-  startUnit: 'fleet.startUnit',
-  stopUnit: 'fleet.stopUnit',
+  startUnit: LensCommands.start,
+  stopUnit: LensCommands.stop,
   unloadUnit: 'fleet.unloadUnit',
   destroyUnit: 'fleet.destroyUnit',
-  replaceUnit: 'fleet.replaceUnit',
+  replaceUnit: LensCommands.replace,
   showUnitFile: 'fleet.showUnitFile',
-  showUnitStatus: 'fleet.showUnitStatus',
-  showUnitJournal: 'fleet.showUnitJournal',
+  showUnitStatus: LensCommands.status,
+  showUnitJournal: LensCommands.journal,
   copyMachineId: 'fleet.copyMachineId',
   openMachineShell: 'fleet.openMachineShell',
   startUnitsMatching: 'fleet.startUnitsMatching',

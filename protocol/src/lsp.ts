@@ -45,6 +45,18 @@ export function dropInUnitOf(path: string): string | undefined {
 /** The language id of unit files. */
 export const LANGUAGE_ID = 'fleet-unit';
 
+/**
+ * The extension's commands a code lens runs: the server names them in its lenses, the client
+ * registers them (client/src/identifiers.ts takes these ids), so the two cannot drift apart.
+ */
+export const LensCommands = {
+  start: 'fleet.startUnit',
+  stop: 'fleet.stopUnit',
+  replace: 'fleet.replaceUnit',
+  journal: 'fleet.showUnitJournal',
+  status: 'fleet.showUnitStatus',
+} as const;
+
 /** A problem as the server reports it for submit checks (offsets into the text that was checked). */
 export interface SubmitProblem {
   code: string;
