@@ -45,7 +45,11 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
   let features: ReturnType<typeof registerClusterFeatures>;
   const quiet = () => undefined;
 
+  const runtimeDir = process.env['FLEETD_RUNTIME_DIR'];
+
   before(async () => {
+    // A local cluster someone else runs on this machine is not this test's to adopt.
+    process.env['FLEETD_RUNTIME_DIR'] = path.join(root, 'fleetd-run');
     server = await createApiServer({ registry, listen: [{ host: '127.0.0.1', port: 0 }] });
     engine = await startEngine({ registry, machineId: MACHINES[0]!.id, intervalMs: 100, log: quiet });
     for (const machine of MACHINES) agents.push(await startAgent({ registry, machine, stateDir: path.join(root, machine.id.slice(0, 4)), intervalMs: 100, ttlMs: 5000, journal: { host: '127.0.0.1', port: 0 }, log: quiet }));
@@ -76,6 +80,8 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
     await engine?.stop();
     await server?.close();
     fs.rmSync(root, { recursive: true, force: true });
+    if (runtimeDir === undefined) delete process.env['FLEETD_RUNTIME_DIR'];
+    else process.env['FLEETD_RUNTIME_DIR'] = runtimeDir;
   });
 
   test('the views connect to fleet.activeCluster once visible and list the machines', async () => {
