@@ -238,7 +238,9 @@ async function runLocal(config: Config, log: Log, lifetime: Lifetime): Promise<v
   let toolsEtcd: string | undefined;
   if (config.registry.kind === 'etcd-binary') {
     // On fleet's v2 keyspace the point is that fleet's tools share it: serve them TCP as well.
-    const etcd: EtcdProcess = await startEtcd(config.registry.path, stateDir, tagged(log, 'etcd supervisor'), {}, { tcpClient: config.etcdApi === 'v2' });
+    // Otherwise units reach it (etcdctl v2 needs TCP) through a gate open to fleetd's user only.
+    const v2 = config.etcdApi === 'v2';
+    const etcd: EtcdProcess = await startEtcd(config.registry.path, stateDir, tagged(log, 'etcd supervisor'), {}, { tcpClient: v2, gate: !v2 });
     toolsEtcd = etcd.tcpUrl;
     lifetime.add('etcd', etcd);
     endpoints = [etcd.url];
