@@ -136,4 +136,30 @@ describe('the article\'s units on the default local cluster (private etcd, v3 ke
     const check = await run('etcdctl', ['get', '/intruder'], { ETCDCTL_API: '3', ETCDCTL_ENDPOINTS: gate });
     assert.equal(check.out.trim(), '', 'nothing was written');
   });
+  test('removing a machine (DELETE /fleet/v1/machines/{id}) stops its units systemd\'s way (ExecStop=, the group, ExecStopPost=) and the engine moves them', { timeout: 90_000 }, async () => {
+    // web.2 goes, so web.3 (Conflicts=web.*.service) has a machine to move to.
+    assert.equal((await fetch(`${cluster.api}/fleet/v1/units/web.2.service`, { method: 'DELETE' })).status, 204);
+    const where = await cluster.activeOn(['web.3.service']);
+    const victim = where.get('web.3.service')![0]!;
+    const ip = (await cluster.machines()).find(m => m.id === victim)!.primaryIP;
+    const pid = cluster.agentPid(victim);
+    assert.ok(pid, `the process of machine ${victim}`);
+    const res = await fetch(`${cluster.api}/fleet/v1/machines/${victim}`, { method: 'DELETE', signal: AbortSignal.timeout(60_000) });
+    assert.equal(res.status, 204, await res.text());
+    // Answered once the machine stopped: its units' stop commands have run.
+    assert.equal(fs.readFileSync(`${marks}/web3.stop`, 'utf8').trim(), ip, 'ExecStop= ran once, with the machine\'s environment');
+    assert.equal(fs.readFileSync(`${marks}/web3.stoppost`, 'utf8').trim(), 'success', 'ExecStopPost= ran once, after a clean stop');
+    assert.deepEqual(findMarked({ FLEETD_CLUSTER_ID: cluster.clusterId, FLEETD_MACHINE_ID: victim }), [], 'no process of the removed machine is left');
+    assert.ok(!(await cluster.machines()).some(m => m.id === victim), 'the machine left the cluster');
+    const moved = await waitFor('web.3 to run elsewhere', async () => (await cluster.states()).find(s => s.name === 'web.3.service' && s.systemdActiveState === 'active' && s.machineID !== victim), { timeoutMs: 30_000, intervalMs: 200 });
+    assert.notEqual(moved.machineID, victim);
+    assert.match(cluster.output(), new RegExp(`machine \\d \\(${victim}\\) was removed`));
+
+    const again = await fetch(`${cluster.api}/fleet/v1/machines/${victim}`, { method: 'DELETE' });
+    assert.equal(again.status, 404);
+    assert.match(((await again.json()) as { error: { message: string } }).error.message, /already removed/);
+    const unknown = await fetch(`${cluster.api}/fleet/v1/machines/nosuchmachine`, { method: 'DELETE' });
+    assert.equal(unknown.status, 404);
+    assert.match(((await unknown.json()) as { error: { message: string } }).error.message, /not a running machine of this local cluster .*give a full machine ID/);
+  });
 });
