@@ -26,6 +26,7 @@ export const Commands = {
   showUnitJournal: LensCommands.journal,
   copyMachineId: 'fleet.copyMachineId',
   openMachineShell: 'fleet.openMachineShell',
+  removeMachine: 'fleet.removeMachine',
   startUnitsMatching: 'fleet.startUnitsMatching',
   createTemplateInstances: 'fleet.createTemplateInstances',
   startLocalCluster: 'fleet.startLocalCluster',
