@@ -22,7 +22,7 @@
 #   FLEET_TEST_SKIP_DEPS=1             do not check or install what the tests need (step 0)
 #   FLEET_E2E=0                        skip the VS Code phases locally (ignored under CI=true)
 #   FLEET_E2E_KEEP=1                   keep code-server's run directories (logs) after e2e tests
-#   FLEET_TEST_BUDGET=840              seconds after which no further test file is started
+#   FLEET_TEST_BUDGET=1020             seconds after which no further test file is started
 # Results: out/test-results/ (a log per phase, TAP files); screenshots: out/e2e-artifacts/.
 set -uo pipefail
 
@@ -107,7 +107,7 @@ unit_files() {
 }
 if wants unit; then
   mapfile -t files < <(unit_files)
-  suite_node_tests "unit + integration" unit 480 150 "${files[@]}"
+  suite_node_tests "unit + integration" unit 600 150 "${files[@]}"
 fi
 
 # 4-5. VS Code in code-server. The harness skips (locally) or fails (CI) without its tools.
@@ -117,10 +117,11 @@ if [[ ${FLEET_E2E:-} == 0 && ! ${CI:-} =~ ^(1|true|yes)$ ]]; then
 else
   if wants e2e; then
     mapfile -t files < <(find test/e2e -maxdepth 1 -name '*.e2e.test.ts' ! -name 'extensionHost.e2e.test.ts' | sort)
-    suite_node_tests "e2e (code-server + chromium)" e2e 420 200 "${files[@]}"
+    # A real browser on a loaded 2-core machine: a failing file runs once more (listed as flaky).
+    SUITE_RETRIES=1 suite_node_tests "e2e (code-server + chromium)" e2e 480 200 "${files[@]}"
   fi
   if wants exthost; then
-    suite_node_tests "extension host (mocha in VS Code)" exthost 200 200 test/e2e/extensionHost.e2e.test.ts
+    SUITE_RETRIES=1 suite_node_tests "extension host (mocha in VS Code)" exthost 200 200 test/e2e/extensionHost.e2e.test.ts
   fi
 fi
 

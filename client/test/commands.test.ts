@@ -17,6 +17,7 @@ import { startAgent, type RunningAgent } from '../../fleetd/src/agent';
 import { startEngine, type Engine } from '../../fleetd/src/engine';
 import { MemoryRegistry } from '../../fleetd/src/registry/memoryRegistry';
 import { Uri, ThemeIcon, TabInputTextDiff, tabs, ui, config, commands, contentProviders, treeViews, visibleEditors, outputs, requests, token, vscodeStub, stubState } from './support/vscodeStub';
+import { waitFor } from '../../test/support/wait';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { registerClusterFeatures } = require('../src/features') as typeof import('../src/features');
 
@@ -28,16 +29,6 @@ const MACHINES: { id: string; publicIP: string; metadata: Record<string, string>
   { id: '2'.repeat(32), publicIP: '127.0.0.22', metadata: { region: 'us-west' } },
   { id: '3'.repeat(32), publicIP: '127.0.0.23', metadata: { region: 'eu-central' } },
 ];
-
-async function until<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
-    await new Promise(r => setTimeout(r, 50));
-  }
-}
 
 function labels(viewId: string, parent?: unknown): string[] {
   const view = treeViews.get(viewId)!;
@@ -54,7 +45,11 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
   let features: ReturnType<typeof registerClusterFeatures>;
   const quiet = () => undefined;
 
+  const runtimeDir = process.env['FLEETD_RUNTIME_DIR'];
+
   before(async () => {
+    // A local cluster someone else runs on this machine is not this test's to adopt.
+    process.env['FLEETD_RUNTIME_DIR'] = path.join(root, 'fleetd-run');
     server = await createApiServer({ registry, listen: [{ host: '127.0.0.1', port: 0 }] });
     engine = await startEngine({ registry, machineId: MACHINES[0]!.id, intervalMs: 100, log: quiet });
     for (const machine of MACHINES) agents.push(await startAgent({ registry, machine, stateDir: path.join(root, machine.id.slice(0, 4)), intervalMs: 100, ttlMs: 5000, journal: { host: '127.0.0.1', port: 0 }, log: quiet }));
@@ -85,14 +80,16 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
     await engine?.stop();
     await server?.close();
     fs.rmSync(root, { recursive: true, force: true });
+    if (runtimeDir === undefined) delete process.env['FLEETD_RUNTIME_DIR'];
+    else process.env['FLEETD_RUNTIME_DIR'] = runtimeDir;
   });
 
   test('the views connect to fleet.activeCluster once visible and list the machines', async () => {
     treeViews.get('fleet.machines')!.setVisible(true);
-    await until('three machines', () => labels('fleet.machines').length === 3);
+    await waitFor('three machines', () => labels('fleet.machines').length === 3, { timeoutMs: 15_000 });
     assert.deepEqual(labels('fleet.machines'), ['11111111 127.0.0.21', '22222222 127.0.0.22', '33333333 127.0.0.23']);
     assert.equal(ui.contexts.get('fleet.clusterConnected'), true);
-    const context = await until('clusterContext', () => notifications.find(n => n.method === 'fleet/clusterContext' && (n.params as { context: { machines: unknown[] } | null }).context?.machines.length === 3));
+    const context = await waitFor('clusterContext', () => notifications.find(n => n.method === 'fleet/clusterContext' && (n.params as { context: { machines: unknown[] } | null }).context?.machines.length === 3), { timeoutMs: 15_000 });
     assert.deepEqual((context.params as { context: { units: string[] } }).context.units, []);
   });
 
@@ -101,14 +98,14 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
     assert.deepEqual(ui.errors, []);
     assert.match(ui.info.at(-1)!, /^Unit nginx\.1\.service launched on \d{8}\.\.\.\/127\.0\.0\.2\d$/);
     assert.ok(ui.progressTitles.includes('Fleet: Starting nginx.1.service'));
-    await until('unit in tree', () => labels('fleet.units').includes('nginx.1.service'));
+    await waitFor('unit in tree', () => labels('fleet.units').includes('nginx.1.service'), { timeoutMs: 15_000 });
     const units = treeViews.get('fleet.units')!;
     const node = units.provider.getChildren().find(n => units.provider.getTreeItem(n).label === 'nginx.1.service');
     const item = units.provider.getTreeItem(node);
     assert.equal(item.contextValue, 'fleet.unit.launched');
     assert.equal((item.iconPath as ThemeIcon).id, 'pass-filled');
     assert.equal((item.iconPath as ThemeIcon).color?.id, 'testing.iconPassed');
-    await until('context lists the unit', () => notifications.some(n => (n.params as { context: { units: string[] } | null }).context?.units.includes('nginx.1.service')));
+    await waitFor('context lists the unit', () => notifications.some(n => (n.params as { context: { units: string[] } | null }).context?.units.includes('nginx.1.service')), { timeoutMs: 15_000 });
   });
 
   test('grouping by machine re-renders the Units view from the setting', async () => {
@@ -127,10 +124,10 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
     assert.match(status, /Desired state: launched/);
     assert.match(status, /Active: active \(running\)/);
     // fleetctl status ends with the unit's last journal lines; so does the status page.
-    const withJournal = await until('the status page with the journal', async () => {
+    const withJournal = await waitFor('the status page with the journal', async () => {
       const text = await contentProviders.get('fleet-status')!.provideTextDocumentContent(Uri.from({ scheme: 'fleet-status', path: '/nginx.1.service.status' }), token);
       return /nginx\.1 serving on /.test(text) && text;
-    });
+    }, { timeoutMs: 15_000 });
     assert.match(withJournal, /\n {2}Journal \(last \d+ lines?; Fleet: Show Journal follows it\):\n(?: {4}\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ \d{8} .*\n)+$/);
   });
 
@@ -149,10 +146,10 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
     const node = units.provider.getChildren().find(n => units.provider.getTreeItem(n).label === 'nginx.1.service');
     assert.ok(node);
     await commands.get('fleet.showUnitJournal')!(node, [node]);
-    const lines = await until('journal lines', () => {
+    const lines = await waitFor('journal lines', () => {
       const out = outputs.get('Fleet Journal: nginx.1.service');
       return out && out.some(l => l.includes('nginx.1 serving')) ? out : undefined;
-    });
+    }, { timeoutMs: 15_000 });
     assert.match(lines.find(l => l.includes('nginx.1 serving'))!, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ \d{8} nginx\.1 serving on /);
   });
 
@@ -165,14 +162,14 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
     fs.writeFileSync(file, `[Service]\nExecStart=/bin/sh -c 'for i in $(seq 1 ${N}); do echo backlog $i; done; while [ ! -e ${go} ]; do sleep 0.05; done; echo live 1; echo live 2; sleep 1000'\n`);
     const started = (await commands.get('fleet.startUnit')!(Uri.file(file))) as { ok: boolean; message: string }[];
     assert.equal(started[0]!.ok, true, started[0]!.message);
-    await until(`the agent's journal to hold the ${N} lines`, async () => (await registry.listUnitStates()).some(s => s.name === 'chatty.service') &&
-      (await features.model.currentApi!.journal('chatty.service', { lines: 100 })).filter(l => l.text.startsWith('backlog ')).length === N);
+    await waitFor(`the agent's journal to hold the ${N} lines`, async () => (await registry.listUnitStates()).some(s => s.name === 'chatty.service') &&
+      (await features.model.currentApi!.journal('chatty.service', { lines: 100 })).filter(l => l.text.startsWith('backlog ')).length === N, { timeoutMs: 15_000 });
     await commands.get('fleet.showUnitJournal')!(Uri.file(file));
     const channel = () => outputs.get('Fleet Journal: chatty.service') ?? [];
     const texts = (lines: string[]) => lines.map(l => /^\S+ \S+ \S+ (?:\[\w+\] )?(.*)$/.exec(l)?.[1] ?? l);
-    await until('the backlog in the channel', () => texts(channel()).includes(`backlog ${N}`));
+    await waitFor('the backlog in the channel', () => texts(channel()).includes(`backlog ${N}`), { timeoutMs: 15_000 });
     fs.writeFileSync(go, '');
-    await until('the live lines in the channel', () => texts(channel()).includes('live 2'));
+    await waitFor('the live lines in the channel', () => texts(channel()).includes('live 2'), { timeoutMs: 15_000 });
     const shown = texts(channel()).filter(t => /^(backlog|live) \d+$/.test(t));
     assert.deepEqual(shown, [...Array.from({ length: N }, (_, i) => `backlog ${i + 1}`), 'live 1', 'live 2'], channel().join('\n'));
     ui.warningAnswers.push('Destroy');
@@ -302,7 +299,7 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
     assert.equal(ui.warnings.at(-1), 'Destroy 2 units in test?');
     assert.match(ui.info.at(-1)!, /Destroyed nginx\.1\.service; Destroyed nginx\.2\.service/);
     await features.model.refresh();
-    await until('units gone from the tree', () => labels('fleet.units').length === 0);
+    await waitFor('units gone from the tree', () => labels('fleet.units').length === 0, { timeoutMs: 15_000 });
   });
 
   test('every command the manifest contributes is registered (the pictures included)', () => {
@@ -410,10 +407,10 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
     ui.picks.push((items: { label: string; name?: string }[]) => items.find(i => i.name === 'unreachable'));
     await commands.get('fleet.selectCluster')!();
     assert.equal(config.get('fleet.activeCluster'), 'unreachable');
-    await until('the unreachable cluster shows as such', async () => {
+    await waitFor('the unreachable cluster shows as such', async () => {
       await features.model.refresh();
       return stubState.statusBar!.text === '$(debug-disconnect) Fleet: unreachable unreachable';
-    });
+    }, { timeoutMs: 15_000 });
     assert.ok(stubState.statusBar!.backgroundColor);
     const units = treeViews.get('fleet.units')!;
     const [errorNode] = units.provider.getChildren();
@@ -424,10 +421,10 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
     });
     await commands.get('fleet.selectCluster')!();
     assert.equal(config.get('fleet.activeCluster'), 'test');
-    await until('connected again', async () => {
+    await waitFor('connected again', async () => {
       await features.model.refresh();
       return /^\$\(server-environment\) Fleet: test /.test(stubState.statusBar!.text);
-    });
+    }, { timeoutMs: 15_000 });
   });
 
   test('polling pauses when no Fleet view and no unit editor is visible, and resumes for a unit editor', async () => {

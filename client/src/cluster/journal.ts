@@ -8,6 +8,7 @@ import * as vscode from 'vscode';
 import type { JournalLine } from '../../../protocol/src/api';
 import type { FleetApi } from '../api/types';
 import type { RemoteAccess } from './remoteAccess';
+import { errorMessage } from '../../../protocol/src/log';
 
 /** The recent lines Show Journal prints before following (fleetd's journal). */
 export const JOURNAL_BACKLOG_LINES = 50;
@@ -50,7 +51,7 @@ export class JournalFollower implements vscode.Disposable {
           await api.followJournal(unit, line => out.appendLine(formatJournalLine(line)), abort.signal, { lines: JOURNAL_BACKLOG_LINES, ...(machineId ? { machineId } : {}) });
         } catch (err) {
           if (abort.signal.aborted) return;
-          const message = err instanceof Error ? err.message : String(err);
+          const message = errorMessage(err);
           out.appendLine(`-- ${message} --`);
           void vscode.window.showErrorMessage(`Cannot follow the journal of ${unit}: ${message}`);
         } finally {

@@ -20,6 +20,8 @@ export const ITEM_ACTIONS: Readonly<Record<string, (contextValue: string) => boo
   'fleet.openMachineShell': cv => cv === 'fleet.machine' || cv === 'fleet.unitState' || /^fleet\.unit\.(loaded|launched)/.test(cv),
   'fleet.replaceUnit': cv => /^fleet\.unit\.(inactive|loaded|launched)/.test(cv),
   'fleet.destroyUnit': cv => /^fleet\.unit\./.test(cv),
+  // Only on the local cluster (its own context keys say when), and one machine at a time.
+  'fleet.removeMachine': cv => cv === 'fleet.machine',
 };
 
 /** The actions that act on every selected unit; the others take one node (a diff, a template, a machine). */

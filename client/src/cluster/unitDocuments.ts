@@ -10,7 +10,7 @@
  */
 import * as vscode from 'vscode';
 import { serializeOptions } from '../../../unitfile/src';
-import { STATUS_SCHEME, UNIT_SCHEME } from '../commands/commandIds';
+import { STATUS_SCHEME, UNIT_SCHEME } from '../identifiers';
 import { localUnitFromText } from '../deploy/localUnit';
 import type { ClusterModel } from './clusterModel';
 import { registryCopyTitle, unitOfTitle } from './clusterName';
@@ -18,6 +18,7 @@ import { formatJournalLine } from './journal';
 import type { RemoteAccess } from './remoteAccess';
 import { machineLabel, metadataLabel } from './snapshot';
 import { systemdSummary, toUnitOptions, unitRows } from './unitRows';
+import { errorMessage } from '../../../protocol/src/log';
 
 /** The journal lines a status page ends with (fleetctl status shows systemctl's last 10). */
 export const STATUS_JOURNAL_LINES = 10;
@@ -76,7 +77,7 @@ export class UnitDocumentProvider implements vscode.TextDocumentContentProvider,
       if (!unit) return `# Unit ${name} is not in the registry of ${api.label}.\n`;
       return serializeOptions(toUnitOptions(unit.options));
     } catch (err) {
-      return `# Cannot read ${name} from ${api.label}: ${err instanceof Error ? err.message : String(err)}\n`;
+      return `# Cannot read ${name} from ${api.label}: ${errorMessage(err)}\n`;
     } finally {
       sub.dispose();
     }
@@ -88,7 +89,7 @@ export class UnitDocumentProvider implements vscode.TextDocumentContentProvider,
       const parsed = localUnitFromText(file.path, (await vscode.workspace.openTextDocument(file)).getText());
       return 'error' in parsed ? `# ${parsed.error}\n` : serializeOptions(parsed.unit.options);
     } catch (err) {
-      return `# Cannot read ${name} from ${file.fsPath}: ${err instanceof Error ? err.message : String(err)}\n`;
+      return `# Cannot read ${name} from ${file.fsPath}: ${errorMessage(err)}\n`;
     }
   }
 
@@ -102,7 +103,7 @@ export class UnitDocumentProvider implements vscode.TextDocumentContentProvider,
       if (lines.length === 0) return '\n  Journal: no lines yet.\n';
       return `\n  Journal (last ${lines.length} line${lines.length === 1 ? '' : 's'}; Fleet: Show Journal follows it):\n${lines.map(l => `    ${formatJournalLine(l)}`).join('\n')}\n`;
     } catch (err) {
-      return `\n  Journal: cannot read it: ${err instanceof Error ? err.message : String(err)}\n`;
+      return `\n  Journal: cannot read it: ${errorMessage(err)}\n`;
     }
   }
 
@@ -116,7 +117,7 @@ export class UnitDocumentProvider implements vscode.TextDocumentContentProvider,
       const exit = status.exitCode === 0 ? '' : `  (exit status ${status.exitCode ?? 'unknown'})`;
       return `$ ${status.commandLine}   # on ${status.target.label}${exit}\n${status.output}${status.output.endsWith('\n') ? '' : '\n'}\n`;
     } catch (err) {
-      return `Cannot run "systemctl status" for ${name} on its machine: ${err instanceof Error ? err.message : String(err)}\n\n`;
+      return `Cannot run "systemctl status" for ${name} on its machine: ${errorMessage(err)}\n\n`;
     }
   }
 

@@ -9,11 +9,13 @@ import type { RemoteAccess } from '../cluster/remoteAccess';
 import { GROUP_BY_VALUES, SORT_BY_VALUES, type ClusterNode } from '../cluster/treeItems';
 import { showUnitFile, showUnitStatus } from '../cluster/unitDocuments';
 import type { DeployController } from '../deploy/deployController';
+import { createTemplateInstances, startMatching } from '../deploy/templateFlows';
 import type { LocalClusterManager } from '../localCluster/localClusterManager';
 import { addCluster, editCluster, selectCluster } from '../status/clusterPicker';
-import { Commands } from './commandIds';
+import { Commands } from '../identifiers';
 import { openSampleUnits } from './samples';
 import { resolveTargets } from './targets';
+import { errorMessage } from '../../../protocol/src/log';
 
 export interface CommandDeps {
   context: vscode.ExtensionContext;
@@ -47,7 +49,7 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable {
       try {
         return await fn(...args);
       } catch (err) {
-        const message = err instanceof Error ? err.message : String(err);
+        const message = errorMessage(err);
         deps.log.error(`${id}: ${err instanceof Error ? err.stack ?? message : message}`);
         void vscode.window.showErrorMessage(message);
         return undefined;
@@ -79,8 +81,8 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable {
     [Commands.unloadUnit]: (a, s) => deploy.command('unload', a, s),
     [Commands.destroyUnit]: (a, s) => deploy.command('destroy', a, s),
     [Commands.replaceUnit]: (a, s) => deploy.replace(a, s),
-    [Commands.startUnitsMatching]: (a, s) => deploy.startMatching(a, s),
-    [Commands.createTemplateInstances]: (a, s) => deploy.createTemplateInstances(a, s),
+    [Commands.startUnitsMatching]: (a, s) => startMatching(deploy, a, s),
+    [Commands.createTemplateInstances]: (a, s) => createTemplateInstances(deploy, a, s),
     [Commands.showUnitFile]: async (a, s) => {
       for (const t of (await resolveTargets(model, 'Fleet: Show Unit File', a, s)) ?? []) await showUnitFile(t.name, clusterTitle(connections.activeCluster?.name, model.currentApi?.label));
     },
@@ -113,6 +115,13 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable {
         target = await remote.machine(id);
       }
       openMachineTerminal(remote, target);
+    },
+    [Commands.removeMachine]: async a => {
+      const node = a as ClusterNode | undefined;
+      if (node?.kind !== 'machine') return void vscode.window.showInformationMessage('Right-click a machine of the local cluster in the Machines view to remove it.');
+      const active = connections.activeCluster;
+      if (active?.source !== 'local') throw new Error(`Remove Machine works on the local cluster only; the explorer shows ${active?.name ?? 'no cluster'} (a fleet machine leaves its cluster when its fleetd stops).`);
+      if (await local.removeMachine(node.machine)) await model.refresh();
     },
     [Commands.startLocalCluster]: a => local.start(a && typeof a === 'object' ? (a as { machines?: number; metadata?: string[]; quiet?: boolean }) : undefined),
     [Commands.stopLocalCluster]: () => local.stop(),

@@ -8,7 +8,7 @@ import type { ClusterModel } from '../cluster/clusterModel';
 import type { ClusterNode } from '../cluster/treeItems';
 import { unitOfTitle } from '../cluster/clusterName';
 import { compareNames } from '../cluster/treeItems';
-import { UNIT_SCHEME } from './commandIds';
+import { UNIT_SCHEME } from '../identifiers';
 
 export interface UnitTarget {
   name: string;

@@ -11,13 +11,13 @@ import type { FleetApi } from '../api/types';
 import type { ClusterModel } from '../cluster/clusterModel';
 import { clusterPhrase, clusterTitle } from '../cluster/clusterName';
 import { localCopyUri, unitUri, type UnitDocumentProvider } from '../cluster/unitDocuments';
-import { Commands, Views } from '../commands/commandIds';
+import { Commands, Views } from '../identifiers';
 import { resolveTargets, targetsFromArgs, type UnitTarget } from '../commands/targets';
 import { DeployCancelledError, planReplace, replaceUnit, runDeploy, type DeployOp, type DeployRequest, type DeployResult, type LocalUnit } from './deploy';
 import { localUnitFromText } from './localUnit';
 import { unplaceableOnStart } from './placementCheck';
 import { deployReport, placementQuestion, type ReportAction } from './report';
-import { createTemplateInstances, startMatching } from './templateFlows';
+import { errorMessage } from '../../../protocol/src/log';
 
 const TITLES: Record<DeployOp, [string, string]> = {
   submit: ['Submit', 'Submitting'],
@@ -72,7 +72,7 @@ export class DeployController {
         `${targets[0]!.name} is a template and cannot be ${op === 'start' ? 'started' : 'loaded'} itself; create instances such as ${targets[0]!.name.replace('@.', '@1.')} from it.`,
         'Create Template Instances…',
       );
-      if (choice) return this.createTemplateInstances(targets[0]);
+      if (choice) return vscode.commands.executeCommand<DeployResult[] | undefined>(Commands.createTemplateInstances, targets[0]);
       return undefined;
     }
     if (op === 'destroy') {
@@ -143,7 +143,7 @@ export class DeployController {
     try {
       text = (await vscode.workspace.openTextDocument(uri)).getText();
     } catch (err) {
-      void vscode.window.showErrorMessage(`Cannot read ${uri.fsPath}: ${err instanceof Error ? err.message : String(err)}`);
+      void vscode.window.showErrorMessage(`Cannot read ${uri.fsPath}: ${errorMessage(err)}`);
       return undefined;
     }
     const client = this.deps.languageClient();
@@ -152,7 +152,7 @@ export class DeployController {
       try {
         result = await client.sendRequest(ValidateForSubmitRequest.type, { uri: uri.toString() });
       } catch (err) {
-        this.deps.log.warn(`fleet/validateForSubmit failed for ${uri.toString()}: ${err instanceof Error ? err.message : String(err)}; checking with fleet's parser only`);
+        this.deps.log.warn(`fleet/validateForSubmit failed for ${uri.toString()}: ${errorMessage(err)}; checking with fleet's parser only`);
       }
       if (result?.blocking) {
         const errors = result.problems.filter(p => p.severity === 'error');
@@ -216,7 +216,7 @@ export class DeployController {
         this.deps.log.info(`${title}: cancelled`);
         void vscode.window.showInformationMessage(`${title.replace(/^Fleet: /, '')}: cancelled. The cluster keeps the desired state already set.`);
       } else {
-        const message = err instanceof Error ? err.message : String(err);
+        const message = errorMessage(err);
         this.deps.log.error(`${title}: ${message}`);
         void vscode.window.showErrorMessage(message);
       }
@@ -265,7 +265,7 @@ export class DeployController {
     try {
       plan = await planReplace(api, local);
     } catch (err) {
-      void vscode.window.showErrorMessage(`Cannot read ${local.name} from ${api.label}: ${err instanceof Error ? err.message : String(err)}`);
+      void vscode.window.showErrorMessage(`Cannot read ${local.name} from ${api.label}: ${errorMessage(err)}`);
       return;
     }
     const where = this.clusterPhrase(api);
@@ -296,18 +296,6 @@ export class DeployController {
     ]);
     // The diff compared what is no longer there: close it (the registry copy re-reads on its own).
     if (results) await closeDiffTabs(localCopy);
-  }
-
-  /** Start units by glob (a preview first; `web@7.service` made from `web@.service`), or the explorer selection. */
-  async startMatching(arg: unknown, selection: unknown): Promise<DeployResult[] | undefined> {
-    const selected = targetsFromArgs(arg, selection);
-    if (selected && selected.length > 1) return this.command('start', arg, selection);
-    return startMatching(this);
-  }
-
-  /** `web@.service` → `web@1.service`…: from the template file (or its registry copy), then submit/load/start. */
-  async createTemplateInstances(arg: unknown, selection?: unknown): Promise<DeployResult[] | undefined> {
-    return createTemplateInstances(this, arg, selection);
   }
 }
 

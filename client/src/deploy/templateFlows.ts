@@ -34,7 +34,10 @@ async function templateOptions(controller: DeployController, template: UnitTarge
   return options;
 }
 
-export async function startMatching(controller: DeployController): Promise<DeployResult[] | undefined> {
+/** Start units by glob (a preview first; `web@7.service` made from `web@.service`), or the explorer's selection of several. */
+export async function startMatching(controller: DeployController, arg: unknown, selection: unknown): Promise<DeployResult[] | undefined> {
+  const selected = targetsFromArgs(arg, selection);
+  if (selected && selected.length > 1) return controller.command('start', arg, selection);
   const api = controller.api();
   if (!api) return undefined;
   const pattern = await vscode.window.showInputBox({
@@ -101,6 +104,7 @@ async function pickTemplate(controller: DeployController, arg: unknown, selectio
   return pick?.target;
 }
 
+/** `web@.service` → `web@1.service`…: from the template file (or its registry copy), then submit/load/start. */
 export async function createTemplateInstances(controller: DeployController, arg: unknown, selection?: unknown): Promise<DeployResult[] | undefined> {
   const api = controller.api();
   if (!api) return undefined;

@@ -12,11 +12,12 @@
  * hints it implies, so an agent that re-reads on a hint sees it.
  */
 import type { Keys } from '../keyspace';
+import { compare } from '../values';
 import type { MachineRecord, WatchTopic } from '../registry';
 import { EtcdCode, EtcdV2Error, type EtcdV2Client, type V2Node, type V2Response } from './client';
 import { decodeJobObject, decodeJobState, decodeMachines, decodeUnitBlob, leaves, type UnitContent } from './layout';
+import { errorMessage, type Log } from '../../../protocol/src/log';
 
-type Log = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
 
 /** Unit contents by hash. Blobs are content-addressed and never change, so an entry is never stale. */
 export class BlobCache {
@@ -100,6 +101,9 @@ export class Etcd2Mirror {
       if (!content) missing.push(job.hash);
       else if (content.global) jobs.push(job);
     }
+    // Sorted by name like every other read: the mirror's map is in arrival order, which a resync
+    // (etcd v2 lists a directory unsorted) or a unit moving between machines changes.
+    jobs.sort((a, b) => compare(a.name, b.name));
     return { jobs, missing };
   }
 
@@ -131,7 +135,7 @@ export class Etcd2Mirror {
           this.synced = false;
           continue;
         }
-        if (this.live) this.log('warn', `etcd v2 watch lost: ${err instanceof Error ? err.message : String(err)}; retrying`);
+        if (this.live) this.log('warn', `etcd v2 watch lost: ${errorMessage(err)}; retrying`);
         this.live = false;
         await sleep(delay, signal);
         delay = Math.min(delay * 2, 2_000);

@@ -5,14 +5,12 @@
  */
 import type { CodeLens, Command } from 'vscode-languageserver-types';
 import { requirements, toOptions, unitHash, type Requirements } from '../../../unitfile/src';
-import type { ClusterContext, ClusterUnit } from '../../../protocol/src/lsp';
+import { LensCommands, type ClusterContext, type ClusterUnit } from '../../../protocol/src/lsp';
 import { followsSummary, placement } from './placement';
 import type { ServiceContext, UnitDocument } from './types';
 
-/** The client's command ids the lenses run (client/src/commands/commandIds.ts). */
-export const LENS_COMMANDS = {
-  start: 'fleet.startUnit', stop: 'fleet.stopUnit', replace: 'fleet.replaceUnit', journal: 'fleet.showUnitJournal', status: 'fleet.showUnitStatus',
-} as const;
+/** The client's command ids the lenses run (protocol/src/lsp.ts, which the client registers too). */
+export const LENS_COMMANDS = LensCommands;
 
 const short = (id: string) => id.slice(0, 8);
 
