@@ -274,9 +274,20 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
       return stubState.statusBar!.text === '$(debug-disconnect) Fleet: unreachable unreachable';
     });
     assert.ok(stubState.statusBar!.backgroundColor);
+    // The views are empty: their welcome says why (connection refused), with Retry, Edit Cluster and Select Cluster.
     const units = treeViews.get('fleet.units')!;
-    const [errorNode] = units.provider.getChildren();
-    assert.equal(units.provider.getTreeItem(errorNode).label, 'Cannot reach fleet at http://127.0.0.1:9');
+    assert.deepEqual(units.provider.getChildren(), []);
+    assert.deepEqual(treeViews.get('fleet.machines')!.provider.getChildren(), []);
+    assert.equal(ui.contexts.get('fleet.clusterConnected'), false);
+    assert.equal(ui.contexts.get('fleet.connectionProblem'), 'refused');
+    // Edit Cluster from the welcome edits the active profile: the wizard starts from its name (cancelled here).
+    ui.inputs.push(undefined);
+    await commands.get('fleet.editCluster')!({ active: true });
+    assert.match(ui.inputBoxes.at(-1)!.title!, /^Fleet: Edit Cluster unreachable /);
+    assert.equal(ui.inputBoxes.at(-1)!.value, 'unreachable');
+    // Retry while it is still down: still the same reason.
+    await commands.get('fleet.retryConnection')!();
+    assert.equal(ui.contexts.get('fleet.connectionProblem'), 'refused');
     ui.picks.push((items: { label: string; name?: string }[]) => {
       assert.deepEqual(items.map(i => i.label), ['test', '$(check) unreachable', '$(add) Add Cluster…', '$(edit) Edit Cluster…', '$(play) Start Local Cluster…']);
       return items.find(i => i.name === 'test');
@@ -287,6 +298,8 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
       await features.model.refresh();
       return /^\$\(server-environment\) Fleet: test /.test(stubState.statusBar!.text);
     });
+    assert.equal(ui.contexts.get('fleet.clusterConnected'), true);
+    assert.equal(ui.contexts.get('fleet.connectionProblem'), undefined);
   });
 
   test('polling pauses when no Fleet view and no unit editor is visible, and resumes for a unit editor', async () => {
@@ -322,8 +335,27 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
     assert.equal(ui.contexts.get('fleet.localClusterRunning'), true);
     const childPid = Number(fs.readFileSync(childPidFile, 'utf8'));
     process.kill(childPid, 0); // alive
+    assert.equal(features.model.view.kind !== 'disconnected' && features.model.view.label, `Local cluster (${server.urls[0]})`);
+    // After Stop, the explorer falls back to the configured profile; this one cannot be read, so the
+    // views say "not connected" (with Start Local Cluster), not its error.
+    config.set('fleet.activeCluster', 'unreachable');
     await commands.get('fleet.stopLocalCluster')!();
     assert.equal(ui.contexts.get('fleet.localClusterRunning'), false);
     assert.throws(() => process.kill(childPid, 0), /ESRCH/);
+    await until('the fallback was read and failed', async () => {
+      await features.model.refresh();
+      return features.model.view.kind === 'error';
+    });
+    assert.equal(features.model.view.kind === 'error' && features.model.view.problem, 'refused');
+    assert.equal(ui.contexts.get('fleet.clusterConnected'), false);
+    assert.equal(ui.contexts.get('fleet.connectionProblem'), undefined, 'the welcome is "not connected", not the fallback\'s error');
+    // Choosing that cluster makes its error the views' message again.
+    ui.picks.push((items: { name?: string }[]) => items.find(i => i.name === 'unreachable'));
+    await commands.get('fleet.selectCluster')!();
+    await until('the chosen cluster\'s reason is shown', async () => {
+      await features.model.refresh();
+      return ui.contexts.get('fleet.connectionProblem') === 'refused';
+    });
+    config.set('fleet.activeCluster', 'test');
   });
 });

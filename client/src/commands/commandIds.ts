@@ -1,6 +1,7 @@
 /** Every command id the cluster UI contributes, written once (package.json lists the same ids). */
 export const Commands = {
   refreshCluster: 'fleet.refreshCluster',
+  retryConnection: 'fleet.retryConnection',
   selectCluster: 'fleet.selectCluster',
   addCluster: 'fleet.addCluster',
   editCluster: 'fleet.editCluster',
