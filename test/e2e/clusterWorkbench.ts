@@ -136,6 +136,37 @@ export class ClusterWorkbench {
     await this.viewPane(name).locator('.pane-body').first().waitFor();
   }
 
+  /** The welcome content of a view (shown when its tree is empty): its text, paragraphs joined by newlines. */
+  async welcomeText(view: string): Promise<string> {
+    const texts = await this.viewPane(view).locator('.welcome-view-content').allInnerTexts().catch(() => []);
+    return (texts[0] ?? '').replace(/\u00a0/g, ' ').trim();
+  }
+
+  /** Waits until the welcome content of `view` matches; the error says what it showed. */
+  async waitForWelcome(view: string, text: RegExp, timeoutMs = UI_TIMEOUT): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    let last = '';
+    while (Date.now() < deadline) {
+      last = await this.welcomeText(view);
+      if (text.test(last)) return last;
+      await this.page.waitForTimeout(200);
+    }
+    throw new Error(`timed out after ${timeoutMs} ms waiting for the ${view} view's welcome to match ${text}; it shows ${JSON.stringify(last)}`);
+  }
+
+  /** The labels of the buttons in a view's welcome content, in order. */
+  async welcomeButtons(view: string): Promise<string[]> {
+    const texts = await this.viewPane(view).locator('.welcome-view-content .monaco-button').allInnerTexts().catch(() => []);
+    return texts.map(t => t.trim()).filter(Boolean);
+  }
+
+  /** Clicks a button of a view's welcome content by its label. */
+  async clickWelcomeButton(view: string, label: string): Promise<void> {
+    const button = this.viewPane(view).locator('.welcome-view-content .monaco-button').filter({ hasText: label }).first() as ClickableLocator;
+    await button.waitFor();
+    await button.click();
+  }
+
   /** The tree rows of a view, in order. */
   async treeRows(view: string): Promise<TreeRow[]> {
     const rows = this.viewPane(view).locator('.monaco-list-row');
