@@ -98,6 +98,26 @@ export class ClusterWorkbench {
     return shown;
   }
 
+  /** Waits for the quick pick titled `title`, clicks its row containing `text`, and waits for the pick to go. */
+  async pickQuickItem(title: string, text: string | RegExp): Promise<void> {
+    await this.quickInputTitle(title).waitFor();
+    const row = this.page.locator('.quick-input-widget .quick-input-list .monaco-list-row').filter({ hasText: text }).first() as ClickableLocator;
+    await row.waitFor();
+    await row.click();
+    // Not the title: the next step may be an input box with the same title.
+    await row.waitFor({ state: 'hidden' });
+  }
+
+  /** Clicks a button of the notification matching `text`. */
+  async clickNotificationButton(text: string | RegExp, button: string, timeoutMs = UI_TIMEOUT): Promise<void> {
+    const item = this.notification(text);
+    await item.waitFor({ timeout: timeoutMs });
+    const action = item.locator('.monaco-button').filter({ hasText: button }).first() as ClickableLocator;
+    await action.waitFor();
+    await action.click();
+    await item.waitFor({ state: 'hidden' });
+  }
+
   /** A notification toast (or a row in the notification center) whose text matches. */
   notification(text: string | RegExp): Locator {
     return this.page.locator('.notification-toast .notification-list-item, .notifications-center .notification-list-item').filter({ hasText: text }).first();

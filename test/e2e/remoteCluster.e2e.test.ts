@@ -1,16 +1,18 @@
 /**
- * A real fleet cluster over SSH in a real VS Code (code-server + Debian chromium), issue 11:
- * the article's profile (the cluster's etcd, `--driver=etcd`, through a bastion with ssh-agent)
- * is the active cluster while the cluster is down, so the Units and Machines views show the
- * reason ("connection refused") with Retry, Edit Cluster and Select Cluster. The cluster comes
- * up (`fleetd local --etcd-api v2` on a real etcd), Retry connects, and the user starts a unit
- * from its editor, follows its journal, reads its status and opens a shell on its machine.
+ * A real fleet cluster over SSH in a real VS Code (code-server + Debian chromium), issue 11, as
+ * the article's user meets it: with the cluster down (the VPN is off, say), they add it with
+ * Fleet: Add Cluster (the cluster's etcd, `--driver=etcd`, through a bastion given as
+ * user@host:port, ssh-agent, a known_hosts file); the test fails with "connection refused" and
+ * they save it anyway, then select it: the Units and Machines views show the reason with Retry,
+ * Edit Cluster and Select Cluster. The cluster comes up (`fleetd local --etcd-api v2` on a real
+ * etcd), Retry connects, and they start a unit from its editor, follow its journal, read its
+ * status and open a shell on its machine.
  *
  * The machines are real sshds on 127.0.0.2 and .3 (the PublicIPs fleetd local advertises), the
  * bastion one on 127.0.0.10 (test/support/fleetHosts.ts); their `journalctl` and `systemctl` are
  * executables that STAND IN FOR systemd (they print a fixed transcript and record their argv).
- * The wizard's dialogue and the trust prompts are covered in client/test/articleJourney.test.ts;
- * here known_hosts already has the hosts. Screenshots: out/e2e-artifacts/remote-*.png.
+ * The trust prompts are covered in client/test/articleJourney.test.ts; here known_hosts already
+ * has the hosts. Screenshots: out/e2e-artifacts/remote-*.png.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -29,20 +31,21 @@ const needs: E2eNeeds = { parts: ['extension', 'server'], vsix: true };
 const UNIT = 'hello.service';
 const TIMEOUT = 45_000;
 
-describe('a real fleet over SSH in a real VS Code: the unreachable cluster\'s reason, Retry, then journal, status and a shell', { skip: e2eSkip(needs) || skipUnlessAvailable(etcdBinary(), ...sshdBinaries()) }, () => {
+describe('a real fleet over SSH in a real VS Code: Add Cluster, the unreachable cluster\'s reason, Retry, then journal, status and a shell', { skip: e2eSkip(needs) || skipUnlessAvailable(etcdBinary(), ...sshdBinaries()) }, () => {
   let cs: CodeServer | undefined;
   let hosts: FleetHosts | undefined;
   let etcd: EtcdServer | undefined;
   let cluster: FleetdLocal | undefined;
   let etcdPorts: number[] = [];
   let workspace = '';
+  let knownHosts = '';
 
   before(async () => {
     assertE2eAvailable(needs);
     hosts = await startFleetHosts(2, { firstMachine: 2 });
     // etcd's ports are picked now; etcd starts only after the views have shown the cluster down.
     etcdPorts = await freePorts(2);
-    const knownHosts = path.join(hosts.dir, 'known_hosts');
+    knownHosts = path.join(hosts.dir, 'known_hosts');
     fs.writeFileSync(knownHosts, hosts.knownHosts(hosts.bastion, ...hosts.machines));
     cs = await CodeServer.start({
       vsix: [VSIX],
@@ -51,11 +54,6 @@ describe('a real fleet over SSH in a real VS Code: the unreachable cluster\'s re
         // Slow polling (and so a slow error backoff): the views connect because Retry was clicked.
         'fleet.explorer.refreshIntervalSeconds': 30,
         'fleet.ssh.port': hosts.port,
-        'fleet.clusters': [{
-          name: 'article', endpoint: `http://127.0.0.1:${etcdPorts[0]}`, driver: 'etcd',
-          tunnel: `${hosts.bastion.address}:${hosts.port}`, sshUser: hosts.user, knownHostsFile: knownHosts,
-        }],
-        'fleet.activeCluster': 'article',
       },
       env: { SSH_AUTH_SOCK: hosts.agentSocket },
     });
@@ -71,7 +69,7 @@ describe('a real fleet over SSH in a real VS Code: the unreachable cluster\'s re
     await hosts?.stop();
   });
 
-  test('the views say why (refused) with Retry, Edit Cluster and Select Cluster; Retry connects; Start, Show Journal, Show Unit Status and Open Shell on the unit\'s machine', { timeout: 150_000 }, async () => {
+  test('Add Cluster while the cluster is down, select it: the views say why (refused) with Retry, Edit Cluster and Select Cluster; Retry connects; Start, Show Journal, Show Unit Status and Open Shell on the unit\'s machine', { timeout: 150_000 }, async () => {
     const started = Date.now();
     const elapsed = () => `[${((Date.now() - started) / 1000).toFixed(1)} s]`;
     await withWorkbench(cs!, 'remote', { folder: workspace, waitForFile: UNIT }, async (wb: Workbench) => {
@@ -83,7 +81,44 @@ describe('a real fleet over SSH in a real VS Code: the unreachable cluster\'s re
       await ui.expandView('Machines');
       await ui.expandView('Units');
 
-      // The cluster is down: through the bastion, nothing listens at etcd's address.
+      await ui.waitForWelcome('Machines', /^Not connected to a fleet cluster\./);
+
+      // Add Cluster while the cluster is down: the test fails with the reason; "Save anyway".
+      const etcdUrl = `http://127.0.0.1:${etcdPorts[0]}`;
+      await ui.pickCommand('Fleet: Add Cluster');
+      await ui.answerInputBox('Fleet: Add Cluster (1/7)', 'article');
+      await ui.pickQuickItem('Fleet: Add Cluster (2/7)', "The cluster's etcd");
+      assert.equal(await ui.answerInputBox('Fleet: Add Cluster (3/7)', etcdUrl), 'http://127.0.0.1:2379', 'etcd\'s default URL is offered');
+      await ui.answerInputBox('Fleet: Add Cluster (4/7)', `${hosts!.user}@${hosts!.bastion.address}:${hosts!.port}`);
+      assert.equal(await ui.answerInputBox('Fleet: Add Cluster (5/7)'), hosts!.user, 'the user split out of user@host:port is the default');
+      await ui.pickQuickItem('Fleet: Add Cluster (6/7)', 'ssh-agent');
+      await ui.pickQuickItem('Fleet: Add Cluster (7/7)', 'another known_hosts file');
+      await ui.answerInputBox('Fleet: Add Cluster (7/7)', knownHosts);
+      await ui.clickNotificationButton(/The connection test for "article" failed: .*connection refused/, 'Save anyway', TIMEOUT);
+      const settingsFile = path.join(cs!.userDataDir, 'User', 'settings.json');
+      const saved = await waitFor('the profile in the user settings', () => {
+        const settings = JSON.parse(fs.readFileSync(settingsFile, 'utf8')) as { 'fleet.clusters'?: unknown[] };
+        return settings['fleet.clusters']?.[0];
+      }, { timeoutMs: TIMEOUT });
+      assert.deepEqual(saved, { name: 'article', endpoint: etcdUrl, driver: 'etcd', tunnel: `${hosts!.bastion.address}:${hosts!.port}`, sshUser: hosts!.user, knownHostsFile: knownHosts });
+      await ui.waitForStatus(/Fleet: no cluster/);
+      await ui.waitForWelcome('Machines', /^Not connected to a fleet cluster\./);
+      await shot('1-added');
+      console.log(`${elapsed()} added the profile without switching to it`);
+
+      // Select it: the cluster is down (through the bastion, nothing listens at etcd's address).
+      // (The settings file is written before the extension host hears of it: until then the list lacks it.)
+      await waitFor('"article" picked in Fleet: Select Cluster', async () => {
+        await ui.pickCommand('Fleet: Select Cluster');
+        const row = wb.page.locator('.quick-input-widget .quick-input-list .monaco-list-row').filter({ hasText: 'article' }).first();
+        if (await row.waitFor({ timeout: 2_000 }).then(() => true, () => false)) {
+          await ui.pickQuickItem('Fleet: Select Cluster', 'article');
+          return true;
+        }
+        await wb.page.keyboard.press('Escape');
+        await wb.page.locator('.quick-input-widget').first().waitFor({ state: 'hidden' });
+        return false;
+      }, { timeoutMs: TIMEOUT, intervalMs: 250 });
       const reason = /^Cannot connect to the cluster: connection refused\. Nothing listens at the cluster's endpoint/;
       for (const view of ['Units', 'Machines']) {
         await ui.waitForWelcome(view, reason, TIMEOUT);
@@ -91,7 +126,7 @@ describe('a real fleet over SSH in a real VS Code: the unreachable cluster\'s re
         assert.deepEqual(await ui.treeRows(view), [], `${view}: no tree rows, only the message`);
       }
       await ui.waitForStatus(/Fleet: article unreachable/);
-      await shot('1-refused');
+      await shot('2-refused');
       console.log(`${elapsed()} the views show the reason`);
 
       // The cluster comes up; Retry (not the 60 s backoff) connects.
@@ -125,14 +160,14 @@ describe('a real fleet over SSH in a real VS Code: the unreachable cluster\'s re
       await wb.runCommand('Fleet: Show Journal');
       await ui.waitForOutputText(`Hello from ${host.name}`, new RegExp(`hello\\[42\\]: Hello from ${host.name}`), TIMEOUT);
       assert.equal(host.sessions().at(-1)?.command, 'journalctl "--unit" "hello.service" "--no-pager" "-n" "50" "--output" "short" "-f"');
-      await shot('2-journal');
+      await shot('3-journal');
 
       // Show Unit Status: fleetctl status's systemctl line on the machine, above the registry's view.
       await wb.quickOpen(UNIT);
       await wb.runCommand('Fleet: Show Unit Status');
       await wb.waitForEditorText('the unit status from its machine', t => t.includes(`Active: active (running) on ${host.name}`) && t.includes('systemctl "status" "-l" "hello.service"'), TIMEOUT);
       assert.ok(host.argv().some(l => l.startsWith('systemctl <status> <-l> <hello.service>')), host.argv().join('\n'));
-      await shot('3-status');
+      await shot('4-status');
 
       // Open Shell on Machine (palette: pick the machine): keystrokes reach a shell on that machine.
       const shells = host.sessions().filter(s => s.command === '').length;
@@ -147,7 +182,7 @@ describe('a real fleet over SSH in a real VS Code: the unreachable cluster\'s re
       await wb.page.keyboard.type(`echo "$((6*7))" > '${proof}'; exit`);
       await wb.page.keyboard.press('Enter');
       await waitFor('the shell on the machine ran what was typed', () => fs.existsSync(proof) && fs.readFileSync(proof, 'utf8') === '42\n', { timeoutMs: TIMEOUT });
-      await shot('4-shell');
+      await shot('5-shell');
       console.log(`${elapsed()} done`);
     });
     // The window is gone with code-server: the journal's remote journalctl goes with the SSH connection.
