@@ -127,6 +127,12 @@ describe('a real fleet over SSH in a real VS Code: Add Cluster, the unreachable 
       }
       await ui.waitForStatus(/Fleet: article unreachable/);
       await shot('2-refused');
+      // Edit Cluster opens the wizard on the active profile (Escape leaves it as it was).
+      await ui.clickWelcomeButton('Machines', 'Edit Cluster');
+      assert.equal(await wb.page.locator('.quick-input-widget .quick-input-title').filter({ hasText: 'Fleet: Edit Cluster article (1/7)' }).first().waitFor().then(() =>
+        (wb.page.locator('.quick-input-widget input').first() as unknown as { inputValue(): Promise<string> }).inputValue()), 'article');
+      await wb.page.keyboard.press('Escape');
+      await wb.page.locator('.quick-input-widget').first().waitFor({ state: 'hidden' });
       console.log(`${elapsed()} the views show the reason`);
 
       // The cluster comes up; Retry (not the 60 s backoff) connects.
