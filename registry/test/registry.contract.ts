@@ -219,6 +219,20 @@ export function registryContract(name: string, make: () => Promise<RegistryHarne
       await viewUntil(r, 'm1', v => v.machine === undefined, 'no record once released');
     });
 
+    test('machineView: units sorted by name, whatever order they arrive in', async () => {
+      const p1 = await r.registerMachine(machine('m1'), h.ttlMs);
+      // The first read starts a mirror where there is one; the units then arrive out of name order.
+      await viewUntil(r, 'm1', v => v.machine?.id === 'm1', 'its own record');
+      for (const name of ['zz.service', 'mm.service', 'aa.service']) {
+        await r.putUnit({ name, options: HELLO, desiredState: 'launched' });
+        await r.scheduleUnit(name, 'm1');
+      }
+      const view = await viewUntil(r, 'm1', v => v.units.length === 3, 'three units');
+      assert.deepEqual(view.units.map(u => u.name), ['aa.service', 'mm.service', 'zz.service']);
+      assert.deepEqual([...view.schedule.keys()], ['aa.service', 'mm.service', 'zz.service']);
+      await p1.release();
+    });
+
     test('schedule: concurrent schedulers, exactly one wins', async () => {
       const other = await h.peer();
       await r.putUnit({ name: 'a.service', options: HELLO, desiredState: 'launched' });
