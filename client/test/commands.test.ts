@@ -302,6 +302,30 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
     assert.equal(ui.contexts.get('fleet.connectionProblem'), undefined);
   });
 
+  test('a profile that cannot be opened (its caFile is missing) stays active with its reason; Retry opens it again once the file is there', async () => {
+    const ca = path.join(root, 'later', 'ca.pem');
+    await vscodeStub.workspace.getConfiguration('fleet').update('clusters', [...(config.get('fleet.clusters') as unknown[]), { name: 'needs-ca', endpoint: server.urls[0], caFile: ca }]);
+    ui.picks.push((items: { name?: string }[]) => items.find(i => i.name === 'needs-ca'));
+    await commands.get('fleet.selectCluster')!();
+    await until('the reason of the unopened profile', () => ui.contexts.get('fleet.connectionProblem') === 'config');
+    assert.equal(features.model.view.kind, 'error');
+    assert.match(features.model.view.kind === 'error' ? features.model.view.error : '', /^profile "needs-ca": cannot read caFile .*later\/ca\.pem: ENOENT.*Fix caFile in the cluster profile\.$/);
+    assert.match(stubState.statusBar!.text, /Fleet: needs-ca unreachable/);
+    await commands.get('fleet.retryConnection')!();
+    assert.equal(ui.contexts.get('fleet.connectionProblem'), 'config', 'still missing: the same reason');
+    fs.mkdirSync(path.dirname(ca), { recursive: true });
+    fs.writeFileSync(ca, '(an http endpoint never reads it)\n');
+    await commands.get('fleet.retryConnection')!();
+    await until('connected after Retry', async () => {
+      await features.model.refresh();
+      return features.model.view.kind === 'connected';
+    });
+    assert.equal(ui.contexts.get('fleet.connectionProblem'), undefined);
+    assert.equal(ui.contexts.get('fleet.clusterConnected'), true);
+    ui.picks.push((items: { name?: string }[]) => items.find(i => i.name === 'test'));
+    await commands.get('fleet.selectCluster')!();
+  });
+
   test('polling pauses when no Fleet view and no unit editor is visible, and resumes for a unit editor', async () => {
     treeViews.get('fleet.machines')!.setVisible(false);
     treeViews.get('fleet.units')!.setVisible(false);
