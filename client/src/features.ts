@@ -29,6 +29,8 @@ import { confirmHostKey } from './status/clusterPicker';
 import { ClusterStatusBar } from './status/statusBar';
 
 export const CONNECTED_CONTEXT = 'fleet.clusterConnected';
+/** The explorer shows the local cluster (Remove Machine is offered on its machines). */
+export const LOCAL_ACTIVE_CONTEXT = 'fleet.localClusterActive';
 
 export interface ClusterFeatures extends vscode.Disposable {
   /** For a language client created (or restarted) after registration. */
@@ -59,6 +61,7 @@ export function registerClusterFeatures(
   });
   own({ dispose: () => model.dispose() });
   const connections = own(new ClusterConnections(model, log));
+  own(connections.onDidChange(() => void vscode.commands.executeCommand('setContext', LOCAL_ACTIVE_CONTEXT, connections.activeCluster?.source === 'local')));
   // fleetctl journal/status/ssh on the unit's machine for real fleets (settings read on each use).
   const remote = new RemoteAccess({
     api: () => model.currentApi,

@@ -19,6 +19,7 @@ export const Commands = {
   showUnitJournal: 'fleet.showUnitJournal',
   copyMachineId: 'fleet.copyMachineId',
   openMachineShell: 'fleet.openMachineShell',
+  removeMachine: 'fleet.removeMachine',
   startUnitsMatching: 'fleet.startUnitsMatching',
   createTemplateInstances: 'fleet.createTemplateInstances',
   startLocalCluster: 'fleet.startLocalCluster',

@@ -118,6 +118,13 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable {
       }
       openMachineTerminal(remote, target);
     },
+    [Commands.removeMachine]: async a => {
+      const node = a as ClusterNode | undefined;
+      if (node?.kind !== 'machine') return void vscode.window.showInformationMessage('Right-click a machine of the local cluster in the Machines view to remove it.');
+      const active = connections.activeCluster;
+      if (active?.source !== 'local') throw new Error(`Remove Machine works on the local cluster only; the explorer shows ${active?.name ?? 'no cluster'} (a fleet machine leaves its cluster when its fleetd stops).`);
+      if (await local.removeMachine(node.machine)) await model.refresh();
+    },
     [Commands.startLocalCluster]: a => local.start(a && typeof a === 'object' ? (a as { machines?: number; metadata?: string[]; quiet?: boolean }) : undefined),
     [Commands.stopLocalCluster]: () => local.stop(),
     [Commands.showLocalClusterLogs]: () => local.showLogs(),
