@@ -17,6 +17,7 @@ import { HttpFleetApi } from '../src/api/fleetApi';
 import { FleetApiError } from '../src/api/types';
 import { classifyConnectionError, CONNECTION_PROBLEMS, PROBLEM_CONTEXT, welcomeStateOf, type ConnectionProblem } from '../src/cluster/connectionProblem';
 import type { ClusterSnapshot } from '../src/cluster/snapshot';
+import type { ConnectionView } from '../src/cluster/treeItems';
 import { SshConnectError } from '../src/connection/sshSession';
 import { freePort } from '../../test/support/ports';
 
@@ -93,15 +94,16 @@ describe('classifyConnectionError', () => {
 describe('welcomeStateOf', () => {
   const snapshot = { machines: [], units: [], states: [] } as unknown as ClusterSnapshot;
   it('connected, not connected, or the reason; a fallback after the local cluster stopped says "not connected"', () => {
-    assert.deepEqual(welcomeStateOf({ kind: 'disconnected' }), { connected: false, problem: undefined });
-    assert.deepEqual(welcomeStateOf({ kind: 'loading', label: 'prod' }), { connected: false, problem: undefined });
-    assert.deepEqual(welcomeStateOf({ kind: 'connected', label: 'prod', snapshot }), { connected: true, problem: undefined });
+    const of = (view: ConnectionView, fallback?: boolean) => welcomeStateOf(view, fallback);
+    assert.deepEqual(of({ kind: 'disconnected' }), { connected: false, problem: undefined });
+    assert.deepEqual(of({ kind: 'loading', label: 'prod' }), { connected: false, problem: undefined });
+    assert.deepEqual(of({ kind: 'connected', label: 'prod', snapshot }), { connected: true, problem: undefined });
     // A snapshot kept through a failed read stays on screen (under its error node): no welcome.
-    assert.deepEqual(welcomeStateOf({ kind: 'connected', label: 'prod', snapshot, error: 'x' }), { connected: true, problem: undefined });
-    const down = { kind: 'error', label: 'prod', error: 'connection refused', problem: 'refused' } as const;
-    assert.deepEqual(welcomeStateOf(down), { connected: false, problem: 'refused' });
-    assert.deepEqual(welcomeStateOf(down, true), { connected: false, problem: undefined });
-    assert.deepEqual(welcomeStateOf({ kind: 'connected', label: 'prod', snapshot }, true), { connected: true, problem: undefined });
+    assert.deepEqual(of({ kind: 'connected', label: 'prod', snapshot, error: 'x' }), { connected: true, problem: undefined });
+    const down: ConnectionView = { kind: 'error', label: 'prod', error: 'connection refused', problem: 'refused' };
+    assert.deepEqual(of(down), { connected: false, problem: 'refused' });
+    assert.deepEqual(of(down, true), { connected: false, problem: undefined });
+    assert.deepEqual(of({ kind: 'connected', label: 'prod', snapshot }, true), { connected: true, problem: undefined });
   });
 });
 

@@ -6,7 +6,6 @@
  */
 import { FleetApiError } from '../api/types';
 import { SshConnectError } from '../connection/sshSession';
-import type { ConnectionView } from './treeItems';
 
 /** Every value is named by a `viewsWelcome` entry (`fleet.connectionProblem == <value>`) for each view. */
 export const CONNECTION_PROBLEMS = [
@@ -70,6 +69,12 @@ export function classifyConnectionError(err: unknown): ConnectionProblem {
   return 'unreachable';
 }
 
+/** What this module reads of treeItems' ConnectionView (which names ConnectionProblem: no import back). */
+export interface ConnectionState {
+  kind: 'disconnected' | 'loading' | 'connected' | 'error';
+  problem?: ConnectionProblem;
+}
+
 /** What the welcome views show, from the connection state. */
 export interface WelcomeState {
   /** `fleet.clusterConnected`: false shows the "not connected" welcome (Select Cluster, Start Local Cluster). */
@@ -83,7 +88,7 @@ export interface WelcomeState {
  * stopped; if it cannot be read either, the views say "not connected" (with Start Local Cluster),
  * not the fallback's error.
  */
-export function welcomeStateOf(view: ConnectionView, fallback = false): WelcomeState {
+export function welcomeStateOf(view: ConnectionState, fallback = false): WelcomeState {
   if (view.kind === 'connected') return { connected: true, problem: undefined };
   if (view.kind === 'error' && !fallback) return { connected: false, problem: view.problem };
   return { connected: false, problem: undefined };

@@ -7,10 +7,12 @@
 import * as vscode from 'vscode';
 import { HttpFleetApi } from '../api/fleetApi';
 import type { FleetApi } from '../api/types';
+import { MutableDisposable } from '../dispose';
 import { createFleetApi } from '../connection/connect';
 import { describeProfile, FLEETCTL_ENV, resolveProfiles, type ClusterProfile } from '../connection/profile';
-import { confirmHostKey } from '../status/clusterPicker';
+import { confirmHostKey } from '../hostKeyPrompt';
 import type { ClusterModel } from './clusterModel';
+import { errorMessage } from '../../../protocol/src/log';
 
 export const LOCAL_CLUSTER_NAME = 'Local cluster';
 
@@ -44,7 +46,8 @@ export class ClusterConnections implements vscode.Disposable {
   private activeName: string | undefined;
   /** The active cluster was connected to because the local cluster stopped, not chosen by the user. */
   private fallback = false;
-  private api: FleetApi | undefined;
+  /** The connection-lifetime API: replacing it disposes the previous one. */
+  private readonly api = new MutableDisposable<FleetApi>();
   private opening = 0;
   private readonly disposables: vscode.Disposable[] = [];
   private problemsShown = new Set<string>();
@@ -172,28 +175,25 @@ export class ClusterConnections implements vscode.Disposable {
           : await this.openApi(entry.profile!);
       } catch (err) {
         failure = err;
-        this.log.error(`${err instanceof Error ? err.message : String(err)}`);
+        this.log.error(`${errorMessage(err)}`);
       }
     }
     if (ticket !== this.opening) {
       api?.dispose();
       return;
     }
-    const previous = this.api;
-    this.api = api;
     // A cluster that could not be opened stays the active one: the views show why, with Retry and Edit Cluster.
     this.activeName = api || failure !== undefined ? entry?.name : undefined;
     if (failure !== undefined && entry) this.model.setUnopened(entry.detail, failure);
     else this.model.setApi(api);
-    previous?.dispose();
+    this.api.value = api; // after the model let go of the previous one
     if (api) this.log.info(`Fleet explorer connected to ${entry!.name} (${entry!.detail})`);
     this.emitter.fire();
   }
 
   dispose(): void {
     this.opening++;
-    this.api?.dispose();
-    this.api = undefined;
+    this.api.dispose();
     for (const d of this.disposables) d.dispose();
     this.emitter.dispose();
   }
