@@ -2,12 +2,13 @@
  * A re-read against the snapshot before it (client/src/cluster/snapshot.ts `reuseSnapshot`):
  * machines, units and states whose JSON is unchanged keep the previous objects, so the diff,
  * unitRows and the map skip them; the diff is the one the stable-key comparison gave (checked
- * against it on random clusters).
+ * against it on random clusters); unitRows keeps the rows of unchanged units.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ApiMachine, ApiUnit, ApiUnitState } from '../../protocol/src/api';
 import { ClusterSnapshot, diffSnapshots, reuseSnapshot, sameJson, stableKey, type SnapshotDiff } from '../src/cluster/snapshot';
+import { unitRows } from '../src/cluster/unitRows';
 
 const M1 = 'a'.repeat(32);
 const M2 = 'b'.repeat(32);
@@ -99,5 +100,31 @@ describe('reuseSnapshot', () => {
       assert.deepEqual(snapshot, next);
       before = snapshot;
     }
+  });
+});
+
+describe('unitRows across reads', () => {
+  test('rows of unchanged units are kept; a unit whose entry or state changed gets a new row', () => {
+    const before = cluster(20);
+    const rowsBefore = unitRows(before);
+    const read = wire(before);
+    read.units = read.units.map(u => (u.name === 'u3.service' ? { ...u, desiredState: 'inactive' } : u));
+    read.states = read.states.map(s => (s.name === 'u5.service' ? { ...s, systemdActiveState: 'failed' } : s));
+    const { snapshot } = reuseSnapshot(before, read);
+    const rowsAfter = unitRows(snapshot);
+    assert.equal(rowsAfter.length, rowsBefore.length);
+    for (const [k, row] of rowsAfter.entries()) {
+      if (row.name === 'u3.service') {
+        assert.notEqual(row, rowsBefore[k]);
+        assert.equal(row.desiredState, 'inactive');
+      } else if (row.name === 'u5.service') {
+        assert.notEqual(row, rowsBefore[k], 'the same unit object, a new state: a new row');
+        assert.equal(row.display, 'failed');
+      } else assert.equal(row, rowsBefore[k], row.name);
+    }
+    // Without reuse (every object new) every row is built again, with equal contents.
+    const fresh = unitRows(wire(snapshot));
+    assert.notEqual(fresh[0], rowsAfter[0]);
+    assert.deepEqual(fresh, rowsAfter);
   });
 });
