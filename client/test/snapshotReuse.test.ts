@@ -2,12 +2,13 @@
  * A re-read against the snapshot before it (client/src/cluster/snapshot.ts `reuseSnapshot`):
  * machines, units and states whose JSON is unchanged keep the previous objects, so the diff,
  * unitRows and the map skip them; the diff is the one the stable-key comparison gave (checked
- * against it on random clusters); unitRows keeps the rows of unchanged units.
+ * against it on random clusters); unitRows and the language server's cluster context keep
+ * the rows and details of unchanged units.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ApiMachine, ApiUnit, ApiUnitState } from '../../protocol/src/api';
-import { ClusterSnapshot, diffSnapshots, reuseSnapshot, sameJson, stableKey, type SnapshotDiff } from '../src/cluster/snapshot';
+import { ClusterSnapshot, clusterContextOf, diffSnapshots, reuseSnapshot, sameJson, stableKey, type SnapshotDiff } from '../src/cluster/snapshot';
 import { unitRows } from '../src/cluster/unitRows';
 
 const M1 = 'a'.repeat(32);
@@ -126,5 +127,25 @@ describe('unitRows across reads', () => {
     const fresh = unitRows(wire(snapshot));
     assert.notEqual(fresh[0], rowsAfter[0]);
     assert.deepEqual(fresh, rowsAfter);
+  });
+});
+
+describe('the language server\'s cluster context across reads', () => {
+  test('details of unchanged units are kept; a changed unit gets its new details and hash', () => {
+    const before = cluster(10);
+    const first = clusterContextOf(before).unitDetails!;
+    const read = wire(before);
+    read.units = read.units.map(u => (u.name === 'u4.service' ? { ...u, machineID: M2, options: [{ section: 'Service', name: 'ExecStart', value: '/bin/true' }] } : u));
+    const { snapshot } = reuseSnapshot(before, read);
+    const second = clusterContextOf(snapshot).unitDetails!;
+    const fresh = clusterContextOf(wire(snapshot)).unitDetails!;
+    assert.deepEqual(second, fresh, 'the same details as a context built from scratch');
+    for (const [k, d] of second.entries()) {
+      if (d.name !== 'u4.service') assert.equal(d, first[k], d.name);
+      else {
+        assert.notEqual(d.hash, first[k]!.hash);
+        assert.equal(d.machineID, M2);
+      }
+    }
   });
 });

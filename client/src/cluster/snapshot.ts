@@ -190,15 +190,23 @@ export function clusterContextOf(snapshot: ClusterSnapshot): ClusterContext {
       metadata: { ...(m.metadata ?? {}) },
     })),
     units: snapshot.units.map(u => u.name),
-    unitDetails: snapshot.units.map(u => {
-      const d: ClusterUnit = { name: u.name };
-      if (u.desiredState) d.desiredState = u.desiredState;
-      if (u.currentState) d.currentState = u.currentState;
-      if (u.machineID) d.machineID = u.machineID;
-      if (u.options?.length) d.hash = unitHash(u.options.map(o => ({ section: o.section, name: o.name, value: o.value ?? '' })));
-      return d;
-    }),
+    unitDetails: snapshot.units.map(clusterUnitOf),
   };
+}
+
+/** Details per registry entry: unchanged units keep their objects between reads (reuseSnapshot), so a change hashes only the units it touched. */
+const detailsOf = new WeakMap<ApiUnit, ClusterUnit>();
+
+function clusterUnitOf(u: ApiUnit): ClusterUnit {
+  const known = detailsOf.get(u);
+  if (known) return known;
+  const d: ClusterUnit = { name: u.name };
+  if (u.desiredState) d.desiredState = u.desiredState;
+  if (u.currentState) d.currentState = u.currentState;
+  if (u.machineID) d.machineID = u.machineID;
+  if (u.options?.length) d.hash = unitHash(u.options.map(o => ({ section: o.section, name: o.name, value: o.value ?? '' })));
+  detailsOf.set(u, d);
+  return d;
 }
 
 /** fleetctl's machine column: `4d389537.../10.1.1.7` (short ID with `...`, then the IP when known). */
