@@ -7,12 +7,17 @@
  *
  *  - old: the code before per-unit reuse, a verbatim copy in bench/lib/modelBaseline.ts
  *    (normalize, diffSnapshots with a stable JSON key per unit and state, unitRows rebuilding
- *    every row: options, SHA-1 hash, description), then clusterMap() with its row cache;
+ *    every row: options, SHA-1 hash, description), clusterMap() with its row cache, and the
+ *    language server's clusterContextOf (every unit's options hashed again);
  *  - new: ClusterSnapshot.normalize, reuseSnapshot (unchanged units keep the previous objects),
- *    unitRows (rows of unchanged units kept), clusterMap() with its row cache.
+ *    unitRows (rows of unchanged units kept), clusterMap() with its row cache, clusterContextOf
+ *    (details of unchanged units kept).
+ *
+ * These are the extension host's synchronous work between the read and the map's message; the
+ * tree's planTreeUpdate (sorting and grouping rows) is the explorer's and is left out.
  *
  * Old and new alternate run by run, each with its own previous snapshot and map cache, and every
- * run checks that both give the same diff, rows and map. Prints medians, the ratio and the heap
+ * run checks that both give the same diff, rows, map and context. Prints medians, the ratio and the heap
  * allocated per update (measured in a second pass: the benchmark runs itself again with
  * `--expose-gc` and a young generation large enough that no collection happens inside an update). CPU-bound: the ratio holds on a
  * loaded machine better than the absolute times. Target: the new path ≥ 3× cheaper.
@@ -23,7 +28,8 @@ import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { ApiMachine, ApiUnit, ApiUnitState } from '../protocol/src/api';
 import { clusterMap, MapRowCache } from '../client/src/cluster/clusterMap';
-import { ClusterSnapshot, reuseSnapshot, type SnapshotDiff } from '../client/src/cluster/snapshot';
+import { ClusterSnapshot, clusterContextOf, reuseSnapshot, type SnapshotDiff } from '../client/src/cluster/snapshot';
+import type { ClusterContext } from '../protocol/src/lsp';
 import { unitRows, type UnitRow } from '../client/src/cluster/unitRows';
 import * as old from './lib/modelBaseline';
 
@@ -59,10 +65,15 @@ interface Path {
   name: string;
   previous: ClusterSnapshot | undefined;
   cache: MapRowCache;
-  update(read: ClusterSnapshot): { diff: SnapshotDiff; rows: UnitRow[]; map: ReturnType<typeof clusterMap>; phases: number[] };
+  update(read: ClusterSnapshot): { diff: SnapshotDiff; rows: UnitRow[]; map: ReturnType<typeof clusterMap>; context: ClusterContext; phases: number[] };
 }
 
-function path(name: string, model: (previous: ClusterSnapshot | undefined, read: ClusterSnapshot) => { snapshot: ClusterSnapshot; diff: SnapshotDiff }, rows: (s: ClusterSnapshot) => UnitRow[]): Path {
+function path(
+  name: string,
+  model: (previous: ClusterSnapshot | undefined, read: ClusterSnapshot) => { snapshot: ClusterSnapshot; diff: SnapshotDiff },
+  rows: (s: ClusterSnapshot) => UnitRow[],
+  contextOf: (s: ClusterSnapshot) => ClusterContext,
+): Path {
   const p: Path = {
     name,
     previous: undefined,
@@ -76,8 +87,10 @@ function path(name: string, model: (previous: ClusterSnapshot | undefined, read:
       const t2 = performance.now();
       const map = clusterMap(snapshot, { cache: p.cache, since });
       const t3 = performance.now();
+      const context = contextOf(snapshot);
+      const t4 = performance.now();
       p.previous = snapshot;
-      return { diff, rows: unitRowsOut, map, phases: [t1 - t0, t2 - t1, t3 - t2] };
+      return { diff, rows: unitRowsOut, map, context, phases: [t1 - t0, t2 - t1, t3 - t2, t4 - t3] };
     },
   };
   return p;
@@ -86,8 +99,8 @@ function path(name: string, model: (previous: ClusterSnapshot | undefined, read:
 const oldPath = path('old', (previous, read) => {
   const snapshot = old.normalize(read);
   return { snapshot, diff: old.diffSnapshots(previous, snapshot) };
-}, old.computeRows);
-const newPath = path('new', (previous, read) => reuseSnapshot(previous, ClusterSnapshot.normalize(read)), unitRows);
+}, old.computeRows, old.clusterContextOf);
+const newPath = path('new', (previous, read) => reuseSnapshot(previous, ClusterSnapshot.normalize(read)), unitRows, clusterContextOf);
 
 const data = dataset(MACHINES, UNITS);
 let flip = 0;
@@ -121,7 +134,7 @@ function timed(p: Path, read: ClusterSnapshot): Sample {
   return { ms, cpuMs: (used.user + used.system) / 1000, bytes: process.memoryUsage().heapUsed - heap, out };
 }
 
-/** Old and new alternate which goes first; both must give the same diff, rows and map. */
+/** Old and new alternate which goes first; both must give the same diff, rows, map and context. */
 function measure(runs: number): { old: Sample[]; new: Sample[] } {
   const samples = { old: [] as Sample[], new: [] as Sample[] };
   // The first reads build everything (a cold open) and warm the JIT; then the measured updates.
@@ -134,6 +147,7 @@ function measure(runs: number): { old: Sample[]; new: Sample[] } {
     assert.deepEqual(b.out.diff, a.out.diff, 'the same diff');
     assert.deepEqual(b.out.rows, a.out.rows, 'the same rows');
     assert.deepEqual(b.out.map, a.out.map, 'the same map');
+    assert.deepEqual(b.out.context, a.out.context, 'the same cluster context');
     if (i < 0) continue;
     assert.equal(a.out.diff.changedUnits.length, 1, 'one unit changed');
     samples.old.push(a);
@@ -156,9 +170,9 @@ if (ALLOCATIONS) {
   const cpu = (key: 'old' | 'new') => samples[key].map(x => x.cpuMs);
   const wall = (key: 'old' | 'new') => samples[key].map(x => x.ms);
   const line = (what: string, key: 'old' | 'new') => console.log(`${what}: CPU median ${median(cpu(key)).toFixed(2)} ms (min ${Math.min(...cpu(key)).toFixed(2)}), wall median ${median(wall(key)).toFixed(2)} ms`);
-  line('old (normalize + stable-key diff + every row rebuilt + clusterMap)', 'old');
-  line('new (normalize + reuseSnapshot + rows kept + clusterMap)          ', 'new');
-  const split = (key: 'old' | 'new') => ['model (normalize + diff)', 'unitRows', 'clusterMap'].map((what, k) => `${what} ${median(samples[key].map(x => x.out.phases[k]!)).toFixed(2)}`).join(', ');
+  line('old (normalize + stable-key diff + every row rebuilt + clusterMap + every unit hashed for the LSP context)', 'old');
+  line('new (normalize + reuseSnapshot + rows kept + clusterMap + details kept for the LSP context)            ', 'new');
+  const split = (key: 'old' | 'new') => ['model (normalize + diff)', 'unitRows', 'clusterMap', 'clusterContextOf'].map((what, k) => `${what} ${median(samples[key].map(x => x.out.phases[k]!)).toFixed(2)}`).join(', ');
   console.log(`  wall medians of the parts, ms: old: ${split('old')}`);
   console.log(`  wall medians of the parts, ms: new: ${split('new')}`);
   const child = spawnSync(process.execPath, ['--expose-gc', '--max-semi-space-size=256', ...process.execArgv, process.argv[1]!, ...args], { stdio: 'inherit', env: { ...process.env, MODEL_BENCH_ALLOCATIONS: '1' } });

@@ -1,12 +1,14 @@
 /**
  * The ClusterModel's update path as it was before per-unit reuse (commit 0b96ce9), copied verbatim
- * from client/src/cluster/snapshot.ts (`ClusterSnapshot.normalize`, `diffSnapshots`, `stableKey`)
- * and client/src/cluster/unitRows.ts (`computeRows`, `makeRow`), so bench/model.bench.ts can time
+ * from client/src/cluster/snapshot.ts (`ClusterSnapshot.normalize`, `diffSnapshots`, `stableKey`,
+ * `clusterContextOf`) and client/src/cluster/unitRows.ts (`computeRows`, `makeRow`), so
+ * bench/model.bench.ts can time
  * the old and the new code in the same run. Only the benchmark imports this file.
  */
 import type { ApiMachine, ApiUnit, ApiUnitState } from '../../protocol/src/api';
 import { description, isGlobalUnit, isTemplateName, unitHash } from '../../unitfile/src';
 import type { ClusterSnapshot, SnapshotDiff } from '../../client/src/cluster/snapshot';
+import type { ClusterContext, ClusterUnit } from '../../protocol/src/lsp';
 import { displayState, toUnitOptions, type UnitRow } from '../../client/src/cluster/unitRows';
 
 export function normalize(snapshot: ClusterSnapshot): ClusterSnapshot {
@@ -109,4 +111,24 @@ function makeRow(name: string, unit: ApiUnit | undefined, states: ApiUnitState[]
   };
   row.display = displayState(row);
   return row;
+}
+
+/** The `fleet/clusterContext` payload for a snapshot: every unit's options hashed on every change. */
+export function clusterContextOf(snapshot: ClusterSnapshot): ClusterContext {
+  return {
+    machines: snapshot.machines.map(m => ({
+      id: m.id,
+      ...(m.primaryIP ? { primaryIP: m.primaryIP } : {}),
+      metadata: { ...(m.metadata ?? {}) },
+    })),
+    units: snapshot.units.map(u => u.name),
+    unitDetails: snapshot.units.map(u => {
+      const d: ClusterUnit = { name: u.name };
+      if (u.desiredState) d.desiredState = u.desiredState;
+      if (u.currentState) d.currentState = u.currentState;
+      if (u.machineID) d.machineID = u.machineID;
+      if (u.options?.length) d.hash = unitHash(u.options.map(o => ({ section: o.section, name: o.name, value: o.value ?? '' })));
+      return d;
+    }),
+  };
 }
