@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ApiMachine, ApiUnit, ApiUnitState } from '../../protocol/src/api';
-import { ClusterSnapshot, clusterContextOf, diffSnapshots, reuseSnapshot, sameJson, stableKey, type SnapshotDiff } from '../src/cluster/snapshot';
+import { ClusterSnapshot, clusterContextOf, diffSnapshots, reuseSnapshot, sameClusterContext, sameJson, stableKey, type SnapshotDiff } from '../src/cluster/snapshot';
 import { unitRows } from '../src/cluster/unitRows';
 
 const M1 = 'a'.repeat(32);
@@ -148,4 +148,20 @@ describe('the language server\'s cluster context across reads', () => {
       }
     }
   });
+
+  test('a state change leaves the context the same (nothing to send); a unit or machine change does not', () => {
+    const before = cluster(10);
+    const context = clusterContextOf(before);
+    const next = (patch: (read: ClusterSnapshot) => void) => {
+      const read = wire(before);
+      patch(read);
+      return clusterContextOf(reuseSnapshot(before, ClusterSnapshot.normalize(read)).snapshot);
+    };
+    assert.equal(sameClusterContext(context, next(r => (r.states[3]!.systemdActiveState = 'failed'))), true);
+    assert.equal(sameClusterContext(context, clusterContextOf(wire(before))), true, 'equal contents, other objects');
+    assert.equal(sameClusterContext(context, next(r => (r.units[3]!.desiredState = 'inactive'))), false);
+    assert.equal(sameClusterContext(context, next(r => (r.machines[0]!.metadata = { region: 'west' }))), false);
+    assert.equal(sameClusterContext(context, next(r => r.units.pop())), false);
+  });
 });
+

@@ -194,6 +194,15 @@ export function clusterContextOf(snapshot: ClusterSnapshot): ClusterContext {
   };
 }
 
+/**
+ * Whether two contexts say the same (a state change alone leaves it as it was): the units'
+ * details are compared by identity first, which clusterContextOf keeps for unchanged units.
+ */
+export function sameClusterContext(a: ClusterContext, b: ClusterContext): boolean {
+  const same = <T>(x: readonly T[] | undefined, y: readonly T[] | undefined) => x === y || (!!x && !!y && x.length === y.length && x.every((v, i) => sameJson(v, y[i])));
+  return same(a.units, b.units) && same(a.unitDetails, b.unitDetails) && same(a.machines, b.machines);
+}
+
 /** Details per registry entry: unchanged units keep their objects between reads (reuseSnapshot), so a change hashes only the units it touched. */
 const detailsOf = new WeakMap<ApiUnit, ClusterUnit>();
 
