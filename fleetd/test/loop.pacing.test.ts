@@ -7,14 +7,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
 import { runLoop } from '../src/loop';
-
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await delay(5);
-  }
-}
+import { waitFor } from '../../test/support/wait';
 
 test('idleRatio: after a slow run, a trigger waits at least duration × ratio before the next run', async () => {
   const controller = new AbortController();
@@ -32,7 +25,7 @@ test('idleRatio: after a slow run, a trigger waits at least duration × ratio be
   // Keep triggering: without pacing each run would start right after the previous one.
   const hammer = setInterval(() => loop.trigger(), 2);
   try {
-    await waitFor(() => spans.length >= 4, 'four runs');
+    await waitFor('four runs', () => spans.length >= 4, { timeoutMs: 5000, intervalMs: 5 });
   } finally {
     clearInterval(hammer);
     controller.abort();
@@ -51,12 +44,12 @@ test('minGapMs: triggers arriving during the gap coalesce into one run', async (
   const controller = new AbortController();
   let runs = 0;
   const loop = runLoop({ intervalMs: 60_000, minGapMs: 150, signal: controller.signal, reconcile: async () => void runs++ });
-  await waitFor(() => runs === 1, 'the first run');
+  await waitFor('the first run', () => runs === 1, { timeoutMs: 5000, intervalMs: 5 });
   for (let i = 0; i < 20; i++) {
     loop.trigger();
     await delay(3);
   }
-  await waitFor(() => runs === 2, 'the run after the gap');
+  await waitFor('the run after the gap', () => runs === 2, { timeoutMs: 5000, intervalMs: 5 });
   await delay(200);
   controller.abort();
   await loop.done;
@@ -75,7 +68,7 @@ test('pacing never delays past the interval, and a fast idle loop still reacts p
       await delay(20); // 20 ms × 100 would be 2 s: capped at the 60 ms interval
     },
   });
-  await waitFor(() => at.length >= 3, 'three runs', 3000);
+  await waitFor('three runs', () => at.length >= 3, { timeoutMs: 3000, intervalMs: 5 });
   controller.abort();
   await loop.done;
   for (let i = 1; i < at.length; i++) assert.ok(at[i]! - at[i - 1]! < 1500, `gap ${i}: ${(at[i]! - at[i - 1]!).toFixed(0)} ms is not capped by the interval`);
@@ -84,10 +77,10 @@ test('pacing never delays past the interval, and a fast idle loop still reacts p
   const c2 = new AbortController();
   let runs = 0;
   const l2 = runLoop({ intervalMs: 60_000, signal: c2.signal, reconcile: async () => void runs++ });
-  await waitFor(() => runs === 1, 'the first run');
+  await waitFor('the first run', () => runs === 1, { timeoutMs: 5000, intervalMs: 5 });
   const t0 = performance.now();
   l2.trigger();
-  await waitFor(() => runs === 2, 'the triggered run');
+  await waitFor('the triggered run', () => runs === 2, { timeoutMs: 5000, intervalMs: 5 });
   const latency = performance.now() - t0;
   c2.abort();
   await l2.done;
@@ -98,7 +91,7 @@ test('abort during a pacing gap ends the loop at once', async () => {
   const controller = new AbortController();
   let runs = 0;
   const loop = runLoop({ intervalMs: 60_000, minGapMs: 30_000, signal: controller.signal, reconcile: async () => void runs++ });
-  await waitFor(() => runs === 1, 'the first run');
+  await waitFor('the first run', () => runs === 1, { timeoutMs: 5000, intervalMs: 5 });
   loop.trigger();
   const t0 = performance.now();
   controller.abort();

@@ -10,9 +10,10 @@ import { showUnitFile, showUnitStatus } from '../cluster/unitDocuments';
 import type { DeployController } from '../deploy/deployController';
 import type { LocalClusterManager } from '../localCluster/localClusterManager';
 import { addCluster, editCluster, selectCluster } from '../status/clusterPicker';
-import { Commands } from './commandIds';
+import { Commands } from '../identifiers';
 import { openSampleUnits } from './samples';
 import { resolveTargets } from './targets';
+import { errorMessage } from '../../../protocol/src/log';
 
 export interface CommandDeps {
   context: vscode.ExtensionContext;
@@ -46,7 +47,7 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable {
       try {
         return await fn(...args);
       } catch (err) {
-        const message = err instanceof Error ? err.message : String(err);
+        const message = errorMessage(err);
         deps.log.error(`${id}: ${err instanceof Error ? err.stack ?? message : message}`);
         void vscode.window.showErrorMessage(message);
         return undefined;

@@ -8,10 +8,11 @@ import * as vscode from 'vscode';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ClusterConnections } from '../cluster/connections';
-import { Commands } from '../commands/commandIds';
+import { Commands } from '../identifiers';
 import { defaultMetadata, findEtcd, fleetdArgs, launchFleetd, validateMetadata, type EtcdChoice, type LocalClusterProcess } from './launcher';
 import { adoptLocalCluster, findLocalClusters } from './discovery';
 import { removeLocalMachine } from './removeMachine';
+import { errorMessage } from '../../../protocol/src/log';
 
 export const LOCAL_RUNNING_CONTEXT = 'fleet.localClusterRunning';
 
@@ -196,7 +197,7 @@ export class LocalClusterManager implements vscode.Disposable {
       }
       return proc.url;
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
+      const message = errorMessage(err);
       this.output.appendLine(`[error] ${message}`);
       void vscode.window.showErrorMessage(`Could not start the local fleet cluster: ${message.split('\n')[0]}`, 'Show Logs').then(c => c && this.showLogs());
       return undefined;
