@@ -16,7 +16,7 @@
 import type { ApiUnit, ApiUnitState } from '../../../protocol/src/api';
 import type { FleetApi } from '../api/types';
 import { classifyConnectionError } from './connectionProblem';
-import { ClusterSnapshot, diffSnapshots, type SnapshotDiff } from './snapshot';
+import { ClusterSnapshot, reuseSnapshot, type SnapshotDiff } from './snapshot';
 import type { ConnectionView } from './treeItems';
 import { errorMessage, type Log } from '../../../protocol/src/log';
 
@@ -109,8 +109,7 @@ export class ClusterModel {
   /** The cluster `label` could not even be opened (e.g. a file its profile names is unreadable): no API, an error view with the reason. */
   setUnopened(label: string, err: unknown): void {
     this.reset(undefined);
-    const error = err instanceof Error ? err.message : String(err);
-    this.setView({ kind: 'error', label, error, problem: classifyConnectionError(err) }, { changed: true, machinesChanged: true, addedUnits: [], removedUnits: [], changedUnits: [] });
+    this.setView({ kind: 'error', label, error: errorMessage(err), problem: classifyConnectionError(err) }, { changed: true, machinesChanged: true, addedUnits: [], removedUnits: [], changedUnits: [] });
   }
 
   private reset(api: FleetApi | undefined): void {
@@ -162,10 +161,11 @@ export class ClusterModel {
           if (generation !== this.generation || this.disposed) return;
           this.feed = token === undefined ? { supported: false } : { token, supported: true };
         }
-        const next = await ClusterSnapshot.fetch(api, abort.signal);
+        const read = await ClusterSnapshot.fetch(api, abort.signal);
         if (generation !== this.generation || this.disposed) return;
         this.failures = 0;
-        const diff = diffSnapshots(this.snapshot, next);
+        // Unchanged units keep their objects, so the diff and the views' rows skip them.
+        const { snapshot: next, diff } = reuseSnapshot(this.snapshot, read);
         this.quiet = diff.changed ? 0 : this.quiet + 1;
         const wasHealthy = this._view.kind === 'connected' && !this._view.error;
         this.snapshot = next;
@@ -221,12 +221,11 @@ export class ClusterModel {
   applyUnit(unit: ApiUnit, states: readonly ApiUnitState[]): void {
     const current = this.snapshot;
     if (!current || !this.api || this._view.kind !== 'connected') return;
-    const next = ClusterSnapshot.normalize({
+    const { snapshot: next, diff } = reuseSnapshot(current, ClusterSnapshot.normalize({
       machines: current.machines,
       units: [...current.units.filter(u => u.name !== unit.name), unit],
       states: [...current.states.filter(s => s.name !== unit.name), ...states.filter(s => s.name === unit.name)],
-    });
-    const diff = diffSnapshots(current, next);
+    }));
     if (!diff.changed) return;
     this.snapshot = next;
     this.setView({ kind: 'connected', label: this.api.label, snapshot: next }, diff);
