@@ -20,6 +20,7 @@ import { unitHash } from '../../unitfile/src/serialize';
 import type { JournalLine } from '../../protocol/src/api';
 import { waitFor } from '../../test/support/process';
 import { alive } from './processes';
+import { scheduleUnit } from '../../registry/test/registryOps';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'fleetd-agent-'));
 const running: RunningAgent[] = [];
@@ -63,7 +64,7 @@ test('a scheduled unit starts and reports active/running with its hash; loaded s
   const pum = agent.unitManager as ProcessUnitManager;
   const v1 = service('/bin/sleep 60');
   await registry.putUnit({ name: 'web.service', options: v1, desiredState: 'launched' });
-  await registry.scheduleUnit('web.service', M1);
+  await scheduleUnit(registry, 'web.service', M1);
   const s = await until(registry, 'web.service', 'active', 'running');
   assert.deepEqual(s, { name: 'web.service', machineId: M1, hash: unitHash(v1), loadState: 'loaded', activeState: 'active', subState: 'running' });
   await waitFor('the launched heartbeat', async () => (await registry.getSchedule()).get('web.service')?.launchedOn === M1);
@@ -108,7 +109,7 @@ test('published states for systemd semantics: oneshot+RemainAfterExit, ExecStart
   ];
   for (const c of cases) {
     await registry.putUnit({ name: c.name, options: c.options, desiredState: 'launched' });
-    await registry.scheduleUnit(c.name, M1);
+    await scheduleUnit(registry, c.name, M1);
   }
   await waitFor('the pre process of slow.service', () => pum.processGroups('slow.service').length > 0);
   const slowGroups = pum.processGroups('slow.service');
@@ -128,13 +129,13 @@ test('units scheduled elsewhere are ignored; global units run where the metadata
   const registry = new MemoryRegistry();
   await start(registry, M1, { role: 'web' });
   await registry.putUnit({ name: 'other.service', options: service('/bin/sleep 60'), desiredState: 'launched' });
-  await registry.scheduleUnit('other.service', M2);
+  await scheduleUnit(registry, 'other.service', M2);
   await registry.putUnit({ name: 'g.service', options: service('/bin/sleep 60', ['X-Fleet', 'Global', 'true'], ['X-Fleet', 'MachineMetadata', 'role=web']), desiredState: 'launched' });
   await registry.putUnit({ name: 'h.service', options: service('/bin/sleep 60', ['X-Fleet', 'Global', 'true'], ['X-Fleet', 'MachineMetadata', 'role=db']), desiredState: 'launched' });
   await registry.putUnit({ name: 'a.service', options: service('/bin/sleep 60', ['X-Fleet', 'Conflicts', 'b.service']), desiredState: 'launched' });
   await registry.putUnit({ name: 'b.service', options: service('/bin/sleep 60'), desiredState: 'launched' });
-  await registry.scheduleUnit('a.service', M1);
-  await registry.scheduleUnit('b.service', M1);
+  await scheduleUnit(registry, 'a.service', M1);
+  await scheduleUnit(registry, 'b.service', M1);
   await until(registry, 'g.service', 'active', 'running');
   await until(registry, 'a.service', 'active', 'running');
   const names = (await registry.listUnitStates()).map(s => s.name);
@@ -153,7 +154,7 @@ test('Restart=on-failure restarts a crashing unit (journal over HTTP shows it, a
   assert.equal((await registry.listMachines())[0]?.journalUrl, agent.journalUrl);
   const opts = service('/bin/sh -c "echo started; sleep 0.2; exit 1"', ['Service', 'Restart', 'on-failure'], ['Service', 'RestartSec', '50ms'], ['Service', 'StartLimitBurst', '100']);
   await registry.putUnit({ name: 'crash.service', options: opts, desiredState: 'launched' });
-  await registry.scheduleUnit('crash.service', M1);
+  await scheduleUnit(registry, 'crash.service', M1);
 
   const url = `${agent.journalUrl}/journal/crash.service?lines=100&follow=true`;
   const received: JournalLine[] = [];
@@ -190,8 +191,8 @@ test('clean stop: units are stopped and unloaded, states and heartbeats removed,
   const pum = agent.unitManager as ProcessUnitManager;
   await registry.putUnit({ name: 'a.service', options: service('/bin/sleep 60'), desiredState: 'launched' });
   await registry.putUnit({ name: 'b.service', options: service('/bin/sh -c "trap \'\' TERM; sleep 60 & wait"', ['Service', 'TimeoutStopSec', '200ms']), desiredState: 'launched' });
-  await registry.scheduleUnit('a.service', M1);
-  await registry.scheduleUnit('b.service', M1);
+  await scheduleUnit(registry, 'a.service', M1);
+  await scheduleUnit(registry, 'b.service', M1);
   await until(registry, 'a.service', 'active', 'running');
   await until(registry, 'b.service', 'active', 'running');
   const groups = [...pum.processGroups('a.service'), ...pum.processGroups('b.service')];
@@ -234,7 +235,7 @@ test('losing the registry keeps units running; the agent catches up when it retu
   running.push(agent);
   const pum = agent.unitManager as ProcessUnitManager;
   await registry.putUnit({ name: 'keep.service', options: service('/bin/sleep 60'), desiredState: 'launched' });
-  await registry.scheduleUnit('keep.service', M1);
+  await scheduleUnit(registry, 'keep.service', M1);
   await until(registry, 'keep.service', 'active', 'running');
   const pid = pum.mainPid('keep.service')!;
   down = true;
@@ -277,7 +278,7 @@ test('fake manager: fleet order within a pass, a failed task ends only its unit\
     await agent.reconcile(); // after the loop's first pass
     for (const n of ['a.service', 'b.service']) {
       await registry.putUnit({ name: n, options: service('/bin/true'), desiredState: 'launched' });
-      await registry.scheduleUnit(n, M1);
+      await scheduleUnit(registry, n, M1);
     }
     fake.calls.length = 0;
     fake.failNext('start');
@@ -336,11 +337,11 @@ test('a pass reads only this machine (machineView, never a full snapshot); start
     const names = ['a.service', 'b.service', 'c.service', 'd.service'];
     for (const n of names) {
       await registry.putUnit({ name: n, options: service('/bin/true'), desiredState: 'launched' });
-      await registry.scheduleUnit(n, M1);
+      await scheduleUnit(registry, n, M1);
     }
     // Someone else's unit: never read by this agent's pass, never loaded.
     await registry.putUnit({ name: 'other.service', options: service('/bin/true'), desiredState: 'launched' });
-    await registry.scheduleUnit('other.service', M2);
+    await scheduleUnit(registry, 'other.service', M2);
     calls.length = 0;
     await agent.reconcile();
     assert.deepEqual(fake.calls.filter(c => c.startsWith('start')), names.map(n => `start(${n})`));

@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Registry } from '../../registry/src/registry';
 import { MemoryRegistry } from '../src/registry/memoryRegistry';
 import { HELLO_OPTIONS, startApi, type ApiFixture } from './apiHarness';
+import { saveUnitState } from '../../registry/test/registryOps';
 
 const unit = (desiredState = 'inactive') => ({ desiredState, options: HELLO_OPTIONS });
 
@@ -41,7 +42,7 @@ describe('the change feed of the list endpoints', () => {
     const started = Date.now();
     const waiting = f.api.get(`/fleet/v1/state?wait=${encodeURIComponent(tag.slice(1, -1))}`);
     await new Promise(r => setTimeout(r, 150));
-    await f.registry.saveUnitState({ name: 'a.service', machineId: 'm1', hash: 'a'.repeat(40), loadState: 'loaded', activeState: 'active', subState: 'running' }, 30_000);
+    await saveUnitState(f.registry, { name: 'a.service', machineId: 'm1', hash: 'a'.repeat(40), loadState: 'loaded', activeState: 'active', subState: 'running' }, 30_000);
     const reply = await waiting;
     assert.equal(reply.status, 200);
     assert.ok(Date.now() - started >= 140, 'it waited for the change');

@@ -10,7 +10,7 @@
 import { FLEET_VERSION } from '../../../protocol/src/version';
 import { desiredUnitsForMachine, planMachine, planPurge, type CurrentUnit, type MachineTask, type MachineUnitState } from '../../../scheduler/src/planMachine';
 import { runLoop, type Loop } from '../loop';
-import { MachineExistsError, RegistryUnavailableError, type Disposable, type MachinePresence, type MachineRecord, type Registry } from '../../../registry/src/registry';
+import { MachineExistsError, RegistryUnavailableError, type Disposable, type MachinePresence, type MachineRecord, type AgentRegistry } from '../../../registry/src/registry';
 import { heartbeatInterval, inParallel, message, publishedKey } from './passHelpers';
 import { TaskFailures } from './taskFailures';
 import type { UnitManager, UnitManagerState } from './unitManager';
@@ -18,7 +18,7 @@ import type { UnitManager, UnitManagerState } from './unitManager';
 export type LogFn = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
 
 export interface AgentOptions {
-  registry: Registry;
+  registry: AgentRegistry;
   machine: { id: string; publicIP: string; metadata: Record<string, string> };
   unitManager: UnitManager;
   /** fleet's agent_ttl: presence, states and launched heartbeats expire after it. Default 30 s. */
@@ -43,7 +43,7 @@ const HOLD_STATES_MS = 500;
 const REMOVE_CONCURRENCY = 8;
 
 export class Agent {
-  private readonly registry: Registry;
+  private readonly registry: AgentRegistry;
   private readonly manager: UnitManager;
   private readonly ttlMs: number;
   private readonly intervalMs: number;

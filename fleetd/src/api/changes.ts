@@ -15,7 +15,7 @@
  * Real fleet answers without an ETag and ignores `wait`, which is how a client knows to poll.
  */
 import { randomBytes } from 'node:crypto';
-import type { Registry, WatchTopic } from '../../../registry/src/registry';
+import type { ApiRegistry, WatchTopic } from '../../../registry/src/registry';
 
 const TOPICS: readonly WatchTopic[] = ['units', 'schedule', 'machines', 'states'];
 
@@ -26,7 +26,7 @@ export class ChangeClock {
   private readonly subscriptions: { dispose(): void }[];
   private readonly lists = new Map<string, { tag: string; items: unknown[] }>();
 
-  constructor(registry: Registry) {
+  constructor(registry: ApiRegistry) {
     this.subscriptions = TOPICS.map(t => registry.watch(t, () => this.bump()));
   }
 

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import net, { type AddressInfo } from 'node:net';
-import type { Registry } from '../../../registry/src/registry';
+import type { ApiRegistry } from '../../../registry/src/registry';
 import { createApiHandler, type ApiHandlerOptions } from './handler';
 
 /** TLS for a TCP listener: PEM contents; clients must present a certificate signed by `ca`. */
@@ -20,7 +20,7 @@ export interface ApiTls {
 export type ApiListen = { host: string; port: number; tls?: ApiTls } | { socketPath: string };
 
 export interface ApiServerOptions extends Omit<ApiHandlerOptions, 'registry'> {
-  registry: Registry;
+  registry: ApiRegistry;
   /** Where to listen; port 0 picks a free port (see `urls`). */
   listen: ApiListen[];
 }

@@ -11,13 +11,13 @@
  * moving a hundred units for that would churn the cluster. Meanwhile the machine keeps its units
  * but receives no new ones.
  */
-import type { Disposable, Leadership, MachineRecord, Registry } from '../../../registry/src/registry';
+import type { Disposable, Leadership, MachineRecord, EngineRegistry } from '../../../registry/src/registry';
 import { RequirementsCache } from '../../../scheduler/src';
 import { runLoop, type Loop } from '../loop';
 import { ActionsFailedError, errorText, reconcileOnce, type Log } from './reconcile';
 
 export interface EngineOptions {
-  registry: Registry;
+  registry: EngineRegistry;
   machineId: string;
   /** fleet's engine_reconcile_interval; default 2000 ms. */
   intervalMs?: number;

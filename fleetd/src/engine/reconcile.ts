@@ -4,7 +4,7 @@
  * engine can only make writes fail, never clobber, and the next pass re-plans from fresh state.
  */
 import { ClusterSnapshot as SchedulerSnapshot, planCluster, type ClusterAction, type RequirementsCache } from '../../../scheduler/src';
-import { MAX_BATCH_OPS, type MachineRecord, type Registry } from '../../../registry/src/registry';
+import { MAX_BATCH_OPS, type MachineRecord, type EngineRegistry } from '../../../registry/src/registry';
 
 export type Log = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
 
@@ -46,7 +46,7 @@ export function errorText(error: unknown): string {
  * Throws ActionsFailedError after the pass when some writes threw (the loop then backs off).
  */
 export async function reconcileOnce(opts: {
-  registry: Registry;
+  registry: EngineRegistry;
   stillLeader: () => boolean;
   log: Log;
   lastReasons: ReadonlyMap<string, string> | undefined;

@@ -207,13 +207,13 @@ export class EtcdRegistry implements Registry {
     return decode(this.keys, await this.range(this.keys.jobs)).schedule;
   }
 
-  async scheduleUnit(name: string, machineId: string): Promise<boolean> {
+  private async scheduleUnit(name: string, machineId: string): Promise<boolean> {
     const key = this.keys.target(name);
     const res = await this.call(() => this.client.if(key, 'Create', '==', 0).then(this.client.put(key).value(machineId)).commit());
     return res.succeeded;
   }
 
-  async unscheduleUnit(name: string, machineId: string): Promise<boolean> {
+  private async unscheduleUnit(name: string, machineId: string): Promise<boolean> {
     const key = this.keys.target(name);
     const res = await this.call(() => this.client.if(key, 'Value', '==', machineId).then(this.client.delete().key(key)).commit());
     return res.succeeded;
@@ -241,10 +241,6 @@ export class EtcdRegistry implements Registry {
       out.push(...(await inParallel(chunk, 16, c => (c.kind === 'schedule' ? this.scheduleUnit(c.unit, c.machineId) : this.unscheduleUnit(c.unit, c.machineId)))));
     }
     return out;
-  }
-
-  async setLaunched(name: string, machineId: string, ttlMs: number): Promise<void> {
-    await this.putEphemeral(this.keys.jobState(name), machineId, ttlMs, machineId);
   }
 
   async clearLaunched(name: string, machineId: string): Promise<void> {
@@ -325,10 +321,6 @@ export class EtcdRegistry implements Registry {
   }
 
   // ---------------------------------------------------------------- unit states
-
-  async saveUnitState(state: UnitStateRecord, ttlMs: number): Promise<void> {
-    await this.putEphemeral(this.keys.state(state.name, state.machineId), encodeUnitState(state), ttlMs, state.machineId);
-  }
 
   async publishUnits(machineId: string, batch: { states: readonly UnitStateRecord[]; launched: readonly string[] }, ttlMs: number): Promise<void> {
     const writes: [string, string][] = [];

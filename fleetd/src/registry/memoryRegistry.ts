@@ -155,14 +155,14 @@ export class MemoryRegistry implements Registry {
     return schedule;
   }
 
-  async scheduleUnit(name: string, machineId: string): Promise<boolean> {
+  private async scheduleUnit(name: string, machineId: string): Promise<boolean> {
     if (this.targets.has(name)) return false;
     this.targets.set(name, machineId);
     this.changed(['schedule'], [machineId]);
     return true;
   }
 
-  async unscheduleUnit(name: string, machineId: string): Promise<boolean> {
+  private async unscheduleUnit(name: string, machineId: string): Promise<boolean> {
     if (this.targets.get(name) !== machineId) return false;
     this.targets.delete(name);
     this.changed(['schedule'], [machineId]);
@@ -176,7 +176,7 @@ export class MemoryRegistry implements Registry {
     return out;
   }
 
-  async setLaunched(name: string, machineId: string, ttlMs: number): Promise<void> {
+  private async setLaunched(name: string, machineId: string, ttlMs: number): Promise<void> {
     this.expire();
     const previous = this.launched.get(name);
     this.launched.set(name, { machineId, expiresAt: this.now() + ttlMs });
@@ -255,7 +255,7 @@ export class MemoryRegistry implements Registry {
 
   // ---------------------------------------------------------------- unit states
 
-  async saveUnitState(state: UnitStateRecord, ttlMs: number): Promise<void> {
+  private async saveUnitState(state: UnitStateRecord, ttlMs: number): Promise<void> {
     this.expire();
     const key = stateKey(state.name, state.machineId);
     const previous = this.states.get(key)?.record;
