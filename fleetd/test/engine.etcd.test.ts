@@ -70,8 +70,7 @@ describe('engine on etcd', { skip }, () => {
 
       const e2 = await startEngine({ registry: r2, machineId: 'e2', intervalMs: 100, leaseTtlMs: TTL, log: log('e2') });
       engines.push(e2);
-      await delay(300);
-      assert.ok(logs.includes(`e2 info engine: another engine holds the lease; e2 will retry every 100 ms`), logs.join('\n'));
+      await eventually(async () => logs.includes('e2 info engine: another engine holds the lease; e2 will retry every 100 ms'), true, 'e2 following');
       await e1.stop();
       await admin.putUnit({ name: 'd.service', options, desiredState: 'launched' });
       await eventually(targets, { 'a.service': 'w1', 'b.service': 'w2', 'd.service': 'w1' }, 'e2 takes over at once after a clean stop');
@@ -79,7 +78,7 @@ describe('engine on etcd', { skip }, () => {
 
       const e3 = await startEngine({ registry: r3, machineId: 'e3', intervalMs: 100, leaseTtlMs: TTL, log: log('e3') });
       engines.push(e3);
-      await delay(300);
+      await eventually(async () => logs.includes('e3 info engine: another engine holds the lease; e3 will retry every 100 ms'), true, 'e3 following');
       // e2's process dies: its connection goes, and with it the lease keepalive.
       await e2.stop().catch(() => {});
       await r2.close();

@@ -15,7 +15,7 @@
 import type { Disposable, Leadership, MachineRecord, EngineRegistry } from '../../../registry/src/registry';
 import { machinesWithGrace, RequirementsCache, type SeenMachine } from '../../../scheduler/src';
 import { runLoop, type Loop } from '../loop';
-import { ActionsFailedError, errorText, reconcileOnce, type Log } from './reconcile';
+import { ActionsFailedError, errorText, reconcileOnce, type Log, type PassResult } from './reconcile';
 
 export interface EngineOptions {
   registry: EngineRegistry;
@@ -29,6 +29,8 @@ export interface EngineOptions {
   /** Milliseconds (for the grace period); default Date.now. */
   now?: () => number;
   log?: Log;
+  /** Called after each pass this engine ran as the leader, with its result (a metrics hook; tests count passes with it). */
+  onPass?: (result: PassResult) => void;
 }
 
 export interface Engine {
@@ -133,6 +135,7 @@ export async function startEngine(opts: EngineOptions): Promise<Engine> {
     try {
       const result = await reconcileOnce({ registry, stillLeader: isLeader, log, lastReasons, cache, machines: withGrace });
       if (!result.aborted) lastReasons = result.reasons;
+      opts.onPass?.(result);
       log('debug', `engine: pass done in ${Date.now() - started} ms: ${result.planned} planned, ${result.applied} applied, ${result.stale} stale, ${result.reasons.size} unit(s) waiting`);
     } catch (error) {
       if (!(error instanceof ActionsFailedError)) lastReasons = undefined;
