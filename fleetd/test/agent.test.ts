@@ -120,8 +120,13 @@ test('published states for systemd semantics: oneshot+RemainAfterExit, ExecStart
     else assert.equal(s.detail, undefined, c.name);
   }
   for (const g of slowGroups) assert.deepEqual(processesInGroup(g), [], 'the timed-out ExecStartPre was killed with its group');
-  // fleet does not restart a failed unit whose target is still launched: the state stays failed.
-  await new Promise(r => setTimeout(r, 300));
+  // fleet does not restart a failed unit whose target is still launched: two more passes (run
+  // here, after the loop's), and the unit was not started again and is still failed.
+  const starts = () => agent.journal.read('prefail.service', 1_000).filter(l => l.stream === 'system' && l.text.startsWith('Starting ')).length;
+  assert.equal(starts(), 1);
+  await agent.agent.reconcile();
+  await agent.agent.reconcile();
+  assert.equal(starts(), 1, 'prefail.service was started again');
   assert.equal((await stateOf(registry, 'prefail.service'))?.activeState, 'failed');
 });
 
@@ -208,8 +213,14 @@ test('clean stop: units are stopped and unloaded, states and heartbeats removed,
 test('a machine ID still registered is retried until the previous presence goes away', async () => {
   const registry = new MemoryRegistry();
   const first = await start(registry);
-  const second = startAgent({ registry, machine: { id: M1, publicIP: '', metadata: { gen: '2' } }, stateDir: path.join(root, 'second'), intervalMs: 100, ttlMs: 2_000 });
-  setTimeout(() => void first.stop(), 300);
+  const warnings: string[] = [];
+  const second = startAgent({
+    registry, machine: { id: M1, publicIP: '', metadata: { gen: '2' } }, stateDir: path.join(root, 'second'), intervalMs: 100, ttlMs: 2_000,
+    log: (level, m) => level === 'warn' && warnings.push(m),
+  });
+  // The second agent found the ID taken and waits to retry; then the first one goes.
+  await waitFor('the second agent to find the machine ID taken', () => warnings.some(w => w.startsWith(`machine ${M1} is already registered`)));
+  await first.stop();
   const a = await second;
   running.push(a);
   assert.deepEqual((await registry.listMachines()).map(m => m.metadata), [{ gen: '2' }]);
@@ -239,8 +250,11 @@ test('losing the registry keeps units running; the agent catches up when it retu
   await until(registry, 'keep.service', 'active', 'running');
   const pid = pum.mainPid('keep.service')!;
   down = true;
-  await waitFor('a failed pass to be logged', () => logs.some(l => l.startsWith('error: reconcile failed: fleet server unable to communicate with etcd')));
-  await new Promise(r => setTimeout(r, 300));
+  const failedPasses = () => logs.filter(l => l.startsWith('error: reconcile failed: fleet server unable to communicate with etcd')).length;
+  await waitFor('a failed pass to be logged', () => failedPasses() > 0);
+  // Two more passes run and fail while the registry is away (run here: the loop backs off).
+  await assert.rejects(agent.agent.reconcile(), RegistryUnavailableError);
+  await assert.rejects(agent.agent.reconcile(), RegistryUnavailableError);
   assert.ok(alive(pid), 'the unit keeps running while the registry is away');
   // Meanwhile the unit's desired state changed; once the registry answers again the agent applies it.
   down = false;
@@ -354,10 +368,11 @@ test('a pass reads only this machine (machineView, never a full snapshot); start
     const batch = started[0]!.args[1] as { states: { name: string }[]; launched: string[] };
     assert.deepEqual(batch.launched, names);
     assert.deepEqual(batch.states.map(s => s.name), names);
-    assert.ok(!methods.includes('saveUnitState') && !methods.includes('setLaunched'), methods.join());
-    // Loaded, then running, in the same pass: each state is written once (running), not twice.
-    await new Promise(r => setTimeout(r, 50));
-    const written = calls.filter(c => c.method === 'publishUnits').flatMap(c => (c.args[1] as { states: { name: string; activeState: string }[] }).states);
+    // Loaded, then running, in the same pass: each state is written once (running), not twice. A
+    // 'loaded' write would come before the 'active' one, so once every unit's is seen the list is whole.
+    const writtenStates = () => calls.filter(c => c.method === 'publishUnits').flatMap(c => (c.args[1] as { states: { name: string; activeState: string }[] }).states);
+    await waitFor('every started unit published active', () => names.every(n => writtenStates().some(s => s.name === n && s.activeState === 'active')));
+    const written = writtenStates();
     assert.deepEqual(written.map(s => `${s.name}:${s.activeState}`), names.map(n => `${n}:active`));
     assert.deepEqual((await registry.getSchedule()).get('d.service')?.launchedOn, M1);
   } finally {

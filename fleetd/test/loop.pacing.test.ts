@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
 import { runLoop } from '../src/loop';
+import { FakeClock } from './fakeClock';
 
 async function waitFor(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -50,17 +51,19 @@ test('idleRatio: after a slow run, a trigger waits at least duration × ratio be
 test('minGapMs: triggers arriving during the gap coalesce into one run', async () => {
   const controller = new AbortController();
   let runs = 0;
-  const loop = runLoop({ intervalMs: 60_000, minGapMs: 150, signal: controller.signal, reconcile: async () => void runs++ });
-  await waitFor(() => runs === 1, 'the first run');
-  for (let i = 0; i < 20; i++) {
-    loop.trigger();
-    await delay(3);
-  }
-  await waitFor(() => runs === 2, 'the run after the gap');
-  await delay(200);
+  const clock = new FakeClock();
+  const loop = runLoop({ intervalMs: 60_000, minGapMs: 150, clock, signal: controller.signal, reconcile: async () => void runs++ });
+  await waitFor(() => runs === 1 && clock.pending().length === 1, 'the first run, then its gap');
+  assert.deepEqual(clock.pending(), [150]);
+  for (let i = 0; i < 20; i++) loop.trigger();
+  clock.advance(150);
+  await waitFor(() => runs === 2 && clock.pending().length === 1, 'the run after the gap, then its gap');
+  clock.advance(150);
+  // After the second run's gap no trigger is left: the loop waits for the rest of its interval.
+  await waitFor(() => clock.pending()[0] === 60_000 - 150, 'the loop to park until its interval');
+  assert.equal(runs, 2, 'twenty triggers during the gap make exactly one run');
   controller.abort();
   await loop.done;
-  assert.equal(runs, 2, 'twenty triggers during the gap make exactly one run');
 });
 
 test('pacing never delays past the interval, and a fast idle loop still reacts promptly', async () => {

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
 import { runLoop, type Loop } from '../src/loop';
+import { FakeClock, settle } from './fakeClock';
 
 /** Poll `condition` every 5 ms for at most `timeoutMs`. */
 async function waitFor(condition: () => boolean, what: string, timeoutMs = 2000): Promise<void> {
@@ -50,8 +51,10 @@ test('triggers during a run coalesce into exactly one more run, and runs never o
   let running = 0;
   let maxRunning = 0;
   let release = gate();
+  const clock = new FakeClock();
   const loop = runLoop({
     intervalMs: 60_000,
+    clock,
     signal: controller.signal,
     reconcile: async () => {
       runs++;
@@ -67,7 +70,10 @@ test('triggers during a run coalesce into exactly one more run, and runs never o
   first.open();
   await waitFor(() => runs === 2, 'the coalesced run');
   release.open();
-  await delay(50);
+  // The second run ends with no trigger left: the loop parks on its interval timer alone.
+  await waitFor(() => running === 0 && clock.pending().length > 0, 'the loop to park after the second run');
+  await settle();
+  assert.deepEqual(clock.pending(), [60_000], 'the loop waits for its interval, no run is due');
   assert.equal(runs, 2, 'ten triggers during one run give one more run');
   assert.equal(maxRunning, 1);
   controller.abort();
@@ -166,8 +172,10 @@ test('abort waits for the run in progress and then stops for good', async () => 
   let runs = 0;
   let finished = 0;
   const release = gate();
+  const clock = new FakeClock();
   const loop = runLoop({
     intervalMs: 5,
+    clock,
     signal: controller.signal,
     reconcile: async () => {
       runs++;
@@ -178,13 +186,14 @@ test('abort waits for the run in progress and then stops for good', async () => 
   controller.abort();
   let done = false;
   void loop.done.then(() => (done = true));
-  await delay(20);
+  await settle();
   assert.equal(done, false, 'done waits for the run in progress');
   release.open();
   await loop.done;
   assert.equal(finished, 1);
   loop.trigger();
-  await delay(30);
+  await settle();
+  assert.deepEqual(clock.pending(), [], 'nothing is scheduled after abort, even when triggered');
   assert.equal(runs, 1, 'no run after abort, even when triggered');
 });
 
