@@ -8,32 +8,17 @@
  * only tracked through PIDFile= (or the main-PID guess); its exit status cannot be observed.
  */
 import type { ExecCommand } from './commandLine';
-import type { Journal } from './journal';
 import type { ServiceConfig } from './serviceConfig';
 import {
   classify, shallRestart, startLimit, startRefusal, succeeded, type ActiveState, type ServiceResult, type SubState,
 } from './serviceOutcome';
-import { serviceEnvironment, spawned, stopRecipeOf, UnitProcesses, type ControlOutcome, type Proc, type StopRecipe } from './serviceProcess';
+import { spawned, stopRecipeOf, UnitProcesses, type ControlOutcome, type Proc, type ServiceHost, type StopRecipe } from './serviceProcess';
 import { formatTimespan } from './timespan';
 import { describeExit, invocationId, type ExitInfo } from './processes';
 
 export type { ActiveState, ServiceResult, SubState } from './serviceOutcome';
 export type { ExitInfo } from './processes';
-export type { StopRecipe } from './serviceProcess';
-
-export interface ServiceHost {
-  journal: Journal;
-  /** PATH and other variables every process starts with. */
-  baseEnv: Record<string, string>;
-  onChange(): void;
-  /** A process group was started for this unit (the manager records it to reap it after a crash of fleetd). */
-  onSpawn(pgid: number): void;
-  /** Wall-clock milliseconds (real time: timeouts are polled against it). */
-  now(): number;
-}
-
-/** The systemd default PATH for services. */
-export const SYSTEMD_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+export { SYSTEMD_PATH, type ServiceHost, type StopRecipe } from './serviceProcess';
 
 type PhaseEnd = { kind: 'aborted' } | { kind: 'timeout' } | { kind: 'failed'; cmd: ExecCommand; info: ExitInfo };
 
@@ -441,16 +426,11 @@ export class Service {
    * deadline. Returns false when SIGKILL was needed.
    */
   async killAll(deadline = this.host.now() + this.config.timeoutStopMs): Promise<boolean> {
-    const outcome = await this.procs.kill({
-      killSignal: this.config.killSignal, sendSigkill: this.config.sendSigkill, deadline, now: () => this.host.now(),
-    }, () => {
-      this.log(`${this.name}: State '${this.subState}' timed out. Killing.`);
-      this.lastMessage = `processes still running ${formatTimespan(this.config.timeoutStopMs)} after ${this.config.killSignal} (TimeoutStopSec=); killed with SIGKILL`;
+    const c = this.config;
+    return this.procs.kill({ killSignal: c.killSignal, sendSigkill: c.sendSigkill, deadline, now: () => this.host.now(), state: () => this.subState }, () => {
+      this.lastMessage = `processes still running ${formatTimespan(c.timeoutStopMs)} after ${c.killSignal} (TimeoutStopSec=); killed with SIGKILL`;
       this.set('deactivating', 'stop-sigkill');
     });
-    if (outcome === 'no-sigkill') this.log(`${this.name}: State '${this.subState}' timed out. Skipping SIGKILL (SendSIGKILL=no).`);
-    if (outcome === 'survived') this.log(`${this.name}: Processes still around after SIGKILL. Ignoring.`);
-    return outcome === 'stopped';
   }
 
   // ------------------------------------------------------------------ processes
@@ -461,12 +441,9 @@ export class Service {
     return stopRecipeOf(this.name, this.config, typeof env === 'string' ? { ...this.host.baseEnv } : env, this.mainPid, this.procs.credentials);
   }
 
-  /** The environment for this start (see serviceEnvironment), keeping its credentials. A string is an error. */
+  /** The environment for this start (see serviceEnvironment); its credentials go with the processes. A string is an error. */
   private environment(): Record<string, string> | string {
-    const r = serviceEnvironment(this.config, this.host.baseEnv, this.invocation);
-    if (typeof r === 'string') return r;
-    this.procs.credentials = r.credentials;
-    return r.env;
+    return this.procs.environment(this.config, this.host.baseEnv, this.invocation);
   }
 
   private async runControl(

@@ -13,6 +13,21 @@ import type { ServiceConfig } from './serviceConfig';
 
 export const sleep = (ms: number) => new Promise<void>(r => setTimeout(r, ms));
 
+/** What a Service needs from its unit manager. */
+export interface ServiceHost {
+  journal: Journal;
+  /** PATH and other variables every process starts with. */
+  baseEnv: Record<string, string>;
+  onChange(): void;
+  /** A process group was started for this unit (the manager records it to reap it after a crash of fleetd). */
+  onSpawn(pgid: number): void;
+  /** Wall-clock milliseconds (real time: timeouts are polled against it). */
+  now(): number;
+}
+
+/** The systemd default PATH for services. */
+export const SYSTEMD_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
 export interface Proc {
   pid: number;
   child: ChildProcess;
@@ -110,6 +125,14 @@ export class UnitProcesses {
   /** PIDs of process groups this unit still has. */
   liveGroups(): number[] {
     return [...this.groups].filter(groupAlive);
+  }
+
+  /** The environment for a start (serviceEnvironment), keeping its credentials for the processes. A string is an error. */
+  environment(config: ServiceConfig, baseEnv: Record<string, string>, invocation: string): Record<string, string> | string {
+    const r = serviceEnvironment(config, baseEnv, invocation);
+    if (typeof r === 'string') return r;
+    this.credentials = r.credentials;
+    return r.env;
   }
 
   /** A live group, or a live forking main PID. */
@@ -249,9 +272,21 @@ export class UnitProcesses {
   /**
    * The kill signal (and SIGCONT) to every live group and the forking main PID, polled until
    * they are gone or `deadline`; then SIGKILL (announced through `onSigkill`) and up to 5 s more.
-   * Groups found dead are forgotten.
+   * Groups found dead are forgotten. False when the deadline passed (`state`: the unit's sub-state, for the log).
    */
   async kill(
+    o: { killSignal: NodeJS.Signals; sendSigkill: boolean; deadline: number; now(): number; state(): string }, onSigkill: () => void,
+  ): Promise<boolean> {
+    const outcome = await this.signalUntilGone(o, () => {
+      this.log(`State '${o.state()}' timed out. Killing.`);
+      onSigkill();
+    });
+    if (outcome === 'no-sigkill') this.log(`State '${o.state()}' timed out. Skipping SIGKILL (SendSIGKILL=no).`);
+    if (outcome === 'survived') this.log('Processes still around after SIGKILL. Ignoring.');
+    return outcome === 'stopped';
+  }
+
+  private async signalUntilGone(
     o: { killSignal: NodeJS.Signals; sendSigkill: boolean; deadline: number; now(): number }, onSigkill: () => void,
   ): Promise<'stopped' | 'no-sigkill' | 'killed' | 'survived'> {
     const signal = (sig: NodeJS.Signals) => {
