@@ -117,8 +117,10 @@ describe('EtcdRegistry on etcd', { skip }, () => {
       const presence = await registry.registerMachine({ id: 'm1', publicIP: '127.0.0.1', metadata: {}, version: 't' }, 30_000);
       const state = { name: 'a.service', machineId: 'm1', hash: 'c'.repeat(40), loadState: 'loaded', activeState: 'active', subState: 'running' };
       await registry.publishUnits('m1', { states: [state], launched: ['a.service'] }, 30_000);
-      registry.watchMachine('m1', () => {});
-      await new Promise(r => setTimeout(r, 300));
+      // The watch is up once it has given its first hint (everyone gets one when it starts).
+      let hinted = false;
+      registry.watchMachine('m1', () => (hinted = true));
+      await waitFor('the watch to start', () => hinted);
       // What etcd does to a lease it considers expired: revoke it, deleting its keys.
       const machineKey = `${prefix}machines/m1/object`;
       const leaseId = (await raw.get(machineKey).exec()).kvs[0]!.lease;
@@ -200,7 +202,7 @@ describe('EtcdRegistry on etcd', { skip }, () => {
       await setLaunched(registry, 'a.service', 'm1', 1_000);
       let unitEvents = 0;
       registry.watch('units', () => unitEvents++);
-      await new Promise(r => setTimeout(r, 300));
+      await waitFor('the watch to start (its first hint)', () => unitEvents > 0);
 
       await own.halt('SIGKILL');
       await assert.rejects(registry.listUnits(), RegistryUnavailableError);
