@@ -220,6 +220,26 @@ export function registryContract(name: string, make: () => Promise<RegistryHarne
       await viewUntil(r, 'm1', v => v.machine === undefined, 'no record once released');
     });
 
+    test('machineView: units by name, whatever the order they were written in', async () => {
+      // Once m1 has had a hint about its first unit, a backend that keeps a watch-fed mirror
+      // serves the view from it (the order it met the units in is c, b, a).
+      let hints = 0;
+      const sub = r.watchMachine('m1', () => hints++);
+      try {
+        for (const name of ['c.service', 'b.service', 'a.service']) {
+          await r.putUnit({ name, options: HELLO, desiredState: 'launched' });
+          await scheduleUnit(r, name, 'm1');
+          for (const deadline = Date.now() + 5_000; hints === 0 && Date.now() < deadline; ) await settle(10);
+          assert.ok(hints > 0, 'a hint for m1');
+        }
+        const view = await viewUntil(r, 'm1', v => v.units.length === 3, 'the three units');
+        assert.deepEqual(view.units.map(u => u.name), ['a.service', 'b.service', 'c.service']);
+        assert.deepEqual([...view.schedule.keys()].sort(), ['a.service', 'b.service', 'c.service']);
+      } finally {
+        sub.dispose();
+      }
+    });
+
     test('schedule: concurrent schedulers, exactly one wins', async () => {
       const other = await h.peer();
       await r.putUnit({ name: 'a.service', options: HELLO, desiredState: 'launched' });
