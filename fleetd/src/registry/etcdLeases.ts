@@ -174,7 +174,7 @@ export class PresenceLeases {
 
   constructor(private readonly etcd: EtcdAccess) {}
 
-  /** Create-only presence with a TTL (Registry.registerMachine). */
+  /** Create-only presence with a TTL (AgentRegistry.registerMachine). */
   async register(machine: MachineRecord, ttlMs: number): Promise<MachinePresence> {
     let current = { ...machine, metadata: { ...machine.metadata } };
     const key = this.etcd.keys.machineObject(machine.id);

@@ -62,7 +62,7 @@ export interface EtcdRegistryOptions {
 export const ETCD_DEFAULT_MAX_REQUEST_BYTES = 1.5 * 1024 * 1024;
 
 export class EtcdRegistry implements Registry {
-  /** See Registry.ephemeralFollowsPresence. */
+  /** See AgentRegistry.ephemeralFollowsPresence. */
   readonly ephemeralFollowsPresence = true;
   private readonly presence: PresenceLeases;
   private readonly engineLease: EngineLease;
