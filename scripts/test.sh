@@ -117,10 +117,11 @@ if [[ ${FLEET_E2E:-} == 0 && ! ${CI:-} =~ ^(1|true|yes)$ ]]; then
 else
   if wants e2e; then
     mapfile -t files < <(find test/e2e -maxdepth 1 -name '*.e2e.test.ts' ! -name 'extensionHost.e2e.test.ts' | sort)
-    suite_node_tests "e2e (code-server + chromium)" e2e 420 200 "${files[@]}"
+    # A real browser on a loaded 2-core machine: a failing file runs once more (listed as flaky).
+    SUITE_RETRIES=1 suite_node_tests "e2e (code-server + chromium)" e2e 480 200 "${files[@]}"
   fi
   if wants exthost; then
-    suite_node_tests "extension host (mocha in VS Code)" exthost 200 200 test/e2e/extensionHost.e2e.test.ts
+    SUITE_RETRIES=1 suite_node_tests "extension host (mocha in VS Code)" exthost 200 200 test/e2e/extensionHost.e2e.test.ts
   fi
 fi
 

@@ -343,6 +343,61 @@ describe('HttpFleetApi errors', () => {
   });
 });
 
+describe('HttpFleetApi keeps its connections alive', () => {
+  const units = Array.from({ length: 7 }, (_, i) => unit(`u${i}.service`));
+
+  it('reads every page of three lists on one connection (TCP and unix socket)', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-api-keepalive-'));
+    for (const where of [{ port: 0 } as const, { path: path.join(dir, 'fleet.sock') }]) {
+      const server = new FakeFleetServer({ limit: 2, units, machines: [{ id: 'm1' }] });
+      const api = new HttpFleetApi({ endpoint: await server.listen(where) });
+      try {
+        for (let i = 0; i < 3; i++) {
+          assert.equal((await api.listUnits()).length, 7);
+          assert.equal((await api.listMachines()).length, 1);
+        }
+        assert.equal(server.requests.length, 3 * (4 + 1));
+        assert.equal(server.connections, 1, `15 requests on ${JSON.stringify(where)} took ${server.connections} connections`);
+      } finally {
+        api.dispose();
+        await server.close();
+      }
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a connection the server closes after an answer is replaced: every GET still succeeds', async () => {
+    // The server hangs up each connection right after its first answer: the next GET either
+    // finds the connection gone, or is written to it as it closes and is asked again once.
+    const server: FakeFleetServer = new FakeFleetServer({
+      units,
+      machines: [{ id: 'm1' }],
+      override: (req, res) => {
+        res.on('finish', () => setImmediate(() => req.socket.destroy()));
+        return false;
+      },
+    });
+    const api = new HttpFleetApi({ endpoint: await server.listen({ port: 0 }), requestTimeoutMs: 2_000 });
+    try {
+      for (let i = 0; i < 20; i++) assert.equal((await api.listMachines()).length, 1, `read ${i}`);
+      assert.ok(server.connections >= 20, `a new connection per read once the server hangs up: ${server.connections}`);
+    } finally {
+      api.dispose();
+      await server.close();
+    }
+  });
+
+  it('dispose() closes the kept connections', async () => {
+    const server = new FakeFleetServer({ machines: [{ id: 'm1' }] });
+    const api = new HttpFleetApi({ endpoint: await server.listen({ port: 0 }) });
+    await api.listMachines();
+    const closed = new Promise<void>(resolve => server.onConnectionsClosed(resolve));
+    api.dispose();
+    await closed;
+    await server.close();
+  });
+});
+
 describe('HttpFleetApi over a unix socket', () => {
   let dir: string;
   let server: FakeFleetServer;

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { it } from 'node:test';
 import type { ApiMachine, ApiUnit, ApiUnitState, JournalLine } from '../../protocol/src/api';
 
@@ -67,6 +67,10 @@ export class FakeFleetServer {
   readonly followers = new Set<http.ServerResponse>();
   private readonly server: http.Server;
   private readonly limit: number;
+  /** TCP (or unix socket) connections accepted so far. */
+  connections = 0;
+  private readonly open = new Set<net.Socket>();
+  private readonly closedWaiters: (() => void)[] = [];
 
   constructor(private readonly options: FakeFleetServerOptions = {}) {
     this.limit = options.limit ?? 100;
@@ -85,6 +89,20 @@ export class FakeFleetServer {
       });
     };
     this.server = options.tls ? https.createServer(options.tls, handler) : http.createServer(handler);
+    this.server.on(options.tls ? 'secureConnection' : 'connection', (socket: net.Socket) => {
+      this.connections++;
+      this.open.add(socket);
+      socket.on('close', () => {
+        this.open.delete(socket);
+        if (this.open.size === 0) for (const waiter of this.closedWaiters.splice(0)) waiter();
+      });
+    });
+  }
+
+  /** Calls `then` once no connection is open (at once when none is). */
+  onConnectionsClosed(then: () => void): void {
+    if (this.open.size === 0) then();
+    else this.closedWaiters.push(then);
   }
 
   async listen(where: { port: 0 } | { path: string }): Promise<string> {

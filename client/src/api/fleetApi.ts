@@ -206,6 +206,12 @@ export class HttpFleetApi implements FleetApi {
   private disposed = false;
   /** Requests in flight, destroyed by dispose(). */
   private readonly inflight = new Set<http.ClientRequest>();
+  /**
+   * Keep-alive connections for an endpoint dialled directly (TCP, TLS, unix socket): the explorer's
+   * reads and the change feed reuse them instead of one connection per request. Through an SSH
+   * tunnel each request keeps its own forwarded channel (the tunnel is the long-lived connection).
+   */
+  private readonly agent: http.Agent | undefined;
 
   constructor(private readonly options: HttpFleetApiOptions) {
     this.endpoint = parseEndpoint(options.endpoint);
@@ -213,6 +219,7 @@ export class HttpFleetApi implements FleetApi {
     this.timeoutMs = options.requestTimeoutMs ?? 10_000;
     this.maxPages = options.maxPages ?? 10_000;
     this.maxBodyBytes = options.maxBodyBytes ?? 64 * 1024 * 1024;
+    this.agent = options.dial ? undefined : new DialingAgent(() => this.connect());
   }
 
   // --- FleetApi -------------------------------------------------------------------------------
@@ -340,6 +347,7 @@ export class HttpFleetApi implements FleetApi {
     this.disposed = true;
     for (const req of this.inflight) req.destroy(new FleetApiError(`the connection to ${this.label} was closed`, undefined, 'network'));
     this.inflight.clear();
+    this.agent?.destroy();
     this.options.onDispose?.();
   }
 
@@ -454,7 +462,20 @@ export class HttpFleetApi implements FleetApi {
    * One request on its own connection. Resolves with the response once the headers arrived;
    * the timeout keeps running until the body ended (unless `streaming`).
    */
-  private open(method: string, path: string, body: unknown, signal: AbortSignal | undefined, streaming: boolean, extra?: RequestExtra): Promise<{ response: http.IncomingMessage; timedOut: () => boolean }> {
+  private async open(method: string, path: string, body: unknown, signal: AbortSignal | undefined, streaming: boolean, extra?: RequestExtra): Promise<{ response: http.IncomingMessage; timedOut: () => boolean }> {
+    try {
+      return await this.openOnce(method, path, body, signal, streaming, extra);
+    } catch (err) {
+      // A kept-alive connection the server closed just as it was reused: a GET is asked again, once,
+      // on a new connection (Node's documented pattern for keep-alive agents).
+      if (method === 'GET' && (err as { reusedSocket?: boolean }).reusedSocket && !signal?.aborted && !this.disposed) {
+        return this.openOnce(method, path, body, signal, streaming, extra);
+      }
+      throw err;
+    }
+  }
+
+  private openOnce(method: string, path: string, body: unknown, signal: AbortSignal | undefined, streaming: boolean, extra?: RequestExtra): Promise<{ response: http.IncomingMessage; timedOut: () => boolean }> {
     if (this.disposed) return Promise.reject(new FleetApiError(`the connection to ${this.label} was closed`, undefined, 'config'));
     if (signal?.aborted) return Promise.reject(abortError(signal));
     const payload = body === undefined ? undefined : `${JSON.stringify(body)}\n`;
@@ -472,15 +493,16 @@ export class HttpFleetApi implements FleetApi {
       // new ClientRequest, not http.request: VS Code's extension host patches http.request for its
       // proxy support, and the patched one ignores createConnection (every request then dials
       // the Host header directly and is refused).
-      const req = new http.ClientRequest({
-        method,
-        path: `${this.endpoint.base}${path}${separator}alt=json`,
-        headers,
-        createConnection: ((_: unknown, callback: (err: Error | null, socket?: Duplex) => void) => {
-          this.connect(signal).then(socket => callback(null, socket), (err: unknown) => callback(err as Error));
-          return undefined;
-        }) as unknown as http.ClientRequestArgs['createConnection'],
-      });
+      const common = { method, path: `${this.endpoint.base}${path}${separator}alt=json`, headers };
+      const req = this.agent
+        ? new http.ClientRequest({ ...common, agent: this.agent })
+        : new http.ClientRequest({
+            ...common,
+            createConnection: ((_: unknown, callback: (err: Error | null, socket?: Duplex) => void) => {
+              this.connect(signal).then(socket => callback(null, socket), (err: unknown) => callback(err as Error));
+              return undefined;
+            }) as unknown as http.ClientRequestArgs['createConnection'],
+          });
       this.inflight.add(req);
       const cleanup = () => {
         if (timer) clearTimeout(timer);
@@ -491,7 +513,10 @@ export class HttpFleetApi implements FleetApi {
         cleanup();
         if (!settled) {
           settled = true;
-          reject(signal?.aborted ? abortError(signal) : networkError(err, this.label, this.endpoint, this.timeoutMs));
+          const error = signal?.aborted ? abortError(signal) : networkError(err, this.label, this.endpoint, this.timeoutMs);
+          // Whether the request went out on a kept-alive connection the server may have just closed.
+          if (req.reusedSocket && !timedOut && ['ECONNRESET', 'EPIPE'].includes((err as NodeJS.ErrnoException).code ?? '')) Object.assign(error, { reusedSocket: true });
+          reject(error);
         }
       };
       const onAbort = () => req.destroy(abortError(signal!));
@@ -511,6 +536,25 @@ export class HttpFleetApi implements FleetApi {
       });
       req.end(payload);
     });
+  }
+}
+
+/**
+ * An http.Agent that keeps connections alive and opens new ones with the API's own dialer (TCP,
+ * TLS with the profile's certificates, or a unix socket). Node's agent takes the connection from
+ * the callback of createConnection.
+ */
+class DialingAgent extends http.Agent {
+  constructor(private readonly dial: () => Promise<Duplex>) {
+    super({ keepAlive: true, keepAliveMsecs: 1_000, maxFreeSockets: 4, scheduling: 'lifo' });
+  }
+
+  override createConnection(_options: http.ClientRequestArgs, callback?: (err: Error | null, stream: Duplex) => void): Duplex | undefined {
+    this.dial().then(
+      socket => callback?.(null, socket),
+      (err: unknown) => callback?.(err as Error, undefined as unknown as Duplex),
+    );
+    return undefined;
   }
 }
 

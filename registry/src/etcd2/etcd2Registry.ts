@@ -274,8 +274,7 @@ export class Etcd2Registry implements Registry {
     if (this.mirror.live) {
       const { jobs, missing } = this.mirror.jobsFor(machineId);
       if (missing.length > 0) await this.fetchBlobs(missing);
-      // By name, as every other read lists units (the mirror keeps them in the order it met them).
-      const all = (missing.length > 0 ? this.mirror.jobsFor(machineId).jobs : jobs).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      const all = missing.length > 0 ? this.mirror.jobsFor(machineId).jobs : jobs;
       const units = await this.records(all.map(j => ({ ...j })));
       return { units, schedule: scheduleOf(all.filter(j => units.some(u => u.name === j.name))), machine: this.mirror.machine(machineId) };
     }

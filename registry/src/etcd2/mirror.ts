@@ -12,6 +12,7 @@
  * hints it implies, so an agent that re-reads on a hint sees it.
  */
 import type { Keys } from '../keyspace';
+import { compare } from '../values';
 import type { MachineRecord, WatchTopic } from '../registry';
 import { EtcdCode, EtcdV2Error, type EtcdV2Client, type V2Node, type V2Response } from './client';
 import { decodeJobObject, decodeJobState, decodeMachines, decodeUnitBlob, leaves, type UnitContent } from './layout';
@@ -100,6 +101,9 @@ export class Etcd2Mirror {
       if (!content) missing.push(job.hash);
       else if (content.global) jobs.push(job);
     }
+    // Sorted by name like every other read: the mirror's map is in arrival order, which a resync
+    // (etcd v2 lists a directory unsorted) or a unit moving between machines changes.
+    jobs.sort((a, b) => compare(a.name, b.name));
     return { jobs, missing };
   }
 
