@@ -23,6 +23,11 @@ export class ChangeClock {
   private epoch = 0;
   private readonly boot = randomBytes(4).toString('hex');
   private readonly waiters = new Set<() => void>();
+
+  /** Long polls waiting for a change (for diagnostics and tests). */
+  get waiting(): number {
+    return this.waiters.size;
+  }
   private readonly subscriptions: { dispose(): void }[];
   private readonly lists = new Map<string, { tag: string; items: unknown[] }>();
 

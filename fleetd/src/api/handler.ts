@@ -44,7 +44,14 @@ export interface ApiHandlerOptions {
   log?: ApiLog;
 }
 
-export type ApiHandler = ((req: IncomingMessage, res: ServerResponse) => void) & { dispose(): void };
+/** What the API is busy with: requests with a body being processed or waiting for a slot, long polls waiting for a change. */
+export interface ApiLoad {
+  bodiesProcessing: number;
+  bodiesWaiting: number;
+  longPolls: number;
+}
+
+export type ApiHandler = ((req: IncomingMessage, res: ServerResponse) => void) & { dispose(): void; load(): ApiLoad };
 
 /** The longest a `?wait=<tag>` list request is held (the client asks again after it). */
 export const MAX_WAIT_MS = 60_000;
@@ -230,7 +237,8 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
       sendError(res, status, message);
     });
   };
-  return Object.assign(handler, { dispose: () => clock.dispose() });
+  const load = (): ApiLoad => ({ bodiesProcessing: processing.load.active, bodiesWaiting: processing.load.waiting, longPolls: clock.waiting });
+  return Object.assign(handler, { dispose: () => clock.dispose(), load });
 }
 
 /** 304 with the tag (no body). */
