@@ -85,7 +85,7 @@ function logger(): { lines: Logged[]; log: (level: 'debug' | 'info' | 'warn' | '
   return { lines, log: (level, message) => lines.push({ level, message }) };
 }
 
-const WRITES = new Set(['scheduleUnit', 'unscheduleUnit', 'applySchedule', 'setUnitReasons']);
+const WRITES = new Set(['applySchedule', 'setUnitReasons']);
 
 /** A view of `registry` that reports every engine write to `onWrite` (which may throw to fail it). */
 function watched(registry: Registry, onWrite: (method: string, args: unknown[]) => void, overrides: Partial<Registry> = {}): Registry {
