@@ -11,7 +11,7 @@ import { LineSplitter, type Journal } from './journal';
 import { groupAlive, pidAlive, processesInGroup, processGroupOf, readPidFile, sendGroup, sendPid, type ExitInfo } from './processes';
 import type { ServiceConfig } from './serviceConfig';
 
-export const sleep = (ms: number) => new Promise<void>(r => setTimeout(r, ms));
+const sleep = (ms: number) => new Promise<void>(r => setTimeout(r, ms));
 
 /** What a Service needs from its unit manager. */
 export interface ServiceHost {
@@ -72,7 +72,7 @@ export function stopRecipeOf(
 export type ControlOutcome = { kind: 'exited'; info: ExitInfo } | { kind: 'timeout' } | { kind: 'aborted' };
 
 /** The directory a unit's processes start in: WorkingDirectory= with `~` as the user's home. */
-export function workingDirectoryPath(wd: NonNullable<ServiceConfig['workingDirectory']>, env: Record<string, string>): string {
+function workingDirectoryPath(wd: NonNullable<ServiceConfig['workingDirectory']>, env: Record<string, string>): string {
   return wd.path === '~' ? (env.HOME ?? process.env.HOME ?? '/') : wd.path;
 }
 
@@ -80,7 +80,7 @@ export function workingDirectoryPath(wd: NonNullable<ServiceConfig['workingDirec
  * The environment for one start: base, the user's (User=), Environment=, then EnvironmentFile=
  * (which wins), with the credentials of User=/Group=. A string is an error.
  */
-export function serviceEnvironment(
+function serviceEnvironment(
   config: ServiceConfig, baseEnv: Record<string, string>, invocation: string,
 ): { env: Record<string, string>; credentials: Credentials | undefined } | string {
   const c = config;
@@ -312,7 +312,7 @@ export class UnitProcesses {
 }
 
 /** A control process's end: its exit, the deadline (`remainingMs` from now), or the abort signal, whichever comes first. */
-export async function awaitControl(proc: Proc, remainingMs: number, signal: AbortSignal | undefined): Promise<ControlOutcome> {
+async function awaitControl(proc: Proc, remainingMs: number, signal: AbortSignal | undefined): Promise<ControlOutcome> {
   let timer: NodeJS.Timeout | undefined;
   let onAbort: (() => void) | undefined;
   const outcome = await Promise.race<ControlOutcome>([
@@ -341,7 +341,7 @@ export function spawned(child: ChildProcess): Promise<'spawned'> {
  * A forking daemon's main PID: from PIDFile= (polled until `until`), else, with the main-PID
  * guess, the one process left in the start command's group (`pgid`). Undefined when unknown.
  */
-export async function forkedMainPid(
+async function forkedMainPid(
   c: Pick<ServiceConfig, 'pidFile' | 'guessMainPid'>, pgid: number | undefined, until: number, now: () => number, log: (text: string) => void,
 ): Promise<number | undefined> {
   let pid: number | undefined;
