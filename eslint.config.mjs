@@ -1,6 +1,7 @@
 // ESLint (flat config): the layering ARCHITECTURE.md describes, enforced on every import.
-// Types are tsc's job (`npm run build`); this checks who may import whom.
+// Types are tsc's job (`npm run build`); this checks who may import whom, and that no imports go round in a cycle.
 import tseslint from 'typescript-eslint';
+import noImportCycle from './scripts/lint/noImportCycle.mjs';
 
 const NODE = { group: ['node:*', 'fs', 'path', 'os', 'http', 'https', 'net', 'tls', 'child_process', 'crypto', 'stream', 'timers'], message: 'a pure core imports no Node built-ins: time, randomness and I/O arrive as parameters (ARCHITECTURE.md)' };
 const VSCODE = { group: ['vscode', 'vscode-languageclient', 'vscode-languageclient/*'], message: 'only client/ imports vscode (ARCHITECTURE.md)' };
@@ -29,4 +30,10 @@ export default [
   { files: ['server/src/lsp/**/*.ts', 'server/src/*.ts'], rules: restrict(VSCODE, ETCD3, SSH, up('registry', 'client', 'fleetd')) },
   { files: ['fleetd/src/**/*.ts'], rules: restrict(VSCODE, LSP, SSH, up('server', 'client')) },
   { files: ['client/src/**/*.ts'], rules: restrict(LSP, ETCD3, up('server', 'fleetd')) },
+  // No import cycles in the products' code (tests may import each other's fixtures).
+  {
+    files: ['*/src/**/*.ts', 'client/webview/**/*.ts'],
+    plugins: { fleet: { rules: { 'no-import-cycle': noImportCycle } } },
+    rules: { 'fleet/no-import-cycle': 'error' },
+  },
 ];

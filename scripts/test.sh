@@ -22,7 +22,7 @@
 #   FLEET_TEST_SKIP_DEPS=1             do not check or install what the tests need (step 0)
 #   FLEET_E2E=0                        skip the VS Code phases locally (ignored under CI=true)
 #   FLEET_E2E_KEEP=1                   keep code-server's run directories (logs) after e2e tests
-#   FLEET_TEST_BUDGET=840              seconds after which no further test file is started
+#   FLEET_TEST_BUDGET=1020             seconds after which no further test file is started
 # Results: out/test-results/ (a log per phase, TAP files); screenshots: out/e2e-artifacts/.
 set -uo pipefail
 
@@ -107,7 +107,7 @@ unit_files() {
 }
 if wants unit; then
   mapfile -t files < <(unit_files)
-  suite_node_tests "unit + integration" unit 480 150 "${files[@]}"
+  suite_node_tests "unit + integration" unit 600 150 "${files[@]}"
 fi
 
 # 4-5. VS Code in code-server. The harness skips (locally) or fails (CI) without its tools.

@@ -1,7 +1,7 @@
 /**
  * Disposable helpers (after VS Code's lifecycle.ts): a store that owns what a component registers,
- * a slot for the one thing that gets replaced, and a small base class. No `vscode` import, so the
- * rest of the client can use them in plain Node tests.
+ * and a slot for the one thing that gets replaced (the connection's API when the cluster changes).
+ * No `vscode` import, so the rest of the client can use them in plain Node tests.
  */
 
 export interface IDisposable {
@@ -93,18 +93,5 @@ export class MutableDisposable<T extends IDisposable> implements IDisposable {
   dispose(): void {
     this.clear();
     this.disposed = true;
-  }
-}
-
-/** Base class for components that own disposables: `this.register(x)`. */
-export abstract class Disposable implements IDisposable {
-  protected readonly store = new DisposableStore();
-
-  protected register<T extends IDisposable>(item: T): T {
-    return this.store.add(item);
-  }
-
-  dispose(): void {
-    this.store.dispose();
   }
 }

@@ -9,6 +9,7 @@ import { config } from './config';
 import { DisposableStore, type IDisposable } from './dispose';
 import { registerClusterFeatures } from './features';
 import { CLIENT_NAME, createLanguageClient, registerLanguageCommands } from './languageClient';
+import { errorMessage } from '../../protocol/src/log';
 
 /** What a feature registration gets. */
 export interface FleetServices {
@@ -47,7 +48,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<FleetE
   try {
     await client.start();
   } catch (e) {
-    outputChannel.appendLine(`The fleet language server did not start: ${e instanceof Error ? e.message : String(e)}`);
+    outputChannel.appendLine(`The fleet language server did not start: ${errorMessage(e)}`);
     void vscode.window.showErrorMessage('The fleet language server did not start. See the "Fleet Language Server" output for details, then reload the window.');
   }
   return { languageClient: client };

@@ -19,19 +19,20 @@ import { clusterContextOf } from './cluster/snapshot';
 import { ExplorerOptions } from './cluster/treeItems';
 import { UnitDocumentProvider } from './cluster/unitDocuments';
 import { UnitsViewControls } from './cluster/unitsViewControls';
-import { STATUS_SCHEME, UNIT_SCHEME, Views } from './commands/commandIds';
+import { STATUS_SCHEME, UNIT_SCHEME, Views } from './identifiers';
 import { registerCommands } from './commands/registerCommands';
 import { DeployController } from './deploy/deployController';
 import { LocalClusterManager } from './localCluster/localClusterManager';
 import { registerMaps } from './maps/registerMaps';
-import { confirmHostKey } from './status/clusterPicker';
+import { confirmHostKey } from './hostKeyPrompt';
 import { ClusterStatusBar } from './status/statusBar';
+import { errorMessage } from '../../protocol/src/log';
 
 export const CONNECTED_CONTEXT = 'fleet.clusterConnected';
+/** The explorer shows the local cluster (Remove Machine is offered on its machines). */
+export const LOCAL_ACTIVE_CONTEXT = 'fleet.localClusterActive';
 
 export interface ClusterFeatures extends vscode.Disposable {
-  /** For a language client created (or restarted) after registration. */
-  setLanguageClient(client: LanguageClient | undefined): void;
   readonly model: ClusterModel;
 }
 
@@ -50,7 +51,7 @@ export function registerClusterFeatures(
     disposables.push(d);
     return d;
   };
-  let languageClient = deps.languageClient;
+  const languageClient = deps.languageClient;
   const intervalSeconds = vscode.workspace.getConfiguration('fleet.explorer').get<number>('refreshIntervalSeconds', 3);
   const model = new ClusterModel({
     intervalMs: Math.max(1, Number.isFinite(intervalSeconds) ? intervalSeconds : 3) * 1000,
@@ -58,6 +59,7 @@ export function registerClusterFeatures(
   });
   own({ dispose: () => model.dispose() });
   const connections = own(new ClusterConnections(model, log));
+  own(connections.onDidChange(() => void vscode.commands.executeCommand('setContext', LOCAL_ACTIVE_CONTEXT, connections.activeCluster?.source === 'local')));
   // fleetctl journal/status/ssh on the unit's machine for real fleets (settings read on each use).
   const remote = new RemoteAccess({
     api: () => model.currentApi,
@@ -123,16 +125,10 @@ export function registerClusterFeatures(
     const client = languageClient;
     if (!client || !client.isRunning()) return;
     client.sendNotification(ClusterContextNotification.type, lastContext).catch((err: unknown) => {
-      log.warn(`could not send fleet/clusterContext: ${err instanceof Error ? err.message : String(err)}`);
+      log.warn(`could not send fleet/clusterContext: ${errorMessage(err)}`);
     });
   };
-  let clientState: vscode.Disposable | undefined;
-  const watchClient = (client: LanguageClient | undefined) => {
-    clientState?.dispose();
-    clientState = client?.onDidChangeState(() => sendContext());
-  };
-  watchClient(languageClient);
-  own({ dispose: () => clientState?.dispose() });
+  if (languageClient) own(languageClient.onDidChangeState(() => sendContext()));
   own(
     model.onDidChange(change => {
       const connected = change.view.kind === 'connected';
@@ -164,17 +160,10 @@ export function registerClusterFeatures(
         try {
           d.dispose();
         } catch (err) {
-          log.error(`disposing the cluster UI: ${err instanceof Error ? err.message : String(err)}`);
+          log.error(`disposing the cluster UI: ${errorMessage(err)}`);
         }
       }
     },
   });
-  return Object.assign(store, {
-    setLanguageClient(client: LanguageClient | undefined) {
-      languageClient = client;
-      watchClient(client);
-      sendContext();
-    },
-    model,
-  });
+  return Object.assign(store, { model });
 }

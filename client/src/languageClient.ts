@@ -1,14 +1,11 @@
 /**
- * The language client: starts dist/server.js over IPC for fleet-unit documents, and the typed
- * helpers the rest of the extension uses to talk to it (submit checks, cluster context).
+ * The language client: starts dist/server.js over IPC for fleet-unit documents, and its commands.
+ * The rest of the extension sends its requests with the typed messages of protocol/src/lsp.ts.
  */
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
-import {
-  ClusterContextNotification, DROP_IN_GLOB, LANGUAGE_ID, UNIT_FILE_EXTENSIONS, ValidateForSubmitRequest, serverExecArgv,
-  type ClusterContext, type ValidateForSubmitParams, type ValidateForSubmitResult,
-} from '../../protocol/src/lsp';
+import { DROP_IN_GLOB, LANGUAGE_ID, UNIT_FILE_EXTENSIONS, serverExecArgv } from '../../protocol/src/lsp';
 import { DisposableStore, toDisposable, type IDisposable } from './dispose';
 
 /** The client id: vscode-languageclient reads `fleet.trace.server` from it. */
@@ -48,16 +45,6 @@ export function createLanguageClient(context: vscode.ExtensionContext, outputCha
   const client = new LanguageClient(CLIENT_ID, CLIENT_NAME, serverOptions, clientOptions);
   store.add(toDisposable(() => void client.dispose()));
   return { client, disposable: store };
-}
-
-/** Asks the server whether a unit may be submitted; `blocking` is true when it has errors. */
-export function validateForSubmit(client: LanguageClient, params: ValidateForSubmitParams): Promise<ValidateForSubmitResult> {
-  return client.sendRequest(ValidateForSubmitRequest.type, params);
-}
-
-/** Tells the server about the connected cluster (`null` when disconnected). */
-export function sendClusterContext(client: LanguageClient, context: ClusterContext | null): Promise<void> {
-  return client.sendNotification(ClusterContextNotification.type, { context });
 }
 
 /** The language feature's commands: restart the server, show its output. */

@@ -17,6 +17,7 @@ import { startAgent, type RunningAgent } from '../../fleetd/src/agent';
 import { startEngine, type Engine } from '../../fleetd/src/engine';
 import { MemoryRegistry } from '../../fleetd/src/registry/memoryRegistry';
 import { Uri, ThemeIcon, ui, config, commands, contentProviders, treeViews, visibleEditors, outputs, requests, token, vscodeStub, stubState } from './support/vscodeStub';
+import { waitFor } from '../../test/support/wait';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { registerClusterFeatures } = require('../src/features') as typeof import('../src/features');
 
@@ -28,16 +29,6 @@ const MACHINES: { id: string; publicIP: string; metadata: Record<string, string>
   { id: '2'.repeat(32), publicIP: '127.0.0.22', metadata: { region: 'us-west' } },
   { id: '3'.repeat(32), publicIP: '127.0.0.23', metadata: { region: 'eu-central' } },
 ];
-
-async function until<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
-    await new Promise(r => setTimeout(r, 50));
-  }
-}
 
 function labels(viewId: string, parent?: unknown): string[] {
   const view = treeViews.get(viewId)!;
@@ -54,7 +45,11 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
   let features: ReturnType<typeof registerClusterFeatures>;
   const quiet = () => undefined;
 
+  const runtimeDir = process.env['FLEETD_RUNTIME_DIR'];
+
   before(async () => {
+    // A local cluster someone else runs on this machine is not this test's to adopt.
+    process.env['FLEETD_RUNTIME_DIR'] = path.join(root, 'fleetd-run');
     server = await createApiServer({ registry, listen: [{ host: '127.0.0.1', port: 0 }] });
     engine = await startEngine({ registry, machineId: MACHINES[0]!.id, intervalMs: 100, log: quiet });
     for (const machine of MACHINES) agents.push(await startAgent({ registry, machine, stateDir: path.join(root, machine.id.slice(0, 4)), intervalMs: 100, ttlMs: 5000, journal: { host: '127.0.0.1', port: 0 }, log: quiet }));
@@ -85,14 +80,16 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
     await engine?.stop();
     await server?.close();
     fs.rmSync(root, { recursive: true, force: true });
+    if (runtimeDir === undefined) delete process.env['FLEETD_RUNTIME_DIR'];
+    else process.env['FLEETD_RUNTIME_DIR'] = runtimeDir;
   });
 
   test('the views connect to fleet.activeCluster once visible and list the machines', async () => {
     treeViews.get('fleet.machines')!.setVisible(true);
-    await until('three machines', () => labels('fleet.machines').length === 3);
+    await waitFor('three machines', () => labels('fleet.machines').length === 3, { timeoutMs: 15_000 });
     assert.deepEqual(labels('fleet.machines'), ['11111111 127.0.0.21', '22222222 127.0.0.22', '33333333 127.0.0.23']);
     assert.equal(ui.contexts.get('fleet.clusterConnected'), true);
-    const context = await until('clusterContext', () => notifications.find(n => n.method === 'fleet/clusterContext' && (n.params as { context: { machines: unknown[] } | null }).context?.machines.length === 3));
+    const context = await waitFor('clusterContext', () => notifications.find(n => n.method === 'fleet/clusterContext' && (n.params as { context: { machines: unknown[] } | null }).context?.machines.length === 3), { timeoutMs: 15_000 });
     assert.deepEqual((context.params as { context: { units: string[] } }).context.units, []);
   });
 
@@ -101,14 +98,14 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
     assert.deepEqual(ui.errors, []);
     assert.match(ui.info.at(-1)!, /^Unit nginx\.1\.service launched on \d{8}\.\.\.\/127\.0\.0\.2\d$/);
     assert.ok(ui.progressTitles.includes('Fleet: Starting nginx.1.service'));
-    await until('unit in tree', () => labels('fleet.units').includes('nginx.1.service'));
+    await waitFor('unit in tree', () => labels('fleet.units').includes('nginx.1.service'), { timeoutMs: 15_000 });
     const units = treeViews.get('fleet.units')!;
     const node = units.provider.getChildren().find(n => units.provider.getTreeItem(n).label === 'nginx.1.service');
     const item = units.provider.getTreeItem(node);
     assert.equal(item.contextValue, 'fleet.unit.launched');
     assert.equal((item.iconPath as ThemeIcon).id, 'pass-filled');
     assert.equal((item.iconPath as ThemeIcon).color?.id, 'testing.iconPassed');
-    await until('context lists the unit', () => notifications.some(n => (n.params as { context: { units: string[] } | null }).context?.units.includes('nginx.1.service')));
+    await waitFor('context lists the unit', () => notifications.some(n => (n.params as { context: { units: string[] } | null }).context?.units.includes('nginx.1.service')), { timeoutMs: 15_000 });
   });
 
   test('grouping by machine re-renders the Units view from the setting', async () => {
@@ -143,10 +140,10 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
     const node = units.provider.getChildren().find(n => units.provider.getTreeItem(n).label === 'nginx.1.service');
     assert.ok(node);
     await commands.get('fleet.showUnitJournal')!(node, [node]);
-    const lines = await until('journal lines', () => {
+    const lines = await waitFor('journal lines', () => {
       const out = outputs.get('Fleet Journal: nginx.1.service');
       return out && out.some(l => l.includes('nginx.1 serving')) ? out : undefined;
-    });
+    }, { timeoutMs: 15_000 });
     assert.match(lines.find(l => l.includes('nginx.1 serving'))!, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ \d{8} nginx\.1 serving on /);
   });
 
@@ -212,7 +209,7 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
     assert.match(ui.warnings.at(-1)!, /^Destroy 2 units in /);
     assert.match(ui.info.at(-1)!, /Destroyed nginx\.1\.service; Destroyed nginx\.2\.service/);
     await features.model.refresh();
-    await until('units gone from the tree', () => labels('fleet.units').length === 0);
+    await waitFor('units gone from the tree', () => labels('fleet.units').length === 0, { timeoutMs: 15_000 });
   });
 
   test('every command the manifest contributes is registered (the pictures included)', () => {
@@ -269,10 +266,10 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
     ui.picks.push((items: { label: string; name?: string }[]) => items.find(i => i.name === 'unreachable'));
     await commands.get('fleet.selectCluster')!();
     assert.equal(config.get('fleet.activeCluster'), 'unreachable');
-    await until('the unreachable cluster shows as such', async () => {
+    await waitFor('the unreachable cluster shows as such', async () => {
       await features.model.refresh();
       return stubState.statusBar!.text === '$(debug-disconnect) Fleet: unreachable unreachable';
-    });
+    }, { timeoutMs: 15_000 });
     assert.ok(stubState.statusBar!.backgroundColor);
     const units = treeViews.get('fleet.units')!;
     const [errorNode] = units.provider.getChildren();
@@ -283,10 +280,10 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
     });
     await commands.get('fleet.selectCluster')!();
     assert.equal(config.get('fleet.activeCluster'), 'test');
-    await until('connected again', async () => {
+    await waitFor('connected again', async () => {
       await features.model.refresh();
       return /^\$\(server-environment\) Fleet: test /.test(stubState.statusBar!.text);
-    });
+    }, { timeoutMs: 15_000 });
   });
 
   test('polling pauses when no Fleet view and no unit editor is visible, and resumes for a unit editor', async () => {

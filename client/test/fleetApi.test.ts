@@ -7,6 +7,7 @@ import path from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import type { ApiUnit, JournalLine } from '../../protocol/src/api';
 import { HttpFleetApi } from '../src/api/fleetApi';
+import { parseEndpoint } from '../src/connection/profile';
 import { FleetApiError } from '../src/api/types';
 import { FakeFleetServer, sendError } from './fleetApiServer.test';
 
@@ -337,9 +338,14 @@ describe('HttpFleetApi errors', () => {
     await rejectsWith(new HttpFleetApi({ endpoint, maxBodyBytes: 1000 }).listUnits(), { message: `fleet API: the response from ${endpoint} is larger than 1000 bytes; stopped reading`, status: 200, kind: 'http' });
   });
 
-  it('a bad endpoint is a config error', () => {
-    assert.throws(() => new HttpFleetApi({ endpoint: 'unix://var/run/fleet.sock' }), /unable to connect to host "var" with scheme "unix": write unix:\/\/\/var\/run\/fleet.sock/);
-    assert.throws(() => new HttpFleetApi({ endpoint: 'nonsense' }), /not a valid fleet endpoint/);
+  it('a bad endpoint is a config error, with the words of the profile\'s parseEndpoint (one parser)', () => {
+    const bad = ['unix://var/run/fleet.sock', 'nonsense', '', 'ftp://x', 'http://', 'unix:///', 'http://10.0.0.1:49153/?x=1', 'http://[::1'];
+    for (const endpoint of bad) {
+      const parsed = parseEndpoint(endpoint);
+      assert.ok('error' in parsed, endpoint);
+      assert.throws(() => new HttpFleetApi({ endpoint }), (e: unknown) => e instanceof FleetApiError && e.kind === 'config' && e.message === parsed.error, endpoint);
+    }
+    assert.throws(() => new HttpFleetApi({ endpoint: 'unix://var/run/fleet.sock' }), /unable to connect to host "var" with scheme "unix": a unix socket needs three slashes, e.g. unix:\/\/\/var\/run\/fleet.sock/);
   });
 });
 

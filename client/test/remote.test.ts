@@ -12,7 +12,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { FakeFleetApi } from '../src/api/fake';
+import { HttpFleetApi } from '../src/api/fleetApi';
 import { RemoteTargetError, unitTarget } from '../src/cluster/remoteTargets';
 import { goQuote, journalCommandLine, machineAddress, MachineSsh, remoteCommandLine, statusCommandLine, type RemoteOptions } from '../src/connection/remote';
 import { SshConnectError } from '../src/connection/sshSession';
@@ -21,6 +21,7 @@ import { waitFor } from '../../test/support/process';
 import { skipUnlessAvailable } from '../../test/support/requirements';
 import { sshdBinaries } from '../../test/support/sshd';
 import { startFleetHosts, type FleetHosts } from '../../test/support/fleetHosts';
+import { FakeFleetServer } from './fleetApiServer.test';
 
 const skip = skipUnlessAvailable(...sshdBinaries());
 
@@ -255,7 +256,7 @@ describe('fleetctl journal/status/ssh over real sshds', { skip }, () => {
   });
 
   it('finds the machine of a unit from the registry by its PublicIP, with fleetctl\'s refusals', async () => {
-    const api = new FakeFleetApi({
+    const server = new FakeFleetServer({
       machines: [{ id: '11aa'.padEnd(32, '1'), primaryIP: '127.0.0.11' }, { id: '12bb'.padEnd(32, '2'), primaryIP: '127.0.0.12' }, { id: '13cc'.padEnd(32, '3') }],
       units: [
         { name: 'hello.service', desiredState: 'launched', currentState: 'launched', machineID: '12bb'.padEnd(32, '2'), options: [] },
@@ -265,18 +266,24 @@ describe('fleetctl journal/status/ssh over real sshds', { skip }, () => {
         { name: 'noip.service', desiredState: 'launched', currentState: 'launched', machineID: '13cc'.padEnd(32, '3'), options: [] },
       ],
     });
-    const target = await unitTarget(api, 'hello', 'journal', { sshPort: hosts.port });
-    assert.deepEqual(target.address, { host: '127.0.0.12', port: hosts.port });
-    const out = await ssh().capture(target.address, journalCommandLine(target.unit!));
-    assert.match(out.stdout, /Hello from machine2/, 'the unit ran on machine2, and that is where the journal came from');
+    const api = new HttpFleetApi({ endpoint: await server.listen({ port: 0 }) });
+    try {
+      const target = await unitTarget(api, 'hello', 'journal', { sshPort: hosts.port });
+      assert.deepEqual(target.address, { host: '127.0.0.12', port: hosts.port });
+      const out = await ssh().capture(target.address, journalCommandLine(target.unit!));
+      assert.match(out.stdout, /Hello from machine2/, 'the unit ran on machine2, and that is where the journal came from');
 
-    await assert.rejects(unitTarget(api, 'nope', 'status'), (e: Error) => e instanceof RemoteTargetError && /Unit nope.service does not exist/.test(e.message));
-    await assert.rejects(unitTarget(api, 'idle.service', 'journal'), /Unit idle.service does not appear to be running/);
-    await assert.rejects(unitTarget(api, 'idle.service', 'status'), /Unit idle.service does not appear to be loaded/);
-    await assert.rejects(unitTarget(api, 'every.service', 'journal'), /Unable to retrieve journal of global unit every.service/);
-    await assert.rejects(unitTarget(api, 'gone.service', 'status'), /Error getting machine IP: machine ffffffff/);
-    await assert.rejects(unitTarget(api, 'noip.service', 'status'), /Could not determine address of machine 13cc3333: it advertises no PublicIP/);
-    const pinned = await unitTarget(api, 'every.service', 'journal', { machineId: '11aa'.padEnd(32, '1') });
-    assert.deepEqual(pinned.address, { host: '127.0.0.11', port: 22 }, 'a global unit picked under a machine goes to that machine; --ssh-port defaults to 22');
+      await assert.rejects(unitTarget(api, 'nope', 'status'), (e: Error) => e instanceof RemoteTargetError && /Unit nope.service does not exist/.test(e.message));
+      await assert.rejects(unitTarget(api, 'idle.service', 'journal'), /Unit idle.service does not appear to be running/);
+      await assert.rejects(unitTarget(api, 'idle.service', 'status'), /Unit idle.service does not appear to be loaded/);
+      await assert.rejects(unitTarget(api, 'every.service', 'journal'), /Unable to retrieve journal of global unit every.service/);
+      await assert.rejects(unitTarget(api, 'gone.service', 'status'), /Error getting machine IP: machine ffffffff/);
+      await assert.rejects(unitTarget(api, 'noip.service', 'status'), /Could not determine address of machine 13cc3333: it advertises no PublicIP/);
+      const pinned = await unitTarget(api, 'every.service', 'journal', { machineId: '11aa'.padEnd(32, '1') });
+      assert.deepEqual(pinned.address, { host: '127.0.0.11', port: 22 }, 'a global unit picked under a machine goes to that machine; --ssh-port defaults to 22');
+    } finally {
+      api.dispose();
+      await server.close();
+    }
   });
 });

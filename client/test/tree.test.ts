@@ -110,6 +110,17 @@ describe('unit rows and display states', () => {
     assert.equal(displayState({ ...r, states: [state('a', M2, 'failed', 'failed'), state('a', M1)] }), 'launched');
     assert.equal(displayState({ ...r, states: [state('a', M1, 'failed', 'failed')] }), 'failed');
   });
+
+  test('launched in fleet but stopped by systemd (a BindsTo= sidekick whose service stopped) shows as inactive, not launched', () => {
+    const r = { unit: unit('side'), desiredState: 'launched' as const, currentState: 'launched' as const, reason: undefined, global: false, machineId: M1 };
+    assert.equal(displayState({ ...r, states: [state('side', M1, 'inactive', 'dead')] }), 'inactive');
+    assert.equal(displayState({ ...r, states: [state('side', M1)] }), 'launched');
+    // No state yet (the agent has not reported): fleet's word stands.
+    assert.equal(displayState({ ...r, states: [] }), 'launched');
+    const g = { ...r, unit: unit('g'), global: true, machineId: undefined, currentState: 'inactive' as const };
+    assert.equal(displayState({ ...g, states: [state('g', M1, 'inactive', 'dead'), state('g', M2, 'inactive', 'dead')] }), 'inactive');
+    assert.equal(displayState({ ...g, states: [state('g', M1, 'inactive', 'dead'), state('g', M2)] }), 'pending');
+  });
 });
 
 describe('tree items', () => {

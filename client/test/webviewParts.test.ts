@@ -35,10 +35,10 @@ describe('contextActions (from package.json)', () => {
     assert.equal(contextActions(menu, titles, 'fleet.unit.launched')[0]!.title, 'Stop Unit');
   });
 
-  test('an inactive unit can be started and loaded; a machine copies its ID and opens a shell', () => {
+  test('an inactive unit can be started and loaded; a machine copies its ID, opens a shell and (on the local cluster) is removed', () => {
     const inactive = contextActions(menu, titles, 'fleet.unit.inactive').map(a => a.command);
     assert.deepEqual(inactive.slice(0, 2), ['fleet.startUnit', 'fleet.loadUnit']);
     assert.ok(!inactive.includes('fleet.stopUnit'));
-    assert.deepEqual(contextActions(menu, titles, 'fleet.machine').map(a => a.command), ['fleet.copyMachineId', 'fleet.openMachineShell']);
+    assert.deepEqual(contextActions(menu, titles, 'fleet.machine').map(a => a.command), ['fleet.copyMachineId', 'fleet.openMachineShell', 'fleet.removeMachine']);
   });
 });

@@ -18,8 +18,8 @@ const post = (m: FromUnitGraph) => vscode.postMessage(m);
 const KINDS: readonly UnitGraphEdge['kind'][] = ['Requires', 'BindsTo', 'Wants', 'PartOf', 'After', 'Before', 'MachineOf', 'Conflicts', 'Replaces'];
 const CHAR = 7;
 /**
- * dagre lays out 200 nodes in ~0.2 s, 1,000 in ~2 s and 5,000 in ~7.6 s (bench/README.md): above
- * this many units the graph shows the neighbourhood (two steps, any edge) of the focused unit.
+ * dagre's layout time grows faster than the graph (ARCHITECTURE.md has the figures): above this many
+ * units the graph shows the neighbourhood (two steps, any edge) of the focused unit.
  */
 const MAX_NODES = 600;
 

@@ -100,7 +100,7 @@ export const FLAGS: readonly FlagSpec[] = [
     help: "etcd keyspace: v3 (default, fleetd's layout, fastest) or v2 (fleet v1.0's own keys: shared with real fleet machines and `fleetctl --driver=etcd`; etcd needs --enable-v2=true)",
     commands: BOTH,
   },
-  { name: 'etcd-binary', value: 'PATH', help: 'start a private etcd from this binary on 127.0.0.1, owned by fleetd', commands: ['local'] },
+  { name: 'etcd-binary', value: 'PATH', help: "start a private etcd from this binary, owned by fleetd: on a unix socket in the state dir, which units reach through a loopback gate open to fleetd's user only (with --etcd-api v2 also on loopback TCP for fleet's tools)", commands: ['local'] },
   { name: 'etcd-key-prefix', value: 'PREFIX', env: 'FLEET_ETCD_KEY_PREFIX', help: 'key prefix in etcd (default /_coreos.com/fleet/)', commands: BOTH },
   {
     name: 'api', value: 'HOST:PORT', env: 'FLEET_API',

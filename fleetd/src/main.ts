@@ -18,6 +18,8 @@ import { watchdogMain } from './cli/watchdog';
 import { describeMachine, machineIdIn } from './cli/identity';
 import { CLUSTER_MARKER, MACHINE_MARKER, reap } from './cli/reaper';
 import { publishLocalCluster } from './cli/discovery';
+import { LocalMachines } from './cli/localMachines';
+import { Lifetime, onSignals, type Log, type Stoppable } from './cli/lifetime';
 import { createHash, randomBytes } from 'node:crypto';
 import { createApiServer } from './api';
 import type { ApiListen, ApiTls } from './api/server';
@@ -33,7 +35,6 @@ import type { Registry } from '../../registry/src/registry';
 const VERSION = FLEET_VERSION;
 
 type Level = 'debug' | 'info' | 'warn' | 'error';
-type Log = (level: Level, message: string) => void;
 
 function makeLog(config: Config, tag: string): Log {
   const min = config.verbosity >= 2 ? 0 : config.verbosity === 1 ? 1 : 2;
@@ -41,40 +42,6 @@ function makeLog(config: Config, tag: string): Log {
   return (level, message) => {
     if (rank[level] >= min) process.stderr.write(`${new Date().toISOString()} ${level.padEnd(5)} ${tag}: ${message}\n`);
   };
-}
-
-interface Stoppable {
-  stop(): Promise<void>;
-}
-
-/** Everything started, stopped in reverse order; bounded so a stuck part cannot hang shutdown. */
-class Lifetime {
-  private readonly parts: { name: string; part: Stoppable }[] = [];
-  private stopping: Promise<void> | undefined;
-
-  add(name: string, part: Stoppable): void {
-    this.parts.push({ name, part });
-  }
-
-  get isStopping(): boolean {
-    return this.stopping !== undefined;
-  }
-
-  stop(log: Log): Promise<void> {
-    this.stopping ??= (async () => {
-      for (const { name, part } of this.parts.reverse()) {
-        try {
-          await Promise.race([
-            part.stop(),
-            new Promise((_, reject) => setTimeout(() => reject(new Error('did not stop within 30 s')), 30_000).unref()),
-          ]);
-        } catch (err) {
-          log('warn', `stopping ${name}: ${(err as Error).message}`);
-        }
-      }
-    })();
-    return this.stopping;
-  }
 }
 
 function stateDirOf(config: Config): string {
@@ -85,29 +52,6 @@ function stateDirOf(config: Config): string {
     return path.resolve(config.stateDir);
   }
   return fs.mkdtempSync(path.join(os.tmpdir(), 'fleetd-'));
-}
-
-function onSignals(handler: (signal: string) => void): void {
-  let count = 0;
-  // A machine process of `fleetd local` gets SIGTERM twice when its process group is signalled:
-  // once from the signal, once from its parent stopping it. That second one must not skip the
-  // purge (its unit processes would be left to the orphan sweep); the parent escalates to
-  // SIGKILL on its own if the clean stop takes too long.
-  const managed = process.env.FLEETD_PARENT_PIPE === '1';
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(signal, () => {
-      count++;
-      if (count > 1 && managed && signal === 'SIGTERM') {
-        process.stderr.write('fleetd: SIGTERM again; still stopping cleanly (the parent sends SIGKILL if this takes too long)\n');
-        return;
-      }
-      if (count > 1) {
-        process.stderr.write(`fleetd: second ${signal}, exiting now\n`);
-        process.exit(130);
-      }
-      handler(signal);
-    });
-  }
 }
 
 async function openRegistry(config: Config, endpoints: string[] | undefined, log: Log): Promise<Registry> {
@@ -176,7 +120,8 @@ function defaultSocket(stateDir: string): string {
   return path.join(dir, 'fleet.sock');
 }
 
-async function serveApi(config: Config, registry: Registry, lifetime: Lifetime, log: Log, stateDir?: string): Promise<string | undefined> {
+async function serveApi(config: Config, registry: Registry, lifetime: Lifetime, log: Log, local?: { stateDir: string; machines: LocalMachines }): Promise<string | undefined> {
+  const stateDir = local?.stateDir;
   const listen: ApiListen[] = [];
   if (config.api) listen.push(config.apiTls ? { ...config.api, tls: readTls(config.apiTls) } : config.api);
   // The local cluster's default: a socket only its owner can use (0600, in the 0700 state dir).
@@ -191,7 +136,7 @@ async function serveApi(config: Config, registry: Registry, lifetime: Lifetime, 
   }
   if (listen.length === 0) return undefined;
   // Every 5xx, and the cause of every 503, goes to fleetd's log with its request line.
-  const api = await createApiServer({ registry, listen, log: tagged(log, 'api') });
+  const api = await createApiServer({ registry, listen, log: tagged(log, 'api'), ...(local ? { removeMachine: (id: string) => local.machines.remove(id) } : {}) });
   lifetime.add('API', { stop: () => api.close() });
   for (const url of api.urls.filter(u => u.startsWith('https:'))) {
     log('info', `the API on ${url} requires a client certificate signed by ${config.apiTls?.caFile}`);
@@ -238,7 +183,9 @@ async function runLocal(config: Config, log: Log, lifetime: Lifetime): Promise<v
   let toolsEtcd: string | undefined;
   if (config.registry.kind === 'etcd-binary') {
     // On fleet's v2 keyspace the point is that fleet's tools share it: serve them TCP as well.
-    const etcd: EtcdProcess = await startEtcd(config.registry.path, stateDir, tagged(log, 'etcd supervisor'), {}, { tcpClient: config.etcdApi === 'v2' });
+    // Otherwise units reach it (etcdctl v2 needs TCP) through a gate open to fleetd's user only.
+    const v2 = config.etcdApi === 'v2';
+    const etcd: EtcdProcess = await startEtcd(config.registry.path, stateDir, tagged(log, 'etcd supervisor'), {}, { tcpClient: v2, gate: !v2 });
     toolsEtcd = etcd.tcpUrl;
     lifetime.add('etcd', etcd);
     endpoints = [etcd.url];
@@ -271,6 +218,7 @@ async function runLocal(config: Config, log: Log, lifetime: Lifetime): Promise<v
     return stopping;
   };
   const children: ChildProcess[] = [];
+  const localMachines = new LocalMachines();
   if (!endpoints) {
     const engine = await startEngine({ registry, machineId: machines[0]!.id, intervalMs: config.engineIntervalMs, log });
     const agents: Stoppable[] = [];
@@ -279,19 +227,19 @@ async function runLocal(config: Config, log: Log, lifetime: Lifetime): Promise<v
     lifetime.add('agents', { stop: async () => void (await Promise.all(agents.map(a => a.stop()))) });
     lifetime.add('engine', engine);
     for (const m of machines) {
-      agents.push(
-        await startAgent({
-          registry,
-          machine: { id: m.id, publicIP: m.publicIp, metadata: m.metadata },
-          stateDir: m.stateDir,
-          ttlMs: config.agentTtlMs,
-          intervalMs: config.agentIntervalMs,
-          journal: journalListen(config, m.stateDir, log),
-          // The embedded registry is no etcd: units get the machine's address, no ETCDCTL_*.
-          unitEnv: { [CLUSTER_MARKER]: clusterId, [MACHINE_MARKER]: m.id },
-          log: tagged(log, `agent ${m.id.slice(0, 8)}`),
-        }),
-      );
+      const agent = await startAgent({
+      registry,
+      machine: { id: m.id, publicIP: m.publicIp, metadata: m.metadata },
+      stateDir: m.stateDir,
+      ttlMs: config.agentTtlMs,
+      intervalMs: config.agentIntervalMs,
+      journal: journalListen(config, m.stateDir, log),
+      // The embedded registry is no etcd: units get the machine's address, no ETCDCTL_*.
+      unitEnv: { [CLUSTER_MARKER]: clusterId, [MACHINE_MARKER]: m.id },
+      log: tagged(log, `agent ${m.id.slice(0, 8)}`),
+      });
+      agents.push(agent);
+      localMachines.add({ id: m.id, stop: () => agent.stop() });
     }
   } else {
     // Every machine is its own process, as on a real cluster: kill -9 one and its units move.
@@ -303,9 +251,12 @@ async function runLocal(config: Config, log: Log, lifetime: Lifetime): Promise<v
         env: { ...process.env, FLEETD_PARENT_PIPE: '1', [CLUSTER_MARKER]: clusterId },
       });
       children.push(child);
+      localMachines.add({ id: m.id, stop: () => stopChild(child, 45_000) });
       child.once('exit', (code, signal) => {
         if (lifetime.isStopping) return;
-        log('warn', `machine ${m.index + 1} (${m.id}) exited (${signal ?? code}); its units will move to other machines`);
+        localMachines.gone(m.id);
+        if (localMachines.wasRemoved(m.id)) log('info', `machine ${m.index + 1} (${m.id}) was removed; its units move to other machines`);
+        else log('warn', `machine ${m.index + 1} (${m.id}) exited (${signal ?? code}); its units will move to other machines`);
         void stopUnitsOf(m).then(() => {
           const n = reap({ [CLUSTER_MARKER]: clusterId, [MACHINE_MARKER]: m.id });
           if (n > 0) log('info', `killed ${n} process(es) of the dead machine ${m.id} left after its units stopped`);
@@ -316,7 +267,7 @@ async function runLocal(config: Config, log: Log, lifetime: Lifetime): Promise<v
     lifetime.add('machines', { stop: async () => void (await Promise.all(children.map(c => stopChild(c, 45_000)))) });
   }
   await waitForMachines(registry, config.machines, 60_000, children);
-  const url = await serveApi(config, registry, lifetime, log, stateDir);
+  const url = await serveApi(config, registry, lifetime, log, { stateDir, machines: localMachines });
   for (const m of await registry.listMachines()) process.stdout.write(`${describeMachine(m)}\n`);
   if (config.socket) process.stdout.write(`fleetd: API socket at unix://${config.socket}\n`);
   const etcdForTools = toolsEtcd ?? endpoints?.[0];

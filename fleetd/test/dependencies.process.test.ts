@@ -161,10 +161,13 @@ test('an After= cycle among required units: the start is refused with the cycle 
   assert.equal((await state('b.service')).activeState, 'inactive');
 });
 
-test('Requires= on a template, a glob or a malformed name: the dependency is ignored (as systemd does) and the detail says why', async () => {
+test('Requires= on a template, a glob or a malformed name: the dependency is ignored (as systemd does) and the detail says why; the machine\'s other units run', async () => {
   const { m, until, load } = setup('bad-names');
   await load('x.service', [['Unit', 'Requires', 'web@.service nginx.*.service docker'], ['Service', 'ExecStart', '/bin/sleep 600']]);
+  await load('y.service', [['Unit', 'After', 'x.service'], ['Service', 'ExecStart', '/bin/sleep 600']]);
   await m.start('x.service');
+  await m.start('y.service');
+  await until('y.service', 'active', 'running');
   const s = await until('x.service', 'active', 'running');
   assert.match(s.detail!, /Requires=web@\.service is a template.*name an instance such as web@1\.service/);
   assert.match(s.detail!, /Requires=nginx\.\*\.service is a glob/);

@@ -1,6 +1,6 @@
 /**
  * The article's Docker units (samples/docker/) on real Docker and a `fleetd local --etcd-binary`
- * cluster, through fleet's v1 API: three web containers on three machines answering HTTP, the
+ * cluster (as the extension's Start Local Cluster runs it), through fleet's v1 API: three web containers on three machines answering HTTP, the
  * sidekick's etcd key with its TTL, stop of nginx.1 → its sidekick stops and the key goes, kill -9
  * of a machine → its container is stopped by ExecStop= (docker stop) and the unit runs elsewhere,
  * cluster stop → no container left running.
@@ -65,8 +65,9 @@ const skip = quickSkip || skipUnlessAvailable(docked!);
 describe('the article\'s Docker units on a local etcd cluster with real Docker', { skip }, () => {
   let cluster: Cluster;
   let port: number;
-  // The article's cluster keeps fleet's own (v2) keyspace, whose private etcd also serves loopback
-  // TCP for fleet's tools (etcdctl's v2 client cannot use a unix socket path): fleetd prints it.
+  // The local cluster as the extension's Start Local Cluster runs it (fleetd's v3 keyspace): the
+  // units reach the private etcd through its gate on loopback TCP (etcdctl's v2 client cannot use
+  // a unix socket path), which fleetd prints; fleet's own v2 keyspace is cluster.stop.test.ts's.
   const etcdUrl = () => {
     const url = /fleetd: etcd at (http:\/\/\S+)/.exec(cluster.output())?.[1];
     assert.ok(url, `fleetd names its etcd's TCP URL:\n${cluster.output().slice(-2000)}`);
@@ -96,7 +97,7 @@ describe('the article\'s Docker units on a local etcd cluster with real Docker',
     removeOurContainers();
     port = (await freePorts(1))[0]!;
     cluster = await Cluster.start([
-      '--machines', '3', '--etcd-binary', findBinary('etcd')!, '--etcd-api', 'v2',
+      '--machines', '3', '--etcd-binary', findBinary('etcd')!,
       '--agent-ttl', '3s', '--engine-reconcile-interval', '1', '--agent-reconcile-interval', '1',
     ]);
   });

@@ -6,11 +6,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, describe, test } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
 import { EtcdRegistry } from '../src/registry/etcdRegistry';
 import type { Registry } from '../../registry/src/registry';
 import { startEngine, type Engine } from '../src/engine';
 import { EtcdServer, etcdBinary, skipUnlessAvailable } from '../../test/support';
+import { waitForEqual } from '../../test/support/wait';
 
 const skip = skipUnlessAvailable(etcdBinary());
 let server: Promise<EtcdServer> | undefined;
@@ -25,20 +25,6 @@ async function connect(endpoint: string, prefix: string, opened: Registry[]): Pr
   const r = await EtcdRegistry.connect({ endpoints: [endpoint], prefix, callTimeoutMs: 2_000 });
   opened.push(r);
   return r;
-}
-
-async function eventually<T>(read: () => Promise<T>, expected: T, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const last = await read().catch(e => e as T);
-    try {
-      assert.deepEqual(last, expected);
-      return;
-    } catch (e) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${(e as Error).message}`);
-    }
-    await delay(25);
-  }
 }
 
 const options = [{ section: 'Service', name: 'ExecStart', value: '/bin/sleep 1000' }];
@@ -65,25 +51,25 @@ describe('engine on etcd', { skip }, () => {
       await admin.putUnit({ name: 'a.service', options, desiredState: 'launched' });
       await admin.putUnit({ name: 'b.service', options: [...options, { section: 'X-Fleet', name: 'MachineMetadata', value: 'region=west' }], desiredState: 'launched' });
       await admin.putUnit({ name: 'c.service', options: [...options, { section: 'X-Fleet', name: 'MachineMetadata', value: 'region=north' }], desiredState: 'launched' });
-      await eventually(targets, { 'a.service': 'w1', 'b.service': 'w2' }, 'placement by e1');
-      await eventually(async () => Object.fromEntries(await admin.getUnitReasons()), { 'c.service': 'no machine has metadata region=north' }, 'reasons');
+      await waitForEqual('placement by e1', targets, { 'a.service': 'w1', 'b.service': 'w2' }, { timeoutMs: 15_000, intervalMs: 25 });
+      await waitForEqual('reasons', async () => Object.fromEntries(await admin.getUnitReasons()), { 'c.service': 'no machine has metadata region=north' }, { timeoutMs: 15_000, intervalMs: 25 });
 
       const e2 = await startEngine({ registry: r2, machineId: 'e2', intervalMs: 100, leaseTtlMs: TTL, log: log('e2') });
       engines.push(e2);
-      await eventually(async () => logs.includes('e2 info engine: another engine holds the lease; e2 will retry every 100 ms'), true, 'e2 following');
+      await waitForEqual('e2 following', async () => logs.includes('e2 info engine: another engine holds the lease; e2 will retry every 100 ms'), true, { timeoutMs: 15_000, intervalMs: 25 });
       await e1.stop();
       await admin.putUnit({ name: 'd.service', options, desiredState: 'launched' });
-      await eventually(targets, { 'a.service': 'w1', 'b.service': 'w2', 'd.service': 'w1' }, 'e2 takes over at once after a clean stop');
+      await waitForEqual('e2 takes over at once after a clean stop', targets, { 'a.service': 'w1', 'b.service': 'w2', 'd.service': 'w1' }, { timeoutMs: 15_000, intervalMs: 25 });
       assert.ok(logs.includes('e2 info engine: e2 acquired the engine lease; scheduling'));
 
       const e3 = await startEngine({ registry: r3, machineId: 'e3', intervalMs: 100, leaseTtlMs: TTL, log: log('e3') });
       engines.push(e3);
-      await eventually(async () => logs.includes('e3 info engine: another engine holds the lease; e3 will retry every 100 ms'), true, 'e3 following');
+      await waitForEqual('e3 following', async () => logs.includes('e3 info engine: another engine holds the lease; e3 will retry every 100 ms'), true, { timeoutMs: 15_000, intervalMs: 25 });
       // e2's process dies: its connection goes, and with it the lease keepalive.
       await e2.stop().catch(() => {});
       await r2.close();
       await admin.putUnit({ name: 'e.service', options, desiredState: 'launched' });
-      await eventually(targets, { 'a.service': 'w1', 'b.service': 'w2', 'd.service': 'w1', 'e.service': 'w2' }, 'e3 takes over');
+      await waitForEqual('e3 takes over', targets, { 'a.service': 'w1', 'b.service': 'w2', 'd.service': 'w1', 'e.service': 'w2' }, { timeoutMs: 15_000, intervalMs: 25 });
       assert.ok(logs.includes('e3 info engine: e3 acquired the engine lease; scheduling'), logs.join('\n'));
     } finally {
       await Promise.all(engines.map(e => e.stop().catch(() => {})));
@@ -105,13 +91,13 @@ describe('engine on etcd', { skip }, () => {
       const errors: string[] = [];
       engines.push(await startEngine({ registry: r1, machineId: 'e1', intervalMs: 100, leaseTtlMs: TTL, log: (l, m) => l === 'error' && errors.push(m) }));
       await admin.putUnit({ name: 'a.service', options, desiredState: 'launched' });
-      await eventually(targets, { 'a.service': 'w1' }, 'e1 schedules');
+      await waitForEqual('e1 schedules', targets, { 'a.service': 'w1' }, { timeoutMs: 15_000, intervalMs: 25 });
       engines.push(await startEngine({ registry: r2, machineId: 'e2', intervalMs: 100, leaseTtlMs: TTL }));
       // The leader's etcd connection is cut while its engine keeps running.
       await r1.close();
       await admin.putUnit({ name: 'b.service', options, desiredState: 'launched' });
-      await eventually(targets, { 'a.service': 'w1', 'b.service': 'w1' }, 'e2 schedules after the lease expires');
-      await eventually(async () => errors.length > 0, true, 'e1 reports its failing passes');
+      await waitForEqual('e2 schedules after the lease expires', targets, { 'a.service': 'w1', 'b.service': 'w1' }, { timeoutMs: 15_000, intervalMs: 25 });
+      await waitForEqual('e1 reports its failing passes', async () => errors.length > 0, true, { timeoutMs: 15_000, intervalMs: 25 });
     } finally {
       await Promise.all(engines.map(e => e.stop().catch(() => {})));
       for (const r of opened) await r.close().catch(() => {});

@@ -5,12 +5,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { setTimeout as delay } from 'node:timers/promises';
 import { MemoryRegistry } from '../src/registry/memoryRegistry';
 import { MAX_BATCH_OPS, RegistryUnavailableError, type Registry } from '../../registry/src/registry';
 import { startEngine, reconcileOnce, ActionsFailedError, type Engine } from '../src/engine';
 import type { UnitOption } from '../../unitfile/src/serialize';
 import type { JobState } from '../../protocol/src/api';
+import type { Log } from '../../protocol/src/log';
+import { waitForEqual } from '../../test/support/wait';
 
 const TTL = 1_000;
 
@@ -42,20 +43,9 @@ function options(xfleet: string[]): UnitOption[] {
   ];
 }
 
-/** Poll an async condition every 5 ms, at most `timeoutMs`; on timeout, fail with the last value seen. */
-async function eventually<T>(read: () => Promise<T>, expected: T, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T = await read();
-  for (;;) {
-    try {
-      assert.deepEqual(last, expected);
-      return;
-    } catch (e) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${(e as Error).message}`);
-    }
-    await delay(5);
-    last = await read();
-  }
+/** Poll an async read every 5 ms until it equals `expected` (test/support/wait.ts), at most `timeoutMs`. */
+function eventually<T>(read: () => Promise<T>, expected: T, what: string, timeoutMs = 10_000): Promise<void> {
+  return waitForEqual(what, read, expected, { timeoutMs, intervalMs: 5 });
 }
 
 /**
@@ -80,7 +70,7 @@ function passCounter() {
 }
 
 interface Logged { level: string; message: string }
-function logger(): { lines: Logged[]; log: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void } {
+function logger(): { lines: Logged[]; log: Log } {
   const lines: Logged[] = [];
   return { lines, log: (level, message) => lines.push({ level, message }) };
 }

@@ -7,15 +7,8 @@ import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
 import { runLoop } from '../src/loop';
+import { waitFor } from '../../test/support/wait';
 import { FakeClock } from './fakeClock';
-
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await delay(5);
-  }
-}
 
 test('idleRatio: after a slow run, a trigger waits at least duration × ratio before the next run', async () => {
   const controller = new AbortController();
@@ -33,7 +26,7 @@ test('idleRatio: after a slow run, a trigger waits at least duration × ratio be
   // Keep triggering: without pacing each run would start right after the previous one.
   const hammer = setInterval(() => loop.trigger(), 2);
   try {
-    await waitFor(() => spans.length >= 4, 'four runs');
+    await waitFor('four runs', () => spans.length >= 4, { timeoutMs: 5000, intervalMs: 5 });
   } finally {
     clearInterval(hammer);
     controller.abort();
@@ -53,14 +46,14 @@ test('minGapMs: triggers arriving during the gap coalesce into one run', async (
   let runs = 0;
   const clock = new FakeClock();
   const loop = runLoop({ intervalMs: 60_000, minGapMs: 150, clock, signal: controller.signal, reconcile: async () => void runs++ });
-  await waitFor(() => runs === 1 && clock.pending().length === 1, 'the first run, then its gap');
+  await waitFor('the first run, then its gap', () => runs === 1 && clock.pending().length === 1, { timeoutMs: 5000, intervalMs: 5 });
   assert.deepEqual(clock.pending(), [150]);
   for (let i = 0; i < 20; i++) loop.trigger();
   clock.advance(150);
-  await waitFor(() => runs === 2 && clock.pending().length === 1, 'the run after the gap, then its gap');
+  await waitFor('the run after the gap, then its gap', () => runs === 2 && clock.pending().length === 1, { timeoutMs: 5000, intervalMs: 5 });
   clock.advance(150);
   // After the second run's gap no trigger is left: the loop waits for the rest of its interval.
-  await waitFor(() => clock.pending()[0] === 60_000 - 150, 'the loop to park until its interval');
+  await waitFor('the loop to park until its interval', () => clock.pending()[0] === 60_000 - 150, { timeoutMs: 5000, intervalMs: 5 });
   assert.equal(runs, 2, 'twenty triggers during the gap make exactly one run');
   controller.abort();
   await loop.done;
@@ -78,7 +71,7 @@ test('pacing never delays past the interval, and a fast idle loop still reacts p
       await delay(20); // 20 ms × 100 would be 2 s: capped at the 60 ms interval
     },
   });
-  await waitFor(() => at.length >= 3, 'three runs', 3000);
+  await waitFor('three runs', () => at.length >= 3, { timeoutMs: 3000, intervalMs: 5 });
   controller.abort();
   await loop.done;
   for (let i = 1; i < at.length; i++) assert.ok(at[i]! - at[i - 1]! < 1500, `gap ${i}: ${(at[i]! - at[i - 1]!).toFixed(0)} ms is not capped by the interval`);
@@ -87,10 +80,10 @@ test('pacing never delays past the interval, and a fast idle loop still reacts p
   const c2 = new AbortController();
   let runs = 0;
   const l2 = runLoop({ intervalMs: 60_000, signal: c2.signal, reconcile: async () => void runs++ });
-  await waitFor(() => runs === 1, 'the first run');
+  await waitFor('the first run', () => runs === 1, { timeoutMs: 5000, intervalMs: 5 });
   const t0 = performance.now();
   l2.trigger();
-  await waitFor(() => runs === 2, 'the triggered run');
+  await waitFor('the triggered run', () => runs === 2, { timeoutMs: 5000, intervalMs: 5 });
   const latency = performance.now() - t0;
   c2.abort();
   await l2.done;
@@ -101,7 +94,7 @@ test('abort during a pacing gap ends the loop at once', async () => {
   const controller = new AbortController();
   let runs = 0;
   const loop = runLoop({ intervalMs: 60_000, minGapMs: 30_000, signal: controller.signal, reconcile: async () => void runs++ });
-  await waitFor(() => runs === 1, 'the first run');
+  await waitFor('the first run', () => runs === 1, { timeoutMs: 5000, intervalMs: 5 });
   loop.trigger();
   const t0 = performance.now();
   controller.abort();

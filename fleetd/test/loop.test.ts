@@ -1,19 +1,10 @@
 /** runLoop: level-triggered, coalescing, never overlapping, backing off on failure, stopping on abort. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { setTimeout as delay } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
 import { runLoop, type Loop } from '../src/loop';
+import { waitFor } from '../../test/support/wait';
 import { FakeClock, settle } from './fakeClock';
-
-/** Poll `condition` every 5 ms for at most `timeoutMs`. */
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 2000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await delay(5);
-  }
-}
 
 function gate(): { wait: Promise<void>; open(): void } {
   let open!: () => void;
@@ -26,7 +17,7 @@ test('runs at start and then every interval, never sooner', async () => {
   const at: number[] = [];
   const loop = runLoop({ intervalMs: 20, signal: controller.signal, reconcile: async () => void at.push(performance.now()) });
   assert.equal(at.length, 1, 'the first run starts synchronously');
-  await waitFor(() => at.length >= 5, 'five runs', 5000);
+  await waitFor('five runs', () => at.length >= 5, { timeoutMs: 5000, intervalMs: 5 });
   controller.abort();
   await loop.done;
   // Timers never fire early (a loaded machine only makes them late).
@@ -37,9 +28,9 @@ test('a trigger runs promptly when idle', async () => {
   const controller = new AbortController();
   let runs = 0;
   const loop = runLoop({ intervalMs: 60_000, signal: controller.signal, reconcile: async () => void runs++ });
-  await waitFor(() => runs === 1, 'the first run');
+  await waitFor('the first run', () => runs === 1, { timeoutMs: 2000, intervalMs: 5 });
   loop.trigger();
-  await waitFor(() => runs === 2, 'the triggered run', 5000);
+  await waitFor('the triggered run', () => runs === 2, { timeoutMs: 5000, intervalMs: 5 });
   controller.abort();
   await loop.done;
   assert.equal(runs, 2);
@@ -68,10 +59,10 @@ test('triggers during a run coalesce into exactly one more run, and runs never o
   const first = release;
   release = gate();
   first.open();
-  await waitFor(() => runs === 2, 'the coalesced run');
+  await waitFor('the coalesced run', () => runs === 2, { timeoutMs: 2000, intervalMs: 5 });
   release.open();
   // The second run ends with no trigger left: the loop parks on its interval timer alone.
-  await waitFor(() => running === 0 && clock.pending().length > 0, 'the loop to park after the second run');
+  await waitFor('the loop to park after the second run', () => running === 0 && clock.pending().length > 0, { timeoutMs: 5000, intervalMs: 5 });
   await settle();
   assert.deepEqual(clock.pending(), [60_000], 'the loop waits for its interval, no run is due');
   assert.equal(runs, 2, 'ten triggers during one run give one more run');
@@ -94,7 +85,7 @@ test('a failing run is reported and retried with exponential backoff', async () 
     },
     onError: e => errors.push(e),
   });
-  await waitFor(() => at.length >= 6, 'six failed runs', 10_000);
+  await waitFor('six failed runs', () => at.length >= 6, { timeoutMs: 10_000, intervalMs: 5 });
   controller.abort();
   await loop.done;
   // Waits of 20, 40, 80, 80, 80 ms: doubling from the interval, capped.
@@ -121,7 +112,7 @@ test('during a backoff a trigger brings the run forward, but never closer than o
     onError: () => {},
   });
   self.loop = loop;
-  await waitFor(() => at.length >= 6, 'six runs', 10_000);
+  await waitFor('six runs', () => at.length >= 6, { timeoutMs: 10_000, intervalMs: 5 });
   controller.abort();
   await loop.done;
   for (let i = 1; i < at.length; i++) assert.ok(at[i]! - at[i - 1]! >= 29, `gap ${i}: ${at[i]! - at[i - 1]!} ms`);
@@ -142,7 +133,7 @@ test('after a failure, success resets the interval', async () => {
     },
     onError: () => {},
   });
-  await waitFor(() => runs >= 6, 'runs at the normal interval again', 10_000);
+  await waitFor('runs at the normal interval again', () => runs >= 6, { timeoutMs: 10_000, intervalMs: 5 });
   controller.abort();
   await loop.done;
 });
@@ -162,7 +153,7 @@ test('an onError that throws does not stop the loop', async () => {
       throw new Error('reporter broke');
     },
   });
-  await waitFor(() => runs >= 3, 'three runs');
+  await waitFor('three runs', () => runs >= 3, { timeoutMs: 2000, intervalMs: 5 });
   controller.abort();
   await loop.done;
 });

@@ -16,8 +16,7 @@ export const UNIT_FILE_EXTENSIONS: readonly string[] = [
  * `gc` exposed: after heavy validations the server collects once when quiet (lsp/idleCollector.ts).
  * One V8 worker thread instead of Node's four: a small server gains nothing from parallel
  * collection and compilation, and on a machine with few cores the extra threads wake up next to
- * the editor on every collection (in the benchmark, completion p99 3.0–3.1 ms instead of 3.5–4.7,
- * and ~6 MB less resident).
+ * the editor on every collection (bench/README.md has the figures behind each flag).
  */
 export const SERVER_EXEC_ARGV: readonly string[] = ['--max-semi-space-size=2', '--expose-gc', '--v8-pool-size=1'];
 
@@ -45,6 +44,18 @@ export function dropInUnitOf(path: string): string | undefined {
 
 /** The language id of unit files. */
 export const LANGUAGE_ID = 'fleet-unit';
+
+/**
+ * The extension's commands a code lens runs: the server names them in its lenses, the client
+ * registers them (client/src/identifiers.ts takes these ids), so the two cannot drift apart.
+ */
+export const LensCommands = {
+  start: 'fleet.startUnit',
+  stop: 'fleet.stopUnit',
+  replace: 'fleet.replaceUnit',
+  journal: 'fleet.showUnitJournal',
+  status: 'fleet.showUnitStatus',
+} as const;
 
 /** A problem as the server reports it for submit checks (offsets into the text that was checked). */
 export interface SubmitProblem {

@@ -1,4 +1,4 @@
-/** Pieces both Registry implementations share: the store round trip of options, watcher fan-out, and a leadership's loss signal. */
+/** Pieces both Registry implementations share: the store round trip of options, watcher fan-out, a leadership's loss signal, and bounded parallel calls. */
 import type { UnitOption } from '../../unitfile/src';
 import type { Disposable, WatchTopic } from './registry';
 
@@ -117,4 +117,15 @@ export class LossSignal {
     for (const l of listeners) l();
     return true;
   }
+}
+
+/** `fn` over `items`, at most `limit` calls at a time; the results in the items' order. */
+export async function inParallel<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    for (let i = next++; i < items.length; i = next++) out[i] = await fn(items[i]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(Math.max(1, limit), items.length) }, worker));
+  return out;
 }

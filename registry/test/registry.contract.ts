@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { parseUnitFile, serializeOptions, toOptions, unitHash, type UnitOption } from '../../unitfile/src';
 import { MAX_BATCH_OPS, MachineExistsError, type MachineRecord, type MachineView, type Registry, type WatchTopic } from '../src/registry';
+import { waitFor } from '../../test/support/wait';
 import { saveUnitState, scheduleUnit, setLaunched, unscheduleUnit } from './registryOps';
 
 export interface RegistryHarness {
@@ -57,11 +58,12 @@ async function settle(ms = 150): Promise<void> {
 /** machineView may lag the registry (EtcdRegistry serves it from its watch): poll until `ok`. */
 async function viewUntil(r: Registry, machineId: string, ok: (v: MachineView) => boolean, what: string): Promise<MachineView> {
   let last: MachineView | undefined;
-  for (const deadline = Date.now() + 5_000; Date.now() < deadline; await settle(25)) {
+  const seen = await waitFor(what, async () => {
     last = await r.machineView(machineId);
-    if (ok(last)) return last;
-  }
-  assert.fail(`machineView(${machineId}): ${what}; last: ${JSON.stringify({ units: last?.units.map(u => u.name), schedule: [...(last?.schedule ?? [])], machine: last?.machine })}`);
+    return ok(last) && last;
+  }, { timeoutMs: 5_000, intervalMs: 25 }).catch((err: unknown) => err as Error);
+  if (!(seen instanceof Error)) return seen;
+  assert.fail(`machineView(${machineId}): ${seen.message}; last: ${JSON.stringify({ units: last?.units.map(u => u.name), schedule: [...(last?.schedule ?? [])], machine: last?.machine })}`);
 }
 
 export function registryContract(name: string, make: () => Promise<RegistryHarness>): void {

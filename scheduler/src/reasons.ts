@@ -14,9 +14,9 @@ interface Eliminated {
 
 const GLOBAL_CHECKS: ReadonlySet<CheckName> = new Set(['metadata', 'conflicts']);
 
-/** Why a non-global unit that wants to run has no machine. */
-export function explainUnplaced(unit: UnitInfo, state: ClusterState): string {
-  return explain(unit, state, CHECKS);
+/** Why a non-global unit that wants to run has no machine (judged by `checks`: all of them unless given). */
+export function explainUnplaced(unit: UnitInfo, state: ClusterState, checks: readonly Check[] = CHECKS): string {
+  return explain(unit, state, checks);
 }
 
 /** Why a global unit runs on no machine (undefined when it counts somewhere). */

@@ -23,6 +23,7 @@ import Module from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import vm from 'node:vm';
+import { errorMessage } from '../../protocol/src/log';
 
 /** How long after start the cache is written (the process may end earlier: then no cache). */
 export const CACHE_WRITE_DELAY_MS = 1000;
@@ -71,7 +72,7 @@ function writeCache(file: string, data: Buffer): void {
       if (/^server-main\.[0-9a-f]{16}\.v8cache$/.test(name) && name !== path.basename(file)) fs.rmSync(path.join(dir, name), { force: true });
     }
   } catch (e) {
-    process.stderr.write(`fleet language server: could not write its code cache ${file} (start-up stays slower): ${e instanceof Error ? e.message : String(e)}\n`);
+    process.stderr.write(`fleet language server: could not write its code cache ${file} (start-up stays slower): ${errorMessage(e)}\n`);
   }
 }
 

@@ -70,7 +70,7 @@ describe('completion', () => {
     const { items } = completions('[Service]\nExecStart=/bin/echo %$0', context(), 'web@1.service');
     assert.ok(items.length >= 10);
     const i = byLabel(items, '%i');
-    assert.deepEqual(i.documentation, { kind: 'markdown', value: '**%i** — The instance: the name between `@` and the suffix, e.g. `1`.\n\nIn `web@1.service`: `1`' });
+    assert.deepEqual(i.documentation, { kind: 'markdown', value: '**%i** — Instance name (the part after @, escaped).\n\nIn `web@1.service`: `1`' });
     assert.equal(accept('[Service]\nExecStart=/bin/echo %$0', '%p', context(), 'web@1.service'), '[Service]\nExecStart=/bin/echo %p');
     // In [X-Fleet], only the four fleet substitutes.
     assert.deepEqual(completions('[X-Fleet]\nMachineOf=db@%$0', context(), 'web@1.service').labels, ['%n', '%N', '%p', '%i']);

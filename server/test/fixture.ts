@@ -3,7 +3,7 @@ import { TextDocument } from 'vscode-languageserver-textdocument';
 import type { TextEdit } from 'vscode-languageserver-types';
 import { parseUnitFile } from '../../unitfile/src';
 import { FleetLanguageSettings } from '../../protocol/src/settings';
-import { builtinCatalog, WorkspaceIndex, type IndexedUnit, type ServiceContext, type UnitDocument } from '../src/service';
+import { defaultCatalog, WorkspaceIndex, type IndexedUnit, type ServiceContext, type UnitDocument } from '../src/service';
 
 export const MARKER = '$0';
 
@@ -26,7 +26,7 @@ export function indexed(name: string, text: string): IndexedUnit {
 }
 
 export function context(extra: Partial<ServiceContext> = {}, index: IndexedUnit[] = []): ServiceContext {
-  return { settings: FleetLanguageSettings.defaults, catalog: builtinCatalog, index: WorkspaceIndex.of(index), ...extra };
+  return { settings: FleetLanguageSettings.defaults, catalog: defaultCatalog, index: WorkspaceIndex.of(index), ...extra };
 }
 
 /** Applies LSP edits to a document's text (edits must not overlap). */

@@ -19,7 +19,7 @@ describe('hover', () => {
     const expected = [
       '**Restart=** in `[Service]` — one of a fixed set',
       '',
-      'When the service is restarted after its process exits.',
+      'When the service is restarted automatically after it exits (no, on-failure, always, …).',
       '',
       'Values: `no`, `on-success`, `on-failure`, `on-abnormal`, `on-watchdog`, `on-abort`, `always`',
       '',
@@ -33,7 +33,7 @@ describe('hover', () => {
 
   test('a section header', () => {
     assert.deepEqual(hoverAt('[Ser$0vice]\n'), {
-      value: `**[Service]**\n\nHow the service process is started, stopped and supervised.\n\n[systemd documentation](${MAN}/systemd.service.html)`,
+      value: `**[Service]**\n\nHow the service runs: its type, commands, restarts and timeouts, plus execution, kill and resource settings.\n\n[systemd documentation](${MAN}/systemd.service.html)`,
       range: { start: { line: 0, character: 0 }, end: { line: 0, character: 9 } },
     });
     assert.equal(hoverAt('[Bogus$0]\n'), undefined);
@@ -53,18 +53,18 @@ describe('hover', () => {
 
   test('specifiers with their value for this file', () => {
     assert.deepEqual(hoverAt('[Service]\nExecStart=/bin/echo %$0i\n', context(), 'web@3.service'), {
-      value: '**%i** — The instance: the name between `@` and the suffix, e.g. `1`.\n\nIn `web@3.service`: `3`',
+      value: '**%i** — Instance name (the part after @, escaped).\n\nIn `web@3.service`: `3`',
       range: { start: { line: 1, character: 20 }, end: { line: 1, character: 22 } },
     });
     assert.equal(hoverAt('[Service]\nExecStart=/bin/echo %j$0\n', context(), 'app-web@3.service')?.value,
-      '**%j** — The final component of the prefix (after the last `-`).\n\nIn `app-web@3.service`: `web`');
+      '**%j** — Final component of the prefix (after the last -).\n\nIn `app-web@3.service`: `web`');
     assert.equal(hoverAt('[X-Fleet]\nMachineOf=db@%$0i.service\n', context(), 'web@3.service')?.value,
       '**%i** — fleet substitutes the instance: the name between "@" and the suffix when scheduling.\n\nIn `web@3.service`: `3`');
     assert.equal(hoverAt('[X-Fleet]\nMachineOf=db-%$0H.service\n')?.value,
       '**%H** — fleet does not substitute this specifier in [X-Fleet]; it stays as written.');
     // `%%` is one specifier: the `i` after it is text.
     assert.match(hoverAt('[Service]\nExecStart=/bin/echo 100%%i$0x\n')!.value, /^\*\*ExecStart=\*\* in `\[Service\]`/);
-    assert.match(hoverAt('[Service]\nExecStart=/bin/echo 100%$0%i\n')!.value, /^\*\*%%\*\* — A literal `%`\./);
+    assert.match(hoverAt('[Service]\nExecStart=/bin/echo 100%$0%i\n')!.value, /^\*\*%%\*\* — A literal percent sign\./);
   });
 
   test('unit names: workspace file, template, glob matches', () => {

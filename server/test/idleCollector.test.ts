@@ -1,15 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { IdleCollector } from '../src/lsp/idleCollector';
+import { waitFor } from '../../test/support/wait';
 
 const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
-/** Polls `done` for up to 5 s (timers run late on a busy machine). */
-async function until(done: () => boolean): Promise<void> {
-  for (const end = performance.now() + 5_000; !done(); await sleep(10)) {
-    if (performance.now() > end) assert.fail('timed out');
-  }
-}
-
 describe('IdleCollector', () => {
   test('light work never collects', async () => {
     let collected = 0;
@@ -26,18 +20,20 @@ describe('IdleCollector', () => {
     c.worked(25);
     // Keep it busy for ~300 ms: no collection meanwhile.
     const busyUntil = performance.now() + 300;
+    let lastTouch = 0;
     while (performance.now() < busyUntil) {
       c.touch();
+      // Measured at the touch: a sleep that wakes late on a loaded machine must not move it.
+      lastTouch = performance.now();
       await sleep(10);
     }
     assert.equal(collected, 0, 'collected while busy');
-    const lastTouch = performance.now();
-    await until(() => collected === 1);
+    await waitFor('collected === 1', () => collected === 1, { timeoutMs: 5_000, intervalMs: 10 });
     assert.ok(at - lastTouch >= 130, `collected ${at - lastTouch} ms after the last touch`);
     await sleep(300);
     assert.equal(collected, 1, 'once per burst');
     c.worked(30);
-    await until(() => collected === 2);
+    await waitFor('collected === 2', () => collected === 2, { timeoutMs: 5_000, intervalMs: 10 });
     c.dispose();
   });
 

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { DiagnosticSeverity } from 'vscode-languageserver-types';
 import type { ClusterContext } from '../../protocol/src/lsp';
+import { planCluster } from '../../scheduler/src/planCluster';
+import { requirements, toOptions } from '../../unitfile/src';
 import { diagnostics, placement, placementSummary } from '../src/service';
 import { context, unitDoc } from './fixture';
 
@@ -39,12 +41,34 @@ describe('placement preview', () => {
     assert.deepEqual(placement(unitDoc('[X-Fleet]\nMachineMetadata=region=%i\n').file, 'web@eu.service', cluster).eligible.map(m => m.id), [C]);
   });
 
-  test('no eligible machine: a warning with each machine\'s reason', () => {
+  test('no eligible machine: a warning with the engine\'s reason', () => {
     assert.deepEqual(placementDiagnostics('[X-Fleet]\nMachineMetadata=region=ap\n'), [[
       'xfleet-no-eligible-machine', DiagnosticSeverity.Warning,
-      'No machine of the connected cluster can run this unit (4d389537: metadata does not match region=ap; b2a1c3d4: metadata does not match region=ap; c0ffee00: metadata does not match region=ap). Change MachineID= or MachineMetadata=, or add matching metadata to a machine.',
+      'No machine of the connected cluster can run this unit: no machine has metadata region=ap. Change MachineID= or MachineMetadata=, or add matching metadata to a machine.',
       0,
     ]]);
+    const p = placement(unitDoc('[X-Fleet]\nMachineMetadata=region=ap\n').file, 'web.service', cluster);
+    assert.deepEqual(p.rejected.map(r => r.reason), [A, B, C].map(id => `machine ${id} does not have metadata region=ap`));
+  });
+
+  test('words a rejection as the engine does: the scheduler\'s checks and reasons, not a copy', () => {
+    const units = [
+      '[X-Fleet]\nMachineMetadata=region=ap\n',
+      '[X-Fleet]\nMachineMetadata="region=us" "region=eu"\nMachineMetadata=disk=nvme\n',
+      '[X-Fleet]\nMachineID=0123abcd\n',
+      '[X-Fleet]\nMachineID=c0ffee00\nMachineMetadata=region=us\n',
+    ];
+    for (const text of units) {
+      const file = unitDoc(text).file;
+      const engine = planCluster({
+        machines: cluster.machines.map(m => ({ id: m.id, metadata: m.metadata ?? {} })),
+        units: [{ name: 'web.service', desiredState: 'launched', requirements: requirements(toOptions(file), 'web.service') }],
+      }).reasons.get('web.service');
+      assert.ok(engine, text);
+      assert.equal(placement(file, 'web.service', cluster).reason, engine, text);
+      const [warning] = placementDiagnostics(text);
+      assert.equal(warning?.[2], `No machine of the connected cluster can run this unit: ${engine}. Change MachineID= or MachineMetadata=, or add matching metadata to a machine.`, text);
+    }
   });
 
   test('global units: runs on', () => {
@@ -59,5 +83,7 @@ describe('placement preview', () => {
     assert.deepEqual(diagnostics(unitDoc(unit), context({ cluster: { machines: [], units: [] } })), []);
     assert.deepEqual(placementDiagnostics('[Service]\nExecStart=/bin/true\n'), []);
     assert.deepEqual(placementDiagnostics('# fleet-disable xfleet-no-eligible-machine\n[X-Fleet]\nMachineMetadata=region=ap\n'), []);
+    assert.deepEqual(placementDiagnostics('[Service]\nExecStart=/bin/true\n# fleet-disable-next-line xfleet-placement\n[X-Fleet]\nMachineMetadata=region=us\n'), []);
+    assert.equal(placementDiagnostics('# fleet-disable-next-line xfleet-placement\n[Service]\nExecStart=/bin/true\n[X-Fleet]\nMachineMetadata=region=us\n').length, 1, 'the next line only');
   });
 });

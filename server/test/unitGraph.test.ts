@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { builtinCatalog, diagnostics, defaultCatalog, unitGraph, WorkspaceIndex } from '../src/service';
+import { diagnostics, defaultCatalog, unitGraph, WorkspaceIndex } from '../src/service';
 import { context, indexed, unitDoc } from './fixture';
 
 const SAMPLES = join(__dirname, '../../samples');
@@ -34,7 +34,7 @@ describe('unitGraph', () => {
       indexed('web@1.service', '[Unit]\nWants=db.service\n[X-Fleet]\nConflicts=web@*.service\n'),
       indexed('web@2.service', '[Unit]\nPartOf=web@1.service\nBefore=db.service\n[X-Fleet]\nReplaces=web@1.service\n'),
       indexed('db.service', '[Unit]\nDescription=db\n'),
-    ]), builtinCatalog);
+    ]), defaultCatalog);
     const docker = g.nodes.find(n => n.name === 'docker.service')!;
     assert.equal(docker.uri, undefined);
     assert.deepEqual(g.nodes.filter(n => n.group === 'web@.service').map(n => n.name), ['web@.service', 'web@1.service', 'web@2.service']);
@@ -47,7 +47,7 @@ describe('unitGraph', () => {
 
   test('a MachineOf cycle: the nodes and edges carry the diagnostic the editor shows', () => {
     const ws = [indexed('a.service', '[X-Fleet]\nMachineOf=b.service\n'), indexed('b.service', '[X-Fleet]\nMachineOf=a.service\n'), indexed('c.service', '[X-Fleet]\nMachineOf=a.service\n')];
-    const g = unitGraph(WorkspaceIndex.of(ws), builtinCatalog);
+    const g = unitGraph(WorkspaceIndex.of(ws), defaultCatalog);
     const editor = diagnostics(unitDoc(ws[0]!.file.text, 'a.service'), context({}, ws)).find(d => d.code === 'xfleet-machineof-cycle')!;
     assert.ok(editor, 'the editor reports the cycle');
     assert.deepEqual(g.nodes.find(n => n.name === 'a.service')!.problems, [editor.message]);
@@ -60,7 +60,7 @@ describe('unitGraph', () => {
 
   test('a MachineOf peer matched by a Conflicts glob: both edges carry fleet\'s message', () => {
     const ws = [indexed('side.service', '[X-Fleet]\nMachineOf=app.1.service\nConflicts=app.*.service\n'), indexed('app.1.service', ''), indexed('app.2.service', '')];
-    const g = unitGraph(WorkspaceIndex.of(ws), builtinCatalog);
+    const g = unitGraph(WorkspaceIndex.of(ws), defaultCatalog);
     const editor = diagnostics(unitDoc(ws[0]!.file.text, 'side.service'), context({}, ws)).filter(d => d.code === 'fleet-options').map(d => String(d.message));
     const message = 'unresolvable requirements: peer "app.1.service" matches conflict "app.*.service"';
     assert.ok(editor.includes(message), `the editor says: ${editor.join(' | ')}`);

@@ -7,6 +7,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { groupExists } from '../../fleetd/src/agent/processes';
 
+export { waitFor, waitForEqual, type WaitOptions } from './wait';
+
 export interface Spawned {
   /** The process group leader's PID, which is also the group ID (the process was spawned detached). */
   readonly pid: number;
@@ -138,36 +140,6 @@ export async function stopProcessGroup(pgid: number, options: { signal?: NodeJS.
 export async function stopSpawned(s: Spawned, options: { signal?: NodeJS.Signals; timeoutMs?: number } = {}): Promise<void> {
   await stopProcessGroup(s.pid, options);
   if (!s.hasExited()) await Promise.race([s.exited, sleep(2_000)]);
-}
-
-/**
- * Polls `check` until it returns a truthy value, at most `timeoutMs`; throws with `what` and the
- * last error otherwise. `abortIf` ends the wait early (e.g. the server process already exited).
- */
-export async function waitFor<T>(
-  what: string,
-  check: () => Promise<T | undefined | false> | T | undefined | false,
-  options: { timeoutMs?: number; intervalMs?: number; abortIf?: () => string | undefined } = {},
-): Promise<T> {
-  const timeoutMs = options.timeoutMs ?? 10_000;
-  const intervalMs = options.intervalMs ?? 50;
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value) return value;
-    } catch (err) {
-      lastError = err;
-    }
-    const abort = options.abortIf?.();
-    if (abort) throw new Error(`${what}: ${abort}`);
-    if (Date.now() >= deadline) {
-      const detail = lastError instanceof Error ? ` (last error: ${lastError.message})` : '';
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${detail}`);
-    }
-    await sleep(intervalMs);
-  }
 }
 
 /** The last `lines` lines of a log file, for error messages. */

@@ -13,7 +13,7 @@ import { Client } from 'ssh2';
 import {
   binary, EtcdServer, etcdAvailable, etcdBinary, findBinary, freePorts, groupAlive, isPortFree, MissingRequirementError,
   prefixRangeEnd, preferredOrFreePort, processesWithEnv, requireBinary, skipUnlessAvailable, sshdAvailable, stopProcessGroup,
-  stopTagged, useEtcd, useSshd, waitFor, SSH_HOST_ALIAS,
+  stopTagged, useEtcd, useSshd, waitFor, waitForEqual, SSH_HOST_ALIAS,
 } from './index';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
@@ -98,6 +98,14 @@ describe('waitFor', () => {
     const start = Date.now();
     await assert.rejects(waitFor('a server', () => false, { timeoutMs: 10_000, abortIf: () => 'it exited' }), /^Error: a server: it exited$/);
     assert.ok(Date.now() - start < 5_000);
+  });
+
+  test('waitForEqual: until the value read deep-equals the expected one; else the difference', async () => {
+    let n = 0;
+    await waitForEqual('three', () => ({ n: ++n }), { n: 3 }, { intervalMs: 1 });
+    assert.equal(n, 3);
+    await assert.rejects(waitForEqual('a placement', async () => ({ 'a.service': 'm1' }), { 'a.service': 'm2' }, { timeoutMs: 50, intervalMs: 10 }),
+      (e: Error) => /^timed out after 50 ms waiting for a placement: /.test(e.message) && /m1/.test(e.message) && /m2/.test(e.message));
   });
 });
 

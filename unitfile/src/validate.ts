@@ -103,7 +103,8 @@ export function suppressions(file: UnitFile): Suppressions {
   return out;
 }
 
-function suppressed(p: Problem, s: Suppressions, text: string): boolean {
+/** Whether the file's suppression comments silence `p` (the one matching rule for every finding). */
+export function suppressed(p: Pick<Problem, 'code' | 'start'>, s: Suppressions, text: string): boolean {
   const hit = (set: Set<string> | 'all' | undefined) => set === 'all' || (set !== undefined && set.has(p.code));
   if (hit(s.file)) return true;
   if (s.lines.size === 0) return false;

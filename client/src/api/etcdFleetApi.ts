@@ -17,6 +17,7 @@ import { UnitsResource } from '../../../registry/src/api/units';
 import { EtcdUnreachableError, EtcdV2Error } from '../../../registry/src/etcd2/client';
 import { Etcd2Registry } from '../../../registry/src/etcd2/etcd2Registry';
 import { FleetApiError, type FleetApi } from './types';
+import { errorMessage } from '../../../protocol/src/log';
 
 /** The in-process pages hold this many items (fleet's token limit is 16 bits); lists follow every page. */
 const PAGE = 0xffff;
@@ -177,7 +178,7 @@ export class EtcdFleetApi implements FleetApi {
         throw new FleetApiError(err.message, undefined, err.reason === 'tls' ? 'tls' : err.reason === 'network' || err.reason === 'timeout' ? 'network' : 'config');
       }
       if (err instanceof EtcdV2Error) throw new FleetApiError(`etcd at ${this.options.endpoint}: ${what} failed: ${err.message}`, err.status, 'http');
-      throw new FleetApiError(`etcd at ${this.options.endpoint}: ${what} failed: ${err instanceof Error ? err.message : String(err)}`, undefined, 'network');
+      throw new FleetApiError(`etcd at ${this.options.endpoint}: ${what} failed: ${errorMessage(err)}`, undefined, 'network');
     }
   }
 }

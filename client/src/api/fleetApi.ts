@@ -14,6 +14,8 @@ import type { Duplex } from 'node:stream';
 import type {
   ApiErrorBody, ApiMachine, ApiUnit, ApiUnitOption, ApiUnitState, JobState, JournalLine, MachinePage, UnitPage, UnitStatePage,
 } from '../../../protocol/src/api';
+import { abortError } from '../../../protocol/src/log';
+import { parseEndpoint as checkEndpoint } from '../connection/profile';
 import { FleetApiError, type FleetApi } from './types';
 
 /** Where a connection goes: what the tunnel (or the local machine) dials. */
@@ -49,23 +51,16 @@ interface Endpoint {
   base: string;
 }
 
+/** The endpoint checked by the profile's parseEndpoint (one set of errors), then taken apart. */
 function parseEndpoint(endpoint: string): Endpoint {
-  let url: URL;
-  try {
-    url = new URL(endpoint);
-  } catch {
-    throw new FleetApiError(`"${endpoint}" is not a valid fleet endpoint; write e.g. http://10.0.0.1:49153 or unix:///var/run/fleet.sock`, undefined, 'config');
+  const checked = checkEndpoint(endpoint);
+  if ('error' in checked) throw new FleetApiError(checked.error, undefined, 'config');
+  if (checked.value.startsWith('unix://')) {
+    const path = checked.value.slice('unix://'.length);
+    return { scheme: 'unix', target: { kind: 'unix', path }, hostHeader: 'domain-sock', servername: undefined, base: '/fleet/v1/' };
   }
-  const scheme = url.protocol.replace(/:$/, '');
-  if (scheme === 'unix' || scheme === 'file') {
-    if (url.host !== '') {
-      throw new FleetApiError(`unable to connect to host "${url.host}" with scheme "${scheme}": write unix:///${url.host}${url.pathname} (three slashes)`, undefined, 'config');
-    }
-    return { scheme: 'unix', target: { kind: 'unix', path: decodeURIComponent(url.pathname) }, hostHeader: 'domain-sock', servername: undefined, base: '/fleet/v1/' };
-  }
-  if (scheme !== 'http' && scheme !== 'https') {
-    throw new FleetApiError(`unsupported scheme "${scheme}" in ${endpoint}; use http://, https:// or unix://`, undefined, 'config');
-  }
+  const url = new URL(checked.value);
+  const scheme = url.protocol === 'https:' ? 'https' : 'http';
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const port = url.port ? Number(url.port) : scheme === 'https' ? 443 : 80;
   const prefix = url.pathname.replace(/\/+$/, '');
@@ -84,14 +79,6 @@ function unitSegment(name: string): string {
     throw new FleetApiError(`"${name}" is not a unit name; a name such as hello.service or web@1.service is needed`, undefined, 'config');
   }
   return encodeURIComponent(name);
-}
-
-function abortError(signal: AbortSignal): Error {
-  const reason: unknown = signal.reason;
-  if (reason instanceof Error) return reason;
-  const err = new Error('The operation was aborted');
-  err.name = 'AbortError';
-  return err;
 }
 
 const TLS_CODES = /^(CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED|ERR_SSL|ERR_TLS|EPROTO$|HOSTNAME_MISMATCH|ERR_TLS_CERT_ALTNAME)/;

@@ -11,7 +11,7 @@ import { description, requirements, type Requirements } from '../../../unitfile/
 import type { ApiUnit, ApiUnitState } from '../../../protocol/src/api';
 import { edgesOf, type MapEdge, type Relations } from './mapEdges';
 import { metadataLabel, type ClusterSnapshot, type SnapshotDiff } from './snapshot';
-import { STATE_ICONS } from './treeItems';
+import { STATE_ICONS, STATE_WORDS } from './treeItems';
 import { DISPLAY_STATES, displayState, toUnitOptions, type DisplayState } from './unitRows';
 
 /** Above this many units a machine shows counts by state instead of chips. */
@@ -82,17 +82,6 @@ export interface ClusterMapOptions {
   cache?: MapRowCache;
   since?: { snapshot: ClusterSnapshot; diff: SnapshotDiff } | undefined;
 }
-
-export const STATE_WORDS: Readonly<Record<DisplayState, string>> = {
-  failed: 'Failed',
-  restarting: 'Failing and restarting',
-  unplaceable: 'Cannot be scheduled',
-  pending: 'Pending',
-  launched: 'Launched',
-  loaded: 'Loaded',
-  inactive: 'Inactive',
-  unknown: 'Not in the registry',
-};
 
 /** What the map needs of a unit: the explorer's display state (unitRows' displayState) without the hash the explorer shows. */
 interface MapRow {

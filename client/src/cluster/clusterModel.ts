@@ -17,6 +17,7 @@ import type { ApiUnit, ApiUnitState } from '../../../protocol/src/api';
 import type { FleetApi } from '../api/types';
 import { ClusterSnapshot, diffSnapshots, type SnapshotDiff } from './snapshot';
 import type { ConnectionView } from './treeItems';
+import { errorMessage, type Log } from '../../../protocol/src/log';
 
 export interface Timers {
   setTimeout(fn: () => void, ms: number): unknown;
@@ -36,7 +37,7 @@ export interface ClusterModelOptions {
   /** Slowest poll while nothing changes (without a change feed); default 4 × intervalMs. */
   idleMaxMs?: number;
   timers?: Timers;
-  log?: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
+  log?: Log;
 }
 
 export interface ClusterChange {
@@ -160,7 +161,7 @@ export class ClusterModel {
       } catch (err) {
         if (generation !== this.generation || this.disposed) return;
         this.failures++;
-        const message = err instanceof Error ? err.message : String(err);
+        const message = errorMessage(err);
         this.log(this.failures === 1 ? 'warn' : 'debug', `fleet: cannot read the cluster at ${api.label}: ${message}`);
         const view: ConnectionView = this.snapshot
           ? { kind: 'connected', label: api.label, snapshot: this.snapshot, error: message }
@@ -261,7 +262,7 @@ export class ClusterModel {
         if (this.listening === abort) this.listening = undefined;
         if (abort.signal.aborted || generation !== this.generation || this.disposed || this.watchers === 0) return;
         // The connection broke: read again (which reports the error and backs off if it persists).
-        this.log('debug', `fleet: change feed of ${api.label}: ${err instanceof Error ? err.message : String(err)}`);
+        this.log('debug', `fleet: change feed of ${api.label}: ${errorMessage(err)}`);
         this.feed.token = undefined;
         this.failures++;
         this.timer = this.timers.setTimeout(() => {

@@ -7,10 +7,12 @@
 import * as vscode from 'vscode';
 import { HttpFleetApi } from '../api/fleetApi';
 import type { FleetApi } from '../api/types';
+import { MutableDisposable } from '../dispose';
 import { createFleetApi } from '../connection/connect';
 import { describeProfile, FLEETCTL_ENV, resolveProfiles, type ClusterProfile } from '../connection/profile';
-import { confirmHostKey } from '../status/clusterPicker';
+import { confirmHostKey } from '../hostKeyPrompt';
 import type { ClusterModel } from './clusterModel';
+import { errorMessage } from '../../../protocol/src/log';
 
 export const LOCAL_CLUSTER_NAME = 'Local cluster';
 
@@ -42,7 +44,8 @@ export class ClusterConnections implements vscode.Disposable {
   readonly onDidChange = this.emitter.event;
   private local: { url: string } | undefined;
   private activeName: string | undefined;
-  private api: FleetApi | undefined;
+  /** The connection-lifetime API: replacing it disposes the previous one. */
+  private readonly api = new MutableDisposable<FleetApi>();
   private opening = 0;
   private readonly disposables: vscode.Disposable[] = [];
   private problemsShown = new Set<string>();
@@ -153,7 +156,7 @@ export class ClusterConnections implements vscode.Disposable {
           ? new HttpFleetApi({ endpoint: entry.url!, label: `${LOCAL_CLUSTER_NAME} (${entry.url})`, requestTimeoutMs: 5000 })
           : await this.openApi(entry.profile!);
       } catch (err) {
-        const message = err instanceof Error ? err.message : String(err);
+        const message = errorMessage(err);
         this.log.error(`${message}`);
         void vscode.window.showErrorMessage(message);
       }
@@ -162,19 +165,16 @@ export class ClusterConnections implements vscode.Disposable {
       api?.dispose();
       return;
     }
-    const previous = this.api;
-    this.api = api;
     this.activeName = api ? entry?.name : undefined;
     this.model.setApi(api);
-    previous?.dispose();
+    this.api.value = api; // after the model let go of the previous one
     if (api) this.log.info(`Fleet explorer connected to ${entry!.name} (${entry!.detail})`);
     this.emitter.fire();
   }
 
   dispose(): void {
     this.opening++;
-    this.api?.dispose();
-    this.api = undefined;
+    this.api.dispose();
     for (const d of this.disposables) d.dispose();
     this.emitter.dispose();
   }

@@ -8,6 +8,7 @@ import * as vscode from 'vscode';
 import type { JournalLine } from '../../../protocol/src/api';
 import type { FleetApi } from '../api/types';
 import type { RemoteAccess } from './remoteAccess';
+import { errorMessage } from '../../../protocol/src/log';
 
 export function formatJournalLine(line: JournalLine): string {
   const time = new Date(line.time).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
@@ -47,7 +48,7 @@ export class JournalFollower implements vscode.Disposable {
           await api.followJournal(unit, line => out.appendLine(formatJournalLine(line)), abort.signal);
         } catch (err) {
           if (abort.signal.aborted) return;
-          const message = err instanceof Error ? err.message : String(err);
+          const message = errorMessage(err);
           out.appendLine(`-- ${message} --`);
           void vscode.window.showErrorMessage(`Cannot follow the journal of ${unit}: ${message}`);
         } finally {

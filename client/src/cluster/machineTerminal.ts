@@ -7,6 +7,7 @@ import * as vscode from 'vscode';
 import type { RemoteShell } from '../connection/remote';
 import type { RemoteAccess } from './remoteAccess';
 import type { RemoteTarget } from './remoteTargets';
+import { errorMessage } from '../../../protocol/src/log';
 
 export class MachineShellPty implements vscode.Pseudoterminal {
   private readonly writeEmitter = new vscode.EventEmitter<string>();
@@ -41,7 +42,7 @@ export class MachineShellPty implements vscode.Pseudoterminal {
         });
       },
       (err: unknown) => {
-        const message = err instanceof Error ? err.message : String(err);
+        const message = errorMessage(err);
         this.failed = true;
         this.writeEmitter.fire(`\r\n\x1b[31m${message.replace(/\n/g, '\r\n')}\x1b[0m\r\n\r\nPress any key to close this terminal.\r\n`);
       },

@@ -7,9 +7,8 @@ import type { ApiMachine, ApiUnitState } from '../../../protocol/src/api';
 import { shortHash } from '../../../unitfile/src';
 import { machineLabel, metadataLabel, type ClusterSnapshot } from './snapshot';
 import { DISPLAY_STATES, failureSummary, systemdSummary, unitRows, type DisplayState, type UnitRow } from './unitRows';
-import { filterRows, type UnitFilter } from './unitFilter';
+import { filterRows, type GroupBy, type UnitFilter } from './unitFilter';
 
-export type GroupBy = 'machine' | 'state' | 'flat';
 export type SortBy = 'name' | 'state' | 'machine';
 export const GROUP_BY_VALUES: readonly GroupBy[] = ['machine', 'state', 'flat'];
 export const SORT_BY_VALUES: readonly SortBy[] = ['name', 'state', 'machine'];
@@ -78,7 +77,8 @@ export const STATE_ICONS: Readonly<Record<DisplayState, Icon>> = {
   unknown: { id: 'question', color: 'disabledForeground' },
 };
 
-const STATE_LABELS: Readonly<Record<DisplayState, string>> = {
+/** Each display state in words, as the Units view's groups and the cluster map's chips name it. */
+export const STATE_WORDS: Readonly<Record<DisplayState, string>> = {
   failed: 'Failed',
   restarting: 'Failing and restarting',
   unplaceable: 'Cannot be scheduled',
@@ -181,7 +181,7 @@ export function groupRows(rows: UnitRow[], machines: readonly ApiMachine[], opti
   };
   for (const row of rows) {
     if (options.groupBy === 'state') {
-      add(row.display, () => ({ label: STATE_LABELS[row.display], icon: STATE_ICONS[row.display], order: DISPLAY_STATES.indexOf(row.display) }), row);
+      add(row.display, () => ({ label: STATE_WORDS[row.display], icon: STATE_ICONS[row.display], order: DISPLAY_STATES.indexOf(row.display) }), row);
     } else if (row.global) {
       add('global', () => ({ label: 'Global units', description: 'on every matching machine', icon: { id: 'globe' }, order: 1e6 }), row);
     } else if (row.machineId) {

@@ -7,11 +7,12 @@
  */
 import * as vscode from 'vscode';
 import { serializeOptions } from '../../../unitfile/src';
-import { STATUS_SCHEME, UNIT_SCHEME } from '../commands/commandIds';
+import { STATUS_SCHEME, UNIT_SCHEME } from '../identifiers';
 import type { ClusterModel } from './clusterModel';
 import type { RemoteAccess } from './remoteAccess';
 import { machineLabel, metadataLabel } from './snapshot';
 import { systemdSummary, toUnitOptions, unitRows } from './unitRows';
+import { errorMessage } from '../../../protocol/src/log';
 
 export function unitUri(name: string): vscode.Uri {
   return vscode.Uri.from({ scheme: UNIT_SCHEME, path: `/${name}` });
@@ -53,7 +54,7 @@ export class UnitDocumentProvider implements vscode.TextDocumentContentProvider,
       if (!unit) return `# Unit ${name} is not in the registry of ${api.label}.\n`;
       return serializeOptions(toUnitOptions(unit.options));
     } catch (err) {
-      return `# Cannot read ${name} from ${api.label}: ${err instanceof Error ? err.message : String(err)}\n`;
+      return `# Cannot read ${name} from ${api.label}: ${errorMessage(err)}\n`;
     } finally {
       sub.dispose();
     }
@@ -69,7 +70,7 @@ export class UnitDocumentProvider implements vscode.TextDocumentContentProvider,
       const exit = status.exitCode === 0 ? '' : `  (exit status ${status.exitCode ?? 'unknown'})`;
       return `$ ${status.commandLine}   # on ${status.target.label}${exit}\n${status.output}${status.output.endsWith('\n') ? '' : '\n'}\n`;
     } catch (err) {
-      return `Cannot run "systemctl status" for ${name} on its machine: ${err instanceof Error ? err.message : String(err)}\n\n`;
+      return `Cannot run "systemctl status" for ${name} on its machine: ${errorMessage(err)}\n\n`;
     }
   }
 

@@ -10,8 +10,10 @@
  *  - anything else is a unit-name pattern: a glob when it has `*` or `?`, else a substring.
  */
 import type { ApiMachine } from '../../../protocol/src/api';
-import type { GroupBy } from './treeItems';
 import { DISPLAY_STATES, type DisplayState, type UnitRow } from './unitRows';
+
+/** How the Units view groups its rows. */
+export type GroupBy = 'machine' | 'state' | 'flat';
 
 /** Above this many units the Units view groups by machine unless the user chose a grouping. */
 export const AUTO_GROUP_THRESHOLD = 500;

@@ -91,6 +91,7 @@ export function displayState(row: Pick<UnitRow, 'unit' | 'desiredState' | 'curre
     if (desired === 'inactive') return 'inactive';
     if (row.reason && relevant.length === 0) return 'unplaceable';
     if (desired === 'launched') {
+      if (stoppedBySystemd(relevant)) return 'inactive';
       if (relevant.length === 0 || relevant.some(s => s.systemdActiveState !== 'active')) return 'pending';
       return 'launched';
     }
@@ -99,7 +100,15 @@ export function displayState(row: Pick<UnitRow, 'unit' | 'desiredState' | 'curre
   const current = row.currentState ?? 'inactive';
   if (desired !== 'inactive' && current !== desired) return row.reason ? 'unplaceable' : 'pending';
   if (current === 'launched' && relevant.some(s => s.systemdActiveState === 'activating' || s.systemdActiveState === 'deactivating')) return 'pending';
+  // fleet still calls it launched, but systemd stopped it (a BindsTo= sidekick whose service
+  // stopped, a oneshot that ran): the row shows what runs, never a green icon by `inactive (dead)`.
+  if (current === 'launched' && stoppedBySystemd(relevant)) return 'inactive';
   return current;
+}
+
+/** Every machine that reports the unit has it inactive: systemd is not running it anywhere. */
+function stoppedBySystemd(states: readonly ApiUnitState[]): boolean {
+  return states.length > 0 && states.every(s => s.systemdActiveState === 'inactive');
 }
 
 /**

@@ -6,8 +6,8 @@
  */
 import * as vscode from 'vscode';
 import type { ClusterModel } from './clusterModel';
-import { ExplorerOptions, GROUP_BY_VALUES, type GroupBy } from './treeItems';
-import { decideGrouping, filterRows, parseUnitFilter, unitsViewDescription, type UnitFilter } from './unitFilter';
+import { ExplorerOptions, GROUP_BY_VALUES } from './treeItems';
+import { decideGrouping, filterRows, parseUnitFilter, unitsViewDescription, type GroupBy, type UnitFilter } from './unitFilter';
 import { unitRows } from './unitRows';
 
 export const FILTER_UNITS_COMMAND = 'fleet.filterUnits';

@@ -10,9 +10,10 @@ import { showUnitFile, showUnitStatus } from '../cluster/unitDocuments';
 import type { DeployController } from '../deploy/deployController';
 import type { LocalClusterManager } from '../localCluster/localClusterManager';
 import { addCluster, editCluster, selectCluster } from '../status/clusterPicker';
-import { Commands } from './commandIds';
+import { Commands } from '../identifiers';
 import { openSampleUnits } from './samples';
 import { resolveTargets } from './targets';
+import { errorMessage } from '../../../protocol/src/log';
 
 export interface CommandDeps {
   context: vscode.ExtensionContext;
@@ -46,7 +47,7 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable {
       try {
         return await fn(...args);
       } catch (err) {
-        const message = err instanceof Error ? err.message : String(err);
+        const message = errorMessage(err);
         deps.log.error(`${id}: ${err instanceof Error ? err.stack ?? message : message}`);
         void vscode.window.showErrorMessage(message);
         return undefined;
@@ -112,6 +113,13 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable {
         target = await remote.machine(id);
       }
       openMachineTerminal(remote, target);
+    },
+    [Commands.removeMachine]: async a => {
+      const node = a as ClusterNode | undefined;
+      if (node?.kind !== 'machine') return void vscode.window.showInformationMessage('Right-click a machine of the local cluster in the Machines view to remove it.');
+      const active = connections.activeCluster;
+      if (active?.source !== 'local') throw new Error(`Remove Machine works on the local cluster only; the explorer shows ${active?.name ?? 'no cluster'} (a fleet machine leaves its cluster when its fleetd stops).`);
+      if (await local.removeMachine(node.machine)) await model.refresh();
     },
     [Commands.startLocalCluster]: a => local.start(a && typeof a === 'object' ? (a as { machines?: number; metadata?: string[]; quiet?: boolean }) : undefined),
     [Commands.stopLocalCluster]: () => local.stop(),

@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import type { ClusterModel } from '../cluster/clusterModel';
 import type { ClusterNode } from '../cluster/treeItems';
 import { compareNames } from '../cluster/treeItems';
-import { UNIT_SCHEME } from './commandIds';
+import { UNIT_SCHEME } from '../identifiers';
 
 export interface UnitTarget {
   name: string;

@@ -7,6 +7,7 @@
 import { createFleetApi, type ConnectDeps } from './connect';
 import { answersFromEntry, defaultAnswers, entryFromAnswers, REACH_CHOICES, splitTunnelInput, upsertEntry, validateName, type ReachChoice, type WizardAnswers } from './clusterWizard';
 import { DEFAULT_KNOWN_HOSTS_FILE, resolveProfiles, type ResolveOptions } from './profile';
+import { errorMessage } from '../../../protocol/src/log';
 
 export interface PickItem<T> {
   label: string;
@@ -44,7 +45,7 @@ export async function testClusterEntry(entry: Record<string, unknown>, env: Node
     const units = await api.listUnits();
     return { ok: true, message: `Connected to ${api.label}: ${machines.length} machine${machines.length === 1 ? '' : 's'}, ${units.length} unit${units.length === 1 ? '' : 's'}.` };
   } catch (err) {
-    return { ok: false, message: err instanceof Error ? err.message : String(err) };
+    return { ok: false, message: errorMessage(err) };
   } finally {
     api?.dispose();
   }

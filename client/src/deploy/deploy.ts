@@ -9,6 +9,7 @@ import { isGlobalUnit, isTemplateName, unitHash, type UnitOption } from '../../.
 import type { FleetApi } from '../api/types';
 import { machineLabel } from '../cluster/snapshot';
 import { toUnitOptions } from '../cluster/unitRows';
+import { errorMessage } from '../../../protocol/src/log';
 
 export type DeployOp = 'submit' | 'load' | 'start' | 'stop' | 'unload' | 'destroy';
 
@@ -125,10 +126,6 @@ function dedupe(requests: readonly DeployRequest[]): DeployRequest[] {
   const seen = new Map<string, DeployRequest>();
   for (const r of requests) if (!seen.has(r.name)) seen.set(r.name, r);
   return [...seen.values()];
-}
-
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 /** Applies the change for one unit; returns what to wait for, or undefined when done. */

@@ -11,11 +11,12 @@ import type { FleetApi } from '../api/types';
 import type { ClusterModel } from '../cluster/clusterModel';
 import { unitUri, type UnitDocumentProvider } from '../cluster/unitDocuments';
 import { toUnitOptions } from '../cluster/unitRows';
-import { Commands } from '../commands/commandIds';
+import { Commands } from '../identifiers';
 import { resolveTargets, targetsFromArgs, type UnitTarget } from '../commands/targets';
 import { DeployCancelledError, planReplace, replaceUnit, runDeploy, type DeployOp, type DeployRequest, type DeployResult, type LocalUnit } from './deploy';
 import { localUnitFromText } from './localUnit';
 import { matchUnits, parseInstanceSpec, templateInstances } from './templates';
+import { errorMessage } from '../../../protocol/src/log';
 
 const TITLES: Record<DeployOp, [string, string]> = {
   submit: ['Submit', 'Submitting'],
@@ -98,7 +99,7 @@ export class DeployController {
     try {
       text = (await vscode.workspace.openTextDocument(uri)).getText();
     } catch (err) {
-      void vscode.window.showErrorMessage(`Cannot read ${uri.fsPath}: ${err instanceof Error ? err.message : String(err)}`);
+      void vscode.window.showErrorMessage(`Cannot read ${uri.fsPath}: ${errorMessage(err)}`);
       return undefined;
     }
     const client = this.deps.languageClient();
@@ -107,7 +108,7 @@ export class DeployController {
       try {
         result = await client.sendRequest(ValidateForSubmitRequest.type, { uri: uri.toString() });
       } catch (err) {
-        this.deps.log.warn(`fleet/validateForSubmit failed for ${uri.toString()}: ${err instanceof Error ? err.message : String(err)}; checking with fleet's parser only`);
+        this.deps.log.warn(`fleet/validateForSubmit failed for ${uri.toString()}: ${errorMessage(err)}; checking with fleet's parser only`);
       }
       if (result?.blocking) {
         const errors = result.problems.filter(p => p.severity === 'error');
@@ -165,7 +166,7 @@ export class DeployController {
         this.deps.log.info(`${title}: cancelled`);
         void vscode.window.showInformationMessage(`${title.replace(/^Fleet: /, '')}: cancelled. The cluster keeps the desired state already set.`);
       } else {
-        const message = err instanceof Error ? err.message : String(err);
+        const message = errorMessage(err);
         this.deps.log.error(`${title}: ${message}`);
         void vscode.window.showErrorMessage(message);
       }
@@ -223,7 +224,7 @@ export class DeployController {
     try {
       plan = await planReplace(api, local);
     } catch (err) {
-      void vscode.window.showErrorMessage(`Cannot read ${local.name} from ${api.label}: ${err instanceof Error ? err.message : String(err)}`);
+      void vscode.window.showErrorMessage(`Cannot read ${local.name} from ${api.label}: ${errorMessage(err)}`);
       return;
     }
     if (plan.kind === 'create') {

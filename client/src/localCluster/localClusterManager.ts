@@ -8,9 +8,11 @@ import * as vscode from 'vscode';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ClusterConnections } from '../cluster/connections';
-import { Commands } from '../commands/commandIds';
+import { Commands } from '../identifiers';
 import { defaultMetadata, findEtcd, fleetdArgs, launchFleetd, validateMetadata, type EtcdChoice, type LocalClusterProcess } from './launcher';
 import { adoptLocalCluster, findLocalClusters } from './discovery';
+import { removeLocalMachine } from './removeMachine';
+import { errorMessage } from '../../../protocol/src/log';
 
 export const LOCAL_RUNNING_CONTEXT = 'fleet.localClusterRunning';
 
@@ -195,7 +197,7 @@ export class LocalClusterManager implements vscode.Disposable {
       }
       return proc.url;
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
+      const message = errorMessage(err);
       this.output.appendLine(`[error] ${message}`);
       void vscode.window.showErrorMessage(`Could not start the local fleet cluster: ${message.split('\n')[0]}`, 'Show Logs').then(c => c && this.showLogs());
       return undefined;
@@ -236,6 +238,30 @@ export class LocalClusterManager implements vscode.Disposable {
       this.stopping = false;
       if (this.process === proc) this.onExit(proc, 'stopped');
     }
+  }
+
+  /**
+   * Fleet: Remove Machine: after a confirmation, fleetd stops the machine (its units get their
+   * ExecStop=, the stop signal, ExecStopPost=) and the engine moves its units to the others.
+   */
+  async removeMachine(machine: { id: string; primaryIP?: string }): Promise<boolean> {
+    const url = this.url;
+    if (!url) throw new Error('The local fleet cluster is not running: Remove Machine works on the local cluster only (a fleet machine leaves its cluster when its fleetd stops).');
+    const label = `${machine.id.slice(0, 8)}${machine.primaryIP ? ` (${machine.primaryIP})` : ''}`;
+    const choice = await vscode.window.showWarningMessage(
+      `Remove machine ${label} from the local cluster?`,
+      { modal: true, detail: 'Its units are stopped (ExecStop=, then their processes, then ExecStopPost=) and the cluster moves them to the other machines. The machine comes back when the local cluster restarts.' },
+      'Remove Machine',
+    );
+    if (choice !== 'Remove Machine') return false;
+    this.output.appendLine(`[info] removing machine ${machine.id}`);
+    await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `Fleet: Removing machine ${label} (stopping its units)` },
+      () => removeLocalMachine(url, machine.id),
+    );
+    this.output.appendLine(`[info] machine ${machine.id} removed`);
+    vscode.window.setStatusBarMessage(`Removed machine ${label}; its units move to the other machines`, 5000);
+    return true;
   }
 
   dispose(): void {

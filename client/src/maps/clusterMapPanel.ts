@@ -15,6 +15,7 @@ import { toItem, type ClusterNode } from '../cluster/treeItems';
 import { contextActions, type ContextAction, type MenuItem } from './webviewParts';
 import { loadWebview, webviewOptions } from './panelShell';
 import { MAP_CSS } from './styles';
+import { errorMessage, type Log } from '../../../protocol/src/log';
 
 export const CLUSTER_MAP_VIEW = 'fleet.clusterMap';
 
@@ -42,7 +43,7 @@ export interface ClusterMapDeps {
   unitsProvider: ClusterTreeProvider;
   menu: readonly MenuItem[];
   titles: ReadonlyMap<string, string>;
-  log: (message: string) => void;
+  log: Log;
 }
 
 export class ClusterMapPanel implements vscode.Disposable {
@@ -110,7 +111,7 @@ export class ClusterMapPanel implements vscode.Disposable {
       map = clusterMap(view.snapshot, { hide: this.hide, cache: this.rows, since: this.since });
     } catch (err) {
       // The hidden machine left the cluster: show the map without "what if", and say why.
-      error = err instanceof Error ? err.message : String(err);
+      error = errorMessage(err);
       this.hide = undefined;
       map = clusterMap(view.snapshot);
     }
@@ -137,7 +138,7 @@ export class ClusterMapPanel implements vscode.Disposable {
             await this.deps.unitsView.reveal(node, { select: true, focus: false, expand: false });
             inExplorer = true;
           } catch (err) {
-            this.deps.log(`[warn] cluster map: cannot reveal ${m.unit} in the Units view: ${err instanceof Error ? err.message : String(err)}`);
+            this.deps.log('warn', `cluster map: cannot reveal ${m.unit} in the Units view: ${errorMessage(err)}`);
           }
         }
         const actions = node ? contextActions(this.deps.menu, this.deps.titles, toItem(node).contextValue) : [];

@@ -10,6 +10,7 @@ import type { ClusterNode } from '../cluster/treeItems';
 import { ClusterMapPanel, CLUSTER_MAP_VIEW, type ClusterMapDeps, type ClusterMapState } from './clusterMapPanel';
 import { UnitGraphPanel, UNIT_GRAPH_VIEW, type UnitGraphDeps, type UnitGraphState } from './unitGraphPanel';
 import type { MenuItem } from './webviewParts';
+import type { Log } from '../../../protocol/src/log';
 
 export const MapCommands = {
   showClusterMap: 'fleet.showClusterMap',
@@ -26,7 +27,7 @@ export function registerMaps(deps: {
 }): vscode.Disposable {
   const extension = deps.context.extension.packageJSON as { contributes?: { menus?: Record<string, MenuItem[]>; commands?: { command: string; title: string }[] } };
   const titles = new Map((extension.contributes?.commands ?? []).map(c => [c.command, c.title]));
-  const log = (message: string) => deps.log.info(message);
+  const log: Log = (level, message) => deps.log[level](message);
   const mapDeps: ClusterMapDeps = {
     extensionUri: deps.context.extensionUri,
     model: deps.model,

@@ -8,6 +8,7 @@ import type { LanguageClient } from 'vscode-languageclient/node';
 import { LANGUAGE_ID, UNIT_FILE_EXTENSIONS, UnitGraphRequest, type UnitGraph } from '../../../protocol/src/lsp';
 import { loadWebview, webviewOptions } from './panelShell';
 import { GRAPH_CSS } from './styles';
+import { errorMessage, type Log } from '../../../protocol/src/log';
 
 export const UNIT_GRAPH_VIEW = 'fleet.unitGraph';
 
@@ -21,7 +22,7 @@ export type FromUnitGraph = { type: 'ready' } | { type: 'open'; unit: string };
 export interface UnitGraphDeps {
   extensionUri: vscode.Uri;
   languageClient: () => LanguageClient | undefined;
-  log: (message: string) => void;
+  log: Log;
 }
 
 export class UnitGraphPanel implements vscode.Disposable {
@@ -102,8 +103,8 @@ export class UnitGraphPanel implements vscode.Disposable {
         void this.panel.webview.postMessage(message);
       },
       (err: unknown) => {
-        this.deps.log(`[warn] unit graph: ${err instanceof Error ? err.message : String(err)}`);
-        void this.panel.webview.postMessage({ type: 'graph', graph: undefined, status: `The language server did not answer: ${err instanceof Error ? err.message : String(err)}` } satisfies ToUnitGraph);
+        this.deps.log('warn', `unit graph: ${errorMessage(err)}`);
+        void this.panel.webview.postMessage({ type: 'graph', graph: undefined, status: `The language server did not answer: ${errorMessage(err)}` } satisfies ToUnitGraph);
       },
     );
   }

@@ -4,7 +4,8 @@ import path from 'node:path';
 import * as vscode from 'vscode';
 import { runClusterWizard, testClusterEntry, type PickItem, type WizardDeps, type WizardUi } from '../connection/clusterWizardFlow';
 import type { ClusterConnections } from '../cluster/connections';
-import { Commands } from '../commands/commandIds';
+import { confirmHostKey } from '../hostKeyPrompt';
+import { Commands } from '../identifiers';
 
 export async function selectCluster(connections: ClusterConnections): Promise<void> {
   type Item = vscode.QuickPickItem & { action: 'select' | 'add' | 'edit' | 'local'; name?: string };
@@ -101,19 +102,4 @@ export async function editCluster(connections: ClusterConnections, name?: string
     entry = pick.entry;
   }
   await runClusterWizard(wizardDeps(connections, `Fleet: Edit Cluster ${entry['name'] as string}`, log), { name: entry['name'] as string, entry });
-}
-
-/**
- * Trust on first use for SSH tunnels: the connection module calls this with an unknown host's
- * key fingerprint; true means "remember it in the known_hosts file and continue".
- */
-export async function confirmHostKey(host: string, fingerprint: string, knownHostsFile: string, notes: readonly string[] = []): Promise<boolean> {
-  const trust = 'Trust and Connect';
-  const noted = notes.length > 0 ? `\n\nNote: ${notes.join('\nNote: ')}` : '';
-  const choice = await vscode.window.showWarningMessage(
-    `The authenticity of host ${host} can't be established.`,
-    { modal: true, detail: `Its key fingerprint is ${fingerprint}.${noted}\n\nIf you trust this host, it is added to ${knownHostsFile} and you are not asked again.` },
-    trust,
-  );
-  return choice === trust;
 }

@@ -2,7 +2,7 @@
 import * as vscode from 'vscode';
 import type { ClusterModel } from '../cluster/clusterModel';
 import type { ClusterConnections } from '../cluster/connections';
-import { Commands } from '../commands/commandIds';
+import { Commands } from '../identifiers';
 import { statusText } from './statusText';
 
 export class ClusterStatusBar implements vscode.Disposable {

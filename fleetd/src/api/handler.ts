@@ -41,6 +41,8 @@ export interface ApiHandlerOptions {
   bodyTimeoutMs?: number;
   /** Sent as `Server: fleetd/<version>`. */
   version?: string;
+  /** `DELETE /machines/{id}` (fleetd local only): removes the machine; its errors are ApiErrors. */
+  removeMachine?: (id: string) => Promise<void>;
   log?: ApiLog;
 }
 
@@ -159,6 +161,14 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
         return sendEmpty(res, 204);
       }
       throw new ApiError(405, 'only GET and PATCH supported against this resource');
+    }
+
+    const machinePath = resourcePath(rest, '/machines');
+    if (machinePath.kind === 'item' && method === 'DELETE') {
+      if (!options.removeMachine) throw new ApiError(405, 'only a local cluster (fleetd local) removes machines; a fleet machine leaves the cluster when its fleetd stops');
+      await options.removeMachine(machinePath.item);
+      clock.bump();
+      return sendEmpty(res, 204);
     }
 
     const unitsPath = resourcePath(rest, '/units');

@@ -9,11 +9,16 @@ import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { openEtcdGate, type EtcdGate } from './etcdGate';
 
 export interface EtcdProcess {
   /** Where fleetd reaches it: its unix socket (or loopback TCP when the state dir is too deep). */
   readonly url: string;
-  /** A loopback TCP URL as well, when asked for (`tcpClient`): for clients that cannot use the socket (fleetctl --driver=etcd). */
+  /**
+   * A loopback TCP URL as well, when asked for, for clients that cannot use the socket (fleetctl
+   * --driver=etcd, etcdctl's v2 client): etcd's own TCP listener (`tcpClient`, open to every local
+   * user), or the gate that forwards only fleetd's user's connections to the socket (`gate`).
+   */
   readonly tcpUrl?: string;
   readonly pid: number;
   stop(): Promise<void>;
@@ -122,7 +127,7 @@ const GUARD = [
  * same data dir and ports, with backoff, until stop(). fleetd's registry client reconnects by
  * itself, so the cluster recovers without anyone's help.
  */
-export async function startEtcd(binary: string, dataRoot: string, log: EtcdLog, supervision: EtcdSupervision = {}, options: { tcpClient?: boolean } = {}): Promise<EtcdProcess> {
+export async function startEtcd(binary: string, dataRoot: string, log: EtcdLog, supervision: EtcdSupervision = {}, options: { tcpClient?: boolean; gate?: boolean } = {}): Promise<EtcdProcess> {
   if (!fs.existsSync(binary)) throw new Error(`--etcd-binary: ${binary} does not exist (install Debian's etcd-server, or use --embedded)`);
   const dataDir = path.join(dataRoot, 'etcd');
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -178,6 +183,13 @@ export async function startEtcd(binary: string, dataRoot: string, log: EtcdLog, 
     }
     log('warn', `the private etcd also listens on ${tcpUrl} for fleet's tools (fleetctl --driver=etcd); any local user can reach it there`);
   }
+  // Units' etcdctl (v2's client needs TCP) through the gate: loopback TCP for fleetd's user only.
+  let gate: EtcdGate | undefined;
+  if (options.gate && !tcpUrl && url.startsWith('unix://')) {
+    gate = await openEtcdGate({ socketPath: clientSocket, log });
+    tcpUrl = gate.url;
+    log('info', `the private etcd is reachable for fleetd's user's processes (units' etcdctl) at ${tcpUrl}; other users' connections are refused`);
+  }
   const args = [
     '--name', 'fleetd-local', '--data-dir', dataDir,
     // Advertised: what clients that sync the member list (etcdctl's v2 client does, before every
@@ -213,7 +225,13 @@ export async function startEtcd(binary: string, dataRoot: string, log: EtcdLog, 
   };
 
   const delays = supervision.restartDelaysMs ?? RESTART_DELAYS_MS;
-  let current = await launch();
+  let current: ChildProcess;
+  try {
+    current = await launch();
+  } catch (err) {
+    await gate?.close();
+    throw err;
+  }
   let startedAt = Date.now();
   let attempt = 0;
   let stopping = false;
@@ -266,6 +284,7 @@ export async function startEtcd(binary: string, dataRoot: string, log: EtcdLog, 
       stopping = true;
       clearTimeout(restartTimer);
       await restarting;
+      await gate?.close();
       await stopChild(current, 10_000);
     },
   };

@@ -2,7 +2,8 @@
  * `/units` and `/units/{name}` (fleet's api/units.go), with fleet's PUT decision order:
  * 415 → 400 (body) → 400 (name) → create (409/400/201) → replace (201) → update (409/400/204).
  * Validation is the unitfile core's `validateUnitName` and `validateOptions`, the functions the
- * editor's diagnostics use, so the API refuses exactly what the editor marks, with the same text.
+ * editor's diagnostics use, with the same text; like fleet, a replacement (an existing unit, other
+ * options) skips `validateOptions`.
  */
 import { goQuote, isGlobalUnit, isTemplateName, unitHash, validateOptions, validateUnitName, type UnitOption } from '../../../unitfile/src';
 import { JobState, type ApiUnit, type ApiUnitOption, type UnitPage } from '../../../protocol/src/api';

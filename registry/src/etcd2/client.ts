@@ -15,6 +15,7 @@ import https from 'node:https';
 import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { RegistryUnavailableError } from '../registry';
+import { abortError } from '../../../protocol/src/log';
 
 export interface V2Node {
   key: string;
@@ -371,14 +372,6 @@ function parseJson(text: string): unknown {
   } catch {
     return undefined;
   }
-}
-
-function abortError(signal: AbortSignal): Error {
-  const reason: unknown = signal.reason;
-  if (reason instanceof Error) return reason;
-  const err = new Error('The operation was aborted');
-  err.name = 'AbortError';
-  return err;
 }
 
 const TLS_FAILURE = /certificate|ssl|tls|wrong version number|alert/i;

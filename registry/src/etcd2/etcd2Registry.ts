@@ -19,26 +19,25 @@
  */
 import { serializeOptions, sha1Hex, type UnitOption } from '../../../unitfile/src';
 import type { JobState } from '../../../protocol/src/api';
-import { assertDistinctUnits, groupBySection, Watchers } from '../common';
+import { assertDistinctUnits, groupBySection, inParallel, Watchers } from '../common';
 import { DEFAULT_PREFIX, Keys } from '../keyspace';
 import type {
   ClusterSnapshot, Disposable, Leadership, MachinePresence, MachineRecord, MachineView, Registry, ScheduleChange, ScheduleEntry,
   UnitRecord, UnitStateRecord, WatchTopic,
 } from '../registry';
 import { EtcdCode, EtcdV2Client, type EtcdV2ClientOptions } from './client';
-import { EngineLease, Presence, isCode, message, ttlSeconds } from './leases';
+import { EngineLease, Presence, isCode, ttlSeconds } from './leases';
+import type { Log } from '../../../protocol/src/log';
 import {
   ENGINE_VERSION, decodeJobs, decodeLeader, decodeMachines, decodeStates, encodeJobObject, encodeLeader, encodeUnitBlob,
   encodeUnitState, leaves, scheduleOf, type JobEntry,
 } from './layout';
 import { BlobCache, Etcd2Mirror } from './mirror';
 
-export type Etcd2Log = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
-
 export interface Etcd2RegistryOptions extends EtcdV2ClientOptions {
   /** fleet's etcd_key_prefix; default `/_coreos.com/fleet/`. Joined as fleet's path.Join does. */
   prefix?: string;
-  log?: Etcd2Log;
+  log?: Log;
 }
 
 /** Writes of one batch in flight at once. */
@@ -53,7 +52,7 @@ export function normalizePrefix(prefix: string): string {
 export class Etcd2Registry implements Registry {
   readonly keys: Keys;
   readonly client: EtcdV2Client;
-  private readonly log: Etcd2Log;
+  private readonly log: Log;
   private readonly watchers = new Watchers();
   private readonly blobs = new BlobCache();
   private readonly mirror: Etcd2Mirror;
@@ -166,7 +165,7 @@ export class Etcd2Registry implements Registry {
 
   async applySchedule(changes: readonly ScheduleChange[]): Promise<boolean[]> {
     assertDistinctUnits(changes);
-    return inBatches(changes, c => (c.kind === 'schedule' ? this.scheduleUnit(c.unit, c.machineId) : this.unscheduleUnit(c.unit, c.machineId)));
+    return inParallel(changes, CONCURRENCY, c => (c.kind === 'schedule' ? this.scheduleUnit(c.unit, c.machineId) : this.unscheduleUnit(c.unit, c.machineId)));
   }
 
   private async setLaunched(name: string, machineId: string, ttlMs: number): Promise<void> {
@@ -224,7 +223,7 @@ export class Etcd2Registry implements Registry {
   }
 
   async patchMachineMetadata(ops: readonly { machineId: string; key: string; value: string }[]): Promise<void> {
-    await inBatches(ops, op => this.client.set(this.keys.machineMetadata(op.machineId, op.key), op.value));
+    await inParallel(ops, CONCURRENCY, op => this.client.set(this.keys.machineMetadata(op.machineId, op.key), op.value));
   }
 
   // ---------------------------------------------------------------- unit states
@@ -240,8 +239,8 @@ export class Etcd2Registry implements Registry {
       if (s.machineId !== machineId) throw new Error(`publishUnits: the state of ${s.name} belongs to machine ${s.machineId}, not ${machineId}`);
     }
     // A unit's state before its heartbeat: fleetctl start reads the state as soon as it sees `launched`.
-    await inBatches(batch.states, s => this.saveUnitState(s, ttlMs));
-    await inBatches(batch.launched, name => this.setLaunched(name, machineId, ttlMs));
+    await inParallel(batch.states, CONCURRENCY, s => this.saveUnitState(s, ttlMs));
+    await inParallel(batch.launched, CONCURRENCY, name => this.setLaunched(name, machineId, ttlMs));
   }
 
   /** Only this machine's state; fleet deletes `states/<name>` whole, wiping the other machines' states of a global unit. */
@@ -431,24 +430,11 @@ export class Etcd2Registry implements Registry {
       }
       return;
     }
-    await inBatches(hashes, async hash => {
+    await inParallel(hashes, CONCURRENCY, async hash => {
       const res = await this.client.get(this.keys.unitBlob(hash));
       if (res?.node.value !== undefined) this.blobs.setFromValue(hash, res.node.value);
     });
   }
-}
-
-async function inBatches<T, R>(items: readonly T[], fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, items.length) }, worker));
-  return out;
 }
 
 async function ignoreMissing(p: Promise<unknown>, ...more: number[]): Promise<void> {
@@ -458,5 +444,3 @@ async function ignoreMissing(p: Promise<unknown>, ...more: number[]): Promise<vo
     if (!isCode(err, EtcdCode.KeyNotFound, ...more)) throw err;
   }
 }
-
-export { message };

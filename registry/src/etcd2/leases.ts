@@ -15,8 +15,7 @@ import type { Keys } from '../keyspace';
 import { MachineExistsError, type Disposable, type Leadership, type MachinePresence, type MachineRecord } from '../registry';
 import { EtcdCode, EtcdV2Error, type EtcdV2Client } from './client';
 import { encodeLeader, encodeMachine } from './layout';
-
-type Log = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
+import { errorMessage, type Log } from '../../../protocol/src/log';
 
 export function ttlSeconds(ms: number): number {
   return Math.max(1, Math.ceil(ms / 1000));
@@ -99,7 +98,7 @@ export class Presence implements MachinePresence {
           this.log('warn', `machine ${this.id}: presence had expired in etcd; registered again`);
           this.schedule(this.ttlMs / 2);
         } catch (again) {
-          this.log('error', `machine ${this.id}: presence lost and cannot be re-created: ${message(again)}`);
+          this.log('error', `machine ${this.id}: presence lost and cannot be re-created: ${errorMessage(again)}`);
           this.schedule(this.ttlMs / 12);
         }
         return;
@@ -115,7 +114,7 @@ export class Presence implements MachinePresence {
         return;
       }
       // fleet's monitor retries a failed beat every TTL/12.
-      this.log('warn', `machine ${this.id}: presence heartbeat failed (${message(err)}); retrying`);
+      this.log('warn', `machine ${this.id}: presence heartbeat failed (${errorMessage(err)}); retrying`);
       this.schedule(this.ttlMs / 12);
     }
   }
@@ -204,10 +203,10 @@ export class EngineLease implements Leadership {
       this.expiresAt = started + this.ttlMs;
     } catch (err) {
       if (isCode(err, EtcdCode.KeyNotFound, EtcdCode.CompareFailed)) {
-        this.log('warn', `engine: leadership lost, renewal failed (${message(err)})`);
+        this.log('warn', `engine: leadership lost, renewal failed (${errorMessage(err)})`);
         this.lose();
       } else if (Date.now() >= this.expiresAt) {
-        this.log('warn', `engine: leadership lost, etcd unreachable past the lease TTL (${message(err)})`);
+        this.log('warn', `engine: leadership lost, etcd unreachable past the lease TTL (${errorMessage(err)})`);
         this.lose();
       }
     }
@@ -217,8 +216,4 @@ export class EngineLease implements Leadership {
     clearTimeout(this.timer);
     this.loss.fire();
   }
-}
-
-export function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

@@ -16,8 +16,8 @@ import { compare } from '../values';
 import type { MachineRecord, WatchTopic } from '../registry';
 import { EtcdCode, EtcdV2Error, type EtcdV2Client, type V2Node, type V2Response } from './client';
 import { decodeJobObject, decodeJobState, decodeMachines, decodeUnitBlob, leaves, type UnitContent } from './layout';
+import { errorMessage, type Log } from '../../../protocol/src/log';
 
-type Log = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
 
 /** Unit contents by hash. Blobs are content-addressed and never change, so an entry is never stale. */
 export class BlobCache {
@@ -135,7 +135,7 @@ export class Etcd2Mirror {
           this.synced = false;
           continue;
         }
-        if (this.live) this.log('warn', `etcd v2 watch lost: ${err instanceof Error ? err.message : String(err)}; retrying`);
+        if (this.live) this.log('warn', `etcd v2 watch lost: ${errorMessage(err)}; retrying`);
         this.live = false;
         await sleep(delay, signal);
         delay = Math.min(delay * 2, 2_000);

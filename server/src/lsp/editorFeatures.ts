@@ -11,6 +11,7 @@ import {
 } from 'vscode-languageserver';
 import * as service from '../service';
 import { pathToUri, uriToPath } from './uris';
+import { errorMessage } from '../../../protocol/src/log';
 
 export const EDITOR_CAPABILITIES: ServerCapabilities = {
   semanticTokensProvider: { legend: service.SEMANTIC_TOKENS_LEGEND, full: { delta: true }, range: false },
@@ -100,7 +101,7 @@ export class EditorFeatures {
         try {
           return service.rename(doc, offset(doc, p.position), p.newName, ctx);
         } catch (e) {
-          throw new ResponseError(ErrorCodes.InvalidParams, e instanceof Error ? e.message : String(e));
+          throw new ResponseError(ErrorCodes.InvalidParams, errorMessage(e));
         }
       });
       if (!result) return null;

@@ -1,7 +1,7 @@
 /**
  * Gives memory back after a large document's burst of validations. Each edit of a 10,000-line
  * unit leaves megabytes of garbage that V8 promotes and then keeps as heap for a long time; a full
- * collection once the server is quiet takes the resident size back down (~15 MB in the benchmark).
+ * collection once the server is quiet takes the resident size back down.
  *
  * It runs once after heavy work (a validation that took `heavyMs` or more), when nothing has
  * touched the server for `quietMs`, and only when node exposes `gc` (SERVER_EXEC_ARGV has

@@ -6,14 +6,12 @@
 import type { CodeLens, Command } from 'vscode-languageserver-types';
 import { requirements, toOptions, unitHash, type Requirements } from '../../../unitfile/src';
 import { feasible } from '../../../scheduler/src/checks';
-import { ClusterState } from '../../../scheduler/src/clusterState';
-import type { ClusterContext, ClusterUnit } from '../../../protocol/src/lsp';
+import { LensCommands, type ClusterContext, type ClusterUnit } from '../../../protocol/src/lsp';
+import { clusterStateWith } from './placement';
 import type { ServiceContext, UnitDocument } from './types';
 
-/** The client's command ids the lenses run (client/src/commands/commandIds.ts). */
-export const LENS_COMMANDS = {
-  start: 'fleet.startUnit', stop: 'fleet.stopUnit', replace: 'fleet.replaceUnit', journal: 'fleet.showUnitJournal', status: 'fleet.showUnitStatus',
-} as const;
+/** The client's command ids the lenses run (protocol/src/lsp.ts, which the client registers too). */
+export const LENS_COMMANDS = LensCommands;
 
 const short = (id: string) => id.slice(0, 8);
 
@@ -61,15 +59,7 @@ function constrained(req: Requirements): boolean {
 
 /** The machines the scheduler's checks accept for the unit, given where the cluster's other units are. */
 export function eligibility(name: string, req: Requirements, cluster: ClusterContext): { eligible: string[]; total: number } {
-  const others = (cluster.unitDetails ?? []).filter(u => u.name !== name);
-  const state = new ClusterState({
-    machines: cluster.machines.map(m => ({ id: m.id, metadata: m.metadata ?? {} })),
-    units: [
-      ...others.map(u => ({ name: u.name, desiredState: u.desiredState ?? 'inactive', requirements: requirements([], u.name), machineId: u.machineID })),
-      { name, desiredState: 'launched' as const, requirements: req, machineId: undefined },
-    ],
-  });
-  const info = state.units.get(name)!;
+  const { state, unit: info } = clusterStateWith(name, req, cluster);
   const eligible = [...state.machines.values()].filter(m => feasible(info, m, state)).map(m => m.id);
   return { eligible, total: state.machines.size };
 }

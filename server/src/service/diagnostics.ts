@@ -3,7 +3,7 @@
  * user's per-rule severity overrides, tags and documentation links.
  */
 import { Diagnostic, DiagnosticSeverity, DiagnosticTag } from 'vscode-languageserver-types';
-import { ALL_RULES, PARSE_CODE, parseUnitFile, plainHint, suppressions, validateUnitFile, XFLEET_DOC_URL, type Problem, type Severity } from '../../../unitfile/src';
+import { ALL_RULES, PARSE_CODE, parseUnitFile, plainHint, suppressed, suppressions, validateUnitFile, XFLEET_DOC_URL, type Problem, type Severity } from '../../../unitfile/src';
 import type { RuleSeverityOverride } from '../../../protocol/src/settings';
 import type { DirectiveCatalog } from './catalog';
 import { optionAt } from './cursor';
@@ -25,10 +25,7 @@ export function computeProblems(doc: UnitDocument, ctx: ServiceContext): Problem
   if (placement.length === 0) return problems;
   // The file's suppression comments apply to placement advice too.
   const s = suppressions(doc.file);
-  const text = doc.file.text;
-  const hit = (set: Set<string> | 'all' | undefined, code: string) => set === 'all' || (set !== undefined && set.has(code));
-  const kept = placement.filter(p => !hit(s.file, p.code) && !hit(s.lines.get(text.lastIndexOf('\n', p.start - 1) + 1), p.code));
-  return [...problems, ...kept];
+  return [...problems, ...placement.filter(p => !suppressed(p, s, doc.file.text))];
 }
 
 const MISSING_REQUIRED = 'missing-required';

@@ -7,17 +7,7 @@
  */
 import { UnitNameInfo, XFLEET_SECTION, type UnitFile } from '../../../unitfile/src';
 import type { DirectiveCatalog } from './catalog';
-import type { ServiceContext, UnitDocument } from './types';
-
-/** One drop-in file of a unit. */
-export interface DropIn {
-  /** The unit whose directory it is in (`web@.service` for `web@.service.d/`). */
-  unit: string;
-  /** The file's base name (`10-env.conf`). */
-  name: string;
-  file: UnitFile;
-  uri?: string;
-}
+import type { DropIn, ServiceContext, UnitDocument } from './types';
 
 /** The drop-ins that apply to `unitName`, in systemd's order (by file name; an instance's own win over its template's). */
 export function applicableDropIns(unitName: string, all: (unit: string) => readonly DropIn[]): DropIn[] {

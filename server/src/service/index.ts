@@ -1,7 +1,6 @@
 /** The pure fleet language service: inputs are a document and its parsed model, outputs are LSP types. */
 export * from './types';
 export * from './catalog';
-export { builtinCatalog } from './builtinCatalog';
 export { defaultCatalog } from './systemdCatalog';
 export * from './cursor';
 export * from './diagnostics';

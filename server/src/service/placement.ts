@@ -1,9 +1,14 @@
 /**
  * Placement preview: which machines of the connected cluster a unit could be scheduled on,
  * judged by what the editor can see (MachineID and MachineMetadata; MachineOf, Conflicts and
- * Replaces depend on where other units run, which the cluster context does not carry).
+ * Replaces depend on where other units run, which the cluster context does not carry). The
+ * judging is the scheduler's own: its checks (scheduler/src/checks.ts) and, when no machine
+ * qualifies, its reason (scheduler/src/reasons.ts), worded as the engine words it.
  */
-import { machineIdMatches, metadataMatches, requirements, toOptions, XFLEET_SECTION, type UnitFile, type Problem } from '../../../unitfile/src';
+import { requirements, toOptions, XFLEET_SECTION, type Requirements, type UnitFile, type Problem } from '../../../unitfile/src';
+import { CHECKS, type CheckName } from '../../../scheduler/src/checks';
+import { ClusterState, type UnitInfo } from '../../../scheduler/src/clusterState';
+import { explainUnplaced } from '../../../scheduler/src/reasons';
 import type { ClusterContext, ClusterMachine } from '../../../protocol/src/lsp';
 
 export const PLACEMENT_CODE = 'xfleet-placement';
@@ -15,27 +20,47 @@ export interface Placement {
   global: boolean;
   /** Why each ineligible machine was ruled out, by machine ID. */
   rejected: { machine: ClusterMachine; reason: string }[];
+  /** The engine's reason when no machine qualifies. */
+  reason?: string;
 }
 
 const short = (id: string) => id.slice(0, 8);
 
+/** The checks the preview can judge from the cluster context alone. */
+const PREVIEW_CHECKS: ReadonlySet<CheckName> = new Set(['machineId', 'metadata']);
+
+/**
+ * The scheduler's working state for the connected cluster with the unit added, unscheduled: the
+ * cluster's other units where they run (their requirements are not in the context).
+ */
+export function clusterStateWith(name: string, req: Requirements, cluster: ClusterContext): { state: ClusterState; unit: UnitInfo } {
+  const others = (cluster.unitDetails ?? []).filter(u => u.name !== name);
+  const state = new ClusterState({
+    machines: cluster.machines.map(m => ({ id: m.id, metadata: m.metadata ?? {} })),
+    units: [
+      ...others.map(u => ({ name: u.name, desiredState: u.desiredState ?? 'inactive', requirements: requirements([], u.name), machineId: u.machineID })),
+      { name, desiredState: 'launched' as const, requirements: req, machineId: undefined },
+    ],
+  });
+  return { state, unit: state.units.get(name)! };
+}
+
 export function placement(file: UnitFile, unitName: string | undefined, cluster: ClusterContext): Placement {
-  const req = requirements(toOptions(file), unitName !== undefined && unitName.includes('.') ? unitName : undefined);
+  const named = unitName !== undefined && unitName.includes('.') ? unitName : undefined;
+  const req = requirements(toOptions(file), named);
+  const { state, unit } = clusterStateWith(named ?? '(this unit)', req, cluster);
+  const checks = CHECKS.filter(c => PREVIEW_CHECKS.has(c.name));
   const eligible: ClusterMachine[] = [];
   const rejected: Placement['rejected'] = [];
   for (const m of cluster.machines) {
-    if (req.machineId !== undefined && !machineIdMatches(req.machineId, m.id)) {
-      rejected.push({ machine: m, reason: `MachineID=${req.machineId} does not match ${short(m.id)}` });
-      continue;
-    }
-    if (!metadataMatches(req.metadata, m.metadata ?? {})) {
-      const wanted = [...req.metadata].map(([k, v]) => `${k}=${v.join('|')}`).join(', ');
-      rejected.push({ machine: m, reason: `metadata does not match ${wanted}` });
-      continue;
-    }
-    eligible.push(m);
+    const machine = state.machines.get(m.id)!;
+    const failed = checks.find(c => !c.passes(unit, machine, state));
+    if (failed) rejected.push({ machine: m, reason: failed.reject(unit, machine, state).message });
+    else eligible.push(m);
   }
-  return { eligible, total: cluster.machines.length, global: req.global, rejected };
+  const p: Placement = { eligible, total: cluster.machines.length, global: req.global, rejected };
+  if (eligible.length === 0 && cluster.machines.length > 0) p.reason = explainUnplaced(unit, state, checks);
+  return p;
 }
 
 export function describeMachine(m: ClusterMachine): string {
@@ -60,10 +85,9 @@ export function placementProblems(file: UnitFile, unitName: string | undefined, 
   const p = placement(file, unitName, cluster);
   const range = { start: section.start, end: section.headerEnd };
   if (p.eligible.length === 0) {
-    const reasons = p.rejected.map(r => `${short(r.machine.id)}: ${r.reason}`).join('; ');
     return [{
       code: NO_ELIGIBLE_MACHINE_CODE, severity: 'warning', enforcedBy: 'advice', ...range,
-      message: `No machine of the connected cluster can run this unit (${reasons}). Change MachineID= or MachineMetadata=, or add matching metadata to a machine.`,
+      message: `No machine of the connected cluster can run this unit: ${p.reason}. Change MachineID= or MachineMetadata=, or add matching metadata to a machine.`,
     }];
   }
   return [{ code: PLACEMENT_CODE, severity: 'information', enforcedBy: 'advice', ...range, message: `Placement: ${placementSummary(p)}.` }];

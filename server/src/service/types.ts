@@ -8,7 +8,6 @@ import type { UnitFile, UnitIndex } from '../../../unitfile/src';
 import type { ClusterContext } from '../../../protocol/src/lsp';
 import type { FleetLanguageSettings } from '../../../protocol/src/settings';
 import type { DirectiveCatalog } from './catalog';
-import type { DropIn } from './dropIns';
 
 export interface UnitDocument {
   document: TextDocument;
@@ -58,3 +57,13 @@ export namespace WorkspaceIndex {
 
 export const rangeOf = (doc: TextDocument, start: number, end: number): Range =>
   ({ start: doc.positionAt(start), end: doc.positionAt(Math.max(start, end)) });
+
+/** One drop-in file of a unit. */
+export interface DropIn {
+  /** The unit whose directory it is in (`web@.service` for `web@.service.d/`). */
+  unit: string;
+  /** The file's base name (`10-env.conf`). */
+  name: string;
+  file: UnitFile;
+  uri?: string;
+}

@@ -1,4 +1,12 @@
-/** Every command id the cluster UI contributes, written once (package.json lists the same ids). */
+/**
+ * The client's identifiers that several of its parts share, written once: the command ids of the
+ * cluster UI (package.json lists the same ids), the view ids, and the URI schemes of the
+ * read-only registry copies.
+ */
+
+import { LensCommands } from '../../protocol/src/lsp';
+
+/** Every command id the cluster UI contributes (the code lenses' own from protocol). */
 export const Commands = {
   refreshCluster: 'fleet.refreshCluster',
   selectCluster: 'fleet.selectCluster',
@@ -8,16 +16,17 @@ export const Commands = {
   setExplorerSorting: 'fleet.setExplorerSorting',
   submitUnit: 'fleet.submitUnit',
   loadUnit: 'fleet.loadUnit',
-  startUnit: 'fleet.startUnit',
-  stopUnit: 'fleet.stopUnit',
+  startUnit: LensCommands.start,
+  stopUnit: LensCommands.stop,
   unloadUnit: 'fleet.unloadUnit',
   destroyUnit: 'fleet.destroyUnit',
-  replaceUnit: 'fleet.replaceUnit',
+  replaceUnit: LensCommands.replace,
   showUnitFile: 'fleet.showUnitFile',
-  showUnitStatus: 'fleet.showUnitStatus',
-  showUnitJournal: 'fleet.showUnitJournal',
+  showUnitStatus: LensCommands.status,
+  showUnitJournal: LensCommands.journal,
   copyMachineId: 'fleet.copyMachineId',
   openMachineShell: 'fleet.openMachineShell',
+  removeMachine: 'fleet.removeMachine',
   startUnitsMatching: 'fleet.startUnitsMatching',
   createTemplateInstances: 'fleet.createTemplateInstances',
   startLocalCluster: 'fleet.startLocalCluster',
