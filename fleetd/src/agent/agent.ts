@@ -11,7 +11,8 @@ import { FLEET_VERSION } from '../../../protocol/src/version';
 import { desiredUnitsForMachine, planMachine, planPurge, type CurrentUnit, type MachineTask, type MachineUnitState } from '../../../scheduler/src/planMachine';
 import { runLoop, type Loop } from '../loop';
 import { MachineExistsError, RegistryUnavailableError, type Disposable, type MachinePresence, type MachineRecord, type AgentRegistry } from '../../../registry/src/registry';
-import { heartbeatInterval, message } from './passHelpers';
+import { errorMessage } from '../../../protocol/src/log';
+import { heartbeatInterval } from './passHelpers';
 import { StatePublisher } from './statePublisher';
 import { TaskFailures } from './taskFailures';
 import type { UnitManager, UnitManagerState } from './unitManager';
@@ -103,7 +104,7 @@ export class Agent {
       // up to the interval) left scheduled units waiting seconds for the next pass.
       idleRatio: 0.5,
       minGapMs: 100,
-      onError: err => this.log('error', `reconcile failed: ${message(err)}`),
+      onError: err => this.log('error', `reconcile failed: ${errorMessage(err)}`),
     });
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), heartbeatInterval(this.ttlMs));
     this.heartbeatTimer.unref();
@@ -196,7 +197,7 @@ export class Agent {
         this.log('debug', `published ${batch.length} started unit(s) in ${Math.round(performance.now() - t0)} ms`);
       } catch (err) {
         const t = batch[0]!;
-        throw new Error(`${t.what}${batch.length > 1 ? ` (and ${batch.length - 1} other start(s))` : ''} failed (${t.reason}): ${message(err)}`);
+        throw new Error(`${t.what}${batch.length > 1 ? ` (and ${batch.length - 1} other start(s))` : ''} failed (${t.reason}): ${errorMessage(err)}`);
       }
       for (const t of batch) this.log('info', `completed task: ${t.what} (${t.reason})`);
     };
@@ -212,7 +213,7 @@ export class Agent {
         if (task.kind === 'start') started.push({ unit: task.unit, what, reason: task.reason });
         else this.log(task.kind === 'reloadUnitFiles' ? 'debug' : 'info', `completed task: ${what} (${task.reason})`);
       } catch (err) {
-        const reason = `${what} failed (${task.reason}): ${message(err)}`;
+        const reason = `${what} failed (${task.reason}): ${errorMessage(err)}`;
         // The registry unreachable, or a failed daemon-reload, concern every unit: end the pass
         // (fleet's behaviour), the next one retries.
         if (err instanceof RegistryUnavailableError || task.kind === 'reloadUnitFiles') {
@@ -290,7 +291,7 @@ export class Agent {
       this.refreshAll = false;
     } catch (err) {
       this.refreshAll = true;
-      this.log('warn', `heartbeat failed (will retry): ${message(err)}`);
+      this.log('warn', `heartbeat failed (will retry): ${errorMessage(err)}`);
     }
   }
 
@@ -336,7 +337,7 @@ export class Agent {
         try {
           await fn();
         } catch (err) {
-          errors.push(`${what} ${t.unit}: ${message(err)}`);
+          errors.push(`${what} ${t.unit}: ${errorMessage(err)}`);
         }
       };
       if (perUnitBookkeeping) await attempt('clearing the launched heartbeat of', () => this.registry.clearLaunched(t.unit, this.machineId));
@@ -352,7 +353,7 @@ export class Agent {
         try {
           await this.registry.removeUnitState(n, this.machineId);
         } catch (err) {
-          errors.push(`removing the state of ${n}: ${message(err)}`);
+          errors.push(`removing the state of ${n}: ${errorMessage(err)}`);
         }
       }
     }
@@ -360,12 +361,12 @@ export class Agent {
     try {
       await this.manager.close();
     } catch (err) {
-      errors.push(`unit manager: ${message(err)}`);
+      errors.push(`unit manager: ${errorMessage(err)}`);
     }
     try {
       await this.presence?.release();
     } catch (err) {
-      errors.push(`releasing machine ${this.machineId}: ${message(err)}`);
+      errors.push(`releasing machine ${this.machineId}: ${errorMessage(err)}`);
     }
     const ms = (a: number, b: number) => Math.round(b - a);
     this.log('info', `purged ${tasks.length} unit(s) in ${ms(t0, performance.now())} ms (last pass ${ms(t0, t1)} ms, units ${ms(t1, t2)} ms, release ${ms(t2, performance.now())} ms)`);

@@ -5,7 +5,9 @@
  * batches go out one after another, so a unit's writes stay in order.
  */
 import type { AgentRegistry } from '../../../registry/src/registry';
-import { inParallel, message, publishedKey } from './passHelpers';
+import { errorMessage } from '../../../protocol/src/log';
+import { inParallel } from '../../../registry/src/common';
+import { publishedKey } from './passHelpers';
 import type { UnitManagerState } from './unitManager';
 
 /** Longest a state change waits for the pass in progress to publish it. */
@@ -110,13 +112,13 @@ export class StatePublisher {
       try {
         await this.write(changed, []);
       } catch (err) {
-        this.o.report('warn', `could not publish the state of ${changed.map(s => s.name).join(', ')}: ${message(err)}`);
+        this.o.report('warn', `could not publish the state of ${changed.map(s => s.name).join(', ')}: ${errorMessage(err)}`);
       }
       await inParallel(gone, REMOVE_CONCURRENCY, async n => {
         try {
           await this.o.registry.removeUnitState(n, this.o.machineId);
         } catch (err) {
-          this.o.report('warn', `could not remove the state of ${n}: ${message(err)}`);
+          this.o.report('warn', `could not remove the state of ${n}: ${errorMessage(err)}`);
         }
       });
     });

@@ -6,9 +6,11 @@
  */
 import type { Etcd3, IKeyValue } from 'etcd3';
 import { MachineExistsError, RegistryLimitError, RegistryUnavailableError } from '../../../registry/src/registry';
+import type { Log } from '../../../protocol/src/log';
 import type { Keys, Kv } from './keys';
 
-export type RegistryLog = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
+/** fleetd's log function, as the registry parts call it. */
+export type RegistryLog = Log;
 
 export class EtcdAccess {
   closed = false;
@@ -45,17 +47,6 @@ export function toKv(kv: IKeyValue): Kv {
   return { key: kv.key.toString(), value: kv.value.toString() };
 }
 
-/** `fn` over `items`, at most `limit` at a time; results in order. */
-export async function inParallel<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    for (let i = next++; i < items.length; i = next++) out[i] = await fn(items[i]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
-
 export function mapError(err: unknown): Error {
   if (err instanceof RegistryUnavailableError || err instanceof MachineExistsError || err instanceof RegistryLimitError) return err;
   const text = err instanceof Error ? err.message : String(err);
@@ -71,11 +62,4 @@ export function mapError(err: unknown): Error {
   const unavailable = new RegistryUnavailableError();
   (unavailable as Error & { cause?: unknown }).cause = err;
   return unavailable;
-}
-
-/** An error and its causes, as one line. */
-export function describe(err: unknown): string {
-  const cause = (err as { cause?: unknown })?.cause;
-  const text = err instanceof Error ? err.message : String(err);
-  return cause ? `${text}: ${describe(cause)}` : text;
 }

@@ -9,7 +9,9 @@ import { LossSignal } from '../../../registry/src/common';
 import {
   MAX_BATCH_OPS, MachineExistsError, RegistryUnavailableError, type Disposable, type Leadership, type MachinePresence, type MachineRecord,
 } from '../../../registry/src/registry';
-import { describe, inParallel, mapError, type EtcdAccess, type RegistryLog } from './etcdAccess';
+import { describeError } from '../../../protocol/src/log';
+import { inParallel } from '../../../registry/src/common';
+import { mapError, type EtcdAccess, type RegistryLog } from './etcdAccess';
 import { decodeLeader, encodeLeader, encodeMachine } from './keys';
 
 export class EtcdLeadership implements Leadership {
@@ -93,7 +95,7 @@ export class KeptLease {
     if (this.disposed || lease !== this.lease || this.recovering) return;
     this.currentId = undefined;
     this.recovering = true;
-    this.log('warn', `etcd lost the lease for the ${this.what} (${describe(err)}); re-granting`);
+    this.log('warn', `etcd lost the lease for the ${this.what} (${describeError(err)}); re-granting`);
     void this.recover().finally(() => (this.recovering = false));
   }
 
@@ -124,7 +126,7 @@ export class KeptLease {
         await lease.revoke();
       } catch (err2) {
         lease.release();
-        this.log('debug', `re-granting the lease for the ${this.what} failed: ${describe(err2)}`);
+        this.log('debug', `re-granting the lease for the ${this.what} failed: ${describeError(err2)}`);
       }
     }
   }
@@ -195,7 +197,7 @@ export class PresenceLeases {
     } catch (err) {
       this.kept.delete(kept);
       // Revoke the lease if it was granted; a failure here must not hide the first error.
-      await kept.dispose(true).catch(cleanup => this.etcd.log('debug', `revoking the lease of machine ${machine.id} failed: ${describe(cleanup)}`));
+      await kept.dispose(true).catch(cleanup => this.etcd.log('debug', `revoking the lease of machine ${machine.id} failed: ${describeError(cleanup)}`));
       throw mapError(err);
     }
     return {
@@ -356,7 +358,7 @@ export class EngineLease {
       const leaseId = await this.etcd.call(() => lease.grant());
       const res = await this.etcd.call(() => this.etcd.client.if(key, 'Create', '==', 0).then(this.etcd.client.put(key).value(encodeLeader(machineId)).lease(leaseId)).commit());
       if (!res.succeeded) {
-        await lease.revoke().catch(err => this.etcd.log('debug', `revoking an unused lease failed: ${describe(err)}`));
+        await lease.revoke().catch(err => this.etcd.log('debug', `revoking an unused lease failed: ${describeError(err)}`));
         return undefined;
       }
     } catch (err) {

@@ -15,7 +15,8 @@ import {
   type WatchTopic,
 } from '../../../registry/src/registry';
 import { Watchers } from '../../../registry/src/common';
-import { describe, toKv, type EtcdAccess } from './etcdAccess';
+import { describeError } from '../../../protocol/src/log';
+import { toKv, type EtcdAccess } from './etcdAccess';
 import { decode, decodeJobObject, type Kv } from './keys';
 
 /** Units, schedule and machines from one transaction: one revision, without the unit blobs. */
@@ -103,7 +104,7 @@ export class EtcdMirror {
             const previous = this.mirrored(event.key);
             this.onEvent(type, event, previous === undefined ? undefined : { key: event.key, value: previous }, BigInt(kv.mod_revision));
           } catch (err) {
-            this.etcd.log('error', `etcd watch event ${type} ${kv.key.toString()} failed: ${describe(err)}`);
+            this.etcd.log('error', `etcd watch event ${type} ${kv.key.toString()} failed: ${describeError(err)}`);
           }
         };
         watcher.on('put', kv => handle('put', kv));
@@ -113,14 +114,14 @@ export class EtcdMirror {
           if (this.needsResync) void this.resync();
         });
         watcher.on('error', err => {
-          this.etcd.log('warn', `etcd watch failed: ${describe(err)}`);
+          this.etcd.log('warn', `etcd watch failed: ${describeError(err)}`);
           this.needsResync = true;
         });
         // Writes between watch() and now were not seen as events: one hint to everyone covers them.
         this.watchers.notify(['units', 'schedule', 'machines', 'states'], this.watchers.machineIds);
         return;
       } catch (err) {
-        this.etcd.log('debug', `etcd watch not started yet: ${describe(err)}`);
+        this.etcd.log('debug', `etcd watch not started yet: ${describeError(err)}`);
         await new Promise(r => setTimeout(r, delay).unref());
       }
     }
@@ -146,7 +147,7 @@ export class EtcdMirror {
       await this.reindex();
     } catch (err) {
       this.needsResync = true;
-      this.etcd.log('debug', `etcd resync failed: ${describe(err)}`);
+      this.etcd.log('debug', `etcd resync failed: ${describeError(err)}`);
     }
     this.watchers.notify(['units', 'schedule', 'machines', 'states'], this.watchers.machineIds);
   }
@@ -319,7 +320,7 @@ export class EtcdMirror {
     this.watchers.clear();
     const watcher = this.watcher;
     this.watcher = undefined;
-    await watcher?.cancel().catch(err => this.etcd.log('debug', `cancelling the watch: ${describe(err)}`));
+    await watcher?.cancel().catch(err => this.etcd.log('debug', `cancelling the watch: ${describeError(err)}`));
   }
 }
 

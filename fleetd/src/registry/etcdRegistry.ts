@@ -37,7 +37,8 @@ import type {
   ClusterSnapshot, Disposable, Leadership, MachinePresence, MachineRecord, MachineView, Registry, ScheduleChange, ScheduleEntry,
   UnitRecord, UnitStateRecord, WatchTopic,
 } from '../../../registry/src/registry';
-import { EtcdAccess, describe, type RegistryLog } from './etcdAccess';
+import { describeError } from '../../../protocol/src/log';
+import { EtcdAccess, type RegistryLog } from './etcdAccess';
 import { EngineLease, PresenceLeases } from './etcdLeases';
 import { EtcdMirror, readSnapshot } from './etcdMirror';
 import { EtcdSchedule } from './etcdSchedule';
@@ -104,7 +105,7 @@ export class EtcdRegistry implements Registry {
     try {
       await registry.ping();
     } catch (err) {
-      registry.etcd.log('warn', `etcd at ${options.endpoints.join(',')} is not reachable yet: ${describe(err)}`);
+      registry.etcd.log('warn', `etcd at ${options.endpoints.join(',')} is not reachable yet: ${describeError(err)}`);
     }
     return registry;
   }

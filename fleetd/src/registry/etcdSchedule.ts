@@ -6,7 +6,8 @@
 import type { IOperation } from 'etcd3/lib/builder';
 import { MAX_BATCH_OPS, type ScheduleChange, type ScheduleEntry } from '../../../registry/src/registry';
 import { assertDistinctUnits } from '../../../registry/src/common';
-import { inParallel, type EtcdAccess } from './etcdAccess';
+import { inParallel } from '../../../registry/src/common';
+import type { EtcdAccess } from './etcdAccess';
 import type { PresenceLeases } from './etcdLeases';
 import { decode, decodeReasons, encodeReasons } from './keys';
 
