@@ -7,6 +7,7 @@
  * Limits (documented, not silent): a forking daemon that calls setsid() leaves its group and is
  * only tracked through PIDFile= (or the main-PID guess); its exit status cannot be observed.
  */
+import { errorMessage } from '../../../protocol/src/log';
 import type { ExecCommand } from './commandLine';
 import type { ServiceConfig } from './serviceConfig';
 import {
@@ -164,7 +165,7 @@ export class Service {
   }
 
   private internalError(err: unknown): void {
-    const message = err instanceof Error ? err.message : String(err);
+    const message = errorMessage(err);
     this.lastMessage = `internal error: ${message}`;
     this.log(`${this.name}: internal error in the process unit manager: ${message}`);
     void this.killAll().then(() => this.set('failed', 'failed'));

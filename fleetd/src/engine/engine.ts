@@ -15,7 +15,8 @@
 import type { Disposable, Leadership, MachineRecord, EngineRegistry } from '../../../registry/src/registry';
 import { machinesWithGrace, RequirementsCache, type SeenMachine } from '../../../scheduler/src';
 import { runLoop, type Loop } from '../loop';
-import { ActionsFailedError, errorText, reconcileOnce, type Log, type PassResult } from './reconcile';
+import { errorMessage, type Log } from '../../../protocol/src/log';
+import { ActionsFailedError, reconcileOnce, type PassResult } from './reconcile';
 
 export interface EngineOptions {
   registry: EngineRegistry;
@@ -152,7 +153,7 @@ export async function startEngine(opts: EngineOptions): Promise<Engine> {
     // A stream of submissions is served by a few large passes, not one full read per unit.
     idleRatio: 1,
     minGapMs: 50,
-    onError: error => log('error', `engine: pass failed: ${errorText(error)}; retrying with backoff`),
+    onError: error => log('error', `engine: pass failed: ${errorMessage(error)}; retrying with backoff`),
   });
 
   const hint = (): void => {
@@ -184,7 +185,7 @@ export async function startEngine(opts: EngineOptions): Promise<Engine> {
             await lease.release();
             log('info', `engine: ${machineId} released the engine lease`);
           } catch (error) {
-            log('warn', `engine: releasing the engine lease failed (${errorText(error)}); it expires in ${leaseTtlMs} ms`);
+            log('warn', `engine: releasing the engine lease failed (${errorMessage(error)}); it expires in ${leaseTtlMs} ms`);
           }
         }
       })();

@@ -6,7 +6,7 @@
  */
 import type { Etcd3, IKeyValue } from 'etcd3';
 import { MachineExistsError, RegistryLimitError, RegistryUnavailableError } from '../../../registry/src/registry';
-import type { Log } from '../../../protocol/src/log';
+import { errorMessage, type Log } from '../../../protocol/src/log';
 import type { Keys, Kv } from './keys';
 
 /** fleetd's log function, as the registry parts call it. */
@@ -49,7 +49,7 @@ export function toKv(kv: IKeyValue): Kv {
 
 export function mapError(err: unknown): Error {
   if (err instanceof RegistryUnavailableError || err instanceof MachineExistsError || err instanceof RegistryLimitError) return err;
-  const text = err instanceof Error ? err.message : String(err);
+  const text = errorMessage(err);
   // etcd refuses a request over --max-request-bytes itself ("request is too large") or, past its
   // gRPC limit (that plus 512 KiB), in gRPC ("received message larger than max").
   if (/request is too large|received message larger than max/i.test(text)) {
