@@ -5,12 +5,11 @@
  * with the states and heartbeats written on it), and shared short-lived leases for other writers.
  */
 import type { Etcd3, Lease } from 'etcd3';
-import { LossSignal } from '../../../registry/src/common';
+import { inParallel, LossSignal } from '../../../registry/src/common';
 import {
   MAX_BATCH_OPS, MachineExistsError, RegistryUnavailableError, type Disposable, type Leadership, type MachinePresence, type MachineRecord,
 } from '../../../registry/src/registry';
 import { describeError } from '../../../protocol/src/log';
-import { inParallel } from '../../../registry/src/common';
 import { mapError, type EtcdAccess, type RegistryLog } from './etcdAccess';
 import { decodeLeader, encodeLeader, encodeMachine } from './keys';
 

@@ -5,8 +5,7 @@
  */
 import type { IOperation } from 'etcd3/lib/builder';
 import { MAX_BATCH_OPS, type ScheduleChange, type ScheduleEntry } from '../../../registry/src/registry';
-import { assertDistinctUnits } from '../../../registry/src/common';
-import { inParallel } from '../../../registry/src/common';
+import { assertDistinctUnits, inParallel } from '../../../registry/src/common';
 import type { EtcdAccess } from './etcdAccess';
 import type { PresenceLeases } from './etcdLeases';
 import { decode, decodeReasons, encodeReasons } from './keys';
