@@ -15,7 +15,7 @@ import { ClusterTreeProvider } from './cluster/clusterTree';
 import { ClusterConnections } from './cluster/connections';
 import { JournalFollower } from './cluster/journal';
 import { RemoteAccess, remoteSettingsFrom } from './cluster/remoteAccess';
-import { clusterContextOf } from './cluster/snapshot';
+import { clusterContextOf, sameClusterContext } from './cluster/snapshot';
 import { ExplorerOptions } from './cluster/treeItems';
 import { UnitDocumentProvider } from './cluster/unitDocuments';
 import { UnitsViewControls } from './cluster/unitsViewControls';
@@ -135,7 +135,10 @@ export function registerClusterFeatures(
       void vscode.commands.executeCommand('setContext', CONNECTED_CONTEXT, connected);
       if (change.view.kind === 'connected') {
         if (!change.diff?.changed && lastContext.context) return;
-        lastContext = { context: clusterContextOf(change.view.snapshot) };
+        const context = clusterContextOf(change.view.snapshot);
+        // A unit's systemd state is not part of the context: the server hears only of what it shows.
+        if (lastContext.context && sameClusterContext(lastContext.context, context)) return;
+        lastContext = { context };
       } else if (change.view.kind === 'disconnected' || change.view.kind === 'loading') {
         if (lastContext.context === null) return;
         lastContext = { context: null };

@@ -15,7 +15,7 @@
  */
 import type { ApiUnit, ApiUnitState } from '../../../protocol/src/api';
 import type { FleetApi } from '../api/types';
-import { ClusterSnapshot, diffSnapshots, type SnapshotDiff } from './snapshot';
+import { ClusterSnapshot, reuseSnapshot, type SnapshotDiff } from './snapshot';
 import type { ConnectionView } from './treeItems';
 import { errorMessage, type Log } from '../../../protocol/src/log';
 
@@ -150,10 +150,11 @@ export class ClusterModel {
           if (generation !== this.generation || this.disposed) return;
           this.feed = token === undefined ? { supported: false } : { token, supported: true };
         }
-        const next = await ClusterSnapshot.fetch(api, abort.signal);
+        const read = await ClusterSnapshot.fetch(api, abort.signal);
         if (generation !== this.generation || this.disposed) return;
         this.failures = 0;
-        const diff = diffSnapshots(this.snapshot, next);
+        // Unchanged units keep their objects, so the diff and the views' rows skip them.
+        const { snapshot: next, diff } = reuseSnapshot(this.snapshot, read);
         this.quiet = diff.changed ? 0 : this.quiet + 1;
         const wasHealthy = this._view.kind === 'connected' && !this._view.error;
         this.snapshot = next;
@@ -209,12 +210,11 @@ export class ClusterModel {
   applyUnit(unit: ApiUnit, states: readonly ApiUnitState[]): void {
     const current = this.snapshot;
     if (!current || !this.api || this._view.kind !== 'connected') return;
-    const next = ClusterSnapshot.normalize({
+    const { snapshot: next, diff } = reuseSnapshot(current, ClusterSnapshot.normalize({
       machines: current.machines,
       units: [...current.units.filter(u => u.name !== unit.name), unit],
       states: [...current.states.filter(s => s.name !== unit.name), ...states.filter(s => s.name === unit.name)],
-    });
-    const diff = diffSnapshots(current, next);
+    }));
     if (!diff.changed) return;
     this.snapshot = next;
     this.setView({ kind: 'connected', label: this.api.label, snapshot: next }, diff);
