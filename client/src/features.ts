@@ -13,6 +13,7 @@ import { ClusterContextNotification, type ClusterContextParams } from '../../pro
 import { ClusterModel } from './cluster/clusterModel';
 import { ClusterTreeProvider } from './cluster/clusterTree';
 import { ClusterConnections } from './cluster/connections';
+import { PROBLEM_CONTEXT, welcomeStateOf, type WelcomeState } from './cluster/connectionProblem';
 import { JournalFollower } from './cluster/journal';
 import { RemoteAccess, remoteSettingsFrom } from './cluster/remoteAccess';
 import { clusterContextOf, sameClusterContext } from './cluster/snapshot';
@@ -129,10 +130,20 @@ export function registerClusterFeatures(
     });
   };
   if (languageClient) own(languageClient.onDidChangeState(() => sendContext()));
+  // The welcome views: "not connected", or one message with the reason the active cluster cannot be read.
+  let welcome: WelcomeState | undefined;
+  const updateWelcome = () => {
+    const next = welcomeStateOf(model.view, connections.isFallback);
+    if (welcome && welcome.connected === next.connected && welcome.problem === next.problem) return;
+    welcome = next;
+    void vscode.commands.executeCommand('setContext', CONNECTED_CONTEXT, next.connected);
+    void vscode.commands.executeCommand('setContext', PROBLEM_CONTEXT, next.problem);
+  };
+  own(connections.onDidChange(updateWelcome));
+  updateWelcome();
   own(
     model.onDidChange(change => {
-      const connected = change.view.kind === 'connected';
-      void vscode.commands.executeCommand('setContext', CONNECTED_CONTEXT, connected);
+      updateWelcome();
       if (change.view.kind === 'connected') {
         if (!change.diff?.changed && lastContext.context) return;
         const context = clusterContextOf(change.view.snapshot);

@@ -169,7 +169,7 @@ describe('ClusterModel', () => {
     model.setApi(api);
     model.watch();
     await settle();
-    assert.deepEqual(model.view, { kind: 'error', label: 'http://10.0.0.1:49153', error: 'connect ETIMEDOUT' });
+    assert.deepEqual(model.view, { kind: 'error', label: 'http://10.0.0.1:49153', error: 'connect ETIMEDOUT', problem: 'unreachable' });
   });
 
   test('manual refresh is coalesced and reschedules the poll', async () => {

@@ -104,32 +104,34 @@ function networkError(err: unknown, label: string, endpoint: Endpoint, timeoutMs
   if (err instanceof FleetApiError) return err;
   const e = err as NodeJS.ErrnoException;
   const code = e.code ?? '';
+  /** For decisions (connectionProblem.ts): the socket's error code. */
+  const tag = code || undefined;
   const where = endpoint.target.kind === 'unix' ? `the fleet socket ${endpoint.target.path}` : `fleet at ${label}`;
   if (endpoint.target.kind === 'unix' && code === 'ENOENT') {
-    return new FleetApiError(`Cannot reach ${where}: no such socket. Is fleetd running on this machine? For a remote cluster set an http:// endpoint or a tunnel.`, undefined, 'network');
+    return new FleetApiError(`Cannot reach ${where}: no such socket. Is fleetd running on this machine? For a remote cluster set an http:// endpoint or a tunnel.`, undefined, 'network', tag);
   }
   if (code === 'EACCES' || code === 'EPERM') {
-    return new FleetApiError(`Cannot reach ${where}: permission denied. Add your user to the group that owns the socket, or use an http:// endpoint.`, undefined, 'network');
+    return new FleetApiError(`Cannot reach ${where}: permission denied. Add your user to the group that owns the socket, or use an http:// endpoint.`, undefined, 'network', tag);
   }
   if (code === 'ECONNREFUSED') {
-    return new FleetApiError(`Cannot reach ${where}: connection refused. Is fleetd running and listening there? Check the endpoint.`, undefined, 'network');
+    return new FleetApiError(`Cannot reach ${where}: connection refused. Is fleetd running and listening there? Check the endpoint.`, undefined, 'network', tag);
   }
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
-    return new FleetApiError(`Cannot reach ${where}: host name not found. Check the host in the endpoint.`, undefined, 'network');
+    return new FleetApiError(`Cannot reach ${where}: host name not found. Check the host in the endpoint.`, undefined, 'network', tag);
   }
   if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'ETIMEDOUT') {
-    return new FleetApiError(`Cannot reach ${where}: the host is unreachable (${code}). Check the network, or use a tunnel.`, undefined, 'network');
+    return new FleetApiError(`Cannot reach ${where}: the host is unreachable (${code}). Check the network, or use a tunnel.`, undefined, 'network', tag);
   }
   if (code === 'ECONNRESET' || code === 'EPIPE' || /socket hang up/i.test(e.message ?? '')) {
-    return new FleetApiError(`The connection to ${where} closed before fleet answered. Is that endpoint a fleet API${endpoint.scheme === 'http' ? ' (or does it expect https://)' : ''}?`, undefined, 'network');
+    return new FleetApiError(`The connection to ${where} closed before fleet answered. Is that endpoint a fleet API${endpoint.scheme === 'http' ? ' (or does it expect https://)' : ''}?`, undefined, 'network', tag);
   }
   if (TLS_CODES.test(code) || /certificate|ssl|tls/i.test(e.message ?? '')) {
-    return new FleetApiError(`TLS to ${where} failed: ${tlsReason(e)}`, undefined, 'tls');
+    return new FleetApiError(`TLS to ${where} failed: ${tlsReason(e)}`, undefined, 'tls', tag);
   }
   if (code === 'ETIMEOUT_FLEET') {
-    return new FleetApiError(`${where} did not answer within ${timeoutMs / 1000} s. Is fleetd healthy? (The timeout is the profile's requestTimeout.)`, undefined, 'network');
+    return new FleetApiError(`${where} did not answer within ${timeoutMs / 1000} s. Is fleetd healthy? (The timeout is the profile's requestTimeout.)`, undefined, 'network', tag);
   }
-  return new FleetApiError(`Cannot reach ${where}: ${e.message ?? String(err)}`, undefined, 'network');
+  return new FleetApiError(`Cannot reach ${where}: ${e.message ?? String(err)}`, undefined, 'network', tag);
 }
 
 /** The `message` of fleet's error body; undefined when the body is not one. */
@@ -155,6 +157,7 @@ function httpError(status: number, body: string, label: string, what: string): F
         `fleet API 404: ${label} answers like etcd, not like fleet's HTTP API (${what}). If it is the cluster's etcd, use the etcd driver: "driver": "etcd" in the cluster profile, or FLEETCTL_DRIVER=etcd`,
         status,
         'config',
+        'wrong-driver',
       );
     }
     return new FleetApiError(`fleet API ${status}: ${what} got a response that is not fleet's${snippet ? ` ("${snippet}")` : ''}; is ${label} a fleet API endpoint?`, status, 'http');

@@ -15,6 +15,7 @@
  */
 import type { ApiUnit, ApiUnitState } from '../../../protocol/src/api';
 import type { FleetApi } from '../api/types';
+import { classifyConnectionError } from './connectionProblem';
 import { ClusterSnapshot, reuseSnapshot, type SnapshotDiff } from './snapshot';
 import type { ConnectionView } from './treeItems';
 import { errorMessage, type Log } from '../../../protocol/src/log';
@@ -100,6 +101,18 @@ export class ClusterModel {
 
   /** Switches to another cluster (or none). The previous API is not disposed here: its owner does that. */
   setApi(api: FleetApi | undefined): void {
+    this.reset(api);
+    this.setView(api ? { kind: 'loading', label: api.label } : { kind: 'disconnected' }, { changed: true, machinesChanged: true, addedUnits: [], removedUnits: [], changedUnits: [] });
+    if (api && this.watchers > 0) void this.refresh();
+  }
+
+  /** The cluster `label` could not even be opened (e.g. a file its profile names is unreadable): no API, an error view with the reason. */
+  setUnopened(label: string, err: unknown): void {
+    this.reset(undefined);
+    this.setView({ kind: 'error', label, error: errorMessage(err), problem: classifyConnectionError(err) }, { changed: true, machinesChanged: true, addedUnits: [], removedUnits: [], changedUnits: [] });
+  }
+
+  private reset(api: FleetApi | undefined): void {
     this.generation++;
     this.abort?.abort();
     this.cancelTimer();
@@ -109,8 +122,6 @@ export class ClusterModel {
     this.quiet = 0;
     this.feed = {};
     this.inflight = undefined;
-    this.setView(api ? { kind: 'loading', label: api.label } : { kind: 'disconnected' }, { changed: true, machinesChanged: true, addedUnits: [], removedUnits: [], changedUnits: [] });
-    if (api && this.watchers > 0) void this.refresh();
   }
 
   /**
@@ -166,7 +177,7 @@ export class ClusterModel {
         this.log(this.failures === 1 ? 'warn' : 'debug', `fleet: cannot read the cluster at ${api.label}: ${message}`);
         const view: ConnectionView = this.snapshot
           ? { kind: 'connected', label: api.label, snapshot: this.snapshot, error: message }
-          : { kind: 'error', label: api.label, error: message };
+          : { kind: 'error', label: api.label, error: message, problem: classifyConnectionError(err) };
         if (!sameView(this._view, view)) this.setView(view);
       } finally {
         if (generation === this.generation) {

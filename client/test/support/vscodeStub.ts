@@ -76,6 +76,10 @@ export const ui = {
   /** Answers for showErrorMessage with buttons. */
   errorAnswers: [] as (string | undefined)[],
   inputs: [] as (string | undefined)[],
+  /** The options of every input box shown (title, prompt, value). */
+  inputBoxes: [] as { title?: string; prompt?: string; value?: string }[],
+  /** Answers for showInformationMessage with buttons. */
+  infoAnswers: [] as (string | undefined)[],
   picks: [] as unknown[],
   executed: [] as string[],
   contexts: new Map<string, unknown>(),
@@ -145,7 +149,10 @@ export const vscodeStub = {
       });
       return view;
     },
-    showInformationMessage: async (m: string) => void ui.info.push(m),
+    showInformationMessage: async (m: string) => {
+      ui.info.push(m);
+      return ui.infoAnswers.shift();
+    },
     showWarningMessage: async (m: string) => {
       ui.warnings.push(m);
       return ui.warningAnswers.shift();
@@ -154,7 +161,10 @@ export const vscodeStub = {
       ui.errors.push(m);
       return ui.errorAnswers.shift();
     },
-    showInputBox: async () => ui.inputs.shift(),
+    showInputBox: async (o?: { title?: string; prompt?: string; value?: string }) => {
+      ui.inputBoxes.push({ ...(o?.title !== undefined ? { title: o.title } : {}), ...(o?.prompt !== undefined ? { prompt: o.prompt } : {}), ...(o?.value !== undefined ? { value: o.value } : {}) });
+      return ui.inputs.shift();
+    },
     showQuickPick: async (items: unknown[]) => {
       const want = ui.picks.shift();
       return typeof want === 'function' ? (want as (i: unknown[]) => unknown)(items) : want;
