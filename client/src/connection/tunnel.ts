@@ -12,7 +12,7 @@ import dns from 'node:dns/promises';
 import net from 'node:net';
 import { Duplex } from 'node:stream';
 import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
-import type { DialTarget } from '../api/fleetApi';
+import type { DialTarget } from '../api/httpTransport';
 import { FleetApiError } from '../api/types';
 import { authConfig, SshConnectError } from './sshSession';
 import { appendKnownHost, fingerprintSha256, hostKeyAlgorithms, hostToken, keyTypeOf, knownKeyTypes, lookupHostKey, readKnownHosts } from './knownHosts';
