@@ -21,6 +21,7 @@ import os from 'node:os';
 import { unitHash } from '../unitfile/src';
 import { MemoryRegistry } from '../fleetd/src/registry/memoryRegistry';
 import { random } from '../scheduler/test/random';
+import { scheduleUnit } from '../registry/test/registryOps';
 
 const UNITS = 10_000;
 const MACHINES = 100;
@@ -198,7 +199,7 @@ async function wakeupBench(): Promise<boolean> {
     for (let i = 0; i < 1000; i++) {
       const name = `u-${i}.service`;
       await registry.putUnit({ name, options: base, desiredState: 'launched' });
-      await registry.scheduleUnit(name, machines[i % MACHINES]!.id);
+      await scheduleUnit(registry, name, machines[i % MACHINES]!.id);
     }
     await registry.putUnit({ name: 'g.service', options: [...base, { section: 'X-Fleet', name: 'Global', value: 'true' }], desiredState: 'launched' });
     await flush();

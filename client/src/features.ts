@@ -13,9 +13,10 @@ import { ClusterContextNotification, type ClusterContextParams } from '../../pro
 import { ClusterModel } from './cluster/clusterModel';
 import { ClusterTreeProvider } from './cluster/clusterTree';
 import { ClusterConnections } from './cluster/connections';
+import { PROBLEM_CONTEXT, welcomeStateOf, type WelcomeState } from './cluster/connectionProblem';
 import { JournalFollower } from './cluster/journal';
 import { RemoteAccess, remoteSettingsFrom } from './cluster/remoteAccess';
-import { clusterContextOf } from './cluster/snapshot';
+import { clusterContextOf, sameClusterContext } from './cluster/snapshot';
 import { selectionContext } from './cluster/selectionActions';
 import { ExplorerOptions, toItem, type ClusterNode } from './cluster/treeItems';
 import { UnitDocumentProvider } from './cluster/unitDocuments';
@@ -136,13 +137,26 @@ export function registerClusterFeatures(
     });
   };
   if (languageClient) own(languageClient.onDidChangeState(() => sendContext()));
+  // The welcome views: "not connected", or one message with the reason the active cluster cannot be read.
+  let welcome: WelcomeState | undefined;
+  const updateWelcome = () => {
+    const next = welcomeStateOf(model.view, connections.isFallback);
+    if (welcome && welcome.connected === next.connected && welcome.problem === next.problem) return;
+    welcome = next;
+    void vscode.commands.executeCommand('setContext', CONNECTED_CONTEXT, next.connected);
+    void vscode.commands.executeCommand('setContext', PROBLEM_CONTEXT, next.problem);
+  };
+  own(connections.onDidChange(updateWelcome));
+  updateWelcome();
   own(
     model.onDidChange(change => {
-      const connected = change.view.kind === 'connected';
-      void vscode.commands.executeCommand('setContext', CONNECTED_CONTEXT, connected);
+      updateWelcome();
       if (change.view.kind === 'connected') {
         if (!change.diff?.changed && lastContext.context) return;
-        lastContext = { context: clusterContextOf(change.view.snapshot) };
+        const context = clusterContextOf(change.view.snapshot);
+        // A unit's systemd state is not part of the context: the server hears only of what it shows.
+        if (lastContext.context && sameClusterContext(lastContext.context, context)) return;
+        lastContext = { context };
       } else if (change.view.kind === 'disconnected' || change.view.kind === 'loading') {
         if (lastContext.context === null) return;
         lastContext = { context: null };

@@ -9,6 +9,7 @@ import { LensCommands } from '../../protocol/src/lsp';
 /** Every command id the cluster UI contributes (the code lenses' own from protocol). */
 export const Commands = {
   refreshCluster: 'fleet.refreshCluster',
+  retryConnection: 'fleet.retryConnection',
   selectCluster: 'fleet.selectCluster',
   addCluster: 'fleet.addCluster',
   editCluster: 'fleet.editCluster',

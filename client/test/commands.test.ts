@@ -412,9 +412,20 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
       return stubState.statusBar!.text === '$(debug-disconnect) Fleet: unreachable unreachable';
     }, { timeoutMs: 15_000 });
     assert.ok(stubState.statusBar!.backgroundColor);
+    // The views are empty: their welcome says why (connection refused), with Retry, Edit Cluster and Select Cluster.
     const units = treeViews.get('fleet.units')!;
-    const [errorNode] = units.provider.getChildren();
-    assert.equal(units.provider.getTreeItem(errorNode).label, 'Cannot reach fleet at http://127.0.0.1:9');
+    assert.deepEqual(units.provider.getChildren(), []);
+    assert.deepEqual(treeViews.get('fleet.machines')!.provider.getChildren(), []);
+    assert.equal(ui.contexts.get('fleet.clusterConnected'), false);
+    assert.equal(ui.contexts.get('fleet.connectionProblem'), 'refused');
+    // Edit Cluster from the welcome edits the active profile: the wizard starts from its name (cancelled here).
+    ui.inputs.push(undefined);
+    await commands.get('fleet.editCluster')!({ active: true });
+    assert.match(ui.inputBoxes.at(-1)!.title!, /^Fleet: Edit Cluster unreachable /);
+    assert.equal(ui.inputBoxes.at(-1)!.value, 'unreachable');
+    // Retry while it is still down: still the same reason.
+    await commands.get('fleet.retryConnection')!();
+    assert.equal(ui.contexts.get('fleet.connectionProblem'), 'refused');
     ui.picks.push((items: { label: string; name?: string }[]) => {
       assert.deepEqual(items.map(i => i.label), ['test', '$(check) unreachable', '$(add) Add Cluster…', '$(edit) Edit Cluster…', '$(play) Start Local Cluster…']);
       return items.find(i => i.name === 'test');
@@ -425,6 +436,32 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
       await features.model.refresh();
       return /^\$\(server-environment\) Fleet: test /.test(stubState.statusBar!.text);
     }, { timeoutMs: 15_000 });
+    assert.equal(ui.contexts.get('fleet.clusterConnected'), true);
+    assert.equal(ui.contexts.get('fleet.connectionProblem'), undefined);
+  });
+
+  test('a profile that cannot be opened (its caFile is missing) stays active with its reason; Retry opens it again once the file is there', async () => {
+    const ca = path.join(root, 'later', 'ca.pem');
+    await vscodeStub.workspace.getConfiguration('fleet').update('clusters', [...(config.get('fleet.clusters') as unknown[]), { name: 'needs-ca', endpoint: server.urls[0], caFile: ca }]);
+    ui.picks.push((items: { name?: string }[]) => items.find(i => i.name === 'needs-ca'));
+    await commands.get('fleet.selectCluster')!();
+    await waitFor('the reason of the unopened profile', () => ui.contexts.get('fleet.connectionProblem') === 'config', { timeoutMs: 15_000 });
+    assert.equal(features.model.view.kind, 'error');
+    assert.match(features.model.view.kind === 'error' ? features.model.view.error : '', /^profile "needs-ca": cannot read caFile .*later\/ca\.pem: ENOENT.*Fix caFile in the cluster profile\.$/);
+    assert.match(stubState.statusBar!.text, /Fleet: needs-ca unreachable/);
+    await commands.get('fleet.retryConnection')!();
+    assert.equal(ui.contexts.get('fleet.connectionProblem'), 'config', 'still missing: the same reason');
+    fs.mkdirSync(path.dirname(ca), { recursive: true });
+    fs.writeFileSync(ca, '(an http endpoint never reads it)\n');
+    await commands.get('fleet.retryConnection')!();
+    await waitFor('connected after Retry', async () => {
+      await features.model.refresh();
+      return features.model.view.kind === 'connected';
+    }, { timeoutMs: 15_000 });
+    assert.equal(ui.contexts.get('fleet.connectionProblem'), undefined);
+    assert.equal(ui.contexts.get('fleet.clusterConnected'), true);
+    ui.picks.push((items: { name?: string }[]) => items.find(i => i.name === 'test'));
+    await commands.get('fleet.selectCluster')!();
   });
 
   test('polling pauses when no Fleet view and no unit editor is visible, and resumes for a unit editor', async () => {
@@ -460,8 +497,27 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
     assert.equal(ui.contexts.get('fleet.localClusterRunning'), true);
     const childPid = Number(fs.readFileSync(childPidFile, 'utf8'));
     process.kill(childPid, 0); // alive
+    assert.equal(features.model.view.kind !== 'disconnected' && features.model.view.label, `Local cluster (${server.urls[0]})`);
+    // After Stop, the explorer falls back to the configured profile; this one cannot be read, so the
+    // views say "not connected" (with Start Local Cluster), not its error.
+    config.set('fleet.activeCluster', 'unreachable');
     await commands.get('fleet.stopLocalCluster')!();
     assert.equal(ui.contexts.get('fleet.localClusterRunning'), false);
     assert.throws(() => process.kill(childPid, 0), /ESRCH/);
+    await waitFor('the fallback was read and failed', async () => {
+      await features.model.refresh();
+      return features.model.view.kind === 'error';
+    }, { timeoutMs: 15_000 });
+    assert.equal(features.model.view.kind === 'error' && features.model.view.problem, 'refused');
+    assert.equal(ui.contexts.get('fleet.clusterConnected'), false);
+    assert.equal(ui.contexts.get('fleet.connectionProblem'), undefined, 'the welcome is "not connected", not the fallback\'s error');
+    // Choosing that cluster makes its error the views' message again.
+    ui.picks.push((items: { name?: string }[]) => items.find(i => i.name === 'unreachable'));
+    await commands.get('fleet.selectCluster')!();
+    await waitFor('the chosen cluster\'s reason is shown', async () => {
+      await features.model.refresh();
+      return ui.contexts.get('fleet.connectionProblem') === 'refused';
+    }, { timeoutMs: 15_000 });
+    config.set('fleet.activeCluster', 'test');
   });
 });

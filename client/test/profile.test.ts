@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { describe, it } from 'node:test';
 import {
-  describeProfile, ENVIRONMENT_PROFILE_NAME, parseEndpoint, parseGoBool, parseTunnel, resolveProfiles, type ClusterProfile, type ProfileProblem,
+  describeProfile, ENVIRONMENT_PROFILE_NAME, parseEndpoint, parseGoBool, parseTunnel, PROFILE_FIELDS, resolveProfiles, type ClusterProfile, type ProfileProblem,
 } from '../src/connection/profile';
 
 const HOME = '/home/dev';
@@ -273,5 +275,42 @@ describe('resolveProfiles: ~/.ssh/config aliases', () => {
     const other = resolve([{ name: 'p', endpoint: 'http://x:1', tunnel: 'elsewhere' }], {}, sshConfig).profiles[0]!;
     assert.deepEqual(other.tunnelTarget, { host: 'elsewhere', port: 22, user: 'core' });
     assert.equal(describeProfile(other), 'core@elsewhere:22 → http://x:1');
+  });
+});
+
+describe('the fleet.clusters schema in package.json (Settings UI and settings.json completion)', () => {
+  type Property = { type?: string; enum?: unknown[]; examples?: unknown[]; default?: unknown; markdownDescription?: string; description?: string; deprecationMessage?: string };
+  const manifest = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../package.json'), 'utf8')) as {
+    contributes: { configuration: { properties: Record<string, { items?: { properties: Record<string, Property>; required?: string[]; additionalProperties?: boolean } }> } | Array<{ properties: Record<string, { items?: { properties: Record<string, Property>; required?: string[]; additionalProperties?: boolean } }> }> };
+  };
+  const configs = manifest.contributes.configuration;
+  const clusters = (Array.isArray(configs) ? configs : [configs]).map(c => c.properties['fleet.clusters']).find(Boolean)!;
+  const items = clusters.items!;
+
+  it('describes exactly the fields the profile parser accepts, each with a description, and no others', () => {
+    assert.deepEqual(Object.keys(items.properties).sort(), [...PROFILE_FIELDS].sort());
+    for (const [field, p] of Object.entries(items.properties)) {
+      assert.ok((p.markdownDescription ?? p.description ?? '').length > 20, `${field} is described`);
+      assert.ok(p.type === 'string' || p.type === 'number' || p.type === 'boolean', `${field} has a JSON type: ${p.type}`);
+    }
+    assert.deepEqual(items.required, ['name', 'endpoint']);
+    assert.equal(items.additionalProperties, false, 'a misspelt field is flagged in settings.json');
+    for (const field of ['sshUser', 'identityFile', 'knownHostsFile', 'strictHostKeyChecking', 'caFile', 'certFile', 'keyFile', 'driver', 'tunnel', 'sshTimeout', 'etcdKeyPrefix']) {
+      assert.ok(items.properties[field], `the schema describes ${field}`);
+    }
+  });
+
+  it('every value the schema offers (enum, examples, default) is one the parser accepts, and a value of another type is refused by name', () => {
+    const sample: Record<string, unknown> = { string: '/home/dev/file', number: 5, boolean: false };
+    for (const [field, p] of Object.entries(items.properties)) {
+      const offered = [...(p.enum ?? []), ...(p.examples ?? []), ...(p.default !== undefined ? [p.default] : [])];
+      for (const value of offered.length > 0 ? offered : [sample[p.type!]]) {
+        const entry: Record<string, unknown> = { name: 'p', endpoint: 'http://10.0.0.1:49153', [field]: value };
+        const { problems } = resolve([entry]);
+        assert.deepEqual(errors(problems).filter(x => x.field === field), [], `${field}: ${JSON.stringify(value)} is accepted`);
+      }
+      const { problems } = resolve([{ name: 'p', endpoint: 'http://10.0.0.1:49153', [field]: { wrong: true } }]);
+      assert.ok(problems.some(x => x.field === field && x.severity === 'error'), `${field}: an object is refused, naming the field: ${JSON.stringify(problems)}`);
+    }
   });
 });

@@ -113,6 +113,30 @@ describe('ClusterModel', () => {
     assert.deepEqual(changes[2]!.diff?.addedUnits, ['a.service']);
   });
 
+  test('a re-read keeps the objects of unchanged units, so the views skip them', async () => {
+    const { timers, model, changes } = setup();
+    const api = new StubApi();
+    api.units = [{ name: 'a.service', desiredState: 'launched' }, { name: 'b.service', desiredState: 'launched' }];
+    api.states = [{ name: 'a.service', machineID: 'm1', systemdActiveState: 'active' }, { name: 'b.service', machineID: 'm1', systemdActiveState: 'active' }];
+    model.setApi(api);
+    model.watch();
+    await settle();
+    const first = model.lastSnapshot!;
+    // The next read parses new objects; only b's state differs.
+    api.machines = structuredClone(api.machines);
+    api.units = structuredClone(api.units);
+    api.states = structuredClone(api.states);
+    api.states[1]!.systemdActiveState = 'failed';
+    timers.fire();
+    await settle();
+    const second = model.lastSnapshot!;
+    assert.deepEqual(changes.at(-1)?.diff?.changedUnits, ['b.service']);
+    assert.equal(second.machines[0], first.machines[0]);
+    assert.deepEqual(second.units.map((u, i) => u === first.units[i]), [true, true]);
+    assert.deepEqual(second.states.map((s, i) => s === first.states[i]), [true, false]);
+    assert.equal(second.states[1]!.systemdActiveState, 'failed');
+  });
+
   test('backs off exponentially on errors, keeps the last snapshot, and recovers', async () => {
     const { timers, model, changes } = setup();
     const api = new StubApi();
@@ -145,7 +169,7 @@ describe('ClusterModel', () => {
     model.setApi(api);
     model.watch();
     await settle();
-    assert.deepEqual(model.view, { kind: 'error', label: 'http://10.0.0.1:49153', error: 'connect ETIMEDOUT' });
+    assert.deepEqual(model.view, { kind: 'error', label: 'http://10.0.0.1:49153', error: 'connect ETIMEDOUT', problem: 'unreachable' });
   });
 
   test('manual refresh is coalesced and reschedules the poll', async () => {

@@ -215,16 +215,17 @@ describe('tree items', () => {
     assert.equal(new Set(ids).size, ids.length);
   });
 
-  test('connection states: nothing when disconnected, a spinner while loading, a retry node on errors', () => {
+  test('connection states: nothing when disconnected or unreachable (the welcome views speak), a spinner while loading, a retry node above a stale snapshot', () => {
     assert.deepEqual(unitRoots({ kind: 'disconnected' }, flat), []);
     assert.deepEqual(machineRoots({ kind: 'loading', label: 'prod' }).map(toItem).map(i => [i.label, i.icon.id]), [['Connecting to prod…', 'loading~spin']]);
-    const [err] = unitRoots({ kind: 'error', label: 'http://10.0.0.1:49153', error: 'connect ECONNREFUSED 10.0.0.1:49153' }, flat).map(toItem);
-    assert.equal(err!.label, 'Cannot reach fleet at http://10.0.0.1:49153');
-    assert.equal(err!.command, 'fleet.refreshCluster');
-    assert.match(err!.tooltip!, /ECONNREFUSED/);
+    const unreachable: ConnectionView = { kind: 'error', label: 'http://10.0.0.1:49153', error: 'connect ECONNREFUSED 10.0.0.1:49153', problem: 'refused' };
+    assert.deepEqual(unitRoots(unreachable, flat), []);
+    assert.deepEqual(machineRoots(unreachable), []);
     // A stale snapshot stays visible under the error node.
-    const stale = unitRoots({ ...connected, error: 'timeout' } as ConnectionView, flat).map(toItem);
+    const stale = unitRoots({ ...connected, error: 'connect ETIMEDOUT' } as ConnectionView, flat).map(toItem);
     assert.equal(stale[0]!.label, 'Cannot reach fleet at http://127.0.0.1:1 (showing the last snapshot)');
+    assert.equal(stale[0]!.command, 'fleet.refreshCluster');
+    assert.match(stale[0]!.tooltip!, /ETIMEDOUT/);
     assert.equal(stale.length, 10);
   });
 });
@@ -346,7 +347,7 @@ describe('status bar text', () => {
     assert.equal(ok.text, '$(server-environment) Fleet: prod (3/8)');
     assert.match(ok.tooltip, /3 machines, 8 units/);
     assert.equal(ok.warning, false);
-    const down = statusText('prod', { kind: 'error', label: 'x', error: 'connect ECONNREFUSED' });
+    const down = statusText('prod', { kind: 'error', label: 'x', error: 'connect ECONNREFUSED', problem: 'refused' });
     assert.equal(down.text, '$(debug-disconnect) Fleet: prod unreachable');
     assert.equal(down.warning, true);
     assert.match(statusText('prod', { ...connected, error: 'timeout' } as ConnectionView).tooltip, /Last snapshot: 3 machines, 8 units/);

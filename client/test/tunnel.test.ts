@@ -22,6 +22,7 @@ import { spawnDetached, stopSpawned, waitFor, type Spawned } from '../../test/su
 import { skipUnlessAvailable } from '../../test/support/requirements';
 import { sshdAvailable, useSshd, type SshFixture } from '../../test/support/sshd';
 import { FakeFleetServer } from './fleetApiServer.test';
+import { classifyConnectionError } from '../src/cluster/connectionProblem';
 
 const skip = skipUnlessAvailable(...sshdAvailable());
 
@@ -159,6 +160,7 @@ describe('SshTunnel against a real sshd', { skip }, () => {
     const err = await rejectsWith(api.listUnits(), /^REMOTE HOST IDENTIFICATION HAS CHANGED for \[127\.0\.0\.1\]:\d+: it sent ssh-ed25519 key SHA256:\S+, which differs from the key in .*changed_known_hosts \(line 2\)\..* remove line 2 from .*changed_known_hosts and connect again\.$/);
     assert.ok(err.message.includes(fingerprintSha256(ssh.hostKeyBlob)));
     assert.equal(asked, false, 'a changed key is never offered for trust');
+    assert.equal(classifyConnectionError(err), 'host-key-changed');
     assert.equal(tcpServer.requests.length, before);
     assert.equal(fs.readFileSync(file, 'utf8'), `# old key\n[127.0.0.1]:${ssh.port} ${type} ${b64}\n`, 'known_hosts untouched');
   });
@@ -206,15 +208,17 @@ describe('SshTunnel against a real sshd', { skip }, () => {
   it('an unknown host with no one to ask is refused, with the command that fixes it', async () => {
     const file = path.join(work, 'none', 'known_hosts');
     const api = apiVia(tunnel({ knownHostsFile: file }), tcpEndpoint);
-    await rejectsWith(api.listUnits(), new RegExp(`^Unknown host \\[127\\.0\\.0\\.1\\]:${ssh.port} \\(ssh-ed25519 SHA256:\\S+\\) and no one to ask; add it with: ssh-keyscan -p ${ssh.port} 127\\.0\\.0\\.1 >> .*none/known_hosts`));
+    const err = await rejectsWith(api.listUnits(), new RegExp(`^Unknown host \\[127\\.0\\.0\\.1\\]:${ssh.port} \\(ssh-ed25519 SHA256:\\S+\\) and no one to ask; add it with: ssh-keyscan -p ${ssh.port} 127\\.0\\.0\\.1 >> .*none/known_hosts`));
     assert.equal(fs.existsSync(file), false);
+    assert.equal(classifyConnectionError(err), 'host-key-unknown');
   });
 
   it('an unknown host declined at the prompt is refused', async () => {
     const file = path.join(work, 'declined', 'known_hosts');
     const api = apiVia(tunnel({ knownHostsFile: file, confirmUnknownHost: async () => false }), tcpEndpoint);
-    await rejectsWith(api.listUnits(), /^Host key verification failed: the key of \[127\.0\.0\.1\]:\d+ \(ssh-ed25519 SHA256:\S+\) was not trusted, so the tunnel was not opened\.$/);
+    const err = await rejectsWith(api.listUnits(), /^Host key verification failed: the key of \[127\.0\.0\.1\]:\d+ \(ssh-ed25519 SHA256:\S+\) was not trusted, so the tunnel was not opened\.$/);
     assert.equal(fs.existsSync(file), false);
+    assert.equal(classifyConnectionError(err), 'host-key-unknown');
   });
 
   it('an unknown host accepted at the prompt connects and is remembered (dir 0700, file 0600)', async () => {
@@ -257,12 +261,14 @@ describe('SshTunnel against a real sshd', { skip }, () => {
     const stranger = path.join(work, 'stranger_key');
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', stranger], { stdio: 'pipe' });
     const api = apiVia(tunnel({ agentSocket: '', identityFile: stranger }), tcpEndpoint);
-    await rejectsWith(api.listUnits(), new RegExp(`^SSH authentication as ${ssh.user} to ${ssh.user}@127\\.0\\.0\\.1:${ssh.port} failed \\(tried the identity file .*stranger_key\\)\\. Check sshUser, that your public key is in ~${ssh.user}/\\.ssh/authorized_keys there, and that the key is loaded \\(ssh-add -l\\)\\.$`));
+    const err = await rejectsWith(api.listUnits(), new RegExp(`^SSH authentication as ${ssh.user} to ${ssh.user}@127\\.0\\.0\\.1:${ssh.port} failed \\(tried the identity file .*stranger_key\\)\\. Check sshUser, that your public key is in ~${ssh.user}/\\.ssh/authorized_keys there, and that the key is loaded \\(ssh-add -l\\)\\.$`));
+    assert.equal(classifyConnectionError(err), 'auth');
   });
 
   it('reports missing credentials and a bad identity file before dialing', async () => {
-    await rejectsWith(apiVia(tunnel({ agentSocket: '', env: {} }), tcpEndpoint).listUnits(), /^No SSH credentials for .*: SSH_AUTH_SOCK is not set \(is ssh-agent running\?\) and the profile has no identityFile/);
-    await rejectsWith(apiVia(tunnel({ agentSocket: path.join(work, 'no-agent.sock') }), tcpEndpoint).listUnits(), /^SSH_AUTH_SOCK points to .*no-agent\.sock, which does not exist\. Start ssh-agent/);
+    const none = await rejectsWith(apiVia(tunnel({ agentSocket: '', env: {} }), tcpEndpoint).listUnits(), /^No SSH credentials for .*: SSH_AUTH_SOCK is not set \(is ssh-agent running\?\) and the profile has no identityFile/);
+    const dangling = await rejectsWith(apiVia(tunnel({ agentSocket: path.join(work, 'no-agent.sock') }), tcpEndpoint).listUnits(), /^SSH_AUTH_SOCK points to .*no-agent\.sock, which does not exist\. Start ssh-agent/);
+    assert.deepEqual([none, dangling].map(classifyConnectionError), ['no-agent', 'no-agent']);
     await rejectsWith(apiVia(tunnel({ agentSocket: '', identityFile: path.join(work, 'absent_key') }), tcpEndpoint).listUnits(), /^Cannot read the identity file .*absent_key .*Fix identityFile/, 'config');
     const notAKey = knownHostsWith('not_a_key', 'hello\n');
     await rejectsWith(apiVia(tunnel({ agentSocket: '', identityFile: notAKey }), tcpEndpoint).listUnits(), /^The identity file .*not_a_key is not a private key/, 'config');
@@ -270,7 +276,8 @@ describe('SshTunnel against a real sshd', { skip }, () => {
 
   it('reports an unreachable SSH host', async () => {
     const port = await freePort();
-    await rejectsWith(apiVia(tunnel({ port }), tcpEndpoint).listUnits(), new RegExp(`^Cannot reach the SSH tunnel host ${ssh.user}@127\\.0\\.0\\.1:${port}: connection refused\\. Is sshd running there, and is the port right\\?$`));
+    const err = await rejectsWith(apiVia(tunnel({ port }), tcpEndpoint).listUnits(), new RegExp(`^Cannot reach the SSH tunnel host ${ssh.user}@127\\.0\\.0\\.1:${port}: connection refused\\. Is sshd running there, and is the port right\\?$`));
+    assert.equal(classifyConnectionError(err), 'refused');
   });
 
   it('times out on a host that never speaks SSH', async () => {
@@ -279,7 +286,8 @@ describe('SshTunnel against a real sshd', { skip }, () => {
     const port = (silent.address() as net.AddressInfo).port;
     try {
       const started = Date.now();
-      await rejectsWith(apiVia(tunnel({ port, timeoutMs: 300 }), tcpEndpoint).listUnits(), /^Timed out while initiating the SSH connection to .* \(after 0\.3 s\)/);
+      const err = await rejectsWith(apiVia(tunnel({ port, timeoutMs: 300 }), tcpEndpoint).listUnits(), /^Timed out while initiating the SSH connection to .* \(after 0\.3 s\)/);
+      assert.equal(classifyConnectionError(err), 'timeout');
       assert.ok(Date.now() - started < 3000);
     } finally {
       silent.close();
@@ -288,10 +296,11 @@ describe('SshTunnel against a real sshd', { skip }, () => {
 
   it('reports an endpoint the tunnel host cannot reach', async () => {
     const port = await freePort();
-    await rejectsWith(apiVia(tunnel(), `http://127.0.0.1:${port}`).listUnits(), new RegExp(`^The tunnel .* could not reach fleet at 127\\.0\\.0\\.1:${port}: Connection refused\\. Is fleetd listening on 127\\.0\\.0\\.1:${port} as seen from the tunnel host\\?`));
+    const refused = await rejectsWith(apiVia(tunnel(), `http://127.0.0.1:${port}`).listUnits(), new RegExp(`^The tunnel .* could not reach fleet at 127\\.0\\.0\\.1:${port}: Connection refused\\. Is fleetd listening on 127\\.0\\.0\\.1:${port} as seen from the tunnel host\\?`));
     const socket = path.join(work, 'missing.sock');
     const err = await rejectsWith(apiVia(tunnel(), `unix://${socket}`).listUnits(), /^127\.0\.0\.1 would not open .*missing\.sock over SSH \(open failed: the socket is missing or AllowStreamLocalForwarding is off\), and `fleetctl fd-forward '.*missing\.sock'` on .* exited with 127/);
     assert.match(err.message, /Install fleetctl \(with fd-forward\) on 127\.0\.0\.1/);
+    assert.deepEqual([refused, err].map(classifyConnectionError), ['refused', 'unreachable']);
   });
 
   it('dispose closes the connection and refuses further use', async () => {

@@ -9,6 +9,19 @@
  * any, has finished. It never rejects.
  */
 
+/** Time as the loop sees it: injected by tests to drive it without waiting; default the real clock and timers. */
+export interface LoopClock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+const REAL_CLOCK: LoopClock = {
+  now: () => performance.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: handle => clearTimeout(handle as NodeJS.Timeout),
+};
+
 export interface LoopOptions {
   intervalMs: number;
   reconcile: () => Promise<void>;
@@ -25,6 +38,7 @@ export interface LoopOptions {
   idleRatio?: number;
   /** Smallest wait after a run before a triggered run (lets a burst of hints coalesce); default 0. */
   minGapMs?: number;
+  clock?: LoopClock;
 }
 
 export interface Loop {
@@ -39,6 +53,7 @@ export function runLoop(opts: LoopOptions): Loop {
   const maxBackoffMs = Math.max(intervalMs, opts.maxBackoffMs ?? Math.min(30_000, 8 * intervalMs));
   const idleRatio = opts.idleRatio ?? 0;
   const minGapMs = opts.minGapMs ?? 0;
+  const clock = opts.clock ?? REAL_CLOCK;
   if (!(idleRatio >= 0) || !Number.isFinite(idleRatio)) throw new RangeError(`runLoop: idleRatio must be a non-negative number, got ${idleRatio}`);
   if (!(minGapMs >= 0) || !Number.isFinite(minGapMs)) throw new RangeError(`runLoop: minGapMs must be a non-negative number, got ${minGapMs}`);
   let pending = false;
@@ -53,12 +68,12 @@ export function runLoop(opts: LoopOptions): Loop {
   const sleep = (ms: number, wakeable: boolean): Promise<void> =>
     new Promise<void>(resolve => {
       const finish = (): void => {
-        clearTimeout(timer);
+        clock.clearTimeout(timer);
         signal.removeEventListener('abort', finish);
         wake = undefined;
         resolve();
       };
-      const timer = setTimeout(finish, ms);
+      const timer = clock.setTimeout(finish, ms);
       if (wakeable) wake = finish;
       signal.addEventListener('abort', finish, { once: true });
       if ((wakeable && pending) || signal.aborted) finish();
@@ -76,7 +91,7 @@ export function runLoop(opts: LoopOptions): Loop {
     let failures = 0;
     while (!signal.aborted) {
       pending = false;
-      const started = performance.now();
+      const started = clock.now();
       try {
         await reconcile();
         failures = 0;
@@ -86,7 +101,7 @@ export function runLoop(opts: LoopOptions): Loop {
       }
       if (signal.aborted) break;
       if (failures === 0) {
-        const gap = Math.min(intervalMs, Math.max(minGapMs, (performance.now() - started) * idleRatio));
+        const gap = Math.min(intervalMs, Math.max(minGapMs, (clock.now() - started) * idleRatio));
         if (gap > 0) await sleep(gap, false);
         if (!signal.aborted) await sleep(intervalMs - gap, true);
         continue;

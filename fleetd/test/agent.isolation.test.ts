@@ -18,6 +18,7 @@ import { API_UNIT_TYPES, validateUnitName, UNIT_NAME_MAX } from '../../unitfile/
 import type { UnitOption } from '../../unitfile/src/serialize';
 import { waitFor } from '../../test/support/process';
 import { random } from '../../scheduler/test/random';
+import { scheduleUnit } from '../../registry/test/registryOps';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'fleetd-isolation-'));
 const running: RunningAgent[] = [];
@@ -39,7 +40,7 @@ async function start(registry: MemoryRegistry): Promise<RunningAgent> {
 async function submit(registry: MemoryRegistry, name: string, options = sleeper): Promise<void> {
   assert.equal(validateUnitName(name), undefined, `the test's name ${name} must be valid for fleet`);
   await registry.putUnit({ name, options, desiredState: 'launched' });
-  if (!options.some(o => o.name === 'Global')) await registry.scheduleUnit(name, M1);
+  if (!options.some(o => o.name === 'Global')) await scheduleUnit(registry, name, M1);
 }
 
 function running_(registry: MemoryRegistry, names: readonly string[], timeoutMs = 15_000) {

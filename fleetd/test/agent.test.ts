@@ -20,6 +20,7 @@ import { unitHash } from '../../unitfile/src/serialize';
 import type { JournalLine } from '../../protocol/src/api';
 import { waitFor } from '../../test/support/process';
 import { alive } from './processes';
+import { scheduleUnit } from '../../registry/test/registryOps';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'fleetd-agent-'));
 const running: RunningAgent[] = [];
@@ -63,7 +64,7 @@ test('a scheduled unit starts and reports active/running with its hash; loaded s
   const pum = agent.unitManager as ProcessUnitManager;
   const v1 = service('/bin/sleep 60');
   await registry.putUnit({ name: 'web.service', options: v1, desiredState: 'launched' });
-  await registry.scheduleUnit('web.service', M1);
+  await scheduleUnit(registry, 'web.service', M1);
   const s = await until(registry, 'web.service', 'active', 'running');
   assert.deepEqual(s, { name: 'web.service', machineId: M1, hash: unitHash(v1), loadState: 'loaded', activeState: 'active', subState: 'running' });
   await waitFor('the launched heartbeat', async () => (await registry.getSchedule()).get('web.service')?.launchedOn === M1);
@@ -108,7 +109,7 @@ test('published states for systemd semantics: oneshot+RemainAfterExit, ExecStart
   ];
   for (const c of cases) {
     await registry.putUnit({ name: c.name, options: c.options, desiredState: 'launched' });
-    await registry.scheduleUnit(c.name, M1);
+    await scheduleUnit(registry, c.name, M1);
   }
   await waitFor('the pre process of slow.service', () => pum.processGroups('slow.service').length > 0);
   const slowGroups = pum.processGroups('slow.service');
@@ -119,8 +120,13 @@ test('published states for systemd semantics: oneshot+RemainAfterExit, ExecStart
     else assert.equal(s.detail, undefined, c.name);
   }
   for (const g of slowGroups) assert.deepEqual(processesInGroup(g), [], 'the timed-out ExecStartPre was killed with its group');
-  // fleet does not restart a failed unit whose target is still launched: the state stays failed.
-  await new Promise(r => setTimeout(r, 300));
+  // fleet does not restart a failed unit whose target is still launched: two more passes (run
+  // here, after the loop's), and the unit was not started again and is still failed.
+  const starts = () => agent.journal.read('prefail.service', 1_000).filter(l => l.stream === 'system' && l.text.startsWith('Starting ')).length;
+  assert.equal(starts(), 1);
+  await agent.agent.reconcile();
+  await agent.agent.reconcile();
+  assert.equal(starts(), 1, 'prefail.service was started again');
   assert.equal((await stateOf(registry, 'prefail.service'))?.activeState, 'failed');
 });
 
@@ -128,13 +134,13 @@ test('units scheduled elsewhere are ignored; global units run where the metadata
   const registry = new MemoryRegistry();
   await start(registry, M1, { role: 'web' });
   await registry.putUnit({ name: 'other.service', options: service('/bin/sleep 60'), desiredState: 'launched' });
-  await registry.scheduleUnit('other.service', M2);
+  await scheduleUnit(registry, 'other.service', M2);
   await registry.putUnit({ name: 'g.service', options: service('/bin/sleep 60', ['X-Fleet', 'Global', 'true'], ['X-Fleet', 'MachineMetadata', 'role=web']), desiredState: 'launched' });
   await registry.putUnit({ name: 'h.service', options: service('/bin/sleep 60', ['X-Fleet', 'Global', 'true'], ['X-Fleet', 'MachineMetadata', 'role=db']), desiredState: 'launched' });
   await registry.putUnit({ name: 'a.service', options: service('/bin/sleep 60', ['X-Fleet', 'Conflicts', 'b.service']), desiredState: 'launched' });
   await registry.putUnit({ name: 'b.service', options: service('/bin/sleep 60'), desiredState: 'launched' });
-  await registry.scheduleUnit('a.service', M1);
-  await registry.scheduleUnit('b.service', M1);
+  await scheduleUnit(registry, 'a.service', M1);
+  await scheduleUnit(registry, 'b.service', M1);
   await until(registry, 'g.service', 'active', 'running');
   await until(registry, 'a.service', 'active', 'running');
   const names = (await registry.listUnitStates()).map(s => s.name);
@@ -153,7 +159,7 @@ test('Restart=on-failure restarts a crashing unit (journal over HTTP shows it, a
   assert.equal((await registry.listMachines())[0]?.journalUrl, agent.journalUrl);
   const opts = service('/bin/sh -c "echo started; sleep 0.2; exit 1"', ['Service', 'Restart', 'on-failure'], ['Service', 'RestartSec', '50ms'], ['Service', 'StartLimitBurst', '100']);
   await registry.putUnit({ name: 'crash.service', options: opts, desiredState: 'launched' });
-  await registry.scheduleUnit('crash.service', M1);
+  await scheduleUnit(registry, 'crash.service', M1);
 
   const url = `${agent.journalUrl}/journal/crash.service?lines=100&follow=true`;
   const received: JournalLine[] = [];
@@ -190,8 +196,8 @@ test('clean stop: units are stopped and unloaded, states and heartbeats removed,
   const pum = agent.unitManager as ProcessUnitManager;
   await registry.putUnit({ name: 'a.service', options: service('/bin/sleep 60'), desiredState: 'launched' });
   await registry.putUnit({ name: 'b.service', options: service('/bin/sh -c "trap \'\' TERM; sleep 60 & wait"', ['Service', 'TimeoutStopSec', '200ms']), desiredState: 'launched' });
-  await registry.scheduleUnit('a.service', M1);
-  await registry.scheduleUnit('b.service', M1);
+  await scheduleUnit(registry, 'a.service', M1);
+  await scheduleUnit(registry, 'b.service', M1);
   await until(registry, 'a.service', 'active', 'running');
   await until(registry, 'b.service', 'active', 'running');
   const groups = [...pum.processGroups('a.service'), ...pum.processGroups('b.service')];
@@ -207,8 +213,14 @@ test('clean stop: units are stopped and unloaded, states and heartbeats removed,
 test('a machine ID still registered is retried until the previous presence goes away', async () => {
   const registry = new MemoryRegistry();
   const first = await start(registry);
-  const second = startAgent({ registry, machine: { id: M1, publicIP: '', metadata: { gen: '2' } }, stateDir: path.join(root, 'second'), intervalMs: 100, ttlMs: 2_000 });
-  setTimeout(() => void first.stop(), 300);
+  const warnings: string[] = [];
+  const second = startAgent({
+    registry, machine: { id: M1, publicIP: '', metadata: { gen: '2' } }, stateDir: path.join(root, 'second'), intervalMs: 100, ttlMs: 2_000,
+    log: (level, m) => level === 'warn' && warnings.push(m),
+  });
+  // The second agent found the ID taken and waits to retry; then the first one goes.
+  await waitFor('the second agent to find the machine ID taken', () => warnings.some(w => w.startsWith(`machine ${M1} is already registered`)));
+  await first.stop();
   const a = await second;
   running.push(a);
   assert.deepEqual((await registry.listMachines()).map(m => m.metadata), [{ gen: '2' }]);
@@ -234,12 +246,15 @@ test('losing the registry keeps units running; the agent catches up when it retu
   running.push(agent);
   const pum = agent.unitManager as ProcessUnitManager;
   await registry.putUnit({ name: 'keep.service', options: service('/bin/sleep 60'), desiredState: 'launched' });
-  await registry.scheduleUnit('keep.service', M1);
+  await scheduleUnit(registry, 'keep.service', M1);
   await until(registry, 'keep.service', 'active', 'running');
   const pid = pum.mainPid('keep.service')!;
   down = true;
-  await waitFor('a failed pass to be logged', () => logs.some(l => l.startsWith('error: reconcile failed: fleet server unable to communicate with etcd')));
-  await new Promise(r => setTimeout(r, 300));
+  const failedPasses = () => logs.filter(l => l.startsWith('error: reconcile failed: fleet server unable to communicate with etcd')).length;
+  await waitFor('a failed pass to be logged', () => failedPasses() > 0);
+  // Two more passes run and fail while the registry is away (run here: the loop backs off).
+  await assert.rejects(agent.agent.reconcile(), RegistryUnavailableError);
+  await assert.rejects(agent.agent.reconcile(), RegistryUnavailableError);
   assert.ok(alive(pid), 'the unit keeps running while the registry is away');
   // Meanwhile the unit's desired state changed; once the registry answers again the agent applies it.
   down = false;
@@ -277,7 +292,7 @@ test('fake manager: fleet order within a pass, a failed task ends only its unit\
     await agent.reconcile(); // after the loop's first pass
     for (const n of ['a.service', 'b.service']) {
       await registry.putUnit({ name: n, options: service('/bin/true'), desiredState: 'launched' });
-      await registry.scheduleUnit(n, M1);
+      await scheduleUnit(registry, n, M1);
     }
     fake.calls.length = 0;
     fake.failNext('start');
@@ -336,11 +351,11 @@ test('a pass reads only this machine (machineView, never a full snapshot); start
     const names = ['a.service', 'b.service', 'c.service', 'd.service'];
     for (const n of names) {
       await registry.putUnit({ name: n, options: service('/bin/true'), desiredState: 'launched' });
-      await registry.scheduleUnit(n, M1);
+      await scheduleUnit(registry, n, M1);
     }
     // Someone else's unit: never read by this agent's pass, never loaded.
     await registry.putUnit({ name: 'other.service', options: service('/bin/true'), desiredState: 'launched' });
-    await registry.scheduleUnit('other.service', M2);
+    await scheduleUnit(registry, 'other.service', M2);
     calls.length = 0;
     await agent.reconcile();
     assert.deepEqual(fake.calls.filter(c => c.startsWith('start')), names.map(n => `start(${n})`));
@@ -353,10 +368,11 @@ test('a pass reads only this machine (machineView, never a full snapshot); start
     const batch = started[0]!.args[1] as { states: { name: string }[]; launched: string[] };
     assert.deepEqual(batch.launched, names);
     assert.deepEqual(batch.states.map(s => s.name), names);
-    assert.ok(!methods.includes('saveUnitState') && !methods.includes('setLaunched'), methods.join());
-    // Loaded, then running, in the same pass: each state is written once (running), not twice.
-    await new Promise(r => setTimeout(r, 50));
-    const written = calls.filter(c => c.method === 'publishUnits').flatMap(c => (c.args[1] as { states: { name: string; activeState: string }[] }).states);
+    // Loaded, then running, in the same pass: each state is written once (running), not twice. A
+    // 'loaded' write would come before the 'active' one, so once every unit's is seen the list is whole.
+    const writtenStates = () => calls.filter(c => c.method === 'publishUnits').flatMap(c => (c.args[1] as { states: { name: string; activeState: string }[] }).states);
+    await waitFor('every started unit published active', () => names.every(n => writtenStates().some(s => s.name === n && s.activeState === 'active')));
+    const written = writtenStates();
     assert.deepEqual(written.map(s => `${s.name}:${s.activeState}`), names.map(n => `${n}:active`));
     assert.deepEqual((await registry.getSchedule()).get('d.service')?.launchedOn, M1);
   } finally {

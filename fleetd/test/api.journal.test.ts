@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { JournalLine } from '../../protocol/src/api';
 import { errorBody, HELLO_OPTIONS, startApi, type ApiFixture } from './apiHarness';
+import { saveUnitState, scheduleUnit } from '../../registry/test/registryOps';
 
 interface FakeAgent {
   url: string;
@@ -67,8 +68,8 @@ describe('GET /fleet/v1/journal/{unit}', () => {
     await f.registry.registerMachine({ id: 'm3', publicIP: '', metadata: {}, version: 't' }, 60_000);
     await f.registry.putUnit({ name: 'web.service', options: HELLO_OPTIONS, desiredState: 'launched' });
     const st = (machineId: string) => ({ name: 'web.service', machineId, hash: 'a'.repeat(40), loadState: 'loaded', activeState: 'active', subState: 'running' });
-    await f.registry.saveUnitState(st('m1'), 60_000);
-    await f.registry.saveUnitState(st('m2'), 60_000);
+    await saveUnitState(f.registry, st('m1'), 60_000);
+    await saveUnitState(f.registry, st('m2'), 60_000);
   });
   after(async () => {
     await f.close();
@@ -132,7 +133,7 @@ describe('GET /fleet/v1/journal/{unit}', () => {
 
   test('a dead agent is reported as a system line; the others still answer', async () => {
     await f.registry.registerMachine({ id: 'm4', publicIP: '', metadata: {}, version: 't', journalUrl: 'http://127.0.0.1:1' }, 60_000);
-    await f.registry.saveUnitState({ name: 'web.service', machineId: 'm4', hash: 'a'.repeat(40), loadState: 'loaded', activeState: 'active', subState: 'running' }, 60_000);
+    await saveUnitState(f.registry, { name: 'web.service', machineId: 'm4', hash: 'a'.repeat(40), loadState: 'loaded', activeState: 'active', subState: 'running' }, 60_000);
     const lines = ndjson((await f.api.get('/fleet/v1/journal/web.service?lines=10')).text);
     assert.equal(lines.filter(l => l.stream === 'stdout').length, 5);
     const system = lines.filter(l => l.stream === 'system');
@@ -152,7 +153,7 @@ test("the proxy speaks the agent's journal server (fleetd/src/agent/journal.ts)"
     journal.append('svc.service', 'stderr', 'before 2');
     await f.registry.registerMachine({ id: 'real', publicIP: '', metadata: {}, version: 't', journalUrl: agent.url }, 60_000);
     await f.registry.putUnit({ name: 'svc.service', options: HELLO_OPTIONS, desiredState: 'launched' });
-    await f.registry.scheduleUnit('svc.service', 'real');
+    await scheduleUnit(f.registry, 'svc.service', 'real');
     const lines = (await f.api.get('/fleet/v1/journal/svc.service?lines=5')).text.trim().split('\n').map(l => JSON.parse(l) as JournalLine);
     assert.deepEqual(lines.map(l => [l.machineID, l.stream, l.text]), [['real', 'stdout', 'before 1'], ['real', 'stderr', 'before 2']]);
 

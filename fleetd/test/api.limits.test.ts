@@ -120,7 +120,9 @@ test('requests with bodies are processed a few at a time; requests without one a
     const list = await api.get('/fleet/v1/units');
     assert.equal(list.status, 200);
     assert.ok(Date.now() - t0 < 1_000);
-    await new Promise(r => setTimeout(r, 200));
+    // All five are in: two being processed, three waiting for a slot, and no third one processed.
+    for (let i = 0; i < 250 && server.load().bodiesWaiting < 3; i++) await new Promise(r => setTimeout(r, 20));
+    assert.deepEqual(server.load(), { bodiesProcessing: 2, bodiesWaiting: 3, longPolls: 0 });
     assert.equal(puts, 2, 'no third request with a body was processed while two were');
     release();
     const replies = await Promise.all(pending);

@@ -16,6 +16,7 @@ import { encodePageToken } from '../../registry/src/api/pagination';
 import { MemoryRegistry } from '../src/registry/memoryRegistry';
 import { RegistryUnavailableError, type Registry } from '../../registry/src/registry';
 import { ApiClient, errorBody, HELLO_OPTIONS, startApi, type ApiFixture } from './apiHarness';
+import { saveUnitState, scheduleUnit, setLaunched } from '../../registry/test/registryOps';
 
 const U = '/fleet/v1/units';
 
@@ -259,15 +260,15 @@ describe('GET /units: derived state, global units, reasons', () => {
     await r.putUnit({ name: 'a.service', options: HELLO_OPTIONS, desiredState: 'launched' });
     const get = async () => (await f.api.get(`${U}/a.service`)).json as { currentState?: string; machineID?: string };
     assert.deepEqual([(await get()).currentState, (await get()).machineID], ['inactive', undefined], 'unscheduled: inactive, not missing');
-    await r.scheduleUnit('a.service', 'm1');
+    await scheduleUnit(r, 'a.service', 'm1');
     assert.deepEqual([(await get()).currentState, (await get()).machineID], ['inactive', 'm1'], 'scheduled but no state from the target');
-    await r.saveUnitState(state('a.service', 'm2'), 60_000);
+    await saveUnitState(r, state('a.service', 'm2'), 60_000);
     assert.equal((await get()).currentState, 'inactive', 'a state from another machine does not count');
-    await r.saveUnitState(state('a.service', 'm1'), 60_000);
+    await saveUnitState(r, state('a.service', 'm1'), 60_000);
     assert.equal((await get()).currentState, 'loaded');
-    await r.setLaunched('a.service', 'm2', 60_000);
+    await setLaunched(r, 'a.service', 'm2', 60_000);
     assert.equal((await get()).currentState, 'loaded', 'a heartbeat from another machine does not count');
-    await r.setLaunched('a.service', 'm1', 60_000);
+    await setLaunched(r, 'a.service', 'm1', 60_000);
     assert.equal((await get()).currentState, 'launched');
   });
 
@@ -287,7 +288,7 @@ describe('GET /units: derived state, global units, reasons', () => {
     await f.registry.setUnitReasons(new Map([['r.service', 'no machine has metadata region=west'], ['r2.service', 'ignored']]));
     assert.equal(((await f.api.get(`${U}/r.service`)).json as { reason?: string }).reason, 'no machine has metadata region=west');
     assert.equal(((await f.api.get(`${U}/r2.service`)).json as { reason?: string }).reason, undefined, 'inactive units carry no reason');
-    await f.registry.saveUnitState(state('r.service', 'm9', { detail: 'ExecStart exited with status 1' }), 60_000);
+    await saveUnitState(f.registry, state('r.service', 'm9', { detail: 'ExecStart exited with status 1' }), 60_000);
     assert.deepEqual((await f.api.get('/fleet/v1/state/r.service')).json, {
       name: 'r.service', hash: 'e'.repeat(40), machineID: 'm9', systemdLoadState: 'loaded', systemdActiveState: 'active', systemdSubState: 'running', detail: 'ExecStart exited with status 1',
     });
@@ -357,7 +358,7 @@ describe('pagination (token_limit 2, case 58)', () => {
 
   test('states: filters apply before pagination; GET /state/{name} is the first state or 404', async () => {
     const st = (name: string, machineId: string) => ({ name, machineId, hash: 'f'.repeat(40), loadState: 'loaded', activeState: 'active', subState: 'running' });
-    for (const [n, m] of [['x.service', 'm1'], ['x.service', 'm2'], ['x.service', 'm3'], ['y.service', 'm1']] as const) await f.registry.saveUnitState(st(n, m), 60_000);
+    for (const [n, m] of [['x.service', 'm1'], ['x.service', 'm2'], ['x.service', 'm3'], ['y.service', 'm1']] as const) await saveUnitState(f.registry, st(n, m), 60_000);
     const all = (await f.api.get('/fleet/v1/state')).json as { states: { name: string; machineID: string }[]; nextPageToken: string };
     assert.deepEqual(all.states.map(s => `${s.name}/${s.machineID}`), ['x.service/m1', 'x.service/m2']);
     assert.equal(all.nextPageToken, 'AgACAA==');

@@ -11,6 +11,7 @@ import { ApiError } from '../../registry/src/api/errors';
 import { UnitsResource } from '../../registry/src/api/units';
 import { EtcdRegistry } from '../src/registry/etcdRegistry';
 import { etcdBinary, skipUnlessAvailable, useEtcd } from '../../test/support';
+import { saveUnitState, scheduleUnit, setLaunched } from '../../registry/test/registryOps';
 
 const M1 = '1'.repeat(32);
 const M2 = '2'.repeat(32);
@@ -25,13 +26,13 @@ test('on etcd: GET /units/{name} from the unit\'s own keys answers what the full
     await registry.putUnit({ name: 'web.service.d.service', options: service('/bin/sleep 2'), desiredState: 'loaded' });
     await registry.putUnit({ name: 'waiting.service', options: service('/bin/sleep 3', [{ section: 'X-Fleet', name: 'MachineMetadata', value: 'disk=none' }]), desiredState: 'launched' });
     await registry.putUnit({ name: 'everywhere.service', options: service('/bin/sleep 4', [{ section: 'X-Fleet', name: 'Global', value: 'true' }]), desiredState: 'launched' });
-    assert.equal(await registry.scheduleUnit('web.service', M1), true);
-    assert.equal(await registry.scheduleUnit('web.service.d.service', M2), true);
-    await registry.setLaunched('web.service', M1, 30_000);
-    await registry.saveUnitState(state('web.service', M1, 'active'), 30_000);
-    await registry.saveUnitState(state('web.service.d.service', M2, 'inactive'), 30_000);
-    await registry.saveUnitState(state('everywhere.service', M1, 'active'), 30_000);
-    await registry.saveUnitState(state('everywhere.service', M2, 'active'), 30_000);
+    assert.equal(await scheduleUnit(registry, 'web.service', M1), true);
+    assert.equal(await scheduleUnit(registry, 'web.service.d.service', M2), true);
+    await setLaunched(registry, 'web.service', M1, 30_000);
+    await saveUnitState(registry, state('web.service', M1, 'active'), 30_000);
+    await saveUnitState(registry, state('web.service.d.service', M2, 'inactive'), 30_000);
+    await saveUnitState(registry, state('everywhere.service', M1, 'active'), 30_000);
+    await saveUnitState(registry, state('everywhere.service', M2, 'active'), 30_000);
     await registry.setUnitReasons(new Map([['waiting.service', 'no machine has disk=none']]));
 
     // The old way, for comparison: the same resource over a registry without unitDetail.

@@ -11,7 +11,7 @@ import { ProcessUnitManager } from '../src/agent/processUnitManager';
 import { Journal } from '../src/agent/journal';
 import type { UnitManagerState } from '../src/agent/unitManager';
 import type { UnitOption } from '../../unitfile/src/serialize';
-import { sleep, waitFor } from '../../test/support/process';
+import { waitFor } from '../../test/support/process';
 import { alive } from './processes';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'fleetd-deps-'));
@@ -97,7 +97,10 @@ test('BindsTo=: when the service\'s process dies on its own (kill -9) the sideki
   await until('web.service', 'failed', 'failed');
   const s = await until('web-discovery.service', 'inactive', 'dead');
   assert.match(s.detail!, /bound to web\.service, which is failed \(BindsTo=\)/);
-  await sleep(300);
+  // The job queue has handled web's failure and its consequences (a state change is settled on
+  // the next turn), and has nothing left to do.
+  await new Promise(resolve => setImmediate(resolve));
+  await waitFor('the job queue to be empty', () => m.queuedJobs().length === 0, { intervalMs: 20 });
   assert.equal((await state('req.service')).activeState, 'active', 'Requires= does not stop a unit when the required one merely exits');
 });
 

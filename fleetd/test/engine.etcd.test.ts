@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, describe, test } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
 import { EtcdRegistry } from '../src/registry/etcdRegistry';
 import type { Registry } from '../../registry/src/registry';
 import { startEngine, type Engine } from '../src/engine';
@@ -57,8 +56,7 @@ describe('engine on etcd', { skip }, () => {
 
       const e2 = await startEngine({ registry: r2, machineId: 'e2', intervalMs: 100, leaseTtlMs: TTL, log: log('e2') });
       engines.push(e2);
-      await delay(300);
-      assert.ok(logs.includes(`e2 info engine: another engine holds the lease; e2 will retry every 100 ms`), logs.join('\n'));
+      await waitForEqual('e2 following', async () => logs.includes('e2 info engine: another engine holds the lease; e2 will retry every 100 ms'), true, { timeoutMs: 15_000, intervalMs: 25 });
       await e1.stop();
       await admin.putUnit({ name: 'd.service', options, desiredState: 'launched' });
       await waitForEqual('e2 takes over at once after a clean stop', targets, { 'a.service': 'w1', 'b.service': 'w2', 'd.service': 'w1' }, { timeoutMs: 15_000, intervalMs: 25 });
@@ -66,7 +64,7 @@ describe('engine on etcd', { skip }, () => {
 
       const e3 = await startEngine({ registry: r3, machineId: 'e3', intervalMs: 100, leaseTtlMs: TTL, log: log('e3') });
       engines.push(e3);
-      await delay(300);
+      await waitForEqual('e3 following', async () => logs.includes('e3 info engine: another engine holds the lease; e3 will retry every 100 ms'), true, { timeoutMs: 15_000, intervalMs: 25 });
       // e2's process dies: its connection goes, and with it the lease keepalive.
       await e2.stop().catch(() => {});
       await r2.close();

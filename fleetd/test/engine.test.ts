@@ -5,7 +5,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { setTimeout as delay } from 'node:timers/promises';
 import { MemoryRegistry } from '../src/registry/memoryRegistry';
 import { MAX_BATCH_OPS, RegistryUnavailableError, type Registry } from '../../registry/src/registry';
 import { startEngine, reconcileOnce, ActionsFailedError, type Engine } from '../src/engine';
@@ -49,13 +48,34 @@ function eventually<T>(read: () => Promise<T>, expected: T, what: string, timeou
   return waitForEqual(what, read, expected, { timeoutMs, intervalMs: 5 });
 }
 
+/**
+ * Counts an engine's finished passes (its onPass hook). `more(n)` waits until n more have
+ * finished: with n ≥ 2 at least one whole pass ran on the registry as it was at the call, so a
+ * test that asserts something did not happen knows the engine looked.
+ */
+function passCounter() {
+  let count = 0;
+  return {
+    onPass: () => {
+      count++;
+    },
+    get count() {
+      return count;
+    },
+    async more(n: number, what: string): Promise<void> {
+      const target = count + n;
+      await eventually(async () => count >= target, true, `${n} more engine passes (${what})`);
+    },
+  };
+}
+
 interface Logged { level: string; message: string }
 function logger(): { lines: Logged[]; log: Log } {
   const lines: Logged[] = [];
   return { lines, log: (level, message) => lines.push({ level, message }) };
 }
 
-const WRITES = new Set(['scheduleUnit', 'unscheduleUnit', 'applySchedule', 'setUnitReasons']);
+const WRITES = new Set(['applySchedule', 'setUnitReasons']);
 
 /** A view of `registry` that reports every engine write to `onWrite` (which may throw to fail it). */
 function watched(registry: Registry, onWrite: (method: string, args: unknown[]) => void, overrides: Partial<Registry> = {}): Registry {
@@ -163,8 +183,9 @@ test('engine: a machine missing for less than the grace period keeps its units a
   await c.unit('b.service');
   const { lines, log } = logger();
   const missing = () => lines.filter(l => l.message.startsWith('engine: machine m1 is missing')).length;
+  const passes = passCounter();
   await withEngines(async start => {
-    await start({ registry: c.registry, machineId: 'm2', intervalMs: 20, machineGraceMs: 5_000, now: c.clock, log });
+    await start({ registry: c.registry, machineId: 'm2', intervalMs: 20, machineGraceMs: 5_000, now: c.clock, log, onPass: passes.onPass });
     await eventually(() => c.targets(), { 'a.service': 'm1', 'b.service': 'm2' }, 'initial placement');
     // m1's presence expires (as when etcd expires a lease under load).
     c.registry.simulateCrash('m1');
@@ -173,7 +194,7 @@ test('engine: a machine missing for less than the grace period keeps its units a
     await c.unit('n.service');
     await eventually(() => c.targets(), { 'a.service': 'm1', 'b.service': 'm2', 'n.service': 'm2' }, 'new units avoid the missing machine');
     c.advance(4_000);
-    await delay(100); // several passes
+    await passes.more(3, 'within the grace period');
     assert.deepEqual(await c.targets(), { 'a.service': 'm1', 'b.service': 'm2', 'n.service': 'm2' }, 'nothing moved within the grace period');
     // Back (the lease re-granted): its units stay.
     await c.machine('m1');
@@ -182,7 +203,7 @@ test('engine: a machine missing for less than the grace period keeps its units a
     c.registry.simulateCrash('m1');
     c.advance(TTL + 1);
     await eventually(async () => missing(), 2, 'the engine notices again');
-    await delay(50);
+    await passes.more(2, 'still within the grace period');
     assert.equal((await c.targets())['a.service'], 'm1', 'still within the grace period');
     c.advance(5_000);
     await eventually(() => c.targets(), { 'a.service': 'm2', 'b.service': 'm2', 'n.service': 'm2' }, 'moved after the grace period');
@@ -215,13 +236,16 @@ test('engine: a crashed leader stops writing once its lease is lost, and the oth
   await c.unit('a.service');
   let lost = false;
   let writesAfterLoss = 0;
+  let attemptsAfterLoss = 0;
   // After the crash, e1 can still read and write but never wins the lease again (as if e2 always
   // got there first): if it ignored onLost, it would keep scheduling.
   const e1Registry = watched(c.registry, () => {
     if (lost) writesAfterLoss++;
   }, {
-    tryAcquireLeadership: (machineId: string, ttlMs: number) =>
-      lost ? Promise.resolve(undefined) : c.registry.tryAcquireLeadership(machineId, ttlMs),
+    tryAcquireLeadership: (machineId: string, ttlMs: number) => {
+      if (lost) attemptsAfterLoss++;
+      return lost ? Promise.resolve(undefined) : c.registry.tryAcquireLeadership(machineId, ttlMs);
+    },
   });
   const first = logger();
   await withEngines(async start => {
@@ -234,7 +258,9 @@ test('engine: a crashed leader stops writing once its lease is lost, and the oth
     await eventually(async () => first.lines.some(l => l.level === 'warn' && l.message.startsWith('engine: e1 lost the engine lease')), true, 'e1 notices');
     await c.unit('n.service');
     await eventually(() => c.targets(), { 'a.service': 'w1', 'n.service': 'w2' }, 'e2 schedules');
-    await delay(100);
+    // e1's loop goes on (it asks for the lease on every run) and never writes.
+    const attempts = attemptsAfterLoss;
+    await eventually(async () => attemptsAfterLoss >= attempts + 2, true, 'two more runs of e1 after e2 scheduled');
     assert.equal(writesAfterLoss, 0, 'the old leader wrote after losing its lease');
   });
 });
@@ -245,12 +271,15 @@ test('engine: a settled cluster is quiet (no writes pass after pass)', async () 
   await c.unit('a.service');
   await c.unit('x.service', ['MachineID=nowhere1']);
   const writes: string[] = [];
+  const passes = passCounter();
   await withEngines(async start => {
-    await start({ registry: watched(c.registry, m => writes.push(m)), machineId: 'e1', intervalMs: 10 });
+    await start({ registry: watched(c.registry, m => writes.push(m)), machineId: 'e1', intervalMs: 10, onPass: passes.onPass });
     await eventually(() => c.targets(), { 'a.service': 'w1' }, 'placement');
     await eventually(async () => writes.includes('setUnitReasons'), true, 'reasons published');
+    // The pass in progress may still write what it planned before; from the next one on, nothing.
+    await passes.more(1, 'the pass in progress');
     const settled = writes.length;
-    await delay(150);
+    await passes.more(5, 'a settled cluster');
     assert.deepEqual(writes.slice(settled), [], 'writes while nothing changed');
   });
 });
@@ -281,24 +310,55 @@ test('engine: survives an unavailable registry and catches up when it returns', 
 test('engine: stop is idempotent, releases the lease and ends all writes', async () => {
   const c = cluster();
   await c.machine('w1');
-  const e = await startEngine({ registry: c.registry, machineId: 'e1', intervalMs: 10 });
-  await delay(30);
+  const calls: string[] = [];
+  let stopped = false;
+  const seen = new Proxy(c.registry, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target) as unknown;
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        if (stopped) calls.push(String(prop));
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  const passes = passCounter();
+  const e = await startEngine({ registry: seen, machineId: 'e1', intervalMs: 10, onPass: passes.onPass });
+  await passes.more(1, 'a first pass');
   await Promise.all([e.stop(), e.stop()]);
   await e.stop();
+  stopped = true;
   const other = await c.registry.tryAcquireLeadership('e2', TTL);
   assert.ok(other, 'the lease was released');
+  await other.release();
   await c.unit('late.service');
-  await delay(50);
-  assert.deepEqual(await c.targets(), {});
+  // A second engine with the same interval schedules the late unit: while it ran its passes, the
+  // stopped one (which would ask for the lease on every run) made no call at all.
+  const second = passCounter();
+  const e2 = await startEngine({ registry: c.registry, machineId: 'e2', intervalMs: 10, onPass: second.onPass });
+  try {
+    await eventually(() => c.targets(), { 'late.service': 'w1' }, 'the second engine schedules');
+    await second.more(3, 'the second engine');
+  } finally {
+    await e2.stop();
+  }
+  assert.deepEqual(calls, [], 'registry calls of the stopped engine');
+  assert.ok(passes.count >= 1);
 });
 
 test('engine: stop does not hang on a registry call that never answers', async () => {
   const c = cluster();
   await c.machine('w1');
   const { lines, log } = logger();
-  const hanging = watched(c.registry, () => {}, { snapshot: () => new Promise(() => {}) });
+  let snapshots = 0;
+  const hanging = watched(c.registry, () => {}, {
+    snapshot: () => {
+      snapshots++;
+      return new Promise(() => {});
+    },
+  });
   const e = await startEngine({ registry: hanging, machineId: 'e1', intervalMs: 20, leaseTtlMs: 200, log });
-  await delay(50);
+  await eventually(async () => snapshots, 1, 'a pass waiting on the registry');
   const t0 = Date.now();
   await e.stop();
   assert.ok(Date.now() - t0 < 5_000, `stop took ${Date.now() - t0} ms`);

@@ -22,6 +22,7 @@ import { Etcd2Registry } from '../../registry/src/etcd2/etcd2Registry';
 import { startAgent, type RunningAgent } from '../src/agent';
 import { startEngine, type Engine } from '../src/engine';
 import { etcdAvailable, freePorts, skipUnlessAvailable, useEtcd, waitFor, type EtcdFixture } from '../../test/support';
+import { scheduleUnit } from '../../registry/test/registryOps';
 
 const fx = JSON.parse(fs.readFileSync(path.join(__dirname, '../../registry/test/fixtures/fleet-v1.0.0-keyspace.json'), 'utf8'));
 const skip = skipUnlessAvailable(etcdAvailable());
@@ -186,7 +187,7 @@ describe('fleetd on fleet v1.0 etcd v2 keyspace', { skip }, () => {
         await writer.patchMachineMetadata(Array.from({ length: 50 }, (_, j) => ({ machineId: 'other', key: `k${(i + j) % 7}`, value: String(i + j) })));
       }
       await writer.putUnit({ name: 'mine.service', options: [{ section: 'Service', name: 'ExecStart', value: '/bin/true' }], desiredState: 'launched' });
-      await writer.scheduleUnit('mine.service', 'm1');
+      await scheduleUnit(writer, 'mine.service', 'm1');
       wakes = 0;
       hold = false;
       await waitFor('m1 woken after the resync', async () => wakes > 0, { timeoutMs: 10_000 });

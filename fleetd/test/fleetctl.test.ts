@@ -10,6 +10,7 @@ import { parseUnitFile, shortHash, toOptions, unitHash, type UnitOption } from '
 import type { ApiMachine, ApiUnit, ApiUnitState, MachinePage, UnitPage, UnitStatePage } from '../../protocol/src/api';
 import type { MemoryRegistry } from '../src/registry/memoryRegistry';
 import { ApiClient, startApi, type ApiFixture, type Reply } from './apiHarness';
+import { saveUnitState, scheduleUnit, setLaunched, unscheduleUnit } from '../../registry/test/registryOps';
 
 const MACHINE = { id: '4d389537d9d14bdabe8be54a9c29f68d', publicIP: '172.17.8.101', metadata: { region: 'us-west', az: 'a' }, version: 'test' };
 const OTHER = { id: '113f16a7c8e34a1b9c2d3e4f5a6b7c8d', publicIP: '', metadata: {}, version: 'test' };
@@ -170,19 +171,19 @@ function simulateCluster(registry: MemoryRegistry): { stop(): void } {
       const target = schedule.get(u.name)?.machineId;
       const state = { name: u.name, machineId: MACHINE.id, hash: u.hash, loadState: 'loaded', activeState: 'inactive', subState: 'dead' };
       if (u.desiredState === 'inactive') {
-        if (target) await registry.unscheduleUnit(u.name, target);
+        if (target) await unscheduleUnit(registry, u.name, target);
         await registry.clearLaunched(u.name, MACHINE.id);
         await registry.removeUnitState(u.name, MACHINE.id);
         continue;
       }
-      if (!target) await registry.scheduleUnit(u.name, MACHINE.id);
+      if (!target) await scheduleUnit(registry, u.name, MACHINE.id);
       if (u.desiredState === 'loaded') {
         await registry.clearLaunched(u.name, MACHINE.id);
-        await registry.saveUnitState(state, 60_000);
+        await saveUnitState(registry, state, 60_000);
       } else {
         // Publish the state before (or with) the launched heartbeat: see the reference's addendum.
-        await registry.saveUnitState({ ...state, activeState: 'active', subState: 'running' }, 60_000);
-        await registry.setLaunched(u.name, MACHINE.id, 60_000);
+        await saveUnitState(registry, { ...state, activeState: 'active', subState: 'running' }, 60_000);
+        await setLaunched(registry, u.name, MACHINE.id, 60_000);
       }
     }
   };

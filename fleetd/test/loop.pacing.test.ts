@@ -8,6 +8,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
 import { runLoop } from '../src/loop';
 import { waitFor } from '../../test/support/wait';
+import { FakeClock } from './fakeClock';
 
 test('idleRatio: after a slow run, a trigger waits at least duration × ratio before the next run', async () => {
   const controller = new AbortController();
@@ -43,17 +44,19 @@ test('idleRatio: after a slow run, a trigger waits at least duration × ratio be
 test('minGapMs: triggers arriving during the gap coalesce into one run', async () => {
   const controller = new AbortController();
   let runs = 0;
-  const loop = runLoop({ intervalMs: 60_000, minGapMs: 150, signal: controller.signal, reconcile: async () => void runs++ });
-  await waitFor('the first run', () => runs === 1, { timeoutMs: 5000, intervalMs: 5 });
-  for (let i = 0; i < 20; i++) {
-    loop.trigger();
-    await delay(3);
-  }
-  await waitFor('the run after the gap', () => runs === 2, { timeoutMs: 5000, intervalMs: 5 });
-  await delay(200);
+  const clock = new FakeClock();
+  const loop = runLoop({ intervalMs: 60_000, minGapMs: 150, clock, signal: controller.signal, reconcile: async () => void runs++ });
+  await waitFor('the first run, then its gap', () => runs === 1 && clock.pending().length === 1, { timeoutMs: 5000, intervalMs: 5 });
+  assert.deepEqual(clock.pending(), [150]);
+  for (let i = 0; i < 20; i++) loop.trigger();
+  clock.advance(150);
+  await waitFor('the run after the gap, then its gap', () => runs === 2 && clock.pending().length === 1, { timeoutMs: 5000, intervalMs: 5 });
+  clock.advance(150);
+  // After the second run's gap no trigger is left: the loop waits for the rest of its interval.
+  await waitFor('the loop to park until its interval', () => clock.pending()[0] === 60_000 - 150, { timeoutMs: 5000, intervalMs: 5 });
+  assert.equal(runs, 2, 'twenty triggers during the gap make exactly one run');
   controller.abort();
   await loop.done;
-  assert.equal(runs, 2, 'twenty triggers during the gap make exactly one run');
 });
 
 test('pacing never delays past the interval, and a fast idle loop still reacts promptly', async () => {

@@ -1,10 +1,10 @@
 /** runLoop: level-triggered, coalescing, never overlapping, backing off on failure, stopping on abort. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { setTimeout as delay } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
 import { runLoop, type Loop } from '../src/loop';
 import { waitFor } from '../../test/support/wait';
+import { FakeClock, settle } from './fakeClock';
 
 function gate(): { wait: Promise<void>; open(): void } {
   let open!: () => void;
@@ -42,8 +42,10 @@ test('triggers during a run coalesce into exactly one more run, and runs never o
   let running = 0;
   let maxRunning = 0;
   let release = gate();
+  const clock = new FakeClock();
   const loop = runLoop({
     intervalMs: 60_000,
+    clock,
     signal: controller.signal,
     reconcile: async () => {
       runs++;
@@ -59,7 +61,10 @@ test('triggers during a run coalesce into exactly one more run, and runs never o
   first.open();
   await waitFor('the coalesced run', () => runs === 2, { timeoutMs: 2000, intervalMs: 5 });
   release.open();
-  await delay(50);
+  // The second run ends with no trigger left: the loop parks on its interval timer alone.
+  await waitFor('the loop to park after the second run', () => running === 0 && clock.pending().length > 0, { timeoutMs: 5000, intervalMs: 5 });
+  await settle();
+  assert.deepEqual(clock.pending(), [60_000], 'the loop waits for its interval, no run is due');
   assert.equal(runs, 2, 'ten triggers during one run give one more run');
   assert.equal(maxRunning, 1);
   controller.abort();
@@ -158,8 +163,10 @@ test('abort waits for the run in progress and then stops for good', async () => 
   let runs = 0;
   let finished = 0;
   const release = gate();
+  const clock = new FakeClock();
   const loop = runLoop({
     intervalMs: 5,
+    clock,
     signal: controller.signal,
     reconcile: async () => {
       runs++;
@@ -170,13 +177,14 @@ test('abort waits for the run in progress and then stops for good', async () => 
   controller.abort();
   let done = false;
   void loop.done.then(() => (done = true));
-  await delay(20);
+  await settle();
   assert.equal(done, false, 'done waits for the run in progress');
   release.open();
   await loop.done;
   assert.equal(finished, 1);
   loop.trigger();
-  await delay(30);
+  await settle();
+  assert.deepEqual(clock.pending(), [], 'nothing is scheduled after abort, even when triggered');
   assert.equal(runs, 1, 'no run after abort, even when triggered');
 });
 

@@ -13,6 +13,7 @@ import { MemoryRegistry } from '../src/registry/memoryRegistry';
 import { startAgent, machineEnvironment, type RunningAgent } from '../src/agent';
 import type { UnitOption } from '../../unitfile/src/serialize';
 import { EtcdServer, assertAvailable, binary, etcdBinary, skipUnlessAvailable, waitFor } from '../../test/support';
+import { scheduleUnit } from '../../registry/test/registryOps';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'fleetd-machine-env-'));
 const running: RunningAgent[] = [];
@@ -57,7 +58,7 @@ test('the article\'s sidekick command works from a unit: etcdctl set /announce/s
     ['Service', 'ExecStop', '/usr/bin/etcdctl rm /announce/services/nginx1'],
   );
   await registry.putUnit({ name: 'nginx-discovery.1.service', options, desiredState: 'launched' });
-  await registry.scheduleUnit('nginx-discovery.1.service', M1);
+  await scheduleUnit(registry, 'nginx-discovery.1.service', M1);
 
   const key = `${etcd.url}/v2/keys/announce/services/nginx1`;
   const node = await waitFor('the announced key', async () => {

@@ -14,6 +14,7 @@ import { EtcdRegistry } from '../src/registry/etcdRegistry';
 import { RegistryUnavailableError, type Registry } from '../../registry/src/registry';
 import { EtcdServer, etcdAvailable, etcdBinary, skipUnlessAvailable, useEtcd, waitFor, type EtcdFixture } from '../../test/support';
 import { registryContract } from '../../registry/test/registry.contract';
+import { saveUnitState, scheduleUnit, setLaunched } from '../../registry/test/registryOps';
 
 // The contract runs on the runner's shared etcd (FLEET_TEST_ETCD) when there is one, each test
 // under its own prefix; the restart test always starts its own.
@@ -63,7 +64,7 @@ describe('EtcdRegistry on etcd', { skip }, () => {
     try {
       const options = [{ section: 'Service', name: 'ExecStart', value: '/bin/sleep 100' }];
       await registry.putUnit({ name: 'hello.service', options, desiredState: 'loaded' });
-      await registry.scheduleUnit('hello.service', 'm1');
+      await scheduleUnit(registry, 'hello.service', 'm1');
       await registry.patchMachineMetadata([{ machineId: 'm1', key: 'role', value: 'db' }]);
       const leadership = await registry.tryAcquireLeadership('m1', 5_000);
       const keys = await raw.getAll().prefix(prefix).strings();
@@ -111,13 +112,15 @@ describe('EtcdRegistry on etcd', { skip }, () => {
     const raw = new Etcd3({ hosts: endpoint });
     try {
       await registry.putUnit({ name: 'a.service', options: [{ section: 'Service', name: 'ExecStart', value: '/bin/true' }], desiredState: 'launched' });
-      await registry.scheduleUnit('a.service', 'm1');
+      await scheduleUnit(registry, 'a.service', 'm1');
       // fleet's 30 s TTL: etcd3's keepalive would notice a lost lease only up to 10 s later.
       const presence = await registry.registerMachine({ id: 'm1', publicIP: '127.0.0.1', metadata: {}, version: 't' }, 30_000);
       const state = { name: 'a.service', machineId: 'm1', hash: 'c'.repeat(40), loadState: 'loaded', activeState: 'active', subState: 'running' };
       await registry.publishUnits('m1', { states: [state], launched: ['a.service'] }, 30_000);
-      registry.watchMachine('m1', () => {});
-      await new Promise(r => setTimeout(r, 300));
+      // The watch is up once it has given its first hint (everyone gets one when it starts).
+      let hinted = false;
+      registry.watchMachine('m1', () => (hinted = true));
+      await waitFor('the watch to start', () => hinted);
       // What etcd does to a lease it considers expired: revoke it, deleting its keys.
       const machineKey = `${prefix}machines/m1/object`;
       const leaseId = (await raw.get(machineKey).exec()).kvs[0]!.lease;
@@ -192,14 +195,14 @@ describe('EtcdRegistry on etcd', { skip }, () => {
     const registry = await EtcdRegistry.connect({ endpoints: [own.endpoint], prefix, callTimeoutMs: 1_000 });
     try {
       await registry.putUnit({ name: 'a.service', options: [{ section: 'Service', name: 'ExecStart', value: '/bin/true' }], desiredState: 'launched' });
-      await registry.scheduleUnit('a.service', 'm1');
+      await scheduleUnit(registry, 'a.service', 'm1');
       const presence = await registry.registerMachine({ id: 'm1', publicIP: '127.0.0.1', metadata: { a: 'b' }, version: 't' }, 1_000);
       // Written once, on the presence lease (agents rewrite them only on change).
-      await registry.saveUnitState({ name: 'a.service', machineId: 'm1', hash: 'c'.repeat(40), loadState: 'loaded', activeState: 'active', subState: 'running' }, 1_000);
-      await registry.setLaunched('a.service', 'm1', 1_000);
+      await saveUnitState(registry, { name: 'a.service', machineId: 'm1', hash: 'c'.repeat(40), loadState: 'loaded', activeState: 'active', subState: 'running' }, 1_000);
+      await setLaunched(registry, 'a.service', 'm1', 1_000);
       let unitEvents = 0;
       registry.watch('units', () => unitEvents++);
-      await new Promise(r => setTimeout(r, 300));
+      await waitFor('the watch to start (its first hint)', () => unitEvents > 0);
 
       await own.halt('SIGKILL');
       await assert.rejects(registry.listUnits(), RegistryUnavailableError);

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { MemoryRegistry } from '../src/registry/memoryRegistry';
 import { registryContract } from '../../registry/test/registry.contract';
+import { saveUnitState, scheduleUnit, setLaunched } from '../../registry/test/registryOps';
 
 registryContract('MemoryRegistry', async () => {
   let now = 1_000_000;
@@ -24,7 +25,7 @@ registryContract('MemoryRegistry', async () => {
 test('MemoryRegistry: eager expiry on real timers fires watchers without any read', async () => {
   const registry = new MemoryRegistry();
   try {
-    await registry.saveUnitState({ name: 'a.service', machineId: 'm1', hash: 'a'.repeat(40), loadState: 'loaded', activeState: 'active', subState: 'running' }, 30);
+    await saveUnitState(registry, { name: 'a.service', machineId: 'm1', hash: 'a'.repeat(40), loadState: 'loaded', activeState: 'active', subState: 'running' }, 30);
     const fired = await new Promise<boolean>(resolve => {
       const t = setTimeout(() => resolve(false), 2_000);
       registry.watch('states', () => {
@@ -42,9 +43,9 @@ test('MemoryRegistry: eager expiry on real timers fires watchers without any rea
 test('MemoryRegistry: a heartbeat refreshed before its TTL stays', async () => {
   let now = 0;
   const registry = new MemoryRegistry({ now: () => now, timers: false });
-  await registry.scheduleUnit('a.service', 'm1');
+  await scheduleUnit(registry, 'a.service', 'm1');
   for (let i = 0; i < 5; i++) {
-    await registry.setLaunched('a.service', 'm1', 100);
+    await setLaunched(registry, 'a.service', 'm1', 100);
     now += 90;
     registry.expire();
     assert.equal((await registry.getSchedule()).get('a.service')?.launchedOn, 'm1');
@@ -94,12 +95,13 @@ test('MemoryRegistry: a throwing watcher does not stop the others; close() silen
     });
     registry.watch('units', () => seen.push('second'));
     await registry.putUnit({ name: 'a.service', options: [{ section: 'Service', name: 'ExecStart', value: '/bin/true' }], desiredState: 'inactive' });
-    await new Promise(r => setTimeout(r, 20));
+    // Watchers are told in a microtask: one turn of the event loop has run every one queued.
+    await new Promise(r => setImmediate(r));
     assert.deepEqual(seen, ['second']);
     assert.match(String(errors[0]), /registry watcher failed: Error: listener bug/);
     await registry.close();
     await registry.setDesiredState('a.service', 'launched');
-    await new Promise(r => setTimeout(r, 20));
+    await new Promise(r => setImmediate(r));
     assert.deepEqual(seen, ['second']);
   } finally {
     console.error = original;

@@ -122,7 +122,7 @@ export interface ClusterContextParams {
   context: ClusterContext | null;
 }
 
-/** Sent by the client whenever its cluster snapshot changes (or it disconnects). */
+/** Sent by the client whenever the context of its cluster snapshot changes (or it disconnects). */
 export namespace ClusterContextNotification {
   export const method = 'fleet/clusterContext';
   export const type = new NotificationType<ClusterContextParams>(method);

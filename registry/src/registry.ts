@@ -1,8 +1,10 @@
 /**
- * The registry: fleetd's only view of shared state. Two implementations sit behind it —
- * EtcdRegistry (etcd v3 through etcd3, fleet's key names under a prefix) and MemoryRegistry
- * (in-process, the zero-install default of the local cluster) — and the same contract tests
- * run against both. Only etcdRegistry.ts and keys.ts know etcd keys or etcd errors.
+ * The registry: fleetd's only view of shared state, cut by role (ApiRegistry, EngineRegistry,
+ * AgentRegistry; a backend implements `Registry`, all three). Three backends sit behind it —
+ * EtcdRegistry (etcd v3 through etcd3, fleetd/src/registry), Etcd2Registry (fleet's own v2
+ * keyspace, etcd2/) and MemoryRegistry (in-process, the zero-install default of the local
+ * cluster) — and the same contract tests (registry/test/registry.contract.ts) run against each.
+ * Tests write one change at a time through registry/test/registryOps.ts, over the batch forms.
  *
  * Semantics follow fleet's registry (fleet-reference §5.3), adapted to etcd v3:
  *  - a unit's content is stored exactly as submitted and returned in the same order;
@@ -65,7 +67,7 @@ export interface MachineView {
   machine: MachineRecord | undefined;
 }
 
-/** One schedule change, with the semantics of scheduleUnit / unscheduleUnit. */
+/** One schedule change: `schedule` is create-only, `unschedule` compares the machine (see EngineRegistry.applySchedule). */
 export interface ScheduleChange {
   kind: 'schedule' | 'unschedule';
   unit: string;
@@ -132,20 +134,21 @@ export class MachineExistsError extends Error {
   }
 }
 
-export interface Registry {
-  /**
-   * True when unit states and launched heartbeats written for a machine registered through this
-   * registry live exactly as long as its presence: an agent then rewrites them only on change
-   * (and on a slow safety refresh), instead of on every heartbeat.
-   */
-  readonly ephemeralFollowsPresence?: boolean;
+/**
+ * The registry cut by role, as fleet's own registry is cut per resource: each client takes the
+ * narrow interface it uses, and a backend implements them all (`Registry`).
+ *
+ * What fleet's v1 API serves (`registry/src/api`, fleetd's HTTP API and the extension's etcd
+ * driver): units and their desired state, the schedule and the engine's reasons as users read
+ * them, machines and their metadata, unit states.
+ */
+export interface ApiRegistry {
   /**
    * The largest write the registry takes in one request, when it has such a limit (etcd's
    * --max-request-bytes). A unit is one write holding its options more than once, so the API
    * refuses a unit body over this size with 413 before decoding it.
    */
   readonly maxRequestBytes?: number;
-  // ---- units (written by the API) ----
   getUnit(name: string): Promise<UnitRecord | undefined>;
   /**
    * One unit with what `GET /units/{name}` derives its state from: its schedule entry, its states
@@ -166,71 +169,74 @@ export interface Registry {
   setDesiredState(name: string, state: JobState): Promise<boolean>;
   /** Remove a unit (and its schedule entry). Returns false when it did not exist. */
   deleteUnit(name: string): Promise<boolean>;
-
-  // ---- schedule (written by the engine; launched heartbeats by agents) ----
   getSchedule(): Promise<Map<string, ScheduleEntry>>;
-  /** Create-only: false when the unit already has a target. */
-  scheduleUnit(name: string, machineId: string): Promise<boolean>;
-  /** Delete the target only if it still names `machineId`. */
-  unscheduleUnit(name: string, machineId: string): Promise<boolean>;
-  /** The agent's "launched" heartbeat, with a TTL. */
-  setLaunched(name: string, machineId: string, ttlMs: number): Promise<void>;
-  clearLaunched(name: string, machineId: string): Promise<void>;
-  /**
-   * Several schedule changes, each with the semantics of scheduleUnit (create-only) or
-   * unscheduleUnit (compare on the machine), in as few registry writes as possible. Resolves to
-   * one boolean per change: whether it took effect. A unit may appear at most once.
-   */
-  applySchedule(changes: readonly ScheduleChange[]): Promise<boolean[]>;
-
-  // ---- engine reasons (fleetd extension) ----
-  /** Replace the set of "why is this unit not scheduled" reasons (unit name → reason). */
-  setUnitReasons(reasons: ReadonlyMap<string, string>): Promise<void>;
   getUnitReasons(): Promise<Map<string, string>>;
-
-  // ---- machines ----
-  /** Create-only presence with a TTL; throws MachineExistsError while another live process holds the ID. */
-  registerMachine(machine: MachineRecord, ttlMs: number): Promise<MachinePresence>;
   /** Live machines, sorted by ID, metadata merged with dynamic metadata. */
   listMachines(): Promise<MachineRecord[]>;
   /** PATCH /machines: `value` "" is a tombstone that deletes the key from the merged view. */
   patchMachineMetadata(ops: readonly { machineId: string; key: string; value: string }[]): Promise<void>;
-
-  // ---- unit states (published by agents) ----
-  saveUnitState(state: UnitStateRecord, ttlMs: number): Promise<void>;
-  /**
-   * One machine's unit states and launched heartbeats, written together in as few registry
-   * writes as possible (saveUnitState and setLaunched for each, a unit's state no later than its
-   * heartbeat). Every state must carry `machineId`.
-   */
-  publishUnits(machineId: string, batch: { states: readonly UnitStateRecord[]; launched: readonly string[] }, ttlMs: number): Promise<void>;
-  /** Remove one machine's state for a unit. */
-  removeUnitState(name: string, machineId: string): Promise<void>;
   /** Sorted by unit name, then machine ID. */
   listUnitStates(): Promise<UnitStateRecord[]>;
+  /** Level-triggered hint that something under `topic` changed (the API's change feed). */
+  watch(topic: WatchTopic, listener: () => void): Disposable;
+  /** Resolves when the registry answers; rejects with RegistryUnavailableError otherwise. */
+  ping(): Promise<void>;
+}
 
-  // ---- snapshot and leadership ----
+/** What the engine plans from and writes: the snapshot, the schedule, the reasons and its lease. */
+export interface EngineRegistry {
+  /** A consistent read of units, schedule and machines. */
   snapshot(): Promise<ClusterSnapshot>;
-  /** The agent's read: only what concerns `machineId` (see MachineView). */
-  machineView(machineId: string): Promise<MachineView>;
+  /**
+   * Schedule changes, each create-only (`schedule`: false when the unit already has a target) or
+   * compared on the machine (`unschedule`: deleted only while it still names `machineId`), in as
+   * few registry writes as possible. Resolves to one boolean per change: whether it took effect.
+   * A unit may appear at most once.
+   */
+  applySchedule(changes: readonly ScheduleChange[]): Promise<boolean[]>;
+  /** Replace the set of "why is this unit not scheduled" reasons (unit name → reason; fleetd extension). */
+  setUnitReasons(reasons: ReadonlyMap<string, string>): Promise<void>;
   /**
    * Try once to become the engine leader; undefined when another live engine holds the lease.
    * The lease is kept alive while this process lives; the holder asking again renews it and gets
    * the same handle back.
    */
   tryAcquireLeadership(machineId: string, ttlMs: number): Promise<Leadership | undefined>;
-
-  // ---- change notification ----
   /** Level-triggered hint that something under `topic` changed. */
   watch(topic: WatchTopic, listener: () => void): Disposable;
+}
+
+/** What a machine's agent reads and writes: its presence, its own view, its units' states and heartbeats. */
+export interface AgentRegistry {
+  /**
+   * True when unit states and launched heartbeats written for a machine registered through this
+   * registry live exactly as long as its presence: an agent then rewrites them only on change
+   * (and on a slow safety refresh), instead of on every heartbeat.
+   */
+  readonly ephemeralFollowsPresence?: boolean;
+  /** Create-only presence with a TTL; throws MachineExistsError while another live process holds the ID. */
+  registerMachine(machine: MachineRecord, ttlMs: number): Promise<MachinePresence>;
+  /** The agent's read: only what concerns `machineId` (see MachineView). */
+  machineView(machineId: string): Promise<MachineView>;
   /**
    * Hint that something concerning one machine changed: a unit scheduled to it (or unscheduled
    * from it), the content or desired state of such a unit, a global unit, or its metadata.
    * This is what lets a change to one unit wake only the machines it concerns (no thundering herd).
    */
   watchMachine(machineId: string, listener: () => void): Disposable;
+  /**
+   * One machine's unit states and launched heartbeats (fleet's job-state, with a TTL), written
+   * together in as few registry writes as possible, a unit's state no later than its heartbeat.
+   * Every state must carry `machineId`.
+   */
+  publishUnits(machineId: string, batch: { states: readonly UnitStateRecord[]; launched: readonly string[] }, ttlMs: number): Promise<void>;
+  /** Remove one machine's state for a unit. */
+  removeUnitState(name: string, machineId: string): Promise<void>;
+  /** Remove the launched heartbeat of a unit, only while it names `machineId`. */
+  clearLaunched(name: string, machineId: string): Promise<void>;
+}
 
-  /** Resolves when the registry answers; rejects with RegistryUnavailableError otherwise. */
-  ping(): Promise<void>;
+/** A registry backend: every role's interface, and its lifetime. */
+export interface Registry extends ApiRegistry, EngineRegistry, AgentRegistry {
   close(): Promise<void>;
 }

@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, test } from 'node:test';
 import { parseUnitFile, serializeOptions, toOptions, unitHash, type UnitOption } from '../../unitfile/src';
 import { MAX_BATCH_OPS, MachineExistsError, type MachineRecord, type MachineView, type Registry, type WatchTopic } from '../src/registry';
 import { waitFor } from '../../test/support/wait';
+import { saveUnitState, scheduleUnit, setLaunched, unscheduleUnit } from './registryOps';
 
 export interface RegistryHarness {
   registry: Registry;
@@ -119,30 +120,30 @@ export function registryContract(name: string, make: () => Promise<RegistryHarne
       await r.putUnit({ name: 'a.service', options: HELLO, desiredState: 'inactive' });
       assert.equal(await r.setDesiredState('a.service', 'launched'), true);
       assert.equal((await r.getUnit('a.service'))?.desiredState, 'launched');
-      assert.equal(await r.scheduleUnit('a.service', 'm1'), true);
+      assert.equal(await scheduleUnit(r, 'a.service', 'm1'), true);
       assert.equal(await r.deleteUnit('a.service'), true);
       assert.equal(await r.deleteUnit('a.service'), false);
       assert.equal(await r.getUnit('a.service'), undefined);
       assert.equal((await r.getSchedule()).has('a.service'), false);
       // A unit created again starts unscheduled.
       await r.putUnit({ name: 'a.service', options: HELLO, desiredState: 'launched' });
-      assert.equal(await r.scheduleUnit('a.service', 'm2'), true);
+      assert.equal(await scheduleUnit(r, 'a.service', 'm2'), true);
       assert.equal((await r.getSchedule()).get('a.service')?.machineId, 'm2');
     });
 
     test('schedule: create-only, CAS unschedule, launched heartbeat', async () => {
       await r.putUnit({ name: 'a.service', options: HELLO, desiredState: 'launched' });
-      assert.equal(await r.scheduleUnit('a.service', 'm1'), true);
-      assert.equal(await r.scheduleUnit('a.service', 'm2'), false, 'a second schedule must not overwrite');
+      assert.equal(await scheduleUnit(r, 'a.service', 'm1'), true);
+      assert.equal(await scheduleUnit(r, 'a.service', 'm2'), false, 'a second schedule must not overwrite');
       assert.deepEqual(await r.getSchedule(), new Map([['a.service', { name: 'a.service', machineId: 'm1' }]]));
-      await r.setLaunched('a.service', 'm1', 30_000);
+      await setLaunched(r, 'a.service', 'm1', 30_000);
       assert.deepEqual((await r.getSchedule()).get('a.service'), { name: 'a.service', machineId: 'm1', launchedOn: 'm1' });
-      assert.equal(await r.unscheduleUnit('a.service', 'm2'), false, 'unschedule compares the machine');
-      assert.equal(await r.unscheduleUnit('a.service', 'm1'), true);
-      assert.equal(await r.unscheduleUnit('a.service', 'm1'), false);
+      assert.equal(await unscheduleUnit(r, 'a.service', 'm2'), false, 'unschedule compares the machine');
+      assert.equal(await unscheduleUnit(r, 'a.service', 'm1'), true);
+      assert.equal(await unscheduleUnit(r, 'a.service', 'm1'), false);
       assert.equal((await r.getSchedule()).has('a.service'), false);
       await r.clearLaunched('a.service', 'm2');
-      await r.scheduleUnit('a.service', 'm1');
+      await scheduleUnit(r, 'a.service', 'm1');
       assert.equal((await r.getSchedule()).get('a.service')?.launchedOn, 'm1', 'clearLaunched by another machine is a no-op');
       await r.clearLaunched('a.service', 'm1');
       assert.equal((await r.getSchedule()).get('a.service')?.launchedOn, undefined);
@@ -155,7 +156,7 @@ export function registryContract(name: string, make: () => Promise<RegistryHarne
       assert.deepEqual(await r.applySchedule(names.map(unit => ({ kind: 'schedule' as const, unit, machineId: 'm1' }))), names.map(() => true));
       assert.deepEqual([...(await r.getSchedule()).values()].map(e => e.machineId), names.map(() => 'm1'));
       // Some are stale: each is decided on its own (create-only, compare on the machine).
-      await r.unscheduleUnit('u001.service', 'm1');
+      await unscheduleUnit(r, 'u001.service', 'm1');
       const results = await r.applySchedule([
         { kind: 'unschedule', unit: 'u000.service', machineId: 'm1' },
         { kind: 'unschedule', unit: 'u001.service', machineId: 'm1' }, // already gone
@@ -177,7 +178,7 @@ export function registryContract(name: string, make: () => Promise<RegistryHarne
     test('publishUnits: states and launched heartbeats of one machine in one batch', async () => {
       const names = Array.from({ length: MAX_BATCH_OPS }, (_, i) => `u${String(i).padStart(3, '0')}.service`);
       for (const n of names) await r.putUnit({ name: n, options: HELLO, desiredState: 'launched' });
-      for (const n of names) await r.scheduleUnit(n, 'm1');
+      for (const n of names) await scheduleUnit(r, n, 'm1');
       const p = await r.registerMachine(machine('m1'), h.ttlMs);
       const state = (name: string) => ({ name, machineId: 'm1', hash: 'a'.repeat(40), loadState: 'loaded', activeState: 'active', subState: 'running' });
       // More writes than one transaction carries (a state and a heartbeat per unit).
@@ -195,12 +196,12 @@ export function registryContract(name: string, make: () => Promise<RegistryHarne
       await r.putUnit({ name: 'theirs.service', options: HELLO, desiredState: 'launched' });
       await r.putUnit({ name: 'nowhere.service', options: HELLO, desiredState: 'launched' });
       await r.putUnit({ name: 'everywhere.service', options: global, desiredState: 'loaded' });
-      await r.scheduleUnit('mine.service', 'm1');
-      await r.scheduleUnit('theirs.service', 'm2');
+      await scheduleUnit(r, 'mine.service', 'm1');
+      await scheduleUnit(r, 'theirs.service', 'm2');
       const p1 = await r.registerMachine(machine('m1', { role: 'web' }), h.ttlMs);
       const p2 = await r.registerMachine(machine('m2'), h.ttlMs);
       await r.patchMachineMetadata([{ machineId: 'm1', key: 'zone', value: 'a' }]);
-      await r.setLaunched('mine.service', 'm1', 30_000);
+      await setLaunched(r, 'mine.service', 'm1', 30_000);
       const view = await viewUntil(r, 'm1', v => v.units.length === 2 && v.machine?.metadata.zone === 'a' && v.schedule.get('mine.service')?.launchedOn === 'm1', 'mine.service and everywhere.service');
       assert.deepEqual(view.units.map(u => [u.name, u.desiredState, u.hash]), [
         ['everywhere.service', 'loaded', unitHash(global)],
@@ -210,8 +211,8 @@ export function registryContract(name: string, make: () => Promise<RegistryHarne
       assert.deepEqual([...view.schedule], [['mine.service', { name: 'mine.service', machineId: 'm1', launchedOn: 'm1' }]]);
       assert.deepEqual(view.machine, { ...machine('m1', { role: 'web', zone: 'a' }) });
       // Changes show up: a unit moves here, another changes its desired state, one is deleted.
-      await r.unscheduleUnit('theirs.service', 'm2');
-      await r.scheduleUnit('theirs.service', 'm1');
+      await unscheduleUnit(r, 'theirs.service', 'm2');
+      await scheduleUnit(r, 'theirs.service', 'm1');
       await r.setDesiredState('mine.service', 'loaded');
       await r.deleteUnit('everywhere.service');
       await viewUntil(r, 'm1', v => v.units.map(u => `${u.name}:${u.desiredState}`).join() === 'mine.service:loaded,theirs.service:launched', 'the changes');
@@ -227,7 +228,7 @@ export function registryContract(name: string, make: () => Promise<RegistryHarne
       await viewUntil(r, 'm1', v => v.machine?.id === 'm1', 'its own record');
       for (const name of ['zz.service', 'mm.service', 'aa.service']) {
         await r.putUnit({ name, options: HELLO, desiredState: 'launched' });
-        await r.scheduleUnit(name, 'm1');
+        await scheduleUnit(r, name, 'm1');
       }
       const view = await viewUntil(r, 'm1', v => v.units.length === 3, 'three units');
       assert.deepEqual(view.units.map(u => u.name), ['aa.service', 'mm.service', 'zz.service']);
@@ -238,7 +239,7 @@ export function registryContract(name: string, make: () => Promise<RegistryHarne
     test('schedule: concurrent schedulers, exactly one wins', async () => {
       const other = await h.peer();
       await r.putUnit({ name: 'a.service', options: HELLO, desiredState: 'launched' });
-      const results = await Promise.all([r.scheduleUnit('a.service', 'm1'), other.scheduleUnit('a.service', 'm2'), r.scheduleUnit('a.service', 'm3')]);
+      const results = await Promise.all([scheduleUnit(r, 'a.service', 'm1'), scheduleUnit(other, 'a.service', 'm2'), scheduleUnit(r, 'a.service', 'm3')]);
       assert.equal(results.filter(Boolean).length, 1);
       const winner = ['m1', 'm2', 'm3'][results.indexOf(true)];
       assert.equal((await other.getSchedule()).get('a.service')?.machineId, winner);
@@ -287,10 +288,10 @@ export function registryContract(name: string, make: () => Promise<RegistryHarne
 
     test('unit states: save, sorted by unit then machine, remove one', async () => {
       const st = (name: string, machineId: string, activeState = 'active') => ({ name, machineId, hash: 'a'.repeat(40), loadState: 'loaded', activeState, subState: 'running' });
-      await r.saveUnitState(st('b.service', 'm2'), 30_000);
-      await r.saveUnitState(st('b.service', 'm1'), 30_000);
-      await r.saveUnitState({ ...st('a.service', 'm9'), detail: 'ExecStart exited 1' }, 30_000);
-      await r.saveUnitState(st('b.service', 'm1', 'failed'), 30_000);
+      await saveUnitState(r, st('b.service', 'm2'), 30_000);
+      await saveUnitState(r, st('b.service', 'm1'), 30_000);
+      await saveUnitState(r, { ...st('a.service', 'm9'), detail: 'ExecStart exited 1' }, 30_000);
+      await saveUnitState(r, st('b.service', 'm1', 'failed'), 30_000);
       assert.deepEqual((await r.listUnitStates()).map(s => [s.name, s.machineId, s.activeState, s.detail]), [
         ['a.service', 'm9', 'active', 'ExecStart exited 1'],
         ['b.service', 'm1', 'failed', undefined],
@@ -303,7 +304,7 @@ export function registryContract(name: string, make: () => Promise<RegistryHarne
 
     test('snapshot: units, schedule and machines in one read', async () => {
       await r.putUnit({ name: 'a.service', options: HELLO, desiredState: 'launched' });
-      await r.scheduleUnit('a.service', 'm1');
+      await scheduleUnit(r, 'a.service', 'm1');
       const p = await r.registerMachine(machine('m1'), h.ttlMs);
       const snap = await r.snapshot();
       assert.deepEqual(snap.units.map(u => u.name), ['a.service']);
@@ -315,10 +316,10 @@ export function registryContract(name: string, make: () => Promise<RegistryHarne
     test('TTL: states and launched heartbeats expire unless refreshed', async () => {
       const ttl = h.ttlMs;
       await r.putUnit({ name: 'a.service', options: HELLO, desiredState: 'launched' });
-      await r.scheduleUnit('a.service', 'm1');
-      await r.setLaunched('a.service', 'm1', ttl);
-      await r.saveUnitState({ name: 'a.service', machineId: 'm1', hash: 'b'.repeat(40), loadState: 'loaded', activeState: 'active', subState: 'running' }, ttl);
-      await r.saveUnitState({ name: 'keep.service', machineId: 'm1', hash: 'b'.repeat(40), loadState: 'loaded', activeState: 'active', subState: 'running' }, ttl * 20);
+      await scheduleUnit(r, 'a.service', 'm1');
+      await setLaunched(r, 'a.service', 'm1', ttl);
+      await saveUnitState(r, { name: 'a.service', machineId: 'm1', hash: 'b'.repeat(40), loadState: 'loaded', activeState: 'active', subState: 'running' }, ttl);
+      await saveUnitState(r, { name: 'keep.service', machineId: 'm1', hash: 'b'.repeat(40), loadState: 'loaded', activeState: 'active', subState: 'running' }, ttl * 20);
       const statesWatch = fired(l => r.watch('states', l), h.expiryWaitMs + 5_000);
       await h.advance(h.expiryWaitMs);
       assert.equal((await r.getSchedule()).get('a.service')?.launchedOn, undefined);
@@ -383,9 +384,9 @@ export function registryContract(name: string, make: () => Promise<RegistryHarne
       };
       await step(() => r.putUnit({ name: 'a.service', options: HELLO, desiredState: 'inactive' }), 'units');
       await step(() => r.setDesiredState('a.service', 'launched'), 'units');
-      await step(() => r.scheduleUnit('a.service', 'm1'), 'schedule');
-      await step(() => r.setLaunched('a.service', 'm1', 30_000), 'schedule');
-      await step(() => r.saveUnitState({ name: 'a.service', machineId: 'm1', hash: 'c'.repeat(40), loadState: 'loaded', activeState: 'active', subState: 'running' }, 30_000), 'states');
+      await step(() => scheduleUnit(r, 'a.service', 'm1'), 'schedule');
+      await step(() => setLaunched(r, 'a.service', 'm1', 30_000), 'schedule');
+      await step(() => saveUnitState(r, { name: 'a.service', machineId: 'm1', hash: 'c'.repeat(40), loadState: 'loaded', activeState: 'active', subState: 'running' }, 30_000), 'states');
       const p = await r.registerMachine(machine('m1'), h.ttlMs);
       await step(() => r.patchMachineMetadata([{ machineId: 'm1', key: 'k', value: 'v' }]), 'machines');
       for (const s of subs) s.dispose();
@@ -399,9 +400,9 @@ export function registryContract(name: string, make: () => Promise<RegistryHarne
     test('watch: refreshing a heartbeat or a state with the same value wakes nobody', async () => {
       const st = { name: 'a.service', machineId: 'm1', hash: 'd'.repeat(40), loadState: 'loaded', activeState: 'active', subState: 'running' };
       await r.putUnit({ name: 'a.service', options: HELLO, desiredState: 'launched' });
-      await r.scheduleUnit('a.service', 'm1');
-      await r.setLaunched('a.service', 'm1', 30_000);
-      await r.saveUnitState(st, 30_000);
+      await scheduleUnit(r, 'a.service', 'm1');
+      await setLaunched(r, 'a.service', 'm1', 30_000);
+      await saveUnitState(r, st, 30_000);
       await r.setDesiredState('a.service', 'launched');
       await settle(300);
       let events = 0;
@@ -409,12 +410,12 @@ export function registryContract(name: string, make: () => Promise<RegistryHarne
       await settle(300);
       events = 0;
       for (let i = 0; i < 3; i++) {
-        await r.setLaunched('a.service', 'm1', 30_000);
-        await r.saveUnitState(st, 30_000);
+        await setLaunched(r, 'a.service', 'm1', 30_000);
+        await saveUnitState(r, st, 30_000);
       }
       await settle(300);
       assert.equal(events, 0);
-      await r.saveUnitState({ ...st, activeState: 'failed' }, 30_000);
+      await saveUnitState(r, { ...st, activeState: 'failed' }, 30_000);
       await settle(300);
       assert.ok(events > 0, 'a real change still wakes');
       for (const sub of subs) sub.dispose();
@@ -436,14 +437,14 @@ export function registryContract(name: string, make: () => Promise<RegistryHarne
         assert.deepEqual({ m1: hits.m1 > 0, m2: hits.m2 > 0 }, { m1: m1Woke, m2: m2Woke }, what);
       };
       await expect(() => r.putUnit({ name: 'a.service', options: HELLO, desiredState: 'launched' }), false, false, 'an unscheduled unit concerns nobody');
-      await expect(() => r.scheduleUnit('a.service', 'm1'), true, false, 'scheduling wakes the target');
+      await expect(() => scheduleUnit(r, 'a.service', 'm1'), true, false, 'scheduling wakes the target');
       await expect(() => r.setDesiredState('a.service', 'loaded'), true, false, 'desired state wakes the target');
       await expect(() => r.putUnit({ name: 'a.service', options: [...HELLO, opt('Unit', 'After', 'x')], desiredState: 'inactive' }), true, false, 'new content wakes the target');
-      await expect(() => r.unscheduleUnit('a.service', 'm1'), true, false, 'unscheduling wakes the old target');
+      await expect(() => unscheduleUnit(r, 'a.service', 'm1'), true, false, 'unscheduling wakes the old target');
       await expect(() => r.patchMachineMetadata([{ machineId: 'm2', key: 'k', value: 'v' }]), false, true, 'metadata wakes its machine');
       await expect(() => r.putUnit({ name: 'g.service', options: [...HELLO, opt('X-Fleet', 'Global', 'true')], desiredState: 'launched' }), true, true, 'a global unit wakes every machine');
       await expect(() => r.setDesiredState('g.service', 'inactive'), true, true, 'a global unit wakes every machine');
-      await r.scheduleUnit('a.service', 'm2');
+      await scheduleUnit(r, 'a.service', 'm2');
       await expect(() => r.deleteUnit('a.service'), false, true, 'delete wakes the target');
       s1.dispose();
       s2.dispose();

@@ -98,6 +98,26 @@ export class ClusterWorkbench {
     return shown;
   }
 
+  /** Waits for the quick pick titled `title`, clicks its row containing `text`, and waits for the pick to go. */
+  async pickQuickItem(title: string, text: string | RegExp): Promise<void> {
+    await this.quickInputTitle(title).waitFor();
+    const row = this.page.locator('.quick-input-widget .quick-input-list .monaco-list-row').filter({ hasText: text }).first() as ClickableLocator;
+    await row.waitFor();
+    await row.click();
+    // Not the title: the next step may be an input box with the same title.
+    await row.waitFor({ state: 'hidden' });
+  }
+
+  /** Clicks a button of the notification matching `text`. */
+  async clickNotificationButton(text: string | RegExp, button: string, timeoutMs = UI_TIMEOUT): Promise<void> {
+    const item = this.notification(text);
+    await item.waitFor({ timeout: timeoutMs });
+    const action = item.locator('.monaco-button').filter({ hasText: button }).first() as ClickableLocator;
+    await action.waitFor();
+    await action.click();
+    await item.waitFor({ state: 'hidden' });
+  }
+
   /** A notification toast (or a row in the notification center) whose text matches. */
   notification(text: string | RegExp): Locator {
     return this.page.locator('.notification-toast .notification-list-item, .notifications-center .notification-list-item').filter({ hasText: text }).first();
@@ -134,6 +154,37 @@ export class ClusterWorkbench {
     await header.waitFor();
     if ((await header.getAttribute('aria-expanded')) !== 'true') await header.click();
     await this.viewPane(name).locator('.pane-body').first().waitFor();
+  }
+
+  /** The welcome content of a view (shown when its tree is empty): its text, paragraphs joined by newlines. */
+  async welcomeText(view: string): Promise<string> {
+    const texts = await this.viewPane(view).locator('.welcome-view-content').allInnerTexts().catch(() => []);
+    return (texts[0] ?? '').replace(/\u00a0/g, ' ').trim();
+  }
+
+  /** Waits until the welcome content of `view` matches; the error says what it showed. */
+  async waitForWelcome(view: string, text: RegExp, timeoutMs = UI_TIMEOUT): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    let last = '';
+    while (Date.now() < deadline) {
+      last = await this.welcomeText(view);
+      if (text.test(last)) return last;
+      await this.page.waitForTimeout(200);
+    }
+    throw new Error(`timed out after ${timeoutMs} ms waiting for the ${view} view's welcome to match ${text}; it shows ${JSON.stringify(last)}`);
+  }
+
+  /** The labels of the buttons in a view's welcome content, in order. */
+  async welcomeButtons(view: string): Promise<string[]> {
+    const texts = await this.viewPane(view).locator('.welcome-view-content .monaco-button').allInnerTexts().catch(() => []);
+    return texts.map(t => t.trim()).filter(Boolean);
+  }
+
+  /** Clicks a button of a view's welcome content by its label. */
+  async clickWelcomeButton(view: string, label: string): Promise<void> {
+    const button = this.viewPane(view).locator('.welcome-view-content .monaco-button').filter({ hasText: label }).first() as ClickableLocator;
+    await button.waitFor();
+    await button.click();
   }
 
   /** The tree rows of a view, in order. */

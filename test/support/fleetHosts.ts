@@ -1,6 +1,6 @@
 /**
  * Test hosts for fleetctl's SSH commands: real sshds on distinct loopback addresses, one per
- * fleet machine (127.0.0.11, .12, …) plus a bastion (127.0.0.10), all on one port (fleetctl's
+ * fleet machine (127.0.0.11, .12, … by default) plus a bastion (127.0.0.10), all on one port (fleetctl's
  * --ssh-port is one number for every machine), and one ssh-agent holding the key all of them
  * authorize.
  *
@@ -158,8 +158,15 @@ function hostView(name: string, address: string, port: number, server: SshServer
   };
 }
 
-/** Starts the bastion and `machineCount` machines (127.0.0.11 …) and the agent. */
-export async function startFleetHosts(machineCount = 2): Promise<FleetHosts> {
+/**
+ * Starts the bastion and `machineCount` machines (127.0.0.11 …, or from 127.0.0.`firstMachine`:
+ * 2 matches the PublicIPs `fleetd local` gives its machines) and the agent.
+ */
+export async function startFleetHosts(machineCount = 2, options: { firstMachine?: number } = {}): Promise<FleetHosts> {
+  const first = options.firstMachine ?? 11;
+  if (!Number.isInteger(first) || first < 2 || first + machineCount > 255 || (first <= 10 && first + machineCount > 10)) {
+    throw new Error(`startFleetHosts: machines from 127.0.0.${first} would leave 127.0.0.2-254 or overlap the bastion (127.0.0.10)`);
+  }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-hosts-'));
   const clientKey = path.join(dir, 'id_ed25519');
   const port = await freePort();
@@ -179,7 +186,7 @@ export async function startFleetHosts(machineCount = 2): Promise<FleetHosts> {
     };
     const bastion = await start('bastion', '127.0.0.10');
     const machines: FleetHost[] = [];
-    for (let i = 0; i < machineCount; i++) machines.push(await start(`machine${i + 1}`, `127.0.0.${11 + i}`));
+    for (let i = 0; i < machineCount; i++) machines.push(await start(`machine${i + 1}`, `127.0.0.${first + i}`));
     agent = await SshAgent.start(path.join(dir, 'agent.sock'), [clientKey]);
     const theAgent = agent;
     return {

@@ -175,7 +175,9 @@ export class EtcdFleetApi implements FleetApi {
         throw new FleetApiError(`fleet (etcd driver) ${err.status}: ${message}`, err.status, 'http');
       }
       if (err instanceof EtcdUnreachableError) {
-        throw new FleetApiError(err.message, undefined, err.reason === 'tls' ? 'tls' : err.reason === 'network' || err.reason === 'timeout' ? 'network' : 'config');
+        const kind = err.reason === 'tls' ? 'tls' : err.reason === 'network' || err.reason === 'timeout' ? 'network' : 'config';
+        const code = err.reason === 'fleet-api' || err.reason === 'not-etcd' ? 'wrong-driver' : err.reason === 'timeout' ? 'ETIMEDOUT' : (err.cause as { code?: unknown } | undefined)?.code;
+        throw new FleetApiError(err.message, undefined, kind, typeof code === 'string' ? code : undefined, err.cause);
       }
       if (err instanceof EtcdV2Error) throw new FleetApiError(`etcd at ${this.options.endpoint}: ${what} failed: ${err.message}`, err.status, 'http');
       throw new FleetApiError(`etcd at ${this.options.endpoint}: ${what} failed: ${errorMessage(err)}`, undefined, 'network');

@@ -47,8 +47,16 @@ export class FleetApiError extends Error {
     readonly status?: number,
     /** 'http' (the server answered with an error), 'network' (unreachable, refused, timeout), 'ssh' (tunnel), 'tls', 'config'. */
     readonly kind: 'http' | 'network' | 'ssh' | 'tls' | 'config' = 'http',
+    /**
+     * What failed, for decisions (the message is for people): the socket error's code
+     * (`ECONNREFUSED`, `ETIMEDOUT`, `ENOENT`…, `ETIMEOUT_FLEET` for the request timeout), or
+     * `wrong-driver` when the endpoint is not what the profile's driver talks to.
+     */
+    readonly code?: string,
+    /** The underlying error (e.g. the SSH tunnel's, under an etcd driver's "cannot reach etcd"). */
+    cause?: unknown,
   ) {
-    super(message);
+    super(message, cause === undefined ? undefined : { cause });
     this.name = 'FleetApiError';
   }
 }

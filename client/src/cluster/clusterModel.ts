@@ -15,7 +15,8 @@
  */
 import type { ApiUnit, ApiUnitState } from '../../../protocol/src/api';
 import type { FleetApi } from '../api/types';
-import { ClusterSnapshot, diffSnapshots, type SnapshotDiff } from './snapshot';
+import { classifyConnectionError } from './connectionProblem';
+import { ClusterSnapshot, reuseSnapshot, type SnapshotDiff } from './snapshot';
 import type { ConnectionView } from './treeItems';
 import { errorMessage, type Log } from '../../../protocol/src/log';
 
@@ -100,6 +101,18 @@ export class ClusterModel {
 
   /** Switches to another cluster (or none). The previous API is not disposed here: its owner does that. */
   setApi(api: FleetApi | undefined): void {
+    this.reset(api);
+    this.setView(api ? { kind: 'loading', label: api.label } : { kind: 'disconnected' }, { changed: true, machinesChanged: true, addedUnits: [], removedUnits: [], changedUnits: [] });
+    if (api && this.watchers > 0) void this.refresh();
+  }
+
+  /** The cluster `label` could not even be opened (e.g. a file its profile names is unreadable): no API, an error view with the reason. */
+  setUnopened(label: string, err: unknown): void {
+    this.reset(undefined);
+    this.setView({ kind: 'error', label, error: errorMessage(err), problem: classifyConnectionError(err) }, { changed: true, machinesChanged: true, addedUnits: [], removedUnits: [], changedUnits: [] });
+  }
+
+  private reset(api: FleetApi | undefined): void {
     this.generation++;
     this.abort?.abort();
     this.cancelTimer();
@@ -109,8 +122,6 @@ export class ClusterModel {
     this.quiet = 0;
     this.feed = {};
     this.inflight = undefined;
-    this.setView(api ? { kind: 'loading', label: api.label } : { kind: 'disconnected' }, { changed: true, machinesChanged: true, addedUnits: [], removedUnits: [], changedUnits: [] });
-    if (api && this.watchers > 0) void this.refresh();
   }
 
   /**
@@ -150,10 +161,11 @@ export class ClusterModel {
           if (generation !== this.generation || this.disposed) return;
           this.feed = token === undefined ? { supported: false } : { token, supported: true };
         }
-        const next = await ClusterSnapshot.fetch(api, abort.signal);
+        const read = await ClusterSnapshot.fetch(api, abort.signal);
         if (generation !== this.generation || this.disposed) return;
         this.failures = 0;
-        const diff = diffSnapshots(this.snapshot, next);
+        // Unchanged units keep their objects, so the diff and the views' rows skip them.
+        const { snapshot: next, diff } = reuseSnapshot(this.snapshot, read);
         this.quiet = diff.changed ? 0 : this.quiet + 1;
         const wasHealthy = this._view.kind === 'connected' && !this._view.error;
         this.snapshot = next;
@@ -165,7 +177,7 @@ export class ClusterModel {
         this.log(this.failures === 1 ? 'warn' : 'debug', `fleet: cannot read the cluster at ${api.label}: ${message}`);
         const view: ConnectionView = this.snapshot
           ? { kind: 'connected', label: api.label, snapshot: this.snapshot, error: message }
-          : { kind: 'error', label: api.label, error: message };
+          : { kind: 'error', label: api.label, error: message, problem: classifyConnectionError(err) };
         if (!sameView(this._view, view)) this.setView(view);
       } finally {
         if (generation === this.generation) {
@@ -209,12 +221,11 @@ export class ClusterModel {
   applyUnit(unit: ApiUnit, states: readonly ApiUnitState[]): void {
     const current = this.snapshot;
     if (!current || !this.api || this._view.kind !== 'connected') return;
-    const next = ClusterSnapshot.normalize({
+    const { snapshot: next, diff } = reuseSnapshot(current, ClusterSnapshot.normalize({
       machines: current.machines,
       units: [...current.units.filter(u => u.name !== unit.name), unit],
       states: [...current.states.filter(s => s.name !== unit.name), ...states.filter(s => s.name === unit.name)],
-    });
-    const diff = diffSnapshots(current, next);
+    }));
     if (!diff.changed) return;
     this.snapshot = next;
     this.setView({ kind: 'connected', label: this.api.label, snapshot: next }, diff);

@@ -45,6 +45,8 @@ export class ClusterConnections implements vscode.Disposable {
   readonly onDidChange = this.emitter.event;
   private local: { url: string } | undefined;
   private activeName: string | undefined;
+  /** The active cluster was connected to because the local cluster stopped, not chosen by the user. */
+  private fallback = false;
   /** The connection-lifetime API: replacing it disposes the previous one. */
   private readonly api = new MutableDisposable<FleetApi>();
   private opening = 0;
@@ -71,6 +73,17 @@ export class ClusterConnections implements vscode.Disposable {
 
   get activeCluster(): ClusterEntry | undefined {
     return this.list().find(c => c.name === this.activeName);
+  }
+
+  /** True while the active cluster is the one connected to after the local cluster stopped (the user chose no other since). */
+  get isFallback(): boolean {
+    return this.fallback;
+  }
+
+  /** Retry (the welcome views' button): read the active cluster now, or open it again when it could not be opened. */
+  async retry(): Promise<void> {
+    if (this.model.currentApi) return this.model.refresh();
+    await this.connect(this.activeName);
   }
 
   get localUrl(): string | undefined {
@@ -107,6 +120,7 @@ export class ClusterConnections implements vscode.Disposable {
 
   /** Connects to the configured active cluster (`fleet.activeCluster`, else the local one, else the first profile). */
   async connect(name?: string): Promise<void> {
+    this.fallback = false;
     const entries = this.list();
     const wanted = name ?? (this.activeName && entries.some(e => e.name === this.activeName) ? this.activeName : undefined) ?? vscode.workspace.getConfiguration('fleet').get<string>('activeCluster') ?? undefined;
     let entry = entries.find(e => e.name === wanted) ?? entries.find(e => e.source === 'local') ?? entries[0];
@@ -145,29 +159,34 @@ export class ClusterConnections implements vscode.Disposable {
     else if (this.activeName === LOCAL_CLUSTER_NAME) {
       this.activeName = undefined;
       await this.connect();
+      // If this one cannot be read, the views say "not connected" (Start Local Cluster), not its error.
+      this.fallback = this.activeName !== undefined;
+      this.emitter.fire();
     } else this.emitter.fire();
   }
 
   private async activate(entry: ClusterEntry | undefined): Promise<void> {
     const ticket = ++this.opening;
     let api: FleetApi | undefined;
+    let failure: unknown;
     if (entry) {
       try {
         api = entry.source === 'local'
           ? new HttpFleetApi({ endpoint: entry.url!, label: `${LOCAL_CLUSTER_NAME} (${entry.url})`, requestTimeoutMs: 5000 })
           : await this.openApi(entry.profile!);
       } catch (err) {
-        const message = errorMessage(err);
-        this.log.error(`${message}`);
-        void vscode.window.showErrorMessage(message);
+        failure = err;
+        this.log.error(`${errorMessage(err)}`);
       }
     }
     if (ticket !== this.opening) {
       api?.dispose();
       return;
     }
-    this.activeName = api ? entry?.name : undefined;
-    this.model.setApi(api);
+    // A cluster that could not be opened stays the active one: the views show why, with Retry and Edit Cluster.
+    this.activeName = api || failure !== undefined ? entry?.name : undefined;
+    if (failure !== undefined && entry) this.model.setUnopened(entry.detail, failure);
+    else this.model.setApi(api);
     this.api.value = api; // after the model let go of the previous one
     if (api) this.log.info(`Fleet explorer connected to ${entry!.name} (${entry!.detail})`);
     this.emitter.fire();

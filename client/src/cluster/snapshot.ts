@@ -46,24 +46,70 @@ export interface SnapshotDiff {
   changedUnits: string[];
 }
 
+/** A unit's registry entry (undefined: only agents report it) and its states, in snapshot order. */
+export interface UnitEntry {
+  unit: ApiUnit | undefined;
+  states: ApiUnitState[];
+}
+
+/** Entries per snapshot: a snapshot is never changed once read, so they are built once. */
+const entriesOf = new WeakMap<ClusterSnapshot, Map<string, UnitEntry>>();
+
+/** Each unit's entry by name: the registry's units in order, then names that only have states. */
+export function unitEntries(snapshot: ClusterSnapshot): Map<string, UnitEntry> {
+  let entries = entriesOf.get(snapshot);
+  if (entries) return entries;
+  entries = new Map();
+  for (const unit of snapshot.units) entries.set(unit.name, { unit, states: [] });
+  for (const st of snapshot.states) {
+    const entry = entries.get(st.name);
+    if (entry) entry.states.push(st);
+    else entries.set(st.name, { unit: undefined, states: [st] });
+  }
+  entriesOf.set(snapshot, entries);
+  return entries;
+}
+
+/**
+ * A sorted read against the snapshot before it: every machine, unit and state whose JSON equals
+ * the previous one is replaced by the previous object, so the diff, unitRows and the map skip
+ * them by identity. Returns the new snapshot and what changed.
+ */
+export function reuseSnapshot(before: ClusterSnapshot | undefined, read: ClusterSnapshot): { snapshot: ClusterSnapshot; diff: SnapshotDiff } {
+  if (!before) return { snapshot: read, diff: diffSnapshots(undefined, read) };
+  const oldMachines = new Map(before.machines.map(m => [m.id, m]));
+  const old = unitEntries(before);
+  const keep = <T>(previous: T | undefined, next: T): T => (previous !== undefined && sameJson(previous, next) ? previous : next);
+  let states: ApiUnitState[] = read.states;
+  let copied = false;
+  for (let i = 0; i < read.states.length; i++) {
+    const st = read.states[i]!;
+    const kept = keep(old.get(st.name)?.states.find(s => s.machineID === st.machineID), st);
+    if (kept === st) continue;
+    if (!copied) states = [...read.states];
+    copied = true;
+    states[i] = kept;
+  }
+  const snapshot: ClusterSnapshot = {
+    machines: read.machines.map(m => keep(oldMachines.get(m.id), m)),
+    units: read.units.map(u => keep(old.get(u.name)?.unit, u)),
+    states,
+  };
+  return { snapshot, diff: diffSnapshots(before, snapshot) };
+}
+
 export function diffSnapshots(before: ClusterSnapshot | undefined, after: ClusterSnapshot): SnapshotDiff {
   const prev = before ?? ClusterSnapshot.empty;
-  const machinesChanged = stableKey(prev.machines.map(machineKey)) !== stableKey(after.machines.map(machineKey));
-  const unitKeys = (s: ClusterSnapshot): Map<string, string> => {
-    const out = new Map<string, string>();
-    for (const u of s.units) out.set(u.name, stableKey(u));
-    for (const st of s.states) out.set(st.name, (out.get(st.name) ?? '') + '|' + stableKey(st));
-    return out;
-  };
-  const a = unitKeys(prev);
-  const b = unitKeys(after);
+  const machinesChanged = prev.machines.length !== after.machines.length || after.machines.some((m, i) => !sameMachine(prev.machines[i]!, m));
+  const a = unitEntries(prev);
+  const b = unitEntries(after);
   const addedUnits: string[] = [];
   const removedUnits: string[] = [];
   const changedUnits: string[] = [];
-  for (const [name, key] of b) {
+  for (const [name, entry] of b) {
     const old = a.get(name);
     if (old === undefined) addedUnits.push(name);
-    else if (old !== key) changedUnits.push(name);
+    else if (!sameEntry(old, entry)) changedUnits.push(name);
   }
   for (const name of a.keys()) if (!b.has(name)) removedUnits.push(name);
   addedUnits.sort();
@@ -78,12 +124,49 @@ export function diffSnapshots(before: ClusterSnapshot | undefined, after: Cluste
   };
 }
 
+function sameEntry(a: UnitEntry, b: UnitEntry): boolean {
+  if ((a.unit === undefined) !== (b.unit === undefined)) return false;
+  if (a.unit && b.unit && !sameJson(a.unit, b.unit)) return false;
+  return a.states.length === b.states.length && a.states.every((s, i) => sameJson(s, b.states[i]));
+}
+
+function sameMachine(a: ApiMachine, b: ApiMachine): boolean {
+  return a === b || stableKey(machineKey(a)) === stableKey(machineKey(b));
+}
+
 function machineKey(m: ApiMachine): unknown {
   return { id: m.id, ip: m.primaryIP ?? '', metadata: sortedEntries(m.metadata ?? {}) };
 }
 
 function sortedEntries(record: Record<string, string>): [string, string][] {
   return Object.entries(record).sort(([a], [b]) => compare(a, b));
+}
+
+/** Equal as stableKey sees them: the same object, the same JSON values, or (rare: undefined fields) the same stable key. */
+export function sameJson(a: unknown, b: unknown): boolean {
+  return a === b || equalValues(a, b) || stableKey(a) === stableKey(b);
+}
+
+/** Plain JSON values, deeply equal (object key order aside); false when unsure. Allocates nothing. */
+function equalValues(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!equalValues(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  let count = 0;
+  for (const k in x) {
+    if (!Object.prototype.hasOwnProperty.call(x, k)) continue;
+    if (!Object.prototype.hasOwnProperty.call(y, k) || !equalValues(x[k], y[k])) return false;
+    count++;
+  }
+  for (const k in y) if (Object.prototype.hasOwnProperty.call(y, k)) count--;
+  return count === 0;
 }
 
 /** JSON with object keys sorted, so field order on the wire does not count as a change. */
@@ -107,17 +190,35 @@ export function clusterContextOf(snapshot: ClusterSnapshot): ClusterContext {
       metadata: { ...(m.metadata ?? {}) },
     })),
     units: snapshot.units.map(u => u.name),
-    unitDetails: snapshot.units.map(u => {
-      const d: ClusterUnit = { name: u.name };
-      if (u.desiredState) d.desiredState = u.desiredState;
-      if (u.currentState) d.currentState = u.currentState;
-      if (u.machineID) d.machineID = u.machineID;
-      if (u.options?.length) d.hash = unitHash(u.options.map(o => ({ section: o.section, name: o.name, value: o.value ?? '' })));
-      const xfleet = (u.options ?? []).filter(o => o.section === 'X-Fleet').map(o => ({ name: o.name, value: o.value ?? '' }));
-      if (xfleet.length > 0) d.xfleet = xfleet;
-      return d;
-    }),
+    unitDetails: snapshot.units.map(clusterUnitOf),
   };
+}
+
+/**
+ * Whether two contexts say the same (a state change alone leaves it as it was): the units'
+ * details are compared by identity first, which clusterContextOf keeps for unchanged units.
+ */
+export function sameClusterContext(a: ClusterContext, b: ClusterContext): boolean {
+  const same = <T>(x: readonly T[] | undefined, y: readonly T[] | undefined) => x === y || (!!x && !!y && x.length === y.length && x.every((v, i) => sameJson(v, y[i])));
+  return same(a.units, b.units) && same(a.unitDetails, b.unitDetails) && same(a.machines, b.machines);
+}
+
+/** Details per registry entry: unchanged units keep their objects between reads (reuseSnapshot), so a change hashes only the units it touched. */
+const detailsOf = new WeakMap<ApiUnit, ClusterUnit>();
+
+function clusterUnitOf(u: ApiUnit): ClusterUnit {
+  const known = detailsOf.get(u);
+  if (known) return known;
+  const d: ClusterUnit = { name: u.name };
+  if (u.desiredState) d.desiredState = u.desiredState;
+  if (u.currentState) d.currentState = u.currentState;
+  if (u.machineID) d.machineID = u.machineID;
+  if (u.options?.length) d.hash = unitHash(u.options.map(o => ({ section: o.section, name: o.name, value: o.value ?? '' })));
+  // What it requires of its neighbours, for the placement preview.
+  const xfleet = (u.options ?? []).filter(o => o.section === 'X-Fleet').map(o => ({ name: o.name, value: o.value ?? '' }));
+  if (xfleet.length > 0) d.xfleet = xfleet;
+  detailsOf.set(u, d);
+  return d;
 }
 
 /** fleetctl's machine column: `4d389537.../10.1.1.7` (short ID with `...`, then the IP when known). */

@@ -8,6 +8,7 @@ import { shortHash } from '../../../unitfile/src';
 import { machineLabel, metadataLabel, type ClusterSnapshot } from './snapshot';
 import { DISPLAY_STATES, failureSummary, systemdSummary, unitRows, type DisplayState, type UnitRow } from './unitRows';
 import { filterRows, type GroupBy, type UnitFilter } from './unitFilter';
+import type { ConnectionProblem } from './connectionProblem';
 
 export type SortBy = 'name' | 'state' | 'machine';
 export const GROUP_BY_VALUES: readonly GroupBy[] = ['machine', 'state', 'flat'];
@@ -37,7 +38,8 @@ export type ConnectionView =
   | { kind: 'disconnected' }
   | { kind: 'loading'; label: string }
   | { kind: 'connected'; label: string; snapshot: ClusterSnapshot; error?: string }
-  | { kind: 'error'; label: string; error: string };
+  /** Unreachable with nothing read yet: the views show the welcome of `problem` (connectionProblem.ts). */
+  | { kind: 'error'; label: string; error: string; problem: ConnectionProblem };
 
 export type ClusterNode =
   | { kind: 'machine'; id: string; machine: ApiMachine }
@@ -149,21 +151,22 @@ function statusNodes(view: ConnectionView): ClusterNode[] | undefined {
     case 'loading':
       return [{ kind: 'message', id: 'message:loading', label: `Connecting to ${view.label}…`, icon: { id: 'loading~spin' } }];
     case 'error':
-      return [errorMessage(view.label, view.error)];
+      return []; // the welcome view of the reason (Retry, Edit Cluster, Select Cluster)
     default:
       return undefined;
   }
 }
 
 function errorNode(view: ConnectionView): ClusterNode[] {
-  return view.kind === 'connected' && view.error ? [errorMessage(view.label, view.error, true)] : [];
+  return view.kind === 'connected' && view.error ? [staleMessage(view.label, view.error)] : [];
 }
 
-function errorMessage(label: string, error: string, stale = false): ClusterNode {
+/** Above a snapshot kept through a failed read. */
+function staleMessage(label: string, error: string): ClusterNode {
   return {
     kind: 'message',
     id: 'message:error',
-    label: `Cannot reach fleet at ${label}${stale ? ' (showing the last snapshot)' : ''}`,
+    label: `Cannot reach fleet at ${label} (showing the last snapshot)`,
     tooltip: `${escapeMarkdown(error)}\n\nClick to retry now.`,
     icon: { id: 'debug-disconnect', color: 'problemsErrorIcon.foreground' },
     command: 'fleet.refreshCluster',

@@ -4,7 +4,7 @@
  */
 import type { ApiUnit, ApiUnitOption, ApiUnitState, JobState } from '../../../protocol/src/api';
 import { description, isGlobalUnit, isTemplateName, unitHash, type UnitOption } from '../../../unitfile/src';
-import type { ClusterSnapshot } from './snapshot';
+import { unitEntries, type ClusterSnapshot } from './snapshot';
 
 /** What the explorer shows for a unit, worst first (the order of the "by state" groups). */
 export type DisplayState = 'failed' | 'restarting' | 'unplaceable' | 'pending' | 'launched' | 'loaded' | 'inactive' | 'unknown';
@@ -33,6 +33,12 @@ export function toUnitOptions(options: readonly ApiUnitOption[] | undefined): Un
 
 /** Rows per snapshot: a snapshot is never changed once read, and a render asks for its rows many times. */
 const rowsOf = new WeakMap<ClusterSnapshot, UnitRow[]>();
+/**
+ * The row last built for a registry entry (or, for a unit with only states, its first state): the
+ * model keeps unchanged units' objects from one read to the next (reuseSnapshot), so a unit whose
+ * entry and states are the same objects keeps its row instead of hashing its options again.
+ */
+const rowOf = new WeakMap<ApiUnit | ApiUnitState, UnitRow>();
 
 export function unitRows(snapshot: ClusterSnapshot): UnitRow[] {
   const known = rowsOf.get(snapshot);
@@ -43,19 +49,18 @@ export function unitRows(snapshot: ClusterSnapshot): UnitRow[] {
 }
 
 function computeRows(snapshot: ClusterSnapshot): UnitRow[] {
-  const statesByUnit = new Map<string, ApiUnitState[]>();
-  for (const s of snapshot.states) {
-    const list = statesByUnit.get(s.name);
-    if (list) list.push(s);
-    else statesByUnit.set(s.name, [s]);
-  }
   const rows: UnitRow[] = [];
-  const seen = new Set<string>();
-  for (const unit of snapshot.units) {
-    seen.add(unit.name);
-    rows.push(makeRow(unit.name, unit, statesByUnit.get(unit.name) ?? []));
+  for (const [name, { unit, states }] of unitEntries(snapshot)) {
+    const key = unit ?? states[0]!;
+    const kept = rowOf.get(key);
+    if (kept && kept.name === name && kept.unit === unit && kept.states.length === states.length && kept.states.every((s, i) => s === states[i])) {
+      rows.push(kept);
+      continue;
+    }
+    const row = makeRow(name, unit, states);
+    rowOf.set(key, row);
+    rows.push(row);
   }
-  for (const [name, states] of statesByUnit) if (!seen.has(name)) rows.push(makeRow(name, undefined, states));
   return rows;
 }
 

@@ -59,7 +59,12 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable {
     [Commands.refreshCluster]: () => model.refresh(),
     [Commands.selectCluster]: () => selectCluster(connections),
     [Commands.addCluster]: () => addCluster(connections, message => deps.log.appendLine(`[ssh] ${message}`)),
-    [Commands.editCluster]: (a: unknown) => editCluster(connections, typeof a === 'string' ? a : undefined, message => deps.log.appendLine(`[ssh] ${message}`)),
+    [Commands.retryConnection]: () => connections.retry(),
+    // The welcome views pass { active: true }: edit the active cluster's profile.
+    [Commands.editCluster]: (a: unknown) => {
+      const name = typeof a === 'string' ? a : a && typeof a === 'object' && (a as { active?: unknown }).active === true ? connections.activeCluster?.name : undefined;
+      return editCluster(connections, name, message => deps.log.appendLine(`[ssh] ${message}`));
+    },
     [Commands.setExplorerGrouping]: async () => {
       const pick = await vscode.window.showQuickPick(
         GROUP_BY_VALUES.map(v => ({ label: v === 'machine' ? 'By machine' : v === 'state' ? 'By state' : 'Flat list', value: v })),

@@ -106,8 +106,8 @@ export const FLEETCTL_ENV = [
   'FLEETCTL_ETCD_KEY_PREFIX',
 ] as const;
 
-/** Fields a `fleet.clusters` entry may have. */
-const SETTING_FIELDS = [
+/** Fields a `fleet.clusters` entry may have (package.json's schema describes each: client/test/profile.test.ts checks). */
+export const PROFILE_FIELDS = [
   'name', 'endpoint', 'tunnel', 'sshUser', 'sshUsername', 'identityFile', 'knownHostsFile', 'strictHostKeyChecking',
   'requestTimeout', 'requestTimeoutMs', 'sshTimeout', 'sshTimeoutMs', 'caFile', 'certFile', 'keyFile', 'driver', 'etcdKeyPrefix',
 ] as const;
@@ -423,8 +423,8 @@ function settingsDraft(raw: unknown, index: number, problems: ProfileProblem[]):
     ok = false;
   };
   for (const key of Object.keys(entry)) {
-    if (!(SETTING_FIELDS as readonly string[]).includes(key)) {
-      problems.push({ profile: name, field: key, severity: 'warning', message: `profile "${name}": unknown field "${key}" is ignored; known fields are ${SETTING_FIELDS.join(', ')}` });
+    if (!(PROFILE_FIELDS as readonly string[]).includes(key)) {
+      problems.push({ profile: name, field: key, severity: 'warning', message: `profile "${name}": unknown field "${key}" is ignored; known fields are ${PROFILE_FIELDS.join(', ')}` });
     }
   }
   const string = (field: string): string | undefined => {

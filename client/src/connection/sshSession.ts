@@ -69,11 +69,12 @@ export interface DialOptions extends SshCredentials {
 export const DEFAULT_DIAL_TIMEOUT_MS = 10_000;
 
 /** The agent socket the credentials use, or '' for none. */
-export function agentSocketOf(credentials: SshCredentials): string {
+export function agentSocketOf(credentials: Pick<SshCredentials, 'agentSocket' | 'env'>): string {
   return credentials.agentSocket ?? (credentials.env ?? process.env)['SSH_AUTH_SOCK'] ?? '';
 }
 
-function authConfig(o: SshCredentials, label: string): Pick<ConnectConfig, 'agent' | 'privateKey'> {
+/** ssh-agent and/or the identity file, as ssh2 takes them; refuses (with the fix) when there is neither. */
+export function authConfig(o: Pick<SshCredentials, 'agentSocket' | 'env' | 'identityFile'>, label: string): Pick<ConnectConfig, 'agent' | 'privateKey'> {
   const agent = agentSocketOf(o);
   const config: Pick<ConnectConfig, 'agent' | 'privateKey'> = {};
   if (agent) {

@@ -9,12 +9,12 @@
  * Prompts are injected (`confirmUnknownHost`), so this file is plain Node: no `vscode` import.
  */
 import dns from 'node:dns/promises';
-import fs from 'node:fs';
 import net from 'node:net';
 import { Duplex } from 'node:stream';
 import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
-import type { DialTarget } from '../api/fleetApi';
+import type { DialTarget } from '../api/httpTransport';
 import { FleetApiError } from '../api/types';
+import { authConfig, SshConnectError } from './sshSession';
 import { appendKnownHost, fingerprintSha256, hostKeyAlgorithms, hostToken, keyTypeOf, knownKeyTypes, lookupHostKey, readKnownHosts } from './knownHosts';
 
 export interface TunnelOptions {
@@ -125,7 +125,7 @@ export class SshTunnel {
 
   /** The live connection, dialling one if there is none. Concurrent callers share one dial. */
   connect(): Promise<Client> {
-    if (this.disposed) return Promise.reject(new FleetApiError(`the SSH tunnel ${this.label} was closed`, undefined, 'ssh'));
+    if (this.disposed) return Promise.reject(new SshConnectError(`the SSH tunnel ${this.label} was closed`, 'closed'));
     if (!this.current) {
       const dialing = this.open();
       this.current = dialing;
@@ -160,30 +160,7 @@ export class SshTunnel {
   }
 
   private authConfig(): Pick<ConnectConfig, 'agent' | 'privateKey'> {
-    const env = this.options.env ?? process.env;
-    const agent = this.options.agentSocket ?? env['SSH_AUTH_SOCK'] ?? '';
-    const config: Pick<ConnectConfig, 'agent' | 'privateKey'> = {};
-    if (agent) {
-      if (!fs.existsSync(agent)) {
-        throw new FleetApiError(`SSH_AUTH_SOCK points to ${agent}, which does not exist. Start ssh-agent and add your key (ssh-add), or set identityFile in the cluster profile.`, undefined, 'ssh');
-      }
-      config.agent = agent;
-    }
-    if (this.options.identityFile) {
-      try {
-        config.privateKey = fs.readFileSync(this.options.identityFile);
-      } catch (err) {
-        throw new FleetApiError(`Cannot read the identity file ${this.options.identityFile} for ${this.label}: ${(err as Error).message}. Fix identityFile in the cluster profile.`, undefined, 'config');
-      }
-    }
-    if (!config.agent && !config.privateKey) {
-      throw new FleetApiError(
-        `No SSH credentials for ${this.label}: SSH_AUTH_SOCK is not set (is ssh-agent running?) and the profile has no identityFile. Run ssh-agent and ssh-add your key, or set identityFile.`,
-        undefined,
-        'ssh',
-      );
-    }
-    return config;
+    return authConfig(this.options, this.label);
   }
 
   /** The address to dial: fleetctl checks (and records) the host key under the address it dialled. */
@@ -226,11 +203,11 @@ export class SshTunnel {
       const client = new Client();
       let settled = false;
       /** Why the host key was refused, when it was. */
-      let refusal: FleetApiError | undefined;
+      let refusal: SshConnectError | undefined;
       let timer: NodeJS.Timeout | undefined;
       const startTimer = () => {
         timer = setTimeout(() => {
-          fail(new FleetApiError(`Timed out while initiating the SSH connection to ${this.label} (after ${timeoutMs / 1000} s). Is the host reachable and is sshd running? (The limit is the profile's sshTimeout.)`, undefined, 'ssh'));
+          fail(new SshConnectError(`Timed out while initiating the SSH connection to ${this.label} (after ${timeoutMs / 1000} s). Is the host reachable and is sshd running? (The limit is the profile's sshTimeout.)`, 'timeout'));
           client.destroy();
         }, timeoutMs);
       };
@@ -238,7 +215,7 @@ export class SshTunnel {
         if (timer) clearTimeout(timer);
         timer = undefined;
       };
-      const fail = (err: FleetApiError) => {
+      const fail = (err: SshConnectError) => {
         stopTimer();
         if (settled) return;
         settled = true;
@@ -251,7 +228,7 @@ export class SshTunnel {
         try {
           knownTypes = knownKeyTypes(readKnownHosts(o.knownHostsFile), [o.host, address], o.port);
         } catch (err) {
-          reject(new FleetApiError(`Cannot read the known hosts file ${o.knownHostsFile}: ${(err as Error).message}`, undefined, 'config'));
+          reject(new SshConnectError(`Cannot read the known hosts file ${o.knownHostsFile}: ${(err as Error).message}`, 'config'));
           return;
         }
       }
@@ -268,7 +245,7 @@ export class SshTunnel {
           this.verifyHostKey(key, address, { pause: stopTimer, resume: startTimer }).then(
             () => verify(true),
             (err: unknown) => {
-              refusal = err instanceof FleetApiError ? err : new FleetApiError(String(err), undefined, 'ssh');
+              refusal = err instanceof SshConnectError ? err : new SshConnectError(String(err), 'other');
               verify(false);
             },
           );
@@ -280,7 +257,7 @@ export class SshTunnel {
         this.ready.add(client);
         if (settled || this.disposed) {
           client.end();
-          if (!settled) fail(new FleetApiError(`the SSH tunnel ${this.label} was closed`, undefined, 'ssh'));
+          if (!settled) fail(new SshConnectError(`the SSH tunnel ${this.label} was closed`, 'closed'));
           return;
         }
         settled = true;
@@ -297,7 +274,7 @@ export class SshTunnel {
       });
       client.on('close', () => {
         this.forget(client);
-        if (!settled) fail(refusal ?? new FleetApiError(`The SSH server ${this.label} closed the connection during the handshake. Check sshd's logs and that ${o.username} may log in.`, undefined, 'ssh'));
+        if (!settled) fail(refusal ?? new SshConnectError(`The SSH server ${this.label} closed the connection during the handshake. Check sshd's logs and that ${o.username} may log in.`, 'closed'));
       });
       this.clients.add(client);
       startTimer();
@@ -329,13 +306,12 @@ export class SshTunnel {
     if (verdict.result === 'match') return;
     if (verdict.result === 'mismatch') {
       const lines = verdict.entries.map(e => e.line).join(', ');
-      throw new FleetApiError(
+      throw new SshConnectError(
         verdict.revoked
           ? `The host key of ${name} (${keyType} ${fingerprint}) is marked @revoked in ${o.knownHostsFile} (line ${lines}). Not connecting.`
           : `REMOTE HOST IDENTIFICATION HAS CHANGED for ${name}: it sent ${keyType} key ${fingerprint}, which differs from the key in ${o.knownHostsFile} (line ${lines}). ` +
             `Someone could be intercepting the connection, or the host was reinstalled. Not connecting. If the change is expected, remove line ${lines} from ${o.knownHostsFile} and connect again.`,
-        undefined,
-        'ssh',
+        'host-key-changed',
       );
     }
     const notes = [
@@ -344,11 +320,10 @@ export class SshTunnel {
       ...known.problems.map(p => `${o.knownHostsFile} line ${p.line} is ignored: ${p.message}`),
     ];
     if (!o.confirmUnknownHost) {
-      throw new FleetApiError(
+      throw new SshConnectError(
         `Unknown host ${name} (${keyType} ${fingerprint}) and no one to ask; add it with: ssh-keyscan -p ${o.port} ${o.host} >> ${o.knownHostsFile} (after checking the fingerprint), or connect interactively once.` +
           notes.map(n => ` Note: ${n}.`).join(''),
-        undefined,
-        'ssh',
+        'host-key-unknown',
       );
     }
     timer.pause();
@@ -359,7 +334,7 @@ export class SshTunnel {
       timer.resume();
     }
     if (!trusted) {
-      throw new FleetApiError(`Host key verification failed: the key of ${name} (${keyType} ${fingerprint}) was not trusted, so the tunnel was not opened.`, undefined, 'ssh');
+      throw new SshConnectError(`Host key verification failed: the key of ${name} (${keyType} ${fingerprint}) was not trusted, so the tunnel was not opened.`, 'host-key-rejected');
     }
     try {
       await appendKnownHost(o.knownHostsFile, o.host, o.port, key);
@@ -370,28 +345,27 @@ export class SshTunnel {
     }
   }
 
-  private connectError(err: Error & { level?: string; code?: string }, auth: Pick<ConnectConfig, 'agent' | 'privateKey'>): FleetApiError {
+  private connectError(err: Error & { level?: string; code?: string }, auth: Pick<ConnectConfig, 'agent' | 'privateKey'>): SshConnectError {
     const o = this.options;
     const message = err.message ?? String(err);
     if (/All configured authentication methods failed/i.test(message)) {
       const tried = [auth.agent ? `the keys in ssh-agent (${auth.agent})` : undefined, o.identityFile ? `the identity file ${o.identityFile}` : undefined].filter(Boolean).join(' and ');
-      return new FleetApiError(
+      return new SshConnectError(
         `SSH authentication as ${o.username} to ${this.label} failed (tried ${tried}). Check sshUser, that your public key is in ~${o.username}/.ssh/authorized_keys there, and that the key is loaded (ssh-add -l).`,
-        undefined,
-        'ssh',
+        'auth',
       );
     }
     if (/encrypted/i.test(message) && /passphrase/i.test(message)) {
-      return new FleetApiError(`The identity file ${o.identityFile} is encrypted. Load it into ssh-agent (ssh-add ${o.identityFile}) and remove identityFile from the profile.`, undefined, 'ssh');
+      return new SshConnectError(`The identity file ${o.identityFile} is encrypted. Load it into ssh-agent (ssh-add ${o.identityFile}) and remove identityFile from the profile.`, 'config');
     }
     if (/Cannot parse privateKey/i.test(message)) {
-      return new FleetApiError(`The identity file ${o.identityFile} is not a private key ssh2 can read (${message}). Point identityFile at an OpenSSH or PEM private key.`, undefined, 'config');
+      return new SshConnectError(`The identity file ${o.identityFile} is not a private key ssh2 can read (${message}). Point identityFile at an OpenSSH or PEM private key.`, 'config');
     }
     const code = err.code ?? '';
-    if (code === 'ECONNREFUSED') return new FleetApiError(`Cannot reach the SSH tunnel host ${this.label}: connection refused. Is sshd running there, and is the port right?`, undefined, 'ssh');
-    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new FleetApiError(`Cannot reach the SSH tunnel host ${this.label}: host name not found. Check the tunnel setting (or its ~/.ssh/config alias).`, undefined, 'ssh');
-    if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'ETIMEDOUT') return new FleetApiError(`Cannot reach the SSH tunnel host ${this.label}: ${code}. Check the network or VPN.`, undefined, 'ssh');
-    return new FleetApiError(`SSH connection to ${this.label} failed: ${message}`, undefined, 'ssh');
+    if (code === 'ECONNREFUSED') return new SshConnectError(`Cannot reach the SSH tunnel host ${this.label}: connection refused. Is sshd running there, and is the port right?`, 'refused');
+    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new SshConnectError(`Cannot reach the SSH tunnel host ${this.label}: host name not found. Check the tunnel setting (or its ~/.ssh/config alias).`, 'unreachable');
+    if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'ETIMEDOUT') return new SshConnectError(`Cannot reach the SSH tunnel host ${this.label}: ${code}. Check the network or VPN.`, 'unreachable');
+    return new SshConnectError(`SSH connection to ${this.label} failed: ${message}`, 'other');
   }
 
   private forwardTcp(client: Client, host: string, port: number): Promise<Duplex> {
@@ -486,7 +460,9 @@ export class SshTunnel {
   private channelError(err: Error, what: string, fix: string): Error {
     const message = err.message ?? String(err);
     if (/Channel open failure/i.test(message)) {
-      return new FleetApiError(`The tunnel ${this.label} could not reach ${what}: ${message.replace(/^\(SSH\) Channel open failure: /, '')}. ${fix}`, undefined, 'ssh');
+      // sshd's "Connection refused": nothing listens at the endpoint as seen from the tunnel host.
+      const refused = /refused/i.test(message);
+      return new FleetApiError(`The tunnel ${this.label} could not reach ${what}: ${message.replace(/^\(SSH\) Channel open failure: /, '')}. ${fix}`, undefined, 'ssh', refused ? 'ECONNREFUSED' : undefined);
     }
     // "Not connected", "No response from server": a dead connection; dial() retries once.
     return err;

@@ -92,6 +92,10 @@ export const ui = {
   /** Answers for showErrorMessage with buttons. */
   errorAnswers: [] as (string | undefined)[],
   inputs: [] as (string | undefined)[],
+  /** The options of every input box shown (title, prompt, value). */
+  inputBoxes: [] as { title?: string; prompt?: string; value?: string }[],
+  /** Answers for showInformationMessage with buttons. */
+  infoAnswers: [] as (string | undefined)[],
   picks: [] as unknown[],
   executed: [] as string[],
   contexts: new Map<string, unknown>(),
@@ -164,7 +168,10 @@ export const vscodeStub = {
       });
       return view;
     },
-    showInformationMessage: async (m: string) => void ui.info.push(m),
+    showInformationMessage: async (m: string) => {
+      ui.info.push(m);
+      return ui.infoAnswers.shift();
+    },
     showWarningMessage: async (m: string, ...rest: unknown[]) => {
       ui.warnings.push(m);
       const options = rest[0] && typeof rest[0] === 'object' ? (rest[0] as { modal?: boolean; detail?: string }) : undefined;
@@ -176,7 +183,10 @@ export const vscodeStub = {
       ui.errorButtons.push(buttons.filter((b): b is string => typeof b === 'string'));
       return ui.errorAnswers.shift();
     },
-    showInputBox: async () => ui.inputs.shift(),
+    showInputBox: async (o?: { title?: string; prompt?: string; value?: string }) => {
+      ui.inputBoxes.push({ ...(o?.title !== undefined ? { title: o.title } : {}), ...(o?.prompt !== undefined ? { prompt: o.prompt } : {}), ...(o?.value !== undefined ? { value: o.value } : {}) });
+      return ui.inputs.shift();
+    },
     showQuickPick: async (items: unknown[]) => {
       const want = ui.picks.shift();
       return typeof want === 'function' ? (want as (i: unknown[]) => unknown)(items) : want;

@@ -10,15 +10,17 @@
 import { FLEET_VERSION } from '../../../protocol/src/version';
 import { desiredUnitsForMachine, planMachine, planPurge, type CurrentUnit, type MachineTask, type MachineUnitState } from '../../../scheduler/src/planMachine';
 import { runLoop, type Loop } from '../loop';
-import { MachineExistsError, RegistryUnavailableError, type Disposable, type MachinePresence, type MachineRecord, type Registry } from '../../../registry/src/registry';
-import { heartbeatInterval, inParallel, message, publishedKey } from './passHelpers';
+import { MachineExistsError, RegistryUnavailableError, type Disposable, type MachinePresence, type MachineRecord, type AgentRegistry } from '../../../registry/src/registry';
+import { errorMessage } from '../../../protocol/src/log';
+import { heartbeatInterval } from './passHelpers';
+import { StatePublisher } from './statePublisher';
 import { TaskFailures } from './taskFailures';
 import type { UnitManager, UnitManagerState } from './unitManager';
 
 export type LogFn = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
 
 export interface AgentOptions {
-  registry: Registry;
+  registry: AgentRegistry;
   machine: { id: string; publicIP: string; metadata: Record<string, string> };
   unitManager: UnitManager;
   /** fleet's agent_ttl: presence, states and launched heartbeats expire after it. Default 30 s. */
@@ -36,14 +38,8 @@ export { heartbeatInterval } from './passHelpers';
 /** How often states and launched heartbeats are rewritten when the registry keeps them alive with the presence. */
 const SAFETY_REFRESH_MS = 60_000;
 
-/** Longest a state change waits for the pass in progress to publish it. */
-const HOLD_STATES_MS = 500;
-
-/** State removals in flight at once (rare: units that went away). */
-const REMOVE_CONCURRENCY = 8;
-
 export class Agent {
-  private readonly registry: Registry;
+  private readonly registry: AgentRegistry;
   private readonly manager: UnitManager;
   private readonly ttlMs: number;
   private readonly intervalMs: number;
@@ -51,8 +47,8 @@ export class Agent {
   private readonly record: MachineRecord;
   /** What this agent last did with each unit (fleet's in-memory cache; lost on restart). */
   private readonly cache = new Map<string, Exclude<MachineUnitState, 'inactive'>>();
-  /** Last state published per unit (to publish on change only). */
-  private readonly published = new Map<string, string>();
+  /** Writes the unit states to the registry, on change. */
+  private readonly publisher: StatePublisher;
   private readonly reported = new Set<string>();
   /** Units whose last task failed: published as `failed` with the reason until a task of theirs succeeds. */
   private readonly failures = new TaskFailures();
@@ -64,12 +60,6 @@ export class Agent {
   private heartbeats = 0;
   /** Set when a heartbeat failed: the next one rewrites every state and launched heartbeat. */
   private refreshAll = false;
-  private publishQueue = new Set<string>();
-  private publishing: Promise<void> = Promise.resolve();
-  /** While a pass runs, state changes wait for it: it publishes them at its end, in one batch. */
-  private passRunning = false;
-  /** Bounds that wait: a long pass (a unit slow to stop) must not hold back other units' states. */
-  private holdTimer: NodeJS.Timeout | undefined;
   private stopped: Promise<void> | undefined;
   private passes: Promise<void> = Promise.resolve();
 
@@ -87,6 +77,12 @@ export class Agent {
       version: AGENT_VERSION,
       ...(options.journalUrl ? { journalUrl: options.journalUrl } : {}),
     };
+    this.publisher = new StatePublisher({
+      registry: this.registry, machineId: this.record.id, ttlMs: this.ttlMs,
+      states: () => this.states(),
+      skip: name => this.abort.signal.aborted && !this.cache.has(name) && !this.failures.has(name),
+      report: (level, text) => this.reportOnce(level, text),
+    });
   }
 
   get machineId(): string {
@@ -97,7 +93,7 @@ export class Agent {
   async start(): Promise<void> {
     this.presence = await this.register();
     this.disposables.push(this.registry.watchMachine(this.machineId, () => this.loop?.trigger()));
-    this.disposables.push(this.manager.onChange(name => this.queuePublish(name)));
+    this.disposables.push(this.manager.onChange(name => this.publisher.changed(name)));
     this.loop = runLoop({
       intervalMs: this.intervalMs,
       signal: this.abort.signal,
@@ -108,7 +104,7 @@ export class Agent {
       // up to the interval) left scheduled units waiting seconds for the next pass.
       idleRatio: 0.5,
       minGapMs: 100,
-      onError: err => this.log('error', `reconcile failed: ${message(err)}`),
+      onError: err => this.log('error', `reconcile failed: ${errorMessage(err)}`),
     });
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), heartbeatInterval(this.ttlMs));
     this.heartbeatTimer.unref();
@@ -150,13 +146,11 @@ export class Agent {
 
   private async reconcileOnce(): Promise<void> {
     if (this.abort.signal.aborted) return;
-    this.passRunning = true;
+    this.publisher.passStarted();
     try {
       await this.pass();
     } finally {
-      this.passRunning = false;
-      // What changed during the pass and was not published by it (a failed pass, a unit unloaded).
-      if (this.publishQueue.size > 0) this.flushQueue();
+      this.publisher.passEnded();
     }
   }
 
@@ -174,11 +168,11 @@ export class Agent {
     for (const d of dropped) this.reportOnce('info', d.message);
     const current: CurrentUnit[] = (await this.manager.states()).map(s => ({ name: s.name, hash: s.hash, state: this.cache.get(s.name) ?? 'inactive' }));
     const tasks = planMachine(units, current);
-    for (const n of this.failures.forget(new Map(units.map(u => [u.name, u.hash])))) this.queuePublish(n);
+    for (const n of this.failures.forget(new Map(units.map(u => [u.name, u.hash])))) this.publisher.changed(n);
     const planned = performance.now();
     await this.apply(tasks);
     const applied = performance.now();
-    await this.publishAll();
+    await this.publisher.publishAll();
     if (tasks.length > 0) {
       const ms = (a: number, b: number) => Math.round(b - a);
       this.log('debug', `pass done in ${ms(started, performance.now())} ms: read ${view.units.length} unit(s) in ${ms(started, read)} ms, ` +
@@ -199,11 +193,11 @@ export class Agent {
       await new Promise(resolve => setImmediate(resolve));
       const t0 = performance.now();
       try {
-        await this.announceStarted(batch.map(t => t.unit));
+        await this.publisher.announceStarted(batch.map(t => t.unit));
         this.log('debug', `published ${batch.length} started unit(s) in ${Math.round(performance.now() - t0)} ms`);
       } catch (err) {
         const t = batch[0]!;
-        throw new Error(`${t.what}${batch.length > 1 ? ` (and ${batch.length - 1} other start(s))` : ''} failed (${t.reason}): ${message(err)}`);
+        throw new Error(`${t.what}${batch.length > 1 ? ` (and ${batch.length - 1} other start(s))` : ''} failed (${t.reason}): ${errorMessage(err)}`);
       }
       for (const t of batch) this.log('info', `completed task: ${t.what} (${t.reason})`);
     };
@@ -219,7 +213,7 @@ export class Agent {
         if (task.kind === 'start') started.push({ unit: task.unit, what, reason: task.reason });
         else this.log(task.kind === 'reloadUnitFiles' ? 'debug' : 'info', `completed task: ${what} (${task.reason})`);
       } catch (err) {
-        const reason = `${what} failed (${task.reason}): ${message(err)}`;
+        const reason = `${what} failed (${task.reason}): ${errorMessage(err)}`;
         // The registry unreachable, or a failed daemon-reload, concern every unit: end the pass
         // (fleet's behaviour), the next one retries.
         if (err instanceof RegistryUnavailableError || task.kind === 'reloadUnitFiles') {
@@ -232,41 +226,19 @@ export class Agent {
         failed.add(task.unit);
         this.failures.set(task.unit, 'hash' in task ? task.hash : undefined, reason);
         this.reportOnce('error', reason);
-        this.queuePublish(task.unit);
+        this.publisher.changed(task.unit);
       }
     }
     await flush();
   }
 
   private clearFailure(unit: string): void {
-    if (this.failures.clear(unit)) this.queuePublish(unit);
+    if (this.failures.clear(unit)) this.publisher.changed(unit);
   }
 
   /** The manager's states, with this agent's task failures laid over them. */
   private async states(): Promise<UnitManagerState[]> {
     return this.failures.overlay(await this.manager.states());
-  }
-
-  /** Started units: their states with (never after) their launched heartbeats (fleetctl start reads the state right after). */
-  private async announceStarted(units: readonly string[]): Promise<void> {
-    const byName = new Map((await this.states()).map(s => [s.name, s]));
-    const states = units.map(u => byName.get(u)).filter((s): s is UnitManagerState => s !== undefined);
-    await this.writeStates(states, units);
-  }
-
-  /** One registry batch: `states` (remembered as published once written) and launched heartbeats. */
-  private async writeStates(states: readonly UnitManagerState[], launched: readonly string[]): Promise<void> {
-    if (states.length === 0 && launched.length === 0) return;
-    await this.registry.publishUnits(this.machineId, {
-      states: states.map(s => ({
-        name: s.name, machineId: this.machineId, hash: s.hash,
-        loadState: s.loadState, activeState: s.activeState, subState: s.subState,
-        ...(s.detail ? { detail: s.detail } : {}),
-      })),
-      launched,
-    }, this.ttlMs);
-    // Remembered only once written: a failed write is retried on the next change, pass or heartbeat.
-    for (const s of states) this.published.set(s.name, publishedKey(s));
   }
 
   private async run(task: MachineTask): Promise<void> {
@@ -280,7 +252,7 @@ export class Agent {
         await this.registry.clearLaunched(task.unit, id);
         await this.manager.unload(task.unit);
         this.cache.delete(task.unit);
-        this.published.delete(task.unit);
+        this.publisher.forget(task.unit);
         await this.registry.removeUnitState(task.unit, id);
         return;
       case 'reloadUnitFiles':
@@ -299,58 +271,6 @@ export class Agent {
     }
   }
 
-  // ------------------------------------------------------------------ publishing
-
-  private queuePublish(name: string): void {
-    this.publishQueue.add(name);
-    // A pass in progress publishes every changed state at its end (a unit loaded and started in
-    // the same pass is written once, running, instead of loaded, activating and running).
-    if (!this.passRunning) this.flushQueue();
-    else this.holdTimer ??= setTimeout(() => this.flushQueue(), HOLD_STATES_MS);
-  }
-
-  private flushQueue(): void {
-    clearTimeout(this.holdTimer);
-    this.holdTimer = undefined;
-    this.publishing = this.publishing.then(async () => {
-      // Everything that changed meanwhile goes out as one batch; batches one after another, so a
-      // unit's writes stay in order.
-      const names = [...this.publishQueue];
-      this.publishQueue.clear();
-      if (names.length === 0) return;
-      const byName = new Map((await this.states()).map(s => [s.name, s]));
-      const changed: UnitManagerState[] = [];
-      const gone: string[] = [];
-      for (const n of names) {
-        if (this.abort.signal.aborted && !this.cache.has(n) && !this.failures.has(n)) continue;
-        const s = byName.get(n);
-        if (s) {
-          if (this.published.get(n) !== publishedKey(s)) changed.push(s);
-        } else if (this.published.delete(n)) {
-          gone.push(n);
-        }
-      }
-      try {
-        await this.writeStates(changed, []);
-      } catch (err) {
-        this.reportOnce('warn', `could not publish the state of ${changed.map(s => s.name).join(', ')}: ${message(err)}`);
-      }
-      await inParallel(gone, REMOVE_CONCURRENCY, async n => {
-        try {
-          await this.registry.removeUnitState(n, this.machineId);
-        } catch (err) {
-          this.reportOnce('warn', `could not remove the state of ${n}: ${message(err)}`);
-        }
-      });
-    });
-  }
-
-  /** Every state that changed since it was last written (all of them when `force`), as one batch. */
-  private async publishAll(force = false, launched: readonly string[] = []): Promise<void> {
-    const states = (await this.states()).filter(s => force || this.published.get(s.name) !== publishedKey(s));
-    await this.writeStates(states, launched);
-  }
-
   /**
    * Refresh everything that expires: presence, states, launched heartbeats. When the registry
    * ties states and heartbeats to the presence lease, they are rewritten only once a minute (a
@@ -367,11 +287,11 @@ export class Agent {
       if (this.registry.ephemeralFollowsPresence && this.heartbeats % everyBeats !== 0 && !this.refreshAll) return;
       this.refreshAll = true;
       const launched = [...this.cache].filter(([, state]) => state === 'launched').map(([name]) => name);
-      await this.publishAll(true, launched);
+      await this.publisher.publishAll(true, launched);
       this.refreshAll = false;
     } catch (err) {
       this.refreshAll = true;
-      this.log('warn', `heartbeat failed (will retry): ${message(err)}`);
+      this.log('warn', `heartbeat failed (will retry): ${errorMessage(err)}`);
     }
   }
 
@@ -393,13 +313,13 @@ export class Agent {
   private async shutdown(): Promise<void> {
     this.abort.abort();
     clearInterval(this.heartbeatTimer);
-    clearTimeout(this.holdTimer);
+    this.publisher.close();
     for (const d of this.disposables.splice(0)) d.dispose();
     const t0 = performance.now();
     this.log('debug', 'stopping: waiting for the pass in progress');
     await this.loop?.done;
     await this.passes;
-    await this.publishing;
+    await this.publisher.idle();
     const t1 = performance.now();
     this.log('debug', `stopping: purging (the last pass took ${Math.round(t1 - t0)} ms to finish)`);
     const states = await this.manager.states();
@@ -417,13 +337,13 @@ export class Agent {
         try {
           await fn();
         } catch (err) {
-          errors.push(`${what} ${t.unit}: ${message(err)}`);
+          errors.push(`${what} ${t.unit}: ${errorMessage(err)}`);
         }
       };
       if (perUnitBookkeeping) await attempt('clearing the launched heartbeat of', () => this.registry.clearLaunched(t.unit, this.machineId));
       await attempt('unloading', () => this.manager.unload(t.unit));
       this.cache.delete(t.unit);
-      this.published.delete(t.unit);
+      this.publisher.forget(t.unit);
       if (perUnitBookkeeping) await attempt('removing the state of', () => this.registry.removeUnitState(t.unit, this.machineId));
     }));
     // Units that never loaded have no process to stop, only the failed state published for them.
@@ -433,7 +353,7 @@ export class Agent {
         try {
           await this.registry.removeUnitState(n, this.machineId);
         } catch (err) {
-          errors.push(`removing the state of ${n}: ${message(err)}`);
+          errors.push(`removing the state of ${n}: ${errorMessage(err)}`);
         }
       }
     }
@@ -441,12 +361,12 @@ export class Agent {
     try {
       await this.manager.close();
     } catch (err) {
-      errors.push(`unit manager: ${message(err)}`);
+      errors.push(`unit manager: ${errorMessage(err)}`);
     }
     try {
       await this.presence?.release();
     } catch (err) {
-      errors.push(`releasing machine ${this.machineId}: ${message(err)}`);
+      errors.push(`releasing machine ${this.machineId}: ${errorMessage(err)}`);
     }
     const ms = (a: number, b: number) => Math.round(b - a);
     this.log('info', `purged ${tasks.length} unit(s) in ${ms(t0, performance.now())} ms (last pass ${ms(t0, t1)} ms, units ${ms(t1, t2)} ms, release ${ms(t2, performance.now())} ms)`);

@@ -5,7 +5,7 @@
  * removes their states, releases the machine, closes the journal server.
  */
 import path from 'node:path';
-import type { Registry } from '../../../registry/src/registry';
+import type { AgentRegistry } from '../../../registry/src/registry';
 import { Agent, type LogFn } from './agent';
 import { Journal, startJournalServer, type JournalServer } from './journal';
 import { machineEnvironment } from './machineEnv';
@@ -19,7 +19,7 @@ export { machineEnvironment } from './machineEnv';
 export { FakeUnitManager, UnitNotLoadedError, type UnitManager, type UnitManagerState } from './unitManager';
 
 export interface StartAgentOptions {
-  registry: Registry;
+  registry: AgentRegistry;
   machine: { id: string; publicIP: string; metadata: Record<string, string> };
   /** Per-machine state: unit files (`units/`) and the runtime directory (`run/`) of the process manager. */
   stateDir: string;

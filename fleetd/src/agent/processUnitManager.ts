@@ -257,6 +257,11 @@ export class ProcessUnitManager implements UnitManager {
     return this.services.get(name)?.mainPid;
   }
 
+  /** The jobs queued or running (for tests: prove the job queue has nothing left to do). */
+  queuedJobs(): { unit: string; type: string }[] {
+    return this.jobs.jobs();
+  }
+
   /** How many times a unit was restarted automatically since it was loaded. */
   restarts(name: string): number {
     return this.services.get(name)?.restarts ?? 0;

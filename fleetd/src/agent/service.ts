@@ -7,67 +7,21 @@
  * Limits (documented, not silent): a forking daemon that calls setsid() leaves its group and is
  * only tracked through PIDFile= (or the main-PID guess); its exit status cannot be observed.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
-import { expandEnvArgs, parseEnvironmentFile, type ExecCommand } from './commandLine';
-import { resolveCredentials, spawnWith, type Credentials } from './credentials';
-import { LineSplitter, type Journal } from './journal';
+import { errorMessage } from '../../../protocol/src/log';
+import type { ExecCommand } from './commandLine';
 import type { ServiceConfig } from './serviceConfig';
-import { formatTimespan } from './timespan';
 import {
-  describeExit, groupAlive, invocationId, pidAlive, processesInGroup, processGroupOf, readPidFile, sendGroup, sendPid, type ExitInfo,
-} from './processes';
+  classify, shallRestart, startLimit, startRefusal, succeeded, type ActiveState, type ServiceResult, type SubState,
+} from './serviceOutcome';
+import { spawned, stopRecipeOf, UnitProcesses, type ControlOutcome, type Proc, type ServiceHost, type StopRecipe } from './serviceProcess';
+import { formatTimespan } from './timespan';
+import { describeExit, invocationId, type ExitInfo } from './processes';
 
-export type ActiveState = 'inactive' | 'activating' | 'active' | 'deactivating' | 'failed';
-export type SubState = 'dead' | 'start-pre' | 'start' | 'start-post' | 'running' | 'exited' | 'stop' | 'stop-sigterm'
-  | 'stop-sigkill' | 'stop-post' | 'failed' | 'auto-restart';
-export type ServiceResult = 'success' | 'exit-code' | 'signal' | 'timeout' | 'start-limit-hit' | 'resources';
-
+export type { ActiveState, ServiceResult, SubState } from './serviceOutcome';
 export type { ExitInfo } from './processes';
+export { SYSTEMD_PATH, type ServiceHost, type StopRecipe } from './serviceProcess';
 
-/** How to stop a unit without its Service object: ExecStop=, the kill signal, ExecStopPost=, with the start's environment. */
-export interface StopRecipe {
-  unit: string;
-  execStop: ExecCommand[];
-  execStopPost: ExecCommand[];
-  env: Record<string, string>;
-  cwd: string;
-  killSignal: NodeJS.Signals;
-  sendSigkill: boolean;
-  timeoutStopMs: number;
-  /** User=/Group= of the start, for ExecStop=. */
-  credentials?: Credentials;
-}
-
-export interface ServiceHost {
-  journal: Journal;
-  /** PATH and other variables every process starts with. */
-  baseEnv: Record<string, string>;
-  onChange(): void;
-  /** A process group was started for this unit (the manager records it to reap it after a crash of fleetd). */
-  onSpawn(pgid: number): void;
-  /** Wall-clock milliseconds (real time: timeouts are polled against it). */
-  now(): number;
-}
-
-/** The systemd default PATH for services. */
-export const SYSTEMD_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-
-const CLEAN_SIGNALS = new Set(['SIGHUP', 'SIGINT', 'SIGTERM', 'SIGPIPE']);
-const sleep = (ms: number) => new Promise<void>(r => setTimeout(r, ms));
-
-interface Proc {
-  pid: number;
-  child: ChildProcess;
-  /** Resolves after the exit and the last output (or 100 ms after the exit). */
-  exited: Promise<ExitInfo>;
-  /** The process has exited. */
-  done: boolean;
-  /** `exited` has resolved. */
-  settled: boolean;
-}
-
-type ControlOutcome = { kind: 'exited'; info: ExitInfo } | { kind: 'timeout' } | { kind: 'aborted' };
+type PhaseEnd = { kind: 'aborted' } | { kind: 'timeout' } | { kind: 'failed'; cmd: ExecCommand; info: ExitInfo };
 
 export class Service {
   activeState: ActiveState = 'inactive';
@@ -77,15 +31,9 @@ export class Service {
   /** The last thing worth telling the user (a failed start, an exit status). */
   lastMessage: string | undefined;
   mainPid: number | undefined;
-  /** This start's User=/Group= credentials (undefined: fleetd's own). */
-  private credentials: Credentials | undefined;
-
-  private groups = new Set<number>();
-  /** Our children whose exit has not been fully processed yet. */
-  private readonly procs = new Set<Proc>();
+  /** The unit's process groups, children and forking main PID. */
+  private readonly procs: UnitProcesses;
   private main: Proc | undefined;
-  /** A forking daemon's main PID that is not our child. */
-  private externalMain: number | undefined;
   private mainExitDuringStart: ExitInfo | undefined;
   private job: Promise<void> | undefined;
   private startAbort: AbortController | undefined;
@@ -95,12 +43,13 @@ export class Service {
   private startRequests = 0;
   private stopping = false;
   private startTimes: number[] = [];
-  private watcher: NodeJS.Timeout | undefined;
   private invocation = invocationId();
   /** The main command had the `-` prefix: its failure counts as success. */
   private mainIgnoresFailure = false;
 
-  constructor(readonly name: string, public config: ServiceConfig, public hash: string, private readonly host: ServiceHost) {}
+  constructor(readonly name: string, public config: ServiceConfig, public hash: string, private readonly host: ServiceHost) {
+    this.procs = new UnitProcesses(name, host.journal, pgid => host.onSpawn(pgid));
+  }
 
   get loadState(): string {
     return this.config.masked ? 'masked' : this.config.errors.length > 0 ? 'bad-setting' : 'loaded';
@@ -108,7 +57,7 @@ export class Service {
 
   /** PIDs of process groups this unit still has (for tests and diagnostics). */
   liveGroups(): number[] {
-    return [...this.groups].filter(groupAlive);
+    return this.procs.liveGroups();
   }
 
   /** What the job queue decided for this unit (a refused start, a failed dependency): journal and state detail. */
@@ -145,27 +94,13 @@ export class Service {
       this.pendingStart = true;
       return;
     }
-    if (this.config.masked) {
-      this.fail(`Unit ${this.name} is masked: its unit file is empty; submit the unit with its options`, 'resources');
-      return;
-    }
-    if (this.config.kind === 'other') {
-      this.fail(`the process unit manager cannot run ${this.name.slice(this.name.lastIndexOf('.'))} units; only .service and .target units run here`, 'resources');
-      return;
-    }
-    if (this.config.errors.length > 0) {
-      this.fail(`Unit ${this.name} has a bad unit file setting: ${this.config.errors.join('; ')}`, 'resources');
-      return;
-    }
-    const now = this.host.now();
-    if (this.config.startLimitIntervalMs > 0 && this.config.startLimitBurst > 0) {
-      this.startTimes = this.startTimes.filter(t => now - t < this.config.startLimitIntervalMs);
-      if (this.startTimes.length >= this.config.startLimitBurst) {
-        this.log(`${this.name}: Start request repeated too quickly.`);
-        this.fail(`Start request repeated too quickly (${this.config.startLimitBurst} starts within ${formatTimespan(this.config.startLimitIntervalMs)}; StartLimitBurst=/StartLimitIntervalSec=)`, 'start-limit-hit');
-        return;
-      }
-      this.startTimes.push(now);
+    const refusal = startRefusal(this.name, this.config);
+    if (refusal) return this.fail(refusal.message, refusal.result);
+    const limit = startLimit(this.config, this.startTimes, this.host.now());
+    this.startTimes = limit.startTimes;
+    if (limit.refusal) {
+      this.log(`${this.name}: Start request repeated too quickly.`);
+      return this.fail(limit.refusal.message, limit.refusal.result);
     }
     if (this.config.kind === 'target') {
       this.set('active', 'running');
@@ -181,7 +116,7 @@ export class Service {
    * signal, SIGKILL after TimeoutStopSec=, ExecStopPost=). Their exit statuses are unknown.
    */
   adopt(groups: readonly number[]): void {
-    for (const g of groups) this.groups.add(g);
+    for (const g of groups) this.procs.groups.add(g);
     this.set('active', 'running');
   }
 
@@ -230,7 +165,7 @@ export class Service {
   }
 
   private internalError(err: unknown): void {
-    const message = err instanceof Error ? err.message : String(err);
+    const message = errorMessage(err);
     this.lastMessage = `internal error: ${message}`;
     this.log(`${this.name}: internal error in the process unit manager: ${message}`);
     void this.killAll().then(() => this.set('failed', 'failed'));
@@ -246,7 +181,7 @@ export class Service {
     this.lastMessage = undefined;
     this.mainExitDuringStart = undefined;
     this.mainPid = undefined;
-    this.externalMain = undefined;
+    this.procs.externalMain = undefined;
     this.mainIgnoresFailure = false;
     this.invocation = invocationId();
     const c = this.config;
@@ -256,35 +191,19 @@ export class Service {
     const env = this.environment();
     if (typeof env === 'string') return this.finishFailedStart(env, 'resources');
 
-    for (const cmd of c.execStartPre) {
-      const r = await this.runControl(cmd, env, deadline, abort.signal, 'start-pre');
-      if (r.kind === 'aborted') return this.runStop({ execStop: false, manual: true });
-      if (r.kind === 'timeout') return this.timeoutDuringStart(false);
-      if (!this.succeeded(r.info, false) && !cmd.ignoreFailure) return this.controlFailed(cmd, r.info, false);
-    }
+    const pre = await this.runPhase(c.execStartPre, env, deadline, abort.signal, 'start-pre', false);
+    if (pre.kind !== 'done') return this.endStart(pre, false);
 
     this.set('activating', 'start');
-    if (c.type === 'oneshot') {
-      for (const cmd of c.execStart) {
-        const r = await this.runControl(cmd, env, deadline, abort.signal, 'start');
-        if (r.kind === 'aborted') return this.runStop({ execStop: false, manual: true });
-        if (r.kind === 'timeout') return this.timeoutDuringStart(false);
-        if (!this.succeeded(r.info, true) && !cmd.ignoreFailure) {
-          this.log(`${this.name}: Main process exited, ${describeExit(r.info)}`);
-          return this.controlFailed(cmd, r.info, false);
-        }
-      }
-    } else if (c.type === 'forking') {
-      const cmd = c.execStart[0]!;
-      const r = await this.runControl(cmd, env, deadline, abort.signal, 'start');
-      if (r.kind === 'aborted') return this.runStop({ execStop: false, manual: true });
-      if (r.kind === 'timeout') return this.timeoutDuringStart(false);
-      if (!this.succeeded(r.info, true) && !cmd.ignoreFailure) return this.controlFailed(cmd, r.info, false);
-      await this.findForkedMain(r.pgid, deadline);
+    if (c.type === 'oneshot' || c.type === 'forking') {
+      const r = await this.runPhase(c.type === 'oneshot' ? c.execStart : [c.execStart[0]!], env, deadline, abort.signal, 'start', true);
+      if (r.kind === 'failed' && c.type === 'oneshot') this.log(`${this.name}: Main process exited, ${describeExit(r.info)}`);
+      if (r.kind !== 'done') return this.endStart(r, false);
+      if (c.type === 'forking') await this.superviseForked(r.pgid, deadline);
     } else {
       const cmd = c.execStart[0]!;
-      const proc = this.spawnProc(cmd, env);
-      if (!proc) return this.finishFailedStart(this.lastMessage ?? `could not execute ${cmd.path}`, 'exit-code');
+      const proc = this.procs.spawn(cmd, env, c.workingDirectory);
+      if (typeof proc === 'string') return this.finishFailedStart(proc, 'exit-code');
       this.main = proc;
       this.mainPid = proc.pid;
       this.mainIgnoresFailure = cmd.ignoreFailure;
@@ -296,12 +215,8 @@ export class Service {
 
     if (c.execStartPost.length > 0) {
       this.set('activating', 'start-post');
-      for (const cmd of c.execStartPost) {
-        const r = await this.runControl(cmd, env, deadline, abort.signal, 'start-post');
-        if (r.kind === 'aborted') return this.runStop({ execStop: true, manual: true });
-        if (r.kind === 'timeout') return this.timeoutDuringStart(true);
-        if (!this.succeeded(r.info, false) && !cmd.ignoreFailure) return this.controlFailed(cmd, r.info, true);
-      }
+      const post = await this.runPhase(c.execStartPost, env, deadline, abort.signal, 'start-post', false);
+      if (post.kind !== 'done') return this.endStart(post, true);
     }
     this.startAbort = undefined;
     if (abort.signal.aborted) return this.runStop({ execStop: true, manual: true });
@@ -320,53 +235,42 @@ export class Service {
     }
     this.set('active', 'running');
     this.log(`Started ${c.description}.`);
-    if (c.type === 'forking' && this.externalMain === undefined && this.liveGroups().length === 0) {
+    if (c.type === 'forking' && this.procs.externalMain === undefined && this.liveGroups().length === 0) {
       return this.mainGone({ code: 0, signal: null });
     }
   }
 
-  private async findForkedMain(pgid: number | undefined, deadline: number): Promise<void> {
-    const c = this.config;
-    let pid: number | undefined;
-    if (c.pidFile) {
-      const until = Math.min(deadline, this.host.now() + 2_000);
-      while (pid === undefined && this.host.now() < until) {
-        pid = readPidFile(c.pidFile);
-        if (pid === undefined) await sleep(50);
-      }
-      if (pid === undefined) this.log(`${this.name}: Can't open PID file ${c.pidFile} (yet?) after start: No such file or directory`);
+  /**
+   * A start phase's commands in order (ExecStartPre=, ExecStart= of a oneshot or forking unit,
+   * ExecStartPost=) until one is aborted, times out or fails without the `-` prefix.
+   */
+  private async runPhase(
+    cmds: readonly ExecCommand[], env: Record<string, string>, deadline: number, signal: AbortSignal, phase: SubState, main: boolean,
+  ): Promise<PhaseEnd | { kind: 'done'; pgid?: number }> {
+    let pgid: number | undefined;
+    for (const cmd of cmds) {
+      const r = await this.runControl(cmd, env, deadline, signal, phase);
+      if (r.kind !== 'exited') return r;
+      if (!this.succeeded(r.info, main) && !cmd.ignoreFailure) return { kind: 'failed', cmd, info: r.info };
+      pgid = r.pgid;
     }
-    if (pid === undefined && c.guessMainPid && pgid !== undefined) {
-      const members = processesInGroup(pgid);
-      if (members.length === 1) pid = members[0];
-    }
-    if (pid === undefined) {
-      this.log(`${this.name}: Supervising process without a known main PID${c.pidFile ? '' : ' (set PIDFile=)'}.`);
-      this.watch();
-      return;
-    }
-    this.externalMain = pid;
-    this.mainPid = pid;
-    const g = processGroupOf(pid);
-    if (g !== undefined) this.groups.add(g);
-    this.watch();
+    return pgid === undefined ? { kind: 'done' } : { kind: 'done', pgid };
   }
 
-  /** A forking unit's main process is not our child: poll it (and its groups). */
-  private watch(): void {
-    clearInterval(this.watcher);
-    this.watcher = setInterval(() => {
-      if (this.activeState !== 'active' || this.subState !== 'running') return;
-      const alive = this.externalMain !== undefined ? pidAlive(this.externalMain) : this.liveGroups().length > 0;
-      if (!alive) {
-        clearInterval(this.watcher);
-        this.watcher = undefined;
-        this.log(`${this.name}: Main process exited (not a child of fleetd: exit status unknown).`);
-        this.externalMain = undefined;
-        void this.mainGone({ code: 0, signal: null }, true);
-      }
-    }, 200);
-    this.watcher.unref();
+  /** A start phase that did not finish ends the start (`execStop`: the unit got as far as ExecStartPost=). */
+  private endStart(r: PhaseEnd, execStop: boolean): Promise<void> {
+    if (r.kind === 'aborted') return this.runStop({ execStop, manual: true });
+    if (r.kind === 'timeout') return this.timeoutDuringStart(execStop);
+    return this.controlFailed(r.cmd, r.info, execStop);
+  }
+
+  /** A forking unit's main process is not our child: find it, then poll it (and its groups) until it is gone. */
+  private async superviseForked(pgid: number | undefined, deadline: number): Promise<void> {
+    this.mainPid = await this.procs.findForkedMain(this.config, pgid, Math.min(deadline, this.host.now() + 2_000), () => this.host.now());
+    this.procs.supervise(() => this.activeState === 'active' && this.subState === 'running', () => {
+      this.log(`${this.name}: Main process exited (not a child of fleetd: exit status unknown).`);
+      void this.mainGone({ code: 0, signal: null }, true);
+    });
   }
 
   private onMainExit(proc: Proc, info: ExitInfo): void {
@@ -415,15 +319,11 @@ export class Service {
   }
 
   private classify(info: ExitInfo): ServiceResult {
-    if (this.mainIgnoresFailure) return 'success';
-    if (info.spawnError) return 'exit-code';
-    if (info.signal) return CLEAN_SIGNALS.has(info.signal) ? 'success' : 'signal';
-    return this.succeeded(info, true) ? 'success' : 'exit-code';
+    return classify(info, { ignoresFailure: this.mainIgnoresFailure, successExitStatus: this.config.successExitStatus });
   }
 
   private succeeded(info: ExitInfo, main: boolean): boolean {
-    if (info.spawnError || info.signal) return false;
-    return info.code === 0 || (main && info.code !== null && this.config.successExitStatus.includes(info.code));
+    return succeeded(info, main, this.config.successExitStatus);
   }
 
   private controlFailed(cmd: ExecCommand, info: ExitInfo, execStop: boolean): Promise<void> {
@@ -453,7 +353,7 @@ export class Service {
   private async runStop(o: { execStop: boolean; manual: boolean; failedStart?: boolean }): Promise<void> {
     const c = this.config;
     this.startAbort = undefined;
-    clearInterval(this.watcher);
+    this.procs.unsupervise();
     const manual = o.manual || this.stopping;
     const env = this.environment();
     const stopEnv = typeof env === 'string' ? { ...this.host.baseEnv } : env;
@@ -477,7 +377,7 @@ export class Service {
       }
     }
     deadline = this.host.now() + c.timeoutStopMs;
-    if (this.liveGroups().length > 0 || (this.externalMain !== undefined && pidAlive(this.externalMain))) {
+    if (this.procs.anyAlive()) {
       this.set('deactivating', 'stop-sigterm');
       if (!(await this.killAll(deadline)) && this.result === 'success') this.result = 'timeout';
     }
@@ -490,12 +390,11 @@ export class Service {
       }
       if (this.liveGroups().length > 0) await this.killAll();
     }
-    // Let the children's last output reach the journal before "Stopped …" (bounded: a pipe may be held open).
-    const pending = [...this.procs].filter(p => !p.settled);
-    if (pending.length > 0) await Promise.race([Promise.all(pending.map(p => p.exited)), sleep(1_000)]);
+    // Let the children's last output reach the journal before "Stopped …".
+    await this.procs.settled(1_000);
     this.main = undefined;
     this.mainPid = undefined;
-    this.externalMain = undefined;
+    this.procs.externalMain = undefined;
     this.stopping = false;
 
     if (this.result === 'success') {
@@ -506,7 +405,7 @@ export class Service {
       if (o.failedStart) this.log(`Failed to start ${c.description}.`);
       this.set('failed', 'failed');
     }
-    if (!manual && this.shallRestart()) {
+    if (!manual && shallRestart(c.restart, this.result)) {
       this.set('activating', 'auto-restart');
       this.restartTimer = setTimeout(() => {
         this.restartTimer = undefined;
@@ -523,192 +422,37 @@ export class Service {
     }
   }
 
-  private shallRestart(): boolean {
-    const r = this.result;
-    switch (this.config.restart) {
-      case 'no': return false;
-      case 'always': return r !== 'start-limit-hit';
-      case 'on-success': return r === 'success';
-      case 'on-failure': return r !== 'success' && r !== 'start-limit-hit';
-      case 'on-abnormal': return r === 'signal' || r === 'timeout';
-      case 'on-abort': return r === 'signal';
-      case 'on-watchdog': return false;
-    }
-  }
-
   /**
    * KillSignal to every live group of the unit (and a forking main PID), then SIGKILL after the
    * deadline. Returns false when SIGKILL was needed.
    */
   async killAll(deadline = this.host.now() + this.config.timeoutStopMs): Promise<boolean> {
-    const signal = (sig: NodeJS.Signals) => {
-      for (const g of this.groups) sendGroup(g, sig);
-      if (this.externalMain !== undefined) sendPid(this.externalMain, sig);
-    };
-    const alive = () => {
-      for (const g of [...this.groups]) if (!groupAlive(g)) this.groups.delete(g);
-      return this.groups.size > 0 || (this.externalMain !== undefined && pidAlive(this.externalMain));
-    };
-    if (!alive()) return true;
-    signal(this.config.killSignal);
-    if (this.config.killSignal !== 'SIGKILL') signal('SIGCONT');
-    while (alive() && this.host.now() < deadline) await sleep(25);
-    if (!alive()) return true;
-    if (!this.config.sendSigkill) {
-      this.log(`${this.name}: State '${this.subState}' timed out. Skipping SIGKILL (SendSIGKILL=no).`);
-      return false;
-    }
-    this.log(`${this.name}: State '${this.subState}' timed out. Killing.`);
-    this.lastMessage = `processes still running ${formatTimespan(this.config.timeoutStopMs)} after ${this.config.killSignal} (TimeoutStopSec=); killed with SIGKILL`;
-    this.set('deactivating', 'stop-sigkill');
-    signal('SIGKILL');
-    const hard = this.host.now() + 5_000;
-    while (alive() && this.host.now() < hard) await sleep(25);
-    if (alive()) this.log(`${this.name}: Processes still around after SIGKILL. Ignoring.`);
-    return false;
+    const c = this.config;
+    return this.procs.kill({ killSignal: c.killSignal, sendSigkill: c.sendSigkill, deadline, now: () => this.host.now(), state: () => this.subState }, () => {
+      this.lastMessage = `processes still running ${formatTimespan(c.timeoutStopMs)} after ${c.killSignal} (TimeoutStopSec=); killed with SIGKILL`;
+      this.set('deactivating', 'stop-sigkill');
+    });
   }
 
   // ------------------------------------------------------------------ processes
 
   /** What a watchdog needs to stop this unit as runStop would, should fleetd die (see cli/watchdog.ts). */
   stopRecipe(): StopRecipe {
-    const c = this.config;
     const env = this.environment();
-    const stopEnv = typeof env === 'string' ? { ...this.host.baseEnv } : env;
-    stopEnv.SERVICE_RESULT = 'success';
-    if (this.mainPid !== undefined) stopEnv.MAINPID = String(this.mainPid);
-    const wd = c.workingDirectory;
-    const cwd = wd ? (wd.path === '~' ? (stopEnv.HOME ?? process.env.HOME ?? '/') : wd.path) : '/';
-    return {
-      unit: this.name, execStop: c.execStop, execStopPost: c.execStopPost, env: stopEnv, cwd,
-      killSignal: c.killSignal, sendSigkill: c.sendSigkill, timeoutStopMs: c.timeoutStopMs,
-      ...(this.credentials ? { credentials: this.credentials } : {}),
-    };
+    return stopRecipeOf(this.name, this.config, typeof env === 'string' ? { ...this.host.baseEnv } : env, this.mainPid, this.procs.credentials);
   }
 
-  /**
-   * The environment for this start: base, the user's (User=), Environment=, then EnvironmentFile=
-   * (which wins). Resolves the credentials for this start too. A string is an error.
-   */
+  /** The environment for this start (see serviceEnvironment); its credentials go with the processes. A string is an error. */
   private environment(): Record<string, string> | string {
-    const c = this.config;
-    const creds = resolveCredentials({ ...(c.user !== undefined ? { user: c.user } : {}), ...(c.group !== undefined ? { group: c.group } : {}), supplementaryGroups: c.supplementaryGroups });
-    if (typeof creds === 'string') return creds;
-    this.credentials = creds;
-    const env: Record<string, string> = { ...this.host.baseEnv, ...creds?.env, INVOCATION_ID: this.invocation };
-    for (const [k, v] of this.config.environment) env[k] = v;
-    for (const f of this.config.environmentFiles) {
-      let text: string;
-      try {
-        text = fs.readFileSync(f.path, 'utf8');
-      } catch (err) {
-        if (f.optional) continue;
-        return `Failed to load environment file ${f.path}: ${(err as Error).message} (prefix the path with "-" to make it optional)`;
-      }
-      for (const [k, v] of parseEnvironmentFile(text).vars) env[k] = v;
-    }
-    return env;
-  }
-
-  private spawnProc(cmd: ExecCommand, env: Record<string, string>): Proc | undefined {
-    const wd = this.config.workingDirectory;
-    let cwd: string | undefined;
-    if (wd) {
-      const path = wd.path === '~' ? (env.HOME ?? process.env.HOME ?? '/') : wd.path;
-      let ok = false;
-      try {
-        ok = fs.statSync(path).isDirectory();
-      } catch {
-        ok = false;
-      }
-      if (ok) cwd = path;
-      else if (!wd.optional) {
-        this.lastMessage = `Changing to the requested working directory ${path} failed: no such directory (status 200/CHDIR; prefix it with "-" to ignore)`;
-        this.log(`${this.name}: ${this.lastMessage}`);
-        return undefined;
-      }
-    }
-    const argv = cmd.noEnvExpansion ? cmd.argv : expandEnvArgs(cmd.argv, env);
-    const how = this.credentials ? spawnWith(this.credentials, cmd.path, argv.slice(1)) : { path: cmd.path, args: argv.slice(1) };
-    if (typeof how === 'string') {
-      this.lastMessage = how;
-      this.log(`${this.name}: ${how}`);
-      return undefined;
-    }
-    let child: ChildProcess;
-    try {
-      child = spawn(how.path, how.args, {
-        argv0: how.path === cmd.path ? argv[0] ?? cmd.path : how.path, env, cwd: cwd ?? '/', detached: true, stdio: ['ignore', 'pipe', 'pipe'],
-        ...(how.uid !== undefined ? { uid: how.uid, gid: how.gid } : {}),
-      });
-    } catch (err) {
-      this.lastMessage = `Failed to execute ${cmd.path}: ${(err as Error).message}`;
-      this.log(`${this.name}: ${this.lastMessage}`);
-      return undefined;
-    }
-    const out = new LineSplitter(l => this.host.journal.append(this.name, 'stdout', l));
-    const errOut = new LineSplitter(l => this.host.journal.append(this.name, 'stderr', l));
-    child.stdout?.setEncoding('utf8').on('data', (d: string) => out.write(d));
-    child.stderr?.setEncoding('utf8').on('data', (d: string) => errOut.write(d));
-    const proc: Proc = { pid: child.pid ?? -1, child, done: false, settled: false, exited: undefined as unknown as Promise<ExitInfo> };
-    this.procs.add(proc);
-    if (child.pid !== undefined) {
-      this.groups.add(child.pid);
-      this.host.onSpawn(child.pid);
-    }
-    proc.exited = new Promise<ExitInfo>(resolve => {
-      let settled = false;
-      const finish = (info: ExitInfo) => {
-        if (settled) return;
-        settled = true;
-        proc.done = true;
-        // Let buffered output land before the exit message (bounded: a daemon may keep the pipe open).
-        const closed = new Promise<void>(r => child.once('close', () => r()));
-        void Promise.race([closed, sleep(100)]).then(() => {
-          out.flush();
-          errOut.flush();
-          proc.settled = true;
-          this.procs.delete(proc);
-          resolve(info);
-        });
-      };
-      child.once('exit', (code, signal) => finish({ code, signal }));
-      child.once('error', err => {
-        const e = err as NodeJS.ErrnoException;
-        finish({ code: 203, signal: null, spawnError: `Failed to execute ${cmd.path}: ${e.code === 'ENOENT' ? 'No such file or directory' : e.message}` });
-      });
-    });
-    return proc;
+    return this.procs.environment(this.config, this.host.baseEnv, this.invocation);
   }
 
   private async runControl(
     cmd: ExecCommand, env: Record<string, string>, deadline: number, signal: AbortSignal | undefined, phase: string,
   ): Promise<ControlOutcome & { pgid?: number }> {
-    const proc = this.spawnProc(cmd, env);
-    if (!proc) return { kind: 'exited', info: { code: 200, signal: null, spawnError: this.lastMessage ?? 'spawn failed' } };
-    const remaining = deadline - this.host.now();
-    let timer: NodeJS.Timeout | undefined;
-    let onAbort: (() => void) | undefined;
-    const outcome = await Promise.race<ControlOutcome>([
-      proc.exited.then(info => ({ kind: 'exited' as const, info })),
-      new Promise<ControlOutcome>(resolve => {
-        if (remaining !== Infinity) timer = setTimeout(() => resolve({ kind: 'timeout' }), Math.max(0, Math.min(remaining, 2 ** 31 - 1)));
-      }),
-      new Promise<ControlOutcome>(resolve => {
-        if (!signal) return;
-        if (signal.aborted) return resolve({ kind: 'aborted' });
-        onAbort = () => resolve({ kind: 'aborted' });
-        signal.addEventListener('abort', onAbort, { once: true });
-      }),
-    ]);
-    clearTimeout(timer);
-    if (onAbort) signal?.removeEventListener('abort', onAbort);
-    if (outcome.kind === 'timeout') this.log(`${this.name}: ${phase} process ${cmd.path} timed out.`);
-    if (outcome.kind === 'exited' && outcome.info.spawnError) this.log(`${this.name}: ${outcome.info.spawnError}`);
-    return { ...outcome, pgid: proc.pid };
+    const r = await this.procs.control(cmd, env, this.config.workingDirectory, { deadline, now: () => this.host.now() }, signal, phase);
+    if (typeof r !== 'string') return r;
+    this.lastMessage = r;
+    return { kind: 'exited', info: { code: 200, signal: null, spawnError: r } };
   }
-}
-
-function spawned(child: ChildProcess): Promise<'spawned'> {
-  return new Promise(resolve => child.once('spawn', () => resolve('spawned')));
 }

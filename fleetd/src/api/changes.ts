@@ -15,7 +15,7 @@
  * Real fleet answers without an ETag and ignores `wait`, which is how a client knows to poll.
  */
 import { randomBytes } from 'node:crypto';
-import type { Registry, WatchTopic } from '../../../registry/src/registry';
+import type { ApiRegistry, WatchTopic } from '../../../registry/src/registry';
 
 const TOPICS: readonly WatchTopic[] = ['units', 'schedule', 'machines', 'states'];
 
@@ -23,10 +23,15 @@ export class ChangeClock {
   private epoch = 0;
   private readonly boot = randomBytes(4).toString('hex');
   private readonly waiters = new Set<() => void>();
+
+  /** Long polls waiting for a change (for diagnostics and tests). */
+  get waiting(): number {
+    return this.waiters.size;
+  }
   private readonly subscriptions: { dispose(): void }[];
   private readonly lists = new Map<string, { tag: string; items: unknown[] }>();
 
-  constructor(registry: Registry) {
+  constructor(registry: ApiRegistry) {
     this.subscriptions = TOPICS.map(t => registry.watch(t, () => this.bump()));
   }
 

@@ -1,12 +1,12 @@
 /**
  * fleet's v1 HTTP API as a node:http request listener (fleet's api/mux.go and resources):
- * decode → validate with unitfile → call the Registry → encode. Everything is mounted under
+ * decode → validate with unitfile → call the registry (ApiRegistry) → encode. Everything is mounted under
  * `/fleet/v1` and the legacy `/v1-alpha`. Errors are fleet's `{"error":{"code","message"}}`; while
  * the registry is unreachable every request gets fleet's 503.
  */
 import { FLEET_VERSION } from '../../../protocol/src/version';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { RegistryLimitError, RegistryUnavailableError, type Registry } from '../../../registry/src/registry';
+import { RegistryLimitError, RegistryUnavailableError, type ApiRegistry } from '../../../registry/src/registry';
 import { DISCOVERY_JSON } from './discovery';
 import { ApiError, UNAVAILABLE_MESSAGE } from '../../../registry/src/api/errors';
 import { sendEmpty, sendError, sendJson } from './respond';
@@ -29,7 +29,7 @@ export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
 export const FLEETD_VERSION = FLEET_VERSION;
 
 export interface ApiHandlerOptions {
-  registry: Registry;
+  registry: ApiRegistry;
   /** fleet's token_limit (page size); default 100. */
   tokenLimit?: number;
   maxBodyBytes?: number;
@@ -46,7 +46,14 @@ export interface ApiHandlerOptions {
   log?: ApiLog;
 }
 
-export type ApiHandler = ((req: IncomingMessage, res: ServerResponse) => void) & { dispose(): void };
+/** What the API is busy with: requests with a body being processed or waiting for a slot, long polls waiting for a change. */
+export interface ApiLoad {
+  bodiesProcessing: number;
+  bodiesWaiting: number;
+  longPolls: number;
+}
+
+export type ApiHandler = ((req: IncomingMessage, res: ServerResponse) => void) & { dispose(): void; load(): ApiLoad };
 
 /** The longest a `?wait=<tag>` list request is held (the client asks again after it). */
 export const MAX_WAIT_MS = 60_000;
@@ -240,7 +247,8 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
       sendError(res, status, message);
     });
   };
-  return Object.assign(handler, { dispose: () => clock.dispose() });
+  const load = (): ApiLoad => ({ bodiesProcessing: processing.load.active, bodiesWaiting: processing.load.waiting, longPolls: clock.waiting });
+  return Object.assign(handler, { dispose: () => clock.dispose(), load });
 }
 
 /** 304 with the tag (no body). */

@@ -8,7 +8,7 @@
  */
 import http from 'node:http';
 import type { JournalLine } from '../../../protocol/src/api';
-import type { Registry } from '../../../registry/src/registry';
+import type { ApiRegistry } from '../../../registry/src/registry';
 import { ApiError } from '../../../registry/src/api/errors';
 
 export const DEFAULT_LINES = 10;
@@ -32,7 +32,7 @@ export function parseLines(value: string | null): number {
 }
 
 /** The machines whose agents can tell about `unit`: those reporting a state for it, and its target. */
-export async function journalSources(registry: Registry, unit: string, machineId: string | undefined): Promise<Source[]> {
+export async function journalSources(registry: ApiRegistry, unit: string, machineId: string | undefined): Promise<Source[]> {
   const [units, states, schedule, machines] = await Promise.all([
     registry.getUnit(unit), registry.listUnitStates(), registry.getSchedule(), registry.listMachines(),
   ]);
@@ -106,7 +106,7 @@ function readAgent(
  * Serves the journal request on `res`. Agents that fail are reported as a `system` line rather than
  * failing the whole request, so one dead machine does not hide the others' output.
  */
-export async function serveJournal(registry: Registry, request: JournalRequest, res: http.ServerResponse): Promise<void> {
+export async function serveJournal(registry: ApiRegistry, request: JournalRequest, res: http.ServerResponse): Promise<void> {
   const lines = parseLines(request.query.get('lines'));
   const followParam = request.query.get('follow') ?? '';
   const follow = followParam === 'true' || followParam === '1';

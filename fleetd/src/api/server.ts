@@ -7,8 +7,8 @@ import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import net, { type AddressInfo } from 'node:net';
-import type { Registry } from '../../../registry/src/registry';
-import { createApiHandler, type ApiHandlerOptions } from './handler';
+import type { ApiRegistry } from '../../../registry/src/registry';
+import { createApiHandler, type ApiHandlerOptions, type ApiLoad } from './handler';
 
 /** TLS for a TCP listener: PEM contents; clients must present a certificate signed by `ca`. */
 export interface ApiTls {
@@ -20,7 +20,7 @@ export interface ApiTls {
 export type ApiListen = { host: string; port: number; tls?: ApiTls } | { socketPath: string };
 
 export interface ApiServerOptions extends Omit<ApiHandlerOptions, 'registry'> {
-  registry: Registry;
+  registry: ApiRegistry;
   /** Where to listen; port 0 picks a free port (see `urls`). */
   listen: ApiListen[];
 }
@@ -28,6 +28,8 @@ export interface ApiServerOptions extends Omit<ApiHandlerOptions, 'registry'> {
 export interface ApiServer {
   /** `http://host:port` per TCP listener and `unix:///path` per socket, in `listen` order. */
   urls: string[];
+  /** What the API is busy with (for diagnostics and tests). */
+  load(): ApiLoad;
   close(): Promise<void>;
 }
 
@@ -74,7 +76,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
     throw err;
   }
   let closing: Promise<void> | undefined;
-  return { urls, close: () => (closing ??= closeAll()) };
+  return { urls, load: () => handler.load(), close: () => (closing ??= closeAll()) };
 }
 
 function listen(server: http.Server, options: { host: string; port: number } | { path: string }): Promise<void> {

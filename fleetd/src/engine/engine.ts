@@ -9,15 +9,17 @@
  * are moved (fleet-reference §6: no teardown on a brief registry loss without a grace policy):
  * a presence lease that etcd expired under load is re-granted within a second or two, and
  * moving a hundred units for that would churn the cluster. Meanwhile the machine keeps its units
- * but receives no new ones.
+ * but receives no new ones. The decision is scheduler/src/machineGrace.ts; the engine keeps its
+ * memory between passes and runs a pass when a grace period ends.
  */
-import type { Disposable, Leadership, MachineRecord, Registry } from '../../../registry/src/registry';
-import { RequirementsCache } from '../../../scheduler/src';
+import type { Disposable, Leadership, MachineRecord, EngineRegistry } from '../../../registry/src/registry';
+import { machinesWithGrace, RequirementsCache, type SeenMachine } from '../../../scheduler/src';
 import { runLoop, type Loop } from '../loop';
-import { ActionsFailedError, errorText, reconcileOnce, type Log } from './reconcile';
+import { errorMessage, type Log } from '../../../protocol/src/log';
+import { ActionsFailedError, reconcileOnce, type PassResult } from './reconcile';
 
 export interface EngineOptions {
-  registry: Registry;
+  registry: EngineRegistry;
   machineId: string;
   /** fleet's engine_reconcile_interval; default 2000 ms. */
   intervalMs?: number;
@@ -28,6 +30,8 @@ export interface EngineOptions {
   /** Milliseconds (for the grace period); default Date.now. */
   now?: () => number;
   log?: Log;
+  /** Called after each pass this engine ran as the leader, with its result (a metrics hook; tests count passes with it). */
+  onPass?: (result: PassResult) => void;
 }
 
 export interface Engine {
@@ -57,7 +61,7 @@ export async function startEngine(opts: EngineOptions): Promise<Engine> {
   let announcedFollower = false;
   const cache = new RequirementsCache();
   /** Machines seen by this engine: the last record, and since when it has been missing. */
-  const seen = new Map<string, { record: MachineRecord; missingSince?: number }>();
+  let seen = new Map<string, SeenMachine<MachineRecord>>();
 
   /** A pass when a grace period ends (the interval may be much longer). */
   let graceTimer: NodeJS.Timeout | undefined;
@@ -74,30 +78,16 @@ export async function startEngine(opts: EngineOptions): Promise<Engine> {
     graceTimer.unref();
   };
 
-  /** The live machines plus those missing for less than the grace period (marked unreachable). */
+  /** The live machines plus those missing for less than the grace period (marked unreachable; scheduler's machinesWithGrace). */
   const withGrace = (live: readonly MachineRecord[]): (MachineRecord & { unreachable?: boolean })[] => {
-    const t = now();
-    const out: (MachineRecord & { unreachable?: boolean })[] = [...live];
-    const liveIds = new Set(live.map(m => m.id));
-    for (const m of live) {
-      const before = seen.get(m.id);
-      if (before?.missingSince !== undefined) log('info', `engine: machine ${m.id} is back after ${t - before.missingSince} ms; its units stay`);
-      seen.set(m.id, { record: m });
+    const decision = machinesWithGrace(seen, live, now(), graceMs);
+    seen = decision.seen;
+    for (const e of decision.events) {
+      if (e.kind === 'back') log('info', `engine: machine ${e.id} is back after ${e.missingMs} ms; its units stay`);
+      else if (e.kind === 'missing' && graceMs > 0) log('info', `engine: machine ${e.id} is missing; its units move if it is not back within ${graceMs} ms`);
     }
-    for (const [id, entry] of seen) {
-      if (liveIds.has(id)) continue;
-      if (entry.missingSince === undefined) {
-        entry.missingSince = t;
-        if (graceMs > 0) log('info', `engine: machine ${id} is missing; its units move if it is not back within ${graceMs} ms`);
-      }
-      if (t - entry.missingSince < graceMs) {
-        out.push({ ...entry.record, unreachable: true });
-        wakeAt(entry.missingSince + graceMs);
-      } else {
-        seen.delete(id);
-      }
-    }
-    return out;
+    if (decision.wakeAt !== undefined) wakeAt(decision.wakeAt);
+    return decision.machines;
   };
 
   const isLeader = (): boolean => !controller.signal.aborted && leadership !== undefined && leadership.held;
@@ -146,6 +136,7 @@ export async function startEngine(opts: EngineOptions): Promise<Engine> {
     try {
       const result = await reconcileOnce({ registry, stillLeader: isLeader, log, lastReasons, cache, machines: withGrace });
       if (!result.aborted) lastReasons = result.reasons;
+      opts.onPass?.(result);
       log('debug', `engine: pass done in ${Date.now() - started} ms: ${result.planned} planned, ${result.applied} applied, ${result.stale} stale, ${result.reasons.size} unit(s) waiting`);
     } catch (error) {
       if (!(error instanceof ActionsFailedError)) lastReasons = undefined;
@@ -162,7 +153,7 @@ export async function startEngine(opts: EngineOptions): Promise<Engine> {
     // A stream of submissions is served by a few large passes, not one full read per unit.
     idleRatio: 1,
     minGapMs: 50,
-    onError: error => log('error', `engine: pass failed: ${errorText(error)}; retrying with backoff`),
+    onError: error => log('error', `engine: pass failed: ${errorMessage(error)}; retrying with backoff`),
   });
 
   const hint = (): void => {
@@ -194,7 +185,7 @@ export async function startEngine(opts: EngineOptions): Promise<Engine> {
             await lease.release();
             log('info', `engine: ${machineId} released the engine lease`);
           } catch (error) {
-            log('warn', `engine: releasing the engine lease failed (${errorText(error)}); it expires in ${leaseTtlMs} ms`);
+            log('warn', `engine: releasing the engine lease failed (${errorMessage(error)}); it expires in ${leaseTtlMs} ms`);
           }
         }
       })();

@@ -4,9 +4,10 @@
  * engine can only make writes fail, never clobber, and the next pass re-plans from fresh state.
  */
 import { ClusterSnapshot as SchedulerSnapshot, planCluster, type ClusterAction, type RequirementsCache } from '../../../scheduler/src';
-import { MAX_BATCH_OPS, type MachineRecord, type Registry } from '../../../registry/src/registry';
+import { errorMessage, type Log } from '../../../protocol/src/log';
+import { MAX_BATCH_OPS, type MachineRecord, type EngineRegistry } from '../../../registry/src/registry';
 
-export type Log = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
+export type { Log } from '../../../protocol/src/log';
 
 export interface PassResult {
   /** Actions the plan asked for. */
@@ -25,7 +26,7 @@ export interface PassResult {
 export class ActionsFailedError extends Error {
   constructor(readonly failures: readonly { action: ClusterAction; error: unknown }[]) {
     super(`engine: ${failures.length} scheduling write(s) failed; retrying on the next pass: ` +
-      failures.slice(0, 3).map(f => `${describe(f.action)}: ${errorText(f.error)}`).join('; '));
+      failures.slice(0, 3).map(f => `${describe(f.action)}: ${errorMessage(f.error)}`).join('; '));
     this.name = 'ActionsFailedError';
   }
 }
@@ -36,9 +37,6 @@ export function describe(action: ClusterAction): string {
     : `unschedule ${action.unit} from ${action.machineId}`;
 }
 
-export function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 /**
  * Plan from a fresh snapshot and apply it. `stillLeader` is consulted before every write; when it
@@ -46,7 +44,7 @@ export function errorText(error: unknown): string {
  * Throws ActionsFailedError after the pass when some writes threw (the loop then backs off).
  */
 export async function reconcileOnce(opts: {
-  registry: Registry;
+  registry: EngineRegistry;
   stillLeader: () => boolean;
   log: Log;
   lastReasons: ReadonlyMap<string, string> | undefined;
@@ -86,7 +84,7 @@ export async function reconcileOnce(opts: {
           result.failed++;
           failures.push({ action, error });
         }
-        log('warn', `engine: ${batch.length === 1 ? describe(batch[0]!) : `${batch.length} scheduling writes (${describe(batch[0]!)}, …)`} failed: ${errorText(error)}`);
+        log('warn', `engine: ${batch.length === 1 ? describe(batch[0]!) : `${batch.length} scheduling writes (${describe(batch[0]!)}, …)`} failed: ${errorMessage(error)}`);
         continue;
       }
       batch.forEach((action, j) => {

@@ -1,7 +1,8 @@
 /**
  * The in-process Registry: the zero-install default of the local cluster and the fake every
  * fleetd test runs against. Complete, with the same semantics as EtcdRegistry (the contract suite
- * in fleetd/test/registry.contract.ts runs against both):
+ * in registry/test/registry.contract.ts runs against every backend; expiry and leadership in
+ * memoryLeases.ts):
  *
  *  - ephemeral entries (unit states, launched heartbeats) expire `ttlMs` after their last write,
  *    measured on the injected clock; machine presence and engine leadership are kept alive by their
@@ -17,7 +18,8 @@ import {
   type MachineRecord, type MachineView, type Registry, type ScheduleChange, type ScheduleEntry, type UnitRecord,
   type UnitStateRecord, type WatchTopic,
 } from '../../../registry/src/registry';
-import { assertDistinctUnits, groupBySection, LossSignal, Watchers } from '../../../registry/src/common';
+import { assertDistinctUnits, groupBySection, Watchers } from '../../../registry/src/common';
+import { ExpiryTimer, MemoryLeadership, UNREF_TIMERS, type Expiring, type LeaderEntry, type MachineEntry, type RegistryTimers } from './memoryLeases';
 
 export interface MemoryRegistryOptions {
   /** Milliseconds since the epoch; default Date.now. */
@@ -26,53 +28,12 @@ export interface MemoryRegistryOptions {
    * Timers used to expire entries eagerly; default the global ones (unref'd). Pass `false` to
    * disable eager expiry (a test with a fake clock then calls `expire()` after advancing it).
    */
-  timers?: false | { setTimeout(fn: () => void, ms: number): unknown; clearTimeout(handle: unknown): void };
-}
-
-interface Expiring {
-  /** Epoch ms after which the entry is gone; Infinity while a holder keeps it alive. */
-  expiresAt: number;
-}
-
-interface MachineEntry extends Expiring {
-  record: MachineRecord;
-  ttlMs: number;
-  token: object;
-}
-
-interface LeaderEntry extends Expiring {
-  machineId: string;
-  ttlMs: number;
-  handle: MemoryLeadership;
-}
-
-class MemoryLeadership implements Leadership {
-  private readonly loss = new LossSignal();
-
-  constructor(private readonly isHeld: (self: MemoryLeadership) => boolean, private readonly doRelease: (self: MemoryLeadership) => void) {}
-
-  get held(): boolean {
-    return !this.loss.lost && this.isHeld(this);
-  }
-
-  onLost(listener: () => void): Disposable {
-    return this.loss.onLost(listener);
-  }
-
-  async release(): Promise<void> {
-    this.doRelease(this);
-  }
-
-  /** Marks the handle lost and tells listeners once. */
-  markLost(): void {
-    this.loss.fire();
-  }
+  timers?: false | RegistryTimers;
 }
 
 export class MemoryRegistry implements Registry {
   private readonly now: () => number;
-  private readonly timers: MemoryRegistryOptions['timers'];
-  private timer: { handle: unknown; at: number } | undefined;
+  private readonly timer: ExpiryTimer;
   private closed = false;
 
   private readonly units = new Map<string, UnitRecord>();
@@ -88,14 +49,7 @@ export class MemoryRegistry implements Registry {
 
   constructor(opts: MemoryRegistryOptions = {}) {
     this.now = opts.now ?? Date.now;
-    this.timers = opts.timers ?? {
-      setTimeout: (fn, ms) => {
-        const t = setTimeout(fn, ms);
-        t.unref();
-        return t;
-      },
-      clearTimeout: handle => clearTimeout(handle as NodeJS.Timeout),
-    };
+    this.timer = new ExpiryTimer(opts.timers ?? UNREF_TIMERS, this.now);
   }
 
   // ---------------------------------------------------------------- units
@@ -155,14 +109,14 @@ export class MemoryRegistry implements Registry {
     return schedule;
   }
 
-  async scheduleUnit(name: string, machineId: string): Promise<boolean> {
+  private async scheduleUnit(name: string, machineId: string): Promise<boolean> {
     if (this.targets.has(name)) return false;
     this.targets.set(name, machineId);
     this.changed(['schedule'], [machineId]);
     return true;
   }
 
-  async unscheduleUnit(name: string, machineId: string): Promise<boolean> {
+  private async unscheduleUnit(name: string, machineId: string): Promise<boolean> {
     if (this.targets.get(name) !== machineId) return false;
     this.targets.delete(name);
     this.changed(['schedule'], [machineId]);
@@ -176,7 +130,7 @@ export class MemoryRegistry implements Registry {
     return out;
   }
 
-  async setLaunched(name: string, machineId: string, ttlMs: number): Promise<void> {
+  private async setLaunched(name: string, machineId: string, ttlMs: number): Promise<void> {
     this.expire();
     const previous = this.launched.get(name);
     this.launched.set(name, { machineId, expiresAt: this.now() + ttlMs });
@@ -255,7 +209,7 @@ export class MemoryRegistry implements Registry {
 
   // ---------------------------------------------------------------- unit states
 
-  async saveUnitState(state: UnitStateRecord, ttlMs: number): Promise<void> {
+  private async saveUnitState(state: UnitStateRecord, ttlMs: number): Promise<void> {
     this.expire();
     const key = stateKey(state.name, state.machineId);
     const previous = this.states.get(key)?.record;
@@ -344,8 +298,7 @@ export class MemoryRegistry implements Registry {
 
   async close(): Promise<void> {
     this.closed = true;
-    if (this.timer && this.timers) this.timers.clearTimeout(this.timer.handle);
-    this.timer = undefined;
+    this.timer.close();
     this.watchers.clear();
   }
 
@@ -430,22 +383,16 @@ export class MemoryRegistry implements Registry {
 
   /** Schedules one timer at the earliest finite expiry. */
   private armTimer(): void {
-    if (!this.timers || this.closed) return;
+    if (this.closed) return;
     let next = Infinity;
     for (const e of this.launched.values()) next = Math.min(next, e.expiresAt);
     for (const e of this.states.values()) next = Math.min(next, e.expiresAt);
     for (const e of this.machines.values()) next = Math.min(next, e.expiresAt);
     if (this.leader) next = Math.min(next, this.leader.expiresAt);
-    if (next === Infinity) return;
-    if (this.timer && this.timer.at <= next) return;
-    if (this.timer) this.timers.clearTimeout(this.timer.handle);
-    const timers = this.timers;
-    const handle = timers.setTimeout(() => {
-      this.timer = undefined;
+    this.timer.arm(next, () => {
       this.expire();
       this.armTimer();
-    }, Math.max(0, next - this.now()) + 1);
-    this.timer = { handle, at: next };
+    });
   }
 }
 

@@ -1,6 +1,6 @@
 /** `/machines` (fleet's api/machines.go): the list, and PATCH of dynamic metadata. */
 import type { ApiMachine, MachinePage } from '../../../protocol/src/api';
-import { MAX_BATCH_OPS, type MachineRecord, type Registry } from '../registry';
+import { MAX_BATCH_OPS, type MachineRecord, type ApiRegistry } from '../registry';
 import { ApiError } from './errors';
 import { decodeFirst, forEachField, GoJsonError, isJsonObject, TypeErrors } from './goJson';
 import { pageOf, pageTokenFrom } from './pagination';
@@ -67,7 +67,7 @@ export function decodeOps(text: string): Op[] {
 }
 
 export class MachinesResource {
-  constructor(private readonly registry: Registry, private readonly tokenLimit: number) {}
+  constructor(private readonly registry: ApiRegistry, private readonly tokenLimit: number) {}
 
   async all(): Promise<ApiMachine[]> {
     return (await this.registry.listMachines()).map(toApiMachine);

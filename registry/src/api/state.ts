@@ -1,6 +1,6 @@
 /** `/state` and `/state/{name}` (fleet's api/state.go), plus the `detail` extension. */
 import type { ApiUnitState, UnitStatePage } from '../../../protocol/src/api';
-import type { Registry, UnitStateRecord } from '../registry';
+import type { ApiRegistry, UnitStateRecord } from '../registry';
 import { ApiError } from './errors';
 import { pageOf, pageTokenFrom } from './pagination';
 
@@ -16,7 +16,7 @@ export function toApiState(s: UnitStateRecord): ApiUnitState {
 }
 
 export class StateResource {
-  constructor(private readonly registry: Registry, private readonly tokenLimit: number) {}
+  constructor(private readonly registry: ApiRegistry, private readonly tokenLimit: number) {}
 
   /** Every state as the list shows it. */
   async all(): Promise<ApiUnitState[]> {

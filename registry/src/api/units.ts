@@ -7,7 +7,7 @@
  */
 import { goQuote, isGlobalUnit, isTemplateName, unitHash, validateOptions, validateUnitName, type UnitOption } from '../../../unitfile/src';
 import { JobState, type ApiUnit, type ApiUnitOption, type UnitPage } from '../../../protocol/src/api';
-import type { Registry, ScheduleEntry, UnitRecord, UnitStateRecord } from '../registry';
+import type { ApiRegistry, ScheduleEntry, UnitRecord, UnitStateRecord } from '../registry';
 import { ApiError } from './errors';
 import { decodeFirst, forEachField, GoJsonError, isJsonObject, TypeErrors, type JsonValue } from './goJson';
 import { pageOf, pageTokenFrom } from './pagination';
@@ -129,7 +129,7 @@ export function reportersOf(states: readonly UnitStateRecord[]): Map<string, Set
 }
 
 export class UnitsResource {
-  constructor(private readonly registry: Registry, private readonly tokenLimit: number) {}
+  constructor(private readonly registry: ApiRegistry, private readonly tokenLimit: number) {}
 
   /** Every unit as the list shows it (one read of units, schedule, states and reasons). */
   async all(): Promise<ApiUnit[]> {

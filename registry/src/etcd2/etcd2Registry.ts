@@ -143,7 +143,7 @@ export class Etcd2Registry implements Registry {
     return scheduleOf(await this.readJobs());
   }
 
-  async scheduleUnit(name: string, machineId: string): Promise<boolean> {
+  private async scheduleUnit(name: string, machineId: string): Promise<boolean> {
     try {
       await this.client.set(this.keys.target(name), machineId, { prevExist: false });
       return true;
@@ -153,7 +153,7 @@ export class Etcd2Registry implements Registry {
     }
   }
 
-  async unscheduleUnit(name: string, machineId: string): Promise<boolean> {
+  private async unscheduleUnit(name: string, machineId: string): Promise<boolean> {
     try {
       await this.client.delete(this.keys.target(name), { prevValue: machineId });
       return true;
@@ -168,7 +168,7 @@ export class Etcd2Registry implements Registry {
     return inParallel(changes, CONCURRENCY, c => (c.kind === 'schedule' ? this.scheduleUnit(c.unit, c.machineId) : this.unscheduleUnit(c.unit, c.machineId)));
   }
 
-  async setLaunched(name: string, machineId: string, ttlMs: number): Promise<void> {
+  private async setLaunched(name: string, machineId: string, ttlMs: number): Promise<void> {
     await this.setTtl(this.keys.jobState(name), machineId, ttlMs);
   }
 
@@ -228,7 +228,7 @@ export class Etcd2Registry implements Registry {
 
   // ---------------------------------------------------------------- unit states
 
-  async saveUnitState(state: UnitStateRecord, ttlMs: number): Promise<void> {
+  private async saveUnitState(state: UnitStateRecord, ttlMs: number): Promise<void> {
     const value = encodeUnitState(state);
     await this.setTtl(this.keys.state(state.name, state.machineId), value, ttlMs);
     await this.setTtl(this.keys.legacyState(state.name), value, ttlMs);
