@@ -219,6 +219,10 @@ CLUSTER_URL=$CLUSTER_URL node -e '
     "extensions.ignoreRecommendations": true,
     "security.workspace.trust.enabled": false,
     "chat.disableAIFeatures": true,
+    // The units of the local cluster listen on ports; code-server would offer to forward each one.
+    "remote.autoForwardPorts": false,
+    // samples/ sits inside this repository: no "open the repository in the parent folder?" prompt.
+    "git.openRepositoryInParentFolders": "never",
   };
   // No cluster profile: the extension finds the running local cluster (the record fleetd keeps
   // in ~/.cache/fleetd/run) and adopts it, so Stop/Restart Local Cluster and its logs work on it.

@@ -174,6 +174,7 @@ describe('language server over stdio (dist/server.js)', () => {
     const lenses = await h.connection.sendRequest(CodeLensRequest.type, doc(apiUri));
     assert.deepEqual(lenses?.map(l => [l.command!.title, l.command!.command, l.command!.arguments]), [
       ['not in the cluster', '', undefined], ['Start', 'fleet.startUnit', [apiUri]], ['eligible on 1 of 2 machines: 5911b4a9', '', undefined],
+      ['follows db.service to 5911b4a9 (127.0.0.2)', '', undefined],
     ]);
     await h.connection.sendNotification(ClusterContextNotification.type, { context: null });
 
@@ -253,11 +254,14 @@ describe('language server over stdio (dist/server.js)', () => {
 
     next = h.diagnostics(webUri, p => p.diagnostics.length > 0);
     await h.connection.sendNotification(ClusterContextNotification.type, {
-      context: { machines: [{ id: 'a'.repeat(32), metadata: { region: 'eu' } }, { id: 'b'.repeat(32), metadata: { region: 'us' } }], units: [] },
+      context: { machines: [{ id: 'a'.repeat(32), metadata: { region: 'eu' } }, { id: 'b'.repeat(32), metadata: { region: 'ap' } }], units: [] },
     });
-    assert.deepEqual((await next).diagnostics.map(d => [d.code, d.message]), [['xfleet-placement', 'Placement: eligible on 1 of 2 machines: bbbbbbbb.']]);
+    // The placement preview is in hover and code lens; only "no machine qualifies" is a diagnostic.
+    assert.deepEqual((await next).diagnostics.map(d => [d.code, d.message]), [
+      ['xfleet-no-eligible-machine', 'No machine of the connected cluster can run this unit now: no machine has metadata region=us. Change its [X-Fleet] requirements, or the machines\' metadata.'],
+    ]);
 
-    h.settings = { diagnostics: { rules: { 'xfleet-placement': 'off' } } };
+    h.settings = { diagnostics: { rules: { 'xfleet-no-eligible-machine': 'off' } } };
     next = h.diagnostics(webUri, p => p.diagnostics.length === 0);
     await h.connection.sendNotification(DidChangeConfigurationNotification.type, { settings: null });
     await next;

@@ -17,7 +17,8 @@ import { PROBLEM_CONTEXT, welcomeStateOf, type WelcomeState } from './cluster/co
 import { JournalFollower } from './cluster/journal';
 import { RemoteAccess, remoteSettingsFrom } from './cluster/remoteAccess';
 import { clusterContextOf, sameClusterContext } from './cluster/snapshot';
-import { ExplorerOptions } from './cluster/treeItems';
+import { selectionContext } from './cluster/selectionActions';
+import { ExplorerOptions, toItem, type ClusterNode } from './cluster/treeItems';
 import { UnitDocumentProvider } from './cluster/unitDocuments';
 import { UnitsViewControls } from './cluster/unitsViewControls';
 import { STATUS_SCHEME, UNIT_SCHEME, Views } from './identifiers';
@@ -118,6 +119,12 @@ export function registerClusterFeatures(
     machinesView.message = healthy && view.snapshot.machines.length === 0 ? `No machines have joined ${view.label}: units cannot be scheduled until an agent (fleetd) is running.` : undefined;
   };
   own(model.onDidChange(updateMessage));
+  // Several nodes selected: the context menu offers only what applies to all (selectionActions.ts).
+  const selectionKeys = (nodes: readonly ClusterNode[]) => {
+    for (const [key, value] of Object.entries(selectionContext(nodes.map(n => toItem(n).contextValue)))) void vscode.commands.executeCommand('setContext', key, value);
+  };
+  own(unitsView.onDidChangeSelection(e => selectionKeys(e.selection)));
+  own(machinesView.onDidChangeSelection(e => selectionKeys(e.selection)));
   unitsControls = own(new UnitsViewControls(model, unitsView, () => unitsProvider.refresh()));
 
   // The language server's cluster context follows the snapshot.
@@ -161,7 +168,7 @@ export function registerClusterFeatures(
   own(new ClusterStatusBar(model, connections));
   const journals = own(new JournalFollower(remote));
   const local = own(new LocalClusterManager(context, connections, log));
-  const deploy = new DeployController({ model, log, documents, languageClient: () => languageClient });
+  const deploy = new DeployController({ model, log, documents, languageClient: () => languageClient, clusterName: () => connections.activeCluster?.name });
   own(registerCommands({ context, model, connections, deploy, local, journals, remote, log }));
   own(registerMaps({ context, model, unitsView, unitsProvider, languageClient: () => languageClient, log }));
 

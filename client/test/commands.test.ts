@@ -16,7 +16,7 @@ import { createApiServer, type ApiServer } from '../../fleetd/src/api';
 import { startAgent, type RunningAgent } from '../../fleetd/src/agent';
 import { startEngine, type Engine } from '../../fleetd/src/engine';
 import { MemoryRegistry } from '../../fleetd/src/registry/memoryRegistry';
-import { Uri, ThemeIcon, ui, config, commands, contentProviders, treeViews, visibleEditors, outputs, requests, token, vscodeStub, stubState } from './support/vscodeStub';
+import { Uri, ThemeIcon, TabInputTextDiff, tabs, ui, config, commands, contentProviders, treeViews, visibleEditors, outputs, requests, token, vscodeStub, stubState } from './support/vscodeStub';
 import { waitFor } from '../../test/support/wait';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { registerClusterFeatures } = require('../src/features') as typeof import('../src/features');
@@ -123,6 +123,12 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
     const status = await contentProviders.get('fleet-status')!.provideTextDocumentContent(Uri.from({ scheme: 'fleet-status', path: '/nginx.1.service.status' }), token);
     assert.match(status, /Desired state: launched/);
     assert.match(status, /Active: active \(running\)/);
+    // fleetctl status ends with the unit's last journal lines; so does the status page.
+    const withJournal = await waitFor('the status page with the journal', async () => {
+      const text = await contentProviders.get('fleet-status')!.provideTextDocumentContent(Uri.from({ scheme: 'fleet-status', path: '/nginx.1.service.status' }), token);
+      return /nginx\.1 serving on /.test(text) && text;
+    }, { timeoutMs: 15_000 });
+    assert.match(withJournal, /\n {2}Journal \(last \d+ lines?; Fleet: Show Journal follows it\):\n(?: {4}\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ \d{8} .*\n)+$/);
   });
 
   test('a blocking parse error stops Submit with the reason, before any request', async () => {
@@ -147,27 +153,75 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
     assert.match(lines.find(l => l.includes('nginx.1 serving'))!, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ \d{8} nginx\.1 serving on /);
   });
 
-  test('Replace Unit shows the diff, asks, replaces and brings the unit back to launched', async () => {
+  test('Show Journal prints a unit\'s backlog exactly once, then the lines that follow', async () => {
+    // The unit writes N numbered lines, then waits for a go-ahead file and writes more: what the
+    // channel shows before the go-ahead is the backlog, what comes after is followed live.
+    const N = 7;
+    const go = path.join(root, 'journal-go');
+    const file = path.join(root, 'chatty.service');
+    fs.writeFileSync(file, `[Service]\nExecStart=/bin/sh -c 'for i in $(seq 1 ${N}); do echo backlog $i; done; while [ ! -e ${go} ]; do sleep 0.05; done; echo live 1; echo live 2; sleep 1000'\n`);
+    const started = (await commands.get('fleet.startUnit')!(Uri.file(file))) as { ok: boolean; message: string }[];
+    assert.equal(started[0]!.ok, true, started[0]!.message);
+    await waitFor(`the agent's journal to hold the ${N} lines`, async () => (await registry.listUnitStates()).some(s => s.name === 'chatty.service') &&
+      (await features.model.currentApi!.journal('chatty.service', { lines: 100 })).filter(l => l.text.startsWith('backlog ')).length === N, { timeoutMs: 15_000 });
+    await commands.get('fleet.showUnitJournal')!(Uri.file(file));
+    const channel = () => outputs.get('Fleet Journal: chatty.service') ?? [];
+    const texts = (lines: string[]) => lines.map(l => /^\S+ \S+ \S+ (?:\[\w+\] )?(.*)$/.exec(l)?.[1] ?? l);
+    await waitFor('the backlog in the channel', () => texts(channel()).includes(`backlog ${N}`), { timeoutMs: 15_000 });
+    fs.writeFileSync(go, '');
+    await waitFor('the live lines in the channel', () => texts(channel()).includes('live 2'), { timeoutMs: 15_000 });
+    const shown = texts(channel()).filter(t => /^(backlog|live) \d+$/.test(t));
+    assert.deepEqual(shown, [...Array.from({ length: N }, (_, i) => `backlog ${i + 1}`), 'live 1', 'live 2'], channel().join('\n'));
+    ui.warningAnswers.push('Destroy');
+    await commands.get('fleet.destroyUnit')!(Uri.file(file));
+  });
+
+  test('Replace Unit compares as fleet stores units: identical says so, a change opens the normalised diff, asks without a modal, replaces and closes the diff', async () => {
     const file = path.join(root, 'replaceme.service');
     fs.writeFileSync(file, '[Service]\nExecStart=/bin/sleep 1000\n');
     const started = await commands.get('fleet.startUnit')!(Uri.file(file));
     assert.equal((started as { ok: boolean }[])[0]!.ok, true);
+    // Comments and blank lines are not stored by fleet: the same unit, no diff tab.
+    fs.writeFileSync(file, '# the sleeper\n\n[Service]\n; how long\nExecStart=/bin/sleep 1000\n\n');
     ui.info.length = 0;
-    await commands.get('fleet.replaceUnit')!(Uri.file(file));
-    assert.equal(ui.info.at(-1), 'replaceme.service in ' + server.urls[0] + ' is identical to the local file; nothing to replace.');
-    fs.writeFileSync(file, '[Service]\nExecStart=/bin/sleep 2000\n');
     ui.executed.length = 0;
-    ui.warningAnswers.push(undefined); // cancelled at the modal: nothing changes
     await commands.get('fleet.replaceUnit')!(Uri.file(file));
-    assert.ok(ui.executed.includes('vscode.diff'));
-    assert.match(ui.warnings.at(-1)!, /^Replace replaceme\.service in .* with the local file\?$/);
+    assert.equal(ui.info.at(-1), 'replaceme.service: no differences between test and the local file (as fleet stores it); nothing to replace.');
+    assert.ok(!ui.executed.includes('vscode.diff'), 'no diff tab for an identical unit');
+    fs.writeFileSync(file, '# the sleeper\n[Service]\nExecStart=/bin/sleep 2000\n');
+    ui.warningAnswers.push(undefined); // the notification is dismissed: nothing changes
+    await commands.get('fleet.replaceUnit')!(Uri.file(file));
+    const diff = tabs.find(t => t.input instanceof TabInputTextDiff);
+    assert.ok(diff, 'a diff tab');
+    assert.equal(diff.label, 'replaceme.service: test ↔ local file');
+    const { original, modified } = diff.input as TabInputTextDiff;
+    // Both sides as fleet stores them: the comment is gone, only ExecStart= differs.
+    const left = await contentProviders.get('fleet-unit')!.provideTextDocumentContent(original, token);
+    const right = await contentProviders.get('fleet-unit')!.provideTextDocumentContent(modified, token);
+    assert.deepEqual([left, right], ['[Service]\nExecStart=/bin/sleep 1000\n', '[Service]\nExecStart=/bin/sleep 2000\n']);
+    assert.equal(original.path, '/replaceme.service (test)', 'the registry side names the cluster');
+    assert.equal(ui.warnings.at(-1), 'Replace replaceme.service in test with the local file? The unit is launched: fleet tears it down and it is brought back to launched, possibly on another machine.');
     assert.equal((await registry.getUnit('replaceme.service'))!.options.find(o => o.name === 'ExecStart')!.value, '/bin/sleep 1000');
+    assert.equal(tabs.filter(t => t.input instanceof TabInputTextDiff).length, 1, 'a dismissed confirmation leaves the diff open');
     ui.warningAnswers.push('Replace');
     await commands.get('fleet.replaceUnit')!(Uri.file(file));
     assert.match(ui.info.at(-1)!, /^Unit replaceme\.service replaced; launched on \d{8}\.\.\.\/127\.0\.0\.2\d$/);
     assert.equal((await registry.getUnit('replaceme.service'))!.options.find(o => o.name === 'ExecStart')!.value, '/bin/sleep 2000');
+    assert.deepEqual(tabs.filter(t => t.input instanceof TabInputTextDiff), [], 'the replace closed the diff of what is no longer in the registry');
+    tabs.length = 0;
+    // One unit: the dialog names the cluster by its profile name, in the singular.
     ui.warningAnswers.push('Destroy');
     await commands.get('fleet.destroyUnit')!(Uri.file(file));
+    assert.equal(ui.warnings.at(-1), 'Destroy replaceme.service in test?');
+  });
+
+  test('Show Unit File opens the registry copy in a tab named for the unit and the cluster', async () => {
+    tabs.length = 0;
+    await commands.get('fleet.showUnitFile')!(Uri.file(path.join(samples, 'nginx.1.service')));
+    assert.deepEqual(tabs.map(t => t.label), ['nginx.1.service (test)']);
+    const text = await contentProviders.get('fleet-unit')!.provideTextDocumentContent(tabs[0]!.input as Uri, token);
+    assert.match(text, /^\[Unit\]\nDescription=Web server 1/);
+    tabs.length = 0;
   });
 
   test('a blocking problem from fleet/validateForSubmit stops Start with the editor\'s message', async () => {
@@ -193,6 +247,42 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
     assert.equal((await registry.listUnits()).some(u => u.name === 'nginx.3.service'), false);
   });
 
+  test('Start asks first when no machine would take the unit; started anyway, it reports the engine\'s reason within seconds with one action', async () => {
+    const file = path.join(root, 'mars.service');
+    fs.writeFileSync(file, '[Service]\nExecStart=/bin/sleep 1000\n[X-Fleet]\nMachineMetadata=region=mars\n');
+    ui.warningAnswers.push(undefined); // the question is closed: nothing is written
+    assert.equal(await commands.get('fleet.startUnit')!(Uri.file(file)), undefined);
+    assert.equal(ui.warnings.at(-1), 'No machine of test can take mars.service now: no machine has metadata region=mars. Start it anyway?');
+    assert.deepEqual(ui.warningOptions.at(-1), { modal: true, detail: 'Started anyway, fleet keeps it in the registry, waiting, until a machine qualifies.', buttons: ['Start Anyway', 'Show Machines'] });
+    assert.equal(await registry.getUnit('mars.service'), undefined, 'nothing submitted without an answer');
+    ui.warningAnswers.push('Start Anyway');
+    ui.errors.length = 0;
+    const t0 = Date.now();
+    const results = (await commands.get('fleet.startUnit')!(Uri.file(file))) as { ok: boolean; unplaceable?: boolean }[];
+    assert.ok(Date.now() - t0 < 10_000, `reported after ${Date.now() - t0} ms, not after the ${config.get('fleet.deploy.timeoutSeconds')} s budget`);
+    assert.equal(results[0]!.unplaceable, true);
+    assert.deepEqual(ui.errors, ['Unit mars.service cannot be placed: no machine has metadata region=mars']);
+    assert.deepEqual(ui.errorButtons.at(-1), ['Show Machines']);
+    ui.warningAnswers.push('Destroy');
+    await commands.get('fleet.destroyUnit')!(Uri.file(file));
+  });
+
+  test('several units that cannot be placed: one question, then one summary', async () => {
+    const files = ['venus', 'pluto'].map(n => {
+      const file = path.join(root, `${n}.service`);
+      fs.writeFileSync(file, `[Service]\nExecStart=/bin/sleep 1000\n[X-Fleet]\nMachineMetadata=region=${n}\n`);
+      return Uri.file(file);
+    });
+    ui.warningAnswers.push('Start Anyway');
+    ui.errors.length = 0;
+    await commands.get('fleet.startUnit')!(files[0], files);
+    assert.equal(ui.warnings.at(-1), 'No machine of test can take 2 of the 2 units now. Start anyway?');
+    assert.deepEqual(ui.errors, ['2 of 2 units failed: venus.service cannot be placed: no machine has metadata region=venus; pluto.service cannot be placed: no machine has metadata region=pluto.']);
+    assert.deepEqual(ui.errorButtons.at(-1), ['Show Machines']);
+    ui.warningAnswers.push('Destroy');
+    await commands.get('fleet.destroyUnit')!(files[0], files);
+  });
+
   test('Stop and Destroy from tree nodes (multi-select), Destroy asks first', async () => {
     await commands.get('fleet.startUnit')!(Uri.file(path.join(samples, 'nginx.2.service')));
     await features.model.refresh();
@@ -206,7 +296,7 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
     assert.equal((await registry.listUnits()).length, 2, 'nothing destroyed without confirmation');
     ui.warningAnswers.push('Destroy');
     await commands.get('fleet.destroyUnit')!(nodes[0], nodes);
-    assert.match(ui.warnings.at(-1)!, /^Destroy 2 units in /);
+    assert.equal(ui.warnings.at(-1), 'Destroy 2 units in test?');
     assert.match(ui.info.at(-1)!, /Destroyed nginx\.1\.service; Destroyed nginx\.2\.service/);
     await features.model.refresh();
     await waitFor('units gone from the tree', () => labels('fleet.units').length === 0, { timeoutMs: 15_000 });
@@ -225,28 +315,79 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
     assert.equal(ui.clipboard, '2'.repeat(32));
   });
 
-  test('Create Template Instances starts web@1..3 from the template file', async () => {
+  test('Create Template Instances takes names and ranges: 1..3 from the template file', async () => {
     ui.errors.length = 0;
-    ui.inputs.push('3');
+    ui.inputs.push('1..3');
     ui.picks.push((items: { label: string }[]) => items.find(i => i.label === 'Submit'));
     await commands.get('fleet.createTemplateInstances')!(Uri.file(path.join(samples, 'web@.service')));
     assert.deepEqual(ui.errors.slice(-1), []);
-    assert.match(ui.info.at(-1)!, /^3 units done: web@1\.service inactive; web@2\.service inactive; web@3\.service inactive$/);
+    assert.match(ui.info.at(-1)!, /^3 units done: web@1\.service submitted \(inactive\); web@2\.service submitted \(inactive\); web@3\.service submitted \(inactive\)$/);
     const names = (await registry.listUnits()).map(u => u.name).sort();
     assert.deepEqual(names, ['web@1.service', 'web@2.service', 'web@3.service']);
   });
 
-  test('Start Units Matching starts the workspace files that match the glob, spread by their conflicts', async () => {
+  test('Create Template Instances from the palette offers the workspace\'s templates; 7 is the instance web@7.service', async () => {
+    stubState.workspaceFiles = fs.readdirSync(samples).map(f => Uri.file(path.join(samples, f)));
+    let offered: string[] = [];
+    ui.picks.push((items: { label: string }[]) => {
+      offered = items.map(i => i.label);
+      return items.find(i => i.label === 'web@.service');
+    });
+    ui.inputs.push('7');
+    ui.picks.push((items: { label: string }[]) => items.find(i => i.label === 'Submit'));
+    try {
+      await commands.get('fleet.createTemplateInstances')!();
+    } finally {
+      stubState.workspaceFiles = [];
+    }
+    assert.deepEqual(offered, ['web@.service'], 'the templates of the workspace (the registry has none)');
+    assert.equal(ui.info.at(-1), 'Unit web@7.service submitted (inactive)');
+    assert.ok(await registry.getUnit('web@7.service'));
+    ui.warningAnswers.push('Destroy');
+    await commands.get('fleet.destroyUnit')!(undefined, [Uri.from({ scheme: 'fleet-unit', path: '/web@7.service' })]);
+  });
+
+  test('Start Units Matching previews what matches, then starts it, spread by the conflicts', async () => {
     stubState.workspaceFiles = fs.readdirSync(samples).map(f => Uri.file(path.join(samples, f)));
     ui.inputs.push('nginx.*.service');
+    let preview: { label: string; description: string; picked: boolean }[] = [];
+    ui.picks.push((items: { label: string; description: string; picked: boolean }[]) => (preview = items));
     const results = (await commands.get('fleet.startUnitsMatching')!()) as { name: string; ok: boolean; message: string }[];
-    stubState.workspaceFiles = [];
+    assert.deepEqual(preview.map(p => [p.label, p.description, p.picked]), [
+      ['nginx.1.service', 'from its workspace file', true], ['nginx.2.service', 'from its workspace file', true], ['nginx.3.service', 'from its workspace file', true],
+    ]);
     assert.deepEqual(results.map(r => [r.name, r.ok]), [['nginx.1.service', true], ['nginx.2.service', true], ['nginx.3.service', true]]);
     const machines = results.map(r => /on (\d{8})\.\.\./.exec(r.message)?.[1]);
     assert.equal(new Set(machines).size, 3, results.map(r => r.message).join('; '));
     ui.inputs.push('nothing-*.service');
     assert.equal(await commands.get('fleet.startUnitsMatching')!(), undefined);
-    assert.match(ui.warnings.at(-1)!, /^No unit in .* or in the workspace matches nothing-\*\.service\.$/);
+    assert.match(ui.warnings.at(-1)!, /^No unit in test or in the workspace matches nothing-\*\.service\.$/);
+    // An instance nobody has yet is made from its template, as fleetctl start web@8.service does.
+    ui.inputs.push('web@8.service');
+    ui.picks.push((items: { label: string; description: string; picked: boolean }[]) => (preview = items));
+    const made = (await commands.get('fleet.startUnitsMatching')!()) as { name: string; ok: boolean; message: string }[];
+    stubState.workspaceFiles = [];
+    assert.deepEqual(preview.map(p => [p.label, p.description]), [['web@8.service', 'a new instance of web@.service (workspace file)']]);
+    assert.equal(made[0]!.ok, true, made[0]!.message);
+    assert.match(made[0]!.message, /^Unit web@8\.service launched on /);
+    assert.equal((await registry.getUnit('web@8.service'))!.options.find(o => o.name === 'ExecStart')!.value, `/bin/sh -c 'while true; do echo "worker %i"; sleep 5; done'`);
+  });
+
+  test('several units selected: the context keys offer only the actions valid for all', async () => {
+    await features.model.refresh();
+    const units = treeViews.get('fleet.units')!;
+    const node = (name: string) => units.provider.getChildren().find(n => units.provider.getTreeItem(n).label === name);
+    const launched = node('nginx.1.service');
+    const submitted = node('web@1.service');
+    assert.ok(launched && submitted);
+    assert.deepEqual([launched, submitted].map(n => units.provider.getTreeItem(n).contextValue), ['fleet.unit.launched', 'fleet.unit.inactive']);
+    units.select([launched, submitted]);
+    assert.equal(ui.contexts.get('fleet.selectionCan.fleet.stopUnit'), false, 'web@1 is not launched');
+    assert.equal(ui.contexts.get('fleet.selectionCan.fleet.startUnit'), false, 'nginx.1 is already launched');
+    assert.equal(ui.contexts.get('fleet.selectionCan.fleet.destroyUnit'), true);
+    assert.equal(ui.contexts.get('fleet.selectionCan.fleet.replaceUnit'), false, 'Replace takes one unit');
+    units.select([launched]);
+    assert.equal(ui.contexts.get('fleet.selectionCan.fleet.stopUnit'), true);
   });
 
   test('the status bar names the cluster and counts; Add Cluster saves a profile without switching to it, Select Cluster switches', async () => {

@@ -11,7 +11,7 @@ import { FleetApiError, type FleetApi } from '../src/api/types';
 import { toUnitOptions } from '../src/cluster/unitRows';
 import { DeployCancelledError, planReplace, replaceUnit, runDeploy, type DeployOptions, type LocalUnit } from '../src/deploy/deploy';
 import { localUnitFromText } from '../src/deploy/localUnit';
-import { matchUnits, parseInstanceSpec, templateInstances } from '../src/deploy/templates';
+import { describeMatch, matchUnits, parseInstanceSpec, planStartMatching, templateInstances } from '../src/deploy/templates';
 
 const M1 = '4d389537d9d14bdabe8be54a9c29f68d';
 const M2 = '85c0e1a2b3c4d5e6f708192a3b4c5d6e';
@@ -161,7 +161,7 @@ describe('submit, load, start', () => {
   test('submit waits for inactive; load reports the machine', async () => {
     const api = new FakeCluster();
     const [s] = await runDeploy(api, 'submit', [{ name: 'a.service', local: local('a.service') }], opts());
-    assert.equal(s!.message, 'Unit a.service inactive');
+    assert.equal(s!.message, 'Unit a.service submitted (inactive)');
     assert.equal(api.units.get('a.service')!.desiredState, 'inactive');
     const [l] = await runDeploy(api, 'load', [{ name: 'a.service', local: local('a.service') }], opts());
     assert.equal(l!.message, 'Unit a.service loaded on 4d389537.../10.1.1.7');
@@ -206,6 +206,9 @@ describe('submit, load, start', () => {
     const c = clock();
     const [r] = await runDeploy(api, 'start', [{ name: 'slow.service', local: local('slow.service') }], opts({ timeoutMs: 5000, pollMs: 250, ...c }));
     assert.equal(r!.message, 'Unit slow.service did not become launched within 5s (current state inactive). Raise fleet.deploy.timeoutSeconds or check the unit in the Fleet explorer.');
+    // For a list of several units: the outcome, and the advice apart (said once).
+    assert.equal(r!.summary, 'Unit slow.service did not become launched within 5s (current state inactive)');
+    assert.equal(r!.advice, 'Raise fleet.deploy.timeoutSeconds or check the unit in the Fleet explorer.');
     assert.ok(c.now() >= 5000 && c.now() < 5500, `stopped at ${c.now()}`);
   });
 
@@ -325,7 +328,7 @@ describe('stop, unload, destroy', () => {
     const [again] = await runDeploy(api, 'stop', [{ name: 'a.service' }], opts());
     assert.equal(again!.message, 'Unit a.service is already stopped (loaded)');
     const [u] = await runDeploy(api, 'unload', [{ name: 'a.service' }], opts());
-    assert.equal(u!.message, 'Unit a.service inactive');
+    assert.equal(u!.message, 'Unit a.service unloaded (inactive)');
     assert.equal(api.states.has('a.service'), false);
   });
 
@@ -373,16 +376,33 @@ describe('replace', () => {
 });
 
 describe('template instances and globs', () => {
-  test('instance specs: counts, ranges, lists', () => {
-    assert.deepEqual(parseInstanceSpec('3'), { instances: ['1', '2', '3'] });
+  test('instance specs: names and ranges, not counts', () => {
+    assert.deepEqual(parseInstanceSpec('7'), { instances: ['7'] }, '7 is web@7.service, not seven instances');
+    assert.deepEqual(parseInstanceSpec('1..3'), { instances: ['1', '2', '3'] });
+    assert.deepEqual(parseInstanceSpec('a,b'), { instances: ['a', 'b'] });
     assert.deepEqual(parseInstanceSpec(' 2..4 '), { instances: ['2', '3', '4'] });
     assert.deepEqual(parseInstanceSpec('1-2, 7,blue,1'), { instances: ['1', '2', '7', 'blue'] });
-    assert.deepEqual(parseInstanceSpec(''), { error: 'Enter a number of instances (e.g. 3), a range (e.g. 1..5) or a comma-separated list (e.g. 1,2,blue).' });
-    assert.deepEqual(parseInstanceSpec('0'), { error: 'The number of instances must be at least 1.' });
+    assert.deepEqual(parseInstanceSpec('0'), { instances: ['0'] });
+    assert.deepEqual(parseInstanceSpec(''), { error: 'Enter instance names or ranges: 7 (web@7.service), 1..3 (three instances) or a,b (a list).' });
     assert.deepEqual(parseInstanceSpec('5..2'), { error: 'The range 5..2 is empty; write the lower bound first (e.g. 2..5).' });
     assert.deepEqual(parseInstanceSpec('a b'), { error: '"a b" is not a valid instance name; use letters, digits, "_", ".", ":", "-" or "\\".' });
-    assert.deepEqual(parseInstanceSpec('100000'), { error: 'At most 1000 instances at once.' });
     assert.deepEqual(parseInstanceSpec('1..5000'), { error: 'At most 1000 instances at once.' });
+  });
+
+  test('Start Units Matching: registry first, then files, never templates; an instance name is made from its template', () => {
+    const registry = ['nginx.1.service', 'web@.service', 'db@.service'];
+    const files = ['nginx.1.service', 'nginx.2.service', 'web@.service', 'web@1.service'];
+    assert.deepEqual(planStartMatching('nginx.*.service', registry, files), { units: [
+      { name: 'nginx.1.service', source: { kind: 'registry' } },
+      { name: 'nginx.2.service', source: { kind: 'file' } },
+    ] });
+    assert.deepEqual(planStartMatching('web@*.service', registry, files), { units: [{ name: 'web@1.service', source: { kind: 'file' } }] });
+    assert.deepEqual(planStartMatching('web@7.service', registry, files), { units: [{ name: 'web@7.service', source: { kind: 'template', template: 'web@.service', templateIn: 'file' } }] });
+    assert.deepEqual(planStartMatching('db@blue.service', registry, files), { units: [{ name: 'db@blue.service', source: { kind: 'template', template: 'db@.service', templateIn: 'registry' } }] });
+    assert.deepEqual(planStartMatching('cache@1.service', registry, files), { units: [] }, 'no template: nothing');
+    assert.deepEqual(planStartMatching('web@.service', registry, files), { units: [] }, 'a template is not started');
+    assert.ok('error' in planStartMatching('nginx.[.service', registry, files));
+    assert.equal(describeMatch({ name: 'web@7.service', source: { kind: 'template', template: 'web@.service', templateIn: 'file' } }), 'a new instance of web@.service (workspace file)');
   });
 
   test('template instance names', () => {

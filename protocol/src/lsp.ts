@@ -113,6 +113,8 @@ export interface ClusterUnit {
   machineID?: string;
   /** unitHash of the registry copy's options (compared with the file's to tell "differs from the cluster"). */
   hash?: string;
+  /** Its [X-Fleet] options (name, value): what it requires of its neighbours, for the placement preview. */
+  xfleet?: { name: string; value: string }[];
 }
 
 export interface ClusterContextParams {

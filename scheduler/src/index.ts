@@ -4,3 +4,4 @@ export * from './checks';
 export * from './planCluster';
 export * from './planMachine';
 export * from './machineGrace';
+export * from './preview';

@@ -57,10 +57,21 @@ describe('code lens', () => {
   test('MachineOf and Conflicts are judged against where the other units run', () => {
     const text = '[X-Fleet]\nMachineOf=db.service\n';
     const units = [{ name: 'db.service', desiredState: 'launched' as const, machineID: M2 }];
-    assert.deepEqual(lenses(text, cluster(units), 'app.service'), ['not in the cluster', 'Start → fleet.startUnit', 'eligible on 1 of 3 machines: 85c0e1a2']);
+    // A MachineOf unit names the machine it must follow.
+    assert.deepEqual(lenses(text, cluster(units), 'app.service'), ['not in the cluster', 'Start → fleet.startUnit', 'eligible on 1 of 3 machines: 85c0e1a2', 'follows db.service to 85c0e1a2 (127.0.0.3)']);
     const conflicts = '[X-Fleet]\nConflicts=db*\n';
     assert.deepEqual(lenses(conflicts, cluster(units), 'app.service').at(-1), 'eligible on 2 of 3 machines: 5911b4a9, f00dfeed');
     assert.deepEqual(lenses('[X-Fleet]\nGlobal=true\nMachineMetadata=region=eu\n', cluster([]), 'mon.service').at(-1), 'runs on 1 of 3 machines: f00dfeed');
+  });
+
+  test("the cluster's units count with what they require: their Conflicts rule out a unit without its own, and none left gives the engine's reason", () => {
+    const nginx = (i: number, machineID: string) => ({ name: `nginx.${i}.service`, desiredState: 'launched' as const, machineID, xfleet: [{ name: 'Conflicts', value: 'nginx.*.service' }] });
+    // nginx.4 has no [X-Fleet] of its own; nginx.1's Conflicts=nginx.* still keeps it off nginx.1's machine.
+    assert.deepEqual(lenses('[Service]\nExecStart=/bin/x\n', cluster([nginx(1, M1)]), 'nginx.4.service').at(-1), 'eligible on 2 of 3 machines: 85c0e1a2, f00dfeed');
+    assert.deepEqual(lenses('[Service]\nExecStart=/bin/x\n', cluster([nginx(1, M1), nginx(2, M2), nginx(3, M3)]), 'nginx.4.service').at(-1),
+      'no machine can take it now: conflicts with nginx.1.service, nginx.2.service, nginx.3.service on every machine');
+    // A unit free to go anywhere gets no placement lens.
+    assert.deepEqual(lenses('[Service]\nExecStart=/bin/x\n', cluster([nginx(1, M1)]), 'web.service'), ['not in the cluster', 'Start → fleet.startUnit']);
   });
 
   test('loaded or inactive in the cluster → Start', () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { CompletionItem, TextEdit } from 'vscode-languageserver-types';
 import type { ClusterContext } from '../../protocol/src/lsp';
-import { complete, type ServiceContext } from '../src/service';
+import { complete, defaultCatalog as systemdCatalog, type ServiceContext } from '../src/service';
 import { applyEdits, context, cursor, indexed, unitDoc } from './fixture';
 
 function completions(fixture: string, ctx: ServiceContext = context(), name = 'web.service') {
@@ -66,6 +66,17 @@ describe('completion', () => {
     assert.deepEqual(completions('[Service]\nExecStart=/bin/$0').labels, []);
   });
 
+  test('each enum value carries a one-line explanation beside it', () => {
+    // The catalog the server runs with (generated from systemd's tables).
+    const real = context({ catalog: systemdCatalog });
+    const { items } = completions('[Service]\nRestart=$0\n', real);
+    const onFailure = byLabel(items, 'on-failure');
+    assert.deepEqual(onFailure.labelDetails, { description: 'Restarted on a non-zero exit, a signal, a timeout or a watchdog timeout.' });
+    assert.match((onFailure.documentation as { value: string }).value, /^\*\*Restart=on-failure\*\* — Restarted on a non-zero exit/);
+    assert.equal(new Set(items.map(i => i.labelDetails?.description)).size, items.length, 'a different line for each value');
+    assert.equal(byLabel(completions('[Service]\nType=$0\n', real).items, 'oneshot').labelDetails?.description, 'Started once the process has exited: a task that runs and ends.');
+  });
+
   test('specifiers after %, with this file\'s values', () => {
     const { items } = completions('[Service]\nExecStart=/bin/echo %$0', context(), 'web@1.service');
     assert.ok(items.length >= 10);
@@ -87,6 +98,16 @@ describe('completion', () => {
     // Inside fleet's quoted list: the name goes between the quotes.
     assert.equal(accept('[X-Fleet]\nMachineOf="log.socket" "d$0"\n', 'db.service', ctx), '[X-Fleet]\nMachineOf="log.socket" "db.service"\n');
     assert.equal(byLabel(completions('[X-Fleet]\nConflicts=$0', ctx).items, 'cache.service').detail, 'cluster unit');
+  });
+
+  test('MachineOf= offers only units fleet places on one machine: no templates, no global units', () => {
+    const ctx = context({ cluster: { machines: [], units: ['cache.service', 'worker@.service', 'worker@1.service'] } }, [
+      indexed('db.service', '[Service]\nExecStart=/bin/db\n'), indexed('web@.service', '[Service]\nExecStart=/bin/web\n'),
+      indexed('logs.service', '[Service]\nExecStart=/bin/logs\n[X-Fleet]\nGlobal=true\n'),
+    ]);
+    assert.deepEqual(completions('[X-Fleet]\nMachineOf=$0', ctx).labels, ['cache.service', 'db.service', 'worker@1.service']);
+    // Conflicts= and Replaces= still offer every unit.
+    assert.deepEqual(completions('[X-Fleet]\nConflicts=$0', ctx).labels, ['cache.service', 'db.service', 'logs.service', 'web@.service', 'worker@.service', 'worker@1.service']);
   });
 
   test('MachineID and MachineMetadata from the cluster context', () => {

@@ -24,10 +24,10 @@ const placementDiagnostics = (text: string, name = 'web.service') =>
     .map(d => [d.code, d.severity, d.message, d.range.start.line]);
 
 describe('placement preview', () => {
-  test('metadata: eligible on 2 of 3 machines', () => {
-    assert.deepEqual(placementDiagnostics('[Service]\nExecStart=/bin/true\n[X-Fleet]\nMachineMetadata=region=us\n'), [
-      ['xfleet-placement', DiagnosticSeverity.Information, 'Placement: eligible on 2 of 3 machines: 4d389537, b2a1c3d4.', 2],
-    ]);
+  test('the preview is in hover and code lens, not a diagnostic on every file', () => {
+    assert.deepEqual(placementDiagnostics('[Service]\nExecStart=/bin/true\n[X-Fleet]\nMachineMetadata=region=us\n'), []);
+    const p = placement(unitDoc('[Service]\nExecStart=/bin/true\n[X-Fleet]\nMachineMetadata=region=us\n').file, 'web.service', cluster);
+    assert.equal(placementSummary(p), 'eligible on 2 of 3 machines: 4d389537, b2a1c3d4');
   });
 
   test('metadata keys AND, values OR', () => {
@@ -44,7 +44,7 @@ describe('placement preview', () => {
   test('no eligible machine: a warning with the engine\'s reason', () => {
     assert.deepEqual(placementDiagnostics('[X-Fleet]\nMachineMetadata=region=ap\n'), [[
       'xfleet-no-eligible-machine', DiagnosticSeverity.Warning,
-      'No machine of the connected cluster can run this unit: no machine has metadata region=ap. Change MachineID= or MachineMetadata=, or add matching metadata to a machine.',
+      'No machine of the connected cluster can run this unit now: no machine has metadata region=ap. Change its [X-Fleet] requirements, or the machines\' metadata.',
       0,
     ]]);
     const p = placement(unitDoc('[X-Fleet]\nMachineMetadata=region=ap\n').file, 'web.service', cluster);
@@ -67,14 +67,32 @@ describe('placement preview', () => {
       assert.ok(engine, text);
       assert.equal(placement(file, 'web.service', cluster).reason, engine, text);
       const [warning] = placementDiagnostics(text);
-      assert.equal(warning?.[2], `No machine of the connected cluster can run this unit: ${engine}. Change MachineID= or MachineMetadata=, or add matching metadata to a machine.`, text);
+      assert.equal(warning?.[2], `No machine of the connected cluster can run this unit now: ${engine}. Change its [X-Fleet] requirements, or the machines' metadata.`, text);
     }
   });
 
   test('global units: runs on', () => {
-    assert.deepEqual(placementDiagnostics('[X-Fleet]\nGlobal=true\nMachineMetadata=region=eu\n'), [
-      ['xfleet-placement', DiagnosticSeverity.Information, 'Placement: runs on 1 of 3 machines: c0ffee00.', 0],
-    ]);
+    assert.equal(placementSummary(placement(unitDoc('[X-Fleet]\nGlobal=true\nMachineMetadata=region=eu\n').file, 'mon.service', cluster)), 'runs on 1 of 3 machines: c0ffee00');
+  });
+
+  test('Conflicts, MachineOf and Replaces against the units already in the cluster', () => {
+    const busy: ClusterContext = {
+      ...cluster,
+      unitDetails: [
+        { name: 'db.service', desiredState: 'launched', machineID: B, xfleet: [{ name: 'Conflicts', value: 'web*' }] },
+        { name: 'old.service', desiredState: 'launched', machineID: A },
+      ],
+    };
+    // db.service's own Conflicts=web* keeps web.service off B, though web.service says nothing of it.
+    assert.deepEqual(placement(unitDoc('[Service]\nExecStart=/bin/true\n').file, 'web.service', busy).eligible.map(m => m.id), [A, C]);
+    const side = placement(unitDoc('[X-Fleet]\nMachineOf=db.service\n').file, 'side.service', busy);
+    assert.deepEqual(side.eligible.map(m => m.id), [B]);
+    assert.equal(placementSummary(side), 'eligible on 1 of 3 machines: b2a1c3d4 — follows db.service to b2a1c3d4 (10.0.0.2)');
+    // Replaces=old.service: fleet may put it where old.service runs (and move old.service), so A stays eligible.
+    assert.deepEqual(placement(unitDoc('[X-Fleet]\nReplaces=old.service\n').file, 'new.service', busy).eligible.map(m => m.id), [A, B, C]);
+    // A unit that a neighbour Replaces is ruled out where that neighbour runs.
+    const replacing: ClusterContext = { ...cluster, unitDetails: [{ name: 'v2.service', desiredState: 'launched', machineID: C, xfleet: [{ name: 'Replaces', value: 'v1.service' }] }] };
+    assert.deepEqual(placement(unitDoc('[Service]\nExecStart=/bin/true\n').file, 'v1.service', replacing).eligible.map(m => m.id), [A, B]);
   });
 
   test('nothing without a cluster, without machines, or without [X-Fleet]; suppressible', () => {
@@ -83,7 +101,7 @@ describe('placement preview', () => {
     assert.deepEqual(diagnostics(unitDoc(unit), context({ cluster: { machines: [], units: [] } })), []);
     assert.deepEqual(placementDiagnostics('[Service]\nExecStart=/bin/true\n'), []);
     assert.deepEqual(placementDiagnostics('# fleet-disable xfleet-no-eligible-machine\n[X-Fleet]\nMachineMetadata=region=ap\n'), []);
-    assert.deepEqual(placementDiagnostics('[Service]\nExecStart=/bin/true\n# fleet-disable-next-line xfleet-placement\n[X-Fleet]\nMachineMetadata=region=us\n'), []);
-    assert.equal(placementDiagnostics('# fleet-disable-next-line xfleet-placement\n[Service]\nExecStart=/bin/true\n[X-Fleet]\nMachineMetadata=region=us\n').length, 1, 'the next line only');
+    assert.deepEqual(placementDiagnostics('[Service]\nExecStart=/bin/true\n# fleet-disable-next-line xfleet-no-eligible-machine\n[X-Fleet]\nMachineMetadata=region=ap\n'), []);
+    assert.equal(placementDiagnostics('# fleet-disable-next-line xfleet-no-eligible-machine\n[Service]\nExecStart=/bin/true\n[X-Fleet]\nMachineMetadata=region=ap\n').length, 1, 'the next line only');
   });
 });

@@ -6,7 +6,10 @@
  * from its context menu and see it turn loaded/inactive, then "Fleet: Stop Local Cluster" and
  * check that no fleetd process of the extension is left. Every state the explorer shows is
  * cross-checked against fleet's v1 API of the cluster (the URL fleetd printed in its log).
- * Screenshots: out/e2e-artifacts/cluster-*.png.
+ * The first hour of issue 13 on screen too: the editor's title actions (Start, Stop, Replace,
+ * Show Status, a Fleet menu), Start asking first for a fourth nginx no machine can take, the
+ * sidekick following nginx.1, its journal (each line once, then new ones), and a restart of the
+ * local cluster. Screenshots: out/e2e-artifacts/cluster-*.png.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -24,6 +27,10 @@ const needs: E2eNeeds = { parts: ['extension', 'server'], vsix: true };
 const UNITS = ['nginx.1.service', 'nginx.2.service', 'nginx.3.service'] as const;
 /** The unit stopped from the explorer's context menu. */
 const STOPPED = 'nginx.2.service';
+/** The article's sidekick: MachineOf=nginx.1.service, announces it every 5 s (its journal). */
+const SIDEKICK = 'nginx-discovery.1.service';
+/** A fourth web server (written into the workspace copy): Conflicts=nginx.*.service leaves it no machine. */
+const FOURTH = 'nginx.4.service';
 /** Cluster start, unit start and API waits (fleetd's agents reconcile every second or so). */
 const CLUSTER_TIMEOUT = 60_000;
 
@@ -57,6 +64,7 @@ describe('the local cluster workflow in a real VS Code', { skip: e2eSkip(needs) 
       fs.writeFileSync(file, text.replace(/http\.server \d+ /, `http.server ${free[i]} `));
       ports.set(unit, free[i]!);
     });
+    fs.writeFileSync(path.join(workspace, FOURTH), fs.readFileSync(path.join(workspace, UNITS[2]), 'utf8').replace(/Web server 3/g, 'Web server 4'));
     extensionDir = installedExtensionDir(cs.extensionsDir, EXTENSION_ID);
     fleetdScript = path.join(extensionDir, 'dist', 'fleetd.js');
     assert.ok(fs.existsSync(fleetdScript), `the package bundles fleetd at ${fleetdScript}`);
@@ -69,7 +77,7 @@ describe('the local cluster workflow in a real VS Code', { skip: e2eSkip(needs) 
     await cs?.stop();
   });
 
-  test('start the cluster, start three units, stop one from the explorer, stop the cluster', { timeout: 180_000 }, async () => {
+  test('start the cluster, start three units and the sidekick, follow its journal, stop one from the explorer, stop and restart the cluster', { timeout: 300_000 }, async () => {
     const started = Date.now();
     const elapsed = () => `[${((Date.now() - started) / 1000).toFixed(1)} s]`;
     const fleetdLog = path.join(cs!.userDataDir, 'User', 'globalStorage', EXTENSION_ID, 'local-cluster', 'fleetd.log');
@@ -81,6 +89,12 @@ describe('the local cluster workflow in a real VS Code', { skip: e2eSkip(needs) 
       await wb.languageStatus().filter({ hasText: 'Fleet Unit' }).waitFor();
       // The extension is active once its status bar item is there; no cluster is configured yet.
       await ui.waitForStatus(/Fleet: no cluster/, CLUSTER_TIMEOUT);
+      // The editor's title: Start, Stop, Replace and Show Status as buttons, the rest under Fleet.
+      const titleActions = await ui.editorTitleActions();
+      for (const action of ['Start Unit', 'Stop Unit', 'Replace Unit…', 'Show Unit Status', 'Fleet']) {
+        assert.ok(titleActions.some(a => a === action || a.startsWith(`${action} (`)), `the editor title offers ${action}: ${titleActions.join(' | ')}`);
+      }
+      await shot('0-editor');
 
       // 1. Fleet: Start Local Cluster, answering its two inputs: 3 machines, default metadata.
       await ui.pickCommand('Fleet: Start Local Cluster');
@@ -172,6 +186,20 @@ describe('the local cluster workflow in a real VS Code', { skip: e2eSkip(needs) 
       await ui.clearNotifications();
       await shot('2-running');
 
+      // 2a. A fourth nginx: Start asks first, with the scheduler's reason; cancelled, nothing is written.
+      await wb.quickOpen(FOURTH);
+      await wb.languageStatus().filter({ hasText: 'Fleet Unit' }).waitFor();
+      await ui.editorTitleAction('Start Unit');
+      const question = await ui.waitForDialog(/No machine of the local cluster can take nginx\.4\.service now/);
+      assert.match(question, /conflicts with nginx\.1\.service, nginx\.2\.service, nginx\.3\.service on every machine\. Start it anyway\?/);
+      await shot('2a-asks-first');
+      await ui.answerDialog('Cancel');
+      assert.equal((await readCluster(url)).units.some(u => u.name === FOURTH), false, `${FOURTH} was not submitted`);
+      // The code lens says the same, from the scheduler's preview over the units in the cluster.
+      const lens4 = wb.activeEditor.locator('.codelens-decoration').filter({ hasText: 'no machine can take it now' }).first();
+      await lens4.waitFor({ timeout: 30_000 });
+      assert.match(await lens4.innerText(), /no machine can take it now: conflicts with nginx\.1\.service, nginx\.2\.service, nginx\.3\.service on every machine/);
+
       // 2b. Fleet: Filter Units… narrows the view (the view's title says so); a bad term is refused
       // as it is typed; Fleet: Clear Units Filter shows every unit again.
       await ui.pickCommand('Fleet: Filter Units…');
@@ -229,6 +257,35 @@ describe('the local cluster workflow in a real VS Code', { skip: e2eSkip(needs) 
       await ui.clearNotifications();
       await shot('3-stopped');
 
+      // 3b. The sidekick follows nginx.1 to its machine; its journal shows each line once, then new ones.
+      await wb.quickOpen(SIDEKICK);
+      await wb.languageStatus().filter({ hasText: 'Fleet Unit' }).waitFor();
+      // Before it starts, its code lens names the machine it must follow.
+      const follows = wb.activeEditor.locator('.codelens-decoration').filter({ hasText: 'follows nginx.1.service to' }).first();
+      await follows.waitFor({ timeout: 30_000 });
+      assert.match(await follows.innerText(), new RegExp(`follows nginx\\.1\\.service to ${short(placement.get(UNITS[0])!)} \\(127\\.0\\.0\\.\\d+\\)`));
+      await ui.editorTitleAction('Start Unit');
+      await ui.waitForNotification(/nginx-discovery\.1\.service.*launched/, CLUSTER_TIMEOUT);
+      const withSidekick = await readCluster(url);
+      assert.equal(withSidekick.units.find(u => u.name === SIDEKICK)?.machineID, placement.get(UNITS[0]), `${SIDEKICK} runs next to ${UNITS[0]}`);
+      await ui.waitForRows('Units', `${SIDEKICK} launched on nginx.1's machine`, rows => !!rowFor(rows, SIDEKICK)?.description.includes(short(placement.get(UNITS[0])!)), CLUSTER_TIMEOUT);
+      await ui.clearNotifications();
+      await shot('3b-sidekick');
+      await ui.pickCommand('Fleet: Show Journal');
+      const announced = async () => (await ui.outputLines()).filter(l => / is up on \S+ at port 8081$/.test(l));
+      const backlog = await waitFor(`${SIDEKICK}'s journal in the Output panel`, async () => {
+        const lines = await announced();
+        return lines.length > 0 && lines;
+      }, { timeoutMs: 30_000, intervalMs: 250 });
+      // The sidekick announces every 5 s: a new line follows the backlog.
+      const followed = await waitFor('a new journal line after the backlog', async () => {
+        const lines = await announced();
+        return lines.length > backlog.length && lines;
+      }, { timeoutMs: 30_000, intervalMs: 250 });
+      assert.equal(new Set(followed).size, followed.length, `each journal line once:\n${followed.join('\n')}`);
+      await shot('3c-journal');
+      await ui.clearNotifications();
+
       // 4. Fleet: Stop Local Cluster: the explorer disconnects and no fleetd is left.
       await ui.pickCommand('Fleet: Stop Local Cluster');
       console.log(`${elapsed()} Fleet: Stop Local Cluster`);
@@ -246,6 +303,25 @@ describe('the local cluster workflow in a real VS Code', { skip: e2eSkip(needs) 
       assert.deepEqual((await ui.treeRows('Machines')).map(r => r.text), [], 'the Machines view has no rows once the cluster is gone');
       for (const unit of UNITS) assert.equal(await serves(ports.get(unit)!), false, `${unit} stopped serving with the cluster`);
       await shot('4-cluster-stopped');
+
+      // 5. Fleet: Start Local Cluster again: a restart is a restart (three machines, ready at once).
+      await ui.clearNotifications();
+      await ui.pickCommand('Fleet: Start Local Cluster');
+      await ui.answerInputBox('Fleet: Start Local Cluster (1/2)', '3');
+      await ui.answerInputBox('Fleet: Start Local Cluster (2/2)');
+      const again = await ui.waitForNotification(/Local fleet cluster running at unix:\/\/\/\S+\/fleet\.sock with 3 machines/, CLUSTER_TIMEOUT);
+      const url2 = /running at (unix:\/\/\/\S+\/fleet\.sock)/.exec(again)![1]!;
+      const restarted = await waitFor('three machines after the restart (API)', async () => {
+        const c = await readCluster(url2);
+        return c.machines.length === 3 && c;
+      }, { timeoutMs: CLUSTER_TIMEOUT, intervalMs: 200 });
+      await ui.waitForRows('Machines', 'the three machines of the restarted cluster', rows =>
+        rows.length === 3 && restarted.machines.every(m => rows.some(r => r.label.startsWith(short(m.id)))), CLUSTER_TIMEOUT);
+      await ui.waitForStatus(/Fleet: Local cluster \(3\/\d+\)/);
+      console.log(`${elapsed()} the local cluster restarted`);
+      await shot('5-restarted');
+      await ui.pickCommand('Fleet: Stop Local Cluster');
+      await waitFor('no fleetd process after the second stop', () => processesMatching(fleetdScript).length === 0, { timeoutMs: 20_000, intervalMs: 200 });
     });
     console.log(`cluster workflow took ${Math.round((Date.now() - started) / 1000)} s`);
   });

@@ -335,6 +335,35 @@ export class ClusterWorkbench {
     return (await sideBar.boundingBox())?.width ?? box.width;
   }
 
+  /** The accessible names of the active editor's title-bar actions, in order (e.g. "Start Unit", "Fleet"). */
+  async editorTitleActions(): Promise<string[]> {
+    const labels = this.page.locator('.editor-group-container.active .editor-actions .action-label');
+    await labels.first().waitFor();
+    const out: string[] = [];
+    for (let i = 0, n = await labels.count(); i < n; i++) out.push((await labels.nth(i).getAttribute('aria-label')) ?? '');
+    return out;
+  }
+
+  /** The modal dialog on screen whose message matches; returns its message. */
+  async waitForDialog(text: RegExp, timeoutMs = UI_TIMEOUT): Promise<string> {
+    const dialog = this.page.locator('.monaco-dialog-box').filter({ hasText: text }).first();
+    await dialog.waitFor({ timeout: timeoutMs });
+    return dialog.locator('.dialog-message-text').first().innerText();
+  }
+
+  /** Clicks a button of the modal dialog on screen and waits for the dialog to go. */
+  async answerDialog(button: string): Promise<void> {
+    const dialog = this.page.locator('.monaco-dialog-box').first();
+    await dialog.locator('.dialog-buttons a.monaco-button, .dialog-buttons .monaco-button').filter({ hasText: button }).first().click();
+    await dialog.waitFor({ state: 'hidden' });
+  }
+
+  /** The lines the Output panel shows now (its visible lines, each trimmed). */
+  async outputLines(): Promise<string[]> {
+    const lines = await this.page.locator('.part.panel .monaco-editor .view-lines .view-line').allInnerTexts().catch(() => [] as string[]);
+    return lines.map(l => l.replace(/\u00a0/g, ' ').trim()).filter(Boolean);
+  }
+
   /** Clicks an action button in the active editor's title bar by its tooltip (e.g. "Start Unit"). */
   async editorTitleAction(title: string): Promise<void> {
     const actions = '.editor-group-container.active .editor-actions .action-label';

@@ -77,6 +77,9 @@ describe('npm start (scripts/start.sh)', { skip: e2eSkip(needs) }, () => {
     const clusterUrl = /local fleet cluster: (unix:\/\/\/\S+\/fleet\.sock)$/m.exec(tail(run.logFile, 400))?.[1];
     assert.ok(clusterUrl, `start.sh reports the local cluster's URL; log:\n${tail(run.logFile)}`);
     assert.equal(settings['fleet.clusters'], undefined, 'no profile: the extension adopts the running local cluster');
+    // A quiet first hour: no offer to forward each unit's port, no parent-folder git prompt.
+    assert.equal(settings['remote.autoForwardPorts'], false);
+    assert.equal(settings['git.openRepositoryInParentFolders'], 'never');
     const machines = await waitFor('three machines in the local cluster', async () => {
       const body = JSON.parse((await httpGet(clusterUrl, '/fleet/v1/machines')).text) as { machines?: unknown[] };
       return (body.machines?.length ?? 0) >= 3 && body.machines;

@@ -141,11 +141,11 @@ export class HttpFleetApi implements FleetApi {
     return parseJournalBody(res.body, <T>() => this.json<T>(res, `the journal of ${unit}`));
   }
 
-  async followJournal(unit: string, onLine: (line: JournalLine) => void, signal: AbortSignal): Promise<void> {
+  async followJournal(unit: string, onLine: (line: JournalLine) => void, signal: AbortSignal, options: { lines?: number; machineId?: string } = {}): Promise<void> {
     if (signal.aborted) return;
     let response: http.IncomingMessage;
     try {
-      ({ response } = await this.transport.open('GET', this.journalPath(unit, {}, true), undefined, signal, true));
+      ({ response } = await this.transport.open('GET', this.journalPath(unit, options, true), undefined, signal, true));
     } catch (err) {
       if (signal.aborted) return;
       throw err;

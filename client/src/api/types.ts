@@ -30,8 +30,12 @@ export interface FleetApi {
    * `undefined`, and undefined when there is no feed (poll instead). Absent: no feed.
    */
   waitForChange?(token: string | undefined, signal: AbortSignal): Promise<string | undefined>;
-  /** Follow the journal until the signal aborts. */
-  followJournal(unit: string, onLine: (line: JournalLine) => void, signal: AbortSignal): Promise<void>;
+  /**
+   * Follow the journal until the signal aborts: first the last `lines` lines (the server's default
+   * when absent), each once, then every new line. One request: a backlog read before it would be
+   * printed twice, since the follow replays its own.
+   */
+  followJournal(unit: string, onLine: (line: JournalLine) => void, signal: AbortSignal, options?: { lines?: number; machineId?: string }): Promise<void>;
   dispose(): void;
 }
 

@@ -12,9 +12,10 @@ import { createFleetApi } from '../connection/connect';
 import { describeProfile, FLEETCTL_ENV, resolveProfiles, type ClusterProfile } from '../connection/profile';
 import { confirmHostKey } from '../hostKeyPrompt';
 import type { ClusterModel } from './clusterModel';
+import { LOCAL_CLUSTER_NAME } from './clusterName';
 import { errorMessage } from '../../../protocol/src/log';
 
-export const LOCAL_CLUSTER_NAME = 'Local cluster';
+export { LOCAL_CLUSTER_NAME };
 
 export interface ClusterEntry {
   name: string;

@@ -10,6 +10,9 @@ import type { FleetApi } from '../api/types';
 import type { RemoteAccess } from './remoteAccess';
 import { errorMessage } from '../../../protocol/src/log';
 
+/** The recent lines Show Journal prints before following (fleetd's journal). */
+export const JOURNAL_BACKLOG_LINES = 50;
+
 export function formatJournalLine(line: JournalLine): string {
   const time = new Date(line.time).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
   return `${time} ${line.machineID.slice(0, 8)} ${line.stream === 'stderr' ? '[err] ' : line.stream === 'system' ? '[sys] ' : ''}${line.text}`;
@@ -43,9 +46,9 @@ export class JournalFollower implements vscode.Disposable {
             if (!result.stopped) out.appendLine(`-- journalctl on ${result.target.label} ended${result.exitCode === null ? '' : ` with exit status ${result.exitCode}`} --`);
             return;
           }
-          const recent = await api.journal(unit, { lines: 50, ...(machineId ? { machineId } : {}) }, abort.signal);
-          for (const line of recent) out.appendLine(formatJournalLine(line));
-          await api.followJournal(unit, line => out.appendLine(formatJournalLine(line)), abort.signal);
+          // One request: the backlog, each line once, then what follows (a separate backlog read
+          // printed it twice, since the follow replays its own).
+          await api.followJournal(unit, line => out.appendLine(formatJournalLine(line)), abort.signal, { lines: JOURNAL_BACKLOG_LINES, ...(machineId ? { machineId } : {}) });
         } catch (err) {
           if (abort.signal.aborted) return;
           const message = errorMessage(err);

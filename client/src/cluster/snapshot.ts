@@ -214,6 +214,9 @@ function clusterUnitOf(u: ApiUnit): ClusterUnit {
   if (u.currentState) d.currentState = u.currentState;
   if (u.machineID) d.machineID = u.machineID;
   if (u.options?.length) d.hash = unitHash(u.options.map(o => ({ section: o.section, name: o.name, value: o.value ?? '' })));
+  // What it requires of its neighbours, for the placement preview.
+  const xfleet = (u.options ?? []).filter(o => o.section === 'X-Fleet').map(o => ({ name: o.name, value: o.value ?? '' }));
+  if (xfleet.length > 0) d.xfleet = xfleet;
   detailsOf.set(u, d);
   return d;
 }

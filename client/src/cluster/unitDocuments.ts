@@ -1,21 +1,36 @@
 /**
- * Read-only views of registry data: `fleet-unit:/<name>` is the registry copy of a unit file
- * (serialized as fleet hashes it), `fleet-status:/<name>` a status page built from the
- * snapshot. Both read through the active FleetApi when opened. On a real fleet (no fleetd
- * journal API) the status page starts with fleetctl status's `systemctl status -l` output from
- * the unit's machine over SSH (RemoteAccess); `?machine=<id>` pins the machine (global units).
+ * Read-only views of registry data: `fleet-unit:/<name> (<cluster>)` is the registry copy of a
+ * unit file (serialized as fleet hashes it; the tab names the cluster), `fleet-unit:/<name> (local
+ * file, as fleet stores it)?local=<file>` the local file as fleet would store it (comments and
+ * blank lines dropped: Replace's diff compares the two), `fleet-status:/<name>` a status page
+ * built from the snapshot with the unit's last journal lines. All read through the active FleetApi
+ * when opened. On a real fleet (no fleetd journal API) the status page starts with fleetctl
+ * status's `systemctl status -l` output from the unit's machine over SSH (RemoteAccess);
+ * `?machine=<id>` pins the machine (global units).
  */
 import * as vscode from 'vscode';
 import { serializeOptions } from '../../../unitfile/src';
 import { STATUS_SCHEME, UNIT_SCHEME } from '../identifiers';
+import { localUnitFromText } from '../deploy/localUnit';
 import type { ClusterModel } from './clusterModel';
+import { registryCopyTitle, unitOfTitle } from './clusterName';
+import { formatJournalLine } from './journal';
 import type { RemoteAccess } from './remoteAccess';
 import { machineLabel, metadataLabel } from './snapshot';
 import { systemdSummary, toUnitOptions, unitRows } from './unitRows';
 import { errorMessage } from '../../../protocol/src/log';
 
-export function unitUri(name: string): vscode.Uri {
-  return vscode.Uri.from({ scheme: UNIT_SCHEME, path: `/${name}` });
+/** The journal lines a status page ends with (fleetctl status shows systemctl's last 10). */
+export const STATUS_JOURNAL_LINES = 10;
+
+/** The registry copy of a unit; with a cluster, the tab reads `nginx.1.service (local cluster)`. */
+export function unitUri(name: string, cluster?: string): vscode.Uri {
+  return vscode.Uri.from({ scheme: UNIT_SCHEME, path: `/${cluster ? registryCopyTitle(name, cluster) : name}` });
+}
+
+/** The local file `file` as fleet stores it (Replace's diff: the registry copy against this). */
+export function localCopyUri(name: string, file: vscode.Uri): vscode.Uri {
+  return vscode.Uri.from({ scheme: UNIT_SCHEME, path: `/${registryCopyTitle(name, 'local file, as fleet stores it')}`, query: `local=${encodeURIComponent(file.toString())}` });
 }
 
 export function statusUri(name: string, machineId?: string): vscode.Uri {
@@ -31,9 +46,13 @@ export class UnitDocumentProvider implements vscode.TextDocumentContentProvider,
     private readonly remote?: RemoteAccess,
   ) {}
 
+  /** The registry-copy URIs served so far, by unit (a change re-reads each). */
+  private readonly served = new Map<string, Map<string, vscode.Uri>>();
+
   /** Tells open documents to re-read (after a replace). */
   changed(name: string): void {
     this.emitter.fire(unitUri(name));
+    for (const uri of this.served.get(name)?.values() ?? []) this.emitter.fire(uri);
     this.emitter.fire(statusUri(name));
   }
 
@@ -42,10 +61,14 @@ export class UnitDocumentProvider implements vscode.TextDocumentContentProvider,
     if (uri.scheme === STATUS_SCHEME) {
       const machineId = new URLSearchParams(uri.query).get('machine') ?? undefined;
       const name = uri.path.replace(/^\//, '').replace(/\.status$/, '');
-      const [remote, registry] = await Promise.all([this.remoteStatus(name, machineId), this.status(name)]);
-      return remote + registry;
+      const [remote, registry, journal] = await Promise.all([this.remoteStatus(name, machineId), this.status(name), this.recentJournal(name, machineId)]);
+      return remote + registry + (registry.startsWith('Not connected') || registry.startsWith(`Unit ${name} is not in`) ? '' : journal);
     }
-    const name = uri.path.replace(/^\//, '');
+    const name = unitOfTitle(uri.path.replace(/^\//, ''));
+    const served = this.served.get(name) ?? new Map<string, vscode.Uri>();
+    this.served.set(name, served.set(uri.toString(), uri));
+    const localFile = new URLSearchParams(uri.query).get('local');
+    if (localFile) return this.localCopy(name, vscode.Uri.parse(localFile));
     if (!api) return `# Not connected to a fleet cluster; run "Fleet: Select Cluster" and reopen ${name}.\n`;
     const abort = new AbortController();
     const sub = token.onCancellationRequested(() => abort.abort());
@@ -57,6 +80,30 @@ export class UnitDocumentProvider implements vscode.TextDocumentContentProvider,
       return `# Cannot read ${name} from ${api.label}: ${errorMessage(err)}\n`;
     } finally {
       sub.dispose();
+    }
+  }
+
+  /** The local file as fleet stores it: its options serialized, comments and blank lines gone. */
+  private async localCopy(name: string, file: vscode.Uri): Promise<string> {
+    try {
+      const parsed = localUnitFromText(file.path, (await vscode.workspace.openTextDocument(file)).getText());
+      return 'error' in parsed ? `# ${parsed.error}\n` : serializeOptions(parsed.unit.options);
+    } catch (err) {
+      return `# Cannot read ${name} from ${file.fsPath}: ${errorMessage(err)}\n`;
+    }
+  }
+
+  /** The unit's last journal lines through fleetd's journal ('' on a real fleet: systemctl status has them). */
+  private async recentJournal(name: string, machineId: string | undefined): Promise<string> {
+    const api = this.model.currentApi;
+    if (!api) return '';
+    try {
+      if (this.remote && !(await this.remote.hasJournalApi(api, name))) return '';
+      const lines = await api.journal(name, { lines: STATUS_JOURNAL_LINES, ...(machineId ? { machineId } : {}) });
+      if (lines.length === 0) return '\n  Journal: no lines yet.\n';
+      return `\n  Journal (last ${lines.length} line${lines.length === 1 ? '' : 's'}; Fleet: Show Journal follows it):\n${lines.map(l => `    ${formatJournalLine(l)}`).join('\n')}\n`;
+    } catch (err) {
+      return `\n  Journal: cannot read it: ${errorMessage(err)}\n`;
     }
   }
 
@@ -107,9 +154,9 @@ export class UnitDocumentProvider implements vscode.TextDocumentContentProvider,
   }
 }
 
-/** Opens the registry copy of a unit read-only, with fleet-unit highlighting. */
-export async function showUnitFile(name: string): Promise<void> {
-  const doc = await vscode.workspace.openTextDocument(unitUri(name));
+/** Opens the registry copy of a unit read-only, with fleet-unit highlighting; the tab names the cluster. */
+export async function showUnitFile(name: string, cluster?: string): Promise<void> {
+  const doc = await vscode.workspace.openTextDocument(unitUri(name, cluster));
   await vscode.languages.setTextDocumentLanguage(doc, 'fleet-unit');
   await vscode.window.showTextDocument(doc, { preview: true });
 }

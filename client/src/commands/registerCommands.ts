@@ -3,11 +3,13 @@ import * as vscode from 'vscode';
 import type { ClusterModel } from '../cluster/clusterModel';
 import type { ClusterConnections } from '../cluster/connections';
 import type { JournalFollower } from '../cluster/journal';
+import { clusterTitle } from '../cluster/clusterName';
 import { openMachineTerminal } from '../cluster/machineTerminal';
 import type { RemoteAccess } from '../cluster/remoteAccess';
 import { GROUP_BY_VALUES, SORT_BY_VALUES, type ClusterNode } from '../cluster/treeItems';
 import { showUnitFile, showUnitStatus } from '../cluster/unitDocuments';
 import type { DeployController } from '../deploy/deployController';
+import { createTemplateInstances, startMatching } from '../deploy/templateFlows';
 import type { LocalClusterManager } from '../localCluster/localClusterManager';
 import { addCluster, editCluster, selectCluster } from '../status/clusterPicker';
 import { Commands } from '../identifiers';
@@ -84,10 +86,10 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable {
     [Commands.unloadUnit]: (a, s) => deploy.command('unload', a, s),
     [Commands.destroyUnit]: (a, s) => deploy.command('destroy', a, s),
     [Commands.replaceUnit]: (a, s) => deploy.replace(a, s),
-    [Commands.startUnitsMatching]: (a, s) => deploy.startMatching(a, s),
-    [Commands.createTemplateInstances]: (a, s) => deploy.createTemplateInstances(a, s),
+    [Commands.startUnitsMatching]: (a, s) => startMatching(deploy, a, s),
+    [Commands.createTemplateInstances]: (a, s) => createTemplateInstances(deploy, a, s),
     [Commands.showUnitFile]: async (a, s) => {
-      for (const t of (await resolveTargets(model, 'Fleet: Show Unit File', a, s)) ?? []) await showUnitFile(t.name);
+      for (const t of (await resolveTargets(model, 'Fleet: Show Unit File', a, s)) ?? []) await showUnitFile(t.name, clusterTitle(connections.activeCluster?.name, model.currentApi?.label));
     },
     [Commands.showUnitStatus]: async (a, s) => {
       for (const t of (await resolveTargets(model, 'Fleet: Show Unit Status', a, s)) ?? []) await showUnitStatus(t.name, t.machineId);

@@ -6,6 +6,7 @@
 import * as vscode from 'vscode';
 import type { ClusterModel } from '../cluster/clusterModel';
 import type { ClusterNode } from '../cluster/treeItems';
+import { unitOfTitle } from '../cluster/clusterName';
 import { compareNames } from '../cluster/treeItems';
 import { UNIT_SCHEME } from '../identifiers';
 
@@ -28,7 +29,7 @@ function fromArg(arg: unknown): UnitTarget | undefined {
   if (typeof arg === 'string' && /^[a-z][a-z0-9+.-]*:/i.test(arg)) return fromArg(vscode.Uri.parse(arg));
   if (arg instanceof vscode.Uri) {
     const name = arg.path.split('/').pop() ?? '';
-    if (arg.scheme === UNIT_SCHEME) return { name };
+    if (arg.scheme === UNIT_SCHEME) return { name: unitOfTitle(name) };
     return { name, uri: arg };
   }
   if (isNode(arg)) {

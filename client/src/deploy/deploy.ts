@@ -34,7 +34,14 @@ export interface DeployResult {
   warnings: string[];
   /** The engine says no machine can take the unit now (the message gives its reason). */
   unplaceable?: boolean;
+  /** The message without its advice, for a list of several units' outcomes. */
+  summary?: string;
+  /** What to do about it, said once under a list of several units. */
+  advice?: string;
 }
+
+/** The advice after a wait that ran out (said once for several units). */
+export const TIMEOUT_ADVICE = 'Raise fleet.deploy.timeoutSeconds or check the unit in the Fleet explorer.';
 
 export interface DeployOptions {
   /** Overall wait budget; 0 means do not wait (fleetctl --no-block). */
@@ -251,7 +258,7 @@ async function waitFor(
       }
       if (verdict === 'done') {
         const where = unit?.machineID ? ` on ${machineLabel(unit.machineID, await machinesOnce())}` : '';
-        r.message = op === 'submit' || op === 'unload' ? `Unit ${w.name} ${w.target}` : `Unit ${w.name} ${PAST[op]}${where}`;
+        r.message = op === 'submit' || op === 'unload' ? `Unit ${w.name} ${PAST[op]} (${w.target})` : `Unit ${w.name} ${PAST[op]}${where}`;
       } else if (typeof verdict === 'object') {
         r.ok = false;
         r.message = verdict.failed;
@@ -264,7 +271,9 @@ async function waitFor(
       for (const w of pending) {
         const r = results.get(w.name)!;
         r.ok = false;
-        r.message = timeoutMessage(w.name, w.target, lastUnits.get(w.name), options.timeoutMs);
+        r.summary = timeoutMessage(w.name, w.target, lastUnits.get(w.name), options.timeoutMs);
+        r.advice = TIMEOUT_ADVICE;
+        r.message = `${r.summary}. ${TIMEOUT_ADVICE}`;
       }
       break;
     }
@@ -302,7 +311,7 @@ function timeoutMessage(name: string, target: JobState, unit: ApiUnit | undefine
     : current === target
       ? 'systemd has not reported it active yet'
       : `current state ${current}`;
-  return `Unit ${name} did not become ${target} within ${seconds}s (${why}). Raise fleet.deploy.timeoutSeconds or check the unit in the Fleet explorer.`;
+  return `Unit ${name} did not become ${target} within ${seconds}s (${why})`;
 }
 
 export interface ReplacePlan {

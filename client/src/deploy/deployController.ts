@@ -9,13 +9,14 @@ import { ValidateForSubmitRequest, type ValidateForSubmitResult } from '../../..
 import { isTemplateName } from '../../../unitfile/src';
 import type { FleetApi } from '../api/types';
 import type { ClusterModel } from '../cluster/clusterModel';
-import { unitUri, type UnitDocumentProvider } from '../cluster/unitDocuments';
-import { toUnitOptions } from '../cluster/unitRows';
-import { Commands } from '../identifiers';
+import { clusterPhrase, clusterTitle } from '../cluster/clusterName';
+import { localCopyUri, unitUri, type UnitDocumentProvider } from '../cluster/unitDocuments';
+import { Commands, Views } from '../identifiers';
 import { resolveTargets, targetsFromArgs, type UnitTarget } from '../commands/targets';
 import { DeployCancelledError, planReplace, replaceUnit, runDeploy, type DeployOp, type DeployRequest, type DeployResult, type LocalUnit } from './deploy';
 import { localUnitFromText } from './localUnit';
-import { matchUnits, parseInstanceSpec, templateInstances } from './templates';
+import { unplaceableOnStart } from './placementCheck';
+import { deployReport, placementQuestion, type ReportAction } from './report';
 import { errorMessage } from '../../../protocol/src/log';
 
 const TITLES: Record<DeployOp, [string, string]> = {
@@ -32,12 +33,15 @@ export interface DeployDeps {
   log: vscode.LogOutputChannel;
   documents: UnitDocumentProvider;
   languageClient: () => LanguageClient | undefined;
+  /** The active cluster's entry name (a profile's name, the local cluster's), for titles and dialogs. */
+  clusterName?: () => string | undefined;
 }
 
 export class DeployController {
-  constructor(private readonly deps: DeployDeps) {}
+  constructor(readonly deps: DeployDeps) {}
 
-  private api(): FleetApi | undefined {
+  /** The active cluster's API; undefined after telling the user how to connect. */
+  api(): FleetApi | undefined {
     const api = this.deps.model.currentApi;
     if (!api) {
       void vscode.window.showErrorMessage('Not connected to a fleet cluster. Run "Fleet: Select Cluster" or "Fleet: Start Local Cluster" first.', 'Select Cluster').then(choice => {
@@ -45,6 +49,11 @@ export class DeployController {
       });
     }
     return api;
+  }
+
+  /** `the local cluster`, `prod`: the active cluster inside a sentence. */
+  clusterPhrase(api: FleetApi): string {
+    return clusterPhrase(this.deps.clusterName?.(), api.label);
   }
 
   private timeoutMs(): number {
@@ -63,25 +72,60 @@ export class DeployController {
         `${targets[0]!.name} is a template and cannot be ${op === 'start' ? 'started' : 'loaded'} itself; create instances such as ${targets[0]!.name.replace('@.', '@1.')} from it.`,
         'Create Template Instances…',
       );
-      if (choice) return this.createTemplateInstances(targets[0]);
+      if (choice) return vscode.commands.executeCommand<DeployResult[] | undefined>(Commands.createTemplateInstances, targets[0]);
       return undefined;
     }
     if (op === 'destroy') {
       const names = targets.map(t => t.name);
+      const where = this.clusterPhrase(api);
       const confirm = await vscode.window.showWarningMessage(
-        names.length === 1 ? `Destroy ${names[0]} in ${api.label}?` : `Destroy ${names.length} units in ${api.label}?`,
-        { modal: true, detail: `${names.join(', ')}\n\nThe units are stopped, unloaded and removed from the registry.` },
+        names.length === 1 ? `Destroy ${names[0]} in ${where}?` : `Destroy ${names.length} units in ${where}?`,
+        {
+          modal: true,
+          detail: names.length === 1
+            ? `The unit is stopped, unloaded and removed from the registry of ${where}.`
+            : `${names.join(', ')}\n\nThe units are stopped, unloaded and removed from the registry of ${where}.`,
+        },
         'Destroy',
       );
       if (confirm !== 'Destroy') return undefined;
     }
     const requests = await this.requests(op, targets);
     if (!requests) return undefined;
-    return this.run(api, op, requests);
+    const files = filesOf(targets);
+    if ((op === 'start' || op === 'load') && !(await this.placeableOrAsked(api, op, requests, files))) return undefined;
+    return this.run(api, op, requests, files);
+  }
+
+  /**
+   * Start's own placement check (the scheduler's planCluster over the explorer's snapshot): when
+   * no machine would take a unit, ask before writing anything. True: go on.
+   */
+  async placeableOrAsked(api: FleetApi, op: 'start' | 'load', requests: readonly DeployRequest[], files: ReadonlyMap<string, vscode.Uri>): Promise<boolean> {
+    await this.deps.model.refresh().catch(() => undefined);
+    const snapshot = this.deps.model.lastSnapshot;
+    if (!snapshot) return true;
+    const blocked = unplaceableOnStart(snapshot, requests);
+    if (blocked.length === 0) return true;
+    const question = placementQuestion(blocked, requests.length, this.clusterPhrase(api), op, name => files.has(name));
+    this.deps.log.warn(`${question.message} ${question.detail.replace(/\n+/g, ' ')}`);
+    const choice = await vscode.window.showWarningMessage(question.message, { modal: true, detail: question.detail }, question.proceed, question.action.label);
+    if (choice === question.action.label) await this.runAction(question.action, files);
+    return choice === question.proceed;
+  }
+
+  private async runAction(action: ReportAction, files: ReadonlyMap<string, vscode.Uri>): Promise<void> {
+    if (action.kind === 'log') this.deps.log.show();
+    else if (action.kind === 'machines') await vscode.commands.executeCommand(`${Views.machines}.focus`);
+    else {
+      const file = files.get(action.unit);
+      if (file) await vscode.window.showTextDocument(file);
+      else await vscode.commands.executeCommand(Commands.showUnitFile, unitUri(action.unit));
+    }
   }
 
   /** Builds requests; for submit/load/start, local files are validated first (blocking errors stop everything). */
-  private async requests(op: DeployOp, targets: readonly UnitTarget[]): Promise<DeployRequest[] | undefined> {
+  async requests(op: DeployOp, targets: readonly UnitTarget[]): Promise<DeployRequest[] | undefined> {
     const out: DeployRequest[] = [];
     for (const target of targets) {
       if (target.uri && (op === 'submit' || op === 'load' || op === 'start')) {
@@ -129,7 +173,7 @@ export class DeployController {
     return parsed.unit;
   }
 
-  private async run(api: FleetApi, op: DeployOp, requests: DeployRequest[]): Promise<DeployResult[] | undefined> {
+  async run(api: FleetApi, op: DeployOp, requests: DeployRequest[], files: ReadonlyMap<string, vscode.Uri> = new Map()): Promise<DeployResult[] | undefined> {
     const names = requests.map(r => r.name);
     const title = `Fleet: ${TITLES[op][1]} ${names.length === 1 ? names[0] : `${names.length} units`}`;
     return this.withProgress(title, names, signal =>
@@ -140,12 +184,18 @@ export class DeployController {
         // The explorer row follows the wait: each state it reads shows at once.
         onUnit: (unit, states) => this.deps.model.applyUnit(unit, states),
       }),
+      files,
     );
   }
 
   private progress: vscode.Progress<{ message?: string }> | undefined;
 
-  private async withProgress(title: string, names: string[], body: (signal: AbortSignal) => Promise<DeployResult[]>): Promise<DeployResult[] | undefined> {
+  private async withProgress(
+    title: string,
+    names: string[],
+    body: (signal: AbortSignal) => Promise<DeployResult[]>,
+    files: ReadonlyMap<string, vscode.Uri> = new Map(),
+  ): Promise<DeployResult[] | undefined> {
     const release = this.deps.model.watch();
     try {
       const results = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (progress, token) => {
@@ -158,7 +208,7 @@ export class DeployController {
           this.progress = undefined;
         }
       });
-      this.report(results);
+      this.report(results, files);
       for (const name of names) this.deps.documents.changed(name);
       return results;
     } catch (err) {
@@ -177,27 +227,18 @@ export class DeployController {
     }
   }
 
-  private report(results: DeployResult[]): void {
+  /** One message for any number of units, with at most one action (deploy/report.ts decides). */
+  private report(results: DeployResult[], files: ReadonlyMap<string, vscode.Uri>): void {
     for (const r of results) {
       this.deps.log[r.ok ? 'info' : 'error'](r.message);
       for (const w of r.warnings) this.deps.log.warn(`${w}`);
     }
-    const warnings = results.flatMap(r => r.warnings);
-    for (const w of warnings) void vscode.window.showWarningMessage(w);
-    const failed = results.filter(r => !r.ok);
-    const ok = results.filter(r => r.ok);
-    if (results.length === 1) {
-      const r = results[0]!;
-      if (r.ok) void vscode.window.showInformationMessage(r.message);
-      else void vscode.window.showErrorMessage(r.message, 'Show Log').then(c => c && this.deps.log.show());
-      return;
-    }
-    if (failed.length === 0) {
-      void vscode.window.showInformationMessage(`${ok.length} units done: ${ok.map(r => r.message.replace(/^Unit /, '')).join('; ')}`);
-    } else {
-      void vscode.window
-        .showErrorMessage(`${failed.length} of ${results.length} units failed: ${failed.map(r => r.message).join(' ')}`, 'Show Log')
-        .then(c => c && this.deps.log.show());
+    for (const w of results.flatMap(r => r.warnings)) void vscode.window.showWarningMessage(w);
+    const report = deployReport(results, name => files.has(name));
+    if (report.level === 'info') void vscode.window.showInformationMessage(report.message);
+    else {
+      const action = report.action;
+      void vscode.window.showErrorMessage(report.message, ...(action ? [action.label] : [])).then(c => (c && action ? this.runAction(action, files) : undefined));
     }
   }
 
@@ -227,109 +268,44 @@ export class DeployController {
       void vscode.window.showErrorMessage(`Cannot read ${local.name} from ${api.label}: ${errorMessage(err)}`);
       return;
     }
+    const where = this.clusterPhrase(api);
     if (plan.kind === 'create') {
-      const choice = await vscode.window.showInformationMessage(`${local.name} is not in the registry of ${api.label}; there is nothing to replace.`, 'Start It', 'Submit It');
+      const choice = await vscode.window.showInformationMessage(`${local.name} is not in the registry of ${where}; there is nothing to replace.`, 'Start It', 'Submit It');
       if (choice) await this.run(api, choice === 'Start It' ? 'start' : 'submit', [{ name: local.name, local }]);
       return;
     }
     if (plan.kind === 'identical') {
-      void vscode.window.showInformationMessage(`${local.name} in ${api.label} is identical to the local file; nothing to replace.`);
+      // Compared as fleet stores units (comments and blank lines dropped): no diff tab to show.
+      void vscode.window.showInformationMessage(`${local.name}: no differences between ${where} and the local file (as fleet stores it); nothing to replace.`);
       return;
     }
-    await vscode.commands.executeCommand('vscode.diff', unitUri(local.name), target.uri, `${local.name}: registry (${api.label}) ↔ local`, { preview: true });
+    // Both sides as fleet stores them, so the diff shows only what a replace changes.
+    const registryCopy = unitUri(local.name, clusterTitle(this.deps.clusterName?.(), api.label));
+    const localCopy = localCopyUri(local.name, target.uri);
+    this.deps.documents.changed(local.name);
+    await vscode.commands.executeCommand('vscode.diff', registryCopy, localCopy, `${local.name}: ${clusterTitle(this.deps.clusterName?.(), api.label)} ↔ local file`, { preview: true });
+    // A notification, not a modal dialog: the diff stays readable while the user decides.
+    const back = plan.desiredState === 'inactive' ? 'it stays inactive' : `it is brought back to ${plan.desiredState}, possibly on another machine`;
     const confirm = await vscode.window.showWarningMessage(
-      `Replace ${local.name} in ${api.label} with the local file?`,
-      {
-        modal: true,
-        detail: `The unit is ${plan.desiredState}. fleet replaces it in place: it is torn down and ${plan.desiredState === 'inactive' ? 'stays inactive' : `brought back to ${plan.desiredState}, possibly on another machine`}.`,
-      },
+      `Replace ${local.name} in ${where} with the local file? The unit is ${plan.desiredState}: fleet tears it down and ${back}.`,
       'Replace',
     );
     if (confirm !== 'Replace') return;
-    await this.withProgress(`Fleet: Replacing ${local.name}`, [local.name], async signal => [
+    const results = await this.withProgress(`Fleet: Replacing ${local.name}`, [local.name], async signal => [
       await replaceUnit(api, local, plan, { timeoutMs: this.timeoutMs(), signal, onProgress: m => this.progress?.report({ message: m }) }),
     ]);
+    // The diff compared what is no longer there: close it (the registry copy re-reads on its own).
+    if (results) await closeDiffTabs(localCopy);
   }
+}
 
-  /** Start units by glob over the registry and the workspace's unit files, or the explorer selection. */
-  async startMatching(arg: unknown, selection: unknown): Promise<DeployResult[] | undefined> {
-    const selected = targetsFromArgs(arg, selection);
-    if (selected && selected.length > 1) return this.command('start', arg, selection);
-    const api = this.api();
-    if (!api) return;
-    const pattern = await vscode.window.showInputBox({
-      title: 'Fleet: Start Units Matching',
-      prompt: 'A unit name or a glob (fleet syntax: * ? [abc]); matches registry units and unit files in the workspace',
-      value: 'nginx.*.service',
-      validateInput: v => {
-        const r = matchUnits(v, []);
-        return 'error' in r ? r.error : undefined;
-      },
-    });
-    if (pattern === undefined) return undefined;
-    await this.deps.model.refresh();
-    const registry = this.deps.model.lastSnapshot?.units.map(u => u.name) ?? [];
-    const files = await vscode.workspace.findFiles('**/*.{service,socket,timer,path,mount,automount,device,target}', '**/node_modules/**', 2000);
-    const byName = new Map<string, vscode.Uri>();
-    for (const f of files) byName.set(f.path.split('/').pop()!, f);
-    const all = [...new Set([...registry, ...byName.keys()])];
-    const matched = matchUnits(pattern, all);
-    if ('error' in matched) return void vscode.window.showErrorMessage(matched.error);
-    const names = matched.names.filter(n => !isTemplateName(n));
-    if (names.length === 0) {
-      void vscode.window.showWarningMessage(`No unit in ${api.label} or in the workspace matches ${pattern.trim()}.`);
-      return undefined;
-    }
-    const registrySet = new Set(registry);
-    const targets: UnitTarget[] = names.map(n => (registrySet.has(n) ? { name: n } : { name: n, uri: byName.get(n)! }));
-    const requests = await this.requests('start', targets);
-    if (!requests) return undefined;
-    return this.run(api, 'start', requests);
-  }
+/** Closes the diff tabs whose right side is `modified`. */
+async function closeDiffTabs(modified: vscode.Uri): Promise<void> {
+  const tabs = vscode.window.tabGroups.all.flatMap(g => g.tabs).filter(t => t.input instanceof vscode.TabInputTextDiff && t.input.modified.toString() === modified.toString());
+  if (tabs.length > 0) await vscode.window.tabGroups.close(tabs);
+}
 
-  /** `web@.service` → `web@1.service`…: from the template file (or its registry copy), then submit/load/start. */
-  async createTemplateInstances(arg: unknown, selection?: unknown): Promise<DeployResult[] | undefined> {
-    const target = (arg && typeof arg === 'object' && 'name' in arg && !('kind' in arg) ? (arg as UnitTarget) : targetsFromArgs(arg, selection)?.[0]);
-    if (!target || !isTemplateName(target.name)) {
-      void vscode.window.showErrorMessage(`${target ? `${target.name} is not a template unit. ` : ''}Open a template unit file (named like web@.service) or select one in the explorer, then run Fleet: Create Template Instances.`);
-      return;
-    }
-    const api = this.api();
-    if (!api) return undefined;
-    let options: LocalUnit['options'] | undefined;
-    if (target.uri) options = (await this.localUnit(target.uri))?.options;
-    else {
-      const unit = await api.getUnit(target.name).catch(() => undefined);
-      options = unit?.options?.length ? toUnitOptions(unit.options) : undefined;
-      if (!options) return void vscode.window.showErrorMessage(`Cannot read the template ${target.name} from ${api.label}.`);
-    }
-    if (!options) return undefined;
-    const spec = await vscode.window.showInputBox({
-      title: `Fleet: Create Instances of ${target.name}`,
-      prompt: 'How many instances (3 → 1..3), a range (1..5) or a list (1,2,blue)',
-      value: '3',
-      validateInput: v => {
-        const r = parseInstanceSpec(v);
-        if ('error' in r) return r.error;
-        const names = templateInstances(target.name, r.instances);
-        return 'error' in names ? names.error : undefined;
-      },
-    });
-    if (spec === undefined) return undefined;
-    const parsed = parseInstanceSpec(spec);
-    if ('error' in parsed) return undefined;
-    const made = templateInstances(target.name, parsed.instances);
-    if ('error' in made) return void vscode.window.showErrorMessage(made.error);
-    const action = await vscode.window.showQuickPick(
-      [
-        { label: 'Start', description: 'submit, load and launch each instance', op: 'start' as const },
-        { label: 'Load', description: 'submit and load (scheduled, not started)', op: 'load' as const },
-        { label: 'Submit', description: 'only add them to the registry', op: 'submit' as const },
-      ],
-      { title: `${made.names.length} instance${made.names.length === 1 ? '' : 's'}: ${made.names.slice(0, 4).join(', ')}${made.names.length > 4 ? ', …' : ''}` },
-    );
-    if (!action) return undefined;
-    const templateOptions = options;
-    return this.run(api, action.op, made.names.map(name => ({ name, local: { name, options: templateOptions } })));
-  }
+/** The unit files among the targets, by unit name. */
+export function filesOf(targets: readonly UnitTarget[]): Map<string, vscode.Uri> {
+  return new Map(targets.flatMap(t => (t.uri ? [[t.name, t.uri] as const] : [])));
 }

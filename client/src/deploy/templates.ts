@@ -2,23 +2,18 @@
  * Template instances (`web@.service` → `web@1.service`…) and picking units by glob, as plain
  * functions. No `vscode` import.
  */
-import { globMatch, instanceName, isBadGlob, isTemplateName, validateUnitName } from '../../../unitfile/src';
+import { globMatch, hasGlobMeta, instanceName, isBadGlob, isTemplateName, UnitNameInfo, validateUnitName } from '../../../unitfile/src';
 
 export const MAX_INSTANCES = 1000;
 
 /**
- * Parses what the user typed for instances: a count (`3` → 1..3), a range (`1..5`, `2-4`), or a
- * comma list of ranges and names (`1..3,7,blue`). Returns the instance strings or an error message.
+ * Parses what the user typed for instances: names and ranges, comma-separated — `7` is the
+ * instance `web@7.service` (not a count), `1..3` (or `1-3`) is 1, 2 and 3, `a,b` two names.
+ * Returns the instance strings, each once, or an error message.
  */
 export function parseInstanceSpec(spec: string): { instances: string[] } | { error: string } {
   const text = spec.trim();
-  if (text === '') return { error: 'Enter a number of instances (e.g. 3), a range (e.g. 1..5) or a comma-separated list (e.g. 1,2,blue).' };
-  if (/^\d+$/.test(text)) {
-    const n = Number(text);
-    if (n < 1) return { error: 'The number of instances must be at least 1.' };
-    if (n > MAX_INSTANCES) return { error: `At most ${MAX_INSTANCES} instances at once.` };
-    return { instances: Array.from({ length: n }, (_, i) => String(i + 1)) };
-  }
+  if (text === '') return { error: 'Enter instance names or ranges: 7 (web@7.service), 1..3 (three instances) or a,b (a list).' };
   const out: string[] = [];
   for (const raw of text.split(',')) {
     const part = raw.trim();
@@ -61,4 +56,55 @@ export function matchUnits(pattern: string, names: readonly string[]): { names: 
   if (p === '') return { error: 'Enter a unit name or a glob such as nginx.*.service.' };
   if (isBadGlob(p)) return { error: `The pattern ${p} is malformed (check its [ ] brackets).` };
   return { names: names.filter(n => globMatch(p, n)) };
+}
+
+/** Where Start Units Matching gets a unit from. */
+export type MatchSource =
+  | { kind: 'registry' }
+  | { kind: 'file' }
+  /** A new instance made from its template, as `fleetctl start web@7.service` does. */
+  | { kind: 'template'; template: string; templateIn: 'registry' | 'file' };
+
+export interface MatchedUnit {
+  name: string;
+  source: MatchSource;
+}
+
+/**
+ * What Start Units Matching would start: the registry's units and the workspace's unit files whose
+ * names match (a registry unit wins over a file of the same name; templates themselves are never
+ * started), and for a plain instance name with neither, the instance made from its template
+ * (`web@7.service` from `web@.service`, the workspace's file first, as fleetctl looks beside the
+ * name before the registry).
+ */
+export function planStartMatching(pattern: string, registry: readonly string[], files: readonly string[]): { units: MatchedUnit[] } | { error: string } {
+  const all = [...new Set([...registry, ...files])];
+  const matched = matchUnits(pattern, all);
+  if ('error' in matched) return matched;
+  const inRegistry = new Set(registry);
+  const units: MatchedUnit[] = matched.names
+    .filter(n => !isTemplateName(n))
+    .map(name => ({ name, source: inRegistry.has(name) ? { kind: 'registry' as const } : { kind: 'file' as const } }));
+  const name = pattern.trim();
+  if (units.length === 0 && !hasGlobMeta(name)) {
+    const info = UnitNameInfo.parse(name);
+    if (info && UnitNameInfo.isInstance(info) && info.template && !validateUnitName(name)) {
+      const template = info.template;
+      if (files.includes(template)) units.push({ name, source: { kind: 'template', template, templateIn: 'file' } });
+      else if (inRegistry.has(template)) units.push({ name, source: { kind: 'template', template, templateIn: 'registry' } });
+    }
+  }
+  return { units };
+}
+
+/** One line per unit for the preview: where it comes from. */
+export function describeMatch(m: MatchedUnit, desiredState?: string): string {
+  switch (m.source.kind) {
+    case 'registry':
+      return `in the registry (${desiredState ?? 'inactive'})`;
+    case 'file':
+      return 'from its workspace file';
+    case 'template':
+      return `a new instance of ${m.source.template} (${m.source.templateIn === 'file' ? 'workspace file' : 'registry'})`;
+  }
 }

@@ -40,11 +40,16 @@ export class Uri {
   static from(c: { scheme: string; path: string; query?: string }) {
     return new Uri(c.scheme, c.path, c.query ?? '');
   }
+  static parse(text: string) {
+    const m = /^([a-z][\w+.-]*):\/\/([^?]*)(?:\?(.*))?$/i.exec(text);
+    if (!m) throw new Error(`the stub Uri.parse cannot read ${text}`);
+    return new Uri(m[1]!, m[2]!, m[3] ?? '');
+  }
   get fsPath() {
     return this.path;
   }
   toString() {
-    return `${this.scheme}://${this.path}`;
+    return `${this.scheme}://${this.path}${this.query ? `?${this.query}` : ''}`;
   }
 }
 export class TreeItem {
@@ -67,10 +72,21 @@ export class MarkdownString {
   constructor(readonly value: string, readonly supportThemeIcons = false) {}
 }
 
+export class TabInputTextDiff {
+  constructor(readonly original: Uri, readonly modified: Uri) {}
+}
+
+/** The editor tabs the stub's vscode.diff and showTextDocument opened (one group). */
+export const tabs: { label: string; input: unknown }[] = [];
+
 export const ui = {
   info: [] as string[],
   warnings: [] as string[],
   errors: [] as string[],
+  /** The buttons each error message offered, in order. */
+  errorButtons: [] as string[][],
+  /** The modal flag and buttons of each warning message, in order. */
+  warningOptions: [] as { modal: boolean; detail?: string; buttons: string[] }[],
   /** Answers for showWarningMessage (modal confirms), showInputBox, showQuickPick. */
   warningAnswers: [] as (string | undefined)[],
   /** Answers for showErrorMessage with buttons. */
@@ -90,7 +106,7 @@ export const config = new Map<string, unknown>();
 export const configEvents = new EventEmitter<{ affectsConfiguration(s: string): boolean }>();
 export const commands = new Map<string, (...args: unknown[]) => unknown>();
 export const contentProviders = new Map<string, { provideTextDocumentContent(uri: Uri, token: unknown): Promise<string> }>();
-export const treeViews = new Map<string, { provider: { getChildren(e?: unknown): unknown[]; getTreeItem(e: unknown): TreeItem }; setVisible(v: boolean): void; message?: string }>();
+export const treeViews = new Map<string, { provider: { getChildren(e?: unknown): unknown[]; getTreeItem(e: unknown): TreeItem }; setVisible(v: boolean): void; select(nodes: unknown[]): void; message?: string }>();
 
 export const visibleEditors = new EventEmitter<unknown>();
 export const outputs = new Map<string, string[]>();
@@ -106,7 +122,7 @@ export const stubState = {
 export const token = { isCancellationRequested: false, onCancellationRequested: () => ({ dispose() {} }) };
 
 export const vscodeStub = {
-  EventEmitter, Disposable, Uri, TreeItem, ThemeIcon, ThemeColor, MarkdownString,
+  EventEmitter, Disposable, Uri, TreeItem, ThemeIcon, ThemeColor, MarkdownString, TabInputTextDiff,
   TreeItemCollapsibleState: { None: 0, Collapsed: 1, Expanded: 2 },
   StatusBarAlignment: { Left: 1, Right: 2 },
   ProgressLocation: { Notification: 15 },
@@ -131,10 +147,12 @@ export const vscodeStub = {
     createStatusBarItem: () => (stubState.statusBar = { show() {}, dispose() {}, text: '', tooltip: undefined, command: undefined, name: '', backgroundColor: undefined }),
     createTreeView: (id: string, options: { treeDataProvider: { getChildren(e?: unknown): unknown[]; getTreeItem(e: unknown): TreeItem } }) => {
       const visibility = new EventEmitter<{ visible: boolean }>();
+      const selection = new EventEmitter<{ selection: unknown[] }>();
       const view = {
         visible: false,
         message: undefined as string | undefined,
         onDidChangeVisibility: visibility.event,
+        onDidChangeSelection: selection.event,
         dispose() {},
       };
       treeViews.set(id, {
@@ -143,6 +161,7 @@ export const vscodeStub = {
           view.visible = v;
           visibility.fire({ visible: v });
         },
+        select: (nodes: unknown[]) => selection.fire({ selection: nodes }),
         get message() {
           return view.message;
         },
@@ -153,12 +172,15 @@ export const vscodeStub = {
       ui.info.push(m);
       return ui.infoAnswers.shift();
     },
-    showWarningMessage: async (m: string) => {
+    showWarningMessage: async (m: string, ...rest: unknown[]) => {
       ui.warnings.push(m);
+      const options = rest[0] && typeof rest[0] === 'object' ? (rest[0] as { modal?: boolean; detail?: string }) : undefined;
+      ui.warningOptions.push({ modal: !!options?.modal, ...(options?.detail ? { detail: options.detail } : {}), buttons: rest.filter((b): b is string => typeof b === 'string') });
       return ui.warningAnswers.shift();
     },
-    showErrorMessage: async (m: string) => {
+    showErrorMessage: async (m: string, ...buttons: unknown[]) => {
       ui.errors.push(m);
+      ui.errorButtons.push(buttons.filter((b): b is string => typeof b === 'string'));
       return ui.errorAnswers.shift();
     },
     showInputBox: async (o?: { title?: string; prompt?: string; value?: string }) => {
@@ -179,7 +201,19 @@ export const vscodeStub = {
       stubState.terminals.push(terminal);
       return { ...terminal, show: () => void (terminal.shown = true), dispose() {} };
     },
-    showTextDocument: async () => undefined,
+    showTextDocument: async (doc: { uri: Uri }) => {
+      if (doc?.uri && !tabs.some(t => t.input instanceof Uri && t.input.toString() === doc.uri.toString())) tabs.push({ label: doc.uri.path.split('/').pop()!, input: doc.uri });
+      return undefined;
+    },
+    tabGroups: {
+      get all() {
+        return [{ tabs }];
+      },
+      close: async (closing: unknown[]) => {
+        for (const t of closing) tabs.splice(tabs.indexOf(t as (typeof tabs)[number]), 1);
+        return true;
+      },
+    },
   },
   workspace: {
     workspaceFolders: undefined,
@@ -204,6 +238,7 @@ export const vscodeStub = {
       return { uri, languageId: 'fleet-unit', getText: () => text };
     },
     findFiles: async () => stubState.workspaceFiles,
+    asRelativePath: (uri: Uri) => uri.path,
   },
   commands: {
     registerCommand: (id: string, fn: (...args: unknown[]) => unknown) => {
@@ -213,6 +248,7 @@ export const vscodeStub = {
     executeCommand: async (id: string, ...args: unknown[]) => {
       ui.executed.push(id);
       if (id === 'setContext') ui.contexts.set(args[0] as string, args[1]);
+      if (id === 'vscode.diff') tabs.push({ label: args[2] as string, input: new TabInputTextDiff(args[0] as Uri, args[1] as Uri) });
       return commands.get(id)?.(...args);
     },
   },

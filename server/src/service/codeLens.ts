@@ -5,9 +5,8 @@
  */
 import type { CodeLens, Command } from 'vscode-languageserver-types';
 import { requirements, toOptions, unitHash, type Requirements } from '../../../unitfile/src';
-import { feasible } from '../../../scheduler/src/checks';
 import { LensCommands, type ClusterContext, type ClusterUnit } from '../../../protocol/src/lsp';
-import { clusterStateWith } from './placement';
+import { followsSummary, placement } from './placement';
 import type { ServiceContext, UnitDocument } from './types';
 
 /** The client's command ids the lenses run (protocol/src/lsp.ts, which the client registers too). */
@@ -37,11 +36,20 @@ export function codeLenses(doc: UnitDocument, ctx: ServiceContext): CodeLens[] {
     else out.push(lens('Start', LENS_COMMANDS.start));
     out.push(lens('Journal', LENS_COMMANDS.journal));
   }
+  // The placement preview (the scheduler's, over the cluster's units and their requirements): shown
+  // where the unit is constrained, by its own [X-Fleet] or by its neighbours'.
   const req = requirements(toOptions(doc.file), name);
-  if (constrained(req) && cluster.machines.length > 0) {
-    const { eligible, total } = eligibility(name, req, cluster);
-    const verb = req.global ? 'runs on' : 'eligible on';
-    out.push(lens(`${verb} ${eligible.length} of ${total} machine${total === 1 ? '' : 's'}${eligible.length > 0 && eligible.length <= 3 ? `: ${eligible.map(short).join(', ')}` : ''}`, undefined));
+  if (cluster.machines.length > 0) {
+    const p = placement(doc.file, name, cluster);
+    const { eligible, total } = p;
+    if (constrained(req) || eligible.length < total) {
+      const verb = req.global ? 'runs on' : 'eligible on';
+      out.push(lens(eligible.length === 0
+        ? `no machine can take it now: ${p.reason ?? 'every machine is ruled out'}`
+        : `${verb} ${eligible.length} of ${total} machine${total === 1 ? '' : 's'}${eligible.length <= 3 ? `: ${eligible.map(m => short(m.id)).join(', ')}` : ''}`, undefined));
+    }
+    const follows = followsSummary(p);
+    if (follows) out.push(lens(follows, undefined));
   }
   return out;
 }
@@ -55,11 +63,4 @@ function stateText(unit: ClusterUnit, cluster: ClusterContext): string {
 
 function constrained(req: Requirements): boolean {
   return req.machineId !== undefined || req.metadata.size > 0 || req.peers.length > 0 || req.conflicts.length > 0 || req.replaces.length > 0 || req.global;
-}
-
-/** The machines the scheduler's checks accept for the unit, given where the cluster's other units are. */
-export function eligibility(name: string, req: Requirements, cluster: ClusterContext): { eligible: string[]; total: number } {
-  const { state, unit: info } = clusterStateWith(name, req, cluster);
-  const eligible = [...state.machines.values()].filter(m => feasible(info, m, state)).map(m => m.id);
-  return { eligible, total: state.machines.size };
 }

@@ -5,8 +5,9 @@
  */
 import { CompletionItemKind, CompletionItemTag, InsertTextFormat, MarkupKind, type CompletionItem, type CompletionList, type Range } from 'vscode-languageserver-types';
 import {
-  FLEET_SPECIFIERS, guessUnitType, specifierValue, XFLEET_KEYS, XFLEET_SECTION, xfleetKey, type UnitFile,
+  FLEET_SPECIFIERS, guessUnitType, isGlobalUnit, isTemplateName, specifierValue, toOptions, XFLEET_KEYS, XFLEET_SECTION, xfleetKey, type UnitFile,
 } from '../../../unitfile/src';
+import { enumValueDoc } from '../../../unitfile/src/systemd/catalog';
 import type { Directive } from '../../../unitfile/src/systemd/types';
 import { DEPENDENCY_DIRECTIVES, UNIT_LIST_KINDS } from './catalog';
 import { cursorContext, type Word } from './cursor';
@@ -109,6 +110,8 @@ function valueItems(doc: UnitDocument, section: string, name: string, word: Word
     if (!key) return [];
     switch (key.kind) {
       case 'machineOf':
+        // A peer is a unit fleet schedules to one machine: not a template, not a global unit.
+        return unitNameItems(doc, ctx, { peersOnly: true }).map(i => ({ ...i, textEdit: wordEdit(i.label) }));
       case 'conflicts':
       case 'replaces':
         return unitNameItems(doc, ctx).map(i => ({ ...i, textEdit: wordEdit(i.label) }));
@@ -136,9 +139,14 @@ function valueItems(doc: UnitDocument, section: string, name: string, word: Word
   }
   const d = ctx.catalog.lookupDirective(section, name, guessUnitType(doc.file, doc.unitName));
   if (d?.kind === 'enum' && d.values) {
-    const items: CompletionItem[] = enumValues(d, ctx.settings.systemdVersion).map(v => ({
-      label: v, kind: CompletionItemKind.EnumMember, textEdit: wordEdit(v), documentation: md(`Value of **${d.name}=**: ${d.description}`),
-    }));
+    const items: CompletionItem[] = enumValues(d, ctx.settings.systemdVersion).map(v => {
+      const what = enumValueDoc(d, v);
+      return {
+        label: v, kind: CompletionItemKind.EnumMember, textEdit: wordEdit(v),
+        ...(what ? { labelDetails: { description: what } } : {}),
+        documentation: md(what ? `**${d.name}=${v}** — ${what}\n\n${d.description}` : `Value of **${d.name}=**: ${d.description}`),
+      };
+    });
     for (const p of d.valuePrefixes ?? []) {
       items.push({ label: p, kind: CompletionItemKind.Keyword, textEdit: wordEdit(p), documentation: md(`\`${p}\` followed by its argument (**${d.name}=${p}…**).`) });
     }
@@ -182,17 +190,18 @@ function specifierItems(doc: UnitDocument, fleetOnly: boolean, ctx: ServiceConte
   });
 }
 
-function unitNameItems(doc: UnitDocument, ctx: ServiceContext): (CompletionItem & { label: string })[] {
+function unitNameItems(doc: UnitDocument, ctx: ServiceContext, options: { peersOnly?: boolean } = {}): (CompletionItem & { label: string })[] {
   const out = new Map<string, CompletionItem & { label: string }>();
+  const skip = (name: string) => name === doc.unitName || (options.peersOnly === true && isTemplateName(name));
   for (const u of ctx.index?.units() ?? []) {
-    if (u.name === doc.unitName) continue;
+    if (skip(u.name) || (options.peersOnly && isGlobalUnit(toOptions(u.file)))) continue;
     out.set(u.name, {
       label: u.name, kind: CompletionItemKind.File, detail: 'workspace unit',
       documentation: md(`Unit \`${u.name}\` in the workspace${u.uri ? ` (${u.uri})` : ''}.`),
     });
   }
   for (const name of ctx.cluster?.units ?? []) {
-    if (name === doc.unitName || out.has(name)) continue;
+    if (skip(name) || out.has(name) || (options.peersOnly && ctx.index?.get(name) && isGlobalUnit(toOptions(ctx.index.get(name)!.file)))) continue;
     out.set(name, { label: name, kind: CompletionItemKind.Reference, detail: 'cluster unit', documentation: md(`Unit \`${name}\` in the connected fleet cluster.`) });
   }
   return [...out.values()].sort((a, b) => a.label.localeCompare(b.label));

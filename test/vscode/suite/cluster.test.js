@@ -1,7 +1,9 @@
 // The cluster UI in a real extension host: start the bundled fleetd as the local cluster (no
 // prompts: the command takes its answers as an argument), start web.service from the workspace
 // through the same command the editor title button runs, read the registry copy and the status
-// page through the fleet-unit: and fleet-status: documents, stop it, and stop the cluster.
+// page through the fleet-unit: and fleet-status: documents (Show Unit File's tab names the
+// cluster, the status page ends with the journal), Replace a file that differs only in comments
+// (no diff), stop it, and stop the cluster.
 // Needs `npm run build` (dist/extension.js and dist/fleetd.js). No modal dialogs are opened.
 'use strict';
 const assert = require('assert');
@@ -89,6 +91,47 @@ suite('Fleet cluster UI in a real extension host', function () {
     });
     assert.match(status, /Desired state: launched/);
     assert.match(status, /On [0-9a-f]{32}/);
+  });
+
+  test('Show Unit File opens the registry copy in a tab that names the cluster', async function () {
+    this.timeout(30000);
+    await vscode.commands.executeCommand('fleet.showUnitFile', workspaceFile('web.service'));
+    const tab = await waitFor('the registry copy tab', async () => {
+      const active = vscode.window.tabGroups.activeTabGroup.activeTab;
+      return active && active.label === 'web.service (local cluster)' ? active : undefined;
+    });
+    assert.ok(tab.input instanceof vscode.TabInputText && tab.input.uri.scheme === 'fleet-unit', `a fleet-unit: document, not ${tab.input && tab.input.uri}`);
+    assert.match(await documentText(tab.input.uri), /^\[Unit\]\nDescription=Web server for the extension-host suite\n/);
+    await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+  });
+
+  test('Replace Unit: a file that differs only in comments and blank lines is identical as fleet stores it, and opens no diff', async function () {
+    this.timeout(30000);
+    const uri = workspaceFile('web.service');
+    const editor = await vscode.window.showTextDocument(uri);
+    // In memory only: a comment and a blank line more.
+    assert.ok(await editor.edit(e => e.insert(new vscode.Position(0, 0), '# edited, not saved\n\n')));
+    try {
+      await vscode.commands.executeCommand('fleet.replaceUnit', uri);
+      const diffs = vscode.window.tabGroups.all.flatMap(g => g.tabs).filter(t => t.input instanceof vscode.TabInputTextDiff);
+      assert.deepEqual(diffs.map(t => t.label), [], 'no diff tab for an identical unit');
+    } finally {
+      await vscode.commands.executeCommand('workbench.action.files.revert');
+    }
+    assert.ok(!editor.document.isDirty, 'the edit is reverted');
+  });
+
+  test('Show Unit Status ends with the unit\'s last journal lines', async function () {
+    this.timeout(60000);
+    let last = '';
+    const status = await waitFor('the status page with journal lines', async () => {
+      last = await documentText(vscode.Uri.parse(`fleet-status:/web.service.status?${Date.now()}`));
+      // The journal's lines after its header: the manager's ([sys] Starting …), then the unit's output.
+      return /\n {2}Journal \(last \d+ lines?; Fleet: Show Journal follows it\):\n(?: {4}.*\n)* {4}\S+ \S+ [0-9a-f]{8} hello from /.test(last) ? last : undefined;
+    }, 45000).catch(err => {
+      throw new Error(`${err.message}; the status page:\n${last}`);
+    });
+    assert.match(status, /Desired state: launched/);
   });
 
   test('Stop Unit brings web.service back to loaded', async function () {

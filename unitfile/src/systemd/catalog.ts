@@ -4,12 +4,21 @@
  * systemd's own tables). Lookups are precomputed maps, so rules can call them per line.
  */
 import { CATALOG_VERSIONS as VERSIONS, ENUMS, ROWS, SECTION_SPANS, type CatalogRow } from './catalog.data';
+import { ENUM_VALUE_DOCS } from './enumDocs';
 import type { Directive, SectionInfo, ValueFormat, ValueKind } from './types';
 
 export { BOOLEAN_VALUES, validateValue, splitWords, isUnitName, type ValueProblem } from './values';
 
 /** The systemd versions the catalog was generated from, ascending. */
 export const CATALOG_VERSIONS: readonly number[] = VERSIONS;
+
+/** Every catalogued enum: its string table's name → its values. */
+export const ENUM_TABLES: Readonly<Record<string, readonly string[]>> = Object.fromEntries(Object.entries(ENUMS).map(([name, values]) => [name, values.map(([v]) => v)]));
+
+/** One line on what an enum value does (`Restart=on-failure` → "Restarted on a non-zero exit, …"). */
+export function enumValueDoc(d: { enumName?: string }, value: string): string | undefined {
+  return d.enumName ? ENUM_VALUE_DOCS[d.enumName]?.[value] : undefined;
+}
 export const OLDEST_CATALOGED_VERSION = VERSIONS[0]!;
 export const LATEST_CATALOGED_VERSION = VERSIONS[VERSIONS.length - 1]!;
 
@@ -78,6 +87,7 @@ function toDirective(row: CatalogRow): Directive {
   if (enumRef) {
     const values = ENUMS[enumRef] ?? [];
     d.values = values.map(([v]) => v);
+    d.enumName = enumRef;
     const later = values.filter(([, s]) => s > since);
     if (later.length) d.valueSince = Object.fromEntries(later);
   }

@@ -57,6 +57,8 @@ export interface Directive {
   kind: ValueKind;
   /** For kind "enum": every accepted value, as in systemd's string tables. */
   values?: readonly string[];
+  /** For kind "enum": the name of its string table (catalog.data.ts's ENUMS, enumDocs.ts's explanations). */
+  enumName?: string;
   /** First systemd version (of those catalogued) that knows it. */
   since: number;
   /** First catalogued version that no longer knows it (absent: still known). */
