@@ -39,7 +39,10 @@ const lazyBuiltins = {
   name: 'lazy-builtins',
   setup(b) {
     b.onResolve({ filter: /^(node:)?(child_process|crypto)$/ }, args =>
-      /[\\/]node_modules[\\/]vscode-(languageserver|jsonrpc)/.test(args.importer) ? { path: args.path.replace(/^node:/, ''), namespace: 'lazy-builtin' } : undefined);
+      /[\\/]node_modules[\\/]vscode-(languageserver|jsonrpc)/.test(args.importer)
+        ? { path: args.path.replace(/^node:/, ''), namespace: 'lazy-builtin' }
+        : undefined,
+    );
     b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, args => ({
       loader: 'js',
       contents: `let m;

@@ -3,9 +3,15 @@
 import tseslint from 'typescript-eslint';
 import noImportCycle from './scripts/lint/noImportCycle.mjs';
 
-const NODE = { group: ['node:*', 'fs', 'path', 'os', 'http', 'https', 'net', 'tls', 'child_process', 'crypto', 'stream', 'timers'], message: 'a pure core imports no Node built-ins: time, randomness and I/O arrive as parameters (ARCHITECTURE.md)' };
+const NODE = {
+  group: ['node:*', 'fs', 'path', 'os', 'http', 'https', 'net', 'tls', 'child_process', 'crypto', 'stream', 'timers'],
+  message: 'a pure core imports no Node built-ins: time, randomness and I/O arrive as parameters (ARCHITECTURE.md)',
+};
 const VSCODE = { group: ['vscode', 'vscode-languageclient', 'vscode-languageclient/*'], message: 'only client/ imports vscode (ARCHITECTURE.md)' };
-const LSP = { group: ['vscode-languageserver', 'vscode-languageserver/*'], message: 'the LSP wiring lives in server/src/lsp; the language service gets LSP types only (vscode-languageserver-types)' };
+const LSP = {
+  group: ['vscode-languageserver', 'vscode-languageserver/*'],
+  message: 'the LSP wiring lives in server/src/lsp; the language service gets LSP types only (vscode-languageserver-types)',
+};
 const ETCD3 = { group: ['etcd3', 'etcd3/*'], message: "etcd v3 is fleetd's registry adapter (fleetd/src/registry)" };
 const SSH = { group: ['ssh2', 'ssh2/*', 'ssh-config'], message: "SSH is the client's connection adapter (client/src/connection)" };
 const up = (...projects) => ({

@@ -31,12 +31,21 @@ function request(base: string, method: string, p: string, body?: string): Promis
   const url = new URL(p, base);
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: url.hostname, port: url.port, path: url.pathname, method, agent: false,
-      headers: body === undefined ? {} : { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } }, res => {
-      let text = '';
-      res.on('data', c => (text += c.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, ms: performance.now() - t0, text }));
-    });
+    const req = http.request(
+      {
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method,
+        agent: false,
+        headers: body === undefined ? {} : { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) },
+      },
+      res => {
+        let text = '';
+        res.on('data', c => (text += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, ms: performance.now() - t0, text }));
+      },
+    );
     req.setTimeout(120_000, () => req.destroy(new Error(`${method} ${p}: no answer in 120 s`)));
     req.on('error', reject);
     if (body !== undefined) req.write(body);
@@ -56,8 +65,11 @@ async function main(): Promise<void> {
   if (!fs.existsSync(bundle)) throw new Error('dist/fleetd.js is missing: run `npm run build` first');
   if (!fs.existsSync(ETCD)) throw new Error(`${ETCD} does not exist: install etcd-server or pass --etcd PATH`);
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fleetd-api-load-'));
-  const child = spawn(process.execPath, [bundle, 'local', '--machines', '1', '--etcd-binary', ETCD, '--state-dir', stateDir, '--api', '127.0.0.1:0', '--verbosity', '0'],
-    { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    [bundle, 'local', '--machines', '1', '--etcd-binary', ETCD, '--state-dir', stateDir, '--api', '127.0.0.1:0', '--verbosity', '0'],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
   try {
     let out = '';
     child.stdout!.on('data', c => (out += c.toString()));
@@ -74,10 +86,13 @@ async function main(): Promise<void> {
 
     // One option line of ~2000 bytes each (fleet refuses lines over 2048).
     const lines = Math.ceil((MB * 1e6) / 2000);
-    const body = JSON.stringify({ desiredState: 'launched', options: [
-      { section: 'Service', name: 'ExecStart', value: '/bin/sleep 600' },
-      ...Array.from({ length: lines }, (_, i) => ({ section: 'Service', name: 'Environment', value: `B${i}=${'x'.repeat(1990)}` })),
-    ] });
+    const body = JSON.stringify({
+      desiredState: 'launched',
+      options: [
+        { section: 'Service', name: 'ExecStart', value: '/bin/sleep 600' },
+        ...Array.from({ length: lines }, (_, i) => ({ section: 'Service', name: 'Environment', value: `B${i}=${'x'.repeat(1990)}` })),
+      ],
+    });
     let loading = true;
     const probe: number[] = [];
     const probing = (async () => {
@@ -86,8 +101,15 @@ async function main(): Promise<void> {
       throw new Error(`GET /units under load failed (${err.message}); fleetd's output:\n${out.slice(-3000)}`);
     });
     const t0 = performance.now();
-    const replies = await Promise.all(Array.from({ length: PUTS }, (_, i) => request(base!, 'PUT', `/fleet/v1/units/big${i}.service`, body)
-      .catch((err: Error) => ({ status: 0, ms: 0, text: JSON.stringify({ error: { message: `no answer: ${err.message}` } }) }))));
+    const replies = await Promise.all(
+      Array.from({ length: PUTS }, (_, i) =>
+        request(base!, 'PUT', `/fleet/v1/units/big${i}.service`, body).catch((err: Error) => ({
+          status: 0,
+          ms: 0,
+          text: JSON.stringify({ error: { message: `no answer: ${err.message}` } }),
+        })),
+      ),
+    );
     const wall = performance.now() - t0;
     loading = false;
     await probing;
@@ -101,7 +123,9 @@ async function main(): Promise<void> {
     console.log(`  statuses: ${[...statuses].map(([s, n]) => `${n}× ${s}`).join(', ')}${message ? ` — "${message.slice(0, 120)}…"` : ''}`);
     console.log(`  all PUTs answered in ${wall.toFixed(0)} ms`);
     console.log(`  GET /units at rest (baseline): median ${base0.toFixed(1)} ms`);
-    console.log(`  GET /units under load: ${probe.length} requests, median ${median(probe).toFixed(1)} ms (${(median(probe) / base0).toFixed(1)}×), worst ${Math.max(...probe).toFixed(0)} ms (${(Math.max(...probe) / base0).toFixed(0)}×)`);
+    console.log(
+      `  GET /units under load: ${probe.length} requests, median ${median(probe).toFixed(1)} ms (${(median(probe) / base0).toFixed(1)}×), worst ${Math.max(...probe).toFixed(0)} ms (${(Math.max(...probe) / base0).toFixed(0)}×)`,
+    );
     console.log(`  fleetd RSS: ${before.rss.toFixed(0)} MB before, ${after.rss.toFixed(0)} MB after; peak (VmHWM) ${after.hwm.toFixed(0)} MB`);
   } finally {
     const exited = new Promise(r => child.once('exit', r));

@@ -74,7 +74,11 @@ async function rawRateV2(url: string, inFlight: number): Promise<number> {
   await Promise.all(
     Array.from({ length: inFlight }, async () => {
       for (let i = next++; i < RAW_TXNS; i = next++) {
-        const res = await fetch(`${url}/v2/keys${prefix}${i}?prevExist=false`, { method: 'PUT', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'value=x' });
+        const res = await fetch(`${url}/v2/keys${prefix}${i}?prevExist=false`, {
+          method: 'PUT',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: 'value=x',
+        });
         if (res.status !== 201) throw new Error(`raw v2 PUT: ${res.status} ${await res.text()}`);
       }
     }),
@@ -181,9 +185,28 @@ async function converge(api: 'v2' | 'v3', bundle: string, clusterId: string): Pr
 
     cluster = spawn(
       process.execPath,
-      [...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), bundle, 'local', '--machines', String(MACHINES), '--etcd', etcd.url, '--etcd-api', api, '--api', '127.0.0.1:0', '--state-dir', stateDir,
-        '--verbosity', String(VERBOSITY)],
-      { stdio: ['pipe', 'pipe', LOG_FILE ? fs.openSync(`${LOG_FILE}.${api}`, 'w') : 'inherit'], detached: true, env: { ...process.env, FLEETD_CLUSTER_ID: clusterId } },
+      [
+        ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
+        bundle,
+        'local',
+        '--machines',
+        String(MACHINES),
+        '--etcd',
+        etcd.url,
+        '--etcd-api',
+        api,
+        '--api',
+        '127.0.0.1:0',
+        '--state-dir',
+        stateDir,
+        '--verbosity',
+        String(VERBOSITY),
+      ],
+      {
+        stdio: ['pipe', 'pipe', LOG_FILE ? fs.openSync(`${LOG_FILE}.${api}`, 'w') : 'inherit'],
+        detached: true,
+        env: { ...process.env, FLEETD_CLUSTER_ID: clusterId },
+      },
     );
     live.cluster = cluster;
     const apiUrl = await new Promise<string>((resolve, reject) => {
@@ -268,15 +291,26 @@ async function converge(api: 'v2' | 'v3', bundle: string, clusterId: string): Pr
     const perUnit = (k: (typeof OP_KINDS)[number]) => ((opsAfter[k] - opsBefore[k]) / UNITS).toFixed(1);
     const rate = UNITS / elapsed;
     const tag = `[${api}]`;
-    console.log(`${tag} submitted ${UNITS} units in ${(submitted / 1000).toFixed(2)} s; ${active}/${UNITS} active on ${MACHINES} machines after ${elapsed.toFixed(2)} s`);
+    console.log(
+      `${tag} submitted ${UNITS} units in ${(submitted / 1000).toFixed(2)} s; ${active}/${UNITS} active on ${MACHINES} machines after ${elapsed.toFixed(2)} s`,
+    );
     console.log(`${tag} convergence: ${rate.toFixed(1)} units/s = ${((rate / limit) * 100).toFixed(2)}% of the raw ${api === 'v3' ? 'txn' : 'v2 PUT'} rate`);
     if (api === 'v3') {
-      console.log(`${tag} ${(ops / UNITS).toFixed(1)} etcd ops per unit (${OP_KINDS.map(k => `${perUnit(k)} ${k}`).join(', ')}); etcd requests per unit: ${(requestTotal / UNITS).toFixed(1)} (${requests.map(([m, n]) => `${(n / UNITS).toFixed(2)} ${m}`).join(', ')})`);
+      console.log(
+        `${tag} ${(ops / UNITS).toFixed(1)} etcd ops per unit (${OP_KINDS.map(k => `${perUnit(k)} ${k}`).join(', ')}); etcd requests per unit: ${(requestTotal / UNITS).toFixed(1)} (${requests.map(([m, n]) => `${(n / UNITS).toFixed(2)} ${m}`).join(', ')})`,
+      );
     } else {
-      console.log(`${tag} etcd v2 store per unit: ${((storeAfter.writes - storeBefore.writes) / UNITS).toFixed(1)} writes, ${((storeAfter.reads - storeBefore.reads) / UNITS).toFixed(1)} reads`);
+      console.log(
+        `${tag} etcd v2 store per unit: ${((storeAfter.writes - storeBefore.writes) / UNITS).toFixed(1)} writes, ${((storeAfter.reads - storeBefore.reads) / UNITS).toFixed(1)} reads`,
+      );
     }
-    console.log(`${tag} CPU during convergence: etcd ${(cpuAfter.etcd - cpuBefore.etcd).toFixed(1)} s, fleetd local + API ${(cpuAfter.api - cpuBefore.api).toFixed(1)} s, ` +
-      `${MACHINES} machine processes ${(cpuAfter.machines - cpuBefore.machines).toFixed(1)} s (of ${(elapsed * os.cpus().length).toFixed(0)} CPU-s available); load average ${os.loadavg().map(l => l.toFixed(2)).join(' ')}`);
+    console.log(
+      `${tag} CPU during convergence: etcd ${(cpuAfter.etcd - cpuBefore.etcd).toFixed(1)} s, fleetd local + API ${(cpuAfter.api - cpuBefore.api).toFixed(1)} s, ` +
+        `${MACHINES} machine processes ${(cpuAfter.machines - cpuBefore.machines).toFixed(1)} s (of ${(elapsed * os.cpus().length).toFixed(0)} CPU-s available); load average ${os
+          .loadavg()
+          .map(l => l.toFixed(2))
+          .join(' ')}`,
+    );
     if (failedPolls > 0) console.log(`${tag} ${failedPolls} state poll(s) failed (the count is from the last good one)`);
     Object.assign(result, { limit, submitted: submitted / 1000, elapsed, active });
     return result;
@@ -343,7 +377,9 @@ async function main(): Promise<void> {
   for (const r of results) {
     const target = r.api === 'v3' ? 5 : 60;
     const ok = r.active >= UNITS && r.elapsed < target;
-    console.log(`| ${r.api === 'v3' ? 'etcd v3 (fleetd layout)' : "etcd v2 (fleet v1.0's keyspace)"} | ${r.submitted.toFixed(2)} s | ${r.elapsed.toFixed(2)} s | ${(UNITS / r.elapsed).toFixed(1)} | ${((UNITS / r.elapsed / r.limit) * 100).toFixed(2)}% | ${r.stopSeconds.toFixed(2)} s | < ${target} s: ${ok ? 'PASS' : 'MISS'} |`);
+    console.log(
+      `| ${r.api === 'v3' ? 'etcd v3 (fleetd layout)' : "etcd v2 (fleet v1.0's keyspace)"} | ${r.submitted.toFixed(2)} s | ${r.elapsed.toFixed(2)} s | ${(UNITS / r.elapsed).toFixed(1)} | ${((UNITS / r.elapsed / r.limit) * 100).toFixed(2)}% | ${r.stopSeconds.toFixed(2)} s | < ${target} s: ${ok ? 'PASS' : 'MISS'} |`,
+    );
   }
   const v3 = results.find(r => r.api === 'v3');
   const v2 = results.find(r => r.api === 'v2');
@@ -380,7 +416,10 @@ async function stopGroup(child: ReturnType<typeof spawn>, pid: number): Promise<
 /** Unit processes of this run still alive: `sleep 3600` carrying this run's cluster marker. */
 function leftoverUnits(clusterId: string): number[] {
   const out = spawnSync('pgrep', ['-f', '^/bin/sleep 3600$'], { encoding: 'utf8' });
-  const pids = (out.stdout ?? '').split('\n').map(Number).filter(n => n > 0);
+  const pids = (out.stdout ?? '')
+    .split('\n')
+    .map(Number)
+    .filter(n => n > 0);
   return pids.filter(pid => {
     try {
       return fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`FLEETD_CLUSTER_ID=${clusterId}`);

@@ -29,8 +29,11 @@ const RUNS = 9;
 const TARGET_MS = 500;
 
 type Desired = 'inactive' | 'loaded' | 'launched';
-interface InputUnit { name: string; options: UnitOption[]; desiredState: Desired }
-
+interface InputUnit {
+  name: string;
+  options: UnitOption[];
+  desiredState: Desired;
+}
 
 function machineId(i: number): string {
   return i.toString(16).padStart(8, '0') + 'a'.repeat(24);
@@ -94,7 +97,10 @@ function median(samples: number[]): number {
  * Median milliseconds of each function, sampled round-robin (one warm-up round first), so that
  * load from other processes affects every scenario, baseline included, alike.
  */
-interface Timing { wall: number; cpu: number }
+interface Timing {
+  wall: number;
+  cpu: number;
+}
 
 function measureAll(fns: readonly (() => void)[]): Timing[] {
   for (const fn of fns) fn();
@@ -139,7 +145,11 @@ function enginePassBench(): boolean {
   // Worst case for reasons: 2,000 units that all conflict with each other (1,900 cannot be placed,
   // each gets a reason naming the units in the way) among 8,000 plain ones.
   const crowded: InputUnit[] = [
-    ...Array.from({ length: 8000 }, (_, i) => ({ name: `app-${String(i).padStart(5, '0')}.service`, options: [] as UnitOption[], desiredState: 'launched' as const })),
+    ...Array.from({ length: 8000 }, (_, i) => ({
+      name: `app-${String(i).padStart(5, '0')}.service`,
+      options: [] as UnitOption[],
+      desiredState: 'launched' as const,
+    })),
     ...Array.from({ length: 2000 }, (_, i) => ({
       name: `web-${String(i).padStart(5, '0')}.service`,
       options: [{ section: 'X-Fleet', name: 'Conflicts', value: 'web-*' }],
@@ -169,13 +179,21 @@ function enginePassBench(): boolean {
   const count = (p: typeof first, kind: string) => p.actions.filter(a => a.kind === kind).length;
   console.log(`engine pass: ${UNITS} units, ${MACHINES} machines, median of ${RUNS} runs (CPU time: wall time inflates when other processes compete)`);
   console.log(`  baseline (read every unit's requirements): ${fmt(baseline)}`);
-  console.log(`  initial placement:  ${fmt(initial, baseline)}  ` +
-    `${count(initialPlan, 'schedule')} scheduled, ${initialPlan.reasons.size} waiting with a reason`);
-  console.log(`  later pass:         ${fmt(later, baseline)}  ` +
-    `${count(laterPlan, 'unschedule')} unscheduled, ${count(laterPlan, 'schedule')} scheduled, ${laterPlan.reasons.size} waiting`);
+  console.log(
+    `  initial placement:  ${fmt(initial, baseline)}  ` + `${count(initialPlan, 'schedule')} scheduled, ${initialPlan.reasons.size} waiting with a reason`,
+  );
+  console.log(
+    `  later pass:         ${fmt(later, baseline)}  ` +
+      `${count(laterPlan, 'unschedule')} unscheduled, ${count(laterPlan, 'schedule')} scheduled, ${laterPlan.reasons.size} waiting`,
+  );
   console.log(`  later pass, warm requirements cache (the engine's steady state): ${fmt(warm, baseline)}`);
   console.log(`  2,000 mutually conflicting units among 8,000: ${fmt(conflicted, baseline)}  ${crowdedPlan.reasons.size} waiting with a reason`);
-  console.log(`  load average ${os.loadavg().map(l => l.toFixed(1)).join(' ')} on ${os.cpus().length} CPUs`);
+  console.log(
+    `  load average ${os
+      .loadavg()
+      .map(l => l.toFixed(1))
+      .join(' ')} on ${os.cpus().length} CPUs`,
+  );
   const worst = Math.max(initial.cpu, later.cpu, conflicted.cpu);
   const ok = worst < TARGET_MS;
   console.log(`  target median < ${TARGET_MS} ms: ${ok ? 'met' : 'MISSED'} (worst ${worst.toFixed(1)} ms CPU)`);
@@ -211,7 +229,9 @@ async function wakeupBench(): Promise<boolean> {
       return [...wakeups.values()].reduce((a, b) => a + b, 0);
     };
     const stateChange = await count(() => registry.setDesiredState('u-7.service', 'loaded'));
-    const contentChange = await count(() => registry.putUnit({ name: 'u-8.service', options: [...base, { section: 'Unit', name: 'Description', value: 'v2' }], desiredState: 'launched' }));
+    const contentChange = await count(() =>
+      registry.putUnit({ name: 'u-8.service', options: [...base, { section: 'Unit', name: 'Description', value: 'v2' }], desiredState: 'launched' }),
+    );
     const globalChange = await count(() => registry.setDesiredState('g.service', 'loaded'));
     console.log(`wakeups: ${MACHINES} machines watching, 1000 scheduled units`);
     console.log(`  desired state of one scheduled unit: ${stateChange} machine woken (fleet: ${MACHINES})`);

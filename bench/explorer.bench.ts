@@ -75,9 +75,19 @@ async function measureIdle(wb: Workbench, proxy: CountingProxy, cluster: BenchCl
   const c1 = proxy.snapshot();
   const cpu1 = cpuOf(cluster, extHost);
   const diff = (a: Record<string, number>, b: Record<string, number>) =>
-    Object.fromEntries(Object.entries(b).map(([k, v]) => [k, v - (a[k] ?? 0)] as const).filter(([, v]) => v > 0));
+    Object.fromEntries(
+      Object.entries(b)
+        .map(([k, v]) => [k, v - (a[k] ?? 0)] as const)
+        .filter(([, v]) => v > 0),
+    );
   return {
-    counts: { requests: c1.requests - c0.requests, bytes: c1.bytes - c0.bytes, connections: c1.connections - c0.connections, statuses: diff(c0.statuses, c1.statuses), paths: diff(c0.paths, c1.paths) },
+    counts: {
+      requests: c1.requests - c0.requests,
+      bytes: c1.bytes - c0.bytes,
+      connections: c1.connections - c0.connections,
+      statuses: diff(c0.statuses, c1.statuses),
+      paths: diff(c0.paths, c1.paths),
+    },
     cpu: { fleetd: cpu1.fleetd - cpu0.fleetd, etcd: cpu1.etcd - cpu0.etcd, machines: cpu1.machines - cpu0.machines, extHost: cpu1.extHost - cpu0.extHost },
     seconds: elapsedS(t0),
   };
@@ -130,8 +140,15 @@ async function openFleetView(ui: ClusterWorkbench, proxy?: CountingProxy): Promi
     const input = page.locator('.quick-input-widget input').first();
     await input.waitFor();
     await input.fill('>Fleet: Focus on Units View');
-    const found = await page.locator('.quick-input-widget .quick-input-list .monaco-list-row').filter({ hasText: 'Focus on Units View' }).first()
-      .waitFor({ timeout: 10_000 }).then(() => true, () => false);
+    const found = await page
+      .locator('.quick-input-widget .quick-input-list .monaco-list-row')
+      .filter({ hasText: 'Focus on Units View' })
+      .first()
+      .waitFor({ timeout: 10_000 })
+      .then(
+        () => true,
+        () => false,
+      );
     if (found) break;
     await page.keyboard.press('Escape');
     if (attempt >= 3) throw new Error('the command palette does not offer "Fleet: Focus on Units View"');
@@ -141,7 +158,12 @@ async function openFleetView(ui: ClusterWorkbench, proxy?: CountingProxy): Promi
   await page.keyboard.press('Enter');
   // Rows of the cluster: machine groups ("N units") or unit rows, not the "Connecting…" message.
   // One locator wait (playwright polls in the page), not a read of every row: that costs more than a render.
-  await ui.viewPane('Units').locator('.monaco-list-row').filter({ hasText: /\d units?\b|\.service/ }).first().waitFor({ timeout: 60_000 });
+  await ui
+    .viewPane('Units')
+    .locator('.monaco-list-row')
+    .filter({ hasText: /\d units?\b|\.service/ })
+    .first()
+    .waitFor({ timeout: 60_000 });
   const t1 = performance.now();
   // Where the time went: until the extension's first request (activation, connect), its reads, the rest (render).
   const during = proxy?.timeline.filter(e => e.start >= t0 && e.start <= t1) ?? [];
@@ -150,14 +172,21 @@ async function openFleetView(ui: ClusterWorkbench, proxy?: CountingProxy): Promi
     // The held long poll has no end yet: the reads are the requests that ended.
     const lastEnd = Math.max(first, ...during.map(e => e.end ?? 0).filter(e => e > 0 && e <= t1));
     openParts = { activation: (first - t0) / 1000, reads: (lastEnd - first) / 1000, render: (t1 - lastEnd) / 1000, requests: during.length };
-    console.log(`  open timeline: first request after ${openParts.activation.toFixed(2)} s (activation, connect), ${during.length} requests read in ${openParts.reads.toFixed(2)} s, rows ${openParts.render.toFixed(2)} s later (${[...new Set(during.map(e => e.key))].join(', ')})`);
+    console.log(
+      `  open timeline: first request after ${openParts.activation.toFixed(2)} s (activation, connect), ${during.length} requests read in ${openParts.reads.toFixed(2)} s, rows ${openParts.render.toFixed(2)} s later (${[...new Set(during.map(e => e.key))].join(', ')})`,
+    );
   }
   return (t1 - t0) / 1000;
 }
 
 async function explorer(): Promise<void> {
   if (!fs.existsSync(VSIX)) throw new Error(`no ${VSIX}: run npm run package first`);
-  console.log(`explorer: ${UNITS} units (${DESIRED}) on ${MACHINES} machines, etcd ${ETCD}; ${os.cpus().length} CPUs, load ${os.loadavg().map(l => l.toFixed(2)).join(' ')}`);
+  console.log(
+    `explorer: ${UNITS} units (${DESIRED}) on ${MACHINES} machines, etcd ${ETCD}; ${os.cpus().length} CPUs, load ${os
+      .loadavg()
+      .map(l => l.toFixed(2))
+      .join(' ')}`,
+  );
   const cluster = await startCluster(MACHINES, ETCD);
   let proxy: CountingProxy | undefined;
   let cs: CodeServer | undefined;
@@ -166,17 +195,23 @@ async function explorer(): Promise<void> {
     const submitted = await submitUnits(cluster.url, 'bench-', 0, UNITS, DESIRED);
     console.log(`submitted ${UNITS} units in ${submitted.toFixed(1)} s`);
     const want = DESIRED === 'launched' ? 'active' : undefined;
-    await waitFor(`${UNITS} units reporting ${want ?? 'a state'}`, async () => {
-      let n = 0;
-      let token: string | undefined;
-      for (let i = 0; i < 1000; i++) {
-        const { body } = await getJson<{ states?: { systemdActiveState?: string }[]; nextPageToken?: string }>(`${cluster.url}/fleet/v1/state${token ? `?nextPageToken=${token}` : ''}`);
-        n += (body?.states ?? []).filter(s => !want || s.systemdActiveState === want).length;
-        token = body?.nextPageToken;
-        if (!token) break;
-      }
-      return n >= UNITS;
-    }, { timeoutMs: Math.max(120_000, UNITS * 100), intervalMs: 1000 });
+    await waitFor(
+      `${UNITS} units reporting ${want ?? 'a state'}`,
+      async () => {
+        let n = 0;
+        let token: string | undefined;
+        for (let i = 0; i < 1000; i++) {
+          const { body } = await getJson<{ states?: { systemdActiveState?: string }[]; nextPageToken?: string }>(
+            `${cluster.url}/fleet/v1/state${token ? `?nextPageToken=${token}` : ''}`,
+          );
+          n += (body?.states ?? []).filter(s => !want || s.systemdActiveState === want).length;
+          token = body?.nextPageToken;
+          if (!token) break;
+        }
+        return n >= UNITS;
+      },
+      { timeoutMs: Math.max(120_000, UNITS * 100), intervalMs: 1000 },
+    );
     console.log(`cluster settled after ${submitted.toFixed(1)} s of submits`);
 
     proxy = await CountingProxy.start(cluster.url);
@@ -199,10 +234,20 @@ async function explorer(): Promise<void> {
     const coldOpen = await openFleetView(ui, proxy);
     await ui.expandView('Units');
     const coldTarget = UNITS >= 5000 ? 3 : 1;
-    record(`cold open of the Units view (${UNITS} units: activation, connect, first read, rows)`, `${coldOpen.toFixed(2)} s`, `≤ ${coldTarget} s`, coldOpen <= coldTarget);
+    record(
+      `cold open of the Units view (${UNITS} units: activation, connect, first read, rows)`,
+      `${coldOpen.toFixed(2)} s`,
+      `≤ ${coldTarget} s`,
+      coldOpen <= coldTarget,
+    );
     if (openParts) {
       const explorerPart = openParts.reads + openParts.render;
-      record(`  of which the explorer's (first request → rows: ${openParts.requests} requests, then render)`, `${explorerPart.toFixed(2)} s`, `≤ ${coldTarget} s`, explorerPart <= coldTarget);
+      record(
+        `  of which the explorer's (first request → rows: ${openParts.requests} requests, then render)`,
+        `${explorerPart.toFixed(2)} s`,
+        `≤ ${coldTarget} s`,
+        explorerPart <= coldTarget,
+      );
     }
     const runTag = path.join(cs.dir, 'tmp');
     const extHost = processesWithEnv('FLEET_CODE_SERVER_RUN', runTag).find(pid => pidsWhere((cmd, p) => p === pid && /extensionHost/.test(cmd)).length > 0);
@@ -220,13 +265,24 @@ async function explorer(): Promise<void> {
     console.log('\n| per minute | view visible, idle | view hidden (baseline) | visible − hidden |');
     console.log('|---|---|---|---|');
     const rows: [string, keyof typeof visible, number][] = [
-      ['requests', 'requests', 1], ['KB (both directions)', 'kb', 1], ['TCP connections', 'connections', 1], ['fleetd API CPU-s', 'fleetd', 2],
-      ['etcd CPU-s', 'etcd', 2], ['10 machine processes CPU-s', 'machines', 2], ['extension host CPU-s', 'extHost', 2],
+      ['requests', 'requests', 1],
+      ['KB (both directions)', 'kb', 1],
+      ['TCP connections', 'connections', 1],
+      ['fleetd API CPU-s', 'fleetd', 2],
+      ['etcd CPU-s', 'etcd', 2],
+      ['10 machine processes CPU-s', 'machines', 2],
+      ['extension host CPU-s', 'extHost', 2],
     ];
-    for (const [label, key, digits] of rows) console.log(`| ${label} | ${visibleRaw[key].toFixed(digits)} | ${hidden[key].toFixed(digits)} | ${(visibleRaw[key] - hidden[key]).toFixed(digits)} |`);
+    for (const [label, key, digits] of rows)
+      console.log(`| ${label} | ${visibleRaw[key].toFixed(digits)} | ${hidden[key].toFixed(digits)} | ${(visibleRaw[key] - hidden[key]).toFixed(digits)} |`);
     console.log('');
     record('idle view: requests/min on fleetd (304s and held waits count)', visible.requests.toFixed(1), '≤ 2', visible.requests <= 2);
-    record('idle view: fleetd API CPU above the hidden minute', `${(((visible.fleetd - hidden.fleetd) / 60) * 100).toFixed(2)}% of a core`, '≤ 1%', (visible.fleetd - hidden.fleetd) / 60 <= 0.01);
+    record(
+      'idle view: fleetd API CPU above the hidden minute',
+      `${(((visible.fleetd - hidden.fleetd) / 60) * 100).toFixed(2)}% of a core`,
+      '≤ 1%',
+      (visible.fleetd - hidden.fleetd) / 60 <= 0.01,
+    );
     record('idle view: bytes/min', `${visible.kb.toFixed(1)} KB`);
     console.log(`hidden minute: ${JSON.stringify(hiddenMinute.counts.paths)}`);
 
@@ -234,7 +290,9 @@ async function explorer(): Promise<void> {
     await openFleetView(ui);
     await ui.pickCommand('Fleet: Filter Units…');
     await ui.answerInputBox('Fleet: Filter Units', START_UNIT.replace('.service', ''));
-    await ui.waitForRows('Units', `only ${START_UNIT}'s row (the filter)`, r => r.length === 0 || r.every(x => x.label === START_UNIT), 10_000).catch(() => undefined);
+    await ui
+      .waitForRows('Units', `only ${START_UNIT}'s row (the filter)`, r => r.length === 0 || r.every(x => x.label === START_UNIT), 10_000)
+      .catch(() => undefined);
     await wb.quickOpen(START_UNIT);
     let activeAt: number | undefined;
     let rowAt: number | undefined;
@@ -244,7 +302,9 @@ async function explorer(): Promise<void> {
     const deadline = Date.now() + 60_000;
     const apiPoll = (async () => {
       while (activeAt === undefined && Date.now() < deadline) {
-        const { body } = await getJson<{ states?: { systemdActiveState?: string }[] }>(`${cluster.url}/fleet/v1/state?unitName=${START_UNIT}`).catch(() => ({ body: undefined }));
+        const { body } = await getJson<{ states?: { systemdActiveState?: string }[] }>(`${cluster.url}/fleet/v1/state?unitName=${START_UNIT}`).catch(() => ({
+          body: undefined,
+        }));
         if (body?.states?.some(s => s.systemdActiveState === 'active')) activeAt = performance.now();
         else await new Promise(r => setTimeout(r, 50));
       }
@@ -258,13 +318,25 @@ async function explorer(): Promise<void> {
     await apiPoll;
     console.log(`screenshot: ${await wb.screenshot('explorer-bench-started')}`);
     if (activeAt === undefined || rowAt === undefined) {
-      record('Start → row shows launched', `not seen in 60 s (API active: ${activeAt !== undefined}; row: ${lastRow ? lastRow.text : 'none'})`, '≤ 1 s after the cluster', false);
+      record(
+        'Start → row shows launched',
+        `not seen in 60 s (API active: ${activeAt !== undefined}; row: ${lastRow ? lastRow.text : 'none'})`,
+        '≤ 1 s after the cluster',
+        false,
+      );
     } else {
-      console.log(`Start clicked → cluster has it active: ${((activeAt - t0) / 1000).toFixed(2)} s; → row shows launched: ${((rowAt - t0) / 1000).toFixed(2)} s`);
+      console.log(
+        `Start clicked → cluster has it active: ${((activeAt - t0) / 1000).toFixed(2)} s; → row shows launched: ${((rowAt - t0) / 1000).toFixed(2)} s`,
+      );
       const lag = Math.max(0, rowAt - activeAt) / 1000;
       record('Start → row shows launched, after the cluster had it active', `${lag.toFixed(2)} s`, '≤ 1 s', lag <= 1);
     }
-    const description = await ui.viewPane('Units').locator('.pane-header .description').first().innerText().catch(() => '');
+    const description = await ui
+      .viewPane('Units')
+      .locator('.pane-header .description')
+      .first()
+      .innerText()
+      .catch(() => '');
     console.log(`Units view description with the filter: ${JSON.stringify(description.trim())}`);
   } finally {
     if (proxy) fs.writeFileSync(path.join(os.tmpdir(), 'explorer-bench-proxy.log'), proxy.log.join('\n') + '\n');
@@ -300,7 +372,12 @@ async function walk(url: string, runs = 5): Promise<{ seconds: number; units: nu
 }
 
 async function pageWalk(): Promise<void> {
-  console.log(`\npage walk: ${WALK_SIZES.join(' / ')} inactive units on 1 machine; load ${os.loadavg().map(l => l.toFixed(2)).join(' ')}`);
+  console.log(
+    `\npage walk: ${WALK_SIZES.join(' / ')} inactive units on 1 machine; load ${os
+      .loadavg()
+      .map(l => l.toFixed(2))
+      .join(' ')}`,
+  );
   const cluster = await startCluster(1, ETCD);
   try {
     let have = 0;
@@ -312,7 +389,9 @@ async function pageWalk(): Promise<void> {
       const w = await walk(cluster.url);
       if (w.units !== size) throw new Error(`the walk saw ${w.units} units, expected ${size}`);
       out.push({ size, seconds: w.seconds, pages: w.pages });
-      console.log(`${size} units (submitted in ${s.toFixed(1)} s): walk of ${w.pages} pages in ${(w.seconds * 1000).toFixed(0)} ms = ${((w.seconds / size) * 1e6).toFixed(1)} µs/unit`);
+      console.log(
+        `${size} units (submitted in ${s.toFixed(1)} s): walk of ${w.pages} pages in ${(w.seconds * 1000).toFixed(0)} ms = ${((w.seconds / size) * 1e6).toFixed(1)} µs/unit`,
+      );
     }
     const base = out[0]!;
     for (const o of out.slice(1)) {

@@ -114,9 +114,30 @@ async function main(): Promise<void> {
   const etcd = await EtcdServer.start();
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fleetd-faults-'));
   const clusterId = randomBytes(8).toString('hex');
-  const child = spawn(process.execPath, [bundle, 'local', '--machines', '3', '--etcd', etcd.url, '--api', '127.0.0.1:0', '--state-dir', stateDir,
-    '--agent-ttl', `${TTL_S}s`, '--engine-reconcile-interval', '1', '--agent-reconcile-interval', '1', '--verbosity', '0'],
-  { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, FLEETD_CLUSTER_ID: clusterId } });
+  const child = spawn(
+    process.execPath,
+    [
+      bundle,
+      'local',
+      '--machines',
+      '3',
+      '--etcd',
+      etcd.url,
+      '--api',
+      '127.0.0.1:0',
+      '--state-dir',
+      stateDir,
+      '--agent-ttl',
+      `${TTL_S}s`,
+      '--engine-reconcile-interval',
+      '1',
+      '--agent-reconcile-interval',
+      '1',
+      '--verbosity',
+      '0',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, FLEETD_CLUSTER_ID: clusterId } },
+  );
   let out = '';
   child.stdout!.on('data', c => (out += c.toString()));
   child.stderr!.on('data', c => (out = (out + c.toString()).slice(-100_000)));
@@ -132,35 +153,53 @@ async function main(): Promise<void> {
     const t0 = Date.now();
     for (let i = 0; i < UNITS; i++) {
       const res = await fetch(`${api}/fleet/v1/units/f${i}.service`, {
-        method: 'PUT', headers: { 'Content-Type': 'application/json' },
+        method: 'PUT',
+        headers: { 'Content-Type': 'application/json' },
         body: JSON.stringify({ desiredState: 'launched', options: [{ section: 'Service', name: 'ExecStart', value: `/bin/sleep ${seconds(i)}` }] }),
       });
       if (res.status !== 201) throw new Error(`PUT f${i}.service: ${res.status} ${await res.text()}`);
     }
     const start = await watch('start', t0);
-    console.log(`fleetd faults bench: ${UNITS} units on 3 machines, agent TTL ${TTL_S} s, real etcd (${os.cpus().length} CPUs, load ${os.loadavg().map(l => l.toFixed(2)).join(' ')})`);
+    console.log(
+      `fleetd faults bench: ${UNITS} units on 3 machines, agent TTL ${TTL_S} s, real etcd (${os.cpus().length} CPUs, load ${os
+        .loadavg()
+        .map(l => l.toFixed(2))
+        .join(' ')})`,
+    );
     console.log(`start: all ${UNITS} running once after ${start.recoveredMs ?? '∞'} ms (lost ${start.lost}, duplicated ${start.duplicated})`);
 
     const machines = async () => Object.entries(await client.getAll().prefix('/_coreos.com/fleet/machines/').strings());
     const faults: [string, () => Promise<void>][] = [
-      ['kill -9 of a machine', async () => {
-        const leader = await leaderId();
-        const ids = [...new Set((await machines()).map(([k]) => /machines\/([0-9a-f]{32})\//.exec(k)?.[1]).filter((x): x is string => !!x))];
-        const victim = ids.find(id => id !== leader)!;
-        process.kill(machinePid(stateDir, victim)!, 'SIGKILL');
-      }],
-      ['kill -9 of the engine leader', async () => {
-        process.kill(machinePid(stateDir, (await leaderId())!)!, 'SIGKILL');
-      }],
-      ['kill -9 of etcd, then its restart', async () => {
-        await etcd.halt('SIGKILL');
-        await etcd.relaunch();
-      }],
-      [`etcd paused for ${2 * TTL_S} s (twice the TTL)`, async () => {
-        process.kill(etcd.pid!, 'SIGSTOP');
-        await sleep(2 * TTL_S * 1000);
-        process.kill(etcd.pid!, 'SIGCONT');
-      }],
+      [
+        'kill -9 of a machine',
+        async () => {
+          const leader = await leaderId();
+          const ids = [...new Set((await machines()).map(([k]) => /machines\/([0-9a-f]{32})\//.exec(k)?.[1]).filter((x): x is string => !!x))];
+          const victim = ids.find(id => id !== leader)!;
+          process.kill(machinePid(stateDir, victim)!, 'SIGKILL');
+        },
+      ],
+      [
+        'kill -9 of the engine leader',
+        async () => {
+          process.kill(machinePid(stateDir, (await leaderId())!)!, 'SIGKILL');
+        },
+      ],
+      [
+        'kill -9 of etcd, then its restart',
+        async () => {
+          await etcd.halt('SIGKILL');
+          await etcd.relaunch();
+        },
+      ],
+      [
+        `etcd paused for ${2 * TTL_S} s (twice the TTL)`,
+        async () => {
+          process.kill(etcd.pid!, 'SIGSTOP');
+          await sleep(2 * TTL_S * 1000);
+          process.kill(etcd.pid!, 'SIGCONT');
+        },
+      ],
     ];
     const leaderId = async () => {
       const kvs = await client.getAll().prefix('/_coreos.com/fleet/').strings();
@@ -175,7 +214,9 @@ async function main(): Promise<void> {
       done = true;
       const o = await watching;
       outcomes.push(o);
-      console.log(`${name}: every unit running exactly once after ${o.recoveredMs === undefined ? `more than ${WINDOW_MS / 1000} s` : `${(o.recoveredMs / 1000).toFixed(1)} s`}; lost ${o.lost}, duplicated ${o.duplicated}`);
+      console.log(
+        `${name}: every unit running exactly once after ${o.recoveredMs === undefined ? `more than ${WINDOW_MS / 1000} s` : `${(o.recoveredMs / 1000).toFixed(1)} s`}; lost ${o.lost}, duplicated ${o.duplicated}`,
+      );
     }
     const bad = outcomes.filter(o => o.lost > 0 || o.duplicated > 0 || o.recoveredMs === undefined);
     console.log(bad.length === 0 ? 'every fault: 0 lost, 0 duplicated: PASS' : `FAIL: ${bad.map(o => o.fault).join('; ')}`);

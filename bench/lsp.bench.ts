@@ -8,8 +8,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  CompletionRequest, DidChangeTextDocumentNotification, InitializedNotification, InitializeRequest, InlayHintRequest, SemanticTokensRequest,
-  PublishDiagnosticsNotification, createProtocolConnection, StreamMessageReader,
+  CompletionRequest,
+  DidChangeTextDocumentNotification,
+  InitializedNotification,
+  InitializeRequest,
+  InlayHintRequest,
+  SemanticTokensRequest,
+  PublishDiagnosticsNotification,
+  createProtocolConnection,
+  StreamMessageReader,
 } from 'vscode-languageserver-protocol/node';
 import { PingRequest, SERVER_EXEC_ARGV } from '../protocol/src/lsp';
 import { FramedMessageWriter } from '../server/src/lsp/stdio';
@@ -66,14 +73,30 @@ export function hugeUnit(lines = 10_000): string {
   let i = 0;
   while (out.length < lines - 6) {
     switch (i % 8) {
-      case 0: out.push(`# step ${i}`); break;
-      case 1: out.push(`Environment=VAR_${i}=value-${i} OTHER_${i}=x`); break;
-      case 2: out.push(`ExecStartPre=/usr/bin/echo step ${i} for %n`); break;
-      case 3: out.push(`ExecStart=/bin/sh -c 'echo ${i}' \\`, '  && /bin/true'); break;
-      case 4: out.push(`ExecStartPost=-/usr/bin/logger done ${i}`); break;
-      case 5: out.push(''); break;
-      case 6: out.push(`Environment="QUOTED_${i}=a b c"`); break;
-      default: out.push(`ExecStop=/usr/bin/echo stop ${i}`); break;
+      case 0:
+        out.push(`# step ${i}`);
+        break;
+      case 1:
+        out.push(`Environment=VAR_${i}=value-${i} OTHER_${i}=x`);
+        break;
+      case 2:
+        out.push(`ExecStartPre=/usr/bin/echo step ${i} for %n`);
+        break;
+      case 3:
+        out.push(`ExecStart=/bin/sh -c 'echo ${i}' \\`, '  && /bin/true');
+        break;
+      case 4:
+        out.push(`ExecStartPost=-/usr/bin/logger done ${i}`);
+        break;
+      case 5:
+        out.push('');
+        break;
+      case 6:
+        out.push(`Environment="QUOTED_${i}=a b c"`);
+        break;
+      default:
+        out.push(`ExecStop=/usr/bin/echo stop ${i}`);
+        break;
     }
     i++;
   }
@@ -82,7 +105,9 @@ export function hugeUnit(lines = 10_000): string {
 }
 
 interface Row {
-  name: string; value: number; unit: 'ms' | 'MB';
+  name: string;
+  value: number;
+  unit: 'ms' | 'MB';
   /** Absent: reported for context, no target. */
   target?: number;
   /** Print the ratio to the back-to-back baseline, or to the baseline after a pause. */
@@ -106,7 +131,14 @@ function cpuMs(pid: number): number {
  * `pauseMs` 0: back to back, the next edit right after the previous publish (as the baseline
  * pings are sent); otherwise each edit follows a pause (timers, idle CPUs: the "first keystroke").
  */
-async function measureEditToDiagnostics(h: LspHarness, uri: string, text: string, runs: number, pauseMs: number, warmup = 0): Promise<{ times: number[]; cpu: number }> {
+async function measureEditToDiagnostics(
+  h: LspHarness,
+  uri: string,
+  text: string,
+  runs: number,
+  pauseMs: number,
+  warmup = 0,
+): Promise<{ times: number[]; cpu: number }> {
   const times: number[] = [];
   let cpu = 0;
   let version = 1;
@@ -152,15 +184,22 @@ async function pingTimes(h: LspHarness, count: number, pauseMs: number): Promise
 /** Spawn → initialize → didOpen → first publishDiagnostics; then the server stays up `stayMs` (long enough to write its code cache, or not). */
 async function startToFirstDiagnostics(text: string, env: Record<string, string>, stayMs = 0): Promise<{ ms: number; cpu: number }> {
   const t0 = performance.now();
-  const child = spawn(process.execPath, [...SERVER_EXEC_ARGV, SERVER_JS, '--stdio'], { cwd: ROOT, stdio: ['pipe', 'pipe', 'ignore'], env: { ...process.env, ...env } });
+  const child = spawn(process.execPath, [...SERVER_EXEC_ARGV, SERVER_JS, '--stdio'], {
+    cwd: ROOT,
+    stdio: ['pipe', 'pipe', 'ignore'],
+    env: { ...process.env, ...env },
+  });
   const connection = createProtocolConnection(new StreamMessageReader(child.stdout!), new FramedMessageWriter(child.stdin!));
   const got = new Promise<{ ms: number; cpu: number }>(resolve =>
-    connection.onNotification(PublishDiagnosticsNotification.type, () => resolve({ ms: performance.now() - t0, cpu: cpuMs(child.pid!) })));
+    connection.onNotification(PublishDiagnosticsNotification.type, () => resolve({ ms: performance.now() - t0, cpu: cpuMs(child.pid!) })),
+  );
   connection.onRequest('workspace/configuration', (p: { items: unknown[] }) => p.items.map(() => ({})));
   connection.listen();
   await connection.sendRequest(InitializeRequest.type, { processId: process.pid, rootUri: null, capabilities: { workspace: { configuration: true } } });
   await connection.sendNotification(InitializedNotification.type, {});
-  await connection.sendNotification('textDocument/didOpen', { textDocument: { uri: 'file:///bench/start.service', languageId: 'fleet-unit', version: 1, text } });
+  await connection.sendNotification('textDocument/didOpen', {
+    textDocument: { uri: 'file:///bench/start.service', languageId: 'fleet-unit', version: 1, text },
+  });
   const timeout = setTimeout(() => child.kill('SIGKILL'), 20_000);
   const result = await got;
   clearTimeout(timeout);
@@ -204,16 +243,42 @@ async function main(): Promise<void> {
     const early = await measureEditToDiagnostics(h, 'file:///bench/web@3.service', typicalUnit(3), 300, 0, 0);
     const typicalRuns = Math.max(RUNS, 301);
     const typicalTimes = await measureEditToDiagnostics(h, 'file:///bench/web@1.service', typicalUnit(), typicalRuns, 0, 700);
-    rows.push({ name: `diagnostics, 30-line unit (edit → publish, median of ${typicalRuns} after 1,000)`, value: median(typicalTimes.times), unit: 'ms', target: 1, ratio: 'baseline', cpu: typicalTimes.cpu });
-    rows.push({ name: '  the same, the first 300 edits after start (JIT warming up)', value: median(early.times), unit: 'ms', ratio: 'baseline', cpu: early.cpu });
+    rows.push({
+      name: `diagnostics, 30-line unit (edit → publish, median of ${typicalRuns} after 1,000)`,
+      value: median(typicalTimes.times),
+      unit: 'ms',
+      target: 1,
+      ratio: 'baseline',
+      cpu: typicalTimes.cpu,
+    });
+    rows.push({
+      name: '  the same, the first 300 edits after start (JIT warming up)',
+      value: median(early.times),
+      unit: 'ms',
+      ratio: 'baseline',
+      cpu: early.cpu,
+    });
     const pausedRuns = Math.max(RUNS, 51);
     const pausedTimes = await measureEditToDiagnostics(h, 'file:///bench/web@2.service', typicalUnit(2), pausedRuns, PAUSE_MS, 5);
-    rows.push({ name: `  the same, each edit after a ${PAUSE_MS} ms pause (median of ${pausedRuns})`, value: median(pausedTimes.times), unit: 'ms', ratio: 'pause', cpu: pausedTimes.cpu });
+    rows.push({
+      name: `  the same, each edit after a ${PAUSE_MS} ms pause (median of ${pausedRuns})`,
+      value: median(pausedTimes.times),
+      unit: 'ms',
+      ratio: 'pause',
+      cpu: pausedTimes.cpu,
+    });
 
     const huge = hugeUnit();
     const hugeUri = 'file:///bench/huge.service';
     const hugeTimes = await measureEditToDiagnostics(h, hugeUri, huge, RUNS, 0, 3);
-    rows.push({ name: `diagnostics, 10,000-line unit (edit → publish, median of ${RUNS} after 3)`, value: median(hugeTimes.times), unit: 'ms', target: 50, ratio: 'baseline', cpu: hugeTimes.cpu });
+    rows.push({
+      name: `diagnostics, 10,000-line unit (edit → publish, median of ${RUNS} after 3)`,
+      value: median(hugeTimes.times),
+      unit: 'ms',
+      target: 50,
+      ratio: 'baseline',
+      cpu: hugeTimes.cpu,
+    });
 
     // Semantic tokens for the whole 10,000-line file (what VS Code asks for on open and after edits).
     const tokens: number[] = [];
@@ -224,25 +289,52 @@ async function main(): Promise<void> {
       if (i >= 0) tokens.push(performance.now() - t0);
       if (!result || result.data.length < 10_000 * 5) throw new Error(`semantic tokens for the 10,000-line unit: only ${result?.data.length ?? 0} numbers`);
     }
-    rows.push({ name: `semantic tokens, 10,000-line unit (full, median of ${RUNS} after 3)`, value: median(tokens), unit: 'ms', target: 50, ratio: 'baseline', cpu: (cpuMs(h.child.pid!) - tokensCpu0) / (RUNS + 3) });
+    rows.push({
+      name: `semantic tokens, 10,000-line unit (full, median of ${RUNS} after 3)`,
+      value: median(tokens),
+      unit: 'ms',
+      target: 50,
+      ratio: 'baseline',
+      cpu: (cpuMs(h.child.pid!) - tokensCpu0) / (RUNS + 3),
+    });
 
     // Inlay hints for a visible range (60 lines) of the 10,000-line file, scrolling through it.
     const hints: number[] = [];
     const hintsCpu0 = cpuMs(h.child.pid!);
     for (let i = -20; i < 200; i++) {
-      const line = 100 + ((i + 20) * 997) % 9_800;
+      const line = 100 + (((i + 20) * 997) % 9_800);
       const t0 = performance.now();
-      await h.connection.sendRequest(InlayHintRequest.type, { textDocument: { uri: hugeUri }, range: { start: { line, character: 0 }, end: { line: line + 60, character: 0 } } });
+      await h.connection.sendRequest(InlayHintRequest.type, {
+        textDocument: { uri: hugeUri },
+        range: { start: { line, character: 0 }, end: { line: line + 60, character: 0 } },
+      });
       if (i >= 0) hints.push(performance.now() - t0);
     }
-    rows.push({ name: 'inlay hints, 60 visible lines of the 10,000-line unit p99', value: percentile(hints, 99), unit: 'ms', target: 5, ratio: 'baseline', cpu: (cpuMs(h.child.pid!) - hintsCpu0) / 220 });
+    rows.push({
+      name: 'inlay hints, 60 visible lines of the 10,000-line unit p99',
+      value: percentile(hints, 99),
+      unit: 'ms',
+      target: 5,
+      ratio: 'baseline',
+      cpu: (cpuMs(h.child.pid!) - hintsCpu0) / 220,
+    });
 
     const completion: number[] = [];
     const completionCpu0 = cpuMs(h.child.pid!);
-    const positions = [{ line: 9, character: 5 }, { line: 11, character: 8 }, { line: 25, character: 10 }, { line: 4, character: 6 }, { line: 3, character: 0 }, { line: 18, character: 40 }];
+    const positions = [
+      { line: 9, character: 5 },
+      { line: 11, character: 8 },
+      { line: 25, character: 10 },
+      { line: 4, character: 6 },
+      { line: 3, character: 0 },
+      { line: 18, character: 40 },
+    ];
     for (let i = 0; i < 600; i++) {
       const t0 = performance.now();
-      await h.connection.sendRequest(CompletionRequest.type, { textDocument: { uri: 'file:///bench/web@1.service' }, position: positions[i % positions.length]! });
+      await h.connection.sendRequest(CompletionRequest.type, {
+        textDocument: { uri: 'file:///bench/web@1.service' },
+        position: positions[i % positions.length]!,
+      });
       if (i >= 100) completion.push(performance.now() - t0); // after warm-up
     }
     const completionCpu = (cpuMs(h.child.pid!) - completionCpu0) / 600;
@@ -274,7 +366,10 @@ async function main(): Promise<void> {
     const uncached: { ms: number; cpu: number }[] = [];
     for (let i = 0; i < 5; i++) uncached.push(await startToFirstDiagnostics(typicalUnit(), { FLEET_SERVER_CACHE: '0' }));
     rows.push({
-      name: '  the same, a first start: no code cache yet (median of 5)', value: median(uncached.map(s => s.ms)), unit: 'ms', ratio: 'baseline',
+      name: '  the same, a first start: no code cache yet (median of 5)',
+      value: median(uncached.map(s => s.ms)),
+      unit: 'ms',
+      ratio: 'baseline',
       cpu: median(uncached.map(s => s.cpu)),
     });
     await startToFirstDiagnostics(typicalUnit(), { FLEET_SERVER_CACHE_DIR: cacheDir }, 1500); // writes the cache
@@ -282,7 +377,11 @@ async function main(): Promise<void> {
     const starts: { ms: number; cpu: number }[] = [];
     for (let i = 0; i < 5; i++) starts.push(await startToFirstDiagnostics(typicalUnit(), { FLEET_SERVER_CACHE_DIR: cacheDir }));
     rows.splice(rows.length - 1, 0, {
-      name: 'server start → first diagnostics (median of 5)', value: median(starts.map(s => s.ms)), unit: 'ms', target: 300, ratio: 'baseline',
+      name: 'server start → first diagnostics (median of 5)',
+      value: median(starts.map(s => s.ms)),
+      unit: 'ms',
+      target: 300,
+      ratio: 'baseline',
       cpu: median(starts.map(s => s.cpu)),
     });
   } finally {
@@ -290,11 +389,19 @@ async function main(): Promise<void> {
   }
 
   const pad = (s: string, n: number) => s.padEnd(n);
-  console.log(`\nfleet language server benchmark (node ${process.version}, ${RUNS} runs; load average ${fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')})\n`);
+  console.log(
+    `\nfleet language server benchmark (node ${process.version}, ${RUNS} runs; load average ${fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')})\n`,
+  );
   console.log(`${pad('measure', 62)} ${pad('value', 12)} ${pad('× no-op', 10)} ${pad('target', 10)} ${pad('result', 7)} server CPU/op`);
-  console.log(`${pad('no-op round trip (fleet/ping, median of 500) = baseline', 62)} ${pad(`${baseline.toFixed(3)} ms`, 12)} ${pad('1.0', 10)} ${pad('-', 10)} -`);
-  console.log(`${pad('no-op round trip p99 (of the 500): what this machine adds to any tail', 62)} ${pad(`${pingP99.toFixed(3)} ms`, 12)} ${pad((pingP99 / baseline).toFixed(1), 10)} ${pad('-', 10)} -`);
-  console.log(`${pad(`no-op round trip after a ${PAUSE_MS} ms pause (median of 51) = pause baseline`, 62)} ${pad(`${pauseBaseline.toFixed(3)} ms`, 12)} ${pad('1.0 (p)', 10)} ${pad('-', 10)} -`);
+  console.log(
+    `${pad('no-op round trip (fleet/ping, median of 500) = baseline', 62)} ${pad(`${baseline.toFixed(3)} ms`, 12)} ${pad('1.0', 10)} ${pad('-', 10)} -`,
+  );
+  console.log(
+    `${pad('no-op round trip p99 (of the 500): what this machine adds to any tail', 62)} ${pad(`${pingP99.toFixed(3)} ms`, 12)} ${pad((pingP99 / baseline).toFixed(1), 10)} ${pad('-', 10)} -`,
+  );
+  console.log(
+    `${pad(`no-op round trip after a ${PAUSE_MS} ms pause (median of 51) = pause baseline`, 62)} ${pad(`${pauseBaseline.toFixed(3)} ms`, 12)} ${pad('1.0 (p)', 10)} ${pad('-', 10)} -`,
+  );
   let missed = 0;
   for (const r of rows) {
     const pass = r.target === undefined ? undefined : r.value < r.target;
@@ -303,7 +410,9 @@ async function main(): Promise<void> {
     const ratio = r.ratio === 'baseline' ? (r.value / baseline).toFixed(1) : r.ratio === 'pause' ? `${(r.value / pauseBaseline).toFixed(1)} (p)` : '-';
     const cpu = r.cpu !== undefined ? `${r.cpu.toFixed(2)} ms` : '';
     const target = r.target === undefined ? '-' : `< ${r.target} ${r.unit}`;
-    console.log(`${pad(r.name, 62)} ${pad(value, 12)} ${pad(ratio, 10)} ${pad(target, 10)} ${pad(pass === undefined ? '-' : pass ? 'PASS' : 'MISS', 7)} ${cpu}`);
+    console.log(
+      `${pad(r.name, 62)} ${pad(value, 12)} ${pad(ratio, 10)} ${pad(target, 10)} ${pad(pass === undefined ? '-' : pass ? 'PASS' : 'MISS', 7)} ${cpu}`,
+    );
   }
   console.log('(p): ratio to the pause baseline');
   console.log(missed === 0 ? '\nall targets met' : `\n${missed} target(s) missed`);

@@ -31,11 +31,13 @@ const opt = (name: string, def: string) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? args[i + 1]! : def;
 };
-const SCENARIOS = opt('scenarios', '10x500,10x1000,100x500,100x5000').split(',').map(s => {
-  const [m, u] = s.split('x').map(Number);
-  if (!m || !u) throw new Error(`--scenarios: "${s}" is not MACHINESxUNITS (e.g. 100x5000)`);
-  return { machines: m, units: u };
-});
+const SCENARIOS = opt('scenarios', '10x500,10x1000,100x500,100x5000')
+  .split(',')
+  .map(s => {
+    const [m, u] = s.split('x').map(Number);
+    if (!m || !u) throw new Error(`--scenarios: "${s}" is not MACHINESxUNITS (e.g. 100x5000)`);
+    return { machines: m, units: u };
+  });
 const UPDATES = Number(opt('updates', '7'));
 
 interface Data {
@@ -46,7 +48,11 @@ interface Data {
 
 function dataset(machines: number, units: number): Data {
   const hex = (n: number, len: number) => n.toString(16).padStart(len, '0');
-  const ms = Array.from({ length: machines }, (_, i) => ({ id: `${hex(i + 1, 8)}${'a'.repeat(24)}`, primaryIP: `10.0.${i >> 8}.${i & 255}`, metadata: { region: ['east', 'west', 'north'][i % 3]! } }));
+  const ms = Array.from({ length: machines }, (_, i) => ({
+    id: `${hex(i + 1, 8)}${'a'.repeat(24)}`,
+    primaryIP: `10.0.${i >> 8}.${i & 255}`,
+    metadata: { region: ['east', 'west', 'north'][i % 3]! },
+  }));
   const us: Record<string, unknown>[] = [];
   const states: Data['states'] = [];
   for (let i = 0; i < units; i++) {
@@ -115,11 +121,12 @@ async function apiServer(data: Data): Promise<{ url: string; change(): number; c
       for (const w of waiters.splice(0)) w();
       return at;
     },
-    close: () => new Promise<void>(resolve => {
-      for (const w of waiters.splice(0)) w();
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
+    close: () =>
+      new Promise<void>(resolve => {
+        for (const w of waiters.splice(0)) w();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }
 
@@ -133,12 +140,25 @@ interface Stats {
 }
 
 async function mapFrame(wb: Workbench): Promise<Frame> {
-  return waitFor('the cluster map webview', async () => {
-    for (const frame of (wb.page as unknown as { frames(): Frame[] }).frames()) {
-      if ((await frame.locator('h1').count().catch(() => 0)) > 0 && (await frame.evaluate(() => !!(globalThis as unknown as { document: { querySelector(s: string): unknown } }).document.querySelector('main#root')).catch(() => false))) return frame;
-    }
-    return false;
-  }, { timeoutMs: 60_000, intervalMs: 50 });
+  return waitFor(
+    'the cluster map webview',
+    async () => {
+      for (const frame of (wb.page as unknown as { frames(): Frame[] }).frames()) {
+        if (
+          (await frame
+            .locator('h1')
+            .count()
+            .catch(() => 0)) > 0 &&
+          (await frame
+            .evaluate(() => !!(globalThis as unknown as { document: { querySelector(s: string): unknown } }).document.querySelector('main#root'))
+            .catch(() => false))
+        )
+          return frame;
+      }
+      return false;
+    },
+    { timeoutMs: 60_000, intervalMs: 50 },
+  );
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -175,7 +195,11 @@ async function scenario(machines: number, units: number): Promise<string> {
       const t0 = Date.now();
       await wb.page.keyboard.press('Enter');
       const frame = await mapFrame(wb);
-      const first = await waitFor('the first paint with the map', async () => (await frame.evaluate(() => (globalThis as unknown as { fleetRenderStats?: Stats }).fleetRenderStats?.firstDataPaintEpoch)) ?? false, { timeoutMs: 60_000, intervalMs: 20 });
+      const first = await waitFor(
+        'the first paint with the map',
+        async () => (await frame.evaluate(() => (globalThis as unknown as { fleetRenderStats?: Stats }).fleetRenderStats?.firstDataPaintEpoch)) ?? false,
+        { timeoutMs: 60_000, intervalMs: 20 },
+      );
       const boxes = await frame.locator('article.machine').count();
       if (boxes !== machines) throw new Error(`the map shows ${boxes} machines, the API has ${machines}`);
       const firstPaint = first - t0;
@@ -187,12 +211,16 @@ async function scenario(machines: number, units: number): Promise<string> {
       const compute: number[] = [];
       const transport: number[] = [];
       for (let i = 0; i < UPDATES; i++) {
-        const before = (await frame.evaluate(() => (globalThis as unknown as { fleetRenderStats: Stats }).fleetRenderStats.paints.length));
+        const before = await frame.evaluate(() => (globalThis as unknown as { fleetRenderStats: Stats }).fleetRenderStats.paints.length);
         const changedAt = api.change();
-        const paint = await waitFor('the update painted', async () => {
-          const paints = await frame.evaluate(() => (globalThis as unknown as { fleetRenderStats: Stats }).fleetRenderStats.paints);
-          return paints.length > before ? paints[paints.length - 1]! : false;
-        }, { timeoutMs: 30_000, intervalMs: 10 });
+        const paint = await waitFor(
+          'the update painted',
+          async () => {
+            const paints = await frame.evaluate(() => (globalThis as unknown as { fleetRenderStats: Stats }).fleetRenderStats.paints);
+            return paints.length > before ? paints[paints.length - 1]! : false;
+          },
+          { timeoutMs: 30_000, intervalMs: 10 },
+        );
         endToEnd.push(paint.paintedAt - changedAt);
         fromModel.push(paint.paintedAt - paint.changedAt);
         render.push(paint.renderMs);

@@ -46,7 +46,11 @@ const TARGET = 3;
 /** bench/maps.bench.ts's dataset, as wire JSON. */
 function dataset(machines: number, units: number): { machines: ApiMachine[]; units: ApiUnit[]; states: ApiUnitState[] } {
   const hex = (n: number, len: number) => n.toString(16).padStart(len, '0');
-  const ms = Array.from({ length: machines }, (_, i) => ({ id: `${hex(i + 1, 8)}${'a'.repeat(24)}`, primaryIP: `10.0.${i >> 8}.${i & 255}`, metadata: { region: ['east', 'west', 'north'][i % 3]! } }));
+  const ms = Array.from({ length: machines }, (_, i) => ({
+    id: `${hex(i + 1, 8)}${'a'.repeat(24)}`,
+    primaryIP: `10.0.${i >> 8}.${i & 255}`,
+    metadata: { region: ['east', 'west', 'north'][i % 3]! },
+  }));
   const us: ApiUnit[] = [];
   const states: ApiUnitState[] = [];
   for (let i = 0; i < units; i++) {
@@ -96,10 +100,15 @@ function path(
   return p;
 }
 
-const oldPath = path('old', (previous, read) => {
-  const snapshot = old.normalize(read);
-  return { snapshot, diff: old.diffSnapshots(previous, snapshot) };
-}, old.computeRows, old.clusterContextOf);
+const oldPath = path(
+  'old',
+  (previous, read) => {
+    const snapshot = old.normalize(read);
+    return { snapshot, diff: old.diffSnapshots(previous, snapshot) };
+  },
+  old.computeRows,
+  old.clusterContextOf,
+);
 const newPath = path('new', (previous, read) => reuseSnapshot(previous, ClusterSnapshot.normalize(read)), unitRows, clusterContextOf);
 
 const data = dataset(MACHINES, UNITS);
@@ -108,7 +117,11 @@ let flip = 0;
 function nextRead(): ClusterSnapshot {
   const s = data.states[(flip++ * 7919) % data.states.length]!;
   s.systemdActiveState = s.systemdActiveState === 'active' ? 'failed' : 'active';
-  return { machines: JSON.parse(JSON.stringify(data.machines)), units: JSON.parse(JSON.stringify(data.units)), states: JSON.parse(JSON.stringify(data.states)) };
+  return {
+    machines: JSON.parse(JSON.stringify(data.machines)),
+    units: JSON.parse(JSON.stringify(data.units)),
+    states: JSON.parse(JSON.stringify(data.states)),
+  };
 }
 
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -163,21 +176,37 @@ if (ALLOCATIONS) {
   const samples = measure(7);
   console.log(`allocated per update (heap growth with a collection before each, median of 7): old ${mb(samples.old)} MB, new ${mb(samples.new)} MB`);
 } else {
-  console.log(`model update: ${UNITS} units on ${MACHINES} machines, one unit's state changes per read; ${RUNS} runs each; ${os.cpus().length} CPUs, load ${os.loadavg().map(l => l.toFixed(2)).join(' ')}`);
+  console.log(
+    `model update: ${UNITS} units on ${MACHINES} machines, one unit's state changes per read; ${RUNS} runs each; ${os.cpus().length} CPUs, load ${os
+      .loadavg()
+      .map(l => l.toFixed(2))
+      .join(' ')}`,
+  );
   const samples = measure(RUNS);
   // CPU time of this process: the update runs on its one thread, and the machine's other load
   // does not count (wall time does: it is printed beside it).
   const cpu = (key: 'old' | 'new') => samples[key].map(x => x.cpuMs);
   const wall = (key: 'old' | 'new') => samples[key].map(x => x.ms);
-  const line = (what: string, key: 'old' | 'new') => console.log(`${what}: CPU median ${median(cpu(key)).toFixed(2)} ms (min ${Math.min(...cpu(key)).toFixed(2)}), wall median ${median(wall(key)).toFixed(2)} ms`);
+  const line = (what: string, key: 'old' | 'new') =>
+    console.log(
+      `${what}: CPU median ${median(cpu(key)).toFixed(2)} ms (min ${Math.min(...cpu(key)).toFixed(2)}), wall median ${median(wall(key)).toFixed(2)} ms`,
+    );
   line('old (normalize + stable-key diff + every row rebuilt + clusterMap + every unit hashed for the LSP context)', 'old');
   line('new (normalize + reuseSnapshot + rows kept + clusterMap + details kept for the LSP context)            ', 'new');
-  const split = (key: 'old' | 'new') => ['model (normalize + diff)', 'unitRows', 'clusterMap', 'clusterContextOf'].map((what, k) => `${what} ${median(samples[key].map(x => x.out.phases[k]!)).toFixed(2)}`).join(', ');
+  const split = (key: 'old' | 'new') =>
+    ['model (normalize + diff)', 'unitRows', 'clusterMap', 'clusterContextOf']
+      .map((what, k) => `${what} ${median(samples[key].map(x => x.out.phases[k]!)).toFixed(2)}`)
+      .join(', ');
   console.log(`  wall medians of the parts, ms: old: ${split('old')}`);
   console.log(`  wall medians of the parts, ms: new: ${split('new')}`);
-  const child = spawnSync(process.execPath, ['--expose-gc', '--max-semi-space-size=256', ...process.execArgv, process.argv[1]!, ...args], { stdio: 'inherit', env: { ...process.env, MODEL_BENCH_ALLOCATIONS: '1' } });
+  const child = spawnSync(process.execPath, ['--expose-gc', '--max-semi-space-size=256', ...process.execArgv, process.argv[1]!, ...args], {
+    stdio: 'inherit',
+    env: { ...process.env, MODEL_BENCH_ALLOCATIONS: '1' },
+  });
   if (child.status !== 0) process.exitCode = 1;
   const ratio = median(cpu('old')) / median(cpu('new'));
-  console.log(`old / new (CPU medians): ${ratio.toFixed(1)}×, wall ${(median(wall('old')) / median(wall('new'))).toFixed(1)}×  (target ≥ ${TARGET}×: ${ratio >= TARGET ? 'PASS' : 'MISS'})`);
+  console.log(
+    `old / new (CPU medians): ${ratio.toFixed(1)}×, wall ${(median(wall('old')) / median(wall('new'))).toFixed(1)}×  (target ≥ ${TARGET}×: ${ratio >= TARGET ? 'PASS' : 'MISS'})`,
+  );
   if (ratio < TARGET) process.exitCode = 1;
 }

@@ -51,12 +51,47 @@ function corpus(): string[] {
     '# c \\\n swallowed\n[X-Fleet]\nMachineID=4d389537\nReplaces=old*\n[Install]\nWantedBy=multi-user.target\n',
     '[Unit\nDescription=x\n[Service]garbage\nNoEquals\n=empty name\n  indented = value  \n',
     '\r\n[Unit]\r\nDescription=crlf\r\n\r\n[X-Fleet]\r\nGlobal=yes\r\n',
-    '', '[', '[]', '=', '\\', '%', '[X-Fleet]\nMachineOf=', 'x'.repeat(3000), '[Unit]\nDescription=😀\u{10348}€\n',
+    '',
+    '[',
+    '[]',
+    '=',
+    '\\',
+    '%',
+    '[X-Fleet]\nMachineOf=',
+    'x'.repeat(3000),
+    '[Unit]\nDescription=😀\u{10348}€\n',
   );
   return out;
 }
 
-const ALPHABET = ['[', ']', '=', '\\', '\n', '\r', '\r\n', '#', ';', '%', '%i', '"', ' ', '\t', '@', '*', '.service', 'X-Fleet', 'MachineOf=', 'Exec', '😀', '\u{D800}', 'é', '\\\n', '[X-Fleet]\n', '[Service]\n'];
+const ALPHABET = [
+  '[',
+  ']',
+  '=',
+  '\\',
+  '\n',
+  '\r',
+  '\r\n',
+  '#',
+  ';',
+  '%',
+  '%i',
+  '"',
+  ' ',
+  '\t',
+  '@',
+  '*',
+  '.service',
+  'X-Fleet',
+  'MachineOf=',
+  'Exec',
+  '😀',
+  '\u{D800}',
+  'é',
+  '\\\n',
+  '[X-Fleet]\n',
+  '[Service]\n',
+];
 
 function mutate(text: string, rnd: () => number, pick: <T>(a: readonly T[]) => T): string {
   let t = text;
@@ -64,12 +99,33 @@ function mutate(text: string, rnd: () => number, pick: <T>(a: readonly T[]) => T
   for (let i = 0; i < n; i++) {
     const at = Math.floor(rnd() * (t.length + 1));
     switch (Math.floor(rnd() * 6)) {
-      case 0: t = t.slice(0, at) + pick(ALPHABET) + t.slice(at); break;
-      case 1: t = t.slice(0, at) + t.slice(at + 1 + Math.floor(rnd() * 20)); break;
-      case 2: { const lines = t.split('\n'); const j = Math.floor(rnd() * lines.length); lines.splice(j, 0, lines[j] ?? ''); t = lines.join('\n'); break; }
-      case 3: { const lines = t.split('\n'); const a = Math.floor(rnd() * lines.length), b = Math.floor(rnd() * lines.length); [lines[a], lines[b]] = [lines[b]!, lines[a]!]; t = lines.join('\n'); break; }
-      case 4: t = t.slice(0, at); break;
-      default: t = t.slice(0, at) + t.slice(Math.floor(rnd() * t.length)); break;
+      case 0:
+        t = t.slice(0, at) + pick(ALPHABET) + t.slice(at);
+        break;
+      case 1:
+        t = t.slice(0, at) + t.slice(at + 1 + Math.floor(rnd() * 20));
+        break;
+      case 2: {
+        const lines = t.split('\n');
+        const j = Math.floor(rnd() * lines.length);
+        lines.splice(j, 0, lines[j] ?? '');
+        t = lines.join('\n');
+        break;
+      }
+      case 3: {
+        const lines = t.split('\n');
+        const a = Math.floor(rnd() * lines.length),
+          b = Math.floor(rnd() * lines.length);
+        [lines[a], lines[b]] = [lines[b]!, lines[a]!];
+        t = lines.join('\n');
+        break;
+      }
+      case 4:
+        t = t.slice(0, at);
+        break;
+      default:
+        t = t.slice(0, at) + t.slice(Math.floor(rnd() * t.length));
+        break;
     }
   }
   return t;
@@ -89,11 +145,16 @@ describe('fuzz: parser, rules and language service', () => {
     const samples = corpus();
     assert.ok(samples.length >= 10, `corpus has ${samples.length} samples`);
     const cluster: ClusterContext = {
-      machines: [{ id: '4d389537d9d14bdabe8be54a9c29f68d', metadata: { region: 'us' } }, { id: 'b'.repeat(32), metadata: {} }],
+      machines: [
+        { id: '4d389537d9d14bdabe8be54a9c29f68d', metadata: { region: 'us' } },
+        { id: 'b'.repeat(32), metadata: {} },
+      ],
       units: ['db.service', 'web@1.service'],
     };
     const names = ['web.service', 'web@1.service', 'db@.service', 'x.device', 'bad', undefined];
-    const index = service.WorkspaceIndex.of(samples.slice(0, 20).map((s, i) => ({ name: `s${i}.service`, file: parseUnitFile(s), uri: `file:///ws/s${i}.service` })));
+    const index = service.WorkspaceIndex.of(
+      samples.slice(0, 20).map((s, i) => ({ name: `s${i}.service`, file: parseUnitFile(s), uri: `file:///ws/s${i}.service` })),
+    );
     const started = performance.now();
     const totals = new Map<string, number>();
     let iterations = 0;
@@ -110,7 +171,10 @@ describe('fuzz: parser, rules and language service', () => {
           const lineText = document.getText({ start: { line: p.line, character: 0 }, end: { line: p.line + 1, character: 0 } });
           assert.ok(p.character <= lineText.length, `${what}: character beyond line end ${JSON.stringify(range)}; ${where}`);
         }
-        assert.ok(range.start.line < range.end.line || (range.start.line === range.end.line && range.start.character <= range.end.character), `${what}: inverted ${JSON.stringify(range)}; ${where}`);
+        assert.ok(
+          range.start.line < range.end.line || (range.start.line === range.end.line && range.start.character <= range.end.character),
+          `${what}: inverted ${JSON.stringify(range)}; ${where}`,
+        );
       };
       const timed = <T>(what: string, f: () => T): T => {
         const t0 = performance.now();
@@ -128,17 +192,24 @@ describe('fuzz: parser, rules and language service', () => {
 
       const file = timed('parseUnitFile', () => parseUnitFile(text));
       const problems = timed('validateUnitFile', () => validateUnitFile(file, { unitName: name, index }));
-      for (const p of problems) assert.ok(p.start >= 0 && p.end <= text.length && p.start <= p.end, `problem ${p.code} [${p.start}, ${p.end}) outside; ${where}`);
+      for (const p of problems)
+        assert.ok(p.start >= 0 && p.end <= text.length && p.start <= p.end, `problem ${p.code} [${p.start}, ${p.end}) outside; ${where}`);
 
       const doc: service.UnitDocument = { document, file, unitName: name };
-      const ctx: service.ServiceContext = { settings: FleetLanguageSettings.defaults, catalog: service.defaultCatalog, index, cluster: rnd() < 0.5 ? cluster : undefined };
+      const ctx: service.ServiceContext = {
+        settings: FleetLanguageSettings.defaults,
+        catalog: service.defaultCatalog,
+        index,
+        cluster: rnd() < 0.5 ? cluster : undefined,
+      };
       const all = timed('computeProblems', () => service.computeProblems(doc, ctx));
       for (const d of timed('diagnostics', () => service.diagnostics(doc, ctx, all))) checkRange(d.range, 'diagnostic');
       for (const s of timed('documentSymbols', () => service.documentSymbols(doc))) {
         checkRange(s.range, 'symbol');
         for (const c of s.children ?? []) checkRange(c.range, 'child symbol');
       }
-      for (const f of timed('foldingRanges', () => service.foldingRanges(doc))) assert.ok(f.startLine < f.endLine && f.endLine < lineCount, `fold ${JSON.stringify(f)}; ${where}`);
+      for (const f of timed('foldingRanges', () => service.foldingRanges(doc)))
+        assert.ok(f.startLine < f.endLine && f.endLine < lineCount, `fold ${JSON.stringify(f)}; ${where}`);
       const edits = timed('formattingEdits', () => service.formattingEdits(doc));
       edits.forEach(e => checkRange(e.range, 'format edit'));
       const formatted = TextDocument.applyEdits(document, edits);
@@ -152,7 +223,8 @@ describe('fuzz: parser, rules and language service', () => {
         assert.ok(t.length > 0 && (t.line > prev.line || t.character >= prev.end), `token ${JSON.stringify(t)} overlaps or is out of order; ${where}`);
         prev = { line: t.line, end: t.character + t.length };
       }
-      for (const hint of timed('inlayHints', () => service.inlayHints(doc, { start: 0, end: text.length }, ctx))) checkRange({ start: hint.position, end: hint.position }, 'inlay hint');
+      for (const hint of timed('inlayHints', () => service.inlayHints(doc, { start: 0, end: text.length }, ctx)))
+        checkRange({ start: hint.position, end: hint.position }, 'inlay hint');
       timed('codeLenses', () => service.codeLenses(doc, ctx)).forEach(l => checkRange(l.range, 'code lens'));
       timed('documentLinks', () => service.documentLinks(doc, ctx)).forEach(l => checkRange(l.range, 'link'));
 
@@ -169,7 +241,8 @@ describe('fuzz: parser, rules and language service', () => {
         }
         timed('definition', () => service.definition(doc, offset, ctx));
         timed('documentHighlights', () => service.documentHighlights(doc, offset, ctx)).forEach(x => checkRange(x.range, 'highlight'));
-        for (let sel: SelectionRange | undefined = timed('selectionRanges', () => service.selectionRanges(doc, [offset]))[0]; sel; sel = sel.parent) checkRange(sel.range, 'selection range');
+        for (let sel: SelectionRange | undefined = timed('selectionRanges', () => service.selectionRanges(doc, [offset]))[0]; sel; sel = sel.parent)
+          checkRange(sel.range, 'selection range');
         timed('signatureHelp', () => service.signatureHelp(doc, offset, ctx));
         for (const a of timed('refactorActions', () => service.refactorActions(doc, offset, end, ctx))) {
           for (const list of Object.values(a.edit?.changes ?? {})) list.forEach(e => checkRange(e.range, `refactor ${a.title}`));
@@ -185,7 +258,13 @@ describe('fuzz: parser, rules and language service', () => {
         timed('rangeFormatting', () => service.formattingEdits(doc, { start: offset, end })).forEach(e => checkRange(e.range, 'range format edit'));
       }
     }
-    if (process.env.FUZZ_PROFILE) console.log([...totals].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v.toFixed(0)} ms`).join(', '));
+    if (process.env.FUZZ_PROFILE)
+      console.log(
+        [...totals]
+          .sort((a, b) => b[1] - a[1])
+          .map(([k, v]) => `${k} ${v.toFixed(0)} ms`)
+          .join(', '),
+      );
     console.log(`fuzz: ${iterations} iterations in ${Math.round(performance.now() - started)} ms (FUZZ_SEED=${SEED})`);
     assert.ok(iterations >= Math.min(ITERATIONS, 300), `only ${iterations} iterations ran within the budget`);
   });

@@ -108,7 +108,10 @@ function value(line: string, pos: number, rule: Rule, tokens: Token[]): number {
 }
 
 const has = (tokens: Token[], text: string, scope: string) =>
-  assert.ok(tokens.some(([t, s]) => t === text && s === scope), `expected ${JSON.stringify(text)} as ${scope} in ${JSON.stringify(tokens)}`);
+  assert.ok(
+    tokens.some(([t, s]) => t === text && s === scope),
+    `expected ${JSON.stringify(text)} as ${scope} in ${JSON.stringify(tokens)}`,
+  );
 const hasNot = (tokens: Token[], text: string, scope: string) =>
   assert.ok(!tokens.some(([t, s]) => t === text && s === scope), `did not expect ${JSON.stringify(text)} as ${scope}`);
 
@@ -194,8 +197,11 @@ describe('TextMate grammar', () => {
 
 describe('language configuration', () => {
   const lc = JSON.parse(fs.readFileSync(path.join(root, 'language-configuration.json'), 'utf8')) as {
-    comments: { lineComment: string }; brackets: string[][]; autoClosingPairs: { open: string; close: string }[];
-    folding: { markers: { start: string; end: string } }; wordPattern: string;
+    comments: { lineComment: string };
+    brackets: string[][];
+    autoClosingPairs: { open: string; close: string }[];
+    folding: { markers: { start: string; end: string } };
+    wordPattern: string;
   };
 
   test('is the configuration package.json points at', () => {

@@ -9,12 +9,38 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import {
-  CodeActionRequest, CompletionRequest, CompletionResolveRequest, InsertTextFormat, DefinitionRequest, DidChangeConfigurationNotification, DidChangeTextDocumentNotification,
-  DidChangeWatchedFilesNotification, DidCloseTextDocumentNotification, DocumentFormattingRequest, DocumentSymbolRequest,
-  FileChangeType, FoldingRangeRequest, HoverRequest, ReferencesRequest, type CompletionList, type DocumentSymbol, type MarkupContent,
-  CodeLensRequest, DocumentHighlightRequest, DocumentLinkRequest, InlayHintRequest, PrepareRenameRequest, RenameRequest, SelectionRangeRequest,
-  SemanticTokensDeltaRequest, SemanticTokensRequest, SignatureHelpRequest, WorkspaceSymbolRequest,
-  type CodeAction, type SemanticTokensDelta, type SymbolInformation,
+  CodeActionRequest,
+  CompletionRequest,
+  CompletionResolveRequest,
+  InsertTextFormat,
+  DefinitionRequest,
+  DidChangeConfigurationNotification,
+  DidChangeTextDocumentNotification,
+  DidChangeWatchedFilesNotification,
+  DidCloseTextDocumentNotification,
+  DocumentFormattingRequest,
+  DocumentSymbolRequest,
+  FileChangeType,
+  FoldingRangeRequest,
+  HoverRequest,
+  ReferencesRequest,
+  type CompletionList,
+  type DocumentSymbol,
+  type MarkupContent,
+  CodeLensRequest,
+  DocumentHighlightRequest,
+  DocumentLinkRequest,
+  InlayHintRequest,
+  PrepareRenameRequest,
+  RenameRequest,
+  SelectionRangeRequest,
+  SemanticTokensDeltaRequest,
+  SemanticTokensRequest,
+  SignatureHelpRequest,
+  WorkspaceSymbolRequest,
+  type CodeAction,
+  type SemanticTokensDelta,
+  type SymbolInformation,
 } from 'vscode-languageserver-protocol/node';
 import { ClusterContextNotification, PingRequest, ValidateForSubmitRequest } from '../protocol/src/lsp';
 import { ensureBuilt, LspHarness } from '../server/test/lspHarness';
@@ -38,15 +64,18 @@ describe('language server over stdio (dist/server.js)', () => {
   let webUri = '';
   let dbUri = '';
 
-  before(async () => {
-    ensureBuilt();
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-lsp-'));
-    fs.writeFileSync(path.join(dir, 'db.service'), '[Unit]\nDescription=db\n[X-Fleet]\nConflicts=web*\n');
-    fs.writeFileSync(path.join(dir, 'web.service'), WEB);
-    webUri = pathToFileURL(path.join(dir, 'web.service')).href;
-    dbUri = pathToFileURL(path.join(dir, 'db.service')).href;
-    h = await LspHarness.start({ workspaceFolders: [{ uri: pathToFileURL(dir).href, name: 'ws' }] });
-  }, { timeout: 120_000 });
+  before(
+    async () => {
+      ensureBuilt();
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-lsp-'));
+      fs.writeFileSync(path.join(dir, 'db.service'), '[Unit]\nDescription=db\n[X-Fleet]\nConflicts=web*\n');
+      fs.writeFileSync(path.join(dir, 'web.service'), WEB);
+      webUri = pathToFileURL(path.join(dir, 'web.service')).href;
+      dbUri = pathToFileURL(path.join(dir, 'db.service')).href;
+      h = await LspHarness.start({ workspaceFolders: [{ uri: pathToFileURL(dir).href, name: 'ws' }] });
+    },
+    { timeout: 120_000 },
+  );
 
   after(async () => {
     if (h) {
@@ -69,7 +98,8 @@ describe('language server over stdio (dist/server.js)', () => {
     assert.deepEqual(caps.semanticTokensProvider?.full, { delta: true });
     assert.ok(caps.semanticTokensProvider?.legend.tokenTypes.includes('macro'));
     assert.deepEqual(caps.renameProvider, { prepareProvider: true });
-    for (const k of ['inlayHintProvider', 'documentHighlightProvider', 'selectionRangeProvider', 'workspaceSymbolProvider'] as const) assert.equal(caps[k], true, k);
+    for (const k of ['inlayHintProvider', 'documentHighlightProvider', 'selectionRangeProvider', 'workspaceSymbolProvider'] as const)
+      assert.equal(caps[k], true, k);
     assert.ok(caps.codeLensProvider && caps.documentLinkProvider && caps.signatureHelpProvider);
     assert.deepEqual((caps.codeActionProvider as { codeActionKinds: string[] }).codeActionKinds, ['quickfix', 'refactor.rewrite']);
   });
@@ -85,21 +115,37 @@ describe('language server over stdio (dist/server.js)', () => {
     const p = await waiting;
     const elapsed = performance.now() - started;
     assert.equal(p.version, 1);
-    assert.deepEqual(p.diagnostics.map(d => [d.code, d.source, d.severity, d.range.start.line, d.message]), [
-      ['xfleet-unknown-key', 'fleet', 2, 8, 'unrecognized requirement in [X-Fleet] section: "MachineMetaData"; did you mean MachineMetadata?'],
-    ]);
+    assert.deepEqual(
+      p.diagnostics.map(d => [d.code, d.source, d.severity, d.range.start.line, d.message]),
+      [['xfleet-unknown-key', 'fleet', 2, 8, 'unrecognized requirement in [X-Fleet] section: "MachineMetaData"; did you mean MachineMetadata?']],
+    );
     assert.ok(elapsed < 2000, `first diagnostics took ${elapsed} ms`);
   });
 
   test('completion, hover, symbols, folding', async () => {
-    const list = (await h.connection.sendRequest(CompletionRequest.type, { textDocument: { uri: webUri }, position: { line: 9, character: 0 } })) as CompletionList;
-    assert.deepEqual(list.items.map(i => i.label), ['MachineID', 'MachineOf', 'MachineMetadata', 'Conflicts', 'Global', 'Replaces']);
-    const deps = (await h.connection.sendRequest(CompletionRequest.type, { textDocument: { uri: webUri }, position: { line: 2, character: 16 } })) as CompletionList;
-    assert.ok(deps.items.some(i => i.label === 'db.service'), deps.items.map(i => i.label).join());
+    const list = (await h.connection.sendRequest(CompletionRequest.type, {
+      textDocument: { uri: webUri },
+      position: { line: 9, character: 0 },
+    })) as CompletionList;
+    assert.deepEqual(
+      list.items.map(i => i.label),
+      ['MachineID', 'MachineOf', 'MachineMetadata', 'Conflicts', 'Global', 'Replaces'],
+    );
+    const deps = (await h.connection.sendRequest(CompletionRequest.type, {
+      textDocument: { uri: webUri },
+      position: { line: 2, character: 16 },
+    })) as CompletionList;
+    assert.ok(
+      deps.items.some(i => i.label === 'db.service'),
+      deps.items.map(i => i.label).join(),
+    );
 
     // Lists stay small: what every item shares is in itemDefaults (the harness declares what
     // vscode-languageclient does), detail and documentation come with completionItem/resolve.
-    const directives = (await h.connection.sendRequest(CompletionRequest.type, { textDocument: { uri: webUri }, position: { line: 6, character: 0 } })) as CompletionList;
+    const directives = (await h.connection.sendRequest(CompletionRequest.type, {
+      textDocument: { uri: webUri },
+      position: { line: 6, character: 0 },
+    })) as CompletionList;
     const restart = directives.items.find(i => i.label === 'Restart');
     assert.ok(restart, directives.items.map(i => i.label).join());
     assert.deepEqual(Object.keys(restart).sort(), ['kind', 'label', 'sortText', 'textEditText']);
@@ -123,21 +169,38 @@ describe('language server over stdio (dist/server.js)', () => {
     assert.match((h2!.contents as MarkupContent).value, /^\*\*\[X-Fleet\]\*\* — fleet scheduling options/);
 
     const symbols = (await h.connection.sendRequest(DocumentSymbolRequest.type, { textDocument: { uri: webUri } })) as DocumentSymbol[];
-    assert.deepEqual(symbols.map(s => [s.name, s.children?.map(c => c.name)]), [
-      ['[Unit]', ['Description', 'After']], ['[Service]', ['ExecStart']], ['[X-Fleet]', ['MachineMetaData']],
-    ]);
+    assert.deepEqual(
+      symbols.map(s => [s.name, s.children?.map(c => c.name)]),
+      [
+        ['[Unit]', ['Description', 'After']],
+        ['[Service]', ['ExecStart']],
+        ['[X-Fleet]', ['MachineMetaData']],
+      ],
+    );
     const folds = await h.connection.sendRequest(FoldingRangeRequest.type, { textDocument: { uri: webUri } });
-    assert.deepEqual(folds?.map(f => [f.startLine, f.endLine]), [[0, 2], [4, 5], [7, 8]]);
+    assert.deepEqual(
+      folds?.map(f => [f.startLine, f.endLine]),
+      [
+        [0, 2],
+        [4, 5],
+        [7, 8],
+      ],
+    );
   });
 
   test('code action fixes the diagnostic; formatting normalises Key = Value', async () => {
     const p = h.published.get(webUri)!.at(-1)!;
     const actions = await h.connection.sendRequest(CodeActionRequest.type, {
-      textDocument: { uri: webUri }, range: p.diagnostics[0]!.range, context: { diagnostics: p.diagnostics },
+      textDocument: { uri: webUri },
+      range: p.diagnostics[0]!.range,
+      context: { diagnostics: p.diagnostics },
     });
     const titles = (actions ?? []).map(a => a.title);
     assert.deepEqual(titles, ['Change to MachineMetadata=', 'Disable xfleet-unknown-key for this line', 'Disable xfleet-unknown-key for this file']);
-    const edits = await h.connection.sendRequest(DocumentFormattingRequest.type, { textDocument: { uri: webUri }, options: { tabSize: 2, insertSpaces: true } });
+    const edits = await h.connection.sendRequest(DocumentFormattingRequest.type, {
+      textDocument: { uri: webUri },
+      options: { tabSize: 2, insertSpaces: true },
+    });
     assert.deepEqual(edits, [
       { range: { start: { line: 1, character: 11 }, end: { line: 1, character: 12 } }, newText: '' },
       { range: { start: { line: 1, character: 13 }, end: { line: 1, character: 14 } }, newText: '' },
@@ -151,7 +214,11 @@ describe('language server over stdio (dist/server.js)', () => {
       if (!Array.isArray(defs) || defs.length === 0) await new Promise(r => setTimeout(r, 50));
     }
     assert.deepEqual(defs, [{ uri: dbUri, range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } } }]);
-    const refs = await h.connection.sendRequest(ReferencesRequest.type, { textDocument: { uri: webUri }, position: { line: 0, character: 0 }, context: { includeDeclaration: true } });
+    const refs = await h.connection.sendRequest(ReferencesRequest.type, {
+      textDocument: { uri: webUri },
+      position: { line: 0, character: 0 },
+      context: { includeDeclaration: true },
+    });
     assert.deepEqual(refs, [{ uri: dbUri, range: { start: { line: 3, character: 10 }, end: { line: 3, character: 14 } } }]);
   });
 
@@ -164,63 +231,125 @@ describe('language server over stdio (dist/server.js)', () => {
 
     const apiUri = pathToFileURL(path.join(dir, 'api@1.service')).href;
     await h.open(apiUri, '[Service]\nExecStart=/bin/api %i\nTimeoutStartSec=90\n[X-Fleet]\nMachineOf=db.service\nConflicts=api@*\n');
-    const hints = await h.connection.sendRequest(InlayHintRequest.type, { ...doc(apiUri), range: { start: { line: 0, character: 0 }, end: { line: 6, character: 0 } } });
-    assert.deepEqual(hints?.map(x => [x.position, x.label]), [[{ line: 1, character: 21 }, '= 1'], [{ line: 2, character: 18 }, '= 1min 30s']]);
+    const hints = await h.connection.sendRequest(InlayHintRequest.type, {
+      ...doc(apiUri),
+      range: { start: { line: 0, character: 0 }, end: { line: 6, character: 0 } },
+    });
+    assert.deepEqual(
+      hints?.map(x => [x.position, x.label]),
+      [
+        [{ line: 1, character: 21 }, '= 1'],
+        [{ line: 2, character: 18 }, '= 1min 30s'],
+      ],
+    );
     assert.deepEqual(await h.connection.sendRequest(CodeLensRequest.type, doc(apiUri)), []);
     const M = '5911b4a9'.padEnd(32, '0');
     await h.connection.sendNotification(ClusterContextNotification.type, {
-      context: { machines: [{ id: M, primaryIP: '127.0.0.2', metadata: {} }, { id: 'b'.repeat(32), metadata: {} }], units: ['db.service'], unitDetails: [{ name: 'db.service', desiredState: 'launched', machineID: M }] },
+      context: {
+        machines: [
+          { id: M, primaryIP: '127.0.0.2', metadata: {} },
+          { id: 'b'.repeat(32), metadata: {} },
+        ],
+        units: ['db.service'],
+        unitDetails: [{ name: 'db.service', desiredState: 'launched', machineID: M }],
+      },
     });
     const lenses = await h.connection.sendRequest(CodeLensRequest.type, doc(apiUri));
-    assert.deepEqual(lenses?.map(l => [l.command!.title, l.command!.command, l.command!.arguments]), [
-      ['not in the cluster', '', undefined], ['Start', 'fleet.startUnit', [apiUri]], ['eligible on 1 of 2 machines: 5911b4a9', '', undefined],
-      ['follows db.service to 5911b4a9 (127.0.0.2)', '', undefined],
-    ]);
+    assert.deepEqual(
+      lenses?.map(l => [l.command!.title, l.command!.command, l.command!.arguments]),
+      [
+        ['not in the cluster', '', undefined],
+        ['Start', 'fleet.startUnit', [apiUri]],
+        ['eligible on 1 of 2 machines: 5911b4a9', '', undefined],
+        ['follows db.service to 5911b4a9 (127.0.0.2)', '', undefined],
+      ],
+    );
     await h.connection.sendNotification(ClusterContextNotification.type, { context: null });
 
     const links = await h.connection.sendRequest(DocumentLinkRequest.type, doc(webUri));
-    assert.deepEqual(links?.map(l => [l.range.start, l.target]), [[{ line: 2, character: 6 }, dbUri]]);
+    assert.deepEqual(
+      links?.map(l => [l.range.start, l.target]),
+      [[{ line: 2, character: 6 }, dbUri]],
+    );
     const highlights = await h.connection.sendRequest(DocumentHighlightRequest.type, { ...doc(webUri), position: { line: 2, character: 8 } });
-    assert.deepEqual(highlights?.map(x => x.range), [{ start: { line: 2, character: 6 }, end: { line: 2, character: 16 } }]);
+    assert.deepEqual(
+      highlights?.map(x => x.range),
+      [{ start: { line: 2, character: 6 }, end: { line: 2, character: 16 } }],
+    );
     const [sel] = (await h.connection.sendRequest(SelectionRangeRequest.type, { ...doc(webUri), positions: [{ line: 5, character: 12 }] }))!;
-    assert.deepEqual([sel!.range, sel!.parent?.range.start, sel!.parent?.parent?.range.start], [
-      { start: { line: 5, character: 10 }, end: { line: 5, character: 22 } }, { line: 5, character: 0 }, { line: 4, character: 0 },
-    ]);
+    assert.deepEqual(
+      [sel!.range, sel!.parent?.range.start, sel!.parent?.parent?.range.start],
+      [
+        { start: { line: 5, character: 10 }, end: { line: 5, character: 22 } },
+        { line: 5, character: 0 },
+        { line: 4, character: 0 },
+      ],
+    );
     const sig = await h.connection.sendRequest(SignatureHelpRequest.type, { ...doc(webUri), position: { line: 5, character: 10 } });
     assert.equal(sig?.signatures[0]?.label, 'ExecStart=[@-:+!|]/path/to/executable [argument …]');
     const symbols = (await h.connection.sendRequest(WorkspaceSymbolRequest.type, { query: 'dbserv' })) as SymbolInformation[];
-    assert.deepEqual(symbols.map(x => [x.name, x.location.uri]), [['db.service', dbUri], ['[Unit]', dbUri], ['[X-Fleet]', dbUri]]);
+    assert.deepEqual(
+      symbols.map(x => [x.name, x.location.uri]),
+      [
+        ['db.service', dbUri],
+        ['[Unit]', dbUri],
+        ['[X-Fleet]', dbUri],
+      ],
+    );
     const rewrite = await h.connection.sendRequest(CodeActionRequest.type, {
-      ...doc(apiUri), range: { start: { line: 4, character: 0 }, end: { line: 4, character: 0 } }, context: { diagnostics: [], only: ['refactor.rewrite'] },
+      ...doc(apiUri),
+      range: { start: { line: 4, character: 0 }, end: { line: 4, character: 0 } },
+      context: { diagnostics: [], only: ['refactor.rewrite'] },
     });
-    assert.deepEqual(rewrite?.map(a => [a.title, (a as CodeAction).kind]), [['Sort [X-Fleet] keys', 'refactor.rewrite']]);
+    assert.deepEqual(
+      rewrite?.map(a => [a.title, (a as CodeAction).kind]),
+      [['Sort [X-Fleet] keys', 'refactor.rewrite']],
+    );
 
     const prepared = await h.connection.sendRequest(PrepareRenameRequest.type, { ...doc(webUri), position: { line: 2, character: 8 } });
     assert.deepEqual(prepared, { range: { start: { line: 2, character: 6 }, end: { line: 2, character: 16 } }, placeholder: 'db.service' });
     const edit = await h.connection.sendRequest(RenameRequest.type, { ...doc(webUri), position: { line: 2, character: 8 }, newName: 'data.service' });
     assert.deepEqual(edit?.documentChanges, [
-      { textDocument: { uri: apiUri, version: null }, edits: [{ range: { start: { line: 4, character: 10 }, end: { line: 4, character: 20 } }, newText: 'data.service' }] },
-      { textDocument: { uri: webUri, version: null }, edits: [{ range: { start: { line: 2, character: 6 }, end: { line: 2, character: 16 } }, newText: 'data.service' }] },
+      {
+        textDocument: { uri: apiUri, version: null },
+        edits: [{ range: { start: { line: 4, character: 10 }, end: { line: 4, character: 20 } }, newText: 'data.service' }],
+      },
+      {
+        textDocument: { uri: webUri, version: null },
+        edits: [{ range: { start: { line: 2, character: 6 }, end: { line: 2, character: 16 } }, newText: 'data.service' }],
+      },
       { kind: 'rename', oldUri: dbUri, newUri: dbUri.replace(/db\.service$/, 'data.service') },
     ]);
-    await assert.rejects(h.connection.sendRequest(RenameRequest.type, { ...doc(webUri), position: { line: 2, character: 8 }, newName: 'db.socket' }), /keep the suffix/);
+    await assert.rejects(
+      h.connection.sendRequest(RenameRequest.type, { ...doc(webUri), position: { line: 2, character: 8 }, newName: 'db.socket' }),
+      /keep the suffix/,
+    );
     await h.connection.sendNotification(DidCloseTextDocumentNotification.type, doc(apiUri));
   });
 
-  test('a drop-in: diagnostics for its directory\'s unit type, hover with the effective configuration', async () => {
+  test("a drop-in: diagnostics for its directory's unit type, hover with the effective configuration", async () => {
     const uri = pathToFileURL(path.join(dir, 'db.service.d', '10-restart.conf')).href;
     const got = h.diagnostics(uri, p => p.version === 1);
     await h.open(uri, '[Service]\nRestart=sometimes\nRestartSec=5\n', 1);
-    assert.deepEqual((await got).diagnostics.map(d => [d.code, d.severity, d.range.start.line]), [['invalid-value', 2, 1]]);
+    assert.deepEqual(
+      (await got).diagnostics.map(d => [d.code, d.severity, d.range.start.line]),
+      [['invalid-value', 2, 1]],
+    );
     const hover = await h.connection.sendRequest(HoverRequest.type, { textDocument: { uri }, position: { line: 2, character: 2 } });
-    assert.match((hover!.contents as MarkupContent).value, /^\*\*Effective in `db.service`\*\* \(merged from `db.service`, `db.service.d\/10-restart.conf`\):\n\n- `RestartSec=5` — from `db.service.d\/10-restart.conf`/);
+    assert.match(
+      (hover!.contents as MarkupContent).value,
+      /^\*\*Effective in `db.service`\*\* \(merged from `db.service`, `db.service.d\/10-restart.conf`\):\n\n- `RestartSec=5` — from `db.service.d\/10-restart.conf`/,
+    );
     await h.connection.sendNotification(DidCloseTextDocumentNotification.type, { textDocument: { uri } });
 
     // A unit whose ExecStart= is in a drop-in: missing-required goes once the drop-in is open.
     const svc = pathToFileURL(path.join(dir, 'svc.service')).href;
     const missing = h.diagnostics(svc, p => p.version === 1);
     await h.open(svc, '[Unit]\nDescription=svc\n[Service]\nType=simple\n', 1);
-    assert.deepEqual((await missing).diagnostics.map(d => d.code), ['missing-required']);
+    assert.deepEqual(
+      (await missing).diagnostics.map(d => d.code),
+      ['missing-required'],
+    );
     const lifted = h.diagnostics(svc, p => p.diagnostics.length === 0);
     const exec = pathToFileURL(path.join(dir, 'svc.service.d', 'exec.conf')).href;
     await h.open(exec, '[Service]\nExecStart=/bin/svc\n', 1);
@@ -231,16 +360,23 @@ describe('language server over stdio (dist/server.js)', () => {
   test('fleet/validateForSubmit by URI and by text', async () => {
     const byUri = await h.connection.sendRequest(ValidateForSubmitRequest.type, { uri: webUri });
     assert.equal(byUri.blocking, false);
-    assert.deepEqual(byUri.problems.map(p => p.code), ['xfleet-unknown-key']);
+    assert.deepEqual(
+      byUri.problems.map(p => p.code),
+      ['xfleet-unknown-key'],
+    );
     const byText = await h.connection.sendRequest(ValidateForSubmitRequest.type, {
-      text: '[Service]\nExecStart=/bin/true\n[X-Fleet]\nMachineID=4d389537d9d14bdabe8be54a9c29f68d\nGlobal=true\n', name: 'x.service',
+      text: '[Service]\nExecStart=/bin/true\n[X-Fleet]\nMachineID=4d389537d9d14bdabe8be54a9c29f68d\nGlobal=true\n',
+      name: 'x.service',
     });
     assert.equal(byText.blocking, true);
     assert.equal(byText.name, 'x.service');
-    assert.deepEqual(byText.problems.map(p => [p.code, p.severity, p.message]), [
-      ['fleet-options', 'error', 'MachineID cannot be used with Global'],
-      ['fleet-options', 'error', 'MachineID cannot be used with Global'],
-    ]);
+    assert.deepEqual(
+      byText.problems.map(p => [p.code, p.severity, p.message]),
+      [
+        ['fleet-options', 'error', 'MachineID cannot be used with Global'],
+        ['fleet-options', 'error', 'MachineID cannot be used with Global'],
+      ],
+    );
     await assert.rejects(h.connection.sendRequest(ValidateForSubmitRequest.type, { uri: 'file:///nonexistent/zz.service' }), /neither open nor readable/);
   });
 
@@ -254,12 +390,24 @@ describe('language server over stdio (dist/server.js)', () => {
 
     next = h.diagnostics(webUri, p => p.diagnostics.length > 0);
     await h.connection.sendNotification(ClusterContextNotification.type, {
-      context: { machines: [{ id: 'a'.repeat(32), metadata: { region: 'eu' } }, { id: 'b'.repeat(32), metadata: { region: 'ap' } }], units: [] },
+      context: {
+        machines: [
+          { id: 'a'.repeat(32), metadata: { region: 'eu' } },
+          { id: 'b'.repeat(32), metadata: { region: 'ap' } },
+        ],
+        units: [],
+      },
     });
     // The placement preview is in hover and code lens; only "no machine qualifies" is a diagnostic.
-    assert.deepEqual((await next).diagnostics.map(d => [d.code, d.message]), [
-      ['xfleet-no-eligible-machine', 'No machine of the connected cluster can run this unit now: no machine has metadata region=us. Change its [X-Fleet] requirements, or the machines\' metadata.'],
-    ]);
+    assert.deepEqual(
+      (await next).diagnostics.map(d => [d.code, d.message]),
+      [
+        [
+          'xfleet-no-eligible-machine',
+          "No machine of the connected cluster can run this unit now: no machine has metadata region=us. Change its [X-Fleet] requirements, or the machines' metadata.",
+        ],
+      ],
+    );
 
     h.settings = { diagnostics: { rules: { 'xfleet-no-eligible-machine': 'off' } } };
     next = h.diagnostics(webUri, p => p.diagnostics.length === 0);
@@ -275,7 +423,10 @@ describe('language server over stdio (dist/server.js)', () => {
     await h.connection.sendNotification(DidChangeWatchedFilesNotification.type, { changes: [{ uri, type: FileChangeType.Created }] });
     let labels: string[] = [];
     for (let i = 0; i < 50 && !labels.includes('cache.service'); i++) {
-      const list = (await h.connection.sendRequest(CompletionRequest.type, { textDocument: { uri: webUri }, position: { line: 2, character: 16 } })) as CompletionList;
+      const list = (await h.connection.sendRequest(CompletionRequest.type, {
+        textDocument: { uri: webUri },
+        position: { line: 2, character: 16 },
+      })) as CompletionList;
       labels = list.items.map(x => x.label);
       if (!labels.includes('cache.service')) await new Promise(r => setTimeout(r, 50));
     }
@@ -289,7 +440,10 @@ describe('language server over stdio (dist/server.js)', () => {
     const got = h.diagnostics(uri, p => p.version === 1);
     await h.open(uri, '[Unit]\nDescription=Café ☕ — 東京\nFöö=1\n[Service]\nExecStart=/bin/echo ☕\n', 1);
     const p = await got;
-    assert.deepEqual(p.diagnostics.map(d => [d.code, d.range.start.line]), [['unknown-directive', 2]]);
+    assert.deepEqual(
+      p.diagnostics.map(d => [d.code, d.range.start.line]),
+      [['unknown-directive', 2]],
+    );
     assert.match(String(p.diagnostics[0]!.message), /Föö=/);
   });
 

@@ -59,8 +59,14 @@ function systemdFindings(file: string): { lines: Map<number, Kind>; refuses: boo
 }
 
 const KIND_OF_CODE: Record<string, Kind> = {
-  'unknown-section': 'unknown', 'xfleet-section-name': 'unknown', 'unknown-directive': 'unknown', 'directive-wrong-section': 'unknown',
-  'removed-directive': 'unknown', 'directive-too-new': 'unknown', 'invalid-value': 'value', 'deprecated-directive': 'deprecated',
+  'unknown-section': 'unknown',
+  'xfleet-section-name': 'unknown',
+  'unknown-directive': 'unknown',
+  'directive-wrong-section': 'unknown',
+  'removed-directive': 'unknown',
+  'directive-too-new': 'unknown',
+  'invalid-value': 'value',
+  'deprecated-directive': 'deprecated',
 };
 
 function ourFindings(text: string, unitName: string, version: number): { lines: Map<number, Kind>; refuses: boolean } {
@@ -74,7 +80,11 @@ function ourFindings(text: string, unitName: string, version: number): { lines: 
   return { lines: out, refuses: problems.some(p => p.code === 'missing-required') };
 }
 
-const render = (m: Map<number, Kind>, only: Kind[]) => [...m].filter(([, k]) => only.includes(k)).sort((a, b) => a[0] - b[0]).map(([l, k]) => `${l}:${k}`);
+const render = (m: Map<number, Kind>, only: Kind[]) =>
+  [...m]
+    .filter(([, k]) => only.includes(k))
+    .sort((a, b) => a[0] - b[0])
+    .map(([l, k]) => `${l}:${k}`);
 
 test('the oracle fixtures cover good units, unknown keys, bad values and wrong sections', () => {
   const files = fs.readdirSync(fixtures);
@@ -91,7 +101,8 @@ for (const name of fs.readdirSync(fixtures).sort()) {
     // Unknown sections/keys and unparsable values: the same lines, the same class.
     assert.deepEqual(render(ours.lines, ['unknown', 'value']), render(theirs.lines, ['unknown', 'value']));
     // Every deprecation systemd warns about is one of ours (we also flag quiet aliases).
-    for (const line of render(theirs.lines, ['deprecated'])) assert.ok(render(ours.lines, ['deprecated']).includes(line), `systemd warns about a deprecation at ${line}`);
+    for (const line of render(theirs.lines, ['deprecated']))
+      assert.ok(render(ours.lines, ['deprecated']).includes(line), `systemd warns about a deprecation at ${line}`);
     // A unit systemd refuses ("… Refusing.") gets missing-required; ours only where systemd refuses or hits a fatal error.
     if (theirs.refuses) assert.ok(ours.refuses, 'systemd refuses the unit, we report no missing-required');
     if (ours.refuses) assert.ok(theirs.refuses || theirs.fatal, 'we report missing-required, systemd loads the unit');

@@ -23,7 +23,10 @@ describe('README', () => {
     assert.ok(section, 'a "## Quick start" section');
     const block = /```(?:sh|bash|shell)?\n([\s\S]*?)```/.exec(section)?.[1];
     assert.ok(block, 'a code block in Quick start');
-    const commands = block.split('\n').map(l => l.replace(/#.*$/, '').trim()).filter(Boolean);
+    const commands = block
+      .split('\n')
+      .map(l => l.replace(/#.*$/, '').trim())
+      .filter(Boolean);
     assert.deepEqual(commands, ['npm start', 'npm test']);
     assert.equal(manifest.scripts.start, 'bash scripts/start.sh');
     assert.equal(manifest.scripts.test, 'bash scripts/test.sh');

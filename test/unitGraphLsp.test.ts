@@ -28,7 +28,8 @@ describe('fleet/unitGraph (built server)', () => {
       if (!graph.nodes.some(n => n.name === 'nginx-discovery.1.service')) await new Promise(r => setTimeout(r, 100));
     }
     const names = graph.nodes.map(n => n.name);
-    for (const n of ['nginx.1.service', 'nginx.2.service', 'nginx.3.service', 'nginx-discovery.1.service', 'web@.service']) assert.ok(names.includes(n), `${n} in ${names.join(', ')}`);
+    for (const n of ['nginx.1.service', 'nginx.2.service', 'nginx.3.service', 'nginx-discovery.1.service', 'web@.service'])
+      assert.ok(names.includes(n), `${n} in ${names.join(', ')}`);
     // samples/ and samples/docker/ both have nginx.1.service: the index keeps one (the first by URI).
     assert.match(graph.nodes.find(n => n.name === 'nginx.1.service')!.uri!, new RegExp(`^${samples}/(docker/)?nginx\\.1\\.service$`));
     const edges = graph.edges.map(e => `${e.from} ${e.kind} ${e.to}`);

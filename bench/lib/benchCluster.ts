@@ -57,7 +57,19 @@ export async function startCluster(machines: number, etcdBinary: string, bundle 
   const logFile = path.join(stateDir, '..', `${path.basename(stateDir)}.log`);
   const child: ChildProcess = spawn(
     process.execPath,
-    [...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), bundle, 'local', '--machines', String(machines), '--etcd-binary', etcdBinary, '--api', '127.0.0.1:0', '--state-dir', stateDir],
+    [
+      ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
+      bundle,
+      'local',
+      '--machines',
+      String(machines),
+      '--etcd-binary',
+      etcdBinary,
+      '--api',
+      '127.0.0.1:0',
+      '--state-dir',
+      stateDir,
+    ],
     // Its own runtime dir: a cluster published in the default one is adopted by every editor and test on this machine.
     { stdio: ['pipe', 'pipe', fs.openSync(logFile, 'w')], detached: true, env: { ...process.env, FLEETD_RUNTIME_DIR: path.join(stateDir, 'run') } },
   );
@@ -122,10 +134,14 @@ export async function submitUnits(url: string, prefix: string, from: number, to:
 
 function request(agent: http.Agent, url: string, method: string, body?: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method, agent, headers: body ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : {} }, res => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
+    const req = http.request(
+      url,
+      { method, agent, headers: body ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : {} },
+      res => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });

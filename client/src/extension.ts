@@ -26,9 +26,10 @@ export type FeatureRegistration = (services: FleetServices) => IDisposable | Pro
 /** Every feature of the extension, in activation order. */
 export const FEATURES: FeatureRegistration[] = [
   s => registerLanguageCommands(s.languageClient, s.outputChannel),
-  s => vscode.workspace.onDidChangeConfiguration(e => {
-    if (config.needsServerRestart(e)) void s.languageClient.restart();
-  }),
+  s =>
+    vscode.workspace.onDidChangeConfiguration(e => {
+      if (config.needsServerRestart(e)) void s.languageClient.restart();
+    }),
   s => registerClusterFeatures(s.context, { languageClient: s.languageClient, log: s.fleetLog }),
 ];
 

@@ -116,12 +116,16 @@ export function registerClusterFeatures(
     const view = model.view;
     const healthy = view.kind === 'connected' && !view.error;
     unitsView.message = healthy && view.snapshot.units.length === 0 ? `No units in ${view.label}. Open a unit file and run Fleet: Start Unit.` : undefined;
-    machinesView.message = healthy && view.snapshot.machines.length === 0 ? `No machines have joined ${view.label}: units cannot be scheduled until an agent (fleetd) is running.` : undefined;
+    machinesView.message =
+      healthy && view.snapshot.machines.length === 0
+        ? `No machines have joined ${view.label}: units cannot be scheduled until an agent (fleetd) is running.`
+        : undefined;
   };
   own(model.onDidChange(updateMessage));
   // Several nodes selected: the context menu offers only what applies to all (selectionActions.ts).
   const selectionKeys = (nodes: readonly ClusterNode[]) => {
-    for (const [key, value] of Object.entries(selectionContext(nodes.map(n => toItem(n).contextValue)))) void vscode.commands.executeCommand('setContext', key, value);
+    for (const [key, value] of Object.entries(selectionContext(nodes.map(n => toItem(n).contextValue))))
+      void vscode.commands.executeCommand('setContext', key, value);
   };
   own(unitsView.onDidChangeSelection(e => selectionKeys(e.selection)));
   own(machinesView.onDidChangeSelection(e => selectionKeys(e.selection)));

@@ -13,7 +13,10 @@ export async function confirmHostKey(host: string, fingerprint: string, knownHos
   const noted = notes.length > 0 ? `\n\nNote: ${notes.join('\nNote: ')}` : '';
   const choice = await vscode.window.showWarningMessage(
     `The authenticity of host ${host} can't be established.`,
-    { modal: true, detail: `Its key fingerprint is ${fingerprint}.${noted}\n\nIf you trust this host, it is added to ${knownHostsFile} and you are not asked again.` },
+    {
+      modal: true,
+      detail: `Its key fingerprint is ${fingerprint}.${noted}\n\nIf you trust this host, it is added to ${knownHostsFile} and you are not asked again.`,
+    },
     trust,
   );
   return choice === trust;

@@ -20,7 +20,10 @@ export const LanguageCommands = {
 
 export const UNIT_FILE_GLOB = `**/*{${UNIT_FILE_EXTENSIONS.join(',')}}`;
 
-export function createLanguageClient(context: vscode.ExtensionContext, outputChannel: vscode.LogOutputChannel): { client: LanguageClient; disposable: IDisposable } {
+export function createLanguageClient(
+  context: vscode.ExtensionContext,
+  outputChannel: vscode.LogOutputChannel,
+): { client: LanguageClient; disposable: IDisposable } {
   const store = new DisposableStore();
   const module = context.asAbsolutePath('dist/server.js');
   // The server keeps the V8 code cache of its bundle in the extension's storage (server/src/boot.ts).

@@ -84,7 +84,10 @@ describe('the model on fleetd: change feed, no polling', () => {
       assert.ok(waits.length >= 1 && waits.length <= 3, `one long poll per server bound (1.5 s): ${waits.length}`);
       const shown = Date.now();
       await registry.putUnit({ name: 'new.service', options: HELLO, desiredState: 'inactive' });
-      await waitFor('the new unit in the snapshot', () => model.view.kind === 'connected' && model.view.snapshot.units.some(u => u.name === 'new.service'), { timeoutMs: 5_000, intervalMs: 10 });
+      await waitFor('the new unit in the snapshot', () => model.view.kind === 'connected' && model.view.snapshot.units.some(u => u.name === 'new.service'), {
+        timeoutMs: 5_000,
+        intervalMs: 10,
+      });
       assert.ok(Date.now() - shown < 1_000, `shown ${Date.now() - shown} ms after the change`);
       release();
       assert.equal(model.listeningForChanges, false, 'the long poll ends with the last watcher');
@@ -134,13 +137,20 @@ describe('the model on a fleet API without the change feed', () => {
       model.watch();
       await settle();
       assert.equal(model.listeningForChanges, false);
-      assert.ok(requests.some(r => /^GET \/fleet\/v1\/machines\?alt=json$/.test(r)), 'asked once for the feed, got no ETag');
+      assert.ok(
+        requests.some(r => /^GET \/fleet\/v1\/machines\?alt=json$/.test(r)),
+        'asked once for the feed, got no ETag',
+      );
       const delays: number[] = [];
       for (let i = 0; i < 8; i++) {
         delays.push(timers.fire());
         await settle();
       }
-      assert.deepEqual(delays, [1000, 1000, 2000, 2000, 2000, 4000, 4000, 4000], 'slower while nothing changes (the first read of an empty cluster counts as quiet)');
+      assert.deepEqual(
+        delays,
+        [1000, 1000, 2000, 2000, 2000, 4000, 4000, 4000],
+        'slower while nothing changes (the first read of an empty cluster counts as quiet)',
+      );
       units = '{"units":[{"name":"a.service","desiredState":"launched","currentState":"launched"}]}';
       timers.fire();
       await settle();

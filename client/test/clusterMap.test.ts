@@ -36,7 +36,9 @@ function placed(units: ApiUnit[], machines = MACHINES): ClusterSnapshot {
     const machineID = target.get(u.name);
     return machineID ? { ...u, machineID, currentState: 'launched' } : { ...u, currentState: 'inactive', reason: plan.reasons.get(u.name)! };
   });
-  const states: ApiUnitState[] = out.filter(u => u.machineID).map(u => ({ name: u.name, machineID: u.machineID!, systemdActiveState: 'active', systemdSubState: 'running', systemdLoadState: 'loaded' }));
+  const states: ApiUnitState[] = out
+    .filter(u => u.machineID)
+    .map(u => ({ name: u.name, machineID: u.machineID!, systemdActiveState: 'active', systemdSubState: 'running', systemdLoadState: 'loaded' }));
   return ClusterSnapshot.normalize({ machines, units: out, states });
 }
 
@@ -45,7 +47,14 @@ const ARTICLE = ['nginx.1.service', 'nginx.2.service', 'nginx.3.service', 'nginx
 describe('clusterMap', () => {
   test('the article: three nginx units on three machines, the sidekick next to nginx.1', () => {
     const map = clusterMap(placed(ARTICLE));
-    assert.deepEqual(map.machines.map(m => [m.shortId, m.ip, m.metadata]), [['aaaa1111', '127.0.0.11', 'role=web'], ['bbbb2222', '127.0.0.12', '-'], ['cccc3333', '127.0.0.13', '-']]);
+    assert.deepEqual(
+      map.machines.map(m => [m.shortId, m.ip, m.metadata]),
+      [
+        ['aaaa1111', '127.0.0.11', 'role=web'],
+        ['bbbb2222', '127.0.0.12', '-'],
+        ['cccc3333', '127.0.0.13', '-'],
+      ],
+    );
     const where = new Map(map.machines.flatMap(m => m.chips!.map(c => [c.name, m.id] as const)));
     assert.equal(new Set(['nginx.1.service', 'nginx.2.service', 'nginx.3.service'].map(n => where.get(n))).size, 3);
     assert.equal(where.get('nginx-discovery.1.service'), where.get('nginx.1.service'));
@@ -53,16 +62,29 @@ describe('clusterMap', () => {
     assert.deepEqual([chip.display, chip.stateLabel, chip.color], ['launched', 'Launched', 'testing.iconPassed']);
     assert.deepEqual(map.waiting, []);
     assert.deepEqual(map.global, []);
-    const edges = mapEdges(map).map(e => `${e.from} ${e.kind} ${e.to}`).sort();
+    const edges = mapEdges(map)
+      .map(e => `${e.from} ${e.kind} ${e.to}`)
+      .sort();
     assert.ok(edges.includes('nginx-discovery.1.service machineOf nginx.1.service'));
     // Conflicts=nginx.*.service resolved against the cluster's names, never the unit itself.
-    assert.deepEqual(edges.filter(e => e.startsWith('nginx.1.service ')), ['nginx.1.service conflicts nginx.2.service', 'nginx.1.service conflicts nginx.3.service']);
+    assert.deepEqual(
+      edges.filter(e => e.startsWith('nginx.1.service ')),
+      ['nginx.1.service conflicts nginx.2.service', 'nginx.1.service conflicts nginx.3.service'],
+    );
     // One unit's edges, both ways, as the webview asks for them.
     const names = map.machines.flatMap(m => m.chips!.map(c => c.name));
-    assert.deepEqual(edgesOf('nginx.1.service', map.relations, names).map(e => `${e.from} ${e.kind} ${e.to}`).sort(), [
-      'nginx-discovery.1.service machineOf nginx.1.service', 'nginx.1.service conflicts nginx.2.service', 'nginx.1.service conflicts nginx.3.service',
-      'nginx.2.service conflicts nginx.1.service', 'nginx.3.service conflicts nginx.1.service',
-    ]);
+    assert.deepEqual(
+      edgesOf('nginx.1.service', map.relations, names)
+        .map(e => `${e.from} ${e.kind} ${e.to}`)
+        .sort(),
+      [
+        'nginx-discovery.1.service machineOf nginx.1.service',
+        'nginx.1.service conflicts nginx.2.service',
+        'nginx.1.service conflicts nginx.3.service',
+        'nginx.2.service conflicts nginx.1.service',
+        'nginx.3.service conflicts nginx.1.service',
+      ],
+    );
     assert.deepEqual(map.relations['nginx-discovery.1.service'], { machineOf: ['nginx.1.service'] });
   });
 
@@ -81,17 +103,27 @@ describe('clusterMap', () => {
     const withGlobal = ClusterSnapshot.normalize({
       ...snap,
       units: [...snap.units, { ...monitor, options: [...monitor.options!, { section: 'X-Fleet', name: 'Global', value: 'true' }], currentState: 'launched' }],
-      states: [...snap.states, ...MACHINES.map(m => ({ name: 'monitor.service', machineID: m.id, systemdActiveState: m.id === 'bbbb2222' ? 'failed' : 'active' }))],
+      states: [
+        ...snap.states,
+        ...MACHINES.map(m => ({ name: 'monitor.service', machineID: m.id, systemdActiveState: m.id === 'bbbb2222' ? 'failed' : 'active' })),
+      ],
     });
     const map = clusterMap(withGlobal);
-    assert.deepEqual(map.global.map(c => [c.name, c.display]), [['monitor.service', 'failed']]);
+    assert.deepEqual(
+      map.global.map(c => [c.name, c.display]),
+      [['monitor.service', 'failed']],
+    );
     const b = map.machines.find(m => m.id === 'bbbb2222')!;
     assert.equal(b.counts.failed, 1);
     assert.equal(b.total, b.chips!.length + 1);
   });
 
   test('a machine above maxChips shows counts by state instead of chips', () => {
-    const units: ApiUnit[] = Array.from({ length: 30 }, (_, i) => ({ name: `u${i}.service`, desiredState: 'launched', options: [{ section: 'Service', name: 'ExecStart', value: '/bin/true' }] }));
+    const units: ApiUnit[] = Array.from({ length: 30 }, (_, i) => ({
+      name: `u${i}.service`,
+      desiredState: 'launched',
+      options: [{ section: 'Service', name: 'ExecStart', value: '/bin/true' }],
+    }));
     const map = clusterMap(placed(units, MACHINES.slice(0, 1)), { maxChips: 10 });
     assert.equal(map.machines[0]!.chips, undefined);
     assert.deepEqual(map.machines[0]!.counts, { launched: 30 });
@@ -105,7 +137,10 @@ describe('MapRowCache', () => {
     const before = placed(ARTICLE);
     const cache = new MapRowCache();
     clusterMap(before, { cache });
-    const failed = ClusterSnapshot.normalize({ ...before, states: before.states.map(st => (st.name === 'nginx.2.service' ? { ...st, systemdActiveState: 'failed' } : st)) });
+    const failed = ClusterSnapshot.normalize({
+      ...before,
+      states: before.states.map(st => (st.name === 'nginx.2.service' ? { ...st, systemdActiveState: 'failed' } : st)),
+    });
     const since = { snapshot: before, diff: diffSnapshots(before, failed) };
     assert.deepEqual(since.diff.changedUnits, ['nginx.2.service']);
     const incremental = clusterMap(failed, { cache, since });
@@ -123,7 +158,13 @@ describe('what if a machine is hidden (planCluster)', () => {
     const m1 = snap.units.find(u => u.name === 'nginx.1.service')!.machineID!;
     const result = whatIfHidden(snap, m1);
     assert.equal(result.hidden, m1);
-    assert.deepEqual(result.moves.map(m => [m.unit, m.from, m.to]), [['nginx-discovery.1.service', m1, undefined], ['nginx.1.service', m1, undefined]]);
+    assert.deepEqual(
+      result.moves.map(m => [m.unit, m.from, m.to]),
+      [
+        ['nginx-discovery.1.service', m1, undefined],
+        ['nginx.1.service', m1, undefined],
+      ],
+    );
     assert.match(result.moves[1]!.reason, /^conflicts with nginx\.\d\.service, nginx\.\d\.service on every machine$/);
     assert.match(result.moves[0]!.reason, /nginx\.1\.service/);
   });
@@ -134,7 +175,13 @@ describe('what if a machine is hidden (planCluster)', () => {
     const m1 = snap.units.find(u => u.name === 'nginx.1.service')!.machineID!;
     const { moves } = clusterMap(snap, { hide: m1 }).whatIf!;
     const free = machines.find(m => !snap.units.some(u => u.machineID === m.id))!.id;
-    assert.deepEqual(moves.map(m => [m.unit, m.to]), [['nginx-discovery.1.service', free], ['nginx.1.service', free]]);
+    assert.deepEqual(
+      moves.map(m => [m.unit, m.to]),
+      [
+        ['nginx-discovery.1.service', free],
+        ['nginx.1.service', free],
+      ],
+    );
     assert.match(moves[0]!.reason, /^with its MachineOf peer nginx\.1\.service/);
   });
 

@@ -43,7 +43,7 @@ function scriptedUi(script: unknown[]): { ui: WizardUi; calls: Call[] } {
 }
 
 describe('wizard answers and entries', () => {
-  it('splits user@host:port into the user and fleetctl\'s --tunnel value', () => {
+  it("splits user@host:port into the user and fleetctl's --tunnel value", () => {
     assert.deepEqual(splitTunnelInput('core@bastion.example.com:2222'), { user: 'core', tunnel: 'bastion.example.com:2222' });
     assert.deepEqual(splitTunnelInput('bastion.example.com'), { tunnel: 'bastion.example.com' });
     assert.deepEqual(splitTunnelInput('admin@[fd00::1]:22'), { user: 'admin', tunnel: '[fd00::1]:22' });
@@ -52,23 +52,51 @@ describe('wizard answers and entries', () => {
     assert.match((splitTunnelInput('core@host:99999') as { error: string }).error, /not a port/);
   });
 
-  it('writes only what differs from fleetctl\'s defaults, keeps fields it does not ask about, and reads an entry back', () => {
+  it("writes only what differs from fleetctl's defaults, keeps fields it does not ask about, and reads an entry back", () => {
     const base = { name: 'old', endpoint: 'http://10.0.0.1:49153', requestTimeout: 3, caFile: '~/ca.pem' };
     const answers = answersFromEntry(base, {});
     assert.equal(answers.reach, 'api');
     assert.equal(answers.address, 'http://10.0.0.1:49153');
     assert.equal(answers.auth, 'agent');
-    const entry = entryFromAnswers({ ...answers, name: 'prod', reach: 'unix', address: '/var/run/fleet.sock', tunnel: 'bastion:22', sshUser: 'core', knownHosts: 'off' }, base);
-    assert.deepEqual(entry, { name: 'prod', endpoint: 'unix:///var/run/fleet.sock', requestTimeout: 3, caFile: '~/ca.pem', tunnel: 'bastion:22', sshUser: 'core', strictHostKeyChecking: false });
-    assert.deepEqual(answersFromEntry(entry, {}), { ...answers, name: 'prod', reach: 'unix', address: '/var/run/fleet.sock', tunnel: 'bastion:22', sshUser: 'core', knownHosts: 'off' });
+    const entry = entryFromAnswers(
+      { ...answers, name: 'prod', reach: 'unix', address: '/var/run/fleet.sock', tunnel: 'bastion:22', sshUser: 'core', knownHosts: 'off' },
+      base,
+    );
+    assert.deepEqual(entry, {
+      name: 'prod',
+      endpoint: 'unix:///var/run/fleet.sock',
+      requestTimeout: 3,
+      caFile: '~/ca.pem',
+      tunnel: 'bastion:22',
+      sshUser: 'core',
+      strictHostKeyChecking: false,
+    });
+    assert.deepEqual(answersFromEntry(entry, {}), {
+      ...answers,
+      name: 'prod',
+      reach: 'unix',
+      address: '/var/run/fleet.sock',
+      tunnel: 'bastion:22',
+      sshUser: 'core',
+      knownHosts: 'off',
+    });
     assert.deepEqual(upsertEntry([{ name: 'a' }, { name: 'old' }, 'junk'], entry, 'old'), [{ name: 'a' }, entry, 'junk']);
     assert.deepEqual(upsertEntry([{ name: 'a' }], entry), [{ name: 'a' }, entry]);
   });
 
-  it('asks in the issue\'s order, offers the identity file picker when there is no ssh-agent, and saves without connecting', async () => {
+  it("asks in the issue's order, offers the identity file picker when there is no ssh-agent, and saves without connecting", async () => {
     const saved: unknown[][] = [];
     const connected: string[] = [];
-    const { ui, calls } = scriptedUi(['lab', 'api', 'http://10.0.0.5:49153', 'admin@jump.example.com:2200', 'admin', '/home/me/.ssh/id_ed25519', 'strict', SAVE_ONLY]);
+    const { ui, calls } = scriptedUi([
+      'lab',
+      'api',
+      'http://10.0.0.5:49153',
+      'admin@jump.example.com:2200',
+      'admin',
+      '/home/me/.ssh/id_ed25519',
+      'strict',
+      SAVE_ONLY,
+    ]);
     const outcome = await runClusterWizard({
       ui,
       env: {},
@@ -78,10 +106,19 @@ describe('wizard answers and entries', () => {
       save: async list => void saved.push(list),
       connect: async name => void connected.push(name),
     });
-    assert.deepEqual(calls.map(c => c.kind), ['input', 'pick', 'input', 'input', 'input', 'file', 'pick', 'info']);
+    assert.deepEqual(
+      calls.map(c => c.kind),
+      ['input', 'pick', 'input', 'input', 'input', 'file', 'pick', 'info'],
+    );
     assert.match(calls[5]!.step, /no ssh-agent: SSH_AUTH_SOCK is not set/);
     assert.equal(calls[4]!.value, 'admin', 'the user from user@host is the default of the SSH user question');
-    assert.deepEqual(outcome.saved && outcome.entry, { name: 'lab', endpoint: 'http://10.0.0.5:49153', tunnel: 'jump.example.com:2200', sshUser: 'admin', identityFile: '/home/me/.ssh/id_ed25519' });
+    assert.deepEqual(outcome.saved && outcome.entry, {
+      name: 'lab',
+      endpoint: 'http://10.0.0.5:49153',
+      tunnel: 'jump.example.com:2200',
+      sshUser: 'admin',
+      identityFile: '/home/me/.ssh/id_ed25519',
+    });
     assert.equal(saved[0]!.length, 2);
     assert.deepEqual(connected, [], 'Save without connecting never switches the active cluster');
   });
@@ -89,13 +126,21 @@ describe('wizard answers and entries', () => {
   it('cancelling at any question saves nothing', async () => {
     let saves = 0;
     const { ui } = scriptedUi(['x', undefined]);
-    const outcome = await runClusterWizard({ ui, env: {}, clusters: [], takenNames: [], test: async () => assert.fail('no test'), save: async () => void saves++, connect: async () => undefined });
+    const outcome = await runClusterWizard({
+      ui,
+      env: {},
+      clusters: [],
+      takenNames: [],
+      test: async () => assert.fail('no test'),
+      save: async () => void saves++,
+      connect: async () => undefined,
+    });
     assert.deepEqual(outcome, { saved: false });
     assert.equal(saves, 0);
   });
 });
 
-describe('Add Cluster for the article\'s bastion, tested for real', { skip: skipUnlessAvailable(...sshdBinaries()) }, () => {
+describe("Add Cluster for the article's bastion, tested for real", { skip: skipUnlessAvailable(...sshdBinaries()) }, () => {
   let hosts: FleetHosts;
   let work: string;
   let socket: string;
@@ -132,8 +177,17 @@ describe('Add Cluster for the article\'s bastion, tested for real', { skip: skip
     const knownHosts = path.join(work, 'known_hosts');
     const wrong = `${hosts.user}@127.0.0.10:${hosts.port + 1}`;
     const { ui, calls } = scriptedUi([
-      'article', 'unix', socket, wrong, hosts.user, 'agent', 'strict-file', knownHosts,
-      CHANGE_ANSWER, 'tunnel', `${hosts.user}@127.0.0.10:${hosts.port}`,
+      'article',
+      'unix',
+      socket,
+      wrong,
+      hosts.user,
+      'agent',
+      'strict-file',
+      knownHosts,
+      CHANGE_ANSWER,
+      'tunnel',
+      `${hosts.user}@127.0.0.10:${hosts.port}`,
       CONNECT_NOW,
     ]);
     const outcome = await runClusterWizard(deps(ui, out));
@@ -143,9 +197,18 @@ describe('Add Cluster for the article\'s bastion, tested for real', { skip: skip
     assert.deepEqual(fix.items, ['name', 'reach', 'address', 'tunnel', 'user', 'auth', 'knownHosts']);
     const reasked = calls[calls.indexOf(fix) + 1]!;
     assert.equal(reasked.value, wrong, 'the tunnel question shows the failed answer to fix');
-    assert.match(calls.at(-1)!.text, /^Connected to root@127\.0\.0\.10:\d+ → unix:\/\/.*fleet\.sock: 1 machine, 1 unit\. Save "article"\?$|^Connected to .*: 1 machine, 1 unit\./);
+    assert.match(
+      calls.at(-1)!.text,
+      /^Connected to root@127\.0\.0\.10:\d+ → unix:\/\/.*fleet\.sock: 1 machine, 1 unit\. Save "article"\?$|^Connected to .*: 1 machine, 1 unit\./,
+    );
     assert.ok(outcome.saved);
-    assert.deepEqual(outcome.entry, { name: 'article', endpoint: `unix://${socket}`, tunnel: `127.0.0.10:${hosts.port}`, sshUser: hosts.user, knownHostsFile: knownHosts });
+    assert.deepEqual(outcome.entry, {
+      name: 'article',
+      endpoint: `unix://${socket}`,
+      tunnel: `127.0.0.10:${hosts.port}`,
+      sshUser: hosts.user,
+      knownHostsFile: knownHosts,
+    });
     assert.deepEqual(out.connected, ['article']);
     assert.deepEqual(out.prompts, [`[127.0.0.10]:${hosts.port}`], 'trust on first use for the bastion during the test');
     assert.match(fs.readFileSync(knownHosts, 'utf8'), new RegExp(`^\\[127\\.0\\.0\\.10\\]:${hosts.port} ssh-ed25519 `));
@@ -154,12 +217,22 @@ describe('Add Cluster for the article\'s bastion, tested for real', { skip: skip
   it('a changed host key fails the test with the reason; Edit Cluster starts from the saved values and can rename', async () => {
     const knownHosts = path.join(work, 'known_hosts.bad');
     fs.writeFileSync(knownHosts, `${hosts.machines[0]!.knownHostsLine.replace('127.0.0.11', '127.0.0.10')}\n`);
-    const saved = { name: 'article', endpoint: `unix://${socket}`, tunnel: `127.0.0.10:${hosts.port}`, sshUser: hosts.user, knownHostsFile: knownHosts, sshTimeout: 4 };
+    const saved = {
+      name: 'article',
+      endpoint: `unix://${socket}`,
+      tunnel: `127.0.0.10:${hosts.port}`,
+      sshUser: hosts.user,
+      knownHostsFile: knownHosts,
+      sshTimeout: 4,
+    };
     const out = { saved: [] as unknown[][], connected: [] as string[], prompts: [] as string[] };
     const keep = (c: Call) => c.value;
     const { ui, calls } = scriptedUi(['renamed', keep, keep, keep, keep, keep, keep, keep, undefined]);
     const outcome = await runClusterWizard(deps(ui, out, [saved]), { name: 'article', entry: saved });
-    assert.deepEqual(calls.slice(0, 8).map(c => c.value), ['article', 'unix', socket, `${hosts.user}@127.0.0.10:${hosts.port}`, hosts.user, 'agent', 'strict-file', knownHosts]);
+    assert.deepEqual(
+      calls.slice(0, 8).map(c => c.value),
+      ['article', 'unix', socket, `${hosts.user}@127.0.0.10:${hosts.port}`, hosts.user, 'agent', 'strict-file', knownHosts],
+    );
     assert.match(calls.at(-1)!.text, /REMOTE HOST IDENTIFICATION HAS CHANGED for \[127\.0\.0\.10\]/);
     assert.deepEqual(outcome, { saved: false }, 'dismissing the failure saves nothing');
 
@@ -168,7 +241,10 @@ describe('Add Cluster for the article\'s bastion, tested for real', { skip: skip
     const d = deps(again.ui, out, [{ name: 'other', endpoint: 'http://x:1' }, saved]);
     const result = await runClusterWizard({ ...d, save: async (list, r) => void (out.saved.push(list), renamed.push(r)) }, { name: 'article', entry: saved });
     assert.ok(result.saved);
-    assert.deepEqual(out.saved.at(-1), [{ name: 'other', endpoint: 'http://x:1' }, { name: 'renamed', endpoint: `unix://${socket}`, tunnel: `127.0.0.10:${hosts.port}`, sshUser: hosts.user, sshTimeout: 4 }]);
+    assert.deepEqual(out.saved.at(-1), [
+      { name: 'other', endpoint: 'http://x:1' },
+      { name: 'renamed', endpoint: `unix://${socket}`, tunnel: `127.0.0.10:${hosts.port}`, sshUser: hosts.user, sshTimeout: 4 },
+    ]);
     assert.deepEqual(renamed, [{ from: 'article', to: 'renamed' }]);
     assert.deepEqual(out.connected, []);
   });

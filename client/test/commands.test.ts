@@ -16,7 +16,23 @@ import { createApiServer, type ApiServer } from '../../fleetd/src/api';
 import { startAgent, type RunningAgent } from '../../fleetd/src/agent';
 import { startEngine, type Engine } from '../../fleetd/src/engine';
 import { MemoryRegistry } from '../../fleetd/src/registry/memoryRegistry';
-import { Uri, ThemeIcon, TabInputTextDiff, tabs, ui, config, commands, contentProviders, treeViews, visibleEditors, outputs, requests, token, vscodeStub, stubState } from './support/vscodeStub';
+import {
+  Uri,
+  ThemeIcon,
+  TabInputTextDiff,
+  tabs,
+  ui,
+  config,
+  commands,
+  contentProviders,
+  treeViews,
+  visibleEditors,
+  outputs,
+  requests,
+  token,
+  vscodeStub,
+  stubState,
+} from './support/vscodeStub';
 import { waitFor } from '../../test/support/wait';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { registerClusterFeatures } = require('../src/features') as typeof import('../src/features');
@@ -52,7 +68,18 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
     process.env['FLEETD_RUNTIME_DIR'] = path.join(root, 'fleetd-run');
     server = await createApiServer({ registry, listen: [{ host: '127.0.0.1', port: 0 }] });
     engine = await startEngine({ registry, machineId: MACHINES[0]!.id, intervalMs: 100, log: quiet });
-    for (const machine of MACHINES) agents.push(await startAgent({ registry, machine, stateDir: path.join(root, machine.id.slice(0, 4)), intervalMs: 100, ttlMs: 5000, journal: { host: '127.0.0.1', port: 0 }, log: quiet }));
+    for (const machine of MACHINES)
+      agents.push(
+        await startAgent({
+          registry,
+          machine,
+          stateDir: path.join(root, machine.id.slice(0, 4)),
+          intervalMs: 100,
+          ttlMs: 5000,
+          journal: { host: '127.0.0.1', port: 0 },
+          log: quiet,
+        }),
+      );
     config.set('fleet.clusters', [{ name: 'test', endpoint: server.urls[0] }]);
     config.set('fleet.activeCluster', 'test');
     config.set('fleet.explorer.refreshIntervalSeconds', 1);
@@ -60,7 +87,13 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
     const extensionPath = path.join(root, 'extension');
     fs.mkdirSync(path.join(extensionPath, 'dist'), { recursive: true });
     const packageJSON = JSON.parse(fs.readFileSync(path.join(__dirname, '../../package.json'), 'utf8')) as unknown;
-    const context = { extensionPath, extensionUri: Uri.file(extensionPath), extension: { packageJSON }, globalStorageUri: Uri.file(path.join(root, 'storage')), subscriptions: [] };
+    const context = {
+      extensionPath,
+      extensionUri: Uri.file(extensionPath),
+      extension: { packageJSON },
+      globalStorageUri: Uri.file(path.join(root, 'storage')),
+      subscriptions: [],
+    };
     const languageClient = {
       isRunning: () => true,
       onDidChangeState: () => ({ dispose() {} }),
@@ -71,7 +104,10 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
         return stubState.validateAnswer;
       },
     };
-    features = registerClusterFeatures(context as never, { log: vscodeStub.window.createOutputChannel('Fleet') as never, languageClient: languageClient as never });
+    features = registerClusterFeatures(context as never, {
+      log: vscodeStub.window.createOutputChannel('Fleet') as never,
+      languageClient: languageClient as never,
+    });
   });
 
   after(async () => {
@@ -89,7 +125,14 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
     await waitFor('three machines', () => labels('fleet.machines').length === 3, { timeoutMs: 15_000 });
     assert.deepEqual(labels('fleet.machines'), ['11111111 127.0.0.21', '22222222 127.0.0.22', '33333333 127.0.0.23']);
     assert.equal(ui.contexts.get('fleet.clusterConnected'), true);
-    const context = await waitFor('clusterContext', () => notifications.find(n => n.method === 'fleet/clusterContext' && (n.params as { context: { machines: unknown[] } | null }).context?.machines.length === 3), { timeoutMs: 15_000 });
+    const context = await waitFor(
+      'clusterContext',
+      () =>
+        notifications.find(
+          n => n.method === 'fleet/clusterContext' && (n.params as { context: { machines: unknown[] } | null }).context?.machines.length === 3,
+        ),
+      { timeoutMs: 15_000 },
+    );
     assert.deepEqual((context.params as { context: { units: string[] } }).context.units, []);
   });
 
@@ -105,7 +148,11 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
     assert.equal(item.contextValue, 'fleet.unit.launched');
     assert.equal((item.iconPath as ThemeIcon).id, 'pass-filled');
     assert.equal((item.iconPath as ThemeIcon).color?.id, 'testing.iconPassed');
-    await waitFor('context lists the unit', () => notifications.some(n => (n.params as { context: { units: string[] } | null }).context?.units.includes('nginx.1.service')), { timeoutMs: 15_000 });
+    await waitFor(
+      'context lists the unit',
+      () => notifications.some(n => (n.params as { context: { units: string[] } | null }).context?.units.includes('nginx.1.service')),
+      { timeoutMs: 15_000 },
+    );
   });
 
   test('grouping by machine re-renders the Units view from the setting', async () => {
@@ -120,14 +167,22 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
     const text = await contentProviders.get('fleet-unit')!.provideTextDocumentContent(Uri.from({ scheme: 'fleet-unit', path: '/nginx.1.service' }), token);
     assert.match(text, /^\[Unit\]\nDescription=Web server 1/);
     assert.match(text, /\[X-Fleet\]\nConflicts=nginx\.\*\.service\n$/);
-    const status = await contentProviders.get('fleet-status')!.provideTextDocumentContent(Uri.from({ scheme: 'fleet-status', path: '/nginx.1.service.status' }), token);
+    const status = await contentProviders
+      .get('fleet-status')!
+      .provideTextDocumentContent(Uri.from({ scheme: 'fleet-status', path: '/nginx.1.service.status' }), token);
     assert.match(status, /Desired state: launched/);
     assert.match(status, /Active: active \(running\)/);
     // fleetctl status ends with the unit's last journal lines; so does the status page.
-    const withJournal = await waitFor('the status page with the journal', async () => {
-      const text = await contentProviders.get('fleet-status')!.provideTextDocumentContent(Uri.from({ scheme: 'fleet-status', path: '/nginx.1.service.status' }), token);
-      return /nginx\.1 serving on /.test(text) && text;
-    }, { timeoutMs: 15_000 });
+    const withJournal = await waitFor(
+      'the status page with the journal',
+      async () => {
+        const text = await contentProviders
+          .get('fleet-status')!
+          .provideTextDocumentContent(Uri.from({ scheme: 'fleet-status', path: '/nginx.1.service.status' }), token);
+        return /nginx\.1 serving on /.test(text) && text;
+      },
+      { timeoutMs: 15_000 },
+    );
     assert.match(withJournal, /\n {2}Journal \(last \d+ lines?; Fleet: Show Journal follows it\):\n(?: {4}\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ \d{8} .*\n)+$/);
   });
 
@@ -138,7 +193,10 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
     await commands.get('fleet.submitUnit')!(Uri.file(bad));
     assert.equal(ui.errors.length, 1);
     assert.match(ui.errors[0]!, /^Cannot submit broken\.service: fleet cannot parse it: /);
-    assert.equal((await registry.listUnits()).some(u => u.name === 'broken.service'), false);
+    assert.equal(
+      (await registry.listUnits()).some(u => u.name === 'broken.service'),
+      false,
+    );
   });
 
   test('Show Journal follows the unit into its own output channel', async () => {
@@ -146,24 +204,39 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
     const node = units.provider.getChildren().find(n => units.provider.getTreeItem(n).label === 'nginx.1.service');
     assert.ok(node);
     await commands.get('fleet.showUnitJournal')!(node, [node]);
-    const lines = await waitFor('journal lines', () => {
-      const out = outputs.get('Fleet Journal: nginx.1.service');
-      return out && out.some(l => l.includes('nginx.1 serving')) ? out : undefined;
-    }, { timeoutMs: 15_000 });
-    assert.match(lines.find(l => l.includes('nginx.1 serving'))!, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ \d{8} nginx\.1 serving on /);
+    const lines = await waitFor(
+      'journal lines',
+      () => {
+        const out = outputs.get('Fleet Journal: nginx.1.service');
+        return out && out.some(l => l.includes('nginx.1 serving')) ? out : undefined;
+      },
+      { timeoutMs: 15_000 },
+    );
+    assert.match(
+      lines.find(l => l.includes('nginx.1 serving'))!,
+      /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ \d{8} nginx\.1 serving on /,
+    );
   });
 
-  test('Show Journal prints a unit\'s backlog exactly once, then the lines that follow', async () => {
+  test("Show Journal prints a unit's backlog exactly once, then the lines that follow", async () => {
     // The unit writes N numbered lines, then waits for a go-ahead file and writes more: what the
     // channel shows before the go-ahead is the backlog, what comes after is followed live.
     const N = 7;
     const go = path.join(root, 'journal-go');
     const file = path.join(root, 'chatty.service');
-    fs.writeFileSync(file, `[Service]\nExecStart=/bin/sh -c 'for i in $(seq 1 ${N}); do echo backlog $i; done; while [ ! -e ${go} ]; do sleep 0.05; done; echo live 1; echo live 2; sleep 1000'\n`);
+    fs.writeFileSync(
+      file,
+      `[Service]\nExecStart=/bin/sh -c 'for i in $(seq 1 ${N}); do echo backlog $i; done; while [ ! -e ${go} ]; do sleep 0.05; done; echo live 1; echo live 2; sleep 1000'\n`,
+    );
     const started = (await commands.get('fleet.startUnit')!(Uri.file(file))) as { ok: boolean; message: string }[];
     assert.equal(started[0]!.ok, true, started[0]!.message);
-    await waitFor(`the agent's journal to hold the ${N} lines`, async () => (await registry.listUnitStates()).some(s => s.name === 'chatty.service') &&
-      (await features.model.currentApi!.journal('chatty.service', { lines: 100 })).filter(l => l.text.startsWith('backlog ')).length === N, { timeoutMs: 15_000 });
+    await waitFor(
+      `the agent's journal to hold the ${N} lines`,
+      async () =>
+        (await registry.listUnitStates()).some(s => s.name === 'chatty.service') &&
+        (await features.model.currentApi!.journal('chatty.service', { lines: 100 })).filter(l => l.text.startsWith('backlog ')).length === N,
+      { timeoutMs: 15_000 },
+    );
     await commands.get('fleet.showUnitJournal')!(Uri.file(file));
     const channel = () => outputs.get('Fleet Journal: chatty.service') ?? [];
     const texts = (lines: string[]) => lines.map(l => /^\S+ \S+ \S+ (?:\[\w+\] )?(.*)$/.exec(l)?.[1] ?? l);
@@ -200,14 +273,21 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
     const right = await contentProviders.get('fleet-unit')!.provideTextDocumentContent(modified, token);
     assert.deepEqual([left, right], ['[Service]\nExecStart=/bin/sleep 1000\n', '[Service]\nExecStart=/bin/sleep 2000\n']);
     assert.equal(original.path, '/replaceme.service (test)', 'the registry side names the cluster');
-    assert.equal(ui.warnings.at(-1), 'Replace replaceme.service in test with the local file? The unit is launched: fleet tears it down and it is brought back to launched, possibly on another machine.');
+    assert.equal(
+      ui.warnings.at(-1),
+      'Replace replaceme.service in test with the local file? The unit is launched: fleet tears it down and it is brought back to launched, possibly on another machine.',
+    );
     assert.equal((await registry.getUnit('replaceme.service'))!.options.find(o => o.name === 'ExecStart')!.value, '/bin/sleep 1000');
     assert.equal(tabs.filter(t => t.input instanceof TabInputTextDiff).length, 1, 'a dismissed confirmation leaves the diff open');
     ui.warningAnswers.push('Replace');
     await commands.get('fleet.replaceUnit')!(Uri.file(file));
     assert.match(ui.info.at(-1)!, /^Unit replaceme\.service replaced; launched on \d{8}\.\.\.\/127\.0\.0\.2\d$/);
     assert.equal((await registry.getUnit('replaceme.service'))!.options.find(o => o.name === 'ExecStart')!.value, '/bin/sleep 2000');
-    assert.deepEqual(tabs.filter(t => t.input instanceof TabInputTextDiff), [], 'the replace closed the diff of what is no longer in the registry');
+    assert.deepEqual(
+      tabs.filter(t => t.input instanceof TabInputTextDiff),
+      [],
+      'the replace closed the diff of what is no longer in the registry',
+    );
     tabs.length = 0;
     // One unit: the dialog names the cluster by its profile name, in the singular.
     ui.warningAnswers.push('Destroy');
@@ -218,21 +298,42 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
   test('Show Unit File opens the registry copy in a tab named for the unit and the cluster', async () => {
     tabs.length = 0;
     await commands.get('fleet.showUnitFile')!(Uri.file(path.join(samples, 'nginx.1.service')));
-    assert.deepEqual(tabs.map(t => t.label), ['nginx.1.service (test)']);
+    assert.deepEqual(
+      tabs.map(t => t.label),
+      ['nginx.1.service (test)'],
+    );
     const text = await contentProviders.get('fleet-unit')!.provideTextDocumentContent(tabs[0]!.input as Uri, token);
     assert.match(text, /^\[Unit\]\nDescription=Web server 1/);
     tabs.length = 0;
   });
 
-  test('a blocking problem from fleet/validateForSubmit stops Start with the editor\'s message', async () => {
+  test("a blocking problem from fleet/validateForSubmit stops Start with the editor's message", async () => {
     const uri = Uri.file(path.join(samples, 'nginx.3.service'));
     stubState.validateAnswer = {
       name: 'nginx.3.service',
       blocking: true,
       problems: [
-        { code: 'xfleet-bad-glob', message: 'Conflicts: the pattern nginx.[.service is malformed', severity: 'error', enforcedBy: 'fleet', range: { start: { line: 9, character: 10 }, end: { line: 9, character: 25 } } },
-        { code: 'other', message: 'second', severity: 'error', enforcedBy: 'systemd', range: { start: { line: 2, character: 0 }, end: { line: 2, character: 1 } } },
-        { code: 'advice', message: 'just advice', severity: 'warning', enforcedBy: 'advice', range: { start: { line: 1, character: 0 }, end: { line: 1, character: 1 } } },
+        {
+          code: 'xfleet-bad-glob',
+          message: 'Conflicts: the pattern nginx.[.service is malformed',
+          severity: 'error',
+          enforcedBy: 'fleet',
+          range: { start: { line: 9, character: 10 }, end: { line: 9, character: 25 } },
+        },
+        {
+          code: 'other',
+          message: 'second',
+          severity: 'error',
+          enforcedBy: 'systemd',
+          range: { start: { line: 2, character: 0 }, end: { line: 2, character: 1 } },
+        },
+        {
+          code: 'advice',
+          message: 'just advice',
+          severity: 'warning',
+          enforcedBy: 'advice',
+          range: { start: { line: 1, character: 0 }, end: { line: 1, character: 1 } },
+        },
       ],
     };
     ui.errors.length = 0;
@@ -243,17 +344,26 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
       stubState.validateAnswer = undefined;
     }
     assert.deepEqual(requests.at(-1), { method: 'fleet/validateForSubmit', params: { uri: uri.toString() } });
-    assert.deepEqual(ui.errors, ['Cannot submit nginx.3.service: line 10: Conflicts: the pattern nginx.[.service is malformed (and 1 more error). Fix the errors shown in the editor first.']);
-    assert.equal((await registry.listUnits()).some(u => u.name === 'nginx.3.service'), false);
+    assert.deepEqual(ui.errors, [
+      'Cannot submit nginx.3.service: line 10: Conflicts: the pattern nginx.[.service is malformed (and 1 more error). Fix the errors shown in the editor first.',
+    ]);
+    assert.equal(
+      (await registry.listUnits()).some(u => u.name === 'nginx.3.service'),
+      false,
+    );
   });
 
-  test('Start asks first when no machine would take the unit; started anyway, it reports the engine\'s reason within seconds with one action', async () => {
+  test("Start asks first when no machine would take the unit; started anyway, it reports the engine's reason within seconds with one action", async () => {
     const file = path.join(root, 'mars.service');
     fs.writeFileSync(file, '[Service]\nExecStart=/bin/sleep 1000\n[X-Fleet]\nMachineMetadata=region=mars\n');
     ui.warningAnswers.push(undefined); // the question is closed: nothing is written
     assert.equal(await commands.get('fleet.startUnit')!(Uri.file(file)), undefined);
     assert.equal(ui.warnings.at(-1), 'No machine of test can take mars.service now: no machine has metadata region=mars. Start it anyway?');
-    assert.deepEqual(ui.warningOptions.at(-1), { modal: true, detail: 'Started anyway, fleet keeps it in the registry, waiting, until a machine qualifies.', buttons: ['Start Anyway', 'Show Machines'] });
+    assert.deepEqual(ui.warningOptions.at(-1), {
+      modal: true,
+      detail: 'Started anyway, fleet keeps it in the registry, waiting, until a machine qualifies.',
+      buttons: ['Start Anyway', 'Show Machines'],
+    });
     assert.equal(await registry.getUnit('mars.service'), undefined, 'nothing submitted without an answer');
     ui.warningAnswers.push('Start Anyway');
     ui.errors.length = 0;
@@ -277,7 +387,9 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
     ui.errors.length = 0;
     await commands.get('fleet.startUnit')!(files[0], files);
     assert.equal(ui.warnings.at(-1), 'No machine of test can take 2 of the 2 units now. Start anyway?');
-    assert.deepEqual(ui.errors, ['2 of 2 units failed: venus.service cannot be placed: no machine has metadata region=venus; pluto.service cannot be placed: no machine has metadata region=pluto.']);
+    assert.deepEqual(ui.errors, [
+      '2 of 2 units failed: venus.service cannot be placed: no machine has metadata region=venus; pluto.service cannot be placed: no machine has metadata region=pluto.',
+    ]);
     assert.deepEqual(ui.errorButtons.at(-1), ['Show Machines']);
     ui.warningAnswers.push('Destroy');
     await commands.get('fleet.destroyUnit')!(files[0], files);
@@ -304,7 +416,9 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
 
   test('every command the manifest contributes is registered (the pictures included)', () => {
     const manifest = JSON.parse(fs.readFileSync(path.join(__dirname, '../../package.json'), 'utf8')) as { contributes: { commands: { command: string }[] } };
-    const missing = manifest.contributes.commands.map(c => c.command).filter(id => !commands.has(id) && !['fleet.restartLanguageServer', 'fleet.showLanguageServerOutput'].includes(id));
+    const missing = manifest.contributes.commands
+      .map(c => c.command)
+      .filter(id => !commands.has(id) && !['fleet.restartLanguageServer', 'fleet.showLanguageServerOutput'].includes(id));
     assert.deepEqual(missing, []);
     assert.ok(commands.has('fleet.showClusterMap') && commands.has('fleet.showUnitGraph'));
   });
@@ -321,12 +435,15 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
     ui.picks.push((items: { label: string }[]) => items.find(i => i.label === 'Submit'));
     await commands.get('fleet.createTemplateInstances')!(Uri.file(path.join(samples, 'web@.service')));
     assert.deepEqual(ui.errors.slice(-1), []);
-    assert.match(ui.info.at(-1)!, /^3 units done: web@1\.service submitted \(inactive\); web@2\.service submitted \(inactive\); web@3\.service submitted \(inactive\)$/);
+    assert.match(
+      ui.info.at(-1)!,
+      /^3 units done: web@1\.service submitted \(inactive\); web@2\.service submitted \(inactive\); web@3\.service submitted \(inactive\)$/,
+    );
     const names = (await registry.listUnits()).map(u => u.name).sort();
     assert.deepEqual(names, ['web@1.service', 'web@2.service', 'web@3.service']);
   });
 
-  test('Create Template Instances from the palette offers the workspace\'s templates; 7 is the instance web@7.service', async () => {
+  test("Create Template Instances from the palette offers the workspace's templates; 7 is the instance web@7.service", async () => {
     stubState.workspaceFiles = fs.readdirSync(samples).map(f => Uri.file(path.join(samples, f)));
     let offered: string[] = [];
     ui.picks.push((items: { label: string }[]) => {
@@ -353,10 +470,22 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
     let preview: { label: string; description: string; picked: boolean }[] = [];
     ui.picks.push((items: { label: string; description: string; picked: boolean }[]) => (preview = items));
     const results = (await commands.get('fleet.startUnitsMatching')!()) as { name: string; ok: boolean; message: string }[];
-    assert.deepEqual(preview.map(p => [p.label, p.description, p.picked]), [
-      ['nginx.1.service', 'from its workspace file', true], ['nginx.2.service', 'from its workspace file', true], ['nginx.3.service', 'from its workspace file', true],
-    ]);
-    assert.deepEqual(results.map(r => [r.name, r.ok]), [['nginx.1.service', true], ['nginx.2.service', true], ['nginx.3.service', true]]);
+    assert.deepEqual(
+      preview.map(p => [p.label, p.description, p.picked]),
+      [
+        ['nginx.1.service', 'from its workspace file', true],
+        ['nginx.2.service', 'from its workspace file', true],
+        ['nginx.3.service', 'from its workspace file', true],
+      ],
+    );
+    assert.deepEqual(
+      results.map(r => [r.name, r.ok]),
+      [
+        ['nginx.1.service', true],
+        ['nginx.2.service', true],
+        ['nginx.3.service', true],
+      ],
+    );
     const machines = results.map(r => /on (\d{8})\.\.\./.exec(r.message)?.[1]);
     assert.equal(new Set(machines).size, 3, results.map(r => r.message).join('; '));
     ui.inputs.push('nothing-*.service');
@@ -367,10 +496,16 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
     ui.picks.push((items: { label: string; description: string; picked: boolean }[]) => (preview = items));
     const made = (await commands.get('fleet.startUnitsMatching')!()) as { name: string; ok: boolean; message: string }[];
     stubState.workspaceFiles = [];
-    assert.deepEqual(preview.map(p => [p.label, p.description]), [['web@8.service', 'a new instance of web@.service (workspace file)']]);
+    assert.deepEqual(
+      preview.map(p => [p.label, p.description]),
+      [['web@8.service', 'a new instance of web@.service (workspace file)']],
+    );
     assert.equal(made[0]!.ok, true, made[0]!.message);
     assert.match(made[0]!.message, /^Unit web@8\.service launched on /);
-    assert.equal((await registry.getUnit('web@8.service'))!.options.find(o => o.name === 'ExecStart')!.value, `/bin/sh -c 'while true; do echo "worker %i"; sleep 5; done'`);
+    assert.equal(
+      (await registry.getUnit('web@8.service'))!.options.find(o => o.name === 'ExecStart')!.value,
+      `/bin/sh -c 'while true; do echo "worker %i"; sleep 5; done'`,
+    );
   });
 
   test('several units selected: the context keys offer only the actions valid for all', async () => {
@@ -380,7 +515,10 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
     const launched = node('nginx.1.service');
     const submitted = node('web@1.service');
     assert.ok(launched && submitted);
-    assert.deepEqual([launched, submitted].map(n => units.provider.getTreeItem(n).contextValue), ['fleet.unit.launched', 'fleet.unit.inactive']);
+    assert.deepEqual(
+      [launched, submitted].map(n => units.provider.getTreeItem(n).contextValue),
+      ['fleet.unit.launched', 'fleet.unit.inactive'],
+    );
     units.select([launched, submitted]);
     assert.equal(ui.contexts.get('fleet.selectionCan.fleet.stopUnit'), false, 'web@1 is not launched');
     assert.equal(ui.contexts.get('fleet.selectionCan.fleet.startUnit'), false, 'nginx.1 is already launched');
@@ -400,17 +538,24 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
     ui.errorAnswers.push('Save anyway');
     await commands.get('fleet.addCluster')!();
     assert.match(ui.errors.at(-1)!, /^The connection test for "unreachable" failed: .*127\.0\.0\.1:9/);
-    assert.deepEqual(config.get('fleet.clusters'), [{ name: 'test', endpoint: server.urls[0] }, { name: 'unreachable', endpoint: 'http://127.0.0.1:9' }]);
+    assert.deepEqual(config.get('fleet.clusters'), [
+      { name: 'test', endpoint: server.urls[0] },
+      { name: 'unreachable', endpoint: 'http://127.0.0.1:9' },
+    ]);
     assert.equal(config.get('fleet.activeCluster'), 'test', 'Add Cluster never switches the active cluster unasked');
     await features.model.refresh();
     assert.match(stubState.statusBar!.text, /^\$\(server-environment\) Fleet: test /);
     ui.picks.push((items: { label: string; name?: string }[]) => items.find(i => i.name === 'unreachable'));
     await commands.get('fleet.selectCluster')!();
     assert.equal(config.get('fleet.activeCluster'), 'unreachable');
-    await waitFor('the unreachable cluster shows as such', async () => {
-      await features.model.refresh();
-      return stubState.statusBar!.text === '$(debug-disconnect) Fleet: unreachable unreachable';
-    }, { timeoutMs: 15_000 });
+    await waitFor(
+      'the unreachable cluster shows as such',
+      async () => {
+        await features.model.refresh();
+        return stubState.statusBar!.text === '$(debug-disconnect) Fleet: unreachable unreachable';
+      },
+      { timeoutMs: 15_000 },
+    );
     assert.ok(stubState.statusBar!.backgroundColor);
     // The views are empty: their welcome says why (connection refused), with Retry, Edit Cluster and Select Cluster.
     const units = treeViews.get('fleet.units')!;
@@ -427,37 +572,53 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
     await commands.get('fleet.retryConnection')!();
     assert.equal(ui.contexts.get('fleet.connectionProblem'), 'refused');
     ui.picks.push((items: { label: string; name?: string }[]) => {
-      assert.deepEqual(items.map(i => i.label), ['test', '$(check) unreachable', '$(add) Add Cluster…', '$(edit) Edit Cluster…', '$(play) Start Local Cluster…']);
+      assert.deepEqual(
+        items.map(i => i.label),
+        ['test', '$(check) unreachable', '$(add) Add Cluster…', '$(edit) Edit Cluster…', '$(play) Start Local Cluster…'],
+      );
       return items.find(i => i.name === 'test');
     });
     await commands.get('fleet.selectCluster')!();
     assert.equal(config.get('fleet.activeCluster'), 'test');
-    await waitFor('connected again', async () => {
-      await features.model.refresh();
-      return /^\$\(server-environment\) Fleet: test /.test(stubState.statusBar!.text);
-    }, { timeoutMs: 15_000 });
+    await waitFor(
+      'connected again',
+      async () => {
+        await features.model.refresh();
+        return /^\$\(server-environment\) Fleet: test /.test(stubState.statusBar!.text);
+      },
+      { timeoutMs: 15_000 },
+    );
     assert.equal(ui.contexts.get('fleet.clusterConnected'), true);
     assert.equal(ui.contexts.get('fleet.connectionProblem'), undefined);
   });
 
   test('a profile that cannot be opened (its caFile is missing) stays active with its reason; Retry opens it again once the file is there', async () => {
     const ca = path.join(root, 'later', 'ca.pem');
-    await vscodeStub.workspace.getConfiguration('fleet').update('clusters', [...(config.get('fleet.clusters') as unknown[]), { name: 'needs-ca', endpoint: server.urls[0], caFile: ca }]);
+    await vscodeStub.workspace
+      .getConfiguration('fleet')
+      .update('clusters', [...(config.get('fleet.clusters') as unknown[]), { name: 'needs-ca', endpoint: server.urls[0], caFile: ca }]);
     ui.picks.push((items: { name?: string }[]) => items.find(i => i.name === 'needs-ca'));
     await commands.get('fleet.selectCluster')!();
     await waitFor('the reason of the unopened profile', () => ui.contexts.get('fleet.connectionProblem') === 'config', { timeoutMs: 15_000 });
     assert.equal(features.model.view.kind, 'error');
-    assert.match(features.model.view.kind === 'error' ? features.model.view.error : '', /^profile "needs-ca": cannot read caFile .*later\/ca\.pem: ENOENT.*Fix caFile in the cluster profile\.$/);
+    assert.match(
+      features.model.view.kind === 'error' ? features.model.view.error : '',
+      /^profile "needs-ca": cannot read caFile .*later\/ca\.pem: ENOENT.*Fix caFile in the cluster profile\.$/,
+    );
     assert.match(stubState.statusBar!.text, /Fleet: needs-ca unreachable/);
     await commands.get('fleet.retryConnection')!();
     assert.equal(ui.contexts.get('fleet.connectionProblem'), 'config', 'still missing: the same reason');
     fs.mkdirSync(path.dirname(ca), { recursive: true });
     fs.writeFileSync(ca, '(an http endpoint never reads it)\n');
     await commands.get('fleet.retryConnection')!();
-    await waitFor('connected after Retry', async () => {
-      await features.model.refresh();
-      return features.model.view.kind === 'connected';
-    }, { timeoutMs: 15_000 });
+    await waitFor(
+      'connected after Retry',
+      async () => {
+        await features.model.refresh();
+        return features.model.view.kind === 'connected';
+      },
+      { timeoutMs: 15_000 },
+    );
     assert.equal(ui.contexts.get('fleet.connectionProblem'), undefined);
     assert.equal(ui.contexts.get('fleet.clusterConnected'), true);
     ui.picks.push((items: { name?: string }[]) => items.find(i => i.name === 'test'));
@@ -504,20 +665,28 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
     await commands.get('fleet.stopLocalCluster')!();
     assert.equal(ui.contexts.get('fleet.localClusterRunning'), false);
     assert.throws(() => process.kill(childPid, 0), /ESRCH/);
-    await waitFor('the fallback was read and failed', async () => {
-      await features.model.refresh();
-      return features.model.view.kind === 'error';
-    }, { timeoutMs: 15_000 });
+    await waitFor(
+      'the fallback was read and failed',
+      async () => {
+        await features.model.refresh();
+        return features.model.view.kind === 'error';
+      },
+      { timeoutMs: 15_000 },
+    );
     assert.equal(features.model.view.kind === 'error' && features.model.view.problem, 'refused');
     assert.equal(ui.contexts.get('fleet.clusterConnected'), false);
     assert.equal(ui.contexts.get('fleet.connectionProblem'), undefined, 'the welcome is "not connected", not the fallback\'s error');
     // Choosing that cluster makes its error the views' message again.
     ui.picks.push((items: { name?: string }[]) => items.find(i => i.name === 'unreachable'));
     await commands.get('fleet.selectCluster')!();
-    await waitFor('the chosen cluster\'s reason is shown', async () => {
-      await features.model.refresh();
-      return ui.contexts.get('fleet.connectionProblem') === 'refused';
-    }, { timeoutMs: 15_000 });
+    await waitFor(
+      "the chosen cluster's reason is shown",
+      async () => {
+        await features.model.refresh();
+        return ui.contexts.get('fleet.connectionProblem') === 'refused';
+      },
+      { timeoutMs: 15_000 },
+    );
     config.set('fleet.activeCluster', 'test');
   });
 });

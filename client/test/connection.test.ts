@@ -18,7 +18,10 @@ import { FakeFleetServer } from './fleetApiServer.test';
 
 const profileFor = (fields: Record<string, unknown>): ClusterProfile => {
   const { profiles, problems } = resolveProfiles([{ name: 'test', ...fields }], {}, { home: os.tmpdir(), sshConfig: '' });
-  assert.deepEqual(problems.filter(p => p.severity === 'error'), []);
+  assert.deepEqual(
+    problems.filter(p => p.severity === 'error'),
+    [],
+  );
   return profiles[0]!;
 };
 
@@ -41,14 +44,17 @@ describe('createFleetApi over http', () => {
   });
   after(() => server.close());
 
-  it('uses the profile\'s endpoint and labels the API with it', async () => {
+  it("uses the profile's endpoint and labels the API with it", async () => {
     const api = createFleetApi(profileFor({ endpoint }));
     assert.equal(api.label, endpoint);
-    assert.deepEqual((await api.listUnits()).map(u => u.name), ['a.service']);
+    assert.deepEqual(
+      (await api.listUnits()).map(u => u.name),
+      ['a.service'],
+    );
     api.dispose();
   });
 
-  it('applies the profile\'s request timeout', async () => {
+  it("applies the profile's request timeout", async () => {
     const silent = new FakeFleetServer({ override: () => true });
     const silentEndpoint = await silent.listen({ port: 0 });
     try {
@@ -82,12 +88,70 @@ describe('createFleetApi over https with a private CA', { skip: skipUnlessAvaila
   /** A CA, a server certificate for 127.0.0.1/localhost, and a client certificate, all signed by the CA; plus an unrelated CA. */
   function makePki(): void {
     for (const ca of ['ca', 'other-ca']) {
-      run('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2', '-subj', `/CN=${ca}`, '-keyout', `${ca}.key`, '-out', `${ca}.pem`);
+      run(
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-days',
+        '2',
+        '-subj',
+        `/CN=${ca}`,
+        '-keyout',
+        `${ca}.key`,
+        '-out',
+        `${ca}.pem`,
+      );
     }
     fs.writeFileSync(file('server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-    run('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-subj', '/CN=fleet-server', '-keyout', 'server.key', '-out', 'server.csr');
-    run('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-extfile', 'server.ext', '-out', 'server.pem');
-    run('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-subj', '/CN=fleet-client', '-keyout', 'client.key', '-out', 'client.csr');
+    run(
+      'req',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-subj',
+      '/CN=fleet-server',
+      '-keyout',
+      'server.key',
+      '-out',
+      'server.csr',
+    );
+    run(
+      'x509',
+      '-req',
+      '-in',
+      'server.csr',
+      '-CA',
+      'ca.pem',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-extfile',
+      'server.ext',
+      '-out',
+      'server.pem',
+    );
+    run(
+      'req',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-subj',
+      '/CN=fleet-client',
+      '-keyout',
+      'client.key',
+      '-out',
+      'client.csr',
+    );
     run('x509', '-req', '-in', 'client.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-out', 'client.pem');
   }
 
@@ -96,7 +160,13 @@ describe('createFleetApi over https with a private CA', { skip: skipUnlessAvaila
     makePki();
     server = new FakeFleetServer({
       units: [{ name: 'secure.service' }],
-      tls: { key: fs.readFileSync(file('server.key')), cert: fs.readFileSync(file('server.pem')), ca: fs.readFileSync(file('ca.pem')), requestCert: true, rejectUnauthorized: true },
+      tls: {
+        key: fs.readFileSync(file('server.key')),
+        cert: fs.readFileSync(file('server.pem')),
+        ca: fs.readFileSync(file('ca.pem')),
+        requestCert: true,
+        rejectUnauthorized: true,
+      },
       override: (req, res) => {
         const peer = (req.socket as TLSSocket).getPeerCertificate();
         res.setHeader('X-Client-CN', String(peer.subject?.CN ?? ''));
@@ -112,13 +182,18 @@ describe('createFleetApi over https with a private CA', { skip: skipUnlessAvaila
 
   it('verifies the server with caFile and authenticates with certFile/keyFile', async () => {
     const api = createFleetApi(profileFor({ endpoint, caFile: file('ca.pem'), certFile: file('client.pem'), keyFile: file('client.key') }));
-    assert.deepEqual((await api.listUnits()).map(u => u.name), ['secure.service']);
+    assert.deepEqual(
+      (await api.listUnits()).map(u => u.name),
+      ['secure.service'],
+    );
     api.dispose();
   });
 
   it('checks the host name in the certificate (localhost is in its SANs)', async () => {
     const port = new URL(endpoint).port;
-    const api = createFleetApi(profileFor({ endpoint: `https://localhost:${port}`, caFile: file('ca.pem'), certFile: file('client.pem'), keyFile: file('client.key') }));
+    const api = createFleetApi(
+      profileFor({ endpoint: `https://localhost:${port}`, caFile: file('ca.pem'), certFile: file('client.pem'), keyFile: file('client.key') }),
+    );
     assert.equal((await api.getUnit('secure.service'))?.name, 'secure.service');
     api.dispose();
   });
@@ -127,20 +202,31 @@ describe('createFleetApi over https with a private CA', { skip: skipUnlessAvaila
     const api = createFleetApi(profileFor({ endpoint, caFile: file('other-ca.pem'), certFile: file('client.pem'), keyFile: file('client.key') }));
     const err = await rejection(api.listUnits());
     assert.equal(err.kind, 'tls');
-    assert.match(err.message, new RegExp(`^TLS to fleet at ${endpoint} failed: (unable to verify the first certificate|self[- ]signed certificate in certificate chain)\\. Check caFile \\(the CA that signed the server's certificate\\), certFile and keyFile\\.$`));
+    assert.match(
+      err.message,
+      new RegExp(
+        `^TLS to fleet at ${endpoint} failed: (unable to verify the first certificate|self[- ]signed certificate in certificate chain)\\. Check caFile \\(the CA that signed the server's certificate\\), certFile and keyFile\\.$`,
+      ),
+    );
     api.dispose();
   });
 
-  it('without a client certificate the server\'s refusal is reported, not a crash', async () => {
+  it("without a client certificate the server's refusal is reported, not a crash", async () => {
     const api = createFleetApi(profileFor({ endpoint, caFile: file('ca.pem') }));
     const err = await rejection(api.listUnits());
     assert.equal(err.kind, 'tls', err.message);
-    assert.equal(err.message, `TLS to fleet at ${endpoint} failed: the server requires a client certificate it accepts. Set certFile and keyFile in the cluster profile to a certificate signed by the CA the server trusts.`);
+    assert.equal(
+      err.message,
+      `TLS to fleet at ${endpoint} failed: the server requires a client certificate it accepts. Set certFile and keyFile in the cluster profile to a certificate signed by the CA the server trusts.`,
+    );
     api.dispose();
   });
 
   it('unreadable TLS files are config errors that name the profile and the field', () => {
-    assert.throws(() => createFleetApi(profileFor({ endpoint, caFile: file('nope.pem') })), (err: FleetApiError) =>
-      err.kind === 'config' && /^profile "test": cannot read caFile .*nope\.pem: ENOENT.*Fix caFile in the cluster profile\.$/.test(err.message));
+    assert.throws(
+      () => createFleetApi(profileFor({ endpoint, caFile: file('nope.pem') })),
+      (err: FleetApiError) =>
+        err.kind === 'config' && /^profile "test": cannot read caFile .*nope\.pem: ENOENT.*Fix caFile in the cluster profile\.$/.test(err.message),
+    );
   });
 });

@@ -37,7 +37,7 @@ describe('classifyConnectionError', () => {
       [new FleetApiError('The tunnel could not reach fleet at 127.0.0.1:49153: Connection refused', undefined, 'ssh', 'ECONNREFUSED'), 'refused'],
       [new FleetApiError('fleet at x did not answer within 10 s', undefined, 'network', 'ETIMEOUT_FLEET'), 'timeout'],
       [new FleetApiError('Cannot reach fleet: the host is unreachable (ETIMEDOUT)', undefined, 'network', 'ETIMEDOUT'), 'timeout'],
-      [new FleetApiError('fleet API 404: x answers like etcd, not like fleet\'s HTTP API', 404, 'config', 'wrong-driver'), 'wrong-driver'],
+      [new FleetApiError("fleet API 404: x answers like etcd, not like fleet's HTTP API", 404, 'config', 'wrong-driver'), 'wrong-driver'],
       [new FleetApiError('TLS to fleet at x failed', undefined, 'tls', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE'), 'tls'],
       [new FleetApiError('profile "p": cannot read caFile', undefined, 'config'), 'config'],
       [new FleetApiError('Cannot reach the fleet socket /var/run/fleet.sock: no such socket', undefined, 'network', 'ENOENT'), 'unreachable'],
@@ -59,7 +59,7 @@ describe('classifyConnectionError', () => {
     assert.equal(classifyConnectionError(a), 'unreachable');
   });
 
-  it('classifies real socket failures: refused, a request timeout, etcd answering the API driver, fleet\'s API answering the etcd driver', async () => {
+  it("classifies real socket failures: refused, a request timeout, etcd answering the API driver, fleet's API answering the etcd driver", async () => {
     const closed = await freePort();
     const refused = await new HttpFleetApi({ endpoint: `http://127.0.0.1:${closed}` }).listMachines().catch((e: unknown) => e);
     assert.equal(classifyConnectionError(refused), 'refused', String(refused));
@@ -71,14 +71,24 @@ describe('classifyConnectionError', () => {
       res.writeHead(404).end();
     });
     await new Promise<void>(r => etcdLike.listen(0, '127.0.0.1', r));
-    const fleetLike = http.createServer((_req, res) => void res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"code":404,"message":"not found"}}'));
+    const fleetLike = http.createServer(
+      (_req, res) => void res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"code":404,"message":"not found"}}'),
+    );
     await new Promise<void>(r => fleetLike.listen(0, '127.0.0.1', r));
     try {
-      const timedOut = await new HttpFleetApi({ endpoint: `http://127.0.0.1:${(silent.address() as net.AddressInfo).port}`, requestTimeoutMs: 200 }).listMachines().catch((e: unknown) => e);
+      const timedOut = await new HttpFleetApi({ endpoint: `http://127.0.0.1:${(silent.address() as net.AddressInfo).port}`, requestTimeoutMs: 200 })
+        .listMachines()
+        .catch((e: unknown) => e);
       assert.equal(classifyConnectionError(timedOut), 'timeout', String(timedOut));
-      const etcd = await new HttpFleetApi({ endpoint: `http://127.0.0.1:${(etcdLike.address() as net.AddressInfo).port}` }).listMachines().catch((e: unknown) => e);
+      const etcd = await new HttpFleetApi({ endpoint: `http://127.0.0.1:${(etcdLike.address() as net.AddressInfo).port}` })
+        .listMachines()
+        .catch((e: unknown) => e);
       assert.equal(classifyConnectionError(etcd), 'wrong-driver', String(etcd));
-      const api = new EtcdFleetApi({ endpoint: `http://127.0.0.1:${(fleetLike.address() as net.AddressInfo).port}`, prefix: '/_coreos.com/fleet/', requestTimeoutMs: 2000 });
+      const api = new EtcdFleetApi({
+        endpoint: `http://127.0.0.1:${(fleetLike.address() as net.AddressInfo).port}`,
+        prefix: '/_coreos.com/fleet/',
+        requestTimeoutMs: 2000,
+      });
       const fleet = await api.listMachines().catch((e: unknown) => e);
       api.dispose();
       assert.ok(fleet instanceof FleetApiError, String(fleet));
@@ -114,14 +124,21 @@ describe('the welcome views in package.json', () => {
   const welcome = manifest.contributes.viewsWelcome;
   /** The welcome entries whose `when` holds for these context values (the clauses used: ==, !, &&). */
   const shown = (view: string, connected: boolean, problem: string | undefined) =>
-    welcome.filter(w => w.view === view && w.when.split('&&').map(c => c.trim()).every(clause => {
-      const eq = /^fleet\.connectionProblem == '([^']+)'$/.exec(clause);
-      if (eq) return problem === eq[1];
-      if (clause === '!fleet.connectionProblem') return problem === undefined;
-      if (clause === '!fleet.clusterConnected') return !connected;
-      if (clause === 'fleet.clusterConnected') return connected;
-      throw new Error(`a when clause this test does not know: ${clause}`);
-    }));
+    welcome.filter(
+      w =>
+        w.view === view &&
+        w.when
+          .split('&&')
+          .map(c => c.trim())
+          .every(clause => {
+            const eq = /^fleet\.connectionProblem == '([^']+)'$/.exec(clause);
+            if (eq) return problem === eq[1];
+            if (clause === '!fleet.connectionProblem') return problem === undefined;
+            if (clause === '!fleet.clusterConnected') return !connected;
+            if (clause === 'fleet.clusterConnected') return connected;
+            throw new Error(`a when clause this test does not know: ${clause}`);
+          }),
+    );
 
   it('shows exactly one message per reason in each view, with Retry, Edit Cluster (the active one) and Select Cluster', () => {
     assert.equal(PROBLEM_CONTEXT, 'fleet.connectionProblem');
@@ -132,14 +149,20 @@ describe('the welcome views in package.json', () => {
         assert.equal(entries.length, 1, `${view} shows one message for ${problem}: ${entries.map(e => e.when).join(' | ')}`);
         const text = entries[0]!.contents;
         assert.match(text, /^Cannot connect to the cluster: /);
-        assert.match(text, /\n\[Retry\]\(command:fleet\.retryConnection\)\n\[Edit Cluster\]\(command:fleet\.editCluster\?%7B%22active%22%3Atrue%7D\)\n\[Select Cluster\]\(command:fleet\.selectCluster\)$/);
+        assert.match(
+          text,
+          /\n\[Retry\]\(command:fleet\.retryConnection\)\n\[Edit Cluster\]\(command:fleet\.editCluster\?%7B%22active%22%3Atrue%7D\)\n\[Select Cluster\]\(command:fleet\.selectCluster\)$/,
+        );
         for (const [, id] of text.matchAll(/\(command:([\w.]+)/g)) assert.ok(commands.has(id!), `${id} is a contributed command`);
       }
       // Not connected (nothing chosen, or a fallback that cannot be read): the one "not connected" welcome.
       assert.equal(shown(view, false, undefined).length, 1);
       assert.equal(shown(view, true, undefined).length, 0);
     }
-    assert.match(shown('fleet.machines', false, undefined)[0]!.contents, /^Not connected to a fleet cluster\.[\s\S]*\[Start Local Cluster\]\(command:fleet\.startLocalCluster\)/);
+    assert.match(
+      shown('fleet.machines', false, undefined)[0]!.contents,
+      /^Not connected to a fleet cluster\.[\s\S]*\[Start Local Cluster\]\(command:fleet\.startLocalCluster\)/,
+    );
     const reasons = (view: string) => CONNECTION_PROBLEMS.map(p => shown(view, false, p)[0]!.contents.split('\n')[0]);
     assert.equal(new Set(reasons('fleet.units')).size, CONNECTION_PROBLEMS.length, 'each reason has its own text');
     assert.deepEqual(reasons('fleet.units'), reasons('fleet.machines'));

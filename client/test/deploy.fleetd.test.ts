@@ -61,7 +61,12 @@ describe('deploy against an in-process fleetd', () => {
 
   test('the seed scenario: three conflicting nginx units land on three machines, the sidekick next to nginx.1', async () => {
     const names = ['nginx.1.service', 'nginx.2.service', 'nginx.3.service', 'nginx-announce.1.service'];
-    const results = await runDeploy(api, 'start', names.map(n => ({ name: n, local: sample(n) })), { timeoutMs: 30_000, pollMs: 100 });
+    const results = await runDeploy(
+      api,
+      'start',
+      names.map(n => ({ name: n, local: sample(n) })),
+      { timeoutMs: 30_000, pollMs: 100 },
+    );
     for (const r of results) assert.equal(r.ok, true, r.message);
     const byName = new Map(results.map(r => [r.name, r.message]));
     assert.match(byName.get('nginx.1.service')!, /^Unit nginx\.1\.service launched on [abc]{8}\.\.\.\/127\.0\.0\.1[123]$/);
@@ -84,7 +89,7 @@ describe('deploy against an in-process fleetd', () => {
     assert.fail('monitor.service did not become active on all three machines within 10 s');
   });
 
-  test("an unplaceable unit stops the wait at once with the reason fleetd publishes", async () => {
+  test('an unplaceable unit stops the wait at once with the reason fleetd publishes', async () => {
     const text = '[Service]\nExecStart=/bin/sleep 1000\n\n[X-Fleet]\nMachineMetadata=region=moon\n';
     const local = localUnitFromText('moon.service', text);
     assert.ok('unit' in local);
@@ -96,8 +101,14 @@ describe('deploy against an in-process fleetd', () => {
     assert.ok(Date.now() - started < 5_000, `reported after ${Date.now() - started} ms, not after the 60 s budget`);
   });
 
-  test('the API refuses what the editor refuses, with fleet\'s message', async () => {
-    const bad: LocalUnit = { name: 'bad.service', options: [{ section: 'X-Fleet', name: 'MachineID', value: 'x' }, { section: 'X-Fleet', name: 'Global', value: 'true' }] };
+  test("the API refuses what the editor refuses, with fleet's message", async () => {
+    const bad: LocalUnit = {
+      name: 'bad.service',
+      options: [
+        { section: 'X-Fleet', name: 'MachineID', value: 'x' },
+        { section: 'X-Fleet', name: 'Global', value: 'true' },
+      ],
+    };
     const [r] = await runDeploy(api, 'submit', [{ name: 'bad.service', local: bad }], { timeoutMs: 5000, pollMs: 100 });
     assert.equal(r!.ok, false);
     assert.match(r!.message, /MachineID/);
@@ -107,7 +118,12 @@ describe('deploy against an in-process fleetd', () => {
     const [s] = await runDeploy(api, 'stop', [{ name: 'nginx.2.service' }], { timeoutMs: 30_000, pollMs: 100 });
     assert.match(s!.message, /^Unit nginx\.2\.service stopped on /);
     const names = (await api.listUnits()).map(u => u.name);
-    const results = await runDeploy(api, 'destroy', names.map(name => ({ name })), { timeoutMs: 0 });
+    const results = await runDeploy(
+      api,
+      'destroy',
+      names.map(name => ({ name })),
+      { timeoutMs: 0 },
+    );
     assert.ok(results.every(r => r.ok && r.message === `Destroyed ${r.name}`));
     assert.deepEqual(await api.listUnits(), []);
   });

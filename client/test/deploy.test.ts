@@ -80,7 +80,14 @@ class FakeCluster implements FleetApi {
   }
 
   private wire(u: FakeUnit): ApiUnit {
-    return { name: u.name, options: u.options, desiredState: u.desiredState, currentState: u.currentState, ...(u.machineID ? { machineID: u.machineID } : {}), ...(u.reason ? { reason: u.reason } : {}) };
+    return {
+      name: u.name,
+      options: u.options,
+      desiredState: u.desiredState,
+      currentState: u.currentState,
+      ...(u.machineID ? { machineID: u.machineID } : {}),
+      ...(u.reason ? { reason: u.reason } : {}),
+    };
   }
 
   async listMachines() {
@@ -171,12 +178,20 @@ describe('submit, load, start', () => {
   test('many units at once spread over the machines; each gets its own line', async () => {
     const api = new FakeCluster();
     const names = ['nginx.1.service', 'nginx.2.service', 'nginx.3.service'];
-    const results = await runDeploy(api, 'start', names.map(name => ({ name, local: local(name) })), opts());
-    assert.deepEqual(results.map(r => r.message), [
-      'Unit nginx.1.service launched on 4d389537.../10.1.1.7',
-      'Unit nginx.2.service launched on 85c0e1a2.../10.1.1.8',
-      'Unit nginx.3.service launched on 4d389537.../10.1.1.7',
-    ]);
+    const results = await runDeploy(
+      api,
+      'start',
+      names.map(name => ({ name, local: local(name) })),
+      opts(),
+    );
+    assert.deepEqual(
+      results.map(r => r.message),
+      [
+        'Unit nginx.1.service launched on 4d389537.../10.1.1.7',
+        'Unit nginx.2.service launched on 85c0e1a2.../10.1.1.8',
+        'Unit nginx.3.service launched on 4d389537.../10.1.1.7',
+      ],
+    );
   });
 
   test('an existing unit is not re-created; a differing local file gives a warning that names Replace', async () => {
@@ -205,7 +220,10 @@ describe('submit, load, start', () => {
     api.lag = 1_000_000;
     const c = clock();
     const [r] = await runDeploy(api, 'start', [{ name: 'slow.service', local: local('slow.service') }], opts({ timeoutMs: 5000, pollMs: 250, ...c }));
-    assert.equal(r!.message, 'Unit slow.service did not become launched within 5s (current state inactive). Raise fleet.deploy.timeoutSeconds or check the unit in the Fleet explorer.');
+    assert.equal(
+      r!.message,
+      'Unit slow.service did not become launched within 5s (current state inactive). Raise fleet.deploy.timeoutSeconds or check the unit in the Fleet explorer.',
+    );
     // For a list of several units: the outcome, and the advice apart (said once).
     assert.equal(r!.summary, 'Unit slow.service did not become launched within 5s (current state inactive)');
     assert.equal(r!.advice, 'Raise fleet.deploy.timeoutSeconds or check the unit in the Fleet explorer.');
@@ -215,14 +233,22 @@ describe('submit, load, start', () => {
   test('waiting for a few units reads just those units (GET /units/{name}, /state?unitName=) and reports each read', async () => {
     const api = new FakeCluster();
     const seen: string[] = [];
-    const [r] = await runDeploy(api, 'start', [{ name: 'one.service', local: local('one.service') }], opts({ onUnit: (u, states) => seen.push(`${u.name}:${u.currentState}:${states.map(s => s.systemdActiveState).join()}`) }));
+    const [r] = await runDeploy(
+      api,
+      'start',
+      [{ name: 'one.service', local: local('one.service') }],
+      opts({ onUnit: (u, states) => seen.push(`${u.name}:${u.currentState}:${states.map(s => s.systemdActiveState).join()}`) }),
+    );
     assert.equal(r!.ok, true);
     const waits = api.calls.slice(api.calls.indexOf('PUT /units/one.service options launched') + 1);
-    assert.ok(waits.every(c => c === 'GET /units/one.service' || c === 'GET /state?unitName=one.service' || c === 'GET /machines'), waits.join(', '));
+    assert.ok(
+      waits.every(c => c === 'GET /units/one.service' || c === 'GET /state?unitName=one.service' || c === 'GET /machines'),
+      waits.join(', '),
+    );
     assert.equal(seen.at(-1), 'one.service:launched:active');
   });
 
-  test('a unit that fails in systemd fails fast with the agent\'s detail', async () => {
+  test("a unit that fails in systemd fails fast with the agent's detail", async () => {
     const api = new FakeCluster();
     api.failing.add('bad.service');
     const [r] = await runDeploy(api, 'start', [{ name: 'bad.service', local: local('bad.service') }], opts());
@@ -234,10 +260,22 @@ describe('submit, load, start', () => {
     const api = new FakeCluster();
     const listStates = api.listUnitStates.bind(api);
     api.listUnitStates = async (signal?: AbortSignal, filter?: { unitName?: string }) =>
-      (await listStates(signal, filter)).map(s => (s.name === 'loop.service' ? { ...s, systemdActiveState: 'activating', systemdSubState: 'auto-restart', detail: 'Main process exited, code=exited, status=1/FAILURE; restarted 2 times' } : s));
+      (await listStates(signal, filter)).map(s =>
+        s.name === 'loop.service'
+          ? {
+              ...s,
+              systemdActiveState: 'activating',
+              systemdSubState: 'auto-restart',
+              detail: 'Main process exited, code=exited, status=1/FAILURE; restarted 2 times',
+            }
+          : s,
+      );
     const [r] = await runDeploy(api, 'start', [{ name: 'loop.service', local: local('loop.service') }], opts());
     assert.equal(r!.ok, false);
-    assert.equal(r!.message, 'Unit loop.service started, but it keeps failing on 4d389537...: Main process exited, code=exited, status=1/FAILURE; restarted 2 times; see Fleet: Show Journal.');
+    assert.equal(
+      r!.message,
+      'Unit loop.service started, but it keeps failing on 4d389537...: Main process exited, code=exited, status=1/FAILURE; restarted 2 times; see Fleet: Show Journal.',
+    );
   });
 
   test('one failing unit does not stop the others', async () => {
@@ -252,7 +290,10 @@ describe('submit, load, start', () => {
     const api = new FakeCluster();
     const [r] = await runDeploy(api, 'start', [{ name: 'web@.service', local: local('web@.service') }], opts());
     assert.equal(r!.ok, false);
-    assert.equal(r!.message, 'Unit web@.service is a template and cannot be launched; submit it, then start instances such as web@1.service (Fleet: Create Template Instances).');
+    assert.equal(
+      r!.message,
+      'Unit web@.service is a template and cannot be launched; submit it, then start instances such as web@1.service (Fleet: Create Template Instances).',
+    );
     assert.deepEqual(api.calls, []);
   });
 
@@ -278,7 +319,10 @@ describe('submit, load, start', () => {
     const sleep = async () => {
       if (++polls === 3) abort.abort();
     };
-    await assert.rejects(runDeploy(api, 'start', [{ name: 'a.service', local: local('a.service') }], opts({ signal: abort.signal, sleep })), DeployCancelledError);
+    await assert.rejects(
+      runDeploy(api, 'start', [{ name: 'a.service', local: local('a.service') }], opts({ signal: abort.signal, sleep })),
+      DeployCancelledError,
+    );
     assert.equal(polls, 3);
   });
 
@@ -343,10 +387,13 @@ describe('stop, unload, destroy', () => {
     const api = new FakeCluster();
     await launched(api, 'a.service');
     const results = await runDeploy(api, 'destroy', [{ name: 'a.service' }, { name: 'gone.service' }, { name: 'a.service' }], opts());
-    assert.deepEqual(results.map(r => [r.ok, r.message]), [
-      [true, 'Destroyed a.service'],
-      [true, 'Unit gone.service was not in the registry; nothing to destroy'],
-    ]);
+    assert.deepEqual(
+      results.map(r => [r.ok, r.message]),
+      [
+        [true, 'Destroyed a.service'],
+        [true, 'Unit gone.service was not in the registry; nothing to destroy'],
+      ],
+    );
     assert.equal(api.units.size, 0);
   });
 });
@@ -392,22 +439,33 @@ describe('template instances and globs', () => {
   test('Start Units Matching: registry first, then files, never templates; an instance name is made from its template', () => {
     const registry = ['nginx.1.service', 'web@.service', 'db@.service'];
     const files = ['nginx.1.service', 'nginx.2.service', 'web@.service', 'web@1.service'];
-    assert.deepEqual(planStartMatching('nginx.*.service', registry, files), { units: [
-      { name: 'nginx.1.service', source: { kind: 'registry' } },
-      { name: 'nginx.2.service', source: { kind: 'file' } },
-    ] });
+    assert.deepEqual(planStartMatching('nginx.*.service', registry, files), {
+      units: [
+        { name: 'nginx.1.service', source: { kind: 'registry' } },
+        { name: 'nginx.2.service', source: { kind: 'file' } },
+      ],
+    });
     assert.deepEqual(planStartMatching('web@*.service', registry, files), { units: [{ name: 'web@1.service', source: { kind: 'file' } }] });
-    assert.deepEqual(planStartMatching('web@7.service', registry, files), { units: [{ name: 'web@7.service', source: { kind: 'template', template: 'web@.service', templateIn: 'file' } }] });
-    assert.deepEqual(planStartMatching('db@blue.service', registry, files), { units: [{ name: 'db@blue.service', source: { kind: 'template', template: 'db@.service', templateIn: 'registry' } }] });
+    assert.deepEqual(planStartMatching('web@7.service', registry, files), {
+      units: [{ name: 'web@7.service', source: { kind: 'template', template: 'web@.service', templateIn: 'file' } }],
+    });
+    assert.deepEqual(planStartMatching('db@blue.service', registry, files), {
+      units: [{ name: 'db@blue.service', source: { kind: 'template', template: 'db@.service', templateIn: 'registry' } }],
+    });
     assert.deepEqual(planStartMatching('cache@1.service', registry, files), { units: [] }, 'no template: nothing');
     assert.deepEqual(planStartMatching('web@.service', registry, files), { units: [] }, 'a template is not started');
     assert.ok('error' in planStartMatching('nginx.[.service', registry, files));
-    assert.equal(describeMatch({ name: 'web@7.service', source: { kind: 'template', template: 'web@.service', templateIn: 'file' } }), 'a new instance of web@.service (workspace file)');
+    assert.equal(
+      describeMatch({ name: 'web@7.service', source: { kind: 'template', template: 'web@.service', templateIn: 'file' } }),
+      'a new instance of web@.service (workspace file)',
+    );
   });
 
   test('template instance names', () => {
     assert.deepEqual(templateInstances('web@.service', ['1', '2']), { names: ['web@1.service', 'web@2.service'] });
-    assert.deepEqual(templateInstances('web.service', ['1']), { error: 'web.service is not a template unit; a template\'s name ends in "@" before the type, e.g. web@.service.' });
+    assert.deepEqual(templateInstances('web.service', ['1']), {
+      error: 'web.service is not a template unit; a template\'s name ends in "@" before the type, e.g. web@.service.',
+    });
   });
 
   test('glob matching over unit names', () => {
@@ -420,7 +478,7 @@ describe('template instances and globs', () => {
 });
 
 describe('local unit files', () => {
-  test('the file name is the unit name; options come from fleet\'s parser', () => {
+  test("the file name is the unit name; options come from fleet's parser", () => {
     const r = localUnitFromText('/home/me/units/web@1.service', '[Service]\nExecStart=/bin/true\n');
     assert.deepEqual(r, { unit: { name: 'web@1.service', options: [{ section: 'Service', name: 'ExecStart', value: '/bin/true' }] } });
     assert.deepEqual(localUnitFromText('C:\\units\\hello', '[Service]\nExecStart=/bin/true\n'), {
@@ -429,7 +487,9 @@ describe('local unit files', () => {
   });
 
   test('files fleet would refuse are refused with the reason', () => {
-    assert.deepEqual(localUnitFromText('/x/empty.service', '# nothing\n'), { error: 'Cannot submit empty.service: the file has no options; add at least a [Service] section with ExecStart=.' });
+    assert.deepEqual(localUnitFromText('/x/empty.service', '# nothing\n'), {
+      error: 'Cannot submit empty.service: the file has no options; add at least a [Service] section with ExecStart=.',
+    });
     const bad = localUnitFromText('/x/bad.service', '[Service\nExecStart=/bin/true\n');
     assert.ok('error' in bad && bad.error.startsWith('Cannot submit bad.service: fleet cannot parse it: '), JSON.stringify(bad));
   });

@@ -23,7 +23,11 @@ test('DisposableStore: reverse order, every item even when one throws, late adds
   const disposed: string[] = [];
   const store = new DisposableStore();
   store.add(toDisposable(() => disposed.push('first')));
-  store.add(toDisposable(() => { throw new Error('bad'); }));
+  store.add(
+    toDisposable(() => {
+      throw new Error('bad');
+    }),
+  );
   store.add(toDisposable(() => disposed.push('last')));
   assert.throws(() => store.dispose(), /bad/);
   assert.deepEqual(disposed, ['last', 'first']);

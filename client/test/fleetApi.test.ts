@@ -21,7 +21,10 @@ const unit = (name: string, extra: Partial<ApiUnit> = {}): ApiUnit => ({
 });
 const line = (text: string, machineID = 'm1', time = 1): JournalLine => ({ time, machineID, stream: 'stdout', text });
 
-async function rejectsWith(promise: Promise<unknown>, expected: { message: RegExp | string; status?: number; kind: FleetApiError['kind'] }): Promise<FleetApiError> {
+async function rejectsWith(
+  promise: Promise<unknown>,
+  expected: { message: RegExp | string; status?: number; kind: FleetApiError['kind'] },
+): Promise<FleetApiError> {
   try {
     await promise;
   } catch (err) {
@@ -44,7 +47,10 @@ describe('HttpFleetApi over TCP', () => {
       limit: 2,
       units: ['a.service', 'b.service', 'c.service', 'd.service', 'web@1.service'].map(n => unit(n)),
       states: [{ name: 'a.service', machineID: 'm1', systemdActiveState: 'active' }],
-      machines: [{ id: 'm1', primaryIP: '10.0.0.1' }, { id: 'm2', metadata: { region: 'us' } }],
+      machines: [
+        { id: 'm1', primaryIP: '10.0.0.1' },
+        { id: 'm2', metadata: { region: 'us' } },
+      ],
       journal: [line('one'), line('two', 'm2'), line('three')],
     });
     endpoint = await server.listen({ port: 0 });
@@ -58,20 +64,25 @@ describe('HttpFleetApi over TCP', () => {
     server.requests.length = 0;
   });
 
-  it('follows every page, with fleetctl\'s paths and query (alt=json)', async () => {
+  it("follows every page, with fleetctl's paths and query (alt=json)", async () => {
     const units = await api.listUnits();
-    assert.deepEqual(units.map(u => u.name), ['a.service', 'b.service', 'c.service', 'd.service', 'web@1.service']);
-    assert.deepEqual(server.requests.map(r => `${r.method} ${r.url}`), [
-      'GET /fleet/v1/units?alt=json',
-      'GET /fleet/v1/units?nextPageToken=AgACAA%3D%3D&alt=json',
-      'GET /fleet/v1/units?nextPageToken=AgADAA%3D%3D&alt=json',
-    ]);
+    assert.deepEqual(
+      units.map(u => u.name),
+      ['a.service', 'b.service', 'c.service', 'd.service', 'web@1.service'],
+    );
+    assert.deepEqual(
+      server.requests.map(r => `${r.method} ${r.url}`),
+      ['GET /fleet/v1/units?alt=json', 'GET /fleet/v1/units?nextPageToken=AgACAA%3D%3D&alt=json', 'GET /fleet/v1/units?nextPageToken=AgADAA%3D%3D&alt=json'],
+    );
     assert.equal(server.requests[0]!.headers.host, endpoint.replace('http://', ''));
   });
 
-  it('copes with fleet\'s empty last page when the count is a multiple of the page size', async () => {
+  it("copes with fleet's empty last page when the count is a multiple of the page size", async () => {
     const machines = await api.listMachines();
-    assert.deepEqual(machines, [{ id: 'm1', primaryIP: '10.0.0.1' }, { id: 'm2', metadata: { region: 'us' } }]);
+    assert.deepEqual(machines, [
+      { id: 'm1', primaryIP: '10.0.0.1' },
+      { id: 'm2', metadata: { region: 'us' } },
+    ]);
     assert.equal(server.requests.length, 2);
     assert.deepEqual(await api.listUnitStates(), [{ name: 'a.service', machineID: 'm1', systemdActiveState: 'active' }]);
   });
@@ -79,26 +90,45 @@ describe('HttpFleetApi over TCP', () => {
   it('sends @ as %40 and treats 404 as "no such unit"', async () => {
     assert.equal((await api.getUnit('web@1.service'))?.name, 'web@1.service');
     assert.equal(await api.getUnit('missing.service'), undefined);
-    assert.deepEqual(server.requests.map(r => r.url), ['/fleet/v1/units/web%401.service?alt=json', '/fleet/v1/units/missing.service?alt=json']);
+    assert.deepEqual(
+      server.requests.map(r => r.url),
+      ['/fleet/v1/units/web%401.service?alt=json', '/fleet/v1/units/missing.service?alt=json'],
+    );
   });
 
-  it('creates, changes and destroys units with fleetctl\'s bodies', async () => {
+  it("creates, changes and destroys units with fleetctl's bodies", async () => {
     const options = [{ section: 'Service', name: 'ExecStart', value: '/bin/true' }];
     await api.createUnit('new@2.service', options, 'loaded');
     await api.setUnitTargetState('new@2.service', 'launched');
     assert.equal(await api.destroyUnit('new@2.service'), true);
     assert.equal(await api.destroyUnit('new@2.service'), false);
-    assert.deepEqual(server.requests.map(r => [r.method, r.url, r.headers['content-type'], r.body]), [
-      ['PUT', '/fleet/v1/units/new%402.service?alt=json', 'application/json', `${JSON.stringify({ name: 'new@2.service', options, desiredState: 'loaded' })}\n`],
-      ['PUT', '/fleet/v1/units/new%402.service?alt=json', 'application/json', `${JSON.stringify({ name: 'new@2.service', desiredState: 'launched' })}\n`],
-      ['DELETE', '/fleet/v1/units/new%402.service?alt=json', undefined, ''],
-      ['DELETE', '/fleet/v1/units/new%402.service?alt=json', undefined, ''],
-    ]);
+    assert.deepEqual(
+      server.requests.map(r => [r.method, r.url, r.headers['content-type'], r.body]),
+      [
+        [
+          'PUT',
+          '/fleet/v1/units/new%402.service?alt=json',
+          'application/json',
+          `${JSON.stringify({ name: 'new@2.service', options, desiredState: 'loaded' })}\n`,
+        ],
+        ['PUT', '/fleet/v1/units/new%402.service?alt=json', 'application/json', `${JSON.stringify({ name: 'new@2.service', desiredState: 'launched' })}\n`],
+        ['DELETE', '/fleet/v1/units/new%402.service?alt=json', undefined, ''],
+        ['DELETE', '/fleet/v1/units/new%402.service?alt=json', undefined, ''],
+      ],
+    );
   });
 
-  it('shows the server\'s own message for API errors', async () => {
-    await rejectsWith(api.createUnit('empty.service', [], 'inactive'), { message: 'fleet API 409: unit does not exist and options field empty', status: 409, kind: 'http' });
-    await rejectsWith(api.setUnitTargetState('ghost.service', 'launched'), { message: 'fleet API 409: unit does not exist and options field empty', status: 409, kind: 'http' });
+  it("shows the server's own message for API errors", async () => {
+    await rejectsWith(api.createUnit('empty.service', [], 'inactive'), {
+      message: 'fleet API 409: unit does not exist and options field empty',
+      status: 409,
+      kind: 'http',
+    });
+    await rejectsWith(api.setUnitTargetState('ghost.service', 'launched'), {
+      message: 'fleet API 409: unit does not exist and options field empty',
+      status: 409,
+      kind: 'http',
+    });
   });
 
   it('refuses names that cannot be a path segment before sending anything', async () => {
@@ -110,17 +140,24 @@ describe('HttpFleetApi over TCP', () => {
   it('reads the journal (NDJSON) with lines and machineID', async () => {
     assert.deepEqual(await api.journal('a.service', { lines: 2 }), [line('two', 'm2'), line('three')]);
     assert.deepEqual(await api.journal('a.service', { machineId: 'm2' }), [line('two', 'm2')]);
-    assert.deepEqual(server.requests.map(r => r.url), ['/fleet/v1/journal/a.service?lines=2&alt=json', '/fleet/v1/journal/a.service?machineID=m2&alt=json']);
+    assert.deepEqual(
+      server.requests.map(r => r.url),
+      ['/fleet/v1/journal/a.service?lines=2&alt=json', '/fleet/v1/journal/a.service?machineID=m2&alt=json'],
+    );
   });
 
   it('follows the journal until the signal aborts', async () => {
     const controller = new AbortController();
     const seen: string[] = [];
-    const following = api.followJournal('a.service', l => {
-      seen.push(l.text);
-      if (seen.length === 3) server.push(line('live'));
-      if (seen.length === 4) controller.abort();
-    }, controller.signal);
+    const following = api.followJournal(
+      'a.service',
+      l => {
+        seen.push(l.text);
+        if (seen.length === 3) server.push(line('live'));
+        if (seen.length === 4) controller.abort();
+      },
+      controller.signal,
+    );
     await following;
     assert.deepEqual(seen, ['one', 'two', 'three', 'live']);
     assert.equal(server.requests[0]!.url, '/fleet/v1/journal/a.service?follow=true&alt=json');
@@ -155,7 +192,10 @@ describe('HttpFleetApi over TCP', () => {
     });
     assert.equal(viaDial.label, 'core@bastion → http://fleet.internal:49153');
     assert.equal((await viaDial.listMachines()).length, 2);
-    assert.deepEqual(targets, [{ kind: 'tcp', host: 'fleet.internal', port: 49153 }, { kind: 'tcp', host: 'fleet.internal', port: 49153 }]);
+    assert.deepEqual(targets, [
+      { kind: 'tcp', host: 'fleet.internal', port: 49153 },
+      { kind: 'tcp', host: 'fleet.internal', port: 49153 },
+    ]);
     assert.equal(server.requests[0]!.headers.host, 'fleet.internal:49153');
     viaDial.dispose();
   });
@@ -172,19 +212,25 @@ describe('HttpFleetApi errors', () => {
     for (const s of servers) await s.close();
   });
 
-  it('500 with fleet\'s empty message points at the fleetd log', async () => {
+  it("500 with fleet's empty message points at the fleetd log", async () => {
     const endpoint = await start({ override: (_req, res) => (sendError(res, 500, ''), true) });
     await rejectsWith(new HttpFleetApi({ endpoint }).listUnits(), {
-      message: `fleet API 500: listing units failed (the server gave no detail; see the fleetd log on ${endpoint})`, status: 500, kind: 'http',
+      message: `fleet API 500: listing units failed (the server gave no detail; see the fleetd log on ${endpoint})`,
+      status: 500,
+      kind: 'http',
     });
   });
 
-  it('503 while fleetd cannot reach etcd shows fleet\'s message', async () => {
+  it("503 while fleetd cannot reach etcd shows fleet's message", async () => {
     const endpoint = await start({ override: (_req, res) => (sendError(res, 503, 'fleet server unable to communicate with etcd'), true) });
-    await rejectsWith(new HttpFleetApi({ endpoint }).listMachines(), { message: 'fleet API 503: fleet server unable to communicate with etcd', status: 503, kind: 'http' });
+    await rejectsWith(new HttpFleetApi({ endpoint }).listMachines(), {
+      message: 'fleet API 503: fleet server unable to communicate with etcd',
+      status: 503,
+      kind: 'http',
+    });
   });
 
-  it('a response that is not fleet\'s says so', async () => {
+  it("a response that is not fleet's says so", async () => {
     const endpoint = await start({
       override: (_req, res) => {
         res.writeHead(502, { 'Content-Type': 'text/html' });
@@ -193,10 +239,16 @@ describe('HttpFleetApi errors', () => {
       },
     });
     await rejectsWith(new HttpFleetApi({ endpoint }).getUnit('x.service'), {
-      message: `fleet API 502: getting unit x.service got a response that is not fleet's ("<html>Bad Gateway</html>"); is ${endpoint} a fleet API endpoint?`, status: 502, kind: 'http',
+      message: `fleet API 502: getting unit x.service got a response that is not fleet's ("<html>Bad Gateway</html>"); is ${endpoint} a fleet API endpoint?`,
+      status: 502,
+      kind: 'http',
     });
     const endpoint200 = await start({ override: (_req, res) => (res.end('hello'), true) });
-    await rejectsWith(new HttpFleetApi({ endpoint: endpoint200 }).listUnits(), { message: /listing units is not valid JSON; is .* a fleet API endpoint\?/, status: 200, kind: 'http' });
+    await rejectsWith(new HttpFleetApi({ endpoint: endpoint200 }).listUnits(), {
+      message: /listing units is not valid JSON; is .* a fleet API endpoint\?/,
+      status: 200,
+      kind: 'http',
+    });
   });
 
   it('a server that repeats a page token is stopped, not followed forever', async () => {
@@ -219,7 +271,10 @@ describe('HttpFleetApi errors', () => {
         return true;
       },
     });
-    await rejectsWith(new HttpFleetApi({ endpoint, maxPages: 5 }).listUnits(), { message: 'fleet API: listing units: more than 5 pages; stopped', kind: 'http' });
+    await rejectsWith(new HttpFleetApi({ endpoint, maxPages: 5 }).listUnits(), {
+      message: 'fleet API: listing units: more than 5 pages; stopped',
+      kind: 'http',
+    });
     assert.equal(n, 5);
   });
 
@@ -228,7 +283,8 @@ describe('HttpFleetApi errors', () => {
     const endpoint = await s.listen({ port: 0 });
     await s.close();
     await rejectsWith(new HttpFleetApi({ endpoint }).listUnits(), {
-      message: `Cannot reach fleet at ${endpoint}: connection refused. Is fleetd running and listening there? Check the endpoint.`, kind: 'network',
+      message: `Cannot reach fleet at ${endpoint}: connection refused. Is fleetd running and listening there? Check the endpoint.`,
+      kind: 'network',
     });
   });
 
@@ -236,7 +292,8 @@ describe('HttpFleetApi errors', () => {
     const endpoint = await start({ override: () => true });
     const startedAt = Date.now();
     await rejectsWith(new HttpFleetApi({ endpoint, requestTimeoutMs: 200 }).listUnits(), {
-      message: `fleet at ${endpoint} did not answer within 0.2 s. Is fleetd healthy? (The timeout is the profile's requestTimeout.)`, kind: 'network',
+      message: `fleet at ${endpoint} did not answer within 0.2 s. Is fleetd healthy? (The timeout is the profile's requestTimeout.)`,
+      kind: 'network',
     });
     assert.ok(Date.now() - startedAt < 2000);
   });
@@ -283,9 +340,14 @@ describe('HttpFleetApi errors', () => {
       kind: 'http',
     });
     const missing = await start({ override: (_req, res) => (sendError(res, 404, 'unit does not exist'), true) });
-    await rejectsWith(new HttpFleetApi({ endpoint: missing }).followJournal('a.service', () => undefined, new AbortController().signal), {
-      message: 'fleet API 404: unit does not exist', status: 404, kind: 'http',
-    });
+    await rejectsWith(
+      new HttpFleetApi({ endpoint: missing }).followJournal('a.service', () => undefined, new AbortController().signal),
+      {
+        message: 'fleet API 404: unit does not exist',
+        status: 404,
+        kind: 'http',
+      },
+    );
   });
 
   it('reads a journal sent as a JSON array too, and marks lines it cannot read', async () => {
@@ -321,9 +383,14 @@ describe('HttpFleetApi errors', () => {
       },
     });
     const seen: string[] = [];
-    await rejectsWith(new HttpFleetApi({ endpoint }).followJournal('a.service', l => seen.push(l.text), new AbortController().signal), {
-      message: `fleet API: the journal from ${endpoint} sent a line longer than 1048576 bytes; stopped following`, status: 200, kind: 'http',
-    });
+    await rejectsWith(
+      new HttpFleetApi({ endpoint }).followJournal('a.service', l => seen.push(l.text), new AbortController().signal),
+      {
+        message: `fleet API: the journal from ${endpoint} sent a line longer than 1048576 bytes; stopped following`,
+        status: 200,
+        kind: 'http',
+      },
+    );
     assert.deepEqual(seen, ['ok']);
   });
 
@@ -335,17 +402,28 @@ describe('HttpFleetApi errors', () => {
         return true;
       },
     });
-    await rejectsWith(new HttpFleetApi({ endpoint, maxBodyBytes: 1000 }).listUnits(), { message: `fleet API: the response from ${endpoint} is larger than 1000 bytes; stopped reading`, status: 200, kind: 'http' });
+    await rejectsWith(new HttpFleetApi({ endpoint, maxBodyBytes: 1000 }).listUnits(), {
+      message: `fleet API: the response from ${endpoint} is larger than 1000 bytes; stopped reading`,
+      status: 200,
+      kind: 'http',
+    });
   });
 
-  it('a bad endpoint is a config error, with the words of the profile\'s parseEndpoint (one parser)', () => {
+  it("a bad endpoint is a config error, with the words of the profile's parseEndpoint (one parser)", () => {
     const bad = ['unix://var/run/fleet.sock', 'nonsense', '', 'ftp://x', 'http://', 'unix:///', 'http://10.0.0.1:49153/?x=1', 'http://[::1'];
     for (const endpoint of bad) {
       const parsed = parseEndpoint(endpoint);
       assert.ok('error' in parsed, endpoint);
-      assert.throws(() => new HttpFleetApi({ endpoint }), (e: unknown) => e instanceof FleetApiError && e.kind === 'config' && e.message === parsed.error, endpoint);
+      assert.throws(
+        () => new HttpFleetApi({ endpoint }),
+        (e: unknown) => e instanceof FleetApiError && e.kind === 'config' && e.message === parsed.error,
+        endpoint,
+      );
     }
-    assert.throws(() => new HttpFleetApi({ endpoint: 'unix://var/run/fleet.sock' }), /unable to connect to host "var" with scheme "unix": a unix socket needs three slashes, e.g. unix:\/\/\/var\/run\/fleet.sock/);
+    assert.throws(
+      () => new HttpFleetApi({ endpoint: 'unix://var/run/fleet.sock' }),
+      /unable to connect to host "var" with scheme "unix": a unix socket needs three slashes, e.g. unix:\/\/\/var\/run\/fleet.sock/,
+    );
   });
 });
 
@@ -419,7 +497,10 @@ describe('HttpFleetApi over a unix socket', () => {
     server = new FakeFleetServer({ units: [unit('hello.service')] });
     const endpoint = await server.listen({ path: path.join(dir, 'fleet.sock') });
     const api = new HttpFleetApi({ endpoint });
-    assert.deepEqual((await api.listUnits()).map(u => u.name), ['hello.service']);
+    assert.deepEqual(
+      (await api.listUnits()).map(u => u.name),
+      ['hello.service'],
+    );
     assert.equal(server.requests[0]!.headers.host, 'domain-sock');
     assert.equal(server.requests[0]!.url, '/fleet/v1/units?alt=json');
     const file = new HttpFleetApi({ endpoint: `file://${path.join(dir, 'fleet.sock')}` });
@@ -441,9 +522,9 @@ describe('HttpFleetApi over a unix socket', () => {
     // Closing a listening unix server removes the file; recreate a stale file by binding without listening is not portable, so use a regular file.
     await new Promise<void>(r => s.close(() => r()));
     fs.writeFileSync(socket, '');
-    await rejectsWith(new HttpFleetApi({ endpoint: `unix://${socket}` }).listUnits(), { message: /Cannot reach the fleet socket .*stale\.sock: connection refused/, kind: 'network' });
+    await rejectsWith(new HttpFleetApi({ endpoint: `unix://${socket}` }).listUnits(), {
+      message: /Cannot reach the fleet socket .*stale\.sock: connection refused/,
+      kind: 'network',
+    });
   });
 });
-
-
-

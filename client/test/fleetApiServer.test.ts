@@ -147,7 +147,10 @@ export class FakeFleetServer {
       return json(200, out);
     };
     if (collection === 'units' && name === undefined) {
-      return list([...this.units.values()].sort((a, b) => a.name.localeCompare(b.name)), 'units');
+      return list(
+        [...this.units.values()].sort((a, b) => a.name.localeCompare(b.name)),
+        'units',
+      );
     }
     if (collection === 'units' && name !== undefined) {
       const unit = this.units.get(name);
@@ -203,7 +206,7 @@ export class FakeFleetServer {
 // Self-test of the emulator's paging against fleet's token vectors (fleet-reference §3.4),
 // registered only when this file is run itself (other tests import the emulator).
 if (require.main === module) {
-  it('emulator: page tokens are fleet\'s (base64url with padding of limit, page as uint16 LE)', () => {
+  it("emulator: page tokens are fleet's (base64url with padding of limit, page as uint16 LE)", () => {
     assert.equal(token(100, 2), 'ZAACAA==');
     assert.equal(token(100, 3), 'ZAADAA==');
     assert.equal(token(12482, 0), 'wjAAAA==');

@@ -6,8 +6,18 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import {
-  appendKnownHost, fingerprintMd5, fingerprintSha256, formatKnownHostsLine, hashHostname, hostFieldMatches, hostToken, keyTypeOf, knownKeyTypes,
-  lookupHostKey, parseKnownHosts, readKnownHosts,
+  appendKnownHost,
+  fingerprintMd5,
+  fingerprintSha256,
+  formatKnownHostsLine,
+  hashHostname,
+  hostFieldMatches,
+  hostToken,
+  keyTypeOf,
+  knownKeyTypes,
+  lookupHostKey,
+  parseKnownHosts,
+  readKnownHosts,
 } from '../src/connection/knownHosts';
 import { binary, skipUnlessAvailable } from '../../test/support/requirements';
 
@@ -43,12 +53,15 @@ describe('parseKnownHosts', () => {
       '|1|bad|hash ssh-ed25519 AAAA',
     ].join('\r\n');
     const parsed = parseKnownHosts(text);
-    assert.deepEqual(parsed.entries.map(e => [e.line, e.marker, e.hosts, e.keyType, e.comment]), [
-      [3, undefined, 'bastion.example.com,10.0.0.5', 'ssh-ed25519', 'ops@laptop'],
-      [4, undefined, '[127.0.0.1]:2222', 'ssh-ed25519', undefined],
-      [5, undefined, hashed, 'ssh-ed25519', undefined],
-      [6, '@revoked', '*', 'ssh-ed25519', undefined],
-    ]);
+    assert.deepEqual(
+      parsed.entries.map(e => [e.line, e.marker, e.hosts, e.keyType, e.comment]),
+      [
+        [3, undefined, 'bastion.example.com,10.0.0.5', 'ssh-ed25519', 'ops@laptop'],
+        [4, undefined, '[127.0.0.1]:2222', 'ssh-ed25519', undefined],
+        [5, undefined, hashed, 'ssh-ed25519', undefined],
+        [6, '@revoked', '*', 'ssh-ed25519', undefined],
+      ],
+    );
     assert.deepEqual(parsed.problems, [
       { line: 7, message: 'bad format (expected: hosts key-type base64-key [comment])' },
       { line: 8, message: 'key type ssh-rsa does not match the key data (ssh-ed25519) for host bad' },
@@ -88,14 +101,16 @@ describe('host matching', () => {
 });
 
 describe('lookupHostKey', () => {
-  const known = parseKnownHosts([
-    `bastion ssh-ed25519 ${b64(keyA)}`,
-    `[bastion]:2222 ssh-ed25519 ${b64(keyB)}`,
-    `multi ssh-ed25519 ${b64(keyB)}`,
-    `multi ssh-ed25519 ${b64(keyA)}`,
-    `@revoked revoked-host ssh-ed25519 ${b64(keyA)}`,
-    `revoked-host ssh-ed25519 ${b64(keyA)}`,
-  ].join('\n'));
+  const known = parseKnownHosts(
+    [
+      `bastion ssh-ed25519 ${b64(keyA)}`,
+      `[bastion]:2222 ssh-ed25519 ${b64(keyB)}`,
+      `multi ssh-ed25519 ${b64(keyB)}`,
+      `multi ssh-ed25519 ${b64(keyA)}`,
+      `@revoked revoked-host ssh-ed25519 ${b64(keyA)}`,
+      `revoked-host ssh-ed25519 ${b64(keyA)}`,
+    ].join('\n'),
+  );
   it('match, mismatch, unknown', () => {
     assert.equal(lookupHostKey(known, 'bastion', 22, keyA).result, 'match');
     const changed = lookupHostKey(known, 'bastion', 22, keyB);
@@ -144,7 +159,7 @@ describe('fingerprints and lines', () => {
     assert.equal(lookupHostKey(parseKnownHosts(hashedLine), '10.0.0.1', 2222, keyA).result, 'match');
     assert.throws(() => formatKnownHostsLine('x', 22, Buffer.from('nope')), /not an SSH public key blob \(for x\)/);
   });
-  it('MD5 fingerprint in fleetctl\'s aa:bb form', () => {
+  it("MD5 fingerprint in fleetctl's aa:bb form", () => {
     assert.match(fingerprintMd5(keyA), /^([0-9a-f]{2}:){15}[0-9a-f]{2}$/);
   });
 

@@ -57,15 +57,54 @@ function alive(pid: number): boolean {
 
 describe('command line', () => {
   test('fleetd local flags, one --metadata per machine', () => {
-    assert.deepEqual(fleetdArgs({ script: '/ext/dist/fleetd.js', machines: 3, metadata: ['region=us-east,disk=ssd', 'region=us-west', ''], etcd: { kind: 'embedded' }, stateDir: '/s' }), [
-      '/ext/dist/fleetd.js', 'local', '--machines', '3', '--metadata', 'region=us-east,disk=ssd', '--metadata', 'region=us-west', '--embedded', '--state-dir', '/s',
+    assert.deepEqual(
+      fleetdArgs({
+        script: '/ext/dist/fleetd.js',
+        machines: 3,
+        metadata: ['region=us-east,disk=ssd', 'region=us-west', ''],
+        etcd: { kind: 'embedded' },
+        stateDir: '/s',
+      }),
+      [
+        '/ext/dist/fleetd.js',
+        'local',
+        '--machines',
+        '3',
+        '--metadata',
+        'region=us-east,disk=ssd',
+        '--metadata',
+        'region=us-west',
+        '--embedded',
+        '--state-dir',
+        '/s',
+      ],
+    );
+    assert.deepEqual(
+      fleetdArgs({ script: 'f.js', machines: 3, metadata: ['', ' disk=ssd ', '', ''], etcd: { kind: 'embedded' }, stateDir: '/s' }).slice(4, 8),
+      ['--metadata', '', '--metadata', 'disk=ssd'],
+    );
+    assert.deepEqual(fleetdArgs({ script: 'f.js', machines: 1, metadata: ['a=1', 'b=2'], etcd: { kind: 'embedded' }, stateDir: '/s' }).slice(4, 7), [
+      '--metadata',
+      'a=1',
+      '--embedded',
     ]);
-    assert.deepEqual(fleetdArgs({ script: 'f.js', machines: 3, metadata: ['', ' disk=ssd ', '', ''], etcd: { kind: 'embedded' }, stateDir: '/s' }).slice(4, 8), ['--metadata', '', '--metadata', 'disk=ssd']);
-    assert.deepEqual(fleetdArgs({ script: 'f.js', machines: 1, metadata: ['a=1', 'b=2'], etcd: { kind: 'embedded' }, stateDir: '/s' }).slice(4, 7), ['--metadata', 'a=1', '--embedded']);
-    assert.deepEqual(fleetdArgs({ script: 'f.js', machines: 1, metadata: [], etcd: { kind: 'binary', path: '/usr/bin/etcd' }, stateDir: '/s' }).slice(4, 6), ['--etcd-binary', '/usr/bin/etcd']);
-    assert.deepEqual(fleetdArgs({ script: 'f.js', machines: 1, metadata: [], etcd: { kind: 'binary', path: '/usr/bin/etcd' }, stateDir: '/s', etcdApi: 'v2' }).slice(4, 8), ['--etcd-binary', '/usr/bin/etcd', '--etcd-api', 'v2']);
-    assert.deepEqual(fleetdArgs({ script: 'f.js', machines: 1, metadata: [], etcd: { kind: 'embedded' }, stateDir: '/s', etcdApi: 'v2' }).slice(4, 6), ['--embedded', '--state-dir'], 'no etcd: no v2 flag (fleetd would refuse it)');
-    assert.deepEqual(fleetdArgs({ script: 'f.js', machines: 1, metadata: [], etcd: { kind: 'url', url: 'http://127.0.0.1:2379' }, stateDir: '/s' }).slice(4, 6), ['--etcd', 'http://127.0.0.1:2379']);
+    assert.deepEqual(fleetdArgs({ script: 'f.js', machines: 1, metadata: [], etcd: { kind: 'binary', path: '/usr/bin/etcd' }, stateDir: '/s' }).slice(4, 6), [
+      '--etcd-binary',
+      '/usr/bin/etcd',
+    ]);
+    assert.deepEqual(
+      fleetdArgs({ script: 'f.js', machines: 1, metadata: [], etcd: { kind: 'binary', path: '/usr/bin/etcd' }, stateDir: '/s', etcdApi: 'v2' }).slice(4, 8),
+      ['--etcd-binary', '/usr/bin/etcd', '--etcd-api', 'v2'],
+    );
+    assert.deepEqual(
+      fleetdArgs({ script: 'f.js', machines: 1, metadata: [], etcd: { kind: 'embedded' }, stateDir: '/s', etcdApi: 'v2' }).slice(4, 6),
+      ['--embedded', '--state-dir'],
+      'no etcd: no v2 flag (fleetd would refuse it)',
+    );
+    assert.deepEqual(
+      fleetdArgs({ script: 'f.js', machines: 1, metadata: [], etcd: { kind: 'url', url: 'http://127.0.0.1:2379' }, stateDir: '/s' }).slice(4, 6),
+      ['--etcd', 'http://127.0.0.1:2379'],
+    );
   });
 
   test('default metadata is distinct per machine, with disk=ssd on the first', () => {
@@ -78,7 +117,10 @@ describe('command line', () => {
   test('metadata validation names the bad pair', () => {
     assert.equal(validateMetadata('region=us-east,disk=ssd'), undefined);
     assert.equal(validateMetadata('  '), undefined);
-    assert.equal(validateMetadata('region=us-east,ssd'), '"ssd" is not key=value (keys: letters, digits, "_", ".", "-"); separate pairs with commas, e.g. region=us-east,disk=ssd.');
+    assert.equal(
+      validateMetadata('region=us-east,ssd'),
+      '"ssd" is not key=value (keys: letters, digits, "_", ".", "-"); separate pairs with commas, e.g. region=us-east,disk=ssd.',
+    );
     assert.ok(validateMetadata('a b=c'));
   });
 
@@ -107,7 +149,14 @@ describe('process lifecycle', () => {
     });
     started.push(proc);
     assert.equal(proc.url, 'http://127.0.0.1:43123');
-    assert.deepEqual(proc.machines.map(m => [m.ip, m.metadata]), [['127.0.0.1', 'region=r0'], ['127.0.0.2', 'region=r1'], ['127.0.0.3', 'region=r2']]);
+    assert.deepEqual(
+      proc.machines.map(m => [m.ip, m.metadata]),
+      [
+        ['127.0.0.1', 'region=r0'],
+        ['127.0.0.2', 'region=r1'],
+        ['127.0.0.3', 'region=r2'],
+      ],
+    );
     const child = childPid(output);
     assert.ok(groupAlive(proc.pid));
     assert.ok(alive(child));
@@ -140,7 +189,12 @@ describe('process lifecycle', () => {
   test('no ready line within the timeout: a clear error with the last output, and nothing left running', async () => {
     const output: string[] = [];
     await assert.rejects(
-      launchFleetd({ command: process.execPath, args: [fakeFleetd({ ready: false }), 'local', '--machines', '2'], readyTimeoutMs: 3000, onLine: l => output.push(l) }),
+      launchFleetd({
+        command: process.execPath,
+        args: [fakeFleetd({ ready: false }), 'local', '--machines', '2'],
+        readyTimeoutMs: 3000,
+        onLine: l => output.push(l),
+      }),
       (err: Error) => {
         assert.match(err.message, /^fleetd did not report "API ready" within 3s; it was stopped\.\nLast output:\n/);
         assert.match(err.message, /fleetd: machine 1{32} 127\.0\.0\.2/);

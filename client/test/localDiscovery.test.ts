@@ -92,7 +92,9 @@ describe('local cluster discovery and adoption', { skip }, () => {
     const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fleetd-host-exit-'));
     const marker = String(700_000 + Math.floor(Math.random() * 200_000));
     const script = path.join(stateDir, 'host.ts');
-    fs.writeFileSync(script, `
+    fs.writeFileSync(
+      script,
+      `
       import { launchFleetd } from ${JSON.stringify(path.resolve(__dirname, '..', 'src', 'localCluster', 'launcher.ts'))};
       async function main() {
         const proc = await launchFleetd({
@@ -110,7 +112,8 @@ describe('local cluster discovery and adoption', { skip }, () => {
         setInterval(() => {}, 1000);
       }
       main().catch(err => { console.error(err); process.exit(1); });
-    `);
+    `,
+    );
     const host = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     host.stdout.on('data', (c: Buffer) => (out += c.toString()));

@@ -41,7 +41,10 @@ describe("Start's placement check (the scheduler's planCluster over the snapshot
   });
 
   test("the others' Conflicts count too: a unit without its own is still ruled out by theirs", () => {
-    assert.deepEqual(unplaceableOnStart(cluster, [{ name: 'nginx.5.service', local: local('nginx.5.service', 'MachineMetadata=region=west') }]).map(u => u.name), ['nginx.5.service']);
+    assert.deepEqual(
+      unplaceableOnStart(cluster, [{ name: 'nginx.5.service', local: local('nginx.5.service', 'MachineMetadata=region=west') }]).map(u => u.name),
+      ['nginx.5.service'],
+    );
   });
 
   test('metadata no machine has; a MachineOf peer that is placeable is fine, one that is not is named', () => {
@@ -62,7 +65,10 @@ describe("Start's placement check (the scheduler's planCluster over the snapshot
   });
 
   test('a registry unit without a local file is judged by its registry copy', () => {
-    const withWaiting: ClusterSnapshot = { ...cluster, units: [...cluster.units, { ...registryUnit('nginx.4.service', 'Conflicts=nginx.*.service'), desiredState: 'loaded' } as ApiUnit] };
+    const withWaiting: ClusterSnapshot = {
+      ...cluster,
+      units: [...cluster.units, { ...registryUnit('nginx.4.service', 'Conflicts=nginx.*.service'), desiredState: 'loaded' } as ApiUnit],
+    };
     assert.equal(unplaceableOnStart(withWaiting, [{ name: 'nginx.4.service' }]).length, 1);
   });
 });
@@ -72,25 +78,58 @@ const result = (name: string, ok: boolean, message: string, extra: Partial<Deplo
 describe('what a deploy says: one message, at most one action', () => {
   test('an unplaceable unit: the machines for metadata, the file for conflicts', () => {
     assert.deepEqual(unplaceableAction('db.service', 'no machine has metadata region=mars', true), { kind: 'machines', label: 'Show Machines' });
-    assert.deepEqual(unplaceableAction('n.service', 'conflicts with nginx.1.service on every machine', true), { kind: 'open', label: 'Open Unit', unit: 'n.service' });
+    assert.deepEqual(unplaceableAction('n.service', 'conflicts with nginx.1.service on every machine', true), {
+      kind: 'open',
+      label: 'Open Unit',
+      unit: 'n.service',
+    });
     assert.deepEqual(unplaceableAction('n.service', 'conflicts with nginx.1.service on every machine', false), { kind: 'machines', label: 'Show Machines' });
-    const r = deployReport([result('db.service', false, 'Unit db.service cannot be placed: no machine has metadata region=mars', { unplaceable: true })], () => true);
-    assert.deepEqual(r, { level: 'error', message: 'Unit db.service cannot be placed: no machine has metadata region=mars', action: { kind: 'machines', label: 'Show Machines' } });
+    const r = deployReport(
+      [result('db.service', false, 'Unit db.service cannot be placed: no machine has metadata region=mars', { unplaceable: true })],
+      () => true,
+    );
+    assert.deepEqual(r, {
+      level: 'error',
+      message: 'Unit db.service cannot be placed: no machine has metadata region=mars',
+      action: { kind: 'machines', label: 'Show Machines' },
+    });
   });
 
   test('several failures: one summary, the advice once, what did work after', () => {
     const advice = 'Raise fleet.deploy.timeoutSeconds or check the unit in the Fleet explorer.';
-    const slow = (n: string) => result(n, false, `Unit ${n} did not become launched within 60s (current state inactive). ${advice}`, { summary: `Unit ${n} did not become launched within 60s (current state inactive)`, advice });
-    const report = deployReport([slow('a.service'), slow('b.service'), result('c.service', false, 'Unit c.service cannot be placed: no machine has metadata region=mars', { unplaceable: true }), result('d.service', true, 'Unit d.service launched on 4d389537.../127.0.0.2')], () => false);
-    assert.equal(report.message,
+    const slow = (n: string) =>
+      result(n, false, `Unit ${n} did not become launched within 60s (current state inactive). ${advice}`, {
+        summary: `Unit ${n} did not become launched within 60s (current state inactive)`,
+        advice,
+      });
+    const report = deployReport(
+      [
+        slow('a.service'),
+        slow('b.service'),
+        result('c.service', false, 'Unit c.service cannot be placed: no machine has metadata region=mars', { unplaceable: true }),
+        result('d.service', true, 'Unit d.service launched on 4d389537.../127.0.0.2'),
+      ],
+      () => false,
+    );
+    assert.equal(
+      report.message,
       '3 of 4 units failed: a.service did not become launched within 60s (current state inactive); b.service did not become launched within 60s (current state inactive); ' +
-      `c.service cannot be placed: no machine has metadata region=mars. ${advice} Done: d.service launched on 4d389537.../127.0.0.2.`);
+        `c.service cannot be placed: no machine has metadata region=mars. ${advice} Done: d.service launched on 4d389537.../127.0.0.2.`,
+    );
     assert.equal(report.message.split(advice).length - 1, 1, 'the advice is said once');
     assert.deepEqual(report.action, { kind: 'log', label: 'Show Log' });
-    const allUnplaceable = deployReport([1, 2].map(i => result(`n${i}.service`, false, `Unit n${i}.service cannot be placed: conflicts with x on every machine`, { unplaceable: true })), () => true);
+    const allUnplaceable = deployReport(
+      [1, 2].map(i => result(`n${i}.service`, false, `Unit n${i}.service cannot be placed: conflicts with x on every machine`, { unplaceable: true })),
+      () => true,
+    );
     assert.deepEqual(allUnplaceable.action, { kind: 'machines', label: 'Show Machines' });
-    assert.deepEqual(deployReport([result('a.service', true, 'Unit a.service submitted (inactive)'), result('b.service', true, 'Unit b.service submitted (inactive)')], () => true),
-      { level: 'info', message: '2 units done: a.service submitted (inactive); b.service submitted (inactive)' });
+    assert.deepEqual(
+      deployReport(
+        [result('a.service', true, 'Unit a.service submitted (inactive)'), result('b.service', true, 'Unit b.service submitted (inactive)')],
+        () => true,
+      ),
+      { level: 'info', message: '2 units done: a.service submitted (inactive); b.service submitted (inactive)' },
+    );
   });
 
   test('Start asks first: one unit with its reason and action, several listed in the detail', () => {
@@ -99,7 +138,16 @@ describe('what a deploy says: one message, at most one action', () => {
     assert.equal(one.detail, 'Started anyway, fleet keeps it in the registry, waiting, until a machine qualifies.');
     assert.equal(one.proceed, 'Start Anyway');
     assert.equal(one.action.label, 'Show Machines');
-    const two = placementQuestion([{ name: 'a.service', reason: 'r1' }, { name: 'b.service', reason: 'r2' }], 3, 'prod', 'load', () => true);
+    const two = placementQuestion(
+      [
+        { name: 'a.service', reason: 'r1' },
+        { name: 'b.service', reason: 'r2' },
+      ],
+      3,
+      'prod',
+      'load',
+      () => true,
+    );
     assert.equal(two.message, 'No machine of prod can take 2 of the 3 units now. Load anyway?');
     assert.equal(two.detail, 'a.service: r1\nb.service: r2\n\nLoaded anyway, fleet keeps them in the registry, waiting, until a machine qualifies.');
   });

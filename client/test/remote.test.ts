@@ -37,7 +37,7 @@ async function rejectsWith(promise: Promise<unknown>, reason: SshConnectError['r
   assert.fail('expected a rejection');
 }
 
-describe('fleetctl\'s remote command lines (fleet-etcd-v2 §5.4, captured from fleetctl v1.0.0)', () => {
+describe("fleetctl's remote command lines (fleet-etcd-v2 §5.4, captured from fleetctl v1.0.0)", () => {
   it('builds status and journal lines exactly as fleetctl does', () => {
     assert.equal(statusCommandLine('hello.service'), 'systemctl "status" "-l" "hello.service"');
     assert.equal(journalCommandLine('hello.service'), 'journalctl "--unit" "hello.service" "--no-pager" "-n" "10" "--output" "short"');
@@ -157,7 +157,11 @@ describe('fleetctl journal/status/ssh over real sshds', { skip }, () => {
     fs.writeFileSync(wrong, `${hosts.bastion.knownHostsLine}\n${m2.knownHostsLine.replace(/^\[127\.0\.0\.12\]/, '[127.0.0.11]')}\n`);
     const sessions = m1.sessions().length;
     const argv = m1.argv().length;
-    await rejectsWith(ssh({ knownHostsFile: wrong }).run(at(m1), statusCommandLine('hello.service')), 'host-key-changed', /REMOTE HOST IDENTIFICATION HAS CHANGED for \[127\.0\.0\.11\]:\d+.*Nothing was run/);
+    await rejectsWith(
+      ssh({ knownHostsFile: wrong }).run(at(m1), statusCommandLine('hello.service')),
+      'host-key-changed',
+      /REMOTE HOST IDENTIFICATION HAS CHANGED for \[127\.0\.0\.11\]:\d+.*Nothing was run/,
+    );
     await rejectsWith(ssh({ knownHostsFile: wrong }, true).run(at(m1), statusCommandLine('hello.service')), 'host-key-changed', /\[127\.0\.0\.11\]/);
     assert.equal(m1.sessions().length, sessions);
     assert.equal(m1.argv().length, argv);
@@ -177,15 +181,21 @@ describe('fleetctl journal/status/ssh over real sshds', { skip }, () => {
     const r = await ssh({ knownHostsFile: file, confirmUnknownHost }, true).capture(at(m2), statusCommandLine('hello.service'));
     assert.equal(r.exitCode, 0);
     assert.deepEqual(asked, [`[127.0.0.10]:${hosts.port} ssh-ed25519 SHA256:`, `[127.0.0.12]:${hosts.port} ssh-ed25519 SHA256:`]);
-    const recorded = readKnownHosts(file).entries.map(e => `${e.hosts} ${e.key.equals(hosts.bastion.hostKeyBlob) ? 'bastion' : e.key.equals(m2.hostKeyBlob) ? 'machine2' : '?'}`);
+    const recorded = readKnownHosts(file).entries.map(
+      e => `${e.hosts} ${e.key.equals(hosts.bastion.hostKeyBlob) ? 'bastion' : e.key.equals(m2.hostKeyBlob) ? 'machine2' : '?'}`,
+    );
     assert.deepEqual(recorded, [`[127.0.0.10]:${hosts.port} bastion`, `[127.0.0.12]:${hosts.port} machine2`]);
-    assert.equal((fs.statSync(path.dirname(file)).mode & 0o777), 0o700);
+    assert.equal(fs.statSync(path.dirname(file)).mode & 0o777, 0o700);
     await ssh({ knownHostsFile: file, confirmUnknownHost }, true).capture(at(m2), 'true');
     assert.equal(asked.length, 2, 'known now: no second prompt');
 
     // Declined: nothing runs; without a prompt: refused with the fix.
     const sessions = m1.sessions().length;
-    await rejectsWith(ssh({ knownHostsFile: path.join(work, 'none'), confirmUnknownHost: async () => false }).run(at(m1), 'true'), 'host-key-rejected', /not trusted, so nothing was run/);
+    await rejectsWith(
+      ssh({ knownHostsFile: path.join(work, 'none'), confirmUnknownHost: async () => false }).run(at(m1), 'true'),
+      'host-key-rejected',
+      /not trusted, so nothing was run/,
+    );
     await rejectsWith(ssh({ knownHostsFile: path.join(work, 'none') }).run(at(m1), 'true'), 'host-key-unknown', /ssh-keyscan -p \d+ 127\.0\.0\.11/);
     assert.equal(m1.sessions().length, sessions);
   });
@@ -226,12 +236,24 @@ describe('fleetctl journal/status/ssh over real sshds', { skip }, () => {
     try {
       for (const via of [false, true]) {
         const started = Date.now();
-        await rejectsWith(ssh({ timeoutMs: 1_500 }, via).run({ host: '127.0.0.13', port: hosts.port }, 'true', {}, 'machine 0d0d0d0d'), 'timeout', /Timed out while initiating the SSH connection to machine 0d0d0d0d .*after 1\.5 s/);
+        await rejectsWith(
+          ssh({ timeoutMs: 1_500 }, via).run({ host: '127.0.0.13', port: hosts.port }, 'true', {}, 'machine 0d0d0d0d'),
+          'timeout',
+          /Timed out while initiating the SSH connection to machine 0d0d0d0d .*after 1\.5 s/,
+        );
         const elapsed = Date.now() - started;
         assert.ok(elapsed >= 1_400 && elapsed < 4_000, `gave up after ${elapsed} ms`);
       }
-      await rejectsWith(ssh({ timeoutMs: 1_500 }).run({ host: '127.0.0.14', port: hosts.port }, 'true'), 'refused', /connection refused. Is sshd running there/);
-      await rejectsWith(ssh({ timeoutMs: 1_500 }, true).run({ host: '127.0.0.14', port: hosts.port }, 'true'), 'refused', /tunnel host .* could not reach machine 127\.0\.0\.14:\d+ at 127\.0\.0\.14:\d+: Connection refused/);
+      await rejectsWith(
+        ssh({ timeoutMs: 1_500 }).run({ host: '127.0.0.14', port: hosts.port }, 'true'),
+        'refused',
+        /connection refused. Is sshd running there/,
+      );
+      await rejectsWith(
+        ssh({ timeoutMs: 1_500 }, true).run({ host: '127.0.0.14', port: hosts.port }, 'true'),
+        'refused',
+        /tunnel host .* could not reach machine 127\.0\.0\.14:\d+ at 127\.0\.0\.14:\d+: Connection refused/,
+      );
     } finally {
       for (const socket of accepted) socket.destroy();
       await new Promise<void>(resolve => silent.close(() => resolve()));
@@ -255,9 +277,13 @@ describe('fleetctl journal/status/ssh over real sshds', { skip }, () => {
     assert.equal(session.term, 'xterm-256color');
   });
 
-  it('finds the machine of a unit from the registry by its PublicIP, with fleetctl\'s refusals', async () => {
+  it("finds the machine of a unit from the registry by its PublicIP, with fleetctl's refusals", async () => {
     const server = new FakeFleetServer({
-      machines: [{ id: '11aa'.padEnd(32, '1'), primaryIP: '127.0.0.11' }, { id: '12bb'.padEnd(32, '2'), primaryIP: '127.0.0.12' }, { id: '13cc'.padEnd(32, '3') }],
+      machines: [
+        { id: '11aa'.padEnd(32, '1'), primaryIP: '127.0.0.11' },
+        { id: '12bb'.padEnd(32, '2'), primaryIP: '127.0.0.12' },
+        { id: '13cc'.padEnd(32, '3') },
+      ],
       units: [
         { name: 'hello.service', desiredState: 'launched', currentState: 'launched', machineID: '12bb'.padEnd(32, '2'), options: [] },
         { name: 'idle.service', desiredState: 'inactive', currentState: 'inactive', options: [] },
@@ -273,14 +299,21 @@ describe('fleetctl journal/status/ssh over real sshds', { skip }, () => {
       const out = await ssh().capture(target.address, journalCommandLine(target.unit!));
       assert.match(out.stdout, /Hello from machine2/, 'the unit ran on machine2, and that is where the journal came from');
 
-      await assert.rejects(unitTarget(api, 'nope', 'status'), (e: Error) => e instanceof RemoteTargetError && /Unit nope.service does not exist/.test(e.message));
+      await assert.rejects(
+        unitTarget(api, 'nope', 'status'),
+        (e: Error) => e instanceof RemoteTargetError && /Unit nope.service does not exist/.test(e.message),
+      );
       await assert.rejects(unitTarget(api, 'idle.service', 'journal'), /Unit idle.service does not appear to be running/);
       await assert.rejects(unitTarget(api, 'idle.service', 'status'), /Unit idle.service does not appear to be loaded/);
       await assert.rejects(unitTarget(api, 'every.service', 'journal'), /Unable to retrieve journal of global unit every.service/);
       await assert.rejects(unitTarget(api, 'gone.service', 'status'), /Error getting machine IP: machine ffffffff/);
       await assert.rejects(unitTarget(api, 'noip.service', 'status'), /Could not determine address of machine 13cc3333: it advertises no PublicIP/);
       const pinned = await unitTarget(api, 'every.service', 'journal', { machineId: '11aa'.padEnd(32, '1') });
-      assert.deepEqual(pinned.address, { host: '127.0.0.11', port: 22 }, 'a global unit picked under a machine goes to that machine; --ssh-port defaults to 22');
+      assert.deepEqual(
+        pinned.address,
+        { host: '127.0.0.11', port: 22 },
+        'a global unit picked under a machine goes to that machine; --ssh-port defaults to 22',
+      );
     } finally {
       api.dispose();
       await server.close();

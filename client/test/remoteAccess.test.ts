@@ -39,9 +39,14 @@ describe('LineSplitter and fleet.ssh settings', () => {
     assert.deepEqual(lines, ['one', 'two', '', 'three']);
   });
 
-  it('normalises the settings to fleetctl\'s defaults', () => {
+  it("normalises the settings to fleetctl's defaults", () => {
     assert.deepEqual(remoteSettingsFrom({}), { sshPort: 22, sudo: false, forwardAgent: false, journalLines: 50 });
-    assert.deepEqual(remoteSettingsFrom({ port: 2222, sudo: true, forwardAgent: true, journalLines: 10 }), { sshPort: 2222, sudo: true, forwardAgent: true, journalLines: 10 });
+    assert.deepEqual(remoteSettingsFrom({ port: 2222, sudo: true, forwardAgent: true, journalLines: 10 }), {
+      sshPort: 2222,
+      sudo: true,
+      forwardAgent: true,
+      journalLines: 10,
+    });
     assert.deepEqual(remoteSettingsFrom({ port: 0, sudo: 'yes', journalLines: -1 }), { sshPort: 22, sudo: false, forwardAgent: false, journalLines: 50 });
   });
 });
@@ -58,25 +63,53 @@ describe('RemoteAccess through a bastion profile (real sshds)', { skip }, () => 
   const disposables: Array<{ dispose(): void }> = [];
 
   const access = (a: () => FleetApi | undefined = () => api, p: () => ClusterProfile | undefined = () => profile) =>
-    new RemoteAccess({ api: a, profile: p, settings: () => settings, confirmUnknownHost: async host => (asked.push(host), true), env: { SSH_AUTH_SOCK: hosts.agentSocket } });
+    new RemoteAccess({
+      api: a,
+      profile: p,
+      settings: () => settings,
+      confirmUnknownHost: async host => (asked.push(host), true),
+      env: { SSH_AUTH_SOCK: hosts.agentSocket },
+    });
 
   before(async () => {
     hosts = await startFleetHosts(2);
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-access-'));
     const units = [
-      { name: 'hello.service', desiredState: 'launched' as const, currentState: 'launched' as const, machineID: M2, options: [{ section: 'Service', name: 'ExecStart', value: '/usr/bin/hello' }] },
+      {
+        name: 'hello.service',
+        desiredState: 'launched' as const,
+        currentState: 'launched' as const,
+        machineID: M2,
+        options: [{ section: 'Service', name: 'ExecStart', value: '/usr/bin/hello' }],
+      },
       { name: 'broken-failed.service', desiredState: 'launched' as const, currentState: 'launched' as const, machineID: M1, options: [] },
     ];
-    const machines = [{ id: M1, primaryIP: '127.0.0.11' }, { id: M2, primaryIP: '127.0.0.12' }];
+    const machines = [
+      { id: M1, primaryIP: '127.0.0.11' },
+      { id: M2, primaryIP: '127.0.0.12' },
+    ];
     // A real fleet: no journal extension.
-    fleet = new FakeFleetServer({ units, machines, override: (req, res) => (req.url?.includes('/journal/') ? (sendError(res, 404, 'not found'), true) : false) });
+    fleet = new FakeFleetServer({
+      units,
+      machines,
+      override: (req, res) => (req.url?.includes('/journal/') ? (sendError(res, 404, 'not found'), true) : false),
+    });
     const socket = path.join(work, 'fleet.sock');
     await fleet.listen({ path: socket });
     fleetd = new FakeFleetServer({ units, machines, journal: [{ time: 0, machineID: M2, stream: 'stdout', text: 'from fleetd' }] });
     await fleetd.listen({ path: path.join(work, 'fleetd.sock') });
     // The article's profile, as the wizard writes it; the known_hosts file starts empty.
     const { profiles, problems } = resolveProfiles(
-      [{ name: 'article', endpoint: `unix://${socket}`, tunnel: `127.0.0.10:${hosts.port}`, sshUser: hosts.user, knownHostsFile: path.join(work, 'fleetctl', 'known_hosts'), sshTimeout: 5 }],
+      [
+        {
+          name: 'article',
+          endpoint: `unix://${socket}`,
+          tunnel: `127.0.0.10:${hosts.port}`,
+          sshUser: hosts.user,
+          knownHostsFile: path.join(work, 'fleetctl', 'known_hosts'),
+          sshTimeout: 5,
+        },
+      ],
       {},
       { home: work, sshConfig: '' },
     );
@@ -94,18 +127,27 @@ describe('RemoteAccess through a bastion profile (real sshds)', { skip }, () => 
     if (work) fs.rmSync(work, { recursive: true, force: true });
   });
 
-  it('detects a real fleet (no journal API) and follows the journal on the unit\'s machine through the bastion until stopped', async () => {
+  it("detects a real fleet (no journal API) and follows the journal on the unit's machine through the bastion until stopped", async () => {
     const remote = access();
     assert.equal(await remote.hasJournalApi(api, 'hello.service'), false);
     const lines: string[] = [];
     const abort = new AbortController();
-    const result = await remote.followJournal('hello', line => {
-      lines.push(line);
-      if (line.endsWith('tick 2')) abort.abort();
-    }, abort.signal);
+    const result = await remote.followJournal(
+      'hello',
+      line => {
+        lines.push(line);
+        if (line.endsWith('tick 2')) abort.abort();
+      },
+      abort.signal,
+    );
     assert.equal(result.stopped, true);
     assert.equal(result.target.label, `machine b2222222 (127.0.0.12)`);
-    assert.deepEqual(lines.slice(0, 4), ['-- Logs begin at Mon 2026-12-07 04:00:00 UTC. --', 'Dec 07 04:00:01 machine2 systemd[1]: Started Hello.', 'Dec 07 04:00:02 machine2 hello[42]: Hello from machine2', 'Dec 07 04:00:03 machine2 hello[42]: tick 1']);
+    assert.deepEqual(lines.slice(0, 4), [
+      '-- Logs begin at Mon 2026-12-07 04:00:00 UTC. --',
+      'Dec 07 04:00:01 machine2 systemd[1]: Started Hello.',
+      'Dec 07 04:00:02 machine2 hello[42]: Hello from machine2',
+      'Dec 07 04:00:03 machine2 hello[42]: tick 1',
+    ]);
     const m2 = hosts.machines[1]!;
     assert.equal(m2.sessions().at(-1)!.command, 'journalctl "--unit" "hello.service" "--no-pager" "-n" "10" "--output" "short" "-f"');
     await waitFor('no journalctl left on machine2', () => m2.runningJournalctl().length === 0, { timeoutMs: 5_000 });
@@ -119,13 +161,18 @@ describe('RemoteAccess through a bastion profile (real sshds)', { skip }, () => 
     try {
       const abort = new AbortController();
       await access().followJournal('hello.service', line => line.endsWith('tick 1') && abort.abort(), abort.signal);
-      assert.match(hosts.machines[1]!.argv().filter(l => l.startsWith('sudo')).at(-1)!, /^sudo <journalctl> <--unit> <hello.service> <--no-pager> <-n> <10> <--output> <short> <-f> pid=\d+$/);
+      assert.match(
+        hosts.machines[1]!.argv()
+          .filter(l => l.startsWith('sudo'))
+          .at(-1)!,
+        /^sudo <journalctl> <--unit> <hello.service> <--no-pager> <-n> <10> <--output> <short> <-f> pid=\d+$/,
+      );
     } finally {
       settings = { ...settings, sudo: false };
     }
   });
 
-  it('runs fleetctl status on the unit\'s machine and returns its output and exit status', async () => {
+  it("runs fleetctl status on the unit's machine and returns its output and exit status", async () => {
     const ok = await access().status('hello.service');
     assert.equal(ok.commandLine, 'systemctl "status" "-l" "hello.service"');
     assert.equal(ok.exitCode, 0);
@@ -158,9 +205,15 @@ describe('RemoteAccess through a bastion profile (real sshds)', { skip }, () => 
     disposables.push(viaFleetd);
     const before = hosts.machines.map(m => m.sessions().length);
     assert.equal(await access(() => viaFleetd).hasJournalApi(viaFleetd, 'hello.service'), true);
-    assert.deepEqual(hosts.machines.map(m => m.sessions().length), before);
+    assert.deepEqual(
+      hosts.machines.map(m => m.sessions().length),
+      before,
+    );
     // The local cluster (no profile) is fleetd: the journal API, and a clear refusal for SSH.
-    const local = access(() => viaFleetd, () => undefined);
+    const local = access(
+      () => viaFleetd,
+      () => undefined,
+    );
     assert.equal(await local.hasJournalApi(viaFleetd, 'hello.service'), true);
     await assert.rejects(local.status('hello.service'), /not reached through a cluster profile, so there is no SSH user or key/);
     await assert.rejects(access(() => undefined).status('hello.service'), /Not connected to a fleet cluster/);

@@ -35,8 +35,19 @@ describe('Show Journal, Show Unit Status and Open Shell on a real fleet (stub vs
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-remote-ui-'));
     const socket = path.join(work, 'fleet.sock');
     fleet = new FakeFleetServer({
-      machines: [{ id: M1, primaryIP: '127.0.0.11' }, { id: M2, primaryIP: '127.0.0.12' }],
-      units: [{ name: 'hello.service', desiredState: 'launched', currentState: 'launched', machineID: M2, options: [{ section: 'Service', name: 'ExecStart', value: '/usr/bin/hello' }] }],
+      machines: [
+        { id: M1, primaryIP: '127.0.0.11' },
+        { id: M2, primaryIP: '127.0.0.12' },
+      ],
+      units: [
+        {
+          name: 'hello.service',
+          desiredState: 'launched',
+          currentState: 'launched',
+          machineID: M2,
+          options: [{ section: 'Service', name: 'ExecStart', value: '/usr/bin/hello' }],
+        },
+      ],
       override: (req, res) => (req.url?.includes('/journal/') ? (sendError(res, 404, 'not found'), true) : false),
     });
     await fleet.listen({ path: socket });
@@ -44,17 +55,31 @@ describe('Show Journal, Show Unit Status and Open Shell on a real fleet (stub vs
     fs.writeFileSync(knownHosts, hosts.knownHosts(hosts.bastion, ...hosts.machines));
     process.env['SSH_AUTH_SOCK'] = hosts.agentSocket;
     config.clear();
-    config.set('fleet.clusters', [{ name: 'article', endpoint: `unix://${socket}`, tunnel: `127.0.0.10:${hosts.port}`, sshUser: hosts.user, knownHostsFile: knownHosts }]);
+    config.set('fleet.clusters', [
+      { name: 'article', endpoint: `unix://${socket}`, tunnel: `127.0.0.10:${hosts.port}`, sshUser: hosts.user, knownHostsFile: knownHosts },
+    ]);
     config.set('fleet.activeCluster', 'article');
     config.set('fleet.ssh.port', hosts.port);
     config.set('fleet.ssh.journalLines', 5);
-    const context = { extensionPath: work, extensionUri: Uri.file(work), extension: { packageJSON: {} }, globalStorageUri: Uri.file(path.join(work, 'storage')), subscriptions: [] };
-    features = registerClusterFeatures(context as never, { log: { appendLine() {}, append() {}, show() {}, clear() {}, dispose() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} } as never });
+    const context = {
+      extensionPath: work,
+      extensionUri: Uri.file(work),
+      extension: { packageJSON: {} },
+      globalStorageUri: Uri.file(path.join(work, 'storage')),
+      subscriptions: [],
+    };
+    features = registerClusterFeatures(context as never, {
+      log: { appendLine() {}, append() {}, show() {}, clear() {}, dispose() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} } as never,
+    });
     treeViews.get('fleet.machines')!.setVisible(true);
-    await waitFor('connected to the article cluster', async () => {
-      await features!.model.refresh();
-      return features!.model.view.kind === 'connected';
-    }, { timeoutMs: 15_000 });
+    await waitFor(
+      'connected to the article cluster',
+      async () => {
+        await features!.model.refresh();
+        return features!.model.view.kind === 'connected';
+      },
+      { timeoutMs: 15_000 },
+    );
   });
   after(async () => {
     features?.dispose();
@@ -65,21 +90,27 @@ describe('Show Journal, Show Unit Status and Open Shell on a real fleet (stub vs
     if (work) fs.rmSync(work, { recursive: true, force: true });
   });
 
-  it('Show Unit Status runs fleetctl status on the unit\'s machine through the bastion and shows it above the registry view', async () => {
-    const text = await contentProviders.get('fleet-status')!.provideTextDocumentContent(Uri.from({ scheme: 'fleet-status', path: '/hello.service.status' }), token);
+  it("Show Unit Status runs fleetctl status on the unit's machine through the bastion and shows it above the registry view", async () => {
+    const text = await contentProviders
+      .get('fleet-status')!
+      .provideTextDocumentContent(Uri.from({ scheme: 'fleet-status', path: '/hello.service.status' }), token);
     assert.match(text, /^\$ systemctl "status" "-l" "hello.service" {3}# on machine b2222222 \(127\.0\.0\.12\)\n● hello.service - Hello\n/);
     assert.match(text, /Active: active \(running\) on machine2\n/);
     assert.match(text, /Desired state: launched/);
     assert.equal(hosts.machines[1]!.sessions().at(-1)!.command, 'systemctl "status" "-l" "hello.service"');
   });
 
-  it('Show Journal follows journalctl on the unit\'s machine into its output channel; closing the window stops it, leaving nothing running on the machine', async () => {
+  it("Show Journal follows journalctl on the unit's machine into its output channel; closing the window stops it, leaving nothing running on the machine", async () => {
     const m2 = hosts.machines[1]!;
     const unit = Uri.from({ scheme: 'fleet-unit', path: '/hello.service' });
     await commands.get('fleet.showUnitJournal')!(unit);
     const channel = () => outputs.get('Fleet Journal: hello.service') ?? [];
     await waitFor('journal lines over SSH', () => channel().some(l => l.endsWith('tick 2')), { timeoutMs: 15_000 });
-    assert.deepEqual(channel().slice(0, 3), ['-- Logs begin at Mon 2026-12-07 04:00:00 UTC. --', 'Dec 07 04:00:01 machine2 systemd[1]: Started Hello.', 'Dec 07 04:00:02 machine2 hello[42]: Hello from machine2']);
+    assert.deepEqual(channel().slice(0, 3), [
+      '-- Logs begin at Mon 2026-12-07 04:00:00 UTC. --',
+      'Dec 07 04:00:01 machine2 systemd[1]: Started Hello.',
+      'Dec 07 04:00:02 machine2 hello[42]: Hello from machine2',
+    ]);
     assert.equal(m2.sessions().at(-1)!.command, 'journalctl "--unit" "hello.service" "--no-pager" "-n" "5" "--output" "short" "-f"');
     await waitFor('one journalctl on machine2', () => m2.runningJournalctl().length === 1, { timeoutMs: 5_000 });
     features!.dispose();
@@ -89,17 +120,35 @@ describe('Show Journal, Show Unit Status and Open Shell on a real fleet (stub vs
   });
 
   it('Open Shell on Machine opens a terminal whose pty is a shell on the machine, sized like the terminal', async () => {
-    const context = { extensionPath: work, extensionUri: Uri.file(work), extension: { packageJSON: {} }, globalStorageUri: Uri.file(path.join(work, 'storage')), subscriptions: [] };
-    features = registerClusterFeatures(context as never, { log: { appendLine() {}, append() {}, show() {}, clear() {}, dispose() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} } as never });
-    await waitFor('connected again', async () => {
-      await features!.model.refresh();
-      return features!.model.view.kind === 'connected';
-    }, { timeoutMs: 15_000 });
+    const context = {
+      extensionPath: work,
+      extensionUri: Uri.file(work),
+      extension: { packageJSON: {} },
+      globalStorageUri: Uri.file(path.join(work, 'storage')),
+      subscriptions: [],
+    };
+    features = registerClusterFeatures(context as never, {
+      log: { appendLine() {}, append() {}, show() {}, clear() {}, dispose() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} } as never,
+    });
+    await waitFor(
+      'connected again',
+      async () => {
+        await features!.model.refresh();
+        return features!.model.view.kind === 'connected';
+      },
+      { timeoutMs: 15_000 },
+    );
     await commands.get('fleet.openMachineShell')!({ kind: 'machine', id: `machine:${M1}`, machine: { id: M1, primaryIP: '127.0.0.11' } });
     const terminal = stubState.terminals.at(-1)!;
     assert.equal(terminal.name, 'fleet: machine a1111111 (127.0.0.11)');
     assert.equal(terminal.shown, true);
-    const pty = terminal.pty as { onDidWrite(l: (s: string) => void): void; onDidClose(l: (c?: number) => void): void; open(d: { columns: number; rows: number }): void; handleInput(s: string): void; setDimensions(d: { columns: number; rows: number }): void };
+    const pty = terminal.pty as {
+      onDidWrite(l: (s: string) => void): void;
+      onDidClose(l: (c?: number) => void): void;
+      open(d: { columns: number; rows: number }): void;
+      handleInput(s: string): void;
+      setDimensions(d: { columns: number; rows: number }): void;
+    };
     let out = '';
     let closed: number | undefined | null = null;
     pty.onDidWrite(s => (out += s));

@@ -12,14 +12,15 @@ import { MemoryRegistry } from '../../fleetd/src/registry/memoryRegistry';
 import { ApiError } from '../../registry/src/api/errors';
 import { removeLocalMachine } from '../src/localCluster/removeMachine';
 
-test('removeLocalMachine: DELETE /fleet/v1/machines/{id} over the socket; fleetd\'s refusal becomes the error message', async () => {
+test("removeLocalMachine: DELETE /fleet/v1/machines/{id} over the socket; fleetd's refusal becomes the error message", async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-remove-'));
   const removed: string[] = [];
   const server = await createApiServer({
     registry: new MemoryRegistry(),
     listen: [{ socketPath: path.join(dir, 'fleet.sock') }],
     removeMachine: async id => {
-      if (id === 'last') throw new ApiError(409, 'machine last is the last machine of this local cluster: its units would have nowhere to run; stop the local cluster instead');
+      if (id === 'last')
+        throw new ApiError(409, 'machine last is the last machine of this local cluster: its units would have nowhere to run; stop the local cluster instead');
       removed.push(id);
     },
   });
@@ -28,8 +29,14 @@ test('removeLocalMachine: DELETE /fleet/v1/machines/{id} over the socket; fleetd
     assert.match(url, /^unix:\/\//);
     await removeLocalMachine(url, 'a'.repeat(32));
     assert.deepEqual(removed, ['a'.repeat(32)]);
-    await assert.rejects(removeLocalMachine(url, 'last'), /^Error: Could not remove machine last: machine last is the last machine of this local cluster: .*stop the local cluster instead$/);
-    await assert.rejects(removeLocalMachine(`unix://${dir}/nothing.sock`, 'x'), /Could not reach the local cluster at unix:\/\/.*nothing\.sock to remove machine x: .*ENOENT/);
+    await assert.rejects(
+      removeLocalMachine(url, 'last'),
+      /^Error: Could not remove machine last: machine last is the last machine of this local cluster: .*stop the local cluster instead$/,
+    );
+    await assert.rejects(
+      removeLocalMachine(`unix://${dir}/nothing.sock`, 'x'),
+      /Could not reach the local cluster at unix:\/\/.*nothing\.sock to remove machine x: .*ENOENT/,
+    );
   } finally {
     await server.close();
     fs.rmSync(dir, { recursive: true, force: true });

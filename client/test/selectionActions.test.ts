@@ -7,12 +7,25 @@ import { itemActions, ITEM_ACTIONS, selectionActions, selectionContext, SELECTIO
 
 const manifest = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as {
   contributes: {
-    views: Record<string, { id: string; initialSize?: number }[]>; menus: Record<string, { command?: string; submenu?: string; when?: string; group?: string }[]>; submenus?: { id: string; label: string }[] };
+    views: Record<string, { id: string; initialSize?: number }[]>;
+    menus: Record<string, { command?: string; submenu?: string; when?: string; group?: string }[]>;
+    submenus?: { id: string; label: string }[];
+  };
 };
 
 const CONTEXT_VALUES = [
-  'fleet.unit.inactive', 'fleet.unit.loaded', 'fleet.unit.launched', 'fleet.unit.inactive.global', 'fleet.unit.launched.global',
-  'fleet.unit.inactive.template', 'fleet.unit.loaded.template', 'fleet.unit.orphan', 'fleet.unitState', 'fleet.machine', 'fleet.group', 'fleet.message',
+  'fleet.unit.inactive',
+  'fleet.unit.loaded',
+  'fleet.unit.launched',
+  'fleet.unit.inactive.global',
+  'fleet.unit.launched.global',
+  'fleet.unit.inactive.template',
+  'fleet.unit.loaded.template',
+  'fleet.unit.orphan',
+  'fleet.unitState',
+  'fleet.machine',
+  'fleet.group',
+  'fleet.message',
 ];
 
 /** The manifest's verdict for one node: its `viewItem` terms (`=~ /re/`, `== value`), or-ed, as VS Code reads them. */
@@ -27,7 +40,10 @@ describe('explorer context menus', () => {
 
   test('one node: the manifest offers exactly the actions selectionActions.ts says', () => {
     for (const cv of CONTEXT_VALUES) {
-      const offered = entries.filter(m => manifestOffers(m.when!, cv)).map(m => m.command!).sort();
+      const offered = entries
+        .filter(m => manifestOffers(m.when!, cv))
+        .map(m => m.command!)
+        .sort();
       assert.deepEqual(offered, itemActions(cv).sort(), `a ${cv} node`);
     }
   });
@@ -38,12 +54,25 @@ describe('explorer context menus', () => {
   });
 
   test('several nodes: only what applies to all, and acts on many', () => {
-    assert.deepEqual([...selectionActions(['fleet.unit.launched', 'fleet.unit.launched'])].sort(),
-      ['fleet.destroyUnit', 'fleet.showUnitFile', 'fleet.showUnitJournal', 'fleet.showUnitStatus', 'fleet.stopUnit', 'fleet.unloadUnit']);
-    assert.deepEqual([...selectionActions(['fleet.unit.launched', 'fleet.unit.loaded'])].sort(),
-      ['fleet.destroyUnit', 'fleet.showUnitFile', 'fleet.showUnitJournal', 'fleet.showUnitStatus', 'fleet.unloadUnit'], 'neither Start nor Stop applies to both');
-    assert.deepEqual([...selectionActions(['fleet.unit.inactive', 'fleet.unit.loaded'])].sort(),
-      ['fleet.destroyUnit', 'fleet.showUnitFile', 'fleet.showUnitStatus', 'fleet.startUnit']);
+    assert.deepEqual([...selectionActions(['fleet.unit.launched', 'fleet.unit.launched'])].sort(), [
+      'fleet.destroyUnit',
+      'fleet.showUnitFile',
+      'fleet.showUnitJournal',
+      'fleet.showUnitStatus',
+      'fleet.stopUnit',
+      'fleet.unloadUnit',
+    ]);
+    assert.deepEqual(
+      [...selectionActions(['fleet.unit.launched', 'fleet.unit.loaded'])].sort(),
+      ['fleet.destroyUnit', 'fleet.showUnitFile', 'fleet.showUnitJournal', 'fleet.showUnitStatus', 'fleet.unloadUnit'],
+      'neither Start nor Stop applies to both',
+    );
+    assert.deepEqual([...selectionActions(['fleet.unit.inactive', 'fleet.unit.loaded'])].sort(), [
+      'fleet.destroyUnit',
+      'fleet.showUnitFile',
+      'fleet.showUnitStatus',
+      'fleet.startUnit',
+    ]);
     assert.deepEqual([...selectionActions(['fleet.unit.launched', 'fleet.machine'])], [], 'a machine and a unit share nothing that acts on many');
     assert.ok(selectionActions(['fleet.unit.launched']).has('fleet.replaceUnit'), 'one node keeps its single-node actions');
     assert.ok(!selectionActions(['fleet.unit.launched', 'fleet.unit.launched']).has('fleet.replaceUnit'), 'Replace takes one unit');
@@ -56,16 +85,41 @@ describe('explorer context menus', () => {
   test('the editor title: Start, Stop, Replace and Show Status as buttons, the rest under a Fleet submenu; templates get Create Instances', () => {
     const title = manifest.contributes.menus['editor/title']!;
     const buttons = title.filter(m => m.group?.startsWith('navigation')).map(m => m.command ?? `submenu:${m.submenu}`);
-    assert.deepEqual(buttons, ['fleet.startUnit', 'fleet.createTemplateInstances', 'fleet.stopUnit', 'fleet.replaceUnit', 'fleet.showUnitStatus', 'submenu:fleet.editorTitle']);
-    assert.deepEqual(title.filter(m => !m.group?.startsWith('navigation')), [], 'nothing left in the overflow menu');
+    assert.deepEqual(buttons, [
+      'fleet.startUnit',
+      'fleet.createTemplateInstances',
+      'fleet.stopUnit',
+      'fleet.replaceUnit',
+      'fleet.showUnitStatus',
+      'submenu:fleet.editorTitle',
+    ]);
+    assert.deepEqual(
+      title.filter(m => !m.group?.startsWith('navigation')),
+      [],
+      'nothing left in the overflow menu',
+    );
     assert.equal(manifest.contributes.submenus?.find(s => s.id === 'fleet.editorTitle')?.label, 'Fleet');
     const fleet = manifest.contributes.menus['fleet.editorTitle']!.map(m => m.command);
-    for (const c of ['fleet.submitUnit', 'fleet.loadUnit', 'fleet.unloadUnit', 'fleet.destroyUnit', 'fleet.createTemplateInstances', 'fleet.showUnitFile', 'fleet.showUnitJournal', 'fleet.showUnitGraph']) assert.ok(fleet.includes(c), `${c} in the Fleet submenu`);
+    for (const c of [
+      'fleet.submitUnit',
+      'fleet.loadUnit',
+      'fleet.unloadUnit',
+      'fleet.destroyUnit',
+      'fleet.createTemplateInstances',
+      'fleet.showUnitFile',
+      'fleet.showUnitJournal',
+      'fleet.showUnitGraph',
+    ])
+      assert.ok(fleet.includes(c), `${c} in the Fleet submenu`);
     // A template's file (web@.service) gets Create Instances, not Start; an instance (web@1.service) gets Start.
     const when = (command: string) => title.find(m => m.command === command)!.when!;
     const fileMatches = (w: string, name: string) => new RegExp(/resourceFilename =~ \/(.*)\/(?: |$)/.exec(w)![1]!).test(name);
     assert.ok(fileMatches(when('fleet.createTemplateInstances'), 'web@.service') && !fileMatches(when('fleet.createTemplateInstances'), 'web@1.service'));
-    assert.ok(!fileMatches(when('fleet.startUnit'), 'web@.service') && fileMatches(when('fleet.startUnit'), 'web@1.service') && fileMatches(when('fleet.startUnit'), 'nginx.1.service'));
+    assert.ok(
+      !fileMatches(when('fleet.startUnit'), 'web@.service') &&
+        fileMatches(when('fleet.startUnit'), 'web@1.service') &&
+        fileMatches(when('fleet.startUnit'), 'nginx.1.service'),
+    );
   });
 
   test('the Machines view starts at a quarter of the Units view (a few machines, many units)', () => {

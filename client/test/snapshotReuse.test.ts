@@ -8,7 +8,16 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ApiMachine, ApiUnit, ApiUnitState } from '../../protocol/src/api';
-import { ClusterSnapshot, clusterContextOf, diffSnapshots, reuseSnapshot, sameClusterContext, sameJson, stableKey, type SnapshotDiff } from '../src/cluster/snapshot';
+import {
+  ClusterSnapshot,
+  clusterContextOf,
+  diffSnapshots,
+  reuseSnapshot,
+  sameClusterContext,
+  sameJson,
+  stableKey,
+  type SnapshotDiff,
+} from '../src/cluster/snapshot';
 import { unitRows } from '../src/cluster/unitRows';
 
 const M1 = 'a'.repeat(32);
@@ -21,7 +30,13 @@ function cluster(n: number): ClusterSnapshot {
   for (let i = 0; i < n; i++) {
     const machineID = i % 2 ? M2 : M1;
     const name = `u${i}.service`;
-    units.push({ name, desiredState: 'launched', currentState: 'launched', machineID, options: [{ section: 'Service', name: 'ExecStart', value: `/bin/sleep ${i}` }] });
+    units.push({
+      name,
+      desiredState: 'launched',
+      currentState: 'launched',
+      machineID,
+      options: [{ section: 'Service', name: 'ExecStart', value: `/bin/sleep ${i}` }],
+    });
     states.push({ name, machineID, hash: 'f'.repeat(40), systemdLoadState: 'loaded', systemdActiveState: 'active', systemdSubState: 'running' });
   }
   return ClusterSnapshot.normalize({ machines, units, states });
@@ -38,14 +53,21 @@ function referenceDiff(before: ClusterSnapshot, after: ClusterSnapshot): Snapsho
     for (const st of s.states) out.set(st.name, (out.get(st.name) ?? '') + '|' + stableKey(st));
     return out;
   };
-  const machineKeys = (s: ClusterSnapshot) => stableKey(s.machines.map(m => ({ id: m.id, ip: m.primaryIP ?? '', metadata: Object.entries(m.metadata ?? {}).sort() })));
+  const machineKeys = (s: ClusterSnapshot) =>
+    stableKey(s.machines.map(m => ({ id: m.id, ip: m.primaryIP ?? '', metadata: Object.entries(m.metadata ?? {}).sort() })));
   const a = keys(before);
   const b = keys(after);
   const addedUnits = [...b.keys()].filter(n => !a.has(n)).sort();
   const removedUnits = [...a.keys()].filter(n => !b.has(n)).sort();
   const changedUnits = [...b.keys()].filter(n => a.has(n) && a.get(n) !== b.get(n)).sort();
   const machinesChanged = machineKeys(before) !== machineKeys(after);
-  return { changed: machinesChanged || addedUnits.length + removedUnits.length + changedUnits.length > 0, machinesChanged, addedUnits, removedUnits, changedUnits };
+  return {
+    changed: machinesChanged || addedUnits.length + removedUnits.length + changedUnits.length > 0,
+    machinesChanged,
+    addedUnits,
+    removedUnits,
+    changedUnits,
+  };
 }
 
 describe('reuseSnapshot', () => {
@@ -79,9 +101,9 @@ describe('reuseSnapshot', () => {
     assert.equal(sameJson([1, 2], [2, 1]), false);
   });
 
-  test('on random changes the diff is the stable-key comparison\'s, and the snapshot has the read\'s content', () => {
+  test("on random changes the diff is the stable-key comparison's, and the snapshot has the read's content", () => {
     let seed = 7;
-    const random = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+    const random = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
     let before = cluster(40);
     for (let round = 0; round < 200; round++) {
       const read = wire(before);
@@ -130,12 +152,14 @@ describe('unitRows across reads', () => {
   });
 });
 
-describe('the language server\'s cluster context across reads', () => {
+describe("the language server's cluster context across reads", () => {
   test('details of unchanged units are kept; a changed unit gets its new details and hash', () => {
     const before = cluster(10);
     const first = clusterContextOf(before).unitDetails!;
     const read = wire(before);
-    read.units = read.units.map(u => (u.name === 'u4.service' ? { ...u, machineID: M2, options: [{ section: 'Service', name: 'ExecStart', value: '/bin/true' }] } : u));
+    read.units = read.units.map(u =>
+      u.name === 'u4.service' ? { ...u, machineID: M2, options: [{ section: 'Service', name: 'ExecStart', value: '/bin/true' }] } : u,
+    );
     const { snapshot } = reuseSnapshot(before, read);
     const second = clusterContextOf(snapshot).unitDetails!;
     const fresh = clusterContextOf(wire(snapshot)).unitDetails!;
@@ -157,11 +181,34 @@ describe('the language server\'s cluster context across reads', () => {
       patch(read);
       return clusterContextOf(reuseSnapshot(before, ClusterSnapshot.normalize(read)).snapshot);
     };
-    assert.equal(sameClusterContext(context, next(r => (r.states[3]!.systemdActiveState = 'failed'))), true);
+    assert.equal(
+      sameClusterContext(
+        context,
+        next(r => (r.states[3]!.systemdActiveState = 'failed')),
+      ),
+      true,
+    );
     assert.equal(sameClusterContext(context, clusterContextOf(wire(before))), true, 'equal contents, other objects');
-    assert.equal(sameClusterContext(context, next(r => (r.units[3]!.desiredState = 'inactive'))), false);
-    assert.equal(sameClusterContext(context, next(r => (r.machines[0]!.metadata = { region: 'west' }))), false);
-    assert.equal(sameClusterContext(context, next(r => r.units.pop())), false);
+    assert.equal(
+      sameClusterContext(
+        context,
+        next(r => (r.units[3]!.desiredState = 'inactive')),
+      ),
+      false,
+    );
+    assert.equal(
+      sameClusterContext(
+        context,
+        next(r => (r.machines[0]!.metadata = { region: 'west' })),
+      ),
+      false,
+    );
+    assert.equal(
+      sameClusterContext(
+        context,
+        next(r => r.units.pop()),
+      ),
+      false,
+    );
   });
 });
-

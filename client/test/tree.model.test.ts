@@ -102,7 +102,10 @@ describe('ClusterModel', () => {
     model.setApi(api);
     model.watch();
     await settle();
-    assert.deepEqual(changes.map(c => c.view.kind), ['loading', 'connected']);
+    assert.deepEqual(
+      changes.map(c => c.view.kind),
+      ['loading', 'connected'],
+    );
     timers.fire();
     await settle();
     assert.equal(changes.length, 2, 'an identical snapshot fires nothing');
@@ -116,8 +119,14 @@ describe('ClusterModel', () => {
   test('a re-read keeps the objects of unchanged units, so the views skip them', async () => {
     const { timers, model, changes } = setup();
     const api = new StubApi();
-    api.units = [{ name: 'a.service', desiredState: 'launched' }, { name: 'b.service', desiredState: 'launched' }];
-    api.states = [{ name: 'a.service', machineID: 'm1', systemdActiveState: 'active' }, { name: 'b.service', machineID: 'm1', systemdActiveState: 'active' }];
+    api.units = [
+      { name: 'a.service', desiredState: 'launched' },
+      { name: 'b.service', desiredState: 'launched' },
+    ];
+    api.states = [
+      { name: 'a.service', machineID: 'm1', systemdActiveState: 'active' },
+      { name: 'b.service', machineID: 'm1', systemdActiveState: 'active' },
+    ];
     model.setApi(api);
     model.watch();
     await settle();
@@ -132,8 +141,14 @@ describe('ClusterModel', () => {
     const second = model.lastSnapshot!;
     assert.deepEqual(changes.at(-1)?.diff?.changedUnits, ['b.service']);
     assert.equal(second.machines[0], first.machines[0]);
-    assert.deepEqual(second.units.map((u, i) => u === first.units[i]), [true, true]);
-    assert.deepEqual(second.states.map((s, i) => s === first.states[i]), [true, false]);
+    assert.deepEqual(
+      second.units.map((u, i) => u === first.units[i]),
+      [true, true],
+    );
+    assert.deepEqual(
+      second.states.map((s, i) => s === first.states[i]),
+      [true, false],
+    );
     assert.equal(second.states[1]!.systemdActiveState, 'failed');
   });
 

@@ -8,7 +8,16 @@ import { describe, test } from 'node:test';
 import type { ApiMachine, ApiUnit, ApiUnitState } from '../../protocol/src/api';
 import { ClusterSnapshot, clusterContextOf, diffSnapshots, machineLabel, metadataLabel } from '../src/cluster/snapshot';
 import {
-  childrenOf, escapeMarkdown, ExplorerOptions, groupRows, machineRoots, sortRows, toItem, unitRoots, type ClusterNode, type ConnectionView,
+  childrenOf,
+  escapeMarkdown,
+  ExplorerOptions,
+  groupRows,
+  machineRoots,
+  sortRows,
+  toItem,
+  unitRoots,
+  type ClusterNode,
+  type ConnectionView,
 } from '../src/cluster/treeItems';
 import { displayState, unitRows } from '../src/cluster/unitRows';
 import { statusText } from '../src/status/statusText';
@@ -97,7 +106,14 @@ describe('unit rows and display states', () => {
   });
 
   test('a global unit is launched only when every machine reports active', () => {
-    const base = { unit: unit('g'), desiredState: 'launched' as const, currentState: 'inactive' as const, reason: undefined, global: true, machineId: undefined };
+    const base = {
+      unit: unit('g'),
+      desiredState: 'launched' as const,
+      currentState: 'inactive' as const,
+      reason: undefined,
+      global: true,
+      machineId: undefined,
+    };
     assert.equal(displayState({ ...base, states: [state('g', M1), state('g', M2)] }), 'launched');
     assert.equal(displayState({ ...base, states: [state('g', M1), state('g', M2, 'activating', 'start')] }), 'pending');
     assert.equal(displayState({ ...base, states: [] }), 'pending');
@@ -105,7 +121,7 @@ describe('unit rows and display states', () => {
     assert.equal(displayState({ ...base, desiredState: 'inactive', states: [] }), 'inactive');
   });
 
-  test('only the target machine\'s state counts for a scheduled unit', () => {
+  test("only the target machine's state counts for a scheduled unit", () => {
     const r = { unit: unit('a'), desiredState: 'launched' as const, currentState: 'launched' as const, reason: undefined, global: false, machineId: M1 };
     assert.equal(displayState({ ...r, states: [state('a', M2, 'failed', 'failed'), state('a', M1)] }), 'launched');
     assert.equal(displayState({ ...r, states: [state('a', M1, 'failed', 'failed')] }), 'failed');
@@ -135,7 +151,7 @@ describe('tree items', () => {
     assert.equal(item.collapsible, 'none');
   });
 
-  test('an unplaceable unit shows fleetd\'s reason in the description and the tooltip', () => {
+  test("an unplaceable unit shows fleetd's reason in the description and the tooltip", () => {
     const item = toItem({ kind: 'unit', id: 'unit:db.service', row: row('db.service'), machines });
     assert.equal(item.description, 'not scheduled: no machine has metadata region=moon');
     assert.deepEqual(item.icon, { id: 'warning', color: 'problemsWarningIcon.foreground' });
@@ -143,7 +159,7 @@ describe('tree items', () => {
     assert.match(item.tooltip!, /- Machine: not scheduled/);
   });
 
-  test('a failed unit carries the agent\'s detail in its tooltip', () => {
+  test("a failed unit carries the agent's detail in its tooltip", () => {
     const item = toItem({ kind: 'unit', id: 'unit:nginx.2.service', row: row('nginx.2.service'), machines });
     assert.deepEqual(item.icon, { id: 'error', color: 'testing.iconFailed' });
     assert.equal(item.description, 'launched · 4d389537.../10.1.1.7 · failed (failed) · exit 1');
@@ -156,14 +172,22 @@ describe('tree items', () => {
     const looping = ClusterSnapshot.normalize({
       machines,
       units: [unit('loop.service')],
-      states: [state('loop.service', M1, 'activating', 'auto-restart', { detail: 'Main process exited, code=exited, status=3/NOTIMPLEMENTED (result: exit-code); restarted 5 times' })],
+      states: [
+        state('loop.service', M1, 'activating', 'auto-restart', {
+          detail: 'Main process exited, code=exited, status=3/NOTIMPLEMENTED (result: exit-code); restarted 5 times',
+        }),
+      ],
     });
     const r = unitRows(looping)[0]!;
     assert.equal(r.display, 'restarting');
     const item = toItem({ kind: 'unit', id: 'unit:loop.service', row: r, machines });
     assert.deepEqual(item.icon, { id: 'debug-restart', color: 'problemsWarningIcon.foreground' });
     assert.equal(item.description, 'launched · 4d389537.../10.1.1.7 · activating (auto-restart) · exit 3, restarted 5×');
-    const killed = ClusterSnapshot.normalize({ machines, units: [unit('k.service')], states: [state('k.service', M1, 'failed', 'failed', { detail: 'Main process exited, code=killed, status=9/KILL (result: signal)' })] });
+    const killed = ClusterSnapshot.normalize({
+      machines,
+      units: [unit('k.service')],
+      states: [state('k.service', M1, 'failed', 'failed', { detail: 'Main process exited, code=killed, status=9/KILL (result: signal)' })],
+    });
     assert.match(toItem({ kind: 'unit', id: 'u', row: unitRows(killed)[0]!, machines }).description!, / · signal KILL$/);
   });
 
@@ -181,33 +205,42 @@ describe('tree items', () => {
     assert.equal(toItem({ kind: 'unit', id: 'x', row: row('ghost.service'), machines }).contextValue, 'fleet.unit.orphan');
   });
 
-  test('a global unit expands into one child per machine, with that machine\'s state', () => {
+  test("a global unit expands into one child per machine, with that machine's state", () => {
     const node: ClusterNode = { kind: 'unit', id: 'unit:monitor.service', row: row('monitor.service'), machines };
     const item = toItem(node);
     assert.equal(item.collapsible, 'collapsed');
     assert.equal(item.description, 'global, launched · 2 machines');
     const children = childrenOf(node, connected, flat).map(toItem);
-    assert.deepEqual(children.map(c => [c.label, c.description, c.icon.id, c.contextValue]), [
-      ['4d389537.../10.1.1.7', 'active (running)', 'pass-filled', 'fleet.unitState'],
-      ['85c0e1a2.../10.1.1.8', 'activating (start)', 'circle-filled', 'fleet.unitState'],
-    ]);
+    assert.deepEqual(
+      children.map(c => [c.label, c.description, c.icon.id, c.contextValue]),
+      [
+        ['4d389537.../10.1.1.7', 'active (running)', 'pass-filled', 'fleet.unitState'],
+        ['85c0e1a2.../10.1.1.8', 'activating (start)', 'circle-filled', 'fleet.unitState'],
+      ],
+    );
   });
 
   test('machines: short ID and IP as label, metadata as description, their units as children', () => {
     const roots = machineRoots(connected);
-    assert.deepEqual(roots.map(toItem).map(i => [i.label, i.description, i.contextValue, i.collapsible]), [
-      ['4d389537 10.1.1.7', 'disk=ssd,region=us-east', 'fleet.machine', 'collapsed'],
-      ['85c0e1a2 10.1.1.8', 'region=us-west', 'fleet.machine', 'collapsed'],
-      ['f00dfeed', undefined, 'fleet.machine', 'collapsed'],
-    ]);
+    assert.deepEqual(
+      roots.map(toItem).map(i => [i.label, i.description, i.contextValue, i.collapsible]),
+      [
+        ['4d389537 10.1.1.7', 'disk=ssd,region=us-east', 'fleet.machine', 'collapsed'],
+        ['85c0e1a2 10.1.1.8', 'region=us-west', 'fleet.machine', 'collapsed'],
+        ['f00dfeed', undefined, 'fleet.machine', 'collapsed'],
+      ],
+    );
     assert.match(toItem(roots[0]!).tooltip!, /Metadata: disk=ssd,region=us\\-east/);
     const children = childrenOf(roots[1]!, connected, flat).map(toItem);
-    assert.deepEqual(children.map(c => [c.label, c.description]), [
-      ['loaded.service', 'loaded · inactive (dead)'],
-      ['monitor.service', 'global · activating (start)'],
-      ['nginx.1.service', 'inactive → launched'],
-      ['nginx.10.service', 'launched · active (running)'],
-    ]);
+    assert.deepEqual(
+      children.map(c => [c.label, c.description]),
+      [
+        ['loaded.service', 'loaded · inactive (dead)'],
+        ['monitor.service', 'global · activating (start)'],
+        ['nginx.1.service', 'inactive → launched'],
+        ['nginx.10.service', 'launched · active (running)'],
+      ],
+    );
     // A global unit under a machine keeps the unit's context value, so its menu works there too.
     assert.equal(children[1]!.contextValue, 'fleet.unit.launched.global');
     // Node ids are unique across the whole tree.
@@ -217,7 +250,12 @@ describe('tree items', () => {
 
   test('connection states: nothing when disconnected or unreachable (the welcome views speak), a spinner while loading, a retry node above a stale snapshot', () => {
     assert.deepEqual(unitRoots({ kind: 'disconnected' }, flat), []);
-    assert.deepEqual(machineRoots({ kind: 'loading', label: 'prod' }).map(toItem).map(i => [i.label, i.icon.id]), [['Connecting to prod…', 'loading~spin']]);
+    assert.deepEqual(
+      machineRoots({ kind: 'loading', label: 'prod' })
+        .map(toItem)
+        .map(i => [i.label, i.icon.id]),
+      [['Connecting to prod…', 'loading~spin']],
+    );
     const unreachable: ConnectionView = { kind: 'error', label: 'http://10.0.0.1:49153', error: 'connect ECONNREFUSED 10.0.0.1:49153', problem: 'refused' };
     assert.deepEqual(unitRoots(unreachable, flat), []);
     assert.deepEqual(machineRoots(unreachable), []);
@@ -234,38 +272,76 @@ describe('grouping and sorting', () => {
   const rows = unitRows(snapshot);
 
   test('flat, by name, in natural order', () => {
-    assert.deepEqual(sortRows(rows, flat).map(r => r.name), [
-      'db.service', 'ghost.service', 'idle.service', 'loaded.service', 'monitor.service', 'nginx.1.service', 'nginx.2.service', 'nginx.10.service', 'web@.service',
-    ]);
+    assert.deepEqual(
+      sortRows(rows, flat).map(r => r.name),
+      [
+        'db.service',
+        'ghost.service',
+        'idle.service',
+        'loaded.service',
+        'monitor.service',
+        'nginx.1.service',
+        'nginx.2.service',
+        'nginx.10.service',
+        'web@.service',
+      ],
+    );
   });
 
   test('by state: problems first, then by name', () => {
-    assert.deepEqual(sortRows(rows, { groupBy: 'flat', sortBy: 'state' }).map(r => `${r.display}:${r.name}`), [
-      'failed:nginx.2.service', 'unplaceable:db.service', 'pending:monitor.service', 'pending:nginx.1.service', 'launched:nginx.10.service',
-      'loaded:loaded.service', 'inactive:idle.service', 'inactive:web@.service', 'unknown:ghost.service',
-    ]);
+    assert.deepEqual(
+      sortRows(rows, { groupBy: 'flat', sortBy: 'state' }).map(r => `${r.display}:${r.name}`),
+      [
+        'failed:nginx.2.service',
+        'unplaceable:db.service',
+        'pending:monitor.service',
+        'pending:nginx.1.service',
+        'launched:nginx.10.service',
+        'loaded:loaded.service',
+        'inactive:idle.service',
+        'inactive:web@.service',
+        'unknown:ghost.service',
+      ],
+    );
   });
 
   test('by machine: scheduled units by machine ID, then global, then unscheduled', () => {
-    assert.deepEqual(sortRows(rows, { groupBy: 'flat', sortBy: 'machine' }).map(r => r.name), [
-      'nginx.2.service', 'loaded.service', 'nginx.1.service', 'nginx.10.service', 'ghost.service', 'monitor.service', 'db.service', 'idle.service', 'web@.service',
-    ]);
+    assert.deepEqual(
+      sortRows(rows, { groupBy: 'flat', sortBy: 'machine' }).map(r => r.name),
+      [
+        'nginx.2.service',
+        'loaded.service',
+        'nginx.1.service',
+        'nginx.10.service',
+        'ghost.service',
+        'monitor.service',
+        'db.service',
+        'idle.service',
+        'web@.service',
+      ],
+    );
   });
 
   test('grouped by machine: one group per machine in machine order, then global, then not scheduled', () => {
     const groups = groupRows(rows, machines, { groupBy: 'machine', sortBy: 'name' });
-    assert.deepEqual(groups.map(toItem).map(g => [g.label, g.description]), [
-      ['4d389537.../10.1.1.7', 'disk=ssd,region=us-east · 1 unit'],
-      ['85c0e1a2.../10.1.1.8', 'region=us-west · 3 units'],
-      ['f00dfeed...', '1 unit'],
-      ['Global units', 'on every matching machine · 1 unit'],
-      ['Not scheduled', '3 units'],
-    ]);
-    assert.deepEqual(childrenOf(groups[1]!, connected, flat).map(n => [toItem(n).label, toItem(n).description]), [
-      ['loaded.service', 'loaded · inactive (dead)'],
-      ['nginx.1.service', 'inactive → launched'],
-      ['nginx.10.service', 'launched · active (running)'],
-    ]);
+    assert.deepEqual(
+      groups.map(toItem).map(g => [g.label, g.description]),
+      [
+        ['4d389537.../10.1.1.7', 'disk=ssd,region=us-east · 1 unit'],
+        ['85c0e1a2.../10.1.1.8', 'region=us-west · 3 units'],
+        ['f00dfeed...', '1 unit'],
+        ['Global units', 'on every matching machine · 1 unit'],
+        ['Not scheduled', '3 units'],
+      ],
+    );
+    assert.deepEqual(
+      childrenOf(groups[1]!, connected, flat).map(n => [toItem(n).label, toItem(n).description]),
+      [
+        ['loaded.service', 'loaded · inactive (dead)'],
+        ['nginx.1.service', 'inactive → launched'],
+        ['nginx.10.service', 'launched · active (running)'],
+      ],
+    );
     // Grouped by state, the machine stays in the description.
     const byState = groupRows(rows, machines, { groupBy: 'state', sortBy: 'name' });
     assert.equal(toItem(childrenOf(byState[3]!, connected, flat)[0]!).description, 'launched · 85c0e1a2.../10.1.1.8 · active (running)');
@@ -273,8 +349,14 @@ describe('grouping and sorting', () => {
 
   test('grouped by state, in the order of severity', () => {
     const groups = groupRows(rows, machines, { groupBy: 'state', sortBy: 'name' });
-    assert.deepEqual(groups.map(g => toItem(g).label), ['Failed', 'Cannot be scheduled', 'Pending', 'Launched', 'Loaded', 'Inactive', 'Not in the registry']);
-    assert.deepEqual(groups.map(g => toItem(g).icon.id), ['error', 'warning', 'sync~spin', 'pass-filled', 'circle-filled', 'circle-outline', 'question']);
+    assert.deepEqual(
+      groups.map(g => toItem(g).label),
+      ['Failed', 'Cannot be scheduled', 'Pending', 'Launched', 'Loaded', 'Inactive', 'Not in the registry'],
+    );
+    assert.deepEqual(
+      groups.map(g => toItem(g).icon.id),
+      ['error', 'warning', 'sync~spin', 'pass-filled', 'circle-filled', 'circle-outline', 'question'],
+    );
   });
 
   test('ExplorerOptions.from falls back to defaults for unknown values', () => {
@@ -286,7 +368,11 @@ describe('grouping and sorting', () => {
 describe('snapshot diffing and cluster context', () => {
   test('equal clusters with different field and list order are not a change', () => {
     const shuffled = ClusterSnapshot.normalize({
-      machines: [...snapshot.machines].reverse().map(m => ({ ...(m.metadata ? { metadata: Object.fromEntries(Object.entries(m.metadata).reverse()) } : {}), ...(m.primaryIP ? { primaryIP: m.primaryIP } : {}), id: m.id })),
+      machines: [...snapshot.machines].reverse().map(m => ({
+        ...(m.metadata ? { metadata: Object.fromEntries(Object.entries(m.metadata).reverse()) } : {}),
+        ...(m.primaryIP ? { primaryIP: m.primaryIP } : {}),
+        id: m.id,
+      })),
       units: [...snapshot.units].reverse(),
       states: [...snapshot.states].reverse(),
     });
@@ -296,7 +382,9 @@ describe('snapshot diffing and cluster context', () => {
   test('added, removed and changed units, state changes and machine metadata changes', () => {
     const next = ClusterSnapshot.normalize({
       machines: snapshot.machines.map(m => (m.id === M2 ? { ...m, metadata: { region: 'eu-central' } } : m)),
-      units: [...snapshot.units.filter(u => u.name !== 'idle.service'), unit('new.service')].map(u => (u.name === 'nginx.1.service' ? { ...u, currentState: 'launched' as const } : u)),
+      units: [...snapshot.units.filter(u => u.name !== 'idle.service'), unit('new.service')].map(u =>
+        u.name === 'nginx.1.service' ? { ...u, currentState: 'launched' as const } : u,
+      ),
       states: snapshot.states.map(s => (s.name === 'loaded.service' ? { ...s, systemdSubState: 'exited' } : s)),
     });
     assert.deepEqual(diffSnapshots(snapshot, next), {
@@ -326,7 +414,7 @@ describe('snapshot diffing and cluster context', () => {
     });
   });
 
-  test('fleetctl\'s machine and metadata columns', () => {
+  test("fleetctl's machine and metadata columns", () => {
     assert.equal(machineLabel(M1, machines), '4d389537.../10.1.1.7');
     assert.equal(machineLabel(M3, machines), 'f00dfeed...');
     assert.equal(machineLabel(M1, machines, true), `${M1}/10.1.1.7`);

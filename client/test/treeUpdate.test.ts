@@ -11,14 +11,23 @@ import { ClusterSnapshot, diffSnapshots } from '../src/cluster/snapshot';
 import { childrenOf, ExplorerOptions, toItem, unitRoots, type ClusterNode, type ConnectionView } from '../src/cluster/treeItems';
 import { applyTreeUpdate, planTreeUpdate, ServedTree } from '../src/cluster/treeUpdate';
 
-const machines: ApiMachine[] = [{ id: 'a'.repeat(32), primaryIP: '127.0.0.2' }, { id: 'b'.repeat(32), primaryIP: '127.0.0.3' }];
+const machines: ApiMachine[] = [
+  { id: 'a'.repeat(32), primaryIP: '127.0.0.2' },
+  { id: 'b'.repeat(32), primaryIP: '127.0.0.3' },
+];
 
 function snap(n: number, patch: (u: ApiUnit, s: ApiUnitState) => void = () => undefined): ClusterSnapshot {
   const units: ApiUnit[] = [];
   const states: ApiUnitState[] = [];
   for (let i = 0; i < n; i++) {
     const machineID = machines[i % 2]!.id;
-    const u: ApiUnit = { name: `u${i}.service`, desiredState: 'launched', currentState: 'launched', machineID, options: [{ section: 'Service', name: 'ExecStart', value: '/bin/true' }] };
+    const u: ApiUnit = {
+      name: `u${i}.service`,
+      desiredState: 'launched',
+      currentState: 'launched',
+      machineID,
+      options: [{ section: 'Service', name: 'ExecStart', value: '/bin/true' }],
+    };
     const s: ApiUnitState = { name: u.name, machineID, systemdLoadState: 'loaded', systemdActiveState: 'active', systemdSubState: 'running' };
     patch(u, s);
     units.push(u);
@@ -67,7 +76,10 @@ describe('tree updates that keep scroll, selection and expansion', () => {
     assert.equal(plan.full, false);
     const repaint = applyTreeUpdate(plan.full ? [] : plan.changed);
     // u2 is on machine a (expanded, served): repainted. u3 is on machine b (collapsed): not served, nothing to repaint.
-    assert.deepEqual(repaint.map(n => n.id), [`group:machine:${machines[0]!.id}/unit:u2.service`]);
+    assert.deepEqual(
+      repaint.map(n => n.id),
+      [`group:machine:${machines[0]!.id}/unit:u2.service`],
+    );
     const collapsed = groups.find(g => g.id === `group:machine:${machines[1]!.id}`)!;
     const u3 = childrenOf(collapsed, view(after), options).find(n => n.id.endsWith('u3.service'))!;
     assert.match(toItem(u3).description ?? '', /active \(exited\)/, 'expanding the other group later shows the new state');
@@ -82,14 +94,28 @@ describe('tree updates that keep scroll, selection and expansion', () => {
     };
     check(snap(7), flat, 'a unit added');
     check(snap(5), flat, 'a unit removed');
-    check(snap(6, (u, s) => {
-      if (u.name === 'u1.service') Object.assign(s, { systemdActiveState: 'failed' });
-    }), { ...flat, groupBy: 'state' }, 'a row that moves from Launched to Failed');
+    check(
+      snap(6, (u, s) => {
+        if (u.name === 'u1.service') Object.assign(s, { systemdActiveState: 'failed' });
+      }),
+      { ...flat, groupBy: 'state' },
+      'a row that moves from Launched to Failed',
+    );
     check(ClusterSnapshot.normalize({ ...before, machines: [...machines, { id: 'c'.repeat(32) }] }), flat, 'a machine joined');
     const served = new ServedTree();
     render(served, view(before), flat, () => false);
     const stale: ConnectionView = { kind: 'connected', label: 'c', snapshot: before, error: 'connection refused' };
-    assert.equal(planTreeUpdate(served, v => unitRoots(v, flat), stale, flat, { changed: false, machinesChanged: false, addedUnits: [], removedUnits: [], changedUnits: [] }).full, true, 'the error node appears');
+    assert.equal(
+      planTreeUpdate(served, v => unitRoots(v, flat), stale, flat, {
+        changed: false,
+        machinesChanged: false,
+        addedUnits: [],
+        removedUnits: [],
+        changedUnits: [],
+      }).full,
+      true,
+      'the error node appears',
+    );
   });
 
   test('nothing served yet, or no diff: full', () => {

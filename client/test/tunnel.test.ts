@@ -91,7 +91,10 @@ describe('SshTunnel against a real sshd', { skip }, () => {
   it('reaches a TCP endpoint through direct-tcpip', async () => {
     const t = tunnel();
     const api = apiVia(t, tcpEndpoint);
-    assert.deepEqual((await api.listUnits()).map(u => u.name), ['tcp.service']);
+    assert.deepEqual(
+      (await api.listUnits()).map(u => u.name),
+      ['tcp.service'],
+    );
     assert.deepEqual(await api.listMachines(), [{ id: 'm1' }]);
     assert.equal(t.label, `${ssh.user}@127.0.0.1:${ssh.port}`);
   });
@@ -113,7 +116,10 @@ describe('SshTunnel against a real sshd', { skip }, () => {
     const closed = new Promise(resolve => first.once('close', () => resolve(undefined)));
     first.destroy();
     await closed;
-    assert.deepEqual((await api.listUnits()).map(u => u.name), ['tcp.service']);
+    assert.deepEqual(
+      (await api.listUnits()).map(u => u.name),
+      ['tcp.service'],
+    );
     assert.notEqual(await t.connect(), first);
   });
 
@@ -141,7 +147,10 @@ describe('SshTunnel against a real sshd', { skip }, () => {
       assert.equal(accepted, 1, 'one SSH connection for all five requests');
       for (const s of sockets) s.destroy();
       sockets.clear();
-      assert.deepEqual((await api.listUnits()).map(u => u.name), ['tcp.service']);
+      assert.deepEqual(
+        (await api.listUnits()).map(u => u.name),
+        ['tcp.service'],
+      );
       assert.equal(accepted, 2, 're-dialled after the drop');
     } finally {
       for (const s of sockets) s.destroy();
@@ -157,7 +166,10 @@ describe('SshTunnel against a real sshd', { skip }, () => {
     const before = tcpServer.requests.length;
     let asked = false;
     const api = apiVia(tunnel({ knownHostsFile: file, confirmUnknownHost: async () => (asked = true) }), tcpEndpoint);
-    const err = await rejectsWith(api.listUnits(), /^REMOTE HOST IDENTIFICATION HAS CHANGED for \[127\.0\.0\.1\]:\d+: it sent ssh-ed25519 key SHA256:\S+, which differs from the key in .*changed_known_hosts \(line 2\)\..* remove line 2 from .*changed_known_hosts and connect again\.$/);
+    const err = await rejectsWith(
+      api.listUnits(),
+      /^REMOTE HOST IDENTIFICATION HAS CHANGED for \[127\.0\.0\.1\]:\d+: it sent ssh-ed25519 key SHA256:\S+, which differs from the key in .*changed_known_hosts \(line 2\)\..* remove line 2 from .*changed_known_hosts and connect again\.$/,
+    );
     assert.ok(err.message.includes(fingerprintSha256(ssh.hostKeyBlob)));
     assert.equal(asked, false, 'a changed key is never offered for trust');
     assert.equal(classifyConnectionError(err), 'host-key-changed');
@@ -169,11 +181,17 @@ describe('SshTunnel against a real sshd', { skip }, () => {
     // The file holds [127.0.0.1]:PORT only; dialling "localhost" asks, then records the name.
     const file = knownHostsWith('by_address_known_hosts', fs.readFileSync(ssh.knownHosts, 'utf8'));
     const asked: [string, readonly string[]][] = [];
-    const api = apiVia(tunnel({ host: 'localhost', knownHostsFile: file, confirmUnknownHost: async (host, _f, _t, notes) => (asked.push([host, notes ?? []]), true) }), tcpEndpoint);
+    const api = apiVia(
+      tunnel({ host: 'localhost', knownHostsFile: file, confirmUnknownHost: async (host, _f, _t, notes) => (asked.push([host, notes ?? []]), true) }),
+      tcpEndpoint,
+    );
     assert.equal((await api.listUnits()).length, 1);
     assert.equal(asked.length, 1);
     assert.equal(asked[0]![0], `[localhost]:${ssh.port}`);
-    assert.match(asked[0]![1].join('\n'), new RegExp(`the same key is recorded for \\[127\\.0\\.0\\.1\\]:${ssh.port} only \\(${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} line 1\\)`));
+    assert.match(
+      asked[0]![1].join('\n'),
+      new RegExp(`the same key is recorded for \\[127\\.0\\.0\\.1\\]:${ssh.port} only \\(${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} line 1\\)`),
+    );
     assert.equal(lookupHostKey(readKnownHosts(file), 'localhost', ssh.port, ssh.hostKeyBlob).result, 'match', 'the host name is recorded now');
   });
 
@@ -196,11 +214,17 @@ describe('SshTunnel against a real sshd', { skip }, () => {
   });
 
   it('reports a host name that does not resolve', async () => {
-    await rejectsWith(apiVia(tunnel({ host: 'no-such-host.invalid', timeoutMs: 5000 }), tcpEndpoint).listUnits(), /^Cannot reach the SSH tunnel host .*no-such-host\.invalid:\d+: (host name not found\. Check the tunnel setting|ETIMEDOUT)/);
+    await rejectsWith(
+      apiVia(tunnel({ host: 'no-such-host.invalid', timeoutMs: 5000 }), tcpEndpoint).listUnits(),
+      /^Cannot reach the SSH tunnel host .*no-such-host\.invalid:\d+: (host name not found\. Check the tunnel setting|ETIMEDOUT)/,
+    );
   });
 
   it('with strictHostKeyChecking=false connects whatever the key', async () => {
-    const file = knownHostsWith('ignored_known_hosts', `[127.0.0.1]:${ssh.port} ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBtVcXk2jQXhDcK2Y1HnS5FZ4ZkYVn5X0o0v8xY7pQ1e\n`);
+    const file = knownHostsWith(
+      'ignored_known_hosts',
+      `[127.0.0.1]:${ssh.port} ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBtVcXk2jQXhDcK2Y1HnS5FZ4ZkYVn5X0o0v8xY7pQ1e\n`,
+    );
     const api = apiVia(tunnel({ knownHostsFile: file, strictHostKeyChecking: false }), tcpEndpoint);
     assert.equal((await api.listUnits()).length, 1);
   });
@@ -208,7 +232,12 @@ describe('SshTunnel against a real sshd', { skip }, () => {
   it('an unknown host with no one to ask is refused, with the command that fixes it', async () => {
     const file = path.join(work, 'none', 'known_hosts');
     const api = apiVia(tunnel({ knownHostsFile: file }), tcpEndpoint);
-    const err = await rejectsWith(api.listUnits(), new RegExp(`^Unknown host \\[127\\.0\\.0\\.1\\]:${ssh.port} \\(ssh-ed25519 SHA256:\\S+\\) and no one to ask; add it with: ssh-keyscan -p ${ssh.port} 127\\.0\\.0\\.1 >> .*none/known_hosts`));
+    const err = await rejectsWith(
+      api.listUnits(),
+      new RegExp(
+        `^Unknown host \\[127\\.0\\.0\\.1\\]:${ssh.port} \\(ssh-ed25519 SHA256:\\S+\\) and no one to ask; add it with: ssh-keyscan -p ${ssh.port} 127\\.0\\.0\\.1 >> .*none/known_hosts`,
+      ),
+    );
     assert.equal(fs.existsSync(file), false);
     assert.equal(classifyConnectionError(err), 'host-key-unknown');
   });
@@ -216,7 +245,10 @@ describe('SshTunnel against a real sshd', { skip }, () => {
   it('an unknown host declined at the prompt is refused', async () => {
     const file = path.join(work, 'declined', 'known_hosts');
     const api = apiVia(tunnel({ knownHostsFile: file, confirmUnknownHost: async () => false }), tcpEndpoint);
-    const err = await rejectsWith(api.listUnits(), /^Host key verification failed: the key of \[127\.0\.0\.1\]:\d+ \(ssh-ed25519 SHA256:\S+\) was not trusted, so the tunnel was not opened\.$/);
+    const err = await rejectsWith(
+      api.listUnits(),
+      /^Host key verification failed: the key of \[127\.0\.0\.1\]:\d+ \(ssh-ed25519 SHA256:\S+\) was not trusted, so the tunnel was not opened\.$/,
+    );
     assert.equal(fs.existsSync(file), false);
     assert.equal(classifyConnectionError(err), 'host-key-unknown');
   });
@@ -225,21 +257,27 @@ describe('SshTunnel against a real sshd', { skip }, () => {
     const file = path.join(work, 'fresh', '.fleetctl', 'known_hosts');
     const asked: string[][] = [];
     const logs: string[] = [];
-    const api = apiVia(tunnel({
-      knownHostsFile: file,
-      log: m => logs.push(m),
-      confirmUnknownHost: async (host, fingerprint, keyType) => {
-        asked.push([host, fingerprint, keyType]);
-        await new Promise(r => setTimeout(r, 50)); // a human takes a moment
-        return true;
-      },
-    }), tcpEndpoint);
+    const api = apiVia(
+      tunnel({
+        knownHostsFile: file,
+        log: m => logs.push(m),
+        confirmUnknownHost: async (host, fingerprint, keyType) => {
+          asked.push([host, fingerprint, keyType]);
+          await new Promise(r => setTimeout(r, 50)); // a human takes a moment
+          return true;
+        },
+      }),
+      tcpEndpoint,
+    );
     assert.equal((await api.listUnits()).length, 1);
     assert.deepEqual(asked, [[`[127.0.0.1]:${ssh.port}`, fingerprintSha256(ssh.hostKeyBlob), 'ssh-ed25519']]);
     assert.equal(fs.readFileSync(file, 'utf8'), `${ssh.knownHostsLine}\n`);
     assert.equal(fs.statSync(path.dirname(file)).mode & 0o777, 0o700);
     assert.equal(fs.statSync(file).mode & 0o777, 0o600);
-    assert.ok(logs.some(l => l.startsWith(`Permanently added '[127.0.0.1]:${ssh.port}' (ssh-ed25519)`)), logs.join('\n'));
+    assert.ok(
+      logs.some(l => l.startsWith(`Permanently added '[127.0.0.1]:${ssh.port}' (ssh-ed25519)`)),
+      logs.join('\n'),
+    );
     // Next time the key is known: no prompt.
     const again = apiVia(tunnel({ knownHostsFile: file, confirmUnknownHost: async () => assert.fail('must not ask again') }), tcpEndpoint);
     assert.equal((await again.listUnits()).length, 1);
@@ -248,7 +286,10 @@ describe('SshTunnel against a real sshd', { skip }, () => {
 
   it('a prompt slower than the SSH timeout still connects (the timer pauses while asking)', async () => {
     const file = path.join(work, 'slow', 'known_hosts');
-    const api = apiVia(tunnel({ knownHostsFile: file, timeoutMs: 300, confirmUnknownHost: () => new Promise(r => setTimeout(() => r(true), 600)) }), tcpEndpoint);
+    const api = apiVia(
+      tunnel({ knownHostsFile: file, timeoutMs: 300, confirmUnknownHost: () => new Promise(r => setTimeout(() => r(true), 600)) }),
+      tcpEndpoint,
+    );
     assert.equal((await api.listUnits()).length, 1);
   });
 
@@ -261,22 +302,46 @@ describe('SshTunnel against a real sshd', { skip }, () => {
     const stranger = path.join(work, 'stranger_key');
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', stranger], { stdio: 'pipe' });
     const api = apiVia(tunnel({ agentSocket: '', identityFile: stranger }), tcpEndpoint);
-    const err = await rejectsWith(api.listUnits(), new RegExp(`^SSH authentication as ${ssh.user} to ${ssh.user}@127\\.0\\.0\\.1:${ssh.port} failed \\(tried the identity file .*stranger_key\\)\\. Check sshUser, that your public key is in ~${ssh.user}/\\.ssh/authorized_keys there, and that the key is loaded \\(ssh-add -l\\)\\.$`));
+    const err = await rejectsWith(
+      api.listUnits(),
+      new RegExp(
+        `^SSH authentication as ${ssh.user} to ${ssh.user}@127\\.0\\.0\\.1:${ssh.port} failed \\(tried the identity file .*stranger_key\\)\\. Check sshUser, that your public key is in ~${ssh.user}/\\.ssh/authorized_keys there, and that the key is loaded \\(ssh-add -l\\)\\.$`,
+      ),
+    );
     assert.equal(classifyConnectionError(err), 'auth');
   });
 
   it('reports missing credentials and a bad identity file before dialing', async () => {
-    const none = await rejectsWith(apiVia(tunnel({ agentSocket: '', env: {} }), tcpEndpoint).listUnits(), /^No SSH credentials for .*: SSH_AUTH_SOCK is not set \(is ssh-agent running\?\) and the profile has no identityFile/);
-    const dangling = await rejectsWith(apiVia(tunnel({ agentSocket: path.join(work, 'no-agent.sock') }), tcpEndpoint).listUnits(), /^SSH_AUTH_SOCK points to .*no-agent\.sock, which does not exist\. Start ssh-agent/);
+    const none = await rejectsWith(
+      apiVia(tunnel({ agentSocket: '', env: {} }), tcpEndpoint).listUnits(),
+      /^No SSH credentials for .*: SSH_AUTH_SOCK is not set \(is ssh-agent running\?\) and the profile has no identityFile/,
+    );
+    const dangling = await rejectsWith(
+      apiVia(tunnel({ agentSocket: path.join(work, 'no-agent.sock') }), tcpEndpoint).listUnits(),
+      /^SSH_AUTH_SOCK points to .*no-agent\.sock, which does not exist\. Start ssh-agent/,
+    );
     assert.deepEqual([none, dangling].map(classifyConnectionError), ['no-agent', 'no-agent']);
-    await rejectsWith(apiVia(tunnel({ agentSocket: '', identityFile: path.join(work, 'absent_key') }), tcpEndpoint).listUnits(), /^Cannot read the identity file .*absent_key .*Fix identityFile/, 'config');
+    await rejectsWith(
+      apiVia(tunnel({ agentSocket: '', identityFile: path.join(work, 'absent_key') }), tcpEndpoint).listUnits(),
+      /^Cannot read the identity file .*absent_key .*Fix identityFile/,
+      'config',
+    );
     const notAKey = knownHostsWith('not_a_key', 'hello\n');
-    await rejectsWith(apiVia(tunnel({ agentSocket: '', identityFile: notAKey }), tcpEndpoint).listUnits(), /^The identity file .*not_a_key is not a private key/, 'config');
+    await rejectsWith(
+      apiVia(tunnel({ agentSocket: '', identityFile: notAKey }), tcpEndpoint).listUnits(),
+      /^The identity file .*not_a_key is not a private key/,
+      'config',
+    );
   });
 
   it('reports an unreachable SSH host', async () => {
     const port = await freePort();
-    const err = await rejectsWith(apiVia(tunnel({ port }), tcpEndpoint).listUnits(), new RegExp(`^Cannot reach the SSH tunnel host ${ssh.user}@127\\.0\\.0\\.1:${port}: connection refused\\. Is sshd running there, and is the port right\\?$`));
+    const err = await rejectsWith(
+      apiVia(tunnel({ port }), tcpEndpoint).listUnits(),
+      new RegExp(
+        `^Cannot reach the SSH tunnel host ${ssh.user}@127\\.0\\.0\\.1:${port}: connection refused\\. Is sshd running there, and is the port right\\?$`,
+      ),
+    );
     assert.equal(classifyConnectionError(err), 'refused');
   });
 
@@ -286,7 +351,10 @@ describe('SshTunnel against a real sshd', { skip }, () => {
     const port = (silent.address() as net.AddressInfo).port;
     try {
       const started = Date.now();
-      const err = await rejectsWith(apiVia(tunnel({ port, timeoutMs: 300 }), tcpEndpoint).listUnits(), /^Timed out while initiating the SSH connection to .* \(after 0\.3 s\)/);
+      const err = await rejectsWith(
+        apiVia(tunnel({ port, timeoutMs: 300 }), tcpEndpoint).listUnits(),
+        /^Timed out while initiating the SSH connection to .* \(after 0\.3 s\)/,
+      );
       assert.equal(classifyConnectionError(err), 'timeout');
       assert.ok(Date.now() - started < 3000);
     } finally {
@@ -296,9 +364,17 @@ describe('SshTunnel against a real sshd', { skip }, () => {
 
   it('reports an endpoint the tunnel host cannot reach', async () => {
     const port = await freePort();
-    const refused = await rejectsWith(apiVia(tunnel(), `http://127.0.0.1:${port}`).listUnits(), new RegExp(`^The tunnel .* could not reach fleet at 127\\.0\\.0\\.1:${port}: Connection refused\\. Is fleetd listening on 127\\.0\\.0\\.1:${port} as seen from the tunnel host\\?`));
+    const refused = await rejectsWith(
+      apiVia(tunnel(), `http://127.0.0.1:${port}`).listUnits(),
+      new RegExp(
+        `^The tunnel .* could not reach fleet at 127\\.0\\.0\\.1:${port}: Connection refused\\. Is fleetd listening on 127\\.0\\.0\\.1:${port} as seen from the tunnel host\\?`,
+      ),
+    );
     const socket = path.join(work, 'missing.sock');
-    const err = await rejectsWith(apiVia(tunnel(), `unix://${socket}`).listUnits(), /^127\.0\.0\.1 would not open .*missing\.sock over SSH \(open failed: the socket is missing or AllowStreamLocalForwarding is off\), and `fleetctl fd-forward '.*missing\.sock'` on .* exited with 127/);
+    const err = await rejectsWith(
+      apiVia(tunnel(), `unix://${socket}`).listUnits(),
+      /^127\.0\.0\.1 would not open .*missing\.sock over SSH \(open failed: the socket is missing or AllowStreamLocalForwarding is off\), and `fleetctl fd-forward '.*missing\.sock'` on .* exited with 127/,
+    );
     assert.match(err.message, /Install fleetctl \(with fd-forward\) on 127\.0\.0\.1/);
     assert.deepEqual([refused, err].map(classifyConnectionError), ['refused', 'unreachable']);
   });
@@ -337,21 +413,30 @@ describe('SshTunnel against a real sshd', { skip }, () => {
     let forwarder: string;
     before(async () => {
       strictPort = await freePort();
-      const config = fs.readFileSync(path.join(ssh.dir, 'sshd_config'), 'utf8')
+      const config = fs
+        .readFileSync(path.join(ssh.dir, 'sshd_config'), 'utf8')
         .replace(/^Port .*$/m, `Port ${strictPort}`)
         .replace(/^PidFile .*$/m, `PidFile ${path.join(work, 'strict-sshd.pid')}`)
         .replace(/^AllowStreamLocalForwarding .*$/m, 'AllowStreamLocalForwarding no');
       const configFile = path.join(work, 'strict_sshd_config');
       fs.writeFileSync(configFile, config);
       strict = spawnDetached('/usr/sbin/sshd', ['-D', '-e', '-f', configFile], { logFile: path.join(work, 'strict-sshd.log') });
-      await waitFor(`strict sshd on ${strictPort}`, () => new Promise<boolean>(resolve => {
-        const s = net.connect({ host: '127.0.0.1', port: strictPort });
-        s.once('data', () => (s.destroy(), resolve(true)));
-        s.once('error', () => resolve(false));
-      }), { timeoutMs: 10_000, abortIf: () => (strict.hasExited() ? 'sshd exited' : undefined) });
+      await waitFor(
+        `strict sshd on ${strictPort}`,
+        () =>
+          new Promise<boolean>(resolve => {
+            const s = net.connect({ host: '127.0.0.1', port: strictPort });
+            s.once('data', () => (s.destroy(), resolve(true)));
+            s.once('error', () => resolve(false));
+          }),
+        { timeoutMs: 10_000, abortIf: () => (strict.hasExited() ? 'sshd exited' : undefined) },
+      );
       // A stand-in for `fleetctl fd-forward SOCKET`: copies stdin/stdout to and from the socket.
       forwarder = path.join(work, 'fd-forward.cjs');
-      fs.writeFileSync(forwarder, "const s=require('net').connect(process.argv[2]);process.stdin.pipe(s);s.pipe(process.stdout);s.on('error',e=>{console.error(e.message);process.exit(1)});s.on('close',()=>process.exit(0));\n");
+      fs.writeFileSync(
+        forwarder,
+        "const s=require('net').connect(process.argv[2]);process.stdin.pipe(s);s.pipe(process.stdout);s.on('error',e=>{console.error(e.message);process.exit(1)});s.on('close',()=>process.exit(0));\n",
+      );
     });
     after(async () => {
       if (strict) await stopSpawned(strict);
@@ -364,7 +449,10 @@ describe('SshTunnel against a real sshd', { skip }, () => {
       const api = apiVia(t, unixEndpoint);
       assert.equal((await api.getUnit('sock@1.service'))?.name, 'sock@1.service');
       assert.equal((await api.listUnits()).length, 1);
-      assert.ok(logs.some(l => /did not open .*fleet\.sock itself \(open failed\); trying `.*fd-forward\.cjs` there, as fleetctl does/.test(l)), logs.join('\n'));
+      assert.ok(
+        logs.some(l => /did not open .*fleet\.sock itself \(open failed\); trying `.*fd-forward\.cjs` there, as fleetctl does/.test(l)),
+        logs.join('\n'),
+      );
       assert.equal(logs.filter(l => /did not open/.test(l)).length, 1, 'once fd-forward worked, streamlocal is not tried again');
       // Sessions are capped (sshd MaxSessions): many requests queue instead of failing, and every slot is given back.
       for (let i = 0; i < 9; i++) await api.listMachines();
@@ -381,7 +469,10 @@ describe('SshTunnel against a real sshd', { skip }, () => {
     it('explains a host without fleetctl', async () => {
       const file = knownHostsWith('strict_known_hosts2', `[127.0.0.1]:${strictPort} ${ssh.knownHostsLine.split(' ').slice(1).join(' ')}\n`);
       const api = apiVia(tunnel({ port: strictPort, knownHostsFile: file, fdForwardCommand: '/nonexistent/fleetctl fd-forward' }), unixEndpoint);
-      await rejectsWith(api.listUnits(), /^127\.0\.0\.1 would not open .*fleet\.sock over SSH \(open failed: .*\), and `\/nonexistent\/fleetctl fd-forward '.*fleet\.sock'` on .* exited with 127: .*No such file or directory\. Install fleetctl \(with fd-forward\) on 127\.0\.0\.1, or allow unix-socket forwarding in its sshd \(AllowStreamLocalForwarding yes\), or use an http:\/\/ endpoint\.$/);
+      await rejectsWith(
+        api.listUnits(),
+        /^127\.0\.0\.1 would not open .*fleet\.sock over SSH \(open failed: .*\), and `\/nonexistent\/fleetctl fd-forward '.*fleet\.sock'` on .* exited with 127: .*No such file or directory\. Install fleetctl \(with fd-forward\) on 127\.0\.0\.1, or allow unix-socket forwarding in its sshd \(AllowStreamLocalForwarding yes\), or use an http:\/\/ endpoint\.$/,
+      );
     });
   });
 });

@@ -26,7 +26,13 @@ function cluster(n: number): ClusterSnapshot {
       machineID: machine,
       options: [{ section: 'Service', name: 'ExecStart', value: `/bin/sleep ${i}` }],
     });
-    states.push({ name: units[i]!.name, machineID: machine, systemdLoadState: 'loaded', systemdActiveState: failed ? 'failed' : 'active', systemdSubState: failed ? 'failed' : 'running' });
+    states.push({
+      name: units[i]!.name,
+      machineID: machine,
+      systemdLoadState: 'loaded',
+      systemdActiveState: failed ? 'failed' : 'active',
+      systemdSubState: failed ? 'failed' : 'running',
+    });
   }
   return ClusterSnapshot.normalize({ machines, units, states });
 }
@@ -34,7 +40,7 @@ function cluster(n: number): ClusterSnapshot {
 const view = (snapshot: ClusterSnapshot): ConnectionView => ({ kind: 'connected', label: 'bench', snapshot });
 
 describe('the Units view with thousands of units', () => {
-  test('grouping: the user\'s choice always; unset, flat up to the threshold, by machine (collapsed) above it, flat again while filtered', () => {
+  test("grouping: the user's choice always; unset, flat up to the threshold, by machine (collapsed) above it, flat again while filtered", () => {
     assert.deepEqual(decideGrouping('flat', 5000, false), { groupBy: 'flat', collapseGroups: false });
     assert.deepEqual(decideGrouping('state', 10, false), { groupBy: 'state', collapseGroups: false });
     assert.deepEqual(decideGrouping(undefined, AUTO_GROUP_THRESHOLD, false), { groupBy: 'flat', collapseGroups: false });
@@ -49,7 +55,10 @@ describe('the Units view with thousands of units', () => {
     assert.deepEqual(names('WEB@99*'), ['web@99.service', 'web@991.service', 'web@993.service', 'web@995.service', 'web@997.service', 'web@999.service']);
     assert.equal(names('worker.1?.service').length, 5); // 10, 12, 14, 16, 18
     assert.equal(names('state:failed').length, 10);
-    assert.ok(names('state:failed').every(n => /^web@(\d*0)?7\.service$/.test(n)), names('state:failed').join());
+    assert.ok(
+      names('state:failed').every(n => /^web@(\d*0)?7\.service$/.test(n)),
+      names('state:failed').join(),
+    );
     assert.equal(names('machine:33333333').length, 100);
     assert.deepEqual(names('machine:127.0.0.5'), names('machine:3333'));
     // worker units are the even ones; failed ones end in 07 (i % 100 === 7) and so are odd: none.
@@ -77,7 +86,10 @@ describe('the Units view with thousands of units', () => {
     const first = childrenOf(roots[0]!, view(snapshot), options);
     assert.equal(first.length, 500);
     // Machine 0 has the units i % 10 === 0: all even, so all workers, in natural order.
-    assert.deepEqual(first.slice(0, 2).map(n => n.id), [`group:machine:${machines[0]!.id}/unit:worker.0.service`, `group:machine:${machines[0]!.id}/unit:worker.10.service`]);
+    assert.deepEqual(
+      first.slice(0, 2).map(n => n.id),
+      [`group:machine:${machines[0]!.id}/unit:worker.0.service`, `group:machine:${machines[0]!.id}/unit:worker.10.service`],
+    );
     assert.equal(unitsViewDescription(undefined, 5000, 5000, decision), '5,000 units by machine');
 
     const filter = parseUnitFilter('web@12*').filter!;
@@ -87,7 +99,10 @@ describe('the Units view with thousands of units', () => {
     // web@ units are the odd ones: 121..129 (5) and 1201..1299 (50); web@12 is even, so a worker.
     assert.deepEqual(shown.map(n => toItem(n).label).slice(0, 3), ['web@121.service', 'web@123.service', 'web@125.service']);
     assert.equal(shown.length, 55);
-    assert.ok(shown.every(n => n.kind === 'unit' && n.id === `unit:${n.row.name}`), 'flat rows keep their ids: selection survives filtering');
+    assert.ok(
+      shown.every(n => n.kind === 'unit' && n.id === `unit:${n.row.name}`),
+      'flat rows keep their ids: selection survives filtering',
+    );
     assert.equal(unitsViewDescription(filter, shown.length, 5000, filtered), 'filter: web@12* · 55 of 5,000');
   });
 

@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { contextActions, makeNonce, webviewShell, type MenuItem } from '../src/maps/webviewParts';
 
-const manifest = JSON.parse(readFileSync(join(__dirname, '../../package.json'), 'utf8')) as { contributes: { menus: Record<string, MenuItem[]>; commands: { command: string; title: string }[] } };
+const manifest = JSON.parse(readFileSync(join(__dirname, '../../package.json'), 'utf8')) as {
+  contributes: { menus: Record<string, MenuItem[]>; commands: { command: string; title: string }[] };
+};
 const menu = manifest.contributes.menus['view/item/context']!;
 const titles = new Map(manifest.contributes.commands.map(c => [c.command, c.title]));
 
@@ -16,7 +18,13 @@ describe('webviewShell', () => {
   test('a strict CSP: scripts and styles only with the nonce, nothing else loads', () => {
     const nonce = makeNonce(n => new Uint8Array(n).map((_, i) => i * 7));
     assert.equal(nonce.length, 32);
-    const html = webviewShell({ cspSource: 'https://x.vscode-cdn.net', nonce, scriptUri: 'https://x.vscode-cdn.net/dist/webview/clusterMap.js', title: 'Map <1>', css: 'body{}' });
+    const html = webviewShell({
+      cspSource: 'https://x.vscode-cdn.net',
+      nonce,
+      scriptUri: 'https://x.vscode-cdn.net/dist/webview/clusterMap.js',
+      title: 'Map <1>',
+      css: 'body{}',
+    });
     const csp = /http-equiv="Content-Security-Policy" content="([^"]+)"/.exec(html)![1]!.replace(/&#39;/g, "'");
     assert.match(csp, /^default-src 'none'; /);
     assert.match(csp, new RegExp(`script-src 'nonce-${nonce}'(;|$)`));
@@ -29,9 +37,20 @@ describe('webviewShell', () => {
 
 describe('contextActions (from package.json)', () => {
   test('a launched unit: the explorer menu without inline duplicates, in menu order', () => {
-    assert.deepEqual(contextActions(menu, titles, 'fleet.unit.launched').map(a => a.command), [
-      'fleet.stopUnit', 'fleet.unloadUnit', 'fleet.showUnitFile', 'fleet.showUnitStatus', 'fleet.showUnitJournal', 'fleet.copyMachineId', 'fleet.openMachineShell', 'fleet.replaceUnit', 'fleet.destroyUnit',
-    ]);
+    assert.deepEqual(
+      contextActions(menu, titles, 'fleet.unit.launched').map(a => a.command),
+      [
+        'fleet.stopUnit',
+        'fleet.unloadUnit',
+        'fleet.showUnitFile',
+        'fleet.showUnitStatus',
+        'fleet.showUnitJournal',
+        'fleet.copyMachineId',
+        'fleet.openMachineShell',
+        'fleet.replaceUnit',
+        'fleet.destroyUnit',
+      ],
+    );
     assert.equal(contextActions(menu, titles, 'fleet.unit.launched')[0]!.title, 'Stop Unit');
   });
 
@@ -39,6 +58,9 @@ describe('contextActions (from package.json)', () => {
     const inactive = contextActions(menu, titles, 'fleet.unit.inactive').map(a => a.command);
     assert.deepEqual(inactive.slice(0, 2), ['fleet.startUnit', 'fleet.loadUnit']);
     assert.ok(!inactive.includes('fleet.stopUnit'));
-    assert.deepEqual(contextActions(menu, titles, 'fleet.machine').map(a => a.command), ['fleet.copyMachineId', 'fleet.openMachineShell', 'fleet.removeMachine']);
+    assert.deepEqual(
+      contextActions(menu, titles, 'fleet.machine').map(a => a.command),
+      ['fleet.copyMachineId', 'fleet.openMachineShell', 'fleet.removeMachine'],
+    );
   });
 });

@@ -21,7 +21,15 @@ let hovered: string | undefined;
 const post = (m: FromClusterMap) => vscode.postMessage(m);
 const save = () => vscode.setState(state);
 
-const STATES: [string, string][] = [['failed', 'failed'], ['unplaceable', 'cannot be scheduled'], ['pending', 'pending'], ['launched', 'launched'], ['loaded', 'loaded'], ['inactive', 'inactive'], ['unknown', 'not in the registry']];
+const STATES: [string, string][] = [
+  ['failed', 'failed'],
+  ['unplaceable', 'cannot be scheduled'],
+  ['pending', 'pending'],
+  ['launched', 'launched'],
+  ['loaded', 'loaded'],
+  ['inactive', 'inactive'],
+  ['unknown', 'not in the registry'],
+];
 
 const EDGE_WORDS: Record<MapEdge['kind'], [string, string]> = {
   machineOf: ['follows (MachineOf)', 'followed by (MachineOf)'],
@@ -41,7 +49,9 @@ function machineHtml(m: ClusterMap['machines'][number], hidden: boolean): string
   const title = `${m.shortId}${m.ip ? ` / ${m.ip}` : ''}`;
   const body = m.chips
     ? `<div class="chips">${m.chips.map(c => chipHtml(c, `on ${m.shortId}`)).join('')}</div>`
-    : `<div class="counts" aria-label="${m.total} units by state">${Object.entries(m.counts).map(([s, n]) => `<span class="chip s-${s}" data-count="${s}">${n} ${esc(s)}</span>`).join('')}</div>`;
+    : `<div class="counts" aria-label="${m.total} units by state">${Object.entries(m.counts)
+        .map(([s, n]) => `<span class="chip s-${s}" data-count="${s}">${n} ${esc(s)}</span>`)
+        .join('')}</div>`;
   return `<article class="machine${hidden ? ' hidden' : ''}" data-machine="${esc(m.id)}" aria-label="Machine ${esc(title)}, ${m.total} unit${m.total === 1 ? '' : 's'}${hidden ? ', hidden (what if)' : ''}"><h2 title="${esc(m.id)}">${esc(title)}</h2><div class="meta">${esc(m.metadata)}</div>${body}</article>`;
 }
 
@@ -55,11 +65,19 @@ function render(msg: Extract<ToClusterMap, { type: 'map' }>): void {
   const parts: string[] = [];
   parts.push(`<header><h1>Cluster map · ${esc(msg.label)}</h1>`);
   if (map) {
-    const options = map.machines.map(m => `<option value="${esc(m.id)}"${m.id === msg.hide ? ' selected' : ''}>${esc(m.shortId)}${m.ip ? ` (${esc(m.ip)})` : ''}</option>`).join('');
-    parts.push(`<label>What if this machine is gone: <select id="whatif" aria-label="What if a machine is gone"><option value="">(none)</option>${options}</select></label>`);
+    const options = map.machines
+      .map(m => `<option value="${esc(m.id)}"${m.id === msg.hide ? ' selected' : ''}>${esc(m.shortId)}${m.ip ? ` (${esc(m.ip)})` : ''}</option>`)
+      .join('');
+    parts.push(
+      `<label>What if this machine is gone: <select id="whatif" aria-label="What if a machine is gone"><option value="">(none)</option>${options}</select></label>`,
+    );
     const present = new Set([...map.machines.flatMap(m => Object.keys(m.counts)), ...map.global.map(c => c.display), ...map.waiting.map(c => c.display)]);
-    const states = STATES.filter(([s]) => present.has(s)).map(([s, word]) => `<span><span class="swatch s-${s}"></span>${word}</span>`).join('');
-    parts.push(`<span class="legend" aria-hidden="true">${states}<span><span class="line machineOf"></span>MachineOf</span><span><span class="line conflicts"></span>Conflicts</span><span><span class="line replaces"></span>Replaces</span></span>`);
+    const states = STATES.filter(([s]) => present.has(s))
+      .map(([s, word]) => `<span><span class="swatch s-${s}"></span>${word}</span>`)
+      .join('');
+    parts.push(
+      `<span class="legend" aria-hidden="true">${states}<span><span class="line machineOf"></span>MachineOf</span><span><span class="line conflicts"></span>Conflicts</span><span><span class="line replaces"></span>Replaces</span></span>`,
+    );
   }
   parts.push('</header>');
   if (msg.status) parts.push(`<p class="status" role="status">${esc(msg.status)}</p>`);
@@ -72,7 +90,9 @@ function render(msg: Extract<ToClusterMap, { type: 'map' }>): void {
   }
   parts.push('<div id="stage">');
   if (map.global.length > 0) {
-    parts.push(`<section class="band" aria-label="Global units: on every eligible machine"><h2>Global units · on every eligible machine</h2><div class="chips">${map.global.map(c => chipHtml(c, 'global')).join('')}</div></section>`);
+    parts.push(
+      `<section class="band" aria-label="Global units: on every eligible machine"><h2>Global units · on every eligible machine</h2><div class="chips">${map.global.map(c => chipHtml(c, 'global')).join('')}</div></section>`,
+    );
   }
   parts.push('<section class="machines" aria-label="Machines">');
   const pre = parts.join('');
@@ -84,9 +104,14 @@ function render(msg: Extract<ToClusterMap, { type: 'map' }>): void {
   parts.push('</section>');
   if (map.whatIf) {
     const short = (id: string | undefined) => (id ? id.slice(0, 8) : 'nowhere');
-    parts.push(`<section class="lane whatif" aria-live="polite" aria-label="What if ${esc(short(map.whatIf.hidden))} is gone"><h2>What if ${esc(short(map.whatIf.hidden))} is gone (fleet's scheduler)</h2>`);
+    parts.push(
+      `<section class="lane whatif" aria-live="polite" aria-label="What if ${esc(short(map.whatIf.hidden))} is gone"><h2>What if ${esc(short(map.whatIf.hidden))} is gone (fleet's scheduler)</h2>`,
+    );
     if (map.whatIf.moves.length === 0) parts.push('<span class="status">Nothing moves.</span>');
-    else parts.push(`<ul class="moves">${map.whatIf.moves.map(mv => `<li data-move="${esc(mv.unit)}"><b>${esc(mv.unit)}</b>: ${esc(short(mv.from))} → ${esc(short(mv.to))}: <span class="reason">${esc(mv.reason)}</span></li>`).join('')}</ul>`);
+    else
+      parts.push(
+        `<ul class="moves">${map.whatIf.moves.map(mv => `<li data-move="${esc(mv.unit)}"><b>${esc(mv.unit)}</b>: ${esc(short(mv.from))} → ${esc(short(mv.to))}: <span class="reason">${esc(mv.reason)}</span></li>`).join('')}</ul>`,
+      );
     parts.push('</section>');
   }
   parts.push('<svg id="edges" aria-hidden="true"></svg></div>');
@@ -147,7 +172,9 @@ function drawEdges(): void {
     const x2 = rb.left + rb.width / 2 - box.left;
     const y2 = rb.top + rb.height / 2 - box.top;
     const bend = Math.max(30, Math.abs(x2 - x1) / 4);
-    paths.push(`<path class="${e.kind}" data-from="${esc(e.from)}" data-to="${esc(e.to)}" d="M${x1},${y1} C${x1},${y1 - bend} ${x2},${y2 - bend} ${x2},${y2}"><title>${esc(`${e.from} ${EDGE_WORDS[e.kind][0]} ${e.to}`)}</title></path>`);
+    paths.push(
+      `<path class="${e.kind}" data-from="${esc(e.from)}" data-to="${esc(e.to)}" d="M${x1},${y1} C${x1},${y1 - bend} ${x2},${y2 - bend} ${x2},${y2}"><title>${esc(`${e.from} ${EDGE_WORDS[e.kind][0]} ${e.to}`)}</title></path>`,
+    );
   }
   svg.innerHTML = paths.join('');
 }
@@ -160,7 +187,9 @@ function showRelations(name: string, actions?: { command: string; title: string 
   if (!detail) return;
   if (actions) offered = { unit: name, actions, inExplorer: !!inExplorer };
   else if (offered?.unit === name) ({ actions, inExplorer } = offered);
-  const words = (current ? edgesOf(name, current.relations, chipNames) : []).map(e => (e.from === name ? `${EDGE_WORDS[e.kind][0]} ${e.to}` : `${EDGE_WORDS[e.kind][1]} ${e.from}`));
+  const words = (current ? edgesOf(name, current.relations, chipNames) : []).map(e =>
+    e.from === name ? `${EDGE_WORDS[e.kind][0]} ${e.to}` : `${EDGE_WORDS[e.kind][1]} ${e.from}`,
+  );
   const waiting = current?.waiting.find(w => w.name === name);
   const buttons = (actions ?? []).map(a => `<button data-command="${esc(a.command)}">${esc(a.title)}</button>`).join('');
   detail.innerHTML = `<b>${esc(name)}</b>${inExplorer ? ' <span class="status">(selected in the Units view)</span>' : ''}${waiting ? ` <span class="reason">waits: ${esc(waiting.reason)}</span>` : ''}${words.length ? ` · ${esc(words.join('; '))}` : ''} ${buttons}`;
@@ -205,7 +234,16 @@ root.addEventListener('keydown', e => {
   if (!chip) return;
   const chips = chipElements();
   const i = chips.indexOf(chip);
-  const next = e.key === 'ArrowRight' || e.key === 'ArrowDown' ? i + 1 : e.key === 'ArrowLeft' || e.key === 'ArrowUp' ? i - 1 : e.key === 'Home' ? 0 : e.key === 'End' ? chips.length - 1 : undefined;
+  const next =
+    e.key === 'ArrowRight' || e.key === 'ArrowDown'
+      ? i + 1
+      : e.key === 'ArrowLeft' || e.key === 'ArrowUp'
+        ? i - 1
+        : e.key === 'Home'
+          ? 0
+          : e.key === 'End'
+            ? chips.length - 1
+            : undefined;
   if (next === undefined) return;
   e.preventDefault();
   const to = chips[Math.max(0, Math.min(chips.length - 1, next))];

@@ -29,19 +29,27 @@ function visible(graph: UnitGraph, focus: string | undefined): { graph: UnitGrap
   const degree = new Map<string, number>();
   const near = new Map<string, Set<string>>();
   for (const e of graph.edges) {
-    for (const [a, b] of [[e.from, e.to], [e.to, e.from]] as const) {
+    for (const [a, b] of [
+      [e.from, e.to],
+      [e.to, e.from],
+    ] as const) {
       degree.set(a, (degree.get(a) ?? 0) + 1);
       const set = near.get(a) ?? new Set<string>();
       set.add(b);
       near.set(a, set);
     }
   }
-  const centre = focus && graph.nodes.some(n => n.name === focus) ? focus : [...degree.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? graph.nodes[0]!.name;
+  const centre = focus && graph.nodes.some(n => n.name === focus) ? focus : ([...degree.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? graph.nodes[0]!.name);
   const keep = new Set([centre]);
   let frontier = [centre];
   for (let step = 0; step < 2 && keep.size < MAX_NODES; step++) {
     const next: string[] = [];
-    for (const n of frontier) for (const m of near.get(n) ?? []) if (!keep.has(m) && keep.size < MAX_NODES) { keep.add(m); next.push(m); }
+    for (const n of frontier)
+      for (const m of near.get(n) ?? [])
+        if (!keep.has(m) && keep.size < MAX_NODES) {
+          keep.add(m);
+          next.push(m);
+        }
     frontier = next;
   }
   return {
@@ -58,7 +66,13 @@ interface Placed {
   height: number;
 }
 
-function layout(graph: UnitGraph): { placed: Placed[]; clusters: { name: string; x: number; y: number; width: number; height: number }[]; edges: { edge: UnitGraphEdge; points: { x: number; y: number }[] }[]; width: number; height: number } {
+function layout(graph: UnitGraph): {
+  placed: Placed[];
+  clusters: { name: string; x: number; y: number; width: number; height: number }[];
+  edges: { edge: UnitGraphEdge; points: { x: number; y: number }[] }[];
+  width: number;
+  height: number;
+} {
   const g = new dagre.graphlib.Graph({ multigraph: true, compound: true });
   g.setGraph({ rankdir: 'LR', nodesep: 24, ranksep: 70, marginx: 16, marginy: 24 });
   g.setDefaultEdgeLabel(() => ({}));
@@ -93,7 +107,14 @@ function layout(graph: UnitGraph): { placed: Placed[]; clusters: { name: string;
     // A bow between the two nodes' edges, to the side, so A→B and B→A stay apart.
     const mx = (a.x + b.x) / 2 + (b.y - a.y) * 0.15;
     const my = (a.y + b.y) / 2 - (b.x - a.x) * 0.15;
-    edges.push({ edge: e, points: [{ x: a.x, y: a.y + (b.y >= a.y ? a.height / 2 : -a.height / 2) }, { x: mx, y: my }, { x: b.x, y: b.y + (a.y >= b.y ? b.height / 2 : -b.height / 2) }] });
+    edges.push({
+      edge: e,
+      points: [
+        { x: a.x, y: a.y + (b.y >= a.y ? a.height / 2 : -a.height / 2) },
+        { x: mx, y: my },
+        { x: b.x, y: b.y + (a.y >= b.y ? b.height / 2 : -b.height / 2) },
+      ],
+    });
   }
   const size = g.graph() as { width?: number; height?: number };
   return { placed, clusters, edges, width: size.width ?? 0, height: size.height ?? 0 };
@@ -103,7 +124,9 @@ function render(msg: ToUnitGraph): void {
   const graph = msg.graph;
   if (msg.focus) state.focus = msg.focus;
   vscode.setState(state);
-  const legend = KINDS.map(k => `<span><svg width="26" height="8" aria-hidden="true"><g class="edge ${k}"><path d="M1,4 L25,4"></path></g></svg> ${k}</span>`).join('');
+  const legend = KINDS.map(
+    k => `<span><svg width="26" height="8" aria-hidden="true"><g class="edge ${k}"><path d="M1,4 L25,4"></path></g></svg> ${k}</span>`,
+  ).join('');
   const head = `<header><h1>Unit graph · workspace</h1><span class="legend" aria-label="Edge styles">${legend}</span></header>`;
   if (!graph || graph.nodes.length === 0) {
     root.innerHTML = `${head}<p class="status" role="status">${esc(msg.status ?? 'No units.')}</p>`;
@@ -113,26 +136,38 @@ function render(msg: ToUnitGraph): void {
   const shown = visible(graph, state.focus);
   const { placed, clusters, edges, width, height } = layout(shown.graph);
   const svg: string[] = [];
-    // Scaled down to the panel's width when larger (viewBox), never up; scroll for the rest.
-  svg.push(`<svg viewBox="0 0 ${Math.ceil(width)} ${Math.ceil(height)}" width="${Math.ceil(width)}" height="${Math.ceil(height)}" class="fit" overflow="visible" role="group" aria-label="Units and their relationships"><defs>`);
-  for (const k of KINDS) svg.push(`<marker id="arrow-${k}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse" class="edge ${k}"><path d="M0,0 L10,5 L0,10 z" class="edge-head"></path></marker>`);
+  // Scaled down to the panel's width when larger (viewBox), never up; scroll for the rest.
+  svg.push(
+    `<svg viewBox="0 0 ${Math.ceil(width)} ${Math.ceil(height)}" width="${Math.ceil(width)}" height="${Math.ceil(height)}" class="fit" overflow="visible" role="group" aria-label="Units and their relationships"><defs>`,
+  );
+  for (const k of KINDS)
+    svg.push(
+      `<marker id="arrow-${k}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse" class="edge ${k}"><path d="M0,0 L10,5 L0,10 z" class="edge-head"></path></marker>`,
+    );
   svg.push('</defs>');
   for (const c of clusters) {
-    svg.push(`<g class="cluster" data-group="${esc(c.name)}"><rect x="${c.x - c.width / 2}" y="${c.y - c.height / 2}" width="${c.width}" height="${c.height}"></rect><text x="${c.x - c.width / 2 + 6}" y="${c.y - c.height / 2 + 12}">${esc(c.name)} and instances</text></g>`);
+    svg.push(
+      `<g class="cluster" data-group="${esc(c.name)}"><rect x="${c.x - c.width / 2}" y="${c.y - c.height / 2}" width="${c.width}" height="${c.height}"></rect><text x="${c.x - c.width / 2 + 6}" y="${c.y - c.height / 2 + 12}">${esc(c.name)} and instances</text></g>`,
+    );
   }
   for (const { edge, points } of edges) {
-    const d = edge.kind === 'Conflicts' && points.length === 3
-      ? `M${points[0]!.x.toFixed(1)},${points[0]!.y.toFixed(1)} Q${points[1]!.x.toFixed(1)},${points[1]!.y.toFixed(1)} ${points[2]!.x.toFixed(1)},${points[2]!.y.toFixed(1)}`
-      : points.map((p, i) => `${i === 0 ? 'M' : 'L'}${p.x.toFixed(1)},${p.y.toFixed(1)}`).join(' ');
+    const d =
+      edge.kind === 'Conflicts' && points.length === 3
+        ? `M${points[0]!.x.toFixed(1)},${points[0]!.y.toFixed(1)} Q${points[1]!.x.toFixed(1)},${points[1]!.y.toFixed(1)} ${points[2]!.x.toFixed(1)},${points[2]!.y.toFixed(1)}`
+        : points.map((p, i) => `${i === 0 ? 'M' : 'L'}${p.x.toFixed(1)},${p.y.toFixed(1)}`).join(' ');
     const title = `${edge.from} ${edge.kind}=${edge.written ?? edge.to}${edge.written ? ` (${edge.to})` : ''}${edge.problem ? `: ${edge.problem}` : ''}`;
-    svg.push(`<g class="edge ${edge.kind}${edge.problem ? ' problem' : ''}" data-from="${esc(edge.from)}" data-to="${esc(edge.to)}" data-kind="${edge.kind}"><path d="${d}" marker-end="url(#arrow-${edge.kind})"></path><title>${esc(title)}</title></g>`);
+    svg.push(
+      `<g class="edge ${edge.kind}${edge.problem ? ' problem' : ''}" data-from="${esc(edge.from)}" data-to="${esc(edge.to)}" data-kind="${edge.kind}"><path d="${d}" marker-end="url(#arrow-${edge.kind})"></path><title>${esc(title)}</title></g>`,
+    );
   }
   for (const p of placed) {
     const n = p.node;
     const out = shown.graph.edges.filter(e => e.from === n.name).map(e => `${e.kind} ${e.to}`);
     const label = `${n.name}${n.uri ? '' : ' (not in the workspace)'}${n.problems.length ? `; problems: ${n.problems.join('; ')}` : ''}${out.length ? `; ${out.join(', ')}` : ''}`;
     const cls = `node${n.uri ? '' : ' external'}${n.problems.length ? ' problem' : ''}${state.focus === n.name ? ' selected' : ''}`;
-    svg.push(`<g class="${cls}" data-unit="${esc(n.name)}" tabindex="${state.focus === n.name || (!state.focus && p === placed[0]) ? 0 : -1}" role="button" aria-label="${esc(label)}" data-x="${p.x}" data-y="${p.y}"><rect x="${p.x - p.width / 2}" y="${p.y - p.height / 2}" width="${p.width}" height="${p.height}"></rect><text x="${p.x - p.width / 2 + 12}" y="${p.y + 4}">${esc(n.name)}</text><title>${esc(label)}</title></g>`);
+    svg.push(
+      `<g class="${cls}" data-unit="${esc(n.name)}" tabindex="${state.focus === n.name || (!state.focus && p === placed[0]) ? 0 : -1}" role="button" aria-label="${esc(label)}" data-x="${p.x}" data-y="${p.y}"><rect x="${p.x - p.width / 2}" y="${p.y - p.height / 2}" width="${p.width}" height="${p.height}"></rect><text x="${p.x - p.width / 2 + 12}" y="${p.y + 4}">${esc(n.name)}</text><title>${esc(label)}</title></g>`,
+    );
   }
   svg.push('</svg>');
   const note = shown.note ? `<p class="status" role="status">${esc(shown.note)}</p>` : '';

@@ -11,10 +11,7 @@ export interface ListenAddress {
   port: number;
 }
 
-export type RegistryChoice =
-  | { kind: 'embedded' }
-  | { kind: 'etcd'; endpoints: string[] }
-  | { kind: 'etcd-binary'; path: string };
+export type RegistryChoice = { kind: 'embedded' } | { kind: 'etcd'; endpoints: string[] } | { kind: 'etcd-binary'; path: string };
 
 export interface Config {
   command: Command;
@@ -100,23 +97,62 @@ export const FLAGS: readonly FlagSpec[] = [
     help: "etcd keyspace: v3 (default, fleetd's layout, fastest) or v2 (fleet v1.0's own keys: shared with real fleet machines and `fleetctl --driver=etcd`; etcd needs --enable-v2=true)",
     commands: BOTH,
   },
-  { name: 'etcd-binary', value: 'PATH', help: "start a private etcd from this binary, owned by fleetd: on a unix socket in the state dir, which units reach through a loopback gate open to fleetd's user only (with --etcd-api v2 also on loopback TCP for fleet's tools)", commands: ['local'] },
+  {
+    name: 'etcd-binary',
+    value: 'PATH',
+    help: "start a private etcd from this binary, owned by fleetd: on a unix socket in the state dir, which units reach through a loopback gate open to fleetd's user only (with --etcd-api v2 also on loopback TCP for fleet's tools)",
+    commands: ['local'],
+  },
   { name: 'etcd-key-prefix', value: 'PREFIX', env: 'FLEET_ETCD_KEY_PREFIX', help: 'key prefix in etcd (default /_coreos.com/fleet/)', commands: BOTH },
   {
-    name: 'api', value: 'HOST:PORT', env: 'FLEET_API',
-    help: 'serve fleet\'s v1 API on this TCP address, which every local user can use (port 0 picks a free port); `local` serves a unix socket without it',
+    name: 'api',
+    value: 'HOST:PORT',
+    env: 'FLEET_API',
+    help: "serve fleet's v1 API on this TCP address, which every local user can use (port 0 picks a free port); `local` serves a unix socket without it",
     commands: BOTH,
   },
-  { name: 'api-ca-file', value: 'FILE', env: 'FLEET_API_CA_FILE', help: 'serve the TCP API over TLS and accept only clients with a certificate signed by this CA (with --api-cert-file and --api-key-file)', commands: BOTH },
+  {
+    name: 'api-ca-file',
+    value: 'FILE',
+    env: 'FLEET_API_CA_FILE',
+    help: 'serve the TCP API over TLS and accept only clients with a certificate signed by this CA (with --api-cert-file and --api-key-file)',
+    commands: BOTH,
+  },
   { name: 'api-cert-file', value: 'FILE', env: 'FLEET_API_CERT_FILE', help: 'the TLS certificate of the TCP API', commands: BOTH },
   { name: 'api-key-file', value: 'FILE', env: 'FLEET_API_KEY_FILE', help: 'the key of --api-cert-file', commands: BOTH },
-  { name: 'socket', value: 'PATH', env: 'FLEET_API_SOCKET', help: 'serve the API on this unix socket, mode 0600 (default for `local` without --api: STATE_DIR/fleet.sock)', commands: BOTH },
-  { name: 'state-dir', value: 'DIR', env: 'FLEET_STATE_DIR', help: 'where machine IDs and unit files are kept (default: a new temporary directory)', commands: BOTH },
-  { name: 'machine-id', value: 'ID', env: 'FLEET_MACHINE_ID', help: 'this machine\'s 32-hex ID (default: kept in the state dir, created once)', commands: ['agent'] },
-  { name: 'public-ip', value: 'IP', env: 'FLEET_PUBLIC_IP', help: 'the IP this machine advertises (default 127.0.0.1; `local` gives machine i 127.0.0.(i+2))', commands: BOTH },
   {
-    name: 'journal', value: 'HOST:PORT', env: 'FLEET_JOURNAL',
-    help: 'serve the agent\'s journal endpoint on this TCP address, which every local user can read (default: STATE_DIR/journal.sock, mode 0600)',
+    name: 'socket',
+    value: 'PATH',
+    env: 'FLEET_API_SOCKET',
+    help: 'serve the API on this unix socket, mode 0600 (default for `local` without --api: STATE_DIR/fleet.sock)',
+    commands: BOTH,
+  },
+  {
+    name: 'state-dir',
+    value: 'DIR',
+    env: 'FLEET_STATE_DIR',
+    help: 'where machine IDs and unit files are kept (default: a new temporary directory)',
+    commands: BOTH,
+  },
+  {
+    name: 'machine-id',
+    value: 'ID',
+    env: 'FLEET_MACHINE_ID',
+    help: "this machine's 32-hex ID (default: kept in the state dir, created once)",
+    commands: ['agent'],
+  },
+  {
+    name: 'public-ip',
+    value: 'IP',
+    env: 'FLEET_PUBLIC_IP',
+    help: 'the IP this machine advertises (default 127.0.0.1; `local` gives machine i 127.0.0.(i+2))',
+    commands: BOTH,
+  },
+  {
+    name: 'journal',
+    value: 'HOST:PORT',
+    env: 'FLEET_JOURNAL',
+    help: "serve the agent's journal endpoint on this TCP address, which every local user can read (default: STATE_DIR/journal.sock, mode 0600)",
     commands: BOTH,
   },
   { name: 'agent-ttl', value: 'DURATION', env: 'FLEET_AGENT_TTL', help: 'machine presence TTL, a Go duration (default 30s, as fleet)', commands: BOTH },
@@ -127,7 +163,13 @@ export const FLAGS: readonly FlagSpec[] = [
     help: 'seconds between engine passes (default 2)',
     commands: BOTH,
   },
-  { name: 'agent-reconcile-interval', value: 'SECONDS', env: 'FLEET_AGENT_RECONCILE_INTERVAL', help: 'seconds between agent passes (default 5)', commands: BOTH },
+  {
+    name: 'agent-reconcile-interval',
+    value: 'SECONDS',
+    env: 'FLEET_AGENT_RECONCILE_INTERVAL',
+    help: 'seconds between agent passes (default 5)',
+    commands: BOTH,
+  },
   { name: 'disable-engine', env: 'FLEET_DISABLE_ENGINE', help: 'never become the engine leader', commands: ['agent'] },
   { name: 'verbosity', value: 'N', env: 'FLEET_VERBOSITY', help: '0 quiet, 1 info, 2 debug (default 1)', commands: BOTH },
 ];
@@ -137,7 +179,7 @@ export const MAX_LOCAL_MACHINES = 64;
 
 export function helpText(): string {
   const lines = [
-    'fleetd: a headless fleet engine and agent speaking fleet\'s v1 API.',
+    "fleetd: a headless fleet engine and agent speaking fleet's v1 API.",
     '',
     'Usage:',
     '  fleetd local [flags]   start a whole local cluster: an engine, the API and --machines agents',
@@ -177,7 +219,7 @@ export function parseMetadata(text: string, what = '--metadata'): Record<string,
   return out;
 }
 
-const DURATION_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const DURATION_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /** A Go duration ("30s", "1m30s", "500ms") in milliseconds. */
 export function parseGoDuration(text: string, what: string): number {
@@ -208,10 +250,14 @@ function parseSeconds(text: string, what: string): number {
 }
 
 function parseEndpoints(text: string, what: string): string[] {
-  const list = text.split(',').map(s => s.trim()).filter(Boolean);
+  const list = text
+    .split(',')
+    .map(s => s.trim())
+    .filter(Boolean);
   if (list.length === 0) throw new ConfigError(`${what}: no etcd endpoint given (example: http://127.0.0.1:2379)`);
   for (const url of list) {
-    if (!/^(https?:\/\/[^/]+|unix:\/\/\/.+)/.test(url)) throw new ConfigError(`${what}: "${url}" is not an http(s) URL or a unix:///path socket (example: http://127.0.0.1:2379)`);
+    if (!/^(https?:\/\/[^/]+|unix:\/\/\/.+)/.test(url))
+      throw new ConfigError(`${what}: "${url}" is not an http(s) URL or a unix:///path socket (example: http://127.0.0.1:2379)`);
   }
   return list;
 }
@@ -273,9 +319,12 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
   const metadata = values.get('metadata') ?? (env.FLEET_METADATA ? [env.FLEET_METADATA] : []);
   config.metadata = metadata.map(m => parseMetadata(m, what('metadata')));
   if (command === 'local' && config.metadata.length > config.machines) {
-    throw new ConfigError(`--metadata given ${config.metadata.length} times for ${config.machines} machines: give at most one per machine, or raise --machines`);
+    throw new ConfigError(
+      `--metadata given ${config.metadata.length} times for ${config.machines} machines: give at most one per machine, or raise --machines`,
+    );
   }
-  if (command === 'agent' && config.metadata.length > 1) throw new ConfigError('--metadata given twice: an agent is one machine; join the pairs with commas (k=v,k2=v2)');
+  if (command === 'agent' && config.metadata.length > 1)
+    throw new ConfigError('--metadata given twice: an agent is one machine; join the pairs with commas (k=v,k2=v2)');
 
   const etcd = get('etcd');
   const etcdBinary = get('etcd-binary');
@@ -292,8 +341,10 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
   if (unitEtcd !== undefined) config.unitEtcd = parseEndpoints(unitEtcd, what('unit-etcd'))[0];
   const etcdApi = get('etcd-api');
   if (etcdApi !== undefined) {
-    if (etcdApi !== 'v2' && etcdApi !== 'v3') throw new ConfigError(`${what('etcd-api')}: "${etcdApi}" is not v2 or v3 (v2: fleet v1.0's keyspace, for fleetctl --driver=etcd and mixed clusters)`);
-    if (config.registry.kind === 'embedded') throw new ConfigError(`${what('etcd-api')}: the embedded registry has no etcd; add --etcd URL or --etcd-binary PATH`);
+    if (etcdApi !== 'v2' && etcdApi !== 'v3')
+      throw new ConfigError(`${what('etcd-api')}: "${etcdApi}" is not v2 or v3 (v2: fleet v1.0's keyspace, for fleetctl --driver=etcd and mixed clusters)`);
+    if (config.registry.kind === 'embedded')
+      throw new ConfigError(`${what('etcd-api')}: the embedded registry has no etcd; add --etcd URL or --etcd-binary PATH`);
     config.etcdApi = etcdApi;
   }
   const prefix = get('etcd-key-prefix');
@@ -306,8 +357,12 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
   config.socket = get('socket');
   const tlsFiles = [get('api-ca-file'), get('api-cert-file'), get('api-key-file')];
   if (tlsFiles.some(f => f !== undefined)) {
-    if (tlsFiles.some(f => f === undefined)) throw new ConfigError('--api-ca-file, --api-cert-file and --api-key-file go together: give all three (the CA of the client certificates, the server\'s certificate and its key)');
-    if (!config.api) throw new ConfigError('--api-ca-file, --api-cert-file and --api-key-file need --api HOST:PORT (TLS is for the TCP API; the unix socket needs none)');
+    if (tlsFiles.some(f => f === undefined))
+      throw new ConfigError(
+        "--api-ca-file, --api-cert-file and --api-key-file go together: give all three (the CA of the client certificates, the server's certificate and its key)",
+      );
+    if (!config.api)
+      throw new ConfigError('--api-ca-file, --api-cert-file and --api-key-file need --api HOST:PORT (TLS is for the TCP API; the unix socket needs none)');
     config.apiTls = { caFile: tlsFiles[0]!, certFile: tlsFiles[1]!, keyFile: tlsFiles[2]! };
   }
   config.stateDir = get('state-dir');
@@ -377,21 +432,37 @@ export function agentArgs(
 ): string[] {
   const args = [
     'agent',
-    '--etcd', endpoints.join(','),
-    '--etcd-key-prefix', config.prefix,
-    '--etcd-api', config.etcdApi,
-    '--machine-id', machine.id,
-    '--public-ip', machine.publicIp,
-    '--state-dir', machine.stateDir,
-    '--agent-ttl', `${config.agentTtlMs}ms`,
-    '--engine-reconcile-interval', String(config.engineIntervalMs / 1000),
-    '--agent-reconcile-interval', String(config.agentIntervalMs / 1000),
-    '--verbosity', String(config.verbosity),
+    '--etcd',
+    endpoints.join(','),
+    '--etcd-key-prefix',
+    config.prefix,
+    '--etcd-api',
+    config.etcdApi,
+    '--machine-id',
+    machine.id,
+    '--public-ip',
+    machine.publicIp,
+    '--state-dir',
+    machine.stateDir,
+    '--agent-ttl',
+    `${config.agentTtlMs}ms`,
+    '--engine-reconcile-interval',
+    String(config.engineIntervalMs / 1000),
+    '--agent-reconcile-interval',
+    String(config.agentIntervalMs / 1000),
+    '--verbosity',
+    String(config.verbosity),
   ];
   if (unitEtcd) args.push('--unit-etcd', unitEtcd);
   // Without --journal the machine serves its journal on a socket in its own state dir.
   if (config.journal) args.push('--journal', `${config.journal.host}:0`);
   const md = config.metadata[index];
-  if (md && Object.keys(md).length > 0) args.push('--metadata', Object.entries(md).map(([k, v]) => `${k}=${v}`).join(','));
+  if (md && Object.keys(md).length > 0)
+    args.push(
+      '--metadata',
+      Object.entries(md)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(','),
+    );
   return args;
 }

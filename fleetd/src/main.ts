@@ -95,7 +95,10 @@ function journalListen(config: Config, machineStateDir: string, log: Log): { hos
   if (config.journal) return { host: config.journal.host, port: config.journal.port };
   const socketPath = path.resolve(machineStateDir, 'journal.sock');
   if (Buffer.byteLength(socketPath) <= SOCKET_PATH_MAX) return { socketPath };
-  log('warn', `the state dir ${machineStateDir} is too deep for a unix socket path: the journal is served on loopback TCP, where other local users can read it; give a shorter --state-dir`);
+  log(
+    'warn',
+    `the state dir ${machineStateDir} is too deep for a unix socket path: the journal is served on loopback TCP, where other local users can read it; give a shorter --state-dir`,
+  );
   return { host: '127.0.0.1', port: 0 };
 }
 
@@ -115,12 +118,20 @@ function defaultSocket(stateDir: string): string {
   }
   const st = fs.lstatSync(dir);
   if (!st.isDirectory() || st.uid !== uid || (st.mode & 0o077) !== 0) {
-    throw new ConfigError(`${dir} (for the API socket, as ${inState} is too long for a socket path) is not a directory of this user's alone; remove it, or give --socket PATH`);
+    throw new ConfigError(
+      `${dir} (for the API socket, as ${inState} is too long for a socket path) is not a directory of this user's alone; remove it, or give --socket PATH`,
+    );
   }
   return path.join(dir, 'fleet.sock');
 }
 
-async function serveApi(config: Config, registry: Registry, lifetime: Lifetime, log: Log, local?: { stateDir: string; machines: LocalMachines }): Promise<string | undefined> {
+async function serveApi(
+  config: Config,
+  registry: Registry,
+  lifetime: Lifetime,
+  log: Log,
+  local?: { stateDir: string; machines: LocalMachines },
+): Promise<string | undefined> {
   const stateDir = local?.stateDir;
   const listen: ApiListen[] = [];
   if (config.api) listen.push(config.apiTls ? { ...config.api, tls: readTls(config.apiTls) } : config.api);
@@ -129,22 +140,32 @@ async function serveApi(config: Config, registry: Registry, lifetime: Lifetime, 
   const socket = config.socket ?? (config.command === 'local' && !config.api && stateDir ? defaultSocket(stateDir) : undefined);
   if (socket) {
     if (Buffer.byteLength(socket) > SOCKET_PATH_MAX) {
-      throw new ConfigError(`the API socket path ${socket} is longer than a unix socket path may be (${SOCKET_PATH_MAX} bytes); give a shorter --state-dir, or --socket PATH`);
+      throw new ConfigError(
+        `the API socket path ${socket} is longer than a unix socket path may be (${SOCKET_PATH_MAX} bytes); give a shorter --state-dir, or --socket PATH`,
+      );
     }
     fs.rmSync(socket, { force: true });
     listen.push({ socketPath: socket });
   }
   if (listen.length === 0) return undefined;
   // Every 5xx, and the cause of every 503, goes to fleetd's log with its request line.
-  const api = await createApiServer({ registry, listen, log: tagged(log, 'api'), ...(local ? { removeMachine: (id: string) => local.machines.remove(id) } : {}) });
+  const api = await createApiServer({
+    registry,
+    listen,
+    log: tagged(log, 'api'),
+    ...(local ? { removeMachine: (id: string) => local.machines.remove(id) } : {}),
+  });
   lifetime.add('API', { stop: () => api.close() });
   for (const url of api.urls.filter(u => u.startsWith('https:'))) {
     log('info', `the API on ${url} requires a client certificate signed by ${config.apiTls?.caFile}`);
   }
   for (const url of api.urls.filter(u => u.startsWith('http:'))) {
     const who = process.getuid?.() === 0 ? 'as root, with any User=' : `as ${os.userInfo().username} (uid ${process.getuid?.()})`;
-    log('warn', `the API on TCP ${url.replace(/^http:\/\//, '')} is open to every local user: anyone who connects can run processes ${who}; ` +
-      'leave out --api to serve it on a unix socket only you can use');
+    log(
+      'warn',
+      `the API on TCP ${url.replace(/^http:\/\//, '')} is open to every local user: anyone who connects can run processes ${who}; ` +
+        'leave out --api to serve it on a unix socket only you can use',
+    );
   }
   return api.urls.find(u => u.startsWith('http')) ?? api.urls[0];
 }
@@ -206,7 +227,8 @@ async function runLocal(config: Config, log: Log, lifetime: Lifetime): Promise<v
     let stopping = orphanStops.get(m.id);
     if (!stopping) {
       stopping = stopOrphanedUnits({
-        stateDir: m.stateDir, machineId: m.id,
+        stateDir: m.stateDir,
+        machineId: m.id,
         env: { [CLUSTER_MARKER]: clusterId, [MACHINE_MARKER]: m.id, ...machineEnvironment(m.publicIp, toolsEtcd ? [toolsEtcd] : endpoints) },
         log: tagged(log, `machine ${m.id.slice(0, 8)}`),
       }).then(
@@ -228,15 +250,15 @@ async function runLocal(config: Config, log: Log, lifetime: Lifetime): Promise<v
     lifetime.add('engine', engine);
     for (const m of machines) {
       const agent = await startAgent({
-      registry,
-      machine: { id: m.id, publicIP: m.publicIp, metadata: m.metadata },
-      stateDir: m.stateDir,
-      ttlMs: config.agentTtlMs,
-      intervalMs: config.agentIntervalMs,
-      journal: journalListen(config, m.stateDir, log),
-      // The embedded registry is no etcd: units get the machine's address, no ETCDCTL_*.
-      unitEnv: { [CLUSTER_MARKER]: clusterId, [MACHINE_MARKER]: m.id },
-      log: tagged(log, `agent ${m.id.slice(0, 8)}`),
+        registry,
+        machine: { id: m.id, publicIP: m.publicIp, metadata: m.metadata },
+        stateDir: m.stateDir,
+        ttlMs: config.agentTtlMs,
+        intervalMs: config.agentIntervalMs,
+        journal: journalListen(config, m.stateDir, log),
+        // The embedded registry is no etcd: units get the machine's address, no ETCDCTL_*.
+        unitEnv: { [CLUSTER_MARKER]: clusterId, [MACHINE_MARKER]: m.id },
+        log: tagged(log, `agent ${m.id.slice(0, 8)}`),
       });
       agents.push(agent);
       localMachines.add({ id: m.id, stop: () => agent.stop() });
@@ -271,7 +293,10 @@ async function runLocal(config: Config, log: Log, lifetime: Lifetime): Promise<v
   for (const m of await registry.listMachines()) process.stdout.write(`${describeMachine(m)}\n`);
   if (config.socket) process.stdout.write(`fleetd: API socket at unix://${config.socket}\n`);
   const etcdForTools = toolsEtcd ?? endpoints?.[0];
-  if (endpoints) process.stdout.write(`fleetd: etcd at ${etcdForTools} (${config.etcdApi === 'v2' ? `fleet's v2 keyspace under ${config.prefix}: fleetctl --driver=etcd --endpoint ${etcdForTools}` : `v3 API, keys under ${config.prefix}`})\n`);
+  if (endpoints)
+    process.stdout.write(
+      `fleetd: etcd at ${etcdForTools} (${config.etcdApi === 'v2' ? `fleet's v2 keyspace under ${config.prefix}: fleetctl --driver=etcd --endpoint ${etcdForTools}` : `v3 API, keys under ${config.prefix}`})\n`,
+    );
   process.stdout.write(`fleetd: API ready at ${url}\n`);
   log('info', `state dir ${stateDir}`);
   if (url) {
@@ -333,9 +358,14 @@ async function runAgent(config: Config, log: Log, lifetime: Lifetime): Promise<v
  * this process: when the pipe closes it stops the units left running, within half the TTL.
  */
 function startWatchdog(stateDir: string, ttlMs: number, log: Log): Stoppable {
-  const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, '__watchdog', path.resolve(stateDir), String(Math.max(1_000, Math.floor(ttlMs / 2)))], {
-    stdio: ['pipe', 'ignore', 'inherit'], detached: true,
-  });
+  const child = spawn(
+    process.execPath,
+    [...process.execArgv, process.argv[1]!, '__watchdog', path.resolve(stateDir), String(Math.max(1_000, Math.floor(ttlMs / 2)))],
+    {
+      stdio: ['pipe', 'ignore', 'inherit'],
+      detached: true,
+    },
+  );
   child.on('error', err => log('warn', `the unit watchdog could not start (${err.message}); if fleetd is killed, its units keep running`));
   return {
     // After a clean stop the agent has stopped every unit: closing the pipe lets the watchdog see that and exit.

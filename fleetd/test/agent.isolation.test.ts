@@ -32,7 +32,13 @@ const sleeper: UnitOption[] = [{ section: 'Service', name: 'ExecStart', value: '
 const global: UnitOption[] = [...sleeper, { section: 'X-Fleet', name: 'Global', value: 'true' }];
 
 async function start(registry: MemoryRegistry): Promise<RunningAgent> {
-  const a = await startAgent({ registry, machine: { id: M1, publicIP: '127.0.0.1', metadata: {} }, stateDir: path.join(root, `m-${running.length}`), intervalMs: 200, ttlMs: 5_000 });
+  const a = await startAgent({
+    registry,
+    machine: { id: M1, publicIP: '127.0.0.1', metadata: {} },
+    stateDir: path.join(root, `m-${running.length}`),
+    intervalMs: 200,
+    ttlMs: 5_000,
+  });
   running.push(a);
   return a;
 }
@@ -44,12 +50,16 @@ async function submit(registry: MemoryRegistry, name: string, options = sleeper)
 }
 
 function running_(registry: MemoryRegistry, names: readonly string[], timeoutMs = 15_000) {
-  return waitFor(`${names.length} unit(s) to be active/running`, async () => {
-    const states = await registry.listUnitStates();
-    const missing = names.filter(n => !states.some(s => s.name === n && s.activeState === 'active' && s.subState === 'running'));
-    if (missing.length > 0) throw new Error(`not running: ${missing.join(', ')}; states: ${JSON.stringify(states)}`);
-    return true;
-  }, { timeoutMs, intervalMs: 50 });
+  return waitFor(
+    `${names.length} unit(s) to be active/running`,
+    async () => {
+      const states = await registry.listUnitStates();
+      const missing = names.filter(n => !states.some(s => s.name === n && s.activeState === 'active' && s.subState === 'running'));
+      if (missing.length > 0) throw new Error(`not running: ${missing.join(', ')}; states: ${JSON.stringify(states)}`);
+      return true;
+    },
+    { timeoutMs, intervalMs: 50 },
+  );
 }
 
 const long = `${'a'.repeat(UNIT_NAME_MAX - '.service'.length)}.service`;
@@ -94,7 +104,13 @@ test('a unit whose load fails reports failed with the reason; the pass goes on; 
     assert.equal(states.find(s => s.name === 'b.service')?.activeState, 'active', 'b started in the same pass');
     await agent.reconcile();
     const again = await registry.listUnitStates();
-    assert.deepEqual(again.map(s => [s.name, s.activeState, s.detail ?? '']), [['a.service', 'active', ''], ['b.service', 'active', '']]);
+    assert.deepEqual(
+      again.map(s => [s.name, s.activeState, s.detail ?? '']),
+      [
+        ['a.service', 'active', ''],
+        ['b.service', 'active', ''],
+      ],
+    );
     // A failed unit destroyed meanwhile leaves no state behind.
     fake.failNext('load', new Error('disk full'));
     await submit(registry, 'c.service');
@@ -102,7 +118,10 @@ test('a unit whose load fails reports failed with the reason; the pass goes on; 
     assert.equal((await registry.listUnitStates()).find(s => s.name === 'c.service')?.activeState, 'failed');
     await registry.deleteUnit('c.service');
     await agent.reconcile();
-    await waitFor('the failed state of the destroyed c.service to be removed', async () => !(await registry.listUnitStates()).some(s => s.name === 'c.service'));
+    await waitFor(
+      'the failed state of the destroyed c.service to be removed',
+      async () => !(await registry.listUnitStates()).some(s => s.name === 'c.service'),
+    );
   } finally {
     await agent.stop();
   }
@@ -135,10 +154,14 @@ test('property: random valid names (any type, any characters, up to 256 bytes) n
   await submit(registry, 'sentinel-global.service', global);
   await running_(registry, ['sentinel.service', 'sentinel-global.service']);
   // Every random unit got a state: running when its type runs here, failed with a reason otherwise.
-  await waitFor('every random unit to report a state', async () => {
-    const states = await registry.listUnitStates();
-    const missing = [...names].filter(n => !states.some(s => s.name === n && (s.activeState === 'active' || (s.activeState === 'failed' && s.detail))));
-    if (missing.length > 0) throw new Error(`no running or failed state for ${missing.join(', ')}; states: ${JSON.stringify(states)}`);
-    return true;
-  }, { timeoutMs: 15_000, intervalMs: 50 });
+  await waitFor(
+    'every random unit to report a state',
+    async () => {
+      const states = await registry.listUnitStates();
+      const missing = [...names].filter(n => !states.some(s => s.name === n && (s.activeState === 'active' || (s.activeState === 'failed' && s.detail))));
+      if (missing.length > 0) throw new Error(`no running or failed state for ${missing.join(', ')}; states: ${JSON.stringify(states)}`);
+      return true;
+    },
+    { timeoutMs: 15_000, intervalMs: 50 },
+  );
 });

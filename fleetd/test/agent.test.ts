@@ -39,8 +39,12 @@ const service = (exec: string, ...more: [string, string, string][]): UnitOption[
 
 async function start(registry: MemoryRegistry, id = M1, metadata: Record<string, string> = {}, journal = false): Promise<RunningAgent> {
   const a = await startAgent({
-    registry, machine: { id, publicIP: '127.0.0.1', metadata }, stateDir: path.join(root, `${id}-${running.length}`),
-    intervalMs: 100, ttlMs: 2_000, ...(journal ? { journal: { host: '127.0.0.1', port: 0 } } : {}),
+    registry,
+    machine: { id, publicIP: '127.0.0.1', metadata },
+    stateDir: path.join(root, `${id}-${running.length}`),
+    intervalMs: 100,
+    ttlMs: 2_000,
+    ...(journal ? { journal: { host: '127.0.0.1', port: 0 } } : {}),
   });
   running.push(a);
   return a;
@@ -51,12 +55,15 @@ async function stateOf(registry: MemoryRegistry, name: string, machineId = M1) {
 }
 
 function until(registry: MemoryRegistry, name: string, active: string, sub: string, machineId = M1) {
-  return waitFor(`${name} on ${machineId} to be ${active}/${sub}`, async () => {
-    const s = await stateOf(registry, name, machineId);
-    return s && s.activeState === active && s.subState === sub ? s : undefined;
-  }, { timeoutMs: 10_000, intervalMs: 20 });
+  return waitFor(
+    `${name} on ${machineId} to be ${active}/${sub}`,
+    async () => {
+      const s = await stateOf(registry, name, machineId);
+      return s && s.activeState === active && s.subState === sub ? s : undefined;
+    },
+    { timeoutMs: 10_000, intervalMs: 20 },
+  );
 }
-
 
 test('a scheduled unit starts and reports active/running with its hash; loaded stops it; new content restarts it; deletion unloads it', async () => {
   const registry = new MemoryRegistry();
@@ -103,9 +110,21 @@ test('published states for systemd semantics: oneshot+RemainAfterExit, ExecStart
   const S = (name: string, value: string): [string, string, string] => ['Service', name, value];
   const cases: { name: string; options: UnitOption[]; active: string; sub: string; detail?: RegExp }[] = [
     { name: 'oneshot.service', options: service('/bin/true', S('Type', 'oneshot'), S('RemainAfterExit', 'yes')), active: 'active', sub: 'exited' },
-    { name: 'prefail.service', options: service('/bin/sleep 60', S('ExecStartPre', '/bin/sh -c "exit 2"')), active: 'failed', sub: 'failed', detail: /^\/bin\/sh exited, code=exited, status=2\/INVALIDARGUMENT \(result: exit-code\)$/ },
+    {
+      name: 'prefail.service',
+      options: service('/bin/sleep 60', S('ExecStartPre', '/bin/sh -c "exit 2"')),
+      active: 'failed',
+      sub: 'failed',
+      detail: /^\/bin\/sh exited, code=exited, status=2\/INVALIDARGUMENT \(result: exit-code\)$/,
+    },
     { name: 'dash.service', options: service('/bin/sleep 60', S('ExecStartPre', '-/bin/false')), active: 'active', sub: 'running' },
-    { name: 'slow.service', options: service('/bin/sleep 60', S('ExecStartPre', '/bin/sleep 60'), S('TimeoutStartSec', '1s')), active: 'failed', sub: 'failed', detail: /start operation timed out after 1s/ },
+    {
+      name: 'slow.service',
+      options: service('/bin/sleep 60', S('ExecStartPre', '/bin/sleep 60'), S('TimeoutStartSec', '1s')),
+      active: 'failed',
+      sub: 'failed',
+      detail: /start operation timed out after 1s/,
+    },
   ];
   for (const c of cases) {
     await registry.putUnit({ name: c.name, options: c.options, desiredState: 'launched' });
@@ -135,8 +154,16 @@ test('units scheduled elsewhere are ignored; global units run where the metadata
   await start(registry, M1, { role: 'web' });
   await registry.putUnit({ name: 'other.service', options: service('/bin/sleep 60'), desiredState: 'launched' });
   await scheduleUnit(registry, 'other.service', M2);
-  await registry.putUnit({ name: 'g.service', options: service('/bin/sleep 60', ['X-Fleet', 'Global', 'true'], ['X-Fleet', 'MachineMetadata', 'role=web']), desiredState: 'launched' });
-  await registry.putUnit({ name: 'h.service', options: service('/bin/sleep 60', ['X-Fleet', 'Global', 'true'], ['X-Fleet', 'MachineMetadata', 'role=db']), desiredState: 'launched' });
+  await registry.putUnit({
+    name: 'g.service',
+    options: service('/bin/sleep 60', ['X-Fleet', 'Global', 'true'], ['X-Fleet', 'MachineMetadata', 'role=web']),
+    desiredState: 'launched',
+  });
+  await registry.putUnit({
+    name: 'h.service',
+    options: service('/bin/sleep 60', ['X-Fleet', 'Global', 'true'], ['X-Fleet', 'MachineMetadata', 'role=db']),
+    desiredState: 'launched',
+  });
   await registry.putUnit({ name: 'a.service', options: service('/bin/sleep 60', ['X-Fleet', 'Conflicts', 'b.service']), desiredState: 'launched' });
   await registry.putUnit({ name: 'b.service', options: service('/bin/sleep 60'), desiredState: 'launched' });
   await scheduleUnit(registry, 'a.service', M1);
@@ -157,7 +184,12 @@ test('Restart=on-failure restarts a crashing unit (journal over HTTP shows it, a
   const agent = await start(registry, M1, {}, true);
   assert.ok(agent.journalUrl);
   assert.equal((await registry.listMachines())[0]?.journalUrl, agent.journalUrl);
-  const opts = service('/bin/sh -c "echo started; sleep 0.2; exit 1"', ['Service', 'Restart', 'on-failure'], ['Service', 'RestartSec', '50ms'], ['Service', 'StartLimitBurst', '100']);
+  const opts = service(
+    '/bin/sh -c "echo started; sleep 0.2; exit 1"',
+    ['Service', 'Restart', 'on-failure'],
+    ['Service', 'RestartSec', '50ms'],
+    ['Service', 'StartLimitBurst', '100'],
+  );
   await registry.putUnit({ name: 'crash.service', options: opts, desiredState: 'launched' });
   await scheduleUnit(registry, 'crash.service', M1);
 
@@ -175,8 +207,11 @@ test('Restart=on-failure restarts a crashing unit (journal over HTTP shows it, a
   });
   res.on('error', () => undefined);
   try {
-    await waitFor('two restarts in the followed journal', () =>
-      received.some(l => l.text === 'crash.service: Scheduled restart job, restart counter is at 2.'), { timeoutMs: 10_000 });
+    await waitFor(
+      'two restarts in the followed journal',
+      () => received.some(l => l.text === 'crash.service: Scheduled restart job, restart counter is at 2.'),
+      { timeoutMs: 10_000 },
+    );
     assert.ok(received.filter(l => l.stream === 'stdout' && l.text === 'started').length >= 2);
     assert.ok(received.every(l => l.machineID === M1));
     assert.ok(received.some(l => l.text === 'crash.service: Main process exited, code=exited, status=1/FAILURE'));
@@ -192,10 +227,20 @@ test('Restart=on-failure restarts a crashing unit (journal over HTTP shows it, a
 
 test('clean stop: units are stopped and unloaded, states and heartbeats removed, machine released, no process left', async () => {
   const registry = new MemoryRegistry();
-  const agent = await startAgent({ registry, machine: { id: M1, publicIP: '', metadata: {} }, stateDir: path.join(root, 'clean'), intervalMs: 100, ttlMs: 2_000 });
+  const agent = await startAgent({
+    registry,
+    machine: { id: M1, publicIP: '', metadata: {} },
+    stateDir: path.join(root, 'clean'),
+    intervalMs: 100,
+    ttlMs: 2_000,
+  });
   const pum = agent.unitManager as ProcessUnitManager;
   await registry.putUnit({ name: 'a.service', options: service('/bin/sleep 60'), desiredState: 'launched' });
-  await registry.putUnit({ name: 'b.service', options: service('/bin/sh -c "trap \'\' TERM; sleep 60 & wait"', ['Service', 'TimeoutStopSec', '200ms']), desiredState: 'launched' });
+  await registry.putUnit({
+    name: 'b.service',
+    options: service('/bin/sh -c "trap \'\' TERM; sleep 60 & wait"', ['Service', 'TimeoutStopSec', '200ms']),
+    desiredState: 'launched',
+  });
   await scheduleUnit(registry, 'a.service', M1);
   await scheduleUnit(registry, 'b.service', M1);
   await until(registry, 'a.service', 'active', 'running');
@@ -205,7 +250,10 @@ test('clean stop: units are stopped and unloaded, states and heartbeats removed,
   await agent.stop();
   await agent.stop(); // idempotent
   assert.deepEqual(await registry.listUnitStates(), []);
-  assert.deepEqual([...(await registry.getSchedule()).values()].map(e => e.launchedOn), [undefined, undefined]);
+  assert.deepEqual(
+    [...(await registry.getSchedule()).values()].map(e => e.launchedOn),
+    [undefined, undefined],
+  );
   assert.deepEqual(await registry.listMachines(), []);
   for (const g of groups) assert.deepEqual(processesInGroup(g), [], `process group ${g} is gone`);
 });
@@ -215,7 +263,11 @@ test('a machine ID still registered is retried until the previous presence goes 
   const first = await start(registry);
   const warnings: string[] = [];
   const second = startAgent({
-    registry, machine: { id: M1, publicIP: '', metadata: { gen: '2' } }, stateDir: path.join(root, 'second'), intervalMs: 100, ttlMs: 2_000,
+    registry,
+    machine: { id: M1, publicIP: '', metadata: { gen: '2' } },
+    stateDir: path.join(root, 'second'),
+    intervalMs: 100,
+    ttlMs: 2_000,
     log: (level, m) => level === 'warn' && warnings.push(m),
   });
   // The second agent found the ID taken and waits to retry; then the first one goes.
@@ -223,7 +275,10 @@ test('a machine ID still registered is retried until the previous presence goes 
   await first.stop();
   const a = await second;
   running.push(a);
-  assert.deepEqual((await registry.listMachines()).map(m => m.metadata), [{ gen: '2' }]);
+  assert.deepEqual(
+    (await registry.listMachines()).map(m => m.metadata),
+    [{ gen: '2' }],
+  );
 });
 
 test('losing the registry keeps units running; the agent catches up when it returns', async () => {
@@ -240,8 +295,12 @@ test('losing the registry keeps units running; the agent catches up when it retu
   });
   const logs: string[] = [];
   const agent = await startAgent({
-    registry: flaky, machine: { id: M1, publicIP: '', metadata: {} }, stateDir: path.join(root, 'flaky'),
-    intervalMs: 50, ttlMs: 2_000, log: (level, m) => logs.push(`${level}: ${m}`),
+    registry: flaky,
+    machine: { id: M1, publicIP: '', metadata: {} },
+    stateDir: path.join(root, 'flaky'),
+    intervalMs: 50,
+    ttlMs: 2_000,
+    log: (level, m) => logs.push(`${level}: ${m}`),
   });
   running.push(agent);
   const pum = agent.unitManager as ProcessUnitManager;
@@ -269,12 +328,15 @@ test('losing the registry keeps units running; the agent catches up when it retu
   down = true;
   await agent.stop();
   assert.ok(!alive(pid2));
-  assert.ok(logs.some(l => /^warn: shutdown incomplete: clearing the launched heartbeat of keep\.service: fleet server unable to communicate with etcd/.test(l)), logs.join('\n'));
+  assert.ok(
+    logs.some(l => /^warn: shutdown incomplete: clearing the launched heartbeat of keep\.service: fleet server unable to communicate with etcd/.test(l)),
+    logs.join('\n'),
+  );
 });
 
 // ---- task semantics with the fake manager ----
 
-test('fake manager: fleet order within a pass, a failed task ends only its unit\'s part of the pass, the next pass retries', async () => {
+test("fake manager: fleet order within a pass, a failed task ends only its unit's part of the pass, the next pass retries", async () => {
   const registry = new MemoryRegistry();
   // No watch hints: this test drives every pass itself.
   const quiet = new Proxy(registry, {
@@ -286,7 +348,13 @@ test('fake manager: fleet order within a pass, a failed task ends only its unit\
   });
   const fake = new FakeUnitManager();
   const logs: string[] = [];
-  const agent = new Agent({ registry: quiet, machine: { id: M1, publicIP: '', metadata: {} }, unitManager: fake, intervalMs: 60_000, log: (l, m) => logs.push(`${l}: ${m}`) });
+  const agent = new Agent({
+    registry: quiet,
+    machine: { id: M1, publicIP: '', metadata: {} },
+    unitManager: fake,
+    intervalMs: 60_000,
+    log: (l, m) => logs.push(`${l}: ${m}`),
+  });
   await agent.start();
   try {
     await agent.reconcile(); // after the loop's first pass
@@ -298,9 +366,15 @@ test('fake manager: fleet order within a pass, a failed task ends only its unit\
     fake.failNext('start');
     await agent.reconcile();
     assert.deepEqual(fake.calls, ['load(a.service)', 'load(b.service)', 'reloadUnitFiles()', 'start(a.service)', 'start(b.service)']);
-    assert.ok(logs.some(l => /^error: start a\.service failed \(unit currently loaded but desired state is launched\): injected start failure/.test(l)), logs.join('\n'));
+    assert.ok(
+      logs.some(l => /^error: start a\.service failed \(unit currently loaded but desired state is launched\): injected start failure/.test(l)),
+      logs.join('\n'),
+    );
     const failed = await stateOf(registry, 'a.service');
-    assert.deepEqual([failed?.activeState, failed?.detail], ['failed', 'start a.service failed (unit currently loaded but desired state is launched): injected start failure']);
+    assert.deepEqual(
+      [failed?.activeState, failed?.detail],
+      ['failed', 'start a.service failed (unit currently loaded but desired state is launched): injected start failure'],
+    );
     fake.calls.length = 0;
     await agent.reconcile();
     // a.service is "loaded" in the agent's cache: only its start remains.
@@ -309,7 +383,13 @@ test('fake manager: fleet order within a pass, a failed task ends only its unit\
     await agent.reconcile();
     assert.deepEqual(fake.calls, [], 'a converged machine does nothing');
     const states = await registry.listUnitStates();
-    assert.deepEqual(states.map(s => [s.name, s.activeState, s.subState]), [['a.service', 'active', 'running'], ['b.service', 'active', 'running']]);
+    assert.deepEqual(
+      states.map(s => [s.name, s.activeState, s.subState]),
+      [
+        ['a.service', 'active', 'running'],
+        ['b.service', 'active', 'running'],
+      ],
+    );
 
     // A unit that crashes on its own is not restarted by the agent (fleet's cache says launched).
     fake.setState('a.service', { activeState: 'failed', subState: 'failed' });
@@ -358,7 +438,10 @@ test('a pass reads only this machine (machineView, never a full snapshot); start
     await scheduleUnit(registry, 'other.service', M2);
     calls.length = 0;
     await agent.reconcile();
-    assert.deepEqual(fake.calls.filter(c => c.startsWith('start')), names.map(n => `start(${n})`));
+    assert.deepEqual(
+      fake.calls.filter(c => c.startsWith('start')),
+      names.map(n => `start(${n})`),
+    );
     const methods = calls.map(c => c.method);
     assert.ok(methods.includes('machineView'), methods.join());
     for (const full of ['snapshot', 'listUnits', 'getSchedule', 'listMachines']) assert.ok(!methods.includes(full), `a pass called ${full}: ${methods.join()}`);
@@ -367,13 +450,20 @@ test('a pass reads only this machine (machineView, never a full snapshot); start
     assert.equal(started.length, 1, JSON.stringify(started.map(c => c.args[1])));
     const batch = started[0]!.args[1] as { states: { name: string }[]; launched: string[] };
     assert.deepEqual(batch.launched, names);
-    assert.deepEqual(batch.states.map(s => s.name), names);
+    assert.deepEqual(
+      batch.states.map(s => s.name),
+      names,
+    );
     // Loaded, then running, in the same pass: each state is written once (running), not twice. A
     // 'loaded' write would come before the 'active' one, so once every unit's is seen the list is whole.
-    const writtenStates = () => calls.filter(c => c.method === 'publishUnits').flatMap(c => (c.args[1] as { states: { name: string; activeState: string }[] }).states);
+    const writtenStates = () =>
+      calls.filter(c => c.method === 'publishUnits').flatMap(c => (c.args[1] as { states: { name: string; activeState: string }[] }).states);
     await waitFor('every started unit published active', () => names.every(n => writtenStates().some(s => s.name === n && s.activeState === 'active')));
     const written = writtenStates();
-    assert.deepEqual(written.map(s => `${s.name}:${s.activeState}`), names.map(n => `${n}:active`));
+    assert.deepEqual(
+      written.map(s => `${s.name}:${s.activeState}`),
+      names.map(n => `${n}:active`),
+    );
     assert.deepEqual((await registry.getSchedule()).get('d.service')?.launchedOn, M1);
   } finally {
     await agent.stop();

@@ -34,7 +34,10 @@ describe('the change feed of the list endpoints', () => {
     const changed = await f.api.request('GET', '/fleet/v1/units', { headers: [['If-None-Match', before]] });
     assert.equal(changed.status, 200, 'a write through the API moves the tag at once (read your writes)');
     assert.notEqual(changed.headers.etag, before);
-    assert.deepEqual((changed.json as { units: { name: string }[] }).units.map(u => u.name), ['a.service']);
+    assert.deepEqual(
+      (changed.json as { units: { name: string }[] }).units.map(u => u.name),
+      ['a.service'],
+    );
   });
 
   test('?wait=<tag> holds until a change (here an agent writing a state into the registry), then answers with it', async () => {
@@ -46,12 +49,19 @@ describe('the change feed of the list endpoints', () => {
     assert.equal(f.server.load().longPolls, 1, 'the request waits for a change');
     assert.equal(answered, false);
     const started = Date.now();
-    await saveUnitState(f.registry, { name: 'a.service', machineId: 'm1', hash: 'a'.repeat(40), loadState: 'loaded', activeState: 'active', subState: 'running' }, 30_000);
+    await saveUnitState(
+      f.registry,
+      { name: 'a.service', machineId: 'm1', hash: 'a'.repeat(40), loadState: 'loaded', activeState: 'active', subState: 'running' },
+      30_000,
+    );
     const reply = await waiting;
     assert.equal(reply.status, 200);
     assert.ok(Date.now() - started < 700, 'it answered as soon as the change came (not at the 800 ms bound)');
     assert.notEqual(reply.headers.etag, tag);
-    assert.deepEqual((reply.json as { states: { name: string; machineID: string }[] }).states.map(s => [s.name, s.machineID]), [['a.service', 'm1']]);
+    assert.deepEqual(
+      (reply.json as { states: { name: string; machineID: string }[] }).states.map(s => [s.name, s.machineID]),
+      [['a.service', 'm1']],
+    );
   });
 
   test('a wait with nothing changing ends with a 304 and the same tag after the bound', async () => {

@@ -45,11 +45,12 @@ async function fakeAgent(machineId: string, backlog: JournalLine[]): Promise<Fak
     emit: line => {
       for (const f of followers) f.write(`${JSON.stringify({ ...line, machineID: machineId })}\n`);
     },
-    close: () => new Promise<void>(r => {
-      for (const f of followers) f.end();
-      server.close(() => r());
-      server.closeAllConnections();
-    }),
+    close: () =>
+      new Promise<void>(r => {
+        for (const f of followers) f.end();
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
   };
 }
 
@@ -67,7 +68,14 @@ describe('GET /fleet/v1/journal/{unit}', () => {
     await f.registry.registerMachine({ id: 'm2', publicIP: '', metadata: {}, version: 't', journalUrl: a2.url }, 60_000);
     await f.registry.registerMachine({ id: 'm3', publicIP: '', metadata: {}, version: 't' }, 60_000);
     await f.registry.putUnit({ name: 'web.service', options: HELLO_OPTIONS, desiredState: 'launched' });
-    const st = (machineId: string) => ({ name: 'web.service', machineId, hash: 'a'.repeat(40), loadState: 'loaded', activeState: 'active', subState: 'running' });
+    const st = (machineId: string) => ({
+      name: 'web.service',
+      machineId,
+      hash: 'a'.repeat(40),
+      loadState: 'loaded',
+      activeState: 'active',
+      subState: 'running',
+    });
     await saveUnitState(f.registry, st('m1'), 60_000);
     await saveUnitState(f.registry, st('m2'), 60_000);
   });
@@ -77,13 +85,20 @@ describe('GET /fleet/v1/journal/{unit}', () => {
     await a2.close();
   });
 
-  const ndjson = (text: string) => text.split('\n').filter(Boolean).map(l => JSON.parse(l) as JournalLine);
+  const ndjson = (text: string) =>
+    text
+      .split('\n')
+      .filter(Boolean)
+      .map(l => JSON.parse(l) as JournalLine);
 
   test('merges the last N lines of every machine running the unit, in time order', async () => {
     const r = await f.api.get('/fleet/v1/journal/web.service?lines=3');
     assert.equal(r.status, 200);
     assert.equal(r.headers['content-type'], 'application/x-ndjson');
-    assert.deepEqual(ndjson(r.text).map(l => l.text), ['web.service three', 'web.service four', 'web.service five']);
+    assert.deepEqual(
+      ndjson(r.text).map(l => l.text),
+      ['web.service three', 'web.service four', 'web.service five'],
+    );
     assert.ok(a1.requests.some(u => u === '/journal/web.service?lines=3'));
     const all = await f.api.get('/fleet/v1/journal/web.service');
     assert.equal(ndjson(all.text).length, 5, 'default 10 lines');
@@ -91,9 +106,15 @@ describe('GET /fleet/v1/journal/{unit}', () => {
 
   test('machineID picks one machine; errors name the machine', async () => {
     const r = await f.api.get('/fleet/v1/journal/web.service?machineID=m2&lines=10');
-    assert.deepEqual(ndjson(r.text).map(l => l.machineID), ['m2', 'm2']);
+    assert.deepEqual(
+      ndjson(r.text).map(l => l.machineID),
+      ['m2', 'm2'],
+    );
     assert.deepEqual((await f.api.get('/fleet/v1/journal/web.service?machineID=nope')).json, errorBody(404, 'machine nope is not in the cluster'));
-    assert.deepEqual((await f.api.get('/fleet/v1/journal/web.service?machineID=m3')).json, errorBody(404, 'machine m3 does not serve a journal (its agent runs without one)'));
+    assert.deepEqual(
+      (await f.api.get('/fleet/v1/journal/web.service?machineID=m3')).json,
+      errorBody(404, 'machine m3 does not serve a journal (its agent runs without one)'),
+    );
     assert.deepEqual((await f.api.get('/fleet/v1/journal/none.service')).json, errorBody(404, 'unit does not exist'));
     assert.equal((await f.api.get('/fleet/v1/journal/web.service?lines=-1')).status, 400);
     assert.equal((await f.api.request('POST', '/fleet/v1/journal/web.service')).status, 405);
@@ -118,14 +139,24 @@ describe('GET /fleet/v1/journal/{unit}', () => {
       assert.ok(received.length >= n, `only ${received.length} lines`);
     };
     await got(1);
-    assert.deepEqual(received.map(l => l.text), ['web.service five']);
+    assert.deepEqual(
+      received.map(l => l.text),
+      ['web.service five'],
+    );
     // Wait until both agents have a follower, then emit.
-    for (let i = 0; i < 100 && !(a1.requests.some(u => u.includes('follow=true')) && a2.requests.some(u => u.includes('follow=true'))); i++) await new Promise(r => setTimeout(r, 20));
+    for (let i = 0; i < 100 && !(a1.requests.some(u => u.includes('follow=true')) && a2.requests.some(u => u.includes('follow=true'))); i++)
+      await new Promise(r => setTimeout(r, 20));
     await new Promise(r => setTimeout(r, 50));
     a2.emit(line(10, 'm2', 'web.service live two'));
     a1.emit(line(11, 'm1', 'web.service live one'));
     await got(3);
-    assert.deepEqual(received.slice(1).map(l => l.text).sort(), ['web.service live one', 'web.service live two']);
+    assert.deepEqual(
+      received
+        .slice(1)
+        .map(l => l.text)
+        .sort(),
+      ['web.service live one', 'web.service live two'],
+    );
     req.destroy();
     // The server keeps serving after the client left.
     assert.equal((await f.api.get('/fleet/v1/units/web.service')).status, 200);
@@ -133,7 +164,11 @@ describe('GET /fleet/v1/journal/{unit}', () => {
 
   test('a dead agent is reported as a system line; the others still answer', async () => {
     await f.registry.registerMachine({ id: 'm4', publicIP: '', metadata: {}, version: 't', journalUrl: 'http://127.0.0.1:1' }, 60_000);
-    await saveUnitState(f.registry, { name: 'web.service', machineId: 'm4', hash: 'a'.repeat(40), loadState: 'loaded', activeState: 'active', subState: 'running' }, 60_000);
+    await saveUnitState(
+      f.registry,
+      { name: 'web.service', machineId: 'm4', hash: 'a'.repeat(40), loadState: 'loaded', activeState: 'active', subState: 'running' },
+      60_000,
+    );
     const lines = ndjson((await f.api.get('/fleet/v1/journal/web.service?lines=10')).text);
     assert.equal(lines.filter(l => l.stream === 'stdout').length, 5);
     const system = lines.filter(l => l.stream === 'system');
@@ -154,8 +189,17 @@ test("the proxy speaks the agent's journal server (fleetd/src/agent/journal.ts)"
     await f.registry.registerMachine({ id: 'real', publicIP: '', metadata: {}, version: 't', journalUrl: agent.url }, 60_000);
     await f.registry.putUnit({ name: 'svc.service', options: HELLO_OPTIONS, desiredState: 'launched' });
     await scheduleUnit(f.registry, 'svc.service', 'real');
-    const lines = (await f.api.get('/fleet/v1/journal/svc.service?lines=5')).text.trim().split('\n').map(l => JSON.parse(l) as JournalLine);
-    assert.deepEqual(lines.map(l => [l.machineID, l.stream, l.text]), [['real', 'stdout', 'before 1'], ['real', 'stderr', 'before 2']]);
+    const lines = (await f.api.get('/fleet/v1/journal/svc.service?lines=5')).text
+      .trim()
+      .split('\n')
+      .map(l => JSON.parse(l) as JournalLine);
+    assert.deepEqual(
+      lines.map(l => [l.machineID, l.stream, l.text]),
+      [
+        ['real', 'stdout', 'before 1'],
+        ['real', 'stderr', 'before 2'],
+      ],
+    );
 
     const url = new URL(f.server.urls[0]!);
     const req = http.get({ host: url.hostname, port: url.port, path: '/fleet/v1/journal/svc.service?lines=1&follow=true', agent: false });

@@ -16,36 +16,44 @@ import { etcdBinary, skipUnlessAvailable, useEtcd } from '../../test/support';
 import { ApiClient, HELLO_OPTIONS } from './apiHarness';
 
 /** A unit of about `bytes` bytes in options of 2000 bytes (fleet refuses lines over 2048). */
-const bigUnit = (bytes: number) => JSON.stringify({
-  desiredState: 'inactive',
-  options: [...HELLO_OPTIONS, ...Array.from({ length: Math.ceil(bytes / 2000) }, (_, i) => ({ section: 'Service', name: 'Environment', value: `B${i}=${'x'.repeat(1990)}` }))],
-});
+const bigUnit = (bytes: number) =>
+  JSON.stringify({
+    desiredState: 'inactive',
+    options: [
+      ...HELLO_OPTIONS,
+      ...Array.from({ length: Math.ceil(bytes / 2000) }, (_, i) => ({ section: 'Service', name: 'Environment', value: `B${i}=${'x'.repeat(1990)}` })),
+    ],
+  });
 
-test('on etcd: units too large for one etcd request get 413 naming the limit; PATCH over 128 operations gets 400; neither is a 503', { skip: skipUnlessAvailable(etcdBinary()) }, async () => {
-  const etcd = await useEtcd('api-limits');
-  const registry = await EtcdRegistry.connect({ endpoints: [etcd.endpoint], prefix: etcd.prefix, callTimeoutMs: 5_000 });
-  const server = await createApiServer({ registry, listen: [{ host: '127.0.0.1', port: 0 }] });
-  const api = new ApiClient(server.urls[0]!);
-  try {
-    for (const size of [1_000_000, 1_600_000, 3_700_000]) {
-      const r = await api.put('/fleet/v1/units/big.service', bigUnit(size));
-      assert.equal(r.status, 413, `${size}: ${r.text.slice(0, 300)}`);
-      assert.match((r.json as { error: { message: string } }).error.message, /etcd.*--max-request-bytes/, r.text);
+test(
+  'on etcd: units too large for one etcd request get 413 naming the limit; PATCH over 128 operations gets 400; neither is a 503',
+  { skip: skipUnlessAvailable(etcdBinary()) },
+  async () => {
+    const etcd = await useEtcd('api-limits');
+    const registry = await EtcdRegistry.connect({ endpoints: [etcd.endpoint], prefix: etcd.prefix, callTimeoutMs: 5_000 });
+    const server = await createApiServer({ registry, listen: [{ host: '127.0.0.1', port: 0 }] });
+    const api = new ApiClient(server.urls[0]!);
+    try {
+      for (const size of [1_000_000, 1_600_000, 3_700_000]) {
+        const r = await api.put('/fleet/v1/units/big.service', bigUnit(size));
+        assert.equal(r.status, 413, `${size}: ${r.text.slice(0, 300)}`);
+        assert.match((r.json as { error: { message: string } }).error.message, /etcd.*--max-request-bytes/, r.text);
+      }
+      // A unit that fits is stored (the API still works after the refusals).
+      assert.equal((await api.put('/fleet/v1/units/small.service', bigUnit(100_000))).status, 201);
+
+      const ops = (n: number) => Array.from({ length: n }, (_, i) => ({ op: 'add', path: `/m1/metadata/k${i}`, value: { value: 'v' } }));
+      const r = await api.patch('/fleet/v1/machines', ops(129));
+      assert.equal(r.status, 400, r.text);
+      assert.match((r.json as { error: { message: string } }).error.message, /129 operations.*at most 128/);
+      assert.equal((await api.patch('/fleet/v1/machines', ops(128))).status, 204);
+    } finally {
+      await server.close();
+      await registry.close();
+      await etcd.stop();
     }
-    // A unit that fits is stored (the API still works after the refusals).
-    assert.equal((await api.put('/fleet/v1/units/small.service', bigUnit(100_000))).status, 201);
-
-    const ops = (n: number) => Array.from({ length: n }, (_, i) => ({ op: 'add', path: `/m1/metadata/k${i}`, value: { value: 'v' } }));
-    const r = await api.patch('/fleet/v1/machines', ops(129));
-    assert.equal(r.status, 400, r.text);
-    assert.match((r.json as { error: { message: string } }).error.message, /129 operations.*at most 128/);
-    assert.equal((await api.patch('/fleet/v1/machines', ops(128))).status, 204);
-  } finally {
-    await server.close();
-    await registry.close();
-    await etcd.stop();
-  }
-});
+  },
+);
 
 test('deeply nested JSON is a 400 with a message, in PUT and PATCH bodies', async () => {
   const registry = new MemoryRegistry();
@@ -60,7 +68,10 @@ test('deeply nested JSON is a 400 with a message, in PUT and PATCH bodies', asyn
     assert.equal(patch.status, 400, patch.text);
     assert.match((patch.json as { error: { message: string } }).error.message, /^exceeded max depth/);
     // Brackets inside strings do not count.
-    const ok = await api.put('/fleet/v1/units/a.service', JSON.stringify({ desiredState: 'inactive', options: [{ section: 'Service', name: 'ExecStart', value: `/bin/echo ${'['.repeat(1500)}` }] }));
+    const ok = await api.put(
+      '/fleet/v1/units/a.service',
+      JSON.stringify({ desiredState: 'inactive', options: [{ section: 'Service', name: 'ExecStart', value: `/bin/echo ${'['.repeat(1500)}` }] }),
+    );
     assert.equal(ok.status, 201, ok.text);
   } finally {
     await server.close();
@@ -126,7 +137,10 @@ test('requests with bodies are processed a few at a time; requests without one a
     assert.equal(puts, 2, 'no third request with a body was processed while two were');
     release();
     const replies = await Promise.all(pending);
-    assert.deepEqual(replies.map(r => r.status), [201, 201, 201, 201, 201]);
+    assert.deepEqual(
+      replies.map(r => r.status),
+      [201, 201, 201, 201, 201],
+    );
     assert.equal(puts, 5);
   } finally {
     release();
@@ -134,7 +148,7 @@ test('requests with bodies are processed a few at a time; requests without one a
   }
 });
 
-test('small unit bodies are not queued behind each other\'s registry writes: 8 submits reach the registry together (large ones still one at a time)', async () => {
+test("small unit bodies are not queued behind each other's registry writes: 8 submits reach the registry together (large ones still one at a time)", async () => {
   const inner = new MemoryRegistry();
   let release!: () => void;
   const gate = new Promise<void>(resolve => (release = resolve));
@@ -155,12 +169,17 @@ test('small unit bodies are not queued behind each other\'s registry writes: 8 s
   const server = await createApiServer({ registry, listen: [{ host: '127.0.0.1', port: 0 }] }); // maxConcurrentBodies: 1
   const api = new ApiClient(server.urls[0]!);
   try {
-    const small = Array.from({ length: 8 }, (_, i) => api.put(`/fleet/v1/units/s${i}.service`, JSON.stringify({ desiredState: 'launched', options: HELLO_OPTIONS })));
+    const small = Array.from({ length: 8 }, (_, i) =>
+      api.put(`/fleet/v1/units/s${i}.service`, JSON.stringify({ desiredState: 'launched', options: HELLO_OPTIONS })),
+    );
     for (let i = 0; i < 100 && writes < 8; i++) await new Promise(r => setTimeout(r, 20));
     assert.equal(writes, 8, 'all eight small bodies are at the registry at once');
     const large = [api.put('/fleet/v1/units/l0.service', bigUnit(200_000))];
     release();
-    assert.deepEqual((await Promise.all([...small, ...large])).map(r => r.status), Array(9).fill(201));
+    assert.deepEqual(
+      (await Promise.all([...small, ...large])).map(r => r.status),
+      Array(9).fill(201),
+    );
     assert.equal((await api.get('/fleet/v1/units')).status, 200);
   } finally {
     release();

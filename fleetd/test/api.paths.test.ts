@@ -11,7 +11,12 @@ test('dot segments are resolved and served without a redirect; empty segments ar
   const f = await startApi();
   try {
     assert.equal((await f.api.put('/fleet/v1/units/a.service', { options: HELLO_OPTIONS })).status, 201);
-    for (const p of ['/fleet/v1/units/./a.service', '/fleet/v1/units/x/../a.service', '/fleet/v1/units/%2e%2e/units/a.service', '/../fleet/v1/units/a.service']) {
+    for (const p of [
+      '/fleet/v1/units/./a.service',
+      '/fleet/v1/units/x/../a.service',
+      '/fleet/v1/units/%2e%2e/units/a.service',
+      '/../fleet/v1/units/a.service',
+    ]) {
       const r = await f.api.get(p);
       assert.equal(r.status, 200, p);
       assert.equal((r.json as { name: string }).name, 'a.service', p);

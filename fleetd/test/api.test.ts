@@ -27,9 +27,17 @@ describe('API routing and errors', () => {
 
   test('paths fleet does not serve: 405 or 404 with an empty message; Server header', async () => {
     const cases: [string, string, number][] = [
-      ['GET', '/', 405], ['GET', '/fleet/v1', 405], ['GET', '/v1-alpha', 405], ['GET', '/fleet/v1/', 404], ['GET', '/nope', 404],
-      ['GET', '/fleet/v1/units/', 404], ['GET', '/fleet/v1/units/a/b', 404], ['GET', '/fleet/v1/machines/', 404],
-      ['GET', '/fleet/v1/state/', 404], ['GET', '/fleet/v1/unknown', 404], ['GET', '/fleet/v2/units', 404],
+      ['GET', '/', 405],
+      ['GET', '/fleet/v1', 405],
+      ['GET', '/v1-alpha', 405],
+      ['GET', '/fleet/v1/', 404],
+      ['GET', '/nope', 404],
+      ['GET', '/fleet/v1/units/', 404],
+      ['GET', '/fleet/v1/units/a/b', 404],
+      ['GET', '/fleet/v1/machines/', 404],
+      ['GET', '/fleet/v1/state/', 404],
+      ['GET', '/fleet/v1/unknown', 404],
+      ['GET', '/fleet/v2/units', 404],
     ];
     for (const [method, p, code] of cases) {
       const r = await f.api.request(method, p);
@@ -61,7 +69,11 @@ describe('API routing and errors', () => {
   test('discovery document', async () => {
     const r = await f.api.get('/fleet/v1/discovery?alt=json');
     assert.equal(r.status, 200);
-    const doc = r.json as { id: string; resources: Record<string, { methods: Record<string, { id: string; path: string }> }>; schemas: Record<string, unknown> };
+    const doc = r.json as {
+      id: string;
+      resources: Record<string, { methods: Record<string, { id: string; path: string }> }>;
+      schemas: Record<string, unknown>;
+    };
     assert.equal(doc.id, 'fleet:v1');
     assert.equal(doc.resources.Units?.methods.Set?.id, 'fleet.Unit.Set');
     assert.equal(doc.resources.UnitState?.methods.List?.path, 'state');
@@ -87,9 +99,20 @@ describe('PUT /units/{name}: fleet decision order (case 59)', () => {
 
   test('415: Content-Type missing, repeated or not JSON; parameters accepted', async () => {
     const body = { name: 'ct.service', options: HELLO_OPTIONS };
-    assert.deepEqual((await put('ct.service', body, [['Content-Type', 'text/plain']])).json, errorBody(415, 'only acceptable Content-Type is application/json'));
+    assert.deepEqual(
+      (await put('ct.service', body, [['Content-Type', 'text/plain']])).json,
+      errorBody(415, 'only acceptable Content-Type is application/json'),
+    );
     assert.deepEqual((await put('ct.service', body, [])).json, errorBody(415, 'expected 1 Content-Type, got 0'));
-    assert.deepEqual((await put('ct.service', body, [['Content-Type', 'application/json'], ['Content-Type', 'application/json']])).json, errorBody(415, 'expected 1 Content-Type, got 2'));
+    assert.deepEqual(
+      (
+        await put('ct.service', body, [
+          ['Content-Type', 'application/json'],
+          ['Content-Type', 'application/json'],
+        ])
+      ).json,
+      errorBody(415, 'expected 1 Content-Type, got 2'),
+    );
     // 415 wins over a bad body and a bad name.
     assert.equal((await put('bad%20name', 'garbage', [['Content-Type', 'text/plain']])).status, 415);
     assert.equal((await put('ct.service', body, [['Content-Type', ' application/json ; charset=utf-8']])).status, 201);
@@ -112,7 +135,10 @@ describe('PUT /units/{name}: fleet decision order (case 59)', () => {
       ['{"name":-x}', "unable to decode body: invalid character 'x' in numeric literal"],
       ['{"name":1}', 'unable to decode body: json: cannot unmarshal number into Go struct field Unit.name of type string'],
       ['{"options":"x"}', 'unable to decode body: json: cannot unmarshal string into Go struct field Unit.options of type []*schema.UnitOption'],
-      ['{"options":[{"section":"Unit","name":"A","value":true}]}', 'unable to decode body: json: cannot unmarshal bool into Go struct field UnitOption.options.value of type string'],
+      [
+        '{"options":[{"section":"Unit","name":"A","value":true}]}',
+        'unable to decode body: json: cannot unmarshal bool into Go struct field UnitOption.options.value of type string',
+      ],
       ['[]', 'unable to decode body: json: cannot unmarshal array into Go value of type schema.Unit'],
       // Verified against Go 1.19's encoding/json: the first mismatch in document order; bytes, not runes.
       ['{"desiredState":5,"name":7}', 'unable to decode body: json: cannot unmarshal number into Go struct field Unit.desiredState of type string'],
@@ -133,7 +159,10 @@ describe('PUT /units/{name}: fleet decision order (case 59)', () => {
   });
 
   test('400: URL and body names differ; invalid names get the unitfile message', async () => {
-    assert.deepEqual((await put('a.service', { name: 'b.service', options: HELLO_OPTIONS })).json, errorBody(400, 'name in URL "a.service" differs from unit name in request body "b.service"'));
+    assert.deepEqual(
+      (await put('a.service', { name: 'b.service', options: HELLO_OPTIONS })).json,
+      errorBody(400, 'name in URL "a.service" differs from unit name in request body "b.service"'),
+    );
     for (const name of ['new.bogus', 'noext', 'trailing.', 'bad%20char.service', '%40x.service', 'tmpl%40.mount']) {
       const decoded = decodeURIComponent(name);
       const r = await put(name, { options: HELLO_OPTIONS });
@@ -177,7 +206,11 @@ describe('PUT /units/{name}: fleet decision order (case 59)', () => {
 
   test('desiredState outside the enum is a 400 (fleetd fixes fleet)', async () => {
     await put('ds.service', { options: HELLO_OPTIONS });
-    for (const body of [{ desiredState: 'whatever' }, { options: HELLO_OPTIONS, desiredState: 'bogus' }, { name: 'ds2.service', options: HELLO_OPTIONS, desiredState: 'Launched' }]) {
+    for (const body of [
+      { desiredState: 'whatever' },
+      { options: HELLO_OPTIONS, desiredState: 'bogus' },
+      { name: 'ds2.service', options: HELLO_OPTIONS, desiredState: 'Launched' },
+    ]) {
       const name = body.name ?? 'ds.service';
       const r = await put(name, body);
       assert.equal(r.status, 400, JSON.stringify(body));
@@ -196,8 +229,14 @@ describe('PUT /units/{name}: fleet decision order (case 59)', () => {
     const r = await put('vo.service', { options: bad });
     assert.deepEqual([r.status, r.json], [400, errorBody(400, 'Conflicts cannot be used with Replaces')]);
     assert.equal(validateOptions(bad), 'Conflicts cannot be used with Replaces');
-    const peer = [{ section: 'X-Fleet', name: 'MachineOf', value: 'foo.service' }, { section: 'X-Fleet', name: 'Conflicts', value: 'foo.service' }];
-    assert.deepEqual((await put('vo.service', { options: peer })).json, errorBody(400, 'unresolvable requirements: peer "foo.service" matches conflict "foo.service"'));
+    const peer = [
+      { section: 'X-Fleet', name: 'MachineOf', value: 'foo.service' },
+      { section: 'X-Fleet', name: 'Conflicts', value: 'foo.service' },
+    ];
+    assert.deepEqual(
+      (await put('vo.service', { options: peer })).json,
+      errorBody(400, 'unresolvable requirements: peer "foo.service" matches conflict "foo.service"'),
+    );
     const longLine = [{ section: 'Service', name: 'ExecStart', value: 'a'.repeat(3000) }];
     assert.deepEqual((await put('vo.service', { options: longLine })).json, errorBody(400, validateOptions(longLine)!));
     assert.equal(await f.registry.getUnit('vo.service'), undefined);
@@ -210,7 +249,10 @@ describe('PUT /units/{name}: fleet decision order (case 59)', () => {
     assert.ok(await f.registry.getUnit('tmpl@.service'));
     assert.deepEqual((await put('tmpl%40.service', { desiredState: 'launched' })).json, errorBody(400, 'cannot activate template "tmpl@.service"'));
     assert.equal((await put('tmpl@.service', { desiredState: 'inactive' })).status, 204);
-    assert.deepEqual((await put('tmpl2%40.service', { options: HELLO_OPTIONS, desiredState: 'loaded' })).json, errorBody(400, 'cannot activate template "tmpl2@.service"'));
+    assert.deepEqual(
+      (await put('tmpl2%40.service', { options: HELLO_OPTIONS, desiredState: 'loaded' })).json,
+      errorBody(400, 'cannot activate template "tmpl2@.service"'),
+    );
     assert.equal(await f.registry.getUnit('tmpl2@.service'), undefined);
     assert.equal((await put('tmpl%401.service', { name: 'tmpl@1.service', options: HELLO_OPTIONS, desiredState: 'launched' })).status, 201);
     assert.equal((await f.registry.getUnit('tmpl@1.service'))?.desiredState, 'launched');
@@ -252,7 +294,13 @@ describe('GET /units: derived state, global units, reasons', () => {
   after(async () => f.close());
 
   const state = (name: string, machineId: string, extra: { detail?: string } = {}) => ({
-    name, machineId, hash: 'e'.repeat(40), loadState: 'loaded', activeState: 'active', subState: 'running', ...extra,
+    name,
+    machineId,
+    hash: 'e'.repeat(40),
+    loadState: 'loaded',
+    activeState: 'active',
+    subState: 'running',
+    ...extra,
   });
 
   test("currentState follows fleet's determineJobState", async () => {
@@ -285,12 +333,23 @@ describe('GET /units: derived state, global units, reasons', () => {
   test('extension: reason on unscheduled active units; detail on states', async () => {
     await f.registry.putUnit({ name: 'r.service', options: HELLO_OPTIONS, desiredState: 'launched' });
     await f.registry.putUnit({ name: 'r2.service', options: HELLO_OPTIONS, desiredState: 'inactive' });
-    await f.registry.setUnitReasons(new Map([['r.service', 'no machine has metadata region=west'], ['r2.service', 'ignored']]));
+    await f.registry.setUnitReasons(
+      new Map([
+        ['r.service', 'no machine has metadata region=west'],
+        ['r2.service', 'ignored'],
+      ]),
+    );
     assert.equal(((await f.api.get(`${U}/r.service`)).json as { reason?: string }).reason, 'no machine has metadata region=west');
     assert.equal(((await f.api.get(`${U}/r2.service`)).json as { reason?: string }).reason, undefined, 'inactive units carry no reason');
     await saveUnitState(f.registry, state('r.service', 'm9', { detail: 'ExecStart exited with status 1' }), 60_000);
     assert.deepEqual((await f.api.get('/fleet/v1/state/r.service')).json, {
-      name: 'r.service', hash: 'e'.repeat(40), machineID: 'm9', systemdLoadState: 'loaded', systemdActiveState: 'active', systemdSubState: 'running', detail: 'ExecStart exited with status 1',
+      name: 'r.service',
+      hash: 'e'.repeat(40),
+      machineID: 'm9',
+      systemdLoadState: 'loaded',
+      systemdActiveState: 'active',
+      systemdSubState: 'running',
+      detail: 'ExecStart exited with status 1',
     });
   });
 });
@@ -303,10 +362,19 @@ describe('pagination (token_limit 2, case 58)', () => {
   test('3 units: 2 + token, then 1 and no token; an exact multiple leads to an empty page', async () => {
     for (const n of ['c', 'a', 'b']) await f.registry.putUnit({ name: `${n}.service`, options: HELLO_OPTIONS, desiredState: 'inactive' });
     const p1 = (await f.api.get(U)).json as { units: { name: string }[]; nextPageToken?: string };
-    assert.deepEqual(p1.units.map(u => u.name), ['a.service', 'b.service']);
+    assert.deepEqual(
+      p1.units.map(u => u.name),
+      ['a.service', 'b.service'],
+    );
     assert.equal(p1.nextPageToken, 'AgACAA==');
-    const p2 = (await f.api.get(`${U}?alt=json&nextPageToken=${encodeURIComponent(p1.nextPageToken!)}`)).json as { units: { name: string }[]; nextPageToken?: string };
-    assert.deepEqual(p2.units.map(u => u.name), ['c.service']);
+    const p2 = (await f.api.get(`${U}?alt=json&nextPageToken=${encodeURIComponent(p1.nextPageToken!)}`)).json as {
+      units: { name: string }[];
+      nextPageToken?: string;
+    };
+    assert.deepEqual(
+      p2.units.map(u => u.name),
+      ['c.service'],
+    );
     assert.equal(p2.nextPageToken, undefined);
     await f.registry.putUnit({ name: 'd.service', options: HELLO_OPTIONS, desiredState: 'inactive' });
     const q2 = (await f.api.get(`${U}?nextPageToken=AgACAA==`)).json as { nextPageToken?: string };
@@ -338,7 +406,8 @@ describe('pagination (token_limit 2, case 58)', () => {
   test('the default page size is 100: 101 units give ZAACAA==', async () => {
     const big = await startApi();
     try {
-      for (let i = 0; i < 101; i++) await big.registry.putUnit({ name: `u${String(i).padStart(3, '0')}.service`, options: HELLO_OPTIONS, desiredState: 'inactive' });
+      for (let i = 0; i < 101; i++)
+        await big.registry.putUnit({ name: `u${String(i).padStart(3, '0')}.service`, options: HELLO_OPTIONS, desiredState: 'inactive' });
       const p1 = (await big.api.get(U)).json as { units: unknown[]; nextPageToken: string };
       assert.deepEqual([p1.units.length, p1.nextPageToken], [100, 'ZAACAA==']);
       const p2 = (await big.api.get(`${U}?nextPageToken=ZAACAA==`)).json as { units: { name: string }[]; nextPageToken?: string };
@@ -357,17 +426,43 @@ describe('pagination (token_limit 2, case 58)', () => {
   });
 
   test('states: filters apply before pagination; GET /state/{name} is the first state or 404', async () => {
-    const st = (name: string, machineId: string) => ({ name, machineId, hash: 'f'.repeat(40), loadState: 'loaded', activeState: 'active', subState: 'running' });
-    for (const [n, m] of [['x.service', 'm1'], ['x.service', 'm2'], ['x.service', 'm3'], ['y.service', 'm1']] as const) await saveUnitState(f.registry, st(n, m), 60_000);
+    const st = (name: string, machineId: string) => ({
+      name,
+      machineId,
+      hash: 'f'.repeat(40),
+      loadState: 'loaded',
+      activeState: 'active',
+      subState: 'running',
+    });
+    for (const [n, m] of [
+      ['x.service', 'm1'],
+      ['x.service', 'm2'],
+      ['x.service', 'm3'],
+      ['y.service', 'm1'],
+    ] as const)
+      await saveUnitState(f.registry, st(n, m), 60_000);
     const all = (await f.api.get('/fleet/v1/state')).json as { states: { name: string; machineID: string }[]; nextPageToken: string };
-    assert.deepEqual(all.states.map(s => `${s.name}/${s.machineID}`), ['x.service/m1', 'x.service/m2']);
+    assert.deepEqual(
+      all.states.map(s => `${s.name}/${s.machineID}`),
+      ['x.service/m1', 'x.service/m2'],
+    );
     assert.equal(all.nextPageToken, 'AgACAA==');
     const m1 = (await f.api.get('/fleet/v1/state?machineID=m1&machineID=m2')).json as { states: { name: string }[]; nextPageToken?: string };
-    assert.deepEqual(m1.states.map(s => s.name), ['x.service', 'y.service']);
+    assert.deepEqual(
+      m1.states.map(s => s.name),
+      ['x.service', 'y.service'],
+    );
     assert.equal(m1.nextPageToken, 'AgACAA==');
     const y = (await f.api.get('/fleet/v1/state?unitName=y.service')).json as { states: { machineID: string }[]; nextPageToken?: string };
     assert.deepEqual([y.states.map(s => s.machineID), y.nextPageToken], [['m1'], undefined]);
-    assert.equal((await f.api.get('/fleet/v1/state?unitName=x.service&machineID=m3')).text, JSON.stringify({ states: [{ name: 'x.service', hash: 'f'.repeat(40), machineID: 'm3', systemdLoadState: 'loaded', systemdActiveState: 'active', systemdSubState: 'running' }] }));
+    assert.equal(
+      (await f.api.get('/fleet/v1/state?unitName=x.service&machineID=m3')).text,
+      JSON.stringify({
+        states: [
+          { name: 'x.service', hash: 'f'.repeat(40), machineID: 'm3', systemdLoadState: 'loaded', systemdActiveState: 'active', systemdSubState: 'running' },
+        ],
+      }),
+    );
     assert.equal(((await f.api.get('/fleet/v1/state/x.service')).json as { machineID: string }).machineID, 'm1');
     assert.deepEqual((await f.api.get('/fleet/v1/state/none.service')).json, errorBody(404, 'unit state does not exist'));
   });
@@ -381,7 +476,10 @@ describe('machines (case 60)', () => {
   test('list: sorted, primaryIP and metadata omitted when empty', async () => {
     await f.registry.registerMachine({ id: 'bbb', publicIP: '', metadata: {}, version: 'x' }, 60_000);
     await f.registry.registerMachine({ id: 'aaa', publicIP: '10.0.0.1', metadata: { region: 'us' }, version: 'x' }, 60_000);
-    assert.equal((await f.api.get('/fleet/v1/machines?alt=json')).text, '{"machines":[{"id":"aaa","primaryIP":"10.0.0.1","metadata":{"region":"us"}},{"id":"bbb"}]}');
+    assert.equal(
+      (await f.api.get('/fleet/v1/machines?alt=json')).text,
+      '{"machines":[{"id":"aaa","primaryIP":"10.0.0.1","metadata":{"region":"us"}},{"id":"bbb"}]}',
+    );
   });
 
   test('PATCH: nested values, validation of all ops first, tombstones', async () => {
@@ -395,7 +493,10 @@ describe('machines (case 60)', () => {
     assert.deepEqual(await meta(), { aaa: { region: 'us', role: 'db' }, bbb: { disk: 'ssd' } });
 
     const failures: [unknown, string][] = [
-      [[{ op: 'add', path: '/aaa/metadata/x', value: 'db' }], 'json: cannot unmarshal string into Go struct field machineMetadataOp.Value of type struct { Value string "json:\\"value\\"" }'],
+      [
+        [{ op: 'add', path: '/aaa/metadata/x', value: 'db' }],
+        'json: cannot unmarshal string into Go struct field machineMetadataOp.Value of type struct { Value string "json:\\"value\\"" }',
+      ],
       [[{ op: 'test', path: '/aaa/metadata/x', value: { value: 'v' } }], 'invalid op: expect add, remove, or replace'],
       [[{ op: 'add', path: '/aaa/metadata/a key', value: { value: 'v' } }], 'machine metadata path invalid'],
       [[{ op: 'add', path: 'aaa/metadata/k', value: { value: 'v' } }], 'machine metadata path invalid'],
@@ -405,7 +506,13 @@ describe('machines (case 60)', () => {
       ['[{"op":"add",', 'unexpected EOF'],
       [[{ op: 'add', path: '/aaa/metadata/x', value: { value: 5 } }], 'json: cannot unmarshal number into Go struct field .Value.value of type string'],
       // Nothing applies when a later op is invalid.
-      [[{ op: 'add', path: '/aaa/metadata/role', value: { value: 'web' } }, { op: 'bogus', path: '/aaa/metadata/k' }], 'invalid op: expect add, remove, or replace'],
+      [
+        [
+          { op: 'add', path: '/aaa/metadata/role', value: { value: 'web' } },
+          { op: 'bogus', path: '/aaa/metadata/k' },
+        ],
+        'invalid op: expect add, remove, or replace',
+      ],
     ];
     for (const [body, message] of failures) {
       const r = await patch(body);
@@ -413,10 +520,21 @@ describe('machines (case 60)', () => {
     }
     assert.deepEqual(await meta(), { aaa: { region: 'us', role: 'db' }, bbb: { disk: 'ssd' } });
 
-    assert.equal((await patch([{ op: 'remove', path: '/aaa/metadata/region' }, { op: 'remove', path: '/aaa/metadata/role' }])).status, 204);
+    assert.equal(
+      (
+        await patch([
+          { op: 'remove', path: '/aaa/metadata/region' },
+          { op: 'remove', path: '/aaa/metadata/role' },
+        ])
+      ).status,
+      204,
+    );
     assert.deepEqual(await meta(), { aaa: {}, bbb: { disk: 'ssd' } });
     // The machine need not exist; no Content-Type check; [] and null are no-ops.
-    assert.equal((await f.api.request('PATCH', '/fleet/v1/machines', { body: '[{"op":"add","path":"/zzz/metadata/k","value":{"value":"v"}}]', headers: [] })).status, 204);
+    assert.equal(
+      (await f.api.request('PATCH', '/fleet/v1/machines', { body: '[{"op":"add","path":"/zzz/metadata/k","value":{"value":"v"}}]', headers: [] })).status,
+      204,
+    );
     assert.equal((await patch([])).status, 204);
     assert.equal((await patch('null')).status, 204);
   });
@@ -488,10 +606,13 @@ describe('registry failures, limits and transports', () => {
       // Without a Content-Length (chunked), the limit applies as the body streams in.
       const chunked = await new Promise<number>((resolve, reject) => {
         const url = new URL(f.server.urls[0]!);
-        const req = http.request({ host: url.hostname, port: url.port, method: 'PUT', path: `${U}/big.service`, headers: { 'Content-Type': 'application/json' } }, res => {
-          res.resume();
-          resolve(res.statusCode ?? 0);
-        });
+        const req = http.request(
+          { host: url.hostname, port: url.port, method: 'PUT', path: `${U}/big.service`, headers: { 'Content-Type': 'application/json' } },
+          res => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
         req.on('error', reject);
         req.write('{"options":[');
         req.end('"x",'.repeat(40_000) + '1]}');
@@ -526,7 +647,9 @@ describe('registry failures, limits and transports', () => {
     assert.equal(fs.existsSync(socketPath), false);
     await assert.rejects(new ApiClient(server.urls[0]!).get(U), /ECONNREFUSED/);
     // A stale socket file (its server was killed) is replaced.
-    const child = spawn(process.execPath, ['-e', "require('net').createServer().listen(process.argv[1], () => console.log('up'))", socketPath], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['-e', "require('net').createServer().listen(process.argv[1], () => console.log('up'))", socketPath], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     await new Promise<void>((resolve, reject) => {
       child.stdout!.once('data', () => resolve());
       child.once('exit', code => reject(new Error(`socket child exited ${code}`)));
@@ -545,7 +668,10 @@ describe('registry failures, limits and transports', () => {
     const f = await startApi();
     try {
       const port = Number(new URL(f.server.urls[0]!).port);
-      await assert.rejects(createApiServer({ registry: f.registry, listen: [{ host: '127.0.0.1', port }] }), new RegExp(`cannot listen on 127.0.0.1:${port}: address already in use`));
+      await assert.rejects(
+        createApiServer({ registry: f.registry, listen: [{ host: '127.0.0.1', port }] }),
+        new RegExp(`cannot listen on 127.0.0.1:${port}: address already in use`),
+      );
       await assert.rejects(createApiServer({ registry: f.registry, listen: [] }), /nothing to listen on/);
     } finally {
       await f.close();

@@ -15,17 +15,35 @@ import { saveUnitState, scheduleUnit, setLaunched } from '../../registry/test/re
 
 const M1 = '1'.repeat(32);
 const M2 = '2'.repeat(32);
-const service = (exec: string, extra: { section: string; name: string; value: string }[] = []) => [{ section: 'Service', name: 'ExecStart', value: exec }, ...extra];
-const state = (name: string, machineId: string, activeState: string): UnitStateRecord => ({ name, machineId, hash: 'a'.repeat(40), loadState: 'loaded', activeState, subState: activeState === 'active' ? 'running' : 'dead' });
+const service = (exec: string, extra: { section: string; name: string; value: string }[] = []) => [
+  { section: 'Service', name: 'ExecStart', value: exec },
+  ...extra,
+];
+const state = (name: string, machineId: string, activeState: string): UnitStateRecord => ({
+  name,
+  machineId,
+  hash: 'a'.repeat(40),
+  loadState: 'loaded',
+  activeState,
+  subState: activeState === 'active' ? 'running' : 'dead',
+});
 
-test('on etcd: GET /units/{name} from the unit\'s own keys answers what the full read answered', { skip: skipUnlessAvailable(etcdBinary()) }, async () => {
+test("on etcd: GET /units/{name} from the unit's own keys answers what the full read answered", { skip: skipUnlessAvailable(etcdBinary()) }, async () => {
   const etcd = await useEtcd('api-unit-detail');
   const registry = await EtcdRegistry.connect({ endpoints: [etcd.endpoint], prefix: etcd.prefix, callTimeoutMs: 5_000 });
   try {
     await registry.putUnit({ name: 'web.service', options: service('/bin/sleep 1'), desiredState: 'launched' });
     await registry.putUnit({ name: 'web.service.d.service', options: service('/bin/sleep 2'), desiredState: 'loaded' });
-    await registry.putUnit({ name: 'waiting.service', options: service('/bin/sleep 3', [{ section: 'X-Fleet', name: 'MachineMetadata', value: 'disk=none' }]), desiredState: 'launched' });
-    await registry.putUnit({ name: 'everywhere.service', options: service('/bin/sleep 4', [{ section: 'X-Fleet', name: 'Global', value: 'true' }]), desiredState: 'launched' });
+    await registry.putUnit({
+      name: 'waiting.service',
+      options: service('/bin/sleep 3', [{ section: 'X-Fleet', name: 'MachineMetadata', value: 'disk=none' }]),
+      desiredState: 'launched',
+    });
+    await registry.putUnit({
+      name: 'everywhere.service',
+      options: service('/bin/sleep 4', [{ section: 'X-Fleet', name: 'Global', value: 'true' }]),
+      desiredState: 'launched',
+    });
     assert.equal(await scheduleUnit(registry, 'web.service', M1), true);
     assert.equal(await scheduleUnit(registry, 'web.service.d.service', M2), true);
     await setLaunched(registry, 'web.service', M1, 30_000);
@@ -56,7 +74,7 @@ test('on etcd: GET /units/{name} from the unit\'s own keys answers what the full
     const web = await fast.get('web.service');
     assert.deepEqual([web.currentState, web.machineID], ['launched', M1]);
     assert.equal((await fast.get('waiting.service')).reason, 'no machine has disk=none');
-    assert.equal((await fast.get('web.service.d.service')).currentState, 'loaded', 'a name that starts with another\'s keeps its own states');
+    assert.equal((await fast.get('web.service.d.service')).currentState, 'loaded', "a name that starts with another's keeps its own states");
     await assert.rejects(fast.get('gone.service'), (err: unknown) => err instanceof ApiError && err.status === 404);
   } finally {
     await registry.close();

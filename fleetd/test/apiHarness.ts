@@ -83,7 +83,9 @@ export interface ApiFixture {
   close(): Promise<void>;
 }
 
-export async function startApi(options: { tokenLimit?: number; maxBodyBytes?: number; maxWaitMs?: number; registry?: Registry } = {}): Promise<ApiFixture & { registryUsed: Registry }> {
+export async function startApi(
+  options: { tokenLimit?: number; maxBodyBytes?: number; maxWaitMs?: number; registry?: Registry } = {},
+): Promise<ApiFixture & { registryUsed: Registry }> {
   const registry = new MemoryRegistry();
   const used = options.registry ?? registry;
   const server = await createApiServer({

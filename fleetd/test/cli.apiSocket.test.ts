@@ -20,13 +20,17 @@ async function withFleetd(args: string[], fn: (ready: string, output: () => stri
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'fleetd-sock-'));
   fs.chmodSync(root, 0o755);
   const stateDir = path.join(root, stateName);
-  const child = spawn(process.execPath, [bundle, 'local', '--machines', '1', '--state-dir', stateDir, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(process.execPath, [bundle, 'local', '--machines', '1', '--state-dir', stateDir, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   let out = '';
   child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
   try {
     const ready = await waitFor('fleetd to print its ready line', () => /API ready at (\S+)/.exec(out)?.[1], {
-      timeoutMs: 30_000, abortIf: () => (child.exitCode !== null ? `fleetd exited ${child.exitCode}:\n${out}` : undefined),
+      timeoutMs: 30_000,
+      abortIf: () => (child.exitCode !== null ? `fleetd exited ${child.exitCode}:\n${out}` : undefined),
     });
     await fn(ready, () => out, stateDir);
   } finally {
@@ -61,8 +65,14 @@ test('fleetd local serves its API on a unix socket (0600) in its state dir by de
     assert.equal(await getOverSocket(socket, '/fleet/v1/machines'), 200);
     assert.doesNotMatch(output(), /any local user/);
     if (process.getuid?.() === 0) {
-      const r = spawnSync(process.execPath, ['-e', `require('net').connect(${JSON.stringify(socket)}).on('connect', () => { console.log('connected'); process.exit(0); }).on('error', e => { console.log(e.code); process.exit(1); })`],
-        { uid: 65534, gid: 65534, encoding: 'utf8', timeout: 10_000 });
+      const r = spawnSync(
+        process.execPath,
+        [
+          '-e',
+          `require('net').connect(${JSON.stringify(socket)}).on('connect', () => { console.log('connected'); process.exit(0); }).on('error', e => { console.log(e.code); process.exit(1); })`,
+        ],
+        { uid: 65534, gid: 65534, encoding: 'utf8', timeout: 10_000 },
+      );
       assert.equal(r.stdout.trim(), 'EACCES', `uid 65534 must not reach the API: ${r.stdout}${r.stderr}`);
     }
   });
@@ -77,14 +87,18 @@ test('fleetd local --api HOST:PORT serves TCP, with a warning that any local use
 
 test('a state dir too deep for a socket path: the socket goes to a private directory under the temp dir', { timeout: 60_000 }, async () => {
   let socketDir: string | undefined;
-  await withFleetd([], async ready => {
-    socketDir = path.dirname(ready.slice('unix://'.length));
-    assert.match(ready, new RegExp(`^unix://${os.tmpdir().replace(/[.*+?^${'$'}{}()|[\]\\]/g, '\\$&')}/fleetd-\\d+-[0-9a-f]{12}/fleet\\.sock$`));
-    const socket = ready.slice('unix://'.length);
-    assert.equal(fs.statSync(path.dirname(socket)).mode & 0o777, 0o700);
-    assert.equal(fs.statSync(socket).mode & 0o777, 0o600);
-    assert.equal(await getOverSocket(socket, '/fleet/v1/machines'), 200);
-  }, 'd'.repeat(100)).finally(() => socketDir && fs.rmSync(socketDir, { recursive: true, force: true }));
+  await withFleetd(
+    [],
+    async ready => {
+      socketDir = path.dirname(ready.slice('unix://'.length));
+      assert.match(ready, new RegExp(`^unix://${os.tmpdir().replace(/[.*+?^${'$'}{}()|[\]\\]/g, '\\$&')}/fleetd-\\d+-[0-9a-f]{12}/fleet\\.sock$`));
+      const socket = ready.slice('unix://'.length);
+      assert.equal(fs.statSync(path.dirname(socket)).mode & 0o777, 0o700);
+      assert.equal(fs.statSync(socket).mode & 0o777, 0o600);
+      assert.equal(await getOverSocket(socket, '/fleet/v1/machines'), 200);
+    },
+    'd'.repeat(100),
+  ).finally(() => socketDir && fs.rmSync(socketDir, { recursive: true, force: true }));
 });
 
 test('fleetd local --etcd-binary: the private etcd listens on unix sockets in the state dir, which another user cannot reach', { timeout: 90_000 }, async t => {
@@ -103,8 +117,14 @@ test('fleetd local --etcd-binary: the private etcd listens on unix sockets in th
     assert.ok(!fs.existsSync(path.join(stateDir, 'etcd-ports.json')));
     assert.equal(await getOverSocket(ready.slice('unix://'.length), '/fleet/v1/machines'), 200);
     if (process.getuid?.() === 0) {
-      const r = spawnSync(process.execPath, ['-e', `require('net').connect(${JSON.stringify(socket)}).on('connect', () => { console.log('connected'); process.exit(0); }).on('error', e => { console.log(e.code); process.exit(1); })`],
-        { uid: 65534, gid: 65534, encoding: 'utf8', timeout: 10_000 });
+      const r = spawnSync(
+        process.execPath,
+        [
+          '-e',
+          `require('net').connect(${JSON.stringify(socket)}).on('connect', () => { console.log('connected'); process.exit(0); }).on('error', e => { console.log(e.code); process.exit(1); })`,
+        ],
+        { uid: 65534, gid: 65534, encoding: 'utf8', timeout: 10_000 },
+      );
       assert.equal(r.stdout.trim(), 'EACCES', `uid 65534 must not reach etcd: ${r.stdout}${r.stderr}`);
     }
   });
@@ -114,31 +134,48 @@ test('each machine serves its journal on a unix socket in its state dir; the API
   await withFleetd([], async (ready, _output, stateDir) => {
     const api = ready.slice('unix://'.length);
     await new Promise<void>((resolve, reject) => {
-      const req = http.request({ socketPath: api, path: '/fleet/v1/units/hello.service', method: 'PUT', headers: { 'Content-Type': 'application/json' } }, res => {
-        res.resume();
-        if (res.statusCode === 201) resolve();
-        else reject(new Error(`PUT: ${res.statusCode}`));
-      });
-      req.end(JSON.stringify({ desiredState: 'launched', options: [{ section: 'Service', name: 'ExecStart', value: "/bin/sh -c 'echo hello-journal; sleep 600'" }] }));
+      const req = http.request(
+        { socketPath: api, path: '/fleet/v1/units/hello.service', method: 'PUT', headers: { 'Content-Type': 'application/json' } },
+        res => {
+          res.resume();
+          if (res.statusCode === 201) resolve();
+          else reject(new Error(`PUT: ${res.statusCode}`));
+        },
+      );
+      req.end(
+        JSON.stringify({ desiredState: 'launched', options: [{ section: 'Service', name: 'ExecStart', value: "/bin/sh -c 'echo hello-journal; sleep 600'" }] }),
+      );
     });
-    const text = await waitFor('the journal to show the unit\'s output through the API', async () => {
-      const body = await new Promise<string>((resolve, reject) => {
-        http.get({ socketPath: api, path: '/fleet/v1/journal/hello.service?lines=10' }, res => {
-          let t = '';
-          res.setEncoding('utf8');
-          res.on('data', c => (t += c));
-          res.on('end', () => resolve(t));
-        }).on('error', reject);
-      });
-      return body.includes('hello-journal') ? body : undefined;
-    }, { timeoutMs: 20_000 });
+    const text = await waitFor(
+      "the journal to show the unit's output through the API",
+      async () => {
+        const body = await new Promise<string>((resolve, reject) => {
+          http
+            .get({ socketPath: api, path: '/fleet/v1/journal/hello.service?lines=10' }, res => {
+              let t = '';
+              res.setEncoding('utf8');
+              res.on('data', c => (t += c));
+              res.on('end', () => resolve(t));
+            })
+            .on('error', reject);
+        });
+        return body.includes('hello-journal') ? body : undefined;
+      },
+      { timeoutMs: 20_000 },
+    );
     assert.match(text, /hello-journal/);
     const journalSocket = path.join(stateDir, 'machine-1', 'journal.sock');
-    assert.ok(fs.statSync(journalSocket).isSocket(), 'the journal listens on a socket in the machine\'s state dir');
+    assert.ok(fs.statSync(journalSocket).isSocket(), "the journal listens on a socket in the machine's state dir");
     assert.equal(fs.statSync(journalSocket).mode & 0o777, 0o600);
     if (process.getuid?.() === 0) {
-      const r = spawnSync(process.execPath, ['-e', `require('net').connect(${JSON.stringify(journalSocket)}).on('connect', () => { console.log('connected'); process.exit(0); }).on('error', e => { console.log(e.code); process.exit(1); })`],
-        { uid: 65534, gid: 65534, encoding: 'utf8', timeout: 10_000 });
+      const r = spawnSync(
+        process.execPath,
+        [
+          '-e',
+          `require('net').connect(${JSON.stringify(journalSocket)}).on('connect', () => { console.log('connected'); process.exit(0); }).on('error', e => { console.log(e.code); process.exit(1); })`,
+        ],
+        { uid: 65534, gid: 65534, encoding: 'utf8', timeout: 10_000 },
+      );
       assert.equal(r.stdout.trim(), 'EACCES', `uid 65534 must not read the journal: ${r.stdout}${r.stderr}`);
     }
   });

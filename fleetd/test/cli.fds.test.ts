@@ -27,7 +27,8 @@ test('a unit process has only descriptors 0-2 even when fleetd was started with 
   // itself marks the low ones close-on-exec at start, not these).
   const stdio: ('ignore' | 'pipe')[] = ['ignore', 'pipe', 'pipe', ...Array<'ignore'>(27).fill('ignore'), 'pipe'];
   const child = spawn(process.execPath, [bundle, 'local', '--machines', '1', '--state-dir', stateDir, '--api', '127.0.0.1:0'], {
-    stdio, detached: true,
+    stdio,
+    detached: true,
     env: { ...process.env, FLEETD_CLUSTER_ID: clusterId },
   });
   let out = '';
@@ -35,17 +36,23 @@ test('a unit process has only descriptors 0-2 even when fleetd was started with 
   child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
   try {
     const api = await waitFor('fleetd to print its ready line', () => /API ready at (\S+)/.exec(out)?.[1], {
-      timeoutMs: 30_000, abortIf: () => (child.exitCode !== null ? `fleetd exited ${child.exitCode}:\n${out}` : undefined),
+      timeoutMs: 30_000,
+      abortIf: () => (child.exitCode !== null ? `fleetd exited ${child.exitCode}:\n${out}` : undefined),
     });
     const res = await fetch(`${api}/fleet/v1/units/fds.service`, {
-      method: 'PUT', headers: { 'Content-Type': 'application/json' },
+      method: 'PUT',
+      headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({ desiredState: 'launched', options: [{ section: 'Service', name: 'ExecStart', value: '/bin/sleep 600' }] }),
     });
     assert.equal(res.status, 201);
-    const [pid] = await waitFor('the unit process to run', () => {
-      const pids = findMarked({ FLEETD_CLUSTER_ID: clusterId }).filter(p => fs.readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'sleep');
-      return pids.length > 0 ? pids : undefined;
-    }, { timeoutMs: 20_000 });
+    const [pid] = await waitFor(
+      'the unit process to run',
+      () => {
+        const pids = findMarked({ FLEETD_CLUSTER_ID: clusterId }).filter(p => fs.readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'sleep');
+        return pids.length > 0 ? pids : undefined;
+      },
+      { timeoutMs: 20_000 },
+    );
     assert.deepEqual(fdsOf(pid!), ['0', '1', '2'], `descriptors of the unit process ${pid}`);
   } finally {
     if (child.exitCode === null) {

@@ -18,7 +18,7 @@ const skip = skipUnlessAvailable(etcdBinary(), etcdctl());
 
 type Lines = Record<string, [string, string][]>;
 
-describe('units stop systemd\'s way on a local etcd cluster: sidekicks, kill -9 of a machine, cluster stop', { skip }, () => {
+describe("units stop systemd's way on a local etcd cluster: sidekicks, kill -9 of a machine, cluster stop", { skip }, () => {
   let cluster: Cluster;
   let marks: string;
   // The article's cluster keeps fleet's own (v2) keyspace, whose private etcd also serves loopback
@@ -39,7 +39,11 @@ describe('units stop systemd\'s way on a local etcd cluster: sidekicks, kill -9 
     'X-Fleet': [['Conflicts', 'web.*.service']],
   });
   const sidekick: Lines = {
-    Unit: [['Description', 'Announce web 1'], ['BindsTo', 'web.1.service'], ['After', 'web.1.service']],
+    Unit: [
+      ['Description', 'Announce web 1'],
+      ['BindsTo', 'web.1.service'],
+      ['After', 'web.1.service'],
+    ],
     Service: [
       ['Environment', 'ETCDCTL_API=2'],
       ['ExecStart', '/bin/sh -c "while true; do etcdctl set /announce/services/web1 ${COREOS_PUBLIC_IPV4}:80 --ttl 60; sleep 45; done"'],
@@ -51,8 +55,18 @@ describe('units stop systemd\'s way on a local etcd cluster: sidekicks, kill -9 
   before(async () => {
     assertAvailable(etcdBinary(), etcdctl());
     cluster = await Cluster.start([
-      '--machines', '3', '--etcd-binary', findBinary('etcd')!, '--etcd-api', 'v2',
-      '--agent-ttl', '3s', '--engine-reconcile-interval', '1', '--agent-reconcile-interval', '1',
+      '--machines',
+      '3',
+      '--etcd-binary',
+      findBinary('etcd')!,
+      '--etcd-api',
+      'v2',
+      '--agent-ttl',
+      '3s',
+      '--engine-reconcile-interval',
+      '1',
+      '--agent-reconcile-interval',
+      '1',
     ]);
     marks = path.join(cluster.stateDir, 'marks');
     fs.mkdirSync(marks);
@@ -70,25 +84,36 @@ describe('units stop systemd\'s way on a local etcd cluster: sidekicks, kill -9 
     const where = await cluster.activeOn(['web.1.service', 'web.2.service', 'web.3.service', 'web-discovery.1.service']);
     assert.deepEqual(where.get('web-discovery.1.service'), where.get('web.1.service'));
     const machine = (await cluster.machines()).find(m => m.id === where.get('web.1.service')![0]);
-    const node = await waitFor('the announced key', async () => {
-      const res = await fetch(`${etcdUrl()}/v2/keys/announce/services/web1`);
-      return res.status === 200 ? ((await res.json()) as { node: { value: string; ttl: number } }).node : undefined;
-    }, { timeoutMs: 15_000, intervalMs: 200 });
+    const node = await waitFor(
+      'the announced key',
+      async () => {
+        const res = await fetch(`${etcdUrl()}/v2/keys/announce/services/web1`);
+        return res.status === 200 ? ((await res.json()) as { node: { value: string; ttl: number } }).node : undefined;
+      },
+      { timeoutMs: 15_000, intervalMs: 200 },
+    );
     assert.equal(node.value, `${machine!.primaryIP}:80`);
     assert.ok(node.ttl > 0 && node.ttl <= 60, `ttl ${node.ttl}`);
   });
 
   test('stopping the service stops its BindsTo= sidekick, whose ExecStop= removes the key', async () => {
     await cluster.put('web.1.service', web(1), 'loaded');
-    await waitFor('the sidekick to be inactive', async () => {
-      const s = (await cluster.states()).find(x => x.name === 'web-discovery.1.service');
-      return s && s.systemdActiveState !== 'active' ? s : undefined;
-    }, { timeoutMs: 15_000, intervalMs: 200 });
-    await waitFor('the key to be removed', async () => (await fetch(`${etcdUrl()}/v2/keys/announce/services/web1`)).status === 404, { timeoutMs: 10_000, intervalMs: 200 });
+    await waitFor(
+      'the sidekick to be inactive',
+      async () => {
+        const s = (await cluster.states()).find(x => x.name === 'web-discovery.1.service');
+        return s && s.systemdActiveState !== 'active' ? s : undefined;
+      },
+      { timeoutMs: 15_000, intervalMs: 200 },
+    );
+    await waitFor('the key to be removed', async () => (await fetch(`${etcdUrl()}/v2/keys/announce/services/web1`)).status === 404, {
+      timeoutMs: 10_000,
+      intervalMs: 200,
+    });
     assert.equal(fs.readFileSync(`${marks}/web1.stop`, 'utf8').trim().split('\n').length, 1, 'ExecStop= of web.1 ran once');
   });
 
-  test('kill -9 of a machine: its units are stopped systemd\'s way (ExecStop=, then the group, then ExecStopPost=) within TimeoutStopSec=', async () => {
+  test("kill -9 of a machine: its units are stopped systemd's way (ExecStop=, then the group, then ExecStopPost=) within TimeoutStopSec=", async () => {
     // web.1 (stopped) still holds its machine under Conflicts=: unschedule it so web.2 has somewhere to go.
     await cluster.put('web.1.service', web(1), 'inactive');
     const where = await cluster.activeOn(['web.2.service']);
@@ -100,10 +125,18 @@ describe('units stop systemd\'s way on a local etcd cluster: sidekicks, kill -9 
     process.kill(pid, 'SIGKILL');
     await waitFor('ExecStopPost= of web.2 to have run', () => fs.existsSync(`${marks}/web2.stoppost`) || undefined, { timeoutMs: 10_000, intervalMs: 100 });
     assert.ok(Date.now() - killedAt < 5_000 + 2_000, `stopped in ${Date.now() - killedAt} ms (TimeoutStopSec=5s)`);
-    assert.equal(fs.readFileSync(`${marks}/web2.stop`, 'utf8').trim(), ip, 'ExecStop= ran with the machine\'s environment');
+    assert.equal(fs.readFileSync(`${marks}/web2.stop`, 'utf8').trim(), ip, "ExecStop= ran with the machine's environment");
     assert.equal(fs.readFileSync(`${marks}/web2.stoppost`, 'utf8').trim(), 'success');
-    await waitFor('no process of the dead machine', () => findMarked({ FLEETD_CLUSTER_ID: cluster.clusterId, FLEETD_MACHINE_ID: victim }).length === 0 || undefined, { timeoutMs: 5_000, intervalMs: 100 });
-    const moved = await waitFor('web.2 to run elsewhere', async () => (await cluster.states()).find(s => s.name === 'web.2.service' && s.systemdActiveState === 'active' && s.machineID !== victim), { timeoutMs: 30_000, intervalMs: 200 });
+    await waitFor(
+      'no process of the dead machine',
+      () => findMarked({ FLEETD_CLUSTER_ID: cluster.clusterId, FLEETD_MACHINE_ID: victim }).length === 0 || undefined,
+      { timeoutMs: 5_000, intervalMs: 100 },
+    );
+    const moved = await waitFor(
+      'web.2 to run elsewhere',
+      async () => (await cluster.states()).find(s => s.name === 'web.2.service' && s.systemdActiveState === 'active' && s.machineID !== victim),
+      { timeoutMs: 30_000, intervalMs: 200 },
+    );
     assert.notEqual(moved.machineID, victim);
   });
 

@@ -25,9 +25,22 @@ describe('a local cluster on real etcd, through the v1 API', { skip }, () => {
     assertAvailable(etcdBinary());
     etcd = await EtcdServer.start();
     cluster = await Cluster.start([
-      '--machines', '3', '--etcd', etcd.url,
-      '--metadata', 'region=east,disk=ssd', '--metadata', 'region=west', '--metadata', 'region=west',
-      '--agent-ttl', '3s', '--engine-reconcile-interval', '1', '--agent-reconcile-interval', '1',
+      '--machines',
+      '3',
+      '--etcd',
+      etcd.url,
+      '--metadata',
+      'region=east,disk=ssd',
+      '--metadata',
+      'region=west',
+      '--metadata',
+      'region=west',
+      '--agent-ttl',
+      '3s',
+      '--engine-reconcile-interval',
+      '1',
+      '--agent-reconcile-interval',
+      '1',
     ]);
   });
   after(async () => {
@@ -39,11 +52,10 @@ describe('a local cluster on real etcd, through the v1 API', { skip }, () => {
   test('three machines with their metadata', async () => {
     const machines = await cluster.machines();
     assert.equal(machines.length, 3);
-    assert.deepEqual(machines.map(m => m.metadata).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))), [
-      { region: 'east', disk: 'ssd' },
-      { region: 'west' },
-      { region: 'west' },
-    ]);
+    assert.deepEqual(
+      machines.map(m => m.metadata).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
+      [{ region: 'east', disk: 'ssd' }, { region: 'west' }, { region: 'west' }],
+    );
   });
 
   test("the seed's scenario: three units with X-Conflicts land on three machines and become active", async () => {
@@ -63,10 +75,14 @@ describe('a local cluster on real etcd, through the v1 API', { skip }, () => {
 
   test('a Global unit runs on every machine', async () => {
     await cluster.put('monitor.service', service(LOOP, [['Global', 'true']]));
-    await waitFor('monitor.service active on 3 machines', async () => {
-      const states = (await cluster.states()).filter(s => s.name === 'monitor.service' && s.systemdActiveState === 'active');
-      return states.length === 3 ? true : undefined;
-    }, { timeoutMs: 30_000 });
+    await waitFor(
+      'monitor.service active on 3 machines',
+      async () => {
+        const states = (await cluster.states()).filter(s => s.name === 'monitor.service' && s.systemdActiveState === 'active');
+        return states.length === 3 ? true : undefined;
+      },
+      { timeoutMs: 30_000 },
+    );
   });
 
   test('MachineMetadata places on a matching machine only', async () => {
@@ -91,11 +107,22 @@ describe('a local cluster on real etcd, through the v1 API', { skip }, () => {
     const marker = path.join(cluster.stateDir, 'crash-count');
     await cluster.put(
       'crashy.service',
-      service(`/bin/sh -c 'echo x >> ${marker}; sleep 0.3; exit 3'`, [], [['Restart', 'on-failure'], ['RestartSec', '200ms']]),
+      service(
+        `/bin/sh -c 'echo x >> ${marker}; sleep 0.3; exit 3'`,
+        [],
+        [
+          ['Restart', 'on-failure'],
+          ['RestartSec', '200ms'],
+        ],
+      ),
     );
-    await waitFor('crashy.service to have started three times', () => (fs.existsSync(marker) && fs.readFileSync(marker, 'utf8').split('\n').length > 3 ? true : undefined), {
-      timeoutMs: 20_000,
-    });
+    await waitFor(
+      'crashy.service to have started three times',
+      () => (fs.existsSync(marker) && fs.readFileSync(marker, 'utf8').split('\n').length > 3 ? true : undefined),
+      {
+        timeoutMs: 20_000,
+      },
+    );
   });
 
   test('kill -9 of a machine: its units move within the TTL plus a reconcile', async () => {
@@ -107,10 +134,14 @@ describe('a local cluster on real etcd, through the v1 API', { skip }, () => {
     assert.ok(pid, `found the process of machine ${victim}`);
     const killedAt = Date.now();
     process.kill(pid, 'SIGKILL');
-    const moved = await waitFor('nginx.1.service active on another machine', async () => {
-      const s = (await cluster.states()).find(x => x.name === 'nginx.1.service' && x.systemdActiveState === 'active' && x.machineID !== victim);
-      return s?.machineID;
-    }, { timeoutMs: 30_000, intervalMs: 200 });
+    const moved = await waitFor(
+      'nginx.1.service active on another machine',
+      async () => {
+        const s = (await cluster.states()).find(x => x.name === 'nginx.1.service' && x.systemdActiveState === 'active' && x.machineID !== victim);
+        return s?.machineID;
+      },
+      { timeoutMs: 30_000, intervalMs: 200 },
+    );
     const seconds = (Date.now() - killedAt) / 1000;
     assert.notEqual(moved, victim);
     assert.ok(seconds < 3 + 1 + 5, `moved in ${seconds.toFixed(1)} s (TTL 3 s + reconcile)`);
@@ -144,6 +175,9 @@ describe('a local cluster on real etcd, through the v1 API', { skip }, () => {
     await cluster.put('after-restart.service', service(LOOP));
     await cluster.activeOn(['after-restart.service'], 30_000);
     const after = (await cluster.units()).map(u => `${u.name}:${u.desiredState}`).sort();
-    assert.deepEqual(after.filter(x => !x.startsWith('after-restart')), before);
+    assert.deepEqual(
+      after.filter(x => !x.startsWith('after-restart')),
+      before,
+    );
   });
 });

@@ -54,11 +54,10 @@ export class Cluster {
     let out = '';
     child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
     child.stderr!.on('data', (c: Buffer) => (out = (out + c.toString()).slice(-200_000)));
-    const api = await waitFor(
-      'fleetd local to print its ready line',
-      () => /fleetd: API ready at (\S+)/.exec(out)?.[1],
-      { timeoutMs: 60_000, abortIf: () => (child.exitCode !== null ? `fleetd exited ${child.exitCode}:\n${out}` : undefined) },
-    );
+    const api = await waitFor('fleetd local to print its ready line', () => /fleetd: API ready at (\S+)/.exec(out)?.[1], {
+      timeoutMs: 60_000,
+      abortIf: () => (child.exitCode !== null ? `fleetd exited ${child.exitCode}:\n${out}` : undefined),
+    });
     return new Cluster(child, api, stateDir, () => out, clusterId);
   }
 

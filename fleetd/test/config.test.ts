@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { agentArgs, ConfigError, FLAGS, helpText, parseConfig, parseGoDuration, parseListen, parseMetadata } from '../src/config';
 
 describe('fleetd flags and FLEET_* environment', () => {
-  test('local defaults: 3 machines, embedded registry, no TCP API (the unix socket in the state dir), fleet\'s 30s TTL', () => {
+  test("local defaults: 3 machines, embedded registry, no TCP API (the unix socket in the state dir), fleet's 30s TTL", () => {
     const c = parseConfig(['local'], {});
     assert.equal(c.command, 'local');
     assert.equal(c.machines, 3);
@@ -67,7 +67,12 @@ describe('fleetd flags and FLEET_* environment', () => {
       [['local', 'extra'], /unexpected argument "extra"/],
       [['agent', '--agent-ttl', '100ms'], /shorter than 1s/],
     ];
-    for (const [argv, re] of cases) assert.throws(() => parseConfig(argv, {}), (err: unknown) => err instanceof ConfigError && re.test(err.message), argv.join(' '));
+    for (const [argv, re] of cases)
+      assert.throws(
+        () => parseConfig(argv, {}),
+        (err: unknown) => err instanceof ConfigError && re.test(err.message),
+        argv.join(' '),
+      );
   });
 
   test('Go durations and listen addresses', () => {

@@ -35,13 +35,21 @@ function setup(name: string) {
     return s;
   };
   const until = (unit: string, active: string, sub: string, timeoutMs = 10_000) =>
-    waitFor(`${unit} to be ${active}/${sub}`, async () => {
-      const s = await state(unit);
-      return s.activeState === active && s.subState === sub ? s : undefined;
-    }, { timeoutMs, intervalMs: 20 });
+    waitFor(
+      `${unit} to be ${active}/${sub}`,
+      async () => {
+        const s = await state(unit);
+        return s.activeState === active && s.subState === sub ? s : undefined;
+      },
+      { timeoutMs, intervalMs: 20 },
+    );
   const lines = (unit: string) => journal.read(unit, 1000).map(l => l.text);
   const load = (unit: string, opts: [string, string, string][]) =>
-    m.load(unit, opts.map(([section, n, value]): UnitOption => ({ section, name: n, value })), HASH);
+    m.load(
+      unit,
+      opts.map(([section, n, value]): UnitOption => ({ section, name: n, value })),
+      HASH,
+    );
   return { m, state, until, lines, load, dir: stateDir };
 }
 
@@ -84,11 +92,14 @@ test('BindsTo=+After= (systemd.unit(5): the sidekick is started with its service
   assert.ok(side);
 });
 
-test('BindsTo=: when the service\'s process dies on its own (kill -9) the sidekick is stopped too; Requires= alone would not', async () => {
+test("BindsTo=: when the service's process dies on its own (kill -9) the sidekick is stopped too; Requires= alone would not", async () => {
   const { m, until, load, dir, state } = setup('bound-dies');
   await load('web.service', web(dir));
   await load('web-discovery.service', sidekick(dir));
-  await load('req.service', [['Unit', 'Requires', 'web.service'], ['Service', 'ExecStart', '/bin/sleep 600']]);
+  await load('req.service', [
+    ['Unit', 'Requires', 'web.service'],
+    ['Service', 'ExecStart', '/bin/sleep 600'],
+  ]);
   await m.start('web-discovery.service');
   await m.start('req.service');
   await until('web-discovery.service', 'active', 'running');
@@ -106,7 +117,11 @@ test('BindsTo=: when the service\'s process dies on its own (kill -9) the sideki
 
 test('BindsTo=: a service that restarts automatically (Restart=always) keeps its sidekick (it is activating, not inactive)', async () => {
   const { m, until, load, dir, state } = setup('bound-restarts');
-  await load('web.service', [['Service', 'ExecStart', '/bin/sleep 600'], ['Service', 'Restart', 'always'], ['Service', 'RestartSec', '200ms']]);
+  await load('web.service', [
+    ['Service', 'ExecStart', '/bin/sleep 600'],
+    ['Service', 'Restart', 'always'],
+    ['Service', 'RestartSec', '200ms'],
+  ]);
   await load('web-discovery.service', sidekick(dir));
   await m.start('web-discovery.service');
   await until('web-discovery.service', 'active', 'running');
@@ -119,14 +134,25 @@ test('BindsTo=: a service that restarts automatically (Restart=always) keeps its
 
 test('Requires=+After= on a unit whose start fails: "Dependency failed", the unit stays inactive and runs nothing', async () => {
   const { m, until, load, state, dir } = setup('dep-failed');
-  await load('db.service', [['Service', 'ExecStartPre', '/bin/false'], ['Service', 'ExecStart', '/bin/sleep 600']]);
-  await load('app.service', [['Unit', 'Requires', 'db.service'], ['Unit', 'After', 'db.service'], ['Service', 'ExecStart', `/bin/touch ${dir}/app-ran`]]);
+  await load('db.service', [
+    ['Service', 'ExecStartPre', '/bin/false'],
+    ['Service', 'ExecStart', '/bin/sleep 600'],
+  ]);
+  await load('app.service', [
+    ['Unit', 'Requires', 'db.service'],
+    ['Unit', 'After', 'db.service'],
+    ['Service', 'ExecStart', `/bin/touch ${dir}/app-ran`],
+  ]);
   await m.start('app.service');
   await until('db.service', 'failed', 'failed');
-  const s = await waitFor('app to report the failed dependency', async () => {
-    const st = await state('app.service');
-    return st.detail?.includes('Dependency failed') ? st : undefined;
-  }, { timeoutMs: 5_000, intervalMs: 20 });
+  const s = await waitFor(
+    'app to report the failed dependency',
+    async () => {
+      const st = await state('app.service');
+      return st.detail?.includes('Dependency failed') ? st : undefined;
+    },
+    { timeoutMs: 5_000, intervalMs: 20 },
+  );
   assert.equal(s.activeState, 'inactive');
   assert.match(s.detail!, /Dependency failed for app\.service: db\.service did not start/);
   assert.equal(fs.existsSync(`${dir}/app-ran`), false);
@@ -134,8 +160,14 @@ test('Requires=+After= on a unit whose start fails: "Dependency failed", the uni
 
 test('a Requires= on a unit not on this machine fails the start with "not found"; Wants= on one does not; the machine\'s other units run', async () => {
   const { m, until, load, state } = setup('missing');
-  await load('needs.service', [['Unit', 'Requires', 'elsewhere.service'], ['Service', 'ExecStart', '/bin/sleep 600']]);
-  await load('wants.service', [['Unit', 'Wants', 'elsewhere.service'], ['Service', 'ExecStart', '/bin/sleep 600']]);
+  await load('needs.service', [
+    ['Unit', 'Requires', 'elsewhere.service'],
+    ['Service', 'ExecStart', '/bin/sleep 600'],
+  ]);
+  await load('wants.service', [
+    ['Unit', 'Wants', 'elsewhere.service'],
+    ['Service', 'ExecStart', '/bin/sleep 600'],
+  ]);
   await load('other.service', [['Service', 'ExecStart', '/bin/sleep 600']]);
   await m.start('needs.service');
   await m.start('wants.service');
@@ -144,13 +176,23 @@ test('a Requires= on a unit not on this machine fails the start with "not found"
   await until('other.service', 'active', 'running');
   const s = await state('needs.service');
   assert.equal(s.activeState, 'inactive');
-  assert.match(s.detail!, /Failed to start needs\.service: Unit elsewhere\.service not found \(needs\.service has Requires=elsewhere\.service; it is not loaded on this machine\)\./);
+  assert.match(
+    s.detail!,
+    /Failed to start needs\.service: Unit elsewhere\.service not found \(needs\.service has Requires=elsewhere\.service; it is not loaded on this machine\)\./,
+  );
 });
 
 test('an After= cycle among required units: the start is refused with the cycle named (systemd: "Transaction order is cyclic"); other units run', async () => {
   const { m, until, load, state } = setup('cycle');
-  await load('a.service', [['Unit', 'Requires', 'b.service'], ['Unit', 'After', 'b.service'], ['Service', 'ExecStart', '/bin/sleep 600']]);
-  await load('b.service', [['Unit', 'After', 'a.service'], ['Service', 'ExecStart', '/bin/sleep 600']]);
+  await load('a.service', [
+    ['Unit', 'Requires', 'b.service'],
+    ['Unit', 'After', 'b.service'],
+    ['Service', 'ExecStart', '/bin/sleep 600'],
+  ]);
+  await load('b.service', [
+    ['Unit', 'After', 'a.service'],
+    ['Service', 'ExecStart', '/bin/sleep 600'],
+  ]);
   await load('c.service', [['Service', 'ExecStart', '/bin/sleep 600']]);
   await m.start('a.service');
   await m.start('c.service');
@@ -161,10 +203,16 @@ test('an After= cycle among required units: the start is refused with the cycle 
   assert.equal((await state('b.service')).activeState, 'inactive');
 });
 
-test('Requires= on a template, a glob or a malformed name: the dependency is ignored (as systemd does) and the detail says why; the machine\'s other units run', async () => {
+test("Requires= on a template, a glob or a malformed name: the dependency is ignored (as systemd does) and the detail says why; the machine's other units run", async () => {
   const { m, until, load } = setup('bad-names');
-  await load('x.service', [['Unit', 'Requires', 'web@.service nginx.*.service docker'], ['Service', 'ExecStart', '/bin/sleep 600']]);
-  await load('y.service', [['Unit', 'After', 'x.service'], ['Service', 'ExecStart', '/bin/sleep 600']]);
+  await load('x.service', [
+    ['Unit', 'Requires', 'web@.service nginx.*.service docker'],
+    ['Service', 'ExecStart', '/bin/sleep 600'],
+  ]);
+  await load('y.service', [
+    ['Unit', 'After', 'x.service'],
+    ['Service', 'ExecStart', '/bin/sleep 600'],
+  ]);
   await m.start('x.service');
   await m.start('y.service');
   await until('y.service', 'active', 'running');
@@ -177,8 +225,14 @@ test('Requires= on a template, a glob or a malformed name: the dependency is ign
 test('Conflicts= (systemd.unit(5): "starting this unit will stop the other unit and vice versa"); PartOf= stops the part with the whole', async () => {
   const { m, until, load } = setup('conflicts');
   await load('blue.service', [['Service', 'ExecStart', '/bin/sleep 600']]);
-  await load('green.service', [['Unit', 'Conflicts', 'blue.service'], ['Service', 'ExecStart', '/bin/sleep 600']]);
-  await load('blue-log.service', [['Unit', 'PartOf', 'blue.service'], ['Service', 'ExecStart', '/bin/sleep 600']]);
+  await load('green.service', [
+    ['Unit', 'Conflicts', 'blue.service'],
+    ['Service', 'ExecStart', '/bin/sleep 600'],
+  ]);
+  await load('blue-log.service', [
+    ['Unit', 'PartOf', 'blue.service'],
+    ['Service', 'ExecStart', '/bin/sleep 600'],
+  ]);
   await m.start('blue.service');
   await m.start('blue-log.service');
   await until('blue-log.service', 'active', 'running');
@@ -193,8 +247,16 @@ test('Conflicts= (systemd.unit(5): "starting this unit will stop the other unit 
 
 test('After= orders stops in reverse: on unload of both, the unit that comes after stops first', async () => {
   const { m, until, load, dir } = setup('stop-order');
-  await load('first.service', [['Service', 'ExecStart', '/bin/sleep 600'], ['Service', 'ExecStopPost', `/bin/sh -c 'echo first >> ${dir}/order'`]]);
-  await load('second.service', [['Unit', 'After', 'first.service'], ['Service', 'ExecStart', '/bin/sleep 600'], ['Service', 'ExecStop', '/bin/sleep 0.3'], ['Service', 'ExecStopPost', `/bin/sh -c 'echo second >> ${dir}/order'`]]);
+  await load('first.service', [
+    ['Service', 'ExecStart', '/bin/sleep 600'],
+    ['Service', 'ExecStopPost', `/bin/sh -c 'echo first >> ${dir}/order'`],
+  ]);
+  await load('second.service', [
+    ['Unit', 'After', 'first.service'],
+    ['Service', 'ExecStart', '/bin/sleep 600'],
+    ['Service', 'ExecStop', '/bin/sleep 0.3'],
+    ['Service', 'ExecStopPost', `/bin/sh -c 'echo second >> ${dir}/order'`],
+  ]);
   await m.start('first.service');
   await m.start('second.service');
   await until('second.service', 'active', 'running');

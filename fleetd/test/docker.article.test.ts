@@ -32,7 +32,10 @@ function dockerUsable(): Requirement {
   }
   const r = spawnSync('bash', [path.join(ROOT, 'scripts', 'lib', 'docker-image.sh')], { encoding: 'utf8', timeout: 120_000 });
   if (r.status === 0) return { name: 'docker', missing: undefined };
-  return { name: 'docker', missing: `Docker cannot run here: scripts/lib/docker-image.sh failed (${r.status ?? r.signal}): ${(r.stderr ?? '').trim().split('\n').slice(-5).join(' | ')}` };
+  return {
+    name: 'docker',
+    missing: `Docker cannot run here: scripts/lib/docker-image.sh failed (${r.status ?? r.signal}): ${(r.stderr ?? '').trim().split('\n').slice(-5).join(' | ')}`,
+  };
 }
 
 const docker = (...args: string[]) => execFileSync('docker', args, { encoding: 'utf8', timeout: 30_000 }).trim();
@@ -62,7 +65,7 @@ const quickSkip = skipUnlessAvailable(...requirements);
 const docked = quickSkip ? undefined : dockerUsable();
 const skip = quickSkip || skipUnlessAvailable(docked!);
 
-describe('the article\'s Docker units on a local etcd cluster with real Docker', { skip }, () => {
+describe("the article's Docker units on a local etcd cluster with real Docker", { skip }, () => {
   let cluster: Cluster;
   let port: number;
   // The local cluster as the extension's Start Local Cluster runs it (fleetd's v3 keyspace): the
@@ -82,7 +85,9 @@ describe('the article\'s Docker units on a local etcd cluster with real Docker',
   };
   const put = async (name: string, desiredState: string) => {
     const res = await fetch(`${cluster.api}/fleet/v1/units/${name}`, {
-      method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ desiredState, options: sample(name) }),
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ desiredState, options: sample(name) }),
     });
     assert.ok(res.status === 201 || res.status === 204, `PUT ${name}: ${res.status} ${await res.text()}`);
   };
@@ -97,8 +102,16 @@ describe('the article\'s Docker units on a local etcd cluster with real Docker',
     removeOurContainers();
     port = (await freePorts(1))[0]!;
     cluster = await Cluster.start([
-      '--machines', '3', '--etcd-binary', findBinary('etcd')!,
-      '--agent-ttl', '3s', '--engine-reconcile-interval', '1', '--agent-reconcile-interval', '1',
+      '--machines',
+      '3',
+      '--etcd-binary',
+      findBinary('etcd')!,
+      '--agent-ttl',
+      '3s',
+      '--engine-reconcile-interval',
+      '1',
+      '--agent-reconcile-interval',
+      '1',
     ]);
   });
   after(async () => {
@@ -114,33 +127,52 @@ describe('the article\'s Docker units on a local etcd cluster with real Docker',
     assert.deepEqual(where.get('nginx-discovery.1.service'), where.get('nginx.1.service'));
     for (const [i, m] of machines.entries()) {
       const ip = await ipOf(m);
-      await waitFor(`nginx.${i + 1} to answer on ${ip}:${port}`, () => answers(ip).catch(() => false).then(ok => ok || undefined), { timeoutMs: 20_000, intervalMs: 200 });
+      await waitFor(
+        `nginx.${i + 1} to answer on ${ip}:${port}`,
+        () =>
+          answers(ip)
+            .catch(() => false)
+            .then(ok => ok || undefined),
+        { timeoutMs: 20_000, intervalMs: 200 },
+      );
       assert.match(running().get(CONTAINERS[i]!)?.ports ?? '', new RegExp(`${ip.replace(/\./g, '\\.')}:${port}->80/tcp`));
     }
-    const node = await waitFor('the announced key', async () => {
-      const res = await fetch(key());
-      return res.status === 200 ? ((await res.json()) as { node: { value: string; ttl: number } }).node : undefined;
-    }, { timeoutMs: 15_000, intervalMs: 200 });
+    const node = await waitFor(
+      'the announced key',
+      async () => {
+        const res = await fetch(key());
+        return res.status === 200 ? ((await res.json()) as { node: { value: string; ttl: number } }).node : undefined;
+      },
+      { timeoutMs: 15_000, intervalMs: 200 },
+    );
     assert.equal(node.value, `${await ipOf(machines[0]!)}:${port}`);
     assert.ok(node.ttl > 0 && node.ttl <= 60, `ttl ${node.ttl}`);
   });
 
   test('stop nginx.1: its container stops, the sidekick stops (BindsTo=) and removes the key; nginx.1 ends failed as in systemd (docker run exits 143)', async () => {
     await put('nginx.1.service', 'loaded');
-    const side = await waitFor('the sidekick to stop', async () => {
-      const s = (await cluster.states()).find(x => x.name === 'nginx-discovery.1.service');
-      return s && s.systemdActiveState !== 'active' && s.systemdActiveState !== 'deactivating' ? s : undefined;
-    }, { timeoutMs: 30_000, intervalMs: 200 });
+    const side = await waitFor(
+      'the sidekick to stop',
+      async () => {
+        const s = (await cluster.states()).find(x => x.name === 'nginx-discovery.1.service');
+        return s && s.systemdActiveState !== 'active' && s.systemdActiveState !== 'deactivating' ? s : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 200 },
+    );
     if (side.systemdActiveState !== 'inactive') {
       const journal = await (await fetch(`${cluster.api}/fleet/v1/journal/nginx-discovery.1.service?lines=30`)).text();
       assert.fail(`the sidekick ended ${JSON.stringify(side)}; its journal:\n${journal}`);
     }
     await waitFor('the key to be removed', async () => (await fetch(key())).status === 404 || undefined, { timeoutMs: 10_000, intervalMs: 200 });
     await waitFor('nginx-01 to stop', () => !running().has('nginx-01') || undefined, { timeoutMs: 20_000, intervalMs: 200 });
-    const web = await waitFor('nginx.1 to settle', async () => {
-      const s = (await cluster.states()).find(x => x.name === 'nginx.1.service');
-      return s && (s.systemdActiveState === 'failed' || s.systemdActiveState === 'inactive') ? s : undefined;
-    }, { timeoutMs: 20_000, intervalMs: 200 });
+    const web = await waitFor(
+      'nginx.1 to settle',
+      async () => {
+        const s = (await cluster.states()).find(x => x.name === 'nginx.1.service');
+        return s && (s.systemdActiveState === 'failed' || s.systemdActiveState === 'inactive') ? s : undefined;
+      },
+      { timeoutMs: 20_000, intervalMs: 200 },
+    );
     assert.equal(web.systemdActiveState, 'failed');
   });
 
@@ -156,17 +188,42 @@ describe('the article\'s Docker units on a local etcd cluster with real Docker',
     assert.ok(pid, `the process of machine ${victim}`);
     const killedAt = Date.now();
     process.kill(pid, 'SIGKILL');
-    await waitFor('fleetd to report the dead machine\'s units stopped', () => cluster.output().includes(`stopped 1 unit(s) left running by machine ${victim}`) || undefined, { timeoutMs: 20_000, intervalMs: 100 });
+    await waitFor(
+      "fleetd to report the dead machine's units stopped",
+      () => cluster.output().includes(`stopped 1 unit(s) left running by machine ${victim}`) || undefined,
+      { timeoutMs: 20_000, intervalMs: 100 },
+    );
     const stoppedIn = Date.now() - killedAt;
     // docker stop waits up to 10 s for the container; TimeoutStopSec= is systemd's default 90 s.
     assert.ok(stoppedIn < 15_000, `stopped in ${stoppedIn} ms`);
-    const events = docker('events', '--since', String(since), '--until', String(Math.ceil(Date.now() / 1000) + 1), '--filter', `container=${before.id}`, '--format', '{{.Action}}');
+    const events = docker(
+      'events',
+      '--since',
+      String(since),
+      '--until',
+      String(Math.ceil(Date.now() / 1000) + 1),
+      '--filter',
+      `container=${before.id}`,
+      '--format',
+      '{{.Action}}',
+    );
     assert.ok(events.split('\n').includes('stop'), `docker stop ran for the old container: ${events.replace(/\n/g, ', ')}`);
     assert.deepEqual(findMarked({ FLEETD_CLUSTER_ID: cluster.clusterId, FLEETD_MACHINE_ID: victim }), []);
-    const moved = await waitFor('nginx.2 to run elsewhere', async () => (await cluster.states()).find(s => s.name === 'nginx.2.service' && s.systemdActiveState === 'active' && s.machineID !== victim), { timeoutMs: 30_000, intervalMs: 200 });
+    const moved = await waitFor(
+      'nginx.2 to run elsewhere',
+      async () => (await cluster.states()).find(s => s.name === 'nginx.2.service' && s.systemdActiveState === 'active' && s.machineID !== victim),
+      { timeoutMs: 30_000, intervalMs: 200 },
+    );
     const newIp = await ipOf(moved.machineID!);
     assert.notEqual(newIp, oldIp);
-    await waitFor(`nginx.2 to answer on ${newIp}`, () => answers(newIp).catch(() => false).then(ok => ok || undefined), { timeoutMs: 20_000, intervalMs: 200 });
+    await waitFor(
+      `nginx.2 to answer on ${newIp}`,
+      () =>
+        answers(newIp)
+          .catch(() => false)
+          .then(ok => ok || undefined),
+      { timeoutMs: 20_000, intervalMs: 200 },
+    );
   });
 
   test('cluster stop: no container of the samples is left running, no process of the cluster either', async () => {

@@ -49,27 +49,56 @@ describe('engine on etcd', { skip }, () => {
       const e1 = await startEngine({ registry: r1, machineId: 'e1', intervalMs: 100, leaseTtlMs: TTL, log: log('e1') });
       engines.push(e1);
       await admin.putUnit({ name: 'a.service', options, desiredState: 'launched' });
-      await admin.putUnit({ name: 'b.service', options: [...options, { section: 'X-Fleet', name: 'MachineMetadata', value: 'region=west' }], desiredState: 'launched' });
-      await admin.putUnit({ name: 'c.service', options: [...options, { section: 'X-Fleet', name: 'MachineMetadata', value: 'region=north' }], desiredState: 'launched' });
+      await admin.putUnit({
+        name: 'b.service',
+        options: [...options, { section: 'X-Fleet', name: 'MachineMetadata', value: 'region=west' }],
+        desiredState: 'launched',
+      });
+      await admin.putUnit({
+        name: 'c.service',
+        options: [...options, { section: 'X-Fleet', name: 'MachineMetadata', value: 'region=north' }],
+        desiredState: 'launched',
+      });
       await waitForEqual('placement by e1', targets, { 'a.service': 'w1', 'b.service': 'w2' }, { timeoutMs: 15_000, intervalMs: 25 });
-      await waitForEqual('reasons', async () => Object.fromEntries(await admin.getUnitReasons()), { 'c.service': 'no machine has metadata region=north' }, { timeoutMs: 15_000, intervalMs: 25 });
+      await waitForEqual(
+        'reasons',
+        async () => Object.fromEntries(await admin.getUnitReasons()),
+        { 'c.service': 'no machine has metadata region=north' },
+        { timeoutMs: 15_000, intervalMs: 25 },
+      );
 
       const e2 = await startEngine({ registry: r2, machineId: 'e2', intervalMs: 100, leaseTtlMs: TTL, log: log('e2') });
       engines.push(e2);
-      await waitForEqual('e2 following', async () => logs.includes('e2 info engine: another engine holds the lease; e2 will retry every 100 ms'), true, { timeoutMs: 15_000, intervalMs: 25 });
+      await waitForEqual('e2 following', async () => logs.includes('e2 info engine: another engine holds the lease; e2 will retry every 100 ms'), true, {
+        timeoutMs: 15_000,
+        intervalMs: 25,
+      });
       await e1.stop();
       await admin.putUnit({ name: 'd.service', options, desiredState: 'launched' });
-      await waitForEqual('e2 takes over at once after a clean stop', targets, { 'a.service': 'w1', 'b.service': 'w2', 'd.service': 'w1' }, { timeoutMs: 15_000, intervalMs: 25 });
+      await waitForEqual(
+        'e2 takes over at once after a clean stop',
+        targets,
+        { 'a.service': 'w1', 'b.service': 'w2', 'd.service': 'w1' },
+        { timeoutMs: 15_000, intervalMs: 25 },
+      );
       assert.ok(logs.includes('e2 info engine: e2 acquired the engine lease; scheduling'));
 
       const e3 = await startEngine({ registry: r3, machineId: 'e3', intervalMs: 100, leaseTtlMs: TTL, log: log('e3') });
       engines.push(e3);
-      await waitForEqual('e3 following', async () => logs.includes('e3 info engine: another engine holds the lease; e3 will retry every 100 ms'), true, { timeoutMs: 15_000, intervalMs: 25 });
+      await waitForEqual('e3 following', async () => logs.includes('e3 info engine: another engine holds the lease; e3 will retry every 100 ms'), true, {
+        timeoutMs: 15_000,
+        intervalMs: 25,
+      });
       // e2's process dies: its connection goes, and with it the lease keepalive.
       await e2.stop().catch(() => {});
       await r2.close();
       await admin.putUnit({ name: 'e.service', options, desiredState: 'launched' });
-      await waitForEqual('e3 takes over', targets, { 'a.service': 'w1', 'b.service': 'w2', 'd.service': 'w1', 'e.service': 'w2' }, { timeoutMs: 15_000, intervalMs: 25 });
+      await waitForEqual(
+        'e3 takes over',
+        targets,
+        { 'a.service': 'w1', 'b.service': 'w2', 'd.service': 'w1', 'e.service': 'w2' },
+        { timeoutMs: 15_000, intervalMs: 25 },
+      );
       assert.ok(logs.includes('e3 info engine: e3 acquired the engine lease; scheduling'), logs.join('\n'));
     } finally {
       await Promise.all(engines.map(e => e.stop().catch(() => {})));

@@ -26,10 +26,8 @@ function cluster() {
       now += ms;
       registry.expire();
     },
-    machine: (id: string, metadata: Record<string, string> = {}) =>
-      registry.registerMachine({ id, publicIP: '10.0.0.1', metadata, version: '1.0.0' }, TTL),
-    unit: (name: string, xfleet: string[] = [], desiredState: JobState = 'launched') =>
-      registry.putUnit({ name, options: options(xfleet), desiredState }),
+    machine: (id: string, metadata: Record<string, string> = {}) => registry.registerMachine({ id, publicIP: '10.0.0.1', metadata, version: '1.0.0' }, TTL),
+    unit: (name: string, xfleet: string[] = [], desiredState: JobState = 'launched') => registry.putUnit({ name, options: options(xfleet), desiredState }),
     async targets(): Promise<Record<string, string>> {
       return Object.fromEntries([...(await registry.getSchedule())].map(([name, e]) => [name, e.machineId]));
     },
@@ -69,7 +67,10 @@ function passCounter() {
   };
 }
 
-interface Logged { level: string; message: string }
+interface Logged {
+  level: string;
+  message: string;
+}
 function logger(): { lines: Logged[]; log: Log } {
   const lines: Logged[] = [];
   return { lines, log: (level, message) => lines.push({ level, message }) };
@@ -122,10 +123,15 @@ test('engine: places units, publishes reasons, and reacts to registry hints alon
     // A long interval: after the first pass, only watch hints can drive the engine.
     await start({ registry: c.registry, machineId: 'm1', intervalMs: 60_000, log });
     await eventually(() => c.targets(), { 'a.service': 'm1', 'b.service': 'm2' }, 'placement');
-    await eventually(async () => Object.fromEntries(await c.registry.getUnitReasons()),
-      { 'c.service': 'no machine has metadata region=north' }, 'the reason for c');
-    assert.ok(lines.some(l => l.level === 'info' && l.message === 'engine: scheduled a.service to m1 (least-loaded machine that can run it (1 unit))'),
-      JSON.stringify(lines));
+    await eventually(
+      async () => Object.fromEntries(await c.registry.getUnitReasons()),
+      { 'c.service': 'no machine has metadata region=north' },
+      'the reason for c',
+    );
+    assert.ok(
+      lines.some(l => l.level === 'info' && l.message === 'engine: scheduled a.service to m1 (least-loaded machine that can run it (1 unit))'),
+      JSON.stringify(lines),
+    );
     assert.ok(lines.some(l => l.message === 'engine: c.service not scheduled: no machine has metadata region=north'));
 
     await c.machine('m3', { region: 'north' });
@@ -135,8 +141,11 @@ test('engine: places units, publishes reasons, and reacts to registry hints alon
     await c.registry.setDesiredState('a.service', 'inactive');
     await eventually(() => c.targets(), { 'b.service': 'm2', 'c.service': 'm3' }, 'inactive unit unscheduled');
     await c.registry.patchMachineMetadata([{ machineId: 'm2', key: 'region', value: 'north' }]);
-    await eventually(async () => Object.fromEntries(await c.registry.getUnitReasons()),
-      { 'b.service': 'no machine has metadata region=west' }, 'metadata change unschedules b');
+    await eventually(
+      async () => Object.fromEntries(await c.registry.getUnitReasons()),
+      { 'b.service': 'no machine has metadata region=west' },
+      'metadata change unschedules b',
+    );
     assert.deepEqual(await c.targets(), { 'c.service': 'm3' });
   });
 });
@@ -152,8 +161,11 @@ test('engine: new unit content is planned from its new requirements (the require
     await c.unit('a.service', ['MachineMetadata=region=west']);
     await eventually(() => c.targets(), { 'a.service': 'm2' }, 'moved after its content changed');
     await c.unit('a.service', ['MachineMetadata=region=north']);
-    await eventually(async () => Object.fromEntries(await c.registry.getUnitReasons()),
-      { 'a.service': 'no machine has metadata region=north' }, 'unscheduled with a reason');
+    await eventually(
+      async () => Object.fromEntries(await c.registry.getUnitReasons()),
+      { 'a.service': 'no machine has metadata region=north' },
+      'unscheduled with a reason',
+    );
     assert.deepEqual(await c.targets(), {});
   });
 });
@@ -239,14 +251,18 @@ test('engine: a crashed leader stops writing once its lease is lost, and the oth
   let attemptsAfterLoss = 0;
   // After the crash, e1 can still read and write but never wins the lease again (as if e2 always
   // got there first): if it ignored onLost, it would keep scheduling.
-  const e1Registry = watched(c.registry, () => {
-    if (lost) writesAfterLoss++;
-  }, {
-    tryAcquireLeadership: (machineId: string, ttlMs: number) => {
-      if (lost) attemptsAfterLoss++;
-      return lost ? Promise.resolve(undefined) : c.registry.tryAcquireLeadership(machineId, ttlMs);
+  const e1Registry = watched(
+    c.registry,
+    () => {
+      if (lost) writesAfterLoss++;
     },
-  });
+    {
+      tryAcquireLeadership: (machineId: string, ttlMs: number) => {
+        if (lost) attemptsAfterLoss++;
+        return lost ? Promise.resolve(undefined) : c.registry.tryAcquireLeadership(machineId, ttlMs);
+      },
+    },
+  );
   const first = logger();
   await withEngines(async start => {
     await start({ registry: e1Registry, machineId: 'e1', intervalMs: 20, leaseTtlMs: TTL, log: first.log });
@@ -299,8 +315,7 @@ test('engine: survives an unavailable registry and catches up when it returns', 
   await withEngines(async start => {
     await start({ registry: flaky, machineId: 'e1', intervalMs: 10, log });
     await eventually(async () => lines.filter(l => l.level === 'error').length >= 2, true, 'failures logged');
-    assert.equal(lines.find(l => l.level === 'error')?.message,
-      'engine: pass failed: fleet server unable to communicate with etcd; retrying with backoff');
+    assert.equal(lines.find(l => l.level === 'error')?.message, 'engine: pass failed: fleet server unable to communicate with etcd; retrying with backoff');
     assert.deepEqual(await c.targets(), {});
     down = false;
     await eventually(() => c.targets(), { 'a.service': 'w1' }, 'recovery');
@@ -369,7 +384,10 @@ test('engine: stop does not hang on a registry call that never answers', async (
 test('engine: bad options are refused with clear errors', async () => {
   const registry = new MemoryRegistry({ timers: false });
   await assert.rejects(startEngine({ registry, machineId: '' }), /a machine ID is required/);
-  await assert.rejects(startEngine({ registry, machineId: 'm', intervalMs: 100, leaseTtlMs: 100 }), /leaseTtlMs \(100\) must be longer than intervalMs \(100\)/);
+  await assert.rejects(
+    startEngine({ registry, machineId: 'm', intervalMs: 100, leaseTtlMs: 100 }),
+    /leaseTtlMs \(100\) must be longer than intervalMs \(100\)/,
+  );
 });
 
 test('reconcileOnce: a stale write is skipped, not an error', async () => {
@@ -379,7 +397,10 @@ test('reconcileOnce: a stale write is skipped, not an error', async () => {
   const registry = watched(c.registry, () => {}, { applySchedule: async changes => changes.map(() => false) });
   const { lines, log } = logger();
   const result = await reconcileOnce({ registry, stillLeader: () => true, log, lastReasons: undefined });
-  assert.deepEqual({ planned: result.planned, applied: result.applied, stale: result.stale, failed: result.failed }, { planned: 1, applied: 0, stale: 1, failed: 0 });
+  assert.deepEqual(
+    { planned: result.planned, applied: result.applied, stale: result.stale, failed: result.failed },
+    { planned: 1, applied: 0, stale: 1, failed: 0 },
+  );
   assert.ok(lines.some(l => l.level === 'debug' && l.message.startsWith('engine: schedule a.service to w1 skipped')));
 });
 
@@ -424,8 +445,12 @@ test('reconcileOnce: a failed batch is reported after the other batches are appl
   });
   await assert.rejects(
     reconcileOnce({ registry, stillLeader: () => true, log: () => {}, lastReasons: undefined }),
-    (e: unknown) => e instanceof ActionsFailedError && e.failures.length === MAX_BATCH_OPS &&
-      e.message.startsWith(`engine: ${MAX_BATCH_OPS} scheduling write(s) failed; retrying on the next pass: schedule u000.service to w1: etcd request timed out; `),
+    (e: unknown) =>
+      e instanceof ActionsFailedError &&
+      e.failures.length === MAX_BATCH_OPS &&
+      e.message.startsWith(
+        `engine: ${MAX_BATCH_OPS} scheduling write(s) failed; retrying on the next pass: schedule u000.service to w1: etcd request timed out; `,
+      ),
   );
   assert.deepEqual(await c.targets(), { [names[MAX_BATCH_OPS]!]: 'w1' });
 });

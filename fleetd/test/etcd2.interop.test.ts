@@ -34,11 +34,16 @@ after(async () => {
 
 /** etcd's v2 keys API the way fleetctl's vendored client talks to it (form bodies, conditions in the query). */
 class V2 {
-  constructor(readonly url: string, readonly prefix: string) {}
+  constructor(
+    readonly url: string,
+    readonly prefix: string,
+  ) {}
   async put(key: string, value: string, query = '', ttl?: number): Promise<number> {
     const body = new URLSearchParams(ttl === undefined ? { value } : { ttl: String(ttl), value });
     const res = await fetch(`${this.url}/v2/keys${this.prefix}${key}${query ? `?${query}` : ''}`, {
-      method: 'PUT', body: body.toString(), headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      method: 'PUT',
+      body: body.toString(),
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
     });
     await res.text();
     return res.status;
@@ -78,12 +83,22 @@ describe('fleetd on fleet v1.0 etcd v2 keyspace', { skip }, () => {
     const machineId = 'f1ee7d0000000000000000000000000a';
     try {
       engine = await startEngine({ registry, machineId, intervalMs: 200 });
-      agent = await startAgent({ registry, machine: { id: machineId, publicIP: '127.0.0.2', metadata: { role: 'web' } }, stateDir, ttlMs: 5_000, intervalMs: 500 });
+      agent = await startAgent({
+        registry,
+        machine: { id: machineId, publicIP: '127.0.0.2', metadata: { role: 'web' } },
+        stateDir,
+        ttlMs: 5_000,
+        intervalMs: 500,
+      });
 
       // fleetctl --driver=etcd submit hello.service, then start: its exact writes.
       for (const w of fx.fleetctlSubmit.writes) assert.equal(await v2.put(w.key, w.value, w.query), 201, w.key);
       for (const w of fx.fleetctlSubmit.startWrites) await v2.put(w.key, w.value);
-      await waitFor('hello.service launched (fleet: target = job-state, a state under the target)', async () => (await v2.currentState('hello.service')) === 'launched', { timeoutMs: 20_000 });
+      await waitFor(
+        'hello.service launched (fleet: target = job-state, a state under the target)',
+        async () => (await v2.currentState('hello.service')) === 'launched',
+        { timeoutMs: 20_000 },
+      );
       assert.equal(await v2.get('job/hello.service/target'), machineId);
       const state = JSON.parse((await v2.get(`states/hello.service/${machineId}`))!);
       assert.deepEqual(
@@ -94,7 +109,9 @@ describe('fleetd on fleet v1.0 etcd v2 keyspace', { skip }, () => {
       assert.equal(await v2.get('engine/version'), '1');
       assert.deepEqual(JSON.parse((await v2.get('lease/engine-leader'))!), { MachineID: machineId, Version: 1 });
       // The unit really runs.
-      await waitFor('the unit process', () => (agent!.unitManager.states().then(s => s.some(x => x.name === 'hello.service' && x.activeState === 'active'))), { timeoutMs: 5_000 });
+      await waitFor('the unit process', () => agent!.unitManager.states().then(s => s.some(x => x.name === 'hello.service' && x.activeState === 'active')), {
+        timeoutMs: 5_000,
+      });
 
       // fleetctl stop: target-state=loaded; fleetctl waits for `loaded` (state kept, job-state gone).
       for (const w of fx.fleetctlSubmit.stopWrites) await v2.put(w.key, w.value);
@@ -124,15 +141,30 @@ describe('fleetd on fleet v1.0 etcd v2 keyspace', { skip }, () => {
       const m = fx.fleetMachine;
       assert.equal(await v2.put(m.key, m.value, 'prevExist=false', 30), 201);
       const machines = await registry.listMachines();
-      assert.deepEqual(machines.map(x => [x.id, x.publicIP, x.metadata, x.version]), [[m.key.split('/')[1], '127.0.0.11', { role: 'fleet' }, 'v1.0.0']]);
+      assert.deepEqual(
+        machines.map(x => [x.id, x.publicIP, x.metadata, x.version]),
+        [[m.key.split('/')[1], '127.0.0.11', { role: 'fleet' }, 'v1.0.0']],
+      );
       engine = await startEngine({ registry, machineId: 'f1ee7d0000000000000000000000000b', intervalMs: 200 });
-      await registry.putUnit({ name: 'onfleet.service', options: [{ section: 'Service', name: 'ExecStart', value: '/bin/sleep 1000' }, { section: 'X-Fleet', name: 'MachineMetadata', value: 'role=fleet' }], desiredState: 'launched' });
-      await waitFor('scheduled onto the fleet machine', async () => (await v2.get('job/onfleet.service/target')) === m.key.split('/')[1], { timeoutMs: 10_000 });
+      await registry.putUnit({
+        name: 'onfleet.service',
+        options: [
+          { section: 'Service', name: 'ExecStart', value: '/bin/sleep 1000' },
+          { section: 'X-Fleet', name: 'MachineMetadata', value: 'role=fleet' },
+        ],
+        desiredState: 'launched',
+      });
+      await waitFor('scheduled onto the fleet machine', async () => (await v2.get('job/onfleet.service/target')) === m.key.split('/')[1], {
+        timeoutMs: 10_000,
+      });
       // What fleet's agent then writes is what fleetd reads as launched.
       await v2.put(fx.fleetState.key.replace('onfleet.service', 'onfleet.service'), fx.fleetState.value, '', 30);
       await v2.put(fx.fleetJobState.key, fx.fleetJobState.value, '', 30);
       const states = await registry.listUnitStates();
-      assert.deepEqual(states.map(s => [s.name, s.machineId, s.activeState]), [['onfleet.service', m.key.split('/')[1], 'active']]);
+      assert.deepEqual(
+        states.map(s => [s.name, s.machineId, s.activeState]),
+        [['onfleet.service', m.key.split('/')[1], 'active']],
+      );
       assert.equal((await registry.getSchedule()).get('onfleet.service')?.launchedOn, m.key.split('/')[1]);
     } finally {
       await engine?.stop();
@@ -191,8 +223,15 @@ describe('fleetd on fleet v1.0 etcd v2 keyspace', { skip }, () => {
       wakes = 0;
       hold = false;
       await waitFor('m1 woken after the resync', async () => wakes > 0, { timeoutMs: 10_000 });
-      assert.ok(logs.some(l => /no longer in etcd's history/.test(l)), `expected a 401 resync, log: ${logs.join('\n')}`);
-      await waitFor("m1's view has the unit scheduled while the watch was behind", async () => (await watched.machineView('m1')).units.map(u => u.name).join() === 'mine.service', { timeoutMs: 5_000 });
+      assert.ok(
+        logs.some(l => /no longer in etcd's history/.test(l)),
+        `expected a 401 resync, log: ${logs.join('\n')}`,
+      );
+      await waitFor(
+        "m1's view has the unit scheduled while the watch was behind",
+        async () => (await watched.machineView('m1')).units.map(u => u.name).join() === 'mine.service',
+        { timeoutMs: 5_000 },
+      );
     } finally {
       await watched.close();
       await writer.close();

@@ -54,7 +54,7 @@ function pingAs(uid: number, port: number): Promise<string> {
   });
 }
 
-test('the gate forwards fleetd\'s user\'s connections to the socket and refuses another user\'s', { timeout: 30_000 }, async () => {
+test("the gate forwards fleetd's user's connections to the socket and refuses another user's", { timeout: 30_000 }, async () => {
   const up = await upstream();
   const gate = await openEtcdGate({ socketPath: up.socketPath });
   try {
@@ -77,26 +77,30 @@ test('the gate forwards fleetd\'s user\'s connections to the socket and refuses 
   }
 });
 
-test('the gate refuses when it cannot tell who connects (no /proc/net/tcp line), and closes a connection whose socket is gone', { timeout: 30_000 }, async () => {
-  const up = await upstream();
-  const logs: string[] = [];
-  const gate = await openEtcdGate({ socketPath: up.socketPath, readTcpTable: async () => '', log: (_l, m) => logs.push(m) });
-  try {
-    const port = Number(new URL(gate.url).port);
-    assert.equal(await pingAs(process.getuid!(), port), 'closed');
-    assert.equal(gate.counts.refused, 1);
-    assert.match(logs.join('\n'), /refused a connection from an unknown user/);
-  } finally {
-    await gate.close();
-  }
-  // The socket's owner (etcd) is down: the client is closed, not left hanging.
-  const gate2 = await openEtcdGate({ socketPath: path.join(root, 'nobody-listens.sock') });
-  try {
-    const port = Number(new URL(gate2.url).port);
-    assert.equal(await pingAs(process.getuid!(), port), 'closed');
-    await waitFor('the forward to be counted', () => gate2.counts.forwarded === 1 || undefined, { timeoutMs: 5_000 });
-  } finally {
-    await gate2.close();
-    await up.close();
-  }
-});
+test(
+  'the gate refuses when it cannot tell who connects (no /proc/net/tcp line), and closes a connection whose socket is gone',
+  { timeout: 30_000 },
+  async () => {
+    const up = await upstream();
+    const logs: string[] = [];
+    const gate = await openEtcdGate({ socketPath: up.socketPath, readTcpTable: async () => '', log: (_l, m) => logs.push(m) });
+    try {
+      const port = Number(new URL(gate.url).port);
+      assert.equal(await pingAs(process.getuid!(), port), 'closed');
+      assert.equal(gate.counts.refused, 1);
+      assert.match(logs.join('\n'), /refused a connection from an unknown user/);
+    } finally {
+      await gate.close();
+    }
+    // The socket's owner (etcd) is down: the client is closed, not left hanging.
+    const gate2 = await openEtcdGate({ socketPath: path.join(root, 'nobody-listens.sock') });
+    try {
+      const port = Number(new URL(gate2.url).port);
+      assert.equal(await pingAs(process.getuid!(), port), 'closed');
+      await waitFor('the forward to be counted', () => gate2.counts.forwarded === 1 || undefined, { timeoutMs: 5_000 });
+    } finally {
+      await gate2.close();
+      await up.close();
+    }
+  },
+);

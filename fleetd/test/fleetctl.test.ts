@@ -154,7 +154,9 @@ class Fleetctl {
 function tabwrite(rows: string[][]): string {
   const widths: number[] = [];
   for (const row of rows) row.slice(0, -1).forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, Math.ceil((cell.length + 1) / 8) * 8)));
-  return rows.map(row => row.map((cell, i) => (i === row.length - 1 ? cell : cell + '\t'.repeat(Math.ceil((widths[i]! - cell.length) / 8)))).join('')).join('\n');
+  return rows
+    .map(row => row.map((cell, i) => (i === row.length - 1 ? cell : cell + '\t'.repeat(Math.ceil((widths[i]! - cell.length) / 8)))).join(''))
+    .join('\n');
 }
 
 /**
@@ -260,7 +262,10 @@ describe('fleetctl request sequences against fleetd', () => {
     await ctl.submit('x.service', HELLO);
     const r = await f.api.request('PUT', '/fleet/v1/units/x.service?alt=json', { body: '{"name":"x.service"}\n' });
     assert.equal(r.status, 409);
-    assert.equal(`googleapi: Error 409: ${(r.json as { error: { message: string } }).error.message}`, 'googleapi: Error 409: must provide DesiredState to update existing unit');
+    assert.equal(
+      `googleapi: Error 409: ${(r.json as { error: { message: string } }).error.message}`,
+      'googleapi: Error 409: must provide DesiredState to update existing unit',
+    );
     await ctl.destroy('x.service');
   });
 
@@ -280,26 +285,48 @@ describe('fleetctl request sequences against fleetd', () => {
     const rows = [['UNIT', 'HASH', 'DSTATE', 'STATE', 'TARGET']];
     for (const u of files) {
       const options = (u.options ?? []).map(o => ({ section: o.section, name: o.name, value: o.value ?? '' }));
-      rows.push([u.name, shortHash(unitHash(options)), u.desiredState ?? '-', global(u) ? '-' : u.currentState ?? '-', global(u) ? 'global' : u.machineID ? `${u.machineID.slice(0, 8)}.../172.17.8.101` : '-']);
+      rows.push([
+        u.name,
+        shortHash(unitHash(options)),
+        u.desiredState ?? '-',
+        global(u) ? '-' : (u.currentState ?? '-'),
+        global(u) ? 'global' : u.machineID ? `${u.machineID.slice(0, 8)}.../172.17.8.101` : '-',
+      ]);
     }
     const helloHash = shortHash(unitHash(toOptions(parseUnitFile(HELLO))));
     const globalHash = shortHash((await f.registry.getUnit('g.service'))!.hash);
-    assert.equal(tabwrite(rows), [
-      'UNIT\t\tHASH\tDSTATE\t\tSTATE\t\tTARGET',
-      `a.service\t${helloHash}\tinactive\tinactive\t-`,
-      'b.service\t1c6fb6f\tlaunched\tlaunched\t4d389537.../172.17.8.101',
-      `g.service\t${globalHash}\tinactive\t-\t\tglobal`,
-    ].join('\n'));
+    assert.equal(
+      tabwrite(rows),
+      [
+        'UNIT\t\tHASH\tDSTATE\t\tSTATE\t\tTARGET',
+        `a.service\t${helloHash}\tinactive\tinactive\t-`,
+        'b.service\t1c6fb6f\tlaunched\tlaunched\t4d389537.../172.17.8.101',
+        `g.service\t${globalHash}\tinactive\t-\t\tglobal`,
+      ].join('\n'),
+    );
 
     // list-units: only units with published state; hash sliced to 7 (so it must be 40 long).
     const states = await ctl.states();
-    assert.deepEqual(states.map(s => s.name), ['b.service']);
+    assert.deepEqual(
+      states.map(s => s.name),
+      ['b.service'],
+    );
     assert.equal(states[0]?.hash?.length, 40);
     assert.deepEqual([states[0]?.machineID, states[0]?.systemdActiveState, states[0]?.systemdSubState], [MACHINE.id, 'active', 'running']);
 
     // list-machines.
     const machines = await ctl.machines();
-    const mrows = [['MACHINE', 'IP', 'METADATA'], ...machines.map(m => [`${m.id.slice(0, 8)}...`, m.primaryIP ?? '-', Object.entries(m.metadata ?? {}).sort().map(([k, v]) => `${k}=${v}`).join(',') || '-'])];
+    const mrows = [
+      ['MACHINE', 'IP', 'METADATA'],
+      ...machines.map(m => [
+        `${m.id.slice(0, 8)}...`,
+        m.primaryIP ?? '-',
+        Object.entries(m.metadata ?? {})
+          .sort()
+          .map(([k, v]) => `${k}=${v}`)
+          .join(',') || '-',
+      ]),
+    ];
     assert.equal(tabwrite(mrows), 'MACHINE\t\tIP\t\tMETADATA\n113f16a7...\t-\t\t-\n4d389537...\t172.17.8.101\taz=a,region=us-west');
     for (const n of ['a.service', 'b.service', 'g.service']) await ctl.destroy(n);
   });
@@ -313,7 +340,13 @@ describe('fleetctl request sequences against fleetd', () => {
       ['PUT', '/fleet/v1/units/keep.service', '{"desiredState":"started"}', 400, /^invalid desiredState "started"/],
       ['PUT', '/fleet/v1/units/../etc.service', '{}', 404, /^$/],
       ['PUT', '/fleet/v1/units/a%2Fb.service', '{}', 404, /^$/],
-      ['PUT', '/fleet/v1/units/bad!.service', '{"options":[{"section":"Service","name":"ExecStart","value":"x"}]}', 400, /^invalid character "!" in unit name$|^invalid character '!' in unit name$/],
+      [
+        'PUT',
+        '/fleet/v1/units/bad!.service',
+        '{"options":[{"section":"Service","name":"ExecStart","value":"x"}]}',
+        400,
+        /^invalid character "!" in unit name$|^invalid character '!' in unit name$/,
+      ],
       ['PUT', '/fleet/v1/units/keep.socket%40x', '{}', 400, /^invalid unit type: /],
       ['PATCH', '/fleet/v1/machines', '{"op":"add"}', 400, /cannot unmarshal object/],
       ['GET', '/fleet/v1/units?nextPageToken=zz', undefined, 400, /illegal base64 data at input byte 0/],

@@ -19,7 +19,10 @@ test('Journal: bounded ring per unit, last N lines oldest first, newline splitti
     { time: 1002, machineID: M, stream: 'stderr', text: 'three' },
     { time: 1003, machineID: M, stream: 'system', text: 'four' },
   ]);
-  assert.deepEqual(j.read('a.service', 1).map(l => l.text), ['four']);
+  assert.deepEqual(
+    j.read('a.service', 1).map(l => l.text),
+    ['four'],
+  );
   assert.deepEqual(j.read('a.service', 0), []);
   assert.deepEqual(j.read('nope.service'), []);
   assert.deepEqual(j.units(), ['a.service', 'b.service']);
@@ -32,7 +35,10 @@ test('Journal: at most maxUnits units, the least recently written forgotten firs
   j.append('a.service', 'stdout', '2');
   j.append('c.service', 'stdout', '1');
   assert.deepEqual(j.units(), ['a.service', 'c.service']);
-  assert.deepEqual(j.read('a.service').map(l => l.text), ['1', '2']);
+  assert.deepEqual(
+    j.read('a.service').map(l => l.text),
+    ['1', '2'],
+  );
 });
 
 test('Journal: followers get new lines until disposed; one failing follower does not stop the others', () => {
@@ -62,16 +68,22 @@ test('LineSplitter: joins chunks, strips CR, flushes a partial last line', () =>
 
 function get(url: string): Promise<{ status: number; type: string | undefined; body: string }> {
   return new Promise((resolve, reject) => {
-    http.get(url, res => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', d => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, type: res.headers['content-type'], body }));
-    }).on('error', reject);
+    http
+      .get(url, res => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', d => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, type: res.headers['content-type'], body }));
+      })
+      .on('error', reject);
   });
 }
 
-const parse = (body: string): JournalLine[] => body.split('\n').filter(Boolean).map(l => JSON.parse(l) as JournalLine);
+const parse = (body: string): JournalLine[] =>
+  body
+    .split('\n')
+    .filter(Boolean)
+    .map(l => JSON.parse(l) as JournalLine);
 
 test('journal HTTP: lines=N as NDJSON, default 10, percent-decoded names, clear errors', async () => {
   const j = new Journal({ machineId: M });
@@ -82,11 +94,21 @@ test('journal HTTP: lines=N as NDJSON, default 10, percent-decoded names, clear 
     let r = await get(`${server.url}/journal/web%401.service?lines=3`);
     assert.equal(r.status, 200);
     assert.equal(r.type, 'application/x-ndjson; charset=utf-8');
-    assert.deepEqual(parse(r.body).map(l => [l.text, l.stream, l.machineID]), [['line 13', 'stdout', M], ['line 14', 'stdout', M], ['line 15', 'stdout', M]]);
+    assert.deepEqual(
+      parse(r.body).map(l => [l.text, l.stream, l.machineID]),
+      [
+        ['line 13', 'stdout', M],
+        ['line 14', 'stdout', M],
+        ['line 15', 'stdout', M],
+      ],
+    );
     r = await get(`${server.url}/journal/web@1.service`);
     assert.equal(parse(r.body).length, 10);
     r = await get(`${server.url}/fleet/v1/journal/web@1.service?lines=1`);
-    assert.deepEqual(parse(r.body).map(l => l.text), ['line 15']);
+    assert.deepEqual(
+      parse(r.body).map(l => l.text),
+      ['line 15'],
+    );
     r = await get(`${server.url}/journal/unknown.service`);
     assert.equal(r.status, 200);
     assert.equal(r.body, '');
@@ -127,7 +149,10 @@ test('journal HTTP: follow=true streams new lines until the client disconnects',
     j.append('b.service', 'stdout', 'other unit');
     j.append('a.service', 'stderr', 'live 2');
     await waitFor('the live lines', () => received.length === 3);
-    assert.deepEqual(received.map(l => `${l.stream}:${l.text}`), ['system:Started a.service.', 'stdout:live 1', 'stderr:live 2']);
+    assert.deepEqual(
+      received.map(l => `${l.stream}:${l.text}`),
+      ['system:Started a.service.', 'stdout:live 1', 'stderr:live 2'],
+    );
     req.destroy();
     // The server notices the disconnect and drops the follower.
     const followers = (j as unknown as { followers: Map<string, Set<unknown>> }).followers;
@@ -142,7 +167,10 @@ test('journal server: a port in use gives a clear error', async () => {
   const a = await startJournalServer(j, { host: '127.0.0.1', port: 0 });
   try {
     const port = Number(new URL(a.url).port);
-    await assert.rejects(startJournalServer(j, { host: '127.0.0.1', port }), /journal server could not listen on 127\.0\.0\.1:\d+: .*the port is in use; pick another port/);
+    await assert.rejects(
+      startJournalServer(j, { host: '127.0.0.1', port }),
+      /journal server could not listen on 127\.0\.0\.1:\d+: .*the port is in use; pick another port/,
+    );
   } finally {
     await a.close();
   }

@@ -37,16 +37,23 @@ test('LocalMachines.remove stops the machine once; unknown, removed and last mac
     assert.fail(`removing ${id} was not refused`);
   };
   assert.match(await refusal(A), /^404 machine a{32} was already removed/);
-  assert.match(await refusal('c'.repeat(32)), /^404 machine c{32} is not a running machine of this local cluster \(its machines: bbbbbbbb\); give a full machine ID/);
+  assert.match(
+    await refusal('c'.repeat(32)),
+    /^404 machine c{32} is not a running machine of this local cluster \(its machines: bbbbbbbb\); give a full machine ID/,
+  );
   assert.match(await refusal(B), /^409 machine b{32} is the last machine of this local cluster: .*stop the local cluster instead/);
   machines.gone(B);
   assert.match(await refusal(B), /^404 .*its machines: none/);
   assert.deepEqual(stopped, [A], 'nothing else was stopped');
 });
 
-test('DELETE /fleet/v1/machines/{id}: 204 through the local cluster\'s remover; 405 with the reason where there is none (fleetd agent)', async () => {
+test("DELETE /fleet/v1/machines/{id}: 204 through the local cluster's remover; 405 with the reason where there is none (fleetd agent)", async () => {
   const removed: string[] = [];
-  const local = await createApiServer({ registry: new MemoryRegistry(), listen: [{ host: '127.0.0.1', port: 0 }], removeMachine: async id => void removed.push(id) });
+  const local = await createApiServer({
+    registry: new MemoryRegistry(),
+    listen: [{ host: '127.0.0.1', port: 0 }],
+    removeMachine: async id => void removed.push(id),
+  });
   const agent = await createApiServer({ registry: new MemoryRegistry(), listen: [{ host: '127.0.0.1', port: 0 }] });
   try {
     assert.equal((await fetch(`${local.urls[0]}/fleet/v1/machines/${A}`, { method: 'DELETE' })).status, 204);
@@ -63,7 +70,17 @@ test('DELETE /fleet/v1/machines/{id}: 204 through the local cluster\'s remover; 
 });
 
 test('fleetd local --embedded: removing a machine stops its unit (ExecStop=, ExecStopPost=) and the engine moves it', { timeout: 90_000 }, async () => {
-  const cluster = await Cluster.start(['--embedded', '--machines', '2', '--agent-ttl', '3s', '--engine-reconcile-interval', '1', '--agent-reconcile-interval', '1']);
+  const cluster = await Cluster.start([
+    '--embedded',
+    '--machines',
+    '2',
+    '--agent-ttl',
+    '3s',
+    '--engine-reconcile-interval',
+    '1',
+    '--agent-reconcile-interval',
+    '1',
+  ]);
   try {
     const marks = path.join(cluster.stateDir, 'marks');
     fs.mkdirSync(marks);
@@ -81,9 +98,16 @@ test('fleetd local --embedded: removing a machine stops its unit (ExecStop=, Exe
     assert.equal(fs.readFileSync(`${marks}/stop`, 'utf8').trim(), ip);
     assert.equal(fs.readFileSync(`${marks}/stoppost`, 'utf8').trim(), 'success');
     assert.deepEqual(findMarked({ FLEETD_CLUSTER_ID: cluster.clusterId, FLEETD_MACHINE_ID: victim }), []);
-    const moved = await waitFor('app.service to run on the other machine', async () => (await cluster.states()).find(s => s.name === 'app.service' && s.systemdActiveState === 'active' && s.machineID !== victim), { timeoutMs: 30_000, intervalMs: 200 });
+    const moved = await waitFor(
+      'app.service to run on the other machine',
+      async () => (await cluster.states()).find(s => s.name === 'app.service' && s.systemdActiveState === 'active' && s.machineID !== victim),
+      { timeoutMs: 30_000, intervalMs: 200 },
+    );
     assert.notEqual(moved.machineID, victim);
-    assert.deepEqual((await cluster.machines()).map(m => m.id).filter(id => id === victim), []);
+    assert.deepEqual(
+      (await cluster.machines()).map(m => m.id).filter(id => id === victim),
+      [],
+    );
     const last = await fetch(`${cluster.api}/fleet/v1/machines/${moved.machineID}`, { method: 'DELETE' });
     assert.equal(last.status, 409);
     assert.match(((await last.json()) as { error: { message: string } }).error.message, /is the last machine of this local cluster/);

@@ -107,5 +107,8 @@ test('bad pacing options are refused with the option named', () => {
   const signal = new AbortController().signal;
   assert.throws(() => runLoop({ intervalMs: 10, idleRatio: -1, signal, reconcile: async () => {} }), /idleRatio must be a non-negative number, got -1/);
   assert.throws(() => runLoop({ intervalMs: 10, idleRatio: Number.NaN, signal, reconcile: async () => {} }), RangeError);
-  assert.throws(() => runLoop({ intervalMs: 10, minGapMs: Number.POSITIVE_INFINITY, signal, reconcile: async () => {} }), /minGapMs must be a non-negative number/);
+  assert.throws(
+    () => runLoop({ intervalMs: 10, minGapMs: Number.POSITIVE_INFINITY, signal, reconcile: async () => {} }),
+    /minGapMs must be a non-negative number/,
+  );
 });

@@ -36,17 +36,24 @@ function setup(name: string) {
     return s;
   };
   const until = (unit: string, active: string, sub: string, timeoutMs = 10_000) =>
-    waitFor(`${unit} to be ${active}/${sub}`, async () => {
-      const s = await state(unit);
-      return s.activeState === active && s.subState === sub ? s : undefined;
-    }, { timeoutMs, intervalMs: 20 });
-  const lines = (unit: string, stream?: string) => journal.read(unit, 1000).filter(l => !stream || l.stream === stream).map(l => l.text);
+    waitFor(
+      `${unit} to be ${active}/${sub}`,
+      async () => {
+        const s = await state(unit);
+        return s.activeState === active && s.subState === sub ? s : undefined;
+      },
+      { timeoutMs, intervalMs: 20 },
+    );
+  const lines = (unit: string, stream?: string) =>
+    journal
+      .read(unit, 1000)
+      .filter(l => !stream || l.stream === stream)
+      .map(l => l.text);
   return { m, journal, stateDir, state, until, lines };
 }
 
 const svc = (...kv: [string, string][]) => kv.map(([name, value]) => ({ section: 'Service', name, value }));
 const HASH = 'a'.repeat(40);
-
 
 async function gone(pids: number[]): Promise<void> {
   await waitFor(`processes ${pids.join(',')} to be gone`, () => pids.every(p => !alive(p)), { timeoutMs: 5_000, intervalMs: 20 });
@@ -54,11 +61,15 @@ async function gone(pids: number[]): Promise<void> {
 
 test('simple: starts, reports active/running with the hash, logs output, stops to inactive/dead and kills its group', async () => {
   const { m, until, lines, stateDir } = setup('simple');
-  await m.load('web.service', [
-    { section: 'Unit', name: 'Description', value: 'Web %i' },
-    ...svc(['ExecStart', `/bin/sh -c "echo hello; sleep 60 & sleep 60"`]),
-  ], HASH);
-  assert.equal(fs.readFileSync(path.join(stateDir, 'units', 'web.service'), 'utf8'), '[Unit]\nDescription=Web %i\n\n[Service]\nExecStart=/bin/sh -c "echo hello; sleep 60 & sleep 60"\n');
+  await m.load(
+    'web.service',
+    [{ section: 'Unit', name: 'Description', value: 'Web %i' }, ...svc(['ExecStart', `/bin/sh -c "echo hello; sleep 60 & sleep 60"`])],
+    HASH,
+  );
+  assert.equal(
+    fs.readFileSync(path.join(stateDir, 'units', 'web.service'), 'utf8'),
+    '[Unit]\nDescription=Web %i\n\n[Service]\nExecStart=/bin/sh -c "echo hello; sleep 60 & sleep 60"\n',
+  );
   await m.start('web.service');
   const s = await until('web.service', 'active', 'running');
   assert.equal(s.hash, HASH);
@@ -78,7 +89,11 @@ test('simple: starts, reports active/running with the hash, logs output, stops t
 
 test('Restart=on-failure restarts a crashing process, counts restarts, then hits the start limit', async () => {
   const { m, until, lines } = setup('restart');
-  await m.load('crash.service', svc(['ExecStart', '/bin/sh -c "echo boom >&2; exit 3"'], ['Restart', 'on-failure'], ['RestartSec', '20ms'], ['StartLimitBurst', '3']), HASH);
+  await m.load(
+    'crash.service',
+    svc(['ExecStart', '/bin/sh -c "echo boom >&2; exit 3"'], ['Restart', 'on-failure'], ['RestartSec', '20ms'], ['StartLimitBurst', '3']),
+    HASH,
+  );
   await m.start('crash.service');
   const s = await until('crash.service', 'failed', 'failed');
   assert.equal(m.restarts('crash.service'), 3);
@@ -116,11 +131,17 @@ test('Restart=on-failure does not restart a clean exit; Restart=always does; Res
 test('oneshot + RemainAfterExit: active/exited after all ExecStart lines; stop runs ExecStop; without it, back to inactive', async () => {
   const { m, until, lines, stateDir } = setup('oneshot');
   const marker = path.join(stateDir, 'stopped');
-  await m.load('setup.service', svc(
-    ['Type', 'oneshot'], ['RemainAfterExit', 'yes'],
-    ['ExecStart', '/bin/echo one'], ['ExecStart', '/bin/echo two'],
-    ['ExecStop', `/bin/sh -c 'echo $SERVICE_RESULT > ${marker}'`],
-  ), HASH);
+  await m.load(
+    'setup.service',
+    svc(
+      ['Type', 'oneshot'],
+      ['RemainAfterExit', 'yes'],
+      ['ExecStart', '/bin/echo one'],
+      ['ExecStart', '/bin/echo two'],
+      ['ExecStop', `/bin/sh -c 'echo $SERVICE_RESULT > ${marker}'`],
+    ),
+    HASH,
+  );
   await m.start('setup.service');
   await until('setup.service', 'active', 'exited');
   assert.deepEqual(lines('setup.service', 'stdout'), ['one', 'two']);
@@ -160,10 +181,11 @@ test('a program that does not exist: main process exits 203/EXEC and the unit fa
 
 test('TimeoutStopSec: a process ignoring SIGTERM is SIGKILLed with its whole group; nothing leaks', async () => {
   const { m, until, lines } = setup('timeout-stop');
-  await m.load('stubborn.service', svc(
-    ['ExecStart', `/bin/sh -c "trap '' TERM; sleep 60 & echo child $$!; while true; do sleep 0.05; done"`],
-    ['TimeoutStopSec', '300ms'],
-  ), HASH);
+  await m.load(
+    'stubborn.service',
+    svc(['ExecStart', `/bin/sh -c "trap '' TERM; sleep 60 & echo child $$!; while true; do sleep 0.05; done"`], ['TimeoutStopSec', '300ms']),
+    HASH,
+  );
   await m.start('stubborn.service');
   await until('stubborn.service', 'active', 'running');
   const childLine = await waitFor('the child pid', () => lines('stubborn.service', 'stdout').find(l => l.startsWith('child ')));
@@ -205,19 +227,23 @@ test('Environment= (quoted, several), EnvironmentFile= (with "-"), $VAR and ${VA
   const envFile = path.join(stateDir, 'env');
   fs.mkdirSync(stateDir, { recursive: true });
   fs.writeFileSync(envFile, '# comment\nFROM_FILE="file value"\nexport OVERRIDE=file\n');
-  await m.load('app@blue\\x2dgreen.service', svc(
-    ['Environment', '"GREETING=hello world" WORDS="a b  c" OVERRIDE=env'],
-    ['Environment', 'EMPTY='],
-    ['EnvironmentFile', envFile],
-    ['EnvironmentFile', '-/nonexistent/env'],
-    ['WorkingDirectory', stateDir],
-    ['Type', 'oneshot'],
-    ['ExecStart', '/usr/bin/printf "[%%s]" ${GREETING} $WORDS "${FROM_FILE}" $OVERRIDE x$$y'],
-    ['ExecStart', "/bin/echo n=%n N=%N p=%p i=%i I=%I H=%H m=%m b=%b f=%f pct=%%"],
-    ['ExecStart', '/bin/sh -c "pwd"'],
-    ['ExecStart', '@/bin/sh myname -c "echo $0"'],
-    ['ExecStart', ':/bin/echo $GREETING'],
-  ), HASH);
+  await m.load(
+    'app@blue\\x2dgreen.service',
+    svc(
+      ['Environment', '"GREETING=hello world" WORDS="a b  c" OVERRIDE=env'],
+      ['Environment', 'EMPTY='],
+      ['EnvironmentFile', envFile],
+      ['EnvironmentFile', '-/nonexistent/env'],
+      ['WorkingDirectory', stateDir],
+      ['Type', 'oneshot'],
+      ['ExecStart', '/usr/bin/printf "[%%s]" ${GREETING} $WORDS "${FROM_FILE}" $OVERRIDE x$$y'],
+      ['ExecStart', '/bin/echo n=%n N=%N p=%p i=%i I=%I H=%H m=%m b=%b f=%f pct=%%'],
+      ['ExecStart', '/bin/sh -c "pwd"'],
+      ['ExecStart', '@/bin/sh myname -c "echo $0"'],
+      ['ExecStart', ':/bin/echo $GREETING'],
+    ),
+    HASH,
+  );
   await m.start('app@blue\\x2dgreen.service');
   await until('app@blue\\x2dgreen.service', 'inactive', 'dead');
   assert.deepEqual(lines('app@blue\\x2dgreen.service', 'stdout'), [
@@ -242,11 +268,7 @@ test('forking: PIDFile= names the daemon, which is supervised and stopped', asyn
   const { m, until, stateDir } = setup('forking');
   fs.mkdirSync(stateDir, { recursive: true });
   const pidFile = path.join(stateDir, 'd.pid');
-  await m.load('d.service', svc(
-    ['Type', 'forking'],
-    ['PIDFile', pidFile],
-    ['ExecStart', `/bin/sh -c "sleep 60 & echo $$! > ${pidFile}"`],
-  ), HASH);
+  await m.load('d.service', svc(['Type', 'forking'], ['PIDFile', pidFile], ['ExecStart', `/bin/sh -c "sleep 60 & echo $$! > ${pidFile}"`]), HASH);
   await m.start('d.service');
   await until('d.service', 'active', 'running');
   const daemon = Number(fs.readFileSync(pidFile, 'utf8'));
@@ -276,20 +298,32 @@ test('bad settings and unsupported directives are reported in the state detail, 
   s = await until('bad.service', 'failed', 'failed');
   assert.match(s.detail!, /bad unit file setting/);
 
-  await m.load('odd.service', [
-    { section: 'Unit', name: 'Requires', value: 'docker.service' },
-    { section: 'Unit', name: 'After', value: 'docker.service' },
-    ...svc(['ExecStart', '/bin/sleep 60'], ['PrivateTmp', 'true'], ['ExecReload', '/bin/kill -HUP $MAINPID'], ['Restart', 'sometimes'], ['TimeoutStopSec', 'soon']),
-    { section: 'X-Fleet', name: 'Global', value: 'true' },
-    { section: 'Install', name: 'WantedBy', value: 'multi-user.target' },
-  ], HASH);
+  await m.load(
+    'odd.service',
+    [
+      { section: 'Unit', name: 'Requires', value: 'docker.service' },
+      { section: 'Unit', name: 'After', value: 'docker.service' },
+      ...svc(
+        ['ExecStart', '/bin/sleep 60'],
+        ['PrivateTmp', 'true'],
+        ['ExecReload', '/bin/kill -HUP $MAINPID'],
+        ['Restart', 'sometimes'],
+        ['TimeoutStopSec', 'soon'],
+      ),
+      { section: 'X-Fleet', name: 'Global', value: 'true' },
+      { section: 'Install', name: 'WantedBy', value: 'multi-user.target' },
+    ],
+    HASH,
+  );
   s = await state('odd.service');
   assert.equal(s.loadState, 'loaded');
-  assert.equal(s.detail,
+  assert.equal(
+    s.detail,
     'not supported by the process unit manager: PrivateTmp=, ExecReload=, ' +
-    '[Install] (the unit is started only by fleet, never enabled); ' +
-    'Restart=sometimes is not one of no, on-success, on-failure, on-abnormal, on-abort, on-watchdog, always; using no; ' +
-    'TimeoutStopSec=soon is not a time span (e.g. 90s, 1min 30s, infinity); ignored');
+      '[Install] (the unit is started only by fleet, never enabled); ' +
+      'Restart=sometimes is not one of no, on-success, on-failure, on-abnormal, on-abort, on-watchdog, always; using no; ' +
+      'TimeoutStopSec=soon is not a time span (e.g. 90s, 1min 30s, infinity); ignored',
+  );
 
   await m.load('t.timer', [{ section: 'Timer', name: 'OnCalendar', value: 'daily' }], HASH);
   await m.start('t.timer');
@@ -321,8 +355,15 @@ test('"-" on ExecStart: a failing main process counts as success', async () => {
 
 test('Type=exec runs like simple; KillSignal= is the stop signal', async () => {
   const { m, until, lines } = setup('killsignal');
-  await m.load('k.service', svc(['Type', 'exec'], ['KillSignal', 'USR1'],
-    ['ExecStart', `/bin/sh -c "trap 'echo got USR1; exit 0' USR1; trap 'echo got TERM; exit 0' TERM; echo ready; while true; do sleep 0.05; done"`]), HASH);
+  await m.load(
+    'k.service',
+    svc(
+      ['Type', 'exec'],
+      ['KillSignal', 'USR1'],
+      ['ExecStart', `/bin/sh -c "trap 'echo got USR1; exit 0' USR1; trap 'echo got TERM; exit 0' TERM; echo ready; while true; do sleep 0.05; done"`],
+    ),
+    HASH,
+  );
   await m.start('k.service');
   await until('k.service', 'active', 'running');
   await waitFor('ready', () => lines('k.service', 'stdout').includes('ready'));
@@ -393,8 +434,10 @@ test('process groups left behind by a crashed fleetd are killed by the next mana
   await waitFor('the process group', () => first.processGroups('o.service').length === 1);
   const [pgid] = first.processGroups('o.service');
   // While `first` holds the directory, a second manager refuses it.
-  assert.throws(() => new ProcessUnitManager({ machineId: MACHINE, journal, stateDir }),
-    /state directory .*orphans is in use by another fleetd agent \(pid \d+\); give every machine its own state directory \(--state-dir\)/);
+  assert.throws(
+    () => new ProcessUnitManager({ machineId: MACHINE, journal, stateDir }),
+    /state directory .*orphans is in use by another fleetd agent \(pid \d+\); give every machine its own state directory \(--state-dir\)/,
+  );
   // Simulate a crash of `first`: its lock now names a process that is gone.
   fs.writeFileSync(path.join(stateDir, 'lock'), '2147483647 crashed\n');
   const second = new ProcessUnitManager({ machineId: MACHINE, journal, stateDir });
@@ -422,7 +465,11 @@ test('stop right after start (any phase) always ends stopped with nothing left r
 
 test('Restart=on-abnormal restarts after a kill by signal but not after an exit code; SuccessExitStatus= counts as success', async () => {
   const { m, until } = setup('abnormal');
-  await m.load('sig.service', svc(['ExecStart', '/bin/sh -c "sleep 0.2; kill -KILL $$$$"'], ['Restart', 'on-abnormal'], ['RestartSec', '10ms'], ['StartLimitBurst', '2']), HASH);
+  await m.load(
+    'sig.service',
+    svc(['ExecStart', '/bin/sh -c "sleep 0.2; kill -KILL $$$$"'], ['Restart', 'on-abnormal'], ['RestartSec', '10ms'], ['StartLimitBurst', '2']),
+    HASH,
+  );
   await m.start('sig.service');
   const s = await until('sig.service', 'failed', 'failed');
   assert.equal(m.restarts('sig.service'), 2);

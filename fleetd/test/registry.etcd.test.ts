@@ -92,7 +92,10 @@ describe('EtcdRegistry on etcd', { skip }, () => {
     const registry = await EtcdRegistry.connect({ endpoints: ['127.0.0.1:1'], callTimeoutMs: 1_000 });
     try {
       const started = Date.now();
-      await assert.rejects(registry.listUnits(), (err: unknown) => err instanceof RegistryUnavailableError && err.message === 'fleet server unable to communicate with etcd');
+      await assert.rejects(
+        registry.listUnits(),
+        (err: unknown) => err instanceof RegistryUnavailableError && err.message === 'fleet server unable to communicate with etcd',
+      );
       await assert.rejects(registry.ping(), RegistryUnavailableError);
       await assert.rejects(registry.registerMachine({ id: 'm', publicIP: '', metadata: {}, version: 'x' }, 1_000), RegistryUnavailableError);
       assert.ok(Date.now() - started < 10_000, 'fails within the call deadline');
@@ -102,7 +105,10 @@ describe('EtcdRegistry on etcd', { skip }, () => {
     await assert.rejects(registry.listUnits(), RegistryUnavailableError, 'a closed registry is unavailable');
     await assert.rejects(EtcdRegistry.connect({ endpoints: [] }), /no etcd endpoints given/);
     await assert.rejects(EtcdRegistry.connect({ endpoints: ['https://127.0.0.1:2379'] }), /TLS to etcd is not supported/);
-    await assert.rejects(EtcdRegistry.connect({ endpoints: ['127.0.0.1'] }), /"127.0.0.1" is not an etcd endpoint \(expected host:port or http:\/\/host:port\)/);
+    await assert.rejects(
+      EtcdRegistry.connect({ endpoints: ['127.0.0.1'] }),
+      /"127.0.0.1" is not an etcd endpoint \(expected host:port or http:\/\/host:port\)/,
+    );
   });
 
   test('a presence lease etcd expired (under load) is re-granted at once, with its states and heartbeats', async () => {
@@ -127,7 +133,10 @@ describe('EtcdRegistry on etcd', { skip }, () => {
       const revokedAt = Date.now();
       await raw.leaseClient.leaseRevoke({ ID: leaseId });
       await waitFor('the machine to be back', async () => (await registry.listMachines()).some(m => m.id === 'm1'), { timeoutMs: 5_000, intervalMs: 50 });
-      await waitFor('its state to be back', async () => (await registry.listUnitStates()).some(st => st.name === 'a.service' && st.machineId === 'm1'), { timeoutMs: 5_000, intervalMs: 50 });
+      await waitFor('its state to be back', async () => (await registry.listUnitStates()).some(st => st.name === 'a.service' && st.machineId === 'm1'), {
+        timeoutMs: 5_000,
+        intervalMs: 50,
+      });
       assert.equal((await registry.getSchedule()).get('a.service')?.launchedOn, 'm1', 'the launched heartbeat is back');
       assert.ok(Date.now() - revokedAt < 5_000, `back in ${Date.now() - revokedAt} ms, long before the next keepalive`);
       const newLease = (await raw.get(machineKey).exec()).kvs[0]!.lease;
@@ -163,24 +172,42 @@ describe('EtcdRegistry on etcd', { skip }, () => {
     const fake = new FakeUnitManager();
     const agent = new Agent({ registry: counted, machine: { id: M, publicIP: '127.0.0.1', metadata: {} }, unitManager: fake, intervalMs: 60_000 });
     try {
-      for (const name of names) await registry.putUnit({ name, options: [{ section: 'Service', name: 'ExecStart', value: '/bin/true' }], desiredState: 'launched' });
+      for (const name of names)
+        await registry.putUnit({ name, options: [{ section: 'Service', name: 'ExecStart', value: '/bin/true' }], desiredState: 'launched' });
       assert.ok((await registry.applySchedule(names.map(unit => ({ kind: 'schedule' as const, unit, machineId: M })))).every(Boolean));
       await agent.start();
       await agent.reconcile();
-      await waitFor('150 states and heartbeats', async () => {
-        const states = (await reader.listUnitStates()).filter(st => st.machineId === M);
-        const launched = [...(await reader.getSchedule()).values()].filter(e => e.launchedOn === M);
-        return states.length === 150 && launched.length === 150;
-      }, { timeoutMs: 10_000, intervalMs: 50 });
+      await waitFor(
+        '150 states and heartbeats',
+        async () => {
+          const states = (await reader.listUnitStates()).filter(st => st.machineId === M);
+          const launched = [...(await reader.getSchedule()).values()].filter(e => e.launchedOn === M);
+          return states.length === 150 && launched.length === 150;
+        },
+        { timeoutMs: 10_000, intervalMs: 50 },
+      );
       calls.length = 0;
       const t0 = performance.now();
       await agent.stop();
       const ms = performance.now() - t0;
-      assert.deepEqual(calls.filter(c => c === 'clearLaunched' || c === 'removeUnitState'), [], 'no per-unit request');
+      assert.deepEqual(
+        calls.filter(c => c === 'clearLaunched' || c === 'removeUnitState'),
+        [],
+        'no per-unit request',
+      );
       assert.equal(fake.calls.filter(c => c.startsWith('unload(')).length, 150, 'every unit unloaded');
-      assert.deepEqual((await reader.listUnitStates()).filter(st => st.machineId === M), []);
-      assert.deepEqual([...(await reader.getSchedule()).values()].filter(e => e.launchedOn === M), []);
-      assert.deepEqual((await reader.listMachines()).filter(m => m.id === M), []);
+      assert.deepEqual(
+        (await reader.listUnitStates()).filter(st => st.machineId === M),
+        [],
+      );
+      assert.deepEqual(
+        [...(await reader.getSchedule()).values()].filter(e => e.launchedOn === M),
+        [],
+      );
+      assert.deepEqual(
+        (await reader.listMachines()).filter(m => m.id === M),
+        [],
+      );
       assert.ok(ms < 5_000, `stopped in ${Math.round(ms)} ms`);
     } finally {
       await agent.stop();
@@ -198,7 +225,11 @@ describe('EtcdRegistry on etcd', { skip }, () => {
       await scheduleUnit(registry, 'a.service', 'm1');
       const presence = await registry.registerMachine({ id: 'm1', publicIP: '127.0.0.1', metadata: { a: 'b' }, version: 't' }, 1_000);
       // Written once, on the presence lease (agents rewrite them only on change).
-      await saveUnitState(registry, { name: 'a.service', machineId: 'm1', hash: 'c'.repeat(40), loadState: 'loaded', activeState: 'active', subState: 'running' }, 1_000);
+      await saveUnitState(
+        registry,
+        { name: 'a.service', machineId: 'm1', hash: 'c'.repeat(40), loadState: 'loaded', activeState: 'active', subState: 'running' },
+        1_000,
+      );
       await setLaunched(registry, 'a.service', 'm1', 1_000);
       let unitEvents = 0;
       registry.watch('units', () => unitEvents++);
@@ -211,32 +242,47 @@ describe('EtcdRegistry on etcd', { skip }, () => {
       await new Promise(r => setTimeout(r, 2_500));
       await own.relaunch();
 
-      await waitFor('the registry to answer again', async () => {
-        try {
-          await registry.ping();
-          return true;
-        } catch {
-          return false;
-        }
-      }, { timeoutMs: 15_000 });
-      assert.deepEqual((await registry.listUnits()).map(u => [u.name, u.desiredState]), [['a.service', 'launched']]);
+      await waitFor(
+        'the registry to answer again',
+        async () => {
+          try {
+            await registry.ping();
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        { timeoutMs: 15_000 },
+      );
+      assert.deepEqual(
+        (await registry.listUnits()).map(u => [u.name, u.desiredState]),
+        [['a.service', 'launched']],
+      );
       assert.equal((await registry.getSchedule()).get('a.service')?.machineId, 'm1');
       await waitFor('the machine to be re-published', async () => (await registry.listMachines()).some(m => m.id === 'm1'), { timeoutMs: 15_000 });
       assert.deepEqual((await registry.listMachines())[0]?.metadata, { a: 'b' });
       // The lost lease took the state and the heartbeat with it; they are back on the new one.
-      await waitFor('the unit state to be re-published', async () => (await registry.listUnitStates()).some(st => st.name === 'a.service' && st.machineId === 'm1'), { timeoutMs: 15_000 });
+      await waitFor(
+        'the unit state to be re-published',
+        async () => (await registry.listUnitStates()).some(st => st.name === 'a.service' && st.machineId === 'm1'),
+        { timeoutMs: 15_000 },
+      );
       assert.equal((await registry.getSchedule()).get('a.service')?.launchedOn, 'm1');
 
       // Let the reconnect hint pass, then count only events caused by writes.
       await new Promise(r => setTimeout(r, 2_500));
       unitEvents = 0;
       let flip = 0;
-      await waitFor('the watch to deliver after the restart', async () => {
-        // A real change each time (same-value writes wake nobody).
-        await registry.setDesiredState('a.service', flip++ % 2 ? 'launched' : 'loaded');
-        await new Promise(r => setTimeout(r, 200));
-        return unitEvents > 0;
-      }, { timeoutMs: 15_000 });
+      await waitFor(
+        'the watch to deliver after the restart',
+        async () => {
+          // A real change each time (same-value writes wake nobody).
+          await registry.setDesiredState('a.service', flip++ % 2 ? 'launched' : 'loaded');
+          await new Promise(r => setTimeout(r, 200));
+          return unitEvents > 0;
+        },
+        { timeoutMs: 15_000 },
+      );
       await presence.release();
       assert.deepEqual(await registry.listMachines(), []);
     } finally {

@@ -25,7 +25,11 @@ registryContract('MemoryRegistry', async () => {
 test('MemoryRegistry: eager expiry on real timers fires watchers without any read', async () => {
   const registry = new MemoryRegistry();
   try {
-    await saveUnitState(registry, { name: 'a.service', machineId: 'm1', hash: 'a'.repeat(40), loadState: 'loaded', activeState: 'active', subState: 'running' }, 30);
+    await saveUnitState(
+      registry,
+      { name: 'a.service', machineId: 'm1', hash: 'a'.repeat(40), loadState: 'loaded', activeState: 'active', subState: 'running' },
+      30,
+    );
     const fired = await new Promise<boolean>(resolve => {
       const t = setTimeout(() => resolve(false), 2_000);
       registry.watch('states', () => {
@@ -76,9 +80,16 @@ test('MemoryRegistry: a crashed presence that expired cannot overwrite the proce
   now += 100;
   const successor = await registry.registerMachine({ id: 'm1', publicIP: '10.0.0.2', metadata: {}, version: 'new' }, 100);
   await assert.rejects(old.update({ id: 'm1', publicIP: '10.0.0.9', metadata: {}, version: 'old' }), /machine m1 is already registered and alive/);
-  assert.deepEqual((await registry.listMachines()).map(m => m.publicIP), ['10.0.0.2']);
+  assert.deepEqual(
+    (await registry.listMachines()).map(m => m.publicIP),
+    ['10.0.0.2'],
+  );
   await old.release();
-  assert.deepEqual((await registry.listMachines()).map(m => m.version), ['new'], 'a stale release does not remove the successor');
+  assert.deepEqual(
+    (await registry.listMachines()).map(m => m.version),
+    ['new'],
+    'a stale release does not remove the successor',
+  );
   await successor.release();
   assert.deepEqual(await registry.listMachines(), []);
 });

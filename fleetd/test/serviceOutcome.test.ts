@@ -5,9 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  classify, shallRestart, startLimit, startRefusal, succeeded, type ServiceResult,
-} from '../src/agent/serviceOutcome';
+import { classify, shallRestart, startLimit, startRefusal, succeeded, type ServiceResult } from '../src/agent/serviceOutcome';
 import type { ExitInfo } from '../src/agent/processes';
 import type { RestartPolicy } from '../src/agent/serviceConfig';
 
@@ -55,8 +53,8 @@ test("shallRestart: systemd.service(5)'s Restart= table", () => {
   const results: ServiceResult[] = ['success', 'exit-code', 'signal', 'timeout', 'start-limit-hit', 'resources'];
   // Columns in the order of `results`; 'resources' is how systemd reports a start that could not be set up.
   const table: Record<RestartPolicy, boolean[]> = {
-    'no': [false, false, false, false, false, false],
-    'always': [true, true, true, true, false, true],
+    no: [false, false, false, false, false, false],
+    always: [true, true, true, true, false, true],
     'on-success': [true, false, false, false, false, false],
     'on-failure': [false, true, true, true, false, true],
     'on-abnormal': [false, false, true, true, false, false],

@@ -35,16 +35,20 @@ function readAsNobody(file: string): string | undefined {
   return r.status === 0 ? r.stdout : undefined;
 }
 
-test('the process manager keeps its state 0700/0600; another user cannot read a unit\'s secrets', async () => {
+test("the process manager keeps its state 0700/0600; another user cannot read a unit's secrets", async () => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'fleetd-perms-'));
   fs.chmodSync(root, 0o755); // as /tmp-like parents are: the manager's own dir must close itself
   const stateDir = path.join(root, 'machine');
   const m = new ProcessUnitManager({ machineId: 'a'.repeat(32), journal: new Journal({ machineId: 'a'.repeat(32) }), stateDir });
   try {
-    await m.load('secret.service', [
-      { section: 'Service', name: 'ExecStart', value: '/bin/sleep 60' },
-      { section: 'Service', name: 'Environment', value: 'TOKEN=hunter2' },
-    ], 'h');
+    await m.load(
+      'secret.service',
+      [
+        { section: 'Service', name: 'ExecStart', value: '/bin/sleep 60' },
+        { section: 'Service', name: 'Environment', value: 'TOKEN=hunter2' },
+      ],
+      'h',
+    );
     await m.start('secret.service');
     await waitFor('the unit to run', async () => (await m.states())[0]?.subState === 'running');
     assert.deepEqual(openToOthers(stateDir), []);
@@ -64,32 +68,45 @@ test('fleetd local --state-dir: the directory and everything in it are closed to
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'fleetd-perms-cli-'));
   fs.chmodSync(root, 0o755);
   const stateDir = path.join(root, 'state');
-  const child = spawn(process.execPath, [bundle, 'local', '--machines', '2', '--state-dir', stateDir, '--api', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(process.execPath, [bundle, 'local', '--machines', '2', '--state-dir', stateDir, '--api', '127.0.0.1:0'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   let out = '';
   child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
   try {
     const api = await waitFor('fleetd to print its ready line', () => /API ready at (\S+)/.exec(out)?.[1], {
-      timeoutMs: 30_000, abortIf: () => (child.exitCode !== null ? `fleetd exited ${child.exitCode}:\n${out}` : undefined),
+      timeoutMs: 30_000,
+      abortIf: () => (child.exitCode !== null ? `fleetd exited ${child.exitCode}:\n${out}` : undefined),
     });
     const res = await fetch(`${api}/fleet/v1/units/secret.service`, {
-      method: 'PUT', headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ desiredState: 'launched', options: [
-        { section: 'Service', name: 'ExecStart', value: '/bin/sleep 600' }, { section: 'Service', name: 'Environment', value: 'TOKEN=hunter2' },
-      ] }),
+      method: 'PUT',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({
+        desiredState: 'launched',
+        options: [
+          { section: 'Service', name: 'ExecStart', value: '/bin/sleep 600' },
+          { section: 'Service', name: 'Environment', value: 'TOKEN=hunter2' },
+        ],
+      }),
     });
     assert.equal(res.status, 201);
-    const unitFile = await waitFor('the unit file to be written', () => {
-      const found: string[] = [];
-      const walk = (p: string) => {
-        for (const e of fs.readdirSync(p, { withFileTypes: true })) {
-          if (e.isDirectory()) walk(path.join(p, e.name));
-          else if (e.name === 'secret.service') found.push(path.join(p, e.name));
-        }
-      };
-      walk(stateDir);
-      return found[0];
-    }, { timeoutMs: 20_000 });
+    const unitFile = await waitFor(
+      'the unit file to be written',
+      () => {
+        const found: string[] = [];
+        const walk = (p: string) => {
+          for (const e of fs.readdirSync(p, { withFileTypes: true })) {
+            if (e.isDirectory()) walk(path.join(p, e.name));
+            else if (e.name === 'secret.service') found.push(path.join(p, e.name));
+          }
+        };
+        walk(stateDir);
+        return found[0];
+      },
+      { timeoutMs: 20_000 },
+    );
     assert.deepEqual(openToOthers(stateDir), []);
     if (process.getuid?.() === 0) assert.equal(readAsNobody(unitFile), undefined, 'uid 65534 read the unit file');
   } finally {

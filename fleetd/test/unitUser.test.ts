@@ -41,18 +41,29 @@ function manager(name: string) {
 const svc = (...kv: [string, string][]): UnitOption[] => kv.map(([name, value]) => ({ section: 'Service', name, value }));
 
 async function finished(m: ProcessUnitManager, unit: string) {
-  return waitFor(`${unit} to finish`, async () => {
-    const s = (await m.states()).find(x => x.name === unit);
-    return s && (s.activeState === 'failed' || (s.activeState === 'inactive' && s.subState === 'dead' && s.detail)) ? s : undefined;
-  }, { timeoutMs: 10_000 });
+  return waitFor(
+    `${unit} to finish`,
+    async () => {
+      const s = (await m.states()).find(x => x.name === unit);
+      return s && (s.activeState === 'failed' || (s.activeState === 'inactive' && s.subState === 'dead' && s.detail)) ? s : undefined;
+    },
+    { timeoutMs: 10_000 },
+  );
 }
 
 test('as root: User=, Group= and SupplementaryGroups= set the credentials of every process; HOME, USER, LOGNAME, SHELL follow the user', { skip }, async () => {
   const { m, journal } = manager('root-user');
-  await m.load('who.service', svc(
-    ['Type', 'oneshot'], ['User', 'nobody'], ['Group', 'nogroup'], ['SupplementaryGroups', 'daemon'],
-    ['ExecStart', '/bin/sh -c "echo uid=$(id -u) gid=$(id -g) groups=$(id -G) user=$USER home=$HOME"'],
-  ), 'h');
+  await m.load(
+    'who.service',
+    svc(
+      ['Type', 'oneshot'],
+      ['User', 'nobody'],
+      ['Group', 'nogroup'],
+      ['SupplementaryGroups', 'daemon'],
+      ['ExecStart', '/bin/sh -c "echo uid=$(id -u) gid=$(id -g) groups=$(id -G) user=$USER home=$HOME"'],
+    ),
+    'h',
+  );
   await m.start('who.service');
   await waitFor('who.service to print its credentials', () => journal.read('who.service', 50).find(l => l.text.startsWith('uid=')), { timeoutMs: 10_000 });
   const line = journal.read('who.service', 50).find(l => l.text.startsWith('uid='))!.text;
@@ -75,7 +86,9 @@ test('not root: a unit asking for another user fails with a clear detail instead
   fs.mkdirSync(stateDir, { mode: 0o700 });
   fs.chownSync(stateDir, 65534, 65534);
   const script = path.join(root, 'as-nobody.ts');
-  fs.writeFileSync(script, `
+  fs.writeFileSync(
+    script,
+    `
     import { ProcessUnitManager } from ${JSON.stringify(path.resolve(__dirname, '../src/agent/processUnitManager'))};
     import { Journal } from ${JSON.stringify(path.resolve(__dirname, '../src/agent/journal'))};
     (async () => {
@@ -92,9 +105,17 @@ test('not root: a unit asking for another user fails with a clear detail instead
       console.log(JSON.stringify(await m.states()));
       await m.close();
     })();
-  `);
+  `,
+  );
   fs.chmodSync(script, 0o644);
-  const r = spawnSync(process.execPath, ['--import', 'tsx', script], { uid: 65534, gid: 65534, cwd: path.resolve(__dirname, '..', '..'), encoding: 'utf8', timeout: 30_000, env: { ...process.env, HOME: '/tmp' } });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', script], {
+    uid: 65534,
+    gid: 65534,
+    cwd: path.resolve(__dirname, '..', '..'),
+    encoding: 'utf8',
+    timeout: 30_000,
+    env: { ...process.env, HOME: '/tmp' },
+  });
   assert.equal(r.status, 0, r.stderr);
   const states = JSON.parse(r.stdout.trim().split('\n').pop()!) as { name: string; activeState: string; detail?: string }[];
   const asRoot = states.find(s => s.name === 'root.service');

@@ -18,7 +18,11 @@ const root = path.resolve(__dirname, '..', '..');
 const packageVersion = (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string }).version;
 
 test("fleetd --version says package.json's version", () => {
-  const out = execFileSync(process.execPath, ['--import', 'tsx', path.join(root, 'fleetd', 'src', 'main.ts'), '--version'], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+  const out = execFileSync(process.execPath, ['--import', 'tsx', path.join(root, 'fleetd', 'src', 'main.ts'), '--version'], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   assert.equal(out.trim(), `fleetd ${packageVersion}`);
 });
 
@@ -35,7 +39,10 @@ test("the API's Server header and a machine's advertised version are package.jso
   const agent = new Agent({ registry, machine: { id: 'm1', publicIP: '', metadata: {} }, unitManager: new FakeUnitManager(), intervalMs: 60_000 });
   await agent.start();
   try {
-    assert.deepEqual((await registry.listMachines()).map(m => [m.id, m.version]), [['m1', packageVersion]]);
+    assert.deepEqual(
+      (await registry.listMachines()).map(m => [m.id, m.version]),
+      [['m1', packageVersion]],
+    );
   } finally {
     await agent.stop();
   }

@@ -40,8 +40,15 @@ export function parseLocalClusterRecord(text: string): LocalClusterRecord | unde
     return undefined;
   }
   const r = v as Partial<LocalClusterRecord> | null;
-  if (!r || typeof r !== 'object' || !Number.isInteger(r.pid) || (r.pid as number) <= 1 || typeof r.url !== 'string' || !/^(http|unix):\/\//.test(r.url)) return undefined;
-  const out: LocalClusterRecord = { pid: r.pid!, url: r.url, machines: typeof r.machines === 'number' ? r.machines : 0, stateDir: typeof r.stateDir === 'string' ? r.stateDir : '', startedAt: typeof r.startedAt === 'number' ? r.startedAt : 0 };
+  if (!r || typeof r !== 'object' || !Number.isInteger(r.pid) || (r.pid as number) <= 1 || typeof r.url !== 'string' || !/^(http|unix):\/\//.test(r.url))
+    return undefined;
+  const out: LocalClusterRecord = {
+    pid: r.pid!,
+    url: r.url,
+    machines: typeof r.machines === 'number' ? r.machines : 0,
+    stateDir: typeof r.stateDir === 'string' ? r.stateDir : '',
+    startedAt: typeof r.startedAt === 'number' ? r.startedAt : 0,
+  };
   if (typeof r.etcd === 'string') out.etcd = r.etcd;
   if (typeof r.logFile === 'string') out.logFile = r.logFile;
   return out;

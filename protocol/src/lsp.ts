@@ -6,7 +6,17 @@ import { NotificationType, RequestType, RequestType0 } from 'vscode-languageserv
 
 /** The file extensions of the fleet-unit language (package.json contributes.languages; a test keeps them equal). */
 export const UNIT_FILE_EXTENSIONS: readonly string[] = [
-  '.service', '.socket', '.timer', '.path', '.mount', '.automount', '.device', '.target', '.slice', '.swap', '.scope',
+  '.service',
+  '.socket',
+  '.timer',
+  '.path',
+  '.mount',
+  '.automount',
+  '.device',
+  '.target',
+  '.slice',
+  '.swap',
+  '.scope',
 ];
 
 /**

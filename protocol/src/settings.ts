@@ -45,8 +45,7 @@ export namespace FleetLanguageSettings {
       else if (v !== undefined && SEVERITIES.includes(v)) rules[code] = v as RuleSeverityOverride;
     }
     return {
-      systemdVersion:
-        typeof version === 'number' && Number.isFinite(version) && version > 0 ? Math.floor(version) : DEFAULT_SYSTEMD_VERSION,
+      systemdVersion: typeof version === 'number' && Number.isFinite(version) && version > 0 ? Math.floor(version) : DEFAULT_SYSTEMD_VERSION,
       diagnosticsEnabled: typeof enable === 'boolean' ? enable : true,
       rules,
     };

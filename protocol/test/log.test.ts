@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { abortError, describeError, errorMessage } from '../src/log';
 
-test('errorMessage: an Error\'s message, anything else as text', () => {
+test("errorMessage: an Error's message, anything else as text", () => {
   assert.equal(errorMessage(new Error('boom')), 'boom');
   assert.equal(errorMessage('plain'), 'plain');
   assert.equal(errorMessage(42), '42');
@@ -22,7 +22,7 @@ test('describeError: the causes follow, a loop of causes is cut', () => {
   assert.equal(describeError(b).split(': ').length, 9);
 });
 
-test('abortError: the signal\'s reason when it is an Error, else an AbortError', () => {
+test("abortError: the signal's reason when it is an Error, else an AbortError", () => {
   const why = new Error('the editor closed');
   const withReason = new AbortController();
   withReason.abort(why);

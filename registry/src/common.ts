@@ -49,7 +49,7 @@ export class Watchers {
           listener();
         } catch (err) {
           // A watcher is a hint; its failure must not break the registry or the other watchers.
-          console.error(`fleetd: registry watcher failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+          console.error(`fleetd: registry watcher failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
         }
       }
     });

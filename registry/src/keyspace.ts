@@ -111,4 +111,3 @@ export type ParsedKey =
   | { kind: 'machineMetadata'; machineId: string; key: string }
   | { kind: 'unitBlob'; hash: string }
   | { kind: 'leader' | 'reasons' | 'other' };
-

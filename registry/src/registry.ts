@@ -121,7 +121,10 @@ export class RegistryUnavailableError extends Error {
  * request is what is too big, not the registry that is down: the API answers 413/400, not 503.
  */
 export class RegistryLimitError extends Error {
-  constructor(readonly kind: 'size' | 'operations', message: string) {
+  constructor(
+    readonly kind: 'size' | 'operations',
+    message: string,
+  ) {
     super(message);
     this.name = 'RegistryLimitError';
   }
@@ -155,7 +158,9 @@ export interface ApiRegistry {
    * and the reasons, read without the rest of the cluster (etcd v3: one transaction over the
    * unit's keys). Optional: without it the API reads the whole schedule and every state.
    */
-  unitDetail?(name: string): Promise<{ unit: UnitRecord; schedule: Map<string, ScheduleEntry>; states: UnitStateRecord[]; reasons: Map<string, string> } | undefined>;
+  unitDetail?(
+    name: string,
+  ): Promise<{ unit: UnitRecord; schedule: Map<string, ScheduleEntry>; states: UnitStateRecord[]; reasons: Map<string, string> } | undefined>;
   /** Sorted by name. */
   listUnits(): Promise<UnitRecord[]>;
   /** Create a unit, or replace its content; its desired state is set to `desiredState`. */

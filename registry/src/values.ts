@@ -33,7 +33,14 @@ export function decodeUnitState(name: string, machineId: string, text: string): 
   const json = parseJson(text);
   if (!isObject(json)) return undefined;
   const str = (v: unknown) => (typeof v === 'string' ? v : '');
-  const s: UnitStateRecord = { name, machineId, hash: str(json.unitHash), loadState: str(json.loadState), activeState: str(json.activeState), subState: str(json.subState) };
+  const s: UnitStateRecord = {
+    name,
+    machineId,
+    hash: str(json.unitHash),
+    loadState: str(json.loadState),
+    activeState: str(json.activeState),
+    subState: str(json.subState),
+  };
   if (typeof json.detail === 'string') s.detail = json.detail;
   return s;
 }

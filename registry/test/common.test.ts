@@ -17,16 +17,25 @@ test('inParallel: at most `limit` calls at once, every item once, results in ord
     running--;
     return i * 10;
   });
-  assert.deepEqual(out, items.map(i => i * 10));
-  assert.deepEqual([...calls].sort((a, b) => a - b), items);
+  assert.deepEqual(
+    out,
+    items.map(i => i * 10),
+  );
+  assert.deepEqual(
+    [...calls].sort((a, b) => a - b),
+    items,
+  );
   assert.equal(peak, 3);
   assert.deepEqual(await inParallel([], 4, async () => 1), []);
   assert.deepEqual(await inParallel([1, 2], 0, async x => x), [1, 2], 'a limit below 1 still runs one at a time');
 });
 
 test('inParallel: a rejection is the result', async () => {
-  await assert.rejects(inParallel([1, 2, 3], 2, async x => {
-    if (x === 2) throw new Error('two failed');
-    return x;
-  }), /two failed/);
+  await assert.rejects(
+    inParallel([1, 2, 3], 2, async x => {
+      if (x === 2) throw new Error('two failed');
+      return x;
+    }),
+    /two failed/,
+  );
 });

@@ -52,7 +52,11 @@ describe("Etcd2Registry: fleet's engine protocol beside fleet v1.0 engines", { s
     const url = `http://${endpoint}`;
     const put = async (key: string, value: string, query = '', ttl?: number) => {
       const body = new URLSearchParams(ttl === undefined ? { value } : { ttl: String(ttl), value });
-      const res = await fetch(`${url}/v2/keys${prefix}${key}${query ? `?${query}` : ''}`, { method: 'PUT', body: body.toString(), headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
+      const res = await fetch(`${url}/v2/keys${prefix}${key}${query ? `?${query}` : ''}`, {
+        method: 'PUT',
+        body: body.toString(),
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      });
       return res.status;
     };
     const get = async (key: string) => {

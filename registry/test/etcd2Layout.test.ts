@@ -10,15 +10,25 @@ import { test } from 'node:test';
 import { parseUnitFile, serializeOptions, sha1Hex, toOptions } from '../../unitfile/src';
 import { Keys } from '../src/keyspace';
 import {
-  decodeJobObject, decodeJobs, decodeLeader, decodeMachine, decodeUnitBlob, decodeUnitState, encodeJobObject, encodeLeader, encodeMachine,
-  encodeUnitBlob, encodeUnitState, goJsonString,
+  decodeJobObject,
+  decodeJobs,
+  decodeLeader,
+  decodeMachine,
+  decodeUnitBlob,
+  decodeUnitState,
+  encodeJobObject,
+  encodeLeader,
+  encodeMachine,
+  encodeUnitBlob,
+  encodeUnitState,
+  goJsonString,
 } from '../src/etcd2/layout';
 import { normalizePrefix } from '../src/etcd2/etcd2Registry';
 
 const fx = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'fleet-v1.0.0-keyspace.json'), 'utf8'));
 const keys = new Keys('/_coreos.com/fleet/');
 
-test("a unit submitted by fleetctl: fleetd writes the same blob, key and object", () => {
+test('a unit submitted by fleetctl: fleetd writes the same blob, key and object', () => {
   const submit = fx.fleetctlSubmit;
   const raw = serializeOptions(toOptions(parseUnitFile(submit.unitFile)));
   const hash = sha1Hex(raw);
@@ -45,7 +55,10 @@ test("a machine: fleetd's record without its extensions is fleet's, byte for byt
   assert.deepEqual(decodeMachine(m.value), { id, publicIP: '127.0.0.11', metadata: { role: 'fleet' }, version: 'v1.0.0' });
   // fleetd's own extensions ride along as fields Go's decoder ignores.
   const ours = encodeMachine({ id, publicIP: '127.0.0.2', metadata: { b: '2', a: '1' }, version: '1.2.3', journalUrl: 'http://127.0.0.1:9' });
-  assert.equal(ours, `{"ID":"${id}","PublicIP":"127.0.0.2","Metadata":{"a":"1","b":"2"},"Capabilities":{"DISABLE_ENGINE":false,"GRPC":false},"Version":"v1.0.0","JournalURL":"http://127.0.0.1:9","FleetdVersion":"1.2.3"}`);
+  assert.equal(
+    ours,
+    `{"ID":"${id}","PublicIP":"127.0.0.2","Metadata":{"a":"1","b":"2"},"Capabilities":{"DISABLE_ENGINE":false,"GRPC":false},"Version":"v1.0.0","JournalURL":"http://127.0.0.1:9","FleetdVersion":"1.2.3"}`,
+  );
   assert.deepEqual(decodeMachine(ours), { id, publicIP: '127.0.0.2', metadata: { a: '1', b: '2' }, version: '1.2.3', journalUrl: 'http://127.0.0.1:9' });
   assert.equal(decodeMachine('{"ID":""}'), undefined, 'fleet counts a machine without an ID as gone');
 });
@@ -72,12 +85,25 @@ test("job listings: fleet's rules (Name from the object, bad values skipped)", (
     ['/_coreos.com/fleet/job/e.service/target-state', 'launched'],
     ['/_coreos.com/fleet/job/hex.service/object', '{"Name":"hex.service","UnitHash":"cecec3bd"}'],
     ['/_coreos.com/fleet/job/noobj.service/target-state', 'launched'],
-    ['/_coreos.com/fleet/job/bogus.service/object', '{"Name":"bogus.service","UnitHash":[206,206,211,189,78,49,60,80,25,166,88,113,227,182,99,36,71,45,89,71]}'],
+    [
+      '/_coreos.com/fleet/job/bogus.service/object',
+      '{"Name":"bogus.service","UnitHash":[206,206,211,189,78,49,60,80,25,166,88,113,227,182,99,36,71,45,89,71]}',
+    ],
     ['/_coreos.com/fleet/job/bogus.service/target-state', 'bogus'],
   ]);
-  assert.deepEqual(decodeJobs(keys, kvs).map(j => [j.name, j.desiredState]), [['renamed.service', 'launched']]);
+  assert.deepEqual(
+    decodeJobs(keys, kvs).map(j => [j.name, j.desiredState]),
+    [['renamed.service', 'launched']],
+  );
   kvs.set('/_coreos.com/fleet/job/nostate.service/object', kvs.get('/_coreos.com/fleet/job/bogus.service/object')!.replace('bogus', 'nostate'));
-  assert.deepEqual(decodeJobs(keys, kvs).map(j => [j.name, j.desiredState]), [['nostate.service', undefined], ['renamed.service', 'launched']], 'no target-state: listed, without one');
+  assert.deepEqual(
+    decodeJobs(keys, kvs).map(j => [j.name, j.desiredState]),
+    [
+      ['nostate.service', undefined],
+      ['renamed.service', 'launched'],
+    ],
+    'no target-state: listed, without one',
+  );
 });
 
 test("Go's JSON string escapes", () => {

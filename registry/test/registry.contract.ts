@@ -58,12 +58,18 @@ async function settle(ms = 150): Promise<void> {
 /** machineView may lag the registry (EtcdRegistry serves it from its watch): poll until `ok`. */
 async function viewUntil(r: Registry, machineId: string, ok: (v: MachineView) => boolean, what: string): Promise<MachineView> {
   let last: MachineView | undefined;
-  const seen = await waitFor(what, async () => {
-    last = await r.machineView(machineId);
-    return ok(last) && last;
-  }, { timeoutMs: 5_000, intervalMs: 25 }).catch((err: unknown) => err as Error);
+  const seen = await waitFor(
+    what,
+    async () => {
+      last = await r.machineView(machineId);
+      return ok(last) && last;
+    },
+    { timeoutMs: 5_000, intervalMs: 25 },
+  ).catch((err: unknown) => err as Error);
   if (!(seen instanceof Error)) return seen;
-  assert.fail(`machineView(${machineId}): ${seen.message}; last: ${JSON.stringify({ units: last?.units.map(u => u.name), schedule: [...(last?.schedule ?? [])], machine: last?.machine })}`);
+  assert.fail(
+    `machineView(${machineId}): ${seen.message}; last: ${JSON.stringify({ units: last?.units.map(u => u.name), schedule: [...(last?.schedule ?? [])], machine: last?.machine })}`,
+  );
 }
 
 export function registryContract(name: string, make: () => Promise<RegistryHarness>): void {
@@ -77,13 +83,24 @@ export function registryContract(name: string, make: () => Promise<RegistryHarne
     afterEach(async () => h.dispose());
 
     test('units: put, get, list sorted, content round trip grouped by section, hash', async () => {
-      const mixed = [opt('Unit', 'Description', 'x'), opt('Service', 'ExecStart', '/bin/true'), opt('Unit', 'After', 'a.service'), opt('Service', 'Environment', '')];
+      const mixed = [
+        opt('Unit', 'Description', 'x'),
+        opt('Service', 'ExecStart', '/bin/true'),
+        opt('Unit', 'After', 'a.service'),
+        opt('Service', 'Environment', ''),
+      ];
       await r.putUnit({ name: 'b.service', options: mixed, desiredState: 'inactive' });
       await r.putUnit({ name: 'a.service', options: HELLO, desiredState: 'launched' });
       const b = await r.getUnit('b.service');
       const grouped = [mixed[0]!, mixed[2]!, mixed[1]!, mixed[3]!];
       assert.deepEqual(b, { name: 'b.service', options: grouped, hash: unitHash(grouped), desiredState: 'inactive' });
-      assert.deepEqual((await r.listUnits()).map(u => [u.name, u.desiredState]), [['a.service', 'launched'], ['b.service', 'inactive']]);
+      assert.deepEqual(
+        (await r.listUnits()).map(u => [u.name, u.desiredState]),
+        [
+          ['a.service', 'launched'],
+          ['b.service', 'inactive'],
+        ],
+      );
       assert.equal(await r.getUnit('nope.service'), undefined);
       // Replacing content keeps the name and takes the new desired state.
       await r.putUnit({ name: 'a.service', options: [opt('Service', 'ExecStart', '/bin/false')], desiredState: 'inactive' });
@@ -93,7 +110,11 @@ export function registryContract(name: string, make: () => Promise<RegistryHarne
     });
 
     test('units: values with odd characters survive exactly', async () => {
-      const odd = [opt('Service', 'ExecStart', '/bin/sh -c "echo $HOME \\\n  && true"'), opt('Unit', 'Description', 'ünï cödé ☃ = yes'), opt('X-Fleet', 'MachineMetadata', '"a=b" "c=d"')];
+      const odd = [
+        opt('Service', 'ExecStart', '/bin/sh -c "echo $HOME \\\n  && true"'),
+        opt('Unit', 'Description', 'ünï cödé ☃ = yes'),
+        opt('X-Fleet', 'MachineMetadata', '"a=b" "c=d"'),
+      ];
       await r.putUnit({ name: 'odd@1.service', options: odd, desiredState: 'loaded' });
       const back = await r.getUnit('odd@1.service');
       if (h.content === 'fleet') {
@@ -111,7 +132,9 @@ export function registryContract(name: string, make: () => Promise<RegistryHarne
       const other = [opt('Service', 'ExecStart', '/bin/false')];
       assert.equal(await r.createUnit({ name: 'c.service', options: other, desiredState: 'inactive' }), false);
       assert.deepEqual(await r.getUnit('c.service'), { name: 'c.service', options: HELLO, hash: unitHash(HELLO), desiredState: 'launched' });
-      const results = await Promise.all([1, 2, 3].map(i => r.createUnit({ name: 'race.service', options: [opt('Unit', 'Description', `#${i}`)], desiredState: 'inactive' })));
+      const results = await Promise.all(
+        [1, 2, 3].map(i => r.createUnit({ name: 'race.service', options: [opt('Unit', 'Description', `#${i}`)], desiredState: 'inactive' })),
+      );
       assert.equal(results.filter(Boolean).length, 1, 'concurrent creates: exactly one wins');
     });
 
@@ -153,8 +176,14 @@ export function registryContract(name: string, make: () => Promise<RegistryHarne
       const names = Array.from({ length: MAX_BATCH_OPS + 3 }, (_, i) => `u${String(i).padStart(3, '0')}.service`);
       for (const n of names) await r.putUnit({ name: n, options: HELLO, desiredState: 'launched' });
       // Every change holds: one write per MAX_BATCH_OPS changes, all applied.
-      assert.deepEqual(await r.applySchedule(names.map(unit => ({ kind: 'schedule' as const, unit, machineId: 'm1' }))), names.map(() => true));
-      assert.deepEqual([...(await r.getSchedule()).values()].map(e => e.machineId), names.map(() => 'm1'));
+      assert.deepEqual(
+        await r.applySchedule(names.map(unit => ({ kind: 'schedule' as const, unit, machineId: 'm1' }))),
+        names.map(() => true),
+      );
+      assert.deepEqual(
+        [...(await r.getSchedule()).values()].map(e => e.machineId),
+        names.map(() => 'm1'),
+      );
       // Some are stale: each is decided on its own (create-only, compare on the machine).
       await unscheduleUnit(r, 'u001.service', 'm1');
       const results = await r.applySchedule([
@@ -169,10 +198,13 @@ export function registryContract(name: string, make: () => Promise<RegistryHarne
       assert.equal(schedule.get('u002.service')?.machineId, 'm1');
       assert.equal(schedule.get('u003.service')?.machineId, 'm1');
       assert.deepEqual(await r.applySchedule([]), []);
-      await assert.rejects(r.applySchedule([
-        { kind: 'unschedule', unit: 'u004.service', machineId: 'm1' },
-        { kind: 'schedule', unit: 'u004.service', machineId: 'm2' },
-      ]), /u004\.service appears twice in one batch/);
+      await assert.rejects(
+        r.applySchedule([
+          { kind: 'unschedule', unit: 'u004.service', machineId: 'm1' },
+          { kind: 'schedule', unit: 'u004.service', machineId: 'm2' },
+        ]),
+        /u004\.service appears twice in one batch/,
+      );
     });
 
     test('publishUnits: states and launched heartbeats of one machine in one batch', async () => {
@@ -183,10 +215,19 @@ export function registryContract(name: string, make: () => Promise<RegistryHarne
       const state = (name: string) => ({ name, machineId: 'm1', hash: 'a'.repeat(40), loadState: 'loaded', activeState: 'active', subState: 'running' });
       // More writes than one transaction carries (a state and a heartbeat per unit).
       await r.publishUnits('m1', { states: names.map(state), launched: names }, h.ttlMs);
-      assert.deepEqual((await r.listUnitStates()).map(s => [s.name, s.machineId, s.activeState]), names.map(n => [n, 'm1', 'active']));
-      assert.deepEqual([...(await r.getSchedule()).values()].map(e => e.launchedOn), names.map(() => 'm1'));
+      assert.deepEqual(
+        (await r.listUnitStates()).map(s => [s.name, s.machineId, s.activeState]),
+        names.map(n => [n, 'm1', 'active']),
+      );
+      assert.deepEqual(
+        [...(await r.getSchedule()).values()].map(e => e.launchedOn),
+        names.map(() => 'm1'),
+      );
       await r.publishUnits('m1', { states: [], launched: [] }, h.ttlMs);
-      await assert.rejects(r.publishUnits('m1', { states: [{ ...state('u000.service'), machineId: 'm2' }], launched: [] }, h.ttlMs), /belongs to machine m2, not m1/);
+      await assert.rejects(
+        r.publishUnits('m1', { states: [{ ...state('u000.service'), machineId: 'm2' }], launched: [] }, h.ttlMs),
+        /belongs to machine m2, not m1/,
+      );
       await p.release();
     });
 
@@ -202,11 +243,19 @@ export function registryContract(name: string, make: () => Promise<RegistryHarne
       const p2 = await r.registerMachine(machine('m2'), h.ttlMs);
       await r.patchMachineMetadata([{ machineId: 'm1', key: 'zone', value: 'a' }]);
       await setLaunched(r, 'mine.service', 'm1', 30_000);
-      const view = await viewUntil(r, 'm1', v => v.units.length === 2 && v.machine?.metadata.zone === 'a' && v.schedule.get('mine.service')?.launchedOn === 'm1', 'mine.service and everywhere.service');
-      assert.deepEqual(view.units.map(u => [u.name, u.desiredState, u.hash]), [
-        ['everywhere.service', 'loaded', unitHash(global)],
-        ['mine.service', 'launched', unitHash(HELLO)],
-      ]);
+      const view = await viewUntil(
+        r,
+        'm1',
+        v => v.units.length === 2 && v.machine?.metadata.zone === 'a' && v.schedule.get('mine.service')?.launchedOn === 'm1',
+        'mine.service and everywhere.service',
+      );
+      assert.deepEqual(
+        view.units.map(u => [u.name, u.desiredState, u.hash]),
+        [
+          ['everywhere.service', 'loaded', unitHash(global)],
+          ['mine.service', 'launched', unitHash(HELLO)],
+        ],
+      );
       assert.deepEqual(view.units[1]!.options, HELLO);
       assert.deepEqual([...view.schedule], [['mine.service', { name: 'mine.service', machineId: 'm1', launchedOn: 'm1' }]]);
       assert.deepEqual(view.machine, { ...machine('m1', { role: 'web', zone: 'a' }) });
@@ -231,7 +280,10 @@ export function registryContract(name: string, make: () => Promise<RegistryHarne
         await scheduleUnit(r, name, 'm1');
       }
       const view = await viewUntil(r, 'm1', v => v.units.length === 3, 'three units');
-      assert.deepEqual(view.units.map(u => u.name), ['aa.service', 'mm.service', 'zz.service']);
+      assert.deepEqual(
+        view.units.map(u => u.name),
+        ['aa.service', 'mm.service', 'zz.service'],
+      );
       assert.deepEqual([...view.schedule.keys()], ['aa.service', 'mm.service', 'zz.service']);
       await p1.release();
     });
@@ -246,7 +298,12 @@ export function registryContract(name: string, make: () => Promise<RegistryHarne
     });
 
     test('reasons: replaced as a whole', async () => {
-      await r.setUnitReasons(new Map([['a.service', 'no machine has metadata region=west'], ['b.service', 'x']]));
+      await r.setUnitReasons(
+        new Map([
+          ['a.service', 'no machine has metadata region=west'],
+          ['b.service', 'x'],
+        ]),
+      );
       await r.setUnitReasons(new Map([['a.service', 'no machine has metadata region=west']]));
       assert.deepEqual(await r.getUnitReasons(), new Map([['a.service', 'no machine has metadata region=west']]));
       await r.setUnitReasons(new Map());
@@ -262,9 +319,15 @@ export function registryContract(name: string, make: () => Promise<RegistryHarne
         { id: 'bbb', publicIP: '10.0.0.3', metadata: { region: 'us' }, version: 'test' },
       ]);
       await pB.update({ ...machine('bbb', { region: 'eu' }), publicIP: '10.1.1.1' });
-      assert.deepEqual((await r.listMachines()).find(m => m.id === 'bbb'), { id: 'bbb', publicIP: '10.1.1.1', metadata: { region: 'eu' }, version: 'test' });
+      assert.deepEqual(
+        (await r.listMachines()).find(m => m.id === 'bbb'),
+        { id: 'bbb', publicIP: '10.1.1.1', metadata: { region: 'eu' }, version: 'test' },
+      );
       await pB.release();
-      assert.deepEqual((await r.listMachines()).map(m => m.id), ['aaa']);
+      assert.deepEqual(
+        (await r.listMachines()).map(m => m.id),
+        ['aaa'],
+      );
       // The ID is free again.
       const again = await r.registerMachine(machine('bbb'), h.ttlMs);
       await again.release();
@@ -287,19 +350,32 @@ export function registryContract(name: string, make: () => Promise<RegistryHarne
     });
 
     test('unit states: save, sorted by unit then machine, remove one', async () => {
-      const st = (name: string, machineId: string, activeState = 'active') => ({ name, machineId, hash: 'a'.repeat(40), loadState: 'loaded', activeState, subState: 'running' });
+      const st = (name: string, machineId: string, activeState = 'active') => ({
+        name,
+        machineId,
+        hash: 'a'.repeat(40),
+        loadState: 'loaded',
+        activeState,
+        subState: 'running',
+      });
       await saveUnitState(r, st('b.service', 'm2'), 30_000);
       await saveUnitState(r, st('b.service', 'm1'), 30_000);
       await saveUnitState(r, { ...st('a.service', 'm9'), detail: 'ExecStart exited 1' }, 30_000);
       await saveUnitState(r, st('b.service', 'm1', 'failed'), 30_000);
-      assert.deepEqual((await r.listUnitStates()).map(s => [s.name, s.machineId, s.activeState, s.detail]), [
-        ['a.service', 'm9', 'active', 'ExecStart exited 1'],
-        ['b.service', 'm1', 'failed', undefined],
-        ['b.service', 'm2', 'active', undefined],
-      ]);
+      assert.deepEqual(
+        (await r.listUnitStates()).map(s => [s.name, s.machineId, s.activeState, s.detail]),
+        [
+          ['a.service', 'm9', 'active', 'ExecStart exited 1'],
+          ['b.service', 'm1', 'failed', undefined],
+          ['b.service', 'm2', 'active', undefined],
+        ],
+      );
       await r.removeUnitState('b.service', 'm1');
       await r.removeUnitState('b.service', 'm1');
-      assert.deepEqual((await r.listUnitStates()).map(s => s.machineId), ['m9', 'm2']);
+      assert.deepEqual(
+        (await r.listUnitStates()).map(s => s.machineId),
+        ['m9', 'm2'],
+      );
     });
 
     test('snapshot: units, schedule and machines in one read', async () => {
@@ -307,9 +383,15 @@ export function registryContract(name: string, make: () => Promise<RegistryHarne
       await scheduleUnit(r, 'a.service', 'm1');
       const p = await r.registerMachine(machine('m1'), h.ttlMs);
       const snap = await r.snapshot();
-      assert.deepEqual(snap.units.map(u => u.name), ['a.service']);
+      assert.deepEqual(
+        snap.units.map(u => u.name),
+        ['a.service'],
+      );
       assert.deepEqual([...snap.schedule.values()], [{ name: 'a.service', machineId: 'm1' }]);
-      assert.deepEqual(snap.machines.map(m => m.id), ['m1']);
+      assert.deepEqual(
+        snap.machines.map(m => m.id),
+        ['m1'],
+      );
       await p.release();
     });
 
@@ -318,12 +400,23 @@ export function registryContract(name: string, make: () => Promise<RegistryHarne
       await r.putUnit({ name: 'a.service', options: HELLO, desiredState: 'launched' });
       await scheduleUnit(r, 'a.service', 'm1');
       await setLaunched(r, 'a.service', 'm1', ttl);
-      await saveUnitState(r, { name: 'a.service', machineId: 'm1', hash: 'b'.repeat(40), loadState: 'loaded', activeState: 'active', subState: 'running' }, ttl);
-      await saveUnitState(r, { name: 'keep.service', machineId: 'm1', hash: 'b'.repeat(40), loadState: 'loaded', activeState: 'active', subState: 'running' }, ttl * 20);
+      await saveUnitState(
+        r,
+        { name: 'a.service', machineId: 'm1', hash: 'b'.repeat(40), loadState: 'loaded', activeState: 'active', subState: 'running' },
+        ttl,
+      );
+      await saveUnitState(
+        r,
+        { name: 'keep.service', machineId: 'm1', hash: 'b'.repeat(40), loadState: 'loaded', activeState: 'active', subState: 'running' },
+        ttl * 20,
+      );
       const statesWatch = fired(l => r.watch('states', l), h.expiryWaitMs + 5_000);
       await h.advance(h.expiryWaitMs);
       assert.equal((await r.getSchedule()).get('a.service')?.launchedOn, undefined);
-      assert.deepEqual((await r.listUnitStates()).map(s => s.name), ['keep.service']);
+      assert.deepEqual(
+        (await r.listUnitStates()).map(s => s.name),
+        ['keep.service'],
+      );
       assert.equal((await r.getSchedule()).get('a.service')?.machineId, 'm1', 'the target itself never expires');
       assert.equal(await statesWatch.done, true, 'expiry notifies watchers');
     });
@@ -335,7 +428,10 @@ export function registryContract(name: string, make: () => Promise<RegistryHarne
       await h.crash(other, 'dead');
       const w = fired(l => r.watch('machines', l), h.expiryWaitMs + 5_000);
       await h.advance(h.expiryWaitMs);
-      assert.deepEqual((await r.listMachines()).map(m => m.id), ['live']);
+      assert.deepEqual(
+        (await r.listMachines()).map(m => m.id),
+        ['live'],
+      );
       assert.equal(await w.done, true);
       // The ID can be registered again.
       const back = await r.registerMachine(machine('dead'), h.ttlMs);
@@ -386,7 +482,15 @@ export function registryContract(name: string, make: () => Promise<RegistryHarne
       await step(() => r.setDesiredState('a.service', 'launched'), 'units');
       await step(() => scheduleUnit(r, 'a.service', 'm1'), 'schedule');
       await step(() => setLaunched(r, 'a.service', 'm1', 30_000), 'schedule');
-      await step(() => saveUnitState(r, { name: 'a.service', machineId: 'm1', hash: 'c'.repeat(40), loadState: 'loaded', activeState: 'active', subState: 'running' }, 30_000), 'states');
+      await step(
+        () =>
+          saveUnitState(
+            r,
+            { name: 'a.service', machineId: 'm1', hash: 'c'.repeat(40), loadState: 'loaded', activeState: 'active', subState: 'running' },
+            30_000,
+          ),
+        'states',
+      );
       const p = await r.registerMachine(machine('m1'), h.ttlMs);
       await step(() => r.patchMachineMetadata([{ machineId: 'm1', key: 'k', value: 'v' }]), 'machines');
       for (const s of subs) s.dispose();
@@ -406,7 +510,12 @@ export function registryContract(name: string, make: () => Promise<RegistryHarne
       await r.setDesiredState('a.service', 'launched');
       await settle(300);
       let events = 0;
-      const subs = [r.watch('schedule', () => events++), r.watch('states', () => events++), r.watch('units', () => events++), r.watchMachine('m1', () => events++)];
+      const subs = [
+        r.watch('schedule', () => events++),
+        r.watch('states', () => events++),
+        r.watch('units', () => events++),
+        r.watchMachine('m1', () => events++),
+      ];
       await settle(300);
       events = 0;
       for (let i = 0; i < 3; i++) {
@@ -439,10 +548,20 @@ export function registryContract(name: string, make: () => Promise<RegistryHarne
       await expect(() => r.putUnit({ name: 'a.service', options: HELLO, desiredState: 'launched' }), false, false, 'an unscheduled unit concerns nobody');
       await expect(() => scheduleUnit(r, 'a.service', 'm1'), true, false, 'scheduling wakes the target');
       await expect(() => r.setDesiredState('a.service', 'loaded'), true, false, 'desired state wakes the target');
-      await expect(() => r.putUnit({ name: 'a.service', options: [...HELLO, opt('Unit', 'After', 'x')], desiredState: 'inactive' }), true, false, 'new content wakes the target');
+      await expect(
+        () => r.putUnit({ name: 'a.service', options: [...HELLO, opt('Unit', 'After', 'x')], desiredState: 'inactive' }),
+        true,
+        false,
+        'new content wakes the target',
+      );
       await expect(() => unscheduleUnit(r, 'a.service', 'm1'), true, false, 'unscheduling wakes the old target');
       await expect(() => r.patchMachineMetadata([{ machineId: 'm2', key: 'k', value: 'v' }]), false, true, 'metadata wakes its machine');
-      await expect(() => r.putUnit({ name: 'g.service', options: [...HELLO, opt('X-Fleet', 'Global', 'true')], desiredState: 'launched' }), true, true, 'a global unit wakes every machine');
+      await expect(
+        () => r.putUnit({ name: 'g.service', options: [...HELLO, opt('X-Fleet', 'Global', 'true')], desiredState: 'launched' }),
+        true,
+        true,
+        'a global unit wakes every machine',
+      );
       await expect(() => r.setDesiredState('g.service', 'inactive'), true, true, 'a global unit wakes every machine');
       await scheduleUnit(r, 'a.service', 'm2');
       await expect(() => r.deleteUnit('a.service'), false, true, 'delete wakes the target');

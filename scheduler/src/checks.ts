@@ -47,8 +47,7 @@ export const CHECKS: readonly Check[] = [
       const required = unit.requirements.metadata;
       return required.size === 0 || metadataMatches(required, machine.machine.metadata);
     },
-    reject: (unit, machine) =>
-      ({ check: 'metadata', message: `machine ${machine.id} does not have metadata ${formatMetadata(unit.requirements.metadata)}` }),
+    reject: (unit, machine) => ({ check: 'metadata', message: `machine ${machine.id} does not have metadata ${formatMetadata(unit.requirements.metadata)}` }),
   },
   {
     name: 'machineOf',

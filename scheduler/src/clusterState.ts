@@ -315,7 +315,6 @@ function sortedBy<T>(items: readonly T[], key: (item: T) => string): readonly T[
   return items;
 }
 
-
 function update(index: Map<NameMatcher, Set<string>>, key: NameMatcher, name: string, delta: 1 | -1): void {
   let names = index.get(key);
   if (delta > 0) {

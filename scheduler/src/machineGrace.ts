@@ -34,7 +34,10 @@ export interface GraceDecision<M> {
 
 /** Given the memory of the previous pass, the live machines and the time, what the engine plans with. */
 export function machinesWithGrace<M extends { id: string }>(
-  previous: ReadonlyMap<string, SeenMachine<M>>, live: readonly M[], now: number, graceMs: number,
+  previous: ReadonlyMap<string, SeenMachine<M>>,
+  live: readonly M[],
+  now: number,
+  graceMs: number,
 ): GraceDecision<M> {
   const seen = new Map<string, SeenMachine<M>>();
   for (const [id, entry] of previous) seen.set(id, { ...entry });

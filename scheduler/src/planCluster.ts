@@ -23,8 +23,7 @@ import { explainGlobal, explainUnplaced } from './reasons';
 import type { ClusterSnapshot } from './snapshot';
 
 export type ClusterAction =
-  | { kind: 'schedule'; unit: string; machineId: string; reason: string }
-  | { kind: 'unschedule'; unit: string; machineId: string; reason: string };
+  { kind: 'schedule'; unit: string; machineId: string; reason: string } | { kind: 'unschedule'; unit: string; machineId: string; reason: string };
 
 export interface ClusterPlan {
   /** In the order to apply them; a unit's unschedule comes before its new schedule. */
@@ -64,7 +63,10 @@ export function planCluster(snapshot: ClusterSnapshot): ClusterPlan {
     }
     if (touched.size === 0) break;
     // Only MachineOf followers on a machine that lost a unit can newly fail.
-    toCheck = [...touched].flatMap(m => [...m.jobs]).sort().map(name => state.units.get(name)!);
+    toCheck = [...touched]
+      .flatMap(m => [...m.jobs])
+      .sort()
+      .map(name => state.units.get(name)!);
   }
 
   // Pass 2: place what should run. Moving a replaced unit away can free a machine for a unit that
@@ -107,8 +109,7 @@ export function planCluster(snapshot: ClusterSnapshot): ClusterPlan {
 function placementOrder(state: ClusterState): UnitInfo[] {
   const order: UnitInfo[] = [];
   const visited = new Set<string>();
-  const pending = (u: UnitInfo | undefined): u is UnitInfo =>
-    u !== undefined && !u.global && u.machineId === undefined && u.desiredState !== 'inactive';
+  const pending = (u: UnitInfo | undefined): u is UnitInfo => u !== undefined && !u.global && u.machineId === undefined && u.desiredState !== 'inactive';
   const visit = (root: UnitInfo): void => {
     if (root.requirements.peers.length === 0) {
       visited.add(root.name);

@@ -113,9 +113,7 @@ export interface MachineIdentity {
   metadata: Readonly<Record<string, string>>;
 }
 
-export type DroppedReason =
-  | { kind: 'metadata'; unit: string; message: string }
-  | { kind: 'conflict'; unit: string; with: string; message: string };
+export type DroppedReason = { kind: 'metadata'; unit: string; message: string } | { kind: 'conflict'; unit: string; with: string; message: string };
 
 export interface DesiredMachineState {
   units: DesiredUnit[];
@@ -141,16 +139,24 @@ export function desiredUnitsForMachine(
     const req = requirements(u.options, u.name);
     if (req.global) {
       if (!metadataMatches(req.metadata, machine.metadata)) {
-        dropped.push({ kind: 'metadata', unit: u.name, message: `global unit ${u.name} needs metadata ${describeMetadata(req.metadata)}, which machine ${machine.id} does not have` });
+        dropped.push({
+          kind: 'metadata',
+          unit: u.name,
+          message: `global unit ${u.name} needs metadata ${describeMetadata(req.metadata)}, which machine ${machine.id} does not have`,
+        });
         continue;
       }
     } else if (targetOf(u.name) !== machine.id) {
       continue;
     }
-    const clash = accepted.find(a => a.name !== u.name &&
-      (a.conflicts.some(g => globMatch(g, u.name)) || req.conflicts.some(g => globMatch(g, a.name))));
+    const clash = accepted.find(a => a.name !== u.name && (a.conflicts.some(g => globMatch(g, u.name)) || req.conflicts.some(g => globMatch(g, a.name))));
     if (clash) {
-      dropped.push({ kind: 'conflict', unit: u.name, with: clash.name, message: `unit ${u.name} conflicts with ${clash.name}, already on machine ${machine.id}; it is not run here` });
+      dropped.push({
+        kind: 'conflict',
+        unit: u.name,
+        with: clash.name,
+        message: `unit ${u.name} conflicts with ${clash.name}, already on machine ${machine.id}; it is not run here`,
+      });
       continue;
     }
     accepted.push({ name: u.name, conflicts: req.conflicts });

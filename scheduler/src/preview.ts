@@ -28,7 +28,10 @@ export interface PlacementPreview {
 export function previewPlacement(unit: { name: string; requirements: Requirements }, cluster: ClusterSnapshot): PlacementPreview {
   const state = new ClusterState({
     machines: cluster.machines,
-    units: [...cluster.units.filter(u => u.name !== unit.name), { name: unit.name, desiredState: 'launched', requirements: unit.requirements, machineId: undefined }],
+    units: [
+      ...cluster.units.filter(u => u.name !== unit.name),
+      { name: unit.name, desiredState: 'launched', requirements: unit.requirements, machineId: undefined },
+    ],
   });
   const info = state.units.get(unit.name)!;
   const eligible: string[] = [];

@@ -22,7 +22,11 @@ export function explainUnplaced(unit: UnitInfo, state: ClusterState, checks: rea
 /** Why a global unit runs on no machine (undefined when it counts somewhere). */
 export function explainGlobal(unit: UnitInfo, state: ClusterState): string | undefined {
   for (const m of state.machines.values()) if (m.globals.has(unit.name)) return undefined;
-  return explain(unit, state, CHECKS.filter(c => GLOBAL_CHECKS.has(c.name)));
+  return explain(
+    unit,
+    state,
+    CHECKS.filter(c => GLOBAL_CHECKS.has(c.name)),
+  );
 }
 
 function explain(unit: UnitInfo, state: ClusterState, checks: readonly Check[]): string {
@@ -51,8 +55,12 @@ function explain(unit: UnitInfo, state: ClusterState, checks: readonly Check[]):
 }
 
 function summarize(
-  check: CheckName, unit: UnitInfo, rejected: readonly Eliminated[], restricted: boolean,
-  earlier: ReadonlyMap<string, Rejection>, state: ClusterState,
+  check: CheckName,
+  unit: UnitInfo,
+  rejected: readonly Eliminated[],
+  restricted: boolean,
+  earlier: ReadonlyMap<string, Rejection>,
+  state: ClusterState,
 ): string {
   const where = restricted ? 'every eligible machine' : 'every machine';
   switch (check) {
@@ -79,9 +87,7 @@ function nameList(rejected: readonly Eliminated[]): string {
   return `${names.slice(0, 3).join(', ')} and ${names.length - 3} more`;
 }
 
-function explainPeers(
-  unit: UnitInfo, rejected: readonly Eliminated[], earlier: ReadonlyMap<string, Rejection>, state: ClusterState,
-): string {
+function explainPeers(unit: UnitInfo, rejected: readonly Eliminated[], earlier: ReadonlyMap<string, Rejection>, state: ClusterState): string {
   const cycle = peerCycle(unit, state);
   if (cycle) return `MachineOf cycle ${cycle.join(' → ')}: none of these units can be scheduled`;
   const placed: { peer: string; machineId: string }[] = [];

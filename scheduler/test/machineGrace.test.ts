@@ -22,9 +22,18 @@ function run(graceMs: number, passes: Pass[]): void {
   let seen: ReadonlyMap<string, SeenMachine<M>> = new Map();
   for (const p of passes) {
     const before = new Map([...seen].map(([id, e]) => [id, { ...e }]));
-    const d = machinesWithGrace(seen, p.live.map(id => m(id)), p.at, graceMs);
+    const d = machinesWithGrace(
+      seen,
+      p.live.map(id => m(id)),
+      p.at,
+      graceMs,
+    );
     const label = `grace ${graceMs} ms, pass at ${p.at} with [${p.live.join(',')}]`;
-    assert.deepEqual(d.machines.map(x => (x.unreachable ? `~${x.id}` : x.id)), p.plan, `${label}: planned machines`);
+    assert.deepEqual(
+      d.machines.map(x => (x.unreachable ? `~${x.id}` : x.id)),
+      p.plan,
+      `${label}: planned machines`,
+    );
     assert.deepEqual(d.events.map(render), p.events ?? [], `${label}: events`);
     assert.equal(d.wakeAt, p.wakeAt, `${label}: wakeAt`);
     assert.deepEqual(new Map([...seen].map(([id, e]) => [id, { ...e }])), before, `${label}: the previous memory is not changed`);
@@ -78,6 +87,15 @@ test('grace 0: a missing machine leaves the plan in the pass that finds it missi
 test('the unreachable entry is the last record seen, and a live machine is planned as it is now', () => {
   const first = machinesWithGrace(new Map(), [m('a', '10.0.0.1'), m('b', '10.0.0.2')], 0, 1_000);
   const second = machinesWithGrace(first.seen, [m('a', '10.0.0.9')], 10, 1_000);
-  assert.deepEqual(second.machines, [{ id: 'a', ip: '10.0.0.9' }, { id: 'b', ip: '10.0.0.2', unreachable: true }]);
-  assert.deepEqual([...second.seen], [['a', { record: { id: 'a', ip: '10.0.0.9' } }], ['b', { record: { id: 'b', ip: '10.0.0.2' }, missingSince: 10 }]]);
+  assert.deepEqual(second.machines, [
+    { id: 'a', ip: '10.0.0.9' },
+    { id: 'b', ip: '10.0.0.2', unreachable: true },
+  ]);
+  assert.deepEqual(
+    [...second.seen],
+    [
+      ['a', { record: { id: 'a', ip: '10.0.0.9' } }],
+      ['b', { record: { id: 'b', ip: '10.0.0.2' }, missingSince: 10 }],
+    ],
+  );
 });

@@ -7,7 +7,6 @@ import { RequirementsCache } from '../src/snapshot';
 import { xfleet } from './fixtures';
 import { random } from './random';
 
-
 test('compiled globs match exactly like path.Match on random patterns and names', () => {
   const rnd = random(7);
   const alphabet = ['a', 'b', '.', '-', '@', '/', '*', '?', '+', '(', ')', '$', '^', '|', '{', '}', ']', 'é', '😀', '[', '\\', 'x'];

@@ -12,7 +12,6 @@ import { applyActions, show, xfleet } from './fixtures';
 import { referencePlan } from './reference';
 import { random } from './random';
 
-
 const MACHINE_IDS = ['m1aaaaaa0001', 'm2bbbbbb0002', 'm3cccccc0003', 'm4dddddd0004', 'M5', 'm6'];
 
 function randomCluster(seed: number): ClusterSnapshot {

@@ -289,7 +289,8 @@ const CASES: Case[] = [
     name: '47 several globs on one line, character classes and escapes',
     machines: { A: '', B: '', C: '' },
     units: {
-      'db-1.service': { on: 'A' }, 'cache9.service': { on: 'B' },
+      'db-1.service': { on: 'A' },
+      'cache9.service': { on: 'B' },
       'n.service': { x: ['Conflicts=db-[0-9].service cache\\9.*'] },
     },
     actions: [`schedule n.service → C (${least(0)})`],
@@ -465,10 +466,7 @@ const CASES: Case[] = [
     },
     // A: old (g held off) = 1; B: b1, b2, g = 3. new goes to A and moves old away; g now counts
     // on A too, so old (which g conflicts with) and x fit nowhere.
-    actions: [
-      'unschedule old.service ← A (replaced by new.service on machine A)',
-      `schedule new.service → A (${least(1)}; replaces old.service)`,
-    ],
+    actions: ['unschedule old.service ← A (replaced by new.service on machine A)', `schedule new.service → A (${least(1)}; replaces old.service)`],
     reasons: { 'old.service': 'conflicts with g.service on every machine', 'x.service': 'conflicts with g.service on every machine' },
   },
   // ---- 52 globals and templates ----
@@ -535,8 +533,12 @@ test('the input order does not change the plan', () => {
   const fixture: Fixture = {
     machines: { C: '', A: 'r=1', B: 'r=1' },
     units: {
-      'w1.service': { x: ['Conflicts=w*'] }, 'w2.service': { x: ['Conflicts=w*'] }, 'w3.service': { x: ['Conflicts=w*'] },
-      'p.service': { on: 'B' }, 'f.service': { x: ['MachineOf=p.service'] }, 'm.service': { x: ['MachineMetadata=r=1'] },
+      'w1.service': { x: ['Conflicts=w*'] },
+      'w2.service': { x: ['Conflicts=w*'] },
+      'w3.service': { x: ['Conflicts=w*'] },
+      'p.service': { on: 'B' },
+      'f.service': { x: ['MachineOf=p.service'] },
+      'm.service': { x: ['MachineMetadata=r=1'] },
       'old.service': { on: 'GONE' },
     },
   };
@@ -561,7 +563,10 @@ test('planCluster does not mutate its input', () => {
   const snap = snapshot({ machines: { A: '' }, units: { 'a.service': { on: 'GONE' }, 'b.service': {} } });
   const before = JSON.stringify(snap, (_k, v) => (v instanceof Map ? [...v] : v));
   planCluster(snap);
-  assert.equal(JSON.stringify(snap, (_k, v) => (v instanceof Map ? [...v] : v)), before);
+  assert.equal(
+    JSON.stringify(snap, (_k, v) => (v instanceof Map ? [...v] : v)),
+    before,
+  );
 });
 
 test('a ring of Replaces settles instead of chasing round the cluster', () => {
@@ -586,10 +591,15 @@ test('an unreachable machine (within the engine grace period) keeps its units bu
   const base = snapshot({
     machines: { A: '', B: 'r=1' },
     units: {
-      'a.service': { on: 'A' }, 'p.service': { on: 'A' },
+      'a.service': { on: 'A' },
+      'p.service': { on: 'A' },
       // Would go to A (least loaded, or pinned, or with its peer) if A were reachable.
-      'n.service': {}, 'pin.service': { x: ['MachineID=A'] }, 'f.service': { x: ['MachineOf=p.service'] },
-      'b1.service': { on: 'B' }, 'b2.service': { on: 'B' }, 'b3.service': { on: 'B' },
+      'n.service': {},
+      'pin.service': { x: ['MachineID=A'] },
+      'f.service': { x: ['MachineOf=p.service'] },
+      'b1.service': { on: 'B' },
+      'b2.service': { on: 'B' },
+      'b3.service': { on: 'B' },
     },
   });
   const snap = { ...base, machines: base.machines.map(m => (m.id === 'A' ? { ...m, unreachable: true } : m)) };

@@ -1,8 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  planMachine, planPurge, desiredUnitsForMachine, TaskReason,
-  type CurrentUnit, type DesiredUnit, type MachineTask, type MachineUnitState, type MachineUnitInput,
+  planMachine,
+  planPurge,
+  desiredUnitsForMachine,
+  TaskReason,
+  type CurrentUnit,
+  type DesiredUnit,
+  type MachineTask,
+  type MachineUnitState,
+  type MachineUnitInput,
 } from '../src/planMachine';
 import type { UnitOption } from '../../unitfile/src/serialize';
 
@@ -17,11 +24,16 @@ const have = (name: string, state: MachineUnitState, hash = H1): CurrentUnit => 
 function render(tasks: MachineTask[]): string[] {
   return tasks.map(t => {
     switch (t.kind) {
-      case 'unload': return `UnloadUnit(${t.unit})`;
-      case 'load': return `LoadUnit(${t.unit})`;
-      case 'reloadUnitFiles': return 'ReloadUnitFiles()';
-      case 'stop': return `StopUnit(${t.unit})`;
-      case 'start': return `StartUnit(${t.unit})`;
+      case 'unload':
+        return `UnloadUnit(${t.unit})`;
+      case 'load':
+        return `LoadUnit(${t.unit})`;
+      case 'reloadUnitFiles':
+        return 'ReloadUnitFiles()';
+      case 'stop':
+        return `StopUnit(${t.unit})`;
+      case 'start':
+        return `StartUnit(${t.unit})`;
     }
   });
 }
@@ -55,26 +67,24 @@ for (const row of table) {
 }
 
 test('planMachine: a changed hash reloads the unit (and restarts it when launched)', () => {
-  assert.deepEqual(render(planMachine([want('u', 'launched', H2)], [have('u', 'launched', H1)])),
-    ['UnloadUnit(u)', 'LoadUnit(u)', 'ReloadUnitFiles()', 'StartUnit(u)']);
-  assert.deepEqual(render(planMachine([want('u', 'loaded', H2)], [have('u', 'launched', H1)])),
-    ['UnloadUnit(u)', 'LoadUnit(u)', 'ReloadUnitFiles()']);
-  assert.deepEqual(render(planMachine([want('u', 'loaded', H2)], [have('u', 'inactive', H1)])),
-    ['UnloadUnit(u)', 'LoadUnit(u)', 'ReloadUnitFiles()']);
+  assert.deepEqual(render(planMachine([want('u', 'launched', H2)], [have('u', 'launched', H1)])), [
+    'UnloadUnit(u)',
+    'LoadUnit(u)',
+    'ReloadUnitFiles()',
+    'StartUnit(u)',
+  ]);
+  assert.deepEqual(render(planMachine([want('u', 'loaded', H2)], [have('u', 'launched', H1)])), ['UnloadUnit(u)', 'LoadUnit(u)', 'ReloadUnitFiles()']);
+  assert.deepEqual(render(planMachine([want('u', 'loaded', H2)], [have('u', 'inactive', H1)])), ['UnloadUnit(u)', 'LoadUnit(u)', 'ReloadUnitFiles()']);
   // A changed hash does not matter when the unit is going away.
-  assert.deepEqual(render(planMachine([want('u', 'inactive', H2)], [have('u', 'launched', H1)])),
-    ['UnloadUnit(u)', 'ReloadUnitFiles()']);
+  assert.deepEqual(render(planMachine([want('u', 'inactive', H2)], [have('u', 'launched', H1)])), ['UnloadUnit(u)', 'ReloadUnitFiles()']);
 });
 
 test('planMachine: the mixed case sorts by task type (fleet reference example)', () => {
-  const tasks = planMachine(
-    [want('a', 'launched'), want('b', 'loaded')],
-    [have('b', 'launched'), have('c', 'loaded')],
-  );
+  const tasks = planMachine([want('a', 'launched'), want('b', 'loaded')], [have('b', 'launched'), have('c', 'loaded')]);
   assert.deepEqual(render(tasks), ['UnloadUnit(c)', 'LoadUnit(a)', 'ReloadUnitFiles()', 'StopUnit(b)', 'StartUnit(a)']);
 });
 
-test('planMachine: reasons are fleet\'s, and load carries the desired content', () => {
+test("planMachine: reasons are fleet's, and load carries the desired content", () => {
   const tasks = planMachine([want('a', 'launched', H2), want('b', 'loaded')], [have('a', 'launched', H1), have('b', 'launched'), have('z', 'loaded')]);
   assert.deepEqual(tasks, [
     { kind: 'unload', unit: 'a', reason: TaskReason.loadedButHashDiffers },
@@ -87,8 +97,10 @@ test('planMachine: reasons are fleet\'s, and load carries the desired content', 
 });
 
 test('planMachine: name order within a type regardless of input order; no ReloadUnitFiles without load/unload', () => {
-  const tasks = planMachine([want('c', 'launched'), want('a', 'launched'), want('b', 'launched')],
-    [have('c', 'loaded'), have('b', 'loaded'), have('a', 'loaded')]);
+  const tasks = planMachine(
+    [want('c', 'launched'), want('a', 'launched'), want('b', 'launched')],
+    [have('c', 'loaded'), have('b', 'loaded'), have('a', 'loaded')],
+  );
   assert.deepEqual(render(tasks), ['StartUnit(a)', 'StartUnit(b)', 'StartUnit(c)']);
   assert.deepEqual(planMachine([], []), []);
 });
@@ -103,23 +115,43 @@ test('planPurge: unloads everything in name order', () => {
 // ---- desiredUnitsForMachine ----
 
 const unit = (name: string, xfleet: [string, string][] = [], desiredState: MachineUnitState = 'launched'): MachineUnitInput => ({
-  name, hash: H1, desiredState,
+  name,
+  hash: H1,
+  desiredState,
   options: [...OPTS, ...xfleet.map(([n, value]) => ({ section: 'X-Fleet', name: n, value }))],
 });
 
 test('desiredUnitsForMachine: scheduled-here units and matching global units; conflicts dropped in name order', () => {
-  const schedule = new Map([['a.service', 'm1'], ['b.service', 'm2'], ['c.service', 'm1'], ['d.service', 'm1']]);
+  const schedule = new Map([
+    ['a.service', 'm1'],
+    ['b.service', 'm2'],
+    ['c.service', 'm1'],
+    ['d.service', 'm1'],
+  ]);
   const units = [
     unit('d.service', [['Conflicts', 'c.service']]),
     unit('c.service'),
     unit('b.service'),
     unit('a.service', [], 'loaded'),
-    unit('g.service', [['Global', 'true'], ['MachineMetadata', 'role=web']]),
-    unit('h.service', [['Global', 'yes'], ['MachineMetadata', 'role=db']]),
+    unit('g.service', [
+      ['Global', 'true'],
+      ['MachineMetadata', 'role=web'],
+    ]),
+    unit('h.service', [
+      ['Global', 'yes'],
+      ['MachineMetadata', 'role=db'],
+    ]),
     unit('z.service'),
   ];
   const result = desiredUnitsForMachine(units, n => schedule.get(n), { id: 'm1', metadata: { role: 'web' } });
-  assert.deepEqual(result.units.map(u => [u.name, u.targetState]), [['a.service', 'loaded'], ['c.service', 'launched'], ['g.service', 'launched']]);
+  assert.deepEqual(
+    result.units.map(u => [u.name, u.targetState]),
+    [
+      ['a.service', 'loaded'],
+      ['c.service', 'launched'],
+      ['g.service', 'launched'],
+    ],
+  );
   assert.deepEqual(result.dropped, [
     { kind: 'conflict', unit: 'd.service', with: 'c.service', message: 'unit d.service conflicts with c.service, already on machine m1; it is not run here' },
     { kind: 'metadata', unit: 'h.service', message: 'global unit h.service needs metadata role=db, which machine m1 does not have' },
@@ -131,10 +163,25 @@ test('desiredUnitsForMachine: conflicts are symmetric and apply to global units;
     unit('a@1.service', [['Conflicts', 'a@*.service']]),
     unit('a@2.service', [['Conflicts', 'a@*.service']]),
     unit('b.service'),
-    unit('glob.service', [['Global', 'true'], ['Conflicts', 'b.service']]),
-    unit('w@x.service', [['Global', 'true'], ['MachineMetadata', 'inst=%i']]),
+    unit('glob.service', [
+      ['Global', 'true'],
+      ['Conflicts', 'b.service'],
+    ]),
+    unit('w@x.service', [
+      ['Global', 'true'],
+      ['MachineMetadata', 'inst=%i'],
+    ]),
   ];
   const result = desiredUnitsForMachine(units, () => 'm1', { id: 'm1', metadata: { inst: 'x' } });
-  assert.deepEqual(result.units.map(u => u.name), ['a@1.service', 'b.service', 'w@x.service']);
-  assert.deepEqual(result.dropped.map(d => [d.unit, d.kind === 'conflict' ? d.with : '']), [['a@2.service', 'a@1.service'], ['glob.service', 'b.service']]);
+  assert.deepEqual(
+    result.units.map(u => u.name),
+    ['a@1.service', 'b.service', 'w@x.service'],
+  );
+  assert.deepEqual(
+    result.dropped.map(d => [d.unit, d.kind === 'conflict' ? d.with : '']),
+    [
+      ['a@2.service', 'a@1.service'],
+      ['glob.service', 'b.service'],
+    ],
+  );
 });

@@ -8,7 +8,11 @@ import { globMatch } from '../../unitfile/src/glob';
 import { machineIdMatches, metadataMatches } from '../../unitfile/src/xfleet';
 import type { ClusterSnapshot, SchedulerUnit } from '../src/snapshot';
 
-export interface RefAction { kind: 'schedule' | 'unschedule'; unit: string; machineId: string }
+export interface RefAction {
+  kind: 'schedule' | 'unschedule';
+  unit: string;
+  machineId: string;
+}
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 const any = (patterns: readonly string[], name: string) => patterns.some(p => globMatch(p, name));
@@ -70,7 +74,10 @@ export function referencePlan(snapshot: ClusterSnapshot): { actions: RefAction[]
   };
 
   const ranked = () =>
-    machines.map(m => ({ id: m.id, load: present(m.id).length })).sort((a, b) => a.load - b.load || cmp(a.id, b.id)).map(m => m.id);
+    machines
+      .map(m => ({ id: m.id, load: present(m.id).length }))
+      .sort((a, b) => a.load - b.load || cmp(a.id, b.id))
+      .map(m => m.id);
 
   // Pass 1.
   for (const u of units) {
@@ -136,8 +143,6 @@ export function referencePlan(snapshot: ClusterSnapshot): { actions: RefAction[]
     if (!moved) break;
   }
 
-  const unplaced = units
-    .filter(u => u.desiredState !== 'inactive' && !u.requirements.global && target.get(u.name) === undefined)
-    .map(u => u.name);
+  const unplaced = units.filter(u => u.desiredState !== 'inactive' && !u.requirements.global && target.get(u.name) === undefined).map(u => u.name);
   return { actions, unplaced };
 }

@@ -16,8 +16,27 @@ import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const TAGS = ['v219', 'v225', 'v230', 'v232', 'v235', 'v239', 'v241', 'v245', 'v247', 'v249', 'v250', 'v252',
-  'v254', 'v255', 'v256', 'v257', 'v258', 'v259', 'v260'];
+const TAGS = [
+  'v219',
+  'v225',
+  'v230',
+  'v232',
+  'v235',
+  'v239',
+  'v241',
+  'v245',
+  'v247',
+  'v249',
+  'v250',
+  'v252',
+  'v254',
+  'v255',
+  'v256',
+  'v257',
+  'v258',
+  'v259',
+  'v260',
+];
 
 const gitDir = process.argv[2];
 if (!gitDir) {
@@ -28,36 +47,78 @@ const here = dirname(fileURLToPath(import.meta.url));
 const outFile = process.argv[3] ?? join(here, '../../unitfile/src/systemd/catalog.data.ts');
 
 const git = (...args) => execFileSync('git', ['--git-dir', gitDir, ...args], { encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'ignore'] });
-const tryGit = (...args) => { try { return git(...args); } catch { return undefined; } };
+const tryGit = (...args) => {
+  try {
+    return git(...args);
+  } catch {
+    return undefined;
+  }
+};
 
 // ---------------------------------------------------------------------------------------------
 // Parser function → kind (+ enum table, + format hint for finer checks).
 // ---------------------------------------------------------------------------------------------
 /** @type {Record<string, {kind: string, table?: string, bool?: boolean, format?: string, prefixes?: string[], extra?: string[]}>} */
 const PARSERS = {
-  bool: { kind: 'boolean' }, tristate: { kind: 'boolean' }, no_new_privileges: { kind: 'boolean' }, exec_mount_apivfs: { kind: 'boolean' },
-  sec: { kind: 'timespan' }, sec_fix_0: { kind: 'timespan' }, sec_def_infinity: { kind: 'timespan' }, nsec: { kind: 'timespan', format: 'nsec' },
-  job_timeout_sec: { kind: 'timespan' }, job_running_timeout_sec: { kind: 'timespan' }, service_timeout: { kind: 'timespan' },
-  service_timeout_abort: { kind: 'timespan' }, managed_oom_mem_pressure_duration_sec: { kind: 'timespan' }, timer: { kind: 'timespan' },
-  iec_size: { kind: 'size' }, memory_limit: { kind: 'size', format: 'memory' },
-  limit: { kind: 'string', format: 'rlimit' }, rlimit: { kind: 'string', format: 'rlimit' },
-  unsigned: { kind: 'integer', format: 'unsigned' }, int: { kind: 'integer' }, long: { kind: 'integer' },
-  exec_nice: { kind: 'integer', format: 'nice' }, exec_oom_score_adjust: { kind: 'integer', format: 'oom' },
-  exec_cpu_sched_prio: { kind: 'integer', format: 'unsigned' }, exec_io_priority: { kind: 'integer', format: 'ioprio' },
-  swap_priority: { kind: 'integer' }, cpu_shares: { kind: 'integer', format: 'unsigned' }, blockio_weight: { kind: 'integer', format: 'unsigned' },
-  cg_weight: { kind: 'integer', format: 'weight' }, cg_cpu_weight: { kind: 'integer', format: 'weight' }, cpu_weight: { kind: 'integer', format: 'weight' },
+  bool: { kind: 'boolean' },
+  tristate: { kind: 'boolean' },
+  no_new_privileges: { kind: 'boolean' },
+  exec_mount_apivfs: { kind: 'boolean' },
+  sec: { kind: 'timespan' },
+  sec_fix_0: { kind: 'timespan' },
+  sec_def_infinity: { kind: 'timespan' },
+  nsec: { kind: 'timespan', format: 'nsec' },
+  job_timeout_sec: { kind: 'timespan' },
+  job_running_timeout_sec: { kind: 'timespan' },
+  service_timeout: { kind: 'timespan' },
+  service_timeout_abort: { kind: 'timespan' },
+  managed_oom_mem_pressure_duration_sec: { kind: 'timespan' },
+  timer: { kind: 'timespan' },
+  iec_size: { kind: 'size' },
+  memory_limit: { kind: 'size', format: 'memory' },
+  limit: { kind: 'string', format: 'rlimit' },
+  rlimit: { kind: 'string', format: 'rlimit' },
+  unsigned: { kind: 'integer', format: 'unsigned' },
+  int: { kind: 'integer' },
+  long: { kind: 'integer' },
+  exec_nice: { kind: 'integer', format: 'nice' },
+  exec_oom_score_adjust: { kind: 'integer', format: 'oom' },
+  exec_cpu_sched_prio: { kind: 'integer', format: 'unsigned' },
+  exec_io_priority: { kind: 'integer', format: 'ioprio' },
+  swap_priority: { kind: 'integer' },
+  cpu_shares: { kind: 'integer', format: 'unsigned' },
+  blockio_weight: { kind: 'integer', format: 'unsigned' },
+  cg_weight: { kind: 'integer', format: 'weight' },
+  cg_cpu_weight: { kind: 'integer', format: 'weight' },
+  cpu_weight: { kind: 'integer', format: 'weight' },
   io_weight: { kind: 'integer', format: 'weight' },
-  tasks_max: { kind: 'percent', format: 'tasks' }, cpu_quota: { kind: 'percent' }, managed_oom_mem_pressure_limit: { kind: 'percent' },
+  tasks_max: { kind: 'percent', format: 'tasks' },
+  cpu_quota: { kind: 'percent' },
+  managed_oom_mem_pressure_limit: { kind: 'percent' },
   exec: { kind: 'command' },
-  unit_deps: { kind: 'units' }, obsolete_unit_deps: { kind: 'units' }, service_sockets: { kind: 'units' },
-  trigger_unit: { kind: 'unit' }, socket_service: { kind: 'unit' }, unit_slice: { kind: 'unit' }, busname_service: { kind: 'unit' },
-  unit_path_printf: { kind: 'path' }, path: { kind: 'path' }, pid_file: { kind: 'path', format: 'pidfile' }, unit_env_file: { kind: 'path', format: 'optional' },
-  working_directory: { kind: 'path', format: 'workdir' }, unit_condition_path: { kind: 'path', format: 'condition' }, path_spec: { kind: 'path' },
-  namespace_path_strv: { kind: 'paths', format: 'namespace' }, unit_path_strv_printf: { kind: 'paths' },
-  unit_requires_mounts_for: { kind: 'paths' }, unit_mounts_for: { kind: 'paths' },
-  signal: { kind: 'signal' }, kill_signal: { kind: 'signal' },
+  unit_deps: { kind: 'units' },
+  obsolete_unit_deps: { kind: 'units' },
+  service_sockets: { kind: 'units' },
+  trigger_unit: { kind: 'unit' },
+  socket_service: { kind: 'unit' },
+  unit_slice: { kind: 'unit' },
+  busname_service: { kind: 'unit' },
+  unit_path_printf: { kind: 'path' },
+  path: { kind: 'path' },
+  pid_file: { kind: 'path', format: 'pidfile' },
+  unit_env_file: { kind: 'path', format: 'optional' },
+  working_directory: { kind: 'path', format: 'workdir' },
+  unit_condition_path: { kind: 'path', format: 'condition' },
+  path_spec: { kind: 'path' },
+  namespace_path_strv: { kind: 'paths', format: 'namespace' },
+  unit_path_strv_printf: { kind: 'paths' },
+  unit_requires_mounts_for: { kind: 'paths' },
+  unit_mounts_for: { kind: 'paths' },
+  signal: { kind: 'signal' },
+  kill_signal: { kind: 'signal' },
   mode: { kind: 'mode' },
-  user_group: { kind: 'user' }, user_group_compat: { kind: 'user' },
+  user_group: { kind: 'user' },
+  user_group_compat: { kind: 'user' },
   environ: { kind: 'environment' },
   service_type: { kind: 'enum', table: 'service_type' },
   service_restart: { kind: 'enum', table: 'service_restart' },
@@ -105,11 +166,50 @@ const PARSERS = {
  * instead of resetting the setting. Measured with systemd-analyze verify on systemd 252 by
  * assigning every [Unit] and [Service] directive an empty value; applied to every version.
  */
-const EMPTY_REJECTED = new Set(['bool', 'collect_mode', 'emergency_action', 'failure_action', 'job_running_timeout_sec', 'job_timeout_sec',
-  'job_mode_isolate', 'job_mode', 'unsigned', 'sec', 'bus_name', 'mode', 'exec_cpu_sched_prio', 'device_policy', 'service_exit_type', 'signal',
-  'kill_signal', 'exec_keyring_mode', 'rlimit', 'limit', 'log_level', 'managed_oom_preference', 'notify_access', 'oom_policy', 'proc_subset',
-  'protect_home', 'protect_proc', 'protect_system', 'service_restart', 'runtime_preserve_mode', 'unit_slice', 'exec_output', 'output', 'exec_input',
-  'input', 'log_facility', 'service_timeout', 'service_timeout_failure_mode', 'sec_fix_0', 'nsec', 'exec_utmp_mode', 'service_type']);
+const EMPTY_REJECTED = new Set([
+  'bool',
+  'collect_mode',
+  'emergency_action',
+  'failure_action',
+  'job_running_timeout_sec',
+  'job_timeout_sec',
+  'job_mode_isolate',
+  'job_mode',
+  'unsigned',
+  'sec',
+  'bus_name',
+  'mode',
+  'exec_cpu_sched_prio',
+  'device_policy',
+  'service_exit_type',
+  'signal',
+  'kill_signal',
+  'exec_keyring_mode',
+  'rlimit',
+  'limit',
+  'log_level',
+  'managed_oom_preference',
+  'notify_access',
+  'oom_policy',
+  'proc_subset',
+  'protect_home',
+  'protect_proc',
+  'protect_system',
+  'service_restart',
+  'runtime_preserve_mode',
+  'unit_slice',
+  'exec_output',
+  'output',
+  'exec_input',
+  'input',
+  'log_facility',
+  'service_timeout',
+  'service_timeout_failure_mode',
+  'sec_fix_0',
+  'nsec',
+  'exec_utmp_mode',
+  'service_type',
+]);
 
 /** Older names of a string table. */
 const TABLE_ALIASES = { emergency_action: ['failure_action'] };
@@ -122,15 +222,71 @@ const BY_NAME = {
 };
 
 /** Multi-valued directives: lists that accumulate (an empty assignment resets them). */
-const MULTIPLE_PARSERS = new Set(['exec', 'unit_deps', 'obsolete_unit_deps', 'service_sockets', 'environ', 'unit_env_file', 'pass_environ',
-  'unset_environ', 'namespace_path_strv', 'unit_path_strv_printf', 'unit_requires_mounts_for', 'unit_mounts_for', 'unit_condition_path',
-  'unit_condition_string', 'unit_condition_null', 'socket_listen', 'path_spec', 'strv', 'documentation', 'set_status', 'user_group_strv',
-  'user_group_strv_compat', 'capability_set', 'bounding_set', 'syscall_filter', 'syscall_archs', 'address_families', 'device_allow',
-  'io_limit', 'io_device_weight', 'io_device_latency', 'blockio_bandwidth', 'blockio_device_weight', 'bind_paths', 'temporary_filesystems',
-  'exec_directories', 'runtime_directory', 'set_credential', 'load_credential', 'import_credential', 'log_extra_fields', 'ip_address_access',
-  'in_addr_prefixes', 'ip_filter_bpf_progs', 'bpf_foreign_program', 'cgroup_socket_bind', 'restrict_network_interfaces', 'restrict_filesystems',
-  'restrict_namespaces', 'root_image_options', 'mount_images', 'extension_images', 'extension_directories', 'log_filter_patterns',
-  'open_file', 'cgroup_nft_set', 'timer', 'delegate', 'disable_controllers', 'exec_cpu_affinity', 'syscall_log', 'fdname', 'exec_smack_process_label']);
+const MULTIPLE_PARSERS = new Set([
+  'exec',
+  'unit_deps',
+  'obsolete_unit_deps',
+  'service_sockets',
+  'environ',
+  'unit_env_file',
+  'pass_environ',
+  'unset_environ',
+  'namespace_path_strv',
+  'unit_path_strv_printf',
+  'unit_requires_mounts_for',
+  'unit_mounts_for',
+  'unit_condition_path',
+  'unit_condition_string',
+  'unit_condition_null',
+  'socket_listen',
+  'path_spec',
+  'strv',
+  'documentation',
+  'set_status',
+  'user_group_strv',
+  'user_group_strv_compat',
+  'capability_set',
+  'bounding_set',
+  'syscall_filter',
+  'syscall_archs',
+  'address_families',
+  'device_allow',
+  'io_limit',
+  'io_device_weight',
+  'io_device_latency',
+  'blockio_bandwidth',
+  'blockio_device_weight',
+  'bind_paths',
+  'temporary_filesystems',
+  'exec_directories',
+  'runtime_directory',
+  'set_credential',
+  'load_credential',
+  'import_credential',
+  'log_extra_fields',
+  'ip_address_access',
+  'in_addr_prefixes',
+  'ip_filter_bpf_progs',
+  'bpf_foreign_program',
+  'cgroup_socket_bind',
+  'restrict_network_interfaces',
+  'restrict_filesystems',
+  'restrict_namespaces',
+  'root_image_options',
+  'mount_images',
+  'extension_images',
+  'extension_directories',
+  'log_filter_patterns',
+  'open_file',
+  'cgroup_nft_set',
+  'timer',
+  'delegate',
+  'disable_controllers',
+  'exec_cpu_affinity',
+  'syscall_log',
+  'fdname',
+  'exec_smack_process_label',
+]);
 
 /** Aliases systemd accepts silently, and settings the manual calls deprecated: name → replacement. */
 const DEPRECATED = {
@@ -234,48 +390,48 @@ const DESCRIPTIONS = {
   'Service.Sockets': 'Socket units whose file descriptors this service receives.',
   'Service.OOMPolicy': 'What happens when the kernel OOM killer kills a process of the service.',
   'Service.ExitType': 'Whether the service ends with its main process or with its whole cgroup.',
-  'User': 'The user the processes run as (name or numeric ID).',
-  'Group': 'The group the processes run as (name or numeric ID).',
-  'WorkingDirectory': 'The working directory of executed processes (- prefix: ignore if missing, ~: home).',
-  'RootDirectory': 'Run the processes chrooted into this directory.',
-  'Environment': 'Environment variables as KEY=VALUE assignments (quote pairs with spaces).',
-  'EnvironmentFile': 'Files with KEY=VALUE lines to add to the environment (- prefix: optional file).',
-  'StandardInput': 'Where standard input of executed processes comes from.',
-  'StandardOutput': 'Where standard output of executed processes goes (journal, null, file:…).',
-  'StandardError': 'Where standard error of executed processes goes (journal, inherit, file:…).',
-  'SyslogIdentifier': 'The identifier logged with the messages of executed processes.',
-  'Nice': 'The scheduling priority (nice level, -20 to 19) of executed processes.',
-  'UMask': 'The file mode creation mask (octal) of executed processes.',
-  'LimitNOFILE': 'The limit on open file descriptors (soft:hard, or infinity).',
-  'LimitNPROC': 'The limit on processes for the user (soft:hard, or infinity).',
-  'LimitCORE': 'The maximum core dump size (soft:hard, or infinity).',
-  'LimitMEMLOCK': 'The maximum locked-in-memory size (soft:hard, or infinity).',
-  'PrivateTmp': 'Give the processes their own /tmp and /var/tmp.',
-  'PrivateDevices': 'Give the processes a minimal /dev without physical devices.',
-  'PrivateNetwork': 'Run the processes in their own network namespace with only loopback.',
-  'ProtectSystem': 'Mount /usr, /boot (and with full or strict more) read-only for the processes.',
-  'ProtectHome': 'Make /home, /root and /run/user inaccessible, read-only or empty.',
-  'NoNewPrivileges': 'Prevent the processes and their children from gaining privileges.',
-  'ReadWritePaths': 'Paths that stay writable inside a read-only sandbox.',
-  'ReadOnlyPaths': 'Paths made read-only for the processes.',
-  'InaccessiblePaths': 'Paths made inaccessible to the processes.',
-  'CapabilityBoundingSet': 'Capabilities the processes may keep (prefix ~ to drop the listed ones).',
-  'AmbientCapabilities': 'Capabilities granted to the processes even when not running as root.',
-  'DynamicUser': 'Run as a transient user and group allocated when the unit starts.',
-  'RuntimeDirectory': 'Directories created under /run for the unit and removed when it stops.',
-  'StateDirectory': 'Directories created under /var/lib for the unit.',
-  'KillMode': 'Which processes are killed on stop (control-group, mixed, process, none).',
-  'KillSignal': 'The signal sent first to stop the processes.',
-  'SendSIGKILL': 'Whether to send SIGKILL to processes still running after the stop timeout.',
-  'Slice': 'The slice unit whose cgroup this unit is placed under.',
-  'MemoryMax': 'The hard memory limit (bytes with K/M/G/T, a percentage, or infinity).',
-  'MemoryHigh': 'The memory throttling threshold.',
-  'MemoryLimit': 'The memory limit on cgroup v1 (superseded by MemoryMax=).',
-  'CPUQuota': 'The CPU time the unit may use, as a percentage of one CPU.',
-  'CPUShares': 'The relative CPU share on cgroup v1 (superseded by CPUWeight=).',
-  'CPUWeight': 'The relative CPU weight of the unit (1 to 10000, or idle).',
-  'TasksMax': 'The maximum number of tasks (a number, a percentage, or infinity).',
-  'Delegate': 'Hand control of the unit\'s cgroup subtree to its processes.',
+  User: 'The user the processes run as (name or numeric ID).',
+  Group: 'The group the processes run as (name or numeric ID).',
+  WorkingDirectory: 'The working directory of executed processes (- prefix: ignore if missing, ~: home).',
+  RootDirectory: 'Run the processes chrooted into this directory.',
+  Environment: 'Environment variables as KEY=VALUE assignments (quote pairs with spaces).',
+  EnvironmentFile: 'Files with KEY=VALUE lines to add to the environment (- prefix: optional file).',
+  StandardInput: 'Where standard input of executed processes comes from.',
+  StandardOutput: 'Where standard output of executed processes goes (journal, null, file:…).',
+  StandardError: 'Where standard error of executed processes goes (journal, inherit, file:…).',
+  SyslogIdentifier: 'The identifier logged with the messages of executed processes.',
+  Nice: 'The scheduling priority (nice level, -20 to 19) of executed processes.',
+  UMask: 'The file mode creation mask (octal) of executed processes.',
+  LimitNOFILE: 'The limit on open file descriptors (soft:hard, or infinity).',
+  LimitNPROC: 'The limit on processes for the user (soft:hard, or infinity).',
+  LimitCORE: 'The maximum core dump size (soft:hard, or infinity).',
+  LimitMEMLOCK: 'The maximum locked-in-memory size (soft:hard, or infinity).',
+  PrivateTmp: 'Give the processes their own /tmp and /var/tmp.',
+  PrivateDevices: 'Give the processes a minimal /dev without physical devices.',
+  PrivateNetwork: 'Run the processes in their own network namespace with only loopback.',
+  ProtectSystem: 'Mount /usr, /boot (and with full or strict more) read-only for the processes.',
+  ProtectHome: 'Make /home, /root and /run/user inaccessible, read-only or empty.',
+  NoNewPrivileges: 'Prevent the processes and their children from gaining privileges.',
+  ReadWritePaths: 'Paths that stay writable inside a read-only sandbox.',
+  ReadOnlyPaths: 'Paths made read-only for the processes.',
+  InaccessiblePaths: 'Paths made inaccessible to the processes.',
+  CapabilityBoundingSet: 'Capabilities the processes may keep (prefix ~ to drop the listed ones).',
+  AmbientCapabilities: 'Capabilities granted to the processes even when not running as root.',
+  DynamicUser: 'Run as a transient user and group allocated when the unit starts.',
+  RuntimeDirectory: 'Directories created under /run for the unit and removed when it stops.',
+  StateDirectory: 'Directories created under /var/lib for the unit.',
+  KillMode: 'Which processes are killed on stop (control-group, mixed, process, none).',
+  KillSignal: 'The signal sent first to stop the processes.',
+  SendSIGKILL: 'Whether to send SIGKILL to processes still running after the stop timeout.',
+  Slice: 'The slice unit whose cgroup this unit is placed under.',
+  MemoryMax: 'The hard memory limit (bytes with K/M/G/T, a percentage, or infinity).',
+  MemoryHigh: 'The memory throttling threshold.',
+  MemoryLimit: 'The memory limit on cgroup v1 (superseded by MemoryMax=).',
+  CPUQuota: 'The CPU time the unit may use, as a percentage of one CPU.',
+  CPUShares: 'The relative CPU share on cgroup v1 (superseded by CPUWeight=).',
+  CPUWeight: 'The relative CPU weight of the unit (1 to 10000, or idle).',
+  TasksMax: 'The maximum number of tasks (a number, a percentage, or infinity).',
+  Delegate: "Hand control of the unit's cgroup subtree to its processes.",
   'Socket.ListenStream': 'A stream (TCP or AF_UNIX) address to listen on.',
   'Socket.ListenDatagram': 'A datagram (UDP or AF_UNIX) address to listen on.',
   'Socket.ListenSequentialPacket': 'An AF_UNIX sequential-packet socket to listen on.',
@@ -358,7 +514,10 @@ function parseGperf(text) {
   for (const it of items) {
     const key = `${it.section}.${it.name}`;
     const prev = out.get(key);
-    if (!prev) { out.set(key, it); continue; }
+    if (!prev) {
+      out.set(key, it);
+      continue;
+    }
     const weak = x => x.parser === 'config_parse_warn_compat' && x.ltype === 'DISABLED_CONFIGURATION';
     if (weak(prev) && !weak(it)) out.set(key, it);
   }
@@ -374,7 +533,14 @@ const fileCache = new Map();
 const locations = new Map();
 function locate(tag) {
   if (locations.has(tag)) return locations.get(tag);
-  const names = [...new Set(Object.values(PARSERS).map(p => p.table).filter(Boolean)), ...Object.values(TABLE_ALIASES).flat()];
+  const names = [
+    ...new Set(
+      Object.values(PARSERS)
+        .map(p => p.table)
+        .filter(Boolean),
+    ),
+    ...Object.values(TABLE_ALIASES).flat(),
+  ];
   const args = ['grep', '-n', '-F'];
   for (const n of names) args.push('-e', `${n}_table[`);
   const out = tryGit(...args, tag, '--', 'src/*.c') ?? '';
@@ -409,7 +575,9 @@ function stringTable(tag, table) {
 const available = TAGS.filter(t => tryGit('rev-parse', '--verify', '--quiet', `${t}^{commit}`) !== undefined);
 if (available.length === 0) throw new Error(`none of ${TAGS.join(' ')} is in ${gitDir}`);
 const versions = available.map(t => Number(t.slice(1)));
-console.error(`versions covered: ${versions.join(' ')}` + (available.length < TAGS.length ? ` (missing: ${TAGS.filter(t => !available.includes(t)).join(' ')})` : ''));
+console.error(
+  `versions covered: ${versions.join(' ')}` + (available.length < TAGS.length ? ` (missing: ${TAGS.filter(t => !available.includes(t)).join(' ')})` : ''),
+);
 
 /** key → per-version entry */
 const perKey = new Map();
@@ -453,8 +621,14 @@ for (const [key, byVersion] of [...perKey].sort((a, b) => a[0].localeCompare(b[0
   let kind = spec.kind;
   let enumRef = '';
   if (spec.table || spec.extra) {
-    const tableOf = e => { const p = PARSERS[e.parser.replace(/^config_parse_/, '')]; return p?.table ?? (p?.extra ? e.parser : undefined); };
-    const tagsWith = present.map(v => byVersion.get(v)).filter(e => tableOf(e) === tableOf(newest)).map(e => e.tag);
+    const tableOf = e => {
+      const p = PARSERS[e.parser.replace(/^config_parse_/, '')];
+      return p?.table ?? (p?.extra ? e.parser : undefined);
+    };
+    const tagsWith = present
+      .map(v => byVersion.get(v))
+      .filter(e => tableOf(e) === tableOf(newest))
+      .map(e => e.tag);
     const ref = spec.table ?? parser;
     let vals = spec.table ? enumValues(spec.table, tagsWith) : [];
     if (spec.extra) for (const x of spec.extra) if (!vals.some(([y]) => y === x)) vals.push([x, since]);
@@ -462,7 +636,12 @@ for (const [key, byVersion] of [...perKey].sort((a, b) => a[0].localeCompare(b[0
     if (vals.length === 0) kind = 'string';
     else {
       const prev = enums[ref];
-      if (prev) for (const [x, sv] of vals) { const p = prev.find(([y]) => y === x); if (!p) prev.push([x, sv]); else p[1] = Math.min(p[1], sv); }
+      if (prev)
+        for (const [x, sv] of vals) {
+          const p = prev.find(([y]) => y === x);
+          if (!p) prev.push([x, sv]);
+          else p[1] = Math.min(p[1], sv);
+        }
       else enums[ref] = vals;
       enumRef = ref;
     }
@@ -471,15 +650,33 @@ for (const [key, byVersion] of [...perKey].sort((a, b) => a[0].localeCompare(b[0
   let dep = '';
   let depSince = 0;
   let ignored = 0;
-  const legacy = present.find(v => { const e = byVersion.get(v); return e.parser === 'config_parse_warn_compat' && e.ltype !== 'DISABLED_CONFIGURATION'; });
+  const legacy = present.find(v => {
+    const e = byVersion.get(v);
+    return e.parser === 'config_parse_warn_compat' && e.ltype !== 'DISABLED_CONFIGURATION';
+  });
   const obsolete = present.find(v => byVersion.get(v).parser === 'config_parse_obsolete_unit_deps');
   const curated = DEPRECATED[key] ?? DEPRECATED[`*.${name}`];
-  if (legacy !== undefined) { depSince = Math.min(legacy, curated ? Math.max(since, curated.since ?? since) : legacy); ignored = 1; dep = curated?.replacement ?? ''; }
-  else if (obsolete !== undefined) { depSince = obsolete; dep = curated?.replacement ?? ''; ignored = 2; }
-  else if (curated) { depSince = Math.max(since, curated.since ?? since); dep = curated.replacement ?? ''; }
+  if (legacy !== undefined) {
+    depSince = Math.min(legacy, curated ? Math.max(since, curated.since ?? since) : legacy);
+    ignored = 1;
+    dep = curated?.replacement ?? '';
+  } else if (obsolete !== undefined) {
+    depSince = obsolete;
+    dep = curated?.replacement ?? '';
+    ignored = 2;
+  } else if (curated) {
+    depSince = Math.max(since, curated.since ?? since);
+    dep = curated.replacement ?? '';
+  }
   const multiple = MULTIPLE_PARSERS.has(parser) || section === 'Install' || (section === 'Unit' && /^(Condition|Assert)/.test(name)) ? 1 : 0;
   const page = byVersion.get(last).page ?? '';
-  const flags = (multiple ? 'm' : '') + (spec.bool ? 'b' : '') + (ignored === 1 ? `i${legacy}` : '') + (ignored === 2 ? 'w' : '') + (curated?.moveTo ? 'u' : '') + (EMPTY_REJECTED.has(parser) && !multiple ? 'e' : '');
+  const flags =
+    (multiple ? 'm' : '') +
+    (spec.bool ? 'b' : '') +
+    (ignored === 1 ? `i${legacy}` : '') +
+    (ignored === 2 ? 'w' : '') +
+    (curated?.moveTo ? 'u' : '') +
+    (EMPTY_REJECTED.has(parser) && !multiple ? 'e' : '');
   const desc = DESCRIPTIONS[key] ?? (page ? DESCRIPTIONS[name] : undefined) ?? '';
   const format = spec.format ?? '';
   const prefixes = (spec.prefixes ?? []).join(' ');
@@ -500,7 +697,10 @@ export const SECTION_SPANS: Readonly<Record<string, readonly [number, number]>> 
 
 /** Enum values with the first catalogued version that accepts each. */
 export const ENUMS: Readonly<Record<string, readonly (readonly [string, number])[]>> = {
-${Object.entries(enums).sort().map(([k, v]) => `  ${k}: ${q(v)},`).join('\n')}
+${Object.entries(enums)
+  .sort()
+  .map(([k, v]) => `  ${k}: ${q(v)},`)
+  .join('\n')}
 };
 
 export type CatalogRow = readonly [string, string, string, number, number, string, string, string, number, string, string, string, string];

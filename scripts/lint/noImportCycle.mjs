@@ -60,7 +60,7 @@ export function importPath(start, goal) {
 export default {
   meta: {
     type: 'problem',
-    docs: { description: 'disallow import cycles between the project\'s modules' },
+    docs: { description: "disallow import cycles between the project's modules" },
     schema: [],
     messages: { cycle: 'import cycle: {{chain}}. Move what both need into a module below both.' },
   },

@@ -19,12 +19,23 @@ describe('DiagnosticsScheduler', () => {
   test('validates at once after a quiet period, then at most once per delay, coalescing bursts', async () => {
     let now = 1000;
     const runs: [string, number][] = [];
-    const s = new DiagnosticsScheduler(uri => runs.push([uri, now]), 50, () => now);
+    const s = new DiagnosticsScheduler(
+      uri => runs.push([uri, now]),
+      50,
+      () => now,
+    );
     s.schedule('a');
     s.schedule('a');
     s.schedule('b');
     await tick();
-    assert.deepEqual(runs, [['a', 1000], ['b', 1000]], 'first publish is immediate, a burst is one run');
+    assert.deepEqual(
+      runs,
+      [
+        ['a', 1000],
+        ['b', 1000],
+      ],
+      'first publish is immediate, a burst is one run',
+    );
     now = 1010;
     s.schedule('a'); // within the delay: trailing run, ~40 ms later
     s.schedule('a');
@@ -67,7 +78,10 @@ describe('ParseCache', () => {
     const d2 = TextDocument.update(d1, [{ text: '[Service]\n' }], 2);
     const b = cache.get(d2);
     assert.notEqual(b, a);
-    assert.deepEqual(b.file.sections.map(s => s.name), ['Service']);
+    assert.deepEqual(
+      b.file.sections.map(s => s.name),
+      ['Service'],
+    );
     cache.delete(d2.uri);
     assert.equal(cache.size, 0);
   });
@@ -118,7 +132,10 @@ describe('WorkspaceUnits', () => {
       assert.equal(await ws.readFromDisk(uri), false);
       assert.equal(ws.snapshot().get('web.service'), undefined);
       assert.equal(await ws.scan(['file:///nonexistent-dir-for-fleet-test']), 0);
-      assert.ok(logs.some(l => l.includes('cannot read')), logs.join('\n'));
+      assert.ok(
+        logs.some(l => l.includes('cannot read')),
+        logs.join('\n'),
+      );
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

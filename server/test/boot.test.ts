@@ -15,7 +15,10 @@ describe('server boot: the bundle with a V8 code cache', () => {
   const bundle = path.join(tmp, 'bundle.js');
   // Enough code for V8 to cache; it reports through a global what it saw.
   const body = Array.from({ length: 200 }, (_, i) => `function f${i}(x) { return x * ${i} + ${i}; }`).join('\n');
-  fs.writeFileSync(bundle, `${body}\nglobalThis.__bootProbe = { sum: f199(1), dirname: __dirname, filename: __filename, exportsIsModuleExports: exports === module.exports, req: typeof require('node:path').join };\n`);
+  fs.writeFileSync(
+    bundle,
+    `${body}\nglobalThis.__bootProbe = { sum: f199(1), dirname: __dirname, filename: __filename, exportsIsModuleExports: exports === module.exports, req: typeof require('node:path').join };\n`,
+  );
 
   test('where the cache lives', () => {
     assert.equal(cacheDirectory({ FLEET_SERVER_CACHE: '0', FLEET_SERVER_CACHE_DIR: '/x' }), undefined);
@@ -34,7 +37,9 @@ describe('server boot: the bundle with a V8 code cache', () => {
       const file = ${JSON.stringify(dir)} && boot.cacheFile(${JSON.stringify(dir)}, ${JSON.stringify(bundle)}, require('node:fs').statSync(${JSON.stringify(bundle)}));
       console.log(JSON.stringify({ ...r, file, probe: globalThis.__bootProbe })); setTimeout(() => {}, Number(process.env.STAY_MS));`;
     // (The cache key includes node's flags, -e and its script too: the child computes its own file name.)
-    return JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20_000, env: { ...process.env, STAY_MS: String(stayMs) } })) as { cache: string; file: string; probe: unknown };
+    return JSON.parse(
+      execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20_000, env: { ...process.env, STAY_MS: String(stayMs) } }),
+    ) as { cache: string; file: string; probe: unknown };
   };
 
   test('runs the bundle as CommonJS; writes the cache after a delay, private; uses it next time; replaces a bad one', () => {
@@ -42,7 +47,11 @@ describe('server boot: the bundle with a V8 code cache', () => {
     const dir = path.join(tmp, 'cache');
     const first = run(dir, 0); // ends before the delay: no cache
     const file = first.file;
-    assert.deepEqual(first, { cache: 'written-later', file, probe: { sum: 398, dirname: tmp, filename: bundle, exportsIsModuleExports: true, req: 'function' } });
+    assert.deepEqual(first, {
+      cache: 'written-later',
+      file,
+      probe: { sum: 398, dirname: tmp, filename: bundle, exportsIsModuleExports: true, req: 'function' },
+    });
     assert.equal(fs.existsSync(file), false, 'not written at once');
     assert.equal(run(dir, CACHE_WRITE_DELAY_MS + 300).cache, 'written-later');
     assert.ok(fs.existsSync(file), 'written after the delay');

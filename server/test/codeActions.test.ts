@@ -19,7 +19,10 @@ describe('code actions', () => {
     assert.deepEqual(titles, ['Change to MachineMetadata=', 'Disable xfleet-unknown-key for this line', 'Disable xfleet-unknown-key for this file']);
     assert.equal(actions[0]!.isPreferred, true);
     assert.equal(actions[0]!.kind, 'quickfix');
-    assert.deepEqual(actions[0]!.diagnostics!.map(d => d.code), ['xfleet-unknown-key']);
+    assert.deepEqual(
+      actions[0]!.diagnostics!.map(d => d.code),
+      ['xfleet-unknown-key'],
+    );
     assert.equal(apply(actions[0]!), '[Unit]\nDescription=x\n[X-Fleet]\nMachineMetadata=region=us\n');
   });
 
@@ -27,15 +30,24 @@ describe('code actions', () => {
     const { actions, apply } = actionsAt('[Service]\nExecStart=/bin/true\n[X-Fleet]\n  Machine$0MetaData=region=us\n');
     const line = apply(actions[1]!);
     assert.equal(line, '[Service]\nExecStart=/bin/true\n[X-Fleet]\n  # fleet-disable-next-line xfleet-unknown-key\n  MachineMetaData=region=us\n');
-    assert.deepEqual(validateUnitFile(unitDoc(line).file, { unitName: 'web.service' }).map(p => p.code), []);
+    assert.deepEqual(
+      validateUnitFile(unitDoc(line).file, { unitName: 'web.service' }).map(p => p.code),
+      [],
+    );
     const file = apply(actions[2]!);
     assert.equal(file, '# fleet-disable xfleet-unknown-key\n[Service]\nExecStart=/bin/true\n[X-Fleet]\n  MachineMetaData=region=us\n');
-    assert.deepEqual(validateUnitFile(unitDoc(file).file, { unitName: 'web.service' }).map(p => p.code), []);
+    assert.deepEqual(
+      validateUnitFile(unitDoc(file).file, { unitName: 'web.service' }).map(p => p.code),
+      [],
+    );
   });
 
   test('a second file-level suppression joins the existing comment', () => {
     const { actions, apply } = actionsAt('# fleet-disable fleet-install-section\n[Unit]\nDescription=x\n[X-Fleet]\nMachine$0MetaData=region=us\n');
-    assert.equal(apply(actions[2]!), '# fleet-disable fleet-install-section, xfleet-unknown-key\n[Unit]\nDescription=x\n[X-Fleet]\nMachineMetaData=region=us\n');
+    assert.equal(
+      apply(actions[2]!),
+      '# fleet-disable fleet-install-section, xfleet-unknown-key\n[Unit]\nDescription=x\n[X-Fleet]\nMachineMetaData=region=us\n',
+    );
   });
 
   test("fleet's own errors get their fixes but no suppression (the API would still refuse the unit)", () => {
@@ -50,6 +62,9 @@ describe('code actions', () => {
   test('a range selects every problem it touches', () => {
     const { titles } = actionsAt('[X-Fleet]\n$0MachineMetaData=a=b\nConflict=x\n$0');
     assert.ok(titles.includes('Change to MachineMetadata='), titles.join());
-    assert.ok(titles.some(t => t.startsWith('Change to Conflicts=')), titles.join());
+    assert.ok(
+      titles.some(t => t.startsWith('Change to Conflicts=')),
+      titles.join(),
+    );
   });
 });

@@ -39,10 +39,12 @@ describe('code lens', () => {
     assert.deepEqual(codeLenses(dropIn, context({ cluster: cluster([]) })), []);
   });
 
-  test('launched: state with machine and IP, Stop, Journal; eligibility from the scheduler\'s checks', () => {
+  test("launched: state with machine and IP, Stop, Journal; eligibility from the scheduler's checks", () => {
     const hash = unitHash(toOptions(parseUnitFile(WEB)));
     assert.deepEqual(lenses(WEB, cluster([{ name: 'web.service', desiredState: 'launched', currentState: 'launched', machineID: M1, hash }])), [
-      'launched on 5911b4a9 / 127.0.0.2 → fleet.showUnitStatus', 'Stop → fleet.stopUnit', 'Journal → fleet.showUnitJournal',
+      'launched on 5911b4a9 / 127.0.0.2 → fleet.showUnitStatus',
+      'Stop → fleet.stopUnit',
+      'Journal → fleet.showUnitJournal',
       'eligible on 2 of 3 machines: 5911b4a9, 85c0e1a2',
     ]);
   });
@@ -50,7 +52,9 @@ describe('code lens', () => {
   test('not in the cluster → Start; differs from the cluster → Replace…', () => {
     assert.deepEqual(lenses('[Service]\nExecStart=/bin/x\n', cluster([])), ['not in the cluster', 'Start → fleet.startUnit']);
     assert.deepEqual(lenses(WEB, cluster([{ name: 'web.service', desiredState: 'launched', machineID: M1, hash: 'a'.repeat(40) }])), [
-      'differs from the cluster → fleet.showUnitStatus', 'Replace… → fleet.replaceUnit', 'eligible on 2 of 3 machines: 5911b4a9, 85c0e1a2',
+      'differs from the cluster → fleet.showUnitStatus',
+      'Replace… → fleet.replaceUnit',
+      'eligible on 2 of 3 machines: 5911b4a9, 85c0e1a2',
     ]);
   });
 
@@ -58,28 +62,46 @@ describe('code lens', () => {
     const text = '[X-Fleet]\nMachineOf=db.service\n';
     const units = [{ name: 'db.service', desiredState: 'launched' as const, machineID: M2 }];
     // A MachineOf unit names the machine it must follow.
-    assert.deepEqual(lenses(text, cluster(units), 'app.service'), ['not in the cluster', 'Start → fleet.startUnit', 'eligible on 1 of 3 machines: 85c0e1a2', 'follows db.service to 85c0e1a2 (127.0.0.3)']);
+    assert.deepEqual(lenses(text, cluster(units), 'app.service'), [
+      'not in the cluster',
+      'Start → fleet.startUnit',
+      'eligible on 1 of 3 machines: 85c0e1a2',
+      'follows db.service to 85c0e1a2 (127.0.0.3)',
+    ]);
     const conflicts = '[X-Fleet]\nConflicts=db*\n';
     assert.deepEqual(lenses(conflicts, cluster(units), 'app.service').at(-1), 'eligible on 2 of 3 machines: 5911b4a9, f00dfeed');
     assert.deepEqual(lenses('[X-Fleet]\nGlobal=true\nMachineMetadata=region=eu\n', cluster([]), 'mon.service').at(-1), 'runs on 1 of 3 machines: f00dfeed');
   });
 
   test("the cluster's units count with what they require: their Conflicts rule out a unit without its own, and none left gives the engine's reason", () => {
-    const nginx = (i: number, machineID: string) => ({ name: `nginx.${i}.service`, desiredState: 'launched' as const, machineID, xfleet: [{ name: 'Conflicts', value: 'nginx.*.service' }] });
+    const nginx = (i: number, machineID: string) => ({
+      name: `nginx.${i}.service`,
+      desiredState: 'launched' as const,
+      machineID,
+      xfleet: [{ name: 'Conflicts', value: 'nginx.*.service' }],
+    });
     // nginx.4 has no [X-Fleet] of its own; nginx.1's Conflicts=nginx.* still keeps it off nginx.1's machine.
-    assert.deepEqual(lenses('[Service]\nExecStart=/bin/x\n', cluster([nginx(1, M1)]), 'nginx.4.service').at(-1), 'eligible on 2 of 3 machines: 85c0e1a2, f00dfeed');
-    assert.deepEqual(lenses('[Service]\nExecStart=/bin/x\n', cluster([nginx(1, M1), nginx(2, M2), nginx(3, M3)]), 'nginx.4.service').at(-1),
-      'no machine can take it now: conflicts with nginx.1.service, nginx.2.service, nginx.3.service on every machine');
+    assert.deepEqual(
+      lenses('[Service]\nExecStart=/bin/x\n', cluster([nginx(1, M1)]), 'nginx.4.service').at(-1),
+      'eligible on 2 of 3 machines: 85c0e1a2, f00dfeed',
+    );
+    assert.deepEqual(
+      lenses('[Service]\nExecStart=/bin/x\n', cluster([nginx(1, M1), nginx(2, M2), nginx(3, M3)]), 'nginx.4.service').at(-1),
+      'no machine can take it now: conflicts with nginx.1.service, nginx.2.service, nginx.3.service on every machine',
+    );
     // A unit free to go anywhere gets no placement lens.
     assert.deepEqual(lenses('[Service]\nExecStart=/bin/x\n', cluster([nginx(1, M1)]), 'web.service'), ['not in the cluster', 'Start → fleet.startUnit']);
   });
 
   test('loaded or inactive in the cluster → Start', () => {
-    assert.deepEqual(lenses('[Service]\nExecStart=/bin/x\n', cluster([{ name: 'web.service', desiredState: 'loaded', currentState: 'loaded', machineID: M3 }])), [
-      'loaded on f00dfeed / 127.0.0.4 → fleet.showUnitStatus', 'Start → fleet.startUnit', 'Journal → fleet.showUnitJournal',
-    ]);
+    assert.deepEqual(
+      lenses('[Service]\nExecStart=/bin/x\n', cluster([{ name: 'web.service', desiredState: 'loaded', currentState: 'loaded', machineID: M3 }])),
+      ['loaded on f00dfeed / 127.0.0.4 → fleet.showUnitStatus', 'Start → fleet.startUnit', 'Journal → fleet.showUnitJournal'],
+    );
     assert.deepEqual(lenses('[Service]\nExecStart=/bin/x\n', cluster([{ name: 'web.service', desiredState: 'inactive' }])), [
-      'inactive in the cluster → fleet.showUnitStatus', 'Start → fleet.startUnit', 'Journal → fleet.showUnitJournal',
+      'inactive in the cluster → fleet.showUnitStatus',
+      'Start → fleet.startUnit',
+      'Journal → fleet.showUnitJournal',
     ]);
   });
 });

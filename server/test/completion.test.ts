@@ -10,7 +10,10 @@ function completions(fixture: string, ctx: ServiceContext = context(), name = 'w
   const doc = unitDoc(text, name);
   const items = complete(doc, offset, ctx).items;
   for (const i of items) {
-    assert.ok(i.documentation && typeof i.documentation === 'object' && i.documentation.kind === 'markdown' && i.documentation.value.length > 0, `${i.label} has markdown documentation`);
+    assert.ok(
+      i.documentation && typeof i.documentation === 'object' && i.documentation.kind === 'markdown' && i.documentation.value.length > 0,
+      `${i.label} has markdown documentation`,
+    );
   }
   return { doc, items, labels: items.map(i => i.label) };
 }
@@ -74,10 +77,13 @@ describe('completion', () => {
     assert.deepEqual(onFailure.labelDetails, { description: 'Restarted on a non-zero exit, a signal, a timeout or a watchdog timeout.' });
     assert.match((onFailure.documentation as { value: string }).value, /^\*\*Restart=on-failure\*\* — Restarted on a non-zero exit/);
     assert.equal(new Set(items.map(i => i.labelDetails?.description)).size, items.length, 'a different line for each value');
-    assert.equal(byLabel(completions('[Service]\nType=$0\n', real).items, 'oneshot').labelDetails?.description, 'Started once the process has exited: a task that runs and ends.');
+    assert.equal(
+      byLabel(completions('[Service]\nType=$0\n', real).items, 'oneshot').labelDetails?.description,
+      'Started once the process has exited: a task that runs and ends.',
+    );
   });
 
-  test('specifiers after %, with this file\'s values', () => {
+  test("specifiers after %, with this file's values", () => {
     const { items } = completions('[Service]\nExecStart=/bin/echo %$0', context(), 'web@1.service');
     assert.ok(items.length >= 10);
     const i = byLabel(items, '%i');
@@ -89,7 +95,9 @@ describe('completion', () => {
 
   test('unit names from the workspace and the cluster for dependencies and MachineOf', () => {
     const ctx = context({ cluster: { machines: [], units: ['cache.service', 'db.service'] } }, [
-      indexed('db.service', '[Unit]\n'), indexed('web.service', '[Unit]\n'), indexed('log.socket', '[Socket]\n'),
+      indexed('db.service', '[Unit]\n'),
+      indexed('web.service', '[Unit]\n'),
+      indexed('log.socket', '[Socket]\n'),
     ]);
     assert.deepEqual(completions('[Unit]\nAfter=network.target d$0\n', ctx).labels, ['cache.service', 'db.service', 'log.socket']);
     assert.equal(accept('[Unit]\nAfter=network.target d$0\n', 'db.service', ctx), '[Unit]\nAfter=network.target db.service\n');
@@ -102,12 +110,20 @@ describe('completion', () => {
 
   test('MachineOf= offers only units fleet places on one machine: no templates, no global units', () => {
     const ctx = context({ cluster: { machines: [], units: ['cache.service', 'worker@.service', 'worker@1.service'] } }, [
-      indexed('db.service', '[Service]\nExecStart=/bin/db\n'), indexed('web@.service', '[Service]\nExecStart=/bin/web\n'),
+      indexed('db.service', '[Service]\nExecStart=/bin/db\n'),
+      indexed('web@.service', '[Service]\nExecStart=/bin/web\n'),
       indexed('logs.service', '[Service]\nExecStart=/bin/logs\n[X-Fleet]\nGlobal=true\n'),
     ]);
     assert.deepEqual(completions('[X-Fleet]\nMachineOf=$0', ctx).labels, ['cache.service', 'db.service', 'worker@1.service']);
     // Conflicts= and Replaces= still offer every unit.
-    assert.deepEqual(completions('[X-Fleet]\nConflicts=$0', ctx).labels, ['cache.service', 'db.service', 'logs.service', 'web@.service', 'worker@.service', 'worker@1.service']);
+    assert.deepEqual(completions('[X-Fleet]\nConflicts=$0', ctx).labels, [
+      'cache.service',
+      'db.service',
+      'logs.service',
+      'web@.service',
+      'worker@.service',
+      'worker@1.service',
+    ]);
   });
 
   test('MachineID and MachineMetadata from the cluster context', () => {

@@ -8,9 +8,30 @@ const doc = (v: string) => ({ kind: MarkupKind.Markdown, value: v });
 const list = (): CompletionList => ({
   isIncomplete: false,
   items: [
-    { label: 'After', kind: CompletionItemKind.Property, detail: 'ordering', documentation: doc('after'), insertTextFormat: InsertTextFormat.Snippet, textEdit: { range, newText: 'After=$0' } },
-    { label: 'Wants', kind: CompletionItemKind.Property, detail: 'weak dependency', documentation: doc('wants'), insertTextFormat: InsertTextFormat.Snippet, textEdit: { range, newText: 'Wants' } },
-    { label: 'Wants', kind: CompletionItemKind.Property, detail: 'again', documentation: doc('wants 2'), insertTextFormat: InsertTextFormat.Snippet, textEdit: { range, newText: 'Wants' } },
+    {
+      label: 'After',
+      kind: CompletionItemKind.Property,
+      detail: 'ordering',
+      documentation: doc('after'),
+      insertTextFormat: InsertTextFormat.Snippet,
+      textEdit: { range, newText: 'After=$0' },
+    },
+    {
+      label: 'Wants',
+      kind: CompletionItemKind.Property,
+      detail: 'weak dependency',
+      documentation: doc('wants'),
+      insertTextFormat: InsertTextFormat.Snippet,
+      textEdit: { range, newText: 'Wants' },
+    },
+    {
+      label: 'Wants',
+      kind: CompletionItemKind.Property,
+      detail: 'again',
+      documentation: doc('wants 2'),
+      insertTextFormat: InsertTextFormat.Snippet,
+      textEdit: { range, newText: 'Wants' },
+    },
   ],
 });
 /** What a client does with an item before resolving it: itemDefaults.data when it has none. */
@@ -23,8 +44,12 @@ describe('CompletionWire', () => {
     const l = wire.compact(list());
     assert.equal(l.itemDefaults, undefined);
     assert.deepEqual(l.items[0], {
-      label: 'After', kind: CompletionItemKind.Property, detail: 'ordering', insertTextFormat: InsertTextFormat.Snippet,
-      textEdit: { range, newText: 'After=$0' }, data: { fleetDoc: 1, index: 0 },
+      label: 'After',
+      kind: CompletionItemKind.Property,
+      detail: 'ordering',
+      insertTextFormat: InsertTextFormat.Snippet,
+      textEdit: { range, newText: 'After=$0' },
+      data: { fleetDoc: 1, index: 0 },
     });
     assert.deepEqual(wire.resolve(l.items[2]!).documentation, doc('wants 2'));
   });
@@ -32,7 +57,12 @@ describe('CompletionWire', () => {
   test('with itemDefaults and lazy detail: shared range, format and data move to the list; resolve adds detail and documentation', () => {
     const wire = new CompletionWire();
     wire.configure({
-      textDocument: { completion: { completionItem: { resolveSupport: { properties: ['documentation', 'detail'] } }, completionList: { itemDefaults: ['editRange', 'insertTextFormat', 'data'] } } },
+      textDocument: {
+        completion: {
+          completionItem: { resolveSupport: { properties: ['documentation', 'detail'] } },
+          completionList: { itemDefaults: ['editRange', 'insertTextFormat', 'data'] },
+        },
+      },
     });
     const l = wire.compact(list());
     assert.deepEqual(l.itemDefaults, { data: { fleetDoc: 1 }, editRange: range, insertTextFormat: InsertTextFormat.Snippet });

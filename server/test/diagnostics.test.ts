@@ -23,17 +23,28 @@ describe('diagnostics', () => {
   test('rule problems become fleet diagnostics with code, range, severity and a link', () => {
     assert.deepEqual(diagnostics(unitDoc(BAD), context()), [
       {
-        range: r(3, 0, 3, 15), severity: DiagnosticSeverity.Warning, code: 'xfleet-unknown-key',
-        codeDescription: { href: `${FLEET_DOC}#fleet-specific-options` }, source: 'fleet',
+        range: r(3, 0, 3, 15),
+        severity: DiagnosticSeverity.Warning,
+        code: 'xfleet-unknown-key',
+        codeDescription: { href: `${FLEET_DOC}#fleet-specific-options` },
+        source: 'fleet',
         message: 'unrecognized requirement in [X-Fleet] section: "MachineMetaData"; did you mean MachineMetadata?',
       },
       {
-        range: r(4, 0, 4, 42), severity: DiagnosticSeverity.Error, code: 'fleet-options',
-        codeDescription: { href: FLEET_DOC }, source: 'fleet', message: "MachineID cannot be used with Peers\nPeers is fleet's internal name for MachineOf=: remove one of the two keys.",
+        range: r(4, 0, 4, 42),
+        severity: DiagnosticSeverity.Error,
+        code: 'fleet-options',
+        codeDescription: { href: FLEET_DOC },
+        source: 'fleet',
+        message: "MachineID cannot be used with Peers\nPeers is fleet's internal name for MachineOf=: remove one of the two keys.",
       },
       {
-        range: r(5, 0, 5, 20), severity: DiagnosticSeverity.Error, code: 'fleet-options',
-        codeDescription: { href: FLEET_DOC }, source: 'fleet', message: "MachineID cannot be used with Peers\nPeers is fleet's internal name for MachineOf=: remove one of the two keys.",
+        range: r(5, 0, 5, 20),
+        severity: DiagnosticSeverity.Error,
+        code: 'fleet-options',
+        codeDescription: { href: FLEET_DOC },
+        source: 'fleet',
+        message: "MachineID cannot be used with Peers\nPeers is fleet's internal name for MachineOf=: remove one of the two keys.",
       },
     ]);
   });
@@ -42,7 +53,10 @@ describe('diagnostics', () => {
     const eof = diagnostics(unitDoc('[Service]\nExecStart=/bin/true\nDescr'), context());
     assert.equal(eof[0]!.message, 'EOF\nfleet reached the end of the file in the middle of an option: the last line has no "=". Finish it as Name=value.');
     const garbage = diagnostics(unitDoc('[Service]]\nExecStart=/bin/true\n'), context());
-    assert.equal(garbage.find(d => d.code === 'fleet-parse')!.message, 'found garbage after section name : [93]\nafter the section\'s closing "]" comes "]"; a section header is only [Name] on its line: remove "]".');
+    assert.equal(
+      garbage.find(d => d.code === 'fleet-parse')!.message,
+      'found garbage after section name : [93]\nafter the section\'s closing "]" comes "]"; a section header is only [Name] on its line: remove "]".',
+    );
     assert.deepEqual(diagnostics(unitDoc(''), context()), []);
     assert.deepEqual(diagnostics(unitDoc('\n  \n'), context()), []);
     assert.ok(diagnostics(unitDoc('[Service]\n'), context()).length > 0, 'once it has content, it is checked');
@@ -51,7 +65,10 @@ describe('diagnostics', () => {
   test('per-rule overrides change severities and "off" removes a rule', () => {
     const settings = FleetLanguageSettings.from({ diagnostics: { rules: { 'xfleet-unknown-key': 'error', 'fleet-options': 'off' } } });
     const got = diagnostics(unitDoc(BAD), context({ settings }));
-    assert.deepEqual(got.map(d => [d.code, d.severity]), [['xfleet-unknown-key', DiagnosticSeverity.Error]]);
+    assert.deepEqual(
+      got.map(d => [d.code, d.severity]),
+      [['xfleet-unknown-key', DiagnosticSeverity.Error]],
+    );
   });
 
   test('fleet.diagnostics.enable=false publishes nothing', () => {
@@ -61,9 +78,10 @@ describe('diagnostics', () => {
 
   test('parser errors come first-class, with the exact range', () => {
     const got = diagnostics(unitDoc('[Service]\nExecStart=/bin/true\n[Unit\nDescription=x\n'), context());
-    assert.deepEqual(got.filter(d => d.code === 'fleet-parse').map(d => [d.message, d.range, d.severity]), [
-      ['unable to find end of section\na section header needs its closing "]" on the same line, e.g. [Service].', r(2, 0, 2, 5), DiagnosticSeverity.Error],
-    ]);
+    assert.deepEqual(
+      got.filter(d => d.code === 'fleet-parse').map(d => [d.message, d.range, d.severity]),
+      [['unable to find end of section\na section header needs its closing "]" on the same line, e.g. [Service].', r(2, 0, 2, 5), DiagnosticSeverity.Error]],
+    );
   });
 
   test('deprecated keys carry the Deprecated tag', () => {
@@ -75,14 +93,18 @@ describe('diagnostics', () => {
 
   test('suppression comments are honoured', () => {
     const text = BAD.replace('MachineMetaData', '# fleet-disable-next-line xfleet-unknown-key\nMachineMetaData');
-    assert.deepEqual(diagnostics(unitDoc(text), context()).map(d => d.code), ['fleet-options', 'fleet-options']);
+    assert.deepEqual(
+      diagnostics(unitDoc(text), context()).map(d => d.code),
+      ['fleet-options', 'fleet-options'],
+    );
   });
 
   test('a bad file name is reported against the first header', () => {
     const got = diagnostics(unitDoc('[Unit]\nDescription=x\n', 'web@.device'), context());
-    assert.deepEqual(got.map(d => [d.code, d.message, d.range]), [
-      ['fleet-unit-name', 'invalid unit type for template: "device" (file name "web@.device")', r(0, 0, 0, 6)],
-    ]);
+    assert.deepEqual(
+      got.map(d => [d.code, d.message, d.range]),
+      [['fleet-unit-name', 'invalid unit type for template: "device" (file name "web@.device")', r(0, 0, 0, 6)]],
+    );
   });
 });
 
@@ -91,12 +113,18 @@ describe('validateForSubmit', () => {
     const res = validateForSubmit(unitDoc(BAD), context());
     assert.equal(res.name, 'web.service');
     assert.equal(res.blocking, true);
-    assert.deepEqual(res.problems.map(p => [p.code, p.severity, p.enforcedBy]), [
-      ['xfleet-unknown-key', 'warning', 'fleetctl'],
-      ['fleet-options', 'error', 'fleet'],
-      ['fleet-options', 'error', 'fleet'],
-    ]);
-    const relaxed = validateForSubmit(unitDoc(BAD), context({ settings: FleetLanguageSettings.from({ diagnostics: { rules: { 'fleet-options': 'warning' } } }) }));
+    assert.deepEqual(
+      res.problems.map(p => [p.code, p.severity, p.enforcedBy]),
+      [
+        ['xfleet-unknown-key', 'warning', 'fleetctl'],
+        ['fleet-options', 'error', 'fleet'],
+        ['fleet-options', 'error', 'fleet'],
+      ],
+    );
+    const relaxed = validateForSubmit(
+      unitDoc(BAD),
+      context({ settings: FleetLanguageSettings.from({ diagnostics: { rules: { 'fleet-options': 'warning' } } }) }),
+    );
     assert.equal(relaxed.blocking, false);
   });
 

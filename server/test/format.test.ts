@@ -11,8 +11,10 @@ const format = (text: string) => {
 
 describe('formatting', () => {
   test('Key = Value → Key=Value, indentation and trailing whitespace removed', () => {
-    assert.equal(format('  [Unit]  \n  Description =  Web server \t\n\n[Service]\nRestart\t=\talways\n   \n'),
-      '[Unit]\nDescription=Web server\n\n[Service]\nRestart=always\n\n');
+    assert.equal(
+      format('  [Unit]  \n  Description =  Web server \t\n\n[Service]\nRestart\t=\talways\n   \n'),
+      '[Unit]\nDescription=Web server\n\n[Service]\nRestart=always\n\n',
+    );
   });
 
   test('continuation content is never touched', () => {

@@ -16,7 +16,14 @@ describe('IdleCollector', () => {
   test('heavy work collects once, when nothing has touched the server for the quiet time', async () => {
     let collected = 0;
     let at = 0;
-    const c = new IdleCollector(() => { collected++; at = performance.now(); }, 20, 150);
+    const c = new IdleCollector(
+      () => {
+        collected++;
+        at = performance.now();
+      },
+      20,
+      150,
+    );
     c.worked(25);
     // Keep it busy for ~300 ms: no collection meanwhile.
     const busyUntil = performance.now() + 300;

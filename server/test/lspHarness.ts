@@ -6,9 +6,18 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  createProtocolConnection, StreamMessageReader, type ProtocolConnection,
-  ConfigurationRequest, RegistrationRequest, PublishDiagnosticsNotification, type PublishDiagnosticsParams,
-  InitializeRequest, InitializedNotification, ShutdownRequest, ExitNotification, DidOpenTextDocumentNotification,
+  createProtocolConnection,
+  StreamMessageReader,
+  type ProtocolConnection,
+  ConfigurationRequest,
+  RegistrationRequest,
+  PublishDiagnosticsNotification,
+  type PublishDiagnosticsParams,
+  InitializeRequest,
+  InitializedNotification,
+  ShutdownRequest,
+  ExitNotification,
+  DidOpenTextDocumentNotification,
   type InitializeResult,
 } from 'vscode-languageserver-protocol/node';
 import { SERVER_EXEC_ARGV } from '../../protocol/src/lsp';
@@ -59,7 +68,11 @@ export class LspHarness {
   settings: unknown;
   private exited: Promise<number | null>;
 
-  private constructor(readonly child: ChildProcess, readonly connection: ProtocolConnection, options: HarnessOptions) {
+  private constructor(
+    readonly child: ChildProcess,
+    readonly connection: ProtocolConnection,
+    options: HarnessOptions,
+  ) {
     this.settings = options.settings ?? {};
     this.exited = new Promise(resolve => child.once('exit', code => resolve(code)));
     child.stderr!.setEncoding('utf8').on('data', (d: string) => this.stderr.push(d));
@@ -83,28 +96,36 @@ export class LspHarness {
 
   /** Spawns `node dist/server.js --stdio` and runs initialize/initialized. */
   static async start(options: HarnessOptions = {}): Promise<LspHarness> {
-    const child = spawn(process.execPath, [...SERVER_EXEC_ARGV, ...(options.execArgv ?? []), SERVER_JS, '--stdio'], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...SERVER_ENV, ...options.env } });
+    const child = spawn(process.execPath, [...SERVER_EXEC_ARGV, ...(options.execArgv ?? []), SERVER_JS, '--stdio'], {
+      cwd: ROOT,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, ...SERVER_ENV, ...options.env },
+    });
     // One write per message, as the extension's IPC transport sends them (vscode-jsonrpc's stream
     // writer sends the header and the body in two writes, a tick apart).
     const connection = createProtocolConnection(new StreamMessageReader(child.stdout!), new FramedMessageWriter(child.stdin!));
     const h = new LspHarness(child, connection, options);
-    h.initializeResult = await h.withTimeout('initialize', connection.sendRequest(InitializeRequest.type, {
-      processId: process.pid,
-      rootUri: options.workspaceFolders?.[0]?.uri ?? null,
-      workspaceFolders: options.workspaceFolders ?? null,
-      ...(options.initializationOptions !== undefined ? { initializationOptions: options.initializationOptions } : {}),
-      capabilities: {
-        workspace: { configuration: true, didChangeWatchedFiles: { dynamicRegistration: true } },
-        textDocument: {
-          publishDiagnostics: { versionSupport: true },
-          // As vscode-languageclient declares them: shared item defaults, detail and documentation resolved lazily.
-          completion: {
-            completionItem: { snippetSupport: true, resolveSupport: { properties: ['documentation', 'detail', 'additionalTextEdits'] } },
-            completionList: { itemDefaults: ['commitCharacters', 'editRange', 'insertTextFormat', 'insertTextMode', 'data'] },
+    h.initializeResult = await h.withTimeout(
+      'initialize',
+      connection.sendRequest(InitializeRequest.type, {
+        processId: process.pid,
+        rootUri: options.workspaceFolders?.[0]?.uri ?? null,
+        workspaceFolders: options.workspaceFolders ?? null,
+        ...(options.initializationOptions !== undefined ? { initializationOptions: options.initializationOptions } : {}),
+        capabilities: {
+          workspace: { configuration: true, didChangeWatchedFiles: { dynamicRegistration: true } },
+          textDocument: {
+            publishDiagnostics: { versionSupport: true },
+            // As vscode-languageclient declares them: shared item defaults, detail and documentation resolved lazily.
+            completion: {
+              completionItem: { snippetSupport: true, resolveSupport: { properties: ['documentation', 'detail', 'additionalTextEdits'] } },
+              completionList: { itemDefaults: ['commitCharacters', 'editRange', 'insertTextFormat', 'insertTextMode', 'data'] },
+            },
           },
         },
-      },
-    }), 10_000);
+      }),
+      10_000,
+    );
     await connection.sendNotification(InitializedNotification.type, {});
     return h;
   }
@@ -115,9 +136,13 @@ export class LspHarness {
 
   /** The next publishDiagnostics for `uri` that satisfies `accept` (bounded wait). */
   diagnostics(uri: string, accept: (p: PublishDiagnosticsParams) => boolean = () => true, timeoutMs = 5000): Promise<PublishDiagnosticsParams> {
-    return this.withTimeout(`diagnostics for ${uri}`, new Promise<PublishDiagnosticsParams>(resolve => {
-      this.diagnosticsWaiters.push({ uri, accept, resolve });
-    }), timeoutMs);
+    return this.withTimeout(
+      `diagnostics for ${uri}`,
+      new Promise<PublishDiagnosticsParams>(resolve => {
+        this.diagnosticsWaiters.push({ uri, accept, resolve });
+      }),
+      timeoutMs,
+    );
   }
 
   withTimeout<T>(what: string, p: Promise<T>, ms: number): Promise<T> {

@@ -24,7 +24,7 @@ describe('definition', () => {
     assert.deepEqual(definitionAt('[X-Fleet]\nMachineOf=$0db.service\n'), [at0('file:///ws/db.service')]);
   });
 
-  test('an instance → its template file; specifiers substituted with this file\'s name', () => {
+  test("an instance → its template file; specifiers substituted with this file's name", () => {
     assert.deepEqual(definitionAt('[Unit]\nRequires=web@$07.service\n'), [at0('file:///ws/web@.service')]);
     assert.deepEqual(definitionAt('[X-Fleet]\nMachineOf=web@%i$0.service\n', 'app@2.service'), [at0('file:///ws/web@.service')]);
   });

@@ -24,11 +24,17 @@ describe('document symbols', () => {
   test('sections with their directives as children', () => {
     assert.deepEqual(documentSymbols(unitDoc(TEXT)), [
       {
-        name: '[Unit]', kind: SymbolKind.Namespace, range: r(2, 0, 3, 15), selectionRange: r(2, 0, 2, 6),
+        name: '[Unit]',
+        kind: SymbolKind.Namespace,
+        range: r(2, 0, 3, 15),
+        selectionRange: r(2, 0, 2, 6),
         children: [{ name: 'Description', detail: 'Web', kind: SymbolKind.Property, range: r(3, 0, 3, 15), selectionRange: r(3, 0, 3, 11) }],
       },
       {
-        name: '[Service]', kind: SymbolKind.Namespace, range: r(5, 0, 8, 14), selectionRange: r(5, 0, 5, 9),
+        name: '[Service]',
+        kind: SymbolKind.Namespace,
+        range: r(5, 0, 8, 14),
+        selectionRange: r(5, 0, 5, 9),
         children: [
           { name: 'ExecStart', detail: '/bin/sh -c "echo hi"', kind: SymbolKind.Property, range: r(6, 0, 7, 11), selectionRange: r(6, 0, 6, 9) },
           { name: 'Restart', detail: 'always', kind: SymbolKind.Property, range: r(8, 0, 8, 14), selectionRange: r(8, 0, 8, 7) },
@@ -42,7 +48,10 @@ describe('document symbols', () => {
     const [s] = documentSymbols(unitDoc(`[Unit]\nDescription=${long}\n`));
     assert.equal(s!.children![0]!.detail, `${'x'.repeat(79)}…`);
     const broken = documentSymbols(unitDoc('[Unit\nDescription=x'));
-    assert.deepEqual(broken.map(x => [x.name, x.children!.map(c => c.name)]), [['[Unit]', ['Description']]]);
+    assert.deepEqual(
+      broken.map(x => [x.name, x.children!.map(c => c.name)]),
+      [['[Unit]', ['Description']]],
+    );
     assert.deepEqual(documentSymbols(unitDoc('')), []);
   });
 });

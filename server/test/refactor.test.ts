@@ -30,12 +30,14 @@ describe('refactor.rewrite', () => {
     assert.deepEqual(actions('[Unit]\nAfter=a.service\nAf$0ter=b.service\nAfter=c.service\n\nAfter=d.service\n'), [
       ['Join 3 After= lines into one', '[Unit]\nAfter=a.service b.service c.service\n\nAfter=d.service\n'],
     ]);
-    assert.deepEqual(actions('[X-Fleet]\nMachineMetadata=$0"region=us" "disk=ssd"\n').map(a => a[1]), [
-      '[X-Fleet]\nMachineMetadata="region=us"\nMachineMetadata="disk=ssd"\n',
-    ]);
-    assert.deepEqual(actions('[X-Fleet]\nMachineMetadata=region=us\n$0MachineMetadata="disk=ssd"\n').map(a => a[1]), [
-      '[X-Fleet]\nMachineMetadata="region=us" "disk=ssd"\n',
-    ]);
+    assert.deepEqual(
+      actions('[X-Fleet]\nMachineMetadata=$0"region=us" "disk=ssd"\n').map(a => a[1]),
+      ['[X-Fleet]\nMachineMetadata="region=us"\nMachineMetadata="disk=ssd"\n'],
+    );
+    assert.deepEqual(
+      actions('[X-Fleet]\nMachineMetadata=region=us\n$0MachineMetadata="disk=ssd"\n').map(a => a[1]),
+      ['[X-Fleet]\nMachineMetadata="region=us" "disk=ssd"\n'],
+    );
     // Not a list: nothing to split.
     assert.deepEqual(actions('[Unit]\nDescription=a $0b c\n'), []);
   });

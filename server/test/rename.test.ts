@@ -20,7 +20,9 @@ function renameAt(fixture: string, newName: string, name = 'app.service') {
   const files: string[] = [];
   for (const c of result.edit.documentChanges ?? []) {
     if ('kind' in c) files.push(`${(c as RenameFile).oldUri} → ${(c as RenameFile).newUri}`);
-    else for (const e of (c as TextDocumentEdit).edits) edits.push(`${c.textDocument.uri.slice(8)}:${e.range.start.line}:${e.range.start.character} ${(e as TextEdit).newText}`);
+    else
+      for (const e of (c as TextDocumentEdit).edits)
+        edits.push(`${c.textDocument.uri.slice(8)}:${e.range.start.line}:${e.range.start.character} ${(e as TextEdit).newText}`);
   }
   return { edits, files, notChanged: result.notChanged.map(n => `${n.uri.slice(8)}:${n.range.start.line} ${n.reason}`) };
 }
@@ -31,7 +33,10 @@ describe('rename', () => {
       const { text, offset } = cursor(fixture);
       return prepareRename(unitDoc(text, 'app@1.service'), offset, context({}, WORKSPACE)) ?? null;
     };
-    assert.deepEqual(at('[Unit]\nAfter=a.service d$0b.service\n'), { range: { start: { line: 1, character: 16 }, end: { line: 1, character: 26 } }, placeholder: 'db.service' });
+    assert.deepEqual(at('[Unit]\nAfter=a.service d$0b.service\n'), {
+      range: { start: { line: 1, character: 16 }, end: { line: 1, character: 26 } },
+      placeholder: 'db.service',
+    });
     assert.equal(at('[X-Fleet]\nConflicts=d$0b*\n'), null);
     assert.equal(at('[X-Fleet]\nMachineOf=web@%$0i.service\n'), null);
     assert.equal(at('[Unit]\nDescription=d$0b.service\n'), null);
@@ -43,7 +48,9 @@ describe('rename', () => {
         'ws/app.service:1:8 data.service',
         'ws/cache.service:1:6 data.service',
         'ws/spec@.service:1:10 data.service',
-        'ws/web@.service:1:6 data.service', 'ws/web@.service:2:9 data.service', 'ws/web@.service:4:10 data.service',
+        'ws/web@.service:1:6 data.service',
+        'ws/web@.service:2:9 data.service',
+        'ws/web@.service:4:10 data.service',
       ],
       files: ['file:///ws/db.service → file:///ws/data.service'],
       notChanged: ['ws/cache.service:3 the glob db* matched db.service and does not match data.service'],

@@ -32,9 +32,12 @@ describe('manifest agreement', () => {
     assert.deepEqual([...UNIT_FILE_EXTENSIONS].sort(), [...(lang?.extensions ?? [])].sort());
   });
 
-  test('drop-ins (every unit type\'s NAME.d/*.conf) are fleet-unit files, as DROP_IN_GLOB and dropInUnitOf say', () => {
+  test("drop-ins (every unit type's NAME.d/*.conf) are fleet-unit files, as DROP_IN_GLOB and dropInUnitOf say", () => {
     const lang = manifest.contributes.languages.find(l => l.id === 'fleet-unit');
-    assert.deepEqual(lang?.filenamePatterns, UNIT_FILE_EXTENSIONS.map(e => `**/*${e}.d/*.conf`));
+    assert.deepEqual(
+      lang?.filenamePatterns,
+      UNIT_FILE_EXTENSIONS.map(e => `**/*${e}.d/*.conf`),
+    );
     assert.equal(DROP_IN_GLOB, `**/*{${UNIT_FILE_EXTENSIONS.join(',')}}.d/*.conf`);
     assert.equal(dropInUnitOf('/etc/systemd/system/web@.service.d/10-env.conf'), 'web@.service');
     assert.equal(dropInUnitOf('C:\\units\\db.socket.d\\override.conf'), 'db.socket');

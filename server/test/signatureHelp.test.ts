@@ -9,7 +9,10 @@ function help(fixture: string): string | null {
   const h = signatureHelp(unitDoc(text), offset, context());
   if (!h) return null;
   const s = h.signatures[0]!;
-  assert.ok(s.parameters!.every(p => Array.isArray(p.label) && p.documentation), 'parameters are label ranges with documentation');
+  assert.ok(
+    s.parameters!.every(p => Array.isArray(p.label) && p.documentation),
+    'parameters are label ranges with documentation',
+  );
   const [a, b] = s.parameters![h.activeParameter!]!.label as [number, number];
   return `${s.label.slice(0, a)}«${s.label.slice(a, b)}»${s.label.slice(b)}`;
 }

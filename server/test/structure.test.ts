@@ -7,8 +7,9 @@ import { context, cursor, indexed, unitDoc } from './fixture';
 
 function highlights(fixture: string): string[] {
   const { text, offset } = cursor(fixture);
-  return documentHighlights(unitDoc(text, 'app.service'), offset, context())
-    .map(h => `${h.range.start.line}:${h.range.start.character}-${h.range.end.character}`);
+  return documentHighlights(unitDoc(text, 'app.service'), offset, context()).map(
+    h => `${h.range.start.line}:${h.range.start.character}-${h.range.end.character}`,
+  );
 }
 
 /** The chain of selected texts from the innermost out. */
@@ -24,8 +25,12 @@ function chain(fixture: string): string[] {
 
 describe('document highlight', () => {
   test('every occurrence of the unit name under the cursor, globs that match it included', () => {
-    assert.deepEqual(highlights('[Unit]\nAfter=d$0b.service\nRequires=db.service web.service\n[X-Fleet]\nMachineOf=db.service\nConflicts=d*\n'),
-      ['1:6-16', '2:9-19', '4:10-20', '5:10-12']);
+    assert.deepEqual(highlights('[Unit]\nAfter=d$0b.service\nRequires=db.service web.service\n[X-Fleet]\nMachineOf=db.service\nConflicts=d*\n'), [
+      '1:6-16',
+      '2:9-19',
+      '4:10-20',
+      '5:10-12',
+    ]);
     assert.deepEqual(highlights('[Unit]\nDescription=d$0b.service\nAfter=db.service\n'), []);
   });
 });
@@ -34,7 +39,9 @@ describe('selection ranges', () => {
   test('word → value → line → section → file', () => {
     const fixture = '[Unit]\nDescription=x\n\n[Service]\nExecStart=/bin/web --p$0ort 80\nType=simple\n';
     assert.deepEqual(chain(fixture), [
-      '--port', '/bin/web --port 80', 'ExecStart=/bin/web --port 80',
+      '--port',
+      '/bin/web --port 80',
+      'ExecStart=/bin/web --port 80',
       '[Service]\nExecStart=/bin/web --port 80\nType=simple',
       '[Unit]\nDescription=x\n\n[Service]\nExecStart=/bin/web --port 80\nType=simple',
     ]);
@@ -52,7 +59,10 @@ describe('workspace symbols', () => {
     indexed('db.service', '[Unit]\n[Service]\n'),
   ];
   test('units and their sections, fuzzy, sorted by unit', () => {
-    const list = (q: string) => workspaceSymbols(q, context({}, units)).map(s => `${s.containerName ? `${s.containerName} ` : ''}${s.name} ${s.location.range.start.line}:${s.location.range.start.character}`);
+    const list = (q: string) =>
+      workspaceSymbols(q, context({}, units)).map(
+        s => `${s.containerName ? `${s.containerName} ` : ''}${s.name} ${s.location.range.start.line}:${s.location.range.start.character}`,
+      );
     assert.deepEqual(list('web'), ['web@.service 0:0', 'web@.service [Unit] 0:0', 'web@.service [Service] 3:0', 'web@.service [X-Fleet] 5:0']);
     assert.deepEqual(list('xflt'), ['web@.service [X-Fleet] 5:0']);
     assert.deepEqual(list('dbserv'), ['db.service 0:0', 'db.service [Unit] 0:0', 'db.service [Service] 1:0']);

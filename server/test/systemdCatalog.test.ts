@@ -57,11 +57,16 @@ describe('with the generated systemd catalog', () => {
   test('hover shows the catalog entry with its link', () => {
     const { text, offset } = cursor('[Unit]\nAf$0ter=db.service\n');
     const h = hover(unitDoc(text), offset, ctx());
-    assert.equal((h!.contents as MarkupContent).value, [
-      '**After=** in `[Unit]` — unit names, may repeat', '',
-      'Ordering: this unit starts only after the listed units have finished starting.', '',
-      '[systemd documentation](https://www.freedesktop.org/software/systemd/man/latest/systemd.unit.html#After=)',
-    ].join('\n'));
+    assert.equal(
+      (h!.contents as MarkupContent).value,
+      [
+        '**After=** in `[Unit]` — unit names, may repeat',
+        '',
+        'Ordering: this unit starts only after the listed units have finished starting.',
+        '',
+        '[systemd documentation](https://www.freedesktop.org/software/systemd/man/latest/systemd.unit.html#After=)',
+      ].join('\n'),
+    );
   });
 
   test('specifiers from the catalog, with values for this file', () => {
@@ -69,7 +74,8 @@ describe('with the generated systemd catalog', () => {
     const items = complete(unitDoc(text, 'web@7.service'), offset, ctx()).items;
     assert.equal(items.length, 40);
     assert.deepEqual(items.find(i => i.label === '%i')!.documentation, {
-      kind: 'markdown', value: '**%i** — Instance name (the part after @, escaped).\n\nIn `web@7.service`: `7`',
+      kind: 'markdown',
+      value: '**%i** — Instance name (the part after @, escaped).\n\nIn `web@7.service`: `7`',
     });
   });
 });

@@ -45,30 +45,33 @@ describe('the local cluster workflow in a real VS Code', { skip: e2eSkip(needs) 
   /** The HTTP port each nginx stand-in serves in the workspace copy. */
   const ports = new Map<string, number>();
 
-  before(async () => {
-    assertE2eAvailable(needs);
-    cs = await CodeServer.start({
-      vsix: [VSIX],
-      // Flat, by name: the rows of the Units view are the three units, in order.
-      settings: { 'git.enabled': false, 'remote.autoForwardPorts': false, 'fleet.explorer.groupBy': 'flat', 'fleet.explorer.sortBy': 'name' },
-    });
-    workspace = path.join(cs.dir, 'samples');
-    fs.cpSync(path.join(ROOT, 'samples'), workspace, { recursive: true });
-    // The samples serve fixed ports (8081-8083); the copy serves free ones instead, so the test
-    // does not collide with anything else on this machine, and can check that the units serve.
-    const free = await freePorts(UNITS.length);
-    UNITS.forEach((unit, i) => {
-      const file = path.join(workspace, unit);
-      const text = fs.readFileSync(file, 'utf8');
-      assert.match(text, /http\.server \d+ /, `${unit} serves a port with python's http.server`);
-      fs.writeFileSync(file, text.replace(/http\.server \d+ /, `http.server ${free[i]} `));
-      ports.set(unit, free[i]!);
-    });
-    fs.writeFileSync(path.join(workspace, FOURTH), fs.readFileSync(path.join(workspace, UNITS[2]), 'utf8').replace(/Web server 3/g, 'Web server 4'));
-    extensionDir = installedExtensionDir(cs.extensionsDir, EXTENSION_ID);
-    fleetdScript = path.join(extensionDir, 'dist', 'fleetd.js');
-    assert.ok(fs.existsSync(fleetdScript), `the package bundles fleetd at ${fleetdScript}`);
-  }, { timeout: 120_000 });
+  before(
+    async () => {
+      assertE2eAvailable(needs);
+      cs = await CodeServer.start({
+        vsix: [VSIX],
+        // Flat, by name: the rows of the Units view are the three units, in order.
+        settings: { 'git.enabled': false, 'remote.autoForwardPorts': false, 'fleet.explorer.groupBy': 'flat', 'fleet.explorer.sortBy': 'name' },
+      });
+      workspace = path.join(cs.dir, 'samples');
+      fs.cpSync(path.join(ROOT, 'samples'), workspace, { recursive: true });
+      // The samples serve fixed ports (8081-8083); the copy serves free ones instead, so the test
+      // does not collide with anything else on this machine, and can check that the units serve.
+      const free = await freePorts(UNITS.length);
+      UNITS.forEach((unit, i) => {
+        const file = path.join(workspace, unit);
+        const text = fs.readFileSync(file, 'utf8');
+        assert.match(text, /http\.server \d+ /, `${unit} serves a port with python's http.server`);
+        fs.writeFileSync(file, text.replace(/http\.server \d+ /, `http.server ${free[i]} `));
+        ports.set(unit, free[i]!);
+      });
+      fs.writeFileSync(path.join(workspace, FOURTH), fs.readFileSync(path.join(workspace, UNITS[2]), 'utf8').replace(/Web server 3/g, 'Web server 4'));
+      extensionDir = installedExtensionDir(cs.extensionsDir, EXTENSION_ID);
+      fleetdScript = path.join(extensionDir, 'dist', 'fleetd.js');
+      assert.ok(fs.existsSync(fleetdScript), `the package bundles fleetd at ${fleetdScript}`);
+    },
+    { timeout: 120_000 },
+  );
 
   after(async () => {
     // The extension starts fleetd in its own process group, so stopping code-server does not
@@ -77,254 +80,360 @@ describe('the local cluster workflow in a real VS Code', { skip: e2eSkip(needs) 
     await cs?.stop();
   });
 
-  test('start the cluster, start three units and the sidekick, follow its journal, stop one from the explorer, stop and restart the cluster', { timeout: 300_000 }, async () => {
-    const started = Date.now();
-    const elapsed = () => `[${((Date.now() - started) / 1000).toFixed(1)} s]`;
-    const fleetdLog = path.join(cs!.userDataDir, 'User', 'globalStorage', EXTENSION_ID, 'local-cluster', 'fleetd.log');
-    await withWorkbench(cs!, 'cluster', { folder: workspace, waitForFile: 'nginx.1.service' }, async (wb: Workbench) => {
-      const ui = new ClusterWorkbench(wb);
-      const shot = async (name: string) => console.log(`${elapsed()} screenshot: ${await wb.screenshot(`cluster-${name}`)}`);
-      // Activate the extension: a unit file in the editor (onLanguage:fleet-unit).
-      await wb.quickOpen(UNITS[0]);
-      await wb.languageStatus().filter({ hasText: 'Fleet Unit' }).waitFor();
-      // The extension is active once its status bar item is there; no cluster is configured yet.
-      await ui.waitForStatus(/Fleet: no cluster/, CLUSTER_TIMEOUT);
-      // The editor's title: Start, Stop, Replace and Show Status as buttons, the rest under Fleet.
-      const titleActions = await ui.editorTitleActions();
-      for (const action of ['Start Unit', 'Stop Unit', 'Replace Unit…', 'Show Unit Status', 'Fleet']) {
-        assert.ok(titleActions.some(a => a === action || a.startsWith(`${action} (`)), `the editor title offers ${action}: ${titleActions.join(' | ')}`);
-      }
-      await shot('0-editor');
-
-      // 1. Fleet: Start Local Cluster, answering its two inputs: 3 machines, default metadata.
-      await ui.pickCommand('Fleet: Start Local Cluster');
-      const defaultMachines = await ui.answerInputBox('Fleet: Start Local Cluster (1/2)', '3');
-      assert.match(defaultMachines, /^\d+$/, 'the machines input offers a number');
-      const metadata = await ui.answerInputBox('Fleet: Start Local Cluster (2/2)');
-      // The local cluster's API is a unix socket only this user can use (issue 12).
-      const ready = await ui.waitForNotification(/Local fleet cluster running at unix:\/\/\/\S+\/fleet\.sock with 3 machines/, CLUSTER_TIMEOUT);
-      await ui.waitForStatus(/Fleet: Local cluster \(3\/0\)/);
-      const url = /running at (unix:\/\/\/\S+\/fleet\.sock)/.exec(ready)![1]!;
-      // fleetd printed the same URL (its log is in the extension's global storage).
-      assert.equal(readyUrl(fs.readFileSync(fleetdLog, 'utf8')), url, `fleetd's log names the URL; log:\n${tail(fleetdLog)}`);
-      const fleetd = processesMatching(fleetdScript);
-      assert.ok(fleetd.length >= 1, 'a fleetd process of the installed extension runs');
-      assert.ok(fleetd.some(p => / local /.test(` ${p.cmdline} `) && p.cmdline.includes('--machines 3')), `fleetd runs "local --machines 3": ${fleetd.map(p => p.cmdline).join('\n')}`);
-
-      // The explorer shows the cluster: three machines, with the default metadata.
-      await ui.expandView('Machines');
-      await ui.expandView('Units');
-      const width = await ui.widenSideBar(640);
-      if (width < 600) console.log(`note: the side bar is ${width} px wide; the screenshots may cut the rows' descriptions`);
-      const api0 = await waitFor('three machines in the API', async () => {
-        const c = await readCluster(url);
-        return c.machines.length === 3 && c;
-      }, { timeoutMs: CLUSTER_TIMEOUT, intervalMs: 200 });
-      const machineIds = api0.machines.map(m => m.id);
-      const machineRows = await ui.waitForRows('Machines', 'the three machines of the API', rows =>
-        rows.length === 3 && machineIds.every(id => rows.some(r => r.label.startsWith(short(id)))));
-      for (const m of api0.machines) {
-        const row = machineRows.find(r => r.label.startsWith(short(m.id)))!;
-        assert.equal(row.label, `${short(m.id)}${m.primaryIP ? ` ${m.primaryIP}` : ''}`, 'a machine row: its ID prefix and IP');
-        const meta = Object.entries(m.metadata ?? {}).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}=${v}`).join(',');
-        assert.equal(row.description, meta, `machine ${short(m.id)}'s row shows its metadata`);
-      }
-      if (metadata.trim()) {
-        // The default metadata went to fleetd, one entry per machine.
-        const offered = metadata.split(';').map(s => s.trim()).filter(Boolean);
-        const got = api0.machines.map(m => Object.entries(m.metadata ?? {}).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}=${v}`).join(','));
-        for (const entry of offered) {
-          const pairs = entry.split(',').map(s => s.trim()).sort().join(',');
-          assert.ok(got.includes(pairs), `a machine has the metadata ${pairs}; the machines have: ${got.join(' | ')}`);
+  test(
+    'start the cluster, start three units and the sidekick, follow its journal, stop one from the explorer, stop and restart the cluster',
+    { timeout: 300_000 },
+    async () => {
+      const started = Date.now();
+      const elapsed = () => `[${((Date.now() - started) / 1000).toFixed(1)} s]`;
+      const fleetdLog = path.join(cs!.userDataDir, 'User', 'globalStorage', EXTENSION_ID, 'local-cluster', 'fleetd.log');
+      await withWorkbench(cs!, 'cluster', { folder: workspace, waitForFile: 'nginx.1.service' }, async (wb: Workbench) => {
+        const ui = new ClusterWorkbench(wb);
+        const shot = async (name: string) => console.log(`${elapsed()} screenshot: ${await wb.screenshot(`cluster-${name}`)}`);
+        // Activate the extension: a unit file in the editor (onLanguage:fleet-unit).
+        await wb.quickOpen(UNITS[0]);
+        await wb.languageStatus().filter({ hasText: 'Fleet Unit' }).waitFor();
+        // The extension is active once its status bar item is there; no cluster is configured yet.
+        await ui.waitForStatus(/Fleet: no cluster/, CLUSTER_TIMEOUT);
+        // The editor's title: Start, Stop, Replace and Show Status as buttons, the rest under Fleet.
+        const titleActions = await ui.editorTitleActions();
+        for (const action of ['Start Unit', 'Stop Unit', 'Replace Unit…', 'Show Unit Status', 'Fleet']) {
+          assert.ok(
+            titleActions.some(a => a === action || a.startsWith(`${action} (`)),
+            `the editor title offers ${action}: ${titleActions.join(' | ')}`,
+          );
         }
-      }
-      // "Fleet: Show Local Cluster Logs" shows fleetd's output, with the URL it printed.
-      await ui.pickCommand('Fleet: Show Local Cluster Logs');
-      await ui.waitForOutputText('starting:', /starting: \S+ \S+\/dist\/fleetd\.js local --machines 3/);
-      await ui.waitForOutputText('API ready at', new RegExp(`fleetd: API ready at ${url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
-      await shot('1-started');
-      await wb.page.keyboard.press('Control+J'); // hide the panel again
-      assert.match(await ui.statusItem().innerText(), /Fleet: Local cluster \(3\/0\)/, 'the status bar shows the local cluster: 3 machines, no units');
+        await shot('0-editor');
 
-      // 2. Open each sample and start it from its editor's title button.
-      for (const unit of UNITS) {
-        await wb.quickOpen(unit);
+        // 1. Fleet: Start Local Cluster, answering its two inputs: 3 machines, default metadata.
+        await ui.pickCommand('Fleet: Start Local Cluster');
+        const defaultMachines = await ui.answerInputBox('Fleet: Start Local Cluster (1/2)', '3');
+        assert.match(defaultMachines, /^\d+$/, 'the machines input offers a number');
+        const metadata = await ui.answerInputBox('Fleet: Start Local Cluster (2/2)');
+        // The local cluster's API is a unix socket only this user can use (issue 12).
+        const ready = await ui.waitForNotification(/Local fleet cluster running at unix:\/\/\/\S+\/fleet\.sock with 3 machines/, CLUSTER_TIMEOUT);
+        await ui.waitForStatus(/Fleet: Local cluster \(3\/0\)/);
+        const url = /running at (unix:\/\/\/\S+\/fleet\.sock)/.exec(ready)![1]!;
+        // fleetd printed the same URL (its log is in the extension's global storage).
+        assert.equal(readyUrl(fs.readFileSync(fleetdLog, 'utf8')), url, `fleetd's log names the URL; log:\n${tail(fleetdLog)}`);
+        const fleetd = processesMatching(fleetdScript);
+        assert.ok(fleetd.length >= 1, 'a fleetd process of the installed extension runs');
+        assert.ok(
+          fleetd.some(p => / local /.test(` ${p.cmdline} `) && p.cmdline.includes('--machines 3')),
+          `fleetd runs "local --machines 3": ${fleetd.map(p => p.cmdline).join('\n')}`,
+        );
+
+        // The explorer shows the cluster: three machines, with the default metadata.
+        await ui.expandView('Machines');
+        await ui.expandView('Units');
+        const width = await ui.widenSideBar(640);
+        if (width < 600) console.log(`note: the side bar is ${width} px wide; the screenshots may cut the rows' descriptions`);
+        const api0 = await waitFor(
+          'three machines in the API',
+          async () => {
+            const c = await readCluster(url);
+            return c.machines.length === 3 && c;
+          },
+          { timeoutMs: CLUSTER_TIMEOUT, intervalMs: 200 },
+        );
+        const machineIds = api0.machines.map(m => m.id);
+        const machineRows = await ui.waitForRows(
+          'Machines',
+          'the three machines of the API',
+          rows => rows.length === 3 && machineIds.every(id => rows.some(r => r.label.startsWith(short(id)))),
+        );
+        for (const m of api0.machines) {
+          const row = machineRows.find(r => r.label.startsWith(short(m.id)))!;
+          assert.equal(row.label, `${short(m.id)}${m.primaryIP ? ` ${m.primaryIP}` : ''}`, 'a machine row: its ID prefix and IP');
+          const meta = Object.entries(m.metadata ?? {})
+            .sort(([a], [b]) => a.localeCompare(b))
+            .map(([k, v]) => `${k}=${v}`)
+            .join(',');
+          assert.equal(row.description, meta, `machine ${short(m.id)}'s row shows its metadata`);
+        }
+        if (metadata.trim()) {
+          // The default metadata went to fleetd, one entry per machine.
+          const offered = metadata
+            .split(';')
+            .map(s => s.trim())
+            .filter(Boolean);
+          const got = api0.machines.map(m =>
+            Object.entries(m.metadata ?? {})
+              .sort(([a], [b]) => a.localeCompare(b))
+              .map(([k, v]) => `${k}=${v}`)
+              .join(','),
+          );
+          for (const entry of offered) {
+            const pairs = entry
+              .split(',')
+              .map(s => s.trim())
+              .sort()
+              .join(',');
+            assert.ok(got.includes(pairs), `a machine has the metadata ${pairs}; the machines have: ${got.join(' | ')}`);
+          }
+        }
+        // "Fleet: Show Local Cluster Logs" shows fleetd's output, with the URL it printed.
+        await ui.pickCommand('Fleet: Show Local Cluster Logs');
+        await ui.waitForOutputText('starting:', /starting: \S+ \S+\/dist\/fleetd\.js local --machines 3/);
+        await ui.waitForOutputText('API ready at', new RegExp(`fleetd: API ready at ${url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+        await shot('1-started');
+        await wb.page.keyboard.press('Control+J'); // hide the panel again
+        assert.match(await ui.statusItem().innerText(), /Fleet: Local cluster \(3\/0\)/, 'the status bar shows the local cluster: 3 machines, no units');
+
+        // 2. Open each sample and start it from its editor's title button.
+        for (const unit of UNITS) {
+          await wb.quickOpen(unit);
+          await wb.languageStatus().filter({ hasText: 'Fleet Unit' }).waitFor();
+          await ui.editorTitleAction('Start Unit');
+          await ui.waitForNotification(new RegExp(`${unit.replace(/\./g, '\\.')}.*(launched|started)`, 'i'), CLUSTER_TIMEOUT);
+          console.log(`${elapsed()} ${unit} started from its editor`);
+        }
+        // Running, per fleet: desired and current launched, active/running, three different machines.
+        const running = await waitFor(
+          'three nginx units active/running on three machines (API)',
+          async () => {
+            const c = await readCluster(url);
+            const ok = UNITS.every(name => {
+              const u = c.units.find(x => x.name === name);
+              const s = c.states.find(x => x.name === name);
+              return u?.desiredState === 'launched' && u.currentState === 'launched' && s?.systemdActiveState === 'active' && s.systemdSubState === 'running';
+            });
+            return ok && c;
+          },
+          { timeoutMs: CLUSTER_TIMEOUT, intervalMs: 250 },
+        );
+        const placement = new Map(UNITS.map(name => [name, running.units.find(u => u.name === name)!.machineID!]));
+        assert.equal(new Set(placement.values()).size, 3, `Conflicts=nginx.*.service puts each on its own machine: ${[...placement].join(', ')}`);
+        for (const id of placement.values()) assert.ok(machineIds.includes(id), `placed on a machine of the cluster: ${id}`);
+
+        const unitRows = await ui.waitForRows(
+          'Units',
+          'the three units launched and active (running) on their machines',
+          rows =>
+            UNITS.every(name => {
+              const row = rowFor(rows, name);
+              return (
+                !!row &&
+                row.description.startsWith('launched · ') &&
+                row.description.endsWith(' · active (running)') &&
+                row.description.includes(short(placement.get(name)!))
+              );
+            }),
+          CLUSTER_TIMEOUT,
+        );
+        assertRowsMatchApi(unitRows, running);
+        await ui.waitForStatus(/Fleet: Local cluster \(3\/3\)/);
+        // Under its machine in the Machines view, a unit's description does not repeat the machine.
+        const host = placement.get(UNITS[0])!;
+        await ui.expandTreeRow('Machines', short(host));
+        const hostRows = await ui.waitForRows('Machines', `${UNITS[0]} under machine ${short(host)}`, rows => !!rowFor(rows, UNITS[0]));
+        assert.equal(rowFor(hostRows, UNITS[0])!.description, 'launched · active (running)', `${UNITS[0]} under its machine`);
+        for (const other of UNITS.slice(1)) assert.equal(rowFor(hostRows, other), undefined, `${other} runs elsewhere, not under ${short(host)}`);
+        // And they really run: each serves HTTP on its port.
+        for (const unit of UNITS)
+          await waitFor(`${unit} to answer HTTP on port ${ports.get(unit)}`, () => serves(ports.get(unit)!), { timeoutMs: 20_000, intervalMs: 250 });
+        await ui.clearNotifications();
+        await shot('2-running');
+
+        // 2a. A fourth nginx: Start asks first, with the scheduler's reason; cancelled, nothing is written.
+        await wb.quickOpen(FOURTH);
         await wb.languageStatus().filter({ hasText: 'Fleet Unit' }).waitFor();
         await ui.editorTitleAction('Start Unit');
-        await ui.waitForNotification(new RegExp(`${unit.replace(/\./g, '\\.')}.*(launched|started)`, 'i'), CLUSTER_TIMEOUT);
-        console.log(`${elapsed()} ${unit} started from its editor`);
-      }
-      // Running, per fleet: desired and current launched, active/running, three different machines.
-      const running = await waitFor('three nginx units active/running on three machines (API)', async () => {
-        const c = await readCluster(url);
-        const ok = UNITS.every(name => {
-          const u = c.units.find(x => x.name === name);
-          const s = c.states.find(x => x.name === name);
-          return u?.desiredState === 'launched' && u.currentState === 'launched' && s?.systemdActiveState === 'active' && s.systemdSubState === 'running';
-        });
-        return ok && c;
-      }, { timeoutMs: CLUSTER_TIMEOUT, intervalMs: 250 });
-      const placement = new Map(UNITS.map(name => [name, running.units.find(u => u.name === name)!.machineID!]));
-      assert.equal(new Set(placement.values()).size, 3, `Conflicts=nginx.*.service puts each on its own machine: ${[...placement].join(', ')}`);
-      for (const id of placement.values()) assert.ok(machineIds.includes(id), `placed on a machine of the cluster: ${id}`);
+        const question = await ui.waitForDialog(/No machine of the local cluster can take nginx\.4\.service now/);
+        assert.match(question, /conflicts with nginx\.1\.service, nginx\.2\.service, nginx\.3\.service on every machine\. Start it anyway\?/);
+        await shot('2a-asks-first');
+        await ui.answerDialog('Cancel');
+        assert.equal(
+          (await readCluster(url)).units.some(u => u.name === FOURTH),
+          false,
+          `${FOURTH} was not submitted`,
+        );
+        // The code lens says the same, from the scheduler's preview over the units in the cluster.
+        const lens4 = wb.activeEditor.locator('.codelens-decoration').filter({ hasText: 'no machine can take it now' }).first();
+        await lens4.waitFor({ timeout: 30_000 });
+        assert.match(
+          await lens4.innerText(),
+          /no machine can take it now: conflicts with nginx\.1\.service, nginx\.2\.service, nginx\.3\.service on every machine/,
+        );
 
-      const unitRows = await ui.waitForRows('Units', 'the three units launched and active (running) on their machines', rows =>
-        UNITS.every(name => {
-          const row = rowFor(rows, name);
-          return !!row && row.description.startsWith('launched · ') && row.description.endsWith(' · active (running)') && row.description.includes(short(placement.get(name)!));
-        }), CLUSTER_TIMEOUT);
-      assertRowsMatchApi(unitRows, running);
-      await ui.waitForStatus(/Fleet: Local cluster \(3\/3\)/);
-      // Under its machine in the Machines view, a unit's description does not repeat the machine.
-      const host = placement.get(UNITS[0])!;
-      await ui.expandTreeRow('Machines', short(host));
-      const hostRows = await ui.waitForRows('Machines', `${UNITS[0]} under machine ${short(host)}`, rows => !!rowFor(rows, UNITS[0]));
-      assert.equal(rowFor(hostRows, UNITS[0])!.description, 'launched · active (running)', `${UNITS[0]} under its machine`);
-      for (const other of UNITS.slice(1)) assert.equal(rowFor(hostRows, other), undefined, `${other} runs elsewhere, not under ${short(host)}`);
-      // And they really run: each serves HTTP on its port.
-      for (const unit of UNITS) await waitFor(`${unit} to answer HTTP on port ${ports.get(unit)}`, () => serves(ports.get(unit)!), { timeoutMs: 20_000, intervalMs: 250 });
-      await ui.clearNotifications();
-      await shot('2-running');
+        // 2b. Fleet: Filter Units… narrows the view (the view's title says so); a bad term is refused
+        // as it is typed; Fleet: Clear Units Filter shows every unit again.
+        await ui.pickCommand('Fleet: Filter Units…');
+        await ui.page.locator('.quick-input-widget .quick-input-title').filter({ hasText: 'Fleet: Filter Units' }).first().waitFor();
+        await ui.page.locator('.quick-input-widget input').first().fill('state:nope');
+        const refusal = ui.page.locator('.quick-input-widget .quick-input-message').filter({ hasText: 'unknown state "nope" in the filter' }).first();
+        await refusal.waitFor();
+        await ui.page.locator('.quick-input-widget input').first().fill('nginx.2 state:launched');
+        await refusal.waitFor({ state: 'hidden' });
+        await ui.answerInputBox('Fleet: Filter Units');
+        await ui.waitForRows('Units', 'only nginx.2.service (filter "nginx.2 state:launched")', rows => rows.length === 1 && !!rowFor(rows, STOPPED));
+        const description = ui.viewPane('Units').locator('.pane-header .description').first();
+        await waitFor(
+          'the Units view to describe its filter',
+          async () => (await description.innerText()).trim() === 'filter: nginx.2 state:launched · 1 of 3',
+          { timeoutMs: 10_000, intervalMs: 100 },
+        );
+        await shot('2b-filtered');
+        await ui.pickCommand('Fleet: Clear Units Filter');
+        await ui.waitForRows('Units', 'all three units again once the filter is cleared', rows => UNITS.every(n => rowFor(rows, n)));
+        assert.equal((await description.innerText().catch(() => '')).trim(), '', 'no description without a filter (3 units: no automatic grouping)');
 
-      // 2a. A fourth nginx: Start asks first, with the scheduler's reason; cancelled, nothing is written.
-      await wb.quickOpen(FOURTH);
-      await wb.languageStatus().filter({ hasText: 'Fleet Unit' }).waitFor();
-      await ui.editorTitleAction('Start Unit');
-      const question = await ui.waitForDialog(/No machine of the local cluster can take nginx\.4\.service now/);
-      assert.match(question, /conflicts with nginx\.1\.service, nginx\.2\.service, nginx\.3\.service on every machine\. Start it anyway\?/);
-      await shot('2a-asks-first');
-      await ui.answerDialog('Cancel');
-      assert.equal((await readCluster(url)).units.some(u => u.name === FOURTH), false, `${FOURTH} was not submitted`);
-      // The code lens says the same, from the scheduler's preview over the units in the cluster.
-      const lens4 = wb.activeEditor.locator('.codelens-decoration').filter({ hasText: 'no machine can take it now' }).first();
-      await lens4.waitFor({ timeout: 30_000 });
-      assert.match(await lens4.innerText(), /no machine can take it now: conflicts with nginx\.1\.service, nginx\.2\.service, nginx\.3\.service on every machine/);
-
-      // 2b. Fleet: Filter Units… narrows the view (the view's title says so); a bad term is refused
-      // as it is typed; Fleet: Clear Units Filter shows every unit again.
-      await ui.pickCommand('Fleet: Filter Units…');
-      await ui.page.locator('.quick-input-widget .quick-input-title').filter({ hasText: 'Fleet: Filter Units' }).first().waitFor();
-      await ui.page.locator('.quick-input-widget input').first().fill('state:nope');
-      const refusal = ui.page.locator('.quick-input-widget .quick-input-message').filter({ hasText: 'unknown state "nope" in the filter' }).first();
-      await refusal.waitFor();
-      await ui.page.locator('.quick-input-widget input').first().fill('nginx.2 state:launched');
-      await refusal.waitFor({ state: 'hidden' });
-      await ui.answerInputBox('Fleet: Filter Units');
-      await ui.waitForRows('Units', 'only nginx.2.service (filter "nginx.2 state:launched")', rows => rows.length === 1 && !!rowFor(rows, STOPPED));
-      const description = ui.viewPane('Units').locator('.pane-header .description').first();
-      await waitFor('the Units view to describe its filter', async () => (await description.innerText()).trim() === 'filter: nginx.2 state:launched · 1 of 3', { timeoutMs: 10_000, intervalMs: 100 });
-      await shot('2b-filtered');
-      await ui.pickCommand('Fleet: Clear Units Filter');
-      await ui.waitForRows('Units', 'all three units again once the filter is cleared', rows => UNITS.every(n => rowFor(rows, n)));
-      assert.equal((await description.innerText().catch(() => '')).trim(), '', 'no description without a filter (3 units: no automatic grouping)');
-
-      // 3. Stop one from its context menu in the Units view.
-      const menu = await ui.contextMenuItems('Units', STOPPED);
-      assert.ok(menu.includes('Stop Unit'), `the context menu of a launched unit offers Stop Unit: ${menu.join(', ')}`);
-      assert.ok(!menu.includes('Start Unit'), `a launched unit is not offered Start Unit: ${menu.join(', ')}`);
-      // If the menu closes without running the command, the desired state stays launched: retry,
-      // and log each retry so a menu that keeps closing is visible. (The cause seen so far, a click
-      // taken for the right-click's release, is handled in contextMenu().)
-      for (let attempt = 1; ; attempt++) {
-        await ui.contextMenu('Units', STOPPED, 'Stop Unit');
-        const asked = await waitFor(`${STOPPED}'s desired state to become loaded (API)`, async () =>
-          (await readCluster(url)).units.find(u => u.name === STOPPED)?.desiredState === 'loaded', { timeoutMs: 10_000, intervalMs: 250 }).catch(err => {
-          if (attempt >= 5) throw err;
-          return false;
-        });
-        if (asked) break;
-        console.log(`${elapsed()} the context menu closed before Stop Unit ran (attempt ${attempt}); again`);
-      }
-      await ui.waitForNotification(new RegExp(`${STOPPED.replace(/\./g, '\\.')}`), CLUSTER_TIMEOUT);
-      const afterStop = await waitFor(`${STOPPED} loaded and inactive (API)`, async () => {
-        const c = await readCluster(url);
-        const u = c.units.find(x => x.name === STOPPED);
-        const s = c.states.find(x => x.name === STOPPED);
-        return u?.desiredState === 'loaded' && u.currentState === 'loaded' && s?.systemdActiveState === 'inactive' && c;
-      }, { timeoutMs: CLUSTER_TIMEOUT, intervalMs: 250 });
-      const stoppedRows = await ui.waitForRows('Units', `${STOPPED} loaded and inactive, the others still running`, rows => {
-        const row = rowFor(rows, STOPPED);
-        return !!row && row.description.startsWith('loaded · ') && / · inactive( \(dead\))?$/.test(row.description) &&
-          UNITS.filter(n => n !== STOPPED).every(n => rowFor(rows, n)?.description.endsWith(' · active (running)'));
-      }, CLUSTER_TIMEOUT);
-      assertRowsMatchApi(stoppedRows, afterStop);
-      await waitFor(`${STOPPED} to stop serving port ${ports.get(STOPPED)}`, async () => !(await serves(ports.get(STOPPED)!)), { timeoutMs: 20_000, intervalMs: 250 });
-      for (const unit of UNITS.filter(n => n !== STOPPED)) assert.ok(await serves(ports.get(unit)!), `${unit} still serves port ${ports.get(unit)}`);
-      // It stays on its machine (stop keeps the unit loaded where it was).
-      assert.equal(afterStop.units.find(u => u.name === STOPPED)?.machineID, placement.get(STOPPED));
-      const menuAfter = await ui.contextMenuItems('Units', STOPPED);
-      assert.ok(menuAfter.includes('Start Unit') && !menuAfter.includes('Stop Unit'), `a loaded unit is offered Start, not Stop: ${menuAfter.join(', ')}`);
-      await ui.clearNotifications();
-      await shot('3-stopped');
-
-      // 3b. The sidekick follows nginx.1 to its machine; its journal shows each line once, then new ones.
-      await wb.quickOpen(SIDEKICK);
-      await wb.languageStatus().filter({ hasText: 'Fleet Unit' }).waitFor();
-      // Before it starts, its code lens names the machine it must follow.
-      const follows = wb.activeEditor.locator('.codelens-decoration').filter({ hasText: 'follows nginx.1.service to' }).first();
-      await follows.waitFor({ timeout: 30_000 });
-      assert.match(await follows.innerText(), new RegExp(`follows nginx\\.1\\.service to ${short(placement.get(UNITS[0])!)} \\(127\\.0\\.0\\.\\d+\\)`));
-      await ui.editorTitleAction('Start Unit');
-      await ui.waitForNotification(/nginx-discovery\.1\.service.*launched/, CLUSTER_TIMEOUT);
-      const withSidekick = await readCluster(url);
-      assert.equal(withSidekick.units.find(u => u.name === SIDEKICK)?.machineID, placement.get(UNITS[0]), `${SIDEKICK} runs next to ${UNITS[0]}`);
-      await ui.waitForRows('Units', `${SIDEKICK} launched on nginx.1's machine`, rows => !!rowFor(rows, SIDEKICK)?.description.includes(short(placement.get(UNITS[0])!)), CLUSTER_TIMEOUT);
-      await ui.clearNotifications();
-      await shot('3b-sidekick');
-      await ui.pickCommand('Fleet: Show Journal');
-      const announced = async () => (await ui.outputLines()).filter(l => / is up on \S+ at port 8081$/.test(l));
-      const backlog = await waitFor(`${SIDEKICK}'s journal in the Output panel`, async () => {
-        const lines = await announced();
-        return lines.length > 0 && lines;
-      }, { timeoutMs: 30_000, intervalMs: 250 });
-      // The sidekick announces every 5 s: a new line follows the backlog.
-      const followed = await waitFor('a new journal line after the backlog', async () => {
-        const lines = await announced();
-        return lines.length > backlog.length && lines;
-      }, { timeoutMs: 30_000, intervalMs: 250 });
-      assert.equal(new Set(followed).size, followed.length, `each journal line once:\n${followed.join('\n')}`);
-      await shot('3c-journal');
-      await ui.clearNotifications();
-
-      // 4. Fleet: Stop Local Cluster: the explorer disconnects and no fleetd is left.
-      await ui.pickCommand('Fleet: Stop Local Cluster');
-      console.log(`${elapsed()} Fleet: Stop Local Cluster`);
-      await waitFor('no fleetd process of the extension', () => processesMatching(fleetdScript).length === 0, { timeoutMs: 20_000, intervalMs: 200 });
-      await waitFor(`the API at ${url} to go away`, async () => {
-        try {
-          await httpGet(url, '/fleet/v1/machines', 1_000);
-          return false;
-        } catch {
-          return true;
+        // 3. Stop one from its context menu in the Units view.
+        const menu = await ui.contextMenuItems('Units', STOPPED);
+        assert.ok(menu.includes('Stop Unit'), `the context menu of a launched unit offers Stop Unit: ${menu.join(', ')}`);
+        assert.ok(!menu.includes('Start Unit'), `a launched unit is not offered Start Unit: ${menu.join(', ')}`);
+        // If the menu closes without running the command, the desired state stays launched: retry,
+        // and log each retry so a menu that keeps closing is visible. (The cause seen so far, a click
+        // taken for the right-click's release, is handled in contextMenu().)
+        for (let attempt = 1; ; attempt++) {
+          await ui.contextMenu('Units', STOPPED, 'Stop Unit');
+          const asked = await waitFor(
+            `${STOPPED}'s desired state to become loaded (API)`,
+            async () => (await readCluster(url)).units.find(u => u.name === STOPPED)?.desiredState === 'loaded',
+            { timeoutMs: 10_000, intervalMs: 250 },
+          ).catch(err => {
+            if (attempt >= 5) throw err;
+            return false;
+          });
+          if (asked) break;
+          console.log(`${elapsed()} the context menu closed before Stop Unit ran (attempt ${attempt}); again`);
         }
-      }, { timeoutMs: 10_000, intervalMs: 200 });
-      await ui.waitForRows('Units', 'no unit rows once the cluster is gone', rows => !UNITS.some(n => rowFor(rows, n)));
-      await ui.waitForStatus(/Fleet: no cluster/);
-      assert.deepEqual((await ui.treeRows('Machines')).map(r => r.text), [], 'the Machines view has no rows once the cluster is gone');
-      for (const unit of UNITS) assert.equal(await serves(ports.get(unit)!), false, `${unit} stopped serving with the cluster`);
-      await shot('4-cluster-stopped');
+        await ui.waitForNotification(new RegExp(`${STOPPED.replace(/\./g, '\\.')}`), CLUSTER_TIMEOUT);
+        const afterStop = await waitFor(
+          `${STOPPED} loaded and inactive (API)`,
+          async () => {
+            const c = await readCluster(url);
+            const u = c.units.find(x => x.name === STOPPED);
+            const s = c.states.find(x => x.name === STOPPED);
+            return u?.desiredState === 'loaded' && u.currentState === 'loaded' && s?.systemdActiveState === 'inactive' && c;
+          },
+          { timeoutMs: CLUSTER_TIMEOUT, intervalMs: 250 },
+        );
+        const stoppedRows = await ui.waitForRows(
+          'Units',
+          `${STOPPED} loaded and inactive, the others still running`,
+          rows => {
+            const row = rowFor(rows, STOPPED);
+            return (
+              !!row &&
+              row.description.startsWith('loaded · ') &&
+              / · inactive( \(dead\))?$/.test(row.description) &&
+              UNITS.filter(n => n !== STOPPED).every(n => rowFor(rows, n)?.description.endsWith(' · active (running)'))
+            );
+          },
+          CLUSTER_TIMEOUT,
+        );
+        assertRowsMatchApi(stoppedRows, afterStop);
+        await waitFor(`${STOPPED} to stop serving port ${ports.get(STOPPED)}`, async () => !(await serves(ports.get(STOPPED)!)), {
+          timeoutMs: 20_000,
+          intervalMs: 250,
+        });
+        for (const unit of UNITS.filter(n => n !== STOPPED)) assert.ok(await serves(ports.get(unit)!), `${unit} still serves port ${ports.get(unit)}`);
+        // It stays on its machine (stop keeps the unit loaded where it was).
+        assert.equal(afterStop.units.find(u => u.name === STOPPED)?.machineID, placement.get(STOPPED));
+        const menuAfter = await ui.contextMenuItems('Units', STOPPED);
+        assert.ok(menuAfter.includes('Start Unit') && !menuAfter.includes('Stop Unit'), `a loaded unit is offered Start, not Stop: ${menuAfter.join(', ')}`);
+        await ui.clearNotifications();
+        await shot('3-stopped');
 
-      // 5. Fleet: Start Local Cluster again: a restart is a restart (three machines, ready at once).
-      await ui.clearNotifications();
-      await ui.pickCommand('Fleet: Start Local Cluster');
-      await ui.answerInputBox('Fleet: Start Local Cluster (1/2)', '3');
-      await ui.answerInputBox('Fleet: Start Local Cluster (2/2)');
-      const again = await ui.waitForNotification(/Local fleet cluster running at unix:\/\/\/\S+\/fleet\.sock with 3 machines/, CLUSTER_TIMEOUT);
-      const url2 = /running at (unix:\/\/\/\S+\/fleet\.sock)/.exec(again)![1]!;
-      const restarted = await waitFor('three machines after the restart (API)', async () => {
-        const c = await readCluster(url2);
-        return c.machines.length === 3 && c;
-      }, { timeoutMs: CLUSTER_TIMEOUT, intervalMs: 200 });
-      await ui.waitForRows('Machines', 'the three machines of the restarted cluster', rows =>
-        rows.length === 3 && restarted.machines.every(m => rows.some(r => r.label.startsWith(short(m.id)))), CLUSTER_TIMEOUT);
-      await ui.waitForStatus(/Fleet: Local cluster \(3\/\d+\)/);
-      console.log(`${elapsed()} the local cluster restarted`);
-      await shot('5-restarted');
-      await ui.pickCommand('Fleet: Stop Local Cluster');
-      await waitFor('no fleetd process after the second stop', () => processesMatching(fleetdScript).length === 0, { timeoutMs: 20_000, intervalMs: 200 });
-    });
-    console.log(`cluster workflow took ${Math.round((Date.now() - started) / 1000)} s`);
-  });
+        // 3b. The sidekick follows nginx.1 to its machine; its journal shows each line once, then new ones.
+        await wb.quickOpen(SIDEKICK);
+        await wb.languageStatus().filter({ hasText: 'Fleet Unit' }).waitFor();
+        // Before it starts, its code lens names the machine it must follow.
+        const follows = wb.activeEditor.locator('.codelens-decoration').filter({ hasText: 'follows nginx.1.service to' }).first();
+        await follows.waitFor({ timeout: 30_000 });
+        assert.match(await follows.innerText(), new RegExp(`follows nginx\\.1\\.service to ${short(placement.get(UNITS[0])!)} \\(127\\.0\\.0\\.\\d+\\)`));
+        await ui.editorTitleAction('Start Unit');
+        await ui.waitForNotification(/nginx-discovery\.1\.service.*launched/, CLUSTER_TIMEOUT);
+        const withSidekick = await readCluster(url);
+        assert.equal(withSidekick.units.find(u => u.name === SIDEKICK)?.machineID, placement.get(UNITS[0]), `${SIDEKICK} runs next to ${UNITS[0]}`);
+        await ui.waitForRows(
+          'Units',
+          `${SIDEKICK} launched on nginx.1's machine`,
+          rows => !!rowFor(rows, SIDEKICK)?.description.includes(short(placement.get(UNITS[0])!)),
+          CLUSTER_TIMEOUT,
+        );
+        await ui.clearNotifications();
+        await shot('3b-sidekick');
+        await ui.pickCommand('Fleet: Show Journal');
+        const announced = async () => (await ui.outputLines()).filter(l => / is up on \S+ at port 8081$/.test(l));
+        const backlog = await waitFor(
+          `${SIDEKICK}'s journal in the Output panel`,
+          async () => {
+            const lines = await announced();
+            return lines.length > 0 && lines;
+          },
+          { timeoutMs: 30_000, intervalMs: 250 },
+        );
+        // The sidekick announces every 5 s: a new line follows the backlog.
+        const followed = await waitFor(
+          'a new journal line after the backlog',
+          async () => {
+            const lines = await announced();
+            return lines.length > backlog.length && lines;
+          },
+          { timeoutMs: 30_000, intervalMs: 250 },
+        );
+        assert.equal(new Set(followed).size, followed.length, `each journal line once:\n${followed.join('\n')}`);
+        await shot('3c-journal');
+        await ui.clearNotifications();
+
+        // 4. Fleet: Stop Local Cluster: the explorer disconnects and no fleetd is left.
+        await ui.pickCommand('Fleet: Stop Local Cluster');
+        console.log(`${elapsed()} Fleet: Stop Local Cluster`);
+        await waitFor('no fleetd process of the extension', () => processesMatching(fleetdScript).length === 0, { timeoutMs: 20_000, intervalMs: 200 });
+        await waitFor(
+          `the API at ${url} to go away`,
+          async () => {
+            try {
+              await httpGet(url, '/fleet/v1/machines', 1_000);
+              return false;
+            } catch {
+              return true;
+            }
+          },
+          { timeoutMs: 10_000, intervalMs: 200 },
+        );
+        await ui.waitForRows('Units', 'no unit rows once the cluster is gone', rows => !UNITS.some(n => rowFor(rows, n)));
+        await ui.waitForStatus(/Fleet: no cluster/);
+        assert.deepEqual(
+          (await ui.treeRows('Machines')).map(r => r.text),
+          [],
+          'the Machines view has no rows once the cluster is gone',
+        );
+        for (const unit of UNITS) assert.equal(await serves(ports.get(unit)!), false, `${unit} stopped serving with the cluster`);
+        await shot('4-cluster-stopped');
+
+        // 5. Fleet: Start Local Cluster again: a restart is a restart (three machines, ready at once).
+        await ui.clearNotifications();
+        await ui.pickCommand('Fleet: Start Local Cluster');
+        await ui.answerInputBox('Fleet: Start Local Cluster (1/2)', '3');
+        await ui.answerInputBox('Fleet: Start Local Cluster (2/2)');
+        const again = await ui.waitForNotification(/Local fleet cluster running at unix:\/\/\/\S+\/fleet\.sock with 3 machines/, CLUSTER_TIMEOUT);
+        const url2 = /running at (unix:\/\/\/\S+\/fleet\.sock)/.exec(again)![1]!;
+        const restarted = await waitFor(
+          'three machines after the restart (API)',
+          async () => {
+            const c = await readCluster(url2);
+            return c.machines.length === 3 && c;
+          },
+          { timeoutMs: CLUSTER_TIMEOUT, intervalMs: 200 },
+        );
+        await ui.waitForRows(
+          'Machines',
+          'the three machines of the restarted cluster',
+          rows => rows.length === 3 && restarted.machines.every(m => rows.some(r => r.label.startsWith(short(m.id)))),
+          CLUSTER_TIMEOUT,
+        );
+        await ui.waitForStatus(/Fleet: Local cluster \(3\/\d+\)/);
+        console.log(`${elapsed()} the local cluster restarted`);
+        await shot('5-restarted');
+        await ui.pickCommand('Fleet: Stop Local Cluster');
+        await waitFor('no fleetd process after the second stop', () => processesMatching(fleetdScript).length === 0, { timeoutMs: 20_000, intervalMs: 200 });
+      });
+      console.log(`cluster workflow took ${Math.round((Date.now() - started) / 1000)} s`);
+    },
+  );
 });
 
 /** Whether something answers HTTP GET / on 127.0.0.1:port. */

@@ -56,7 +56,10 @@ export class ClusterWorkbench {
 
   /** The extension's cluster status bar item ("Fleet: no cluster", "Fleet: local (3/3)", …). */
   statusItem(): Locator {
-    return this.page.locator('.part.statusbar .statusbar-item').filter({ hasText: /Fleet: / }).first();
+    return this.page
+      .locator('.part.statusbar .statusbar-item')
+      .filter({ hasText: /Fleet: / })
+      .first();
   }
 
   /** Waits until the status bar item's text matches and returns it. */
@@ -64,7 +67,11 @@ export class ClusterWorkbench {
     const deadline = Date.now() + timeoutMs;
     let last = '';
     while (Date.now() < deadline) {
-      last = (await this.statusItem().innerText().catch(() => '')).trim();
+      last = (
+        await this.statusItem()
+          .innerText()
+          .catch(() => '')
+      ).trim();
       if (text.test(last)) return last;
       await this.page.waitForTimeout(100);
     }
@@ -140,7 +147,11 @@ export class ClusterWorkbench {
   async clearNotifications(): Promise<void> {
     await this.pickCommand('Notifications: Clear All Notifications');
     await this.page.locator('.quick-input-widget').first().waitFor({ state: 'hidden' });
-    await this.page.locator('.notification-toast').first().waitFor({ state: 'hidden' }).catch(() => undefined);
+    await this.page
+      .locator('.notification-toast')
+      .first()
+      .waitFor({ state: 'hidden' })
+      .catch(() => undefined);
   }
 
   /** The pane of a view in the side bar, by its title (e.g. "Machines", "Units"). */
@@ -158,7 +169,10 @@ export class ClusterWorkbench {
 
   /** The welcome content of a view (shown when its tree is empty): its text, paragraphs joined by newlines. */
   async welcomeText(view: string): Promise<string> {
-    const texts = await this.viewPane(view).locator('.welcome-view-content').allInnerTexts().catch(() => []);
+    const texts = await this.viewPane(view)
+      .locator('.welcome-view-content')
+      .allInnerTexts()
+      .catch(() => []);
     return (texts[0] ?? '').replace(/\u00a0/g, ' ').trim();
   }
 
@@ -176,7 +190,10 @@ export class ClusterWorkbench {
 
   /** The labels of the buttons in a view's welcome content, in order. */
   async welcomeButtons(view: string): Promise<string[]> {
-    const texts = await this.viewPane(view).locator('.welcome-view-content .monaco-button').allInnerTexts().catch(() => []);
+    const texts = await this.viewPane(view)
+      .locator('.welcome-view-content .monaco-button')
+      .allInnerTexts()
+      .catch(() => []);
     return texts.map(t => t.trim()).filter(Boolean);
   }
 
@@ -196,8 +213,22 @@ export class ClusterWorkbench {
       const row = rows.nth(i) as ClickableLocator;
       // allInnerTexts does not wait: rows come and go while the tree refreshes, and a row
       // without a description (or one that just went away) must not stall the poll.
-      const label = ((await row.locator('.label-name').allInnerTexts().catch(() => []))[0] ?? '').trim();
-      const description = ((await row.locator('.label-description').allInnerTexts().catch(() => []))[0] ?? '').trim();
+      const label = (
+        (
+          await row
+            .locator('.label-name')
+            .allInnerTexts()
+            .catch(() => [])
+        )[0] ?? ''
+      ).trim();
+      const description = (
+        (
+          await row
+            .locator('.label-description')
+            .allInnerTexts()
+            .catch(() => [])
+        )[0] ?? ''
+      ).trim();
       const ariaLabel = (await row.getAttribute('aria-label', { timeout: 1_000 }).catch(() => null)) ?? '';
       // A row without the usual label parts (e.g. a message row) is described by its whole text.
       const text = label ? [label, description].filter(Boolean).join(' ') : ((await row.allInnerTexts().catch(() => []))[0] ?? '').replace(/\s+/g, ' ').trim();
@@ -360,7 +391,10 @@ export class ClusterWorkbench {
 
   /** The lines the Output panel shows now (its visible lines, each trimmed). */
   async outputLines(): Promise<string[]> {
-    const lines = await this.page.locator('.part.panel .monaco-editor .view-lines .view-line').allInnerTexts().catch(() => [] as string[]);
+    const lines = await this.page
+      .locator('.part.panel .monaco-editor .view-lines .view-line')
+      .allInnerTexts()
+      .catch(() => [] as string[]);
     return lines.map(l => l.replace(/\u00a0/g, ' ').trim()).filter(Boolean);
   }
 

@@ -144,7 +144,8 @@ export class CodeServer {
     if (!fs.existsSync(vsix)) throw new Error(`no extension package at ${vsix} (run: npm run package)`);
     try {
       const { stdout, stderr } = await promisify(execFile)(CODE_SERVER_BIN, [...this.commonArgs, '--install-extension', vsix], {
-        env: this.env, timeout: 120_000,
+        env: this.env,
+        timeout: 120_000,
       });
       fs.appendFileSync(this.logFile, `--- install ${vsix}\n${stdout}${stderr}`);
     } catch (err) {
@@ -156,8 +157,13 @@ export class CodeServer {
   private async launch(folder: string | undefined): Promise<void> {
     const args = [
       ...this.commonArgs,
-      '--bind-addr', this.authority, '--auth', 'none',
-      '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust',
+      '--bind-addr',
+      this.authority,
+      '--auth',
+      'none',
+      '--disable-telemetry',
+      '--disable-update-check',
+      '--disable-workspace-trust',
       ...(folder ? [folder] : []),
     ];
     const started = spawnDetached(CODE_SERVER_BIN, args, { logFile: this.logFile, env: this.env });

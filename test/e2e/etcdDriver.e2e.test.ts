@@ -41,22 +41,34 @@ describe("the article's FLEETCTL_ENDPOINT workflow: a cluster through its etcd, 
   let workspace = '';
   let port = 0;
 
-  before(async () => {
-    assertE2eAvailable(needs);
-    cluster = await FleetdLocal.start(['--machines', '3', '--etcd-binary', requireBinary('etcd', 'etcd-server'), '--etcd-api', 'v2', '--agent-reconcile-interval', '1']);
-    assert.ok(cluster.etcd, `fleetd names its etcd:\n${cluster.output()}`);
-    cs = await CodeServer.start({
-      vsix: [VSIX],
-      settings: { 'git.enabled': false, 'remote.autoForwardPorts': false, 'fleet.explorer.groupBy': 'flat', 'fleet.explorer.sortBy': 'name' },
-      env: { FLEETCTL_ENDPOINT: cluster.etcd, FLEETCTL_DRIVER: 'etcd' },
-    });
-    workspace = path.join(cs.dir, 'samples');
-    fs.cpSync(path.join(ROOT, 'samples'), workspace, { recursive: true });
-    port = (await freePorts(1))[0]!;
-    const file = path.join(workspace, UNIT);
-    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace(/http\.server \d+ /, `http.server ${port} `));
-    fs.writeFileSync(path.join(workspace, 'pinned.service'), '[Service]\nExecStart=/bin/sleep 1000\n\n[X-Fleet]\n');
-  }, { timeout: 180_000 });
+  before(
+    async () => {
+      assertE2eAvailable(needs);
+      cluster = await FleetdLocal.start([
+        '--machines',
+        '3',
+        '--etcd-binary',
+        requireBinary('etcd', 'etcd-server'),
+        '--etcd-api',
+        'v2',
+        '--agent-reconcile-interval',
+        '1',
+      ]);
+      assert.ok(cluster.etcd, `fleetd names its etcd:\n${cluster.output()}`);
+      cs = await CodeServer.start({
+        vsix: [VSIX],
+        settings: { 'git.enabled': false, 'remote.autoForwardPorts': false, 'fleet.explorer.groupBy': 'flat', 'fleet.explorer.sortBy': 'name' },
+        env: { FLEETCTL_ENDPOINT: cluster.etcd, FLEETCTL_DRIVER: 'etcd' },
+      });
+      workspace = path.join(cs.dir, 'samples');
+      fs.cpSync(path.join(ROOT, 'samples'), workspace, { recursive: true });
+      port = (await freePorts(1))[0]!;
+      const file = path.join(workspace, UNIT);
+      fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace(/http\.server \d+ /, `http.server ${port} `));
+      fs.writeFileSync(path.join(workspace, 'pinned.service'), '[Service]\nExecStart=/bin/sleep 1000\n\n[X-Fleet]\n');
+    },
+    { timeout: 180_000 },
+  );
 
   after(async () => {
     await cs?.stop();
@@ -67,7 +79,8 @@ describe("the article's FLEETCTL_ENDPOINT workflow: a cluster through its etcd, 
     const etcd = cluster!.etcd!;
     // Something already in the cluster, submitted through its HTTP API (another user, another tool).
     const put = await fetch(`${cluster!.api}/fleet/v1/units/other.service`, {
-      method: 'PUT', headers: { 'content-type': 'application/json' },
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ desiredState: 'inactive', options: [{ section: 'Service', name: 'ExecStart', value: '/bin/sleep 1000' }] }),
     });
     assert.equal(put.status, 201);
@@ -82,25 +95,50 @@ describe("the article's FLEETCTL_ENDPOINT workflow: a cluster through its etcd, 
       await ui.widenSideBar(640);
       const api = await readCluster(cluster!.api);
       const machineRows = await ui.waitForRows('Machines', 'the three machines read from etcd', rows => rows.length === 3);
-      for (const m of api.machines) assert.ok(machineRows.some(r => r.label === `${short(m.id)} ${m.primaryIP}`), `machine ${short(m.id)} listed: ${machineRows.map(r => r.label).join(', ')}`);
-      await ui.waitForRows('Units', 'the unit submitted through the API', rows => rows.some(r => r.label === 'other.service' && r.description.startsWith('inactive')));
+      for (const m of api.machines)
+        assert.ok(
+          machineRows.some(r => r.label === `${short(m.id)} ${m.primaryIP}`),
+          `machine ${short(m.id)} listed: ${machineRows.map(r => r.label).join(', ')}`,
+        );
+      await ui.waitForRows('Units', 'the unit submitted through the API', rows =>
+        rows.some(r => r.label === 'other.service' && r.description.startsWith('inactive')),
+      );
 
       // Start from the editor title: the etcd driver writes fleet's keys; fleetd's engine and agent run it.
       await ui.editorTitleAction('Start Unit');
       await ui.waitForNotification(/nginx\.1\.service.*launched/i, TIMEOUT);
-      const placed = await waitFor('nginx.1 launched per fleet\'s keys in etcd', async () => {
-        const s = await currentState(etcd, UNIT);
-        return s.state === 'launched' && s.machine;
-      }, { timeoutMs: TIMEOUT, intervalMs: 250 });
-      await ui.waitForRows('Units', 'nginx.1 launched and running on its machine', rows =>
-        rows.some(r => r.label === UNIT && r.description.startsWith('launched · ') && r.description.includes(short(placed)) && r.description.endsWith('active (running)')), TIMEOUT);
-      await waitFor(`nginx.1 to answer HTTP on port ${port}`, async () => {
-        try {
-          return (await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2_000) })).ok;
-        } catch {
-          return false;
-        }
-      }, { timeoutMs: 20_000, intervalMs: 250 });
+      const placed = await waitFor(
+        "nginx.1 launched per fleet's keys in etcd",
+        async () => {
+          const s = await currentState(etcd, UNIT);
+          return s.state === 'launched' && s.machine;
+        },
+        { timeoutMs: TIMEOUT, intervalMs: 250 },
+      );
+      await ui.waitForRows(
+        'Units',
+        'nginx.1 launched and running on its machine',
+        rows =>
+          rows.some(
+            r =>
+              r.label === UNIT &&
+              r.description.startsWith('launched · ') &&
+              r.description.includes(short(placed)) &&
+              r.description.endsWith('active (running)'),
+          ),
+        TIMEOUT,
+      );
+      await waitFor(
+        `nginx.1 to answer HTTP on port ${port}`,
+        async () => {
+          try {
+            return (await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2_000) })).ok;
+          } catch {
+            return false;
+          }
+        },
+        { timeoutMs: 20_000, intervalMs: 250 },
+      );
       await ui.clearNotifications();
       console.log(`screenshot: ${await wb.screenshot('etcd-driver-1-running')}`);
 
@@ -111,7 +149,11 @@ describe("the article's FLEETCTL_ENDPOINT workflow: a cluster through its etcd, 
       await wb.page.keyboard.type('MachineID=');
       const first = await wb.triggerSuggest(short(api.machines[0]!.id));
       const labels = await wb.suggestLabels();
-      for (const m of api.machines) assert.ok(labels.some(l => l.startsWith(short(m.id))), `completion offers machine ${short(m.id)}: ${labels.join(', ')}`);
+      for (const m of api.machines)
+        assert.ok(
+          labels.some(l => l.startsWith(short(m.id))),
+          `completion offers machine ${short(m.id)}: ${labels.join(', ')}`,
+        );
       console.log(`screenshot: ${await wb.screenshot('etcd-driver-2-completion')}`);
       await first.click();
       await wb.waitForEditorText('the machine ID inserted', t => t.includes(`MachineID=${api.machines[0]!.id}`));

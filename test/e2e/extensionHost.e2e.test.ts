@@ -31,14 +31,17 @@ describe('mocha inside the real VS Code extension host (code-server)', { skip: e
   let workspace = '';
   let resultsFile = '';
 
-  before(async () => {
-    assertE2eAvailable(needs);
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-exthost-'));
-    workspace = path.join(dir, 'workspace');
-    resultsFile = path.join(dir, 'results.json');
-    fs.cpSync(WORKSPACE, workspace, { recursive: true });
-    cs = await CodeServer.start({ env: { FLEET_VSCODE_RESULTS: resultsFile } });
-  }, { timeout: 120_000 });
+  before(
+    async () => {
+      assertE2eAvailable(needs);
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-exthost-'));
+      workspace = path.join(dir, 'workspace');
+      resultsFile = path.join(dir, 'results.json');
+      fs.cpSync(WORKSPACE, workspace, { recursive: true });
+      cs = await CodeServer.start({ env: { FLEET_VSCODE_RESULTS: resultsFile } });
+    },
+    { timeout: 120_000 },
+  );
 
   after(async () => {
     await cs?.stop();
@@ -54,29 +57,37 @@ describe('mocha inside the real VS Code extension host (code-server)', { skip: e
     const log: string[] = [];
     let exit!: (code: number) => void;
     const exited = new Promise<number>(resolve => (exit = resolve));
-    await withWorkbench(server, 'extension-host', {
-      folder: workspace,
-      payload,
-      automation: { onLog: (_type, message) => log.push(message), onExit: code => exit(code) },
-    }, async () => {
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = new Promise<'timeout'>(resolve => {
-        timer = setTimeout(() => resolve('timeout'), RUN_TIMEOUT_MS);
-        timer.unref();
-      });
-      const code = await Promise.race([exited, timedOut]);
-      clearTimeout(timer);
-      const results: SuiteResults | undefined = fs.existsSync(resultsFile) ? JSON.parse(fs.readFileSync(resultsFile, 'utf8')) : undefined;
-      for (const t of results?.tests ?? []) console.log(`[exthost] ${t.state === 'passed' ? '✔' : t.state === 'pending' ? '-' : '✖'} ${t.title}`);
-      const failures = (results?.tests ?? []).filter(t => t.state === 'failed').map(t => `${t.title}: ${t.error}`);
-      const context = `extension host output:\n${log.slice(-60).join('\n')}\n${failures.join('\n')}`;
-      assert.notEqual(code, 'timeout', `no codeAutomationExit within ${RUN_TIMEOUT_MS} ms; ${context}`);
-      assert.equal(code, 0, `extension-host suite failed; ${context}`);
-      assert.ok(results, `the suite wrote no results to ${resultsFile}; ${context}`);
-      assert.equal(results.failures, 0, context);
-      // Without the language server only the language-id and activation tests can pass.
-      const expected = fs.existsSync(path.join(ROOT, PARTS.server)) ? 6 : 2;
-      assert.ok(results.passes >= expected, `expected ${expected} extension-host tests to pass (got ${results.passes} passed, ${results.pending} pending); ${context}`);
-    });
+    await withWorkbench(
+      server,
+      'extension-host',
+      {
+        folder: workspace,
+        payload,
+        automation: { onLog: (_type, message) => log.push(message), onExit: code => exit(code) },
+      },
+      async () => {
+        let timer: NodeJS.Timeout | undefined;
+        const timedOut = new Promise<'timeout'>(resolve => {
+          timer = setTimeout(() => resolve('timeout'), RUN_TIMEOUT_MS);
+          timer.unref();
+        });
+        const code = await Promise.race([exited, timedOut]);
+        clearTimeout(timer);
+        const results: SuiteResults | undefined = fs.existsSync(resultsFile) ? JSON.parse(fs.readFileSync(resultsFile, 'utf8')) : undefined;
+        for (const t of results?.tests ?? []) console.log(`[exthost] ${t.state === 'passed' ? '✔' : t.state === 'pending' ? '-' : '✖'} ${t.title}`);
+        const failures = (results?.tests ?? []).filter(t => t.state === 'failed').map(t => `${t.title}: ${t.error}`);
+        const context = `extension host output:\n${log.slice(-60).join('\n')}\n${failures.join('\n')}`;
+        assert.notEqual(code, 'timeout', `no codeAutomationExit within ${RUN_TIMEOUT_MS} ms; ${context}`);
+        assert.equal(code, 0, `extension-host suite failed; ${context}`);
+        assert.ok(results, `the suite wrote no results to ${resultsFile}; ${context}`);
+        assert.equal(results.failures, 0, context);
+        // Without the language server only the language-id and activation tests can pass.
+        const expected = fs.existsSync(path.join(ROOT, PARTS.server)) ? 6 : 2;
+        assert.ok(
+          results.passes >= expected,
+          `expected ${expected} extension-host tests to pass (got ${results.passes} passed, ${results.pending} pending); ${context}`,
+        );
+      },
+    );
   });
 });

@@ -39,13 +39,16 @@ describe('fleet language features in a real VS Code', { skip: e2eSkip(needs) }, 
   let cs: CodeServer | undefined;
   let workspace = '';
 
-  before(async () => {
-    assertE2eAvailable(needs);
-    cs = await CodeServer.start({ vsix: [VSIX], settings: { 'git.enabled': false } });
-    workspace = path.join(cs.dir, 'workspace');
-    fs.mkdirSync(workspace);
-    fs.writeFileSync(path.join(workspace, UNIT), FIXTURE);
-  }, { timeout: 120_000 });
+  before(
+    async () => {
+      assertE2eAvailable(needs);
+      cs = await CodeServer.start({ vsix: [VSIX], settings: { 'git.enabled': false } });
+      workspace = path.join(cs.dir, 'workspace');
+      fs.mkdirSync(workspace);
+      fs.writeFileSync(path.join(workspace, UNIT), FIXTURE);
+    },
+    { timeout: 120_000 },
+  );
 
   after(async () => cs?.stop());
 
@@ -104,19 +107,27 @@ describe('inlay hints, code lens and rename in a real VS Code', { skip: e2eSkip(
   let cluster: FleetdLocal | undefined;
   let workspace = '';
 
-  before(async () => {
-    assertE2eAvailable(needs);
-    cluster = await FleetdLocal.start(['--machines', '3', '--agent-reconcile-interval', '1', '--engine-reconcile-interval', '1']);
-    cs = await CodeServer.start({
-      vsix: [VSIX], settings: { 'git.enabled': false, 'remote.autoForwardPorts': false }, env: { FLEETCTL_ENDPOINT: cluster.api },
-    });
-    workspace = path.join(cs.dir, 'workspace');
-    fs.mkdirSync(workspace);
-    fs.writeFileSync(path.join(workspace, 'web@1.service'), '[Unit]\nDescription=Web %i\nAfter=db.service\n\n[Service]\nExecStart=/bin/sleep 1000\nTimeoutStartSec=90\n');
-    fs.writeFileSync(path.join(workspace, 'db.service'), '[Service]\nExecStart=/bin/sleep 1000\n');
-    fs.writeFileSync(path.join(workspace, 'cache.service'), '[Unit]\nWants=db.service\n\n[Service]\nExecStart=/bin/sleep 1000\n');
-    fs.writeFileSync(path.join(workspace, 'lens.service'), '[Service]\nExecStart=/bin/sleep 1000\n\n[X-Fleet]\nConflicts=other*.service\n');
-  }, { timeout: 180_000 });
+  before(
+    async () => {
+      assertE2eAvailable(needs);
+      cluster = await FleetdLocal.start(['--machines', '3', '--agent-reconcile-interval', '1', '--engine-reconcile-interval', '1']);
+      cs = await CodeServer.start({
+        vsix: [VSIX],
+        settings: { 'git.enabled': false, 'remote.autoForwardPorts': false },
+        env: { FLEETCTL_ENDPOINT: cluster.api },
+      });
+      workspace = path.join(cs.dir, 'workspace');
+      fs.mkdirSync(workspace);
+      fs.writeFileSync(
+        path.join(workspace, 'web@1.service'),
+        '[Unit]\nDescription=Web %i\nAfter=db.service\n\n[Service]\nExecStart=/bin/sleep 1000\nTimeoutStartSec=90\n',
+      );
+      fs.writeFileSync(path.join(workspace, 'db.service'), '[Service]\nExecStart=/bin/sleep 1000\n');
+      fs.writeFileSync(path.join(workspace, 'cache.service'), '[Unit]\nWants=db.service\n\n[Service]\nExecStart=/bin/sleep 1000\n');
+      fs.writeFileSync(path.join(workspace, 'lens.service'), '[Service]\nExecStart=/bin/sleep 1000\n\n[X-Fleet]\nConflicts=other*.service\n');
+    },
+    { timeout: 180_000 },
+  );
 
   after(async () => {
     await cs?.stop();
@@ -140,7 +151,10 @@ describe('inlay hints, code lens and rename in a real VS Code', { skip: e2eSkip(
       const lens = wb.activeEditor.locator('.codelens-decoration');
       await lens.filter({ hasText: 'not in the cluster' }).waitFor({ timeout: 60_000 });
       assert.match(await lens.first().innerText(), /not in the cluster\s*\|\s*Start\s*\|\s*eligible on 3 of 3 machines/);
-      await lens.locator('a').filter({ hasText: /^Start$/ }).click();
+      await lens
+        .locator('a')
+        .filter({ hasText: /^Start$/ })
+        .click();
       const launched = lens.filter({ hasText: /launched on [0-9a-f]{8} \/ 127\.0\.0\.\d/ });
       await launched.waitFor({ timeout: 90_000 });
       assert.match(await launched.innerText(), /launched on [0-9a-f]{8} \/ 127\.0\.0\.\d\s*\|\s*Stop\s*\|\s*Journal\s*\|\s*eligible on 3 of 3 machines/);
@@ -162,11 +176,17 @@ describe('inlay hints, code lens and rename in a real VS Code', { skip: e2eSkip(
       console.log(`screenshot: ${await wb.screenshot('language-rename')}`);
       await input.press('Enter');
       await wb.waitForEditorText('reference the renamed unit', t => t.includes('After=data.service'));
-      await waitFor('db.service renamed to data.service on disk', () =>
-        fs.existsSync(path.join(workspace, 'data.service')) && !fs.existsSync(path.join(workspace, 'db.service')) ? true : undefined, { timeoutMs: 30_000 });
+      await waitFor(
+        'db.service renamed to data.service on disk',
+        () => (fs.existsSync(path.join(workspace, 'data.service')) && !fs.existsSync(path.join(workspace, 'db.service')) ? true : undefined),
+        { timeoutMs: 30_000 },
+      );
       await wb.runCommand('File: Save All');
-      await waitFor('cache.service saved with the new name', () =>
-        fs.readFileSync(path.join(workspace, 'cache.service'), 'utf8').includes('Wants=data.service') ? true : undefined, { timeoutMs: 30_000 });
+      await waitFor(
+        'cache.service saved with the new name',
+        () => (fs.readFileSync(path.join(workspace, 'cache.service'), 'utf8').includes('Wants=data.service') ? true : undefined),
+        { timeoutMs: 30_000 },
+      );
       assert.match(fs.readFileSync(path.join(workspace, 'web@1.service'), 'utf8'), /\nAfter=data\.service\n/);
     });
   });

@@ -48,18 +48,25 @@ type Clickable = Locator & { click(options?: { timeout?: number }): Promise<void
 /** The webview frame whose document has an h1 matching `title` (webviews nest two iframes deep). */
 async function webviewFrame(wb: Workbench, title: RegExp): Promise<Frame> {
   try {
-    return await waitFor(`a webview showing ${title}`, async () => {
-      for (const frame of (wb.page as FramedPage).frames()) {
-        const h1 = frame.locator('h1').filter({ hasText: title });
-        if ((await h1.count().catch(() => 0)) > 0) return frame;
-      }
-      return false;
-    }, { timeoutMs: TIMEOUT, intervalMs: 200 });
+    return await waitFor(
+      `a webview showing ${title}`,
+      async () => {
+        for (const frame of (wb.page as FramedPage).frames()) {
+          const h1 = frame.locator('h1').filter({ hasText: title });
+          if ((await h1.count().catch(() => 0)) > 0) return frame;
+        }
+        return false;
+      },
+      { timeoutMs: TIMEOUT, intervalMs: 200 },
+    );
   } catch (err) {
     // Say what the webview frames show instead.
     const seen: string[] = [];
     for (const frame of (wb.page as FramedPage).frames()) {
-      const text = await frame.locator('body').innerText().catch(() => '?');
+      const text = await frame
+        .locator('body')
+        .innerText()
+        .catch(() => '?');
       seen.push(`${frame.url().slice(0, 160)}: ${JSON.stringify(text.slice(0, 120))}`);
     }
     throw new Error(`${err instanceof Error ? err.message : String(err)}; frames:\n${seen.join('\n')}`);
@@ -77,22 +84,28 @@ describe('the cluster map and the unit graph in a real VS Code', { skip: e2eSkip
   let workspace = '';
   let fleetdScript = '';
 
-  before(async () => {
-    assertE2eAvailable(needs);
-    cs = await CodeServer.start({ vsix: [VSIX], settings: { 'git.enabled': false, 'remote.autoForwardPorts': false, 'fleet.explorer.groupBy': 'flat', 'fleet.explorer.sortBy': 'name' } });
-    workspace = path.join(cs.dir, 'samples');
-    fs.cpSync(path.join(ROOT, 'samples'), workspace, { recursive: true });
-    fs.rmSync(path.join(workspace, 'docker'), { recursive: true, force: true });
-    // Free ports instead of the samples' fixed 8081-8083, so nothing else on the machine collides.
-    const free = await freePorts(NGINX.length + 1);
-    const nginx1 = fs.readFileSync(path.join(workspace, NGINX[0]), 'utf8');
-    fs.writeFileSync(path.join(workspace, EXTRA), nginx1.replace('Web server 1', 'Web server 4'));
-    [...NGINX, EXTRA].forEach((unit, i) => {
-      const file = path.join(workspace, unit);
-      fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace(/http\.server \d+ /, `http.server ${free[i]} `));
-    });
-    fleetdScript = path.join(installedExtensionDir(cs.extensionsDir, EXTENSION_ID), 'dist', 'fleetd.js');
-  }, { timeout: 120_000 });
+  before(
+    async () => {
+      assertE2eAvailable(needs);
+      cs = await CodeServer.start({
+        vsix: [VSIX],
+        settings: { 'git.enabled': false, 'remote.autoForwardPorts': false, 'fleet.explorer.groupBy': 'flat', 'fleet.explorer.sortBy': 'name' },
+      });
+      workspace = path.join(cs.dir, 'samples');
+      fs.cpSync(path.join(ROOT, 'samples'), workspace, { recursive: true });
+      fs.rmSync(path.join(workspace, 'docker'), { recursive: true, force: true });
+      // Free ports instead of the samples' fixed 8081-8083, so nothing else on the machine collides.
+      const free = await freePorts(NGINX.length + 1);
+      const nginx1 = fs.readFileSync(path.join(workspace, NGINX[0]), 'utf8');
+      fs.writeFileSync(path.join(workspace, EXTRA), nginx1.replace('Web server 1', 'Web server 4'));
+      [...NGINX, EXTRA].forEach((unit, i) => {
+        const file = path.join(workspace, unit);
+        fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace(/http\.server \d+ /, `http.server ${free[i]} `));
+      });
+      fleetdScript = path.join(installedExtensionDir(cs.extensionsDir, EXTENSION_ID), 'dist', 'fleetd.js');
+    },
+    { timeout: 120_000 },
+  );
 
   after(async () => {
     if (fleetdScript) for (const p of processesMatching(fleetdScript)) await stopProcessGroup(p.pgid, { timeoutMs: 5_000 }).catch(() => undefined);
@@ -116,12 +129,16 @@ describe('the cluster map and the unit graph in a real VS Code', { skip: e2eSkip
 
       // The article's units (and a fourth nginx) through fleet's API; fleetd's engine places them.
       for (const unit of [...NGINX, SIDEKICK, EXTRA]) await putUnit(url, unit, fs.readFileSync(path.join(workspace, unit), 'utf8'));
-      const api: ClusterView = await waitFor('the article placed and a fourth nginx waiting', async () => {
-        const c = await readCluster(url);
-        const placed = [...NGINX, SIDEKICK].every(n => c.units.find(u => u.name === n)?.machineID);
-        const waiting = c.units.find(u => u.name === EXTRA)?.reason;
-        return placed && !!waiting && c;
-      }, { timeoutMs: TIMEOUT, intervalMs: 250 });
+      const api: ClusterView = await waitFor(
+        'the article placed and a fourth nginx waiting',
+        async () => {
+          const c = await readCluster(url);
+          const placed = [...NGINX, SIDEKICK].every(n => c.units.find(u => u.name === n)?.machineID);
+          const waiting = c.units.find(u => u.name === EXTRA)?.reason;
+          return placed && !!waiting && c;
+        },
+        { timeoutMs: TIMEOUT, intervalMs: 250 },
+      );
       const machineOf = (name: string) => api.units.find(u => u.name === name)!.machineID!;
       assert.equal(new Set(NGINX.map(machineOf)).size, 3, 'three nginx on three machines (API)');
       assert.equal(machineOf(SIDEKICK), machineOf(NGINX[0]), 'the sidekick follows nginx.1 (API)');
@@ -130,7 +147,11 @@ describe('the cluster map and the unit graph in a real VS Code', { skip: e2eSkip
       await ui.expandView('Units');
       await ui.pickCommand('Fleet: Show Cluster Map');
       const map = await webviewFrame(wb, /Cluster map/);
-      await waitFor('three machine boxes with the units as chips', async () => (await map.locator('article.machine').count()) === 3 && (await map.locator(`button.chip[data-unit="${SIDEKICK}"]`).count()) === 1, { timeoutMs: TIMEOUT, intervalMs: 200 });
+      await waitFor(
+        'three machine boxes with the units as chips',
+        async () => (await map.locator('article.machine').count()) === 3 && (await map.locator(`button.chip[data-unit="${SIDEKICK}"]`).count()) === 1,
+        { timeoutMs: TIMEOUT, intervalMs: 200 },
+      );
       for (const m of api.machines) {
         const box = map.locator(`article.machine[data-machine="${m.id}"]`);
         assert.equal(await box.count(), 1, `a box for machine ${m.id}`);
@@ -140,17 +161,27 @@ describe('the cluster map and the unit graph in a real VS Code', { skip: e2eSkip
         const chip = map.locator(`article.machine[data-machine="${machineOf(unit)}"] button.chip[data-unit="${unit}"]`);
         assert.equal(await chip.count(), 1, `${unit}'s chip is in its machine's box`);
       }
-      await waitFor('the units launched on the map', async () => (await map.locator('article.machine button.chip.s-launched').count()) >= 4, { timeoutMs: TIMEOUT, intervalMs: 250 });
+      await waitFor('the units launched on the map', async () => (await map.locator('article.machine button.chip.s-launched').count()) >= 4, {
+        timeoutMs: TIMEOUT,
+        intervalMs: 250,
+      });
       const waitingItem = map.locator('section.lane .waiting-item').filter({ hasText: EXTRA });
       const engineReason = api.units.find(u => u.name === EXTRA)!.reason!;
       // The map follows the explorer's reads: the first may predate the engine's reason.
-      const reason = await waitFor(`${EXTRA} in the waiting lane with the engine's reason`, async () => {
-        if ((await waitingItem.count()) !== 1) return false;
-        const text = await waitingItem.locator('.reason').innerText();
-        return text === engineReason && text;
-      }, { timeoutMs: TIMEOUT, intervalMs: 200 });
+      const reason = await waitFor(
+        `${EXTRA} in the waiting lane with the engine's reason`,
+        async () => {
+          if ((await waitingItem.count()) !== 1) return false;
+          const text = await waitingItem.locator('.reason').innerText();
+          return text === engineReason && text;
+        },
+        { timeoutMs: TIMEOUT, intervalMs: 200 },
+      );
       assert.match(reason, /conflicts with nginx\.1\.service, nginx\.2\.service, nginx\.3\.service/);
-      assert.match((await map.locator(`button.chip[data-unit="${SIDEKICK}"]`).getAttribute('aria-label')) ?? '', new RegExp(`^${SIDEKICK.replace(/\./g, '\\.')}, Launched, on `));
+      assert.match(
+        (await map.locator(`button.chip[data-unit="${SIDEKICK}"]`).getAttribute('aria-label')) ?? '',
+        new RegExp(`^${SIDEKICK.replace(/\./g, '\\.')}, Launched, on `),
+      );
 
       // Click the sidekick: its MachineOf edge is drawn, the Units view selects it, actions are offered.
       await (map.locator(`button.chip[data-unit="${SIDEKICK}"]`) as Clickable).click();
@@ -161,14 +192,23 @@ describe('the cluster map and the unit graph in a real VS Code', { skip: e2eSkip
       await shot('1-cluster-map');
       // nginx.1's conflicts: two dashed edges to its peers.
       await (map.locator(`button.chip[data-unit="${NGINX[0]}"]`) as Clickable).click();
-      await waitFor('the Conflicts edges of nginx.1', async () => (await map.locator(`#edges path.conflicts`).count()) >= 2, { timeoutMs: 10_000, intervalMs: 100 });
+      await waitFor('the Conflicts edges of nginx.1', async () => (await map.locator(`#edges path.conflicts`).count()) >= 2, {
+        timeoutMs: 10_000,
+        intervalMs: 100,
+      });
 
       // What if nginx.1's machine is gone: planCluster says both wait (two machines, Conflicts).
       await (map.locator('#whatif') as Clickable).selectOption(machineOf(NGINX[0]));
       await map.locator(`section.whatif li[data-move="${NGINX[0]}"]`).waitFor();
       const moves = await map.locator('section.whatif li').allInnerTexts();
-      assert.ok(moves.some(t => t.startsWith(`${SIDEKICK}: ${machineOf(NGINX[0]).slice(0, 8)} → nowhere`)), `the sidekick waits: ${moves.join(' | ')}`);
-      assert.ok(moves.some(t => t.startsWith(`${NGINX[0]}: ${machineOf(NGINX[0]).slice(0, 8)} → nowhere`) && /conflicts with/.test(t)), `nginx.1 waits for a conflict: ${moves.join(' | ')}`);
+      assert.ok(
+        moves.some(t => t.startsWith(`${SIDEKICK}: ${machineOf(NGINX[0]).slice(0, 8)} → nowhere`)),
+        `the sidekick waits: ${moves.join(' | ')}`,
+      );
+      assert.ok(
+        moves.some(t => t.startsWith(`${NGINX[0]}: ${machineOf(NGINX[0]).slice(0, 8)} → nowhere`) && /conflicts with/.test(t)),
+        `nginx.1 waits for a conflict: ${moves.join(' | ')}`,
+      );
       await shot('2-what-if');
       await webviewShot(map, 'maps-webview-cluster-map');
       await (map.locator('#whatif') as Clickable).selectOption('');
@@ -185,8 +225,10 @@ describe('the cluster map and the unit graph in a real VS Code', { skip: e2eSkip
       await ui.pickCommand('Fleet: Show Unit Graph');
       const graph = await webviewFrame(wb, /Unit graph/);
       await graph.locator(`g.node[data-unit="${SIDEKICK}"]`).waitFor({ state: 'attached' });
-      for (const unit of [...NGINX, SIDEKICK, EXTRA, 'monitor.service', 'web@.service']) assert.equal(await graph.locator(`g.node[data-unit="${unit}"]`).count(), 1, `a node for ${unit}`);
-      for (const kind of ['MachineOf', 'BindsTo', 'After']) assert.equal(await graph.locator(`g.edge.${kind}[data-from="${SIDEKICK}"][data-to="${NGINX[0]}"]`).count(), 1, `${SIDEKICK} ${kind} ${NGINX[0]}`);
+      for (const unit of [...NGINX, SIDEKICK, EXTRA, 'monitor.service', 'web@.service'])
+        assert.equal(await graph.locator(`g.node[data-unit="${unit}"]`).count(), 1, `a node for ${unit}`);
+      for (const kind of ['MachineOf', 'BindsTo', 'After'])
+        assert.equal(await graph.locator(`g.edge.${kind}[data-from="${SIDEKICK}"][data-to="${NGINX[0]}"]`).count(), 1, `${SIDEKICK} ${kind} ${NGINX[0]}`);
       assert.equal(await graph.locator(`g.edge.Conflicts[data-from="${NGINX[0]}"]`).count(), 3, 'nginx.1 conflicts with nginx.2, 3 and 4');
       await shot('3-unit-graph');
       await webviewShot(graph, 'maps-webview-unit-graph');

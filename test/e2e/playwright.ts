@@ -72,8 +72,13 @@ export interface ChromiumType {
 
 /** The flags measured to work with Debian's chromium in these containers (test-infra.md §1d). */
 export const CHROMIUM_ARGS = [
-  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
 ];
 
 export const CHROMIUM = process.env.FLEET_CHROMIUM ?? findBinary('chromium') ?? '/usr/bin/chromium';

@@ -43,27 +43,33 @@ describe('the sidekick follows its service in the explorer; Remove Machine on th
   let workspace = '';
   let fleetdScript = '';
 
-  before(async () => {
-    assertE2eAvailable(needs);
-    cs = await CodeServer.start({ vsix: [VSIX], settings: { 'git.enabled': false, 'remote.autoForwardPorts': false, 'fleet.explorer.groupBy': 'flat', 'fleet.explorer.sortBy': 'name' } });
-    workspace = path.join(cs.dir, 'samples');
-    fs.cpSync(path.join(ROOT, 'samples'), workspace, { recursive: true });
-    fs.rmSync(path.join(workspace, 'docker'), { recursive: true, force: true });
-    // Free ports instead of the samples' fixed ones, so nothing else on the machine collides.
-    const free = await freePorts(2);
-    [SERVICE, OTHER].forEach((unit, i) => {
-      const file = path.join(workspace, unit);
-      fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace(/http\.server \d+ /, `http.server ${free[i]} `));
-    });
-    fleetdScript = path.join(installedExtensionDir(cs.extensionsDir, EXTENSION_ID), 'dist', 'fleetd.js');
-  }, { timeout: 120_000 });
+  before(
+    async () => {
+      assertE2eAvailable(needs);
+      cs = await CodeServer.start({
+        vsix: [VSIX],
+        settings: { 'git.enabled': false, 'remote.autoForwardPorts': false, 'fleet.explorer.groupBy': 'flat', 'fleet.explorer.sortBy': 'name' },
+      });
+      workspace = path.join(cs.dir, 'samples');
+      fs.cpSync(path.join(ROOT, 'samples'), workspace, { recursive: true });
+      fs.rmSync(path.join(workspace, 'docker'), { recursive: true, force: true });
+      // Free ports instead of the samples' fixed ones, so nothing else on the machine collides.
+      const free = await freePorts(2);
+      [SERVICE, OTHER].forEach((unit, i) => {
+        const file = path.join(workspace, unit);
+        fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace(/http\.server \d+ /, `http.server ${free[i]} `));
+      });
+      fleetdScript = path.join(installedExtensionDir(cs.extensionsDir, EXTENSION_ID), 'dist', 'fleetd.js');
+    },
+    { timeout: 120_000 },
+  );
 
   after(async () => {
     if (fleetdScript) for (const p of processesMatching(fleetdScript)) await stopProcessGroup(p.pgid, { timeoutMs: 5_000 }).catch(() => undefined);
     await cs?.stop();
   });
 
-  test('stop nginx.1: its sidekick\'s row goes inactive; remove nginx.2\'s machine: nginx.2 runs on another', { timeout: 180_000 }, async () => {
+  test("stop nginx.1: its sidekick's row goes inactive; remove nginx.2's machine: nginx.2 runs on another", { timeout: 180_000 }, async () => {
     await withWorkbench(cs!, 'sidekick', { folder: workspace, waitForFile: SERVICE }, async (wb: Workbench) => {
       const ui = new ClusterWorkbench(wb);
       const shot = async (name: string) => console.log(`screenshot: ${await wb.screenshot(`sidekick-${name}`)}`);
@@ -81,28 +87,43 @@ describe('the sidekick follows its service in the explorer; Remove Machine on th
       await ui.widenSideBar(640);
 
       for (const unit of [SERVICE, OTHER, SIDEKICK]) await putUnit(url, unit, fs.readFileSync(path.join(workspace, unit), 'utf8'));
-      const placed = await waitFor('the three units active (API)', async () => {
-        const c = await readCluster(url);
-        return [SERVICE, OTHER, SIDEKICK].every(n => c.states.some(s => s.name === n && s.systemdActiveState === 'active')) && c;
-      }, { timeoutMs: TIMEOUT, intervalMs: 250 });
+      const placed = await waitFor(
+        'the three units active (API)',
+        async () => {
+          const c = await readCluster(url);
+          return [SERVICE, OTHER, SIDEKICK].every(n => c.states.some(s => s.name === n && s.systemdActiveState === 'active')) && c;
+        },
+        { timeoutMs: TIMEOUT, intervalMs: 250 },
+      );
       const machineOf = (name: string) => placed.units.find(u => u.name === name)!.machineID!;
       assert.equal(machineOf(SIDEKICK), machineOf(SERVICE), 'MachineOf= puts the sidekick with its service');
-      await ui.waitForRows('Units', 'the service, the other web server and the sidekick running', rows =>
-        [SERVICE, OTHER, SIDEKICK].every(n => running(rowFor(rows, n))), TIMEOUT);
+      await ui.waitForRows(
+        'Units',
+        'the service, the other web server and the sidekick running',
+        rows => [SERVICE, OTHER, SIDEKICK].every(n => running(rowFor(rows, n))),
+        TIMEOUT,
+      );
 
       // 1. Stop nginx.1 from its context menu; the sidekick (BindsTo=) stops with it.
       for (let attempt = 1; ; attempt++) {
         await ui.contextMenu('Units', SERVICE, 'Stop Unit');
-        const asked = await waitFor(`${SERVICE}'s desired state to become loaded (API)`, async () =>
-          (await readCluster(url)).units.find(u => u.name === SERVICE)?.desiredState === 'loaded', { timeoutMs: 10_000, intervalMs: 250 }).catch(err => {
+        const asked = await waitFor(
+          `${SERVICE}'s desired state to become loaded (API)`,
+          async () => (await readCluster(url)).units.find(u => u.name === SERVICE)?.desiredState === 'loaded',
+          { timeoutMs: 10_000, intervalMs: 250 },
+        ).catch(err => {
           if (attempt >= 5) throw err;
           return false;
         });
         if (asked) break;
         console.log(`the context menu closed before Stop Unit ran (attempt ${attempt}); again`);
       }
-      const rows = await ui.waitForRows('Units', `${SIDEKICK}'s row inactive after ${SERVICE} stopped; ${OTHER} still running`, r =>
-        inactive(rowFor(r, SERVICE)) && inactive(rowFor(r, SIDEKICK)) && running(rowFor(r, OTHER)), TIMEOUT);
+      const rows = await ui.waitForRows(
+        'Units',
+        `${SIDEKICK}'s row inactive after ${SERVICE} stopped; ${OTHER} still running`,
+        r => inactive(rowFor(r, SERVICE)) && inactive(rowFor(r, SIDEKICK)) && running(rowFor(r, OTHER)),
+        TIMEOUT,
+      );
       const api = await readCluster(url);
       const sidekickState = api.states.find(s => s.name === SIDEKICK);
       assert.equal(sidekickState?.systemdActiveState, 'inactive', `the API says the sidekick is inactive: ${JSON.stringify(sidekickState)}`);
@@ -115,17 +136,29 @@ describe('the sidekick follows its service in the explorer; Remove Machine on th
       const menu = await ui.contextMenuItems('Machines', short(host));
       assert.ok(menu.includes('Remove Machine'), `a local machine's context menu offers Remove Machine: ${menu.join(', ')}`);
       await ui.contextMenu('Machines', short(host), 'Remove Machine');
-      const dialog = wb.page.locator('.monaco-dialog-box').filter({ hasText: `Remove machine ${short(host)}` }).first();
+      const dialog = wb.page
+        .locator('.monaco-dialog-box')
+        .filter({ hasText: `Remove machine ${short(host)}` })
+        .first();
       await dialog.waitFor({ timeout: 20_000 });
       await (dialog.locator('.monaco-button').filter({ hasText: 'Remove Machine' }).first() as Locator & { click(): Promise<void> }).click();
-      const moved = await waitFor(`${OTHER} active on another machine (API)`, async () => {
-        const c = await readCluster(url);
-        const s = c.states.find(x => x.name === OTHER);
-        return c.machines.length === 2 && !c.machines.some(m => m.id === host) && s?.systemdActiveState === 'active' && s.machineID !== host && c;
-      }, { timeoutMs: TIMEOUT, intervalMs: 250 });
+      const moved = await waitFor(
+        `${OTHER} active on another machine (API)`,
+        async () => {
+          const c = await readCluster(url);
+          const s = c.states.find(x => x.name === OTHER);
+          return c.machines.length === 2 && !c.machines.some(m => m.id === host) && s?.systemdActiveState === 'active' && s.machineID !== host && c;
+        },
+        { timeoutMs: TIMEOUT, intervalMs: 250 },
+      );
       const newHost = moved.units.find(u => u.name === OTHER)!.machineID!;
       await ui.waitForRows('Machines', `two machines, without ${short(host)}`, r => r.length >= 2 && !r.some(x => x.label.startsWith(short(host))), TIMEOUT);
-      await ui.waitForRows('Units', `${OTHER} running on ${short(newHost)}`, r => running(rowFor(r, OTHER)) && rowFor(r, OTHER)!.description.includes(short(newHost)), TIMEOUT);
+      await ui.waitForRows(
+        'Units',
+        `${OTHER} running on ${short(newHost)}`,
+        r => running(rowFor(r, OTHER)) && rowFor(r, OTHER)!.description.includes(short(newHost)),
+        TIMEOUT,
+      );
       await shot('2-machine-removed');
 
       await ui.pickCommand('Fleet: Stop Local Cluster');

@@ -21,13 +21,16 @@ describe('e2e harness: code-server + chromium + the samples workspace', { skip: 
   let cs: CodeServer | undefined;
   let workspace = '';
 
-  before(async () => {
-    assertE2eAvailable(needs);
-    cs = await CodeServer.start({ vsix: withExtension ? [VSIX] : [], settings: { 'git.enabled': false } });
-    // A copy, so nothing the workbench or the extension writes lands in the repository.
-    workspace = path.join(cs.dir, 'samples');
-    fs.cpSync(SAMPLES, workspace, { recursive: true });
-  }, { timeout: 180_000 });
+  before(
+    async () => {
+      assertE2eAvailable(needs);
+      cs = await CodeServer.start({ vsix: withExtension ? [VSIX] : [], settings: { 'git.enabled': false } });
+      // A copy, so nothing the workbench or the extension writes lands in the repository.
+      workspace = path.join(cs.dir, 'samples');
+      fs.cpSync(SAMPLES, workspace, { recursive: true });
+    },
+    { timeout: 180_000 },
+  );
 
   after(async () => cs?.stop());
 

@@ -69,7 +69,10 @@ describe('npm start (scripts/start.sh)', { skip: e2eSkip(needs) }, () => {
     assert.match(await page.text(), /workbench/i);
     // The extension from the package is installed in the fresh profile.
     const installed = fs.readdirSync(path.join(dir, 'state', 'extensions'));
-    assert.ok(installed.some(name => name.startsWith('fleet-tools.vscode-fleet-')), `extensions: ${installed.join(', ')}`);
+    assert.ok(
+      installed.some(name => name.startsWith('fleet-tools.vscode-fleet-')),
+      `extensions: ${installed.join(', ')}`,
+    );
 
     // The local cluster runs, and the fresh profile points the extension at it.
     const settings = JSON.parse(fs.readFileSync(path.join(dir, 'state', 'user-data', 'User', 'settings.json'), 'utf8'));
@@ -80,10 +83,14 @@ describe('npm start (scripts/start.sh)', { skip: e2eSkip(needs) }, () => {
     // A quiet first hour: no offer to forward each unit's port, no parent-folder git prompt.
     assert.equal(settings['remote.autoForwardPorts'], false);
     assert.equal(settings['git.openRepositoryInParentFolders'], 'never');
-    const machines = await waitFor('three machines in the local cluster', async () => {
-      const body = JSON.parse((await httpGet(clusterUrl, '/fleet/v1/machines')).text) as { machines?: unknown[] };
-      return (body.machines?.length ?? 0) >= 3 && body.machines;
-    }, { timeoutMs: 30_000, intervalMs: 200 });
+    const machines = await waitFor(
+      'three machines in the local cluster',
+      async () => {
+        const body = JSON.parse((await httpGet(clusterUrl, '/fleet/v1/machines')).text) as { machines?: unknown[] };
+        return (body.machines?.length ?? 0) >= 3 && body.machines;
+      },
+      { timeoutMs: 30_000, intervalMs: 200 },
+    );
     assert.equal(machines.length, 3);
     const clusterPgid = Number(fs.readFileSync(path.join(dir, 'state', 'cluster', 'fleetd.pgid'), 'utf8'));
 
@@ -142,7 +149,9 @@ describe('npm start (scripts/start.sh)', { skip: e2eSkip(needs) }, () => {
     started.push(run);
     // Once the script has found the port free and is starting the cluster, someone else takes it.
     await waitFor('start.sh to start the local cluster', () => /starting a local fleet cluster/.test(tail(run.logFile, 50)), {
-      timeoutMs: 60_000, intervalMs: 50, abortIf: () => (run.hasExited() ? `start.sh exited:\n${tail(run.logFile)}` : undefined),
+      timeoutMs: 60_000,
+      intervalMs: 50,
+      abortIf: () => (run.hasExited() ? `start.sh exited:\n${tail(run.logFile)}` : undefined),
     });
     const taker = net.createServer();
     await new Promise<void>(r => taker.listen(port, '127.0.0.1', r));
@@ -159,7 +168,10 @@ describe('npm start (scripts/start.sh)', { skip: e2eSkip(needs) }, () => {
 
   test('a PORT that is not a number is refused', { timeout: 60_000 }, async () => {
     const out = await new Promise<{ code: number | null; text: string }>(resolve => {
-      const child = spawn('bash', [START], { cwd: ROOT, env: { ...process.env, PORT: 'eighty', FLEET_START_SKIP_BUILD: '1', FLEET_START_DIR: path.join(dir, 'state3') } });
+      const child = spawn('bash', [START], {
+        cwd: ROOT,
+        env: { ...process.env, PORT: 'eighty', FLEET_START_SKIP_BUILD: '1', FLEET_START_DIR: path.join(dir, 'state3') },
+      });
       let text = '';
       child.stdout.on('data', d => (text += d));
       child.stderr.on('data', d => (text += d));

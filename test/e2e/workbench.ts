@@ -54,7 +54,11 @@ export class Workbench {
     const profile = path.join(dir, `chromium-${++profiles}`);
     fs.mkdirSync(profile);
     const context = await loadChromium().launchPersistentContext(profile, {
-      executablePath: CHROMIUM, headless: true, viewport: { width: 1400, height: 900 }, args: CHROMIUM_ARGS, timeout: 60_000,
+      executablePath: CHROMIUM,
+      headless: true,
+      viewport: { width: 1400, height: 900 },
+      args: CHROMIUM_ARGS,
+      timeout: 60_000,
     });
     try {
       context.setDefaultTimeout(UI_TIMEOUT);
@@ -64,7 +68,8 @@ export class Workbench {
       const hooks = options.automation;
       if (hooks) {
         await page.exposeFunction('codeAutomationLog', (type: string, args: unknown[]) =>
-          hooks.onLog?.(type, util.format(...(Array.isArray(args) ? args : [args]))));
+          hooks.onLog?.(type, util.format(...(Array.isArray(args) ? args : [args]))),
+        );
         await page.exposeFunction('codeAutomationExit', (code: number) => hooks.onExit?.(code));
       }
       const wb = new Workbench(context, page, errors);
@@ -146,7 +151,10 @@ export class Workbench {
     await this.quickInput.fill(`:${line}:${column}`);
     await this.page.keyboard.press('Enter');
     await this.page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
-    await this.page.locator('#status\\.editor\\.selection').filter({ hasText: `Ln ${line}, Col ${column}` }).waitFor();
+    await this.page
+      .locator('#status\\.editor\\.selection')
+      .filter({ hasText: `Ln ${line}, Col ${column}` })
+      .waitFor();
   }
 
   /** Opens the Problems panel (Ctrl+Shift+M). */
@@ -231,7 +239,13 @@ export async function withWorkbench<T>(cs: CodeServer, name: string, options: Op
 }
 
 /** withWorkbench for a workbench URL served by someone else (e.g. `npm start`), with its log file. */
-export async function withWorkbenchAt<T>(url: string, dir: string, name: string, body: (wb: Workbench) => Promise<T>, logFile = path.join(dir, 'code-server.log')): Promise<T> {
+export async function withWorkbenchAt<T>(
+  url: string,
+  dir: string,
+  name: string,
+  body: (wb: Workbench) => Promise<T>,
+  logFile = path.join(dir, 'code-server.log'),
+): Promise<T> {
   return runWorkbench(() => Workbench.openUrl(url, dir, {}), name, logFile, body);
 }
 

@@ -26,7 +26,10 @@ const CLEAN = ['nginx.1.service', 'nginx.2.service', 'nginx.3.service', 'nginx-d
 
 describe('samples/', () => {
   test('holds exactly the documented units', () => {
-    const units = fs.readdirSync(SAMPLES).filter(f => f.endsWith('.service')).sort();
+    const units = fs
+      .readdirSync(SAMPLES)
+      .filter(f => f.endsWith('.service'))
+      .sort();
     assert.deepEqual(units, [...CLEAN, 'broken.service'].sort());
     const readme = read('README.md');
     for (const unit of units) assert.ok(readme.includes(`\`${unit}\``), `samples/README.md describes ${unit}`);
@@ -35,7 +38,10 @@ describe('samples/', () => {
   for (const name of CLEAN) {
     test(`${name} has no errors or warnings`, () => {
       const serious = problems(name).filter(p => p.severity === 'error' || p.severity === 'warning');
-      assert.deepEqual(serious.map(p => `${p.code}: ${p.message}`), []);
+      assert.deepEqual(
+        serious.map(p => `${p.code}: ${p.message}`),
+        [],
+      );
     });
   }
 
@@ -53,14 +59,18 @@ describe('samples/', () => {
     for (const name of [...CLEAN, 'broken.service']) assert.doesNotMatch(read(name), /docker/i, name);
   });
 
-  test('docker/ holds the article\'s four units, documented, clean under the editor\'s rules, wired as on CoreOS', () => {
+  test("docker/ holds the article's four units, documented, clean under the editor's rules, wired as on CoreOS", () => {
     const units = fs.readdirSync(path.join(SAMPLES, 'docker')).sort();
     assert.deepEqual(units, ['nginx-discovery.1.service', 'nginx.1.service', 'nginx.2.service', 'nginx.3.service']);
     const readme = read('README.md');
     for (const unit of units) {
       assert.ok(readme.includes(`\`docker/${unit}\``), `samples/README.md describes docker/${unit}`);
       const serious = problems(`docker/${unit}`).filter(p => p.severity === 'error' || p.severity === 'warning');
-      assert.deepEqual(serious.map(p => `${p.code}: ${p.message}`), [], unit);
+      assert.deepEqual(
+        serious.map(p => `${p.code}: ${p.message}`),
+        [],
+        unit,
+      );
     }
     for (const n of [1, 2, 3]) {
       assert.deepEqual(xfleet(`docker/nginx.${n}.service`, 'Conflicts'), ['nginx.*.service']);
@@ -80,9 +90,15 @@ describe('samples/', () => {
     assert.ok(codes.includes('xfleet-unknown-key'), codes.join(', '));
     assert.ok(codes.includes('fleet-options'), codes.join(', '));
     assert.ok(codes.includes('xfleet-global-value'), codes.join(', '));
-    assert.ok(found.some(p => p.severity === 'error'), 'at least one error: fleet would refuse the unit');
+    assert.ok(
+      found.some(p => p.severity === 'error'),
+      'at least one error: fleet would refuse the unit',
+    );
     const misspelt = found.find(p => p.code === 'xfleet-unknown-key')!;
     assert.match(misspelt.message, /"MachineMetaData"; did you mean MachineMetadata\?/);
-    assert.ok(misspelt.fixes?.some(f => f.title === 'Change to MachineMetadata='), 'the rename quick fix');
+    assert.ok(
+      misspelt.fixes?.some(f => f.title === 'Change to MachineMetadata='),
+      'the rename quick fix',
+    );
   });
 });

@@ -19,7 +19,9 @@ after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 /** Runs a bash snippet with suite.sh sourced and results in a temp dir. */
 function bash(script: string, env: NodeJS.ProcessEnv = {}): { status: number | null; out: string } {
   const r = spawnSync('bash', ['-c', `source ${JSON.stringify(SUITE)}\n${script}`], {
-    cwd: ROOT, encoding: 'utf8', timeout: 120_000,
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 120_000,
     env: { ...process.env, SUITE_RESULTS_DIR: tmp, NODE_TEST_CONTEXT: undefined, ...env },
   });
   return { status: r.status, out: `${r.stdout}${r.stderr}` };

@@ -36,8 +36,7 @@ export interface EtcdOptions {
 export const etcdBinary = (): Requirement => binary('etcd', 'etcd-server');
 
 /** What a test needs for useEtcd(): the runner's etcd, or the binary to start one. */
-export const etcdAvailable = (): Requirement =>
-  process.env.FLEET_TEST_ETCD ? { name: 'etcd', missing: undefined } : etcdBinary();
+export const etcdAvailable = (): Requirement => (process.env.FLEET_TEST_ETCD ? { name: 'etcd', missing: undefined } : etcdBinary());
 
 export class EtcdServer {
   private process: Spawned | undefined;
@@ -100,12 +99,33 @@ export class EtcdServer {
     fs.chmodSync(this.dataDir, 0o700);
     const peer = `http://127.0.0.1:${this.peerPort}`;
     const args = [
-      '--name', this.name, '--data-dir', this.dataDir,
-      '--listen-client-urls', this.url, '--advertise-client-urls', this.url,
-      '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer,
-      '--initial-cluster', `${this.name}=${peer}`, '--initial-cluster-state', 'new', `--enable-v2=${this.timing.enableV2}`,
-      '--heartbeat-interval', String(this.timing.heartbeatMs), '--election-timeout', String(this.timing.electionMs),
-      '--logger', 'zap', '--log-outputs', 'stderr', '--log-level', 'warn',
+      '--name',
+      this.name,
+      '--data-dir',
+      this.dataDir,
+      '--listen-client-urls',
+      this.url,
+      '--advertise-client-urls',
+      this.url,
+      '--listen-peer-urls',
+      peer,
+      '--initial-advertise-peer-urls',
+      peer,
+      '--initial-cluster',
+      `${this.name}=${peer}`,
+      '--initial-cluster-state',
+      'new',
+      `--enable-v2=${this.timing.enableV2}`,
+      '--heartbeat-interval',
+      String(this.timing.heartbeatMs),
+      '--election-timeout',
+      String(this.timing.electionMs),
+      '--logger',
+      'zap',
+      '--log-outputs',
+      'stderr',
+      '--log-level',
+      'warn',
     ];
     const tls = this.timing.tls;
     if (tls) args.push('--cert-file', tls.cert, '--key-file', tls.key, ...(tls.clientCa ? ['--client-cert-auth', '--trusted-ca-file', tls.clientCa] : []));
@@ -133,10 +153,14 @@ export class EtcdServer {
   private tlsHealthy(): Promise<boolean> {
     const tls = this.timing.tls!;
     return new Promise(resolve => {
-      const req = https.get(`${this.url}/health`, { rejectUnauthorized: false, cert: fs.readFileSync(tls.cert), key: fs.readFileSync(tls.key), timeout: 1_000 }, res => {
-        res.resume();
-        resolve(res.statusCode === 200);
-      });
+      const req = https.get(
+        `${this.url}/health`,
+        { rejectUnauthorized: false, cert: fs.readFileSync(tls.cert), key: fs.readFileSync(tls.key), timeout: 1_000 },
+        res => {
+          res.resume();
+          resolve(res.statusCode === 200);
+        },
+      );
       req.on('error', () => resolve(false));
       req.on('timeout', () => req.destroy());
     });

@@ -68,7 +68,9 @@ function installFakes(dir: string, name: string): void {
   const bin = path.join(dir, 'bin');
   fs.mkdirSync(bin, { recursive: true });
   const lines = TRANSCRIPT.map(l => `echo '${l.replace(/HOST/g, name)}'`).join('\n');
-  write(path.join(bin, 'journalctl'), `#!/bin/sh
+  write(
+    path.join(bin, 'journalctl'),
+    `#!/bin/sh
 # Stands in for systemd's journalctl on a fleet machine (no systemd in tests).
 ${record(dir, 'journalctl')}
 ${lines}
@@ -80,8 +82,11 @@ if [ -n "$follow" ]; then
   while [ $i -lt 600 ]; do i=$((i+1)); echo "Dec 07 04:00:03 ${name} hello[42]: tick $i"; sleep 0.2; done
 fi
 exit 0
-`);
-  write(path.join(bin, 'systemctl'), `#!/bin/sh
+`,
+  );
+  write(
+    path.join(bin, 'systemctl'),
+    `#!/bin/sh
 # Stands in for systemd's systemctl on a fleet machine (no systemd in tests).
 ${record(dir, 'systemctl')}
 unit=$3
@@ -93,13 +98,19 @@ echo "     Loaded: loaded (/run/fleet/units/$unit; linked-runtime)"
 echo "     Active: active (running) on ${name}"
 echo "   Main PID: 42 (hello)"
 exit 0
-`);
-  write(path.join(bin, 'sudo'), `#!/bin/sh
+`,
+  );
+  write(
+    path.join(bin, 'sudo'),
+    `#!/bin/sh
 # Stands in for sudo on a fleet machine: records its argv, then runs the command.
 ${record(dir, 'sudo')}
 exec "$@"
-`);
-  write(path.join(dir, 'session.sh'), `#!/bin/sh
+`,
+  );
+  write(
+    path.join(dir, 'session.sh'),
+    `#!/bin/sh
 # sshd ForceCommand: records the session as sshd received it, then runs it as sshd would.
 {
   echo '--session--'
@@ -117,12 +128,16 @@ if [ -z "$SSH_ORIGINAL_COMMAND" ]; then
   exec /bin/sh -i
 fi
 exec /bin/sh -c "$SSH_ORIGINAL_COMMAND"
-`);
+`,
+  );
 }
 
 function readLines(file: string): string[] {
   try {
-    return fs.readFileSync(file, 'utf8').split('\n').filter(l => l !== '');
+    return fs
+      .readFileSync(file, 'utf8')
+      .split('\n')
+      .filter(l => l !== '');
   } catch {
     return [];
   }
@@ -178,9 +193,14 @@ export async function startFleetHosts(machineCount = 2, options: { firstMachine?
       fs.mkdirSync(hostDir, { recursive: true, mode: 0o700 });
       installFakes(hostDir, name);
       const server = await SshServer.start({
-        dir: hostDir, port, host: address, clientKey, extraConfig: [`ForceCommand ${path.join(hostDir, 'session.sh')}`],
+        dir: hostDir,
+        port,
+        host: address,
+        clientKey,
+        extraConfig: [`ForceCommand ${path.join(hostDir, 'session.sh')}`],
         // DEBUG1 shows the bastion's direct-tcpip targets; on a machine, sshd -e would write debug lines into session ptys.
-        logLevel: name === 'bastion' ? 'DEBUG1' : 'VERBOSE' });
+        logLevel: name === 'bastion' ? 'DEBUG1' : 'VERBOSE',
+      });
       started.push(server);
       return hostView(name, address, port, server);
     };

@@ -18,9 +18,9 @@ export function httpRequest(method: string, base: string, path: string, body: un
   const target = base.startsWith('unix://')
     ? { socketPath: base.slice('unix://'.length).replace(/\/+$/, ''), path }
     : (() => {
-      const u = new URL(path, base);
-      return { host: u.hostname, port: u.port, path: `${u.pathname}${u.search}` };
-    })();
+        const u = new URL(path, base);
+        return { host: u.hostname, port: u.port, path: `${u.pathname}${u.search}` };
+      })();
   return new Promise((resolve, reject) => {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const headers = payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(payload)) };

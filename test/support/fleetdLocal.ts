@@ -27,7 +27,10 @@ export class FleetdLocal {
   static async start(args: readonly string[], options: { stateDir?: string } = {}): Promise<FleetdLocal> {
     if (!fs.existsSync(bundle)) throw new Error('dist/fleetd.js is missing: run `npm run build` (scripts/test.sh builds first)');
     const stateDir = options.stateDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'fleetd-local-'));
-    const child = spawn(process.execPath, [bundle, 'local', '--state-dir', stateDir, '--api', '127.0.0.1:0', ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn(process.execPath, [bundle, 'local', '--state-dir', stateDir, '--api', '127.0.0.1:0', ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
     let out = '';
     child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
     child.stderr!.on('data', (c: Buffer) => (out = (out + c.toString()).slice(-200_000)));

@@ -16,7 +16,10 @@ export interface Requirement {
 }
 
 export class MissingRequirementError extends Error {
-  constructor(readonly requirement: string, message: string) {
+  constructor(
+    readonly requirement: string,
+    message: string,
+  ) {
     super(message);
     this.name = 'MissingRequirementError';
   }
@@ -48,7 +51,9 @@ function isExecutable(file: string): boolean {
 export function binary(name: string, aptPackage: string): Requirement {
   return {
     name,
-    missing: findBinary(name) ? undefined : `${name} is not installed (as root: apt-get install ${aptPackage}, or bash scripts/lib/deps.sh for everything the tests need)`,
+    missing: findBinary(name)
+      ? undefined
+      : `${name} is not installed (as root: apt-get install ${aptPackage}, or bash scripts/lib/deps.sh for everything the tests need)`,
   };
 }
 

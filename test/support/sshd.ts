@@ -32,9 +32,7 @@ export const sshdBinaries = (): Requirement[] => [
 
 /** What useSshd() needs: the runner's sshd, or the binaries to start one. */
 export const sshdAvailable = (): Requirement[] =>
-  process.env.FLEET_TEST_SSHD_DIR && process.env.FLEET_TEST_SSHD_PORT && process.env.SSH_AUTH_SOCK
-    ? [{ name: 'sshd', missing: undefined }]
-    : sshdBinaries();
+  process.env.FLEET_TEST_SSHD_DIR && process.env.FLEET_TEST_SSHD_PORT && process.env.SSH_AUTH_SOCK ? [{ name: 'sshd', missing: undefined }] : sshdBinaries();
 
 /** File names inside an sshd fixture directory. */
 export const SshFiles = {
@@ -72,7 +70,10 @@ function keygen(file: string, comment: string): void {
 }
 
 function endpointIn(dir: string, port: number, user: string, host = '127.0.0.1', clientKey = path.join(dir, SshFiles.clientKey)): SshEndpoint {
-  const hostPub = fs.readFileSync(path.join(dir, `${SshFiles.hostKey}.pub`), 'utf8').trim().split(/\s+/);
+  const hostPub = fs
+    .readFileSync(path.join(dir, `${SshFiles.hostKey}.pub`), 'utf8')
+    .trim()
+    .split(/\s+/);
   return {
     host,
     port,
@@ -125,7 +126,9 @@ export class SshServer {
    * key for several servers). `extraConfig`: more sshd_config lines (e.g. a ForceCommand);
    * `logLevel`: sshd's LogLevel (default VERBOSE; DEBUG1 logs direct-tcpip targets).
    */
-  static async start(options: { dir?: string; port?: number; host?: string; clientKey?: string; extraConfig?: readonly string[]; logLevel?: string } = {}): Promise<SshServer> {
+  static async start(
+    options: { dir?: string; port?: number; host?: string; clientKey?: string; extraConfig?: readonly string[]; logLevel?: string } = {},
+  ): Promise<SshServer> {
     const sshd = requireBinary('sshd', 'openssh-server');
     const ownedDir = options.dir ? undefined : fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-sshd-'));
     const dir = options.dir ?? ownedDir!;
@@ -138,44 +141,50 @@ export class SshServer {
     const host = options.host ?? '127.0.0.1';
     const user = os.userInfo().username;
     const port = options.port ?? (await freePort());
-    fs.writeFileSync(file(SshFiles.sshdConfig), [
-      `Port ${port}`,
-      `ListenAddress ${host}`,
-      `HostKey ${file(SshFiles.hostKey)}`,
-      `PidFile ${file('sshd.pid')}`,
-      `AuthorizedKeysFile ${file(SshFiles.authorizedKeys)}`,
-      'PubkeyAuthentication yes',
-      'PasswordAuthentication no',
-      'KbdInteractiveAuthentication no',
-      'PermitRootLogin prohibit-password',
-      'UsePAM no',
-      // The key files live in a temp dir whose permissions sshd would otherwise reject.
-      'StrictModes no',
-      'AllowTcpForwarding yes',
-      'AllowStreamLocalForwarding yes',
-      'StreamLocalBindUnlink yes',
-      'GatewayPorts no',
-      'X11Forwarding no',
-      'PrintMotd no',
-      'MaxStartups 100:30:200',
-      'MaxSessions 100',
-      `LogLevel ${options.logLevel ?? 'VERBOSE'}`,
-      'Subsystem sftp internal-sftp',
-      ...(options.extraConfig ?? []),
-      '',
-    ].join('\n'));
+    fs.writeFileSync(
+      file(SshFiles.sshdConfig),
+      [
+        `Port ${port}`,
+        `ListenAddress ${host}`,
+        `HostKey ${file(SshFiles.hostKey)}`,
+        `PidFile ${file('sshd.pid')}`,
+        `AuthorizedKeysFile ${file(SshFiles.authorizedKeys)}`,
+        'PubkeyAuthentication yes',
+        'PasswordAuthentication no',
+        'KbdInteractiveAuthentication no',
+        'PermitRootLogin prohibit-password',
+        'UsePAM no',
+        // The key files live in a temp dir whose permissions sshd would otherwise reject.
+        'StrictModes no',
+        'AllowTcpForwarding yes',
+        'AllowStreamLocalForwarding yes',
+        'StreamLocalBindUnlink yes',
+        'GatewayPorts no',
+        'X11Forwarding no',
+        'PrintMotd no',
+        'MaxStartups 100:30:200',
+        'MaxSessions 100',
+        `LogLevel ${options.logLevel ?? 'VERBOSE'}`,
+        'Subsystem sftp internal-sftp',
+        ...(options.extraConfig ?? []),
+        '',
+      ].join('\n'),
+    );
     const endpoint = endpointIn(dir, port, user, host, clientKey);
     fs.writeFileSync(endpoint.knownHosts, `${endpoint.knownHostsLine}\n`);
-    fs.writeFileSync(endpoint.sshConfig, [
-      `Host ${SSH_HOST_ALIAS}`,
-      `  HostName ${host}`,
-      `  Port ${port}`,
-      `  User ${user}`,
-      `  IdentityFile ${endpoint.clientKey}`,
-      `  UserKnownHostsFile ${endpoint.knownHosts}`,
-      '  StrictHostKeyChecking yes',
-      '',
-    ].join('\n'));
+    fs.writeFileSync(
+      endpoint.sshConfig,
+      [
+        `Host ${SSH_HOST_ALIAS}`,
+        `  HostName ${host}`,
+        `  Port ${port}`,
+        `  User ${user}`,
+        `  IdentityFile ${endpoint.clientKey}`,
+        `  UserKnownHostsFile ${endpoint.knownHosts}`,
+        '  StrictHostKeyChecking yes',
+        '',
+      ].join('\n'),
+    );
     // sshd refuses to start without its privilege-separation directory.
     try {
       fs.mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
@@ -212,7 +221,10 @@ export class SshServer {
 }
 
 export class SshAgent {
-  private constructor(private readonly process: Spawned, readonly socket: string) {}
+  private constructor(
+    private readonly process: Spawned,
+    readonly socket: string,
+  ) {}
 
   get pid(): number {
     return this.process.pid;

@@ -11,9 +11,28 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { Client } from 'ssh2';
 import {
-  binary, EtcdServer, etcdAvailable, etcdBinary, findBinary, freePorts, groupAlive, isPortFree, MissingRequirementError,
-  prefixRangeEnd, preferredOrFreePort, processesWithEnv, requireBinary, skipUnlessAvailable, sshdAvailable, stopProcessGroup,
-  stopTagged, useEtcd, useSshd, waitFor, waitForEqual, SSH_HOST_ALIAS,
+  binary,
+  EtcdServer,
+  etcdAvailable,
+  etcdBinary,
+  findBinary,
+  freePorts,
+  groupAlive,
+  isPortFree,
+  MissingRequirementError,
+  prefixRangeEnd,
+  preferredOrFreePort,
+  processesWithEnv,
+  requireBinary,
+  skipUnlessAvailable,
+  sshdAvailable,
+  stopProcessGroup,
+  stopTagged,
+  useEtcd,
+  useSshd,
+  waitFor,
+  waitForEqual,
+  SSH_HOST_ALIAS,
 } from './index';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
@@ -68,17 +87,28 @@ describe('requirements gate', () => {
   test('a missing binary names its apt package', () => {
     assert.equal(findBinary('fleet-test-intentionally-missing'), undefined);
     assert.match(missing.missing!, /fleet-test-intentionally-missing is not installed \(as root: apt-get install fleet-test-no-package,/);
-    assert.throws(() => requireBinary('fleet-test-intentionally-missing', 'fleet-test-no-package'),
-      (err: unknown) => err instanceof MissingRequirementError && /apt-get install fleet-test-no-package/.test(err.message));
+    assert.throws(
+      () => requireBinary('fleet-test-intentionally-missing', 'fleet-test-no-package'),
+      (err: unknown) => err instanceof MissingRequirementError && /apt-get install fleet-test-no-package/.test(err.message),
+    );
     assert.equal(binary('sh', 'dash').missing, undefined);
     assert.equal(findBinary('sh')?.endsWith('/sh'), true);
   });
 
   test('locally a missing tool skips with its reason; under CI=true it never skips', () => {
     assert.match(String(withCI(undefined, () => skipUnlessAvailable(missing))), /apt-get install fleet-test-no-package/);
-    assert.equal(withCI('true', () => skipUnlessAvailable(missing)), false);
-    assert.equal(withCI('1', () => skipUnlessAvailable(missing)), false);
-    assert.equal(withCI(undefined, () => skipUnlessAvailable(binary('sh', 'dash'))), false);
+    assert.equal(
+      withCI('true', () => skipUnlessAvailable(missing)),
+      false,
+    );
+    assert.equal(
+      withCI('1', () => skipUnlessAvailable(missing)),
+      false,
+    );
+    assert.equal(
+      withCI(undefined, () => skipUnlessAvailable(binary('sh', 'dash'))),
+      false,
+    );
   });
 });
 
@@ -90,13 +120,23 @@ describe('waitFor', () => {
 
   test('times out naming what it waited for and the last error', async () => {
     await assert.rejects(
-      waitFor('the moon', () => { throw new Error('no moon yet'); }, { timeoutMs: 100, intervalMs: 10 }),
-      /timed out after 100 ms waiting for the moon \(last error: no moon yet\)/);
+      waitFor(
+        'the moon',
+        () => {
+          throw new Error('no moon yet');
+        },
+        { timeoutMs: 100, intervalMs: 10 },
+      ),
+      /timed out after 100 ms waiting for the moon \(last error: no moon yet\)/,
+    );
   });
 
   test('abortIf ends the wait early with its reason', async () => {
     const start = Date.now();
-    await assert.rejects(waitFor('a server', () => false, { timeoutMs: 10_000, abortIf: () => 'it exited' }), /^Error: a server: it exited$/);
+    await assert.rejects(
+      waitFor('a server', () => false, { timeoutMs: 10_000, abortIf: () => 'it exited' }),
+      /^Error: a server: it exited$/,
+    );
     assert.ok(Date.now() - start < 5_000);
   });
 
@@ -104,8 +144,10 @@ describe('waitFor', () => {
     let n = 0;
     await waitForEqual('three', () => ({ n: ++n }), { n: 3 }, { intervalMs: 1 });
     assert.equal(n, 3);
-    await assert.rejects(waitForEqual('a placement', async () => ({ 'a.service': 'm1' }), { 'a.service': 'm2' }, { timeoutMs: 50, intervalMs: 10 }),
-      (e: Error) => /^timed out after 50 ms waiting for a placement: /.test(e.message) && /m1/.test(e.message) && /m2/.test(e.message));
+    await assert.rejects(
+      waitForEqual('a placement', async () => ({ 'a.service': 'm1' }), { 'a.service': 'm2' }, { timeoutMs: 50, intervalMs: 10 }),
+      (e: Error) => /^timed out after 50 ms waiting for a placement: /.test(e.message) && /m1/.test(e.message) && /m2/.test(e.message),
+    );
   });
 });
 
@@ -131,12 +173,15 @@ describe('cleanup when a test process is killed', () => {
     // PGID, then waits; we SIGTERM it, as the test runner does on a timeout.
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-support-kill-'));
     const script = path.join(tmp, 'child.ts');
-    fs.writeFileSync(script, [
-      `import { spawnDetached } from ${JSON.stringify(path.join(__dirname, 'process'))};`,
-      `const s = spawnDetached('/bin/sh', ['-c', 'sleep 60 & sleep 60; wait'], { logFile: ${JSON.stringify(path.join(tmp, 'log'))} });`,
-      'process.stdout.write(`${s.pid}\\n`);',
-      'setInterval(() => {}, 1000);',
-    ].join('\n'));
+    fs.writeFileSync(
+      script,
+      [
+        `import { spawnDetached } from ${JSON.stringify(path.join(__dirname, 'process'))};`,
+        `const s = spawnDetached('/bin/sh', ['-c', 'sleep 60 & sleep 60; wait'], { logFile: ${JSON.stringify(path.join(tmp, 'log'))} });`,
+        'process.stdout.write(`${s.pid}\\n`);',
+        'setInterval(() => {}, 1000);',
+      ].join('\n'),
+    );
     const child = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['ignore', 'pipe', 'inherit'] });
     try {
       const pgid = await new Promise<number>((resolve, reject) => {
@@ -238,10 +283,16 @@ describe('useEtcd', { skip: skipUnlessAvailable(etcdAvailable()) }, () => {
 function connect(ssh: Awaited<ReturnType<typeof useSshd>>): Promise<Client> {
   return new Promise((resolve, reject) => {
     const c = new Client();
-    c.on('ready', () => resolve(c)).on('error', reject).connect({
-      host: ssh.host, port: ssh.port, username: ssh.user, agent: ssh.agentSocket,
-      hostVerifier: (key: Buffer) => key.equals(ssh.hostKeyBlob), readyTimeout: 5_000,
-    });
+    c.on('ready', () => resolve(c))
+      .on('error', reject)
+      .connect({
+        host: ssh.host,
+        port: ssh.port,
+        username: ssh.user,
+        agent: ssh.agentSocket,
+        hostVerifier: (key: Buffer) => key.equals(ssh.hostKeyBlob),
+        readyTimeout: 5_000,
+      });
   });
 }
 
@@ -271,14 +322,18 @@ describe('sshd + ssh-agent', { skip: skipUnlessAvailable(...sshdAvailable()) }, 
       client = await connect(ssh);
       const c = client;
       const tcp = await new Promise<NodeJS.ReadWriteStream>((resolve, reject) =>
-        c.forwardOut('127.0.0.1', 0, '127.0.0.1', port, (err, stream) => (err ? reject(err) : resolve(stream))));
+        c.forwardOut('127.0.0.1', 0, '127.0.0.1', port, (err, stream) => (err ? reject(err) : resolve(stream))),
+      );
       assert.equal(await httpOver(tcp), 'hello /units');
       const unix = await new Promise<NodeJS.ReadWriteStream>((resolve, reject) =>
-        c.openssh_forwardOutStreamLocal(sock, (err, stream) => (err ? reject(err) : resolve(stream))));
+        c.openssh_forwardOutStreamLocal(sock, (err, stream) => (err ? reject(err) : resolve(stream))),
+      );
       assert.equal(await httpOver(unix), 'socket /units');
       // The OpenSSH client accepts the generated config and known_hosts as they are.
       const out = execFileSync('ssh', ['-F', ssh.sshConfig, '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=5', SSH_HOST_ALIAS, 'echo', 'ok'], {
-        env: { ...process.env, SSH_AUTH_SOCK: ssh.agentSocket }, encoding: 'utf8', timeout: 10_000,
+        env: { ...process.env, SSH_AUTH_SOCK: ssh.agentSocket },
+        encoding: 'utf8',
+        timeout: 10_000,
       });
       assert.equal(out.trim(), 'ok');
     } finally {

@@ -21,11 +21,7 @@ export interface WaitOptions {
  * Polls `check` until it returns a truthy value, at most `timeoutMs`; throws with `what` and the
  * last error otherwise. `abortIf` ends the wait early (e.g. the server process already exited).
  */
-export async function waitFor<T>(
-  what: string,
-  check: () => Promise<T | undefined | false> | T | undefined | false,
-  options: WaitOptions = {},
-): Promise<T> {
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, options: WaitOptions = {}): Promise<T> {
   const timeoutMs = options.timeoutMs ?? 10_000;
   const intervalMs = options.intervalMs ?? 50;
   const deadline = Date.now() + timeoutMs;
@@ -54,10 +50,14 @@ export async function waitFor<T>(
 export async function waitForEqual<T>(what: string, read: () => Promise<T> | T, expected: T, options: WaitOptions = {}): Promise<void> {
   let last: { value: T } | undefined;
   try {
-    await waitFor(what, async () => {
-      last = { value: await read() };
-      return isDeepStrictEqual(last.value, expected);
-    }, options);
+    await waitFor(
+      what,
+      async () => {
+        last = { value: await read() };
+        return isDeepStrictEqual(last.value, expected);
+      },
+      options,
+    );
   } catch (err) {
     if (!last) throw err;
     try {

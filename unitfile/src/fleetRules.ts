@@ -111,8 +111,15 @@ const unknownKey: Rule = {
   check(ctx, report) {
     for (const o of xfleetOptions(ctx.file)) {
       if (xfleetKey(o.name)) continue;
-      const suggestion = closest(o.name, XFLEET_KEYS.filter(k => k.status === 'current').map(k => k.name))
-        ?? closest(o.name, XFLEET_KEYS.map(k => k.name));
+      const suggestion =
+        closest(
+          o.name,
+          XFLEET_KEYS.filter(k => k.status === 'current').map(k => k.name),
+        ) ??
+        closest(
+          o.name,
+          XFLEET_KEYS.map(k => k.name),
+        );
       const message = `unrecognized requirement in [X-Fleet] section: ${goQuote(o.name)}` + (suggestion ? `; did you mean ${suggestion}?` : '');
       report({ start: o.nameStart, end: o.nameEnd, message, ...(suggestion ? { fixes: [renameFix(o, suggestion)] } : {}) });
     }
@@ -129,7 +136,10 @@ const deprecatedKey: Rule = {
       const key = xfleetKey(o.name);
       if (!key?.replacement) continue;
       report({
-        start: o.nameStart, end: o.nameEnd, tags: ['deprecated'], fixes: [renameFix(o, key.replacement)],
+        start: o.nameStart,
+        end: o.nameEnd,
+        tags: ['deprecated'],
+        fixes: [renameFix(o, key.replacement)],
         message: `${o.name} is a legacy spelling of ${key.replacement}; use ${key.replacement}=`,
       });
     }
@@ -157,7 +167,10 @@ function metadataFindings(o: UnitOptionNode): Finding[] {
       const hint = parts.length > 2 && /\s/.test(el.text) ? '; quote each pair: "a=b" "c=d"' : '';
       found.push({ ...at, message: `fleet ignores ${goQuote(el.text)}: a metadata requirement must be exactly key=value${hint}` });
     } else if (/\s$/.test(parts[0]!) || /^\s/.test(parts[1]!)) {
-      found.push({ ...at, message: `${goQuote(el.text)} has spaces around "=": fleet compares key ${goQuote(parts[0]!)} and value ${goQuote(parts[1]!)} literally` });
+      found.push({
+        ...at,
+        message: `${goQuote(el.text)} has spaces around "=": fleet compares key ${goQuote(parts[0]!)} and value ${goQuote(parts[1]!)} literally`,
+      });
     }
   }
   return found;
@@ -175,7 +188,8 @@ const unquotedList: Rule = {
       if (parts.length < 2) continue;
       const quoted = parts.map(p => `"${p}"`).join(' ');
       report({
-        start: o.valueStart, end: o.valueEnd,
+        start: o.valueStart,
+        end: o.valueEnd,
         message: `fleet reads ${o.name}=${o.value} as one unit name containing spaces; quote each name for a list: ${quoted}`,
         fixes: [{ title: `Quote each name: ${quoted}`, edits: [{ start: o.valueStart, end: o.valueEnd, newText: quoted }], preferred: true }],
       });
@@ -204,7 +218,11 @@ function badGlobFindings(o: UnitOptionNode): Finding[] {
       if (!isBadGlob(p)) continue;
       const idx = o.value.indexOf(p, el.start);
       const start = o.valueStart + (idx >= 0 ? idx : el.start);
-      found.push({ start, end: start + (idx >= 0 ? p.length : el.end - el.start), message: `Malformed glob ${goQuote(p)} never matches (Go path.Match syntax: * ? [a-z] \\x)` });
+      found.push({
+        start,
+        end: start + (idx >= 0 ? p.length : el.end - el.start),
+        message: `Malformed glob ${goQuote(p)} never matches (Go path.Match syntax: * ? [a-z] \\x)`,
+      });
     }
   }
   return found;
@@ -220,10 +238,13 @@ const globalValue: Rule = {
       for (const el of valueElements(o.value)) {
         if (isTruthy(el.text) || isFalsy(el.text)) continue;
         report({
-          start: o.valueStart + el.start, end: o.valueStart + el.end,
+          start: o.valueStart + el.start,
+          end: o.valueStart + el.end,
           message: `fleet reads Global=${el.text} as false: only true, yes, 1, on and t (any case) mean true`,
-          fixes: [{ title: 'Change to true', edits: [{ start: o.valueStart + el.start, end: o.valueStart + el.end, newText: 'true' }] },
-            { title: 'Change to false', edits: [{ start: o.valueStart + el.start, end: o.valueStart + el.end, newText: 'false' }] }],
+          fixes: [
+            { title: 'Change to true', edits: [{ start: o.valueStart + el.start, end: o.valueStart + el.end, newText: 'true' }] },
+            { title: 'Change to false', edits: [{ start: o.valueStart + el.start, end: o.valueStart + el.end, newText: 'false' }] },
+          ],
         });
       }
     }
@@ -238,14 +259,19 @@ const machineId: Rule = {
   check(ctx, report) {
     for (const o of ofKind(ctx.file, 'machineId')) {
       if (o.value === '') {
-        report({ ...optionRange(o), message: `${o.name}= is empty: fleet then requires the empty machine ID, so the unit can never be scheduled`, fixes: [removeOptionFix(ctx.file, o)] });
+        report({
+          ...optionRange(o),
+          message: `${o.name}= is empty: fleet then requires the empty machine ID, so the unit can never be scheduled`,
+          fixes: [removeOptionFix(ctx.file, o)],
+        });
         continue;
       }
       const first = parseMultivalueLine(o.value)[0] ?? '';
       if (first.includes('%')) continue; // a specifier such as %i: checked when an instance is scheduled
       if (/^[0-9a-f]{32}$/.test(first) || /^[0-9a-f]{8}$/.test(first)) continue;
       report({
-        start: o.valueStart, end: o.valueEnd,
+        start: o.valueStart,
+        end: o.valueEnd,
         message: `${goQuote(first)} is not a machine ID: fleet matches the full 32-character ID or exactly its first 8 characters`,
       });
     }
@@ -262,7 +288,8 @@ const installSection: Rule = {
     for (const s of ctx.file.sections) {
       if (s.name !== 'Install') continue;
       report({
-        start: s.start, end: s.headerEnd,
+        start: s.start,
+        end: s.headerEnd,
         message: "fleet's agent enables units with an [Install] section (at runtime), so systemd may start this unit independently of fleet's desired state",
       });
     }
@@ -277,10 +304,14 @@ const sectionCase: Rule = {
   check(ctx, report) {
     for (const s of ctx.file.sections) {
       if (s.name === XFLEET_SECTION) continue;
-      const normalized = s.name.trim().toLowerCase().replace(/[\s_-]/g, '');
+      const normalized = s.name
+        .trim()
+        .toLowerCase()
+        .replace(/[\s_-]/g, '');
       if (normalized !== 'xfleet' && normalized !== 'fleet') continue;
       report({
-        start: s.nameStart, end: s.nameEnd,
+        start: s.nameStart,
+        end: s.nameEnd,
         message: `[${s.name}] is not fleet's [X-Fleet] section (the name is case-sensitive and exact); fleet ignores its options`,
         fixes: [{ title: 'Rename to [X-Fleet]', edits: [{ start: s.nameStart, end: s.nameEnd, newText: XFLEET_SECTION }], preferred: true }],
       });
@@ -377,7 +408,9 @@ const ignoredText: Rule = {
   check(ctx, report) {
     for (const r of ctx.file.ignored) {
       report({
-        ...r, tags: ['unnecessary'], message: 'fleet ignores text before the first [Section] header',
+        ...r,
+        tags: ['unnecessary'],
+        message: 'fleet ignores text before the first [Section] header',
         fixes: [{ title: 'Comment out', edits: [{ start: r.start, end: r.start, newText: '# ' }] }],
       });
     }
@@ -427,9 +460,13 @@ const commentContinuation: Rule = {
       const lineEnd = firstEnd < 0 ? text.length : firstEnd;
       const bs = text.lastIndexOf('\\', lineEnd);
       report({
-        start: c.swallowedStart, end: c.end, tags: ['unnecessary'],
+        start: c.swallowedStart,
+        end: c.end,
+        tags: ['unnecessary'],
         message: 'fleet ignores this line: the comment above ends in "\\", which continues the comment',
-        ...(bs >= c.start ? { fixes: [{ title: 'Remove the trailing backslash from the comment', edits: [{ start: bs, end: bs + 1, newText: '' }], preferred: true }] } : {}),
+        ...(bs >= c.start
+          ? { fixes: [{ title: 'Remove the trailing backslash from the comment', edits: [{ start: bs, end: bs + 1, newText: '' }], preferred: true }] }
+          : {}),
       });
     }
   },
@@ -437,7 +474,21 @@ const commentContinuation: Rule = {
 
 /** The fleet rules, in the order their diagnostics are listed. */
 export const FLEET_RULES: readonly Rule[] = [
-  unitName, options, unknownKey, deprecatedKey, metadata, unquotedList, badGlob, globalValue, machineId,
-  installSection, sectionCase, unitType, specifiers, machineOfCycle, ignoredText, hashInValue, commentContinuation,
+  unitName,
+  options,
+  unknownKey,
+  deprecatedKey,
+  metadata,
+  unquotedList,
+  badGlob,
+  globalValue,
+  machineId,
+  installSection,
+  sectionCase,
+  unitType,
+  specifiers,
+  machineOfCycle,
+  ignoredText,
+  hashInValue,
+  commentContinuation,
 ];
-

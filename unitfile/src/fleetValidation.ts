@@ -35,12 +35,22 @@ export function optionViolations(options: readonly UnitOption[]): OptionViolatio
   for (const peer of peers) {
     for (const pattern of conflicts) {
       if (globMatch(pattern, peer)) {
-        out.push({ message: `unresolvable requirements: peer ${goQuote(peer)} matches conflict ${goQuote(pattern)}`, kinds: ['machineOf', 'conflicts'], peer, pattern });
+        out.push({
+          message: `unresolvable requirements: peer ${goQuote(peer)} matches conflict ${goQuote(pattern)}`,
+          kinds: ['machineOf', 'conflicts'],
+          peer,
+          pattern,
+        });
       }
     }
     for (const pattern of replaces) {
       if (globMatch(pattern, peer)) {
-        out.push({ message: `unresolvable requirements: peer ${goQuote(peer)} matches replace ${goQuote(pattern)}`, kinds: ['machineOf', 'replaces'], peer, pattern });
+        out.push({
+          message: `unresolvable requirements: peer ${goQuote(peer)} matches replace ${goQuote(pattern)}`,
+          kinds: ['machineOf', 'replaces'],
+          peer,
+          pattern,
+        });
       }
     }
   }

@@ -17,7 +17,8 @@ export function goTrimLeftLength(s: string): number {
 }
 
 export function goTrimSpace(s: string): string {
-  let a = 0, b = s.length;
+  let a = 0,
+    b = s.length;
   while (a < b && isGoSpace(s.charCodeAt(a))) a++;
   while (b > a && isGoSpace(s.charCodeAt(b - 1))) b--;
   return a === 0 && b === s.length ? s : s.slice(a, b);
@@ -44,13 +45,20 @@ function escapeRune(ch: string, quote: string): string {
   if (ch === quote || ch === '\\') return '\\' + ch;
   if (printable.test(ch)) return ch;
   switch (cp) {
-    case 7: return '\\a';
-    case 8: return '\\b';
-    case 12: return '\\f';
-    case 10: return '\\n';
-    case 13: return '\\r';
-    case 9: return '\\t';
-    case 11: return '\\v';
+    case 7:
+      return '\\a';
+    case 8:
+      return '\\b';
+    case 12:
+      return '\\f';
+    case 10:
+      return '\\n';
+    case 13:
+      return '\\r';
+    case 9:
+      return '\\t';
+    case 11:
+      return '\\v';
   }
   if (cp < 0x20 || cp === 0x7f) return '\\x' + cp.toString(16).padStart(2, '0');
   if (cp >= 0xd800 && cp <= 0xdfff) return '\\ufffd'; // Go sees invalid UTF-8 here: U+FFFD is printable, but keep it visible

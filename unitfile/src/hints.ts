@@ -14,8 +14,9 @@ export function plainHint(p: Pick<Problem, 'message'>): string | undefined {
     const text = utf8(garbage[1]!.split(' ').map(Number));
     return `after the section's closing "]" comes ${JSON.stringify(text)}; a section header is only [Name] on its line: remove ${text.trim() ? JSON.stringify(text.trim()) : 'the extra characters'}.`;
   }
-  if (/cannot be used with Peers$/.test(m)) return 'Peers is fleet\'s internal name for MachineOf=: remove one of the two keys.';
-  if (m === 'unexpected newline encountered while parsing option name') return 'a line inside a section must be Name=value (or a comment starting with # or ;).';
+  if (/cannot be used with Peers$/.test(m)) return "Peers is fleet's internal name for MachineOf=: remove one of the two keys.";
+  if (m === 'unexpected newline encountered while parsing option name')
+    return 'a line inside a section must be Name=value (or a comment starting with # or ;).';
   if (m === 'unable to find end of section') return 'a section header needs its closing "]" on the same line, e.g. [Service].';
   return undefined;
 }

@@ -105,12 +105,11 @@ export function parseUnitFile(text: string): UnitFile {
   const comments: CommentNode[] = [];
   const ignored: { start: number; end: number }[] = [];
   const errors: Problem[] = [];
-  const error = (start: number, end: number, message: string) =>
-    errors.push(Problem.make(PARSE_CODE, 'error', 'fleet', start, Math.max(end, start), message));
+  const error = (start: number, end: number, message: string) => errors.push(Problem.make(PARSE_CODE, 'error', 'fleet', start, Math.max(end, start), message));
 
   // fleet checks the line length at every lexer step; the simple rule it approximates is
   // "no physical line (split on CR or LF) of LINE_MAX bytes or more" (§1.2).
-  for (let s = 0; s < n; ) {
+  for (let s = 0; s < n;) {
     let e = s;
     while (e < n) {
       const c = text.charCodeAt(e);
@@ -166,7 +165,16 @@ export function parseUnitFile(text: string): UnitFile {
       section = { name: text.slice(open + 1, nameEnd), start: open, nameStart: open + 1, nameEnd, headerEnd: end, end: n, options: [], closed: false };
       pos = end;
     } else {
-      section = { name: text.slice(open + 1, close), start: open, nameStart: open + 1, nameEnd: close, headerEnd: close + 1, end: n, options: [], closed: true };
+      section = {
+        name: text.slice(open + 1, close),
+        start: open,
+        nameStart: open + 1,
+        nameEnd: close,
+        headerEnd: close + 1,
+        end: n,
+        options: [],
+        closed: true,
+      };
       const { line, next } = toEOL(close + 1);
       const garbage = goTrimSpace(line);
       if (garbage.length > 0) {

@@ -1,7 +1,8 @@
 /** Did-you-mean: the closest candidate by case-insensitive edit distance (with transpositions). */
 
 export function editDistance(a: string, b: string): number {
-  const m = a.length, n = b.length;
+  const m = a.length,
+    n = b.length;
   if (m === 0) return n;
   if (n === 0) return m;
   let prev2 = new Array<number>(n + 1).fill(0);

@@ -10,8 +10,19 @@ export const UNIT_NAME_MAX = 256;
 
 /** Types the API (ValidateName) accepts. */
 export const API_UNIT_TYPES = [
-  'automount', 'busname', 'device', 'mount', 'path', 'scope', 'service',
-  'slice', 'snapshot', 'socket', 'swap', 'target', 'timer',
+  'automount',
+  'busname',
+  'device',
+  'mount',
+  'path',
+  'scope',
+  'service',
+  'slice',
+  'snapshot',
+  'socket',
+  'swap',
+  'target',
+  'timer',
 ] as const;
 /** Types a template (a name with `@`) may have. */
 export const TEMPLATE_UNIT_TYPES = ['path', 'service', 'socket', 'target', 'timer'] as const;

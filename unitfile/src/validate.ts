@@ -32,8 +32,15 @@ export interface ValidateOptions {
 export const WHOLE_UNIT_RULES: ReadonlySet<string> = new Set(['fleet-unit-name', 'fleet-unit-type', 'missing-required', 'xfleet-machineof-cycle']);
 
 const SECTION_TYPES: Record<string, string> = {
-  Service: 'service', Socket: 'socket', Timer: 'timer', Path: 'path', Mount: 'mount',
-  Automount: 'automount', Swap: 'swap', Slice: 'slice', Scope: 'scope',
+  Service: 'service',
+  Socket: 'socket',
+  Timer: 'timer',
+  Path: 'path',
+  Mount: 'mount',
+  Automount: 'automount',
+  Swap: 'swap',
+  Slice: 'slice',
+  Scope: 'scope',
 };
 
 /**
@@ -80,7 +87,10 @@ export function suppressions(file: UnitFile): Suppressions {
   const text = file.text;
   for (const c of file.comments) {
     const firstEnd = text.indexOf('\n', c.start);
-    const line = text.slice(c.start, firstEnd < 0 ? text.length : firstEnd).replace(/\r$/, '').trim();
+    const line = text
+      .slice(c.start, firstEnd < 0 ? text.length : firstEnd)
+      .replace(/\r$/, '')
+      .trim();
     const m = DIRECTIVE.exec(line);
     if (!m) continue;
     const codes = (m[2] ?? '').split(/[\s,]+/).filter(Boolean);

@@ -32,77 +32,120 @@ export const XFLEET_DOC_URL = `${docBase}#fleet-specific-options`;
 /** Every key fleet recognises (job.go validRequirements), current first. */
 export const XFLEET_KEYS: readonly XFleetKey[] = [
   {
-    name: 'MachineID', kind: 'machineId', status: 'current',
+    name: 'MachineID',
+    kind: 'machineId',
+    status: 'current',
     summary: 'Pin the unit to one machine.',
     syntax: 'a 32-character machine ID (or its first 8 characters)',
-    details: 'Only the first value is used. fleet matches the full ID or exactly its first 8 characters. ' +
+    details:
+      'Only the first value is used. fleet matches the full ID or exactly its first 8 characters. ' +
       'Cannot be combined with MachineOf, Conflicts, Global or Replaces. An empty value makes the unit unschedulable.',
     example: 'MachineID=4d389537d9d14bdabe8be54a9c29f68d',
   },
   {
-    name: 'MachineOf', kind: 'machineOf', status: 'current',
+    name: 'MachineOf',
+    kind: 'machineOf',
+    status: 'current',
     summary: 'Run on the same machine as the named unit(s).',
     syntax: 'a unit name; several as "a.service" "b.service"',
-    details: 'Exact unit names, not globs. Every peer must be on the same machine; the unit waits until they are scheduled. ' +
+    details:
+      'Exact unit names, not globs. Every peer must be on the same machine; the unit waits until they are scheduled. ' +
       'A value with spaces is one name: quote each name for several peers.',
     example: 'MachineOf=web@%i.service',
   },
   {
-    name: 'MachineMetadata', kind: 'metadata', status: 'current',
+    name: 'MachineMetadata',
+    kind: 'metadata',
+    status: 'current',
     summary: 'Run only on machines whose metadata matches.',
     syntax: 'key=value; several as "region=us" "disk=ssd"',
-    details: 'Values for the same key are ORed, different keys are ANDed; equality is exact. ' +
+    details:
+      'Values for the same key are ORed, different keys are ANDed; equality is exact. ' +
       'Elements that are not exactly key=value are ignored, and there are no operators such as != or >=.',
     example: 'MachineMetadata=region=us-west',
   },
   {
-    name: 'Conflicts', kind: 'conflicts', status: 'current',
+    name: 'Conflicts',
+    kind: 'conflicts',
+    status: 'current',
     summary: 'Never share a machine with units matching these globs.',
     syntax: 'unit-name globs separated by spaces (* ? [a-z])',
-    details: 'Checked in both directions: a unit is kept off machines running a match, and matches are kept off its machine. ' +
+    details:
+      'Checked in both directions: a unit is kept off machines running a match, and matches are kept off its machine. ' +
       'Globs follow Go path.Match; a malformed glob never matches. A unit never conflicts with itself.',
     example: 'Conflicts=web@*.service',
   },
   {
-    name: 'Global', kind: 'global', status: 'current',
+    name: 'Global',
+    kind: 'global',
+    status: 'current',
     summary: 'Run on every machine (that matches MachineMetadata).',
     syntax: 'true, yes, 1, on or t (case-insensitive); anything else is false',
-    details: 'The last value wins. Global units are never scheduled by the engine: each agent runs them when its metadata matches. ' +
+    details:
+      'The last value wins. Global units are never scheduled by the engine: each agent runs them when its metadata matches. ' +
       'Cannot be combined with MachineID, MachineOf or Replaces.',
     example: 'Global=true',
   },
   {
-    name: 'Replaces', kind: 'replaces', status: 'current',
+    name: 'Replaces',
+    kind: 'replaces',
+    status: 'current',
     summary: 'Take the machine of the matched unit, which moves elsewhere.',
     syntax: 'a unit-name glob; several as "a*" "b*"',
-    details: 'When this unit lands on a machine running a matched unit, the matched unit is rescheduled to another machine. ' +
+    details:
+      'When this unit lands on a machine running a matched unit, the matched unit is rescheduled to another machine. ' +
       'Not whitespace-split: quote each glob. Cannot be combined with MachineID, Global or Conflicts. Added in fleet 0.13.',
     example: 'Replaces=web-old.service',
   },
   {
-    name: 'X-ConditionMachineID', kind: 'machineId', status: 'deprecated', replacement: 'MachineID',
+    name: 'X-ConditionMachineID',
+    kind: 'machineId',
+    status: 'deprecated',
+    replacement: 'MachineID',
     summary: 'Old spelling of MachineID (fleet ≤ 0.8).',
-    syntax: 'a machine ID', details: 'Used only when MachineID is absent.', example: 'X-ConditionMachineID=4d389537',
+    syntax: 'a machine ID',
+    details: 'Used only when MachineID is absent.',
+    example: 'X-ConditionMachineID=4d389537',
   },
   {
-    name: 'X-ConditionMachineBootID', kind: 'machineId', status: 'legacy', replacement: 'MachineID',
+    name: 'X-ConditionMachineBootID',
+    kind: 'machineId',
+    status: 'legacy',
+    replacement: 'MachineID',
     summary: 'Legacy: treated as a machine ID, with the lowest precedence.',
-    syntax: 'a machine ID', details: 'Used only when MachineID and X-ConditionMachineID are absent.', example: 'X-ConditionMachineBootID=4d389537',
+    syntax: 'a machine ID',
+    details: 'Used only when MachineID and X-ConditionMachineID are absent.',
+    example: 'X-ConditionMachineBootID=4d389537',
   },
   {
-    name: 'X-ConditionMachineOf', kind: 'machineOf', status: 'deprecated', replacement: 'MachineOf',
+    name: 'X-ConditionMachineOf',
+    kind: 'machineOf',
+    status: 'deprecated',
+    replacement: 'MachineOf',
     summary: 'Old spelling of MachineOf.',
-    syntax: 'a unit name', details: 'Its values are combined with MachineOf.', example: 'X-ConditionMachineOf=db.service',
+    syntax: 'a unit name',
+    details: 'Its values are combined with MachineOf.',
+    example: 'X-ConditionMachineOf=db.service',
   },
   {
-    name: 'X-ConditionMachineMetadata', kind: 'metadata', status: 'deprecated', replacement: 'MachineMetadata',
+    name: 'X-ConditionMachineMetadata',
+    kind: 'metadata',
+    status: 'deprecated',
+    replacement: 'MachineMetadata',
     summary: 'Old spelling of MachineMetadata.',
-    syntax: 'key=value', details: 'Its values are combined with MachineMetadata.', example: 'X-ConditionMachineMetadata=region=us',
+    syntax: 'key=value',
+    details: 'Its values are combined with MachineMetadata.',
+    example: 'X-ConditionMachineMetadata=region=us',
   },
   {
-    name: 'X-Conflicts', kind: 'conflicts', status: 'deprecated', replacement: 'Conflicts',
+    name: 'X-Conflicts',
+    kind: 'conflicts',
+    status: 'deprecated',
+    replacement: 'Conflicts',
     summary: 'Old spelling of Conflicts.',
-    syntax: 'unit-name globs', details: 'Its values are combined with Conflicts.', example: 'X-Conflicts=web*.service',
+    syntax: 'unit-name globs',
+    details: 'Its values are combined with Conflicts.',
+    example: 'X-Conflicts=web*.service',
   },
 ];
 
@@ -123,10 +166,14 @@ export const FLEET_SPECIFIERS = [
 /** fleet's unitPrintf: plain, ordered string replacement; no `%%` escape, other specifiers left as-is. */
 export function unitPrintf(value: string, info: UnitNameInfo): string {
   return value
-    .split('%n').join(info.fullName)
-    .split('%N').join(info.name)
-    .split('%p').join(info.prefix)
-    .split('%i').join(info.instance ?? '');
+    .split('%n')
+    .join(info.fullName)
+    .split('%N')
+    .join(info.name)
+    .split('%p')
+    .join(info.prefix)
+    .split('%i')
+    .join(info.instance ?? '');
 }
 
 /** The value a specifier expands to for a unit name (undefined when the name has no dot or the specifier is not fleet's). */
@@ -134,7 +181,7 @@ export function specifierValue(specifier: string, unitName: string): string | un
   const info = UnitNameInfo.parse(unitName);
   const s = FLEET_SPECIFIERS.find(x => x.specifier === specifier);
   if (!info || !s) return undefined;
-  return s.field === 'instance' ? info.instance ?? '' : info[s.field];
+  return s.field === 'instance' ? (info.instance ?? '') : info[s.field];
 }
 
 /** fleet's parseMultivalueLine: `"a" "b"` → [a, b]; anything not wrapped in quotes stays one value. */

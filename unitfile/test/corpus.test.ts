@@ -19,7 +19,9 @@ const EXCEPTIONS: Record<string, [string, string][]> = {
     ['invalid-value', 'unbalanced quote in a continued ExecStart=, which systemd ignores'],
     ['missing-required', 'so the service is left without ExecStart= and systemd refuses it'],
   ],
-  'fleet/emmanuel__coreos-stack-bootstrap__control__units__docker-registry.vulcand@.service': [['missing-required', 'two ExecStart= in a Type=simple service; systemd refuses the unit']],
+  'fleet/emmanuel__coreos-stack-bootstrap__control__units__docker-registry.vulcand@.service': [
+    ['missing-required', 'two ExecStart= in a Type=simple service; systemd refuses the unit'],
+  ],
 };
 
 function corpusFiles(dir: string): string[] {

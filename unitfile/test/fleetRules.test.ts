@@ -26,20 +26,18 @@ test('a clean fleet unit has no problems', () => {
   assert.deepEqual(fleet('[Unit]\nDescription=web\n[Service]\nExecStart=/bin/true\n[X-Fleet]\nConflicts=web.*.service\n', 'web.1.service'), []);
 });
 
-test('parser errors carry fleet\'s text and an exact range', () => {
-  assert.deepEqual(fleet('[Unit]\nDescription\nA=1\n'), [
-    ['fleet-parse', 'error', 'Description', 'unexpected newline encountered while parsing option name'],
-  ]);
+test("parser errors carry fleet's text and an exact range", () => {
+  assert.deepEqual(fleet('[Unit]\nDescription\nA=1\n'), [['fleet-parse', 'error', 'Description', 'unexpected newline encountered while parsing option name']]);
   assert.deepEqual(fleet('[Unit] x\n'), [['fleet-parse', 'error', 'x', 'found garbage after section name : [120]']]);
 });
 
-test('file names are checked with fleet\'s ValidateName', () => {
+test("file names are checked with fleet's ValidateName", () => {
   assert.deepEqual(fleet('[Service]\nExecStart=/bin/true\n', 'web@1.mount'), [
     ['fleet-unit-name', 'error', '[Service]', 'invalid unit type for template: "mount" (file name "web@1.mount")'],
   ]);
 });
 
-test('option combinations: fleet\'s message on every option involved, with a removal fix', () => {
+test("option combinations: fleet's message on every option involved, with a removal fix", () => {
   const text = '[X-Fleet]\nMachineID=4d389537d9d14bdabe8be54a9c29f68d\nMachineOf=db.service\n';
   assert.deepEqual(fleet(text, 'web.service'), [
     ['fleet-options', 'error', 'MachineID=4d389537d9d14bdabe8be54a9c29f68d', 'MachineID cannot be used with Peers'],
@@ -66,7 +64,7 @@ test('unknown and legacy [X-Fleet] keys', () => {
   assert.equal(apply(text, problems[0]!), text.replace('MachineMetaData', 'MachineMetadata'));
   assert.equal(apply(text, problems[1]!), text.replace('X-Conflicts', 'Conflicts'));
   assert.equal(problems[1]!.tags?.[0], 'deprecated');
-  assert.deepEqual(fleet('[Unit]\nMachineMetaData=x\n'), [], 'keys outside [X-Fleet] are not fleet\'s');
+  assert.deepEqual(fleet('[Unit]\nMachineMetaData=x\n'), [], "keys outside [X-Fleet] are not fleet's");
 });
 
 test('metadata, lists, globs, Global and MachineID values', () => {
@@ -77,7 +75,12 @@ test('metadata, lists, globs, Global and MachineID values', () => {
   ]);
   const list = '[X-Fleet]\nMachineOf=a.service b.service\n';
   assert.deepEqual(fleet(list), [
-    ['xfleet-unquoted-list', 'warning', 'a.service b.service', 'fleet reads MachineOf=a.service b.service as one unit name containing spaces; quote each name for a list: "a.service" "b.service"'],
+    [
+      'xfleet-unquoted-list',
+      'warning',
+      'a.service b.service',
+      'fleet reads MachineOf=a.service b.service as one unit name containing spaces; quote each name for a list: "a.service" "b.service"',
+    ],
   ]);
   assert.equal(apply(list, validateUnitFile(parseUnitFile(list), { rules: FLEET_RULES })[0]!), '[X-Fleet]\nMachineOf="a.service" "b.service"\n');
   assert.deepEqual(fleet('[X-Fleet]\nConflicts=web* [db\n'), [
@@ -98,11 +101,22 @@ test('metadata, lists, globs, Global and MachineID values', () => {
 
 test('section names, [Install], unit types and specifiers', () => {
   assert.deepEqual(fleet('[X-fleet]\nGlobal=true\n'), [
-    ['xfleet-section-name', 'warning', 'X-fleet', '[X-fleet] is not fleet\'s [X-Fleet] section (the name is case-sensitive and exact); fleet ignores its options'],
+    [
+      'xfleet-section-name',
+      'warning',
+      'X-fleet',
+      "[X-fleet] is not fleet's [X-Fleet] section (the name is case-sensitive and exact); fleet ignores its options",
+    ],
   ]);
   assert.deepEqual(fleet('[Service]\nExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\n'), [], 'plain systemd units keep [Install]');
-  assert.deepEqual(fleet('[Service]\nExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\n[X-Fleet]\nGlobal=true\n').map(p => p[0]), ['fleet-install-section']);
-  assert.deepEqual(fleet('[Unit]\nDescription=x\n', 'app.target').map(p => p.slice(0, 3)), [['fleet-unit-type', 'warning', '[Unit]']]);
+  assert.deepEqual(
+    fleet('[Service]\nExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\n[X-Fleet]\nGlobal=true\n').map(p => p[0]),
+    ['fleet-install-section'],
+  );
+  assert.deepEqual(
+    fleet('[Unit]\nDescription=x\n', 'app.target').map(p => p.slice(0, 3)),
+    [['fleet-unit-type', 'warning', '[Unit]']],
+  );
   assert.deepEqual(fleet('[X-Fleet]\nMachineOf=%p-%H.service\n', 'a@1.service'), [
     ['xfleet-specifier', 'warning', '%H', 'fleet expands only %n %N %p %i in [X-Fleet]; %H stays literal'],
   ]);
@@ -116,7 +130,12 @@ test('MachineOf cycles across workspace files', () => {
     'd.service': '[X-Fleet]\nMachineOf=a.service\n',
   };
   assert.deepEqual(fleet(files['a.service'], 'a.service', indexOf(files)), [
-    ['xfleet-machineof-cycle', 'warning', 'MachineOf=b.service', 'MachineOf cycle: a.service → b.service → c.service → a.service; fleet can never schedule these units'],
+    [
+      'xfleet-machineof-cycle',
+      'warning',
+      'MachineOf=b.service',
+      'MachineOf cycle: a.service → b.service → c.service → a.service; fleet can never schedule these units',
+    ],
   ]);
   assert.deepEqual(fleet(files['d.service'], 'd.service', indexOf(files)), [], 'a unit that only points into a cycle is not itself in one');
 });
@@ -130,7 +149,13 @@ test('ignored text and swallowed lines are warnings (fleet ignores them); # in v
 });
 
 test('suppression comments', () => {
-  assert.deepEqual(fleet('[X-Fleet]\n# fleet-disable-next-line xfleet-unknown-key\nBogus=1\nOther=2\n').map(p => p[2]), ['Other']);
-  assert.deepEqual(fleet('# fleet-disable xfleet-unknown-key\n[X-Fleet]\nBogus=1\nGlobal=y\n').map(p => p[0]), ['xfleet-global-value']);
+  assert.deepEqual(
+    fleet('[X-Fleet]\n# fleet-disable-next-line xfleet-unknown-key\nBogus=1\nOther=2\n').map(p => p[2]),
+    ['Other'],
+  );
+  assert.deepEqual(
+    fleet('# fleet-disable xfleet-unknown-key\n[X-Fleet]\nBogus=1\nGlobal=y\n').map(p => p[0]),
+    ['xfleet-global-value'],
+  );
   assert.deepEqual(fleet('# fleet-disable\n[X-Fleet]\nBogus=1\n'), []);
 });

@@ -3,9 +3,24 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  parseUnitFile, serializeOptions, unitHash, shortHash, toOptions, validateUnitName, UnitNameInfo,
-  parseMultivalueLine, requirements, xfleetContents, isTruthy, specifierValue, validateOptions,
-  globMatch, isBadGlob, mangleUnitName, machineIdMatches, type UnitOption,
+  parseUnitFile,
+  serializeOptions,
+  unitHash,
+  shortHash,
+  toOptions,
+  validateUnitName,
+  UnitNameInfo,
+  parseMultivalueLine,
+  requirements,
+  xfleetContents,
+  isTruthy,
+  specifierValue,
+  validateOptions,
+  globMatch,
+  isBadGlob,
+  mangleUnitName,
+  machineIdMatches,
+  type UnitOption,
 } from '../src/index';
 
 const opts = (text: string) => {
@@ -15,10 +30,15 @@ const opts = (text: string) => {
 const o = (section: string, name: string, value: string): UnitOption => ({ section, name, value });
 
 test('parsing: cases 1–15', () => {
-  assert.deepEqual(opts('[Unit]\nDescription=Foo\nDescription=Bar\n'), { options: [o('Unit', 'Description', 'Foo'), o('Unit', 'Description', 'Bar')], error: undefined });
+  assert.deepEqual(opts('[Unit]\nDescription=Foo\nDescription=Bar\n'), {
+    options: [o('Unit', 'Description', 'Foo'), o('Unit', 'Description', 'Bar')],
+    error: undefined,
+  });
   assert.deepEqual(opts('Description=Foo\n[Unit]\nDescription=Bar\n').options, [o('Unit', 'Description', 'Bar')]);
   assert.deepEqual(opts('[Unit]\n Description   =words here\n').options, [o('Unit', 'Description', 'words here')]);
-  assert.deepEqual(opts('[Unit]\nDescription= Unnecessarily wrapped \\\n    words here\n').options, [o('Unit', 'Description', 'Unnecessarily wrapped \\\n    words here')]);
+  assert.deepEqual(opts('[Unit]\nDescription= Unnecessarily wrapped \\\n    words here\n').options, [
+    o('Unit', 'Description', 'Unnecessarily wrapped \\\n    words here'),
+  ]);
   assert.deepEqual(opts('[Unit]\nDescription=Bar \\').options, [o('Unit', 'Description', 'Bar \\')]);
   assert.deepEqual(opts('[Unit]\nA=foo \\\n\nB=1\n').options, [o('Unit', 'A', 'foo \\\n'), o('Unit', 'B', '1')]);
   assert.deepEqual(opts('[Service]\nExecStart=/bin/bash echo poof \\  ').options, [o('Service', 'ExecStart', '/bin/bash echo poof \\')]);
@@ -77,24 +97,56 @@ test('serialization and hash: §1.4 and case 23', () => {
 
 test('X-Fleet mapping: case 22 and multi-value vectors', () => {
   assert.deepEqual(xfleetContents(toOptions(parseUnitFile('[X-Fleet]\nMachineMetadata="a=b" "c=d"'))).get('MachineMetadata'), ['a=b', 'c=d']);
-  assert.deepEqual(toOptions(parseUnitFile('[Service]\nEnvironment="A=1" "B=2"')).map(x => x.value), ['"A=1" "B=2"']);
+  assert.deepEqual(
+    toOptions(parseUnitFile('[Service]\nEnvironment="A=1" "B=2"')).map(x => x.value),
+    ['"A=1" "B=2"'],
+  );
   const vectors: [string, string[]][] = [
-    ['"bar" "ping" "pong"', ['bar', 'ping', 'pong']], ['"bar"', ['bar']], ['""', ['']], ['"bar', ['"bar']],
-    ['"bar" "', ['bar', '']], ['"foo\\"bar"', ['foo\\bar']], ['"a=b"  "c=d"', ['a=b', '', 'c=d']],
-    ['"a=b"\t"c=d"', ['a=b\tc=d']], ['"a=b"x"c=d"', ['a=bxc=d']],
+    ['"bar" "ping" "pong"', ['bar', 'ping', 'pong']],
+    ['"bar"', ['bar']],
+    ['""', ['']],
+    ['"bar', ['"bar']],
+    ['"bar" "', ['bar', '']],
+    ['"foo\\"bar"', ['foo\\bar']],
+    ['"a=b"  "c=d"', ['a=b', '', 'c=d']],
+    ['"a=b"\t"c=d"', ['a=b\tc=d']],
+    ['"a=b"x"c=d"', ['a=bxc=d']],
   ];
   for (const [input, output] of vectors) assert.deepEqual(parseMultivalueLine(input), output, input);
 });
 
 test('names: case 24, specifiers case 30, ValidateName vectors', () => {
-  assert.deepEqual(UnitNameInfo.parse('foo@bar@baz.service'), { fullName: 'foo@bar@baz.service', name: 'foo@bar@baz', prefix: 'foo', suffix: '.service', template: 'foo@.service', instance: 'bar@baz' });
+  assert.deepEqual(UnitNameInfo.parse('foo@bar@baz.service'), {
+    fullName: 'foo@bar@baz.service',
+    name: 'foo@bar@baz',
+    prefix: 'foo',
+    suffix: '.service',
+    template: 'foo@.service',
+    instance: 'bar@baz',
+  });
   assert.equal(UnitNameInfo.isTemplate(UnitNameInfo.parse('foo.1@.service')), true);
   assert.equal(UnitNameInfo.parse('bar@baz'), undefined);
   const spec = (s: string, n: string) => specifierValue(s, n);
-  assert.deepEqual(['%n', '%N', '%p', '%i'].map(s => spec(s, 'ssh@2.service')), ['ssh@2.service', 'ssh@2', 'ssh', '2']);
+  assert.deepEqual(
+    ['%n', '%N', '%p', '%i'].map(s => spec(s, 'ssh@2.service')),
+    ['ssh@2.service', 'ssh@2', 'ssh', '2'],
+  );
   assert.equal(spec('%i', 'test.service'), '');
-  assert.deepEqual(['%n', '%N', '%p', '%i'].map(s => spec(s, 'a.b@c.d.service')), ['a.b@c.d.service', 'a.b@c.d', 'a.b', 'c.d']);
-  for (const valid of ['foo.service', 'foo@.service', 'foo@bar@baz.service', 'a.b.c.service', 'yes@no\\.service', 'foo\\x2d.service', '.service', 'foo@1.mount.service', 'a'.repeat(248) + '.service']) {
+  assert.deepEqual(
+    ['%n', '%N', '%p', '%i'].map(s => spec(s, 'a.b@c.d.service')),
+    ['a.b@c.d.service', 'a.b@c.d', 'a.b', 'c.d'],
+  );
+  for (const valid of [
+    'foo.service',
+    'foo@.service',
+    'foo@bar@baz.service',
+    'a.b.c.service',
+    'yes@no\\.service',
+    'foo\\x2d.service',
+    '.service',
+    'foo@1.mount.service',
+    'a'.repeat(248) + '.service',
+  ]) {
     assert.equal(validateUnitName(valid), undefined, valid);
   }
   assert.equal(validateUnitName(''), 'unit name cannot be empty');
@@ -125,7 +177,9 @@ test('requirements: cases 25–29', () => {
   assert.equal(req('[X-Fleet]\nX-ConditionMachineBootID=123\nX-ConditionMachineID=456').machineId, '456');
   assert.equal(req('[X-Fleet]\nMachineID=').machineId, '');
   assert.equal(req('[Unit]\nMachineID=abc').machineId, undefined);
-  const md = req('[X-Fleet]\nMachineMetadata=ignored=\nMachineMetadata=oh=yeah\nMachineMetadata=whynot=zoidberg\nX-ConditionMachineMetadata=oh=no\nX-ConditionMachineMetadata="one=abc" "two=def"').metadata;
+  const md = req(
+    '[X-Fleet]\nMachineMetadata=ignored=\nMachineMetadata=oh=yeah\nMachineMetadata=whynot=zoidberg\nX-ConditionMachineMetadata=oh=no\nX-ConditionMachineMetadata="one=abc" "two=def"',
+  ).metadata;
   assert.deepEqual(Object.fromEntries([...md].map(([k, v]) => [k, [...v].sort()])), { oh: ['no', 'yeah'], whynot: ['zoidberg'], one: ['abc'], two: ['def'] });
   for (const t of ['True', 'Yes', 'On', '1', 't']) assert.equal(req(`[X-Fleet]\nGlobal=${t}`).global, true, t);
   for (const f of ['what', '12', 'false', 'y']) assert.equal(req(`[X-Fleet]\nGlobal=${f}`).global, false, f);
@@ -145,7 +199,10 @@ test('ValidateOptions: cases 31–38 and the round trip', () => {
   assert.equal(v(x('Conflicts', 'foo.service'), x('MachineOf', 'foo.service')), 'unresolvable requirements: peer "foo.service" matches conflict "foo.service"');
   assert.equal(v(x('Conflicts', 'b*e'), x('MachineOf', 'baz.service')), 'unresolvable requirements: peer "baz.service" matches conflict "b*e"');
   assert.equal(v(x('Conflicts', 'b*e'), x('MachineOf', 'foo.service')), undefined);
-  assert.equal(v(x('Replaces', 'foo.service'), x('Replaces', 'bar.service'), x('MachineOf', 'bar.service')), 'unresolvable requirements: peer "bar.service" matches replace "bar.service"');
+  assert.equal(
+    v(x('Replaces', 'foo.service'), x('Replaces', 'bar.service'), x('MachineOf', 'bar.service')),
+    'unresolvable requirements: peer "bar.service" matches replace "bar.service"',
+  );
   assert.equal(v(x('MachineID', 'abc'), x('MachineOf', 'x')), 'MachineID cannot be used with Peers');
   assert.equal(v(x('X-ConditionMachineBootID', 'abc'), x('MachineOf', 'x')), 'MachineID cannot be used with Peers');
   assert.equal(v(x('Global', 'true'), x('MachineID', 'abc')), 'MachineID cannot be used with Global');

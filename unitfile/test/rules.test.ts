@@ -47,7 +47,13 @@ test('one unit type for a file: from the name when it is a unit type (a trailing
   const { systemdUnitType } = await import('../src/systemd/rules');
   const { ruleContext } = await import('../src/validate');
   const timer = parseUnitFile('[Timer]\nOnCalendar=daily\n');
-  const cases: [string | undefined, string][] = [['foo.socket', 'socket'], ['foo.service.in', 'service'], ['x.conf', 'timer'], [undefined, 'timer'], ['foo.in', 'timer']];
+  const cases: [string | undefined, string][] = [
+    ['foo.socket', 'socket'],
+    ['foo.service.in', 'service'],
+    ['x.conf', 'timer'],
+    [undefined, 'timer'],
+    ['foo.in', 'timer'],
+  ];
   for (const [name, type] of cases) {
     assert.equal(guessUnitType(timer, name), type, String(name));
     // The rules see the same type (systemdUnitType once fell back differently for foo.service.in).

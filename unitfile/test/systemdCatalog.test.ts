@@ -2,8 +2,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  BOOLEAN_VALUES, CATALOG_VERSIONS, SECTIONS, SYSTEMD_SPECIFIERS, directivesFor, findDirective, lookupDirective, sectionInfo,
-  sectionsFor, validateValue,
+  BOOLEAN_VALUES,
+  CATALOG_VERSIONS,
+  SECTIONS,
+  SYSTEMD_SPECIFIERS,
+  directivesFor,
+  findDirective,
+  lookupDirective,
+  sectionInfo,
+  sectionsFor,
+  validateValue,
 } from '../src/systemd/catalog';
 import type { Directive } from '../src/systemd/types';
 
@@ -17,13 +25,25 @@ const check = (section: string, name: string, value: string, version?: number) =
 
 test('the catalogued versions cover v219 to v257 at least, ascending', () => {
   for (const v of [219, 225, 230, 232, 235, 239, 241, 245, 247, 249, 250, 252, 254, 255, 256, 257]) assert.ok(CATALOG_VERSIONS.includes(v), `v${v}`);
-  assert.deepEqual([...CATALOG_VERSIONS].sort((a, b) => a - b), CATALOG_VERSIONS);
+  assert.deepEqual(
+    [...CATALOG_VERSIONS].sort((a, b) => a - b),
+    CATALOG_VERSIONS,
+  );
 });
 
 test('sections per unit type', () => {
-  assert.deepEqual(sectionsFor('service').map(s => s.name), ['Unit', 'Install', 'Service']);
-  assert.deepEqual(sectionsFor('timer').map(s => s.name), ['Unit', 'Install', 'Timer']);
-  assert.deepEqual(sectionsFor('target').map(s => s.name), ['Unit', 'Install']);
+  assert.deepEqual(
+    sectionsFor('service').map(s => s.name),
+    ['Unit', 'Install', 'Service'],
+  );
+  assert.deepEqual(
+    sectionsFor('timer').map(s => s.name),
+    ['Unit', 'Install', 'Timer'],
+  );
+  assert.deepEqual(
+    sectionsFor('target').map(s => s.name),
+    ['Unit', 'Install'],
+  );
   assert.equal(sectionInfo('Service')?.docUrl, 'https://www.freedesktop.org/software/systemd/man/latest/systemd.service.html');
   assert.equal(sectionInfo('Bogus'), undefined);
   assert.ok(sectionInfo('BusName')?.removed, '[BusName] went away with kdbus');
@@ -69,8 +89,18 @@ test('lookups by section, type and version', () => {
   assert.equal(lookupDirective('Service', 'ExecStart', 'timer'), undefined);
   assert.equal(lookupDirective('Service', 'ExecStart', 'service')?.section, 'Service');
   assert.equal(lookupDirective('Service', 'NoSuchThing'), undefined);
-  assert.deepEqual(findDirective('ExecStartPre').map(x => x.section).sort(), ['Service', 'Socket']);
-  assert.deepEqual(findDirective('PrivateTmp').map(x => x.section).sort(), ['Mount', 'Service', 'Socket', 'Swap']);
+  assert.deepEqual(
+    findDirective('ExecStartPre')
+      .map(x => x.section)
+      .sort(),
+    ['Service', 'Socket'],
+  );
+  assert.deepEqual(
+    findDirective('PrivateTmp')
+      .map(x => x.section)
+      .sort(),
+    ['Mount', 'Service', 'Socket', 'Swap'],
+  );
   const at252 = directivesFor('Service', 'service', 252).map(x => x.name);
   assert.ok(at252.includes('ExecStart') && at252.includes('ExitType'));
   assert.ok(!at252.includes('ImportCredential'), 'ImportCredential= is from v254');
@@ -89,7 +119,27 @@ test('booleans: every systemd spelling, any case', () => {
 });
 
 test('time spans as parse_sec reads them', () => {
-  for (const v of ['5', '5s', '5 s', '1min 30s', '1min30s', '2h', '1.5h', '100ms', '10us', '3d', '1w', '1M', '1y', 'infinity', '0', '2 hours', '1month', '90sec', '5µs']) {
+  for (const v of [
+    '5',
+    '5s',
+    '5 s',
+    '1min 30s',
+    '1min30s',
+    '2h',
+    '1.5h',
+    '100ms',
+    '10us',
+    '3d',
+    '1w',
+    '1M',
+    '1y',
+    'infinity',
+    '0',
+    '2 hours',
+    '1month',
+    '90sec',
+    '5µs',
+  ]) {
     assert.equal(check('Service', 'RestartSec', v), undefined, v);
   }
   for (const v of ['5 parsecs', 'forever', '-5s', '5x', 'min', '1h-']) assert.ok(check('Service', 'RestartSec', v), v);
@@ -152,8 +202,21 @@ test('paths, path lists, conditions', () => {
 });
 
 test('Exec lines: prefixes, absolute or plain names (systemd 239+), quoting', () => {
-  for (const v of ['/bin/true', '-/bin/true', '@/bin/sh sh -c x', '+/bin/true', '!/bin/true', '!!/bin/true', ':/bin/echo $X', '-+/bin/x', 'sleep 1',
-    '/bin/sh -c "echo a; echo b"', '/usr/bin/docker run --name %p', '%h/bin/x', '/bin/a ; /bin/b']) {
+  for (const v of [
+    '/bin/true',
+    '-/bin/true',
+    '@/bin/sh sh -c x',
+    '+/bin/true',
+    '!/bin/true',
+    '!!/bin/true',
+    ':/bin/echo $X',
+    '-+/bin/x',
+    'sleep 1',
+    '/bin/sh -c "echo a; echo b"',
+    '/usr/bin/docker run --name %p',
+    '%h/bin/x',
+    '/bin/a ; /bin/b',
+  ]) {
     assert.equal(check('Service', 'ExecStart', v, 252), undefined, v);
   }
   assert.match(check('Service', 'ExecStart', 'sleep 1', 235)!, /systemd before 239 needs an absolute path/);
@@ -162,8 +225,18 @@ test('Exec lines: prefixes, absolute or plain names (systemd 239+), quoting', ()
   assert.match(check('Service', 'ExecStart', '--/bin/true')!, /conflicting or repeated prefixes/);
   assert.equal(check('Service', 'ExecStart', '/bin/sh -c "echo'), 'has an unbalanced quote, so systemd refuses the whole command line');
   assert.equal(check('Service', 'ExecStart', '-'), 'has prefixes but no command');
-  assert.deepEqual(validateValue(d('Service', 'ExecStart'), '+/bin/true', 230), { message: 'The + prefix needs systemd 232 or later (the target is 230)', start: 0, end: 1, since: 232 });
-  assert.deepEqual(validateValue(d('Service', 'ExecStart'), '-:/bin/echo $X', 241), { message: 'The : prefix needs systemd 245 or later (the target is 241)', start: 1, end: 2, since: 245 });
+  assert.deepEqual(validateValue(d('Service', 'ExecStart'), '+/bin/true', 230), {
+    message: 'The + prefix needs systemd 232 or later (the target is 230)',
+    start: 0,
+    end: 1,
+    since: 232,
+  });
+  assert.deepEqual(validateValue(d('Service', 'ExecStart'), '-:/bin/echo $X', 241), {
+    message: 'The : prefix needs systemd 245 or later (the target is 241)',
+    start: 1,
+    end: 2,
+    since: 245,
+  });
   assert.equal(check('Service', 'ExecStart', '|/bin/true', 257), 'The | prefix needs systemd 258 or later (the target is 257)');
   assert.equal(check('Service', 'ExecStart', '!!/bin/true', 239), undefined);
   assert.equal(check('Service', 'ExecStart', '-/bin/true', 219), undefined);

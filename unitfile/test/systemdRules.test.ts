@@ -7,7 +7,12 @@ import { SYSTEMD_RULES, escapePath } from '../src/systemd/rules';
 
 /** Problems from the systemd rules only, as [code, severity, covered text, message]. */
 function systemd(text: string, unitName?: string, systemdVersion = 252) {
-  return validateUnitFile(parseUnitFile(text), { unitName, systemdVersion, rules: SYSTEMD_RULES }).map(p => [p.code, p.severity, text.slice(p.start, p.end), p.message]);
+  return validateUnitFile(parseUnitFile(text), { unitName, systemdVersion, rules: SYSTEMD_RULES }).map(p => [
+    p.code,
+    p.severity,
+    text.slice(p.start, p.end),
+    p.message,
+  ]);
 }
 function problems(text: string, unitName?: string, systemdVersion = 252): Problem[] {
   return validateUnitFile(parseUnitFile(text), { unitName, systemdVersion, rules: SYSTEMD_RULES });
@@ -62,7 +67,8 @@ test('unknown sections: did-you-mean with a rename fix; X- sections allowed; wro
 });
 
 test('unknown directives: did-you-mean, case, X- keys allowed, wrong section instead when it exists elsewhere', () => {
-  const text = '[Unit]\nDescripton=x\nWANTS=a.service\nX-Custom=1\nExecStart=/bin/true\nFrobnicate=1\n[Service]\nExecStart=/bin/true\nWantedBy=multi-user.target\n';
+  const text =
+    '[Unit]\nDescripton=x\nWANTS=a.service\nX-Custom=1\nExecStart=/bin/true\nFrobnicate=1\n[Service]\nExecStart=/bin/true\nWantedBy=multi-user.target\n';
   assert.deepEqual(systemd(text, 'a.service'), [
     ['unknown-directive', 'warning', 'Descripton', 'Unknown directive Descripton= in [Unit]; systemd ignores this line. Did you mean Description=?'],
     ['unknown-directive', 'warning', 'WANTS', 'Unknown directive WANTS= in [Unit]; systemd ignores this line. Did you mean Wants=?'],
@@ -77,16 +83,35 @@ test('unknown directives: did-you-mean, case, X- keys allowed, wrong section ins
 
 test('invalid values by kind, with exact ranges and fixes: a warning (systemd ignores the line), an error where systemd refuses the unit', () => {
   const text = [
-    '[Unit]', 'Description=x', 'After=network', 'Documentation=systemd.time(7)',
-    '[Service]', 'Type=forkng', 'ExecStart=/bin/true', 'RemainAfterExit=maybe', 'RestartSec=5 parsecs', 'LimitNOFILE=abc',
-    'Nice=30', 'KillSignal=SIGFOO', 'UMask=999', 'ReadWritePaths=/ok relative', 'Environment=A=1 B', 'WorkingDirectory=srv', '',
+    '[Unit]',
+    'Description=x',
+    'After=network',
+    'Documentation=systemd.time(7)',
+    '[Service]',
+    'Type=forkng',
+    'ExecStart=/bin/true',
+    'RemainAfterExit=maybe',
+    'RestartSec=5 parsecs',
+    'LimitNOFILE=abc',
+    'Nice=30',
+    'KillSignal=SIGFOO',
+    'UMask=999',
+    'ReadWritePaths=/ok relative',
+    'Environment=A=1 B',
+    'WorkingDirectory=srv',
+    '',
   ].join('\n');
   assert.deepEqual(systemd(text, 'a.service'), [
     ['invalid-value', 'warning', 'network', 'After=: "network" is not a unit name (name.service, name.target, name@instance.service, …)'],
     ['invalid-value', 'warning', 'systemd.time(7)', 'Documentation=: "systemd.time(7)" is not a URL systemd accepts (http://, https://, file:, info:, man:)'],
     ['invalid-value', 'warning', 'forkng', 'Type=forkng is not one of simple, forking, oneshot, dbus, notify, idle, exec, notify-reload'],
     ['invalid-value', 'warning', 'maybe', 'RemainAfterExit=maybe is not a boolean: use one of yes/no, true/false, on/off, 1/0'],
-    ['invalid-value', 'warning', '5 parsecs', 'RestartSec=5 parsecs is not a time span: use a number with a unit (us, ms, s, min, h, d, w, M, y), combinations such as "1min 30s", or infinity'],
+    [
+      'invalid-value',
+      'warning',
+      '5 parsecs',
+      'RestartSec=5 parsecs is not a time span: use a number with a unit (us, ms, s, min, h, d, w, M, y), combinations such as "1min 30s", or infinity',
+    ],
     ['invalid-value', 'warning', 'abc', 'LimitNOFILE=abc is not a limit: use a number (with a size or time unit where it fits), infinity, or soft:hard'],
     ['invalid-value', 'warning', '30', 'Nice=30 is out of range (-20 to 19)'],
     ['invalid-value', 'warning', 'SIGFOO', 'KillSignal=SIGFOO is not a signal: use a name such as SIGTERM or TERM, or a number'],
@@ -99,7 +124,10 @@ test('invalid values by kind, with exact ranges and fixes: a warning (systemd ig
   const typeFix = all.find(p => p.message.startsWith('Type='))!;
   assert.equal(apply(text, typeFix), text.replace('Type=forkng', 'Type=forking'));
   const boolFix = all.find(p => p.message.startsWith('RemainAfterExit='))!;
-  assert.deepEqual(boolFix.fixes!.map(f => f.title), ['Change to yes', 'Change to no']);
+  assert.deepEqual(
+    boolFix.fixes!.map(f => f.title),
+    ['Change to yes', 'Change to no'],
+  );
 });
 
 test('specifiers are never invalid; empty assignments reset, except where systemd refuses them', () => {
@@ -118,8 +146,18 @@ test('versions: too new, removed, values that need a newer systemd, relative Exe
   assert.deepEqual(systemd(text, 'a.service', 235), [
     ['missing-required', 'error', '[Service]', 'Service has no ExecStart=, ExecStop=, or SuccessAction=; systemd refuses to load the unit'],
     ['directive-too-new', 'warning', 'exec', 'Type=exec needs systemd 241 or later (the target is 235)'],
-    ['invalid-value', 'error', 'sleep', 'ExecStart=sleep 1 runs "sleep": systemd before 239 needs an absolute path (write /usr/bin/sleep or the right directory)'],
-    ['directive-too-new', 'warning', 'ImportCredential', 'ImportCredential= needs systemd 254 or later (the target is 235); older systemd ignores it as unknown'],
+    [
+      'invalid-value',
+      'error',
+      'sleep',
+      'ExecStart=sleep 1 runs "sleep": systemd before 239 needs an absolute path (write /usr/bin/sleep or the right directory)',
+    ],
+    [
+      'directive-too-new',
+      'warning',
+      'ImportCredential',
+      'ImportCredential= needs systemd 254 or later (the target is 235); older systemd ignores it as unknown',
+    ],
     ['directive-too-new', 'warning', 'ExecCondition', 'ExecCondition= needs systemd 245 or later (the target is 235); older systemd ignores it as unknown'],
   ]);
   assert.deepEqual(systemd(text, 'a.service', 257), []);
@@ -127,11 +165,15 @@ test('versions: too new, removed, values that need a newer systemd, relative Exe
     ['directive-too-new', 'warning', '+/bin/true', 'The + prefix needs systemd 232 or later (the target is 230)'],
   ]);
   // [BusName] and its directives went away with kdbus.
-  assert.deepEqual(systemd('[Unit]\nDescription=x\n[Service]\nExecStart=/bin/true\nBusPolicy=talk\n', 'a.service', 252).map(p => p[0]), ['deprecated-directive']);
+  assert.deepEqual(
+    systemd('[Unit]\nDescription=x\n[Service]\nExecStart=/bin/true\nBusPolicy=talk\n', 'a.service', 252).map(p => p[0]),
+    ['deprecated-directive'],
+  );
 });
 
 test('deprecated directives: replacement fix, moved settings, ignored settings', () => {
-  const text = '[Unit]\nBindTo=a.service\nRequiresOverridable=b.service\n[Service]\nExecStart=/bin/true\nStartLimitInterval=10\nMemoryLimit=1G\nCapabilities=cap_net_admin+ep\n';
+  const text =
+    '[Unit]\nBindTo=a.service\nRequiresOverridable=b.service\n[Service]\nExecStart=/bin/true\nStartLimitInterval=10\nMemoryLimit=1G\nCapabilities=cap_net_admin+ep\n';
   assert.deepEqual(systemd(text, 'a.service', 252), [
     ['deprecated-directive', 'information', 'BindTo', 'BindTo= is deprecated; use BindsTo='],
     ['deprecated-directive', 'information', 'RequiresOverridable', 'RequiresOverridable= is deprecated; use Requires='],
@@ -154,8 +196,18 @@ test('deprecated values: StandardOutput=syslog and KillMode=none (systemd 247+ w
   const text = '[Service]\nExecStart=/bin/true\nStandardOutput=syslog\nStandardError=syslog+console\nKillMode=none\n';
   assert.deepEqual(systemd(text, 'a.service', 252), [
     ['deprecated-directive', 'information', 'syslog', 'StandardOutput=syslog is deprecated: systemd logs a warning and uses journal instead'],
-    ['deprecated-directive', 'information', 'syslog+console', 'StandardError=syslog+console is deprecated: systemd logs a warning and uses journal+console instead'],
-    ['deprecated-directive', 'information', 'none', "KillMode=none is deprecated: it disables systemd's process lifecycle management; use mixed or control-group"],
+    [
+      'deprecated-directive',
+      'information',
+      'syslog+console',
+      'StandardError=syslog+console is deprecated: systemd logs a warning and uses journal+console instead',
+    ],
+    [
+      'deprecated-directive',
+      'information',
+      'none',
+      "KillMode=none is deprecated: it disables systemd's process lifecycle management; use mixed or control-group",
+    ],
   ]);
   assert.equal(apply(text, problems(text, 'a.service', 252)[0]!), text.replace('StandardOutput=syslog', 'StandardOutput=journal'));
   assert.deepEqual(systemd(text, 'a.service', 245), []);
@@ -166,15 +218,30 @@ test('missing-required follows service_verify and the timer/socket/path/mount ch
     ['missing-required', 'error', '[Service]', 'Service has no ExecStart=, ExecStop=, or SuccessAction=; systemd refuses to load the unit'],
   ]);
   assert.deepEqual(systemd('[Service]\nType=simple\nExecStop=/bin/true\n', 'a.service'), [
-    ['missing-required', 'error', '[Service]', 'Service has no ExecStart=, which only Type=oneshot services may omit (Type=simple); systemd refuses to load the unit'],
+    [
+      'missing-required',
+      'error',
+      '[Service]',
+      'Service has no ExecStart=, which only Type=oneshot services may omit (Type=simple); systemd refuses to load the unit',
+    ],
   ]);
   assert.deepEqual(systemd('[Service]\nType=oneshot\nExecStop=/bin/true\n', 'a.service'), [
-    ['missing-required', 'error', '[Service]', 'Service has no ExecStart= and no SuccessAction=, and does not set RemainAfterExit=yes; systemd refuses to load the unit'],
+    [
+      'missing-required',
+      'error',
+      '[Service]',
+      'Service has no ExecStart= and no SuccessAction=, and does not set RemainAfterExit=yes; systemd refuses to load the unit',
+    ],
   ]);
   assert.deepEqual(systemd('[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStop=/bin/true\n', 'a.service'), []);
   assert.deepEqual(systemd('[Unit]\nSuccessAction=reboot\n[Service]\nType=oneshot\n', 'a.service'), []);
   assert.deepEqual(systemd('[Service]\nExecStart=/bin/a\nExecStart=/bin/b\n', 'a.service'), [
-    ['missing-required', 'error', 'ExecStart=/bin/b', 'More than one ExecStart= is only allowed for Type=oneshot services (this one is Type=simple); systemd refuses to load the unit'],
+    [
+      'missing-required',
+      'error',
+      'ExecStart=/bin/b',
+      'More than one ExecStart= is only allowed for Type=oneshot services (this one is Type=simple); systemd refuses to load the unit',
+    ],
   ]);
   assert.deepEqual(systemd('[Service]\nType=oneshot\nExecStart=/bin/a\nExecStart=/bin/b\n', 'a.service'), []);
   assert.deepEqual(systemd('[Service]\nExecStart=/bin/a\nExecStart=\nExecStart=/bin/b\n', 'a.service'), [], 'an empty assignment resets the list');
@@ -189,7 +256,12 @@ test('missing-required follows service_verify and the timer/socket/path/mount ch
   ]);
   assert.deepEqual(systemd('[Timer]\nOnCalendar=daily\n', 'a.timer'), []);
   assert.deepEqual(systemd('[Socket]\nAccept=yes\n', 'a.socket'), [
-    ['missing-required', 'error', '[Socket]', 'Socket has no Listen setting (ListenStream=, ListenDatagram=, ListenFIFO=, …); systemd refuses to load the unit'],
+    [
+      'missing-required',
+      'error',
+      '[Socket]',
+      'Socket has no Listen setting (ListenStream=, ListenDatagram=, ListenFIFO=, …); systemd refuses to load the unit',
+    ],
   ]);
   assert.deepEqual(systemd('[Path]\nUnit=a.service\n', 'a.path'), [
     ['missing-required', 'error', '[Path]', 'Path unit has no path to watch (PathExists=, PathChanged=, PathModified=, …); systemd refuses to load the unit'],
@@ -199,7 +271,12 @@ test('missing-required follows service_verify and the timer/socket/path/mount ch
   ]);
   assert.deepEqual(systemd('[Mount]\nWhat=/dev/sdb1\nWhere=/mnt/data\n', 'mnt-data.mount'), []);
   assert.deepEqual(systemd('[Mount]\nWhat=/dev/sdb1\nWhere=/mnt/data\n', 'data.mount'), [
-    ['missing-required', 'error', 'Where=/mnt/data', 'Where=/mnt/data does not match the unit name: this unit must be named mnt-data.mount; systemd refuses to load the unit'],
+    [
+      'missing-required',
+      'error',
+      'Where=/mnt/data',
+      'Where=/mnt/data does not match the unit name: this unit must be named mnt-data.mount; systemd refuses to load the unit',
+    ],
   ]);
   assert.deepEqual(systemd('[Automount]\nWhere=/mnt/my-data\n', 'mnt-my\\x2ddata.automount'), []);
   assert.equal(escapePath('/'), '-');
@@ -211,14 +288,30 @@ test('missing-required follows service_verify and the timer/socket/path/mount ch
 });
 
 test('duplicate single-valued directives: the earlier one is overridden; lists and resets are fine', () => {
-  const text = '[Unit]\nDescription=a\nDescription=b\nAfter=a.service\nAfter=b.service\n[Service]\nExecStart=/bin/true\nUser=root\nUser=\nUser=nobody\nRestart=no\nRestart=always\n';
+  const text =
+    '[Unit]\nDescription=a\nDescription=b\nAfter=a.service\nAfter=b.service\n[Service]\nExecStart=/bin/true\nUser=root\nUser=\nUser=nobody\nRestart=no\nRestart=always\n';
   assert.deepEqual(systemd(text, 'a.service'), [
-    ['duplicate-directive', 'warning', 'Description=a', 'Description= is set again later in [Unit] ("b"); systemd keeps the last value, so this one has no effect'],
-    ['duplicate-directive', 'warning', 'Restart=no', 'Restart= is set again later in [Service] ("always"); systemd keeps the last value, so this one has no effect'],
+    [
+      'duplicate-directive',
+      'warning',
+      'Description=a',
+      'Description= is set again later in [Unit] ("b"); systemd keeps the last value, so this one has no effect',
+    ],
+    [
+      'duplicate-directive',
+      'warning',
+      'Restart=no',
+      'Restart= is set again later in [Service] ("always"); systemd keeps the last value, so this one has no effect',
+    ],
   ]);
   // Per section instance: each [Unit] block on its own.
   assert.deepEqual(systemd('[Unit]\nDescription=a\n[Service]\nExecStart=/bin/true\n[Unit]\nDescription=c\nDescription=d\n', 'a.service'), [
-    ['duplicate-directive', 'warning', 'Description=c', 'Description= is set again later in [Unit] ("d"); systemd keeps the last value, so this one has no effect'],
+    [
+      'duplicate-directive',
+      'warning',
+      'Description=c',
+      'Description= is set again later in [Unit] ("d"); systemd keeps the last value, so this one has no effect',
+    ],
   ]);
   const p = problems(text, 'a.service')[0]!;
   assert.deepEqual(p.tags, ['unnecessary']);
@@ -235,9 +328,18 @@ test('unnamed files take the type from their sections', () => {
   ]);
 });
 
-test('a 10,000-line unit validates well under 50 ms (scaled by this machine\'s load)', () => {
+test("a 10,000-line unit validates well under 50 ms (scaled by this machine's load)", () => {
   const lines = ['[Unit]', 'Description=big'];
-  for (let i = 0; lines.length < 10_000; i++) lines.push(`After=unit${i}.service`, `Wants=unit${i}.service`, '[Service]', `Environment=A${i}=1`, `ExecStartPre=-/bin/true ${i}`, `Frobnicate${i % 7}=x`, '[Unit]');
+  for (let i = 0; lines.length < 10_000; i++)
+    lines.push(
+      `After=unit${i}.service`,
+      `Wants=unit${i}.service`,
+      '[Service]',
+      `Environment=A${i}=1`,
+      `ExecStartPre=-/bin/true ${i}`,
+      `Frobnicate${i % 7}=x`,
+      '[Unit]',
+    );
   lines.push('[Service]', 'ExecStart=/bin/true');
   const text = lines.join('\n');
   let best = Infinity;
@@ -259,9 +361,16 @@ test('the memo of value checks answers exactly what validateValue does, per vers
   const { validateValue } = await import('../src/systemd/values');
   const { lookupDirective } = await import('../src/systemd/catalog');
   const cases: [string, string, string][] = [
-    ['Service', 'Restart', 'on-failure'], ['Service', 'Restart', 'sometimes'], ['Service', 'TimeoutStartSec', '1min 30s'],
-    ['Service', 'TimeoutStartSec', '5 parsecs'], ['Service', 'Type', 'exec'], ['Service', 'Type', 'notify-reload'],
-    ['Service', 'ExecStart', '/bin/true'], ['Service', 'ExecStart', 'true'], ['Service', 'MemoryMax', '50%'], ['Unit', 'Requires', ''],
+    ['Service', 'Restart', 'on-failure'],
+    ['Service', 'Restart', 'sometimes'],
+    ['Service', 'TimeoutStartSec', '1min 30s'],
+    ['Service', 'TimeoutStartSec', '5 parsecs'],
+    ['Service', 'Type', 'exec'],
+    ['Service', 'Type', 'notify-reload'],
+    ['Service', 'ExecStart', '/bin/true'],
+    ['Service', 'ExecStart', 'true'],
+    ['Service', 'MemoryMax', '50%'],
+    ['Unit', 'Requires', ''],
   ];
   // Interleaved versions: a result memoised for one version must never answer for another.
   for (const version of [219, 260, 219, 252, 260, 252, 219]) {

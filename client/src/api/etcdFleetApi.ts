@@ -62,12 +62,22 @@ export class EtcdFleetApi implements FleetApi {
 
   async listMachines(): Promise<ApiMachine[]> {
     await this.connect();
-    return this.call('listing machines', () => allPages(t => this.machines.list(t), p => p.machines));
+    return this.call('listing machines', () =>
+      allPages(
+        t => this.machines.list(t),
+        p => p.machines,
+      ),
+    );
   }
 
   async listUnits(): Promise<ApiUnit[]> {
     await this.connect();
-    return this.call('listing units', () => allPages(t => this.units.list(t), p => p.units));
+    return this.call('listing units', () =>
+      allPages(
+        t => this.units.list(t),
+        p => p.units,
+      ),
+    );
   }
 
   async listUnitStates(_signal?: AbortSignal, filter?: { unitName?: string }): Promise<ApiUnitState[]> {
@@ -77,7 +87,12 @@ export class EtcdFleetApi implements FleetApi {
       if (filter?.unitName) q.set('unitName', filter.unitName);
       return q;
     };
-    return this.call('listing unit states', () => allPages(t => this.state.list(query(t)), p => p.states));
+    return this.call('listing unit states', () =>
+      allPages(
+        t => this.state.list(query(t)),
+        p => p.states,
+      ),
+    );
   }
 
   async getUnit(name: string): Promise<ApiUnit | undefined> {
@@ -176,7 +191,12 @@ export class EtcdFleetApi implements FleetApi {
       }
       if (err instanceof EtcdUnreachableError) {
         const kind = err.reason === 'tls' ? 'tls' : err.reason === 'network' || err.reason === 'timeout' ? 'network' : 'config';
-        const code = err.reason === 'fleet-api' || err.reason === 'not-etcd' ? 'wrong-driver' : err.reason === 'timeout' ? 'ETIMEDOUT' : (err.cause as { code?: unknown } | undefined)?.code;
+        const code =
+          err.reason === 'fleet-api' || err.reason === 'not-etcd'
+            ? 'wrong-driver'
+            : err.reason === 'timeout'
+              ? 'ETIMEDOUT'
+              : (err.cause as { code?: unknown } | undefined)?.code;
         throw new FleetApiError(err.message, undefined, kind, typeof code === 'string' ? code : undefined, err.cause);
       }
       if (err instanceof EtcdV2Error) throw new FleetApiError(`etcd at ${this.options.endpoint}: ${what} failed: ${err.message}`, err.status, 'http');

@@ -8,7 +8,16 @@
  */
 import type http from 'node:http';
 import type {
-  ApiErrorBody, ApiMachine, ApiUnit, ApiUnitOption, ApiUnitState, JobState, JournalLine, MachinePage, UnitPage, UnitStatePage,
+  ApiErrorBody,
+  ApiMachine,
+  ApiUnit,
+  ApiUnitOption,
+  ApiUnitState,
+  JobState,
+  JournalLine,
+  MachinePage,
+  UnitPage,
+  UnitStatePage,
 } from '../../../protocol/src/api';
 import { HttpTransport, type RequestExtra, type Response, type TransportOptions } from './httpTransport';
 import { followJournalStream, parseJournalBody } from './journalStream';
@@ -55,7 +64,11 @@ function httpError(status: number, body: string, label: string, what: string): F
         'wrong-driver',
       );
     }
-    return new FleetApiError(`fleet API ${status}: ${what} got a response that is not fleet's${snippet ? ` ("${snippet}")` : ''}; is ${label} a fleet API endpoint?`, status, 'http');
+    return new FleetApiError(
+      `fleet API ${status}: ${what} got a response that is not fleet's${snippet ? ` ("${snippet}")` : ''}; is ${label} a fleet API endpoint?`,
+      status,
+      'http',
+    );
   }
   if (message === '') {
     const hint = status >= 500 ? `the server gave no detail; see the fleetd log on ${label}` : 'the server gave no detail';
@@ -104,7 +117,8 @@ export class HttpFleetApi implements FleetApi {
    */
   async waitForChange(token: string | undefined, signal: AbortSignal): Promise<string | undefined> {
     const path = token === undefined ? 'machines' : `machines?wait=${encodeURIComponent(token)}`;
-    const extra: RequestExtra = token === undefined ? { headers: {} } : { timeoutMs: WAIT_HOLD_MS + Math.max(this.timeoutMs, 10_000), headers: { 'If-None-Match': token } };
+    const extra: RequestExtra =
+      token === undefined ? { headers: {} } : { timeoutMs: WAIT_HOLD_MS + Math.max(this.timeoutMs, 10_000), headers: { 'If-None-Match': token } };
     const res = await this.transport.send('GET', path, undefined, signal, extra);
     if (res.status === 304) return res.etag ?? token;
     this.expect(res, [200], 'waiting for a change');
@@ -141,7 +155,12 @@ export class HttpFleetApi implements FleetApi {
     return parseJournalBody(res.body, <T>() => this.json<T>(res, `the journal of ${unit}`));
   }
 
-  async followJournal(unit: string, onLine: (line: JournalLine) => void, signal: AbortSignal, options: { lines?: number; machineId?: string } = {}): Promise<void> {
+  async followJournal(
+    unit: string,
+    onLine: (line: JournalLine) => void,
+    signal: AbortSignal,
+    options: { lines?: number; machineId?: string } = {},
+  ): Promise<void> {
     if (signal.aborted) return;
     let response: http.IncomingMessage;
     try {
@@ -199,7 +218,12 @@ export class HttpFleetApi implements FleetApi {
     }
   }
 
-  private async pages<P extends { nextPageToken?: string }, T>(collection: string, items: (page: P) => T[] | undefined, what: string, signal?: AbortSignal): Promise<T[]> {
+  private async pages<P extends { nextPageToken?: string }, T>(
+    collection: string,
+    items: (page: P) => T[] | undefined,
+    what: string,
+    signal?: AbortSignal,
+  ): Promise<T[]> {
     const all: T[] = [];
     const seen = new Set<string>();
     let token: string | undefined;
@@ -214,10 +238,10 @@ export class HttpFleetApi implements FleetApi {
       all.push(...(items(body) ?? []));
       token = body.nextPageToken || undefined;
       if (token === undefined) return all;
-      if (seen.has(token)) throw new FleetApiError(`fleet API: ${what}: the server repeated page token ${token}; stopped to avoid looping forever`, res.status, 'http');
+      if (seen.has(token))
+        throw new FleetApiError(`fleet API: ${what}: the server repeated page token ${token}; stopped to avoid looping forever`, res.status, 'http');
       seen.add(token);
     }
     throw new FleetApiError(`fleet API: ${what}: more than ${this.maxPages} pages; stopped`, undefined, 'http');
   }
-
 }

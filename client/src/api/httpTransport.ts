@@ -91,13 +91,28 @@ export function networkError(err: unknown, label: string, endpoint: Endpoint, ti
   const tag = code || undefined;
   const where = endpoint.target.kind === 'unix' ? `the fleet socket ${endpoint.target.path}` : `fleet at ${label}`;
   if (endpoint.target.kind === 'unix' && code === 'ENOENT') {
-    return new FleetApiError(`Cannot reach ${where}: no such socket. Is fleetd running on this machine? For a remote cluster set an http:// endpoint or a tunnel.`, undefined, 'network', tag);
+    return new FleetApiError(
+      `Cannot reach ${where}: no such socket. Is fleetd running on this machine? For a remote cluster set an http:// endpoint or a tunnel.`,
+      undefined,
+      'network',
+      tag,
+    );
   }
   if (code === 'EACCES' || code === 'EPERM') {
-    return new FleetApiError(`Cannot reach ${where}: permission denied. Add your user to the group that owns the socket, or use an http:// endpoint.`, undefined, 'network', tag);
+    return new FleetApiError(
+      `Cannot reach ${where}: permission denied. Add your user to the group that owns the socket, or use an http:// endpoint.`,
+      undefined,
+      'network',
+      tag,
+    );
   }
   if (code === 'ECONNREFUSED') {
-    return new FleetApiError(`Cannot reach ${where}: connection refused. Is fleetd running and listening there? Check the endpoint.`, undefined, 'network', tag);
+    return new FleetApiError(
+      `Cannot reach ${where}: connection refused. Is fleetd running and listening there? Check the endpoint.`,
+      undefined,
+      'network',
+      tag,
+    );
   }
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
     return new FleetApiError(`Cannot reach ${where}: host name not found. Check the host in the endpoint.`, undefined, 'network', tag);
@@ -106,13 +121,23 @@ export function networkError(err: unknown, label: string, endpoint: Endpoint, ti
     return new FleetApiError(`Cannot reach ${where}: the host is unreachable (${code}). Check the network, or use a tunnel.`, undefined, 'network', tag);
   }
   if (code === 'ECONNRESET' || code === 'EPIPE' || /socket hang up/i.test(e.message ?? '')) {
-    return new FleetApiError(`The connection to ${where} closed before fleet answered. Is that endpoint a fleet API${endpoint.scheme === 'http' ? ' (or does it expect https://)' : ''}?`, undefined, 'network', tag);
+    return new FleetApiError(
+      `The connection to ${where} closed before fleet answered. Is that endpoint a fleet API${endpoint.scheme === 'http' ? ' (or does it expect https://)' : ''}?`,
+      undefined,
+      'network',
+      tag,
+    );
   }
   if (TLS_CODES.test(code) || /certificate|ssl|tls/i.test(e.message ?? '')) {
     return new FleetApiError(`TLS to ${where} failed: ${tlsReason(e)}`, undefined, 'tls', tag);
   }
   if (code === 'ETIMEOUT_FLEET') {
-    return new FleetApiError(`${where} did not answer within ${timeoutMs / 1000} s. Is fleetd healthy? (The timeout is the profile's requestTimeout.)`, undefined, 'network', tag);
+    return new FleetApiError(
+      `${where} did not answer within ${timeoutMs / 1000} s. Is fleetd healthy? (The timeout is the profile's requestTimeout.)`,
+      undefined,
+      'network',
+      tag,
+    );
   }
   return new FleetApiError(`Cannot reach ${where}: ${e.message ?? String(err)}`, undefined, 'network', tag);
 }
@@ -183,7 +208,13 @@ export class HttpTransport {
         size += chunk.length;
         if (size > this.maxBodyBytes) {
           // Reject first: destroying the response reports its own (less useful) error.
-          reject(new FleetApiError(`fleet API: the response from ${this.label} is larger than ${this.maxBodyBytes} bytes; stopped reading`, response.statusCode, 'http'));
+          reject(
+            new FleetApiError(
+              `fleet API: the response from ${this.label} is larger than ${this.maxBodyBytes} bytes; stopped reading`,
+              response.statusCode,
+              'http',
+            ),
+          );
           response.destroy();
           return;
         }
@@ -222,7 +253,14 @@ export class HttpTransport {
    * One request on its own connection. Resolves with the response once the headers arrived;
    * the timeout keeps running until the body ended (unless `streaming`).
    */
-  async open(method: string, path: string, body: unknown, signal: AbortSignal | undefined, streaming: boolean, extra?: RequestExtra): Promise<{ response: http.IncomingMessage; timedOut: () => boolean }> {
+  async open(
+    method: string,
+    path: string,
+    body: unknown,
+    signal: AbortSignal | undefined,
+    streaming: boolean,
+    extra?: RequestExtra,
+  ): Promise<{ response: http.IncomingMessage; timedOut: () => boolean }> {
     try {
       return await this.openOnce(method, path, body, signal, streaming, extra);
     } catch (err) {
@@ -235,7 +273,14 @@ export class HttpTransport {
     }
   }
 
-  private openOnce(method: string, path: string, body: unknown, signal: AbortSignal | undefined, streaming: boolean, extra?: RequestExtra): Promise<{ response: http.IncomingMessage; timedOut: () => boolean }> {
+  private openOnce(
+    method: string,
+    path: string,
+    body: unknown,
+    signal: AbortSignal | undefined,
+    streaming: boolean,
+    extra?: RequestExtra,
+  ): Promise<{ response: http.IncomingMessage; timedOut: () => boolean }> {
     if (this.disposed) return Promise.reject(new FleetApiError(`the connection to ${this.label} was closed`, undefined, 'config'));
     if (signal?.aborted) return Promise.reject(abortError(signal));
     const payload = body === undefined ? undefined : `${JSON.stringify(body)}\n`;
@@ -244,7 +289,12 @@ export class HttpTransport {
       let settled = false;
       let timedOut = false;
       let timer: NodeJS.Timeout | undefined;
-      const headers: http.OutgoingHttpHeaders = { Host: this.endpoint.hostHeader, 'User-Agent': 'vscode-fleet', Accept: 'application/json', ...(extra?.headers ?? {}) };
+      const headers: http.OutgoingHttpHeaders = {
+        Host: this.endpoint.hostHeader,
+        'User-Agent': 'vscode-fleet',
+        Accept: 'application/json',
+        ...(extra?.headers ?? {}),
+      };
       const timeoutMs = extra?.timeoutMs ?? this.timeoutMs;
       if (payload !== undefined) {
         headers['Content-Type'] = 'application/json';
@@ -259,7 +309,10 @@ export class HttpTransport {
         : new http.ClientRequest({
             ...common,
             createConnection: ((_: unknown, callback: (err: Error | null, socket?: Duplex) => void) => {
-              this.connect(signal).then(socket => callback(null, socket), (err: unknown) => callback(err as Error));
+              this.connect(signal).then(
+                socket => callback(null, socket),
+                (err: unknown) => callback(err as Error),
+              );
               return undefined;
             }) as unknown as http.ClientRequestArgs['createConnection'],
           });
@@ -275,7 +328,8 @@ export class HttpTransport {
           settled = true;
           const error = signal?.aborted ? abortError(signal) : networkError(err, this.label, this.endpoint, this.timeoutMs);
           // Whether the request went out on a kept-alive connection the server may have just closed.
-          if (req.reusedSocket && !timedOut && ['ECONNRESET', 'EPIPE'].includes((err as NodeJS.ErrnoException).code ?? '')) Object.assign(error, { reusedSocket: true });
+          if (req.reusedSocket && !timedOut && ['ECONNRESET', 'EPIPE'].includes((err as NodeJS.ErrnoException).code ?? ''))
+            Object.assign(error, { reusedSocket: true });
           reject(error);
         }
       };

@@ -102,7 +102,14 @@ function makeRow(name: string, unit: ApiUnit | undefined, states: ApiUnitState[]
   const req = options.some(o => o.section === 'X-Fleet') ? requirements(options, name) : undefined;
   const global = req?.global ?? false;
   const row: MapRow = {
-    name, unit, desiredState: unit?.desiredState, reason: unit?.reason || undefined, global, states, description: description(options), requirements: req,
+    name,
+    unit,
+    desiredState: unit?.desiredState,
+    reason: unit?.reason || undefined,
+    global,
+    states,
+    description: description(options),
+    requirements: req,
     // As unitRows: the registry's target, else the one machine that reports the unit.
     machineId: unit?.machineID || (!global && states.length === 1 ? states[0]?.machineID : undefined) || undefined,
     display: 'unknown',
@@ -122,7 +129,8 @@ export class MapRowCache {
   /** `since`: the snapshot this cache was last given and the model's diff from it to `snapshot`. */
   rowsFor(snapshot: ClusterSnapshot, since?: { snapshot: ClusterSnapshot; diff: SnapshotDiff }): MapRow[] {
     if (snapshot === this.base) return [...this.rows.values()];
-    const dirty = since && this.base === since.snapshot ? new Set([...since.diff.addedUnits, ...since.diff.changedUnits, ...since.diff.removedUnits]) : undefined;
+    const dirty =
+      since && this.base === since.snapshot ? new Set([...since.diff.addedUnits, ...since.diff.changedUnits, ...since.diff.removedUnits]) : undefined;
     const statesByUnit = new Map<string, ApiUnitState[]>();
     for (const st of snapshot.states) {
       if (dirty && !dirty.has(st.name) && this.rows.has(st.name)) continue;
@@ -144,7 +152,13 @@ export class MapRowCache {
 }
 
 function chip(row: MapRow): MapChip {
-  const c: MapChip = { name: row.name, display: row.display, stateLabel: STATE_WORDS[row.display], color: STATE_ICONS[row.display].color ?? 'foreground', description: row.description };
+  const c: MapChip = {
+    name: row.name,
+    display: row.display,
+    stateLabel: STATE_WORDS[row.display],
+    color: STATE_ICONS[row.display].color ?? 'foreground',
+    description: row.description,
+  };
   return c;
 }
 
@@ -237,7 +251,12 @@ export function schedulerSnapshot(snapshot: ClusterSnapshot, without?: string): 
   const machines = snapshot.machines.filter(m => m.id !== without).map(m => ({ id: m.id, metadata: { ...(m.metadata ?? {}) } }));
   const units = snapshot.units.map(u => {
     const req: Requirements = requirements(toUnitOptions(u.options), u.name);
-    return { name: u.name, desiredState: (u.desiredState ?? 'inactive') as DesiredState, requirements: req, machineId: req.global ? undefined : u.machineID || undefined };
+    return {
+      name: u.name,
+      desiredState: (u.desiredState ?? 'inactive') as DesiredState,
+      requirements: req,
+      machineId: req.global ? undefined : u.machineID || undefined,
+    };
   });
   return { machines, units };
 }
@@ -267,7 +286,7 @@ export function whatIfHidden(snapshot: ClusterSnapshot, machineId: string): What
     const from = before.get(u.name);
     const to = after.get(u.name);
     if (from === to) continue;
-    const reason = to === undefined ? plan.reasons.get(u.name) ?? why.get(u.name) ?? 'no machine can take it' : why.get(u.name) ?? '';
+    const reason = to === undefined ? (plan.reasons.get(u.name) ?? why.get(u.name) ?? 'no machine can take it') : (why.get(u.name) ?? '');
     moves.push(to === undefined ? { unit: u.name, from, to: undefined, reason } : { unit: u.name, from, to, reason });
   }
   moves.sort((a, b) => (a.unit < b.unit ? -1 : a.unit > b.unit ? 1 : 0));

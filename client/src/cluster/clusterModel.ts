@@ -102,14 +102,23 @@ export class ClusterModel {
   /** Switches to another cluster (or none). The previous API is not disposed here: its owner does that. */
   setApi(api: FleetApi | undefined): void {
     this.reset(api);
-    this.setView(api ? { kind: 'loading', label: api.label } : { kind: 'disconnected' }, { changed: true, machinesChanged: true, addedUnits: [], removedUnits: [], changedUnits: [] });
+    this.setView(api ? { kind: 'loading', label: api.label } : { kind: 'disconnected' }, {
+      changed: true,
+      machinesChanged: true,
+      addedUnits: [],
+      removedUnits: [],
+      changedUnits: [],
+    });
     if (api && this.watchers > 0) void this.refresh();
   }
 
   /** The cluster `label` could not even be opened (e.g. a file its profile names is unreadable): no API, an error view with the reason. */
   setUnopened(label: string, err: unknown): void {
     this.reset(undefined);
-    this.setView({ kind: 'error', label, error: errorMessage(err), problem: classifyConnectionError(err) }, { changed: true, machinesChanged: true, addedUnits: [], removedUnits: [], changedUnits: [] });
+    this.setView(
+      { kind: 'error', label, error: errorMessage(err), problem: classifyConnectionError(err) },
+      { changed: true, machinesChanged: true, addedUnits: [], removedUnits: [], changedUnits: [] },
+    );
   }
 
   private reset(api: FleetApi | undefined): void {
@@ -221,11 +230,14 @@ export class ClusterModel {
   applyUnit(unit: ApiUnit, states: readonly ApiUnitState[]): void {
     const current = this.snapshot;
     if (!current || !this.api || this._view.kind !== 'connected') return;
-    const { snapshot: next, diff } = reuseSnapshot(current, ClusterSnapshot.normalize({
-      machines: current.machines,
-      units: [...current.units.filter(u => u.name !== unit.name), unit],
-      states: [...current.states.filter(s => s.name !== unit.name), ...states.filter(s => s.name === unit.name)],
-    }));
+    const { snapshot: next, diff } = reuseSnapshot(
+      current,
+      ClusterSnapshot.normalize({
+        machines: current.machines,
+        units: [...current.units.filter(u => u.name !== unit.name), unit],
+        states: [...current.states.filter(s => s.name !== unit.name), ...states.filter(s => s.name === unit.name)],
+      }),
+    );
     if (!diff.changed) return;
     this.snapshot = next;
     this.setView({ kind: 'connected', label: this.api.label, snapshot: next }, diff);
@@ -298,7 +310,7 @@ export class ClusterModel {
       try {
         listener(change);
       } catch (err) {
-        this.log('error', `fleet: a cluster listener failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+        this.log('error', `fleet: a cluster listener failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
       }
     }
   }

@@ -60,7 +60,11 @@ export class ClusterTreeProvider implements vscode.TreeDataProvider<ClusterNode>
     const spec = toItem(node);
     const item = new vscode.TreeItem(
       spec.label,
-      spec.collapsible === 'none' ? vscode.TreeItemCollapsibleState.None : spec.collapsible === 'expanded' ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed,
+      spec.collapsible === 'none'
+        ? vscode.TreeItemCollapsibleState.None
+        : spec.collapsible === 'expanded'
+          ? vscode.TreeItemCollapsibleState.Expanded
+          : vscode.TreeItemCollapsibleState.Collapsed,
     );
     item.id = spec.id;
     if (spec.description !== undefined) item.description = spec.description;

@@ -107,13 +107,17 @@ export class ClusterConnections implements vscode.Disposable {
       if (this.problemsShown.has(text)) continue;
       this.problemsShown.add(text);
       this.log[p.severity === 'error' ? 'error' : 'warn'](text);
-      if (p.severity === 'error') void vscode.window.showWarningMessage(text, 'Open Settings').then(choice => {
-        if (choice) void vscode.commands.executeCommand('workbench.action.openSettings', 'fleet.clusters');
-      });
+      if (p.severity === 'error')
+        void vscode.window.showWarningMessage(text, 'Open Settings').then(choice => {
+          if (choice) void vscode.commands.executeCommand('workbench.action.openSettings', 'fleet.clusters');
+        });
     }
     // A profile that points at the running local cluster is that cluster: listed once, as the local cluster.
-    const sameAsLocal = (p: ClusterProfile) => !!this.local && p.driver === 'api' && !p.tunnel && p.endpoint.replace(/\/+$/, '') === this.local.url.replace(/\/+$/, '');
-    const entries: ClusterEntry[] = profiles.filter(p => !sameAsLocal(p)).map(profile => ({ name: profile.name, detail: describeProfile(profile), source: profile.source, profile }));
+    const sameAsLocal = (p: ClusterProfile) =>
+      !!this.local && p.driver === 'api' && !p.tunnel && p.endpoint.replace(/\/+$/, '') === this.local.url.replace(/\/+$/, '');
+    const entries: ClusterEntry[] = profiles
+      .filter(p => !sameAsLocal(p))
+      .map(profile => ({ name: profile.name, detail: describeProfile(profile), source: profile.source, profile }));
     if (this.local) entries.unshift({ name: LOCAL_CLUSTER_NAME, detail: this.local.url, source: 'local', url: this.local.url });
     return entries;
   }
@@ -122,7 +126,11 @@ export class ClusterConnections implements vscode.Disposable {
   async connect(name?: string): Promise<void> {
     this.fallback = false;
     const entries = this.list();
-    const wanted = name ?? (this.activeName && entries.some(e => e.name === this.activeName) ? this.activeName : undefined) ?? vscode.workspace.getConfiguration('fleet').get<string>('activeCluster') ?? undefined;
+    const wanted =
+      name ??
+      (this.activeName && entries.some(e => e.name === this.activeName) ? this.activeName : undefined) ??
+      vscode.workspace.getConfiguration('fleet').get<string>('activeCluster') ??
+      undefined;
     let entry = entries.find(e => e.name === wanted) ?? entries.find(e => e.source === 'local') ?? entries[0];
     // With nothing configured, resolveProfiles still offers fleetctl's default (unix:///var/run/fleet.sock).
     // Connect to it only when asked to: otherwise the views show their welcome (select, add, start local).
@@ -171,9 +179,10 @@ export class ClusterConnections implements vscode.Disposable {
     let failure: unknown;
     if (entry) {
       try {
-        api = entry.source === 'local'
-          ? new HttpFleetApi({ endpoint: entry.url!, label: `${LOCAL_CLUSTER_NAME} (${entry.url})`, requestTimeoutMs: 5000 })
-          : await this.openApi(entry.profile!);
+        api =
+          entry.source === 'local'
+            ? new HttpFleetApi({ endpoint: entry.url!, label: `${LOCAL_CLUSTER_NAME} (${entry.url})`, requestTimeoutMs: 5000 })
+            : await this.openApi(entry.profile!);
       } catch (err) {
         failure = err;
         this.log.error(`${errorMessage(err)}`);

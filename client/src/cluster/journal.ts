@@ -14,7 +14,10 @@ import { errorMessage } from '../../../protocol/src/log';
 export const JOURNAL_BACKLOG_LINES = 50;
 
 export function formatJournalLine(line: JournalLine): string {
-  const time = new Date(line.time).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  const time = new Date(line.time)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, 'Z');
   return `${time} ${line.machineID.slice(0, 8)} ${line.stream === 'stderr' ? '[err] ' : line.stream === 'system' ? '[sys] ' : ''}${line.text}`;
 }
 
@@ -43,12 +46,16 @@ export class JournalFollower implements vscode.Disposable {
         try {
           if (!(await this.remote.hasJournalApi(api, unit, abort.signal))) {
             const result = await this.remote.followJournal(unit, line => out.appendLine(line), abort.signal, machineId);
-            if (!result.stopped) out.appendLine(`-- journalctl on ${result.target.label} ended${result.exitCode === null ? '' : ` with exit status ${result.exitCode}`} --`);
+            if (!result.stopped)
+              out.appendLine(`-- journalctl on ${result.target.label} ended${result.exitCode === null ? '' : ` with exit status ${result.exitCode}`} --`);
             return;
           }
           // One request: the backlog, each line once, then what follows (a separate backlog read
           // printed it twice, since the follow replays its own).
-          await api.followJournal(unit, line => out.appendLine(formatJournalLine(line)), abort.signal, { lines: JOURNAL_BACKLOG_LINES, ...(machineId ? { machineId } : {}) });
+          await api.followJournal(unit, line => out.appendLine(formatJournalLine(line)), abort.signal, {
+            lines: JOURNAL_BACKLOG_LINES,
+            ...(machineId ? { machineId } : {}),
+          });
         } catch (err) {
           if (abort.signal.aborted) return;
           const message = errorMessage(err);

@@ -69,7 +69,11 @@ export class MachineShellPty implements vscode.Pseudoterminal {
 }
 
 export function openMachineTerminal(remote: RemoteAccess, target: RemoteTarget): vscode.Terminal {
-  const terminal = vscode.window.createTerminal({ name: `fleet: ${target.label}`, pty: new MachineShellPty(remote, target), iconPath: new vscode.ThemeIcon('terminal') });
+  const terminal = vscode.window.createTerminal({
+    name: `fleet: ${target.label}`,
+    pty: new MachineShellPty(remote, target),
+    iconPath: new vscode.ThemeIcon('terminal'),
+  });
   terminal.show();
   return terminal;
 }

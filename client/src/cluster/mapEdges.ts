@@ -36,7 +36,8 @@ export function edgesOf(unit: string, relations: Readonly<Record<string, Relatio
   const own = relations[unit];
   for (const kind of KINDS) {
     for (const pattern of own?.[kind] ?? []) {
-      for (const to of list) if (to !== unit && matches(kind, pattern, to) && !out.some(e => e.kind === kind && e.to === to && e.from === unit)) out.push({ kind, from: unit, to });
+      for (const to of list)
+        if (to !== unit && matches(kind, pattern, to) && !out.some(e => e.kind === kind && e.to === to && e.from === unit)) out.push({ kind, from: unit, to });
     }
   }
   for (const [from, rel] of Object.entries(relations)) {

@@ -75,7 +75,9 @@ export class RemoteAccess {
   private ssh(api: FleetApi): MachineSsh {
     const profile = this.deps.profile();
     if (!profile) {
-      throw new RemoteTargetError(`${api.label} is not reached through a cluster profile, so there is no SSH user or key for its machines. Add the cluster with "Fleet: Add Cluster".`);
+      throw new RemoteTargetError(
+        `${api.label} is not reached through a cluster profile, so there is no SSH user or key for its machines. Add the cluster with "Fleet: Add Cluster".`,
+      );
     }
     return new MachineSsh(
       remoteOptionsFromProfile(profile, {
@@ -106,7 +108,11 @@ export class RemoteAccess {
 
   /** Where fleetctl would run `purpose` for the unit. */
   async target(unit: string, purpose: 'journal' | 'status' | 'shell', machineId?: string, signal?: AbortSignal): Promise<RemoteTarget> {
-    return unitTarget(this.connected(), unit, purpose, { sshPort: this.deps.settings().sshPort, ...(machineId ? { machineId } : {}), ...(signal ? { signal } : {}) });
+    return unitTarget(this.connected(), unit, purpose, {
+      sshPort: this.deps.settings().sshPort,
+      ...(machineId ? { machineId } : {}),
+      ...(signal ? { signal } : {}),
+    });
   }
 
   /**
@@ -120,13 +126,22 @@ export class RemoteAccess {
     const line = journalCommandLine(target.unit!, { lines: settings.journalLines, follow: true, sudo: settings.sudo });
     this.deps.log?.(`${target.label}: ${line}`);
     const splitter = new LineSplitter(onLine);
-    const result = await this.ssh(api).run(target.address, line, { pty: { term: 'dumb', cols: 500, rows: 24 }, signal, onStdout: c => splitter.push(c) }, target.label);
+    const result = await this.ssh(api).run(
+      target.address,
+      line,
+      { pty: { term: 'dumb', cols: 500, rows: 24 }, signal, onStdout: c => splitter.push(c) },
+      target.label,
+    );
     splitter.flush();
     return { ...result, target };
   }
 
   /** `fleetctl status unit`: `systemctl status -l` on the unit's machine, its output and exit status. */
-  async status(unit: string, machineId?: string, signal?: AbortSignal): Promise<{ target: RemoteTarget; commandLine: string; output: string; exitCode: number | null }> {
+  async status(
+    unit: string,
+    machineId?: string,
+    signal?: AbortSignal,
+  ): Promise<{ target: RemoteTarget; commandLine: string; output: string; exitCode: number | null }> {
     const api = this.connected();
     const target = await this.target(unit, 'status', machineId, signal);
     const commandLine = statusCommandLine(target.unit!);

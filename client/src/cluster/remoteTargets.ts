@@ -33,7 +33,9 @@ export class RemoteTargetError extends Error {
 export function machineTarget(machine: ApiMachine, sshPort: number, unit?: string): RemoteTarget {
   const ip = machine.primaryIP ?? '';
   if (ip.trim() === '') {
-    throw new RemoteTargetError(`Could not determine address of machine ${machine.id.slice(0, 8)}: it advertises no PublicIP. Set FLEET_PUBLIC_IP (public-ip) in its fleet configuration.`);
+    throw new RemoteTargetError(
+      `Could not determine address of machine ${machine.id.slice(0, 8)}: it advertises no PublicIP. Set FLEET_PUBLIC_IP (public-ip) in its fleet configuration.`,
+    );
   }
   return { ...(unit ? { unit } : {}), machine, address: machineAddress(ip, sshPort), label: `machine ${machine.id.slice(0, 8)} (${ip})` };
 }
@@ -42,7 +44,12 @@ export function machineTarget(machine: ApiMachine, sshPort: number, unit?: strin
  * The machine a unit's journal, status or shell is on. `machineId` pins the machine (a row
  * under a machine in the explorer), which is how a global unit is reached.
  */
-export async function unitTarget(api: FleetApi, rawName: string, purpose: RemotePurpose, options: { sshPort?: number; machineId?: string; signal?: AbortSignal } = {}): Promise<RemoteTarget> {
+export async function unitTarget(
+  api: FleetApi,
+  rawName: string,
+  purpose: RemotePurpose,
+  options: { sshPort?: number; machineId?: string; signal?: AbortSignal } = {},
+): Promise<RemoteTarget> {
   const name = mangleUnitName(rawName);
   const unit = await api.getUnit(name, options.signal);
   if (!unit) throw new RemoteTargetError(`Unit ${name} does not exist in ${api.label}.`);
@@ -68,7 +75,9 @@ export async function unitTarget(api: FleetApi, rawName: string, purpose: Remote
   const machines = await api.listMachines(options.signal);
   const machine = machines.find(m => m.id === machineId);
   if (!machine) {
-    throw new RemoteTargetError(`Error getting machine IP: machine ${machineId.slice(0, 8)} of ${name} is not in the cluster's machine list (it may have left). Refresh and try again.`);
+    throw new RemoteTargetError(
+      `Error getting machine IP: machine ${machineId.slice(0, 8)} of ${name} is not in the cluster's machine list (it may have left). Refresh and try again.`,
+    );
   }
   return machineTarget(machine, options.sshPort ?? 22, name);
 }
@@ -78,6 +87,7 @@ export async function machineByPrefix(api: FleetApi, prefix: string, sshPort = 2
   const machines = await api.listMachines(signal);
   const found = machines.filter(m => m.id.startsWith(prefix));
   if (found.length === 0) throw new RemoteTargetError(`No machine ID starting with "${prefix}" in ${api.label}.`);
-  if (found.length > 1) throw new RemoteTargetError(`found more than one machine starting with "${prefix}" (${found.map(m => m.id.slice(0, 8)).join(', ')}); give more of the ID.`);
+  if (found.length > 1)
+    throw new RemoteTargetError(`found more than one machine starting with "${prefix}" (${found.map(m => m.id.slice(0, 8)).join(', ')}); give more of the ID.`);
   return machineTarget(found[0]!, sshPort);
 }

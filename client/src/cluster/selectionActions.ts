@@ -26,7 +26,14 @@ export const ITEM_ACTIONS: Readonly<Record<string, (contextValue: string) => boo
 
 /** The actions that act on every selected unit; the others take one node (a diff, a template, a machine). */
 const MANY_AT_ONCE: ReadonlySet<string> = new Set([
-  'fleet.startUnit', 'fleet.loadUnit', 'fleet.stopUnit', 'fleet.unloadUnit', 'fleet.destroyUnit', 'fleet.showUnitFile', 'fleet.showUnitStatus', 'fleet.showUnitJournal',
+  'fleet.startUnit',
+  'fleet.loadUnit',
+  'fleet.stopUnit',
+  'fleet.unloadUnit',
+  'fleet.destroyUnit',
+  'fleet.showUnitFile',
+  'fleet.showUnitStatus',
+  'fleet.showUnitJournal',
 ]);
 
 export const SELECTION_CONTEXT_PREFIX = 'fleet.selectionCan.';

@@ -84,7 +84,10 @@ export function reuseSnapshot(before: ClusterSnapshot | undefined, read: Cluster
   let copied = false;
   for (let i = 0; i < read.states.length; i++) {
     const st = read.states[i]!;
-    const kept = keep(old.get(st.name)?.states.find(s => s.machineID === st.machineID), st);
+    const kept = keep(
+      old.get(st.name)?.states.find(s => s.machineID === st.machineID),
+      st,
+    );
     if (kept === st) continue;
     if (!copied) states = [...read.states];
     copied = true;
@@ -199,7 +202,8 @@ export function clusterContextOf(snapshot: ClusterSnapshot): ClusterContext {
  * details are compared by identity first, which clusterContextOf keeps for unchanged units.
  */
 export function sameClusterContext(a: ClusterContext, b: ClusterContext): boolean {
-  const same = <T>(x: readonly T[] | undefined, y: readonly T[] | undefined) => x === y || (!!x && !!y && x.length === y.length && x.every((v, i) => sameJson(v, y[i])));
+  const same = <T>(x: readonly T[] | undefined, y: readonly T[] | undefined) =>
+    x === y || (!!x && !!y && x.length === y.length && x.every((v, i) => sameJson(v, y[i])));
   return same(a.units, b.units) && same(a.unitDetails, b.unitDetails) && same(a.machines, b.machines);
 }
 

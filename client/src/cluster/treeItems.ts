@@ -190,7 +190,16 @@ export function groupRows(rows: UnitRow[], machines: readonly ApiMachine[], opti
     } else if (row.machineId) {
       const id = row.machineId;
       const index = machines.findIndex(m => m.id === id);
-      add(`machine:${id}`, () => ({ label: machineLabel(id, machines), ...(metadataLabel(machines[index]?.metadata) !== '-' ? { description: metadataLabel(machines[index]?.metadata) } : {}), icon: { id: 'server' }, order: index < 0 ? 1e5 : index }), row);
+      add(
+        `machine:${id}`,
+        () => ({
+          label: machineLabel(id, machines),
+          ...(metadataLabel(machines[index]?.metadata) !== '-' ? { description: metadataLabel(machines[index]?.metadata) } : {}),
+          icon: { id: 'server' },
+          order: index < 0 ? 1e5 : index,
+        }),
+        row,
+      );
     } else {
       add('unscheduled', () => ({ label: 'Not scheduled', icon: { id: 'circle-slash' }, order: 2e6 }), row);
     }
@@ -273,7 +282,12 @@ export function toItem(node: ClusterNode): ItemSpec {
 
 export function machineItem(id: string, machine: ApiMachine): ItemSpec {
   const meta = metadataLabel(machine.metadata);
-  const lines = [`**Machine** \`${machine.id}\``, '', `- IP: ${machine.primaryIP ? escapeMarkdown(machine.primaryIP) : '-'}`, `- Metadata: ${escapeMarkdown(meta)}`];
+  const lines = [
+    `**Machine** \`${machine.id}\``,
+    '',
+    `- IP: ${machine.primaryIP ? escapeMarkdown(machine.primaryIP) : '-'}`,
+    `- Metadata: ${escapeMarkdown(meta)}`,
+  ];
   return {
     id,
     label: `${machine.id.slice(0, 8)}${machine.primaryIP ? ` ${machine.primaryIP}` : ''}`,
@@ -286,7 +300,7 @@ export function machineItem(id: string, machine: ApiMachine): ItemSpec {
 }
 
 export function unitItem(id: string, row: UnitRow, machines: readonly ApiMachine[]): ItemSpec {
-  const state = row.global ? undefined : row.states.find(s => s.machineID === row.machineId) ?? row.states[0];
+  const state = row.global ? undefined : (row.states.find(s => s.machineID === row.machineId) ?? row.states[0]);
   const parts: string[] = [];
   if (row.display === 'unplaceable') parts.push(`not scheduled: ${row.reason}`);
   else if (row.display === 'pending' && !row.global) parts.push(`${row.currentState ?? 'inactive'} → ${row.desiredState}`);
@@ -333,7 +347,9 @@ function unitStateItem(node: Extract<ClusterNode, { kind: 'unitState' }>): ItemS
 }
 
 function stateLines(state: ApiUnitState): string[] {
-  const lines = [`- systemd: ${escapeMarkdown([state.systemdLoadState ?? '-', state.systemdActiveState ?? '-', state.systemdSubState ?? '-'].join(' / '))} (load / active / sub)`];
+  const lines = [
+    `- systemd: ${escapeMarkdown([state.systemdLoadState ?? '-', state.systemdActiveState ?? '-', state.systemdSubState ?? '-'].join(' / '))} (load / active / sub)`,
+  ];
   if (state.hash) lines.push(`- Loaded hash: \`${shortHash(state.hash)}\``);
   if (state.detail) lines.push(`- Detail: ${escapeMarkdown(state.detail)}`);
   return lines;
@@ -345,7 +361,9 @@ export function unitTooltip(row: UnitRow, machines: readonly ApiMachine[]): stri
   else {
     lines.push(`- Desired state: ${row.desiredState ?? 'inactive'}`);
     if (!row.global) lines.push(`- Current state: ${row.currentState ?? 'inactive'}`);
-    lines.push(`- Machine: ${row.global ? 'global (every matching machine)' : row.machineId ? `\`${machineLabel(row.machineId, machines, true).replace(/`/g, "")}\`` : 'not scheduled'}`);
+    lines.push(
+      `- Machine: ${row.global ? 'global (every matching machine)' : row.machineId ? `\`${machineLabel(row.machineId, machines, true).replace(/`/g, '')}\`` : 'not scheduled'}`,
+    );
   }
   if (row.hash) lines.push(`- Hash: \`${shortHash(row.hash)}\``);
   if (row.reason) lines.push('', `$(warning) Not scheduled: ${escapeMarkdown(row.reason)}`);

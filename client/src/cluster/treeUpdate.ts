@@ -19,7 +19,10 @@ export class ServedTree {
       this.nodes.clear();
       this.children.clear();
     }
-    this.children.set(parent?.id ?? '', kids.map(k => k.id));
+    this.children.set(
+      parent?.id ?? '',
+      kids.map(k => k.id),
+    );
     for (const k of kids) this.nodes.set(k.id, k);
     return kids;
   }
@@ -40,7 +43,8 @@ export function planTreeUpdate(
   options: ExplorerOptions,
   diff: SnapshotDiff | undefined,
 ): TreeUpdate {
-  if (!diff || view.kind !== 'connected' || served.children.size === 0 || diff.machinesChanged || diff.addedUnits.length > 0 || diff.removedUnits.length > 0) return { full: true };
+  if (!diff || view.kind !== 'connected' || served.children.size === 0 || diff.machinesChanged || diff.addedUnits.length > 0 || diff.removedUnits.length > 0)
+    return { full: true };
   const fresh = new Map<string, ClusterNode>();
   for (const [parentId, ids] of served.children) {
     let kids: ClusterNode[];

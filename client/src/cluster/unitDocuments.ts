@@ -30,7 +30,11 @@ export function unitUri(name: string, cluster?: string): vscode.Uri {
 
 /** The local file `file` as fleet stores it (Replace's diff: the registry copy against this). */
 export function localCopyUri(name: string, file: vscode.Uri): vscode.Uri {
-  return vscode.Uri.from({ scheme: UNIT_SCHEME, path: `/${registryCopyTitle(name, 'local file, as fleet stores it')}`, query: `local=${encodeURIComponent(file.toString())}` });
+  return vscode.Uri.from({
+    scheme: UNIT_SCHEME,
+    path: `/${registryCopyTitle(name, 'local file, as fleet stores it')}`,
+    query: `local=${encodeURIComponent(file.toString())}`,
+  });
 }
 
 export function statusUri(name: string, machineId?: string): vscode.Uri {
@@ -132,7 +136,7 @@ export class UnitDocumentProvider implements vscode.TextDocumentContentProvider,
       `● ${row.name}${row.description ? ` - ${row.description}` : ''}`,
       `  Cluster:       ${view.label}`,
       `  Desired state: ${row.desiredState ?? 'inactive'}`,
-      `  Current state: ${row.global ? '(global unit)' : row.currentState ?? 'inactive'}`,
+      `  Current state: ${row.global ? '(global unit)' : (row.currentState ?? 'inactive')}`,
       `  Machine:       ${row.global ? 'every matching machine' : row.machineId ? machineLabel(row.machineId, snapshot.machines, true) : 'not scheduled'}`,
     ];
     if (row.hash) lines.push(`  Hash:          ${row.hash}`);

@@ -34,10 +34,7 @@ export function decideGrouping(configured: GroupBy | undefined, unitCount: numbe
   return { groupBy: 'flat', collapseGroups: false };
 }
 
-type Term =
-  | { kind: 'state'; state: DisplayState }
-  | { kind: 'machine'; text: string }
-  | { kind: 'name'; text: string; glob?: RegExp };
+type Term = { kind: 'state'; state: DisplayState } | { kind: 'machine'; text: string } | { kind: 'name'; text: string; glob?: RegExp };
 
 export interface UnitFilter {
   /** The text as the user typed it, trimmed. */
@@ -61,7 +58,10 @@ export function parseUnitFilter(raw: string): { filter?: UnitFilter; error?: str
       if (m === '') return { error: 'machine: needs a machine ID prefix or IP, e.g. machine:5911b4a9' };
       terms.push({ kind: 'machine', text: m });
     } else if (/[*?]/.test(lower)) {
-      const source = lower.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+      const source = lower
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.');
       terms.push({ kind: 'name', text: lower, glob: new RegExp(`^${source}$`) });
     } else {
       terms.push({ kind: 'name', text: lower });

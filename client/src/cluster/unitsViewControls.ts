@@ -18,7 +18,7 @@ export const FILTERED_CONTEXT = 'fleet.unitsFiltered';
 function configuredGroupBy(): GroupBy | undefined {
   const config = vscode.workspace.getConfiguration('fleet.explorer');
   const inspected = config.inspect?.<string>('groupBy');
-  const value = inspected ? inspected.workspaceFolderValue ?? inspected.workspaceValue ?? inspected.globalValue : config.get<string>('groupBy');
+  const value = inspected ? (inspected.workspaceFolderValue ?? inspected.workspaceValue ?? inspected.globalValue) : config.get<string>('groupBy');
   return (GROUP_BY_VALUES as readonly unknown[]).includes(value) ? (value as GroupBy) : undefined;
 }
 
@@ -45,7 +45,12 @@ export class UnitsViewControls implements vscode.Disposable {
     const view = this.model.view;
     const count = view.kind === 'connected' ? view.snapshot.units.length : 0;
     const decision = decideGrouping(configuredGroupBy(), count, this.filter !== undefined);
-    return { ...base, groupBy: decision.groupBy, ...(decision.collapseGroups ? { collapseGroups: true } : {}), ...(this.filter ? { filter: this.filter } : {}) };
+    return {
+      ...base,
+      groupBy: decision.groupBy,
+      ...(decision.collapseGroups ? { collapseGroups: true } : {}),
+      ...(this.filter ? { filter: this.filter } : {}),
+    };
   }
 
   get filterText(): string {
@@ -58,7 +63,8 @@ export class UnitsViewControls implements vscode.Disposable {
       text = await vscode.window.showInputBox({
         title: 'Fleet: Filter Units',
         value: this.filterText,
-        prompt: 'Unit names (a substring, or a glob such as web@*.service), state:failed, machine:<ID prefix or IP>; all terms must match. Empty shows every unit.',
+        prompt:
+          'Unit names (a substring, or a glob such as web@*.service), state:failed, machine:<ID prefix or IP>; all terms must match. Empty shows every unit.',
         placeHolder: 'e.g. nginx state:launched',
         validateInput: value => parseUnitFilter(value).error,
       });
@@ -91,7 +97,8 @@ export class UnitsViewControls implements vscode.Disposable {
     const shown = this.filter ? filterRows(rows, this.filter, snapshot.machines).length : rows.length;
     const decision = decideGrouping(configuredGroupBy(), snapshot.units.length, this.filter !== undefined);
     this.view.description = unitsViewDescription(this.filter, shown, rows.length, decision);
-    if (this.filter && shown === 0 && rows.length > 0) this.view.message = `No units match the filter "${this.filter.text}". Run Fleet: Clear Units Filter to show all ${rows.length}.`;
+    if (this.filter && shown === 0 && rows.length > 0)
+      this.view.message = `No units match the filter "${this.filter.text}". Run Fleet: Clear Units Filter to show all ${rows.length}.`;
     else if (this.view.message?.startsWith('No units match the filter')) this.view.message = undefined;
   }
 

@@ -35,7 +35,15 @@ async function pickMachine(model: ClusterModel): Promise<string | undefined> {
   if (view.kind !== 'connected') throw new Error('Not connected to a fleet cluster; run "Fleet: Select Cluster" first.');
   if (view.snapshot.machines.length === 0) throw new Error(`No machines have joined ${view.label}.`);
   const pick = await vscode.window.showQuickPick(
-    view.snapshot.machines.map(m => ({ label: m.id.slice(0, 8), description: m.primaryIP ?? '(no PublicIP)', detail: Object.entries(m.metadata ?? {}).map(([k, v]) => `${k}=${v}`).join(', ') || undefined, id: m.id })),
+    view.snapshot.machines.map(m => ({
+      label: m.id.slice(0, 8),
+      description: m.primaryIP ?? '(no PublicIP)',
+      detail:
+        Object.entries(m.metadata ?? {})
+          .map(([k, v]) => `${k}=${v}`)
+          .join(', ') || undefined,
+      id: m.id,
+    })),
     { title: 'Fleet: Open Shell on Machine', placeHolder: 'The machine to open a shell on' },
   );
   return pick?.id;
@@ -50,7 +58,7 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable {
         return await fn(...args);
       } catch (err) {
         const message = errorMessage(err);
-        deps.log.error(`${id}: ${err instanceof Error ? err.stack ?? message : message}`);
+        deps.log.error(`${id}: ${err instanceof Error ? (err.stack ?? message) : message}`);
         void vscode.window.showErrorMessage(message);
         return undefined;
       }
@@ -62,7 +70,8 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable {
     [Commands.retryConnection]: () => connections.retry(),
     // The welcome views pass { active: true }: edit the active cluster's profile.
     [Commands.editCluster]: (a: unknown) => {
-      const name = typeof a === 'string' ? a : a && typeof a === 'object' && (a as { active?: unknown }).active === true ? connections.activeCluster?.name : undefined;
+      const name =
+        typeof a === 'string' ? a : a && typeof a === 'object' && (a as { active?: unknown }).active === true ? connections.activeCluster?.name : undefined;
       return editCluster(connections, name, message => deps.log.appendLine(`[ssh] ${message}`));
     },
     [Commands.setExplorerGrouping]: async () => {
@@ -89,7 +98,8 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable {
     [Commands.startUnitsMatching]: (a, s) => startMatching(deploy, a, s),
     [Commands.createTemplateInstances]: (a, s) => createTemplateInstances(deploy, a, s),
     [Commands.showUnitFile]: async (a, s) => {
-      for (const t of (await resolveTargets(model, 'Fleet: Show Unit File', a, s)) ?? []) await showUnitFile(t.name, clusterTitle(connections.activeCluster?.name, model.currentApi?.label));
+      for (const t of (await resolveTargets(model, 'Fleet: Show Unit File', a, s)) ?? [])
+        await showUnitFile(t.name, clusterTitle(connections.activeCluster?.name, model.currentApi?.label));
     },
     [Commands.showUnitStatus]: async (a, s) => {
       for (const t of (await resolveTargets(model, 'Fleet: Show Unit Status', a, s)) ?? []) await showUnitStatus(t.name, t.machineId);
@@ -102,7 +112,8 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable {
     },
     [Commands.copyMachineId]: async a => {
       const node = a as ClusterNode | undefined;
-      const id = node?.kind === 'machine' ? node.machine.id : node?.kind === 'unit' ? node.row.machineId : node?.kind === 'unitState' ? node.state.machineID : undefined;
+      const id =
+        node?.kind === 'machine' ? node.machine.id : node?.kind === 'unit' ? node.row.machineId : node?.kind === 'unitState' ? node.state.machineID : undefined;
       if (!id) return void vscode.window.showInformationMessage('Select a machine (or a scheduled unit) in the Fleet explorer to copy its machine ID.');
       await vscode.env.clipboard.writeText(id);
       vscode.window.setStatusBarMessage(`Copied machine ID ${id}`, 3000);
@@ -123,9 +134,13 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable {
     },
     [Commands.removeMachine]: async a => {
       const node = a as ClusterNode | undefined;
-      if (node?.kind !== 'machine') return void vscode.window.showInformationMessage('Right-click a machine of the local cluster in the Machines view to remove it.');
+      if (node?.kind !== 'machine')
+        return void vscode.window.showInformationMessage('Right-click a machine of the local cluster in the Machines view to remove it.');
       const active = connections.activeCluster;
-      if (active?.source !== 'local') throw new Error(`Remove Machine works on the local cluster only; the explorer shows ${active?.name ?? 'no cluster'} (a fleet machine leaves its cluster when its fleetd stops).`);
+      if (active?.source !== 'local')
+        throw new Error(
+          `Remove Machine works on the local cluster only; the explorer shows ${active?.name ?? 'no cluster'} (a fleet machine leaves its cluster when its fleetd stops).`,
+        );
       if (await local.removeMachine(node.machine)) await model.refresh();
     },
     [Commands.startLocalCluster]: a => local.start(a && typeof a === 'object' ? (a as { machines?: number; metadata?: string[]; quiet?: boolean }) : undefined),

@@ -27,8 +27,12 @@ export async function openSampleUnits(context: vscode.ExtensionContext): Promise
     await vscode.window.showTextDocument(doc, { preview: false, preserveFocus: i > 0 });
   }
   await vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(path.join(dir, SAMPLE_UNITS[0]!))).then(undefined, () => undefined);
-  void vscode.window.showInformationMessage(
-    folder ? `Sample units written to ${path.relative(folder.uri.fsPath, dir)}/. Start the local cluster, then start them.` : 'Sample units opened from the extension (open a folder to get editable copies).',
-    'Start Local Cluster',
-  ).then(c => c && vscode.commands.executeCommand('fleet.startLocalCluster'));
+  void vscode.window
+    .showInformationMessage(
+      folder
+        ? `Sample units written to ${path.relative(folder.uri.fsPath, dir)}/. Start the local cluster, then start them.`
+        : 'Sample units opened from the extension (open a folder to get editable copies).',
+      'Start Local Cluster',
+    )
+    .then(c => c && vscode.commands.executeCommand('fleet.startLocalCluster'));
 }

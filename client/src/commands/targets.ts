@@ -54,11 +54,17 @@ export function targetsFromArgs(arg: unknown, selection: unknown): UnitTarget[] 
 }
 
 /** Asks for registry units (multi-pick) when the command came from the palette with no editor. */
-export async function pickRegistryUnits(model: ClusterModel, title: string, filter: (desired: string | undefined) => boolean = () => true): Promise<UnitTarget[] | undefined> {
+export async function pickRegistryUnits(
+  model: ClusterModel,
+  title: string,
+  filter: (desired: string | undefined) => boolean = () => true,
+): Promise<UnitTarget[] | undefined> {
   await model.refresh();
   const view = model.view;
   if (view.kind !== 'connected') {
-    void vscode.window.showErrorMessage('Not connected to a fleet cluster; run "Fleet: Select Cluster" first, or open a unit file and run the command from the editor.');
+    void vscode.window.showErrorMessage(
+      'Not connected to a fleet cluster; run "Fleet: Select Cluster" first, or open a unit file and run the command from the editor.',
+    );
     return undefined;
   }
   const units = view.snapshot.units.filter(u => filter(u.desiredState)).sort((a, b) => compareNames(a.name, b.name));

@@ -46,19 +46,30 @@ export const REACH_CHOICES: ReachChoice[] = [
     defaultValue: 'http://127.0.0.1:49153',
     validate: v => endpointError(v, /^https?:\/\//, 'Write an http:// or https:// URL here, or pick "Unix socket" for a socket path.'),
     toFields: v => ({ endpoint: (parseEndpoint(v) as { value: string }).value }),
-    fromEntry: e => (typeof e['endpoint'] === 'string' && /^https?:\/\//.test(e['endpoint']) && driverOf({ driver: parseDriver(String(e['driver'] ?? '')), endpoint: e['endpoint'] }) === 'api' ? e['endpoint'] : undefined),
+    fromEntry: e =>
+      typeof e['endpoint'] === 'string' &&
+      /^https?:\/\//.test(e['endpoint']) &&
+      driverOf({ driver: parseDriver(String(e['driver'] ?? '')), endpoint: e['endpoint'] }) === 'api'
+        ? e['endpoint']
+        : undefined,
     tunnelPrompt: 'SSH tunnel host, as user@host:port (fleetctl --tunnel); leave empty to connect directly',
   },
   {
     id: 'etcd',
     label: "The cluster's etcd (fleetctl --driver=etcd)",
-    detail: "fleet v1.0's registry in etcd's v2 API, as the article's FLEETCTL_ENDPOINT=http://<host>:4001; with a tunnel, etcd's address as seen from the tunnel host",
+    detail:
+      "fleet v1.0's registry in etcd's v2 API, as the article's FLEETCTL_ENDPOINT=http://<host>:4001; with a tunnel, etcd's address as seen from the tunnel host",
     prompt: "The cluster's etcd URL",
     placeholder: 'http://127.0.0.1:2379',
     defaultValue: 'http://127.0.0.1:2379',
     validate: v => endpointError(v, /^https?:\/\//, 'Write etcd as an http:// or https:// URL, e.g. http://127.0.0.1:2379 (port 4001 on older CoreOS).'),
     toFields: v => ({ endpoint: (parseEndpoint(v) as { value: string }).value, driver: 'etcd' }),
-    fromEntry: e => (typeof e['endpoint'] === 'string' && /^https?:\/\//.test(e['endpoint']) && driverOf({ driver: parseDriver(String(e['driver'] ?? '')), endpoint: e['endpoint'] }) === 'etcd' ? e['endpoint'] : undefined),
+    fromEntry: e =>
+      typeof e['endpoint'] === 'string' &&
+      /^https?:\/\//.test(e['endpoint']) &&
+      driverOf({ driver: parseDriver(String(e['driver'] ?? '')), endpoint: e['endpoint'] }) === 'etcd'
+        ? e['endpoint']
+        : undefined,
     tunnelPrompt: 'SSH tunnel host, as user@host:port (fleetctl --tunnel); leave empty to connect to etcd directly',
   },
   {
@@ -74,7 +85,12 @@ export const REACH_CHOICES: ReachChoice[] = [
       return endpointError(text.startsWith('/') ? `unix://${text}` : text, /^unix:\/\//, 'Write an absolute socket path such as /var/run/fleet.sock.');
     },
     toFields: v => ({ endpoint: (parseEndpoint(v.trim().startsWith('/') ? `unix://${v.trim()}` : v) as { value: string }).value }),
-    fromEntry: e => (typeof e['endpoint'] === 'string' && e['endpoint'].startsWith('unix://') ? e['endpoint'].slice('unix://'.length) : e['endpoint'] === undefined ? '/var/run/fleet.sock' : undefined),
+    fromEntry: e =>
+      typeof e['endpoint'] === 'string' && e['endpoint'].startsWith('unix://')
+        ? e['endpoint'].slice('unix://'.length)
+        : e['endpoint'] === undefined
+          ? '/var/run/fleet.sock'
+          : undefined,
     tunnelPrompt: 'SSH tunnel host, as user@host:port (fleetctl --tunnel); leave empty for a socket on this machine',
   },
 ];
@@ -101,7 +117,8 @@ export function splitTunnelInput(raw: string): { user?: string; tunnel: string }
   const at = text.lastIndexOf('@');
   const user = at >= 0 ? text.slice(0, at) : undefined;
   const hostPort = at >= 0 ? text.slice(at + 1) : text;
-  if (user !== undefined && (user === '' || /[\s:/]/.test(user))) return { error: `"${user}" in "${text}" is not a user name; write user@host:port, e.g. core@bastion.example.com:22` };
+  if (user !== undefined && (user === '' || /[\s:/]/.test(user)))
+    return { error: `"${user}" in "${text}" is not a user name; write user@host:port, e.g. core@bastion.example.com:22` };
   const parsed = parseTunnel(hostPort.replace(/^ssh:\/\//, ''));
   if ('error' in parsed) return { error: parsed.error };
   const host = parsed.value.host.includes(':') ? `[${parsed.value.host}]` : parsed.value.host;
@@ -160,7 +177,11 @@ export function answersFromEntry(entry: Record<string, unknown>, env: NodeJS.Pro
  * The `fleet.clusters` entry for the answers. Fields of `base` (an edited entry) that the wizard
  * does not ask about (timeouts, TLS files, …) are kept.
  */
-export function entryFromAnswers(a: WizardAnswers, base: Record<string, unknown> = {}, choices: readonly ReachChoice[] = REACH_CHOICES): Record<string, unknown> {
+export function entryFromAnswers(
+  a: WizardAnswers,
+  base: Record<string, unknown> = {},
+  choices: readonly ReachChoice[] = REACH_CHOICES,
+): Record<string, unknown> {
   const choice = choices.find(c => c.id === a.reach);
   if (!choice) throw new Error(`unknown way to reach fleet: ${a.reach}`);
   const entry: Record<string, unknown> = { ...base };

@@ -5,7 +5,17 @@
  * the answers and offers to change one of them (then tests again). Plain Node: no `vscode`.
  */
 import { createFleetApi, type ConnectDeps } from './connect';
-import { answersFromEntry, defaultAnswers, entryFromAnswers, REACH_CHOICES, splitTunnelInput, upsertEntry, validateName, type ReachChoice, type WizardAnswers } from './clusterWizard';
+import {
+  answersFromEntry,
+  defaultAnswers,
+  entryFromAnswers,
+  REACH_CHOICES,
+  splitTunnelInput,
+  upsertEntry,
+  validateName,
+  type ReachChoice,
+  type WizardAnswers,
+} from './clusterWizard';
 import { DEFAULT_KNOWN_HOSTS_FILE, resolveProfiles, type ResolveOptions } from './profile';
 import { errorMessage } from '../../../protocol/src/log';
 
@@ -33,7 +43,12 @@ export interface TestResult {
 }
 
 /** Resolves the entry as a profile and lists machines and units through it (tunnel and all). */
-export async function testClusterEntry(entry: Record<string, unknown>, env: NodeJS.ProcessEnv, deps: ConnectDeps = {}, resolve: ResolveOptions = {}): Promise<TestResult> {
+export async function testClusterEntry(
+  entry: Record<string, unknown>,
+  env: NodeJS.ProcessEnv,
+  deps: ConnectDeps = {},
+  resolve: ResolveOptions = {},
+): Promise<TestResult> {
   const { profiles, problems } = resolveProfiles([entry], {}, resolve);
   const errors = problems.filter(p => p.severity === 'error');
   const profile = profiles.find(p => p.source === 'settings');
@@ -43,7 +58,10 @@ export async function testClusterEntry(entry: Record<string, unknown>, env: Node
     api = createFleetApi(profile, { ...deps, env });
     const machines = await api.listMachines();
     const units = await api.listUnits();
-    return { ok: true, message: `Connected to ${api.label}: ${machines.length} machine${machines.length === 1 ? '' : 's'}, ${units.length} unit${units.length === 1 ? '' : 's'}.` };
+    return {
+      ok: true,
+      message: `Connected to ${api.label}: ${machines.length} machine${machines.length === 1 ? '' : 's'}, ${units.length} unit${units.length === 1 ? '' : 's'}.`,
+    };
   } catch (err) {
     return { ok: false, message: errorMessage(err) };
   } finally {
@@ -84,13 +102,24 @@ async function ask(step: Step, a: WizardAnswers, d: WizardDeps, editing: string 
   const choice = choices.find(c => c.id === a.reach) ?? choices[0]!;
   switch (step) {
     case 'name': {
-      const v = await ui.input({ step: n, prompt: 'A name for the cluster', value: a.name, placeholder: 'production', validate: x => validateName(x, d.takenNames, editing) });
+      const v = await ui.input({
+        step: n,
+        prompt: 'A name for the cluster',
+        value: a.name,
+        placeholder: 'production',
+        validate: x => validateName(x, d.takenNames, editing),
+      });
       if (v === undefined) return false;
       a.name = v.trim();
       return true;
     }
     case 'reach': {
-      const v = await ui.pick({ step: n, placeholder: 'How does the extension reach fleet?', items: choices.map(c => ({ label: c.label, detail: c.detail, value: c.id })), active: a.reach });
+      const v = await ui.pick({
+        step: n,
+        placeholder: 'How does the extension reach fleet?',
+        items: choices.map(c => ({ label: c.label, detail: c.detail, value: c.id })),
+        active: a.reach,
+      });
       if (v === undefined) return false;
       if (v !== a.reach) a.address = choices.find(c => c.id === v)!.defaultValue;
       a.reach = v;
@@ -104,7 +133,13 @@ async function ask(step: Step, a: WizardAnswers, d: WizardDeps, editing: string 
     }
     case 'tunnel': {
       const current = a.tunnel ? `${a.sshUser}@${a.tunnel}` : '';
-      const v = await ui.input({ step: n, prompt: choice.tunnelPrompt, value: current, placeholder: 'core@bastion.example.com:22', validate: x => ('error' in splitTunnelInput(x) ? (splitTunnelInput(x) as { error: string }).error : undefined) });
+      const v = await ui.input({
+        step: n,
+        prompt: choice.tunnelPrompt,
+        value: current,
+        placeholder: 'core@bastion.example.com:22',
+        validate: x => ('error' in splitTunnelInput(x) ? (splitTunnelInput(x) as { error: string }).error : undefined),
+      });
       if (v === undefined) return false;
       const split = splitTunnelInput(v) as { user?: string; tunnel: string };
       a.tunnel = split.tunnel;
@@ -112,7 +147,13 @@ async function ask(step: Step, a: WizardAnswers, d: WizardDeps, editing: string 
       return true;
     }
     case 'user': {
-      const v = await ui.input({ step: n, prompt: `The SSH user on ${a.tunnel ? 'the tunnel host and ' : ''}the machines (fleetctl --ssh-username)`, value: a.sshUser, placeholder: 'core', validate: x => (/^[^\s@:/]+$/.test(x.trim()) ? undefined : 'Enter a user name such as core.') });
+      const v = await ui.input({
+        step: n,
+        prompt: `The SSH user on ${a.tunnel ? 'the tunnel host and ' : ''}the machines (fleetctl --ssh-username)`,
+        value: a.sshUser,
+        placeholder: 'core',
+        validate: x => (/^[^\s@:/]+$/.test(x.trim()) ? undefined : 'Enter a user name such as core.'),
+      });
       if (v === undefined) return false;
       a.sshUser = v.trim();
       return true;
@@ -134,7 +175,10 @@ async function ask(step: Step, a: WizardAnswers, d: WizardDeps, editing: string 
       }
       a.auth = auth;
       if (auth === 'identityFile') {
-        const file = await ui.pickFile({ step: `${n}${agent ? '' : ' (no ssh-agent: SSH_AUTH_SOCK is not set)'}`, ...(a.identityFile ? { current: a.identityFile } : {}) });
+        const file = await ui.pickFile({
+          step: `${n}${agent ? '' : ' (no ssh-agent: SSH_AUTH_SOCK is not set)'}`,
+          ...(a.identityFile ? { current: a.identityFile } : {}),
+        });
         if (file === undefined) return false;
         a.identityFile = file;
       }
@@ -145,7 +189,12 @@ async function ask(step: Step, a: WizardAnswers, d: WizardDeps, editing: string 
         step: n,
         placeholder: 'Host keys of the tunnel host and the machines',
         items: [
-          { label: 'Check, ask about new hosts', description: DEFAULT_KNOWN_HOSTS_FILE, detail: "Strict checking with fleetctl's known_hosts: refuse changed keys, trust on first use with a prompt", value: 'strict' },
+          {
+            label: 'Check, ask about new hosts',
+            description: DEFAULT_KNOWN_HOSTS_FILE,
+            detail: "Strict checking with fleetctl's known_hosts: refuse changed keys, trust on first use with a prompt",
+            value: 'strict',
+          },
           { label: 'Check against another known_hosts file…', detail: 'e.g. ~/.ssh/known_hosts', value: 'strict-file' },
           { label: 'Do not check host keys', detail: 'fleetctl --strict-host-key-checking=false: any key is accepted (not recommended)', value: 'off' },
         ],
@@ -154,7 +203,13 @@ async function ask(step: Step, a: WizardAnswers, d: WizardDeps, editing: string 
       if (policy === undefined) return false;
       a.knownHosts = policy;
       if (policy === 'strict-file') {
-        const v = await ui.input({ step: n, prompt: 'The known_hosts file', value: a.knownHostsFile, placeholder: '~/.ssh/known_hosts', validate: x => (x.trim() ? undefined : 'Enter a file path.') });
+        const v = await ui.input({
+          step: n,
+          prompt: 'The known_hosts file',
+          value: a.knownHostsFile,
+          placeholder: '~/.ssh/known_hosts',
+          validate: x => (x.trim() ? undefined : 'Enter a file path.'),
+        });
         if (v === undefined) return false;
         a.knownHostsFile = v.trim();
       }
@@ -170,17 +225,32 @@ function applicable(a: WizardAnswers): Step[] {
 
 function describe(step: Step, a: WizardAnswers, choices: readonly ReachChoice[]): string {
   switch (step) {
-    case 'name': return a.name;
-    case 'reach': return choices.find(c => c.id === a.reach)?.label ?? a.reach;
-    case 'address': return a.address;
-    case 'tunnel': return a.tunnel ? `${a.sshUser}@${a.tunnel}` : '(none)';
-    case 'user': return a.sshUser;
-    case 'auth': return a.auth === 'agent' ? 'ssh-agent' : a.identityFile;
-    case 'knownHosts': return a.knownHosts === 'off' ? 'not checked' : a.knownHosts === 'strict-file' ? a.knownHostsFile : DEFAULT_KNOWN_HOSTS_FILE;
+    case 'name':
+      return a.name;
+    case 'reach':
+      return choices.find(c => c.id === a.reach)?.label ?? a.reach;
+    case 'address':
+      return a.address;
+    case 'tunnel':
+      return a.tunnel ? `${a.sshUser}@${a.tunnel}` : '(none)';
+    case 'user':
+      return a.sshUser;
+    case 'auth':
+      return a.auth === 'agent' ? 'ssh-agent' : a.identityFile;
+    case 'knownHosts':
+      return a.knownHosts === 'off' ? 'not checked' : a.knownHosts === 'strict-file' ? a.knownHostsFile : DEFAULT_KNOWN_HOSTS_FILE;
   }
 }
 
-const LABELS: Record<Step, string> = { name: 'Name', reach: 'How to reach fleet', address: 'Address', tunnel: 'Tunnel host', user: 'SSH user', auth: 'SSH authentication', knownHosts: 'Host keys' };
+const LABELS: Record<Step, string> = {
+  name: 'Name',
+  reach: 'How to reach fleet',
+  address: 'Address',
+  tunnel: 'Tunnel host',
+  user: 'SSH user',
+  auth: 'SSH authentication',
+  knownHosts: 'Host keys',
+};
 
 /** Runs Add Cluster (no `editing`) or Edit Cluster (the entry's name and value). */
 export async function runClusterWizard(d: WizardDeps, editing?: { name: string; entry: Record<string, unknown> }): Promise<WizardOutcome> {
@@ -195,15 +265,25 @@ export async function runClusterWizard(d: WizardDeps, editing?: { name: string; 
     const tested = await d.ui.progress(`Fleet: testing the connection to ${answers.name}…`, () => d.test(entry));
     const choice = tested.ok
       ? await d.ui.ask({ kind: 'info', message: `${tested.message} Save "${answers.name}"?`, buttons: [CONNECT_NOW, SAVE_ONLY] })
-      : await d.ui.ask({ kind: 'error', message: `The connection test for "${answers.name}" failed: ${tested.message}`, buttons: [CHANGE_ANSWER, SAVE_ANYWAY] });
+      : await d.ui.ask({
+          kind: 'error',
+          message: `The connection test for "${answers.name}" failed: ${tested.message}`,
+          buttons: [CHANGE_ANSWER, SAVE_ANYWAY],
+        });
     if (choice === undefined) return { saved: false };
     if (choice === CHANGE_ANSWER) {
-      const step = await d.ui.pick<Step>({ step: 'fix', placeholder: 'Which answer do you want to change? (the others are kept)', items: applicable(answers).map(s => ({ label: LABELS[s], description: describe(s, answers, choices), value: s })) });
+      const step = await d.ui.pick<Step>({
+        step: 'fix',
+        placeholder: 'Which answer do you want to change? (the others are kept)',
+        items: applicable(answers).map(s => ({ label: LABELS[s], description: describe(s, answers, choices), value: s })),
+      });
       if (step === undefined) return { saved: false };
       if (!(await ask(step, answers, d, editing?.name))) return { saved: false };
       // A new tunnel brings the SSH questions it needs.
       if (step === 'tunnel' || step === 'reach') {
-        for (const s of applicable(answers)) if (['user', 'auth', 'knownHosts'].includes(s) && answers.tunnel && !entry['tunnel'] && !(await ask(s, answers, d, editing?.name))) return { saved: false };
+        for (const s of applicable(answers))
+          if (['user', 'auth', 'knownHosts'].includes(s) && answers.tunnel && !entry['tunnel'] && !(await ask(s, answers, d, editing?.name)))
+            return { saved: false };
       }
       continue;
     }

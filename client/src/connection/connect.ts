@@ -25,7 +25,11 @@ function readPem(profile: ClusterProfile, field: 'caFile' | 'certFile' | 'keyFil
   try {
     return fs.readFileSync(file);
   } catch (err) {
-    throw new FleetApiError(`profile "${profile.name}": cannot read ${field} ${file}: ${(err as Error).message}. Fix ${field} in the cluster profile.`, undefined, 'config');
+    throw new FleetApiError(
+      `profile "${profile.name}": cannot read ${field} ${file}: ${(err as Error).message}. Fix ${field} in the cluster profile.`,
+      undefined,
+      'config',
+    );
   }
 }
 

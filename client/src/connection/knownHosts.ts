@@ -116,7 +116,10 @@ export function hashHostname(name: string, salt: Buffer = crypto.randomBytes(20)
 }
 
 function globToRegExp(pattern: string): RegExp {
-  const escaped = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const escaped = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${escaped}$`, 'i');
 }
 
@@ -198,7 +201,11 @@ export function fingerprintSha256(key: Buffer): string {
 
 /** The legacy MD5 form fleetctl's prompt shows (`aa:bb:…`). */
 export function fingerprintMd5(key: Buffer): string {
-  return crypto.createHash('md5').update(key).digest('hex').replace(/(..)(?!$)/g, '$1:');
+  return crypto
+    .createHash('md5')
+    .update(key)
+    .digest('hex')
+    .replace(/(..)(?!$)/g, '$1:');
 }
 
 /** One known_hosts line (with a trailing newline). */

@@ -16,9 +16,19 @@ import SSHConfig from 'ssh-config';
 import { driverOf, expandHome } from './profileFields';
 import { crossCheck, environmentDraft, settingsDraft, type Draft } from './profileDrafts';
 import {
-  DEFAULT_ETCD_KEY_PREFIX, DEFAULT_KNOWN_HOSTS_FILE, DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_SSH_PORT, DEFAULT_SSH_TIMEOUT_MS, DEFAULT_SSH_USER,
-  ENVIRONMENT_PROFILE_NAME, FLEETCTL_ENV,
-  type ClusterProfile, type ProfileProblem, type ResolvedProfiles, type ResolveOptions, type SshTarget,
+  DEFAULT_ETCD_KEY_PREFIX,
+  DEFAULT_KNOWN_HOSTS_FILE,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  DEFAULT_SSH_PORT,
+  DEFAULT_SSH_TIMEOUT_MS,
+  DEFAULT_SSH_USER,
+  ENVIRONMENT_PROFILE_NAME,
+  FLEETCTL_ENV,
+  type ClusterProfile,
+  type ProfileProblem,
+  type ResolvedProfiles,
+  type ResolveOptions,
+  type SshTarget,
 } from './profileTypes';
 
 export * from './profileTypes';
@@ -125,7 +135,12 @@ export function resolveProfiles(settings: readonly unknown[], env: NodeJS.Proces
       const draft = settingsDraft(raw, index, problems);
       if (!draft) return;
       if (seen.has(draft.name) || draft.name === ENVIRONMENT_PROFILE_NAME) {
-        problems.push({ profile: draft.name, field: 'name', severity: 'error', message: `fleet.clusters[${index}]: the name "${draft.name}" is already used; give each cluster a unique name` });
+        problems.push({
+          profile: draft.name,
+          field: 'name',
+          severity: 'error',
+          message: `fleet.clusters[${index}]: the name "${draft.name}" is already used; give each cluster a unique name`,
+        });
         return;
       }
       seen.add(draft.name);

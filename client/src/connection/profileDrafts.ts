@@ -46,7 +46,8 @@ export function environmentDraft(env: NodeJS.ProcessEnv, problems: ProfileProble
   const driver = get('FLEETCTL_DRIVER');
   if (driver !== undefined) {
     const parsed = parseDriver(driver);
-    if (parsed === undefined) bad('FLEETCTL_DRIVER', `"${driver}" is not a driver fleetctl knows: write API (fleet's HTTP API) or etcd (fleet's registry in etcd)`);
+    if (parsed === undefined)
+      bad('FLEETCTL_DRIVER', `"${driver}" is not a driver fleetctl knows: write API (fleet's HTTP API) or etcd (fleet's registry in etcd)`);
     else draft.driver = parsed;
   }
   const prefix = get('FLEETCTL_ETCD_KEY_PREFIX');
@@ -67,14 +68,21 @@ export function environmentDraft(env: NodeJS.ProcessEnv, problems: ProfileProble
     if (parsed === undefined) bad('FLEETCTL_STRICT_HOST_KEY_CHECKING', `"${strict}" is not a boolean (write true or false); host keys are checked`);
     else draft.strictHostKeyChecking = parsed;
   }
-  for (const [key, field] of [['FLEETCTL_REQUEST_TIMEOUT', 'requestTimeoutMs'], ['FLEETCTL_SSH_TIMEOUT', 'sshTimeoutMs']] as const) {
+  for (const [key, field] of [
+    ['FLEETCTL_REQUEST_TIMEOUT', 'requestTimeoutMs'],
+    ['FLEETCTL_SSH_TIMEOUT', 'sshTimeoutMs'],
+  ] as const) {
     const raw = get(key);
     if (raw === undefined) continue;
     const ms = parseSeconds(raw);
     if (ms === undefined) bad(key, `"${raw}" is not a positive number of seconds (e.g. 10 or 2.5); the default is used`);
     else draft[field] = ms;
   }
-  for (const [key, field] of [['FLEETCTL_CA_FILE', 'caFile'], ['FLEETCTL_CERT_FILE', 'certFile'], ['FLEETCTL_KEY_FILE', 'keyFile']] as const) {
+  for (const [key, field] of [
+    ['FLEETCTL_CA_FILE', 'caFile'],
+    ['FLEETCTL_CERT_FILE', 'certFile'],
+    ['FLEETCTL_KEY_FILE', 'keyFile'],
+  ] as const) {
     const raw = get(key);
     if (raw !== undefined) draft[field] = raw;
   }
@@ -102,7 +110,12 @@ export function settingsDraft(raw: unknown, index: number, problems: ProfileProb
   };
   for (const key of Object.keys(entry)) {
     if (!(PROFILE_FIELDS as readonly string[]).includes(key)) {
-      problems.push({ profile: name, field: key, severity: 'warning', message: `profile "${name}": unknown field "${key}" is ignored; known fields are ${PROFILE_FIELDS.join(', ')}` });
+      problems.push({
+        profile: name,
+        field: key,
+        severity: 'warning',
+        message: `profile "${name}": unknown field "${key}" is ignored; known fields are ${PROFILE_FIELDS.join(', ')}`,
+      });
     }
   }
   const string = (field: string): string | undefined => {
@@ -119,7 +132,10 @@ export function settingsDraft(raw: unknown, index: number, problems: ProfileProb
   const endpoint = string('endpoint');
   if (endpoint === undefined) {
     if (entry['endpoint'] === undefined || entry['endpoint'] === '') {
-      error('endpoint', `is missing; write e.g. "http://10.0.0.1:49153" or "unix:///var/run/fleet.sock" (with a tunnel: the endpoint as seen from the tunnel host)`);
+      error(
+        'endpoint',
+        `is missing; write e.g. "http://10.0.0.1:49153" or "unix:///var/run/fleet.sock" (with a tunnel: the endpoint as seen from the tunnel host)`,
+      );
     }
   } else {
     const parsed = parseEndpoint(endpoint);
@@ -144,7 +160,8 @@ export function settingsDraft(raw: unknown, index: number, problems: ProfileProb
   const driver = string('driver');
   if (driver !== undefined) {
     const parsed = parseDriver(driver);
-    if (parsed === undefined) error('driver', `must be "api" (fleet's HTTP API) or "etcd" (fleet's registry in etcd, as fleetctl --driver=etcd), not ${JSON.stringify(driver)}`);
+    if (parsed === undefined)
+      error('driver', `must be "api" (fleet's HTTP API) or "etcd" (fleet's registry in etcd, as fleetctl --driver=etcd), not ${JSON.stringify(driver)}`);
     else draft.driver = parsed;
   }
   const prefix = string('etcdKeyPrefix');
@@ -155,7 +172,10 @@ export function settingsDraft(raw: unknown, index: number, problems: ProfileProb
     else error('strictHostKeyChecking', `must be true or false, not ${JSON.stringify(strict)}`);
   }
   const timeout = (msField: 'requestTimeoutMs' | 'sshTimeoutMs', secondsField: 'requestTimeout' | 'sshTimeout') => {
-    for (const [field, factor] of [[msField, 1], [secondsField, 1000]] as const) {
+    for (const [field, factor] of [
+      [msField, 1],
+      [secondsField, 1000],
+    ] as const) {
       const value = entry[field];
       if (value === undefined) continue;
       if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
@@ -185,11 +205,21 @@ export function crossCheck(draft: Draft, problems: ProfileProblem[]): boolean {
     ok = false;
   }
   if (draft.etcdKeyPrefix !== undefined && !draft.etcdKeyPrefix.startsWith('/')) {
-    problems.push({ profile: draft.name, field: 'etcdKeyPrefix', severity: 'error', message: `profile "${draft.name}": etcdKeyPrefix "${draft.etcdKeyPrefix}" must start with / (fleet's default is /_coreos.com/fleet/)` });
+    problems.push({
+      profile: draft.name,
+      field: 'etcdKeyPrefix',
+      severity: 'error',
+      message: `profile "${draft.name}": etcdKeyPrefix "${draft.etcdKeyPrefix}" must start with / (fleet's default is /_coreos.com/fleet/)`,
+    });
     ok = false;
   }
   if (draft.etcdKeyPrefix !== undefined && driver !== 'etcd') {
-    problems.push({ profile: draft.name, field: 'etcdKeyPrefix', severity: 'warning', message: `profile "${draft.name}": etcdKeyPrefix is only used with the etcd driver; this profile talks to fleet's HTTP API` });
+    problems.push({
+      profile: draft.name,
+      field: 'etcdKeyPrefix',
+      severity: 'warning',
+      message: `profile "${draft.name}": etcdKeyPrefix is only used with the etcd driver; this profile talks to fleet's HTTP API`,
+    });
   }
   if ((draft.certFile === undefined) !== (draft.keyFile === undefined)) {
     problems.push({

@@ -99,6 +99,21 @@ export const FLEETCTL_ENV = [
 
 /** Fields a `fleet.clusters` entry may have (package.json's schema describes each: client/test/profile.test.ts checks). */
 export const PROFILE_FIELDS = [
-  'name', 'endpoint', 'tunnel', 'sshUser', 'sshUsername', 'identityFile', 'knownHostsFile', 'strictHostKeyChecking',
-  'requestTimeout', 'requestTimeoutMs', 'sshTimeout', 'sshTimeoutMs', 'caFile', 'certFile', 'keyFile', 'driver', 'etcdKeyPrefix',
+  'name',
+  'endpoint',
+  'tunnel',
+  'sshUser',
+  'sshUsername',
+  'identityFile',
+  'knownHostsFile',
+  'strictHostKeyChecking',
+  'requestTimeout',
+  'requestTimeoutMs',
+  'sshTimeout',
+  'sshTimeoutMs',
+  'caFile',
+  'certFile',
+  'keyFile',
+  'driver',
+  'etcdKeyPrefix',
 ] as const;

@@ -171,7 +171,13 @@ export class MachineSsh {
       return { client, close: () => client.end() };
     }
     const tunnel = o.tunnel;
-    const bastion = await dialSsh({ ...o, username: tunnel.username ?? o.username, host: tunnel.host, port: tunnel.port, label: `the tunnel host ${this.tunnelLabel()}` });
+    const bastion = await dialSsh({
+      ...o,
+      username: tunnel.username ?? o.username,
+      host: tunnel.host,
+      port: tunnel.port,
+      label: `the tunnel host ${this.tunnelLabel()}`,
+    });
     try {
       // fleetctl resolves the target locally and opens direct-tcpip with originator 0.0.0.0:0.
       const address = await resolveAddress(target.host, label, timeoutMs);
@@ -219,7 +225,9 @@ export class MachineSsh {
       if (options.signal?.aborted) return { exitCode: null, stopped: true };
       const forward = this.checkForwarding(options.forwardAgent);
       const channel = await new Promise<ClientChannel>((resolve, reject) => {
-        connection.client.exec(commandLine, { ...(options.pty ? { pty: options.pty } : {}), ...(forward ? { agentForward: true } : {}) } as never, (err, ch) => (err ? reject(err) : resolve(ch)));
+        connection.client.exec(commandLine, { ...(options.pty ? { pty: options.pty } : {}), ...(forward ? { agentForward: true } : {}) } as never, (err, ch) =>
+          err ? reject(err) : resolve(ch),
+        );
       });
       return await new Promise<RunResult>(resolve => {
         let exitCode: number | null = null;
@@ -254,7 +262,12 @@ export class MachineSsh {
   }
 
   /** Runs a command line and collects its output (for status pages and tests). */
-  async capture(target: SshAddress, commandLine: string, options: Omit<RunOptions, 'onStdout' | 'onStderr'> = {}, what?: string): Promise<RunResult & { stdout: string; stderr: string }> {
+  async capture(
+    target: SshAddress,
+    commandLine: string,
+    options: Omit<RunOptions, 'onStdout' | 'onStderr'> = {},
+    what?: string,
+  ): Promise<RunResult & { stdout: string; stderr: string }> {
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     const result = await this.run(target, commandLine, { ...options, onStdout: c => out.push(c), onStderr: c => err.push(c) }, what);

@@ -32,7 +32,10 @@ export type SshFailure =
 
 /** A failed SSH connection: `reason` for decisions, the message for people. */
 export class SshConnectError extends FleetApiError {
-  constructor(message: string, readonly reason: SshFailure) {
+  constructor(
+    message: string,
+    readonly reason: SshFailure,
+  ) {
     super(message, undefined, reason === 'config' ? 'config' : 'ssh');
     this.name = 'SshConnectError';
   }
@@ -79,7 +82,10 @@ export function authConfig(o: Pick<SshCredentials, 'agentSocket' | 'env' | 'iden
   const config: Pick<ConnectConfig, 'agent' | 'privateKey'> = {};
   if (agent) {
     if (!fs.existsSync(agent)) {
-      throw new SshConnectError(`SSH_AUTH_SOCK points to ${agent}, which does not exist. Start ssh-agent and add your key (ssh-add), or set identityFile in the cluster profile.`, 'no-credentials');
+      throw new SshConnectError(
+        `SSH_AUTH_SOCK points to ${agent}, which does not exist. Start ssh-agent and add your key (ssh-add), or set identityFile in the cluster profile.`,
+        'no-credentials',
+      );
     }
     config.agent = agent;
   }
@@ -87,7 +93,10 @@ export function authConfig(o: Pick<SshCredentials, 'agentSocket' | 'env' | 'iden
     try {
       config.privateKey = fs.readFileSync(o.identityFile);
     } catch (err) {
-      throw new SshConnectError(`Cannot read the identity file ${o.identityFile} for ${label}: ${(err as Error).message}. Fix identityFile in the cluster profile.`, 'config');
+      throw new SshConnectError(
+        `Cannot read the identity file ${o.identityFile} for ${label}: ${(err as Error).message}. Fix identityFile in the cluster profile.`,
+        'config',
+      );
     }
   }
   if (!config.agent && !config.privateKey) {
@@ -123,7 +132,10 @@ export async function resolveAddress(host: string, label: string, timeoutMs: num
     return (await withTimeout(dns.lookup(host), timeoutMs, () => timeoutError(label, timeoutMs))).address;
   } catch (err) {
     if (err instanceof SshConnectError) throw err;
-    throw new SshConnectError(`Cannot resolve ${host} for ${label}: ${(err as Error).message}. Check the host name (or the machine's PublicIP).`, 'unreachable');
+    throw new SshConnectError(
+      `Cannot resolve ${host} for ${label}: ${(err as Error).message}. Check the host name (or the machine's PublicIP).`,
+      'unreachable',
+    );
   }
 }
 
@@ -140,7 +152,7 @@ async function verifyHostKey(o: DialOptions, key: Buffer, address: string, timer
       verdict.revoked
         ? `The host key of ${name} (${keyType} ${fingerprint}) is marked @revoked in ${o.knownHostsFile} (line ${lines}). Not connecting to ${o.label}.`
         : `REMOTE HOST IDENTIFICATION HAS CHANGED for ${name} (${o.label}): it sent ${keyType} key ${fingerprint}, which differs from the key in ${o.knownHostsFile} (line ${lines}). ` +
-          `Someone could be intercepting the connection, or the host was reinstalled. Nothing was run. If the change is expected, remove line ${lines} from ${o.knownHostsFile} and connect again.`,
+            `Someone could be intercepting the connection, or the host was reinstalled. Nothing was run. If the change is expected, remove line ${lines} from ${o.knownHostsFile} and connect again.`,
       'host-key-changed',
     );
   }
@@ -158,7 +170,10 @@ async function verifyHostKey(o: DialOptions, key: Buffer, address: string, timer
     timer.resume();
   }
   if (!trusted) {
-    throw new SshConnectError(`Host key verification failed: the key of ${name} (${keyType} ${fingerprint}) was not trusted, so nothing was run on ${o.label}.`, 'host-key-rejected');
+    throw new SshConnectError(
+      `Host key verification failed: the key of ${name} (${keyType} ${fingerprint}) was not trusted, so nothing was run on ${o.label}.`,
+      'host-key-rejected',
+    );
   }
   try {
     // fleetctl records the address it dialled.
@@ -172,20 +187,29 @@ async function verifyHostKey(o: DialOptions, key: Buffer, address: string, timer
 function connectError(o: DialOptions, err: Error & { code?: string }, auth: Pick<ConnectConfig, 'agent' | 'privateKey'>): SshConnectError {
   const message = err.message ?? String(err);
   if (/All configured authentication methods failed/i.test(message)) {
-    const tried = [auth.agent ? `the keys in ssh-agent (${auth.agent})` : undefined, o.identityFile ? `the identity file ${o.identityFile}` : undefined].filter(Boolean).join(' and ');
+    const tried = [auth.agent ? `the keys in ssh-agent (${auth.agent})` : undefined, o.identityFile ? `the identity file ${o.identityFile}` : undefined]
+      .filter(Boolean)
+      .join(' and ');
     return new SshConnectError(
       `SSH authentication as ${o.username} to ${o.label} failed (tried ${tried}). Check sshUser, that your public key is in ~${o.username}/.ssh/authorized_keys there, and that the key is loaded (ssh-add -l).`,
       'auth',
     );
   }
   if (/encrypted/i.test(message) && /passphrase/i.test(message)) {
-    return new SshConnectError(`The identity file ${o.identityFile} is encrypted. Load it into ssh-agent (ssh-add ${o.identityFile}) and remove identityFile from the profile.`, 'config');
+    return new SshConnectError(
+      `The identity file ${o.identityFile} is encrypted. Load it into ssh-agent (ssh-add ${o.identityFile}) and remove identityFile from the profile.`,
+      'config',
+    );
   }
   if (/Cannot parse privateKey/i.test(message)) {
-    return new SshConnectError(`The identity file ${o.identityFile} is not a private key ssh2 can read (${message}). Point identityFile at an OpenSSH or PEM private key.`, 'config');
+    return new SshConnectError(
+      `The identity file ${o.identityFile} is not a private key ssh2 can read (${message}). Point identityFile at an OpenSSH or PEM private key.`,
+      'config',
+    );
   }
   const code = err.code ?? '';
-  if (code === 'ECONNREFUSED') return new SshConnectError(`Cannot reach ${o.label}: connection refused. Is sshd running there, and is the SSH port right?`, 'refused');
+  if (code === 'ECONNREFUSED')
+    return new SshConnectError(`Cannot reach ${o.label}: connection refused. Is sshd running there, and is the SSH port right?`, 'refused');
   if (['EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN'].includes(code)) {
     return new SshConnectError(`Cannot reach ${o.label}: ${code}. Is the machine up? Check the network or VPN.`, 'unreachable');
   }
@@ -206,7 +230,7 @@ export async function dialSsh(o: DialOptions): Promise<Client> {
     }
   }
   // fleetctl offers only the key types known_hosts has for the host (GetHostKeyAlgorithms): first here.
-    return new Promise<Client>((resolve, reject) => {
+  return new Promise<Client>((resolve, reject) => {
     const client = new Client();
     let settled = false;
     let refusal: SshConnectError | undefined;
@@ -258,7 +282,14 @@ export async function dialSsh(o: DialOptions): Promise<Client> {
       else fail(refusal ?? connectError(o, err, auth));
     });
     client.on('close', () => {
-      if (!settled) fail(refusal ?? new SshConnectError(`The SSH server ${o.label} closed the connection during the handshake. Check sshd's logs and that ${o.username} may log in.`, 'closed'));
+      if (!settled)
+        fail(
+          refusal ??
+            new SshConnectError(
+              `The SSH server ${o.label} closed the connection during the handshake. Check sshd's logs and that ${o.username} may log in.`,
+              'closed',
+            ),
+        );
     });
     startTimer();
     try {

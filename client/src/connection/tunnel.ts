@@ -207,7 +207,12 @@ export class SshTunnel {
       let timer: NodeJS.Timeout | undefined;
       const startTimer = () => {
         timer = setTimeout(() => {
-          fail(new SshConnectError(`Timed out while initiating the SSH connection to ${this.label} (after ${timeoutMs / 1000} s). Is the host reachable and is sshd running? (The limit is the profile's sshTimeout.)`, 'timeout'));
+          fail(
+            new SshConnectError(
+              `Timed out while initiating the SSH connection to ${this.label} (after ${timeoutMs / 1000} s). Is the host reachable and is sshd running? (The limit is the profile's sshTimeout.)`,
+              'timeout',
+            ),
+          );
           client.destroy();
         }, timeoutMs);
       };
@@ -232,7 +237,7 @@ export class SshTunnel {
           return;
         }
       }
-            const config: ConnectConfig = {
+      const config: ConnectConfig = {
         host: address,
         port: o.port,
         username: o.username,
@@ -274,7 +279,14 @@ export class SshTunnel {
       });
       client.on('close', () => {
         this.forget(client);
-        if (!settled) fail(refusal ?? new SshConnectError(`The SSH server ${this.label} closed the connection during the handshake. Check sshd's logs and that ${o.username} may log in.`, 'closed'));
+        if (!settled)
+          fail(
+            refusal ??
+              new SshConnectError(
+                `The SSH server ${this.label} closed the connection during the handshake. Check sshd's logs and that ${o.username} may log in.`,
+                'closed',
+              ),
+          );
       });
       this.clients.add(client);
       startTimer();
@@ -310,13 +322,16 @@ export class SshTunnel {
         verdict.revoked
           ? `The host key of ${name} (${keyType} ${fingerprint}) is marked @revoked in ${o.knownHostsFile} (line ${lines}). Not connecting.`
           : `REMOTE HOST IDENTIFICATION HAS CHANGED for ${name}: it sent ${keyType} key ${fingerprint}, which differs from the key in ${o.knownHostsFile} (line ${lines}). ` +
-            `Someone could be intercepting the connection, or the host was reinstalled. Not connecting. If the change is expected, remove line ${lines} from ${o.knownHostsFile} and connect again.`,
+              `Someone could be intercepting the connection, or the host was reinstalled. Not connecting. If the change is expected, remove line ${lines} from ${o.knownHostsFile} and connect again.`,
         'host-key-changed',
       );
     }
     const notes = [
-      ...(verdict.knownForAddresses ?? []).map(e => `the same key is recorded for ${e.hosts} only (${o.knownHostsFile} line ${e.line}); ` +
-        'a key is trusted under the name you connect to, not under an address it resolves to'),
+      ...(verdict.knownForAddresses ?? []).map(
+        e =>
+          `the same key is recorded for ${e.hosts} only (${o.knownHostsFile} line ${e.line}); ` +
+          'a key is trusted under the name you connect to, not under an address it resolves to',
+      ),
       ...known.problems.map(p => `${o.knownHostsFile} line ${p.line} is ignored: ${p.message}`),
     ];
     if (!o.confirmUnknownHost) {
@@ -334,7 +349,10 @@ export class SshTunnel {
       timer.resume();
     }
     if (!trusted) {
-      throw new SshConnectError(`Host key verification failed: the key of ${name} (${keyType} ${fingerprint}) was not trusted, so the tunnel was not opened.`, 'host-key-rejected');
+      throw new SshConnectError(
+        `Host key verification failed: the key of ${name} (${keyType} ${fingerprint}) was not trusted, so the tunnel was not opened.`,
+        'host-key-rejected',
+      );
     }
     try {
       await appendKnownHost(o.knownHostsFile, o.host, o.port, key);
@@ -349,22 +367,39 @@ export class SshTunnel {
     const o = this.options;
     const message = err.message ?? String(err);
     if (/All configured authentication methods failed/i.test(message)) {
-      const tried = [auth.agent ? `the keys in ssh-agent (${auth.agent})` : undefined, o.identityFile ? `the identity file ${o.identityFile}` : undefined].filter(Boolean).join(' and ');
+      const tried = [auth.agent ? `the keys in ssh-agent (${auth.agent})` : undefined, o.identityFile ? `the identity file ${o.identityFile}` : undefined]
+        .filter(Boolean)
+        .join(' and ');
       return new SshConnectError(
         `SSH authentication as ${o.username} to ${this.label} failed (tried ${tried}). Check sshUser, that your public key is in ~${o.username}/.ssh/authorized_keys there, and that the key is loaded (ssh-add -l).`,
         'auth',
       );
     }
     if (/encrypted/i.test(message) && /passphrase/i.test(message)) {
-      return new SshConnectError(`The identity file ${o.identityFile} is encrypted. Load it into ssh-agent (ssh-add ${o.identityFile}) and remove identityFile from the profile.`, 'config');
+      return new SshConnectError(
+        `The identity file ${o.identityFile} is encrypted. Load it into ssh-agent (ssh-add ${o.identityFile}) and remove identityFile from the profile.`,
+        'config',
+      );
     }
     if (/Cannot parse privateKey/i.test(message)) {
-      return new SshConnectError(`The identity file ${o.identityFile} is not a private key ssh2 can read (${message}). Point identityFile at an OpenSSH or PEM private key.`, 'config');
+      return new SshConnectError(
+        `The identity file ${o.identityFile} is not a private key ssh2 can read (${message}). Point identityFile at an OpenSSH or PEM private key.`,
+        'config',
+      );
     }
     const code = err.code ?? '';
-    if (code === 'ECONNREFUSED') return new SshConnectError(`Cannot reach the SSH tunnel host ${this.label}: connection refused. Is sshd running there, and is the port right?`, 'refused');
-    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new SshConnectError(`Cannot reach the SSH tunnel host ${this.label}: host name not found. Check the tunnel setting (or its ~/.ssh/config alias).`, 'unreachable');
-    if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'ETIMEDOUT') return new SshConnectError(`Cannot reach the SSH tunnel host ${this.label}: ${code}. Check the network or VPN.`, 'unreachable');
+    if (code === 'ECONNREFUSED')
+      return new SshConnectError(
+        `Cannot reach the SSH tunnel host ${this.label}: connection refused. Is sshd running there, and is the port right?`,
+        'refused',
+      );
+    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN')
+      return new SshConnectError(
+        `Cannot reach the SSH tunnel host ${this.label}: host name not found. Check the tunnel setting (or its ~/.ssh/config alias).`,
+        'unreachable',
+      );
+    if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'ETIMEDOUT')
+      return new SshConnectError(`Cannot reach the SSH tunnel host ${this.label}: ${code}. Check the network or VPN.`, 'unreachable');
     return new SshConnectError(`SSH connection to ${this.label} failed: ${message}`, 'other');
   }
 
@@ -372,7 +407,13 @@ export class SshTunnel {
     return new Promise((resolve, reject) => {
       client.forwardOut('127.0.0.1', 0, host, port, (err, channel) => {
         if (!err) return resolve(channel);
-        reject(this.channelError(err, `fleet at ${host}:${port}`, `Is fleetd listening on ${host}:${port} as seen from the tunnel host? (A TCP endpoint is resolved on the tunnel host.)`));
+        reject(
+          this.channelError(
+            err,
+            `fleet at ${host}:${port}`,
+            `Is fleetd listening on ${host}:${port} as seen from the tunnel host? (A TCP endpoint is resolved on the tunnel host.)`,
+          ),
+        );
       });
     });
   }
@@ -445,11 +486,15 @@ export class SshTunnel {
         channel.on('exit', (code: number | null) => {
           if (sawData || code === 0) return;
           const detail = stderr.trim() ? `: ${stderr.trim().split('\n')[0]}` : '';
-          const first = refusal === undefined ? '' : `${host} would not open ${socketPath} over SSH (${refusal}: the socket is missing or AllowStreamLocalForwarding is off), and `;
+          const first =
+            refusal === undefined
+              ? ''
+              : `${host} would not open ${socketPath} over SSH (${refusal}: the socket is missing or AllowStreamLocalForwarding is off), and `;
           const what = `\`${command}\` on ${this.label} exited with ${code}${detail}.`;
-          const fix = code === 127
-            ? `Install fleetctl (with fd-forward) on ${host}, or allow unix-socket forwarding in its sshd (AllowStreamLocalForwarding yes), or use an http:// endpoint.`
-            : `Is fleetd running there with its socket at ${socketPath}?`;
+          const fix =
+            code === 127
+              ? `Install fleetctl (with fd-forward) on ${host}, or allow unix-socket forwarding in its sshd (AllowStreamLocalForwarding yes), or use an http:// endpoint.`
+              : `Is fleetd running there with its socket at ${socketPath}?`;
           failure = new FleetApiError(`${first}${what} ${fix}`, undefined, 'ssh');
         });
         resolve(endAfterExit(channel, () => failure));
@@ -462,7 +507,12 @@ export class SshTunnel {
     if (/Channel open failure/i.test(message)) {
       // sshd's "Connection refused": nothing listens at the endpoint as seen from the tunnel host.
       const refused = /refused/i.test(message);
-      return new FleetApiError(`The tunnel ${this.label} could not reach ${what}: ${message.replace(/^\(SSH\) Channel open failure: /, '')}. ${fix}`, undefined, 'ssh', refused ? 'ECONNREFUSED' : undefined);
+      return new FleetApiError(
+        `The tunnel ${this.label} could not reach ${what}: ${message.replace(/^\(SSH\) Channel open failure: /, '')}. ${fix}`,
+        undefined,
+        'ssh',
+        refused ? 'ECONNREFUSED' : undefined,
+      );
     }
     // "Not connected", "No response from server": a dead connection; dial() retries once.
     return err;

@@ -103,7 +103,7 @@ function checkCancelled(signal: AbortSignal | undefined): void {
 }
 
 function isGlobal(unit: ApiUnit | undefined, local?: LocalUnit): boolean {
-  const options = unit?.options?.length ? toUnitOptions(unit.options) : local?.options ?? [];
+  const options = unit?.options?.length ? toUnitOptions(unit.options) : (local?.options ?? []);
   return options.length > 0 && isGlobalUnit(options);
 }
 
@@ -145,7 +145,9 @@ async function applyOne(
 ): Promise<{ target: JobState; global: boolean } | undefined> {
   const { name } = request;
   if ((op === 'load' || op === 'start') && isTemplateName(name)) {
-    throw new Error(`Unit ${name} is a template and cannot be ${op === 'start' ? 'launched' : 'loaded'}; submit it, then start instances such as ${name.replace('@.', '@1.')} (Fleet: Create Template Instances).`);
+    throw new Error(
+      `Unit ${name} is a template and cannot be ${op === 'start' ? 'launched' : 'loaded'}; submit it, then start instances such as ${name.replace('@.', '@1.')} (Fleet: Create Template Instances).`,
+    );
   }
   const existing = await api.getUnit(name, options.signal);
   if (op === 'destroy') {
@@ -156,7 +158,8 @@ async function applyOne(
   const target = TARGET_STATE[op];
   if (op === 'submit' || op === 'load' || op === 'start') {
     if (!existing) {
-      if (!request.local) throw new Error(`Unit ${name} is not in the registry and there is no local unit file to submit; open the file and run the command from the editor.`);
+      if (!request.local)
+        throw new Error(`Unit ${name} is not in the registry and there is no local unit file to submit; open the file and run the command from the editor.`);
       if (request.local.options.length === 0) throw new Error(`Unit ${name} has no options; fleet refuses an empty unit (add a [Service] section).`);
       options.onProgress?.(`Submitting ${name}…`);
       await api.createUnit(name, request.local.options, target, options.signal);
@@ -226,11 +229,13 @@ async function waitFor(
     let units: ApiUnit[] | undefined;
     let states: ApiUnitState[] = [];
     if (pending.length <= PER_UNIT_READS) {
-      const reads = await Promise.all(pending.map(async w => {
-        const unit = await api.getUnit(w.name, options.signal);
-        const unitStates = op === 'start' && unit ? await api.listUnitStates(options.signal, { unitName: w.name }) : [];
-        return { unit, unitStates };
-      })).catch(() => undefined);
+      const reads = await Promise.all(
+        pending.map(async w => {
+          const unit = await api.getUnit(w.name, options.signal);
+          const unitStates = op === 'start' && unit ? await api.listUnitStates(options.signal, { unitName: w.name }) : [];
+          return { unit, unitStates };
+        }),
+      ).catch(() => undefined);
       if (reads) {
         units = reads.flatMap(r => (r.unit ? [r.unit] : []));
         states = reads.flatMap(r => r.unitStates);
@@ -247,7 +252,11 @@ async function waitFor(
       const r = results.get(w.name)!;
       if (!r.ok || r.message) continue;
       const unit = lastUnits.get(w.name);
-      if (units && unit) options.onUnit?.(unit, states.filter(s => s.name === w.name));
+      if (units && unit)
+        options.onUnit?.(
+          unit,
+          states.filter(s => s.name === w.name),
+        );
       let verdict = units ? judge(w, unit, states, op) : 'wait';
       if (verdict === 'wait' && unit?.reason && !unit.machineID && w.target !== 'inactive') {
         const since = unplaceableSince.get(w.name) ?? now();
@@ -295,10 +304,14 @@ function judge(
   if (!state) return 'wait';
   if (state.systemdSubState === 'auto-restart') {
     // Restart= brought it back, and it exited again: launched is not the news here.
-    return { failed: `Unit ${w.name} started, but it keeps failing on ${unit.machineID?.slice(0, 8) ?? '?'}...: ${state.detail ?? 'its main process exits and systemd restarts it'}; see Fleet: Show Journal.` };
+    return {
+      failed: `Unit ${w.name} started, but it keeps failing on ${unit.machineID?.slice(0, 8) ?? '?'}...: ${state.detail ?? 'its main process exits and systemd restarts it'}; see Fleet: Show Journal.`,
+    };
   }
   if (state.systemdActiveState === 'failed') {
-    return { failed: `Unit ${w.name} failed on ${unit.machineID?.slice(0, 8) ?? '?'}...: ${state.detail ?? `systemd reports ${state.systemdActiveState} (${state.systemdSubState ?? '-'})`}; see Fleet: Show Journal.` };
+    return {
+      failed: `Unit ${w.name} failed on ${unit.machineID?.slice(0, 8) ?? '?'}...: ${state.detail ?? `systemd reports ${state.systemdActiveState} (${state.systemdSubState ?? '-'})`}; see Fleet: Show Journal.`,
+    };
   }
   return state.systemdActiveState === 'active' && state.systemdLoadState === 'loaded' ? 'done' : 'wait';
 }
@@ -306,11 +319,7 @@ function judge(
 function timeoutMessage(name: string, target: JobState, unit: ApiUnit | undefined, timeoutMs: number): string {
   const seconds = Math.round(timeoutMs / 1000);
   const current = unit?.currentState ?? 'inactive';
-  const why = unit?.reason
-    ? `not scheduled: ${unit.reason}`
-    : current === target
-      ? 'systemd has not reported it active yet'
-      : `current state ${current}`;
+  const why = unit?.reason ? `not scheduled: ${unit.reason}` : current === target ? 'systemd has not reported it active yet' : `current state ${current}`;
   return `Unit ${name} did not become ${target} within ${seconds}s (${why})`;
 }
 
@@ -332,7 +341,8 @@ export async function planReplace(api: FleetApi, local: LocalUnit, signal?: Abor
 
 /** Replaces the registry copy with the local file and waits for the unit to come back to its desired state. */
 export async function replaceUnit(api: FleetApi, local: LocalUnit, plan: ReplacePlan, options: DeployOptions): Promise<DeployResult> {
-  if (plan.kind === 'identical') return { name: local.name, ok: true, message: `Unit ${local.name} in the registry is identical to the local file; nothing to replace`, warnings: [] };
+  if (plan.kind === 'identical')
+    return { name: local.name, ok: true, message: `Unit ${local.name} in the registry is identical to the local file; nothing to replace`, warnings: [] };
   if (isTemplateName(local.name) && plan.desiredState !== 'inactive') throw new Error(`Unit ${local.name} is a template and cannot be activated.`);
   options.onProgress?.(`Replacing ${local.name}…`);
   // A PUT with new options replaces the unit and resets its target state to the one in the body (§3.5 step 7).

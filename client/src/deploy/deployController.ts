@@ -44,9 +44,11 @@ export class DeployController {
   api(): FleetApi | undefined {
     const api = this.deps.model.currentApi;
     if (!api) {
-      void vscode.window.showErrorMessage('Not connected to a fleet cluster. Run "Fleet: Select Cluster" or "Fleet: Start Local Cluster" first.', 'Select Cluster').then(choice => {
-        if (choice) void vscode.commands.executeCommand(Commands.selectCluster);
-      });
+      void vscode.window
+        .showErrorMessage('Not connected to a fleet cluster. Run "Fleet: Select Cluster" or "Fleet: Start Local Cluster" first.', 'Select Cluster')
+        .then(choice => {
+          if (choice) void vscode.commands.executeCommand(Commands.selectCluster);
+        });
     }
     return api;
   }
@@ -82,9 +84,10 @@ export class DeployController {
         names.length === 1 ? `Destroy ${names[0]} in ${where}?` : `Destroy ${names.length} units in ${where}?`,
         {
           modal: true,
-          detail: names.length === 1
-            ? `The unit is stopped, unloaded and removed from the registry of ${where}.`
-            : `${names.join(', ')}\n\nThe units are stopped, unloaded and removed from the registry of ${where}.`,
+          detail:
+            names.length === 1
+              ? `The unit is stopped, unloaded and removed from the registry of ${where}.`
+              : `${names.join(', ')}\n\nThe units are stopped, unloaded and removed from the registry of ${where}.`,
         },
         'Destroy',
       );
@@ -159,7 +162,11 @@ export class DeployController {
         const first = errors[0];
         const where = first ? `line ${first.range.start.line + 1}: ${first.message}` : 'it has errors';
         const more = errors.length > 1 ? ` (and ${errors.length - 1} more error${errors.length > 2 ? 's' : ''})` : '';
-        const choice = await vscode.window.showErrorMessage(`Cannot submit ${result.name}: ${where}${more}. Fix the errors shown in the editor first.`, 'Show Problems', 'Open File');
+        const choice = await vscode.window.showErrorMessage(
+          `Cannot submit ${result.name}: ${where}${more}. Fix the errors shown in the editor first.`,
+          'Show Problems',
+          'Open File',
+        );
         if (choice === 'Show Problems') void vscode.commands.executeCommand('workbench.actions.view.problems');
         if (choice === 'Open File') void vscode.window.showTextDocument(uri);
         return undefined;
@@ -176,14 +183,17 @@ export class DeployController {
   async run(api: FleetApi, op: DeployOp, requests: DeployRequest[], files: ReadonlyMap<string, vscode.Uri> = new Map()): Promise<DeployResult[] | undefined> {
     const names = requests.map(r => r.name);
     const title = `Fleet: ${TITLES[op][1]} ${names.length === 1 ? names[0] : `${names.length} units`}`;
-    return this.withProgress(title, names, signal =>
-      runDeploy(api, op, requests, {
-        timeoutMs: this.timeoutMs(),
-        signal,
-        onProgress: m => this.progress?.report({ message: m }),
-        // The explorer row follows the wait: each state it reads shows at once.
-        onUnit: (unit, states) => this.deps.model.applyUnit(unit, states),
-      }),
+    return this.withProgress(
+      title,
+      names,
+      signal =>
+        runDeploy(api, op, requests, {
+          timeoutMs: this.timeoutMs(),
+          signal,
+          onProgress: m => this.progress?.report({ message: m }),
+          // The explorer row follows the wait: each state it reads shows at once.
+          onUnit: (unit, states) => this.deps.model.applyUnit(unit, states),
+        }),
       files,
     );
   }
@@ -198,16 +208,19 @@ export class DeployController {
   ): Promise<DeployResult[] | undefined> {
     const release = this.deps.model.watch();
     try {
-      const results = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (progress, token) => {
-        const abort = new AbortController();
-        token.onCancellationRequested(() => abort.abort());
-        this.progress = progress;
-        try {
-          return await body(abort.signal);
-        } finally {
-          this.progress = undefined;
-        }
-      });
+      const results = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title, cancellable: true },
+        async (progress, token) => {
+          const abort = new AbortController();
+          token.onCancellationRequested(() => abort.abort());
+          this.progress = progress;
+          try {
+            return await body(abort.signal);
+          } finally {
+            this.progress = undefined;
+          }
+        },
+      );
       this.report(results, files);
       for (const name of names) this.deps.documents.changed(name);
       return results;
@@ -238,7 +251,9 @@ export class DeployController {
     if (report.level === 'info') void vscode.window.showInformationMessage(report.message);
     else {
       const action = report.action;
-      void vscode.window.showErrorMessage(report.message, ...(action ? [action.label] : [])).then(c => (c && action ? this.runAction(action, files) : undefined));
+      void vscode.window
+        .showErrorMessage(report.message, ...(action ? [action.label] : []))
+        .then(c => (c && action ? this.runAction(action, files) : undefined));
     }
   }
 
@@ -248,7 +263,9 @@ export class DeployController {
     if (target && !target.uri) {
       const files = await vscode.workspace.findFiles(`**/${target.name}`, '**/node_modules/**', 2);
       if (files.length === 0) {
-        void vscode.window.showErrorMessage(`Replace needs the new content of ${target.name}: open its unit file from the workspace and run Fleet: Replace Unit from the editor.`);
+        void vscode.window.showErrorMessage(
+          `Replace needs the new content of ${target.name}: open its unit file from the workspace and run Fleet: Replace Unit from the editor.`,
+        );
         return;
       }
       target = { name: target.name, uri: files[0]! };
@@ -270,7 +287,11 @@ export class DeployController {
     }
     const where = this.clusterPhrase(api);
     if (plan.kind === 'create') {
-      const choice = await vscode.window.showInformationMessage(`${local.name} is not in the registry of ${where}; there is nothing to replace.`, 'Start It', 'Submit It');
+      const choice = await vscode.window.showInformationMessage(
+        `${local.name} is not in the registry of ${where}; there is nothing to replace.`,
+        'Start It',
+        'Submit It',
+      );
       if (choice) await this.run(api, choice === 'Start It' ? 'start' : 'submit', [{ name: local.name, local }]);
       return;
     }
@@ -283,7 +304,13 @@ export class DeployController {
     const registryCopy = unitUri(local.name, clusterTitle(this.deps.clusterName?.(), api.label));
     const localCopy = localCopyUri(local.name, target.uri);
     this.deps.documents.changed(local.name);
-    await vscode.commands.executeCommand('vscode.diff', registryCopy, localCopy, `${local.name}: ${clusterTitle(this.deps.clusterName?.(), api.label)} ↔ local file`, { preview: true });
+    await vscode.commands.executeCommand(
+      'vscode.diff',
+      registryCopy,
+      localCopy,
+      `${local.name}: ${clusterTitle(this.deps.clusterName?.(), api.label)} ↔ local file`,
+      { preview: true },
+    );
     // A notification, not a modal dialog: the diff stays readable while the user decides.
     const back = plan.desiredState === 'inactive' ? 'it stays inactive' : `it is brought back to ${plan.desiredState}, possibly on another machine`;
     const confirm = await vscode.window.showWarningMessage(
@@ -301,7 +328,9 @@ export class DeployController {
 
 /** Closes the diff tabs whose right side is `modified`. */
 async function closeDiffTabs(modified: vscode.Uri): Promise<void> {
-  const tabs = vscode.window.tabGroups.all.flatMap(g => g.tabs).filter(t => t.input instanceof vscode.TabInputTextDiff && t.input.modified.toString() === modified.toString());
+  const tabs = vscode.window.tabGroups.all
+    .flatMap(g => g.tabs)
+    .filter(t => t.input instanceof vscode.TabInputTextDiff && t.input.modified.toString() === modified.toString());
   if (tabs.length > 0) await vscode.window.tabGroups.close(tabs);
 }
 

@@ -7,9 +7,7 @@ import type { DeployResult } from './deploy';
 import type { Unplaceable } from './placementCheck';
 
 export type ReportAction =
-  | { kind: 'open'; label: 'Open Unit'; unit: string }
-  | { kind: 'machines'; label: 'Show Machines' }
-  | { kind: 'log'; label: 'Show Log' };
+  { kind: 'open'; label: 'Open Unit'; unit: string } | { kind: 'machines'; label: 'Show Machines' } | { kind: 'log'; label: 'Show Log' };
 
 export interface Report {
   level: 'info' | 'error';
@@ -44,7 +42,11 @@ export function deployReport(results: readonly DeployResult[], hasFile: (unit: s
   if (results.length === 1) {
     const r = results[0]!;
     if (r.ok) return { level: 'info', message: r.message };
-    return { level: 'error', message: r.message, action: r.unplaceable ? unplaceableAction(r.name, reasonOf(r), hasFile(r.name)) : { kind: 'log', label: 'Show Log' } };
+    return {
+      level: 'error',
+      message: r.message,
+      action: r.unplaceable ? unplaceableAction(r.name, reasonOf(r), hasFile(r.name)) : { kind: 'log', label: 'Show Log' },
+    };
   }
   if (failed.length === 0) return { level: 'info', message: `${results.length} units done: ${results.map(r => r.message.replace(/^Unit /, '')).join('; ')}` };
   const advice = [...new Set(failed.flatMap(r => (r.advice ? [r.advice] : [])))];
@@ -72,7 +74,13 @@ export interface PlacementQuestion {
 }
 
 /** Start's question when its own placement check finds units that no machine would take now. */
-export function placementQuestion(blocked: readonly Unplaceable[], total: number, cluster: string, verb: 'start' | 'load', hasFile: (unit: string) => boolean): PlacementQuestion {
+export function placementQuestion(
+  blocked: readonly Unplaceable[],
+  total: number,
+  cluster: string,
+  verb: 'start' | 'load',
+  hasFile: (unit: string) => boolean,
+): PlacementQuestion {
   const Verb = verb === 'start' ? 'Start' : 'Load';
   const waits = `fleet keeps ${blocked.length === 1 ? 'it' : 'them'} in the registry, waiting, until a machine qualifies.`;
   if (blocked.length === 1) {

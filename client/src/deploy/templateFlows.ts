@@ -53,7 +53,11 @@ export async function startMatching(controller: DeployController, arg: unknown, 
   await controller.deps.model.refresh();
   const registryUnits = controller.deps.model.lastSnapshot?.units ?? [];
   const files = await workspaceUnits();
-  const plan = planStartMatching(pattern, registryUnits.map(u => u.name), [...files.keys()]);
+  const plan = planStartMatching(
+    pattern,
+    registryUnits.map(u => u.name),
+    [...files.keys()],
+  );
   if ('error' in plan) return void vscode.window.showErrorMessage(plan.error);
   if (plan.units.length === 0) {
     void vscode.window.showWarningMessage(`No unit in ${controller.clusterPhrase(api)} or in the workspace matches ${pattern.trim()}.`);
@@ -62,14 +66,21 @@ export async function startMatching(controller: DeployController, arg: unknown, 
   // The preview: what matched and where each comes from; unticking one leaves it out.
   const picks = await vscode.window.showQuickPick(
     plan.units.map(m => ({ label: m.name, description: describeMatch(m, registryUnits.find(u => u.name === m.name)?.desiredState), picked: true, unit: m })),
-    { title: `Fleet: Start ${plan.units.length} unit${plan.units.length === 1 ? '' : 's'} matching ${pattern.trim()}`, canPickMany: true, placeHolder: 'These units will be started; untick any to leave out' },
+    {
+      title: `Fleet: Start ${plan.units.length} unit${plan.units.length === 1 ? '' : 's'} matching ${pattern.trim()}`,
+      canPickMany: true,
+      placeHolder: 'These units will be started; untick any to leave out',
+    },
   );
   if (!picks || picks.length === 0) return undefined;
   const requests: DeployRequest[] = [];
   const targets: UnitTarget[] = [];
   for (const { unit: m } of picks) {
     if (m.source.kind === 'template') {
-      const options = await templateOptions(controller, { name: m.source.template, ...(m.source.templateIn === 'file' ? { uri: files.get(m.source.template)! } : {}) });
+      const options = await templateOptions(controller, {
+        name: m.source.template,
+        ...(m.source.templateIn === 'file' ? { uri: files.get(m.source.template)! } : {}),
+      });
       if (!options) return undefined;
       requests.push({ name: m.name, local: { name: m.name, options } });
       continue;
@@ -91,7 +102,9 @@ async function pickTemplate(controller: DeployController, arg: unknown, selectio
   const files = [...(await workspaceUnits())].filter(([name]) => isTemplateName(name));
   const registry = (controller.deps.model.lastSnapshot?.units ?? []).map(u => u.name).filter(n => isTemplateName(n) && !files.some(([f]) => f === n));
   if (files.length === 0 && registry.length === 0) {
-    void vscode.window.showErrorMessage(`${given ? `${given.name} is not a template unit, and ` : ''}no template unit (named like web@.service) is in the workspace or the registry. Create one, then run Fleet: Create Template Instances.`);
+    void vscode.window.showErrorMessage(
+      `${given ? `${given.name} is not a template unit, and ` : ''}no template unit (named like web@.service) is in the workspace or the registry. Create one, then run Fleet: Create Template Instances.`,
+    );
     return undefined;
   }
   const pick = await vscode.window.showQuickPick(

@@ -37,7 +37,11 @@ export function validateMetadata(text: string): string | undefined {
 export type EtcdChoice = { kind: 'binary'; path: string } | { kind: 'url'; url: string } | { kind: 'embedded' };
 
 /** The etcd binary to use: the setting if executable, else `etcd` on PATH, else none (fleetd's embedded registry). */
-export function findEtcd(setting: string | undefined, envPath: string | undefined, isExecutable: (file: string) => boolean = defaultIsExecutable): { path?: string; warning?: string } {
+export function findEtcd(
+  setting: string | undefined,
+  envPath: string | undefined,
+  isExecutable: (file: string) => boolean = defaultIsExecutable,
+): { path?: string; warning?: string } {
   if (setting && setting.trim()) {
     const file = setting.trim();
     if (isExecutable(file)) return { path: file };
@@ -249,7 +253,9 @@ export function launchFleetd(options: LaunchOptions): Promise<LocalClusterProces
     const timer = setTimeout(() => {
       if (settled) return;
       settled = true;
-      void stop(2000).finally(() => reject(new Error(`fleetd did not report "API ready" within ${Math.round(timeoutMs / 1000)}s; it was stopped.${describeTail()}`)));
+      void stop(2000).finally(() =>
+        reject(new Error(`fleetd did not report "API ready" within ${Math.round(timeoutMs / 1000)}s; it was stopped.${describeTail()}`)),
+      );
     }, timeoutMs);
     onReady = url => {
       if (settled) return;

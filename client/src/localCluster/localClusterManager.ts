@@ -45,16 +45,24 @@ export class LocalClusterManager implements vscode.Disposable {
     const proc = adoptLocalCluster(record);
     this.process = proc;
     this.adopted = record.logFile ? { logFile: record.logFile } : {};
-    this.output.appendLine(`[info] adopted the local cluster at ${record.url} (fleetd pid ${record.pid}, started ${new Date(record.startedAt).toISOString()} outside this editor${record.logFile ? `; log ${record.logFile}` : ''})`);
+    this.output.appendLine(
+      `[info] adopted the local cluster at ${record.url} (fleetd pid ${record.pid}, started ${new Date(record.startedAt).toISOString()} outside this editor${record.logFile ? `; log ${record.logFile}` : ''})`,
+    );
     if (record.logFile) this.adopted.tail = this.followLog(record.logFile);
     void vscode.commands.executeCommand('setContext', LOCAL_RUNNING_CONTEXT, true);
     void proc.exited.then(code => this.onExit(proc, code));
     await this.connections.setLocalCluster(proc.url);
     if (!quiet) {
-      void vscode.window.showInformationMessage(`A local fleet cluster is already running at ${record.url} (started outside VS Code); the Fleet explorer shows it.`, 'Show Logs', 'Stop It').then(c => {
-        if (c === 'Show Logs') this.showLogs();
-        if (c === 'Stop It') void this.stop();
-      });
+      void vscode.window
+        .showInformationMessage(
+          `A local fleet cluster is already running at ${record.url} (started outside VS Code); the Fleet explorer shows it.`,
+          'Show Logs',
+          'Stop It',
+        )
+        .then(c => {
+          if (c === 'Show Logs') this.showLogs();
+          if (c === 'Stop It') void this.stop();
+        });
     }
     return proc.url;
   }
@@ -161,18 +169,25 @@ export class LocalClusterManager implements vscode.Disposable {
     const etcd: EtcdChoice = found.path ? { kind: 'binary', path: found.path } : { kind: 'embedded' };
     const etcdApi = config.get<string>('etcdApi', 'v3') === 'v2' ? 'v2' : 'v3';
     if (etcdApi === 'v2' && etcd.kind === 'embedded') {
-      const warning = "fleet.localCluster.etcdApi is v2, but no etcd was found: the local cluster uses fleetd's embedded registry, which fleetctl --driver=etcd cannot reach. Install etcd (Debian: etcd-server) or set fleet.localCluster.etcdPath.";
+      const warning =
+        "fleet.localCluster.etcdApi is v2, but no etcd was found: the local cluster uses fleetd's embedded registry, which fleetctl --driver=etcd cannot reach. Install etcd (Debian: etcd-server) or set fleet.localCluster.etcdPath.";
       this.output.appendLine(`[warn] ${warning}`);
       void vscode.window.showWarningMessage(warning);
     }
     const argv = fleetdArgs({ script, machines, metadata, etcd, stateDir, etcdApi });
     const timeoutSeconds = config.get<number>('readyTimeoutSeconds', 60);
     this.output.appendLine(`[info] ${new Date().toISOString()} starting: ${process.execPath} ${argv.join(' ')}`);
-    this.output.appendLine(`[info] registry: ${etcd.kind === 'binary' ? `etcd at ${etcd.path}` : "fleetd's embedded registry (no etcd found; set fleet.localCluster.etcdPath to use one)"}`);
+    this.output.appendLine(
+      `[info] registry: ${etcd.kind === 'binary' ? `etcd at ${etcd.path}` : "fleetd's embedded registry (no etcd found; set fleet.localCluster.etcdPath to use one)"}`,
+    );
     this.starting = true;
     try {
       const proc = await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: `Fleet: Starting a local cluster with ${machines} machine${machines === 1 ? '' : 's'}`, cancellable: false },
+        {
+          location: vscode.ProgressLocation.Notification,
+          title: `Fleet: Starting a local cluster with ${machines} machine${machines === 1 ? '' : 's'}`,
+          cancellable: false,
+        },
         () =>
           launchFleetd({
             command: process.execPath,
@@ -193,7 +208,12 @@ export class LocalClusterManager implements vscode.Disposable {
       this.log.info(`local fleet cluster running at ${proc.url} (pid ${proc.pid})`);
       if (!args?.quiet) {
         void vscode.commands.executeCommand(`workbench.view.extension.fleet`);
-        void vscode.window.showInformationMessage(`Local fleet cluster running at ${proc.url} with ${machines} machine${machines === 1 ? '' : 's'}; the Fleet explorer shows it.`, 'Show Logs').then(c => c && this.showLogs());
+        void vscode.window
+          .showInformationMessage(
+            `Local fleet cluster running at ${proc.url} with ${machines} machine${machines === 1 ? '' : 's'}; the Fleet explorer shows it.`,
+            'Show Logs',
+          )
+          .then(c => c && this.showLogs());
       }
       return proc.url;
     } catch (err) {
@@ -246,18 +266,24 @@ export class LocalClusterManager implements vscode.Disposable {
    */
   async removeMachine(machine: { id: string; primaryIP?: string }): Promise<boolean> {
     const url = this.url;
-    if (!url) throw new Error('The local fleet cluster is not running: Remove Machine works on the local cluster only (a fleet machine leaves its cluster when its fleetd stops).');
+    if (!url)
+      throw new Error(
+        'The local fleet cluster is not running: Remove Machine works on the local cluster only (a fleet machine leaves its cluster when its fleetd stops).',
+      );
     const label = `${machine.id.slice(0, 8)}${machine.primaryIP ? ` (${machine.primaryIP})` : ''}`;
     const choice = await vscode.window.showWarningMessage(
       `Remove machine ${label} from the local cluster?`,
-      { modal: true, detail: 'Its units are stopped (ExecStop=, then their processes, then ExecStopPost=) and the cluster moves them to the other machines. The machine comes back when the local cluster restarts.' },
+      {
+        modal: true,
+        detail:
+          'Its units are stopped (ExecStop=, then their processes, then ExecStopPost=) and the cluster moves them to the other machines. The machine comes back when the local cluster restarts.',
+      },
       'Remove Machine',
     );
     if (choice !== 'Remove Machine') return false;
     this.output.appendLine(`[info] removing machine ${machine.id}`);
-    await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `Fleet: Removing machine ${label} (stopping its units)` },
-      () => removeLocalMachine(url, machine.id),
+    await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Fleet: Removing machine ${label} (stopping its units)` }, () =>
+      removeLocalMachine(url, machine.id),
     );
     this.output.appendLine(`[info] machine ${machine.id} removed`);
     vscode.window.setStatusBarMessage(`Removed machine ${label}; its units move to the other machines`, 5000);

@@ -11,7 +11,9 @@ export const REMOVE_TIMEOUT_MS = 5 * 60_000;
 /** Sends the removal; rejects with fleetd's own message (it names the machine and the fix). */
 export function removeLocalMachine(url: string, machineId: string, timeoutMs = REMOVE_TIMEOUT_MS): Promise<void> {
   const path = `/fleet/v1/machines/${encodeURIComponent(machineId)}`;
-  const target = url.startsWith('unix://') ? { socketPath: url.slice('unix://'.length), path } : { host: new URL(url).hostname, port: Number(new URL(url).port), path };
+  const target = url.startsWith('unix://')
+    ? { socketPath: url.slice('unix://'.length), path }
+    : { host: new URL(url).hostname, port: Number(new URL(url).port), path };
   return new Promise((resolve, reject) => {
     const req = http.request({ ...target, method: 'DELETE', timeout: timeoutMs }, res => {
       let body = '';
@@ -30,7 +32,13 @@ export function removeLocalMachine(url: string, machineId: string, timeoutMs = R
       res.on('error', reject);
     });
     req.on('timeout', () => req.destroy(new Error(`Removing machine ${machineId} took longer than ${timeoutMs / 1000} s; see Fleet: Show Local Cluster Logs`)));
-    req.on('error', err => reject(err.message.startsWith('Removing machine') ? err : new Error(`Could not reach the local cluster at ${url} to remove machine ${machineId}: ${err.message}`)));
+    req.on('error', err =>
+      reject(
+        err.message.startsWith('Removing machine')
+          ? err
+          : new Error(`Could not reach the local cluster at ${url} to remove machine ${machineId}: ${err.message}`),
+      ),
+    );
     req.end();
   });
 }

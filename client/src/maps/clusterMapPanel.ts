@@ -27,14 +27,20 @@ export interface ClusterMapState {
 
 export type ToClusterMap =
   /** `changedAt`: Date.now() when the model's change arrived (the benchmark measures from it to the paint). */
-  | { type: 'map'; label: string; status: string | undefined; map: ClusterMap | undefined; hide: string | undefined; error?: string; changedAt: number; postedAt: number }
+  | {
+      type: 'map';
+      label: string;
+      status: string | undefined;
+      map: ClusterMap | undefined;
+      hide: string | undefined;
+      error?: string;
+      changedAt: number;
+      postedAt: number;
+    }
   | { type: 'selected'; unit: string; actions: ContextAction[]; inExplorer: boolean };
 
 export type FromClusterMap =
-  | { type: 'ready' }
-  | { type: 'select'; unit: string }
-  | { type: 'run'; unit: string; command: string }
-  | { type: 'whatIf'; machine: string | null };
+  { type: 'ready' } | { type: 'select'; unit: string } | { type: 'run'; unit: string; command: string } | { type: 'whatIf'; machine: string | null };
 
 export interface ClusterMapDeps {
   extensionUri: vscode.Uri;
@@ -67,7 +73,11 @@ export class ClusterMapPanel implements vscode.Disposable {
     return new ClusterMapPanel(panel, deps, {});
   }
 
-  constructor(readonly panel: vscode.WebviewPanel, private readonly deps: ClusterMapDeps, state: ClusterMapState) {
+  constructor(
+    readonly panel: vscode.WebviewPanel,
+    private readonly deps: ClusterMapDeps,
+    state: ClusterMapState,
+  ) {
     ClusterMapPanel.current = this;
     this.hide = state.hide;
     loadWebview(panel, deps.extensionUri, { script: 'clusterMap.js', title: 'Fleet Cluster Map', css: MAP_CSS });
@@ -101,8 +111,21 @@ export class ClusterMapPanel implements vscode.Disposable {
     const view = this.deps.model.view;
     const label = 'label' in view ? view.label : 'no cluster';
     if (view.kind !== 'connected') {
-      const status = view.kind === 'disconnected' ? 'Not connected to a cluster. Run Fleet: Select Cluster or Fleet: Start Local Cluster.' : view.kind === 'loading' ? `Reading ${view.label}…` : `Cannot read ${view.label}: ${view.error}`;
-      void this.panel.webview.postMessage({ type: 'map', label, status, map: undefined, hide: undefined, changedAt, postedAt: Date.now() } satisfies ToClusterMap);
+      const status =
+        view.kind === 'disconnected'
+          ? 'Not connected to a cluster. Run Fleet: Select Cluster or Fleet: Start Local Cluster.'
+          : view.kind === 'loading'
+            ? `Reading ${view.label}…`
+            : `Cannot read ${view.label}: ${view.error}`;
+      void this.panel.webview.postMessage({
+        type: 'map',
+        label,
+        status,
+        map: undefined,
+        hide: undefined,
+        changedAt,
+        postedAt: Date.now(),
+      } satisfies ToClusterMap);
       return;
     }
     let map: ClusterMap;
@@ -115,7 +138,15 @@ export class ClusterMapPanel implements vscode.Disposable {
       this.hide = undefined;
       map = clusterMap(view.snapshot);
     }
-    const message: ToClusterMap = { type: 'map', label, status: view.error ? `Showing the last good read: ${view.error}` : undefined, map, hide: this.hide, changedAt, postedAt: Date.now() };
+    const message: ToClusterMap = {
+      type: 'map',
+      label,
+      status: view.error ? `Showing the last good read: ${view.error}` : undefined,
+      map,
+      hide: this.hide,
+      changedAt,
+      postedAt: Date.now(),
+    };
     if (error) message.error = error;
     void this.panel.webview.postMessage(message);
   }

@@ -25,7 +25,9 @@ export function registerMaps(deps: {
   languageClient: () => LanguageClient | undefined;
   log: vscode.LogOutputChannel;
 }): vscode.Disposable {
-  const extension = deps.context.extension.packageJSON as { contributes?: { menus?: Record<string, MenuItem[]>; commands?: { command: string; title: string }[] } };
+  const extension = deps.context.extension.packageJSON as {
+    contributes?: { menus?: Record<string, MenuItem[]>; commands?: { command: string; title: string }[] };
+  };
   const titles = new Map((extension.contributes?.commands ?? []).map(c => [c.command, c.title]));
   const log: Log = (level, message) => deps.log[level](message);
   const mapDeps: ClusterMapDeps = {
@@ -59,6 +61,11 @@ export function registerMaps(deps: {
     }),
     // When the extension goes (a reload, a shutdown) the panels stay: VS Code keeps them for the
     // serializers to revive. Closing them here would race the window saving its layout.
-    { dispose: () => { ClusterMapPanel.current?.detach(); UnitGraphPanel.current?.detach(); } },
+    {
+      dispose: () => {
+        ClusterMapPanel.current?.detach();
+        UnitGraphPanel.current?.detach();
+      },
+    },
   );
 }

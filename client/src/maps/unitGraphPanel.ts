@@ -48,7 +48,11 @@ export class UnitGraphPanel implements vscode.Disposable {
     return new UnitGraphPanel(panel, deps, { focus });
   }
 
-  constructor(readonly panel: vscode.WebviewPanel, private readonly deps: UnitGraphDeps, state: UnitGraphState) {
+  constructor(
+    readonly panel: vscode.WebviewPanel,
+    private readonly deps: UnitGraphDeps,
+    state: UnitGraphState,
+  ) {
     UnitGraphPanel.current = this;
     this.focus = state.focus;
     loadWebview(panel, deps.extensionUri, { script: 'unitGraph.js', title: 'Fleet Unit Graph', css: GRAPH_CSS });
@@ -82,7 +86,13 @@ export class UnitGraphPanel implements vscode.Disposable {
     if (!client || !client.isRunning()) {
       // At start-up (a restored panel activates the extension) the server is still starting.
       const waiting = this.retries < 60;
-      void this.panel.webview.postMessage({ type: 'graph', graph: undefined, status: waiting ? 'Waiting for the fleet language server (the graph comes from its workspace index)…' : 'The fleet language server is not running; the graph comes from its workspace index. Run Fleet: Restart Language Server.' } satisfies ToUnitGraph);
+      void this.panel.webview.postMessage({
+        type: 'graph',
+        graph: undefined,
+        status: waiting
+          ? 'Waiting for the fleet language server (the graph comes from its workspace index)…'
+          : 'The fleet language server is not running; the graph comes from its workspace index. Run Fleet: Restart Language Server.',
+      } satisfies ToUnitGraph);
       if (waiting && !this.retry) {
         this.retries++;
         this.retry = setTimeout(() => {
@@ -97,14 +107,19 @@ export class UnitGraphPanel implements vscode.Disposable {
     Promise.race([client.sendRequest(UnitGraphRequest.type), timeout]).then(
       graph => {
         this.graph = graph;
-        const status = graph.nodes.length === 0 ? 'No unit files in the workspace. Open a folder with .service files (Fleet: Open Sample Units has some).' : undefined;
+        const status =
+          graph.nodes.length === 0 ? 'No unit files in the workspace. Open a folder with .service files (Fleet: Open Sample Units has some).' : undefined;
         const message: ToUnitGraph = { type: 'graph', graph, focus: this.focus };
         if (status) message.status = status;
         void this.panel.webview.postMessage(message);
       },
       (err: unknown) => {
         this.deps.log('warn', `unit graph: ${errorMessage(err)}`);
-        void this.panel.webview.postMessage({ type: 'graph', graph: undefined, status: `The language server did not answer: ${errorMessage(err)}` } satisfies ToUnitGraph);
+        void this.panel.webview.postMessage({
+          type: 'graph',
+          graph: undefined,
+          status: `The language server did not answer: ${errorMessage(err)}`,
+        } satisfies ToUnitGraph);
       },
     );
   }

@@ -68,7 +68,10 @@ export interface ContextAction {
 export function contextActions(menu: readonly MenuItem[], titles: ReadonlyMap<string, string>, contextValue: string): ContextAction[] {
   const out: ContextAction[] = [];
   const seen = new Set<string>();
-  const ordered = menu.filter(m => !(m.group ?? '').startsWith('inline')).map((m, i) => ({ m, i })).sort((a, b) => groupKey(a.m.group).localeCompare(groupKey(b.m.group)) || a.i - b.i);
+  const ordered = menu
+    .filter(m => !(m.group ?? '').startsWith('inline'))
+    .map((m, i) => ({ m, i }))
+    .sort((a, b) => groupKey(a.m.group).localeCompare(groupKey(b.m.group)) || a.i - b.i);
   for (const { m } of ordered) {
     if (seen.has(m.command) || !matchesViewItem(m.when ?? '', contextValue)) continue;
     seen.add(m.command);

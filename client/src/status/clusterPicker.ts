@@ -20,7 +20,11 @@ export async function selectCluster(connections: ClusterConnections): Promise<vo
   items.push({ label: '$(add) Add Cluster…', action: 'add' });
   if (connections.list().some(c => c.source === 'settings')) items.push({ label: '$(edit) Edit Cluster…', action: 'edit' });
   if (!connections.localUrl) items.push({ label: '$(play) Start Local Cluster…', action: 'local' });
-  const pick = await vscode.window.showQuickPick(items, { title: 'Fleet: Select Cluster', placeHolder: 'The cluster the explorer shows and deploy commands use', matchOnDetail: true });
+  const pick = await vscode.window.showQuickPick(items, {
+    title: 'Fleet: Select Cluster',
+    placeHolder: 'The cluster the explorer shows and deploy commands use',
+    matchOnDetail: true,
+  });
   if (!pick) return;
   if (pick.action === 'add') return void (await vscode.commands.executeCommand(Commands.addCluster));
   if (pick.action === 'edit') return void (await vscode.commands.executeCommand(Commands.editCluster));
@@ -32,11 +36,23 @@ export async function selectCluster(connections: ClusterConnections): Promise<vo
 function wizardUi(title: string): WizardUi {
   return {
     input: async o =>
-      vscode.window.showInputBox({ title: `${title} (${o.step})`, prompt: o.prompt, value: o.value, placeHolder: o.placeholder, ignoreFocusOut: true, validateInput: v => o.validate(v) }),
+      vscode.window.showInputBox({
+        title: `${title} (${o.step})`,
+        prompt: o.prompt,
+        value: o.value,
+        placeHolder: o.placeholder,
+        ignoreFocusOut: true,
+        validateInput: v => o.validate(v),
+      }),
     pick: async <T>(o: { step: string; placeholder: string; items: PickItem<T>[]; active?: T }) => {
       // The current answer first, so Enter keeps it.
       const items = [...o.items].sort((a, b) => Number(b.value === o.active) - Number(a.value === o.active));
-      const pick = await vscode.window.showQuickPick(items, { title: `${title} (${o.step})`, placeHolder: o.placeholder, ignoreFocusOut: true, matchOnDetail: true });
+      const pick = await vscode.window.showQuickPick(items, {
+        title: `${title} (${o.step})`,
+        placeHolder: o.placeholder,
+        ignoreFocusOut: true,
+        matchOnDetail: true,
+      });
       return pick?.value;
     },
     pickFile: async o => {
@@ -52,7 +68,8 @@ function wizardUi(title: string): WizardUi {
       return files?.[0]?.fsPath;
     },
     progress: (message, task) => Promise.resolve(vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: message }, task)),
-    ask: async o => (o.kind === 'info' ? vscode.window.showInformationMessage(o.message, ...o.buttons) : vscode.window.showErrorMessage(o.message, ...o.buttons)),
+    ask: async o =>
+      o.kind === 'info' ? vscode.window.showInformationMessage(o.message, ...o.buttons) : vscode.window.showErrorMessage(o.message, ...o.buttons),
   };
 }
 
@@ -66,7 +83,8 @@ function wizardDeps(connections: ClusterConnections, title: string, log?: (messa
     takenNames: connections.list().map(c => c.name),
     test: entry =>
       testClusterEntry(entry, process.env, {
-        confirmUnknownHost: (host, fingerprint) => confirmHostKey(host, fingerprint, typeof entry['knownHostsFile'] === 'string' ? entry['knownHostsFile'] : '~/.fleetctl/known_hosts'),
+        confirmUnknownHost: (host, fingerprint) =>
+          confirmHostKey(host, fingerprint, typeof entry['knownHostsFile'] === 'string' ? entry['knownHostsFile'] : '~/.fleetctl/known_hosts'),
         ...(log ? { log } : {}),
       }),
     save: async (list, renamed) => {
@@ -86,10 +104,13 @@ export async function addCluster(connections: ClusterConnections, log?: (message
 /** "Fleet: Edit Cluster": the wizard again, starting from a `fleet.clusters` profile's values. */
 export async function editCluster(connections: ClusterConnections, name?: string, log?: (message: string) => void): Promise<void> {
   const raw = vscode.workspace.getConfiguration('fleet').get<unknown[]>('clusters', []);
-  const entries = (Array.isArray(raw) ? raw : []).filter((e): e is Record<string, unknown> => typeof e === 'object' && e !== null && typeof (e as Record<string, unknown>)['name'] === 'string');
+  const entries = (Array.isArray(raw) ? raw : []).filter(
+    (e): e is Record<string, unknown> => typeof e === 'object' && e !== null && typeof (e as Record<string, unknown>)['name'] === 'string',
+  );
   if (entries.length === 0) {
     const add = 'Add Cluster';
-    if ((await vscode.window.showInformationMessage('There are no cluster profiles in fleet.clusters to edit.', add)) === add) await addCluster(connections, log);
+    if ((await vscode.window.showInformationMessage('There are no cluster profiles in fleet.clusters to edit.', add)) === add)
+      await addCluster(connections, log);
     return;
   }
   let entry = name ? entries.find(e => e['name'] === name) : undefined;

@@ -9,10 +9,16 @@ export class ClusterStatusBar implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem('fleet.cluster', vscode.StatusBarAlignment.Left, 10);
   private readonly disposables: { dispose(): void }[] = [];
 
-  constructor(private readonly model: ClusterModel, private readonly connections: ClusterConnections) {
+  constructor(
+    private readonly model: ClusterModel,
+    private readonly connections: ClusterConnections,
+  ) {
     this.item.name = 'Fleet Cluster';
     this.item.command = Commands.selectCluster;
-    this.disposables.push(model.onDidChange(() => this.update()), connections.onDidChange(() => this.update()));
+    this.disposables.push(
+      model.onDidChange(() => this.update()),
+      connections.onDidChange(() => this.update()),
+    );
     this.update();
     this.item.show();
   }

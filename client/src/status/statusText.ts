@@ -18,15 +18,27 @@ export function statusText(clusterName: string | undefined, view: ConnectionView
     case 'loading':
       return { text: `$(loading~spin) Fleet: ${clusterName}`, tooltip: `Connecting to **${name}** (${escapeMarkdown(view.label)})…`, warning: false };
     case 'error':
-      return { text: `$(debug-disconnect) Fleet: ${clusterName} unreachable`, tooltip: `**${name}** is unreachable: ${escapeMarkdown(view.error)}\n\nClick to select another cluster.`, warning: true };
+      return {
+        text: `$(debug-disconnect) Fleet: ${clusterName} unreachable`,
+        tooltip: `**${name}** is unreachable: ${escapeMarkdown(view.error)}\n\nClick to select another cluster.`,
+        warning: true,
+      };
     case 'connected': {
       const m = view.snapshot.machines.length;
       const u = view.snapshot.units.length;
       const counts = `${m} machine${m === 1 ? '' : 's'}, ${u} unit${u === 1 ? '' : 's'}`;
       if (view.error) {
-        return { text: `$(debug-disconnect) Fleet: ${clusterName} unreachable`, tooltip: `**${name}** stopped answering: ${escapeMarkdown(view.error)}\n\nLast snapshot: ${counts}.`, warning: true };
+        return {
+          text: `$(debug-disconnect) Fleet: ${clusterName} unreachable`,
+          tooltip: `**${name}** stopped answering: ${escapeMarkdown(view.error)}\n\nLast snapshot: ${counts}.`,
+          warning: true,
+        };
       }
-      return { text: `$(server-environment) Fleet: ${clusterName} (${m}/${u})`, tooltip: `**${name}** is reachable: ${counts}.\n\nClick to select another cluster.`, warning: false };
+      return {
+        text: `$(server-environment) Fleet: ${clusterName} (${m}/${u})`,
+        tooltip: `**${name}** is reachable: ${counts}.\n\nClick to select another cluster.`,
+        warning: false,
+      };
     }
   }
 }

@@ -33,7 +33,11 @@ export class Disposable {
   }
 }
 export class Uri {
-  constructor(readonly scheme: string, readonly path: string, readonly query = '') {}
+  constructor(
+    readonly scheme: string,
+    readonly path: string,
+    readonly query = '',
+  ) {}
   static file(p: string) {
     return new Uri('file', p);
   }
@@ -59,21 +63,33 @@ export class TreeItem {
   contextValue?: string;
   iconPath?: unknown;
   command?: unknown;
-  constructor(readonly label: string, readonly collapsibleState: number) {}
+  constructor(
+    readonly label: string,
+    readonly collapsibleState: number,
+  ) {}
 }
 export class ThemeIcon {
-  constructor(readonly id: string, readonly color?: ThemeColor) {}
+  constructor(
+    readonly id: string,
+    readonly color?: ThemeColor,
+  ) {}
 }
 export class ThemeColor {
   constructor(readonly id: string) {}
 }
 export class MarkdownString {
   isTrusted = false;
-  constructor(readonly value: string, readonly supportThemeIcons = false) {}
+  constructor(
+    readonly value: string,
+    readonly supportThemeIcons = false,
+  ) {}
 }
 
 export class TabInputTextDiff {
-  constructor(readonly original: Uri, readonly modified: Uri) {}
+  constructor(
+    readonly original: Uri,
+    readonly modified: Uri,
+  ) {}
 }
 
 /** The editor tabs the stub's vscode.diff and showTextDocument opened (one group). */
@@ -106,7 +122,15 @@ export const config = new Map<string, unknown>();
 export const configEvents = new EventEmitter<{ affectsConfiguration(s: string): boolean }>();
 export const commands = new Map<string, (...args: unknown[]) => unknown>();
 export const contentProviders = new Map<string, { provideTextDocumentContent(uri: Uri, token: unknown): Promise<string> }>();
-export const treeViews = new Map<string, { provider: { getChildren(e?: unknown): unknown[]; getTreeItem(e: unknown): TreeItem }; setVisible(v: boolean): void; select(nodes: unknown[]): void; message?: string }>();
+export const treeViews = new Map<
+  string,
+  {
+    provider: { getChildren(e?: unknown): unknown[]; getTreeItem(e: unknown): TreeItem };
+    setVisible(v: boolean): void;
+    select(nodes: unknown[]): void;
+    message?: string;
+  }
+>();
 
 export const visibleEditors = new EventEmitter<unknown>();
 export const outputs = new Map<string, string[]>();
@@ -122,7 +146,14 @@ export const stubState = {
 export const token = { isCancellationRequested: false, onCancellationRequested: () => ({ dispose() {} }) };
 
 export const vscodeStub = {
-  EventEmitter, Disposable, Uri, TreeItem, ThemeIcon, ThemeColor, MarkdownString, TabInputTextDiff,
+  EventEmitter,
+  Disposable,
+  Uri,
+  TreeItem,
+  ThemeIcon,
+  ThemeColor,
+  MarkdownString,
+  TabInputTextDiff,
   TreeItemCollapsibleState: { None: 0, Collapsed: 1, Expanded: 2 },
   StatusBarAlignment: { Left: 1, Right: 2 },
   ProgressLocation: { Notification: 15 },
@@ -140,11 +171,20 @@ export const vscodeStub = {
       // A LogOutputChannel: one level per line, recorded as "[level] text".
       const at = (level: string) => (l: string) => void lines.push(`[${level}] ${l}`);
       return {
-        appendLine: (l: string) => void lines.push(l), append() {}, clear: () => void (lines.length = 0), show() {}, dispose() {},
-        trace: at('trace'), debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'),
+        appendLine: (l: string) => void lines.push(l),
+        append() {},
+        clear: () => void (lines.length = 0),
+        show() {},
+        dispose() {},
+        trace: at('trace'),
+        debug: at('debug'),
+        info: at('info'),
+        warn: at('warn'),
+        error: at('error'),
       };
     },
-    createStatusBarItem: () => (stubState.statusBar = { show() {}, dispose() {}, text: '', tooltip: undefined, command: undefined, name: '', backgroundColor: undefined }),
+    createStatusBarItem: () =>
+      (stubState.statusBar = { show() {}, dispose() {}, text: '', tooltip: undefined, command: undefined, name: '', backgroundColor: undefined }),
     createTreeView: (id: string, options: { treeDataProvider: { getChildren(e?: unknown): unknown[]; getTreeItem(e: unknown): TreeItem } }) => {
       const visibility = new EventEmitter<{ visible: boolean }>();
       const selection = new EventEmitter<{ selection: unknown[] }>();
@@ -175,7 +215,11 @@ export const vscodeStub = {
     showWarningMessage: async (m: string, ...rest: unknown[]) => {
       ui.warnings.push(m);
       const options = rest[0] && typeof rest[0] === 'object' ? (rest[0] as { modal?: boolean; detail?: string }) : undefined;
-      ui.warningOptions.push({ modal: !!options?.modal, ...(options?.detail ? { detail: options.detail } : {}), buttons: rest.filter((b): b is string => typeof b === 'string') });
+      ui.warningOptions.push({
+        modal: !!options?.modal,
+        ...(options?.detail ? { detail: options.detail } : {}),
+        buttons: rest.filter((b): b is string => typeof b === 'string'),
+      });
       return ui.warningAnswers.shift();
     },
     showErrorMessage: async (m: string, ...buttons: unknown[]) => {
@@ -184,7 +228,11 @@ export const vscodeStub = {
       return ui.errorAnswers.shift();
     },
     showInputBox: async (o?: { title?: string; prompt?: string; value?: string }) => {
-      ui.inputBoxes.push({ ...(o?.title !== undefined ? { title: o.title } : {}), ...(o?.prompt !== undefined ? { prompt: o.prompt } : {}), ...(o?.value !== undefined ? { value: o.value } : {}) });
+      ui.inputBoxes.push({
+        ...(o?.title !== undefined ? { title: o.title } : {}),
+        ...(o?.prompt !== undefined ? { prompt: o.prompt } : {}),
+        ...(o?.value !== undefined ? { value: o.value } : {}),
+      });
       return ui.inputs.shift();
     },
     showQuickPick: async (items: unknown[]) => {
@@ -202,7 +250,8 @@ export const vscodeStub = {
       return { ...terminal, show: () => void (terminal.shown = true), dispose() {} };
     },
     showTextDocument: async (doc: { uri: Uri }) => {
-      if (doc?.uri && !tabs.some(t => t.input instanceof Uri && t.input.toString() === doc.uri.toString())) tabs.push({ label: doc.uri.path.split('/').pop()!, input: doc.uri });
+      if (doc?.uri && !tabs.some(t => t.input instanceof Uri && t.input.toString() === doc.uri.toString()))
+        tabs.push({ label: doc.uri.path.split('/').pop()!, input: doc.uri });
       return undefined;
     },
     tabGroups: {

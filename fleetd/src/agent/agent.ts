@@ -10,7 +10,14 @@
 import { FLEET_VERSION } from '../../../protocol/src/version';
 import { desiredUnitsForMachine, planMachine, planPurge, type CurrentUnit, type MachineTask, type MachineUnitState } from '../../../scheduler/src/planMachine';
 import { runLoop, type Loop } from '../loop';
-import { MachineExistsError, RegistryUnavailableError, type Disposable, type MachinePresence, type MachineRecord, type AgentRegistry } from '../../../registry/src/registry';
+import {
+  MachineExistsError,
+  RegistryUnavailableError,
+  type Disposable,
+  type MachinePresence,
+  type MachineRecord,
+  type AgentRegistry,
+} from '../../../registry/src/registry';
 import { errorMessage } from '../../../protocol/src/log';
 import { heartbeatInterval } from './passHelpers';
 import { StatePublisher } from './statePublisher';
@@ -78,7 +85,9 @@ export class Agent {
       ...(options.journalUrl ? { journalUrl: options.journalUrl } : {}),
     };
     this.publisher = new StatePublisher({
-      registry: this.registry, machineId: this.record.id, ttlMs: this.ttlMs,
+      registry: this.registry,
+      machineId: this.record.id,
+      ttlMs: this.ttlMs,
       states: () => this.states(),
       skip: name => this.abort.signal.aborted && !this.cache.has(name) && !this.failures.has(name),
       report: (level, text) => this.reportOnce(level, text),
@@ -125,10 +134,15 @@ export class Agent {
       } catch (err) {
         if (!(err instanceof MachineExistsError) || this.abort.signal.aborted) throw err;
         if (Date.now() + delay > giveUpAt) {
-          throw new Error(`machine ${this.machineId} is still registered by another live fleetd after ${Math.round((2 * this.ttlMs + 5_000) / 1000)} s; ` +
-            'stop the other fleetd or give this machine a different ID');
+          throw new Error(
+            `machine ${this.machineId} is still registered by another live fleetd after ${Math.round((2 * this.ttlMs + 5_000) / 1000)} s; ` +
+              'stop the other fleetd or give this machine a different ID',
+          );
         }
-        this.log('warn', `machine ${this.machineId} is already registered (a previous fleetd whose presence has not expired yet?); retrying in ${delay / 1000} s`);
+        this.log(
+          'warn',
+          `machine ${this.machineId} is already registered (a previous fleetd whose presence has not expired yet?); retrying in ${delay / 1000} s`,
+        );
         await new Promise(r => setTimeout(r, delay));
         delay = Math.min(delay * 2, 60_000);
       }
@@ -160,11 +174,10 @@ export class Agent {
     const started = performance.now();
     const view = await this.registry.machineView(this.machineId);
     const read = performance.now();
-    const { units, dropped } = desiredUnitsForMachine(
-      view.units,
-      name => view.schedule.get(name)?.machineId,
-      { id: this.machineId, metadata: view.machine?.metadata ?? this.record.metadata },
-    );
+    const { units, dropped } = desiredUnitsForMachine(view.units, name => view.schedule.get(name)?.machineId, {
+      id: this.machineId,
+      metadata: view.machine?.metadata ?? this.record.metadata,
+    });
     for (const d of dropped) this.reportOnce('info', d.message);
     const current: CurrentUnit[] = (await this.manager.states()).map(s => ({ name: s.name, hash: s.hash, state: this.cache.get(s.name) ?? 'inactive' }));
     const tasks = planMachine(units, current);
@@ -175,8 +188,11 @@ export class Agent {
     await this.publisher.publishAll();
     if (tasks.length > 0) {
       const ms = (a: number, b: number) => Math.round(b - a);
-      this.log('debug', `pass done in ${ms(started, performance.now())} ms: read ${view.units.length} unit(s) in ${ms(started, read)} ms, ` +
-        `${tasks.length} task(s) in ${ms(planned, applied)} ms, publish ${ms(applied, performance.now())} ms`);
+      this.log(
+        'debug',
+        `pass done in ${ms(started, performance.now())} ms: read ${view.units.length} unit(s) in ${ms(started, read)} ms, ` +
+          `${tasks.length} task(s) in ${ms(planned, applied)} ms, publish ${ms(applied, performance.now())} ms`,
+      );
     }
   }
 
@@ -331,21 +347,23 @@ export class Agent {
     const perUnitBookkeeping = !this.registry.ephemeralFollowsPresence;
     // Stop units in parallel: each may take up to its TimeoutStopSec.
     // The units are stopped even when the registry is unreachable; only the bookkeeping may fail.
-    await Promise.all(tasks.map(async t => {
-      if (t.kind !== 'unload') return;
-      const attempt = async (what: string, fn: () => Promise<unknown>) => {
-        try {
-          await fn();
-        } catch (err) {
-          errors.push(`${what} ${t.unit}: ${errorMessage(err)}`);
-        }
-      };
-      if (perUnitBookkeeping) await attempt('clearing the launched heartbeat of', () => this.registry.clearLaunched(t.unit, this.machineId));
-      await attempt('unloading', () => this.manager.unload(t.unit));
-      this.cache.delete(t.unit);
-      this.publisher.forget(t.unit);
-      if (perUnitBookkeeping) await attempt('removing the state of', () => this.registry.removeUnitState(t.unit, this.machineId));
-    }));
+    await Promise.all(
+      tasks.map(async t => {
+        if (t.kind !== 'unload') return;
+        const attempt = async (what: string, fn: () => Promise<unknown>) => {
+          try {
+            await fn();
+          } catch (err) {
+            errors.push(`${what} ${t.unit}: ${errorMessage(err)}`);
+          }
+        };
+        if (perUnitBookkeeping) await attempt('clearing the launched heartbeat of', () => this.registry.clearLaunched(t.unit, this.machineId));
+        await attempt('unloading', () => this.manager.unload(t.unit));
+        this.cache.delete(t.unit);
+        this.publisher.forget(t.unit);
+        if (perUnitBookkeeping) await attempt('removing the state of', () => this.registry.removeUnitState(t.unit, this.machineId));
+      }),
+    );
     // Units that never loaded have no process to stop, only the failed state published for them.
     const neverLoaded = this.failures.drain(new Set(states.map(s => s.name)));
     if (perUnitBookkeeping) {
@@ -369,7 +387,10 @@ export class Agent {
       errors.push(`releasing machine ${this.machineId}: ${errorMessage(err)}`);
     }
     const ms = (a: number, b: number) => Math.round(b - a);
-    this.log('info', `purged ${tasks.length} unit(s) in ${ms(t0, performance.now())} ms (last pass ${ms(t0, t1)} ms, units ${ms(t1, t2)} ms, release ${ms(t2, performance.now())} ms)`);
+    this.log(
+      'info',
+      `purged ${tasks.length} unit(s) in ${ms(t0, performance.now())} ms (last pass ${ms(t0, t1)} ms, units ${ms(t1, t2)} ms, release ${ms(t2, performance.now())} ms)`,
+    );
     if (errors.length > 0) this.log('warn', `shutdown incomplete: ${errors.join('; ')}`);
   }
 }

@@ -7,7 +7,21 @@
 
 export type WordsResult = { words: string[]; error?: undefined } | { words?: undefined; error: string };
 
-const ESCAPES: Record<string, string> = { ' ': ' ', ';': ';', a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v', s: ' ', '\\': '\\', '"': '"', "'": "'" };
+const ESCAPES: Record<string, string> = {
+  ' ': ' ',
+  ';': ';',
+  a: '\x07',
+  b: '\b',
+  f: '\f',
+  n: '\n',
+  r: '\r',
+  t: '\t',
+  v: '\v',
+  s: ' ',
+  '\\': '\\',
+  '"': '"',
+  "'": "'",
+};
 
 /** Split like systemd's extract_first_word(EXTRACT_UNQUOTE|EXTRACT_CUNESCAPE). */
 export function splitWords(text: string): WordsResult {
@@ -128,7 +142,7 @@ export function expandEnvArgs(args: readonly string[], env: Readonly<Record<stri
       if (v !== undefined) out.push(...v.split(/\s+/).filter(Boolean));
       continue;
     }
-    out.push(a.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (m, name: string | undefined) => (m === '$$' ? '$' : env[name!] ?? '')));
+    out.push(a.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (m, name: string | undefined) => (m === '$$' ? '$' : (env[name!] ?? ''))));
   }
   return out;
 }

@@ -36,7 +36,11 @@ interface PasswdEntry {
 
 function readLines(file: string): string[][] {
   try {
-    return fs.readFileSync(file, 'utf8').split('\n').filter(l => l && !l.startsWith('#')).map(l => l.split(':'));
+    return fs
+      .readFileSync(file, 'utf8')
+      .split('\n')
+      .filter(l => l && !l.startsWith('#'))
+      .map(l => l.split(':'));
   } catch {
     return [];
   }
@@ -60,7 +64,9 @@ function lookupGroup(nameOrId: string): number | undefined {
 
 /** The groups /etc/group lists `user` as a member of (what initgroups adds). */
 function membershipsOf(user: string): number[] {
-  return readLines('/etc/group').filter(f => (f[3] ?? '').split(',').includes(user)).map(f => Number(f[2]));
+  return readLines('/etc/group')
+    .filter(f => (f[3] ?? '').split(',').includes(user))
+    .map(f => Number(f[2]));
 }
 
 /** undefined: no credentials asked for (run as fleetd); a string: why the start fails. */
@@ -95,8 +101,7 @@ export function resolveCredentials(req: CredentialRequest): Credentials | string
   const switchNeeded = uid !== myUid || gid !== myGid || groups.some(g => !mine.has(g));
   if (switchNeeded && myUid !== 0) {
     const what = uid !== myUid ? `User=${req.user}` : gid !== myGid ? `Group=${req.group}` : `SupplementaryGroups=${req.supplementaryGroups.join(' ')}`;
-    return `${what}: fleetd runs as uid ${myUid}, not as root, so it cannot run units as another user or group; ` +
-      'remove the setting, or run fleetd as root';
+    return `${what}: fleetd runs as uid ${myUid}, not as root, so it cannot run units as another user or group; ` + 'remove the setting, or run fleetd as root';
   }
   return { uid, gid, groups, env, switchNeeded };
 }

@@ -43,11 +43,15 @@ export function parseDependencyValue(key: DependencyKey, value: string, self: st
   const notes: string[] = [];
   for (const name of value.split(/\s+/).filter(Boolean)) {
     if (/[*?[\]]/.test(name)) {
-      notes.push(`${key}=${name} is a glob; systemd's dependencies name units, not patterns (globs belong to [X-Fleet] Conflicts=), so it is ignored; list each unit`);
+      notes.push(
+        `${key}=${name} is a glob; systemd's dependencies name units, not patterns (globs belong to [X-Fleet] Conflicts=), so it is ignored; list each unit`,
+      );
     } else if (/@\.[^.]+$/.test(name)) {
       notes.push(`${key}=${name} is a template, which cannot run, so the dependency is ignored; name an instance such as ${name.replace('@.', '@1.')}`);
     } else if (validateUnitName(name) !== undefined) {
-      notes.push(`${key}=${name} is not a valid unit name (${validateUnitName(name)}), so the dependency is ignored; write a full name such as ${name.includes('.') ? 'web.service' : `${name}.service`}`);
+      notes.push(
+        `${key}=${name} is not a valid unit name (${validateUnitName(name)}), so the dependency is ignored; write a full name such as ${name.includes('.') ? 'web.service' : `${name}.service`}`,
+      );
     } else if (name !== self && !names.includes(name)) {
       names.push(name);
     }
@@ -76,13 +80,14 @@ export interface Job {
   type: JobType;
 }
 
-export type Transaction =
-  | { ok: true; jobs: Job[]; notes: { unit: string; text: string }[] }
-  | { ok: false; error: string };
+export type Transaction = { ok: true; jobs: Job[]; notes: { unit: string; text: string }[] } | { ok: false; error: string };
 
 /** Units whose `key` names `name` (the inverse dependency: RequiredBy, BoundBy, ConsistsOf, ConflictedBy). */
 export function dependents(machine: Machine, name: string, key: DependencyKey): string[] {
-  return [...machine.values()].filter(u => u.deps[key].includes(name)).map(u => u.name).sort();
+  return [...machine.values()]
+    .filter(u => u.deps[key].includes(name))
+    .map(u => u.name)
+    .sort();
 }
 
 /** `a` is ordered after `b` (a After=b or b Before=a). */
@@ -148,13 +153,20 @@ export function planStart(machine: Machine, anchor: string): Transaction {
           notes.push({ unit: c, text: `not started with ${anchor}: it conflicts with ${name} (Conflicts=)` });
           continue;
         }
-        return { ok: false, error: `Transaction contains conflicting jobs 'start' and 'stop' for ${c}: it is required by ${anchor} and conflicts with ${name} (Conflicts=); remove one of the two dependencies` };
+        return {
+          ok: false,
+          error: `Transaction contains conflicting jobs 'start' and 'stop' for ${c}: it is required by ${anchor} and conflicts with ${name} (Conflicts=); remove one of the two dependencies`,
+        };
       }
       for (const s of stopClosure(machine, c)) stops.add(s);
     }
   }
   for (const s of stops) {
-    if (starts.get(s)?.essential) return { ok: false, error: `Transaction contains conflicting jobs 'start' and 'stop' for ${s} (a Conflicts= stops a unit that ${anchor} requires); remove one of the two dependencies` };
+    if (starts.get(s)?.essential)
+      return {
+        ok: false,
+        error: `Transaction contains conflicting jobs 'start' and 'stop' for ${s} (a Conflicts= stops a unit that ${anchor} requires); remove one of the two dependencies`,
+      };
     if (starts.delete(s)) notes.push({ unit: s, text: `not started with ${anchor}: a unit it conflicts with starts` });
   }
 

@@ -56,14 +56,16 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
   const journal = new Journal({ machineId: machine.id });
   // The manager first: it takes the state dir's lock, so a second agent on the same directory
   // fails before its journal server could replace the first one's socket there.
-  const unitManager: UnitManager = options.unitManager ?? new ProcessUnitManager({
-    machineId: machine.id,
-    journal,
-    stateDir: path.resolve(options.stateDir),
-    env: { ...machineEnvironment(machine.publicIP, options.etcdEndpoints), ...options.unitEnv },
-    ...(options.stopRecipes ? { stopRecipes: true } : {}),
-    ...(log ? { log } : {}),
-  });
+  const unitManager: UnitManager =
+    options.unitManager ??
+    new ProcessUnitManager({
+      machineId: machine.id,
+      journal,
+      stateDir: path.resolve(options.stateDir),
+      env: { ...machineEnvironment(machine.publicIP, options.etcdEndpoints), ...options.unitEnv },
+      ...(options.stopRecipes ? { stopRecipes: true } : {}),
+      ...(log ? { log } : {}),
+    });
   let server: JournalServer | undefined;
   try {
     if (options.journal) server = await startJournalServer(journal, options.journal);
@@ -72,7 +74,9 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
     throw err;
   }
   const agent = new Agent({
-    registry, machine, unitManager,
+    registry,
+    machine,
+    unitManager,
     ...(options.ttlMs !== undefined ? { ttlMs: options.ttlMs } : {}),
     ...(options.intervalMs !== undefined ? { intervalMs: options.intervalMs } : {}),
     ...(server ? { journalUrl: server.url } : {}),
@@ -91,12 +95,13 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
     journal,
     unitManager,
     agent,
-    stop: () => (stopping ??= (async () => {
-      try {
-        await agent.stop();
-      } finally {
-        await server?.close();
-      }
-    })()),
+    stop: () =>
+      (stopping ??= (async () => {
+        try {
+          await agent.stop();
+        } finally {
+          await server?.close();
+        }
+      })()),
   };
 }

@@ -7,7 +7,16 @@
  * state detail; it never blocks the other units.
  */
 import {
-  boundToInactive, failedDependents, planStart, planStop, runnableJobs, startCheck, type Activity, type Job, type Machine, type PlanUnit,
+  boundToInactive,
+  failedDependents,
+  planStart,
+  planStop,
+  runnableJobs,
+  startCheck,
+  type Activity,
+  type Job,
+  type Machine,
+  type PlanUnit,
 } from './dependencies';
 import type { Service } from './service';
 
@@ -117,7 +126,9 @@ export class JobQueue {
       if (!u) continue;
       for (const bound of boundToInactive(machine, u.name)) {
         this.host.log('info', `${bound} is bound to inactive unit ${u.name}: stopping it too (BindsTo=)`);
-        void this.stop(bound).then(() => this.host.service(bound)?.note(`stopped because it is bound to ${u.name}, which is ${machine.get(u.name)?.state} (BindsTo=)`));
+        void this.stop(bound).then(() =>
+          this.host.service(bound)?.note(`stopped because it is bound to ${u.name}, which is ${machine.get(u.name)?.state} (BindsTo=)`),
+        );
       }
     }
     this.dispatch();
@@ -146,7 +157,9 @@ export class JobQueue {
       const { jobs, cycle } = runnableJobs(machine, this.queued, this.running);
       if (cycle) {
         const first = jobs[0]!;
-        this.host.service(first.unit)?.note(`ordering cycle between jobs: ${cycle} (After=/Before=); systemd would leave them waiting, ${first.unit}/${first.type} ran first`);
+        this.host
+          .service(first.unit)
+          ?.note(`ordering cycle between jobs: ${cycle} (After=/Before=); systemd would leave them waiting, ${first.unit}/${first.type} ran first`);
       }
       let moved = false;
       for (const job of jobs as QueuedJob[]) {
@@ -174,7 +187,10 @@ export class JobQueue {
           this.running.push(job);
           const svc = this.host.service(job.unit);
           const stopped = svc ? svc.stop() : Promise.resolve();
-          void stopped.then(() => this.finish(job, true), () => this.finish(job, false));
+          void stopped.then(
+            () => this.finish(job, true),
+            () => this.finish(job, false),
+          );
         }
       }
       if (!moved) return;

@@ -225,29 +225,33 @@ export async function startJournalServer(journal: Journal, listen: { host: strin
       resolve();
     });
   }).catch((err: NodeJS.ErrnoException) => {
-    throw new Error(`journal server could not listen on ${where}: ${err.message}` +
-      (err.code === 'EADDRINUSE' ? ('socketPath' in listen ? ' (another server listens there)' : ' (the port is in use; pick another port)') : ''));
+    throw new Error(
+      `journal server could not listen on ${where}: ${err.message}` +
+        (err.code === 'EADDRINUSE' ? ('socketPath' in listen ? ' (another server listens there)' : ' (the port is in use; pick another port)') : ''),
+    );
   });
   if ('socketPath' in listen) {
     fs.chmodSync(listen.socketPath, 0o600);
     return {
       url: `unix://${listen.socketPath}`,
-      close: () => new Promise<void>(resolve => {
-        server.close(() => {
-          fs.rmSync(listen.socketPath, { force: true });
-          resolve();
-        });
-        for (const s of sockets) s.destroy();
-      }),
+      close: () =>
+        new Promise<void>(resolve => {
+          server.close(() => {
+            fs.rmSync(listen.socketPath, { force: true });
+            resolve();
+          });
+          for (const s of sockets) s.destroy();
+        }),
     };
   }
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
     url: `http://${host}:${address.port}`,
-    close: () => new Promise<void>(resolve => {
-      server.close(() => resolve());
-      for (const s of sockets) s.destroy();
-    }),
+    close: () =>
+      new Promise<void>(resolve => {
+        server.close(() => resolve());
+        for (const s of sockets) s.destroy();
+      }),
   };
 }

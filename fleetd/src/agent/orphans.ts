@@ -62,24 +62,34 @@ export async function stopOrphanedUnits(o: OrphanStopOptions): Promise<number> {
   if (groups.size === 0) return 0;
   const journal = new Journal({ machineId: o.machineId });
   const baseEnv = unitBaseEnv(o.env);
-  await Promise.all([...groups].map(async ([unit, pgids]) => {
-    let text: string;
-    try {
-      text = fs.readFileSync(path.join(o.stateDir, 'units', unit), 'utf8');
-    } catch {
-      text = ''; // no file (deleted meanwhile): stopped with the defaults — the stop signal, then SIGKILL after 90 s
-    }
-    const config = parseServiceConfig(unit, text ? toOptions(parseUnitFile(text)) : [{ section: 'Service', name: 'ExecStart', value: '/bin/true' }], {
-      unitName: unit, machineId: o.machineId, hostname: os.hostname(), bootId: '', runtimeDir: path.join(o.stateDir, 'run'),
-    });
-    const svc = new Service(unit, config, '', {
-      journal, baseEnv, now: Date.now, onChange: () => undefined, onSpawn: () => undefined,
-    });
-    svc.adopt(pgids);
-    await svc.stop();
-    for (const line of journal.read(unit, 200)) o.log('info', `${unit}: ${line.text}`);
-    const left = svc.liveGroups();
-    if (left.length > 0) o.log('warn', `${unit}: process groups ${left.join(', ')} still alive after the stop`);
-  }));
+  await Promise.all(
+    [...groups].map(async ([unit, pgids]) => {
+      let text: string;
+      try {
+        text = fs.readFileSync(path.join(o.stateDir, 'units', unit), 'utf8');
+      } catch {
+        text = ''; // no file (deleted meanwhile): stopped with the defaults — the stop signal, then SIGKILL after 90 s
+      }
+      const config = parseServiceConfig(unit, text ? toOptions(parseUnitFile(text)) : [{ section: 'Service', name: 'ExecStart', value: '/bin/true' }], {
+        unitName: unit,
+        machineId: o.machineId,
+        hostname: os.hostname(),
+        bootId: '',
+        runtimeDir: path.join(o.stateDir, 'run'),
+      });
+      const svc = new Service(unit, config, '', {
+        journal,
+        baseEnv,
+        now: Date.now,
+        onChange: () => undefined,
+        onSpawn: () => undefined,
+      });
+      svc.adopt(pgids);
+      await svc.stop();
+      for (const line of journal.read(unit, 200)) o.log('info', `${unit}: ${line.text}`);
+      const left = svc.liveGroups();
+      if (left.length > 0) o.log('warn', `${unit}: process groups ${left.join(', ')} still alive after the stop`);
+    }),
+  );
   return groups.size;
 }

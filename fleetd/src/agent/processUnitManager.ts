@@ -104,7 +104,10 @@ export class ProcessUnitManager implements UnitManager {
         fs.writeFileSync(temp, JSON.stringify(svc.stopRecipe()), { mode: 0o600 });
         fs.renameSync(temp, file);
       } catch (err) {
-        this.options.log?.('warn', `could not record how to stop ${unit} (${(err as Error).message}); if fleetd is killed, its processes are stopped without ExecStop=`);
+        this.options.log?.(
+          'warn',
+          `could not record how to stop ${unit} (${(err as Error).message}); if fleetd is killed, its processes are stopped without ExecStop=`,
+        );
       }
     });
   }
@@ -120,8 +123,10 @@ export class ProcessUnitManager implements UnitManager {
     if (pidText && pid > 0 && token) {
       const holderAlive = pid === process.pid ? LIVE_TOKENS.has(token) : pidIsAlive(pid);
       if (holderAlive) {
-        throw new Error(`state directory ${this.options.stateDir} is in use by another fleetd agent (pid ${pid}); ` +
-          'give every machine its own state directory (--state-dir)');
+        throw new Error(
+          `state directory ${this.options.stateDir} is in use by another fleetd agent (pid ${pid}); ` +
+            'give every machine its own state directory (--state-dir)',
+        );
       }
     }
     writePrivate(this.lockFile, `${process.pid} ${this.token}\n`);
@@ -183,7 +188,11 @@ export class ProcessUnitManager implements UnitManager {
     if (this.closed) throw new Error(`cannot load ${name}: the unit manager is shut down`);
     if (name.includes('/') || name === '') throw new Error(`cannot load unit ${JSON.stringify(name)}: not a valid unit file name`);
     const config = parseServiceConfig(name, options, {
-      unitName: name, machineId: this.options.machineId, hostname: this.hostname, bootId: this.bootId, runtimeDir: this.runtimeDir,
+      unitName: name,
+      machineId: this.options.machineId,
+      hostname: this.hostname,
+      bootId: this.bootId,
+      runtimeDir: this.runtimeDir,
     });
     writePrivate(path.join(this.unitsDir, unitDiskName(name)), serializeOptions(options));
     const existing = this.services.get(name);
@@ -192,17 +201,22 @@ export class ProcessUnitManager implements UnitManager {
       existing.config = config;
       existing.hash = hash;
     } else {
-      this.services.set(name, new Service(name, config, hash, {
-        journal: this.options.journal, baseEnv: this.baseEnv, now: this.now,
-        onChange: () => {
-          this.jobs.changed(name);
-          this.emitter.fire(name);
-        },
-        onSpawn: pgid => {
-          this.recordGroup(name, pgid);
-          this.writeStopRecipe(name);
-        },
-      }));
+      this.services.set(
+        name,
+        new Service(name, config, hash, {
+          journal: this.options.journal,
+          baseEnv: this.baseEnv,
+          now: this.now,
+          onChange: () => {
+            this.jobs.changed(name);
+            this.emitter.fire(name);
+          },
+          onSpawn: pgid => {
+            this.recordGroup(name, pgid);
+            this.writeStopRecipe(name);
+          },
+        }),
+      );
     }
     if (config.errors.length > 0) this.options.log?.('warn', `unit ${name} has a bad setting: ${config.errors.join('; ')}`);
     this.emitter.fire(name);

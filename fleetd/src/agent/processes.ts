@@ -14,8 +14,18 @@ export interface ExitInfo {
 }
 
 const EXIT_NAMES: Record<number, string> = {
-  0: 'SUCCESS', 1: 'FAILURE', 2: 'INVALIDARGUMENT', 3: 'NOTIMPLEMENTED', 4: 'NOPERMISSION', 5: 'NOTINSTALLED',
-  6: 'NOTCONFIGURED', 7: 'NOTRUNNING', 200: 'CHDIR', 203: 'EXEC', 208: 'STDIN', 226: 'NAMESPACE',
+  0: 'SUCCESS',
+  1: 'FAILURE',
+  2: 'INVALIDARGUMENT',
+  3: 'NOTIMPLEMENTED',
+  4: 'NOPERMISSION',
+  5: 'NOTINSTALLED',
+  6: 'NOTCONFIGURED',
+  7: 'NOTRUNNING',
+  200: 'CHDIR',
+  203: 'EXEC',
+  208: 'STDIN',
+  226: 'NAMESPACE',
 };
 
 /** How a main process's exit reads in systemd's log: `code=exited, status=1/FAILURE`, `code=killed, status=9/KILL`. */

@@ -10,9 +10,7 @@
 import { errorMessage } from '../../../protocol/src/log';
 import type { ExecCommand } from './commandLine';
 import type { ServiceConfig } from './serviceConfig';
-import {
-  classify, shallRestart, startLimit, startRefusal, succeeded, type ActiveState, type ServiceResult, type SubState,
-} from './serviceOutcome';
+import { classify, shallRestart, startLimit, startRefusal, succeeded, type ActiveState, type ServiceResult, type SubState } from './serviceOutcome';
 import { spawned, stopRecipeOf, UnitProcesses, type ControlOutcome, type Proc, type ServiceHost, type StopRecipe } from './serviceProcess';
 import { formatTimespan } from './timespan';
 import { describeExit, invocationId, type ExitInfo } from './processes';
@@ -47,7 +45,12 @@ export class Service {
   /** The main command had the `-` prefix: its failure counts as success. */
   private mainIgnoresFailure = false;
 
-  constructor(readonly name: string, public config: ServiceConfig, public hash: string, private readonly host: ServiceHost) {
+  constructor(
+    readonly name: string,
+    public config: ServiceConfig,
+    public hash: string,
+    private readonly host: ServiceHost,
+  ) {
     this.procs = new UnitProcesses(name, host.journal, pgid => host.onSpawn(pgid));
   }
 
@@ -245,7 +248,12 @@ export class Service {
    * ExecStartPost=) until one is aborted, times out or fails without the `-` prefix.
    */
   private async runPhase(
-    cmds: readonly ExecCommand[], env: Record<string, string>, deadline: number, signal: AbortSignal, phase: SubState, main: boolean,
+    cmds: readonly ExecCommand[],
+    env: Record<string, string>,
+    deadline: number,
+    signal: AbortSignal,
+    phase: SubState,
+    main: boolean,
   ): Promise<PhaseEnd | { kind: 'done'; pgid?: number }> {
     let pgid: number | undefined;
     for (const cmd of cmds) {
@@ -267,10 +275,13 @@ export class Service {
   /** A forking unit's main process is not our child: find it, then poll it (and its groups) until it is gone. */
   private async superviseForked(pgid: number | undefined, deadline: number): Promise<void> {
     this.mainPid = await this.procs.findForkedMain(this.config, pgid, Math.min(deadline, this.host.now() + 2_000), () => this.host.now());
-    this.procs.supervise(() => this.activeState === 'active' && this.subState === 'running', () => {
-      this.log(`${this.name}: Main process exited (not a child of fleetd: exit status unknown).`);
-      void this.mainGone({ code: 0, signal: null }, true);
-    });
+    this.procs.supervise(
+      () => this.activeState === 'active' && this.subState === 'running',
+      () => {
+        this.log(`${this.name}: Main process exited (not a child of fleetd: exit status unknown).`);
+        void this.mainGone({ code: 0, signal: null }, true);
+      },
+    );
   }
 
   private onMainExit(proc: Proc, info: ExitInfo): void {
@@ -407,13 +418,16 @@ export class Service {
     }
     if (!manual && shallRestart(c.restart, this.result)) {
       this.set('activating', 'auto-restart');
-      this.restartTimer = setTimeout(() => {
-        this.restartTimer = undefined;
-        this.restarts++;
-        this.log(`${this.name}: Scheduled restart job, restart counter is at ${this.restarts}.`);
-        this.set(this.result === 'success' ? 'inactive' : 'failed', this.result === 'success' ? 'dead' : 'failed');
-        this.beginStart();
-      }, Math.min(c.restartMs, 2 ** 31 - 1));
+      this.restartTimer = setTimeout(
+        () => {
+          this.restartTimer = undefined;
+          this.restarts++;
+          this.log(`${this.name}: Scheduled restart job, restart counter is at ${this.restarts}.`);
+          this.set(this.result === 'success' ? 'inactive' : 'failed', this.result === 'success' ? 'dead' : 'failed');
+          this.beginStart();
+        },
+        Math.min(c.restartMs, 2 ** 31 - 1),
+      );
       return;
     }
     if (this.pendingStart) {
@@ -448,7 +462,11 @@ export class Service {
   }
 
   private async runControl(
-    cmd: ExecCommand, env: Record<string, string>, deadline: number, signal: AbortSignal | undefined, phase: string,
+    cmd: ExecCommand,
+    env: Record<string, string>,
+    deadline: number,
+    signal: AbortSignal | undefined,
+    phase: string,
   ): Promise<ControlOutcome & { pgid?: number }> {
     const r = await this.procs.control(cmd, env, this.config.workingDirectory, { deadline, now: () => this.host.now() }, signal, phase);
     if (typeof r !== 'string') return r;

@@ -69,15 +69,63 @@ export const SERVICE_DEFAULTS = {
 } as const;
 
 /** [Unit] keys that change nothing for a process manager that starts what fleet tells it to. */
-const HARMLESS_UNIT = new Set(['Description', 'Documentation', 'DefaultDependencies', 'StartLimitIntervalSec', 'StartLimitInterval', 'StartLimitBurst', 'SourcePath']);
+const HARMLESS_UNIT = new Set([
+  'Description',
+  'Documentation',
+  'DefaultDependencies',
+  'StartLimitIntervalSec',
+  'StartLimitInterval',
+  'StartLimitBurst',
+  'SourcePath',
+]);
 /** [Service] keys implemented here (or harmless because output is always captured). */
 const SERVICE_KEYS = new Set([
-  'Type', 'ExecStartPre', 'ExecStart', 'ExecStartPost', 'ExecStop', 'ExecStopPost', 'RemainAfterExit', 'Restart', 'RestartSec',
-  'TimeoutStartSec', 'TimeoutStopSec', 'TimeoutSec', 'KillSignal', 'SendSIGKILL', 'KillMode', 'Environment', 'EnvironmentFile',
-  'WorkingDirectory', 'PIDFile', 'GuessMainPID', 'SuccessExitStatus', 'StartLimitInterval', 'StartLimitBurst', 'StartLimitIntervalSec',
-  'StandardOutput', 'StandardError', 'SyslogIdentifier', 'User', 'Group', 'SupplementaryGroups',
+  'Type',
+  'ExecStartPre',
+  'ExecStart',
+  'ExecStartPost',
+  'ExecStop',
+  'ExecStopPost',
+  'RemainAfterExit',
+  'Restart',
+  'RestartSec',
+  'TimeoutStartSec',
+  'TimeoutStopSec',
+  'TimeoutSec',
+  'KillSignal',
+  'SendSIGKILL',
+  'KillMode',
+  'Environment',
+  'EnvironmentFile',
+  'WorkingDirectory',
+  'PIDFile',
+  'GuessMainPID',
+  'SuccessExitStatus',
+  'StartLimitInterval',
+  'StartLimitBurst',
+  'StartLimitIntervalSec',
+  'StandardOutput',
+  'StandardError',
+  'SyslogIdentifier',
+  'User',
+  'Group',
+  'SupplementaryGroups',
 ]);
-const SIGNALS = new Set(['SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGKILL', 'SIGTERM', 'SIGUSR1', 'SIGUSR2', 'SIGABRT', 'SIGCONT', 'SIGSTOP', 'SIGPIPE', 'SIGALRM', 'SIGWINCH']);
+const SIGNALS = new Set([
+  'SIGHUP',
+  'SIGINT',
+  'SIGQUIT',
+  'SIGKILL',
+  'SIGTERM',
+  'SIGUSR1',
+  'SIGUSR2',
+  'SIGABRT',
+  'SIGCONT',
+  'SIGSTOP',
+  'SIGPIPE',
+  'SIGALRM',
+  'SIGWINCH',
+]);
 
 const YES = new Set(['1', 'yes', 'y', 'true', 't', 'on']);
 const NO = new Set(['0', 'no', 'n', 'false', 'f', 'off']);
@@ -88,7 +136,11 @@ export function parseServiceConfig(unitName: string, options: readonly UnitOptio
     kind: suffix === '.service' ? 'service' : suffix === '.target' ? 'target' : 'other',
     description: unitName,
     type: 'simple',
-    execStartPre: [], execStart: [], execStartPost: [], execStop: [], execStopPost: [],
+    execStartPre: [],
+    execStart: [],
+    execStartPost: [],
+    execStop: [],
+    execStopPost: [],
     remainAfterExit: false,
     restart: 'no',
     restartMs: SERVICE_DEFAULTS.restartMs,
@@ -105,7 +157,9 @@ export function parseServiceConfig(unitName: string, options: readonly UnitOptio
     successExitStatus: [],
     masked: options.length === 0,
     deps: emptyDeps(),
-    errors: [], unsupported: [], notes: [],
+    errors: [],
+    unsupported: [],
+    notes: [],
   };
   if (c.masked) return c;
   const unknownSpecifiers = new Set<string>();
@@ -132,7 +186,11 @@ export function parseServiceConfig(unitName: string, options: readonly UnitOptio
     list.push(r.command);
   };
   const execKeys: Record<string, ExecCommand[]> = {
-    ExecStartPre: c.execStartPre, ExecStart: c.execStart, ExecStartPost: c.execStartPost, ExecStop: c.execStop, ExecStopPost: c.execStopPost,
+    ExecStartPre: c.execStartPre,
+    ExecStart: c.execStart,
+    ExecStartPost: c.execStartPost,
+    ExecStop: c.execStop,
+    ExecStopPost: c.execStopPost,
   };
 
   for (const o of options) {
@@ -151,8 +209,7 @@ export function parseServiceConfig(unitName: string, options: readonly UnitOptio
         const r = parseDependencyValue(o.name, expand(o.value), unitName);
         for (const n of r.names) if (!c.deps[o.name].includes(n)) c.deps[o.name].push(n);
         c.notes.push(...r.notes);
-      }
-      else if (!HARMLESS_UNIT.has(o.name)) unsupported(`${o.name}=`);
+      } else if (!HARMLESS_UNIT.has(o.name)) unsupported(`${o.name}=`);
       continue;
     }
     if (o.section !== 'Service' || c.kind !== 'service') {
@@ -174,19 +231,38 @@ export function parseServiceConfig(unitName: string, options: readonly UnitOptio
           unsupported(`Type=${v} (run as Type=simple: ready as soon as it starts)`);
         } else c.notes.push(`Type=${o.value} is not a service type; using simple`);
         break;
-      case 'RemainAfterExit': bool(o, b => (c.remainAfterExit = b)); break;
-      case 'GuessMainPID': bool(o, b => (c.guessMainPid = b)); break;
-      case 'SendSIGKILL': bool(o, b => (c.sendSigkill = b)); break;
+      case 'RemainAfterExit':
+        bool(o, b => (c.remainAfterExit = b));
+        break;
+      case 'GuessMainPID':
+        bool(o, b => (c.guessMainPid = b));
+        break;
+      case 'SendSIGKILL':
+        bool(o, b => (c.sendSigkill = b));
+        break;
       case 'Restart':
         if ((RESTART_POLICIES as readonly string[]).includes(v)) c.restart = v as RestartPolicy;
         else c.notes.push(`Restart=${o.value} is not one of ${RESTART_POLICIES.join(', ')}; using no`);
         break;
-      case 'RestartSec': span(o, ms => (c.restartMs = ms)); break;
-      case 'TimeoutStartSec': span(o, ms => (c.timeoutStartMs = ms), true); break;
-      case 'TimeoutStopSec': span(o, ms => (c.timeoutStopMs = ms), true); break;
-      case 'TimeoutSec': span(o, ms => (c.timeoutStartMs = c.timeoutStopMs = ms), true); break;
-      case 'StartLimitInterval': case 'StartLimitIntervalSec': span(o, ms => (c.startLimitIntervalMs = ms)); break;
-      case 'StartLimitBurst': burst(o); break;
+      case 'RestartSec':
+        span(o, ms => (c.restartMs = ms));
+        break;
+      case 'TimeoutStartSec':
+        span(o, ms => (c.timeoutStartMs = ms), true);
+        break;
+      case 'TimeoutStopSec':
+        span(o, ms => (c.timeoutStopMs = ms), true);
+        break;
+      case 'TimeoutSec':
+        span(o, ms => (c.timeoutStartMs = c.timeoutStopMs = ms), true);
+        break;
+      case 'StartLimitInterval':
+      case 'StartLimitIntervalSec':
+        span(o, ms => (c.startLimitIntervalMs = ms));
+        break;
+      case 'StartLimitBurst':
+        burst(o);
+        break;
       case 'KillSignal': {
         const name = (v.startsWith('SIG') ? v : `SIG${v}`).toUpperCase();
         if (SIGNALS.has(name)) c.killSignal = name as NodeJS.Signals;
@@ -222,14 +298,17 @@ export function parseServiceConfig(unitName: string, options: readonly UnitOptio
         c.workingDirectory = { path: expand(optional ? v.slice(1) : v), optional };
         break;
       }
-      case 'PIDFile': c.pidFile = expand(v); break;
+      case 'PIDFile':
+        c.pidFile = expand(v);
+        break;
       case 'SuccessExitStatus':
         for (const w of v.split(/\s+/).filter(Boolean)) {
           if (/^\d+$/.test(w) && Number(w) < 256) c.successExitStatus.push(Number(w));
           else unsupported(`SuccessExitStatus=${w} (only exit codes 0-255 are supported)`);
         }
         break;
-      case 'User': case 'Group': {
+      case 'User':
+      case 'Group': {
         const value = expand(v.trim());
         const key = o.name === 'User' ? 'user' : 'group';
         if (value === '') delete c[key];
@@ -240,7 +319,8 @@ export function parseServiceConfig(unitName: string, options: readonly UnitOptio
         if (v.trim() === '') c.supplementaryGroups = [];
         else c.supplementaryGroups.push(...expand(v).split(/\s+/).filter(Boolean));
         break;
-      case 'StandardOutput': case 'StandardError':
+      case 'StandardOutput':
+      case 'StandardError':
         if (!['', 'journal', 'inherit', 'journal+console', 'syslog', 'kmsg'].includes(v)) unsupported(`${o.name}=${v} (output always goes to the journal)`);
         break;
       default:
@@ -255,9 +335,11 @@ export function parseServiceConfig(unitName: string, options: readonly UnitOptio
 
   if (c.kind === 'service') {
     if (c.execStart.length === 0 && !(c.type === 'oneshot' && c.remainAfterExit)) {
-      c.errors.push(c.type === 'oneshot'
-        ? 'Service has no ExecStart= and no RemainAfterExit=yes; add an ExecStart= line'
-        : `Service has no ExecStart= setting, which is only allowed for Type=oneshot services; add ExecStart=/path/to/program`);
+      c.errors.push(
+        c.type === 'oneshot'
+          ? 'Service has no ExecStart= and no RemainAfterExit=yes; add an ExecStart= line'
+          : `Service has no ExecStart= setting, which is only allowed for Type=oneshot services; add ExecStart=/path/to/program`,
+      );
     }
     if (c.execStart.length > 1 && c.type !== 'oneshot') {
       c.errors.push('Service has more than one ExecStart= setting, which is only allowed for Type=oneshot services; use one ExecStart= or Type=oneshot');

@@ -8,8 +8,8 @@ import type { RestartPolicy, ServiceConfig } from './serviceConfig';
 import { formatTimespan } from './timespan';
 
 export type ActiveState = 'inactive' | 'activating' | 'active' | 'deactivating' | 'failed';
-export type SubState = 'dead' | 'start-pre' | 'start' | 'start-post' | 'running' | 'exited' | 'stop' | 'stop-sigterm'
-  | 'stop-sigkill' | 'stop-post' | 'failed' | 'auto-restart';
+export type SubState =
+  'dead' | 'start-pre' | 'start' | 'start-post' | 'running' | 'exited' | 'stop' | 'stop-sigterm' | 'stop-sigkill' | 'stop-post' | 'failed' | 'auto-restart';
 export type ServiceResult = 'success' | 'exit-code' | 'signal' | 'timeout' | 'start-limit-hit' | 'resources';
 
 /** Signals a main process may die of and still count as a clean exit (systemd's default SuccessExitStatus=). */
@@ -40,13 +40,20 @@ export function classify(info: ExitInfo, o: { ignoresFailure: boolean; successEx
 /** systemd's Restart= table: whether a unit that stopped on its own with `result` is started again. */
 export function shallRestart(policy: RestartPolicy, result: ServiceResult): boolean {
   switch (policy) {
-    case 'no': return false;
-    case 'always': return result !== 'start-limit-hit';
-    case 'on-success': return result === 'success';
-    case 'on-failure': return result !== 'success' && result !== 'start-limit-hit';
-    case 'on-abnormal': return result === 'signal' || result === 'timeout';
-    case 'on-abort': return result === 'signal';
-    case 'on-watchdog': return false;
+    case 'no':
+      return false;
+    case 'always':
+      return result !== 'start-limit-hit';
+    case 'on-success':
+      return result === 'success';
+    case 'on-failure':
+      return result !== 'success' && result !== 'start-limit-hit';
+    case 'on-abnormal':
+      return result === 'signal' || result === 'timeout';
+    case 'on-abort':
+      return result === 'signal';
+    case 'on-watchdog':
+      return false;
   }
 }
 
@@ -59,7 +66,10 @@ export interface StartRefusal {
 export function startRefusal(name: string, config: Pick<ServiceConfig, 'masked' | 'kind' | 'errors'>): StartRefusal | undefined {
   if (config.masked) return { message: `Unit ${name} is masked: its unit file is empty; submit the unit with its options`, result: 'resources' };
   if (config.kind === 'other') {
-    return { message: `the process unit manager cannot run ${name.slice(name.lastIndexOf('.'))} units; only .service and .target units run here`, result: 'resources' };
+    return {
+      message: `the process unit manager cannot run ${name.slice(name.lastIndexOf('.'))} units; only .service and .target units run here`,
+      result: 'resources',
+    };
   }
   if (config.errors.length > 0) return { message: `Unit ${name} has a bad unit file setting: ${config.errors.join('; ')}`, result: 'resources' };
   return undefined;
@@ -70,7 +80,9 @@ export function startRefusal(name: string, config: Pick<ServiceConfig, 'masked' 
  * (this start's included when it may go ahead), and the refusal once the burst is used up.
  */
 export function startLimit(
-  config: Pick<ServiceConfig, 'startLimitIntervalMs' | 'startLimitBurst'>, startTimes: readonly number[], now: number,
+  config: Pick<ServiceConfig, 'startLimitIntervalMs' | 'startLimitBurst'>,
+  startTimes: readonly number[],
+  now: number,
 ): { startTimes: number[]; refusal?: StartRefusal } {
   const { startLimitIntervalMs: interval, startLimitBurst: burst } = config;
   if (interval <= 0 || burst <= 0) return { startTimes: [...startTimes] };
@@ -78,7 +90,10 @@ export function startLimit(
   if (recent.length >= burst) {
     return {
       startTimes: recent,
-      refusal: { message: `Start request repeated too quickly (${burst} starts within ${formatTimespan(interval)}; StartLimitBurst=/StartLimitIntervalSec=)`, result: 'start-limit-hit' },
+      refusal: {
+        message: `Start request repeated too quickly (${burst} starts within ${formatTimespan(interval)}; StartLimitBurst=/StartLimitIntervalSec=)`,
+        result: 'start-limit-hit',
+      },
     };
   }
   return { startTimes: [...recent, now] };

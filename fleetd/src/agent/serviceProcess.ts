@@ -55,7 +55,11 @@ export interface StopRecipe {
 
 /** The recipe for a unit started with `env` (its start environment) and `mainPid`: what a watchdog needs to stop it as the Service would. */
 export function stopRecipeOf(
-  unit: string, c: ServiceConfig, env: Record<string, string>, mainPid: number | undefined, credentials: Credentials | undefined,
+  unit: string,
+  c: ServiceConfig,
+  env: Record<string, string>,
+  mainPid: number | undefined,
+  credentials: Credentials | undefined,
 ): StopRecipe {
   const stopEnv = env;
   stopEnv.SERVICE_RESULT = 'success';
@@ -63,8 +67,14 @@ export function stopRecipeOf(
   const wd = c.workingDirectory;
   const cwd = wd ? workingDirectoryPath(wd, stopEnv) : '/';
   return {
-    unit, execStop: c.execStop, execStopPost: c.execStopPost, env: stopEnv, cwd,
-    killSignal: c.killSignal, sendSigkill: c.sendSigkill, timeoutStopMs: c.timeoutStopMs,
+    unit,
+    execStop: c.execStop,
+    execStopPost: c.execStopPost,
+    env: stopEnv,
+    cwd,
+    killSignal: c.killSignal,
+    sendSigkill: c.sendSigkill,
+    timeoutStopMs: c.timeoutStopMs,
     ...(credentials ? { credentials } : {}),
   };
 }
@@ -81,10 +91,16 @@ function workingDirectoryPath(wd: NonNullable<ServiceConfig['workingDirectory']>
  * (which wins), with the credentials of User=/Group=. A string is an error.
  */
 function serviceEnvironment(
-  config: ServiceConfig, baseEnv: Record<string, string>, invocation: string,
+  config: ServiceConfig,
+  baseEnv: Record<string, string>,
+  invocation: string,
 ): { env: Record<string, string>; credentials: Credentials | undefined } | string {
   const c = config;
-  const creds = resolveCredentials({ ...(c.user !== undefined ? { user: c.user } : {}), ...(c.group !== undefined ? { group: c.group } : {}), supplementaryGroups: c.supplementaryGroups });
+  const creds = resolveCredentials({
+    ...(c.user !== undefined ? { user: c.user } : {}),
+    ...(c.group !== undefined ? { group: c.group } : {}),
+    supplementaryGroups: c.supplementaryGroups,
+  });
   if (typeof creds === 'string') return creds;
   const env: Record<string, string> = { ...baseEnv, ...creds?.env, INVOCATION_ID: invocation };
   for (const [k, v] of c.environment) env[k] = v;
@@ -116,7 +132,11 @@ export class UnitProcesses {
   /** Polls a forking daemon's main process. */
   private watcher: NodeJS.Timeout | undefined;
 
-  constructor(private readonly unit: string, private readonly journal: Journal, private readonly onSpawn: (pgid: number) => void) {}
+  constructor(
+    private readonly unit: string,
+    private readonly journal: Journal,
+    private readonly onSpawn: (pgid: number) => void,
+  ) {}
 
   private log(text: string): void {
     this.journal.append(this.unit, 'system', `${this.unit}: ${text}`);
@@ -168,7 +188,8 @@ export class UnitProcesses {
         ok = false;
       }
       if (ok) cwd = path;
-      else if (!wd.optional) return `Changing to the requested working directory ${path} failed: no such directory (status 200/CHDIR; prefix it with "-" to ignore)`;
+      else if (!wd.optional)
+        return `Changing to the requested working directory ${path} failed: no such directory (status 200/CHDIR; prefix it with "-" to ignore)`;
     }
     const argv = cmd.noEnvExpansion ? cmd.argv : expandEnvArgs(cmd.argv, env);
     const how = this.credentials ? spawnWith(this.credentials, cmd.path, argv.slice(1)) : { path: cmd.path, args: argv.slice(1) };
@@ -176,7 +197,11 @@ export class UnitProcesses {
     let child: ChildProcess;
     try {
       child = spawn(how.path, how.args, {
-        argv0: how.path === cmd.path ? argv[0] ?? cmd.path : how.path, env, cwd: cwd ?? '/', detached: true, stdio: ['ignore', 'pipe', 'pipe'],
+        argv0: how.path === cmd.path ? (argv[0] ?? cmd.path) : how.path,
+        env,
+        cwd: cwd ?? '/',
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
         ...(how.uid !== undefined ? { uid: how.uid, gid: how.gid } : {}),
       });
     } catch (err) {
@@ -222,8 +247,12 @@ export class UnitProcesses {
    * `signal` aborts. A string: it could not start (logged).
    */
   async control(
-    cmd: ExecCommand, env: Record<string, string>, workingDirectory: ServiceConfig['workingDirectory'],
-    time: { deadline: number; now(): number }, signal: AbortSignal | undefined, phase: string,
+    cmd: ExecCommand,
+    env: Record<string, string>,
+    workingDirectory: ServiceConfig['workingDirectory'],
+    time: { deadline: number; now(): number },
+    signal: AbortSignal | undefined,
+    phase: string,
   ): Promise<(ControlOutcome & { pgid?: number }) | string> {
     const proc = this.spawn(cmd, env, workingDirectory);
     if (typeof proc === 'string') return proc;
@@ -237,7 +266,12 @@ export class UnitProcesses {
    * A forking daemon's main PID (see forkedMainPid), its group added to the unit's; undefined
    * (logged) when unknown, and the unit is then supervised through its groups.
    */
-  async findForkedMain(c: Pick<ServiceConfig, 'pidFile' | 'guessMainPid'>, pgid: number | undefined, until: number, now: () => number): Promise<number | undefined> {
+  async findForkedMain(
+    c: Pick<ServiceConfig, 'pidFile' | 'guessMainPid'>,
+    pgid: number | undefined,
+    until: number,
+    now: () => number,
+  ): Promise<number | undefined> {
     const pid = await forkedMainPid(c, pgid, until, now, t => this.log(t));
     if (pid === undefined) {
       this.log(`Supervising process without a known main PID${c.pidFile ? '' : ' (set PIDFile=)'}.`);
@@ -275,7 +309,8 @@ export class UnitProcesses {
    * Groups found dead are forgotten. False when the deadline passed (`state`: the unit's sub-state, for the log).
    */
   async kill(
-    o: { killSignal: NodeJS.Signals; sendSigkill: boolean; deadline: number; now(): number; state(): string }, onSigkill: () => void,
+    o: { killSignal: NodeJS.Signals; sendSigkill: boolean; deadline: number; now(): number; state(): string },
+    onSigkill: () => void,
   ): Promise<boolean> {
     const outcome = await this.signalUntilGone(o, () => {
       this.log(`State '${o.state()}' timed out. Killing.`);
@@ -287,7 +322,8 @@ export class UnitProcesses {
   }
 
   private async signalUntilGone(
-    o: { killSignal: NodeJS.Signals; sendSigkill: boolean; deadline: number; now(): number }, onSigkill: () => void,
+    o: { killSignal: NodeJS.Signals; sendSigkill: boolean; deadline: number; now(): number },
+    onSigkill: () => void,
   ): Promise<'stopped' | 'no-sigkill' | 'killed' | 'survived'> {
     const signal = (sig: NodeJS.Signals) => {
       for (const g of this.groups) sendGroup(g, sig);
@@ -342,7 +378,11 @@ export function spawned(child: ChildProcess): Promise<'spawned'> {
  * guess, the one process left in the start command's group (`pgid`). Undefined when unknown.
  */
 async function forkedMainPid(
-  c: Pick<ServiceConfig, 'pidFile' | 'guessMainPid'>, pgid: number | undefined, until: number, now: () => number, log: (text: string) => void,
+  c: Pick<ServiceConfig, 'pidFile' | 'guessMainPid'>,
+  pgid: number | undefined,
+  until: number,
+  now: () => number,
+  log: (text: string) => void,
 ): Promise<number | undefined> {
   let pid: number | undefined;
   if (c.pidFile) {

@@ -127,14 +127,22 @@ export class StatePublisher {
   /** One registry batch: `states` (remembered as published once written) and launched heartbeats. */
   private async write(states: readonly UnitManagerState[], launched: readonly string[]): Promise<void> {
     if (states.length === 0 && launched.length === 0) return;
-    await this.o.registry.publishUnits(this.o.machineId, {
-      states: states.map(s => ({
-        name: s.name, machineId: this.o.machineId, hash: s.hash,
-        loadState: s.loadState, activeState: s.activeState, subState: s.subState,
-        ...(s.detail ? { detail: s.detail } : {}),
-      })),
-      launched,
-    }, this.o.ttlMs);
+    await this.o.registry.publishUnits(
+      this.o.machineId,
+      {
+        states: states.map(s => ({
+          name: s.name,
+          machineId: this.o.machineId,
+          hash: s.hash,
+          loadState: s.loadState,
+          activeState: s.activeState,
+          subState: s.subState,
+          ...(s.detail ? { detail: s.detail } : {}),
+        })),
+        launched,
+      },
+      this.o.ttlMs,
+    );
     // Remembered only once written: a failed write is retried on the next change, pass or heartbeat.
     for (const s of states) this.published.set(s.name, publishedKey(s));
   }

@@ -47,7 +47,10 @@ export interface UnitManager {
 }
 
 export class UnitNotLoadedError extends Error {
-  constructor(readonly unit: string, action: string) {
+  constructor(
+    readonly unit: string,
+    action: string,
+  ) {
     super(`cannot ${action} unit ${unit}: it is not loaded on this machine; load it first`);
     this.name = 'UnitNotLoadedError';
   }

@@ -95,5 +95,8 @@ export function waitTag(query: URLSearchParams): string | undefined {
 /** The entity tags of If-None-Match (a list; `*` matches anything). */
 export function ifNoneMatch(header: string | undefined): string[] {
   if (!header) return [];
-  return header.split(',').map(s => s.trim().replace(/^W\//, '')).filter(Boolean);
+  return header
+    .split(',')
+    .map(s => s.trim().replace(/^W\//, ''))
+    .filter(Boolean);
 }

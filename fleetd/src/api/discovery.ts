@@ -34,7 +34,12 @@ const schemas = {
 };
 
 const item = (id: string, httpMethod: string, path: string, extra: object = {}) => ({
-  id, httpMethod, path, parameters: unitNameParam, parameterOrder: ['unitName'], ...extra,
+  id,
+  httpMethod,
+  path,
+  parameters: unitNameParam,
+  parameterOrder: ['unitName'],
+  ...extra,
 });
 
 const resources = {
@@ -50,7 +55,9 @@ const resources = {
   UnitState: {
     methods: {
       List: {
-        id: 'fleet.UnitState.List', httpMethod: 'GET', path: 'state',
+        id: 'fleet.UnitState.List',
+        httpMethod: 'GET',
+        path: 'state',
         parameters: { ...pageTokenParam, unitName: { type: 'string', location: 'query' }, machineID: { type: 'string', location: 'query' } },
         response: ref('UnitStatePage'),
       },

@@ -17,7 +17,15 @@ import { StateResource } from '../../../registry/src/api/state';
 import { checkContentType, UnitsResource } from '../../../registry/src/api/units';
 import { ChangeClock, ifNoneMatch, waitTag } from './changes';
 import {
-  DEFAULT_BODY_TIMEOUT_MS, DEFAULT_MAX_CONCURRENT_BODIES, MAX_BODIES_READ, MAX_JSON_DEPTH, MAX_WAITING_BODIES, nestsDeeperThan, readBody, Semaphore, SMALL_BODY_BYTES,
+  DEFAULT_BODY_TIMEOUT_MS,
+  DEFAULT_MAX_CONCURRENT_BODIES,
+  MAX_BODIES_READ,
+  MAX_JSON_DEPTH,
+  MAX_WAITING_BODIES,
+  nestsDeeperThan,
+  readBody,
+  Semaphore,
+  SMALL_BODY_BYTES,
   writtenUnitBytesAtLeast,
 } from './limits';
 
@@ -61,7 +69,8 @@ export const MAX_WAIT_MS = 60_000;
 export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
   const { registry } = options;
   const tokenLimit = options.tokenLimit ?? DEFAULT_TOKEN_LIMIT;
-  if (!Number.isInteger(tokenLimit) || tokenLimit < 1 || tokenLimit > 0xffff) throw new RangeError(`tokenLimit must be an integer from 1 to 65535, got ${tokenLimit}`);
+  if (!Number.isInteger(tokenLimit) || tokenLimit < 1 || tokenLimit > 0xffff)
+    throw new RangeError(`tokenLimit must be an integer from 1 to 65535, got ${tokenLimit}`);
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const log = options.log ?? (() => {});
   const bodyTimeoutMs = options.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS;
@@ -73,11 +82,13 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
       // A unit body larger than the registry takes in one request cannot be stored: refused before
       // it is decoded, validated and hashed (hundreds of ms and of MB for a few MB).
       const registryLimit = unitBody ? registry.maxRequestBytes : undefined;
-      const body = registryLimit !== undefined && registryLimit < maxBodyBytes
-        ? await readBody(req, registryLimit, bodyTimeoutMs, unitTooLarge, maxBodyBytes)
-        : await readBody(req, maxBodyBytes, bodyTimeoutMs);
+      const body =
+        registryLimit !== undefined && registryLimit < maxBodyBytes
+          ? await readBody(req, registryLimit, bodyTimeoutMs, unitTooLarge, maxBodyBytes)
+          : await readBody(req, maxBodyBytes, bodyTimeoutMs);
       // The decoder recurses per level: refuse what would overflow its stack (Go's text, its own limit).
-      if (nestsDeeperThan(body, MAX_JSON_DEPTH)) throw new ApiError(400, `${decodePrefix}exceeded max depth (fleetd decodes JSON nested at most ${MAX_JSON_DEPTH} deep)`);
+      if (nestsDeeperThan(body, MAX_JSON_DEPTH))
+        throw new ApiError(400, `${decodePrefix}exceeded max depth (fleetd decodes JSON nested at most ${MAX_JSON_DEPTH} deep)`);
       // A unit that cannot fit once written is refused before the costly decoding, validation and hashing.
       const written = registryLimit !== undefined ? writtenUnitBytesAtLeast(body) : undefined;
       if (written !== undefined && written > registryLimit!) throw unitTooLarge(registryLimit!, written);
@@ -96,7 +107,14 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
    * A collection GET with the change feed: ETag, 304 for If-None-Match, `?wait=<tag>`, and page
    * walks cut from the list page 1 read. `render` turns the whole list into the answer.
    */
-  const serveList = async <T>(req: IncomingMessage, res: ServerResponse, url: URL, key: string, all: () => Promise<T[]>, render: (source: () => Promise<readonly T[]>) => Promise<unknown>): Promise<void> => {
+  const serveList = async <T>(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    key: string,
+    all: () => Promise<T[]>,
+    render: (source: () => Promise<readonly T[]>) => Promise<unknown>,
+  ): Promise<void> => {
     let tag = clock.tag;
     const wait = waitTag(url.searchParams);
     if (wait !== undefined && wait === tag) {
@@ -154,7 +172,15 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
     }
 
     if (rest === '/machines') {
-      if (method === 'GET') return serveList(req, res, url, 'machines', () => machines.all(), source => machines.list(url.searchParams.getAll('nextPageToken'), source));
+      if (method === 'GET')
+        return serveList(
+          req,
+          res,
+          url,
+          'machines',
+          () => machines.all(),
+          source => machines.list(url.searchParams.getAll('nextPageToken'), source),
+        );
       if (method === 'PATCH') {
         await withBody(req, '', body => machines.patch(body));
         clock.bump();
@@ -165,7 +191,8 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
 
     const machinePath = resourcePath(rest, '/machines');
     if (machinePath.kind === 'item' && method === 'DELETE') {
-      if (!options.removeMachine) throw new ApiError(405, 'only a local cluster (fleetd local) removes machines; a fleet machine leaves the cluster when its fleetd stops');
+      if (!options.removeMachine)
+        throw new ApiError(405, 'only a local cluster (fleetd local) removes machines; a fleet machine leaves the cluster when its fleetd stops');
       await options.removeMachine(machinePath.item);
       clock.bump();
       return sendEmpty(res, 204);
@@ -174,7 +201,14 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
     const unitsPath = resourcePath(rest, '/units');
     if (unitsPath.kind === 'collection') {
       if (method !== 'GET') throw new ApiError(405, 'only GET supported against this resource');
-      return serveList(req, res, url, 'units', () => units.all(), source => units.list(url.searchParams.getAll('nextPageToken'), source));
+      return serveList(
+        req,
+        res,
+        url,
+        'units',
+        () => units.all(),
+        source => units.list(url.searchParams.getAll('nextPageToken'), source),
+      );
     }
     if (unitsPath.kind === 'item') {
       const name = unitsPath.item;
@@ -198,7 +232,15 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
     const statePath = resourcePath(rest, '/state');
     if (statePath.kind === 'collection' || statePath.kind === 'item') {
       if (method !== 'GET') throw new ApiError(405, 'only GET supported against this resource');
-      if (statePath.kind === 'collection') return serveList(req, res, url, 'state', () => state.all(), source => state.list(url.searchParams, source));
+      if (statePath.kind === 'collection')
+        return serveList(
+          req,
+          res,
+          url,
+          'state',
+          () => state.all(),
+          source => state.list(url.searchParams, source),
+        );
       return sendJson(res, 200, await state.get(statePath.item));
     }
 
@@ -232,7 +274,7 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
         message = UNAVAILABLE_MESSAGE;
         log('warn', `HTTP ${req.method} ${req.url}: 503: ${describe(err)}`);
       } else {
-        log('error', `HTTP ${req.method} ${req.url}: 500: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+        log('error', `HTTP ${req.method} ${req.url}: 500: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
       }
       if (res.headersSent) {
         // A streaming response (journal) broke after it started: all we can do is end it.
@@ -278,8 +320,11 @@ function headerValues(req: IncomingMessage, name: string): string[] {
 
 function unitTooLarge(limit: number, written?: number): ApiError {
   const what = written === undefined ? `the request body exceeds ${limit} bytes` : `the unit takes at least ${written} bytes once written`;
-  return new ApiError(413, `too large for etcd: ${what}, and etcd takes at most --max-request-bytes (${limit} bytes) ` +
-    'per request, in which a unit is written with its options three times; make the unit smaller');
+  return new ApiError(
+    413,
+    `too large for etcd: ${what}, and etcd takes at most --max-request-bytes (${limit} bytes) ` +
+      'per request, in which a unit is written with its options three times; make the unit smaller',
+  );
 }
 
 function describe(err: unknown): string {

@@ -34,7 +34,10 @@ export function parseLines(value: string | null): number {
 /** The machines whose agents can tell about `unit`: those reporting a state for it, and its target. */
 export async function journalSources(registry: ApiRegistry, unit: string, machineId: string | undefined): Promise<Source[]> {
   const [units, states, schedule, machines] = await Promise.all([
-    registry.getUnit(unit), registry.listUnitStates(), registry.getSchedule(), registry.listMachines(),
+    registry.getUnit(unit),
+    registry.listUnitStates(),
+    registry.getSchedule(),
+    registry.listMachines(),
   ]);
   const involved = new Set(states.filter(s => s.name === unit).map(s => s.machineId));
   const target = schedule.get(unit)?.machineId;
@@ -60,8 +63,13 @@ export async function journalSources(registry: ApiRegistry, unit: string, machin
  * `onOpen` runs once the agent answered 200 (for a follow: once it is subscribed).
  */
 function readAgent(
-  source: Source, unit: string, lines: number, follow: boolean, signal: AbortSignal,
-  onLine: (l: JournalLine) => void, onOpen: () => void = () => {},
+  source: Source,
+  unit: string,
+  lines: number,
+  follow: boolean,
+  signal: AbortSignal,
+  onLine: (l: JournalLine) => void,
+  onOpen: () => void = () => {},
 ): Promise<void> {
   return new Promise((resolve, reject) => {
     // An agent's journal is `http://host:port` or, on the local cluster, `unix:///path` (its socket).
@@ -69,34 +77,40 @@ function readAgent(
     const url = new URL(`${unixSocket ? 'http://localhost' : source.url.replace(/\/$/, '')}/journal/${encodeURIComponent(unit)}`);
     url.searchParams.set('lines', String(lines));
     if (follow) url.searchParams.set('follow', 'true');
-    const req = http.get(unixSocket ? 'http://localhost' : url, {
-      signal, timeout: follow ? 0 : 10_000, ...(unixSocket ? { socketPath: unixSocket, path: `${url.pathname}${url.search}` } : {}),
-    }, res => {
-      if (res.statusCode !== 200) {
-        res.resume();
-        reject(new Error(`agent ${source.machineId} answered HTTP ${res.statusCode}`));
-        return;
-      }
-      onOpen();
-      res.setEncoding('utf8');
-      let buffer = '';
-      res.on('data', (chunk: string) => {
-        buffer += chunk;
-        let nl: number;
-        while ((nl = buffer.indexOf('\n')) >= 0) {
-          const text = buffer.slice(0, nl).trim();
-          buffer = buffer.slice(nl + 1);
-          if (!text) continue;
-          try {
-            onLine(JSON.parse(text) as JournalLine);
-          } catch {
-            // not a JournalLine: skip it rather than break the stream
-          }
+    const req = http.get(
+      unixSocket ? 'http://localhost' : url,
+      {
+        signal,
+        timeout: follow ? 0 : 10_000,
+        ...(unixSocket ? { socketPath: unixSocket, path: `${url.pathname}${url.search}` } : {}),
+      },
+      res => {
+        if (res.statusCode !== 200) {
+          res.resume();
+          reject(new Error(`agent ${source.machineId} answered HTTP ${res.statusCode}`));
+          return;
         }
-      });
-      res.on('end', () => resolve());
-      res.on('error', reject);
-    });
+        onOpen();
+        res.setEncoding('utf8');
+        let buffer = '';
+        res.on('data', (chunk: string) => {
+          buffer += chunk;
+          let nl: number;
+          while ((nl = buffer.indexOf('\n')) >= 0) {
+            const text = buffer.slice(0, nl).trim();
+            buffer = buffer.slice(nl + 1);
+            if (!text) continue;
+            try {
+              onLine(JSON.parse(text) as JournalLine);
+            } catch {
+              // not a JournalLine: skip it rather than break the stream
+            }
+          }
+        });
+        res.on('end', () => resolve());
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`agent ${source.machineId} did not answer within 10 s`)));
     req.on('error', err => (signal.aborted ? resolve() : reject(err)));
   });
@@ -122,7 +136,9 @@ export async function serveJournal(registry: ApiRegistry, request: JournalReques
     if (!res.writableEnded && !res.destroyed) res.write(`${JSON.stringify(l)}\n`);
   };
   const failure = (s: Source, err: unknown): JournalLine => ({
-    time: Date.now(), machineID: s.machineId, stream: 'system',
+    time: Date.now(),
+    machineID: s.machineId,
+    stream: 'system',
     text: `fleetd: cannot read the journal of ${request.unit} on machine ${s.machineId}: ${err instanceof Error ? err.message : String(err)}`,
   });
 
@@ -140,7 +156,9 @@ export async function serveJournal(registry: ApiRegistry, request: JournalReques
         open = r;
         setTimeout(r, OPEN_TIMEOUT_MS).unref();
       });
-      const done = readAgent(s, request.unit, 0, true, abort.signal, onLine, open).catch(err => onLine(failure(s, err))).finally(open);
+      const done = readAgent(s, request.unit, 0, true, abort.signal, onLine, open)
+        .catch(err => onLine(failure(s, err)))
+        .finally(open);
       return { isOpen, done };
     });
     following = Promise.all(opened.map(o => o.done));

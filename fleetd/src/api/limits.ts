@@ -35,7 +35,10 @@ export const MAX_JSON_DEPTH = 1000;
 export class Semaphore {
   private active = 0;
   private readonly waiting: (() => void)[] = [];
-  constructor(private readonly limit: number, private readonly maxWaiting: number) {
+  constructor(
+    private readonly limit: number,
+    private readonly maxWaiting: number,
+  ) {
     if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`a concurrency limit must be a positive integer, got ${limit}`);
   }
 
@@ -57,7 +60,8 @@ export class Semaphore {
       return await fn();
     } finally {
       const next = this.waiting.shift();
-      if (next) next(); // the slot passes on as it is
+      if (next)
+        next(); // the slot passes on as it is
       else this.active--;
     }
   }
@@ -69,8 +73,13 @@ export class Semaphore {
  * (and dropped) before the 413, so the client, still sending, gets the answer rather than a reset
  * connection; beyond `drainLimit` the 413 goes out at once and the connection is closed.
  */
-export function readBody(req: IncomingMessage, limit: number, timeoutMs: number,
-  tooLarge: (limit: number) => ApiError = bodyTooLarge, drainLimit = limit): Promise<string> {
+export function readBody(
+  req: IncomingMessage,
+  limit: number,
+  timeoutMs: number,
+  tooLarge: (limit: number) => ApiError = bodyTooLarge,
+  drainLimit = limit,
+): Promise<string> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > drainLimit) return Promise.reject(tooLarge(limit));
   return new Promise((resolve, reject) => {
@@ -89,7 +98,8 @@ export function readBody(req: IncomingMessage, limit: number, timeoutMs: number,
     const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size > drainLimit) return finish(tooLarge(limit));
-      if (size > limit) chunks.length = 0; // draining: nothing more is kept
+      if (size > limit)
+        chunks.length = 0; // draining: nothing more is kept
       else chunks.push(chunk);
     };
     req.on('data', onData);
@@ -137,7 +147,8 @@ export function nestsDeeperThan(text: string, max: number): boolean {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) {
       inString = true;

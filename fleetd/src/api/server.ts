@@ -41,17 +41,24 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
   const sockets: string[] = [];
   const closeAll = async () => {
     handler.dispose();
-    await Promise.all(servers.map(s => new Promise<void>(resolve => {
-      s.close(() => resolve());
-      s.closeAllConnections();
-    })));
+    await Promise.all(
+      servers.map(
+        s =>
+          new Promise<void>(resolve => {
+            s.close(() => resolve());
+            s.closeAllConnections();
+          }),
+      ),
+    );
     for (const p of sockets) fs.rmSync(p, { force: true });
   };
   try {
     for (const target of options.listen) {
       const tls = 'tls' in target ? target.tls : undefined;
       // With TLS, only clients with a certificate of the CA get through the handshake.
-      const server = tls ? https.createServer({ ca: tls.ca, cert: tls.cert, key: tls.key, requestCert: true, rejectUnauthorized: true }, handler) : http.createServer(handler);
+      const server = tls
+        ? https.createServer({ ca: tls.ca, cert: tls.cert, key: tls.key, requestCert: true, rejectUnauthorized: true }, handler)
+        : http.createServer(handler);
       server.keepAliveTimeout = 5_000;
       server.headersTimeout = 10_000;
       // No requestTimeout: journal follow streams are long-lived by design.

@@ -38,7 +38,10 @@ export interface EtcdGateOptions {
 function hexAddress(ip: string, endianness: 'LE' | 'BE'): string {
   const bytes = ip.split('.').map(n => Number(n));
   const ordered = endianness === 'LE' ? bytes.reverse() : bytes;
-  return ordered.map(b => b.toString(16).padStart(2, '0')).join('').toUpperCase();
+  return ordered
+    .map(b => b.toString(16).padStart(2, '0'))
+    .join('')
+    .toUpperCase();
 }
 
 function hexEndpoint(ip: string, port: number, endianness: 'LE' | 'BE'): string {
@@ -50,7 +53,12 @@ function hexEndpoint(ip: string, port: number, endianness: 'LE' | 'BE'): string 
  * text of /proc/net/tcp (`sl local_address rem_address st … uid timeout inode`); undefined when
  * no such socket is listed.
  */
-export function socketOwner(table: string, local: { address: string; port: number }, remote: { address: string; port: number }, endianness: 'LE' | 'BE' = os.endianness()): number | undefined {
+export function socketOwner(
+  table: string,
+  local: { address: string; port: number },
+  remote: { address: string; port: number },
+  endianness: 'LE' | 'BE' = os.endianness(),
+): number | undefined {
   const want = [hexEndpoint(local.address, local.port, endianness), hexEndpoint(remote.address, remote.port, endianness)];
   for (const line of table.split('\n')) {
     const fields = line.trim().split(/\s+/);
@@ -81,9 +89,11 @@ export async function openEtcdGate(options: EtcdGateOptions): Promise<EtcdGate> 
     let owner: number | undefined;
     try {
       // The client's end: its local address is our remote one, and the reverse.
-      owner = socketOwner(await readTable(),
+      owner = socketOwner(
+        await readTable(),
         { address: client.remoteAddress ?? '', port: client.remotePort ?? 0 },
-        { address: client.localAddress ?? '', port: client.localPort ?? 0 });
+        { address: client.localAddress ?? '', port: client.localPort ?? 0 },
+      );
     } catch (err) {
       log('warn', `etcd gate: cannot read /proc/net/tcp to check who connects (${(err as Error).message}); refusing`);
     }
@@ -125,9 +135,10 @@ export async function openEtcdGate(options: EtcdGateOptions): Promise<EtcdGate> 
   return {
     url: `http://${host}:${port}`,
     counts,
-    close: () => new Promise<void>(resolve => {
-      server.close(() => resolve());
-      for (const s of open) s.destroy();
-    }),
+    close: () =>
+      new Promise<void>(resolve => {
+        server.close(() => resolve());
+        for (const s of open) s.destroy();
+      }),
   };
 }

@@ -127,7 +127,13 @@ const GUARD = [
  * same data dir and ports, with backoff, until stop(). fleetd's registry client reconnects by
  * itself, so the cluster recovers without anyone's help.
  */
-export async function startEtcd(binary: string, dataRoot: string, log: EtcdLog, supervision: EtcdSupervision = {}, options: { tcpClient?: boolean; gate?: boolean } = {}): Promise<EtcdProcess> {
+export async function startEtcd(
+  binary: string,
+  dataRoot: string,
+  log: EtcdLog,
+  supervision: EtcdSupervision = {},
+  options: { tcpClient?: boolean; gate?: boolean } = {},
+): Promise<EtcdProcess> {
   if (!fs.existsSync(binary)) throw new Error(`--etcd-binary: ${binary} does not exist (install Debian's etcd-server, or use --embedded)`);
   const dataDir = path.join(dataRoot, 'etcd');
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -143,7 +149,10 @@ export async function startEtcd(binary: string, dataRoot: string, log: EtcdLog, 
   if (Buffer.byteLength(peerSocket) <= SOCKET_PATH_MAX) {
     if (fs.existsSync(portsFile)) {
       // A member of an older fleetd, on TCP: its peer URL is in its data, so start a fresh one.
-      log('warn', `the private etcd in ${dataDir} listened on TCP (an older fleetd); starting a fresh one on unix sockets (the units submitted before are gone)`);
+      log(
+        'warn',
+        `the private etcd in ${dataDir} listened on TCP (an older fleetd); starting a fresh one on unix sockets (the units submitted before are gone)`,
+      );
       fs.rmSync(dataDir, { recursive: true, force: true });
       fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
       fs.rmSync(portsFile, { force: true });
@@ -151,7 +160,10 @@ export async function startEtcd(binary: string, dataRoot: string, log: EtcdLog, 
     url = `unix://${clientSocket}`;
     peer = 'unix://etcd-peer.sock:0';
   } else {
-    log('warn', `the state dir ${dataRoot} is too deep for a unix socket path: the private etcd listens on loopback TCP, where other local users can reach it; give a shorter --state-dir`);
+    log(
+      'warn',
+      `the state dir ${dataRoot} is too deep for a unix socket path: the private etcd listens on loopback TCP, where other local users can reach it; give a shorter --state-dir`,
+    );
     // A member's peer URL is stored in its data: reuse the ports of the last run when they are
     // free, so a restarted local cluster keeps its registry; otherwise start a fresh member.
     let ports: { client: number; peer: number } | undefined;
@@ -191,14 +203,35 @@ export async function startEtcd(binary: string, dataRoot: string, log: EtcdLog, 
     log('info', `the private etcd is reachable for fleetd's user's processes (units' etcdctl) at ${tcpUrl}; other users' connections are refused`);
   }
   const args = [
-    '--name', 'fleetd-local', '--data-dir', dataDir,
+    '--name',
+    'fleetd-local',
+    '--data-dir',
+    dataDir,
     // Advertised: what clients that sync the member list (etcdctl's v2 client does, before every
     // command) switch to; with fleet's tools served, only the TCP URL they can use.
-    '--listen-client-urls', listenClient, '--advertise-client-urls', tcpUrl ?? listenClient,
-    '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer,
-    '--initial-cluster', `fleetd-local=${peer}`, '--initial-cluster-state', 'new', '--enable-v2=true',
-    '--heartbeat-interval', '50', '--election-timeout', '500',
-    '--logger', 'zap', '--log-outputs', 'stderr', '--log-level', 'warn',
+    '--listen-client-urls',
+    listenClient,
+    '--advertise-client-urls',
+    tcpUrl ?? listenClient,
+    '--listen-peer-urls',
+    peer,
+    '--initial-advertise-peer-urls',
+    peer,
+    '--initial-cluster',
+    `fleetd-local=${peer}`,
+    '--initial-cluster-state',
+    'new',
+    '--enable-v2=true',
+    '--heartbeat-interval',
+    '50',
+    '--election-timeout',
+    '500',
+    '--logger',
+    'zap',
+    '--log-outputs',
+    'stderr',
+    '--log-level',
+    'warn',
   ];
 
   /** Spawn etcd under its guard and wait until it is healthy. */
@@ -244,8 +277,11 @@ export async function startEtcd(binary: string, dataRoot: string, log: EtcdLog, 
       if (Date.now() - startedAt >= RESET_AFTER_MS) attempt = 0;
       const delay = delays[Math.min(attempt, delays.length - 1)] ?? 1_000;
       attempt++;
-      log('error', `etcd (pid ${child.pid}) exited (${describeExit(code, signal)}); restarting it on ${dataDir} in ${delay} ms ` +
-        '(the API answers 503 until it is back)');
+      log(
+        'error',
+        `etcd (pid ${child.pid}) exited (${describeExit(code, signal)}); restarting it on ${dataDir} in ${delay} ms ` +
+          '(the API answers 503 until it is back)',
+      );
       scheduleRestart(delay);
     });
   };

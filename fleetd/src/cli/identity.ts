@@ -20,6 +20,8 @@ export function machineIdIn(stateDir: string): string {
 }
 
 export function describeMachine(m: { id: string; publicIP: string; metadata: Record<string, string> }): string {
-  const md = Object.entries(m.metadata).map(([k, v]) => `${k}=${v}`).join(',');
+  const md = Object.entries(m.metadata)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
   return `fleetd: machine ${m.id} ${m.publicIP || '-'} ${md || '-'}`;
 }

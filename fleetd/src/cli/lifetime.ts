@@ -25,10 +25,7 @@ export class Lifetime {
     this.stopping ??= (async () => {
       for (const { name, part } of this.parts.reverse()) {
         try {
-          await Promise.race([
-            part.stop(),
-            new Promise((_, reject) => setTimeout(() => reject(new Error('did not stop within 30 s')), 30_000).unref()),
-          ]);
+          await Promise.race([part.stop(), new Promise((_, reject) => setTimeout(() => reject(new Error('did not stop within 30 s')), 30_000).unref())]);
         } catch (err) {
           log('warn', `stopping ${name}: ${(err as Error).message}`);
         }

@@ -38,7 +38,10 @@ export class LocalMachines {
     if (!machine) {
       if (this.removed.has(id)) throw new ApiError(404, `machine ${id} was already removed from this local cluster`);
       const known = [...this.live.keys()].map(m => m.slice(0, 8)).join(', ');
-      throw new ApiError(404, `machine ${id} is not a running machine of this local cluster (its machines: ${known || 'none'}); give a full machine ID from GET /fleet/v1/machines`);
+      throw new ApiError(
+        404,
+        `machine ${id} is not a running machine of this local cluster (its machines: ${known || 'none'}); give a full machine ID from GET /fleet/v1/machines`,
+      );
     }
     if (this.live.size === 1) {
       throw new ApiError(409, `machine ${id} is the last machine of this local cluster: its units would have nowhere to run; stop the local cluster instead`);

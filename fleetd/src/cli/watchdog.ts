@@ -85,18 +85,25 @@ async function runControl(cmd: ExecCommand, recipe: StopRecipe, deadline: number
     let child: ReturnType<typeof spawn>;
     try {
       child = spawn(how.path, how.args, {
-        argv0: how.path === cmd.path ? argv[0] ?? cmd.path : how.path, env: recipe.env, cwd, detached: true, stdio: 'ignore',
+        argv0: how.path === cmd.path ? (argv[0] ?? cmd.path) : how.path,
+        env: recipe.env,
+        cwd,
+        detached: true,
+        stdio: 'ignore',
         ...(how.uid !== undefined ? { uid: how.uid, gid: how.gid } : {}),
       });
     } catch (err) {
       log(`${recipe.unit}: ${cmd.line}: ${(err as Error).message}`);
       return resolve();
     }
-    const timer = setTimeout(() => {
-      log(`${recipe.unit}: ${cmd.line} timed out; killing it`);
-      if (child.pid) sendGroup(child.pid, 'SIGKILL');
-      resolve();
-    }, Math.max(0, deadline - Date.now()));
+    const timer = setTimeout(
+      () => {
+        log(`${recipe.unit}: ${cmd.line} timed out; killing it`);
+        if (child.pid) sendGroup(child.pid, 'SIGKILL');
+        resolve();
+      },
+      Math.max(0, deadline - Date.now()),
+    );
     child.once('error', err => {
       clearTimeout(timer);
       log(`${recipe.unit}: ${cmd.line}: ${err.message}`);
@@ -119,8 +126,10 @@ async function stopUnit(unit: string, groups: number[], recipe: StopRecipe | und
   // Even with SendSIGKILL=no: a unit left running here would run twice once the engine moves it.
   for (const g of stubborn) sendGroup(g, 'SIGKILL');
   if (recipe) for (const cmd of recipe.execStopPost) await runControl(cmd, recipe, Date.now() + Math.min(recipe.timeoutStopMs, budgetMs), log);
-  log(`stopped ${unit} left running by its dead agent (${groups.length} process group(s)${recipe?.execStop.length ? ', ExecStop= ran' : ''}` +
-    `${stubborn.length > 0 ? `, ${stubborn.length} killed at the deadline` : ''})`);
+  log(
+    `stopped ${unit} left running by its dead agent (${groups.length} process group(s)${recipe?.execStop.length ? ', ExecStop= ran' : ''}` +
+      `${stubborn.length > 0 ? `, ${stubborn.length} killed at the deadline` : ''})`,
+  );
 }
 
 /** Stop what the agent of `stateDir` left running. Returns the units stopped. */

@@ -70,11 +70,14 @@ export async function startEngine(opts: EngineOptions): Promise<Engine> {
     if (graceTimer && graceTimerAt <= at) return;
     clearTimeout(graceTimer);
     graceTimerAt = at;
-    graceTimer = setTimeout(() => {
-      graceTimer = undefined;
-      graceTimerAt = Infinity;
-      loop?.trigger();
-    }, Math.max(0, at - now()) + 1);
+    graceTimer = setTimeout(
+      () => {
+        graceTimer = undefined;
+        graceTimerAt = Infinity;
+        loop?.trigger();
+      },
+      Math.max(0, at - now()) + 1,
+    );
     graceTimer.unref();
   };
 
@@ -137,7 +140,10 @@ export async function startEngine(opts: EngineOptions): Promise<Engine> {
       const result = await reconcileOnce({ registry, stillLeader: isLeader, log, lastReasons, cache, machines: withGrace });
       if (!result.aborted) lastReasons = result.reasons;
       opts.onPass?.(result);
-      log('debug', `engine: pass done in ${Date.now() - started} ms: ${result.planned} planned, ${result.applied} applied, ${result.stale} stale, ${result.reasons.size} unit(s) waiting`);
+      log(
+        'debug',
+        `engine: pass done in ${Date.now() - started} ms: ${result.planned} planned, ${result.applied} applied, ${result.stale} stale, ${result.reasons.size} unit(s) waiting`,
+      );
     } catch (error) {
       if (!(error instanceof ActionsFailedError)) lastReasons = undefined;
       throw error;
@@ -159,11 +165,7 @@ export async function startEngine(opts: EngineOptions): Promise<Engine> {
   const hint = (): void => {
     if (leadership) loop?.trigger();
   };
-  const watches: Disposable[] = [
-    registry.watch('units', hint),
-    registry.watch('schedule', hint),
-    registry.watch('machines', hint),
-  ];
+  const watches: Disposable[] = [registry.watch('units', hint), registry.watch('schedule', hint), registry.watch('machines', hint)];
 
   let stopping: Promise<void> | undefined;
   return {
@@ -200,7 +202,13 @@ async function settlesWithin(promise: Promise<unknown> | undefined, ms: number):
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<false>(resolve => (timer = setTimeout(() => resolve(false), ms)));
   try {
-    return await Promise.race([promise.then(() => true, () => true), timeout]);
+    return await Promise.race([
+      promise.then(
+        () => true,
+        () => true,
+      ),
+      timeout,
+    ]);
   } finally {
     clearTimeout(timer);
   }

@@ -25,18 +25,20 @@ export interface PassResult {
 
 export class ActionsFailedError extends Error {
   constructor(readonly failures: readonly { action: ClusterAction; error: unknown }[]) {
-    super(`engine: ${failures.length} scheduling write(s) failed; retrying on the next pass: ` +
-      failures.slice(0, 3).map(f => `${describe(f.action)}: ${errorMessage(f.error)}`).join('; '));
+    super(
+      `engine: ${failures.length} scheduling write(s) failed; retrying on the next pass: ` +
+        failures
+          .slice(0, 3)
+          .map(f => `${describe(f.action)}: ${errorMessage(f.error)}`)
+          .join('; '),
+    );
     this.name = 'ActionsFailedError';
   }
 }
 
 export function describe(action: ClusterAction): string {
-  return action.kind === 'schedule'
-    ? `schedule ${action.unit} to ${action.machineId}`
-    : `unschedule ${action.unit} from ${action.machineId}`;
+  return action.kind === 'schedule' ? `schedule ${action.unit} to ${action.machineId}` : `unschedule ${action.unit} from ${action.machineId}`;
 }
-
 
 /**
  * Plan from a fresh snapshot and apply it. `stillLeader` is consulted before every write; when it
@@ -84,15 +86,21 @@ export async function reconcileOnce(opts: {
           result.failed++;
           failures.push({ action, error });
         }
-        log('warn', `engine: ${batch.length === 1 ? describe(batch[0]!) : `${batch.length} scheduling writes (${describe(batch[0]!)}, …)`} failed: ${errorMessage(error)}`);
+        log(
+          'warn',
+          `engine: ${batch.length === 1 ? describe(batch[0]!) : `${batch.length} scheduling writes (${describe(batch[0]!)}, …)`} failed: ${errorMessage(error)}`,
+        );
         continue;
       }
       batch.forEach((action, j) => {
         if (applied[j]) {
           result.applied++;
-          log('info', action.kind === 'schedule'
-            ? `engine: scheduled ${action.unit} to ${action.machineId} (${action.reason})`
-            : `engine: unscheduled ${action.unit} from ${action.machineId} (${action.reason})`);
+          log(
+            'info',
+            action.kind === 'schedule'
+              ? `engine: scheduled ${action.unit} to ${action.machineId} (${action.reason})`
+              : `engine: unscheduled ${action.unit} from ${action.machineId} (${action.reason})`,
+          );
         } else {
           result.stale++;
           log('debug', `engine: ${describe(action)} skipped: the schedule changed meanwhile; re-planning next pass`);
@@ -104,7 +112,10 @@ export async function reconcileOnce(opts: {
   await runAll(plan.actions.filter(a => a.kind === 'schedule'));
   if (leadershipLost) {
     result.aborted = true;
-    log('warn', `engine: leadership lost during a pass; ${plan.actions.length - result.applied - result.stale - result.failed} action(s) left to the new leader`);
+    log(
+      'warn',
+      `engine: leadership lost during a pass; ${plan.actions.length - result.applied - result.stale - result.failed} action(s) left to the new leader`,
+    );
     return result;
   }
   if (!stillLeader()) {

@@ -15,7 +15,11 @@ export type RegistryLog = Log;
 export class EtcdAccess {
   closed = false;
 
-  constructor(readonly client: Etcd3, readonly keys: Keys, readonly log: RegistryLog) {}
+  constructor(
+    readonly client: Etcd3,
+    readonly keys: Keys,
+    readonly log: RegistryLog,
+  ) {}
 
   async call<T>(fn: () => Promise<T>): Promise<T> {
     if (this.closed) throw new RegistryUnavailableError();
@@ -53,8 +57,11 @@ export function mapError(err: unknown): Error {
   // etcd refuses a request over --max-request-bytes itself ("request is too large") or, past its
   // gRPC limit (that plus 512 KiB), in gRPC ("received message larger than max").
   if (/request is too large|received message larger than max/i.test(text)) {
-    return new RegistryLimitError('size', 'too large for etcd: it takes at most --max-request-bytes (1.5 MiB by default) per request, and a unit ' +
-      `is written in one request with its options several times; make the unit smaller (etcd said: ${text})`);
+    return new RegistryLimitError(
+      'size',
+      'too large for etcd: it takes at most --max-request-bytes (1.5 MiB by default) per request, and a unit ' +
+        `is written in one request with its options several times; make the unit smaller (etcd said: ${text})`,
+    );
   }
   if (/too many operations in txn request/i.test(text)) {
     return new RegistryLimitError('operations', `too many operations for one etcd transaction (--max-txn-ops, 128 by default): ${text}`);

@@ -7,7 +7,13 @@
 import type { Etcd3, Lease } from 'etcd3';
 import { inParallel, LossSignal } from '../../../registry/src/common';
 import {
-  MAX_BATCH_OPS, MachineExistsError, RegistryUnavailableError, type Disposable, type Leadership, type MachinePresence, type MachineRecord,
+  MAX_BATCH_OPS,
+  MachineExistsError,
+  RegistryUnavailableError,
+  type Disposable,
+  type Leadership,
+  type MachinePresence,
+  type MachineRecord,
 } from '../../../registry/src/registry';
 import { describeError } from '../../../protocol/src/log';
 import { mapError, type EtcdAccess, type RegistryLog } from './etcdAccess';
@@ -16,7 +22,11 @@ import { decodeLeader, encodeLeader, encodeMachine } from './keys';
 export class EtcdLeadership implements Leadership {
   private readonly loss = new LossSignal();
 
-  constructor(readonly machineId: string, readonly lease: Lease, private readonly onGone: () => void) {
+  constructor(
+    readonly machineId: string,
+    readonly lease: Lease,
+    private readonly onGone: () => void,
+  ) {
     lease.on('lost', () => this.markLost());
   }
 
@@ -181,7 +191,12 @@ export class PresenceLeases {
     const key = this.etcd.keys.machineObject(machine.id);
     let published = false;
     const publish = async (leaseId: string): Promise<boolean> => {
-      const res = await this.etcd.call(() => this.etcd.client.if(key, 'Create', '==', 0).then(this.etcd.client.put(key).value(encodeMachine(current)).lease(leaseId)).commit());
+      const res = await this.etcd.call(() =>
+        this.etcd.client
+          .if(key, 'Create', '==', 0)
+          .then(this.etcd.client.put(key).value(encodeMachine(current)).lease(leaseId))
+          .commit(),
+      );
       if (!res.succeeded) return false;
       // A re-grant after a lost lease: put back the states and heartbeats that went with it.
       if (published) await this.republishOnPresence(machine.id, leaseId);
@@ -227,10 +242,16 @@ export class PresenceLeases {
       // On the presence lease only: a short-lived lease would let the keys expire while the
       // agent believes them published (that is what emptied the state table under load).
       const leaseId = presence.leaseId;
-      if (leaseId === undefined) throw new RegistryUnavailableError(`the presence of machine ${machineId} is being re-granted; publishing again once it is back`);
+      if (leaseId === undefined)
+        throw new RegistryUnavailableError(`the presence of machine ${machineId} is being re-granted; publishing again once it is back`);
       for (let i = 0; i < writes.length; i += MAX_BATCH_OPS) {
         const chunk = writes.slice(i, i + MAX_BATCH_OPS);
-        await this.etcd.call(() => this.etcd.client.if(this.etcd.keys.prefix, 'Version', '>', -1).then(...chunk.map(([k, v]) => this.etcd.client.put(k).value(v).lease(leaseId))).commit());
+        await this.etcd.call(() =>
+          this.etcd.client
+            .if(this.etcd.keys.prefix, 'Version', '>', -1)
+            .then(...chunk.map(([k, v]) => this.etcd.client.put(k).value(v).lease(leaseId)))
+            .commit(),
+        );
         let written = this.onPresence.get(machineId);
         if (!written) this.onPresence.set(machineId, (written = new Map()));
         for (const [k, v] of chunk) written.set(k, v);
@@ -272,7 +293,12 @@ export class PresenceLeases {
     }
     for (let i = 0; i < states.length; i += MAX_BATCH_OPS) {
       const chunk = states.slice(i, i + MAX_BATCH_OPS);
-      await this.etcd.call(() => this.etcd.client.if(this.etcd.keys.prefix, 'Version', '>', -1).then(...chunk.map(([k, v]) => this.etcd.client.put(k).value(v).lease(leaseId))).commit());
+      await this.etcd.call(() =>
+        this.etcd.client
+          .if(this.etcd.keys.prefix, 'Version', '>', -1)
+          .then(...chunk.map(([k, v]) => this.etcd.client.put(k).value(v).lease(leaseId)))
+          .commit(),
+      );
     }
     // A heartbeat is only restored while its unit still exists: a batch of them when every unit
     // does, else one by one.
@@ -285,7 +311,9 @@ export class PresenceLeases {
       });
       if (res.succeeded) continue;
       for (const [key, value, unit] of chunk) {
-        const one = await this.etcd.call(() => this.etcd.client.if(this.etcd.keys.jobObject(unit), 'Create', '>', 0).then(this.etcd.client.put(key).value(value).lease(leaseId)).commit());
+        const one = await this.etcd.call(() =>
+          this.etcd.client.if(this.etcd.keys.jobObject(unit), 'Create', '>', 0).then(this.etcd.client.put(key).value(value).lease(leaseId)).commit(),
+        );
         if (!one.succeeded) written.delete(key);
       }
     }
@@ -302,7 +330,8 @@ export class PresenceLeases {
       // Never on a short-lived lease instead: the key would expire while the agent, which writes
       // it again only on change, believes it published. A failure is the caller's to retry.
       const presenceLease = presence.leaseId;
-      if (presenceLease === undefined) throw new RegistryUnavailableError(`the presence of machine ${machineId} is being re-granted; publishing again once it is back`);
+      if (presenceLease === undefined)
+        throw new RegistryUnavailableError(`the presence of machine ${machineId} is being re-granted; publishing again once it is back`);
       await this.etcd.call(() => this.etcd.client.put(key).value(value).lease(presenceLease).exec());
       let written = this.onPresence.get(machineId);
       if (!written) this.onPresence.set(machineId, (written = new Map()));
@@ -355,7 +384,12 @@ export class EngineLease {
     lease.on('lost', () => undefined);
     try {
       const leaseId = await this.etcd.call(() => lease.grant());
-      const res = await this.etcd.call(() => this.etcd.client.if(key, 'Create', '==', 0).then(this.etcd.client.put(key).value(encodeLeader(machineId)).lease(leaseId)).commit());
+      const res = await this.etcd.call(() =>
+        this.etcd.client
+          .if(key, 'Create', '==', 0)
+          .then(this.etcd.client.put(key).value(encodeLeader(machineId)).lease(leaseId))
+          .commit(),
+      );
       if (!res.succeeded) {
         await lease.revoke().catch(err => this.etcd.log('debug', `revoking an unused lease failed: ${describeError(err)}`));
         return undefined;

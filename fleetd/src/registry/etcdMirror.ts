@@ -11,7 +11,13 @@
 import type { IKeyValue, Watcher } from 'etcd3';
 import { isGlobalUnit } from '../../../unitfile/src';
 import {
-  RegistryUnavailableError, type ClusterSnapshot, type Disposable, type MachineRecord, type MachineView, type ScheduleEntry, type UnitRecord,
+  RegistryUnavailableError,
+  type ClusterSnapshot,
+  type Disposable,
+  type MachineRecord,
+  type MachineView,
+  type ScheduleEntry,
+  type UnitRecord,
   type WatchTopic,
 } from '../../../registry/src/registry';
 import { Watchers } from '../../../registry/src/common';
@@ -38,10 +44,18 @@ export class EtcdMirror {
   private readonly mirror = { jobs: new Map<string, string>(), states: new Map<string, string>(), machines: new Map<string, Map<string, string>>() };
   private mirrorRevision = 0n;
   /** The watch index: what watchMachine needs to route an event. */
-  private readonly index = { targets: new Map<string, string>(), launched: new Map<string, string>(), global: new Set<string>(), stateMachines: new Map<string, Set<string>>() };
+  private readonly index = {
+    targets: new Map<string, string>(),
+    launched: new Map<string, string>(),
+    global: new Set<string>(),
+    stateMachines: new Map<string, Set<string>>(),
+  };
 
   /** `onMachineKeyDeleted`: a machine's key was deleted in etcd (its presence may have to be re-granted at once). */
-  constructor(private readonly etcd: EtcdAccess, private readonly onMachineKeyDeleted: (machineId: string) => void) {}
+  constructor(
+    private readonly etcd: EtcdAccess,
+    private readonly onMachineKeyDeleted: (machineId: string) => void,
+  ) {}
 
   async machineView(machineId: string): Promise<MachineView> {
     if (this.etcd.closed) throw new RegistryUnavailableError();
@@ -49,7 +63,12 @@ export class EtcdMirror {
     if (!this.watcher || this.needsResync) {
       // No live watch (starting, or reconnecting): read everything, as fleet does.
       const { units, schedule, machines } = await readSnapshot(this.etcd);
-      return viewOf(machineId, units, schedule, machines.find(m => m.id === machineId));
+      return viewOf(
+        machineId,
+        units,
+        schedule,
+        machines.find(m => m.id === machineId),
+      );
     }
     // From the mirror: the units scheduled here (the index says which) and the global units.
     const names = new Set(this.index.global);
@@ -63,7 +82,12 @@ export class EtcdMirror {
     }
     for (const [key, value] of this.mirror.machines.get(machineId) ?? []) kvs.push({ key, value });
     const { units, schedule, machines } = decode(this.etcd.keys, kvs);
-    return viewOf(machineId, units, schedule, machines.find(m => m.id === machineId));
+    return viewOf(
+      machineId,
+      units,
+      schedule,
+      machines.find(m => m.id === machineId),
+    );
   }
 
   watch(topic: WatchTopic, listener: () => void): Disposable {
@@ -132,7 +156,11 @@ export class EtcdMirror {
     const res = await this.etcd.call(() =>
       this.etcd.client
         .if(this.etcd.keys.prefix, 'Version', '>', -1)
-        .then(this.etcd.client.getAll().prefix(this.etcd.keys.jobs), this.etcd.client.getAll().prefix(this.etcd.keys.states), this.etcd.client.getAll().prefix(this.etcd.keys.machines))
+        .then(
+          this.etcd.client.getAll().prefix(this.etcd.keys.jobs),
+          this.etcd.client.getAll().prefix(this.etcd.keys.states),
+          this.etcd.client.getAll().prefix(this.etcd.keys.machines),
+        )
         .commit(),
     );
     const revision = BigInt(res.header.revision);

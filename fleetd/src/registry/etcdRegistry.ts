@@ -34,8 +34,18 @@ import { ExponentialBackoff, noop } from 'cockatiel';
 import type { UnitOption } from '../../../unitfile/src';
 import type { JobState } from '../../../protocol/src/api';
 import type {
-  ClusterSnapshot, Disposable, Leadership, MachinePresence, MachineRecord, MachineView, Registry, ScheduleChange, ScheduleEntry,
-  UnitRecord, UnitStateRecord, WatchTopic,
+  ClusterSnapshot,
+  Disposable,
+  Leadership,
+  MachinePresence,
+  MachineRecord,
+  MachineView,
+  Registry,
+  ScheduleChange,
+  ScheduleEntry,
+  UnitRecord,
+  UnitStateRecord,
+  WatchTopic,
 } from '../../../registry/src/registry';
 import { describeError } from '../../../protocol/src/log';
 import { EtcdAccess, type RegistryLog } from './etcdAccess';
@@ -71,7 +81,10 @@ export class EtcdRegistry implements Registry {
   private readonly units: EtcdUnits;
   private readonly schedule: EtcdSchedule;
 
-  private constructor(private readonly etcd: EtcdAccess, readonly maxRequestBytes: number) {
+  private constructor(
+    private readonly etcd: EtcdAccess,
+    readonly maxRequestBytes: number,
+  ) {
     this.presence = new PresenceLeases(etcd);
     this.engineLease = new EngineLease(etcd);
     // Our own machine's key went away while we still hold it (its lease expired under load):
@@ -89,8 +102,10 @@ export class EtcdRegistry implements Registry {
     if (options.endpoints.length === 0) throw new Error('EtcdRegistry: no etcd endpoints given (expected e.g. http://127.0.0.1:2379)');
     for (const e of options.endpoints) {
       if (/^unix:\/\/\/./.test(e)) continue; // a unix socket (the private etcd of `fleetd local`)
-      if (/^https:\/\//i.test(e)) throw new Error(`EtcdRegistry: ${e}: TLS to etcd is not supported; use an http:// endpoint on a trusted network (e.g. through an SSH tunnel)`);
-      if (!/^(https?:\/\/)?[^/\s]+:\d+\/?$/i.test(e)) throw new Error(`EtcdRegistry: ${JSON.stringify(e)} is not an etcd endpoint (expected host:port or http://host:port)`);
+      if (/^https:\/\//i.test(e))
+        throw new Error(`EtcdRegistry: ${e}: TLS to etcd is not supported; use an http:// endpoint on a trusted network (e.g. through an SSH tunnel)`);
+      if (!/^(https?:\/\/)?[^/\s]+:\d+\/?$/i.test(e))
+        throw new Error(`EtcdRegistry: ${JSON.stringify(e)} is not an etcd endpoint (expected host:port or http://host:port)`);
     }
     const timeout = options.callTimeoutMs ?? 5_000;
     const client = new Etcd3({
@@ -101,7 +116,10 @@ export class EtcdRegistry implements Registry {
       faultHandling: { host: () => noop, global: noop, watchBackoff: new ExponentialBackoff({ initialDelay: 200, maxDelay: 2_000 }) as never },
       defaultCallOptions: context => (context.isStream ? {} : { deadline: new Date(Date.now() + timeout) }),
     });
-    const registry = new EtcdRegistry(new EtcdAccess(client, new Keys(options.prefix ?? DEFAULT_PREFIX), options.log ?? (() => {})), options.maxRequestBytes ?? ETCD_DEFAULT_MAX_REQUEST_BYTES);
+    const registry = new EtcdRegistry(
+      new EtcdAccess(client, new Keys(options.prefix ?? DEFAULT_PREFIX), options.log ?? (() => {})),
+      options.maxRequestBytes ?? ETCD_DEFAULT_MAX_REQUEST_BYTES,
+    );
     try {
       await registry.ping();
     } catch (err) {
@@ -120,7 +138,9 @@ export class EtcdRegistry implements Registry {
     return this.units.getUnit(name);
   }
 
-  unitDetail(name: string): Promise<{ unit: UnitRecord; schedule: Map<string, ScheduleEntry>; states: UnitStateRecord[]; reasons: Map<string, string> } | undefined> {
+  unitDetail(
+    name: string,
+  ): Promise<{ unit: UnitRecord; schedule: Map<string, ScheduleEntry>; states: UnitStateRecord[]; reasons: Map<string, string> } | undefined> {
     return this.units.unitDetail(name);
   }
 

@@ -11,7 +11,10 @@ import type { PresenceLeases } from './etcdLeases';
 import { decode, decodeReasons, encodeReasons } from './keys';
 
 export class EtcdSchedule {
-  constructor(private readonly etcd: EtcdAccess, private readonly presence: PresenceLeases) {}
+  constructor(
+    private readonly etcd: EtcdAccess,
+    private readonly presence: PresenceLeases,
+  ) {}
 
   async getSchedule(): Promise<Map<string, ScheduleEntry>> {
     return decode(this.etcd.keys, await this.etcd.range(this.etcd.keys.jobs)).schedule;
@@ -37,7 +40,9 @@ export class EtcdSchedule {
       const compare = (c: ScheduleChange): [string, 'Create' | 'Value', '==', string | number] =>
         c.kind === 'schedule' ? [this.etcd.keys.target(c.unit), 'Create', '==', 0] : [this.etcd.keys.target(c.unit), 'Value', '==', c.machineId];
       const write = (c: ScheduleChange): IOperation =>
-        c.kind === 'schedule' ? this.etcd.client.put(this.etcd.keys.target(c.unit)).value(c.machineId) : this.etcd.client.delete().key(this.etcd.keys.target(c.unit));
+        c.kind === 'schedule'
+          ? this.etcd.client.put(this.etcd.keys.target(c.unit)).value(c.machineId)
+          : this.etcd.client.delete().key(this.etcd.keys.target(c.unit));
       const res = await this.etcd.call(() => {
         const txn = this.etcd.client.if(...compare(chunk[0]!));
         for (const c of chunk.slice(1)) txn.and(...compare(c));
@@ -48,7 +53,9 @@ export class EtcdSchedule {
         continue;
       }
       // Some change is stale (another engine, or the plan raced a write): decide each one alone.
-      out.push(...(await inParallel(chunk, 16, c => (c.kind === 'schedule' ? this.scheduleUnit(c.unit, c.machineId) : this.unscheduleUnit(c.unit, c.machineId)))));
+      out.push(
+        ...(await inParallel(chunk, 16, c => (c.kind === 'schedule' ? this.scheduleUnit(c.unit, c.machineId) : this.unscheduleUnit(c.unit, c.machineId)))),
+      );
     }
     return out;
   }

@@ -11,14 +11,20 @@ import { decode, encodeJobObject, encodeUnitBlob } from './keys';
 
 export class EtcdUnits {
   /** `reasons`: the engine's reasons, which a unit's detail carries. */
-  constructor(private readonly etcd: EtcdAccess, readonly maxRequestBytes: number, private readonly reasons: () => Promise<Map<string, string>>) {}
+  constructor(
+    private readonly etcd: EtcdAccess,
+    readonly maxRequestBytes: number,
+    private readonly reasons: () => Promise<Map<string, string>>,
+  ) {}
 
   async getUnit(name: string): Promise<UnitRecord | undefined> {
     const kvs = await this.etcd.range(this.etcd.keys.job(name));
     return decode(this.etcd.keys, kvs).units[0];
   }
 
-  async unitDetail(name: string): Promise<{ unit: UnitRecord; schedule: Map<string, ScheduleEntry>; states: UnitStateRecord[]; reasons: Map<string, string> } | undefined> {
+  async unitDetail(
+    name: string,
+  ): Promise<{ unit: UnitRecord; schedule: Map<string, ScheduleEntry>; states: UnitStateRecord[]; reasons: Map<string, string> } | undefined> {
     // The unit's job keys and its states in one transaction (one revision), the reasons beside.
     const [kvs, reasons] = await Promise.all([this.etcd.ranges([this.etcd.keys.job(name), this.etcd.keys.unitStates(name)]), this.reasons()]);
     const d = decode(this.etcd.keys, kvs);
@@ -39,8 +45,11 @@ export class EtcdUnits {
     // What the transaction carries: the blob once, the job object in both branches, and the keys.
     const size = Buffer.byteLength(blob) + 2 * Buffer.byteLength(jobObject) + 4 * Buffer.byteLength(this.etcd.keys.jobObject(unit.name)) + 64;
     if (size > this.maxRequestBytes) {
-      throw new RegistryLimitError('size', `too large for etcd: unit ${unit.name} is ${size} bytes as written, and etcd takes at most ` +
-        `--max-request-bytes (${this.maxRequestBytes} bytes) per request; make the unit smaller`);
+      throw new RegistryLimitError(
+        'size',
+        `too large for etcd: unit ${unit.name} is ${size} bytes as written, and etcd takes at most ` +
+          `--max-request-bytes (${this.maxRequestBytes} bytes) per request; make the unit smaller`,
+      );
     }
     // One transaction: the content blob is create-only (content-addressed, never rewritten), the
     // job object and target state are set either way.
@@ -77,14 +86,20 @@ export class EtcdUnits {
 
   async setDesiredState(name: string, state: JobState): Promise<boolean> {
     const res = await this.etcd.call(() =>
-      this.etcd.client.if(this.etcd.keys.jobObject(name), 'Create', '>', 0).then(this.etcd.client.put(this.etcd.keys.targetState(name)).value(state)).commit(),
+      this.etcd.client
+        .if(this.etcd.keys.jobObject(name), 'Create', '>', 0)
+        .then(this.etcd.client.put(this.etcd.keys.targetState(name)).value(state))
+        .commit(),
     );
     return res.succeeded;
   }
 
   async deleteUnit(name: string): Promise<boolean> {
     const res = await this.etcd.call(() =>
-      this.etcd.client.if(this.etcd.keys.jobObject(name), 'Create', '>', 0).then(this.etcd.client.delete().prefix(this.etcd.keys.job(name))).commit(),
+      this.etcd.client
+        .if(this.etcd.keys.jobObject(name), 'Create', '>', 0)
+        .then(this.etcd.client.delete().prefix(this.etcd.keys.job(name)))
+        .commit(),
     );
     return res.succeeded;
   }

@@ -72,7 +72,6 @@ export function encodeUnitBlob(raw: string): string {
   return JSON.stringify({ Raw: raw });
 }
 
-
 export function encodeMachine(m: MachineRecord): string {
   const json: Record<string, unknown> = { ID: m.id, PublicIP: m.publicIP, Metadata: m.metadata, Version: m.version };
   if (m.journalUrl !== undefined) json.JournalURL = m.journalUrl;
@@ -84,20 +83,27 @@ export function decodeMachine(text: string): MachineRecord | undefined {
   if (!isObject(json) || typeof json.ID !== 'string') return undefined;
   const metadata: Record<string, string> = {};
   if (isObject(json.Metadata)) for (const [k, v] of Object.entries(json.Metadata)) if (typeof v === 'string') metadata[k] = v;
-  const m: MachineRecord = { id: json.ID, publicIP: typeof json.PublicIP === 'string' ? json.PublicIP : '', metadata, version: typeof json.Version === 'string' ? json.Version : '' };
+  const m: MachineRecord = {
+    id: json.ID,
+    publicIP: typeof json.PublicIP === 'string' ? json.PublicIP : '',
+    metadata,
+    version: typeof json.Version === 'string' ? json.Version : '',
+  };
   if (typeof json.JournalURL === 'string') m.journalUrl = json.JournalURL;
   return m;
 }
 
 export function encodeUnitState(s: UnitStateRecord, publicIP = ''): string {
   const json: Record<string, unknown> = {
-    loadState: s.loadState, activeState: s.activeState, subState: s.subState,
-    machineState: { ID: s.machineId, PublicIP: publicIP }, unitHash: s.hash,
+    loadState: s.loadState,
+    activeState: s.activeState,
+    subState: s.subState,
+    machineState: { ID: s.machineId, PublicIP: publicIP },
+    unitHash: s.hash,
   };
   if (s.detail !== undefined) json.detail = s.detail;
   return JSON.stringify(json);
 }
-
 
 export function encodeLeader(machineId: string): string {
   return JSON.stringify({ MachineID: machineId, Version: ENGINE_VERSION });

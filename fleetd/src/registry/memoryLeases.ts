@@ -25,17 +25,23 @@ export const UNREF_TIMERS: RegistryTimers = {
 export class ExpiryTimer {
   private timer: { handle: unknown; at: number } | undefined;
 
-  constructor(private readonly timers: false | RegistryTimers, private readonly now: () => number) {}
+  constructor(
+    private readonly timers: false | RegistryTimers,
+    private readonly now: () => number,
+  ) {}
 
   /** `fire` runs after `at` (epoch ms) unless a timer for an earlier or equal time is already set. */
   arm(at: number, fire: () => void): void {
     if (!this.timers || at === Infinity) return;
     if (this.timer && this.timer.at <= at) return;
     if (this.timer) this.timers.clearTimeout(this.timer.handle);
-    const handle = this.timers.setTimeout(() => {
-      this.timer = undefined;
-      fire();
-    }, Math.max(0, at - this.now()) + 1);
+    const handle = this.timers.setTimeout(
+      () => {
+        this.timer = undefined;
+        fire();
+      },
+      Math.max(0, at - this.now()) + 1,
+    );
     this.timer = { handle, at };
   }
 
@@ -65,7 +71,10 @@ export interface LeaderEntry extends Expiring {
 export class MemoryLeadership implements Leadership {
   private readonly loss = new LossSignal();
 
-  constructor(private readonly isHeld: (self: MemoryLeadership) => boolean, private readonly doRelease: (self: MemoryLeadership) => void) {}
+  constructor(
+    private readonly isHeld: (self: MemoryLeadership) => boolean,
+    private readonly doRelease: (self: MemoryLeadership) => void,
+  ) {}
 
   get held(): boolean {
     return !this.loss.lost && this.isHeld(this);

@@ -14,9 +14,19 @@
 import { isGlobalUnit, unitHash, type UnitOption } from '../../../unitfile/src';
 import type { JobState } from '../../../protocol/src/api';
 import {
-  MachineExistsError, type ClusterSnapshot, type Disposable, type Leadership, type MachinePresence,
-  type MachineRecord, type MachineView, type Registry, type ScheduleChange, type ScheduleEntry, type UnitRecord,
-  type UnitStateRecord, type WatchTopic,
+  MachineExistsError,
+  type ClusterSnapshot,
+  type Disposable,
+  type Leadership,
+  type MachinePresence,
+  type MachineRecord,
+  type MachineView,
+  type Registry,
+  type ScheduleChange,
+  type ScheduleEntry,
+  type UnitRecord,
+  type UnitStateRecord,
+  type WatchTopic,
 } from '../../../registry/src/registry';
 import { assertDistinctUnits, groupBySection, Watchers } from '../../../registry/src/common';
 import { ExpiryTimer, MemoryLeadership, UNREF_TIMERS, type Expiring, type LeaderEntry, type MachineEntry, type RegistryTimers } from './memoryLeases';
@@ -191,9 +201,7 @@ export class MemoryRegistry implements Registry {
 
   async listMachines(): Promise<MachineRecord[]> {
     this.expire();
-    return [...this.machines.values()]
-      .map(e => this.merged(e.record))
-      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return [...this.machines.values()].map(e => this.merged(e.record)).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
   async patchMachineMetadata(ops: readonly { machineId: string; key: string; value: string }[]): Promise<void> {

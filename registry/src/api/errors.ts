@@ -4,7 +4,10 @@
  */
 
 export class ApiError extends Error {
-  constructor(readonly status: number, message = '') {
+  constructor(
+    readonly status: number,
+    message = '',
+  ) {
     super(message);
     this.name = 'ApiError';
   }

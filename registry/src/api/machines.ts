@@ -67,7 +67,10 @@ export function decodeOps(text: string): Op[] {
 }
 
 export class MachinesResource {
-  constructor(private readonly registry: ApiRegistry, private readonly tokenLimit: number) {}
+  constructor(
+    private readonly registry: ApiRegistry,
+    private readonly tokenLimit: number,
+  ) {}
 
   async all(): Promise<ApiMachine[]> {
     return (await this.registry.listMachines()).map(toApiMachine);
@@ -88,8 +91,11 @@ export class MachinesResource {
     // fleetd deviation: fleet sends them in one etcd transaction, which etcd refuses beyond its
     // --max-txn-ops (128), and answers 503 "unable to communicate with etcd".
     if (ops.length > MAX_BATCH_OPS) {
-      throw new ApiError(400, `too many operations: ${ops.length} operations in one PATCH, fleetd applies at most ${MAX_BATCH_OPS} at once ` +
-        "(etcd's --max-txn-ops); send them in several requests");
+      throw new ApiError(
+        400,
+        `too many operations: ${ops.length} operations in one PATCH, fleetd applies at most ${MAX_BATCH_OPS} at once ` +
+          "(etcd's --max-txn-ops); send them in several requests",
+      );
     }
     const writes: { machineId: string; key: string; value: string }[] = [];
     for (const op of ops) {

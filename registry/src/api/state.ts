@@ -16,7 +16,10 @@ export function toApiState(s: UnitStateRecord): ApiUnitState {
 }
 
 export class StateResource {
-  constructor(private readonly registry: ApiRegistry, private readonly tokenLimit: number) {}
+  constructor(
+    private readonly registry: ApiRegistry,
+    private readonly tokenLimit: number,
+  ) {}
 
   /** Every state as the list shows it. */
   async all(): Promise<ApiUnitState[]> {

@@ -129,12 +129,18 @@ export function reportersOf(states: readonly UnitStateRecord[]): Map<string, Set
 }
 
 export class UnitsResource {
-  constructor(private readonly registry: ApiRegistry, private readonly tokenLimit: number) {}
+  constructor(
+    private readonly registry: ApiRegistry,
+    private readonly tokenLimit: number,
+  ) {}
 
   /** Every unit as the list shows it (one read of units, schedule, states and reasons). */
   async all(): Promise<ApiUnit[]> {
     const [units, schedule, states, reasons] = await Promise.all([
-      this.registry.listUnits(), this.registry.getSchedule(), this.registry.listUnitStates(), this.registry.getUnitReasons(),
+      this.registry.listUnits(),
+      this.registry.getSchedule(),
+      this.registry.listUnitStates(),
+      this.registry.getUnitReasons(),
     ]);
     const reporters = reportersOf(states);
     return units.map(unit => toApiUnit({ unit, schedule, reporters, reasons, single: false }));

@@ -48,7 +48,13 @@ export const EtcdCode = {
 
 /** An error answer from etcd: `{"errorCode","message","cause","index"}`. */
 export class EtcdV2Error extends Error {
-  constructor(readonly errorCode: number, message: string, readonly etcdCause: string, readonly index: number, readonly status: number) {
+  constructor(
+    readonly errorCode: number,
+    message: string,
+    readonly etcdCause: string,
+    readonly index: number,
+    readonly status: number,
+  ) {
     super(`${errorCode}: ${message}${etcdCause ? ` (${etcdCause})` : ''}`);
     this.name = 'EtcdV2Error';
   }
@@ -56,7 +62,11 @@ export class EtcdV2Error extends Error {
 
 /** No usable answer from any endpoint. `reason` says why, for messages that name the fix. */
 export class EtcdUnreachableError extends RegistryUnavailableError {
-  constructor(message: string, readonly reason: 'network' | 'no-v2' | 'not-etcd' | 'tls' | 'timeout' | 'fleet-api', options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    readonly reason: 'network' | 'no-v2' | 'not-etcd' | 'tls' | 'timeout' | 'fleet-api',
+    options?: { cause?: unknown },
+  ) {
     super(message);
     this.name = 'EtcdUnreachableError';
     if (options?.cause !== undefined) (this as { cause?: unknown }).cause = options.cause;
@@ -226,16 +236,28 @@ export class EtcdV2Client {
       );
     }
     if (/client sent an http request to an https server/i.test(text)) {
-      return new EtcdUnreachableError(`etcd at ${where} requires TLS: use https://${res.endpoint.url.host} and set the CA file (and a client certificate and key if etcd asks for one)`, 'tls');
+      return new EtcdUnreachableError(
+        `etcd at ${where} requires TLS: use https://${res.endpoint.url.host} and set the CA file (and a client certificate and key if etcd asks for one)`,
+        'tls',
+      );
     }
     const fleet = parseJson(res.body) as { error?: { code?: unknown } } | undefined;
     if (fleet && typeof fleet.error === 'object' && fleet.error !== null) {
-      return new EtcdUnreachableError(`${where} is fleet's HTTP API, not etcd: use the API driver for this endpoint (driver "api"), or give the etcd endpoint (port 2379 or 4001)`, 'fleet-api');
+      return new EtcdUnreachableError(
+        `${where} is fleet's HTTP API, not etcd: use the API driver for this endpoint (driver "api"), or give the etcd endpoint (port 2379 or 4001)`,
+        'fleet-api',
+      );
     }
     return new EtcdUnreachableError(`${where} is not an etcd v2 endpoint (HTTP ${res.status}${text ? `: "${text}"` : ''}); check the endpoint`, 'not-etcd');
   }
 
-  private async raw(method: string, path: string, body: string | undefined, signal: AbortSignal | undefined, wait: boolean): Promise<{ status: number; body: string; etcdIndex: number; endpoint: Endpoint }> {
+  private async raw(
+    method: string,
+    path: string,
+    body: string | undefined,
+    signal: AbortSignal | undefined,
+    wait: boolean,
+  ): Promise<{ status: number; body: string; etcdIndex: number; endpoint: Endpoint }> {
     if (this.closed) throw new EtcdUnreachableError(`etcd v2 client for ${this.label} is closed`, 'network');
     let last: unknown;
     for (let i = 0; i < this.endpoints.length; i++) {
@@ -250,15 +272,32 @@ export class EtcdV2Client {
         last = err;
         // A plain-HTTP request that a TLS listener hung up on: find out whether it speaks TLS.
         const code = (err as NodeJS.ErrnoException).code;
-        if (!endpoint.secure && !endpoint.socketPath && !this.options.dial && (code === 'ECONNRESET' || /socket hang up/i.test(String((err as Error).message))) && (await speaksTls(endpoint))) {
-          last = new EtcdUnreachableError(`etcd at ${endpoint.url.origin} requires TLS: use https://${endpoint.url.host} and set the CA file (and a client certificate and key if etcd asks for one)`, 'tls', { cause: err });
+        if (
+          !endpoint.secure &&
+          !endpoint.socketPath &&
+          !this.options.dial &&
+          (code === 'ECONNRESET' || /socket hang up/i.test(String((err as Error).message))) &&
+          (await speaksTls(endpoint))
+        ) {
+          last = new EtcdUnreachableError(
+            `etcd at ${endpoint.url.origin} requires TLS: use https://${endpoint.url.host} and set the CA file (and a client certificate and key if etcd asks for one)`,
+            'tls',
+            { cause: err },
+          );
         }
       }
     }
     throw toUnreachable(last, this.endpoints, this.timeoutMs);
   }
 
-  private async once(endpoint: Endpoint, method: string, path: string, body: string | undefined, signal: AbortSignal | undefined, wait: boolean): Promise<{ status: number; body: string; etcdIndex: number }> {
+  private async once(
+    endpoint: Endpoint,
+    method: string,
+    path: string,
+    body: string | undefined,
+    signal: AbortSignal | undefined,
+    wait: boolean,
+  ): Promise<{ status: number; body: string; etcdIndex: number }> {
     const stream = this.options.dial ? await this.options.dial({ host: endpoint.host, port: endpoint.port }, signal) : undefined;
     const mod = endpoint.secure ? https : http;
     const headers: Record<string, string> = {};
@@ -267,7 +306,9 @@ export class EtcdV2Client {
       headers['Content-Length'] = String(Buffer.byteLength(body));
     }
     const options: https.RequestOptions = {
-      method, path, headers,
+      method,
+      path,
+      headers,
       ...(endpoint.socketPath ? { socketPath: endpoint.socketPath } : { host: endpoint.host, port: endpoint.port }),
       ...(endpoint.secure ? { ...(this.options.tls ?? {}), servername: isIp(endpoint.host) ? undefined : endpoint.host } : {}),
     };
@@ -347,7 +388,8 @@ export function parseEtcdEndpoint(text: string): Endpoint {
     if (url.host !== '' || socketPath === '') throw new Error(`"${text}" is not a unix socket endpoint; write unix:///path/to/etcd.sock`);
     return { url, host: 'localhost', port: 0, secure: false, socketPath };
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`"${text}" is not an etcd endpoint: etcd is reached over http://, https:// or unix://`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new Error(`"${text}" is not an etcd endpoint: etcd is reached over http://, https:// or unix://`);
   const secure = url.protocol === 'https:';
   const host = url.hostname.replace(/^\[|\]$/g, '');
   return { url, host, port: url.port ? Number(url.port) : secure ? 443 : 80, secure };
@@ -382,9 +424,12 @@ function toUnreachable(err: unknown, endpoints: readonly Endpoint[], timeoutMs: 
   const where = endpoints.map(originOf).join(', ');
   const code = e?.code ?? '';
   const text = e?.message ?? String(err);
-  if (code === 'ETIMEOUT_ETCD') return new EtcdUnreachableError(`etcd at ${where} did not answer within ${timeoutMs / 1000} s; is it healthy?`, 'timeout', { cause: err });
-  if (code === 'ECONNREFUSED') return new EtcdUnreachableError(`cannot reach etcd at ${where}: connection refused; is etcd running and listening there?`, 'network', { cause: err });
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new EtcdUnreachableError(`cannot reach etcd at ${where}: host name not found; check the endpoint`, 'network', { cause: err });
+  if (code === 'ETIMEOUT_ETCD')
+    return new EtcdUnreachableError(`etcd at ${where} did not answer within ${timeoutMs / 1000} s; is it healthy?`, 'timeout', { cause: err });
+  if (code === 'ECONNREFUSED')
+    return new EtcdUnreachableError(`cannot reach etcd at ${where}: connection refused; is etcd running and listening there?`, 'network', { cause: err });
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN')
+    return new EtcdUnreachableError(`cannot reach etcd at ${where}: host name not found; check the endpoint`, 'network', { cause: err });
   if (code === 'ECONNRESET' || /socket hang up/i.test(text)) {
     const plain = endpoints.some(x => !x.secure);
     return new EtcdUnreachableError(
@@ -394,7 +439,9 @@ function toUnreachable(err: unknown, endpoints: readonly Endpoint[], timeoutMs: 
     );
   }
   if (TLS_FAILURE.test(text) || /^ERR_(SSL|TLS)|CERT/.test(code)) {
-    return new EtcdUnreachableError(`TLS to etcd at ${where} failed: ${text.split('\n')[0]}; check the CA file, client certificate and key`, 'tls', { cause: err });
+    return new EtcdUnreachableError(`TLS to etcd at ${where} failed: ${text.split('\n')[0]}; check the CA file, client certificate and key`, 'tls', {
+      cause: err,
+    });
   }
   return new EtcdUnreachableError(`cannot reach etcd at ${where}: ${text}`, 'network', { cause: err });
 }

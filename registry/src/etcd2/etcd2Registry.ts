@@ -22,15 +22,35 @@ import type { JobState } from '../../../protocol/src/api';
 import { assertDistinctUnits, groupBySection, inParallel, Watchers } from '../common';
 import { DEFAULT_PREFIX, Keys } from '../keyspace';
 import type {
-  ClusterSnapshot, Disposable, Leadership, MachinePresence, MachineRecord, MachineView, Registry, ScheduleChange, ScheduleEntry,
-  UnitRecord, UnitStateRecord, WatchTopic,
+  ClusterSnapshot,
+  Disposable,
+  Leadership,
+  MachinePresence,
+  MachineRecord,
+  MachineView,
+  Registry,
+  ScheduleChange,
+  ScheduleEntry,
+  UnitRecord,
+  UnitStateRecord,
+  WatchTopic,
 } from '../registry';
 import { EtcdCode, EtcdV2Client, type EtcdV2ClientOptions } from './client';
 import { EngineLease, Presence, isCode, ttlSeconds } from './leases';
 import type { Log } from '../../../protocol/src/log';
 import {
-  ENGINE_VERSION, decodeJobs, decodeLeader, decodeMachines, decodeStates, encodeJobObject, encodeLeader, encodeUnitBlob,
-  encodeUnitState, leaves, scheduleOf, type JobEntry,
+  ENGINE_VERSION,
+  decodeJobs,
+  decodeLeader,
+  decodeMachines,
+  decodeStates,
+  encodeJobObject,
+  encodeLeader,
+  encodeUnitBlob,
+  encodeUnitState,
+  leaves,
+  scheduleOf,
+  type JobEntry,
 } from './layout';
 import { BlobCache, Etcd2Mirror } from './mirror';
 
@@ -306,7 +326,10 @@ export class Etcd2Registry implements Registry {
     // An engine older than fleet v1.0 (version 0): fleet steals its lease and waits out its time.
     const remainingMs = Math.max(0, (current.node.ttl ?? 0) * 1000);
     try {
-      const res = await this.client.set(this.keys.engineLeader, encodeLeader(machineId), { prevIndex: current.node.modifiedIndex, ttlSeconds: ttlSeconds(ttlMs + remainingMs) });
+      const res = await this.client.set(this.keys.engineLeader, encodeLeader(machineId), {
+        prevIndex: current.node.modifiedIndex,
+        ttlSeconds: ttlSeconds(ttlMs + remainingMs),
+      });
       this.log('info', `engine: stole engine leadership from Machine(${holder.machineId}); waiting ${Math.round(remainingMs / 1000)}s for its lease to expire`);
       await new Promise(r => setTimeout(r, remainingMs));
       return (this.lease = new EngineLease(this.client, this.keys, machineId, res.node.modifiedIndex, ttlMs, this.log));

@@ -76,7 +76,6 @@ export function decodeUnitBlob(text: string): UnitContent | undefined {
   return { options, global: isGlobalUnit(options) };
 }
 
-
 /** `machines/<id>/object`: machine.MachineState (no JSON tags), plus fleetd's `JournalURL` extension. */
 export function encodeMachine(m: MachineRecord): string {
   let json = `{"ID":${goJsonString(m.id)},"PublicIP":${goJsonString(m.publicIP)},"Metadata":${goMap(m.metadata)},"Capabilities":{"DISABLE_ENGINE":false,"GRPC":false},"Version":${goJsonString(FLEET_MACHINE_VERSION)}`;
@@ -99,12 +98,12 @@ export function decodeMachine(text: string): MachineRecord | undefined {
 
 /** `states/<name>/<machine>` (and fleet's legacy `state/<name>`): unitStateModel, plus fleetd's `detail`. */
 export function encodeUnitState(s: UnitStateRecord): string {
-  let json = `{"loadState":${goJsonString(s.loadState)},"activeState":${goJsonString(s.activeState)},"subState":${goJsonString(s.subState)},` +
+  let json =
+    `{"loadState":${goJsonString(s.loadState)},"activeState":${goJsonString(s.activeState)},"subState":${goJsonString(s.subState)},` +
     `"machineState":{"ID":${goJsonString(s.machineId)},"PublicIP":"","Metadata":null,"Capabilities":null,"Version":""},"unitHash":${goJsonString(s.hash)}`;
   if (s.detail !== undefined) json += `,"detail":${goJsonString(s.detail)}`;
   return `${json}}`;
 }
-
 
 /** `lease/engine-leader`: etcdLeaseMetadata{MachineID; Version}. */
 export function encodeLeader(machineId: string): string {
@@ -156,7 +155,13 @@ export function decodeJobs(keys: Keys, kvs: ReadonlyMap<string, string>): JobEnt
     if (!obj) continue;
     // fleet drops a unit whose target-state is not one of the three (a missing one shows as "-").
     if (dir['target-state'] !== undefined && decodeJobState(dir['target-state']) === undefined) continue;
-    out.push({ name: obj.name || dirName, hash: obj.hash, desiredState: decodeJobState(dir['target-state']), target: dir.target, launchedOn: dir['job-state'] });
+    out.push({
+      name: obj.name || dirName,
+      hash: obj.hash,
+      desiredState: decodeJobState(dir['target-state']),
+      target: dir.target,
+      launchedOn: dir['job-state'],
+    });
   }
   return out.sort((a, b) => compare(a.name, b.name));
 }

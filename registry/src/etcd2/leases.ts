@@ -31,7 +31,14 @@ export class Presence implements MachinePresence {
   private released = false;
   private beating: Promise<void> | undefined;
 
-  private constructor(private readonly client: EtcdV2Client, private readonly keys: Keys, private readonly id: string, private readonly ttlMs: number, value: string, private readonly log: Log) {
+  private constructor(
+    private readonly client: EtcdV2Client,
+    private readonly keys: Keys,
+    private readonly id: string,
+    private readonly ttlMs: number,
+    value: string,
+    private readonly log: Log,
+  ) {
     this.value = value;
   }
 
@@ -136,7 +143,14 @@ export class EngineLease implements Leadership {
   private expiresAt: number;
   private abandoned = false;
 
-  constructor(private readonly client: EtcdV2Client, private readonly keys: Keys, readonly machineId: string, private index: number, private ttlMs: number, private readonly log: Log) {
+  constructor(
+    private readonly client: EtcdV2Client,
+    private readonly keys: Keys,
+    readonly machineId: string,
+    private index: number,
+    private ttlMs: number,
+    private readonly log: Log,
+  ) {
     this.expiresAt = Date.now() + ttlMs;
     this.schedule();
   }

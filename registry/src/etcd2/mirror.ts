@@ -18,7 +18,6 @@ import { EtcdCode, EtcdV2Error, type EtcdV2Client, type V2Node, type V2Response 
 import { decodeJobObject, decodeJobState, decodeMachines, decodeUnitBlob, leaves, type UnitContent } from './layout';
 import { errorMessage, type Log } from '../../../protocol/src/log';
 
-
 /** Unit contents by hash. Blobs are content-addressed and never change, so an entry is never stale. */
 export class BlobCache {
   private readonly map = new Map<string, UnitContent>();
@@ -207,7 +206,10 @@ export class Etcd2Mirror {
         return;
       }
       case 'target':
-        this.notify(['schedule'], [before, value].filter((m): m is string => !!m));
+        this.notify(
+          ['schedule'],
+          [before, value].filter((m): m is string => !!m),
+        );
         return;
       case 'jobState':
         this.notify(['schedule'], []);
@@ -269,7 +271,13 @@ export class Etcd2Mirror {
     const obj = decodeJobObject(dir.object);
     if (!obj) return undefined;
     if (dir.targetState !== undefined && decodeJobState(dir.targetState) === undefined) return undefined;
-    return { name: obj.name || dirName, hash: obj.hash, desiredState: decodeJobState(dir.targetState), target: dir.target || undefined, launchedOn: dir.jobState };
+    return {
+      name: obj.name || dirName,
+      hash: obj.hash,
+      desiredState: decodeJobState(dir.targetState),
+      target: dir.target || undefined,
+      launchedOn: dir.jobState,
+    };
   }
 }
 

@@ -11,9 +11,7 @@
  *
  * A [Unit] directive list is ~5 KB this way, ~34 KB with a range, format and detail per item.
  */
-import {
-  InsertTextFormat, type ClientCapabilities, type CompletionItem, type CompletionList, type Range, type TextEdit,
-} from 'vscode-languageserver';
+import { InsertTextFormat, type ClientCapabilities, type CompletionItem, type CompletionList, type Range, type TextEdit } from 'vscode-languageserver';
 
 type Lazy = Pick<CompletionItem, 'documentation' | 'detail'>;
 

@@ -23,9 +23,15 @@ export class DiagnosticsScheduler {
     const since = this.now() - (this.lastRun.get(uri) ?? -Infinity);
     if (since >= this.delay) {
       // setImmediate coalesces a burst of changes that arrived in one read.
-      this.immediates.set(uri, setImmediate(() => this.fire(uri)));
+      this.immediates.set(
+        uri,
+        setImmediate(() => this.fire(uri)),
+      );
     } else {
-      this.timers.set(uri, setTimeout(() => this.fire(uri), this.delay - since));
+      this.timers.set(
+        uri,
+        setTimeout(() => this.fire(uri), this.delay - since),
+      );
     }
   }
 

@@ -6,8 +6,16 @@
 import { existsSync } from 'node:fs';
 import { join, sep } from 'node:path';
 import {
-  CodeActionKind, CodeLensRefreshRequest, InlayHintRefreshRequest, ResponseError, ErrorCodes,
-  type ClientCapabilities, type SemanticTokens, type SemanticTokensDelta, type Connection, type ServerCapabilities,
+  CodeActionKind,
+  CodeLensRefreshRequest,
+  InlayHintRefreshRequest,
+  ResponseError,
+  ErrorCodes,
+  type ClientCapabilities,
+  type SemanticTokens,
+  type SemanticTokensDelta,
+  type Connection,
+  type ServerCapabilities,
 } from 'vscode-languageserver';
 import * as service from '../service';
 import { pathToUri, uriToPath } from './uris';
@@ -55,7 +63,10 @@ export class EditorFeatures {
   private refreshLenses = false;
   private refreshHints = false;
 
-  constructor(private readonly connection: Connection, private readonly deps: EditorFeatureDeps) {}
+  constructor(
+    private readonly connection: Connection,
+    private readonly deps: EditorFeatureDeps,
+  ) {}
 
   configure(capabilities: ClientCapabilities): void {
     this.refreshLenses = !!capabilities.workspace?.codeLens?.refreshSupport;
@@ -81,19 +92,24 @@ export class EditorFeatures {
       this.tokens.set(uri, { id, data });
       return id;
     };
-    c.languages.semanticTokens.on(p => withDoc<SemanticTokens>(p.textDocument.uri, { data: [] }, (doc, ctx) => {
-      const data = service.semanticTokens(doc, ctx);
-      return { resultId: keep(p.textDocument.uri, data), data };
-    }));
-    c.languages.semanticTokens.onDelta(p => withDoc<SemanticTokens | SemanticTokensDelta>(p.textDocument.uri, { edits: [] }, (doc, ctx) => {
-      const data = service.semanticTokens(doc, ctx);
-      const previous = this.tokens.get(p.textDocument.uri);
-      const resultId = keep(p.textDocument.uri, data);
-      if (!previous || previous.id !== p.previousResultId) return { resultId, data };
-      return { resultId, edits: service.semanticTokensEdits(previous.data, data) };
-    }));
-    c.languages.inlayHint.on(p => withDoc(p.textDocument.uri, [], (doc, ctx) =>
-      service.inlayHints(doc, { start: offset(doc, p.range.start), end: offset(doc, p.range.end) }, ctx)));
+    c.languages.semanticTokens.on(p =>
+      withDoc<SemanticTokens>(p.textDocument.uri, { data: [] }, (doc, ctx) => {
+        const data = service.semanticTokens(doc, ctx);
+        return { resultId: keep(p.textDocument.uri, data), data };
+      }),
+    );
+    c.languages.semanticTokens.onDelta(p =>
+      withDoc<SemanticTokens | SemanticTokensDelta>(p.textDocument.uri, { edits: [] }, (doc, ctx) => {
+        const data = service.semanticTokens(doc, ctx);
+        const previous = this.tokens.get(p.textDocument.uri);
+        const resultId = keep(p.textDocument.uri, data);
+        if (!previous || previous.id !== p.previousResultId) return { resultId, data };
+        return { resultId, edits: service.semanticTokensEdits(previous.data, data) };
+      }),
+    );
+    c.languages.inlayHint.on(p =>
+      withDoc(p.textDocument.uri, [], (doc, ctx) => service.inlayHints(doc, { start: offset(doc, p.range.start), end: offset(doc, p.range.end) }, ctx)),
+    );
     c.onCodeLens(p => withDoc(p.textDocument.uri, [], (doc, ctx) => service.codeLenses(doc, ctx)));
     c.onPrepareRename(p => withDoc(p.textDocument.uri, null, (doc, ctx) => service.prepareRename(doc, offset(doc, p.position), ctx) ?? null));
     c.onRenameRequest(async p => {
@@ -113,7 +129,14 @@ export class EditorFeatures {
     });
     c.onDocumentLinks(p => withDoc(p.textDocument.uri, [], (doc, ctx) => service.documentLinks(doc, ctx)));
     c.onDocumentHighlight(p => withDoc(p.textDocument.uri, [], (doc, ctx) => service.documentHighlights(doc, offset(doc, p.position), ctx)));
-    c.onSelectionRanges(p => withDoc(p.textDocument.uri, [], doc => service.selectionRanges(doc, p.positions.map(x => offset(doc, x)))));
+    c.onSelectionRanges(p =>
+      withDoc(p.textDocument.uri, [], doc =>
+        service.selectionRanges(
+          doc,
+          p.positions.map(x => offset(doc, x)),
+        ),
+      ),
+    );
     c.onSignatureHelp(p => withDoc(p.textDocument.uri, null, (doc, ctx) => service.signatureHelp(doc, offset(doc, p.position), ctx)));
     c.onWorkspaceSymbol(async p => service.workspaceSymbols(p.query, await this.deps.context()));
   }

@@ -11,9 +11,10 @@ export class ParseCache {
     const hit = this.entries.get(document.uri);
     if (hit && hit.version === document.version && hit.doc.document === document) return hit.doc;
     const unit = dropInOf(document.uri);
-    const doc: UnitDocument = unit !== undefined
-      ? { document, file: parseUnitFile(document.getText()), unitName: unit, dropIn: true }
-      : { document, file: parseUnitFile(document.getText()), unitName: unitNameOf(document.uri) };
+    const doc: UnitDocument =
+      unit !== undefined
+        ? { document, file: parseUnitFile(document.getText()), unitName: unit, dropIn: true }
+        : { document, file: parseUnitFile(document.getText()), unitName: unitNameOf(document.uri) };
     this.entries.set(document.uri, { version: document.version, doc });
     return doc;
   }

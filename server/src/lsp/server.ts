@@ -3,14 +3,29 @@
  * scheduling, and one short handler per request that calls the pure service.
  */
 import {
-  CodeActionKind, DidChangeWatchedFilesNotification, FileChangeType, RegistrationRequest, TextDocuments, TextDocumentSyncKind,
-  type Connection, type InitializeParams, type InitializeResult,
+  CodeActionKind,
+  DidChangeWatchedFilesNotification,
+  FileChangeType,
+  RegistrationRequest,
+  TextDocuments,
+  TextDocumentSyncKind,
+  type Connection,
+  type InitializeParams,
+  type InitializeResult,
 } from 'vscode-languageserver';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { parseUnitFile, XFLEET_SECTION, type Problem, type UnitFile } from '../../../unitfile/src';
 import {
-  ClusterContextNotification, DROP_IN_GLOB, LANGUAGE_ID, PingRequest, UNIT_FILE_EXTENSIONS, UnitGraphRequest, ValidateForSubmitRequest,
-  type ClusterContext, type ValidateForSubmitParams, type ValidateForSubmitResult,
+  ClusterContextNotification,
+  DROP_IN_GLOB,
+  LANGUAGE_ID,
+  PingRequest,
+  UNIT_FILE_EXTENSIONS,
+  UnitGraphRequest,
+  ValidateForSubmitRequest,
+  type ClusterContext,
+  type ValidateForSubmitParams,
+  type ValidateForSubmitResult,
 } from '../../../protocol/src/lsp';
 import type { FleetLanguageSettings } from '../../../protocol/src/settings';
 import * as service from '../service';
@@ -115,7 +130,13 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       const dropInPattern = DROP_IN_GLOB;
       // A fixed registration id: connection.client.register would make a UUID, and node:crypto costs ~30 ms to load.
       void connection.sendRequest(RegistrationRequest.type, {
-        registrations: [{ id: 'fleet-unit-files', method: DidChangeWatchedFilesNotification.method, registerOptions: { watchers: [{ globPattern }, { globPattern: dropInPattern }] } }],
+        registrations: [
+          {
+            id: 'fleet-unit-files',
+            method: DidChangeWatchedFilesNotification.method,
+            registerOptions: { watchers: [{ globPattern }, { globPattern: dropInPattern }] },
+          },
+        ],
       });
     }
     const started = performance.now();
@@ -145,7 +166,10 @@ export function startServer(connection: Connection, options: ServerOptions = {})
    */
   const crossFileKeys = new Map<string, string>();
   const crossFileKey = (file: UnitFile) =>
-    file.sections.filter(x => x.name === XFLEET_SECTION).flatMap(x => x.options.map(o => `${o.name}=${o.value}`)).join('\n');
+    file.sections
+      .filter(x => x.name === XFLEET_SECTION)
+      .flatMap(x => x.options.map(o => `${o.name}=${o.value}`))
+      .join('\n');
   const updateIndex = (document: TextDocument) => {
     idle.touch();
     const uri = document.uri;
@@ -218,23 +242,25 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   connection.onFoldingRanges(p => withDoc(p.textDocument.uri, [], doc => service.foldingRanges(doc)));
   connection.onDocumentFormatting(p => withDoc(p.textDocument.uri, [], doc => service.formattingEdits(doc)));
   connection.onDocumentRangeFormatting(p =>
-    withDoc(p.textDocument.uri, [], doc => service.formattingEdits(doc, { start: offset(doc, p.range.start), end: offset(doc, p.range.end) })));
+    withDoc(p.textDocument.uri, [], doc => service.formattingEdits(doc, { start: offset(doc, p.range.start), end: offset(doc, p.range.end) })),
+  );
   connection.onDefinition(p => withDoc(p.textDocument.uri, [], (doc, ctx) => service.definition(doc, offset(doc, p.position), ctx)));
   connection.onReferences(p => withDoc(p.textDocument.uri, [], (doc, ctx) => service.references(doc, ctx, offset(doc, p.position))));
   connection.onCodeAction(p =>
     withDoc(p.textDocument.uri, [], (doc, ctx) => {
       const last = published.get(p.textDocument.uri);
-      const problems = last && last.version === doc.document.version
-        ? last.problems
-        : service.applyOverrides(service.computeProblems(doc, ctx), ctx.settings.rules);
-      const start = offset(doc, p.range.start), end = offset(doc, p.range.end);
+      const problems =
+        last && last.version === doc.document.version ? last.problems : service.applyOverrides(service.computeProblems(doc, ctx), ctx.settings.rules);
+      const start = offset(doc, p.range.start),
+        end = offset(doc, p.range.end);
       const only = p.context.only;
       const wants = (kind: string) => !only || only.some(k => kind === k || kind.startsWith(`${k}.`));
       return [
         ...(wants(CodeActionKind.QuickFix) ? service.codeActions(doc, start, end, problems, catalog) : []),
         ...(wants(CodeActionKind.RefactorRewrite) ? service.refactorActions(doc, start, end, ctx) : []),
       ];
-    }));
+    }),
+  );
   const editor = new EditorFeatures(connection, {
     withDoc,
     context: async () => context(folders[0] !== undefined ? await settings.get(folders[0]) : settings.peek('untitled:')),

@@ -98,7 +98,10 @@ export class WorkspaceUnits {
         const path = join(dir, entry.name);
         if (entry.isDirectory()) {
           if (!SKIP_DIRS.has(entry.name) && !entry.name.startsWith('.')) await walk(path, depth + 1);
-        } else if ((entry.isFile() || entry.isSymbolicLink()) && (isUnitFileName(entry.name) || (entry.name.endsWith('.conf') && dropInOf(pathToUri(path)) !== undefined))) {
+        } else if (
+          (entry.isFile() || entry.isSymbolicLink()) &&
+          (isUnitFileName(entry.name) || (entry.name.endsWith('.conf') && dropInOf(pathToUri(path)) !== undefined))
+        ) {
           if (await this.readFromDisk(pathToUri(path))) count++;
         }
       }

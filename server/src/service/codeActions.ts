@@ -10,8 +10,7 @@ import { toDiagnostic } from './diagnostics';
 import { rangeOf, type UnitDocument } from './types';
 
 /** Problems whose range touches [start, end]. */
-const overlapping = (problems: readonly Problem[], start: number, end: number) =>
-  problems.filter(p => p.start <= end && p.end >= start);
+const overlapping = (problems: readonly Problem[], start: number, end: number) => problems.filter(p => p.start <= end && p.end >= start);
 
 export function codeActions(doc: UnitDocument, start: number, end: number, problems: readonly Problem[], catalog?: DirectiveCatalog): CodeAction[] {
   const { document, file } = doc;

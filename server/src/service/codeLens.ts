@@ -21,8 +21,10 @@ export function codeLenses(doc: UnitDocument, ctx: ServiceContext): CodeLens[] {
   if (!cluster || name === undefined || !name.includes('.') || doc.dropIn) return [];
   const uri = doc.document.uri;
   const range = { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
-  const lens = (title: string, command: string | undefined): CodeLens =>
-    ({ range, command: { title, command: command ?? '', ...(command ? { arguments: [uri] } : {}) } as Command });
+  const lens = (title: string, command: string | undefined): CodeLens => ({
+    range,
+    command: { title, command: command ?? '', ...(command ? { arguments: [uri] } : {}) } as Command,
+  });
   const out: CodeLens[] = [];
   const unit = cluster.unitDetails?.find(u => u.name === name) ?? (cluster.units.includes(name) ? { name } : undefined);
   const hash = doc.file.options.length > 0 ? unitHash(toOptions(doc.file)) : undefined;
@@ -44,9 +46,14 @@ export function codeLenses(doc: UnitDocument, ctx: ServiceContext): CodeLens[] {
     const { eligible, total } = p;
     if (constrained(req) || eligible.length < total) {
       const verb = req.global ? 'runs on' : 'eligible on';
-      out.push(lens(eligible.length === 0
-        ? `no machine can take it now: ${p.reason ?? 'every machine is ruled out'}`
-        : `${verb} ${eligible.length} of ${total} machine${total === 1 ? '' : 's'}${eligible.length <= 3 ? `: ${eligible.map(m => short(m.id)).join(', ')}` : ''}`, undefined));
+      out.push(
+        lens(
+          eligible.length === 0
+            ? `no machine can take it now: ${p.reason ?? 'every machine is ruled out'}`
+            : `${verb} ${eligible.length} of ${total} machine${total === 1 ? '' : 's'}${eligible.length <= 3 ? `: ${eligible.map(m => short(m.id)).join(', ')}` : ''}`,
+          undefined,
+        ),
+      );
     }
     const follows = followsSummary(p);
     if (follows) out.push(lens(follows, undefined));

@@ -3,9 +3,26 @@
  * kind (enums, booleans), specifiers after `%`, unit names for dependencies and [X-Fleet], and
  * machine IDs and metadata from the connected cluster.
  */
-import { CompletionItemKind, CompletionItemTag, InsertTextFormat, MarkupKind, type CompletionItem, type CompletionList, type Range } from 'vscode-languageserver-types';
 import {
-  FLEET_SPECIFIERS, guessUnitType, isGlobalUnit, isTemplateName, specifierValue, toOptions, XFLEET_KEYS, XFLEET_SECTION, xfleetKey, type UnitFile,
+  CompletionItemKind,
+  CompletionItemTag,
+  InsertTextFormat,
+  MarkupKind,
+  type CompletionItem,
+  type CompletionList,
+  type Range,
+} from 'vscode-languageserver-types';
+import {
+  FLEET_SPECIFIERS,
+  guessUnitType,
+  isGlobalUnit,
+  isTemplateName,
+  specifierValue,
+  toOptions,
+  XFLEET_KEYS,
+  XFLEET_SECTION,
+  xfleetKey,
+  type UnitFile,
 } from '../../../unitfile/src';
 import { enumValueDoc } from '../../../unitfile/src/systemd/catalog';
 import type { Directive } from '../../../unitfile/src/systemd/types';
@@ -39,8 +56,11 @@ function completionItems(doc: UnitDocument, offset: number, ctx: ServiceContext)
     case 'key': {
       if (!c.section) {
         return sectionItems(file, unitType, ctx, -1).map(({ name, documentation }, i) => ({
-          label: `[${name}]`, kind: CompletionItemKind.Module, documentation: md(documentation),
-          sortText: String(i).padStart(3, '0'), textEdit: edit(c.start, c.end, `[${name}]`),
+          label: `[${name}]`,
+          kind: CompletionItemKind.Module,
+          documentation: md(documentation),
+          sortText: String(i).padStart(3, '0'),
+          textEdit: edit(c.start, c.end, `[${name}]`),
         }));
       }
       const hasEq = c.option !== undefined;
@@ -117,12 +137,17 @@ function valueItems(doc: UnitDocument, section: string, name: string, word: Word
         return unitNameItems(doc, ctx).map(i => ({ ...i, textEdit: wordEdit(i.label) }));
       case 'global':
         return ['true', 'false'].map(v => ({
-          label: v, kind: CompletionItemKind.Value, textEdit: wordEdit(v),
+          label: v,
+          kind: CompletionItemKind.Value,
+          textEdit: wordEdit(v),
           documentation: md(v === 'true' ? 'Run the unit on every machine (that matches MachineMetadata).' : 'Schedule the unit on one machine (the default).'),
         }));
       case 'machineId':
         return (ctx.cluster?.machines ?? []).map(m => ({
-          label: m.id, kind: CompletionItemKind.Value, detail: describeMachine(m), textEdit: wordEdit(m.id),
+          label: m.id,
+          kind: CompletionItemKind.Value,
+          detail: describeMachine(m),
+          textEdit: wordEdit(m.id),
           documentation: md(`Machine \`${m.id}\` of the connected cluster${m.primaryIP ? `, ${m.primaryIP}` : ''}.\n\n${metadataTable(m.metadata)}`),
         }));
       case 'metadata': {
@@ -130,10 +155,14 @@ function valueItems(doc: UnitDocument, section: string, name: string, word: Word
         for (const m of ctx.cluster?.machines ?? []) {
           for (const [k, v] of Object.entries(m.metadata ?? {})) pairs.set(`${k}=${v}`, (pairs.get(`${k}=${v}`) ?? 0) + 1);
         }
-        return [...pairs].sort(([a], [b]) => a.localeCompare(b)).map(([pair, count]) => ({
-          label: pair, kind: CompletionItemKind.Value, textEdit: wordEdit(pair),
-          documentation: md(`Metadata of ${count} machine${count === 1 ? '' : 's'} in the connected cluster.`),
-        }));
+        return [...pairs]
+          .sort(([a], [b]) => a.localeCompare(b))
+          .map(([pair, count]) => ({
+            label: pair,
+            kind: CompletionItemKind.Value,
+            textEdit: wordEdit(pair),
+            documentation: md(`Metadata of ${count} machine${count === 1 ? '' : 's'} in the connected cluster.`),
+          }));
       }
     }
   }
@@ -142,13 +171,20 @@ function valueItems(doc: UnitDocument, section: string, name: string, word: Word
     const items: CompletionItem[] = enumValues(d, ctx.settings.systemdVersion).map(v => {
       const what = enumValueDoc(d, v);
       return {
-        label: v, kind: CompletionItemKind.EnumMember, textEdit: wordEdit(v),
+        label: v,
+        kind: CompletionItemKind.EnumMember,
+        textEdit: wordEdit(v),
         ...(what ? { labelDetails: { description: what } } : {}),
         documentation: md(what ? `**${d.name}=${v}** — ${what}\n\n${d.description}` : `Value of **${d.name}=**: ${d.description}`),
       };
     });
     for (const p of d.valuePrefixes ?? []) {
-      items.push({ label: p, kind: CompletionItemKind.Keyword, textEdit: wordEdit(p), documentation: md(`\`${p}\` followed by its argument (**${d.name}=${p}…**).`) });
+      items.push({
+        label: p,
+        kind: CompletionItemKind.Keyword,
+        textEdit: wordEdit(p),
+        documentation: md(`\`${p}\` followed by its argument (**${d.name}=${p}…**).`),
+      });
     }
     if (d.acceptsBoolean) {
       for (const v of ctx.catalog.booleanValues) {
@@ -159,7 +195,12 @@ function valueItems(doc: UnitDocument, section: string, name: string, word: Word
     return items;
   }
   if (d?.kind === 'boolean') {
-    return ctx.catalog.booleanValues.map(v => ({ label: v, kind: CompletionItemKind.Value, textEdit: wordEdit(v), documentation: md(`Boolean value of **${d.name}=**.`) }));
+    return ctx.catalog.booleanValues.map(v => ({
+      label: v,
+      kind: CompletionItemKind.Value,
+      textEdit: wordEdit(v),
+      documentation: md(`Boolean value of **${d.name}=**.`),
+    }));
   }
   if ((d && UNIT_LIST_KINDS.has(d.kind)) || (!d && DEPENDENCY_DIRECTIVES.has(name))) {
     return unitNameItems(doc, ctx).map(i => ({ ...i, textEdit: wordEdit(i.label) }));
@@ -196,13 +237,20 @@ function unitNameItems(doc: UnitDocument, ctx: ServiceContext, options: { peersO
   for (const u of ctx.index?.units() ?? []) {
     if (skip(u.name) || (options.peersOnly && isGlobalUnit(toOptions(u.file)))) continue;
     out.set(u.name, {
-      label: u.name, kind: CompletionItemKind.File, detail: 'workspace unit',
+      label: u.name,
+      kind: CompletionItemKind.File,
+      detail: 'workspace unit',
       documentation: md(`Unit \`${u.name}\` in the workspace${u.uri ? ` (${u.uri})` : ''}.`),
     });
   }
   for (const name of ctx.cluster?.units ?? []) {
     if (skip(name) || out.has(name) || (options.peersOnly && ctx.index?.get(name) && isGlobalUnit(toOptions(ctx.index.get(name)!.file)))) continue;
-    out.set(name, { label: name, kind: CompletionItemKind.Reference, detail: 'cluster unit', documentation: md(`Unit \`${name}\` in the connected fleet cluster.`) });
+    out.set(name, {
+      label: name,
+      kind: CompletionItemKind.Reference,
+      detail: 'cluster unit',
+      documentation: md(`Unit \`${name}\` in the connected fleet cluster.`),
+    });
   }
   return [...out.values()].sort((a, b) => a.label.localeCompare(b.label));
 }

@@ -55,7 +55,9 @@ export function sectionAt(file: UnitFile, offset: number): SectionNode | undefin
 export function optionAt(file: UnitFile, offset: number): UnitOptionNode | undefined {
   // Options are in text order: binary search on start.
   const list = file.options;
-  let lo = 0, hi = list.length - 1, found: UnitOptionNode | undefined;
+  let lo = 0,
+    hi = list.length - 1,
+    found: UnitOptionNode | undefined;
   while (lo <= hi) {
     const mid = (lo + hi) >> 1;
     const o = list[mid]!;
@@ -93,6 +95,7 @@ export function cursorContext(file: UnitFile, offset: number): CursorContext {
   const start = offset - trimmed.length;
   let end = offset;
   while (end < lineEnd && /[\w.-]/.test(text[end]!)) end++;
-  if (option && offset <= option.eq) return { kind: 'key', section, start: option.nameStart, end: option.nameEnd, prefix: text.slice(option.nameStart, offset), option };
+  if (option && offset <= option.eq)
+    return { kind: 'key', section, start: option.nameStart, end: option.nameEnd, prefix: text.slice(option.nameStart, offset), option };
   return { kind: 'key', section, start, end, prefix: trimmed, option: undefined };
 }

@@ -3,7 +3,18 @@
  * user's per-rule severity overrides, tags and documentation links.
  */
 import { Diagnostic, DiagnosticSeverity, DiagnosticTag } from 'vscode-languageserver-types';
-import { ALL_RULES, PARSE_CODE, parseUnitFile, plainHint, suppressed, suppressions, validateUnitFile, XFLEET_DOC_URL, type Problem, type Severity } from '../../../unitfile/src';
+import {
+  ALL_RULES,
+  PARSE_CODE,
+  parseUnitFile,
+  plainHint,
+  suppressed,
+  suppressions,
+  validateUnitFile,
+  XFLEET_DOC_URL,
+  type Problem,
+  type Severity,
+} from '../../../unitfile/src';
 import type { RuleSeverityOverride } from '../../../protocol/src/settings';
 import type { DirectiveCatalog } from './catalog';
 import { optionAt } from './cursor';
@@ -38,7 +49,7 @@ const MISSING_REQUIRED = 'missing-required';
 function withDropInsRequired(doc: UnitDocument, ctx: ServiceContext, problems: Problem[]): Problem[] {
   const layers = layersOf(doc, ctx);
   if (!layers || layers.length < 2) return problems;
-  const merged = parseUnitFile(layers.map(l => l.file.text.endsWith('\n') ? l.file.text : `${l.file.text}\n`).join(''));
+  const merged = parseUnitFile(layers.map(l => (l.file.text.endsWith('\n') ? l.file.text : `${l.file.text}\n`)).join(''));
   const rules = ALL_RULES.filter(r => r.code === MISSING_REQUIRED);
   const still = validateUnitFile(merged, { unitName: doc.unitName, systemdVersion: ctx.settings.systemdVersion, rules }).length > 0;
   return still ? problems : problems.filter(p => p.code !== MISSING_REQUIRED);

@@ -4,9 +4,22 @@ import type { Directive, SectionInfo } from '../../../unitfile/src/systemd/types
 import type { DirectiveCatalog } from './catalog';
 
 const KIND_LABEL: Record<string, string> = {
-  boolean: 'boolean', timespan: 'time span', size: 'size', integer: 'integer', percent: 'percentage', enum: 'one of a fixed set',
-  path: 'absolute path', paths: 'absolute paths', command: 'command line', units: 'unit names', unit: 'unit name',
-  signal: 'signal', mode: 'file mode', user: 'user or group', environment: 'environment assignments', string: 'text',
+  boolean: 'boolean',
+  timespan: 'time span',
+  size: 'size',
+  integer: 'integer',
+  percent: 'percentage',
+  enum: 'one of a fixed set',
+  path: 'absolute path',
+  paths: 'absolute paths',
+  command: 'command line',
+  units: 'unit names',
+  unit: 'unit name',
+  signal: 'signal',
+  mode: 'file mode',
+  user: 'user or group',
+  environment: 'environment assignments',
+  string: 'text',
 };
 
 const directiveCache = new WeakMap<Directive, string>();
@@ -24,7 +37,10 @@ export function directiveMarkdown(d: Directive, catalog: Pick<DirectiveCatalog, 
 function buildDirectiveMarkdown(d: Directive, booleans: readonly string[], oldest: number): string {
   const lines = [`**${d.name}=** in \`[${d.section}]\` — ${KIND_LABEL[d.kind] ?? d.kind}${d.multiple ? ', may repeat' : ''}`, '', d.description];
   if (d.kind === 'enum' && d.values && d.values.length > 0) {
-    const since = (v: string) => { const n = d.valueSince?.[v]; return n !== undefined && n > d.since && n > oldest ? ` (${n}+)` : ''; };
+    const since = (v: string) => {
+      const n = d.valueSince?.[v];
+      return n !== undefined && n > d.since && n > oldest ? ` (${n}+)` : '';
+    };
     lines.push('', `Values: ${d.values.map(v => `\`${v}\`${since(v)}`).join(', ')}`);
     if (d.valuePrefixes && d.valuePrefixes.length > 0) lines.push('', `With an argument: ${d.valuePrefixes.map(p => `\`${p}…\``).join(', ')}`);
     if (d.acceptsBoolean) lines.push('', 'Also accepts a boolean.');

@@ -26,7 +26,11 @@ export interface Assignment {
 
 /** The effective assignments of [section] key across the unit file and its drop-ins (empty: the default). */
 export function effectiveAssignments(
-  layers: readonly { from: string; file: UnitFile }[], section: string, key: string, catalog: DirectiveCatalog, unitType?: string,
+  layers: readonly { from: string; file: UnitFile }[],
+  section: string,
+  key: string,
+  catalog: DirectiveCatalog,
+  unitType?: string,
 ): Assignment[] {
   const multiple = catalog.lookupDirective(section, key, unitType)?.multiple ?? false;
   let out: Assignment[] = [];
@@ -72,8 +76,7 @@ export function effectiveMarkdown(doc: UnitDocument, section: string, key: strin
   if (!layers) return undefined;
   const values = effectiveAssignments(layers, section, key, ctx.catalog, unitType);
   const files = layers.map(l => `\`${l.from}\``).join(', ');
-  const lines = values.length === 0
-    ? ['(the default: no assignment remains after the drop-ins)']
-    : values.map(v => `- \`${key}=${v.value}\` — from \`${v.from}\``);
+  const lines =
+    values.length === 0 ? ['(the default: no assignment remains after the drop-ins)'] : values.map(v => `- \`${key}=${v.value}\` — from \`${v.from}\``);
   return [`**Effective in \`${doc.unitName}\`** (merged from ${files}):`, '', ...lines].join('\n');
 }

@@ -43,7 +43,7 @@ export function formattingEdits(doc: UnitDocument, range?: { start: number; end:
     if (s.start > lineStart && /^[ \t]+$/.test(text.slice(lineStart, s.start))) edits.push({ start: lineStart, end: s.start, newText: '' });
   }
   // Trailing whitespace.
-  for (let lineStart = 0; lineStart <= text.length; ) {
+  for (let lineStart = 0; lineStart <= text.length;) {
     const nl = text.indexOf('\n', lineStart);
     let end = nl < 0 ? text.length : nl;
     if (end > lineStart && text[end - 1] === '\r') end--;

@@ -5,7 +5,14 @@
  */
 import { MarkupKind, type Hover } from 'vscode-languageserver-types';
 import {
-  FLEET_SPECIFIERS, guessUnitType, machineIdMatches, specifierValue, UnitNameInfo, XFLEET_SECTION, xfleetKey, type UnitOptionNode,
+  FLEET_SPECIFIERS,
+  guessUnitType,
+  machineIdMatches,
+  specifierValue,
+  UnitNameInfo,
+  XFLEET_SECTION,
+  xfleetKey,
+  type UnitOptionNode,
 } from '../../../unitfile/src';
 import { cursorContext } from './cursor';
 import { effectiveMarkdown } from './dropIns';
@@ -17,8 +24,10 @@ import { rangeOf, type ServiceContext, type UnitDocument } from './types';
 export function hover(doc: UnitDocument, offset: number, ctx: ServiceContext): Hover | null {
   const { file } = doc;
   const c = cursorContext(file, offset);
-  const result = (value: string, start: number, end: number): Hover =>
-    ({ contents: { kind: MarkupKind.Markdown, value }, range: rangeOf(doc.document, start, end) });
+  const result = (value: string, start: number, end: number): Hover => ({
+    contents: { kind: MarkupKind.Markdown, value },
+    range: rangeOf(doc.document, start, end),
+  });
   if (c.kind === 'sectionHeader') {
     const section = file.sections.find(s => s.nameStart === c.start);
     if (!section) return null;
@@ -44,9 +53,10 @@ export function hover(doc: UnitDocument, offset: number, ctx: ServiceContext): H
   if (o.section === XFLEET_SECTION && xfleetKey(o.name)?.kind === 'machineId' && ctx.cluster) {
     const id = o.value.trim();
     const hits = ctx.cluster.machines.filter(m => machineIdMatches(id, m.id));
-    const value = hits.length > 0
-      ? `**Machine${hits.length > 1 ? 's' : ''} in the connected cluster:**\n\n${hits.map(m => `- ${describeMachine(m)}`).join('\n')}`
-      : `No machine of the connected cluster (${ctx.cluster.machines.length}) has the ID \`${id}\` (full ID, or exactly its first 8 characters).`;
+    const value =
+      hits.length > 0
+        ? `**Machine${hits.length > 1 ? 's' : ''} in the connected cluster:**\n\n${hits.map(m => `- ${describeMachine(m)}`).join('\n')}`
+        : `No machine of the connected cluster (${ctx.cluster.machines.length}) has the ID \`${id}\` (full ID, or exactly its first 8 characters).`;
     return result(value, o.valueStart, o.valueEnd);
   }
   if (o.valueEnd > o.valueStart && offset >= o.valueStart && offset <= o.valueEnd) return optionHover(doc, o, ctx, o.valueStart, o.valueEnd);
@@ -101,7 +111,10 @@ function specifierMarkdown(specifier: string, xfleet: boolean, doc: UnitDocument
 function unitRefMarkdown(name: string, glob: boolean, doc: UnitDocument, ctx: ServiceContext): string {
   const units = [...(ctx.index?.units() ?? [])].filter(u => u.name !== doc.unitName);
   if (glob) {
-    const matches = units.map(u => u.name).filter(n => refMatches({ name, glob: true } as Parameters<typeof refMatches>[0], n)).sort();
+    const matches = units
+      .map(u => u.name)
+      .filter(n => refMatches({ name, glob: true } as Parameters<typeof refMatches>[0], n))
+      .sort();
     const cluster = (ctx.cluster?.units ?? []).filter(n => refMatches({ name, glob: true } as Parameters<typeof refMatches>[0], n) && !matches.includes(n));
     const list = [...matches, ...cluster];
     return [

@@ -9,17 +9,25 @@ import type { ServiceContext, UnitDocument } from './types';
 
 const USEC: Record<string, number> = {};
 for (const [names, usec] of [
-  [['usec', 'us', 'µs', 'μs'], 1], [['msec', 'ms'], 1e3], [['seconds', 'second', 'sec', 's', ''], 1e6],
-  [['minutes', 'minute', 'min', 'm'], 60e6], [['hours', 'hour', 'hr', 'h'], 3600e6], [['days', 'day', 'd'], 86400e6],
-  [['weeks', 'week', 'w'], 604800e6], [['months', 'month', 'M'], 2629800e6], [['years', 'year', 'y'], 31557600e6],
-] as const) for (const n of names) USEC[n] = usec;
+  [['usec', 'us', 'µs', 'μs'], 1],
+  [['msec', 'ms'], 1e3],
+  [['seconds', 'second', 'sec', 's', ''], 1e6],
+  [['minutes', 'minute', 'min', 'm'], 60e6],
+  [['hours', 'hour', 'hr', 'h'], 3600e6],
+  [['days', 'day', 'd'], 86400e6],
+  [['weeks', 'week', 'w'], 604800e6],
+  [['months', 'month', 'M'], 2629800e6],
+  [['years', 'year', 'y'], 31557600e6],
+] as const)
+  for (const n of names) USEC[n] = usec;
 
 /** systemd's parse_sec: "1min 30", "90", "1.5h" → microseconds; undefined when not a time span. */
 export function parseTimespan(value: string): number | undefined {
   const v = value.trim();
   if (v === '' || v === 'infinity') return undefined;
   const re = /\s*(\d+(?:\.\d*)?|\.\d+)\s*([a-zA-Zµμ]*)/y;
-  let total = 0, at = 0;
+  let total = 0,
+    at = 0;
   while (at < v.length) {
     re.lastIndex = at;
     const m = re.exec(v);
@@ -33,7 +41,15 @@ export function parseTimespan(value: string): number | undefined {
 }
 
 const FORMAT_UNITS: [string, number][] = [
-  ['y', 31557600e6], ['month', 2629800e6], ['w', 604800e6], ['d', 86400e6], ['h', 3600e6], ['min', 60e6], ['s', 1e6], ['ms', 1e3], ['us', 1],
+  ['y', 31557600e6],
+  ['month', 2629800e6],
+  ['w', 604800e6],
+  ['d', 86400e6],
+  ['h', 3600e6],
+  ['min', 60e6],
+  ['s', 1e6],
+  ['ms', 1e3],
+  ['us', 1],
 ];
 
 /** systemd's format_timespan (accuracy 1us): 90000000 → "1min 30s". */
@@ -54,11 +70,17 @@ export function inlayHints(doc: UnitDocument, range: { start: number; end: numbe
   const { file, document } = doc;
   const text = file.text;
   const out: InlayHint[] = [];
-  const hint = (offset: number, label: string, tooltip: string): InlayHint =>
-    ({ position: document.positionAt(offset), label, kind: InlayHintKind.Parameter, paddingLeft: true, tooltip });
+  const hint = (offset: number, label: string, tooltip: string): InlayHint => ({
+    position: document.positionAt(offset),
+    label,
+    kind: InlayHintKind.Parameter,
+    paddingLeft: true,
+    tooltip,
+  });
   const scheduledOn = doc.unitName !== undefined ? ctx.cluster?.unitDetails?.find(u => u.name === doc.unitName)?.machineID : undefined;
   // The first option that ends at or after the range (options are in text order).
-  let lo = 0, hi = file.options.length;
+  let lo = 0,
+    hi = file.options.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
     if (file.options[mid]!.end < range.start) lo = mid + 1;
@@ -79,7 +101,9 @@ export function inlayHints(doc: UnitDocument, range: { start: number; end: numbe
       if (xfleetKey(o.name)?.kind === 'machineId' && ctx.cluster && value !== '') {
         const m = ctx.cluster.machines.find(x => machineIdMatches(value, x.id));
         if (m) {
-          const meta = Object.entries(m.metadata ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
+          const meta = Object.entries(m.metadata ?? {})
+            .map(([k, v]) => `${k}=${v}`)
+            .join(',');
           out.push(hint(o.valueEnd, [m.primaryIP ?? 'no IP', ...(meta ? [meta] : [])].join(' · '), `Machine ${m.id} of the connected cluster.`));
         }
       }

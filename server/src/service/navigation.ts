@@ -21,7 +21,10 @@ export function definition(doc: UnitDocument, offset: number, ctx: ServiceContex
     const target = exact ?? (template !== undefined ? ctx.index.get(template) : undefined);
     if (target) hits.push(target);
   }
-  return hits.filter(u => u.uri !== undefined).sort((a, b) => a.name.localeCompare(b.name)).map(u => fileStart(u.uri!));
+  return hits
+    .filter(u => u.uri !== undefined)
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .map(u => fileStart(u.uri!));
 }
 
 /**

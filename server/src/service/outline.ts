@@ -45,17 +45,20 @@ export function foldingRanges(doc: UnitDocument): FoldingRange[] {
   }
   for (const o of file.options) {
     if (o.lineCount > 1) {
-      const startLine = line(o.start), endLine = line(o.end);
+      const startLine = line(o.start),
+        endLine = line(o.end);
       if (endLine > startLine) out.push({ startLine, endLine });
     }
   }
   // Runs of comment lines (a swallowing comment counts as its whole span).
-  let runStart = -1, runEnd = -1;
+  let runStart = -1,
+    runEnd = -1;
   const flush = () => {
     if (runStart >= 0 && runEnd > runStart) out.push({ startLine: runStart, endLine: runEnd, kind: FoldingRangeKind.Comment });
   };
   for (const c of file.comments) {
-    const a = line(c.start), b = line(c.end);
+    const a = line(c.start),
+      b = line(c.end);
     if (runStart >= 0 && a === runEnd + 1) runEnd = b;
     else {
       flush();

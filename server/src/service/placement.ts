@@ -33,7 +33,10 @@ export function schedulerSnapshotOf(cluster: ClusterContext): ClusterSnapshot {
     units: (cluster.unitDetails ?? []).map(u => ({
       name: u.name,
       desiredState: u.desiredState ?? 'inactive',
-      requirements: requirements((u.xfleet ?? []).map(o => ({ section: XFLEET_SECTION, name: o.name, value: o.value })), u.name),
+      requirements: requirements(
+        (u.xfleet ?? []).map(o => ({ section: XFLEET_SECTION, name: o.name, value: o.value })),
+        u.name,
+      ),
       machineId: u.machineID,
     })),
   };
@@ -55,7 +58,9 @@ export function placement(file: UnitFile, unitName: string | undefined, cluster:
 }
 
 export function describeMachine(m: ClusterMachine): string {
-  const meta = Object.entries(m.metadata ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
+  const meta = Object.entries(m.metadata ?? {})
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
   return `${short(m.id)}${m.primaryIP ? ` (${m.primaryIP})` : ''}${meta ? ` ${meta}` : ''}`;
 }
 
@@ -83,8 +88,14 @@ export function placementProblems(file: UnitFile, unitName: string | undefined, 
   if (!section) return [];
   const p = placement(file, unitName, cluster);
   if (p.eligible.length > 0) return [];
-  return [{
-    code: NO_ELIGIBLE_MACHINE_CODE, severity: 'warning', enforcedBy: 'advice', start: section.start, end: section.headerEnd,
-    message: `No machine of the connected cluster can run this unit now: ${p.reason ?? 'every machine is ruled out'}. Change its [X-Fleet] requirements, or the machines' metadata.`,
-  }];
+  return [
+    {
+      code: NO_ELIGIBLE_MACHINE_CODE,
+      severity: 'warning',
+      enforcedBy: 'advice',
+      start: section.start,
+      end: section.headerEnd,
+      message: `No machine of the connected cluster can run this unit now: ${p.reason ?? 'every machine is ruled out'}. Change its [X-Fleet] requirements, or the machines' metadata.`,
+    },
+  ];
 }

@@ -23,7 +23,10 @@ function listKey(o: UnitOptionNode, ctx: ServiceContext): 'systemd' | 'fleet' | 
 /** The elements of a one-line list value, as written (quotes kept for fleet's form). */
 function elements(o: UnitOptionNode, mode: 'systemd' | 'fleet'): string[] {
   if (o.lineCount > 1) return [];
-  if (mode === 'fleet') return valueElements(o.value).map(e => o.value.slice(e.start, e.end)).filter(e => e !== '' && e !== '""');
+  if (mode === 'fleet')
+    return valueElements(o.value)
+      .map(e => o.value.slice(e.start, e.end))
+      .filter(e => e !== '' && e !== '""');
   return o.value.split(/\s+/).filter(Boolean);
 }
 
@@ -36,8 +39,12 @@ export function refactorActions(doc: UnitDocument, start: number, end: number, c
 
   const legacy = file.options.filter(o => o.section === XFLEET_SECTION && xfleetKey(o.name)?.replacement !== undefined);
   if (legacy.length > 0) {
-    out.push(action(`Convert ${legacy.length} legacy [X-Fleet] key${legacy.length === 1 ? '' : 's'} to current spellings`,
-      legacy.map(o => ({ range: rangeOf(document, o.nameStart, o.nameEnd), newText: xfleetKey(o.name)!.replacement! }))));
+    out.push(
+      action(
+        `Convert ${legacy.length} legacy [X-Fleet] key${legacy.length === 1 ? '' : 's'} to current spellings`,
+        legacy.map(o => ({ range: rangeOf(document, o.nameStart, o.nameEnd), newText: xfleetKey(o.name)!.replacement! })),
+      ),
+    );
   }
 
   const o = optionAt(file, start);
@@ -52,16 +59,19 @@ export function refactorActions(doc: UnitDocument, start: number, end: number, c
     if (mode) {
       const section = file.sections[o.sectionIndex]!;
       const i = section.options.indexOf(o);
-      let a = i, b = i;
+      let a = i,
+        b = i;
       const same = (x: UnitOptionNode | undefined) => !!x && x.name === o.name && x.lineCount === 1 && x.value.trim() !== '';
       while (a > 0 && same(section.options[a - 1]) && next(text, section.options[a - 1]!, section.options[a]!)) a--;
       while (b < section.options.length - 1 && same(section.options[b + 1]) && next(text, section.options[b]!, section.options[b + 1]!)) b++;
       if (b > a && o.value.trim() !== '') {
         const run = section.options.slice(a, b + 1);
-        const joined = mode === 'fleet'
-          ? run.flatMap(x => valueElements(x.value).map(e => `"${e.text}"`)).join(' ')
-          : run.map(x => x.value.trim()).join(' ');
-        out.push(action(`Join ${run.length} ${o.name}= lines into one`, [{ range: rangeOf(document, run[0]!.start, run[run.length - 1]!.end), newText: `${o.name}=${joined}` }]));
+        const joined = mode === 'fleet' ? run.flatMap(x => valueElements(x.value).map(e => `"${e.text}"`)).join(' ') : run.map(x => x.value.trim()).join(' ');
+        out.push(
+          action(`Join ${run.length} ${o.name}= lines into one`, [
+            { range: rangeOf(document, run[0]!.start, run[run.length - 1]!.end), newText: `${o.name}=${joined}` },
+          ]),
+        );
       }
     }
   }
@@ -71,10 +81,13 @@ export function refactorActions(doc: UnitDocument, start: number, end: number, c
   if (xfleet && xfleet.options.length > 1 && xfleet.options.every(x => x.lineCount === 1)) {
     const sorted = [...xfleet.options].sort((x, y) => x.name.localeCompare(y.name));
     if (sorted.some((x, k) => x !== xfleet.options[k])) {
-      const first = xfleet.options[0]!, last = xfleet.options[xfleet.options.length - 1]!;
+      const first = xfleet.options[0]!,
+        last = xfleet.options[xfleet.options.length - 1]!;
       // Only when the options are consecutive lines (no comments or blank lines in between to lose).
       if (xfleet.options.every((x, k) => k === 0 || next(text, xfleet.options[k - 1]!, x))) {
-        out.push(action('Sort [X-Fleet] keys', [{ range: rangeOf(document, first.start, last.end), newText: sorted.map(x => text.slice(x.start, x.end)).join('\n') }]));
+        out.push(
+          action('Sort [X-Fleet] keys', [{ range: rangeOf(document, first.start, last.end), newText: sorted.map(x => text.slice(x.start, x.end)).join('\n') }]),
+        );
       }
     }
   }

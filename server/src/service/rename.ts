@@ -27,9 +27,12 @@ export function prepareRename(doc: UnitDocument, offset: number, ctx: ServiceCon
 export function renameProblem(old: string, next: string): string | undefined {
   const invalid = validateUnitName(next);
   if (invalid) return `Cannot rename ${old} to "${next}": ${invalid}.`;
-  if (unitTypeOf(old) !== unitTypeOf(next)) return `Cannot rename ${old} to ${next}: the unit type changes (.${unitTypeOf(old)} → .${unitTypeOf(next)}); keep the suffix.`;
-  const o = UnitNameInfo.parse(old), n = UnitNameInfo.parse(next);
-  if (UnitNameInfo.isTemplate(o) !== UnitNameInfo.isTemplate(n)) return `Cannot rename ${old} to ${next}: a template must stay a template (name@.type) and a unit a unit.`;
+  if (unitTypeOf(old) !== unitTypeOf(next))
+    return `Cannot rename ${old} to ${next}: the unit type changes (.${unitTypeOf(old)} → .${unitTypeOf(next)}); keep the suffix.`;
+  const o = UnitNameInfo.parse(old),
+    n = UnitNameInfo.parse(next);
+  if (UnitNameInfo.isTemplate(o) !== UnitNameInfo.isTemplate(n))
+    return `Cannot rename ${old} to ${next}: a template must stay a template (name@.type) and a unit a unit.`;
   return undefined;
 }
 
@@ -61,7 +64,13 @@ export function rename(doc: UnitDocument, offset: number, newName: string, ctx: 
     const td = u === own ? doc.document : TextDocument.create(u.uri!, 'fleet-unit', 0, u.file.text);
     for (const r of unitRefs(u.file, u.name || undefined, ctx.catalog)) {
       if (r.glob) {
-        if (globMatch(r.name, old) && !globMatch(r.name, next)) notChanged.push({ uri: u.uri!, range: rangeOf(td, r.start, r.end), text: r.text, reason: `the glob ${r.text} matched ${old} and does not match ${next}` });
+        if (globMatch(r.name, old) && !globMatch(r.name, next))
+          notChanged.push({
+            uri: u.uri!,
+            range: rangeOf(td, r.start, r.end),
+            text: r.text,
+            reason: `the glob ${r.text} matched ${old} and does not match ${next}`,
+          });
         continue;
       }
       const to = renamed(r.name, old, next);

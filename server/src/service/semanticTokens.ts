@@ -28,13 +28,26 @@ export interface SemanticToken {
 }
 
 const KIND_TOKEN: Record<string, TokenType | undefined> = {
-  boolean: 'keyword', timespan: 'number', size: 'number', integer: 'number', percent: 'number', mode: 'number',
-  enum: 'enumMember', signal: 'enumMember', path: 'string', paths: 'string',
+  boolean: 'keyword',
+  timespan: 'number',
+  size: 'number',
+  integer: 'number',
+  percent: 'number',
+  mode: 'number',
+  enum: 'enumMember',
+  signal: 'enumMember',
+  path: 'string',
+  paths: 'string',
 };
 const EXEC_PREFIX = /^(?:[@\-:+|]|!!?)+/;
 const SPECIFIER = /%./g;
 
-interface Raw { start: number; end: number; type: number; mods: number }
+interface Raw {
+  start: number;
+  end: number;
+  type: number;
+  mods: number;
+}
 
 /** The encoded token data of the whole document (LSP relative encoding). */
 export function semanticTokens(doc: UnitDocument, ctx: ServiceContext): number[] {
@@ -141,10 +154,15 @@ export function isDeprecatedKey(o: UnitOptionNode, ctx: ServiceContext): boolean
 
 function encode(text: string, raw: readonly Raw[]): number[] {
   const data: number[] = new Array<number>(raw.length * 5);
-  let prevLine = 0, prevChar = 0, n = 0, lastEnd = -1;
+  let prevLine = 0,
+    prevChar = 0,
+    n = 0,
+    lastEnd = -1;
   // One pass over the text for line breaks as LSP counts them (\n, \r\n and a lone \r; fleet
   // counts only \n): tokens never contain one, so scanning up to each token's start suffices.
-  let line = 0, lineStart = 0, scan = 0;
+  let line = 0,
+    lineStart = 0,
+    scan = 0;
   for (const t of raw) {
     if (t.start < lastEnd) continue; // overlapping (never expected): keep the first
     lastEnd = t.end;
@@ -172,7 +190,8 @@ function encode(text: string, raw: readonly Raw[]): number[] {
 /** Decodes token data (tests, and readers of a result). */
 export function decodeTokens(data: readonly number[]): SemanticToken[] {
   const out: SemanticToken[] = [];
-  let line = 0, char = 0;
+  let line = 0,
+    char = 0;
   for (let i = 0; i + 4 < data.length; i += 5) {
     line += data[i]!;
     char = data[i]! === 0 ? char + data[i + 1]! : data[i + 1]!;
@@ -188,7 +207,8 @@ export function semanticTokensEdits(previous: readonly number[], next: readonly 
   const min = Math.min(previous.length, next.length);
   while (start < min && previous[start] === next[start]) start++;
   if (start === previous.length && start === next.length) return [];
-  let endPrev = previous.length, endNext = next.length;
+  let endPrev = previous.length,
+    endNext = next.length;
   while (endPrev > start && endNext > start && previous[endPrev - 1] === next[endNext - 1]) {
     endPrev--;
     endNext--;

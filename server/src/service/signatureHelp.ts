@@ -22,9 +22,15 @@ const SHAPES: Record<string, Shape> = {
   command: {
     label: 'ExecStart=[@-:+!|]/path/to/executable [argument …]',
     params: [
-      { label: '[@-:+!|]', doc: '`@` argv[0] follows, `-` a failure is ignored, `:` no specifier/variable expansion, `+` full privileges, `!`/`!!` ambient-capabilities privileges, `|` run through the user\'s shell.' },
+      {
+        label: '[@-:+!|]',
+        doc: "`@` argv[0] follows, `-` a failure is ignored, `:` no specifier/variable expansion, `+` full privileges, `!`/`!!` ambient-capabilities privileges, `|` run through the user's shell.",
+      },
       { label: '/path/to/executable', doc: 'An absolute path, or a name systemd finds in its fixed search path.' },
-      { label: '[argument …]', doc: 'Arguments, split like a shell does (quotes, `\\` escapes); `$VAR` and `${VAR}` expand from Environment=; `%` specifiers expand.' },
+      {
+        label: '[argument …]',
+        doc: 'Arguments, split like a shell does (quotes, `\\` escapes); `$VAR` and `${VAR}` expand from Environment=; `%` specifiers expand.',
+      },
     ],
     doc: 'One command line; systemd does not run it through a shell.',
     active(before) {
@@ -35,7 +41,7 @@ const SHAPES: Record<string, Shape> = {
   metadata: {
     label: 'MachineMetadata="key=value" ["key=value" …]',
     params: [
-      { label: '"key=value"', doc: 'One requirement: the machine\'s metadata key must equal the value. Values of the same key are ORed.' },
+      { label: '"key=value"', doc: "One requirement: the machine's metadata key must equal the value. Values of the same key are ORed." },
       { label: '["key=value" …]', doc: 'More requirements; different keys are ANDed. Quote each element.' },
     ],
     doc: 'fleet runs the unit only on machines whose metadata matches. There are no operators such as `!=`.',

@@ -2,9 +2,7 @@
  * Document highlight (a unit name's occurrences in this file), selection ranges (value → line →
  * section → file) and workspace symbols (units and their sections across the workspace).
  */
-import {
-  DocumentHighlightKind, SymbolKind, type DocumentHighlight, type SelectionRange, type SymbolInformation,
-} from 'vscode-languageserver-types';
+import { DocumentHighlightKind, SymbolKind, type DocumentHighlight, type SelectionRange, type SymbolInformation } from 'vscode-languageserver-types';
 import { cursorContext, lineEndOf, lineStartOf, optionAt, sectionAt } from './cursor';
 import { refAt, refMatches, unitRefs } from './unitRefs';
 import { rangeOf, type ServiceContext, type UnitDocument } from './types';
@@ -15,7 +13,8 @@ export function documentHighlights(doc: UnitDocument, offset: number, ctx: Servi
   const under = refAt(refs, offset);
   if (!under) return [];
   if (under.glob) return [{ range: rangeOf(doc.document, under.start, under.end), kind: DocumentHighlightKind.Read }];
-  return refs.filter(r => r.name === under.name || refMatches(r, under.name))
+  return refs
+    .filter(r => r.name === under.name || refMatches(r, under.name))
     .map(r => ({ range: rangeOf(doc.document, r.start, r.end), kind: DocumentHighlightKind.Read }));
 }
 
@@ -68,7 +67,8 @@ function fuzzy(query: string, name: string): boolean {
 /** The line of each offset (ascending offsets), counting line breaks once. */
 function linesOf(text: string, offsets: readonly number[]): number[] {
   const out: number[] = [];
-  let line = 0, at = 0;
+  let line = 0,
+    at = 0;
   for (const off of offsets) {
     for (let i = text.indexOf('\n', at); i >= 0 && i < off; i = text.indexOf('\n', i + 1)) {
       line++;
@@ -91,13 +91,18 @@ export function workspaceSymbols(query: string, ctx: ServiceContext, limit = 500
     if (fuzzy(q, u.name)) out.push({ name: u.name, kind: SymbolKind.File, location: { uri: u.uri!, range: zero } });
     const sections = u.file.sections.filter(s => fuzzy(q, `[${s.name}]`) || fuzzy(q, `${u.name} ${s.name}`));
     if (sections.length === 0) continue;
-    const lines = linesOf(u.file.text, sections.map(s => s.start));
+    const lines = linesOf(
+      u.file.text,
+      sections.map(s => s.start),
+    );
     sections.forEach((s, i) => {
       if (out.length >= limit) return;
       const line = lines[i]!;
       const character = s.start - lineStartOf(u.file.text, s.start);
       out.push({
-        name: `[${s.name}]`, kind: SymbolKind.Namespace, containerName: u.name,
+        name: `[${s.name}]`,
+        kind: SymbolKind.Namespace,
+        containerName: u.name,
         location: { uri: u.uri!, range: { start: { line, character }, end: { line, character: character + (s.headerEnd - s.start) } } },
       });
     });

@@ -9,7 +9,11 @@ export function validateForSubmit(doc: UnitDocument, ctx: ServiceContext): Valid
   return {
     name: doc.unitName ?? '',
     problems: problems.map(p => ({
-      code: p.code, message: p.message, severity: p.severity, enforcedBy: p.enforcedBy, range: rangeOf(doc.document, p.start, p.end),
+      code: p.code,
+      message: p.message,
+      severity: p.severity,
+      enforcedBy: p.enforcedBy,
+      range: rangeOf(doc.document, p.start, p.end),
     })),
     blocking: problems.some(p => p.severity === 'error'),
   };

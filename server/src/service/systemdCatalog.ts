@@ -3,7 +3,13 @@
  * (unitfile/src/systemd/catalog.ts), seen through the service's DirectiveCatalog interface.
  */
 import {
-  BOOLEAN_VALUES, directivesFor, lookupDirective, OLDEST_CATALOGED_VERSION, sectionInfo, sectionsFor, SYSTEMD_SPECIFIERS,
+  BOOLEAN_VALUES,
+  directivesFor,
+  lookupDirective,
+  OLDEST_CATALOGED_VERSION,
+  sectionInfo,
+  sectionsFor,
+  SYSTEMD_SPECIFIERS,
 } from '../../../unitfile/src/systemd/catalog';
 import type { DirectiveCatalog } from './catalog';
 

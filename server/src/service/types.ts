@@ -55,8 +55,7 @@ export namespace WorkspaceIndex {
   }
 }
 
-export const rangeOf = (doc: TextDocument, start: number, end: number): Range =>
-  ({ start: doc.positionAt(start), end: doc.positionAt(Math.max(start, end)) });
+export const rangeOf = (doc: TextDocument, start: number, end: number): Range => ({ start: doc.positionAt(start), end: doc.positionAt(Math.max(start, end)) });
 
 /** One drop-in file of a unit. */
 export interface DropIn {

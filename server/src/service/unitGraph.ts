@@ -8,8 +8,15 @@
  */
 import type { UnitEdgeKind, UnitGraph, UnitGraphEdge, UnitGraphNode } from '../../../protocol/src/lsp';
 import {
-  FLEET_RULES, globMatch, optionViolations, UnitNameInfo, validateUnitFile, XFLEET_SECTION, xfleetKey,
-  type UnitFile, type UnitOption,
+  FLEET_RULES,
+  globMatch,
+  optionViolations,
+  UnitNameInfo,
+  validateUnitFile,
+  XFLEET_SECTION,
+  xfleetKey,
+  type UnitFile,
+  type UnitOption,
 } from '../../../unitfile/src';
 import type { DirectiveCatalog } from './catalog';
 import type { WorkspaceIndex } from './types';

@@ -114,21 +114,31 @@ suite('Fleet cluster UI in a real extension host', function () {
     try {
       await vscode.commands.executeCommand('fleet.replaceUnit', uri);
       const diffs = vscode.window.tabGroups.all.flatMap(g => g.tabs).filter(t => t.input instanceof vscode.TabInputTextDiff);
-      assert.deepEqual(diffs.map(t => t.label), [], 'no diff tab for an identical unit');
+      assert.deepEqual(
+        diffs.map(t => t.label),
+        [],
+        'no diff tab for an identical unit',
+      );
     } finally {
       await vscode.commands.executeCommand('workbench.action.files.revert');
     }
     assert.ok(!editor.document.isDirty, 'the edit is reverted');
   });
 
-  test('Show Unit Status ends with the unit\'s last journal lines', async function () {
+  test("Show Unit Status ends with the unit's last journal lines", async function () {
     this.timeout(60000);
     let last = '';
-    const status = await waitFor('the status page with journal lines', async () => {
-      last = await documentText(vscode.Uri.parse(`fleet-status:/web.service.status?${Date.now()}`));
-      // The journal's lines after its header: the manager's ([sys] Starting …), then the unit's output.
-      return /\n {2}Journal \(last \d+ lines?; Fleet: Show Journal follows it\):\n(?: {4}.*\n)* {4}\S+ \S+ [0-9a-f]{8} hello from /.test(last) ? last : undefined;
-    }, 45000).catch(err => {
+    const status = await waitFor(
+      'the status page with journal lines',
+      async () => {
+        last = await documentText(vscode.Uri.parse(`fleet-status:/web.service.status?${Date.now()}`));
+        // The journal's lines after its header: the manager's ([sys] Starting …), then the unit's output.
+        return /\n {2}Journal \(last \d+ lines?; Fleet: Show Journal follows it\):\n(?: {4}.*\n)* {4}\S+ \S+ [0-9a-f]{8} hello from /.test(last)
+          ? last
+          : undefined;
+      },
+      45000,
+    ).catch(err => {
       throw new Error(`${err.message}; the status page:\n${last}`);
     });
     assert.match(status, /Desired state: launched/);

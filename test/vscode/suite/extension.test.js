@@ -46,8 +46,7 @@ function requireServer(context) {
 async function serverReady() {
   const uri = workspaceFile('bad.service');
   await vscode.workspace.openTextDocument(uri);
-  await waitFor('the language server to publish diagnostics for bad.service',
-    () => vscode.languages.getDiagnostics(uri).some(d => d.source === 'fleet'));
+  await waitFor('the language server to publish diagnostics for bad.service', () => vscode.languages.getDiagnostics(uri).some(d => d.source === 'fleet'));
 }
 
 function lineOf(doc, text) {
@@ -84,8 +83,10 @@ suite('Fleet extension in a real extension host', () => {
     ];
     // fleet's exact text is the message's first line (a plain hint may follow on the next).
     const first = d => d.message.split('\n')[0];
-    const diagnostics = await waitFor('fleet diagnostics on bad.service',
-      () => wanted.every(([message]) => fleet().some(d => first(d) === message)) && fleet());
+    const diagnostics = await waitFor(
+      'fleet diagnostics on bad.service',
+      () => wanted.every(([message]) => fleet().some(d => first(d) === message)) && fleet(),
+    );
     for (const [message, severity] of wanted) {
       const d = diagnostics.find(x => first(x) === message);
       assert.strictEqual(d.severity, severity, message);
@@ -113,7 +114,10 @@ suite('Fleet extension in a real extension host', () => {
     assert.ok(await vscode.workspace.applyEdit(remove));
     await waitFor('the BogusKey diagnostic to go away', () => !fleet().some(d => d.message.includes('BogusKey')));
     const serious = fleet().filter(d => d.severity <= vscode.DiagnosticSeverity.Warning);
-    assert.deepStrictEqual(serious.map(d => `${d.range.start.line + 1}: ${d.message}`), []);
+    assert.deepStrictEqual(
+      serious.map(d => `${d.range.start.line + 1}: ${d.message}`),
+      [],
+    );
   });
 
   test('the quick fix for a misspelt [X-Fleet] key renames it and the warning goes away', async function () {
@@ -123,20 +127,24 @@ suite('Fleet extension in a real extension host', () => {
     await serverReady();
     const line = lineOf(doc, 'MachineMetaData=region=us-east');
     const range = new vscode.Range(line, 2, line, 2);
-    const titles = async () => ((await vscode.commands.executeCommand('vscode.executeCodeActionProvider', uri, range)) || []);
-    const actions = await waitFor('a code action titled "Change to MachineMetadata="',
-      async () => { const found = await titles(); return found.some(a => a.title === 'Change to MachineMetadata=') && found; });
+    const titles = async () => (await vscode.commands.executeCommand('vscode.executeCodeActionProvider', uri, range)) || [];
+    const actions = await waitFor('a code action titled "Change to MachineMetadata="', async () => {
+      const found = await titles();
+      return found.some(a => a.title === 'Change to MachineMetadata=') && found;
+    });
     const fix = actions.find(a => a.title === 'Change to MachineMetadata=');
     assert.ok(fix.edit, 'the quick fix carries a workspace edit');
     assert.ok(await vscode.workspace.applyEdit(fix.edit));
     assert.strictEqual(doc.lineAt(line).text, 'MachineMetadata=region=us-east');
-    await waitFor('the unknown-key warning to go away', () =>
-      !vscode.languages.getDiagnostics(uri).some(d => d.message.startsWith('unrecognized requirement')));
+    await waitFor(
+      'the unknown-key warning to go away',
+      () => !vscode.languages.getDiagnostics(uri).some(d => d.message.startsWith('unrecognized requirement')),
+    );
     // The other problem is still reported.
     assert.ok(vscode.languages.getDiagnostics(uri).some(d => d.message.split('\n')[0] === 'MachineID cannot be used with Peers'));
   });
 
-  test('completion in [X-Fleet] offers fleet\'s keys', async function () {
+  test("completion in [X-Fleet] offers fleet's keys", async function () {
     requireServer(this);
     await serverReady();
     const uri = workspaceFile('web.service');

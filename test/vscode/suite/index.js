@@ -20,7 +20,10 @@ const Mocha = require('mocha');
 exports.run = function run() {
   const mocha = new Mocha({ ui: 'tdd', timeout: 30000, color: false, reporter: 'spec' });
   if (process.env.FLEET_VSCODE_GREP) mocha.grep(process.env.FLEET_VSCODE_GREP);
-  for (const file of fs.readdirSync(__dirname).filter(f => f.endsWith('.test.js')).sort()) {
+  for (const file of fs
+    .readdirSync(__dirname)
+    .filter(f => f.endsWith('.test.js'))
+    .sort()) {
     mocha.addFile(path.join(__dirname, file));
   }
   return new Promise((resolve, reject) => {
@@ -36,6 +39,6 @@ exports.run = function run() {
     });
     runner.on('pass', t => tests.push({ title: t.fullTitle(), state: 'passed' }));
     runner.on('pending', t => tests.push({ title: t.fullTitle(), state: 'pending' }));
-    runner.on('fail', (t, err) => tests.push({ title: t.fullTitle(), state: 'failed', error: String(err && err.stack || err) }));
+    runner.on('fail', (t, err) => tests.push({ title: t.fullTitle(), state: 'failed', error: String((err && err.stack) || err) }));
   });
 };

@@ -88,7 +88,15 @@ export function analyze(ctx: RuleContext): Analysis {
     }
     const entry: Entry = { o, checked, directive, problem };
     entries.push(entry);
-    if (directive ? problem !== undefined || directive.deprecated !== undefined || directive.removed !== undefined || directive.since > ctx.systemdVersion || Object.hasOwn(DEPRECATED_VALUES, o.name) : checked) {
+    if (
+      directive
+        ? problem !== undefined ||
+          directive.deprecated !== undefined ||
+          directive.removed !== undefined ||
+          directive.since > ctx.systemdVersion ||
+          Object.hasOwn(DEPRECATED_VALUES, o.name)
+        : checked
+    ) {
       notable.push(entry);
     }
   }

@@ -13,7 +13,9 @@ export { BOOLEAN_VALUES, validateValue, splitWords, isUnitName, type ValueProble
 export const CATALOG_VERSIONS: readonly number[] = VERSIONS;
 
 /** Every catalogued enum: its string table's name → its values. */
-export const ENUM_TABLES: Readonly<Record<string, readonly string[]>> = Object.fromEntries(Object.entries(ENUMS).map(([name, values]) => [name, values.map(([v]) => v)]));
+export const ENUM_TABLES: Readonly<Record<string, readonly string[]>> = Object.fromEntries(
+  Object.entries(ENUMS).map(([name, values]) => [name, values.map(([v]) => v)]),
+);
 
 /** One line on what an enum value does (`Restart=on-failure` → "Restarted on a non-zero exit, …"). */
 export function enumValueDoc(d: { enumName?: string }, value: string): string | undefined {
@@ -27,7 +29,12 @@ const MAN = 'https://www.freedesktop.org/software/systemd/man/latest/';
 const SECTION_DEFS: readonly [string, readonly string[], string, string][] = [
   ['Unit', ['*'], 'Generic settings of every unit: description, dependencies, ordering, conditions.', 'systemd.unit.html#%5BUnit%5D%20Section%20Options'],
   ['Install', ['*'], 'How the unit is enabled: the targets that pull it in, aliases, companions.', 'systemd.unit.html#%5BInstall%5D%20Section%20Options'],
-  ['Service', ['service'], 'How the service runs: its type, commands, restarts and timeouts, plus execution, kill and resource settings.', 'systemd.service.html'],
+  [
+    'Service',
+    ['service'],
+    'How the service runs: its type, commands, restarts and timeouts, plus execution, kill and resource settings.',
+    'systemd.service.html',
+  ],
   ['Socket', ['socket'], 'The sockets or FIFOs to listen on and how they activate their service.', 'systemd.socket.html'],
   ['Mount', ['mount'], 'A file system mount: what, where, type and options.', 'systemd.mount.html'],
   ['Automount', ['automount'], 'A mount point mounted on first access.', 'systemd.automount.html'],
@@ -64,23 +71,50 @@ export function sectionsFor(unitType: string): SectionInfo[] {
 }
 
 const PAGE_OF_SECTION: Record<string, string> = {
-  Unit: 'unit', Install: 'unit', Service: 'service', Socket: 'socket', Mount: 'mount', Automount: 'automount', Swap: 'swap',
-  Timer: 'timer', Path: 'path', Slice: 'resource-control', Scope: 'scope', BusName: 'busname',
+  Unit: 'unit',
+  Install: 'unit',
+  Service: 'service',
+  Socket: 'socket',
+  Mount: 'mount',
+  Automount: 'automount',
+  Swap: 'swap',
+  Timer: 'timer',
+  Path: 'path',
+  Slice: 'resource-control',
+  Scope: 'scope',
+  BusName: 'busname',
 };
 
 const KIND_PHRASE: Record<ValueKind, string> = {
-  boolean: 'Boolean setting', timespan: 'Time span', size: 'Size in bytes (K, M, G, … suffixes)', integer: 'Number',
-  percent: 'Percentage', enum: 'One of a fixed set of values', path: 'Absolute path', paths: 'List of absolute paths',
-  command: 'Command line', units: 'List of unit names', unit: 'Unit name', signal: 'Signal', mode: 'Octal file mode',
-  user: 'User or group', environment: 'Environment assignments', string: 'Setting',
+  boolean: 'Boolean setting',
+  timespan: 'Time span',
+  size: 'Size in bytes (K, M, G, … suffixes)',
+  integer: 'Number',
+  percent: 'Percentage',
+  enum: 'One of a fixed set of values',
+  path: 'Absolute path',
+  paths: 'List of absolute paths',
+  command: 'Command line',
+  units: 'List of unit names',
+  unit: 'Unit name',
+  signal: 'Signal',
+  mode: 'Octal file mode',
+  user: 'User or group',
+  environment: 'Environment assignments',
+  string: 'Setting',
 };
 
 function toDirective(row: CatalogRow): Directive {
   const [section, name, kind, since, removed, flags, enumRef, page, depSince, replacement, format, prefixes, description] = row;
   const k = kind as ValueKind;
   const d: Directive = {
-    name, section, kind: k, since, multiple: flags.includes('m'),
-    description: description || `${KIND_PHRASE[k]} of the [${section}] section${page ? ` (${page === 'resource-control' ? 'resource control' : page} settings)` : ''}.`,
+    name,
+    section,
+    kind: k,
+    since,
+    multiple: flags.includes('m'),
+    description:
+      description || `${KIND_PHRASE[k]} of the [${section}] section${page ? ` (${page === 'resource-control' ? 'resource control' : page} settings)` : ''}.`,
     docUrl: `${MAN}systemd.${page || PAGE_OF_SECTION[section] || 'directives'}.html#${name}=`,
   };
   if (removed) d.removed = removed;
@@ -169,7 +203,7 @@ export const DEPRECATED_VALUES: Readonly<Record<string, Readonly<Record<string, 
     'syslog+console': { since: 247, replacement: 'journal+console', note: 'systemd logs a warning and uses journal+console instead' },
   },
   KillMode: {
-    none: { since: 247, note: 'it disables systemd\'s process lifecycle management; use mixed or control-group' },
+    none: { since: 247, note: "it disables systemd's process lifecycle management; use mixed or control-group" },
   },
 };
 
@@ -186,7 +220,7 @@ export const SYSTEMD_SPECIFIERS: readonly { specifier: string; meaning: string }
   { specifier: '%f', meaning: 'unescaped file name: the instance, or the prefix, with / prepended' },
   { specifier: '%g', meaning: 'group name of the service manager' },
   { specifier: '%G', meaning: 'group ID of the service manager' },
-  { specifier: '%h', meaning: 'home directory of the service manager\'s user' },
+  { specifier: '%h', meaning: "home directory of the service manager's user" },
   { specifier: '%H', meaning: 'host name' },
   { specifier: '%i', meaning: 'instance name (the part after @, escaped)' },
   { specifier: '%I', meaning: 'instance name, unescaped' },
@@ -202,7 +236,7 @@ export const SYSTEMD_SPECIFIERS: readonly { specifier: string; meaning: string }
   { specifier: '%p', meaning: 'prefix name (the part before @, or the whole name without suffix)' },
   { specifier: '%P', meaning: 'prefix name, unescaped' },
   { specifier: '%q', meaning: 'pretty host name' },
-  { specifier: '%s', meaning: 'user shell of the service manager\'s user' },
+  { specifier: '%s', meaning: "user shell of the service manager's user" },
   { specifier: '%S', meaning: 'state directory root (/var/lib, or the user state directory)' },
   { specifier: '%t', meaning: 'runtime directory root (/run, or $XDG_RUNTIME_DIR)' },
   { specifier: '%T', meaning: 'temporary directory (/tmp or $TMPDIR)' },
@@ -212,7 +246,7 @@ export const SYSTEMD_SPECIFIERS: readonly { specifier: string; meaning: string }
   { specifier: '%V', meaning: 'directory for larger temporary files (/var/tmp or $TMPDIR)' },
   { specifier: '%w', meaning: 'operating system version ID' },
   { specifier: '%W', meaning: 'operating system variant ID' },
-  { specifier: '%y', meaning: 'path of the unit\'s fragment file' },
-  { specifier: '%Y', meaning: 'directory of the unit\'s fragment file' },
+  { specifier: '%y', meaning: "path of the unit's fragment file" },
+  { specifier: '%Y', meaning: "directory of the unit's fragment file" },
   { specifier: '%%', meaning: 'a literal percent sign' },
 ];

@@ -49,13 +49,13 @@ export const ENUM_VALUE_DOCS: Readonly<Record<string, Readonly<Record<string, st
     data: 'Standard input is the text of StandardInputText=/StandardInputData=.',
   },
   exec_keyring_mode: {
-    inherit: 'No session keyring is set up; the process inherits the service manager\'s.',
+    inherit: "No session keyring is set up; the process inherits the service manager's.",
     private: 'A new session keyring, not linked to the user keyring.',
-    shared: 'A new session keyring, linked to the user keyring of the unit\'s user.',
+    shared: "A new session keyring, linked to the user keyring of the unit's user.",
   },
   exec_mount_propagation_flag: {
-    shared: 'Mounts propagate both ways between the host and the unit\'s namespace.',
-    slave: 'Host mounts propagate into the unit; the unit\'s mounts stay inside.',
+    shared: "Mounts propagate both ways between the host and the unit's namespace.",
+    slave: "Host mounts propagate into the unit; the unit's mounts stay inside.",
     private: 'No mount propagation in either direction.',
   },
   exec_output: {
@@ -100,7 +100,7 @@ export const ENUM_VALUE_DOCS: Readonly<Record<string, Readonly<Record<string, st
     lenient: 'Fail the job if it would stop running units.',
   },
   kill_mode: {
-    'control-group': 'Kill every process left in the unit\'s cgroup (the default).',
+    'control-group': "Kill every process left in the unit's cgroup (the default).",
     process: 'Kill only the main process; others are left running.',
     mixed: 'SIGTERM to the main process, then SIGKILL to the whole cgroup.',
     none: 'Kill nothing; only ExecStop= runs (not recommended).',
@@ -138,7 +138,7 @@ export const ENUM_VALUE_DOCS: Readonly<Record<string, Readonly<Record<string, st
     debug: 'Debug-level messages.',
   },
   managed_oom_mode: {
-    auto: 'systemd-oomd does not act on this unit\'s cgroup.',
+    auto: "systemd-oomd does not act on this unit's cgroup.",
     kill: 'systemd-oomd may kill processes of this cgroup under pressure.',
   },
   managed_oom_preference: {
@@ -149,26 +149,26 @@ export const ENUM_VALUE_DOCS: Readonly<Record<string, Readonly<Record<string, st
   notify_access: {
     none: 'No sd_notify() status messages are accepted.',
     main: 'Only the main process may send status messages.',
-    all: 'Every process of the unit\'s cgroup may send status messages.',
+    all: "Every process of the unit's cgroup may send status messages.",
     exec: 'The main process and the ExecStart*/ExecStop* processes may send them.',
   },
   oom_policy: {
     continue: 'Log that a process was killed by the OOM killer, and go on.',
     stop: 'Stop the unit cleanly when one of its processes is OOM-killed.',
-    kill: 'Kill the unit\'s remaining processes when one is OOM-killed.',
+    kill: "Kill the unit's remaining processes when one is OOM-killed.",
   },
   private_pids: {
-    no: 'The unit sees the host\'s process IDs.',
+    no: "The unit sees the host's process IDs.",
     yes: 'The unit runs in its own PID namespace (its main process is PID 1 there).',
   },
   private_tmp: {
     no: 'The unit shares /tmp and /var/tmp with the host.',
-    connected: 'Private /tmp and /var/tmp, ordered after the host\'s tmp mounts.',
-    disconnected: 'Private /tmp and /var/tmp on a tmpfs, with no dependency on the host\'s.',
+    connected: "Private /tmp and /var/tmp, ordered after the host's tmp mounts.",
+    disconnected: "Private /tmp and /var/tmp on a tmpfs, with no dependency on the host's.",
   },
   private_users: {
     no: 'No user namespace.',
-    self: 'A user namespace mapping only root and the unit\'s own user.',
+    self: "A user namespace mapping only root and the unit's own user.",
     identity: 'A user namespace mapping the first 65536 IDs to themselves.',
     full: 'A user namespace mapping all IDs to themselves.',
     managed: 'A user namespace with a transient range of IDs from systemd-nsresourced.',
@@ -195,16 +195,16 @@ export const ENUM_VALUE_DOCS: Readonly<Record<string, Readonly<Record<string, st
     private: 'A private UTS namespace in which the host name may be changed.',
   },
   protect_proc: {
-    default: 'No restriction on other users\' processes in /proc.',
-    noaccess: 'Other users\' processes in /proc cannot be read.',
-    invisible: 'Other users\' processes are hidden from /proc.',
+    default: "No restriction on other users' processes in /proc.",
+    noaccess: "Other users' processes in /proc cannot be read.",
+    invisible: "Other users' processes are hidden from /proc.",
     ptraceable: 'Only processes the unit could ptrace are visible in /proc.',
   },
   protect_system: {
     no: 'The OS directories are writable as usual.',
     yes: '/usr and the boot loader directories are made read-only.',
     full: 'Like yes, and /etc is read-only too.',
-    strict: 'The whole file system is read-only except /dev, /proc, /sys and the unit\'s own directories.',
+    strict: "The whole file system is read-only except /dev, /proc, /sys and the unit's own directories.",
   },
   sched_policy: {
     other: 'The normal time-sharing CPU policy.',

@@ -22,8 +22,7 @@ function effective(entries: Entry[], section: string): Map<string, UnitOptionNod
       const list = out.get(e.o.name);
       if (list) list.push(e.o);
       else out.set(e.o.name, [e.o]);
-    }
-    else out.set(e.o.name, [e.o]);
+    } else out.set(e.o.name, [e.o]);
   }
   return out;
 }
@@ -39,7 +38,13 @@ export function escapePath(path: string): string {
     else if (/^[A-Za-z0-9:_.]$/.test(ch) && !(out === '' && ch === '.')) out += ch;
     else {
       // UTF-8 bytes, each as \xNN (encodeURIComponent gives them as %NN).
-      const bytes = ch.charCodeAt(0) < 128 ? [ch.charCodeAt(0)] : encodeURIComponent(ch).split('%').filter(Boolean).map(h => parseInt(h, 16));
+      const bytes =
+        ch.charCodeAt(0) < 128
+          ? [ch.charCodeAt(0)]
+          : encodeURIComponent(ch)
+              .split('%')
+              .filter(Boolean)
+              .map(h => parseInt(h, 16));
       for (const b of bytes) out += `\\x${b.toString(16).padStart(2, '0')}`;
     }
   }
@@ -47,14 +52,24 @@ export function escapePath(path: string): string {
 }
 
 const TIMER_TRIGGERS = ['OnActiveSec', 'OnBootSec', 'OnStartupSec', 'OnUnitActiveSec', 'OnUnitInactiveSec', 'OnCalendar', 'OnClockChange', 'OnTimezoneChange'];
-const SOCKET_LISTENERS = ['ListenStream', 'ListenDatagram', 'ListenSequentialPacket', 'ListenFIFO', 'ListenSpecial', 'ListenNetlink', 'ListenMessageQueue', 'ListenUSBFunction'];
+const SOCKET_LISTENERS = [
+  'ListenStream',
+  'ListenDatagram',
+  'ListenSequentialPacket',
+  'ListenFIFO',
+  'ListenSpecial',
+  'ListenNetlink',
+  'ListenMessageQueue',
+  'ListenUSBFunction',
+];
 const PATH_SPECS = ['PathExists', 'PathExistsGlob', 'PathChanged', 'PathModified', 'DirectoryNotEmpty'];
 
 export const missingRequired: Rule = {
   code: 'missing-required',
   severity: 'error',
   enforcedBy: 'systemd',
-  summary: 'A unit systemd refuses to load: a service without a usable ExecStart=, a timer without a trigger, a socket without Listen…=, a path unit without a path, a mount without What= or named unlike its Where=.',
+  summary:
+    'A unit systemd refuses to load: a service without a usable ExecStart=, a timer without a trigger, a socket without Listen…=, a path unit without a path, a mount without What= or named unlike its Where=.',
   check(ctx, report) {
     const { entries } = analyze(ctx);
     const file = ctx.file;
@@ -77,7 +92,9 @@ export const missingRequired: Rule = {
       const explicitType = last(svc, 'Type');
       if (explicitType !== undefined && explicitType.includes('%')) return;
       const typeValues = lookupDirective('Service', 'Type')?.values ?? [];
-      const type = (explicitType && typeValues.includes(explicitType) ? explicitType : undefined) ?? (last(svc, 'BusName') ? 'dbus' : starts.length ? 'simple' : 'oneshot');
+      const type =
+        (explicitType && typeValues.includes(explicitType) ? explicitType : undefined) ??
+        (last(svc, 'BusName') ? 'dbus' : starts.length ? 'simple' : 'oneshot');
       const successAction = last(unit, 'SuccessAction');
       const hasSuccessAction = successAction !== undefined && successAction !== 'none';
       const remain = last(svc, 'RemainAfterExit');
@@ -91,7 +108,10 @@ export const missingRequired: Rule = {
       }
       if (type !== 'oneshot' && starts.length > 1) {
         for (const o of starts.slice(1)) {
-          report({ ...lineRange(o), message: `More than one ExecStart= is only allowed for Type=oneshot services (this one is Type=${type}); systemd refuses to load the unit` });
+          report({
+            ...lineRange(o),
+            message: `More than one ExecStart= is only allowed for Type=oneshot services (this one is Type=${type}); systemd refuses to load the unit`,
+          });
         }
       }
       const restart = svc.get('Restart')?.at(-1);
@@ -105,10 +125,12 @@ export const missingRequired: Rule = {
       if (!anyOf(effective(entries, 'Timer'), TIMER_TRIGGERS)) refuse(anchorOf('Timer'), 'Timer has no trigger (OnCalendar=, OnBootSec=, OnUnitActiveSec=, …)');
     }
     if (unitType(ctx) === 'socket' && (has('Socket') || typed)) {
-      if (!anyOf(effective(entries, 'Socket'), SOCKET_LISTENERS)) refuse(anchorOf('Socket'), 'Socket has no Listen setting (ListenStream=, ListenDatagram=, ListenFIFO=, …)');
+      if (!anyOf(effective(entries, 'Socket'), SOCKET_LISTENERS))
+        refuse(anchorOf('Socket'), 'Socket has no Listen setting (ListenStream=, ListenDatagram=, ListenFIFO=, …)');
     }
     if (unitType(ctx) === 'path' && (has('Path') || typed)) {
-      if (!anyOf(effective(entries, 'Path'), PATH_SPECS)) refuse(anchorOf('Path'), 'Path unit has no path to watch (PathExists=, PathChanged=, PathModified=, …)');
+      if (!anyOf(effective(entries, 'Path'), PATH_SPECS))
+        refuse(anchorOf('Path'), 'Path unit has no path to watch (PathExists=, PathChanged=, PathModified=, …)');
     }
     if (unitType(ctx) === 'mount' && has('Mount')) {
       if (!anyOf(effective(entries, 'Mount'), ['What'])) refuse(anchorOf('Mount'), 'Mount has no What= setting');
@@ -123,4 +145,3 @@ export const missingRequired: Rule = {
     }
   },
 };
-

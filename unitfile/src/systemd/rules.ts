@@ -12,7 +12,17 @@ import type { UnitOptionNode } from '../parse';
 import type { Fix } from '../problem';
 import type { Finding, Rule, RuleContext } from '../rules';
 import { closest } from '../suggest';
-import { DEPRECATED_VALUES, OLDEST_CATALOGED_VERSION, SECTIONS, directiveNames, findDirective, knownIn, lookupDirective, sectionInfo, sectionsFor } from './catalog';
+import {
+  DEPRECATED_VALUES,
+  OLDEST_CATALOGED_VERSION,
+  SECTIONS,
+  directiveNames,
+  findDirective,
+  knownIn,
+  lookupDirective,
+  sectionInfo,
+  sectionsFor,
+} from './catalog';
 import { analyze, isExtension, isIgnored, lineRange, nameRange, quote, unitType, type Entry } from './analysis';
 import { missingRequired } from './required';
 import type { Directive, SectionInfo } from './types';
@@ -27,20 +37,30 @@ const unknownSection: Rule = {
     for (const s of ctx.file.sections) {
       if (isExtension(s.name) || names.includes(s.name)) continue;
       const range = { start: s.nameStart, end: s.nameEnd };
-      if (s.name.trim().toLowerCase().replace(/[\s_-]/g, '').match(/^x?fleet$/)) continue; // fleetRules' xfleet-section-name
+      if (
+        s.name
+          .trim()
+          .toLowerCase()
+          .replace(/[\s_-]/g, '')
+          .match(/^x?fleet$/)
+      )
+        continue; // fleetRules' xfleet-section-name
       const info: SectionInfo | undefined = sectionInfo(s.name);
       if (info) {
-        const message = info.removed !== undefined && info.removed <= ctx.systemdVersion
-          ? `[${s.name}] is no longer supported (removed in systemd ${info.removed}); systemd ignores its settings`
-          : `[${s.name}] does not belong in a .${unitType(ctx)} unit (it is for ${info.unitTypes.map(t => `.${t}`).join(', ')} units); systemd ignores its settings`;
+        const message =
+          info.removed !== undefined && info.removed <= ctx.systemdVersion
+            ? `[${s.name}] is no longer supported (removed in systemd ${info.removed}); systemd ignores its settings`
+            : `[${s.name}] does not belong in a .${unitType(ctx)} unit (it is for ${info.unitTypes.map(t => `.${t}`).join(', ')} units); systemd ignores its settings`;
         report({ ...range, message });
         continue;
       }
       const suggestion = closest(s.name, names);
       const fixes: Fix[] = suggestion ? [{ title: `Rename to [${suggestion}]`, edits: [{ ...range, newText: suggestion }], preferred: true }] : [];
       report({
-        ...range, fixes,
-        message: `Unknown section [${s.name}]; systemd ignores its settings` + (suggestion ? `. Did you mean [${suggestion}]?` : ' (name your own sections X-…)'),
+        ...range,
+        fixes,
+        message:
+          `Unknown section [${s.name}]; systemd ignores its settings` + (suggestion ? `. Did you mean [${suggestion}]?` : ' (name your own sections X-…)'),
       });
     }
   },
@@ -58,7 +78,9 @@ function knownSectionNames(type: string, version: number): readonly string[] {
   const key = `${type}@${version}`;
   let names = knownSections.get(key);
   if (!names) {
-    names = sectionsFor(type).filter(s => knownIn({ since: s.since ?? 0, ...(s.removed ? { removed: s.removed } : {}) }, version)).map(s => s.name);
+    names = sectionsFor(type)
+      .filter(s => knownIn({ since: s.since ?? 0, ...(s.removed ? { removed: s.removed } : {}) }, version))
+      .map(s => s.name);
     knownSections.set(key, names);
   }
   return names;
@@ -72,7 +94,10 @@ function suggestDirective(section: string, name: string, version: number): strin
   if (!perName) suggestionCache.set(key, (perName = new Map()));
   if (perName.has(name)) return perName.get(name);
   const all = directiveNames(section);
-  const current = all.filter(n => { const d = lookupDirective(section, n); return d !== undefined && knownIn(d, version) && !d.deprecated; });
+  const current = all.filter(n => {
+    const d = lookupDirective(section, n);
+    return d !== undefined && knownIn(d, version) && !d.deprecated;
+  });
   const suggestion = closest(name, current) ?? closest(name, all);
   if (perName.size < 10_000) perName.set(name, suggestion);
   return suggestion;
@@ -111,9 +136,10 @@ const wrongSection: Rule = {
       const types = sectionNamesOf(unitType(ctx));
       const here = homes.filter(d => types.has(d.section));
       const sections = (list: Directive[]) => [...new Set(list.map(d => `[${d.section}]`))].join(' or ');
-      const message = here.length > 0
-        ? `${e.o.name}= belongs in ${sections(here)}, not [${e.o.section}]; systemd ignores it here`
-        : `${e.o.name}= is a ${sections(homes)} setting, which a .${unitType(ctx)} unit does not have; systemd ignores it here`;
+      const message =
+        here.length > 0
+          ? `${e.o.name}= belongs in ${sections(here)}, not [${e.o.section}]; systemd ignores it here`
+          : `${e.o.name}= is a ${sections(homes)} setting, which a .${unitType(ctx)} unit does not have; systemd ignores it here`;
       report({ ...nameRange(e.o), message });
     }
   },
@@ -144,13 +170,18 @@ const invalidValue: Rule = {
   code: 'invalid-value',
   severity: 'warning',
   enforcedBy: 'systemd',
-  summary: 'A value systemd cannot parse: it logs "Failed to parse …, ignoring" and the setting keeps its default (a warning); for Exec lines, User=, Group= and WorkingDirectory= it refuses the unit (an error).',
+  summary:
+    'A value systemd cannot parse: it logs "Failed to parse …, ignoring" and the setting keeps its default (a warning); for Exec lines, User=, Group= and WorkingDirectory= it refuses the unit (an error).',
   check(ctx, report) {
     for (const e of analyze(ctx).notable) {
       const p = e.problem;
       if (!p || p.since !== undefined || !e.directive) continue;
       const d = e.directive;
-      const finding: Finding = { ...problemRange(ctx, e.o, p), message: describeValueProblem(e.o, p), ...(refusesInvalid(d) ? { severity: 'error' as const } : {}) };
+      const finding: Finding = {
+        ...problemRange(ctx, e.o, p),
+        message: describeValueProblem(e.o, p),
+        ...(refusesInvalid(d) ? { severity: 'error' as const } : {}),
+      };
       if (d.kind === 'enum' && d.values) {
         const s = closest(e.o.value.trim(), d.values);
         if (s) finding.fixes = [{ title: `Change to ${s}`, edits: [{ start: e.o.valueStart, end: e.o.valueEnd, newText: s }], preferred: true }];
@@ -173,9 +204,13 @@ const deprecatedDirective: Rule = {
       if (dv && dv.since <= ctx.systemdVersion) {
         const o = e.o;
         report({
-          start: o.valueStart, end: o.valueEnd, tags: ['deprecated'],
+          start: o.valueStart,
+          end: o.valueEnd,
+          tags: ['deprecated'],
           message: `${o.name}=${o.value.trim()} is deprecated: ${dv.note}`,
-          ...(dv.replacement ? { fixes: [{ title: `Change to ${dv.replacement}`, edits: [{ start: o.valueStart, end: o.valueEnd, newText: dv.replacement }], preferred: true }] } : {}),
+          ...(dv.replacement
+            ? { fixes: [{ title: `Change to ${dv.replacement}`, edits: [{ start: o.valueStart, end: o.valueEnd, newText: dv.replacement }], preferred: true }] }
+            : {}),
         });
       }
       const dep = e.directive?.deprecated;
@@ -185,7 +220,8 @@ const deprecatedDirective: Rule = {
       let ignored = false;
       const fixes: Fix[] = [];
       if (isIgnored(e.directive, ctx.systemdVersion)) {
-        message = `${o.name}= is no longer supported (since systemd ${dep.ignoredSince}): systemd ignores it` + (dep.replacement ? `; use ${dep.replacement}=` : '');
+        message =
+          `${o.name}= is no longer supported (since systemd ${dep.ignoredSince}): systemd ignores it` + (dep.replacement ? `; use ${dep.replacement}=` : '');
         ignored = true;
         fixes.push(removeOptionFix(ctx.file, o));
       } else if (dep.replacement && dep.replacementSection && dep.replacementSection !== o.section) {
@@ -211,7 +247,12 @@ const removedDirective: Rule = {
     for (const e of analyze(ctx).notable) {
       const d = e.directive;
       if (!d || d.removed === undefined || d.removed > ctx.systemdVersion) continue;
-      report({ ...nameRange(e.o), tags: ['deprecated'], fixes: [removeOptionFix(ctx.file, e.o)], message: `${e.o.name}= was removed in systemd ${d.removed}; systemd ${ctx.systemdVersion} ignores it` });
+      report({
+        ...nameRange(e.o),
+        tags: ['deprecated'],
+        fixes: [removeOptionFix(ctx.file, e.o)],
+        message: `${e.o.name}= was removed in systemd ${d.removed}; systemd ${ctx.systemdVersion} ignores it`,
+      });
     }
   },
 };
@@ -226,7 +267,10 @@ const tooNew: Rule = {
       const d = e.directive;
       if (!d) continue;
       if (d.since > ctx.systemdVersion && d.since > OLDEST_CATALOGED_VERSION) {
-        report({ ...nameRange(e.o), message: `${e.o.name}= needs systemd ${d.since} or later (the target is ${ctx.systemdVersion}); older systemd ignores it as unknown` });
+        report({
+          ...nameRange(e.o),
+          message: `${e.o.name}= needs systemd ${d.since} or later (the target is ${ctx.systemdVersion}); older systemd ignores it as unknown`,
+        });
       } else if (e.problem?.since !== undefined) {
         report({ start: e.o.valueStart, end: e.o.valueEnd, message: e.problem.message });
       }
@@ -249,7 +293,9 @@ const duplicateDirective: Rule = {
         if (!lastEntry) continue;
         for (const e of list.slice(0, -1)) {
           report({
-            ...lineRange(e.o), tags: ['unnecessary'], fixes: [removeOptionFix(ctx.file, e.o)],
+            ...lineRange(e.o),
+            tags: ['unnecessary'],
+            fixes: [removeOptionFix(ctx.file, e.o)],
             message: `${e.o.name}= is set again later in [${e.o.section}] (${quote(lastEntry.o.value.trim())}); systemd keeps the last value, so this one has no effect`,
           });
         }
@@ -276,7 +322,15 @@ const duplicateDirective: Rule = {
 
 /** The systemd rules, in the order their diagnostics are listed. */
 export const SYSTEMD_RULES: readonly Rule[] = [
-  unknownSection, unknownDirective, wrongSection, invalidValue, deprecatedDirective, removedDirective, tooNew, missingRequired, duplicateDirective,
+  unknownSection,
+  unknownDirective,
+  wrongSection,
+  invalidValue,
+  deprecatedDirective,
+  removedDirective,
+  tooNew,
+  missingRequired,
+  duplicateDirective,
 ];
 
 /** Exposed for tests and for the language service (which section list a type has). */

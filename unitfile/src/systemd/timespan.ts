@@ -10,16 +10,38 @@
 
 /** Unit → milliseconds (systemd's table: m is minutes, M months; a month is 30.44 days, a year 365.25). */
 const UNITS: Readonly<Record<string, number>> = {
-  nsec: 1e-6, ns: 1e-6,
-  usec: 1e-3, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3,
-  msec: 1, ms: 1,
-  seconds: 1000, second: 1000, sec: 1000, s: 1000,
-  minutes: 60_000, minute: 60_000, min: 60_000, m: 60_000,
-  hours: 3_600_000, hour: 3_600_000, hr: 3_600_000, h: 3_600_000,
-  days: 86_400_000, day: 86_400_000, d: 86_400_000,
-  weeks: 604_800_000, week: 604_800_000, w: 604_800_000,
-  months: 2_629_800_000, month: 2_629_800_000, M: 2_629_800_000,
-  years: 31_557_600_000, year: 31_557_600_000, y: 31_557_600_000,
+  nsec: 1e-6,
+  ns: 1e-6,
+  usec: 1e-3,
+  us: 1e-3,
+  µs: 1e-3,
+  μs: 1e-3,
+  msec: 1,
+  ms: 1,
+  seconds: 1000,
+  second: 1000,
+  sec: 1000,
+  s: 1000,
+  minutes: 60_000,
+  minute: 60_000,
+  min: 60_000,
+  m: 60_000,
+  hours: 3_600_000,
+  hour: 3_600_000,
+  hr: 3_600_000,
+  h: 3_600_000,
+  days: 86_400_000,
+  day: 86_400_000,
+  d: 86_400_000,
+  weeks: 604_800_000,
+  week: 604_800_000,
+  w: 604_800_000,
+  months: 2_629_800_000,
+  month: 2_629_800_000,
+  M: 2_629_800_000,
+  years: 31_557_600_000,
+  year: 31_557_600_000,
+  y: 31_557_600_000,
 };
 const NSEC_ONLY = new Set(['nsec', 'ns']);
 
@@ -65,7 +87,16 @@ export function formatTimespan(ms: number): string {
   if (ms === 0) return '0';
   const parts: string[] = [];
   let rest = Math.round(ms);
-  for (const [unit, size] of [['y', 31_557_600_000], ['month', 2_629_800_000], ['w', 604_800_000], ['d', 86_400_000], ['h', 3_600_000], ['min', 60_000], ['s', 1000], ['ms', 1]] as const) {
+  for (const [unit, size] of [
+    ['y', 31_557_600_000],
+    ['month', 2_629_800_000],
+    ['w', 604_800_000],
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['min', 60_000],
+    ['s', 1000],
+    ['ms', 1],
+  ] as const) {
     if (rest >= size) {
       const n = Math.floor(rest / size);
       parts.push(`${n}${unit}`);

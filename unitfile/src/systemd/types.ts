@@ -42,7 +42,12 @@ export type ValueFormat =
   | 'calendar' // OnCalendar=
   | 'nsec' // time span that also accepts ns/nsec
   | 'memory' // size, percentage or infinity
-  | 'unsigned' | 'nice' | 'oom' | 'ioprio' | 'weight' | 'tasks' // integer ranges
+  | 'unsigned'
+  | 'nice'
+  | 'oom'
+  | 'ioprio'
+  | 'weight'
+  | 'tasks' // integer ranges
   | 'numeric' // enum that also accepts a number
   | 'optional' // path that may be prefixed by "-" (ignore if missing)
   | 'workdir' // path, "~", or "-"-prefixed path

@@ -27,9 +27,41 @@ import { isTimespan } from './timespan';
 export const isSize = (v: string) => SIZE.test(v);
 
 /** The signals systemd's signal_from_string knows (without SIG). */
-const SIGNALS = new Set(['HUP', 'INT', 'QUIT', 'ILL', 'TRAP', 'ABRT', 'IOT', 'BUS', 'FPE', 'KILL', 'USR1', 'SEGV', 'USR2', 'PIPE', 'ALRM',
-  'TERM', 'STKFLT', 'CHLD', 'CONT', 'STOP', 'TSTP', 'TTIN', 'TTOU', 'URG', 'XCPU', 'XFSZ', 'VTALRM', 'PROF', 'WINCH', 'IO', 'POLL',
-  'PWR', 'SYS']);
+const SIGNALS = new Set([
+  'HUP',
+  'INT',
+  'QUIT',
+  'ILL',
+  'TRAP',
+  'ABRT',
+  'IOT',
+  'BUS',
+  'FPE',
+  'KILL',
+  'USR1',
+  'SEGV',
+  'USR2',
+  'PIPE',
+  'ALRM',
+  'TERM',
+  'STKFLT',
+  'CHLD',
+  'CONT',
+  'STOP',
+  'TSTP',
+  'TTIN',
+  'TTOU',
+  'URG',
+  'XCPU',
+  'XFSZ',
+  'VTALRM',
+  'PROF',
+  'WINCH',
+  'IO',
+  'POLL',
+  'PWR',
+  'SYS',
+]);
 
 export function isSignal(v: string): boolean {
   const name = v.startsWith('SIG') ? v.slice(3) : v;
@@ -123,12 +155,21 @@ function checkCommand(value: string, version: number | undefined): ValueProblem 
     while (p < w.text.length && EXEC_PREFIXES.includes(w.text[p]!)) {
       const c = w.text.startsWith('!!', p) ? '!!' : w.text[p]!;
       if (seen.has(c) || (c === '+' && (seen.has('!') || seen.has('!!'))) || ((c === '!' || c === '!!') && seen.has('+'))) {
-        return { message: `has conflicting or repeated prefixes ${JSON.stringify(w.text.slice(0, p + c.length))}`, start: w.start, end: w.start + p + c.length };
+        return {
+          message: `has conflicting or repeated prefixes ${JSON.stringify(w.text.slice(0, p + c.length))}`,
+          start: w.start,
+          end: w.start + p + c.length,
+        };
       }
       seen.add(c);
       const since = EXEC_PREFIX_SINCE[c]!;
       if (version !== undefined && since > version) {
-        return { message: `The ${c} prefix needs systemd ${since} or later (the target is ${version})`, start: w.start + p, end: w.start + p + c.length, since };
+        return {
+          message: `The ${c} prefix needs systemd ${since} or later (the target is ${version})`,
+          start: w.start + p,
+          end: w.start + p + c.length,
+          since,
+        };
       }
       p += c.length;
     }
@@ -157,7 +198,11 @@ function checkEnvironment(value: string): ValueProblem | undefined {
     const key = eq < 0 ? w.text : w.text.slice(0, eq);
     if (eq < 0 || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
       if (hasSpecifier(key)) continue;
-      return { message: `${JSON.stringify(w.text)} is not a KEY=VALUE assignment (quote assignments that contain spaces: "KEY=a b")`, start: w.start, end: w.end };
+      return {
+        message: `${JSON.stringify(w.text)} is not a KEY=VALUE assignment (quote assignments that contain spaces: "KEY=a b")`,
+        start: w.start,
+        end: w.end,
+      };
     }
   }
   return undefined;
@@ -169,7 +214,12 @@ function checkInteger(v: string, format: Directive['format']): string | undefine
   if (!/^[+-]?\d+$/.test(v)) return 'is not a number';
   const n = Number(v);
   const range: Partial<Record<NonNullable<Directive['format']>, [number, number]>> = {
-    unsigned: [0, 4294967295], nice: [-20, 19], oom: [-1000, 1000], ioprio: [0, 7], weight: [1, 10000], tasks: [0, Infinity],
+    unsigned: [0, 4294967295],
+    nice: [-20, 19],
+    oom: [-1000, 1000],
+    ioprio: [0, 7],
+    weight: [1, 10000],
+    tasks: [0, Infinity],
   };
   const r = format ? range[format] : undefined;
   if (r && (n < r[0] || n > r[1])) return `is out of range (${r[0]} to ${r[1] === Infinity ? 'unlimited' : r[1]})`;
@@ -209,11 +259,16 @@ export function validateValue(directive: Directive, value: string, version?: num
     case 'boolean':
       return isBoolean(v) ? undefined : fail(`is not a boolean: use one of yes/no, true/false, on/off, 1/0`);
     case 'timespan':
-      return isTimespan(v, directive.format === 'nsec') ? undefined
+      return isTimespan(v, directive.format === 'nsec')
+        ? undefined
         : fail('is not a time span: use a number with a unit (us, ms, s, min, h, d, w, M, y), combinations such as "1min 30s", or infinity');
     case 'size':
       if (directive.format === 'memory' && (v === 'infinity' || PERCENT.test(v))) return undefined;
-      return isSize(v) ? undefined : fail(`is not a size: use bytes with an optional K, M, G, T, P or E suffix (base 1024)${directive.format === 'memory' ? ', a percentage, or infinity' : ''}`);
+      return isSize(v)
+        ? undefined
+        : fail(
+            `is not a size: use bytes with an optional K, M, G, T, P or E suffix (base 1024)${directive.format === 'memory' ? ', a percentage, or infinity' : ''}`,
+          );
     case 'integer': {
       const m = checkInteger(v, directive.format);
       return m ? fail(m) : undefined;
@@ -274,7 +329,8 @@ export function validateValue(directive: Directive, value: string, version?: num
       }
       if (directive.format === 'urls') {
         for (const w of splitWords(v).words) {
-          if (!URL_SCHEMES.test(w.text)) return { message: `${JSON.stringify(w.text)} is not a URL systemd accepts (http://, https://, file:, info:, man:)`, start: w.start, end: w.end };
+          if (!URL_SCHEMES.test(w.text))
+            return { message: `${JSON.stringify(w.text)} is not a URL systemd accepts (http://, https://, file:, info:, man:)`, start: w.start, end: w.end };
         }
       }
       return undefined;
