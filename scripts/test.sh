@@ -2,7 +2,7 @@
 # npm test: the whole suite, in this order, with a summary at the end.
 #
 #   0. deps        what is missing is installed as npm start installs it (scripts/lib/deps.sh)
-#   1. lint        npm run lint (ESLint: the layering of ARCHITECTURE.md on every import)
+#   1. lint        npm run lint (ESLint: the layering of ARCHITECTURE.md on every import, no import cycles; Prettier: the formatting)
 #   1. build       npm run build (tsc -b type-checks every project, esbuild bundles dist/)
 #   2. package     npm run package (out/vscode-fleet.vsix, what users install)
 #   3. unit + integration   every *.test.ts outside node_modules, test/e2e and test/vscode, one file
@@ -78,7 +78,7 @@ fi
 
 # 1-2. Build and package. Later phases still run after a failure here (the TypeScript tests do not
 # need the build), but a stale package must never be tested: remove it first.
-suite_step "lint (eslint: who may import whom)" lint 180 npm run -s lint
+suite_step "lint (eslint layering, prettier)" lint 180 npm run -s lint
 if [[ ${FLEET_TEST_NO_BUILD:-} == 1 ]]; then
   # npm run test:unit: the inner loop; tests of the built daemon use the dist/ that is there.
   suite_skip "build (tsc -b + esbuild)" "FLEET_TEST_NO_BUILD=1"
