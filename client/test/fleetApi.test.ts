@@ -165,6 +165,23 @@ describe('HttpFleetApi over TCP', () => {
     assert.equal(server.followers.size, 0, 'the follow connection is closed after abort');
   });
 
+  it('a follow the cluster cuts off (stopped, restarted) says so, not that the endpoint is no fleet API', async () => {
+    const seen: string[] = [];
+    const following = api.followJournal(
+      'a.service',
+      l => {
+        seen.push(l.text);
+        if (seen.length === 3) for (const res of server.followers) res.destroy();
+      },
+      new AbortController().signal,
+    );
+    await rejectsWith(following, {
+      message: `the journal of a.service from ${endpoint} broke off: the cluster closed the connection (was it stopped or restarted?)`,
+      kind: 'network',
+    });
+    assert.deepEqual(seen, ['one', 'two', 'three']);
+  });
+
   it('a follow that was already aborted makes no request', async () => {
     const controller = new AbortController();
     controller.abort();

@@ -173,7 +173,21 @@ export class HttpFleetApi implements FleetApi {
       const body = await this.transport.readBody(response, () => false, signal).catch(() => '');
       this.expectJournal({ status: response.statusCode ?? 0, body }, unit);
     }
-    await followJournalStream(response, onLine, signal, this.label, err => this.transport.networkError(err));
+    // Once the stream runs, a reset is the cluster going away (stopped or restarted), not an
+    // endpoint that is no fleet API, which is what networkError says of a reset before an answer.
+    const broken = (err: Error): Error => {
+      const code = (err as NodeJS.ErrnoException).code ?? '';
+      if (code === 'ECONNRESET' || code === 'EPIPE' || /socket hang up|aborted/i.test(err.message)) {
+        return new FleetApiError(
+          `the journal of ${unit} from ${this.label} broke off: the cluster closed the connection (was it stopped or restarted?)`,
+          undefined,
+          'network',
+          code || undefined,
+        );
+      }
+      return this.transport.networkError(err);
+    };
+    await followJournalStream(response, onLine, signal, this.label, broken);
   }
 
   dispose(): void {
