@@ -17,12 +17,10 @@ import { after, before, describe, test } from 'node:test';
 import { CodeServer, EXTENSION_ID, ROOT, VSIX } from './codeServer';
 import { assertE2eAvailable, e2eSkip, type E2eNeeds } from './gate';
 import { SCREENSHOT_DIR, withWorkbench, type Workbench } from './workbench';
-import { ClusterWorkbench, installedExtensionDir, processesMatching, readCluster, type ClusterView } from './clusterWorkbench';
+import { ClusterWorkbench, installedExtensionDir, processesMatching, readCluster, type ClusterView, putUnit } from './clusterWorkbench';
 import type { Locator } from './playwright';
-import { httpRequest } from '../support/fleetHttp';
 import { freePorts } from '../support/ports';
 import { stopProcessGroup, waitFor } from '../support/process';
-import { parseUnitFile } from '../../unitfile/src';
 
 const needs: E2eNeeds = { parts: ['extension', 'server'], vsix: true };
 const NGINX = ['nginx.1.service', 'nginx.2.service', 'nginx.3.service'] as const;
@@ -71,12 +69,6 @@ async function webviewFrame(wb: Workbench, title: RegExp): Promise<Frame> {
     }
     throw new Error(`${err instanceof Error ? err.message : String(err)}; frames:\n${seen.join('\n')}`);
   }
-}
-
-async function putUnit(url: string, name: string, text: string): Promise<void> {
-  const options = parseUnitFile(text).options.map(o => ({ section: o.section, name: o.name, value: o.value }));
-  const res = await httpRequest('PUT', url, `/fleet/v1/units/${encodeURIComponent(name)}`, { desiredState: 'launched', options });
-  assert.ok(res.status === 201 || res.status === 204, `PUT ${name}: ${res.status} ${res.text}`);
 }
 
 describe('the cluster map and the unit graph in a real VS Code', { skip: e2eSkip(needs) }, () => {

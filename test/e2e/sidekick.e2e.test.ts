@@ -15,12 +15,10 @@ import { after, before, describe, test } from 'node:test';
 import { CodeServer, EXTENSION_ID, ROOT, VSIX } from './codeServer';
 import { assertE2eAvailable, e2eSkip, type E2eNeeds } from './gate';
 import { withWorkbench, type Workbench } from './workbench';
-import { ClusterWorkbench, installedExtensionDir, processesMatching, readCluster, type TreeRow } from './clusterWorkbench';
+import { ClusterWorkbench, installedExtensionDir, processesMatching, readCluster, type TreeRow, putUnit } from './clusterWorkbench';
 import type { Locator } from './playwright';
-import { httpRequest } from '../support/fleetHttp';
 import { freePorts } from '../support/ports';
 import { stopProcessGroup, waitFor } from '../support/process';
-import { parseUnitFile } from '../../unitfile/src';
 
 const needs: E2eNeeds = { parts: ['extension', 'server'], vsix: true };
 const SERVICE = 'nginx.1.service';
@@ -31,12 +29,6 @@ const short = (id: string) => id.slice(0, 8);
 const rowFor = (rows: readonly TreeRow[], name: string) => rows.find(r => r.label === name);
 const inactive = (row: TreeRow | undefined) => !!row && / · inactive( \(dead\))?$/.test(row.description);
 const running = (row: TreeRow | undefined) => !!row && row.description.endsWith(' · active (running)');
-
-async function putUnit(url: string, name: string, text: string): Promise<void> {
-  const options = parseUnitFile(text).options.map(o => ({ section: o.section, name: o.name, value: o.value }));
-  const res = await httpRequest('PUT', url, `/fleet/v1/units/${encodeURIComponent(name)}`, { desiredState: 'launched', options });
-  assert.ok(res.status === 201 || res.status === 204, `PUT ${name}: ${res.status} ${res.text}`);
-}
 
 describe('the sidekick follows its service in the explorer; Remove Machine on the local cluster', { skip: e2eSkip(needs) }, () => {
   let cs: CodeServer | undefined;
@@ -105,19 +97,7 @@ describe('the sidekick follows its service in the explorer; Remove Machine on th
       );
 
       // 1. Stop nginx.1 from its context menu; the sidekick (BindsTo=) stops with it.
-      for (let attempt = 1; ; attempt++) {
-        await ui.contextMenu('Units', SERVICE, 'Stop Unit');
-        const asked = await waitFor(
-          `${SERVICE}'s desired state to become loaded (API)`,
-          async () => (await readCluster(url)).units.find(u => u.name === SERVICE)?.desiredState === 'loaded',
-          { timeoutMs: 10_000, intervalMs: 250 },
-        ).catch(err => {
-          if (attempt >= 5) throw err;
-          return false;
-        });
-        if (asked) break;
-        console.log(`the context menu closed before Stop Unit ran (attempt ${attempt}); again`);
-      }
+      await ui.stopFromContextMenu('Units', SERVICE, url);
       const rows = await ui.waitForRows(
         'Units',
         `${SIDEKICK}'s row inactive after ${SERVICE} stopped; ${OTHER} still running`,
