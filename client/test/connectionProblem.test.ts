@@ -159,9 +159,12 @@ describe('the welcome views in package.json', () => {
       assert.equal(shown(view, false, undefined).length, 1);
       assert.equal(shown(view, true, undefined).length, 0);
     }
+    // The Machines view is small (a few rows): one line and Select Cluster. The Units view, with the
+    // room, offers the first hour's way in: Add Cluster, Start Local Cluster, the samples.
+    assert.equal(shown('fleet.machines', false, undefined)[0]!.contents, 'Not connected to a fleet cluster.\n[Select Cluster](command:fleet.selectCluster)');
     assert.match(
-      shown('fleet.machines', false, undefined)[0]!.contents,
-      /^Not connected to a fleet cluster\.[\s\S]*\[Start Local Cluster\]\(command:fleet\.startLocalCluster\)/,
+      shown('fleet.units', false, undefined)[0]!.contents,
+      /^Units appear here once a cluster is connected\.\n\[Add Cluster\]\(command:fleet\.addCluster\)\nNo cluster yet\? Run one on this machine:\n\[Start Local Cluster\]\(command:fleet\.startLocalCluster\)\nNew to fleet\? \[Open the sample units\]\(command:fleet\.openSampleUnits\)/,
     );
     const reasons = (view: string) => CONNECTION_PROBLEMS.map(p => shown(view, false, p)[0]!.contents.split('\n')[0]);
     assert.equal(new Set(reasons('fleet.units')).size, CONNECTION_PROBLEMS.length, 'each reason has its own text');
