@@ -9,7 +9,9 @@
  * The first hour of issue 13 on screen too: the editor's title actions (Start, Stop, Replace,
  * Show Status, a Fleet menu), Start asking first for a fourth nginx no machine can take, the
  * sidekick following nginx.1, its journal (each line once, then new ones), and a restart of the
- * local cluster. Screenshots: out/e2e-artifacts/cluster-*.png.
+ * local cluster; the Machines view's height against its rows; the context menu of several units
+ * selected together (only what applies to all) and Stop on two units at once. Screenshots:
+ * out/e2e-artifacts/cluster-*.png.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -104,6 +106,22 @@ describe('the local cluster workflow in a real VS Code', { skip: e2eSkip(needs) 
           );
         }
         await shot('0-editor');
+        // Not connected yet: the small Machines view says so in one line with Select Cluster (its
+        // welcome fits in it), the Units view, with the room, offers the ways in.
+        await ui.pickCommand('Fleet: Focus on Units View');
+        await ui.expandView('Machines');
+        await ui.expandView('Units');
+        await ui.waitForWelcome('Machines', /^Not connected to a fleet cluster\./);
+        assert.deepEqual(await ui.welcomeButtons('Machines'), ['Select Cluster']);
+        await ui.waitForWelcome(
+          'Units',
+          /^Units appear here once a cluster is connected\.[\s\S]*No cluster yet\? Run one on this machine:[\s\S]*New to fleet\?/,
+        );
+        assert.deepEqual(await ui.welcomeButtons('Units'), ['Add Cluster', 'Start Local Cluster']);
+        const welcomePane = await ui.paneLayout('Machines');
+        const welcomeHeight = await ui.welcomeHeight('Machines');
+        assert.ok(welcomeHeight <= welcomePane.body, `the Machines view's welcome (${welcomeHeight} px) fits in its pane (${welcomePane.body} px)`);
+        await shot('0-not-connected');
 
         // 1. Fleet: Start Local Cluster, answering its two inputs: 3 machines, default metadata.
         await ui.pickCommand('Fleet: Start Local Cluster');
@@ -229,6 +247,16 @@ describe('the local cluster workflow in a real VS Code', { skip: e2eSkip(needs) 
         const hostRows = await ui.waitForRows('Machines', `${UNITS[0]} under machine ${short(host)}`, rows => !!rowFor(rows, UNITS[0]));
         assert.equal(rowFor(hostRows, UNITS[0])!.description, 'launched · active (running)', `${UNITS[0]} under its machine`);
         for (const other of UNITS.slice(1)) assert.equal(rowFor(hostRows, other), undefined, `${other} runs elsewhere, not under ${short(host)}`);
+        // The Machines view sizes to its rows as far as VS Code lets an extension (no API sizes a
+        // view): it starts at VS Code's least height, a 120 px body, which three machines and a unit
+        // mostly fill, and the Units view has the rest of the side bar.
+        const machinesPane = await ui.paneLayout('Machines');
+        const unitsPane = await ui.paneLayout('Units');
+        console.log(`${elapsed()} Machines pane ${JSON.stringify(machinesPane)}, Units pane ${JSON.stringify(unitsPane)}`);
+        assert.equal(machinesPane.rows, 4, 'three machines and the unit under the expanded one');
+        assert.ok(machinesPane.body <= 130, `the Machines pane starts at VS Code's least body height (120 px): ${machinesPane.body} px`);
+        assert.ok(machinesPane.rowsHeight >= machinesPane.body * 0.6, `its rows fill most of it: ${machinesPane.rowsHeight} of ${machinesPane.body} px`);
+        assert.ok(unitsPane.body >= 4 * machinesPane.body, `the Units pane has the room: ${unitsPane.body} px`);
         // And they really run: each serves HTTP on its port.
         for (const unit of UNITS)
           await waitFor(`${unit} to answer HTTP on port ${ports.get(unit)}`, () => serves(ports.get(unit)!), { timeoutMs: 20_000, intervalMs: 250 });
@@ -362,6 +390,37 @@ describe('the local cluster workflow in a real VS Code', { skip: e2eSkip(needs) 
         assert.equal(new Set(followed).size, followed.length, `each journal line once:\n${followed.join('\n')}`);
         await shot('3c-journal');
         await ui.clearNotifications();
+
+        // 3d. Several units selected (click, then Ctrl+click): the context menu offers only the
+        // actions that apply to every one of them and act on many; Stop stops each.
+        const launchedAndLoaded = await ui.contextMenuItems('Units', [UNITS[2], STOPPED]);
+        assert.deepEqual(
+          launchedAndLoaded.sort(),
+          ['Destroy Unit', 'Show Journal', 'Show Unit File', 'Show Unit Status', 'Unload Unit'],
+          'a launched and a loaded unit: neither Start nor Stop, nor the one-unit actions',
+        );
+        const twoLaunched = await ui.contextMenuItems('Units', [UNITS[0], UNITS[2]], () => shot('3d-selection-menu'));
+        assert.deepEqual(
+          twoLaunched.sort(),
+          ['Destroy Unit', 'Show Journal', 'Show Unit File', 'Show Unit Status', 'Stop Unit', 'Unload Unit'],
+          'two launched units: Stop, and no Replace, Copy Machine ID or Open Shell',
+        );
+        const oneLaunched = await ui.contextMenuItems('Units', UNITS[0]);
+        for (const single of ['Replace Unit…', 'Copy Machine ID', 'Open Shell on Machine'])
+          assert.ok(oneLaunched.includes(single), `one unit selected again: ${single} is back: ${oneLaunched.join(', ')}`);
+        await ui.stopFromContextMenu('Units', [UNITS[0], UNITS[2]], url, message => console.log(`${elapsed()} ${message}`));
+        await ui.waitForNotification(/2 units done: (?=.*nginx\.1\.service stopped on )(?=.*nginx\.3\.service stopped on )/, CLUSTER_TIMEOUT);
+        await ui.waitForRows(
+          'Units',
+          `${UNITS[0]} and ${UNITS[2]} loaded and inactive`,
+          rows =>
+            [UNITS[0], UNITS[2]].every(name => {
+              const description = rowFor(rows, name)?.description ?? '';
+              return description.startsWith('loaded · ') && / · inactive( \(dead\))?$/.test(description);
+            }),
+          CLUSTER_TIMEOUT,
+        );
+        await shot('3e-selection-stopped');
 
         // 4. Fleet: Stop Local Cluster: the explorer disconnects and no fleetd is left.
         await ui.pickCommand('Fleet: Stop Local Cluster');
