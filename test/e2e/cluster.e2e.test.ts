@@ -10,7 +10,8 @@
  * Show Status, a Fleet menu), Start asking first for a fourth nginx no machine can take, the
  * sidekick following nginx.1, its journal (each line once, then new ones), and a restart of the
  * local cluster; the Machines view's height against its rows; the context menu of several units
- * selected together (only what applies to all) and Stop on two units at once. Screenshots:
+ * selected together (only what applies to all) and Stop on two units at once; a unit that keeps
+ * failing: Start says so, its row shows it, and its one action opens its journal. Screenshots:
  * out/e2e-artifacts/cluster-*.png.
  */
 import assert from 'node:assert/strict';
@@ -33,6 +34,16 @@ const STOPPED = 'nginx.2.service';
 const SIDEKICK = 'nginx-discovery.1.service';
 /** A fourth web server (written into the workspace copy): Conflicts=nginx.*.service leaves it no machine. */
 const FOURTH = 'nginx.4.service';
+/** A unit that exits at once and is restarted (written into the workspace copy), like nginx on a taken port. */
+const CRASHING = 'crashing.service';
+const CRASHING_TEXT = `[Unit]
+Description=Exits at once, as nginx does on a port that is taken
+
+[Service]
+ExecStart=/bin/sh -c 'echo "bind() to 127.0.0.1:8081 failed (98: Address already in use)" >&2; exit 1'
+Restart=always
+RestartSec=2
+`;
 /** Cluster start, unit start and API waits (fleetd's agents reconcile every second or so). */
 const CLUSTER_TIMEOUT = 60_000;
 
@@ -67,6 +78,7 @@ describe('the local cluster workflow in a real VS Code', { skip: e2eSkip(needs) 
         fs.writeFileSync(file, text.replace(/http\.server \d+ /, `http.server ${free[i]} `));
         ports.set(unit, free[i]!);
       });
+      fs.writeFileSync(path.join(workspace, CRASHING), CRASHING_TEXT);
       fs.writeFileSync(path.join(workspace, FOURTH), fs.readFileSync(path.join(workspace, UNITS[2]), 'utf8').replace(/Web server 3/g, 'Web server 4'));
       extensionDir = installedExtensionDir(cs.extensionsDir, EXTENSION_ID);
       fleetdScript = path.join(extensionDir, 'dist', 'fleetd.js');
@@ -421,6 +433,33 @@ describe('the local cluster workflow in a real VS Code', { skip: e2eSkip(needs) 
           CLUSTER_TIMEOUT,
         );
         await shot('3e-selection-stopped');
+
+        // 3f. A unit that keeps failing looks failing: Start says so instead of "launched", and its
+        // row has a warning icon, the last exit status and the restart count.
+        await wb.quickOpen(CRASHING);
+        await wb.languageStatus().filter({ hasText: 'Fleet Unit' }).waitFor();
+        await ui.editorTitleAction('Start Unit');
+        const failing = await ui.waitForNotification(/crashing\.service (started, but it keeps failing|failed|launched)/, CLUSTER_TIMEOUT);
+        assert.match(failing, /^Unit crashing\.service started, but it keeps failing on \w{8}\.\.\.: .*status=1.*; see Fleet: Show Journal\./);
+        const crashRows = await ui.waitForRows(
+          'Units',
+          `${CRASHING} restarting, with its exit status and restart count`,
+          rows =>
+            /^launched · \w{8}\.\.\.\/127\.0\.0\.\d+ · activating \(auto-restart\) · exit 1, restarted \d+×$/.test(rowFor(rows, CRASHING)?.description ?? ''),
+          CLUSTER_TIMEOUT,
+        );
+        assert.ok(crashRows, 'the row says it keeps restarting');
+        await ui.treeRow('Units', CRASHING).locator('.codicon-debug-restart').first().waitFor();
+        await shot('3f-keeps-failing');
+        // Its one action is the unit's journal, where the reason is.
+        await ui.clickNotificationButton(/crashing\.service started, but it keeps failing/, 'Show Journal');
+        await waitFor(
+          `${CRASHING}'s journal with the reason it exits`,
+          // The panel wraps long lines: search the text without its spaces and line breaks.
+          async () => (await ui.outputLines()).join('').replace(/\s+/g, '').includes('failed(98:Addressalreadyinuse)'),
+          { timeoutMs: 30_000, intervalMs: 250 },
+        );
+        await shot('3g-failing-journal');
 
         // 4. Fleet: Stop Local Cluster: the explorer disconnects and no fleetd is left.
         await ui.pickCommand('Fleet: Stop Local Cluster');
