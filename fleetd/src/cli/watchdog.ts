@@ -17,6 +17,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { errorMessage } from '../../../protocol/src/log';
 import { expandEnvArgs, type ExecCommand } from '../agent/commandLine';
 import { spawnWith } from '../agent/credentials';
 import { groupAlive, sendGroup, statFields } from '../agent/processes';
@@ -93,7 +94,7 @@ async function runControl(cmd: ExecCommand, recipe: StopRecipe, deadline: number
         ...(how.uid !== undefined ? { uid: how.uid, gid: how.gid } : {}),
       });
     } catch (err) {
-      log(`${recipe.unit}: ${cmd.line}: ${(err as Error).message}`);
+      log(`${recipe.unit}: ${cmd.line}: ${errorMessage(err)}`);
       return resolve();
     }
     const timer = setTimeout(
