@@ -5,6 +5,7 @@
  * Plain Node: no `vscode` import.
  */
 import fs from 'node:fs';
+import { errorMessage } from '../../../protocol/src/log';
 import { EtcdFleetApi } from '../api/etcdFleetApi';
 import { HttpFleetApi } from '../api/fleetApi';
 import { FleetApiError, type FleetApi } from '../api/types';
@@ -26,7 +27,7 @@ function readPem(profile: ClusterProfile, field: 'caFile' | 'certFile' | 'keyFil
     return fs.readFileSync(file);
   } catch (err) {
     throw new FleetApiError(
-      `profile "${profile.name}": cannot read ${field} ${file}: ${(err as Error).message}. Fix ${field} in the cluster profile.`,
+      `profile "${profile.name}": cannot read ${field} ${file}: ${errorMessage(err)}. Fix ${field} in the cluster profile.`,
       undefined,
       'config',
     );

@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Client, type ConnectConfig } from 'ssh2';
+import { errorMessage } from '../../../protocol/src/log';
 import { FleetApiError } from '../api/types';
 import { appendKnownHost, fingerprintSha256, hostKeyAlgorithms, hostToken, keyTypeOf, knownKeyTypes, lookupHostKey, readKnownHosts } from './knownHosts';
 
@@ -94,7 +95,7 @@ export function authConfig(o: Pick<SshCredentials, 'agentSocket' | 'env' | 'iden
       config.privateKey = fs.readFileSync(o.identityFile);
     } catch (err) {
       throw new SshConnectError(
-        `Cannot read the identity file ${o.identityFile} for ${label}: ${(err as Error).message}. Fix identityFile in the cluster profile.`,
+        `Cannot read the identity file ${o.identityFile} for ${label}: ${errorMessage(err)}. Fix identityFile in the cluster profile.`,
         'config',
       );
     }
@@ -132,10 +133,7 @@ export async function resolveAddress(host: string, label: string, timeoutMs: num
     return (await withTimeout(dns.lookup(host), timeoutMs, () => timeoutError(label, timeoutMs))).address;
   } catch (err) {
     if (err instanceof SshConnectError) throw err;
-    throw new SshConnectError(
-      `Cannot resolve ${host} for ${label}: ${(err as Error).message}. Check the host name (or the machine's PublicIP).`,
-      'unreachable',
-    );
+    throw new SshConnectError(`Cannot resolve ${host} for ${label}: ${errorMessage(err)}. Check the host name (or the machine's PublicIP).`, 'unreachable');
   }
 }
 
@@ -180,12 +178,12 @@ async function verifyHostKey(o: DialOptions, key: Buffer, address: string, timer
     await appendKnownHost(o.knownHostsFile, address, o.port, key);
     o.log?.(`Permanently added '${name}' (${keyType}) to the list of known hosts (${o.knownHostsFile}).`);
   } catch (err) {
-    o.log?.(`Failed to add the host to the list of known hosts (${o.knownHostsFile}): ${(err as Error).message}`);
+    o.log?.(`Failed to add the host to the list of known hosts (${o.knownHostsFile}): ${errorMessage(err)}`);
   }
 }
 
 function connectError(o: DialOptions, err: Error & { code?: string }, auth: Pick<ConnectConfig, 'agent' | 'privateKey'>): SshConnectError {
-  const message = err.message ?? String(err);
+  const message = errorMessage(err);
   if (/All configured authentication methods failed/i.test(message)) {
     const tried = [auth.agent ? `the keys in ssh-agent (${auth.agent})` : undefined, o.identityFile ? `the identity file ${o.identityFile}` : undefined]
       .filter(Boolean)
@@ -226,7 +224,7 @@ export async function dialSsh(o: DialOptions): Promise<Client> {
     try {
       knownTypes = knownKeyTypes(readKnownHosts(o.knownHostsFile), [o.host, address], o.port);
     } catch (err) {
-      throw new SshConnectError(`Cannot read the known hosts file ${o.knownHostsFile}: ${(err as Error).message}`, 'config');
+      throw new SshConnectError(`Cannot read the known hosts file ${o.knownHostsFile}: ${errorMessage(err)}`, 'config');
     }
   }
   // fleetctl offers only the key types known_hosts has for the host (GetHostKeyAlgorithms): first here.
