@@ -7,7 +7,7 @@
  *   fleetd agent …   one machine (agent + engine candidate) joined to an existing etcd.
  */
 import { FLEET_VERSION } from '../../protocol/src/version';
-import { errorMessage, type Log, type LogLevel } from '../../protocol/src/log';
+import { errorMessage, errorStack, type Log, type LogLevel } from '../../protocol/src/log';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -435,7 +435,7 @@ async function main(): Promise<number> {
 main().then(
   code => process.exit(code),
   err => {
-    process.stderr.write(`fleetd: unexpected error: ${(err as Error)?.stack ?? String(err)}\n`);
+    process.stderr.write(`fleetd: unexpected error: ${errorStack(err)}\n`);
     process.exit(1);
   },
 );

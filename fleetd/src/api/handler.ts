@@ -5,7 +5,7 @@
  * the registry is unreachable every request gets fleet's 503.
  */
 import { FLEET_VERSION } from '../../../protocol/src/version';
-import { describeError, type Log } from '../../../protocol/src/log';
+import { describeError, errorStack, type Log } from '../../../protocol/src/log';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RegistryLimitError, RegistryUnavailableError, type ApiRegistry } from '../../../registry/src/registry';
 import { DISCOVERY_JSON } from './discovery';
@@ -273,7 +273,7 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
         message = UNAVAILABLE_MESSAGE;
         log('warn', `HTTP ${req.method} ${req.url}: 503: ${describeError(err)}`);
       } else {
-        log('error', `HTTP ${req.method} ${req.url}: 500: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+        log('error', `HTTP ${req.method} ${req.url}: 500: ${errorStack(err)}`);
       }
       if (res.headersSent) {
         // A streaming response (journal) broke after it started: all we can do is end it.
