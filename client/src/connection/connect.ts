@@ -10,15 +10,11 @@ import { EtcdFleetApi } from '../api/etcdFleetApi';
 import { HttpFleetApi } from '../api/fleetApi';
 import { FleetApiError, type FleetApi } from '../api/types';
 import { describeProfile, type ClusterProfile } from './profile';
+import type { SshCredentials } from './sshSession';
 import { SshTunnel } from './tunnel';
 
-export interface ConnectDeps {
-  /** Asked when the tunnel host's key is not in known_hosts; absent: unknown hosts are refused. */
-  /** `notes`: what the user should weigh (the same key recorded for the address only, known_hosts lines ignored, by number). */
-  confirmUnknownHost?: (host: string, fingerprint: string, keyType: string, notes?: readonly string[]) => Promise<boolean>;
-  log?: (message: string) => void;
-  env?: NodeJS.ProcessEnv;
-}
+/** The prompt for the tunnel host's unknown key (absent: unknown hosts are refused), the log, the environment. */
+export type ConnectDeps = Pick<SshCredentials, 'confirmUnknownHost' | 'log' | 'env'>;
 
 function readPem(profile: ClusterProfile, field: 'caFile' | 'certFile' | 'keyFile'): Buffer | undefined {
   const file = profile[field];
