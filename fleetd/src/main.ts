@@ -300,7 +300,7 @@ async function runLocal(config: Config, log: Log, lifetime: Lifetime): Promise<v
   process.stdout.write(`fleetd: API ready at ${url}\n`);
   log('info', `state dir ${stateDir}`);
   if (url) {
-    const unpublish = publishLocalCluster({ url, ...(etcdForTools ? { etcd: etcdForTools } : {}), machines: config.machines, stateDir }, m => log('warn', m));
+    const unpublish = publishLocalCluster({ url, ...(etcdForTools ? { etcd: etcdForTools } : {}), machines: config.machines, stateDir }, log);
     // Stopped first (the parts stop in reverse): an editor no longer adopts a cluster that is going away.
     lifetime.add('local cluster record', { stop: async () => unpublish() });
   }
