@@ -18,13 +18,11 @@ import {
   type MachineRecord,
   type AgentRegistry,
 } from '../../../registry/src/registry';
-import { errorMessage } from '../../../protocol/src/log';
+import { errorMessage, type Log } from '../../../protocol/src/log';
 import { heartbeatInterval } from './passHelpers';
 import { StatePublisher } from './statePublisher';
 import { TaskFailures } from './taskFailures';
 import type { UnitManager, UnitManagerState } from './unitManager';
-
-export type LogFn = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
 
 export interface AgentOptions {
   registry: AgentRegistry;
@@ -36,7 +34,7 @@ export interface AgentOptions {
   intervalMs?: number;
   /** Advertised in the machine record when the agent serves a journal. */
   journalUrl?: string;
-  log?: LogFn;
+  log?: Log;
 }
 
 export const AGENT_VERSION = FLEET_VERSION;
@@ -50,7 +48,7 @@ export class Agent {
   private readonly manager: UnitManager;
   private readonly ttlMs: number;
   private readonly intervalMs: number;
-  private readonly log: LogFn;
+  private readonly log: Log;
   private readonly record: MachineRecord;
   /** What this agent last did with each unit (fleet's in-memory cache; lost on restart). */
   private readonly cache = new Map<string, Exclude<MachineUnitState, 'inactive'>>();
