@@ -11,7 +11,8 @@
  * sidekick following nginx.1, its journal (each line once, then new ones), and a restart of the
  * local cluster; the Machines view's height against its rows; the context menu of several units
  * selected together (only what applies to all) and Stop on two units at once; a unit that keeps
- * failing: Start says so, its row shows it, and its one action opens its journal. Screenshots:
+ * failing: Start says so, its row shows it, and its one action opens its journal; a template's
+ * instances made from the palette with a range. Screenshots:
  * out/e2e-artifacts/cluster-*.png.
  */
 import assert from 'node:assert/strict';
@@ -44,6 +45,8 @@ ExecStart=/bin/sh -c 'echo "bind() to 127.0.0.1:8081 failed (98: Address already
 Restart=always
 RestartSec=2
 `;
+/** The samples' template unit (web@.service). */
+const TEMPLATE = 'web@.service';
 /** Cluster start, unit start and API waits (fleetd's agents reconcile every second or so). */
 const CLUSTER_TIMEOUT = 60_000;
 
@@ -460,6 +463,42 @@ describe('the local cluster workflow in a real VS Code', { skip: e2eSkip(needs) 
           { timeoutMs: 30_000, intervalMs: 250 },
         );
         await shot('3g-failing-journal');
+
+        // 3h. Templates: from the palette (a unit that is not a template in the editor),
+        // Create Template Instances offers the workspace's template, and its input takes names and
+        // ranges (1..2,7), not a count; Start runs the three instances, one per machine
+        // (Conflicts=web@*.service). A template's own editor and code lens offer Create Instances,
+        // not Start, and no placement (its instances take every machine, yet that is no problem).
+        await ui.pickCommand('Fleet: Create Template Instances');
+        await ui.pickQuickItem('Fleet: Create Template Instances', TEMPLATE);
+        await ui.answerInputBox(`Fleet: Create Instances of ${TEMPLATE}`, '1..2,7');
+        await ui.pickQuickItem('3 instances: web@1.service, web@2.service, web@7.service', 'submit, load and launch each instance');
+        await ui.waitForNotification(/3 units done: web@1\.service launched on .*web@2\.service launched on .*web@7\.service launched on /, CLUSTER_TIMEOUT);
+        const instances = ['web@1.service', 'web@2.service', 'web@7.service'];
+        const withInstances = await readCluster(url);
+        const hosts = instances.map(name => withInstances.units.find(u => u.name === name)?.machineID);
+        assert.equal(new Set(hosts).size, 3, `one instance per machine: ${hosts.join(', ')}`);
+        await ui.waitForRows(
+          'Units',
+          'the three instances launched',
+          rows => instances.every(name => rowFor(rows, name)?.description.startsWith('launched · ')),
+          CLUSTER_TIMEOUT,
+        );
+        await wb.quickOpen(TEMPLATE);
+        await wb.languageStatus().filter({ hasText: 'Fleet Unit' }).waitFor();
+        const templateTitle = await ui.editorTitleActions();
+        assert.ok(
+          templateTitle.some(a => a.startsWith('Create Template Instances…')),
+          `a template's editor offers Create Template Instances: ${templateTitle.join(' | ')}`,
+        );
+        assert.ok(!templateTitle.some(a => a.startsWith('Start Unit')), `a template is not started: ${templateTitle.join(' | ')}`);
+        // Its code lens says the same, with no placement preview: fleet schedules the instances.
+        const templateLens = wb.activeEditor.locator('.codelens-decoration').first();
+        await wb.activeEditor.locator('.codelens-decoration').filter({ hasText: 'Create Instances…' }).first().waitFor({ timeout: 30_000 });
+        const templateLensText = await templateLens.innerText();
+        assert.match(templateLensText, /template: fleet runs its instances\W+Create Instances…/);
+        assert.doesNotMatch(templateLensText, /Start|machine/, 'no Start and no placement on a template');
+        await shot('3h-template-instances');
 
         // 4. Fleet: Stop Local Cluster: the explorer disconnects and no fleetd is left.
         await ui.pickCommand('Fleet: Stop Local Cluster');
