@@ -42,14 +42,14 @@ export function createFleetApi(profile: ClusterProfile, deps: ConnectDeps = {}):
         host: target.host,
         port: target.port,
         username: target.user,
-        ...(target.alias ? { displayHost: target.alias } : {}),
-        ...(profile.identityFile ? { identityFile: profile.identityFile } : {}),
+        displayHost: target.alias,
+        identityFile: profile.identityFile,
         knownHostsFile: profile.knownHostsFile,
         strictHostKeyChecking: profile.strictHostKeyChecking,
         timeoutMs: profile.sshTimeoutMs,
-        ...(deps.confirmUnknownHost ? { confirmUnknownHost: deps.confirmUnknownHost } : {}),
-        ...(deps.log ? { log: deps.log } : {}),
-        ...(deps.env ? { env: deps.env } : {}),
+        confirmUnknownHost: deps.confirmUnknownHost,
+        log: deps.log,
+        env: deps.env,
       })
     : undefined;
   if (profile.driver === 'etcd') {

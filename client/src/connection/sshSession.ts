@@ -48,7 +48,7 @@ export class SshConnectError extends FleetApiError {
 /** How to authenticate and which host keys to trust; shared by the tunnel host and the machines. */
 export interface SshCredentials {
   username: string;
-  identityFile?: string;
+  identityFile?: string | undefined;
   /** ssh-agent socket; default $SSH_AUTH_SOCK of `env`. '' means no agent. */
   agentSocket?: string;
   knownHostsFile: string;
@@ -59,11 +59,11 @@ export interface SshCredentials {
    * Asked when known_hosts has no key for the host; true records the key. Absent: unknown hosts are refused.
    * `notes`: what the user should weigh (the same key recorded for the address only, known_hosts lines ignored, by number).
    */
-  confirmUnknownHost?: (host: string, fingerprint: string, keyType: string, notes?: readonly string[]) => Promise<boolean>;
+  confirmUnknownHost?: ((host: string, fingerprint: string, keyType: string, notes?: readonly string[]) => Promise<boolean>) | undefined;
   /** Progress and warnings (e.g. "Permanently added …"). */
-  log?: (message: string) => void;
+  log?: ((message: string) => void) | undefined;
   /** Environment for SSH_AUTH_SOCK; default process.env. */
-  env?: NodeJS.ProcessEnv;
+  env?: NodeJS.ProcessEnv | undefined;
 }
 
 export interface DialOptions extends SshCredentials {

@@ -20,7 +20,7 @@ export interface TunnelOptions extends SshCredentials {
   host: string;
   port: number;
   /** Shown in messages instead of the host (e.g. the ssh config alias). */
-  displayHost?: string;
+  displayHost?: string | undefined;
   /** The command run on the bastion when streamlocal is refused; default `fleetctl fd-forward`. */
   fdForwardCommand?: string;
 }

@@ -29,12 +29,12 @@ export interface AgentOptions {
   machine: { id: string; publicIP: string; metadata: Record<string, string> };
   unitManager: UnitManager;
   /** fleet's agent_ttl: presence, states and launched heartbeats expire after it. Default 30 s. */
-  ttlMs?: number;
+  ttlMs?: number | undefined;
   /** The reconcile period. Default 5 s (fleet's fixed agent interval). */
-  intervalMs?: number;
+  intervalMs?: number | undefined;
   /** Advertised in the machine record when the agent serves a journal. */
-  journalUrl?: string;
-  log?: Log;
+  journalUrl?: string | undefined;
+  log?: Log | undefined;
 }
 
 export const AGENT_VERSION = FLEET_VERSION;

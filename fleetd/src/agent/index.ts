@@ -64,8 +64,8 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
       journal,
       stateDir: path.resolve(options.stateDir),
       env: { ...machineEnvironment(machine.publicIP, options.etcdEndpoints), ...options.unitEnv },
-      ...(options.stopRecipes ? { stopRecipes: true } : {}),
-      ...(log ? { log } : {}),
+      stopRecipes: options.stopRecipes,
+      log,
     });
   let server: JournalServer | undefined;
   try {
@@ -78,10 +78,10 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
     registry,
     machine,
     unitManager,
-    ...(options.ttlMs !== undefined ? { ttlMs: options.ttlMs } : {}),
-    ...(options.intervalMs !== undefined ? { intervalMs: options.intervalMs } : {}),
-    ...(server ? { journalUrl: server.url } : {}),
-    ...(log ? { log } : {}),
+    ttlMs: options.ttlMs,
+    intervalMs: options.intervalMs,
+    journalUrl: server?.url,
+    log,
   });
   try {
     await agent.start();

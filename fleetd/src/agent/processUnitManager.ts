@@ -34,8 +34,8 @@ export interface ProcessUnitManagerOptions {
    * (ExecStop=, kill signal, ExecStopPost=, environment), for the watchdog that stops the units
    * of a `fleetd agent` killed with SIGKILL (cli/watchdog.ts).
    */
-  stopRecipes?: boolean;
-  log?: Log;
+  stopRecipes?: boolean | undefined;
+  log?: Log | undefined;
 }
 
 function kernelBootId(): string {
