@@ -260,6 +260,11 @@ export class EtcdRegistry implements Registry {
     return this.mirror.watchMachine(machineId, listener);
   }
 
+  /** Watch events and responses this registry received so far (what its watch costs; for tests and benchmarks). */
+  get watchReceived(): { events: number; responses: number } {
+    return { ...this.mirror.received };
+  }
+
   async ping(): Promise<void> {
     await this.etcd.call(() => this.etcd.client.get(this.etcd.keys.reasons).exec());
   }
