@@ -216,6 +216,32 @@ describe('EtcdRegistry on etcd', { skip }, () => {
     }
   });
 
+  test('new units submitted at once go out together: one revision for several units, not one each', async () => {
+    const { endpoint } = await etcd();
+    const prefix = await freshPrefix();
+    const registry = await EtcdRegistry.connect({ endpoints: [endpoint], prefix });
+    const raw = new Etcd3({ hosts: endpoint });
+    try {
+      const names = Array.from({ length: 8 }, (_, i) => `g${i}.service`);
+      const results = await Promise.all(
+        names.map(name =>
+          registry.createUnit({ name, options: [{ section: 'Service', name: 'ExecStart', value: `/bin/sleep ${name.length}` }], desiredState: 'launched' }),
+        ),
+      );
+      assert.deepEqual(
+        results,
+        names.map(() => true),
+      );
+      const kvs = await raw.getAll().prefix(`${prefix}job/`).exec();
+      const revisions = new Set(kvs.kvs.filter(kv => kv.key.toString().endsWith('/object')).map(kv => kv.mod_revision));
+      assert.equal(kvs.kvs.length, 16, 'a job object and a target state each');
+      assert.ok(revisions.size <= 2, `8 units written in ${revisions.size} revisions`);
+    } finally {
+      raw.close();
+      await registry.close();
+    }
+  });
+
   test("the watch leaves out the unit blobs, and every machine's states until someone watches states", async () => {
     const { endpoint } = await etcd();
     const prefix = await freshPrefix();
