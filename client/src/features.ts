@@ -70,7 +70,8 @@ export function registerClusterFeatures(
       const c = vscode.workspace.getConfiguration('fleet.ssh');
       return remoteSettingsFrom({ port: c.get('port'), sudo: c.get('sudo'), forwardAgent: c.get('forwardAgent'), journalLines: c.get('journalLines') });
     },
-    confirmUnknownHost: (host, fingerprint) => confirmHostKey(host, fingerprint, connections.activeCluster?.profile?.knownHostsFile ?? 'the known hosts file'),
+    confirmUnknownHost: (host, fingerprint, _keyType, notes) =>
+      confirmHostKey(host, fingerprint, connections.activeCluster?.profile?.knownHostsFile ?? 'the known hosts file', notes),
     log: message => log.appendLine(`[ssh] ${message}`),
   });
   const documents = own(new UnitDocumentProvider(model, remote));
@@ -115,11 +116,11 @@ export function registerClusterFeatures(
   const updateMessage = () => {
     const view = model.view;
     const healthy = view.kind === 'connected' && !view.error;
-    unitsView.message = healthy && view.snapshot.units.length === 0 ? `No units in ${view.label}. Open a unit file and run Fleet: Start Unit.` : undefined;
+    unitsView.message = healthy && view.snapshot.units.length === 0 ? `No units in ${view.label}. Open a unit file and run Fleet: Start Unit.` : '';
     machinesView.message =
       healthy && view.snapshot.machines.length === 0
         ? `No machines have joined ${view.label}: units cannot be scheduled until an agent (fleetd) is running.`
-        : undefined;
+        : '';
   };
   own(model.onDidChange(updateMessage));
   // Several nodes selected: the context menu offers only what applies to all (selectionActions.ts).

@@ -18,7 +18,7 @@ import type { FleetApi } from '../api/types';
 import { classifyConnectionError } from './connectionProblem';
 import { ClusterSnapshot, reuseSnapshot, type SnapshotDiff } from './snapshot';
 import type { ConnectionView } from './treeItems';
-import { errorMessage, type Log } from '../../../protocol/src/log';
+import { errorMessage, errorStack, type Log } from '../../../protocol/src/log';
 
 export interface Timers {
   setTimeout(fn: () => void, ms: number): unknown;
@@ -286,7 +286,7 @@ export class ClusterModel {
         if (abort.signal.aborted || generation !== this.generation || this.disposed || this.watchers === 0) return;
         // The connection broke: read again (which reports the error and backs off if it persists).
         this.log('debug', `fleet: change feed of ${api.label}: ${errorMessage(err)}`);
-        this.feed.token = undefined;
+        delete this.feed.token;
         this.failures++;
         this.timer = this.timers.setTimeout(() => {
           this.timer = undefined;
@@ -310,7 +310,7 @@ export class ClusterModel {
       try {
         listener(change);
       } catch (err) {
-        this.log('error', `fleet: a cluster listener failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+        this.log('error', `fleet: a cluster listener failed: ${errorStack(err)}`);
       }
     }
   }

@@ -15,7 +15,7 @@ import { addCluster, editCluster, selectCluster } from '../status/clusterPicker'
 import { Commands } from '../identifiers';
 import { openSampleUnits } from './samples';
 import { resolveTargets } from './targets';
-import { errorMessage } from '../../../protocol/src/log';
+import { errorMessage, errorStack } from '../../../protocol/src/log';
 
 export interface CommandDeps {
   context: vscode.ExtensionContext;
@@ -38,10 +38,9 @@ async function pickMachine(model: ClusterModel): Promise<string | undefined> {
     view.snapshot.machines.map(m => ({
       label: m.id.slice(0, 8),
       description: m.primaryIP ?? '(no PublicIP)',
-      detail:
-        Object.entries(m.metadata ?? {})
-          .map(([k, v]) => `${k}=${v}`)
-          .join(', ') || undefined,
+      detail: Object.entries(m.metadata ?? {})
+        .map(([k, v]) => `${k}=${v}`)
+        .join(', '),
       id: m.id,
     })),
     { title: 'Fleet: Open Shell on Machine', placeHolder: 'The machine to open a shell on' },
@@ -57,9 +56,8 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable {
       try {
         return await fn(...args);
       } catch (err) {
-        const message = errorMessage(err);
-        deps.log.error(`${id}: ${err instanceof Error ? (err.stack ?? message) : message}`);
-        void vscode.window.showErrorMessage(message);
+        deps.log.error(`${id}: ${errorStack(err)}`);
+        void vscode.window.showErrorMessage(errorMessage(err));
         return undefined;
       }
     };
