@@ -13,6 +13,7 @@ import type { ClusterSnapshot } from '../cluster/snapshot';
 import type { ClusterTreeProvider } from '../cluster/clusterTree';
 import { toItem, type ClusterNode } from '../cluster/treeItems';
 import { contextActions, type ContextAction, type MenuItem } from './webviewParts';
+import { MapSender, type MapDelta } from './mapDelta';
 import { loadWebview, webviewOptions } from './panelShell';
 import { MAP_CSS } from './styles';
 import { errorMessage, type Log } from '../../../protocol/src/log';
@@ -26,12 +27,18 @@ export interface ClusterMapState {
 }
 
 export type ToClusterMap =
-  /** `changedAt`: Date.now() when the model's change arrived (the benchmark measures from it to the paint). */
+  /**
+   * `changedAt`: Date.now() when the model's change arrived (the benchmark measures from it to the
+   * paint). The map comes whole (`map`), or as what changed since message `delta.base` (`delta`,
+   * mapDelta.ts), or not at all (a status instead).
+   */
   | {
       type: 'map';
       label: string;
       status: string | undefined;
       map: ClusterMap | undefined;
+      delta?: MapDelta;
+      seq?: number;
       hide: string | undefined;
       error?: string;
       changedAt: number;
@@ -63,6 +70,8 @@ export class ClusterMapPanel implements vscode.Disposable {
   /** The snapshot of the last change event (the base of the next event's diff). */
   private seen: ClusterSnapshot | undefined;
   private since: { snapshot: ClusterSnapshot; diff: NonNullable<ClusterChange['diff']> } | undefined;
+  /** What the webview was sent: a change sends only the parts of the map that changed. */
+  private readonly sender = new MapSender();
 
   static show(deps: ClusterMapDeps): ClusterMapPanel {
     if (ClusterMapPanel.current) {
@@ -117,6 +126,7 @@ export class ClusterMapPanel implements vscode.Disposable {
           : view.kind === 'loading'
             ? `Reading ${view.label}…`
             : `Cannot read ${view.label}: ${view.error}`;
+      this.sender.reset();
       void this.panel.webview.postMessage({
         type: 'map',
         label,
@@ -138,15 +148,18 @@ export class ClusterMapPanel implements vscode.Disposable {
       this.hide = undefined;
       map = clusterMap(view.snapshot);
     }
+    const payload = this.sender.next(map);
     const message: ToClusterMap = {
       type: 'map',
       label,
       status: view.error ? `Showing the last good read: ${view.error}` : undefined,
-      map,
+      map: 'map' in payload ? payload.map : undefined,
+      seq: payload.seq,
       hide: this.hide,
       changedAt,
       postedAt: Date.now(),
     };
+    if ('delta' in payload) message.delta = payload.delta;
     if (error) message.error = error;
     void this.panel.webview.postMessage(message);
   }
@@ -154,7 +167,9 @@ export class ClusterMapPanel implements vscode.Disposable {
   private async receive(m: FromClusterMap): Promise<void> {
     switch (m.type) {
       case 'ready':
+        // A (re)loaded webview has no map yet: the next one goes whole.
         this.ready = true;
+        this.sender.reset();
         this.post();
         return;
       case 'whatIf':
