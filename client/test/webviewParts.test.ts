@@ -35,6 +35,30 @@ describe('webviewShell', () => {
   });
 });
 
+describe('webviewShell: the script and the first data in the page', () => {
+  const nonce = 'N'.repeat(32);
+  const base = { cspSource: 'https://x.vscode-cdn.net', nonce, scriptUri: 'https://x.vscode-cdn.net/dist/webview/clusterMap.js', title: 't', css: '' };
+
+  test("the script's text inline under the nonce (no fetch of the file); the file when its text could end the element", () => {
+    const html = webviewShell({ ...base, scriptText: 'document.title="a<b";' });
+    assert.ok(html.includes(`<script nonce="${nonce}">document.title="a<b";</script>`));
+    assert.ok(!html.includes('src='), 'nothing to fetch');
+    for (const text of ['x="</script>"', 'x="</SCRIPT "', '/*<!--*/'])
+      assert.ok(webviewShell({ ...base, scriptText: text }).includes(`<script nonce="${nonce}" src="${base.scriptUri}"></script>`), text);
+  });
+
+  test('the first data as JSON the script reads at once; no text in it ends the element', () => {
+    const data = { type: 'map', label: '</script><script>alert(1)</script>', list: [1, '<!--'] };
+    const html = webviewShell({ ...base, initial: data });
+    const m = /<script type="application\/json" id="fleet-initial" nonce="N+">(.*?)<\/script>/s.exec(html);
+    assert.ok(m, 'a data element');
+    assert.ok(!m[1]!.includes('<'), 'no < inside it');
+    assert.deepEqual(JSON.parse(m[1]!), data);
+    assert.equal((html.match(/<script/g) ?? []).length, 2, 'the data element and the script, nothing else');
+    assert.ok(!webviewShell(base).includes('fleet-initial'), 'none without data');
+  });
+});
+
 describe('contextActions (from package.json)', () => {
   test('a launched unit: the explorer menu without inline duplicates, in menu order', () => {
     assert.deepEqual(

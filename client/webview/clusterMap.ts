@@ -9,8 +9,9 @@ import type { ClusterMap, MapChip } from '../src/cluster/clusterMap';
 import { edgesOf, type MapEdge } from '../src/cluster/mapEdges';
 import type { ClusterMapState, FromClusterMap, ToClusterMap } from '../src/maps/clusterMapPanel';
 import { applyMapDelta } from '../src/maps/mapDelta';
-import { esc, timedRender, vscodeApi } from './common';
+import { esc, renderStats, timedRender, vscodeApi } from './common';
 
+renderStats();
 const vscode = vscodeApi<ClusterMapState>();
 const root = document.getElementById('root')!;
 let state: ClusterMapState = vscode.getState() ?? {};
@@ -259,9 +260,7 @@ window.addEventListener('resize', () => drawEdges());
 /** The number of the message whose map is `current` (a delta applies only to it). */
 let currentSeq: number | undefined;
 
-window.addEventListener('message', (event: MessageEvent<ToClusterMap>) => {
-  const msg = event.data;
-  const receivedAt = performance.now();
+function receive(msg: ToClusterMap, receivedAt: number): void {
   if (msg.type === 'map') {
     if (msg.delta && (!current || msg.delta.base !== currentSeq)) {
       // Not the map this delta was made from (the webview was reloaded meanwhile): ask for it whole.
@@ -272,11 +271,16 @@ window.addEventListener('message', (event: MessageEvent<ToClusterMap>) => {
     currentSeq = map ? msg.seq : undefined;
     timedRender(receivedAt, () => render(msg, map), map ? { changedAt: msg.changedAt, postedAt: msg.postedAt } : undefined);
   } else if (msg.type === 'selected' && msg.unit === state.selected) showRelations(msg.unit, msg.actions, msg.inExplorer);
-});
+}
+
+window.addEventListener('message', (event: MessageEvent<ToClusterMap>) => receive(event.data, performance.now()));
+// The map the page came with: drawn at once, before any message.
+const initial = document.getElementById('fleet-initial')?.textContent;
+if (initial) receive(JSON.parse(initial) as ToClusterMap, performance.now());
 // Say hello until the extension answers: a restored panel can load before the extension has
 // activated and is listening, and a message sent then is lost (bounded: 30 tries).
 let hellos = 0;
-const hello = setInterval(() => (++hellos >= 30 ? clearInterval(hello) : post({ type: 'ready' })), 1000);
+const hello = setInterval(() => (++hellos >= 30 ? clearInterval(hello) : post({ type: 'ready', seq: currentSeq })), 1000);
 window.addEventListener('message', () => clearInterval(hello), { once: true });
-post({ type: 'ready' });
+post({ type: 'ready', seq: currentSeq });
 if (state.hide) post({ type: 'whatIf', machine: state.hide });

@@ -47,7 +47,11 @@ export type ToClusterMap =
   | { type: 'selected'; unit: string; actions: ContextAction[]; inExplorer: boolean };
 
 export type FromClusterMap =
-  { type: 'ready' } | { type: 'select'; unit: string } | { type: 'run'; unit: string; command: string } | { type: 'whatIf'; machine: string | null };
+  /** The webview (re)loaded; `seq`: the map message it has (the one in its page). */
+  | { type: 'ready'; seq?: number | undefined }
+  | { type: 'select'; unit: string }
+  | { type: 'run'; unit: string; command: string }
+  | { type: 'whatIf'; machine: string | null };
 
 export interface ClusterMapDeps {
   extensionUri: vscode.Uri;
@@ -89,7 +93,9 @@ export class ClusterMapPanel implements vscode.Disposable {
   ) {
     ClusterMapPanel.current = this;
     this.hide = state.hide;
-    loadWebview(panel, deps.extensionUri, { script: 'clusterMap.js', title: 'Fleet Cluster Map', css: MAP_CSS });
+    // The map as it is now goes in the page: the first paint does not wait for a message.
+    const initial = this.message();
+    loadWebview(panel, deps.extensionUri, { script: 'clusterMap.js', title: 'Fleet Cluster Map', css: MAP_CSS, initial });
     this.disposables.push(
       panel.onDidDispose(() => this.dispose()),
       panel.onDidChangeViewState(() => this.updateWatch()),
@@ -116,7 +122,11 @@ export class ClusterMapPanel implements vscode.Disposable {
   }
 
   private post(changedAt = Date.now()): void {
-    if (!this.ready) return;
+    if (this.ready) void this.panel.webview.postMessage(this.message(changedAt));
+  }
+
+  /** The map message for the model's view now (the map whole, or what changed since the last message). */
+  private message(changedAt = Date.now()): ToClusterMap {
     const view = this.deps.model.view;
     const label = 'label' in view ? view.label : 'no cluster';
     if (view.kind !== 'connected') {
@@ -127,16 +137,7 @@ export class ClusterMapPanel implements vscode.Disposable {
             ? `Reading ${view.label}…`
             : `Cannot read ${view.label}: ${view.error}`;
       this.sender.reset();
-      void this.panel.webview.postMessage({
-        type: 'map',
-        label,
-        status,
-        map: undefined,
-        hide: undefined,
-        changedAt,
-        postedAt: Date.now(),
-      } satisfies ToClusterMap);
-      return;
+      return { type: 'map', label, status, map: undefined, hide: undefined, changedAt, postedAt: Date.now() };
     }
     let map: ClusterMap;
     let error: string | undefined;
@@ -161,15 +162,15 @@ export class ClusterMapPanel implements vscode.Disposable {
     };
     if ('delta' in payload) message.delta = payload.delta;
     if (error) message.error = error;
-    void this.panel.webview.postMessage(message);
+    return message;
   }
 
   private async receive(m: FromClusterMap): Promise<void> {
     switch (m.type) {
       case 'ready':
-        // A (re)loaded webview has no map yet: the next one goes whole.
+        // A (re)loaded webview has the map of its page, or none: the next message builds on it, or goes whole.
         this.ready = true;
-        this.sender.reset();
+        this.sender.has(m.seq);
         this.post();
         return;
       case 'whatIf':
