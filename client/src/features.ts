@@ -115,11 +115,11 @@ export function registerClusterFeatures(
   const updateMessage = () => {
     const view = model.view;
     const healthy = view.kind === 'connected' && !view.error;
-    unitsView.message = healthy && view.snapshot.units.length === 0 ? `No units in ${view.label}. Open a unit file and run Fleet: Start Unit.` : undefined;
+    unitsView.message = healthy && view.snapshot.units.length === 0 ? `No units in ${view.label}. Open a unit file and run Fleet: Start Unit.` : '';
     machinesView.message =
       healthy && view.snapshot.machines.length === 0
         ? `No machines have joined ${view.label}: units cannot be scheduled until an agent (fleetd) is running.`
-        : undefined;
+        : '';
   };
   own(model.onDidChange(updateMessage));
   // Several nodes selected: the context menu offers only what applies to all (selectionActions.ts).

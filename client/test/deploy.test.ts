@@ -48,7 +48,7 @@ class FakeCluster implements FleetApi {
     for (const u of this.units.values()) {
       if (isGlobalUnit(toUnitOptions(u.options))) continue;
       if (u.desiredState === 'inactive') {
-        u.machineID = undefined;
+        delete u.machineID;
         u.currentState = 'inactive';
         this.states.delete(u.name);
         continue;

@@ -33,8 +33,11 @@ const svc = (extra: { section: string; name: string; value: string }[] = []) => 
   ...extra,
 ];
 
-function unit(name: string, fields: Partial<ApiUnit> = {}): ApiUnit {
-  return { name, options: svc(), desiredState: 'launched', currentState: 'launched', machineID: M1, ...fields };
+/** A unit; a field given as `undefined` is left out (e.g. `machineID: undefined`: not scheduled). */
+function unit(name: string, fields: { [K in keyof ApiUnit]?: ApiUnit[K] | undefined } = {}): ApiUnit {
+  const u: Record<string, unknown> = { name, options: svc(), desiredState: 'launched', currentState: 'launched', machineID: M1, ...fields };
+  for (const [k, v] of Object.entries(u)) if (v === undefined) delete u[k];
+  return u as unknown as ApiUnit;
 }
 
 function state(name: string, machineID: string, active = 'active', sub = 'running', extra: Partial<ApiUnitState> = {}): ApiUnitState {

@@ -18,7 +18,7 @@ function cluster(units: ClusterContext['unitDetails']): ClusterContext {
       { id: M3, primaryIP: '127.0.0.4', metadata: { region: 'eu' } },
     ],
     units: (units ?? []).map(u => u.name),
-    unitDetails: units,
+    ...(units ? { unitDetails: units } : {}),
   };
 }
 

@@ -11,6 +11,7 @@ export * from './goText';
 export * from './suggest';
 export * from './rules';
 export * from './fleetValidation';
+export * from './optionFixes';
 export * from './fleetRules';
 export * from './validate';
 export * from './hints';

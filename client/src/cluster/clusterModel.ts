@@ -297,7 +297,7 @@ export class ClusterModel {
         if (abort.signal.aborted || generation !== this.generation || this.disposed || this.watchers === 0) return;
         // The connection broke: read again (which reports the error and backs off if it persists).
         this.log('debug', `fleet: change feed of ${api.label}: ${errorMessage(err)}`);
-        this.feed.token = undefined;
+        delete this.feed.token;
         this.failures++;
         this.timer = this.timers.setTimeout(() => {
           this.timer = undefined;

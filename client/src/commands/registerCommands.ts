@@ -38,10 +38,9 @@ async function pickMachine(model: ClusterModel): Promise<string | undefined> {
     view.snapshot.machines.map(m => ({
       label: m.id.slice(0, 8),
       description: m.primaryIP ?? '(no PublicIP)',
-      detail:
-        Object.entries(m.metadata ?? {})
-          .map(([k, v]) => `${k}=${v}`)
-          .join(', ') || undefined,
+      detail: Object.entries(m.metadata ?? {})
+        .map(([k, v]) => `${k}=${v}`)
+        .join(', '),
       id: m.id,
     })),
     { title: 'Fleet: Open Shell on Machine', placeHolder: 'The machine to open a shell on' },

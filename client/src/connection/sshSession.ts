@@ -266,7 +266,7 @@ export async function dialSsh(o: DialOptions): Promise<Client> {
           },
         );
         return undefined;
-      }) as unknown as ConnectConfig['hostVerifier'],
+      }) as unknown as NonNullable<ConnectConfig['hostVerifier']>,
     };
     client.on('ready', () => {
       stopTimer();

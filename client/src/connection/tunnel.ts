@@ -255,7 +255,7 @@ export class SshTunnel {
             },
           );
           return undefined;
-        }) as unknown as ConnectConfig['hostVerifier'],
+        }) as unknown as NonNullable<ConnectConfig['hostVerifier']>,
       };
       client.on('ready', () => {
         stopTimer();

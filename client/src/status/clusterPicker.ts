@@ -12,7 +12,7 @@ export async function selectCluster(connections: ClusterConnections): Promise<vo
   const active = connections.activeCluster?.name;
   const items: Item[] = connections.list().map(c => ({
     label: `${c.name === active ? '$(check) ' : ''}${c.name}`,
-    description: c.source === 'environment' ? 'from FLEETCTL_* environment' : c.source === 'local' ? 'local test cluster' : undefined,
+    description: c.source === 'environment' ? 'from FLEETCTL_* environment' : c.source === 'local' ? 'local test cluster' : '',
     detail: c.detail,
     action: 'select',
     name: c.name,
@@ -40,7 +40,7 @@ function wizardUi(title: string): WizardUi {
         title: `${title} (${o.step})`,
         prompt: o.prompt,
         value: o.value,
-        placeHolder: o.placeholder,
+        placeHolder: o.placeholder ?? '',
         ignoreFocusOut: true,
         validateInput: v => o.validate(v),
       }),
@@ -49,7 +49,7 @@ function wizardUi(title: string): WizardUi {
       const items = [...o.items].sort((a, b) => Number(b.value === o.active) - Number(a.value === o.active));
       const pick = await vscode.window.showQuickPick(items, {
         title: `${title} (${o.step})`,
-        placeHolder: o.placeholder,
+        placeHolder: o.placeholder ?? '',
         ignoreFocusOut: true,
         matchOnDetail: true,
       });

@@ -128,7 +128,7 @@ export const treeViews = new Map<
     provider: { getChildren(e?: unknown): unknown[]; getTreeItem(e: unknown): TreeItem };
     setVisible(v: boolean): void;
     select(nodes: unknown[]): void;
-    message?: string;
+    message?: string | undefined;
   }
 >();
 

@@ -7,7 +7,7 @@
  *
  * [X-Fleet] and every other `X-` section are left to fleetRules.ts (systemd ignores them).
  */
-import { removeOptionFix, renameFix } from '../fleetRules';
+import { removeOptionFix, renameFix } from '../optionFixes';
 import type { UnitOptionNode } from '../parse';
 import type { Fix } from '../problem';
 import type { Finding, Rule, RuleContext } from '../rules';
@@ -44,7 +44,7 @@ const unknownSection: Rule = {
           .replace(/[\s_-]/g, '')
           .match(/^x?fleet$/)
       )
-        continue; // fleetRules' xfleet-section-name
+        continue; // xfleetRules' xfleet-section-name
       const info: SectionInfo | undefined = sectionInfo(s.name);
       if (info) {
         const message =
