@@ -95,15 +95,6 @@ describe('MapSender and applyMapDelta', () => {
     const fewer = ClusterSnapshot.normalize({ ...more, machines: more.machines.slice(1) });
     assert.ok('map' in sender.next(clusterMap(fewer)), 'other machines: whole');
     sender.reset();
-    const inPage = sender.next(clusterMap(fewer));
-    assert.ok('map' in inPage, 'after a reset (the webview was reloaded): whole');
-    // A webview that says it has the map of the last message (the one in its page) gets what changed since.
-    sender.has(inPage.seq);
-    assert.ok('delta' in sender.next(clusterMap(fewer)));
-    sender.has(inPage.seq);
-    assert.ok('map' in sender.next(clusterMap(fewer)), 'not the last message: whole');
-    sender.next(clusterMap(fewer));
-    sender.has(undefined);
-    assert.ok('map' in sender.next(clusterMap(fewer)), 'no map: whole');
+    assert.ok('map' in sender.next(clusterMap(fewer)), 'after a reset (the webview was reloaded): whole');
   });
 });

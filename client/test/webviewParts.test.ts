@@ -35,7 +35,7 @@ describe('webviewShell', () => {
   });
 });
 
-describe('webviewShell: the script and the first data in the page', () => {
+describe('webviewShell: the script in the page', () => {
   const nonce = 'N'.repeat(32);
   const base = { cspSource: 'https://x.vscode-cdn.net', nonce, scriptUri: 'https://x.vscode-cdn.net/dist/webview/clusterMap.js', title: 't', css: '' };
 
@@ -45,17 +45,6 @@ describe('webviewShell: the script and the first data in the page', () => {
     assert.ok(!html.includes('src='), 'nothing to fetch');
     for (const text of ['x="</script>"', 'x="</SCRIPT "', '/*<!--*/'])
       assert.ok(webviewShell({ ...base, scriptText: text }).includes(`<script nonce="${nonce}" src="${base.scriptUri}"></script>`), text);
-  });
-
-  test('the first data as JSON the script reads at once; no text in it ends the element', () => {
-    const data = { type: 'map', label: '</script><script>alert(1)</script>', list: [1, '<!--'] };
-    const html = webviewShell({ ...base, initial: data });
-    const m = /<script type="application\/json" id="fleet-initial" nonce="N+">(.*?)<\/script>/s.exec(html);
-    assert.ok(m, 'a data element');
-    assert.ok(!m[1]!.includes('<'), 'no < inside it');
-    assert.deepEqual(JSON.parse(m[1]!), data);
-    assert.equal((html.match(/<script/g) ?? []).length, 2, 'the data element and the script, nothing else');
-    assert.ok(!webviewShell(base).includes('fleet-initial'), 'none without data');
   });
 });
 

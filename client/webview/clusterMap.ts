@@ -274,13 +274,10 @@ function receive(msg: ToClusterMap, receivedAt: number): void {
 }
 
 window.addEventListener('message', (event: MessageEvent<ToClusterMap>) => receive(event.data, performance.now()));
-// The map the page came with: drawn at once, before any message.
-const initial = document.getElementById('fleet-initial')?.textContent;
-if (initial) receive(JSON.parse(initial) as ToClusterMap, performance.now());
 // Say hello until the extension answers: a restored panel can load before the extension has
 // activated and is listening, and a message sent then is lost (bounded: 30 tries).
 let hellos = 0;
-const hello = setInterval(() => (++hellos >= 30 ? clearInterval(hello) : post({ type: 'ready', seq: currentSeq })), 1000);
+const hello = setInterval(() => (++hellos >= 30 ? clearInterval(hello) : post({ type: 'ready' })), 1000);
 window.addEventListener('message', () => clearInterval(hello), { once: true });
-post({ type: 'ready', seq: currentSeq });
+post({ type: 'ready' });
 if (state.hide) post({ type: 'whatIf', machine: state.hide });

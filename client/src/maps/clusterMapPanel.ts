@@ -47,11 +47,7 @@ export type ToClusterMap =
   | { type: 'selected'; unit: string; actions: ContextAction[]; inExplorer: boolean };
 
 export type FromClusterMap =
-  /** The webview (re)loaded; `seq`: the map message it has (the one in its page). */
-  | { type: 'ready'; seq?: number | undefined }
-  | { type: 'select'; unit: string }
-  | { type: 'run'; unit: string; command: string }
-  | { type: 'whatIf'; machine: string | null };
+  { type: 'ready' } | { type: 'select'; unit: string } | { type: 'run'; unit: string; command: string } | { type: 'whatIf'; machine: string | null };
 
 export interface ClusterMapDeps {
   extensionUri: vscode.Uri;
@@ -93,9 +89,7 @@ export class ClusterMapPanel implements vscode.Disposable {
   ) {
     ClusterMapPanel.current = this;
     this.hide = state.hide;
-    // The map as it is now goes in the page: the first paint does not wait for a message.
-    const initial = this.message();
-    loadWebview(panel, deps.extensionUri, { script: 'clusterMap.js', title: 'Fleet Cluster Map', css: MAP_CSS, initial });
+    loadWebview(panel, deps.extensionUri, { script: 'clusterMap.js', title: 'Fleet Cluster Map', css: MAP_CSS });
     this.disposables.push(
       panel.onDidDispose(() => this.dispose()),
       panel.onDidChangeViewState(() => this.updateWatch()),
@@ -168,9 +162,9 @@ export class ClusterMapPanel implements vscode.Disposable {
   private async receive(m: FromClusterMap): Promise<void> {
     switch (m.type) {
       case 'ready':
-        // A (re)loaded webview has the map of its page, or none: the next message builds on it, or goes whole.
+        // A (re)loaded webview has no map yet: the next one goes whole.
         this.ready = true;
-        this.sender.has(m.seq);
+        this.sender.reset();
         this.post();
         return;
       case 'whatIf':

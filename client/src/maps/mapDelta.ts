@@ -43,11 +43,6 @@ export class MapSender {
     this.sent = undefined;
   }
 
-  /** The webview has the map of message `seq` (undefined: none): the next map builds on it if it was the last one sent, else goes whole. */
-  has(seq: number | undefined): void {
-    if (seq === undefined || seq !== this.sent?.seq) this.sent = undefined;
-  }
-
   next(map: ClusterMap): MapPayload {
     const seq = ++this.seq;
     const sent: Sent = {

@@ -27,15 +27,11 @@ function scriptText(file: vscode.Uri): string | undefined {
 }
 
 /**
- * Loads `dist/webview/<script>` into the panel under the shell's CSP: its text inside the page
- * (a fetch of the file would be one more round trip to the extension host's machine before the
- * first paint), and `initial` as data the script reads at once.
+ * Loads `dist/webview/<script>` into the panel under the shell's CSP, its text inside the page (a
+ * fetch of the file would be one more round trip to the extension host's machine before the
+ * first paint).
  */
-export function loadWebview(
-  panel: vscode.WebviewPanel,
-  extensionUri: vscode.Uri,
-  page: { script: string; title: string; css: string; initial?: unknown },
-): void {
+export function loadWebview(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, page: { script: string; title: string; css: string }): void {
   panel.webview.options = webviewOptions(extensionUri);
   const file = vscode.Uri.joinPath(extensionUri, 'dist', 'webview', page.script);
   panel.webview.html = webviewShell({
@@ -43,7 +39,6 @@ export function loadWebview(
     nonce: makeNonce(n => crypto.getRandomValues(new Uint8Array(n))),
     scriptUri: panel.webview.asWebviewUri(file).toString(),
     scriptText: file.scheme === 'file' ? scriptText(file) : undefined,
-    initial: page.initial,
     title: page.title,
     css: page.css,
   });

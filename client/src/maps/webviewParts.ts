@@ -13,15 +13,10 @@ export interface ShellOptions {
   scriptUri: string;
   /** The script itself (that file's text), placed in the nonce'd <script>: no fetch of the file (a remote round trip in code-server or Codespaces). */
   scriptText?: string | undefined;
-  /** Data the script reads at once (`#fleet-initial`, JSON), instead of waiting for a first message. */
-  initial?: unknown;
   title: string;
   /** CSS, placed in a nonce'd <style>. */
   css: string;
 }
-
-/** JSON that cannot end the element it sits in (`<` escaped; the same value for JSON.parse). */
-const jsonInHtml = (value: unknown): string => JSON.stringify(value).replace(/</g, '\\u003c');
 
 /** Whether the script can sit inside <script>…</script> as it is. */
 const inlinable = (text: string): boolean => !/<\/script|<!--/i.test(text);
@@ -47,9 +42,7 @@ export function webviewShell(o: ShellOptions): string {
 <style nonce="${o.nonce}">${o.css}</style>
 </head>
 <body>
-<main id="root" aria-busy="true"><p class="status">Loading…</p></main>${
-    o.initial === undefined ? '' : `\n<script type="application/json" id="fleet-initial" nonce="${o.nonce}">${jsonInHtml(o.initial)}</script>`
-  }
+<main id="root" aria-busy="true"><p class="status">Loading…</p></main>
 ${
   o.scriptText !== undefined && inlinable(o.scriptText)
     ? `<script nonce="${o.nonce}">${o.scriptText}</script>`
