@@ -72,6 +72,8 @@ export class ClusterMapPanel implements vscode.Disposable {
   private since: { snapshot: ClusterSnapshot; diff: NonNullable<ClusterChange['diff']> } | undefined;
   /** What the webview was sent: a change sends only the parts of the map that changed. */
   private readonly sender = new MapSender();
+  /** The map built before the webview asked for it, for the first message (if the snapshot and "what if" are still the same). */
+  private prepared: { snapshot: ClusterSnapshot; hide: string | undefined; map: ClusterMap } | undefined;
 
   static show(deps: ClusterMapDeps): ClusterMapPanel {
     if (ClusterMapPanel.current) {
@@ -90,6 +92,7 @@ export class ClusterMapPanel implements vscode.Disposable {
     ClusterMapPanel.current = this;
     this.hide = state.hide;
     loadWebview(panel, deps.extensionUri, { script: 'clusterMap.js', title: 'Fleet Cluster Map', css: MAP_CSS });
+    this.prepare();
     this.disposables.push(
       panel.onDidDispose(() => this.dispose()),
       panel.onDidChangeViewState(() => this.updateWatch()),
@@ -119,6 +122,23 @@ export class ClusterMapPanel implements vscode.Disposable {
     if (this.ready) void this.panel.webview.postMessage(this.message(changedAt));
   }
 
+  /**
+   * The map of the snapshot now, built while VS Code makes the webview and loads its page (the
+   * extension host waits for it then), so that the webview's 'ready' is answered without
+   * building it.
+   */
+  private prepare(): void {
+    const view = this.deps.model.view;
+    if (view.kind !== 'connected') return;
+    // The model's next change is a diff from this snapshot: the map's rows follow it.
+    this.seen = view.snapshot;
+    try {
+      this.prepared = { snapshot: view.snapshot, hide: this.hide, map: clusterMap(view.snapshot, { hide: this.hide, cache: this.rows, since: this.since }) };
+    } catch {
+      // The hidden machine left the cluster: the first message says so.
+    }
+  }
+
   /** The map message for the model's view now (the map whole, or what changed since the last message). */
   private message(changedAt = Date.now()): ToClusterMap {
     const view = this.deps.model.view;
@@ -136,7 +156,9 @@ export class ClusterMapPanel implements vscode.Disposable {
     let map: ClusterMap;
     let error: string | undefined;
     try {
-      map = clusterMap(view.snapshot, { hide: this.hide, cache: this.rows, since: this.since });
+      const prepared = this.prepared?.snapshot === view.snapshot && this.prepared.hide === this.hide ? this.prepared.map : undefined;
+      this.prepared = undefined;
+      map = prepared ?? clusterMap(view.snapshot, { hide: this.hide, cache: this.rows, since: this.since });
     } catch (err) {
       // The hidden machine left the cluster: show the map without "what if", and say why.
       error = errorMessage(err);
