@@ -256,7 +256,7 @@ async function scenario(machines: number, units: number): Promise<string> {
         await wb.page.waitForTimeout(300);
       }
       const f = (n: number) => `${Math.round(n)} ms`;
-      return `${String(machines).padStart(4)} machines × ${String(units).padStart(5)} units: first paint ${f(firstPaint)} (${firstParts}); update (API change → paint) median ${f(median(endToEnd))} (max ${f(Math.max(...endToEnd))}), model change → paint ${f(median(fromModel))} (clusterMap ${f(median(compute))}, postMessage ${f(median(transport))}, webview render ${f(median(render))})`;
+      return `${String(machines).padStart(4)} machines × ${String(units).padStart(5)} units: first paint ${f(firstPaint)} (${firstParts}); update (API change → paint) median ${f(median(endToEnd))} (max ${f(Math.max(...endToEnd))}), model change → paint ${f(median(fromModel))} (clusterMap ${f(median(compute))}, postMessage ${f(median(transport))}, webview render ${f(median(render))}); every update: ${endToEnd.map(Math.round).join(' ')} ms`;
     });
   } finally {
     await cs.stop();
