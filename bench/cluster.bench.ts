@@ -307,7 +307,8 @@ async function converge(api: 'v2' | 'v3', bundle: string, clusterId: string): Pr
     }
     console.log(
       `${tag} CPU during convergence: etcd ${(cpuAfter.etcd - cpuBefore.etcd).toFixed(1)} s, fleetd local + API ${(cpuAfter.api - cpuBefore.api).toFixed(1)} s, ` +
-        `${MACHINES} machine processes ${(cpuAfter.machines - cpuBefore.machines).toFixed(1)} s (of ${(elapsed * os.cpus().length).toFixed(0)} CPU-s available); load average ${os
+        `${MACHINES} machine processes ${(cpuAfter.machines - cpuBefore.machines).toFixed(1)} s (of ${(elapsed * os.cpus().length).toFixed(0)} CPU-s available); ` +
+        `${(((cpuAfter.etcd - cpuBefore.etcd + cpuAfter.api - cpuBefore.api + cpuAfter.machines - cpuBefore.machines) / UNITS) * 1000).toFixed(1)} CPU-ms per unit in all; load average ${os
           .loadavg()
           .map(l => l.toFixed(2))
           .join(' ')}`,

@@ -34,6 +34,11 @@ export class Watchers {
     return add(this.machines, machineId, listener);
   }
 
+  /** Someone listens to `topic`. */
+  hasTopic(topic: WatchTopic): boolean {
+    return this.topics.has(topic);
+  }
+
   /** Listeners for any machine (used to decide whether per-machine hints are worth computing). */
   get machineIds(): string[] {
     return [...this.machines.keys()];
