@@ -21,7 +21,7 @@ import type {
 } from '../../../protocol/src/api';
 import { HttpTransport, type RequestExtra, type Response, type TransportOptions } from './httpTransport';
 import { followJournalStream, parseJournalBody } from './journalStream';
-import { FleetApiError, type FleetApi } from './types';
+import { FleetApiError, type CollectionItems, type ConditionalList, type FleetApi } from './types';
 
 export interface HttpFleetApiOptions extends TransportOptions {
   /** Called once by dispose() (e.g. to close the tunnel). */
@@ -77,6 +77,13 @@ function httpError(status: number, body: string, label: string, what: string): F
   return new FleetApiError(`fleet API ${status}: ${message}`, status, 'http');
 }
 
+/** The cluster's collections: their path under /fleet/v1, their items in a page, what a failure names. */
+const COLLECTIONS = {
+  machines: { path: 'machines', what: 'listing machines', items: (page: MachinePage) => page.machines },
+  units: { path: 'units', what: 'listing units', items: (page: UnitPage) => page.units },
+  states: { path: 'state', what: 'listing unit states', items: (page: UnitStatePage) => page.states },
+} as const;
+
 /** How long fleetd holds a `?wait=` list request (its MAX_WAIT_MS), plus slack for the answer. */
 const WAIT_HOLD_MS = 60_000;
 
@@ -97,16 +104,27 @@ export class HttpFleetApi implements FleetApi {
   // --- FleetApi -------------------------------------------------------------------------------
 
   async listMachines(signal?: AbortSignal): Promise<ApiMachine[]> {
-    return this.pages<MachinePage, ApiMachine>('machines', page => page.machines, 'listing machines', signal);
+    return (await this.listIfChanged('machines', undefined, signal)).items!;
   }
 
   async listUnits(signal?: AbortSignal): Promise<ApiUnit[]> {
-    return this.pages<UnitPage, ApiUnit>('units', page => page.units, 'listing units', signal);
+    return (await this.listIfChanged('units', undefined, signal)).items!;
   }
 
   async listUnitStates(signal?: AbortSignal, filter?: { unitName?: string }): Promise<ApiUnitState[]> {
-    const collection = filter?.unitName ? `state?unitName=${encodeURIComponent(filter.unitName)}` : 'state';
-    return this.pages<UnitStatePage, ApiUnitState>(collection, page => page.states, 'listing unit states', signal);
+    if (!filter?.unitName) return (await this.listIfChanged('states', undefined, signal)).items!;
+    const collection = `state?unitName=${encodeURIComponent(filter.unitName)}`;
+    return (await this.pages<UnitStatePage, ApiUnitState>(collection, page => page.states, 'listing unit states', undefined, signal)).items!;
+  }
+
+  /** fleetd's ETag per collection: with `tag`, page 1 asks If-None-Match, and a 304 skips the walk. */
+  async listIfChanged<C extends keyof CollectionItems>(
+    collection: C,
+    tag: string | undefined,
+    signal?: AbortSignal,
+  ): Promise<ConditionalList<CollectionItems[C]>> {
+    const read = COLLECTIONS[collection] as { path: string; what: string; items: (page: never) => CollectionItems[C][] | undefined };
+    return this.pages(read.path, read.items, read.what, tag, signal);
   }
 
   /**
@@ -232,26 +250,32 @@ export class HttpFleetApi implements FleetApi {
     }
   }
 
+  /** Every page of a collection; with `ifNoneMatch`, page 1 asks for it only if it changed (items undefined on a 304). The tag is page 1's. */
   private async pages<P extends { nextPageToken?: string }, T>(
     collection: string,
     items: (page: P) => T[] | undefined,
     what: string,
+    ifNoneMatch: string | undefined,
     signal?: AbortSignal,
-  ): Promise<T[]> {
+  ): Promise<ConditionalList<T>> {
     const all: T[] = [];
     const seen = new Set<string>();
     let token: string | undefined;
+    let tag: string | undefined;
     for (let page = 0; page < this.maxPages; page++) {
       const path = token === undefined ? collection : `${collection}${collection.includes('?') ? '&' : '?'}nextPageToken=${encodeURIComponent(token)}`;
-      const res = await this.transport.send('GET', path, undefined, signal);
+      const conditional = page === 0 && ifNoneMatch !== undefined;
+      const res = await this.transport.send('GET', path, undefined, signal, conditional ? { headers: { 'If-None-Match': ifNoneMatch } } : undefined);
+      if (conditional && res.status === 304) return { items: undefined, tag: res.etag ?? ifNoneMatch };
       this.expect(res, [200], what);
+      if (page === 0) tag = res.etag;
       const body = this.json<P>(res, what);
       if (typeof body !== 'object' || body === null) {
         throw new FleetApiError(`fleet API ${res.status}: ${what}: expected an object, got ${res.body.slice(0, 100)}`, res.status, 'http');
       }
       all.push(...(items(body) ?? []));
       token = body.nextPageToken || undefined;
-      if (token === undefined) return all;
+      if (token === undefined) return { items: all, tag };
       if (seen.has(token))
         throw new FleetApiError(`fleet API: ${what}: the server repeated page token ${token}; stopped to avoid looping forever`, res.status, 'http');
       seen.add(token);

@@ -25,6 +25,13 @@ export interface FleetApi {
   /** fleetd extension; rejects with FleetApiError(404) on a real fleet. */
   journal(unit: string, options: { lines?: number; machineId?: string }, signal?: AbortSignal): Promise<JournalLine[]>;
   /**
+   * A collection read unless it is unchanged since `tag` (fleetd: a collection's ETag, sent back
+   * as If-None-Match; a unit's state change leaves the units and machines unchanged): `items` is
+   * undefined when unchanged. The answer's `tag` is undefined where the server sends none (real
+   * fleet), and then the caller has none to send: every read is a full one. Absent: no tags.
+   */
+  listIfChanged?<C extends keyof CollectionItems>(collection: C, tag: string | undefined, signal?: AbortSignal): Promise<ConditionalList<CollectionItems[C]>>;
+  /**
    * A change feed, where the server has one (fleetd): resolves with a token that differs from
    * `token` once the cluster changed (the same token after a quiet minute), the current token for
    * `undefined`, and undefined when there is no feed (poll instead). Absent: no feed.
@@ -37,6 +44,20 @@ export interface FleetApi {
    */
   followJournal(unit: string, onLine: (line: JournalLine) => void, signal: AbortSignal, options?: { lines?: number; machineId?: string }): Promise<void>;
   dispose(): void;
+}
+
+/** The three collections a cluster read lists, by item type. */
+export interface CollectionItems {
+  machines: ApiMachine;
+  units: ApiUnit;
+  states: ApiUnitState;
+}
+
+export interface ConditionalList<T> {
+  /** undefined: unchanged since the tag asked with (a 304). */
+  items: T[] | undefined;
+  /** The collection's tag now (undefined: the server has none). */
+  tag: string | undefined;
 }
 
 /** An error from the API or the way to it, with a message that names the object and the fix. */

@@ -16,7 +16,7 @@
 import type { ApiUnit, ApiUnitState } from '../../../protocol/src/api';
 import type { FleetApi } from '../api/types';
 import { classifyConnectionError } from './connectionProblem';
-import { ClusterSnapshot, reuseSnapshot, type SnapshotDiff } from './snapshot';
+import { ClusterSnapshot, reuseSnapshot, type CollectionTags, type SnapshotDiff } from './snapshot';
 import type { ConnectionView } from './treeItems';
 import { errorMessage, errorStack, type Log } from '../../../protocol/src/log';
 
@@ -63,6 +63,9 @@ export class ClusterModel {
   private focused = true;
   /** The change feed of the current API: its last token, and whether the server has one (undefined: not known yet). */
   private feed: { token?: string; supported?: boolean } = {};
+  /** The tags of the collections as `snapshot` holds them (false after applyUnit patched it: the next read is a full one). */
+  private tags: CollectionTags = {};
+  private tagged = false;
   private listening: AbortController | undefined;
   private watchers = 0;
   private generation = 0;
@@ -130,6 +133,8 @@ export class ClusterModel {
     this.failures = 0;
     this.quiet = 0;
     this.feed = {};
+    this.tags = {};
+    this.tagged = false;
     this.inflight = undefined;
   }
 
@@ -170,8 +175,12 @@ export class ClusterModel {
           if (generation !== this.generation || this.disposed) return;
           this.feed = token === undefined ? { supported: false } : { token, supported: true };
         }
-        const read = await ClusterSnapshot.fetch(api, abort.signal);
+        // Only the collections that changed since the last read (fleetd's tags; all three otherwise).
+        const since = this.snapshot && this.tagged ? { snapshot: this.snapshot, tags: this.tags } : undefined;
+        const { snapshot: read, tags } = await ClusterSnapshot.fetchChanged(api, abort.signal, since);
         if (generation !== this.generation || this.disposed) return;
+        this.tags = tags;
+        this.tagged = true;
         this.failures = 0;
         // Unchanged units keep their objects, so the diff and the views' rows skip them.
         const { snapshot: next, diff } = reuseSnapshot(this.snapshot, read);
@@ -240,6 +249,8 @@ export class ClusterModel {
     );
     if (!diff.changed) return;
     this.snapshot = next;
+    // The snapshot now holds what no tag describes.
+    this.tagged = false;
     this.setView({ kind: 'connected', label: this.api.label, snapshot: next }, diff);
   }
 
