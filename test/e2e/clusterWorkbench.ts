@@ -107,6 +107,14 @@ export class ClusterWorkbench {
     return shown;
   }
 
+  /** Waits for the quick pick titled `title` and returns its rows' texts (label, description and detail, one line each). */
+  async quickPickRows(title: string): Promise<string[]> {
+    await this.quickInputTitle(title).waitFor();
+    const rows = this.page.locator('.quick-input-widget .quick-input-list .monaco-list-row');
+    await rows.first().waitFor();
+    return (await rows.allInnerTexts()).map(t => t.replace(/\s*\n\s*/g, ' ').trim());
+  }
+
   /** Waits for the quick pick titled `title`, clicks its row containing `text`, and waits for the pick to go. */
   async pickQuickItem(title: string, text: string | RegExp): Promise<void> {
     await this.quickInputTitle(title).waitFor();
