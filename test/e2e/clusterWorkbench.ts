@@ -107,12 +107,31 @@ export class ClusterWorkbench {
     return shown;
   }
 
+  /** Where an element is on screen (null: not shown). */
+  async box(locator: Locator): Promise<{ x: number; y: number; width: number; height: number } | null> {
+    return (locator as ClickableLocator).boundingBox();
+  }
+
   /** Waits for the quick pick titled `title` and returns its rows' texts (label, description and detail, one line each). */
   async quickPickRows(title: string): Promise<string[]> {
     await this.quickInputTitle(title).waitFor();
     const rows = this.page.locator('.quick-input-widget .quick-input-list .monaco-list-row');
     await rows.first().waitFor();
-    return (await rows.allInnerTexts()).map(t => t.replace(/\s*\n\s*/g, ' ').trim());
+    const out: string[] = [];
+    const n = await rows.count();
+    for (let i = 0; i < n; i++) {
+      const row = rows.nth(i);
+      const parts = await Promise.all(
+        ['.label-name', '.label-description', '.quick-input-list-detail'].map(async part => ((await row.locator(part).allInnerTexts())[0] ?? '').trim()),
+      );
+      out.push(
+        parts
+          .filter(Boolean)
+          .join(' ')
+          .replace(/\u00a0/g, ' '),
+      );
+    }
+    return out;
   }
 
   /** Waits for the quick pick titled `title`, clicks its row containing `text`, and waits for the pick to go. */
