@@ -12,7 +12,10 @@
  * local cluster; the Machines view's height against its rows; the context menu of several units
  * selected together (only what applies to all) and Stop on two units at once; a unit that keeps
  * failing: Start says so, its row shows it, and its one action opens its journal; a template's
- * instances made from the palette with a range. Screenshots:
+ * instances made from the palette with a range; a unit no machine can take, started anyway: the
+ * engine's reason at once, with one action, and the question at warn level in the "Fleet" log;
+ * Replace (identical: no diff; changed: the diff beside the confirmation, closed once replaced);
+ * Show Unit File's tab naming the cluster; Start Units Matching's preview. Screenshots:
  * out/e2e-artifacts/cluster-*.png.
  */
 import assert from 'node:assert/strict';
@@ -515,13 +518,20 @@ describe('the local cluster workflow in a real VS Code', { skip: e2eSkip(needs) 
         // 3i. A unit no machine can take (MachineMetadata=region=moon): Start asks first; started
         // anyway, it reports the engine's reason within a second or two (not after the deploy
         // timeout, 60 s), with its one action.
-        // The journals followed since 3c and 3g stop (their progress toasts would stay on screen).
+        // The journals followed since 3c and 3g stop (their progress toasts would stay on screen):
+        // Cancel in the notification center, where a toast that waits its turn is shown too.
+        await ui.pickCommand('Notifications: Show Notifications');
         for (const followed of [SIDEKICK, CRASHING]) {
-          await ui.clickNotificationButton(new RegExp(`Following the journal of ${followed.replace(/\./g, '\\.')}`), 'Cancel');
-          console.log(`${elapsed()} stopped following ${followed}`);
+          const item = ui.page
+            .locator('.notifications-center .notification-list-item')
+            .filter({ hasText: `Following the journal of ${followed}` })
+            .first();
+          await item.locator('.monaco-button').filter({ hasText: 'Cancel' }).first().click();
+          await item.waitFor({ state: 'hidden' });
         }
         await ui.clearNotifications();
-        console.log(`${elapsed()} notifications cleared`);
+        await ui.page.keyboard.press('Escape'); // the center, if Clear All left it open
+        console.log(`${elapsed()} journals stopped, notifications cleared`);
         await wb.quickOpen(MOON);
         await wb.languageStatus().filter({ hasText: 'Fleet Unit' }).waitFor();
         await ui.editorTitleAction('Start Unit');
@@ -543,6 +553,18 @@ describe('the local cluster workflow in a real VS Code', { skip: e2eSkip(needs) 
           ['Show Machines'],
           'one action: the machines (the reason is their metadata)',
         );
+        // The "Fleet" log has the question at warn level, one level per line (issue 13, item 10).
+        await ui.pickCommand('Output: Show Output Channels');
+        await ui.page
+          .locator('.quick-input-widget .monaco-list-row .label-name')
+          .filter({ hasText: /^Fleet$/ })
+          .first()
+          .click();
+        await ui.waitForOutputText(
+          'can take moon.service',
+          /\[warning\] No machine of the local cluster can take moon\.service now: no machine has metadata region=moon/,
+        );
+        await shot('3i-fleet-log-warning');
         await ui.clearNotifications();
 
         // 3j. Replace Unit: an identical unit says so, with no diff tab; after a change, the diff
