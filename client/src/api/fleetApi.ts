@@ -22,7 +22,7 @@ import type {
 } from '../../../protocol/src/api';
 import { HttpTransport, type RequestExtra, type Response, type TransportOptions } from './httpTransport';
 import { followJournalStream, parseJournalBody } from './journalStream';
-import { FleetApiError, type FleetApi } from './types';
+import { FleetApiError, type ClusterRead, type FleetApi } from './types';
 
 export interface HttpFleetApiOptions extends TransportOptions {
   /** Called once by dispose() (e.g. to close the tunnel). */
@@ -108,14 +108,35 @@ export class HttpFleetApi implements FleetApi {
   // --- FleetApi -------------------------------------------------------------------------------
 
   async listMachines(signal?: AbortSignal): Promise<ApiMachine[]> {
-    return this.pages<MachinePage, ApiMachine>('machines', page => page.machines, 'listing machines', signal);
+    return (await this.walkMachines(signal)).items;
   }
 
   async listUnits(signal?: AbortSignal): Promise<ApiUnit[]> {
-    return this.pages<UnitPage, ApiUnit>('units', page => page.units, 'listing units', signal);
+    return (await this.walkUnits(signal)).items;
   }
 
   async listUnitStates(signal?: AbortSignal, filter?: { unitName?: string }): Promise<ApiUnitState[]> {
+    return (await this.walkStates(signal, filter)).items;
+  }
+
+  /** The three lists at once; the change feed's token from their ETags (fleetd tags every list answer). */
+  async readCluster(signal?: AbortSignal): Promise<ClusterRead> {
+    const [machines, units, states] = await Promise.all([this.walkMachines(signal), this.walkUnits(signal), this.walkStates(signal)]);
+    const tags = new Set([...machines.tags, ...units.tags, ...states.tags]);
+    const [tag] = tags;
+    const feed: ClusterRead['feed'] = tags.size === 1 && tag !== undefined ? { token: tag } : tags.size === 1 ? 'none' : 'moved';
+    return { machines: machines.items, units: units.items, states: states.items, feed };
+  }
+
+  private walkMachines(signal?: AbortSignal) {
+    return this.pages<MachinePage, ApiMachine>('machines', page => page.machines, 'listing machines', signal);
+  }
+
+  private walkUnits(signal?: AbortSignal) {
+    return this.pages<UnitPage, ApiUnit>('units', page => page.units, 'listing units', signal);
+  }
+
+  private walkStates(signal?: AbortSignal, filter?: { unitName?: string }) {
     const collection = filter?.unitName ? `state?unitName=${encodeURIComponent(filter.unitName)}` : 'state';
     return this.pages<UnitStatePage, ApiUnitState>(collection, page => page.states, 'listing unit states', signal);
   }
@@ -243,13 +264,15 @@ export class HttpFleetApi implements FleetApi {
     }
   }
 
+  /** Every page of a list, and the ETag of each page's answer (undefined: none). */
   private async pages<P extends { nextPageToken?: string }, T>(
     collection: string,
     items: (page: P) => T[] | undefined,
     what: string,
     signal?: AbortSignal,
-  ): Promise<T[]> {
+  ): Promise<{ items: T[]; tags: (string | undefined)[] }> {
     const all: T[] = [];
+    const tags: (string | undefined)[] = [];
     const seen = new Set<string>();
     let token: string | undefined;
     // Every page asks for the same size: fleetd's tokens carry it (fleet ignores it).
@@ -263,8 +286,9 @@ export class HttpFleetApi implements FleetApi {
         throw new FleetApiError(`fleet API ${res.status}: ${what}: expected an object, got ${res.body.slice(0, 100)}`, res.status, 'http');
       }
       all.push(...(items(body) ?? []));
+      tags.push(res.etag);
       token = body.nextPageToken || undefined;
-      if (token === undefined) return all;
+      if (token === undefined) return { items: all, tags };
       if (seen.has(token))
         throw new FleetApiError(`fleet API: ${what}: the server repeated page token ${token}; stopped to avoid looping forever`, res.status, 'http');
       seen.add(token);

@@ -31,12 +31,32 @@ export interface FleetApi {
    */
   waitForChange?(token: string | undefined, signal: AbortSignal): Promise<string | undefined>;
   /**
+   * The three lists read at once, with what their answers say of the change feed, so the first
+   * read needs no request for the token before it. Absent: the caller lists them and asks
+   * `waitForChange(undefined)` for the token first.
+   */
+  readCluster?(signal?: AbortSignal): Promise<ClusterRead>;
+  /**
    * Follow the journal until the signal aborts: first the last `lines` lines (the server's default
    * when absent), each once, then every new line. One request: a backlog read before it would be
    * printed twice, since the follow replays its own.
    */
   followJournal(unit: string, onLine: (line: JournalLine) => void, signal: AbortSignal, options?: { lines?: number; machineId?: string }): Promise<void>;
   dispose(): void;
+}
+
+/** The three lists, and the change feed's token as of before they were read. */
+export interface ClusterRead {
+  machines: ApiMachine[];
+  units: ApiUnit[];
+  states: ApiUnitState[];
+  /**
+   * `token`: the tag every answer carried (fleetd's ETag, taken before each list's read), so a
+   * wait on it returns as soon as anything changed after the read; `none`: no answer carried one
+   * (a fleet API without the change feed: poll); `moved`: the answers' tags differ (the cluster
+   * changed during the read: ask for a token, then read again).
+   */
+  feed: { token: string } | 'none' | 'moved';
 }
 
 /** An error from the API or the way to it, with a message that names the object and the fix. */

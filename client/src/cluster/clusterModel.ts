@@ -4,7 +4,8 @@
  *
  *  - against a server with a change feed (fleetd: `FleetApi.waitForChange`), one long poll at a
  *    time that returns when the cluster changed, and a re-read only then, so an idle cluster
- *    costs about one request a minute;
+ *    costs about one request a minute; the first read takes the feed's token from the lists'
+ *    own answers (`FleetApi.readCluster`), so it needs no request before it;
  *  - otherwise (real fleet, the etcd driver) by polling, slower while nothing changes (up to 4×
  *    the interval) and slower still while the window is not focused (4× more);
  *  - errors back off exponentially.
@@ -61,8 +62,12 @@ export class ClusterModel {
   /** Polls in a row that found nothing new. */
   private quiet = 0;
   private focused = true;
-  /** The change feed of the current API: its last token, and whether the server has one (undefined: not known yet). */
-  private feed: { token?: string; supported?: boolean } = {};
+  /**
+   * The change feed of the current API: its last token, and whether the server has one (undefined:
+   * not known yet); `moved` when the lists of the last read carried different tokens (the cluster
+   * changed during it): the token is then asked for before the next read, which follows at once.
+   */
+  private feed: { token?: string; supported?: boolean; moved?: boolean } = {};
   private listening: AbortController | undefined;
   private watchers = 0;
   private generation = 0;
@@ -164,13 +169,24 @@ export class ClusterModel {
     this.abort = abort;
     const run = (async () => {
       try {
-        // The feed's token is taken before the read, so a change during the read is not missed.
-        if (api.waitForChange && this.feed.supported !== false && this.feed.token === undefined) {
-          const token = await api.waitForChange(undefined, abort.signal);
+        // The feed's token is taken before the read, so a change during the read is not missed:
+        // from the lists' own answers where the API gives it, else asked for before the read.
+        let read: ClusterSnapshot;
+        const needToken = !!api.waitForChange && this.feed.supported !== false && this.feed.token === undefined;
+        if (needToken && api.readCluster && !this.feed.moved) {
+          const both = await api.readCluster(abort.signal);
           if (generation !== this.generation || this.disposed) return;
-          this.feed = token === undefined ? { supported: false } : { token, supported: true };
+          const feed = both.feed;
+          this.feed = feed === 'none' ? { supported: false } : feed === 'moved' ? { supported: true, moved: true } : { token: feed.token, supported: true };
+          read = ClusterSnapshot.normalize(both);
+        } else {
+          if (needToken) {
+            const token = await api.waitForChange!(undefined, abort.signal);
+            if (generation !== this.generation || this.disposed) return;
+            this.feed = token === undefined ? { supported: false } : { token, supported: true };
+          }
+          read = await ClusterSnapshot.fetch(api, abort.signal);
         }
-        const read = await ClusterSnapshot.fetch(api, abort.signal);
         if (generation !== this.generation || this.disposed) return;
         this.failures = 0;
         // Unchanged units keep their objects, so the diff and the views' rows skip them.
@@ -257,10 +273,13 @@ export class ClusterModel {
       this.listen(this.api, this.generation, this.feed.token);
       return;
     }
-    this.timer = this.timers.setTimeout(() => {
-      this.timer = undefined;
-      void this.refresh();
-    }, this.nextDelay());
+    this.timer = this.timers.setTimeout(
+      () => {
+        this.timer = undefined;
+        void this.refresh();
+      },
+      this.failures === 0 && this.feed.moved ? 0 : this.nextDelay(),
+    );
   }
 
   /** One long poll on the change feed: re-read when the token moved, ask again when it did not. */
