@@ -11,10 +11,10 @@
 import dns from 'node:dns/promises';
 import net from 'node:net';
 import { Duplex } from 'node:stream';
-import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
+import type { Client, ClientChannel, ConnectConfig } from 'ssh2';
 import type { DialTarget } from '../api/httpTransport';
 import { FleetApiError } from '../api/types';
-import { authConfig, SshConnectError } from './sshSession';
+import { authConfig, loadSsh2, SshConnectError } from './sshSession';
 import { appendKnownHost, fingerprintSha256, hostKeyAlgorithms, hostToken, keyTypeOf, knownKeyTypes, lookupHostKey, readKnownHosts } from './knownHosts';
 
 export interface TunnelOptions {
@@ -186,10 +186,10 @@ export class SshTunnel {
 
   private async open(): Promise<Client> {
     const address = await this.resolveAddress();
-    return this.handshake(address);
+    return this.handshake(address, (await loadSsh2()).Client);
   }
 
-  private handshake(address: string): Promise<Client> {
+  private handshake(address: string, Client: typeof import('ssh2').Client): Promise<Client> {
     const o = this.options;
     const timeoutMs = o.timeoutMs ?? 10_000;
     return new Promise<Client>((resolve, reject) => {
