@@ -21,7 +21,9 @@ const up = (...projects) => ({
 const restrict = (...patterns) => ({ 'no-restricted-imports': ['error', { patterns }] });
 
 export default [
-  { ignores: ['node_modules/**', 'dist/**', 'out/**', '.ci/**', '.vscode-test/**', '**/*.js', '**/*.mjs', '**/*.cjs', 'test/fixtures/**'] },
+  {
+    ignores: ['node_modules/**', 'dist/**', 'out/**', '.ci/**', '.vscode-test/**', '**/*.js', '**/*.mjs', '!scripts/**/*.mjs', '**/*.cjs', 'test/fixtures/**'],
+  },
   {
     files: ['**/*.ts'],
     languageOptions: { parser: tseslint.parser, parserOptions: { sourceType: 'module' } },
@@ -36,6 +38,13 @@ export default [
   { files: ['server/src/lsp/**/*.ts', 'server/src/*.ts'], rules: restrict(VSCODE, ETCD3, SSH, up('registry', 'client', 'fleetd')) },
   { files: ['fleetd/src/**/*.ts'], rules: restrict(VSCODE, LSP, SSH, up('server', 'client')) },
   { files: ['client/src/**/*.ts'], rules: restrict(LSP, ETCD3, up('server', 'fleetd')) },
+  // A source file stays readable in one sitting (issue 15): split along a seam past 450 lines.
+  // Only the generated systemd catalog is exempt. Tests and benchmarks are not counted.
+  {
+    files: ['*/src/**/*.ts', 'client/webview/**/*.ts', 'scripts/**/*.mjs'],
+    ignores: ['unitfile/src/systemd/catalog.data.ts'],
+    rules: { 'max-lines': ['error', { max: 450 }] },
+  },
   // No import cycles in the products' code (tests may import each other's fixtures).
   {
     files: ['*/src/**/*.ts', 'client/webview/**/*.ts'],

@@ -25,6 +25,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { EtcdServer } from '../test/support/etcd';
+import { errorMessage } from '../protocol/src/log';
 
 const args = process.argv.slice(2);
 const flag = (name: string, def: number) => {
@@ -268,7 +269,7 @@ async function converge(api: 'v2' | 'v3', bundle: string, clusterId: string): Pr
         }
       } catch (err) {
         failedPolls++;
-        if (failedPolls === 1 || failedPolls % 20 === 0) console.error(`poll ${failedPolls} failed: ${err instanceof Error ? err.message : String(err)}`);
+        if (failedPolls === 1 || failedPolls % 20 === 0) console.error(`poll ${failedPolls} failed: ${errorMessage(err)}`);
         await new Promise(r => setTimeout(r, 500));
         continue;
       }
@@ -306,7 +307,8 @@ async function converge(api: 'v2' | 'v3', bundle: string, clusterId: string): Pr
     }
     console.log(
       `${tag} CPU during convergence: etcd ${(cpuAfter.etcd - cpuBefore.etcd).toFixed(1)} s, fleetd local + API ${(cpuAfter.api - cpuBefore.api).toFixed(1)} s, ` +
-        `${MACHINES} machine processes ${(cpuAfter.machines - cpuBefore.machines).toFixed(1)} s (of ${(elapsed * os.cpus().length).toFixed(0)} CPU-s available); load average ${os
+        `${MACHINES} machine processes ${(cpuAfter.machines - cpuBefore.machines).toFixed(1)} s (of ${(elapsed * os.cpus().length).toFixed(0)} CPU-s available); ` +
+        `${(((cpuAfter.etcd - cpuBefore.etcd + cpuAfter.api - cpuBefore.api + cpuAfter.machines - cpuBefore.machines) / UNITS) * 1000).toFixed(1)} CPU-ms per unit in all; load average ${os
           .loadavg()
           .map(l => l.toFixed(2))
           .join(' ')}`,

@@ -70,7 +70,8 @@ export function registerClusterFeatures(
       const c = vscode.workspace.getConfiguration('fleet.ssh');
       return remoteSettingsFrom({ port: c.get('port'), sudo: c.get('sudo'), forwardAgent: c.get('forwardAgent'), journalLines: c.get('journalLines') });
     },
-    confirmUnknownHost: (host, fingerprint) => confirmHostKey(host, fingerprint, connections.activeCluster?.profile?.knownHostsFile ?? 'the known hosts file'),
+    confirmUnknownHost: (host, fingerprint, _keyType, notes) =>
+      confirmHostKey(host, fingerprint, connections.activeCluster?.profile?.knownHostsFile ?? 'the known hosts file', notes),
     log: message => log.appendLine(`[ssh] ${message}`),
   });
   const documents = own(new UnitDocumentProvider(model, remote));

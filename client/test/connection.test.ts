@@ -71,7 +71,7 @@ describe('createFleetApi over http', () => {
     const api = createFleetApi(profileFor({ endpoint, tunnel: '127.0.0.1:1' }), { env: {} });
     const err = await rejection(api.listUnits());
     assert.equal(err.kind, 'ssh');
-    assert.match(err.message, /^No SSH credentials for core@127\.0\.0\.1:1: SSH_AUTH_SOCK is not set/);
+    assert.match(err.message, /^No SSH credentials for the SSH tunnel host core@127\.0\.0\.1:1: SSH_AUTH_SOCK is not set/);
     api.dispose();
   });
 });

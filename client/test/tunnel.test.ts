@@ -168,7 +168,7 @@ describe('SshTunnel against a real sshd', { skip }, () => {
     const api = apiVia(tunnel({ knownHostsFile: file, confirmUnknownHost: async () => (asked = true) }), tcpEndpoint);
     const err = await rejectsWith(
       api.listUnits(),
-      /^REMOTE HOST IDENTIFICATION HAS CHANGED for \[127\.0\.0\.1\]:\d+: it sent ssh-ed25519 key SHA256:\S+, which differs from the key in .*changed_known_hosts \(line 2\)\..* remove line 2 from .*changed_known_hosts and connect again\.$/,
+      /^REMOTE HOST IDENTIFICATION HAS CHANGED for \[127\.0\.0\.1\]:\d+ \(the SSH tunnel host \S+\): it sent ssh-ed25519 key SHA256:\S+, which differs from the key in .*changed_known_hosts \(line 2\)\..* remove line 2 from .*changed_known_hosts and connect again\.$/,
     );
     assert.ok(err.message.includes(fingerprintSha256(ssh.hostKeyBlob)));
     assert.equal(asked, false, 'a changed key is never offered for trust');
@@ -216,7 +216,7 @@ describe('SshTunnel against a real sshd', { skip }, () => {
   it('reports a host name that does not resolve', async () => {
     await rejectsWith(
       apiVia(tunnel({ host: 'no-such-host.invalid', timeoutMs: 5000 }), tcpEndpoint).listUnits(),
-      /^Cannot reach the SSH tunnel host .*no-such-host\.invalid:\d+: (host name not found\. Check the tunnel setting|ETIMEDOUT)/,
+      /^(Cannot resolve no-such-host\.invalid for the SSH tunnel host \S+: .*\. Check the tunnel setting \(or its ~\/\.ssh\/config alias\)\.|Timed out while initiating the SSH connection to the SSH tunnel host \S*no-such-host\.invalid:\d+ )/,
     );
   });
 
@@ -235,7 +235,7 @@ describe('SshTunnel against a real sshd', { skip }, () => {
     const err = await rejectsWith(
       api.listUnits(),
       new RegExp(
-        `^Unknown host \\[127\\.0\\.0\\.1\\]:${ssh.port} \\(ssh-ed25519 SHA256:\\S+\\) and no one to ask; add it with: ssh-keyscan -p ${ssh.port} 127\\.0\\.0\\.1 >> .*none/known_hosts`,
+        `^Unknown host \\[127\\.0\\.0\\.1\\]:${ssh.port} \\(ssh-ed25519 SHA256:\\S+\\) for the SSH tunnel host \\S+ and no one to ask; add it with: ssh-keyscan -p ${ssh.port} 127\\.0\\.0\\.1 >> .*none/known_hosts`,
       ),
     );
     assert.equal(fs.existsSync(file), false);
@@ -247,7 +247,7 @@ describe('SshTunnel against a real sshd', { skip }, () => {
     const api = apiVia(tunnel({ knownHostsFile: file, confirmUnknownHost: async () => false }), tcpEndpoint);
     const err = await rejectsWith(
       api.listUnits(),
-      /^Host key verification failed: the key of \[127\.0\.0\.1\]:\d+ \(ssh-ed25519 SHA256:\S+\) was not trusted, so the tunnel was not opened\.$/,
+      /^Host key verification failed: the key of \[127\.0\.0\.1\]:\d+ \(ssh-ed25519 SHA256:\S+\) was not trusted, so nothing was run on the SSH tunnel host \S+\.$/,
     );
     assert.equal(fs.existsSync(file), false);
     assert.equal(classifyConnectionError(err), 'host-key-unknown');
@@ -305,7 +305,7 @@ describe('SshTunnel against a real sshd', { skip }, () => {
     const err = await rejectsWith(
       api.listUnits(),
       new RegExp(
-        `^SSH authentication as ${ssh.user} to ${ssh.user}@127\\.0\\.0\\.1:${ssh.port} failed \\(tried the identity file .*stranger_key\\)\\. Check sshUser, that your public key is in ~${ssh.user}/\\.ssh/authorized_keys there, and that the key is loaded \\(ssh-add -l\\)\\.$`,
+        `^SSH authentication as ${ssh.user} to the SSH tunnel host ${ssh.user}@127\\.0\\.0\\.1:${ssh.port} failed \\(tried the identity file .*stranger_key\\)\\. Check sshUser, that your public key is in ~${ssh.user}/\\.ssh/authorized_keys there, and that the key is loaded \\(ssh-add -l\\)\\.$`,
       ),
     );
     assert.equal(classifyConnectionError(err), 'auth');
@@ -339,7 +339,7 @@ describe('SshTunnel against a real sshd', { skip }, () => {
     const err = await rejectsWith(
       apiVia(tunnel({ port }), tcpEndpoint).listUnits(),
       new RegExp(
-        `^Cannot reach the SSH tunnel host ${ssh.user}@127\\.0\\.0\\.1:${port}: connection refused\\. Is sshd running there, and is the port right\\?$`,
+        `^Cannot reach the SSH tunnel host ${ssh.user}@127\\.0\\.0\\.1:${port}: connection refused\\. Is sshd running there, and is the SSH port right\\?$`,
       ),
     );
     assert.equal(classifyConnectionError(err), 'refused');
@@ -388,6 +388,35 @@ describe('SshTunnel against a real sshd', { skip }, () => {
     t.dispose();
     await closed;
     await rejectsWith(api.listUnits(), /^the SSH tunnel .* was closed$/);
+  });
+
+  it('dispose gives up a handshake under way at once, and closes its socket', async () => {
+    const accepted: net.Socket[] = [];
+    let closed = 0;
+    // Reads what comes and never answers, like a host that hangs.
+    const silent = net.createServer(socket =>
+      accepted.push(
+        socket
+          .on('error', () => undefined)
+          .on('close', () => closed++)
+          .resume(),
+      ),
+    );
+    await new Promise<void>(r => silent.listen(0, '127.0.0.1', r));
+    const port = (silent.address() as net.AddressInfo).port;
+    try {
+      const t = tunnel({ port, timeoutMs: 10_000 });
+      const dialing = apiVia(t, tcpEndpoint).listUnits();
+      await waitFor('the tunnel dialled', () => accepted.length === 1, { timeoutMs: 5_000 });
+      const started = Date.now();
+      t.dispose();
+      await rejectsWith(dialing, /^the SSH tunnel .* was closed$/);
+      assert.ok(Date.now() - started < 2_000, 'not after the SSH timeout');
+      await waitFor('the socket closed', () => closed === 1, { timeoutMs: 5_000 });
+    } finally {
+      for (const socket of accepted) socket.destroy();
+      silent.close();
+    }
   });
 
   it('createFleetApi: a profile with an ~/.ssh/config alias reaches fleet end to end', async () => {

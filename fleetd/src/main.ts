@@ -7,11 +7,13 @@
  *   fleetd agent …   one machine (agent + engine candidate) joined to an existing etcd.
  */
 import { FLEET_VERSION } from '../../protocol/src/version';
+import { errorMessage, errorStack, type Log, type LogLevel } from '../../protocol/src/log';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { agentArgs, ConfigError, helpText, parseConfig, type Config } from './config';
+import { agentArgs, ConfigError, parseConfig, type Config } from './config';
+import { helpText } from './configFlags';
 import { startEtcd, stopChild, type EtcdProcess } from './cli/etcdProcess';
 import { closeInheritedDescriptors } from './cli/fds';
 import { watchdogMain } from './cli/watchdog';
@@ -19,7 +21,7 @@ import { describeMachine, machineIdIn } from './cli/identity';
 import { CLUSTER_MARKER, MACHINE_MARKER, reap } from './cli/reaper';
 import { publishLocalCluster } from './cli/discovery';
 import { LocalMachines } from './cli/localMachines';
-import { Lifetime, onSignals, type Log, type Stoppable } from './cli/lifetime';
+import { Lifetime, onSignals, type Stoppable } from './cli/lifetime';
 import { createHash, randomBytes } from 'node:crypto';
 import { createApiServer } from './api';
 import type { ApiListen, ApiTls } from './api/server';
@@ -34,11 +36,9 @@ import type { Registry } from '../../registry/src/registry';
 
 const VERSION = FLEET_VERSION;
 
-type Level = 'debug' | 'info' | 'warn' | 'error';
-
 function makeLog(config: Config, tag: string): Log {
   const min = config.verbosity >= 2 ? 0 : config.verbosity === 1 ? 1 : 2;
-  const rank: Record<Level, number> = { debug: 0, info: 1, warn: 2, error: 3 };
+  const rank: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
   return (level, message) => {
     if (rank[level] >= min) process.stderr.write(`${new Date().toISOString()} ${level.padEnd(5)} ${tag}: ${message}\n`);
   };
@@ -69,7 +69,7 @@ async function openRegistry(config: Config, endpoints: string[] | undefined, log
         await registry.close();
         throw new ConfigError(err.message);
       }
-      log('warn', `etcd at ${endpoints.join(',')} is not reachable yet: ${err instanceof Error ? err.message : String(err)}`);
+      log('warn', `etcd at ${endpoints.join(',')} is not reachable yet: ${errorMessage(err)}`);
     }
     return registry;
   }
@@ -84,7 +84,7 @@ function readTls(files: { caFile: string; certFile: string; keyFile: string }): 
     try {
       return fs.readFileSync(file);
     } catch (err) {
-      throw new ConfigError(`${flag}: cannot read ${file}: ${(err as Error).message}`);
+      throw new ConfigError(`${flag}: cannot read ${file}: ${errorMessage(err)}`);
     }
   };
   return { ca: read('--api-ca-file', files.caFile), cert: read('--api-cert-file', files.certFile), key: read('--api-key-file', files.keyFile) };
@@ -233,7 +233,7 @@ async function runLocal(config: Config, log: Log, lifetime: Lifetime): Promise<v
         log: tagged(log, `machine ${m.id.slice(0, 8)}`),
       }).then(
         n => void (n > 0 && log('info', `stopped ${n} unit(s) left running by machine ${m.id}`)),
-        err => log('warn', `stopping the units of machine ${m.id}: ${(err as Error).message}`),
+        err => log('warn', `stopping the units of machine ${m.id}: ${errorMessage(err)}`),
       );
       orphanStops.set(m.id, stopping);
     }
@@ -300,7 +300,7 @@ async function runLocal(config: Config, log: Log, lifetime: Lifetime): Promise<v
   process.stdout.write(`fleetd: API ready at ${url}\n`);
   log('info', `state dir ${stateDir}`);
   if (url) {
-    const unpublish = publishLocalCluster({ url, ...(etcdForTools ? { etcd: etcdForTools } : {}), machines: config.machines, stateDir }, m => log('warn', m));
+    const unpublish = publishLocalCluster({ url, ...(etcdForTools ? { etcd: etcdForTools } : {}), machines: config.machines, stateDir }, log);
     // Stopped first (the parts stop in reverse): an editor no longer adopts a cluster that is going away.
     lifetime.add('local cluster record', { stop: async () => unpublish() });
   }
@@ -426,8 +426,7 @@ async function main(): Promise<number> {
     if (config.command === 'local') await runLocal(config, log, lifetime);
     else await runAgent(config, log, lifetime);
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    process.stderr.write(`fleetd: ${message}\n`);
+    process.stderr.write(`fleetd: ${errorMessage(err)}\n`);
     await lifetime.stop(log);
     return err instanceof ConfigError ? 2 : 1;
   }
@@ -437,7 +436,7 @@ async function main(): Promise<number> {
 main().then(
   code => process.exit(code),
   err => {
-    process.stderr.write(`fleetd: unexpected error: ${(err as Error)?.stack ?? String(err)}\n`);
+    process.stderr.write(`fleetd: unexpected error: ${errorStack(err)}\n`);
     process.exit(1);
   },
 );

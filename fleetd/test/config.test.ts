@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { agentArgs, ConfigError, FLAGS, helpText, parseConfig, parseGoDuration, parseListen, parseMetadata } from '../src/config';
+import { agentArgs, ConfigError, parseConfig } from '../src/config';
+import { FLAGS, helpText } from '../src/configFlags';
+import { parseGoDuration, parseListen, parseMetadata } from '../src/configValues';
 
 describe('fleetd flags and FLEET_* environment', () => {
   test("local defaults: 3 machines, embedded registry, no TCP API (the unix socket in the state dir), fleet's 30s TTL", () => {

@@ -216,6 +216,89 @@ describe('EtcdRegistry on etcd', { skip }, () => {
     }
   });
 
+  test('new units submitted at once go out together: one revision for several units, not one each', async () => {
+    const { endpoint } = await etcd();
+    const prefix = await freshPrefix();
+    const registry = await EtcdRegistry.connect({ endpoints: [endpoint], prefix });
+    const raw = new Etcd3({ hosts: endpoint });
+    try {
+      const names = Array.from({ length: 8 }, (_, i) => `g${i}.service`);
+      const results = await Promise.all(
+        names.map(name =>
+          registry.createUnit({ name, options: [{ section: 'Service', name: 'ExecStart', value: `/bin/sleep ${name.length}` }], desiredState: 'launched' }),
+        ),
+      );
+      assert.deepEqual(
+        results,
+        names.map(() => true),
+      );
+      const kvs = await raw.getAll().prefix(`${prefix}job/`).exec();
+      const revisions = new Set(kvs.kvs.filter(kv => kv.key.toString().endsWith('/object')).map(kv => kv.mod_revision));
+      assert.equal(kvs.kvs.length, 16, 'a job object and a target state each');
+      assert.ok(revisions.size <= 2, `8 units written in ${revisions.size} revisions`);
+    } finally {
+      raw.close();
+      await registry.close();
+    }
+  });
+
+  test("the watch leaves out the unit blobs, and every machine's states until someone watches states", async () => {
+    const { endpoint } = await etcd();
+    const prefix = await freshPrefix();
+    const writer = await EtcdRegistry.connect({ endpoints: [endpoint], prefix });
+    const agentSide = await EtcdRegistry.connect({ endpoints: [endpoint], prefix });
+    const options = [{ section: 'Service', name: 'ExecStart', value: '/bin/sleep 100' }];
+    const state = (name: string, activeState: string) => ({ name, machineId: 'm2', hash: 'e'.repeat(40), loadState: 'loaded', activeState, subState: 'x' });
+    try {
+      const sub = agentSide.watchMachine('m1', () => undefined);
+      await agentSide.machineView('m1');
+      // The watch is live once a write reaches it.
+      let n = 0;
+      await waitFor(
+        'the watch is live',
+        async () => {
+          await writer.patchMachineMetadata([{ machineId: 'm1', key: 'k', value: String(n++) }]);
+          await new Promise(r => setTimeout(r, 50));
+          return agentSide.watchReceived.events > 0;
+        },
+        { timeoutMs: 5_000, intervalMs: 20 },
+      );
+      await new Promise(r => setTimeout(r, 200));
+      const before = agentSide.watchReceived.events;
+      // A new unit is three keys (blob, job object, target state): the blob is not watched.
+      assert.equal(await writer.createUnit({ name: 'a.service', options, desiredState: 'launched' }), true);
+      await scheduleUnit(writer, 'a.service', 'm1');
+      // Another machine's state is not watched either, while nobody listens to states.
+      await saveUnitState(writer, state('a.service', 'active'), 30_000);
+      await setLaunched(writer, 'a.service', 'm2', 30_000);
+      await waitFor('the heartbeat arrived', () => agentSide.watchReceived.events - before >= 4, { timeoutMs: 5_000, intervalMs: 20 });
+      await new Promise(r => setTimeout(r, 200));
+      assert.equal(agentSide.watchReceived.events - before, 4, 'job object, target state, target and heartbeat; no blob, no state');
+      // A states listener widens the watch: it hears state changes from then on.
+      let stateHints = 0;
+      const states = agentSide.watch('states', () => stateHints++);
+      await waitFor(
+        'a state change reaches the new states listener',
+        async () => {
+          await saveUnitState(writer, state('a.service', `active-${Date.now()}`), 30_000);
+          await new Promise(r => setTimeout(r, 100));
+          return stateHints > 0;
+        },
+        { timeoutMs: 5_000, intervalMs: 50 },
+      );
+      // And the machine view still serves the unit scheduled there.
+      assert.deepEqual(
+        (await agentSide.machineView('m1')).units.map(u => u.name),
+        ['a.service'],
+      );
+      states.dispose();
+      sub.dispose();
+    } finally {
+      await writer.close();
+      await agentSide.close();
+    }
+  });
+
   test('etcd restart: unavailable while down, data kept, presence re-published and watches resume', { skip: skipOwn }, async () => {
     const own = await EtcdServer.start();
     const prefix = '/fleet-test/restart/';

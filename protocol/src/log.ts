@@ -12,6 +12,11 @@ export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/** An error's stack (its message when it has none), for the log line of a failure nobody expected. */
+export function errorStack(err: unknown): string {
+  return err instanceof Error ? (err.stack ?? err.message) : String(err);
+}
+
 /** An error and its causes (`err.cause`, then its cause…), as one line, for logs. */
 export function describeError(err: unknown): string {
   let text = errorMessage(err);

@@ -1,12 +1,22 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { abortError, describeError, errorMessage } from '../src/log';
+import { abortError, describeError, errorMessage, errorStack } from '../src/log';
 
 test("errorMessage: an Error's message, anything else as text", () => {
   assert.equal(errorMessage(new Error('boom')), 'boom');
   assert.equal(errorMessage('plain'), 'plain');
   assert.equal(errorMessage(42), '42');
   assert.equal(errorMessage(undefined), 'undefined');
+});
+
+test("errorStack: an Error's stack, its message without one, anything else as text", () => {
+  const err = new Error('boom');
+  assert.equal(errorStack(err), err.stack);
+  assert.match(errorStack(err), /^Error: boom\n\s+at /);
+  const bare = new Error('no stack');
+  delete bare.stack;
+  assert.equal(errorStack(bare), 'no stack');
+  assert.equal(errorStack('plain'), 'plain');
 });
 
 test('describeError: the causes follow, a loop of causes is cut', () => {

@@ -1,6 +1,7 @@
 /** Pieces both Registry implementations share: the store round trip of options, watcher fan-out, a leadership's loss signal, and bounded parallel calls. */
 import type { UnitOption } from '../../unitfile/src';
 import type { Disposable, WatchTopic } from './registry';
+import { errorStack } from '../../protocol/src/log';
 
 /**
  * fleet stores a unit as its serialized text and parses it back, so options come back grouped by
@@ -33,6 +34,11 @@ export class Watchers {
     return add(this.machines, machineId, listener);
   }
 
+  /** Someone listens to `topic`. */
+  hasTopic(topic: WatchTopic): boolean {
+    return this.topics.has(topic);
+  }
+
   /** Listeners for any machine (used to decide whether per-machine hints are worth computing). */
   get machineIds(): string[] {
     return [...this.machines.keys()];
@@ -49,7 +55,7 @@ export class Watchers {
           listener();
         } catch (err) {
           // A watcher is a hint; its failure must not break the registry or the other watchers.
-          console.error(`fleetd: registry watcher failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+          console.error(`fleetd: registry watcher failed: ${errorStack(err)}`);
         }
       }
     });

@@ -138,6 +138,25 @@ export function registryContract(name: string, make: () => Promise<RegistryHarne
       assert.equal(results.filter(Boolean).length, 1, 'concurrent creates: exactly one wins');
     });
 
+    test('units: concurrent createUnit calls each get their own answer (existing, same name twice, same content)', async () => {
+      const other = [opt('Service', 'ExecStart', '/bin/false')];
+      assert.equal(await r.createUnit({ name: 'old.service', options: HELLO, desiredState: 'loaded' }), true);
+      const results = await Promise.all([
+        r.createUnit({ name: 'n1.service', options: HELLO, desiredState: 'launched' }),
+        r.createUnit({ name: 'old.service', options: other, desiredState: 'launched' }),
+        r.createUnit({ name: 'n2.service', options: HELLO, desiredState: 'inactive' }),
+        r.createUnit({ name: 'n1.service', options: other, desiredState: 'inactive' }),
+        ...Array.from({ length: 12 }, (_, i) =>
+          r.createUnit({ name: `many${i}.service`, options: [opt('Unit', 'Description', `${i}`)], desiredState: 'loaded' }),
+        ),
+      ]);
+      assert.deepEqual(results, [true, false, true, false, ...Array.from({ length: 12 }, () => true)]);
+      assert.deepEqual(await r.getUnit('old.service'), { name: 'old.service', options: HELLO, hash: unitHash(HELLO), desiredState: 'loaded' });
+      assert.deepEqual(await r.getUnit('n1.service'), { name: 'n1.service', options: HELLO, hash: unitHash(HELLO), desiredState: 'launched' });
+      assert.deepEqual(await r.getUnit('n2.service'), { name: 'n2.service', options: HELLO, hash: unitHash(HELLO), desiredState: 'inactive' });
+      assert.equal((await r.listUnits()).filter(u => u.name.startsWith('many')).length, 12);
+    });
+
     test('units: desired state and delete (with its schedule)', async () => {
       assert.equal(await r.setDesiredState('a.service', 'loaded'), false);
       await r.putUnit({ name: 'a.service', options: HELLO, desiredState: 'inactive' });

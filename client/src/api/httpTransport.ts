@@ -9,7 +9,7 @@ import http from 'node:http';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
-import { abortError } from '../../../protocol/src/log';
+import { abortError, errorMessage } from '../../../protocol/src/log';
 import { parseEndpoint as checkEndpoint } from '../connection/profile';
 import { FleetApiError } from './types';
 
@@ -139,7 +139,7 @@ export function networkError(err: unknown, label: string, endpoint: Endpoint, ti
       tag,
     );
   }
-  return new FleetApiError(`Cannot reach ${where}: ${e.message ?? String(err)}`, undefined, 'network', tag);
+  return new FleetApiError(`Cannot reach ${where}: ${errorMessage(err)}`, undefined, 'network', tag);
 }
 
 export interface Response {

@@ -19,7 +19,7 @@ import type { FleetApi } from '../api/types';
 import { classifyConnectionError } from './connectionProblem';
 import { ClusterSnapshot, reuseSnapshot, type SnapshotDiff } from './snapshot';
 import type { ConnectionView } from './treeItems';
-import { errorMessage, type Log } from '../../../protocol/src/log';
+import { errorMessage, errorStack, type Log } from '../../../protocol/src/log';
 
 export interface Timers {
   setTimeout(fn: () => void, ms: number): unknown;
@@ -329,7 +329,7 @@ export class ClusterModel {
       try {
         listener(change);
       } catch (err) {
-        this.log('error', `fleet: a cluster listener failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+        this.log('error', `fleet: a cluster listener failed: ${errorStack(err)}`);
       }
     }
   }

@@ -79,13 +79,7 @@ export class RemoteAccess {
         `${api.label} is not reached through a cluster profile, so there is no SSH user or key for its machines. Add the cluster with "Fleet: Add Cluster".`,
       );
     }
-    return new MachineSsh(
-      remoteOptionsFromProfile(profile, {
-        ...(this.deps.confirmUnknownHost ? { confirmUnknownHost: this.deps.confirmUnknownHost } : {}),
-        ...(this.deps.log ? { log: this.deps.log } : {}),
-        ...(this.deps.env ? { env: this.deps.env } : {}),
-      }),
-    );
+    return new MachineSsh(remoteOptionsFromProfile(profile, { confirmUnknownHost: this.deps.confirmUnknownHost, log: this.deps.log, env: this.deps.env }));
   }
 
   /**

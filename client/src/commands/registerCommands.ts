@@ -15,7 +15,7 @@ import { addCluster, editCluster, selectCluster } from '../status/clusterPicker'
 import { Commands } from '../identifiers';
 import { openSampleUnits } from './samples';
 import { resolveTargets } from './targets';
-import { errorMessage } from '../../../protocol/src/log';
+import { errorMessage, errorStack } from '../../../protocol/src/log';
 
 export interface CommandDeps {
   context: vscode.ExtensionContext;
@@ -56,9 +56,8 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable {
       try {
         return await fn(...args);
       } catch (err) {
-        const message = errorMessage(err);
-        deps.log.error(`${id}: ${err instanceof Error ? (err.stack ?? message) : message}`);
-        void vscode.window.showErrorMessage(message);
+        deps.log.error(`${id}: ${errorStack(err)}`);
+        void vscode.window.showErrorMessage(errorMessage(err));
         return undefined;
       }
     };

@@ -5,19 +5,16 @@
  * Plain Node: no `vscode` import.
  */
 import fs from 'node:fs';
+import { errorMessage } from '../../../protocol/src/log';
 import { EtcdFleetApi } from '../api/etcdFleetApi';
 import { HttpFleetApi } from '../api/fleetApi';
 import { FleetApiError, type FleetApi } from '../api/types';
 import { describeProfile, type ClusterProfile } from './profile';
+import type { SshCredentials } from './sshSession';
 import { SshTunnel } from './tunnel';
 
-export interface ConnectDeps {
-  /** Asked when the tunnel host's key is not in known_hosts; absent: unknown hosts are refused. */
-  /** `notes`: what the user should weigh (the same key recorded for the address only, known_hosts lines ignored, by number). */
-  confirmUnknownHost?: (host: string, fingerprint: string, keyType: string, notes?: readonly string[]) => Promise<boolean>;
-  log?: (message: string) => void;
-  env?: NodeJS.ProcessEnv;
-}
+/** The prompt for the tunnel host's unknown key (absent: unknown hosts are refused), the log, the environment. */
+export type ConnectDeps = Pick<SshCredentials, 'confirmUnknownHost' | 'log' | 'env'>;
 
 function readPem(profile: ClusterProfile, field: 'caFile' | 'certFile' | 'keyFile'): Buffer | undefined {
   const file = profile[field];
@@ -26,7 +23,7 @@ function readPem(profile: ClusterProfile, field: 'caFile' | 'certFile' | 'keyFil
     return fs.readFileSync(file);
   } catch (err) {
     throw new FleetApiError(
-      `profile "${profile.name}": cannot read ${field} ${file}: ${(err as Error).message}. Fix ${field} in the cluster profile.`,
+      `profile "${profile.name}": cannot read ${field} ${file}: ${errorMessage(err)}. Fix ${field} in the cluster profile.`,
       undefined,
       'config',
     );
@@ -45,14 +42,14 @@ export function createFleetApi(profile: ClusterProfile, deps: ConnectDeps = {}):
         host: target.host,
         port: target.port,
         username: target.user,
-        ...(target.alias ? { displayHost: target.alias } : {}),
-        ...(profile.identityFile ? { identityFile: profile.identityFile } : {}),
+        displayHost: target.alias,
+        identityFile: profile.identityFile,
         knownHostsFile: profile.knownHostsFile,
         strictHostKeyChecking: profile.strictHostKeyChecking,
         timeoutMs: profile.sshTimeoutMs,
-        ...(deps.confirmUnknownHost ? { confirmUnknownHost: deps.confirmUnknownHost } : {}),
-        ...(deps.log ? { log: deps.log } : {}),
-        ...(deps.env ? { env: deps.env } : {}),
+        confirmUnknownHost: deps.confirmUnknownHost,
+        log: deps.log,
+        env: deps.env,
       })
     : undefined;
   if (profile.driver === 'etcd') {

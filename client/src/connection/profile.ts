@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import SSHConfig from 'ssh-config';
+import { errorMessage } from '../../../protocol/src/log';
 import { driverOf, expandHome } from './profileFields';
 import { crossCheck, environmentDraft, settingsDraft, type Draft } from './profileDrafts';
 import {
@@ -42,7 +43,7 @@ function loadSshConfig(options: ResolveOptions, home: string, problems: ProfileP
       text = fs.readFileSync(file, 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-        problems.push({ profile: '~/.ssh/config', severity: 'warning', message: `cannot read ${file}: ${(err as Error).message}; host aliases are ignored` });
+        problems.push({ profile: '~/.ssh/config', severity: 'warning', message: `cannot read ${file}: ${errorMessage(err)}; host aliases are ignored` });
       }
       return undefined;
     }
@@ -51,7 +52,7 @@ function loadSshConfig(options: ResolveOptions, home: string, problems: ProfileP
   try {
     return SSHConfig.parse(text);
   } catch (err) {
-    problems.push({ profile: '~/.ssh/config', severity: 'warning', message: `cannot parse ${file}: ${(err as Error).message}; host aliases are ignored` });
+    problems.push({ profile: '~/.ssh/config', severity: 'warning', message: `cannot parse ${file}: ${errorMessage(err)}; host aliases are ignored` });
     return undefined;
   }
 }

@@ -104,7 +104,7 @@ export function remoteOptionsFromProfile(profile: ClusterProfile, deps: Pick<Ssh
   const t = profile.tunnelTarget;
   return {
     username: profile.sshUser,
-    ...(profile.identityFile ? { identityFile: profile.identityFile } : {}),
+    identityFile: profile.identityFile,
     knownHostsFile: profile.knownHostsFile,
     strictHostKeyChecking: profile.strictHostKeyChecking,
     timeoutMs: profile.sshTimeoutMs,

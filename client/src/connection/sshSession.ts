@@ -1,10 +1,13 @@
 /**
- * One SSH client connection with fleetctl's rules (fleet-etcd-v2 §5.2–5.3, §5.6): ssh-agent
- * (SSH_AUTH_SOCK) or an identity file, the host key checked against known_hosts under the
- * address actually dialled (`ip` / `[ip]:port`) before anything is sent, trust on first use
- * through an injected prompt, refusal on a changed key, and a timeout around TCP, handshake and
- * authentication. `sock` runs the handshake over an existing stream, e.g. a `direct-tcpip`
- * channel of the tunnel host, as fleetctl's NewTunnelledSSHClient does.
+ * One SSH client connection with fleetctl's rules (fleet-etcd-v2 §5.2–5.3, §5.6), the only SSH
+ * handshake in the client: the API's tunnel (`tunnel.ts`) and the sessions on machines
+ * (`remote.ts`) both dial through `dialSsh`. ssh-agent (SSH_AUTH_SOCK) or an identity file; the
+ * host key checked against known_hosts before anything is sent, under the host name as written
+ * (OpenSSH's rule: a key recorded only for an address it resolves to is not trusted for the name,
+ * and the prompt says where it is recorded), trust on first use through an injected prompt,
+ * refusal on a changed key, and a timeout around TCP, handshake and authentication. `sock` runs
+ * the handshake over an existing stream, e.g. a `direct-tcpip` channel of the tunnel host, as
+ * fleetctl's NewTunnelledSSHClient does.
  *
  * Every failure is an SshConnectError whose `reason` says what went wrong (for the UI) and whose
  * message names the host and the fix. Plain Node: no `vscode` import.
@@ -14,6 +17,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Client, ConnectConfig } from 'ssh2';
+import { abortError, errorMessage } from '../../../protocol/src/log';
 import { FleetApiError } from '../api/types';
 import { appendKnownHost, fingerprintSha256, hostKeyAlgorithms, hostToken, keyTypeOf, knownKeyTypes, lookupHostKey, readKnownHosts } from './knownHosts';
 
@@ -44,17 +48,22 @@ export class SshConnectError extends FleetApiError {
 /** How to authenticate and which host keys to trust; shared by the tunnel host and the machines. */
 export interface SshCredentials {
   username: string;
-  identityFile?: string;
+  identityFile?: string | undefined;
   /** ssh-agent socket; default $SSH_AUTH_SOCK of `env`. '' means no agent. */
   agentSocket?: string;
   knownHostsFile: string;
   strictHostKeyChecking: boolean;
   /** TCP + handshake + authentication (prompts excluded); default 10 s (fleetctl --ssh-timeout). */
   timeoutMs?: number;
-  /** Asked when known_hosts has no key for the host; true records the key. Absent: unknown hosts are refused. */
-  confirmUnknownHost?: (host: string, fingerprint: string, keyType: string) => Promise<boolean>;
-  log?: (message: string) => void;
-  env?: NodeJS.ProcessEnv;
+  /**
+   * Asked when known_hosts has no key for the host; true records the key. Absent: unknown hosts are refused.
+   * `notes`: what the user should weigh (the same key recorded for the address only, known_hosts lines ignored, by number).
+   */
+  confirmUnknownHost?: ((host: string, fingerprint: string, keyType: string, notes?: readonly string[]) => Promise<boolean>) | undefined;
+  /** Progress and warnings (e.g. "Permanently added …"). */
+  log?: ((message: string) => void) | undefined;
+  /** Environment for SSH_AUTH_SOCK; default process.env. */
+  env?: NodeJS.ProcessEnv | undefined;
 }
 
 export interface DialOptions extends SshCredentials {
@@ -63,10 +72,14 @@ export interface DialOptions extends SshCredentials {
   port: number;
   /** What messages call the host, e.g. `machine 0a1b2c3d (core@10.0.0.2:22)`. */
   label: string;
-  /** The address the host key is recorded under; default: `host` resolved locally. */
+  /** What to check when `host` does not resolve; default `the host name (or the machine's PublicIP)`. */
+  hostSource?: string;
+  /** The address dialled, whose known_hosts entries count after the host name's (`lookupHostKey`); default: `host` resolved locally. */
   address?: string;
   /** Run the handshake over this stream instead of dialling TCP. */
   sock?: Duplex;
+  /** Gives up the handshake (the connection is destroyed) with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 export const DEFAULT_DIAL_TIMEOUT_MS = 10_000;
@@ -94,7 +107,7 @@ export function authConfig(o: Pick<SshCredentials, 'agentSocket' | 'env' | 'iden
       config.privateKey = fs.readFileSync(o.identityFile);
     } catch (err) {
       throw new SshConnectError(
-        `Cannot read the identity file ${o.identityFile} for ${label}: ${(err as Error).message}. Fix identityFile in the cluster profile.`,
+        `Cannot read the identity file ${o.identityFile} for ${label}: ${errorMessage(err)}. Fix identityFile in the cluster profile.`,
         'config',
       );
     }
@@ -125,26 +138,29 @@ export function timeoutError(label: string, timeoutMs: number): SshConnectError 
   );
 }
 
-/** The IP fleetctl checks host keys under: the host itself when it is one, else its local DNS answer. */
-export async function resolveAddress(host: string, label: string, timeoutMs: number): Promise<string> {
+/** The IP fleetctl dials: the host itself when it is one, else its local DNS answer. */
+export async function resolveAddress(
+  host: string,
+  label: string,
+  timeoutMs: number,
+  hostSource = "the host name (or the machine's PublicIP)",
+): Promise<string> {
   if (net.isIP(host)) return host;
   try {
     return (await withTimeout(dns.lookup(host), timeoutMs, () => timeoutError(label, timeoutMs))).address;
   } catch (err) {
     if (err instanceof SshConnectError) throw err;
-    throw new SshConnectError(
-      `Cannot resolve ${host} for ${label}: ${(err as Error).message}. Check the host name (or the machine's PublicIP).`,
-      'unreachable',
-    );
+    throw new SshConnectError(`Cannot resolve ${host} for ${label}: ${errorMessage(err)}. Check ${hostSource}.`, 'unreachable');
   }
 }
 
 async function verifyHostKey(o: DialOptions, key: Buffer, address: string, timer: { pause(): void; resume(): void }): Promise<void> {
   if (!o.strictHostKeyChecking) return;
-  const name = hostToken(address, o.port);
+  const name = hostToken(o.host, o.port);
   const fingerprint = fingerprintSha256(key);
   const keyType = keyTypeOf(key) ?? 'unknown';
-  const verdict = lookupHostKey(readKnownHosts(o.knownHostsFile), [o.host, address], o.port, key);
+  const known = readKnownHosts(o.knownHostsFile);
+  const verdict = lookupHostKey(known, [o.host, address], o.port, key);
   if (verdict.result === 'match') return;
   if (verdict.result === 'mismatch') {
     const lines = verdict.entries.map(e => e.line).join(', ');
@@ -156,16 +172,25 @@ async function verifyHostKey(o: DialOptions, key: Buffer, address: string, timer
       'host-key-changed',
     );
   }
+  const notes = [
+    ...(verdict.knownForAddresses ?? []).map(
+      e =>
+        `the same key is recorded for ${e.hosts} only (${o.knownHostsFile} line ${e.line}); ` +
+        'a key is trusted under the name you connect to, not under an address it resolves to',
+    ),
+    ...known.problems.map(p => `${o.knownHostsFile} line ${p.line} is ignored: ${p.message}`),
+  ];
   if (!o.confirmUnknownHost) {
     throw new SshConnectError(
-      `Unknown host ${name} (${keyType} ${fingerprint}) for ${o.label} and no one to ask; add it with: ssh-keyscan -p ${o.port} ${address} >> ${o.knownHostsFile} (after checking the fingerprint), or connect interactively once.`,
+      `Unknown host ${name} (${keyType} ${fingerprint}) for ${o.label} and no one to ask; add it with: ssh-keyscan -p ${o.port} ${o.host} >> ${o.knownHostsFile} (after checking the fingerprint), or connect interactively once.` +
+        notes.map(n => ` Note: ${n}.`).join(''),
       'host-key-unknown',
     );
   }
   timer.pause();
   let trusted: boolean;
   try {
-    trusted = await o.confirmUnknownHost(name, fingerprint, keyType);
+    trusted = await o.confirmUnknownHost(name, fingerprint, keyType, notes);
   } finally {
     timer.resume();
   }
@@ -176,16 +201,17 @@ async function verifyHostKey(o: DialOptions, key: Buffer, address: string, timer
     );
   }
   try {
-    // fleetctl records the address it dialled.
-    await appendKnownHost(o.knownHostsFile, address, o.port, key);
+    // Under the name checked next time (for a machine dialled by its PublicIP, the address, as fleetctl records it).
+    await appendKnownHost(o.knownHostsFile, o.host, o.port, key);
     o.log?.(`Permanently added '${name}' (${keyType}) to the list of known hosts (${o.knownHostsFile}).`);
   } catch (err) {
-    o.log?.(`Failed to add the host to the list of known hosts (${o.knownHostsFile}): ${(err as Error).message}`);
+    // As fleetctl: the user said yes, so connect, but say why it will ask again.
+    o.log?.(`Failed to add the host to the list of known hosts (${o.knownHostsFile}): ${errorMessage(err)}`);
   }
 }
 
 function connectError(o: DialOptions, err: Error & { code?: string }, auth: Pick<ConnectConfig, 'agent' | 'privateKey'>): SshConnectError {
-  const message = err.message ?? String(err);
+  const message = errorMessage(err);
   if (/All configured authentication methods failed/i.test(message)) {
     const tried = [auth.agent ? `the keys in ssh-agent (${auth.agent})` : undefined, o.identityFile ? `the identity file ${o.identityFile}` : undefined]
       .filter(Boolean)
@@ -229,13 +255,13 @@ export async function dialSsh(o: DialOptions): Promise<Client> {
   const { Client } = await loadSsh2();
   const timeoutMs = o.timeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS;
   const auth = authConfig(o, o.label);
-  const address = o.address ?? (await resolveAddress(o.host, o.label, timeoutMs));
+  const address = o.address ?? (await resolveAddress(o.host, o.label, timeoutMs, o.hostSource));
   let knownTypes: string[] = [];
   if (o.strictHostKeyChecking) {
     try {
       knownTypes = knownKeyTypes(readKnownHosts(o.knownHostsFile), [o.host, address], o.port);
     } catch (err) {
-      throw new SshConnectError(`Cannot read the known hosts file ${o.knownHostsFile}: ${(err as Error).message}`, 'config');
+      throw new SshConnectError(`Cannot read the known hosts file ${o.knownHostsFile}: ${errorMessage(err)}`, 'config');
     }
   }
   // fleetctl offers only the key types known_hosts has for the host (GetHostKeyAlgorithms): first here.
@@ -248,16 +274,18 @@ export async function dialSsh(o: DialOptions): Promise<Client> {
       if (timer) clearTimeout(timer);
       timer = undefined;
     };
-    const fail = (err: SshConnectError) => {
+    const fail = (err: Error) => {
       stopTimer();
+      o.signal?.removeEventListener('abort', onAbort);
       if (settled) return;
       settled = true;
       client.destroy();
       reject(err);
     };
     const startTimer = () => {
-      timer = setTimeout(() => fail(timeoutError(o.label, timeoutMs)), timeoutMs);
+      if (!settled) timer = setTimeout(() => fail(timeoutError(o.label, timeoutMs)), timeoutMs);
     };
+    const onAbort = () => fail(abortError(o.signal!));
     const config: ConnectConfig = {
       ...(o.sock ? { sock: o.sock } : { host: address, port: o.port }),
       username: o.username,
@@ -279,6 +307,7 @@ export async function dialSsh(o: DialOptions): Promise<Client> {
     };
     client.on('ready', () => {
       stopTimer();
+      o.signal?.removeEventListener('abort', onAbort);
       if (settled) {
         client.end();
         return;
@@ -287,7 +316,7 @@ export async function dialSsh(o: DialOptions): Promise<Client> {
       resolve(client);
     });
     client.on('error', (err: Error & { code?: string }) => {
-      if (settled) o.log?.(`SSH ${o.label}: ${err.message}`);
+      if (settled) o.log?.(`The SSH connection to ${o.label} failed: ${err.message}`);
       else fail(refusal ?? connectError(o, err, auth));
     });
     client.on('close', () => {
@@ -295,11 +324,13 @@ export async function dialSsh(o: DialOptions): Promise<Client> {
         fail(
           refusal ??
             new SshConnectError(
-              `The SSH server ${o.label} closed the connection during the handshake. Check sshd's logs and that ${o.username} may log in.`,
+              `The SSH server closed the connection to ${o.label} during the handshake. Check sshd's logs and that ${o.username} may log in.`,
               'closed',
             ),
         );
     });
+    if (o.signal?.aborted) return onAbort();
+    o.signal?.addEventListener('abort', onAbort, { once: true });
     startTimer();
     try {
       client.connect(config);

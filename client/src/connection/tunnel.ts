@@ -1,45 +1,28 @@
 /**
  * SshTunnel: fleetctl's --tunnel in Node (fleet-reference §4.4). One SSH connection to the
- * bastion, authenticated with ssh-agent (SSH_AUTH_SOCK) or an identity file; the host key is
- * checked against known_hosts before anything is sent. Each API request gets its own channel:
+ * bastion, dialled by sshSession's `dialSsh` (ssh-agent or an identity file, the host key checked
+ * against known_hosts before anything is sent). Each API request gets its own channel:
  * `direct-tcpip` for TCP endpoints, `direct-streamlocal@openssh.com` for unix sockets, and, when
  * the server refuses streamlocal, `fleetctl fd-forward <socket>` run on the bastion, as fleetctl
  * itself does. A dropped connection is re-dialled by the next request.
  *
  * Prompts are injected (`confirmUnknownHost`), so this file is plain Node: no `vscode` import.
  */
-import dns from 'node:dns/promises';
-import net from 'node:net';
 import { Duplex } from 'node:stream';
-import type { Client, ClientChannel, ConnectConfig } from 'ssh2';
+import type { Client, ClientChannel } from 'ssh2';
+import { abortError, errorMessage } from '../../../protocol/src/log';
 import type { DialTarget } from '../api/httpTransport';
 import { FleetApiError } from '../api/types';
-import { authConfig, loadSsh2, SshConnectError } from './sshSession';
-import { appendKnownHost, fingerprintSha256, hostKeyAlgorithms, hostToken, keyTypeOf, knownKeyTypes, lookupHostKey, readKnownHosts } from './knownHosts';
+import { dialSsh, SshConnectError, type SshCredentials } from './sshSession';
 
-export interface TunnelOptions {
+/** The tunnel host and how to log in there (`strictHostKeyChecking: false` is fleetctl's --strict-host-key-checking=false). */
+export interface TunnelOptions extends SshCredentials {
   host: string;
   port: number;
-  username: string;
   /** Shown in messages instead of the host (e.g. the ssh config alias). */
-  displayHost?: string;
-  identityFile?: string;
-  /** ssh-agent socket; default $SSH_AUTH_SOCK. Pass '' to not use an agent. */
-  agentSocket?: string;
-  knownHostsFile: string;
-  /** false: accept any host key without looking (fleetctl --strict-host-key-checking=false). */
-  strictHostKeyChecking: boolean;
-  /** Time to connect, verify and authenticate (prompts excluded); default 10 s. */
-  timeoutMs?: number;
-  /** Asked when known_hosts has no key for the host; true trusts and records the key. Absent: refuse. */
-  /** `notes`: what the user should weigh (the same key recorded for the address only, known_hosts lines ignored, by number). */
-  confirmUnknownHost?: (host: string, fingerprint: string, keyType: string, notes?: readonly string[]) => Promise<boolean>;
+  displayHost?: string | undefined;
   /** The command run on the bastion when streamlocal is refused; default `fleetctl fd-forward`. */
   fdForwardCommand?: string;
-  /** Progress and warnings (e.g. "Permanently added …"). */
-  log?: (message: string) => void;
-  /** Environment for SSH_AUTH_SOCK; default process.env. */
-  env?: NodeJS.ProcessEnv;
 }
 
 /** SSH channel-open failure reasons (RFC 4254 §5.1) that mean "this kind of channel is not allowed". */
@@ -91,9 +74,10 @@ export class SshTunnel {
   private current: Promise<Client> | undefined;
   /** What `current` resolved to. */
   private live: Client | undefined;
+  /** Live connections (dialSsh destroys one that never finished its handshake: a silent peer never answers end()). */
   private readonly clients = new Set<Client>();
-  /** Clients past the handshake: closed politely; others are destroyed (a silent peer never answers end()). */
-  private readonly ready = new WeakSet<Client>();
+  /** Aborted by dispose(): a handshake under way gives up. */
+  private readonly closing = new AbortController();
   private streamLocalRefused = false;
   /** fd-forward channels are SSH sessions, which sshd caps per connection (MaxSessions, default 10). */
   private execChannels = 0;
@@ -108,7 +92,7 @@ export class SshTunnel {
   /** Opens a byte stream to `target` as seen from the bastion (HttpFleetApiOptions.dial). */
   async dial(target: DialTarget, signal?: AbortSignal): Promise<Duplex> {
     for (let attempt = 0; ; attempt++) {
-      if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('aborted');
+      if (signal?.aborted) throw abortError(signal);
       const client = await this.connect();
       try {
         return target.kind === 'tcp' ? await this.forwardTcp(client, target.host, target.port) : await this.forwardUnix(client, target.path);
@@ -125,7 +109,7 @@ export class SshTunnel {
 
   /** The live connection, dialling one if there is none. Concurrent callers share one dial. */
   connect(): Promise<Client> {
-    if (this.disposed) return Promise.reject(new SshConnectError(`the SSH tunnel ${this.label} was closed`, 'closed'));
+    if (this.disposed) return Promise.reject(this.closedError());
     if (!this.current) {
       const dialing = this.open();
       this.current = dialing;
@@ -145,157 +129,39 @@ export class SshTunnel {
     this.disposed = true;
     this.current = undefined;
     this.live = undefined;
-    for (const client of this.clients) this.close(client);
+    this.closing.abort(this.closedError());
+    for (const client of this.clients) client.end();
     this.clients.clear();
-  }
-
-  private close(client: Client): void {
-    if (this.ready.has(client)) client.end();
-    else client.destroy();
   }
 
   private drop(client: Client): void {
     this.forget(client);
-    this.close(client);
+    client.end();
   }
 
-  private authConfig(): Pick<ConnectConfig, 'agent' | 'privateKey'> {
-    return authConfig(this.options, this.label);
-  }
-
-  /** The address to dial: fleetctl checks (and records) the host key under the address it dialled. */
-  private async resolveAddress(): Promise<string> {
-    const o = this.options;
-    if (net.isIP(o.host)) return o.host;
-    const timeoutMs = o.timeoutMs ?? 10_000;
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      const found = await Promise.race([
-        dns.lookup(o.host),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(Object.assign(new Error('DNS lookup timed out'), { code: 'ETIMEDOUT' })), timeoutMs);
-        }),
-      ]);
-      return found.address;
-    } catch (err) {
-      throw this.connectError(err as Error, {});
-    } finally {
-      if (timer) clearTimeout(timer);
-    }
-  }
-
+  /** One handshake, sshSession's (host key, credentials, timeout, wording); dispose() gives up a handshake under way. */
   private async open(): Promise<Client> {
-    const address = await this.resolveAddress();
-    return this.handshake(address, (await loadSsh2()).Client);
+    const o = this.options;
+    const client = await dialSsh({
+      ...o,
+      label: `the SSH tunnel host ${this.label}`,
+      hostSource: 'the tunnel setting (or its ~/.ssh/config alias)',
+      signal: this.closing.signal,
+    });
+    if (this.disposed) {
+      client.end();
+      throw this.closedError();
+    }
+    this.clients.add(client);
+    // dialSsh logs a failure of the live connection; the next request dials again.
+    client.on('error', () => this.forget(client));
+    client.on('close', () => this.forget(client));
+    o.log?.(`SSH tunnel to ${this.label} is up`);
+    return client;
   }
 
-  private handshake(address: string, Client: typeof import('ssh2').Client): Promise<Client> {
-    const o = this.options;
-    const timeoutMs = o.timeoutMs ?? 10_000;
-    return new Promise<Client>((resolve, reject) => {
-      let auth: Pick<ConnectConfig, 'agent' | 'privateKey'>;
-      try {
-        auth = this.authConfig();
-      } catch (err) {
-        reject(err);
-        return;
-      }
-      const client = new Client();
-      let settled = false;
-      /** Why the host key was refused, when it was. */
-      let refusal: SshConnectError | undefined;
-      let timer: NodeJS.Timeout | undefined;
-      const startTimer = () => {
-        timer = setTimeout(() => {
-          fail(
-            new SshConnectError(
-              `Timed out while initiating the SSH connection to ${this.label} (after ${timeoutMs / 1000} s). Is the host reachable and is sshd running? (The limit is the profile's sshTimeout.)`,
-              'timeout',
-            ),
-          );
-          client.destroy();
-        }, timeoutMs);
-      };
-      const stopTimer = () => {
-        if (timer) clearTimeout(timer);
-        timer = undefined;
-      };
-      const fail = (err: SshConnectError) => {
-        stopTimer();
-        if (settled) return;
-        settled = true;
-        this.clients.delete(client);
-        reject(err);
-      };
-
-      let knownTypes: string[] = [];
-      if (o.strictHostKeyChecking) {
-        try {
-          knownTypes = knownKeyTypes(readKnownHosts(o.knownHostsFile), [o.host, address], o.port);
-        } catch (err) {
-          reject(new SshConnectError(`Cannot read the known hosts file ${o.knownHostsFile}: ${(err as Error).message}`, 'config'));
-          return;
-        }
-      }
-      const config: ConnectConfig = {
-        host: address,
-        port: o.port,
-        username: o.username,
-        ...auth,
-        readyTimeout: 0,
-        keepaliveInterval: 15_000,
-        keepaliveCountMax: 3,
-        algorithms: { serverHostKey: hostKeyAlgorithms(knownTypes) },
-        hostVerifier: ((key: Buffer, verify: (ok: boolean) => void) => {
-          this.verifyHostKey(key, address, { pause: stopTimer, resume: startTimer }).then(
-            () => verify(true),
-            (err: unknown) => {
-              refusal = err instanceof SshConnectError ? err : new SshConnectError(String(err), 'other');
-              verify(false);
-            },
-          );
-          return undefined;
-        }) as unknown as NonNullable<ConnectConfig['hostVerifier']>,
-      };
-      client.on('ready', () => {
-        stopTimer();
-        this.ready.add(client);
-        if (settled || this.disposed) {
-          client.end();
-          if (!settled) fail(new SshConnectError(`the SSH tunnel ${this.label} was closed`, 'closed'));
-          return;
-        }
-        settled = true;
-        o.log?.(`SSH tunnel to ${this.label} is up`);
-        resolve(client);
-      });
-      client.on('error', (err: Error & { level?: string; code?: string }) => {
-        if (settled) {
-          o.log?.(`SSH tunnel ${this.label}: ${err.message}`);
-          this.forget(client);
-          return;
-        }
-        fail(refusal ?? this.connectError(err, auth));
-      });
-      client.on('close', () => {
-        this.forget(client);
-        if (!settled)
-          fail(
-            refusal ??
-              new SshConnectError(
-                `The SSH server ${this.label} closed the connection during the handshake. Check sshd's logs and that ${o.username} may log in.`,
-                'closed',
-              ),
-          );
-      });
-      this.clients.add(client);
-      startTimer();
-      try {
-        client.connect(config);
-      } catch (err) {
-        fail(this.connectError(err as Error, auth));
-      }
-    });
+  private closedError(): SshConnectError {
+    return new SshConnectError(`the SSH tunnel ${this.label} was closed`, 'closed');
   }
 
   /** The connection went away: the next request dials again (unless a newer one is already up). */
@@ -305,102 +171,6 @@ export class SshTunnel {
       this.live = undefined;
       this.current = undefined;
     }
-  }
-
-  private async verifyHostKey(key: Buffer, address: string, timer: { pause(): void; resume(): void }): Promise<void> {
-    const o = this.options;
-    if (!o.strictHostKeyChecking) return;
-    const name = hostToken(o.host, o.port);
-    const fingerprint = fingerprintSha256(key);
-    const keyType = keyTypeOf(key) ?? 'unknown';
-    const known = readKnownHosts(o.knownHostsFile);
-    const verdict = lookupHostKey(known, [o.host, address], o.port, key);
-    if (verdict.result === 'match') return;
-    if (verdict.result === 'mismatch') {
-      const lines = verdict.entries.map(e => e.line).join(', ');
-      throw new SshConnectError(
-        verdict.revoked
-          ? `The host key of ${name} (${keyType} ${fingerprint}) is marked @revoked in ${o.knownHostsFile} (line ${lines}). Not connecting.`
-          : `REMOTE HOST IDENTIFICATION HAS CHANGED for ${name}: it sent ${keyType} key ${fingerprint}, which differs from the key in ${o.knownHostsFile} (line ${lines}). ` +
-              `Someone could be intercepting the connection, or the host was reinstalled. Not connecting. If the change is expected, remove line ${lines} from ${o.knownHostsFile} and connect again.`,
-        'host-key-changed',
-      );
-    }
-    const notes = [
-      ...(verdict.knownForAddresses ?? []).map(
-        e =>
-          `the same key is recorded for ${e.hosts} only (${o.knownHostsFile} line ${e.line}); ` +
-          'a key is trusted under the name you connect to, not under an address it resolves to',
-      ),
-      ...known.problems.map(p => `${o.knownHostsFile} line ${p.line} is ignored: ${p.message}`),
-    ];
-    if (!o.confirmUnknownHost) {
-      throw new SshConnectError(
-        `Unknown host ${name} (${keyType} ${fingerprint}) and no one to ask; add it with: ssh-keyscan -p ${o.port} ${o.host} >> ${o.knownHostsFile} (after checking the fingerprint), or connect interactively once.` +
-          notes.map(n => ` Note: ${n}.`).join(''),
-        'host-key-unknown',
-      );
-    }
-    timer.pause();
-    let trusted: boolean;
-    try {
-      trusted = await o.confirmUnknownHost(name, fingerprint, keyType, notes);
-    } finally {
-      timer.resume();
-    }
-    if (!trusted) {
-      throw new SshConnectError(
-        `Host key verification failed: the key of ${name} (${keyType} ${fingerprint}) was not trusted, so the tunnel was not opened.`,
-        'host-key-rejected',
-      );
-    }
-    try {
-      await appendKnownHost(o.knownHostsFile, o.host, o.port, key);
-      o.log?.(`Permanently added '${name}' (${keyType}) to the list of known hosts (${o.knownHostsFile}).`);
-    } catch (err) {
-      // As fleetctl: the user said yes, so connect, but say why it will ask again.
-      o.log?.(`Failed to add the host to the list of known hosts (${o.knownHostsFile}): ${(err as Error).message}`);
-    }
-  }
-
-  private connectError(err: Error & { level?: string; code?: string }, auth: Pick<ConnectConfig, 'agent' | 'privateKey'>): SshConnectError {
-    const o = this.options;
-    const message = err.message ?? String(err);
-    if (/All configured authentication methods failed/i.test(message)) {
-      const tried = [auth.agent ? `the keys in ssh-agent (${auth.agent})` : undefined, o.identityFile ? `the identity file ${o.identityFile}` : undefined]
-        .filter(Boolean)
-        .join(' and ');
-      return new SshConnectError(
-        `SSH authentication as ${o.username} to ${this.label} failed (tried ${tried}). Check sshUser, that your public key is in ~${o.username}/.ssh/authorized_keys there, and that the key is loaded (ssh-add -l).`,
-        'auth',
-      );
-    }
-    if (/encrypted/i.test(message) && /passphrase/i.test(message)) {
-      return new SshConnectError(
-        `The identity file ${o.identityFile} is encrypted. Load it into ssh-agent (ssh-add ${o.identityFile}) and remove identityFile from the profile.`,
-        'config',
-      );
-    }
-    if (/Cannot parse privateKey/i.test(message)) {
-      return new SshConnectError(
-        `The identity file ${o.identityFile} is not a private key ssh2 can read (${message}). Point identityFile at an OpenSSH or PEM private key.`,
-        'config',
-      );
-    }
-    const code = err.code ?? '';
-    if (code === 'ECONNREFUSED')
-      return new SshConnectError(
-        `Cannot reach the SSH tunnel host ${this.label}: connection refused. Is sshd running there, and is the port right?`,
-        'refused',
-      );
-    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN')
-      return new SshConnectError(
-        `Cannot reach the SSH tunnel host ${this.label}: host name not found. Check the tunnel setting (or its ~/.ssh/config alias).`,
-        'unreachable',
-      );
-    if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'ETIMEDOUT')
-      return new SshConnectError(`Cannot reach the SSH tunnel host ${this.label}: ${code}. Check the network or VPN.`, 'unreachable');
-    return new SshConnectError(`SSH connection to ${this.label} failed: ${message}`, 'other');
   }
 
   private forwardTcp(client: Client, host: string, port: number): Promise<Duplex> {
@@ -503,7 +273,7 @@ export class SshTunnel {
   }
 
   private channelError(err: Error, what: string, fix: string): Error {
-    const message = err.message ?? String(err);
+    const message = errorMessage(err);
     if (/Channel open failure/i.test(message)) {
       // sshd's "Connection refused": nothing listens at the endpoint as seen from the tunnel host.
       const refused = /refused/i.test(message);

@@ -83,8 +83,8 @@ function wizardDeps(connections: ClusterConnections, title: string, log?: (messa
     takenNames: connections.list().map(c => c.name),
     test: entry =>
       testClusterEntry(entry, process.env, {
-        confirmUnknownHost: (host, fingerprint) =>
-          confirmHostKey(host, fingerprint, typeof entry['knownHostsFile'] === 'string' ? entry['knownHostsFile'] : '~/.fleetctl/known_hosts'),
+        confirmUnknownHost: (host, fingerprint, _keyType, notes) =>
+          confirmHostKey(host, fingerprint, typeof entry['knownHostsFile'] === 'string' ? entry['knownHostsFile'] : '~/.fleetctl/known_hosts', notes),
         ...(log ? { log } : {}),
       }),
     save: async (list, renamed) => {

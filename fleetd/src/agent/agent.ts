@@ -18,25 +18,23 @@ import {
   type MachineRecord,
   type AgentRegistry,
 } from '../../../registry/src/registry';
-import { errorMessage } from '../../../protocol/src/log';
+import { errorMessage, type Log } from '../../../protocol/src/log';
 import { heartbeatInterval } from './passHelpers';
 import { StatePublisher } from './statePublisher';
 import { TaskFailures } from './taskFailures';
 import type { UnitManager, UnitManagerState } from './unitManager';
-
-export type LogFn = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
 
 export interface AgentOptions {
   registry: AgentRegistry;
   machine: { id: string; publicIP: string; metadata: Record<string, string> };
   unitManager: UnitManager;
   /** fleet's agent_ttl: presence, states and launched heartbeats expire after it. Default 30 s. */
-  ttlMs?: number;
+  ttlMs?: number | undefined;
   /** The reconcile period. Default 5 s (fleet's fixed agent interval). */
-  intervalMs?: number;
+  intervalMs?: number | undefined;
   /** Advertised in the machine record when the agent serves a journal. */
-  journalUrl?: string;
-  log?: LogFn;
+  journalUrl?: string | undefined;
+  log?: Log | undefined;
 }
 
 export const AGENT_VERSION = FLEET_VERSION;
@@ -50,7 +48,7 @@ export class Agent {
   private readonly manager: UnitManager;
   private readonly ttlMs: number;
   private readonly intervalMs: number;
-  private readonly log: LogFn;
+  private readonly log: Log;
   private readonly record: MachineRecord;
   /** What this agent last did with each unit (fleet's in-memory cache; lost on restart). */
   private readonly cache = new Map<string, Exclude<MachineUnitState, 'inactive'>>();

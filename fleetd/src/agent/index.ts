@@ -6,13 +6,14 @@
  */
 import path from 'node:path';
 import type { AgentRegistry } from '../../../registry/src/registry';
-import { Agent, type LogFn } from './agent';
+import type { Log } from '../../../protocol/src/log';
+import { Agent } from './agent';
 import { Journal, startJournalServer, type JournalServer } from './journal';
 import { machineEnvironment } from './machineEnv';
 import { ProcessUnitManager } from './processUnitManager';
 import type { UnitManager } from './unitManager';
 
-export { Agent, heartbeatInterval, type AgentOptions, type LogFn } from './agent';
+export { Agent, heartbeatInterval, type AgentOptions } from './agent';
 export { Journal, startJournalServer, handleJournalRequest, type JournalServer } from './journal';
 export { ProcessUnitManager, type ProcessUnitManagerOptions } from './processUnitManager';
 export { machineEnvironment } from './machineEnv';
@@ -38,7 +39,7 @@ export interface StartAgentOptions {
   stopRecipes?: boolean;
   /** Serve the journal on this TCP address (port 0: any free port) or unix socket (0600). */
   journal?: { host: string; port: number } | { socketPath: string };
-  log?: LogFn;
+  log?: Log;
 }
 
 export interface RunningAgent {
@@ -63,8 +64,8 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
       journal,
       stateDir: path.resolve(options.stateDir),
       env: { ...machineEnvironment(machine.publicIP, options.etcdEndpoints), ...options.unitEnv },
-      ...(options.stopRecipes ? { stopRecipes: true } : {}),
-      ...(log ? { log } : {}),
+      stopRecipes: options.stopRecipes,
+      log,
     });
   let server: JournalServer | undefined;
   try {
@@ -77,10 +78,10 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
     registry,
     machine,
     unitManager,
-    ...(options.ttlMs !== undefined ? { ttlMs: options.ttlMs } : {}),
-    ...(options.intervalMs !== undefined ? { intervalMs: options.intervalMs } : {}),
-    ...(server ? { journalUrl: server.url } : {}),
-    ...(log ? { log } : {}),
+    ttlMs: options.ttlMs,
+    intervalMs: options.intervalMs,
+    journalUrl: server?.url,
+    log,
   });
   try {
     await agent.start();

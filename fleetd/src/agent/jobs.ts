@@ -19,6 +19,7 @@ import {
   type PlanUnit,
 } from './dependencies';
 import type { Service } from './service';
+import type { Log } from '../../../protocol/src/log';
 
 interface QueuedJob extends Job {
   /** Resolved when the job finished or was replaced. */
@@ -31,7 +32,7 @@ interface QueuedJob extends Job {
 export interface JobHost {
   service(name: string): Service | undefined;
   services(): Iterable<Service>;
-  log(level: 'debug' | 'info' | 'warn', message: string): void;
+  log: Log;
 }
 
 export class JobQueue {

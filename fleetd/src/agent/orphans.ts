@@ -11,6 +11,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { Log } from '../../../protocol/src/log';
 import { parseUnitFile } from '../../../unitfile/src/parse';
 import { toOptions } from '../../../unitfile/src/serialize';
 import { Journal } from './journal';
@@ -25,7 +26,7 @@ export interface OrphanStopOptions {
   machineId: string;
   /** The environment the agent gave its units (markers, COREOS_*, ETCDCTL_*). */
   env: Record<string, string>;
-  log: (level: 'info' | 'warn', message: string) => void;
+  log: Log;
 }
 
 /** Live process groups per unit, from the dead agent's records (a reused PID never matches: the start time differs). */

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createHash, randomUUID } from 'node:crypto';
+import { errorMessage, type Log } from '../../../protocol/src/log';
 import type { UnitOption } from '../../../unitfile/src/serialize';
 import { serializeOptions } from '../../../unitfile/src/serialize';
 import type { Journal } from './journal';
@@ -33,8 +34,8 @@ export interface ProcessUnitManagerOptions {
    * (ExecStop=, kill signal, ExecStopPost=, environment), for the watchdog that stops the units
    * of a `fleetd agent` killed with SIGKILL (cli/watchdog.ts).
    */
-  stopRecipes?: boolean;
-  log?: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
+  stopRecipes?: boolean | undefined;
+  log?: Log | undefined;
 }
 
 function kernelBootId(): string {
@@ -106,7 +107,7 @@ export class ProcessUnitManager implements UnitManager {
       } catch (err) {
         this.options.log?.(
           'warn',
-          `could not record how to stop ${unit} (${(err as Error).message}); if fleetd is killed, its processes are stopped without ExecStop=`,
+          `could not record how to stop ${unit} (${errorMessage(err)}); if fleetd is killed, its processes are stopped without ExecStop=`,
         );
       }
     });
@@ -176,7 +177,7 @@ export class ProcessUnitManager implements UnitManager {
         }
       }
     } catch (err) {
-      this.options.log?.('warn', `could not record process group ${pgid} of ${unit}: ${(err as Error).message}`);
+      this.options.log?.('warn', `could not record process group ${pgid} of ${unit}: ${errorMessage(err)}`);
     }
   }
 

@@ -9,17 +9,16 @@
  */
 import { errorMessage } from '../../../protocol/src/log';
 import type { ExecCommand } from './commandLine';
+import { ServiceCommands, type PhaseEnd } from './serviceCommands';
 import type { ServiceConfig } from './serviceConfig';
-import { classify, shallRestart, startLimit, startRefusal, succeeded, type ActiveState, type ServiceResult, type SubState } from './serviceOutcome';
-import { spawned, stopRecipeOf, UnitProcesses, type ControlOutcome, type Proc, type ServiceHost, type StopRecipe } from './serviceProcess';
+import { classify, shallRestart, startLimit, startRefusal, type ActiveState, type ServiceResult, type SubState } from './serviceOutcome';
+import { spawned, stopRecipeOf, UnitProcesses, type Proc, type ServiceHost, type StopRecipe } from './serviceProcess';
 import { formatTimespan } from './timespan';
 import { describeExit, invocationId, type ExitInfo } from './processes';
 
 export type { ActiveState, ServiceResult, SubState } from './serviceOutcome';
 export type { ExitInfo } from './processes';
 export { SYSTEMD_PATH, type ServiceHost, type StopRecipe } from './serviceProcess';
-
-type PhaseEnd = { kind: 'aborted' } | { kind: 'timeout' } | { kind: 'failed'; cmd: ExecCommand; info: ExitInfo };
 
 export class Service {
   activeState: ActiveState = 'inactive';
@@ -31,6 +30,8 @@ export class Service {
   mainPid: number | undefined;
   /** The unit's process groups, children and forking main PID. */
   private readonly procs: UnitProcesses;
+  /** ExecStartPre=, ExecStart= of a oneshot or forking unit, ExecStartPost=, ExecStop=, ExecStopPost=. */
+  private readonly commands: ServiceCommands;
   private main: Proc | undefined;
   private mainExitDuringStart: ExitInfo | undefined;
   private job: Promise<void> | undefined;
@@ -52,6 +53,12 @@ export class Service {
     private readonly host: ServiceHost,
   ) {
     this.procs = new UnitProcesses(name, host.journal, pgid => host.onSpawn(pgid));
+    this.commands = new ServiceCommands(
+      this.procs,
+      () => this.config,
+      () => host.now(),
+      message => (this.lastMessage = message),
+    );
   }
 
   get loadState(): string {
@@ -194,12 +201,12 @@ export class Service {
     const env = this.environment();
     if (typeof env === 'string') return this.finishFailedStart(env, 'resources');
 
-    const pre = await this.runPhase(c.execStartPre, env, deadline, abort.signal, 'start-pre', false);
+    const pre = await this.commands.phase(c.execStartPre, env, deadline, abort.signal, 'start-pre', false);
     if (pre.kind !== 'done') return this.endStart(pre, false);
 
     this.set('activating', 'start');
     if (c.type === 'oneshot' || c.type === 'forking') {
-      const r = await this.runPhase(c.type === 'oneshot' ? c.execStart : [c.execStart[0]!], env, deadline, abort.signal, 'start', true);
+      const r = await this.commands.phase(c.type === 'oneshot' ? c.execStart : [c.execStart[0]!], env, deadline, abort.signal, 'start', true);
       if (r.kind === 'failed' && c.type === 'oneshot') this.log(`${this.name}: Main process exited, ${describeExit(r.info)}`);
       if (r.kind !== 'done') return this.endStart(r, false);
       if (c.type === 'forking') await this.superviseForked(r.pgid, deadline);
@@ -218,7 +225,7 @@ export class Service {
 
     if (c.execStartPost.length > 0) {
       this.set('activating', 'start-post');
-      const post = await this.runPhase(c.execStartPost, env, deadline, abort.signal, 'start-post', false);
+      const post = await this.commands.phase(c.execStartPost, env, deadline, abort.signal, 'start-post', false);
       if (post.kind !== 'done') return this.endStart(post, true);
     }
     this.startAbort = undefined;
@@ -241,28 +248,6 @@ export class Service {
     if (c.type === 'forking' && this.procs.externalMain === undefined && this.liveGroups().length === 0) {
       return this.mainGone({ code: 0, signal: null });
     }
-  }
-
-  /**
-   * A start phase's commands in order (ExecStartPre=, ExecStart= of a oneshot or forking unit,
-   * ExecStartPost=) until one is aborted, times out or fails without the `-` prefix.
-   */
-  private async runPhase(
-    cmds: readonly ExecCommand[],
-    env: Record<string, string>,
-    deadline: number,
-    signal: AbortSignal,
-    phase: SubState,
-    main: boolean,
-  ): Promise<PhaseEnd | { kind: 'done'; pgid?: number }> {
-    let pgid: number | undefined;
-    for (const cmd of cmds) {
-      const r = await this.runControl(cmd, env, deadline, signal, phase);
-      if (r.kind !== 'exited') return r;
-      if (!this.succeeded(r.info, main) && !cmd.ignoreFailure) return { kind: 'failed', cmd, info: r.info };
-      pgid = r.pgid;
-    }
-    return pgid === undefined ? { kind: 'done' } : { kind: 'done', pgid };
   }
 
   /** A start phase that did not finish ends the start (`execStop`: the unit got as far as ExecStartPost=). */
@@ -333,10 +318,6 @@ export class Service {
     return classify(info, { ignoresFailure: this.mainIgnoresFailure, successExitStatus: this.config.successExitStatus });
   }
 
-  private succeeded(info: ExitInfo, main: boolean): boolean {
-    return succeeded(info, main, this.config.successExitStatus);
-  }
-
   private controlFailed(cmd: ExecCommand, info: ExitInfo, execStop: boolean): Promise<void> {
     if (info.spawnError) this.log(`${this.name}: ${info.spawnError}`);
     this.log(`${this.name}: Control process exited, ${describeExit(info)}`);
@@ -374,17 +355,13 @@ export class Service {
     let deadline = this.host.now() + c.timeoutStopMs;
     if (o.execStop && c.execStop.length > 0) {
       this.set('deactivating', 'stop');
-      for (const cmd of c.execStop) {
-        const r = await this.runControl(cmd, stopEnv, deadline, undefined, 'stop');
-        if (r.kind === 'timeout') {
-          this.log(`${this.name}: Stopping timed out. Terminating.`);
-          if (this.result === 'success') this.result = 'timeout';
-          break;
-        }
-        if (r.kind === 'exited' && !this.succeeded(r.info, false) && !cmd.ignoreFailure) {
-          this.log(`${this.name}: Control process exited, ${describeExit(r.info)}`);
-          if (this.result === 'success') this.result = 'exit-code';
-        }
+      const stopped = await this.commands.stop(stopEnv, deadline, info => {
+        this.log(`${this.name}: Control process exited, ${describeExit(info)}`);
+        if (this.result === 'success') this.result = 'exit-code';
+      });
+      if (stopped === 'timeout') {
+        this.log(`${this.name}: Stopping timed out. Terminating.`);
+        if (this.result === 'success') this.result = 'timeout';
       }
     }
     deadline = this.host.now() + c.timeoutStopMs;
@@ -395,10 +372,7 @@ export class Service {
     if (c.execStopPost.length > 0) {
       this.set('deactivating', 'stop-post');
       stopEnv.SERVICE_RESULT = this.result;
-      for (const cmd of c.execStopPost) {
-        const r = await this.runControl(cmd, stopEnv, this.host.now() + c.timeoutStopMs, undefined, 'stop-post');
-        if (r.kind !== 'exited') break;
-      }
+      await this.commands.stopPost(stopEnv);
       if (this.liveGroups().length > 0) await this.killAll();
     }
     // Let the children's last output reach the journal before "Stopped …".
@@ -459,18 +433,5 @@ export class Service {
   /** The environment for this start (see serviceEnvironment); its credentials go with the processes. A string is an error. */
   private environment(): Record<string, string> | string {
     return this.procs.environment(this.config, this.host.baseEnv, this.invocation);
-  }
-
-  private async runControl(
-    cmd: ExecCommand,
-    env: Record<string, string>,
-    deadline: number,
-    signal: AbortSignal | undefined,
-    phase: string,
-  ): Promise<ControlOutcome & { pgid?: number }> {
-    const r = await this.procs.control(cmd, env, this.config.workingDirectory, { deadline, now: () => this.host.now() }, signal, phase);
-    if (typeof r !== 'string') return r;
-    this.lastMessage = r;
-    return { kind: 'exited', info: { code: 200, signal: null, spawnError: r } };
   }
 }

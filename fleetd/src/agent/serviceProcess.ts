@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import { errorMessage } from '../../../protocol/src/log';
 import { expandEnvArgs, parseEnvironmentFile, type ExecCommand } from './commandLine';
 import { resolveCredentials, spawnWith, type Credentials } from './credentials';
 import { LineSplitter, type Journal } from './journal';
@@ -110,7 +111,7 @@ function serviceEnvironment(
       text = fs.readFileSync(f.path, 'utf8');
     } catch (err) {
       if (f.optional) continue;
-      return `Failed to load environment file ${f.path}: ${(err as Error).message} (prefix the path with "-" to make it optional)`;
+      return `Failed to load environment file ${f.path}: ${errorMessage(err)} (prefix the path with "-" to make it optional)`;
     }
     for (const [k, v] of parseEnvironmentFile(text).vars) env[k] = v;
   }
@@ -205,7 +206,7 @@ export class UnitProcesses {
         ...(how.uid !== undefined ? { uid: how.uid, gid: how.gid } : {}),
       });
     } catch (err) {
-      return `Failed to execute ${cmd.path}: ${(err as Error).message}`;
+      return `Failed to execute ${cmd.path}: ${errorMessage(err)}`;
     }
     const out = new LineSplitter(l => this.journal.append(this.unit, 'stdout', l));
     const errOut = new LineSplitter(l => this.journal.append(this.unit, 'stderr', l));

@@ -5,6 +5,7 @@
  * the registry is unreachable every request gets fleet's 503.
  */
 import { FLEET_VERSION } from '../../../protocol/src/version';
+import { describeError, errorStack, type Log } from '../../../protocol/src/log';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RegistryLimitError, RegistryUnavailableError, type ApiRegistry } from '../../../registry/src/registry';
 import { DISCOVERY_JSON } from './discovery';
@@ -29,8 +30,6 @@ import {
   writtenUnitBytesAtLeast,
 } from './limits';
 
-export type ApiLog = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
-
 export const API_PREFIXES = ['/fleet/v1', '/v1-alpha'] as const;
 /** Bodies larger than this are refused with 413 (fleet reads without a limit). */
 export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
@@ -51,7 +50,7 @@ export interface ApiHandlerOptions {
   version?: string;
   /** `DELETE /machines/{id}` (fleetd local only): removes the machine; its errors are ApiErrors. */
   removeMachine?: (id: string) => Promise<void>;
-  log?: ApiLog;
+  log?: Log;
 }
 
 /** What the API is busy with: requests with a body being processed or waiting for a slot, long polls waiting for a change. */
@@ -267,14 +266,14 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
         // fleet answers 503 "unable to communicate with etcd" here; the client's request is what is too big.
         status = err.kind === 'size' ? 413 : 400;
         message = err.message;
-        log('warn', `HTTP ${req.method} ${req.url}: ${status}: ${describe(err)}`);
+        log('warn', `HTTP ${req.method} ${req.url}: ${status}: ${describeError(err)}`);
       } else if (err instanceof RegistryUnavailableError) {
         unavailable = true;
         status = 503;
         message = UNAVAILABLE_MESSAGE;
-        log('warn', `HTTP ${req.method} ${req.url}: 503: ${describe(err)}`);
+        log('warn', `HTTP ${req.method} ${req.url}: 503: ${describeError(err)}`);
       } else {
-        log('error', `HTTP ${req.method} ${req.url}: 500: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+        log('error', `HTTP ${req.method} ${req.url}: 500: ${errorStack(err)}`);
       }
       if (res.headersSent) {
         // A streaming response (journal) broke after it started: all we can do is end it.
@@ -325,10 +324,4 @@ function unitTooLarge(limit: number, written?: number): ApiError {
     `too large for etcd: ${what}, and etcd takes at most --max-request-bytes (${limit} bytes) ` +
       'per request, in which a unit is written with its options three times; make the unit smaller',
   );
-}
-
-function describe(err: unknown): string {
-  const cause = (err as { cause?: unknown })?.cause;
-  const text = err instanceof Error ? err.message : String(err);
-  return cause ? `${text}: ${describe(cause)}` : text;
 }

@@ -8,6 +8,7 @@
  */
 import http from 'node:http';
 import type { JournalLine } from '../../../protocol/src/api';
+import { errorMessage } from '../../../protocol/src/log';
 import type { ApiRegistry } from '../../../registry/src/registry';
 import { ApiError } from '../../../registry/src/api/errors';
 
@@ -139,7 +140,7 @@ export async function serveJournal(registry: ApiRegistry, request: JournalReques
     time: Date.now(),
     machineID: s.machineId,
     stream: 'system',
-    text: `fleetd: cannot read the journal of ${request.unit} on machine ${s.machineId}: ${err instanceof Error ? err.message : String(err)}`,
+    text: `fleetd: cannot read the journal of ${request.unit} on machine ${s.machineId}: ${errorMessage(err)}`,
   });
 
   // With follow, subscribe first and hold new lines back, so that nothing written between the

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { localClusterDir, type LocalClusterRecord } from '../../../protocol/src/localCluster';
+import { errorMessage, type Log } from '../../../protocol/src/log';
 
 /** Where this process's stderr goes, when it is a regular file (e.g. `npm start`'s fleetd.log). */
 function outputFile(): string | undefined {
@@ -15,7 +16,7 @@ function outputFile(): string | undefined {
 }
 
 /** Writes the record (0600 in a 0700 directory); returns the function that removes it. */
-export function publishLocalCluster(record: Omit<LocalClusterRecord, 'pid' | 'startedAt' | 'logFile'>, log: (message: string) => void): () => void {
+export function publishLocalCluster(record: Omit<LocalClusterRecord, 'pid' | 'startedAt' | 'logFile'>, log: Log): () => void {
   const dir = localClusterDir(process.env, os.homedir());
   const file = path.join(dir, `${process.pid}.json`);
   try {
@@ -27,7 +28,7 @@ export function publishLocalCluster(record: Omit<LocalClusterRecord, 'pid' | 'st
     fs.writeFileSync(tmp, `${JSON.stringify(full)}\n`, { mode: 0o600 });
     fs.renameSync(tmp, file);
   } catch (err) {
-    log(`cannot write the local cluster record ${file} (editors will not find this cluster): ${(err as Error).message}`);
+    log('warn', `cannot write the local cluster record ${file} (editors will not find this cluster): ${errorMessage(err)}`);
     return () => undefined;
   }
   return () => fs.rmSync(file, { force: true });

@@ -14,6 +14,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
+import { errorMessage, type Log } from '../../../protocol/src/log';
 
 export interface EtcdGate {
   /** `http://127.0.0.1:PORT`: what units get in ETCDCTL_ENDPOINTS / ETCDCTL_PEERS. */
@@ -31,7 +32,7 @@ export interface EtcdGateOptions {
   host?: string;
   /** Reads /proc/net/tcp (a seam for tests). */
   readTcpTable?: () => Promise<string>;
-  log?: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
+  log?: Log;
 }
 
 /** The kernel prints an IPv4 address as the hex of its 32-bit value in host byte order. */
@@ -95,7 +96,7 @@ export async function openEtcdGate(options: EtcdGateOptions): Promise<EtcdGate> 
         { address: client.localAddress ?? '', port: client.localPort ?? 0 },
       );
     } catch (err) {
-      log('warn', `etcd gate: cannot read /proc/net/tcp to check who connects (${(err as Error).message}); refusing`);
+      log('warn', `etcd gate: cannot read /proc/net/tcp to check who connects (${errorMessage(err)}); refusing`);
     }
     if (owner === undefined || !allow.has(owner)) {
       counts.refused++;

@@ -9,6 +9,7 @@ import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { errorMessage, type Log } from '../../../protocol/src/log';
 import { openEtcdGate, type EtcdGate } from './etcdGate';
 
 export interface EtcdProcess {
@@ -92,8 +93,6 @@ async function clearStaleSocket(file: string): Promise<void> {
   fs.rmSync(file, { force: true });
 }
 
-export type EtcdLog = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
-
 export interface EtcdSupervision {
   /** Delays before the restarts after a death, the last one repeated; reset once etcd stayed up RESET_AFTER_MS. */
   restartDelaysMs?: readonly number[];
@@ -130,7 +129,7 @@ const GUARD = [
 export async function startEtcd(
   binary: string,
   dataRoot: string,
-  log: EtcdLog,
+  log: Log,
   supervision: EtcdSupervision = {},
   options: { tcpClient?: boolean; gate?: boolean } = {},
 ): Promise<EtcdProcess> {
@@ -302,7 +301,7 @@ export async function startEtcd(
         } catch (err) {
           const next = delays[Math.min(attempt, delays.length - 1)] ?? 1_000;
           attempt++;
-          log('error', `etcd could not be restarted (${(err as Error).message.split('\n')[0]}); trying again in ${next} ms`);
+          log('error', `etcd could not be restarted (${errorMessage(err).split('\n')[0]}); trying again in ${next} ms`);
           scheduleRestart(next);
         }
       })();

@@ -2,7 +2,7 @@
  * What fleetd started, stopped in reverse order on SIGINT/SIGTERM (bounded, so a stuck part cannot
  * hang shutdown), and the signal handling of a fleetd process.
  */
-export type Log = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
+import { errorMessage, type Log } from '../../../protocol/src/log';
 
 export interface Stoppable {
   stop(): Promise<void>;
@@ -27,7 +27,7 @@ export class Lifetime {
         try {
           await Promise.race([part.stop(), new Promise((_, reject) => setTimeout(() => reject(new Error('did not stop within 30 s')), 30_000).unref())]);
         } catch (err) {
-          log('warn', `stopping ${name}: ${(err as Error).message}`);
+          log('warn', `stopping ${name}: ${errorMessage(err)}`);
         }
       }
     })();

@@ -17,12 +17,11 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { errorMessage, type Log } from '../../../protocol/src/log';
 import { expandEnvArgs, type ExecCommand } from '../agent/commandLine';
 import { spawnWith } from '../agent/credentials';
 import { groupAlive, sendGroup, statFields } from '../agent/processes';
 import type { StopRecipe } from '../agent/service';
-
-type Log = (message: string) => void;
 
 const POLL_MS = 50;
 
@@ -80,7 +79,7 @@ async function runControl(cmd: ExecCommand, recipe: StopRecipe, deadline: number
   const argv = cmd.noEnvExpansion ? cmd.argv : expandEnvArgs(cmd.argv, recipe.env);
   const cwd = fs.existsSync(recipe.cwd) ? recipe.cwd : '/';
   const how = recipe.credentials ? spawnWith(recipe.credentials, cmd.path, argv.slice(1)) : { path: cmd.path, args: argv.slice(1) };
-  if (typeof how === 'string') return log(`${recipe.unit}: ${cmd.line}: ${how}`);
+  if (typeof how === 'string') return log('warn', `${recipe.unit}: ${cmd.line}: ${how}`);
   await new Promise<void>(resolve => {
     let child: ReturnType<typeof spawn>;
     try {
@@ -93,12 +92,12 @@ async function runControl(cmd: ExecCommand, recipe: StopRecipe, deadline: number
         ...(how.uid !== undefined ? { uid: how.uid, gid: how.gid } : {}),
       });
     } catch (err) {
-      log(`${recipe.unit}: ${cmd.line}: ${(err as Error).message}`);
+      log('warn', `${recipe.unit}: ${cmd.line}: ${errorMessage(err)}`);
       return resolve();
     }
     const timer = setTimeout(
       () => {
-        log(`${recipe.unit}: ${cmd.line} timed out; killing it`);
+        log('warn', `${recipe.unit}: ${cmd.line} timed out; killing it`);
         if (child.pid) sendGroup(child.pid, 'SIGKILL');
         resolve();
       },
@@ -106,7 +105,7 @@ async function runControl(cmd: ExecCommand, recipe: StopRecipe, deadline: number
     );
     child.once('error', err => {
       clearTimeout(timer);
-      log(`${recipe.unit}: ${cmd.line}: ${err.message}`);
+      log('warn', `${recipe.unit}: ${cmd.line}: ${err.message}`);
       resolve();
     });
     child.once('exit', () => {
@@ -127,6 +126,7 @@ async function stopUnit(unit: string, groups: number[], recipe: StopRecipe | und
   for (const g of stubborn) sendGroup(g, 'SIGKILL');
   if (recipe) for (const cmd of recipe.execStopPost) await runControl(cmd, recipe, Date.now() + Math.min(recipe.timeoutStopMs, budgetMs), log);
   log(
+    'warn',
     `stopped ${unit} left running by its dead agent (${groups.length} process group(s)${recipe?.execStop.length ? ', ExecStop= ran' : ''}` +
       `${stubborn.length > 0 ? `, ${stubborn.length} killed at the deadline` : ''})`,
   );
@@ -149,7 +149,7 @@ export async function watchdogMain(args: readonly string[]): Promise<number> {
     process.stderr.write('fleetd __watchdog: usage: fleetd __watchdog STATE_DIR BUDGET_MS (started by `fleetd agent`, not by hand)\n');
     return 2;
   }
-  const log: Log = message => process.stderr.write(`${new Date().toISOString()} warn  fleetd watchdog: ${message}\n`);
+  const log: Log = (level, message) => process.stderr.write(`${new Date().toISOString()} ${level.padEnd(5)} fleetd watchdog: ${message}\n`);
   await new Promise<void>(resolve => {
     process.stdin.on('end', resolve);
     process.stdin.on('error', () => resolve());

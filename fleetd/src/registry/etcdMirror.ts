@@ -7,8 +7,15 @@
  *  - watch/watchMachine hints reach only the machines a change concerns. The mirror lags etcd
  *    by the watch delay; every change it has not reflected yet is followed by a watchMachine
  *    hint once it has. After a reconnect every watcher gets a hint (events may have been missed).
+ *
+ * The watch covers job/, lease/ and machines/, and states/ only while someone watches the states
+ * topic (the API's change feed): a machine process does not decode every other machine's unit
+ * states, nor anyone the unit blobs (watchRange). Without states, a job change wakes the
+ * machines it targets or that run the unit, not those that merely still report a state of it
+ * (their next periodic pass sees it).
  */
 import type { IKeyValue, Watcher } from 'etcd3';
+import type { ParsedKey } from '../../../registry/src/keyspace';
 import { isGlobalUnit } from '../../../unitfile/src';
 import {
   RegistryUnavailableError,
@@ -23,7 +30,7 @@ import {
 import { Watchers } from '../../../registry/src/common';
 import { describeError } from '../../../protocol/src/log';
 import { toKv, type EtcdAccess } from './etcdAccess';
-import { decode, decodeJobObject, type Kv } from './keys';
+import { decode, decodeJobObject, mayBeGlobal, watchRange, type Kv } from './keys';
 
 /** Units, schedule and machines from one transaction: one revision, without the unit blobs. */
 export async function readSnapshot(etcd: EtcdAccess): Promise<ClusterSnapshot> {
@@ -36,6 +43,10 @@ export class EtcdMirror {
   private watcher: Watcher | undefined;
   private watchStarting: Promise<void> | undefined;
   private needsResync = false;
+  /** The live (or starting) watch covers states/ (and the mirror and the index hold the states). */
+  private watchingStates = false;
+  /** Events and watch responses received (for tests and benchmarks: what the watch costs). */
+  readonly received = { events: 0, responses: 0 };
   /**
    * The mirror: every job/ and states/ key (value by key) and every machine's keys (by machine
    * ID), as of `mirrorRevision` plus the events applied since. Events at or below the revision of
@@ -46,6 +57,8 @@ export class EtcdMirror {
   /** The watch index: what watchMachine needs to route an event. */
   private readonly index = {
     targets: new Map<string, string>(),
+    /** The units targeted at each machine (targets, inverted). */
+    byMachine: new Map<string, Set<string>>(),
     launched: new Map<string, string>(),
     global: new Set<string>(),
     stateMachines: new Map<string, Set<string>>(),
@@ -72,7 +85,7 @@ export class EtcdMirror {
     }
     // From the mirror: the units scheduled here (the index says which) and the global units.
     const names = new Set(this.index.global);
-    for (const [unit, target] of this.index.targets) if (target === machineId) names.add(unit);
+    for (const unit of this.index.byMachine.get(machineId) ?? []) names.add(unit);
     const kvs: Kv[] = [];
     for (const name of names) {
       for (const key of [this.etcd.keys.jobObject(name), this.etcd.keys.targetState(name), this.etcd.keys.target(name), this.etcd.keys.jobState(name)]) {
@@ -91,13 +104,17 @@ export class EtcdMirror {
   }
 
   watch(topic: WatchTopic, listener: () => void): Disposable {
+    const subscription = this.watchers.onTopic(topic, listener);
+    // The first states listener of a watch that leaves states/ out: watch again, with them.
+    if (topic === 'states' && this.watcher && !this.watchingStates) void this.rewatch();
     this.ensureWatch();
-    return this.watchers.onTopic(topic, listener);
+    return subscription;
   }
 
   watchMachine(machineId: string, listener: () => void): Disposable {
+    const subscription = this.watchers.onMachine(machineId, listener);
     this.ensureWatch();
-    return this.watchers.onMachine(machineId, listener);
+    return subscription;
   }
 
   private ensureWatch(): void {
@@ -105,13 +122,28 @@ export class EtcdMirror {
     this.watchStarting = this.startWatch().finally(() => (this.watchStarting = undefined));
   }
 
+  /** Stops the live watch and starts one over the range the listeners now need. */
+  private async rewatch(): Promise<void> {
+    const old = this.watcher;
+    if (!old) return;
+    this.watcher = undefined;
+    old.removeAllListeners();
+    old.on('error', () => undefined);
+    await old.cancel().catch(err => this.etcd.log('debug', `cancelling the watch: ${describeError(err)}`));
+    this.ensureWatch();
+  }
+
   private async startWatch(): Promise<void> {
+    // Subscriptions made in the same turn (the API subscribes to every topic at once) decide the range together.
+    await Promise.resolve();
     for (let delay = 250; !this.etcd.closed; delay = Math.min(delay * 2, 2_000)) {
       try {
-        const revision = await this.reindex();
+        const withStates = this.watchers.hasTopic('states');
+        const revision = await this.reindex(withStates);
+        const range = watchRange(this.etcd.keys, withStates);
         const watcher = await this.etcd.client
           .watch()
-          .prefix(this.etcd.keys.prefix)
+          .inRange(range)
           // No withPreviousKV(): the previous value comes from the mirror. With it, etcd reads
           // the previous revision of the key for every change and every watcher (ten machine
           // processes: ten reads per write, most of etcd's reads at a thousand units).
@@ -122,15 +154,19 @@ export class EtcdMirror {
           return;
         }
         this.watcher = watcher;
+        this.watchingStates = withStates;
         const handle = (type: 'put' | 'delete', kv: IKeyValue) => {
           try {
+            this.received.events++;
             const event = toKv(kv);
-            const previous = this.mirrored(event.key);
-            this.onEvent(type, event, previous === undefined ? undefined : { key: event.key, value: previous }, BigInt(kv.mod_revision));
+            const key = this.etcd.keys.parse(event.key);
+            const previous = this.mirrored(key, event.key);
+            this.onEvent(type, key, event, previous === undefined ? undefined : { key: event.key, value: previous }, BigInt(kv.mod_revision));
           } catch (err) {
             this.etcd.log('error', `etcd watch event ${type} ${kv.key.toString()} failed: ${describeError(err)}`);
           }
         };
+        watcher.on('data', () => this.received.responses++);
         watcher.on('put', kv => handle('put', kv));
         watcher.on('delete', kv => handle('delete', kv));
         watcher.on('disconnected', () => (this.needsResync = true));
@@ -143,6 +179,8 @@ export class EtcdMirror {
         });
         // Writes between watch() and now were not seen as events: one hint to everyone covers them.
         this.watchers.notify(['units', 'schedule', 'machines', 'states'], this.watchers.machineIds);
+        // A states listener that came while this watch was being set up without them.
+        if (!withStates && this.watchers.hasTopic('states')) void this.rewatch();
         return;
       } catch (err) {
         this.etcd.log('debug', `etcd watch not started yet: ${describeError(err)}`);
@@ -151,16 +189,14 @@ export class EtcdMirror {
     }
   }
 
-  /** Jobs, states and machines in one transaction (one revision) into the index; returns that revision. */
-  private async reindex(): Promise<bigint> {
+  /** Jobs, machines and (`withStates`) states in one transaction (one revision) into the index; returns that revision. */
+  private async reindex(withStates = this.watchingStates): Promise<bigint> {
+    const { keys } = this.etcd;
+    const prefixes = withStates ? [keys.jobs, keys.states, keys.machines] : [keys.jobs, keys.machines];
     const res = await this.etcd.call(() =>
       this.etcd.client
-        .if(this.etcd.keys.prefix, 'Version', '>', -1)
-        .then(
-          this.etcd.client.getAll().prefix(this.etcd.keys.jobs),
-          this.etcd.client.getAll().prefix(this.etcd.keys.states),
-          this.etcd.client.getAll().prefix(this.etcd.keys.machines),
-        )
+        .if(keys.prefix, 'Version', '>', -1)
+        .then(...prefixes.map(p => this.etcd.client.getAll().prefix(p)))
         .commit(),
     );
     const revision = BigInt(res.header.revision);
@@ -181,8 +217,9 @@ export class EtcdMirror {
   }
 
   private rebuildIndex(kvs: readonly Kv[], revision: bigint): void {
-    const { targets, launched, global, stateMachines } = this.index;
+    const { targets, byMachine, launched, global, stateMachines } = this.index;
     targets.clear();
+    byMachine.clear();
     launched.clear();
     global.clear();
     stateMachines.clear();
@@ -191,14 +228,14 @@ export class EtcdMirror {
     this.mirror.machines.clear();
     this.mirrorRevision = revision;
     for (const kv of kvs) {
-      this.applyToIndex('put', kv);
-      this.applyToMirror('put', kv);
+      const key = this.etcd.keys.parse(kv.key);
+      this.applyToIndex('put', key, kv);
+      this.applyToMirror('put', key, kv);
     }
   }
 
   /** A key's value in the mirror (what a watch event's previous value would be). */
-  private mirrored(key: string): string | undefined {
-    const k = this.etcd.keys.parse(key);
+  private mirrored(k: ParsedKey, key: string): string | undefined {
     switch (k.kind) {
       case 'jobObject':
       case 'targetState':
@@ -215,8 +252,7 @@ export class EtcdMirror {
     }
   }
 
-  private applyToMirror(type: 'put' | 'delete', kv: Kv): void {
-    const k = this.etcd.keys.parse(kv.key);
+  private applyToMirror(type: 'put' | 'delete', k: ParsedKey, kv: Kv): void {
     switch (k.kind) {
       case 'jobObject':
       case 'targetState':
@@ -246,20 +282,31 @@ export class EtcdMirror {
     }
   }
 
-  private applyToIndex(type: 'put' | 'delete', kv: Kv): void {
-    const k = this.etcd.keys.parse(kv.key);
-    const { targets, launched, global, stateMachines } = this.index;
+  private applyToIndex(type: 'put' | 'delete', k: ParsedKey, kv: Kv): void {
+    const { targets, byMachine, launched, global, stateMachines } = this.index;
     switch (k.kind) {
-      case 'target':
-        if (type === 'put') targets.set(k.unit, kv.value);
-        else targets.delete(k.unit);
+      case 'target': {
+        const before = targets.get(k.unit);
+        if (before !== undefined) {
+          const set = byMachine.get(before);
+          set?.delete(k.unit);
+          if (set?.size === 0) byMachine.delete(before);
+        }
+        if (type === 'put') {
+          targets.set(k.unit, kv.value);
+          let set = byMachine.get(kv.value);
+          if (!set) byMachine.set(kv.value, (set = new Set()));
+          set.add(k.unit);
+        } else targets.delete(k.unit);
         break;
+      }
       case 'jobState':
         if (type === 'put') launched.set(k.unit, kv.value);
         else launched.delete(k.unit);
         break;
       case 'jobObject': {
-        const obj = type === 'put' ? decodeJobObject(kv.value) : undefined;
+        // Parsed only when it may be global: every process sees every unit's job object.
+        const obj = type === 'put' && mayBeGlobal(kv.value) ? decodeJobObject(kv.value) : undefined;
         if (obj && isGlobalUnit(obj.options)) global.add(k.unit);
         else global.delete(k.unit);
         break;
@@ -291,16 +338,15 @@ export class EtcdMirror {
     return [...out];
   }
 
-  private onEvent(type: 'put' | 'delete', kv: Kv, previous: Kv | undefined, revision: bigint): void {
+  private onEvent(type: 'put' | 'delete', k: ParsedKey, kv: Kv, previous: Kv | undefined, revision: bigint): void {
     if (this.etcd.closed) return;
     // Already in the mirror and the index when the read that rebuilt them was newer (a resync);
     // applying an older event again could undo a newer change. Watchers still get the hint.
     const fresh = revision > this.mirrorRevision;
-    if (fresh) this.applyToMirror(type, kv);
+    if (fresh) this.applyToMirror(type, k, kv);
     // A refresh that writes the same value (heartbeats, re-published states) changes nothing a
     // watcher could see: stay quiet, so agents' heartbeats do not keep waking the engine.
     if (type === 'put' && previous !== undefined && previous.value === kv.value) return;
-    const k = this.etcd.keys.parse(kv.key);
     const topics: WatchTopic[] = [];
     const machines = new Set<string>();
     switch (k.kind) {
@@ -308,23 +354,23 @@ export class EtcdMirror {
       case 'targetState':
         topics.push('units');
         for (const m of this.concerned(k.unit)) machines.add(m);
-        if (fresh) this.applyToIndex(type, kv);
+        if (fresh) this.applyToIndex(type, k, kv);
         for (const m of this.concerned(k.unit)) machines.add(m);
         break;
       case 'target':
         topics.push('schedule');
         if (previous?.value) machines.add(previous.value);
         for (const m of this.concerned(k.unit)) machines.add(m);
-        if (fresh) this.applyToIndex(type, kv);
+        if (fresh) this.applyToIndex(type, k, kv);
         if (type === 'put') machines.add(kv.value);
         break;
       case 'jobState':
         topics.push('schedule');
-        if (fresh) this.applyToIndex(type, kv);
+        if (fresh) this.applyToIndex(type, k, kv);
         break;
       case 'state':
         topics.push('states');
-        if (fresh) this.applyToIndex(type, kv);
+        if (fresh) this.applyToIndex(type, k, kv);
         break;
       case 'machineObject':
         // Our own machine's key went away while we still hold it (its lease expired under

@@ -20,13 +20,16 @@
  *    (starting, reconnecting) machineView reads etcd instead.
  *  - Every etcd failure surfaces as RegistryUnavailableError (with the cause attached); the gRPC
  *    channel reconnects by itself when etcd comes back.
- *  - watch/watchMachine run one watcher over the prefix, with an index of targets and global units
- *    so that a change wakes only the machines it concerns. After a reconnect every watcher gets a
- *    hint (events may have been missed).
+ *  - watch/watchMachine run one watcher over job/ through machines/ (and states/ while someone
+ *    watches the states topic), with an index of targets and global units so that a change wakes
+ *    only the machines it concerns. After a reconnect every watcher gets a hint (events may have
+ *    been missed).
+ *  - New units submitted at once go out as one transaction (etcdCreates.ts).
  *
  * The parts: etcdAccess.ts (calls, reads, error mapping), etcdMirror.ts (the watch, the mirror
  * and the routing index: machineView, watch, watchMachine), etcdLeases.ts (presence, the writes
- * on it, the engine lease), etcdUnits.ts and etcdSchedule.ts (the units and schedule resources);
+ * on it, the engine lease), etcdUnits.ts (with etcdCreates.ts) and etcdSchedule.ts (the units
+ * and schedule resources);
  * this class puts them together and keeps machines and unit states.
  */
 import { Etcd3 } from 'etcd3';
@@ -258,6 +261,11 @@ export class EtcdRegistry implements Registry {
 
   watchMachine(machineId: string, listener: () => void): Disposable {
     return this.mirror.watchMachine(machineId, listener);
+  }
+
+  /** Watch events and responses this registry received so far (what its watch costs; for tests and benchmarks). */
+  get watchReceived(): { events: number; responses: number } {
+    return { ...this.mirror.received };
   }
 
   async ping(): Promise<void> {

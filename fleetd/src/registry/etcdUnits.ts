@@ -1,21 +1,27 @@
 /**
  * Units on etcd v3 (EtcdRegistry's units resource): a unit is its content blob (content-addressed,
- * create-only), its job object and its target state, each write one transaction.
+ * create-only), its job object and its target state, each write one transaction (new units
+ * arriving together share one: etcdCreates.ts).
  */
 import { serializeOptions, unitHash, type UnitOption } from '../../../unitfile/src';
 import type { JobState } from '../../../protocol/src/api';
 import { RegistryLimitError, type ScheduleEntry, type UnitRecord, type UnitStateRecord } from '../../../registry/src/registry';
 import { groupBySection } from '../../../registry/src/common';
 import type { EtcdAccess } from './etcdAccess';
+import { UnitCreations } from './etcdCreates';
 import { decode, encodeJobObject, encodeUnitBlob } from './keys';
 
 export class EtcdUnits {
   /** `reasons`: the engine's reasons, which a unit's detail carries. */
+  private readonly creations: UnitCreations;
+
   constructor(
     private readonly etcd: EtcdAccess,
     readonly maxRequestBytes: number,
     private readonly reasons: () => Promise<Map<string, string>>,
-  ) {}
+  ) {
+    this.creations = new UnitCreations(etcd, maxRequestBytes);
+  }
 
   async getUnit(name: string): Promise<UnitRecord | undefined> {
     const kvs = await this.etcd.range(this.etcd.keys.job(name));
@@ -66,22 +72,9 @@ export class EtcdUnits {
     );
   }
 
-  async createUnit(unit: { name: string; options: UnitOption[]; desiredState: JobState }): Promise<boolean> {
-    const options = groupBySection(unit.options);
-    const hash = unitHash(options);
-    // One transaction, no read first: if no job object, the blob (content-addressed: rewriting it
-    // writes the same bytes), the job object and the target state.
-    const res = await this.etcd.call(() =>
-      this.etcd.client
-        .if(this.etcd.keys.jobObject(unit.name), 'Create', '==', 0)
-        .then(
-          this.etcd.client.put(this.etcd.keys.unitBlob(hash)).value(encodeUnitBlob(serializeOptions(options))),
-          this.etcd.client.put(this.etcd.keys.jobObject(unit.name)).value(encodeJobObject(unit.name, hash, options)),
-          this.etcd.client.put(this.etcd.keys.targetState(unit.name)).value(unit.desiredState),
-        )
-        .commit(),
-    );
-    return res.succeeded;
+  /** Creates going out together (etcdCreates.ts): one transaction for the calls that wait while others are in flight. */
+  createUnit(unit: { name: string; options: UnitOption[]; desiredState: JobState }): Promise<boolean> {
+    return this.creations.create(unit);
   }
 
   async setDesiredState(name: string, state: JobState): Promise<boolean> {

@@ -126,6 +126,30 @@ export function decodeReasons(text: string): Map<string, string> {
   return out;
 }
 
+/**
+ * The keys a registry's watch covers: job/, lease/ and machines/ (what the mirror keeps and the
+ * hints are routed by), and states/ only when asked (someone watches the states topic). Under
+ * the prefix the kinds sort as engine/, fleetd/, job/, lease/, machines/, state/, states/, unit/,
+ * so one range from job/ leaves out the unit blobs (every unit's text again, which nothing reads
+ * from a watch) and, when it ends after machines/, the states of every machine.
+ */
+export function watchRange(keys: Keys, withStates: boolean): { start: string; end: string } {
+  return { start: keys.jobs, end: withStates ? keys.unitBlobs : rangeEnd(keys.machines) };
+}
+
+/** The end of a prefix's range: the prefix with its last character incremented ("a/" -> "a0"). */
+function rangeEnd(prefix: string): string {
+  return prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
+}
+
+/**
+ * Whether a job object may make its unit global ([X-Fleet] Global=), without parsing it: the
+ * text must name the X-Fleet section (or escape characters, which a JSON writer may do).
+ */
+export function mayBeGlobal(jobObjectText: string): boolean {
+  return jobObjectText.includes('X-Fleet') || jobObjectText.includes('\\u');
+}
+
 /** Decodes keys under the prefix (or part of it) into registry records, sorted as the interface promises. */
 export function decode(keys: Keys, kvs: readonly Kv[]): Decoded {
   const objects = new Map<string, { options: UnitOption[]; hash: string }>();

@@ -15,7 +15,7 @@ import https from 'node:https';
 import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { RegistryUnavailableError } from '../registry';
-import { abortError } from '../../../protocol/src/log';
+import { abortError, errorMessage } from '../../../protocol/src/log';
 
 export interface V2Node {
   key: string;
@@ -276,7 +276,7 @@ export class EtcdV2Client {
           !endpoint.secure &&
           !endpoint.socketPath &&
           !this.options.dial &&
-          (code === 'ECONNRESET' || /socket hang up/i.test(String((err as Error).message))) &&
+          (code === 'ECONNRESET' || /socket hang up/i.test(errorMessage(err))) &&
           (await speaksTls(endpoint))
         ) {
           last = new EtcdUnreachableError(
@@ -423,7 +423,7 @@ function toUnreachable(err: unknown, endpoints: readonly Endpoint[], timeoutMs: 
   const e = err as NodeJS.ErrnoException | undefined;
   const where = endpoints.map(originOf).join(', ');
   const code = e?.code ?? '';
-  const text = e?.message ?? String(err);
+  const text = errorMessage(err);
   if (code === 'ETIMEOUT_ETCD')
     return new EtcdUnreachableError(`etcd at ${where} did not answer within ${timeoutMs / 1000} s; is it healthy?`, 'timeout', { cause: err });
   if (code === 'ECONNREFUSED')

@@ -28,6 +28,7 @@ import {
   type ValidateForSubmitResult,
 } from '../../../protocol/src/lsp';
 import type { FleetLanguageSettings } from '../../../protocol/src/settings';
+import { errorStack } from '../../../protocol/src/log';
 import * as service from '../service';
 import { CompletionWire } from './completionWire';
 import { DiagnosticsScheduler } from './diagnosticsScheduler';
@@ -80,7 +81,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     await connection.sendDiagnostics({ uri, version: document.version, diagnostics: problems.map(p => service.toDiagnostic(doc, p, catalog)) });
   };
   const scheduler = new DiagnosticsScheduler(uri => {
-    validate(uri).catch((e: unknown) => connection.console.error(`fleet: validating ${uri} failed: ${e instanceof Error ? e.stack : String(e)}`));
+    validate(uri).catch((e: unknown) => connection.console.error(`fleet: validating ${uri} failed: ${errorStack(e)}`));
   }, options.diagnosticsDelay ?? 150);
 
   // Other open documents may depend on a changed file (MachineOf cycles, placement): revalidate them, trailing.

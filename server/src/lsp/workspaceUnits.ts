@@ -4,6 +4,7 @@
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { errorMessage } from '../../../protocol/src/log';
 import { parseUnitFile, type UnitFile } from '../../../unitfile/src';
 import { WorkspaceIndex, type DropIn, type IndexedUnit } from '../service';
 import { dropInOf, isUnitFileName, pathToUri, unitNameOf, uriToPath } from './uris';
@@ -87,7 +88,7 @@ export class WorkspaceUnits {
       try {
         entries = await readdir(dir, { withFileTypes: true });
       } catch (e) {
-        this.log(`workspace scan: cannot read ${dir}: ${(e as Error).message}`);
+        this.log(`workspace scan: cannot read ${dir}: ${errorMessage(e)}`);
         return;
       }
       for (const entry of entries) {
