@@ -1,10 +1,10 @@
 /**
  * The cluster map in a real webview (code-server + Debian chromium, the packaged extension):
  *
- *   node --import tsx bench/maps.bench.ts [--scenarios 10x500,100x5000] [--updates 7]
+ *   node --import tsx bench/maps.bench.ts [--scenarios 10x500,100x5000] [--updates 7] [--no-tags]
  *
  * For each scenario (machines × units) a fresh code-server connects to a fleet v1 API served by
- * this process (with fleetd's change feed: ETag and `?wait=`), with mixed constraints (a tenth of
+ * this process (with fleetd's change feed: ETag, `?wait=` and If-None-Match per collection), with mixed constraints (a tenth of
  * the units follow another with MachineOf, a fifth carry a Conflicts glob). Measured, in the
  * webview's own clock (performance.timeOrigin + now, the same wall clock as this process):
  *
@@ -39,6 +39,7 @@ const SCENARIOS = opt('scenarios', '10x500,10x1000,100x500,100x5000')
     return { machines: m, units: u };
   });
 const UPDATES = Number(opt('updates', '7'));
+const TAGS = !args.includes('--no-tags');
 
 interface Data {
   machines: { id: string; primaryIP: string; metadata: Record<string, string> }[];
@@ -67,13 +68,19 @@ function dataset(machines: number, units: number): Data {
   return { machines: ms, units: us, states };
 }
 
-/** fleet's v1 API (read side) over `data`, with fleetd's change feed on /machines. */
+/**
+ * fleet's v1 API (read side) over `data`, with fleetd's change feed: `?wait=` on /machines, and
+ * If-None-Match answered with a 304 per collection while that collection is unchanged since the
+ * tag (as fleetd does; `--no-tags` leaves If-None-Match unanswered, as fleetd before it did).
+ */
 async function apiServer(data: Data): Promise<{ url: string; change(): number; close(): Promise<void> }> {
   let version = 1;
+  /** The version at which each collection last changed. */
+  const changedAt = { machines: 1, units: 1, states: 1 };
   let waiters: (() => void)[] = [];
   const bodies = new Map<string, string>();
   const body = (what: 'machines' | 'units' | 'states') => {
-    const key = `${what}@${version}`;
+    const key = `${what}@${changedAt[what]}`;
     let b = bodies.get(key);
     if (!b) bodies.set(key, (b = JSON.stringify({ [what]: data[what] })));
     return b;
@@ -82,6 +89,13 @@ async function apiServer(data: Data): Promise<{ url: string; change(): number; c
     const url = new URL(req.url ?? '/', 'http://x');
     const what = url.pathname.replace(/^\/fleet\/v1\//, '');
     const etag = `"v${version}"`;
+    const collection = what === 'state' ? 'states' : what === 'units' || what === 'machines' ? what : undefined;
+    const since = /^"v(\d+)"$/.exec(req.headers['if-none-match'] ?? '')?.[1];
+    if (TAGS && collection && since !== undefined && !url.searchParams.has('wait') && Number(since) >= changedAt[collection]) {
+      res.writeHead(304, { etag });
+      res.end();
+      return;
+    }
     const send = (b: string) => {
       res.writeHead(200, { 'content-type': 'application/json', etag: `"v${version}"` });
       res.end(b);
@@ -117,6 +131,7 @@ async function apiServer(data: Data): Promise<{ url: string; change(): number; c
       const s = data.states[(flip++ * 7919) % data.states.length]!;
       s.systemdActiveState = s.systemdActiveState === 'active' ? 'failed' : 'active';
       version++;
+      changedAt.states = version;
       const at = Date.now();
       for (const w of waiters.splice(0)) w();
       return at;
@@ -203,6 +218,18 @@ async function scenario(machines: number, units: number): Promise<string> {
       const boxes = await frame.locator('article.machine').count();
       if (boxes !== machines) throw new Error(`the map shows ${boxes} machines, the API has ${machines}`);
       const firstPaint = first - t0;
+      // The first paint's parts, in the webview's clock: its document started (VS Code made the
+      // panel and its iframe), its script arrived (from the extension's dist/webview, or inline),
+      // the first map message arrived, the frame was painted.
+      const parts = await frame.evaluate(() => {
+        const w = globalThis as unknown as {
+          performance: { timeOrigin: number; getEntriesByType(t: string): { name: string; responseEnd: number }[] };
+          fleetRenderStats: { firstMessageAt?: number; firstDataPaintEpoch?: number; scriptAt?: number };
+        };
+        const script = w.performance.getEntriesByType('resource').find(e => /clusterMap\.js/.test(e.name))?.responseEnd;
+        return { origin: w.performance.timeOrigin, script, scriptRan: w.fleetRenderStats.scriptAt, message: w.fleetRenderStats.firstMessageAt };
+      });
+      const firstParts = `document ${Math.round(parts.origin - t0)} ms, script ${parts.script === undefined ? 'inline' : `loaded +${Math.round(parts.script)}`}, ran +${Math.round(parts.scriptRan ?? NaN)}, map message +${Math.round(parts.message ?? NaN)}, painted +${Math.round(first - parts.origin)} ms`;
       // Let the watch lease's own re-read settle, then change one unit at a time.
       await wb.page.waitForTimeout(1500);
       const endToEnd: number[] = [];
@@ -229,7 +256,7 @@ async function scenario(machines: number, units: number): Promise<string> {
         await wb.page.waitForTimeout(300);
       }
       const f = (n: number) => `${Math.round(n)} ms`;
-      return `${String(machines).padStart(4)} machines × ${String(units).padStart(5)} units: first paint ${f(firstPaint)}; update (API change → paint) median ${f(median(endToEnd))} (max ${f(Math.max(...endToEnd))}), model change → paint ${f(median(fromModel))} (clusterMap ${f(median(compute))}, postMessage ${f(median(transport))}, webview render ${f(median(render))})`;
+      return `${String(machines).padStart(4)} machines × ${String(units).padStart(5)} units: first paint ${f(firstPaint)} (${firstParts}); update (API change → paint) median ${f(median(endToEnd))} (max ${f(Math.max(...endToEnd))}), model change → paint ${f(median(fromModel))} (clusterMap ${f(median(compute))}, postMessage ${f(median(transport))}, webview render ${f(median(render))}); every update: ${endToEnd.map(Math.round).join(' ')} ms`;
     });
   } finally {
     await cs.stop();

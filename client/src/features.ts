@@ -17,8 +17,7 @@ import { PROBLEM_CONTEXT, welcomeStateOf, type WelcomeState } from './cluster/co
 import { JournalFollower } from './cluster/journal';
 import { RemoteAccess, remoteSettingsFrom } from './cluster/remoteAccess';
 import { clusterContextOf, sameClusterContext } from './cluster/snapshot';
-import { selectionContext } from './cluster/selectionActions';
-import { ExplorerOptions, toItem, type ClusterNode } from './cluster/treeItems';
+import { ExplorerOptions } from './cluster/treeItems';
 import { UnitDocumentProvider } from './cluster/unitDocuments';
 import { UnitsViewControls } from './cluster/unitsViewControls';
 import { STATUS_SCHEME, UNIT_SCHEME, Views } from './identifiers';
@@ -123,13 +122,6 @@ export function registerClusterFeatures(
         : '';
   };
   own(model.onDidChange(updateMessage));
-  // Several nodes selected: the context menu offers only what applies to all (selectionActions.ts).
-  const selectionKeys = (nodes: readonly ClusterNode[]) => {
-    for (const [key, value] of Object.entries(selectionContext(nodes.map(n => toItem(n).contextValue))))
-      void vscode.commands.executeCommand('setContext', key, value);
-  };
-  own(unitsView.onDidChangeSelection(e => selectionKeys(e.selection)));
-  own(machinesView.onDidChangeSelection(e => selectionKeys(e.selection)));
   unitsControls = own(new UnitsViewControls(model, unitsView, () => unitsProvider.refresh()));
 
   // The language server's cluster context follows the snapshot.

@@ -29,7 +29,7 @@ export const Commands = {
   openMachineShell: 'fleet.openMachineShell',
   removeMachine: 'fleet.removeMachine',
   startUnitsMatching: 'fleet.startUnitsMatching',
-  createTemplateInstances: 'fleet.createTemplateInstances',
+  createTemplateInstances: LensCommands.createInstances,
   startLocalCluster: 'fleet.startLocalCluster',
   stopLocalCluster: 'fleet.stopLocalCluster',
   showLocalClusterLogs: 'fleet.showLocalClusterLogs',

@@ -15,17 +15,24 @@ import { ClusterModel, type Timers } from '../src/cluster/clusterModel';
 import { createApiServer, type ApiServer } from '../../fleetd/src/api';
 import { MemoryRegistry } from '../../fleetd/src/registry/memoryRegistry';
 import { waitFor } from '../../test/support';
+import { saveUnitState } from '../../registry/test/registryOps';
 
 const HELLO = [{ section: 'Service', name: 'ExecStart', value: '/bin/sleep 1000' }];
 
 /** Counts the requests the API serves (method + path + query). */
-async function countingApi(registry: MemoryRegistry, maxWaitMs: number): Promise<{ server: ApiServer; url: string; requests: string[]; proxy: http.Server }> {
+async function countingApi(
+  registry: MemoryRegistry,
+  maxWaitMs: number,
+): Promise<{ server: ApiServer; url: string; requests: string[]; answers: Answer[]; proxy: http.Server }> {
   const server = await createApiServer({ registry, listen: [{ host: '127.0.0.1', port: 0 }], maxWaitMs });
   const target = new URL(server.urls[0]!);
   const requests: string[] = [];
+  const answers: Answer[] = [];
   const proxy = http.createServer((req, res) => {
     requests.push(`${req.method} ${req.url}`);
     const up = http.request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, r => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      answers.push({ path: url.pathname, wait: url.searchParams.has('wait'), ifNoneMatch: req.headers['if-none-match'], status: r.statusCode ?? 0 });
       res.writeHead(r.statusCode ?? 502, r.headers);
       r.pipe(res);
     });
@@ -34,7 +41,16 @@ async function countingApi(registry: MemoryRegistry, maxWaitMs: number): Promise
   });
   await new Promise<void>(r => proxy.listen(0, '127.0.0.1', () => r()));
   const port = (proxy.address() as { port: number }).port;
-  return { server, url: `http://127.0.0.1:${port}`, requests, proxy };
+  return { server, url: `http://127.0.0.1:${port}`, requests, answers, proxy };
+}
+
+/** A request the proxy passed on: its path, the If-None-Match it carried, the status of the answer. */
+interface Answer {
+  path: string;
+  /** The change feed's long poll. */
+  wait: boolean;
+  ifNoneMatch: string | undefined;
+  status: number;
 }
 
 describe('the model on fleetd: change feed, no polling', () => {
@@ -96,6 +112,55 @@ describe('the model on fleetd: change feed, no polling', () => {
       api.dispose();
     }
   });
+
+  test("a unit's state changes: the re-read asks with each collection's tag; only /state answers, units and machines are kept whole", async () => {
+    await registry.putUnit({ name: 'web.service', options: HELLO, desiredState: 'launched' });
+    const state = (activeState: string) =>
+      saveUnitState(registry, { name: 'web.service', machineId: 'm1', hash: 'c'.repeat(40), loadState: 'loaded', activeState, subState: 'running' }, 60_000);
+    await state('active');
+    const api = new HttpFleetApi({ endpoint: f.url });
+    const model = new ClusterModel({ intervalMs: 200 });
+    try {
+      model.setApi(api);
+      const release = model.watch();
+      await waitFor('the first snapshot', () => model.view.kind === 'connected', { timeoutMs: 5_000 });
+      await waitFor('the long poll', () => model.listeningForChanges, { timeoutMs: 5_000 });
+      const before = model.lastSnapshot!;
+      f.answers.length = 0;
+      await state('failed');
+      const activeState = () => model.lastSnapshot?.states.find(s => s.name === 'web.service')?.systemdActiveState;
+      await waitFor('the new state in the snapshot', () => activeState() === 'failed', { timeoutMs: 5_000, intervalMs: 10 });
+      const reads = f.answers.filter(a => !a.wait);
+      assert.deepEqual(reads.map(a => [a.path, a.ifNoneMatch !== undefined, a.status]).sort(), [
+        ['/fleet/v1/machines', true, 304],
+        ['/fleet/v1/state', true, 200],
+        ['/fleet/v1/units', true, 304],
+      ]);
+      const after = model.lastSnapshot!;
+      assert.equal(after.units, before.units, 'the units are the previous read’s, whole');
+      assert.equal(after.machines, before.machines);
+      // A deploy's patch is no read: the next read asks for everything again.
+      model.applyUnit({ name: 'web.service', desiredState: 'loaded', options: HELLO }, []);
+      f.answers.length = 0;
+      await state('active');
+      await waitFor('the read after the patch', () => activeState() === 'active', { timeoutMs: 5_000, intervalMs: 10 });
+      assert.deepEqual(
+        f.answers
+          .filter(a => !a.wait)
+          .map(a => [a.path, a.ifNoneMatch !== undefined, a.status])
+          .sort(),
+        [
+          ['/fleet/v1/machines', false, 200],
+          ['/fleet/v1/state', false, 200],
+          ['/fleet/v1/units', false, 200],
+        ],
+      );
+      release();
+    } finally {
+      model.dispose();
+      api.dispose();
+    }
+  });
 });
 
 class ManualTimers implements Timers {
@@ -122,8 +187,10 @@ describe('the model on a fleet API without the change feed', () => {
     // A fleet API as real fleet serves it: no ETag, `wait` ignored.
     const requests: string[] = [];
     let units = '{}';
+    let conditional = 0;
     const server = http.createServer((req, res) => {
       requests.push(`${req.method} ${req.url}`);
+      if (req.headers['if-none-match'] !== undefined) conditional++;
       res.writeHead(200, { 'Content-Type': 'application/json' });
       res.end(/\/units/.test(req.url ?? '') ? units : '{}');
     });
@@ -161,6 +228,7 @@ describe('the model on a fleet API without the change feed', () => {
       model.setFocused(true);
       assert.equal(timers.pending[0]!.ms, 1000);
       assert.equal(requests.filter(r => /wait=/.test(r)).length, 0, 'never a wait against a server without the feed');
+      assert.equal(conditional, 0, 'never an If-None-Match: every read is a full one');
     } finally {
       model.dispose();
       api.dispose();

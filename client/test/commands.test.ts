@@ -508,26 +508,6 @@ describe('cluster UI adapters (stub vscode, in-process fleetd)', () => {
     );
   });
 
-  test('several units selected: the context keys offer only the actions valid for all', async () => {
-    await features.model.refresh();
-    const units = treeViews.get('fleet.units')!;
-    const node = (name: string) => units.provider.getChildren().find(n => units.provider.getTreeItem(n).label === name);
-    const launched = node('nginx.1.service');
-    const submitted = node('web@1.service');
-    assert.ok(launched && submitted);
-    assert.deepEqual(
-      [launched, submitted].map(n => units.provider.getTreeItem(n).contextValue),
-      ['fleet.unit.launched', 'fleet.unit.inactive'],
-    );
-    units.select([launched, submitted]);
-    assert.equal(ui.contexts.get('fleet.selectionCan.fleet.stopUnit'), false, 'web@1 is not launched');
-    assert.equal(ui.contexts.get('fleet.selectionCan.fleet.startUnit'), false, 'nginx.1 is already launched');
-    assert.equal(ui.contexts.get('fleet.selectionCan.fleet.destroyUnit'), true);
-    assert.equal(ui.contexts.get('fleet.selectionCan.fleet.replaceUnit'), false, 'Replace takes one unit');
-    units.select([launched]);
-    assert.equal(ui.contexts.get('fleet.selectionCan.fleet.stopUnit'), true);
-  });
-
   test('the status bar names the cluster and counts; Add Cluster saves a profile without switching to it, Select Cluster switches', async () => {
     await features.model.refresh();
     assert.match(stubState.statusBar!.text, /^\$\(server-environment\) Fleet: test \(3\/\d+\)$/);

@@ -276,6 +276,7 @@ describe('submit, load, start', () => {
       r!.message,
       'Unit loop.service started, but it keeps failing on 4d389537...: Main process exited, code=exited, status=1/FAILURE; restarted 2 times; see Fleet: Show Journal.',
     );
+    assert.equal(r!.failing, true, 'it ran: its journal says why');
   });
 
   test('one failing unit does not stop the others', async () => {

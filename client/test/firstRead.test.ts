@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { HttpFleetApi } from '../src/api/fleetApi';
+import type { CollectionItems } from '../src/api/types';
 import { ClusterModel } from '../src/cluster/clusterModel';
 import { ClusterSnapshot } from '../src/cluster/snapshot';
 import { createApiServer, type ApiServer } from '../../fleetd/src/api';
@@ -116,14 +117,13 @@ describe("the model's first read takes the change feed's token from the lists", 
   after(async () => fleetd.close());
 
   test('on fleetd: the three lists at once and then the wait on their tag, with no request before them; a change just after the read is shown', async () => {
-    // A change that lands right after the lists were read, before the model waits on the feed.
-    let changeAfterRead = true;
+    // A change that lands right after the three lists were read, before the model waits on the feed.
+    let read = 0;
     class ChangeAfterRead extends HttpFleetApi {
-      override async readCluster(signal?: AbortSignal) {
-        const read = await super.readCluster(signal);
-        if (changeAfterRead) await fleetd.registry.putUnit({ name: 'late.service', options: HELLO, desiredState: 'inactive' });
-        changeAfterRead = false;
-        return read;
+      override async listIfChanged<C extends keyof CollectionItems>(collection: C, tag: string | undefined, signal?: AbortSignal) {
+        const list = await super.listIfChanged(collection, tag, signal);
+        if (++read === 3) await fleetd.registry.putUnit({ name: 'late.service', options: HELLO, desiredState: 'inactive' });
+        return list;
       }
     }
     const api = new ChangeAfterRead({ endpoint: fleetd.url });

@@ -132,6 +132,18 @@ describe('what a deploy says: one message, at most one action', () => {
     );
   });
 
+  test('a unit that ran and failed: its journal is the one action (the message says "see Fleet: Show Journal")', () => {
+    const loop = result('loop.service', false, 'Unit loop.service started, but it keeps failing on 4d389537...: status=1/FAILURE; see Fleet: Show Journal.', {
+      failing: true,
+    });
+    assert.deepEqual(deployReport([loop], () => true).action, { kind: 'journal', label: 'Show Journal', unit: 'loop.service' });
+    const done = result('d.service', true, 'Unit d.service launched on 4d389537.../127.0.0.2');
+    assert.deepEqual(deployReport([loop, done], () => true).action, { kind: 'journal', label: 'Show Journal', unit: 'loop.service' }, 'one of several failed');
+    assert.deepEqual(deployReport([loop, { ...loop, name: 'loop2.service' }], () => true).action, { kind: 'log', label: 'Show Log' }, 'two journals: the log');
+    const slow = result('s.service', false, 'Unit s.service did not become launched within 60s (current state inactive)');
+    assert.deepEqual(deployReport([slow], () => true).action, { kind: 'log', label: 'Show Log' }, 'it never ran: the log');
+  });
+
   test('Start asks first: one unit with its reason and action, several listed in the detail', () => {
     const one = placementQuestion([{ name: 'db.service', reason: 'no machine has metadata region=mars' }], 1, 'the local cluster', 'start', () => true);
     assert.equal(one.message, 'No machine of the local cluster can take db.service now: no machine has metadata region=mars. Start it anyway?');

@@ -19,6 +19,7 @@ import {
   type SnapshotDiff,
 } from '../src/cluster/snapshot';
 import { unitRows } from '../src/cluster/unitRows';
+import type { FleetApi } from '../src/api/types';
 
 const M1 = 'a'.repeat(32);
 const M2 = 'b'.repeat(32);
@@ -210,5 +211,74 @@ describe("the language server's cluster context across reads", () => {
       ),
       false,
     );
+  });
+});
+
+describe('a read of only the collections that changed (ClusterSnapshot.fetchChanged)', () => {
+  /** A FleetApi with tags per collection, as fleetd answers: items unless unchanged since the tag asked with. */
+  function taggedApi(data: ClusterSnapshot) {
+    const version = { machines: 1, units: 1, states: 1 };
+    const asked: [string, string | undefined][] = [];
+    const api = {
+      label: 'fake',
+      async listIfChanged(c: keyof typeof version, tag: string | undefined) {
+        asked.push([c, tag]);
+        const now = `"${c}-${version[c]}"`;
+        if (tag === now) return { items: undefined, tag: now };
+        return { items: (JSON.parse(JSON.stringify(data[c])) as unknown[]).reverse(), tag: now };
+      },
+    } as unknown as FleetApi;
+    return { api, version, asked };
+  }
+
+  test('a collection unchanged since its tag is the previous snapshot’s array, whole; reuseSnapshot keeps it and diffs only the rest', async () => {
+    const data = cluster(20);
+    const { api, version, asked } = taggedApi(data);
+    const first = await ClusterSnapshot.fetchChanged(api, undefined, undefined);
+    assert.deepEqual(first.snapshot, data, 'sorted as normalize sorts');
+    assert.deepEqual(first.tags, { machines: '"machines-1"', units: '"units-1"', states: '"states-1"' });
+    data.states[4]!.systemdActiveState = 'failed';
+    version.states++;
+    asked.length = 0;
+    const second = await ClusterSnapshot.fetchChanged(api, undefined, first);
+    assert.deepEqual(asked.sort(), [
+      ['machines', '"machines-1"'],
+      ['states', '"states-1"'],
+      ['units', '"units-1"'],
+    ]);
+    assert.equal(second.snapshot.units, first.snapshot.units);
+    assert.equal(second.snapshot.machines, first.snapshot.machines);
+    assert.deepEqual(second.snapshot.states, data.states);
+    assert.equal(second.tags.states, '"states-2"');
+    const { snapshot, diff } = reuseSnapshot(first.snapshot, second.snapshot);
+    assert.equal(snapshot.units, first.snapshot.units);
+    assert.equal(snapshot.machines, first.snapshot.machines);
+    assert.deepEqual(diff, { changed: true, machinesChanged: false, addedUnits: [], removedUnits: [], changedUnits: [data.states[4]!.name] });
+    assert.deepEqual(diff, referenceDiff(first.snapshot, snapshot));
+    snapshot.states.forEach((s, i) => (i === 4 ? assert.notEqual(s, first.snapshot.states[i]) : assert.equal(s, first.snapshot.states[i])));
+  });
+
+  test('without tags (real fleet, the etcd driver) every read is a full one', async () => {
+    const data = cluster(5);
+    const full = {
+      label: 'fleet',
+      listMachines: async () => wire(data).machines,
+      listUnits: async () => wire(data).units,
+      listUnitStates: async () => wire(data).states,
+    } as unknown as FleetApi;
+    const first = await ClusterSnapshot.fetchChanged(full, undefined, undefined);
+    assert.deepEqual(first, { snapshot: data, tags: {} });
+    const second = await ClusterSnapshot.fetchChanged(full, undefined, first);
+    assert.notEqual(second.snapshot.units, first.snapshot.units);
+    assert.deepEqual(second, { snapshot: data, tags: {} });
+    // A server that answers without an ETag is asked without one next time.
+    const asked: (string | undefined)[] = [];
+    const untagged = {
+      label: 'fleet over HTTP',
+      listIfChanged: async (c: 'machines' | 'units' | 'states', tag: string | undefined) => (asked.push(tag), { items: wire(data)[c], tag: undefined }),
+    } as unknown as FleetApi;
+    const a = await ClusterSnapshot.fetchChanged(untagged, undefined, undefined);
+    await ClusterSnapshot.fetchChanged(untagged, undefined, a);
+    assert.deepEqual(asked, [undefined, undefined, undefined, undefined, undefined, undefined]);
   });
 });

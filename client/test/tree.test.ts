@@ -192,6 +192,16 @@ describe('tree items', () => {
       states: [state('k.service', M1, 'failed', 'failed', { detail: 'Main process exited, code=killed, status=9/KILL (result: signal)' })],
     });
     assert.match(toItem({ kind: 'unit', id: 'u', row: unitRows(killed)[0]!, machines }).description!, / · signal KILL$/);
+    // Caught running between two exits: still the restart count.
+    const between = ClusterSnapshot.normalize({
+      machines,
+      units: [unit('loop.service')],
+      states: [state('loop.service', M1, 'active', 'running', { detail: 'restarted 6 times' })],
+    });
+    assert.equal(
+      toItem({ kind: 'unit', id: 'u', row: unitRows(between)[0]!, machines }).description,
+      'launched · 4d389537.../10.1.1.7 · active (running) · restarted 6×',
+    );
   });
 
   test('a pending unit shows the transition; loaded and inactive units their own icons', () => {

@@ -35,6 +35,19 @@ describe('webviewShell', () => {
   });
 });
 
+describe('webviewShell: the script in the page', () => {
+  const nonce = 'N'.repeat(32);
+  const base = { cspSource: 'https://x.vscode-cdn.net', nonce, scriptUri: 'https://x.vscode-cdn.net/dist/webview/clusterMap.js', title: 't', css: '' };
+
+  test("the script's text inline under the nonce (no fetch of the file); the file when its text could end the element", () => {
+    const html = webviewShell({ ...base, scriptText: 'document.title="a<b";' });
+    assert.ok(html.includes(`<script nonce="${nonce}">document.title="a<b";</script>`));
+    assert.ok(!html.includes('src='), 'nothing to fetch');
+    for (const text of ['x="</script>"', 'x="</SCRIPT "', '/*<!--*/'])
+      assert.ok(webviewShell({ ...base, scriptText: text }).includes(`<script nonce="${nonce}" src="${base.scriptUri}"></script>`), text);
+  });
+});
+
 describe('contextActions (from package.json)', () => {
   test('a launched unit: the explorer menu without inline duplicates, in menu order', () => {
     assert.deepEqual(

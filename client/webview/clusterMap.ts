@@ -8,8 +8,10 @@
 import type { ClusterMap, MapChip } from '../src/cluster/clusterMap';
 import { edgesOf, type MapEdge } from '../src/cluster/mapEdges';
 import type { ClusterMapState, FromClusterMap, ToClusterMap } from '../src/maps/clusterMapPanel';
-import { esc, timedRender, vscodeApi } from './common';
+import { applyMapDelta } from '../src/maps/mapDelta';
+import { esc, renderStats, timedRender, vscodeApi } from './common';
 
+renderStats();
 const vscode = vscodeApi<ClusterMapState>();
 const root = document.getElementById('root')!;
 let state: ClusterMapState = vscode.getState() ?? {};
@@ -55,9 +57,8 @@ function machineHtml(m: ClusterMap['machines'][number], hidden: boolean): string
   return `<article class="machine${hidden ? ' hidden' : ''}" data-machine="${esc(m.id)}" aria-label="Machine ${esc(title)}, ${m.total} unit${m.total === 1 ? '' : 's'}${hidden ? ', hidden (what if)' : ''}"><h2 title="${esc(m.id)}">${esc(title)}</h2><div class="meta">${esc(m.metadata)}</div>${body}</article>`;
 }
 
-function render(msg: Extract<ToClusterMap, { type: 'map' }>): void {
-  current = msg.map;
-  const map = msg.map;
+function render(msg: Extract<ToClusterMap, { type: 'map' }>, map: ClusterMap | undefined): void {
+  current = map;
   if (msg.hide !== state.hide) {
     state.hide = msg.hide;
     save();
@@ -256,12 +257,23 @@ root.addEventListener('keydown', e => {
 });
 window.addEventListener('resize', () => drawEdges());
 
-window.addEventListener('message', (event: MessageEvent<ToClusterMap>) => {
-  const msg = event.data;
-  const receivedAt = performance.now();
-  if (msg.type === 'map') timedRender(receivedAt, () => render(msg), msg.map ? { changedAt: msg.changedAt, postedAt: msg.postedAt } : undefined);
-  else if (msg.type === 'selected' && msg.unit === state.selected) showRelations(msg.unit, msg.actions, msg.inExplorer);
-});
+/** The number of the message whose map is `current` (a delta applies only to it). */
+let currentSeq: number | undefined;
+
+function receive(msg: ToClusterMap, receivedAt: number): void {
+  if (msg.type === 'map') {
+    if (msg.delta && (!current || msg.delta.base !== currentSeq)) {
+      // Not the map this delta was made from (the webview was reloaded meanwhile): ask for it whole.
+      post({ type: 'ready' });
+      return;
+    }
+    const map = msg.delta ? applyMapDelta(current!, msg.delta) : msg.map;
+    currentSeq = map ? msg.seq : undefined;
+    timedRender(receivedAt, () => render(msg, map), map ? { changedAt: msg.changedAt, postedAt: msg.postedAt } : undefined);
+  } else if (msg.type === 'selected' && msg.unit === state.selected) showRelations(msg.unit, msg.actions, msg.inExplorer);
+}
+
+window.addEventListener('message', (event: MessageEvent<ToClusterMap>) => receive(event.data, performance.now()));
 // Say hello until the extension answers: a restored panel can load before the extension has
 // activated and is listening, and a message sent then is lost (bounded: 30 tries).
 let hellos = 0;

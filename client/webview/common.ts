@@ -16,6 +16,8 @@ export const esc = (s: string): string => s.replace(/[&<>"']/g, c => `&#${c.char
 export interface RenderStats {
   /** Renders so far. */
   renders: number;
+  /** performance.now() when the script began (it asks for the stats first thing). */
+  scriptAt: number;
   /** performance.now() when the first data message arrived, and when its frame was painted. */
   firstMessageAt?: number;
   firstPaintAt?: number;
@@ -31,7 +33,7 @@ export interface RenderStats {
 /** Window-global stats the e2e suite and the benchmark read (`window.fleetRenderStats`). */
 export function renderStats(): RenderStats {
   const w = window as unknown as { fleetRenderStats?: RenderStats };
-  return (w.fleetRenderStats ??= { renders: 0, paints: [] });
+  return (w.fleetRenderStats ??= { renders: 0, scriptAt: performance.now(), paints: [] });
 }
 
 /** Runs `render` and records, after the next frame, how long message → paint took. */

@@ -1,6 +1,7 @@
 /**
  * The API's change feed (a fleetd extension; fleetctl never sends these headers or parameters):
- * ETag and 304 on the list endpoints, the `?wait=<tag>` long poll — including a change landing
+ * ETag and 304 on the list endpoints (per collection: a state change leaves /units and /machines
+ * unchanged), the `?wait=<tag>` long poll — including a change landing
  * between a client's list and its wait, which must never be missed —, and page walks that read
  * the registry once, not once per page, while fleet's page tokens stay as they are.
  */
@@ -88,6 +89,42 @@ describe('the change feed of the list endpoints', () => {
     await assert.rejects(f.api.request('GET', `/fleet/v1/units?wait=${encodeURIComponent(tag)}`, { timeoutMs: 100 }), /no answer within 0.1 s/);
     // The server still answers others normally.
     assert.equal((await f.api.get('/fleet/v1/units')).status, 200);
+  });
+
+  test('If-None-Match per collection: after a unit state changes, /state answers and /units and /machines stay 304 (with the current tag)', async () => {
+    await f.api.put('/fleet/v1/units/b.service', unit('launched'));
+    const state = (activeState: string) =>
+      saveUnitState(f.registry, { name: 'b.service', machineId: 'm1', hash: 'b'.repeat(40), loadState: 'loaded', activeState, subState: 'running' }, 30_000);
+    await state('active');
+    await new Promise(r => setImmediate(r));
+    const paths = ['/fleet/v1/machines', '/fleet/v1/units', '/fleet/v1/state'];
+    const tags: string[] = [];
+    for (const path of paths) tags.push((await f.api.get(path)).headers.etag!);
+    await state('failed');
+    await new Promise(r => setImmediate(r));
+    const [machines, units, states] = await Promise.all(paths.map((path, i) => f.api.request('GET', path, { headers: [['If-None-Match', tags[i]!]] })));
+    assert.equal(states!.status, 200);
+    assert.deepEqual(
+      (states!.json as { states: { name: string; systemdActiveState: string }[] }).states.filter(s => s.name === 'b.service').map(s => s.systemdActiveState),
+      ['failed'],
+    );
+    const now = states!.headers.etag!;
+    assert.notEqual(now, tags[2]);
+    assert.deepEqual([machines!.status, machines!.text, machines!.headers.etag], [304, '', now], 'machines: unchanged');
+    assert.deepEqual([units!.status, units!.text, units!.headers.etag], [304, '', now], 'units: unchanged (the same reporters, so the same currentState)');
+    // The tag of a 304 is as good as the one it answered.
+    assert.equal((await f.api.request('GET', '/fleet/v1/units', { headers: [['If-None-Match', now]] })).status, 304);
+    // A change to a unit moves /units past every earlier tag; /machines stays.
+    await f.registry.setDesiredState('b.service', 'loaded');
+    await new Promise(r => setImmediate(r));
+    const changed = await f.api.request('GET', '/fleet/v1/units', { headers: [['If-None-Match', tags[1]!]] });
+    assert.equal(changed.status, 200);
+    assert.equal((changed.json as { units: { name: string; desiredState: string }[] }).units.find(u => u.name === 'b.service')!.desiredState, 'loaded');
+    assert.equal((await f.api.request('GET', '/fleet/v1/units', { headers: [['If-None-Match', now]] })).status, 200, 'nor with the later tag');
+    assert.equal((await f.api.request('GET', '/fleet/v1/machines', { headers: [['If-None-Match', tags[0]!]] })).status, 304);
+    // Tags that are not this server's (another boot, a guess) never match.
+    for (const other of ['"00000000-1"', tags[0]!.replace(/-\d+"$/, '-999999"'), '*', 'W/"x"'])
+      assert.equal((await f.api.request('GET', '/fleet/v1/machines', { headers: [['If-None-Match', other]] })).status, 200, other);
   });
 });
 

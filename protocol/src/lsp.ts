@@ -65,6 +65,7 @@ export const LensCommands = {
   replace: 'fleet.replaceUnit',
   journal: 'fleet.showUnitJournal',
   status: 'fleet.showUnitStatus',
+  createInstances: 'fleet.createTemplateInstances',
 } as const;
 
 /** A problem as the server reports it for submit checks (offsets into the text that was checked). */

@@ -93,6 +93,25 @@ describe('code lens', () => {
     assert.deepEqual(lenses('[Service]\nExecStart=/bin/x\n', cluster([nginx(1, M1)]), 'web.service'), ['not in the cluster', 'Start → fleet.startUnit']);
   });
 
+  test('a template (web@.service): Create Instances…, no Start and no placement (fleet schedules its instances)', () => {
+    const template = '[Service]\nExecStart=/bin/web %i\n[X-Fleet]\nConflicts=web@*.service\n';
+    const instances = [M1, M2, M3].map((id, i) => ({
+      name: `web@${i + 1}.service`,
+      desiredState: 'launched' as const,
+      currentState: 'launched' as const,
+      machineID: id,
+    }));
+    assert.deepEqual(lenses(template, cluster(instances), 'web@.service'), [
+      'template: fleet runs its instances',
+      'Create Instances… → fleet.createTemplateInstances',
+    ]);
+    assert.deepEqual(lenses(template, cluster([{ name: 'web@.service', desiredState: 'inactive' }]), 'web@.service'), [
+      'template, in the cluster → fleet.showUnitStatus',
+      'Create Instances… → fleet.createTemplateInstances',
+    ]);
+    assert.ok(lenses(template, cluster(instances), 'web@4.service').includes('Start → fleet.startUnit'), 'an instance is started');
+  });
+
   test('loaded or inactive in the cluster → Start', () => {
     assert.deepEqual(
       lenses('[Service]\nExecStart=/bin/x\n', cluster([{ name: 'web.service', desiredState: 'loaded', currentState: 'loaded', machineID: M3 }])),

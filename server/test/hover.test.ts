@@ -123,6 +123,10 @@ describe('hover', () => {
       'No machine of the connected cluster (2) has the ID `ffffffff` (full ID, or exactly its first 8 characters).',
     );
     assert.match(hoverAt('[X-$0Fleet]\nMachineMetadata=region=eu\n', context({ cluster }))!.value, /\*\*Placement:\*\* eligible on 1 of 2 machines: bbbbbbbb$/);
+    assert.match(
+      hoverAt('[X-$0Fleet]\nMachineMetadata=region=ap\n', context({ cluster }), 'web@.service')!.value,
+      /\*\*Placement:\*\* fleet schedules the instances of a template, not the template\.$/,
+    );
   });
 
   test('nothing on comments, blank lines or unknown directives', () => {

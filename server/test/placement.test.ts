@@ -51,6 +51,11 @@ describe('placement preview', () => {
     );
   });
 
+  test('a template (web@.service) is never scheduled: no warning, even when no machine could take it', () => {
+    assert.deepEqual(placementDiagnostics('[X-Fleet]\nMachineMetadata=region=ap\n', 'web@.service'), []);
+    assert.equal(placementDiagnostics('[X-Fleet]\nMachineMetadata=region=ap\n', 'web@1.service').length, 1, 'an instance is');
+  });
+
   test("no eligible machine: a warning with the engine's reason", () => {
     assert.deepEqual(placementDiagnostics('[X-Fleet]\nMachineMetadata=region=ap\n'), [
       [

@@ -9,7 +9,11 @@
  * The first hour of issue 13 on screen too: the editor's title actions (Start, Stop, Replace,
  * Show Status, a Fleet menu), Start asking first for a fourth nginx no machine can take, the
  * sidekick following nginx.1, its journal (each line once, then new ones), and a restart of the
- * local cluster. Screenshots: out/e2e-artifacts/cluster-*.png.
+ * local cluster; the Machines view's height against its rows; the context menu of several units
+ * selected together (only what applies to all) and Stop on two units at once; a unit that keeps
+ * failing: Start says so, its row shows it, and its one action opens its journal; a template's
+ * instances made from the palette with a range. Screenshots:
+ * out/e2e-artifacts/cluster-*.png.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -31,6 +35,18 @@ const STOPPED = 'nginx.2.service';
 const SIDEKICK = 'nginx-discovery.1.service';
 /** A fourth web server (written into the workspace copy): Conflicts=nginx.*.service leaves it no machine. */
 const FOURTH = 'nginx.4.service';
+/** A unit that exits at once and is restarted (written into the workspace copy), like nginx on a taken port. */
+const CRASHING = 'crashing.service';
+const CRASHING_TEXT = `[Unit]
+Description=Exits at once, as nginx does on a port that is taken
+
+[Service]
+ExecStart=/bin/sh -c 'echo "bind() to 127.0.0.1:8081 failed (98: Address already in use)" >&2; exit 1'
+Restart=always
+RestartSec=2
+`;
+/** The samples' template unit (web@.service). */
+const TEMPLATE = 'web@.service';
 /** Cluster start, unit start and API waits (fleetd's agents reconcile every second or so). */
 const CLUSTER_TIMEOUT = 60_000;
 
@@ -65,6 +81,7 @@ describe('the local cluster workflow in a real VS Code', { skip: e2eSkip(needs) 
         fs.writeFileSync(file, text.replace(/http\.server \d+ /, `http.server ${free[i]} `));
         ports.set(unit, free[i]!);
       });
+      fs.writeFileSync(path.join(workspace, CRASHING), CRASHING_TEXT);
       fs.writeFileSync(path.join(workspace, FOURTH), fs.readFileSync(path.join(workspace, UNITS[2]), 'utf8').replace(/Web server 3/g, 'Web server 4'));
       extensionDir = installedExtensionDir(cs.extensionsDir, EXTENSION_ID);
       fleetdScript = path.join(extensionDir, 'dist', 'fleetd.js');
@@ -104,6 +121,22 @@ describe('the local cluster workflow in a real VS Code', { skip: e2eSkip(needs) 
           );
         }
         await shot('0-editor');
+        // Not connected yet: the small Machines view says so in one line with Select Cluster (its
+        // welcome fits in it), the Units view, with the room, offers the ways in.
+        await ui.pickCommand('Fleet: Focus on Units View');
+        await ui.expandView('Machines');
+        await ui.expandView('Units');
+        await ui.waitForWelcome('Machines', /^Not connected to a fleet cluster\./);
+        assert.deepEqual(await ui.welcomeButtons('Machines'), ['Select Cluster']);
+        await ui.waitForWelcome(
+          'Units',
+          /^Units appear here once a cluster is connected\.[\s\S]*No cluster yet\? Run one on this machine:[\s\S]*New to fleet\?/,
+        );
+        assert.deepEqual(await ui.welcomeButtons('Units'), ['Add Cluster', 'Start Local Cluster']);
+        const welcomePane = await ui.paneLayout('Machines');
+        const welcomeHeight = await ui.welcomeHeight('Machines');
+        assert.ok(welcomeHeight <= welcomePane.body, `the Machines view's welcome (${welcomeHeight} px) fits in its pane (${welcomePane.body} px)`);
+        await shot('0-not-connected');
 
         // 1. Fleet: Start Local Cluster, answering its two inputs: 3 machines, default metadata.
         await ui.pickCommand('Fleet: Start Local Cluster');
@@ -229,6 +262,16 @@ describe('the local cluster workflow in a real VS Code', { skip: e2eSkip(needs) 
         const hostRows = await ui.waitForRows('Machines', `${UNITS[0]} under machine ${short(host)}`, rows => !!rowFor(rows, UNITS[0]));
         assert.equal(rowFor(hostRows, UNITS[0])!.description, 'launched · active (running)', `${UNITS[0]} under its machine`);
         for (const other of UNITS.slice(1)) assert.equal(rowFor(hostRows, other), undefined, `${other} runs elsewhere, not under ${short(host)}`);
+        // The Machines view sizes to its rows as far as VS Code lets an extension (no API sizes a
+        // view): it starts at VS Code's least height, a 120 px body, which three machines and a unit
+        // mostly fill, and the Units view has the rest of the side bar.
+        const machinesPane = await ui.paneLayout('Machines');
+        const unitsPane = await ui.paneLayout('Units');
+        console.log(`${elapsed()} Machines pane ${JSON.stringify(machinesPane)}, Units pane ${JSON.stringify(unitsPane)}`);
+        assert.equal(machinesPane.rows, 4, 'three machines and the unit under the expanded one');
+        assert.ok(machinesPane.body <= 130, `the Machines pane starts at VS Code's least body height (120 px): ${machinesPane.body} px`);
+        assert.ok(machinesPane.rowsHeight >= machinesPane.body * 0.6, `its rows fill most of it: ${machinesPane.rowsHeight} of ${machinesPane.body} px`);
+        assert.ok(unitsPane.body >= 4 * machinesPane.body, `the Units pane has the room: ${unitsPane.body} px`);
         // And they really run: each serves HTTP on its port.
         for (const unit of UNITS)
           await waitFor(`${unit} to answer HTTP on port ${ports.get(unit)}`, () => serves(ports.get(unit)!), { timeoutMs: 20_000, intervalMs: 250 });
@@ -362,6 +405,100 @@ describe('the local cluster workflow in a real VS Code', { skip: e2eSkip(needs) 
         assert.equal(new Set(followed).size, followed.length, `each journal line once:\n${followed.join('\n')}`);
         await shot('3c-journal');
         await ui.clearNotifications();
+
+        // 3d. Several units selected (click, then Ctrl+click): the context menu offers only the
+        // actions that apply to every one of them and act on many; Stop stops each.
+        const launchedAndLoaded = await ui.contextMenuItems('Units', [UNITS[2], STOPPED]);
+        assert.deepEqual(
+          launchedAndLoaded.sort(),
+          ['Destroy Unit', 'Show Journal', 'Show Unit File', 'Show Unit Status', 'Unload Unit'],
+          'a launched and a loaded unit: neither Start nor Stop, nor the one-unit actions',
+        );
+        const twoLaunched = await ui.contextMenuItems('Units', [UNITS[0], UNITS[2]], () => shot('3d-selection-menu'));
+        assert.deepEqual(
+          twoLaunched.sort(),
+          ['Destroy Unit', 'Show Journal', 'Show Unit File', 'Show Unit Status', 'Stop Unit', 'Unload Unit'],
+          'two launched units: Stop, and no Replace, Copy Machine ID or Open Shell',
+        );
+        const oneLaunched = await ui.contextMenuItems('Units', UNITS[0]);
+        for (const single of ['Replace Unit…', 'Copy Machine ID', 'Open Shell on Machine'])
+          assert.ok(oneLaunched.includes(single), `one unit selected again: ${single} is back: ${oneLaunched.join(', ')}`);
+        await ui.stopFromContextMenu('Units', [UNITS[0], UNITS[2]], url, message => console.log(`${elapsed()} ${message}`));
+        await ui.waitForNotification(/2 units done: (?=.*nginx\.1\.service stopped on )(?=.*nginx\.3\.service stopped on )/, CLUSTER_TIMEOUT);
+        await ui.waitForRows(
+          'Units',
+          `${UNITS[0]} and ${UNITS[2]} loaded and inactive`,
+          rows =>
+            [UNITS[0], UNITS[2]].every(name => {
+              const description = rowFor(rows, name)?.description ?? '';
+              return description.startsWith('loaded · ') && / · inactive( \(dead\))?$/.test(description);
+            }),
+          CLUSTER_TIMEOUT,
+        );
+        await shot('3e-selection-stopped');
+
+        // 3f. A unit that keeps failing looks failing: Start says so instead of "launched", and its
+        // row has a warning icon, the last exit status and the restart count.
+        await wb.quickOpen(CRASHING);
+        await wb.languageStatus().filter({ hasText: 'Fleet Unit' }).waitFor();
+        await ui.editorTitleAction('Start Unit');
+        const failing = await ui.waitForNotification(/crashing\.service (started, but it keeps failing|failed|launched)/, CLUSTER_TIMEOUT);
+        assert.match(failing, /^Unit crashing\.service started, but it keeps failing on \w{8}\.\.\.: .*status=1.*; see Fleet: Show Journal\./);
+        const crashRows = await ui.waitForRows(
+          'Units',
+          `${CRASHING} restarting, with its exit status and restart count`,
+          rows =>
+            /^launched · \w{8}\.\.\.\/127\.0\.0\.\d+ · activating \(auto-restart\) · exit 1, restarted \d+×$/.test(rowFor(rows, CRASHING)?.description ?? ''),
+          CLUSTER_TIMEOUT,
+        );
+        assert.ok(crashRows, 'the row says it keeps restarting');
+        await ui.treeRow('Units', CRASHING).locator('.codicon-debug-restart').first().waitFor();
+        await shot('3f-keeps-failing');
+        // Its one action is the unit's journal, where the reason is.
+        await ui.clickNotificationButton(/crashing\.service started, but it keeps failing/, 'Show Journal');
+        await waitFor(
+          `${CRASHING}'s journal with the reason it exits`,
+          // The panel wraps long lines: search the text without its spaces and line breaks.
+          async () => (await ui.outputLines()).join('').replace(/\s+/g, '').includes('failed(98:Addressalreadyinuse)'),
+          { timeoutMs: 30_000, intervalMs: 250 },
+        );
+        await shot('3g-failing-journal');
+
+        // 3h. Templates: from the palette (a unit that is not a template in the editor),
+        // Create Template Instances offers the workspace's template, and its input takes names and
+        // ranges (1..2,7), not a count; Start runs the three instances, one per machine
+        // (Conflicts=web@*.service). A template's own editor and code lens offer Create Instances,
+        // not Start, and no placement (its instances take every machine, yet that is no problem).
+        await ui.pickCommand('Fleet: Create Template Instances');
+        await ui.pickQuickItem('Fleet: Create Template Instances', TEMPLATE);
+        await ui.answerInputBox(`Fleet: Create Instances of ${TEMPLATE}`, '1..2,7');
+        await ui.pickQuickItem('3 instances: web@1.service, web@2.service, web@7.service', 'submit, load and launch each instance');
+        await ui.waitForNotification(/3 units done: web@1\.service launched on .*web@2\.service launched on .*web@7\.service launched on /, CLUSTER_TIMEOUT);
+        const instances = ['web@1.service', 'web@2.service', 'web@7.service'];
+        const withInstances = await readCluster(url);
+        const hosts = instances.map(name => withInstances.units.find(u => u.name === name)?.machineID);
+        assert.equal(new Set(hosts).size, 3, `one instance per machine: ${hosts.join(', ')}`);
+        await ui.waitForRows(
+          'Units',
+          'the three instances launched',
+          rows => instances.every(name => rowFor(rows, name)?.description.startsWith('launched · ')),
+          CLUSTER_TIMEOUT,
+        );
+        await wb.quickOpen(TEMPLATE);
+        await wb.languageStatus().filter({ hasText: 'Fleet Unit' }).waitFor();
+        const templateTitle = await ui.editorTitleActions();
+        assert.ok(
+          templateTitle.some(a => a.startsWith('Create Template Instances…')),
+          `a template's editor offers Create Template Instances: ${templateTitle.join(' | ')}`,
+        );
+        assert.ok(!templateTitle.some(a => a.startsWith('Start Unit')), `a template is not started: ${templateTitle.join(' | ')}`);
+        // Its code lens says the same, with no placement preview: fleet schedules the instances.
+        const templateLens = wb.activeEditor.locator('.codelens-decoration').first();
+        await wb.activeEditor.locator('.codelens-decoration').filter({ hasText: 'Create Instances…' }).first().waitFor({ timeout: 30_000 });
+        const templateLensText = await templateLens.innerText();
+        assert.match(templateLensText, /template: fleet runs its instances\W+Create Instances…/);
+        assert.doesNotMatch(templateLensText, /Start|machine/, 'no Start and no placement on a template');
+        await shot('3h-template-instances');
 
         // 4. Fleet: Stop Local Cluster: the explorer disconnects and no fleetd is left.
         await ui.pickCommand('Fleet: Stop Local Cluster');

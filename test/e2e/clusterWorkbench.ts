@@ -30,7 +30,7 @@ interface Mouse {
 interface ClickableLocator extends Locator {
   boundingBox(): Promise<Box | null>;
   getAttribute(name: string, options?: { timeout?: number }): Promise<string | null>;
-  click(options?: { timeout?: number; button?: 'left' | 'right' | 'middle' }): Promise<void>;
+  click(options?: { timeout?: number; button?: 'left' | 'right' | 'middle'; modifiers?: ('Control' | 'Shift')[] }): Promise<void>;
   hover(options?: { timeout?: number }): Promise<void>;
 }
 
@@ -145,20 +145,38 @@ export class ClusterWorkbench {
     return items.allInnerTexts().catch(() => []);
   }
 
-  /** Clears every notification toast (Notifications: Clear All) so the views are not hidden behind them. */
+  /**
+   * Clears every notification toast (Notifications: Clear All) so the views are not hidden behind
+   * them. A toast with a running progress (Show Journal's "Following the journal of …") stays: it
+   * is waited for 5 s, not the whole UI timeout.
+   */
   async clearNotifications(): Promise<void> {
     await this.pickCommand('Notifications: Clear All Notifications');
     await this.page.locator('.quick-input-widget').first().waitFor({ state: 'hidden' });
     await this.page
       .locator('.notification-toast')
       .first()
-      .waitFor({ state: 'hidden' })
+      .waitFor({ state: 'hidden', timeout: 5_000 })
       .catch(() => undefined);
   }
 
   /** The pane of a view in the side bar, by its title (e.g. "Machines", "Units"). */
   viewPane(name: string): Locator {
     return this.page.locator(`.part.sidebar .pane:has(> .pane-header h3.title:text-is("${name}"))`).first();
+  }
+
+  /**
+   * A view pane's layout in pixels: the whole pane (header included), its body, and the rows its
+   * tree shows (how many, and the height they take).
+   */
+  async paneLayout(name: string): Promise<{ height: number; body: number; rows: number; rowsHeight: number }> {
+    const pane = this.viewPane(name) as ClickableLocator;
+    const body = this.viewPane(name).locator('.pane-body').first() as ClickableLocator;
+    const rows = this.viewPane(name).locator('.monaco-list-row');
+    let rowsHeight = 0;
+    const n = await rows.count();
+    for (let i = 0; i < n; i++) rowsHeight += (await (rows.nth(i) as ClickableLocator).boundingBox())?.height ?? 0;
+    return { height: (await pane.boundingBox())?.height ?? 0, body: (await body.boundingBox())?.height ?? 0, rows: n, rowsHeight };
   }
 
   /** Expands a collapsed view pane. */
@@ -176,6 +194,12 @@ export class ClusterWorkbench {
       .allInnerTexts()
       .catch(() => []);
     return (texts[0] ?? '').replace(/\u00a0/g, ' ').trim();
+  }
+
+  /** The height in pixels of a view's welcome content. */
+  async welcomeHeight(view: string): Promise<number> {
+    const content = this.viewPane(view).locator('.welcome-view-content').first() as ClickableLocator;
+    return (await content.boundingBox())?.height ?? 0;
   }
 
   /** Waits until the welcome content of `view` matches; the error says what it showed. */
@@ -273,11 +297,20 @@ export class ClusterWorkbench {
     return this.page.locator('.context-view .monaco-menu').first();
   }
 
-  /** Opens the context menu of the row of `view` labelled `label`; returns its entries' locator. */
-  private async openContextMenu(view: string, label: string): Promise<Locator> {
-    const row = this.treeRow(view, label) as ClickableLocator;
-    await row.click();
-    await row.click({ button: 'right' });
+  /**
+   * Selects the rows of `view` labelled `labels` (a click on the first, Ctrl+click on the others)
+   * and opens the context menu of the last; returns its entries' locator.
+   */
+  private async openContextMenu(view: string, labels: string | readonly string[]): Promise<Locator> {
+    const rows = [labels].flat().map(label => this.treeRow(view, label) as ClickableLocator);
+    await rows[0]!.click();
+    for (const row of rows.slice(1)) await row.click({ modifiers: ['Control'] });
+    if (rows.length > 1)
+      await this.viewPane(view)
+        .locator('.monaco-list-row.selected')
+        .nth(rows.length - 1)
+        .waitFor({ timeout: UI_TIMEOUT });
+    await rows.at(-1)!.click({ button: 'right' });
     const entries = this.page.locator('.context-view .monaco-menu .action-item .action-label');
     await entries.first().waitFor();
     return entries;
@@ -301,8 +334,8 @@ export class ClusterWorkbench {
     throw new Error(`the context menu did not close within ${timeoutMs} ms`);
   }
 
-  /** Right-clicks the row of `view` labelled `label` and picks `item` from its context menu. */
-  async contextMenu(view: string, label: string, item: string): Promise<void> {
+  /** Right-clicks the row of `view` labelled `label` (or selects several) and picks `item` from its context menu. */
+  async contextMenu(view: string, label: string | readonly string[], item: string): Promise<void> {
     const entries = await this.openContextMenu(view, label);
     const entry = entries.filter({ hasText: item }).first() as ClickableLocator;
     await entry.waitFor();
@@ -316,18 +349,22 @@ export class ClusterWorkbench {
   }
 
   /**
-   * Stop Unit from the row's context menu in `view`, until fleet's API at `url` has the unit's
-   * desired state loaded. If the menu closes without running the command (the desired state stays
+   * Stop Unit from the row's context menu in `view` (several units: their rows selected together),
+   * until fleet's API at `url` has each unit's desired state loaded. If the menu closes without running the command (the desired state stays
    * launched), it is opened again, at most 5 times, and each retry is logged so a menu that keeps
    * closing is visible. (The cause seen so far, a click taken for the right-click's release, is
    * handled in contextMenu().)
    */
-  async stopFromContextMenu(view: string, unit: string, url: string, log: (message: string) => void = console.log): Promise<void> {
+  async stopFromContextMenu(view: string, unit: string | readonly string[], url: string, log: (message: string) => void = console.log): Promise<void> {
+    const units = [unit].flat();
     for (let attempt = 1; ; attempt++) {
-      await this.contextMenu(view, unit, 'Stop Unit');
+      await this.contextMenu(view, units, 'Stop Unit');
       const asked = await waitFor(
-        `${unit}'s desired state to become loaded (API)`,
-        async () => (await readCluster(url)).units.find(u => u.name === unit)?.desiredState === 'loaded',
+        `${units.join(' and ')}: desired state loaded (API)`,
+        async () => {
+          const now = (await readCluster(url)).units;
+          return units.every(name => now.find(u => u.name === name)?.desiredState === 'loaded');
+        },
         { timeoutMs: 10_000, intervalMs: 250 },
       ).catch(err => {
         if (attempt >= 5) throw err;
@@ -338,10 +375,14 @@ export class ClusterWorkbench {
     }
   }
 
-  /** The texts of a row's context menu entries (then closes the menu). */
-  async contextMenuItems(view: string, label: string): Promise<string[]> {
+  /**
+   * The texts of a row's context menu entries, or of the menu of several rows selected together
+   * (then closes the menu; `whileOpen` runs first, e.g. for a screenshot).
+   */
+  async contextMenuItems(view: string, label: string | readonly string[], whileOpen?: () => Promise<void>): Promise<string[]> {
     const entries = await this.openContextMenu(view, label);
     const texts = (await entries.allInnerTexts()).map(t => t.trim()).filter(Boolean);
+    await whileOpen?.();
     await this.closeContextMenu(true);
     return texts;
   }

@@ -22,7 +22,7 @@ import type {
 } from '../../../protocol/src/api';
 import { HttpTransport, type RequestExtra, type Response, type TransportOptions } from './httpTransport';
 import { followJournalStream, parseJournalBody } from './journalStream';
-import { FleetApiError, type ClusterRead, type FleetApi } from './types';
+import { FleetApiError, type CollectionItems, type ConditionalList, type FleetApi } from './types';
 
 export interface HttpFleetApiOptions extends TransportOptions {
   /** Called once by dispose() (e.g. to close the tunnel). */
@@ -86,6 +86,13 @@ function httpError(status: number, body: string, label: string, what: string): F
   return new FleetApiError(`fleet API ${status}: ${message}`, status, 'http');
 }
 
+/** The cluster's collections: their path under /fleet/v1, their items in a page, what a failure names. */
+const COLLECTIONS = {
+  machines: { path: 'machines', what: 'listing machines', items: (page: MachinePage) => page.machines },
+  units: { path: 'units', what: 'listing units', items: (page: UnitPage) => page.units },
+  states: { path: 'state', what: 'listing unit states', items: (page: UnitStatePage) => page.states },
+} as const;
+
 /** How long fleetd holds a `?wait=` list request (its MAX_WAIT_MS), plus slack for the answer. */
 const WAIT_HOLD_MS = 60_000;
 
@@ -108,37 +115,27 @@ export class HttpFleetApi implements FleetApi {
   // --- FleetApi -------------------------------------------------------------------------------
 
   async listMachines(signal?: AbortSignal): Promise<ApiMachine[]> {
-    return (await this.walkMachines(signal)).items;
+    return (await this.listIfChanged('machines', undefined, signal)).items!;
   }
 
   async listUnits(signal?: AbortSignal): Promise<ApiUnit[]> {
-    return (await this.walkUnits(signal)).items;
+    return (await this.listIfChanged('units', undefined, signal)).items!;
   }
 
   async listUnitStates(signal?: AbortSignal, filter?: { unitName?: string }): Promise<ApiUnitState[]> {
-    return (await this.walkStates(signal, filter)).items;
+    if (!filter?.unitName) return (await this.listIfChanged('states', undefined, signal)).items!;
+    const collection = `state?unitName=${encodeURIComponent(filter.unitName)}`;
+    return (await this.pages<UnitStatePage, ApiUnitState>(collection, page => page.states, 'listing unit states', undefined, signal)).items!;
   }
 
-  /** The three lists at once; the change feed's token from their ETags (fleetd tags every list answer). */
-  async readCluster(signal?: AbortSignal): Promise<ClusterRead> {
-    const [machines, units, states] = await Promise.all([this.walkMachines(signal), this.walkUnits(signal), this.walkStates(signal)]);
-    const tags = new Set([...machines.tags, ...units.tags, ...states.tags]);
-    const [tag] = tags;
-    const feed: ClusterRead['feed'] = tags.size === 1 && tag !== undefined ? { token: tag } : tags.size === 1 ? 'none' : 'moved';
-    return { machines: machines.items, units: units.items, states: states.items, feed };
-  }
-
-  private walkMachines(signal?: AbortSignal) {
-    return this.pages<MachinePage, ApiMachine>('machines', page => page.machines, 'listing machines', signal);
-  }
-
-  private walkUnits(signal?: AbortSignal) {
-    return this.pages<UnitPage, ApiUnit>('units', page => page.units, 'listing units', signal);
-  }
-
-  private walkStates(signal?: AbortSignal, filter?: { unitName?: string }) {
-    const collection = filter?.unitName ? `state?unitName=${encodeURIComponent(filter.unitName)}` : 'state';
-    return this.pages<UnitStatePage, ApiUnitState>(collection, page => page.states, 'listing unit states', signal);
+  /** fleetd's ETag per collection: with `tag`, page 1 asks If-None-Match, and a 304 skips the walk. */
+  async listIfChanged<C extends keyof CollectionItems>(
+    collection: C,
+    tag: string | undefined,
+    signal?: AbortSignal,
+  ): Promise<ConditionalList<CollectionItems[C]>> {
+    const read = COLLECTIONS[collection] as { path: string; what: string; items: (page: never) => CollectionItems[C][] | undefined };
+    return this.pages(read.path, read.items, read.what, tag, signal);
   }
 
   /**
@@ -264,31 +261,34 @@ export class HttpFleetApi implements FleetApi {
     }
   }
 
-  /** Every page of a list, and the ETag of each page's answer (undefined: none). */
+  /** Every page of a collection; with `ifNoneMatch`, page 1 asks for it only if it changed (items undefined on a 304). The tag is page 1's. */
   private async pages<P extends { nextPageToken?: string }, T>(
     collection: string,
     items: (page: P) => T[] | undefined,
     what: string,
+    ifNoneMatch: string | undefined,
     signal?: AbortSignal,
-  ): Promise<{ items: T[]; tags: (string | undefined)[] }> {
+  ): Promise<ConditionalList<T>> {
     const all: T[] = [];
-    const tags: (string | undefined)[] = [];
     const seen = new Set<string>();
     let token: string | undefined;
+    let tag: string | undefined;
     // Every page asks for the same size: fleetd's tokens carry it (fleet ignores it).
     const sized = `${collection}${collection.includes('?') ? '&' : '?'}pageSize=${this.pageSize}`;
     for (let page = 0; page < this.maxPages; page++) {
       const path = token === undefined ? sized : `${sized}&nextPageToken=${encodeURIComponent(token)}`;
-      const res = await this.transport.send('GET', path, undefined, signal);
+      const conditional = page === 0 && ifNoneMatch !== undefined;
+      const res = await this.transport.send('GET', path, undefined, signal, conditional ? { headers: { 'If-None-Match': ifNoneMatch } } : undefined);
+      if (conditional && res.status === 304) return { items: undefined, tag: res.etag ?? ifNoneMatch };
       this.expect(res, [200], what);
+      if (page === 0) tag = res.etag;
       const body = this.json<P>(res, what);
       if (typeof body !== 'object' || body === null) {
         throw new FleetApiError(`fleet API ${res.status}: ${what}: expected an object, got ${res.body.slice(0, 100)}`, res.status, 'http');
       }
       all.push(...(items(body) ?? []));
-      tags.push(res.etag);
       token = body.nextPageToken || undefined;
-      if (token === undefined) return { items: all, tags };
+      if (token === undefined) return { items: all, tag };
       if (seen.has(token))
         throw new FleetApiError(`fleet API: ${what}: the server repeated page token ${token}; stopped to avoid looping forever`, res.status, 'http');
       seen.add(token);

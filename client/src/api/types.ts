@@ -25,17 +25,18 @@ export interface FleetApi {
   /** fleetd extension; rejects with FleetApiError(404) on a real fleet. */
   journal(unit: string, options: { lines?: number; machineId?: string }, signal?: AbortSignal): Promise<JournalLine[]>;
   /**
+   * A collection read unless it is unchanged since `tag` (fleetd: a collection's ETag, sent back
+   * as If-None-Match; a unit's state change leaves the units and machines unchanged): `items` is
+   * undefined when unchanged. The answer's `tag` is undefined where the server sends none (real
+   * fleet), and then the caller has none to send: every read is a full one. Absent: no tags.
+   */
+  listIfChanged?<C extends keyof CollectionItems>(collection: C, tag: string | undefined, signal?: AbortSignal): Promise<ConditionalList<CollectionItems[C]>>;
+  /**
    * A change feed, where the server has one (fleetd): resolves with a token that differs from
    * `token` once the cluster changed (the same token after a quiet minute), the current token for
    * `undefined`, and undefined when there is no feed (poll instead). Absent: no feed.
    */
   waitForChange?(token: string | undefined, signal: AbortSignal): Promise<string | undefined>;
-  /**
-   * The three lists read at once, with what their answers say of the change feed, so the first
-   * read needs no request for the token before it. Absent: the caller lists them and asks
-   * `waitForChange(undefined)` for the token first.
-   */
-  readCluster?(signal?: AbortSignal): Promise<ClusterRead>;
   /**
    * Follow the journal until the signal aborts: first the last `lines` lines (the server's default
    * when absent), each once, then every new line. One request: a backlog read before it would be
@@ -45,18 +46,18 @@ export interface FleetApi {
   dispose(): void;
 }
 
-/** The three lists, and the change feed's token as of before they were read. */
-export interface ClusterRead {
-  machines: ApiMachine[];
-  units: ApiUnit[];
-  states: ApiUnitState[];
-  /**
-   * `token`: the tag every answer carried (fleetd's ETag, taken before each list's read), so a
-   * wait on it returns as soon as anything changed after the read; `none`: no answer carried one
-   * (a fleet API without the change feed: poll); `moved`: the answers' tags differ (the cluster
-   * changed during the read: ask for a token, then read again).
-   */
-  feed: { token: string } | 'none' | 'moved';
+/** The three collections a cluster read lists, by item type. */
+export interface CollectionItems {
+  machines: ApiMachine;
+  units: ApiUnit;
+  states: ApiUnitState;
+}
+
+export interface ConditionalList<T> {
+  /** undefined: unchanged since the tag asked with (a 304). */
+  items: T[] | undefined;
+  /** The collection's tag now (undefined: the server has none). */
+  tag: string | undefined;
 }
 
 /** An error from the API or the way to it, with a message that names the object and the fix. */

@@ -4,8 +4,7 @@
  *
  *  - against a server with a change feed (fleetd: `FleetApi.waitForChange`), one long poll at a
  *    time that returns when the cluster changed, and a re-read only then, so an idle cluster
- *    costs about one request a minute; the first read takes the feed's token from the lists'
- *    own answers (`FleetApi.readCluster`), so it needs no request before it;
+ *    costs about one request a minute;
  *  - otherwise (real fleet, the etcd driver) by polling, slower while nothing changes (up to 4×
  *    the interval) and slower still while the window is not focused (4× more);
  *  - errors back off exponentially.
@@ -17,7 +16,7 @@
 import type { ApiUnit, ApiUnitState } from '../../../protocol/src/api';
 import type { FleetApi } from '../api/types';
 import { classifyConnectionError } from './connectionProblem';
-import { ClusterSnapshot, reuseSnapshot, type SnapshotDiff } from './snapshot';
+import { ClusterSnapshot, reuseSnapshot, type CollectionTags, type SnapshotDiff } from './snapshot';
 import type { ConnectionView } from './treeItems';
 import { errorMessage, errorStack, type Log } from '../../../protocol/src/log';
 
@@ -64,10 +63,13 @@ export class ClusterModel {
   private focused = true;
   /**
    * The change feed of the current API: its last token, and whether the server has one (undefined:
-   * not known yet); `moved` when the lists of the last read carried different tokens (the cluster
+   * not known yet); `moved` when the lists of the last full read carried different tags (the cluster
    * changed during it): the token is then asked for before the next read, which follows at once.
    */
   private feed: { token?: string; supported?: boolean; moved?: boolean } = {};
+  /** The tags of the collections as `snapshot` holds them (false after applyUnit patched it: the next read is a full one). */
+  private tags: CollectionTags = {};
+  private tagged = false;
   private listening: AbortController | undefined;
   private watchers = 0;
   private generation = 0;
@@ -135,6 +137,8 @@ export class ClusterModel {
     this.failures = 0;
     this.quiet = 0;
     this.feed = {};
+    this.tags = {};
+    this.tagged = false;
     this.inflight = undefined;
   }
 
@@ -169,25 +173,30 @@ export class ClusterModel {
     this.abort = abort;
     const run = (async () => {
       try {
-        // The feed's token is taken before the read, so a change during the read is not missed:
-        // from the lists' own answers where the API gives it, else asked for before the read.
-        let read: ClusterSnapshot;
+        // Only the collections that changed since the last read (fleetd's tags; all three otherwise).
+        const since = this.snapshot && this.tagged ? { snapshot: this.snapshot, tags: this.tags } : undefined;
+        // The feed's token is taken before the read, so a change during the read is not missed: on
+        // a full read of tagged lists it is the tag the three carry (fleetd takes it before each
+        // list's read), so no request goes before them; otherwise it is asked for first.
         const needToken = !!api.waitForChange && this.feed.supported !== false && this.feed.token === undefined;
-        if (needToken && api.readCluster && !this.feed.moved) {
-          const both = await api.readCluster(abort.signal);
+        const fromLists = needToken && !since && !!api.listIfChanged && !this.feed.moved;
+        if (needToken && !fromLists) {
+          const token = await api.waitForChange!(undefined, abort.signal);
           if (generation !== this.generation || this.disposed) return;
-          const feed = both.feed;
-          this.feed = feed === 'none' ? { supported: false } : feed === 'moved' ? { supported: true, moved: true } : { token: feed.token, supported: true };
-          read = ClusterSnapshot.normalize(both);
-        } else {
-          if (needToken) {
-            const token = await api.waitForChange!(undefined, abort.signal);
-            if (generation !== this.generation || this.disposed) return;
-            this.feed = token === undefined ? { supported: false } : { token, supported: true };
-          }
-          read = await ClusterSnapshot.fetch(api, abort.signal);
+          this.feed = token === undefined ? { supported: false } : { token, supported: true };
         }
+        const { snapshot: read, tags } = await ClusterSnapshot.fetchChanged(api, abort.signal, since);
         if (generation !== this.generation || this.disposed) return;
+        if (fromLists) {
+          const all = [tags.machines, tags.units, tags.states];
+          this.feed = all.every(t => t === undefined)
+            ? { supported: false }
+            : all.every(t => t === all[0])
+              ? { token: all[0]!, supported: true }
+              : { supported: true, moved: true };
+        }
+        this.tags = tags;
+        this.tagged = true;
         this.failures = 0;
         // Unchanged units keep their objects, so the diff and the views' rows skip them.
         const { snapshot: next, diff } = reuseSnapshot(this.snapshot, read);
@@ -256,6 +265,8 @@ export class ClusterModel {
     );
     if (!diff.changed) return;
     this.snapshot = next;
+    // The snapshot now holds what no tag describes.
+    this.tagged = false;
     this.setView({ kind: 'connected', label: this.api.label, snapshot: next }, diff);
   }
 
@@ -273,6 +284,7 @@ export class ClusterModel {
       this.listen(this.api, this.generation, this.feed.token);
       return;
     }
+    // Lists read while the cluster changed (their tags differ): the token, then the lists again, at once.
     this.timer = this.timers.setTimeout(
       () => {
         this.timer = undefined;

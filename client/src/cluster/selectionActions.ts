@@ -2,8 +2,10 @@
  * Which explorer actions a selection offers: a unit's own actions follow its state (the same
  * rules as the manifest's `view/item/context` menus, kept equal by a test), and a selection of
  * several nodes offers only the actions valid for every one of them that act on many at once.
- * The adapter sets one context key per action (`fleet.selectionCan.<command>`), which the menus
- * read while more than one node is selected. Pure; no `vscode` import.
+ * VS Code itself keeps, for several selected nodes, only the menu entries whose `when` holds for
+ * each node (its tree view's TreeMenus, 1.100); the manifest adds `!listMultiSelection` to the
+ * actions that take one node. Both are read in the workbench as the selection changes, so the menu
+ * never waits for the extension host. Pure; no `vscode` import.
  */
 
 /** Each context-menu action of an explorer node, by the node's contextValue (`fleet.unit.launched.global`, `fleet.machine`, …). */
@@ -25,7 +27,7 @@ export const ITEM_ACTIONS: Readonly<Record<string, (contextValue: string) => boo
 };
 
 /** The actions that act on every selected unit; the others take one node (a diff, a template, a machine). */
-const MANY_AT_ONCE: ReadonlySet<string> = new Set([
+export const MANY_AT_ONCE: ReadonlySet<string> = new Set([
   'fleet.startUnit',
   'fleet.loadUnit',
   'fleet.stopUnit',
@@ -35,8 +37,6 @@ const MANY_AT_ONCE: ReadonlySet<string> = new Set([
   'fleet.showUnitStatus',
   'fleet.showUnitJournal',
 ]);
-
-export const SELECTION_CONTEXT_PREFIX = 'fleet.selectionCan.';
 
 /** The actions a node offers on its own. */
 export function itemActions(contextValue: string): string[] {
@@ -48,10 +48,4 @@ export function selectionActions(contextValues: readonly string[]): Set<string> 
   if (contextValues.length === 0) return new Set();
   if (contextValues.length === 1) return new Set(itemActions(contextValues[0]!));
   return new Set(Object.keys(ITEM_ACTIONS).filter(command => MANY_AT_ONCE.has(command) && contextValues.every(cv => ITEM_ACTIONS[command]!(cv))));
-}
-
-/** One context key per action: `fleet.selectionCan.fleet.stopUnit` → true when the selection offers it. */
-export function selectionContext(contextValues: readonly string[]): Record<string, boolean> {
-  const offered = selectionActions(contextValues);
-  return Object.fromEntries(Object.keys(ITEM_ACTIONS).map(command => [`${SELECTION_CONTEXT_PREFIX}${command}`, offered.has(command)]));
 }

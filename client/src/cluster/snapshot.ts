@@ -6,7 +6,7 @@
 import type { ApiMachine, ApiUnit, ApiUnitState } from '../../../protocol/src/api';
 import type { ClusterContext, ClusterUnit } from '../../../protocol/src/lsp';
 import { unitHash } from '../../../unitfile/src';
-import type { FleetApi } from '../api/types';
+import type { CollectionItems, FleetApi } from '../api/types';
 
 export interface ClusterSnapshot {
   machines: ApiMachine[];
@@ -23,14 +23,45 @@ export namespace ClusterSnapshot {
     return normalize({ machines, units, states });
   }
 
-  export function normalize(snapshot: ClusterSnapshot): ClusterSnapshot {
-    return {
-      machines: [...snapshot.machines].sort((a, b) => compare(a.id, b.id)),
-      units: [...snapshot.units].sort((a, b) => compare(a.name, b.name)),
-      states: [...snapshot.states].sort((a, b) => compare(a.name, b.name) || compare(a.machineID ?? '', b.machineID ?? '')),
+  /**
+   * Reads only the collections that changed since `since` (fleetd's tags per collection; see
+   * FleetApi.listIfChanged): an unchanged one is `since.snapshot`'s array itself, so reuseSnapshot
+   * keeps it whole. Without tags (real fleet, the etcd driver, a first read) all three are read.
+   */
+  export async function fetchChanged(
+    api: FleetApi,
+    signal: AbortSignal | undefined,
+    since: { snapshot: ClusterSnapshot; tags: CollectionTags } | undefined,
+  ): Promise<{ snapshot: ClusterSnapshot; tags: CollectionTags }> {
+    if (!api.listIfChanged) return { snapshot: await fetch(api, signal), tags: {} };
+    const one = <C extends keyof CollectionItems>(c: C) => {
+      const tag = since?.tags[c];
+      return api.listIfChanged!(c, tag, signal).then(r => (r.items === undefined && tag !== undefined && since ? { ...r, kept: since.snapshot } : r));
     };
+    const [m, u, s] = await Promise.all([one('machines'), one('units'), one('states')]);
+    const tags: CollectionTags = {};
+    if (m.tag !== undefined) tags.machines = m.tag;
+    if (u.tag !== undefined) tags.units = u.tag;
+    if (s.tag !== undefined) tags.states = s.tag;
+    const snapshot: ClusterSnapshot = {
+      machines: 'kept' in m ? m.kept.machines : sortMachines(m.items ?? []),
+      units: 'kept' in u ? u.kept.units : sortUnits(u.items ?? []),
+      states: 'kept' in s ? s.kept.states : sortStates(s.items ?? []),
+    };
+    return { snapshot, tags };
+  }
+
+  export function normalize(snapshot: ClusterSnapshot): ClusterSnapshot {
+    return { machines: sortMachines(snapshot.machines), units: sortUnits(snapshot.units), states: sortStates(snapshot.states) };
   }
 }
+
+/** Each collection's tag at the last read (fleetd's ETag; real fleet has none). */
+export type CollectionTags = Partial<Record<keyof CollectionItems, string>>;
+
+const sortMachines = (machines: readonly ApiMachine[]) => [...machines].sort((a, b) => compare(a.id, b.id));
+const sortUnits = (units: readonly ApiUnit[]) => [...units].sort((a, b) => compare(a.name, b.name));
+const sortStates = (states: readonly ApiUnitState[]) => [...states].sort((a, b) => compare(a.name, b.name) || compare(a.machineID ?? '', b.machineID ?? ''));
 
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
@@ -82,7 +113,7 @@ export function reuseSnapshot(before: ClusterSnapshot | undefined, read: Cluster
   const keep = <T>(previous: T | undefined, next: T): T => (previous !== undefined && sameJson(previous, next) ? previous : next);
   let states: ApiUnitState[] = read.states;
   let copied = false;
-  for (let i = 0; i < read.states.length; i++) {
+  for (let i = 0; read.states !== before.states && i < read.states.length; i++) {
     const st = read.states[i]!;
     const kept = keep(
       old.get(st.name)?.states.find(s => s.machineID === st.machineID),
@@ -93,9 +124,10 @@ export function reuseSnapshot(before: ClusterSnapshot | undefined, read: Cluster
     copied = true;
     states[i] = kept;
   }
+  // A collection the read took over whole (unchanged since the last read) is kept as it is.
   const snapshot: ClusterSnapshot = {
-    machines: read.machines.map(m => keep(oldMachines.get(m.id), m)),
-    units: read.units.map(u => keep(old.get(u.name)?.unit, u)),
+    machines: read.machines === before.machines ? before.machines : read.machines.map(m => keep(oldMachines.get(m.id), m)),
+    units: read.units === before.units ? before.units : read.units.map(u => keep(old.get(u.name)?.unit, u)),
     states,
   };
   return { snapshot, diff: diffSnapshots(before, snapshot) };
@@ -103,7 +135,8 @@ export function reuseSnapshot(before: ClusterSnapshot | undefined, read: Cluster
 
 export function diffSnapshots(before: ClusterSnapshot | undefined, after: ClusterSnapshot): SnapshotDiff {
   const prev = before ?? ClusterSnapshot.empty;
-  const machinesChanged = prev.machines.length !== after.machines.length || after.machines.some((m, i) => !sameMachine(prev.machines[i]!, m));
+  const machinesChanged =
+    prev.machines !== after.machines && (prev.machines.length !== after.machines.length || after.machines.some((m, i) => !sameMachine(prev.machines[i]!, m)));
   const a = unitEntries(prev);
   const b = unitEntries(after);
   const addedUnits: string[] = [];

@@ -311,10 +311,14 @@ export function unitItem(id: string, row: UnitRow, machines: readonly ApiMachine
   else if (row.machineId && !underMachine) parts.push(machineLabel(row.machineId, machines));
   const summary = systemdSummary(state);
   if (summary) parts.push(summary);
-  // A failing or crash-looping unit says how: its last exit and how often it restarted.
+  // A failing or crash-looping unit says how: its last exit and how often it restarted. A running
+  // one that systemd restarted says how often (a crash loop caught between two exits says so).
   if (row.display === 'failed' || row.display === 'restarting') {
     const failure = failureSummary(state?.detail ?? row.states.find(s => s.detail)?.detail);
     if (failure) parts.push(failure);
+  } else if (state?.systemdActiveState === 'active') {
+    const restarts = /restarted (\d+) time/.exec(state.detail ?? '')?.[1];
+    if (restarts) parts.push(`restarted ${restarts}×`);
   }
   return {
     id,

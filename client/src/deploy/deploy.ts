@@ -34,6 +34,8 @@ export interface DeployResult {
   warnings: string[];
   /** The engine says no machine can take the unit now (the message gives its reason). */
   unplaceable?: boolean;
+  /** The unit ran and failed, or keeps failing: its journal says why. */
+  failing?: boolean;
   /** The message without its advice, for a list of several units' outcomes. */
   summary?: string;
   /** What to do about it, said once under a list of several units. */
@@ -272,6 +274,7 @@ async function waitFor(
         r.ok = false;
         r.message = verdict.failed;
         if (verdict.unplaceable) r.unplaceable = true;
+        if (verdict.failing) r.failing = true;
       } else still.push(w);
     }
     pending = still;
@@ -296,7 +299,7 @@ function judge(
   unit: ApiUnit | undefined,
   states: readonly ApiUnitState[],
   op: Exclude<DeployOp, 'destroy'>,
-): 'done' | 'wait' | { failed: string; unplaceable?: boolean } {
+): 'done' | 'wait' | { failed: string; unplaceable?: boolean; failing?: boolean } {
   if (!unit) return { failed: `Unit ${w.name} disappeared from the registry while waiting (destroyed by someone else?)` };
   if ((unit.currentState ?? 'inactive') !== w.target) return 'wait';
   if (op !== 'start') return 'done';
@@ -306,11 +309,13 @@ function judge(
     // Restart= brought it back, and it exited again: launched is not the news here.
     return {
       failed: `Unit ${w.name} started, but it keeps failing on ${unit.machineID?.slice(0, 8) ?? '?'}...: ${state.detail ?? 'its main process exits and systemd restarts it'}; see Fleet: Show Journal.`,
+      failing: true,
     };
   }
   if (state.systemdActiveState === 'failed') {
     return {
       failed: `Unit ${w.name} failed on ${unit.machineID?.slice(0, 8) ?? '?'}...: ${state.detail ?? `systemd reports ${state.systemdActiveState} (${state.systemdSubState ?? '-'})`}; see Fleet: Show Journal.`,
+      failing: true,
     };
   }
   return state.systemdActiveState === 'active' && state.systemdLoadState === 'loaded' ? 'done' : 'wait';

@@ -120,6 +120,7 @@ export class DeployController {
   private async runAction(action: ReportAction, files: ReadonlyMap<string, vscode.Uri>): Promise<void> {
     if (action.kind === 'log') this.deps.log.show();
     else if (action.kind === 'machines') await vscode.commands.executeCommand(`${Views.machines}.focus`);
+    else if (action.kind === 'journal') await vscode.commands.executeCommand(Commands.showUnitJournal, unitUri(action.unit));
     else {
       const file = files.get(action.unit);
       if (file) await vscode.window.showTextDocument(file);

@@ -7,7 +7,10 @@ import type { DeployResult } from './deploy';
 import type { Unplaceable } from './placementCheck';
 
 export type ReportAction =
-  { kind: 'open'; label: 'Open Unit'; unit: string } | { kind: 'machines'; label: 'Show Machines' } | { kind: 'log'; label: 'Show Log' };
+  | { kind: 'open'; label: 'Open Unit'; unit: string }
+  | { kind: 'machines'; label: 'Show Machines' }
+  | { kind: 'journal'; label: 'Show Journal'; unit: string }
+  | { kind: 'log'; label: 'Show Log' };
 
 export interface Report {
   level: 'info' | 'error';
@@ -37,6 +40,12 @@ function listed(r: DeployResult): string {
   return (r.summary ?? r.message).replace(/^Unit /, '').replace(/\.$/, '');
 }
 
+/** A unit that ran and failed: its journal (the message says "see Fleet: Show Journal"); else the deploy log. */
+function failedAction(failed: readonly DeployResult[]): ReportAction {
+  const only = failed.length === 1 ? failed[0]! : undefined;
+  return only?.failing ? { kind: 'journal', label: 'Show Journal', unit: only.name } : { kind: 'log', label: 'Show Log' };
+}
+
 export function deployReport(results: readonly DeployResult[], hasFile: (unit: string) => boolean): Report {
   const failed = results.filter(r => !r.ok);
   if (results.length === 1) {
@@ -45,7 +54,7 @@ export function deployReport(results: readonly DeployResult[], hasFile: (unit: s
     return {
       level: 'error',
       message: r.message,
-      action: r.unplaceable ? unplaceableAction(r.name, reasonOf(r), hasFile(r.name)) : { kind: 'log', label: 'Show Log' },
+      action: r.unplaceable ? unplaceableAction(r.name, reasonOf(r), hasFile(r.name)) : failedAction([r]),
     };
   }
   if (failed.length === 0) return { level: 'info', message: `${results.length} units done: ${results.map(r => r.message.replace(/^Unit /, '')).join('; ')}` };
@@ -56,7 +65,7 @@ export function deployReport(results: readonly DeployResult[], hasFile: (unit: s
     ...advice,
     ...(ok.length > 0 ? [`Done: ${ok.map(r => r.message.replace(/^Unit /, '')).join('; ')}.`] : []),
   ].join(' ');
-  let action: ReportAction = { kind: 'log', label: 'Show Log' };
+  let action = failedAction(failed);
   if (failed.every(r => r.unplaceable)) {
     const actions = failed.map(r => unplaceableAction(r.name, reasonOf(r), hasFile(r.name)));
     action = actions.length === 1 ? actions[0]! : SHOW_MACHINES;

@@ -13,6 +13,7 @@ import type { ClusterSnapshot } from '../cluster/snapshot';
 import type { ClusterTreeProvider } from '../cluster/clusterTree';
 import { toItem, type ClusterNode } from '../cluster/treeItems';
 import { contextActions, type ContextAction, type MenuItem } from './webviewParts';
+import { MapSender, type MapDelta } from './mapDelta';
 import { loadWebview, webviewOptions } from './panelShell';
 import { MAP_CSS } from './styles';
 import { errorMessage, type Log } from '../../../protocol/src/log';
@@ -26,12 +27,18 @@ export interface ClusterMapState {
 }
 
 export type ToClusterMap =
-  /** `changedAt`: Date.now() when the model's change arrived (the benchmark measures from it to the paint). */
+  /**
+   * `changedAt`: Date.now() when the model's change arrived (the benchmark measures from it to the
+   * paint). The map comes whole (`map`), or as what changed since message `delta.base` (`delta`,
+   * mapDelta.ts), or not at all (a status instead).
+   */
   | {
       type: 'map';
       label: string;
       status: string | undefined;
       map: ClusterMap | undefined;
+      delta?: MapDelta;
+      seq?: number;
       hide: string | undefined;
       error?: string;
       changedAt: number;
@@ -63,6 +70,10 @@ export class ClusterMapPanel implements vscode.Disposable {
   /** The snapshot of the last change event (the base of the next event's diff). */
   private seen: ClusterSnapshot | undefined;
   private since: { snapshot: ClusterSnapshot; diff: NonNullable<ClusterChange['diff']> } | undefined;
+  /** What the webview was sent: a change sends only the parts of the map that changed. */
+  private readonly sender = new MapSender();
+  /** The map built before the webview asked for it, for the first message (if the snapshot and "what if" are still the same). */
+  private prepared: { snapshot: ClusterSnapshot; hide: string | undefined; map: ClusterMap } | undefined;
 
   static show(deps: ClusterMapDeps): ClusterMapPanel {
     if (ClusterMapPanel.current) {
@@ -81,6 +92,7 @@ export class ClusterMapPanel implements vscode.Disposable {
     ClusterMapPanel.current = this;
     this.hide = state.hide;
     loadWebview(panel, deps.extensionUri, { script: 'clusterMap.js', title: 'Fleet Cluster Map', css: MAP_CSS });
+    this.prepare();
     this.disposables.push(
       panel.onDidDispose(() => this.dispose()),
       panel.onDidChangeViewState(() => this.updateWatch()),
@@ -107,7 +119,28 @@ export class ClusterMapPanel implements vscode.Disposable {
   }
 
   private post(changedAt = Date.now()): void {
-    if (!this.ready) return;
+    if (this.ready) void this.panel.webview.postMessage(this.message(changedAt));
+  }
+
+  /**
+   * The map of the snapshot now, built while VS Code makes the webview and loads its page (the
+   * extension host waits for it then), so that the webview's 'ready' is answered without
+   * building it.
+   */
+  private prepare(): void {
+    const view = this.deps.model.view;
+    if (view.kind !== 'connected') return;
+    // The model's next change is a diff from this snapshot: the map's rows follow it.
+    this.seen = view.snapshot;
+    try {
+      this.prepared = { snapshot: view.snapshot, hide: this.hide, map: clusterMap(view.snapshot, { hide: this.hide, cache: this.rows, since: this.since }) };
+    } catch {
+      // The hidden machine left the cluster: the first message says so.
+    }
+  }
+
+  /** The map message for the model's view now (the map whole, or what changed since the last message). */
+  private message(changedAt = Date.now()): ToClusterMap {
     const view = this.deps.model.view;
     const label = 'label' in view ? view.label : 'no cluster';
     if (view.kind !== 'connected') {
@@ -117,44 +150,43 @@ export class ClusterMapPanel implements vscode.Disposable {
           : view.kind === 'loading'
             ? `Reading ${view.label}…`
             : `Cannot read ${view.label}: ${view.error}`;
-      void this.panel.webview.postMessage({
-        type: 'map',
-        label,
-        status,
-        map: undefined,
-        hide: undefined,
-        changedAt,
-        postedAt: Date.now(),
-      } satisfies ToClusterMap);
-      return;
+      this.sender.reset();
+      return { type: 'map', label, status, map: undefined, hide: undefined, changedAt, postedAt: Date.now() };
     }
     let map: ClusterMap;
     let error: string | undefined;
     try {
-      map = clusterMap(view.snapshot, { hide: this.hide, cache: this.rows, since: this.since });
+      const prepared = this.prepared?.snapshot === view.snapshot && this.prepared.hide === this.hide ? this.prepared.map : undefined;
+      this.prepared = undefined;
+      map = prepared ?? clusterMap(view.snapshot, { hide: this.hide, cache: this.rows, since: this.since });
     } catch (err) {
       // The hidden machine left the cluster: show the map without "what if", and say why.
       error = errorMessage(err);
       this.hide = undefined;
       map = clusterMap(view.snapshot);
     }
+    const payload = this.sender.next(map);
     const message: ToClusterMap = {
       type: 'map',
       label,
       status: view.error ? `Showing the last good read: ${view.error}` : undefined,
-      map,
+      map: 'map' in payload ? payload.map : undefined,
+      seq: payload.seq,
       hide: this.hide,
       changedAt,
       postedAt: Date.now(),
     };
+    if ('delta' in payload) message.delta = payload.delta;
     if (error) message.error = error;
-    void this.panel.webview.postMessage(message);
+    return message;
   }
 
   private async receive(m: FromClusterMap): Promise<void> {
     switch (m.type) {
       case 'ready':
+        // A (re)loaded webview has no map yet: the next one goes whole.
         this.ready = true;
+        this.sender.reset();
         this.post();
         return;
       case 'whatIf':

@@ -9,12 +9,17 @@ export interface ShellOptions {
   /** `webview.cspSource`. */
   cspSource: string;
   nonce: string;
-  /** `webview.asWebviewUri(dist/webview/<name>.js)` as a string. */
+  /** `webview.asWebviewUri(dist/webview/<name>.js)` as a string: loaded unless `scriptText` is given. */
   scriptUri: string;
+  /** The script itself (that file's text), placed in the nonce'd <script>: no fetch of the file (a remote round trip in code-server or Codespaces). */
+  scriptText?: string | undefined;
   title: string;
   /** CSS, placed in a nonce'd <style>. */
   css: string;
 }
+
+/** Whether the script can sit inside <script>…</script> as it is. */
+const inlinable = (text: string): boolean => !/<\/script|<!--/i.test(text);
 
 const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, c => `&#${c.charCodeAt(0)};`);
 
@@ -38,7 +43,11 @@ export function webviewShell(o: ShellOptions): string {
 </head>
 <body>
 <main id="root" aria-busy="true"><p class="status">Loading…</p></main>
-<script nonce="${o.nonce}" src="${escapeHtml(o.scriptUri)}"></script>
+${
+  o.scriptText !== undefined && inlinable(o.scriptText)
+    ? `<script nonce="${o.nonce}">${o.scriptText}</script>`
+    : `<script nonce="${o.nonce}" src="${escapeHtml(o.scriptUri)}"></script>`
+}
 </body>
 </html>`;
 }

@@ -4,7 +4,9 @@
  * endpoints.
  *
  *  - `If-None-Match: <tag>` on `GET /units`, `/state`, `/machines`: 304 without reading anything
- *    while nothing changed.
+ *    while nothing changed; after a change, 304 still for a collection whose content is the same
+ *    as when `<tag>` was current (a unit's state changed: `/state` answers, `/units` and
+ *    `/machines` do not). Each collection's last full read is kept as JSON to tell (`observe`).
  *  - `?wait=<tag>` on the same endpoints: while the tag is still current the request waits (at
  *    most `maxWaitMs`, default 60 s) for a change, then answers as usual; a wait that times out
  *    is a 304 with the same tag. A change that lands between a client's list and its wait is
@@ -30,6 +32,8 @@ export class ChangeClock {
   }
   private readonly subscriptions: { dispose(): void }[];
   private readonly lists = new Map<string, { tag: string; items: unknown[] }>();
+  /** Per collection: its last full read as JSON, the epoch that read began at, and the epoch at which its content was last seen to change. */
+  private readonly versions = new Map<string, { json: string; readAt: number; changedAt: number }>();
 
   constructor(registry: ApiRegistry) {
     this.subscriptions = TOPICS.map(t => registry.watch(t, () => this.bump()));
@@ -38,6 +42,39 @@ export class ChangeClock {
   /** The current tag, quoted as an HTTP entity tag. */
   get tag(): string {
     return `"${this.boot}-${this.epoch}"`;
+  }
+
+  /** The clock's epoch now (a read that begins now is as new as this). */
+  get now(): number {
+    return this.epoch;
+  }
+
+  /**
+   * Whether collection `key` has the content it had when `tag` was current: true, false, or
+   * undefined when only a read can tell (something changed since its last read). Tags of another
+   * boot, or not this server's, are false.
+   */
+  unchangedSince(key: string, tag: string): boolean | undefined {
+    const m = /^"([0-9a-f]+)-(\d+)"$/.exec(tag);
+    if (!m || m[1] !== this.boot) return false;
+    const epoch = Number(m[2]);
+    if (epoch === this.epoch) return true;
+    const v = this.versions.get(key);
+    if (!v || epoch > this.epoch || v.changedAt > epoch) return false;
+    return v.readAt === this.epoch ? true : undefined;
+  }
+
+  /**
+   * A full read of collection `key` that began at epoch `readAt`: its content is remembered, and
+   * when it differs from the previous read's, the collection changed now. A read older than the
+   * one remembered says nothing (reads may end out of order).
+   */
+  observe(key: string, readAt: number, items: readonly unknown[]): void {
+    const v = this.versions.get(key);
+    if (v && readAt < v.readAt) return;
+    const json = JSON.stringify(items);
+    if (v && v.json === json) v.readAt = readAt;
+    else this.versions.set(key, { json, readAt, changedAt: this.epoch });
   }
 
   /** Something changed (a registry hint, or a write through this API). */
@@ -82,6 +119,7 @@ export class ChangeClock {
     for (const w of [...this.waiters]) w();
     this.waiters.clear();
     this.lists.clear();
+    this.versions.clear();
   }
 }
 

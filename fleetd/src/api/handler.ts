@@ -103,8 +103,9 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
   const maxWaitMs = options.maxWaitMs ?? MAX_WAIT_MS;
 
   /**
-   * A collection GET with the change feed: ETag, 304 for If-None-Match, `?wait=<tag>`, and page
-   * walks cut from the list page 1 read. `render` turns the whole list into the answer.
+   * A collection GET with the change feed: ETag, 304 for If-None-Match (while this collection is
+   * unchanged since the tag), `?wait=<tag>`, and page walks cut from the list page 1 read.
+   * `render` turns the whole list into the answer.
    */
   const serveList = async <T>(
     req: IncomingMessage,
@@ -115,7 +116,20 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
     render: (source: () => Promise<readonly T[]>) => Promise<unknown>,
   ): Promise<void> => {
     let tag = clock.tag;
+    let readAt = clock.now;
+    const walking = url.searchParams.has('nextPageToken');
     const wait = waitTag(url.searchParams);
+    // The list read at most once per request (a check for If-None-Match may read it first).
+    let read: Promise<readonly T[]> | undefined;
+    const source = (): Promise<readonly T[]> =>
+      (read ??= (async () => {
+        const hit = walking ? clock.cachedList<T>(key, tag) : undefined;
+        if (hit) return hit;
+        const items = await all();
+        clock.rememberList(key, tag, items);
+        clock.observe(key, readAt, items);
+        return items;
+      })());
     if (wait !== undefined && wait === tag) {
       const gone = new AbortController();
       const onClose = () => gone.abort();
@@ -125,17 +139,19 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
       if (gone.signal.aborted) return;
       if (!changed) return sendNotModified(res, tag);
       tag = clock.tag;
-    } else if (ifNoneMatch(req.headers['if-none-match']).includes(tag)) {
-      return sendNotModified(res, tag);
+      readAt = clock.now;
+    } else {
+      // Unchanged since one of the client's tags: 304, also after changes to other collections
+      // (checked against this collection's last read, or a read now when only that can tell).
+      const tags = ifNoneMatch(req.headers['if-none-match']);
+      if (tags.includes(tag)) return sendNotModified(res, tag);
+      let known = walking ? [] : tags.map(t => clock.unchangedSince(key, t));
+      if (known.includes(undefined) && !known.includes(true)) {
+        await source();
+        known = tags.map(t => clock.unchangedSince(key, t));
+      }
+      if (known.includes(true)) return sendNotModified(res, tag);
     }
-    const walking = url.searchParams.has('nextPageToken');
-    const source = async (): Promise<readonly T[]> => {
-      const hit = walking ? clock.cachedList<T>(key, tag) : undefined;
-      if (hit) return hit;
-      const items = await all();
-      clock.rememberList(key, tag, items);
-      return items;
-    };
     const body = await render(source);
     res.setHeader('ETag', tag);
     sendJson(res, 200, body);

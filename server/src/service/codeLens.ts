@@ -4,7 +4,7 @@
  * own checks (scheduler/src/checks.ts) would let it run.
  */
 import type { CodeLens, Command } from 'vscode-languageserver-types';
-import { requirements, toOptions, unitHash, type Requirements } from '../../../unitfile/src';
+import { isTemplateName, requirements, toOptions, unitHash, type Requirements } from '../../../unitfile/src';
 import { LensCommands, type ClusterContext, type ClusterUnit } from '../../../protocol/src/lsp';
 import { followsSummary, placement } from './placement';
 import type { ServiceContext, UnitDocument } from './types';
@@ -27,6 +27,12 @@ export function codeLenses(doc: UnitDocument, ctx: ServiceContext): CodeLens[] {
   });
   const out: CodeLens[] = [];
   const unit = cluster.unitDetails?.find(u => u.name === name) ?? (cluster.units.includes(name) ? { name } : undefined);
+  // fleet never schedules a template (web@.service), only its instances: no Start, no placement.
+  if (isTemplateName(name))
+    return [
+      lens(unit ? 'template, in the cluster' : 'template: fleet runs its instances', unit ? LENS_COMMANDS.status : undefined),
+      lens('Create Instances…', LENS_COMMANDS.createInstances),
+    ];
   const hash = doc.file.options.length > 0 ? unitHash(toOptions(doc.file)) : undefined;
   if (!unit) {
     out.push(lens('not in the cluster', undefined), lens('Start', LENS_COMMANDS.start));

@@ -7,6 +7,7 @@ import { MarkupKind, type Hover } from 'vscode-languageserver-types';
 import {
   FLEET_SPECIFIERS,
   guessUnitType,
+  isTemplateName,
   machineIdMatches,
   specifierValue,
   UnitNameInfo,
@@ -33,7 +34,10 @@ export function hover(doc: UnitDocument, offset: number, ctx: ServiceContext): H
     if (!section) return null;
     if (section.name === XFLEET_SECTION) {
       let value = XFLEET_SECTION_MARKDOWN;
-      if (ctx.cluster && ctx.cluster.machines.length > 0) value += `\n\n**Placement:** ${placementSummary(placement(file, doc.unitName, ctx.cluster))}`;
+      // A template (web@.service) is never scheduled, only its instances are.
+      if (doc.unitName !== undefined && isTemplateName(doc.unitName))
+        value += '\n\n**Placement:** fleet schedules the instances of a template, not the template.';
+      else if (ctx.cluster && ctx.cluster.machines.length > 0) value += `\n\n**Placement:** ${placementSummary(placement(file, doc.unitName, ctx.cluster))}`;
       return result(value, section.start, section.headerEnd);
     }
     const info = ctx.catalog.sectionInfo(section.name);

@@ -5,7 +5,7 @@
  * when no machine qualifies. Shown in hover and code lens; only "no machine qualifies" is a
  * diagnostic (a warning), not every file's placement.
  */
-import { requirements, toOptions, XFLEET_SECTION, type UnitFile, type Problem } from '../../../unitfile/src';
+import { isTemplateName, requirements, toOptions, XFLEET_SECTION, type UnitFile, type Problem } from '../../../unitfile/src';
 import { previewPlacement } from '../../../scheduler/src/preview';
 import type { ClusterSnapshot } from '../../../scheduler/src/snapshot';
 import type { ClusterContext, ClusterMachine } from '../../../protocol/src/lsp';
@@ -83,7 +83,8 @@ export function placementSummary(p: Placement): string {
  * [X-Fleet] section and no machine qualifies (the preview itself is in hover and code lens).
  */
 export function placementProblems(file: UnitFile, unitName: string | undefined, cluster: ClusterContext | undefined): Problem[] {
-  if (!cluster || cluster.machines.length === 0) return [];
+  // A template (web@.service) is never scheduled, only its instances are.
+  if (!cluster || cluster.machines.length === 0 || (unitName !== undefined && isTemplateName(unitName))) return [];
   const section = file.sections.find(s => s.name === XFLEET_SECTION);
   if (!section) return [];
   const p = placement(file, unitName, cluster);
