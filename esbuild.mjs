@@ -57,8 +57,24 @@ module.exports = new Proxy({}, {
   },
 };
 
+// The extension's bundle: unitfile/src is a pure core (no module runs for its side effects,
+// ARCHITECTURE.md), so what the client does not use of it is left out, chiefly the systemd
+// directive catalog (~170 KB) that only the language server and fleetd validate with; the bundle
+// the extension host loads on activation is then ~1.04 MB instead of ~1.21 MB.
+const pureUnitfile = {
+  name: 'pure-unitfile',
+  setup(b) {
+    const inUnitfile = p => /[\\/]unitfile[\\/]src[\\/]/.test(p);
+    b.onResolve({ filter: /.*/ }, async args => {
+      if (args.pluginData === 'pure-unitfile' || (!inUnitfile(args.importer) && !/unitfile[\\/]src/.test(args.path))) return undefined;
+      const resolved = await b.resolve(args.path, { resolveDir: args.resolveDir, kind: args.kind, importer: args.importer, pluginData: 'pure-unitfile' });
+      return inUnitfile(resolved.path) && resolved.errors.length === 0 ? { ...resolved, sideEffects: false } : resolved;
+    });
+  },
+};
+
 const entries = [
-  { entryPoints: { extension: 'client/src/extension.ts' } },
+  { entryPoints: { extension: 'client/src/extension.ts' }, plugins: [pureUnitfile] },
   // dist/server.js is a small loader that compiles dist/server-main.js with a V8 code cache (server/src/boot.ts).
   { entryPoints: { server: 'server/src/boot.ts' } },
   { entryPoints: { 'server-main': 'server/src/main.ts' }, plugins: [lazyBuiltins] },

@@ -64,7 +64,7 @@ describe('HttpFleetApi over TCP', () => {
     server.requests.length = 0;
   });
 
-  it("follows every page, with fleetctl's paths and query (alt=json)", async () => {
+  it("follows every page of fleet's (which ignores fleetd's pageSize), with fleetctl's paths and query (alt=json)", async () => {
     const units = await api.listUnits();
     assert.deepEqual(
       units.map(u => u.name),
@@ -72,7 +72,11 @@ describe('HttpFleetApi over TCP', () => {
     );
     assert.deepEqual(
       server.requests.map(r => `${r.method} ${r.url}`),
-      ['GET /fleet/v1/units?alt=json', 'GET /fleet/v1/units?nextPageToken=AgACAA%3D%3D&alt=json', 'GET /fleet/v1/units?nextPageToken=AgADAA%3D%3D&alt=json'],
+      [
+        'GET /fleet/v1/units?pageSize=5000&alt=json',
+        'GET /fleet/v1/units?pageSize=5000&nextPageToken=AgACAA%3D%3D&alt=json',
+        'GET /fleet/v1/units?pageSize=5000&nextPageToken=AgADAA%3D%3D&alt=json',
+      ],
     );
     assert.equal(server.requests[0]!.headers.host, endpoint.replace('http://', ''));
   });
@@ -192,7 +196,7 @@ describe('HttpFleetApi over TCP', () => {
   it('honours an endpoint path prefix', async () => {
     const prefixed = new HttpFleetApi({ endpoint: `${endpoint}/proxy/` });
     await prefixed.listMachines().catch(() => undefined);
-    assert.equal(server.requests[0]!.url, '/proxy/fleet/v1/machines?alt=json');
+    assert.equal(server.requests[0]!.url, '/proxy/fleet/v1/machines?pageSize=5000&alt=json');
     prefixed.dispose();
   });
 
@@ -519,7 +523,7 @@ describe('HttpFleetApi over a unix socket', () => {
       ['hello.service'],
     );
     assert.equal(server.requests[0]!.headers.host, 'domain-sock');
-    assert.equal(server.requests[0]!.url, '/fleet/v1/units?alt=json');
+    assert.equal(server.requests[0]!.url, '/fleet/v1/units?pageSize=5000&alt=json');
     const file = new HttpFleetApi({ endpoint: `file://${path.join(dir, 'fleet.sock')}` });
     assert.equal((await file.getUnit('hello.service'))?.name, 'hello.service');
   });

@@ -418,6 +418,61 @@ describe('pagination (token_limit 2, case 58)', () => {
     }
   });
 
+  test("?pageSize=N (fleetd extension): pages of N items on all three lists, tokens that carry N; without it fleet's pages and errors", async () => {
+    const big = await startApi();
+    try {
+      for (let i = 0; i < 250; i++) {
+        const name = `u${String(i).padStart(3, '0')}.service`;
+        await big.registry.putUnit({ name, options: HELLO_OPTIONS, desiredState: 'inactive' });
+        if (i < 120)
+          await saveUnitState(
+            big.registry,
+            { name, machineId: 'm1', hash: 'e'.repeat(40), loadState: 'loaded', activeState: 'active', subState: 'running' },
+            60_000,
+          );
+      }
+      const walk = async (path: string, key: string, query: string) => {
+        const sizes: number[] = [];
+        const tokens: string[] = [];
+        let token: string | undefined;
+        do {
+          const r = await big.api.get(`${path}?${query}${token ? `&nextPageToken=${encodeURIComponent(token)}` : ''}`);
+          assert.equal(r.status, 200, `${path}?${query} ${token ?? ''}: ${r.text}`);
+          const page = r.json as Record<string, unknown[] | string | undefined>;
+          sizes.push((page[key] as unknown[] | undefined)?.length ?? 0);
+          token = page['nextPageToken'] as string | undefined;
+          if (token) tokens.push(token);
+        } while (token);
+        return { sizes, tokens };
+      };
+      assert.deepEqual(await walk(U, 'units', 'pageSize=1000'), { sizes: [250], tokens: [] });
+      assert.deepEqual(await walk(U, 'units', 'pageSize=200&alt=json'), { sizes: [200, 50], tokens: [encodePageToken({ limit: 200, page: 2 })] });
+      assert.deepEqual(await walk('/fleet/v1/state', 'states', 'pageSize=1000'), { sizes: [120], tokens: [] });
+      assert.deepEqual(await walk('/fleet/v1/state', 'states', 'pageSize=100&machineID=m1'), { sizes: [100, 20], tokens: ['ZAACAA=='] });
+      assert.equal(((await big.api.get('/fleet/v1/machines?pageSize=5000')).json as { nextPageToken?: string }).nextPageToken, undefined);
+      // What fleetctl sends: fleet's pages of 100, and a token of another size is refused as fleet refuses it.
+      assert.deepEqual(await walk(U, 'units', 'alt=json'), { sizes: [100, 100, 50], tokens: ['ZAACAA==', 'ZAADAA=='] });
+      const foreign = encodePageToken({ limit: 200, page: 2 });
+      assert.deepEqual((await big.api.get(`${U}?nextPageToken=${foreign}`)).json, errorBody(400, 'token limit must be 100'));
+      assert.deepEqual((await big.api.get(`${U}?pageSize=300&nextPageToken=${foreign}`)).json, errorBody(400, 'token limit must be 300'));
+      for (const [query, message] of [
+        ['pageSize=0', 'pageSize must be an integer from 1 to 65535, got "0"'],
+        ['pageSize=65536', 'pageSize must be an integer from 1 to 65535, got "65536"'],
+        ['pageSize=-1', 'pageSize must be an integer from 1 to 65535, got "-1"'],
+        ['pageSize=1e3', 'pageSize must be an integer from 1 to 65535, got "1e3"'],
+        ['pageSize=', 'pageSize must be an integer from 1 to 65535, got ""'],
+        ['pageSize=10&pageSize=10', 'too many values for pageSize'],
+      ]) {
+        for (const p of [U, '/fleet/v1/state', '/fleet/v1/machines']) {
+          const r = await big.api.get(`${p}?${query}`);
+          assert.deepEqual([r.status, r.json], [400, errorBody(400, message!)], `${p}?${query}`);
+        }
+      }
+    } finally {
+      await big.close();
+    }
+  });
+
   test("token vectors from fleet's tests", () => {
     assert.equal(encodePageToken({ limit: 100, page: 2 }), 'ZAACAA==');
     assert.equal(encodePageToken({ limit: 100, page: 3 }), 'ZAADAA==');

@@ -1,7 +1,8 @@
 /**
  * HttpFleetApi: FleetApi over fleet's v1 HTTP API, the way fleetctl's API driver talks to it
  * (fleet-reference §3, §4.2): `/fleet/v1/…` under the endpoint's path, `alt=json` on every
- * request, `@` sent as `%40`, every page followed, errors shown with the server's message.
+ * request, `@` sent as `%40`, every page followed, errors shown with the server's message. Lists
+ * ask for big pages with fleetd's `pageSize` (fleet ignores it and sends its pages of 100).
  *
  * The connections (TCP, unix socket, TLS, an SSH tunnel's streams), timeouts and socket errors
  * are httpTransport.ts's; fleetd's journal lines are journalStream.ts's. No `vscode` import here.
@@ -28,7 +29,15 @@ export interface HttpFleetApiOptions extends TransportOptions {
   onDispose?: () => void;
   /** Upper bound on pages followed per list (default 10 000). */
   maxPages?: number;
+  /**
+   * Items per page, asked with fleetd's `pageSize` extension (default 5,000: a cluster of that
+   * size in one request per list). fleet ignores the parameter and answers pages of 100.
+   */
+  pageSize?: number;
 }
+
+/** The page size asked of the server by default (fleetd's `pageSize`; fleet's pages stay 100). */
+export const DEFAULT_PAGE_SIZE = 5000;
 
 /** Path segment for a unit name: `@` becomes `%40` (as fleetctl sends it); `/` can never be part of a name. */
 function unitSegment(name: string): string {
@@ -93,12 +102,14 @@ export class HttpFleetApi implements FleetApi {
   private readonly transport: HttpTransport;
   private readonly timeoutMs: number;
   private readonly maxPages: number;
+  private readonly pageSize: number;
 
   constructor(private readonly options: HttpFleetApiOptions) {
     this.transport = new HttpTransport(options);
     this.label = this.transport.label;
     this.timeoutMs = this.transport.timeoutMs;
     this.maxPages = options.maxPages ?? 10_000;
+    this.pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
   }
 
   // --- FleetApi -------------------------------------------------------------------------------
@@ -262,8 +273,10 @@ export class HttpFleetApi implements FleetApi {
     const seen = new Set<string>();
     let token: string | undefined;
     let tag: string | undefined;
+    // Every page asks for the same size: fleetd's tokens carry it (fleet ignores it).
+    const sized = `${collection}${collection.includes('?') ? '&' : '?'}pageSize=${this.pageSize}`;
     for (let page = 0; page < this.maxPages; page++) {
-      const path = token === undefined ? collection : `${collection}${collection.includes('?') ? '&' : '?'}nextPageToken=${encodeURIComponent(token)}`;
+      const path = token === undefined ? sized : `${sized}&nextPageToken=${encodeURIComponent(token)}`;
       const conditional = page === 0 && ifNoneMatch !== undefined;
       const res = await this.transport.send('GET', path, undefined, signal, conditional ? { headers: { 'If-None-Match': ifNoneMatch } } : undefined);
       if (conditional && res.status === 304) return { items: undefined, tag: res.etag ?? ifNoneMatch };

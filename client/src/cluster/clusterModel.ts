@@ -61,8 +61,12 @@ export class ClusterModel {
   /** Polls in a row that found nothing new. */
   private quiet = 0;
   private focused = true;
-  /** The change feed of the current API: its last token, and whether the server has one (undefined: not known yet). */
-  private feed: { token?: string; supported?: boolean } = {};
+  /**
+   * The change feed of the current API: its last token, and whether the server has one (undefined:
+   * not known yet); `moved` when the lists of the last full read carried different tags (the cluster
+   * changed during it): the token is then asked for before the next read, which follows at once.
+   */
+  private feed: { token?: string; supported?: boolean; moved?: boolean } = {};
   /** The tags of the collections as `snapshot` holds them (false after applyUnit patched it: the next read is a full one). */
   private tags: CollectionTags = {};
   private tagged = false;
@@ -169,16 +173,28 @@ export class ClusterModel {
     this.abort = abort;
     const run = (async () => {
       try {
-        // The feed's token is taken before the read, so a change during the read is not missed.
-        if (api.waitForChange && this.feed.supported !== false && this.feed.token === undefined) {
-          const token = await api.waitForChange(undefined, abort.signal);
+        // Only the collections that changed since the last read (fleetd's tags; all three otherwise).
+        const since = this.snapshot && this.tagged ? { snapshot: this.snapshot, tags: this.tags } : undefined;
+        // The feed's token is taken before the read, so a change during the read is not missed: on
+        // a full read of tagged lists it is the tag the three carry (fleetd takes it before each
+        // list's read), so no request goes before them; otherwise it is asked for first.
+        const needToken = !!api.waitForChange && this.feed.supported !== false && this.feed.token === undefined;
+        const fromLists = needToken && !since && !!api.listIfChanged && !this.feed.moved;
+        if (needToken && !fromLists) {
+          const token = await api.waitForChange!(undefined, abort.signal);
           if (generation !== this.generation || this.disposed) return;
           this.feed = token === undefined ? { supported: false } : { token, supported: true };
         }
-        // Only the collections that changed since the last read (fleetd's tags; all three otherwise).
-        const since = this.snapshot && this.tagged ? { snapshot: this.snapshot, tags: this.tags } : undefined;
         const { snapshot: read, tags } = await ClusterSnapshot.fetchChanged(api, abort.signal, since);
         if (generation !== this.generation || this.disposed) return;
+        if (fromLists) {
+          const all = [tags.machines, tags.units, tags.states];
+          this.feed = all.every(t => t === undefined)
+            ? { supported: false }
+            : all.every(t => t === all[0])
+              ? { token: all[0]!, supported: true }
+              : { supported: true, moved: true };
+        }
         this.tags = tags;
         this.tagged = true;
         this.failures = 0;
@@ -268,10 +284,14 @@ export class ClusterModel {
       this.listen(this.api, this.generation, this.feed.token);
       return;
     }
-    this.timer = this.timers.setTimeout(() => {
-      this.timer = undefined;
-      void this.refresh();
-    }, this.nextDelay());
+    // Lists read while the cluster changed (their tags differ): the token, then the lists again, at once.
+    this.timer = this.timers.setTimeout(
+      () => {
+        this.timer = undefined;
+        void this.refresh();
+      },
+      this.failures === 0 && this.feed.moved ? 0 : this.nextDelay(),
+    );
   }
 
   /** One long poll on the change feed: re-read when the token moved, ask again when it did not. */

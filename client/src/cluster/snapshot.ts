@@ -240,6 +240,17 @@ export function sameClusterContext(a: ClusterContext, b: ClusterContext): boolea
   return same(a.units, b.units) && same(a.unitDetails, b.unitDetails) && same(a.machines, b.machines);
 }
 
+/** Hashes per registry entry, shared by the explorer's rows and the language server's context: a unit is hashed once per read that changed it. */
+const hashOf = new WeakMap<ApiUnit, string | undefined>();
+
+/** fleet's hash of a registry entry's options (undefined without options). */
+export function registryHash(u: ApiUnit): string | undefined {
+  if (hashOf.has(u)) return hashOf.get(u);
+  const hash = u.options?.length ? unitHash(u.options.map(o => ({ section: o.section, name: o.name, value: o.value ?? '' }))) : undefined;
+  hashOf.set(u, hash);
+  return hash;
+}
+
 /** Details per registry entry: unchanged units keep their objects between reads (reuseSnapshot), so a change hashes only the units it touched. */
 const detailsOf = new WeakMap<ApiUnit, ClusterUnit>();
 
@@ -250,7 +261,8 @@ function clusterUnitOf(u: ApiUnit): ClusterUnit {
   if (u.desiredState) d.desiredState = u.desiredState;
   if (u.currentState) d.currentState = u.currentState;
   if (u.machineID) d.machineID = u.machineID;
-  if (u.options?.length) d.hash = unitHash(u.options.map(o => ({ section: o.section, name: o.name, value: o.value ?? '' })));
+  const hash = registryHash(u);
+  if (hash) d.hash = hash;
   // What it requires of its neighbours, for the placement preview.
   const xfleet = (u.options ?? []).filter(o => o.section === 'X-Fleet').map(o => ({ name: o.name, value: o.value ?? '' }));
   if (xfleet.length > 0) d.xfleet = xfleet;

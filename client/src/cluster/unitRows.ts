@@ -3,8 +3,8 @@
  * the state the explorer shows for it. Pure; no `vscode` import.
  */
 import type { ApiUnit, ApiUnitOption, ApiUnitState, JobState } from '../../../protocol/src/api';
-import { description, isGlobalUnit, isTemplateName, unitHash, type UnitOption } from '../../../unitfile/src';
-import { unitEntries, type ClusterSnapshot } from './snapshot';
+import { description, isGlobalUnit, isTemplateName, type UnitOption } from '../../../unitfile/src';
+import { registryHash, unitEntries, type ClusterSnapshot } from './snapshot';
 
 /** What the explorer shows for a unit, worst first (the order of the "by state" groups). */
 export type DisplayState = 'failed' | 'restarting' | 'unplaceable' | 'pending' | 'launched' | 'loaded' | 'inactive' | 'unknown';
@@ -77,7 +77,7 @@ function makeRow(name: string, unit: ApiUnit | undefined, states: ApiUnitState[]
     global,
     template: isTemplateName(name),
     states,
-    hash: options.length > 0 ? unitHash(options) : states[0]?.hash,
+    hash: options.length > 0 ? registryHash(unit!) : states[0]?.hash,
     description: options.length > 0 ? description(options) : undefined,
     display: 'unknown',
   };

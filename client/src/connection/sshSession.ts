@@ -16,7 +16,7 @@ import dns from 'node:dns/promises';
 import fs from 'node:fs';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
-import { Client, type ConnectConfig } from 'ssh2';
+import type { Client, ConnectConfig } from 'ssh2';
 import { abortError, errorMessage, type Log } from '../../../protocol/src/log';
 import { FleetApiError } from '../api/types';
 import { appendKnownHost, fingerprintSha256, hostKeyAlgorithms, hostToken, keyTypeOf, knownKeyTypes, lookupHostKey, readKnownHosts } from './knownHosts';
@@ -242,8 +242,17 @@ function connectError(o: DialOptions, err: Error & { code?: string }, auth: Pick
   return new SshConnectError(`SSH connection to ${o.label} failed: ${message}`, 'other');
 }
 
+/**
+ * ssh2, loaded on its first use: most sessions never open an SSH connection, and evaluating it
+ * is a large part of loading the extension (its activation, e.g. the explorer's cold open).
+ */
+export function loadSsh2(): Promise<typeof import('ssh2')> {
+  return import('ssh2');
+}
+
 /** A ready (authenticated) ssh2 Client. The caller ends it. */
 export async function dialSsh(o: DialOptions): Promise<Client> {
+  const { Client } = await loadSsh2();
   const timeoutMs = o.timeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS;
   const auth = authConfig(o, o.label);
   const address = o.address ?? (await resolveAddress(o.host, o.label, timeoutMs, o.hostSource));

@@ -194,7 +194,7 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
           url,
           'machines',
           () => machines.all(),
-          source => machines.list(url.searchParams.getAll('nextPageToken'), source),
+          source => machines.list(url.searchParams.getAll('nextPageToken'), source, url.searchParams.getAll('pageSize')),
         );
       if (method === 'PATCH') {
         await withBody(req, '', body => machines.patch(body));
@@ -222,7 +222,7 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
         url,
         'units',
         () => units.all(),
-        source => units.list(url.searchParams.getAll('nextPageToken'), source),
+        source => units.list(url.searchParams.getAll('nextPageToken'), source, url.searchParams.getAll('pageSize')),
       );
     }
     if (unitsPath.kind === 'item') {

@@ -76,8 +76,12 @@ export class MachinesResource {
     return (await this.registry.listMachines()).map(toApiMachine);
   }
 
-  async list(pageTokens: readonly string[], source: () => Promise<readonly ApiMachine[]> = () => this.all()): Promise<MachinePage> {
-    const tok = pageTokenFrom(pageTokens, this.tokenLimit);
+  async list(
+    pageTokens: readonly string[],
+    source: () => Promise<readonly ApiMachine[]> = () => this.all(),
+    pageSizes: readonly string[] = [],
+  ): Promise<MachinePage> {
+    const tok = pageTokenFrom(pageTokens, this.tokenLimit, pageSizes);
     const { items, next } = pageOf(await source(), tok);
     const page: MachinePage = {};
     if (items.length > 0) page.machines = items;

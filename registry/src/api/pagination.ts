@@ -3,10 +3,17 @@
  * uint16 Limit then uint16 Page. The limit must equal the server's; pages start at 1. A page whose
  * end reaches exactly the end of the collection still gets a token (fleet's quirk, kept: clients
  * follow it to an empty page).
+ *
+ * fleetd's extension: `?pageSize=N` asks for pages of N items (1 to 65535) instead of the
+ * server's limit, and the tokens it gets carry N, so a walk that keeps sending the same pageSize
+ * reads a big collection in a few requests. fleet ignores the parameter (and fleetctl never sends
+ * it): its walks, tokens and errors are unchanged.
  */
 import { ApiError } from './errors';
 
 export const DEFAULT_TOKEN_LIMIT = 100;
+/** The largest `pageSize` (a token's limit is 16 bits). */
+export const MAX_PAGE_SIZE = 0xffff;
 
 export interface PageToken {
   limit: number;
@@ -59,8 +66,22 @@ function decodeBase64Url(value: string): Buffer {
   return Buffer.from(value.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
 }
 
-/** The token from the `nextPageToken` query values, or the first page. Failures are fleet's 400s. */
-export function pageTokenFrom(values: readonly string[], limit: number): PageToken {
+/** The page size a request asks for with `pageSize` (fleetd's extension), else the server's limit. */
+export function pageSizeFrom(values: readonly string[], serverLimit: number): number {
+  if (values.length === 0) return serverLimit;
+  if (values.length > 1) throw new ApiError(400, 'too many values for pageSize');
+  const text = values[0]!;
+  const size = /^[0-9]{1,5}$/.test(text) ? Number(text) : NaN;
+  if (!(size >= 1 && size <= MAX_PAGE_SIZE)) throw new ApiError(400, `pageSize must be an integer from 1 to ${MAX_PAGE_SIZE}, got "${text}"`);
+  return size;
+}
+
+/**
+ * The token from the `nextPageToken` query values, or the first page, for pages of the size the
+ * `pageSize` values ask for (none: the server's limit). Failures are fleet's 400s.
+ */
+export function pageTokenFrom(values: readonly string[], serverLimit: number, pageSizes: readonly string[] = []): PageToken {
+  const limit = pageSizeFrom(pageSizes, serverLimit);
   if (values.length > 1) throw new ApiError(400, 'too many values for page token');
   if (values.length === 0) return { limit, page: 1 };
   const bytes = decodeBase64Url(values[0]!);

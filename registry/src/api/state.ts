@@ -26,9 +26,9 @@ export class StateResource {
     return (await this.registry.listUnitStates()).map(toApiState);
   }
 
-  /** Filters (exact match, first value of each) apply before pagination; `source` gives the whole, unfiltered list. */
+  /** Filters (exact match, first value of each) apply before pagination (`pageSize`: fleetd's extension); `source` gives the whole, unfiltered list. */
   async list(query: URLSearchParams, source: () => Promise<readonly ApiUnitState[]> = () => this.all()): Promise<UnitStatePage> {
-    const tok = pageTokenFrom(query.getAll('nextPageToken'), this.tokenLimit);
+    const tok = pageTokenFrom(query.getAll('nextPageToken'), this.tokenLimit, query.getAll('pageSize'));
     const machineId = query.get('machineID') ?? '';
     const unitName = query.get('unitName') ?? '';
     const states = (await source()).filter(s => (machineId === '' || s.machineID === machineId) && (unitName === '' || s.name === unitName));

@@ -146,9 +146,13 @@ export class UnitsResource {
     return units.map(unit => toApiUnit({ unit, schedule, reporters, reasons, single: false }));
   }
 
-  /** One page; `source` gives the whole list (default: a fresh read), e.g. from a page walk's snapshot. */
-  async list(pageTokens: readonly string[], source: () => Promise<readonly ApiUnit[]> = () => this.all()): Promise<UnitPage> {
-    const tok = pageTokenFrom(pageTokens, this.tokenLimit);
+  /** One page (of `pageSize` units when asked, fleetd's extension); `source` gives the whole list (default: a fresh read), e.g. from a page walk's snapshot. */
+  async list(
+    pageTokens: readonly string[],
+    source: () => Promise<readonly ApiUnit[]> = () => this.all(),
+    pageSizes: readonly string[] = [],
+  ): Promise<UnitPage> {
+    const tok = pageTokenFrom(pageTokens, this.tokenLimit, pageSizes);
     const { items, next } = pageOf(await source(), tok);
     const page: UnitPage = {};
     if (items.length > 0) page.units = items;
