@@ -121,9 +121,9 @@ export class ClusterWorkbench {
     const n = await rows.count();
     for (let i = 0; i < n; i++) {
       const row = rows.nth(i);
-      const parts = await Promise.all(
-        ['.label-name', '.label-description', '.quick-input-list-detail'].map(async part => ((await row.locator(part).allInnerTexts())[0] ?? '').trim()),
-      );
+      // The label and the detail are each an icon label (.label-name); the description sits beside the label.
+      const [names, descriptions] = await Promise.all([row.locator('.label-name').allInnerTexts(), row.locator('.label-description').allInnerTexts()]);
+      const parts = [names[0], descriptions[0], ...names.slice(1)].map(t => (t ?? '').trim());
       out.push(
         parts
           .filter(Boolean)
