@@ -71,7 +71,7 @@ export function registerClusterFeatures(
     },
     confirmUnknownHost: (host, fingerprint, _keyType, notes) =>
       confirmHostKey(host, fingerprint, connections.activeCluster?.profile?.knownHostsFile ?? 'the known hosts file', notes),
-    log: message => log.appendLine(`[ssh] ${message}`),
+    log: (level, message) => log[level](`[ssh] ${message}`),
   });
   const documents = own(new UnitDocumentProvider(model, remote));
   own(vscode.workspace.registerTextDocumentContentProvider(UNIT_SCHEME, documents));

@@ -260,7 +260,7 @@ describe('SshTunnel against a real sshd', { skip }, () => {
     const api = apiVia(
       tunnel({
         knownHostsFile: file,
-        log: m => logs.push(m),
+        log: (level, m) => logs.push(`${level}: ${m}`),
         confirmUnknownHost: async (host, fingerprint, keyType) => {
           asked.push([host, fingerprint, keyType]);
           await new Promise(r => setTimeout(r, 50)); // a human takes a moment
@@ -275,7 +275,8 @@ describe('SshTunnel against a real sshd', { skip }, () => {
     assert.equal(fs.statSync(path.dirname(file)).mode & 0o777, 0o700);
     assert.equal(fs.statSync(file).mode & 0o777, 0o600);
     assert.ok(
-      logs.some(l => l.startsWith(`Permanently added '[127.0.0.1]:${ssh.port}' (ssh-ed25519)`)),
+      // OpenSSH says "Warning: Permanently added …": a warning, not progress (issue 13, item 10).
+      logs.some(l => l.startsWith(`warn: Permanently added '[127.0.0.1]:${ssh.port}' (ssh-ed25519)`)),
       logs.join('\n'),
     );
     // Next time the key is known: no prompt.
@@ -474,12 +475,17 @@ describe('SshTunnel against a real sshd', { skip }, () => {
     it('falls back to running fd-forward on the host, as fleetctl does', async () => {
       const file = knownHostsWith('strict_known_hosts', `[127.0.0.1]:${strictPort} ${ssh.knownHostsLine.split(' ').slice(1).join(' ')}\n`);
       const logs: string[] = [];
-      const t = tunnel({ port: strictPort, knownHostsFile: file, fdForwardCommand: `${process.execPath} ${forwarder}`, log: m => logs.push(m) });
+      const t = tunnel({
+        port: strictPort,
+        knownHostsFile: file,
+        fdForwardCommand: `${process.execPath} ${forwarder}`,
+        log: (level, m) => logs.push(`${level}: ${m}`),
+      });
       const api = apiVia(t, unixEndpoint);
       assert.equal((await api.getUnit('sock@1.service'))?.name, 'sock@1.service');
       assert.equal((await api.listUnits()).length, 1);
       assert.ok(
-        logs.some(l => /did not open .*fleet\.sock itself \(open failed\); trying `.*fd-forward\.cjs` there, as fleetctl does/.test(l)),
+        logs.some(l => /^warn: .* did not open .*fleet\.sock itself \(open failed\); trying `.*fd-forward\.cjs` there, as fleetctl does/.test(l)),
         logs.join('\n'),
       );
       assert.equal(logs.filter(l => /did not open/.test(l)).length, 1, 'once fd-forward worked, streamlocal is not tried again');

@@ -12,7 +12,10 @@
  * local cluster; the Machines view's height against its rows; the context menu of several units
  * selected together (only what applies to all) and Stop on two units at once; a unit that keeps
  * failing: Start says so, its row shows it, and its one action opens its journal; a template's
- * instances made from the palette with a range. Screenshots:
+ * instances made from the palette with a range; a unit no machine can take, started anyway: the
+ * engine's reason at once, with one action, and the question at warn level in the "Fleet" log;
+ * Replace (identical: no diff; changed: the diff beside the confirmation, closed once replaced);
+ * Show Unit File's tab naming the cluster; Start Units Matching's preview. Screenshots:
  * out/e2e-artifacts/cluster-*.png.
  */
 import assert from 'node:assert/strict';
@@ -44,6 +47,17 @@ Description=Exits at once, as nginx does on a port that is taken
 ExecStart=/bin/sh -c 'echo "bind() to 127.0.0.1:8081 failed (98: Address already in use)" >&2; exit 1'
 Restart=always
 RestartSec=2
+`;
+/** A unit only a machine on the moon can take (written into the workspace copy): the engine's reason comes at once. */
+const MOON = 'moon.service';
+const MOON_TEXT = `[Unit]
+Description=Wants a machine on the moon
+
+[Service]
+ExecStart=/bin/sleep 600
+
+[X-Fleet]
+MachineMetadata=region=moon
 `;
 /** The samples' template unit (web@.service). */
 const TEMPLATE = 'web@.service';
@@ -82,6 +96,7 @@ describe('the local cluster workflow in a real VS Code', { skip: e2eSkip(needs) 
         ports.set(unit, free[i]!);
       });
       fs.writeFileSync(path.join(workspace, CRASHING), CRASHING_TEXT);
+      fs.writeFileSync(path.join(workspace, MOON), MOON_TEXT);
       fs.writeFileSync(path.join(workspace, FOURTH), fs.readFileSync(path.join(workspace, UNITS[2]), 'utf8').replace(/Web server 3/g, 'Web server 4'));
       extensionDir = installedExtensionDir(cs.extensionsDir, EXTENSION_ID);
       fleetdScript = path.join(extensionDir, 'dist', 'fleetd.js');
@@ -499,6 +514,139 @@ describe('the local cluster workflow in a real VS Code', { skip: e2eSkip(needs) 
         assert.match(templateLensText, /template: fleet runs its instances\W+Create Instances…/);
         assert.doesNotMatch(templateLensText, /Start|machine/, 'no Start and no placement on a template');
         await shot('3h-template-instances');
+
+        // 3i. A unit no machine can take (MachineMetadata=region=moon): Start asks first; started
+        // anyway, it reports the engine's reason within a second or two (not after the deploy
+        // timeout, 60 s), with its one action.
+        // The journals followed since 3c and 3g stop (their progress toasts would stay on screen):
+        // Cancel in the notification center, where a toast that waits its turn is shown too.
+        await ui.pickCommand('Notifications: Show Notifications');
+        for (const followed of [SIDEKICK, CRASHING]) {
+          const item = ui.page
+            .locator('.notifications-center .notification-list-item')
+            .filter({ hasText: `Following the journal of ${followed}` })
+            .first();
+          await item.locator('.monaco-button').filter({ hasText: 'Cancel' }).first().click();
+          await item.waitFor({ state: 'hidden' });
+        }
+        await ui.clearNotifications();
+        await ui.page.keyboard.press('Escape'); // the center, if Clear All left it open
+        console.log(`${elapsed()} journals stopped, notifications cleared`);
+        await wb.quickOpen(MOON);
+        await wb.languageStatus().filter({ hasText: 'Fleet Unit' }).waitFor();
+        await ui.editorTitleAction('Start Unit');
+        const moonQuestion = await ui.waitForDialog(/No machine of the local cluster can take moon\.service now/);
+        assert.match(moonQuestion, /region=moon.*Start it anyway\?/s);
+        console.log(`${elapsed()} Start asked first`);
+        const anyway = Date.now();
+        await ui.answerDialog('Start Anyway');
+        const moonToast = ui.notification(/moon\.service cannot be placed/);
+        const moonText = await ui.waitForNotification(/moon\.service cannot be placed/, 15_000);
+        const moonMs = Date.now() - anyway;
+        await shot('3i-unplaceable-at-once');
+        console.log(`${elapsed()} ${MOON}: the engine's reason on screen ${moonMs} ms after Start Anyway: ${moonText}`);
+        assert.match(moonText, /^Unit moon\.service cannot be placed: .*region=moon/);
+        assert.doesNotMatch(moonText, /timeoutSeconds/, 'no advice to wait longer');
+        assert.ok(moonMs < 5_000, `the reason arrives at once, not after the deploy timeout: ${moonMs} ms`);
+        assert.deepEqual(
+          (await moonToast.locator('.monaco-button').allInnerTexts()).map(t => t.trim()).filter(Boolean),
+          ['Show Machines'],
+          'one action: the machines (the reason is their metadata)',
+        );
+        // The "Fleet" log has the question at warn level, one level per line (issue 13, item 10).
+        await ui.pickCommand('Output: Show Output Channels');
+        await ui.page
+          .locator('.quick-input-widget .monaco-list-row .label-name')
+          .filter({ hasText: /^Fleet$/ })
+          .first()
+          .click();
+        await ui.waitForOutputText(
+          'can take moon.service',
+          /\[warning\] No machine of the local cluster can take moon\.service now: no machine has metadata region=moon/,
+        );
+        await shot('3i-fleet-log-warning');
+        await ui.clearNotifications();
+
+        // 3j. Replace Unit: an identical unit says so, with no diff tab; after a change, the diff
+        // tab shows it, next to a notification (no modal dialog over it), and closes once replaced.
+        // nginx.3.service is loaded (stopped in 3d): replacing it does not start it.
+        const diffTab = ui.page.locator('.tabs-container .tab').filter({ hasText: /nginx\.3\.service: local cluster ↔ local file/ });
+        await wb.quickOpen(UNITS[2]);
+        await wb.languageStatus().filter({ hasText: 'Fleet Unit' }).waitFor();
+        await ui.editorTitleAction('Replace Unit');
+        await ui.waitForNotification(
+          /nginx\.3\.service: no differences between the local cluster and the local file \(as fleet stores it\); nothing to replace\./,
+        );
+        assert.equal(await diffTab.count(), 0, 'no diff tab for an identical unit');
+        await shot('3j-replace-identical');
+        await ui.clearNotifications();
+        // Change its description in the editor (Go to Line 6, its end) and save.
+        await wb.activeEditor.locator('.view-lines').click();
+        await ui.page.keyboard.press('Control+G');
+        await ui.page.keyboard.type('6');
+        await ui.page.keyboard.press('Enter');
+        await ui.page.keyboard.press('End');
+        await ui.page.keyboard.type(' v2');
+        await ui.page.keyboard.press('Escape');
+        await ui.page.keyboard.press('Control+S');
+        await waitFor(
+          'the file to be saved with the change',
+          () => fs.readFileSync(path.join(workspace, UNITS[2]), 'utf8').includes('Description=Web server 3 (nginx stand-in) v2\n'),
+          {
+            timeoutMs: 10_000,
+            intervalMs: 100,
+          },
+        );
+        await ui.editorTitleAction('Replace Unit');
+        const confirmText = /Replace nginx\.3\.service in the local cluster with the local file\?/;
+        await ui.waitForNotification(confirmText);
+        await diffTab.first().waitFor();
+        const changed = ui.page.locator('.editor-group-container.active .char-insert, .editor-group-container.active .line-insert').first();
+        await changed.waitFor();
+        assert.ok(
+          (await ui.page.locator('.editor-group-container.active .view-lines').allInnerTexts())
+            .join('\n')
+            .replace(/\u00a0/g, ' ')
+            .includes('Web server 3 (nginx stand-in) v2'),
+          'the diff shows the change',
+        );
+        assert.equal(await ui.page.locator('.monaco-dialog-box').count(), 0, 'no modal dialog over the diff');
+        const [toastBox, changeBox] = await Promise.all([ui.box(ui.notification(confirmText)), ui.box(changed)]);
+        assert.ok(toastBox && changeBox, 'the confirmation and the changed line are on screen');
+        const overlaps =
+          toastBox.x < changeBox.x + changeBox.width &&
+          changeBox.x < toastBox.x + toastBox.width &&
+          toastBox.y < changeBox.y + changeBox.height &&
+          changeBox.y < toastBox.y + toastBox.height;
+        assert.equal(overlaps, false, `the confirmation (${JSON.stringify(toastBox)}) does not cover the change (${JSON.stringify(changeBox)})`);
+        await ui.page.waitForTimeout(300); // the toast's fade-in, for the picture
+        await shot('3j-replace-diff');
+        await ui.clickNotificationButton(confirmText, 'Replace');
+        await ui.waitForNotification(/Unit nginx\.3\.service replaced/, CLUSTER_TIMEOUT);
+        await diffTab.first().waitFor({ state: 'hidden' });
+        await shot('3j-replaced');
+        await ui.clearNotifications();
+        // Show Unit File: the registry's copy, its tab named after the cluster.
+        await ui.contextMenu('Units', UNITS[2], 'Show Unit File');
+        const fileTab = ui.page.locator('.tabs-container .tab.active').filter({ hasText: 'nginx.3.service (local cluster)' }).first();
+        await fileTab.waitFor();
+        await wb.activeEditor.locator('.view-lines').filter({ hasText: 'Web server 3 (nginx stand-in) v2' }).waitFor();
+        await shot('3j-unit-file-tab');
+
+        // 3k. Fleet: Start Units Matching previews what matches before it starts anything.
+        await ui.pickCommand('Fleet: Start Units Matching');
+        await ui.answerInputBox('Fleet: Start Units Matching', 'nginx.[13].service');
+        const previewTitle = 'Fleet: Start 2 units matching nginx.[13].service';
+        const preview = await ui.quickPickRows(previewTitle);
+        assert.deepEqual(
+          preview,
+          ['nginx.1.service in the registry (loaded)', 'nginx.3.service in the registry (loaded)'],
+          'the preview lists what matched and where it comes from',
+        );
+        await shot('3k-start-matching-preview');
+        await ui.page.keyboard.press('Enter');
+        await ui.waitForNotification(/2 units done: (?=.*nginx\.1\.service launched on )(?=.*nginx\.3\.service launched on )/, CLUSTER_TIMEOUT);
+        await ui.clearNotifications();
 
         // 4. Fleet: Stop Local Cluster: the explorer disconnects and no fleetd is left.
         await ui.pickCommand('Fleet: Stop Local Cluster');

@@ -107,6 +107,33 @@ export class ClusterWorkbench {
     return shown;
   }
 
+  /** Where an element is on screen (null: not shown). */
+  async box(locator: Locator): Promise<{ x: number; y: number; width: number; height: number } | null> {
+    return (locator as ClickableLocator).boundingBox();
+  }
+
+  /** Waits for the quick pick titled `title` and returns its rows' texts (label, description and detail, one line each). */
+  async quickPickRows(title: string): Promise<string[]> {
+    await this.quickInputTitle(title).waitFor();
+    const rows = this.page.locator('.quick-input-widget .quick-input-list .monaco-list-row');
+    await rows.first().waitFor();
+    const out: string[] = [];
+    const n = await rows.count();
+    for (let i = 0; i < n; i++) {
+      const row = rows.nth(i);
+      // The label and the detail are each an icon label (.label-name); the description sits beside the label.
+      const [names, descriptions] = await Promise.all([row.locator('.label-name').allInnerTexts(), row.locator('.label-description').allInnerTexts()]);
+      const parts = [names[0], descriptions[0], ...names.slice(1)].map(t => (t ?? '').trim());
+      out.push(
+        parts
+          .filter(Boolean)
+          .join(' ')
+          .replace(/\u00a0/g, ' '),
+      );
+    }
+    return out;
+  }
+
   /** Waits for the quick pick titled `title`, clicks its row containing `text`, and waits for the pick to go. */
   async pickQuickItem(title: string, text: string | RegExp): Promise<void> {
     await this.quickInputTitle(title).waitFor();

@@ -99,14 +99,37 @@ describe('npm start (scripts/start.sh)', { skip: e2eSkip(needs) }, () => {
       await wb.explorerRow('broken.service').waitFor();
       await wb.quickOpen('nginx.1.service');
       await wb.languageStatus().filter({ hasText: 'Fleet Unit' }).waitFor();
-      // The cluster start.sh started is the extension's local cluster (adopted): one entry, and
-      // Stop Local Cluster and its logs work on it.
+      // The cluster start.sh started is the extension's local cluster (adopted): its logs work on it,
+      // Select Cluster lists it once, and Stop Local Cluster stops it (checked below).
       const ui = new ClusterWorkbench(wb);
       await ui.waitForStatus(/Fleet: Local cluster \(3\/\d+\)/, 30_000);
       await ui.pickCommand('Fleet: Show Local Cluster Logs');
       await ui.waitForOutputText('adopted the local cluster', new RegExp(`adopted the local cluster at ${clusterUrl.replace(/[.]/g, '\\.')}`));
       await ui.waitForOutputText('API ready at', /fleetd: API ready at/);
       console.log(`screenshot: ${await wb.screenshot('start-adopted')}`);
+
+      // Fleet: Select Cluster lists the adopted cluster once, and offers no second local cluster.
+      const stepStarted = Date.now();
+      await ui.pickCommand('Fleet: Focus on Units View');
+      await ui.expandView('Machines');
+      await ui.expandView('Units');
+      await ui.waitForRows('Machines', "the adopted cluster's three machines", rows => rows.length === 3, 15_000);
+      await ui.pickCommand('Fleet: Select Cluster');
+      const rows = await ui.quickPickRows('Fleet: Select Cluster');
+      console.log(`screenshot: ${await wb.screenshot('start-adopted-select-cluster')}`);
+      await wb.page.keyboard.press('Escape');
+      assert.equal(rows.filter(r => /Local cluster/i.test(r)).length, 1, `Select Cluster's rows: ${JSON.stringify(rows)}`);
+      assert.equal(rows.filter(r => r.includes(clusterUrl)).length, 1, `Select Cluster's rows: ${JSON.stringify(rows)}`);
+      assert.ok(!rows.some(r => /Start Local Cluster/.test(r)), `no offer to start a second local cluster: ${JSON.stringify(rows)}`);
+
+      // Fleet: Stop Local Cluster stops the adopted cluster: its processes go, and the views say so.
+      await ui.pickCommand('Fleet: Stop Local Cluster');
+      await waitFor('the adopted cluster to stop', () => !groupAlive(clusterPgid), { timeoutMs: 30_000, intervalMs: 100 });
+      await ui.waitForStatus(/Fleet: no cluster/, 15_000);
+      await ui.waitForWelcome('Machines', /Not connected to a fleet cluster/, 15_000);
+      assert.deepEqual(await ui.treeRows('Machines'), [], 'no machine rows once the cluster stopped');
+      await ui.waitForWelcome('Units', /Units appear here once a cluster is connected/, 15_000);
+      console.log(`screenshot: ${await wb.screenshot('start-adopted-stopped')} (select + stop in ${Date.now() - stepStarted} ms)`);
     });
 
     const pgid = Number(fs.readFileSync(path.join(dir, 'state', 'code-server.pgid'), 'utf8'));

@@ -100,7 +100,9 @@ export class Workbench {
     await this.page.keyboard.press('Control+P');
     await this.quickInput.waitFor();
     await this.quickInput.fill(fileName);
-    await this.quickInputRow(fileName).waitFor();
+    // Enter opens the focused row: wait until the list has caught up with the text (the first row
+    // can still be a recently opened file for a moment).
+    await this.page.locator('.quick-input-widget .quick-input-list .monaco-list-row.focused').filter({ hasText: fileName }).first().waitFor();
     await this.page.keyboard.press('Enter');
     await this.page.locator('.tabs-container .tab.active').filter({ hasText: fileName }).waitFor();
     await this.activeEditor.locator('.view-lines').waitFor();

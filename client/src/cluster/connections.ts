@@ -35,7 +35,7 @@ export function defaultApiOpener(log: vscode.LogOutputChannel): ApiOpener {
   return async profile =>
     createFleetApi(profile, {
       confirmUnknownHost: (host, fingerprint, _keyType, notes) => confirmHostKey(host, fingerprint, profile.knownHostsFile, notes),
-      log: message => log.info(`ssh: ${message}`),
+      log: (level, message) => log[level](`ssh: ${message}`),
     });
 }
 

@@ -42,7 +42,7 @@ export interface RemoteAccessDeps {
   profile(): ClusterProfile | undefined;
   settings(): RemoteSettings;
   confirmUnknownHost?: SshCredentials['confirmUnknownHost'];
-  log?: (message: string) => void;
+  log?: SshCredentials['log'];
   env?: NodeJS.ProcessEnv;
 }
 
@@ -118,7 +118,7 @@ export class RemoteAccess {
     const target = await this.target(unit, 'journal', machineId, signal);
     const settings = this.deps.settings();
     const line = journalCommandLine(target.unit!, { lines: settings.journalLines, follow: true, sudo: settings.sudo });
-    this.deps.log?.(`${target.label}: ${line}`);
+    this.deps.log?.('info', `${target.label}: ${line}`);
     const splitter = new LineSplitter(onLine);
     const result = await this.ssh(api).run(
       target.address,

@@ -64,13 +64,13 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable {
   const table: Record<string, (...args: unknown[]) => unknown> = {
     [Commands.refreshCluster]: () => model.refresh(),
     [Commands.selectCluster]: () => selectCluster(connections),
-    [Commands.addCluster]: () => addCluster(connections, message => deps.log.appendLine(`[ssh] ${message}`)),
+    [Commands.addCluster]: () => addCluster(connections, (level, message) => deps.log[level](`[ssh] ${message}`)),
     [Commands.retryConnection]: () => connections.retry(),
     // The welcome views pass { active: true }: edit the active cluster's profile.
     [Commands.editCluster]: (a: unknown) => {
       const name =
         typeof a === 'string' ? a : a && typeof a === 'object' && (a as { active?: unknown }).active === true ? connections.activeCluster?.name : undefined;
-      return editCluster(connections, name, message => deps.log.appendLine(`[ssh] ${message}`));
+      return editCluster(connections, name, (level, message) => deps.log[level](`[ssh] ${message}`));
     },
     [Commands.setExplorerGrouping]: async () => {
       const pick = await vscode.window.showQuickPick(

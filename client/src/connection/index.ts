@@ -5,7 +5,7 @@
  *   const { profiles, problems } = resolveProfiles(config.get('fleet.clusters', []), process.env);
  *   const api = createFleetApi(profile, {
  *     confirmUnknownHost: (host, fingerprint, keyType, notes) => askUser(host, fingerprint, keyType, notes),  // modal prompt
- *     log: line => output.appendLine(line),
+ *     log: (level, line) => output[level](line),                   // progress at info, warnings at warn
  *   });
  *   await api.listUnits();   // FleetApiError: .kind 'http' | 'network' | 'ssh' | 'tls' | 'config', message names the fix
  *   api.dispose();           // closes the tunnel too

@@ -213,7 +213,7 @@ export class MachineSsh {
   private checkForwarding(forwardAgent: boolean | undefined): boolean {
     if (!forwardAgent) return false;
     if (agentSocketOf(this.options)) return true;
-    this.options.log?.('Agent forwarding was asked for, but there is no ssh-agent (SSH_AUTH_SOCK); the session runs without it.');
+    this.options.log?.('warn', 'Agent forwarding was asked for, but there is no ssh-agent (SSH_AUTH_SOCK); the session runs without it.');
     return false;
   }
 

@@ -17,7 +17,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Client, ConnectConfig } from 'ssh2';
-import { abortError, errorMessage } from '../../../protocol/src/log';
+import { abortError, errorMessage, type Log } from '../../../protocol/src/log';
 import { FleetApiError } from '../api/types';
 import { appendKnownHost, fingerprintSha256, hostKeyAlgorithms, hostToken, keyTypeOf, knownKeyTypes, lookupHostKey, readKnownHosts } from './knownHosts';
 
@@ -60,8 +60,8 @@ export interface SshCredentials {
    * `notes`: what the user should weigh (the same key recorded for the address only, known_hosts lines ignored, by number).
    */
   confirmUnknownHost?: ((host: string, fingerprint: string, keyType: string, notes?: readonly string[]) => Promise<boolean>) | undefined;
-  /** Progress and warnings (e.g. "Permanently added …"). */
-  log?: ((message: string) => void) | undefined;
+  /** Progress at info, warnings (e.g. "Permanently added …", a failed connection) at warn. */
+  log?: Log | undefined;
   /** Environment for SSH_AUTH_SOCK; default process.env. */
   env?: NodeJS.ProcessEnv | undefined;
 }
@@ -203,10 +203,10 @@ async function verifyHostKey(o: DialOptions, key: Buffer, address: string, timer
   try {
     // Under the name checked next time (for a machine dialled by its PublicIP, the address, as fleetctl records it).
     await appendKnownHost(o.knownHostsFile, o.host, o.port, key);
-    o.log?.(`Permanently added '${name}' (${keyType}) to the list of known hosts (${o.knownHostsFile}).`);
+    o.log?.('warn', `Permanently added '${name}' (${keyType}) to the list of known hosts (${o.knownHostsFile}).`);
   } catch (err) {
     // As fleetctl: the user said yes, so connect, but say why it will ask again.
-    o.log?.(`Failed to add the host to the list of known hosts (${o.knownHostsFile}): ${errorMessage(err)}`);
+    o.log?.('warn', `Failed to add the host to the list of known hosts (${o.knownHostsFile}): ${errorMessage(err)}`);
   }
 }
 
@@ -316,7 +316,7 @@ export async function dialSsh(o: DialOptions): Promise<Client> {
       resolve(client);
     });
     client.on('error', (err: Error & { code?: string }) => {
-      if (settled) o.log?.(`The SSH connection to ${o.label} failed: ${err.message}`);
+      if (settled) o.log?.('warn', `The SSH connection to ${o.label} failed: ${err.message}`);
       else fail(refusal ?? connectError(o, err, auth));
     });
     client.on('close', () => {

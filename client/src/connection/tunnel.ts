@@ -156,7 +156,7 @@ export class SshTunnel {
     // dialSsh logs a failure of the live connection; the next request dials again.
     client.on('error', () => this.forget(client));
     client.on('close', () => this.forget(client));
-    o.log?.(`SSH tunnel to ${this.label} is up`);
+    o.log?.('info', `SSH tunnel to ${this.label} is up`);
     return client;
   }
 
@@ -199,7 +199,10 @@ export class SshTunnel {
         const reason = (err as Error & { reason?: number }).reason;
         if (reason === SSH_OPEN_ADMINISTRATIVELY_PROHIBITED || reason === SSH_OPEN_UNKNOWN_CHANNEL_TYPE) this.streamLocalRefused = true;
         const refusal = err.message.replace(/^\(SSH\) Channel open failure: /, '');
-        this.options.log?.(`${this.label} did not open ${socketPath} itself (${refusal}); trying \`${this.fdForwardCommand()}\` there, as fleetctl does`);
+        this.options.log?.(
+          'warn',
+          `${this.label} did not open ${socketPath} itself (${refusal}); trying \`${this.fdForwardCommand()}\` there, as fleetctl does`,
+        );
         this.fdForward(client, socketPath, refusal).then(resolve, reject);
       });
     });

@@ -6,6 +6,7 @@ import { runClusterWizard, testClusterEntry, type PickItem, type WizardDeps, typ
 import type { ClusterConnections } from '../cluster/connections';
 import { confirmHostKey } from '../hostKeyPrompt';
 import { Commands } from '../identifiers';
+import type { Log } from '../../../protocol/src/log';
 
 export async function selectCluster(connections: ClusterConnections): Promise<void> {
   type Item = vscode.QuickPickItem & { action: 'select' | 'add' | 'edit' | 'local'; name?: string };
@@ -73,7 +74,7 @@ function wizardUi(title: string): WizardUi {
   };
 }
 
-function wizardDeps(connections: ClusterConnections, title: string, log?: (message: string) => void): WizardDeps {
+function wizardDeps(connections: ClusterConnections, title: string, log?: Log): WizardDeps {
   const config = vscode.workspace.getConfiguration('fleet');
   const raw = config.get<unknown[]>('clusters', []);
   return {
@@ -97,12 +98,12 @@ function wizardDeps(connections: ClusterConnections, title: string, log?: (messa
 }
 
 /** "Fleet: Add Cluster": the wizard; the active cluster changes only on "Connect now". */
-export async function addCluster(connections: ClusterConnections, log?: (message: string) => void): Promise<void> {
+export async function addCluster(connections: ClusterConnections, log?: Log): Promise<void> {
   await runClusterWizard(wizardDeps(connections, 'Fleet: Add Cluster', log));
 }
 
 /** "Fleet: Edit Cluster": the wizard again, starting from a `fleet.clusters` profile's values. */
-export async function editCluster(connections: ClusterConnections, name?: string, log?: (message: string) => void): Promise<void> {
+export async function editCluster(connections: ClusterConnections, name?: string, log?: Log): Promise<void> {
   const raw = vscode.workspace.getConfiguration('fleet').get<unknown[]>('clusters', []);
   const entries = (Array.isArray(raw) ? raw : []).filter(
     (e): e is Record<string, unknown> => typeof e === 'object' && e !== null && typeof (e as Record<string, unknown>)['name'] === 'string',
