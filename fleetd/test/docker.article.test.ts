@@ -149,7 +149,7 @@ describe("the article's Docker units on a local etcd cluster with real Docker", 
     assert.ok(node.ttl > 0 && node.ttl <= 60, `ttl ${node.ttl}`);
   });
 
-  test('stop nginx.1: its container stops, the sidekick stops (BindsTo=) and removes the key; nginx.1 ends failed as in systemd (docker run exits 143)', async () => {
+  test('stop nginx.1: its container stops, the sidekick stops (BindsTo=) and removes the key; nginx.1 ends failed (docker run exited 143) or inactive (the stop signal ended it), as under systemd', async () => {
     await put('nginx.1.service', 'loaded');
     const side = await waitFor(
       'the sidekick to stop',
@@ -173,7 +173,13 @@ describe("the article's Docker units on a local etcd cluster with real Docker", 
       },
       { timeoutMs: 20_000, intervalMs: 200 },
     );
-    assert.equal(web.systemdActiveState, 'failed');
+    // A race that systemd has too: `docker stop` (ExecStop=) returns when the container has
+    // stopped, and `docker run` exits 143 a moment later, or is still there and gets the stop
+    // signal (a clean end). processStop.test.ts proves each outcome deterministically.
+    assert.ok(
+      web.systemdActiveState === 'failed' ? web.systemdSubState === 'failed' : web.systemdSubState === 'dead',
+      `nginx.1 ended ${web.systemdActiveState}/${web.systemdSubState}`,
+    );
   });
 
   test('kill -9 of a machine: ExecStop= (docker stop) stops its container within the stop timeout, and the unit runs elsewhere', async () => {
