@@ -12,7 +12,7 @@ import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { waitFor } from '../../test/support';
+import { waitFor, stopLeader } from '../../test/support';
 
 const bundle = path.resolve(__dirname, '..', '..', 'dist', 'fleetd.js');
 const OPENSSL = ['/usr/bin/openssl', '/bin/openssl'].find(p => fs.existsSync(p));
@@ -124,13 +124,7 @@ test(
       assert.doesNotMatch(out, /open to every local user/);
       assert.match(out, /client certificate signed by/);
     } finally {
-      if (child.exitCode === null) {
-        const exited = new Promise(r => child.once('exit', r));
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), 20_000);
-        await exited;
-        clearTimeout(timer);
-      }
+      await stopLeader(child);
       fs.rmSync(dir, { recursive: true, force: true });
     }
   },

@@ -11,7 +11,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { waitFor } from '../../test/support';
+import { waitFor, stopLeader } from '../../test/support';
 
 const bundle = path.resolve(__dirname, '..', '..', 'dist', 'fleetd.js');
 
@@ -34,13 +34,7 @@ async function withFleetd(args: string[], fn: (ready: string, output: () => stri
     });
     await fn(ready, () => out, stateDir);
   } finally {
-    if (child.exitCode === null) {
-      const exited = new Promise(r => child.once('exit', r));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), 20_000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await stopLeader(child);
     fs.rmSync(root, { recursive: true, force: true });
   }
 }

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { etcdBinary, requireBinary, skipUnlessAvailable, waitFor } from '../../test/support';
+import { etcdBinary, requireBinary, skipUnlessAvailable, waitFor, stopLeader } from '../../test/support';
 
 const bundle = path.resolve(__dirname, '..', '..', 'dist', 'fleetd.js');
 
@@ -93,13 +93,7 @@ test(
       ).catch(fail);
       assert.ok(childrenOf(guard).length === 0 || !childrenOf(guard).includes(etcdPid), 'the killed etcd is gone');
     } finally {
-      if (child.exitCode === null) {
-        const exited = new Promise(r => child.once('exit', r));
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), 20_000);
-        await exited;
-        clearTimeout(timer);
-      }
+      await stopLeader(child);
       fs.rmSync(stateDir, { recursive: true, force: true });
     }
   },

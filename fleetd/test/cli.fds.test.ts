@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import { waitFor } from '../../test/support';
+import { waitFor, stopLeader } from '../../test/support';
 import { findMarked } from '../src/cli/reaper';
 
 const bundle = path.resolve(__dirname, '..', '..', 'dist', 'fleetd.js');
@@ -55,13 +55,7 @@ test('a unit process has only descriptors 0-2 even when fleetd was started with 
     );
     assert.deepEqual(fdsOf(pid!), ['0', '1', '2'], `descriptors of the unit process ${pid}`);
   } finally {
-    if (child.exitCode === null) {
-      const exited = new Promise(r => child.once('exit', r));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), 20_000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await stopLeader(child);
     fs.rmSync(stateDir, { recursive: true, force: true });
   }
 });

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { Journal } from '../src/agent/journal';
 import { ProcessUnitManager } from '../src/agent/processUnitManager';
-import { waitFor } from '../../test/support';
+import { waitFor, stopLeader } from '../../test/support';
 
 const bundle = path.resolve(__dirname, '..', '..', 'dist', 'fleetd.js');
 const NOBODY = 65534;
@@ -110,13 +110,7 @@ test('fleetd local --state-dir: the directory and everything in it are closed to
     assert.deepEqual(openToOthers(stateDir), []);
     if (process.getuid?.() === 0) assert.equal(readAsNobody(unitFile), undefined, 'uid 65534 read the unit file');
   } finally {
-    if (child.exitCode === null) {
-      const exited = new Promise(r => child.once('exit', r));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), 20_000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await stopLeader(child);
     fs.rmSync(root, { recursive: true, force: true });
   }
 });

@@ -136,6 +136,19 @@ export async function stopProcessGroup(pgid: number, options: { signal?: NodeJS.
   if (!groupAlive(pgid)) liveGroups.delete(pgid);
 }
 
+/**
+ * Stops a child that stops its own group in order (fleetd): SIGTERM to the leader alone, then
+ * SIGKILL to the group if the leader has not exited after `graceMs`. Resolves on the leader's exit.
+ */
+export async function stopLeader(child: ChildProcess, graceMs = 20_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise(r => child.once('exit', r));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
 /** Stops a spawned server's group and waits for the leader's exit event too. */
 export async function stopSpawned(s: Spawned, options: { signal?: NodeJS.Signals; timeoutMs?: number } = {}): Promise<void> {
   await stopProcessGroup(s.pid, options);

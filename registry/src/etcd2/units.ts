@@ -31,30 +31,27 @@ export class Etcd2Units {
     return this.records(await this.readJobs());
   }
 
-  async putUnit(unit: { name: string; options: UnitOption[]; desiredState: JobState }): Promise<void> {
-    const options = groupBySection(unit.options);
-    const raw = serializeOptions(options);
+  /** fleet's storeOrGetUnitFile: the unit's blob, content-addressed (an existing one is the same); its hash. */
+  private async storeBlob(unitOptions: UnitOption[]): Promise<string> {
+    const raw = serializeOptions(groupBySection(unitOptions));
     const hash = sha1Hex(raw);
     try {
       await this.etcd.client.set(this.etcd.keys.unitBlob(hash), encodeUnitBlob(raw), { prevExist: false });
     } catch (err) {
-      // fleet's storeOrGetUnitFile: the blob is content-addressed, an existing one is the same.
       if (!isCode(err, EtcdCode.NodeExist)) throw err;
     }
+    return hash;
+  }
+
+  async putUnit(unit: { name: string; options: UnitOption[]; desiredState: JobState }): Promise<void> {
+    const hash = await this.storeBlob(unit.options);
     await this.etcd.client.set(this.etcd.keys.jobObject(unit.name), encodeJobObject(unit.name, hash));
     await this.etcd.client.set(this.etcd.keys.targetState(unit.name), unit.desiredState);
   }
 
   /** etcd v2 has no transactions: the blob, then the object create-only (fleet's order), then the target state. */
   async createUnit(unit: { name: string; options: UnitOption[]; desiredState: JobState }): Promise<boolean> {
-    const options = groupBySection(unit.options);
-    const raw = serializeOptions(options);
-    const hash = sha1Hex(raw);
-    try {
-      await this.etcd.client.set(this.etcd.keys.unitBlob(hash), encodeUnitBlob(raw), { prevExist: false });
-    } catch (err) {
-      if (!isCode(err, EtcdCode.NodeExist)) throw err;
-    }
+    const hash = await this.storeBlob(unit.options);
     try {
       await this.etcd.client.set(this.etcd.keys.jobObject(unit.name), encodeJobObject(unit.name, hash), { prevExist: false });
     } catch (err) {
