@@ -46,6 +46,8 @@ export interface Page {
   /** The page calls `callback` with whatever it sends, hence `any`. */
   exposeFunction(name: string, callback: (...args: any[]) => unknown): Promise<void>;
   waitForTimeout(ms: number): Promise<void>;
+  /** Evaluates `expression` in the page (on every animation frame with polling 'raf') until it is truthy; resolves to its value. */
+  waitForFunction(expression: string, arg?: unknown, options?: { polling?: 'raf' | number; timeout?: number }): Promise<{ jsonValue(): Promise<unknown> }>;
   on(event: 'console', listener: (message: ConsoleMessage) => void): void;
   on(event: 'pageerror', listener: (error: Error) => void): void;
   setDefaultTimeout(ms: number): void;
