@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { Journal } from '../src/agent/journal';
-import { ProcessUnitManager } from '../src/agent/processUnitManager';
+import { ProcessUnitManager, writePrivate } from '../src/agent/processUnitManager';
 import { waitFor, stopLeader } from '../../test/support';
 
 const bundle = path.resolve(__dirname, '..', '..', 'dist', 'fleetd.js');
@@ -112,5 +112,25 @@ test('fleetd local --state-dir: the directory and everything in it are closed to
   } finally {
     await stopLeader(child);
     fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('writePrivate: a new file is created 0600 whatever the umask; an existing 0644 file is rewritten and closed to 0600', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fleetd-write-private-'));
+  const old = process.umask(0);
+  try {
+    const fresh = path.join(dir, 'fresh.service');
+    writePrivate(fresh, 'one');
+    assert.equal(fs.statSync(fresh).mode & 0o777, 0o600);
+    assert.equal(fs.readFileSync(fresh, 'utf8'), 'one');
+    const existing = path.join(dir, 'existing.service');
+    fs.writeFileSync(existing, 'a longer old text', { mode: 0o644 });
+    fs.chmodSync(existing, 0o644);
+    writePrivate(existing, 'two');
+    assert.equal(fs.statSync(existing).mode & 0o777, 0o600);
+    assert.equal(fs.readFileSync(existing, 'utf8'), 'two');
+  } finally {
+    process.umask(old);
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });
