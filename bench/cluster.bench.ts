@@ -17,7 +17,8 @@
  *
  * Options: --verbosity N (fleetd's; 2 logs every pass with its timings), --log FILE (fleetd's log
  * goes there instead of this terminal), and BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR"
- * (node flags for fleetd and, inherited, every machine process).
+ * (node flags for fleetd and, inherited, every machine process); BENCH_FLEETD=PATH runs another
+ * build's fleetd.js (its etcd3-proto/ beside it), to alternate two builds in one session.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -364,7 +365,7 @@ async function converge(api: 'v2' | 'v3', bundle: string, clusterId: string): Pr
 }
 
 async function main(): Promise<void> {
-  const bundle = path.join(root, 'dist', 'fleetd.js');
+  const bundle = process.env.BENCH_FLEETD ?? path.join(root, 'dist', 'fleetd.js');
   if (!fs.existsSync(bundle)) throw new Error('dist/fleetd.js is missing: run `npm run build` first');
   // Our own cluster marker: the cleanup check finds exactly this run's unit processes.
   const clusterId = `bench-${process.pid}-${Date.now()}`;
