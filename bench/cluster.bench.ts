@@ -181,6 +181,8 @@ const total = (o: Ops): number => OP_KINDS.reduce((sum, k) => sum + o[k], 0);
 interface Result {
   api: 'v2' | 'v3';
   limit: number;
+  /** The raw rate one at a time (the issue's 20% reads against it: ~1,000/s then, 200 units/s in 5 s). */
+  sequential: number;
   submitted: number;
   elapsed: number;
   active: number;
@@ -197,16 +199,17 @@ async function converge(api: 'v2' | 'v3', bundle: string, clusterId: string): Pr
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fleetd-bench-'));
   live.stateDir = stateDir;
   let cluster: ReturnType<typeof spawn> | undefined;
-  const result: Result = { api, limit: NaN, submitted: NaN, elapsed: NaN, active: 0, stopSeconds: NaN };
+  const result: Result = { api, limit: NaN, sequential: NaN, submitted: NaN, elapsed: NaN, active: 0, stopSeconds: NaN };
   try {
     let limit: number;
+    let sequential: number;
     if (api === 'v3') {
-      const sequential = await rawRate(client, 1);
+      sequential = await rawRate(client, 1);
       const parallel = await rawRate(client, 32);
       limit = Math.max(sequential, parallel);
       console.log(`[v3] raw etcd txn rate: ${sequential.toFixed(0)}/s one at a time, ${parallel.toFixed(0)}/s with 32 in flight`);
     } else {
-      const sequential = await rawRateV2(etcd.url, 1);
+      sequential = await rawRateV2(etcd.url, 1);
       const parallel = await rawRateV2(etcd.url, 32);
       limit = Math.max(sequential, parallel);
       console.log(`[v2] raw etcd v2 create-only PUT rate: ${sequential.toFixed(0)}/s one at a time, ${parallel.toFixed(0)}/s with 32 in flight`);
@@ -328,7 +331,9 @@ async function converge(api: 'v2' | 'v3', bundle: string, clusterId: string): Pr
     console.log(
       `${tag} submitted ${UNITS} units in ${(submitted / 1000).toFixed(2)} s; ${active}/${UNITS} active on ${MACHINES} machines after ${elapsed.toFixed(2)} s`,
     );
-    console.log(`${tag} convergence: ${rate.toFixed(1)} units/s = ${((rate / limit) * 100).toFixed(2)}% of the raw ${api === 'v3' ? 'txn' : 'v2 PUT'} rate`);
+    console.log(
+      `${tag} convergence: ${rate.toFixed(1)} units/s = ${((rate / limit) * 100).toFixed(2)}% of the raw ${api === 'v3' ? 'txn' : 'v2 PUT'} rate (the better of the two), ${((rate / sequential) * 100).toFixed(1)}% of the rate one at a time`,
+    );
     if (api === 'v3') {
       console.log(
         `${tag} ${(ops / UNITS).toFixed(1)} etcd ops per unit (${OP_KINDS.map(k => `${perUnit(k)} ${k}`).join(', ')}); etcd requests per unit: ${(requestTotal / UNITS).toFixed(1)} (${requests.map(([m, n]) => `${(n / UNITS).toFixed(2)} ${m}`).join(', ')})`,
@@ -347,7 +352,7 @@ async function converge(api: 'v2' | 'v3', bundle: string, clusterId: string): Pr
           .join(' ')}`,
     );
     if (failedPolls > 0) console.log(`${tag} ${failedPolls} state poll(s) failed (the count is from the last good one)`);
-    Object.assign(result, { limit, submitted: submitted / 1000, elapsed, active });
+    Object.assign(result, { limit, sequential, submitted: submitted / 1000, elapsed, active });
     return result;
   } finally {
     if (cluster?.pid) {
@@ -408,13 +413,13 @@ async function main(): Promise<void> {
     }
   }
   console.log('');
-  console.log(`| registry | submitted in | all active after | units/s | share of its raw rate | stop | target |`);
+  console.log(`| registry | submitted in | all active after | units/s | share of its raw rate (32 in flight / one at a time) | stop | target |`);
   console.log(`|---|---|---|---|---|---|---|`);
   for (const r of results) {
     const target = r.api === 'v3' ? 5 : 60;
     const ok = r.active >= UNITS && r.elapsed < target;
     console.log(
-      `| ${r.api === 'v3' ? 'etcd v3 (fleetd layout)' : "etcd v2 (fleet v1.0's keyspace)"} | ${r.submitted.toFixed(2)} s | ${r.elapsed.toFixed(2)} s | ${(UNITS / r.elapsed).toFixed(1)} | ${((UNITS / r.elapsed / r.limit) * 100).toFixed(2)}% | ${r.stopSeconds.toFixed(2)} s | < ${target} s: ${ok ? 'PASS' : 'MISS'} |`,
+      `| ${r.api === 'v3' ? 'etcd v3 (fleetd layout)' : "etcd v2 (fleet v1.0's keyspace)"} | ${r.submitted.toFixed(2)} s | ${r.elapsed.toFixed(2)} s | ${(UNITS / r.elapsed).toFixed(1)} | ${((UNITS / r.elapsed / r.limit) * 100).toFixed(2)}% / ${((UNITS / r.elapsed / r.sequential) * 100).toFixed(1)}% | ${r.stopSeconds.toFixed(2)} s | < ${target} s: ${ok ? 'PASS' : 'MISS'} |`,
     );
   }
   const v3 = results.find(r => r.api === 'v3');
