@@ -44,7 +44,11 @@ const CHECK_AFTER_MS = 20;
 type JobObject = { text: string; options: readonly UnitOption[]; hash: string };
 
 export class MirrorReads {
-  /** How lists were served (for tests and benchmarks): from the mirror, after a range check, or by direct reads. */
+  /**
+   * How list calls were served (for tests and benchmarks): `mirror` and `direct` count calls
+   * (direct: no live watch, or the mirror did not catch up); `checked` counts the shared reads
+   * served after a range check.
+   */
   readonly served = { mirror: 0, checked: 0, direct: 0 };
   private pending: Promise<MirrorLists | undefined> | undefined;
   private readonly jobObjects = new Map<string, JobObject | undefined>();
@@ -65,8 +69,11 @@ export class MirrorReads {
    * directly). Calls made in the same turn (one request's units, schedule, states and reasons)
    * share one read: one probe, one revision.
    */
-  read(): Promise<MirrorLists | undefined> {
-    if (!this.mirror.live) return Promise.resolve(undefined);
+  async read(): Promise<MirrorLists | undefined> {
+    if (!this.mirror.live) {
+      this.served.direct++;
+      return undefined;
+    }
     if (!this.pending) {
       const pending = this.consistentRead();
       this.pending = pending;
@@ -75,7 +82,9 @@ export class MirrorReads {
         if (this.pending === pending) this.pending = undefined;
       });
     }
-    return this.pending;
+    const lists = await this.pending;
+    this.served[lists ? 'mirror' : 'direct']++;
+    return lists;
   }
 
   private async consistentRead(): Promise<MirrorLists | undefined> {
@@ -129,13 +138,11 @@ export class MirrorReads {
   }
 
   private direct(why: string): undefined {
-    this.served.direct++;
     this.etcd.log('debug', `list read from etcd, not the mirror: ${why}`);
     return undefined;
   }
 
   private lists(withStates: boolean, probedReasons: string | undefined): MirrorLists {
-    this.served.mirror++;
     const contents = this.mirror.contents;
     const { versions } = contents;
     if (this.jobs?.version !== versions.jobs) this.jobs = { version: versions.jobs, ...this.buildJobs(contents.jobs) };
