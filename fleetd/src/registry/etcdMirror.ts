@@ -57,6 +57,8 @@ export class EtcdMirror {
   private watcher: Watcher | undefined;
   private watchStarting: Promise<void> | undefined;
   private needsResync = false;
+  /** A resync's read is under way: until it lands, events missed while disconnected may be missing from the mirror. */
+  private resyncing = false;
   /** The live (or starting) watch covers states/ (and the mirror and the index hold the states). */
   private watchingStates = false;
   /** Events and watch responses received (for tests and benchmarks: what the watch costs). */
@@ -87,7 +89,7 @@ export class EtcdMirror {
    * holds the states and fleetd's reasons (the watch covers them).
    */
   get live(): { withStates: boolean } | undefined {
-    return this.watcher && !this.needsResync && !this.etcd.closed ? { withStates: this.watchingStates } : undefined;
+    return this.watcher && !this.needsResync && !this.resyncing && !this.etcd.closed ? { withStates: this.watchingStates } : undefined;
   }
 
   /** The revision the mirror is at (see appliedRevision). */
@@ -271,11 +273,14 @@ export class EtcdMirror {
   /** After a reconnect: rebuild the index and wake everyone (events may have been missed). */
   private async resync(): Promise<void> {
     this.needsResync = false;
+    this.resyncing = true;
     try {
       await this.reindex();
     } catch (err) {
       this.needsResync = true;
       this.etcd.log('debug', `etcd resync failed: ${describeError(err)}`);
+    } finally {
+      this.resyncing = false;
     }
     this.watchers.notify(['units', 'schedule', 'machines', 'states'], this.watchers.machineIds);
   }
