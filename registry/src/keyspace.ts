@@ -76,8 +76,12 @@ export class Keys {
   get engineVersion(): string {
     return `${this.prefix}engine/version`;
   }
+  /** fleetd's own keys (the reasons). */
+  get fleetd(): string {
+    return `${this.prefix}fleetd/`;
+  }
   get reasons(): string {
-    return `${this.prefix}fleetd/reasons`;
+    return `${this.fleetd}reasons`;
   }
 
   /** What a key under the prefix is, for the watcher and the snapshot decoder. */

@@ -8,9 +8,11 @@
  *    by the watch delay; every change it has not reflected yet is followed by a watchMachine
  *    hint once it has. After a reconnect every watcher gets a hint (events may have been missed).
  *
- * The watch covers job/, lease/ and machines/, and states/ only while someone watches the states
- * topic (the API's change feed): a machine process does not decode every other machine's unit
- * states, nor anyone the unit blobs (watchRange). Without states, a job change wakes the
+ * The watch covers job/, lease/ and machines/, and states/ and fleetd/reasons only while someone
+ * watches the states topic (the API's change feed): a machine process does not decode every other
+ * machine's unit states, nor anyone the unit blobs (watchRange). The mirror holds every key of the
+ * range and knows the revision it is at, which is what the API's list reads from it wait for
+ * (etcdMirrorReads.ts). Without states, a job change wakes the
  * machines it targets or that run the unit, not those that merely still report a state of it
  * (their next periodic pass sees it).
  */
@@ -30,7 +32,8 @@ import {
 import { Watchers } from '../../../registry/src/common';
 import { describeError } from '../../../protocol/src/log';
 import { toKv, type EtcdAccess } from './etcdAccess';
-import { decode, decodeJobObject, mayBeGlobal, watchRange, type Kv } from './keys';
+import { decode, watchRange, type Kv } from './keys';
+import { RoutingIndex } from './etcdRoutingIndex';
 
 /** Units, schedule and machines from one transaction: one revision, without the unit blobs. */
 export async function readSnapshot(etcd: EtcdAccess): Promise<ClusterSnapshot> {
@@ -38,31 +41,95 @@ export async function readSnapshot(etcd: EtcdAccess): Promise<ClusterSnapshot> {
   return { units, schedule, machines };
 }
 
+/** The mirror's maps (value by key) and a version per part that moves on every change to it. */
+export interface MirrorContents {
+  jobs: Map<string, string>;
+  states: Map<string, string>;
+  /** Machine ID → its keys. */
+  machines: Map<string, Map<string, string>>;
+  /** Every other key in the watch's range: the engine lease, fleetd's reasons. */
+  others: Map<string, string>;
+  versions: { jobs: number; states: number; machines: number; others: number };
+}
+
 export class EtcdMirror {
   private readonly watchers = new Watchers();
   private watcher: Watcher | undefined;
   private watchStarting: Promise<void> | undefined;
   private needsResync = false;
+  /** A resync's read is under way: until it lands, events missed while disconnected may be missing from the mirror. */
+  private resyncing = false;
   /** The live (or starting) watch covers states/ (and the mirror and the index hold the states). */
   private watchingStates = false;
   /** Events and watch responses received (for tests and benchmarks: what the watch costs). */
   readonly received = { events: 0, responses: 0 };
   /**
-   * The mirror: every job/ and states/ key (value by key) and every machine's keys (by machine
-   * ID), as of `mirrorRevision` plus the events applied since. Events at or below the revision of
-   * the read that rebuilt it are already in it (and skipped).
+   * The mirror: every key of the watch's range (value by key): the job/ and states/ keys, every
+   * machine's keys (by machine ID), and the rest (the engine lease, fleetd's reasons) in `others`,
+   * as of `mirrorRevision` plus the events applied since. Events at or below the revision of the
+   * read that rebuilt it are already in it (and skipped).
    */
-  private readonly mirror = { jobs: new Map<string, string>(), states: new Map<string, string>(), machines: new Map<string, Map<string, string>>() };
-  private mirrorRevision = 0n;
-  /** The watch index: what watchMachine needs to route an event. */
-  private readonly index = {
-    targets: new Map<string, string>(),
-    /** The units targeted at each machine (targets, inverted). */
-    byMachine: new Map<string, Set<string>>(),
-    launched: new Map<string, string>(),
-    global: new Set<string>(),
-    stateMachines: new Map<string, Set<string>>(),
+  private readonly mirror: MirrorContents = {
+    jobs: new Map(),
+    states: new Map(),
+    machines: new Map(),
+    others: new Map(),
+    versions: { jobs: 0, states: 0, machines: 0, others: 0 },
   };
+  private mirrorRevision = 0n;
+  /** The mirror equals etcd's keys in the watch's range at this revision (the rebuild's, or the last event applied). */
+  private appliedRevision = 0n;
+  /** Reads waiting for the mirror to move (etcdMirrorReads.ts). */
+  private readonly progressWaiters = new Set<() => void>();
+  /** The watch index: what watchMachine needs to route an event. */
+  private readonly index = new RoutingIndex();
+
+  /**
+   * Whether the mirror follows etcd now: a live watch, not reconnecting. `withStates`: it also
+   * holds the states and fleetd's reasons (the watch covers them).
+   */
+  get live(): { withStates: boolean } | undefined {
+    return this.watcher && !this.needsResync && !this.resyncing && !this.etcd.closed ? { withStates: this.watchingStates } : undefined;
+  }
+
+  /** The revision the mirror is at (see appliedRevision). */
+  get revision(): bigint {
+    return this.appliedRevision;
+  }
+
+  /** What the mirror holds, to build lists from (etcdMirrorReads.ts); callers only read it. */
+  get contents(): Readonly<MirrorContents> {
+    return this.mirror;
+  }
+
+  /** How many keys the mirror holds: as many as etcd has in the watch's range at `revision` (when live). */
+  get keyCount(): number {
+    let n = this.mirror.jobs.size + this.mirror.states.size + this.mirror.others.size;
+    for (const keys of this.mirror.machines.values()) n += keys.size;
+    return n;
+  }
+
+  /** Resolves once the mirror is at `revision` or later, the watch stopped, or after `ms`. */
+  waitFor(revision: bigint, ms: number): Promise<void> {
+    if (this.appliedRevision >= revision || !this.live) return Promise.resolve();
+    return new Promise(resolve => {
+      const wake = () => {
+        if (this.appliedRevision < revision && this.live) return;
+        clearTimeout(timer);
+        this.progressWaiters.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.progressWaiters.delete(wake);
+        resolve();
+      }, ms);
+      this.progressWaiters.add(wake);
+    });
+  }
+
+  private wakeWaiters(): void {
+    for (const wake of [...this.progressWaiters]) wake();
+  }
 
   /** `onMachineKeyDeleted`: a machine's key was deleted in etcd (its presence may have to be re-granted at once). */
   constructor(
@@ -127,6 +194,7 @@ export class EtcdMirror {
     const old = this.watcher;
     if (!old) return;
     this.watcher = undefined;
+    this.wakeWaiters();
     old.removeAllListeners();
     old.on('error', () => undefined);
     await old.cancel().catch(err => this.etcd.log('debug', `cancelling the watch: ${describeError(err)}`));
@@ -169,13 +237,17 @@ export class EtcdMirror {
         watcher.on('data', () => this.received.responses++);
         watcher.on('put', kv => handle('put', kv));
         watcher.on('delete', kv => handle('delete', kv));
-        watcher.on('disconnected', () => (this.needsResync = true));
+        watcher.on('disconnected', () => {
+          this.needsResync = true;
+          this.wakeWaiters();
+        });
         watcher.on('connected', () => {
           if (this.needsResync) void this.resync();
         });
         watcher.on('error', err => {
           this.etcd.log('warn', `etcd watch failed: ${describeError(err)}`);
           this.needsResync = true;
+          this.wakeWaiters();
         });
         // Writes between watch() and now were not seen as events: one hint to everyone covers them.
         this.watchers.notify(['units', 'schedule', 'machines', 'states'], this.watchers.machineIds);
@@ -189,49 +261,45 @@ export class EtcdMirror {
     }
   }
 
-  /** Jobs, machines and (`withStates`) states in one transaction (one revision) into the index; returns that revision. */
+  /** The watch's range (`withStates`: with the states and reasons) in one read (one revision) into the mirror and the index; returns that revision. */
   private async reindex(withStates = this.watchingStates): Promise<bigint> {
-    const { keys } = this.etcd;
-    const prefixes = withStates ? [keys.jobs, keys.states, keys.machines] : [keys.jobs, keys.machines];
-    const res = await this.etcd.call(() =>
-      this.etcd.client
-        .if(keys.prefix, 'Version', '>', -1)
-        .then(...prefixes.map(p => this.etcd.client.getAll().prefix(p)))
-        .commit(),
-    );
+    const range = watchRange(this.etcd.keys, withStates);
+    const res = await this.etcd.call(() => this.etcd.client.getAll().inRange(range).exec());
     const revision = BigInt(res.header.revision);
-    this.rebuildIndex(res.responses.flatMap(r => r.response_range?.kvs ?? []).map(toKv), revision);
+    this.rebuildIndex(res.kvs.map(toKv), revision);
     return revision;
   }
 
   /** After a reconnect: rebuild the index and wake everyone (events may have been missed). */
   private async resync(): Promise<void> {
     this.needsResync = false;
+    this.resyncing = true;
     try {
       await this.reindex();
     } catch (err) {
       this.needsResync = true;
       this.etcd.log('debug', `etcd resync failed: ${describeError(err)}`);
+    } finally {
+      this.resyncing = false;
     }
     this.watchers.notify(['units', 'schedule', 'machines', 'states'], this.watchers.machineIds);
   }
 
   private rebuildIndex(kvs: readonly Kv[], revision: bigint): void {
-    const { targets, byMachine, launched, global, stateMachines } = this.index;
-    targets.clear();
-    byMachine.clear();
-    launched.clear();
-    global.clear();
-    stateMachines.clear();
+    this.index.clear();
     this.mirror.jobs.clear();
     this.mirror.states.clear();
     this.mirror.machines.clear();
+    this.mirror.others.clear();
+    for (const part of ['jobs', 'states', 'machines', 'others'] as const) this.mirror.versions[part]++;
     this.mirrorRevision = revision;
+    this.appliedRevision = revision;
     for (const kv of kvs) {
       const key = this.etcd.keys.parse(kv.key);
-      this.applyToIndex('put', key, kv);
+      this.index.apply('put', key, kv);
       this.applyToMirror('put', key, kv);
     }
+    this.wakeWaiters();
   }
 
   /** A key's value in the mirror (what a watch event's previous value would be). */
@@ -248,25 +316,29 @@ export class EtcdMirror {
       case 'machineMetadata':
         return this.mirror.machines.get(k.machineId)?.get(key);
       default:
-        return undefined;
+        return this.mirror.others.get(key);
     }
   }
 
   private applyToMirror(type: 'put' | 'delete', k: ParsedKey, kv: Kv): void {
+    const setIn = (map: Map<string, string>, part: keyof MirrorContents['versions']) => {
+      if (type === 'put') map.set(kv.key, kv.value);
+      else map.delete(kv.key);
+      this.mirror.versions[part]++;
+    };
     switch (k.kind) {
       case 'jobObject':
       case 'targetState':
       case 'target':
       case 'jobState':
-        if (type === 'put') this.mirror.jobs.set(kv.key, kv.value);
-        else this.mirror.jobs.delete(kv.key);
+        setIn(this.mirror.jobs, 'jobs');
         break;
       case 'state':
-        if (type === 'put') this.mirror.states.set(kv.key, kv.value);
-        else this.mirror.states.delete(kv.key);
+        setIn(this.mirror.states, 'states');
         break;
       case 'machineObject':
       case 'machineMetadata': {
+        this.mirror.versions.machines++;
         let keys = this.mirror.machines.get(k.machineId);
         if (type === 'put') {
           if (!keys) this.mirror.machines.set(k.machineId, (keys = new Map()));
@@ -278,64 +350,13 @@ export class EtcdMirror {
         break;
       }
       default:
-        break;
-    }
-  }
-
-  private applyToIndex(type: 'put' | 'delete', k: ParsedKey, kv: Kv): void {
-    const { targets, byMachine, launched, global, stateMachines } = this.index;
-    switch (k.kind) {
-      case 'target': {
-        const before = targets.get(k.unit);
-        if (before !== undefined) {
-          const set = byMachine.get(before);
-          set?.delete(k.unit);
-          if (set?.size === 0) byMachine.delete(before);
-        }
-        if (type === 'put') {
-          targets.set(k.unit, kv.value);
-          let set = byMachine.get(kv.value);
-          if (!set) byMachine.set(kv.value, (set = new Set()));
-          set.add(k.unit);
-        } else targets.delete(k.unit);
-        break;
-      }
-      case 'jobState':
-        if (type === 'put') launched.set(k.unit, kv.value);
-        else launched.delete(k.unit);
-        break;
-      case 'jobObject': {
-        // Parsed only when it may be global: every process sees every unit's job object.
-        const obj = type === 'put' && mayBeGlobal(kv.value) ? decodeJobObject(kv.value) : undefined;
-        if (obj && isGlobalUnit(obj.options)) global.add(k.unit);
-        else global.delete(k.unit);
-        break;
-      }
-      case 'state': {
-        let set = stateMachines.get(k.unit);
-        if (type === 'put') {
-          if (!set) stateMachines.set(k.unit, (set = new Set()));
-          set.add(k.machineId);
-        } else if (set) {
-          set.delete(k.machineId);
-          if (set.size === 0) stateMachines.delete(k.unit);
-        }
-        break;
-      }
-      default:
+        setIn(this.mirror.others, 'others');
         break;
     }
   }
 
   private concerned(unit: string): string[] {
-    if (this.index.global.has(unit)) return this.watchers.machineIds;
-    const out = new Set<string>();
-    const target = this.index.targets.get(unit);
-    if (target !== undefined) out.add(target);
-    const launched = this.index.launched.get(unit);
-    if (launched !== undefined) out.add(launched);
-    for (const m of this.index.stateMachines.get(unit) ?? []) out.add(m);
-    return [...out];
+    return this.index.concerned(unit, this.watchers.machineIds);
   }
 
   private onEvent(type: 'put' | 'delete', k: ParsedKey, kv: Kv, previous: Kv | undefined, revision: bigint): void {
@@ -343,7 +364,12 @@ export class EtcdMirror {
     // Already in the mirror and the index when the read that rebuilt them was newer (a resync);
     // applying an older event again could undo a newer change. Watchers still get the hint.
     const fresh = revision > this.mirrorRevision;
-    if (fresh) this.applyToMirror(type, k, kv);
+    if (fresh) {
+      this.applyToMirror(type, k, kv);
+      if (revision > this.appliedRevision) this.appliedRevision = revision;
+      // Waiting reads resume after this response's other events (same revision) are applied too.
+      this.wakeWaiters();
+    }
     // A refresh that writes the same value (heartbeats, re-published states) changes nothing a
     // watcher could see: stay quiet, so agents' heartbeats do not keep waking the engine.
     if (type === 'put' && previous !== undefined && previous.value === kv.value) return;
@@ -354,23 +380,23 @@ export class EtcdMirror {
       case 'targetState':
         topics.push('units');
         for (const m of this.concerned(k.unit)) machines.add(m);
-        if (fresh) this.applyToIndex(type, k, kv);
+        if (fresh) this.index.apply(type, k, kv);
         for (const m of this.concerned(k.unit)) machines.add(m);
         break;
       case 'target':
         topics.push('schedule');
         if (previous?.value) machines.add(previous.value);
         for (const m of this.concerned(k.unit)) machines.add(m);
-        if (fresh) this.applyToIndex(type, k, kv);
+        if (fresh) this.index.apply(type, k, kv);
         if (type === 'put') machines.add(kv.value);
         break;
       case 'jobState':
         topics.push('schedule');
-        if (fresh) this.applyToIndex(type, k, kv);
+        if (fresh) this.index.apply(type, k, kv);
         break;
       case 'state':
         topics.push('states');
-        if (fresh) this.applyToIndex(type, k, kv);
+        if (fresh) this.index.apply(type, k, kv);
         break;
       case 'machineObject':
         // Our own machine's key went away while we still hold it (its lease expired under
@@ -394,6 +420,7 @@ export class EtcdMirror {
     this.watchers.clear();
     const watcher = this.watcher;
     this.watcher = undefined;
+    this.wakeWaiters();
     await watcher?.cancel().catch(err => this.etcd.log('debug', `cancelling the watch: ${describeError(err)}`));
   }
 }

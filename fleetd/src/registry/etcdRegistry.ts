@@ -25,9 +25,14 @@
  *    only the machines it concerns. After a reconnect every watcher gets a hint (events may have
  *    been missed).
  *  - New units submitted at once go out as one transaction (etcdCreates.ts).
+ *  - The API's list reads (units, schedule, machines, reasons, and states while the mirror holds
+ *    them) come from the mirror once it has caught up with etcd's revision at the time of the
+ *    read (etcdMirrorReads.ts: one small request, then memory); without a live watch, or when it
+ *    does not catch up in time, they read etcd directly.
  *
  * The parts: etcdAccess.ts (calls, reads, error mapping), etcdMirror.ts (the watch, the mirror
- * and the routing index: machineView, watch, watchMachine), etcdLeases.ts (presence, the writes
+ * and the routing index (etcdRoutingIndex.ts): machineView, watch, watchMachine), etcdMirrorReads.ts
+ * (the list reads from the mirror), etcdLeases.ts (presence, the writes
  * on it, the engine lease), etcdUnits.ts (with etcdCreates.ts) and etcdSchedule.ts (the units
  * and schedule resources);
  * this class puts them together and keeps machines and unit states.
@@ -54,6 +59,7 @@ import { describeError } from '../../../protocol/src/log';
 import { EtcdAccess, type RegistryLog } from './etcdAccess';
 import { EngineLease, PresenceLeases } from './etcdLeases';
 import { EtcdMirror, readSnapshot } from './etcdMirror';
+import { MirrorReads } from './etcdMirrorReads';
 import { EtcdSchedule } from './etcdSchedule';
 import { EtcdUnits } from './etcdUnits';
 import { DEFAULT_PREFIX, Keys, decode, encodeUnitState } from './keys';
@@ -69,6 +75,8 @@ export interface EtcdRegistryOptions {
   callTimeoutMs?: number;
   /** etcd's --max-request-bytes: writes larger than this are refused before they are sent. Default etcd's 1.5 MiB. */
   maxRequestBytes?: number;
+  /** The longest a list read waits for the watch-fed mirror before it reads etcd directly; default 1.5 s (etcdMirrorReads.ts). */
+  consistentReadBudgetMs?: number;
   log?: RegistryLog;
 }
 
@@ -83,10 +91,12 @@ export class EtcdRegistry implements Registry {
   private readonly mirror: EtcdMirror;
   private readonly units: EtcdUnits;
   private readonly schedule: EtcdSchedule;
+  private readonly reads: MirrorReads;
 
   private constructor(
     private readonly etcd: EtcdAccess,
     readonly maxRequestBytes: number,
+    consistentReadBudgetMs?: number,
   ) {
     this.presence = new PresenceLeases(etcd);
     this.engineLease = new EngineLease(etcd);
@@ -95,6 +105,7 @@ export class EtcdRegistry implements Registry {
     this.mirror = new EtcdMirror(etcd, machineId => this.presence.renewNow(machineId, 'its machine key was deleted'));
     this.schedule = new EtcdSchedule(etcd, this.presence);
     this.units = new EtcdUnits(etcd, maxRequestBytes, () => this.schedule.getUnitReasons());
+    this.reads = new MirrorReads(etcd, this.mirror, consistentReadBudgetMs);
   }
 
   /**
@@ -122,6 +133,7 @@ export class EtcdRegistry implements Registry {
     const registry = new EtcdRegistry(
       new EtcdAccess(client, new Keys(options.prefix ?? DEFAULT_PREFIX), options.log ?? (() => {})),
       options.maxRequestBytes ?? ETCD_DEFAULT_MAX_REQUEST_BYTES,
+      options.consistentReadBudgetMs,
     );
     try {
       await registry.ping();
@@ -147,8 +159,9 @@ export class EtcdRegistry implements Registry {
     return this.units.unitDetail(name);
   }
 
-  listUnits(): Promise<UnitRecord[]> {
-    return this.units.listUnits();
+  async listUnits(): Promise<UnitRecord[]> {
+    const lists = await this.reads.read();
+    return lists ? [...lists.units] : this.units.listUnits();
   }
 
   putUnit(unit: { name: string; options: UnitOption[]; desiredState: JobState }): Promise<void> {
@@ -169,8 +182,9 @@ export class EtcdRegistry implements Registry {
 
   // ---------------------------------------------------------------- schedule and reasons (etcdSchedule.ts)
 
-  getSchedule(): Promise<Map<string, ScheduleEntry>> {
-    return this.schedule.getSchedule();
+  async getSchedule(): Promise<Map<string, ScheduleEntry>> {
+    const lists = await this.reads.read();
+    return lists ? new Map(lists.schedule) : this.schedule.getSchedule();
   }
 
   applySchedule(changes: readonly ScheduleChange[]): Promise<boolean[]> {
@@ -185,8 +199,9 @@ export class EtcdRegistry implements Registry {
     return this.schedule.setUnitReasons(reasons);
   }
 
-  getUnitReasons(): Promise<Map<string, string>> {
-    return this.schedule.getUnitReasons();
+  async getUnitReasons(): Promise<Map<string, string>> {
+    const lists = await this.reads.read();
+    return lists ? new Map(lists.reasons) : this.schedule.getUnitReasons();
   }
 
   // ---------------------------------------------------------------- machines
@@ -196,6 +211,8 @@ export class EtcdRegistry implements Registry {
   }
 
   async listMachines(): Promise<MachineRecord[]> {
+    const lists = await this.reads.read();
+    if (lists) return [...lists.machines];
     return decode(this.etcd.keys, await this.etcd.range(this.etcd.keys.machines)).machines;
   }
 
@@ -231,6 +248,8 @@ export class EtcdRegistry implements Registry {
   }
 
   async listUnitStates(): Promise<UnitStateRecord[]> {
+    const states = (await this.reads.read())?.states;
+    if (states) return [...states];
     return decode(this.etcd.keys, await this.etcd.range(this.etcd.keys.states)).states;
   }
 
@@ -261,6 +280,11 @@ export class EtcdRegistry implements Registry {
 
   watchMachine(machineId: string, listener: () => void): Disposable {
     return this.mirror.watchMachine(machineId, listener);
+  }
+
+  /** How list reads were served so far: from the mirror (`checked`: after a range check), or by direct reads (for tests and benchmarks). */
+  get listReads(): { mirror: number; checked: number; direct: number } {
+    return { ...this.reads.served };
   }
 
   /** Watch events and responses this registry received so far (what its watch costs; for tests and benchmarks). */

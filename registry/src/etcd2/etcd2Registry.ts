@@ -17,6 +17,18 @@
  * value is sent as `refresh=true` with the value as prevValue, which renews the TTL without a
  * watch event, so a thousand idle units cost etcd no watch traffic.
  *
+ * The API's lists (units, schedule, states, machines, reasons) read etcd on each call: one
+ * recursive GET per collection, unit contents from the blob cache. Unlike etcd v3's
+ * (fleetd/src/registry/etcdMirrorReads.ts) they are not served from mirror.ts: a consistent read
+ * from a mirror must know the mirror holds every change up to etcd's index at the read, and v2
+ * offers no cheap way to know it. X-Etcd-Index counts every write to the store, also those that
+ * send no event under the prefix: the agents' TTL refreshes (refresh=true, every few seconds per
+ * machine) and other programs' keys (flannel, locksmith on CoreOS), so the mirror's index would
+ * rarely reach it; v2 has no query for the keys changed since an index, nor a key count, with
+ * which v3 reads check the mirror instead (a directory's modifiedIndex does not move with its
+ * children); and the watch brings one event per long poll. The mirror holds neither the states
+ * nor the reasons either. Waiting for it would make lists slower, not faster.
+ *
  * The parts: access.ts (the client, the key layout and the log every part calls through),
  * units.ts and schedule.ts (the units and schedule resources, fleetd's reasons beside the
  * schedule), states.ts (unit states and launched heartbeats: the TTL keys an agent rewrites),
