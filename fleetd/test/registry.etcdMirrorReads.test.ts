@@ -149,6 +149,31 @@ describe('EtcdRegistry list reads from the mirror', { skip }, () => {
         ],
       );
       assert.deepEqual([...direct.reasons], [['web-05.service', 'no machine has metadata region=ap']]);
+
+      // The engine's snapshot comes from the mirror too, also in a machine process whose watch
+      // leaves out the states: one read, equal to the direct transaction's.
+      const engine = await EtcdRegistry.connect({ endpoints: [c.endpoint], prefix: c.prefix });
+      const hints = (['units', 'schedule', 'machines'] as const).map(t => engine.watch(t, () => undefined));
+      try {
+        await waitFor(
+          "the engine registry's mirror serves its snapshot",
+          async () => {
+            const served = engine.listReads.mirror;
+            await engine.snapshot();
+            return engine.listReads.mirror > served;
+          },
+          { timeoutMs: 10_000, intervalMs: 20 },
+        );
+        const snapshotBefore = c.api.listReads;
+        const [fromEngine, fromApi, fromPeer] = await Promise.all([engine.snapshot(), c.api.snapshot(), c.peer.snapshot()]);
+        assert.equal(c.api.listReads.mirror - snapshotBefore.mirror, 1, "the API registry's snapshot is one read from the mirror");
+        assert.deepEqual(fromApi, fromPeer);
+        assert.deepEqual(fromEngine, fromPeer);
+        assert.equal(fromPeer.units.length, 31);
+      } finally {
+        for (const h of hints) h.dispose();
+        await engine.close();
+      }
     } finally {
       await c.close();
     }

@@ -255,8 +255,14 @@ export class EtcdRegistry implements Registry {
 
   // ---------------------------------------------------------------- snapshot, leadership, watches
 
-  /** Units, schedule and machines from one transaction: one revision, without the unit blobs. */
-  snapshot(): Promise<ClusterSnapshot> {
+  /**
+   * Units, schedule and machines as of one revision, without the unit blobs: from the mirror once
+   * it has caught up with etcd (the engine's pass then costs one small request, not a read of
+   * every job object per pass), else from one transaction.
+   */
+  async snapshot(): Promise<ClusterSnapshot> {
+    const lists = await this.reads.read();
+    if (lists) return { units: [...lists.units], schedule: new Map(lists.schedule), machines: [...lists.machines] };
     return readSnapshot(this.etcd);
   }
 
