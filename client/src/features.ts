@@ -115,11 +115,15 @@ export function registerClusterFeatures(
   const updateMessage = () => {
     const view = model.view;
     const healthy = view.kind === 'connected' && !view.error;
-    unitsView.message = healthy && view.snapshot.units.length === 0 ? `No units in ${view.label}. Open a unit file and run Fleet: Start Unit.` : '';
-    machinesView.message =
+    const units = healthy && view.snapshot.units.length === 0 ? `No units in ${view.label}. Open a unit file and run Fleet: Start Unit.` : '';
+    const machines =
       healthy && view.snapshot.machines.length === 0
         ? `No machines have joined ${view.label}: units cannot be scheduled until an agent (fleetd) is running.`
         : '';
+    // Assigned only when it changes: each assignment is a change event, which VS Code debounces
+    // with the tree's own (see ClusterTreeProvider).
+    if ((unitsView.message ?? '') !== units) unitsView.message = units;
+    if ((machinesView.message ?? '') !== machines) machinesView.message = machines;
   };
   own(model.onDidChange(updateMessage));
   unitsControls = own(new UnitsViewControls(model, unitsView, () => unitsProvider.refresh()));

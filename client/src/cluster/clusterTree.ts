@@ -14,6 +14,8 @@ export class ClusterTreeProvider implements vscode.TreeDataProvider<ClusterNode>
   readonly onDidChangeTreeData = this.emitter.event;
   private readonly subscription: { dispose(): void };
   private readonly served = new ServedTree();
+  /** VS Code has asked for the roots at least once. */
+  private asked = false;
 
   constructor(
     private readonly kind: 'machines' | 'units',
@@ -21,6 +23,10 @@ export class ClusterTreeProvider implements vscode.TreeDataProvider<ClusterNode>
     private readonly options: () => ExplorerOptions,
   ) {
     this.subscription = model.onDidChange(change => {
+      // Until VS Code has asked for the rows there is nothing to repaint, and a change event then
+      // would cost the first rows: VS Code debounces a tree's change events (200 ms, leading), so
+      // the "loading" change at activation held back the one with the first read by ~0.2 s.
+      if (!this.asked) return;
       const plan = planTreeUpdate(this.served, view => this.roots(view), change.view, this.options(), change.diff);
       if (plan.full) return this.emitter.fire(undefined);
       const repaint = applyTreeUpdate(plan.changed);
@@ -39,7 +45,10 @@ export class ClusterTreeProvider implements vscode.TreeDataProvider<ClusterNode>
 
   getChildren(element?: ClusterNode): ClusterNode[] {
     const view = this.model.view;
-    if (!element) return this.served.serve(undefined, this.roots(view));
+    if (!element) {
+      this.asked = true;
+      return this.served.serve(undefined, this.roots(view));
+    }
     return this.served.serve(element, childrenOf(element, view, this.options()));
   }
 
