@@ -32,18 +32,14 @@ import { ClusterWorkbench, type TreeRow } from '../test/e2e/clusterWorkbench';
 import { Workbench } from '../test/e2e/workbench';
 import { processesWithEnv, waitFor } from '../test/support/process';
 import { cpuSeconds, CountingProxy, getJson, pidsWhere, startCluster, submitUnits, type BenchCluster, type ProxyCounts } from './lib/benchCluster';
+import { benchFlag, benchOption } from './lib/args';
 
-const argv = process.argv.slice(2);
-const opt = (name: string, def: string) => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1]! : def;
-};
-const UNITS = Number(opt('units', '1000'));
-const MACHINES = Number(opt('machines', '10'));
-const IDLE_S = Number(opt('idle', '60'));
-const DESIRED = opt('desired', 'launched');
-const WALK_SIZES = opt('walk', '500,3000,10000').split(',').map(Number);
-const ETCD = opt('etcd-binary', '/usr/bin/etcd');
+const UNITS = Number(benchOption('units', '1000'));
+const MACHINES = Number(benchOption('machines', '10'));
+const IDLE_S = Number(benchOption('idle', '60'));
+const DESIRED = benchOption('desired', 'launched');
+const WALK_SIZES = benchOption('walk', '500,3000,10000').split(',').map(Number);
+const ETCD = benchOption('etcd-binary', '/usr/bin/etcd');
 const START_UNIT = 'a-start.service';
 
 const results: { measure: string; value: string; target: string; pass?: boolean }[] = [];
@@ -278,7 +274,7 @@ async function explorer(): Promise<void> {
     // page connects, and activates the built-in eager extensions (git, github, ...) after it; the
     // palette offers the command before any of that, so without waiting the open would measure
     // the window's own start (--open-at-load measures that way).
-    if (!argv.includes('--open-at-load')) console.log(`  (window settled: extension host up and idle after ${(await windowSettled(cs)).toFixed(1)} s)`);
+    if (!benchFlag('open-at-load')) console.log(`  (window settled: extension host up and idle after ${(await windowSettled(cs)).toFixed(1)} s)`);
     const coldOpen = await openFleetView(ui, proxy);
     await ui.expandView('Units');
     const coldTarget = UNITS >= 5000 ? 3 : 1;
@@ -453,8 +449,8 @@ async function pageWalk(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  if (!argv.includes('--skip-ui')) await explorer();
-  if (!argv.includes('--skip-walk')) await pageWalk();
+  if (!benchFlag('skip-ui')) await explorer();
+  if (!benchFlag('skip-walk')) await pageWalk();
   console.log('\n| measure | value | target | result |\n|---|---|---|---|');
   for (const r of results) console.log(`| ${r.measure} | ${r.value} | ${r.target} | ${r.pass === undefined ? '-' : r.pass ? 'PASS' : 'MISS'} |`);
   process.exitCode = results.every(r => r.pass !== false) ? 0 : 1;

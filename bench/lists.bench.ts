@@ -18,19 +18,15 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { ROOT, startCluster, submitUnits } from './lib/benchCluster';
+import { benchOption } from './lib/args';
 
-const argv = process.argv.slice(2);
-const opt = (name: string, def: string) => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1]! : def;
-};
-const UNITS = Number(opt('units', '1000'));
-const MACHINES = Number(opt('machines', '10'));
-const DESIRED = opt('desired', 'launched');
-const RUNS = Number(opt('runs', '15'));
-const ROUNDS = Number(opt('rounds', '1'));
-const ETCD = opt('etcd-binary', '/usr/bin/etcd');
-const BEFORE = opt('before', '');
+const UNITS = Number(benchOption('units', '1000'));
+const MACHINES = Number(benchOption('machines', '10'));
+const DESIRED = benchOption('desired', 'launched');
+const RUNS = Number(benchOption('runs', '15'));
+const ROUNDS = Number(benchOption('rounds', '1'));
+const ETCD = benchOption('etcd-binary', '/usr/bin/etcd');
+const BEFORE = benchOption('before', '');
 const AFTER = path.join(ROOT, 'dist', 'fleetd.js');
 
 let agent = new http.Agent({ keepAlive: true, maxSockets: 1 });

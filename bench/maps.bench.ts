@@ -25,21 +25,17 @@ import { withWorkbench, type Workbench } from '../test/e2e/workbench';
 import { ClusterWorkbench } from '../test/e2e/clusterWorkbench';
 import { freePorts } from '../test/support/ports';
 import { waitFor } from '../test/support/process';
+import { benchFlag, benchOption } from './lib/args';
 
-const args = process.argv.slice(2);
-const opt = (name: string, def: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1]! : def;
-};
-const SCENARIOS = opt('scenarios', '10x500,10x1000,100x500,100x5000')
+const SCENARIOS = benchOption('scenarios', '10x500,10x1000,100x500,100x5000')
   .split(',')
   .map(s => {
     const [m, u] = s.split('x').map(Number);
     if (!m || !u) throw new Error(`--scenarios: "${s}" is not MACHINESxUNITS (e.g. 100x5000)`);
     return { machines: m, units: u };
   });
-const UPDATES = Number(opt('updates', '7'));
-const TAGS = !args.includes('--no-tags');
+const UPDATES = Number(benchOption('updates', '7'));
+const TAGS = !benchFlag('no-tags');
 
 interface Data {
   machines: { id: string; primaryIP: string; metadata: Record<string, string> }[];

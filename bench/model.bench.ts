@@ -32,15 +32,11 @@ import { ClusterSnapshot, clusterContextOf, reuseSnapshot, type SnapshotDiff } f
 import type { ClusterContext } from '../protocol/src/lsp';
 import { unitRows, type UnitRow } from '../client/src/cluster/unitRows';
 import * as old from './lib/modelBaseline';
+import { benchArgs, benchOption } from './lib/args';
 
-const args = process.argv.slice(2);
-const opt = (name: string, def: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1]! : def;
-};
-const MACHINES = Number(opt('machines', '100'));
-const UNITS = Number(opt('units', '5000'));
-const RUNS = Number(opt('runs', '41'));
+const MACHINES = Number(benchOption('machines', '100'));
+const UNITS = Number(benchOption('units', '5000'));
+const RUNS = Number(benchOption('runs', '41'));
 const TARGET = 3;
 
 /** bench/maps.bench.ts's dataset, as wire JSON. */
@@ -199,7 +195,7 @@ if (ALLOCATIONS) {
       .join(', ');
   console.log(`  wall medians of the parts, ms: old: ${split('old')}`);
   console.log(`  wall medians of the parts, ms: new: ${split('new')}`);
-  const child = spawnSync(process.execPath, ['--expose-gc', '--max-semi-space-size=256', ...process.execArgv, process.argv[1]!, ...args], {
+  const child = spawnSync(process.execPath, ['--expose-gc', '--max-semi-space-size=256', ...process.execArgv, process.argv[1]!, ...benchArgs], {
     stdio: 'inherit',
     env: { ...process.env, MODEL_BENCH_ALLOCATIONS: '1' },
   });
