@@ -28,30 +28,10 @@ import path from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { EtcdServer } from '../test/support/etcd';
 import { errorMessage } from '../protocol/src/log';
+import { httpRequest, submitUnits } from './lib/benchCluster';
 
-/**
- * The bench's HTTP client: node:http on 8 keep-alive connections. fetch (undici) cost the bench
- * process ~1 ms of CPU per PUT, as much as fleetd's API spends on it; on two CPUs the client's own
- * CPU came out of the cluster's share. fleetctl (Go) is as lean as this one.
- */
-const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 16 });
-function request(url: string, method: string, body?: string): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      url,
-      { method, agent: keepAlive, headers: body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
-      res => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', reject);
-      },
-    );
-    req.setTimeout(60_000, () => req.destroy(new Error(`${method} ${url}: no answer in 60 s`)));
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+/** The state polls' connections (the submits have their own, in submitUnits). */
+const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 4 });
 
 const args = process.argv.slice(2);
 const flag = (name: string, def: number) => {
@@ -261,25 +241,7 @@ async function converge(api: 'v2' | 'v3', bundle: string, clusterId: string): Pr
     const requestsBefore = await etcdRequests(etcd.url);
     const start = performance.now();
     const benchCpu0 = process.cpuUsage();
-    let nextUnit = 0;
-    await Promise.all(
-      Array.from({ length: CLIENTS }, async () => {
-        for (let i = nextUnit++; i < UNITS; i = nextUnit++) {
-          const res = await request(
-            `${apiUrl}/fleet/v1/units/bench-${i}.service`,
-            'PUT',
-            JSON.stringify({
-              desiredState: 'launched',
-              options: [
-                { section: 'Unit', name: 'Description', value: `bench unit ${i}` },
-                { section: 'Service', name: 'ExecStart', value: '/bin/sleep 3600' },
-              ],
-            }),
-          );
-          if (res.status !== 201 && res.status !== 204) throw new Error(`PUT bench-${i}: ${res.status} ${res.text}`);
-        }
-      }),
-    );
+    await submitUnits(apiUrl, 'bench-', 0, UNITS, 'launched', CLIENTS);
     const submitted = performance.now() - start;
     const bc = process.cpuUsage(benchCpu0);
     console.log(`bench client CPU during submission: ${((bc.user + bc.system) / 1e6).toFixed(2)} s`);
@@ -289,7 +251,7 @@ async function converge(api: 'v2' | 'v3', bundle: string, clusterId: string): Pr
     while (Date.now() < deadline) {
       // A poll the API answers with an error (etcd overloaded: 503) keeps the last good count, and says so.
       const getPage = async (token?: string) => {
-        const res = await request(`${apiUrl}/fleet/v1/state${token ? `?nextPageToken=${token}` : ''}`, 'GET');
+        const res = await httpRequest(keepAlive, `${apiUrl}/fleet/v1/state${token ? `?nextPageToken=${token}` : ''}`);
         if (res.status !== 200) throw new Error(`GET /fleet/v1/state: ${res.status} ${res.text.trim()}`);
         return JSON.parse(res.text) as { states?: { name?: string; systemdActiveState?: string }[]; nextPageToken?: string };
       };

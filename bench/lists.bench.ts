@@ -17,7 +17,7 @@
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { ROOT, startCluster, submitUnits } from './lib/benchCluster';
+import { httpRequest, ROOT, startCluster, submitUnits } from './lib/benchCluster';
 import { benchOption } from './lib/args';
 
 const UNITS = Number(benchOption('units', '1000'));
@@ -32,17 +32,10 @@ const AFTER = path.join(ROOT, 'dist', 'fleetd.js');
 let agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 const sockets = new Set<string>();
 
-function get(url: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.get(url, { agent }, res => {
-      sockets.add(`${res.socket.localPort}`);
-      const chunks: Buffer[] = [];
-      res.on('data', c => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-  });
+async function get(url: string): Promise<{ status: number; body: string }> {
+  const { status, text, localPort } = await httpRequest(agent, url);
+  sockets.add(`${localPort}`);
+  return { status, body: text };
 }
 
 async function timed(fn: () => Promise<void>): Promise<number> {

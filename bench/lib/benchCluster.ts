@@ -119,11 +119,11 @@ export async function submitUnits(url: string, prefix: string, from: number, to:
         const body = JSON.stringify({
           desiredState,
           options: [
-            { section: 'Unit', name: 'Description', value: `explorer bench unit ${i}` },
+            { section: 'Unit', name: 'Description', value: `bench unit ${i}` },
             { section: 'Service', name: 'ExecStart', value: '/bin/sleep 3600' },
           ],
         });
-        const status = await request(agent, `${url}/fleet/v1/units/${prefix}${i}.service`, 'PUT', body);
+        const { status } = await httpRequest(agent, `${url}/fleet/v1/units/${prefix}${i}.service`, 'PUT', body);
         if (status !== 201 && status !== 204) throw new Error(`PUT ${prefix}${i}.service: ${status}`);
       }
     }),
@@ -132,16 +132,29 @@ export async function submitUnits(url: string, prefix: string, from: number, to:
   return (performance.now() - start) / 1000;
 }
 
-function request(agent: http.Agent, url: string, method: string, body?: string): Promise<number> {
+/**
+ * One request on `agent` (keep-alive when the agent is; node:http, not fetch: undici cost a bench
+ * ~1 ms of CPU per request, on the CPUs the cluster it measures runs on): the status, the body and
+ * the local port of the connection it went over.
+ */
+export function httpRequest(
+  agent: http.Agent,
+  url: string,
+  method = 'GET',
+  body?: string,
+): Promise<{ status: number; text: string; localPort: number | undefined }> {
   return new Promise((resolve, reject) => {
     const req = http.request(
       url,
-      { method, agent, headers: body ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : {} },
+      { method, agent, headers: body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
       res => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), localPort: res.socket?.localPort }));
+        res.on('error', reject);
       },
     );
+    req.setTimeout(60_000, () => req.destroy(new Error(`${method} ${url}: no answer in 60 s`)));
     req.on('error', reject);
     req.end(body);
   });
