@@ -25,6 +25,7 @@ import { withWorkbench, type Workbench } from '../test/e2e/workbench';
 import { ClusterWorkbench } from '../test/e2e/clusterWorkbench';
 import { freePorts } from '../test/support/ports';
 import { waitFor } from '../test/support/process';
+import { syntheticCluster, type SyntheticCluster } from '../test/support/syntheticCluster';
 import { benchFlag, benchOption } from './lib/args';
 
 const SCENARIOS = benchOption('scenarios', '10x500,10x1000,100x500,100x5000')
@@ -37,39 +38,12 @@ const SCENARIOS = benchOption('scenarios', '10x500,10x1000,100x500,100x5000')
 const UPDATES = Number(benchOption('updates', '7'));
 const TAGS = !benchFlag('no-tags');
 
-interface Data {
-  machines: { id: string; primaryIP: string; metadata: Record<string, string> }[];
-  units: Record<string, unknown>[];
-  states: { name: string; hash: string; machineID: string; systemdLoadState: string; systemdActiveState: string; systemdSubState: string }[];
-}
-
-function dataset(machines: number, units: number): Data {
-  const hex = (n: number, len: number) => n.toString(16).padStart(len, '0');
-  const ms = Array.from({ length: machines }, (_, i) => ({
-    id: `${hex(i + 1, 8)}${'a'.repeat(24)}`,
-    primaryIP: `10.0.${i >> 8}.${i & 255}`,
-    metadata: { region: ['east', 'west', 'north'][i % 3]! },
-  }));
-  const us: Record<string, unknown>[] = [];
-  const states: Data['states'] = [];
-  for (let i = 0; i < units; i++) {
-    const name = `app-${i % 50}.${i}.service`;
-    const options = [{ section: 'Service', name: 'ExecStart', value: `/bin/sleep ${i}` }];
-    if (i % 10 === 1) options.push({ section: 'X-Fleet', name: 'MachineOf', value: `app-${(i - 1) % 50}.${i - 1}.service` });
-    else if (i % 5 === 2) options.push({ section: 'X-Fleet', name: 'Conflicts', value: `app-${i % 50}.*.service` });
-    const machineID = ms[(i % 10 === 1 ? i - 1 : i) % machines]!.id;
-    us.push({ name, options, desiredState: 'launched', currentState: 'launched', machineID });
-    states.push({ name, hash: hex(i, 40), machineID, systemdLoadState: 'loaded', systemdActiveState: 'active', systemdSubState: 'running' });
-  }
-  return { machines: ms, units: us, states };
-}
-
 /**
  * fleet's v1 API (read side) over `data`, with fleetd's change feed: `?wait=` on /machines, and
  * If-None-Match answered with a 304 per collection while that collection is unchanged since the
  * tag (as fleetd does; `--no-tags` leaves If-None-Match unanswered, as fleetd before it did).
  */
-async function apiServer(data: Data): Promise<{ url: string; change(): number; close(): Promise<void> }> {
+async function apiServer(data: SyntheticCluster): Promise<{ url: string; change(): number; close(): Promise<void> }> {
   let version = 1;
   /** The version at which each collection last changed. */
   const changedAt = { machines: 1, units: 1, states: 1 };
@@ -175,7 +149,7 @@ async function mapFrame(wb: Workbench): Promise<Frame> {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function scenario(machines: number, units: number): Promise<string> {
-  const data = dataset(machines, units);
+  const data = syntheticCluster(machines, units);
   const api = await apiServer(data);
   const cs = await CodeServer.start({
     vsix: [VSIX],

@@ -26,40 +26,18 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
-import type { ApiMachine, ApiUnit, ApiUnitState } from '../protocol/src/api';
 import { clusterMap, MapRowCache } from '../client/src/cluster/clusterMap';
 import { ClusterSnapshot, clusterContextOf, reuseSnapshot, type SnapshotDiff } from '../client/src/cluster/snapshot';
 import type { ClusterContext } from '../protocol/src/lsp';
 import { unitRows, type UnitRow } from '../client/src/cluster/unitRows';
 import * as old from './lib/modelBaseline';
+import { syntheticCluster } from '../test/support/syntheticCluster';
 import { benchArgs, benchOption } from './lib/args';
 
 const MACHINES = Number(benchOption('machines', '100'));
 const UNITS = Number(benchOption('units', '5000'));
 const RUNS = Number(benchOption('runs', '41'));
 const TARGET = 3;
-
-/** bench/maps.bench.ts's dataset, as wire JSON. */
-function dataset(machines: number, units: number): { machines: ApiMachine[]; units: ApiUnit[]; states: ApiUnitState[] } {
-  const hex = (n: number, len: number) => n.toString(16).padStart(len, '0');
-  const ms = Array.from({ length: machines }, (_, i) => ({
-    id: `${hex(i + 1, 8)}${'a'.repeat(24)}`,
-    primaryIP: `10.0.${i >> 8}.${i & 255}`,
-    metadata: { region: ['east', 'west', 'north'][i % 3]! },
-  }));
-  const us: ApiUnit[] = [];
-  const states: ApiUnitState[] = [];
-  for (let i = 0; i < units; i++) {
-    const name = `app-${i % 50}.${i}.service`;
-    const options = [{ section: 'Service', name: 'ExecStart', value: `/bin/sleep ${i}` }];
-    if (i % 10 === 1) options.push({ section: 'X-Fleet', name: 'MachineOf', value: `app-${(i - 1) % 50}.${i - 1}.service` });
-    else if (i % 5 === 2) options.push({ section: 'X-Fleet', name: 'Conflicts', value: `app-${i % 50}.*.service` });
-    const machineID = ms[(i % 10 === 1 ? i - 1 : i) % machines]!.id;
-    us.push({ name, options, desiredState: 'launched', currentState: 'launched', machineID });
-    states.push({ name, hash: hex(i, 40), machineID, systemdLoadState: 'loaded', systemdActiveState: 'active', systemdSubState: 'running' });
-  }
-  return { machines: ms, units: us, states };
-}
 
 interface Path {
   name: string;
@@ -107,7 +85,7 @@ const oldPath = path(
 );
 const newPath = path('new', (previous, read) => reuseSnapshot(previous, ClusterSnapshot.normalize(read)), unitRows, clusterContextOf);
 
-const data = dataset(MACHINES, UNITS);
+const data = syntheticCluster(MACHINES, UNITS);
 let flip = 0;
 /** One unit's state flips (active ↔ failed), then the three bodies as the API client parses them. */
 function nextRead(): ClusterSnapshot {

@@ -5,28 +5,14 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { ApiMachine, ApiUnit, ApiUnitState } from '../../protocol/src/api';
 import { clusterMap, type ClusterMap } from '../src/cluster/clusterMap';
 import { ClusterSnapshot } from '../src/cluster/snapshot';
 import { applyMapDelta, MapSender, type MapPayload } from '../src/maps/mapDelta';
+import type { ApiUnit } from '../../protocol/src/api';
+import { syntheticCluster } from '../../test/support/syntheticCluster';
 
-/** `units` units on `machines` machines as the map benchmark builds them: a tenth follow another (MachineOf), a fifth carry a Conflicts glob. */
-function cluster(machineCount: number, unitCount: number): ClusterSnapshot {
-  const hex = (n: number, len: number) => n.toString(16).padStart(len, '0');
-  const machines: ApiMachine[] = Array.from({ length: machineCount }, (_, i) => ({ id: `${hex(i + 1, 8)}${'a'.repeat(24)}`, primaryIP: `10.0.0.${i}` }));
-  const units: ApiUnit[] = [];
-  const states: ApiUnitState[] = [];
-  for (let i = 0; i < unitCount; i++) {
-    const name = `app-${i % 50}.${i}.service`;
-    const options = [{ section: 'Service', name: 'ExecStart', value: `/bin/sleep ${i}` }];
-    if (i % 10 === 1) options.push({ section: 'X-Fleet', name: 'MachineOf', value: `app-${(i - 1) % 50}.${i - 1}.service` });
-    else if (i % 5 === 2) options.push({ section: 'X-Fleet', name: 'Conflicts', value: `app-${i % 50}.*.service` });
-    const machineID = machines[(i % 10 === 1 ? i - 1 : i) % machineCount]!.id;
-    units.push({ name, options, desiredState: 'launched', currentState: 'launched', machineID });
-    states.push({ name, machineID, systemdLoadState: 'loaded', systemdActiveState: 'active', systemdSubState: 'running' });
-  }
-  return ClusterSnapshot.normalize({ machines, units, states });
-}
+/** The benchmarks' synthetic cluster (test/support/syntheticCluster.ts) as the model holds it. */
+const cluster = (machines: number, units: number): ClusterSnapshot => ClusterSnapshot.normalize(syntheticCluster(machines, units));
 
 /** The webview's side: the map it has and its message number. */
 function receive(have: { map?: ClusterMap; seq?: number }, payload: MapPayload): { map: ClusterMap; seq: number } {
