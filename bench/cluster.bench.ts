@@ -15,7 +15,9 @@
  *    request and every TTL key is renewed by a request. Printed beside v3 (`--api v3|v2|both`).
  * Targets: v3: 1,000 units submitted by 8 clients and active in under 5 s; v2: under 60 s.
  *
- * Options: --verbosity N (fleetd's; 2 logs every pass with its timings), --log FILE (fleetd's log
+ * Options: --rounds N (N rounds of --units new units on the same cluster: the first on a cluster just
+ * started, as the table reports it, the others warm), --idle S (then S seconds of the converged
+ * cluster left alone: its CPU per minute), --verbosity N (fleetd's; 2 logs every pass with its timings), --log FILE (fleetd's log
  * goes there instead of this terminal), and BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR"
  * (node flags for fleetd and, inherited, every machine process); BENCH_FLEETD=PATH runs another
  * build's fleetd.js (its etcd3-proto/ beside it), to alternate two builds in one session.
@@ -39,6 +41,10 @@ const flag = (name: string, def: number) => {
   return i >= 0 ? Number(args[i + 1]) : def;
 };
 const UNITS = flag('units', 1000);
+/** Rounds of UNITS new units each on the same cluster: the first cold, the others warm. */
+const ROUNDS = flag('rounds', 1);
+/** Seconds of idle cluster measured after the rounds (0: none): what the converged cluster costs while nothing changes. */
+const IDLE_SECONDS = flag('idle', 0);
 const MACHINES = flag('machines', 10);
 /** fleetd's --verbosity (0: warnings only; 1: info, every task and scheduling decision). */
 const VERBOSITY = flag('verbosity', 0);
@@ -116,32 +122,55 @@ async function etcdOps(url: string): Promise<Ops> {
   return out;
 }
 
-/** CPU seconds (user + system) of a process, from /proc/<pid>/stat; 0 when it is gone. */
-function cpuSeconds(pid: number): number {
+/** CPU seconds of a process (user + system, and system alone), from /proc/<pid>/stat; 0 when it is gone. */
+function cpuSeconds(pid: number): { total: number; system: number } {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100;
+    return { total: (Number(f[11]) + Number(f[12])) / 100, system: Number(f[12]) / 100 };
+  } catch {
+    return { total: 0, system: 0 };
+  }
+}
+
+/** The resident set of a process in MB, from /proc/<pid>/statm; 0 when it is gone. */
+function rssMb(pid: number): number {
+  try {
+    return (Number(fs.readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]) * 4096) / 1e6;
   } catch {
     return 0;
   }
 }
 
-/** CPU seconds of etcd, of the `fleetd local` process (API) and of its machine processes. */
-function clusterCpu(etcdPid: number | undefined, fleetdPid: number): { etcd: number; api: number; machines: number } {
+/**
+ * CPU seconds of etcd, of the `fleetd local` process (API) and of its machine processes (and
+ * their system time alone: forks of a big process cost system time), and the largest machine
+ * process's resident set.
+ */
+function clusterCpu(
+  etcdPid: number | undefined,
+  fleetdPid: number,
+): { etcd: number; api: number; machines: number; machinesSystem: number; machineRssMb: number } {
   let machines = 0;
+  let machinesSystem = 0;
+  let machineRssMb = 0;
   for (const e of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(e) || Number(e) === fleetdPid) continue;
     try {
       const stat = fs.readFileSync(`/proc/${e}/stat`, 'utf8');
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       // The machine processes: node children of `fleetd local` (unit processes are not node).
-      if (Number(f[1]) === fleetdPid && stat.includes('(node)')) machines += cpuSeconds(Number(e));
+      if (Number(f[1]) === fleetdPid && stat.includes('(node)')) {
+        const cpu = cpuSeconds(Number(e));
+        machines += cpu.total;
+        machinesSystem += cpu.system;
+        machineRssMb = Math.max(machineRssMb, rssMb(Number(e)));
+      }
     } catch {
       // gone meanwhile
     }
   }
-  return { etcd: etcdPid ? cpuSeconds(etcdPid) : 0, api: cpuSeconds(fleetdPid), machines };
+  return { etcd: etcdPid ? cpuSeconds(etcdPid).total : 0, api: cpuSeconds(fleetdPid).total, machines, machinesSystem, machineRssMb };
 }
 
 /** etcd's gRPC requests by method (unary calls started; stream messages received for watches and keepalives). */
@@ -235,86 +264,103 @@ async function converge(api: 'v2' | 'v3', bundle: string, clusterId: string): Pr
       cluster!.once('exit', code => reject(new Error(`fleetd exited (${code}) before ready:\n${out}`)));
     });
 
-    const opsBefore = await etcdOps(etcd.url);
-    const storeBefore = await v2StoreOps(etcd.url);
-    const cpuBefore = clusterCpu(etcd.pid, cluster.pid!);
-    const requestsBefore = await etcdRequests(etcd.url);
-    const start = performance.now();
-    const benchCpu0 = process.cpuUsage();
-    await submitUnits(apiUrl, 'bench-', 0, UNITS, 'launched', CLIENTS);
-    const submitted = performance.now() - start;
-    const bc = process.cpuUsage(benchCpu0);
-    console.log(`bench client CPU during submission: ${((bc.user + bc.system) / 1e6).toFixed(2)} s`);
-    let active = 0;
-    let failedPolls = 0;
-    const deadline = Date.now() + Math.max(120_000, UNITS * 120);
-    while (Date.now() < deadline) {
-      // A poll the API answers with an error (etcd overloaded: 503) keeps the last good count, and says so.
-      const getPage = async (token?: string) => {
-        const res = await httpRequest(keepAlive, `${apiUrl}/fleet/v1/state${token ? `?nextPageToken=${token}` : ''}`);
-        if (res.status !== 200) throw new Error(`GET /fleet/v1/state: ${res.status} ${res.text.trim()}`);
-        return JSON.parse(res.text) as { states?: { name?: string; systemdActiveState?: string }[]; nextPageToken?: string };
-      };
-      const states: { name?: string; systemdActiveState?: string }[] = [];
-      try {
-        let page = await getPage();
-        states.push(...(page.states ?? []));
-        while (page.nextPageToken) {
-          page = await getPage(page.nextPageToken);
+    // Round 1 on the cluster just started; later rounds submit as many new units again on the same,
+    // warm cluster (its processes have compiled their hot code; it now runs UNITS more units).
+    for (let round = 0; round < ROUNDS; round++) {
+      const prefix = ROUNDS > 1 ? `bench-r${round + 1}-` : 'bench-';
+      const opsBefore = await etcdOps(etcd.url);
+      const storeBefore = await v2StoreOps(etcd.url);
+      const cpuBefore = clusterCpu(etcd.pid, cluster.pid!);
+      const requestsBefore = await etcdRequests(etcd.url);
+      const start = performance.now();
+      const benchCpu0 = process.cpuUsage();
+      await submitUnits(apiUrl, prefix, 0, UNITS, 'launched', CLIENTS);
+      const submitted = performance.now() - start;
+      const bc = process.cpuUsage(benchCpu0);
+      console.log(`bench client CPU during submission: ${((bc.user + bc.system) / 1e6).toFixed(2)} s`);
+      let active = 0;
+      let failedPolls = 0;
+      const deadline = Date.now() + Math.max(120_000, UNITS * 120);
+      while (Date.now() < deadline) {
+        // A poll the API answers with an error (etcd overloaded: 503) keeps the last good count, and says so.
+        const getPage = async (token?: string) => {
+          const res = await httpRequest(keepAlive, `${apiUrl}/fleet/v1/state${token ? `?nextPageToken=${token}` : ''}`);
+          if (res.status !== 200) throw new Error(`GET /fleet/v1/state: ${res.status} ${res.text.trim()}`);
+          return JSON.parse(res.text) as { states?: { name?: string; systemdActiveState?: string }[]; nextPageToken?: string };
+        };
+        const states: { name?: string; systemdActiveState?: string }[] = [];
+        try {
+          let page = await getPage();
           states.push(...(page.states ?? []));
+          while (page.nextPageToken) {
+            page = await getPage(page.nextPageToken);
+            states.push(...(page.states ?? []));
+          }
+        } catch (err) {
+          failedPolls++;
+          if (failedPolls === 1 || failedPolls % 20 === 0) console.error(`poll ${failedPolls} failed: ${errorMessage(err)}`);
+          await new Promise(r => setTimeout(r, 500));
+          continue;
         }
-      } catch (err) {
-        failedPolls++;
-        if (failedPolls === 1 || failedPolls % 20 === 0) console.error(`poll ${failedPolls} failed: ${errorMessage(err)}`);
-        await new Promise(r => setTimeout(r, 500));
-        continue;
+        // Distinct units: while a unit moves between machines it may briefly report from two.
+        active = new Set(states.filter(s => s.systemdActiveState === 'active' && s.name?.startsWith(prefix)).map(s => s.name)).size;
+        if (active >= UNITS) break;
+        // Polls 100 ms apart: the end is known to within a poll (a walk of the states plus 100 ms),
+        // not to within half a second; a walk of 1,000 states costs the API a few ms.
+        await new Promise(r => setTimeout(r, POLL_MS));
       }
-      // Distinct units: while a unit moves between machines it may briefly report from two.
-      active = new Set(states.filter(s => s.systemdActiveState === 'active').map(s => s.name)).size;
-      if (active >= UNITS) break;
-      // Polls 100 ms apart: the end is known to within a poll (a walk of the states plus 100 ms),
-      // not to within half a second; a walk of 1,000 states costs the API a few ms.
-      await new Promise(r => setTimeout(r, POLL_MS));
-    }
-    const elapsed = (performance.now() - start) / 1000;
-    const opsAfter = await etcdOps(etcd.url);
-    const storeAfter = await v2StoreOps(etcd.url);
-    const cpuAfter = clusterCpu(etcd.pid, cluster.pid!);
-    const requestsAfter = await etcdRequests(etcd.url);
-    const requests = [...requestsAfter]
-      .map(([method, n]) => [method, n - (requestsBefore.get(method) ?? 0)] as const)
-      .filter(([, n]) => n > 0)
-      .sort((a, b) => b[1] - a[1]);
-    const requestTotal = requests.reduce((sum, [, n]) => sum + n, 0);
-    const ops = total(opsAfter) - total(opsBefore);
-    const perUnit = (k: (typeof OP_KINDS)[number]) => ((opsAfter[k] - opsBefore[k]) / UNITS).toFixed(1);
-    const rate = UNITS / elapsed;
-    const tag = `[${api}]`;
-    console.log(
-      `${tag} submitted ${UNITS} units in ${(submitted / 1000).toFixed(2)} s; ${active}/${UNITS} active on ${MACHINES} machines after ${elapsed.toFixed(2)} s`,
-    );
-    console.log(
-      `${tag} convergence: ${rate.toFixed(1)} units/s = ${((rate / limit) * 100).toFixed(2)}% of the raw ${api === 'v3' ? 'txn' : 'v2 PUT'} rate (the better of the two), ${((rate / sequential) * 100).toFixed(1)}% of the rate one at a time`,
-    );
-    if (api === 'v3') {
+      const elapsed = (performance.now() - start) / 1000;
+      const opsAfter = await etcdOps(etcd.url);
+      const storeAfter = await v2StoreOps(etcd.url);
+      const cpuAfter = clusterCpu(etcd.pid, cluster.pid!);
+      const requestsAfter = await etcdRequests(etcd.url);
+      const requests = [...requestsAfter]
+        .map(([method, n]) => [method, n - (requestsBefore.get(method) ?? 0)] as const)
+        .filter(([, n]) => n > 0)
+        .sort((a, b) => b[1] - a[1]);
+      const requestTotal = requests.reduce((sum, [, n]) => sum + n, 0);
+      const ops = total(opsAfter) - total(opsBefore);
+      const perUnit = (k: (typeof OP_KINDS)[number]) => ((opsAfter[k] - opsBefore[k]) / UNITS).toFixed(1);
+      const rate = UNITS / elapsed;
+      const tag = ROUNDS > 1 ? `[${api}, round ${round + 1}${round === 0 ? ', cold' : ', warm'}]` : `[${api}]`;
       console.log(
-        `${tag} ${(ops / UNITS).toFixed(1)} etcd ops per unit (${OP_KINDS.map(k => `${perUnit(k)} ${k}`).join(', ')}); etcd requests per unit: ${(requestTotal / UNITS).toFixed(1)} (${requests.map(([m, n]) => `${(n / UNITS).toFixed(2)} ${m}`).join(', ')})`,
+        `${tag} submitted ${UNITS} units in ${(submitted / 1000).toFixed(2)} s; ${active}/${UNITS} active on ${MACHINES} machines after ${elapsed.toFixed(2)} s`,
       );
-    } else {
       console.log(
-        `${tag} etcd v2 store per unit: ${((storeAfter.writes - storeBefore.writes) / UNITS).toFixed(1)} writes, ${((storeAfter.reads - storeBefore.reads) / UNITS).toFixed(1)} reads`,
+        `${tag} convergence: ${rate.toFixed(1)} units/s = ${((rate / limit) * 100).toFixed(2)}% of the raw ${api === 'v3' ? 'txn' : 'v2 PUT'} rate (the better of the two), ${((rate / sequential) * 100).toFixed(1)}% of the rate one at a time`,
+      );
+      if (api === 'v3') {
+        console.log(
+          `${tag} ${(ops / UNITS).toFixed(1)} etcd ops per unit (${OP_KINDS.map(k => `${perUnit(k)} ${k}`).join(', ')}); etcd requests per unit: ${(requestTotal / UNITS).toFixed(1)} (${requests.map(([m, n]) => `${(n / UNITS).toFixed(2)} ${m}`).join(', ')})`,
+        );
+      } else {
+        console.log(
+          `${tag} etcd v2 store per unit: ${((storeAfter.writes - storeBefore.writes) / UNITS).toFixed(1)} writes, ${((storeAfter.reads - storeBefore.reads) / UNITS).toFixed(1)} reads`,
+        );
+      }
+      console.log(
+        `${tag} CPU during convergence: etcd ${(cpuAfter.etcd - cpuBefore.etcd).toFixed(1)} s, fleetd local + API ${(cpuAfter.api - cpuBefore.api).toFixed(1)} s, ` +
+          `${MACHINES} machine processes ${(cpuAfter.machines - cpuBefore.machines).toFixed(1)} s (${(cpuAfter.machinesSystem - cpuBefore.machinesSystem).toFixed(1)} s of it system time; the largest ${cpuAfter.machineRssMb.toFixed(0)} MB resident) (of ${(elapsed * os.cpus().length).toFixed(0)} CPU-s available); ` +
+          `${(((cpuAfter.etcd - cpuBefore.etcd + cpuAfter.api - cpuBefore.api + cpuAfter.machines - cpuBefore.machines) / UNITS) * 1000).toFixed(1)} CPU-ms per unit in all; load average ${os
+            .loadavg()
+            .map(l => l.toFixed(2))
+            .join(' ')}`,
+      );
+      if (failedPolls > 0) console.log(`${tag} ${failedPolls} state poll(s) failed (the count is from the last good one)`);
+      // The table reports the first round: a cluster just started, as `fleetd local` gives one.
+      if (round === 0) Object.assign(result, { limit, sequential, submitted: submitted / 1000, elapsed, active });
+    }
+    if (IDLE_SECONDS > 0) {
+      // Nothing submitted, nothing polled: the units run, the agents keep their passes and leases.
+      const before = clusterCpu(etcd.pid, cluster.pid!);
+      await new Promise(r => setTimeout(r, IDLE_SECONDS * 1000));
+      const after = clusterCpu(etcd.pid, cluster.pid!);
+      const perMinute = (a: number, b: number) => (((a - b) / IDLE_SECONDS) * 60).toFixed(2);
+      console.log(
+        `[${api}] idle for ${IDLE_SECONDS} s with ${UNITS * ROUNDS} units: CPU-s per minute: etcd ${perMinute(after.etcd, before.etcd)}, ` +
+          `fleetd local + API ${perMinute(after.api, before.api)}, ${MACHINES} machine processes ${perMinute(after.machines, before.machines)}`,
       );
     }
-    console.log(
-      `${tag} CPU during convergence: etcd ${(cpuAfter.etcd - cpuBefore.etcd).toFixed(1)} s, fleetd local + API ${(cpuAfter.api - cpuBefore.api).toFixed(1)} s, ` +
-        `${MACHINES} machine processes ${(cpuAfter.machines - cpuBefore.machines).toFixed(1)} s (of ${(elapsed * os.cpus().length).toFixed(0)} CPU-s available); ` +
-        `${(((cpuAfter.etcd - cpuBefore.etcd + cpuAfter.api - cpuBefore.api + cpuAfter.machines - cpuBefore.machines) / UNITS) * 1000).toFixed(1)} CPU-ms per unit in all; load average ${os
-          .loadavg()
-          .map(l => l.toFixed(2))
-          .join(' ')}`,
-    );
-    if (failedPolls > 0) console.log(`${tag} ${failedPolls} state poll(s) failed (the count is from the last good one)`);
-    Object.assign(result, { limit, sequential, submitted: submitted / 1000, elapsed, active });
     return result;
   } finally {
     if (cluster?.pid) {
