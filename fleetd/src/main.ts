@@ -21,6 +21,7 @@ import { describeMachine, machineIdIn } from './cli/identity';
 import { CLUSTER_MARKER, MACHINE_MARKER, reap } from './cli/reaper';
 import { publishLocalCluster } from './cli/discovery';
 import { LocalMachines } from './cli/localMachines';
+import { machineNodeArgs } from './cli/machineNodeArgs';
 import { Lifetime, onSignals, type Stoppable } from './cli/lifetime';
 import { createHash, randomBytes } from 'node:crypto';
 import { createApiServer } from './api';
@@ -267,7 +268,7 @@ async function runLocal(config: Config, log: Log, lifetime: Lifetime): Promise<v
     // Every machine is its own process, as on a real cluster: kill -9 one and its units move.
     const script = process.argv[1]!;
     for (const m of machines) {
-      const args = [...process.execArgv, script, ...agentArgs(config, m.index, m, endpoints, toolsEtcd)];
+      const args = [...machineNodeArgs(process.execArgv, process.env.NODE_OPTIONS), script, ...agentArgs(config, m.index, m, endpoints, toolsEtcd)];
       const child = spawn(process.execPath, args, {
         stdio: ['pipe', 'pipe', 'pipe'],
         env: { ...process.env, FLEETD_PARENT_PIPE: '1', [CLUSTER_MARKER]: clusterId },

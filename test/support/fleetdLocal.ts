@@ -23,11 +23,11 @@ export class FleetdLocal {
     private readonly ownsStateDir: boolean,
   ) {}
 
-  /** `fleetd local --state-dir <tmp, or the given one> --api 127.0.0.1:0 <args>`. */
-  static async start(args: readonly string[], options: { stateDir?: string } = {}): Promise<FleetdLocal> {
+  /** `node <nodeArgs> dist/fleetd.js local --state-dir <tmp, or the given one> --api 127.0.0.1:0 <args>`. */
+  static async start(args: readonly string[], options: { stateDir?: string; nodeArgs?: readonly string[] } = {}): Promise<FleetdLocal> {
     if (!fs.existsSync(bundle)) throw new Error('dist/fleetd.js is missing: run `npm run build` (scripts/test.sh builds first)');
     const stateDir = options.stateDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'fleetd-local-'));
-    const child = spawn(process.execPath, [bundle, 'local', '--state-dir', stateDir, '--api', '127.0.0.1:0', ...args], {
+    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), bundle, 'local', '--state-dir', stateDir, '--api', '127.0.0.1:0', ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
