@@ -3,12 +3,15 @@
  * ETag and 304 on the list endpoints (per collection: a state change leaves /units and /machines
  * unchanged), the `?wait=<tag>` long poll — including a change landing
  * between a client's list and its wait, which must never be missed —, and page walks that read
- * the registry once, not once per page, while fleet's page tokens stay as they are.
+ * the registry once, not once per page, while fleet's page tokens stay as they are. A change to
+ * fleetd's reasons alone (the engine's "why is this unit waiting", shown in /units) is a change too.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Registry } from '../../registry/src/registry';
 import { MemoryRegistry } from '../src/registry/memoryRegistry';
+import { EtcdRegistry } from '../src/registry/etcdRegistry';
+import { useEtcd } from '../../test/support';
 import { HELLO_OPTIONS, startApi, type ApiFixture } from './apiHarness';
 import { saveUnitState } from '../../registry/test/registryOps';
 
@@ -126,6 +129,44 @@ describe('the change feed of the list endpoints', () => {
     for (const other of ['"00000000-1"', tags[0]!.replace(/-\d+"$/, '-999999"'), '*', 'W/"x"'])
       assert.equal((await f.api.request('GET', '/fleet/v1/machines', { headers: [['If-None-Match', other]] })).status, 200, other);
   });
+});
+
+describe("a change to the engine's reasons alone", () => {
+  for (const backend of ['memory', 'etcd v3'] as const) {
+    test(`${backend}: moves the tag of /units and wakes a wait on it, which answers with the new reason`, { timeout: 60_000 }, async () => {
+      const fixture = backend === 'etcd v3' ? await useEtcd('api-reasons') : undefined;
+      const connect = () => EtcdRegistry.connect({ endpoints: [fixture!.endpoint], prefix: fixture!.prefix });
+      const registry = fixture ? await connect() : new MemoryRegistry();
+      // On etcd, the engine that writes the reasons is another process: another client.
+      const engine = fixture ? await connect() : registry;
+      const f = await startApi({ registry, maxWaitMs: 10_000 });
+      try {
+        assert.equal((await f.api.put('/fleet/v1/units/w.service', unit('launched'))).status, 201);
+        const first = await f.api.get('/fleet/v1/units');
+        assert.equal((first.json as { units: { name: string; reason?: string }[] }).units[0]!.reason, undefined);
+        const tag = first.headers.etag!;
+        const waiting = f.api.get(`/fleet/v1/units?wait=${encodeURIComponent(tag)}`);
+        for (let i = 0; i < 250 && f.server.load().longPolls < 1; i++) await new Promise(r => setTimeout(r, 20));
+        assert.equal(f.server.load().longPolls, 1, 'the request waits for a change');
+        const started = Date.now();
+        // Nothing else changes: no unit, schedule, state or machine.
+        await engine.setUnitReasons(new Map([['w.service', 'no machine matches MachineMetadata=role=web']]));
+        const reply = await waiting;
+        assert.equal(reply.status, 200);
+        assert.ok(Date.now() - started < 5_000, `it answered when the reasons changed (${Date.now() - started} ms), not at the bound`);
+        assert.equal((reply.json as { units: { name: string; reason?: string }[] }).units[0]!.reason, 'no machine matches MachineMetadata=role=web');
+        assert.notEqual(reply.headers.etag, tag);
+        // A client holding the old tag is answered too; the new tag is a 304 while nothing changes.
+        assert.equal((await f.api.request('GET', '/fleet/v1/units', { headers: [['If-None-Match', tag]] })).status, 200);
+        assert.equal((await f.api.request('GET', '/fleet/v1/units', { headers: [['If-None-Match', reply.headers.etag!]] })).status, 304);
+      } finally {
+        await f.close();
+        if (engine !== registry) await engine.close();
+        await registry.close();
+        await fixture?.stop();
+      }
+    });
+  }
 });
 
 describe('page walks read the registry once', () => {

@@ -105,8 +105,15 @@ export interface Leadership {
   release(): Promise<void>;
 }
 
-/** What changed, for watchers. Listeners are level-triggered hints: always re-read, never trust the event payload. */
-export type WatchTopic = 'units' | 'schedule' | 'machines' | 'states';
+/**
+ * What changed, for watchers. Listeners are level-triggered hints: always re-read, never trust the
+ * event payload. `reasons`: fleetd's "why is this unit waiting" (setUnitReasons), which the API's
+ * unit list shows; the engine, which writes them, does not watch them.
+ */
+export type WatchTopic = 'units' | 'schedule' | 'machines' | 'states' | 'reasons';
+
+/** Every topic (a resync, after which anything may have changed, hints them all). */
+export const ALL_TOPICS: readonly WatchTopic[] = ['units', 'schedule', 'machines', 'states', 'reasons'];
 
 export class RegistryUnavailableError extends Error {
   constructor(message = 'fleet server unable to communicate with etcd') {

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { parseUnitFile, serializeOptions, toOptions, unitHash, type UnitOption } from '../../unitfile/src';
-import { MAX_BATCH_OPS, MachineExistsError, type MachineRecord, type MachineView, type Registry, type WatchTopic } from '../src/registry';
+import { ALL_TOPICS, MAX_BATCH_OPS, MachineExistsError, type MachineRecord, type MachineView, type Registry, type WatchTopic } from '../src/registry';
 import { waitFor } from '../../test/support/wait';
 import { saveUnitState, scheduleUnit, setLaunched, unscheduleUnit } from './registryOps';
 
@@ -487,7 +487,7 @@ export function registryContract(name: string, make: () => Promise<RegistryHarne
 
     test('watch: topics fire for their own writes only', async () => {
       const seen: WatchTopic[] = [];
-      const subs = (['units', 'schedule', 'machines', 'states'] as const).map(t => r.watch(t, () => seen.push(t)));
+      const subs = ALL_TOPICS.map(t => r.watch(t, () => seen.push(t)));
       // A watch may take a moment to be established (and then hints once).
       await settle(300);
       const step = async (fn: () => Promise<unknown>, expected: WatchTopic) => {
@@ -512,6 +512,9 @@ export function registryContract(name: string, make: () => Promise<RegistryHarne
       );
       const p = await r.registerMachine(machine('m1'), h.ttlMs);
       await step(() => r.patchMachineMetadata([{ machineId: 'm1', key: 'k', value: 'v' }]), 'machines');
+      // fleetd's reasons: the API's unit list shows them, so a change to them alone is a change.
+      await step(() => r.setUnitReasons(new Map([['a.service', 'no machine matches MachineMetadata=role=web']])), 'reasons');
+      await step(() => r.setUnitReasons(new Map()), 'reasons');
       for (const s of subs) s.dispose();
       seen.length = 0;
       await r.setDesiredState('a.service', 'loaded');
@@ -537,12 +540,19 @@ export function registryContract(name: string, make: () => Promise<RegistryHarne
       ];
       await settle(300);
       events = 0;
+      await r.setUnitReasons(new Map([['b.service', 'waiting']]));
+      const reasons = r.watch('reasons', () => events++);
+      await settle(300);
+      events = 0;
       for (let i = 0; i < 3; i++) {
         await setLaunched(r, 'a.service', 'm1', 30_000);
         await saveUnitState(r, st, 30_000);
+        // The engine sets the reasons on every pass, mostly to what they were.
+        await r.setUnitReasons(new Map([['b.service', 'waiting']]));
       }
       await settle(300);
       assert.equal(events, 0);
+      reasons.dispose();
       await saveUnitState(r, { ...st, activeState: 'failed' }, 30_000);
       await settle(300);
       assert.ok(events > 0, 'a real change still wakes');

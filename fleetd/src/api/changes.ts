@@ -17,9 +17,7 @@
  * Real fleet answers without an ETag and ignores `wait`, which is how a client knows to poll.
  */
 import { randomBytes } from 'node:crypto';
-import type { ApiRegistry, WatchTopic } from '../../../registry/src/registry';
-
-const TOPICS: readonly WatchTopic[] = ['units', 'schedule', 'machines', 'states'];
+import { ALL_TOPICS, type ApiRegistry } from '../../../registry/src/registry';
 
 export class ChangeClock {
   private epoch = 0;
@@ -36,7 +34,7 @@ export class ChangeClock {
   private readonly versions = new Map<string, { json: string; readAt: number; changedAt: number }>();
 
   constructor(registry: ApiRegistry) {
-    this.subscriptions = TOPICS.map(t => registry.watch(t, () => this.bump()));
+    this.subscriptions = ALL_TOPICS.map(t => registry.watch(t, () => this.bump()));
   }
 
   /** The current tag, quoted as an HTTP entity tag. */

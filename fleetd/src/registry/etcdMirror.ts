@@ -9,8 +9,8 @@
  *    hint once it has. After a reconnect every watcher gets a hint (events may have been missed).
  *
  * The watch covers job/, lease/ and machines/, and states/ and fleetd/reasons only while someone
- * watches the states topic (the API's change feed): a machine process does not decode every other
- * machine's unit states, nor anyone the unit blobs (watchRange). The mirror holds every key of the
+ * watches the states or reasons topic (the API's change feed): a machine process does not decode
+ * every other machine's unit states, nor anyone the unit blobs (watchRange). The mirror holds every key of the
  * range and knows the revision it is at, which is what the API's list reads from it wait for
  * (etcdMirrorReads.ts). Without states, a job change wakes the
  * machines it targets or that run the unit, not those that merely still report a state of it
@@ -20,6 +20,7 @@ import type { IKeyValue, Watcher } from 'etcd3';
 import type { ParsedKey } from '../../../registry/src/keyspace';
 import { isGlobalUnit } from '../../../unitfile/src';
 import {
+  ALL_TOPICS,
   RegistryUnavailableError,
   type ClusterSnapshot,
   type Disposable,
@@ -51,6 +52,9 @@ export interface MirrorContents {
   others: Map<string, string>;
   versions: { jobs: number; states: number; machines: number; others: number };
 }
+
+/** The topics whose keys only the watch with states covers (watchRange): the states, and fleetd's reasons beside them. */
+const WIDE_TOPICS: readonly WatchTopic[] = ['states', 'reasons'];
 
 export class EtcdMirror {
   private readonly watchers = new Watchers();
@@ -172,8 +176,8 @@ export class EtcdMirror {
 
   watch(topic: WatchTopic, listener: () => void): Disposable {
     const subscription = this.watchers.onTopic(topic, listener);
-    // The first states listener of a watch that leaves states/ out: watch again, with them.
-    if (topic === 'states' && this.watcher && !this.watchingStates) void this.rewatch();
+    // The first states (or reasons) listener of a watch that leaves states/ out: watch again, with them.
+    if (WIDE_TOPICS.includes(topic) && this.watcher && !this.watchingStates) void this.rewatch();
     this.ensureWatch();
     return subscription;
   }
@@ -182,6 +186,11 @@ export class EtcdMirror {
     const subscription = this.watchers.onMachine(machineId, listener);
     this.ensureWatch();
     return subscription;
+  }
+
+  /** Someone listens to a topic only the wider range covers (states/ and fleetd/reasons). */
+  private wantsStates(): boolean {
+    return WIDE_TOPICS.some(t => this.watchers.hasTopic(t));
   }
 
   private ensureWatch(): void {
@@ -206,7 +215,7 @@ export class EtcdMirror {
     await Promise.resolve();
     for (let delay = 250; !this.etcd.closed; delay = Math.min(delay * 2, 2_000)) {
       try {
-        const withStates = this.watchers.hasTopic('states');
+        const withStates = this.wantsStates();
         const revision = await this.reindex(withStates);
         const range = watchRange(this.etcd.keys, withStates);
         const watcher = await this.etcd.client
@@ -250,9 +259,9 @@ export class EtcdMirror {
           this.wakeWaiters();
         });
         // Writes between watch() and now were not seen as events: one hint to everyone covers them.
-        this.watchers.notify(['units', 'schedule', 'machines', 'states'], this.watchers.machineIds);
+        this.watchers.notify(ALL_TOPICS, this.watchers.machineIds);
         // A states listener that came while this watch was being set up without them.
-        if (!withStates && this.watchers.hasTopic('states')) void this.rewatch();
+        if (!withStates && this.wantsStates()) void this.rewatch();
         return;
       } catch (err) {
         this.etcd.log('debug', `etcd watch not started yet: ${describeError(err)}`);
@@ -282,7 +291,7 @@ export class EtcdMirror {
     } finally {
       this.resyncing = false;
     }
-    this.watchers.notify(['units', 'schedule', 'machines', 'states'], this.watchers.machineIds);
+    this.watchers.notify(ALL_TOPICS, this.watchers.machineIds);
   }
 
   private rebuildIndex(kvs: readonly Kv[], revision: bigint): void {
@@ -408,6 +417,9 @@ export class EtcdMirror {
       case 'machineMetadata':
         topics.push('machines');
         machines.add(k.machineId);
+        break;
+      case 'reasons':
+        topics.push('reasons');
         break;
       default:
         return;

@@ -158,7 +158,9 @@ export class MemoryRegistry implements Registry {
   // ---------------------------------------------------------------- reasons
 
   async setUnitReasons(reasons: ReadonlyMap<string, string>): Promise<void> {
+    const same = reasons.size === this.reasons.size && [...reasons].every(([unit, reason]) => this.reasons.get(unit) === reason);
     this.reasons = new Map(reasons);
+    if (!same) this.changed(['reasons'], []);
   }
 
   async getUnitReasons(): Promise<Map<string, string>> {

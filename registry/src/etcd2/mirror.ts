@@ -13,7 +13,7 @@
  */
 import type { Keys } from '../keyspace';
 import { compare } from '../values';
-import type { MachineRecord, WatchTopic } from '../registry';
+import { ALL_TOPICS, type MachineRecord, type WatchTopic } from '../registry';
 import { EtcdCode, EtcdV2Error, type EtcdV2Client, type V2Node, type V2Response } from './client';
 import { decodeJobObject, decodeJobState, decodeMachines, decodeUnitBlob, leaves, type UnitContent } from './layout';
 import { errorMessage, type Log } from '../../../protocol/src/log';
@@ -151,7 +151,7 @@ export class Etcd2Mirror {
     for (const [key, value] of leaves(node)) this.setLeaf(key, value);
     this.index = etcdIndex;
     this.synced = true;
-    this.notify(['units', 'schedule', 'machines', 'states'], 'all');
+    this.notify(ALL_TOPICS, 'all');
   }
 
   private setLeaf(key: string, value: string | undefined): void {
@@ -220,6 +220,9 @@ export class Etcd2Mirror {
       case 'machineObject':
       case 'machineMetadata':
         this.notify(['machines'], [k.machineId]);
+        return;
+      case 'reasons':
+        this.notify(['reasons'], []);
         return;
       default:
         return;
