@@ -4,6 +4,7 @@
  * the wall time of the command, which submits the units one after the other, sets them launched
  * and waits until each is active. It runs dist/fleetd.js (`node esbuild.mjs` first) and needs
  * fleet's own fleetctl v1.0.0 (not part of this repository: /opt/fleet-bin on the team machines).
+ * BENCH_FLEETD=PATH runs another build's fleetd.js instead, to alternate two builds.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -20,7 +21,8 @@ const UNITS = Number(option('units') ?? 100);
 const FLEETCTL = option('fleetctl') ?? '/opt/fleet-bin/fleetctl';
 
 async function main(): Promise<void> {
-  const bundle = path.resolve(__dirname, '..', 'dist', 'fleetd.js');
+  // BENCH_FLEETD=PATH runs another build's fleetd.js (its etcd3-proto/ beside it), to alternate two builds.
+  const bundle = process.env.BENCH_FLEETD ?? path.resolve(__dirname, '..', 'dist', 'fleetd.js');
   if (!fs.existsSync(bundle)) throw new Error('dist/fleetd.js is missing: run `node esbuild.mjs` first');
   if (!fs.existsSync(FLEETCTL)) throw new Error(`${FLEETCTL} is missing: give fleet's fleetctl v1.0.0 with --fleetctl PATH`);
   const etcd = await EtcdServer.start({ heartbeatMs: 50, electionMs: 500 });
