@@ -132,7 +132,7 @@ export function desiredUnitsForMachine(
   targetOf: (name: string) => string | undefined,
   machine: MachineIdentity,
 ): DesiredMachineState {
-  const accepted: { name: string; conflicts: string[] }[] = [];
+  const accepted = new AcceptedUnits();
   const out: DesiredUnit[] = [];
   const dropped: DroppedReason[] = [];
   for (const u of [...units].sort((a, b) => compare(a.name, b.name))) {
@@ -149,7 +149,7 @@ export function desiredUnitsForMachine(
     } else if (targetOf(u.name) !== machine.id) {
       continue;
     }
-    const clash = accepted.find(a => a.name !== u.name && (a.conflicts.some(g => globMatch(g, u.name)) || req.conflicts.some(g => globMatch(g, a.name))));
+    const clash = accepted.firstClash(u.name, req.conflicts);
     if (clash) {
       dropped.push({
         kind: 'conflict',
@@ -159,10 +159,64 @@ export function desiredUnitsForMachine(
       });
       continue;
     }
-    accepted.push({ name: u.name, conflicts: req.conflicts });
+    accepted.add(u.name, req.conflicts);
     out.push({ name: u.name, hash: u.hash, options: u.options, targetState: u.desiredState });
   }
   return { units: out, dropped };
+}
+
+/**
+ * The units a machine accepted so far, in name order, indexed for fleet's conflict rule: a unit
+ * clashes with the first accepted unit whose Conflicts= globs match its name, or whose name its
+ * own globs match. Checked pair by pair, a machine of a thousand units cost half a million checks
+ * per pass. Here a unit is checked against each distinct glob once: the accepted units declaring
+ * a glob are listed under it, and the first accepted name a glob matches is remembered (names
+ * are only appended, so it never changes once found). A machine of units without Conflicts=
+ * costs one lookup per unit; template instances that all declare `Conflicts=web@*.service`
+ * cost one glob each.
+ */
+class AcceptedUnits {
+  private readonly names: string[] = [];
+  /** Glob → the indexes (ascending) of the accepted units that declare it. */
+  private readonly declaring = new Map<string, number[]>();
+  /** Glob → the first accepted index whose name it matches (-1: none below `checked`). */
+  private readonly firstMatch = new Map<string, { at: number; checked: number }>();
+
+  add(name: string, conflicts: readonly string[]): void {
+    const index = this.names.length;
+    this.names.push(name);
+    for (const glob of new Set(conflicts)) {
+      const list = this.declaring.get(glob);
+      if (list) list.push(index);
+      else this.declaring.set(glob, [index]);
+    }
+  }
+
+  firstClash(name: string, conflicts: readonly string[]): { name: string } | undefined {
+    let at = -1;
+    const better = (i: number) => i >= 0 && (at < 0 || i < at);
+    for (const [glob, indexes] of this.declaring) {
+      if (!better(indexes[0]!) || !globMatch(glob, name)) continue;
+      const i = indexes.find(i => this.names[i] !== name) ?? -1;
+      if (better(i)) at = i;
+    }
+    for (const glob of conflicts) {
+      const i = this.firstMatching(glob, name);
+      if (better(i)) at = i;
+    }
+    return at < 0 ? undefined : { name: this.names[at]! };
+  }
+
+  /** The first accepted index, other than a unit named `except`, whose name `glob` matches; -1 for none. */
+  private firstMatching(glob: string, except: string): number {
+    let m = this.firstMatch.get(glob);
+    if (!m) this.firstMatch.set(glob, (m = { at: -1, checked: 0 }));
+    for (; m.at < 0 && m.checked < this.names.length; m.checked++) if (globMatch(glob, this.names[m.checked]!)) m.at = m.checked;
+    if (m.at < 0 || this.names[m.at] !== except) return m.at;
+    // The remembered match is the unit itself (a name given twice): look past it, without remembering.
+    for (let i = m.at + 1; i < this.names.length; i++) if (this.names[i] !== except && globMatch(glob, this.names[i]!)) return i;
+    return -1;
+  }
 }
 
 function describeMetadata(md: ReadonlyMap<string, readonly string[]>): string {

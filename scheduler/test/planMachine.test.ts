@@ -185,3 +185,42 @@ test('desiredUnitsForMachine: conflicts are symmetric and apply to global units;
     ],
   );
 });
+
+test('desiredUnitsForMachine: the clash it reports is the pairwise definition, on random machines of units with and without Conflicts=', () => {
+  // fleet's rule, pair by pair: the first accepted unit (in name order) whose globs match the
+  // unit, or that the unit's globs match. The planner checks fewer pairs; the answer must not move.
+  let seed = 7;
+  const random = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % n;
+  };
+  const names = Array.from({ length: 40 }, (_, i) => `${['web', 'db', 'cache', 'job'][i % 4]}${i}.service`);
+  const globs = ['web*.service', 'db1*.service', '*3.service', 'cache?.service', 'job20.service', 'nothing*.service'];
+  for (let round = 0; round < 200; round++) {
+    const units = names
+      .filter(() => random(3) > 0)
+      .map(name =>
+        unit(name, random(4) === 0 ? Array.from({ length: 1 + random(2) }, () => ['Conflicts', globs[random(globs.length)]!] as [string, string]) : []),
+      );
+    const result = desiredUnitsForMachine(units, () => 'm1', { id: 'm1', metadata: {} });
+    // The reference: every pair, in name order.
+    const accepted: { name: string; conflicts: string[] }[] = [];
+    const expected: [string, string][] = [];
+    const globOf = (u: MachineUnitInput) => u.options.filter(o => o.name === 'Conflicts').map(o => o.value);
+    const matches = (glob: string, name: string) => new RegExp(`^${glob.replace(/[.]/g, '\\.').replace(/\*/g, '.*').replace(/\?/g, '.')}$`).test(name);
+    for (const u of [...units].sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const clash = accepted.find(a => a.name !== u.name && (a.conflicts.some(g => matches(g, u.name)) || globOf(u).some(g => matches(g, a.name))));
+      if (clash) expected.push([u.name, clash.name]);
+      else accepted.push({ name: u.name, conflicts: globOf(u) });
+    }
+    assert.deepEqual(
+      result.dropped.map(d => [d.unit, d.kind === 'conflict' ? d.with : '']),
+      expected,
+      `round ${round}`,
+    );
+    assert.deepEqual(
+      result.units.map(u => u.name),
+      accepted.map(a => a.name),
+    );
+  }
+});
