@@ -11,7 +11,7 @@ import type { EventEmitter } from 'node:events';
 import { after, describe, test } from 'node:test';
 import { Etcd3 } from 'etcd3';
 import { EtcdRegistry } from '../src/registry/etcdRegistry';
-import type { Disposable, UnitStateRecord, WatchTopic } from '../../registry/src/registry';
+import { ALL_TOPICS, type Disposable, type UnitStateRecord } from '../../registry/src/registry';
 import { etcdAvailable, skipUnlessAvailable, useEtcd, waitFor, type EtcdFixture } from '../../test/support';
 import { saveUnitState, scheduleUnit, setLaunched } from '../../registry/test/registryOps';
 
@@ -24,7 +24,6 @@ after(async () => {
 
 const OPTIONS = [{ section: 'Service', name: 'ExecStart', value: '/bin/sleep 100' }];
 const GLOBAL_OPTIONS = [...OPTIONS, { section: 'X-Fleet', name: 'Global', value: 'true' }];
-const TOPICS: WatchTopic[] = ['units', 'schedule', 'machines', 'states'];
 
 function state(name: string, machineId: string, activeState = 'active'): UnitStateRecord {
   return { name, machineId, hash: 'e'.repeat(40), loadState: 'loaded', activeState, subState: 'running' };
@@ -49,7 +48,7 @@ async function cluster(apiOptions: { consistentReadBudgetMs?: number } = {}, wat
   const prefix = `${base}${randomBytes(4).toString('hex')}/`;
   const api = await EtcdRegistry.connect({ endpoints: [endpoint], prefix, ...apiOptions });
   const peer = await EtcdRegistry.connect({ endpoints: [endpoint], prefix });
-  const subscriptions: Disposable[] = TOPICS.map(t => api.watch(t, () => undefined));
+  const subscriptions: Disposable[] = ALL_TOPICS.map(t => api.watch(t, () => undefined));
   // Live once a list is served from the mirror.
   await waitFor(
     'the mirror serves lists',
@@ -292,6 +291,63 @@ describe('EtcdRegistry list reads from the mirror', { skip }, () => {
       );
       assert.ok(Date.now() - started >= 250, 'waited for the mirror first');
       assert.equal(c.api.listReads.direct - before.direct, 1);
+    } finally {
+      await c.close();
+    }
+  });
+
+  test("an agent's view from the mirror parses a job object again only when its text changed", async () => {
+    const c = await cluster();
+    try {
+      for (const name of ['a.service', 'b.service']) {
+        await c.peer.putUnit({ name, options: OPTIONS, desiredState: 'launched' });
+        await scheduleUnit(c.peer, name, 'm1');
+      }
+      const optionsOf = async (name: string) => (await c.api.machineView('m1')).units.find(u => u.name === name)?.options;
+      const first = await waitFor(
+        'both units in the view',
+        async () => ((await c.api.machineView('m1')).units.length === 2 ? optionsOf('a.service') : undefined),
+        {
+          timeoutMs: 10_000,
+          intervalMs: 20,
+        },
+      );
+      assert.equal(await optionsOf('a.service'), first, 'the same (frozen) options: not parsed again');
+      assert.ok(Object.isFrozen(first));
+      // Another unit's new content, and a.service's desired state: a.service's object text is unchanged.
+      await c.peer.putUnit({ name: 'b.service', options: [...OPTIONS, { section: 'Unit', name: 'Description', value: 'b' }], desiredState: 'launched' });
+      await c.peer.setDesiredState('a.service', 'loaded');
+      await waitFor(
+        'the new desired state in the view',
+        async () => (await c.api.machineView('m1')).units.find(u => u.name === 'a.service')?.desiredState === 'loaded',
+        {
+          timeoutMs: 10_000,
+          intervalMs: 20,
+        },
+      );
+      assert.equal(await optionsOf('a.service'), first);
+      assert.deepEqual(
+        (await optionsOf('b.service'))?.map(o => o.name),
+        ['ExecStart', 'Description'],
+      );
+      // a.service's own new content is parsed.
+      await c.peer.putUnit({ name: 'a.service', options: [...OPTIONS, { section: 'Unit', name: 'Description', value: 'a' }], desiredState: 'loaded' });
+      const changed = await waitFor(
+        'the new content in the view',
+        async () => ((await optionsOf('a.service'))?.length === 2 ? optionsOf('a.service') : undefined),
+        {
+          timeoutMs: 10_000,
+          intervalMs: 20,
+        },
+      );
+      assert.notEqual(changed, first);
+      assert.deepEqual(
+        changed!.map(o => [o.section, o.name, o.value]),
+        [
+          ['Service', 'ExecStart', '/bin/sleep 100'],
+          ['Unit', 'Description', 'a'],
+        ],
+      );
     } finally {
       await c.close();
     }

@@ -33,7 +33,7 @@ import {
 import { Watchers } from '../../../registry/src/common';
 import { describeError } from '../../../protocol/src/log';
 import { toKv, type EtcdAccess } from './etcdAccess';
-import { decode, watchRange, type Kv } from './keys';
+import { decode, JobObjectCache, watchRange, type Kv } from './keys';
 import { RoutingIndex } from './etcdRoutingIndex';
 
 /** Units, schedule and machines from one transaction: one revision, without the unit blobs. */
@@ -87,6 +87,8 @@ export class EtcdMirror {
   private readonly progressWaiters = new Set<() => void>();
   /** The watch index: what watchMachine needs to route an event. */
   private readonly index = new RoutingIndex();
+  /** Per machine, its units' job objects as machineView last decoded them (an agent's pass decodes only what changed). */
+  private readonly viewObjects = new Map<string, JobObjectCache>();
 
   /**
    * Whether the mirror follows etcd now: a live watch, not reconnecting. `withStates`: it also
@@ -144,17 +146,18 @@ export class EtcdMirror {
   async machineView(machineId: string): Promise<MachineView> {
     if (this.etcd.closed) throw new RegistryUnavailableError();
     this.ensureWatch();
-    if (!this.watcher || this.needsResync) {
-      // No live watch (starting, or reconnecting): read everything, as fleet does.
-      const { units, schedule, machines } = await readSnapshot(this.etcd);
-      return viewOf(
-        machineId,
-        units,
-        schedule,
-        machines.find(m => m.id === machineId),
-      );
-    }
-    // From the mirror: the units scheduled here (the index says which) and the global units.
+    // No live watch (starting, or reconnecting): read everything, as fleet does.
+    const { units, schedule, machines } = !this.watcher || this.needsResync ? await readSnapshot(this.etcd) : this.mirroredView(machineId);
+    return viewOf(
+      machineId,
+      units,
+      schedule,
+      machines.find(m => m.id === machineId),
+    );
+  }
+
+  /** From the mirror: the units scheduled to `machineId` (the index says which), the global units, and the machine's keys. */
+  private mirroredView(machineId: string): ClusterSnapshot {
     const names = new Set(this.index.global);
     for (const unit of this.index.byMachine.get(machineId) ?? []) names.add(unit);
     const kvs: Kv[] = [];
@@ -165,13 +168,11 @@ export class EtcdMirror {
       }
     }
     for (const [key, value] of this.mirror.machines.get(machineId) ?? []) kvs.push({ key, value });
-    const { units, schedule, machines } = decode(this.etcd.keys, kvs);
-    return viewOf(
-      machineId,
-      units,
-      schedule,
-      machines.find(m => m.id === machineId),
-    );
+    let objects = this.viewObjects.get(machineId);
+    if (!objects) this.viewObjects.set(machineId, (objects = new JobObjectCache()));
+    const { units, schedule, machines } = decode(this.etcd.keys, kvs, objects);
+    objects.sweep();
+    return { units, schedule, machines };
   }
 
   watch(topic: WatchTopic, listener: () => void): Disposable {

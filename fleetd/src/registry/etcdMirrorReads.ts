@@ -24,7 +24,7 @@ import type { UnitOption } from '../../../unitfile/src';
 import { describeError } from '../../../protocol/src/log';
 import type { EtcdAccess } from './etcdAccess';
 import type { EtcdMirror, MirrorContents } from './etcdMirror';
-import { decode, decodeJobObject, decodeJobState, decodeReasons, decodeUnitState, watchRange } from './keys';
+import { decode, decodeJobState, decodeReasons, decodeUnitState, JobObjectCache, watchRange } from './keys';
 
 /** The lists one read serves, as of one revision. Shared records: callers must not change them. */
 export interface MirrorLists {
@@ -41,8 +41,6 @@ export const DEFAULT_CONSISTENT_READ_BUDGET_MS = 1_500;
 /** How long a read waits for the mirror to reach the probe's revision before it checks whether it already is the range as of it. */
 const CHECK_AFTER_MS = 20;
 
-type JobObject = { text: string; options: readonly UnitOption[]; hash: string };
-
 export class MirrorReads {
   /**
    * How list calls were served (for tests and benchmarks): `mirror` and `direct` count calls
@@ -51,7 +49,7 @@ export class MirrorReads {
    */
   readonly served = { mirror: 0, checked: 0, direct: 0 };
   private pending: Promise<MirrorLists | undefined> | undefined;
-  private readonly jobObjects = new Map<string, JobObject | undefined>();
+  private readonly jobObjects = new JobObjectCache();
   private readonly stateRecords = new Map<string, { text: string; record: UnitStateRecord | undefined }>();
   private jobs: { version: number; units: readonly UnitRecord[]; schedule: ReadonlyMap<string, ScheduleEntry> } | undefined;
   private machines: { version: number; list: readonly MachineRecord[] } | undefined;
@@ -161,20 +159,20 @@ export class MirrorReads {
 
   /** Units and schedule from the job keys; a job object is parsed again only when its text changed. */
   private buildJobs(jobs: MirrorContents['jobs']): { units: readonly UnitRecord[]; schedule: ReadonlyMap<string, ScheduleEntry> } {
-    const objects = new Map<string, JobObject>();
+    const objects = new Map<string, { options: readonly UnitOption[]; hash: string }>();
     const desired = new Map<string, string>();
     const targets = new Map<string, string>();
     const launched = new Map<string, string>();
     for (const [key, value] of jobs) {
       const k = this.etcd.keys.parse(key);
       if (k.kind === 'jobObject') {
-        const obj = this.jobObject(k.unit, value);
+        const obj = this.jobObjects.get(k.unit, value);
         if (obj) objects.set(k.unit, obj);
       } else if (k.kind === 'targetState') desired.set(k.unit, value);
       else if (k.kind === 'target') targets.set(k.unit, value);
       else if (k.kind === 'jobState') launched.set(k.unit, value);
     }
-    for (const name of this.jobObjects.keys()) if (!objects.has(name)) this.jobObjects.delete(name);
+    this.jobObjects.sweep();
     const units = [...objects.keys()].sort(compare).map(name => {
       const { options, hash } = objects.get(name)!;
       return Object.freeze({ name, options: options as UnitOption[], hash, desiredState: decodeJobState(desired.get(name)) ?? 'inactive' });
@@ -186,15 +184,6 @@ export class MirrorReads {
       schedule.set(name, Object.freeze(on === undefined ? { name, machineId } : { name, machineId, launchedOn: on }));
     }
     return { units, schedule };
-  }
-
-  private jobObject(name: string, text: string): JobObject | undefined {
-    const cached = this.jobObjects.get(name);
-    if (cached?.text === text) return cached;
-    const decoded = decodeJobObject(text);
-    const obj = decoded && { text, options: Object.freeze(decoded.options.map(o => Object.freeze(o))), hash: decoded.hash };
-    this.jobObjects.set(name, obj);
-    return obj;
   }
 
   private buildMachines(machines: MirrorContents['machines']): readonly MachineRecord[] {

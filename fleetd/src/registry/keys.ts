@@ -68,6 +68,32 @@ export function decodeJobObject(text: string): { options: UnitOption[]; hash: st
   return { options, hash: stored ?? unitHash(options) };
 }
 
+/**
+ * Job objects by unit, parsed again only when their text changed: the mirror's readers (the API's
+ * lists, an agent's pass every few seconds) decode the same texts over and over. The options are
+ * frozen, since every reader shares them. `sweep()` forgets the units not looked up since the
+ * last sweep.
+ */
+export class JobObjectCache {
+  private readonly entries = new Map<string, { text: string; decoded: { options: readonly UnitOption[]; hash: string } | undefined }>();
+  private readonly seen = new Set<string>();
+
+  get(unit: string, text: string): { options: readonly UnitOption[]; hash: string } | undefined {
+    this.seen.add(unit);
+    const cached = this.entries.get(unit);
+    if (cached?.text === text) return cached.decoded;
+    const d = decodeJobObject(text);
+    const decoded = d && { options: Object.freeze(d.options.map(o => Object.freeze(o))), hash: d.hash };
+    this.entries.set(unit, { text, decoded });
+    return decoded;
+  }
+
+  sweep(): void {
+    for (const unit of this.entries.keys()) if (!this.seen.has(unit)) this.entries.delete(unit);
+    this.seen.clear();
+  }
+}
+
 export function encodeUnitBlob(raw: string): string {
   return JSON.stringify({ Raw: raw });
 }
@@ -151,9 +177,12 @@ export function mayBeGlobal(jobObjectText: string): boolean {
   return jobObjectText.includes('X-Fleet') || jobObjectText.includes('\\u');
 }
 
-/** Decodes keys under the prefix (or part of it) into registry records, sorted as the interface promises. */
-export function decode(keys: Keys, kvs: readonly Kv[]): Decoded {
-  const objects = new Map<string, { options: UnitOption[]; hash: string }>();
+/**
+ * Decodes keys under the prefix (or part of it) into registry records, sorted as the interface
+ * promises. With `objects`, job objects come from that cache (their options then frozen).
+ */
+export function decode(keys: Keys, kvs: readonly Kv[], objects?: JobObjectCache): Decoded {
+  const decodedObjects = new Map<string, { options: readonly UnitOption[]; hash: string }>();
   const targetStates = new Map<string, JobState>();
   const targets = new Map<string, string>();
   const launched = new Map<string, string>();
@@ -164,8 +193,8 @@ export function decode(keys: Keys, kvs: readonly Kv[]): Decoded {
     const k = keys.parse(kv.key);
     switch (k.kind) {
       case 'jobObject': {
-        const obj = decodeJobObject(kv.value);
-        if (obj) objects.set(k.unit, obj);
+        const obj = objects ? objects.get(k.unit, kv.value) : decodeJobObject(kv.value);
+        if (obj) decodedObjects.set(k.unit, obj);
         break;
       }
       case 'targetState': {
@@ -199,8 +228,8 @@ export function decode(keys: Keys, kvs: readonly Kv[]): Decoded {
         break;
     }
   }
-  const units: UnitRecord[] = [...objects]
-    .map(([name, { options, hash }]) => ({ name, options, hash, desiredState: targetStates.get(name) ?? 'inactive' }))
+  const units: UnitRecord[] = [...decodedObjects]
+    .map(([name, { options, hash }]) => ({ name, options: options as UnitOption[], hash, desiredState: targetStates.get(name) ?? 'inactive' }))
     .sort((a, b) => compare(a.name, b.name));
   const schedule = new Map<string, ScheduleEntry>();
   for (const name of [...targets.keys()].sort(compare)) {
