@@ -156,9 +156,10 @@ export function decodeReasons(text: string): Map<string, string> {
  * The keys a registry's watch covers: job/, lease/ and machines/ (what the mirror keeps and the
  * hints are routed by), and states/ and fleetd/reasons only when asked (someone watches the
  * states or reasons topic: the API, whose lists the mirror then serves whole). Under the prefix
- * the kinds sort as engine/, fleetd/, job/, lease/, machines/, state/, states/, unit/, so one range leaves
- * out the unit blobs (every unit's text again, which nothing reads from a watch) and, when it
- * runs from job/ to the end of machines/, the states of every machine and the engine's reasons.
+ * the kinds sort as engine/, fleetd/, job/, lease/, machines/, state/, states/, unit/, so one
+ * range leaves out the unit blobs (every unit's text again, which nothing reads from a watch)
+ * and, when it runs from job/ to the end of machines/, the states of every machine and the
+ * engine's reasons.
  */
 export function watchRange(keys: Keys, withStates: boolean): { start: string; end: string } {
   return withStates ? { start: keys.fleetd, end: keys.unitBlobs } : { start: keys.jobs, end: rangeEnd(keys.machines) };
