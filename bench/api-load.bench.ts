@@ -14,18 +14,14 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import { benchNumber, benchOption } from './lib/args';
 
-const args = process.argv.slice(2);
-const flag = (name: string, def: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1]! : def;
-};
-const PUTS = Number(flag('puts', '10'));
-const MB = Number(flag('mb', '3.7'));
-const ETCD = flag('etcd', '/usr/bin/etcd');
+const PUTS = benchNumber('puts', 10);
+const MB = benchNumber('mb', 3.7);
+const ETCD = benchOption('etcd', '/usr/bin/etcd');
 const root = path.resolve(__dirname, '..');
 /** --bundle PATH: another build (e.g. a checkout without the limits) to compare with. */
-const bundle = path.resolve(flag('bundle', path.join(root, 'dist', 'fleetd.js')));
+const bundle = path.resolve(benchOption('bundle', path.join(root, 'dist', 'fleetd.js')));
 
 function request(base: string, method: string, p: string, body?: string): Promise<{ status: number; ms: number; text: string }> {
   const url = new URL(p, base);

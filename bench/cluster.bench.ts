@@ -31,36 +31,28 @@ import { Etcd3 } from 'etcd3';
 import { EtcdServer } from '../test/support/etcd';
 import { errorMessage } from '../protocol/src/log';
 import { httpRequest, submitUnits } from './lib/benchCluster';
+import { benchNumber, benchOption } from './lib/args';
 
 /** The state polls' connections (the submits have their own, in submitUnits). */
 const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 4 });
 
-const args = process.argv.slice(2);
-const flag = (name: string, def: number) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : def;
-};
-const UNITS = flag('units', 1000);
+const UNITS = benchNumber('units', 1000);
 /** Rounds of UNITS new units each on the same cluster: the first cold, the others warm. */
-const ROUNDS = flag('rounds', 1);
+const ROUNDS = benchNumber('rounds', 1);
 /** Seconds of idle cluster measured after the rounds (0: none): what the converged cluster costs while nothing changes. */
-const IDLE_SECONDS = flag('idle', 0);
-const MACHINES = flag('machines', 10);
+const IDLE_SECONDS = benchNumber('idle', 0);
+const MACHINES = benchNumber('machines', 10);
 /** fleetd's --verbosity (0: warnings only; 1: info, every task and scheduling decision). */
-const VERBOSITY = flag('verbosity', 0);
+const VERBOSITY = benchNumber('verbosity', 0);
 /** Where fleetd's log goes (default: this terminal). */
-const LOG_FILE = (() => {
-  const i = args.indexOf('--log');
-  return i >= 0 ? args[i + 1] : undefined;
-})();
+const LOG_FILE = benchOption('log', '') || undefined;
 const RAW_TXNS = 3000;
 /** Concurrent API clients submitting the units. */
-const CLIENTS = flag('clients', 8);
+const CLIENTS = benchNumber('clients', 8);
 /** Pause between two polls of the states once every unit is submitted. */
-const POLL_MS = flag('poll-ms', 100);
+const POLL_MS = benchNumber('poll-ms', 100);
 const API = (() => {
-  const i = args.indexOf('--api');
-  const v = i >= 0 ? args[i + 1] : 'both';
+  const v = benchOption('api', 'both');
   if (v !== 'v2' && v !== 'v3' && v !== 'both') throw new Error(`--api must be v2, v3 or both, not ${v}`);
   return v as 'v2' | 'v3' | 'both';
 })();

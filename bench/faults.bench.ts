@@ -19,14 +19,10 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Etcd3 } from 'etcd3';
 import { EtcdServer } from '../test/support/etcd';
+import { benchNumber } from './lib/args';
 
-const args = process.argv.slice(2);
-const flag = (name: string, def: number) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : def;
-};
-const UNITS = flag('units', 100);
-const TTL_S = flag('ttl', 5);
+const UNITS = benchNumber('units', 100);
+const TTL_S = benchNumber('ttl', 5);
 /** Longest a fault's recovery is watched. */
 const WINDOW_MS = 90_000;
 const root = path.resolve(__dirname, '..');

@@ -11,14 +11,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { EtcdServer } from '../test/support/etcd';
+import { benchNumber, benchOption } from './lib/args';
 
-const args = process.argv.slice(2);
-const option = (name: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : undefined;
-};
-const UNITS = Number(option('units') ?? 100);
-const FLEETCTL = option('fleetctl') ?? '/opt/fleet-bin/fleetctl';
+const UNITS = benchNumber('units', 100);
+const FLEETCTL = benchOption('fleetctl', '/opt/fleet-bin/fleetctl');
 
 async function main(): Promise<void> {
   // BENCH_FLEETD=PATH runs another build's fleetd.js (its etcd3-proto/ beside it), to alternate two builds.

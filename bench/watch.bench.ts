@@ -17,12 +17,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { EtcdRegistry } from '../fleetd/src/registry/etcdRegistry';
 import { EtcdServer } from '../test/support/etcd';
-
-const args = process.argv.slice(2);
-const flag = (name: string, def: number) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : def;
-};
+import { benchArgs, benchNumber } from './lib/args';
 
 /** CPU seconds (user + system) of a process, from /proc/<pid>/stat. */
 function cpuSeconds(pid: number): number {
@@ -68,8 +63,8 @@ async function child(endpoint: string, machineId: string): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const units = flag('units', 1000);
-  const watchers = flag('watchers', 4);
+  const units = benchNumber('units', 1000);
+  const watchers = benchNumber('watchers', 4);
   const etcd = await EtcdServer.start({ heartbeatMs: 50, electionMs: 500 });
   const writer = await EtcdRegistry.connect({ endpoints: [etcd.endpoint] });
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
@@ -144,7 +139,7 @@ async function main(): Promise<void> {
   }
 }
 
-if (args[0] === '--child') void child(args[1]!, args[2]!);
+if (benchArgs[0] === '--child') void child(benchArgs[1]!, benchArgs[2]!);
 else
   main().catch(err => {
     console.error(err);

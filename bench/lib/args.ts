@@ -7,6 +7,11 @@ export function benchOption(name: string, def: string): string {
   return i >= 0 && benchArgs[i + 1] !== undefined ? benchArgs[i + 1]! : def;
 }
 
+/** The number after `--name`, or `def`. */
+export function benchNumber(name: string, def: number): number {
+  return Number(benchOption(name, String(def)));
+}
+
 /** Whether `--name` was given. */
 export function benchFlag(name: string): boolean {
   return benchArgs.includes(`--${name}`);
