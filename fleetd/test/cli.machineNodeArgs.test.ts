@@ -8,17 +8,16 @@ import fs from 'node:fs';
 import { describe, test } from 'node:test';
 import { FleetdLocal, requireBinary } from '../../test/support';
 import { machineNodeArgs } from '../src/cli/machineNodeArgs';
+import { statFields } from '../src/agent/processes';
 
 /** The node command lines of the processes whose parent is `pid`. */
 function nodeChildren(pid: number): string[][] {
   const out: string[][] = [];
   for (const e of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(e)) continue;
+    if (!/^\d+$/.test(e) || Number(statFields(e)?.[1]) !== pid) continue;
     try {
-      const stat = fs.readFileSync(`/proc/${e}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
       const argv = fs.readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0').filter(Boolean);
-      if (ppid === pid && argv[0] === process.execPath) out.push(argv);
+      if (argv[0] === process.execPath) out.push(argv);
     } catch {
       // gone meanwhile
     }

@@ -49,16 +49,7 @@ async function cluster(apiOptions: { consistentReadBudgetMs?: number } = {}, wat
   const api = await EtcdRegistry.connect({ endpoints: [endpoint], prefix, ...apiOptions });
   const peer = await EtcdRegistry.connect({ endpoints: [endpoint], prefix });
   const subscriptions: Disposable[] = ALL_TOPICS.map(t => api.watch(t, () => undefined));
-  // Live once a list is served from the mirror.
-  await waitFor(
-    'the mirror serves lists',
-    async () => {
-      const before = api.listReads.mirror;
-      await api.listUnits();
-      return api.listReads.mirror > before;
-    },
-    { timeoutMs: 10_000, intervalMs: 20 },
-  );
+  await servedFromMirror(api, 'lists', () => api.listUnits());
   if (watchDelayMs > 0) {
     const watcher = mirrorOf(api).watcher!;
     for (const event of ['put', 'delete'] as const) {
@@ -91,6 +82,19 @@ async function lists(r: EtcdRegistry) {
     r.getUnitReasons(),
   ]);
   return { units, schedule, states, machines, reasons };
+}
+
+/** Waits until `read` of `r` is served from its mirror (the watch is live and caught up). */
+async function servedFromMirror(r: EtcdRegistry, what: string, read: () => Promise<unknown>): Promise<void> {
+  await waitFor(
+    `the mirror serves ${what}`,
+    async () => {
+      const before = r.listReads.mirror;
+      await read();
+      return r.listReads.mirror > before;
+    },
+    { timeoutMs: 10_000, intervalMs: 20 },
+  );
 }
 
 /** The watch object inside the registry's mirror (to break it the way a lost connection or a stuck stream would). */
@@ -154,15 +158,7 @@ describe('EtcdRegistry list reads from the mirror', { skip }, () => {
       const engine = await EtcdRegistry.connect({ endpoints: [c.endpoint], prefix: c.prefix });
       const hints = (['units', 'schedule', 'machines'] as const).map(t => engine.watch(t, () => undefined));
       try {
-        await waitFor(
-          "the engine registry's mirror serves its snapshot",
-          async () => {
-            const served = engine.listReads.mirror;
-            await engine.snapshot();
-            return engine.listReads.mirror > served;
-          },
-          { timeoutMs: 10_000, intervalMs: 20 },
-        );
+        await servedFromMirror(engine, 'its snapshot', () => engine.snapshot());
         const snapshotBefore = c.api.listReads;
         const [fromEngine, fromApi, fromPeer] = await Promise.all([engine.snapshot(), c.api.snapshot(), c.peer.snapshot()]);
         assert.equal(c.api.listReads.mirror - snapshotBefore.mirror, 1, "the API registry's snapshot is one read from the mirror");

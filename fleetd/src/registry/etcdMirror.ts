@@ -10,9 +10,9 @@
  *
  * The watch covers job/, lease/ and machines/, and states/ and fleetd/reasons only while someone
  * watches the states or reasons topic (the API's change feed): a machine process does not decode
- * every other machine's unit states, nor anyone the unit blobs (watchRange). The mirror holds every key of the
- * range and knows the revision it is at, which is what the API's list reads from it wait for
- * (etcdMirrorReads.ts). Without states, a job change wakes the
+ * every other machine's unit states, nor anyone the unit blobs (watchRange). The mirror holds
+ * every key of the range and knows the revision it is at, which is what the API's list reads
+ * from it wait for (etcdMirrorReads.ts). Without states, a job change wakes the
  * machines it targets or that run the unit, not those that merely still report a state of it
  * (their next periodic pass sees it).
  */

@@ -21,8 +21,8 @@
  *  - Every etcd failure surfaces as RegistryUnavailableError (with the cause attached); the gRPC
  *    channel reconnects by itself when etcd comes back.
  *  - watch/watchMachine run one watcher over job/ through machines/ (and states/ while someone
- *    watches the states or reasons topic), with an index of targets and global units so that a change wakes
- *    only the machines it concerns. After a reconnect every watcher gets a hint (events may have
+ *    watches the states or reasons topic), with an index of targets and global units so that a
+ *    change wakes only the machines it concerns. After a reconnect every watcher gets a hint (events may have
  *    been missed).
  *  - New units submitted at once go out as one transaction (etcdCreates.ts).
  *  - The API's list reads (units, schedule, machines, reasons, and states while the mirror holds
