@@ -32,11 +32,11 @@ import { ClusterWorkbench, type TreeRow } from '../test/e2e/clusterWorkbench';
 import { Workbench } from '../test/e2e/workbench';
 import { processesWithEnv, waitFor } from '../test/support/process';
 import { cpuSeconds, CountingProxy, getJson, pidsWhere, startCluster, submitUnits, type BenchCluster, type ProxyCounts } from './lib/benchCluster';
-import { benchFlag, benchOption } from './lib/args';
+import { benchFlag, benchNumber, benchOption } from './lib/args';
 
-const UNITS = Number(benchOption('units', '1000'));
-const MACHINES = Number(benchOption('machines', '10'));
-const IDLE_S = Number(benchOption('idle', '60'));
+const UNITS = benchNumber('units', 1000);
+const MACHINES = benchNumber('machines', 10);
+const IDLE_S = benchNumber('idle', 60);
 const DESIRED = benchOption('desired', 'launched');
 const WALK_SIZES = benchOption('walk', '500,3000,10000').split(',').map(Number);
 const ETCD = benchOption('etcd-binary', '/usr/bin/etcd');

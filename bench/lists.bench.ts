@@ -18,13 +18,13 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { httpRequest, ROOT, startCluster, submitUnits } from './lib/benchCluster';
-import { benchOption } from './lib/args';
+import { benchNumber, benchOption } from './lib/args';
 
-const UNITS = Number(benchOption('units', '1000'));
-const MACHINES = Number(benchOption('machines', '10'));
+const UNITS = benchNumber('units', 1000);
+const MACHINES = benchNumber('machines', 10);
 const DESIRED = benchOption('desired', 'launched');
-const RUNS = Number(benchOption('runs', '15'));
-const ROUNDS = Number(benchOption('rounds', '1'));
+const RUNS = benchNumber('runs', 15);
+const ROUNDS = benchNumber('rounds', 1);
 const ETCD = benchOption('etcd-binary', '/usr/bin/etcd');
 const BEFORE = benchOption('before', '');
 const AFTER = path.join(ROOT, 'dist', 'fleetd.js');

@@ -26,7 +26,7 @@ import { ClusterWorkbench } from '../test/e2e/clusterWorkbench';
 import { freePorts } from '../test/support/ports';
 import { waitFor } from '../test/support/process';
 import { syntheticCluster, type SyntheticCluster } from '../test/support/syntheticCluster';
-import { benchFlag, benchOption } from './lib/args';
+import { benchFlag, benchNumber, benchOption } from './lib/args';
 
 const SCENARIOS = benchOption('scenarios', '10x500,10x1000,100x500,100x5000')
   .split(',')
@@ -35,7 +35,7 @@ const SCENARIOS = benchOption('scenarios', '10x500,10x1000,100x500,100x5000')
     if (!m || !u) throw new Error(`--scenarios: "${s}" is not MACHINESxUNITS (e.g. 100x5000)`);
     return { machines: m, units: u };
   });
-const UPDATES = Number(benchOption('updates', '7'));
+const UPDATES = benchNumber('updates', 7);
 const TAGS = !benchFlag('no-tags');
 
 /**

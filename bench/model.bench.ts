@@ -32,11 +32,11 @@ import type { ClusterContext } from '../protocol/src/lsp';
 import { unitRows, type UnitRow } from '../client/src/cluster/unitRows';
 import * as old from './lib/modelBaseline';
 import { syntheticCluster } from '../test/support/syntheticCluster';
-import { benchArgs, benchOption } from './lib/args';
+import { benchArgs, benchNumber, benchOption } from './lib/args';
 
-const MACHINES = Number(benchOption('machines', '100'));
-const UNITS = Number(benchOption('units', '5000'));
-const RUNS = Number(benchOption('runs', '41'));
+const MACHINES = benchNumber('machines', 100);
+const UNITS = benchNumber('units', 5000);
+const RUNS = benchNumber('runs', 41);
 const TARGET = 3;
 
 interface Path {

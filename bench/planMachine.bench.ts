@@ -15,10 +15,10 @@
 import { desiredUnitsForMachine, type MachineUnitInput } from '../scheduler/src/planMachine';
 import { globMatch } from '../unitfile/src/glob';
 import { requirements } from '../unitfile/src/xfleet';
-import { benchOption } from './lib/args';
+import { benchNumber, benchOption } from './lib/args';
 
 const SIZES = benchOption('units', '100,1000,5000').split(',').map(Number);
-const RUNS = Number(benchOption('runs', '15'));
+const RUNS = benchNumber('runs', 15);
 
 /** The rule pair by pair: the first accepted unit whose globs match the unit, or that the unit's globs match. */
 function pairwise(units: readonly MachineUnitInput[]): string[] {
