@@ -32,7 +32,7 @@ import type { ClusterContext } from '../protocol/src/lsp';
 import { unitRows, type UnitRow } from '../client/src/cluster/unitRows';
 import * as old from './lib/modelBaseline';
 import { syntheticCluster } from '../test/support/syntheticCluster';
-import { benchArgs, benchNumber, benchOption } from './lib/args';
+import { benchArgs, benchNumber } from './lib/args';
 
 const MACHINES = benchNumber('machines', 100);
 const UNITS = benchNumber('units', 5000);
