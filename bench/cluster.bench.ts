@@ -7,8 +7,9 @@
  *    and 32 in flight (the better one is the limit).
  * 2. `fleetd local --etcd-binary`-style cluster with 10 machine processes on that etcd: submit
  *    1,000 units with desiredState=launched through the v1 API and time until every one reports
- *    active/running. Units per second as a fraction of the raw rate, and etcd operations per
- *    unit (from etcd's own /metrics, before and after).
+ *    active/running. Units per second as a fraction of the raw rate, for the submits alone and
+ *    for the whole convergence, and etcd operations per unit (from etcd's own /metrics, before
+ *    and after).
  * 3. The same cluster with `--etcd-api v2` (fleet v1.0's own keyspace on etcd's v2 API) on a fresh
  *    etcd, against the raw v2 rate (create-only PUTs, one at a time and 32 in flight): etcd v2
  *    has no transactions and no leases, so every schedule change, state and heartbeat is its own
@@ -321,6 +322,12 @@ async function converge(api: 'v2' | 'v3', bundle: string, clusterId: string): Pr
       console.log(
         `${tag} convergence: ${rate.toFixed(1)} units/s = ${((rate / limit) * 100).toFixed(2)}% of the raw ${api === 'v3' ? 'txn' : 'v2 PUT'} rate (the better of the two), ${((rate / sequential) * 100).toFixed(1)}% of the rate one at a time`,
       );
+      // The issue's benchmark line asks for the submission rate against the raw rate too: the
+      // submits alone (the 8 clients' PUTs), while the machines already start what is submitted.
+      const submitRate = UNITS / (submitted / 1000);
+      console.log(
+        `${tag} submission: ${submitRate.toFixed(1)} units/s = ${((submitRate / limit) * 100).toFixed(2)}% of the raw ${api === 'v3' ? 'txn' : 'v2 PUT'} rate (the better of the two), ${((submitRate / sequential) * 100).toFixed(1)}% of the rate one at a time`,
+      );
       if (api === 'v3') {
         console.log(
           `${tag} ${(ops / UNITS).toFixed(1)} etcd ops per unit (${OP_KINDS.map(k => `${perUnit(k)} ${k}`).join(', ')}); etcd requests per unit: ${(requestTotal / UNITS).toFixed(1)} (${requests.map(([m, n]) => `${(n / UNITS).toFixed(2)} ${m}`).join(', ')})`,
@@ -413,13 +420,16 @@ async function main(): Promise<void> {
     }
   }
   console.log('');
-  console.log(`| registry | submitted in | all active after | units/s | share of its raw rate (32 in flight / one at a time) | stop | target |`);
-  console.log(`|---|---|---|---|---|---|---|`);
+  const share = (rate: number, r: Result) => `${((rate / r.limit) * 100).toFixed(2)}% / ${((rate / r.sequential) * 100).toFixed(1)}%`;
+  console.log(
+    `| registry | submitted in | submits: share of its raw rate (32 in flight / one at a time) | all active after | units/s | convergence: share of its raw rate (32 in flight / one at a time) | stop | target |`,
+  );
+  console.log(`|---|---|---|---|---|---|---|---|`);
   for (const r of results) {
     const target = r.api === 'v3' ? 5 : 60;
     const ok = r.active >= UNITS && r.elapsed < target;
     console.log(
-      `| ${r.api === 'v3' ? 'etcd v3 (fleetd layout)' : "etcd v2 (fleet v1.0's keyspace)"} | ${r.submitted.toFixed(2)} s | ${r.elapsed.toFixed(2)} s | ${(UNITS / r.elapsed).toFixed(1)} | ${((UNITS / r.elapsed / r.limit) * 100).toFixed(2)}% / ${((UNITS / r.elapsed / r.sequential) * 100).toFixed(1)}% | ${r.stopSeconds.toFixed(2)} s | < ${target} s: ${ok ? 'PASS' : 'MISS'} |`,
+      `| ${r.api === 'v3' ? 'etcd v3 (fleetd layout)' : "etcd v2 (fleet v1.0's keyspace)"} | ${r.submitted.toFixed(2)} s | ${share(UNITS / r.submitted, r)} | ${r.elapsed.toFixed(2)} s | ${(UNITS / r.elapsed).toFixed(1)} | ${share(UNITS / r.elapsed, r)} | ${r.stopSeconds.toFixed(2)} s | < ${target} s: ${ok ? 'PASS' : 'MISS'} |`,
     );
   }
   const v3 = results.find(r => r.api === 'v3');
