@@ -429,6 +429,12 @@ async function main(): Promise<void> {
     }
   }
   console.log('');
+  // Issue 16's "≥ 20% of the raw txn rate", read both ways: against the better raw rate (32 in
+  // flight, what the percentages print) and against the rate one at a time; for the convergence.
+  const twenty = (r: Result): string => {
+    const rate = r.active >= UNITS ? UNITS / r.elapsed : 0;
+    return `${rate >= 0.2 * r.limit ? 'PASS' : 'MISS'} (32 in flight), ${rate >= 0.2 * r.sequential ? 'PASS' : 'MISS'} (one at a time)`;
+  };
   const share = (rate: number, r: Result) => `${((rate / r.limit) * 100).toFixed(2)}% / ${((rate / r.sequential) * 100).toFixed(1)}%`;
   console.log(
     `| registry | submitted in | submits: share of its raw rate (32 in flight / one at a time) | all active after | units/s | convergence: share of its raw rate (32 in flight / one at a time) | stop | target |`,
@@ -442,7 +448,7 @@ async function main(): Promise<void> {
       continue;
     }
     console.log(
-      `| ${r.api === 'v3' ? 'etcd v3 (fleetd layout)' : "etcd v2 (fleet v1.0's keyspace)"} | ${r.submitted.toFixed(2)} s | ${share(UNITS / r.submitted, r)} | ${r.elapsed.toFixed(2)} s | ${(UNITS / r.elapsed).toFixed(1)} | ${share(UNITS / r.elapsed, r)} | ${r.stopSeconds.toFixed(2)} s | < ${target} s: ${ok ? 'PASS' : 'MISS'} |`,
+      `| ${r.api === 'v3' ? 'etcd v3 (fleetd layout)' : "etcd v2 (fleet v1.0's keyspace)"} | ${r.submitted.toFixed(2)} s | ${share(UNITS / r.submitted, r)} | ${r.elapsed.toFixed(2)} s | ${(UNITS / r.elapsed).toFixed(1)} | ${share(UNITS / r.elapsed, r)} | ${r.stopSeconds.toFixed(2)} s | < ${target} s: ${ok ? 'PASS' : 'MISS'}${r.api === 'v3' ? `; ≥ 20% of the raw rate: ${twenty(r)}` : ''} |`,
     );
   }
   const v3 = results.find(r => r.api === 'v3');
