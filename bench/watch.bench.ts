@@ -13,18 +13,11 @@
  * node flags for the children (e.g. "--cpu-prof --cpu-prof-dir=DIR").
  */
 import { spawn } from 'node:child_process';
-import fs from 'node:fs';
 import os from 'node:os';
 import { EtcdRegistry } from '../fleetd/src/registry/etcdRegistry';
 import { EtcdServer } from '../test/support/etcd';
 import { benchArgs, benchNumber } from './lib/args';
-
-/** CPU seconds (user + system) of a process, from /proc/<pid>/stat. */
-function cpuSeconds(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
-}
+import { cpuSeconds } from './lib/benchCluster';
 
 interface Report {
   passes: number;

@@ -9,19 +9,19 @@ import http from 'node:http';
 import type net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { statFields } from '../../fleetd/src/agent/processes';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 
-/** CPU seconds (user + system) of a process from /proc/<pid>/stat; 0 when it is gone. */
+/** CPU seconds in a process's /proc/<pid>/stat fields (as statFields returns them): user + system, and system alone. */
+export function cpuOfStat(f: readonly string[]): { total: number; system: number } {
+  return { total: (Number(f[11]) + Number(f[12])) / 100, system: Number(f[12]) / 100 };
+}
+
+/** CPU seconds (user + system) of a process; 0 when it is gone. */
 export function cpuSeconds(pid: number | undefined): number {
-  if (!pid) return 0;
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return 0;
-  }
+  const f = pid ? statFields(pid) : undefined;
+  return f ? cpuOfStat(f).total : 0;
 }
 
 /** PIDs whose command line satisfies `test` (Linux /proc). */
