@@ -20,11 +20,10 @@
  */
 import { compare } from '../../../registry/src/values';
 import type { MachineRecord, ScheduleEntry, UnitRecord, UnitStateRecord } from '../../../registry/src/registry';
-import type { UnitOption } from '../../../unitfile/src';
 import { describeError } from '../../../protocol/src/log';
 import type { EtcdAccess } from './etcdAccess';
 import type { EtcdMirror, MirrorContents } from './etcdMirror';
-import { decode, decodeJobState, decodeReasons, decodeUnitState, JobObjectCache, watchRange } from './keys';
+import { decode, decodeReasons, decodeUnitState, JobObjectCache, watchRange, type Kv } from './keys';
 
 /** The lists one read serves, as of one revision. Shared records: callers must not change them. */
 export interface MirrorLists {
@@ -159,30 +158,12 @@ export class MirrorReads {
 
   /** Units and schedule from the job keys; a job object is parsed again only when its text changed. */
   private buildJobs(jobs: MirrorContents['jobs']): { units: readonly UnitRecord[]; schedule: ReadonlyMap<string, ScheduleEntry> } {
-    const objects = new Map<string, { options: readonly UnitOption[]; hash: string }>();
-    const desired = new Map<string, string>();
-    const targets = new Map<string, string>();
-    const launched = new Map<string, string>();
-    for (const [key, value] of jobs) {
-      const k = this.etcd.keys.parse(key);
-      if (k.kind === 'jobObject') {
-        const obj = this.jobObjects.get(k.unit, value);
-        if (obj) objects.set(k.unit, obj);
-      } else if (k.kind === 'targetState') desired.set(k.unit, value);
-      else if (k.kind === 'target') targets.set(k.unit, value);
-      else if (k.kind === 'jobState') launched.set(k.unit, value);
-    }
+    const kvs: Kv[] = [];
+    for (const [key, value] of jobs) kvs.push({ key, value });
+    const { units, schedule } = decode(this.etcd.keys, kvs, this.jobObjects);
     this.jobObjects.sweep();
-    const units = [...objects.keys()].sort(compare).map(name => {
-      const { options, hash } = objects.get(name)!;
-      return Object.freeze({ name, options: options as UnitOption[], hash, desiredState: decodeJobState(desired.get(name)) ?? 'inactive' });
-    });
-    const schedule = new Map<string, ScheduleEntry>();
-    for (const name of [...targets.keys()].sort(compare)) {
-      const machineId = targets.get(name)!;
-      const on = launched.get(name);
-      schedule.set(name, Object.freeze(on === undefined ? { name, machineId } : { name, machineId, launchedOn: on }));
-    }
+    for (const u of units) Object.freeze(u);
+    for (const entry of schedule.values()) Object.freeze(entry);
     return { units, schedule };
   }
 
