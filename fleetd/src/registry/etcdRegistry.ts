@@ -31,7 +31,8 @@
  *    does not catch up in time, they read etcd directly.
  *
  * The parts: etcdAccess.ts (calls, reads, error mapping), etcdMirror.ts (the watch, the mirror
- * and the routing index (etcdRoutingIndex.ts): machineView, watch, watchMachine), etcdMirrorReads.ts
+ * and the routing index (etcdRoutingIndex.ts): machineView, watch, watchMachine; its responses
+ * decoded by etcdWatchDecoder.ts), etcdMirrorReads.ts
  * (the list reads from the mirror), etcdLeases.ts (presence, the writes
  * on it, the engine lease), etcdUnits.ts (with etcdCreates.ts) and etcdSchedule.ts (the units
  * and schedule resources);
@@ -62,6 +63,7 @@ import { EtcdMirror, readSnapshot } from './etcdMirror';
 import { MirrorReads } from './etcdMirrorReads';
 import { EtcdSchedule } from './etcdSchedule';
 import { EtcdUnits } from './etcdUnits';
+import { installFastWatchDecoder } from './etcdWatchDecoder';
 import { DEFAULT_PREFIX, Keys, decode, encodeUnitState } from './keys';
 
 export type { RegistryLog } from './etcdAccess';
@@ -135,6 +137,9 @@ export class EtcdRegistry implements Registry {
       options.maxRequestBytes ?? ETCD_DEFAULT_MAX_REQUEST_BYTES,
       options.consistentReadBudgetMs,
     );
+    // The watch's responses decoded in one pass (etcdWatchDecoder.ts); etcd3's own decoder otherwise.
+    const notInstalled = installFastWatchDecoder(client);
+    if (notInstalled) registry.etcd.log('debug', `etcd watch responses are decoded by etcd3 (${notInstalled})`);
     try {
       await registry.ping();
     } catch (err) {
