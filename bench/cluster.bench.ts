@@ -19,7 +19,8 @@
  * Options: --rounds N (N rounds of --units new units on the same cluster: the first on a cluster just
  * started, as the table reports it, the others warm), --idle S (then S seconds of the converged
  * cluster left alone: its CPU per minute), --submit-only (the units submitted inactive, nothing
- * waited for: the submit path alone against the raw rates), --verbosity N (fleetd's; 2 logs every pass with its timings), --log FILE (fleetd's log
+ * waited for: the submit path alone against the raw rates), --stragglers-after S (default 10: then
+ * the units not active yet are shown once, with their jobs and states), --verbosity N (fleetd's; 2 logs every pass with its timings), --log FILE (fleetd's log
  * goes there instead of this terminal), and BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR"
  * (node flags for fleetd and, inherited, every machine process); BENCH_FLEETD=PATH runs another
  * build's fleetd.js (its etcd3-proto/ beside it), to alternate two builds in one session.
@@ -57,6 +58,8 @@ const LOG_FILE = benchOption('log', '') || undefined;
 const RAW_TXNS = 3000;
 /** Concurrent API clients submitting the units. */
 const CLIENTS = benchNumber('clients', 8);
+/** After this long without every unit active, the bench shows which are not and where they stand (once). */
+const STRAGGLER_MS = benchNumber('stragglers-after', 10) * 1000;
 /** Pause between two polls of the states once every unit is submitted. */
 const POLL_MS = benchNumber('poll-ms', 100);
 const API = (() => {
@@ -112,6 +115,35 @@ const OP_KINDS = ['range', 'put', 'delete', 'txn'] as const;
 type Ops = Record<(typeof OP_KINDS)[number], number>;
 
 /** etcd's own counters (mvcc): ranges, puts, deletes and transactions served. */
+/**
+ * The units not active yet (at most ten): each one's job from the API (desired and current
+ * state, machine) and every state row it has, so a slow convergence says where it is stuck.
+ */
+async function showStragglers(
+  tag: string,
+  apiUrl: string,
+  prefix: string,
+  activeNames: ReadonlySet<string | undefined>,
+  states: readonly { name?: string; systemdActiveState?: string; systemdSubState?: string; machineID?: string }[],
+): Promise<void> {
+  const missing: string[] = [];
+  for (let i = 0; i < UNITS && missing.length < 10; i++) if (!activeNames.has(`${prefix}${i}.service`)) missing.push(`${prefix}${i}.service`);
+  const count = UNITS - [...activeNames].length;
+  console.log(`${tag} after ${STRAGGLER_MS / 1000} s, ${count} unit(s) not active yet; the first ${missing.length}:`);
+  for (const name of missing) {
+    let job = '';
+    try {
+      const res = await httpRequest(keepAlive, `${apiUrl}/fleet/v1/units/${name}`);
+      const unit = res.status === 200 ? (JSON.parse(res.text) as { desiredState?: string; currentState?: string; machineID?: string }) : undefined;
+      job = unit ? `desired ${unit.desiredState}, current ${unit.currentState}, machine ${unit.machineID || '-'}` : `GET ${res.status}`;
+    } catch (err) {
+      job = errorMessage(err);
+    }
+    const rows = states.filter(s => s.name === name).map(s => `${s.machineID?.slice(0, 8)} ${s.systemdActiveState}/${s.systemdSubState}`);
+    console.log(`  ${name}: ${job}; states: ${rows.length > 0 ? rows.join(', ') : 'none'}`);
+  }
+}
+
 async function etcdOps(url: string): Promise<Ops> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const out = { range: 0, put: 0, delete: 0, txn: 0 };
@@ -257,6 +289,7 @@ async function converge(api: 'v2' | 'v3', bundle: string, clusterId: string): Pr
     // warm cluster (its processes have compiled their hot code; it now runs UNITS more units).
     for (let round = 0; round < ROUNDS; round++) {
       const prefix = ROUNDS > 1 ? `bench-r${round + 1}-` : 'bench-';
+      const tag = ROUNDS > 1 ? `[${api}, round ${round + 1}${round === 0 ? ', cold' : ', warm'}]` : `[${api}]`;
       const opsBefore = await etcdOps(etcd.url);
       const storeBefore = await v2StoreOps(etcd.url);
       const cpuBefore = clusterCpu(etcd.pid, cluster.pid!);
@@ -269,15 +302,19 @@ async function converge(api: 'v2' | 'v3', bundle: string, clusterId: string): Pr
       console.log(`bench client CPU during submission: ${((bc.user + bc.system) / 1e6).toFixed(2)} s`);
       let active = 0;
       let failedPolls = 0;
+      let stragglersShown = false;
       const deadline = Date.now() + Math.max(120_000, UNITS * 120);
       while (!SUBMIT_ONLY && Date.now() < deadline) {
         // A poll the API answers with an error (etcd overloaded: 503) keeps the last good count, and says so.
         const getPage = async (token?: string) => {
           const res = await httpRequest(keepAlive, `${apiUrl}/fleet/v1/state${token ? `?nextPageToken=${token}` : ''}`);
           if (res.status !== 200) throw new Error(`GET /fleet/v1/state: ${res.status} ${res.text.trim()}`);
-          return JSON.parse(res.text) as { states?: { name?: string; systemdActiveState?: string }[]; nextPageToken?: string };
+          return JSON.parse(res.text) as {
+            states?: { name?: string; systemdActiveState?: string; systemdSubState?: string; machineID?: string }[];
+            nextPageToken?: string;
+          };
         };
-        const states: { name?: string; systemdActiveState?: string }[] = [];
+        const states: { name?: string; systemdActiveState?: string; systemdSubState?: string; machineID?: string }[] = [];
         try {
           let page = await getPage();
           states.push(...(page.states ?? []));
@@ -292,8 +329,13 @@ async function converge(api: 'v2' | 'v3', bundle: string, clusterId: string): Pr
           continue;
         }
         // Distinct units: while a unit moves between machines it may briefly report from two.
-        active = new Set(states.filter(s => s.systemdActiveState === 'active' && s.name?.startsWith(prefix)).map(s => s.name)).size;
+        const activeNames = new Set(states.filter(s => s.systemdActiveState === 'active' && s.name?.startsWith(prefix)).map(s => s.name));
+        active = activeNames.size;
         if (active >= UNITS) break;
+        if (!stragglersShown && performance.now() - start > STRAGGLER_MS) {
+          stragglersShown = true;
+          await showStragglers(tag, apiUrl, prefix, activeNames, states);
+        }
         // Polls 100 ms apart: the end is known to within a poll (a walk of the states plus 100 ms),
         // not to within half a second; a walk of 1,000 states costs the API a few ms.
         await new Promise(r => setTimeout(r, POLL_MS));
@@ -311,7 +353,6 @@ async function converge(api: 'v2' | 'v3', bundle: string, clusterId: string): Pr
       const ops = total(opsAfter) - total(opsBefore);
       const perUnit = (k: (typeof OP_KINDS)[number]) => ((opsAfter[k] - opsBefore[k]) / UNITS).toFixed(1);
       const rate = UNITS / elapsed;
-      const tag = ROUNDS > 1 ? `[${api}, round ${round + 1}${round === 0 ? ', cold' : ', warm'}]` : `[${api}]`;
       console.log(
         `${tag} submitted ${UNITS} units in ${(submitted / 1000).toFixed(2)} s` +
           (SUBMIT_ONLY ? ' (inactive: --submit-only)' : `; ${active}/${UNITS} active on ${MACHINES} machines after ${elapsed.toFixed(2)} s`),
