@@ -266,8 +266,7 @@ export class Agent {
         await this.registry.clearLaunched(task.unit, id);
         await this.manager.unload(task.unit);
         this.cache.delete(task.unit);
-        this.publisher.forget(task.unit);
-        await this.registry.removeUnitState(task.unit, id);
+        await this.publisher.remove(task.unit);
         return;
       case 'reloadUnitFiles':
         await this.manager.reloadUnitFiles();

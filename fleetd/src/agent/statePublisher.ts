@@ -1,8 +1,15 @@
 /**
  * The agent's state publisher: writes its machine's unit states (and launched heartbeats) to the
  * registry on change only, in batches. A state change during a pass waits for the pass's end (so
- * a unit loaded and started in one pass is written once, running), at most HOLD_STATES_MS;
- * batches go out one after another, so a unit's writes stay in order.
+ * a unit loaded and started in one pass is written once, running), at most HOLD_STATES_MS.
+ *
+ * Every write (changed states, a pass's or a heartbeat's full publish, started units, a removal)
+ * goes through one queue: one write in flight per agent, and each reads the states when its turn
+ * comes. So etcd applies a unit's states in the order they happened, and what the publisher
+ * remembers as published is what etcd last got. (Two writes of the same unit in flight at once
+ * could be applied in one order and answered in the other: the registry kept the older state
+ * while the publisher believed the newer one written, and nothing rewrote it until the minute's
+ * safety refresh.)
  */
 import type { AgentRegistry } from '../../../registry/src/registry';
 import { errorMessage } from '../../../protocol/src/log';
@@ -32,7 +39,8 @@ export class StatePublisher {
   /** Last state published per unit (to publish on change only). */
   private readonly published = new Map<string, string>();
   private readonly queue = new Set<string>();
-  private publishing: Promise<void> = Promise.resolve();
+  /** The writes, one after another (serial). */
+  private writes: Promise<void> = Promise.resolve();
   /** While a pass runs, state changes wait for it: it publishes them at its end, in one batch. */
   private passRunning = false;
   /** Bounds that wait: a long pass (a unit slow to stop) must not hold back other units' states. */
@@ -60,26 +68,38 @@ export class StatePublisher {
   }
 
   /** Every state that changed since it was last written (all of them when `force`), with `launched` heartbeats, as one batch. */
-  async publishAll(force = false, launched: readonly string[] = []): Promise<void> {
-    const states = (await this.o.states()).filter(s => force || this.published.get(s.name) !== publishedKey(s));
-    await this.write(states, launched);
+  publishAll(force = false, launched: readonly string[] = []): Promise<void> {
+    return this.serial(async () => {
+      const states = (await this.o.states()).filter(s => force || this.published.get(s.name) !== publishedKey(s));
+      await this.write(states, launched);
+    });
   }
 
   /** Started units: their states with (never after) their launched heartbeats (fleetctl start reads the state right after). */
-  async announceStarted(units: readonly string[]): Promise<void> {
-    const byName = new Map((await this.o.states()).map(s => [s.name, s]));
-    const states = units.map(u => byName.get(u)).filter((s): s is UnitManagerState => s !== undefined);
-    await this.write(states, units);
+  announceStarted(units: readonly string[]): Promise<void> {
+    return this.serial(async () => {
+      const byName = new Map((await this.o.states()).map(s => [s.name, s]));
+      const states = units.map(u => byName.get(u)).filter((s): s is UnitManagerState => s !== undefined);
+      await this.write(states, units);
+    });
   }
 
-  /** The unit's state was removed from the registry (or will be with the machine): forget what was published. */
+  /** Removes the unit's state from the registry, after every write queued before (so none of them brings it back). */
+  remove(name: string): Promise<void> {
+    return this.serial(async () => {
+      this.published.delete(name);
+      await this.o.registry.removeUnitState(name, this.o.machineId);
+    });
+  }
+
+  /** The unit's state goes away with the machine (its presence): forget what was published. */
   forget(name: string): void {
     this.published.delete(name);
   }
 
-  /** Resolves once the batches queued so far are written. */
+  /** Resolves once the writes queued so far are done. */
   idle(): Promise<void> {
-    return this.publishing;
+    return this.writes;
   }
 
   /** No more held batches (the agent is stopping; what is queued still goes out). */
@@ -91,9 +111,8 @@ export class StatePublisher {
   private flush(): void {
     clearTimeout(this.holdTimer);
     this.holdTimer = undefined;
-    this.publishing = this.publishing.then(async () => {
-      // Everything that changed meanwhile goes out as one batch; batches one after another, so a
-      // unit's writes stay in order.
+    void this.serial(async () => {
+      // Everything that changed meanwhile goes out as one batch.
       const names = [...this.queue];
       this.queue.clear();
       if (names.length === 0) return;
@@ -122,6 +141,13 @@ export class StatePublisher {
         }
       });
     });
+  }
+
+  /** Runs `job` once every write queued before it is done: one write in flight. Its result or error is the caller's; the queue goes on. */
+  private serial(job: () => Promise<void>): Promise<void> {
+    const run = this.writes.then(job);
+    this.writes = run.catch(() => undefined);
+    return run;
   }
 
   /** One registry batch: `states` (remembered as published once written) and launched heartbeats. */
