@@ -117,7 +117,8 @@ type Ops = Record<(typeof OP_KINDS)[number], number>;
 /** etcd's own counters (mvcc): ranges, puts, deletes and transactions served. */
 /**
  * The units not active yet (at most ten): each one's job from the API (desired and current
- * state, machine) and every state row it has, so a slow convergence says where it is stuck.
+ * state, machine), every state row the API has and (v3) the state keys etcd has, so a slow
+ * convergence says where it is stuck.
  */
 async function showStragglers(
   tag: string,
@@ -125,6 +126,7 @@ async function showStragglers(
   prefix: string,
   activeNames: ReadonlySet<string | undefined>,
   states: readonly { name?: string; systemdActiveState?: string; systemdSubState?: string; machineID?: string }[],
+  client: Etcd3 | undefined,
 ): Promise<void> {
   const missing: string[] = [];
   for (let i = 0; i < UNITS && missing.length < 10; i++) if (!activeNames.has(`${prefix}${i}.service`)) missing.push(`${prefix}${i}.service`);
@@ -140,7 +142,23 @@ async function showStragglers(
       job = errorMessage(err);
     }
     const rows = states.filter(s => s.name === name).map(s => `${s.machineID?.slice(0, 8)} ${s.systemdActiveState}/${s.systemdSubState}`);
-    console.log(`  ${name}: ${job}; states: ${rows.length > 0 ? rows.join(', ') : 'none'}`);
+    let inEtcd = '';
+    if (client) {
+      // What etcd itself holds (fleetd's v3 layout), to tell a state never written from one the API did not see.
+      const kvs = await client
+        .getAll()
+        .prefix(`/_coreos.com/fleet/states/${name}/`)
+        .strings()
+        .catch((err: unknown) => ({ error: errorMessage(err) }));
+      inEtcd = `; in etcd now: ${
+        'error' in kvs
+          ? kvs.error
+          : Object.entries(kvs)
+              .map(([key, value]) => `${key.split('/').pop()?.slice(0, 8)} ${(JSON.parse(value) as { activeState?: string }).activeState}`)
+              .join(', ') || 'none'
+      }`;
+    }
+    console.log(`  ${name}: ${job}; states at the last poll: ${rows.length > 0 ? rows.join(', ') : 'none'}${inEtcd}`);
   }
 }
 
@@ -334,7 +352,7 @@ async function converge(api: 'v2' | 'v3', bundle: string, clusterId: string): Pr
         if (active >= UNITS) break;
         if (!stragglersShown && performance.now() - start > STRAGGLER_MS) {
           stragglersShown = true;
-          await showStragglers(tag, apiUrl, prefix, activeNames, states);
+          await showStragglers(tag, apiUrl, prefix, activeNames, states, api === 'v3' ? client : undefined);
         }
         // Polls 100 ms apart: the end is known to within a poll (a walk of the states plus 100 ms),
         // not to within half a second; a walk of 1,000 states costs the API a few ms.
