@@ -266,6 +266,45 @@ describe('EtcdRegistry list reads from the mirror', { skip }, () => {
     }
   });
 
+  test("a resync keeps a change the watch delivered before the resync's read was answered", async () => {
+    const c = await cluster();
+    try {
+      const mirror = (c.api as unknown as { mirror: { resync(): Promise<void>; contents: { jobs: Map<string, string> }; live: unknown } }).mirror;
+      const client = (c.api as unknown as { etcd: { client: Etcd3 } }).etcd.client;
+      const getAll = client.getAll.bind(client);
+      const hasB = () => [...mirror.contents.jobs.keys()].some(k => k.includes('/b.service/'));
+      let held = false;
+      // The resync's read is served first; before its answer lands, another process writes a unit
+      // and the live watch delivers it to the mirror (as when the big read's answer is slower
+      // than the small event). That write is newer than the read's snapshot.
+      client.getAll = () => {
+        const builder = getAll();
+        if (held) return builder;
+        held = true;
+        const exec = builder.exec.bind(builder);
+        builder.exec = async () => {
+          const res = await exec();
+          await c.peer.putUnit({ name: 'b.service', options: OPTIONS, desiredState: 'launched' });
+          await waitFor('the watch delivered b.service to the mirror', hasB, { timeoutMs: 5_000, intervalMs: 10 });
+          return res;
+        };
+        return builder;
+      };
+      await mirror.resync();
+      client.getAll = getAll;
+      assert.ok(held, "the resync read etcd through the client's getAll");
+      assert.ok(hasB(), "b.service, written after the resync's read, is still in the mirror after the rebuild");
+      const before = c.api.listReads;
+      assert.deepEqual(
+        (await c.api.listUnits()).map(u => u.name),
+        ['b.service'],
+      );
+      assert.equal(c.api.listReads.mirror - before.mirror, 1, 'served from the mirror: it is caught up, not behind etcd');
+    } finally {
+      await c.close();
+    }
+  });
+
   test('a stalled watch (no events arrive) falls back to a direct read after the budget: never a stale list', async () => {
     const c = await cluster({ consistentReadBudgetMs: 300 });
     try {

@@ -12,7 +12,9 @@
  * watches the states or reasons topic (the API's change feed): a machine process does not decode
  * every other machine's unit states, nor anyone the unit blobs (watchRange). The mirror holds
  * every key of the range and knows the revision it is at, which is what the API's list reads
- * from it wait for (etcdMirrorReads.ts). Without states, a job change wakes the
+ * from it wait for (etcdMirrorReads.ts); its maps are etcdMirrorContents.ts. After a reconnect it is
+ * rebuilt from one read, and the events the watch delivered while that read was under way are
+ * applied again on top when etcd committed them after it. Without states, a job change wakes the
  * machines it targets or that run the unit, not those that merely still report a state of it
  * (their next periodic pass sees it).
  */
@@ -35,22 +37,12 @@ import { describeError } from '../../../protocol/src/log';
 import { toKv, type EtcdAccess } from './etcdAccess';
 import { decode, JobObjectCache, watchRange, type Kv } from './keys';
 import { RoutingIndex } from './etcdRoutingIndex';
+import { MirrorMaps, type MirrorContents } from './etcdMirrorContents';
 
 /** Units, schedule and machines from one transaction: one revision, without the unit blobs. */
 export async function readSnapshot(etcd: EtcdAccess): Promise<ClusterSnapshot> {
   const { units, schedule, machines } = decode(etcd.keys, await etcd.ranges([etcd.keys.jobs, etcd.keys.machines]));
   return { units, schedule, machines };
-}
-
-/** The mirror's maps (value by key) and a version per part that moves on every change to it. */
-export interface MirrorContents {
-  jobs: Map<string, string>;
-  states: Map<string, string>;
-  /** Machine ID → its keys. */
-  machines: Map<string, Map<string, string>>;
-  /** Every other key in the watch's range: the engine lease, fleetd's reasons. */
-  others: Map<string, string>;
-  versions: { jobs: number; states: number; machines: number; others: number };
 }
 
 /** The topics whose keys only the watch with states covers (watchRange): the states, and fleetd's reasons beside them. */
@@ -63,6 +55,13 @@ export class EtcdMirror {
   private needsResync = false;
   /** A resync's read is under way: until it lands, events missed while disconnected may be missing from the mirror. */
   private resyncing = false;
+  /**
+   * The events applied while a rebuilding read is under way (reindex). The live watch goes on
+   * delivering during the read, and an event can arrive before the read's answer although etcd
+   * committed it after the read: the rebuild would drop it (and nothing would bring it back until
+   * its key changed again), so the events newer than the read are applied again after it.
+   */
+  private appliedDuringRead: { type: 'put' | 'delete'; key: ParsedKey; kv: Kv; revision: bigint }[] | undefined;
   /** The live (or starting) watch covers states/ (and the mirror and the index hold the states). */
   private watchingStates = false;
   /** Events and watch responses received (for tests and benchmarks: what the watch costs). */
@@ -73,13 +72,7 @@ export class EtcdMirror {
    * as of `mirrorRevision` plus the events applied since. Events at or below the revision of the
    * read that rebuilt it are already in it (and skipped).
    */
-  private readonly mirror: MirrorContents = {
-    jobs: new Map(),
-    states: new Map(),
-    machines: new Map(),
-    others: new Map(),
-    versions: { jobs: 0, states: 0, machines: 0, others: 0 },
-  };
+  private readonly mirror = new MirrorMaps();
   private mirrorRevision = 0n;
   /** The mirror equals etcd's keys in the watch's range at this revision (the rebuild's, or the last event applied). */
   private appliedRevision = 0n;
@@ -110,9 +103,7 @@ export class EtcdMirror {
 
   /** How many keys the mirror holds: as many as etcd has in the watch's range at `revision` (when live). */
   get keyCount(): number {
-    let n = this.mirror.jobs.size + this.mirror.states.size + this.mirror.others.size;
-    for (const keys of this.mirror.machines.values()) n += keys.size;
-    return n;
+    return this.mirror.keyCount;
   }
 
   /** Resolves once the mirror is at `revision` or later, the watch stopped, or after `ms`. */
@@ -238,7 +229,7 @@ export class EtcdMirror {
             this.received.events++;
             const event = toKv(kv);
             const key = this.etcd.keys.parse(event.key);
-            const previous = this.mirrored(key, event.key);
+            const previous = this.mirror.get(key, event.key);
             this.onEvent(type, key, event, previous === undefined ? undefined : { key: event.key, value: previous }, BigInt(kv.mod_revision));
           } catch (err) {
             this.etcd.log('error', `etcd watch event ${type} ${kv.key.toString()} failed: ${describeError(err)}`);
@@ -274,9 +265,27 @@ export class EtcdMirror {
   /** The watch's range (`withStates`: with the states and reasons) in one read (one revision) into the mirror and the index; returns that revision. */
   private async reindex(withStates = this.watchingStates): Promise<bigint> {
     const range = watchRange(this.etcd.keys, withStates);
-    const res = await this.etcd.call(() => this.etcd.client.getAll().inRange(range).exec());
+    const during: NonNullable<typeof this.appliedDuringRead> = [];
+    this.appliedDuringRead = during;
+    let res;
+    try {
+      res = await this.etcd.call(() => this.etcd.client.getAll().inRange(range).exec());
+    } finally {
+      if (this.appliedDuringRead === during) this.appliedDuringRead = undefined;
+    }
     const revision = BigInt(res.header.revision);
     this.rebuildIndex(res.kvs.map(toKv), revision);
+    // What the watch delivered meanwhile that etcd committed after the read: not in the snapshot.
+    for (const e of during) {
+      if (e.revision <= revision) continue;
+      this.mirror.apply(e.type, e.key, e.kv);
+      this.index.apply(e.type, e.key, e.kv);
+      if (e.revision > this.appliedRevision) this.appliedRevision = e.revision;
+    }
+    // The watch delivers in revision order, so every event up to the last one re-applied is in
+    // the mirror now: a repeat of one of them must not undo a newer change.
+    this.mirrorRevision = this.appliedRevision;
+    if (during.length > 0) this.wakeWaiters();
     return revision;
   }
 
@@ -297,72 +306,15 @@ export class EtcdMirror {
 
   private rebuildIndex(kvs: readonly Kv[], revision: bigint): void {
     this.index.clear();
-    this.mirror.jobs.clear();
-    this.mirror.states.clear();
-    this.mirror.machines.clear();
-    this.mirror.others.clear();
-    for (const part of ['jobs', 'states', 'machines', 'others'] as const) this.mirror.versions[part]++;
+    this.mirror.clear();
     this.mirrorRevision = revision;
     this.appliedRevision = revision;
     for (const kv of kvs) {
       const key = this.etcd.keys.parse(kv.key);
       this.index.apply('put', key, kv);
-      this.applyToMirror('put', key, kv);
+      this.mirror.apply('put', key, kv);
     }
     this.wakeWaiters();
-  }
-
-  /** A key's value in the mirror (what a watch event's previous value would be). */
-  private mirrored(k: ParsedKey, key: string): string | undefined {
-    switch (k.kind) {
-      case 'jobObject':
-      case 'targetState':
-      case 'target':
-      case 'jobState':
-        return this.mirror.jobs.get(key);
-      case 'state':
-        return this.mirror.states.get(key);
-      case 'machineObject':
-      case 'machineMetadata':
-        return this.mirror.machines.get(k.machineId)?.get(key);
-      default:
-        return this.mirror.others.get(key);
-    }
-  }
-
-  private applyToMirror(type: 'put' | 'delete', k: ParsedKey, kv: Kv): void {
-    const setIn = (map: Map<string, string>, part: keyof MirrorContents['versions']) => {
-      if (type === 'put') map.set(kv.key, kv.value);
-      else map.delete(kv.key);
-      this.mirror.versions[part]++;
-    };
-    switch (k.kind) {
-      case 'jobObject':
-      case 'targetState':
-      case 'target':
-      case 'jobState':
-        setIn(this.mirror.jobs, 'jobs');
-        break;
-      case 'state':
-        setIn(this.mirror.states, 'states');
-        break;
-      case 'machineObject':
-      case 'machineMetadata': {
-        this.mirror.versions.machines++;
-        let keys = this.mirror.machines.get(k.machineId);
-        if (type === 'put') {
-          if (!keys) this.mirror.machines.set(k.machineId, (keys = new Map()));
-          keys.set(kv.key, kv.value);
-        } else if (keys) {
-          keys.delete(kv.key);
-          if (keys.size === 0) this.mirror.machines.delete(k.machineId);
-        }
-        break;
-      }
-      default:
-        setIn(this.mirror.others, 'others');
-        break;
-    }
   }
 
   private concerned(unit: string): string[] {
@@ -375,7 +327,8 @@ export class EtcdMirror {
     // applying an older event again could undo a newer change. Watchers still get the hint.
     const fresh = revision > this.mirrorRevision;
     if (fresh) {
-      this.applyToMirror(type, k, kv);
+      this.appliedDuringRead?.push({ type, key: k, kv, revision });
+      this.mirror.apply(type, k, kv);
       if (revision > this.appliedRevision) this.appliedRevision = revision;
       // Waiting reads resume after this response's other events (same revision) are applied too.
       this.wakeWaiters();

@@ -22,7 +22,8 @@ import { compare } from '../../../registry/src/values';
 import type { MachineRecord, ScheduleEntry, UnitRecord, UnitStateRecord } from '../../../registry/src/registry';
 import { describeError } from '../../../protocol/src/log';
 import type { EtcdAccess } from './etcdAccess';
-import type { EtcdMirror, MirrorContents } from './etcdMirror';
+import type { EtcdMirror } from './etcdMirror';
+import type { MirrorContents } from './etcdMirrorContents';
 import { decode, decodeReasons, decodeUnitState, JobObjectCache, watchRange, type Kv } from './keys';
 
 /** The lists one read serves, as of one revision. Shared records: callers must not change them. */
