@@ -305,6 +305,37 @@ describe('EtcdRegistry list reads from the mirror', { skip }, () => {
     }
   });
 
+  test("an agent's view while a resync's read is under way comes from etcd, not from the mirror that missed the disconnection", async () => {
+    const c = await cluster();
+    try {
+      const mirror = (c.api as unknown as { mirror: { resync(): Promise<void>; watcher: EventEmitter } }).mirror;
+      const client = (c.api as unknown as { etcd: { client: Etcd3 } }).etcd.client;
+      // Disconnected: what happens next never reaches the mirror as events.
+      mirror.watcher.removeAllListeners('put');
+      mirror.watcher.removeAllListeners('delete');
+      await c.peer.putUnit({ name: 'e.service', options: OPTIONS, desiredState: 'launched' });
+      assert.ok(await scheduleUnit(c.peer, 'e.service', 'm1'));
+      // Reconnected: the agent's pass runs while the resync's read is still under way.
+      const getAll = client.getAll.bind(client);
+      let view: string[] | undefined;
+      client.getAll = () => {
+        const builder = getAll();
+        client.getAll = getAll;
+        const exec = builder.exec.bind(builder);
+        builder.exec = async () => {
+          const res = await exec();
+          view = (await c.api.machineView('m1')).units.map(u => u.name);
+          return res;
+        };
+        return builder;
+      };
+      await mirror.resync();
+      assert.deepEqual(view, ['e.service'], 'the pass saw the unit scheduled to it while the watch was down');
+    } finally {
+      await c.close();
+    }
+  });
+
   test('a stalled watch (no events arrive) falls back to a direct read after the budget: never a stale list', async () => {
     const c = await cluster({ consistentReadBudgetMs: 300 });
     try {

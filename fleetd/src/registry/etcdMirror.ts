@@ -137,8 +137,9 @@ export class EtcdMirror {
   async machineView(machineId: string): Promise<MachineView> {
     if (this.etcd.closed) throw new RegistryUnavailableError();
     this.ensureWatch();
-    // No live watch (starting, or reconnecting): read everything, as fleet does.
-    const { units, schedule, machines } = !this.watcher || this.needsResync ? await readSnapshot(this.etcd) : this.mirroredView(machineId);
+    // No live watch (starting, reconnecting, or its resync's read not in yet, when the mirror may
+    // still lack what changed while it was disconnected): read everything, as fleet does.
+    const { units, schedule, machines } = this.live ? this.mirroredView(machineId) : await readSnapshot(this.etcd);
     return viewOf(
       machineId,
       units,
