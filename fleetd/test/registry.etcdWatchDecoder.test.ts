@@ -9,33 +9,31 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Etcd3 } from 'etcd3';
-import { decodeWatchResponse, installFastWatchDecoder, originalWatchDecoder } from '../src/registry/etcdWatchDecoder';
+import {
+  decodeWatchResponse,
+  installFastWatchDecoder,
+  originalWatchDecoder,
+  watchServiceClient,
+  type GrpcMethod,
+  type WatchServiceClient,
+} from '../src/registry/etcdWatchDecoder';
 import { EtcdRegistry } from '../src/registry/etcdRegistry';
 import { EtcdServer, etcdBinary, skipUnlessAvailable, waitFor } from '../../test/support';
 
-interface GrpcMethod {
-  path: string;
-  requestSerialize(value: unknown): Buffer;
-  responseSerialize(value: unknown): Buffer;
-  responseDeserialize(buf: Buffer): unknown;
-}
 interface RawStream {
   on(event: 'data', listener: (buf: Buffer) => void): RawStream;
   on(event: 'error', listener: (err: Error) => void): RawStream;
   write(request: unknown): boolean;
   cancel(): void;
 }
-interface WatchServiceClient {
-  watch: GrpcMethod;
-  makeBidiStreamRequest(path: string, serialize: (v: unknown) => Buffer, deserialize: (b: Buffer) => unknown): RawStream;
-}
 
-/** etcd3's gRPC Watch client (the class is shared by every Etcd3 client) and the watch method's attributes. */
-function watchService(client: Etcd3): { service: WatchServiceClient; method: GrpcMethod } {
-  const service = (client as unknown as { pool: { hosts: Array<{ getServiceClient(name: string): WatchServiceClient }> } }).pool.hosts[0]!.getServiceClient(
-    'Watch',
-  );
-  return { service, method: Object.getPrototypeOf(service).watch as GrpcMethod };
+/** etcd3's gRPC Watch client (the class is shared by every Etcd3 client) and the watch method's attributes, with the serializer of responses. */
+function watchService(client: Etcd3): { service: WatchServiceClient; method: GrpcMethod & { responseSerialize: (value: unknown) => Buffer } } {
+  const service = watchServiceClient(client);
+  assert.ok(service, "etcd3's Watch client");
+  const method = Object.getPrototypeOf(service).watch as GrpcMethod;
+  assert.ok(method.responseSerialize, 'the watch method serializes responses');
+  return { service, method: method as GrpcMethod & { responseSerialize: (value: unknown) => Buffer } };
 }
 
 /** Both decoders agree on `buf` (and the fast one is not etcd3's). */
@@ -158,7 +156,7 @@ describe('decodeWatchResponse on what a real etcd sends', { skip }, () => {
   function rawWatch(request: Record<string, unknown>): { responses: Buffer[]; stream: RawStream } {
     const { service, method } = watchService(client);
     const responses: Buffer[] = [];
-    const stream = service.makeBidiStreamRequest(method.path, method.requestSerialize, buf => Buffer.from(buf));
+    const stream = service.makeBidiStreamRequest(method.path, method.requestSerialize, buf => Buffer.from(buf)) as RawStream;
     stream.on('data', buf => responses.push(buf));
     stream.on('error', () => undefined);
     stream.write({ create_request: request });

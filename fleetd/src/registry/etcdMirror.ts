@@ -45,6 +45,14 @@ export async function readSnapshot(etcd: EtcdAccess): Promise<ClusterSnapshot> {
   return { units, schedule, machines };
 }
 
+/** A watch event as the mirror applied it. */
+interface AppliedEvent {
+  type: 'put' | 'delete';
+  key: ParsedKey;
+  kv: Kv;
+  revision: bigint;
+}
+
 /** The topics whose keys only the watch with states covers (watchRange): the states, and fleetd's reasons beside them. */
 const WIDE_TOPICS: readonly WatchTopic[] = ['states', 'reasons'];
 
@@ -61,7 +69,7 @@ export class EtcdMirror {
    * committed it after the read: the rebuild would drop it (and nothing would bring it back until
    * its key changed again), so the events newer than the read are applied again after it.
    */
-  private appliedDuringRead: { type: 'put' | 'delete'; key: ParsedKey; kv: Kv; revision: bigint }[] | undefined;
+  private appliedDuringRead: AppliedEvent[] | undefined;
   /** The live (or starting) watch covers states/ (and the mirror and the index hold the states). */
   private watchingStates = false;
   /** Events and watch responses received (for tests and benchmarks: what the watch costs). */
@@ -266,7 +274,7 @@ export class EtcdMirror {
   /** The watch's range (`withStates`: with the states and reasons) in one read (one revision) into the mirror and the index; returns that revision. */
   private async reindex(withStates = this.watchingStates): Promise<bigint> {
     const range = watchRange(this.etcd.keys, withStates);
-    const during: NonNullable<typeof this.appliedDuringRead> = [];
+    const during: AppliedEvent[] = [];
     this.appliedDuringRead = during;
     let res;
     try {

@@ -13,6 +13,7 @@
  * response's buffer (as protobufjs returns them), not copies.
  */
 import type { Etcd3 } from 'etcd3';
+import { errorMessage } from '../../../protocol/src/log';
 
 export interface WatchHeader {
   cluster_id: string;
@@ -54,14 +55,22 @@ const TWO_63 = 1n << 63n;
 
 /** A protobuf reader over one message's bytes. */
 class Reader {
-  pos: number;
+  pos = 0;
+  /** The end of the message being read (a field's sub-message while `message` reads it). */
+  end: number;
 
-  constructor(
-    readonly buf: Buffer,
-    start: number,
-    readonly end: number,
-  ) {
-    this.pos = start;
+  constructor(readonly buf: Buffer) {
+    this.end = buf.length;
+  }
+
+  /** The sub-message of a length-delimited field, read by `decode` within its bounds. */
+  message<T>(decode: (r: Reader) => T): T {
+    const end = this.delimited();
+    const outer = this.end;
+    this.end = end;
+    const out = decode(this);
+    this.end = outer;
+    return out;
   }
 
   /** A varint that fits in 32 bits (tags, lengths, enums, bools); larger ones are cut to their low 32 bits, as protobufjs does. */
@@ -150,91 +159,85 @@ class Reader {
   }
 }
 
-function header(r: Reader, end: number): WatchHeader {
+function header(r: Reader): WatchHeader {
   const out: WatchHeader = { cluster_id: '0', member_id: '0', revision: '0', raft_term: '0' };
-  const sub = new Reader(r.buf, r.pos, end);
-  while (sub.pos < end) {
-    const tag = sub.uint32();
+  while (r.pos < r.end) {
+    const tag = r.uint32();
     switch (tag) {
       case 8:
-        out.cluster_id = sub.long(false);
+        out.cluster_id = r.long(false);
         break;
       case 16:
-        out.member_id = sub.long(false);
+        out.member_id = r.long(false);
         break;
       case 24:
-        out.revision = sub.long(true);
+        out.revision = r.long(true);
         break;
       case 32:
-        out.raft_term = sub.long(false);
+        out.raft_term = r.long(false);
         break;
       default:
-        sub.skip(tag & 7);
+        r.skip(tag & 7);
     }
   }
-  r.pos = end;
   return out;
 }
 
-function keyValue(r: Reader, end: number): WatchKeyValue {
-  const sub = new Reader(r.buf, r.pos, end);
+function keyValue(r: Reader): WatchKeyValue {
   let key: Buffer | undefined;
   let value: Buffer | undefined;
   const out = { create_revision: '0', mod_revision: '0', version: '0', lease: '0' } as WatchKeyValue;
-  while (sub.pos < end) {
-    const tag = sub.uint32();
+  while (r.pos < r.end) {
+    const tag = r.uint32();
     switch (tag) {
       case 10:
-        key = sub.bytes();
+        key = r.bytes();
         break;
       case 16:
-        out.create_revision = sub.long(true);
+        out.create_revision = r.long(true);
         break;
       case 24:
-        out.mod_revision = sub.long(true);
+        out.mod_revision = r.long(true);
         break;
       case 32:
-        out.version = sub.long(true);
+        out.version = r.long(true);
         break;
       case 42:
-        value = sub.bytes();
+        value = r.bytes();
         break;
       case 48:
-        out.lease = sub.long(true);
+        out.lease = r.long(true);
         break;
       default:
-        sub.skip(tag & 7);
+        r.skip(tag & 7);
     }
   }
   // Each object its own empty buffer, as protobufjs gives (callers may write into them).
   out.key = key ?? Buffer.alloc(0);
   out.value = value ?? Buffer.alloc(0);
-  r.pos = end;
   return out;
 }
 
-function event(r: Reader, end: number): WatchEvent {
+function event(r: Reader): WatchEvent {
   const out: WatchEvent = { type: 'Put', kv: null, prev_kv: null };
-  const sub = new Reader(r.buf, r.pos, end);
-  while (sub.pos < end) {
-    const tag = sub.uint32();
+  while (r.pos < r.end) {
+    const tag = r.uint32();
     switch (tag) {
       case 8: {
-        const t = sub.uint32() | 0;
+        const t = r.uint32() | 0;
         out.type = EVENT_TYPES[t] ?? t;
         break;
       }
       case 18:
-        out.kv = keyValue(sub, sub.delimited());
+        out.kv = r.message(keyValue);
         break;
       case 26:
-        out.prev_kv = keyValue(sub, sub.delimited());
+        out.prev_kv = r.message(keyValue);
         break;
       default:
-        sub.skip(tag & 7);
+        r.skip(tag & 7);
     }
   }
-  r.pos = end;
   return out;
 }
 
@@ -250,12 +253,12 @@ export function decodeWatchResponse(buf: Buffer): WatchResponse {
     cancel_reason: '',
     fragment: false,
   };
-  const r = new Reader(buf, 0, buf.length);
+  const r = new Reader(buf);
   while (r.pos < r.end) {
     const tag = r.uint32();
     switch (tag) {
       case 10:
-        out.header = header(r, r.delimited());
+        out.header = r.message(header);
         break;
       case 16:
         out.watch_id = r.long(true);
@@ -276,7 +279,7 @@ export function decodeWatchResponse(buf: Buffer): WatchResponse {
         out.fragment = r.uint32() !== 0;
         break;
       case 90:
-        out.events.push(event(r, r.delimited()));
+        out.events.push(r.message(event));
         break;
       default:
         r.skip(tag & 7);
@@ -286,14 +289,15 @@ export function decodeWatchResponse(buf: Buffer): WatchResponse {
 }
 
 /** A gRPC client method as @grpc/grpc-js makes it: the function, with its path and (de)serializers on it. */
-interface GrpcMethod {
+export interface GrpcMethod {
   (...args: unknown[]): unknown;
   path: string;
   requestSerialize: (value: unknown) => Buffer;
+  responseSerialize?: (value: unknown) => Buffer;
   responseDeserialize: (buf: Buffer) => unknown;
 }
 
-interface WatchServiceClient {
+export interface WatchServiceClient {
   watch?: GrpcMethod;
   Watch?: GrpcMethod;
   makeBidiStreamRequest(path: string, serialize: (value: unknown) => Buffer, deserialize: (buf: Buffer) => unknown, ...rest: unknown[]): unknown;
@@ -308,6 +312,13 @@ export function originalWatchDecoder(): ((buf: Buffer) => unknown) | undefined {
   return etcd3Decoder;
 }
 
+/** etcd3's gRPC Watch client of the client's first host (etcd3 1.1.2's connection pool), or undefined. */
+export function watchServiceClient(client: Etcd3): WatchServiceClient | undefined {
+  const pool = (client as unknown as { pool?: { hosts?: Array<{ getServiceClient?(name: string): unknown }> } }).pool;
+  const host = pool?.hosts?.[0];
+  return typeof host?.getServiceClient === 'function' ? (host.getServiceClient('Watch') as WatchServiceClient) : undefined;
+}
+
 /**
  * Makes etcd3's Watch service client (shared by every Etcd3 client in this process: it is one
  * gRPC client class) decode its responses with decodeWatchResponse. Returns why it could not
@@ -316,10 +327,8 @@ export function originalWatchDecoder(): ((buf: Buffer) => unknown) | undefined {
  */
 export function installFastWatchDecoder(client: Etcd3): string | undefined {
   try {
-    const pool = (client as unknown as { pool?: { hosts?: Array<{ getServiceClient(name: string): unknown }> } }).pool;
-    const host = pool?.hosts?.[0];
-    if (!host || typeof host.getServiceClient !== 'function') return "etcd3's connection pool has no hosts";
-    const service = host.getServiceClient('Watch') as WatchServiceClient;
+    const service = watchServiceClient(client);
+    if (!service) return "etcd3's connection pool has no hosts";
     const proto = Object.getPrototypeOf(service) as WatchServiceClient & { [INSTALLED]?: true };
     if (proto[INSTALLED]) return undefined;
     const method = proto.watch;
@@ -341,6 +350,6 @@ export function installFastWatchDecoder(client: Etcd3): string | undefined {
     proto[INSTALLED] = true;
     return undefined;
   } catch (err) {
-    return err instanceof Error ? err.message : String(err);
+    return errorMessage(err);
   }
 }
