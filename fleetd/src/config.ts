@@ -4,6 +4,7 @@
  * config file and FLEET_<KEY> overrides do (fleet-reference §5.2). The flags are declared in
  * configFlags.ts, their values' grammars in configValues.ts.
  */
+import { DEFAULT_PREFIX } from '../../registry/src/keyspace';
 import { FLAGS, type Command } from './configFlags';
 import { ConfigError, parseEndpoints, parseGoDuration, parseListen, parseMetadata, parseSeconds, type ListenAddress } from './configValues';
 
@@ -44,7 +45,7 @@ export interface Config {
   verbosity: number;
 }
 
-export const DEFAULT_PREFIX = '/_coreos.com/fleet/';
+export { DEFAULT_PREFIX };
 export const MAX_LOCAL_MACHINES = 64;
 
 const TRUE_WORDS = new Set(['1', 'true', 'yes', 'on']);
